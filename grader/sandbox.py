@@ -1,0 +1,185 @@
+"""How a student worker process is confined: bubblewrap where it exists, rlimits always.
+
+The judge asks this module for the command line and the pre-exec hook that
+start `grader/worker/runtime.py` confined; it knows nothing of the wire.
+
+# Note [Sandbox]
+With bubblewrap (`bwrap`, Debian package `bubblewrap`) the worker gets a new
+mount, PID, network, IPC and UTS namespace.  Its filesystem is an allow-list:
+the system's /usr (and its /bin, /lib symlinks), /sys read-only, the Python
+installation(s) and the virtual environment read-only, the two worker files,
+the staged submission read-only at /submission, and a fresh writable scratch
+folder at /scratch (also its HOME and cwd) plus an empty /tmp.  The grader's
+own source, the reference, checks, rubrics, other submissions and the output
+folder are simply not there; there is no network (only a loopback device).
+`--die-with-parent` and the PID namespace mean that killing the worker kills
+every process it started, even ones that called setsid().
+
+Always, whichever mode: the worker runs in its own session (so the judge can
+kill its whole process group), with rlimits on address space, CPU seconds, file
+size and process count.  When the judge runs as root the worker must not stay
+root (the kernel never applies RLIMIT_NPROC to uid 0, so a fork bomb would go
+unchecked): bwrap is started as root, so that it can bind an interpreter that
+lives under /root, with only CAP_SETUID/CAP_SETGID kept, and the runtime's very
+first act, before any student code is imported, is to switch to `nobody` (the
+GRADER_WORKER_UID variable), which also drops those two capabilities.  No user
+namespace is created for the same reason: inside one, `nobody` has no mapping.  Without bwrap only the
+rlimits and the session apply: student code can then read whatever the judge's
+user can read and can reach the network, and a process that escapes with
+setsid() is not found; the result says `"sandbox": "rlimits"` so nobody takes
+that mode for isolation.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+UNPRIVILEGED_UID = 65534  # nobody
+
+WORKER_DIR = Path(__file__).resolve().parent / "worker"
+WORKER_FILES = ("runtime.py", "wire.py")
+SANDBOX_WORKER_DIR = "/opt/grader-worker"
+SANDBOX_SUBMISSION = "/submission"
+SANDBOX_SCRATCH = "/scratch"
+
+# Environment passed to the worker: nothing of the judge's beyond what numerical
+# libraries need to compute the same numbers (see the machine notes on OpenBLAS).
+PASSED_ENV_PREFIXES = ("OPENBLAS_", "OMP_", "MKL_", "CUDA_", "NVIDIA_", "TF_", "LANG", "LC_")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one worker process tree."""
+    call_timeout_s: float = 30.0
+    memory_bytes: int = 4 << 30
+    cpu_seconds: int = 900
+    file_bytes: int = 256 << 20
+    processes: int = 256
+    output_bytes: int = 64 << 10
+    reply_bytes: int = 512 << 20
+
+
+@dataclass(frozen=True)
+class SandboxPlan:
+    """Everything needed to start one confined worker."""
+    argv: list[str]
+    env: dict[str, str]
+    mode: str            # "bwrap" or "rlimits"
+    submission_path: str  # where the worker sees the submission
+    scratch_path: str     # where the worker sees its scratch folder
+    worker_path: str      # folder holding runtime.py inside the worker's view
+    drop_to_uid: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def bwrap_path() -> str | None:
+    return shutil.which("bwrap")
+
+
+def _python_roots(python: str) -> list[str]:
+    """Folders an interpreter needs: its prefix, base prefix and real executable's home."""
+    real = Path(os.path.realpath(python))
+    roots = {str(real.parent.parent)}
+    if Path(python).absolute() == Path(sys.executable).absolute():
+        roots |= {sys.prefix, sys.base_prefix, sys.exec_prefix}
+    else:
+        venv = Path(python).absolute().parent.parent
+        if (venv / "pyvenv.cfg").exists():
+            roots.add(str(venv))
+    return sorted(r for r in roots if r and Path(r).exists())
+
+
+def _system_binds() -> list[str]:
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.exists():
+            args += ["--ro-bind", str(path), str(path)]
+    for etc in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "nsswitch.conf", "passwd", "group",
+                "localtime", "hosts"):
+        if Path("/etc", etc).exists():
+            args += ["--ro-bind", f"/etc/{etc}", f"/etc/{etc}"]
+    if Path("/sys").exists():
+        args += ["--ro-bind", "/sys", "/sys"]
+    for device in sorted(Path("/dev").glob("nvidia*")):  # GPUs, when the machine has them
+        args += ["--dev-bind", str(device), str(device)]
+    return args
+
+
+def _parents_readable(path: str, made: set[str]) -> list[str]:
+    """Create the ancestors of a bind target world-traversable (bwrap makes them 0700)."""
+    args = []
+    for parent in reversed(Path(path).parents):
+        text = str(parent)
+        if text == "/" or text in made or text in ("/usr", "/etc", "/sys", "/tmp"):
+            continue
+        made.add(text)
+        args += ["--perms", "0755", "--dir", text]
+    return args
+
+
+def _worker_env(home: str, drop: int | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k.startswith(PASSED_ENV_PREFIXES)}
+    if drop is not None:
+        env["GRADER_WORKER_UID"] = str(drop)
+    env.update(HOME=home, TMPDIR="/tmp", PATH="/usr/bin:/bin", MPLBACKEND="Agg",
+               PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="2")
+    return env
+
+
+def plan(python: str, submission: Path, scratch: Path, mode: str = "auto") -> SandboxPlan:
+    """Build the command that runs the worker runtime under `python` with `submission` visible.
+
+    `mode` is "bwrap", "rlimits" or "auto" (bwrap when installed).  See Note [Sandbox].
+    """
+    use_bwrap = mode == "bwrap" or (mode == "auto" and bwrap_path() is not None)
+    if mode == "bwrap" and bwrap_path() is None:
+        raise RuntimeError("bubblewrap (bwrap) was requested but is not installed")
+    drop = UNPRIVILEGED_UID if os.geteuid() == 0 else None
+    if not use_bwrap:
+        notes = ["bubblewrap not available: student code can read the judge's files and reach "
+                 "the network; only resource limits apply"]
+        return SandboxPlan([python, "-I", str(WORKER_DIR / "runtime.py")],
+                           _worker_env(str(scratch), drop), "rlimits", str(submission), str(scratch),
+                           str(WORKER_DIR), drop, notes)
+    args = [bwrap_path() or "bwrap", "--die-with-parent", "--new-session", "--unshare-ipc",
+            "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+            "--hostname", "sandbox", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    if drop is not None:
+        args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    args += _system_binds()
+    made: set[str] = set()
+    for root in _python_roots(python):
+        args += _parents_readable(root, made) + ["--ro-bind", root, root]
+    args += _parents_readable(SANDBOX_WORKER_DIR, made) + ["--perms", "0755", "--dir", SANDBOX_WORKER_DIR]
+    for name in WORKER_FILES:
+        args += ["--ro-bind", str(WORKER_DIR / name), f"{SANDBOX_WORKER_DIR}/{name}"]
+    args += ["--ro-bind", str(submission), SANDBOX_SUBMISSION,
+             "--bind", str(scratch), SANDBOX_SCRATCH, "--chdir", SANDBOX_SCRATCH]
+    env = _worker_env(SANDBOX_SCRATCH, drop)
+    args += ["--clearenv"]
+    for key, value in sorted(env.items()):
+        args += ["--setenv", key, value]
+    args += ["--", python, "-I", f"{SANDBOX_WORKER_DIR}/runtime.py"]
+    return SandboxPlan(args, env, "bwrap", SANDBOX_SUBMISSION, SANDBOX_SCRATCH,
+                       SANDBOX_WORKER_DIR, drop)
+
+
+def make_preexec(limits: Limits):
+    """The function run in the child between fork and exec: its own session and rlimits."""
+    def preexec() -> None:
+        os.setsid()
+        for limit, value in ((resource.RLIMIT_AS, limits.memory_bytes),
+                             (resource.RLIMIT_CPU, limits.cpu_seconds),
+                             (resource.RLIMIT_FSIZE, limits.file_bytes),
+                             (resource.RLIMIT_NPROC, limits.processes),
+                             (resource.RLIMIT_CORE, 0)):
+            resource.setrlimit(limit, (value, value))
+    return preexec

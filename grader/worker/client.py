@@ -1,0 +1,370 @@
+"""The judge's handle on one student worker process.
+
+# Note [Trust boundary]
+Student code never runs in the judge's process.  The judge starts
+`runtime.py` in a confined child (grader/sandbox.py, Note [Sandbox]) and talks
+to it over two pipes in the wire format of wire.py (Note [Frame format]): plain
+data in, plain data out, never a pickle.  So a student who patches numpy,
+pytest or builtins patches them in the worker only; an object whose `__eq__`
+always says yes never reaches the judge (it arrives as {"__opaque__": ...});
+and every comparison, tolerance and score is computed here, on arrays the judge
+decoded itself.  Each request has a deadline; a worker that dies, hangs or
+floods is killed with its whole process tree, the request fails with a typed
+error, and the next request starts a fresh worker, so one bad function costs
+only its own checks.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import sandbox
+from . import wire
+
+
+class WorkerFailure(Exception):
+    """Base of everything that can go wrong with a request to the worker."""
+
+
+@dataclass
+class StudentError(WorkerFailure):
+    """Student code raised an exception (reported, never re-raised as-is)."""
+    type: str
+    message: str
+    traceback: str = ""
+    where: str = ""
+    file: str = ""
+    line: int = 0
+    text: str = ""
+
+    def __str__(self) -> str:
+        location = f" ({self.where})" if self.where else ""
+        return f"{self.type}: {self.message}{location}"
+
+
+class WorkerTimeout(WorkerFailure):
+    """The request did not finish within its wall-clock limit; the worker was killed."""
+
+
+class WorkerCrashed(WorkerFailure):
+    """The worker process ended (exit, signal, memory limit) while handling a request."""
+
+
+class ProtocolError(WorkerFailure):
+    """The worker sent something that is not a well-formed reply."""
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """A value the student returned that cannot cross the wire, described by its type."""
+    type_name: str
+
+
+@dataclass(frozen=True)
+class Converted:
+    """A value converted in the worker (an ndarray subclass, a tensor, an int subclass)."""
+    type_name: str
+    value: object
+
+
+def unmark(value):
+    """Turn the worker's markers into Opaque / Converted objects, recursively."""
+    if isinstance(value, dict):
+        if "__opaque__" in value and isinstance(value["__opaque__"], str):
+            return Opaque(value["__opaque__"])
+        if "__converted__" in value and isinstance(value["__converted__"], str):
+            return Converted(value["__converted__"], unmark(value.get("value")))
+        return {k: unmark(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unmark(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(unmark(v) for v in value)
+    return value
+
+
+@dataclass(frozen=True)
+class Ref:
+    """Something kept in the worker: a call's result or a path into it (Note [Worker objects])."""
+    handle: int
+    path: tuple = ()
+
+    def item(self, key) -> "Ref":
+        return Ref(self.handle, self.path + (("item", key),))
+
+    def attr(self, name: str) -> "Ref":
+        return Ref(self.handle, self.path + (("attr", name),))
+
+    def wire(self) -> dict:
+        return {"__ref__": [self.handle, *[list(step) for step in self.path]]}
+
+
+@dataclass
+class CallResult:
+    """What a call returned: plain data, a Ref to the real object, and side facts."""
+    value: object
+    ref: Ref
+    seconds: float
+    mutated: list[str] = field(default_factory=list)
+    args_after: object = None
+    kwargs_after: object = None
+    output: str = ""
+
+
+def _to_wire(value):
+    if isinstance(value, Ref):
+        return value.wire()
+    if isinstance(value, dict):
+        return {k: _to_wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_wire(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_to_wire(v) for v in value)
+    return value
+
+
+class _OutputTail(threading.Thread):
+    """Drains the worker's stdout/stderr so it can never block, keeping a bounded head."""
+
+    def __init__(self, fd: int, limit: int) -> None:
+        super().__init__(daemon=True)
+        self.fd, self.limit = fd, limit
+        self.lock = threading.Lock()
+        self.kept = bytearray()
+        self.dropped = 0
+
+    def run(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.fd, 1 << 16)
+            except OSError:
+                break
+            if not chunk:
+                break
+            with self.lock:
+                room = max(0, self.limit - len(self.kept))
+                self.kept += chunk[:room]
+                self.dropped += len(chunk) - min(room, len(chunk))
+        os.close(self.fd)
+
+    def take(self) -> str:
+        with self.lock:
+            text = self.kept.decode("utf-8", "replace")
+            if self.dropped:
+                text += f"\n[... {self.dropped} more bytes of output not kept]"
+            self.kept.clear()
+            self.dropped = 0
+            return text
+
+
+class Worker:
+    """One confined worker for one submission; restarts itself after a crash or timeout."""
+
+    def __init__(self, submission: Path, *, limits: sandbox.Limits | None = None,
+                 python: str | None = None, sandbox_mode: str = "auto",
+                 sys_paths: tuple[str, ...] = ("",)) -> None:
+        self.submission = Path(submission).resolve()
+        self.limits = limits or sandbox.Limits()
+        self.python = python or sys.executable
+        self.sandbox_mode = sandbox_mode
+        self.sys_paths = sys_paths  # relative to the submission as the worker sees it
+        self.process: subprocess.Popen | None = None
+        self.info: dict = {}
+        self.mode = ""
+        self.notes: list[str] = []
+        self.starts = 0
+        self._next_id = 0
+
+    # -- lifecycle -------------------------------------------------------------
+    def start(self) -> None:
+        self.close()
+        self.scratch = Path(tempfile.mkdtemp(prefix="grader-scratch-"))
+        plan = sandbox.plan(self.python, self.submission, self.scratch, self.sandbox_mode)
+        if plan.drop_to_uid is not None:
+            os.chown(self.scratch, plan.drop_to_uid, plan.drop_to_uid)
+        self.mode, self.notes = plan.mode, plan.notes
+        request_r, request_w = os.pipe()
+        reply_r, reply_w = os.pipe()
+        output_r, output_w = os.pipe()
+        # The child gets the request pipe on fd 3 and the reply pipe on fd 4.
+        child_fds = {3: request_r, 4: reply_w}
+
+        def preexec() -> None:
+            for target, source in child_fds.items():
+                os.dup2(source, target)
+                os.set_inheritable(target, True)
+            sandbox.make_preexec(self.limits)()
+
+        try:
+            self.process = subprocess.Popen(
+                plan.argv, stdin=subprocess.DEVNULL, stdout=output_w, stderr=output_w,
+                env=plan.env, cwd=str(self.scratch), pass_fds=(3, 4), preexec_fn=preexec,
+                close_fds=True)
+        finally:
+            for fd in (request_r, reply_w, output_w):
+                os.close(fd)
+        self._request_fd, self._reply_fd = request_w, reply_r
+        self._output = _OutputTail(output_r, self.limits.output_bytes)
+        self._output.start()
+        self.starts += 1
+        self.submission_path = plan.submission_path
+        self.info = self.request("hello", timeout=60)
+        paths = [os.path.join(plan.submission_path, p) if p else plan.submission_path
+                 for p in self.sys_paths]
+        self.request("path", paths=paths, timeout=10)
+
+    def close(self) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        for fd in (self._request_fd, self._reply_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        _kill_tree(process)
+        self._output.join(timeout=2)
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def __enter__(self) -> "Worker":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    # -- requests --------------------------------------------------------------
+    def request(self, op: str, *, timeout: float | None = None, **fields) -> dict:
+        """Send one request and wait for its reply; raise a WorkerFailure on any trouble."""
+        if not self.alive:
+            self.start()
+        self._next_id += 1
+        request_id = self._next_id
+        message = {"op": op, "id": request_id, **_to_wire(fields)}
+        deadline = time.monotonic() + (timeout or self.limits.call_timeout_s)
+        try:
+            os.write(self._request_fd, wire.encode(message)) if len(message) else None
+        except (BrokenPipeError, OSError):
+            raise self._crashed("before the request could be sent") from None
+        try:
+            frame = wire.read_frame(lambda n: self._read_exact(n, deadline), self.limits.reply_bytes)
+            reply = wire.decode(frame, self.limits.reply_bytes)
+        except wire.WireError as exc:
+            self.close()
+            raise ProtocolError(f"the worker sent a malformed reply ({exc}); it was stopped") from None
+        if not isinstance(reply, dict) or reply.get("id") != request_id:
+            self.close()
+            raise ProtocolError("the worker's reply did not match the request; it was stopped")
+        if not reply.get("ok"):
+            error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
+            raise StudentError(**{k: v for k, v in error.items()
+                                  if k in StudentError.__dataclass_fields__
+                                  and isinstance(v, (str, int))} or {"type": "Error", "message": "?"})
+        return reply
+
+    def _read_exact(self, n: int, deadline: float) -> bytes:
+        chunks, remaining = [], n
+        while remaining:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._reply_fd], [], [], left)[0]:
+                output = self._output.take()
+                self.close()
+                raise WorkerTimeout(f"no reply within the time limit; the worker was stopped"
+                                    + (f"\n{output}" if output else ""))
+            chunk = os.read(self._reply_fd, min(remaining, 1 << 20))
+            if not chunk:
+                raise self._crashed("while handling the request")
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
+
+    def _crashed(self, when: str) -> WorkerCrashed:
+        process = self.process
+        code = None
+        if process is not None:
+            try:
+                code = process.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                code = None
+        output = self._output.take() if process is not None else ""
+        self.close()
+        if code is not None and code > 128 and self.mode == "bwrap":
+            code = 128 - code  # bwrap, as PID 1, reports a signal N as exit status 128 + N
+        return WorkerCrashed(f"the worker process ended {when} ({describe_exit(code)})"
+                             + (f"\n{output}" if output else ""))
+
+    # -- conveniences ----------------------------------------------------------
+    def call(self, module: str, attrs: str | list[str], *args, timeout: float | None = None,
+             return_args: bool = False, **kwargs) -> CallResult:
+        """Call `module.attr(*args, **kwargs)` in the worker (attrs may be a dotted path)."""
+        target = {"module": module, "attrs": attrs.split(".") if isinstance(attrs, str) else attrs}
+        return self._call(target, args, kwargs, timeout, return_args)
+
+    def call_ref(self, ref: Ref, method: str | None, *args, timeout: float | None = None,
+                 return_args: bool = False, **kwargs) -> CallResult:
+        """Call a method of (or, with method None, the object at) a Ref."""
+        target = {"ref": ref.wire()["__ref__"], "attrs": [method] if method else []}
+        return self._call(target, args, kwargs, timeout, return_args)
+
+    def _call(self, target, args, kwargs, timeout, return_args) -> CallResult:
+        reply = self.request("call", target=target, args=list(args), kwargs=kwargs,
+                             return_args=return_args, timeout=timeout)
+        return CallResult(unmark(reply.get("value")), Ref(int(reply["handle"])),
+                          float(reply.get("seconds", 0.0)), list(reply.get("mutated", [])),
+                          unmark(reply.get("args_after")), unmark(reply.get("kwargs_after")),
+                          self._output.take())
+
+    def get(self, ref: Ref, timeout: float | None = None):
+        return unmark(self.request("get", ref=ref.wire()["__ref__"], timeout=timeout)["value"])
+
+    def set(self, ref: Ref, value, timeout: float | None = None) -> None:
+        self.request("set", ref=ref.wire()["__ref__"], value=value, timeout=timeout)
+
+    def import_module(self, module: str, timeout: float | None = None) -> dict:
+        return self.request("import", module=module, timeout=timeout)
+
+    def describe(self, module: str, timeout: float | None = None) -> dict[str, str]:
+        return self.request("describe", target={"module": module}, timeout=timeout)["members"]
+
+    def take_output(self) -> str:
+        return self._output.take() if self.process is not None else ""
+
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "still running, killed"
+    if code < 0:
+        import signal
+        name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
+        hint = {"SIGKILL": "killed: memory or CPU limit, or the grader stopped it",
+                "SIGSEGV": "segmentation fault: a crash in native code, or recursion too deep",
+                "SIGXCPU": "CPU time limit exceeded", "SIGXFSZ": "file size limit exceeded"}
+        return f"signal {name}" + (f": {hint[name].split(': ', 1)[-1]}" if name in hint else "")
+    return f"exit status {code}"
+
+
+def _kill_tree(process: subprocess.Popen) -> None:
+    """Kill the worker's process group (and, with bwrap, its PID namespace with it)."""
+    try:
+        os.killpg(process.pid, 9)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        process.kill()
+    except ProcessLookupError:
+        pass
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass

@@ -1,0 +1,336 @@
+"""The student worker: imports the submission and runs one call at a time.
+
+Runs inside the sandbox, started by grader/worker/client.py as
+`python -I runtime.py` with the wire on file descriptors 3 (requests in) and 4
+(replies out); fds 1 and 2 are the student's stdout/stderr, captured by the
+judge.  It needs only the standard library, numpy and wire.py next to it, so it
+runs under a course's own interpreter (see Note [Trust boundary]).
+
+Nothing here is trusted by the judge: student code shares this process and may
+patch anything in it.  The worst it can do is send different data back, which
+is no more than returning different values; the judge decodes replies strictly
+and compares them with the reference itself.
+
+# Note [Worker objects]
+Every call's return value is kept in a table under a handle, and the reply
+carries a plain-data conversion of it.  Arguments may point back into that table
+({"__ref__": [handle, step, ...]}), so `backward(dout, cache)` can take the
+`cache` from an earlier `forward` without the cache ever crossing the wire, and
+class-based APIs (`model = FullyConnectedNet(...)`, `model.loss(X, y)`,
+`model.params['W1'] = ...`) work through handles.  A step is ["item", key] or
+["attr", name].  Values that cannot be converted (a cache of student objects,
+a model) are described as {"__opaque__": type name} rather than sent.
+"""
+
+from __future__ import annotations
+
+import collections
+import importlib
+import inspect
+import os
+import sys
+import time
+import traceback
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wire  # noqa: E402  (the worker is run as a script, next to wire.py)
+
+REQUEST_FD, REPLY_FD = 3, 4
+MAX_DEPTH = 24
+MAX_ITEMS = 10_000
+
+
+class Table:
+    """Objects kept in the worker; see Note [Worker objects]."""
+
+    def __init__(self) -> None:
+        self.objects: dict[int, object] = {}
+        self.next_id = 1
+
+    def keep(self, value) -> int:
+        handle = self.next_id
+        self.next_id += 1
+        self.objects[handle] = value
+        return handle
+
+    def resolve(self, ref: list):
+        if not ref or ref[0] not in self.objects:
+            raise LookupError(f"unknown handle {ref[:1]}")
+        value = self.objects[ref[0]]
+        for step in ref[1:]:
+            kind, key = step
+            value = value[key] if kind == "item" else getattr(value, key)
+        return value
+
+
+def _type_name(value) -> str:
+    cls = type(value)
+    module = getattr(cls, "__module__", "") or ""
+    return f"{module}.{cls.__qualname__}" if module not in ("builtins", "") else cls.__qualname__
+
+
+def _tensor_to_numpy(value):
+    """torch / TensorFlow tensors become arrays here, in the worker, never in the judge."""
+    module = type(value).__module__ or ""
+    if module.startswith("torch") and hasattr(value, "detach"):
+        return value.detach().cpu().numpy()
+    if module.startswith("tensorflow") and hasattr(value, "numpy"):
+        return value.numpy()
+    return None
+
+
+def to_plain(value, depth: int = 0, budget: list | None = None):
+    """Convert a student value to wire data; anything else becomes an opaque marker."""
+    budget = budget if budget is not None else [MAX_ITEMS]
+    budget[0] -= 1
+    if depth > MAX_DEPTH or budget[0] < 0:
+        return {"__opaque__": _type_name(value), "why": "too deeply nested or too large"}
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in wire.NUMERIC_KINDS and value.dtype.fields is None:
+            array = np.array(value, copy=True).view(np.ndarray)
+            if type(value) is np.ndarray:
+                return array
+            return {"__converted__": _type_name(value), "value": array}
+        return {"__opaque__": f"ndarray of dtype {value.dtype}"}
+    if isinstance(value, np.generic) and value.dtype.kind in wire.NUMERIC_KINDS:
+        return np.asarray(value)
+    for base in (bool, int, float, str):  # subclasses of the builtins lose their class
+        if isinstance(value, base):
+            return {"__converted__": _type_name(value), "value": base(value)}
+    tensor = None
+    try:
+        tensor = _tensor_to_numpy(value)
+    except Exception:
+        tensor = None
+    if tensor is not None:
+        return {"__converted__": _type_name(value), "value": to_plain(np.asarray(tensor), depth + 1, budget)}
+    if type(value) is tuple:
+        return tuple(to_plain(v, depth + 1, budget) for v in value)
+    if type(value) is list:
+        return [to_plain(v, depth + 1, budget) for v in value]
+    if type(value) is dict:
+        if all(type(k) is str for k in value):
+            return {k: to_plain(v, depth + 1, budget) for k, v in value.items()}
+        return {"__opaque__": "dict with non-string keys"}
+    return {"__opaque__": _type_name(value)}
+
+
+def _materialise(value, table: Table):
+    """Replace {"__ref__": [...]} markers in arguments by the objects they name."""
+    if isinstance(value, dict):
+        if len(value) == 1 and "__ref__" in value:
+            return table.resolve(value["__ref__"])
+        return {k: _materialise(v, table) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_materialise(v, table) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_materialise(v, table) for v in value)
+    return value
+
+
+def _snapshot(value):
+    """A deep copy of the array leaves of an argument, to notice writes into inputs."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, dict):
+        return {k: _snapshot(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_snapshot(v) for v in value]
+    return None
+
+
+def _changed_arrays(before, after, path: str) -> list[str]:
+    if isinstance(before, np.ndarray):
+        same = (isinstance(after, np.ndarray) and after.shape == before.shape
+                and np.array_equal(after, before, equal_nan=True))
+        return [] if same else [path]
+    if isinstance(before, dict) and isinstance(after, dict):
+        return [p for k, v in before.items() if k in after
+                for p in _changed_arrays(v, after[k], f"{path}[{k!r}]")]
+    if isinstance(before, list) and isinstance(after, (list, tuple)):
+        return [p for i, v in enumerate(before) if i < len(after)
+                for p in _changed_arrays(v, after[i], f"{path}[{i}]")]
+    return []
+
+
+def _student_traceback(exc: BaseException) -> tuple[str, str]:
+    """The traceback limited to frames outside this file, and the innermost student location."""
+    # Keep only the innermost frames: a runaway recursion leaves millions of them.
+    innermost = collections.deque(traceback.walk_tb(exc.__traceback__), maxlen=32)
+    summary = traceback.StackSummary.extract(innermost, limit=None)
+    frames = [f for f in summary if os.path.abspath(f.filename) != os.path.abspath(__file__)]
+    where = f"{os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
+    text = "".join(traceback.format_list(frames[-8:])) + "".join(
+        traceback.format_exception_only(type(exc), exc))
+    return text[-4000:], where
+
+
+def _error(exc: BaseException) -> dict:
+    text, where = _student_traceback(exc)
+    error = {"type": type(exc).__name__, "message": str(exc)[:2000], "traceback": text, "where": where}
+    if isinstance(exc, SyntaxError):
+        error.update(file=os.path.basename(exc.filename or ""), line=exc.lineno or 0,
+                     text=(exc.text or "").rstrip()[:500])
+    return error
+
+
+def _resolve_target(request: dict, table: Table):
+    target = request["target"]
+    if "ref" in target:
+        obj = table.resolve(target["ref"])
+    else:
+        obj = importlib.import_module(target["module"])
+    for name in target.get("attrs", []):
+        obj = getattr(obj, name)
+    return obj
+
+
+def op_hello(request: dict, table: Table) -> dict:
+    return {"python": sys.version.split()[0], "numpy": np.__version__, "pid": os.getpid(),
+            "cwd": os.getcwd(), "executable": sys.executable}
+
+
+def op_path(request: dict, table: Table) -> dict:
+    for entry in reversed(request["paths"]):
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
+    return {"sys_path": list(sys.path)}
+
+
+def op_import(request: dict, table: Table) -> dict:
+    module = importlib.import_module(request["module"])
+    return {"file": getattr(module, "__file__", None)}
+
+
+def op_describe(request: dict, table: Table) -> dict:
+    """Public callables of a module or object with their signatures (for names and adapters)."""
+    obj = _resolve_target(request, table)
+    members = {}
+    for name in dir(obj):
+        if name.startswith("_"):
+            continue
+        try:
+            member = getattr(obj, name)
+        except Exception:
+            continue
+        if callable(member):
+            try:
+                members[name] = str(inspect.signature(member))
+            except (TypeError, ValueError):
+                members[name] = ""
+    return {"members": members}
+
+
+def op_call(request: dict, table: Table) -> dict:
+    function = _resolve_target(request, table)
+    args = _materialise(request.get("args", []), table)
+    kwargs = _materialise(request.get("kwargs", {}), table)
+    before = _snapshot([args, kwargs]) if request.get("watch_inputs", True) else None
+    start = time.perf_counter()
+    result = function(*args, **kwargs)
+    seconds = time.perf_counter() - start
+    reply = {"handle": table.keep(result), "seconds": seconds}
+    if request.get("convert", True):
+        reply["value"] = to_plain(result)
+    if before is not None:
+        reply["mutated"] = (_changed_arrays(before[0], args, "args")
+                            + _changed_arrays(before[1], kwargs, "kwargs"))
+    if request.get("return_args"):
+        reply["args_after"] = to_plain(args)
+        reply["kwargs_after"] = to_plain(kwargs)
+    return reply
+
+
+def op_get(request: dict, table: Table) -> dict:
+    return {"value": to_plain(table.resolve(request["ref"]))}
+
+
+def op_set(request: dict, table: Table) -> dict:
+    ref = request["ref"]
+    owner = table.resolve(ref[:-1])
+    kind, key = ref[-1]
+    value = _materialise(request["value"], table)
+    if kind == "item":
+        owner[key] = value
+    else:
+        setattr(owner, key, value)
+    return {}
+
+
+def op_release(request: dict, table: Table) -> dict:
+    for handle in request["handles"]:
+        table.objects.pop(handle, None)
+    return {}
+
+
+OPS = {"hello": op_hello, "path": op_path, "import": op_import, "describe": op_describe,
+       "call": op_call, "get": op_get, "set": op_set, "release": op_release}
+
+
+def _read_exact(fd: int, n: int) -> bytes:
+    chunks, remaining = [], n
+    while remaining:
+        chunk = os.read(fd, min(remaining, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def serve(request_fd: int = REQUEST_FD, reply_fd: int = REPLY_FD) -> None:
+    table = Table()
+    while True:
+        try:
+            frame = wire.read_frame(lambda n: _read_exact(request_fd, n))
+        except EOFError:
+            return
+        request = wire.decode(frame)
+        op = OPS.get(request.get("op"))
+        reply = {"id": request.get("id")}
+        try:
+            if op is None:
+                raise ValueError(f"unknown op {request.get('op')!r}")
+            reply.update(ok=True, **op(request, table))
+        except BaseException as exc:  # SystemExit and KeyboardInterrupt from student code too
+            try:
+                reply.update(ok=False, error=_error(exc))
+            except BaseException:  # student code broke the reporting itself
+                reply.update(ok=False, error={"type": "Error", "message": "unreportable error",
+                                              "traceback": "", "where": ""})
+        try:
+            data = wire.encode(reply)
+        except wire.WireError as exc:
+            data = wire.encode({"id": request.get("id"), "ok": False,
+                                "error": {"type": "WireError", "message": str(exc),
+                                          "traceback": "", "where": ""}})
+        sys.stdout.flush()
+        sys.stderr.flush()
+        _write_all(reply_fd, data)
+
+
+def drop_privileges() -> None:
+    """Stop being root before any student code runs (see Note [Sandbox] in grader/sandbox.py)."""
+    uid = os.environ.pop("GRADER_WORKER_UID", "")
+    if uid and os.getuid() == 0:
+        os.setgroups([])
+        os.setgid(int(uid))
+        os.setuid(int(uid))
+    if os.getuid() == 0 and uid:
+        raise SystemExit("worker could not drop root privileges")
+
+
+if __name__ == "__main__":
+    drop_privileges()
+    serve()

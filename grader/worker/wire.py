@@ -1,0 +1,175 @@
+"""The wire format between the judge and the student worker: JSON plus npy.
+
+This file is imported by both sides and by nothing else of the grader, so that
+the worker runtime can be copied into a sandbox (and run under a course's own
+interpreter) with only the standard library and numpy.  See
+Note [Trust boundary] in grader/worker/client.py for why the format is this
+narrow.
+
+# Note [Frame format]
+A frame is
+
+    b"DLG1" | uint32 json_length | uint32 buffer_count | json | (uint64 length | npy bytes)*
+
+all integers big-endian.  The JSON body is the message; every numpy array in it
+is replaced by {"__nd__": index} and travels as an .npy buffer, which carries its
+own dtype and shape and is read back with `allow_pickle=False`.  Nothing in a
+frame is ever unpickled or evaluated: decoding is `json.loads` plus
+`np.load(allow_pickle=False)` of numeric, boolean or complex arrays only, with a
+cap on the frame's size.  Tuples travel as {"__tuple__": [...]} so that the judge
+can tell `(out, cache)` from a list.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+
+import numpy as np
+
+MAGIC = b"DLG1"
+_HEADER = struct.Struct(">4sII")
+_LENGTH = struct.Struct(">Q")
+# dtype kinds that may cross: bool, signed, unsigned, float, complex.
+NUMERIC_KINDS = frozenset("biufc")
+DEFAULT_MAX_FRAME_BYTES = 1 << 30
+
+
+class WireError(Exception):
+    """A frame that is malformed, too large, or carries something that may not cross."""
+
+
+def _to_jsonable(value, buffers: list[bytes]):
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in NUMERIC_KINDS or value.dtype.fields is not None:
+            raise WireError(f"arrays of dtype {value.dtype} cannot cross the wire")
+        stream = io.BytesIO()
+        np.save(stream, np.ascontiguousarray(value), allow_pickle=False)
+        buffers.append(stream.getvalue())
+        return {"__nd__": len(buffers) - 1}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_to_jsonable(v, buffers) for v in value]}
+    if isinstance(value, list):
+        return [_to_jsonable(v, buffers) for v in value]
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise WireError(f"dict keys must be strings, got {type(key).__name__}")
+            out[key] = _to_jsonable(item, buffers)
+        return out
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    raise WireError(f"{type(value).__name__} cannot cross the wire")
+
+
+def encode(message) -> bytes:
+    """Serialise a message of plain data (see Note [Frame format])."""
+    buffers: list[bytes] = []
+    body = json.dumps(_to_jsonable(message, buffers), allow_nan=True).encode("utf-8")
+    parts = [_HEADER.pack(MAGIC, len(body), len(buffers)), body]
+    for buffer in buffers:
+        parts.append(_LENGTH.pack(len(buffer)))
+        parts.append(buffer)
+    return b"".join(parts)
+
+
+def _load_array(data: bytes) -> np.ndarray:
+    try:
+        array = np.load(io.BytesIO(data), allow_pickle=False)
+    except Exception as exc:  # ValueError for object arrays, others for garbage
+        raise WireError(f"bad array buffer: {exc}") from None
+    if not isinstance(array, np.ndarray) or type(array) is not np.ndarray:
+        raise WireError("array buffer did not decode to a plain ndarray")
+    if array.dtype.kind not in NUMERIC_KINDS or array.dtype.fields is not None:
+        raise WireError(f"arrays of dtype {array.dtype} may not cross the wire")
+    return array
+
+
+def _from_jsonable(value, arrays: list[np.ndarray]):
+    if isinstance(value, list):
+        return [_from_jsonable(v, arrays) for v in value]
+    if isinstance(value, dict):
+        if len(value) == 1 and "__nd__" in value:
+            index = value["__nd__"]
+            if type(index) is not int or not 0 <= index < len(arrays):
+                raise WireError(f"array reference {index!r} out of range")
+            return arrays[index]
+        if len(value) == 1 and "__tuple__" in value and isinstance(value["__tuple__"], list):
+            return tuple(_from_jsonable(v, arrays) for v in value["__tuple__"])
+        return {k: _from_jsonable(v, arrays) for k, v in value.items()}
+    return value
+
+
+def decode(frame: bytes, max_bytes: int = DEFAULT_MAX_FRAME_BYTES):
+    """Parse one complete frame produced by `encode`; raise WireError on anything else."""
+    if len(frame) > max_bytes:
+        raise WireError(f"frame of {len(frame)} bytes exceeds the limit of {max_bytes}")
+    if len(frame) < _HEADER.size:
+        raise WireError("truncated frame header")
+    magic, body_length, buffer_count = _HEADER.unpack_from(frame, 0)
+    if magic != MAGIC:
+        raise WireError("bad frame magic")
+    offset = _HEADER.size
+    body = frame[offset:offset + body_length]
+    if len(body) != body_length:
+        raise WireError("truncated frame body")
+    offset += body_length
+    arrays = []
+    for _ in range(buffer_count):
+        if offset + _LENGTH.size > len(frame):
+            raise WireError("truncated array length")
+        (length,) = _LENGTH.unpack_from(frame, offset)
+        offset += _LENGTH.size
+        data = frame[offset:offset + length]
+        if len(data) != length:
+            raise WireError("truncated array buffer")
+        offset += length
+        arrays.append(_load_array(data))
+    if offset != len(frame):
+        raise WireError("trailing bytes after frame")
+    try:
+        message = json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise WireError(f"bad JSON body: {type(exc).__name__}") from None
+    try:
+        return _from_jsonable(message, arrays)
+    except RecursionError:
+        raise WireError("message nested too deeply") from None
+
+
+def frame_length(header: bytes) -> tuple[int, int]:
+    """From the fixed header, the JSON length and the number of array buffers."""
+    magic, body_length, buffer_count = _HEADER.unpack(header)
+    if magic != MAGIC:
+        raise WireError("bad frame magic")
+    return body_length, buffer_count
+
+
+HEADER_SIZE = _HEADER.size
+LENGTH_SIZE = _LENGTH.size
+LENGTH = _LENGTH
+
+
+def read_frame(read_exact, max_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> bytes:
+    """Read one whole frame through `read_exact(n) -> bytes`, enforcing `max_bytes`.
+
+    The size is checked from the lengths in the frame before anything that large
+    is read, so a hostile peer cannot make the reader buffer more than the cap.
+    """
+    header = read_exact(HEADER_SIZE)
+    body_length, buffer_count = frame_length(header)
+    total = HEADER_SIZE + body_length
+    if total > max_bytes:
+        raise WireError(f"frame exceeds the limit of {max_bytes} bytes")
+    parts = [header, read_exact(body_length)]
+    for _ in range(buffer_count):
+        length_bytes = read_exact(LENGTH_SIZE)
+        (length,) = LENGTH.unpack(length_bytes)
+        total += LENGTH_SIZE + length
+        if total > max_bytes:
+            raise WireError(f"frame exceeds the limit of {max_bytes} bytes")
+        parts.append(length_bytes)
+        parts.append(read_exact(length))
+    return b"".join(parts)

@@ -1,0 +1,42 @@
+"""Fixtures for the grader's tests: submissions written to folders the worker can read."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+
+def write_submission(files: dict[str, str]) -> Path:
+    """Write `files` (relative path -> source) to a fresh world-readable folder.
+
+    pytest's tmp_path is private to root; the worker runs as `nobody`, so
+    submissions live in their own 0755 folder under the system temp dir.
+    """
+    root = Path(tempfile.mkdtemp(prefix="grader-test-sub-"))
+    os.chmod(root, 0o755)
+    for relative, source in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for parent in path.relative_to(root).parents:
+            os.chmod(root / parent, 0o755)
+        path.write_text(source)
+        os.chmod(path, 0o644)
+    return root
+
+
+@pytest.fixture
+def submission():
+    """Factory: submission({'layers.py': '...'}) -> folder; removed after the test."""
+    import shutil
+    made: list[Path] = []
+
+    def make(files: dict[str, str]) -> Path:
+        made.append(write_submission(files))
+        return made[-1]
+
+    yield make
+    for path in made:
+        shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,301 @@
+"""The trust boundary holds against hostile submissions (grader/worker/client.py).
+
+Each test plants one hostile behaviour in a submission and shows that the judge
+gets a typed failure (or inert data), that the worker is replaced, and that the
+other functions of the same submission are still callable.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+import numpy as np
+import pytest
+
+from grader import sandbox
+from grader.worker.client import (Converted, Opaque, StudentError, Worker, WorkerCrashed,
+                                  WorkerFailure, WorkerTimeout, ProtocolError)
+
+needs_bwrap = pytest.mark.skipif(sandbox.bwrap_path() is None,
+                                 reason="bubblewrap (apt-get install bubblewrap) is not installed")
+
+GOOD = """
+import numpy as np
+def double(x):
+    return 2 * x
+"""
+
+FAST = sandbox.Limits(call_timeout_s=5, memory_bytes=2 << 30, processes=64)
+
+
+@pytest.fixture
+def worker(submission):
+    made = []
+
+    def make(source: str, limits: sandbox.Limits = FAST, **kwargs) -> Worker:
+        made.append(Worker(submission({"layers.py": GOOD + "\n" + source}), limits=limits, **kwargs))
+        return made[-1]
+
+    yield make
+    for w in made:
+        w.close()
+
+
+def assert_still_grades(w: Worker) -> None:
+    """After the failure, a fresh call of a good function still works."""
+    result = w.call("layers", "double", np.arange(3.0))
+    np.testing.assert_array_equal(result.value, [0.0, 2.0, 4.0])
+
+
+def test_plain_call_returns_arrays_and_keeps_cache_in_worker(worker) -> None:
+    w = worker("def fwd(x):\n    return x + 1, (x, object())\n"
+               "def bwd(d, cache):\n    return d * cache[0]\n")
+    out = w.call("layers", "fwd", np.arange(3.0))
+    assert isinstance(out.value[1][1], Opaque)
+    back = w.call("layers", "bwd", np.ones(3), out.ref.item(1))
+    np.testing.assert_array_equal(back.value, [0.0, 1.0, 2.0])
+
+
+def test_monkeypatching_numpy_in_student_code_does_not_reach_the_judge(worker) -> None:
+    w = worker("np.allclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None\n"
+               "def wrong(x):\n    return x * 0\n")
+    result = w.call("layers", "wrong", np.arange(1.0, 4.0))
+    assert not np.allclose(result.value, np.arange(1.0, 4.0))
+    with pytest.raises(AssertionError):
+        np.testing.assert_allclose(result.value, np.arange(1.0, 4.0))
+
+
+def test_patching_pytest_and_builtins_in_the_worker_leaves_the_judge_alone(worker) -> None:
+    import builtins
+    original_approx, original_isinstance = pytest.approx, builtins.isinstance
+    w = worker("import pytest, builtins\npytest.approx = lambda *a, **k: object()\n"
+               "builtins.isinstance = lambda *a: True\n"
+               "def probe():\n    return pytest.approx(1) == 2\n")
+    try:
+        value = w.call("layers", "probe").value
+    except WorkerFailure:  # patching isinstance breaks the worker itself: a failure, not a pass
+        value = None
+    assert value is not True
+    assert pytest.approx is original_approx and builtins.isinstance is original_isinstance
+
+
+def test_object_claiming_equality_arrives_as_opaque(worker) -> None:
+    w = worker("class Liar:\n    def __eq__(self, other): return True\n"
+               "    def __array__(self, *a, **k): return np.zeros(3)\n"
+               "def f(x):\n    return Liar()\n")
+    value = w.call("layers", "f", np.arange(3.0)).value
+    assert isinstance(value, Opaque) and value.type_name.endswith("Liar")
+    assert not isinstance(value, np.ndarray)
+
+
+def test_ndarray_subclass_arrives_as_plain_ndarray_marked_converted(worker) -> None:
+    w = worker("class Sneaky(np.ndarray):\n    def __eq__(self, other): return np.True_\n"
+               "def f(x):\n    return np.zeros(3).view(Sneaky)\n")
+    value = w.call("layers", "f", np.arange(3.0)).value
+    assert isinstance(value, Converted) and value.type_name.endswith("Sneaky")
+    assert type(value.value) is np.ndarray
+    assert not np.array_equal(value.value, np.arange(3.0))
+
+
+def test_object_with_malicious_reduce_is_never_unpickled(worker, tmp_path) -> None:
+    marker = tmp_path / "pwned"
+    w = worker("class Evil:\n    def __reduce__(self):\n"
+               f"        return (open, ({str(marker)!r}, 'w'))\n"
+               "def f():\n    return Evil()\n")
+    assert isinstance(w.call("layers", "f").value, Opaque)
+    assert not marker.exists()
+
+
+def test_sys_exit_is_an_error_of_that_call_only(worker) -> None:
+    w = worker("import sys\ndef quit():\n    sys.exit(3)\n")
+    with pytest.raises(StudentError, match="SystemExit"):
+        w.call("layers", "quit")
+    assert w.starts == 1
+    assert_still_grades(w)
+
+
+def test_os_exit_crashes_the_worker_and_a_fresh_one_takes_over(worker) -> None:
+    w = worker("import os\ndef die():\n    os._exit(7)\n")
+    with pytest.raises(WorkerCrashed, match="exit status 7"):
+        w.call("layers", "die")
+    assert_still_grades(w)
+    assert w.starts == 2
+
+
+def test_segfault_is_reported_as_a_crash(worker) -> None:
+    w = worker("import ctypes\ndef crash():\n    return ctypes.string_at(0)\n")
+    with pytest.raises(WorkerCrashed, match="SIGSEGV"):
+        w.call("layers", "crash")
+    assert_still_grades(w)
+
+
+def test_infinite_loop_times_out_in_bounded_time(worker) -> None:
+    w = worker("def spin():\n    while True:\n        pass\n")
+    start = time.monotonic()
+    with pytest.raises(WorkerTimeout):
+        w.call("layers", "spin", timeout=1.0)
+    assert time.monotonic() - start < 5
+    assert_still_grades(w)
+
+
+def test_infinite_loop_ignoring_signals_still_stops(worker) -> None:
+    w = worker("import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+               "def spin():\n    while True:\n        pass\n")
+    with pytest.raises(WorkerTimeout):
+        w.call("layers", "spin", timeout=1.0)
+    assert_still_grades(w)
+
+
+def test_deep_recursion_is_contained(worker) -> None:
+    w = worker("import sys\nsys.setrecursionlimit(10**8)\n"
+               "def down(n):\n    return down(n + 1) + 1\n")
+    # Python 3.11 keeps Python frames off the C stack, so this grows the heap until the
+    # memory limit or the time limit stops it, whichever comes first.
+    with pytest.raises((StudentError, WorkerCrashed, WorkerTimeout)):
+        w.call("layers", "down", 0, timeout=3)
+    assert_still_grades(w)
+
+
+def test_memory_blowup_is_stopped_by_the_limit(worker) -> None:
+    w = worker("def hog():\n    return np.ones((1 << 31,), dtype=np.float64).sum()\n")
+    with pytest.raises((StudentError, WorkerCrashed), match="MemoryError|memory|SIGKILL"):
+        w.call("layers", "hog")
+    assert_still_grades(w)
+
+
+def test_output_flood_is_truncated_and_the_call_completes(worker) -> None:
+    w = worker("def loud(x):\n    for _ in range(200000):\n        print('spam' * 20)\n    return x\n")
+    result = w.call("layers", "loud", np.ones(2), timeout=20)
+    np.testing.assert_array_equal(result.value, np.ones(2))
+    assert len(result.output) < FAST.output_bytes + 200
+    assert "more bytes of output not kept" in result.output
+
+
+def test_forged_frames_on_stdout_are_just_output(worker) -> None:
+    w = worker("import sys\nfrom wire import encode\n"
+               "def forge(x):\n    sys.stdout.buffer.write(encode({'id': 99, 'ok': True, 'value': 1.0}))\n"
+               "    return x * 0\n")
+    result = w.call("layers", "forge", np.ones(2))
+    np.testing.assert_array_equal(result.value, np.zeros(2))
+
+
+def test_garbage_written_to_the_reply_pipe_is_a_protocol_error(worker) -> None:
+    w = worker("import os\ndef scribble():\n    os.write(4, b'GARBAGE' * 10)\n    return 1\n")
+    with pytest.raises(ProtocolError):
+        w.call("layers", "scribble")
+    assert_still_grades(w)
+
+
+def test_a_function_writing_into_its_inputs_is_told(worker) -> None:
+    w = worker("def inplace(x, p):\n    x += 1\n    p['w'][0] = 5\n    return x\n")
+    result = w.call("layers", "inplace", np.zeros(3), {"w": np.zeros(2)})
+    assert result.mutated == ["args[0]", "args[1]['w']"]
+
+
+def test_args_after_call_are_returned_when_asked(worker) -> None:
+    w = worker("def update(x, param):\n    param['running'] = param.get('running', 0) + x\n    return x\n")
+    result = w.call("layers", "update", np.ones(2), {"mode": "train"}, return_args=True)
+    np.testing.assert_array_equal(result.args_after[1]["running"], np.ones(2))
+
+
+def test_missing_function_is_a_student_error_naming_it(worker) -> None:
+    w = worker("")
+    with pytest.raises(StudentError, match="AttributeError.*layernorm_forward"):
+        w.call("layers", "layernorm_forward", np.ones(2))
+
+
+def test_syntax_error_reports_file_and_line(submission) -> None:
+    with Worker(submission({"layers.py": "def f(x):\n    print 'python 2'\n"}), limits=FAST) as w:
+        with pytest.raises(StudentError) as info:
+            w.import_module("layers")
+    assert info.value.type == "SyntaxError"
+    assert info.value.file == "layers.py" and info.value.line == 2
+
+
+def test_fork_bomb_is_capped_and_leaves_no_process_behind(worker) -> None:
+    w = worker("import subprocess\n"
+               "def bomb():\n    procs = []\n    for _ in range(500):\n"
+               "        procs.append(subprocess.Popen(['sleep', '1000']))\n    return len(procs)\n")
+    with pytest.raises((StudentError, WorkerCrashed)):
+        w.call("layers", "bomb", timeout=20)
+    w.close()
+    time.sleep(0.5)
+    assert _processes_running("sleep 1000") == []
+
+
+def test_no_process_started_by_student_survives_close(worker) -> None:
+    token = f"grader-escape-{os.getpid()}-{time.time_ns()}"
+    w = worker("import subprocess, os, sys\n"
+               "def escape(token):\n"
+               "    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(1000)', token],\n"
+               "                     start_new_session=True)\n"
+               "    return os.getpid()\n")
+    w.call("layers", "escape", token)
+    deadline = time.monotonic() + 5
+    while not _processes_running(token) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_running(token), "the escaping process never started"
+    w.close()
+    time.sleep(0.5)
+    if w.mode == "rlimits":
+        pytest.skip("without bubblewrap a setsid() escape is not contained (see Note [Sandbox])")
+    assert _processes_running(token) == []
+
+
+def _processes_running(token: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if token in cmdline and "pytest" not in cmdline:
+                found.append(int(entry))
+    return found
+
+
+@needs_bwrap
+def test_student_cannot_see_the_grader_reference_or_other_folders(worker) -> None:
+    import reference
+    reference_dir = os.path.dirname(reference.__file__)
+    w = worker("import os\ndef peek(path):\n    try:\n        return sorted(os.listdir(path))\n"
+               "    except OSError as e:\n        return type(e).__name__\n")
+    assert w.call("layers", "peek", reference_dir).value in ("FileNotFoundError", "PermissionError")
+    assert w.call("layers", "peek", "/root").value in ([], [".pyenv"], "PermissionError")
+    assert w.mode == "bwrap"
+
+
+@needs_bwrap
+def test_student_cannot_write_outside_scratch(worker) -> None:
+    w = worker("def scribble(path):\n    try:\n        open(path, 'w').write('x')\n        return 'wrote'\n"
+               "    except OSError as e:\n        return type(e).__name__\n")
+    assert w.call("layers", "scribble", "/submission/evil.py").value != "wrote"
+    assert w.call("layers", "scribble", "/usr/evil").value != "wrote"
+    assert w.call("layers", "scribble", "/scratch/ok.txt").value == "wrote"
+
+
+@needs_bwrap
+def test_student_has_no_network(worker) -> None:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    try:
+        w = worker("import socket\ndef dial(port):\n    try:\n"
+                   "        socket.create_connection(('127.0.0.1', port), timeout=2)\n        return 'connected'\n"
+                   "    except OSError as e:\n        return type(e).__name__\n")
+        assert w.call("layers", "dial", port).value != "connected"
+    finally:
+        server.close()
+
+
+def test_worker_does_not_run_as_root(worker) -> None:
+    w = worker("import os\ndef uid():\n    return os.getuid()\n")
+    if os.geteuid() == 0:
+        assert w.call("layers", "uid").value == sandbox.UNPRIVILEGED_UID
+    else:
+        assert w.call("layers", "uid").value == os.geteuid()

@@ -1,0 +1,103 @@
+"""The wire format (grader/worker/wire.py) carries plain data and refuses everything else."""
+
+from __future__ import annotations
+
+import io
+import pickle
+import struct
+
+import numpy as np
+import pytest
+
+from grader.worker import wire
+
+
+def roundtrip(message):
+    return wire.decode(wire.encode(message))
+
+
+def test_roundtrip_of_nested_plain_data() -> None:
+    message = {"a": [1, 2.5, "x", None, True], "b": (np.arange(6.0).reshape(2, 3), {"c": np.int32(3) * 0}),
+               "nan": float("nan")}
+    message["b"] = (np.arange(6.0).reshape(2, 3), {"c": np.zeros(2, dtype=np.float32)})
+    back = roundtrip(message)
+    assert back["a"] == [1, 2.5, "x", None, True]
+    assert isinstance(back["b"], tuple)
+    np.testing.assert_array_equal(back["b"][0], np.arange(6.0).reshape(2, 3))
+    assert back["b"][1]["c"].dtype == np.float32
+    assert np.isnan(back["nan"])
+
+
+@pytest.mark.parametrize("dtype", ["bool", "int8", "uint16", "int64", "float16", "float32",
+                                   "float64", "complex128"])
+def test_numeric_dtypes_roundtrip_exactly(dtype: str) -> None:
+    array = (np.arange(12) % 3).astype(dtype).reshape(3, 4)
+    back = roundtrip({"x": array})["x"]
+    assert back.dtype == array.dtype and type(back) is np.ndarray
+    np.testing.assert_array_equal(back, array)
+
+
+def test_object_arrays_and_objects_cannot_be_encoded() -> None:
+    with pytest.raises(wire.WireError):
+        wire.encode({"x": np.array([object()], dtype=object)})
+    with pytest.raises(wire.WireError):
+        wire.encode({"x": object()})
+    with pytest.raises(wire.WireError):
+        wire.encode({1: "non-string key"})
+
+
+class _Boom:
+    def __reduce__(self):
+        return (exec, ("import os; os._exit(99)",))
+
+
+def _frame_with_buffer(buffer: bytes) -> bytes:
+    body = b'{"x": {"__nd__": 0}}'
+    return (struct.pack(">4sII", wire.MAGIC, len(body), 1) + body
+            + struct.pack(">Q", len(buffer)) + buffer)
+
+
+def test_a_pickled_object_array_in_a_frame_is_refused_not_unpickled() -> None:
+    stream = io.BytesIO()
+    np.save(stream, np.array([_Boom()], dtype=object), allow_pickle=True)
+    with pytest.raises(wire.WireError, match="bad array buffer"):
+        wire.decode(_frame_with_buffer(stream.getvalue()))
+
+
+def test_a_raw_pickle_in_place_of_an_array_is_refused() -> None:
+    with pytest.raises(wire.WireError):
+        wire.decode(_frame_with_buffer(pickle.dumps(_Boom())))
+
+
+@pytest.mark.parametrize("frame", [b"", b"XXXX" + b"\0" * 8, b"DLG1\0\0\0\x05\0\0\0\0{}",
+                                   wire.encode({"a": 1}) + b"extra"])
+def test_malformed_frames_raise_wire_error(frame: bytes) -> None:
+    with pytest.raises(wire.WireError):
+        wire.decode(frame)
+
+
+def test_deeply_nested_json_is_refused_not_crashing() -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    frame = struct.pack(">4sII", wire.MAGIC, len(body), 0) + body
+    with pytest.raises(wire.WireError):
+        wire.decode(frame)
+
+
+def test_oversized_frame_is_refused_before_reading_it() -> None:
+    header = struct.pack(">4sII", wire.MAGIC, 10_000, 0)
+    stream = io.BytesIO(header + b"x" * 10)
+    reads = []
+
+    def read_exact(n: int) -> bytes:
+        reads.append(n)
+        return stream.read(n)
+
+    with pytest.raises(wire.WireError, match="exceeds"):
+        wire.read_frame(read_exact, max_bytes=1000)
+    assert reads == [wire.HEADER_SIZE]
+
+
+def test_array_reference_out_of_range_is_refused() -> None:
+    body = b'{"x": {"__nd__": 3}}'
+    with pytest.raises(wire.WireError, match="out of range"):
+        wire.decode(struct.pack(">4sII", wire.MAGIC, len(body), 0) + body)
