@@ -113,6 +113,19 @@ def _system_binds() -> list[str]:
     return args
 
 
+def _world_readable(path: str) -> bool:
+    """Whether any user can reach and read `path` (every ancestor o+x, the folder o+rx)."""
+    current = Path(path)
+    for folder in [current, *current.parents]:
+        try:
+            mode = folder.stat().st_mode
+        except OSError:
+            return False
+        if not mode & 0o001:
+            return False
+    return bool(current.stat().st_mode & 0o004)
+
+
 def _parents_readable(path: str, made: set[str]) -> list[str]:
     """Create the ancestors of a bind target world-traversable (bwrap makes them 0700)."""
     args = []
@@ -146,6 +159,10 @@ def plan(python: str, submission: Path, scratch: Path, mode: str = "auto") -> Sa
     if not use_bwrap:
         notes = ["bubblewrap not available: student code can read the judge's files and reach "
                  "the network; only resource limits apply"]
+        if drop is not None and not all(_world_readable(r) for r in _python_roots(python)):
+            drop = None  # `nobody` could not even load the interpreter's standard library
+            notes.append("running as root with an interpreter only root can read: the worker "
+                         "stays root, so the process-count limit is not enforced")
         return SandboxPlan([python, "-I", str(WORKER_DIR / "runtime.py")],
                            _worker_env(str(scratch), drop), "rlimits", str(submission), str(scratch),
                            str(WORKER_DIR), drop, notes)

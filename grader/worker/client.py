@@ -169,12 +169,13 @@ class Worker:
     """One confined worker for one submission; restarts itself after a crash or timeout."""
 
     def __init__(self, submission: Path, *, limits: sandbox.Limits | None = None,
-                 python: str | None = None, sandbox_mode: str = "auto",
+                 python: str | None = None, sandbox_mode: str | None = None,
                  sys_paths: tuple[str, ...] = ("",)) -> None:
         self.submission = Path(submission).resolve()
         self.limits = limits or sandbox.Limits()
         self.python = python or sys.executable
-        self.sandbox_mode = sandbox_mode
+        # GRADER_SANDBOX=rlimits|bwrap|auto overrides the default for a whole run.
+        self.sandbox_mode = sandbox_mode or os.environ.get("GRADER_SANDBOX", "auto")
         self.sys_paths = sys_paths  # relative to the submission as the worker sees it
         self.process: subprocess.Popen | None = None
         self.info: dict = {}
@@ -191,6 +192,7 @@ class Worker:
         if plan.drop_to_uid is not None:
             os.chown(self.scratch, plan.drop_to_uid, plan.drop_to_uid)
         self.mode, self.notes = plan.mode, plan.notes
+        self.unprivileged = plan.drop_to_uid is not None or os.geteuid() != 0
         request_r, request_w = os.pipe()
         reply_r, reply_w = os.pipe()
         output_r, output_w = os.pipe()
