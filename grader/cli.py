@@ -30,7 +30,55 @@ def build_parser() -> argparse.ArgumentParser:
     selfcheck.add_argument("--frameworks", action=argparse.BooleanOptionalAction, default=True,
                            help="include the PyTorch and TensorFlow cross-checks (default: yes)")
     selfcheck.set_defaults(run=_run_selfcheck)
+
+    check = commands.add_parser(
+        "check", help="grade one submission (folder, .zip or .py) and print the verdict",
+        description="Grade one submission against the reference. Exit status: 0 when every "
+                    "check passed, 1 when some check lost points, 2 when the submission could "
+                    "not be graded or the command was wrong.")
+    check.add_argument("submission", help="a course package folder, loose files, a .zip or a .py")
+    check.add_argument("--assignment", "-a", required=True, help="assignment id, e.g. fc_nets")
+    check.add_argument("--json", metavar="FILE", help="write the grader.result/1 JSON here")
+    check.add_argument("--sandbox", choices=("auto", "bwrap", "rlimits"), default=None,
+                       help="how to confine student code (default: bwrap when installed)")
+    check.add_argument("--worker-python", metavar="PATH", help="interpreter that runs student code")
+    check.add_argument("-k", dest="select", metavar="EXPR", help="only checks matching EXPR (pytest -k)")
+    check.add_argument("--convention", action="append", default=[], metavar="NAME=VALUE",
+                       help="override one of the assignment's conventions for this run")
+    check.add_argument("--verbose", "-v", action="store_true", help="show whole failure messages")
+    check.set_defaults(run=_run_check)
     return parser
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import assignment as assignments
+    from .pipeline import Options, grade_submission
+    from .terminal import Progress, render
+
+    conventions = {}
+    for item in args.convention:
+        key, sep, value = item.partition("=")
+        if not sep:
+            print(f"grade: --convention expects NAME=VALUE, got {item!r}", file=sys.stderr)
+            return 2
+        conventions[key] = value
+    try:
+        assignment = assignments.load(args.assignment, conventions)
+    except assignments.AssignmentError as exc:
+        print(f"grade: {exc}", file=sys.stderr)
+        return 2
+    progress = Progress(len(assignment.checks))
+    result = grade_submission(Path(args.submission), assignment,
+                              Options(args.sandbox, args.worker_python, args.select, progress))
+    progress.finish()
+    print(render(result, verbose=args.verbose))
+    if args.json:
+        result.write(Path(args.json))
+    if result.status != "graded":
+        return 2
+    return 0 if all(c.status == "passed" for c in result.checks) else 1
 
 
 def _run_selfcheck(args: argparse.Namespace) -> int:

@@ -18,7 +18,21 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from reference.cs231n.layers import _conv_output_size, _pad_spatial
+
+# Note [Self-contained fast layers]
+# The grader copies this file into a student's package in place of the course's
+# Cython-backed one, where neither `reference` nor the student's private helpers
+# exist; so it imports nothing but numpy.  The two helpers below repeat the ones
+# in layers.py (Note [Output size] there).
+
+def _conv_output_size(size, kernel, stride, pad):
+    """Number of window positions along one axis (floor, as torch does)."""
+    return 1 + (size + 2 * pad - kernel) // stride
+
+
+def _pad_spatial(x, pad):
+    """Zero-pad the last two axes of an (N, C, H, W) array by `pad` on each side."""
+    return np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), mode="constant")
 
 # Note [Windows as a strided view]
 # ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~

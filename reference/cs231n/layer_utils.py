@@ -11,12 +11,12 @@ as the course's file does.
 
 from __future__ import annotations
 
-from reference.cs231n.fast_layers import (conv_backward_fast, conv_forward_fast,
-                                          max_pool_backward_fast, max_pool_forward_fast)
-from reference.cs231n.layers import (affine_backward, affine_forward, batchnorm_backward_alt,
-                                     batchnorm_forward, layernorm_backward, layernorm_forward,
-                                     relu_backward, relu_forward, spatial_batchnorm_backward,
-                                     spatial_batchnorm_forward)
+from .fast_layers import (conv_backward_fast, conv_forward_fast,
+                          max_pool_backward_fast, max_pool_forward_fast)
+from .layers import (affine_backward, affine_forward, batchnorm_backward_alt,
+                     batchnorm_forward, layernorm_backward, layernorm_forward,
+                     relu_backward, relu_forward, spatial_batchnorm_backward,
+                     spatial_batchnorm_forward)
 
 
 def affine_relu_forward(x, w, b):

@@ -1,0 +1,164 @@
+"""Builders that turn a compact table into checks: forward outputs and backward gradients.
+
+A forward check calls the student's function on each sample and compares one
+output with the reference's.  A backward check runs the student's own forward
+(keeping its cache in the worker, Note [Worker objects]), calls the student's
+backward with a seeded upstream gradient, and compares one gradient with the
+reference's; when it differs, a directional derivative of the student's own
+forward (Note [Directional gradient check]) tells whether the bug is in the
+backward pass or already in the forward pass.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from grader.worker.client import StudentError
+
+from .compare import Signature, Tolerance, compare_arrays
+from .spec import Check, CheckFailure, Sample
+from .student import Student
+
+DIRECTIONAL_STEP = 1e-6
+DIRECTIONAL_TOLERANCE = 1e-5
+
+
+def _pick(value, index: int | None, function: str, what: str):
+    """Element `index` of a returned tuple, with a clear message when it is not a tuple."""
+    if index is None:
+        return value
+    if not isinstance(value, (tuple, list)):
+        raise CheckFailure(f"`{function}` returned {type(value).__name__}, expected a tuple "
+                           f"({what}) as the course's API specifies")
+    if len(value) <= index:
+        raise CheckFailure(f"`{function}` returned a tuple of {len(value)}, expected at least "
+                           f"{index + 1} elements ({what})")
+    return value[index]
+
+
+def _batch_size(sample: Sample) -> int | None:
+    first = sample.args[0] if sample.args else None
+    return int(first.shape[0]) if isinstance(first, np.ndarray) and first.ndim else None
+
+
+def _inputs(names: Sequence[str], sample: Sample) -> dict:
+    named = dict(zip(names, sample.args))
+    named.update(sample.kwargs)
+    return named
+
+
+def _with_sample(failure: CheckFailure, sample: Sample, hint: str) -> CheckFailure:
+    message = f"[sample {sample.name}] {failure.message}"
+    return type(failure)(message, hint=failure.hint or hint, details=failure.details)
+
+
+def _student_call(student: Student, module: str, function: str, sample: Sample, needed_by: str = ""):
+    try:
+        return student.call(module, function, *copy.deepcopy(sample.args),
+                            **copy.deepcopy(sample.kwargs))
+    except StudentError as error:
+        prefix = f"{needed_by} needs your `{function}`, which" if needed_by else f"`{function}`"
+        raise CheckFailure(f"{prefix} raised {error} on sample '{sample.name}'"
+                           + (f"\n{error.traceback}" if error.traceback else "")) from None
+
+
+def forward_check(function: str, module: str, samples: Iterable[Sample], reference: Callable, *,
+                  output: str = "out", index: int | None = 0, what: str = "out, cache",
+                  arg_names: Sequence[str] = (), tolerance: Tolerance | None = None,
+                  signatures: Sequence[Signature] = (), hint: str = "", hidden: bool = False,
+                  check_id: str | None = None, title: str | None = None) -> Check:
+    """One check: output `index` of `function(*sample)` equals the reference's, on every sample."""
+    samples = tuple(samples)
+
+    def run(student: Student) -> None:
+        __tracebackhide__ = True
+        for sample in samples:
+            expected = _pick(reference(*copy.deepcopy(sample.args), **copy.deepcopy(sample.kwargs)),
+                             index, "reference", what)
+            result = _student_call(student, module, function, sample)
+            try:
+                actual = _pick(result.value, index, function, what)
+                compare_arrays(output, actual, np.asarray(expected), inputs=_inputs(arg_names, sample),
+                               tolerance=tolerance, signatures=signatures, hint=hint,
+                               batch_size=_batch_size(sample))
+            except CheckFailure as failure:
+                raise _with_sample(failure, sample, hint) from None
+
+    suffix = "_hidden" if hidden else ""
+    return Check(check_id or f"{function}/{output}{suffix}", function,
+                 title or f"{function}: {output} matches the reference", run, hint, hidden)
+
+
+def backward_check(forward: str, backward: str, module: str, samples: Iterable[Sample],
+                   reference_forward: Callable, reference_backward: Callable, *,
+                   grad: str, grad_index: int, wrt: int, arg_names: Sequence[str] = (),
+                   tolerance: Tolerance | None = None, signatures: Sequence[Signature] = (),
+                   hint: str = "", hidden: bool = False, seed: int = 0,
+                   single_grad: bool = False) -> Check:
+    """One check: gradient `grad` (element `grad_index` of backward's result, the
+    gradient with respect to forward argument `wrt`) equals the reference's."""
+    samples = tuple(samples)
+
+    def run(student: Student) -> None:
+        __tracebackhide__ = True
+        for number, sample in enumerate(samples):
+            out, cache = reference_forward(*copy.deepcopy(sample.args), **copy.deepcopy(sample.kwargs))
+            dout = np.random.default_rng(seed + number).standard_normal(np.shape(out))
+            expected_all = reference_backward(dout, cache)
+            expected = expected_all if single_grad else expected_all[grad_index]
+            forward_result = _student_call(student, module, forward, sample, needed_by=f"`{backward}`")
+            _pick(forward_result.value, 1, forward, "out, cache")
+            try:
+                result = student.call(module, backward, dout, forward_result.ref.item(1))
+            except StudentError as error:
+                raise CheckFailure(f"`{backward}` raised {error} on sample '{sample.name}'"
+                                   + (f"\n{error.traceback}" if error.traceback else "")) from None
+            try:
+                actual = result.value if single_grad else _pick(result.value, grad_index, backward,
+                                                                "gradients")
+                compare_arrays(grad, actual, np.asarray(expected), inputs=_inputs(arg_names, sample),
+                               tolerance=tolerance, signatures=signatures, hint=hint,
+                               batch_size=_batch_size(sample))
+            except CheckFailure as failure:
+                note = _own_forward_note(student, module, forward, sample, wrt, dout, actual
+                                         if "actual" in locals() else None, grad)
+                failure = _with_sample(failure, sample, hint)
+                raise type(failure)(failure.message + note, hint=failure.hint,
+                                    details=failure.details) from None
+
+    suffix = "_hidden" if hidden else ""
+    return Check(f"{backward}/{grad}{suffix}", backward,
+                 f"{backward}: {grad} matches the reference", run, hint, hidden)
+
+
+def _own_forward_note(student: Student, module: str, forward: str, sample: Sample, wrt: int,
+                      dout: np.ndarray, claimed, grad: str) -> str:
+    """Is the student's gradient at least consistent with the student's own forward?"""
+    if not isinstance(claimed, np.ndarray) or not isinstance(sample.args[wrt], np.ndarray):
+        return ""
+    base = sample.args[wrt]
+    if claimed.shape != base.shape or base.dtype.kind != "f":
+        return ""
+    direction = np.random.default_rng(12345).standard_normal(base.shape)
+
+    def objective(t: float) -> float:
+        args = list(copy.deepcopy(sample.args))
+        args[wrt] = base + t * direction
+        value = student.call(module, forward, *args, **copy.deepcopy(sample.kwargs)).value
+        out = value[0] if isinstance(value, (tuple, list)) else value
+        return float(np.sum(np.asarray(out, dtype=np.float64) * dout))
+
+    try:
+        numeric = (objective(DIRECTIONAL_STEP) - objective(-DIRECTIONAL_STEP)) / (2 * DIRECTIONAL_STEP)
+    except Exception:
+        return ""
+    analytic = float(np.sum(claimed * direction))
+    error = abs(numeric - analytic) / max(abs(numeric) + abs(analytic), 1e-12)
+    if error < DIRECTIONAL_TOLERANCE:
+        return (f"\nyour {grad} IS consistent with your own `{forward}` (directional derivative "
+                f"relative error {error:.1e}): the bug is likely in `{forward}`, not the backward pass")
+    return (f"\nyour {grad} is not consistent with your own `{forward}` either (directional "
+            f"derivative relative error {error:.1e}): the bug is in the backward pass")

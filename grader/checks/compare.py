@@ -1,0 +1,210 @@
+"""Compare what a student returned with what the reference computed, and say what is wrong.
+
+# Note [Tolerances]
+Tolerances are data keyed by the dtype of the reference result and merged with
+a check's overrides; they never grow with the size of an array.  An entry
+passes when |actual - expected| <= atol + rtol * |expected|, entry by entry (as
+numpy.isclose).  float64 gets rtol 1e-6: correct alternatives (loops,
+vectorised code, im2col, einsum, another summation order) agree to about 1e-13,
+while the smallest real mistakes the course cares about (eps outside the square
+root, unbiased variance on a batch of 100) differ by 1e-5 or more.
+
+# Note [Failure messages]
+One order, always (pytest's approx does the same): shape and dtype, then how
+many entries differ, the largest absolute and relative error, the worst index
+with both values, a summary of the inputs, then hints: first any known-bug
+signature that matches (a constant factor, a sign flip, all zeros, a transpose,
+or a check's own signatures), then the check's general hint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import numpy as np
+
+from .spec import CheckFailure
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float
+    atol: float
+
+
+TOLERANCES: dict[str, Tolerance] = {
+    "float64": Tolerance(rtol=1e-6, atol=1e-9),
+    "float32": Tolerance(rtol=1e-4, atol=1e-6),
+    "float16": Tolerance(rtol=1e-2, atol=1e-3),
+}
+EXACT = Tolerance(rtol=0.0, atol=0.0)
+
+
+def tolerance_for(expected: np.ndarray, override: Tolerance | None = None) -> Tolerance:
+    """The tolerance for comparing with `expected`; see Note [Tolerances]."""
+    if override is not None:
+        return override
+    if expected.dtype.kind in "biu":
+        return EXACT
+    return TOLERANCES.get(str(expected.dtype), TOLERANCES["float64"])
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A known bug recognisable from (actual, expected): if `matches`, say `hint`."""
+    matches: Callable[[np.ndarray, np.ndarray], bool]
+    hint: str
+
+
+def summarize(value) -> str:
+    """`float64[4,3,8,8]` for arrays, repr for small scalars, type names otherwise."""
+    if isinstance(value, np.ndarray):
+        return f"{value.dtype}[{','.join(map(str, value.shape))}]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {summarize(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)) and len(value) <= 6:
+        return "(" + ", ".join(summarize(v) for v in value) + ")"
+    if isinstance(value, (int, float, str, bool)) or value is None:
+        text = repr(value)
+        return text if len(text) <= 40 else text[:37] + "..."
+    return type(value).__name__
+
+
+def summarize_inputs(inputs: dict) -> str:
+    return ", ".join(f"{name}: {summarize(value)}" for name, value in inputs.items())
+
+
+def _describe_type(value) -> str:
+    from grader.worker.client import Converted, Opaque
+    if isinstance(value, Opaque):
+        return f"an object of type {value.type_name}"
+    if isinstance(value, Converted):
+        return f"a {value.type_name}"
+    if isinstance(value, np.ndarray):
+        return f"an array {summarize(value)}"
+    return f"{type(value).__name__} {summarize(value)}"
+
+
+def as_array(name: str, value, expected: np.ndarray, *, hint: str = "") -> np.ndarray:
+    """The student's value as an ndarray, or a CheckFailure saying what came back instead."""
+    from grader.worker.client import Converted
+    if isinstance(value, Converted) and isinstance(value.value, np.ndarray):
+        value = value.value  # an ndarray subclass or tensor, converted in the worker
+    if isinstance(value, (int, float, bool, np.ndarray)) and not isinstance(value, np.ndarray):
+        value = np.asarray(value)
+    if not isinstance(value, np.ndarray):
+        raise CheckFailure(f"{name}: returned {_describe_type(value)}, expected an array "
+                           f"{summarize(expected)}", hint=hint)
+    return value
+
+
+def _constant_factor(actual: np.ndarray, expected: np.ndarray) -> float | None:
+    """k when actual is (to 1e-6) k * expected for one k, else None."""
+    e, a = expected.ravel().astype(np.float64), actual.ravel().astype(np.float64)
+    norm = float(e @ e)
+    if norm == 0.0 or not np.all(np.isfinite(a)):
+        return None
+    k = float(a @ e) / norm
+    if np.linalg.norm(a - k * e) <= 1e-6 * np.linalg.norm(a) + 1e-12:
+        return k
+    return None
+
+
+def generic_signatures(actual: np.ndarray, expected: np.ndarray, batch_size: int | None) -> list[str]:
+    """Hints that follow from the numbers alone."""
+    hints = []
+    if not np.any(actual) and np.any(expected):
+        return ["every entry is zero: is the result computed but never assigned or returned?"]
+    k = _constant_factor(actual, expected)
+    if k is not None and not np.isclose(k, 1.0, rtol=1e-6):
+        if np.isclose(k, -1.0, rtol=1e-6):
+            hints.append("the sign is flipped everywhere")
+        elif batch_size and np.isclose(k, batch_size, rtol=1e-6):
+            hints.append(f"off by a factor of N = {batch_size}: a sum where the mean belongs "
+                         f"(or a missing division by N)")
+        elif batch_size and np.isclose(k, 1.0 / batch_size, rtol=1e-6):
+            hints.append(f"off by a factor of 1/N = 1/{batch_size}: divided by N once too often")
+        else:
+            hints.append(f"off by a constant factor of {k:.6g} everywhere")
+    if (actual.ndim == 2 and actual.shape[0] == actual.shape[1]
+            and np.allclose(actual, expected.T) and not np.allclose(actual, expected)):
+        hints.append("the result is the transpose of the expected one")
+    return hints
+
+
+def compare_arrays(name: str, value, expected: np.ndarray, *, inputs: dict | None = None,
+                   tolerance: Tolerance | None = None, signatures: Iterable[Signature] = (),
+                   hint: str = "", batch_size: int | None = None) -> dict:
+    """Raise CheckFailure unless `value` matches `expected`; return details when it does.
+
+    Message order: Note [Failure messages].  `name` says which output ("dx").
+    """
+    __tracebackhide__ = True
+    actual = as_array(name, value, expected, hint=hint)
+    inputs_text = f"\ninputs: {summarize_inputs(inputs)}" if inputs else ""
+    if actual.shape != expected.shape:
+        extra = ""
+        if actual.size == expected.size:
+            extra = " (same number of entries: a reshape or transpose missing?)"
+        raise CheckFailure(f"{name}: shape {actual.shape}, expected {expected.shape}{extra}"
+                           f"{inputs_text}", hint=hint,
+                           details={"shape": list(actual.shape), "expected_shape": list(expected.shape)})
+    if actual.dtype.kind not in "biufc":
+        raise CheckFailure(f"{name}: dtype {actual.dtype}, expected {expected.dtype}", hint=hint)
+    tol = tolerance_for(expected, tolerance)
+    a = actual.astype(np.float64) if actual.dtype.kind != "c" else actual
+    e = expected.astype(np.float64) if expected.dtype.kind != "c" else expected
+    finite = np.isfinite(a)
+    close = np.isclose(a, e, rtol=tol.rtol, atol=tol.atol) & finite
+    abs_err = np.where(finite, np.abs(a - e), np.inf)
+    rel_err = abs_err / np.maximum(np.abs(e), 1e-300)
+    details = {"max_abs_error": float(np.max(abs_err)) if abs_err.size else 0.0,
+               "max_rel_error": float(np.max(np.where(np.abs(e) > 0, rel_err, 0))) if e.size else 0.0,
+               "rtol": tol.rtol, "atol": tol.atol}
+    if bool(np.all(close)):
+        return details
+    bad = int(np.size(close) - np.count_nonzero(close))
+    worst = np.unravel_index(int(np.argmax(np.where(finite, abs_err - tol.rtol * np.abs(e), np.inf))),
+                             expected.shape) if expected.ndim else ()
+    lines = [f"{name}: {bad} of {close.size} entries differ"
+             f" (max abs error {details['max_abs_error']:.3g}, max rel error "
+             f"{details['max_rel_error']:.3g}; tolerance rtol={tol.rtol:g}, atol={tol.atol:g})"]
+    if not np.all(finite):
+        lines.append(f"{int(np.size(finite) - np.count_nonzero(finite))} entries are NaN or infinite")
+    index_text = f"[{', '.join(map(str, worst))}]" if worst != () else ""
+    lines.append(f"worst at {name}{index_text}: got {_number(a[worst])}, expected {_number(e[worst])}")
+    if inputs:
+        lines.append(f"inputs: {summarize_inputs(inputs)}")
+    found = [s.hint for s in signatures if _safe_match(s, actual, expected)]
+    found += generic_signatures(a, e, batch_size)
+    lines += [f"looks like: {h}" for h in found]
+    details.update(mismatched=bad, total=int(close.size), worst_index=[int(i) for i in worst],
+                   signatures=found)
+    raise CheckFailure("\n".join(lines), hint=hint, details=details)
+
+
+def _number(value) -> str:
+    value = complex(value) if np.iscomplexobj(value) else float(value)
+    return f"{value:.10g}"
+
+
+def _safe_match(signature: Signature, actual: np.ndarray, expected: np.ndarray) -> bool:
+    try:
+        return bool(signature.matches(actual, expected))
+    except Exception:
+        return False
+
+
+def compare_scalar(name: str, value, expected: float, *, tolerance: Tolerance | None = None,
+                   hint: str = "", inputs: dict | None = None,
+                   signatures: Iterable[Signature] = ()) -> dict:
+    """compare_arrays for one number (a loss), accepting Python or numpy scalars."""
+    __tracebackhide__ = True
+    from grader.worker.client import Converted
+    if isinstance(value, Converted):
+        value = value.value
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.reshape(())
+    return compare_arrays(name, value, np.asarray(expected, dtype=np.float64), inputs=inputs,
+                          tolerance=tolerance, hint=hint, signatures=signatures)

@@ -1,0 +1,52 @@
+"""What a check is, and the one failure type checks raise.
+
+# Note [Checks are data]
+An assignment's checks module exposes `CHECKS`, a list of `Check` entries (the
+OpInfo idea): an id, the student function it is about, a title, a hint, and
+`run`, a function of a `Student` (grader/checks/student.py) that returns
+normally when the student's code behaves and raises `CheckFailure` when it does
+not.  Most entries are made by the builders in grader/checks/builders.py from a
+compact table (function, sample inputs, reference, outputs, tolerance); the
+behaviours no table captures (running averages, dropout statistics, training to
+a target) are plain functions.  Generic pytest machinery (grader/plugin.py)
+runs the list; nothing about scoring or rendering lives here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+
+class CheckFailure(AssertionError):
+    """The student's code ran but gave a wrong answer.  `message` is what the student reads."""
+
+    def __init__(self, message: str, *, hint: str = "", details: dict | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.details = details or {}
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One set of inputs: positional args and keyword args of plain data."""
+    name: str
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One graded behaviour.  See Note [Checks are data]."""
+    id: str
+    function: str
+    title: str
+    run: Callable[[Any], None]
+    hint: str = ""
+    hidden: bool = False
+    timeout_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if "/" not in self.id:
+            raise ValueError(f"check id {self.id!r} must look like 'function/behaviour'")

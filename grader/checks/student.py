@@ -1,0 +1,122 @@
+"""What a check sees of a submission: named functions and objects, behind the worker.
+
+Checks never touch the Worker directly: `Student` resolves a course name
+("layers", "classifiers.fc_net") to the module the submission actually has,
+says "not found (did you mean ...?)" for missing names, and turns every call
+into plain data via the worker (Note [Trust boundary]).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+from grader.worker.client import CallResult, Ref, StudentError, Worker
+
+from .spec import CheckFailure
+
+
+class MissingName(CheckFailure):
+    """A function, class or module the assignment needs is not in the submission."""
+
+
+class ImportFailure(CheckFailure):
+    """A module of the submission cannot be imported (syntax error, failing import...)."""
+
+
+@dataclass
+class Student:
+    """The submission as the checks see it."""
+    worker: Worker
+    modules: dict[str, str]          # course module name -> import name in the worker
+    files: dict[str, str] = field(default_factory=dict)  # course module name -> file shown to students
+    notes: list[str] = field(default_factory=list)
+    _members: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def _import_name(self, module: str) -> str:
+        return self.modules.get(module, module)
+
+    def _file(self, module: str) -> str:
+        return self.files.get(module, module.replace(".", "/") + ".py")
+
+    def members(self, module: str) -> dict[str, str]:
+        """Public callables of a module with their signatures; ImportFailure if it won't import."""
+        if module not in self._members:
+            import_name = self._import_name(module)
+            try:
+                self.worker.import_module(import_name)
+                self._members[module] = self.worker.describe(import_name)
+            except StudentError as error:
+                raise ImportFailure(import_failure_message(self._file(module), error)) from None
+        return self._members[module]
+
+    def require(self, module: str, name: str) -> None:
+        """MissingName, with a suggestion, unless `module` defines `name`."""
+        members = self.members(module)
+        if name not in members:
+            close = difflib.get_close_matches(name, list(members), n=1, cutoff=0.6)
+            suggestion = f" (did you mean `{close[0]}`?)" if close else ""
+            raise MissingName(f"`{name}` not found in {self._file(module)}{suggestion}")
+
+    def signature(self, module: str, name: str) -> str:
+        self.require(module, name)
+        return self.members(module)[name]
+
+    def call(self, module: str, name: str, *args, timeout: float | None = None,
+             return_args: bool = False, **kwargs) -> CallResult:
+        """Call module.name in the worker; student exceptions propagate as StudentError."""
+        self.require(module, name)
+        result = self.worker.call(self._import_name(module), name, *args, timeout=timeout,
+                                  return_args=return_args, **kwargs)
+        self._note_mutations(name, result)
+        return result
+
+    def new(self, module: str, class_name: str, *args, timeout: float | None = None,
+            **kwargs) -> "RemoteObject":
+        result = self.call(module, class_name, *args, timeout=timeout, **kwargs)
+        return RemoteObject(self, result.ref, class_name)
+
+    def _note_mutations(self, name: str, result: CallResult) -> None:
+        # Only whole array arguments count; dicts such as bn_param are meant to change.
+        for path in result.mutated:
+            if path.count("[") == 1:
+                note = f"`{name}` wrote into its input {path}: the grader passed a copy, " \
+                       f"but callers of your function may not expect that"
+                if note not in self.notes:
+                    self.notes.append(note)
+
+
+@dataclass
+class RemoteObject:
+    """An object living in the worker (a model, a solver): call methods, read attributes."""
+    student: Student
+    ref: Ref
+    class_name: str
+
+    def call(self, method: str, *args, timeout: float | None = None, return_args: bool = False,
+             **kwargs) -> CallResult:
+        return self.student.worker.call_ref(self.ref, method, *args, timeout=timeout,
+                                            return_args=return_args, **kwargs)
+
+    def get(self, *path: str):
+        """Read an attribute path as plain data: obj.get('params') or obj.get('params', 'W1')."""
+        ref = self.ref.attr(path[0])
+        for key in path[1:]:
+            ref = ref.item(key)
+        return self.student.worker.get(ref)
+
+    def set_attr(self, name: str, value) -> None:
+        self.student.worker.set(self.ref.attr(name), value)
+
+    def set_item(self, attr: str, key: str, value) -> None:
+        self.student.worker.set(self.ref.attr(attr).item(key), value)
+
+
+def import_failure_message(file: str, error: StudentError) -> str:
+    if error.type in ("SyntaxError", "IndentationError", "TabError"):
+        text = f"\n    {error.text.strip()}" if error.text else ""
+        py2 = ""
+        if "print" in (error.text or "") or "Missing parentheses" in error.message:
+            py2 = "\n(This looks like Python 2 syntax; the course uses Python 3.)"
+        return (f"{error.file or file} line {error.line}: {error.type}: {error.message}{text}{py2}")
+    return f"{file} could not be imported: {error}\n{error.traceback}".rstrip()

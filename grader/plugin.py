@@ -1,0 +1,108 @@
+"""The pytest plugin that runs an assignment's checks against one submission.
+
+A plugin, not a fork of pytest (pytest's junitxml reads reports the same way):
+it parametrizes the registry test module with the assignment's checks,
+provides the `student` fixture, and turns each test report into a
+`CheckResult` as it arrives.
+
+# Note [Statuses]
+`passed` when the check returned; `failed` for a CheckFailure (a wrong
+answer); `error` for a missing name, a module that will not import, an
+exception or crash in student code, or a bug in the grader itself (flagged
+`internal` in details so staff can regrade; never points); `timeout` when the
+worker did not answer in time; `skipped` when a check chose to skip.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from .checks.spec import Check, CheckFailure
+from .checks.student import ImportFailure, MissingName, Student
+from .result import CheckResult
+from .worker.client import ProtocolError, StudentError, WorkerCrashed, WorkerTimeout
+
+REGISTRY_TESTS = Path(__file__).resolve().parent / "checks" / "registry_tests.py"
+
+
+def classify(exc: BaseException) -> tuple[str, str, str, dict]:
+    """(status, message, hint, details) for an exception raised by a check; Note [Statuses]."""
+    if isinstance(exc, (MissingName, ImportFailure)):
+        return "error", exc.message, exc.hint, exc.details
+    if isinstance(exc, CheckFailure):
+        return "failed", exc.message, exc.hint, exc.details
+    if isinstance(exc, WorkerTimeout):
+        return "timeout", f"timed out: {exc}", "", {}
+    if isinstance(exc, (WorkerCrashed, ProtocolError)):
+        return "error", str(exc), "", {}
+    if isinstance(exc, StudentError):
+        return "error", f"your code raised {exc}\n{exc.traceback}".rstrip(), "", {}
+    return ("error", f"internal grader error ({type(exc).__name__}: {exc}); this is not your "
+            f"fault: please tell the course staff", "", {"internal": True})
+
+
+class GradingPlugin:
+    def __init__(self, checks: tuple[Check, ...], student: Student,
+                 points: dict[str, float], on_result: Callable[[CheckResult], None] | None = None):
+        self.checks = checks
+        self._student = student
+        self.points = points
+        self.on_result = on_result
+        self.results: dict[str, CheckResult] = {}
+        self._started: dict[str, float] = {}
+
+    def pytest_generate_tests(self, metafunc) -> None:
+        if "check" in metafunc.fixturenames:
+            metafunc.parametrize("check", self.checks, ids=[c.id for c in self.checks])
+
+    @pytest.fixture
+    def student(self) -> Student:
+        return self._student
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        check = item.callspec.params.get("check") if hasattr(item, "callspec") else None
+        if check is None or report.when != "call" and not (report.when == "setup" and report.failed):
+            return
+        notes_before = len(self._student.notes)
+        if report.passed:
+            status, message, hint, details = "passed", "", "", {}
+        elif report.skipped:
+            status, message, hint, details = "skipped", str(call.excinfo.value) if call.excinfo else "", "", {}
+        else:
+            status, message, hint, details = classify(call.excinfo.value)
+        if self._student.notes[notes_before:]:
+            message = "\n".join([message, *self._student.notes[notes_before:]]).strip()
+        max_points = self.points.get(check.id, 0.0)
+        result = CheckResult(
+            id=check.id, function=check.function, title=check.title, status=status,
+            points=max_points if status == "passed" else 0.0, max_points=max_points,
+            visibility="hidden" if check.hidden else "visible", message=message,
+            hint=hint or (check.hint if status != "passed" else ""), details=details,
+            duration_s=round(call.duration, 4))
+        self.results[check.id] = result
+        if self.on_result:
+            self.on_result(result)
+
+
+def run(checks: tuple[Check, ...], student: Student, points: dict[str, float],
+        on_result: Callable[[CheckResult], None] | None = None,
+        select: str | None = None) -> list[CheckResult]:
+    """Run `checks` through pytest; results in registry order."""
+    plugin = GradingPlugin(checks, student, points, on_result)
+    args = [str(REGISTRY_TESTS), "-c", str(REGISTRY_TESTS.parent / "pytest.ini"),
+            "--rootdir", str(REGISTRY_TESTS.parent), "-p", "no:cacheprovider", "-q",
+            "-p", "no:randomly", "--no-header", "--no-summary", "-qq", "-s"]
+    if select:
+        args += ["-k", select]
+    import contextlib
+    import io
+    with contextlib.redirect_stdout(io.StringIO()):
+        pytest.main(args, plugins=[plugin])
+    return [plugin.results[c.id] for c in checks if c.id in plugin.results]

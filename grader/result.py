@@ -1,0 +1,86 @@
+"""The `grader.result/1` document: the single source of truth for every report.
+
+Results are small frozen dataclasses that serialise to JSON; reports, CSV,
+Gradescope JSON and JUnit XML are rendered from this document and never
+recompute anything (ARCHITECTURE.md, "Result schema").
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+SCHEMA = "grader.result/1"
+CHECK_STATUSES = ("passed", "failed", "error", "timeout", "skipped")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    id: str
+    function: str
+    title: str
+    status: str
+    points: float
+    max_points: float
+    visibility: str = "visible"
+    message: str = ""
+    hint: str = ""
+    details: dict = field(default_factory=dict)
+    duration_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.status not in CHECK_STATUSES:
+            raise ValueError(f"unknown check status {self.status!r}")
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    assignment: str
+    submission: str
+    status: str                     # "graded" or "error"
+    score: float
+    max_score: float
+    duration_s: float
+    environment: dict
+    checks: tuple[CheckResult, ...] = ()
+    message: str = ""
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        data = {"schema": SCHEMA, **asdict(self)}
+        data["checks"] = [asdict(c) for c in self.checks]
+        data["notes"] = list(self.notes)
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False, default=_jsonable)
+
+    def write(self, path: Path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(self.to_json())
+        tmp.replace(path)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SubmissionResult":
+        if data.get("schema") != SCHEMA:
+            raise ValueError(f"not a {SCHEMA} document (schema={data.get('schema')!r})")
+        fields = {k: v for k, v in data.items() if k != "schema"}
+        fields["checks"] = tuple(CheckResult(**c) for c in data.get("checks", []))
+        fields["notes"] = tuple(data.get("notes", []))
+        return cls(**fields)
+
+
+def _jsonable(value):
+    """numpy scalars and arrays in `details` become plain JSON numbers and lists."""
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover
+        raise TypeError(type(value).__name__)
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

@@ -1,0 +1,65 @@
+"""What `grade check` prints: a live progress line, then a compact table per function."""
+
+from __future__ import annotations
+
+import sys
+from collections import OrderedDict
+from typing import TextIO
+
+from .result import CheckResult, SubmissionResult
+
+MARKS = {"passed": "ok", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT", "skipped": "skip"}
+
+
+class Progress:
+    """One self-overwriting status line on a terminal; silent when output is not a terminal."""
+
+    def __init__(self, total: int, stream: TextIO = sys.stderr) -> None:
+        self.total, self.done, self.stream = total, 0, stream
+        self.live = stream.isatty()
+
+    def __call__(self, result: CheckResult) -> None:
+        self.done += 1
+        if self.live:
+            self.stream.write(f"\r\033[K[{self.done}/{self.total}] {result.id}: {result.status}")
+            self.stream.flush()
+
+    def finish(self) -> None:
+        if self.live:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def _first_line(text: str, width: int = 100) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= width else line[: width - 3] + "..."
+
+
+def render(result: SubmissionResult, verbose: bool = False) -> str:
+    lines = [f"{result.assignment}: {result.submission}"]
+    if result.status != "graded":
+        lines.append(f"could not be graded: {result.message}")
+        return "\n".join(lines)
+    by_function: OrderedDict[str, list[CheckResult]] = OrderedDict()
+    for check in result.checks:
+        by_function.setdefault(check.function, []).append(check)
+    width = max((len(f) for f in by_function), default=10)
+    for function, checks in by_function.items():
+        got = sum(c.points for c in checks)
+        total = sum(c.max_points for c in checks)
+        status = "ok" if all(c.status == "passed" for c in checks) else "--"
+        lines.append(f"  {status:2} {function:<{width}}  {got:g}/{total:g}")
+        for check in checks:
+            if check.status != "passed":
+                behaviour = check.id.split("/", 1)[1]
+                message = check.message if check.visibility == "visible" else "hidden check"
+                lines.append(f"       {MARKS[check.status]:7} {behaviour}: {_first_line(message)}")
+                if verbose and check.visibility == "visible":
+                    lines += [f"         {l}" for l in check.message.splitlines()[1:]]
+                    if check.hint:
+                        lines.append(f"         hint: {check.hint}")
+    lines.append(f"score {result.score:g} / {result.max_score:g}   "
+                 f"({result.duration_s:.1f}s, sandbox: {result.environment.get('sandbox')})")
+    for note in result.notes:
+        lines.append(f"note: {note}")
+    return "\n".join(lines)
