@@ -30,6 +30,7 @@ class Student:
     worker: Worker
     modules: dict[str, str]          # course module name -> import name in the worker
     files: dict[str, str] = field(default_factory=dict)  # course module name -> file shown to students
+    conventions: dict = field(default_factory=dict)      # the assignment's, with --convention overrides
     notes: list[str] = field(default_factory=list)
     _members: dict[str, dict[str, str]] = field(default_factory=dict)
 
