@@ -61,7 +61,8 @@ def _conv_forward_naive() -> dict[str, np.ndarray]:
     return {"out": out}
 
 
-def _two_layer_net_inputs():
+def two_layer_net_linspace():
+    """The course's TwoLayerNet check: (model, X, y) with N, D, H, C = 3, 5, 50, 7 and linspace params."""
     from .cs231n.classifiers.fc_net import TwoLayerNet
     N, D, H, C = 3, 5, 50, 7
     model = TwoLayerNet(input_dim=D, hidden_dim=H, num_classes=C, weight_scale=1e-3)
@@ -75,13 +76,13 @@ def _two_layer_net_inputs():
 
 
 def _two_layer_net_scores() -> dict[str, np.ndarray]:
-    model, X, _ = _two_layer_net_inputs()
+    model, X, _ = two_layer_net_linspace()
     return {"scores": model.loss(X)}
 
 
 def _two_layer_net_loss(reg: float) -> Callable[[], dict[str, np.ndarray]]:
     def compute() -> dict[str, np.ndarray]:
-        model, X, y = _two_layer_net_inputs()
+        model, X, y = two_layer_net_linspace()
         model.reg = reg
         loss, _ = model.loss(X, y)
         return {"loss": np.asarray(loss)}

@@ -7,13 +7,7 @@ import pytest
 
 from reference.cs231n.gradient_check import rel_error
 from reference.cs231n.optim import adam, rmsprop, sgd, sgd_momentum
-
-# The course prints its expected arrays rounded to 8 decimals, so "reproduced"
-# means every entry within half a unit of the 8th decimal (plus float64 slack).
-# rel_error alone cannot reach 1e-8 on them: the published Adam next_w has an
-# entry -0.03286534 whose rounding alone is a relative error of ~7e-8 (the
-# course's own solution reports 1.1e-7).  Both are asserted below.
-PUBLISHED_ABS_TOL = 0.5e-8 + 1e-12
+from reference.published import PUBLISHED
 
 N, D = 4, 5
 
@@ -24,80 +18,9 @@ def _linspace(lo, hi):
 
 W, DW = _linspace(-0.4, 0.6), _linspace(-0.6, 0.4)
 
-EXPECTED_MOMENTUM_NEXT_W = np.asarray([
-    [0.1406, 0.20738947, 0.27417895, 0.34096842, 0.40775789],
-    [0.47454737, 0.54133684, 0.60812632, 0.67491579, 0.74170526],
-    [0.80849474, 0.87528421, 0.94207368, 1.00886316, 1.07565263],
-    [1.14244211, 1.20923158, 1.27602105, 1.34281053, 1.4096]])
-EXPECTED_MOMENTUM_VELOCITY = np.asarray([
-    [0.5406, 0.55475789, 0.56891579, 0.58307368, 0.59723158],
-    [0.61138947, 0.62554737, 0.63970526, 0.65386316, 0.66802105],
-    [0.68217895, 0.69633684, 0.71049474, 0.72465263, 0.73881053],
-    [0.75296842, 0.76712632, 0.78128421, 0.79544211, 0.8096]])
-EXPECTED_RMSPROP_NEXT_W = np.asarray([
-    [-0.39223849, -0.34037513, -0.28849239, -0.23659121, -0.18467247],
-    [-0.132737, -0.08078555, -0.02881884, 0.02316247, 0.07515774],
-    [0.12716641, 0.17918792, 0.23122175, 0.28326742, 0.33532447],
-    [0.38739248, 0.43947102, 0.49155973, 0.54365823, 0.59576619]])
-EXPECTED_RMSPROP_CACHE = np.asarray([
-    [0.5976, 0.6126277, 0.6277108, 0.64284931, 0.65804321],
-    [0.67329252, 0.68859723, 0.70395734, 0.71937285, 0.73484377],
-    [0.75037008, 0.7659518, 0.78158892, 0.79728144, 0.81302936],
-    [0.82883269, 0.84469141, 0.86060554, 0.87657507, 0.8926]])
-EXPECTED_ADAM_NEXT_W = np.asarray([
-    [-0.40094747, -0.34836187, -0.29577703, -0.24319299, -0.19060977],
-    [-0.1380274, -0.08544591, -0.03286534, 0.01971428, 0.0722929],
-    [0.1248705, 0.17744702, 0.23002243, 0.28259667, 0.33516969],
-    [0.38774145, 0.44031188, 0.49288093, 0.54544852, 0.59801459]])
-EXPECTED_ADAM_V = np.asarray([
-    [0.69966, 0.68908382, 0.67851319, 0.66794809, 0.65738853],
-    [0.64683452, 0.63628604, 0.6257431, 0.61520571, 0.60467385],
-    [0.59414753, 0.58362676, 0.57311152, 0.56260183, 0.55209767],
-    [0.54159906, 0.53110598, 0.52061845, 0.51013645, 0.49966]])
-EXPECTED_ADAM_M = np.asarray([
-    [0.48, 0.49947368, 0.51894737, 0.53842105, 0.55789474],
-    [0.57736842, 0.59684211, 0.61631579, 0.63578947, 0.65526316],
-    [0.67473684, 0.69421053, 0.71368421, 0.73315789, 0.75263158],
-    [0.77210526, 0.79157895, 0.81105263, 0.83052632, 0.85]])
-
-
-def assert_published(actual, expected, max_rel):
-    """Every entry within the published rounding, and rel_error below `max_rel`."""
-    __tracebackhide__ = True
-    assert actual.shape == expected.shape
-    worst = float(np.max(np.abs(actual - expected)))
-    assert worst <= PUBLISHED_ABS_TOL, f"max abs diff {worst:.3e} exceeds published rounding"
-    assert rel_error(actual, expected) < max_rel
-
-
-# --------------------------------------------------------------------------
-# Published course vectors
-# --------------------------------------------------------------------------
-
-def test_sgd_momentum_published():
-    config = {"learning_rate": 1e-3, "velocity": _linspace(0.6, 0.9)}
-    next_w, config = sgd_momentum(W, DW, config=config)
-    assert_published(next_w, EXPECTED_MOMENTUM_NEXT_W, 1e-8)
-    assert_published(config["velocity"], EXPECTED_MOMENTUM_VELOCITY, 1e-8)
-
-
-def test_rmsprop_published():
-    config = {"learning_rate": 1e-2, "cache": _linspace(0.6, 0.9)}
-    next_w, config = rmsprop(W, DW, config=config)
-    # next_w holds -0.02881884, whose 8-decimal rounding alone is rel ~7e-8.
-    assert_published(next_w, EXPECTED_RMSPROP_NEXT_W, 1e-7)
-    assert_published(config["cache"], EXPECTED_RMSPROP_CACHE, 1e-8)
-
-
-def test_adam_published():
-    config = {"learning_rate": 1e-2, "m": _linspace(0.6, 0.9), "v": _linspace(0.7, 0.5), "t": 5}
-    next_w, config = adam(W, DW, config=config)
-    # next_w holds -0.03286534: rounding alone allows rel ~7.6e-8, the exact
-    # float64 value sits at 1.14e-7 from the printed one (the course's too).
-    assert_published(next_w, EXPECTED_ADAM_NEXT_W, 1.2e-7)
-    assert_published(config["v"], EXPECTED_ADAM_V, 1e-8)
-    assert_published(config["m"], EXPECTED_ADAM_M, 1e-8)
-    assert config["t"] == 6
+# The published vectors themselves are checked once, in tests/reference/test_published.py.
+_ADAM = next(v for v in PUBLISHED if v.name == "adam")
+EXPECTED_ADAM_NEXT_W = _ADAM.expected["next_w"]
 
 
 def test_adam_increments_t_before_bias_correction():
@@ -106,6 +29,12 @@ def test_adam_increments_t_before_bias_correction():
     v = 0.999 * _linspace(0.7, 0.5) + 0.001 * DW ** 2
     late = W - 1e-2 * (m / (1 - 0.9 ** 5)) / (np.sqrt(v / (1 - 0.999 ** 5)) + 1e-8)
     assert np.max(np.abs(late - EXPECTED_ADAM_NEXT_W)) > 1e-5
+
+
+def test_adam_stores_the_incremented_t():
+    config = {"learning_rate": 1e-2, "m": _linspace(0.6, 0.9), "v": _linspace(0.7, 0.5), "t": 5}
+    _, config = adam(W, DW, config=config)
+    assert config["t"] == 6
 
 
 # --------------------------------------------------------------------------
