@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-from grader.worker.client import CallResult, Ref, StudentError, Worker
+from grader.worker.client import CallResult, Ref, StudentError, Worker, WorkerCrashed, WorkerTimeout
 
 from .spec import CheckFailure
 
@@ -33,6 +33,8 @@ class Student:
     conventions: dict = field(default_factory=dict)      # the assignment's, with --convention overrides
     notes: list[str] = field(default_factory=list)
     _members: dict[str, dict[str, str]] = field(default_factory=dict)
+    _broken_modules: dict[str, ImportFailure] = field(default_factory=dict)
+    _timed_out: dict[str, str] = field(default_factory=dict)
 
     def _import_name(self, module: str) -> str:
         return self.modules.get(module, module)
@@ -42,13 +44,26 @@ class Student:
 
     def members(self, module: str) -> dict[str, str]:
         """Public callables of a module with their signatures; ImportFailure if it won't import."""
+        # Note [Fail fast]: a module that cannot be imported, and a function that
+        # once ran out of time, are remembered, so that the other checks needing
+        # them fail at once instead of each restarting a worker or waiting out
+        # the time limit again (an infinite loop at import time would otherwise
+        # cost the time limit once per check).
+        if module in self._broken_modules:
+            raise self._broken_modules[module]
         if module not in self._members:
             import_name = self._import_name(module)
             try:
                 self.worker.import_module(import_name)
                 self._members[module] = self.worker.describe(import_name)
             except StudentError as error:
-                raise ImportFailure(import_failure_message(self._file(module), error)) from None
+                failure = ImportFailure(import_failure_message(self._file(module), error))
+                self._broken_modules[module] = failure
+                raise failure from None
+            except (WorkerCrashed, WorkerTimeout) as error:
+                failure = ImportFailure(f"importing {self._file(module)} did not finish: {error}")
+                self._broken_modules[module] = failure
+                raise failure from None
         return self._members[module]
 
     def require(self, module: str, name: str) -> None:
@@ -67,8 +82,16 @@ class Student:
              return_args: bool = False, **kwargs) -> CallResult:
         """Call module.name in the worker; student exceptions propagate as StudentError."""
         self.require(module, name)
-        result = self.worker.call(self._import_name(module), name, *args, timeout=timeout,
-                                  return_args=return_args, **kwargs)
+        key = f"{module}.{name}"
+        if key in self._timed_out:
+            raise WorkerTimeout(f"`{name}` already ran out of time in an earlier check "
+                                f"({self._timed_out[key]}); it was not called again")
+        try:
+            result = self.worker.call(self._import_name(module), name, *args, timeout=timeout,
+                                      return_args=return_args, **kwargs)
+        except WorkerTimeout as error:
+            self._timed_out[key] = str(error).splitlines()[0]
+            raise
         self._note_mutations(name, result)
         return result
 

@@ -254,13 +254,15 @@ class Worker:
         self._next_id += 1
         request_id = self._next_id
         message = {"op": op, "id": request_id, **_to_wire(fields)}
-        deadline = time.monotonic() + (timeout or self.limits.call_timeout_s)
+        limit = timeout or self.limits.call_timeout_s
+        deadline = time.monotonic() + limit
         try:
             os.write(self._request_fd, wire.encode(message)) if len(message) else None
         except (BrokenPipeError, OSError):
             raise self._crashed("before the request could be sent") from None
         try:
-            frame = wire.read_frame(lambda n: self._read_exact(n, deadline), self.limits.reply_bytes)
+            frame = wire.read_frame(lambda n: self._read_exact(n, deadline, limit),
+                                    self.limits.reply_bytes)
             reply = wire.decode(frame, self.limits.reply_bytes)
         except wire.WireError as exc:
             self.close()
@@ -275,14 +277,14 @@ class Worker:
                                   and isinstance(v, (str, int))} or {"type": "Error", "message": "?"})
         return reply
 
-    def _read_exact(self, n: int, deadline: float) -> bytes:
+    def _read_exact(self, n: int, deadline: float, limit: float) -> bytes:
         chunks, remaining = [], n
         while remaining:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([self._reply_fd], [], [], left)[0]:
                 output = self._output.take()
                 self.close()
-                raise WorkerTimeout(f"no reply within the time limit; the worker was stopped"
+                raise WorkerTimeout(f"no reply within the time limit of {limit:g} s; the worker was stopped"
                                     + (f"\n{output}" if output else ""))
             chunk = os.read(self._reply_fd, min(remaining, 1 << 20))
             if not chunk:
