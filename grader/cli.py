@@ -43,8 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="how to confine student code (default: bwrap when installed)")
     check.add_argument("--worker-python", metavar="PATH", help="interpreter that runs student code")
     check.add_argument("-k", dest="select", metavar="EXPR", help="only checks matching EXPR (pytest -k)")
+    check.add_argument("--course", metavar="FILE",
+                       help="course settings (YAML): conventions per assignment, e.g. "
+                            "'conventions: {dropout: {dropout_p: drop}}'")
     check.add_argument("--convention", action="append", default=[], metavar="NAME=VALUE",
-                       help="override one of the assignment's conventions for this run")
+                       help="override one of the assignment's conventions for this run "
+                            "(wins over --course)")
     check.add_argument("--verbose", "-v", action="store_true", help="show whole failure messages")
     check.set_defaults(run=_run_check)
     return parser
@@ -58,6 +62,12 @@ def _run_check(args: argparse.Namespace) -> int:
     from .terminal import Progress, render
 
     conventions = {}
+    if args.course:
+        try:
+            conventions.update(_course_conventions(Path(args.course), args.assignment))
+        except (OSError, ValueError) as exc:
+            print(f"grade: --course {args.course}: {exc}", file=sys.stderr)
+            return 2
     for item in args.convention:
         key, sep, value = item.partition("=")
         if not sep:
@@ -84,6 +94,19 @@ def _run_check(args: argparse.Namespace) -> int:
 def _run_selfcheck(args: argparse.Namespace) -> int:
     from .selfcheck import run_selfcheck
     return run_selfcheck(include_frameworks=args.frameworks)
+
+
+def _course_conventions(path, assignment_id: str) -> dict:
+    """Conventions the course settings file gives this assignment (precedence: manifest <
+    course file < --convention)."""
+    import yaml
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict):
+        raise ValueError("expected a mapping at the top level")
+    per_assignment = (data.get("conventions") or {}).get(assignment_id) or {}
+    if not isinstance(per_assignment, dict):
+        raise ValueError(f"conventions.{assignment_id} must be a mapping")
+    return {str(k): str(v) for k, v in per_assignment.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
