@@ -67,8 +67,12 @@ def _load_checks(folder: Path, assignment_id: str) -> tuple[Check, ...]:
         raise AssignmentError(f"{path} cannot be loaded")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
-    checks = tuple(module.CHECKS)
+    try:
+        spec.loader.exec_module(module)
+        checks = tuple(module.CHECKS)
+    except Exception as exc:  # a broken checks module is the course's error, not a crash
+        del sys.modules[name]
+        raise AssignmentError(f"{path} cannot be loaded: {type(exc).__name__}: {exc}") from exc
     ids = [c.id for c in checks]
     duplicates = {i for i in ids if ids.count(i) > 1}
     if duplicates:
@@ -99,10 +103,13 @@ def load(assignment_id: str, conventions: dict | None = None) -> Assignment:
         raise AssignmentError(f"unknown assignment {assignment_id!r}; available: "
                               f"{', '.join(available()) or 'none'}")
     manifest = yaml.safe_load(manifest_path.read_text()) or {}
-    layout = Layout(files=dict(manifest["files"]), default_package=manifest.get("package", "cs231n"),
-                    replace=tuple(manifest.get("replace", ())),
-                    provide=tuple(manifest.get("provide", ())))
-    limits = Limits(**manifest.get("limits", {}))
+    try:
+        layout = Layout(files=dict(manifest["files"]), default_package=manifest.get("package", "cs231n"),
+                        replace=tuple(manifest.get("replace", ())),
+                        provide=tuple(manifest.get("provide", ())))
+        limits = Limits(**manifest.get("limits", {}))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise AssignmentError(f"{manifest_path}: bad manifest ({type(exc).__name__}: {exc})") from None
     checks = _load_checks(folder, assignment_id)
     rubric = load_rubric(assignment_id, checks)
     merged = dict(manifest.get("conventions", {}), **(conventions or {}))

@@ -86,7 +86,7 @@ def extract_zip(path: Path, into: Path) -> None:
         if len(members) > MAX_ZIP_MEMBERS:
             raise SubmissionError(f"{path.name} has {len(members)} entries (limit {MAX_ZIP_MEMBERS})")
         if sum(m.file_size for m in members) > MAX_ZIP_BYTES:
-            raise SubmissionError(f"{path.name} unpacks to more than {MAX_ZIP_BYTES >> 20} MiB")
+            raise SubmissionError(f"{path.name} unpacks to more than {MAX_ZIP_BYTES / 2**20:g} MiB")
         for member in members:
             name = PurePosixPath(member.filename.replace("\\", "/"))
             if member.is_dir() or _skipped(name.parts):

@@ -54,6 +54,7 @@ class GradingPlugin:
         self.on_result = on_result
         self.results: dict[str, CheckResult] = {}
         self._started: dict[str, float] = {}
+        self._notes_seen = 0  # student notes already attached to an earlier check's result
 
     def pytest_generate_tests(self, metafunc) -> None:
         if "check" in metafunc.fixturenames:
@@ -70,15 +71,18 @@ class GradingPlugin:
         check = item.callspec.params.get("check") if hasattr(item, "callspec") else None
         if check is None or report.when != "call" and not (report.when == "setup" and report.failed):
             return
-        notes_before = len(self._student.notes)
+        # The call has already run by now: the notes it added are those not yet seen.
+        new_notes = self._student.notes[self._notes_seen:]
+        self._notes_seen = len(self._student.notes)
         if report.passed:
-            status, message, hint, details = "passed", "", "", {}
+            status, message, hint = "passed", "", ""
+            details = dict(dict(report.user_properties).get("details", {}))
         elif report.skipped:
             status, message, hint, details = "skipped", str(call.excinfo.value) if call.excinfo else "", "", {}
         else:
             status, message, hint, details = classify(call.excinfo.value)
-        if self._student.notes[notes_before:]:
-            message = "\n".join([message, *self._student.notes[notes_before:]]).strip()
+        if new_notes:
+            message = "\n".join([message, *new_notes]).strip()
         max_points = self.points.get(check.id, 0.0)
         result = CheckResult(
             id=check.id, function=check.function, title=check.title, status=status,

@@ -53,7 +53,8 @@ def render(result: SubmissionResult, verbose: bool = False) -> str:
             if check.status != "passed":
                 behaviour = check.id.split("/", 1)[1]
                 message = check.message if check.visibility == "visible" else "hidden check"
-                lines.append(f"       {MARKS[check.status]:7} {behaviour}: {_first_line(message)}")
+                first = _first_line(message, width=100 if not verbose else len(message))
+                lines.append(f"       {MARKS[check.status]:7} {behaviour}: {first}")
                 if verbose and check.visibility == "visible":
                     lines += [f"         {l}" for l in check.message.splitlines()[1:]]
                     if check.hint:

@@ -120,13 +120,16 @@ def generic_signatures(actual: np.ndarray, expected: np.ndarray, batch_size: int
     if k is not None and not np.isclose(k, 1.0, rtol=1e-6):
         if np.isclose(k, -1.0, rtol=1e-6):
             hints.append("the sign is flipped everywhere")
+        elif batch_size == 2 and np.isclose(k, 2.0, rtol=1e-6):
+            hints.append("off by a factor of 2 (which is also N here: a sum where the mean "
+                         "belongs, or a doubled term)")
         elif batch_size and np.isclose(k, batch_size, rtol=1e-6):
             hints.append(f"off by a factor of N = {batch_size}: a sum where the mean belongs "
                          f"(or a missing division by N)")
         elif batch_size and np.isclose(k, 1.0 / batch_size, rtol=1e-6):
             hints.append(f"off by a factor of 1/N = 1/{batch_size}: divided by N once too often")
-        else:
-            hints.append(f"off by a constant factor of {k:.6g} everywhere")
+        elif actual.size > 1 and abs(k - 1.0) > 1e-3:  # any two numbers differ by "a factor"
+            hints.append(f"off by a constant factor of {k:.4g} everywhere")
     if (actual.ndim == 2 and actual.shape[0] == actual.shape[1]
             and np.allclose(actual, expected.T) and not np.allclose(actual, expected)):
         hints.append("the result is the transpose of the expected one")

@@ -5,7 +5,9 @@ An assignment's checks module exposes `CHECKS`, a list of `Check` entries (the
 OpInfo idea): an id, the student function it is about, a title, a hint, and
 `run`, a function of a `Student` (grader/checks/student.py) that returns
 normally when the student's code behaves and raises `CheckFailure` when it does
-not.  Most entries are made by the builders in grader/checks/builders.py from a
+not.  A passing `run` may return a dict of details it measured without
+grading them (a speed ratio, say); they land in the result's `details`.
+Most entries are made by the builders in grader/checks/builders.py from a
 compact table (function, sample inputs, reference, outputs, tolerance); the
 behaviours no table captures (running averages, dropout statistics, training to
 a target) are plain functions.  Generic pytest machinery (grader/plugin.py)
@@ -42,7 +44,7 @@ class Check:
     id: str
     function: str
     title: str
-    run: Callable[[Any], None]
+    run: Callable[[Any], dict | None]
     hint: str = ""
     hidden: bool = False
     timeout_s: float | None = None

@@ -35,6 +35,7 @@ class Student:
     _members: dict[str, dict[str, str]] = field(default_factory=dict)
     _broken_modules: dict[str, ImportFailure] = field(default_factory=dict)
     _timed_out: dict[str, str] = field(default_factory=dict)
+    call_timeout: float | None = None  # the running check's Check.timeout_s, if it sets one
 
     def _import_name(self, module: str) -> str:
         return self.modules.get(module, module)
@@ -86,6 +87,7 @@ class Student:
         if key in self._timed_out:
             raise WorkerTimeout(f"`{name}` already ran out of time in an earlier check "
                                 f"({self._timed_out[key]}); it was not called again")
+        timeout = timeout or self.call_timeout
         try:
             result = self.worker.call(self._import_name(module), name, *args, timeout=timeout,
                                       return_args=return_args, **kwargs)
@@ -119,6 +121,7 @@ class RemoteObject:
 
     def call(self, method: str, *args, timeout: float | None = None, return_args: bool = False,
              **kwargs) -> CallResult:
+        timeout = timeout or self.student.call_timeout
         return self.student.worker.call_ref(self.ref, method, *args, timeout=timeout,
                                             return_args=return_args, **kwargs)
 

@@ -45,7 +45,9 @@ def _to_jsonable(value, buffers: list[bytes]):
         if value.dtype.kind not in NUMERIC_KINDS or value.dtype.fields is not None:
             raise WireError(f"arrays of dtype {value.dtype} cannot cross the wire")
         stream = io.BytesIO()
-        np.save(stream, np.ascontiguousarray(value), allow_pickle=False)
+        # ascontiguousarray returns at least 1-d; the reshape keeps a 0-d array (a
+        # numpy scalar such as a loss) 0-d, so shapes cross the wire unchanged.
+        np.save(stream, np.ascontiguousarray(value).reshape(value.shape), allow_pickle=False)
         buffers.append(stream.getvalue())
         return {"__nd__": len(buffers) - 1}
     if isinstance(value, tuple):

@@ -40,3 +40,27 @@ def submission():
     yield make
     for path in made:
         shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def make_student(submission):
+    """Factory: make_student({'layers.py': '...'}) -> a Student on a real, sandboxed worker.
+
+    Course module names map to the top-level files of the folder ('layers' ->
+    layers.py); the workers are closed after the test.
+    """
+    from grader.checks.student import Student
+    from grader.sandbox import Limits
+    from grader.worker.client import Worker
+
+    workers: list[Worker] = []
+
+    def make(files: dict[str, str], call_timeout_s: float = 10) -> Student:
+        folder = submission(files)
+        workers.append(Worker(folder, limits=Limits(call_timeout_s=call_timeout_s)))
+        modules = {Path(name).stem: Path(name).stem for name in files if name.endswith(".py")}
+        return Student(workers[-1], modules, {m: f"{m}.py" for m in modules})
+
+    yield make
+    for worker in workers:
+        worker.close()

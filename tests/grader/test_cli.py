@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
+import time
+import zipfile
 from pathlib import Path
+
+import pytest
 
 import grader
 
@@ -49,3 +55,166 @@ def test_selfcheck_without_frameworks_passes_and_prints_table() -> None:
     assert "conv_forward_naive" in result.stdout
     assert "BAD" not in result.stdout
     assert "All " in result.stdout and "within their bounds" in result.stdout
+
+
+# -- grade check ----------------------------------------------------------------------------------
+
+REFERENCE = Path(__file__).resolve().parents[2] / "reference" / "cs231n"
+DATA = Path(__file__).resolve().parent / "data"
+SCORE = re.compile(r"^score (\S+) / (\S+)   \(", re.MULTILINE)
+# The real CLI's main(), in a subprocess, with the tiny test assignment of tests/grader/data
+# (three functions, 2 s call timeout) in place of the course's assignments folder.
+WITH_TINY = ("import sys; from pathlib import Path; import grader.assignment as a; "
+             f"a.ASSIGNMENTS_DIR = Path({str(DATA / 'assignments')!r}); "
+             f"a.RUBRICS_DIR = Path({str(DATA / 'rubrics')!r}); "
+             "from grader.cli import main; sys.exit(main(sys.argv[1:]))")
+
+
+def run_tiny(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", WITH_TINY, "check", *args, "-a", "tiny"],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def reference_files() -> dict[str, str]:
+    return {f"cs231n/{p.relative_to(REFERENCE)}": p.read_text() for p in REFERENCE.rglob("*.py")
+            if "__pycache__" not in p.parts}
+
+
+def score(stdout: str) -> tuple[float, float]:
+    match = SCORE.search(stdout)
+    assert match, stdout
+    return float(match.group(1)), float(match.group(2))
+
+
+def test_check_reference_gets_full_score_and_writes_json(tmp_path) -> None:
+    out = tmp_path / "results" / "reference.json"
+    result = run_grade("check", str(REFERENCE), "-a", "fc_nets", "--json", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("fc_nets: cs231n\n")
+    got, total = score(result.stdout)
+    assert got == total > 0
+    assert "  ok affine_forward " in result.stdout
+    assert not re.search(r"^  -- ", result.stdout, re.MULTILINE), result.stdout
+    data = json.loads(out.read_text())
+    assert data["schema"] == "grader.result/1"
+    assert data["status"] == "graded" and data["score"] == data["max_score"] == total
+    assert data["checks"], data
+    for check in data["checks"]:
+        assert {"id", "function", "status", "points"} <= set(check)
+        assert check["status"] == "passed" and check["points"] == check["max_points"]
+    assert sum(c["points"] for c in data["checks"]) == total
+
+
+def test_check_buggy_copy_exits_1_and_shows_the_failure(submission) -> None:
+    files = reference_files()
+    files["cs231n/layers.py"] += "\n\ndef relu_forward(x):\n    return np.abs(x), x\n"
+    result = run_grade("check", str(submission(files) / "cs231n"), "-a", "fc_nets", "-v")
+    assert result.returncode == 1, result.stdout + result.stderr
+    got, total = score(result.stdout)
+    assert got < total
+    assert re.search(r"^  -- relu_forward +0/\S+$", result.stdout, re.MULTILINE), result.stdout
+    assert re.search(r"^       FAIL    out: \[sample .*\] out: \d+ of \d+ entries differ", result.stdout,
+                     re.MULTILINE), result.stdout
+    assert re.search(r"^         worst at out\[", result.stdout, re.MULTILINE)  # -v: whole message
+    assert re.search(r"^  ok affine_forward ", result.stdout, re.MULTILINE)
+
+
+def test_check_exit_at_import_time_is_an_error_not_a_crash(submission) -> None:
+    files = reference_files()
+    files["cs231n/layers.py"] += "\nimport os\nos._exit(7)\n"
+    result = run_grade("check", str(submission(files)), "-a", "fc_nets", "-k", "affine_forward", "-v",
+                       timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert re.search(r"^       ERROR   out: importing layers.py did not finish: .*exit status 7\)$",
+                     result.stdout, re.MULTILINE), result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_check_hostile_functions_cost_only_their_own_points(submission, tmp_path) -> None:
+    layers = ("import numpy as np\n\ndef relu_forward(x):\n    while True:\n        pass\n\n"
+              "def affine_forward(x, w, b):\n    return x.reshape(x.shape[0], -1) @ w + b, None\n")
+    optim = "import os\nos._exit(3)\n"
+    out = tmp_path / "hostile.json"
+    start = time.monotonic()
+    result = run_tiny(str(submission({"layers.py": layers, "optim.py": optim})), "--json", str(out), "-v")
+    assert time.monotonic() - start < 30
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert re.search(r"^       TIMEOUT out: timed out", result.stdout, re.MULTILINE), result.stdout
+    assert re.search(r"^       ERROR   next_w: importing optim.py did not finish: .*exit status 3",
+                     result.stdout, re.MULTILINE), result.stdout
+    assert re.search(r"^  ok affine_forward +2/2$", result.stdout, re.MULTILINE)
+    assert score(result.stdout) == (2.0, 4.0)
+    data = json.loads(out.read_text())
+    assert [(c["id"], c["status"]) for c in data["checks"]] == [
+        ("relu_forward/out", "timeout"), ("sgd/next_w", "error"), ("affine_forward/out", "passed")]
+
+
+def corrupt_zip(folder: Path) -> Path:
+    path = folder / "alice.zip"
+    buffer = folder / "whole.zip"
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("cs231n/layers.py", "x = 1\n" * 500)
+    whole = buffer.read_bytes()
+    path.write_bytes(whole[: len(whole) // 2])
+    return path
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda d: (d / "empty").mkdir() or d / "empty", "could not be graded: no Python files found in empty"),
+    (corrupt_zip, "could not be graded: alice.zip is not a valid zip file"),
+    (lambda d: d / "nowhere", "could not be graded: "),
+], ids=["empty_folder", "corrupt_zip", "missing_path"])
+def test_check_ungradable_submission_exits_2(tmp_path, make, expected) -> None:
+    path = make(tmp_path)
+    out = tmp_path / "result.json"
+    result = run_grade("check", str(path), "-a", "fc_nets", "--json", str(out))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert expected in result.stdout
+    data = json.loads(out.read_text())
+    assert data["schema"] == "grader.result/1"
+    assert data["status"] == "error" and data["checks"] == [] and data["score"] == 0
+    assert data["message"] and data["message"] in result.stdout
+
+
+def test_check_missing_path_says_so(tmp_path) -> None:
+    result = run_grade("check", str(tmp_path / "nowhere"), "-a", "fc_nets")
+    assert result.returncode == 2
+    assert f"could not be graded: {tmp_path / 'nowhere'} does not exist" in result.stdout
+
+
+def test_check_unknown_assignment_exits_2_listing_the_available_ones(tmp_path) -> None:
+    result = run_grade("check", str(tmp_path), "-a", "fc_netz")
+    assert result.returncode == 2
+    assert result.stderr.startswith("grade: unknown assignment 'fc_netz'; available: ")
+    assert "fc_nets" in result.stderr
+    assert result.stdout == ""
+
+
+def test_check_bad_convention_exits_2(tmp_path) -> None:
+    result = run_grade("check", str(REFERENCE), "-a", "fc_nets", "--convention", "eps")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "grade: --convention expects NAME=VALUE, got 'eps'"
+
+
+def test_check_without_assignment_is_a_usage_error() -> None:
+    result = run_grade("check", str(REFERENCE))
+    assert result.returncode == 2
+    assert "the following arguments are required: --assignment/-a" in result.stderr
+
+
+def test_course_file_sets_conventions_and_convention_flag_wins(tmp_path) -> None:
+    from grader.cli import _course_conventions
+    course = tmp_path / "course.yml"
+    course.write_text("conventions:\n  dropout: {dropout_p: drop}\n  cnn: {gamma_shape: C}\n")
+    assert _course_conventions(course, "dropout") == {"dropout_p": "drop"}
+    assert _course_conventions(course, "fc_nets") == {}
+
+
+def test_course_file_errors_exit_2(tmp_path) -> None:
+    bad = tmp_path / "course.yml"
+    bad.write_text("- just\n- a list\n")
+    for course in (bad, tmp_path / "missing.yml"):
+        reference = Path(__file__).resolve().parents[2] / "reference" / "cs231n"
+        result = run_grade("check", str(reference), "-a", "fc_nets", "--course", str(course))
+        assert result.returncode == 2
+        assert "--course" in result.stderr

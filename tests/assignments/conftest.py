@@ -1,0 +1,91 @@
+"""Helpers for the assignment tests: grade the reference, grade mutated copies of it.
+
+A *bug* is a textual edit of one reference file (a realistic student mistake);
+`grade_bug` applies it to a fresh copy of the reference package and grades the
+copy through the real pipeline (worker, sandbox, pytest plugin).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from grader import assignment as assignments
+from grader.pipeline import Options, grade_submission
+from grader.result import SubmissionResult
+
+REFERENCE_PACKAGE = Path(__file__).resolve().parents[2] / "reference" / "cs231n"
+
+
+@dataclass(frozen=True)
+class Bug:
+    """A realistic mistake: replace `old` (must occur exactly once) by `new` in `file`.
+
+    `target` is the function whose checks must lose points; `may_affect` lists the
+    other functions allowed to lose points too (callers of the broken function).
+    """
+    name: str
+    file: str
+    old: str
+    new: str
+    target: str
+    may_affect: tuple[str, ...] = ()
+
+
+def copy_reference(package_name: str = "cs231n") -> Path:
+    root = Path(tempfile.mkdtemp(prefix="grader-test-ref-"))
+    shutil.copytree(REFERENCE_PACKAGE, root / package_name,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    return root / package_name
+
+
+def apply_bug(package: Path, bug: Bug) -> None:
+    path = package / bug.file
+    text = path.read_text()
+    count = text.count(bug.old)
+    assert count == 1, f"bug {bug.name!r}: expected the text once in {bug.file}, found {count}"
+    path.write_text(text.replace(bug.old, bug.new))
+
+
+def grade(path: Path, assignment_id: str, **options) -> SubmissionResult:
+    return grade_submission(Path(path), assignments.load(assignment_id), Options(**options))
+
+
+def grade_bug(bug: Bug, assignment_id: str) -> SubmissionResult:
+    package = copy_reference()
+    try:
+        apply_bug(package, bug)
+        return grade(package, assignment_id)
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+
+
+def assert_bug_caught(result: SubmissionResult, bug: Bug) -> None:
+    """The target lost points, nothing unrelated did, and every lost point says why."""
+    assert result.status == "graded", result.message
+    lost = [c for c in result.checks if c.points < c.max_points]
+    lost_functions = {c.function for c in lost}
+    assert bug.target in lost_functions, (
+        f"bug {bug.name!r} was not caught: {bug.target} kept full marks")
+    unrelated = lost_functions - {bug.target, *bug.may_affect}
+    assert not unrelated, f"bug {bug.name!r} also cost points in {sorted(unrelated)}"
+    for check in lost:
+        assert check.message.strip(), f"{check.id} lost points without a message"
+
+
+def assert_full_marks(result: SubmissionResult) -> None:
+    assert result.status == "graded", result.message
+    failing = {c.id: c.message for c in result.checks if c.status != "passed"}
+    assert not failing, failing
+    assert result.score == result.max_score
+
+
+@pytest.fixture(scope="module")
+def reference_copy():
+    package = copy_reference()
+    yield package
+    shutil.rmtree(package.parent, ignore_errors=True)

@@ -1,0 +1,206 @@
+"""The `batchnorm` checks, proved both ways.
+
+Correct code gets full marks: the reference, three alternative implementations
+(tests/assignments/batchnorm_alternatives/), a zip of the reference under
+another package name, and a course year whose bn_param defaults differ when
+the conventions say so.  Broken code loses points: each Bug below is one
+realistic mistake in one graded function, and must cost points on that
+function and on nothing unrelated; several must also say what the mistake is.
+The starter code grades to zero with a message per check, without crashing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader import assignment as assignments
+from grader.pipeline import grade_submission
+
+from .conftest import (Bug, apply_bug, assert_bug_caught, assert_full_marks, copy_reference,
+                       grade, grade_bug)
+
+ASSIGNMENT = "batchnorm"
+STARTER = Path(__file__).resolve().parents[2] / "assignments" / "batchnorm" / "starter"
+ALTERNATIVES = Path(__file__).resolve().parent / "batchnorm_alternatives"
+NET = "FullyConnectedNet.loss"
+BN_CALLERS = ("batchnorm_backward", "batchnorm_backward_alt", NET)
+
+BUGS = [
+    Bug("unbiased batch variance", "layers.py",
+        "x_hat, inv_std = _standardize(x, axis=0, eps=eps)",
+        "inv_std = 1.0 / np.sqrt(x.var(axis=0, ddof=1) + eps)\n"
+        "        x_hat = (x - x.mean(axis=0)) * inv_std",
+        "batchnorm_forward", BN_CALLERS),
+    Bug("eps outside the square root", "layers.py",
+        "x_hat, inv_std = _standardize(x, axis=0, eps=eps)",
+        "inv_std = 1.0 / (x.std(axis=0) + eps)\n"
+        "        x_hat = (x - x.mean(axis=0)) * inv_std",
+        "batchnorm_forward", BN_CALLERS),
+    Bug("batch statistics at test time", "layers.py",
+        "out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta",
+        "out = gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps) + beta",
+        "batchnorm_forward", (NET,)),
+    Bug("momentum weighs the batch statistic", "layers.py",
+        'bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * batch_mean',
+        'bn_param["running_mean"] = (1 - momentum) * running_mean + momentum * batch_mean',
+        "batchnorm_forward", (NET,)),
+    Bug("running variance never stored", "layers.py",
+        'bn_param["running_var"] = momentum * running_var + (1 - momentum) * batch_var',
+        "running_var = momentum * running_var + (1 - momentum) * batch_var",
+        "batchnorm_forward", (NET,)),
+    Bug("dgamma not summed over the batch", "layers.py",
+        "dgamma = (dout * x_hat).sum(axis=0)\n    dx_hat = dout * gamma",
+        "dgamma = dout * x_hat\n    dx_hat = dout * gamma",
+        "batchnorm_backward"),
+    Bug("gradient through the mean not divided by N", "layers.py",
+        "dx = dxc + dmu / n", "dx = dxc + dmu", "batchnorm_backward"),
+    Bug("variance branch of the graph forgotten", "layers.py",
+        "dxc = dxc_direct + dxc_from_var", "dxc = dxc_direct", "batchnorm_backward"),
+    Bug("alt: dout not multiplied by gamma", "layers.py",
+        "dx = _standardize_backward(dout * gamma, x_hat, inv_std, axis=0)",
+        "dx = _standardize_backward(dout, x_hat, inv_std, axis=0)",
+        "batchnorm_backward_alt", (NET,)),
+    Bug("alt: dbeta averaged instead of summed", "layers.py",
+        "dbeta = dout.sum(axis=0)\n    dgamma = (dout * x_hat).sum(axis=0)\n"
+        "    dx = _standardize_backward(dout * gamma, x_hat, inv_std, axis=0)",
+        "dbeta = dout.mean(axis=0)\n    dgamma = (dout * x_hat).sum(axis=0)\n"
+        "    dx = _standardize_backward(dout * gamma, x_hat, inv_std, axis=0)",
+        "batchnorm_backward_alt", (NET,)),
+    Bug("layernorm over the batch axis", "layers.py",
+        "x_hat, inv_std = _standardize(x, axis=1, eps=eps)",
+        "x_hat, inv_std = _standardize(x, axis=0, eps=eps)",
+        "layernorm_forward", ("layernorm_backward", NET)),
+    Bug("layernorm ignores ln_param eps", "layers.py",
+        'eps = ln_param.get("eps", 1e-5)', "eps = 1e-5",
+        "layernorm_forward", ("layernorm_backward",)),
+    Bug("layernorm backward sums over the batch axis", "layers.py",
+        "dx = _standardize_backward(dout * gamma, x_hat, inv_std, axis=1)",
+        "dx = _standardize_backward(dout * gamma, x_hat, inv_std, axis=0)",
+        "layernorm_backward", (NET,)),
+    Bug("net never switches batchnorm to test mode", "classifiers/fc_net.py",
+        'self._set_mode("test" if y is None else "train")', 'self._set_mode("train")', NET),
+    Bug("net swaps the gamma and beta gradients", "classifiers/fc_net.py",
+        'grads[f"gamma{i}"], grads[f"beta{i}"] = dgamma, dbeta',
+        'grads[f"gamma{i}"], grads[f"beta{i}"] = dbeta, dgamma', NET),
+    Bug("net regularizes gamma too", "classifiers/fc_net.py",
+        'weight_names = [f"W{i}" for i in range(1, L + 1)]',
+        'weight_names = [f"W{i}" for i in range(1, L + 1)] + [f"gamma{i}" for i in range(1, L)]', NET),
+    Bug("net initialises gamma to zeros", "classifiers/fc_net.py",
+        'params[f"gamma{i}"] = np.ones(fan_out)', 'params[f"gamma{i}"] = np.zeros(fan_out)',
+        "FullyConnectedNet"),
+]
+
+# What a student must read for some of the bugs: (check id, text in message or hint).
+EXPECTED_MESSAGES = {
+    "unbiased batch variance": ("batchnorm_forward/train_out", "divided by N - 1"),
+    "eps outside the square root": ("batchnorm_forward/train_out", "outside the square root"),
+    "batch statistics at test time": ("batchnorm_forward/test_mode", "batch's own mean and variance"),
+    "momentum weighs the batch statistic": ("batchnorm_forward/running_averages",
+                                            "momentum weighs the batch statistic"),
+    "running variance never stored": ("batchnorm_forward/running_averages", "was not updated"),
+    "dgamma not summed over the batch": ("batchnorm_backward/dgamma", "shape (D,)"),
+    "gradient through the mean not divided by N": ("batchnorm_backward/dx", "not divided by N"),
+    "variance branch of the graph forgotten": ("batchnorm_backward/dx", "flows through the variance"),
+    "alt: dout not multiplied by gamma": ("batchnorm_backward_alt/dx", "not multiplied by gamma"),
+    "alt: dbeta averaged instead of summed": ("batchnorm_backward_alt/dbeta", "factor of 1/N"),
+    "layernorm over the batch axis": ("layernorm_forward/out", "which is batch normalization"),
+    "layernorm ignores ln_param eps": ("layernorm_forward/out", "eps given in the param dict"),
+    "layernorm backward sums over the batch axis": ("layernorm_backward/dx", "batch axis (axis=0)"),
+    "net never switches batchnorm to test mode": ("FullyConnectedNet/batchnorm_test_scores",
+                                                  "batch's own mean and variance"),
+    "net initialises gamma to zeros": ("FullyConnectedNet/batchnorm_params", "gamma to ones"),
+}
+
+
+def _check(result, check_id: str):
+    return next(c for c in result.checks if c.id == check_id)
+
+
+def test_reference_gets_full_marks(reference_copy):
+    result = grade(reference_copy, ASSIGNMENT)
+    assert_full_marks(result)
+    assert len(result.checks) == len(assignments.load(ASSIGNMENT).checks)
+
+
+def test_speed_of_the_alternative_backward_is_reported_not_graded(reference_copy):
+    result = grade(reference_copy, ASSIGNMENT, select="batchnorm_backward_alt and dx")
+    details = _check(result, "batchnorm_backward_alt/dx").details
+    assert details["speed_shape"] == [100, 500]
+    assert details["batchnorm_backward_s"] > 0 and details["batchnorm_backward_alt_s"] > 0
+    assert "reported, not graded" in details["speed"]
+
+
+@pytest.mark.parametrize("bug", BUGS, ids=[b.name for b in BUGS])
+def test_bug_is_caught(bug: Bug):
+    result = grade_bug(bug, ASSIGNMENT)
+    assert_bug_caught(result, bug)
+    if bug.name in EXPECTED_MESSAGES:
+        check_id, text = EXPECTED_MESSAGES[bug.name]
+        check = _check(result, check_id)
+        assert check.points < check.max_points, f"{check_id} kept its points"
+        assert text in check.message + "\n" + check.hint, check.message
+
+
+def test_bugs_cover_every_graded_function():
+    graded = {c.function for c in assignments.load(ASSIGNMENT).checks}
+    assert graded == {bug.target for bug in BUGS}
+
+
+def test_a_gradient_bug_costs_only_that_gradient():
+    bug = next(b for b in BUGS if b.name == "dgamma not summed over the batch")
+    result = grade_bug(bug, ASSIGNMENT)
+    lost = {c.id for c in result.checks if c.points < c.max_points}
+    assert lost == {"batchnorm_backward/dgamma"}
+
+
+@pytest.mark.parametrize("alternative", sorted(p.name for p in ALTERNATIVES.glob("*.py")))
+def test_correct_alternative_gets_full_marks(alternative: str):
+    package = copy_reference()
+    try:
+        layers = package / "layers.py"
+        layers.write_text(layers.read_text() + "\n\n" + (ALTERNATIVES / alternative).read_text())
+        assert_full_marks(grade(package, ASSIGNMENT))
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+
+
+def test_starter_grades_to_zero_and_says_what_is_missing():
+    result = grade(STARTER, ASSIGNMENT)
+    assert result.status == "graded", result.message
+    assert result.score == 0
+    for check in result.checks:
+        assert check.status in ("failed", "error"), (check.id, check.status)
+        assert "is not implemented yet" in check.message, (check.id, check.message)
+        assert "internal grader error" not in check.message, check.id
+
+
+def test_zip_of_a_differently_named_package_gets_full_marks():
+    package = copy_reference("ece662")
+    try:
+        archive = package.parent / "submission.zip"
+        with zipfile.ZipFile(archive, "w") as zipped:
+            for path in sorted(package.rglob("*.py")):
+                zipped.write(path, Path("ece662") / path.relative_to(package))
+        assert_full_marks(grade(archive, ASSIGNMENT))
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+
+
+def test_conventions_decide_the_default_momentum():
+    other_year = Bug("default momentum 0.99", "layers.py",
+                     'momentum = bn_param.get("momentum", 0.9)',
+                     'momentum = bn_param.get("momentum", 0.99)', "batchnorm_forward", (NET,))
+    package = copy_reference()
+    try:
+        apply_bug(package, other_year)
+        result = grade(package, ASSIGNMENT)
+        assert_bug_caught(result, other_year)
+        assert "default momentum looks like 0.99" in _check(result, "batchnorm_forward/running_averages").message
+        with_convention = assignments.load(ASSIGNMENT, {"bn_momentum": "0.99"})
+        assert_full_marks(grade_submission(package, with_convention))
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)

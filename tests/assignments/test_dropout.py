@@ -1,0 +1,236 @@
+"""The `dropout` checks, proved both ways.
+
+Correct code gets full marks: the reference, alternative implementations
+(tests/assignments/dropout_alternatives/: np.random.binomial, a Generator with
+a boolean mask), a network that names the keep probability `dropout` as the
+course's notebook does, and code written for the older convention where p is
+the DROP probability when graded with --convention dropout_p=drop.  Broken
+code loses points: each Bug below is one realistic mistake in one graded
+function, and must cost points on that function and on nothing unrelated;
+several must also say what the mistake is.  The starter code grades to zero
+with a message per check, without crashing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader import assignment as assignments
+from grader.pipeline import grade_submission
+
+from .conftest import (Bug, apply_bug, assert_bug_caught, assert_full_marks, copy_reference,
+                       grade, grade_bug)
+
+ASSIGNMENT = "dropout"
+ROOT = Path(__file__).resolve().parents[2]
+STARTER = ROOT / "assignments" / "dropout" / "starter"
+ALTERNATIVES = Path(__file__).resolve().parent / "dropout_alternatives"
+NET = "FullyConnectedNet.loss"
+FC_NET = "classifiers/fc_net.py"
+
+BUGS = [
+    Bug("p used as the drop probability", "layers.py",
+        "mask = (np.random.rand(*x.shape) < p) / p",
+        "mask = (np.random.rand(*x.shape) >= p) / (1 - p)", "dropout_forward", (NET,)),
+    Bug("forgot to divide by p (not inverted dropout)", "layers.py",
+        "mask = (np.random.rand(*x.shape) < p) / p",
+        "mask = (np.random.rand(*x.shape) < p) * 1.0", "dropout_forward", (NET,)),
+    Bug("dropout applied at test time", "layers.py",
+        "out = x.copy()  # See Note [Inputs are read-only]",
+        "out = x * (np.random.rand(*x.shape) < p) / p", "dropout_forward", (NET,)),
+    Bug("seed ignored", "layers.py",
+        'np.random.seed(dropout_param["seed"])', "pass", "dropout_forward", (NET,)),
+    Bug("backward ignores the mask", "layers.py",
+        "return dout * mask", "return dout.copy()", "dropout_backward", (NET,)),
+    Bug("backward draws a new mask", "layers.py",
+        "return dout * mask",
+        'return dout * (np.random.rand(*dout.shape) < dropout_param["p"]) / dropout_param["p"]',
+        "dropout_backward", (NET,)),
+    Bug("backward forgets the 1/p scale", "layers.py",
+        "return dout * mask", "return dout * (mask != 0)", "dropout_backward", (NET,)),
+    Bug("net never switches dropout to test mode", FC_NET,
+        'self._set_mode("test" if y is None else "train")', 'self._set_mode("train")', NET),
+    Bug("net never switches back to train mode", FC_NET,
+        'self._set_mode("test" if y is None else "train")',
+        'if y is None:\n            self._set_mode("test")', NET),
+    Bug("net does not pass the seed on", FC_NET,
+        'self.dropout_param["seed"] = seed', "pass", NET),
+    Bug("net drops only after the first hidden layer", FC_NET,
+        "self.normalization, norm_param, dropout_param)",
+        "self.normalization, norm_param, dropout_param if i == 1 else None)", NET),
+    Bug("net backward skips dropout_backward", FC_NET,
+        "dout = dropout_backward(dout, dropout_cache)", "pass", NET),
+]
+
+# What a student must read for some of the bugs: (check id, text in message or hint).
+EXPECTED_MESSAGES = {
+    "p used as the drop probability": ("dropout_forward/train_fraction_zeroed",
+                                       "probability of DROPPING a unit"),
+    "forgot to divide by p (not inverted dropout)": ("dropout_forward/train_kept_values",
+                                                     "not divided by the keep probability"),
+    "dropout applied at test time": ("dropout_forward/test_mode_identity",
+                                     "dropout is applied at test time"),
+    "seed ignored": ("dropout_forward/seed_reproducible", "the seed is ignored"),
+    "backward ignores the mask": ("dropout_backward/train_dx", "mask is not applied"),
+    "backward draws a new mask": ("dropout_backward/train_dx", "instead of drawing a new one"),
+    "backward forgets the 1/p scale": ("dropout_backward/train_dx", "misses the 1 / p scale"),
+    "net never switches dropout to test mode": ("FullyConnectedNet.loss/test_time_no_dropout",
+                                                "dropout_param['mode'] = 'test'"),
+    "net never switches back to train mode": ("FullyConnectedNet.loss/train_dropout_applied",
+                                              "none of its 300 units was dropped"),
+    "net does not pass the seed on": ("FullyConnectedNet.loss/dropout_gradients",
+                                      "masks are not fixed by the seed"),
+    "net drops only after the first hidden layer": ("FullyConnectedNet.loss/train_dropout_applied",
+                                                    "hidden layer 2 output"),
+    "net backward skips dropout_backward": ("FullyConnectedNet.loss/dropout_gradients",
+                                            "does not match your own loss"),
+}
+
+# The keep probability named `dropout`, as in the course's notebook (no dropout_keep_ratio).
+COURSE_KEYWORD = [
+    (FC_NET, "seed: int | None = None, *, dropout_keep_ratio: float | None = None):",
+     "seed: int | None = None):"),
+    (FC_NET, "keep = _resolve_keep_ratio(dropout, dropout_keep_ratio)", "keep = dropout"),
+]
+# Older years: FullyConnectedNet(dropout=<drop probability>), 0 meaning no dropout.
+DROP_KEYWORD = [
+    (FC_NET, "dropout: float = 1,", "dropout: float = 0,"),
+    *COURSE_KEYWORD,
+    (FC_NET, "self.use_dropout = keep != 1", "self.use_dropout = keep > 0"),
+]
+
+
+def _checks_module():
+    path = ROOT / "assignments" / ASSIGNMENT / "checks.py"
+    spec = importlib.util.spec_from_file_location("dropout_checks_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def _check(result, check_id: str):
+    return next(c for c in result.checks if c.id == check_id)
+
+
+def _package_with(alternative: str | None, edits=()) -> Path:
+    """A copy of the reference with an alternative dropout layer appended and `edits` applied."""
+    package = copy_reference()
+    if alternative:
+        layers = package / "layers.py"
+        layers.write_text(layers.read_text() + "\n\n" + (ALTERNATIVES / alternative).read_text())
+    for number, (file, old, new) in enumerate(edits):
+        apply_bug(package, Bug(f"edit {number}", file, old, new, target=""))
+    return package
+
+
+def test_reference_gets_full_marks(reference_copy):
+    result = grade(reference_copy, ASSIGNMENT)
+    assert_full_marks(result)
+    assert len(result.checks) == len(assignments.load(ASSIGNMENT).checks)
+    assert {c.visibility for c in result.checks} == {"visible", "hidden"}
+
+
+@pytest.mark.parametrize("bug", BUGS, ids=[b.name for b in BUGS])
+def test_bug_is_caught(bug: Bug):
+    result = grade_bug(bug, ASSIGNMENT)
+    assert_bug_caught(result, bug)
+    check_id, text = EXPECTED_MESSAGES[bug.name]
+    check = _check(result, check_id)
+    assert check.points < check.max_points, f"{check_id} kept its points"
+    assert text in check.message + "\n" + check.hint, check.message + "\n" + check.hint
+
+
+def test_bugs_cover_every_graded_function():
+    graded = {c.function for c in assignments.load(ASSIGNMENT).checks}
+    assert graded == {bug.target for bug in BUGS}
+
+
+def test_a_backward_bug_leaves_the_forward_checks_alone():
+    bug = next(b for b in BUGS if b.name == "backward forgets the 1/p scale")
+    result = grade_bug(bug, ASSIGNMENT)
+    lost = {c.id for c in result.checks if c.points < c.max_points}
+    assert lost == {"dropout_backward/train_dx", "dropout_backward/train_dx_hidden",
+                    "FullyConnectedNet.loss/dropout_gradients",
+                    "FullyConnectedNet.loss/dropout_gradients_hidden"}
+
+
+@pytest.mark.parametrize("alternative", sorted(p.name for p in ALTERNATIVES.glob("*.py")
+                                               if p.name != "drop_convention.py"))
+def test_correct_alternative_gets_full_marks(alternative: str):
+    package = _package_with(alternative)
+    try:
+        assert_full_marks(grade(package, ASSIGNMENT))
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+
+
+def test_network_with_the_course_keyword_gets_full_marks():
+    package = _package_with(None, COURSE_KEYWORD)
+    try:
+        assert_full_marks(grade(package, ASSIGNMENT))
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+
+
+def test_drop_probability_code_is_graded_by_the_convention():
+    package = _package_with("drop_convention.py", DROP_KEYWORD)
+    try:
+        assert_full_marks(grade_submission(package, assignments.load(ASSIGNMENT,
+                                                                     {"dropout_p": "drop"})))
+        default = grade(package, ASSIGNMENT)
+        lost = {c.function for c in default.checks if c.points < c.max_points}
+        assert lost == {"dropout_forward", NET}
+        fraction = _check(default, "dropout_forward/train_fraction_zeroed")
+        assert "--convention dropout_p=drop" in fraction.hint
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+
+
+def test_keep_probability_code_fails_under_the_drop_convention(reference_copy):
+    result = grade_submission(reference_copy, assignments.load(ASSIGNMENT, {"dropout_p": "drop"}))
+    lost = {c.function for c in result.checks if c.points < c.max_points}
+    assert "dropout_forward" in lost
+    assert "probability of KEEPING a unit" in _check(
+        result, "dropout_forward/train_fraction_zeroed").hint
+
+
+def test_convention_reaches_the_checks_through_the_cli():
+    package = _package_with("drop_convention.py", DROP_KEYWORD)
+    try:
+        command = [sys.executable, "-m", "grader.cli", "check", str(package), "-a", ASSIGNMENT,
+                   "--convention", "dropout_p=drop"]
+        run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "score 18 / 18" in run.stdout, run.stdout
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+
+
+def test_starter_grades_to_zero_and_says_what_is_missing():
+    result = grade(STARTER, ASSIGNMENT)
+    assert result.status == "graded", result.message
+    assert result.score == 0
+    for check in result.checks:
+        assert check.status in ("failed", "error"), (check.id, check.status)
+        assert "is not implemented yet" in check.message, (check.id, check.message)
+        assert "internal grader error" not in check.message, check.id
+
+
+@pytest.mark.parametrize("n, keep", [(250_000, 0.25), (250_000, 0.7), (1800, 0.6), (300, 0.75),
+                                     (200, 0.3)])
+def test_kept_fraction_bounds_keep_the_stated_false_alarm_rate(n: int, keep: float):
+    from scipy.stats import binom
+    checks = _checks_module()
+    lo, hi = checks.kept_fraction_bounds(n, keep)
+    outside = binom.cdf(math.ceil(lo * n) - 1, n, keep) + binom.sf(math.floor(hi * n), n, keep)
+    assert outside <= checks.FALSE_ALARM
+    sigma = math.sqrt(keep * (1 - keep) / n)
+    assert keep - 8 * sigma < lo < keep < hi < keep + 8 * sigma  # tight enough to mean something

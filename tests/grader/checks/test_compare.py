@@ -1,0 +1,234 @@
+"""Comparing student values with the reference (grader/checks/compare.py, Notes [Tolerances], [Failure messages])."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grader.checks.compare import (EXACT, Signature, Tolerance, compare_arrays, compare_scalar,
+                                   summarize, summarize_inputs, tolerance_for)
+from grader.checks.spec import CheckFailure
+from grader.worker.client import Converted, Opaque
+
+
+def expected_array(shape=(4, 3), dtype=np.float64, seed=0) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+def failure(*args, **kwargs) -> CheckFailure:
+    with pytest.raises(CheckFailure) as info:
+        compare_arrays(*args, **kwargs)
+    return info.value
+
+
+# -- passing -------------------------------------------------------------------------------------
+
+def test_float64_within_tolerance_passes_and_reports_errors() -> None:
+    e = expected_array()
+    details = compare_arrays("out", e * (1 + 1e-8), e)
+    assert 0 < details["max_rel_error"] < 2e-8
+    assert details["rtol"] == 1e-6 and details["atol"] == 1e-9
+
+
+def test_float64_just_outside_tolerance_fails() -> None:
+    e = expected_array()
+    f = failure("out", e * (1 + 1e-5), e)
+    assert f.message.startswith("out: 12 of 12 entries differ")
+
+
+def test_float32_gets_the_float32_tolerance() -> None:
+    e = expected_array(dtype=np.float32)
+    a = (e * np.float32(1 + 1e-5)).astype(np.float32)
+    compare_arrays("out", a, e)  # rel 1e-5: fine for float32
+    with pytest.raises(CheckFailure):
+        compare_arrays("out", a.astype(np.float64), e.astype(np.float64))  # not for float64
+
+
+def test_tolerance_table_and_override() -> None:
+    assert tolerance_for(np.zeros(1, np.float32)) == Tolerance(1e-4, 1e-6)
+    assert tolerance_for(np.zeros(1, np.int64)) == EXACT
+    assert tolerance_for(np.zeros(1, bool)) == EXACT
+    assert tolerance_for(np.zeros(1), Tolerance(0.5, 0.0)) == Tolerance(0.5, 0.0)
+    e = expected_array()
+    compare_arrays("out", e * 1.1, e, tolerance=Tolerance(rtol=0.2, atol=0.0))
+
+
+def test_tolerance_does_not_grow_with_size() -> None:
+    small, large = expected_array((2,)), expected_array((300, 300))
+    for e in (small, large):
+        with pytest.raises(CheckFailure):
+            compare_arrays("out", e * (1 + 1e-5), e)
+
+
+def test_integer_results_must_be_exact() -> None:
+    compare_arrays("y", np.array([1, 2, 3]), np.array([1, 2, 3]))
+    f = failure("y", np.array([1, 2, 4]), np.array([1, 2, 3]))
+    assert f.message.startswith("y: 1 of 3 entries differ")
+    assert "worst at y[2]: got 4, expected 3" in f.message
+
+
+def test_python_scalar_and_bool_arrays_are_accepted() -> None:
+    compare_arrays("x", 2.0, np.array(2.0))
+    compare_arrays("mask", np.array([True, False]), np.array([True, False]))
+
+
+# -- failure messages, in their one order ------------------------------------------------------
+
+def test_shape_comes_first_and_stops_there() -> None:
+    e = expected_array((4, 3))
+    f = failure("dx", np.zeros((3, 5)), e, inputs={"x": e}, hint="reshape")
+    assert f.message.splitlines()[0] == "dx: shape (3, 5), expected (4, 3)"
+    assert "inputs: x: float64[4,3]" in f.message
+    assert "entries differ" not in f.message
+    assert f.hint == "reshape"
+    assert f.details == {"shape": [3, 5], "expected_shape": [4, 3]}
+
+
+def test_same_size_wrong_shape_suggests_a_reshape() -> None:
+    f = failure("dx", np.zeros((3, 4)), expected_array((4, 3)))
+    assert "(same number of entries: a reshape or transpose missing?)" in f.message
+
+
+def test_non_numeric_dtype_is_reported() -> None:
+    f = failure("out", np.array(["a", "b"]), np.zeros(2))
+    assert f.message == "out: dtype <U1, expected float64"
+
+
+def test_value_mismatch_message_order() -> None:
+    e = np.arange(1.0, 7.0).reshape(2, 3)
+    a = e.copy()
+    a[1, 2] += 0.5   # the worst entry
+    a[0, 0] += 0.01
+    signature = Signature(lambda a, e: True, "the last entry is off")
+    f = failure("out", a, e, inputs={"x": e, "eps": 1e-5}, signatures=[signature],
+                hint="use the mean", batch_size=2)
+    lines = f.message.splitlines()
+    assert lines[0] == ("out: 2 of 6 entries differ (max abs error 0.5, max rel error 0.0833; "
+                        "tolerance rtol=1e-06, atol=1e-09)")
+    assert lines[1] == "worst at out[1, 2]: got 6.5, expected 6"
+    assert lines[2] == "inputs: x: float64[2,3], eps: 1e-05"
+    assert lines[3] == "looks like: the last entry is off"
+    assert len(lines) == 4
+    assert f.hint == "use the mean"
+    assert f.details["mismatched"] == 2 and f.details["total"] == 6
+    assert f.details["worst_index"] == [1, 2]
+    assert f.details["signatures"] == ["the last entry is off"]
+
+
+def test_worst_index_is_relative_to_tolerance() -> None:
+    # abs error 1e-3 on an entry of 1e6 is fine; abs error 1e-4 on an entry of 1 is not.
+    e = np.array([1e6, 1.0])
+    f = failure("out", e + np.array([1e-3, 1e-4]), e)
+    assert f.message.splitlines()[0].startswith("out: 1 of 2 entries differ")
+    assert "worst at out[1]" in f.message
+
+
+def test_a_signature_that_raises_is_ignored() -> None:
+    e = expected_array()
+
+    def broken(a, e):
+        raise ZeroDivisionError
+
+    f = failure("out", e + 1, e, signatures=[Signature(broken, "never shown")])
+    assert "never shown" not in f.message
+
+
+def test_nan_and_inf_entries_fail_and_are_counted() -> None:
+    e = np.ones((2, 2))
+    a = e.copy()
+    a[0, 1] = np.nan
+    a[1, 0] = np.inf
+    f = failure("out", a, e)
+    assert f.message.splitlines()[0].startswith("out: 2 of 4 entries differ (max abs error inf")
+    assert f.message.splitlines()[1] == "2 entries are NaN or infinite"
+    assert "worst at out[0, 1]: got nan, expected 1" in f.message
+    assert not any(line.startswith("looks like") for line in f.message.splitlines())
+
+
+# -- generic signatures ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("transform, batch_size, hint", [
+    (lambda e: 8 * e, 8, "off by a factor of N = 8: a sum where the mean belongs"),
+    (lambda e: e / 8, 8, "off by a factor of 1/N = 1/8: divided by N once too often"),
+    (lambda e: -e, 8, "the sign is flipped everywhere"),
+    (lambda e: np.zeros_like(e), 8, "every entry is zero: is the result computed but never assigned"),
+    (lambda e: e.T, None, "the result is the transpose of the expected one"),
+    (lambda e: 2.5 * e, 8, "off by a constant factor of 2.5 everywhere"),
+    (lambda e: 8 * e, None, "off by a constant factor of 8 everywhere"),
+], ids=["factor_N", "factor_1_over_N", "sign", "zeros", "transpose", "constant", "N_unknown"])
+def test_generic_signatures(transform, batch_size, hint) -> None:
+    e = expected_array((4, 4), seed=3)
+    f = failure("dx", transform(e), e, batch_size=batch_size)
+    found = [line for line in f.message.splitlines() if line.startswith("looks like: ")]
+    assert len(found) == 1, f.message
+    assert found[0].startswith("looks like: " + hint), found
+
+
+def test_no_signature_for_an_unrelated_error() -> None:
+    e = expected_array((4, 4), seed=3)
+    f = failure("dx", e + expected_array((4, 4), seed=4), e, batch_size=4)
+    assert "looks like" not in f.message
+    assert f.details["signatures"] == []
+
+
+# -- what comes back is not an array ------------------------------------------------------------
+
+@pytest.mark.parametrize("value, described", [
+    (Opaque("MyTensor"), "returned an object of type MyTensor"),
+    (None, "returned NoneType None"),
+    ([1.0, 2.0], "returned list (1.0, 2.0)"),
+    ({"out": 1}, "returned dict {out: 1}"),
+    (Converted("Tensor", [1.0, 2.0]), "returned a Tensor"),
+])
+def test_non_array_returns_say_what_came_back(value, described) -> None:
+    f = failure("out", value, np.zeros((2, 3)), hint="return an array")
+    assert f.message == f"out: {described}, expected an array float64[2,3]"
+    assert f.hint == "return an array"
+
+
+def test_converted_arrays_are_compared() -> None:
+    e = expected_array()
+    compare_arrays("out", Converted("torch.Tensor", e.copy()), e)
+    f = failure("out", Converted("torch.Tensor", e + 1), e)
+    assert "entries differ" in f.message
+
+
+# -- scalars -------------------------------------------------------------------------------------
+
+# What crosses the wire: numpy scalars arrive as 0-d arrays (grader/worker/runtime.py, to_plain).
+@pytest.mark.parametrize("value", [2.302585, np.float64(2.302585), np.asarray(np.float32(2.302585)),
+                                   np.array([2.302585]), Converted("Tensor", 2.302585)],
+                         ids=["float", "np.float64", "float32_0d", "array1", "converted"])
+def test_scalar_accepts_any_number_like(value) -> None:
+    compare_scalar("loss", value, 2.302585, tolerance=Tolerance(1e-6, 1e-6))
+
+
+def test_scalar_mismatch_message() -> None:
+    with pytest.raises(CheckFailure) as info:
+        compare_scalar("loss", 4.6, 2.3, inputs={"x": np.zeros((5, 10))}, hint="average over N")
+    lines = info.value.message.splitlines()
+    assert lines[0].startswith("loss: 1 of 1 entries differ (max abs error 2.3, max rel error 1")
+    assert lines[1] == "worst at loss: got 4.6, expected 2.3"
+    assert lines[2] == "inputs: x: float64[5,10]"
+    assert len(lines) == 3  # two single numbers always differ by "a constant factor": not said
+    assert info.value.hint == "average over N"
+
+
+def test_scalar_that_is_not_a_number() -> None:
+    with pytest.raises(CheckFailure) as info:
+        compare_scalar("loss", (1.0, 2.0), 2.3)
+    assert info.value.message == "loss: returned tuple (1.0, 2.0), expected an array float64[]"
+
+
+# -- summaries ---------------------------------------------------------------------------------
+
+def test_summarize() -> None:
+    assert summarize(np.zeros((4, 3, 8, 8), np.float32)) == "float32[4,3,8,8]"
+    assert summarize(3) == "3"
+    assert summarize(None) == "None"
+    assert summarize("x" * 50) == "'" + "x" * 36 + "..."
+    assert summarize({"mode": "train", "eps": 1e-5}) == "{mode: 'train', eps: 1e-05}"
+    assert summarize((np.zeros(2), 1)) == "(float64[2], 1)"
+    assert summarize(list(range(10))) == "list"
+    assert summarize(object()) == "object"
+    assert summarize_inputs({"x": np.zeros((2, 3)), "p": 0.5}) == "x: float64[2,3], p: 0.5"

@@ -1,0 +1,161 @@
+"""What checks see of a submission (grader/checks/student.py), against a real sandboxed worker."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from grader.checks.student import ImportFailure, MissingName
+from grader.worker.client import StudentError, WorkerTimeout
+
+LAYERS = """
+import numpy as np
+
+def layer_norm_forward(x, gamma, beta, ln_param):
+    return x, None
+
+def relu_forward(x):
+    np.maximum(x, 0, out=x)   # in place: writes into its input
+    return x, x
+
+def batchnorm_forward(x, bn_param):
+    bn_param['running_mean'] = x.mean(axis=0)   # meant to change
+    return x, None
+
+def fails(x):
+    raise ValueError('negative size')
+
+class Model:
+    def __init__(self, d):
+        self.params = {'W': np.arange(float(d))}
+
+    def loss(self, x):
+        return float(x @ self.params['W'])
+"""
+
+
+def test_missing_function_suggests_the_closest_name(make_student) -> None:
+    student = make_student({"layers.py": LAYERS})
+    with pytest.raises(MissingName) as info:
+        student.require("layers", "layernorm_forward")
+    assert info.value.message == "`layernorm_forward` not found in layers.py (did you mean `layer_norm_forward`?)"
+
+
+def test_missing_function_without_a_close_name(make_student) -> None:
+    student = make_student({"layers.py": LAYERS})
+    with pytest.raises(MissingName) as info:
+        student.call("layers", "conv_forward_naive", np.zeros(1))
+    assert info.value.message == "`conv_forward_naive` not found in layers.py"
+
+
+def test_present_function_is_found_with_its_signature(make_student) -> None:
+    student = make_student({"layers.py": LAYERS})
+    student.require("layers", "layer_norm_forward")
+    assert student.signature("layers", "layer_norm_forward") == "(x, gamma, beta, ln_param)"
+    assert "Model" in student.members("layers")
+
+
+def test_syntax_error_names_file_and_line(make_student) -> None:
+    student = make_student({"layers.py": "import numpy as np\n\ndef affine_forward(x, w, b:\n    pass\n"})
+    with pytest.raises(ImportFailure) as info:
+        student.require("layers", "affine_forward")
+    lines = info.value.message.splitlines()
+    assert lines[0].startswith("layers.py line 3: SyntaxError: "), lines
+    assert lines[1] == "    def affine_forward(x, w, b:"
+    assert "Python 2" not in info.value.message
+
+
+def test_python2_print_gets_a_hint(make_student) -> None:
+    student = make_student({"layers.py": "def f(x):\n    print 'x is', x\n    return x\n"})
+    with pytest.raises(ImportFailure) as info:
+        student.call("layers", "f", 1)
+    message = info.value.message
+    assert message.startswith("layers.py line 2: SyntaxError: Missing parentheses in call to 'print'")
+    assert message.endswith("(This looks like Python 2 syntax; the course uses Python 3.)")
+
+
+def test_failing_import_shows_the_error_and_traceback(make_student) -> None:
+    student = make_student({"layers.py": "import numpy as np\nfrom im2col_cython import col2im\n"})
+    with pytest.raises(ImportFailure) as info:
+        student.require("layers", "affine_forward")
+    message = info.value.message
+    assert message.startswith("layers.py could not be imported: ModuleNotFoundError: "
+                              "No module named 'im2col_cython'")
+    assert 'line 2' in message  # the traceback points at the student's line
+
+
+def test_call_returns_plain_data_and_student_errors_propagate(make_student) -> None:
+    student = make_student({"layers.py": LAYERS})
+    result = student.call("layers", "layer_norm_forward", np.ones(2), 1.0, 0.0, {})
+    assert isinstance(result.value, tuple) and result.value[1] is None
+    np.testing.assert_array_equal(result.value[0], [1.0, 1.0])
+    with pytest.raises(StudentError) as info:
+        student.call("layers", "fails", np.zeros(1))
+    assert info.value.type == "ValueError" and info.value.message == "negative size"
+
+
+def test_writing_into_an_input_array_is_noted_once(make_student) -> None:
+    student = make_student({"layers.py": LAYERS})
+    x = np.array([-1.0, 2.0])
+    student.call("layers", "relu_forward", x)
+    student.call("layers", "relu_forward", x)
+    np.testing.assert_array_equal(x, [-1.0, 2.0])  # the judge's copy is untouched
+    assert student.notes == ["`relu_forward` wrote into its input args[0]: the grader passed a "
+                             "copy, but callers of your function may not expect that"]
+
+
+def test_changing_a_param_dict_is_not_a_mutation(make_student) -> None:
+    student = make_student({"layers.py": LAYERS})
+    student.call("layers", "batchnorm_forward", np.ones((3, 2)), {"mode": "train"})
+    result = student.call("layers", "batchnorm_forward", np.ones((3, 2)),
+                          {"running_mean": np.zeros(2)})
+    assert result.mutated == ["args[1]['running_mean']"]
+    assert student.notes == []
+
+
+def test_remote_objects(make_student) -> None:
+    student = make_student({"layers.py": LAYERS})
+    model = student.new("layers", "Model", 3)
+    np.testing.assert_array_equal(model.get("params", "W"), [0.0, 1.0, 2.0])
+    first = np.array([1.0, 0.0, 0.0])
+    assert model.call("loss", first).value == 0.0
+    model.set_item("params", "W", np.ones(3))
+    assert model.call("loss", first).value == 1.0
+    model.set_attr("params", {"W": np.full(3, 2.0)})
+    assert model.call("loss", first).value == 2.0
+
+
+# -- Note [Fail fast] ---------------------------------------------------------------------------
+
+def test_a_module_that_will_not_import_is_remembered(make_student) -> None:
+    student = make_student({"layers.py": "def f(x:\n    pass\n"})
+    with pytest.raises(ImportFailure) as first:
+        student.require("layers", "f")
+    with pytest.raises(ImportFailure) as second:
+        student.call("layers", "g", 1)
+    assert second.value is first.value
+
+
+def test_exit_at_import_time_is_an_import_failure(make_student) -> None:
+    student = make_student({"layers.py": "import os\nos._exit(3)\n"})
+    with pytest.raises(ImportFailure) as info:
+        student.require("layers", "f")
+    assert info.value.message.startswith("importing layers.py did not finish: the worker process ended")
+    assert "(exit status 3)" in info.value.message
+
+
+def test_a_function_that_timed_out_is_not_called_again(make_student) -> None:
+    student = make_student({"layers.py": "def spin(x):\n    while True:\n        pass\n\n"
+                                         "def double(x):\n    return 2 * x\n"}, call_timeout_s=1)
+    with pytest.raises(WorkerTimeout, match="no reply within the time limit of 1 s"):
+        student.call("layers", "spin", 1)
+    start = time.monotonic()
+    with pytest.raises(WorkerTimeout) as info:
+        student.call("layers", "spin", 2)
+    assert time.monotonic() - start < 0.5
+    assert info.value.args[0].startswith("`spin` already ran out of time in an earlier check "
+                                         "(no reply within the time limit of 1 s")
+    assert info.value.args[0].endswith("it was not called again")
+    assert student.call("layers", "double", 4).value == 8  # the rest still runs

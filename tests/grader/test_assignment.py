@@ -1,0 +1,151 @@
+"""Manifests and rubrics (grader/assignment.py, Note [Manifest])."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import textwrap
+
+import pytest
+
+from grader import assignment as assignments
+from grader.assignment import AssignmentError
+from grader.sandbox import Limits
+
+CHECKS_PY = """
+from grader.checks.spec import Check
+CHECKS = [Check("affine_forward/out", "affine_forward", "out", lambda s: None),
+          Check("relu_forward/out", "relu_forward", "out", lambda s: None)]
+"""
+MANIFEST = """
+title: A tiny assignment
+package: ece662
+files:
+  layers: layers.py
+  fc_net: classifiers/fc_net.py
+provide: [solver.py]
+limits:
+  call_timeout_s: 3
+conventions:
+  var: biased
+"""
+RUBRIC = """
+points:
+  affine_forward/out: 2
+  relu_forward/out: 0.5
+"""
+_ids = itertools.count()
+
+
+@pytest.fixture
+def course(tmp_path, monkeypatch):
+    """Factory: course(manifest, checks, rubric) -> the id of a temporary assignment."""
+    monkeypatch.setattr(assignments, "ASSIGNMENTS_DIR", tmp_path / "assignments")
+    monkeypatch.setattr(assignments, "RUBRICS_DIR", tmp_path / "rubrics")
+    (tmp_path / "rubrics").mkdir()
+    made = []
+
+    def make(manifest: str | None = MANIFEST, checks: str = CHECKS_PY, rubric: str | None = RUBRIC,
+             name: str | None = None) -> str:
+        # checks modules are cached by id in sys.modules: every temporary assignment gets a fresh id
+        assignment_id = name or f"tiny{next(_ids)}_{tmp_path.name[-6:]}"
+        made.append(assignment_id)
+        folder = tmp_path / "assignments" / assignment_id
+        folder.mkdir(parents=True)
+        if manifest is not None:
+            (folder / "manifest.yml").write_text(textwrap.dedent(manifest))
+        (folder / "checks.py").write_text(textwrap.dedent(checks))
+        if rubric is not None:
+            (tmp_path / "rubrics" / f"{assignment_id}.yml").write_text(textwrap.dedent(rubric))
+        return assignment_id
+
+    yield make
+    for assignment_id in made:
+        sys.modules.pop(f"grader_assignment_checks_{assignment_id}", None)
+
+
+def test_a_consistent_assignment_loads(course) -> None:
+    a = assignments.load(course(), conventions={"eps": "inside"})
+    assert a.title == "A tiny assignment"
+    assert a.layout.files == {"layers": "layers.py", "fc_net": "classifiers/fc_net.py"}
+    assert a.layout.default_package == "ece662" and a.layout.provide == ("solver.py",)
+    assert a.limits == Limits(call_timeout_s=3)
+    assert [c.id for c in a.checks] == ["affine_forward/out", "relu_forward/out"]
+    assert a.rubric.points == {"affine_forward/out": 2.0, "relu_forward/out": 0.5}
+    assert a.rubric.max_score() == 2.5 and a.rubric.hidden_details is False
+    assert a.conventions == {"var": "biased", "eps": "inside"}
+
+
+def test_command_line_conventions_override_the_manifest(course) -> None:
+    assert assignments.load(course(), {"var": "unbiased"}).conventions == {"var": "unbiased"}
+
+
+def test_unknown_assignment_lists_the_available_ones(course) -> None:
+    course(name="batchnorm")
+    course(name="cnn")
+    with pytest.raises(AssignmentError) as info:
+        assignments.load("fc_net")
+    assert str(info.value) == "unknown assignment 'fc_net'; available: batchnorm, cnn"
+
+
+def test_unknown_assignment_when_there_are_none(course, tmp_path) -> None:
+    (tmp_path / "assignments").mkdir()
+    with pytest.raises(AssignmentError, match="available: none"):
+        assignments.load("fc_nets")
+
+
+def test_a_check_missing_from_the_rubric(course) -> None:
+    with pytest.raises(AssignmentError) as info:
+        assignments.load(course(rubric="points:\n  affine_forward/out: 1\n"))
+    assert str(info.value).endswith(".yml: checks without points: ['relu_forward/out']")
+
+
+def test_a_rubric_entry_naming_no_check(course) -> None:
+    with pytest.raises(AssignmentError) as info:
+        assignments.load(course(rubric=RUBRIC + "  softmax_loss/dx: 1\n"))
+    assert str(info.value).endswith(".yml: entries naming no check: ['softmax_loss/dx']")
+
+
+def test_both_rubric_mismatches_are_reported_together(course) -> None:
+    with pytest.raises(AssignmentError) as info:
+        assignments.load(course(rubric="points:\n  affine_forward/out: 1\n  svm_loss/dx: 1\n"))
+    assert str(info.value).endswith("entries naming no check: ['svm_loss/dx']; "
+                                    "checks without points: ['relu_forward/out']")
+
+
+def test_an_empty_rubric_scores_nothing_and_says_so(course) -> None:
+    with pytest.raises(AssignmentError, match="checks without points: "
+                                              r"\['affine_forward/out', 'relu_forward/out'\]"):
+        assignments.load(course(rubric=""))
+
+
+def test_missing_rubric(course, tmp_path) -> None:
+    assignment_id = course(rubric=None)
+    with pytest.raises(AssignmentError) as info:
+        assignments.load(assignment_id)
+    assert str(info.value) == f"rubric {tmp_path / 'rubrics' / assignment_id}.yml is missing"
+
+
+def test_duplicate_check_ids(course) -> None:
+    checks = CHECKS_PY + "CHECKS.append(CHECKS[0])\n"
+    with pytest.raises(AssignmentError, match=r"duplicate check ids \['affine_forward/out'\]"):
+        assignments.load(course(checks=checks))
+
+
+@pytest.mark.parametrize("manifest, fragment", [
+    ("title: no files\n", "KeyError: 'files'"),
+    ("files:\n  layers: layers.py\nlimits:\n  call_timeout: 3\n", "unexpected keyword argument 'call_timeout'"),
+], ids=["no_files", "unknown_limit"])
+def test_bad_manifest_is_an_assignment_error(course, manifest, fragment) -> None:
+    with pytest.raises(AssignmentError) as info:
+        assignments.load(course(manifest=manifest))
+    assert "manifest.yml: bad manifest" in str(info.value) and fragment in str(info.value)
+
+
+def test_the_real_fc_nets_assignment_is_consistent() -> None:
+    a = assignments.load("fc_nets")
+    assert "fc_nets" in assignments.available()
+    assert a.layout.files["layers"] == "layers.py"
+    assert set(a.rubric.points) == {c.id for c in a.checks}
+    assert a.rubric.max_score() > 0
+    assert all("/" in c.id for c in a.checks)

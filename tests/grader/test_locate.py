@@ -1,0 +1,266 @@
+"""Staging submissions (grader/locate.py, Note [Staging]): what must import does, what is bad says why."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader import locate
+from grader.locate import Layout, SubmissionError, stage
+from grader.worker.client import Worker
+
+LAYOUT = Layout(files={"layers": "layers.py", "layer_utils": "layer_utils.py",
+                       "fc_net": "classifiers/fc_net.py"},
+                replace=("fast_layers.py",), provide=("gradient_check.py", "solver.py"))
+
+LAYERS = "import numpy as np\n\ndef affine_forward(x):\n    return x + 1.0\n"
+FC_NET_RELATIVE = "from ..layers import *\n\ndef net(x):\n    return 2 * affine_forward(x)\n"
+
+
+@pytest.fixture
+def staged():
+    """Factory: stage(...) whose result is cleaned up after the test."""
+    made = []
+
+    def make(path: Path, layout: Layout = LAYOUT) -> locate.Staged:
+        made.append(stage(path, layout))
+        return made[-1]
+
+    yield make
+    for s in made:
+        s.cleanup()
+
+
+def staged_files(s: locate.Staged) -> set[str]:
+    return {str(p.relative_to(s.root)) for p in s.root.rglob("*") if p.is_file()}
+
+
+def call_in_worker(s: locate.Staged, module: str, function: str, *args):
+    """Import the staged package in a real (sandboxed) worker and call one function."""
+    with Worker(s.root) as worker:
+        return worker.call(module, function, *args).value
+
+
+def make_zip(path: Path, members: dict[str, str | bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+# -- what must work --------------------------------------------------------------------------
+
+def test_package_with_relative_imports_imports_in_the_worker(submission, staged) -> None:
+    folder = submission({"cs231n/__init__.py": "", "cs231n/layers.py": LAYERS,
+                         "cs231n/layer_utils.py": "from .layers import *\n",
+                         "cs231n/classifiers/__init__.py": "",
+                         "cs231n/classifiers/fc_net.py": FC_NET_RELATIVE})
+    s = staged(folder)
+    assert s.package == "cs231n"
+    assert s.modules == {"layers": "cs231n.layers", "layer_utils": "cs231n.layer_utils",
+                         "fc_net": "cs231n.classifiers.fc_net"}
+    assert s.missing == []
+    assert {"cs231n/layers.py", "cs231n/classifiers/fc_net.py",
+            "cs231n/classifiers/__init__.py"} <= staged_files(s)
+    np.testing.assert_array_equal(call_in_worker(s, "cs231n.classifiers.fc_net", "net", np.zeros(2)),
+                                  [2.0, 2.0])
+
+
+def test_package_named_by_its_absolute_imports_keeps_its_name(submission, staged) -> None:
+    folder = submission({"ece662/layers.py": LAYERS,
+                         "ece662/classifiers/fc_net.py":
+                             "from ece662.layers import *\n\ndef net(x):\n    return 3 * affine_forward(x)\n"})
+    s = staged(folder)
+    assert s.package == "ece662"
+    assert s.modules["fc_net"] == "ece662.classifiers.fc_net"
+    assert s.missing == ["layer_utils"]
+    np.testing.assert_array_equal(call_in_worker(s, "ece662.classifiers.fc_net", "net", np.ones(1)),
+                                  [6.0])
+
+
+def test_loose_files_go_where_the_course_keeps_them(submission, staged) -> None:
+    folder = submission({"layers.py": LAYERS,
+                         "fc_net.py": "from cs231n.layers import affine_forward\n\n"
+                                      "def net(x):\n    return affine_forward(x) - 1\n"})
+    s = staged(folder)
+    assert s.package == "cs231n"
+    files = staged_files(s)
+    assert "cs231n/classifiers/fc_net.py" in files, files
+    assert "cs231n/fc_net.py" not in files
+    np.testing.assert_array_equal(call_in_worker(s, "cs231n.classifiers.fc_net", "net", np.ones(2)),
+                                  [1.0, 1.0])
+
+
+def test_loose_files_take_the_package_name_their_imports_use(submission, staged) -> None:
+    folder = submission({"layers.py": LAYERS, "fc_net.py": "from ece662.layers import *\n"})
+    assert staged(folder).package == "ece662"
+
+
+def test_single_py_file(submission, staged) -> None:
+    folder = submission({"layers.py": LAYERS})
+    s = staged(folder / "layers.py")
+    assert s.package == "cs231n"
+    assert "cs231n/layers.py" in staged_files(s)
+    assert sorted(s.missing) == ["fc_net", "layer_utils"]
+
+
+@pytest.mark.parametrize("prefix", ["alice/", "hw2/alice/"], ids=["one_deep", "two_deep"])
+def test_zip_of_a_package_nested_in_folders(tmp_path, staged, prefix) -> None:
+    archive = make_zip(tmp_path / "alice.zip", {
+        f"{prefix}cs231n/__init__.py": "", f"{prefix}cs231n/layers.py": LAYERS,
+        f"{prefix}cs231n/classifiers/fc_net.py": FC_NET_RELATIVE,
+        f"{prefix}README.md": "my notes"})
+    s = staged(archive)
+    assert s.package == "cs231n"
+    assert {"cs231n/layers.py", "cs231n/classifiers/fc_net.py"} <= staged_files(s)
+    assert not any("README" in f for f in staged_files(s))
+
+
+def test_zip_junk_folders_are_ignored(tmp_path, staged) -> None:
+    # Each junk copy sits higher up than the real package: not skipping it would make it the anchor.
+    archive = make_zip(tmp_path / "sub.zip", {
+        "__MACOSX/layers.py": "raise SystemExit('resource fork')",
+        "__MACOSX/cs231n/._layers.py": b"\x00\x05\x16\x07",
+        ".ipynb_checkpoints/layers-checkpoint.py": "old",
+        ".ipynb_checkpoints/layers.py": "old",
+        "__pycache__/layers.py": "old",
+        "work/cs231n/layers.py": LAYERS,
+        "work/cs231n/__pycache__/layers.cpython-311.pyc": b"\x00"})
+    s = staged(archive)
+    assert s.package == "cs231n"
+    assert staged_files(s) == {"cs231n/__init__.py", "cs231n/layers.py", "cs231n/fast_layers.py",
+                               "cs231n/gradient_check.py", "cs231n/solver.py"}
+    assert (s.root / "cs231n/layers.py").read_text() == LAYERS
+
+
+def test_student_init_importing_a_missing_module_is_replaced(submission, staged) -> None:
+    folder = submission({"cs231n/__init__.py": "from .rnn_layers import *\n",
+                         "cs231n/layers.py": LAYERS})
+    s = staged(folder)
+    assert (s.root / "cs231n/__init__.py").read_text() == ""
+    assert "replaced cs231n/__init__.py with an empty one" in s.notes
+    np.testing.assert_array_equal(call_in_worker(s, "cs231n.layers", "affine_forward", np.zeros(1)),
+                                  [1.0])
+
+
+def test_course_files_replace_cython_ones_and_fill_gaps(submission, staged) -> None:
+    folder = submission({"cs231n/layers.py": LAYERS,
+                         "cs231n/fast_layers.py": "from cs231n.im2col_cython import col2im_cython\n",
+                         "cs231n/solver.py": "# my own solver\n"})
+    s = staged(folder)
+    course = locate.REFERENCE_COURSE_DIR
+    assert (s.root / "cs231n/fast_layers.py").read_text() == (course / "fast_layers.py").read_text()
+    assert (s.root / "cs231n/gradient_check.py").read_text() == (course / "gradient_check.py").read_text()
+    assert (s.root / "cs231n/solver.py").read_text() == "# my own solver\n"  # provided only when missing
+    assert "used the course's fast_layers.py in place of the submitted one" in s.notes
+    assert "supplied the course's gradient_check.py" in s.notes
+    assert not any("solver.py" in note for note in s.notes)
+
+
+def test_staged_tree_is_world_readable_and_the_original_untouched(submission, staged) -> None:
+    folder = submission({"cs231n/__init__.py": "import nothing_here\n", "cs231n/layers.py": LAYERS,
+                         "fc_net.py": FC_NET_RELATIVE})
+    for path in folder.rglob("*"):
+        os.chmod(path, 0o700 if path.is_dir() else 0o600)
+    before = {str(p): (p.read_bytes() if p.is_file() else b"", p.stat().st_mode, p.stat().st_mtime_ns)
+              for p in folder.rglob("*")}
+    s = staged(folder)
+    for path in [s.root.parent, *s.root.parent.rglob("*")]:
+        mode = path.stat().st_mode
+        assert mode & stat.S_IROTH, f"{path} is not world-readable"
+        if path.is_dir():
+            assert mode & stat.S_IXOTH, f"{path} cannot be entered"
+    after = {str(p): (p.read_bytes() if p.is_file() else b"", p.stat().st_mode, p.stat().st_mtime_ns)
+             for p in folder.rglob("*")}
+    assert after == before
+
+
+def test_cleanup_removes_the_whole_stage(submission) -> None:
+    s = stage(submission({"layers.py": LAYERS}), LAYOUT)
+    work = s.root.parent
+    assert work.name.startswith("grader-stage-") and work.exists()
+    s.cleanup()
+    assert not work.exists()
+
+
+# -- what must fail, and say why ---------------------------------------------------------------
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch):
+    """Stage into a folder of our own, to see that a failed stage leaves nothing behind."""
+    stage_dir = tmp_path / "stages"
+    stage_dir.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(stage_dir))
+    yield stage_dir
+    assert list(stage_dir.iterdir()) == [], "a failed stage left files behind"
+
+
+def expect_error(path: Path, *fragments: str) -> str:
+    with pytest.raises(SubmissionError) as info:
+        stage(path, LAYOUT)
+    message = str(info.value)
+    for fragment in fragments:
+        assert fragment in message, message
+    return message
+
+
+def test_missing_path(tmp_path) -> None:
+    expect_error(tmp_path / "nope", "nope", "does not exist")
+
+
+def test_empty_folder(tmp_path, private_tmp) -> None:
+    (tmp_path / "alice").mkdir()
+    expect_error(tmp_path / "alice", "no Python files found in alice")
+
+
+def test_folder_without_python_files(tmp_path, private_tmp) -> None:
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / "layers.ipynb").write_text("{}")
+    (tmp_path / "alice" / "__pycache__").mkdir()
+    (tmp_path / "alice" / "__pycache__" / "layers.py").write_text("")
+    expect_error(tmp_path / "alice", "no Python files found in alice")
+
+
+def test_folder_without_any_assignment_file(tmp_path, private_tmp) -> None:
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / "utils.py").write_text("x = 1\n")
+    expect_error(tmp_path / "alice", "none of the assignment's files",
+                 "fc_net.py, layer_utils.py, layers.py", "were found")
+
+
+def test_unsupported_file_type(tmp_path, private_tmp) -> None:
+    (tmp_path / "alice.tar").write_bytes(b"not a zip")
+    expect_error(tmp_path / "alice.tar", "alice.tar", "expected a folder, a .zip or a .py file")
+
+
+def test_corrupt_zip(tmp_path, private_tmp) -> None:
+    good = make_zip(tmp_path / "good.zip", {"cs231n/layers.py": LAYERS * 50}).read_bytes()
+    (tmp_path / "alice.zip").write_bytes(good[: len(good) // 2])
+    expect_error(tmp_path / "alice.zip", "alice.zip is not a valid zip file")
+
+
+@pytest.mark.parametrize("bad_name", ["../evil.py", "cs231n/../../evil.py", "/etc/evil.py"])
+def test_zip_with_unsafe_paths_is_refused(tmp_path, private_tmp, bad_name) -> None:
+    archive = make_zip(tmp_path / "alice.zip", {"cs231n/layers.py": LAYERS, bad_name: "import os"})
+    expect_error(archive, "alice.zip: refusing unsafe path", repr(bad_name))
+    assert not (tmp_path / "evil.py").exists()
+
+
+def test_zip_bomb_over_the_size_limit(tmp_path, private_tmp, monkeypatch) -> None:
+    monkeypatch.setattr(locate, "MAX_ZIP_BYTES", 1 << 20)
+    archive = make_zip(tmp_path / "bomb.zip", {"cs231n/layers.py": LAYERS,
+                                               "cs231n/data.py": "#" + " " * (2 << 20)})
+    assert archive.stat().st_size < 64 << 10  # small on disk, large unpacked
+    expect_error(archive, "bomb.zip unpacks to more than 1 MiB")
+
+
+def test_zip_with_too_many_entries(tmp_path, private_tmp, monkeypatch) -> None:
+    monkeypatch.setattr(locate, "MAX_ZIP_MEMBERS", 3)
+    archive = make_zip(tmp_path / "many.zip", {f"cs231n/m{i}.py": "" for i in range(4)})
+    expect_error(archive, "many.zip has 4 entries (limit 3)")

@@ -1,0 +1,120 @@
+"""Grading one submission end to end (grader/pipeline.py): stage, worker, checks, score.
+
+Uses the tiny assignment in tests/grader/data (three functions, a 2 s call timeout),
+so that hostile submissions cost seconds; the CLI tests run the real fc_nets.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import assignment as assignments
+from grader.pipeline import Options, grade_submission
+
+DATA = Path(__file__).resolve().parent / "data"
+
+LAYERS = """
+import numpy as np
+
+def relu_forward(x):
+    return np.maximum(0, x), x
+
+def affine_forward(x, w, b):
+    return x.reshape(x.shape[0], -1) @ w + b, (x, w, b)
+"""
+OPTIM = """
+def sgd(w, dw, config=None):
+    config = config or {}
+    config.setdefault('learning_rate', 1e-2)
+    return w - config['learning_rate'] * dw, config
+"""
+
+
+@pytest.fixture
+def tiny(monkeypatch) -> assignments.Assignment:
+    monkeypatch.setattr(assignments, "ASSIGNMENTS_DIR", DATA / "assignments")
+    monkeypatch.setattr(assignments, "RUBRICS_DIR", DATA / "rubrics")
+    return assignments.load("tiny")
+
+
+def statuses(result) -> dict[str, str]:
+    return {c.id: c.status for c in result.checks}
+
+
+def test_a_correct_submission_gets_full_marks(submission, tiny) -> None:
+    seen = []
+    result = grade_submission(submission({"layers.py": LAYERS, "optim.py": OPTIM}), tiny,
+                              Options(on_result=seen.append), name="alice")
+    assert result.status == "graded", result.message
+    assert result.submission == "alice" and result.assignment == "tiny"
+    assert statuses(result) == {"relu_forward/out": "passed", "sgd/next_w": "passed",
+                                "affine_forward/out": "passed"}
+    assert result.score == result.max_score == 4.0
+    assert [c.id for c in seen] == [c.id for c in result.checks]
+    assert result.environment["sandbox"] in ("bwrap", "rlimits")
+    assert result.environment["worker_numpy"]
+    assert result.notes == ()
+
+
+def test_a_wrong_function_loses_only_its_points(submission, tiny) -> None:
+    result = grade_submission(submission({"layers.py": LAYERS.replace("np.maximum(0, x)", "np.abs(x)"),
+                                          "optim.py": OPTIM}), tiny)
+    assert statuses(result)["relu_forward/out"] == "failed"
+    assert result.score == 3.0
+    relu = result.checks[0]
+    assert relu.message.startswith("[sample x (3,4)] out: ")
+    assert relu.hint == "out = np.maximum(0, x)"
+
+
+def test_hostile_submission_costs_only_its_own_checks(submission, tiny) -> None:
+    # relu_forward never returns; optim.py ends the worker as soon as it is imported
+    layers = LAYERS.replace("    return np.maximum(0, x), x", "    while True:\n        pass")
+    optim = "import os\nos._exit(3)\n" + OPTIM
+    start = time.monotonic()
+    result = grade_submission(submission({"layers.py": layers, "optim.py": optim}), tiny)
+    elapsed = time.monotonic() - start
+    assert result.status == "graded"
+    assert statuses(result) == {"relu_forward/out": "timeout", "sgd/next_w": "error",
+                                "affine_forward/out": "passed"}
+    relu, sgd, affine = result.checks
+    assert relu.message.startswith("timed out: no reply within the time limit")
+    assert "exit status 3" in sgd.message
+    assert result.score == affine.points == 2.0
+    assert elapsed < 20, f"grading took {elapsed:.1f}s with a 2s call timeout"
+
+
+def test_missing_module_is_an_error_and_a_note(submission, tiny) -> None:
+    result = grade_submission(submission({"layers.py": LAYERS}), tiny)
+    assert statuses(result)["sgd/next_w"] == "error"
+    assert result.checks[1].message.startswith("optim.py could not be imported: ModuleNotFoundError")
+    assert "not found in the submission: optim.py" in result.notes
+    assert result.score == 3.0
+
+
+def test_writing_into_inputs_is_noted_on_the_check(submission, tiny) -> None:
+    layers = LAYERS.replace("    return np.maximum(0, x), x", "    np.maximum(0, x, out=x)\n    return x, x")
+    result = grade_submission(submission({"layers.py": layers, "optim.py": OPTIM}), tiny)
+    relu = result.checks[0]
+    assert relu.status == "passed" and relu.points == 1.0
+    assert relu.message == ("`relu_forward` wrote into its input args[0]: the grader passed a copy, "
+                            "but callers of your function may not expect that")
+    assert result.checks[2].message == ""  # the note belongs to relu_forward's check only
+
+
+def test_select_grades_a_subset(submission, tiny) -> None:
+    result = grade_submission(submission({"layers.py": LAYERS, "optim.py": OPTIM}), tiny,
+                              Options(select="affine"))
+    assert [c.id for c in result.checks] == ["affine_forward/out"]
+    assert result.score == result.max_score == 2.0
+
+
+def test_an_ungradable_submission_is_a_result_not_a_crash(tmp_path, tiny) -> None:
+    (tmp_path / "alice").mkdir()
+    result = grade_submission(tmp_path / "alice", tiny)
+    assert result.status == "error"
+    assert result.message == "no Python files found in alice"
+    assert result.checks == () and result.score == 0.0 and result.max_score == 4.0
+    assert result.environment["sandbox"] == ""

@@ -1,0 +1,170 @@
+"""The grading pytest plugin (grader/plugin.py, Note [Statuses]): classify() and run()."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader import plugin
+from grader.checks.spec import Check, CheckFailure
+from grader.checks.student import ImportFailure, MissingName, Student
+from grader.worker.client import ProtocolError, StudentError, WorkerCrashed, WorkerTimeout
+
+
+# -- classify ----------------------------------------------------------------------------------
+
+def test_check_failure_is_failed_with_its_hint_and_details() -> None:
+    status, message, hint, details = plugin.classify(
+        CheckFailure("dx: 3 of 4 entries differ", hint="use the mean", details={"mismatched": 3}))
+    assert (status, message, hint, details) == ("failed", "dx: 3 of 4 entries differ", "use the mean",
+                                                {"mismatched": 3})
+
+
+@pytest.mark.parametrize("kind", [MissingName, ImportFailure])
+def test_missing_name_and_import_failure_are_errors(kind) -> None:
+    status, message, hint, details = plugin.classify(kind("`f` not found in layers.py", hint="h"))
+    assert (status, message, hint, details) == ("error", "`f` not found in layers.py", "h", {})
+
+
+def test_worker_timeout() -> None:
+    status, message, _, details = plugin.classify(WorkerTimeout("no reply within the time limit"))
+    assert status == "timeout"
+    assert message == "timed out: no reply within the time limit"
+    assert details == {}
+
+
+@pytest.mark.parametrize("exc", [WorkerCrashed("the worker process ended (exit status 3)"),
+                                 ProtocolError("the worker sent a malformed reply")])
+def test_crash_and_protocol_error_are_errors(exc) -> None:
+    status, message, _, details = plugin.classify(exc)
+    assert (status, message, details) == ("error", str(exc), {})
+
+
+def test_student_error_shows_the_traceback() -> None:
+    exc = StudentError("ValueError", "bad shape", traceback='  File "layers.py", line 3\nValueError: bad shape',
+                       where="layers.py:3")
+    status, message, _, details = plugin.classify(exc)
+    assert status == "error" and details == {}
+    assert message == ('your code raised ValueError: bad shape (layers.py:3)\n'
+                       '  File "layers.py", line 3\nValueError: bad shape')
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("reference broke"), KeyError("W1"), ZeroDivisionError()])
+def test_any_other_exception_is_an_internal_error(exc) -> None:
+    status, message, hint, details = plugin.classify(exc)
+    assert status == "error"
+    assert message.startswith(f"internal grader error ({type(exc).__name__}")
+    assert "this is not your fault: please tell the course staff" in message
+    assert details == {"internal": True}
+
+
+# -- run over a synthetic registry ---------------------------------------------------------------
+
+def passes(student) -> None:
+    return None
+
+
+def fails(student) -> None:
+    raise CheckFailure("out: 1 of 4 entries differ", details={"mismatched": 1})
+
+
+def breaks(student) -> None:
+    raise RuntimeError("bug in the grader")
+
+
+def crashes_student(student) -> None:
+    raise StudentError("IndexError", "list index out of range")
+
+
+def is_missing(student) -> None:
+    raise MissingName("`svm_loss` not found in layers.py")
+
+
+def skips(student) -> None:
+    pytest.skip("needs a GPU")
+
+
+def passes_with_note(student) -> None:
+    student.notes.append("`relu_forward` wrote into its input args[0]")
+
+
+CHECKS = (
+    Check("zeta/passes", "zeta", "Z passes", passes, hint="never shown"),
+    Check("alpha/fails", "alpha", "A fails", fails, hint="general hint"),
+    Check("alpha/internal", "alpha", "A breaks", breaks),
+    Check("beta/raises", "beta", "B raises", crashes_student),
+    Check("beta/missing", "beta", "B missing", is_missing, hidden=True),
+    Check("gamma/skips", "gamma", "G skips", skips),
+    Check("gamma/note", "gamma", "G notes", passes_with_note),
+)
+POINTS = {"zeta/passes": 2.0, "alpha/fails": 1.0, "alpha/internal": 5.0, "beta/raises": 1.0,
+          "beta/missing": 1.0, "gamma/skips": 1.0, "gamma/note": 0.5}
+
+
+def new_student() -> Student:
+    return Student(worker=None, modules={})  # these checks never reach a worker
+
+
+@pytest.fixture(scope="module")
+def results():
+    seen = []
+    out = plugin.run(CHECKS, new_student(), POINTS, on_result=seen.append)
+    return out, seen
+
+
+def test_results_in_registry_order_with_statuses(results) -> None:
+    out, seen = results
+    assert [r.id for r in out] == [c.id for c in CHECKS]
+    assert [r.status for r in out] == ["passed", "failed", "error", "error", "error", "skipped", "passed"]
+    assert [r.id for r in seen] == [r.id for r in out]  # on_result saw each as it came
+
+
+def test_points_come_from_the_rubric(results) -> None:
+    by_id = {r.id: r for r in results[0]}
+    assert {i: r.points for i, r in by_id.items()} == {
+        "zeta/passes": 2.0, "alpha/fails": 0.0, "alpha/internal": 0.0, "beta/raises": 0.0,
+        "beta/missing": 0.0, "gamma/skips": 0.0, "gamma/note": 0.5}
+    assert {i: r.max_points for i, r in by_id.items()} == POINTS
+
+
+def test_internal_error_never_gets_points(results) -> None:
+    internal = results[0][2]
+    assert internal.id == "alpha/internal"
+    assert internal.points == 0.0 and internal.max_points == 5.0
+    assert internal.details == {"internal": True}
+    assert internal.message.startswith("internal grader error (RuntimeError: bug in the grader)")
+
+
+def test_result_fields(results) -> None:
+    passed, failed, _, raised, missing, skipped, noted = results[0]
+    assert passed.hint == "" and passed.message == ""
+    assert passed.function == "zeta" and passed.title == "Z passes" and passed.visibility == "visible"
+    assert failed.message == "out: 1 of 4 entries differ"
+    assert failed.hint == "general hint"  # the check's hint when the failure has none
+    assert failed.details == {"mismatched": 1}
+    assert raised.message == "your code raised IndexError: list index out of range"
+    assert missing.visibility == "hidden" and missing.message == "`svm_loss` not found in layers.py"
+    assert "needs a GPU" in skipped.message
+    assert noted.message == "`relu_forward` wrote into its input args[0]"
+    assert all(r.duration_s >= 0 for r in results[0])
+
+
+def test_unscored_check_is_worth_nothing() -> None:
+    out = plugin.run(CHECKS[:1], new_student(), {})
+    assert out[0].status == "passed" and out[0].points == 0.0 and out[0].max_points == 0.0
+
+
+@pytest.mark.parametrize("select, expected", [
+    ("alpha", ["alpha/fails", "alpha/internal"]),
+    ("passes or skips", ["zeta/passes", "gamma/skips"]),
+    ("not alpha and not beta", ["zeta/passes", "gamma/skips", "gamma/note"]),
+])
+def test_select_limits_the_run(select, expected) -> None:
+    out = plugin.run(CHECKS, new_student(), POINTS, select=select)
+    assert [r.id for r in out] == expected
+
+
+def test_a_passing_check_may_report_details() -> None:
+    measured = Check("delta/speed", "delta", "D measures", lambda student: {"speedup": 3.5})
+    out = plugin.run((measured,), new_student(), {"delta/speed": 1.0})
+    assert out[0].status == "passed" and out[0].points == 1.0
+    assert out[0].details == {"speedup": 3.5}

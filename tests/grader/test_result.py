@@ -1,0 +1,101 @@
+"""The grader.result/1 document (grader/result.py)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from grader.result import CHECK_STATUSES, SCHEMA, CheckResult, SubmissionResult
+
+CHECK_KEYS = {"id", "function", "title", "status", "points", "max_points", "visibility", "message",
+              "hint", "details", "duration_s"}
+
+
+def sample_result(**overrides) -> SubmissionResult:
+    checks = (
+        CheckResult("affine_forward/out", "affine_forward", "out matches", "passed", 2.0, 2.0,
+                    details={"max_rel_error": 1.2e-9}, duration_s=0.01),
+        CheckResult("relu_backward/dx", "relu_backward", "dx matches", "failed", 0.0, 1.0,
+                    visibility="hidden", message="dx: 3 of 20 entries differ", hint="dout * (x > 0)",
+                    details={"mismatched": 3, "worst_index": [1, 2]}),
+    )
+    fields = dict(assignment="fc_nets", submission="alice", status="graded", score=2.0, max_score=3.0,
+                  duration_s=3.2, environment={"device": "cpu", "sandbox": "bwrap", "python": "3.11.7"},
+                  checks=checks, notes=("supplied the course's solver.py",))
+    fields.update(overrides)
+    return SubmissionResult(**fields)
+
+
+def test_to_dict_has_the_schema_and_every_field() -> None:
+    data = sample_result().to_dict()
+    assert data["schema"] == SCHEMA == "grader.result/1"
+    assert list(data)[0] == "schema"
+    assert {"assignment", "submission", "status", "score", "max_score", "duration_s", "environment",
+            "checks", "message", "notes"} <= set(data)
+    assert all(set(c) == CHECK_KEYS for c in data["checks"])
+    assert data["checks"][1]["visibility"] == "hidden"
+    assert data["notes"] == ["supplied the course's solver.py"]
+
+
+def test_round_trip_through_json_and_a_file(tmp_path) -> None:
+    original = sample_result()
+    assert SubmissionResult.from_dict(json.loads(original.to_json())) == original
+    path = tmp_path / "out" / "alice.json"  # parent folders are made
+    original.write(path)
+    assert SubmissionResult.from_dict(json.loads(path.read_text())) == original
+    assert [p.name for p in path.parent.iterdir()] == ["alice.json"]  # no temporary file left
+
+
+def test_error_result_round_trips() -> None:
+    failed = sample_result(status="error", score=0.0, checks=(), notes=(),
+                           message="no Python files found in alice")
+    data = json.loads(failed.to_json())
+    assert data["status"] == "error" and data["message"] == "no Python files found in alice"
+    assert data["checks"] == []
+    assert SubmissionResult.from_dict(data) == failed
+
+
+def test_numpy_values_in_details_become_plain_json() -> None:
+    check = CheckResult("f/x", "f", "t", "failed", 0.0, 1.0,
+                        details={"err": np.float32(0.5), "n": np.int64(3), "idx": np.array([1, 2])})
+    data = json.loads(sample_result(checks=(check,)).to_json())
+    assert data["checks"][0]["details"] == {"err": 0.5, "n": 3, "idx": [1, 2]}
+
+
+def test_unserialisable_details_are_refused() -> None:
+    check = CheckResult("f/x", "f", "t", "failed", 0.0, 1.0, details={"obj": object()})
+    with pytest.raises(TypeError, match="object is not JSON serialisable"):
+        sample_result(checks=(check,)).to_json()
+
+
+@pytest.mark.parametrize("status", CHECK_STATUSES)
+def test_known_statuses(status) -> None:
+    assert CheckResult("f/x", "f", "t", status, 0.0, 1.0).status == status
+
+
+def test_unknown_status_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown check status 'crashed'"):
+        CheckResult("f/x", "f", "t", "crashed", 0.0, 1.0)
+    data = sample_result().to_dict()
+    data["checks"][0]["status"] = "PASS"
+    with pytest.raises(ValueError, match="unknown check status 'PASS'"):
+        SubmissionResult.from_dict(data)
+
+
+@pytest.mark.parametrize("schema", [None, "grader.result/2", "otter"])
+def test_other_schemas_are_refused(schema) -> None:
+    data = sample_result().to_dict()
+    if schema is None:
+        del data["schema"]
+    else:
+        data["schema"] = schema
+    with pytest.raises(ValueError, match="not a grader.result/1 document"):
+        SubmissionResult.from_dict(data)
+
+
+def test_results_are_frozen() -> None:
+    result = sample_result()
+    with pytest.raises(AttributeError):
+        result.score = 3.0  # type: ignore[misc]

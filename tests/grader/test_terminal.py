@@ -1,0 +1,106 @@
+"""What `grade check` prints (grader/terminal.py)."""
+
+from __future__ import annotations
+
+import io
+
+from grader.result import CheckResult, SubmissionResult
+from grader.terminal import Progress, render
+
+FAILURE = ("dx: 3 of 20 entries differ (max abs error 0.5)\n"
+           "worst at dx[1, 2]: got 0.5, expected 0\n"
+           "inputs: x: float64[4,5]")
+SECRET = "hidden: 7 of 9 entries differ\nworst at out[3]: got 1, expected 2"
+
+
+def graded(**overrides) -> SubmissionResult:
+    checks = (
+        CheckResult("affine_forward/out", "affine_forward", "t", "passed", 2.0, 2.0),
+        CheckResult("relu_backward/dx", "relu_backward", "t", "failed", 0.0, 1.0,
+                    message=FAILURE, hint="dx = dout * (x > 0)"),
+        CheckResult("relu_backward/dx_hidden", "relu_backward", "t", "failed", 0.0, 1.0,
+                    visibility="hidden", message=SECRET, hint="secret hint"),
+        CheckResult("softmax_loss/loss", "softmax_loss", "t", "timeout", 0.0, 1.0,
+                    message="timed out: no reply within the time limit"),
+        CheckResult("svm_loss/loss", "svm_loss", "t", "error", 0.0, 1.5,
+                    message="`svm_loss` not found in layers.py (did you mean `svm_los`?)"),
+    )
+    fields = dict(assignment="fc_nets", submission="alice", status="graded", score=2.0,
+                  max_score=6.5, duration_s=1.26, environment={"sandbox": "bwrap"}, checks=checks,
+                  notes=("supplied the course's solver.py",))
+    fields.update(overrides)
+    return SubmissionResult(**fields)
+
+
+def test_render_graded_result() -> None:
+    lines = render(graded()).splitlines()
+    assert lines[0] == "fc_nets: alice"
+    assert lines[1] == "  ok affine_forward  2/2"
+    assert lines[2] == "  -- relu_backward   0/2"
+    assert lines[3] == "       FAIL    dx: dx: 3 of 20 entries differ (max abs error 0.5)"
+    assert lines[4] == "       FAIL    dx_hidden: hidden check"
+    assert lines[5] == "  -- softmax_loss    0/1"
+    assert lines[6] == "       TIMEOUT loss: timed out: no reply within the time limit"
+    assert lines[7] == "  -- svm_loss        0/1.5"
+    assert lines[8] == "       ERROR   loss: `svm_loss` not found in layers.py (did you mean `svm_los`?)"
+    assert lines[9] == "score 2 / 6.5   (1.3s, sandbox: bwrap)"
+    assert lines[10] == "note: supplied the course's solver.py"
+    assert len(lines) == 11
+
+
+def test_verbose_shows_whole_messages_and_hints_of_visible_checks_only() -> None:
+    text = render(graded(), verbose=True)
+    assert ("       FAIL    dx: dx: 3 of 20 entries differ (max abs error 0.5)\n"
+            "         worst at dx[1, 2]: got 0.5, expected 0\n"
+            "         inputs: x: float64[4,5]\n"
+            "         hint: dx = dout * (x > 0)\n") in text
+    assert "hint: dx" not in render(graded())  # not without -v
+
+
+def test_hidden_checks_never_show_their_message_or_hint() -> None:
+    for verbose in (False, True):
+        text = render(graded(), verbose=verbose)
+        assert "dx_hidden: hidden check" in text
+        assert "7 of 9" not in text and "worst at out[3]" not in text and "secret hint" not in text
+
+
+def test_long_first_lines_are_cut() -> None:
+    check = CheckResult("f/x", "f", "t", "failed", 0.0, 1.0, message="y" * 300)
+    line = render(graded(checks=(check,))).splitlines()[2]
+    assert line == "       FAIL    x: " + "y" * 97 + "..."
+
+
+def test_render_error_result() -> None:
+    result = graded(status="error", score=0.0, checks=(), message="alice.zip is not a valid zip file")
+    assert render(result) == "fc_nets: alice\ncould not be graded: alice.zip is not a valid zip file"
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_silent_when_not_a_tty() -> None:
+    stream = io.StringIO()
+    progress = Progress(2, stream)
+    progress(graded().checks[0])
+    progress.finish()
+    assert progress.done == 1
+    assert stream.getvalue() == ""
+
+
+def test_progress_overwrites_one_line_on_a_tty() -> None:
+    stream = FakeTerminal()
+    progress = Progress(5, stream)
+    progress(graded().checks[0])
+    progress(graded().checks[1])
+    progress.finish()
+    assert stream.getvalue() == ("\r\033[K[1/5] affine_forward/out: passed"
+                                 "\r\033[K[2/5] relu_backward/dx: failed"
+                                 "\r\033[K")
+
+
+def test_verbose_never_cuts_the_first_line() -> None:
+    message = "importing optim.py did not finish: " + "x" * 100 + " (exit status 3)"
+    check = CheckResult("sgd/next_w", "sgd", "t", "error", 0.0, 1.0, message=message)
+    assert render(graded(checks=(check,)), verbose=True).splitlines()[2] == f"       ERROR   next_w: {message}"
