@@ -1,21 +1,60 @@
-"""Checks for `fc_nets`: affine and ReLU layers, the two losses (more entries to come)."""
+"""Checks for `fc_nets`, the FullyConnectedNets notebook of cs231n assignment 2.
+
+This module is the assignment's registry (`CHECKS`, Note [Checks are data] in
+grader/checks/spec.py): it alone decides what a submission of the notebook is
+worth.  It grades, in the notebook's order,
+
+- layers.py: affine_forward/backward, relu_forward/backward, softmax_loss, svm_loss;
+- layer_utils.py: the affine_relu sandwich;
+- classifiers/fc_net.py: TwoLayerNet and FullyConnectedNet without normalisation
+  or dropout (initialisation, scores, losses, gradients, overfitting 50 points);
+- optim.py: sgd_momentum, rmsprop and adam (published vectors, state over steps).
+
+Every expected value comes from reference/cs231n, which reproduces the numbers
+the course publishes (reference/published.py).  Layer checks are tables for the
+builders; models and update rules need a few plain `run` functions, each
+explained by a Note below.  Points live in rubrics/fc_nets.yml.
+"""
 
 from __future__ import annotations
 
+import copy
+import math
+import re
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
 import numpy as np
 
-from grader.checks.builders import backward_check, forward_check
-from grader.checks.compare import Signature
-from grader.checks.spec import Sample
+from grader.checks.builders import (DIRECTIONAL_STEP, DIRECTIONAL_TOLERANCE, backward_check,
+                                    forward_check)
+from grader.checks.compare import (Signature, Tolerance, compare_arrays, compare_scalar,
+                                   summarize)
+from grader.checks.spec import Check, CheckFailure, Sample
+from grader.worker.client import Converted, StudentError
+from reference.cs231n import layer_utils as ref_utils
 from reference.cs231n import layers as ref
+from reference.cs231n import optim as ref_optim
+from reference.cs231n.classifiers import fc_net as ref_fc
 
 
 def _rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def affine_samples() -> list[Sample]:
-    r = _rng(0)
+# ===========================================================================
+# Layers and the affine_relu sandwich: tables for the builders
+# ===========================================================================
+
+def affine_samples(seed: int = 0, hidden: bool = False) -> list[Sample]:
+    r = _rng(seed)
+    if hidden:
+        return [
+            Sample("N=3, x (3,2,3,5)", (r.standard_normal((3, 2, 3, 5)), r.standard_normal((30, 4)),
+                                        r.standard_normal(4))),
+            Sample("N=1, x (1,9), M=1", (r.standard_normal((1, 9)), r.standard_normal((9, 1)),
+                                         r.standard_normal(1))),
+        ]
     return [
         Sample("N=2, x (2,4,5,6)", (r.standard_normal((2, 4, 5, 6)), r.standard_normal((120, 3)),
                                     r.standard_normal(3))),
@@ -26,52 +65,1019 @@ def affine_samples() -> list[Sample]:
     ]
 
 
+def _away_from_kink(x: np.ndarray) -> np.ndarray:
+    """Move entries within 1e-2 of 0 to 0.5: ReLU's derivative at 0 is a convention, not a fact."""
+    x = x.copy()
+    x[np.abs(x) < 1e-2] = 0.5
+    return x
+
+
 def relu_samples() -> list[Sample]:
     r = _rng(1)
-    x = r.standard_normal((4, 5))
-    x[np.abs(x) < 1e-2] = 0.5  # keep numerical gradients away from the kink
-    return [Sample("x (4,5)", (x,)), Sample("x (1,3,2,2), N=1", (r.uniform(0.1, 1, (1, 3, 2, 2)) *
-                                                                   np.sign(r.standard_normal((1, 3, 2, 2))),))]
+    return [Sample("x (4,5)", (_away_from_kink(r.standard_normal((4, 5))),)),
+            Sample("x (1,3,2,2), N=1", (_away_from_kink(r.standard_normal((1, 3, 2, 2))),)),
+            Sample("x (3,7), odd size", (_away_from_kink(r.standard_normal((3, 7))),))]
 
 
-def loss_samples() -> list[Sample]:
-    r = _rng(2)
+def loss_samples(hidden: bool = False) -> list[Sample]:
+    r = _rng(12 if hidden else 2)
+    if hidden:
+        return [Sample("N=7, C=4", (r.standard_normal((7, 4)), r.integers(4, size=7))),
+                Sample("N=3, C=6, large logits (800)", (800 * r.standard_normal((3, 6)),
+                                                        r.integers(6, size=3)))]
     return [
-        Sample("N=50, C=10, small scores", (0.001 * r.standard_normal((50, 10)), r.integers(10, size=50))),
+        Sample("N=50, C=10, small scores (course)", (0.001 * r.standard_normal((50, 10)),
+                                                     r.integers(10, size=50))),
         Sample("N=1, C=3", (r.standard_normal((1, 3)), np.array([2]))),
-        Sample("N=4, C=5, large logits (1e3)", (1e3 * r.standard_normal((4, 5)), r.integers(5, size=4))),
+        Sample("N=4, C=5, large logits (1e3)", (1e3 * r.standard_normal((4, 5)),
+                                                r.integers(5, size=4))),
+    ]
+
+
+def affine_relu_samples() -> list[Sample]:
+    r = _rng(3)
+    return [
+        Sample("N=2, x (2,3,4)", (r.standard_normal((2, 3, 4)), r.standard_normal((12, 10)),
+                                  r.standard_normal(10))),
+        Sample("N=1, x (1,5)", (r.standard_normal((1, 5)), r.standard_normal((5, 3)),
+                                r.standard_normal(3))),
     ]
 
 
 AFFINE_ARGS = ("x", "w", "b")
-FORGOT_RESHAPE = "reshape x to (N, D) with x.reshape(x.shape[0], -1) before the product"
+FORGOT_RESHAPE = "out = x.reshape(N, -1) @ w + b: flatten each example of x to a row of D numbers"
+AFFINE_GRAD_HINTS = {"dx": "dx = dout @ w.T, reshaped back to x's shape",
+                     "dw": "dw = x.reshape(N, -1).T @ dout",
+                     "db": "db sums dout over the batch axis (axis=0)"}
+SOFTMAX_HINT = ("loss = mean over examples of -log softmax(x)[y]; subtract each row's max before "
+                "exp so that large logits do not overflow")
+SVM_HINT = "margins = max(0, x - x[y] + 1) for every class except the correct one; mean over N"
 
-CHECKS = [
+# The SVM's most common slip: the correct class's own margin (always exactly 1)
+# counted in the loss, which adds 1 to the mean.
+SVM_COUNTS_CORRECT_CLASS = Signature(
+    lambda a, e: a.size == 1 and bool(np.isclose(float(a), float(e) + 1.0, rtol=1e-9, atol=0)),
+    "the loss is exactly 1 too high: the correct class's own margin (x[y] - x[y] + 1 = 1) is "
+    "counted; set it to zero")
+
+
+def _affine_backward_checks(samples: Sequence[Sample], hidden: bool) -> list[Check]:
+    return [backward_check("affine_forward", "affine_backward", "layers", samples,
+                           ref.affine_forward, ref.affine_backward, grad=g, grad_index=i, wrt=i,
+                           arg_names=AFFINE_ARGS, hint=AFFINE_GRAD_HINTS[g], hidden=hidden)
+            for i, g in enumerate(("dx", "dw", "db"))]
+
+
+def _loss_checks(function: str, reference: Callable, samples: Sequence[Sample], hint: str,
+                 signatures: Sequence[Signature] = (), hidden: bool = False) -> list[Check]:
+    """A loss function's two outputs, each its own check (partial credit)."""
+    return [forward_check(function, "layers", samples, reference, output="loss", what="loss, dx",
+                          arg_names=("x", "y"), hint=hint, signatures=signatures, hidden=hidden),
+            forward_check(function, "layers", samples, reference, output="dx", index=1,
+                          what="loss, dx", arg_names=("x", "y"), hint=hint, hidden=hidden)]
+
+
+LAYER_CHECKS = [
     forward_check("affine_forward", "layers", affine_samples(), ref.affine_forward,
                   arg_names=AFFINE_ARGS, hint=FORGOT_RESHAPE),
-    *[backward_check("affine_forward", "affine_backward", "layers", affine_samples(),
-                     ref.affine_forward, ref.affine_backward, grad=g, grad_index=i, wrt=i,
-                     arg_names=AFFINE_ARGS,
-                     hint={"dx": "dx = dout @ w.T, reshaped back to x's shape",
-                           "dw": "dw = x.reshape(N, -1).T @ dout",
-                           "db": "db sums dout over the batch axis (axis=0)"}[g])
-      for i, g in enumerate(("dx", "dw", "db"))],
+    forward_check("affine_forward", "layers", affine_samples(10, hidden=True), ref.affine_forward,
+                  arg_names=AFFINE_ARGS, hint=FORGOT_RESHAPE, hidden=True),
+    *_affine_backward_checks(affine_samples(), hidden=False),
+    _affine_backward_checks(affine_samples(10, hidden=True), hidden=True)[0],
     forward_check("relu_forward", "layers", relu_samples(), ref.relu_forward, arg_names=("x",),
-                  hint="out = np.maximum(0, x)"),
+                  hint="out = np.maximum(0, x), elementwise"),
     backward_check("relu_forward", "relu_backward", "layers", relu_samples(), ref.relu_forward,
                    ref.relu_backward, grad="dx", grad_index=0, wrt=0, arg_names=("x",),
-                   single_grad=True, hint="dx = dout * (x > 0)"),
-    forward_check("softmax_loss", "layers", loss_samples(), ref.softmax_loss, output="loss",
-                  what="loss, dx", arg_names=("x", "y"),
-                  hint="subtract the row max before exp so large logits do not overflow"),
-    forward_check("softmax_loss", "layers", loss_samples(), ref.softmax_loss, output="dx", index=1,
-                  what="loss, dx", arg_names=("x", "y"),
-                  signatures=[Signature(lambda a, e: np.allclose(a, e * a.shape[0] / 1.0) and a.shape[0] > 1,
-                                        "dx is not divided by N")],
-                  hint="dx = (softmax(x) - one_hot(y)) / N"),
-    forward_check("svm_loss", "layers", loss_samples(), ref.svm_loss, output="loss", what="loss, dx",
-                  arg_names=("x", "y"), hint="margins = max(0, x - x[y] + 1), excluding the correct class"),
-    forward_check("svm_loss", "layers", loss_samples(), ref.svm_loss, output="dx", index=1,
-                  what="loss, dx", arg_names=("x", "y"),
-                  hint="each positive margin adds 1/N to its class and subtracts 1/N from the correct class"),
+                   single_grad=True, hint="dx = dout * (x > 0): the upstream gradient, masked"),
+    *_loss_checks("softmax_loss", ref.softmax_loss, loss_samples(), SOFTMAX_HINT),
+    _loss_checks("softmax_loss", ref.softmax_loss, loss_samples(hidden=True), SOFTMAX_HINT,
+                 hidden=True)[0],
+    *_loss_checks("svm_loss", ref.svm_loss, loss_samples(), SVM_HINT,
+                  signatures=[SVM_COUNTS_CORRECT_CLASS]),
 ]
+
+SANDWICH_CHECKS = [
+    forward_check("affine_relu_forward", "layer_utils", affine_relu_samples(),
+                  ref_utils.affine_relu_forward, arg_names=AFFINE_ARGS,
+                  hint="affine_forward, then relu_forward on its output; cache both caches"),
+    *[backward_check("affine_relu_forward", "affine_relu_backward", "layer_utils",
+                     affine_relu_samples(), ref_utils.affine_relu_forward,
+                     ref_utils.affine_relu_backward, grad=g, grad_index=i, wrt=i,
+                     arg_names=AFFINE_ARGS,
+                     hint="backward runs in reverse order: relu_backward first, then "
+                          "affine_backward on its result")
+      for i, g in enumerate(("dx", "dw", "db"))],
+]
+
+
+# ===========================================================================
+# Models: TwoLayerNet and FullyConnectedNet
+# ===========================================================================
+
+# Note [Model checks share parameters]
+# A student's model draws its weights from the worker's np.random, in whatever
+# order the student wrote; the grade must not depend on that order.  So every
+# check of scores, losses and gradients installs the same parameters in the
+# student's model (`model.params[name] = ...`, as the Solver assigns them) and
+# in a reference model, and compares the two exactly (float64, Note
+# [Tolerances]).  Where a check starts from the student's own initialisation
+# (the course's initial-loss cell), the expected loss is the reference's loss
+# *on the student's own initial parameters*; the course's printed number is
+# quoted when the student's draws happen to be the course's.  Initialisation
+# itself is judged by statistics (Note [Initialisation statistics]).
+
+# Note [dtype across the wire]
+# FullyConnectedNet takes `dtype=np.float64`, a numpy type object: not plain
+# data, so it cannot cross the pipe.  The checks ask the worker for
+# `numpy.dtype(name)` and pass a reference to its `.type`, so the student's
+# constructor receives the very object `np.float64` the notebook passes.  Model
+# checks use float64 throughout, so that comparisons are exact to 1e-6.
+
+# Note [No dropout]
+# fc_nets grades FullyConnectedNet before dropout exists, so its networks must
+# have none.  Course years spell that differently: `dropout=0` ("drop nothing")
+# in 2017, `dropout=1` ("keep everything") in ECE697LS and 2019,
+# `dropout_keep_ratio=1` since 2020; in every one of them the default means no
+# dropout.  The convention `fc_no_dropout` says what the checks pass: `default`
+# (the manifest's choice) passes nothing and relies on that default; NAME=VALUE
+# (for a skeleton whose default turns dropout on) passes that keyword, but only
+# when the student's signature has it, since a student on another year's
+# skeleton would get a TypeError for a keyword that means nothing to their code.
+
+@dataclass(frozen=True)
+class ModelCase:
+    """One model configuration: layer sizes, parameters to install, a minibatch, reg."""
+    name: str
+    dims: tuple[int, ...]           # (D, H1, ..., C)
+    params: dict                     # name -> float64 array, installed in both models
+    X: np.ndarray
+    y: np.ndarray
+    reg: float = 0.0
+
+
+def _random_params(rng: np.random.Generator, dims: Sequence[int]) -> dict:
+    """W_i ~ N(0, 1/fan_in), b_i ~ N(0, 0.1^2): scores of order 1, some ReLUs off, some on."""
+    params = {}
+    for i in range(1, len(dims)):
+        params[f"W{i}"] = rng.standard_normal((dims[i - 1], dims[i])) / math.sqrt(dims[i - 1])
+        params[f"b{i}"] = 0.1 * rng.standard_normal(dims[i])
+    return params
+
+
+def _random_case(name: str, seed: int, dims: Sequence[int], x_shape: Sequence[int],
+                 reg: float = 0.0) -> ModelCase:
+    r = _rng(seed)
+    X = r.standard_normal(tuple(x_shape))
+    y = r.integers(dims[-1], size=x_shape[0])
+    return ModelCase(name, tuple(dims), _random_params(r, dims), X, y, reg)
+
+
+def _course_two_layer_case(reg: float) -> ModelCase:
+    """The notebook's TwoLayerNet cell: N, D, H, C = 3, 5, 50, 7 with linspace parameters."""
+    N, D, H, C = 3, 5, 50, 7
+    params = {"W1": np.linspace(-0.7, 0.3, num=D * H).reshape(D, H),
+              "b1": np.linspace(-0.1, 0.9, num=H),
+              "W2": np.linspace(-0.3, 0.4, num=H * C).reshape(H, C),
+              "b2": np.linspace(-0.9, 0.1, num=C)}
+    X = np.linspace(-5.5, 4.5, num=N * D).reshape(D, N).T
+    return ModelCase("course's published linspace check", (D, H, C), params, X,
+                     np.asarray([0, 5, 1]), reg)
+
+
+def _weight_names(params: dict) -> list[str]:
+    return sorted((k for k in params if k.startswith("W")), key=lambda k: int(k[1:]))
+
+
+def _failure_from(error: StudentError, doing: str) -> CheckFailure:
+    traceback = f"\n{error.traceback}" if error.traceback else ""
+    return CheckFailure(f"{doing} raised {error}{traceback}")
+
+
+def _no_dropout_kwargs(student) -> dict:
+    """What to pass so that FullyConnectedNet has no dropout; see Note [No dropout]."""
+    name, sep, value = str(student.conventions.get("fc_no_dropout", "default")).partition("=")
+    if not sep or not re.search(rf"\b{re.escape(name)}\b",
+                                student.signature("fc_net", "FullyConnectedNet")):
+        return {}
+    return {name: float(value)}
+
+
+def _numpy_type(student, name: str):
+    """A worker-side reference to np.<name>; see Note [dtype across the wire]."""
+    return student.call("numpy", "dtype", name).ref.attr("type")
+
+
+def _construct(student, class_name: str, args: tuple, kwargs: dict, shown: dict):
+    """student.new(...), turning an exception into a failure that shows the call."""
+    try:
+        return student.new("fc_net", class_name, *args, **kwargs)
+    except StudentError as error:
+        text = ", ".join([*(repr(a) for a in args), *(f"{k}={v}" for k, v in shown.items())])
+        raise _failure_from(error, f"{class_name}({text})") from None
+
+
+def _new_model(student, class_name: str, dims: Sequence[int], *, reg: float = 0.0,
+               weight_scale: float | None = None, dtype: str = "float64"):
+    """A student model with the given layer sizes (D, H1, ..., C)."""
+    if class_name == "TwoLayerNet":
+        kwargs = dict(input_dim=dims[0], hidden_dim=dims[1], num_classes=dims[2], reg=reg,
+                      weight_scale=1e-3 if weight_scale is None else weight_scale)
+        return _construct(student, class_name, (), kwargs, kwargs)
+    kwargs = dict(input_dim=dims[0], num_classes=dims[-1], reg=reg,
+                  weight_scale=1e-2 if weight_scale is None else weight_scale,
+                  **_no_dropout_kwargs(student))
+    shown = {**{k: repr(v) for k, v in kwargs.items()}, "dtype": f"np.{dtype}"}
+    return _construct(student, class_name, (list(dims[1:-1]),),
+                      {**kwargs, "dtype": _numpy_type(student, dtype)}, shown)
+
+
+def _reference_model(class_name: str, dims: Sequence[int], reg: float, params: dict):
+    """A reference model holding float64 copies of `params`; the judge's np.random is untouched."""
+    state = np.random.get_state()
+    try:
+        if class_name == "TwoLayerNet":
+            model = ref_fc.TwoLayerNet(input_dim=dims[0], hidden_dim=dims[1], num_classes=dims[2],
+                                       reg=reg)
+        else:
+            model = ref_fc.FullyConnectedNet(list(dims[1:-1]), input_dim=dims[0],
+                                             num_classes=dims[-1], reg=reg, dtype=np.float64)
+    finally:
+        np.random.set_state(state)
+    model.params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
+    return model
+
+
+def _install(model, params: dict) -> None:
+    """model.params[name] = value for every parameter, as the Solver assigns them."""
+    for name, value in params.items():
+        try:
+            model.set_item("params", name, value)
+        except StudentError as error:
+            raise _failure_from(error, f"setting model.params[{name!r}]") from None
+
+
+def _plain_params(value, what: str) -> dict:
+    """model.params as a dict of ndarrays, or a CheckFailure saying what it is instead."""
+    if not isinstance(value, dict):
+        raise CheckFailure(f"{what}: model.params is {summarize(value)}, expected a dict of arrays")
+    params = {}
+    for name, array in value.items():
+        array = array.value if isinstance(array, Converted) else array
+        if not isinstance(array, np.ndarray):
+            raise CheckFailure(f"{what}: model.params[{name!r}] is {summarize(array)}, "
+                               f"expected an array")
+        params[name] = array
+    return params
+
+
+def _expected_shapes(dims: Sequence[int]) -> dict:
+    shapes = {}
+    for i in range(1, len(dims)):
+        shapes[f"W{i}"] = (dims[i - 1], dims[i])
+        shapes[f"b{i}"] = (dims[i],)
+    return shapes
+
+
+def _check_names_and_shapes(params: dict, dims: Sequence[int], what: str) -> None:
+    expected = _expected_shapes(dims)
+    if sorted(params) != sorted(expected):
+        raise CheckFailure(f"{what}: params has keys {sorted(params)}, expected {list(expected)}",
+                           hint="one W{i} and one b{i} per layer, numbered from 1")
+    for name, shape in expected.items():
+        if params[name].shape != shape:
+            raise CheckFailure(f"{what}: params['{name}'] has shape {params[name].shape}, "
+                               f"expected {shape}",
+                               hint="W{i} is (fan_in, fan_out) and b{i} is (fan_out,)")
+
+
+def _student_params(model, dims: Sequence[int], what: str) -> dict:
+    params = _plain_params(model.get("params"), what)
+    _check_names_and_shapes(params, dims, what)
+    return params
+
+
+def _scores(model, X: np.ndarray, case_name: str):
+    try:
+        return model.call("loss", X).value
+    except StudentError as error:
+        raise _failure_from(error, f"[sample {case_name}] model.loss(X) (test time, y=None)") \
+            from None
+
+
+def _loss_and_grads(model, X: np.ndarray, y: np.ndarray, case_name: str) -> tuple:
+    """model.loss(X, y) split into (loss, grads), with a clear failure when it is not a pair."""
+    try:
+        value = model.call("loss", X, y).value
+    except StudentError as error:
+        raise _failure_from(error, f"[sample {case_name}] model.loss(X, y)") from None
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise CheckFailure(f"[sample {case_name}] model.loss(X, y) returned {summarize(value)}, "
+                           f"expected a pair (loss, grads)")
+    return value[0], value[1]
+
+
+# Note [Regularisation signatures]
+# The usual L2 mistakes change the loss and the gradients by amounts the judge
+# computes from the sample itself: the penalty without the course's 0.5 (loss
+# too high by the penalty, dW by reg*W), biases penalised too, the penalty
+# forgotten, the last layer left out of the loop.  Each becomes a `Signature`
+# comparing the student's number with that exact alternative (to 1e-9
+# relative), so a hint names a mistake only when the numbers prove it.
+
+def _near(value: float) -> Callable:
+    return lambda a, e: a.size == 1 and bool(np.isclose(float(a), value, rtol=1e-9, atol=1e-12))
+
+
+def _near_array(alternative: np.ndarray) -> Callable:
+    return lambda a, e: (a.shape == alternative.shape
+                         and bool(np.allclose(a, alternative, rtol=1e-9, atol=1e-12)))
+
+
+def _loss_signatures(case: ModelCase, data_loss: float) -> list[Signature]:
+    """See Note [Regularisation signatures]; `data_loss` is the reference loss at reg=0."""
+    if not case.reg:
+        return []
+    weights = _weight_names(case.params)
+    half_reg_square = {k: 0.5 * case.reg * float(np.sum(v ** 2)) for k, v in case.params.items()}
+    penalty = sum(half_reg_square[k] for k in weights)
+    biases = sum(v for k, v in half_reg_square.items() if k.startswith("b"))
+    return [
+        Signature(_near(data_loss + 2 * penalty),
+                  "the L2 penalty is reg * sum(W**2); the course's is 0.5 * reg * sum(W**2), "
+                  "whose gradient is reg * W"),
+        Signature(_near(data_loss + penalty + biases),
+                  "the biases are penalised too; the course regularises only the weights W1..WL"),
+        Signature(_near(data_loss), "the loss has no regularisation term: add 0.5 * reg * "
+                                    "sum(W**2) for every weight matrix"),
+        Signature(_near(data_loss + penalty - half_reg_square[weights[-1]]),
+                  f"the penalty leaves out the last layer's weights {weights[-1]}"),
+    ]
+
+
+def _grad_signatures(case: ModelCase, name: str, unregularised: dict) -> list[Signature]:
+    """Known slips for grads[name]; `unregularised` holds the reference gradients at reg=0."""
+    if not case.reg or name not in unregularised:
+        return []
+    data_grad, value = unregularised[name], case.params[name]
+    if name.startswith("W"):
+        return [Signature(_near_array(data_grad), f"the regularisation gradient reg * {name} is "
+                                                  f"missing from grads['{name}']"),
+                Signature(_near_array(data_grad + 2 * case.reg * value),
+                          f"grads['{name}'] adds 2 * reg * {name}: the course's penalty is "
+                          f"0.5 * reg * sum({name}**2), whose gradient is reg * {name}")]
+    return [Signature(_near_array(data_grad + case.reg * value),
+                      f"grads['{name}'] includes reg * {name}: biases are not regularised")]
+
+
+def _own_loss_note(model, case: ModelCase, name: str, claimed) -> str:
+    """Is grads[name] the gradient of the student's own loss?  One directional derivative says."""
+    base = case.params.get(name)
+    if not isinstance(claimed, np.ndarray) or base is None or claimed.shape != base.shape:
+        return ""
+    direction = _rng(12345).standard_normal(base.shape)
+
+    def loss_at(t: float) -> float:
+        model.set_item("params", name, base + t * direction)
+        return float(np.asarray(model.call("loss", case.X, case.y).value[0]))
+
+    try:
+        numeric = (loss_at(DIRECTIONAL_STEP) - loss_at(-DIRECTIONAL_STEP)) / (2 * DIRECTIONAL_STEP)
+    except Exception:
+        return ""
+    finally:
+        _install(model, {name: base})
+    analytic = float(np.sum(claimed * direction))
+    error = abs(numeric - analytic) / max(abs(numeric) + abs(analytic), 1e-12)
+    if error < DIRECTIONAL_TOLERANCE:
+        return (f"\n  grads['{name}'] IS the gradient of your own loss (directional derivative "
+                f"relative error {error:.1e}): the bug is in the loss (forward pass)")
+    return (f"\n  grads['{name}'] is not the gradient of your own loss either (directional "
+            f"derivative relative error {error:.1e}): the bug is in the backward pass")
+
+
+def _compare_grads(grads, expected: dict, case: ModelCase, model, unregularised: dict) -> None:
+    """Every gradient against the reference; one failure listing each wrong parameter."""
+    where = f"[sample {case.name}, reg={case.reg:g}]"
+    if not isinstance(grads, dict):
+        raise CheckFailure(f"{where} grads is {summarize(grads)}, expected a dict keyed like "
+                           f"params")
+    missing = [k for k in expected if k not in grads]
+    if missing:
+        raise CheckFailure(f"{where} grads has no entry for {missing} (it has {sorted(grads)}); "
+                           f"every parameter needs its gradient")
+    failures, details = [], {}
+    for name in sorted(expected, key=lambda k: (int(k[1:]), k[0])):
+        try:
+            compare_arrays(f"grads['{name}']", grads[name], expected[name],
+                           signatures=_grad_signatures(case, name, unregularised),
+                           batch_size=len(case.X))
+        except CheckFailure as failure:
+            claimed = grads[name].value if isinstance(grads[name], Converted) else grads[name]
+            failures.append(failure.message + _own_loss_note(model, case, name, claimed))
+            details[name] = failure.details
+    if failures:
+        raise CheckFailure(f"{where} {len(failures)} of {len(expected)} gradients differ\n"
+                           + "\n".join(failures), details=details)
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+SCORES_ARE_PROBABILITIES = Signature(
+    lambda a, e: a.shape == e.shape and bool(np.allclose(a, _softmax(e), rtol=1e-6, atol=1e-9)),
+    "these are softmax probabilities: loss(X) without y returns the raw class scores")
+
+
+def _compare_output(output: str, class_name: str, model, case: ModelCase, hint: str) -> None:
+    """One of 'scores', 'loss', 'grads' of the student's model against the reference's."""
+    reference = _reference_model(class_name, case.dims, case.reg, case.params)
+    if output == "scores":
+        actual = _scores(model, case.X, case.name)
+        try:
+            compare_arrays("scores", actual, reference.loss(case.X), hint=hint,
+                           inputs={"X": case.X}, signatures=[SCORES_ARE_PROBABILITIES])
+        except CheckFailure as failure:
+            raise CheckFailure(f"[sample {case.name}] {failure.message}", hint=hint,
+                               details=failure.details) from None
+        return
+    loss, grads = _loss_and_grads(model, case.X, case.y, case.name)
+    expected_loss, expected_grads = reference.loss(case.X, case.y)
+    data_loss, data_grads = _reference_model(class_name, case.dims, 0.0, case.params).loss(
+        case.X, case.y)
+    if output == "grads":
+        _compare_grads(grads, expected_grads, case, model, data_grads)
+        return
+    try:
+        compare_scalar("loss", loss, expected_loss, hint=hint,
+                       signatures=_loss_signatures(case, data_loss))
+    except CheckFailure as failure:
+        raise CheckFailure(f"[sample {case.name}, reg={case.reg:g}] {failure.message}", hint=hint,
+                           details=failure.details) from None
+
+
+def _model_output_check(class_name: str, output: str, cases: Sequence[ModelCase], *, name: str,
+                        title: str, hint: str, hidden: bool = False) -> Check:
+    """Scores, loss or gradients on installed parameters; Note [Model checks share parameters]."""
+    def run(student) -> None:
+        __tracebackhide__ = True
+        for case in cases:
+            model = _new_model(student, class_name, case.dims, reg=case.reg)
+            _install(model, case.params)
+            _compare_output(output, class_name, model, case, hint)
+
+    function = f"{class_name}.loss"
+    return Check(f"{function}/{name}", function, title, run, hint, hidden)
+
+
+# Note [Initialisation statistics]
+# Weights are N(0, weight_scale^2), biases zero.  For n independent draws the
+# sample standard deviation has relative standard error 1/sqrt(2n) and the
+# sample mean has standard error weight_scale/sqrt(n).  The statistics checks
+# use matrices of at least n = 4000 entries and accept |std - ws| < ws/10 (the
+# notebook's own test) and |mean| < ws/10: for n = 4000 these are 8.9 and 6.3
+# standard errors, so a correct initialisation fails with probability below
+# 1e-9, while the usual mistakes miss by far more (weight_scale forgotten: std
+# 1; np.random.rand: mean ws/2; weight_scale used as the variance: std
+# sqrt(ws)).  The worker's np.random is seeded first, so a verdict is
+# reproducible.
+
+WEIGHT_TOLERANCE = 0.1  # of weight_scale, for both the std and the mean
+
+
+def _check_zero_biases_and_dtype(params: dict, what: str, dtype: str) -> None:
+    for name, value in params.items():
+        if value.dtype != np.dtype(dtype):
+            raise CheckFailure(f"{what}: params['{name}'] has dtype {value.dtype}, expected "
+                               f"{dtype} (the dtype the constructor was given)",
+                               hint="cast every parameter with .astype(dtype) at the end of "
+                                    "__init__")
+        if name.startswith("b") and np.any(value != 0):
+            raise CheckFailure(f"{what}: params['{name}'] is not all zeros (max |b| = "
+                               f"{np.max(np.abs(value)):.3g})", hint="biases start at zero")
+
+
+def _check_weight_statistics(params: dict, weight_scale: float, what: str) -> None:
+    """See Note [Initialisation statistics]."""
+    bound = WEIGHT_TOLERANCE * weight_scale
+    for name in _weight_names(params):
+        value = params[name]
+        std, mean = float(value.std()), float(value.mean())
+        if abs(std - weight_scale) >= bound or abs(mean) >= bound:
+            raise CheckFailure(
+                f"{what}: params['{name}'] ({value.size} entries) has mean {mean:.4g} and std "
+                f"{std:.4g}; weights drawn from N(0, weight_scale^2) have mean within {bound:g} "
+                f"of 0 and std within {bound:g} of weight_scale={weight_scale:g}",
+                hint="W = weight_scale * np.random.randn(fan_in, fan_out)",
+                details={"name": name, "mean": mean, "std": std, "weight_scale": weight_scale})
+
+
+def _seed_worker(student, seed: int) -> None:
+    student.call("numpy.random", "seed", seed)
+
+
+# (dims, weight_scale, dtype) per class and check; statistics need >= 4000 entries per matrix.
+INIT_CASES = {
+    ("TwoLayerNet", "params"): [((5, 50, 7), 1e-3, "float64"), ((1, 3, 2), 1e-2, "float64")],
+    ("TwoLayerNet", "weight_scale"): [((100, 200, 20), 1e-3, "float64")],
+    ("FullyConnectedNet", "params"): [((15, 20, 30, 10), 5e-2, "float64"),
+                                      ((4, 3, 2), 1e-2, "float64"),
+                                      ((7, 6, 5, 4, 3, 2), 1e-1, "float32")],
+    ("FullyConnectedNet", "weight_scale"): [((100, 200, 100, 40), 5e-2, "float64")],
+}
+
+
+def _init_check(class_name: str, name: str, title: str, hint: str) -> Check:
+    """'params': names, shapes, zero biases, dtype; 'weight_scale': statistics.
+
+    See Note [Initialisation statistics].
+    """
+    def run(student) -> None:
+        __tracebackhide__ = True
+        for dims, weight_scale, dtype in INIT_CASES[class_name, name]:
+            _seed_worker(student, 0)
+            what = f"{class_name} with sizes {list(dims)}, weight_scale={weight_scale:g}"
+            what += f", dtype={dtype}" if class_name == "FullyConnectedNet" else ""
+            model = _new_model(student, class_name, dims, weight_scale=weight_scale, dtype=dtype)
+            params = _student_params(model, dims, what)
+            if name == "params":
+                _check_zero_biases_and_dtype(params, what, dtype)
+            else:
+                _check_weight_statistics(params, weight_scale, what)
+
+    function = f"{class_name}.__init__"
+    return Check(f"{function}/{name}", function, title, run, hint)
+
+
+# Note [Initial loss near log C]
+# With small weights every score is near 0, the softmax near uniform and the
+# loss near log C.  Exactly: an example's loss lies within max_j s_j - min_j
+# s_j <= 2 max_j |s_j| of log C, and with zero biases and 1-Lipschitz ReLUs
+#     |s_ij| <= ||x_i|| * ||W_1|| ... ||W_{L-1}|| * ||W_L[:, j]||   (operator norms).
+# For an m x n matrix of N(0, s^2) entries P(||W|| > s (sqrt m + sqrt n + t))
+# <= 2 exp(-t^2/2), and a column of n entries exceeds s (sqrt n + t) with
+# probability <= exp(-t^2/2) (Gaussian concentration; Vershynin, HDP 4.4.5).
+# With t = 6 and a union bound over the matrices and the C columns, a correct
+# network breaks the bound with probability < 1e-6; `_log_c_bound` evaluates
+# it on the actual X (drawn by the judge): 0.026 for the sizes used here, while
+# weights 10x too large, a loss summed instead of averaged or a stray term in
+# the loss miss by far more.
+
+LOG_C_T = 6.0
+
+
+def _log_c_bound(X: np.ndarray, dims: Sequence[int], weight_scale: float) -> float:
+    """See Note [Initial loss near log C]."""
+    bound = 2 * float(np.max(np.linalg.norm(X.reshape(len(X), -1), axis=1)))
+    for fan_in, fan_out in zip(dims[:-2], dims[1:-1]):
+        bound *= weight_scale * (math.sqrt(fan_in) + math.sqrt(fan_out) + LOG_C_T)
+    return bound * weight_scale * (math.sqrt(dims[-2]) + LOG_C_T)
+
+
+def _initial_loss_near_log_c(student) -> dict:
+    __tracebackhide__ = True
+    dims, weight_scale, N = (15, 20, 30, 10), 1e-2, 10
+    r = _rng(231)
+    X, y = r.standard_normal((N, dims[0])), r.integers(dims[-1], size=N)
+    _seed_worker(student, 231)
+    model = _new_model(student, "FullyConnectedNet", dims, weight_scale=weight_scale)
+    loss, _ = _loss_and_grads(model, X, y, f"freshly initialised {list(dims)}, N={N}")
+    bound = _log_c_bound(X, dims, weight_scale)
+    compare_scalar(f"initial loss (sizes {list(dims)}, weight_scale={weight_scale:g}, N={N})",
+                   loss, math.log(dims[-1]), tolerance=Tolerance(rtol=0.0, atol=bound))
+    return {"loss": float(np.asarray(loss)), "log_C": math.log(dims[-1]), "bound": bound}
+
+
+# The notebook's cell: np.random.seed(231), X = randn(2, 15), y = randint(10,
+# size=2), then one network per reg without re-seeding; it prints these losses.
+COURSE_INITIAL_LOSSES = ((0.0, 2.3004790897684924), (3.14, 7.052114776533016))
+COURSE_DIMS = (15, 20, 30, 10)
+
+
+def _course_initial_losses(student) -> None:
+    """The notebook's initial-loss cell, judged on the student's own initial weights."""
+    __tracebackhide__ = True
+    stream = np.random.RandomState(231)
+    X, y = stream.randn(2, 15), stream.randint(10, size=2)
+    _seed_worker(student, 231)
+    student.call("numpy.random", "randn", 2, 15)
+    student.call("numpy.random", "randint", 10, size=2)
+    for reg, published in COURSE_INITIAL_LOSSES:
+        course_weights = {f"W{i}": 5e-2 * stream.randn(COURSE_DIMS[i - 1], COURSE_DIMS[i])
+                          for i in range(1, len(COURSE_DIMS))}
+        model = _new_model(student, "FullyConnectedNet", COURSE_DIMS, reg=reg, weight_scale=5e-2)
+        what = f"FullyConnectedNet([20, 30], input_dim=15, num_classes=10, reg={reg:g})"
+        params = _student_params(model, COURSE_DIMS, what)
+        case = ModelCase(what, COURSE_DIMS, params, X, y, reg)
+        loss, _ = _loss_and_grads(model, X, y, what)
+        expected = _reference_model("FullyConnectedNet", COURSE_DIMS, reg, params).loss(X, y)[0]
+        data_loss = _reference_model("FullyConnectedNet", COURSE_DIMS, 0.0, params).loss(X, y)[0]
+        same_draws = all(np.array_equal(params[k], v) for k, v in course_weights.items())
+        source = (f"your weights are the course's draws, and the notebook prints {published!r}"
+                  if same_draws else "the reference's loss on your own initial weights")
+        try:
+            compare_scalar("initial loss", loss, expected,
+                           signatures=_loss_signatures(case, data_loss))
+        except CheckFailure as failure:
+            raise CheckFailure(f"[{what}] {failure.message}\nexpected: {source}",
+                               details=failure.details) from None
+
+
+# Note [Overfitting check]
+# The notebook's sanity check: a three-layer network overfits 50 examples.  The
+# course's Solver (put in place of any submitted copy by the manifest's
+# `replace`) trains the student's model inside the worker, with update rule
+# 'sgd' from the student's optim.py (the course gives it; not graded here; a
+# course-style optim.py has no __all__, which the Solver accepts).
+# To make the verdict a property of the code and not of luck, the judge draws
+# the initial parameters and installs them, the data are fixed (50 Gaussian
+# points with 48 features, random labels in 10 classes), the Solver gets
+# seed=0, and the validation set is the training set, so that the parameters
+# the Solver keeps are its best on the training points.  A correct model then
+# follows the reference's trajectory to rounding error; the reference reaches
+# 100% training accuracy (final loss about 0.04) where the course asks for 90%.
+# The accuracy is recomputed in the judge, by the reference network with the
+# trained parameters, never taken from the worker.
+
+OVERFIT_DIMS = (48, 100, 100, 10)
+OVERFIT_WEIGHT_SCALE = 0.2
+OVERFIT_LEARNING_RATE = 0.1
+OVERFIT_TARGET = 0.9
+
+
+def _overfit_problem() -> tuple[dict, dict]:
+    """(data, initial parameters) for Note [Overfitting check]."""
+    r = _rng(7)
+    X = r.standard_normal((50, 3, 4, 4))
+    y = r.integers(10, size=50)
+    params = {}
+    for i, (fan_in, fan_out) in enumerate(zip(OVERFIT_DIMS[:-1], OVERFIT_DIMS[1:]), start=1):
+        params[f"W{i}"] = OVERFIT_WEIGHT_SCALE * r.standard_normal((fan_in, fan_out))
+        params[f"b{i}"] = np.zeros(fan_out)
+    return {"X_train": X, "y_train": y, "X_val": X, "y_val": y}, params
+
+
+def _course_module(student, name: str) -> str:
+    """The import name of a course file beside the submission's layers.py (its solver)."""
+    return student.modules.get("layers", "cs231n.layers").rsplit(".", 1)[0] + "." + name
+
+
+def _overfit(student) -> dict:
+    __tracebackhide__ = True
+    data, params = _overfit_problem()
+    model = _new_model(student, "FullyConnectedNet", OVERFIT_DIMS,
+                       weight_scale=OVERFIT_WEIGHT_SCALE)
+    _install(model, params)
+    options = dict(update_rule="sgd", optim_config={"learning_rate": OVERFIT_LEARNING_RATE},
+                   num_epochs=20, batch_size=25, verbose=False, seed=0)
+    try:
+        solver = student.new(_course_module(student, "solver"), "Solver", model.ref, data,
+                             **options)
+        solver.call("train")
+    except StudentError as error:
+        raise _failure_from(error, "training your FullyConnectedNet with the course's "
+                                   "Solver") from None
+    trained = _student_params(model, OVERFIT_DIMS, "after training")
+    scores = _reference_model("FullyConnectedNet", OVERFIT_DIMS, 0.0, trained).loss(data["X_train"])
+    accuracy = float(np.mean(np.argmax(scores, axis=1) == data["y_train"]))
+    if accuracy < OVERFIT_TARGET:
+        history = solver.get("loss_history")
+        losses = (f"; the training loss went from {float(history[0]):.4g} to "
+                  f"{float(history[-1]):.4g}" if isinstance(history, list) and history else "")
+        raise CheckFailure(
+            f"after 20 epochs of sgd (learning rate {OVERFIT_LEARNING_RATE:g}, batches of 25) on "
+            f"50 examples, the training accuracy is {accuracy:.0%}; a correct network reaches 100% "
+            f"from the same start (the course asks for {OVERFIT_TARGET:.0%}){losses}",
+            details={"accuracy": accuracy})
+    return {"accuracy": accuracy}
+
+
+def _two_layer_cases(kind: str) -> list[ModelCase]:
+    if kind == "reg":
+        return [_course_two_layer_case(1.0),
+                _random_case("N=4, D=6, H=8, C=5", 21, (6, 8, 5), (4, 6), reg=0.7)]
+    return [_course_two_layer_case(0.0),
+            _random_case("N=1, x (1,2,3)", 22, (6, 8, 4), (1, 2, 3)),
+            _random_case("N=6, D=9, H=11, C=3", 23, (9, 11, 3), (6, 9))]
+
+
+def _fc_cases(kind: str) -> list[ModelCase]:
+    if kind == "reg":
+        return [_random_case("[20, 30], N=2, D=15, C=10 (course sizes)", 31, (15, 20, 30, 10),
+                             (2, 15), reg=3.14),
+                _random_case("[7], N=3, x (3,2,3)", 32, (6, 7, 4), (3, 2, 3), reg=3.14)]
+    if kind == "hidden":
+        return [_random_case("[9, 7, 5, 3, 8], N=4, D=11, C=6", 33, (11, 9, 7, 5, 3, 8, 6),
+                             (4, 11), reg=0.5)]
+    return [_random_case("[20, 30], N=2, D=15, C=10 (course sizes)", 34, (15, 20, 30, 10), (2, 15)),
+            _random_case("[7], N=1, x (1,2,3)", 35, (6, 7, 4), (1, 2, 3)),
+            _random_case("[6, 5, 4], N=5, D=3, C=7", 36, (3, 6, 5, 4, 7), (5, 3))]
+
+
+SCORES_HINT = ("loss(X) with y=None runs the forward pass only and returns the raw scores (N, C): "
+               "affine-relu for every hidden layer, then a last affine layer without ReLU")
+LOSS_HINT = "loss = softmax data loss + 0.5 * reg * sum of every W**2 (biases are not regularised)"
+GRADS_HINT = ("backpropagate through the layers in reverse order with the *_backward functions, "
+              "then add reg * W to each weight's gradient; the model uses your layers, so fix "
+              "any failing layer check first")
+
+
+def _model_checks(class_name: str, cases: Callable[[str], list[ModelCase]], reg_text: str) -> list:
+    short = class_name
+    return [
+        _model_output_check(class_name, "scores", cases("plain"), name="scores",
+                            title=f"{short}: test-time scores", hint=SCORES_HINT),
+        _model_output_check(class_name, "loss", cases("plain"), name="loss",
+                            title=f"{short}: training loss, reg=0", hint=LOSS_HINT),
+        _model_output_check(class_name, "loss", cases("reg"), name="loss_reg",
+                            title=f"{short}: training loss with {reg_text}", hint=LOSS_HINT),
+        _model_output_check(class_name, "grads", cases("plain"), name="grads",
+                            title=f"{short}: gradients, reg=0", hint=GRADS_HINT),
+        _model_output_check(class_name, "grads", cases("reg"), name="grads_reg",
+                            title=f"{short}: gradients with {reg_text}", hint=GRADS_HINT),
+    ]
+
+
+TWO_LAYER_CHECKS = [
+    _init_check("TwoLayerNet", "params", "TwoLayerNet: parameter names, shapes, zero biases",
+                "params holds W1 (D, H), b1 (H,), W2 (H, C), b2 (C,); biases start at zero"),
+    _init_check("TwoLayerNet", "weight_scale", "TwoLayerNet: weights ~ N(0, weight_scale^2)",
+                "W = weight_scale * np.random.randn(fan_in, fan_out)"),
+    *_model_checks("TwoLayerNet", _two_layer_cases, "reg=1.0 (course) and 0.7"),
+]
+
+FC_NET_CHECKS = [
+    _init_check("FullyConnectedNet", "params",
+                "FullyConnectedNet: parameter names, shapes, zero biases, dtype",
+                "params holds W1..WL and b1..bL, W{i} (fan_in, fan_out), biases zero, every "
+                "parameter cast to dtype"),
+    _init_check("FullyConnectedNet", "weight_scale",
+                "FullyConnectedNet: weights ~ N(0, weight_scale^2)",
+                "W = weight_scale * np.random.randn(fan_in, fan_out) for every layer"),
+    Check("FullyConnectedNet.loss/initial_loss", "FullyConnectedNet.loss",
+          "FullyConnectedNet: the course's initial-loss cell (reg 0 and 3.14)",
+          _course_initial_losses, LOSS_HINT),
+    Check("FullyConnectedNet.loss/initial_loss_near_log_C", "FullyConnectedNet.loss",
+          "FullyConnectedNet: a freshly initialised network's loss is about log(C)",
+          _initial_loss_near_log_c,
+          "with weight_scale 1e-2 the scores are tiny, so the loss starts at about log(10) = 2.30"),
+    *_model_checks("FullyConnectedNet", _fc_cases, "reg=3.14"),
+    _model_output_check("FullyConnectedNet", "grads", _fc_cases("hidden"), name="grads_hidden",
+                        title="FullyConnectedNet: gradients of a deeper network with reg",
+                        hint=GRADS_HINT, hidden=True),
+    Check("FullyConnectedNet.loss/overfit", "FullyConnectedNet.loss",
+          "FullyConnectedNet: the course's Solver overfits 50 examples", _overfit,
+          "training needs correct gradients: see the gradient checks first"),
+]
+
+
+# ===========================================================================
+# Update rules: sgd_momentum, rmsprop, adam
+# ===========================================================================
+
+# Note [Update-rule checks]
+# Each rule gets three checks, so that partial credit follows the mistake:
+# `next_w` and the state it stores in config (`velocity`, `cache`, `moments`
+# m and v), both on the course's published linspace inputs and on random ones,
+# and `steps`: several calls in a row from config=None or a fresh config, each
+# handed the config the previous call returned (by reference, in the worker,
+# as the Solver does), comparing next_w at every step; a rule that forgets to
+# store its state, or Adam's step count, fails there even when one step is right.
+# A velocity kept with the opposite sign (v = mu*v + lr*dw; w -= v) follows
+# the same trajectory from zero velocity, so it keeps `steps`, but it misreads
+# the velocity the course's published test hands it and loses `next_w` and
+# `velocity`, as it does in the notebook.
+#
+# Epsilon placement: the course writes sqrt(cache) + eps; sqrt(cache + eps)
+# (TensorFlow 1's RMSProp, some Adam write-ups) is accepted.  The samples keep
+# every |dw| in [1, 2] and w in [1, 2], so cache >= 0.01 even on a first
+# RMSProp step and the two forms move next_w by less than 1e-7 relative, ten
+# times below the 1e-6 tolerance (tests/assignments/fc_nets_alternatives has
+# an implementation that proves it), while the mistakes below differ by 1e-4
+# or more.
+
+@dataclass(frozen=True)
+class UpdateCase:
+    name: str
+    w: np.ndarray
+    dw: np.ndarray
+    config: dict | None
+
+
+def _linspace_inputs() -> tuple[np.ndarray, np.ndarray, Callable]:
+    N, D = 4, 5
+    grid = lambda a, b: np.linspace(a, b, num=N * D).reshape(N, D)  # noqa: E731
+    return grid(-0.4, 0.6), grid(-0.6, 0.4), grid
+
+
+def _away_from_zero(r: np.random.Generator, shape, low: float) -> np.ndarray:
+    """Entries of magnitude in [low, low + 1], random signs."""
+    return (low + r.random(shape)) * np.where(r.random(shape) < 0.5, -1.0, 1.0)
+
+
+def _update_cases(rule: str) -> list[UpdateCase]:
+    w, dw, grid = _linspace_inputs()
+    r = _rng({"sgd_momentum": 41, "rmsprop": 42, "adam": 43}[rule])
+    shape = (3, 2, 4)
+    rw, rdw = 1.0 + r.random(shape), _away_from_zero(r, shape, 1.0)
+    if rule == "sgd_momentum":
+        return [UpdateCase("course published values", w, dw,
+                           {"learning_rate": 1e-3, "velocity": grid(0.6, 0.9)}),
+                UpdateCase("w (3,2,4), lr 5e-2, momentum 0.5", rw, rdw,
+                           {"learning_rate": 5e-2, "momentum": 0.5,
+                            "velocity": 0.1 * r.standard_normal(shape)}),
+                UpdateCase("w (1,5), no velocity yet", 1.0 + r.random((1, 5)),
+                           _away_from_zero(r, (1, 5), 1.0), {"learning_rate": 2e-2})]
+    if rule == "rmsprop":
+        return [UpdateCase("course published values", w, dw,
+                           {"learning_rate": 1e-2, "cache": grid(0.6, 0.9)}),
+                UpdateCase("w (3,2,4), decay 0.9", rw, rdw,
+                           {"learning_rate": 3e-2, "decay_rate": 0.9,
+                            "cache": 0.5 + r.random(shape)}),
+                UpdateCase("w (1,5), no cache yet", 1.0 + r.random((1, 5)),
+                           _away_from_zero(r, (1, 5), 1.0), {"learning_rate": 1e-2})]
+    return [UpdateCase("course published values (t=5)", w, dw,
+                       {"learning_rate": 1e-2, "m": grid(0.6, 0.9), "v": grid(0.7, 0.5), "t": 5}),
+            UpdateCase("w (3,2,4), beta1 0.8, beta2 0.99, t=2", rw, rdw,
+                       {"learning_rate": 5e-2, "beta1": 0.8, "beta2": 0.99, "t": 2,
+                        "m": 0.3 * r.standard_normal(shape), "v": 0.5 + r.random(shape)}),
+            UpdateCase("w (1,5), first step", 1.0 + r.random((1, 5)),
+                       _away_from_zero(r, (1, 5), 1.0), {"learning_rate": 1e-2})]
+
+
+REFERENCE_RULES = {"sgd_momentum": ref_optim.sgd_momentum, "rmsprop": ref_optim.rmsprop,
+                   "adam": ref_optim.adam}
+
+
+_DEFAULTS = {"sgd_momentum": {"learning_rate": 1e-2, "momentum": 0.9},
+             "rmsprop": {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8},
+             "adam": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "t": 0}}
+
+
+def _with_defaults(rule: str, config: dict | None) -> dict:
+    """The config with the course's defaults filled in, as the rule itself starts."""
+    return {**_DEFAULTS[rule], **(config or {})}
+
+
+def _update_signatures(rule: str, output: str, case: UpdateCase) -> list[Signature]:
+    """Known slips of each rule, computed from this case's inputs (Note [Update-rule checks])."""
+    c = _with_defaults(rule, case.config)
+    w, dw, lr = case.w, case.dw, c["learning_rate"]
+    if rule == "sgd_momentum":
+        v, mu = c.get("velocity", np.zeros_like(w)), c["momentum"]
+        course = mu * v - lr * dw
+        opposite = ("the velocity has the opposite sign: the course's is v = momentum*v - "
+                    "learning_rate*dw with next_w = w + v, and the velocity handed in follows it")
+        return {"next_w": [Signature(_near_array(w - (mu * v + lr * dw)), opposite),
+                           Signature(_near_array(w - course), "next_w = w - v: the course's "
+                                     "velocity already carries the minus sign (next_w = w + v)"),
+                           Signature(_near_array(w - mu * v + (1 + mu) * course),
+                                     "this is Nesterov momentum; the course asks for the classical "
+                                     "update next_w = w + v")],
+                "velocity": [Signature(_near_array(mu * v + lr * dw), opposite)]}[output]
+    if rule == "rmsprop":
+        cache, decay, eps = c.get("cache", np.zeros_like(w)), c["decay_rate"], c["epsilon"]
+        right = decay * cache + (1 - decay) * dw ** 2
+        swapped = (1 - decay) * cache + decay * dw ** 2
+        return {"next_w": [Signature(_near_array(w - lr * dw / (right + eps)),
+                                     "the step divides by cache, not by sqrt(cache)")],
+                "cache": [Signature(_near_array(swapped),
+                                    "decay_rate weighs the new dw**2 instead of the old cache: "
+                                    "cache = decay*cache + (1 - decay)*dw**2")]}[output]
+    m, v, t = c.get("m", np.zeros_like(w)), c.get("v", np.zeros_like(w)), c["t"]
+    b1, b2, eps = c["beta1"], c["beta2"], c["epsilon"]
+    m1, v1 = b1 * m + (1 - b1) * dw, b2 * v + (1 - b2) * dw ** 2
+
+    def step(m_hat, v_hat):
+        return w - lr * m_hat / (np.sqrt(v_hat) + eps)
+
+    signatures = {"next_w": [Signature(_near_array(step(m1, v1)),
+                                       "no bias correction: divide m by (1 - beta1**t) and v by "
+                                       "(1 - beta2**t)")],
+                  "moments": []}[output]
+    if output == "next_w" and t > 0:
+        signatures.append(Signature(_near_array(step(m1 / (1 - b1 ** t), v1 / (1 - b2 ** t))),
+                                    "bias correction with the old t: increment t first "
+                                    "(t = t + 1), then use it"))
+    return signatures
+
+
+def _unchanged_state(case: UpdateCase, key: str) -> list[Signature]:
+    if not case.config or key not in case.config:
+        return []
+    return [Signature(_near_array(np.asarray(case.config[key])),
+                      f"config['{key}'] still holds the value passed in: store the updated "
+                      f"{key} back in config")]
+
+
+def _pair(value, rule: str, where: str) -> tuple:
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise CheckFailure(f"{where} `{rule}` returned {summarize(value)}, expected the pair "
+                           f"(next_w, config)")
+    if not isinstance(value[1], dict):
+        raise CheckFailure(f"{where} `{rule}` returned config {summarize(value[1])}, expected "
+                           f"a dict")
+    return value[0], value[1]
+
+
+def _state_value(config: dict, key: str, rule: str, where: str):
+    if key not in config:
+        raise CheckFailure(f"{where} the config `{rule}` returned has no {key!r} "
+                           f"(its keys: {sorted(config)}); the course's API keeps the rule's "
+                           f"state in config")
+    return config[key]
+
+
+STATE_KEYS = {"velocity": ("velocity",), "cache": ("cache",), "moments": ("m", "v")}
+
+
+def _update_output_check(rule: str, output: str, hint: str, hidden: bool = False) -> Check:
+    """next_w, or the state stored in config (velocity, cache, moments m and v)."""
+    cases = _update_cases(rule)
+
+    def run(student) -> None:
+        __tracebackhide__ = True
+        for case in cases:
+            where = f"[sample {case.name}]"
+            expected_w, expected_config = REFERENCE_RULES[rule](
+                case.w.copy(), case.dw.copy(), copy.deepcopy(case.config))
+            try:
+                result = student.call("optim", rule, case.w, case.dw, copy.deepcopy(case.config))
+            except StudentError as error:
+                raise _failure_from(error, f"{where} `{rule}`") from None
+            next_w, config = _pair(result.value, rule, where)
+            targets = ([("next_w", next_w, expected_w, _update_signatures(rule, output, case))]
+                       if output == "next_w" else
+                       [(f"config['{k}']", _state_value(config, k, rule, where), expected_config[k],
+                         _update_signatures(rule, output, case) + _unchanged_state(case, k))
+                        for k in STATE_KEYS[output]])
+            for name, actual, expected, signatures in targets:
+                try:
+                    compare_arrays(name, actual, expected, hint=hint, signatures=signatures,
+                                   inputs={"w": case.w, "dw": case.dw, "config": case.config})
+                except CheckFailure as failure:
+                    raise CheckFailure(f"{where} {failure.message}", hint=failure.hint,
+                                       details=failure.details) from None
+
+    return Check(f"{rule}/{output}", rule, f"{rule}: {output} matches the reference", run, hint,
+                 hidden)
+
+
+def _steps_check(rule: str, start: dict | None, *, seed: int, shape=(2, 3), steps: int = 5,
+                 hidden: bool = False, hint: str = "") -> Check:
+    """`steps` calls in a row, each given the config the previous one returned."""
+    def run(student) -> None:
+        __tracebackhide__ = True
+        r = _rng(seed)
+        w = 1.0 + r.random(shape)
+        gradients = [_away_from_zero(r, shape, 1.0) for _ in range(steps)]
+        expected_w, expected_config = w.copy(), copy.deepcopy(start)
+        student_w, student_config = w.copy(), copy.deepcopy(start)
+        for number, dw in enumerate(gradients, start=1):
+            where = f"[step {number} of {steps}, starting from config={start!r}]"
+            expected_w, expected_config = REFERENCE_RULES[rule](expected_w, dw.copy(),
+                                                                expected_config)
+            try:
+                result = student.call("optim", rule, student_w, dw, student_config)
+            except StudentError as error:
+                raise _failure_from(error, f"{where} `{rule}`") from None
+            next_w, _ = _pair(result.value, rule, where)
+            later = ("\nthe first steps matched: is the state stored in the returned config "
+                     "and read back from it on the next call?" if number > 1 else "")
+            try:
+                compare_arrays("next_w", next_w, expected_w, hint=hint)
+            except CheckFailure as failure:
+                raise CheckFailure(f"{where} {failure.message}{later}", hint=hint,
+                                   details=failure.details) from None
+            # The next call gets the very objects this one returned, as in the Solver.
+            student_w, student_config = result.ref.item(0), result.ref.item(1)
+
+    suffix = "_hidden" if hidden else ""
+    return Check(f"{rule}/steps{suffix}", rule, f"{rule}: {steps} steps in a row, state carried "
+                 f"in config", run, hint, hidden)
+
+
+MOMENTUM_HINT = ("v = momentum * v - learning_rate * dw; next_w = w + v; store v in "
+                 "config['velocity']")
+RMSPROP_HINT = ("cache = decay_rate * cache + (1 - decay_rate) * dw**2; next_w = w - learning_rate "
+                "* dw / (sqrt(cache) + epsilon); store cache in config['cache']")
+ADAM_HINT = ("t += 1; m = beta1*m + (1-beta1)*dw; v = beta2*v + (1-beta2)*dw**2; next_w = w - "
+             "learning_rate * (m / (1-beta1**t)) / (sqrt(v / (1-beta2**t)) + epsilon); store m, v "
+             "and t in config")
+
+OPTIM_CHECKS = [
+    _update_output_check("sgd_momentum", "next_w", MOMENTUM_HINT),
+    _update_output_check("sgd_momentum", "velocity", MOMENTUM_HINT),
+    _steps_check("sgd_momentum", None, seed=51, hint=MOMENTUM_HINT),
+    _update_output_check("rmsprop", "next_w", RMSPROP_HINT),
+    _update_output_check("rmsprop", "cache", RMSPROP_HINT),
+    _steps_check("rmsprop", None, seed=52, hint=RMSPROP_HINT),
+    _update_output_check("adam", "next_w", ADAM_HINT),
+    _update_output_check("adam", "moments", ADAM_HINT),
+    _steps_check("adam", None, seed=53, hint=ADAM_HINT),
+    _steps_check("adam", {"learning_rate": 3e-2, "beta1": 0.8, "beta2": 0.95}, seed=54,
+                 shape=(3, 1, 4), steps=7, hidden=True, hint=ADAM_HINT),
+]
+
+CHECKS = [*LAYER_CHECKS, *SANDWICH_CHECKS, *TWO_LAYER_CHECKS, *FC_NET_CHECKS, *OPTIM_CHECKS]

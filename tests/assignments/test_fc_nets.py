@@ -1,0 +1,331 @@
+"""The `fc_nets` checks, proved both ways.
+
+Correct code gets full marks: the reference, the reference staged as loose
+files, as a zip and under another package name, and alternative
+implementations (tests/assignments/fc_nets_alternatives/: loop-based layers,
+a course-style optim.py without __all__ that updates in place with epsilon
+inside the square root, and networks written differently, one of which draws
+its initial weights from its own generator).  Broken code loses points: each
+Bug below is one realistic mistake in one graded function, and must cost
+points on that function and nothing unrelated; several must also say what the
+mistake is.  The starter code grades to zero with a message per check, without
+crashing.  The `fc_no_dropout` convention passes a dropout keyword only to a
+student whose signature has it.  The tolerances the checks derive in their
+Notes are tested here against the reference itself.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import shutil
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader import assignment as assignments
+
+from grader.pipeline import grade_submission
+
+from .conftest import (REFERENCE_PACKAGE, Bug, apply_bug, assert_bug_caught, assert_full_marks,
+                       copy_reference, grade, grade_bug)
+
+ASSIGNMENT = "fc_nets"
+ROOT = Path(__file__).resolve().parents[2]
+STARTER = ROOT / "assignments" / ASSIGNMENT / "starter" / "cs231n"
+ALTERNATIVES = Path(__file__).resolve().parent / "fc_nets_alternatives"
+FC_NET = "classifiers/fc_net.py"
+TWO, FCN = "TwoLayerNet.loss", "FullyConnectedNet.loss"
+MODELS = (TWO, FCN)
+ADAM_STEP = """    t = config["t"] + 1
+    m = beta1 * m + (1 - beta1) * dw
+    v = beta2 * v + (1 - beta2) * dw * dw
+    m_hat = m / (1 - beta1 ** t)
+    v_hat = v / (1 - beta2 ** t)
+    next_w = w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])
+
+    config["t"], config["m"], config["v"] = t, m, v
+"""
+
+BUGS = [
+    Bug("affine forward forgets the bias", "layers.py",
+        "out = x.reshape(x.shape[0], -1) @ w + b", "out = x.reshape(x.shape[0], -1) @ w",
+        "affine_forward", ("affine_relu_forward", "affine_relu_backward", *MODELS)),
+    Bug("affine backward leaves dx flat", "layers.py",
+        "dx = (dout @ w.T).reshape(x.shape)", "dx = dout @ w.T",
+        "affine_backward", ("affine_relu_backward",)),
+    Bug("relu forward with np.max instead of np.maximum", "layers.py",
+        "return np.maximum(x, 0), x", "return np.max(x, 0), x",
+        "relu_forward", ("relu_backward", "affine_relu_forward", "affine_relu_backward", *MODELS)),
+    Bug("relu backward forgets dout", "layers.py",
+        "return dout * (x > 0)", "return (x > 0).astype(dout.dtype)",
+        "relu_backward", ("affine_relu_backward", *MODELS)),
+    Bug("softmax without the max shift", "layers.py",
+        "shifted = x - x.max(axis=1, keepdims=True)", "shifted = x", "softmax_loss", MODELS),
+    Bug("softmax dx not divided by N", "layers.py",
+        "    dx /= n\n    return float(loss), dx\n\n\ndef svm_loss",
+        "    return float(loss), dx\n\n\ndef svm_loss", "softmax_loss", MODELS),
+    Bug("svm counts the correct class's margin", "layers.py",
+        "margins[rows, y] = 0", "pass", "svm_loss"),
+    Bug("affine_relu forward returns the affine output", "layer_utils.py",
+        "return out, (fc_cache, relu_cache)", "return a, (fc_cache, relu_cache)",
+        "affine_relu_forward", MODELS),
+    Bug("affine_relu backward skips the relu", "layer_utils.py",
+        "    return affine_backward(da, fc_cache)", "    return affine_backward(dout, fc_cache)",
+        "affine_relu_backward", MODELS),
+    Bug("TwoLayerNet forgets weight_scale", FC_NET,
+        '"W1": weight_scale * np.random.randn(input_dim, hidden_dim)',
+        '"W1": np.random.randn(input_dim, hidden_dim)', "TwoLayerNet.__init__", (TWO,)),
+    Bug("TwoLayerNet penalty without the 0.5", FC_NET,
+        'loss = data_loss + _l2_penalty(p, ["W1", "W2"], self.reg)',
+        'loss = data_loss + self.reg * (np.sum(p["W1"] ** 2) + np.sum(p["W2"] ** 2))', TWO),
+    Bug("TwoLayerNet forgets reg * W1 in the gradient", FC_NET,
+        'grads["W1"] = grads["W1"] + self.reg * p["W1"]', "pass", TWO),
+    Bug("FullyConnectedNet biases drawn at random", FC_NET,
+        'params[f"b{i}"] = np.zeros(fan_out)',
+        'params[f"b{i}"] = weight_scale * np.random.randn(fan_out)',
+        "FullyConnectedNet.__init__", (FCN,)),
+    Bug("FullyConnectedNet regularises the biases", FC_NET,
+        "loss = data_loss + _l2_penalty(p, weight_names, self.reg)",
+        "loss = data_loss + _l2_penalty(p, list(p), self.reg)", FCN),
+    Bug("FullyConnectedNet backward stops before layer 1", FC_NET,
+        "for i in range(L - 1, 0, -1):", "for i in range(L - 1, 1, -1):", FCN),
+    Bug("L2 penalty without the 0.5 in both networks", FC_NET,
+        "return 0.5 * reg * sum(", "return reg * sum(", FCN, (TWO,)),
+    Bug("sgd_momentum does not store the velocity", "optim.py",
+        'config["velocity"] = velocity', "pass", "sgd_momentum"),
+    Bug("rmsprop weights the decay the wrong way round", "optim.py",
+        "cache = decay * cache + (1 - decay) * dw * dw",
+        "cache = (1 - decay) * cache + decay * dw * dw", "rmsprop"),
+    Bug("adam without bias correction", "optim.py",
+        'next_w = w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])',
+        'next_w = w - config["learning_rate"] * m / (np.sqrt(v) + config["epsilon"])', "adam"),
+    Bug("adam increments t after using it", "optim.py", ADAM_STEP,
+        ADAM_STEP.replace('t = config["t"] + 1', 't = config["t"]').replace("= t, m, v",
+                                                                             "= t + 1, m, v"),
+        "adam"),
+]
+
+# What a student must read for some of the bugs: (check id, text in message or hint).
+EXPECTED_MESSAGES = {
+    "affine forward forgets the bias": ("TwoLayerNet.loss/grads",
+                                        "grads['W2'] IS the gradient of your own loss"),
+    "affine backward leaves dx flat": ("affine_backward/dx", "a reshape or transpose missing?"),
+    "softmax without the max shift": ("softmax_loss/loss", "NaN or infinite"),
+    "softmax dx not divided by N": ("softmax_loss/dx", "off by a factor of N = 50"),
+    "svm counts the correct class's margin": ("svm_loss/loss", "exactly 1 too high"),
+    "affine_relu backward skips the relu": ("affine_relu_backward/dx",
+                                            "the bug is in the backward pass"),
+    "TwoLayerNet forgets weight_scale": ("TwoLayerNet.__init__/weight_scale",
+                                         "weight_scale * np.random.randn"),
+    "TwoLayerNet penalty without the 0.5": ("TwoLayerNet.loss/loss_reg",
+                                            "the course's is 0.5 * reg * sum(W**2)"),
+    "TwoLayerNet forgets reg * W1 in the gradient": ("TwoLayerNet.loss/grads_reg",
+                                                     "reg * W1 is missing"),
+    "FullyConnectedNet biases drawn at random": ("FullyConnectedNet.__init__/params",
+                                                 "is not all zeros"),
+    "FullyConnectedNet regularises the biases": ("FullyConnectedNet.loss/loss_reg",
+                                                 "the biases are penalised too"),
+    "FullyConnectedNet backward stops before layer 1": ("FullyConnectedNet.loss/grads",
+                                                        "KeyError: 'W1'"),
+    "L2 penalty without the 0.5 in both networks": ("FullyConnectedNet.loss/initial_loss",
+                                                    "the notebook prints 7.052114776533016"),
+    "sgd_momentum does not store the velocity": ("sgd_momentum/velocity",
+                                                 "still holds the value passed in"),
+    "rmsprop weights the decay the wrong way round": ("rmsprop/cache",
+                                                      "decay_rate weighs the new dw**2"),
+    "adam without bias correction": ("adam/next_w", "no bias correction"),
+    "adam increments t after using it": ("adam/next_w", "bias correction with the old t"),
+}
+
+
+def _checks_module():
+    spec = importlib.util.spec_from_file_location(
+        "fc_nets_checks_under_test", ROOT / "assignments" / ASSIGNMENT / "checks.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def _check(result, check_id: str):
+    return next(c for c in result.checks if c.id == check_id)
+
+
+# -- correct code ---------------------------------------------------------------------------------
+
+def test_reference_gets_full_marks(reference_copy):
+    result = grade(reference_copy, ASSIGNMENT)
+    assert_full_marks(result)
+    assert len(result.checks) == len(assignments.load(ASSIGNMENT).checks)
+    assert {c.visibility for c in result.checks} == {"visible", "hidden"}
+    assert _check(result, "FullyConnectedNet.loss/overfit").details["accuracy"] == 1.0
+
+
+def _package_with_alternative(name: str) -> Path:
+    """A reference copy with one file of fc_nets_alternatives/ appended or substituted."""
+    package = copy_reference()
+    source = (ALTERNATIVES / name).read_text()
+    if name == "layers_loops.py":  # later definitions replace the reference's
+        layers = package / "layers.py"
+        layers.write_text(layers.read_text() + "\n\n" + source)
+    else:
+        (package / {"optim.py": "optim.py", "fc_net.py": FC_NET}[name]).write_text(source)
+    return package
+
+
+@pytest.mark.parametrize("alternative", ["layers_loops.py", "optim.py", "fc_net.py"])
+def test_correct_alternative_gets_full_marks(alternative: str):
+    package = _package_with_alternative(alternative)
+    try:
+        assert_full_marks(grade(package, ASSIGNMENT))
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+
+
+COURSE_FILES = ["layers.py", "layer_utils.py", "optim.py", FC_NET, "fast_layers.py"]
+
+
+def test_loose_files_get_full_marks(tmp_path):
+    for name in COURSE_FILES:
+        shutil.copyfile(REFERENCE_PACKAGE / name, tmp_path / Path(name).name)
+    assert_full_marks(grade(tmp_path, ASSIGNMENT))
+
+
+def test_zip_of_a_differently_named_package_gets_full_marks(tmp_path):
+    package = copy_reference("ece662")
+    try:
+        archive = tmp_path / "submission.zip"
+        with zipfile.ZipFile(archive, "w") as zf:
+            for path in package.rglob("*.py"):
+                zf.write(path, Path("hw3") / path.relative_to(package.parent))
+        result = grade(archive, ASSIGNMENT)
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+    assert_full_marks(result)
+
+
+# -- broken code ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("bug", BUGS, ids=[b.name for b in BUGS])
+def test_bug_is_caught(bug: Bug):
+    result = grade_bug(bug, ASSIGNMENT)
+    assert_bug_caught(result, bug)
+    if bug.name in EXPECTED_MESSAGES:
+        check_id, text = EXPECTED_MESSAGES[bug.name]
+        check = _check(result, check_id)
+        assert check.points < check.max_points, f"{check_id} kept its points"
+        assert text in check.message + "\n" + check.hint, check.message + "\n" + check.hint
+
+
+def test_bugs_cover_every_graded_function():
+    graded = {c.function for c in assignments.load(ASSIGNMENT).checks}
+    assert graded == {bug.target for bug in BUGS}
+
+
+def test_the_no_dropout_convention_passes_the_keyword_the_course_names():
+    """Note [No dropout]: a skeleton whose default turns dropout on needs the convention."""
+    package = copy_reference()
+    try:
+        apply_bug(package, Bug("dropout on by default", FC_NET, "dropout: float = 1,",
+                               "dropout: float = 0.5,", target=""))
+        default = grade(package, ASSIGNMENT)
+        configured = grade_submission(package, assignments.load(
+            ASSIGNMENT, {"fc_no_dropout": "dropout=1"}))
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+    assert {c.function for c in default.checks if c.points < c.max_points} == {FCN}
+    assert_full_marks(configured)
+
+
+def test_the_no_dropout_convention_leaves_out_a_keyword_the_student_lacks():
+    package = _package_with_alternative("fc_net.py")  # names it dropout_keep_ratio
+    try:
+        result = grade_submission(package, assignments.load(ASSIGNMENT,
+                                                            {"fc_no_dropout": "dropout=1"}))
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+    assert_full_marks(result)
+
+
+def test_starter_grades_to_zero_and_says_what_is_missing():
+    result = grade(STARTER, ASSIGNMENT)
+    assert result.status == "graded", result.message
+    assert result.score == 0
+    for check in result.checks:
+        assert check.status in ("failed", "error"), (check.id, check.status)
+        assert "is not implemented yet" in check.message, (check.id, check.message)
+        assert "internal grader error" not in check.message, check.id
+
+
+def test_starter_ships_the_course_helpers_unchanged():
+    for name in ("solver.py", "gradient_check.py"):
+        shipped = (STARTER / name).read_text()
+        assert shipped == (REFERENCE_PACKAGE / name).read_text(), name
+
+
+# -- the tolerances the checks derive -------------------------------------------------------------
+
+def test_initialisation_statistics_are_six_standard_errors_wide():
+    """Note [Initialisation statistics]: every matrix judged has n >= 4000 entries."""
+    checks = _checks_module()
+    for (class_name, name), cases in checks.INIT_CASES.items():
+        if name != "weight_scale":
+            continue
+        for dims, _, _ in cases:
+            for n in (a * b for a, b in zip(dims[:-1], dims[1:])):
+                assert checks.WEIGHT_TOLERANCE * math.sqrt(n) >= 6.0, (class_name, dims)
+                assert checks.WEIGHT_TOLERANCE * math.sqrt(2 * n) >= 8.0, (class_name, dims)
+
+
+def test_log_c_bound_holds_for_correct_networks_and_not_for_large_weights():
+    """Note [Initial loss near log C], against 300 reference initialisations."""
+    from reference.cs231n.classifiers.fc_net import FullyConnectedNet
+    checks = _checks_module()
+    dims, N = (15, 20, 30, 10), 10
+    r = np.random.default_rng(231)
+    X, y = r.standard_normal((N, dims[0])), r.integers(dims[-1], size=N)
+    bound = checks._log_c_bound(X, dims, 1e-2)
+    assert 0.01 < bound < 0.05
+
+    def worst(weight_scale: float) -> float:
+        deviations = []
+        for seed in range(300):
+            np.random.seed(seed)
+            model = FullyConnectedNet(list(dims[1:-1]), input_dim=dims[0], num_classes=dims[-1],
+                                      weight_scale=weight_scale, dtype=np.float64)
+            deviations.append(abs(model.loss(X, y)[0] - math.log(dims[-1])))
+        return max(deviations)
+
+    assert worst(1e-2) < bound / 10  # the bound is loose, never tight
+    assert worst(1e-1) > bound  # weights 10x too large miss it
+
+
+def test_overfitting_problem_is_solved_by_the_reference_and_not_by_broken_gradients():
+    """Note [Overfitting check]: 100% for the reference, far below 90% without learning."""
+    from reference.cs231n.solver import Solver
+    checks = _checks_module()
+
+    def train(transform) -> float:
+        data, params = checks._overfit_problem()
+        model = checks._reference_model("FullyConnectedNet", checks.OVERFIT_DIMS, 0.0, params)
+        loss = model.loss
+
+        def transformed(X, y=None):
+            if y is None:
+                return loss(X)
+            value, grads = loss(X, y)
+            return value, {name: transform(grad) for name, grad in grads.items()}
+        model.loss = transformed
+        Solver(model, data, update_rule="sgd", num_epochs=20, batch_size=25, verbose=False,
+               optim_config={"learning_rate": checks.OVERFIT_LEARNING_RATE}, seed=0).train()
+        scores = model.loss(data["X_train"])
+        return float(np.mean(np.argmax(scores, axis=1) == data["y_train"]))
+
+    assert train(lambda grad: grad) == 1.0
+    with np.errstate(all="ignore"):  # gradient ascent overflows
+        assert train(lambda grad: -grad) < checks.OVERFIT_TARGET / 2
+    assert train(np.zeros_like) < checks.OVERFIT_TARGET / 2  # a backward pass that never assigns
