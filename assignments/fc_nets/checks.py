@@ -853,7 +853,7 @@ FC_NET_CHECKS = [
 # (TensorFlow 1's RMSProp, some Adam write-ups) is accepted.  The samples keep
 # every |dw| in [1, 2] and w in [1, 2], so cache >= 0.01 even on a first
 # RMSProp step and the two forms move next_w by less than 1e-7 relative, ten
-# times below the 1e-6 tolerance (tests/assignments/fc_nets_alternatives has
+# times below the 1e-6 tolerance (examples/fc_nets/ada has
 # an implementation that proves it), while the mistakes below differ by 1e-4
 # or more.
 

@@ -2,7 +2,7 @@
 
 Correct code gets full marks: the reference, the reference staged as loose
 files, as a zip and under another package name, and alternative
-implementations (tests/assignments/fc_nets_alternatives/: loop-based layers,
+implementations (examples/fc_nets/ada/, the bundled correct example: loop-based layers,
 a course-style optim.py without __all__ that updates in place with epsilon
 inside the square root, and networks written differently, one of which draws
 its initial weights from its own generator).  Broken code loses points: each
@@ -36,7 +36,8 @@ from .conftest import (REFERENCE_PACKAGE, Bug, apply_bug, assert_bug_caught, ass
 ASSIGNMENT = "fc_nets"
 ROOT = Path(__file__).resolve().parents[2]
 STARTER = ROOT / "assignments" / ASSIGNMENT / "starter" / "cs231n"
-ALTERNATIVES = Path(__file__).resolve().parent / "fc_nets_alternatives"
+# The correct alternative implementations are the bundled example submission `ada`.
+ALTERNATIVES = Path(__file__).resolve().parents[2] / "examples" / "fc_nets" / "ada" / "cs231n"
 FC_NET = "classifiers/fc_net.py"
 TWO, FCN = "TwoLayerNet.loss", "FullyConnectedNet.loss"
 MODELS = (TWO, FCN)
@@ -166,18 +167,19 @@ def test_reference_gets_full_marks(reference_copy):
 
 
 def _package_with_alternative(name: str) -> Path:
-    """A reference copy with one file of fc_nets_alternatives/ appended or substituted."""
+    """A reference copy with one file of the `ada` example appended or substituted."""
     package = copy_reference()
-    source = (ALTERNATIVES / name).read_text()
-    if name == "layers_loops.py":  # later definitions replace the reference's
+    if name == "layers.py":  # appended: later definitions replace the reference's
         layers = package / "layers.py"
-        layers.write_text(layers.read_text() + "\n\n" + source)
+        layers.write_text(layers.read_text() + "\n\n" + (ALTERNATIVES / "layers.py").read_text())
+    elif name == "optim.py":
+        (package / "optim.py").write_text((ALTERNATIVES / "optim.py").read_text())
     else:
-        (package / {"optim.py": "optim.py", "fc_net.py": FC_NET}[name]).write_text(source)
+        (package / FC_NET).write_text((ALTERNATIVES / "classifiers" / "fc_net.py").read_text())
     return package
 
 
-@pytest.mark.parametrize("alternative", ["layers_loops.py", "optim.py", "fc_net.py"])
+@pytest.mark.parametrize("alternative", ["layers.py", "optim.py", "fc_net.py"])
 def test_correct_alternative_gets_full_marks(alternative: str):
     package = _package_with_alternative(alternative)
     try:

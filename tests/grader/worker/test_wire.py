@@ -101,3 +101,10 @@ def test_array_reference_out_of_range_is_refused() -> None:
     body = b'{"x": {"__nd__": 3}}'
     with pytest.raises(wire.WireError, match="out of range"):
         wire.decode(struct.pack(">4sII", wire.MAGIC, len(body), 0) + body)
+
+
+def test_zero_dimensional_arrays_keep_their_shape() -> None:
+    """A numpy-scalar loss must not arrive as a (1,) array."""
+    back = roundtrip({"loss": np.asarray(2.5), "n": np.asarray(3, dtype=np.int64)})
+    assert back["loss"].shape == () and back["loss"] == 2.5
+    assert back["n"].shape == () and back["n"].dtype == np.int64

@@ -1,6 +1,7 @@
 """A correct classifiers/fc_net.py, written differently from the reference.
 
-Used by tests/assignments/test_fc_nets.py:
+Part of the example submission `ada` (examples/fc_nets/ada), also used by
+tests/assignments/test_fc_nets.py:
 
 - TwoLayerNet calls the plain layers (affine, relu) rather than the sandwich,
   initialises with np.random.normal, and keeps `reg` as an attribute read at loss time.

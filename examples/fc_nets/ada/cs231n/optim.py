@@ -1,4 +1,4 @@
-"""A correct optim.py written as many students write it (tests/assignments/test_fc_nets.py).
+"""A correct optim.py written as many students write it (example `ada`; tests/assignments/test_fc_nets.py).
 
 Course-style: no __all__, updates in place (`w -= ...`), state created with
 config.setdefault, and epsilon inside the square root (accepted; Note

@@ -1,8 +1,6 @@
-# Appended to a copy of reference/cs231n/layers.py by tests/assignments/test_fc_nets.py:
-# correct, loop-based versions of the fc_nets layers (a loop over examples for the affine
-# layer, loops over every entry for the losses), replacing the vectorised ones.  They must
-# get full marks: the grader judges results, not style.
+"""Layers for the fully-connected networks assignment, written with explicit loops."""
 
+import numpy as np
 
 def affine_forward(x, w, b):
     N = x.shape[0]

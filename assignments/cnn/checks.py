@@ -1,0 +1,1428 @@
+"""Checks for `cnn` (the ConvolutionalNetworks notebook): naive convolution and max
+pooling, the convolutional sandwich layers, ThreeLayerConvNet, spatial batch
+normalisation and spatial group normalisation.
+
+Why it exists: every verdict on these functions comes from here.  Layer
+outputs and gradients are compared with the trusted reference
+(reference/cs231n) on small seeded samples, each list with an edge case; the
+model is judged with parameters the grader sets (so losses and gradients can be
+compared exactly), by statistics of its own initialisation, and by training it
+with the course's Solver inside the worker.  Where the numbers identify a known
+mistake (a flipped filter, the whole pooling window receiving the gradient, a
+reshape without a transpose...) the message names it.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import math
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from grader.checks.builders import backward_check, forward_check
+from grader.checks.compare import (TOLERANCES, Signature, Tolerance, compare_arrays,
+                                   compare_scalar)
+from grader.checks.spec import Check, CheckFailure, Sample
+from grader.checks.student import ImportFailure, MissingName, RemoteObject, Student
+from grader.worker.client import Converted, Ref, StudentError
+from reference.cs231n import layer_utils as ref_utils
+from reference.cs231n import layers as ref
+from reference.cs231n.classifiers.cnn import ThreeLayerConvNet as ReferenceConvNet
+from reference.published import PUBLISHED
+
+
+def _rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+# ===========================================================================
+# One inner check per sample, so that a known bug is recognised on its sample
+# ===========================================================================
+
+# Note [One inner check per sample]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# The builders compare one output over a list of samples, with one list of
+# `Signature`s that see only (actual, expected).  The mistakes this assignment
+# cares about are recognised by recomputing what the buggy code returns *on
+# the sample at hand* (the filter flipped, the gradient sent to the whole
+# pooling window, a reshape without a transpose...), so an entry here is a
+# sequence of one-sample builder checks whose signatures close over their own
+# sample (`Known`), stopping at the first sample that fails, exactly as a
+# builder check over the whole list would.  A known bug's result is computed
+# only when a comparison has already failed, so a correct submission pays
+# nothing for it.
+#
+# Wrong shapes never reach a signature (compare_arrays reports the shape
+# first), so the shapes that known bugs produce (the stride ignored, the
+# padding forgotten, db summed over the batch only) are named by `wrong_shapes`
+# and added to the message.
+#
+# The backward inner check of sample k runs with seed k, so its upstream
+# gradient is default_rng(k).standard_normal(out.shape) (builders.backward_check
+# draws default_rng(seed + number) with number 0); `upstream` recomputes
+# exactly that for the signatures, and tests/assignments/test_cnn.py checks
+# that the hints do fire, which would catch a change in the builder's seeding.
+
+MATCH = TOLERANCES["float64"]
+
+
+@dataclass(frozen=True)
+class Known:
+    """A known mistake: what code with that mistake returns, and what to tell the student.
+
+    `result` takes the sample (forward checks) or the sample and the upstream
+    gradient (backward checks).
+    """
+    hint: str
+    result: Callable[..., np.ndarray]
+
+
+def _signature(hint: str, compute: Callable[[], np.ndarray]) -> Signature:
+    """A Signature matching when the student's array equals `compute()`.
+
+    See Note [One inner check per sample].
+    """
+    buggy = functools.cache(compute)
+
+    def matches(actual: np.ndarray, expected: np.ndarray) -> bool:
+        value = np.asarray(buggy())
+        return (value.shape == actual.shape and not np.allclose(value, expected, rtol=MATCH.rtol,
+                                                                atol=MATCH.atol)
+                and bool(np.allclose(actual, value, rtol=MATCH.rtol, atol=MATCH.atol)))
+
+    return Signature(matches, hint)
+
+
+def _name_wrong_shape(failure: CheckFailure, shapes: Sequence[tuple[tuple, str]]) -> CheckFailure:
+    """Add 'looks like: ...' when the student's wrong shape is one a known bug produces."""
+    got = failure.details.get("shape")
+    if got is None:
+        return failure
+    hints = [hint for shape, hint in shapes if tuple(shape) == tuple(got)]
+    if not hints:
+        return failure
+    message = failure.message + "".join(f"\nlooks like: {hint}" for hint in hints)
+    return type(failure)(message, hint=failure.hint, details=failure.details)
+
+
+def _sequence(check_id: str, function: str, title: str, hint: str, hidden: bool,
+              samples: Sequence[Sample], inner: Sequence[Check],
+              wrong_shapes: Callable[[Sample], list] | None) -> Check:
+    """One check that runs one inner check per sample, in order."""
+    def run(student: Student) -> None:
+        __tracebackhide__ = True
+        for sample, check in zip(samples, inner):
+            try:
+                check.run(student)
+            except CheckFailure as failure:
+                shapes = wrong_shapes(sample) if wrong_shapes else []
+                raise _name_wrong_shape(failure, shapes) from None
+
+    return Check(check_id, function, title, run, hint, hidden)
+
+
+def forward_entry(function: str, module: str, samples: Sequence[Sample], reference: Callable, *,
+                  arg_names: Sequence[str], hint: str, output: str = "out", index: int = 0,
+                  what: str = "out, cache", known: Callable[[Sample], list[Known]] = lambda s: [],
+                  wrong_shapes: Callable[[Sample], list] | None = None,
+                  hidden: bool = False) -> Check:
+    """Output `index` of `function` vs the reference, sample by sample (Note [One inner check per sample])."""
+    samples = tuple(samples)
+    inner = [forward_check(function, module, [sample], reference, output=output, index=index,
+                           what=what, arg_names=arg_names, hint=hint,
+                           signatures=[_signature(k.hint, functools.partial(k.result, sample))
+                                       for k in known(sample)])
+             for sample in samples]
+    suffix = "_hidden" if hidden else ""
+    return _sequence(f"{function}/{output}{suffix}", function,
+                     f"{function}: {output} matches the reference"
+                     + (" (hidden samples)" if hidden else ""),
+                     hint, hidden, samples, inner, wrong_shapes)
+
+
+def upstream(number: int, out_shape: tuple) -> np.ndarray:
+    """The upstream gradient the backward inner check of sample `number` uses."""
+    return _rng(number).standard_normal(out_shape)
+
+
+def backward_entry(forward: str, backward: str, module: str, samples: Sequence[Sample],
+                   reference_forward: Callable, reference_backward: Callable, *, grad: str,
+                   grad_index: int, wrt: int, arg_names: Sequence[str], hint: str,
+                   known: Callable[[Sample], list[Known]] = lambda s: [],
+                   wrong_shapes: Callable[[Sample], list] | None = None,
+                   hidden: bool = False, single_grad: bool = False) -> Check:
+    """One gradient of `backward` vs the reference, sample by sample (Note [One inner check per sample])."""
+    samples = tuple(samples)
+
+    def signatures(number: int, sample: Sample) -> list[Signature]:
+        def dout() -> np.ndarray:
+            out, _ = reference_forward(*copy.deepcopy(sample.args), **copy.deepcopy(sample.kwargs))
+            return upstream(number, np.shape(out))
+        return [_signature(k.hint, lambda k=k: k.result(sample, dout())) for k in known(sample)]
+
+    inner = [backward_check(forward, backward, module, [sample], reference_forward,
+                            reference_backward, grad=grad, grad_index=grad_index, wrt=wrt,
+                            arg_names=arg_names, hint=hint, seed=number, single_grad=single_grad,
+                            signatures=signatures(number, sample))
+             for number, sample in enumerate(samples)]
+    suffix = "_hidden" if hidden else ""
+    return _sequence(f"{backward}/{grad}{suffix}", backward,
+                     f"{backward}: {grad} matches the reference"
+                     + (" (hidden samples)" if hidden else ""),
+                     hint, hidden, samples, inner, wrong_shapes)
+
+
+def _student_call(student: Student, module: str, name: str, *args, what: str = "",
+                  **kwargs):
+    """student.call, with an exception in student code turned into a wrong answer that says where."""
+    try:
+        return student.call(module, name, *args, **kwargs)
+    except StudentError as error:
+        raise CheckFailure(f"{what or f'`{name}`'} raised {error}"
+                           + (f"\n{error.traceback}" if error.traceback else "")) from None
+
+
+# ===========================================================================
+# Convolution
+# ===========================================================================
+
+CONV_ARGS = ("x", "w", "b", "conv_param")
+
+
+def _conv_sample(name: str, r: np.random.Generator, x_shape, w_shape, stride: int, pad: int) -> Sample:
+    return Sample(name, (r.standard_normal(x_shape), r.standard_normal(w_shape),
+                         r.standard_normal(w_shape[0]), {"stride": stride, "pad": pad}))
+
+
+def conv_samples() -> list[Sample]:
+    r = _rng(10)
+    return [
+        _conv_sample("x (2,3,5,5), w (2,3,3,3), stride 1, pad 1", r, (2, 3, 5, 5), (2, 3, 3, 3), 1, 1),
+        # 8x7 input, 3x2 filter, stride 2, pad 0: the last row and column are never covered.
+        _conv_sample("N=1, x (1,2,8,7), w (3,2,3,2), stride 2, pad 0 (last row/column unused)",
+                     r, (1, 2, 8, 7), (3, 2, 3, 2), 2, 0),
+        _conv_sample("x (3,1,7,6), w (2,1,4,4), stride 3, pad 2", r, (3, 1, 7, 6), (2, 1, 4, 4), 3, 2),
+    ]
+
+
+def conv_hidden_samples() -> list[Sample]:
+    r = _rng(11)
+    return [
+        _conv_sample("x (2,2,7,9), w (4,2,5,3), stride 2, pad 2", r, (2, 2, 7, 9), (4, 2, 5, 3), 2, 2),
+        _conv_sample("N=1, 1x1 filters, x (1,3,6,5), w (2,3,1,1), stride 1, pad 0",
+                     r, (1, 3, 6, 5), (2, 3, 1, 1), 1, 0),
+        _conv_sample("x (2,1,9,9), w (2,1,3,3), stride 3, pad 1", r, (2, 1, 9, 9), (2, 1, 3, 3), 3, 1),
+    ]
+
+
+def _conv_out(x, w, b, conv_param) -> np.ndarray:
+    return ref.conv_forward_naive(x, w, b, conv_param)[0]
+
+
+def _conv_out_shape(sample: Sample, stride: int | None = None, pad: int | None = None) -> tuple:
+    x, w, _, conv_param = sample.args
+    stride = conv_param["stride"] if stride is None else stride
+    pad = conv_param["pad"] if pad is None else pad
+    return (x.shape[0], w.shape[0], 1 + (x.shape[2] + 2 * pad - w.shape[2]) // stride,
+            1 + (x.shape[3] + 2 * pad - w.shape[3]) // stride)
+
+
+def _with_stride_one_windows(x, w, b, conv_param) -> np.ndarray:
+    """Right output size, but windows start at i and j instead of i * stride and j * stride."""
+    h_out, w_out = _conv_out_shape(Sample("", (x, w, b, conv_param)))[2:]
+    return _conv_out(x, w, b, {**conv_param, "stride": 1})[:, :, :h_out, :w_out]
+
+
+def conv_forward_known(sample: Sample) -> list[Known]:
+    x, w, b, conv_param = sample.args
+    return [
+        Known("the filters are flipped (true convolution); the course's conv layer is a "
+              "cross-correlation: out = sum(window * w) with w as given",
+              lambda s: _conv_out(x, w[:, :, ::-1, ::-1], b, conv_param)),
+        Known("the bias b is not added", lambda s: _conv_out(x, w, np.zeros_like(b), conv_param)),
+        Known("the windows move by 1 pixel instead of by `stride` (use i * stride, j * stride)",
+              lambda s: _with_stride_one_windows(x, w, b, conv_param)),
+    ]
+
+
+def conv_forward_shapes(sample: Sample) -> list[tuple[tuple, str]]:
+    return [(_conv_out_shape(sample, stride=1), "the stride is ignored in the output size "
+             "(H_out = 1 + (H + 2 * pad - HH) // stride)"),
+            (_conv_out_shape(sample, pad=0), "the padding is missing: zero-pad H and W by "
+             "conv_param['pad'] on each side before sliding the filters")]
+
+
+def conv_backward_known(grad: str) -> Callable[[Sample], list[Known]]:
+    def known(sample: Sample) -> list[Known]:
+        x, w, b, conv_param = sample.args
+        if grad == "dx":
+            return [Known("dx uses flipped filters (the forward pass does not flip them, so "
+                          "neither does its gradient)",
+                          lambda s, dout: ref.conv_backward_naive(
+                              dout, (x, w[:, :, ::-1, ::-1], b, conv_param))[0])]
+        if grad == "dw":
+            return [Known("dw holds the contribution of the last image only: dw must be summed "
+                          "over every image n (accumulate with +=)",
+                          lambda s, dout: ref.conv_backward_naive(
+                              dout[-1:], (x[-1:], w, b, conv_param))[1]),
+                    Known("dw holds the contribution of the first image only: dw must be summed "
+                          "over every image n (accumulate with +=)",
+                          lambda s, dout: ref.conv_backward_naive(
+                              dout[:1], (x[:1], w, b, conv_param))[1])]
+        return []
+    return known
+
+
+def conv_backward_shapes(grad: str) -> Callable[[Sample], list]:
+    def shapes(sample: Sample) -> list[tuple[tuple, str]]:
+        x, w, _, conv_param = sample.args
+        pad = conv_param["pad"]
+        n, c, h, wd = x.shape
+        _, f, h_out, w_out = _conv_out_shape(sample)
+        return {"dx": [((n, c, h + 2 * pad, wd + 2 * pad),
+                        "dx still includes the padding: crop `pad` rows and columns off each side")],
+                "db": [((f, h_out, w_out), "db is summed over the batch only; sum dout over N, "
+                        "H_out and W_out (axis=(0, 2, 3))"),
+                       ((n, f), "db is summed over H_out and W_out only; sum over N too")],
+                }.get(grad, [])
+    return shapes
+
+
+CONV_HINTS = {
+    "out": "H_out = 1 + (H + 2 * pad - HH) // stride; zero-pad only H and W; out[n, f, i, j] = "
+           "sum(x_pad[n, :, i*stride:i*stride+HH, j*stride:j*stride+WW] * w[f]) + b[f]",
+    "dx": "each window adds dout[n, f, i, j] * w[f] into the padded dx (overlapping windows "
+          "accumulate); crop the padding at the end",
+    "dw": "dw[f] += dout[n, f, i, j] * x_pad window, summed over every image n and position (i, j)",
+    "db": "db[f] = sum of dout[:, f, :, :] over N, H_out and W_out",
+}
+
+
+def _published_conv_inputs() -> tuple:
+    x_shape, w_shape = (2, 3, 4, 4), (3, 3, 4, 4)
+    x = np.linspace(-0.1, 0.5, num=int(np.prod(x_shape))).reshape(x_shape)
+    w = np.linspace(-0.2, 0.3, num=int(np.prod(w_shape))).reshape(w_shape)
+    b = np.linspace(-0.1, 0.2, num=3)
+    return x, w, b, {"stride": 2, "pad": 1}
+
+
+def published_conv_check() -> Check:
+    """conv_forward_naive on the notebook's linspace inputs vs the numbers the course printed.
+
+    The tolerance is the rounding of the printed numbers (Note [Published precision]
+    in reference/published.py), not a comparison tolerance.
+    """
+    vector = next(v for v in PUBLISHED if v.name == "conv_forward_naive")
+    expected = vector.expected["out"]
+
+    def run(student: Student) -> None:
+        __tracebackhide__ = True
+        inputs = _published_conv_inputs()
+        result = _student_call(student, "layers", "conv_forward_naive", *inputs)
+        if not isinstance(result.value, (tuple, list)) or not result.value:
+            raise CheckFailure("`conv_forward_naive` should return a tuple (out, cache)")
+        compare_arrays("out", result.value[0], expected, inputs=dict(zip(CONV_ARGS, inputs)),
+                       tolerance=Tolerance(rtol=0.0, atol=vector.tolerance), hint=CONV_HINTS["out"])
+
+    return Check("conv_forward_naive/published", "conv_forward_naive",
+                 "conv_forward_naive: reproduces the notebook's published output "
+                 "(stride 2, pad 1)", run, CONV_HINTS["out"])
+
+
+def conv_checks() -> list[Check]:
+    checks = [
+        forward_entry("conv_forward_naive", "layers", conv_samples(), ref.conv_forward_naive,
+                      arg_names=CONV_ARGS, hint=CONV_HINTS["out"], known=conv_forward_known,
+                      wrong_shapes=conv_forward_shapes),
+        published_conv_check(),
+        forward_entry("conv_forward_naive", "layers", conv_hidden_samples(), ref.conv_forward_naive,
+                      arg_names=CONV_ARGS, hint=CONV_HINTS["out"], known=conv_forward_known,
+                      wrong_shapes=conv_forward_shapes, hidden=True),
+    ]
+    for samples, hidden, grads in ((conv_samples(), False, ("dx", "dw", "db")),
+                                   (conv_hidden_samples(), True, ("dx", "dw"))):
+        for grad in grads:
+            index = ("dx", "dw", "db").index(grad)
+            checks.append(backward_entry(
+                "conv_forward_naive", "conv_backward_naive", "layers", samples,
+                ref.conv_forward_naive, ref.conv_backward_naive, grad=grad, grad_index=index,
+                wrt=index, arg_names=CONV_ARGS, hint=CONV_HINTS[grad],
+                known=conv_backward_known(grad), wrong_shapes=conv_backward_shapes(grad),
+                hidden=hidden))
+    return checks
+
+
+# ===========================================================================
+# Max pooling
+# ===========================================================================
+
+# Note [No ties in max pooling]
+# Where a window holds two equal maxima, correct implementations legitimately
+# differ (the first one, every one, or a share each: Note [Max-pool ties] in
+# reference/cs231n/layers.py).  So pooling inputs are a seeded permutation of
+# evenly spaced values: all entries differ by at least 4 / size, which also
+# keeps the argmax fixed under the directional check's 1e-6 perturbation.
+
+POOL_ARGS = ("x", "pool_param")
+
+
+def _distinct(r: np.random.Generator, shape: tuple) -> np.ndarray:
+    """Entries that are pairwise different; see Note [No ties in max pooling]."""
+    size = int(np.prod(shape))
+    return ((r.permutation(size) - size / 2) * (4.0 / size)).reshape(shape)
+
+
+def _pool_sample(name: str, r: np.random.Generator, shape: tuple, ph: int, pw: int, stride: int) -> Sample:
+    return Sample(name, (_distinct(r, shape), {"pool_height": ph, "pool_width": pw, "stride": stride}))
+
+
+def pool_samples() -> list[Sample]:
+    r = _rng(20)
+    return [
+        _pool_sample("x (2,3,4,6), 2x2 pool, stride 2", r, (2, 3, 4, 6), 2, 2, 2),
+        _pool_sample("N=1, x (1,2,7,9), 3x3 pool, stride 2 (overlapping windows)", r, (1, 2, 7, 9), 3, 3, 2),
+        _pool_sample("x (3,1,8,7), 2x3 pool, stride 3 (rows 2 and 5, column 6 unused)",
+                     r, (3, 1, 8, 7), 2, 3, 3),
+    ]
+
+
+def pool_hidden_samples() -> list[Sample]:
+    r = _rng(21)
+    return [
+        _pool_sample("x (2,2,5,5), 2x2 pool, stride 1", r, (2, 2, 5, 5), 2, 2, 1),
+        _pool_sample("N=1, x (1,3,6,4), 3x2 pool, stride 3", r, (1, 3, 6, 4), 3, 2, 3),
+    ]
+
+
+def _pool_out_shape(x_shape: tuple, ph: int, pw: int, stride_h: int, stride_w: int) -> tuple:
+    return (x_shape[0], x_shape[1], 1 + (x_shape[2] - ph) // stride_h, 1 + (x_shape[3] - pw) // stride_w)
+
+
+def _pool_windows(x, pool_param):
+    """(rows, cols) slices of every pooling window, in row-major order of positions."""
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    _, _, h_out, w_out = _pool_out_shape(x.shape, ph, pw, stride, stride)
+    for i in range(h_out):
+        for j in range(w_out):
+            yield i, j, slice(i * stride, i * stride + ph), slice(j * stride, j * stride + pw)
+
+
+def _average_pool(x, pool_param) -> np.ndarray:
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    out = np.empty(_pool_out_shape(x.shape, ph, pw, stride, stride))
+    for i, j, rows, cols in _pool_windows(x, pool_param):
+        out[:, :, i, j] = x[:, :, rows, cols].mean(axis=(2, 3))
+    return out
+
+
+def _pool_gradient(x, pool_param, dout, route: str, accumulate: bool = True) -> np.ndarray:
+    """What max_pool_backward returns when each window's dout goes to `route`:
+    'max' (correct), 'window' (every entry) or 'mean' (every entry, divided by the size);
+    accumulate=False assigns instead of adding, so overlapping windows overwrite."""
+    dx = np.zeros_like(x)
+    for i, j, rows, cols in _pool_windows(x, pool_param):
+        window = x[:, :, rows, cols]
+        g = dout[:, :, i, j][:, :, None, None]
+        if route == "max":
+            share = g * (window == window.max(axis=(2, 3), keepdims=True))
+        elif route == "window":
+            share = g * np.ones_like(window)
+        else:
+            share = g * np.ones_like(window) / window[0, 0].size
+        if accumulate:
+            dx[:, :, rows, cols] += share
+        else:
+            dx[:, :, rows, cols] = share
+    return dx
+
+
+def pool_forward_known(sample: Sample) -> list[Known]:
+    x, pool_param = sample.args
+    return [Known("the windows are averaged; max pooling takes each window's maximum",
+                  lambda s: _average_pool(x, pool_param))]
+
+
+def pool_forward_shapes(sample: Sample) -> list[tuple[tuple, str]]:
+    x, p = sample.args
+    ph, pw, stride = p["pool_height"], p["pool_width"], p["stride"]
+    return [(_pool_out_shape(x.shape, ph, pw, 1, 1), "the stride is ignored "
+             "(H_out = 1 + (H - pool_height) // stride)"),
+            (_pool_out_shape(x.shape, ph, pw, ph, pw), "the windows step by the pool size "
+             "instead of by pool_param['stride']")]
+
+
+def pool_backward_known(sample: Sample) -> list[Known]:
+    x, pool_param = sample.args
+    return [
+        Known("the gradient is sent to the whole pooling window; only the entry that was the "
+              "maximum receives dout", lambda s, dout: _pool_gradient(x, pool_param, dout, "window")),
+        Known("the gradient is spread evenly over the window (average pooling); only the "
+              "maximum receives dout", lambda s, dout: _pool_gradient(x, pool_param, dout, "mean")),
+        Known("overlapping windows overwrite each other's gradient: accumulate with += "
+              "instead of assigning with =",
+              lambda s, dout: _pool_gradient(x, pool_param, dout, "max", accumulate=False)),
+    ]
+
+
+POOL_HINTS = {
+    "out": "out[n, c, i, j] = max of x[n, c, i*stride:i*stride+pool_height, "
+           "j*stride:j*stride+pool_width]",
+    "dx": "each dout[n, c, i, j] goes to the position of its window's maximum only, added (+=) "
+          "so that overlapping windows accumulate",
+}
+
+
+def pool_checks() -> list[Check]:
+    checks = []
+    for samples, hidden in ((pool_samples(), False), (pool_hidden_samples(), True)):
+        checks.append(forward_entry(
+            "max_pool_forward_naive", "layers", samples, ref.max_pool_forward_naive,
+            arg_names=POOL_ARGS, hint=POOL_HINTS["out"], known=pool_forward_known,
+            wrong_shapes=pool_forward_shapes, hidden=hidden))
+        checks.append(backward_entry(
+            "max_pool_forward_naive", "max_pool_backward_naive", "layers", samples,
+            ref.max_pool_forward_naive, ref.max_pool_backward_naive, grad="dx", grad_index=0,
+            wrt=0, arg_names=POOL_ARGS, hint=POOL_HINTS["dx"], known=pool_backward_known,
+            hidden=hidden, single_grad=True))
+    return checks
+
+
+# ===========================================================================
+# Convolutional sandwich layers (layer_utils)
+# ===========================================================================
+
+POOL_2X2 = {"pool_height": 2, "pool_width": 2, "stride": 2}
+
+
+def conv_relu_samples() -> list[Sample]:
+    r = _rng(30)
+    return [
+        _conv_sample("x (2,3,6,6), w (4,3,3,3), stride 1, pad 1", r, (2, 3, 6, 6), (4, 3, 3, 3), 1, 1),
+        _conv_sample("N=1, x (1,2,7,5), w (3,2,3,3), stride 2, pad 1", r, (1, 2, 7, 5), (3, 2, 3, 3), 2, 1),
+    ]
+
+
+def conv_relu_pool_samples() -> list[Sample]:
+    r = _rng(31)
+    samples = [("x (2,3,8,8), w (3,3,3,3), stride 1, pad 1, 2x2 pool stride 2", (2, 3, 8, 8),
+                (3, 3, 3, 3), {"stride": 1, "pad": 1}, dict(POOL_2X2)),
+               ("N=1, x (1,2,6,10), w (2,2,3,3), stride 1, pad 0, 2x3 pool stride 2", (1, 2, 6, 10),
+                (2, 2, 3, 3), {"stride": 1, "pad": 0},
+                {"pool_height": 2, "pool_width": 3, "stride": 2})]
+    return [Sample(name, (r.standard_normal(xs), r.standard_normal(ws), r.standard_normal(ws[0]),
+                          conv_param, pool_param))
+            for name, xs, ws, conv_param, pool_param in samples]
+
+
+def _conv_backward_without_relu(x, w, b, conv_param, dout) -> tuple:
+    return ref.conv_backward_naive(dout, (x, w, b, conv_param))
+
+
+def _conv_relu_pool_backward_without_relu(x, w, b, conv_param, pool_param, dout) -> tuple:
+    a = _conv_out(x, w, b, conv_param)
+    da = ref.max_pool_backward_naive(dout, (np.maximum(a, 0), pool_param))
+    return ref.conv_backward_naive(da, (x, w, b, conv_param))
+
+
+def conv_relu_known(sample: Sample) -> list[Known]:
+    return [Known("the ReLU is missing: the output is the convolution itself",
+                  lambda s: _conv_out(*s.args))]
+
+
+def conv_relu_pool_known(sample: Sample) -> list[Known]:
+    return [Known("the ReLU is missing: the map is pooled straight after the convolution",
+                  lambda s: ref.max_pool_forward_naive(_conv_out(*s.args[:4]), s.args[4])[0])]
+
+
+def relu_skipped(without_relu: Callable, index: int, hint: str) -> Callable[[Sample], list[Known]]:
+    """Known: gradient `index` of a backward pass that leaves out the ReLU's backward."""
+    return lambda sample: [Known(hint, lambda s, dout: without_relu(*s.args, dout)[index])]
+
+
+SANDWICH_GRADS = ("dx", "dw", "db")
+SANDWICH_HINTS = {
+    "conv_relu_forward": "conv_forward_fast, then relu_forward; cache both caches",
+    "conv_relu_backward": "relu_backward first, then conv_backward_fast, with the caches of "
+                          "the forward pass",
+    "conv_relu_pool_forward": "conv_forward_fast, relu_forward, max_pool_forward_fast, in that order",
+    "conv_relu_pool_backward": "the forward steps in reverse: max_pool_backward_fast, "
+                               "relu_backward, conv_backward_fast",
+}
+
+
+def sandwich_checks() -> list[Check]:
+    pool_args = CONV_ARGS + ("pool_param",)
+    checks = [forward_entry("conv_relu_forward", "layer_utils", conv_relu_samples(),
+                            ref_utils.conv_relu_forward, arg_names=CONV_ARGS,
+                            hint=SANDWICH_HINTS["conv_relu_forward"], known=conv_relu_known)]
+    checks += [backward_entry(
+        "conv_relu_forward", "conv_relu_backward", "layer_utils", conv_relu_samples(),
+        ref_utils.conv_relu_forward, ref_utils.conv_relu_backward, grad=grad, grad_index=index,
+        wrt=index, arg_names=CONV_ARGS, hint=SANDWICH_HINTS["conv_relu_backward"],
+        known=relu_skipped(_conv_backward_without_relu, index,
+                           "the ReLU's backward pass is skipped: dout goes straight into the "
+                           "convolution's backward"))
+        for index, grad in enumerate(SANDWICH_GRADS)]
+    checks.append(forward_entry("conv_relu_pool_forward", "layer_utils", conv_relu_pool_samples(),
+                                ref_utils.conv_relu_pool_forward, arg_names=pool_args,
+                                hint=SANDWICH_HINTS["conv_relu_pool_forward"],
+                                known=conv_relu_pool_known))
+    checks += [backward_entry(
+        "conv_relu_pool_forward", "conv_relu_pool_backward", "layer_utils",
+        conv_relu_pool_samples(), ref_utils.conv_relu_pool_forward,
+        ref_utils.conv_relu_pool_backward, grad=grad, grad_index=index, wrt=index,
+        arg_names=pool_args, hint=SANDWICH_HINTS["conv_relu_pool_backward"],
+        known=relu_skipped(_conv_relu_pool_backward_without_relu, index,
+                           "the ReLU's backward pass is skipped between pooling and convolution"))
+        for index, grad in enumerate(SANDWICH_GRADS)]
+    return checks
+
+
+# ===========================================================================
+# Spatial batch normalisation
+# ===========================================================================
+
+BN_ARGS = ("x", "gamma", "beta", "bn_param")
+
+
+def _bn_sample(name: str, r: np.random.Generator, shape: tuple, bn_param: dict) -> Sample:
+    c = shape[1]
+    return Sample(name, (4 * r.standard_normal(shape) + 10, r.standard_normal(c),
+                         r.standard_normal(c), bn_param))
+
+
+def spatial_bn_train_samples() -> list[Sample]:
+    r = _rng(40)
+    return [
+        _bn_sample("x (2,3,4,5), train", r, (2, 3, 4, 5), {"mode": "train"}),
+        _bn_sample("N=1, x (1,4,3,3), train, eps 1e-3", r, (1, 4, 3, 3), {"mode": "train", "eps": 1e-3}),
+        _bn_sample("x (3,2,5,3), train", r, (3, 2, 5, 3), {"mode": "train"}),
+    ]
+
+
+def spatial_bn_hidden_samples() -> list[Sample]:
+    r = _rng(41)
+    return [_bn_sample("x (4,5,3,2), train", r, (4, 5, 3, 2), {"mode": "train"}),
+            _bn_sample("x (2,1,6,5), one channel, train", r, (2, 1, 6, 5), {"mode": "train"})]
+
+
+def spatial_bn_running_samples() -> list[Sample]:
+    r = _rng(42)
+    return [
+        _bn_sample("x (2,3,4,5), running stats start empty", r, (2, 3, 4, 5), {"mode": "train"}),
+        _bn_sample("x (3,2,3,4), momentum 0.8, running stats given", r, (3, 2, 3, 4),
+                   {"mode": "train", "momentum": 0.8, "running_mean": r.standard_normal(2),
+                    "running_var": r.uniform(0.5, 2.0, 2)}),
+    ]
+
+
+def spatial_bn_test_samples() -> list[Sample]:
+    r = _rng(43)
+    return [
+        _bn_sample("x (2,3,4,5), test mode", r, (2, 3, 4, 5),
+                   {"mode": "test", "running_mean": 10 + r.standard_normal(3),
+                    "running_var": r.uniform(8.0, 24.0, 3)}),
+        _bn_sample("N=1, x (1,2,3,3), test mode", r, (1, 2, 3, 3),
+                   {"mode": "test", "running_mean": 10 + r.standard_normal(2),
+                    "running_var": r.uniform(8.0, 24.0, 2)}),
+    ]
+
+
+def _rows_without_transpose(x: np.ndarray) -> np.ndarray:
+    return x.reshape(-1, x.shape[1])
+
+
+def _rows(x: np.ndarray) -> np.ndarray:
+    return x.transpose(0, 2, 3, 1).reshape(-1, x.shape[1])
+
+
+def _train_param(bn_param: dict) -> dict:
+    return {"mode": "train", **({"eps": bn_param["eps"]} if "eps" in bn_param else {})}
+
+
+def _instance_norm(x, gamma, beta, eps) -> np.ndarray:
+    mean = x.mean(axis=(2, 3), keepdims=True)
+    var = x.var(axis=(2, 3), keepdims=True)
+    return gamma.reshape(1, -1, 1, 1) * (x - mean) / np.sqrt(var + eps) + beta.reshape(1, -1, 1, 1)
+
+
+def spatial_bn_forward_known(sample: Sample) -> list[Known]:
+    x, gamma, beta, bn_param = sample.args
+    param = _train_param(bn_param)
+    eps = bn_param.get("eps", 1e-5)
+    return [
+        Known("x was reshaped to (N*H*W, C) without moving the channels last first: "
+              "transpose to (N, H, W, C) before reshaping (and back afterwards)",
+              lambda s: ref.batchnorm_forward(_rows_without_transpose(x), gamma, beta,
+                                              dict(param))[0].reshape(x.shape)),
+        Known("the rows were built correctly, but the result was reshaped to (N, C, H, W) "
+              "without transposing the channels back",
+              lambda s: ref.batchnorm_forward(_rows(x), gamma, beta, dict(param))[0].reshape(x.shape)),
+        Known("the statistics are per image and channel (over H and W only); spatial batchnorm "
+              "averages over N, H and W for each channel",
+              lambda s: _instance_norm(x, gamma, beta, eps)),
+    ]
+
+
+def _test_mode_on_rows(x, gamma, beta, bn_param) -> np.ndarray:
+    """Test-mode batchnorm applied to x reshaped to (N*H*W, C) without a transpose."""
+    rows = _rows_without_transpose(x)
+    eps = bn_param.get("eps", 1e-5)
+    normalised = (rows - bn_param["running_mean"]) / np.sqrt(bn_param["running_var"] + eps)
+    return (gamma * normalised + beta).reshape(x.shape)
+
+
+def spatial_bn_test_known(sample: Sample) -> list[Known]:
+    x, gamma, beta, bn_param = sample.args
+    return [Known("x was reshaped to (N*H*W, C) without moving the channels last first: "
+                  "transpose to (N, H, W, C) before reshaping (and back afterwards)",
+                  lambda s: _test_mode_on_rows(x, gamma, beta, bn_param)),
+            Known("test mode used the batch's own statistics; at test time normalise with "
+                  "bn_param['running_mean'] and bn_param['running_var']",
+                  lambda s: ref.spatial_batchnorm_forward(x, gamma, beta,
+                                                          _train_param(bn_param))[0])]
+
+
+def spatial_bn_backward_known(grad: str) -> Callable[[Sample], list[Known]]:
+    def known(sample: Sample) -> list[Known]:
+        if grad != "dx":
+            return []
+        x, gamma, beta, bn_param = sample.args
+
+        def rows_dx(dout_rows):
+            _, cache = ref.batchnorm_forward(_rows(x), gamma, beta, _train_param(bn_param))
+            return ref.batchnorm_backward_alt(dout_rows, cache)[0]
+
+        return [Known("dout was reshaped to (N*H*W, C) without moving the channels last "
+                      "(transpose to (N, H, W, C) first, and transpose dx back)",
+                      lambda s, dout: rows_dx(_rows_without_transpose(dout)).reshape(x.shape)),
+                Known("dx was reshaped back to (N, C, H, W) without transposing the channels "
+                      "back: reshape to (N, H, W, C), then transpose(0, 3, 1, 2)",
+                      lambda s, dout: rows_dx(_rows(dout)).reshape(x.shape))]
+    return known
+
+
+def spatial_bn_param_shapes(sample: Sample) -> list[tuple[tuple, str]]:
+    c = sample.args[0].shape[1]
+    return [((1, c, 1, 1), "spatial batchnorm's gamma and beta are (C,); return their gradients "
+             "in that shape"),
+            ((sample.args[0].shape[0], c), "the gradient is summed over H and W only: sum over N too")]
+
+
+def _running_stats_expected(sample: Sample) -> dict:
+    bn_param = copy.deepcopy(sample.args[3])
+    ref.spatial_batchnorm_forward(*copy.deepcopy(sample.args[:3]), bn_param)
+    return bn_param
+
+
+def _running_known(sample: Sample, key: str) -> list[Signature]:
+    x, _, _, bn_param = sample.args
+    momentum = bn_param.get("momentum", 0.9)
+    c = x.shape[1]
+    old = np.asarray(bn_param.get(f"running_{key}", np.zeros(c)))
+    axes = (0, 2, 3)
+    batch = x.mean(axis=axes) if key == "mean" else x.var(axis=axes)
+    m = x.size // c
+    unbiased = x.var(axis=axes) * m / max(m - 1, 1)
+    rows = _rows_without_transpose(x)
+    wrong_rows = rows.mean(axis=0) if key == "mean" else rows.var(axis=0)
+    hints = [Signature(_matches_value(momentum * old + (1 - momentum) * wrong_rows),
+                       "the statistics come from x reshaped to (N*H*W, C) without moving the "
+                       "channels last: transpose to (N, H, W, C) first"),
+             Signature(_matches_value((1 - momentum) * old + momentum * batch),
+                       "momentum is applied the wrong way round: running = momentum * running "
+                       "+ (1 - momentum) * batch_statistic")]
+    if key == "var":
+        hints.append(Signature(_matches_value(momentum * old + (1 - momentum) * unbiased),
+                               "the running variance uses the unbiased batch variance (divided by "
+                               "m - 1); the course uses the biased one, as in the forward pass"))
+    return hints
+
+
+def _matches_value(value: np.ndarray) -> Callable[[np.ndarray, np.ndarray], bool]:
+    def matches(actual: np.ndarray, expected: np.ndarray) -> bool:
+        return (actual.shape == value.shape
+                and bool(np.allclose(actual, value, rtol=MATCH.rtol, atol=MATCH.atol)))
+    return matches
+
+
+def running_stats_check() -> Check:
+    """bn_param['running_mean'] / ['running_var'] after one training-mode call."""
+    samples = spatial_bn_running_samples()
+    hint = ("in train mode, update bn_param['running_mean'] and bn_param['running_var'] with "
+            "running = momentum * running + (1 - momentum) * batch statistic (per channel, shape (C,))")
+
+    def run(student: Student) -> None:
+        __tracebackhide__ = True
+        for sample in samples:
+            expected = _running_stats_expected(sample)
+            result = _student_call(student, "layers", "spatial_batchnorm_forward",
+                                   *copy.deepcopy(sample.args), return_args=True)
+            after = result.args_after[3] if isinstance(result.args_after, list) else {}
+            for key in ("mean", "var"):
+                name = f"running_{key}"
+                if not isinstance(after, dict) or name not in after:
+                    raise CheckFailure(f"[sample {sample.name}] bn_param has no '{name}' after a "
+                                       f"training-mode call", hint=hint)
+                try:
+                    compare_arrays(f"bn_param['{name}']", after[name], expected[name],
+                                   inputs=dict(zip(BN_ARGS, sample.args)), hint=hint,
+                                   signatures=_running_known(sample, key))
+                except CheckFailure as failure:
+                    raise CheckFailure(f"[sample {sample.name}] {failure.message}", hint=hint,
+                                       details=failure.details) from None
+
+    return Check("spatial_batchnorm_forward/running_stats", "spatial_batchnorm_forward",
+                 "spatial_batchnorm_forward: running mean and variance updated in bn_param", run, hint)
+
+
+BN_HINTS = {
+    "out": "per channel, statistics over N, H and W: move channels last, reshape to (N*H*W, C), "
+           "use batchnorm_forward, reshape and transpose back",
+    "test": "test mode normalises with the running mean and variance stored in bn_param",
+    "dx": "the same reshapes as the forward pass around batchnorm_backward (dout to (N*H*W, C), dx back)",
+    "dgamma": "dgamma = sum of dout * x_hat over N, H and W, shape (C,)",
+    "dbeta": "dbeta = sum of dout over N, H and W, shape (C,)",
+}
+
+
+def spatial_bn_checks() -> list[Check]:
+    checks = [
+        forward_entry("spatial_batchnorm_forward", "layers", spatial_bn_train_samples(),
+                      ref.spatial_batchnorm_forward, arg_names=BN_ARGS, hint=BN_HINTS["out"],
+                      known=spatial_bn_forward_known),
+        forward_entry("spatial_batchnorm_forward", "layers", spatial_bn_hidden_samples(),
+                      ref.spatial_batchnorm_forward, arg_names=BN_ARGS, hint=BN_HINTS["out"],
+                      known=spatial_bn_forward_known, hidden=True),
+        running_stats_check(),
+    ]
+    test_mode = forward_entry("spatial_batchnorm_forward", "layers", spatial_bn_test_samples(),
+                              ref.spatial_batchnorm_forward, arg_names=BN_ARGS,
+                              hint=BN_HINTS["test"], known=spatial_bn_test_known)
+    checks.append(Check("spatial_batchnorm_forward/out_test", test_mode.function,
+                        "spatial_batchnorm_forward: test-mode output uses the running statistics",
+                        test_mode.run, test_mode.hint))
+    for index, grad in enumerate(("dx", "dgamma", "dbeta")):
+        checks.append(backward_entry(
+            "spatial_batchnorm_forward", "spatial_batchnorm_backward", "layers",
+            spatial_bn_train_samples(), ref.spatial_batchnorm_forward,
+            ref.spatial_batchnorm_backward, grad=grad, grad_index=index, wrt=index,
+            arg_names=BN_ARGS, hint=BN_HINTS[grad], known=spatial_bn_backward_known(grad),
+            wrong_shapes=None if grad == "dx" else spatial_bn_param_shapes))
+    return checks
+
+
+# ===========================================================================
+# Spatial group normalisation
+# ===========================================================================
+
+# Note [Group norm parameter shape]
+# The course's notebook passes gamma and beta to spatial_groupnorm_forward as
+# (1, C, 1, 1) arrays and expects dgamma and dbeta back in that shape; some
+# course years use (C,) instead.  The manifest's convention
+# `groupnorm_param_shape` ("(1, C, 1, 1)" or "(C,)", overridable per run with
+# --convention) says which; samples are built in that shape and the reference
+# (written for (1, C, 1, 1)) is wrapped to take and return it.  The entries are
+# built per convention when a check first runs (`by_convention`).
+
+GN_ARGS = ("x", "gamma", "beta", "G", "gn_param")
+GN_SHAPES = {"1,C,1,1": (1, -1, 1, 1), "C": (-1,)}
+GN_DEFAULT = "1,C,1,1"
+
+
+def groupnorm_param_shape(conventions: dict) -> str:
+    """The convention's key in GN_SHAPES; see Note [Group norm parameter shape]."""
+    raw = str(conventions.get("groupnorm_param_shape", GN_DEFAULT))
+    key = raw.replace(" ", "").strip("()").rstrip(",")
+    if key not in GN_SHAPES:
+        raise ValueError(f"convention groupnorm_param_shape={raw!r}: expected '(1, C, 1, 1)' or '(C,)'")
+    return key
+
+
+def _gn_sample(name: str, r: np.random.Generator, shape: tuple, G: int, gn_param: dict,
+               convention: str) -> Sample:
+    c = shape[1]
+    gamma, beta = r.standard_normal(c), r.standard_normal(c)
+    target = GN_SHAPES[convention]
+    return Sample(name, (5 * r.standard_normal(shape) + 12, gamma.reshape(target),
+                         beta.reshape(target), G, gn_param))
+
+
+def groupnorm_samples(convention: str) -> list[Sample]:
+    r = _rng(50)
+    return [
+        _gn_sample("x (2,6,4,5), G=2", r, (2, 6, 4, 5), 2, {}, convention),
+        _gn_sample("N=1, x (1,4,3,3), G=2", r, (1, 4, 3, 3), 2, {}, convention),
+        _gn_sample("x (3,6,2,3), G=3, eps 1e-3", r, (3, 6, 2, 3), 3, {"eps": 1e-3}, convention),
+    ]
+
+
+def groupnorm_hidden_samples(convention: str) -> list[Sample]:
+    r = _rng(51)
+    return [
+        _gn_sample("x (2,8,3,3), G=4", r, (2, 8, 3, 3), 4, {}, convention),
+        _gn_sample("x (2,6,5,3), G=3", r, (2, 6, 5, 3), 3, {"mode": "train"}, convention),
+    ]
+
+
+def groupnorm_reference(convention: str) -> tuple[Callable, Callable]:
+    """Reference forward and backward taking and returning gamma-shaped parameters."""
+    if convention == GN_DEFAULT:
+        return ref.spatial_groupnorm_forward, ref.spatial_groupnorm_backward
+
+    def forward(x, gamma, beta, G, gn_param):
+        return ref.spatial_groupnorm_forward(x, gamma.reshape(1, -1, 1, 1), beta.reshape(1, -1, 1, 1),
+                                             G, gn_param)
+
+    def backward(dout, cache):
+        dx, dgamma, dbeta = ref.spatial_groupnorm_backward(dout, cache)
+        return dx, dgamma.reshape(-1), dbeta.reshape(-1)
+
+    return forward, backward
+
+
+def _normalise_groups(x, gamma, beta, eps, grouped: np.ndarray, axis) -> np.ndarray:
+    """gamma * x_hat + beta, x_hat standardised with statistics of `grouped` (a reshape of x) over `axis`."""
+    mean = grouped.mean(axis=axis, keepdims=True)
+    std = np.sqrt(grouped.var(axis=axis, keepdims=True) + eps)
+    x_hat = ((grouped - mean) / std).reshape(x.shape)
+    return gamma.reshape(1, -1, 1, 1) * x_hat + beta.reshape(1, -1, 1, 1)
+
+
+def _strided_groups(x, gamma, beta, G, eps) -> np.ndarray:
+    """Channel c in group c % G (reshape to (N, C // G, G, H, W) and normalise over axes 1, 3, 4)."""
+    n, c, h, w = x.shape
+    grouped = x.reshape(n, c // G, G, h, w)
+    mean = grouped.mean(axis=(1, 3, 4), keepdims=True)
+    std = np.sqrt(grouped.var(axis=(1, 3, 4), keepdims=True) + eps)
+    return gamma.reshape(1, -1, 1, 1) * ((grouped - mean) / std).reshape(x.shape) + beta.reshape(1, -1, 1, 1)
+
+
+def groupnorm_forward_known(sample: Sample) -> list[Known]:
+    x, gamma, beta, G, gn_param = sample.args
+    eps = gn_param.get("eps", 1e-5)
+    n, c, h, w = x.shape
+    return [
+        Known("the statistics are per channel (over H and W only); group norm averages over the "
+              "C // G channels of a group and all their pixels",
+              lambda s: _normalise_groups(x, gamma, beta, eps, x, (2, 3))),
+        Known("the statistics are over all channels of an image (layer norm); each of the G "
+              "groups of C // G consecutive channels has its own mean and variance",
+              lambda s: _normalise_groups(x, gamma, beta, eps, x.reshape(n, -1), 1)),
+        Known("the groups mix images: reshape to (N, G, -1) (or (N*G, -1)), not (G, -1)",
+              lambda s: _normalise_groups(x, gamma, beta, eps, x.reshape(G, -1), 1)),
+        Known("the groups take every G-th channel; a group is C // G *consecutive* channels "
+              "(reshape to (N, G, C // G, H, W))",
+              lambda s: _strided_groups(x, gamma, beta, G, eps)),
+    ]
+
+
+def groupnorm_backward_known(grad: str, convention: str) -> Callable[[Sample], list[Known]]:
+    forward, _ = groupnorm_reference(convention)
+
+    def known(sample: Sample) -> list[Known]:
+        if grad != "dx":
+            return []
+        x, gamma, beta, G, gn_param = sample.args
+
+        def without_mean_terms(s, dout):
+            _, (_, _, inv_std, _) = forward(x, gamma, beta, G, dict(gn_param))
+            g = (dout * gamma.reshape(1, -1, 1, 1)).reshape(x.shape[0], G, -1)
+            return (g * inv_std).reshape(x.shape)
+
+        return [Known("dx = dout * gamma / std only: the gradient through the group mean and "
+                      "variance is missing", without_mean_terms)]
+    return known
+
+
+def groupnorm_param_shapes(convention: str) -> Callable[[Sample], list]:
+    def shapes(sample: Sample) -> list[tuple[tuple, str]]:
+        c = sample.args[0].shape[1]
+        wanted = "(1, C, 1, 1)" if convention == GN_DEFAULT else "(C,)"
+        other = (c,) if convention == GN_DEFAULT else (1, c, 1, 1)
+        return [(other, f"gamma and beta are {wanted} in this course (convention "
+                        f"groupnorm_param_shape); return their gradients in gamma's shape")]
+    return shapes
+
+
+GN_HINTS = {
+    "out": "reshape x to (N, G, C // G * H * W), normalise each group over its last axis, "
+           "reshape back, then gamma * x_hat + beta",
+    "dx": "the batchnorm-style backward formula applied within each (image, group), over its "
+          "C // G * H * W entries",
+    "dgamma": "dgamma = sum of dout * x_hat over N, H and W, in gamma's shape",
+    "dbeta": "dbeta = sum of dout over N, H and W, in beta's shape",
+}
+
+
+def by_convention(build: Callable[[str], Check]) -> Check:
+    """A check built for the submission's convention when it runs; Note [Group norm parameter shape]."""
+    built = {GN_DEFAULT: build(GN_DEFAULT)}
+    template = built[GN_DEFAULT]
+
+    def run(student: Student) -> None:
+        __tracebackhide__ = True
+        key = groupnorm_param_shape(student.conventions)
+        if key not in built:
+            built[key] = build(key)
+        built[key].run(student)
+
+    return Check(template.id, template.function, template.title, run, template.hint, template.hidden)
+
+
+def groupnorm_checks() -> list[Check]:
+    def forward(samples: Callable[[str], list[Sample]], hidden: bool) -> Check:
+        return by_convention(lambda conv: forward_entry(
+            "spatial_groupnorm_forward", "layers", samples(conv), groupnorm_reference(conv)[0],
+            arg_names=GN_ARGS, hint=GN_HINTS["out"], known=groupnorm_forward_known, hidden=hidden))
+
+    def backward(grad: str, index: int) -> Check:
+        return by_convention(lambda conv: backward_entry(
+            "spatial_groupnorm_forward", "spatial_groupnorm_backward", "layers",
+            groupnorm_samples(conv), *groupnorm_reference(conv), grad=grad, grad_index=index,
+            wrt=index, arg_names=GN_ARGS, hint=GN_HINTS[grad],
+            known=groupnorm_backward_known(grad, conv),
+            wrong_shapes=None if grad == "dx" else groupnorm_param_shapes(conv)))
+
+    return [forward(groupnorm_samples, False), forward(groupnorm_hidden_samples, True),
+            *[backward(grad, index) for index, grad in enumerate(("dx", "dgamma", "dbeta"))]]
+
+
+# ===========================================================================
+# ThreeLayerConvNet
+# ===========================================================================
+
+# Note [Judging the model]
+# ~~~~~~~~~~~~~~~~~~~~~~~~
+# * Exact checks (scores, loss, each gradient) construct the student's model,
+#   overwrite every parameter with seeded arrays (nonzero biases included) and
+#   compare with the reference model holding the same arrays.  The model is
+#   built with dtype=np.float64: the grader hands the worker's own np.float64
+#   (a handle, Note [Worker objects]) so `astype(dtype)` and `dtype == ...`
+#   behave as in the notebook.
+# * Statistical checks use the student's own initialisation, after seeding the
+#   worker's global generator (np.random.seed, as the notebook does), so a
+#   submission always gets the same verdict.  Their tolerances are derived in
+#   `check_params` and `check_initial_loss`.
+# * The L2 penalty is c * reg * (|W1|^2 + |W2|^2 + |W3|^2) with c = 0.5 in the
+#   course (the notebook's published initial losses, 2.3026 -> 2.5083 at
+#   reg 0.5 with the default sizes, are that); the manifest's convention
+#   `l2_scale` holds c.  The reference uses 0.5, so it runs with reg * 2c.
+# * Overfitting trains with the course's Solver inside the worker (the
+#   reference copy, which the manifest puts in place of the student's: the
+#   Solver is course code, and a seeded Solver makes the run repeatable) and
+#   the `sgd` of the student's optim.py, which the course provides and this
+#   assignment does not grade.  The parameters start from seeded arrays, so a
+#   correct model follows the reference's trajectory up to rounding.
+
+@dataclass(frozen=True)
+class NetSpec:
+    """Constructor arguments of one ThreeLayerConvNet."""
+    input_dim: tuple[int, int, int]
+    num_filters: int
+    filter_size: int
+    hidden_dim: int
+    num_classes: int
+
+    def kwargs(self) -> dict:
+        return {"input_dim": self.input_dim, "num_filters": self.num_filters,
+                "filter_size": self.filter_size, "hidden_dim": self.hidden_dim,
+                "num_classes": self.num_classes}
+
+    def describe(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.kwargs().items())
+
+    def shapes(self) -> dict[str, tuple]:
+        """Parameter shapes: conv keeps H x W (pad (k-1)//2), the 2x2 pool halves it (floor)."""
+        c, h, w = self.input_dim
+        k, f = self.filter_size, self.num_filters
+        pooled = [(size + 2 * ((k - 1) // 2) - k + 1 - 2) // 2 + 1 for size in (h, w)]
+        return {"W1": (f, c, k, k), "b1": (f,), "W2": (f * pooled[0] * pooled[1], self.hidden_dim),
+                "b2": (self.hidden_dim,), "W3": (self.hidden_dim, self.num_classes),
+                "b3": (self.num_classes,)}
+
+
+WEIGHTS = ("W1", "W2", "W3")
+MODEL_SPEC = NetSpec((3, 8, 8), num_filters=4, filter_size=3, hidden_dim=10, num_classes=6)
+HIDDEN_SPEC = NetSpec((2, 9, 7), num_filters=3, filter_size=5, hidden_dim=6, num_classes=4)
+INIT_SPEC = NetSpec((3, 10, 10), num_filters=8, filter_size=5, hidden_dim=50, num_classes=10)
+OVERFIT_SPEC = NetSpec((1, 8, 8), num_filters=8, filter_size=3, hidden_dim=50, num_classes=5)
+GRAD_REG = 0.3
+
+
+def seeded_params(spec: NetSpec, seed: int, weight_scale: float) -> dict[str, np.ndarray]:
+    r = _rng(seed)
+    return {name: (weight_scale if name.startswith("W") else 0.1) * r.standard_normal(shape)
+            for name, shape in spec.shapes().items()}
+
+
+def model_data(spec: NetSpec, seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    r = _rng(seed)
+    return r.standard_normal((n, *spec.input_dim)), r.integers(spec.num_classes, size=n)
+
+
+def l2_scale(conventions: dict) -> float:
+    """c in the penalty c * reg * sum |W|^2; see Note [Judging the model]."""
+    return float(conventions.get("l2_scale", 0.5))
+
+
+def reference_net(spec: NetSpec, params: dict, reg: float, scale: float = 0.5) -> ReferenceConvNet:
+    """The reference model holding copies of `params`; the judge's np.random is left as it was."""
+    state = np.random.get_state()
+    try:
+        net = ReferenceConvNet(**spec.kwargs(), reg=reg * 2 * scale, dtype=np.float64)
+    finally:
+        np.random.set_state(state)
+    net.params = {name: value.copy() for name, value in params.items()}
+    return net
+
+
+def _worker_float64(student: Student) -> Ref:
+    """np.float64 as the worker knows it; see Note [Judging the model]."""
+    return student.worker.call("numpy", "dtype", "float64").ref.attr("type")
+
+
+def _seed_worker(student: Student, seed: int) -> None:
+    student.worker.call("numpy.random", "seed", seed)
+
+
+def student_net(student: Student, spec: NetSpec, *, weight_scale: float = 1e-3,
+                reg: float = 0.0) -> RemoteObject:
+    try:
+        return student.new("cnn", "ThreeLayerConvNet", **spec.kwargs(), weight_scale=weight_scale,
+                           reg=reg, dtype=_worker_float64(student))
+    except StudentError as error:
+        raise CheckFailure(f"ThreeLayerConvNet({spec.describe()}, weight_scale={weight_scale}, "
+                           f"reg={reg}, dtype=np.float64) raised {error}"
+                           + (f"\n{error.traceback}" if error.traceback else "")) from None
+
+
+def student_params(model: RemoteObject, spec: NetSpec) -> dict[str, np.ndarray]:
+    """The model's params, checked for names and shapes."""
+    params = model.get("params")
+    if not isinstance(params, dict):
+        raise CheckFailure(f"model.params is {type(params).__name__}, expected a dict of arrays")
+    missing = [name for name in spec.shapes() if name not in params]
+    if missing:
+        raise CheckFailure(f"model.params has no {', '.join(missing)}: the course names the "
+                           f"parameters W1, b1 (conv), W2, b2 (hidden affine), W3, b3 (output)")
+    for name, shape in spec.shapes().items():
+        value = params[name]
+        if not isinstance(value, np.ndarray):
+            raise CheckFailure(f"params['{name}'] is {type(value).__name__}, expected an array")
+        if value.shape != shape:
+            raise CheckFailure(f"params['{name}'] has shape {value.shape}, expected {shape} for "
+                               f"ThreeLayerConvNet({spec.describe()})",
+                               hint=PARAM_SHAPE_HINT)
+    return params
+
+
+PARAM_SHAPE_HINT = ("W1 (F, C, filter_size, filter_size); the conv keeps H x W and the 2x2 pool "
+                    "halves it, so W2 is (F * (H // 2) * (W // 2), hidden_dim); W3 (hidden_dim, "
+                    "num_classes)")
+
+
+def install(model: RemoteObject, spec: NetSpec, params: dict[str, np.ndarray]) -> None:
+    student_params(model, spec)
+    for name, value in params.items():
+        model.set_item("params", name, value)
+
+
+def call_loss(model: RemoteObject, X: np.ndarray, y: np.ndarray | None, what: str):
+    try:
+        value = (model.call("loss", X) if y is None else model.call("loss", X, y)).value
+    except StudentError as error:
+        raise CheckFailure(f"model.loss({what}) raised {error}"
+                           + (f"\n{error.traceback}" if error.traceback else "")) from None
+    if y is None:
+        return value
+    if not isinstance(value, (tuple, list)) or len(value) != 2 or not isinstance(value[1], dict):
+        raise CheckFailure(f"model.loss(X, y) returned {type(value).__name__}, expected a tuple "
+                           f"(loss, grads) with grads a dict keyed like params")
+    return value
+
+
+def _exact_model(student: Student, spec: NetSpec, params: dict, reg: float) -> RemoteObject:
+    model = student_net(student, spec, reg=reg)
+    install(model, spec, params)
+    return model
+
+
+def check_params(student: Student) -> None:
+    """Names and shapes; biases zero; weights ~ N(0, weight_scale^2).
+
+    Tolerances: the smallest weight array of INIT_SPEC has n = 500 entries.  For
+    n iid N(0, s^2) draws the sample std has relative standard deviation
+    1/sqrt(2n) = 0.032 and the mean has standard deviation s/sqrt(n) = 0.045 s,
+    so accepting std within 25% of s (7.9 standard deviations) and |mean| <= 0.3 s
+    (6.7 standard deviations) fails a correct initialisation with probability
+    below 1e-10, while a missing weight_scale (std 1) or a uniform [0, s) draw
+    (mean s/2) fails always.
+    """
+    __tracebackhide__ = True
+    scale = 1e-2
+    _seed_worker(student, 0)
+    params = student_params(student_net(student, INIT_SPEC, weight_scale=scale), INIT_SPEC)
+    for name in ("b1", "b2", "b3"):
+        if np.any(params[name] != 0):
+            raise CheckFailure(f"params['{name}'] is not all zeros after __init__",
+                               hint="biases start at zero")
+    for name in WEIGHTS:
+        std, mean = float(np.std(params[name])), float(np.mean(params[name]))
+        if not (0.75 * scale <= std <= 1.25 * scale) or abs(mean) > 0.3 * scale:
+            raise CheckFailure(
+                f"params['{name}'] has mean {mean:.3g} and standard deviation {std:.3g} with "
+                f"weight_scale={scale}; expected mean 0 and standard deviation {scale} "
+                f"(accepted: |mean| <= {0.3 * scale:g}, std within 25%)",
+                hint="weights are weight_scale * np.random.randn(...) (a Gaussian with standard "
+                     "deviation weight_scale)")
+
+
+def check_initial_loss(student: Student) -> None:
+    """With its own small initialisation and reg = 0 the loss is about log(C).
+
+    Tolerance: for scores s_i, loss_i = logsumexp(s_i) - s_{i, y_i} lies within
+    max_c s_ic - min_c s_ic <= 2 max|s_i| of log C.  So a correct loss is within
+    2 max|s| of log C, where s are the scores the reference computes with the
+    student's own parameters (about 1e-5 here, weight_scale 1e-3).
+    """
+    __tracebackhide__ = True
+    spec = MODEL_SPEC
+    X, y = model_data(spec, 60, 20)
+    _seed_worker(student, 1)
+    model = student_net(student, spec, weight_scale=1e-3)
+    params = student_params(model, spec)
+    scores = reference_net(spec, {k: np.asarray(params[k], np.float64) for k in spec.shapes()},
+                           0.0).loss(X)
+    tolerance = 2 * float(np.max(np.abs(scores))) + 1e-12
+    loss, _ = call_loss(model, X, y, "X, y")
+    log_c = math.log(spec.num_classes)
+    size = X.shape[0]
+    compare_scalar("initial loss", loss, log_c, tolerance=Tolerance(rtol=0.0, atol=tolerance),
+                   inputs={"X": X, "y": y},
+                   signatures=[Signature(lambda a, e: np.isclose(a, size * log_c, rtol=1e-3),
+                                         f"about N * log(C): the loss is summed over the batch "
+                                         f"(N = {size}) instead of averaged")],
+                   hint=f"with tiny random weights every class scores about the same, so the "
+                        f"softmax loss is about log(C) = log({spec.num_classes}) = {log_c:.4f}")
+
+
+def _as_number(value, what: str = "model.loss(X, y)") -> float:
+    """A number as a float, accepting what compare_scalar accepts (numbers, size-1 arrays)."""
+    if isinstance(value, Converted):
+        value = value.value
+    if isinstance(value, (int, float, np.ndarray)) and np.size(value) == 1 \
+            and np.asarray(value).dtype.kind in "biuf":
+        return float(np.asarray(value).reshape(()))
+    raise CheckFailure(f"{what} returned {type(value).__name__}, expected a number")
+
+
+def check_regularization(student: Student) -> None:
+    """loss(reg) - loss(0) is the L2 penalty c * reg * sum |W|^2 on the weights (not the biases)."""
+    __tracebackhide__ = True
+    spec, reg, scale = MODEL_SPEC, 0.5, l2_scale(student.conventions)
+    params = seeded_params(spec, 61, 0.05)
+    X, y = model_data(spec, 62, 8)
+    plain, _ = call_loss(_exact_model(student, spec, params, 0.0), X, y, "X, y")
+    regularized, _ = call_loss(_exact_model(student, spec, params, reg), X, y, "X, y")
+    squares = {name: float(np.sum(params[name] ** 2)) for name in params}
+    penalty = scale * reg * sum(squares[name] for name in WEIGHTS)
+    with_biases = scale * reg * sum(squares.values())
+    difference = _as_number(regularized) - _as_number(plain)
+    compare_scalar(f"loss(reg={reg}) - loss(reg=0)", difference, penalty,
+                   signatures=[
+                       Signature(lambda a, e: np.isclose(a, 0.0, atol=1e-12),
+                                 "the loss does not change with reg: add the L2 penalty"),
+                       Signature(lambda a, e: np.isclose(a, e / scale, rtol=1e-6),
+                                 f"the penalty is reg * sum(W**2); this course uses "
+                                 f"{_times(scale)}reg * sum(W**2)"),
+                       Signature(lambda a, e: np.isclose(a, with_biases, rtol=1e-6),
+                                 "the biases are regularized too; only W1, W2, W3 are"),
+                   ],
+                   hint=f"loss += {_times(scale)}reg * (sum(W1**2) + sum(W2**2) + sum(W3**2))")
+
+
+def _grad_params(seed: int, spec: NetSpec) -> dict[str, np.ndarray]:
+    return seeded_params(spec, seed, 0.2)
+
+
+def check_scores(student: Student) -> None:
+    __tracebackhide__ = True
+    spec = MODEL_SPEC
+    params = _grad_params(63, spec)
+    X, _ = model_data(spec, 64, 5)
+    scores = call_loss(_exact_model(student, spec, params, 0.0), X, None, "X")
+    compare_arrays("scores", scores, reference_net(spec, params, 0.0).loss(X), inputs={"X": X},
+                   hint="conv - relu - 2x2 max pool - affine - relu - affine; loss(X) with y=None "
+                        "returns the scores")
+
+
+def check_loss(student: Student) -> None:
+    __tracebackhide__ = True
+    spec = MODEL_SPEC
+    params = _grad_params(63, spec)
+    X, y = model_data(spec, 64, 5)
+    loss, _ = call_loss(_exact_model(student, spec, params, 0.0), X, y, "X, y")
+    expected, _ = reference_net(spec, params, 0.0).loss(X, y)
+    compare_scalar("loss", loss, expected, inputs={"X": X, "y": y},
+                   hint="the softmax loss of the scores, averaged over the batch")
+
+
+def _times(factor: float) -> str:
+    """'2 * ' for 2, '' for 1: a coefficient as the student would write it."""
+    return "" if factor == 1 else f"{factor:g} * "
+
+
+def _loss_signatures(params: dict, reg: float, scale: float) -> list[Signature]:
+    """Known mistakes in the L2 term of a loss computed with `params` at `reg`."""
+    weights = reg * sum(float(np.sum(params[name] ** 2)) for name in WEIGHTS)
+    biases = reg * sum(float(np.sum(value ** 2)) for name, value in params.items()
+                       if name not in WEIGHTS)
+
+    def shifted(delta: float):
+        return lambda a, e: not np.isclose(delta, 0.0) and np.isclose(a, e + delta, rtol=1e-6, atol=1e-9)
+
+    return [Signature(shifted(-scale * weights), "the L2 penalty is missing from the loss"),
+            Signature(shifted((1 - scale) * weights), f"the penalty is reg * sum(W**2); this course "
+                                                      f"uses {_times(scale)}reg * sum(W**2)"),
+            Signature(shifted(scale * biases), "the biases are regularized too; only W1, W2, W3 are")]
+
+
+def _grad_signatures(name: str, params: dict, reg: float, scale: float) -> list[Signature]:
+    value = params[name]
+    if name.startswith("b"):
+        return [Signature(lambda a, e: np.allclose(a, e + 2 * scale * reg * value, rtol=1e-6, atol=1e-9),
+                          "the bias gradient includes a regularization term; biases are not regularized")]
+    return [
+        Signature(lambda a, e: np.allclose(a, e - 2 * scale * reg * value, rtol=1e-6, atol=1e-9),
+                  f"the regularization gradient is missing: add {_times(2 * scale)}reg * {name}"),
+        Signature(lambda a, e: np.allclose(a, e + 2 * scale * reg * value, rtol=1e-6, atol=1e-9),
+                  f"the regularization gradient is doubled: the penalty {_times(scale)}reg * "
+                  f"sum({name}**2) has gradient {_times(2 * scale)}reg * {name}"),
+    ]
+
+
+def grad_check(name: str) -> Check:
+    layer = {"1": "conv", "2": "hidden affine", "3": "output affine"}[name[1]]
+
+    def run(student: Student) -> None:
+        __tracebackhide__ = True
+        spec, scale = MODEL_SPEC, l2_scale(student.conventions)
+        params = _grad_params(65, spec)
+        X, y = model_data(spec, 66, 6)
+        _, grads = call_loss(_exact_model(student, spec, params, GRAD_REG), X, y, "X, y")
+        _, expected = reference_net(spec, params, GRAD_REG, scale).loss(X, y)
+        if name not in grads:
+            raise CheckFailure(f"grads has no '{name}': return a gradient for every parameter")
+        compare_arrays(f"grads['{name}']", grads[name], expected[name], inputs={"X": X, "y": y},
+                       signatures=_grad_signatures(name, params, GRAD_REG, scale),
+                       hint=f"backpropagate through the {layer} layer with the caches of the "
+                            f"forward pass" + ("; add the regularization gradient"
+                                               if name.startswith("W") else ""))
+
+    return Check(f"ThreeLayerConvNet/grad_{name}", "ThreeLayerConvNet.loss",
+                 f"ThreeLayerConvNet.loss: grads['{name}'] matches the reference (reg={GRAD_REG})",
+                 run, f"gradient of the loss with respect to {name}")
+
+
+def check_hidden_model(student: Student) -> None:
+    """Another shape (non-square, odd input; 5x5 filters): loss and every gradient."""
+    __tracebackhide__ = True
+    spec, scale, reg = HIDDEN_SPEC, l2_scale(student.conventions), 0.1
+    params = _grad_params(67, spec)
+    X, y = model_data(spec, 68, 3)
+    loss, grads = call_loss(_exact_model(student, spec, params, reg), X, y, "X, y")
+    expected_loss, expected = reference_net(spec, params, reg, scale).loss(X, y)
+    compare_scalar("loss", loss, expected_loss, inputs={"X": X, "y": y},
+                   signatures=_loss_signatures(params, reg, scale))
+    for name in spec.shapes():
+        if name not in grads:
+            raise CheckFailure(f"grads has no '{name}': return a gradient for every parameter")
+        compare_arrays(f"grads['{name}']", grads[name], expected[name], inputs={"X": X, "y": y},
+                       signatures=_grad_signatures(name, params, reg, scale))
+
+
+# Overfitting: 20 random 1x8x8 images with random labels among 5 classes, trained
+# by plain SGD (learning rate 0.1, batches of 10) for 20 epochs, i.e. 40 updates
+# (about 0.06 s with the reference).  From these seeded parameters the reference
+# reaches 100% training accuracy by epoch 7 of 20, the loss falling from 3.7 to
+# 0.02 (and it reached 100% for each of 10 other data and parameter seeds we tried),
+# so a correct model, which follows the same trajectory up to rounding, clears
+# the course's 90% with room to spare.
+OVERFIT = {"num_train": 20, "weight_scale": 0.3, "learning_rate": 0.1, "num_epochs": 20,
+           "batch_size": 10, "target": 0.9,
+           "timeout_s": 60.0}  # per call: a student's naive conv layers in the model may be slow
+
+
+def _optim_function(student: Student, name: str) -> Ref:
+    """A handle on optim.<name> in the worker (the Solver accepts a callable update rule)."""
+    try:
+        student.require("optim", name)
+    except (ImportFailure, MissingName) as failure:
+        raise CheckFailure(f"training uses `{name}` from optim.py, the course's update rules: "
+                           f"{failure.message}") from None
+    module = student.worker.call("importlib", "import_module", student.modules.get("optim", "optim"))
+    return module.ref.attr(name)
+
+
+def check_overfit(student: Student) -> None:
+    __tracebackhide__ = True
+    spec, config = OVERFIT_SPEC, OVERFIT
+    X, y = model_data(spec, 70, config["num_train"])
+    model = student_net(student, spec, weight_scale=config["weight_scale"])
+    install(model, spec, seeded_params(spec, 71, config["weight_scale"]))
+    data = {"X_train": X, "y_train": y, "X_val": X, "y_val": y}  # best-val params = most overfit
+    solver = _student_call(student, "solver", "Solver", model.ref, data,
+                           update_rule=_optim_function(student, "sgd"),
+                           optim_config={"learning_rate": config["learning_rate"]},
+                           num_epochs=config["num_epochs"], batch_size=config["batch_size"],
+                           verbose=False, seed=0, what="Solver(model, data, ...)")
+    solver = RemoteObject(student, solver.ref, "Solver")
+    try:
+        solver.call("train")
+        accuracy = solver.call("check_accuracy", X, y).value
+    except StudentError as error:
+        raise CheckFailure(f"training your model with the course's Solver raised {error}"
+                           + (f"\n{error.traceback}" if error.traceback else "")) from None
+    accuracy = _as_number(accuracy, "the Solver's check_accuracy")
+    if accuracy < config["target"]:
+        losses = np.asarray(solver.get("loss_history"), dtype=float)
+        first, last = (losses[0], losses[-1]) if losses.size else (float("nan"), float("nan"))
+        raise CheckFailure(
+            f"after {config['num_epochs']} epochs of SGD on {config['num_train']} images the "
+            f"training accuracy is {accuracy:.2f}, expected at least {config['target']}; "
+            f"the loss went from {first:.4g} to {last:.4g}",
+            hint="a model that cannot overfit 20 images usually has a wrong gradient: see the "
+                 "grad_* checks")
+
+
+def model_checks() -> list[Check]:
+    init, loss = "ThreeLayerConvNet.__init__", "ThreeLayerConvNet.loss"
+    return [
+        Check("ThreeLayerConvNet/params", init,
+              "ThreeLayerConvNet: parameter names, shapes and initialisation", check_params,
+              PARAM_SHAPE_HINT),
+        Check("ThreeLayerConvNet/initial_loss", loss,
+              "ThreeLayerConvNet: initial loss is about log(C)", check_initial_loss),
+        Check("ThreeLayerConvNet/regularization", loss,
+              "ThreeLayerConvNet: the loss rises by the L2 penalty of the weights",
+              check_regularization),
+        Check("ThreeLayerConvNet/scores", loss,
+              "ThreeLayerConvNet.loss(X): scores match the reference", check_scores),
+        Check("ThreeLayerConvNet/loss", loss,
+              "ThreeLayerConvNet.loss(X, y): loss matches the reference", check_loss),
+        *[grad_check(name) for name in ("W1", "b1", "W2", "b2", "W3", "b3")],
+        Check("ThreeLayerConvNet/hidden_shape", loss,
+              "ThreeLayerConvNet: loss and gradients on a non-square input (hidden)",
+              check_hidden_model, hidden=True),
+        Check("ThreeLayerConvNet/overfit", loss,
+              "ThreeLayerConvNet: overfits 20 images with the course's Solver", check_overfit,
+              timeout_s=OVERFIT["timeout_s"]),
+    ]
+
+
+CHECKS = [*conv_checks(), *pool_checks(), *sandwich_checks(), *model_checks(),
+          *spatial_bn_checks(), *groupnorm_checks()]
