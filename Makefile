@@ -29,7 +29,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: venv sandbox
-	$(BIN)/grade selfcheck
+	$(BIN)/grade selfcheck --no-frameworks
+	@echo
+	$(BIN)/python examples/demo.py
 
 test: venv sandbox
 	$(BIN)/python -m pytest

@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("submission", help="a course package folder, loose files, a .zip or a .py")
     check.add_argument("--assignment", "-a", required=True, help="assignment id, e.g. fc_nets")
     check.add_argument("--json", metavar="FILE", help="write the grader.result/1 JSON here")
+    check.add_argument("--html", metavar="FILE", help="write the HTML report here")
     check.add_argument("--sandbox", choices=("auto", "bwrap", "rlimits"), default=None,
                        help="how to confine student code (default: bwrap when installed)")
     check.add_argument("--worker-python", metavar="PATH", help="interpreter that runs student code")
@@ -86,6 +87,10 @@ def _run_check(args: argparse.Namespace) -> int:
     print(render(result, verbose=args.verbose))
     if args.json:
         result.write(Path(args.json))
+    if args.html:
+        from .report import write_html
+        write_html(result, Path(args.html))
+        print(f"report: {args.html}")
     if result.status != "graded":
         return 2
     return 0 if all(c.status == "passed" for c in result.checks) else 1

@@ -58,7 +58,8 @@ def grade_submission(path: Path, assignment: assignments.Assignment,
             worker.start()
         except WorkerFailure as exc:
             return failed(f"the worker could not start: {exc}", worker)
-        student = Student(worker, staged.modules, staged.files, dict(assignment.conventions))
+        student = Student(worker, staged.modules, staged.files, dict(assignment.conventions),
+                          missing=frozenset(staged.missing))
         results = plugin.run(assignment.checks, student, assignment.rubric.points,
                              options.on_result, options.select)
         score = round(sum(r.points for r in results), 6)

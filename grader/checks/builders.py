@@ -24,6 +24,7 @@ from .student import Student
 
 DIRECTIONAL_STEP = 1e-6
 DIRECTIONAL_TOLERANCE = 1e-5
+HIDDEN_TITLE = " (hidden samples)"
 
 
 def _pick(value, index: int | None, function: str, what: str):
@@ -89,7 +90,8 @@ def forward_check(function: str, module: str, samples: Iterable[Sample], referen
 
     suffix = "_hidden" if hidden else ""
     return Check(check_id or f"{function}/{output}{suffix}", function,
-                 title or f"{function}: {output} matches the reference", run, hint, hidden)
+                 title or f"{function}: {output} matches the reference" + HIDDEN_TITLE * hidden,
+                 run, hint, hidden)
 
 
 def backward_check(forward: str, backward: str, module: str, samples: Iterable[Sample],
@@ -131,7 +133,7 @@ def backward_check(forward: str, backward: str, module: str, samples: Iterable[S
 
     suffix = "_hidden" if hidden else ""
     return Check(f"{backward}/{grad}{suffix}", backward,
-                 f"{backward}: {grad} matches the reference", run, hint, hidden)
+                 f"{backward}: {grad} matches the reference" + HIDDEN_TITLE * hidden, run, hint, hidden)
 
 
 def _own_forward_note(student: Student, module: str, forward: str, sample: Sample, wrt: int,

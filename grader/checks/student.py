@@ -31,6 +31,7 @@ class Student:
     modules: dict[str, str]          # course module name -> import name in the worker
     files: dict[str, str] = field(default_factory=dict)  # course module name -> file shown to students
     conventions: dict = field(default_factory=dict)      # the assignment's, with --convention overrides
+    missing: frozenset = frozenset()                     # course modules the submission lacks
     notes: list[str] = field(default_factory=list)
     _members: dict[str, dict[str, str]] = field(default_factory=dict)
     _broken_modules: dict[str, ImportFailure] = field(default_factory=dict)
@@ -52,6 +53,8 @@ class Student:
         # cost the time limit once per check).
         if module in self._broken_modules:
             raise self._broken_modules[module]
+        if module in self.missing:
+            raise MissingName(f"{self._file(module)} not found in the submission")
         if module not in self._members:
             import_name = self._import_name(module)
             try:
