@@ -312,3 +312,18 @@ def test_worker_does_not_run_as_root(worker) -> None:
         assert w.call("layers", "uid").value == sandbox.UNPRIVILEGED_UID
     else:
         assert w.call("layers", "uid").value == os.geteuid()
+
+
+def test_a_stopped_worker_cannot_hang_the_judge_on_a_large_request(worker) -> None:
+    w = worker("import os, signal, threading, time\n"
+               "def freeze_soon():\n"
+               "    def stop():\n        time.sleep(0.3)\n        os.kill(os.getpid(), signal.SIGSTOP)\n"
+               "    threading.Thread(target=stop).start()\n    return 1\n")
+    assert w.call("layers", "freeze_soon").value == 1
+    time.sleep(0.8)  # the worker is now stopped and reads nothing
+    big = np.zeros(4_000_000)  # 32 MB: far more than a pipe buffer holds
+    start = time.monotonic()
+    with pytest.raises(WorkerTimeout, match="did not accept the request"):
+        w.call("layers", "double", big, timeout=2.0)
+    assert time.monotonic() - start < 10
+    assert_still_grades(w)
