@@ -83,6 +83,8 @@ class GradingPlugin:
             status, message, hint, details = classify(call.excinfo.value)
         if new_notes:
             message = "\n".join([message, *new_notes]).strip()
+        if check.hidden:
+            details = _without_error_maps(details)
         max_points = self.points.get(check.id, 0.0)
         result = CheckResult(
             id=check.id, function=check.function, title=check.title, status=status,
@@ -93,6 +95,13 @@ class GradingPlugin:
         self.results[check.id] = result
         if self.on_result:
             self.on_result(result)
+
+
+def _without_error_maps(details: dict) -> dict:
+    """`details` less every `error_map`, nested ones too: a hidden check must not show where
+    it fails (Note [Error map] in grader/checks/compare.py)."""
+    return {k: _without_error_maps(v) if isinstance(v, dict) else v
+            for k, v in details.items() if k != "error_map"}
 
 
 def run(checks: tuple[Check, ...], student: Student, points: dict[str, float],

@@ -21,9 +21,10 @@ size and process count.  When the judge runs as root the worker must not stay
 root (the kernel never applies RLIMIT_NPROC to uid 0, so a fork bomb would go
 unchecked): bwrap is started as root, so that it can bind an interpreter that
 lives under /root, with only CAP_SETUID/CAP_SETGID kept, and the runtime's very
-first act, before any student code is imported, is to switch to `nobody` (the
-GRADER_WORKER_UID variable), which also drops those two capabilities.  No user
-namespace is created for the same reason: inside one, `nobody` has no mapping.  Without bwrap only the
+first act, before any student code is imported, is to switch to an
+unprivileged uid (the GRADER_WORKER_UID variable; Note [One uid per worker]),
+which also drops those two capabilities.  No user namespace is created for the
+same reason: inside one, that uid would have no mapping.  Without bwrap only the
 rlimits and the session apply: student code can then read whatever the judge's
 user can read and can reach the network, and a process that escapes with
 setsid() is not found; the result says `"sandbox": "rlimits"` so nobody takes
@@ -34,12 +35,24 @@ from __future__ import annotations
 
 import os
 import resource
+import secrets
 import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-UNPRIVILEGED_UID = 65534  # nobody
+# Note [One uid per worker]
+# RLIMIT_NPROC counts every process *and thread* of a uid, machine-wide.  If all
+# workers ran as `nobody`, parallel workers in a batch (and TensorFlow's or
+# torch's thread pools) would share one budget, and a correct submission could
+# fail to start a thread because of its neighbours.  So each worker gets its own
+# uid from an unused range (no /etc/passwd entry is needed for setuid); two
+# workers drawing the same one have odds of 1 in 100,000 and then merely share.
+WORKER_UIDS = range(200_000, 300_000)
+
+
+def worker_uid() -> int:
+    return secrets.choice(WORKER_UIDS)
 
 WORKER_DIR = Path(__file__).resolve().parent / "worker"
 WORKER_FILES = ("runtime.py", "wire.py")
@@ -155,12 +168,12 @@ def plan(python: str, submission: Path, scratch: Path, mode: str = "auto") -> Sa
     use_bwrap = mode == "bwrap" or (mode == "auto" and bwrap_path() is not None)
     if mode == "bwrap" and bwrap_path() is None:
         raise RuntimeError("bubblewrap (bwrap) was requested but is not installed")
-    drop = UNPRIVILEGED_UID if os.geteuid() == 0 else None
+    drop = worker_uid() if os.geteuid() == 0 else None
     if not use_bwrap:
         notes = ["bubblewrap not available: student code can read the judge's files and reach "
                  "the network; only resource limits apply"]
         if drop is not None and not all(_world_readable(r) for r in _python_roots(python)):
-            drop = None  # `nobody` could not even load the interpreter's standard library
+            drop = None  # an unprivileged uid could not even load the standard library
             notes.append("running as root with an interpreter only root can read: the worker "
                          "stays root, so the process-count limit is not enforced")
         return SandboxPlan([python, "-I", str(WORKER_DIR / "runtime.py")],

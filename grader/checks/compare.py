@@ -15,6 +15,18 @@ many entries differ, the largest absolute and relative error, the worst index
 with both values, a summary of the inputs, then hints: first any known-bug
 signature that matches (a constant factor, a sign flip, all zeros, a transpose,
 or a check's own signatures), then the check's general hint.
+
+# Note [Error map]
+A failing array comparison also leaves a small picture of *where* it is wrong
+in its details (`error_map`), which the student report draws as a heat map.
+Each entry gets a level: 0 within tolerance, 1/2/3 off by a relative error
+below 1e-3 / below 1e-1 / more, 4 NaN or infinite.  The array is laid out in two
+dimensions (a 4-D gradient (N, C, H, W) as a mosaic of H x W tiles, one per
+[n, c]) and shrunk to at most ERROR_MAP_CELLS x ERROR_MAP_CELLS by taking each
+block's worst level; each row is a string of digits, so a map costs about 1 KB
+of JSON whatever the array's size.  It holds levels only, never the expected
+values.  Hidden checks must not show where they fail: grader/plugin.py drops
+the map from a hidden check's details, at the boundary where visibility is known.
 """
 
 from __future__ import annotations
@@ -184,7 +196,47 @@ def compare_arrays(name: str, value, expected: np.ndarray, *, inputs: dict | Non
     lines += [f"looks like: {h}" for h in found]
     details.update(mismatched=bad, total=int(close.size), worst_index=[int(i) for i in worst],
                    signatures=found)
+    picture = error_map(name, a, e, close)
+    if picture is not None:
+        details["error_map"] = picture
     raise CheckFailure("\n".join(lines), hint=hint, details=details)
+
+
+ERROR_MAP_CELLS = 32
+
+
+def _grid(levels: np.ndarray) -> tuple[np.ndarray, str]:
+    """`levels` laid out in two dimensions, and which axes run along rows and columns."""
+    if levels.ndim == 1:
+        return levels.reshape(1, -1), "one row: axis 0"
+    if levels.ndim == 2:
+        return levels, "rows: axis 0, columns: axis 1"
+    if levels.ndim == 4:  # (N, C, H, W): one H x W tile per [n, c]
+        n, c, h, w = levels.shape
+        return (levels.transpose(0, 2, 1, 3).reshape(n * h, c * w),
+                "tiles: axis 0 down, axis 1 across; each tile: axes 2 x 3")
+    return levels.reshape(levels.shape[0], -1), "rows: axis 0, columns: the other axes flattened"
+
+
+def error_map(name: str, actual: np.ndarray, expected: np.ndarray,
+              close: np.ndarray) -> dict | None:
+    """Where output `name` differs from `expected`, as a small grid of levels; Note [Error map]."""
+    if actual.ndim == 0 or actual.size < 2:
+        return None
+    with np.errstate(all="ignore"):
+        relative = np.abs(actual - expected) / np.maximum(np.abs(expected), 1e-300)
+    levels = np.where(relative < 1e-3, 1, np.where(relative < 1e-1, 2, 3))
+    levels = np.where(np.isfinite(actual), levels, 4)
+    levels = np.where(close, 0, levels).astype(np.int8)
+    grid, layout = _grid(levels)
+    rows, cols = grid.shape
+    block = (-(-rows // ERROR_MAP_CELLS), -(-cols // ERROR_MAP_CELLS))
+    out_rows, out_cols = -(-rows // block[0]), -(-cols // block[1])
+    padded = np.zeros((out_rows * block[0], out_cols * block[1]), np.int8)
+    padded[:rows, :cols] = grid
+    cells = padded.reshape(out_rows, block[0], out_cols, block[1]).max(axis=(1, 3))
+    return {"name": name, "grid": ["".join(map(str, row)) for row in cells.tolist()],
+            "shape": list(actual.shape), "block": list(block), "layout": layout}
 
 
 def _number(value) -> str:
