@@ -202,14 +202,42 @@ def plan(python: str, submission: Path, scratch: Path, mode: str = "auto") -> Sa
                        SANDBOX_WORKER_DIR, drop)
 
 
+def _threads_of_uid(uid: int) -> int:
+    """How many threads (what RLIMIT_NPROC counts) `uid` runs now, from /proc."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+        except OSError:
+            continue
+        if int(fields.get("Uid", "-1").split()[0]) == uid:
+            total += int(fields.get("Threads", "1").strip())
+    return total
+
+
+def process_limit(limits: Limits) -> int:
+    """RLIMIT_NPROC for a worker.  Run as root, the worker gets a uid of its own
+    (Note [One uid per worker]), so the limit is just the allowance; run as a user,
+    the count includes everything that user already runs (a desktop has hundreds of
+    threads), so the allowance goes on top of what is there now."""
+    if os.geteuid() == 0:
+        return limits.processes
+    return _threads_of_uid(os.geteuid()) + limits.processes
+
+
 def make_preexec(limits: Limits):
     """The function run in the child between fork and exec: its own session and rlimits."""
+    nproc = process_limit(limits)  # computed before fork: no /proc walk in the child
+
     def preexec() -> None:
         os.setsid()
         for limit, value in ((resource.RLIMIT_AS, limits.memory_bytes),
                              (resource.RLIMIT_CPU, limits.cpu_seconds),
                              (resource.RLIMIT_FSIZE, limits.file_bytes),
-                             (resource.RLIMIT_NPROC, limits.processes),
+                             (resource.RLIMIT_NPROC, nproc),
                              (resource.RLIMIT_CORE, 0)):
             resource.setrlimit(limit, (value, value))
     return preexec

@@ -1,0 +1,51 @@
+"""Sandbox plans and limits (grader/sandbox.py); the isolation itself is tested in worker/."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from grader import sandbox
+
+
+def test_process_limit_for_root_is_the_allowance_and_for_users_on_top(monkeypatch) -> None:
+    limits = sandbox.Limits(processes=100)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert sandbox.process_limit(limits) == 100
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(sandbox, "_threads_of_uid", lambda uid: 750)
+    assert sandbox.process_limit(limits) == 850
+
+
+def test_threads_of_uid_counts_at_least_this_process() -> None:
+    assert sandbox._threads_of_uid(os.getuid()) >= 1
+
+
+def test_worker_uids_are_unprivileged_and_vary() -> None:
+    uids = {sandbox.worker_uid() for _ in range(50)}
+    assert all(uid in sandbox.WORKER_UIDS and uid >= 1000 for uid in uids)
+    assert len(uids) > 1
+
+
+@pytest.mark.skipif(sandbox.bwrap_path() is None, reason="bubblewrap is not installed")
+def test_bwrap_plan_binds_only_what_the_worker_needs(tmp_path) -> None:
+    plan = sandbox.plan(os.sys.executable, tmp_path / "sub", tmp_path / "scratch", "bwrap")
+    argv = " ".join(plan.argv)
+    assert plan.mode == "bwrap"
+    assert "--unshare-net" in argv and "--unshare-pid" in argv and "--die-with-parent" in argv
+    repo = str(Path(sandbox.__file__).resolve().parent.parent)
+    bound = [plan.argv[i + 1] for i, a in enumerate(plan.argv) if a in ("--ro-bind", "--bind")]
+    assert not any(p in (repo, repo + "/reference", repo + "/assignments", repo + "/rubrics")
+                   for p in bound), bound
+    assert not any(p.startswith(repo + "/reference") for p in bound)
+    assert plan.env.get("HOME") == sandbox.SANDBOX_SCRATCH
+
+
+def test_requesting_bwrap_without_it_is_an_error(monkeypatch, tmp_path) -> None:
+    monkeypatch.setattr(sandbox, "bwrap_path", lambda: None)
+    with pytest.raises(RuntimeError, match="bubblewrap"):
+        sandbox.plan(os.sys.executable, tmp_path, tmp_path, "bwrap")
+    plan = sandbox.plan(os.sys.executable, tmp_path, tmp_path, "auto")
+    assert plan.mode == "rlimits" and plan.notes
