@@ -77,6 +77,10 @@ def assert_bug_caught(result: SubmissionResult, bug: Bug) -> None:
         assert check.message.strip(), f"{check.id} lost points without a message"
 
 
+def check_by_id(result: SubmissionResult, check_id: str):
+    return next(c for c in result.checks if c.id == check_id)
+
+
 def assert_full_marks(result: SubmissionResult) -> None:
     assert result.status == "graded", result.message
     failing = {c.id: c.message for c in result.checks if c.status != "passed"}

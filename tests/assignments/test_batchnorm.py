@@ -20,7 +20,7 @@ import pytest
 from grader import assignment as assignments
 from grader.pipeline import grade_submission
 
-from .conftest import (Bug, apply_bug, assert_bug_caught, assert_full_marks, copy_reference,
+from .conftest import (check_by_id, Bug, apply_bug, assert_bug_caught, assert_full_marks, copy_reference,
                        grade, grade_bug)
 
 ASSIGNMENT = "batchnorm"
@@ -116,10 +116,6 @@ EXPECTED_MESSAGES = {
 }
 
 
-def _check(result, check_id: str):
-    return next(c for c in result.checks if c.id == check_id)
-
-
 def test_reference_gets_full_marks(reference_copy):
     result = grade(reference_copy, ASSIGNMENT)
     assert_full_marks(result)
@@ -128,7 +124,7 @@ def test_reference_gets_full_marks(reference_copy):
 
 def test_speed_of_the_alternative_backward_is_reported_not_graded(reference_copy):
     result = grade(reference_copy, ASSIGNMENT, select="batchnorm_backward_alt and dx")
-    details = _check(result, "batchnorm_backward_alt/dx").details
+    details = check_by_id(result, "batchnorm_backward_alt/dx").details
     assert details["speed_shape"] == [100, 500]
     assert details["batchnorm_backward_s"] > 0 and details["batchnorm_backward_alt_s"] > 0
     assert "reported, not graded" in details["speed"]
@@ -140,7 +136,7 @@ def test_bug_is_caught(bug: Bug):
     assert_bug_caught(result, bug)
     if bug.name in EXPECTED_MESSAGES:
         check_id, text = EXPECTED_MESSAGES[bug.name]
-        check = _check(result, check_id)
+        check = check_by_id(result, check_id)
         assert check.points < check.max_points, f"{check_id} kept its points"
         assert text in check.message + "\n" + check.hint, check.message
 
@@ -199,7 +195,7 @@ def test_conventions_decide_the_default_momentum():
         apply_bug(package, other_year)
         result = grade(package, ASSIGNMENT)
         assert_bug_caught(result, other_year)
-        assert "default momentum looks like 0.99" in _check(result, "batchnorm_forward/running_averages").message
+        assert "default momentum looks like 0.99" in check_by_id(result, "batchnorm_forward/running_averages").message
         with_convention = assignments.load(ASSIGNMENT, {"bn_momentum": "0.99"})
         assert_full_marks(grade_submission(package, with_convention))
     finally:

@@ -25,7 +25,7 @@ import pytest
 from grader import assignment as assignments
 from grader.pipeline import grade_submission
 
-from .conftest import (Bug, apply_bug, assert_bug_caught, assert_full_marks, copy_reference,
+from .conftest import (check_by_id, Bug, apply_bug, assert_bug_caught, assert_full_marks, copy_reference,
                        grade, grade_bug)
 
 ASSIGNMENT = "dropout"
@@ -116,10 +116,6 @@ def _checks_module():
     return module
 
 
-def _check(result, check_id: str):
-    return next(c for c in result.checks if c.id == check_id)
-
-
 def _package_with(alternative: str | None, edits=()) -> Path:
     """A copy of the reference with an alternative dropout layer appended and `edits` applied."""
     package = copy_reference()
@@ -143,7 +139,7 @@ def test_bug_is_caught(bug: Bug):
     result = grade_bug(bug, ASSIGNMENT)
     assert_bug_caught(result, bug)
     check_id, text = EXPECTED_MESSAGES[bug.name]
-    check = _check(result, check_id)
+    check = check_by_id(result, check_id)
     assert check.points < check.max_points, f"{check_id} kept its points"
     assert text in check.message + "\n" + check.hint, check.message + "\n" + check.hint
 
@@ -188,7 +184,7 @@ def test_drop_probability_code_is_graded_by_the_convention():
         default = grade(package, ASSIGNMENT)
         lost = {c.function for c in default.checks if c.points < c.max_points}
         assert lost == {"dropout_forward", NET}
-        fraction = _check(default, "dropout_forward/train_fraction_zeroed")
+        fraction = check_by_id(default, "dropout_forward/train_fraction_zeroed")
         assert "--convention dropout_p=drop" in fraction.hint
     finally:
         shutil.rmtree(package.parent, ignore_errors=True)
@@ -198,7 +194,7 @@ def test_keep_probability_code_fails_under_the_drop_convention(reference_copy):
     result = grade_submission(reference_copy, assignments.load(ASSIGNMENT, {"dropout_p": "drop"}))
     lost = {c.function for c in result.checks if c.points < c.max_points}
     assert "dropout_forward" in lost
-    assert "probability of KEEPING a unit" in _check(
+    assert "probability of KEEPING a unit" in check_by_id(
         result, "dropout_forward/train_fraction_zeroed").hint
 
 

@@ -30,7 +30,7 @@ from grader import assignment as assignments
 
 from grader.pipeline import grade_submission
 
-from .conftest import (REFERENCE_PACKAGE, Bug, apply_bug, assert_bug_caught, assert_full_marks,
+from .conftest import (check_by_id, REFERENCE_PACKAGE, Bug, apply_bug, assert_bug_caught, assert_full_marks,
                        copy_reference, grade, grade_bug)
 
 ASSIGNMENT = "fc_nets"
@@ -152,10 +152,6 @@ def _checks_module():
     return module
 
 
-def _check(result, check_id: str):
-    return next(c for c in result.checks if c.id == check_id)
-
-
 # -- correct code ---------------------------------------------------------------------------------
 
 def test_reference_gets_full_marks(reference_copy):
@@ -163,7 +159,7 @@ def test_reference_gets_full_marks(reference_copy):
     assert_full_marks(result)
     assert len(result.checks) == len(assignments.load(ASSIGNMENT).checks)
     assert {c.visibility for c in result.checks} == {"visible", "hidden"}
-    assert _check(result, "FullyConnectedNet.loss/overfit").details["accuracy"] == 1.0
+    assert check_by_id(result, "FullyConnectedNet.loss/overfit").details["accuracy"] == 1.0
 
 
 def _package_with_alternative(name: str) -> Path:
@@ -218,7 +214,7 @@ def test_bug_is_caught(bug: Bug):
     assert_bug_caught(result, bug)
     if bug.name in EXPECTED_MESSAGES:
         check_id, text = EXPECTED_MESSAGES[bug.name]
-        check = _check(result, check_id)
+        check = check_by_id(result, check_id)
         assert check.points < check.max_points, f"{check_id} kept its points"
         assert text in check.message + "\n" + check.hint, check.message + "\n" + check.hint
 
