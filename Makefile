@@ -28,10 +28,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[frameworks-cpu]'
 	touch $(STAMP)
 
+# The main job on the bundled example class (examples/fc_nets): a correct submission, a
+# buggy one, a hostile one and a Python 2 zip.  A second run regrades nothing unchanged.
 demo: venv sandbox
 	$(BIN)/grade selfcheck --no-frameworks
 	@echo
-	$(BIN)/python examples/demo.py
+	$(BIN)/grade batch examples/fc_nets --assignment fc_nets --out out/demo
 
 test: venv sandbox
 	$(BIN)/python -m pytest
@@ -39,6 +41,25 @@ test: venv sandbox
 # Everything but the training tests: the inner loop while editing.
 test-fast: venv sandbox
 	$(BIN)/python -m pytest -m 'not slow'
+
+# PNG screenshots of a student report and the class dashboard, at desktop and phone
+# width, in out/screenshots/ for people to look at.  Grades the demo class first
+# when out/demo has no results; needs chromium (CHROMIUM=/path/to/it to choose one).
+CHROMIUM ?= chromium
+SHOT_FLAGS := --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+  --disable-background-networking --disable-component-update --disable-sync --hide-scrollbars
+.PHONY: screenshots
+screenshots: venv
+	@command -v $(CHROMIUM) >/dev/null || { echo "screenshots need chromium (CHROMIUM=...)"; exit 1; }
+	test -d out/demo/results || $(BIN)/grade batch examples/fc_nets --assignment fc_nets --out out/demo
+	mkdir -p out/screenshots
+	for page in reports/ben summary; do for width in 1200 400; do \
+	  profile=$$(mktemp -d); \
+	  $(CHROMIUM) $(SHOT_FLAGS) --user-data-dir=$$profile --window-size=$$width,4000 \
+	    --screenshot=$(CURDIR)/out/screenshots/$$(basename $$page)-$$width.png \
+	    file://$(CURDIR)/out/demo/$$page.html 2>/dev/null; \
+	  rm -rf $$profile; done; done
+	@echo "screenshots: out/screenshots/"
 
 clean:
 	rm -rf $(VENV) build *.egg-info

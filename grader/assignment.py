@@ -3,11 +3,21 @@
 # Note [Manifest]
 `assignments/<id>/manifest.yml` says which files a submission has (course name
 -> path in the package), the default package name, the course files the
-grader supplies (`replace`, `provide`; Note [Staging]), the worker's limits and
+grader supplies (`replace`, `provide`, copied from `course_files`, a folder
+of the assignment, or else reference/cs231n; Note [Staging]), the worker's limits and
 the checks module (`checks.py`, whose `CHECKS` list is the registry).  The
 rubric `rubrics/<id>.yml` gives every check its points; a check missing from
 the rubric, or a rubric entry naming no check, is an error when the
 assignment loads, never a silent zero.
+
+Notebooks (grader/notebook.py): `notebooks: {layers: "*.ipynb"}` grades a
+course module from a notebook when no `.py` file is submitted for it,
+`notebook_mode: definitions|execute` says how (default definitions; `grade
+check --notebook-mode` overrides it for a run), `notebook_limits: {cell_s,
+total_s}` bounds execution, and `aliases: {batch_norm: [batchnorm, ...]}`
+lists other names a student may have given a function.  The rubric's
+`manual: {inline_question_1: 1, ...}` sets points aside for answers graded by
+hand: they are not part of the automatic score.
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ class AssignmentError(Exception):
 class Rubric:
     points: dict[str, float]
     hidden_details: bool = False  # show hidden checks' messages to students?
+    manual: dict[str, float] = field(default_factory=dict)  # inline question -> points, by hand
 
     def max_score(self) -> float:
         return float(sum(self.points.values()))
@@ -51,6 +62,7 @@ class Assignment:
     rubric: Rubric
     folder: Path
     conventions: dict = field(default_factory=dict)
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> other names
 
 
 def available() -> list[str]:
@@ -93,7 +105,11 @@ def load_rubric(assignment_id: str, checks: tuple[Check, ...]) -> Rubric:
         raise AssignmentError(f"{path}: " + "; ".join(
             part for part in (f"entries naming no check: {unknown}" if unknown else "",
                               f"checks without points: {unscored}" if unscored else "") if part))
-    return Rubric(points, bool(data.get("hidden_details", False)))
+    try:
+        manual = {str(k): float(v) for k, v in (data.get("manual") or {}).items()}
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise AssignmentError(f"{path}: manual must map questions to points ({exc})") from None
+    return Rubric(points, bool(data.get("hidden_details", False)), manual)
 
 
 def load(assignment_id: str, conventions: dict | None = None) -> Assignment:
@@ -106,12 +122,35 @@ def load(assignment_id: str, conventions: dict | None = None) -> Assignment:
     try:
         layout = Layout(files=dict(manifest["files"]), default_package=manifest.get("package", "cs231n"),
                         replace=tuple(manifest.get("replace", ())),
-                        provide=tuple(manifest.get("provide", ())))
+                        provide=tuple(manifest.get("provide", ())),
+                        course_dir=folder / manifest["course_files"] if "course_files" in manifest
+                        else None)
         limits = Limits(**manifest.get("limits", {}))
-    except (KeyError, TypeError, ValueError) as exc:
+        layout, aliases = _notebook_settings(manifest, layout)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise AssignmentError(f"{manifest_path}: bad manifest ({type(exc).__name__}: {exc})") from None
     checks = _load_checks(folder, assignment_id)
     rubric = load_rubric(assignment_id, checks)
     merged = dict(manifest.get("conventions", {}), **(conventions or {}))
     return Assignment(assignment_id, manifest.get("title", assignment_id), layout, limits, checks,
-                      rubric, folder, merged)
+                      rubric, folder, merged, aliases)
+
+
+def _notebook_settings(manifest: dict, layout: Layout) -> tuple[Layout, dict[str, tuple[str, ...]]]:
+    """The manifest's notebook keys and aliases (Note [Manifest]); ValueError names a bad one."""
+    import dataclasses
+    mode = manifest.get("notebook_mode", "definitions")
+    if mode not in ("definitions", "execute"):
+        raise ValueError(f"notebook_mode must be definitions or execute, not {mode!r}")
+    limits = dict(manifest.get("notebook_limits") or {})
+    unknown = set(limits) - {"cell_s", "total_s"}
+    if unknown:
+        raise ValueError(f"notebook_limits: unknown keys {sorted(unknown)}")
+    layout = dataclasses.replace(
+        layout, notebooks={str(k): str(v) for k, v in (manifest.get("notebooks") or {}).items()},
+        notebook_mode=mode, notebook_cell_s=float(limits.get("cell_s", layout.notebook_cell_s)),
+        notebook_total_s=float(limits.get("total_s", layout.notebook_total_s)))
+    aliases = {}
+    for name, others in (manifest.get("aliases") or {}).items():
+        aliases[str(name)] = (str(others),) if isinstance(others, str) else tuple(map(str, others))
+    return layout, aliases

@@ -21,10 +21,20 @@ the worker mounts read-only, so the student's own folder is never written to.
 - Course-provided helpers that a student may have left out, or that need a
   compiler (`fast_layers.py` with Cython), are copied from `reference/cs231n`:
   `replace` files always, `provide` files only when missing.  These are course
-  files handed to every student, not solutions.
+  files handed to every student, not solutions.  An assignment whose course
+  files live elsewhere (a TensorFlow course's GradientTape helper, say) names
+  that folder as `Layout.course_dir` (the manifest's `course_files`); the
+  default stays reference/cs231n.
 - Zips are read member by member with limits on count and size; absolute paths,
   `..` and symlinks are refused; `__MACOSX`, `__pycache__` and checkpoints are
   skipped.
+- Notebooks (`.ipynb`, alone or inside a folder or zip): a course module that
+  the manifest maps to a notebook pattern (`Layout.notebooks`, e.g.
+  `{layers: "*.ipynb"}`) and that is not submitted as a `.py` file is staged
+  as a module generated from the notebook (grader/notebook.py, Note [Notebook
+  modes]); modules mapped to the same notebook share one generated module.
+  Every notebook found is also read for its inline answers, including the
+  cs231n ones whose code lives in the `.py` files.
 """
 
 from __future__ import annotations
@@ -55,6 +65,11 @@ class Layout:
     default_package: str = "cs231n"
     replace: tuple[str, ...] = ()
     provide: tuple[str, ...] = ()
+    course_dir: Path | None = None   # where replace/provide copy from; None: REFERENCE_COURSE_DIR
+    notebooks: dict[str, str] = field(default_factory=dict)  # course module -> notebook name pattern
+    notebook_mode: str = "definitions"                       # or "execute" (grader/notebook.py)
+    notebook_cell_s: float = 10.0                             # per-cell limit in the worker
+    notebook_total_s: float = 60.0                            # limit for all cells together
 
 
 @dataclass
@@ -66,6 +81,8 @@ class Staged:
     files: dict[str, str]            # course module name -> path as the student named it
     missing: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    answers: list = field(default_factory=list)          # grader.notebook.Answer, every notebook
+    import_timeouts: dict[str, float] = field(default_factory=dict)  # course module -> seconds
 
     def cleanup(self) -> None:
         shutil.rmtree(self.root.parent, ignore_errors=True)  # the whole grader-stage-* folder
@@ -171,18 +188,28 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
         source_root = work / "unzipped"
         source_root.mkdir()
         extract_zip(submission, source_root)
-    elif submission.is_file() and submission.suffix == ".py":
+    elif submission.is_file() and submission.suffix in (".py", ".ipynb"):
         source_root = work / "single"
         source_root.mkdir()
         shutil.copy2(submission, source_root / submission.name)
     elif submission.is_dir():
         source_root = submission
     else:
-        raise SubmissionError(f"{submission.name}: expected a folder, a .zip or a .py file")
+        raise SubmissionError(f"{submission.name}: expected a folder, a .zip, a .py or an .ipynb file")
     files = _python_files(source_root)
-    if not files:
-        raise SubmissionError(f"no Python files found in {submission.name}")
-    anchor, _ = _find_anchor(files, source_root, layout)
+    from . import notebook as notebooks
+    found_notebooks = notebooks.find(source_root, _skipped)
+    graded = notebooks.graded(found_notebooks, files, layout.notebooks, layout.files)
+    if not files and not graded:
+        raise SubmissionError(f"no Python files found in {submission.name}" + (
+            " (notebooks are graded only for assignments whose manifest maps a module to one)"
+            if found_notebooks else ""))
+    try:
+        anchor, _ = _find_anchor(files, source_root, layout)
+    except SubmissionError:
+        if not graded:
+            raise
+        anchor = min(graded.values(), key=lambda p: (len(p.parts), str(p))).parent
     sources = {p: p.read_text(errors="replace") for p in files if anchor in p.parents}
     package = _package_name(anchor, source_root, sources, layout)
     root = work / "staged"
@@ -211,12 +238,22 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
         else:
             notes.append(f"supplied the course's {name}")
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(REFERENCE_COURSE_DIR / name, target)
+        shutil.copyfile((layout.course_dir or REFERENCE_COURSE_DIR) / name, target)
+    try:
+        generated = notebooks.stage_modules(graded, layout, package, root)
+    except notebooks.NotebookError as exc:
+        raise SubmissionError(str(exc)) from None
+    notes += generated.notes
+    answers, answer_notes = notebooks.collect_answers(found_notebooks, source_root)
+    notes += answer_notes
     _make_world_readable(work)
     modules = {name: f"{package}." + str(Path(path).with_suffix("")).replace(os.sep, ".")
                for name, path in layout.files.items()}
-    missing = [name for name, path in layout.files.items() if not (package_dir / path).exists()]
-    return Staged(root, package, modules, dict(layout.files), missing, notes)
+    modules.update(generated.modules)
+    shown = dict(layout.files, **generated.files)
+    missing = [name for name, path in layout.files.items()
+               if not (package_dir / path).exists() and name not in generated.modules]
+    return Staged(root, package, modules, shown, missing, notes, answers, generated.import_timeouts)
 
 
 def _make_world_readable(root: Path) -> None:

@@ -6,6 +6,7 @@ Each stage is its own module; this one only strings them together and turns
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import time
 from dataclasses import dataclass
@@ -14,9 +15,10 @@ from typing import Callable
 
 from . import assignment as assignments
 from . import plugin
+from .checks.spec import CheckFailure
 from .checks.student import Student
 from .locate import SubmissionError, stage
-from .result import CheckResult, SubmissionResult
+from .result import CheckResult, InlineAnswer, SubmissionResult
 from .worker.client import Worker, WorkerFailure
 
 
@@ -26,6 +28,7 @@ class Options:
     python: str | None = None           # interpreter for the worker
     select: str | None = None           # pytest -k expression
     on_result: Callable[[CheckResult], None] | None = None
+    notebook_mode: str | None = None    # "definitions" or "execute"; None: the manifest's
 
 
 def _environment(worker: Worker | None) -> dict:
@@ -48,7 +51,10 @@ def grade_submission(path: Path, assignment: assignments.Assignment,
                                 message=message)
 
     try:
-        staged = stage(path, assignment.layout)
+        layout = assignment.layout
+        if options.notebook_mode:
+            layout = dataclasses.replace(layout, notebook_mode=options.notebook_mode)
+        staged = stage(path, layout)
     except SubmissionError as exc:
         return failed(str(exc))
     worker = Worker(staged.root, limits=assignment.limits, python=options.python,
@@ -59,11 +65,13 @@ def grade_submission(path: Path, assignment: assignments.Assignment,
         except WorkerFailure as exc:
             return failed(f"the worker could not start: {exc}", worker)
         student = Student(worker, staged.modules, staged.files, dict(assignment.conventions),
-                          missing=frozenset(staged.missing))
+                          missing=frozenset(staged.missing), aliases=dict(assignment.aliases),
+                          import_timeouts=dict(staged.import_timeouts))
+        cell_notes = _notebook_cells(student)
         results = plugin.run(assignment.checks, student, assignment.rubric.points,
                              options.on_result, options.select)
         score = round(sum(r.points for r in results), 6)
-        notes = list(staged.notes) + list(worker.notes)
+        notes = list(staged.notes) + cell_notes + list(worker.notes)
         if staged.missing:
             notes.append("not found in the submission: " + ", ".join(
                 assignment.layout.files[m] for m in staged.missing))
@@ -71,7 +79,45 @@ def grade_submission(path: Path, assignment: assignments.Assignment,
                                 max_score if not options.select else
                                 round(sum(r.max_points for r in results), 6),
                                 round(time.perf_counter() - start, 3), _environment(worker),
-                                tuple(results), notes=tuple(notes))
+                                tuple(results), notes=tuple(notes + _manual_note(assignment)),
+                                answers=_answers(staged.answers, assignment.rubric.manual))
     finally:
         worker.close()
         staged.cleanup()
+
+
+def _notebook_cells(student: Student) -> list[str]:
+    """Import the notebook modules now and note their cells that raised or ran out of time."""
+    notes = []
+    for module in dict.fromkeys(student.import_timeouts):
+        try:
+            student.members(module)
+            report = student.worker.call(student.modules[module], "_grader_notebook_report").value
+        except Exception as exc:  # the checks that need the module report the failure
+            if not isinstance(exc, (CheckFailure, WorkerFailure)):
+                raise
+            continue
+        for cell in report if isinstance(report, list) else []:
+            if isinstance(cell, dict):
+                notes.append(f"{student.files.get(module, module)} cell {cell.get('cell')}: "
+                             f"{cell.get('status')}: {cell.get('message')}")
+    return list(dict.fromkeys(notes))
+
+
+def _answers(found, manual: dict[str, float]) -> tuple[InlineAnswer, ...]:
+    """Inline answers with the points the rubric sets aside; questions not found are listed too."""
+    answers, seen = [], set()
+    for a in found:
+        key = f"{Path(a.notebook).stem}/{a.question}"
+        points = manual.get(key, manual.get(a.question, 0.0))
+        seen.update((key, a.question))
+        answers.append(InlineAnswer(a.question, a.answer, points, a.prompt, a.notebook))
+    answers += [InlineAnswer(q, "", p, "(not found in the submission)") for q, p in manual.items()
+                if q not in seen]
+    return tuple(answers)
+
+
+def _manual_note(assignment: assignments.Assignment) -> list[str]:
+    total = sum(assignment.rubric.manual.values())
+    return [f"{total:g} more points are for inline questions graded by hand; they are not part "
+            f"of this score or its maximum"] if total else []

@@ -35,6 +35,19 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
+class InlineAnswer:
+    """A notebook's answer to an inline question, for grading by hand (grader/notebook.py).
+
+    `points` are what the rubric's `manual:` table sets aside for it; they are not
+    part of `score` or `max_score`."""
+    question: str                   # "inline_question_1"
+    answer: str                     # "" when the student left it unanswered
+    points: float = 0.0
+    prompt: str = ""
+    notebook: str = ""
+
+
+@dataclass(frozen=True)
 class SubmissionResult:
     assignment: str
     submission: str
@@ -46,11 +59,13 @@ class SubmissionResult:
     checks: tuple[CheckResult, ...] = ()
     message: str = ""
     notes: tuple[str, ...] = ()
+    answers: tuple[InlineAnswer, ...] = ()
 
     def to_dict(self) -> dict:
         data = {"schema": SCHEMA, **asdict(self)}
         data["checks"] = [asdict(c) for c in self.checks]
         data["notes"] = list(self.notes)
+        data["answers"] = [asdict(a) for a in self.answers]
         return data
 
     def to_json(self) -> str:
@@ -70,6 +85,7 @@ class SubmissionResult:
         fields = {k: v for k, v in data.items() if k != "schema"}
         fields["checks"] = tuple(CheckResult(**c) for c in data.get("checks", []))
         fields["notes"] = tuple(data.get("notes", []))
+        fields["answers"] = tuple(InlineAnswer(**a) for a in data.get("answers", []))
         return cls(**fields)
 
 

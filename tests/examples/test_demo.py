@@ -79,11 +79,14 @@ def test_dee_python2_zip_says_where_and_why(tmp_path) -> None:
 
 
 @pytest.mark.slow
-def test_demo_script_writes_reports_for_every_example(tmp_path) -> None:
-    proc = subprocess.run([sys.executable, str(ROOT / "examples" / "demo.py")], cwd=tmp_path,
+def test_demo_batch_writes_reports_dashboard_and_gradebook(tmp_path) -> None:
+    """What `make demo` runs: every example graded, reports, dashboard and gradebook written."""
+    out = tmp_path / "demo"
+    proc = subprocess.run([str(GRADE), "batch", str(EXAMPLES), "-a", "fc_nets", "--out", str(out)],
                           capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     for name in ("ada", "ben", "cy", "dee"):
-        assert (tmp_path / "out" / "demo" / "reports" / f"{name}.html").exists()
-        assert (tmp_path / "out" / "demo" / "results" / f"{name}.json").exists()
-    assert "HTML reports:" in proc.stdout
+        assert (out / "reports" / f"{name}.html").exists()
+        assert json.loads((out / "results" / f"{name}.json").read_text())["status"] == "graded"
+    assert (out / "summary.html").exists() and (out / "gradebook.sqlite").exists()
+    assert "summary.html" in proc.stdout + proc.stderr

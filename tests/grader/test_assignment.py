@@ -149,3 +149,34 @@ def test_the_real_fc_nets_assignment_is_consistent() -> None:
     assert set(a.rubric.points) == {c.id for c in a.checks}
     assert a.rubric.max_score() > 0
     assert all("/" in c.id for c in a.checks)
+
+
+# -- notebooks and aliases (Note [Manifest]) ------------------------------------------------------
+
+def test_notebook_settings_aliases_and_manual_points_load(course) -> None:
+    manifest = MANIFEST + ("notebooks: {layers: '*.ipynb'}\nnotebook_mode: execute\n"
+                           "notebook_limits: {cell_s: 2, total_s: 30}\n"
+                           "aliases: {batch_norm: [batchnorm, batch_normalization], relu: relu_fwd}\n")
+    a = assignments.load(course(manifest=manifest, rubric=RUBRIC + "manual:\n  inline_question_1: 1.5\n"))
+    assert a.layout.notebooks == {"layers": "*.ipynb"} and a.layout.notebook_mode == "execute"
+    assert (a.layout.notebook_cell_s, a.layout.notebook_total_s) == (2.0, 30.0)
+    assert a.aliases == {"batch_norm": ("batchnorm", "batch_normalization"), "relu": ("relu_fwd",)}
+    assert a.rubric.manual == {"inline_question_1": 1.5} and a.rubric.max_score() == 2.5
+    plain = assignments.load(course())
+    assert plain.layout.notebooks == {} and plain.layout.notebook_mode == "definitions"
+    assert plain.aliases == {} and plain.rubric.manual == {}
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    ("notebook_mode: run\n", "notebook_mode must be definitions or execute"),
+    ("notebook_limits: {cell: 2}\n", "notebook_limits: unknown keys ['cell']"),
+])
+def test_bad_notebook_settings_are_assignment_errors(course, extra, fragment) -> None:
+    with pytest.raises(AssignmentError, match="bad manifest") as info:
+        assignments.load(course(manifest=MANIFEST + extra))
+    assert fragment in str(info.value)
+
+
+def test_bad_manual_points_are_an_assignment_error(course) -> None:
+    with pytest.raises(AssignmentError, match="manual must map questions to points"):
+        assignments.load(course(rubric=RUBRIC + "manual:\n  inline_question_1: lots\n"))

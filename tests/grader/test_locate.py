@@ -236,7 +236,7 @@ def test_folder_without_any_assignment_file(tmp_path, private_tmp) -> None:
 
 def test_unsupported_file_type(tmp_path, private_tmp) -> None:
     (tmp_path / "alice.tar").write_bytes(b"not a zip")
-    expect_error(tmp_path / "alice.tar", "alice.tar", "expected a folder, a .zip or a .py file")
+    expect_error(tmp_path / "alice.tar", "alice.tar", "expected a folder, a .zip, a .py or an .ipynb file")
 
 
 def test_corrupt_zip(tmp_path, private_tmp) -> None:

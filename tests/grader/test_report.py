@@ -53,3 +53,46 @@ def test_report_is_self_contained_and_accessible() -> None:
 def test_ungradable_submission_says_why() -> None:
     html = render_html(result(status="error", checks=(), score=0, message="no Python files found"))
     assert "could not be graded" in html and "no Python files found" in html
+
+
+# -- error maps (Note [Error map] in grader/checks/compare.py) ----------------------------------
+
+ERROR_MAP = {"name": "dx", "grid": ["0300", "0004"], "shape": [2, 4], "block": [1, 1],
+             "layout": "rows: axis 0, columns: axis 1"}
+
+
+def with_details(details: dict, visibility: str = "visible") -> SubmissionResult:
+    check = CheckResult("affine_backward/dx", "affine_backward", "dx matches", "failed", 0, 1,
+                        visibility=visibility, message="dx: 2 of 8 entries differ", details=details)
+    return result(checks=(check,))
+
+
+def test_a_failed_comparison_gets_a_heat_map() -> None:
+    import re
+    html = render_html(with_details({"mismatched": 2, "total": 8, "error_map": ERROR_MAP}))
+    svg = re.search(r"<svg role=\"img\".*?</svg>", html, re.S).group(0)
+    assert "<title>Where dx differs from the reference: 2 of 8 entries wrong</title>" in svg
+    assert 'viewBox="0 0 4 2"' in svg
+    cells = re.findall(r'<rect class="l(\d)" x="([\d.]+)" y="([\d.]+)" width="0.9"', svg)
+    assert cells == [("3", "1.05", "0.05"), ("4", "3.05", "1.05")]
+    assert "NaN or infinite" in html and "shape [2, 4]" in html
+    assert "block showing" not in html  # one cell per entry here
+
+
+def test_nested_maps_are_drawn_with_their_names() -> None:
+    grads = {"W1": {"mismatched": 1, "total": 8, "error_map": dict(ERROR_MAP, name="grads['W1']")},
+             "W2": {"mismatched": 3, "total": 8, "error_map": dict(ERROR_MAP, name="grads['W2']")}}
+    html = render_html(with_details(grads))
+    assert html.count("<svg") == 2
+    assert "Where grads[&#39;W1&#39;] differs" in html and "3 of 8 entries wrong" in html
+
+
+def test_big_arrays_say_each_cell_is_a_block() -> None:
+    html = render_html(with_details({"mismatched": 9, "total": 10000,
+                                     "error_map": dict(ERROR_MAP, block=[32, 22])}))
+    assert "32 x 22 block showing its worst entry" in html
+
+
+def test_hidden_checks_never_get_a_map_even_if_one_slipped_through() -> None:
+    html = render_html(with_details({"mismatched": 2, "total": 8, "error_map": ERROR_MAP}, "hidden"))
+    assert "<svg" not in html and "Where dx differs" not in html

@@ -232,3 +232,70 @@ def test_summarize() -> None:
     assert summarize(list(range(10))) == "list"
     assert summarize(object()) == "object"
     assert summarize_inputs({"x": np.zeros((2, 3)), "p": 0.5}) == "x: float64[2,3], p: 0.5"
+
+
+# -- error map (Note [Error map]) ------------------------------------------------------------------
+
+def test_error_map_levels_for_a_2d_result() -> None:
+    e = np.ones((3, 4))
+    a = e.copy()
+    a[0, 1] = 1 + 1e-4   # relative error 1e-4: level 1
+    a[1, 2] = 1.05       # 5e-2: level 2
+    a[2, 3] = 3.0        # 2: level 3
+    a[2, 0] = np.nan     # level 4
+    m = failure("dx", a, e).details["error_map"]
+    assert m == {"name": "dx", "grid": ["0100", "0020", "4003"], "shape": [3, 4], "block": [1, 1],
+                 "layout": "rows: axis 0, columns: axis 1"}
+
+
+def test_error_map_lays_out_4d_as_a_mosaic_of_tiles() -> None:
+    e = expected_array((2, 3, 4, 5))
+    a = e.copy()
+    a[1, 2, 3, 4] += 1.0  # tile row 1, tile column 2, last entry of the tile
+    m = failure("dx", a, e).details["error_map"]
+    assert len(m["grid"]) == 2 * 4 and all(len(row) == 3 * 5 for row in m["grid"])
+    bad = [(r, c) for r, row in enumerate(m["grid"]) for c, level in enumerate(row) if level != "0"]
+    assert bad == [(1 * 4 + 3, 2 * 5 + 4)]
+
+
+def test_error_map_is_capped_in_size_and_keeps_the_worst_level() -> None:
+    e = expected_array((1000, 700))
+    a = e.copy()
+    a[500, 350] = np.inf
+    a[10:20] *= 1 + 1e-2
+    m = failure("dx", a, e).details["error_map"]
+    assert len(m["grid"]) <= 32 and all(len(row) <= 32 for row in m["grid"])
+    assert m["block"] == [32, 22]
+    assert m["grid"][500 // 32][350 // 22] == "4"
+    assert set(m["grid"][0]) == {"2"} and set(m["grid"][5]) == {"0"}
+    import json
+    assert len(json.dumps(m)) < 1500
+
+
+def test_error_map_holds_levels_only_and_skips_single_numbers() -> None:
+    e = np.array([123.456, 7.0])
+    m = failure("out", np.array([1.0, 7.0]), e).details["error_map"]
+    assert set(m) == {"name", "grid", "shape", "block", "layout"}
+    assert m["grid"] == ["30"] and "123" not in str(m)
+    with pytest.raises(CheckFailure) as info:
+        compare_scalar("loss", 4.6, 2.3)
+    assert "error_map" not in info.value.details
+    assert "error_map" not in failure("out", np.zeros((2, 2)), np.ones((3, 2))).details  # shape first
+
+
+def test_hidden_checks_lose_their_error_maps_at_the_plugin() -> None:
+    from grader import plugin
+    from grader.checks.spec import Check
+    from grader.checks.student import Student
+
+    def wrong(student) -> None:
+        try:
+            compare_arrays("dx", np.zeros((2, 2)), np.ones((2, 2)))
+        except CheckFailure as f:  # nested, as model checks report one map per parameter
+            raise CheckFailure(f.message, details={**f.details, "W1": dict(f.details)}) from None
+
+    checks = (Check("f/visible", "f", "visible", wrong), Check("f/hidden", "f", "hidden", wrong, hidden=True))
+    visible, hidden = plugin.run(checks, Student(worker=None, modules={}), {"f/visible": 1, "f/hidden": 1})
+    assert "error_map" in visible.details and "error_map" in visible.details["W1"]
+    assert "error_map" not in hidden.details and "error_map" not in hidden.details["W1"]
+    assert hidden.details["mismatched"] == 4  # the rest of the details stay

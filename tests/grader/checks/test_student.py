@@ -159,3 +159,20 @@ def test_a_function_that_timed_out_is_not_called_again(make_student) -> None:
                                          "(no reply within the time limit of 1 s")
     assert info.value.args[0].endswith("it was not called again")
     assert student.call("layers", "double", 4).value == 8  # the rest still runs
+
+
+# -- aliases (Note [Aliases]) ---------------------------------------------------------------------
+
+def test_an_alias_stands_for_the_manifest_name_and_says_so(make_student) -> None:
+    student = make_student({"layers.py": LAYERS})
+    student.aliases = {"batch_norm_forward": ("batchnorm_fwd", "batchnorm_forward"),
+                       "conv_forward": ("conv_fwd",)}
+    assert student.require("layers", "batch_norm_forward") == "batchnorm_forward"
+    assert student.signature("layers", "batch_norm_forward") == "(x, bn_param)"
+    out = student.call("layers", "batch_norm_forward", np.ones((2, 3)), {}).value
+    assert np.array_equal(out[0], np.ones((2, 3)))
+    assert student.notes == ["graded `batchnorm_forward` in layers.py as `batch_norm_forward` "
+                             "(an alias the assignment accepts)"]  # once, however often it is used
+    with pytest.raises(MissingName, match="`conv_forward` not found in layers.py"):
+        student.require("layers", "conv_forward")
+    assert student.require("layers", "relu_forward") == "relu_forward"

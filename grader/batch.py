@@ -1,0 +1,613 @@
+"""Grade a folder of submissions in parallel, keeping every result the moment it exists.
+
+`grade batch` (cli.py) calls `run_batch`: discover the submissions
+(discover.py), reconcile the gradebook with the result files (gradebook.py),
+grade what is missing or changed in job processes, and render the grades
+table, the reports and the class dashboard from the JSON files.
+
+# Note [Nothing lost]
+The parent process alone writes.  Each result, as soon as its job returns, is
+written to results/<id>.json atomically (a temporary file, fsync, rename), then
+to the gradebook in one transaction, then rendered to reports/<id>.html
+(atomically too).  A kill at any moment leaves each submission either with its
+whole JSON or with none; on the next start the gradebook is reconciled with
+the JSON files (a JSON without its row is imported, a row without its JSON is
+dropped and the submission graded again), and only what has no current
+result is graded.  grades.csv is rewritten from the JSON files on every start
+and at the end, so it always agrees with them.  A lock on OUT_DIR keeps two
+batches from writing the same gradebook.
+
+# Note [When a submission is graded again]
+A submission is graded when it has no result, when its content hash differs
+from the one its result was graded from, when the settings key differs (the
+assignment, the rubric's points, the conventions and --select: what decides a
+verdict), when its last grading process crashed (not a verdict: Note [Crash
+attribution]), or with --regrade.  Otherwise it is counted as unchanged.
+
+# Note [Job processes]
+pytest runs in-process, once per submission, so each job is a process of its
+own: a ProcessPoolExecutor on a 'forkserver' context (started clean, with the
+grader and numpy preloaded, so a job starts and loads the assignment in about
+0.1 s and inherits no threads of the parent), with max_tasks_per_child=1.  As
+with every start method but fork, a job imports the parent's main script: a
+script that calls run_batch needs the `if __name__ == "__main__":` guard (the
+`grade` command and `python -m grader` are fine).  One task per process is
+also what keeps Python 3.11's pool safe: with max_tasks_per_child > 1 it can
+stop replacing exited processes and hang (cpython gh-115634, fixed in 3.13).
+A job process watches the batch process (a pidfd, else polling) and, when it
+ends, however it ends (SIGKILL included), kills its student workers' process
+groups, removes its temporary folder and exits; SIGTERM does the same.  A
+parent-death signal would not do: a job's parent is the fork server, which
+itself lives as long as any job does.  Jobs ignore SIGINT: the batch decides
+what Ctrl-C means (stop, keep what was graded).  Each job keeps its temporary
+files in a folder named after its pid; the batch removes those of dead
+processes when it starts and ends.
+
+# Note [Crash attribution]
+When a job process dies (the kernel's OOM killer, a crash in native code), the
+pool breaks and every job in flight fails with it, innocent or not.  Those
+jobs are graded again one at a time; a job that breaks the pool while it runs
+alone is the culprit and gets an `error` result saying how its process ended.
+Such a result is marked `job_failure` and graded again by the next run, as is
+one whose job raised instead of returning a result.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import fcntl
+import hashlib
+import io
+import json
+import multiprocessing
+import multiprocessing.util
+import os
+import shutil
+import select
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, TextIO
+
+from . import assignment as assignments
+from .discover import Submission, content_hash, discover
+from .gradebook import Gradebook, Reconciled, load_result
+from .pipeline import Options, grade_submission
+from .report import render_html
+from .result import SubmissionResult
+
+JOB_TMP_PREFIX = "grader-batch-job-"
+
+
+class BatchError(Exception):
+    """The batch cannot start (bad folder, busy output folder): a bad command."""
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    workers: int | None = None      # None: os.cpu_count()
+    regrade: bool = False
+    sandbox: str | None = None
+    python: str | None = None       # interpreter for student workers
+    select: str | None = None       # pytest -k expression
+    notebook_mode: str | None = None  # "definitions" or "execute"; None: the manifest's
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What a job process needs to load the assignment exactly as the parent did."""
+    assignment: str
+    conventions: dict
+    assignments_dir: str
+    rubrics_dir: str
+    sandbox: str | None
+    python: str | None
+    select: str | None
+    notebook_mode: str | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    path: str
+    members: tuple[tuple[str, str], ...] = ()   # Canvas group: (original name, file)
+
+
+@dataclass
+class Outcome:
+    layout: str
+    out_dir: Path
+    submissions: int = 0
+    graded: int = 0
+    unchanged: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)   # (id, why) not graded
+    skipped: list[tuple[str, str]] = field(default_factory=list)    # entries that are not one
+    reconciled: Reconciled = field(default_factory=Reconciled)
+    interrupted: bool = False
+    seconds: float = 0.0
+    dashboard: Path | None = None
+    dashboard_error: str = ""
+
+    @property
+    def exit_status(self) -> int:
+        return 1 if self.failures or self.interrupted else 0
+
+
+# -- the job process ---------------------------------------------------------------------------
+
+def grade_job(spec: JobSpec, job: Job) -> SubmissionResult:
+    """Grade one submission in a job process (Note [Job processes])."""
+    assignments.ASSIGNMENTS_DIR = Path(spec.assignments_dir)
+    assignments.RUBRICS_DIR = Path(spec.rubrics_dir)
+    assignment = assignments.load(spec.assignment, spec.conventions)
+    options = Options(sandbox=spec.sandbox, python=spec.python, select=spec.select,
+                      notebook_mode=spec.notebook_mode)
+    assembled = None
+    try:
+        target = Path(job.path)
+        if job.members:
+            assembled = Path(tempfile.mkdtemp(prefix="canvas-"))
+            for name, path in job.members:
+                shutil.copyfile(path, assembled / name)
+            target = assembled
+        return grade_submission(target, assignment, options, name=job.id)
+    except Exception as exc:  # the grader's own bug: this submission only, said plainly
+        return SubmissionResult(spec.assignment, job.id, "error", 0.0,
+                                assignment.rubric.max_score(), 0.0, {},
+                                message=f"internal grader error ({type(exc).__name__}: {exc}); "
+                                        f"please tell the course staff")
+    finally:
+        if assembled is not None:
+            shutil.rmtree(assembled, ignore_errors=True)
+
+
+_job_tmp: Path | None = None  # this job process's temporary folder
+
+
+def _init_job_process(batch_pid: int) -> None:
+    """Runs first in every job process; Note [Job processes]."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda signum, frame: _stop())
+    global _job_tmp
+    folder = _job_tmp = _job_folder(os.getpid())  # before tempdir points into it
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(mode=0o755)
+    os.chmod(folder, 0o755)  # student workers (another uid, rlimits mode) reach their scratch
+    tempfile.tempdir = str(folder)
+    # multiprocessing children skip atexit; its own finalizers run when the process ends.
+    multiprocessing.util.Finalize(None, shutil.rmtree, args=(str(folder),),
+                                  kwargs={"ignore_errors": True}, exitpriority=0)
+    threading.Thread(target=_watch, args=(batch_pid,), daemon=True,
+                     name="watch-batch").start()
+
+
+def _watch(batch_pid: int) -> None:
+    """Stop this job process when the batch process ends, however it ends."""
+    try:
+        handle = os.pidfd_open(batch_pid)     # Linux 5.3+: readable once the process has ended
+        select.select([handle], [], [])
+    except (AttributeError, OSError):
+        while _alive(batch_pid):
+            time.sleep(0.5)
+    _stop()
+
+
+def _stop() -> None:
+    """Kill this job's student workers (each leads its own process group, sandbox.py), remove
+    its temporary folder, and exit at once.  The job's own thread may be starting a fresh
+    worker meanwhile, so this repeats until the folder is gone (moved aside first, so that
+    nothing new is made in it)."""
+    folder = _job_tmp or _job_folder(os.getpid())
+    doomed = folder.with_name(folder.name + "-stopping")
+    for _ in range(40):
+        for pid in _children(os.getpid()):
+            for kill in (os.killpg, os.kill):
+                try:
+                    kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        try:
+            folder.rename(doomed)
+        except OSError:
+            pass
+        shutil.rmtree(doomed, ignore_errors=True)
+        if not folder.exists() and not doomed.exists():
+            break
+        time.sleep(0.05)
+    os._exit(128 + signal.SIGTERM)
+
+
+def _job_folder(pid: int) -> Path:
+    return Path(tempfile.gettempdir()) / f"{JOB_TMP_PREFIX}{pid}"
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == parent:
+                        found.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_dead_job_folders() -> None:
+    for folder in Path(tempfile.gettempdir()).glob(f"{JOB_TMP_PREFIX}*"):
+        pid = folder.name[len(JOB_TMP_PREFIX):].split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _executor(workers: int) -> ProcessPoolExecutor:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["grader.batch"])
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_init_job_process,
+                               initargs=(os.getpid(),), max_tasks_per_child=1)
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `path` so that it holds either its old content or all of `text`, even on a crash."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def _number(value: float) -> str:
+    return f"{value:.10g}"
+
+
+def write_grades_csv(results_dir: Path, path: Path, check_ids: list[str],
+                     names: dict[str, str]) -> int:
+    """grades.csv from the JSON files alone: id, name, score, max_score, status, then one
+    column per rubric check (points, empty when the check did not run).  Returns the rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["id", "name", "score", "max_score", "status", *check_ids])
+    count = 0
+    for json_path in sorted(results_dir.glob("*.json"), key=lambda p: p.stem.casefold()):
+        result = load_result(json_path)
+        points = {c.id: c.points for c in result.checks}
+        writer.writerow([json_path.stem, names.get(json_path.stem, result.submission),
+                         _number(result.score), _number(result.max_score), result.status,
+                         *[_number(points[c]) if c in points else "" for c in check_ids]])
+        count += 1
+    write_atomic(path, buffer.getvalue())
+    return count
+
+
+def _render_missing_reports(results_dir: Path, reports_dir: Path) -> None:
+    """A report for every JSON that has none or an older one (a kill between the writes)."""
+    for json_path in results_dir.glob("*.json"):
+        report = reports_dir / f"{json_path.stem}.html"
+        if not report.exists() or report.stat().st_mtime < json_path.stat().st_mtime:
+            write_atomic(report, render_html(load_result(json_path)))
+
+
+def settings_key(assignment: assignments.Assignment, select: str | None,
+                 notebook_mode: str | None = None) -> str:
+    """What decides a verdict besides the submission; Note [When a submission is graded again]."""
+    data = {"assignment": assignment.id, "points": assignment.rubric.points,
+            "conventions": {str(k): str(v) for k, v in assignment.conventions.items()},
+            "select": select or "", "notebook_mode": notebook_mode or ""}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# -- progress ----------------------------------------------------------------------------------
+
+class Progress:
+    """tqdm's bar (counts, rate, ETA) on a terminal; one plain line per submission otherwise."""
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total, self.done, self.stream = total, 0, stream
+        self.start = time.monotonic()
+        self.bar = None
+        if stream.isatty() and total:
+            from tqdm import tqdm
+            self.bar = tqdm(total=total, file=stream, unit="sub", dynamic_ncols=True,
+                            smoothing=0.1, desc="grading")
+
+    def __call__(self, result: SubmissionResult) -> None:
+        self.done += 1
+        verdict = (f"{result.score:g}/{result.max_score:g}" if result.status == "graded"
+                   else f"not graded: {_first_line(result.message)}")
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"{result.submission} {verdict}"[:40], refresh=False)
+            self.bar.update(1)
+            return
+        from tqdm import tqdm
+        elapsed = time.monotonic() - self.start
+        left = elapsed / self.done * (self.total - self.done)
+        self.stream.write(f"[{self.done}/{self.total}] {result.submission}: {verdict} "
+                          f"({result.duration_s:.1f}s; {60 * self.done / max(elapsed, 1e-9):.1f}"
+                          f"/min, eta {tqdm.format_interval(left)})\n")
+        self.stream.flush()
+
+    def note(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.write(text, file=self.stream)
+        else:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0] if lines else "no reason given"
+
+
+# -- the batch ---------------------------------------------------------------------------------
+
+def run_batch(folder: Path, assignment: assignments.Assignment, out_dir: Path,
+              options: BatchOptions = BatchOptions(), *,
+              job: Callable[[JobSpec, Job], SubmissionResult] = grade_job,
+              stream: TextIO = sys.stderr) -> Outcome:
+    """Grade every submission in `folder` that has no current result (Note [Nothing lost])."""
+    folder, out_dir = Path(folder), Path(out_dir)
+    if not folder.is_dir():
+        raise BatchError(f"{folder} is not a folder")
+    if out_dir.resolve() == folder.resolve():
+        raise BatchError("the output folder must not be the submissions folder")
+    workers = options.workers or os.cpu_count() or 1
+    if workers < 1:
+        raise BatchError(f"--workers must be at least 1, not {workers}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lock = open(out_dir / ".lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        raise BatchError(f"another grade batch is writing {out_dir}") from None
+    try:
+        return _run_locked(folder, assignment, out_dir, options, workers, job, stream)
+    finally:
+        lock.close()
+
+
+def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> Outcome:
+    start = time.monotonic()
+    results_dir, reports_dir = out_dir / "results", out_dir / "reports"
+    results_dir.mkdir(exist_ok=True)
+    reports_dir.mkdir(exist_ok=True)
+    _remove_dead_job_folders()
+    gradebook = Gradebook(out_dir / "gradebook.sqlite")
+    try:
+        found = discover(folder, exclude=(out_dir,))
+        outcome = Outcome(found.layout, out_dir, len(found.submissions), skipped=found.skipped)
+        outcome.reconciled = gradebook.reconcile(results_dir)
+        hashes = {s.id: content_hash(s) for s in found.submissions}
+        gradebook.set_submissions([(s.id, s.source, hashes[s.id], s.name, s.email)
+                                   for s in found.submissions])
+        check_ids = list(assignment.rubric.points)
+        write_grades_csv(results_dir, out_dir / "grades.csv", check_ids, gradebook.names())
+        key = settings_key(assignment, options.select, options.notebook_mode)
+        rows = gradebook.rows()
+        todo = [s for s in found.submissions
+                if options.regrade or s.id not in rows or rows[s.id].content_hash != hashes[s.id]
+                or rows[s.id].settings != key or rows[s.id].retry]
+        outcome.unchanged = len(found.submissions) - len(todo)
+        run_id = gradebook.start_run(assignment.id, {
+            "submissions": str(folder.resolve()), "workers": workers, "regrade": options.regrade,
+            "sandbox": options.sandbox, "select": options.select,
+            "conventions": assignment.conventions, "settings": key})
+        spec = JobSpec(assignment.id, dict(assignment.conventions),
+                       str(assignments.ASSIGNMENTS_DIR), str(assignments.RUBRICS_DIR),
+                       options.sandbox, options.python, options.select, options.notebook_mode)
+
+        def keep(submission: Submission, result: SubmissionResult, failure: str = "") -> None:
+            facts = {"run": run_id, "sha256": hashes[submission.id], "settings": key,
+                     "job_failure": failure}
+            result = dataclasses.replace(result, environment={**result.environment, "batch": facts})
+            json_path = results_dir / f"{submission.id}.json"
+            write_atomic(json_path, result.to_json())
+            gradebook.record(result, json_path, submission.id)
+            write_atomic(reports_dir / f"{submission.id}.html", render_html(result))
+            outcome.graded += 1
+            progress(result)
+
+        progress = Progress(len(todo), stream)
+        if outcome.unchanged:
+            progress.note(f"{outcome.unchanged} of {len(found.submissions)} submissions unchanged "
+                          f"since graded (--regrade grades them again)")
+        try:
+            _schedule(todo, min(workers, max(len(todo), 1)), spec, job, keep,
+                      lambda submission, why: _failed(assignment, submission, why), progress)
+        except KeyboardInterrupt:
+            outcome.interrupted = True
+            for child in multiprocessing.active_children():
+                child.terminate()
+        finally:
+            progress.close()
+        gradebook.reconcile(results_dir)  # a Ctrl-C may have come between a JSON and its row
+        rows = gradebook.rows()
+        for submission in found.submissions:
+            row = rows.get(submission.id)
+            if row is None:
+                continue  # interrupted before it was graded
+            if row.status != "graded":
+                why = _first_line(load_result(results_dir / f"{submission.id}.json").message)
+                outcome.failures.append((submission.id, why))
+        write_grades_csv(results_dir, out_dir / "grades.csv", check_ids, gradebook.names())
+        _render_missing_reports(results_dir, reports_dir)
+        gradebook.finish_run(run_id, "interrupted" if outcome.interrupted else "finished",
+                             outcome.graded, len(outcome.failures), outcome.unchanged)
+        _similarity(out_dir, {s.id: s.path for s in found.submissions}, assignment)
+        outcome.dashboard, outcome.dashboard_error = _dashboard(out_dir, assignment)
+    finally:
+        gradebook.close()
+        _remove_dead_job_folders()
+    outcome.seconds = time.monotonic() - start
+    return outcome
+
+
+def _failed(assignment: assignments.Assignment, submission: Submission,
+            why: str) -> SubmissionResult:
+    return SubmissionResult(assignment.id, submission.id, "error", 0.0,
+                            assignment.rubric.max_score(), 0.0, {}, message=why)
+
+
+def _schedule(todo: list[Submission], workers: int, spec: JobSpec, job, keep, failed, progress) -> None:
+    """Run `todo` on `workers` job processes; Note [Crash attribution]."""
+    if not todo:
+        return
+    pending = deque(todo)
+    suspects: deque[Submission] = deque()
+    in_flight: dict[Future, tuple[Submission, bool]] = {}
+    # Note [Ctrl-C at a safe point]: a KeyboardInterrupt raised asynchronously inside
+    # concurrent.futures.wait() can leave its internal locks held, and the pool's exit
+    # hook then waits forever (seen about once in ten interrupted runs under load).  So
+    # SIGINT only sets a flag, and the loop raises KeyboardInterrupt itself, between waits.
+    interrupted = threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.set())
+    executor = _executor(workers)
+    try:
+        while pending or suspects or in_flight:
+            if interrupted.is_set():
+                raise KeyboardInterrupt
+            if suspects and not in_flight:
+                submission = suspects.popleft()
+                in_flight[executor.submit(job, spec, _job_of(submission))] = (submission, True)
+            while not suspects and pending and len(in_flight) < workers:
+                submission = pending.popleft()
+                in_flight[executor.submit(job, spec, _job_of(submission))] = (submission, False)
+            done, _ = wait(list(in_flight), timeout=0.2, return_when=FIRST_COMPLETED)
+            broken = False
+            for future in done:
+                submission, alone = in_flight.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    broken = True
+                    if not alone:
+                        suspects.append(submission)
+                        continue
+                    why = _how_it_ended(executor)
+                    keep(submission, failed(submission, f"the grading process ended abruptly "
+                                                        f"({why}); nothing was graded, and the "
+                                                        f"next grade batch tries again"),
+                         failure=why)
+                    continue
+                except Exception as exc:  # the job itself failed: not a verdict either
+                    why = f"{type(exc).__name__}: {exc}"
+                    keep(submission, failed(submission, f"internal grader error in the batch "
+                                                        f"job ({why})"), failure=why)
+                    continue
+                keep(submission, result)
+            if broken:
+                for future in list(in_flight):  # the pool failed them all: they were in flight
+                    submission, alone = in_flight.pop(future)
+                    suspects.append(submission)
+                if suspects:
+                    progress.note(f"a grading process died; grading {len(suspects)} "
+                                  f"submission(s) one at a time to find which")
+                executor.shutdown(wait=True)
+                executor = _executor(workers)
+    except BaseException:
+        # Ctrl-C (or a bug): stop the job processes now.  They are the fork server's
+        # children, not ours, so multiprocessing.active_children() does not see them, and
+        # the executor's exit hook would otherwise wait for their current submissions.
+        for process in list((getattr(executor, "_processes", None) or {}).values()):
+            process.terminate()
+        raise
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _job_of(submission: Submission) -> Job:
+    return Job(submission.id, str(submission.path),
+               tuple((name, str(path)) for name, path in submission.members))
+
+
+def _how_it_ended(executor: ProcessPoolExecutor) -> str:
+    """How the crashed job process ended, from the pool's process table (private, so guarded)."""
+    from .worker.client import describe_exit
+    codes = [p.exitcode for p in getattr(executor, "_processes", {}).values()
+             if p.exitcode not in (None, 0, -signal.SIGTERM, 128 + signal.SIGTERM)]
+    return describe_exit(codes[0]) if codes else "killed or crashed"
+
+
+def _similarity(out_dir: Path, submissions: dict, assignment: assignments.Assignment) -> None:
+    """Pairs of similar code for the dashboard (grader/similarity.py); never a penalty, and
+    a failure here costs nothing but the list."""
+    from .similarity import write_similarity
+    try:
+        write_similarity(out_dir, submissions, assignment)
+    except Exception as exc:  # the grades are safe; the similarity list is only a view
+        print(f"warning: similar-code detection failed ({type(exc).__name__}: {exc}); "
+              f"the dashboard will say it was not run", file=sys.stderr)
+
+
+def _dashboard(out_dir: Path, assignment: assignments.Assignment) -> tuple[Path | None, str]:
+    """The class dashboard (grader/dashboard.py)."""
+    from .dashboard import write_dashboard
+    try:
+        return Path(write_dashboard(out_dir, assignment)), ""
+    except Exception as exc:  # the grades are safe; the dashboard is only a view of them
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def summary(outcome: Outcome) -> str:
+    """What `grade batch` prints at the end: failures with why, and where everything is."""
+    out = outcome.out_dir
+    lines = []
+    if outcome.skipped:
+        lines.append(f"not submissions ({len(outcome.skipped)}): " +
+                     ", ".join(f"{name} ({why})" for name, why in outcome.skipped))
+    rec = outcome.reconciled
+    if rec.imported or rec.dropped or rec.set_aside:
+        lines.append(f"gradebook reconciled with the result files: {len(rec.imported)} imported, "
+                     f"{len(rec.dropped)} without a result file dropped"
+                     + (f", unreadable set aside: {', '.join(rec.set_aside)}" if rec.set_aside else ""))
+    state = "interrupted" if outcome.interrupted else "done"
+    lines.append(f"{state}: {outcome.submissions} submissions ({outcome.layout} layout), "
+                 f"{outcome.graded} graded now, {outcome.unchanged} unchanged, "
+                 f"{len(outcome.failures)} could not be graded, in {outcome.seconds:.1f}s")
+    if outcome.interrupted:
+        lines.append("run the same command again to grade the rest")
+    for submission_id, why in outcome.failures:
+        lines.append(f"  not graded: {submission_id}: {why}")
+    lines += [f"results:   {out / 'results'}/<id>.json", f"reports:   {out / 'reports'}/<id>.html",
+              f"grades:    {out / 'grades.csv'}", f"gradebook: {out / 'gradebook.sqlite'}"]
+    if outcome.dashboard is not None:
+        lines.append(f"dashboard: {outcome.dashboard}")
+    elif outcome.dashboard_error:
+        lines.append(f"dashboard: not written ({outcome.dashboard_error})")
+    return "\n".join(lines)

@@ -1,0 +1,259 @@
+"""The class dashboard: OUT_DIR/summary.html, built from OUT_DIR/results/*.json alone.
+
+`grade batch` calls `write_dashboard(out_dir, assignment)` after grading; running
+this module (`python -m grader.dashboard OUT_DIR -a ASSIGNMENT`) re-renders the
+page from the saved results, and with `--submissions DIR` also recomputes the
+similar-code list (grader/similarity.py) first.
+
+# Note [Dashboard view]
+This module only counts what the results already say (how many checks passed,
+which messages recur, how long grading took) and hands the template plain
+numbers; the template draws the pictures (inline SVG) and nothing is
+recomputed from code.  The page is for course staff, yet it keeps the rule the
+student pages keep: a hidden check's message never appears, only "hidden check
+failed", since staff pages get forwarded and screenshotted.
+
+# Note [Grouping failures]
+The same mistake gives slightly different messages in different submissions
+(another sample, another error size), so messages are compared by their first
+line with the sample prefix and every number blanked out.  A wrong answer
+(`failed`) is grouped per function and known-bug signature, since it is about
+that function's code; an error or timeout (a missing file, a syntax error, a
+crash) is grouped across checks, since one cause fails many checks at once and
+would otherwise fill the list.  Each group counts distinct submissions, names
+the checks it covers and shows one real first line as its example.  A hidden
+check's failures form one group per check, shown as "hidden check failed".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+from collections import OrderedDict, defaultdict
+from pathlib import Path
+
+import jinja2
+
+from .result import SubmissionResult
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+HISTOGRAM_BINS = 10
+TOP_FAILURES = 15
+SLOWEST = 10
+HIDDEN_FAILED = "hidden check failed"
+
+
+def load_results(out_dir: Path) -> tuple[list[tuple[str, SubmissionResult]], list[tuple[str, str]]]:
+    """(id, result) for every readable results/<id>.json, and (file, why) for the others."""
+    loaded, unreadable = [], []
+    for path in sorted((Path(out_dir) / "results").glob("*.json")):
+        try:
+            loaded.append((path.stem, SubmissionResult.from_dict(json.loads(path.read_text()))))
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            unreadable.append((f"results/{path.name}", f"{type(exc).__name__}: {exc}"))
+    return loaded, unreadable
+
+
+def _percent(part: float, whole: float) -> float:
+    return round(100.0 * part / whole, 1) if whole else 0.0
+
+
+def _histogram(graded: list[SubmissionResult]) -> list[dict]:
+    counts = [0] * HISTOGRAM_BINS
+    for r in graded:
+        share = r.score / r.max_score if r.max_score else 0.0
+        counts[min(int(share * HISTOGRAM_BINS), HISTOGRAM_BINS - 1)] += 1
+    width = 100 // HISTOGRAM_BINS
+    return [{"low": i * width, "high": (i + 1) * width, "count": n} for i, n in enumerate(counts)]
+
+
+_SAMPLE_PREFIX = re.compile(r"^\[sample [^\]]*\]\s*")
+_ON_SAMPLE = re.compile(r" on sample '[^']*'")
+_NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?(?![\w.])|\b(?:nan|inf)\b",
+                     re.IGNORECASE)
+
+
+def failure_key(message: str) -> str:
+    """The first line of `message` with the sample and all numbers blanked; Note [Grouping failures]."""
+    first = message.strip().splitlines()[0] if message.strip() else ""
+    first = _ON_SAMPLE.sub("", _SAMPLE_PREFIX.sub("", first))
+    return _NUMBER.sub("#", first)
+
+
+def _first_line(message: str) -> str:
+    stripped = message.strip()
+    return _SAMPLE_PREFIX.sub("", stripped.splitlines()[0]) if stripped else ""
+
+
+def _looks_like(message: str) -> list[str]:
+    return [line[len("looks like: "):] for line in message.splitlines() if line.startswith("looks like: ")]
+
+
+def _check_rates(graded: list[tuple[str, SubmissionResult]]) -> tuple[list[dict], list[dict]]:
+    """Pass rates per check and per function, in the order the checks first appear."""
+    checks: OrderedDict[str, dict] = OrderedDict()
+    functions: OrderedDict[str, dict] = OrderedDict()
+    for _, result in graded:
+        whole_function: dict[str, bool] = {}
+        for c in result.checks:
+            row = checks.setdefault(c.id, {"id": c.id, "function": c.function, "title": c.title,
+                                           "hidden": c.visibility != "visible", "passed": 0,
+                                           "total": 0, "statuses": defaultdict(int)})
+            row["total"] += 1
+            row["passed"] += c.status == "passed"
+            row["statuses"][c.status] += 1
+            whole_function[c.function] = whole_function.get(c.function, True) and c.status == "passed"
+        for function, all_passed in whole_function.items():
+            row = functions.setdefault(function, {"function": function, "passed": 0, "total": 0})
+            row["total"] += 1
+            row["passed"] += all_passed
+    for row in [*checks.values(), *functions.values()]:
+        row["rate"] = _percent(row["passed"], row["total"])
+    for row in checks.values():
+        row["statuses"] = {k: v for k, v in sorted(row["statuses"].items()) if k != "passed"}
+    return list(functions.values()), list(checks.values())
+
+
+def _common_failures(graded: list[tuple[str, SubmissionResult]]) -> list[dict]:
+    """Recurring failures, most submissions first; Note [Grouping failures]."""
+    groups: dict[tuple, dict] = {}
+    for sid, result in graded:
+        for c in result.checks:
+            if c.status == "passed":
+                continue
+            hidden = c.visibility != "visible"
+            if hidden:
+                key = ("hidden", c.id)
+            elif c.status == "failed":  # a wrong answer: about this function's code
+                key = ("failed", c.function, failure_key(c.message), tuple(_looks_like(c.message)))
+            else:                       # missing file, crash, timeout: about the submission
+                key = (c.status, failure_key(c.message))
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = {
+                    "status": c.status, "hidden": hidden,
+                    "example": HIDDEN_FAILED if hidden else _first_line(c.message),
+                    "looks_like": [] if hidden else _looks_like(c.message),
+                    "checks": [], "hints": [], "submissions": []}
+            if c.id not in group["checks"]:
+                group["checks"].append(c.id)
+            if not hidden and c.hint and c.hint not in group["hints"]:
+                group["hints"].append(c.hint)
+            if sid not in group["submissions"]:
+                group["submissions"].append(sid)
+    for group in groups.values():
+        group["count"] = len(group["submissions"])
+        group["hint"] = group["hints"][0] if len(group["hints"]) == 1 else ""
+    ranked = sorted(groups.values(),
+                    key=lambda g: (-g["count"], -len(g["checks"]), g["hidden"], g["checks"][0]))
+    return ranked[:TOP_FAILURES]
+
+
+def _slowest(loaded: list[tuple[str, SubmissionResult]]) -> list[dict]:
+    rows = []
+    for sid, r in sorted(loaded, key=lambda item: (-item[1].duration_s, item[0]))[:SLOWEST]:
+        slow = max(r.checks, key=lambda c: c.duration_s, default=None)
+        rows.append({"id": sid, "duration_s": r.duration_s, "status": r.status,
+                     "slowest_check": slow.id if slow else "",
+                     "slowest_check_s": slow.duration_s if slow else 0.0,
+                     "timeouts": sum(c.status == "timeout" for c in r.checks)})
+    return rows
+
+
+def _similarity(out_dir: Path) -> dict | None:
+    path = Path(out_dir) / "similarity.json"
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        return {"error": f"similarity.json cannot be read ({exc})", "pairs": []}
+    return data if isinstance(data, dict) else {"error": "similarity.json is not an object", "pairs": []}
+
+
+def build_view(out_dir: Path, assignment) -> dict:
+    """Everything the template shows, as plain data; Note [Dashboard view]."""
+    out_dir = Path(out_dir)
+    loaded, unreadable = load_results(out_dir)
+    graded = [(sid, r) for sid, r in loaded if r.status == "graded"]
+    scores = [r.score for _, r in graded]
+    max_score = max((r.max_score for _, r in loaded), default=assignment.rubric.max_score())
+    functions, checks = _check_rates(graded)
+    submissions = []
+    for sid, r in loaded:
+        submissions.append({
+            "id": sid, "name": r.submission, "status": r.status, "score": r.score,
+            "max_score": r.max_score, "percent": _percent(r.score, r.max_score),
+            "passed": sum(c.status == "passed" for c in r.checks), "checks": len(r.checks),
+            "duration_s": r.duration_s,
+            "report": f"reports/{sid}.html" if (out_dir / "reports" / f"{sid}.html").exists() else ""})
+    return {
+        "assignment": {"id": assignment.id, "title": assignment.title},
+        "max_score": max_score,
+        "counts": {"total": len(loaded) + len(unreadable), "graded": len(graded),
+                   "errors": len(loaded) - len(graded) + len(unreadable)},
+        "stats": {"mean": round(statistics.fmean(scores), 2) if scores else None,
+                  "median": round(statistics.median(scores), 2) if scores else None,
+                  "full_marks": sum(1 for _, r in graded if r.score >= r.max_score)},
+        "histogram": _histogram([r for _, r in graded]),
+        "functions": functions, "checks": checks,
+        "failures": _common_failures(graded),
+        "slowest": _slowest(loaded),
+        "ungraded": [{"id": sid, "message": r.message or "no reason recorded",
+                      "report": f"reports/{sid}.html" if (out_dir / "reports" / f"{sid}.html").exists()
+                      else ""} for sid, r in loaded if r.status != "graded"]
+                    + [{"id": name, "message": why, "report": ""} for name, why in unreadable],
+        "submissions": submissions,
+        "reports": {s["id"]: s["report"] for s in submissions},
+        "similarity": _similarity(out_dir),
+    }
+
+
+def render_dashboard(out_dir: Path, assignment) -> str:
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                                     undefined=jinja2.StrictUndefined, trim_blocks=True,
+                                     lstrip_blocks=True)
+    return environment.get_template("dashboard.html.j2").render(v=build_view(out_dir, assignment))
+
+
+def write_dashboard(out_dir: Path, assignment) -> Path:
+    """Render OUT_DIR/summary.html from OUT_DIR/results/*.json; returns its path."""
+    path = Path(out_dir) / "summary.html"
+    html = render_dashboard(out_dir, assignment)
+    tmp = path.with_suffix(".html.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m grader.dashboard",
+        description="Re-render OUT_DIR/summary.html from OUT_DIR/results/*.json.")
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--assignment", "-a", required=True)
+    parser.add_argument("--submissions", type=Path, metavar="DIR",
+                        help="also recompute OUT_DIR/similarity.json from the submissions in DIR "
+                             "(each folder, .zip or .py in it is one submission, named by its stem)")
+    args = parser.parse_args(argv)
+    from . import assignment as assignments
+    try:
+        assignment = assignments.load(args.assignment)
+    except assignments.AssignmentError as exc:
+        print(f"grade: {exc}", file=sys.stderr)
+        return 2
+    if args.submissions:
+        from .similarity import write_similarity
+        found = {p.stem: p for p in sorted(args.submissions.iterdir())
+                 if p.is_dir() or p.suffix in (".zip", ".py", ".ipynb")}
+        print(f"similarity: {write_similarity(args.out_dir, found, assignment)}")
+    print(f"dashboard: {write_dashboard(args.out_dir, assignment)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

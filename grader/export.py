@@ -1,0 +1,233 @@
+"""Exports of grading results to other systems: CSV, Canvas, Gradescope, JUnit XML.
+
+Every format is rendered from grader.result/1 documents alone (a batch's
+OUT_DIR/results/*.json, or one result file) and never recomputes a verdict;
+`grade export` (grader/cli.py) is the command line for this module.
+
+# Note [Exports keep hidden checks hidden]
+Gradescope output and JUnit XML can reach students (Gradescope shows test
+output; a course repository's CI shows JUnit failures), so a hidden check's
+message and hint never go into them: a failed hidden check says only
+HIDDEN_OUTPUT.  On Gradescope a hidden check is `after_published` by default:
+its score counts and shows once grades are published, while Gradescope's own
+`hidden` visibility is meant for tests worth no points (its specification:
+"Test cases with visibility set to hidden ... should only be used for tests
+which don't contribute points to the total").
+
+# Note [Canvas gradebook import]
+Canvas imports a gradebook CSV whose header is Student, ID, SIS User ID, SIS
+Login ID, Section, then one column per assignment named "<name> (<id>)"; the
+row below the header whose first cell is "Points Possible" (Canvas writes it
+indented with spaces in its own exports) gives each column's points, and a new
+column creates a new assignment.  Canvas matches a row to a student by ID, SIS
+User ID or SIS Login ID.  A roster CSV (`--roster`: a `submission` column plus
+any of the Canvas identity columns) maps submission ids to students; without
+one the submission id is written as the Student and SIS Login ID, which is what
+courses that collect submissions by login name need.
+
+# Note [JUnit XML]
+JUnit XML has no official specification; consumers (Jenkins, GitLab, GitHub
+test reporters) follow the Jenkins xunit plugin's junit-10.xsd, which pytest's
+`junit_family=xunit2` also targets.  So: <testsuites> holding one <testsuite>
+per submission (name, tests, failures, errors, skipped, time, timestamp without
+a time zone, hostname), its <properties> (score, status) first, then one
+<testcase> (name, classname, time) per check with at most one <failure> (wrong
+answer), <error> (error or timeout) or <skipped> child.  Per-testcase properties
+are not in that schema, so points stay in the suite's properties and in the
+other formats.  A submission that could not be graded is one <testcase> named
+`grading` with an <error>.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import xml.etree.ElementTree as ET
+from datetime import datetime
+from pathlib import Path
+
+from .result import SubmissionResult
+
+FORMATS = ("csv", "canvas", "gradescope", "junit")
+HIDDEN_OUTPUT = "This is a hidden check: its inputs and messages are not shown."
+CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+CANVAS_POINTS_ROW = "    Points Possible"
+GRADESCOPE_VISIBILITY = ("hidden", "after_due_date", "after_published", "visible")
+
+
+class ExportError(Exception):
+    """The input cannot be exported (nothing found, unreadable result, bad roster)."""
+
+
+def load(path: Path) -> list[tuple[str, SubmissionResult]]:
+    """(id, result) from one result JSON file, or from OUT_DIR/results/*.json (or DIR/*.json)."""
+    path = Path(path)
+    if path.is_file():
+        files = [path]
+    elif (path / "results").is_dir():
+        files = sorted((path / "results").glob("*.json"))
+    elif path.is_dir():
+        files = sorted(path.glob("*.json"))
+    else:
+        raise ExportError(f"{path} does not exist")
+    if not files:
+        raise ExportError(f"no result files (*.json) in {path}")
+    loaded = []
+    for file in files:
+        try:
+            loaded.append((file.stem, SubmissionResult.from_dict(json.loads(file.read_text()))))
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise ExportError(f"{file}: not a readable grading result ({exc})") from None
+    return loaded
+
+
+def _number(value: float) -> float | int:
+    """Points as JSON/CSV numbers: 2 rather than 2.0, and never NaN or infinity."""
+    if not math.isfinite(value):
+        return 0
+    return int(value) if float(value).is_integer() else round(float(value), 6)
+
+
+# -- plain CSV -----------------------------------------------------------------------------------
+
+def to_csv(results: list[tuple[str, SubmissionResult]]) -> str:
+    """One row per submission: totals, then the points of every check (one column each)."""
+    check_ids = list(dict.fromkeys(c.id for _, r in results for c in r.checks))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["submission", "assignment", "status", "score", "max_score", "percent",
+                     "checks_passed", "checks", "duration_s", "message", *check_ids])
+    for sid, r in results:
+        points = {c.id: _number(c.points) for c in r.checks}
+        writer.writerow([sid, r.assignment, r.status, _number(r.score), _number(r.max_score),
+                         round(100 * r.score / r.max_score, 2) if r.max_score else 0,
+                         sum(c.status == "passed" for c in r.checks), len(r.checks),
+                         r.duration_s, r.message.splitlines()[0] if r.message else "",
+                         *[points.get(i, "") for i in check_ids]])
+    return out.getvalue()
+
+
+# -- Canvas (Note [Canvas gradebook import]) -----------------------------------------------------
+
+def read_roster(path: Path) -> dict[str, dict[str, str]]:
+    """submission id -> Canvas identity columns, from a CSV with a `submission` column."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or "submission" not in reader.fieldnames:
+            raise ExportError(f"{path}: a roster needs a 'submission' column "
+                              f"(and any of {', '.join(CANVAS_IDENTITY)})")
+        return {row["submission"]: {k: row.get(k) or "" for k in CANVAS_IDENTITY} for row in reader}
+
+
+def to_canvas(results: list[tuple[str, SubmissionResult]], title: str,
+              roster: dict[str, dict[str, str]] | None = None) -> str:
+    """A Canvas gradebook import CSV with one assignment column; Note [Canvas gradebook import]."""
+    assignment_id = results[0][1].assignment if results else ""
+    column = f"{title} ({assignment_id})"
+    max_score = max((r.max_score for _, r in results), default=0.0)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*CANVAS_IDENTITY, column])
+    writer.writerow([CANVAS_POINTS_ROW, "", "", "", "", _number(max_score)])
+    for sid, r in results:
+        who = (roster or {}).get(sid) or {"Student": sid, "SIS Login ID": sid}
+        writer.writerow([*[who.get(k, "") for k in CANVAS_IDENTITY], _number(r.score)])
+    return out.getvalue()
+
+
+# -- Gradescope (Note [Exports keep hidden checks hidden]) ----------------------------------------
+
+def _check_output(check) -> str:
+    if check.status == "passed":
+        return ""
+    if check.visibility != "visible":
+        return HIDDEN_OUTPUT
+    text = check.message
+    if check.hint:
+        text += f"\nHint: {check.hint}"
+    return text.strip()
+
+
+def to_gradescope(result: SubmissionResult, hidden_visibility: str = "after_published") -> dict:
+    """Gradescope's autograder results.json for one submission."""
+    if hidden_visibility not in GRADESCOPE_VISIBILITY:
+        raise ExportError(f"hidden visibility must be one of {', '.join(GRADESCOPE_VISIBILITY)}")
+    if result.status != "graded":
+        output = f"This submission could not be graded: {result.message}"
+    else:
+        passed = sum(c.status == "passed" for c in result.checks)
+        output = f"{passed} of {len(result.checks)} checks passed."
+    if result.notes:
+        output += "\n" + "\n".join(f"Note: {n}" for n in result.notes)
+    tests = []
+    for c in result.checks:
+        tests.append({
+            "name": f"{c.title} [{c.id}]", "score": _number(c.points), "max_score": _number(c.max_points),
+            "status": "passed" if c.status == "passed" else "failed",
+            "output": _check_output(c),
+            "visibility": "visible" if c.visibility == "visible" else hidden_visibility,
+            "tags": [c.function, c.status]})
+    return {"score": _number(result.score), "execution_time": round(result.duration_s, 3),
+            "output": output, "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
+
+
+def gradescope_json(result: SubmissionResult, hidden_visibility: str = "after_published") -> str:
+    return json.dumps(to_gradescope(result, hidden_visibility), indent=2, allow_nan=False) + "\n"
+
+
+# -- JUnit XML -----------------------------------------------------------------------------------
+
+def _junit_case(suite: ET.Element, result: SubmissionResult, check) -> str:
+    case = ET.SubElement(suite, "testcase", name=check.id,
+                         classname=f"{result.assignment}.{result.submission}.{check.function}",
+                         time=f"{check.duration_s:.3f}")
+    hidden = check.visibility != "visible"
+    text = HIDDEN_OUTPUT if hidden else _check_output(check)
+    first = text.splitlines()[0] if text else check.status
+    if check.status == "failed":
+        ET.SubElement(case, "failure", message=first, type="WrongAnswer").text = text
+    elif check.status in ("error", "timeout"):
+        ET.SubElement(case, "error", message=first,
+                      type="Timeout" if check.status == "timeout" else "Error").text = text
+    elif check.status == "skipped":
+        ET.SubElement(case, "skipped", message="" if hidden else check.message)
+    return check.status
+
+
+def to_junit(results: list[tuple[str, SubmissionResult]]) -> str:
+    """JUnit XML: one <testsuite> per submission, one <testcase> per check; Note [JUnit XML]."""
+    root = ET.Element("testsuites", name=results[0][1].assignment if results else "grade")
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    total_time = 0.0
+    stamp = datetime.now().strftime("%Y-%m-%dT%H:%M:%S")
+    for sid, r in results:
+        suite = ET.SubElement(root, "testsuite", name=sid, timestamp=stamp, hostname="localhost",
+                              time=f"{r.duration_s:.3f}")
+        props = ET.SubElement(suite, "properties")
+        for name, value in (("assignment", r.assignment), ("status", r.status),
+                            ("score", f"{r.score:g}"), ("max_score", f"{r.max_score:g}")):
+            ET.SubElement(props, "property", name=name, value=value)
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        if r.status != "graded":
+            case = ET.SubElement(suite, "testcase", name="grading", classname=f"{r.assignment}.{sid}",
+                                 time=f"{r.duration_s:.3f}")
+            ET.SubElement(case, "error", message=(r.message.splitlines() or ["not graded"])[0],
+                          type="NotGraded").text = r.message
+            counts["tests"], counts["errors"] = 1, 1
+        for c in r.checks:
+            status = _junit_case(suite, r, c)
+            counts["tests"] += 1
+            counts["failures"] += status == "failed"
+            counts["errors"] += status in ("error", "timeout")
+            counts["skipped"] += status == "skipped"
+        for key, value in counts.items():
+            suite.set(key, str(value))
+            totals[key] += value
+        total_time += r.duration_s
+    for key, value in totals.items():
+        root.set(key, str(value))
+    root.set("time", f"{total_time:.3f}")
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

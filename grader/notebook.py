@@ -1,0 +1,413 @@
+"""Jupyter and Colab notebooks as submissions: read, turn code cells into a module, find answers.
+
+Runs in the judge and never executes a cell: it parses the notebook with
+nbformat, rewrites IPython-only syntax, selects what to run, and writes the
+source of a module that grader/worker/notebook_cells.py runs *inside the
+worker* when the checks import it (Note [Trust boundary] in
+grader/worker/client.py).  Staging (grader/locate.py) places that module where
+the course keeps the file the notebook stands for.
+
+# Note [Notebook modes]
+`definitions` (the default) keeps only top-level imports, `def`s, classes and
+simple constant assignments (literals, tuples/lists/dicts of literals, names
+already defined or imported, attributes of those), chosen with `ast`.
+Training loops, plots, data downloads and `drive.mount(...)` are statements of
+another kind and are dropped, so grading takes seconds and does not depend on
+data the notebook wanted.  Each kept statement runs on its own: an import that
+fails in the worker (`from google.colab import files`, a course helper that is
+not there) costs only itself and is reported.  Later definitions override
+earlier ones, as when the notebook runs top to bottom.
+
+`execute` runs every code cell in order, as Jupyter would, in the generated
+module's own globals, each cell under a per-cell limit and all of them under a
+total limit; the checks then grade the resulting namespace.  We chose to
+exec() the cells in the worker over running a kernel with nbclient: the
+namespace must live in the worker process to be graded through the pipe, a
+kernel would be a second untrusted process with its own sockets to confine,
+and the worker's sandbox, rlimits and kill-on-timeout already bound
+everything a cell can do.  A cell that raises or runs out of time is reported
+(cell number, error) and the cells after it still run.
+
+In both modes a cell with a syntax error is skipped with a note naming it;
+only the checks that needed what it defined lose points.
+
+# Note [IPython syntax]
+Line magics (`%cd`, `%matplotlib inline`, `%load_ext autoreload`), shell lines
+(`!pip install`, `!git clone`), `x = !ls` and help lines (`np.zeros?`) are not
+Python.  They are rewritten to `pass` (or `x = []`) keeping the line count, so
+tracebacks point at the cell's own lines.  The rewrite is applied only to a
+cell that does not parse as it is, so a docstring line that happens to start
+with `%` is left alone in an ordinary cell.  Cell magics: `%%time`,
+`%%timeit` and `%%capture` cells run their body; any other (`%%bash`,
+`%%writefile`, `%%html`) is skipped with a note.  `google.colab` is replaced
+by a do-nothing stand-in in the worker, so `drive.mount(...)` and
+`files.view(...)` do nothing wherever they appear.
+
+# Note [Inline answers]
+cs231n-style notebooks ask "Inline Question N" in a markdown cell and expect
+the answer after an "Answer:" / "Your Answer:" marker, in the same cell or in
+the markdown cells that follow (until the next code cell or question).  They
+are collected, placeholders such as "*fill this in*" count as unanswered, and
+the result carries them for manual grading with the points the rubric's
+`manual:` table sets aside.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MODES = ("definitions", "execute")
+RUNNER_MODULE = "_grader_notebook"  # grader/worker/notebook_cells.py, staged under this name
+RUNNER_SOURCE = Path(__file__).resolve().parent / "worker" / "notebook_cells.py"
+BODY_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
+MAX_CELLS = 2000
+MAX_SOURCE_CHARS = 2_000_000
+
+
+class NotebookError(Exception):
+    """The file is not a readable notebook (raised as a SubmissionError by staging)."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    number: int        # 1-based position in the notebook, counting every cell
+    kind: str          # "code", "markdown", "raw"
+    source: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str      # "inline_question_2"
+    prompt: str        # the question as the notebook asks it
+    answer: str        # "" when unanswered
+    notebook: str = ""
+
+
+@dataclass
+class Program:
+    """What the worker will run: (cell number, source) units, and what was left out."""
+    units: list[tuple[int, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    kept: int = 0      # statements kept (definitions mode) or cells kept (execute mode)
+
+
+def read(path: Path) -> list[Cell]:
+    """The notebook's cells; NotebookError with a reason if it is not a notebook."""
+    import nbformat
+    path = Path(path)
+    try:
+        if path.stat().st_size > 64 << 20:
+            raise NotebookError(f"{path.name} is larger than 64 MiB")
+        notebook = nbformat.read(str(path), as_version=4)
+    except NotebookError:
+        raise
+    except Exception as exc:  # JSON errors, NotJSONError, validation errors, bad encodings
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise NotebookError(f"{path.name} is not a readable Jupyter notebook ({reason})") from None
+    cells = notebook.get("cells")
+    if not isinstance(cells, list):
+        raise NotebookError(f"{path.name} is not a readable Jupyter notebook (no cell list)")
+    result = []
+    for number, cell in enumerate(cells[:MAX_CELLS], start=1):
+        source = cell.get("source", "")
+        if isinstance(source, list):
+            source = "".join(str(s) for s in source)
+        result.append(Cell(number, str(cell.get("cell_type", "")), str(source)[:MAX_SOURCE_CHARS]))
+    return result
+
+
+# -- IPython syntax (Note [IPython syntax]) -------------------------------------------------------
+
+_MAGIC_LINE = re.compile(r"^(\s*)(?:[%!]|\?\s*$)")
+_SHELL_ASSIGN = re.compile(r"^(\s*)([A-Za-z_][\w, ]*?)\s*=\s*[%!]")
+_HELP_LINE = re.compile(r"^(\s*)[\w.]+\?{1,2}\s*$")
+
+
+def python_source(cell: Cell) -> tuple[str | None, str]:
+    """(Python source of a code cell, note); source None when the cell is skipped."""
+    text = cell.source
+    first, _, body = text.partition("\n")
+    if first.lstrip().startswith("%%"):
+        magic = first.strip()[2:].split(maxsplit=1)[0] if first.strip()[2:] else ""
+        if magic not in BODY_CELL_MAGICS:
+            return None, f"cell {cell.number}: skipped its %%{magic} cell magic"
+        text = "\n" + body  # keep line numbers
+    if _parses(text):
+        return text, ""
+    lines, rewritten, continued = text.split("\n"), [], False
+    for line in lines:
+        if continued:
+            rewritten.append("")
+            continued = line.rstrip().endswith("\\")
+            continue
+        shell_assign = _SHELL_ASSIGN.match(line)
+        if shell_assign:
+            rewritten.append(f"{shell_assign.group(1)}{shell_assign.group(2)} = []")
+        elif _MAGIC_LINE.match(line) or _HELP_LINE.match(line):
+            indent = re.match(r"\s*", line).group(0)
+            rewritten.append(f"{indent}pass")
+        else:
+            rewritten.append(line)
+            continue
+        continued = line.rstrip().endswith("\\")
+    return "\n".join(rewritten), ""
+
+
+def _parses(text: str) -> bool:
+    try:
+        ast.parse(text)
+        return True
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+
+
+def _syntax_note(cell: Cell, text: str) -> str:
+    try:
+        ast.parse(text)
+    except SyntaxError as exc:
+        shown = (exc.text or "").strip()
+        return (f"cell {cell.number} was skipped: SyntaxError at line {exc.lineno}: {exc.msg}"
+                + (f" ({shown[:80]})" if shown else ""))
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return f"cell {cell.number} was skipped: it cannot be parsed ({type(exc).__name__})"
+    return f"cell {cell.number} was skipped"
+
+
+# -- choosing what runs (Note [Notebook modes]) ---------------------------------------------------
+
+def program(cells: list[Cell], mode: str) -> Program:
+    if mode not in MODES:
+        raise ValueError(f"notebook mode must be one of {', '.join(MODES)}, not {mode!r}")
+    result = Program()
+    defined: set[str] = set()
+    for cell in cells:
+        if cell.kind != "code" or not cell.source.strip():
+            continue
+        text, note = python_source(cell)
+        if note:
+            result.notes.append(note)
+        if text is None:
+            continue
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            result.notes.append(_syntax_note(cell, text))
+            continue
+        if mode == "execute":
+            result.units.append((cell.number, text))
+            result.kept += 1
+            continue
+        lines = text.split("\n")
+        for node in tree.body:
+            if not _is_definition(node, defined):
+                continue
+            defined.update(_bound_names(node))
+            start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+            segment = "\n".join(lines[start - 1:node.end_lineno])
+            if node.col_offset or not _parses(segment):  # shares a line with another statement
+                segment = ast.unparse(node)
+                start = 1
+            result.units.append((cell.number, "\n" * (start - 1) + segment))
+            result.kept += 1
+    return result
+
+
+def _is_definition(node: ast.stmt, defined: set[str]) -> bool:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import,
+                         ast.ImportFrom)):
+        return True
+    if isinstance(node, ast.Assign):
+        return all(_is_name_target(t) for t in node.targets) and _is_simple(node.value, defined)
+    if isinstance(node, ast.AnnAssign):
+        return (isinstance(node.target, ast.Name) and node.value is not None
+                and _is_simple(node.value, defined))
+    return False
+
+
+def _is_name_target(target: ast.expr) -> bool:
+    if isinstance(target, ast.Name):
+        return True
+    return isinstance(target, (ast.Tuple, ast.List)) and all(_is_name_target(e) for e in target.elts)
+
+
+def _is_simple(value: ast.expr, defined: set[str]) -> bool:
+    """Literals, containers of literals, defined or imported names and their attributes."""
+    if isinstance(value, ast.Constant):
+        return True
+    if isinstance(value, (ast.Tuple, ast.List, ast.Set)):
+        return all(_is_simple(e, defined) for e in value.elts)
+    if isinstance(value, ast.Dict):
+        return all(k is not None and _is_simple(k, defined) for k in value.keys) and all(
+            _is_simple(v, defined) for v in value.values)
+    if isinstance(value, ast.UnaryOp):
+        return _is_simple(value.operand, defined)
+    if isinstance(value, ast.BinOp):
+        return _is_literal(value.left) and _is_literal(value.right)
+    if isinstance(value, ast.Name):
+        return value.id in defined
+    if isinstance(value, ast.Attribute):
+        return _is_simple(value.value, defined) and not isinstance(value.value, ast.Constant)
+    return False
+
+
+def _is_literal(value: ast.expr) -> bool:
+    if isinstance(value, ast.Constant):
+        return isinstance(value.value, (int, float, complex)) and not isinstance(value.value, bool)
+    if isinstance(value, ast.UnaryOp):
+        return _is_literal(value.operand)
+    if isinstance(value, ast.BinOp):
+        return _is_literal(value.left) and _is_literal(value.right)
+    return False
+
+
+def _bound_names(node: ast.stmt) -> set[str]:
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
+def module_source(prog: Program, *, mode: str, notebook: str, cell_s: float, total_s: float) -> str:
+    """The staged module: the kept units as data, run by the runner in this module's globals."""
+    return (f"# Generated by the grader from {notebook!r} ({mode} mode); see grader/notebook.py.\n"
+            f"import {RUNNER_MODULE} as _grader_runner\n"
+            f"_grader_runner.run(globals(), {prog.units!r}, mode={mode!r}, notebook={notebook!r}, "
+            f"cell_s={float(cell_s)!r}, total_s={float(total_s)!r})\n"
+            f"del _grader_runner\n")
+
+
+# -- inline answers (Note [Inline answers]) -------------------------------------------------------
+
+_QUESTION = re.compile(r"inline\s+question\s*(\d+)\s*[:.]?", re.IGNORECASE)
+_ANSWER = re.compile(r"(?:your\s+)?answer\s*:", re.IGNORECASE)
+_PLACEHOLDERS = re.compile(r"^\W*(fill\s+this\s+in|your\s+answer\s+here|todo)\W*$", re.IGNORECASE)
+_DECORATION = re.compile(r"\$\s*\\color\{\w+\}\{\\textit\s*|\}\s*\$|^[#*\s>]+|[*\s]+$", re.MULTILINE)
+
+
+def answers(cells: list[Cell], notebook: str = "") -> list[Answer]:
+    found: list[Answer] = []
+    current: dict | None = None
+
+    def close() -> None:
+        if current is not None:
+            text = _clean("\n\n".join(current["answer"]))
+            found.append(Answer(f"inline_question_{current['n']}", _clean(current["prompt"]),
+                                "" if _PLACEHOLDERS.match(text or "-") or not text else text, notebook))
+
+    for cell in cells:
+        if cell.kind == "code":
+            if current is not None and current["answering"]:
+                close()
+                current = None
+            continue
+        if cell.kind != "markdown":
+            continue
+        question = _QUESTION.search(cell.source)
+        if question:
+            close()
+            rest = cell.source[question.end():]
+            marker = _ANSWER.search(rest)
+            current = {"n": int(question.group(1)), "prompt": rest[:marker.start()] if marker else rest,
+                       "answer": [rest[marker.end():]] if marker else [], "answering": bool(marker)}
+        elif current is not None:
+            marker = _ANSWER.search(cell.source)
+            if not current["answering"] and marker:
+                current["answering"] = True
+                current["answer"].append(cell.source[marker.end():])
+            elif current["answering"]:
+                current["answer"].append(cell.source)
+            else:
+                current["prompt"] += "\n\n" + cell.source
+    close()
+    return found
+
+
+def _clean(text: str) -> str:
+    lines = [_DECORATION.sub("", line).strip() for line in text.strip().split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+# -- staging (called by grader/locate.py, Note [Staging]) -----------------------------------------
+
+@dataclass
+class Generated:
+    """Modules generated from notebooks, for Staged."""
+    modules: dict[str, str] = field(default_factory=dict)          # course module -> import name
+    files: dict[str, str] = field(default_factory=dict)            # course module -> notebook name
+    notes: list[str] = field(default_factory=list)
+    import_timeouts: dict[str, float] = field(default_factory=dict)
+
+
+def find(root: Path, skipped) -> list[Path]:
+    """Notebooks under `root`, shallowest first, leaving out checkpoints (`skipped(parts)`)."""
+    found = [p for p in root.rglob("*.ipynb")
+             if p.is_file() and not p.is_symlink() and not skipped(p.relative_to(root).parts)]
+    return sorted(found, key=lambda p: (len(p.relative_to(root).parts), str(p)))
+
+
+def graded(notebooks: list[Path], python_files: list[Path], patterns: dict[str, str],
+           course_files: dict[str, str]) -> dict[str, Path]:
+    """Course module -> the notebook that stands for it, where no .py file does."""
+    import fnmatch
+    submitted = {p.name for p in python_files}
+    chosen = {}
+    for module, pattern in patterns.items():
+        if Path(course_files.get(module, module + ".py")).name in submitted:
+            continue
+        match = next((p for p in notebooks if fnmatch.fnmatch(p.name.lower(), str(pattern).lower())),
+                     None)
+        if match is not None:
+            chosen[module] = match
+    return chosen
+
+
+def stage_modules(chosen: dict[str, Path], layout, package: str, root: Path) -> Generated:
+    """Write one generated module per notebook into root/<package> and the runner beside it."""
+    result = Generated()
+    by_notebook: dict[Path, list[str]] = {}
+    for module, path in chosen.items():
+        by_notebook.setdefault(path, []).append(module)
+    if not by_notebook:
+        return result
+    (root / f"{RUNNER_MODULE}.py").write_text(RUNNER_SOURCE.read_text())
+    timeout = float(layout.notebook_total_s) + 15.0
+    for path, modules in by_notebook.items():
+        cells = read(path)
+        prog = program(cells, layout.notebook_mode)
+        relative = Path(layout.files.get(modules[0], modules[0] + ".py"))
+        target = root / package / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for folder in [target.parent, *target.parent.parents]:
+            if folder == root:
+                break
+            (folder / "__init__.py").touch()
+        target.write_text(module_source(prog, mode=layout.notebook_mode, notebook=path.name,
+                                        cell_s=layout.notebook_cell_s,
+                                        total_s=layout.notebook_total_s))
+        import_name = f"{package}." + ".".join(relative.with_suffix("").parts)
+        what = (f"{prog.kept} definitions" if layout.notebook_mode == "definitions"
+                else f"{prog.kept} code cells, run in order")
+        result.notes.append(f"{', '.join(modules)}: graded from {path.name} "
+                            f"({layout.notebook_mode} mode: {what})")
+        result.notes.extend(f"{path.name}: {note}" for note in prog.notes)
+        for module in modules:
+            result.modules[module] = import_name
+            result.files[module] = path.name
+            result.import_timeouts[module] = timeout
+    return result
+
+
+def collect_answers(notebooks: list[Path], root: Path) -> tuple[list[Answer], list[str]]:
+    """Inline answers of every notebook; a notebook that cannot be read is a note here."""
+    found, notes = [], []
+    for path in notebooks:
+        try:
+            found += answers(read(path), str(path.relative_to(root)))
+        except NotebookError as exc:
+            notes.append(f"inline answers not read: {exc}")
+    return found, notes

@@ -1,0 +1,146 @@
+"""The `pruning` checks judge correctly both ways: full marks for a correct
+submission (torch_solutions/pruning.py, the notebook's solution as a module),
+points lost on the right checks, with the right message, for realistic student
+mistakes, and a clean zero for the starter code.
+
+Every submission is graded through the real pipeline (staging, sandboxed
+worker, pytest plugin), as `grade check` does.  The judge trains the digits
+convnet once per process (about 6 s on one thread); Note [Bundled bugs] keeps
+the number of worker starts at six.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from grader import assignment as assignments
+from grader.pipeline import Options, grade_submission
+
+from .conftest import Bug, apply_bug, assert_bug_caught, assert_full_marks, grade
+
+ASSIGNMENT = "pruning"
+ROOT = Path(__file__).resolve().parents[2]
+SOLUTION = Path(__file__).resolve().parent / "torch_solutions" / "pruning.py"
+STARTER = ROOT / "assignments" / "pruning" / "starter" / "pruning.py"
+FILE = "pruning.py"
+
+GLOBAL_CALL = """    prune.global_unstructured(parameters_to_prune, pruning_method=prune.L1Unstructured,
+                              amount=amount)
+"""
+GLOBAL_REMOVE = """    prune.global_unstructured(parameters_to_prune, pruning_method=prune.L1Unstructured,
+                              amount=amount)
+    for module, param in parameters_to_prune:
+        prune.remove(module, param)
+"""
+FILTERS_REMOVE = """        prune.ln_structured(module, name=param, amount=amount, n=1, dim=0)
+    for module, param in conv_parameters_to_prune:
+        prune.remove(module, param)
+"""
+
+# One real mistake each, with a phrase the failing check's message must contain.
+BUGS = [
+    (Bug("prune_global: per layer (l1_unstructured on each layer)", FILE, GLOBAL_CALL,
+         "    for module, param in parameters_to_prune:\n"
+         "        prune.l1_unstructured(module, param, amount=amount)\n", "prune_global"),
+     "per-layer pruning"),
+    (Bug("prune_global: masks not made permanent", FILE, GLOBAL_REMOVE, GLOBAL_CALL, "prune_global"),
+     "not permanent"),
+    (Bug("prune_global: random instead of smallest magnitude", FILE, "pruning_method=prune.L1Unstructured",
+         "pruning_method=prune.RandomUnstructured", "prune_global"), "larger in magnitude"),
+    (Bug("prune_global: biases pruned too", FILE,
+         '            parameters_to_prune.append((module, "weight"))',
+         '            parameters_to_prune.append((module, "weight"))\n'
+         '            parameters_to_prune.append((module, "bias"))', "prune_global"), "biases"),
+    (Bug("prune_filters: input channels (dim=1) instead of filters", FILE, "n=1, dim=0)", "n=1, dim=1)",
+         "prune_filters"), "dim=1"),
+    (Bug("prune_filters: ranked by L2 norm", FILE, "n=1, dim=0)", "n=2, dim=0)", "prune_filters"),
+     "L2 norm"),
+    (Bug("prune_filters: the Linear layer pruned too", FILE, "if isinstance(module, nn.Conv2d):",
+         "if isinstance(module, (nn.Conv2d, nn.Linear)):", "prune_filters"), "Linear layer"),
+    (Bug("prune_filters: masks not made permanent", FILE, FILTERS_REMOVE,
+         "        prune.ln_structured(module, name=param, amount=amount, n=1, dim=0)\n", "prune_filters"),
+     "not permanent"),
+    (Bug("evaluate: never switched to eval mode", FILE, "    model.eval()\n", "", "evaluate"),
+     "training mode"),
+    (Bug("evaluate: a percentage", FILE, "return float((preds == y).sum()) / preds.shape[0]",
+         "return 100 * float((preds == y).sum()) / preds.shape[0]", "evaluate"), "percentage"),
+]
+
+
+# Note [Bundled bugs]
+# As in test_pytorch.py: prune_global, prune_filters and evaluate do not use
+# each other, so one bug in each is planted in the same copy and graded once;
+# each bug's target must lose points with its own phrase, and nothing outside
+# the bundle's targets may lose any.
+BUNDLES = [
+    ("prune_global: per layer", "prune_filters: input channels", "evaluate: never switched"),
+    ("prune_global: masks not", "prune_filters: ranked by L2", "evaluate: a percentage"),
+    ("prune_global: random", "prune_filters: the Linear layer"),
+    ("prune_global: biases", "prune_filters: masks not"),
+]
+
+
+def _bundle(names: tuple[str, ...]) -> list[tuple[Bug, str]]:
+    return [(bug, phrase) for bug, phrase in BUGS if any(bug.name.startswith(n) for n in names)]
+
+
+def grade_copy(bugs: list[Bug], select: str | None = None):
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-pruning-"))
+    try:
+        shutil.copy(SOLUTION, folder / FILE)
+        for bug in bugs:
+            apply_bug(folder, bug)
+        return grade_submission(folder / FILE, assignments.load(ASSIGNMENT), Options(select=select))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_every_graded_function_has_a_bug() -> None:
+    graded = {c.function for c in assignments.load(ASSIGNMENT).checks}
+    assert graded <= {bug.target for bug, _ in BUGS}, sorted(graded - {bug.target for bug, _ in BUGS})
+
+
+def test_every_bug_is_in_exactly_one_bundle() -> None:
+    counts = {bug.name: sum(any(bug.name.startswith(n) for n in names) for names in BUNDLES)
+              for bug, _ in BUGS}
+    assert all(count == 1 for count in counts.values()), counts
+    for names in BUNDLES:
+        targets = [bug.target for bug, _ in _bundle(names)]
+        assert len(targets) == len(set(targets)), names
+
+
+def test_reference_gets_full_marks() -> None:
+    result = grade(SOLUTION, ASSIGNMENT)
+    assert_full_marks(result)
+    curve = next(c for c in result.checks if c.id == "prune_global/accuracy").details["curve"]
+    assert [p["amount"] for p in curve] == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+    assert all(abs(p["sparsity"] - p["amount"]) < 1e-3 for p in curve)
+
+
+@pytest.mark.parametrize("names", BUNDLES, ids=[" + ".join(n) for n in BUNDLES])
+def test_bugs_are_caught(names: tuple[str, ...]) -> None:
+    bundle = _bundle(names)
+    targets = {bug.target for bug, _ in bundle}
+    result = grade_copy([bug for bug, _ in bundle])
+    lost = [c for c in result.checks if c.points < c.max_points]
+    assert all(c.status == "failed" for c in lost), {c.id: (c.status, c.message) for c in lost}
+    allowed = targets | {f for bug, _ in bundle for f in bug.may_affect}
+    for bug, phrase in bundle:
+        assert_bug_caught(result, Bug(bug.name, bug.file, bug.old, bug.new, bug.target,
+                                      tuple(allowed - {bug.target})))
+        assert any(phrase in c.message for c in lost if c.function == bug.target), (
+            f"no failing check of {bug.target} says {phrase!r}:\n"
+            + "\n---\n".join(c.message for c in lost if c.function == bug.target))
+
+
+def test_starter_scores_zero_and_every_message_says_not_implemented() -> None:
+    result = grade(STARTER, ASSIGNMENT)
+    assert result.status == "graded", result.message
+    assert result.score == 0
+    for check in result.checks:
+        assert check.status == "failed", (check.id, check.status, check.message)
+        assert "NotImplementedError" in check.message, (check.id, check.message)

@@ -1,0 +1,364 @@
+"""`grade batch` end to end (grader/batch.py): the real CLI in a subprocess.
+
+Most tests grade a small class with the tiny test assignment (tests/grader/data:
+three checks, 2 s call timeout) so that a submission costs about two seconds;
+the crash and Ctrl-C tests drive `run_batch` with a stand-in job that grades
+nothing, so they test the scheduler alone.  The 40-submission class of
+examples/batch/make_class.py with the real fc_nets is marked slow.
+Runtime on 2 shared cores: about 35-40 s without the slow test; the slow one
+40 s on an idle machine, up to 150 s when other jobs share the cores.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).resolve().parent / "data"
+GRADE = Path(sys.executable).with_name("grade")
+# The real CLI's main() with the tiny test assignment in place of the course's (as test_cli.py).
+WITH_TINY = ("import sys; from pathlib import Path; import grader.assignment as a; "
+             f"a.ASSIGNMENTS_DIR = Path({str(DATA / 'assignments')!r}); "
+             f"a.RUBRICS_DIR = Path({str(DATA / 'rubrics')!r}); "
+             "from grader.cli import main; sys.exit(main(sys.argv[1:]))")
+
+LAYERS = """
+import numpy as np
+
+def relu_forward(x):
+    return np.maximum(0, x), x
+
+def affine_forward(x, w, b):
+    return x.reshape(x.shape[0], -1) @ w + b, (x, w, b)
+"""
+OPTIM = """
+def sgd(w, dw, config=None):
+    config = config or {}
+    config.setdefault('learning_rate', 1e-2)
+    return w - config['learning_rate'] * dw, config
+"""
+
+
+def tiny_class(folder: Path, names: list[str]) -> Path:
+    """A class of correct tiny submissions (one comment line apart), 'wrong_*' ones with a bad
+    relu, 'empty_*' ones with no files."""
+    for number, name in enumerate(names):
+        package = folder / name / "cs231n"
+        package.mkdir(parents=True)
+        if name.startswith("empty"):
+            continue
+        layers = LAYERS.replace("np.maximum(0, x)", "np.abs(x)") if name.startswith("wrong") else LAYERS
+        (package / "layers.py").write_text(f"# {number}\n{layers}")
+        (package / "optim.py").write_text(OPTIM)
+    return folder
+
+
+def batch(*args: str, timeout: float = 300, **popen) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", WITH_TINY, "batch", *args, "-a", "tiny"],
+                          capture_output=True, text=True, timeout=timeout, **popen)
+
+
+def results(out: Path) -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text()) for p in sorted((out / "results").glob("*.json"))}
+
+
+def db(out: Path, query: str) -> list[tuple]:
+    connection = sqlite3.connect(out / "gradebook.sqlite")
+    try:
+        return connection.execute(query).fetchall()
+    finally:
+        connection.close()
+
+
+def run_of(out: Path) -> dict[str, int]:
+    return dict(db(out, "SELECT submission_id, run_id FROM results"))
+
+
+def assert_consistent(out: Path) -> None:
+    """grades.csv, the gradebook and the reports say what the JSON files say."""
+    files = results(out)
+    assert not list((out / "results").glob("*.tmp"))
+    with open(out / "grades.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["id"] for r in rows] == sorted(files, key=str.casefold)
+    for row in rows:
+        data = files[row["id"]]
+        assert (float(row["score"]), row["status"]) == (data["score"], data["status"])
+        for check in data["checks"]:
+            assert float(row[check["id"]]) == check["points"]
+    book = {r[0]: r[1:] for r in db(out, "SELECT submission_id, score, status, run_id, json_path "
+                                         "FROM results")}
+    assert set(book) == set(files)
+    for name, data in files.items():
+        assert book[name][:3] == (data["score"], data["status"], data["environment"]["batch"]["run"])
+        assert Path(book[name][3]) == out / "results" / f"{name}.json"
+        assert (out / "reports" / f"{name}.html").exists()
+        checks = db(out, f"SELECT check_id, points FROM check_results WHERE submission_id='{name}'")
+        assert sorted(checks) == sorted((c["id"], c["points"]) for c in data["checks"])
+
+
+def descendants(pid: int) -> set[int]:
+    """Every living process below `pid`, from /proc."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                parents[int(entry)] = int(fields[1])
+            except (OSError, ValueError, IndexError):
+                pass
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def wait_for(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+# -- the command line --------------------------------------------------------------------------
+
+def test_bad_commands_exit_2_with_a_message(tmp_path) -> None:
+    klass = tiny_class(tmp_path / "class", ["ada"])
+    for args, message in (
+            ([str(tmp_path / "nowhere"), "-o", str(tmp_path / "out")], "is not a folder"),
+            ([str(klass), "-o", str(klass)], "must not be the submissions folder"),
+            ([str(klass), "-o", str(tmp_path / "out"), "--workers", "0"], "at least 1"),
+            ([str(klass), "-o", str(tmp_path / "out"), "--convention", "x"], "NAME=VALUE")):
+        proc = batch(*args)
+        assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
+        assert message in proc.stderr
+    proc = subprocess.run([str(GRADE), "batch", str(klass), "-a", "nope", "-o", str(tmp_path / "o")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "unknown assignment 'nope'" in proc.stderr
+    assert not (tmp_path / "out" / "results").exists()
+
+
+def test_a_second_batch_on_the_same_output_folder_is_refused(tmp_path) -> None:
+    import fcntl
+    out = tmp_path / "out"
+    out.mkdir()
+    with open(out / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        proc = batch(str(tiny_class(tmp_path / "class", ["ada"])), "-o", str(out))
+    assert proc.returncode == 2 and "another grade batch is writing" in proc.stderr
+
+
+# -- nothing lost --------------------------------------------------------------------------------
+
+def test_a_batch_killed_midway_resumes_without_losing_or_redoing_work(tmp_path) -> None:
+    names = ["ada", "ben", "cy", "dee", "eve", "wrong_fay", "empty_gus"]
+    klass, out = tiny_class(tmp_path / "class", names), tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-c", WITH_TINY, "batch", str(klass), "-a", "tiny",
+                                "-o", str(out), "--workers", "2"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: len(list((out / "results").glob("*.json"))) >= 2, 120, "two results")
+        below = descendants(process.pid)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        process.kill()
+    before = {p.stem: p.read_bytes() for p in (out / "results").glob("*.json")}
+    assert 2 <= len(before) < len(names), "the kill came too late to test a resume"
+    assert below, "the batch had no job processes when it was killed"
+    # The job processes, their student workers and the fork server die with the batch.
+    wait_for(lambda: not any(alive(pid) for pid in below), 20, "the batch's processes to end")
+    assert not [pid for pid in below if Path(f"/tmp/grader-batch-job-{pid}").exists()]
+
+    proc = batch(str(klass), "-o", str(out), "--workers", "2")
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # empty_gus cannot be graded
+    assert f"{len(before)} of {len(names)} submissions unchanged" in proc.stderr
+    assert "not graded: empty_gus: no Python files found" in proc.stdout
+    files = results(out)
+    assert sorted(files) == sorted(names)  # every submission once, none twice
+    for name, data in before.items():      # what existed was kept, byte for byte, not regraded
+        assert (out / "results" / f"{name}.json").read_bytes() == data
+    runs = run_of(out)
+    assert {n for n, r in runs.items() if r == 1} == set(before)
+    assert {n for n, r in runs.items() if r == 2} == set(names) - set(before)
+    assert db(out, "SELECT id, finished IS NULL FROM runs") == [(1, 1), (2, 0)]
+    assert files["ada"]["score"] == files["ada"]["max_score"] == 4
+    assert files["wrong_fay"]["score"] < 4 and files["empty_gus"]["status"] == "error"
+    assert_consistent(out)
+    # plain progress lines when stderr is not a terminal, one per submission graded now
+    progress = [l for l in proc.stderr.splitlines() if l.startswith("[")]
+    assert len(progress) == len(names) - len(before)
+    assert progress[-1].startswith(f"[{len(progress)}/{len(progress)}] ") and "/min, eta" in progress[-1]
+
+    again = batch(str(klass), "-o", str(out))  # nothing changed: nothing graded
+    assert again.returncode == 1
+    assert "0 graded now, 7 unchanged" in again.stdout
+    assert run_of(out) == runs
+    assert db(out, "SELECT graded, unchanged FROM runs WHERE id=3") == [(0, 7)]
+
+
+def test_changed_submissions_and_regrade_are_graded_again(tmp_path) -> None:
+    klass, out = tiny_class(tmp_path / "class", ["ada", "ben", "cy"]), tmp_path / "out"
+    assert batch(str(klass), "-o", str(out), "-j", "2").returncode == 0
+    layers = klass / "ben" / "cs231n" / "layers.py"
+    layers.write_text(layers.read_text().replace("np.maximum(0, x)", "np.abs(x)"))
+    (klass / "cy" / ".DS_Store").write_text("junk that is not a change")
+    proc = batch(str(klass), "-o", str(out), "-j", "2")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert run_of(out) == {"ada": 1, "ben": 2, "cy": 1}
+    assert results(out)["ben"]["score"] < 4
+    assert batch(str(klass), "-o", str(out), "--regrade", "-j", "2").returncode == 0
+    assert run_of(out) == {"ada": 3, "ben": 3, "cy": 3}
+    # --select changes what decides a verdict: graded again without --regrade
+    proc = batch(str(klass), "-o", str(out), "--select", "relu", "-j", "2")
+    assert run_of(out) == {"ada": 4, "ben": 4, "cy": 4}
+    assert [c["id"] for c in results(out)["ada"]["checks"]] == ["relu_forward/out"]
+    assert_consistent(out)
+
+
+def test_a_lost_gradebook_row_and_a_lost_json_are_reconciled(tmp_path) -> None:
+    klass, out = tiny_class(tmp_path / "class", ["ada", "ben"]), tmp_path / "out"
+    assert batch(str(klass), "-o", str(out), "-j", "2").returncode == 0
+    connection = sqlite3.connect(out / "gradebook.sqlite")
+    connection.execute("DELETE FROM results WHERE submission_id='ada'")  # as if killed in between
+    connection.commit()
+    connection.close()
+    (out / "results" / "ben.json").unlink()
+    (out / "grades.csv").write_text("stale\n")
+    proc = batch(str(klass), "-o", str(out), "-j", "2")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 imported, 1 without a result file dropped" in proc.stdout
+    assert run_of(out) == {"ada": 1, "ben": 2}   # ada imported from its JSON, ben graded again
+    assert_consistent(out)
+
+
+# -- the scheduler, with a stand-in job ---------------------------------------------------------
+
+FAKE_JOB = '''
+import os, signal, time
+from grader.result import SubmissionResult
+
+def grade(spec, job):
+    time.sleep(float(os.environ.get("FAKE_JOB_SECONDS", "0.3")))
+    if job.id.startswith("crash"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return SubmissionResult(spec.assignment, job.id, "graded", 1.0, 4.0, 0.3, {"pid": os.getpid()})
+'''
+RUN_FAKE = ("import json, sys; from pathlib import Path; import grader.assignment as a; "
+            f"a.ASSIGNMENTS_DIR = Path({str(DATA / 'assignments')!r}); "
+            f"a.RUBRICS_DIR = Path({str(DATA / 'rubrics')!r}); "
+            "from grader.batch import BatchOptions, run_batch; import fake_job; "
+            "o = run_batch(Path(sys.argv[1]), a.load('tiny'), Path(sys.argv[2]), "
+            "BatchOptions(workers=2), job=fake_job.grade); "
+            "print(json.dumps({'failures': o.failures, 'graded': o.graded, "
+            "'interrupted': o.interrupted}))")
+
+
+def fake_batch(tmp_path: Path, klass: Path, out: Path, seconds: float = 0.3, **popen):
+    (tmp_path / "fake_job.py").write_text(FAKE_JOB)
+    env = dict(os.environ, PYTHONPATH=str(tmp_path), FAKE_JOB_SECONDS=str(seconds))
+    return subprocess.Popen([sys.executable, "-c", RUN_FAKE, str(klass), str(out)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+
+
+def test_a_crashed_job_process_costs_only_its_submission(tmp_path) -> None:
+    klass, out = tiny_class(tmp_path / "class", ["ada", "ben", "crash_cy", "dee", "eve"]), tmp_path / "out"
+    stdout, stderr = fake_batch(tmp_path, klass, out).communicate(timeout=120)
+    outcome = json.loads(stdout)
+    assert outcome["graded"] == 5
+    assert [f[0] for f in outcome["failures"]] == ["crash_cy"]
+    assert "the grading process ended abruptly (signal SIGKILL" in outcome["failures"][0][1]
+    assert "one at a time" in stderr
+    files = results(out)
+    assert all(files[n]["status"] == "graded" for n in ("ada", "ben", "dee", "eve"))
+    assert files["crash_cy"]["environment"]["batch"]["job_failure"].startswith("signal SIGKILL")
+    assert len({files[n]["environment"]["pid"] for n in files if n != "crash_cy"}) == 4  # one each
+    assert_consistent(out)
+    # a crash is not a verdict: the next run tries that submission again, and only it
+    stdout, _ = fake_batch(tmp_path, klass, out).communicate(timeout=120)
+    assert json.loads(stdout)["graded"] == 1
+    assert run_of(out) == {"ada": 1, "ben": 1, "crash_cy": 2, "dee": 1, "eve": 1}
+
+
+def test_ctrl_c_keeps_what_was_graded_and_stops_the_jobs(tmp_path) -> None:
+    names = [f"s{i}" for i in range(8)]
+    klass, out = tiny_class(tmp_path / "class", names), tmp_path / "out"
+    process = fake_batch(tmp_path, klass, out, seconds=1.5)
+    try:
+        wait_for(lambda: len(list((out / "results").glob("*.json"))) >= 1, 60, "a result")
+        below = descendants(process.pid)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    outcome = json.loads(stdout)
+    assert outcome["interrupted"]
+    assert outcome["graded"] <= len(results(out)) < len(names)  # at most one kept mid-write
+    assert db(out, "SELECT status FROM runs") == [("interrupted",)]
+    wait_for(lambda: not any(alive(pid) for pid in below), 20, "the job processes to end")
+    assert_consistent(out)
+
+
+# -- a whole class ------------------------------------------------------------------------------
+
+def load_make_class():
+    spec = importlib.util.spec_from_file_location("make_class", ROOT / "examples/batch/make_class.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_a_class_of_40_grades_to_completion(tmp_path) -> None:
+    make_class = load_make_class()
+    made = make_class.build(tmp_path / "class", 40)
+    kinds = {Path(entry).name.split(".")[0]: kind for entry, kind in made.items()}
+    out = tmp_path / "out"
+    start = time.monotonic()
+    proc = subprocess.run([str(GRADE), "batch", str(tmp_path / "class"), "-a", "fc_nets", "-o", str(out),
+                           "--workers", "2"], capture_output=True, text=True, timeout=900)
+    seconds = time.monotonic() - start
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # the empty folder cannot be graded
+    files = results(out)
+    assert len(files) == 40
+    assert "(canvas layout)" in proc.stdout
+    assert "not graded: s05_empty: no Python files found" in proc.stdout
+    failures = [l.split(":")[1].strip() for l in proc.stdout.splitlines() if "not graded: " in l]
+    assert set(failures) <= {"s05_empty", "s06_notebook"}
+    by_kind: dict[str, list[dict]] = {}
+    for name, data in files.items():
+        by_kind.setdefault(kinds.get(name, "canvas"), []).append(data)
+    assert len(by_kind["canvas"]) == 1 and by_kind["canvas"][0]["submission"] == "doe_jane"
+    for kind in ("correct", "correct_zip", "correct_loose", "canvas"):
+        for data in by_kind[kind]:
+            assert data["score"] == data["max_score"] == 51, (kind, data["submission"])
+    for kind, (_, _, _, function) in make_class.BUGS.items():
+        for data in by_kind[kind]:
+            lost = {c["function"] for c in data["checks"] if c["points"] < c["max_points"]}
+            assert function in lost and data["score"] < 51, (kind, lost)
+    hostile = by_kind["hostile"][0]
+    assert hostile["status"] == "graded" and hostile["score"] < 10
+    assert hostile["duration_s"] < 150  # its own time limits, not the batch's patience
+    assert_consistent(out)
+    print(f"40 submissions, --workers 2: {seconds:.0f} s")

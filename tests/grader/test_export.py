@@ -1,0 +1,265 @@
+"""Exports (grader/export.py) and `grade export` (grader/cli.py), each format checked
+against its published specification.  About 3 s (the CLI runs in subprocesses).
+
+Specifications, and what is checked:
+- Gradescope: "Autograder Specifications", Output format (gradescope-autograders.readthedocs.io
+  /en/latest/specs/): top-level `score` (number), `execution_time` (number, seconds), `output`
+  (string), `visibility` and `stdout_visibility` (one of hidden, after_due_date,
+  after_published, visible), `tests` (list); each test: `name` (string), `score` and
+  `max_score` (numbers), `status` ("passed" or "failed"), `output` (string), `visibility`.
+  Tests that carry points must not be `hidden` ("should only be used for tests which don't
+  contribute points to the total").  The file must be plain JSON (no NaN or Infinity).
+- JUnit XML: no official schema; consumers follow the Jenkins xunit plugin's junit-10.xsd
+  (what pytest's junit_family=xunit2 writes): <testsuites> of <testsuite> with name, tests,
+  failures, errors, skipped, time, timestamp (ISO 8601 without zone), hostname; children
+  <properties> (first) then <testcase> with name, classname, time; a testcase holds at most
+  one of <failure>/<error>/<skipped>, failure and error with message and type; counts agree.
+- Canvas: "How do I import grades in the Gradebook?" (Canvas Instructor Guide): CSV header
+  Student, ID, SIS User ID, SIS Login ID, Section, then assignment columns "Name (id)"; a
+  "Points Possible" row under the header gives each assignment's points.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from grader import export
+from grader.result import CheckResult, SubmissionResult
+
+GRADE = Path(sys.executable).with_name("grade")
+VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
+SECRET = "SECRET hidden inputs x=[1,2,3]"
+
+
+def results() -> list[tuple[str, SubmissionResult]]:
+    checks = (
+        CheckResult("affine_forward/out", "affine_forward", "out matches", "passed", 2, 2, duration_s=0.01),
+        CheckResult("affine_backward/db", "affine_backward", "db matches", "failed", 0, 1,
+                    message="db: 3 of 3 entries differ\nworst at db[2]", hint="sum over axis 0",
+                    details={"max_abs_error": float("inf")}),
+        CheckResult("affine_backward/dx_hidden", "affine_backward", "dx (hidden samples)", "failed",
+                    0, 1.5, visibility="hidden", message=SECRET, hint="SECRET HINT"),
+        CheckResult("relu_forward/out", "relu_forward", "relu", "timeout", 0, 1,
+                    message="timed out: no reply within 20 s", duration_s=20.0),
+        CheckResult("relu_backward/dx", "relu_backward", "relu back", "error", 0, 1,
+                    message="`relu_backward` raised IndexError"),
+        CheckResult("gpu/speed", "gpu", "speed", "skipped", 0, 0, message="needs a GPU"),
+    )
+    ben = SubmissionResult("fc_nets", "ben", "graded", 2.0, 6.5, 21.5, {"sandbox": "bwrap"}, checks,
+                           notes=("supplied the course's solver.py",))
+    ada = SubmissionResult("fc_nets", "ada", "graded", 6.5, 6.5, 1.25, {}, tuple(
+        CheckResult(c.id, c.function, c.title, "passed", c.max_points, c.max_points,
+                    visibility=c.visibility) for c in checks))
+    dee = SubmissionResult("fc_nets", "dee", "error", 0.0, 6.5, 0.5, {},
+                           message="no Python files found in dee.zip")
+    return [("ada", ada), ("ben", ben), ("dee", dee)]
+
+
+@pytest.fixture
+def out_dir(tmp_path) -> Path:
+    for sid, r in results():
+        r.write(tmp_path / "results" / f"{sid}.json")
+    return tmp_path
+
+
+def strict_json(text: str):
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+# -- load ----------------------------------------------------------------------------------------
+
+def test_load_accepts_out_dir_folder_or_file(out_dir) -> None:
+    assert [sid for sid, _ in export.load(out_dir)] == ["ada", "ben", "dee"]
+    assert [sid for sid, _ in export.load(out_dir / "results")] == ["ada", "ben", "dee"]
+    assert [sid for sid, _ in export.load(out_dir / "results" / "ben.json")] == ["ben"]
+    with pytest.raises(export.ExportError, match="does not exist"):
+        export.load(out_dir / "nope")
+    (out_dir / "results" / "bad.json").write_text("[]")
+    with pytest.raises(export.ExportError, match="bad.json: not a readable grading result"):
+        export.load(out_dir)
+
+
+# -- plain CSV -----------------------------------------------------------------------------------
+
+def test_csv_has_totals_and_one_column_per_check() -> None:
+    rows = list(csv.DictReader(io.StringIO(export.to_csv(results()))))
+    assert [r["submission"] for r in rows] == ["ada", "ben", "dee"]
+    ben = rows[1]
+    assert (ben["status"], ben["score"], ben["max_score"], ben["percent"]) == ("graded", "2", "6.5", "30.77")
+    assert (ben["checks_passed"], ben["checks"]) == ("1", "6")
+    assert ben["affine_forward/out"] == "2" and ben["affine_backward/dx_hidden"] == "0"
+    assert rows[2]["message"] == "no Python files found in dee.zip" and rows[2]["affine_forward/out"] == ""
+
+
+# -- Canvas --------------------------------------------------------------------------------------
+
+def test_canvas_gradebook_layout() -> None:
+    rows = list(csv.reader(io.StringIO(export.to_canvas(results(), "Fully-connected nets"))))
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
+                       "Fully-connected nets (fc_nets)"]
+    assert rows[1][0].strip() == "Points Possible" and rows[1][1:5] == ["", "", "", ""]
+    assert rows[1][5] == "6.5"
+    assert rows[2:] == [["ada", "", "", "ada", "", "6.5"], ["ben", "", "", "ben", "", "2"],
+                        ["dee", "", "", "dee", "", "0"]]
+    assert all(len(row) == 6 for row in rows)
+
+
+def test_canvas_roster_maps_submissions_to_students(tmp_path) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text("submission,Student,ID,SIS User ID,SIS Login ID,Section\n"
+                      "ben,\"Okafor, Ben\",1234,S99,bokafor,Lab 2\n")
+    rows = list(csv.reader(io.StringIO(export.to_canvas(results(), "T", export.read_roster(roster)))))
+    assert rows[3] == ["Okafor, Ben", "1234", "S99", "bokafor", "Lab 2", "2"]
+    assert rows[2] == ["ada", "", "", "ada", "", "6.5"]   # not on the roster: the id as login
+    (tmp_path / "bad.csv").write_text("name,ID\nben,1\n")
+    with pytest.raises(export.ExportError, match="needs a 'submission' column"):
+        export.read_roster(tmp_path / "bad.csv")
+
+
+# -- Gradescope ----------------------------------------------------------------------------------
+
+def test_gradescope_results_follow_the_specification() -> None:
+    ben = dict(results())["ben"]
+    data = strict_json(export.gradescope_json(ben))
+    assert set(data) == {"score", "execution_time", "output", "visibility", "stdout_visibility", "tests"}
+    assert isinstance(data["score"], (int, float)) and data["score"] == 2
+    assert isinstance(data["execution_time"], (int, float)) and data["execution_time"] == 21.5
+    assert isinstance(data["output"], str) and "1 of 6 checks passed" in data["output"]
+    assert "supplied the course's solver.py" in data["output"]
+    assert data["visibility"] in VISIBILITIES and data["stdout_visibility"] in VISIBILITIES
+    assert isinstance(data["tests"], list) and len(data["tests"]) == 6
+    for test in data["tests"]:
+        assert {"name", "score", "max_score", "status", "output", "visibility"} <= set(test)
+        assert isinstance(test["name"], str) and test["name"]
+        assert all(isinstance(test[k], (int, float)) and not isinstance(test[k], bool)
+                   for k in ("score", "max_score"))
+        assert test["status"] in ("passed", "failed") and isinstance(test["output"], str)
+        assert test["visibility"] in VISIBILITIES
+        if test["max_score"] > 0:
+            assert test["visibility"] != "hidden"
+    assert math.isclose(sum(t["score"] for t in data["tests"]), data["score"])
+    by_name = {t["name"].split("[")[-1].rstrip("]"): t for t in data["tests"]}
+    assert by_name["affine_backward/db"]["output"] == ("db: 3 of 3 entries differ\nworst at db[2]\n"
+                                                       "Hint: sum over axis 0")
+    assert (by_name["affine_forward/out"]["status"], by_name["affine_forward/out"]["output"]) == ("passed", "")
+    assert [t["status"] for t in data["tests"]] == ["passed"] + ["failed"] * 5
+
+
+def test_gradescope_never_shows_hidden_messages() -> None:
+    ben = dict(results())["ben"]
+    text = export.gradescope_json(ben)
+    assert "SECRET" not in text
+    hidden = strict_json(text)["tests"][2]
+    assert hidden["visibility"] == "after_published" and hidden["output"] == export.HIDDEN_OUTPUT
+    later = strict_json(export.gradescope_json(ben, "after_due_date"))
+    assert later["tests"][2]["visibility"] == "after_due_date"
+    with pytest.raises(export.ExportError):
+        export.to_gradescope(ben, "sometimes")
+
+
+def test_gradescope_for_an_ungraded_submission() -> None:
+    data = strict_json(export.gradescope_json(dict(results())["dee"]))
+    assert data["score"] == 0 and data["tests"] == []
+    assert data["output"] == "This submission could not be graded: no Python files found in dee.zip"
+
+
+# -- JUnit XML -----------------------------------------------------------------------------------
+
+def test_junit_structure_follows_junit_10_xsd() -> None:
+    root = ET.fromstring(export.to_junit(results()))
+    assert root.tag == "testsuites"
+    suites = list(root)
+    assert [s.tag for s in suites] == ["testsuite"] * 3
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for suite in suites:
+        assert {"name", "tests", "failures", "errors", "skipped", "time", "timestamp",
+                "hostname"} <= set(suite.attrib)
+        datetime.strptime(suite.get("timestamp"), "%Y-%m-%dT%H:%M:%S")
+        float(suite.get("time"))
+        children = [c.tag for c in suite]
+        assert children[0] == "properties" and set(children[1:]) == {"testcase"}
+        cases = suite.findall("testcase")
+        assert int(suite.get("tests")) == len(cases)
+        counted = {"failures": 0, "errors": 0, "skipped": 0}
+        for case in cases:
+            assert {"name", "classname", "time"} <= set(case.attrib)
+            float(case.get("time"))
+            outcome = [c.tag for c in case]
+            assert len(outcome) <= 1 and set(outcome) <= {"failure", "error", "skipped"}
+            for child in case:
+                if child.tag in ("failure", "error"):
+                    assert child.get("message") and child.get("type")
+                counted[{"failure": "failures", "error": "errors", "skipped": "skipped"}[child.tag]] += 1
+        for key, value in counted.items():
+            assert int(suite.get(key)) == value
+        for key in totals:
+            totals[key] += int(suite.get(key))
+    assert {k: int(root.get(k)) for k in totals} == totals
+    assert math.isclose(float(root.get("time")), 21.5 + 1.25 + 0.5)
+
+
+def test_junit_outcomes_and_hidden_checks() -> None:
+    text = export.to_junit(results())
+    assert "SECRET" not in text
+    ben = ET.fromstring(text).find("testsuite[@name='ben']")
+    outcome = {c.get("name"): (c[0].tag, c[0].get("type")) if len(c) else None
+               for c in ben.findall("testcase")}
+    assert outcome == {"affine_forward/out": None, "affine_backward/db": ("failure", "WrongAnswer"),
+                       "affine_backward/dx_hidden": ("failure", "WrongAnswer"),
+                       "relu_forward/out": ("error", "Timeout"), "relu_backward/dx": ("error", "Error"),
+                       "gpu/speed": ("skipped", None)}
+    db = ben.find("testcase[@name='affine_backward/db']/failure")
+    assert db.get("message") == "db: 3 of 3 entries differ" and "Hint: sum over axis 0" in db.text
+    props = {p.get("name"): p.get("value") for p in ben.find("properties")}
+    assert props == {"assignment": "fc_nets", "status": "graded", "score": "2", "max_score": "6.5"}
+    dee = ET.fromstring(text).find("testsuite[@name='dee']")
+    assert [c.get("name") for c in dee.findall("testcase")] == ["grading"]
+    assert dee.find("testcase/error").get("message") == "no Python files found in dee.zip"
+
+
+# -- the command line ----------------------------------------------------------------------------
+
+def grade(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(GRADE), *args], capture_output=True, text=True, timeout=120)
+
+
+def test_cli_writes_each_format(out_dir, tmp_path) -> None:
+    done = grade("export", str(out_dir), "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0].startswith("submission,assignment,status,score")
+    done = grade("export", str(out_dir), "--format", "canvas", "-o", str(tmp_path / "c.csv"))
+    assert done.returncode == 0, done.stderr
+    header = (tmp_path / "c.csv").read_text().splitlines()[0]
+    assert header.endswith(",\"Fully-connected networks, losses and update rules (fc_nets)\"")
+    done = grade("export", str(out_dir), "--format", "junit", "-o", str(tmp_path / "j.xml"))
+    assert done.returncode == 0 and ET.parse(tmp_path / "j.xml").getroot().tag == "testsuites"
+
+
+def test_cli_gradescope_one_file_or_one_per_submission(out_dir, tmp_path) -> None:
+    done = grade("export", str(out_dir / "results" / "ben.json"), "--format", "gradescope",
+                 "--output", str(tmp_path / "gs" / "results.json"))
+    assert done.returncode == 0, done.stderr
+    assert strict_json((tmp_path / "gs" / "results.json").read_text())["score"] == 2
+    done = grade("export", str(out_dir), "--format", "gradescope")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (out_dir / "gradescope").iterdir()) == ["ada.json", "ben.json", "dee.json"]
+
+
+def test_cli_errors_exit_2(tmp_path) -> None:
+    done = grade("export", str(tmp_path / "nothing"), "--format", "csv")
+    assert done.returncode == 2 and "does not exist" in done.stderr
+    done = grade("export", str(tmp_path), "--format", "pdf")
+    assert done.returncode == 2 and "invalid choice" in done.stderr
+    assert "export" in grade("--help").stdout

@@ -1,0 +1,315 @@
+"""Notebooks as submissions (grader/notebook.py, grader/worker/notebook_cells.py and staging).
+
+Unit tests read and rewrite the fixtures of tests/grader/data/notebooks (built
+by build.py there); end-to-end tests grade them with the real CLI against the
+tiny_notebook test assignment in both modes.  About 20 s, most of it the
+execute-mode run, whose looping cells cost their 1 s limit each.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader import notebook as nb
+from grader.locate import Layout, SubmissionError, stage
+from grader.result import InlineAnswer, SubmissionResult
+from grader.worker import notebook_cells
+
+DATA = Path(__file__).resolve().parent / "data"
+NOTEBOOKS = DATA / "notebooks"
+WORK = NOTEBOOKS / "work.ipynb"
+LAYOUT = Layout(files={"layers": "layers.py", "optim": "optim.py"},
+                notebooks={"layers": "*.ipynb", "optim": "*.ipynb"}, notebook_cell_s=1,
+                notebook_total_s=20)
+WITH_TINY = ("import sys; from pathlib import Path; import grader.assignment as a; "
+             f"a.ASSIGNMENTS_DIR = Path({str(DATA / 'assignments')!r}); "
+             f"a.RUBRICS_DIR = Path({str(DATA / 'rubrics')!r}); "
+             "from grader.cli import main; sys.exit(main(sys.argv[1:]))")
+
+
+def code(cells: list[nb.Cell]) -> str:
+    return "\n".join(source for _, source in nb.program(cells, "definitions").units)
+
+
+def cells_of(*sources: str) -> list[nb.Cell]:
+    return [nb.Cell(i, "code", s) for i, s in enumerate(sources, start=1)]
+
+
+# -- fixtures and reading -------------------------------------------------------------------------
+
+def test_stored_fixtures_are_what_build_py_makes() -> None:
+    spec = importlib.util.spec_from_file_location("notebook_fixtures", NOTEBOOKS / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name, text in module.build().items():
+        assert (NOTEBOOKS / name).read_text() == text, f"run {NOTEBOOKS / 'build.py'} again"
+
+
+@pytest.mark.parametrize("content, reason", [
+    ("this is not json", "not a readable Jupyter notebook"),
+    ('{"cells": 3, "nbformat": 4}', "not a readable Jupyter notebook"),
+    ("", "not a readable Jupyter notebook"),
+])
+def test_a_corrupt_notebook_is_a_clear_submission_error(tmp_path, content, reason) -> None:
+    path = tmp_path / "broken.ipynb"
+    path.write_text(content)
+    with pytest.raises(nb.NotebookError, match=reason):
+        nb.read(path)
+    with pytest.raises(SubmissionError, match=f"broken.ipynb is {reason}"):
+        stage(path, LAYOUT)
+
+
+def test_read_numbers_every_cell_from_one() -> None:
+    cells = nb.read(WORK)
+    assert [c.number for c in cells] == list(range(1, len(cells) + 1))
+    assert cells[0].kind == "markdown" and cells[1].kind == "code"
+    assert "drive.mount" in cells[1].source
+
+
+# -- IPython syntax -------------------------------------------------------------------------------
+
+def test_magics_and_shell_lines_become_pass_keeping_line_numbers() -> None:
+    source = "import os\n%cd /content\nfiles = !ls\n!pip install \\\n    torch\n  np.zeros?\nx = 1"
+    text, note = nb.python_source(nb.Cell(1, "code", source))
+    lines = text.split("\n")
+    assert note == "" and len(lines) == 7
+    assert lines[1] == "pass" and lines[2] == "files = []" and lines[3] == "pass" and lines[4] == ""
+    assert lines[5] == "  pass" and lines[6] == "x = 1"
+
+
+def test_a_cell_that_parses_is_left_alone() -> None:
+    source = 'def f():\n    """Docs:\n%d items\n!important\n"""\n    return 1'
+    assert nb.python_source(nb.Cell(1, "code", source)) == (source, "")
+
+
+def test_cell_magics_run_their_body_or_are_skipped_with_a_note() -> None:
+    text, note = nb.python_source(nb.Cell(4, "code", "%%time\nx = 1"))
+    assert text == "\nx = 1" and note == ""
+    text, note = nb.python_source(nb.Cell(5, "code", "%%bash\nls"))
+    assert text is None and note == "cell 5: skipped its %%bash cell magic"
+
+
+# -- definitions mode -----------------------------------------------------------------------------
+
+def test_definitions_keep_imports_defs_and_constants_only() -> None:
+    kept = code(nb.read(WORK))
+    for wanted in ("def relu_forward", "def fc_forward", "def sgd(w, dw, config=None):",
+                   "import numpy as np", "LEARNING_RATE = 1e-2", "SIZES = {", "DTYPE = np.float64",
+                   "from google.colab import drive"):
+        assert wanted in kept, wanted
+    for dropped in ("drive.mount", "time.sleep", "while True", "accuracy_on_test_set", "print(",
+                    "x_check", "sys.path.append", "ls /content"):
+        assert dropped not in kept, dropped
+
+
+def test_later_definitions_come_later_as_in_the_notebook() -> None:
+    kept = code(nb.read(WORK))
+    assert kept.index("np.abs(x)  # first attempt") < kept.index("np.maximum(0, x)")
+
+
+def test_units_keep_their_cell_line_numbers() -> None:
+    units = nb.program(cells_of("x = 1\nprint(x)\ny = 2"), "definitions").units
+    assert units == [(1, "x = 1"), (1, "\n\ny = 2")]
+
+
+def test_assignments_of_computed_values_are_dropped() -> None:
+    units = nb.program(cells_of("import numpy as np", "a = np.zeros(3)", "b = np.pi", "c = d",
+                                "e = -1e-3 * 2", "f, g = 1, (2, 'x')"), "definitions").units
+    assert [s.strip() for _, s in units] == ["import numpy as np", "b = np.pi", "e = -1e-3 * 2",
+                                             "f, g = 1, (2, 'x')"]
+
+
+def test_a_syntax_error_skips_its_cell_with_a_note_naming_it() -> None:
+    prog = nb.program(nb.read(WORK), "definitions")
+    assert any(n.startswith("cell 8 was skipped: SyntaxError at line 1") for n in prog.notes), prog.notes
+    assert all(number != 8 for number, _ in prog.units)
+
+
+def test_execute_mode_keeps_every_parsable_cell_in_order() -> None:
+    prog = nb.program(nb.read(WORK), "execute")
+    assert [n for n, _ in prog.units] == [2, 3, 5, 6, 7, 9, 10, 11, 14]
+    with pytest.raises(ValueError, match="notebook mode"):
+        nb.program([], "run")
+
+
+# -- the runner (worker side), run here on trusted test code -----------------------------------------
+
+def test_runner_stops_a_looping_cell_and_runs_the_next() -> None:
+    namespace: dict = {}
+    start = time.perf_counter()
+    notebook_cells.run(namespace, [(1, "try:\n    while True: pass\nexcept Exception:\n    pass"),
+                                   (2, "raise ValueError('bad')"), (3, "x = 1")],
+                       mode="execute", notebook="n.ipynb", cell_s=0.3, total_s=5)
+    assert time.perf_counter() - start < 2
+    report = namespace["_grader_notebook_report"]()
+    assert [r["status"] for r in report] == ["timeout", "error"]
+    assert report[1]["message"] == "ValueError at line 1: bad"
+    assert namespace["x"] == 1
+
+
+def test_runner_total_limit_leaves_later_cells_unrun() -> None:
+    namespace: dict = {}
+    notebook_cells.run(namespace, [(1, "import time\ntime.sleep(5)"), (2, "y = 2")],
+                       mode="execute", notebook="n.ipynb", cell_s=5, total_s=0.3)
+    report = namespace["_grader_notebook_report"]()
+    assert [(r["cell"], r["status"]) for r in report] == [(1, "timeout"), (2, "not run")]
+    assert "y" not in namespace
+
+
+def test_runner_stands_in_for_google_colab() -> None:
+    namespace: dict = {}
+    notebook_cells.run(namespace, [(1, "from google.colab import drive, files\n"
+                                       "drive.mount('/content/drive')\nfiles.view('x.py')\nok = 1")],
+                       mode="execute", notebook="n.ipynb", cell_s=5, total_s=5)
+    assert namespace["_grader_notebook_report"]() == [] and namespace["ok"] == 1
+
+
+# -- inline answers -------------------------------------------------------------------------------
+
+def test_answers_in_the_same_cell_and_in_following_cells() -> None:
+    answers = nb.answers(nb.read(WORK), "work.ipynb")
+    assert [a.question for a in answers] == ["inline_question_1", "inline_question_2"]
+    assert answers[0].answer.startswith("Both saturate") and "Your Answer" not in answers[0].answer
+    assert answers[0].prompt.startswith("Which activations")
+    assert answers[1].answer == ""  # the "*fill this in*" placeholder
+    other = nb.answers(nb.read(NOTEBOOKS / "answers_only.ipynb"))
+    assert [(a.question, a.answer) for a in other] == [
+        ("inline_question_1", "It maps them to zero.\n\nDetails\nSo their gradient is zero too.")]
+
+
+def test_result_round_trips_answers_and_reads_documents_without_them() -> None:
+    result = SubmissionResult("tiny", "bob", "graded", 1.0, 4.0, 0.1, {},
+                              answers=(InlineAnswer("inline_question_1", "zero", 1.0, "why?", "w.ipynb"),))
+    data = json.loads(result.to_json())
+    assert data["answers"] == [{"question": "inline_question_1", "answer": "zero", "points": 1.0,
+                                "prompt": "why?", "notebook": "w.ipynb"}]
+    assert SubmissionResult.from_dict(data) == result
+    del data["answers"]
+    assert SubmissionResult.from_dict(data).answers == ()
+
+
+# -- staging --------------------------------------------------------------------------------------
+
+def test_a_lone_notebook_stages_one_module_for_both_course_modules() -> None:
+    staged = stage(WORK, LAYOUT)
+    try:
+        assert staged.modules == {"layers": "cs231n.layers", "optim": "cs231n.layers"}
+        assert staged.files == {"layers": "work.ipynb", "optim": "work.ipynb"}
+        assert staged.missing == [] and set(staged.import_timeouts) == {"layers", "optim"}
+        assert (staged.root / "_grader_notebook.py").exists()
+        assert not (staged.root / "cs231n" / "optim.py").exists()
+        assert "graded from work.ipynb (definitions mode" in staged.notes[0]
+        assert [a.question for a in staged.answers] == ["inline_question_1", "inline_question_2"]
+    finally:
+        staged.cleanup()
+
+
+def test_a_submitted_py_file_wins_over_the_notebook(submission) -> None:
+    folder = submission({"optim.py": "def sgd(w, dw, config=None):\n    return w, config\n",
+                         "work.ipynb": WORK.read_text()})
+    staged = stage(folder, LAYOUT)
+    try:
+        assert staged.modules == {"layers": "cs231n.layers", "optim": "cs231n.optim"}
+        assert staged.files["optim"] == "optim.py" and staged.files["layers"] == "work.ipynb"
+    finally:
+        staged.cleanup()
+
+
+def test_a_notebook_in_a_zip_is_found(tmp_path) -> None:
+    archive = tmp_path / "alice.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("alice/hw/work.ipynb", WORK.read_text())
+        z.writestr("alice/hw/.ipynb_checkpoints/work-checkpoint.ipynb", "garbage")
+    staged = stage(archive, LAYOUT)
+    try:
+        assert staged.files["layers"] == "work.ipynb" and len(staged.answers) == 2
+    finally:
+        staged.cleanup()
+
+
+def test_cs231n_notebooks_are_read_for_answers_not_graded(submission) -> None:
+    layers = (Path(__file__).resolve().parents[2] / "reference" / "cs231n" / "layers.py").read_text()
+    folder = submission({"cs231n/layers.py": layers, "cs231n/optim.py": "",
+                         "FullyConnectedNets.ipynb": (NOTEBOOKS / "answers_only.ipynb").read_text(),
+                         "Broken.ipynb": "{"})
+    staged = stage(folder, Layout(files={"layers": "layers.py", "optim": "optim.py"}))
+    try:
+        assert staged.modules == {"layers": "cs231n.layers", "optim": "cs231n.optim"}
+        assert [(a.notebook, a.question) for a in staged.answers] == [
+            ("FullyConnectedNets.ipynb", "inline_question_1")]
+        assert any(n.startswith("inline answers not read: Broken.ipynb") for n in staged.notes)
+    finally:
+        staged.cleanup()
+
+
+def test_a_notebook_for_an_assignment_without_notebooks_says_why_it_is_not_graded() -> None:
+    with pytest.raises(SubmissionError, match="notebooks are graded only for assignments"):
+        stage(WORK, Layout(files={"layers": "layers.py"}))
+
+
+# -- end to end -----------------------------------------------------------------------------------
+
+def grade(submission: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", WITH_TINY, "check", str(submission), "-a",
+                           "tiny_notebook", *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def work(submission) -> Path:
+    return submission({"work.ipynb": WORK.read_text()}) / "work.ipynb"
+
+
+def test_cli_definitions_mode_grades_in_seconds(work, tmp_path) -> None:
+    start = time.perf_counter()
+    result = grade(work, "--json", str(tmp_path / "r.json"), "--html", str(tmp_path / "r.html"))
+    assert time.perf_counter() - start < 30
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "score 4 / 4" in result.stdout
+    assert "cell 8 was skipped: SyntaxError" in result.stdout
+    data = json.loads((tmp_path / "r.json").read_text())
+    affine = next(c for c in data["checks"] if c["id"] == "affine_forward/out")
+    assert "graded `fc_forward` in work.ipynb as `affine_forward`" in affine["message"]
+    assert [(a["question"], a["points"], bool(a["answer"])) for a in data["answers"]] == [
+        ("inline_question_1", 1.0, True), ("inline_question_2", 2.0, False)]
+    assert data["max_score"] == 4.0
+    html = (tmp_path / "r.html").read_text()
+    assert "Inline question 1" in html and "Both saturate" in html and "not answered" in html
+
+
+def test_cli_execute_mode_reports_bad_cells_in_bounded_time(work, tmp_path) -> None:
+    start = time.perf_counter()
+    result = grade(work, "--notebook-mode", "execute", "--json", str(tmp_path / "r.json"))
+    elapsed = time.perf_counter() - start
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert elapsed < 40, elapsed
+    out = result.stdout
+    assert "execute mode: 9 code cells" in out
+    assert "work.ipynb cell 9: timeout: stopped after 1 s" in out       # the hour of training
+    assert "work.ipynb cell 10: timeout: stopped after 1 s" in out      # while True
+    assert "work.ipynb cell 11: error: NameError at line 1" in out
+    assert "score 4 / 4" in out  # sgd, defined after them, still ran
+
+
+def test_cli_buggy_notebook_loses_only_the_points_it_should(submission) -> None:
+    cells = json.loads(WORK.read_text())
+    # Drop the correct relu (cell 6) and the correct sgd (cell 14): the buggy relu and the
+    # sgd with a syntax error remain.
+    cells["cells"] = [c for i, c in enumerate(cells["cells"], start=1) if i not in (6, 14)]
+    path = submission({"work.ipynb": json.dumps(cells)}) / "work.ipynb"
+    result = grade(path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "score 2 / 4" in result.stdout
+    assert "`sgd` not found in work.ipynb" in result.stdout
+
+
+def test_cli_rejects_an_unknown_notebook_mode(work) -> None:
+    result = grade(work, "--notebook-mode", "run")
+    assert result.returncode == 2 and "invalid choice" in result.stderr
