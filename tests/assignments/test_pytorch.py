@@ -21,6 +21,10 @@ from grader.pipeline import Options, grade_submission
 
 from .conftest import Bug, apply_bug, assert_bug_caught, assert_full_marks, grade
 
+# Note [Framework assignment tests are slow]: every grading here starts a worker that
+# imports torch and trains a model; `make test-slow` (and CI) runs them.
+pytestmark = [pytest.mark.slow, pytest.mark.torch]
+
 ASSIGNMENT = "pytorch"
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTION = Path(__file__).resolve().parent / "torch_solutions" / "pytorch_nets.py"

@@ -27,6 +27,10 @@ from grader import assignment as assignments
 
 from .conftest import Bug, assert_bug_caught, assert_full_marks, grade
 
+# Note [Framework assignment tests are slow]: every grading here starts a worker that
+# imports TensorFlow and trains a model; `make test-slow` (and CI) runs them.
+pytestmark = [pytest.mark.slow, pytest.mark.tf]
+
 ASSIGNMENT = "tf_norms"
 ROOT = Path(__file__).resolve().parents[2]
 STARTER = ROOT / "assignments" / "tf_norms" / "starter" / "normalization.py"
