@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow venv sandbox clean
+.PHONY: demo test test-slow venv sandbox browser clean
 
 venv: $(STAMP)
 
@@ -19,6 +19,18 @@ sandbox:
 	      || echo "warning: could not install bubblewrap; student code will run with rlimits only"; \
 	  else \
 	    echo "warning: bubblewrap (bwrap) not found; install it (apt-get install bubblewrap) for isolation"; \
+	  fi; }
+
+# Headless Chromium renders the report and the dashboard in the browser tests and for
+# `make screenshots`; installed like bubblewrap, and those tests skip (saying why) without it.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium (for the browser tests)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null \
+	      || echo "warning: could not install chromium; the browser tests will be skipped"; \
+	  else \
+	    echo "warning: chromium not found; the browser tests will be skipped"; \
 	  fi; }
 
 # Re-install when the pinned dependency list changes.
@@ -37,10 +49,10 @@ demo: venv sandbox
 
 # The whole suite but the tests marked slow (model training, framework assignments
 # graded end to end, a 40-submission batch): a few minutes.  CI runs both targets.
-test: venv sandbox
+test: venv sandbox browser
 	$(BIN)/python -m pytest -m 'not slow'
 
-test-slow: venv sandbox
+test-slow: venv sandbox browser
 	$(BIN)/python -m pytest -m slow
 
 # PNG screenshots of a student report and the class dashboard, at desktop and phone
@@ -50,7 +62,7 @@ CHROMIUM ?= chromium
 SHOT_FLAGS := --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
   --disable-background-networking --disable-component-update --disable-sync --hide-scrollbars
 .PHONY: screenshots
-screenshots: venv
+screenshots: venv sandbox browser
 	@command -v $(CHROMIUM) >/dev/null || { echo "screenshots need chromium (CHROMIUM=...)"; exit 1; }
 	test -d out/demo/results || $(BIN)/grade batch examples/fc_nets --assignment fc_nets --out out/demo
 	mkdir -p out/screenshots
