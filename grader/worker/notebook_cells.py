@@ -47,6 +47,18 @@ class _Nothing:
         return self
 
 
+_NOTHING = _Nothing()
+
+
+def _stand_in_attribute(name: str):
+    """Module-level __getattr__ of the stand-in modules.  Dunder names must stay missing:
+    tools that walk sys.modules (inspect, torch's import of _dynamo) read `__file__` and
+    the like, and a _Nothing there breaks them."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    return _NOTHING
+
+
 def _install_colab_stand_in() -> None:
     try:
         import google.colab  # noqa: F401  (really on Colab: keep the real one)
@@ -63,7 +75,7 @@ def _install_colab_stand_in() -> None:
     colab.__path__ = []
     for name in ("drive", "files", "output", "auth", "widgets", "data_table", "patches"):
         part = types.ModuleType(f"google.colab.{name}")
-        part.__getattr__ = lambda attr, _n=_Nothing(): _n
+        part.__getattr__ = _stand_in_attribute
         setattr(colab, name, part)
         sys.modules[f"google.colab.{name}"] = part
     sys.modules["google.colab"] = colab
