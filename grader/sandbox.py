@@ -62,7 +62,8 @@ SANDBOX_SCRATCH = "/scratch"
 
 # Environment passed to the worker: nothing of the judge's beyond what numerical
 # libraries need to compute the same numbers (see the machine notes on OpenBLAS).
-PASSED_ENV_PREFIXES = ("OPENBLAS_", "OMP_", "MKL_", "CUDA_", "NVIDIA_", "TF_", "LANG", "LC_")
+PASSED_ENV_PREFIXES = ("OPENBLAS_", "OMP_", "MKL_", "CUDA_", "NVIDIA_", "TF_CPP_", "TF_ENABLE_",
+                        "LANG", "LC_")
 
 
 @dataclass(frozen=True)

@@ -49,3 +49,13 @@ def test_requesting_bwrap_without_it_is_an_error(monkeypatch, tmp_path) -> None:
         sandbox.plan(os.sys.executable, tmp_path, tmp_path, "bwrap")
     plan = sandbox.plan(os.sys.executable, tmp_path, tmp_path, "auto")
     assert plan.mode == "rlimits" and plan.notes
+
+
+def test_worker_environment_passes_numerics_settings_only(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    monkeypatch.setenv("TF_CLI_CONFIG_FILE", "/root/.terraformrc")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "nope")
+    plan = sandbox.plan(os.sys.executable, tmp_path, tmp_path, "rlimits")
+    assert plan.env["OPENBLAS_CORETYPE"] == "Haswell"
+    assert "TF_CLI_CONFIG_FILE" not in plan.env and "AWS_SECRET_ACCESS_KEY" not in plan.env
+    assert plan.env["TF_CPP_MIN_LOG_LEVEL"] == "2"
