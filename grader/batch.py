@@ -495,14 +495,24 @@ def _schedule(todo: list[Submission], workers: int, spec: JobSpec, job, keep, fa
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.set())
-    executor = _executor(workers)
+    executor, size = _executor(workers), workers
+    alone_processes: list = []  # the one-process pool's process while a suspect runs
     try:
         while pending or suspects or in_flight:
             if interrupted.is_set():
                 raise KeyboardInterrupt
             if suspects and not in_flight:
+                # Note [Crash attribution]: a suspect runs alone on a one-process pool, so the
+                # process that ends is the one that ran it and its exit code is the reason.
+                if size != 1:
+                    executor.shutdown(wait=True)
+                    executor, size = _executor(1), 1
                 submission = suspects.popleft()
                 in_flight[executor.submit(job, spec, _job_of(submission))] = (submission, True)
+                alone_processes = list((getattr(executor, "_processes", None) or {}).values())
+            elif not suspects and not in_flight and size != workers and pending:
+                executor.shutdown(wait=True)
+                executor, size = _executor(workers), workers
             while not suspects and pending and len(in_flight) < workers:
                 submission = pending.popleft()
                 in_flight[executor.submit(job, spec, _job_of(submission))] = (submission, False)
@@ -517,7 +527,7 @@ def _schedule(todo: list[Submission], workers: int, spec: JobSpec, job, keep, fa
                     if not alone:
                         suspects.append(submission)
                         continue
-                    why = _how_it_ended(executor)
+                    why = _how_it_ended(alone_processes)
                     keep(submission, failed(submission, f"the grading process ended abruptly "
                                                         f"({why}); nothing was graded, and the "
                                                         f"next grade batch tries again"),
@@ -537,7 +547,7 @@ def _schedule(todo: list[Submission], workers: int, spec: JobSpec, job, keep, fa
                     progress.note(f"a grading process died; grading {len(suspects)} "
                                   f"submission(s) one at a time to find which")
                 executor.shutdown(wait=True)
-                executor = _executor(workers)
+                executor, size = _executor(1 if suspects else workers), (1 if suspects else workers)
     except BaseException:
         # Ctrl-C (or a bug): stop the job processes now.  They are the fork server's
         # children, not ours, so multiprocessing.active_children() does not see them, and
@@ -556,12 +566,17 @@ def _job_of(submission: Submission) -> Job:
                tuple((name, str(path)) for name, path in submission.members))
 
 
-def _how_it_ended(executor: ProcessPoolExecutor) -> str:
-    """How the crashed job process ended, from the pool's process table (private, so guarded)."""
+def _how_it_ended(processes: list) -> str:
+    """How the job process that ran a submission alone ended (Note [Crash attribution])."""
     from .worker.client import describe_exit
-    codes = [p.exitcode for p in getattr(executor, "_processes", {}).values()
-             if p.exitcode not in (None, 0, -signal.SIGTERM, 128 + signal.SIGTERM)]
-    return describe_exit(codes[0]) if codes else "killed or crashed"
+    codes = []
+    for process in processes:
+        process.join(timeout=5)
+        # 255 is what a forkserver child's status reads as when the fork server could not
+        # report it (multiprocessing.popen_forkserver): not the process's own exit status.
+        if process.exitcode not in (None, 0, 255):
+            codes.append(process.exitcode)
+    return describe_exit(codes[0]) if codes else "killed or crashed; its exit status is unknown"
 
 
 def _similarity(out_dir: Path, submissions: dict, assignment: assignments.Assignment) -> None:

@@ -288,11 +288,16 @@ def test_a_crashed_job_process_costs_only_its_submission(tmp_path) -> None:
     outcome = json.loads(stdout)
     assert outcome["graded"] == 5
     assert [f[0] for f in outcome["failures"]] == ["crash_cy"]
-    assert "the grading process ended abruptly (signal SIGKILL" in outcome["failures"][0][1]
+    # The fork server does not always learn how its child ended (then the status reads 255 and
+    # the batch says it is unknown, rather than guess); when it does, it is the SIGKILL.
+    assert ("the grading process ended abruptly (signal SIGKILL" in outcome["failures"][0][1]
+            or "the grading process ended abruptly (killed or crashed; its exit status is unknown"
+            in outcome["failures"][0][1])
     assert "one at a time" in stderr
     files = results(out)
     assert all(files[n]["status"] == "graded" for n in ("ada", "ben", "dee", "eve"))
-    assert files["crash_cy"]["environment"]["batch"]["job_failure"].startswith("signal SIGKILL")
+    assert files["crash_cy"]["environment"]["batch"]["job_failure"].startswith(("signal SIGKILL",
+                                                                                "killed or crashed"))
     assert len({files[n]["environment"]["pid"] for n in files if n != "crash_cy"}) == 4  # one each
     assert_consistent(out)
     # a crash is not a verdict: the next run tries that submission again, and only it
