@@ -77,6 +77,24 @@ def assert_bug_caught(result: SubmissionResult, bug: Bug) -> None:
         assert check.message.strip(), f"{check.id} lost points without a message"
 
 
+def bundle(bugs, names: tuple[str, ...]) -> list:
+    """The (bug, phrase) pairs whose bug name starts with one of `names`."""
+    return [(bug, phrase) for bug, phrase in bugs if any(bug.name.startswith(n) for n in names)]
+
+
+def grade_file_with_bugs(solution: Path, file: str, assignment_id: str, bugs,
+                         select: str | None = None) -> SubmissionResult:
+    """Grade a copy of the single-file `solution` (saved as `file`) with `bugs` applied."""
+    folder = Path(tempfile.mkdtemp(prefix=f"grader-test-{assignment_id}-"))
+    try:
+        shutil.copy(solution, folder / file)
+        for bug in bugs:
+            apply_bug(folder, bug)
+        return grade(folder / file, assignment_id, select=select)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def check_by_id(result: SubmissionResult, check_id: str):
     return next(c for c in result.checks if c.id == check_id)
 

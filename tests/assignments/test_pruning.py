@@ -11,16 +11,13 @@ the number of worker starts at six.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from grader import assignment as assignments
-from grader.pipeline import Options, grade_submission
 
-from .conftest import Bug, apply_bug, assert_bug_caught, assert_full_marks, grade
+from .conftest import bundle, grade_file_with_bugs, Bug, apply_bug, assert_bug_caught, assert_full_marks, grade
 
 # Note [Framework assignment tests are slow]: every grading here starts a worker that
 # imports torch and trains a model; `make test-slow` (and CI) runs them.
@@ -89,18 +86,11 @@ BUNDLES = [
 
 
 def _bundle(names: tuple[str, ...]) -> list[tuple[Bug, str]]:
-    return [(bug, phrase) for bug, phrase in BUGS if any(bug.name.startswith(n) for n in names)]
+    return bundle(BUGS, names)
 
 
 def grade_copy(bugs: list[Bug], select: str | None = None):
-    folder = Path(tempfile.mkdtemp(prefix="grader-test-pruning-"))
-    try:
-        shutil.copy(SOLUTION, folder / FILE)
-        for bug in bugs:
-            apply_bug(folder, bug)
-        return grade_submission(folder / FILE, assignments.load(ASSIGNMENT), Options(select=select))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    return grade_file_with_bugs(SOLUTION, FILE, ASSIGNMENT, bugs, select)
 
 
 def test_every_graded_function_has_a_bug() -> None:

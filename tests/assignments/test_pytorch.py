@@ -10,16 +10,13 @@ number of worker starts at six, and only one bundle runs the training check.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from grader import assignment as assignments
-from grader.pipeline import Options, grade_submission
 
-from .conftest import Bug, apply_bug, assert_bug_caught, assert_full_marks, grade
+from .conftest import bundle, grade_file_with_bugs, Bug, apply_bug, assert_bug_caught, assert_full_marks, grade
 
 # Note [Framework assignment tests are slow]: every grading here starts a worker that
 # imports torch and trains a model; `make test-slow` (and CI) runs them.
@@ -116,18 +113,11 @@ TRAINED = "ThreeLayerConvNet: first conv without padding"
 
 
 def _bundle(names: tuple[str, ...]) -> list[tuple[Bug, str]]:
-    return [(bug, phrase) for bug, phrase in BUGS if any(bug.name.startswith(n) for n in names)]
+    return bundle(BUGS, names)
 
 
 def grade_copy(bugs: list[Bug], select: str | None = None):
-    folder = Path(tempfile.mkdtemp(prefix="grader-test-pytorch-"))
-    try:
-        shutil.copy(SOLUTION, folder / FILE)
-        for bug in bugs:
-            apply_bug(folder, bug)
-        return grade_submission(folder / FILE, assignments.load(ASSIGNMENT), Options(select=select))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    return grade_file_with_bugs(SOLUTION, FILE, ASSIGNMENT, bugs, select)
 
 
 def test_every_graded_function_has_a_bug() -> None:
@@ -154,12 +144,7 @@ def test_reference_gets_full_marks() -> None:
 
 def test_correct_alternative_gets_full_marks() -> None:
     """Other idioms, other attribute names, the fc layer registered first; trains too."""
-    folder = Path(tempfile.mkdtemp(prefix="grader-test-pytorch-"))
-    try:
-        shutil.copy(ALTERNATIVE, folder / FILE)
-        assert_full_marks(grade(folder / FILE, ASSIGNMENT))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    assert_full_marks(grade_file_with_bugs(ALTERNATIVE, FILE, ASSIGNMENT, bugs=[]))
 
 
 @pytest.mark.parametrize("names", BUNDLES, ids=[" + ".join(n) for n in BUNDLES])
