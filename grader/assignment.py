@@ -15,7 +15,8 @@ course module from a notebook when no `.py` file is submitted for it,
 `notebook_mode: definitions|execute` says how (default definitions; `grade
 check --notebook-mode` overrides it for a run), `notebook_limits: {cell_s,
 total_s}` bounds execution, and `aliases: {batch_norm: [batchnorm, ...]}`
-lists other names a student may have given a function.  The rubric's
+lists other names a student may have given a function.  `gpu: true` marks an
+assignment whose framework code may run on a GPU (`--device`, grader/devices.py).  The rubric's
 `manual: {inline_question_1: 1, ...}` sets points aside for answers graded by
 hand: they are not part of the automatic score.
 """
@@ -63,6 +64,7 @@ class Assignment:
     folder: Path
     conventions: dict = field(default_factory=dict)
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> other names
+    gpu: bool = False  # framework code that may run on a GPU (Note [Choosing the device])
 
 
 def available() -> list[str]:
@@ -133,7 +135,7 @@ def load(assignment_id: str, conventions: dict | None = None) -> Assignment:
     rubric = load_rubric(assignment_id, checks)
     merged = dict(manifest.get("conventions", {}), **(conventions or {}))
     return Assignment(assignment_id, manifest.get("title", assignment_id), layout, limits, checks,
-                      rubric, folder, merged, aliases)
+                      rubric, folder, merged, aliases, bool(manifest.get("gpu", False)))
 
 
 def _notebook_settings(manifest: dict, layout: Layout) -> tuple[Layout, dict[str, tuple[str, ...]]]:

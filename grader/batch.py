@@ -80,7 +80,7 @@ from typing import Callable, TextIO
 from . import assignment as assignments
 from .discover import Submission, content_hash, discover
 from .gradebook import Gradebook, Reconciled, load_result
-from .pipeline import Options, grade_submission
+from .pipeline import Options, grade_submission, submission_device
 from .report import render_html
 from .result import SubmissionResult
 
@@ -99,6 +99,8 @@ class BatchOptions:
     python: str | None = None       # interpreter for student workers
     select: str | None = None       # pytest -k expression
     notebook_mode: str | None = None  # "definitions" or "execute"; None: the manifest's
+    device: str | None = None       # --device: auto, cpu, cuda, cuda:N
+    data_dir: str | None = None     # --data-dir: the accuracy checks' data set
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,8 @@ class JobSpec:
     python: str | None
     select: str | None
     notebook_mode: str | None = None
+    device: str | None = None
+    data_dir: str | None = None
 
 
 @dataclass(frozen=True)
@@ -149,7 +153,7 @@ def grade_job(spec: JobSpec, job: Job) -> SubmissionResult:
     assignments.RUBRICS_DIR = Path(spec.rubrics_dir)
     assignment = assignments.load(spec.assignment, spec.conventions)
     options = Options(sandbox=spec.sandbox, python=spec.python, select=spec.select,
-                      notebook_mode=spec.notebook_mode)
+                      notebook_mode=spec.notebook_mode, device=spec.device, data_dir=spec.data_dir)
     assembled = None
     try:
         target = Path(job.path)
@@ -315,11 +319,17 @@ def _render_missing_reports(results_dir: Path, reports_dir: Path) -> None:
 
 
 def settings_key(assignment: assignments.Assignment, select: str | None,
-                 notebook_mode: str | None = None) -> str:
-    """What decides a verdict besides the submission; Note [When a submission is graded again]."""
+                 notebook_mode: str | None = None, device: str = "cpu",
+                 data_dir: str | None = None) -> str:
+    """What decides a verdict besides the submission; Note [When a submission is graded again].
+    `device` is the kind the framework code runs on (always cpu for numpy assignments)."""
     data = {"assignment": assignment.id, "points": assignment.rubric.points,
             "conventions": {str(k): str(v) for k, v in assignment.conventions.items()},
             "select": select or "", "notebook_mode": notebook_mode or ""}
+    if device != "cpu":  # keys of runs made before devices existed stay valid on the CPU
+        data["device"] = device
+    if data_dir:  # likewise for the default data set, digits
+        data["data_dir"] = str(Path(data_dir).resolve())
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -414,7 +424,9 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
                                    for s in found.submissions])
         check_ids = list(assignment.rubric.points)
         write_grades_csv(results_dir, out_dir / "grades.csv", check_ids, gradebook.names())
-        key = settings_key(assignment, options.select, options.notebook_mode)
+        device = submission_device(assignment, options.device)
+        key = settings_key(assignment, options.select, options.notebook_mode, device.kind,
+                           options.data_dir)
         rows = gradebook.rows()
         todo = [s for s in found.submissions
                 if options.regrade or s.id not in rows or rows[s.id].content_hash != hashes[s.id]
@@ -422,11 +434,12 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
         outcome.unchanged = len(found.submissions) - len(todo)
         run_id = gradebook.start_run(assignment.id, {
             "submissions": str(folder.resolve()), "workers": workers, "regrade": options.regrade,
-            "sandbox": options.sandbox, "select": options.select,
+            "sandbox": options.sandbox, "select": options.select, "device": str(device),
             "conventions": assignment.conventions, "settings": key})
         spec = JobSpec(assignment.id, dict(assignment.conventions),
                        str(assignments.ASSIGNMENTS_DIR), str(assignments.RUBRICS_DIR),
-                       options.sandbox, options.python, options.select, options.notebook_mode)
+                       options.sandbox, options.python, options.select, options.notebook_mode,
+                       options.device, options.data_dir)
 
         def keep(submission: Submission, result: SubmissionResult, failure: str = "") -> None:
             facts = {"run": run_id, "sha256": hashes[submission.id], "settings": key,

@@ -52,6 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="override one of the assignment's conventions for this run "
                             "(wins over --course)")
     check.add_argument("--verbose", "-v", action="store_true", help="show whole failure messages")
+    check.add_argument("--device", default="auto", metavar="auto|cpu|cuda[:N]",
+                       help="where framework code (PyTorch, TensorFlow) runs: the first GPU when "
+                            "there is one (auto, the default), the CPU, or one GPU; numpy "
+                            "assignments always run on the CPU")
+    check.add_argument("--data-dir", metavar="DIR",
+                       help="train the accuracy checks on the CIFAR-10, Fashion-MNIST or CINIC-10 "
+                            "files in DIR instead of scikit-learn's digits (nothing is downloaded)")
     check.add_argument("--notebook-mode", choices=("definitions", "execute"), default=None,
                        help="how a notebook is graded: its definitions only, or every cell run in "
                             "order (default: the assignment's manifest, else definitions)")
@@ -100,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="how to confine student code (default: bwrap when installed)")
     batch.add_argument("--worker-python", metavar="PATH", help="interpreter that runs student code")
     batch.add_argument("--select", "-k", metavar="EXPR", help="only checks matching EXPR (pytest -k)")
+    batch.add_argument("--device", default="auto", metavar="auto|cpu|cuda[:N]",
+                       help="where framework code runs (default auto: the first GPU when there is one)")
+    batch.add_argument("--data-dir", metavar="DIR",
+                       help="the accuracy checks' data set (CIFAR-10, Fashion-MNIST or CINIC-10 "
+                            "files), as for check; default: scikit-learn's digits")
     batch.add_argument("--notebook-mode", choices=("definitions", "execute"), default=None,
                        help="how notebooks are graded (default: the assignment's manifest)")
     batch.add_argument("--course", metavar="FILE", help="course settings (YAML), as for check")
@@ -113,7 +125,8 @@ def _run_check(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from . import assignment as assignments
-    from .pipeline import Options, grade_submission
+    from .devices import DeviceError
+    from .pipeline import Options, grade_submission, submission_device
     from .terminal import Progress, render
 
     conventions = {}
@@ -131,13 +144,15 @@ def _run_check(args: argparse.Namespace) -> int:
         conventions[key] = value
     try:
         assignment = assignments.load(args.assignment, conventions)
-    except assignments.AssignmentError as exc:
+        submission_device(assignment, args.device)  # a wrong --device is the command's error
+    except (assignments.AssignmentError, DeviceError) as exc:
         print(f"grade: {exc}", file=sys.stderr)
         return 2
     progress = Progress(len(assignment.checks))
     result = grade_submission(Path(args.submission), assignment,
                               Options(args.sandbox, args.worker_python, args.select, progress,
-                                      notebook_mode=args.notebook_mode))
+                                      notebook_mode=args.notebook_mode, device=args.device,
+                                      data_dir=args.data_dir))
     progress.finish()
     print(render(result, verbose=args.verbose))
     if args.json:
@@ -176,7 +191,8 @@ def _run_batch(args: argparse.Namespace) -> int:
         assignment = assignments.load(args.assignment, conventions)
         outcome = run_batch(Path(args.submissions), assignment, Path(args.out),
                             BatchOptions(args.workers, args.regrade, args.sandbox,
-                                         args.worker_python, args.select, args.notebook_mode))
+                                         args.worker_python, args.select, args.notebook_mode,
+                                         args.device, args.data_dir))
     except (ValueError, OSError, assignments.AssignmentError, BatchError) as exc:
         # OSError: an unreadable --course file or submissions folder, an output folder that
         # cannot be written.  The batch cannot go on; every result it wrote is kept.

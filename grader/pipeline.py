@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Callable
 
 from . import assignment as assignments
-from . import plugin
+from . import devices, plugin
+from .checks import training_data
+from .checks.compare import on_device
 from .checks.spec import CheckFailure
 from .checks.student import Student
 from .locate import SubmissionError, stage
@@ -29,11 +31,13 @@ class Options:
     select: str | None = None           # pytest -k expression
     on_result: Callable[[CheckResult], None] | None = None
     notebook_mode: str | None = None    # "definitions" or "execute"; None: the manifest's
+    device: str | None = None           # "auto", "cpu", "cuda", "cuda:N"; None: auto
+    data_dir: str | None = None         # accuracy checks' data set; None: digits
 
 
-def _environment(worker: Worker | None) -> dict:
+def _environment(worker: Worker | None, device: devices.Device = devices.CPU) -> dict:
     info = worker.info if worker is not None else {}
-    return {"device": "cpu", "sandbox": worker.mode if worker is not None else "",
+    return {"device": str(device), "sandbox": worker.mode if worker is not None else "",
             "python": platform.python_version(), "worker_python": info.get("python", ""),
             "worker_numpy": info.get("numpy", ""), "platform": platform.platform(terse=True)}
 
@@ -47,9 +51,17 @@ def grade_submission(path: Path, assignment: assignments.Assignment,
 
     def failed(message: str, worker: Worker | None = None) -> SubmissionResult:
         return SubmissionResult(assignment.id, name, "error", 0.0, max_score,
-                                round(time.perf_counter() - start, 3), _environment(worker),
+                                round(time.perf_counter() - start, 3), _environment(worker, device),
                                 message=message)
 
+    device = devices.CPU
+    try:
+        device = submission_device(assignment, options.device)
+    except devices.DeviceError as exc:
+        return failed(str(exc))
+    conventions = dict(assignment.conventions)
+    if "device" in conventions:  # the framework assignments' helpers take it as an argument
+        conventions["device"] = device.in_worker
     try:
         layout = assignment.layout
         if options.notebook_mode:
@@ -58,18 +70,19 @@ def grade_submission(path: Path, assignment: assignments.Assignment,
     except SubmissionError as exc:
         return failed(str(exc))
     worker = Worker(staged.root, limits=assignment.limits, python=options.python,
-                    sandbox_mode=options.sandbox)
+                    sandbox_mode=options.sandbox, device=device)
     try:
         try:
             worker.start()
         except WorkerFailure as exc:
             return failed(f"the worker could not start: {exc}", worker)
-        student = Student(worker, staged.modules, staged.files, dict(assignment.conventions),
+        student = Student(worker, staged.modules, staged.files, conventions,
                           missing=frozenset(staged.missing), aliases=dict(assignment.aliases),
                           import_timeouts=dict(staged.import_timeouts))
         cell_notes = _notebook_cells(student)
-        results = plugin.run(assignment.checks, student, assignment.rubric.points,
-                             options.on_result, options.select)
+        with on_device(device.kind), training_data.using(options.data_dir):
+            results = plugin.run(assignment.checks, student, assignment.rubric.points,
+                                 options.on_result, options.select)
         score = round(sum(r.points for r in results), 6)
         notes = list(staged.notes) + cell_notes + list(worker.notes)
         if staged.missing:
@@ -78,12 +91,19 @@ def grade_submission(path: Path, assignment: assignments.Assignment,
         return SubmissionResult(assignment.id, name, "graded", score,
                                 max_score if not options.select else
                                 round(sum(r.max_points for r in results), 6),
-                                round(time.perf_counter() - start, 3), _environment(worker),
+                                round(time.perf_counter() - start, 3), _environment(worker, device),
                                 tuple(results), notes=tuple(notes + _manual_note(assignment)),
                                 answers=_answers(staged.answers, assignment.rubric.manual))
     finally:
         worker.close()
         staged.cleanup()
+
+
+def submission_device(assignment: assignments.Assignment, spec: str | None) -> devices.Device:
+    """Where this assignment's framework code runs: the CPU for numpy assignments, else
+    `spec` resolved (Note [Choosing the device] in grader/devices.py)."""
+    device = devices.resolve(spec)  # also says when the GPU asked for does not exist
+    return device if assignment.gpu else devices.CPU
 
 
 def _notebook_cells(student: Student) -> list[str]:

@@ -108,7 +108,7 @@ def _python_roots(python: str) -> list[str]:
     return sorted(r for r in roots if r and Path(r).exists())
 
 
-def _system_binds() -> list[str]:
+def _system_binds(gpu: bool = False) -> list[str]:
     args = ["--ro-bind", "/usr", "/usr"]
     for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         path = Path("/") / name
@@ -122,7 +122,7 @@ def _system_binds() -> list[str]:
             args += ["--ro-bind", f"/etc/{etc}", f"/etc/{etc}"]
     if Path("/sys").exists():
         args += ["--ro-bind", "/sys", "/sys"]
-    for device in sorted(Path("/dev").glob("nvidia*")):  # GPUs, when the machine has them
+    for device in sorted(Path("/dev").glob("nvidia*")) if gpu else ():  # the driver's nodes
         args += ["--dev-bind", str(device), str(device)]
     return args
 
@@ -152,19 +152,24 @@ def _parents_readable(path: str, made: set[str]) -> list[str]:
     return args
 
 
-def _worker_env(home: str, drop: int | None) -> dict[str, str]:
+def _worker_env(home: str, drop: int | None, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k.startswith(PASSED_ENV_PREFIXES)}
     if drop is not None:
         env["GRADER_WORKER_UID"] = str(drop)
     env.update(HOME=home, TMPDIR="/tmp", PATH="/usr/bin:/bin", MPLBACKEND="Agg",
                PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="2")
+    env.update(extra or {})
     return env
 
 
-def plan(python: str, submission: Path, scratch: Path, mode: str = "auto") -> SandboxPlan:
+def plan(python: str, submission: Path, scratch: Path, mode: str = "auto",
+         extra_env: dict[str, str] | None = None, gpu: bool = False) -> SandboxPlan:
     """Build the command that runs the worker runtime under `python` with `submission` visible.
 
     `mode` is "bwrap", "rlimits" or "auto" (bwrap when installed).  See Note [Sandbox].
+    `extra_env` is set in the worker's environment last (the device's settings,
+    Note [Same numbers on a GPU] in grader/devices.py); `gpu` binds the NVIDIA
+    device nodes into the sandbox (Note [Choosing the device] there).
     """
     use_bwrap = mode == "bwrap" or (mode == "auto" and bwrap_path() is not None)
     if mode == "bwrap" and bwrap_path() is None:
@@ -178,14 +183,14 @@ def plan(python: str, submission: Path, scratch: Path, mode: str = "auto") -> Sa
             notes.append("running as root with an interpreter only root can read: the worker "
                          "stays root, so the process-count limit is not enforced")
         return SandboxPlan([python, "-I", str(WORKER_DIR / "runtime.py")],
-                           _worker_env(str(scratch), drop), "rlimits", str(submission), str(scratch),
+                           _worker_env(str(scratch), drop, extra_env), "rlimits", str(submission), str(scratch),
                            str(WORKER_DIR), drop, notes)
     args = [bwrap_path() or "bwrap", "--die-with-parent", "--new-session", "--unshare-ipc",
             "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
             "--hostname", "sandbox", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     if drop is not None:
         args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-    args += _system_binds()
+    args += _system_binds(gpu)
     made: set[str] = set()
     for root in _python_roots(python):
         args += _parents_readable(root, made) + ["--ro-bind", root, root]
@@ -194,7 +199,7 @@ def plan(python: str, submission: Path, scratch: Path, mode: str = "auto") -> Sa
         args += ["--ro-bind", str(WORKER_DIR / name), f"{SANDBOX_WORKER_DIR}/{name}"]
     args += ["--ro-bind", str(submission), SANDBOX_SUBMISSION,
              "--bind", str(scratch), SANDBOX_SCRATCH, "--chdir", SANDBOX_SCRATCH]
-    env = _worker_env(SANDBOX_SCRATCH, drop)
+    env = _worker_env(SANDBOX_SCRATCH, drop, extra_env)
     args += ["--clearenv"]
     for key, value in sorted(env.items()):
         args += ["--setenv", key, value]
@@ -229,13 +234,29 @@ def process_limit(limits: Limits) -> int:
     return _threads_of_uid(os.geteuid()) + limits.processes
 
 
-def make_preexec(limits: Limits):
+# Note [Memory limit with a GPU]
+# The CUDA driver reserves virtual address space far beyond what it uses (tens
+# of GB of PROT_NONE mappings for unified addressing), so RLIMIT_AS, which
+# counts every mapping, stops CUDA from initialising at all.  A worker that is
+# given a GPU is limited by RLIMIT_DATA instead: since Linux 4.7 it counts the
+# private writable mappings (the heap, numpy's and torch's buffers, anonymous
+# mmaps) and not the reservations, so a memory bomb is still stopped at the
+# same size.  GPU memory itself is not limited by any rlimit; the GPU is the
+# grading machine's, one submission at a time per GPU.
+
+
+def memory_rlimit(gpu: bool) -> int:
+    """Which rlimit caps the worker's memory; see Note [Memory limit with a GPU]."""
+    return resource.RLIMIT_DATA if gpu else resource.RLIMIT_AS
+
+
+def make_preexec(limits: Limits, gpu: bool = False):
     """The function run in the child between fork and exec: its own session and rlimits."""
     nproc = process_limit(limits)  # computed before fork: no /proc walk in the child
 
     def preexec() -> None:
         os.setsid()
-        for limit, value in ((resource.RLIMIT_AS, limits.memory_bytes),
+        for limit, value in ((memory_rlimit(gpu), limits.memory_bytes),
                              (resource.RLIMIT_CPU, limits.cpu_seconds),
                              (resource.RLIMIT_FSIZE, limits.file_bytes),
                              (resource.RLIMIT_NPROC, nproc),

@@ -35,7 +35,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from grader.checks.compare import (TOLERANCES, Signature, Tolerance, as_array, compare_arrays,
+from grader.checks.compare import (Signature, Tolerance, as_array, compare_arrays, tolerance_for,
                                    compare_scalar)
 from grader.checks.spec import Check, CheckFailure, Sample
 from grader.checks.student import RemoteObject, Student
@@ -43,7 +43,12 @@ from grader.worker.client import StudentError
 
 NORMS = "norms"   # the student's normalization.py (manifest `files:`)
 TAPE = "tape"     # the course helper shipped into the submission (course/grader_tape.py)
-FLOAT32 = TOLERANCES["float32"]
+
+
+def float32_tolerance() -> Tolerance:
+    """The float32 row for the device this submission runs on (Note [Tolerances] in
+    grader/checks/compare.py)."""
+    return tolerance_for(np.zeros(0, np.float32))
 
 
 def _rng(seed: int) -> np.random.Generator:
@@ -312,11 +317,11 @@ def _signatures(variants: list[tuple[np.ndarray, str]], expected: np.ndarray) ->
         variant = np.asarray(variant, dtype=np.float64)
         if variant.shape != expected.shape or not np.all(np.isfinite(variant)):
             continue
-        if np.allclose(variant, expected, rtol=FLOAT32.rtol, atol=FLOAT32.atol):
+        if np.allclose(variant, expected, rtol=float32_tolerance().rtol, atol=float32_tolerance().atol):
             continue
         signatures.append(Signature(
             lambda a, e, v=variant: a.shape == v.shape and bool(
-                np.allclose(np.asarray(a, np.float64), v, rtol=FLOAT32.rtol, atol=FLOAT32.atol)),
+                np.allclose(np.asarray(a, np.float64), v, rtol=float32_tolerance().rtol, atol=float32_tolerance().atol)),
             hint))
     return signatures
 
@@ -510,7 +515,7 @@ def _forward_note(function: str, result: dict, expected: np.ndarray) -> str:
     out = result.get("out")
     if not isinstance(out, np.ndarray) or out.shape != expected.shape:
         return ""
-    if np.allclose(out, expected, rtol=FLOAT32.rtol, atol=FLOAT32.atol):
+    if np.allclose(out, expected, rtol=float32_tolerance().rtol, atol=float32_tolerance().atol):
         return (f"\nyour output on this sample is right, so the gradient is lost in how it is computed "
                 f"(stop_gradient, a numpy round trip, a constant made from x)")
     return f"\nyour output on this sample is already wrong: fix {function}/out first"
@@ -890,7 +895,8 @@ def training_check(option: str) -> Check:
 
 def _batch_size_tolerance(scores: np.ndarray) -> Tolerance:
     scale = float(np.max(np.abs(scores))) if scores.size else 1.0
-    return Tolerance(rtol=FLOAT32.rtol, atol=max(FLOAT32.atol, FLOAT32.rtol * scale))
+    tol = float32_tolerance()
+    return Tolerance(rtol=tol.rtol, atol=max(tol.atol, tol.rtol * scale))
 
 
 TEST_MODE_HINT = ("with training=False, batch norm must normalize with the running mean and variance "

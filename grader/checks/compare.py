@@ -9,6 +9,17 @@ vectorised code, im2col, einsum, another summation order) agree to about 1e-13,
 while the smallest real mistakes the course cares about (eps outside the square
 root, unbiased variance on a batch of 100) differ by 1e-5 or more.
 
+The table is also keyed by device (`grading_device`, set by the pipeline for
+a submission's checks; Note [Same numbers on a GPU] in grader/devices.py).
+With TF32 off, a GPU computes float32 and float64 to the same precision as the
+CPU but sums in another order (tree reductions, cuDNN's convolution
+algorithms), which perturbs a result by a few units in its last place times
+the number of terms: the same size of effect the CPU rows already allow for
+between two correct CPU implementations.  So the `cuda` rows start equal to
+the CPU rows; tests/grader/checks/test_compare.py measures the reference's
+CPU-vs-CUDA differences against them on a machine with a GPU, which is where
+a row would be changed, with the measurement, never to make a check pass.
+
 # Note [Failure messages]
 One order, always (pytest's approx does the same): shape and dtype, then how
 many entries differ, the largest absolute and relative error, the worst index
@@ -31,8 +42,10 @@ the map from a hidden check's details, at the boundary where visibility is known
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -45,21 +58,45 @@ class Tolerance:
     atol: float
 
 
-TOLERANCES: dict[str, Tolerance] = {
+TOLERANCES: dict[str, Tolerance] = {  # on the CPU
     "float64": Tolerance(rtol=1e-6, atol=1e-9),
     "float32": Tolerance(rtol=1e-4, atol=1e-6),
     "float16": Tolerance(rtol=1e-2, atol=1e-3),
 }
+DEVICE_TOLERANCES: dict[str, dict[str, Tolerance]] = {
+    "cpu": TOLERANCES,
+    "cuda": {  # TF32 off; see Note [Tolerances] for why these start equal to the CPU's
+        "float64": Tolerance(rtol=1e-6, atol=1e-9),
+        "float32": Tolerance(rtol=1e-4, atol=1e-6),
+        "float16": Tolerance(rtol=1e-2, atol=1e-3),
+    },
+}
 EXACT = Tolerance(rtol=0.0, atol=0.0)
 
+# The device kind ("cpu" or "cuda") the current submission's framework code runs on.
+grading_device: contextvars.ContextVar[str] = contextvars.ContextVar("grading_device", default="cpu")
 
-def tolerance_for(expected: np.ndarray, override: Tolerance | None = None) -> Tolerance:
-    """The tolerance for comparing with `expected`; see Note [Tolerances]."""
+
+@contextlib.contextmanager
+def on_device(kind: str) -> Iterator[None]:
+    """Compare with `kind`'s tolerances inside the block."""
+    token = grading_device.set(kind)
+    try:
+        yield
+    finally:
+        grading_device.reset(token)
+
+
+def tolerance_for(expected: np.ndarray, override: Tolerance | None = None,
+                  device: str | None = None) -> Tolerance:
+    """The tolerance for comparing with `expected` on `device` (default: the current
+    submission's); see Note [Tolerances]."""
     if override is not None:
         return override
     if expected.dtype.kind in "biu":
         return EXACT
-    return TOLERANCES.get(str(expected.dtype), TOLERANCES["float64"])
+    table = DEVICE_TOLERANCES[device or grading_device.get()]
+    return table.get(str(expected.dtype), table["float64"])
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import sandbox
+from ..devices import CPU, Device
 from . import wire
 
 
@@ -170,13 +171,14 @@ class Worker:
 
     def __init__(self, submission: Path, *, limits: sandbox.Limits | None = None,
                  python: str | None = None, sandbox_mode: str | None = None,
-                 sys_paths: tuple[str, ...] = ("",)) -> None:
+                 sys_paths: tuple[str, ...] = ("",), device: Device = CPU) -> None:
         self.submission = Path(submission).resolve()
         self.limits = limits or sandbox.Limits()
         self.python = python or sys.executable
         # GRADER_SANDBOX=rlimits|bwrap|auto overrides the default for a whole run.
         self.sandbox_mode = sandbox_mode or os.environ.get("GRADER_SANDBOX", "auto")
         self.sys_paths = sys_paths  # relative to the submission as the worker sees it
+        self.device = device  # Note [Same numbers on a GPU] in grader/devices.py
         self.process: subprocess.Popen | None = None
         self.info: dict = {}
         self.mode = ""
@@ -188,7 +190,8 @@ class Worker:
     def start(self) -> None:
         self.close()
         self.scratch = Path(tempfile.mkdtemp(prefix="grader-scratch-"))
-        plan = sandbox.plan(self.python, self.submission, self.scratch, self.sandbox_mode)
+        plan = sandbox.plan(self.python, self.submission, self.scratch, self.sandbox_mode,
+                            self.device.worker_env(), gpu=self.device.kind == "cuda")
         if plan.drop_to_uid is not None:
             os.chown(self.scratch, plan.drop_to_uid, plan.drop_to_uid)
         self.mode, self.notes = plan.mode, plan.notes
@@ -203,7 +206,7 @@ class Worker:
             for target, source in child_fds.items():
                 os.dup2(source, target)
                 os.set_inheritable(target, True)
-            sandbox.make_preexec(self.limits)()
+            sandbox.make_preexec(self.limits, gpu=self.device.kind == "cuda")()
 
         try:
             self.process = subprocess.Popen(

@@ -14,6 +14,10 @@ import importlib
 import numpy as np
 import tensorflow as tf
 
+# float32 at full precision on a GPU: no TF32 in matrix products and convolutions
+# (the grader's Note [Same numbers on a GPU]; NVIDIA_TF32_OVERRIDE=0 says the same).
+tf.config.experimental.enable_tensor_float_32_execution(False)
+
 
 def _tensors(value):
     if isinstance(value, np.ndarray):
