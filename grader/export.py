@@ -7,7 +7,8 @@ OUT_DIR/results/*.json, or one result file) and never recomputes a verdict;
 # Note [Exports keep hidden checks hidden]
 Gradescope output and JUnit XML can reach students (Gradescope shows test
 output; a course repository's CI shows JUnit failures), so a hidden check's
-message and hint never go into them: a failed hidden check says only
+message and hint never go into them, unless the rubric says `hidden_details:
+true` (Note [Hidden checks] in grader/result.py): a failed hidden check says only
 HIDDEN_OUTPUT.  On Gradescope a hidden check is `after_published` by default:
 its score counts and shows once grades are published, while Gradescope's own
 `hidden` visibility is meant for tests worth no points (its specification:
@@ -142,7 +143,7 @@ def to_canvas(results: list[tuple[str, SubmissionResult]], title: str,
 def _check_output(check) -> str:
     if check.status == "passed":
         return ""
-    if check.visibility != "visible":
+    if not check.shows_message:  # Note [Hidden checks] in grader/result.py
         return HIDDEN_OUTPUT
     text = check.message
     if check.hint:
@@ -183,8 +184,7 @@ def _junit_case(suite: ET.Element, result: SubmissionResult, check) -> str:
     case = ET.SubElement(suite, "testcase", name=check.id,
                          classname=f"{result.assignment}.{result.submission}.{check.function}",
                          time=f"{check.duration_s:.3f}")
-    hidden = check.visibility != "visible"
-    text = HIDDEN_OUTPUT if hidden else _check_output(check)
+    text = _check_output(check)
     first = text.splitlines()[0] if text else check.status
     if check.status == "failed":
         ET.SubElement(case, "failure", message=first, type="WrongAnswer").text = text
@@ -192,7 +192,7 @@ def _junit_case(suite: ET.Element, result: SubmissionResult, check) -> str:
         ET.SubElement(case, "error", message=first,
                       type="Timeout" if check.status == "timeout" else "Error").text = text
     elif check.status == "skipped":
-        ET.SubElement(case, "skipped", message="" if hidden else check.message)
+        ET.SubElement(case, "skipped", message=check.message if check.shows_message else "")
     return check.status
 
 

@@ -82,7 +82,7 @@ def grade_submission(path: Path, assignment: assignments.Assignment,
         cell_notes = _notebook_cells(student)
         with on_device(device.kind), training_data.using(options.data_dir):
             results = plugin.run(assignment.checks, student, assignment.rubric.points,
-                                 options.on_result, options.select)
+                                 options.on_result, options.select, assignment.rubric.hidden_details)
         score = round(sum(r.points for r in results), 6)
         notes = list(staged.notes) + cell_notes + list(worker.notes)
         if staged.missing:

@@ -24,6 +24,7 @@ from typing import Callable
 
 import pytest
 
+from . import hints
 from .checks.spec import Check, CheckFailure
 from .checks.student import ImportFailure, MissingName, Student
 from .result import CheckResult
@@ -50,8 +51,10 @@ def classify(exc: BaseException) -> tuple[str, str, str, dict]:
 
 class GradingPlugin:
     def __init__(self, checks: tuple[Check, ...], student: Student,
-                 points: dict[str, float], on_result: Callable[[CheckResult], None] | None = None):
+                 points: dict[str, float], on_result: Callable[[CheckResult], None] | None = None,
+                 hidden_details: bool = False):
         self.checks = checks
+        self.hidden_details = hidden_details  # the rubric's; Note [Hidden checks] in grader/result.py
         self._student = student
         self.points = points
         self.on_result = on_result
@@ -87,31 +90,34 @@ class GradingPlugin:
         if new_notes:
             message = "\n".join([message, *new_notes]).strip()
         if check.hidden:
-            details = _without_error_maps(details)
+            details = _without_pictures(details)
         max_points = self.points.get(check.id, 0.0)
         result = CheckResult(
             id=check.id, function=check.function, title=check.title, status=status,
             points=max_points if status == "passed" else 0.0, max_points=max_points,
-            visibility="hidden" if check.hidden else "visible", message=message,
-            hint=hint or (check.hint if status != "passed" else ""), details=details,
+            visibility=("hidden_details" if self.hidden_details else "hidden") if check.hidden
+            else "visible", message=message,
+            hint=hints.with_version_hints(message, hint or check.hint) if status != "passed"
+            else "",  # Note [Version hints] in grader/hints.py
+            details=details,
             duration_s=round(call.duration, 4))
         self.results[check.id] = result
         if self.on_result:
             self.on_result(result)
 
 
-def _without_error_maps(details: dict) -> dict:
-    """`details` less every `error_map`, nested ones too: a hidden check must not show where
-    it fails (Note [Error map] in grader/checks/compare.py)."""
-    return {k: _without_error_maps(v) if isinstance(v, dict) else v
-            for k, v in details.items() if k != "error_map"}
+def _without_pictures(details: dict) -> dict:
+    """`details` less every `error_map` and `chart`, nested ones too: a hidden check must not
+    show where it fails (Note [Error map] in grader/checks/compare.py, Note [Hidden checks])."""
+    return {k: _without_pictures(v) if isinstance(v, dict) else v
+            for k, v in details.items() if k not in ("error_map", "chart")}
 
 
 def run(checks: tuple[Check, ...], student: Student, points: dict[str, float],
         on_result: Callable[[CheckResult], None] | None = None,
-        select: str | None = None) -> list[CheckResult]:
+        select: str | None = None, hidden_details: bool = False) -> list[CheckResult]:
     """Run `checks` through pytest; results in registry order."""
-    plugin = GradingPlugin(checks, student, points, on_result)
+    plugin = GradingPlugin(checks, student, points, on_result, hidden_details)
     args = [str(REGISTRY_TESTS), "-c", str(REGISTRY_TESTS.parent / "pytest.ini"),
             "--rootdir", str(REGISTRY_TESTS.parent), "-p", "no:cacheprovider", "-q",
             "-p", "no:randomly", "--no-header", "--no-summary", "-qq", "-s",

@@ -12,15 +12,18 @@ from pathlib import Path
 
 import jinja2
 
+from .charts import view as chart_view
 from .result import SubmissionResult
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-                              autoescape=True, undefined=jinja2.StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                             autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.globals["chart_view"] = chart_view  # Note [Charts] in grader/charts.py
+    return env
 
 
 def render_html(result: SubmissionResult) -> str:

@@ -15,6 +15,16 @@ SCHEMA = "grader.result/1"
 CHECK_STATUSES = ("passed", "failed", "error", "timeout", "skipped")
 
 
+# Note [Hidden checks]
+# A hidden check (hidden samples the student never sees) is scored like any
+# other; what a student may learn from it is the rubric's `hidden_details`.
+# By default (`hidden`) only its title, status and points: reports, the
+# terminal and the exports print "hidden check" instead of its message.  With
+# `hidden_details: true` the check's visibility is `hidden_details`: its message
+# and hint are shown (they say what is wrong, e.g. "dx differs in 12 of 48
+# entries"), but never its pictures: the error map (where it differs) and any
+# chart are dropped from the result at the boundary (grader/plugin.py).  The
+# full message stays in the JSON either way, for the instructor.
 @dataclass(frozen=True)
 class CheckResult:
     id: str
@@ -23,7 +33,7 @@ class CheckResult:
     status: str
     points: float
     max_points: float
-    visibility: str = "visible"
+    visibility: str = "visible"     # "visible", "hidden" or "hidden_details" (Note [Hidden checks])
     message: str = ""
     hint: str = ""
     details: dict = field(default_factory=dict)
@@ -32,6 +42,11 @@ class CheckResult:
     def __post_init__(self) -> None:
         if self.status not in CHECK_STATUSES:
             raise ValueError(f"unknown check status {self.status!r}")
+
+    @property
+    def shows_message(self) -> bool:
+        """Whether a student may read this check's message and hint (Note [Hidden checks])."""
+        return self.visibility in ("visible", "hidden_details")
 
 
 @dataclass(frozen=True)

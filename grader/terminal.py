@@ -52,15 +52,23 @@ def render(result: SubmissionResult, verbose: bool = False) -> str:
         for check in checks:
             if check.status != "passed":
                 behaviour = check.id.split("/", 1)[1]
-                message = check.message if check.visibility == "visible" else "hidden check"
+                message = check.message if check.shows_message else "hidden check"
                 first = _first_line(message, width=100 if not verbose else len(message))
                 lines.append(f"       {MARKS[check.status]:7} {behaviour}: {first}")
-                if verbose and check.visibility == "visible":
+                if verbose and check.shows_message:
                     lines += [f"         {l}" for l in check.message.splitlines()[1:]]
                     if check.hint:
                         lines.append(f"         hint: {check.hint}")
     lines.append(f"score {result.score:g} / {result.max_score:g}   "
-                 f"({result.duration_s:.1f}s, sandbox: {result.environment.get('sandbox')})")
+                 f"({result.duration_s:.1f}s, sandbox: {result.environment.get('sandbox')}"
+                 f"{_worker_versions(result.environment)})")
     for note in result.notes:
         lines.append(f"note: {note}")
     return "\n".join(lines)
+
+
+def _worker_versions(environment: dict) -> str:
+    """What ran the student's code (", worker Python 3.11.7, NumPy 1.26.4"), which may differ
+    from the judge's own Python (grader/envs.py); empty for results that do not say."""
+    python, numpy = environment.get("worker_python"), environment.get("worker_numpy")
+    return f", worker Python {python}, NumPy {numpy}" if python else ""

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from grader.charts import line_chart
 from grader.checks.spec import Check, CheckFailure
 from grader.checks.student import Student
 from grader.worker.client import Converted, Opaque, Ref, StudentError
@@ -322,7 +323,13 @@ def _accuracy_check(function: str, kind: str, amounts: tuple[float, ...]):
             if abs(accuracy - reference_accuracy) > ACCURACY_TOLERANCE and worst is None:
                 worst = point
         details = {"curve": curve, "unpruned_accuracy": trained().accuracy,
-                   "tolerance": ACCURACY_TOLERANCE, "device": _device_used(student, _base_model(student))}
+                   "tolerance": ACCURACY_TOLERANCE, "device": _device_used(student, _base_model(student)),
+                   "chart": line_chart(
+                       f"{function}: test accuracy vs sparsity", "sparsity of the prunable weights (%)",
+                       "test accuracy",
+                       {"your pruning": [(100 * p["sparsity"], p["accuracy"]) for p in curve],
+                        "reference pruning": [(100 * p["reference_sparsity"], p["reference_accuracy"])
+                                              for p in curve]})}
         if worst is not None:
             table = "\n".join(f"  {p['amount']:.1f}: sparsity {_pct(p['sparsity'])}, accuracy "
                               f"{p['accuracy']:.3f} (reference {p['reference_accuracy']:.3f})"

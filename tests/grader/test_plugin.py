@@ -168,3 +168,18 @@ def test_a_passing_check_may_report_details() -> None:
     out = plugin.run((measured,), new_student(), {"delta/speed": 1.0})
     assert out[0].status == "passed" and out[0].points == 1.0
     assert out[0].details == {"speedup": 3.5}
+
+
+def test_rubric_hidden_details_lets_students_read_hidden_messages_without_pictures() -> None:
+    def fails_with_pictures(student) -> None:
+        raise CheckFailure("dx: 2 of 8 entries differ",
+                           details={"error_map": {"grid": ["01"]}, "chart": {"type": "line"},
+                                    "dx": {"error_map": {"grid": ["1"]}, "total": 8}})
+
+    checks = (Check("beta/hidden", "beta", "B hidden", fails_with_pictures, hidden=True),)
+    shown, = plugin.run(checks, new_student(), {"beta/hidden": 1.0}, hidden_details=True)
+    assert shown.visibility == "hidden_details" and shown.shows_message
+    assert shown.message == "dx: 2 of 8 entries differ"
+    assert shown.details == {"dx": {"total": 8}}
+    kept, = plugin.run(checks, new_student(), {"beta/hidden": 1.0})
+    assert kept.visibility == "hidden" and not kept.shows_message

@@ -96,3 +96,39 @@ def test_big_arrays_say_each_cell_is_a_block() -> None:
 def test_hidden_checks_never_get_a_map_even_if_one_slipped_through() -> None:
     html = render_html(with_details({"mismatched": 2, "total": 8, "error_map": ERROR_MAP}, "hidden"))
     assert "<svg" not in html and "Where dx differs" not in html
+
+
+CHART = {"type": "line", "title": "Accuracy vs sparsity", "x_label": "sparsity (%)",
+         "y_label": "accuracy", "target": None, "target_label": "",
+         "series": [{"name": "yours", "points": [[10, 0.9], [50, 0.5]]},
+                    {"name": "reference", "points": [[10, 0.9], [50, 0.88]]}]}
+
+
+def test_a_check_with_a_chart_gets_a_drawing_with_a_text_alternative() -> None:
+    import re
+    html = render_html(with_details({"chart": CHART}))
+    svg = re.search(r'<figure class="chart">.*?</figure>', html, re.S).group(0)
+    assert svg.count("<polyline") == 2
+    assert "<title>Accuracy vs sparsity: yours: (10, 0.9), (50, 0.5); reference: (10, 0.9), " \
+           "(50, 0.88)</title>" in svg
+    assert ">yours</li>" in svg and ">reference</li>" in svg
+
+
+def test_passed_checks_show_their_charts_too() -> None:
+    check = CheckResult("prune/accuracy", "prune", "accuracy", "passed", 1, 1, details={"chart": CHART})
+    assert '<figure class="chart">' in render_html(result(checks=(check,)))
+
+
+def test_hidden_checks_never_get_a_chart() -> None:
+    for visibility in ("hidden", "hidden_details"):
+        html = render_html(with_details({"chart": CHART}, visibility))
+        assert '<figure class="chart">' not in html
+
+
+def test_hidden_details_shows_the_message_but_not_the_map() -> None:
+    html = render_html(with_details({"mismatched": 2, "total": 8, "error_map": ERROR_MAP},
+                                    "hidden_details"))
+    assert "dx: 2 of 8 entries differ" in html
+    assert "Where dx differs" not in html
+    html = render_html(with_details({}, "hidden"))
+    assert "dx: 2 of 8 entries differ" not in html
