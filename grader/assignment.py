@@ -15,7 +15,8 @@ course module from a notebook when no `.py` file is submitted for it,
 `notebook_mode: definitions|execute` says how (default definitions; `grade
 check --notebook-mode` overrides it for a run), `notebook_limits: {cell_s,
 total_s}` bounds execution, and `aliases: {batch_norm: [batchnorm, ...]}`
-lists other names a student may have given a function.  `gpu: true` marks an
+lists other names a student may have given a function; `notebook_setup` is
+course code run before a notebook's cells (Note [Notebook setup] there).  `gpu: true` marks an
 assignment whose framework code may run on a GPU (`--device`, grader/devices.py).  The rubric's
 `manual: {inline_question_1: 1, ...}` sets points aside for answers graded by
 hand: they are not part of the automatic score.
@@ -148,10 +149,14 @@ def _notebook_settings(manifest: dict, layout: Layout) -> tuple[Layout, dict[str
     unknown = set(limits) - {"cell_s", "total_s"}
     if unknown:
         raise ValueError(f"notebook_limits: unknown keys {sorted(unknown)}")
+    setup = manifest.get("notebook_setup") or ""
+    if not isinstance(setup, str):
+        raise ValueError("notebook_setup must be Python source text")
     layout = dataclasses.replace(
         layout, notebooks={str(k): str(v) for k, v in (manifest.get("notebooks") or {}).items()},
         notebook_mode=mode, notebook_cell_s=float(limits.get("cell_s", layout.notebook_cell_s)),
-        notebook_total_s=float(limits.get("total_s", layout.notebook_total_s)))
+        notebook_total_s=float(limits.get("total_s", layout.notebook_total_s)),
+        notebook_setup=setup)
     aliases = {}
     for name, others in (manifest.get("aliases") or {}).items():
         aliases[str(name)] = (str(others),) if isinstance(others, str) else tuple(map(str, others))

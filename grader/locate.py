@@ -70,6 +70,7 @@ class Layout:
     notebook_mode: str = "definitions"                       # or "execute" (grader/notebook.py)
     notebook_cell_s: float = 10.0                             # per-cell limit in the worker
     notebook_total_s: float = 60.0                            # limit for all cells together
+    notebook_setup: str = ""   # course code run before a notebook's cells (Note [Notebook setup])
 
 
 @dataclass

@@ -43,6 +43,14 @@ with `%` is left alone in an ordinary cell.  Cell magics: `%%time`,
 by a do-nothing stand-in in the worker, so `drive.mount(...)` and
 `files.view(...)` do nothing wherever they appear.
 
+# Note [Notebook setup]
+Course notebooks set globals their functions read in statements definitions
+mode drops: the PyTorch notebook chooses `device` in an `if USE_GPU ...:`
+block that `random_weight` then uses.  The manifest's `notebook_setup` is
+course code (trusted text, run in the worker like the cells) that the
+generated module runs first, in both modes, as "cell 0"; the notebook's own
+definitions still override it, as they would when run top to bottom.
+
 # Note [Inline answers]
 cs231n-style notebooks ask "Inline Question N" in a markdown cell and expect
 the answer after an "Answer:" / "Your Answer:" marker, in the same cell or in
@@ -379,6 +387,9 @@ def stage_modules(chosen: dict[str, Path], layout, package: str, root: Path) -> 
     for path, modules in by_notebook.items():
         cells = read(path)
         prog = program(cells, layout.notebook_mode)
+        setup = getattr(layout, "notebook_setup", "")
+        if setup:  # Note [Notebook setup]
+            prog.units.insert(0, (0, setup))
         relative = Path(layout.files.get(modules[0], modules[0] + ".py"))
         target = root / package / relative
         target.parent.mkdir(parents=True, exist_ok=True)
