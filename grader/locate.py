@@ -84,6 +84,9 @@ class Staged:
     notes: list[str] = field(default_factory=list)
     answers: list = field(default_factory=list)          # grader.notebook.Answer, every notebook
     import_timeouts: dict[str, float] = field(default_factory=dict)  # course module -> seconds
+    # course module -> its source text as staged, read before any student code ran, for checks
+    # that read code (a static check must not see a file the submission rewrote at run time)
+    sources: dict[str, str] = field(default_factory=dict)
 
     def cleanup(self) -> None:
         shutil.rmtree(self.root.parent, ignore_errors=True)  # the whole grader-stage-* folder
@@ -254,7 +257,10 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
     shown = dict(layout.files, **generated.files)
     missing = [name for name, path in layout.files.items()
                if not (package_dir / path).exists() and name not in generated.modules]
-    return Staged(root, package, modules, shown, missing, notes, answers, generated.import_timeouts)
+    staged_sources = {name: (package_dir / path).read_text(errors="replace")
+                      for name, path in layout.files.items() if (package_dir / path).is_file()}
+    return Staged(root, package, modules, shown, missing, notes, answers, generated.import_timeouts,
+                  staged_sources)
 
 
 def _make_world_readable(root: Path) -> None:

@@ -78,7 +78,7 @@ def grade_submission(path: Path, assignment: assignments.Assignment,
             return failed(f"the worker could not start: {exc}", worker)
         student = Student(worker, staged.modules, staged.files, conventions,
                           missing=frozenset(staged.missing), aliases=dict(assignment.aliases),
-                          import_timeouts=dict(staged.import_timeouts))
+                          import_timeouts=dict(staged.import_timeouts), sources=dict(staged.sources))
         cell_notes = _notebook_cells(student)
         with on_device(device.kind), training_data.using(options.data_dir):
             results = plugin.run(assignment.checks, student, assignment.rubric.points,

@@ -40,6 +40,7 @@ class Student:
     call_timeout: float | None = None  # the running check's Check.timeout_s, if it sets one
     aliases: dict = field(default_factory=dict)          # manifest name -> other names it accepts
     import_timeouts: dict = field(default_factory=dict)  # course module -> seconds (notebooks)
+    sources: dict = field(default_factory=dict)          # course module -> source as staged
     _resolved: dict[tuple[str, str], str] = field(default_factory=dict)
     _warm_start: int = -1
 

@@ -97,6 +97,14 @@ def test_loose_files_go_where_the_course_keeps_them(submission, staged) -> None:
                                   [1.0, 1.0])
 
 
+def test_sources_are_kept_as_staged_before_any_student_code_runs(submission, staged) -> None:
+    folder = submission({"layers.py": LAYERS})
+    s = staged(folder / "layers.py")
+    assert s.sources == {"layers": LAYERS}
+    (s.root / "cs231n" / "layers.py").write_text("# rewritten at run time\n")
+    assert s.sources["layers"] == LAYERS  # what a static check reads
+
+
 def test_loose_files_take_the_package_name_their_imports_use(submission, staged) -> None:
     folder = submission({"layers.py": LAYERS, "fc_net.py": "from ece662.layers import *\n"})
     assert staged(folder).package == "ece662"
