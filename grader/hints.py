@@ -1,0 +1,164 @@
+"""Hints for failures that match a known break between Python or NumPy versions.
+
+Correct code written for an older course environment fails under a newer one:
+under NumPy 2.4 `int(np.array([3]))` raises and `np.reshape(x, newshape=...)` is
+gone, NumPy 1.24 removed `np.float`, and Python 2 code has print statements and
+a `/` that floored.  A student who sees only "TypeError: only 0-dimensional
+arrays can be converted to Python scalars" cannot tell a version break from a
+bug.  This module names the change and the fix; grading a course's own
+environment at all is grader/envs.py's job.
+
+# Note [Version hints]
+BREAKS is a table: a regular expression over a failed check's message, and the
+hint to give when it matches (a template, filled from the match's named groups
+and, for removed names, a table of what replaces them).  The message is where
+every student exception ends up, whichever builder, check or import caught it
+(type, message and traceback: `_student_call` in grader/checks/builders.py,
+`import_failure_message` in grader/checks/student.py), so the plugin
+(grader/plugin.py) calls `explain` once, on the final message of every check
+that did not pass, and puts what it returns before the check's own hint, one
+hint per line (the terminal and the HTML report keep the lines).  It
+only ever adds words: status and points are settled before it runs, so a hint
+can never change a verdict.  Patterns are exact phrases of the interpreter's
+or NumPy's own messages, measured under NumPy 1.23, 1.26, 2.0, 2.3 and 2.4,
+so that an unrelated failure matches none of them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+# NumPy names removed over the years -> (release that removed them, what to write instead).
+REMOVED_NUMPY_NAMES: Mapping[str, tuple[str, str]] = {
+    # Aliases of Python builtins, deprecated in 1.20 and removed in 1.24.
+    "float": ("1.24", "the builtin `float` (or `np.float64`)"),
+    "int": ("1.24", "the builtin `int` (or `np.int64`)"),
+    "bool": ("1.24", "the builtin `bool` (or `np.bool_`)"),
+    "object": ("1.24", "the builtin `object`"),
+    "str": ("1.24", "the builtin `str`"),
+    "complex": ("1.24", "the builtin `complex` (or `np.complex128`)"),
+    "long": ("1.24", "the builtin `int`"),
+    "unicode": ("1.24", "the builtin `str`"),
+    # The NumPy 2.0 clean-up of the main namespace.
+    "NaN": ("2.0", "`np.nan`"), "NAN": ("2.0", "`np.nan`"), "Inf": ("2.0", "`np.inf`"),
+    "Infinity": ("2.0", "`np.inf`"), "PINF": ("2.0", "`np.inf`"), "NINF": ("2.0", "`-np.inf`"),
+    "infty": ("2.0", "`np.inf`"), "float_": ("2.0", "`np.float64`"),
+    "complex_": ("2.0", "`np.complex128`"), "unicode_": ("2.0", "`np.str_`"),
+    "string_": ("2.0", "`np.bytes_`"), "product": ("2.0", "`np.prod`"),
+    "cumproduct": ("2.0", "`np.cumprod`"), "sometrue": ("2.0", "`np.any`"),
+    "alltrue": ("2.0", "`np.all`"), "round_": ("2.0", "`np.round`"),
+    "asfarray": ("2.0", "`np.asarray(x, dtype=float)`"), "msort": ("2.0", "`np.sort(a, axis=0)`"),
+    # Deprecated in 2.0, removed in 2.4.
+    "in1d": ("2.4", "`np.isin`"), "trapz": ("2.4", "`np.trapezoid`"),
+}
+
+# Python 2 names and methods that Python 3 dropped -> what to write instead.
+PYTHON2_NAMES: Mapping[str, str] = {
+    "xrange": "`range`", "raw_input": "`input`", "unicode": "`str`", "basestring": "`str`",
+    "long": "`int`", "unichr": "`chr`", "reduce": "`from functools import reduce`",
+    "izip": "the builtin `zip`", "cPickle": "`import pickle`",
+}
+PYTHON2_DICT_METHODS: Mapping[str, str] = {
+    "iteritems": "`.items()`", "itervalues": "`.values()`", "iterkeys": "`.keys()`",
+    "has_key": "`key in d`",
+}
+
+FLOAT_WHERE_INT = ("Something that must be an integer (a shape, an index, a slice bound or a "
+                   "range) got a float. In Python 3 `/` always gives a float (Python 2 floored "
+                   "two ints): compute sizes and indices with `//`, e.g. "
+                   "`H_out = 1 + (H + 2 * pad - HH) // stride`.")
+
+
+@dataclass(frozen=True)
+class Break:
+    """One known break: a pattern over the failure message and the hint it earns."""
+    name: str
+    pattern: re.Pattern
+    hint: Callable[[re.Match], str | None]
+
+
+def _fixed(text: str) -> Callable[[re.Match], str]:
+    return lambda match: text
+
+
+def _removed_numpy_name(match: re.Match) -> str | None:
+    name = match.group("name")
+    if name not in REMOVED_NUMPY_NAMES:
+        return None
+    release, instead = REMOVED_NUMPY_NAMES[name]
+    return f"`np.{name}` was removed in NumPy {release}: use {instead} instead."
+
+
+def _python2_name(match: re.Match) -> str | None:
+    name = match.group("name")
+    return (f"`{name}` is Python 2; Python 3 has {PYTHON2_NAMES[name]} instead."
+            if name in PYTHON2_NAMES else None)
+
+
+def _python2_dict_method(match: re.Match) -> str:
+    name = match.group("name")
+    return f"`dict.{name}` is Python 2; Python 3 writes {PYTHON2_DICT_METHODS[name]} instead."
+
+
+BREAKS: tuple[Break, ...] = (
+    Break("numpy2-array-to-scalar",
+          re.compile(r"only 0-dimensional arrays can be converted to Python scalars"),
+          _fixed("Since NumPy 2.4, `int()`, `float()` and `complex()` take only a "
+                 "0-dimensional array; NumPy 1.x also took an array holding one element, such "
+                 "as shape (1,) or (1, 1) (deprecated since NumPy 1.25). Take the element out "
+                 "first: `x.item()` or `x[0]` (and if it holds several, index the one you "
+                 "mean).")),
+    Break("array-to-scalar-size",  # NumPy before 2.4 words it so (1.23: size-1, 1.26: length-1)
+          re.compile(r"only (?:length|size)-1 arrays can be converted to Python scalars"),
+          _fixed("`int()`, `float()` and `complex()` take a single number, not an array of "
+                 "several: index the element you mean, or reduce first (`x.sum()`); under "
+                 "NumPy 2.4 and later even a one-element array needs `x.item()`.")),
+    Break("numpy2-reshape-newshape",
+          re.compile(r"reshape\(\) got an unexpected keyword argument 'newshape'"),
+          _fixed("NumPy 2.4 removed the `newshape=` keyword of `np.reshape` (deprecated since "
+                 "NumPy 2.1): write `np.reshape(x, shape)`, `np.reshape(x, shape=shape)` or "
+                 "`x.reshape(shape)`.")),
+    Break("numpy-removed-name",
+          re.compile(r"module 'numpy' has no attribute '(?P<name>\w+)'"), _removed_numpy_name),
+    Break("numpy2-removed-name",
+          re.compile(r"`np\.(?P<name>\w+)` was removed in the NumPy 2\.0 release"),
+          _removed_numpy_name),
+    Break("python2-print",
+          re.compile(r"Missing parentheses in call to 'print'"),
+          _fixed("Python 3 made `print` a function: write `print(...)` with parentheses "
+                 "(this is Python 2's print statement).")),
+    Break("python2-except-comma",
+          re.compile(r"multiple exception types must be parenthesized"),
+          _fixed("Python 3 writes `except Error as e:` where Python 2 wrote `except Error, e:`.")),
+    Break("python2-name", re.compile(r"name '(?P<name>\w+)' is not defined"), _python2_name),
+    Break("python2-module", re.compile(r"No module named '(?P<name>cPickle)'"), _python2_name),
+    Break("python2-dict-method",
+          re.compile(r"'dict' object has no attribute '(?P<name>iteritems|itervalues|iterkeys|"
+                     r"has_key)'"),
+          _python2_dict_method),
+    Break("python2-true-division",
+          re.compile(r"'float' object cannot be interpreted as an integer"
+                     r"|slice indices must be integers or None or have an __index__ method"
+                     r"|only integers, slices \(`:`\), ellipsis \(`\.\.\.`\), numpy\.newaxis"
+                     r"|(?:list|tuple) indices must be integers or slices, not float"),
+          _fixed(FLOAT_WHERE_INT)),
+)
+
+
+def explain(message: str) -> list[str]:
+    """The hints of every known break that `message` matches, in table order, no repeats."""
+    found: list[str] = []
+    for known in BREAKS:
+        for match in known.pattern.finditer(message or ""):
+            hint = known.hint(match)
+            if hint and hint not in found:
+                found.append(hint)
+    return found
+
+
+def with_version_hints(message: str, hint: str) -> str:
+    """`hint` with the hints for any known break in `message` before it, one per line
+    (Note [Version hints])."""
+    return "\n".join([*explain(message), *([hint] if hint else [])])

@@ -1,0 +1,176 @@
+"""Hints for known Python and NumPy version breaks (grader/hints.py, Note [Version hints]).
+
+The messages matched here are real: each is raised on the spot by the judge's own
+NumPy (2.4) and Python, not typed in, so a NumPy that words them differently fails
+these tests instead of silently matching nothing.  The only exceptions are messages
+that only older NumPy releases print; those are quoted as they print them.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+import numpy as np
+import pytest
+
+from grader import hints, plugin
+from grader.checks.builders import forward_check
+from grader.checks.spec import Check, CheckFailure, Sample
+from grader.checks.student import Student
+
+
+def raised(source: str) -> str:
+    """The last line of the traceback `source` raises, as it reaches a check's message."""
+    try:
+        exec(compile(source, "layers.py", "exec"), {"np": np})
+    except Exception as exc:  # what the student's code raised, whatever it is
+        return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    raise AssertionError(f"{source!r} raised nothing")
+
+
+BREAKS = [
+    ("int(np.array([3]))", "numpy2-array-to-scalar", "`x.item()`"),
+    ("float(np.ones((1, 1)))", "numpy2-array-to-scalar", "NumPy 2.4"),
+    ("float(np.array([1.0, 2.0]))", "numpy2-array-to-scalar", "index the one you mean"),
+    ("np.reshape(np.arange(6), newshape=(2, 3))", "numpy2-reshape-newshape", "`newshape=`"),
+    ("np.zeros(3, dtype=np.float)", "numpy-removed-name", "`np.float` was removed in NumPy 1.24"),
+    ("np.arange(3).astype(np.int)", "numpy-removed-name", "the builtin `int`"),
+    ("x = np.NaN", "numpy2-removed-name", "`np.NaN` was removed in NumPy 2.0: use `np.nan`"),
+    ("np.product([1, 2])", "numpy-removed-name", "use `np.prod`"),
+    ("np.in1d([1], [1])", "numpy-removed-name", "removed in NumPy 2.4: use `np.isin`"),
+    ("print 'loss', 1.0", "python2-print", "`print(...)`"),
+    ("try:\n    pass\nexcept ValueError, e:\n    pass", "python2-except-comma", "`except Error as e:`"),
+    ("for i in xrange(3):\n    pass", "python2-name", "Python 3 has `range`"),
+    ("import cPickle", "python2-module", "`import pickle`"),
+    ("{'a': 1}.iteritems()", "python2-dict-method", "`.items()`"),
+    ("N = 4\nnp.zeros((N / 2, 3))", "python2-true-division", "with `//`"),
+    ("H = 5\nnp.arange(6).reshape(2, H / 2)", "python2-true-division", "`//`"),
+    ("n = 4\nrange(n / 2)", "python2-true-division", "`//`"),
+    ("n = 4\nnp.arange(6)[n / 2]", "python2-true-division", "`//`"),
+    ("n = 4\nnp.arange(6)[:n / 2]", "python2-true-division", "`//`"),
+    ("n = 2\n[1, 2, 3][n / 2]", "python2-true-division", "`//`"),
+]
+
+
+@pytest.mark.parametrize("source, name, words", BREAKS, ids=[b[0].splitlines()[-1] for b in BREAKS])
+def test_each_known_break_gets_its_hint(source, name, words) -> None:
+    message = f"`affine_forward` raised {raised(source)}"
+    found = hints.explain(message)
+    assert len(found) == 1, found
+    entry = next(b for b in hints.BREAKS if b.name == name)
+    assert entry.pattern.search(message)
+    assert words in found[0]
+
+
+# Printed by `float(np.array([1.0, 2.0]))` under NumPy 1.23.5 and 1.26.4 (NumPy 2.4 says
+# "only 0-dimensional arrays ..." for that too).
+OLDER_NUMPY = [
+    "TypeError: only size-1 arrays can be converted to Python scalars",
+    "TypeError: only length-1 arrays can be converted to Python scalars",
+]
+
+
+@pytest.mark.parametrize("message", OLDER_NUMPY)
+def test_older_numpy_wording_of_a_multi_element_conversion(message) -> None:
+    (found,) = hints.explain(f"`softmax_loss` raised {message}")
+    assert "index the element you mean" in found
+
+
+def test_every_table_entry_is_exercised() -> None:
+    assert {b.name for b in hints.BREAKS} == {name for _, name, _ in BREAKS} | {
+        "array-to-scalar-size"}
+
+
+@pytest.mark.parametrize("message", [
+    raised("np.dot(np.ones((2, 3)), np.ones((4, 5)))"),        # a real bug, no version break
+    raised("np.layernorm(1)"),                                 # a NumPy name that never existed
+    raised("affine_backward(1)"),                              # a missing name, not Python 2
+    raised("{'a': 1}.keys2()"),
+    "out: 3 of 20 entries differ (max abs error 0.5)",
+    "`relu_forward` not found in layers.py (did you mean `relu_fwd`?)",
+    "",
+])
+def test_unrelated_failures_get_no_hint(message) -> None:
+    assert hints.explain(message) == []
+
+
+def test_known_hints_come_before_the_checks_own_hint() -> None:
+    message = raised("int(np.array([3]))")
+    combined = hints.with_version_hints(message, "out = x @ w + b")
+    assert combined.startswith("Since NumPy 2.4, `int()`")
+    assert combined.endswith(".\nout = x @ w + b")
+    assert hints.with_version_hints("out: 1 of 4 entries differ", "out = x @ w + b") == "out = x @ w + b"
+    assert hints.with_version_hints("out: 1 of 4 entries differ", "") == ""
+
+
+def test_one_hint_per_break_however_often_it_shows() -> None:
+    message = "\n".join([raised("np.zeros(3, dtype=np.float)")] * 3)
+    assert len(hints.explain(message)) == 1
+
+
+# -- the hook in the grading plugin (grader/plugin.py) -------------------------------------------
+
+NEEDS_NUMPY_1 = """
+import numpy as np
+def affine_forward(x, w, b):
+    out = np.reshape(x, newshape=(x.shape[0], -1)).dot(w) + b
+    return out, (x, w, b)
+"""
+WRONG = """
+import numpy as np
+def affine_forward(x, w, b):
+    return x.reshape(x.shape[0], -1).dot(w), (x, w, b)
+"""
+RIGHT = """
+import numpy as np
+def affine_forward(x, w, b):
+    return x.reshape(x.shape[0], -1).dot(w) + b, (x, w, b)
+"""
+
+
+def reference_affine(x, w, b):
+    return x.reshape(x.shape[0], -1) @ w + b, None
+
+
+def affine_check() -> Check:
+    rng = np.random.default_rng(0)
+    sample = Sample("N=2", (rng.standard_normal((2, 3, 2)), rng.standard_normal((6, 4)),
+                            rng.standard_normal(4)))
+    return forward_check("affine_forward", "layers", [sample], reference_affine,
+                         hint="out = x.reshape(N, -1) @ w + b")
+
+
+@pytest.mark.parametrize("source, status, version_hint", [
+    (NEEDS_NUMPY_1, "failed", True),
+    (WRONG, "failed", False),
+    (RIGHT, "passed", False),
+], ids=["version_break", "plain_bug", "correct"])
+def test_plugin_adds_the_hint_only_to_a_matching_failure(make_student, source, status,
+                                                        version_hint) -> None:
+    if np.lib.NumpyVersion(np.__version__) < "2.4.0":
+        pytest.skip(f"the judge's NumPy {np.__version__} still accepts newshape=")
+    check = affine_check()
+    student = make_student({"layers.py": source})
+    (result,) = plugin.run((check,), student, {check.id: 2.0})
+    assert result.status == status
+    assert result.points == (2.0 if status == "passed" else 0.0)  # the hint never changes it
+    if status == "passed":
+        assert result.hint == ""
+    elif version_hint:
+        assert "newshape" in result.message
+        assert result.hint.startswith("NumPy 2.4 removed the `newshape=` keyword")
+        assert result.hint.endswith("out = x.reshape(N, -1) @ w + b")
+    else:
+        assert result.hint == "out = x.reshape(N, -1) @ w + b"
+
+
+def test_plugin_hint_also_reaches_checks_that_raise_their_own_failure() -> None:
+    def fails(student) -> None:
+        raise CheckFailure("`affine_forward` raised AttributeError: module 'numpy' has no "
+                           "attribute 'float'.", hint="")
+
+    check = Check("affine_forward/out", "affine_forward", "t", fails, hint="see the notes")
+    (result,) = plugin.run((check,), Student(worker=None, modules={}), {check.id: 1.0})
+    assert result.status == "failed" and result.points == 0.0
+    assert result.hint == ("`np.float` was removed in NumPy 1.24: use the builtin `float` "
+                           "(or `np.float64`) instead.\nsee the notes")
