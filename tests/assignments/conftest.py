@@ -2,53 +2,43 @@
 
 A *bug* is a textual edit of one reference file (a realistic student mistake);
 `grade_bug` applies it to a fresh copy of the reference package and grades the
-copy through the real pipeline (worker, sandbox, pytest plugin).
+copy through the real pipeline (worker, sandbox, pytest plugin).  The bugs
+themselves, the `Bug` class and `apply_bug` live with the assignments, where
+`grade selftest` finds them too (Note [Mutants] in grader/mutants.py); this
+module re-exports them under the names the tests have always used.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from grader import assignment as assignments
+from grader import mutants
+from grader.mutants import Bug, Solution, apply_bug  # noqa: F401  (re-exported for the tests)
 from grader.pipeline import Options, grade_submission
 from grader.result import SubmissionResult
 
-REFERENCE_PACKAGE = Path(__file__).resolve().parents[2] / "reference" / "cs231n"
-
-
-@dataclass(frozen=True)
-class Bug:
-    """A realistic mistake: replace `old` (must occur exactly once) by `new` in `file`.
-
-    `target` is the function whose checks must lose points; `may_affect` lists the
-    other functions allowed to lose points too (callers of the broken function).
-    """
-    name: str
-    file: str
-    old: str
-    new: str
-    target: str
-    may_affect: tuple[str, ...] = ()
+REFERENCE_PACKAGE = mutants.REFERENCE / "cs231n"
 
 
 def copy_reference(package_name: str = "cs231n") -> Path:
+    """A fresh copy of the reference package (reference/cs231n) named `package_name`."""
     root = Path(tempfile.mkdtemp(prefix="grader-test-ref-"))
-    shutil.copytree(REFERENCE_PACKAGE, root / package_name,
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    return root / package_name
+    return mutants.copy_solution(Solution(REFERENCE_PACKAGE), root, package_name)
 
 
-def apply_bug(package: Path, bug: Bug) -> None:
-    path = package / bug.file
-    text = path.read_text()
-    count = text.count(bug.old)
-    assert count == 1, f"bug {bug.name!r}: expected the text once in {bug.file}, found {count}"
-    path.write_text(text.replace(bug.old, bug.new))
+def load_mutants(assignment_id: str) -> list[Bug]:
+    """The assignment's bugs, from assignments/<id>/mutants.py."""
+    return list(mutants.load(assignment_id).mutants)
+
+
+def solution_path(assignment_id: str) -> Path:
+    """Where the assignment's solution file or package is (its mutants.py SOLUTION)."""
+    return Path(mutants.load(assignment_id).solution.path)
 
 
 def grade(path: Path, assignment_id: str, **options) -> SubmissionResult:

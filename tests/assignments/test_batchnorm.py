@@ -3,7 +3,8 @@
 Correct code gets full marks: the reference, three alternative implementations
 (tests/assignments/batchnorm_alternatives/), a zip of the reference under
 another package name, and a course year whose bn_param defaults differ when
-the conventions say so.  Broken code loses points: each Bug below is one
+the conventions say so.  Broken code loses points: each Bug
+(assignments/batchnorm/mutants.py, which `grade selftest` grades too) is one
 realistic mistake in one graded function, and must cost points on that
 function and on nothing unrelated; several must also say what the mistake is.
 The starter code grades to zero with a message per check, without crashing.
@@ -21,78 +22,14 @@ from grader import assignment as assignments
 from grader.pipeline import grade_submission
 
 from .conftest import (check_by_id, Bug, apply_bug, assert_bug_caught, assert_full_marks, copy_reference,
-                       grade, grade_bug)
+                       grade, grade_bug, load_mutants)
 
 ASSIGNMENT = "batchnorm"
 STARTER = Path(__file__).resolve().parents[2] / "assignments" / "batchnorm" / "starter"
 ALTERNATIVES = Path(__file__).resolve().parent / "batchnorm_alternatives"
 NET = "FullyConnectedNet.loss"
-BN_CALLERS = ("batchnorm_backward", "batchnorm_backward_alt", NET)
 
-BUGS = [
-    Bug("unbiased batch variance", "layers.py",
-        "x_hat, inv_std = _standardize(x, axis=0, eps=eps)",
-        "inv_std = 1.0 / np.sqrt(x.var(axis=0, ddof=1) + eps)\n"
-        "        x_hat = (x - x.mean(axis=0)) * inv_std",
-        "batchnorm_forward", BN_CALLERS),
-    Bug("eps outside the square root", "layers.py",
-        "x_hat, inv_std = _standardize(x, axis=0, eps=eps)",
-        "inv_std = 1.0 / (x.std(axis=0) + eps)\n"
-        "        x_hat = (x - x.mean(axis=0)) * inv_std",
-        "batchnorm_forward", BN_CALLERS),
-    Bug("batch statistics at test time", "layers.py",
-        "out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta",
-        "out = gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps) + beta",
-        "batchnorm_forward", (NET,)),
-    Bug("momentum weighs the batch statistic", "layers.py",
-        'bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * batch_mean',
-        'bn_param["running_mean"] = (1 - momentum) * running_mean + momentum * batch_mean',
-        "batchnorm_forward", (NET,)),
-    Bug("running variance never stored", "layers.py",
-        'bn_param["running_var"] = momentum * running_var + (1 - momentum) * batch_var',
-        "running_var = momentum * running_var + (1 - momentum) * batch_var",
-        "batchnorm_forward", (NET,)),
-    Bug("dgamma not summed over the batch", "layers.py",
-        "dgamma = (dout * x_hat).sum(axis=0)\n    dx_hat = dout * gamma",
-        "dgamma = dout * x_hat\n    dx_hat = dout * gamma",
-        "batchnorm_backward"),
-    Bug("gradient through the mean not divided by N", "layers.py",
-        "dx = dxc + dmu / n", "dx = dxc + dmu", "batchnorm_backward"),
-    Bug("variance branch of the graph forgotten", "layers.py",
-        "dxc = dxc_direct + dxc_from_var", "dxc = dxc_direct", "batchnorm_backward"),
-    Bug("alt: dout not multiplied by gamma", "layers.py",
-        "dx = _standardize_backward(dout * gamma, x_hat, inv_std, axis=0)",
-        "dx = _standardize_backward(dout, x_hat, inv_std, axis=0)",
-        "batchnorm_backward_alt", (NET,)),
-    Bug("alt: dbeta averaged instead of summed", "layers.py",
-        "dbeta = dout.sum(axis=0)\n    dgamma = (dout * x_hat).sum(axis=0)\n"
-        "    dx = _standardize_backward(dout * gamma, x_hat, inv_std, axis=0)",
-        "dbeta = dout.mean(axis=0)\n    dgamma = (dout * x_hat).sum(axis=0)\n"
-        "    dx = _standardize_backward(dout * gamma, x_hat, inv_std, axis=0)",
-        "batchnorm_backward_alt", (NET,)),
-    Bug("layernorm over the batch axis", "layers.py",
-        "x_hat, inv_std = _standardize(x, axis=1, eps=eps)",
-        "x_hat, inv_std = _standardize(x, axis=0, eps=eps)",
-        "layernorm_forward", ("layernorm_backward", NET)),
-    Bug("layernorm ignores ln_param eps", "layers.py",
-        'eps = ln_param.get("eps", 1e-5)', "eps = 1e-5",
-        "layernorm_forward", ("layernorm_backward",)),
-    Bug("layernorm backward sums over the batch axis", "layers.py",
-        "dx = _standardize_backward(dout * gamma, x_hat, inv_std, axis=1)",
-        "dx = _standardize_backward(dout * gamma, x_hat, inv_std, axis=0)",
-        "layernorm_backward", (NET,)),
-    Bug("net never switches batchnorm to test mode", "classifiers/fc_net.py",
-        'self._set_mode("test" if y is None else "train")', 'self._set_mode("train")', NET),
-    Bug("net swaps the gamma and beta gradients", "classifiers/fc_net.py",
-        'grads[f"gamma{i}"], grads[f"beta{i}"] = dgamma, dbeta',
-        'grads[f"gamma{i}"], grads[f"beta{i}"] = dbeta, dgamma', NET),
-    Bug("net regularizes gamma too", "classifiers/fc_net.py",
-        'weight_names = [f"W{i}" for i in range(1, L + 1)]',
-        'weight_names = [f"W{i}" for i in range(1, L + 1)] + [f"gamma{i}" for i in range(1, L)]', NET),
-    Bug("net initialises gamma to zeros", "classifiers/fc_net.py",
-        'params[f"gamma{i}"] = np.ones(fan_out)', 'params[f"gamma{i}"] = np.zeros(fan_out)',
-        "FullyConnectedNet"),
-]
+BUGS = load_mutants(ASSIGNMENT)
 
 # What a student must read for some of the bugs: (check id, text in message or hint).
 EXPECTED_MESSAGES = {
@@ -113,6 +50,9 @@ EXPECTED_MESSAGES = {
     "net never switches batchnorm to test mode": ("FullyConnectedNet/batchnorm_test_scores",
                                                   "batch's own mean and variance"),
     "net initialises gamma to zeros": ("FullyConnectedNet/batchnorm_params", "gamma to ones"),
+    "dbeta summed over every axis": ("batchnorm_backward/dbeta", "expected (5,)"),
+    "layernorm backward: dbeta summed over the features": ("layernorm_backward/dbeta",
+                                                           "expected (5,)"),
 }
 
 
@@ -144,6 +84,10 @@ def test_bug_is_caught(bug: Bug):
 def test_bugs_cover_every_graded_function():
     graded = {c.function for c in assignments.load(ASSIGNMENT).checks}
     assert graded == {bug.target for bug in BUGS}
+
+
+def test_expected_messages_name_bugs():
+    assert set(EXPECTED_MESSAGES) <= {bug.name for bug in BUGS}
 
 
 def test_a_gradient_bug_costs_only_that_gradient():

@@ -19,7 +19,7 @@ from grader import assignment as assignments
 from grader.pipeline import Options, grade_submission
 
 from .conftest import (Bug, apply_bug, assert_bug_caught, assert_full_marks, copy_reference,
-                       grade, grade_bug)
+                       grade, grade_bug, load_mutants)
 
 ASSIGNMENT = "cnn"
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,104 +27,39 @@ STARTER = ROOT / "assignments" / "cnn" / "starter" / "cs231n"
 ALTERNATIVES = Path(__file__).resolve().parent / "cnn_alternatives"
 MODEL = "ThreeLayerConvNet.loss"
 
-# One real mistake each, spread over every graded function, with a phrase the
-# failing check's message must contain (the known-bug signature naming it).
-BUGS = [
-    (Bug("conv: windows ignore the stride", "layers.py",
-         "window = x_pad[:, :, i * stride:i * stride + hh, j * stride:j * stride + ww]",
-         "window = x_pad[:, :, i:i + hh, j:j + ww]", "conv_forward_naive"),
-     "instead of by `stride`"),
-    (Bug("conv: filters flipped (convolution, not correlation)", "layers.py",
-         "np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3])) + b",
-         "np.tensordot(window, w[:, :, ::-1, ::-1], axes=([1, 2, 3], [1, 2, 3])) + b",
-         "conv_forward_naive"),
-     "filters are flipped"),
-    (Bug("conv: padding forgotten", "layers.py",
-         'stride, pad = conv_param["stride"], conv_param["pad"]\n    n, _, h, wd = x.shape',
-         'stride, pad = conv_param["stride"], 0\n    n, _, h, wd = x.shape', "conv_forward_naive"),
-     "padding is missing"),
-    (Bug("conv backward: dw from the last image only", "layers.py",
-         "dw += np.tensordot(g, x_pad[:, :, rows, cols], axes=([0], [0]))",
-         "dw += np.tensordot(g[-1:], x_pad[-1:, :, rows, cols], axes=([0], [0]))",
-         "conv_backward_naive"),
-     "last image only"),
-    (Bug("conv backward: dx keeps the padding", "layers.py",
-         "dx = dx_pad[:, :, pad:pad + h, pad:pad + wd]", "dx = dx_pad", "conv_backward_naive"),
-     "still includes the padding"),
-    (Bug("conv backward: db summed over the batch only", "layers.py",
-         "db = dout.sum(axis=(0, 2, 3))", "db = dout.sum(axis=0)", "conv_backward_naive"),
-     "summed over the batch only"),
-    (Bug("max pool: windows step by the pool size", "layers.py",
-         "window = x[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw]",
-         "window = x[:, :, i * ph:i * ph + ph, j * pw:j * pw + pw]", "max_pool_forward_naive",
-         # an empty window makes the forward pass raise, and backward needs its cache
-         ("max_pool_backward_naive",)),
-     ""),
-    (Bug("max pool backward: gradient to the whole window", "layers.py",
-         "dx[:, :, rows, cols] += routed.reshape(n, c, ph, pw)",
-         "dx[:, :, rows, cols] += dout[:, :, i, j][:, :, None, None]", "max_pool_backward_naive"),
-     "whole pooling window"),
-    (Bug("max pool backward: overlapping windows overwrite", "layers.py",
-         "dx[:, :, rows, cols] += routed.reshape(n, c, ph, pw)",
-         "dx[:, :, rows, cols] = routed.reshape(n, c, ph, pw)", "max_pool_backward_naive"),
-     "overwrite each other"),
-    (Bug("conv_relu_forward: ReLU missing", "layer_utils.py",
-         "a, conv_cache = conv_forward_fast(x, w, b, conv_param)\n    out, relu_cache = relu_forward(a)",
-         "a, conv_cache = conv_forward_fast(x, w, b, conv_param)\n"
-         "    out, relu_cache = a, relu_forward(a)[1]",
-         "conv_relu_forward"),
-     "ReLU is missing"),
-    (Bug("conv_relu_backward: ReLU skipped", "layer_utils.py",
-         "da = relu_backward(dout, relu_cache)\n    return conv_backward_fast(da, conv_cache)",
-         "return conv_backward_fast(dout, conv_cache)", "conv_relu_backward"),
-     "backward pass is skipped"),
-    (Bug("conv_relu_pool_forward: pools the pre-ReLU map", "layer_utils.py",
-         "out, pool_cache = max_pool_forward_fast(s, pool_param)",
-         "out, pool_cache = max_pool_forward_fast(a, pool_param)", "conv_relu_pool_forward",
-         ("conv_relu_pool_backward", MODEL)),
-     "ReLU is missing"),
-    (Bug("conv_relu_pool_backward: ReLU skipped", "layer_utils.py",
-         "da = relu_backward(ds, relu_cache)", "da = ds", "conv_relu_pool_backward", (MODEL,)),
-     "ReLU's backward pass is skipped"),
-    (Bug("ThreeLayerConvNet: W2 not scaled by weight_scale", "classifiers/cnn.py",
-         '"W2": weight_scale * np.random.randn(pooled, hidden_dim),',
-         '"W2": np.random.randn(pooled, hidden_dim),', "ThreeLayerConvNet.__init__"),
-     "standard deviation"),
-    (Bug("ThreeLayerConvNet: penalty reg * sum(W**2)", "classifiers/cnn.py",
-         "loss = data_loss + 0.5 * self.reg * sum(", "loss = data_loss + self.reg * sum(", MODEL),
-     "the penalty is reg * sum(W**2)"),
-    (Bug("ThreeLayerConvNet: regularization gradient missing", "classifiers/cnn.py",
-         "grads[name] = grads[name] + self.reg * p[name]", "grads[name] = grads[name]", MODEL),
-     "regularization gradient is missing"),
-    (Bug("spatial batchnorm: reshape without transposing", "layers.py",
-         "out_rows, bn_cache = batchnorm_forward(_channels_last_rows(x), gamma, beta, bn_param)\n"
-         "    return _rows_to_channels_first(out_rows, x.shape), (bn_cache, x.shape)",
-         "out_rows, bn_cache = batchnorm_forward(x.reshape(-1, x.shape[1]), gamma, beta, bn_param)\n"
-         "    return out_rows.reshape(x.shape), (bn_cache, x.shape)",
-         "spatial_batchnorm_forward", ("spatial_batchnorm_backward",)),
-     "without moving the channels last"),
-    (Bug("spatial batchnorm: unbiased running variance", "layers.py",
-         'bn_param["running_var"] = momentum * running_var + (1 - momentum) * batch_var',
-         'bn_param["running_var"] = momentum * running_var + (1 - momentum) * x.var(axis=0, ddof=1)',
-         "spatial_batchnorm_forward"),
-     "unbiased batch variance"),
-    (Bug("spatial batchnorm backward: dx not transposed back", "layers.py",
-         "return _rows_to_channels_first(dx_rows, shape), dgamma, dbeta",
-         "return dx_rows.reshape(shape), dgamma, dbeta", "spatial_batchnorm_backward"),
-     "without transposing the channels back"),
-    (Bug("group norm: statistics per channel", "layers.py",
-         "grouped = x.reshape(n, G, (c // G) * h * w)", "grouped = x.reshape(n, c, h * w)",
-         "spatial_groupnorm_forward", ("spatial_groupnorm_backward",)),
-     "statistics are per channel"),
-    (Bug("group norm backward: dgamma loses its (1, C, 1, 1) shape", "layers.py",
-         "dgamma = (dout * x_hat).sum(axis=(0, 2, 3), keepdims=True)",
-         "dgamma = (dout * x_hat).sum(axis=(0, 2, 3))", "spatial_groupnorm_backward"),
-     "(1, C, 1, 1) in this course"),
-    (Bug("group norm backward: no gradient through mean and variance", "layers.py",
-         "dx = _standardize_backward(dx_hat_grouped, x_hat_grouped, inv_std, axis=2)",
-         "dx = dx_hat_grouped * inv_std", "spatial_groupnorm_backward"),
-     "mean and variance is missing"),
-]
+# One real mistake each, spread over every graded function (assignments/cnn/mutants.py,
+# which `grade selftest` grades too), with a phrase the failing check's message must
+# contain (the known-bug signature naming it; empty: none is asked for).
+PHRASES = {
+    "conv: windows ignore the stride": "instead of by `stride`",
+    "conv: filters flipped (convolution, not correlation)": "filters are flipped",
+    "conv: padding forgotten": "padding is missing",
+    "conv backward: dw from the last image only": "last image only",
+    "conv backward: dx keeps the padding": "still includes the padding",
+    "conv backward: db summed over the batch only": "summed over the batch only",
+    "max pool: windows step by the pool size": "",
+    "max pool backward: gradient to the whole window": "whole pooling window",
+    "max pool backward: overlapping windows overwrite": "overwrite each other",
+    "conv_relu_forward: ReLU missing": "ReLU is missing",
+    "conv_relu_backward: ReLU skipped": "backward pass is skipped",
+    "conv_relu_pool_forward: pools the pre-ReLU map": "ReLU is missing",
+    "conv_relu_pool_backward: ReLU skipped": "ReLU's backward pass is skipped",
+    "ThreeLayerConvNet: W2 not scaled by weight_scale": "standard deviation",
+    "ThreeLayerConvNet: penalty reg * sum(W**2)": "the penalty is reg * sum(W**2)",
+    "ThreeLayerConvNet: regularization gradient missing": "regularization gradient is missing",
+    "spatial batchnorm: reshape without transposing": "without moving the channels last",
+    "spatial batchnorm: unbiased running variance": "unbiased batch variance",
+    "spatial batchnorm backward: dx not transposed back": "without transposing the channels back",
+    "group norm: statistics per channel": "statistics are per channel",
+    "group norm backward: dgamma loses its (1, C, 1, 1) shape": "(1, C, 1, 1) in this course",
+    "group norm backward: no gradient through mean and variance": "mean and variance is missing",
+    "ThreeLayerConvNet: loss summed over the batch":
+        "summed over the batch (N = 20) instead of averaged",
+    "ThreeLayerConvNet: backward starts from the scores": "",
+    "spatial batchnorm backward: dgamma and dbeta swapped": "the bug is in the backward pass",
+    "group norm backward: dbeta not summed over the batch": "expected (1, 6, 1, 1)",
+}
+BUGS = [(bug, PHRASES[bug.name]) for bug in load_mutants(ASSIGNMENT)]
 
 
 # Where the directional note must say which pass is wrong (check id, phrase).
@@ -141,6 +76,10 @@ def test_every_graded_function_has_a_bug() -> None:
     graded = {c.function for c in assignments.load(ASSIGNMENT).checks}
     targets = {bug.target for bug, _ in BUGS}
     assert graded <= targets, sorted(graded - targets)
+
+
+def test_every_phrase_names_a_bug() -> None:
+    assert set(PHRASES) == {bug.name for bug, _ in BUGS}
 
 
 def test_reference_gets_full_marks(reference_copy) -> None:

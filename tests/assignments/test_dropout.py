@@ -5,9 +5,10 @@ Correct code gets full marks: the reference, alternative implementations
 a boolean mask), a network that names the keep probability `dropout` as the
 course's notebook does, and code written for the older convention where p is
 the DROP probability when graded with --convention dropout_p=drop.  Broken
-code loses points: each Bug below is one realistic mistake in one graded
-function, and must cost points on that function and on nothing unrelated;
-several must also say what the mistake is.  The starter code grades to zero
+code loses points: each Bug (assignments/dropout/mutants.py, which `grade
+selftest` grades too) is one realistic mistake in one graded function, and
+must cost points on that function and on nothing unrelated, and says what the
+mistake is.  The starter code grades to zero
 with a message per check, without crashing.
 """
 
@@ -26,7 +27,7 @@ from grader import assignment as assignments
 from grader.pipeline import grade_submission
 
 from .conftest import (check_by_id, Bug, apply_bug, assert_bug_caught, assert_full_marks, copy_reference,
-                       grade, grade_bug)
+                       grade, grade_bug, load_mutants)
 
 ASSIGNMENT = "dropout"
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,39 +36,7 @@ ALTERNATIVES = Path(__file__).resolve().parent / "dropout_alternatives"
 NET = "FullyConnectedNet.loss"
 FC_NET = "classifiers/fc_net.py"
 
-BUGS = [
-    Bug("p used as the drop probability", "layers.py",
-        "mask = (np.random.rand(*x.shape) < p) / p",
-        "mask = (np.random.rand(*x.shape) >= p) / (1 - p)", "dropout_forward", (NET,)),
-    Bug("forgot to divide by p (not inverted dropout)", "layers.py",
-        "mask = (np.random.rand(*x.shape) < p) / p",
-        "mask = (np.random.rand(*x.shape) < p) * 1.0", "dropout_forward", (NET,)),
-    Bug("dropout applied at test time", "layers.py",
-        "out = x.copy()  # See Note [Inputs are read-only]",
-        "out = x * (np.random.rand(*x.shape) < p) / p", "dropout_forward", (NET,)),
-    Bug("seed ignored", "layers.py",
-        'np.random.seed(dropout_param["seed"])', "pass", "dropout_forward", (NET,)),
-    Bug("backward ignores the mask", "layers.py",
-        "return dout * mask", "return dout.copy()", "dropout_backward", (NET,)),
-    Bug("backward draws a new mask", "layers.py",
-        "return dout * mask",
-        'return dout * (np.random.rand(*dout.shape) < dropout_param["p"]) / dropout_param["p"]',
-        "dropout_backward", (NET,)),
-    Bug("backward forgets the 1/p scale", "layers.py",
-        "return dout * mask", "return dout * (mask != 0)", "dropout_backward", (NET,)),
-    Bug("net never switches dropout to test mode", FC_NET,
-        'self._set_mode("test" if y is None else "train")', 'self._set_mode("train")', NET),
-    Bug("net never switches back to train mode", FC_NET,
-        'self._set_mode("test" if y is None else "train")',
-        'if y is None:\n            self._set_mode("test")', NET),
-    Bug("net does not pass the seed on", FC_NET,
-        'self.dropout_param["seed"] = seed', "pass", NET),
-    Bug("net drops only after the first hidden layer", FC_NET,
-        "self.normalization, norm_param, dropout_param)",
-        "self.normalization, norm_param, dropout_param if i == 1 else None)", NET),
-    Bug("net backward skips dropout_backward", FC_NET,
-        "dout = dropout_backward(dout, dropout_cache)", "pass", NET),
-]
+BUGS = load_mutants(ASSIGNMENT)
 
 # What a student must read for some of the bugs: (check id, text in message or hint).
 EXPECTED_MESSAGES = {
@@ -91,6 +60,10 @@ EXPECTED_MESSAGES = {
                                                     "hidden layer 2 output"),
     "net backward skips dropout_backward": ("FullyConnectedNet.loss/dropout_gradients",
                                             "does not match your own loss"),
+    "backward scales by p at test time": ("dropout_backward/test_dx",
+                                          "off by a constant factor of 0.5"),
+    "net calls dropout even when it is off": ("FullyConnectedNet.loss/no_dropout_matches_reference",
+                                              "raised KeyError"),
 }
 
 # The keep probability named `dropout`, as in the course's notebook (no dropout_keep_ratio).
@@ -147,6 +120,10 @@ def test_bug_is_caught(bug: Bug):
 def test_bugs_cover_every_graded_function():
     graded = {c.function for c in assignments.load(ASSIGNMENT).checks}
     assert graded == {bug.target for bug in BUGS}
+
+
+def test_every_bug_has_its_expected_message():
+    assert set(EXPECTED_MESSAGES) == {bug.name for bug in BUGS}
 
 
 def test_a_backward_bug_leaves_the_forward_checks_alone():

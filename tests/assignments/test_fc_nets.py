@@ -6,10 +6,10 @@ implementations (examples/fc_nets/ada/, the bundled correct example: loop-based 
 a course-style optim.py without __all__ that updates in place with epsilon
 inside the square root, and networks written differently, one of which draws
 its initial weights from its own generator).  Broken code loses points: each
-Bug below is one realistic mistake in one graded function, and must cost
-points on that function and nothing unrelated; several must also say what the
-mistake is.  The starter code grades to zero with a message per check, without
-crashing.  The `fc_no_dropout` convention passes a dropout keyword only to a
+Bug (assignments/fc_nets/mutants.py, which `grade selftest` grades too) is one
+realistic mistake in one graded function, and must cost points on that function
+and nothing unrelated; several must also say what the mistake is.  The starter
+code grades to zero with a message per check, without crashing.  The `fc_no_dropout` convention passes a dropout keyword only to a
 student whose signature has it.  The tolerances the checks derive in their
 Notes are tested here against the reference itself.
 """
@@ -31,7 +31,7 @@ from grader import assignment as assignments
 from grader.pipeline import grade_submission
 
 from .conftest import (check_by_id, REFERENCE_PACKAGE, Bug, apply_bug, assert_bug_caught, assert_full_marks,
-                       copy_reference, grade, grade_bug)
+                       copy_reference, grade, grade_bug, load_mutants)
 
 ASSIGNMENT = "fc_nets"
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,76 +39,8 @@ STARTER = ROOT / "assignments" / ASSIGNMENT / "starter" / "cs231n"
 # The correct alternative implementations are the bundled example submission `ada`.
 ALTERNATIVES = Path(__file__).resolve().parents[2] / "examples" / "fc_nets" / "ada" / "cs231n"
 FC_NET = "classifiers/fc_net.py"
-TWO, FCN = "TwoLayerNet.loss", "FullyConnectedNet.loss"
-MODELS = (TWO, FCN)
-ADAM_STEP = """    t = config["t"] + 1
-    m = beta1 * m + (1 - beta1) * dw
-    v = beta2 * v + (1 - beta2) * dw * dw
-    m_hat = m / (1 - beta1 ** t)
-    v_hat = v / (1 - beta2 ** t)
-    next_w = w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])
-
-    config["t"], config["m"], config["v"] = t, m, v
-"""
-
-BUGS = [
-    Bug("affine forward forgets the bias", "layers.py",
-        "out = x.reshape(x.shape[0], -1) @ w + b", "out = x.reshape(x.shape[0], -1) @ w",
-        "affine_forward", ("affine_relu_forward", "affine_relu_backward", *MODELS)),
-    Bug("affine backward leaves dx flat", "layers.py",
-        "dx = (dout @ w.T).reshape(x.shape)", "dx = dout @ w.T",
-        "affine_backward", ("affine_relu_backward",)),
-    Bug("relu forward with np.max instead of np.maximum", "layers.py",
-        "return np.maximum(x, 0), x", "return np.max(x, 0), x",
-        "relu_forward", ("relu_backward", "affine_relu_forward", "affine_relu_backward", *MODELS)),
-    Bug("relu backward forgets dout", "layers.py",
-        "return dout * (x > 0)", "return (x > 0).astype(dout.dtype)",
-        "relu_backward", ("affine_relu_backward", *MODELS)),
-    Bug("softmax without the max shift", "layers.py",
-        "shifted = x - x.max(axis=1, keepdims=True)", "shifted = x", "softmax_loss", MODELS),
-    Bug("softmax dx not divided by N", "layers.py",
-        "    dx /= n\n    return float(loss), dx\n\n\ndef svm_loss",
-        "    return float(loss), dx\n\n\ndef svm_loss", "softmax_loss", MODELS),
-    Bug("svm counts the correct class's margin", "layers.py",
-        "margins[rows, y] = 0", "pass", "svm_loss"),
-    Bug("affine_relu forward returns the affine output", "layer_utils.py",
-        "return out, (fc_cache, relu_cache)", "return a, (fc_cache, relu_cache)",
-        "affine_relu_forward", MODELS),
-    Bug("affine_relu backward skips the relu", "layer_utils.py",
-        "    return affine_backward(da, fc_cache)", "    return affine_backward(dout, fc_cache)",
-        "affine_relu_backward", MODELS),
-    Bug("TwoLayerNet forgets weight_scale", FC_NET,
-        '"W1": weight_scale * np.random.randn(input_dim, hidden_dim)',
-        '"W1": np.random.randn(input_dim, hidden_dim)', "TwoLayerNet.__init__", (TWO,)),
-    Bug("TwoLayerNet penalty without the 0.5", FC_NET,
-        'loss = data_loss + _l2_penalty(p, ["W1", "W2"], self.reg)',
-        'loss = data_loss + self.reg * (np.sum(p["W1"] ** 2) + np.sum(p["W2"] ** 2))', TWO),
-    Bug("TwoLayerNet forgets reg * W1 in the gradient", FC_NET,
-        'grads["W1"] = grads["W1"] + self.reg * p["W1"]', "pass", TWO),
-    Bug("FullyConnectedNet biases drawn at random", FC_NET,
-        'params[f"b{i}"] = np.zeros(fan_out)',
-        'params[f"b{i}"] = weight_scale * np.random.randn(fan_out)',
-        "FullyConnectedNet.__init__", (FCN,)),
-    Bug("FullyConnectedNet regularises the biases", FC_NET,
-        "loss = data_loss + _l2_penalty(p, weight_names, self.reg)",
-        "loss = data_loss + _l2_penalty(p, list(p), self.reg)", FCN),
-    Bug("FullyConnectedNet backward stops before layer 1", FC_NET,
-        "for i in range(L - 1, 0, -1):", "for i in range(L - 1, 1, -1):", FCN),
-    Bug("L2 penalty without the 0.5 in both networks", FC_NET,
-        "return 0.5 * reg * sum(", "return reg * sum(", FCN, (TWO,)),
-    Bug("sgd_momentum does not store the velocity", "optim.py",
-        'config["velocity"] = velocity', "pass", "sgd_momentum"),
-    Bug("rmsprop weights the decay the wrong way round", "optim.py",
-        "cache = decay * cache + (1 - decay) * dw * dw",
-        "cache = (1 - decay) * cache + decay * dw * dw", "rmsprop"),
-    Bug("adam without bias correction", "optim.py",
-        'next_w = w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])',
-        'next_w = w - config["learning_rate"] * m / (np.sqrt(v) + config["epsilon"])', "adam"),
-    Bug("adam increments t after using it", "optim.py", ADAM_STEP,
-        ADAM_STEP.replace('t = config["t"] + 1', 't = config["t"]').replace("= t, m, v",
-                                                                             "= t + 1, m, v"),
-        "adam"),
-]
+FCN = "FullyConnectedNet.loss"
+BUGS = load_mutants(ASSIGNMENT)
 
 # What a student must read for some of the bugs: (check id, text in message or hint).
 EXPECTED_MESSAGES = {
@@ -140,6 +72,9 @@ EXPECTED_MESSAGES = {
                                                       "decay_rate weighs the new dw**2"),
     "adam without bias correction": ("adam/next_w", "no bias correction"),
     "adam increments t after using it": ("adam/next_w", "bias correction with the old t"),
+    "affine backward: dw from the unflattened x": ("affine_backward/dw",
+                                                   "a reshape or transpose missing?"),
+    "TwoLayerNet biases drawn at random": ("TwoLayerNet.__init__/params", "is not all zeros"),
 }
 
 
@@ -222,6 +157,10 @@ def test_bug_is_caught(bug: Bug):
 def test_bugs_cover_every_graded_function():
     graded = {c.function for c in assignments.load(ASSIGNMENT).checks}
     assert graded == {bug.target for bug in BUGS}
+
+
+def test_expected_messages_name_bugs():
+    assert set(EXPECTED_MESSAGES) <= {bug.name for bug in BUGS}
 
 
 def test_the_no_dropout_convention_passes_the_keyword_the_course_names():

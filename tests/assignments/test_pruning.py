@@ -1,7 +1,8 @@
 """The `pruning` checks judge correctly both ways: full marks for a correct
-submission (torch_solutions/pruning.py, the notebook's solution as a module),
-points lost on the right checks, with the right message, for realistic student
-mistakes, and a clean zero for the starter code.
+submission (the assignment's solution, assignments/pruning/solution/pruning.py:
+the notebook's solution as a module), points lost on the right checks, with the
+right message, for realistic student mistakes (assignments/pruning/mutants.py),
+and a clean zero for the starter code.
 
 Every submission is graded through the real pipeline (staging, sandboxed
 worker, pytest plugin), as `grade check` does.  The judge trains the digits
@@ -17,7 +18,8 @@ import pytest
 
 from grader import assignment as assignments
 
-from .conftest import bundle, grade_file_with_bugs, Bug, apply_bug, assert_bug_caught, assert_full_marks, grade
+from .conftest import (bundle, grade_file_with_bugs, Bug, assert_bug_caught, assert_full_marks,
+                       grade, load_mutants, solution_path)
 
 # Note [Framework assignment tests are slow]: every grading here starts a worker that
 # imports torch and trains a model; `make test-slow` (and CI) runs them.
@@ -25,51 +27,25 @@ pytestmark = [pytest.mark.slow, pytest.mark.torch]
 
 ASSIGNMENT = "pruning"
 ROOT = Path(__file__).resolve().parents[2]
-SOLUTION = Path(__file__).resolve().parent / "torch_solutions" / "pruning.py"
+SOLUTION = solution_path(ASSIGNMENT)  # assignments/pruning/solution/pruning.py
 STARTER = ROOT / "assignments" / "pruning" / "starter" / "pruning.py"
 FILE = "pruning.py"
 
-GLOBAL_CALL = """    prune.global_unstructured(parameters_to_prune, pruning_method=prune.L1Unstructured,
-                              amount=amount)
-"""
-GLOBAL_REMOVE = """    prune.global_unstructured(parameters_to_prune, pruning_method=prune.L1Unstructured,
-                              amount=amount)
-    for module, param in parameters_to_prune:
-        prune.remove(module, param)
-"""
-FILTERS_REMOVE = """        prune.ln_structured(module, name=param, amount=amount, n=1, dim=0)
-    for module, param in conv_parameters_to_prune:
-        prune.remove(module, param)
-"""
-
-# One real mistake each, with a phrase the failing check's message must contain.
-BUGS = [
-    (Bug("prune_global: per layer (l1_unstructured on each layer)", FILE, GLOBAL_CALL,
-         "    for module, param in parameters_to_prune:\n"
-         "        prune.l1_unstructured(module, param, amount=amount)\n", "prune_global"),
-     "per-layer pruning"),
-    (Bug("prune_global: masks not made permanent", FILE, GLOBAL_REMOVE, GLOBAL_CALL, "prune_global"),
-     "not permanent"),
-    (Bug("prune_global: random instead of smallest magnitude", FILE, "pruning_method=prune.L1Unstructured",
-         "pruning_method=prune.RandomUnstructured", "prune_global"), "larger in magnitude"),
-    (Bug("prune_global: biases pruned too", FILE,
-         '            parameters_to_prune.append((module, "weight"))',
-         '            parameters_to_prune.append((module, "weight"))\n'
-         '            parameters_to_prune.append((module, "bias"))', "prune_global"), "biases"),
-    (Bug("prune_filters: input channels (dim=1) instead of filters", FILE, "n=1, dim=0)", "n=1, dim=1)",
-         "prune_filters"), "dim=1"),
-    (Bug("prune_filters: ranked by L2 norm", FILE, "n=1, dim=0)", "n=2, dim=0)", "prune_filters"),
-     "L2 norm"),
-    (Bug("prune_filters: the Linear layer pruned too", FILE, "if isinstance(module, nn.Conv2d):",
-         "if isinstance(module, (nn.Conv2d, nn.Linear)):", "prune_filters"), "Linear layer"),
-    (Bug("prune_filters: masks not made permanent", FILE, FILTERS_REMOVE,
-         "        prune.ln_structured(module, name=param, amount=amount, n=1, dim=0)\n", "prune_filters"),
-     "not permanent"),
-    (Bug("evaluate: never switched to eval mode", FILE, "    model.eval()\n", "", "evaluate"),
-     "training mode"),
-    (Bug("evaluate: a percentage", FILE, "return float((preds == y).sum()) / preds.shape[0]",
-         "return 100 * float((preds == y).sum()) / preds.shape[0]", "evaluate"), "percentage"),
-]
+# One real mistake each (assignments/pruning/mutants.py, which `grade selftest` grades
+# too), with a phrase the failing check's message must contain.
+PHRASES = {
+    "prune_global: per layer (l1_unstructured on each layer)": "per-layer pruning",
+    "prune_global: masks not made permanent": "not permanent",
+    "prune_global: random instead of smallest magnitude": "larger in magnitude",
+    "prune_global: biases pruned too": "biases",
+    "prune_filters: input channels (dim=1) instead of filters": "dim=1",
+    "prune_filters: ranked by L2 norm": "L2 norm",
+    "prune_filters: the Linear layer pruned too": "Linear layer",
+    "prune_filters: masks not made permanent": "not permanent",
+    "evaluate: never switched to eval mode": "training mode",
+    "evaluate: a percentage": "percentage",
+}
+BUGS = [(bug, PHRASES[bug.name]) for bug in load_mutants(ASSIGNMENT)]
 
 
 # Note [Bundled bugs]
@@ -96,6 +72,10 @@ def grade_copy(bugs: list[Bug], select: str | None = None):
 def test_every_graded_function_has_a_bug() -> None:
     graded = {c.function for c in assignments.load(ASSIGNMENT).checks}
     assert graded <= {bug.target for bug, _ in BUGS}, sorted(graded - {bug.target for bug, _ in BUGS})
+
+
+def test_every_phrase_names_a_bug() -> None:
+    assert set(PHRASES) == {bug.name for bug, _ in BUGS}
 
 
 def test_every_bug_is_in_exactly_one_bundle() -> None:

@@ -1,9 +1,10 @@
-"""A correct `pytorch` submission, written as a student would, for the tests.
+"""The `pytorch` assignment's solution: a correct submission, written as a student would.
 
 The worker cannot import reference/, so this is a self-contained transcription
-of reference/torch_nets (barebones.py and modules.py) in the starter's API;
-tests/assignments/test_pytorch.py grades it for full marks and plants bugs in
-copies of it.  Keep the bug texts in test_pytorch.py in sync with it.
+of reference/torch_nets (barebones.py and modules.py) in the starter's API.
+`grade selftest -a pytorch` and tests/assignments/test_pytorch.py grade it for
+full marks and plant the bugs of ../mutants.py in copies of it: keep their
+texts in sync with it.  Never part of what students receive.
 """
 
 from __future__ import annotations

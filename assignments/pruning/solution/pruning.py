@@ -1,8 +1,10 @@
-"""A correct `pruning` submission, written as a student would, for the tests.
+"""The `pruning` assignment's solution: a correct submission, written as a student would.
 
 Self-contained (the worker cannot import reference/); it follows the notebook
-and reference/torch_nets/pruning.py.  tests/assignments/test_pruning.py grades it
-for full marks and plants bugs in copies of it.
+and reference/torch_nets/pruning.py.  `grade selftest -a pruning` and
+tests/assignments/test_pruning.py grade it for full marks and plant the bugs of
+../mutants.py in copies of it: keep their texts in sync with it.  Never part of
+what students receive.
 """
 
 from __future__ import annotations

@@ -1,0 +1,91 @@
+"""Fixtures of `batchnorm` (Note [Mutants] in grader/mutants.py): the solution, and
+realistic mistakes in each graded function.
+
+Each mutant must cost points on its target and nowhere else but the functions in
+its `may_affect`; `grade selftest -a batchnorm` and tests/assignments/test_batchnorm.py
+grade them.  Data only; never part of what students receive.
+"""
+
+from grader.mutants import REFERENCE, Bug, Solution
+
+SOLUTION = Solution(REFERENCE / "cs231n")
+
+NET = "FullyConnectedNet.loss"
+BN_CALLERS = ("batchnorm_backward", "batchnorm_backward_alt", NET)
+
+MUTANTS = [
+    Bug("unbiased batch variance", "layers.py",
+        "x_hat, inv_std = _standardize(x, axis=0, eps=eps)",
+        "inv_std = 1.0 / np.sqrt(x.var(axis=0, ddof=1) + eps)\n"
+        "        x_hat = (x - x.mean(axis=0)) * inv_std",
+        "batchnorm_forward", BN_CALLERS),
+    Bug("eps outside the square root", "layers.py",
+        "x_hat, inv_std = _standardize(x, axis=0, eps=eps)",
+        "inv_std = 1.0 / (x.std(axis=0) + eps)\n"
+        "        x_hat = (x - x.mean(axis=0)) * inv_std",
+        "batchnorm_forward", BN_CALLERS),
+    Bug("batch statistics at test time", "layers.py",
+        "out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta",
+        "out = gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps) + beta",
+        "batchnorm_forward", (NET,)),
+    Bug("momentum weighs the batch statistic", "layers.py",
+        'bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * batch_mean',
+        'bn_param["running_mean"] = (1 - momentum) * running_mean + momentum * batch_mean',
+        "batchnorm_forward", (NET,)),
+    Bug("running variance never stored", "layers.py",
+        'bn_param["running_var"] = momentum * running_var + (1 - momentum) * batch_var',
+        "running_var = momentum * running_var + (1 - momentum) * batch_var",
+        "batchnorm_forward", (NET,)),
+    Bug("dgamma not summed over the batch", "layers.py",
+        "dgamma = (dout * x_hat).sum(axis=0)\n    dx_hat = dout * gamma",
+        "dgamma = dout * x_hat\n    dx_hat = dout * gamma",
+        "batchnorm_backward"),
+    Bug("gradient through the mean not divided by N", "layers.py",
+        "dx = dxc + dmu / n", "dx = dxc + dmu", "batchnorm_backward"),
+    Bug("variance branch of the graph forgotten", "layers.py",
+        "dxc = dxc_direct + dxc_from_var", "dxc = dxc_direct", "batchnorm_backward"),
+    Bug("alt: dout not multiplied by gamma", "layers.py",
+        "dx = _standardize_backward(dout * gamma, x_hat, inv_std, axis=0)",
+        "dx = _standardize_backward(dout, x_hat, inv_std, axis=0)",
+        "batchnorm_backward_alt", (NET,)),
+    Bug("alt: dbeta averaged instead of summed", "layers.py",
+        "dbeta = dout.sum(axis=0)\n    dgamma = (dout * x_hat).sum(axis=0)\n"
+        "    dx = _standardize_backward(dout * gamma, x_hat, inv_std, axis=0)",
+        "dbeta = dout.mean(axis=0)\n    dgamma = (dout * x_hat).sum(axis=0)\n"
+        "    dx = _standardize_backward(dout * gamma, x_hat, inv_std, axis=0)",
+        "batchnorm_backward_alt", (NET,)),
+    Bug("layernorm over the batch axis", "layers.py",
+        "x_hat, inv_std = _standardize(x, axis=1, eps=eps)",
+        "x_hat, inv_std = _standardize(x, axis=0, eps=eps)",
+        "layernorm_forward", ("layernorm_backward", NET)),
+    Bug("layernorm ignores ln_param eps", "layers.py",
+        'eps = ln_param.get("eps", 1e-5)', "eps = 1e-5",
+        "layernorm_forward", ("layernorm_backward",)),
+    Bug("layernorm backward sums over the batch axis", "layers.py",
+        "dx = _standardize_backward(dout * gamma, x_hat, inv_std, axis=1)",
+        "dx = _standardize_backward(dout * gamma, x_hat, inv_std, axis=0)",
+        "layernorm_backward", (NET,)),
+    Bug("net never switches batchnorm to test mode", "classifiers/fc_net.py",
+        'self._set_mode("test" if y is None else "train")', 'self._set_mode("train")', NET),
+    Bug("net swaps the gamma and beta gradients", "classifiers/fc_net.py",
+        'grads[f"gamma{i}"], grads[f"beta{i}"] = dgamma, dbeta',
+        'grads[f"gamma{i}"], grads[f"beta{i}"] = dbeta, dgamma', NET),
+    Bug("net regularizes gamma too", "classifiers/fc_net.py",
+        'weight_names = [f"W{i}" for i in range(1, L + 1)]',
+        'weight_names = [f"W{i}" for i in range(1, L + 1)] + [f"gamma{i}" for i in range(1, L)]', NET),
+    Bug("net initialises gamma to zeros", "classifiers/fc_net.py",
+        'params[f"gamma{i}"] = np.ones(fan_out)', 'params[f"gamma{i}"] = np.zeros(fan_out)',
+        "FullyConnectedNet"),
+    # Added for `grade selftest`: each makes a check lose points that no mutant above does.
+    Bug("dbeta summed over every axis", "layers.py",
+        "dbeta = dout.sum(axis=0)\n    dgamma = (dout * x_hat).sum(axis=0)\n"
+        "    dx_hat = dout * gamma",
+        "dbeta = np.sum(dout)\n    dgamma = (dout * x_hat).sum(axis=0)\n    dx_hat = dout * gamma",
+        "batchnorm_backward"),
+    Bug("layernorm backward: dbeta summed over the features", "layers.py",
+        "    dbeta = dout.sum(axis=0)\n    dgamma = (dout * x_hat).sum(axis=0)\n"
+        "    dx = _standardize_backward(dout * gamma, x_hat, inv_std, axis=1)",
+        "    dbeta = dout.sum(axis=1)\n    dgamma = (dout * x_hat).sum(axis=0)\n"
+        "    dx = _standardize_backward(dout * gamma, x_hat, inv_std, axis=1)",
+        "layernorm_backward", (NET,)),
+]

@@ -1,0 +1,103 @@
+"""Fixtures of `cnn` (Note [Mutants] in grader/mutants.py): the solution, and one real
+mistake each, spread over every graded function.
+
+Each mutant must cost points on its target and nowhere else but the functions in
+its `may_affect`; `grade selftest -a cnn` and tests/assignments/test_cnn.py grade
+them (the test also names the phrase each failing message must contain).  Data
+only; never part of what students receive.
+"""
+
+from grader.mutants import REFERENCE, Bug, Solution
+
+SOLUTION = Solution(REFERENCE / "cs231n")
+
+MODEL = "ThreeLayerConvNet.loss"
+
+MUTANTS = [
+    Bug("conv: windows ignore the stride", "layers.py",
+        "window = x_pad[:, :, i * stride:i * stride + hh, j * stride:j * stride + ww]",
+        "window = x_pad[:, :, i:i + hh, j:j + ww]", "conv_forward_naive"),
+    Bug("conv: filters flipped (convolution, not correlation)", "layers.py",
+        "np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3])) + b",
+        "np.tensordot(window, w[:, :, ::-1, ::-1], axes=([1, 2, 3], [1, 2, 3])) + b",
+        "conv_forward_naive"),
+    Bug("conv: padding forgotten", "layers.py",
+        'stride, pad = conv_param["stride"], conv_param["pad"]\n    n, _, h, wd = x.shape',
+        'stride, pad = conv_param["stride"], 0\n    n, _, h, wd = x.shape', "conv_forward_naive"),
+    Bug("conv backward: dw from the last image only", "layers.py",
+        "dw += np.tensordot(g, x_pad[:, :, rows, cols], axes=([0], [0]))",
+        "dw += np.tensordot(g[-1:], x_pad[-1:, :, rows, cols], axes=([0], [0]))",
+        "conv_backward_naive"),
+    Bug("conv backward: dx keeps the padding", "layers.py",
+        "dx = dx_pad[:, :, pad:pad + h, pad:pad + wd]", "dx = dx_pad", "conv_backward_naive"),
+    Bug("conv backward: db summed over the batch only", "layers.py",
+        "db = dout.sum(axis=(0, 2, 3))", "db = dout.sum(axis=0)", "conv_backward_naive"),
+    Bug("max pool: windows step by the pool size", "layers.py",
+        "window = x[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw]",
+        "window = x[:, :, i * ph:i * ph + ph, j * pw:j * pw + pw]", "max_pool_forward_naive",
+        # an empty window makes the forward pass raise, and backward needs its cache
+        ("max_pool_backward_naive",)),
+    Bug("max pool backward: gradient to the whole window", "layers.py",
+        "dx[:, :, rows, cols] += routed.reshape(n, c, ph, pw)",
+        "dx[:, :, rows, cols] += dout[:, :, i, j][:, :, None, None]", "max_pool_backward_naive"),
+    Bug("max pool backward: overlapping windows overwrite", "layers.py",
+        "dx[:, :, rows, cols] += routed.reshape(n, c, ph, pw)",
+        "dx[:, :, rows, cols] = routed.reshape(n, c, ph, pw)", "max_pool_backward_naive"),
+    Bug("conv_relu_forward: ReLU missing", "layer_utils.py",
+        "a, conv_cache = conv_forward_fast(x, w, b, conv_param)\n    out, relu_cache = relu_forward(a)",
+        "a, conv_cache = conv_forward_fast(x, w, b, conv_param)\n"
+        "    out, relu_cache = a, relu_forward(a)[1]",
+        "conv_relu_forward"),
+    Bug("conv_relu_backward: ReLU skipped", "layer_utils.py",
+        "da = relu_backward(dout, relu_cache)\n    return conv_backward_fast(da, conv_cache)",
+        "return conv_backward_fast(dout, conv_cache)", "conv_relu_backward"),
+    Bug("conv_relu_pool_forward: pools the pre-ReLU map", "layer_utils.py",
+        "out, pool_cache = max_pool_forward_fast(s, pool_param)",
+        "out, pool_cache = max_pool_forward_fast(a, pool_param)", "conv_relu_pool_forward",
+        ("conv_relu_pool_backward", MODEL)),
+    Bug("conv_relu_pool_backward: ReLU skipped", "layer_utils.py",
+        "da = relu_backward(ds, relu_cache)", "da = ds", "conv_relu_pool_backward", (MODEL,)),
+    Bug("ThreeLayerConvNet: W2 not scaled by weight_scale", "classifiers/cnn.py",
+        '"W2": weight_scale * np.random.randn(pooled, hidden_dim),',
+        '"W2": np.random.randn(pooled, hidden_dim),', "ThreeLayerConvNet.__init__"),
+    Bug("ThreeLayerConvNet: penalty reg * sum(W**2)", "classifiers/cnn.py",
+        "loss = data_loss + 0.5 * self.reg * sum(", "loss = data_loss + self.reg * sum(", MODEL),
+    Bug("ThreeLayerConvNet: regularization gradient missing", "classifiers/cnn.py",
+        "grads[name] = grads[name] + self.reg * p[name]", "grads[name] = grads[name]", MODEL),
+    Bug("spatial batchnorm: reshape without transposing", "layers.py",
+        "out_rows, bn_cache = batchnorm_forward(_channels_last_rows(x), gamma, beta, bn_param)\n"
+        "    return _rows_to_channels_first(out_rows, x.shape), (bn_cache, x.shape)",
+        "out_rows, bn_cache = batchnorm_forward(x.reshape(-1, x.shape[1]), gamma, beta, bn_param)\n"
+        "    return out_rows.reshape(x.shape), (bn_cache, x.shape)",
+        "spatial_batchnorm_forward", ("spatial_batchnorm_backward",)),
+    Bug("spatial batchnorm: unbiased running variance", "layers.py",
+        'bn_param["running_var"] = momentum * running_var + (1 - momentum) * batch_var',
+        'bn_param["running_var"] = momentum * running_var + (1 - momentum) * x.var(axis=0, ddof=1)',
+        "spatial_batchnorm_forward"),
+    Bug("spatial batchnorm backward: dx not transposed back", "layers.py",
+        "return _rows_to_channels_first(dx_rows, shape), dgamma, dbeta",
+        "return dx_rows.reshape(shape), dgamma, dbeta", "spatial_batchnorm_backward"),
+    Bug("group norm: statistics per channel", "layers.py",
+        "grouped = x.reshape(n, G, (c // G) * h * w)", "grouped = x.reshape(n, c, h * w)",
+        "spatial_groupnorm_forward", ("spatial_groupnorm_backward",)),
+    Bug("group norm backward: dgamma loses its (1, C, 1, 1) shape", "layers.py",
+        "dgamma = (dout * x_hat).sum(axis=(0, 2, 3), keepdims=True)",
+        "dgamma = (dout * x_hat).sum(axis=(0, 2, 3))", "spatial_groupnorm_backward"),
+    Bug("group norm backward: no gradient through mean and variance", "layers.py",
+        "dx = _standardize_backward(dx_hat_grouped, x_hat_grouped, inv_std, axis=2)",
+        "dx = dx_hat_grouped * inv_std", "spatial_groupnorm_backward"),
+    # Added for `grade selftest`: each makes a check lose points that no mutant above does.
+    Bug("ThreeLayerConvNet: loss summed over the batch", "classifiers/cnn.py",
+        "data_loss, dscores = softmax_loss(scores, y)\n",
+        "data_loss, dscores = softmax_loss(scores, y)\n        data_loss *= X.shape[0]\n", MODEL),
+    Bug("ThreeLayerConvNet: backward starts from the scores", "classifiers/cnn.py",
+        "affine_backward(dscores, scores_cache)", "affine_backward(scores, scores_cache)", MODEL),
+    Bug("spatial batchnorm backward: dgamma and dbeta swapped", "layers.py",
+        "return _rows_to_channels_first(dx_rows, shape), dgamma, dbeta",
+        "return _rows_to_channels_first(dx_rows, shape), dbeta, dgamma",
+        "spatial_batchnorm_backward"),
+    Bug("group norm backward: dbeta not summed over the batch", "layers.py",
+        "dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)",
+        "dbeta = dout.sum(axis=(2, 3), keepdims=True)",
+        "spatial_groupnorm_backward"),
+]

@@ -1,0 +1,54 @@
+"""Fixtures of `dropout` (Note [Mutants] in grader/mutants.py): the solution, and
+realistic mistakes in each graded function.
+
+Each mutant must cost points on its target and nowhere else but the functions in
+its `may_affect`; `grade selftest -a dropout` and tests/assignments/test_dropout.py
+grade them.  Data only; never part of what students receive.
+"""
+
+from grader.mutants import REFERENCE, Bug, Solution
+
+SOLUTION = Solution(REFERENCE / "cs231n")
+
+NET = "FullyConnectedNet.loss"
+FC_NET = "classifiers/fc_net.py"
+
+MUTANTS = [
+    Bug("p used as the drop probability", "layers.py",
+        "mask = (np.random.rand(*x.shape) < p) / p",
+        "mask = (np.random.rand(*x.shape) >= p) / (1 - p)", "dropout_forward", (NET,)),
+    Bug("forgot to divide by p (not inverted dropout)", "layers.py",
+        "mask = (np.random.rand(*x.shape) < p) / p",
+        "mask = (np.random.rand(*x.shape) < p) * 1.0", "dropout_forward", (NET,)),
+    Bug("dropout applied at test time", "layers.py",
+        "out = x.copy()  # See Note [Inputs are read-only]",
+        "out = x * (np.random.rand(*x.shape) < p) / p", "dropout_forward", (NET,)),
+    Bug("seed ignored", "layers.py",
+        'np.random.seed(dropout_param["seed"])', "pass", "dropout_forward", (NET,)),
+    Bug("backward ignores the mask", "layers.py",
+        "return dout * mask", "return dout.copy()", "dropout_backward", (NET,)),
+    Bug("backward draws a new mask", "layers.py",
+        "return dout * mask",
+        'return dout * (np.random.rand(*dout.shape) < dropout_param["p"]) / dropout_param["p"]',
+        "dropout_backward", (NET,)),
+    Bug("backward forgets the 1/p scale", "layers.py",
+        "return dout * mask", "return dout * (mask != 0)", "dropout_backward", (NET,)),
+    Bug("net never switches dropout to test mode", FC_NET,
+        'self._set_mode("test" if y is None else "train")', 'self._set_mode("train")', NET),
+    Bug("net never switches back to train mode", FC_NET,
+        'self._set_mode("test" if y is None else "train")',
+        'if y is None:\n            self._set_mode("test")', NET),
+    Bug("net does not pass the seed on", FC_NET,
+        'self.dropout_param["seed"] = seed', "pass", NET),
+    Bug("net drops only after the first hidden layer", FC_NET,
+        "self.normalization, norm_param, dropout_param)",
+        "self.normalization, norm_param, dropout_param if i == 1 else None)", NET),
+    Bug("net backward skips dropout_backward", FC_NET,
+        "dout = dropout_backward(dout, dropout_cache)", "pass", NET),
+    # Added for `grade selftest`: each makes a check lose points that no mutant above does.
+    Bug("backward scales by p at test time", "layers.py",
+        "    return dout.copy()", '    return dout * dropout_param["p"]', "dropout_backward"),
+    Bug("net calls dropout even when it is off", FC_NET,
+        "dropout_param = self.dropout_param if self.use_dropout else None",
+        "dropout_param = self.dropout_param", NET),
+]

@@ -1,0 +1,103 @@
+"""Fixtures of `fc_nets` (Note [Mutants] in grader/mutants.py): the solution, and one
+realistic mistake in each graded function.
+
+Each mutant must cost points on its target and nowhere else but the functions in
+its `may_affect`; `grade selftest -a fc_nets` and tests/assignments/test_fc_nets.py
+grade them.  Data only; never part of what students receive.
+"""
+
+from grader.mutants import REFERENCE, Bug, Solution
+
+SOLUTION = Solution(REFERENCE / "cs231n")
+
+FC_NET = "classifiers/fc_net.py"
+TWO, FCN = "TwoLayerNet.loss", "FullyConnectedNet.loss"
+MODELS = (TWO, FCN)
+ADAM_STEP = """    t = config["t"] + 1
+    m = beta1 * m + (1 - beta1) * dw
+    v = beta2 * v + (1 - beta2) * dw * dw
+    m_hat = m / (1 - beta1 ** t)
+    v_hat = v / (1 - beta2 ** t)
+    next_w = w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])
+
+    config["t"], config["m"], config["v"] = t, m, v
+"""
+
+MUTANTS = [
+    Bug("affine forward forgets the bias", "layers.py",
+        "out = x.reshape(x.shape[0], -1) @ w + b", "out = x.reshape(x.shape[0], -1) @ w",
+        "affine_forward", ("affine_relu_forward", "affine_relu_backward", *MODELS)),
+    Bug("affine backward leaves dx flat", "layers.py",
+        "dx = (dout @ w.T).reshape(x.shape)", "dx = dout @ w.T",
+        "affine_backward", ("affine_relu_backward",)),
+    Bug("relu forward with np.max instead of np.maximum", "layers.py",
+        "return np.maximum(x, 0), x", "return np.max(x, 0), x",
+        "relu_forward", ("relu_backward", "affine_relu_forward", "affine_relu_backward", *MODELS)),
+    Bug("relu backward forgets dout", "layers.py",
+        "return dout * (x > 0)", "return (x > 0).astype(dout.dtype)",
+        "relu_backward", ("affine_relu_backward", *MODELS)),
+    Bug("softmax without the max shift", "layers.py",
+        "shifted = x - x.max(axis=1, keepdims=True)", "shifted = x", "softmax_loss", MODELS),
+    Bug("softmax dx not divided by N", "layers.py",
+        "    dx /= n\n    return float(loss), dx\n\n\ndef svm_loss",
+        "    return float(loss), dx\n\n\ndef svm_loss", "softmax_loss", MODELS),
+    Bug("svm counts the correct class's margin", "layers.py",
+        "margins[rows, y] = 0", "pass", "svm_loss"),
+    Bug("affine_relu forward returns the affine output", "layer_utils.py",
+        "return out, (fc_cache, relu_cache)", "return a, (fc_cache, relu_cache)",
+        "affine_relu_forward", MODELS),
+    Bug("affine_relu backward skips the relu", "layer_utils.py",
+        "    return affine_backward(da, fc_cache)", "    return affine_backward(dout, fc_cache)",
+        "affine_relu_backward", MODELS),
+    Bug("TwoLayerNet forgets weight_scale", FC_NET,
+        '"W1": weight_scale * np.random.randn(input_dim, hidden_dim)',
+        '"W1": np.random.randn(input_dim, hidden_dim)', "TwoLayerNet.__init__", (TWO,)),
+    Bug("TwoLayerNet penalty without the 0.5", FC_NET,
+        'loss = data_loss + _l2_penalty(p, ["W1", "W2"], self.reg)',
+        'loss = data_loss + self.reg * (np.sum(p["W1"] ** 2) + np.sum(p["W2"] ** 2))', TWO),
+    Bug("TwoLayerNet forgets reg * W1 in the gradient", FC_NET,
+        'grads["W1"] = grads["W1"] + self.reg * p["W1"]', "pass", TWO),
+    Bug("FullyConnectedNet biases drawn at random", FC_NET,
+        'params[f"b{i}"] = np.zeros(fan_out)',
+        'params[f"b{i}"] = weight_scale * np.random.randn(fan_out)',
+        "FullyConnectedNet.__init__", (FCN,)),
+    Bug("FullyConnectedNet regularises the biases", FC_NET,
+        "loss = data_loss + _l2_penalty(p, weight_names, self.reg)",
+        "loss = data_loss + _l2_penalty(p, list(p), self.reg)", FCN),
+    Bug("FullyConnectedNet backward stops before layer 1", FC_NET,
+        "for i in range(L - 1, 0, -1):", "for i in range(L - 1, 1, -1):", FCN),
+    Bug("L2 penalty without the 0.5 in both networks", FC_NET,
+        "return 0.5 * reg * sum(", "return reg * sum(", FCN, (TWO,)),
+    Bug("sgd_momentum does not store the velocity", "optim.py",
+        'config["velocity"] = velocity', "pass", "sgd_momentum"),
+    Bug("rmsprop weights the decay the wrong way round", "optim.py",
+        "cache = decay * cache + (1 - decay) * dw * dw",
+        "cache = (1 - decay) * cache + decay * dw * dw", "rmsprop"),
+    Bug("adam without bias correction", "optim.py",
+        'next_w = w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])',
+        'next_w = w - config["learning_rate"] * m / (np.sqrt(v) + config["epsilon"])', "adam"),
+    Bug("adam increments t after using it", "optim.py", ADAM_STEP,
+        ADAM_STEP.replace('t = config["t"] + 1', 't = config["t"]').replace("= t, m, v",
+                                                                             "= t + 1, m, v"),
+        "adam"),
+    # Added for `grade selftest`: each makes a check lose points that no mutant above does.
+    Bug("affine backward: dw from the unflattened x", "layers.py",
+        "dw = x.reshape(x.shape[0], -1).T @ dout", "dw = x.T @ dout",
+        "affine_backward", ("affine_relu_backward", *MODELS)),
+    Bug("affine backward: db averaged over the batch", "layers.py",
+        "db = dout.sum(axis=0)\n    return dx, dw, db",
+        "db = dout.mean(axis=0)\n    return dx, dw, db",
+        "affine_backward", ("affine_relu_backward", *MODELS)),
+    Bug("TwoLayerNet biases drawn at random", FC_NET,
+        '"b1": np.zeros(hidden_dim),', '"b1": weight_scale * np.random.randn(hidden_dim),',
+        "TwoLayerNet.__init__"),
+    Bug("FullyConnectedNet forgets weight_scale", FC_NET,
+        'params[f"W{i}"] = weight_scale * np.random.randn(fan_in, fan_out)',
+        'params[f"W{i}"] = np.random.randn(fan_in, fan_out)', "FullyConnectedNet.__init__", (FCN,)),
+    Bug("sgd_momentum steps along dw, not the velocity", "optim.py",
+        "return w + velocity, config", 'return w - config["learning_rate"] * dw, config',
+        "sgd_momentum"),
+    Bug("adam stores the bias-corrected moments", "optim.py",
+        'config["t"], config["m"], config["v"] = t, m, v',
+        'config["t"], config["m"], config["v"] = t, m_hat, v_hat', "adam"),
+]
