@@ -1,7 +1,8 @@
 """The `pytorch` checks judge correctly both ways: full marks for a correct
-submission (torch_solutions/pytorch_nets.py, a transcription of
-reference/torch_nets), points lost on the right checks, with the right message,
-for realistic student mistakes, and a clean zero for the starter code.
+submission (the assignment's solution, assignments/pytorch/solution/pytorch_nets.py,
+a transcription of reference/torch_nets; and torch_solutions/pytorch_nets_alt.py),
+points lost on the right checks, with the right message, for realistic student
+mistakes (assignments/pytorch/mutants.py), and a clean zero for the starter code.
 
 Every submission is graded through the real pipeline (staging, sandboxed
 worker, pytest plugin), as `grade check` does.  Note [Bundled bugs] keeps the
@@ -16,7 +17,8 @@ import pytest
 
 from grader import assignment as assignments
 
-from .conftest import bundle, grade_file_with_bugs, Bug, apply_bug, assert_bug_caught, assert_full_marks, grade
+from .conftest import (bundle, grade_file_with_bugs, Bug, assert_bug_caught, assert_full_marks,
+                       grade, load_mutants, solution_path)
 
 # Note [Framework assignment tests are slow]: every grading here starts a worker that
 # imports torch and trains a model; `make test-slow` (and CI) runs them.
@@ -24,68 +26,31 @@ pytestmark = [pytest.mark.slow, pytest.mark.torch]
 
 ASSIGNMENT = "pytorch"
 ROOT = Path(__file__).resolve().parents[2]
-SOLUTION = Path(__file__).resolve().parent / "torch_solutions" / "pytorch_nets.py"
+SOLUTION = solution_path(ASSIGNMENT)  # assignments/pytorch/solution/pytorch_nets.py
 ALTERNATIVE = Path(__file__).resolve().parent / "torch_solutions" / "pytorch_nets_alt.py"
 STARTER = ROOT / "assignments" / "pytorch" / "starter" / "pytorch_nets.py"
 FILE = "pytorch_nets.py"
-# Functions built on flatten: a broken flatten may cost their points too.
-USES_FLATTEN = ("two_layer_fc", "three_layer_convnet", "TwoLayerFC", "ThreeLayerConvNet",
-                "three_layer_convnet_sequential")
-
-# One real mistake each, with a phrase the failing check's message must contain.
-BUGS = [
-    (Bug("flatten: (D, N) instead of (N, D)", FILE, "return x.view(N, -1)", "return x.view(-1, N)",
-         "flatten", USES_FLATTEN), "shape"),
-    (Bug("two_layer_fc: input never flattened", FILE, "    x = flatten(x)\n    w1, w2 = params\n",
-         "    w1, w2 = params\n", "two_layer_fc"), "raised"),
-    (Bug("two_layer_fc: ReLU missing", FILE, "x = F.relu(x.mm(w1))", "x = x.mm(w1)", "two_layer_fc"),
-     "ReLU is missing"),
-    # The notebook's own printed solution: no padding, fc_w sliced to fit.
-    (Bug("three_layer_convnet: no padding, fc_w sliced", FILE,
-         "    x = F.relu(F.conv2d(x, conv_w1, conv_b1, padding=2))\n"
-         "    x = F.relu(F.conv2d(x, conv_w2, conv_b2, padding=1))\n"
-         "    x = flatten(x)\n    return x.mm(fc_w) + fc_b",
-         "    x = F.relu(F.conv2d(x, conv_w1, conv_b1))\n"
-         "    x = F.relu(F.conv2d(x, conv_w2, conv_b2))\n"
-         "    x = flatten(x)\n    return x.mm(fc_w[:x.size(1), :]) + fc_b", "three_layer_convnet"),
-     "no zero-padding"),
-    (Bug("random_weight: fan-out as fan-in", FILE, "        fan_in = shape[0]", "        fan_in = shape[1]",
-         "random_weight"), "fan-out"),
-    (Bug("random_weight: conv fan-in is C_in only", FILE, "fan_in = math.prod(shape[1:])",
-         "fan_in = shape[1]", "random_weight"), "C_in only"),
-    (Bug("random_weight: requires_grad before scaling (not a leaf)", FILE,
-         "w = torch.randn(shape, dtype=dtype) * math.sqrt(2.0 / fan_in)\n    w.requires_grad = True",
-         "w = torch.randn(shape, dtype=dtype, requires_grad=True) * math.sqrt(2.0 / fan_in)",
-         "random_weight"), "not a leaf"),
-    (Bug("zero_weight: no requires_grad", FILE,
-         "return torch.zeros(shape, dtype=dtype, requires_grad=True)",
-         "return torch.zeros(shape, dtype=dtype)", "zero_weight"), "requires_grad is False"),
-    (Bug("TwoLayerFC: ReLU missing", FILE, "return self.fc2(F.relu(self.fc1(x)))",
-         "return self.fc2(self.fc1(x))", "TwoLayerFC"), "entries differ"),
-    (Bug("ThreeLayerConvNet: Kaiming initialisation forgotten", FILE,
-         "        nn.init.kaiming_normal_(self.conv1.weight)\n"
-         "        nn.init.kaiming_normal_(self.conv2.weight)\n"
-         "        nn.init.kaiming_normal_(self.fc.weight)\n", "", "ThreeLayerConvNet"),
-     "default initialisation"),
-    (Bug("ThreeLayerConvNet: second ReLU missing", FILE, "x = F.relu(self.conv2(x))", "x = self.conv2(x)",
-         "ThreeLayerConvNet"), "entries differ"),
-    (Bug("ThreeLayerConvNet: first conv without padding", FILE,
-         "nn.Conv2d(in_channel, channel_1, kernel_size=5, padding=2)",
-         "nn.Conv2d(in_channel, channel_1, kernel_size=5)", "ThreeLayerConvNet"), "raised"),
-    (Bug("Sequential: flatten layer missing", FILE, "        Flatten(),\n", "",
-         "three_layer_convnet_sequential"),
-     "raised"),
-    # The notebook says "use random_weight"; on nn.Linear's (D_out, D_in) weight it reads
-    # D_out as the fan-in (Note [Fan-in of a barebones weight] in reference/torch_nets).
-    (Bug("Sequential: random_weight on nn.Linear weights", FILE,
-         "            nn.init.kaiming_normal_(layer.weight)\n            nn.init.zeros_(layer.bias)",
-         "            with torch.no_grad():\n"
-         "                layer.weight.copy_(random_weight(tuple(layer.weight.shape)))\n"
-         "            nn.init.zeros_(layer.bias)", "three_layer_convnet_sequential"),
-     "nn.Linear stores (D_out, D_in)"),
-    (Bug("Sequential: biases not zeroed", FILE, "            nn.init.zeros_(layer.bias)\n", "",
-         "three_layer_convnet_sequential"), "biases start at zero"),
-]
+# One real mistake each (assignments/pytorch/mutants.py, which `grade selftest` grades
+# too), with a phrase the failing check's message must contain.
+PHRASES = {
+    "flatten: (D, N) instead of (N, D)": "shape",
+    "two_layer_fc: input never flattened": "raised",
+    "two_layer_fc: ReLU missing": "ReLU is missing",
+    "three_layer_convnet: no padding, fc_w sliced": "no zero-padding",
+    "random_weight: fan-out as fan-in": "fan-out",
+    "random_weight: conv fan-in is C_in only": "C_in only",
+    "random_weight: requires_grad before scaling (not a leaf)": "not a leaf",
+    "zero_weight: no requires_grad": "requires_grad is False",
+    "TwoLayerFC: ReLU missing": "entries differ",
+    "ThreeLayerConvNet: Kaiming initialisation forgotten": "default initialisation",
+    "ThreeLayerConvNet: second ReLU missing": "entries differ",
+    "ThreeLayerConvNet: first conv without padding": "raised",
+    "Sequential: flatten layer missing": "raised",
+    "Sequential: random_weight on nn.Linear weights": "nn.Linear stores (D_out, D_in)",
+    "Sequential: biases not zeroed": "biases start at zero",
+    "TwoLayerFC: second layer keeps the default initialisation": "standard deviation",
+}
+BUGS = [(bug, PHRASES[bug.name]) for bug in load_mutants(ASSIGNMENT)]
 
 
 # Note [Bundled bugs]
@@ -101,7 +66,8 @@ BUNDLES = [
      "random_weight: fan-out as fan-in", "zero_weight: no requires_grad", "TwoLayerFC: ReLU missing",
      "ThreeLayerConvNet: Kaiming initialisation forgotten", "Sequential: flatten layer missing"),
     ("two_layer_fc: input never flattened", "random_weight: conv fan-in is C_in only",
-     "ThreeLayerConvNet: second ReLU missing", "Sequential: biases not zeroed"),
+     "ThreeLayerConvNet: second ReLU missing", "Sequential: biases not zeroed",
+     "TwoLayerFC: second layer"),
     ("random_weight: requires_grad before scaling (not a leaf)",
      "ThreeLayerConvNet: first conv without padding", "Sequential: random_weight on nn.Linear"),
 ]
@@ -123,6 +89,10 @@ def grade_copy(bugs: list[Bug], select: str | None = None):
 def test_every_graded_function_has_a_bug() -> None:
     graded = {c.function for c in assignments.load(ASSIGNMENT).checks}
     assert graded <= {bug.target for bug, _ in BUGS}, sorted(graded - {bug.target for bug, _ in BUGS})
+
+
+def test_every_phrase_names_a_bug() -> None:
+    assert set(PHRASES) == {bug.name for bug, _ in BUGS}
 
 
 def test_every_bug_is_in_exactly_one_bundle() -> None:
@@ -170,3 +140,117 @@ def test_starter_scores_zero_and_every_message_says_not_implemented() -> None:
     for check in result.checks:
         assert check.status == "failed", (check.id, check.status, check.message)
         assert "NotImplementedError" in check.message, (check.id, check.message)
+
+
+# ---------------------------------------------------------------------------
+# --data-dir: the accuracy check on an instructor's files (grader/checks/training_data.py)
+# ---------------------------------------------------------------------------
+
+def _digits_as_cifar10(folder: Path) -> Path:
+    """A learnable CIFAR-10 in its real format: scikit-learn's digits (split as
+    load_digits_dataset splits them, true labels) upsampled to 32 x 32 by repeating pixels,
+    one tint per channel, pickled as data_batch_1..5, test_batch and batches.meta."""
+    import pickle
+
+    import numpy as np
+
+    from reference.datasets import load_digits_dataset
+
+    digits = load_digits_dataset(test_fraction=0.2, seed=0)
+    tint = np.array([1.0, 0.8, 0.6], dtype=np.float32).reshape(1, 3, 1, 1)
+
+    def rows(x):
+        rgb = np.repeat(np.repeat(x, 4, axis=2), 4, axis=3) * tint
+        return np.round(rgb * 255).astype(np.uint8).reshape(len(x), -1)
+
+    folder.mkdir(parents=True)
+    train, labels = rows(digits.X_train), digits.y_train
+    for i, part in enumerate(np.array_split(np.arange(len(labels)), 5), start=1):
+        (folder / f"data_batch_{i}").write_bytes(pickle.dumps(
+            {b"data": train[part], b"labels": labels[part].tolist()}, protocol=2))
+    (folder / "test_batch").write_bytes(pickle.dumps(
+        {b"data": rows(digits.X_test), b"labels": digits.y_test.tolist()}, protocol=2))
+    (folder / "batches.meta").write_bytes(pickle.dumps(
+        {b"label_names": [str(d).encode() for d in range(10)]}, protocol=2))
+    return folder
+
+
+def _grade_cli(submission: Path, data: Path, cache: Path, out: Path):
+    """`grade check SUBMISSION -a pytorch -k accuracy --data-dir DATA` in a subprocess:
+    (exit status, stderr, the accuracy check's result as JSON)."""
+    import json
+    import os
+    import subprocess
+
+    run = subprocess.run([str(ROOT / ".venv" / "bin" / "grade"), "check", str(submission), "-a", ASSIGNMENT,
+                          "-k", "accuracy", "--data-dir", str(data), "--json", str(out), "--no-html"],
+                         capture_output=True, text=True, timeout=600,
+                         env=dict(os.environ, XDG_CACHE_HOME=str(cache)))
+    checks = json.loads(out.read_text())["checks"] if out.exists() else []
+    return run.returncode, run.stderr, next((c for c in checks if c["id"] == "ThreeLayerConvNet/accuracy"), None)
+
+
+def _readable_copy(text: str) -> Path:
+    """The submission file in a fresh world-readable folder (the worker runs as another uid)."""
+    import os
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-pytorch-data-"))
+    os.chmod(folder, 0o755)
+    (folder / FILE).write_text(text)
+    os.chmod(folder / FILE, 0o644)
+    return folder / FILE
+
+
+# A model that cannot learn: its "flatten" reshapes to (D, N) and transposes back, so
+# every row mixes pixels of every image in the batch and no longer belongs to its label.
+NO_LEARNING = ("return self.fc(flatten(x))", "return self.fc(x.reshape(-1, x.shape[0]).t())")
+
+
+@pytest.fixture(scope="module")
+def digits_cifar(tmp_path_factory) -> tuple[Path, Path]:
+    """(the CIFAR-10 folder, an empty reference-run cache shared by the tests below)."""
+    root = tmp_path_factory.mktemp("data-dir")
+    return _digits_as_cifar10(root / "cifar-10-batches-py"), root / "cache"
+
+
+def test_data_dir_reference_passes_relative_to_the_reference_run(digits_cifar, tmp_path):
+    folder, cache = digits_cifar
+    status, stderr, check = _grade_cli(SOLUTION, folder.parent, cache, tmp_path / "result.json")
+    assert status == 0, stderr
+    assert f"data: CIFAR-10 (python batches in {folder}): 1438 training and 359 test images" in stderr
+    details = check["details"]
+    assert check["status"] == "passed" and details["data_set"] == "CIFAR-10"
+    assert (details["train_images"], details["test_images"], details["classes"]) == (1438, 359, 10)
+    assert details["target_rule"] == "reference - 0.05"
+    assert details["target"] == pytest.approx(details["reference_accuracy"] - 0.05)
+    # Same initial weights, loop, images and seed on one thread: the solution's run is the
+    # reference's run (Note [Accuracy check]).
+    # (the reference's accuracy is stored rounded; two different runs would differ by >= 1/359)
+    assert details["accuracy"] == pytest.approx(details["reference_accuracy"], abs=1e-6)
+    assert details["accuracy"] > 0.9
+    assert len(list(cache.glob("grader/reference-runs/*.json"))) == 1
+
+
+def test_data_dir_model_that_does_not_learn_fails_naming_data_and_target(digits_cifar, tmp_path):
+    folder, cache = digits_cifar
+    text = SOLUTION.read_text()
+    assert text.count(NO_LEARNING[0]) == 1
+    buggy = _readable_copy(text.replace(*NO_LEARNING))
+    trained_before = bool(list(cache.glob("grader/reference-runs/*.json")))
+    try:
+        status, stderr, check = _grade_cli(buggy, folder, cache, tmp_path / "result.json")
+    finally:
+        import shutil
+        shutil.rmtree(buggy.parent, ignore_errors=True)
+    assert status == 1, stderr
+    details = check["details"]
+    assert check["status"] == "failed" and details["accuracy"] < 0.2
+    message = check["message"]
+    assert "on 1438 CIFAR-10 training images" in message and "359 CIFAR-10 test images" in message
+    assert f"expected at least {details['target']:.3f}" in message
+    assert f"the reference model, trained the same way on the same images, reaches " \
+           f"{details['reference_accuracy']:.3f}" in message
+    # Run after the test above (as the file orders them), this process finds the reference's
+    # run in the disk cache instead of training it again.
+    assert details["reference_cached"] is trained_before

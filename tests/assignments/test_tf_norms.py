@@ -2,16 +2,18 @@
 
 A correct `normalization.py` gets full marks: the reference (reference/tf_nets
 norms.py and cnn.py joined into one file, as a student submits it) and an
-alternative written differently (tf_norms_alternatives/).  Each Bug below is
-one realistic mistake and must cost points on its function and nowhere
-unrelated, with a message that names it.  The starter grades to zero, with a
-message per check, without crashing.  The static basic-ops rule is also tested
+alternative written differently (tf_norms_alternatives/).  Each Bug of
+assignments/tf_norms/mutants.py (which also declares the solution) is one
+realistic mistake and must cost points on its function and nowhere unrelated,
+with a message that names it.  The starter grades to zero, with a message per
+check, without crashing.  The static basic-ops rule is also tested
 directly on source snippets (no worker).
 
 Every submission is graded through the real pipeline (staging, sandboxed
 worker, pytest plugin).  TensorFlow takes ~5 s to import in each worker, and a
-training run ~3 s, so only the reference runs the four training checks;
-planted bugs skip them (`-k 'not trains_'`).  About 80 s on two idle cores.
+training run ~3 s, so only the reference and the one bug in `train` run the
+four training checks; the other planted bugs skip them (`-k 'not trains_'`).
+About 80 s on two idle cores.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from pathlib import Path
 import pytest
 
 from grader import assignment as assignments
+from grader import mutants
 
-from .conftest import Bug, assert_bug_caught, assert_full_marks, grade
+from .conftest import Bug, assert_bug_caught, assert_full_marks, grade, load_mutants
 
 # Note [Framework assignment tests are slow]: every grading here starts a worker that
 # imports TensorFlow and trains a model; `make test-slow` (and CI) runs them.
@@ -37,18 +40,14 @@ STARTER = ROOT / "assignments" / "tf_norms" / "starter" / "normalization.py"
 ALTERNATIVES = Path(__file__).resolve().parent / "tf_norms_alternatives"
 FILE = "normalization.py"
 WITHOUT_TRAINING = "not trains_"
-MODEL = "NormalizedCNN"
 
 pytest.importorskip("tensorflow")
 
 
 def reference_submission_text() -> str:
-    """reference/tf_nets/norms.py and cnn.py as the one file a student submits."""
-    norms = (ROOT / "reference" / "tf_nets" / "norms.py").read_text()
-    cnn = (ROOT / "reference" / "tf_nets" / "cnn.py").read_text()
-    cnn = cnn.replace("from __future__ import annotations\n", "")
-    cnn = cnn.replace("from reference.tf_nets import norms\n", "")
-    return norms + "\n\n" + re.sub(r"\bnorms\.", "", cnn)
+    """reference/tf_nets/norms.py and cnn.py as the one file a student submits (the solution
+    of assignments/tf_norms/mutants.py; Note [Joined solutions] in grader/mutants.py)."""
+    return mutants.load(ASSIGNMENT).solution.text()
 
 
 def write_submission(text: str) -> Path:
@@ -72,51 +71,31 @@ def with_bug(bug: Bug) -> str:
     return text.replace(bug.old, bug.new)
 
 
-BN_BODY = ("    mean, variance = _mean_and_variance(x, _all_axes_but_last(x.shape.rank))\n"
-           "    return _scale_and_shift(x, mean, variance, gamma, beta, eps)")
-
-# (bug, check that must lose its points, phrase its message must contain)
-BUGS = [
-    (Bug("batch norm: eps outside the square root", FILE, BN_BODY,
-         "    mean, variance = _mean_and_variance(x, _all_axes_but_last(x.shape.rank))\n"
-         "    return gamma * (x - mean) / (tf.sqrt(variance) + eps) + beta", "batch_norm"),
-     "batch_norm/out", "outside the square root"),
-    (Bug("batch norm: unbiased variance", FILE, BN_BODY,
-         "    axes = _all_axes_but_last(x.shape.rank)\n"
-         "    mean = tf.reduce_mean(x, axis=axes, keepdims=True)\n"
-         "    count = tf.cast(tf.size(x) // tf.shape(x)[-1], x.dtype)\n"
-         "    variance = tf.reduce_sum(tf.square(x - mean), axis=axes, keepdims=True) / (count - 1)\n"
-         "    return _scale_and_shift(x, mean, variance, gamma, beta, eps)", "batch_norm"),
-     "batch_norm/out", "divided by N - 1"),
-    (Bug("batch norm: conv maps averaged over the batch axis only", FILE, BN_BODY,
-         "    mean, variance = _mean_and_variance(x, [0])\n"
-         "    return _scale_and_shift(x, mean, variance, gamma, beta, eps)", "batch_norm"),
-     "batch_norm/out", "over the batch axis only"),
-    (Bug("batch norm: the library does the work", FILE, BN_BODY,
-         "    mean, variance = tf.nn.moments(x, axes=_all_axes_but_last(x.shape.rank))\n"
-         "    return tf.nn.batch_normalization(x, mean, variance, beta, gamma, eps)", "batch_norm"),
-     "batch_norm/basic_ops", "tf.nn.moments"),
-    (Bug("batch norm: statistics cut off the tape (right output, wrong dx)", FILE, BN_BODY,
-         "    mean, variance = _mean_and_variance(tf.stop_gradient(x), _all_axes_but_last(x.shape.rank))\n"
-         "    return _scale_and_shift(x, mean, variance, gamma, beta, eps)", "batch_norm"),
-     "batch_norm/gradients", "your output on this sample is right"),
-    (Bug("layer norm over the batch axis", FILE,
-         "_mean_and_variance(x, _all_axes_but_first(x.shape.rank))", "_mean_and_variance(x, [0])",
-         "layer_norm"),
-     "layer_norm/out", "which is batch normalization"),
-    (Bug("weight norm without the square root", FILE,
-         "length = tf.sqrt(tf.reduce_sum(tf.square(v), axis=axes, keepdims=True))",
-         "length = tf.reduce_sum(tf.square(v), axis=axes, keepdims=True)", "weight_norm"),
-     "weight_norm/out", "squared norm"),
-    (Bug("evaluate runs the model in training mode", FILE,
-         "tf.argmax(model(x[start:start + batch_size], training=False), axis=1)",
-         "tf.argmax(model(x[start:start + batch_size], training=True), axis=1)", "evaluate"),
-     "evaluate/test_mode", "not run the model in test mode"),
-    (Bug("model never switched to running statistics at test time", FILE,
-         "        if not training:\n            return batch_norm_inference(x, self.gamma, self.beta, "
-         "self.moving_mean, self.moving_variance)\n", "", MODEL, ("evaluate",)),
-     "NormalizedCNN/test_mode", "batch statistics at test time"),
-]
+# Each bug of assignments/tf_norms/mutants.py (which `grade selftest` grades too): the
+# check that must lose its points, and a phrase its message must contain.
+EXPECTED = {
+    "batch norm: eps outside the square root":
+        ("batch_norm/out", "outside the square root"),
+    "batch norm: unbiased variance":
+        ("batch_norm/out", "divided by N - 1"),
+    "batch norm: conv maps averaged over the batch axis only":
+        ("batch_norm/out", "over the batch axis only"),
+    "batch norm: the library does the work":
+        ("batch_norm/basic_ops", "tf.nn.moments"),
+    "batch norm: statistics cut off the tape (right output, wrong dx)":
+        ("batch_norm/gradients", "your output on this sample is right"),
+    "layer norm over the batch axis":
+        ("layer_norm/out", "which is batch normalization"),
+    "weight norm without the square root":
+        ("weight_norm/out", "squared norm"),
+    "evaluate runs the model in training mode":
+        ("evaluate/test_mode", "not run the model in test mode"),
+    "model never switched to running statistics at test time":
+        ("NormalizedCNN/test_mode", "batch statistics at test time"),
+    "train computes the gradients but never applies them":
+        ("NormalizedCNN/trains_none", "test accuracy after"),
+}
+BUGS = [(bug, *EXPECTED[bug.name]) for bug in load_mutants(ASSIGNMENT)]
 
 
 @pytest.fixture(scope="module")
@@ -146,12 +125,18 @@ def test_training_runs_report_the_comparison_table(reference_result):
 
 # Bugs that must cost exactly these checks and no other.
 ONLY = {"batch norm: the library does the work": {"batch_norm/basic_ops"},
-        "batch norm: statistics cut off the tape (right output, wrong dx)": {"batch_norm/gradients"}}
+        "batch norm: statistics cut off the tape (right output, wrong dx)":
+            {"batch_norm/gradients"},
+        "train computes the gradients but never applies them": {
+            f"NormalizedCNN/trains_{option}" for option in ("none", "batch", "layer", "weight")}}
+# Bugs only the training checks can see: graded with them (about 15 s more each).
+TRAINING_BUGS = {"train computes the gradients but never applies them"}
 
 
 @pytest.mark.parametrize("bug, check_id, phrase", BUGS, ids=[b.name for b, _, _ in BUGS])
 def test_bug_is_caught(bug: Bug, check_id: str, phrase: str):
-    result = grade_text(with_bug(bug), select=WITHOUT_TRAINING)
+    select = None if bug.name in TRAINING_BUGS else WITHOUT_TRAINING
+    result = grade_text(with_bug(bug), select=select)
     assert_bug_caught(result, bug)
     check = _check(result, check_id)
     assert check.points < check.max_points, f"{check_id} kept its points"
@@ -163,6 +148,20 @@ def test_bug_is_caught(bug: Bug, check_id: str, phrase: str):
 def test_bugs_cover_every_graded_function():
     graded = {c.function for c in assignments.load(ASSIGNMENT).checks}
     assert graded == {bug.target for bug, _, _ in BUGS}
+
+
+def test_every_expectation_names_a_bug():
+    assert set(EXPECTED) == {bug.name for bug, _, _ in BUGS}
+
+
+def test_the_solution_is_norms_and_cnn_as_one_file():
+    """Note [Joined solutions]: cnn.py appended to norms.py, its import of norms gone and
+    `norms.` no longer qualifying the names it uses."""
+    norms = (ROOT / "reference" / "tf_nets" / "norms.py").read_text()
+    cnn = (ROOT / "reference" / "tf_nets" / "cnn.py").read_text()
+    cnn = cnn.replace("from __future__ import annotations\n", "")
+    cnn = cnn.replace("from reference.tf_nets import norms\n", "")
+    assert reference_submission_text() == norms + "\n\n" + re.sub(r"\bnorms\.", "", cnn)
 
 
 @pytest.mark.parametrize("alternative", sorted(p.name for p in ALTERNATIVES.glob("*.py")))
@@ -266,3 +265,96 @@ def test_static_rule_allows_basic_ops(body):
 
 def test_static_rule_needs_a_def():
     assert _uses(HEADER + "batch_norm = lambda x, g, b: x\n") is None
+
+
+# ---------------------------------------------------------------------------
+# --data-dir: training on an instructor's files (grader/checks/training_data.py)
+# ---------------------------------------------------------------------------
+
+def _digits_as_fashion_mnist(folder: Path) -> Path:
+    """A learnable Fashion-MNIST in its real format: scikit-learn's digits (split as
+    load_digits_dataset splits them, true labels) upsampled to 24 x 24 by repeating pixels
+    and zero-padded to 28 x 28, written as the four gzipped idx files."""
+    import gzip
+    import struct
+
+    import numpy as np
+
+    from reference.datasets import FASHION_MNIST_FILES, load_digits_dataset
+
+    digits = load_digits_dataset(test_fraction=0.2, seed=0)
+    folder.mkdir(parents=True)
+    for (images, labels), x, y in zip(FASHION_MNIST_FILES.values(), (digits.X_train, digits.X_test),
+                                      (digits.y_train, digits.y_test)):
+        pixels = np.pad(np.repeat(np.repeat(x[:, 0], 3, axis=1), 3, axis=2), ((0, 0), (2, 2), (2, 2)))
+        pixels = np.round(pixels * 255).astype(np.uint8)
+        (folder / f"{images}.gz").write_bytes(gzip.compress(struct.pack(">iiii", 2051, *pixels.shape)
+                                                            + pixels.tobytes()))
+        (folder / f"{labels}.gz").write_bytes(gzip.compress(struct.pack(">ii", 2049, len(y))
+                                                            + y.astype(np.uint8).tobytes()))
+    return folder
+
+
+def _grade_cli_on(text: str, data: Path, cache: Path, select: str, out: Path):
+    """`grade check` of `text` with --data-dir in a subprocess: (exit status, stderr, checks by id)."""
+    import json
+    import os
+    import subprocess
+
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-tf-norms-data-"))
+    os.chmod(folder, 0o755)
+    (folder / FILE).write_text(text)
+    os.chmod(folder / FILE, 0o644)
+    try:
+        run = subprocess.run([str(ROOT / ".venv" / "bin" / "grade"), "check", str(folder / FILE), "-a",
+                              ASSIGNMENT, "-k", select, "--data-dir", str(data), "--json", str(out),
+                              "--no-html"], capture_output=True, text=True, timeout=900,
+                             env=dict(os.environ, XDG_CACHE_HOME=str(cache)))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    checks = json.loads(out.read_text())["checks"] if out.exists() else []
+    return run.returncode, run.stderr, {c["id"]: c for c in checks}
+
+
+@pytest.fixture(scope="module")
+def digits_fashion(tmp_path_factory) -> tuple[Path, Path]:
+    """(the Fashion-MNIST folder, a reference-run cache shared by the tests below)."""
+    root = tmp_path_factory.mktemp("data-dir")
+    return _digits_as_fashion_mnist(root / "fashion"), root / "cache"
+
+
+def test_data_dir_reference_trains_to_the_relative_target(digits_fashion, tmp_path):
+    folder, cache = digits_fashion
+    status, stderr, checks = _grade_cli_on(reference_submission_text(), folder, cache,
+                                           "trains_none or trains_batch", tmp_path / "result.json")
+    assert status == 0, stderr
+    assert f"data: Fashion-MNIST (idx files in {folder}): 1438 training and 359 test images, " \
+           f"1 x 28 x 28, 10 classes" in stderr
+    assert set(checks) == {"NormalizedCNN/trains_none", "NormalizedCNN/trains_batch"}
+    for check in checks.values():
+        details = check["details"]
+        assert check["status"] == "passed", check["message"]
+        assert details["data_set"] == "Fashion-MNIST" and details["input_shape"] == [28, 28, 1]
+        assert (details["train_images"], details["test_images"]) == (1438, 359)
+        assert details["target_rule"] == "reference - 0.05" and details["learning_rate"] == 1e-3
+        assert details["threshold"] == pytest.approx(details["reference_accuracy"] - 0.05)
+        assert details["test_accuracy"] >= details["threshold"]
+
+
+# A training loop that computes the gradients and never applies them: nothing is learned.
+NO_UPDATES = ("        optimizer.apply_gradients(zip(gradients, variables))\n", "")
+
+
+def test_data_dir_loop_that_does_not_learn_fails_naming_data_and_target(digits_fashion, tmp_path):
+    folder, cache = digits_fashion
+    text = reference_submission_text()
+    assert text.count(NO_UPDATES[0]) == 1
+    status, stderr, checks = _grade_cli_on(text.replace(*NO_UPDATES), folder, cache, "trains_none",
+                                           tmp_path / "result.json")
+    assert status == 1, stderr
+    check = checks["NormalizedCNN/trains_none"]
+    details = check["details"]
+    assert check["status"] == "failed" and details["test_accuracy"] < 0.2
+    assert "on Fashion-MNIST (1438 training and 359 test images)" in check["message"]
+    assert f"at least {details['threshold']:.3f} is expected (the reference model, trained the same " \
+           f"way on the same images, reaches {details['reference_accuracy']:.3f}" in check["message"]
