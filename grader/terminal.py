@@ -57,8 +57,10 @@ def render(result: SubmissionResult, verbose: bool = False) -> str:
                 lines.append(f"       {MARKS[check.status]:7} {behaviour}: {first}")
                 if verbose and check.shows_message:
                     lines += [f"         {l}" for l in check.message.splitlines()[1:]]
-                    if check.hint:
-                        lines.append(f"         hint: {check.hint}")
+                    if check.hint:  # one line per hint (grader/hints.py puts each first)
+                        first, *more = check.hint.splitlines()
+                        lines.append(f"         hint: {first}")
+                        lines += [f"               {l}" for l in more]
     lines.append(f"score {result.score:g} / {result.max_score:g}   "
                  f"({result.duration_s:.1f}s, sandbox: {result.environment.get('sandbox')}"
                  f"{_worker_versions(result.environment)})")

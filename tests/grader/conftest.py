@@ -64,3 +64,24 @@ def make_student(submission):
     yield make
     for worker in workers:
         worker.close()
+
+
+@pytest.fixture(scope="session")
+def numpy126_python() -> str:
+    """The interpreter of a NumPy 1.26 worker environment (grader/envs.py), made once per
+    session by the real `grade env create --numpy 1.26`, in the same cache folder as `make
+    worker-env-np126`, so a CI run or an earlier session that made it makes this instant.
+    Skips, saying why, when it cannot be made (PyPI not reachable)."""
+    import re
+    import subprocess
+    import sys
+
+    grade = Path(sys.executable).with_name("grade")
+    done = subprocess.run([str(grade), "env", "create", "--numpy", "1.26"], capture_output=True,
+                          text=True, timeout=900)
+    found = re.search(r"--worker-python (\S+)", done.stdout)
+    if done.returncode != 0 or not found:
+        why = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        pytest.skip(f"no NumPy 1.26 worker environment: `grade env create --numpy 1.26` "
+                    f"failed (is PyPI reachable?): {why}")
+    return found.group(1)
