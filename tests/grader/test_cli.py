@@ -70,9 +70,9 @@ WITH_TINY = ("import sys; from pathlib import Path; import grader.assignment as 
              "from grader.cli import main; sys.exit(main(sys.argv[1:]))")
 
 
-def run_tiny(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+def run_tiny(*args: str, timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", WITH_TINY, "check", *args, "-a", "tiny"],
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
 
 def reference_files() -> dict[str, str]:
@@ -197,9 +197,10 @@ def test_check_bad_convention_exits_2(tmp_path) -> None:
 
 
 def test_check_without_assignment_is_a_usage_error() -> None:
+    # outside a student release (grader/release.py), --assignment or --release is needed
     result = run_grade("check", str(REFERENCE))
     assert result.returncode == 2
-    assert "the following arguments are required: --assignment/-a" in result.stderr
+    assert "check needs --assignment ID, or --release DIR" in result.stderr
 
 
 def test_course_file_sets_conventions_and_convention_flag_wins(tmp_path) -> None:
@@ -218,3 +219,25 @@ def test_course_file_errors_exit_2(tmp_path) -> None:
         result = run_grade("check", str(reference), "-a", "fc_nets", "--course", str(course))
         assert result.returncode == 2
         assert "--course" in result.stderr
+
+
+def test_check_writes_a_report_by_default_and_not_with_no_html(submission, tmp_path) -> None:
+    layers = "def affine_forward(x, w, b):\n    return x.reshape(x.shape[0], -1) @ w + b, None\n"
+    student = submission({"layers.py": layers})
+    result = run_tiny(str(student), cwd=tmp_path)
+    report = tmp_path / "grade-reports" / f"tiny-{student.name}.html"
+    assert f"report: grade-reports/tiny-{student.name}.html" in result.stdout, result.stdout
+    assert "<h1>tiny &mdash; " in report.read_text()
+    report.unlink()
+    result = run_tiny(str(student), "--no-html", cwd=tmp_path)
+    assert "report:" not in result.stdout and not report.exists()
+
+
+def test_a_report_that_cannot_be_written_keeps_the_verdict(submission, tmp_path) -> None:
+    layers = "def affine_forward(x, w, b):\n    return x.reshape(x.shape[0], -1) @ w + b, None\n"
+    (tmp_path / "blocked").write_text("a file where a folder should be")
+    result = run_tiny(str(submission({"layers.py": layers})), "--html",
+                      str(tmp_path / "blocked" / "report.html"))
+    assert result.returncode == 1 and score(result.stdout) == (2.0, 4.0)
+    assert "grade: could not write the report" in result.stderr
+    assert "Traceback" not in result.stderr
