@@ -101,6 +101,8 @@ class BatchOptions:
     notebook_mode: str | None = None  # "definitions" or "execute"; None: the manifest's
     device: str | None = None       # --device: auto, cpu, cuda, cuda:N
     data_dir: str | None = None     # --data-dir: the accuracy checks' data set
+    cluster: str | None = None      # "local" or a scheduler address: grade on Dask (cluster.py)
+    warm: bool = False              # --warm: zygote workers (Note [When workers are warm])
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ class JobSpec:
     notebook_mode: str | None = None
     device: str | None = None
     data_dir: str | None = None
+    warm: tuple[str, ...] = ()     # slot folders of the batch's zygotes (grader/worker/warm.py)
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,8 @@ def grade_job(spec: JobSpec, job: Job) -> SubmissionResult:
     assignments.RUBRICS_DIR = Path(spec.rubrics_dir)
     assignment = assignments.load(spec.assignment, spec.conventions)
     options = Options(sandbox=spec.sandbox, python=spec.python, select=spec.select,
-                      notebook_mode=spec.notebook_mode, device=spec.device, data_dir=spec.data_dir)
+                      notebook_mode=spec.notebook_mode, device=spec.device, data_dir=spec.data_dir,
+                      warm=spec.warm)
     assembled = None
     try:
         target = Path(job.path)
@@ -424,7 +428,11 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
                                    for s in found.submissions])
         check_ids = list(assignment.rubric.points)
         write_grades_csv(results_dir, out_dir / "grades.csv", check_ids, gradebook.names())
-        device = submission_device(assignment, options.device)
+        if options.cluster:  # Note [Devices on a cluster] in grader/cluster.py
+            from .cluster import cluster_device, open_cluster
+            device = cluster_device(assignment, options.cluster, options.device)
+        else:
+            device = submission_device(assignment, options.device)
         key = settings_key(assignment, options.select, options.notebook_mode, device.kind,
                            options.data_dir)
         rows = gradebook.rows()
@@ -432,14 +440,22 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
                 if options.regrade or s.id not in rows or rows[s.id].content_hash != hashes[s.id]
                 or rows[s.id].settings != key or rows[s.id].retry]
         outcome.unchanged = len(found.submissions) - len(todo)
+        schedule = _schedule
+        if options.cluster and todo:  # Note [Grading on Dask]; a BatchError when unreachable
+            schedule = open_cluster(options.cluster, min(workers, len(todo)), assignment, options,
+                                    device, stream)
         run_id = gradebook.start_run(assignment.id, {
             "submissions": str(folder.resolve()), "workers": workers, "regrade": options.regrade,
             "sandbox": options.sandbox, "select": options.select, "device": str(device),
-            "conventions": assignment.conventions, "settings": key})
+            "conventions": assignment.conventions, "settings": key, "cluster": options.cluster})
         spec = JobSpec(assignment.id, dict(assignment.conventions),
                        str(assignments.ASSIGNMENTS_DIR), str(assignments.RUBRICS_DIR),
                        options.sandbox, options.python, options.select, options.notebook_mode,
                        options.device, options.data_dir)
+        pool = None
+        if options.warm and todo and not options.cluster:
+            pool, slots = _warm_pool(assignment, options, device, min(workers, len(todo)), stream)
+            spec = dataclasses.replace(spec, warm=slots)
 
         def keep(submission: Submission, result: SubmissionResult, failure: str = "") -> None:
             facts = {"run": run_id, "sha256": hashes[submission.id], "settings": key,
@@ -451,20 +467,24 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
             write_atomic(reports_dir / f"{submission.id}.html", render_html(result))
             outcome.graded += 1
             progress(result)
+            if pool is not None:
+                pool.revive()
 
         progress = Progress(len(todo), stream)
         if outcome.unchanged:
             progress.note(f"{outcome.unchanged} of {len(found.submissions)} submissions unchanged "
                           f"since graded (--regrade grades them again)")
         try:
-            _schedule(todo, min(workers, max(len(todo), 1)), spec, job, keep,
-                      lambda submission, why: _failed(assignment, submission, why), progress)
+            schedule(todo, min(workers, max(len(todo), 1)), spec, job, keep,
+                     lambda submission, why: _failed(assignment, submission, why), progress)
         except KeyboardInterrupt:
             outcome.interrupted = True
             for child in multiprocessing.active_children():
                 child.terminate()
         finally:
             progress.close()
+            if pool is not None:
+                pool.stop()
         gradebook.reconcile(results_dir)  # a Ctrl-C may have come between a JSON and its row
         rows = gradebook.rows()
         for submission in found.submissions:
@@ -485,6 +505,30 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
         _remove_dead_job_folders()
     outcome.seconds = time.monotonic() - start
     return outcome
+
+
+def _warm_pool(assignment, options: BatchOptions, device, count: int, stream: TextIO):
+    """One zygote per job slot, or (None, ()) with a line saying why the batch grades cold
+    (Note [When workers are warm] in grader/worker/warm.py)."""
+    from .worker.warm import SlotPool, ZygoteError, framework_of, warm_refusal
+    framework = framework_of(assignment.folder)
+    why = warm_refusal(framework) or ("the sandbox mode is rlimits"
+                                      if (options.sandbox or os.environ.get("GRADER_SANDBOX"))
+                                      == "rlimits" else "")
+    if why:
+        print(f"--warm: cold workers ({why})", file=stream)
+        return None, ()
+    pool = SlotPool(count, options.python, framework, device)
+    try:
+        slots = tuple(pool.start())
+    except ZygoteError as exc:
+        slots, why = (), str(exc)
+    if not slots:
+        pool.stop()
+        print(f"--warm: cold workers (no zygote started{': ' + why if why else ''}; "
+              f"see grader/worker/zygote.py)", file=stream)
+        return None, ()
+    return pool, slots
 
 
 def _failed(assignment: assignments.Assignment, submission: Submission,

@@ -6,6 +6,7 @@ Each stage is its own module; this one only strings them together and turns
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import platform
 import time
@@ -15,7 +16,6 @@ from typing import Callable
 
 from . import assignment as assignments
 from . import devices, plugin
-from .checks import training_data
 from .checks.compare import on_device
 from .checks.spec import CheckFailure
 from .checks.student import Student
@@ -33,13 +33,15 @@ class Options:
     notebook_mode: str | None = None    # "definitions" or "execute"; None: the manifest's
     device: str | None = None           # "auto", "cpu", "cuda", "cuda:N"; None: auto
     data_dir: str | None = None         # accuracy checks' data set; None: digits
+    warm: tuple[str, ...] = ()          # zygote slots (grader/worker/warm.py); (): cold workers
 
 
 def _environment(worker: Worker | None, device: devices.Device = devices.CPU) -> dict:
     info = worker.info if worker is not None else {}
     return {"device": str(device), "sandbox": worker.mode if worker is not None else "",
             "python": platform.python_version(), "worker_python": info.get("python", ""),
-            "worker_numpy": info.get("numpy", ""), "platform": platform.platform(terse=True)}
+            "worker_numpy": info.get("numpy", ""), "platform": platform.platform(terse=True),
+            "worker_start": worker.start_kind if worker is not None else ""}
 
 
 def grade_submission(path: Path, assignment: assignments.Assignment,
@@ -69,18 +71,24 @@ def grade_submission(path: Path, assignment: assignments.Assignment,
         staged = stage(path, layout)
     except SubmissionError as exc:
         return failed(str(exc))
-    worker = Worker(staged.root, limits=assignment.limits, python=options.python,
-                    sandbox_mode=options.sandbox, device=device)
+    worker_class, extra = Worker, {}
+    if options.warm:  # Note [When workers are warm] in grader/worker/warm.py
+        from .worker.warm import WarmWorker
+        worker_class, extra = WarmWorker, {"slots": options.warm}
+    worker = worker_class(staged.root, limits=assignment.limits, python=options.python,
+                          sandbox_mode=options.sandbox, device=device, **extra)
     try:
         try:
             worker.start()
         except WorkerFailure as exc:
-            return failed(f"the worker could not start: {exc}", worker)
+            advice = (f"; see what that environment holds with `grade env check {options.python}`"
+                      if options.python else "")
+            return failed(f"the worker could not start: {exc}{advice}", worker)
         student = Student(worker, staged.modules, staged.files, conventions,
                           missing=frozenset(staged.missing), aliases=dict(assignment.aliases),
                           import_timeouts=dict(staged.import_timeouts), sources=dict(staged.sources))
         cell_notes = _notebook_cells(student)
-        with on_device(device.kind), training_data.using(options.data_dir):
+        with on_device(device.kind), _data_set(options.data_dir):
             results = plugin.run(assignment.checks, student, assignment.rubric.points,
                                  options.on_result, options.select, assignment.rubric.hidden_details)
         score = round(sum(r.points for r in results), 6)
@@ -97,6 +105,15 @@ def grade_submission(path: Path, assignment: assignments.Assignment,
     finally:
         worker.close()
         staged.cleanup()
+
+
+def _data_set(data_dir: str | None):
+    """Train accuracy checks on `data_dir`'s data set inside the block (None: digits).  The
+    module is imported only when asked: it needs reference/, which a student release lacks."""
+    if not data_dir:
+        return contextlib.nullcontext()
+    from .checks import training_data
+    return training_data.using(data_dir)
 
 
 def submission_device(assignment: assignments.Assignment, spec: str | None) -> devices.Device:

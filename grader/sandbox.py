@@ -33,6 +33,7 @@ that mode for isolation.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import resource
 import secrets
@@ -55,10 +56,11 @@ def worker_uid() -> int:
     return secrets.choice(WORKER_UIDS)
 
 WORKER_DIR = Path(__file__).resolve().parent / "worker"
-WORKER_FILES = ("runtime.py", "wire.py")
+WORKER_FILES = ("runtime.py", "wire.py", "zygote.py")
 SANDBOX_WORKER_DIR = "/opt/grader-worker"
 SANDBOX_SUBMISSION = "/submission"
 SANDBOX_SCRATCH = "/scratch"
+SANDBOX_CONTROL = "/control"
 
 # Environment passed to the worker: nothing of the judge's beyond what numerical
 # libraries need to compute the same numbers (see the machine notes on OpenBLAS).
@@ -105,7 +107,27 @@ def _python_roots(python: str) -> list[str]:
         venv = Path(python).absolute().parent.parent
         if (venv / "pyvenv.cfg").exists():
             roots.add(str(venv))
+            roots |= _venv_home(venv / "pyvenv.cfg")
     return sorted(r for r in roots if r and Path(r).exists())
+
+
+def _venv_home(config: Path) -> set[str]:
+    """The base installation a virtual environment names in pyvenv.cfg (`home = .../bin`).
+
+    A venv made with --copies (or on a system that copies) holds its own python binary,
+    so the real executable's folder is the venv itself; without its base installation
+    bound, the worker would load whatever libpython and standard library /usr has,
+    silently another Python than the one asked for."""
+    try:
+        lines = config.read_text().splitlines()
+    except OSError:
+        return set()
+    for line in lines:
+        key, sep, value = line.partition("=")
+        if sep and key.strip() == "home" and value.strip():
+            home = Path(os.path.realpath(value.strip()))
+            return {str(home.parent)}
+    return set()
 
 
 def _system_binds(gpu: bool = False) -> list[str]:
@@ -206,6 +228,26 @@ def plan(python: str, submission: Path, scratch: Path, mode: str = "auto",
     args += ["--", python, "-I", f"{SANDBOX_WORKER_DIR}/runtime.py"]
     return SandboxPlan(args, env, "bwrap", SANDBOX_SUBMISSION, SANDBOX_SCRATCH,
                        SANDBOX_WORKER_DIR, drop)
+
+
+def zygote_plan(python: str, inbox: Path, scratch: Path, control: Path,
+                preload: tuple[str, ...] = (), extra_env: dict[str, str] | None = None,
+                gpu: bool = False) -> SandboxPlan | None:
+    """The command for a warm-worker zygote (Note [Warm workers] in grader/worker/zygote.py):
+    the same sandbox as a cold worker's, with the slot's `inbox` at /submission, `scratch`
+    at /scratch and a root-only `control` folder (the zygote's socket) at /control.  None
+    where it would not be safe: only a judge running as root can give each forked worker a
+    uid of its own, and only bubblewrap hides the other slots' folders."""
+    if os.geteuid() != 0 or bwrap_path() is None:
+        return None
+    cold = plan(python, inbox, scratch, "bwrap", extra_env, gpu)
+    assert cold.argv[-2:] == ["-I", f"{SANDBOX_WORKER_DIR}/runtime.py"], cold.argv[-3:]
+    end = cold.argv.index("--")
+    argv = (cold.argv[:end] + ["--bind", str(control), SANDBOX_CONTROL]
+            + cold.argv[end:-1] + [f"{SANDBOX_WORKER_DIR}/zygote.py"])
+    if preload:
+        argv += ["--preload", ",".join(preload)]
+    return dataclasses.replace(cold, argv=argv)
 
 
 def _threads_of_uid(uid: int) -> int:

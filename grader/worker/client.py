@@ -169,6 +169,8 @@ class _OutputTail(threading.Thread):
 class Worker:
     """One confined worker for one submission; restarts itself after a crash or timeout."""
 
+    start_kind = "cold"  # a fresh interpreter per start; "warm": forked (grader/worker/warm.py)
+
     def __init__(self, submission: Path, *, limits: sandbox.Limits | None = None,
                  python: str | None = None, sandbox_mode: str | None = None,
                  sys_paths: tuple[str, ...] = ("",), device: Device = CPU) -> None:
@@ -216,14 +218,18 @@ class Worker:
         finally:
             for fd in (request_r, reply_w, output_w):
                 os.close(fd)
+        self._attach(request_w, reply_r, output_r, plan.submission_path)
+
+    def _attach(self, request_w: int, reply_r: int, output_r: int, submission_path: str) -> None:
+        """Talk to a just-started worker (cold, or forked by a zygote: grader/worker/warm.py)."""
         self._request_fd, self._reply_fd = request_w, reply_r
         os.set_blocking(request_w, False)  # see _write_all
         self._output = _OutputTail(output_r, self.limits.output_bytes)
         self._output.start()
         self.starts += 1
-        self.submission_path = plan.submission_path
+        self.submission_path = submission_path
         self.info = self.request("hello", timeout=60)
-        paths = [os.path.join(plan.submission_path, p) if p else plan.submission_path
+        paths = [os.path.join(submission_path, p) if p else submission_path
                  for p in self.sys_paths]
         self.request("path", paths=paths, timeout=10)
 

@@ -1,0 +1,449 @@
+"""Grade a batch on a Dask cluster: `grade batch --cluster local` or `--scheduler tcp://HOST:PORT`.
+
+grader/batch.py decides what to grade and writes every result; this module only
+replaces its job pool (`_schedule`) with a Dask cluster.  The parent imports
+this module, and so Dask, only when --cluster or --scheduler is given.
+
+    parent (grade batch)       Dask worker (any machine)      job process              student
+    keep(): JSON, gradebook, <-- run_task(spec, job) -----> python -m grader.cluster --> worker
+    report, progress            result as a JSON dict        grade_job(spec, job)       (bwrap)
+
+# Note [Grading on Dask]
+The same `grade_job(spec, job)` as the local run grades each submission, so the
+verdicts are the local run's (durations and environment facts aside).  The
+parent submits one Dask task per submission (`run_task`, a pure function of the
+JobSpec and the Job, sent as plain dicts), and writes each result as it arrives
+(`distributed.as_completed`) through batch.py's own `keep`: Note [Nothing lost]
+and Note [When a submission is graded again] hold unchanged, and so does the
+resume after a kill.  What comes back over the wire is the result's JSON dict
+(SubmissionResult.to_dict, rebuilt with from_dict), never a grader object.  The
+Dask worker is grader code, as trusted as the parent; student code never runs
+in it (Note [One process per task on Dask]).  Ctrl-C, or a scheduler that goes
+away mid-batch (ClusterLost), stops the batch as Ctrl-C stops a local one:
+the results received are kept, the run is marked interrupted, and the next run
+grades the rest.
+
+# Note [One process per task on Dask]
+grade_job runs pytest in-process and sets module globals (the assignments
+folder), so, as in Note [Job processes], every submission is graded in a fresh
+process: the Dask task starts `python -m grader.cluster` (the Dask worker's
+own interpreter), hands it the job on stdin and reads the result from its
+stdout; the job process then starts the usual sandboxed student worker
+(grader/worker/client.py).  A plain subprocess rather than batch.py's
+forkserver pool, because Dask workers are daemonic processes by default
+(`distributed.worker.daemon`), and multiprocessing refuses to start children
+of a daemonic process; the price is a Python start and the grader's imports
+per submission (about 0.8 s of CPU), small next to grading.  As each task has
+its own process, a Dask worker may run several at once (`--nthreads N`).  The job
+process is set up by batch.py's `_init_job_process`, watching its Dask worker:
+when that worker ends, however it ends, the job kills its student workers,
+removes its temporary folder and exits.  With `--cluster local` the Dask
+workers are children of the batch and exit when it does (distributed's
+parent-alive pipe), so `kill -9` of the batch still stops every job.  A task
+whose future is cancelled (Ctrl-C, or the batch's client gone) stops its job
+process (SIGTERM, which the job turns into the same clean stop).
+
+# Note [Submissions on a remote cluster]
+A task carries paths, not bytes: the submissions folder, the grader's
+installation (assignments and rubrics folders), --worker-python and --data-dir
+must be on a filesystem that every Dask worker machine mounts at the same path,
+as on any Slurm or Kubernetes cluster with a shared home or project volume.
+Shipping the bytes would double the traffic of large zips and notebooks and
+still need the grader installed on the workers.  A path missing on a worker is
+said plainly (which path, which worker) as a job failure, graded again by the
+next run.  Each Dask worker machine needs bubblewrap for isolation; without it
+the student workers there fall back to resource limits, and each result says
+what ran (environment.sandbox).
+
+# Note [Dask worker deaths]
+When a Dask worker process dies, the scheduler gives its tasks to other
+workers, up to `distributed.scheduler.allowed-failures` (3) deaths per task;
+after that the task fails with KilledWorker.  Every task the dead worker held
+counts a death, innocent or not (as in Note [Crash attribution]), so a
+KilledWorker task is graded again alone, with nothing else in flight; a task
+that still kills its worker alone is the culprit and gets an `error` result
+saying so, marked `job_failure` (graded again by the next run).  A job process
+that dies on its own (the OOM killer) does not take its Dask worker with it:
+its task reports the exit status directly, with no one else to blame.
+
+# Note [Devices on a cluster]
+GPU assignments (`gpu: true`) whose device resolves to cuda submit their tasks
+with `resources={"GPU": 1}`, so only Dask workers started with `--resources
+GPU=1` take them, one at a time each.  With --cluster local the device is
+resolved on this machine, exactly as in a local run.  With --scheduler the
+parent is usually a login node without a GPU, so --device is taken as written:
+`cuda` or `cuda:N` is not looked for here, and each job uses the GPU its Dask
+worker was given (CUDA_VISIBLE_DEVICES holding one index, as dask-cuda and
+Slurm's --gres set it; else `cuda:N`, or the first GPU there); `auto` means
+the CPU, and the batch says so, because the workers' GPUs cannot be seen from
+here before the settings key (Note [When a submission is graded again]) is
+fixed.  A Dask worker that offers GPU but has none gives a job failure naming it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import deque
+from typing import TextIO
+
+from . import assignment as assignments
+from . import devices
+from .batch import BatchError, Job, JobSpec, _first_line, _job_of
+from .discover import Submission
+from .result import SubmissionResult
+
+LOCAL = "local"
+CONNECT_TIMEOUT_S = 10   # reaching a --scheduler; then the command fails with exit status 2
+POLL_S = 0.1             # how often the parent looks for Ctrl-C between results
+WATCH_S = 0.5            # how often a task checks whether it is still wanted
+
+
+# -- the parent ----------------------------------------------------------------------------------
+
+def cluster_device(assignment: assignments.Assignment, target: str,
+                   spec: str | None) -> devices.Device:
+    """The device the batch grades on; see Note [Devices on a cluster]."""
+    from .pipeline import submission_device
+    if target == LOCAL:
+        return submission_device(assignment, spec)
+    text = (spec or "auto").strip().lower()
+    match = devices.SPEC.match(text)
+    if not match:
+        raise devices.DeviceError(f"--device must be auto, cpu, cuda or cuda:N, not {text!r}")
+    if not assignment.gpu or text in ("auto", "cpu"):
+        return devices.CPU
+    return devices.Device("cuda", int(match.group(2) or 0))
+
+
+def task_resources(device: devices.Device) -> dict[str, float] | None:
+    """What a task asks the scheduler for: one GPU for a cuda run (Note [Devices on a cluster])."""
+    return {"GPU": 1} if device.kind == "cuda" else None
+
+
+def open_cluster(target: str, workers: int, assignment: assignments.Assignment,
+                 options, device: devices.Device, stream: TextIO = sys.stderr) -> "DaskScheduler":
+    """Start a LocalCluster of `workers` processes (target "local") or connect to the scheduler
+    at `target`; a BatchError, one line, when that cannot be done."""
+    import logging
+
+    import dask
+    import distributed
+
+    resources = task_resources(device)
+    if target == LOCAL:
+        try:
+            # Dask sets OMP/MKL/OPENBLAS_NUM_THREADS=1 in the workers it starts; the student
+            # workers would inherit that, and the local run does not have it.
+            with dask.config.set({"distributed.nanny.pre-spawn-environ":
+                                  {"MALLOC_TRIM_THRESHOLD_": 65536}}):
+                cluster = distributed.LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                    protocol="tcp", dashboard_address=None, memory_limit=0,
+                    resources=resources, silence_logs=logging.CRITICAL)
+            client = distributed.Client(cluster, set_as_default=False)
+        except Exception as exc:  # the batch cannot run: say why in one line
+            raise BatchError(f"could not start a local Dask cluster: "
+                             f"{_first_line(str(exc))}") from None
+        return DaskScheduler(client, cluster, target, resources, device_spec=None)
+    client = _connect(target)
+    for handler in logging.getLogger("distributed").handlers:  # what matters, we say ourselves
+        handler.setLevel(logging.CRITICAL)                       # (as LocalCluster's silence_logs)
+    # Note [Devices on a cluster]: the jobs get --device as written (cuda or cuda:N), or cpu.
+    device_spec = "cpu" if device.kind == "cpu" else (options.device or "cuda").strip().lower()
+    scheduler = DaskScheduler(client, None, target, resources, device_spec=device_spec)
+    if assignment.gpu and device.kind == "cpu" and (options.device or "auto") == "auto":
+        stream.write(f"note: with --scheduler, {assignment.id} runs on the Dask workers' CPUs; "
+                     f"--device cuda runs it on workers started with --resources GPU=1\n")
+    scheduler.say_when_idle(stream)
+    return scheduler
+
+
+def _connect(target: str):
+    """A Client of the scheduler at `target`, or a BatchError saying why not in one line."""
+    import gc
+
+    import distributed
+
+    failure, hook = "", sys.unraisablehook
+    # A Client that failed half-way complains when it is dropped ("Exception ignored in
+    # Client.__del__"); the one line below says all there is to say.
+    sys.unraisablehook = lambda unraisable: None
+    try:
+        try:
+            return distributed.Client(target, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+        except Exception as exc:  # unreachable, refused, not a Dask scheduler: a bad command
+            failure = f"{type(exc).__name__}: {_first_line(str(exc)) if str(exc) else 'no answer'}"
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    raise BatchError(f"cannot reach the Dask scheduler at {target} ({failure})")
+
+
+class ClusterLost(KeyboardInterrupt):
+    """The scheduler went away mid-batch: the batch stops as after Ctrl-C (interrupted, every
+    result received kept, the rest graded by the next run), so batch.py's handling of Ctrl-C is
+    this one's too."""
+
+
+class DaskScheduler:
+    """batch.py's `_schedule` on a Dask cluster: called once with the todo list, then closed."""
+
+    def __init__(self, client, cluster, target: str, resources: dict | None,
+                 device_spec: str | None) -> None:
+        self.client, self.cluster, self.target = client, cluster, target
+        self.resources, self.device_spec = resources, device_spec
+
+    def say_when_idle(self, stream: TextIO) -> None:
+        """Tell the user when no worker can take the tasks yet (they would wait silently)."""
+        try:
+            found = self.client.scheduler_info(n_workers=-1).get("workers", {})
+        except Exception:  # only a courtesy
+            return
+        if not found:
+            stream.write(f"note: the Dask scheduler at {self.target} has no workers yet; the "
+                         f"batch waits for some (`dask worker {self.target} --nthreads N`)\n")
+        elif self.resources and not any(w.get("resources", {}).get("GPU") for w in found.values()):
+            stream.write("note: no Dask worker offers a GPU yet; the batch waits for one started "
+                         "with --resources GPU=1\n")
+        stream.flush()
+
+    def __call__(self, todo: list[Submission], workers: int, spec: JobSpec, job, keep, failed,
+                 progress) -> None:
+        try:
+            if todo:
+                self._run(todo, spec, job, keep, failed, progress)
+        finally:
+            self.close()
+
+    def _run(self, todo, spec: JobSpec, job, keep, failed, progress) -> None:
+        from distributed import KilledWorker, as_completed
+        from distributed.client import FutureCancelledError
+
+        reference = _reference(job)
+        if self.device_spec is not None:  # Note [Devices on a cluster]
+            spec = dataclasses.replace(spec, device=self.device_spec)
+        spec_data = dataclasses.asdict(spec)
+        pin_gpu = self.cluster is None and self.resources is not None
+        in_flight: dict = {}   # future -> (submission, alone)
+        finished = as_completed(loop=self.client.loop)
+        suspects: deque[Submission] = deque()
+
+        def submit(submission: Submission, alone: bool) -> None:
+            future = self.client.submit(
+                run_task, spec_data, dataclasses.asdict(_job_of(submission)), reference, pin_gpu,
+                key=f"grade-{submission.id}-{uuid.uuid4().hex[:8]}", resources=self.resources,
+                pure=False)
+            in_flight[future] = (submission, alone)
+            finished.add(future)
+
+        # Ctrl-C only sets a flag; the loop stops between results (as Note [Ctrl-C at a safe
+        # point] in batch.py), so a result is never half kept.
+        interrupted = threading.Event()
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.set())
+        try:
+            for submission in todo:
+                submit(submission, False)
+            while in_flight or suspects:
+                if interrupted.is_set():
+                    raise KeyboardInterrupt
+                if self.client.status in ("closing", "closed"):
+                    raise self._lost(progress)
+                if suspects and not in_flight:
+                    submission = suspects.popleft()  # Note [Dask worker deaths]: alone
+                    submit(submission, True)
+                done = finished.next_batch(block=False)
+                if not done:
+                    time.sleep(POLL_S)
+                    continue
+                for future in done:
+                    submission, alone = in_flight.pop(future)
+                    try:
+                        answer = future.result()
+                    except KilledWorker as exc:
+                        deaths = f"its Dask worker died {exc.allowed_failures + 1} times while " \
+                                 f"grading it"
+                        if alone:
+                            keep(submission, failed(submission, _abrupt(deaths)), failure=deaths)
+                        else:
+                            suspects.append(submission)
+                            progress.note(f"{submission.id}: {deaths}; grading it again with "
+                                          f"nothing else in flight to find whether it is the cause")
+                    except FutureCancelledError:
+                        if self.client.status != "running":  # the client cancels all it had
+                            raise self._lost(progress) from None
+                        why = "the Dask scheduler cancelled its task"
+                        keep(submission, failed(submission, _abrupt(why)), failure=why)
+                    except Exception as exc:  # the task itself failed: not a verdict either
+                        why = f"{type(exc).__name__}: {exc}"
+                        keep(submission, failed(submission, f"internal grader error in the batch "
+                                                            f"job ({why})"), failure=why)
+                    else:
+                        _settle(submission, answer, keep, failed)
+                    finally:
+                        future.release()
+        except BaseException:
+            # Ctrl-C or a lost scheduler: stop what is in flight (Note [One process per task
+            # on Dask]: a cancelled task stops its job process).
+            try:
+                self.client.cancel(list(in_flight), force=True)
+            except Exception:
+                pass
+            raise
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+
+    def _lost(self, progress) -> "ClusterLost":
+        progress.note(f"lost the Dask scheduler at {self.target}; the results received are kept")
+        return ClusterLost()
+
+    def close(self) -> None:
+        for thing in (self.client, self.cluster):
+            if thing is not None:
+                try:
+                    thing.close(timeout=CONNECT_TIMEOUT_S)
+                except Exception:  # closing is best effort; local workers die with the batch
+                    pass
+
+
+def _abrupt(why: str) -> str:
+    return (f"the grading process ended abruptly ({why}); nothing was graded, and the next "
+            f"grade batch tries again")
+
+
+def _settle(submission: Submission, answer: dict, keep, failed) -> None:
+    """Keep what a task returned: a result, or why there is none (all job failures)."""
+    if "result" in answer:
+        keep(submission, SubmissionResult.from_dict(answer["result"]))
+    elif "crashed" in answer:
+        keep(submission, failed(submission, _abrupt(answer["crashed"])), failure=answer["crashed"])
+    elif "unavailable" in answer:
+        keep(submission, failed(submission, f"could not be graded on the Dask cluster: "
+                                            f"{answer['unavailable']}"),
+             failure=answer["unavailable"])
+    else:
+        why = answer.get("error", "the task returned nothing")
+        keep(submission, failed(submission, f"internal grader error in the batch job ({why})"),
+             failure=why)
+
+
+def _reference(job) -> str:
+    """`module:name` of the job function, which the job process imports by name."""
+    module, name = getattr(job, "__module__", None), getattr(job, "__qualname__", "")
+    if not module or module == "__main__" or "<" in name:
+        raise BatchError(f"a batch job on Dask must be a module-level function of an importable "
+                         f"module, not {job!r}")
+    return f"{module}:{name}"
+
+
+# -- the Dask worker ------------------------------------------------------------------------------
+
+def run_task(spec: dict, job: dict, reference: str, pin_gpu: bool = False) -> dict:
+    """One submission, on a Dask worker: check that what it needs is here, grade it in a job
+    process of its own (Note [One process per task on Dask]) and return the result's dict, or
+    why there is none."""
+    from .batch import _remove_dead_job_folders
+
+    where = _worker_name()
+    needed = [("submission", job["path"]), *[("submission file", p) for _, p in job["members"]],
+              ("assignments folder", spec["assignments_dir"]),
+              ("rubrics folder", spec["rubrics_dir"]), ("--worker-python", spec["python"]),
+              ("--data-dir", spec["data_dir"])]
+    for what, path in needed:
+        if path and not os.path.exists(path):
+            return {"unavailable": f"the {what} {path} is not on Dask worker {where}; the "
+                                   f"submissions and the grader must be on a filesystem every "
+                                   f"worker mounts at the same path"}
+    device = spec["device"] or ""
+    if device.startswith("cuda"):
+        if not devices.gpus():
+            return {"unavailable": f"Dask worker {where} offers the GPU resource but has no "
+                                   f"NVIDIA GPU the driver lists"}
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES", "").strip()
+        if pin_gpu and visible.isdigit():  # the one GPU this worker was given
+            spec = {**spec, "device": f"cuda:{visible}"}
+    _remove_dead_job_folders()
+    request = json.dumps({"spec": spec, "job": job, "reference": reference, "watch": os.getpid()})
+    process = subprocess.Popen([sys.executable, "-m", "grader.cluster"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE)
+    output: list[bytes] = []
+    talk = threading.Thread(target=lambda: output.append(process.communicate(request.encode())[0]),
+                            daemon=True, name="job-process")
+    talk.start()
+    while talk.is_alive():
+        talk.join(WATCH_S)
+        if talk.is_alive() and not _still_wanted():
+            process.terminate()  # the job stops cleanly on SIGTERM (batch._stop)
+            talk.join()
+            return {"error": "cancelled"}
+    if process.returncode != 0:
+        from .worker.client import describe_exit
+        return {"crashed": describe_exit(process.returncode)}
+    try:
+        return json.loads(output[0] if output else b"")
+    except ValueError:
+        return {"error": "the job process wrote no result"}
+
+
+def _worker_name() -> str:
+    try:
+        from distributed import get_worker
+        return f"{get_worker().address} ({socket.gethostname()})"
+    except Exception:  # not on a Dask worker (a test calling run_task directly)
+        return socket.gethostname()
+
+
+def _still_wanted() -> bool:
+    """False once the scheduler has cancelled this task (Ctrl-C, or its client gone)."""
+    try:
+        from distributed import get_worker
+        from distributed.worker import thread_state
+        task = get_worker().state.tasks.get(thread_state.key)
+        return task is not None and task.state != "cancelled"
+    except Exception:  # not on a Dask worker, or Dask changed: keep grading
+        return True
+
+
+# -- the job process -----------------------------------------------------------------------------
+
+def job_main() -> int:
+    """`python -m grader.cluster`: grade the job given on stdin; its result's dict on stdout."""
+    from .batch import _init_job_process
+
+    answer = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)  # anything printed while grading goes to stderr, not into the answer
+    request = json.load(sys.stdin)
+    _init_job_process(request["watch"])
+    # JSON made the spec's tuples lists; put them back (the conventions stay a dict)
+    spec = JobSpec(**{k: tuple(v) if isinstance(v, list) else v
+                      for k, v in request["spec"].items()})
+    job = Job(request["job"]["id"], request["job"]["path"],
+              tuple(tuple(member) for member in request["job"]["members"]))
+    module, name = request["reference"].split(":", 1)
+    try:
+        grade = importlib.import_module(module)
+        for part in name.split("."):
+            grade = getattr(grade, part)
+        reply = {"result": grade(spec, job).to_dict()}
+    except Exception as exc:  # the job itself failed (grade_job catches its own errors)
+        reply = {"error": f"{type(exc).__name__}: {exc}"}
+    from .result import _jsonable
+    answer.write(json.dumps(reply, default=_jsonable))
+    answer.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(job_main())

@@ -1,0 +1,361 @@
+"""Warm workers, judge side: the zygotes of a batch and the Worker that forks from them.
+
+See Note [Warm workers] in grader/worker/zygote.py for the design and why it
+keeps the trust boundary.  This module holds the two judge-side halves:
+
+- `SlotPool`, made by the batch process (grader/batch.py): one slot folder per
+  job process (inbox, scratch, root-only control folder, lock file) and one
+  zygote per slot, started under bubblewrap by sandbox.zygote_plan.
+- `WarmWorker`, made by a job process instead of a Worker: it claims a free
+  slot (a flock on its lock file, released by the kernel when the job ends,
+  however it ends), stages the submission in the slot's inbox once the zygote
+  has cleaned up after the previous submission, and asks the zygote for a
+  fresh worker at every (re)start.  Anything wrong with the zygote or the slot
+  makes it a cold Worker for the rest of the submission, with a note saying so.
+
+# Note [When workers are warm]
+Only when it is safe and it pays: the judge runs as root (so each worker can
+get a fresh uid) and bubblewrap exists (so a slot sees only its own inbox),
+the submission is graded with `grade batch --warm`, and the assignment is not
+a TensorFlow one (TensorFlow starts threads at import and cannot be forked
+safely; those submissions get cold workers).  Everything else, `grade check`
+included (one submission: nothing to amortise), starts cold workers exactly
+as before.  Each result's environment says which: "worker_start": "warm" or
+"cold".
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from .. import sandbox
+from ..devices import CPU, Device
+from .client import Worker, WorkerFailure, _kill_tree
+
+SOCKET_NAME = "zygote.sock"
+READY_TIMEOUT_S = 180.0   # a zygote importing torch on a loaded machine
+CONTROL_TIMEOUT_S = 30.0  # one request to the zygote (a kill waits for the clean-up)
+
+
+class ZygoteError(Exception):
+    """The zygote is missing, dead or answered nonsense: grade on cold workers instead."""
+
+
+def framework_of(folder: Path) -> str:
+    """"tensorflow", "torch" or "numpy": what the assignment's code imports (its .py files)."""
+    found = "numpy"
+    for path in sorted(Path(folder).rglob("*.py")):
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            continue
+        if "import tensorflow" in text or "from tensorflow" in text:
+            return "tensorflow"
+        if "import torch" in text or "from torch" in text:
+            found = "torch"
+    return found
+
+
+def warm_refusal(framework: str) -> str:
+    """Why this judge cannot use warm workers for `framework`, or "" when it can
+    (Note [When workers are warm])."""
+    if os.geteuid() != 0:
+        return "the grader does not run as root, so forked workers could not get uids of their own"
+    if sandbox.bwrap_path() is None:
+        return "bubblewrap is not installed"
+    if framework == "tensorflow":
+        return "TensorFlow cannot be imported before a fork"
+    return ""
+
+
+# -- the batch side: slots and their zygotes ------------------------------------------------------
+
+class SlotPool:
+    """One zygote per slot for the life of a batch (Note [Warm workers])."""
+
+    def __init__(self, count: int, python: str | None = None, framework: str = "numpy",
+                 device: Device = CPU) -> None:
+        self.python = python or os.environ.get("GRADER_WORKER_PYTHON") or _sys_executable()
+        self.preload = ("torch",) if framework == "torch" else ()
+        self.device = device
+        self.root = Path(tempfile.mkdtemp(prefix="grader-warm-"))
+        os.chmod(self.root, 0o755)
+        self.slots = [self.root / f"slot{i}" for i in range(count)]
+        self.processes: dict[Path, subprocess.Popen] = {}
+        for slot in self.slots:
+            for name, mode in (("inbox", 0o755), ("scratch", 0o755), ("control", 0o700)):
+                (slot / name).mkdir(parents=True)
+                os.chmod(slot / name, mode)
+            os.chmod(slot, 0o755)
+            (slot / "lock").touch()
+
+    def start(self, wait: bool = True) -> list[str]:
+        """Start every slot's zygote; with `wait`, until each answers.  Returns the slot
+        folders whose zygote is ready (the others are graded cold)."""
+        for slot in self.slots:
+            self._start(slot)
+        if not wait:
+            return [str(s) for s in self.slots]
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        return [str(s) for s in self.slots if self._wait_ready(s, deadline)]
+
+    def _start(self, slot: Path) -> None:
+        plan = sandbox.zygote_plan(self.python, slot / "inbox", slot / "scratch", slot / "control",
+                                   self.preload, self.device.worker_env(),
+                                   gpu=self.device.kind == "cuda")
+        if plan is None:
+            raise ZygoteError(warm_refusal("numpy") or "warm workers are not possible here")
+        (slot / "control" / SOCKET_NAME).unlink(missing_ok=True)
+        with open(slot / "zygote.log", "ab") as log:
+            self.processes[slot] = subprocess.Popen(
+                plan.argv, env=plan.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                cwd=str(slot / "scratch"), start_new_session=True, close_fds=True)
+
+    def _wait_ready(self, slot: Path, deadline: float) -> bool:
+        while time.monotonic() < deadline:
+            if self.processes[slot].poll() is not None:
+                return False
+            try:
+                with _Control(slot, timeout=5) as control:
+                    control.ask({"op": "hello"})
+                return True
+            except (OSError, ZygoteError):
+                time.sleep(0.1)
+        return False
+
+    def revive(self) -> None:
+        """Restart the zygotes that died (a job found it dead and graded cold meanwhile)."""
+        for slot, process in list(self.processes.items()):
+            if process.poll() is None:
+                continue
+            with open(slot / "lock") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    continue  # a job holds the slot; try again after the next result
+                self._start(slot)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            _kill_tree(process)
+        self.processes.clear()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> "SlotPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _sys_executable() -> str:
+    import sys
+    return sys.executable
+
+
+class _Control:
+    """One connection to a slot's zygote: JSON requests, file descriptors alongside."""
+
+    def __init__(self, slot: Path, timeout: float = CONTROL_TIMEOUT_S) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.sock.settimeout(timeout)
+        try:
+            self.sock.connect(str(Path(slot) / "control" / SOCKET_NAME))
+        except OSError:
+            self.sock.close()
+            raise
+
+    def ask(self, request: dict, fds: tuple[int, ...] = ()) -> dict:
+        try:
+            socket.send_fds(self.sock, [json.dumps(request).encode()], list(fds))
+            data = self.sock.recv(1 << 16)
+        except OSError as exc:
+            raise ZygoteError(f"the zygote did not answer ({exc})") from None
+        try:
+            reply = json.loads(data.decode()) if data else None
+        except ValueError:
+            reply = None
+        if not isinstance(reply, dict):
+            raise ZygoteError("the zygote's connection closed or sent a malformed reply")
+        if not reply.get("ok"):
+            raise ZygoteError(f"the zygote refused: {reply.get('error', '?')}")
+        return reply
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> "_Control":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# -- the job side: a worker forked from a zygote --------------------------------------------------
+
+class _ForkedChild:
+    """Stands for subprocess.Popen where Worker needs one: the zygote knows the child."""
+
+    def __init__(self, control: _Control, pid: int) -> None:
+        self.control, self.pid, self.code = control, pid, None
+
+    def poll(self):
+        if self.code is None:
+            try:
+                if not self.control.ask({"op": "poll"})["alive"]:
+                    self.code = self._status(self.control.ask({"op": "kill"}).get("status"))
+            except ZygoteError:
+                self.code = -9  # no zygote: no child either (bwrap's PID namespace went with it)
+        return self.code
+
+    def wait(self, timeout: float | None = None):
+        deadline = time.monotonic() + (timeout or 0)
+        while self.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if self.code is None:
+            raise subprocess.TimeoutExpired("worker", timeout)
+        return self.code
+
+    def kill(self) -> None:
+        if self.code is None:
+            try:
+                self.code = self._status(self.control.ask({"op": "kill"}).get("status"))
+            except ZygoteError:
+                self.code = -9
+
+    @staticmethod
+    def _status(status):
+        # As bwrap reports a cold worker's end (Worker._crashed turns 128 + N into signal N),
+        # so that a crash reads the same warm or cold.
+        if isinstance(status, int) and status < 0:
+            return 128 - status
+        return status if isinstance(status, int) else -9
+
+
+class WarmWorker(Worker):
+    """A Worker whose every start is a fork of a slot's zygote (Note [Warm workers]);
+    a cold Worker where that is not possible (Note [When workers are warm])."""
+
+    def __init__(self, submission: Path, *, slots: tuple[str, ...] = (), **kwargs) -> None:
+        super().__init__(submission, **kwargs)
+        self.slots = tuple(slots)
+        self.slot: Path | None = None
+        self._lock = None
+        self._control: _Control | None = None
+        self.refusal = ""      # why this submission went cold, once it did
+        self.warm_starts = 0
+        if self.sandbox_mode == "rlimits":
+            self.refusal = "the sandbox mode is rlimits (warm workers need bubblewrap)"
+
+    @property
+    def start_kind(self) -> str:
+        return "warm" if self.warm_starts and not self.refusal else "cold"
+
+    def start(self) -> None:
+        self.close()
+        if not self.refusal:
+            try:
+                self._fork()
+                return
+            except (OSError, ZygoteError) as exc:
+                self._go_cold(f"the warm worker could not start ({exc})")
+        super().start()
+        self.notes = list(self.notes) + [f"cold worker: {self.refusal}"]
+
+    def _go_cold(self, why: str) -> None:
+        self.refusal = why
+        self._disconnect()
+
+    def _fork(self) -> None:
+        if self._control is None:
+            self._claim()
+        request_r, request_w = os.pipe()
+        reply_r, reply_w = os.pipe()
+        output_r, output_w = os.pipe()
+        limits = {"memory_bytes": self.limits.memory_bytes, "cpu_seconds": self.limits.cpu_seconds,
+                  "file_bytes": self.limits.file_bytes,
+                  "processes": sandbox.process_limit(self.limits),
+                  "gpu": self.device.kind == "cuda"}
+        try:
+            reply = self._control.ask({"op": "fork", "limits": limits},
+                                      (request_r, reply_w, output_w))
+        except ZygoteError:
+            for fd in (request_r, request_w, reply_r, reply_w, output_r, output_w):
+                os.close(fd)
+            raise
+        for fd in (request_r, reply_w, output_w):
+            os.close(fd)
+        self.process = _ForkedChild(self._control, int(reply["pid"]))
+        self.mode, self.notes = "bwrap", []
+        self.unprivileged = True
+        self.warm_starts += 1
+        try:
+            self._attach(request_w, reply_r, output_r, sandbox.SANDBOX_SUBMISSION)
+        except WorkerFailure:
+            # The handshake failed: the zygote (or its fork) is broken, not the submission.
+            self.close()
+            raise ZygoteError("the forked worker did not answer its first request") from None
+
+    def _claim(self) -> None:
+        """Take a free slot, wait for its zygote's clean-up, stage the submission there."""
+        if not self.slots:
+            raise ZygoteError("no warm slot was given")
+        for slot in self.slots:
+            lock = open(Path(slot) / "lock")
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                lock.close()
+                continue
+            self._lock, self.slot = lock, Path(slot)
+            break
+        else:
+            raise ZygoteError("every warm slot is busy")
+        self._control = _Control(self.slot)
+        # The zygote answers only after the previous connection's clean-up (zygote.py), so no
+        # process of the previous submission is left to see this one's files.
+        self._control.ask({"op": "hello"})
+        inbox = self.slot / "inbox"
+        for entry in inbox.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        shutil.copytree(self.submission, inbox, dirs_exist_ok=True, symlinks=True)
+
+    def close(self) -> None:
+        if not isinstance(self.process, _ForkedChild):
+            super().close()
+            return
+        process, self.process = self.process, None
+        for fd in (self._request_fd, self._reply_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        process.kill()  # the zygote kills every process of the child's uid and cleans up
+        self._output.join(timeout=2)
+
+    def release(self) -> None:
+        """Stop the worker and give the slot back (the job's end does the same)."""
+        self.close()
+        self._disconnect()
+
+    def _disconnect(self) -> None:
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    def __exit__(self, *exc) -> None:
+        self.release()

@@ -1,0 +1,295 @@
+"""Warm workers keep the trust boundary (grader/worker/warm.py, grader/worker/zygote.py).
+
+The hostile behaviours of test_client.py, under workers forked from a zygote:
+each test shows the failure is contained to its worker, that the next worker
+(of the same submission or of the next one in the slot) is fresh and warm, and
+that nothing a worker left behind (a daemon, files, a patched numpy) reaches the
+next submission.  Then: a batch graded --warm gives the same verdicts as
+--no-warm, and the honest fallbacks (not root, no bwrap, TensorFlow, a dead
+zygote) grade cold and say so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader import sandbox
+from grader.worker import warm
+from grader.worker.client import StudentError, WorkerCrashed, WorkerFailure, WorkerTimeout
+from grader.worker.warm import SlotPool, WarmWorker
+
+ROOT = Path(__file__).resolve().parents[3]
+GRADE = Path(sys.executable).with_name("grade")
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or sandbox.bwrap_path() is None,
+    reason="warm workers need the judge to run as root with bubblewrap installed "
+           "(apt-get install bubblewrap)")
+
+GOOD = """
+import os
+import numpy as np
+def double(x):
+    return 2 * x
+def who():
+    return [os.getuid(), os.getcwd()]
+"""
+
+FAST = sandbox.Limits(call_timeout_s=5, memory_bytes=2 << 30, processes=64)
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with SlotPool(1) as made:
+        slots = made.start()
+        assert slots, (made.slots[0] / "zygote.log").read_text()
+        yield made
+
+
+@pytest.fixture
+def warm_worker(pool, submission):
+    made = []
+
+    def make(source: str, limits: sandbox.Limits = FAST) -> WarmWorker:
+        for w in made:  # one slot: the previous submission gives it back first
+            w.release()
+        made.append(WarmWorker(submission({"layers.py": GOOD + "\n" + source}),
+                               slots=tuple(map(str, pool.slots)), limits=limits))
+        return made[-1]
+
+    yield make
+    for w in made:
+        w.release()
+
+
+def assert_still_grades_warm(w: WarmWorker) -> None:
+    np.testing.assert_array_equal(w.call("layers", "double", np.arange(3.0)).value, [0.0, 2.0, 4.0])
+    assert w.start_kind == "warm", w.notes
+
+
+def live_processes_of(uid: int) -> list[int]:
+    """Processes of `uid` on the host, zombies aside (the sandbox shares the host's uids)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                status = Path(f"/proc/{entry}/status").read_text()
+            except OSError:
+                continue
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            if int(fields["Uid"].split()[0]) == uid and not fields["State"].strip().startswith("Z"):
+                found.append(int(entry))
+    return found
+
+
+def test_a_warm_worker_is_forked_fresh_with_its_own_uid_and_folder(warm_worker) -> None:
+    w = warm_worker("")
+    uid, cwd = w.call("layers", "who").value
+    assert w.start_kind == "warm" and w.mode == "bwrap"
+    assert uid >= 300_000 and cwd == f"/scratch/w{uid}"
+    w.close()  # the next start is a new fork, with a uid never used before
+    uid2, cwd2 = w.call("layers", "who").value
+    assert uid2 != uid and cwd2 == f"/scratch/w{uid2}" and w.warm_starts == 2
+    assert live_processes_of(uid) == []
+
+
+def test_infinite_loop_times_out_and_the_next_worker_is_fine(warm_worker) -> None:
+    w = warm_worker("def spin(x):\n    while True:\n        pass\n")
+    with pytest.raises(WorkerTimeout):
+        w.call("layers", "spin", np.zeros(1), timeout=1)
+    assert_still_grades_warm(w)
+
+
+def test_os_exit_crashes_only_that_worker(warm_worker) -> None:
+    w = warm_worker("def leave(x):\n    os._exit(3)\n")
+    with pytest.raises(WorkerCrashed, match="exit status 3"):
+        w.call("layers", "leave", np.zeros(1))
+    assert_still_grades_warm(w)
+
+
+def test_memory_bomb_is_stopped_by_the_limit(warm_worker) -> None:
+    w = warm_worker("def bomb(x):\n    return np.ones((1 << 31,))\n")
+    with pytest.raises(WorkerFailure) as info:
+        w.call("layers", "bomb", np.zeros(1))
+    assert isinstance(info.value, (StudentError, WorkerCrashed))
+    assert "MemoryError" in str(info.value) or "signal" in str(info.value)
+    assert_still_grades_warm(w)
+
+
+def test_fork_bomb_is_capped_and_leaves_no_process_behind(warm_worker) -> None:
+    w = warm_worker("def bomb(x):\n"
+                    "    n = 0\n"
+                    "    while True:\n"
+                    "        try:\n"
+                    "            if os.fork() == 0:\n"
+                    "                import time\n"
+                    "                time.sleep(600)\n"
+                    "            n += 1\n"
+                    "        except OSError:\n"
+                    "            return n\n")
+    uid = w.call("layers", "who").value[0]
+    forked = w.call("layers", "bomb", np.zeros(1)).value
+    assert 0 < forked < FAST.processes
+    w.close()
+    assert live_processes_of(uid) == []
+    assert_still_grades_warm(w)
+
+
+DAEMON = """
+def spawn(x):
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            import time
+            for _ in range(3000):
+                try:
+                    with open("/tmp/planted.py", "w") as f:
+                        f.write("STOLEN = " + repr(sorted(os.listdir("/submission"))) + "\\n")
+                    os.chmod("/tmp/planted.py", 0o644)
+                except OSError:
+                    pass
+                time.sleep(0.01)
+        os._exit(0)
+    return 1
+"""
+
+NEXT = """
+def look(x):
+    found = {"tmp": sorted(os.listdir("/tmp")), "submission": sorted(os.listdir("/submission"))}
+    try:
+        import planted
+        found["planted"] = planted.STOLEN
+    except ImportError:
+        pass
+    return found
+"""
+
+
+def test_a_setsid_daemon_dies_before_the_next_submission_and_sees_nothing_of_it(warm_worker) -> None:
+    a = warm_worker(DAEMON)
+    uid = a.call("layers", "who").value[0]
+    a.call("layers", "spawn", np.zeros(1))
+    time.sleep(0.3)
+    assert live_processes_of(uid), "the daemon should be running while its submission is graded"
+    b = warm_worker(NEXT)  # releases a: the zygote kills every process of its uid
+    assert live_processes_of(uid) == []
+    seen = b.call("layers", "look", np.zeros(1)).value
+    assert seen == {"tmp": [], "submission": ["layers.py"]}
+    assert b.start_kind == "warm"
+    time.sleep(0.2)
+    assert b.call("layers", "look", np.zeros(1)).value == seen  # nothing arrives later either
+
+
+ATTACK = """
+def attack(x):
+    import signal
+    done = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                os.kill(int(entry), signal.SIGKILL)
+                done.append(int(entry))
+            except OSError:
+                pass
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.ptrace(16, 2, None, None) == 0:  # PTRACE_ATTACH to the zygote (pid 2)
+            done.append("ptrace")
+    except OSError:
+        pass
+    return done
+"""
+
+
+def test_a_worker_cannot_kill_or_ptrace_the_zygote(warm_worker, pool) -> None:
+    w = warm_worker(ATTACK)
+    assert w.call("layers", "attack", np.zeros(1)).value == []
+    assert all(p.poll() is None for p in pool.processes.values())
+    w2 = warm_worker("")
+    assert_still_grades_warm(w2)
+
+
+def test_patching_numpy_in_one_submission_does_not_reach_the_next(warm_worker) -> None:
+    a = warm_worker("def patch(x):\n    np.sum = lambda *a, **k: 42\n    return np.sum(x)\n")
+    assert a.call("layers", "patch", np.ones(3)).value == 42
+    b = warm_worker("def total(x):\n    return np.sum(x)\n")
+    assert b.call("layers", "total", np.ones(3)).value == 3.0
+    assert b.start_kind == "warm"
+
+
+# -- the honest fallbacks ---------------------------------------------------------------------
+
+def test_rlimits_mode_grades_cold_and_says_why(pool, submission) -> None:
+    with WarmWorker(submission({"layers.py": GOOD}), slots=tuple(map(str, pool.slots)),
+                    limits=FAST, sandbox_mode="rlimits") as w:
+        np.testing.assert_array_equal(w.call("layers", "double", np.ones(1)).value, [2.0])
+        assert w.start_kind == "cold" and w.mode == "rlimits"
+        assert any("rlimits" in note for note in w.notes)
+
+
+def test_without_a_slot_or_with_a_dead_zygote_the_worker_is_cold(submission) -> None:
+    with WarmWorker(submission({"layers.py": GOOD}), slots=(), limits=FAST) as w:
+        assert w.call("layers", "double", np.ones(1)).value == [2.0]
+        assert w.start_kind == "cold" and "no warm slot" in " ".join(w.notes)
+    with SlotPool(1) as dead:
+        slots = tuple(dead.start())
+        for process in dead.processes.values():
+            process.kill()
+            process.wait()
+        with WarmWorker(submission({"layers.py": GOOD}), slots=slots, limits=FAST) as w:
+            assert w.call("layers", "double", np.ones(1)).value == [2.0]
+            assert w.start_kind == "cold" and "could not start" in " ".join(w.notes)
+
+
+def test_not_root_no_bwrap_or_tensorflow_refuse_warm_workers(monkeypatch) -> None:
+    assert warm.warm_refusal("numpy") == "" and warm.warm_refusal("torch") == ""
+    assert "TensorFlow" in warm.warm_refusal("tensorflow")
+    assert warm.framework_of(ROOT / "assignments" / "tensorflow") == "tensorflow"
+    assert warm.framework_of(ROOT / "assignments" / "pytorch") == "torch"
+    assert warm.framework_of(ROOT / "assignments" / "fc_nets") == "numpy"
+    monkeypatch.setattr(sandbox, "bwrap_path", lambda: None)
+    assert "bubblewrap" in warm.warm_refusal("numpy")
+    assert sandbox.zygote_plan(sys.executable, Path("/x"), Path("/y"), Path("/z")) is None
+    monkeypatch.undo()
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert "root" in warm.warm_refusal("numpy")
+    assert sandbox.zygote_plan(sys.executable, Path("/x"), Path("/y"), Path("/z")) is None
+
+
+# -- a whole batch ------------------------------------------------------------------------------
+
+def _batch(klass: Path, out: Path, flag: str) -> dict:
+    completed = subprocess.run([str(GRADE), "batch", str(klass), "-a", "fc_nets", "-o", str(out),
+                                "--workers", "2", flag], capture_output=True, text=True)
+    assert completed.returncode in (0, 1), completed.stderr
+    results = {}
+    for path in (out / "results").glob("*.json"):
+        data = json.loads(path.read_text())
+        results[path.stem] = (data["status"], data["score"], data["environment"].get("worker_start"),
+                              [(c["id"], c["status"], c["points"]) for c in data["checks"]])
+    return results
+
+
+@pytest.mark.slow
+def test_a_warm_batch_gives_the_same_verdicts_as_a_cold_one(tmp_path) -> None:
+    sys.path.insert(0, str(ROOT / "examples" / "batch"))
+    import make_class
+    klass = tmp_path / "class"
+    make_class.build(klass, 8)
+    cold = _batch(klass, tmp_path / "cold", "--no-warm")
+    warm_ = _batch(klass, tmp_path / "warm", "--warm")
+    assert sorted(cold) == sorted(warm_) and len(cold) == 8
+    for name in cold:
+        status, score, start, checks = cold[name]
+        assert warm_[name][:2] == (status, score) and warm_[name][3] == checks, name
+        if status == "graded":
+            assert (start, warm_[name][2]) == ("cold", "warm"), name
