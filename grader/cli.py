@@ -31,6 +31,24 @@ def build_parser() -> argparse.ArgumentParser:
                            help="include the PyTorch and TensorFlow cross-checks (default: yes)")
     selfcheck.set_defaults(run=_run_selfcheck)
 
+    selftest = commands.add_parser(
+        "selftest", help="prove an assignment's checks: the solution gets full marks, the "
+                         "starter zero, and every check fails on some planted bug",
+        description="Grade the assignment's solution (must get full marks), its starter code "
+                    "(must score zero without crashing) and every mutant in "
+                    "assignments/NAME/mutants.py (must lose points on its target), then list "
+                    "each check with the mutants that make it fail. Exit status: 0 when all "
+                    "holds, 1 when something does not (a check with no failing fixture, say), "
+                    "2 when the command was wrong.")
+    selftest.add_argument("--assignment", "-a", required=True, help="assignment id, e.g. fc_nets")
+    selftest.add_argument("--quick", action="store_true",
+                          help="grade only the solution and the starter code")
+    selftest.add_argument("--workers", "-j", type=int, metavar="N",
+                          help="submissions graded at once (default: the number of CPUs)")
+    selftest.add_argument("--sandbox", choices=("auto", "bwrap", "rlimits"), default=None,
+                          help="how to confine the graded code (default: bwrap when installed)")
+    selftest.set_defaults(run=_run_selftest)
+
     check = commands.add_parser(
         "check", help="grade one submission (folder, .zip or .py) and print the verdict",
         description="Grade one submission against the reference. Exit status: 0 when every "
@@ -38,9 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
                     "not be graded or the command was wrong.")
     check.add_argument("submission",
                        help="a course package folder, loose files, a .zip, a .py or an .ipynb")
-    check.add_argument("--assignment", "-a", required=True, help="assignment id, e.g. fc_nets")
+    check.add_argument("--assignment", "-a",
+                       help="assignment id, e.g. fc_nets (not needed inside a student release)")
+    check.add_argument("--release", metavar="DIR",
+                       help="grade with the student release in DIR (`grade release`): its public "
+                            "checks against recorded expected outputs; the default without -a "
+                            "when run inside a release folder")
     check.add_argument("--json", metavar="FILE", help="write the grader.result/1 JSON here")
-    check.add_argument("--html", metavar="FILE", help="write the HTML report here")
+    check.add_argument("--html", metavar="FILE",
+                       help="write the HTML report here (default: grade-reports/<assignment>-"
+                            "<submission>.html in the current folder)")
+    check.add_argument("--no-html", action="store_true", help="write no HTML report")
     check.add_argument("--sandbox", choices=("auto", "bwrap", "rlimits"), default=None,
                        help="how to confine student code (default: bwrap when installed)")
     check.add_argument("--worker-python", metavar="PATH", help="interpreter that runs student code")
@@ -117,7 +143,88 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--course", metavar="FILE", help="course settings (YAML), as for check")
     batch.add_argument("--convention", action="append", default=[], metavar="NAME=VALUE",
                        help="override one of the assignment's conventions (wins over --course)")
+    batch.add_argument("--warm", action=argparse.BooleanOptionalAction, default=False,
+                       help="fork each submission's workers from a zygote that has imported numpy "
+                            "(and torch) once per worker slot; needs root and bubblewrap, not "
+                            "for TensorFlow; cold otherwise (default: --no-warm; see "
+                            "grader/worker/warm.py)")
+    on_dask = batch.add_mutually_exclusive_group()  # grader/cluster.py; README "Grading on a cluster"
+    on_dask.add_argument("--cluster", choices=("local",),
+                         help="grade on a Dask LocalCluster of --workers processes")
+    on_dask.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                         help="grade on the Dask cluster whose scheduler is at this address")
     batch.set_defaults(run=_run_batch)
+
+    env = commands.add_parser(
+        "env", help="make or inspect a worker environment (the Python and NumPy that run "
+                    "student code)",
+        description="Student code can run under the course's own Python and NumPy rather than "
+                    "the grader's: make such an environment with `create`, see what one holds "
+                    "with `check`, then grade with --worker-python PATH or `worker_python: PATH` "
+                    "in the --course file.")
+    env_actions = env.add_subparsers(dest="env_action", metavar="ACTION", required=True)
+    env_create = env_actions.add_parser(
+        "create", help="make a virtual environment with a pinned NumPy for the worker",
+        description="Make (or reuse, when it exists with the same pins) a virtual environment "
+                    "holding an exact NumPy release from a wheel, plus requirements.lock to "
+                    "make it again. Exit status: 0 made or reused, 2 it could not be made.")
+    env_create.add_argument("--numpy", required=True, metavar="VERSION",
+                            help="NumPy release: 1.26 (the newest 1.26.x) or 1.26.4")
+    env_create.add_argument("--python", metavar="PATH",
+                            help="the Python to base it on (default: the grader's own)")
+    env_create.add_argument("--dir", metavar="DIR",
+                            help="where to make it (default: ~/.cache/grader/envs/pyX.Y-numpyV)")
+    env_create.add_argument("--with", dest="extra", action="append", default=[],
+                            metavar="REQUIREMENT",
+                            help="another pinned package for the worker, e.g. torch==2.3.1")
+    env_create.add_argument("--force", action="store_true", help="rebuild it if it exists")
+    env_create.set_defaults(run=_run_env_create)
+    env_check = env_actions.add_parser(
+        "check", help="report a worker environment's Python, NumPy, torch and TensorFlow",
+        description="Report what a worker environment contains and whether the worker runtime "
+                    "starts in it under the sandbox. Exit status: 0 usable, 1 not usable, 2 the "
+                    "path names no interpreter.")
+    env_check.add_argument("path", nargs="?", metavar="PATH",
+                           help="an interpreter or an environment folder (default: the grader's "
+                                "own interpreter, which runs student code unless told otherwise)")
+    env_check.add_argument("--sandbox", choices=("auto", "bwrap", "rlimits"), default=None,
+                           help="how to confine the worker (default: bwrap when installed)")
+    env_check.set_defaults(run=_run_env_check)
+
+    release_command = commands.add_parser(
+        "release", help="build the student release of an assignment (starter code, public checks, "
+                        "recorded expected outputs, README, CI workflow)",
+        description="Write to DIR what students receive: the starter code, the assignment's "
+                    "public checks with the reference's answers recorded (no reference code, no "
+                    "hidden checks), a config, a README and a GitHub Actions workflow. `grade "
+                    "check` run inside DIR then gives the course's grader's verdict on those "
+                    "checks. Exit status: 0 built, 2 it could not be built.")
+    release_command.add_argument("--assignment", "-a", required=True,
+                                 help="assignment id, e.g. fc_nets")
+    release_command.add_argument("--out", "-o", required=True, metavar="DIR",
+                                 help="the release folder: new, empty or an earlier release")
+    release_command.add_argument("--grader-requirement", metavar="SPEC",
+                                 help="what the README and the workflow tell pip to install "
+                                      "(default: dl-grader==<this version>)")
+    release_command.add_argument("--course", metavar="FILE",
+                                 help="course settings (YAML): conventions to record with")
+    release_command.add_argument("--convention", action="append", default=[],
+                                 metavar="NAME=VALUE",
+                                 help="record with another convention (wins over --course)")
+    release_command.add_argument("--course-files", metavar="DIR",
+                                 help="the course's own copies of the course files the grader "
+                                      "supplies (e.g. fast_layers.py, solver.py), shipped in the "
+                                      "release; default: stand-ins, and the checks that run them "
+                                      "are left to the course's grader")
+    release_command.add_argument("--no-mutant-hints", dest="mutant_hints", action="store_false",
+                                 help="do not record what the planted bugs' failures ask the "
+                                      "reference (faster; the release then cannot name those "
+                                      "known mistakes in its failure messages)")
+    release_command.add_argument("--sandbox", choices=("auto", "bwrap", "rlimits"), default=None,
+                                 help="how to confine the solution while proving the release")
+    release_command.add_argument("--worker-python", metavar="PATH",
+                                 help="interpreter that runs the graded code")
+    release_command.set_defaults(run=_run_release)
     return parser
 
 
@@ -129,6 +236,11 @@ def _run_check(args: argparse.Namespace) -> int:
     from .pipeline import Options, grade_submission, submission_device
     from .terminal import Progress, render
 
+    try:
+        release_dir = _release_folder(args)  # Note [Release layout] in grader/release.py
+    except ValueError as exc:
+        print(f"grade: {exc}", file=sys.stderr)
+        return 2
     conventions = {}
     if args.course:
         try:
@@ -142,33 +254,111 @@ def _run_check(args: argparse.Namespace) -> int:
             print(f"grade: --convention expects NAME=VALUE, got {item!r}", file=sys.stderr)
             return 2
         conventions[key] = value
+    from . import release
     try:
-        assignment = assignments.load(args.assignment, conventions)
+        assignment = (release.load(release_dir, conventions) if release_dir
+                      else assignments.load(args.assignment, conventions))
         submission_device(assignment, args.device)  # a wrong --device is the command's error
-    except (assignments.AssignmentError, DeviceError) as exc:
+        worker_python = _worker_python(args)
+        if args.data_dir:  # a bad --data-dir is the command's error (a ValueError)
+            from .checks.training_data import describe
+            print(f"data: {describe(args.data_dir)}", file=sys.stderr)
+    except (assignments.AssignmentError, release.ReleaseError, DeviceError, ValueError) as exc:
         print(f"grade: {exc}", file=sys.stderr)
         return 2
     progress = Progress(len(assignment.checks))
     result = grade_submission(Path(args.submission), assignment,
-                              Options(args.sandbox, args.worker_python, args.select, progress,
+                              Options(args.sandbox, worker_python, args.select, progress,
                                       notebook_mode=args.notebook_mode, device=args.device,
                                       data_dir=args.data_dir))
     progress.finish()
+    if release_dir:
+        result = release.public_only(result, release.stand_ins(assignment))
     print(render(result, verbose=args.verbose))
     if args.json:
         result.write(Path(args.json))
-    if args.html:
+    if not args.no_html:
         from .report import write_html
-        write_html(result, Path(args.html))
-        print(f"report: {args.html}")
+        html = Path(args.html) if args.html else default_report_path(result)
+        try:
+            write_html(result, html)
+            print(f"report: {html}")
+        except OSError as exc:  # a read-only folder must not cost the verdict just printed
+            print(f"grade: could not write the report {html}: {exc}", file=sys.stderr)
     if result.status != "graded":
         return 2
     return 0 if all(c.status == "passed" for c in result.checks) else 1
 
 
+def _release_folder(args: argparse.Namespace):
+    """The student release `grade check` uses, or None for the full grader: --release DIR,
+    else the release the current folder is in when no --assignment is given.  Sets
+    args.assignment to the release's assignment; ValueError says what is wrong."""
+    from pathlib import Path
+
+    from . import release
+    if args.release:
+        folder = Path(args.release)
+        if not (folder / release.CONFIG).is_file():
+            raise ValueError(f"--release {args.release}: no {release.CONFIG} there (make one "
+                             f"with `grade release`)")
+    elif args.assignment:
+        return None
+    else:
+        folder = release.find(Path.cwd())
+        if folder is None:
+            raise ValueError("check needs --assignment ID, or --release DIR, or to be run inside "
+                             "a student release (a folder with grader-release.yml)")
+    try:
+        assignment_id = str(release.read_config(folder)["assignment"])
+    except release.ReleaseError as exc:
+        raise ValueError(str(exc)) from None
+    if args.assignment and args.assignment != assignment_id:
+        raise ValueError(f"--assignment {args.assignment} does not match the release in {folder}, "
+                         f"which is {assignment_id}")
+    args.assignment = assignment_id
+    return folder
+
+
+def _run_release(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import assignment as assignments
+    from . import release
+
+    try:
+        conventions = _conventions(args)
+        options = release.BuildOptions(
+            args.sandbox, _worker_python(args), args.grader_requirement or
+            release.DEFAULT_REQUIREMENT, conventions,
+            progress=lambda text: print(f"  {text}", file=sys.stderr),
+            mutant_hints=args.mutant_hints,
+            course_files=Path(args.course_files) if args.course_files else None)
+        summary = release.build(args.assignment, Path(args.out), options)
+    except (ValueError, OSError, assignments.AssignmentError, release.ReleaseError) as exc:
+        print(f"grade: {exc}", file=sys.stderr)
+        return 2
+    print(summary.text())
+    return 0
+
+
+def default_report_path(result) -> "Path":
+    """Where `grade check` writes its report without --html: next to where it was run,
+    one file per assignment and submission, so rerunning overwrites the old report."""
+    from pathlib import Path
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{result.assignment}-{result.submission}")
+    return Path("grade-reports") / f"{safe}.html"
+
+
 def _run_selfcheck(args: argparse.Namespace) -> int:
     from .selfcheck import run_selfcheck
     return run_selfcheck(include_frameworks=args.frameworks)
+
+
+def _run_selftest(args: argparse.Namespace) -> int:
+    from .selftest_assignment import run_selftest
+    return run_selftest(args.assignment, quick=args.quick, workers=args.workers,
+                        sandbox=args.sandbox)
 
 
 def _run_batch(args: argparse.Namespace) -> int:
@@ -177,22 +367,22 @@ def _run_batch(args: argparse.Namespace) -> int:
     from . import assignment as assignments
     from .batch import BatchError, BatchOptions, run_batch, summary
 
-    conventions = {}
     try:
-        if args.course:
-            conventions.update(_course_conventions(Path(args.course), args.assignment))
-        for item in args.convention:
-            key, sep, value = item.partition("=")
-            if not sep:
-                raise ValueError(f"--convention expects NAME=VALUE, got {item!r}")
-            conventions[key] = value
+        conventions = _conventions(args)
         if args.workers is not None and args.workers < 1:
             raise ValueError(f"--workers must be at least 1, not {args.workers}")
+        if args.scheduler is not None and ":" not in args.scheduler:
+            raise ValueError(f"--scheduler expects an address like tcp://HOST:PORT, "
+                             f"not {args.scheduler!r}")
         assignment = assignments.load(args.assignment, conventions)
+        if args.data_dir:  # a bad --data-dir is the command's error (a ValueError)
+            from .checks.training_data import describe
+            print(f"data: {describe(args.data_dir)}", file=sys.stderr)
         outcome = run_batch(Path(args.submissions), assignment, Path(args.out),
                             BatchOptions(args.workers, args.regrade, args.sandbox,
-                                         args.worker_python, args.select, args.notebook_mode,
-                                         args.device, args.data_dir))
+                                         _worker_python(args), args.select, args.notebook_mode,
+                                         args.device, args.data_dir,
+                                         args.cluster or args.scheduler, args.warm))
     except (ValueError, OSError, assignments.AssignmentError, BatchError) as exc:
         # OSError: an unreadable --course file or submissions folder, an output folder that
         # cannot be written.  The batch cannot go on; every result it wrote is kept.
@@ -253,6 +443,21 @@ def _assignment_title(assignment_id: str) -> str:
         return assignment_id
 
 
+def _conventions(args: argparse.Namespace) -> dict:
+    """The run's conventions: the --course file's for this assignment, then each --convention
+    (precedence: manifest < course file < --convention); ValueError or OSError says what is wrong."""
+    from pathlib import Path
+    conventions = {}
+    if args.course:
+        conventions.update(_course_conventions(Path(args.course), args.assignment))
+    for item in args.convention:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--convention expects NAME=VALUE, got {item!r}")
+        conventions[key] = value
+    return conventions
+
+
 def _course_conventions(path, assignment_id: str) -> dict:
     """Conventions the course settings file gives this assignment (precedence: manifest <
     course file < --convention)."""
@@ -264,6 +469,48 @@ def _course_conventions(path, assignment_id: str) -> dict:
     if not isinstance(per_assignment, dict):
         raise ValueError(f"conventions.{assignment_id} must be a mapping")
     return {str(k): str(v) for k, v in per_assignment.items()}
+
+
+def _worker_python(args: argparse.Namespace) -> str | None:
+    """The interpreter that runs student code (grader/envs.py), with this precedence:
+    --worker-python, then the course file's `worker_python:` (a path for every assignment, or
+    a mapping from assignment id to path; relative to the course file), then the grader's own
+    (None).  A path that names no interpreter is a ValueError saying where it came from."""
+    from pathlib import Path
+
+    import yaml
+
+    from .envs import EnvError, interpreter
+    try:
+        if args.worker_python:
+            return interpreter(args.worker_python)
+        if not args.course:
+            return None
+        data = yaml.safe_load(Path(args.course).read_text()) or {}
+        value = data.get("worker_python") if isinstance(data, dict) else None
+        if isinstance(value, dict):
+            value = value.get(args.assignment)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise EnvError(f"worker_python must be a path or a mapping from assignment id to "
+                           f"path, not {value!r}")
+        return interpreter(value, base=Path(args.course).resolve().parent)
+    except EnvError as exc:
+        where = "--worker-python " if args.worker_python else f"--course {args.course}: worker_python: "
+        raise ValueError(f"{where}{exc}") from None
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"--course {args.course}: {exc}") from None
+
+
+def _run_env_create(args: argparse.Namespace) -> int:
+    from .envs import cli_create
+    return cli_create(args)
+
+
+def _run_env_check(args: argparse.Namespace) -> int:
+    from .envs import cli_check
+    return cli_check(args)
 
 
 def main(argv: list[str] | None = None) -> int:

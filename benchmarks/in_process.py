@@ -1,0 +1,175 @@
+"""The checks' computation alone: an assignment's checks run in this process, with no worker.
+
+Why it exists: the denominator of the overhead ratio (benchmarks/overhead.py,
+Note [Computation alone]).  It must be the same work the grader does for a
+submission -- the same `Check.run` functions, the same reference calls, the
+same student calls and the same comparisons -- with everything that exists
+only to judge safely and report taken away: no worker process, no sandbox, no
+pipe or wire format, no pytest, no staging in the timed part, no result files.
+Never use this to grade real submissions: student code runs in the caller's
+own process here, which is exactly what the grader exists to avoid (Note
+[Trust boundary] in grader/worker/client.py).
+
+# Note [Computation alone]
+`InProcessWorker` answers the requests `Student` makes of a Worker by doing
+the work directly: import the module, list its members, call the function
+with references into earlier results resolved (Note [Worker objects] in
+grader/worker/runtime.py), keep the result under a handle.  The one piece of
+the worker it keeps is the conversion of each returned value to plain data
+(`to_plain`, a copy of the arrays), because the checks read values in that
+form (a model arrives as an opaque marker, a numpy scalar as a 0-d array) and
+must reach the same verdicts; it is a copy of a few small arrays per call.  A
+student exception becomes the same `StudentError`.  Staging (to find the
+package) and the first import of the submission happen before the clock
+starts; what is timed is each check's `run`, back to back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import inspect
+import io
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader import assignment as assignments
+from grader.checks.student import Student
+from grader.locate import SubmissionError, stage
+from grader.plugin import classify
+from grader.worker import runtime
+from grader.worker.client import CallResult, Ref, StudentError, unmark
+
+
+class InProcessWorker:
+    """The Worker interface `Student` uses, done in this process (Note [Computation alone])."""
+
+    mode = "in-process"
+
+    def __init__(self) -> None:
+        self.table = runtime.Table()
+        self.notes: list[str] = []
+        self.info: dict = {}
+        self.starts = 1
+        self.alive = True
+
+    def start(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.table = runtime.Table()
+
+    def take_output(self) -> str:
+        return ""
+
+    def import_module(self, module: str, timeout: float | None = None) -> dict:
+        try:
+            importlib.import_module(module)
+        except Exception as exc:
+            raise StudentError(type(exc).__name__, str(exc)) from None
+        return {}
+
+    def describe(self, module: str, timeout: float | None = None) -> dict[str, str]:
+        obj = importlib.import_module(module)
+        members = {}
+        for name in dir(obj):
+            member = getattr(obj, name, None)
+            if not name.startswith("_") and callable(member):
+                try:
+                    members[name] = str(inspect.signature(member))
+                except (TypeError, ValueError):
+                    members[name] = ""
+        return members
+
+    def _invoke(self, function, args, kwargs) -> CallResult:
+        args = runtime._materialise(list(args), self.table)
+        kwargs = runtime._materialise(dict(kwargs), self.table)
+        try:
+            result = function(*args, **kwargs)
+        except Exception as exc:  # the student's exception, as the worker reports it
+            raise StudentError(type(exc).__name__, str(exc)) from None
+        return CallResult(unmark(runtime.to_plain(result)), Ref(self.table.keep(result)), 0.0)
+
+    def call(self, module: str, attrs, *args, timeout: float | None = None,
+             return_args: bool = False, **kwargs) -> CallResult:
+        target = importlib.import_module(module)
+        for name in attrs.split(".") if isinstance(attrs, str) else attrs:
+            target = getattr(target, name)
+        return self._invoke(target, _wire_refs(args), _wire_refs(kwargs))
+
+    def call_ref(self, ref: Ref, method: str | None, *args, timeout: float | None = None,
+                 return_args: bool = False, **kwargs) -> CallResult:
+        target = self.table.resolve(ref.wire()["__ref__"])
+        if method:
+            target = getattr(target, method)
+        return self._invoke(target, _wire_refs(args), _wire_refs(kwargs))
+
+    def get(self, ref: Ref, timeout: float | None = None):
+        return unmark(runtime.to_plain(self.table.resolve(ref.wire()["__ref__"])))
+
+    def set(self, ref: Ref, value, timeout: float | None = None) -> None:
+        runtime.op_set({"ref": ref.wire()["__ref__"], "value": _wire_refs(value)}, self.table)
+
+
+def _wire_refs(value):
+    """Ref objects -> the {"__ref__": [...]} markers runtime._materialise resolves."""
+    if isinstance(value, Ref):
+        return value.wire()
+    if isinstance(value, dict):
+        return {k: _wire_refs(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_wire_refs(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_wire_refs(v) for v in value)
+    return value
+
+
+@dataclass(frozen=True)
+class Computed:
+    submission: str
+    seconds: float          # the checks' run functions, back to back
+    score: float
+    statuses: dict          # check id -> passed / failed / error
+
+
+def compute_alone(path: Path, assignment: assignments.Assignment, name: str) -> Computed:
+    """Run `assignment`'s checks on one submission in this process; see Note [Computation alone]."""
+    try:
+        staged = stage(Path(path), assignment.layout)
+    except SubmissionError:
+        return Computed(name, 0.0, 0.0, {})
+    before = set(sys.modules)
+    sys.path.insert(0, str(staged.root))
+    try:
+        worker = InProcessWorker()
+        student = Student(worker, staged.modules, staged.files, dict(assignment.conventions),
+                          missing=frozenset(staged.missing), aliases=dict(assignment.aliases))
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
+                warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a buggy submission's RuntimeWarnings
+            for module in staged.modules:  # the first import, outside the clock
+                with contextlib.suppress(Exception):
+                    student.members(module)
+            statuses, score, seconds = {}, 0.0, 0.0
+            for check in assignment.checks:
+                student.call_timeout = check.timeout_s
+                start = time.perf_counter()
+                try:
+                    check.run(student)
+                    status = "passed"
+                except Exception as exc:  # scored as the plugin scores it
+                    status = classify(exc)[0]
+                seconds += time.perf_counter() - start
+                statuses[check.id] = status
+                if status == "passed":
+                    score += assignment.rubric.points[check.id]
+        return Computed(name, seconds, round(score, 6), statuses)
+    finally:
+        sys.path.remove(str(staged.root))
+        for module in set(sys.modules) - before:  # the next submission imports its own package
+            if not module.startswith(("numpy", "grader", "reference")):
+                del sys.modules[module]
+        staged.cleanup()
