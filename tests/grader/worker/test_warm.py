@@ -163,7 +163,10 @@ def spawn(x):
 
 NEXT = """
 def look(x):
-    found = {"tmp": sorted(os.listdir("/tmp")), "submission": sorted(os.listdir("/submission"))}
+    # Entries owned by root are bubblewrap's mount points (a checkout under /tmp puts its .venv's
+    # parents there); anything another submission's uid left would be owned by that uid.
+    left = [n for n in os.listdir("/tmp") if os.lstat(os.path.join("/tmp", n)).st_uid != 0]
+    found = {"tmp": sorted(left), "submission": sorted(os.listdir("/submission"))}
     try:
         import planted
         found["planted"] = planted.STOLEN
