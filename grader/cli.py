@@ -67,28 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="write the HTML report here (default: grade-reports/<assignment>-"
                             "<submission>.html in the current folder)")
     check.add_argument("--no-html", action="store_true", help="write no HTML report")
-    check.add_argument("--sandbox", choices=("auto", "bwrap", "rlimits"), default=None,
-                       help="how to confine student code (default: bwrap when installed)")
-    check.add_argument("--worker-python", metavar="PATH", help="interpreter that runs student code")
-    check.add_argument("-k", dest="select", metavar="EXPR", help="only checks matching EXPR (pytest -k)")
-    check.add_argument("--course", metavar="FILE",
-                       help="course settings (YAML): conventions per assignment, e.g. "
-                            "'conventions: {dropout: {dropout_p: drop}}'")
-    check.add_argument("--convention", action="append", default=[], metavar="NAME=VALUE",
-                       help="override one of the assignment's conventions for this run "
-                            "(wins over --course)")
     check.add_argument("--verbose", "-v", action="store_true", help="show whole failure messages")
-    check.add_argument("--device", default="auto", metavar="auto|cpu|cuda[:N]",
-                       help="where framework code (PyTorch, TensorFlow) runs: the first GPU when "
-                            "there is one (auto, the default), the CPU, or one GPU; numpy "
-                            "assignments always run on the CPU")
-    check.add_argument("--data-dir", metavar="DIR",
-                       help="train the accuracy checks on the CIFAR-10, Fashion-MNIST or CINIC-10 "
-                            "files in DIR instead of scikit-learn's digits (nothing is downloaded)")
-    check.add_argument("--notebook-mode", choices=("definitions", "execute"), default=None,
-                       help="how a notebook is graded: its definitions only, or every cell run in "
-                            "order (default: the assignment's manifest, else definitions)")
+    _add_grading_options(check)
     check.set_defaults(run=_run_check)
+
 
     export = commands.add_parser(
         "export", help="convert grading results to CSV, Canvas, Gradescope or JUnit XML",
@@ -129,20 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="submissions graded at once (default: the number of CPUs)")
     batch.add_argument("--regrade", action="store_true",
                        help="grade every submission again, even those unchanged since graded")
-    batch.add_argument("--sandbox", choices=("auto", "bwrap", "rlimits"), default=None,
-                       help="how to confine student code (default: bwrap when installed)")
-    batch.add_argument("--worker-python", metavar="PATH", help="interpreter that runs student code")
-    batch.add_argument("--select", "-k", metavar="EXPR", help="only checks matching EXPR (pytest -k)")
-    batch.add_argument("--device", default="auto", metavar="auto|cpu|cuda[:N]",
-                       help="where framework code runs (default auto: the first GPU when there is one)")
-    batch.add_argument("--data-dir", metavar="DIR",
-                       help="the accuracy checks' data set (CIFAR-10, Fashion-MNIST or CINIC-10 "
-                            "files), as for check; default: scikit-learn's digits")
-    batch.add_argument("--notebook-mode", choices=("definitions", "execute"), default=None,
-                       help="how notebooks are graded (default: the assignment's manifest)")
-    batch.add_argument("--course", metavar="FILE", help="course settings (YAML), as for check")
-    batch.add_argument("--convention", action="append", default=[], metavar="NAME=VALUE",
-                       help="override one of the assignment's conventions (wins over --course)")
+    _add_grading_options(batch)
     batch.add_argument("--warm", action=argparse.BooleanOptionalAction, default=False,
                        help="fork each submission's workers from a zygote that has imported numpy "
                             "(and torch) once per worker slot; needs root and bubblewrap, not "
@@ -226,6 +195,33 @@ def build_parser() -> argparse.ArgumentParser:
                                  help="interpreter that runs the graded code")
     release_command.set_defaults(run=_run_release)
     return parser
+
+
+def _add_grading_options(command: argparse.ArgumentParser) -> None:
+    """The options that decide how a submission is graded, the same for check and batch."""
+    command.add_argument("--sandbox", choices=("auto", "bwrap", "rlimits"), default=None,
+                         help="how to confine student code (default: bwrap when installed)")
+    command.add_argument("--worker-python", metavar="PATH",
+                         help="interpreter that runs student code")
+    command.add_argument("--select", "-k", dest="select", metavar="EXPR",
+                         help="only checks matching EXPR (pytest -k)")
+    command.add_argument("--course", metavar="FILE",
+                         help="course settings (YAML): conventions per assignment, e.g. "
+                              "'conventions: {dropout: {dropout_p: drop}}', and worker_python")
+    command.add_argument("--convention", action="append", default=[], metavar="NAME=VALUE",
+                         help="override one of the assignment's conventions for this run "
+                              "(wins over --course)")
+    command.add_argument("--device", default="auto", metavar="auto|cpu|cuda[:N]",
+                         help="where framework code (PyTorch, TensorFlow) runs: the first GPU when "
+                              "there is one (auto, the default), the CPU, or one GPU; numpy "
+                              "assignments always run on the CPU")
+    command.add_argument("--data-dir", metavar="DIR",
+                         help="train the accuracy checks on the CIFAR-10, Fashion-MNIST or "
+                              "CINIC-10 files in DIR instead of scikit-learn's digits (nothing is "
+                              "downloaded)")
+    command.add_argument("--notebook-mode", choices=("definitions", "execute"), default=None,
+                         help="how a notebook is graded: its definitions only, or every cell run "
+                              "in order (default: the assignment's manifest, else definitions)")
 
 
 def _run_check(args: argparse.Namespace) -> int:

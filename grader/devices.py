@@ -10,7 +10,11 @@ GPU is "there" when the kernel driver lists it (/proc/driver/nvidia/gpus/*,
 whose `information` file also names the model) and its device node
 /dev/nvidiaN exists: the same facts the CUDA runtime needs, read without
 loading it.  `cuda:N` asks for one GPU by index and fails with a clear message
-when it is not there.  Only assignments whose manifest says `gpu: true` (the
+when it is not there.  The driver's GPU may still be unusable to the worker's
+frameworks (a CPU-only torch build, tensorflow-cpu): a GPU chosen by `auto` is
+passed to the course helpers as "auto", which they resolve to the CPU then, so
+a machine's GPU never costs a correct submission points; `cuda` asked for by
+name is not second-guessed.  Only assignments whose manifest says `gpu: true` (the
 PyTorch and TensorFlow ones) ever get a GPU: numpy code cannot use one, and
 passing a GPU to a worker that does not need it only widens what student code
 can touch.
@@ -28,6 +32,7 @@ rows of grader/checks/compare.py's tolerance table are for.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +49,7 @@ class Device:
     kind: str           # "cpu" or "cuda"
     index: int = 0      # which GPU, as the machine numbers them
     name: str = ""      # the GPU's model, when known
+    by_auto: bool = False  # chosen by `auto`, not asked for by name (Note [Choosing the device])
 
     def __str__(self) -> str:
         if self.kind == "cpu":
@@ -52,8 +58,11 @@ class Device:
 
     @property
     def in_worker(self) -> str:
-        """The device name the worker's frameworks use: the one GPU it sees is cuda:0."""
-        return "cuda" if self.kind == "cuda" else "cpu"
+        """The device name the worker's frameworks use: the one GPU it sees is cuda:0, or
+        "auto" when `auto` chose it, so a framework build without CUDA falls back to the CPU."""
+        if self.kind == "cpu":
+            return "cpu"
+        return "auto" if self.by_auto else "cuda"
 
     def worker_env(self) -> dict[str, str]:
         """Environment for the worker; see Note [Same numbers on a GPU]."""
@@ -90,7 +99,7 @@ def resolve(spec: str | None, root: Path = Path("/")) -> Device:
         return CPU
     available = gpus(root)
     if spec == "auto":
-        return available[0] if available else CPU
+        return dataclasses.replace(available[0], by_auto=True) if available else CPU
     if not available:
         raise DeviceError(f"--device {spec}: this machine has no NVIDIA GPU the driver lists "
                           f"(use --device cpu or auto)")

@@ -72,6 +72,43 @@ def bundle(bugs, names: tuple[str, ...]) -> list:
     return [(bug, phrase) for bug, phrase in bugs if any(bug.name.startswith(n) for n in names)]
 
 
+def assert_bundles_partition(bugs, bundles) -> None:
+    """Every bug is in exactly one bundle, and no bundle has two bugs with the same target."""
+    counts = {bug.name: sum(any(bug.name.startswith(n) for n in names) for names in bundles)
+              for bug, _ in bugs}
+    assert all(count == 1 for count in counts.values()), counts
+    for names in bundles:
+        targets = [bug.target for bug, _ in bundle(bugs, names)]
+        assert len(targets) == len(set(targets)), names
+
+
+def assert_bundle_caught(result: SubmissionResult, planted: list) -> None:
+    """Each (bug, phrase) of a bundle graded together: its target lost points (any target
+    of the bundle may), every lost point is a failure, and a failing check of the target
+    says the phrase."""
+    targets = {bug.target for bug, _ in planted}
+    lost = [c for c in result.checks if c.points < c.max_points]
+    assert all(c.status == "failed" for c in lost), {c.id: (c.status, c.message) for c in lost}
+    allowed = targets | {f for bug, _ in planted for f in bug.may_affect}
+    for bug, phrase in planted:
+        assert_bug_caught(result, Bug(bug.name, bug.file, bug.old, bug.new, bug.target,
+                                      tuple(allowed - {bug.target})))
+        assert any(phrase in c.message for c in lost if c.function == bug.target), (
+            f"no failing check of {bug.target} says {phrase!r}:\n"
+            + "\n---\n".join(c.message for c in lost if c.function == bug.target))
+
+
+def assert_starter_scores_zero(result: SubmissionResult, says: str,
+                               statuses: tuple[str, ...] = ("failed", "error")) -> None:
+    """The starter code is graded (no crash), scores zero, and every check says `says`."""
+    assert result.status == "graded", result.message
+    assert result.score == 0
+    for check in result.checks:
+        assert check.status in statuses, (check.id, check.status, check.message)
+        assert says in check.message, (check.id, check.message)
+        assert "internal grader error" not in check.message, check.id
+
+
 def grade_file_with_bugs(solution: Path, file: str, assignment_id: str, bugs,
                          select: str | None = None) -> SubmissionResult:
     """Grade a copy of the single-file `solution` (saved as `file`) with `bugs` applied."""

@@ -18,8 +18,8 @@ import pytest
 from grader import assignment as assignments
 from grader.pipeline import Options, grade_submission
 
-from .conftest import (Bug, apply_bug, assert_bug_caught, assert_full_marks, copy_reference,
-                       grade, grade_bug, load_mutants)
+from .conftest import (assert_starter_scores_zero, Bug, apply_bug, assert_bug_caught,
+                       assert_full_marks, copy_reference, grade, grade_bug, load_mutants)
 
 ASSIGNMENT = "cnn"
 ROOT = Path(__file__).resolve().parents[2]
@@ -190,13 +190,7 @@ def test_l2_scale_convention() -> None:
 # ---------------------------------------------------------------------------
 
 def test_starter_scores_zero_and_every_message_says_not_implemented() -> None:
-    result = grade(STARTER, ASSIGNMENT)
-    assert result.status == "graded", result.message
-    assert result.score == 0
-    for check in result.checks:
-        assert check.status == "failed", (check.id, check.status, check.message)
-        assert "NotImplementedError" in check.message, (check.id, check.message)
-        assert "internal grader error" not in check.message
+    assert_starter_scores_zero(grade(STARTER, ASSIGNMENT), "NotImplementedError", ("failed",))
 
 
 def test_starter_leaves_the_course_helpers_to_the_grader() -> None:

@@ -18,8 +18,9 @@ import pytest
 
 from grader import assignment as assignments
 
-from .conftest import (bundle, grade_file_with_bugs, Bug, assert_bug_caught, assert_full_marks,
-                       grade, load_mutants, solution_path)
+from .conftest import (Bug, assert_bundle_caught, assert_bundles_partition, assert_full_marks,
+                       assert_starter_scores_zero, bundle, grade, grade_file_with_bugs,
+                       load_mutants, solution_path)
 
 # Note [Framework assignment tests are slow]: every grading here starts a worker that
 # imports torch and trains a model; `make test-slow` (and CI) runs them.
@@ -79,12 +80,7 @@ def test_every_phrase_names_a_bug() -> None:
 
 
 def test_every_bug_is_in_exactly_one_bundle() -> None:
-    counts = {bug.name: sum(any(bug.name.startswith(n) for n in names) for names in BUNDLES)
-              for bug, _ in BUGS}
-    assert all(count == 1 for count in counts.values()), counts
-    for names in BUNDLES:
-        targets = [bug.target for bug, _ in _bundle(names)]
-        assert len(targets) == len(set(targets)), names
+    assert_bundles_partition(BUGS, BUNDLES)
 
 
 def test_reference_gets_full_marks() -> None:
@@ -98,23 +94,9 @@ def test_reference_gets_full_marks() -> None:
 @pytest.mark.parametrize("names", BUNDLES, ids=[" + ".join(n) for n in BUNDLES])
 def test_bugs_are_caught(names: tuple[str, ...]) -> None:
     bundle = _bundle(names)
-    targets = {bug.target for bug, _ in bundle}
     result = grade_copy([bug for bug, _ in bundle])
-    lost = [c for c in result.checks if c.points < c.max_points]
-    assert all(c.status == "failed" for c in lost), {c.id: (c.status, c.message) for c in lost}
-    allowed = targets | {f for bug, _ in bundle for f in bug.may_affect}
-    for bug, phrase in bundle:
-        assert_bug_caught(result, Bug(bug.name, bug.file, bug.old, bug.new, bug.target,
-                                      tuple(allowed - {bug.target})))
-        assert any(phrase in c.message for c in lost if c.function == bug.target), (
-            f"no failing check of {bug.target} says {phrase!r}:\n"
-            + "\n---\n".join(c.message for c in lost if c.function == bug.target))
+    assert_bundle_caught(result, bundle)
 
 
 def test_starter_scores_zero_and_every_message_says_not_implemented() -> None:
-    result = grade(STARTER, ASSIGNMENT)
-    assert result.status == "graded", result.message
-    assert result.score == 0
-    for check in result.checks:
-        assert check.status == "failed", (check.id, check.status, check.message)
-        assert "NotImplementedError" in check.message, (check.id, check.message)
+    assert_starter_scores_zero(grade(STARTER, ASSIGNMENT), "NotImplementedError", ("failed",))

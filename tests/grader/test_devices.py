@@ -51,6 +51,10 @@ def test_auto_takes_the_first_gpu_and_names_it(tmp_path):
     assert str(device) == "cuda:0 (NVIDIA H100 80GB HBM3)"
     assert devices.resolve("cuda:1", root).name == "NVIDIA A100-SXM4-40GB"
     assert devices.resolve("CUDA", root).index == 0
+    # A GPU chosen by auto reaches the course helpers as "auto" (a CPU-only framework build
+    # then falls back to the CPU); one asked for by name as "cuda".
+    assert device.in_worker == "auto"
+    assert devices.resolve("cuda", root).in_worker == "cuda"
 
 
 def test_a_gpu_without_its_device_node_is_not_there(tmp_path):
