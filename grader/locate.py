@@ -35,14 +35,41 @@ the worker mounts read-only, so the student's own folder is never written to.
   modes]); modules mapped to the same notebook share one generated module.
   Every notebook found is also read for its inline answers, including the
   cs231n ones whose code lives in the `.py` files.
+
+# Note [Re-exporting packages]
+Some courses ship the graded code under one package name and a second package
+that re-exports it (`ece697ls/layers.py` holding only `from ece662.layers import
+*`), and students submit both.  Staging only the anchor, or renaming it after
+its absolute imports, made the shim import itself (or nothing) and every
+function "not found".  So:
+- A *re-export* is a module whose top-level statements are only imports (a
+  docstring, `__all__` and `pass` aside) with at least one `import *`.  A
+  candidate anchor whose assignment files are all re-exports comes after every
+  other candidate: the package holding the code is preferred.
+- A top-level folder of the submission imported by an absolute import of the
+  staged code (`ece662` in `from ece662.layers import *`), transitively, is
+  staged beside the package under its own name, course files included, so the
+  re-exports resolve as they did on the student's machine.  A name Python
+  already knows in the judge (numpy...) is never shadowed this way.  Such a
+  folder never renames the anchor (the "named by its imports" rule is for
+  loose files).
+- A course module whose file is a re-export of a module of such a package is
+  graded from that module (`modules["layers"] = "ece662.layers"`), and a course
+  module the anchor lacks is taken from such a package when it has it.  Its
+  shown file is then the path in the submission (`ece662/layers.py`), and when
+  other packages are staged every shown file carries its folder, so that a
+  "not found in ..." message names the file the grader looked in.
 """
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import os
 import re
 import shutil
 import stat
+import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -134,10 +161,11 @@ def _python_files(root: Path) -> list[Path]:
     return found
 
 
-def _find_anchor(files: list[Path], root: Path, layout: Layout) -> tuple[Path, str]:
-    """The folder that plays the course package, and the main file's course name."""
+def _find_anchor(files: list[Path], root: Path, layout: Layout) -> tuple[Path, list[Path]]:
+    """The folder that plays the course package (the shallowest, a folder of re-exports only
+    last: Note [Re-exporting packages]) and the other folders holding assignment files."""
     basenames = {Path(p).name: name for name, p in layout.files.items()}
-    candidates = []
+    found: dict[Path, list[tuple[str, bool]]] = {}
     for path in files:
         if path.name in basenames:
             course_path = Path(layout.files[basenames[path.name]])
@@ -146,24 +174,102 @@ def _find_anchor(files: list[Path], root: Path, layout: Layout) -> tuple[Path, s
             for _ in course_path.parent.parts:
                 if anchor.name == course_path.parent.name and anchor != root:
                     anchor = anchor.parent
-            candidates.append((len(anchor.relative_to(root).parts), str(anchor), basenames[path.name]))
-    if not candidates:
+            found.setdefault(anchor, []).append(
+                (basenames[path.name], bool(star_imports(path.read_text(errors="replace")))))
+    if not found:
         wanted = ", ".join(sorted(basenames))
         raise SubmissionError(f"none of the assignment's files ({wanted}) were found")
-    depth, anchor, name = min(candidates)
-    return Path(anchor), name
+    anchor = min(found, key=lambda a: (all(shim for _, shim in found[a]),
+                                       len(a.relative_to(root).parts), str(a)))
+    return anchor, [a for a in found if a != anchor]
+
+
+def star_imports(text: str) -> list[tuple[int, str]]:
+    """(level, module) of each `from module import *` when `text` is a re-export (Note
+    [Re-exporting packages]): only imports at the top level, at least one of them `*`."""
+    try:
+        body = ast.parse(text).body
+    except (SyntaxError, ValueError):
+        return []
+    stars = []
+    for node in body:
+        if isinstance(node, ast.ImportFrom):
+            if any(alias.name == "*" for alias in node.names):
+                stars.append((node.level, node.module or ""))
+        elif isinstance(node, ast.Import) or isinstance(node, ast.Pass):
+            continue
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue  # a docstring
+        elif isinstance(node, ast.Assign) and [getattr(t, "id", "") for t in node.targets] == ["__all__"]:
+            continue
+        else:
+            return []
+    return stars
+
+
+_TOP_LEVEL_IMPORT = re.compile(r"^\s*(?:from\s+([A-Za-z_]\w*)[\s.]|import\s+([A-Za-z_]\w*))",
+                               re.MULTILINE)
+
+
+def _other_packages(files: list[Path], root: Path, anchor: Path, layout: Layout) -> dict[str, Path]:
+    """Folders of the submission that could be imported by name, shallowest first, less the
+    anchor, course subpackages and names the judge's Python already knows."""
+    reserved = {Path(p).parent.name for p in layout.files.values()} | {
+        Path(p).stem for p in layout.files.values()}
+    found: dict[str, Path] = {}
+    for path in files:
+        for folder in sorted(path.relative_to(root).parents, key=lambda f: len(f.parts)):
+            if not folder.parts:
+                continue
+            name, full = folder.name, root / folder
+            if (not name.isidentifier() or name in reserved or full == anchor or full in anchor.parents
+                    or (name in found and len(found[name].relative_to(root).parts) <= len(folder.parts))):
+                continue
+            found[name] = full
+    return {name: folder for name, folder in found.items() if not _known_module(name)}
+
+
+def _known_module(name: str) -> bool:
+    try:
+        return name in sys.builtin_module_names or importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _imported_packages(texts: list[str], package: str, others: dict[str, Path],
+                       staged: dict[str, Path] | None = None) -> dict[str, Path]:
+    """`staged` plus the folders of `others` that `texts` import by absolute name, and those
+    that these import, transitively."""
+    staged = dict(staged or {})
+    texts = list(texts) + [t for folder in staged.values() for t in _texts(folder)]
+    while texts:
+        for groups in _TOP_LEVEL_IMPORT.findall(texts.pop()):
+            name = groups[0] or groups[1]
+            if name in others and name != package and name not in staged:
+                staged[name] = others[name]
+                texts += _texts(others[name])
+    return staged
+
+
+def _texts(folder: Path) -> list[str]:
+    return [p.read_text(errors="replace") for p in _python_files(folder)]
 
 
 _ABSOLUTE_IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)\.(\w+)", re.MULTILINE)
 _RELATIVE_IMPORT = re.compile(r"^\s*from\s+\.", re.MULTILINE)
 
 
-def _package_name(anchor: Path, root: Path, sources: dict[Path, str], layout: Layout) -> str:
+def _package_name(anchor: Path, root: Path, sources: dict[Path, str], layout: Layout,
+                  others: dict[str, Path] | None = None) -> str:
     course_modules = {Path(p).stem for p in layout.files.values()} | {"classifiers"}
     used = {}
-    for text in sources.values():
+    for path, text in sources.items():
+        reexport = bool(star_imports(text))
         for package, module in _ABSOLUTE_IMPORT.findall(text):
-            if module in course_modules:
+            # Note [Re-exporting packages]: neither another package of the submission nor a
+            # re-export of the file's own name (layers.py: from X.layers import *) names this one
+            if (module in course_modules and package not in (others or {})
+                    and not (reexport and module == path.stem)):
                 used[package] = used.get(package, 0) + 1
     if anchor != root and (anchor.name.isidentifier()):
         if ((anchor / "__init__.py").exists() or anchor.name in used
@@ -209,13 +315,23 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
             " (notebooks are graded only for assignments whose manifest maps a module to one)"
             if found_notebooks else ""))
     try:
-        anchor, _ = _find_anchor(files, source_root, layout)
+        anchor, rivals = _find_anchor(files, source_root, layout)
     except SubmissionError:
         if not graded:
             raise
-        anchor = min(graded.values(), key=lambda p: (len(p.parts), str(p))).parent
+        anchor, rivals = min(graded.values(), key=lambda p: (len(p.parts), str(p))).parent, []
+    others = _other_packages(files, source_root, anchor, layout)
     sources = {p: p.read_text(errors="replace") for p in files if anchor in p.parents}
-    package = _package_name(anchor, source_root, sources, layout)
+    package = _package_name(anchor, source_root, sources, layout, others)
+    extra = _imported_packages(list(sources.values()), package, others)
+    # Note [Re-exporting packages]: a course module the package lacks, from a sibling that has it
+    lacking = [p for p in layout.files.values()
+               if not (anchor / p).is_file() and not (anchor / Path(p).name).is_file()]
+    for name, folder in sorted(others.items(), key=lambda item: (len(item[1].parts), item[0])):
+        if name != package and name not in extra and any((folder / p).is_file() for p in lacking):
+            extra = _imported_packages([], package, others, {**extra, name: folder})
+    sources = {p: t for p, t in sources.items()
+               if not any(folder in p.parents for folder in extra.values())}
     root = work / "staged"
     package_dir = root / package
     package_dir.mkdir(parents=True)
@@ -227,22 +343,34 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
         target = package_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
+    for name, folder in extra.items():
+        for path in files:
+            if folder in path.parents:
+                target = root / name / path.relative_to(folder)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
     notes = []
-    for folder in [package_dir, *[p for p in package_dir.rglob("*") if p.is_dir()]]:
+    package_dirs = [package_dir] + [root / name for name in extra]
+    for folder in [d for top in package_dirs for d in [top, *[p for p in top.rglob("*") if p.is_dir()]]]:
         init = folder / "__init__.py"
         if init.exists() and init.read_text(errors="replace").strip():
             notes.append(f"replaced {init.relative_to(root)} with an empty one")
         init.write_text("")
-    for name in layout.replace + layout.provide:
-        target = package_dir / name
-        if name in layout.provide and target.exists():
-            continue
-        if target.exists():
-            notes.append(f"used the course's {name} in place of the submitted one")
-        else:
-            notes.append(f"supplied the course's {name}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile((layout.course_dir or REFERENCE_COURSE_DIR) / name, target)
+    for top in [package_dir] + [root / n for n in extra
+                                if any((root / n / p).exists() for p in layout.files.values())]:
+        for name in layout.replace + layout.provide:
+            target = top / name
+            if name in layout.provide and target.exists():
+                continue
+            where = name if top == package_dir else str(target.relative_to(root))
+            if target.exists():
+                notes.append(f"used the course's {name} in place of the submitted {where}"
+                             if top != package_dir else
+                             f"used the course's {name} in place of the submitted one")
+            else:
+                notes.append(f"supplied the course's {where}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile((layout.course_dir or REFERENCE_COURSE_DIR) / name, target)
     try:
         generated = notebooks.stage_modules(graded, layout, package, root)
     except notebooks.NotebookError as exc:
@@ -255,12 +383,56 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
                for name, path in layout.files.items()}
     modules.update(generated.modules)
     shown = dict(layout.files, **generated.files)
-    missing = [name for name, path in layout.files.items()
-               if not (package_dir / path).exists() and name not in generated.modules]
     staged_sources = {name: (package_dir / path).read_text(errors="replace")
                       for name, path in layout.files.items() if (package_dir / path).is_file()}
+    if extra or rivals:  # more than one folder with course files: say which one was graded
+        _follow_reexports(layout, package, anchor, source_root, extra, root, modules, shown,
+                          staged_sources, notes, exclude=set(generated.modules))
+    missing = [name for name, path in layout.files.items()
+               if not (root / (modules[name].replace(".", os.sep) + ".py")).exists()
+               and name not in generated.modules]
     return Staged(root, package, modules, shown, missing, notes, answers, generated.import_timeouts,
                   staged_sources)
+
+
+def _follow_reexports(layout: Layout, package: str, anchor: Path, source_root: Path,
+                      extra: dict[str, Path], root: Path, modules: dict, shown: dict,
+                      sources: dict, notes: list, exclude: set) -> None:
+    """Grade each course module from the code it re-exports, and take a course module the
+    package lacks from a staged package that has it (Note [Re-exporting packages])."""
+    def in_submission(import_name: str) -> str:
+        top, _, rest = import_name.partition(".")
+        folder = extra[top] if top in extra else anchor
+        path = Path(rest.replace(".", "/") + ".py")
+        if top not in extra and not (folder / path).is_file():
+            path = Path(path.name)  # a loose fc_net.py staged in classifiers/
+        return (folder.relative_to(source_root) / path).as_posix()
+
+    for name, path in layout.files.items():
+        if name in exclude:
+            continue
+        shown[name] = in_submission(modules[name])
+        own = root / package / path
+        if not own.is_file():
+            for top in extra:
+                if (root / top / path).is_file():
+                    modules[name] = f"{top}." + str(Path(path).with_suffix("")).replace(os.sep, ".")
+                    shown[name] = in_submission(modules[name])
+                    sources[name] = (root / top / path).read_text(errors="replace")
+                    notes.append(f"graded {shown[name]} as the course's {path} (the package "
+                                 f"{package} has none)")
+                    break
+            continue
+        stars = star_imports(sources.get(name, ""))
+        if len(stars) != 1 or stars[0][0] != 0 or stars[0][1].partition(".")[0] not in extra:
+            continue
+        target = stars[0][1]
+        file = root / (target.replace(".", os.sep) + ".py")
+        if file.is_file():
+            was = shown[name]
+            modules[name], shown[name] = target, in_submission(target)
+            sources[name] = file.read_text(errors="replace")
+            notes.append(f"graded {shown[name]} as the course's {path}: {was} only re-exports it")
 
 
 def _make_world_readable(root: Path) -> None:

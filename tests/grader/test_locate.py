@@ -197,6 +197,94 @@ def test_cleanup_removes_the_whole_stage(submission) -> None:
     assert not work.exists()
 
 
+# -- re-exporting packages (Note [Re-exporting packages]) ------------------------------------
+
+REAL_FC_NET = {"absolute": "from {real}.layers import *\n\ndef net(x):\n    return 3 * affine_forward(x)\n",
+               "relative": "from ..layers import *\n\ndef net(x):\n    return 3 * affine_forward(x)\n"}
+
+
+def two_packages(shim: str, real: str, imports: str, shim_init: bool) -> dict[str, str]:
+    """`real` holds the code; `shim` only re-exports it, as some courses ship their package."""
+    files = {f"{real}/__init__.py": "", f"{real}/layers.py": LAYERS,
+             f"{real}/layer_utils.py": "from .layers import *\n" if imports == "relative"
+             else f"from {real}.layers import *\n",
+             f"{real}/classifiers/__init__.py": "",
+             f"{real}/classifiers/fc_net.py": REAL_FC_NET[imports].format(real=real),
+             f"{shim}/layers.py": f'"""Re-exported."""\nfrom {real}.layers import *\n',
+             f"{shim}/layer_utils.py": "from .layers import *\n",  # a re-export of a re-export
+             f"{shim}/classifiers/fc_net.py": f"from {real}.classifiers.fc_net import *\n"}
+    if shim_init:
+        files.update({f"{shim}/__init__.py": "", f"{shim}/classifiers/__init__.py": ""})
+    return files
+
+
+@pytest.mark.parametrize("form", ["folder", "zip"])
+@pytest.mark.parametrize("imports", ["absolute", "relative"])
+@pytest.mark.parametrize("shim_init", [True, False], ids=["shim_init", "no_shim_init"])
+@pytest.mark.parametrize("shim, real", [("ece697ls", "ece662"), ("cs231n", "ece662"),
+                                        ("aa_course", "zz_code")])
+def test_a_package_that_re_exports_another_is_graded_from_the_code(
+        submission, staged, tmp_path, form, imports, shim_init, shim, real) -> None:
+    files = two_packages(shim, real, imports, shim_init)
+    path = (submission(files) if form == "folder" else
+            make_zip(tmp_path / "alice.zip", {f"alice/{k}": v for k, v in files.items()}))
+    s = staged(path)
+    assert s.modules == {"layers": f"{real}.layers", "layer_utils": f"{real}.layer_utils",
+                         "fc_net": f"{real}.classifiers.fc_net"}
+    assert s.missing == []
+    assert s.sources["layers"] == LAYERS  # what a static check would read: the code
+    np.testing.assert_array_equal(call_in_worker(s, s.modules["fc_net"], "net", np.ones(2)), [6.0, 6.0])
+
+
+def test_a_package_re_exporting_a_sibling_through_a_parent_package(submission, staged) -> None:
+    files = two_packages("ece697ls", "ece662", "relative", True)
+    files = {f"course/{k}": v.replace("from ece662.", "from ..ece662.") for k, v in files.items()}
+    files["course/__init__.py"] = ""
+    s = staged(submission(files))
+    assert s.modules["layers"] == "ece662.layers"
+    np.testing.assert_array_equal(call_in_worker(s, s.modules["layers"], "affine_forward", np.zeros(1)),
+                                  [1.0])
+
+
+@pytest.mark.parametrize("shim, real", [("ece697ls", "ece662"), ("aa_course", "zz_code")])
+def test_a_package_with_own_code_and_re_exports_stages_both(submission, staged, shim, real) -> None:
+    """The graded package re-exports layers.py from the other but has its own fc_net.py, which
+    imports the re-export relatively: both packages are staged, each module from its code."""
+    s = staged(submission({
+        f"{shim}/__init__.py": "", f"{shim}/layers.py": f"from {real}.layers import *\n",
+        f"{shim}/classifiers/fc_net.py": "from ..layers import *\n\ndef net(x):\n"
+                                         "    return 5 * affine_forward(x)\n",
+        f"{real}/layers.py": LAYERS, f"{real}/layer_utils.py": f"from {real}.layers import *\n"}))
+    assert s.modules == {"layers": f"{real}.layers", "layer_utils": f"{real}.layer_utils",
+                         "fc_net": f"{shim}.classifiers.fc_net"}
+    assert s.files == {"layers": f"{real}/layers.py", "layer_utils": f"{real}/layer_utils.py",
+                       "fc_net": f"{shim}/classifiers/fc_net.py"}
+    # whichever is the anchor, the notes say which file was graded for which course module
+    assert (f"graded {real}/layers.py as the course's layers.py: {shim}/layers.py only re-exports it"
+            in s.notes or f"graded {shim}/classifiers/fc_net.py as the course's classifiers/fc_net.py "
+            f"(the package {real} has none)" in s.notes), s.notes
+    np.testing.assert_array_equal(call_in_worker(s, s.modules["fc_net"], "net", np.zeros(1)), [5.0])
+    np.testing.assert_array_equal(call_in_worker(s, s.modules["layer_utils"], "affine_forward",
+                                                 np.zeros(1)), [1.0])
+
+
+def test_a_re_export_of_a_package_not_submitted_is_not_renamed_after_it(submission, staged) -> None:
+    """Without the other package, the import fails and says so (not "not found")."""
+    s = staged(submission({"ece697ls/layers.py": "from ece662.layers import *\n"}))
+    assert s.package != "ece662"
+    with Worker(s.root) as worker, pytest.raises(Exception, match="No module named 'ece662'"):
+        worker.import_module(s.modules["layers"])
+
+
+def test_star_imports_recognise_re_exports_only() -> None:
+    assert locate.star_imports('"""doc"""\nimport numpy as np\nfrom a.layers import *\n'
+                               '__all__ = ["f"]\n') == [(0, "a.layers")]
+    assert locate.star_imports("from ..a.layers import *\n") == [(2, "a.layers")]
+    assert locate.star_imports("from a.layers import *\n\ndef f():\n    pass\n") == []
+    assert locate.star_imports("from a.layers import f\n") == []
+    assert locate.star_imports("from a.layers import *\nprint(\n") == []
+
+
 # -- what must fail, and say why ---------------------------------------------------------------
 
 @pytest.fixture

@@ -94,6 +94,21 @@ def test_missing_module_is_an_error_and_a_note(submission, tiny) -> None:
     assert result.score == 3.0
 
 
+@pytest.mark.parametrize("shim, real", [("ece697ls", "ece662"), ("cs231n", "zz_code")])
+def test_a_re_exporting_package_is_graded_from_the_code_it_re_exports(submission, tiny, shim,
+                                                                       real) -> None:
+    """Note [Re-exporting packages]: `shim` only re-exports `real`; a name missing from the code
+    is reported as missing where the grader looked, which is the real package's file."""
+    layers = LAYERS.split("def affine_forward")[0]  # affine_forward left out
+    result = grade_submission(submission({
+        f"{shim}/__init__.py": "", f"{shim}/layers.py": f"from {real}.layers import *\n",
+        f"{shim}/optim.py": f"from {real}.optim import *\n",
+        f"{real}/__init__.py": "", f"{real}/layers.py": layers, f"{real}/optim.py": OPTIM}), tiny)
+    assert statuses(result) == {"relu_forward/out": "passed", "sgd/next_w": "passed",
+                                "affine_forward/out": "error"}
+    assert result.checks[2].message.startswith(f"`affine_forward` not found in {real}/layers.py")
+
+
 def test_writing_into_inputs_is_noted_on_the_check(submission, tiny) -> None:
     layers = LAYERS.replace("    return np.maximum(0, x), x", "    np.maximum(0, x, out=x)\n    return x, x")
     result = grade_submission(submission({"layers.py": layers, "optim.py": OPTIM}), tiny)
