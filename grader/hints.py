@@ -69,6 +69,10 @@ FLOAT_WHERE_INT = ("Something that must be an integer (a shape, an index, a slic
                    "range) got a float. In Python 3 `/` always gives a float (Python 2 floored "
                    "two ints): compute sizes and indices with `//`, e.g. "
                    "`H_out = 1 + (H + 2 * pad - HH) // stride`.")
+FLOAT_INTO_INT_ARRAY = ("A float result was stored back into an integer array (`a /= n` on an "
+                        "int array, or `out=` one). In Python 3 `/` always gives floats (Python 2 "
+                        "floored two ints): write `a //= n` for the floor, or make the array "
+                        "float first (`a = a.astype(float)`) if you mean the fraction.")
 
 
 @dataclass(frozen=True)
@@ -139,11 +143,16 @@ BREAKS: tuple[Break, ...] = (
                      r"has_key)'"),
           _python2_dict_method),
     Break("python2-true-division",
-          re.compile(r"'float' object cannot be interpreted as an integer"
+          re.compile(r"'(?:numpy\.)?float(?:16|32|64|128)?' object cannot be interpreted as an "
+                     r"integer"
                      r"|slice indices must be integers or None or have an __index__ method"
                      r"|only integers, slices \(`:`\), ellipsis \(`\.\.\.`\), numpy\.newaxis"
                      r"|(?:list|tuple) indices must be integers or slices, not float"),
           _fixed(FLOAT_WHERE_INT)),
+    Break("python2-true-division-in-place",  # NumPy 1.x and 2.x word it so (quotes since 1.x)
+          re.compile(r"Cannot cast ufunc '?(?:true_)?divide'? output from dtype\('float\d*'\) to "
+                     r"dtype\('u?int\d*'\) with casting rule 'same_kind'"),
+          _fixed(FLOAT_INTO_INT_ARRAY)),
 )
 
 

@@ -14,6 +14,8 @@ worker did not answer in time; `skipped` when a check chose to skip.  The
 message is always the exception's own text, so pytest runs with `--tb=no`:
 building its traceback report (source and locals of every frame) cost about
 0.15 s per failing check, 7 s for a submission whose layers.py does not parse.
+Why a check did not pass, as data, is its `cause` (`cause_of`, Note [Causes] in
+grader/result.py), settled here from the exception's type alone.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import pytest
 from . import hints
 from .checks.spec import Check, CheckFailure
 from .checks.student import ImportFailure, MissingName, Student
-from .result import CheckResult
+from .result import CAUSES, CheckResult
 from .worker.client import ProtocolError, StudentError, WorkerCrashed, WorkerTimeout
 
 REGISTRY_TESTS = Path(__file__).resolve().parent / "checks" / "registry_tests.py"
@@ -47,6 +49,28 @@ def classify(exc: BaseException) -> tuple[str, str, str, dict]:
         return "error", f"your code raised {exc}\n{exc.traceback}".rstrip(), "", {}
     return ("error", f"internal grader error ({type(exc).__name__}: {exc}); this is not your "
             f"fault: please tell the course staff", "", {"internal": True})
+
+
+def cause_of(exc: BaseException) -> str:
+    """The result's cause for an exception raised by a check (Note [Causes] in grader/result.py).
+
+    A CheckFailure that names no cause of its own is a wrong answer, unless it was raised while
+    handling a student exception, a timeout or a crash (the checks turn those into failures
+    that say where: `_student_call` in grader/checks/builders.py and its kin): then that is the
+    cause.  Python keeps the handled exception as `__context__` even under `raise ... from None`.
+    """
+    if isinstance(exc, CheckFailure) and not exc.cause:
+        seen, context = set(), exc.__context__
+        while isinstance(context, CheckFailure) and not context.cause and id(context) not in seen:
+            seen.add(id(context))
+            context = context.__context__
+        if isinstance(context, (CheckFailure, StudentError, WorkerTimeout, WorkerCrashed,
+                                ProtocolError)):
+            return cause_of(context)
+        return "wrong"
+    cause = getattr(exc, "cause", "") if isinstance(exc, (CheckFailure, StudentError, WorkerTimeout,
+                                                          WorkerCrashed, ProtocolError)) else ""
+    return cause if cause in CAUSES else "internal"
 
 
 class GradingPlugin:
@@ -80,6 +104,7 @@ class GradingPlugin:
         # The call has already run by now: the notes it added are those not yet seen.
         new_notes = self._student.notes[self._notes_seen:]
         self._notes_seen = len(self._student.notes)
+        cause = None
         if report.passed:
             status, message, hint = "passed", "", ""
             details = dict(dict(report.user_properties).get("details", {}))
@@ -87,6 +112,7 @@ class GradingPlugin:
             status, message, hint, details = "skipped", str(call.excinfo.value) if call.excinfo else "", "", {}
         else:
             status, message, hint, details = classify(call.excinfo.value)
+            cause = cause_of(call.excinfo.value)
         if new_notes:
             message = "\n".join([message, *new_notes]).strip()
         if check.hidden:
@@ -100,7 +126,7 @@ class GradingPlugin:
             hint=hints.with_version_hints(message, hint or check.hint) if status != "passed"
             else "",  # Note [Version hints] in grader/hints.py
             details=details,
-            duration_s=round(call.duration, 4))
+            duration_s=round(call.duration, 4), cause=cause)
         self.results[check.id] = result
         if self.on_result:
             self.on_result(result)

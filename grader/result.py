@@ -14,6 +14,26 @@ from pathlib import Path
 SCHEMA = "grader.result/1"
 CHECK_STATUSES = ("passed", "failed", "error", "timeout", "skipped")
 
+# Note [Causes]
+# A check that did not pass says why as data, in `cause`, so that a dashboard or a
+# script never parses messages.  A small closed set, settled where failures are
+# classified (grader/plugin.py `cause_of`, from the exception's type: CheckFailure
+# and its MissingName / ImportFailure in grader/checks/, the worker's errors in
+# grader/worker/client.py):
+#   wrong            the code ran and returned a wrong answer (status `failed`)
+#   raised           student code raised an exception (other than the next)
+#   not_implemented  student code raised NotImplementedError (the starter's stub)
+#   missing          the function, class or file is not in the submission
+#   import_error     the file would not import (syntax error, failing import, hang)
+#   timeout          a call ran out of time (now, or in an earlier check: Note [Fail fast])
+#   crashed          the worker died (exit, signal, memory or output limit) or broke protocol
+#   internal         a bug in the grader (details.internal; never the student's fault)
+# `status` keeps its meaning (a student exception turned into a failure by a check
+# stays `failed`); `cause` is null for `passed` and `skipped` checks and in
+# documents written before it existed.
+CAUSES = ("wrong", "raised", "not_implemented", "missing", "import_error", "timeout", "crashed",
+          "internal")
+
 
 # Note [Hidden checks]
 # A hidden check (hidden samples the student never sees) is scored like any
@@ -38,10 +58,13 @@ class CheckResult:
     hint: str = ""
     details: dict = field(default_factory=dict)
     duration_s: float = 0.0
+    cause: str | None = None        # why it did not pass, one of CAUSES (Note [Causes])
 
     def __post_init__(self) -> None:
         if self.status not in CHECK_STATUSES:
             raise ValueError(f"unknown check status {self.status!r}")
+        if self.cause is not None and self.cause not in CAUSES:
+            raise ValueError(f"unknown check cause {self.cause!r}")
 
     @property
     def shows_message(self) -> bool:

@@ -21,13 +21,19 @@ from typing import Any, Callable
 
 
 class CheckFailure(AssertionError):
-    """The student's code ran but gave a wrong answer.  `message` is what the student reads."""
+    """The student's code ran but gave a wrong answer.  `message` is what the student reads;
+    `cause` is the result's cause (Note [Causes] in grader/result.py): left empty, the plugin
+    derives it (`wrong`, or the student exception this failure was raised while handling)."""
+    cause = ""
 
-    def __init__(self, message: str, *, hint: str = "", details: dict | None = None) -> None:
+    def __init__(self, message: str, *, hint: str = "", details: dict | None = None,
+                 cause: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.details = details or {}
+        if cause:
+            self.cause = cause
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,12 @@ from .spec import CheckFailure
 
 class MissingName(CheckFailure):
     """A function, class or module the assignment needs is not in the submission."""
+    cause = "missing"
 
 
 class ImportFailure(CheckFailure):
     """A module of the submission cannot be imported (syntax error, failing import...)."""
+    cause = "import_error"
 
 
 @dataclass

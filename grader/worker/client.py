@@ -33,7 +33,9 @@ from . import wire
 
 
 class WorkerFailure(Exception):
-    """Base of everything that can go wrong with a request to the worker."""
+    """Base of everything that can go wrong with a request to the worker.  `cause` is the
+    check result's cause it leads to (Note [Causes] in grader/result.py)."""
+    cause = "crashed"
 
 
 @dataclass
@@ -47,6 +49,10 @@ class StudentError(WorkerFailure):
     line: int = 0
     text: str = ""
 
+    @property
+    def cause(self) -> str:
+        return "not_implemented" if self.type == "NotImplementedError" else "raised"
+
     def __str__(self) -> str:
         location = f" ({self.where})" if self.where else ""
         return f"{self.type}: {self.message}{location}"
@@ -54,6 +60,7 @@ class StudentError(WorkerFailure):
 
 class WorkerTimeout(WorkerFailure):
     """The request did not finish within its wall-clock limit; the worker was killed."""
+    cause = "timeout"
 
 
 class WorkerCrashed(WorkerFailure):

@@ -49,6 +49,11 @@ BREAKS = [
     ("n = 4\nnp.arange(6)[n / 2]", "python2-true-division", "`//`"),
     ("n = 4\nnp.arange(6)[:n / 2]", "python2-true-division", "`//`"),
     ("n = 2\n[1, 2, 3][n / 2]", "python2-true-division", "`//`"),
+    ("n = np.float64(4)\nrange(n / 2)", "python2-true-division", "`//`"),
+    ("N = np.ones(4).sum()\nnp.zeros((N / 2, 3))", "python2-true-division", "`//`"),
+    ("a = np.arange(4)\na /= 2", "python2-true-division-in-place", "`a //= n`"),
+    ("a = np.arange(4, dtype=np.int32)\nnp.divide(a, 3, out=a)", "python2-true-division-in-place",
+     "`a = a.astype(float)`"),
 ]
 
 
@@ -86,6 +91,7 @@ def test_every_table_entry_is_exercised() -> None:
     raised("np.layernorm(1)"),                                 # a NumPy name that never existed
     raised("affine_backward(1)"),                              # a missing name, not Python 2
     raised("{'a': 1}.keys2()"),
+    raised("a = np.arange(4)\na += 0.5"),                      # an int array, but no division
     "out: 3 of 20 entries differ (max abs error 0.5)",
     "`relu_forward` not found in layers.py (did you mean `relu_fwd`?)",
     "",

@@ -183,3 +183,96 @@ def test_rubric_hidden_details_lets_students_read_hidden_messages_without_pictur
     assert shown.details == {"dx": {"total": 8}}
     kept, = plugin.run(checks, new_student(), {"beta/hidden": 1.0})
     assert kept.visibility == "hidden" and not kept.shows_message
+
+
+# -- causes (Note [Causes] in grader/result.py) ---------------------------------------------------
+
+def raised_while_handling(inner: BaseException, outer: CheckFailure) -> CheckFailure:
+    """`outer` raised `from None` inside `except inner`, as the checks turn student errors into
+    failures that say where."""
+    try:
+        try:
+            raise inner
+        except type(inner):
+            raise outer from None
+    except CheckFailure as exc:
+        return exc
+
+
+@pytest.mark.parametrize("exc, cause", [
+    (CheckFailure("out differs"), "wrong"),
+    (MissingName("`f` not found in layers.py"), "missing"),
+    (ImportFailure("layers.py line 3: SyntaxError"), "import_error"),
+    (WorkerTimeout("no reply"), "timeout"),
+    (WorkerCrashed("exit status 3"), "crashed"),
+    (ProtocolError("malformed reply"), "crashed"),
+    (StudentError("ValueError", "bad shape"), "raised"),
+    (StudentError("NotImplementedError", ""), "not_implemented"),
+    (RuntimeError("reference broke"), "internal"),
+    (CheckFailure("speed not measured", cause="internal"), "internal"),
+    (raised_while_handling(StudentError("NotImplementedError", ""),
+                           CheckFailure("`f` raised NotImplementedError")), "not_implemented"),
+    (raised_while_handling(StudentError("IndexError", "out of range"),
+                           CheckFailure("`f` raised IndexError")), "raised"),
+    (raised_while_handling(WorkerTimeout("no reply"), CheckFailure("`f` timed out")), "timeout"),
+    # a failure re-raised with a sample prefix keeps the cause of the one it wraps
+    (raised_while_handling(raised_while_handling(StudentError("NotImplementedError", ""),
+                                                 CheckFailure("`f` raised")),
+                           CheckFailure("[sample 1] `f` raised")), "not_implemented"),
+    (raised_while_handling(CheckFailure("out differs"), CheckFailure("[sample 1] out differs")),
+     "wrong"),
+], ids=lambda v: v if isinstance(v, str) else type(v).__name__)
+def test_each_exception_has_its_cause(exc, cause) -> None:
+    assert plugin.cause_of(exc) == cause
+
+
+def test_results_carry_their_causes(results) -> None:
+    assert [r.cause for r in results[0]] == [None, "wrong", "internal", "raised", "missing", None,
+                                             None]
+
+
+CAUSE_LAYERS = """
+import numpy as np
+
+def right(x):
+    return x + 1.0
+
+def wrong(x):
+    return x + 2.0
+
+def stub(x):
+    raise NotImplementedError("right is not implemented yet")
+
+def raises(x):
+    return x[10]
+
+def loops(x):
+    while True:
+        pass
+
+def exits(x):
+    import os
+    os._exit(3)
+"""
+
+
+def test_each_cause_end_to_end_on_a_real_worker(make_student) -> None:
+    """The causes as a real submission earns them, through the builders' own handling."""
+    import numpy as np
+
+    from grader.checks.builders import forward_check
+    from grader.checks.spec import Sample
+
+    def check(function: str, module: str = "layers") -> Check:
+        return forward_check(function, module, [Sample("x (2,)", (np.zeros(2),))],
+                             lambda x: x + 1.0, index=None, what="out")
+
+    student = make_student({"layers.py": CAUSE_LAYERS, "broken.py": "def f(:\n"}, call_timeout_s=2)
+    checks = (check("right"), check("wrong"), check("stub"), check("raises"), check("loops"),
+              check("absent"), check("f", "broken"), check("exits"))
+    out = plugin.run(checks, student, {c.id: 1.0 for c in checks})
+    assert {r.function: (r.status, r.cause) for r in out} == {
+        "right": ("passed", None), "wrong": ("failed", "wrong"),
+        "stub": ("failed", "not_implemented"), "raises": ("failed", "raised"),
+        "loops": ("timeout", "timeout"), "absent": ("error", "missing"),
+        "f": ("error", "import_error"), "exits": ("error", "crashed")}

@@ -10,7 +10,7 @@ import pytest
 from grader.result import CHECK_STATUSES, SCHEMA, CheckResult, SubmissionResult
 
 CHECK_KEYS = {"id", "function", "title", "status", "points", "max_points", "visibility", "message",
-              "hint", "details", "duration_s"}
+              "hint", "details", "duration_s", "cause"}
 
 
 def sample_result(**overrides) -> SubmissionResult:
