@@ -23,6 +23,14 @@ crash) is grouped across checks, since one cause fails many checks at once and
 would otherwise fill the list.  Each group counts distinct submissions, names
 the checks it covers and shows one real first line as its example.  A hidden
 check's failures form one group per check, shown as "hidden check failed".
+
+# Note [Causes on the dashboard]
+"Why" comes from each check's `cause` (Note [Causes] in grader/result.py), never
+from its message: per function and cause, the number of distinct submissions
+with a visible check of that function not passing for that cause, as a sentence
+("12 submissions raise NotImplementedError in `conv_backward_naive`"), most
+submissions first.  Hidden checks are left out (Note [Dashboard view]), and so
+are results written before causes existed (their cause is null).
 """
 
 from __future__ import annotations
@@ -153,6 +161,35 @@ def _common_failures(graded: list[tuple[str, SubmissionResult]]) -> list[dict]:
     return ranked[:TOP_FAILURES]
 
 
+# cause -> (verb for one submission, verb for several); Note [Causes on the dashboard]
+CAUSE_VERBS = {
+    "not_implemented": ("raises NotImplementedError in", "raise NotImplementedError in"),
+    "raised": ("raises an exception in", "raise an exception in"),
+    "missing": ("lacks", "lack"),
+    "import_error": ("cannot import the file holding", "cannot import the file holding"),
+    "timeout": ("runs out of time in", "run out of time in"),
+    "crashed": ("crashes the worker in", "crash the worker in"),
+    "wrong": ("gets wrong answers from", "get wrong answers from"),
+    "internal": ("hits a grader error in", "hit a grader error in"),
+}
+
+
+def _causes(graded: list[tuple[str, SubmissionResult]]) -> list[dict]:
+    """Submissions per function and cause, most first; Note [Causes on the dashboard]."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for sid, result in graded:
+        for c in result.checks:
+            if c.status == "passed" or c.visibility != "visible" or c.cause not in CAUSE_VERBS:
+                continue
+            who = groups.setdefault((c.function, c.cause), [])
+            if sid not in who:
+                who.append(sid)
+    rows = [{"function": function, "cause": cause, "count": len(who), "submissions": who,
+             "verb": CAUSE_VERBS[cause][len(who) != 1]}
+            for (function, cause), who in groups.items()]
+    return sorted(rows, key=lambda r: (-r["count"], r["function"], r["cause"]))
+
+
 def _slowest(loaded: list[tuple[str, SubmissionResult]]) -> list[dict]:
     rows = []
     for sid, r in sorted(loaded, key=lambda item: (-item[1].duration_s, item[0]))[:SLOWEST]:
@@ -202,6 +239,7 @@ def build_view(out_dir: Path, assignment) -> dict:
         "histogram": _histogram([r for _, r in graded]),
         "functions": functions, "checks": checks,
         "failures": _common_failures(graded),
+        "causes": _causes(graded),
         "slowest": _slowest(loaded),
         "ungraded": [{"id": sid, "message": r.message or "no reason recorded",
                       "report": f"reports/{sid}.html" if (out_dir / "reports" / f"{sid}.html").exists()

@@ -37,6 +37,15 @@ answer), <error> (error or timeout) or <skipped> child.  Per-testcase properties
 are not in that schema, so points stay in the suite's properties and in the
 other formats.  A submission that could not be graded is one <testcase> named
 `grading` with an <error>.
+
+# Note [Causes in exports]
+A check's `cause` (Note [Causes] in grader/result.py) goes where each format has
+a place for it: the CSV's `causes` column counts them per submission
+("not_implemented:2 wrong:1", in the order of CAUSES), JUnit's `type` of a
+<failure> or <error> names it (JUNIT_TYPES), and Gradescope's `tags` carry it
+beside the function and status.  A hidden check whose message is not shown
+keeps the plain type and tags (Note [Exports keep hidden checks hidden]);
+results written before causes existed export as before.
 """
 
 from __future__ import annotations
@@ -49,13 +58,17 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from pathlib import Path
 
-from .result import SubmissionResult
+from .result import CAUSES, SubmissionResult
 
 FORMATS = ("csv", "canvas", "gradescope", "junit")
 HIDDEN_OUTPUT = "This is a hidden check: its inputs and messages are not shown."
 CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 CANVAS_POINTS_ROW = "    Points Possible"
 GRADESCOPE_VISIBILITY = ("hidden", "after_due_date", "after_published", "visible")
+JUNIT_TYPES = {"wrong": "WrongAnswer", "raised": "StudentException",
+               "not_implemented": "NotImplemented", "missing": "Missing",
+               "import_error": "ImportError", "timeout": "Timeout", "crashed": "Crashed",
+               "internal": "GraderError"}  # Note [Causes in exports]
 
 
 class ExportError(Exception):
@@ -99,15 +112,22 @@ def to_csv(results: list[tuple[str, SubmissionResult]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["submission", "assignment", "status", "score", "max_score", "percent",
-                     "checks_passed", "checks", "duration_s", "message", *check_ids])
+                     "checks_passed", "checks", "duration_s", "message", "causes", *check_ids])
     for sid, r in results:
         points = {c.id: _number(c.points) for c in r.checks}
         writer.writerow([sid, r.assignment, r.status, _number(r.score), _number(r.max_score),
                          round(100 * r.score / r.max_score, 2) if r.max_score else 0,
                          sum(c.status == "passed" for c in r.checks), len(r.checks),
                          r.duration_s, r.message.splitlines()[0] if r.message else "",
-                         *[points.get(i, "") for i in check_ids]])
+                         _cause_counts(r), *[points.get(i, "") for i in check_ids]])
     return out.getvalue()
+
+
+def _cause_counts(result: SubmissionResult) -> str:
+    """"not_implemented:2 wrong:1": how many checks did not pass for each cause (Note [Causes in
+    exports])."""
+    counts = {cause: sum(c.cause == cause for c in result.checks) for cause in CAUSES}
+    return " ".join(f"{cause}:{n}" for cause, n in counts.items() if n)
 
 
 # -- Canvas (Note [Canvas gradebook import]) -----------------------------------------------------
@@ -169,7 +189,7 @@ def to_gradescope(result: SubmissionResult, hidden_visibility: str = "after_publ
             "status": "passed" if c.status == "passed" else "failed",
             "output": _check_output(c),
             "visibility": "visible" if c.visibility == "visible" else hidden_visibility,
-            "tags": [c.function, c.status]})
+            "tags": [c.function, c.status, *([c.cause] if c.cause and c.shows_message else [])]})
     return {"score": _number(result.score), "execution_time": round(result.duration_s, 3),
             "output": output, "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
 
@@ -186,11 +206,12 @@ def _junit_case(suite: ET.Element, result: SubmissionResult, check) -> str:
                          time=f"{check.duration_s:.3f}")
     text = _check_output(check)
     first = text.splitlines()[0] if text else check.status
+    cause = JUNIT_TYPES.get(check.cause or "") if check.shows_message else None
     if check.status == "failed":
-        ET.SubElement(case, "failure", message=first, type="WrongAnswer").text = text
+        ET.SubElement(case, "failure", message=first, type=cause or "WrongAnswer").text = text
     elif check.status in ("error", "timeout"):
-        ET.SubElement(case, "error", message=first,
-                      type="Timeout" if check.status == "timeout" else "Error").text = text
+        ET.SubElement(case, "error", message=first, type=cause or (
+            "Timeout" if check.status == "timeout" else "Error")).text = text
     elif check.status == "skipped":
         ET.SubElement(case, "skipped", message=check.message if check.shows_message else "")
     return check.status

@@ -14,7 +14,10 @@ which are the source of truth.
   settings it was graded with, score, status, duration and the JSON's path.
   `retry` is 1 when the row is not a verdict on the submission (its grading
   process crashed), so the next run grades it again.
-- `check_results`: one row per check of each current result.
+- `check_results`: one row per check of each current result, with its `cause`
+  (NULL when it passed; Note [Causes] in grader/result.py).  Schema 2 added the
+  column: a schema-1 gradebook gets it and forgets its result rows, so that the
+  reconciliation that starts every batch imports each JSON again, causes included.
 A regrade replaces a submission's rows; `runs` keeps the history of when.
 Rows are written with the JSON's own values, never computed anew.
 
@@ -35,7 +38,7 @@ from pathlib import Path
 
 from .result import SubmissionResult
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
     id TEXT PRIMARY KEY, source TEXT NOT NULL, content_hash TEXT NOT NULL,
@@ -51,7 +54,7 @@ CREATE TABLE IF NOT EXISTS results (
     duration_s REAL NOT NULL, json_path TEXT NOT NULL, retry INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS check_results (
     submission_id TEXT NOT NULL, check_id TEXT NOT NULL, function TEXT NOT NULL,
-    status TEXT NOT NULL, points REAL NOT NULL, max_points REAL NOT NULL,
+    status TEXT NOT NULL, points REAL NOT NULL, max_points REAL NOT NULL, cause TEXT,
     PRIMARY KEY (submission_id, check_id));
 """
 
@@ -101,10 +104,14 @@ class Gradebook:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across a killed process
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version not in (0, SCHEMA_VERSION):
+        if version not in (0, 1, SCHEMA_VERSION):
             raise ValueError(f"{self.path}: gradebook schema {version}, this grader knows "
                              f"{SCHEMA_VERSION}")
         with self._transaction():
+            if version == 1:  # Note [Gradebook schema]: the cause column, then import again
+                self.db.execute("ALTER TABLE check_results ADD COLUMN cause TEXT")
+                self.db.execute("DELETE FROM check_results")
+                self.db.execute("DELETE FROM results")
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self.db.execute(statement)
@@ -154,9 +161,9 @@ class Gradebook:
             self.db.execute("DELETE FROM check_results WHERE submission_id=?", (submission_id,))
             self.db.executemany(
                 "INSERT INTO check_results (submission_id, check_id, function, status, points, "
-                "max_points) VALUES (?,?,?,?,?,?)",
-                [(submission_id, c.id, c.function, c.status, float(c.points), float(c.max_points))
-                 for c in result.checks])
+                "max_points, cause) VALUES (?,?,?,?,?,?,?)",
+                [(submission_id, c.id, c.function, c.status, float(c.points), float(c.max_points),
+                  c.cause) for c in result.checks])
 
     def forget(self, submission_id: str) -> None:
         with self._transaction():

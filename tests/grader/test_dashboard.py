@@ -105,6 +105,29 @@ def test_failure_key_blanks_samples_and_numbers() -> None:
     assert failure_key("") == ""
 
 
+def test_causes_say_why_per_function_in_a_sentence(tmp_path, fc_nets) -> None:
+    """Note [Causes on the dashboard]: counted from `cause`, never from messages."""
+    stub = "`conv_backward_naive` raised NotImplementedError"
+    for number in range(12):
+        result(f"s{number:02d}", [
+            check("conv_backward_naive/dx", "failed", message=stub, cause="not_implemented"),
+            check("conv_backward_naive/dw", "failed", message=stub, cause="not_implemented"),
+            check("conv_forward_naive/out", "failed" if number < 3 else "passed",
+                  message="out: 1 of 4 entries differ", cause="wrong" if number < 3 else None),
+            check("conv_forward_naive/hidden", "failed", visibility="hidden", message="SECRET",
+                  cause="raised")]).write(tmp_path / "results" / f"s{number:02d}.json")
+    result("old", [check("conv_forward_naive/out", "failed", message="out differs")]).write(
+        tmp_path / "results" / "old.json")  # written before causes existed: not counted
+    causes = build_view(tmp_path, fc_nets)["causes"]
+    assert [(c["count"], c["function"], c["cause"]) for c in causes] == [
+        (12, "conv_backward_naive", "not_implemented"), (3, "conv_forward_naive", "wrong")]
+    assert causes[0]["submissions"] == [f"s{n:02d}" for n in range(12)]
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", render_dashboard(tmp_path, fc_nets)))
+    assert "12 submissions raise NotImplementedError in conv_backward_naive" in text
+    assert "3 submissions get wrong answers from conv_forward_naive" in text
+    assert "SECRET" not in text and "raise an exception" not in text  # the hidden check's cause
+
+
 def test_slowest_and_ungraded(out_dir, fc_nets) -> None:
     view = build_view(out_dir, fc_nets)
     assert [s["id"] for s in view["slowest"][:2]] == ["cy", "ben"]
@@ -135,7 +158,8 @@ def test_page_is_self_contained_and_accessible(out_dir, fc_nets) -> None:
     assert "<link" not in html and "<img" not in html
     assert re.search(r'<svg class="chart" role="img" aria-labelledby="hist-title hist-desc"', html)
     assert '<title id="hist-title">' in html and "50 to 60 percent: 1" in html
-    for section in ("scores", "functions", "failures", "slowest", "ungraded", "similar", "all"):
+    for section in ("scores", "functions", "causes", "failures", "slowest", "ungraded", "similar",
+                    "all"):
         assert f'<h2 id="{section}">' in html and f'href="#{section}"' in html
     assert html.count("<caption>") >= 4 and 'scope="col"' in html
 

@@ -46,13 +46,14 @@ def results() -> list[tuple[str, SubmissionResult]]:
         CheckResult("affine_forward/out", "affine_forward", "out matches", "passed", 2, 2, duration_s=0.01),
         CheckResult("affine_backward/db", "affine_backward", "db matches", "failed", 0, 1,
                     message="db: 3 of 3 entries differ\nworst at db[2]", hint="sum over axis 0",
-                    details={"max_abs_error": float("inf")}),
+                    details={"max_abs_error": float("inf")}, cause="wrong"),
         CheckResult("affine_backward/dx_hidden", "affine_backward", "dx (hidden samples)", "failed",
-                    0, 1.5, visibility="hidden", message=SECRET, hint="SECRET HINT"),
+                    0, 1.5, visibility="hidden", message=SECRET, hint="SECRET HINT",
+                    cause="not_implemented"),
         CheckResult("relu_forward/out", "relu_forward", "relu", "timeout", 0, 1,
-                    message="timed out: no reply within 20 s", duration_s=20.0),
-        CheckResult("relu_backward/dx", "relu_backward", "relu back", "error", 0, 1,
-                    message="`relu_backward` raised IndexError"),
+                    message="timed out: no reply within 20 s", duration_s=20.0, cause="timeout"),
+        CheckResult("relu_backward/dx", "relu_backward", "relu back", "failed", 0, 1,
+                    message="`relu_backward` raised IndexError", cause="raised"),
         CheckResult("gpu/speed", "gpu", "speed", "skipped", 0, 0, message="needs a GPU"),
     )
     ben = SubmissionResult("fc_nets", "ben", "graded", 2.0, 6.5, 21.5, {"sandbox": "bwrap"}, checks,
@@ -99,6 +100,8 @@ def test_csv_has_totals_and_one_column_per_check() -> None:
     ben = rows[1]
     assert (ben["status"], ben["score"], ben["max_score"], ben["percent"]) == ("graded", "2", "6.5", "30.77")
     assert (ben["checks_passed"], ben["checks"]) == ("1", "6")
+    assert ben["causes"] == "wrong:1 raised:1 not_implemented:1 timeout:1"  # Note [Causes in exports]
+    assert rows[0]["causes"] == rows[2]["causes"] == ""
     assert ben["affine_forward/out"] == "2" and ben["affine_backward/dx_hidden"] == "0"
     assert rows[2]["message"] == "no Python files found in dee.zip" and rows[2]["affine_forward/out"] == ""
 
@@ -218,9 +221,17 @@ def test_junit_outcomes_and_hidden_checks() -> None:
                for c in ben.findall("testcase")}
     assert outcome == {"affine_forward/out": None, "affine_backward/db": ("failure", "WrongAnswer"),
                        "affine_backward/dx_hidden": ("failure", "WrongAnswer"),
-                       "relu_forward/out": ("error", "Timeout"), "relu_backward/dx": ("error", "Error"),
+                       "relu_forward/out": ("error", "Timeout"),
+                       "relu_backward/dx": ("failure", "StudentException"),
                        "gpu/speed": ("skipped", None)}
     db = ben.find("testcase[@name='affine_backward/db']/failure")
+    tags = {t["name"]: t["tags"] for t in export.to_gradescope(dict(results())["ben"])["tests"]}
+    assert tags["db matches [affine_backward/db]"] == ["affine_backward", "failed", "wrong"]
+    assert tags["dx (hidden samples) [affine_backward/dx_hidden]"] == ["affine_backward", "failed"]
+    # a result written before causes existed keeps the plain types
+    old = SubmissionResult("fc_nets", "old", "graded", 0, 1, 1.0, {}, (CheckResult(
+        "relu_backward/dx", "relu_backward", "relu back", "error", 0, 1, message="raised"),))
+    assert ET.fromstring(export.to_junit([("old", old)])).find(".//error").get("type") == "Error"
     assert db.get("message") == "db: 3 of 3 entries differ" and "Hint: sum over axis 0" in db.text
     props = {p.get("name"): p.get("value") for p in ben.find("properties")}
     assert props == {"assignment": "fc_nets", "status": "graded", "score": "2", "max_score": "6.5"}

@@ -15,9 +15,9 @@ from grader.result import CheckResult, SubmissionResult
 def result(name: str, score: float, run: int = 1, sha: str = "abc", status: str = "graded",
            failure: str = "") -> SubmissionResult:
     checks = (CheckResult("relu_forward/out", "relu_forward", "t", "passed" if score else "failed",
-                          min(score, 1.0), 1.0),
+                          min(score, 1.0), 1.0, cause=None if score else "wrong"),
               CheckResult("sgd/next_w", "sgd", "t", "passed" if score > 1 else "failed",
-                          max(score - 1, 0.0), 1.0))
+                          max(score - 1, 0.0), 1.0, cause=None if score > 1 else "not_implemented"))
     return SubmissionResult("tiny", name, status, score, 2.0, 0.5, {
         "sandbox": "bwrap", "batch": {"run": run, "sha256": sha, "settings": "s1",
                                       "job_failure": failure}}, checks)
@@ -41,7 +41,7 @@ def test_schema_has_the_four_tables_in_wal_mode(book) -> None:
     assert {"run_id", "submission_id", "content_hash", "score", "max_score", "status",
             "duration_s", "json_path"} <= set(columns(book, "results"))
     assert {"submission_id", "check_id", "function", "status", "points",
-            "max_points"} <= set(columns(book, "check_results"))
+            "max_points", "cause"} <= set(columns(book, "check_results"))
 
 
 def test_a_gradebook_from_a_newer_grader_is_refused(tmp_path) -> None:
@@ -61,6 +61,35 @@ def test_record_replaces_a_submissions_rows_and_keeps_the_json_values(book, tmp_
     checks = book.db.execute("SELECT check_id, status, points FROM check_results "
                              "WHERE submission_id='ada' ORDER BY check_id").fetchall()
     assert checks == [("relu_forward/out", "passed", 1.0), ("sgd/next_w", "passed", 1.0)]
+    book.record(result("ben", 1.0), tmp_path / "ben.json", "ben")
+    assert book.db.execute("SELECT check_id, cause FROM check_results WHERE submission_id='ben' "
+                           "ORDER BY check_id").fetchall() == [("relu_forward/out", None),
+                                                               ("sgd/next_w", "not_implemented")]
+
+
+def test_a_schema_1_gradebook_gains_causes_and_imports_every_json_again(tmp_path) -> None:
+    db = sqlite3.connect(tmp_path / "g.sqlite")
+    db.executescript("""
+        CREATE TABLE results (submission_id TEXT PRIMARY KEY, run_id INTEGER,
+            content_hash TEXT NOT NULL, settings TEXT NOT NULL, score REAL NOT NULL,
+            max_score REAL NOT NULL, status TEXT NOT NULL, duration_s REAL NOT NULL,
+            json_path TEXT NOT NULL, retry INTEGER NOT NULL DEFAULT 0);
+        CREATE TABLE check_results (submission_id TEXT NOT NULL, check_id TEXT NOT NULL,
+            function TEXT NOT NULL, status TEXT NOT NULL, points REAL NOT NULL,
+            max_points REAL NOT NULL, PRIMARY KEY (submission_id, check_id));
+        INSERT INTO results VALUES ('ada', 1, 'abc', 's1', 1.0, 2.0, 'graded', 0.5, 'x', 0);
+        INSERT INTO check_results VALUES ('ada', 'sgd/next_w', 'sgd', 'failed', 0, 1);
+        PRAGMA user_version=1;""")
+    db.close()
+    result("ada", 1.0).write(tmp_path / "results" / "ada.json")
+    book = Gradebook(tmp_path / "g.sqlite")
+    try:
+        assert book.db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert book.reconcile(tmp_path / "results").imported == ["ada"]
+        assert book.db.execute("SELECT cause FROM check_results WHERE check_id='sgd/next_w'"
+                               ).fetchall() == [("not_implemented",)]
+    finally:
+        book.close()
 
 
 def test_runs_are_numbered_and_a_killed_run_stays_unfinished(book) -> None:
