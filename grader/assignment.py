@@ -20,6 +20,20 @@ course code run before a notebook's cells (Note [Notebook setup] there).  `gpu: 
 assignment whose framework code may run on a GPU (`--device`, grader/devices.py).  The rubric's
 `manual: {inline_question_1: 1, ...}` sets points aside for answers graded by
 hand: they are not part of the automatic score.
+
+# Note [Conventions]
+A course year's conventions (`dropout_p: keep`, Adam's `adam_t`...) are the
+manifest's `conventions:`, name -> default, read by the checks through
+`student.conventions`.  A run may override them (`--course FILE`, then
+`--convention NAME=VALUE`), and a wrong override is the command's error, found
+before anything is graded: an unknown name lists the assignment's names, a
+value that is not allowed lists the allowed ones (ConventionError, one line,
+exit status 2).  What is allowed: a convention whose default is a number takes
+any number (an integer where the default is one); any other lists its values in
+`convention_values:` (name -> list), where `<word>` in a value stands for any
+word (`<keyword>=<value>`, `cuda:<n>`); values are compared ignoring case and
+spaces.  A manifest that leaves a text convention's values undeclared is an
+AssignmentError, so no override goes unchecked.
 """
 
 from __future__ import annotations
@@ -42,6 +56,79 @@ RUBRICS_DIR = PROJECT_ROOT / "rubrics"
 
 class AssignmentError(Exception):
     """The assignment's manifest, checks or rubric are inconsistent."""
+
+
+class ConventionError(AssignmentError):
+    """A convention override names no convention of the assignment, or a value it does not
+    allow (Note [Conventions])."""
+
+
+def declared_conventions(assignment_id: str) -> tuple[dict, dict[str, tuple[str, ...]]]:
+    """(defaults, allowed values of the text ones) from the manifest alone; Note [Conventions]."""
+    path = ASSIGNMENTS_DIR / assignment_id / "manifest.yml"
+    if not path.exists():
+        raise AssignmentError(f"unknown assignment {assignment_id!r}; available: "
+                              f"{', '.join(available()) or 'none'}")
+    try:
+        manifest = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise AssignmentError(f"{path}: not valid YAML ({exc})") from None
+    return _declared(manifest, path)
+
+
+def _declared(manifest: dict, path) -> tuple[dict, dict[str, tuple[str, ...]]]:
+    defaults = dict(manifest.get("conventions") or {})
+    values = {str(k): tuple(str(v) for v in vs)
+              for k, vs in (manifest.get("convention_values") or {}).items()}
+    undeclared = sorted(k for k, v in defaults.items()
+                        if not _is_number(v) and k not in values)
+    unknown = sorted(set(values) - set(defaults))
+    if undeclared or unknown:
+        raise AssignmentError(f"{path}: " + "; ".join(part for part in (
+            f"conventions without convention_values: {undeclared}" if undeclared else "",
+            f"convention_values naming no convention: {unknown}" if unknown else "") if part))
+    return defaults, values
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _normal(text: str) -> str:
+    return "".join(str(text).split()).lower()
+
+
+def _allows(pattern: str, value: str) -> bool:
+    import re
+    parts = re.split(r"(<\w+>)", _normal(pattern))
+    regex = "".join(r"[\w.+-]+" if re.fullmatch(r"<\w+>", p) else re.escape(p) for p in parts)
+    return re.fullmatch(regex, _normal(value)) is not None
+
+
+def check_conventions(assignment_id: str, overrides: dict, where: str = "--convention",
+                      declared: tuple[dict, dict] | None = None) -> None:
+    """ConventionError (one line, saying `where`) unless every override names a convention of
+    the assignment with a value it allows; Note [Conventions]."""
+    defaults, values = declared or declared_conventions(assignment_id)
+    for name, value in overrides.items():
+        if name not in defaults:
+            raise ConventionError(
+                f"{where}: {assignment_id} has no convention {name!r}; its conventions: "
+                f"{', '.join(sorted(defaults)) or 'none'}")
+        default = defaults[name]
+        if _is_number(default):
+            try:
+                number = (int if isinstance(default, int) else float)(str(value))
+            except ValueError:
+                number = None
+            import math
+            if number is None or not math.isfinite(number):
+                kind = "an integer" if isinstance(default, int) else "a number"
+                raise ConventionError(f"{where}: {name}={value!r} is not valid for {assignment_id}; "
+                                      f"{name} takes {kind} (default {default})")
+        elif not any(_allows(allowed, value) for allowed in values[name]):
+            raise ConventionError(f"{where}: {name}={value!r} is not valid for {assignment_id}; "
+                                  f"valid values: {', '.join(values[name])}")
 
 
 @dataclass(frozen=True)
@@ -132,6 +219,11 @@ def load(assignment_id: str, conventions: dict | None = None) -> Assignment:
         layout, aliases = _notebook_settings(manifest, layout)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise AssignmentError(f"{manifest_path}: bad manifest ({type(exc).__name__}: {exc})") from None
+    try:
+        declared = _declared(manifest, manifest_path)
+    except AttributeError as exc:
+        raise AssignmentError(f"{manifest_path}: bad conventions ({exc})") from None
+    check_conventions(assignment_id, conventions or {}, declared=declared)  # before any grading
     checks = _load_checks(folder, assignment_id)
     rubric = load_rubric(assignment_id, checks)
     merged = dict(manifest.get("conventions", {}), **(conventions or {}))

@@ -445,7 +445,10 @@ def _conventions(args: argparse.Namespace) -> dict:
     from pathlib import Path
     conventions = {}
     if args.course:
-        conventions.update(_course_conventions(Path(args.course), args.assignment))
+        try:
+            conventions.update(_course_conventions(Path(args.course), args.assignment))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"--course {args.course}: {exc}") from None
     for item in args.convention:
         key, sep, value = item.partition("=")
         if not sep:
@@ -454,17 +457,50 @@ def _conventions(args: argparse.Namespace) -> dict:
     return conventions
 
 
+COURSE_KEYS = ("conventions", "worker_python")
+
+
 def _course_conventions(path, assignment_id: str) -> dict:
     """Conventions the course settings file gives this assignment (precedence: manifest <
-    course file < --convention)."""
+    course file < --convention).  The whole file is checked first, every assignment it names
+    (Note [Conventions] in grader/assignment.py): a file that is not YAML, a key, assignment or
+    convention it does not know, or a value a convention does not allow is a ValueError of one
+    line."""
     import yaml
-    data = yaml.safe_load(path.read_text()) or {}
+
+    from . import assignment as assignments
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise ValueError(f"not valid YAML ({problem}{where})") from None
     if not isinstance(data, dict):
         raise ValueError("expected a mapping at the top level")
-    per_assignment = (data.get("conventions") or {}).get(assignment_id) or {}
-    if not isinstance(per_assignment, dict):
-        raise ValueError(f"conventions.{assignment_id} must be a mapping")
-    return {str(k): str(v) for k, v in per_assignment.items()}
+    unknown = sorted(str(k) for k in data if k not in COURSE_KEYS)
+    if unknown:
+        raise ValueError(f"unknown key {unknown[0]!r}; a course file has {', '.join(COURSE_KEYS)}")
+    known = assignments.available()
+    conventions = data.get("conventions") or {}
+    worker_python = data.get("worker_python")
+    if not isinstance(conventions, dict):
+        raise ValueError("conventions must map assignment ids to conventions")
+    for key, mapping in (("conventions", conventions),
+                         ("worker_python", worker_python if isinstance(worker_python, dict) else {})):
+        strangers = sorted(str(k) for k in mapping if k not in known)
+        if strangers:
+            raise ValueError(f"{key}: unknown assignment {strangers[0]!r}; assignments: "
+                             f"{', '.join(known)}")
+    for aid, given in conventions.items():
+        if not isinstance(given, dict):
+            raise ValueError(f"conventions.{aid} must be a mapping")
+        try:
+            assignments.check_conventions(aid, {str(k): str(v) for k, v in given.items()},
+                                          where=f"conventions.{aid}")
+        except assignments.AssignmentError as exc:
+            raise ValueError(str(exc)) from None
+    return {str(k): str(v) for k, v in (conventions.get(assignment_id) or {}).items()}
 
 
 def _worker_python(args: argparse.Namespace) -> str | None:

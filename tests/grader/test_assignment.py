@@ -28,6 +28,12 @@ limits:
   call_timeout_s: 3
 conventions:
   var: biased
+  eps: 1.0e-5
+  size: 32
+  keyword: default
+convention_values:
+  var: [biased, unbiased]
+  keyword: [default, "<name>=<value>"]
 """
 RUBRIC = """
 points:
@@ -65,7 +71,7 @@ def course(tmp_path, monkeypatch):
 
 
 def test_a_consistent_assignment_loads(course) -> None:
-    a = assignments.load(course(), conventions={"eps": "inside"})
+    a = assignments.load(course(), conventions={"eps": "1e-3"})
     assert a.title == "A tiny assignment"
     assert a.layout.files == {"layers": "layers.py", "fc_net": "classifiers/fc_net.py"}
     assert a.layout.default_package == "ece662" and a.layout.provide == ("solver.py",)
@@ -73,11 +79,51 @@ def test_a_consistent_assignment_loads(course) -> None:
     assert [c.id for c in a.checks] == ["affine_forward/out", "relu_forward/out"]
     assert a.rubric.points == {"affine_forward/out": 2.0, "relu_forward/out": 0.5}
     assert a.rubric.max_score() == 2.5 and a.rubric.hidden_details is False
-    assert a.conventions == {"var": "biased", "eps": "inside"}
+    assert a.conventions == {"var": "biased", "eps": "1e-3", "size": 32, "keyword": "default"}
 
 
 def test_command_line_conventions_override_the_manifest(course) -> None:
-    assert assignments.load(course(), {"var": "unbiased"}).conventions == {"var": "unbiased"}
+    assert assignments.load(course(), {"var": "unbiased"}).conventions["var"] == "unbiased"
+
+
+@pytest.mark.parametrize("overrides", [{"var": "Unbiased"}, {"var": " biased "}, {"eps": "0.1"},
+                                       {"eps": "1"}, {"size": "28"}, {"keyword": "dropout=1"},
+                                       {"keyword": "DEFAULT"}])
+def test_allowed_convention_values(course, overrides) -> None:
+    assignments.load(course(), overrides)
+
+
+@pytest.mark.parametrize("overrides, error", [
+    ({"vra": "biased"}, "--convention: {id} has no convention 'vra'; its conventions: eps, "
+                        "keyword, size, var"),
+    ({"var": "biassed"}, "--convention: var='biassed' is not valid for {id}; valid values: "
+                         "biased, unbiased"),
+    ({"eps": "small"}, "--convention: eps='small' is not valid for {id}; eps takes a number "
+                       "(default 1e-05)"),
+    ({"eps": "nan"}, "--convention: eps='nan' is not valid for {id}; eps takes a number"),
+    ({"size": "2.5"}, "--convention: size='2.5' is not valid for {id}; size takes an integer "
+                      "(default 32)"),
+    ({"keyword": "dropout"}, "--convention: keyword='dropout' is not valid for {id}; valid "
+                             "values: default, <name>=<value>"),
+])
+def test_a_wrong_convention_is_refused_before_the_checks_load(course, overrides, error) -> None:
+    """Note [Conventions]: checks that would fail to import show it is refused before them."""
+    assignment_id = course(checks="raise RuntimeError('checks loaded')\n")
+    with pytest.raises(assignments.ConventionError) as info:
+        assignments.load(assignment_id, overrides)
+    assert str(info.value).startswith(error.format(id=assignment_id))
+
+
+def test_a_text_convention_must_declare_its_values(course) -> None:
+    manifest = MANIFEST.replace("  var: [biased, unbiased]\n", "")
+    with pytest.raises(AssignmentError, match=r"conventions without convention_values: \['var'\]"):
+        assignments.load(course(manifest=manifest))
+
+
+@pytest.mark.parametrize("assignment_id", assignments.available())
+def test_every_real_manifest_declares_its_conventions(assignment_id) -> None:
+    defaults, values = assignments.declared_conventions(assignment_id)
+    assignments.check_conventions(assignment_id, {k: str(v) for k, v in defaults.items()})
 
 
 def test_unknown_assignment_lists_the_available_ones(course) -> None:

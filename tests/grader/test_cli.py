@@ -196,6 +196,69 @@ def test_check_bad_convention_exits_2(tmp_path) -> None:
     assert result.stderr.strip() == "grade: --convention expects NAME=VALUE, got 'eps'"
 
 
+# Note [Conventions] in grader/assignment.py: a wrong convention is the command's error, one
+# line naming what is valid, before anything is graded (no output folder for a batch).
+BAD_CONVENTIONS = [
+    (["--convention", "dropout_p=drop"], "fc_nets",
+     "grade: --convention: fc_nets has no convention 'dropout_p'; its conventions: adam_t, "
+     "fc_no_dropout"),
+    (["--convention", "dropout_p=dorp"], "dropout",
+     "grade: --convention: dropout_p='dorp' is not valid for dropout; valid values: keep, drop"),
+    (["--convention", "adam_t=2017"], "fc_nets",
+     "grade: --convention: adam_t='2017' is not valid for fc_nets; valid values: auto, "
+     "before_use, after_use"),
+    (["--convention", "bn_eps=tiny"], "batchnorm",
+     "grade: --convention: bn_eps='tiny' is not valid for batchnorm; bn_eps takes a number "
+     "(default 1e-05)"),
+    (["--convention", "fc_no_dropout=dropout"], "fc_nets",
+     "grade: --convention: fc_no_dropout='dropout' is not valid for fc_nets; valid values: "
+     "default, <keyword>=<value>"),
+    (["--course", "{course}"], "dropout",
+     "grade: --course {course}: not valid YAML (expected ',' or '}}', but got '<stream end>' at "
+     "line 2, column 1)"),
+]
+COURSE_FILES = {"dropout": "conventions: {dropout: {dropout_p: drop}\n"}
+
+
+@pytest.mark.parametrize("command", ["check", "batch"])
+@pytest.mark.parametrize("flags, assignment, line", BAD_CONVENTIONS,
+                         ids=[" ".join(f[0]) for f in BAD_CONVENTIONS])
+def test_a_wrong_convention_is_a_command_error(tmp_path, command, flags, assignment, line) -> None:
+    course = tmp_path / "course.yml"
+    course.write_text(COURSE_FILES[assignment] if "--course" in flags else "")
+    flags = [f.format(course=course) for f in flags]
+    where = ([str(REFERENCE)] if command == "check" else [str(REFERENCE.parent), "--out",
+                                                          str(tmp_path / "out")])
+    result = run_grade(command, *where, "-a", assignment, *flags)
+    assert result.returncode == 2
+    assert result.stderr == line.format(course=course) + "\n"
+    assert result.stdout == "" and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("text, error", [
+    ("conventions:\n  dropuot: {dropout_p: drop}\n",
+     "conventions: unknown assignment 'dropuot'; assignments: batchnorm, cnn, dropout, fc_nets, "),
+    ("convention:\n  dropout: {dropout_p: drop}\n",
+     "unknown key 'convention'; a course file has conventions, worker_python"),
+    ("conventions:\n  cnn: {gamma_shape: C}\n",
+     "conventions.cnn: cnn has no convention 'gamma_shape'; its conventions: "
+     "groupnorm_param_shape, l2_scale"),
+    ("conventions:\n  cnn: {groupnorm_param_shape: '(C, 1)'}\n",
+     "conventions.cnn: groupnorm_param_shape='(C, 1)' is not valid for cnn; valid values: "
+     "(1, C, 1, 1), (C,)"),
+    ("worker_python:\n  fc_net: /usr/bin/python3\n", "worker_python: unknown assignment 'fc_net'"),
+    ("conventions: [dropout]\n", "conventions must map assignment ids to conventions"),
+])
+def test_a_course_file_is_checked_whole(tmp_path, text, error) -> None:
+    """Every assignment the file names, not only the one graded now."""
+    from grader.cli import _course_conventions
+    course = tmp_path / "course.yml"
+    course.write_text(text)
+    with pytest.raises(ValueError) as info:
+        _course_conventions(course, "fc_nets")
+    assert str(info.value).startswith(error) and "\n" not in str(info.value)
+
+
 def test_check_without_assignment_is_a_usage_error() -> None:
     # outside a student release (grader/release.py), --assignment or --release is needed
     result = run_grade("check", str(REFERENCE))
@@ -206,7 +269,8 @@ def test_check_without_assignment_is_a_usage_error() -> None:
 def test_course_file_sets_conventions_and_convention_flag_wins(tmp_path) -> None:
     from grader.cli import _course_conventions
     course = tmp_path / "course.yml"
-    course.write_text("conventions:\n  dropout: {dropout_p: drop}\n  cnn: {gamma_shape: C}\n")
+    course.write_text("conventions:\n  dropout: {dropout_p: drop}\n"
+                      "  cnn: {groupnorm_param_shape: '(C,)'}\n")
     assert _course_conventions(course, "dropout") == {"dropout_p": "drop"}
     assert _course_conventions(course, "fc_nets") == {}
 
