@@ -922,8 +922,10 @@ def _with_defaults(rule: str, config: dict | None) -> dict:
     return {**_DEFAULTS[rule], **(config or {})}
 
 
-def _update_signatures(rule: str, output: str, case: UpdateCase) -> list[Signature]:
-    """Known slips of each rule, computed from this case's inputs (Note [Update-rule checks])."""
+def _update_signatures(rule: str, output: str, case: UpdateCase,
+                       adam_t: str = "before_use") -> list[Signature]:
+    """Known slips of each rule, computed from this case's inputs (Note [Update-rule checks]);
+    Adam's under its step-count convention (Note [Adam step count convention])."""
     c = _with_defaults(rule, case.config)
     w, dw, lr = case.w, case.dw, c["learning_rate"]
     if rule == "sgd_momentum":
@@ -958,11 +960,74 @@ def _update_signatures(rule: str, output: str, case: UpdateCase) -> list[Signatu
                                        "no bias correction: divide m by (1 - beta1**t) and v by "
                                        "(1 - beta2**t)")],
                   "moments": []}[output]
-    if output == "next_w" and t > 0:
+    if output == "next_w" and adam_t == "after_use":
+        t = (case.config or {}).get("t", 1)  # the 2017 starter's default
+        signatures.append(Signature(_near_array(step(m1 / (1 - b1 ** (t + 1)),
+                                                     v1 / (1 - b2 ** (t + 1)))),
+                                    "bias correction with t + 1: your adam starts t at 1 (the "
+                                    "2017 convention), so use t first and increment it after; "
+                                    "or start it at 0 and increment it before use"))
+    elif output == "next_w" and t > 0:
         signatures.append(Signature(_near_array(step(m1 / (1 - b1 ** t), v1 / (1 - b2 ** t))),
                                     "bias correction with the old t: increment t first "
                                     "(t = t + 1), then use it"))
     return signatures
+
+
+# Note [Adam step count convention]
+# Two course years count Adam's steps differently (the convention `adam_t`):
+# `before_use`, the course since 2018 and the reference (Note [Adam step count] in
+# reference/cs231n/optim.py): t starts at 0 and is incremented before the bias
+# correction; `after_use`, the 2017 starter: `config.setdefault('t', 1)`, the bias
+# correction uses t, then t + 1 is stored.  From a config without t both take the
+# same steps, so they differ only where a config hands t in: a 2017 Adam given t is
+# the 2018 one given t - 1, and that is the reference's question under `after_use`.
+# `auto` (the manifest's default) tells a submission's convention by behaviour, not
+# by reading its source (a default may be written setdefault, get, `or 1`...):
+# one step from a config without t, and the t it stores is 2 only under the 2017
+# starter's default (1 under the 2018 one); then the check says which convention
+# it graded.  A step that raises or stores something else is graded under
+# `before_use`, the course's own, and fails on its own merits: a 2018 Adam that
+# uses t before incrementing it divides by 1 - beta**0 = 0 and stores 1; a 2017
+# Adam that increments first stores 2 and misses every published t by one.  The
+# checks ask the reference both conventions' questions on every run, so that a
+# student release's tape (grader/replay.py) holds the answers for either year.
+ADAM_T = ("before_use", "after_use")
+ADAM_HINT_2017 = ("the 2017 convention: t starts at 1; m = beta1*m + (1-beta1)*dw; v = beta2*v + "
+                  "(1-beta2)*dw**2; next_w = w - learning_rate * (m / (1-beta1**t)) / (sqrt(v / "
+                  "(1-beta2**t)) + epsilon); then store m, v and t + 1 in config")
+
+
+def adam_t_convention(student) -> str:
+    """`before_use` or `after_use` for this submission; Note [Adam step count convention]."""
+    value = str(student.conventions.get("adam_t", "auto")).lower()
+    if value in ADAM_T:
+        return value
+    try:
+        result = student.call("optim", "adam", np.full((1, 3), 1.5), np.full((1, 3), 0.5),
+                              {"learning_rate": 1e-3})
+    except StudentError:
+        return "before_use"
+    value = result.value
+    config = value[1] if isinstance(value, (tuple, list)) and len(value) == 2 else None
+    stored = config.get("t") if isinstance(config, dict) else None
+    stored = stored.value if isinstance(stored, Converted) else stored
+    if isinstance(stored, (int, float, np.number)) and not isinstance(stored, bool) and stored == 2:
+        note = ("graded `adam` under the 2017 convention (t starts at 1, is used, then "
+                "incremented): after one step from a config without t it stored t = 2 (Note "
+                "[Adam step count convention]; `--convention adam_t=before_use` grades it under "
+                "the 2018 one)")
+        if note not in student.notes:
+            student.notes.append(note)
+        return "after_use"
+    return "before_use"
+
+
+def _reference_config(rule: str, config: dict | None, adam_t: str) -> dict | None:
+    """The reference's config for the same update under `adam_t` (the 2017 t is the 2018 t+1)."""
+    if rule != "adam" or adam_t == "before_use":
+        return copy.deepcopy(config)
+    return {**copy.deepcopy(config or {}), "t": (config or {}).get("t", 1) - 1}
 
 
 def _unchanged_state(case: UpdateCase, key: str) -> list[Signature]:
@@ -1000,23 +1065,27 @@ def _update_output_check(rule: str, output: str, hint: str, hidden: bool = False
 
     def run(student) -> None:
         __tracebackhide__ = True
+        adam_t = adam_t_convention(student) if rule == "adam" and output == "next_w" else "before_use"
         for case in cases:
             where = f"[sample {case.name}]"
-            expected_w, expected_config = REFERENCE_RULES[rule](
-                case.w.copy(), case.dw.copy(), copy.deepcopy(case.config))
+            both = {t: REFERENCE_RULES[rule](case.w.copy(), case.dw.copy(),
+                                             _reference_config(rule, case.config, t))
+                    for t in (ADAM_T if rule == "adam" else ADAM_T[:1])}  # Note [Adam step ...]
+            expected_w, expected_config = both[adam_t]
             try:
                 result = student.call("optim", rule, case.w, case.dw, copy.deepcopy(case.config))
             except StudentError as error:
                 raise _failure_from(error, f"{where} `{rule}`") from None
             next_w, config = _pair(result.value, rule, where)
-            targets = ([("next_w", next_w, expected_w, _update_signatures(rule, output, case))]
+            targets = ([("next_w", next_w, expected_w, _update_signatures(rule, output, case, adam_t))]
                        if output == "next_w" else
                        [(f"config['{k}']", _state_value(config, k, rule, where), expected_config[k],
                          _update_signatures(rule, output, case) + _unchanged_state(case, k))
                         for k in STATE_KEYS[output]])
             for name, actual, expected, signatures in targets:
                 try:
-                    compare_arrays(name, actual, expected, hint=hint, signatures=signatures,
+                    compare_arrays(name, actual, expected, signatures=signatures,
+                                   hint=ADAM_HINT_2017 if adam_t == "after_use" else hint,
                                    inputs={"w": case.w, "dw": case.dw, "config": case.config})
                 except CheckFailure as failure:
                     raise CheckFailure(f"{where} {failure.message}", hint=failure.hint,
@@ -1034,7 +1103,11 @@ def _steps_check(rule: str, start: dict | None, *, seed: int, shape=(2, 3), step
         r = _rng(seed)
         w = 1.0 + r.random(shape)
         gradients = [_away_from_zero(r, shape, 1.0) for _ in range(steps)]
-        expected_w, expected_config = w.copy(), copy.deepcopy(start)
+        # From a config without t both Adam conventions take the same steps (Note [Adam step
+        # count convention]); one that hands t in is asked under the submission's.
+        adam_t = (adam_t_convention(student) if rule == "adam" and "t" in (start or {})
+                  else "before_use")
+        expected_w, expected_config = w.copy(), _reference_config(rule, start, adam_t)
         student_w, student_config = w.copy(), copy.deepcopy(start)
         for number, dw in enumerate(gradients, start=1):
             where = f"[step {number} of {steps}, starting from config={start!r}]"

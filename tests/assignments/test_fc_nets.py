@@ -189,6 +189,75 @@ def test_the_no_dropout_convention_leaves_out_a_keyword_the_student_lacks():
     assert_full_marks(result)
 
 
+# -- Adam's step count (Note [Adam step count convention] in checks.py) -----------------------------
+
+ADAM_2017 = """
+
+def adam(w, dw, config=None):
+    \"\"\"Adam as the 2017 starter sets it up: t starts at 1, is used, then incremented.\"\"\"
+    if config is None:
+        config = {}
+    config.setdefault('learning_rate', 1e-3)
+    config.setdefault('beta1', 0.9)
+    config.setdefault('beta2', 0.999)
+    config.setdefault('epsilon', 1e-8)
+    config.setdefault('m', np.zeros_like(w))
+    config.setdefault('v', np.zeros_like(w))
+    config.setdefault('t', 1)
+    b1, b2, t = config['beta1'], config['beta2'], config['t']
+    m = b1 * config['m'] + (1 - b1) * dw
+    v = b2 * config['v'] + (1 - b2) * dw ** 2
+    m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
+    config['m'], config['v'], config['t'] = m, v, t + 1
+    return w - config['learning_rate'] * m_hat / (np.sqrt(v_hat) + config['epsilon']), config
+"""
+# The same year's default, but t incremented before its use: wrong in either convention.
+ADAM_2017_INCREMENTS_FIRST = ADAM_2017.replace(
+    "b1, b2, t = config['beta1'], config['beta2'], config['t']",
+    "b1, b2, t = config['beta1'], config['beta2'], config['t'] + 1").replace(
+    "config['t'] = m, v, t + 1", "config['t'] = m, v, t")
+
+
+def _grade_adam(source: str, conventions: dict | None = None):
+    package = copy_reference()
+    try:
+        optim = package / "optim.py"
+        optim.write_text(optim.read_text() + source)  # the later adam replaces the reference's
+        return grade_submission(package, assignments.load(ASSIGNMENT, conventions))
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+
+
+def test_a_2017_style_adam_gets_full_marks_and_is_told_why():
+    result = _grade_adam(ADAM_2017)
+    assert_full_marks(result)
+    assert "graded `adam` under the 2017 convention" in check_by_id(result, "adam/next_w").message
+
+
+def test_a_2018_style_adam_is_graded_under_its_own_convention():
+    result = _grade_adam("")
+    assert_full_marks(result)
+    assert "2017" not in check_by_id(result, "adam/next_w").message
+
+
+def test_a_2017_default_with_t_incremented_first_loses_points_on_adam_only():
+    result = _grade_adam(ADAM_2017_INCREMENTS_FIRST)
+    lost = {c.id for c in result.checks if c.points < c.max_points}
+    assert lost and {c.split("/")[0] for c in lost} == {"adam"}, lost
+    assert "adam/next_w" in lost
+    assert "bias correction with t + 1" in check_by_id(result, "adam/next_w").message
+
+
+@pytest.mark.parametrize("source, convention", [(ADAM_2017, "before_use"), ("", "after_use")],
+                         ids=["2017_graded_as_2018", "2018_graded_as_2017"])
+def test_a_fixed_adam_convention_grades_the_other_year_as_wrong(source, convention):
+    """The convention decides: set explicitly, it is not detected, and the other year's
+    published t misses by one step."""
+    result = _grade_adam(source, {"adam_t": convention})
+    lost = {c.id for c in result.checks if c.points < c.max_points}
+    assert lost == {"adam/next_w"}, lost
+
+
 def test_starter_grades_to_zero_and_says_what_is_missing():
     result = grade(STARTER, ASSIGNMENT)
     assert_starter_scores_zero(result, "is not implemented yet")
