@@ -213,7 +213,8 @@ _TOP_LEVEL_IMPORT = re.compile(r"^\s*(?:from\s+([A-Za-z_]\w*)[\s.]|import\s+([A-
 
 def _other_packages(files: list[Path], root: Path, anchor: Path, layout: Layout) -> dict[str, Path]:
     """Folders of the submission that could be imported by name, shallowest first, less the
-    anchor, course subpackages and names the judge's Python already knows."""
+    anchor, its own subfolders and those holding it, course subpackages and names the judge's
+    Python already knows."""
     reserved = {Path(p).parent.name for p in layout.files.values()} | {
         Path(p).stem for p in layout.files.values()}
     found: dict[str, Path] = {}
@@ -222,7 +223,9 @@ def _other_packages(files: list[Path], root: Path, anchor: Path, layout: Layout)
             if not folder.parts:
                 continue
             name, full = folder.name, root / folder
-            if (not name.isidentifier() or name in reserved or full == anchor or full in anchor.parents
+            inside = anchor != root and anchor in full.parents  # the package's own subfolder
+            if (not name.isidentifier() or name in reserved or full == anchor or inside
+                    or full in anchor.parents
                     or (name in found and len(found[name].relative_to(root).parts) <= len(folder.parts))):
                 continue
             found[name] = full
