@@ -166,8 +166,8 @@ def test_dashboard_renders_every_part(rendered) -> None:
     assert console_messages(run) == []
     dom = Elements(run.stdout)
     assert dom.headings["h1"][0].startswith("Convolution, max pooling")
-    assert [h.split()[0] for h in dom.headings["h2"]] == ["Score", "Pass", "Most", "Slowest", "Could",
-                                                          "Similar", "All"]
+    assert [h.split()[0] for h in dom.headings["h2"]] == ["Score", "Pass", "Why", "Most", "Slowest",
+                                                          "Could", "Similar", "All"]
     chart = dom.find("svg", **{"class": "chart", "role": "img"})
     assert len(chart) == 1 and chart[0]["aria-labelledby"] == "hist-title hist-desc"
     assert len(dom.find("rect", **{"class": "hbar"})) == 10
