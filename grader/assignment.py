@@ -124,8 +124,8 @@ def check_conventions(assignment_id: str, overrides: dict, where: str = "--conve
             import math
             if number is None or not math.isfinite(number):
                 kind = "an integer" if isinstance(default, int) else "a number"
-                raise ConventionError(f"{where}: {name}={value!r} is not valid for {assignment_id}; "
-                                      f"{name} takes {kind} (default {default})")
+                raise ConventionError(f"{where}: {name}={value!r} is not valid for "
+                                      f"{assignment_id}; {name} takes {kind} (default {default})")
         elif not any(_allows(allowed, value) for allowed in values[name]):
             raise ConventionError(f"{where}: {name}={value!r} is not valid for {assignment_id}; "
                                   f"valid values: {', '.join(values[name])}")

@@ -486,8 +486,8 @@ def _course_conventions(path, assignment_id: str) -> dict:
     worker_python = data.get("worker_python")
     if not isinstance(conventions, dict):
         raise ValueError("conventions must map assignment ids to conventions")
-    for key, mapping in (("conventions", conventions),
-                         ("worker_python", worker_python if isinstance(worker_python, dict) else {})):
+    per_assignment_python = worker_python if isinstance(worker_python, dict) else {}
+    for key, mapping in (("conventions", conventions), ("worker_python", per_assignment_python)):
         strangers = sorted(str(k) for k in mapping if k not in known)
         if strangers:
             raise ValueError(f"{key}: unknown assignment {strangers[0]!r}; assignments: "

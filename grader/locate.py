@@ -200,7 +200,8 @@ def star_imports(text: str) -> list[tuple[int, str]]:
             continue
         elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
             continue  # a docstring
-        elif isinstance(node, ast.Assign) and [getattr(t, "id", "") for t in node.targets] == ["__all__"]:
+        elif (isinstance(node, ast.Assign)
+              and [getattr(t, "id", "") for t in node.targets] == ["__all__"]):
             continue
         else:
             return []
@@ -226,7 +227,8 @@ def _other_packages(files: list[Path], root: Path, anchor: Path, layout: Layout)
             inside = anchor != root and anchor in full.parents  # the package's own subfolder
             if (not name.isidentifier() or name in reserved or full == anchor or inside
                     or full in anchor.parents
-                    or (name in found and len(found[name].relative_to(root).parts) <= len(folder.parts))):
+                    or (name in found
+                        and len(found[name].relative_to(root).parts) <= len(folder.parts))):
                 continue
             found[name] = full
     return {name: folder for name, folder in found.items() if not _known_module(name)}

@@ -1065,7 +1065,8 @@ def _update_output_check(rule: str, output: str, hint: str, hidden: bool = False
 
     def run(student) -> None:
         __tracebackhide__ = True
-        adam_t = adam_t_convention(student) if rule == "adam" and output == "next_w" else "before_use"
+        adam_t = (adam_t_convention(student) if rule == "adam" and output == "next_w"
+                  else "before_use")
         for case in cases:
             where = f"[sample {case.name}]"
             both = {t: REFERENCE_RULES[rule](case.w.copy(), case.dw.copy(),
@@ -1077,7 +1078,8 @@ def _update_output_check(rule: str, output: str, hint: str, hidden: bool = False
             except StudentError as error:
                 raise _failure_from(error, f"{where} `{rule}`") from None
             next_w, config = _pair(result.value, rule, where)
-            targets = ([("next_w", next_w, expected_w, _update_signatures(rule, output, case, adam_t))]
+            targets = ([("next_w", next_w, expected_w,
+                         _update_signatures(rule, output, case, adam_t))]
                        if output == "next_w" else
                        [(f"config['{k}']", _state_value(config, k, rule, where), expected_config[k],
                          _update_signatures(rule, output, case) + _unchanged_state(case, k))
