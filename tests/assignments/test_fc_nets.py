@@ -142,6 +142,49 @@ def test_zip_of_a_differently_named_package_gets_full_marks(tmp_path):
     assert_full_marks(result)
 
 
+def _re_exporting_submission(shim: str, real: str) -> Path:
+    """The reference as `real`, and a package `shim` whose files only re-export it, as some
+    courses ship theirs (Note [Re-exporting packages] in grader/locate.py)."""
+    package = copy_reference(real)
+    for path in [p for p in package.rglob("*.py") if p.name != "__init__.py"]:
+        relative = path.relative_to(package)
+        target = package.parent / shim / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        module = ".".join([real, *relative.with_suffix("").parts])
+        target.write_text(f"from {module} import *\n")
+    (package.parent / shim / "__init__.py").write_text("")
+    return package.parent
+
+
+@pytest.mark.parametrize("shim, real, form", [("ece697ls", "ece662", "folder"),
+                                              ("cs231n", "ece662", "zip")])
+def test_a_package_re_exporting_another_gets_full_marks(tmp_path, shim, real, form):
+    folder = _re_exporting_submission(shim, real)
+    try:
+        if form == "zip":
+            archive = tmp_path / "submission.zip"
+            with zipfile.ZipFile(archive, "w") as zf:
+                for path in folder.rglob("*.py"):
+                    zf.write(path, Path("hw2") / path.relative_to(folder))
+            result = grade(archive, ASSIGNMENT)
+        else:
+            result = grade(folder, ASSIGNMENT)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert_full_marks(result)
+
+
+def test_a_bug_in_the_re_exported_code_loses_points_on_its_function():
+    bug = next(b for b in BUGS if b.target == "affine_backward")
+    folder = _re_exporting_submission("ece697ls", "ece662")
+    try:
+        apply_bug(folder / "ece662", bug)
+        result = grade(folder, ASSIGNMENT)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert_bug_caught(result, bug)
+
+
 # -- broken code ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("bug", BUGS, ids=[b.name for b in BUGS])
