@@ -562,3 +562,22 @@ def test_with_the_courses_own_course_files_their_checks_are_proven_and_kept(solu
     document = json.loads((tmp_path / "r.json").read_text())
     assert [c["id"] for c in document["checks"]] == config["checks"]
     assert "used the course's solver.py in place of the submitted one" in document["notes"]
+
+
+def test_a_release_grades_either_years_adam(built, solutions, tmp_path) -> None:
+    """Note [Adam step count convention]: the tape holds the reference's answers under both
+    conventions, so a 2017-style Adam gets the course grader's verdict from a release too."""
+    from tests.assignments.test_fc_nets import ADAM_2017, ADAM_2017_INCREMENTS_FIRST
+    folder, _ = built("fc_nets")
+    replayed, full = release.load(folder), assignments.load("fc_nets")
+    for number, source in enumerate((ADAM_2017, ADAM_2017_INCREMENTS_FIRST)):
+        package = tmp_path / str(number) / "cs231n"
+        shutil.copytree(solutions("fc_nets"), package)
+        (package / "optim.py").write_text((package / "optim.py").read_text() + source)
+        for path in [tmp_path / str(number), *(tmp_path / str(number)).rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        got = {c.id: c.status for c in grade_submission(package, replayed).checks
+               if c.function == "adam"}
+        expected = {c.id: c.status for c in grade_submission(package, full).checks if c.id in got}
+        assert got == expected and got, (number, got)
+        assert set(got.values()) == ({"passed"} if number == 0 else {"passed", "failed"}), got
