@@ -146,6 +146,20 @@ def test_collect_sources_reads_folders_and_zips_and_says_what_it_skipped(tmp_pat
     assert list(limited["ada"]) == ["relu_forward"]
 
 
+def test_collect_sources_reads_the_code_a_re_export_points_to(tmp_path) -> None:
+    """Note [Re-exporting packages]: the shim holds no code; the package it re-exports does."""
+    shim = tmp_path / "ada" / "aa_course"  # graded: it has code of its own, in fc_net.py
+    (shim / "classifiers").mkdir(parents=True)
+    (shim / "__init__.py").write_text("")
+    (shim / "layers.py").write_text("from zz_code.layers import *\n")
+    (shim / "classifiers" / "fc_net.py").write_text("def net(x):\n    return x\n")
+    (tmp_path / "ada" / "zz_code").mkdir()
+    (tmp_path / "ada" / "zz_code" / "layers.py").write_text(SVM + RELU)
+    layout = Layout(files={"layers": "layers.py", "fc_net": "classifiers/fc_net.py"})
+    sources = collect_sources({"ada": tmp_path / "ada"}, layout)
+    assert sorted(sources["ada"]) == ["net", "relu_forward", "svm_loss"]
+
+
 # -- pairs ---------------------------------------------------------------------------------------
 
 def sources_of(**layers: str) -> dict[str, dict[str, list[str]]]:
