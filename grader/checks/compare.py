@@ -257,6 +257,18 @@ def _record_note(note: str) -> None:
         notes.append(note)
 
 
+def accept_shape(name: str, shape: tuple, expected: tuple) -> bool:
+    """Whether `shape` passes for `expected` (Note [Singleton axes]), noting it when they differ.
+
+    For checks that test a shape without comparing values (a network's parameters)."""
+    if tuple(shape) == tuple(expected):
+        return True
+    if not same_up_to_singletons(shape, expected):
+        return False
+    _record_note(shape_note(name, shape, expected))
+    return True
+
+
 def matches(value, expected: np.ndarray, tolerance: Tolerance | None = None) -> bool:
     """Whether compare_arrays would accept `value`, without a message or a note."""
     with collecting_notes():
