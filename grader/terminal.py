@@ -54,9 +54,11 @@ def render(result: SubmissionResult, verbose: bool = False) -> str:
             if check.status == "passed" and check.shows_message:
                 # a passed check's notes: a shape accepted (Note [Singleton axes] in compare.py)
                 behaviour = check.id.split("/", 1)[1]
-                for note in check.details.get("notes", ()):
+                notes = list(check.details.get("notes", ()))
+                for note in notes if verbose else notes[:1]:
+                    more = f" (+{len(notes) - 1} more)" if len(notes) > 1 and not verbose else ""
                     text = _first_line(note, width=100 if not verbose else len(note))
-                    lines.append(f"       {MARKS['note']:7} {behaviour}: {text}")
+                    lines.append(f"       {MARKS['note']:7} {behaviour}: {text}{more}")
             if check.status != "passed":
                 behaviour = check.id.split("/", 1)[1]
                 message = check.message if check.shows_message else "hidden check"
