@@ -28,8 +28,8 @@ import numpy as np
 
 from grader.checks.builders import (DIRECTIONAL_STEP, DIRECTIONAL_TOLERANCE, backward_check,
                                     forward_check)
-from grader.checks.compare import (Signature, Tolerance, accept_shape, compare_arrays,
-                                   compare_scalar, in_shape, summarize)
+from grader.checks.compare import (Signature, Tolerance, accept_shape, collecting_notes,
+                                   compare_arrays, compare_scalar, in_shape, summarize)
 from grader.checks.spec import Check, CheckFailure, Sample
 from grader.worker.client import Converted, StudentError
 from reference.cs231n import layer_utils as ref_utils
@@ -448,7 +448,7 @@ def _grad_signatures(case: ModelCase, name: str, unregularised: dict) -> list[Si
                       f"grads['{name}'] includes reg * {name}: biases are not regularised")]
 
 
-def _own_loss_note(model, case: ModelCase, name: str, claimed) -> str:
+def _own_loss_note(model, case: ModelCase, name: str, claimed, loss_wrong: bool = False) -> str:
     """Is grads[name] the gradient of the student's own loss?  One directional derivative says."""
     base = case.params.get(name)
     claimed = in_shape(claimed, np.shape(base))
@@ -472,12 +472,18 @@ def _own_loss_note(model, case: ModelCase, name: str, claimed) -> str:
     if error < DIRECTIONAL_TOLERANCE:
         return (f"\n  grads['{name}'] IS the gradient of your own loss (directional derivative "
                 f"relative error {error:.1e}): the bug is in the loss (forward pass)")
+    if loss_wrong:  # Note [Forward first] in grader/checks/builders.py
+        return (f"\n  grads['{name}'] is not the gradient of your own loss either (directional "
+                f"derivative relative error {error:.1e}): once the loss is fixed, check the "
+                f"backward pass too")
     return (f"\n  grads['{name}'] is not the gradient of your own loss either (directional "
             f"derivative relative error {error:.1e}): the bug is in the backward pass")
 
 
-def _compare_grads(grads, expected: dict, case: ModelCase, model, unregularised: dict) -> None:
-    """Every gradient against the reference; one failure listing each wrong parameter."""
+def _compare_grads(grads, expected: dict, case: ModelCase, model, unregularised: dict,
+                   loss_wrong: bool = False) -> None:
+    """Every gradient against the reference; one failure listing each wrong parameter, after
+    saying that the loss is wrong too when it is (Note [Forward first] in builders.py)."""
     where = f"[sample {case.name}, reg={case.reg:g}]"
     if not isinstance(grads, dict):
         raise CheckFailure(f"{where} grads is {summarize(grads)}, expected a dict keyed like "
@@ -494,11 +500,14 @@ def _compare_grads(grads, expected: dict, case: ModelCase, model, unregularised:
                            batch_size=len(case.X))
         except CheckFailure as failure:
             claimed = grads[name].value if isinstance(grads[name], Converted) else grads[name]
-            failures.append(failure.message + _own_loss_note(model, case, name, claimed))
+            failures.append(failure.message + _own_loss_note(model, case, name, claimed,
+                                                             loss_wrong))
             details[name] = failure.details
     if failures:
+        first = ("your loss is wrong on this sample too: fix it first; correct gradients of a "
+                 "wrong loss cannot match\n" if loss_wrong else "")
         raise CheckFailure(f"{where} {len(failures)} of {len(expected)} gradients differ\n"
-                           + "\n".join(failures), details=details)
+                           + first + "\n".join(failures), details=details)
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:
@@ -528,7 +537,8 @@ def _compare_output(output: str, class_name: str, model, case: ModelCase, hint: 
     data_loss, data_grads = _reference_model(class_name, case.dims, 0.0, case.params).loss(
         case.X, case.y)
     if output == "grads":
-        _compare_grads(grads, expected_grads, case, model, data_grads)
+        _compare_grads(grads, expected_grads, case, model, data_grads,
+                       loss_wrong=not _same_loss(loss, expected_loss))
         return
     try:
         compare_scalar("loss", loss, expected_loss, hint=hint,
@@ -536,6 +546,16 @@ def _compare_output(output: str, class_name: str, model, case: ModelCase, hint: 
     except CheckFailure as failure:
         raise CheckFailure(f"[sample {case.name}, reg={case.reg:g}] {failure.message}", hint=hint,
                            details=failure.details) from None
+
+
+def _same_loss(loss, expected: float) -> bool:
+    """Whether the loss check would accept `loss`, without a message or a note."""
+    with collecting_notes():
+        try:
+            compare_scalar("loss", loss, expected)
+        except CheckFailure:
+            return False
+    return True
 
 
 def _model_output_check(class_name: str, output: str, cases: Sequence[ModelCase], *, name: str,
