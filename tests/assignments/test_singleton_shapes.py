@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import (Bug, apply_bug, assert_bug_caught, assert_full_marks, check_by_id,
-                       copy_reference, grade)
+                       copy_reference, grade, load_mutants)
 
 # (file, text, replacement): every occurrence of the text is replaced.
 KEEPDIMS = [
@@ -137,6 +137,10 @@ def test_cnn_full_marks_with_keepdims_shapes(keepdims) -> None:
                for n in notes_of(result, "ThreeLayerConvNet/grad_b2"))
 
 
+def _mutant(assignment: str, name: str) -> Bug:
+    return next(bug for bug in load_mutants(assignment) if bug.name == name)
+
+
 # Wrong values in the accepted shapes still cost points on their own function.
 WRONG_IN_KEEPDIMS = [
     ("batchnorm", Bug("dgamma (1, D) from x, not x_hat", "layers.py",
@@ -154,6 +158,11 @@ WRONG_IN_KEEPDIMS = [
      "spatial_batchnorm", ("spatial_batchnorm_forward/running_stats",
                            "(compared in the expected shape: bn_param['running_mean']: shape "
                            "(1, 3, 1, 1) accepted")),
+    # networks with (1, H) biases, and a planted bug of the assignment
+    ("fc_nets", _mutant("fc_nets", "FullyConnectedNet regularises the biases"), "FullyConnectedNet",
+     ("FullyConnectedNet.loss/loss_reg", "the biases are penalised too")),
+    ("dropout", _mutant("dropout", "net backward skips dropout_backward"), "FullyConnectedNet",
+     ("FullyConnectedNet.loss/dropout_gradients", "does not match your own loss")),
 ]
 
 
