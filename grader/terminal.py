@@ -8,7 +8,8 @@ from typing import TextIO
 
 from .result import CheckResult, SubmissionResult
 
-MARKS = {"passed": "ok", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT", "skipped": "skip"}
+MARKS = {"passed": "ok", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT", "skipped": "skip",
+         "note": "note"}
 
 
 class Progress:
@@ -50,6 +51,14 @@ def render(result: SubmissionResult, verbose: bool = False) -> str:
         status = "ok" if all(c.status == "passed" for c in checks) else "--"
         lines.append(f"  {status:2} {function:<{width}}  {got:g}/{total:g}")
         for check in checks:
+            if check.status == "passed" and check.shows_message:
+                # a passed check's notes: a shape accepted (Note [Singleton axes] in compare.py)
+                behaviour = check.id.split("/", 1)[1]
+                notes = list(check.details.get("notes", ()))
+                for note in notes if verbose else notes[:1]:
+                    more = f" (+{len(notes) - 1} more)" if len(notes) > 1 and not verbose else ""
+                    text = _first_line(note, width=100 if not verbose else len(note))
+                    lines.append(f"       {MARKS['note']:7} {behaviour}: {text}{more}")
             if check.status != "passed":
                 behaviour = check.id.split("/", 1)[1]
                 message = check.message if check.shows_message else "hidden check"

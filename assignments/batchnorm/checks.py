@@ -24,9 +24,10 @@ from typing import Callable, Iterable
 import numpy as np
 
 from grader.checks.builders import backward_check, forward_check
-from grader.checks.compare import TOLERANCES, Signature, compare_arrays, compare_scalar
+from grader.checks.compare import (TOLERANCES, Signature, accept_shape, compare_arrays,
+                                   compare_scalar, in_shape)
 from grader.checks.spec import Check, CheckFailure, Sample
-from grader.worker.client import StudentError, WorkerFailure
+from grader.worker.client import Converted, StudentError, WorkerFailure
 from reference.cs231n import layer_utils as ref_utils
 from reference.cs231n import layers as ref
 from reference.cs231n.classifiers.fc_net import FullyConnectedNet as ReferenceNet
@@ -395,13 +396,10 @@ def _param_after(result, function: str) -> dict:
 # ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 # The course stores running_mean and running_var as arrays of shape (D,).  A
 # student who keeps the (1, D) shape of a keepdims mean has working code (it
-# broadcasts the same at test time), so a (1, D) array is read as (D,); any
-# other shape is reported as wrong.
-
-def _running(value, d: int):
-    if isinstance(value, np.ndarray) and value.shape == (1, d):
-        return value.reshape(d)
-    return value
+# broadcasts the same at test time), so a (1, D) array passes with a note, as
+# every shape equal up to singleton axes does (Note [Singleton axes] in
+# grader/checks/compare.py); any other shape is reported as wrong.  The
+# training passes hand the student's own bn_param back to it, in its own shape.
 
 
 # ---------------------------------------------------------------------------
@@ -489,7 +487,7 @@ def _check_running_sequence(student, sequence: RunningSequence) -> None:
             signatures = variant_signatures(expected, _running_variants(
                 key, before[key], batch, momentum, defaults["momentum"], "momentum" in sequence.start))
             try:
-                compare_arrays(f"bn_param['{key}']", _running(student_param[key], d), expected,
+                compare_arrays(f"bn_param['{key}']", student_param[key], expected,
                                inputs={"x": batch, "momentum": momentum},
                                signatures=signatures, hint=RUNNING_HINT)
             except CheckFailure as failure:
@@ -550,7 +548,7 @@ def check_test_mode(student) -> None:
                            hint=TEST_HINT, batch_size=x.shape[0])
             after = _param_after(result, "batchnorm_forward")
             for key in ("running_mean", "running_var"):
-                if key in after and not _unchanged(_running(after[key], x.shape[1]), param[key]):
+                if key in after and not _unchanged(in_shape(after[key], param[key].shape), param[key]):
                     raise CheckFailure(f"bn_param['{key}'] changed during a test-mode pass: only "
                                        f"training passes update the running averages", hint=TEST_HINT)
         except CheckFailure as failure:
@@ -720,9 +718,12 @@ def student_net(student, case: NetCase, normalization: str, reg: float, *, set_p
         raise CheckFailure(f"FullyConnectedNet({list(case.hidden_dims)}, normalization="
                            f"'{normalization}', ...) raised {error}"
                            + (f"\n{error.traceback}" if error.traceback else "")) from None
-    if set_params:
+    if set_params:  # each in the shape the student's model keeps it in (a (1, H) bias)
+        own = model.get("params")
+        shapes = {k: np.shape(v.value if isinstance(v, Converted) else v)
+                  for k, v in own.items()} if isinstance(own, dict) else {}
         for name, value in net_params(case).items():
-            model.set_item("params", name, value)
+            model.set_item("params", name, in_shape(value, shapes.get(name, value.shape)))
     return model
 
 
@@ -848,7 +849,8 @@ def net_params_check(case: NetCase, normalization: str) -> Check:
                                f"and {len(case.hidden_dims)} hidden layers)", hint=NET_HINT)
         for name in net_param_names(case):
             value = params[name]
-            if not isinstance(value, np.ndarray) or value.shape != expected[name].shape:
+            if (not isinstance(value, np.ndarray)
+                    or not accept_shape(f"params['{name}']", value.shape, expected[name].shape)):
                 shape = getattr(value, "shape", type(value).__name__)
                 raise CheckFailure(f"params['{name}'] has shape {shape}, expected "
                                    f"{expected[name].shape}", hint=NET_HINT)

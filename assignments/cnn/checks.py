@@ -23,8 +23,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from grader.checks.builders import backward_check, forward_check
-from grader.checks.compare import (TOLERANCES, Signature, Tolerance, compare_arrays,
-                                   compare_scalar)
+from grader.checks.compare import (TOLERANCES, Signature, Tolerance, accept_shape,
+                                   compare_arrays, compare_scalar, in_shape)
 from grader.checks.spec import Check, CheckFailure, Sample
 from grader.checks.student import ImportFailure, MissingName, RemoteObject, Student
 from grader.worker.client import Converted, Ref, StudentError
@@ -706,10 +706,8 @@ def spatial_bn_backward_known(grad: str) -> Callable[[Sample], list[Known]]:
 
 
 def spatial_bn_param_shapes(sample: Sample) -> list[tuple[tuple, str]]:
-    c = sample.args[0].shape[1]
-    return [((1, c, 1, 1), "spatial batchnorm's gamma and beta are (C,); return their gradients "
-             "in that shape"),
-            ((sample.args[0].shape[0], c), "the gradient is summed over H and W only: sum over N too")]
+    c = sample.args[0].shape[1]  # (1, C, 1, 1) passes: Note [Singleton axes] in compare.py
+    return [((sample.args[0].shape[0], c), "the gradient is summed over H and W only: sum over N too")]
 
 
 def _running_stats_expected(sample: Sample) -> dict:
@@ -939,12 +937,12 @@ def groupnorm_backward_known(grad: str, convention: str) -> Callable[[Sample], l
 
 
 def groupnorm_param_shapes(convention: str) -> Callable[[Sample], list]:
+    """Wrong shapes of dgamma and dbeta that known bugs produce.  The other convention's
+    shape ((C,) for (1, C, 1, 1)) passes with a note (Note [Singleton axes] in compare.py)."""
     def shapes(sample: Sample) -> list[tuple[tuple, str]]:
-        c = sample.args[0].shape[1]
-        wanted = "(1, C, 1, 1)" if convention == GN_DEFAULT else "(C,)"
-        other = (c,) if convention == GN_DEFAULT else (1, c, 1, 1)
-        return [(other, f"gamma and beta are {wanted} in this course (convention "
-                        f"groupnorm_param_shape); return their gradients in gamma's shape")]
+        n, c = sample.args[0].shape[:2]
+        return [(shape, "the gradient is summed over H and W only: sum over N too")
+                for shape in ((n, c, 1, 1), (n, c))]
     return shapes
 
 
@@ -1100,8 +1098,11 @@ def student_net(student: Student, spec: NetSpec, *, weight_scale: float = 1e-3,
                            + (f"\n{error.traceback}" if error.traceback else "")) from None
 
 
-def student_params(model: RemoteObject, spec: NetSpec) -> dict[str, np.ndarray]:
-    """The model's params, checked for names and shapes."""
+def student_params(model: RemoteObject, spec: NetSpec, *,
+                   own_shapes: bool = False) -> dict[str, np.ndarray]:
+    """The model's params, checked for names and shapes, in the course's shapes (or, with
+    `own_shapes`, the student's own: a (1, H) bias passes with a note, Note [Singleton
+    axes] in grader/checks/compare.py)."""
     params = model.get("params")
     if not isinstance(params, dict):
         raise CheckFailure(f"model.params is {type(params).__name__}, expected a dict of arrays")
@@ -1113,11 +1114,12 @@ def student_params(model: RemoteObject, spec: NetSpec) -> dict[str, np.ndarray]:
         value = params[name]
         if not isinstance(value, np.ndarray):
             raise CheckFailure(f"params['{name}'] is {type(value).__name__}, expected an array")
-        if value.shape != shape:
+        if not accept_shape(f"params['{name}']", value.shape, shape):
             raise CheckFailure(f"params['{name}'] has shape {value.shape}, expected {shape} for "
                                f"ThreeLayerConvNet({spec.describe()})",
                                hint=PARAM_SHAPE_HINT)
-    return params
+    return params if own_shapes else {name: params[name].reshape(shape)
+                                      for name, shape in spec.shapes().items()}
 
 
 PARAM_SHAPE_HINT = ("W1 (F, C, filter_size, filter_size); the conv keeps H x W and the 2x2 pool "
@@ -1126,9 +1128,10 @@ PARAM_SHAPE_HINT = ("W1 (F, C, filter_size, filter_size); the conv keeps H x W a
 
 
 def install(model: RemoteObject, spec: NetSpec, params: dict[str, np.ndarray]) -> None:
-    student_params(model, spec)
+    """Overwrite the model's parameters, each in the shape the student's model keeps it in."""
+    own = student_params(model, spec, own_shapes=True)
     for name, value in params.items():
-        model.set_item("params", name, value)
+        model.set_item("params", name, in_shape(value, own[name].shape))
 
 
 def call_loss(model: RemoteObject, X: np.ndarray, y: np.ndarray | None, what: str):

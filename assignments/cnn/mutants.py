@@ -80,9 +80,11 @@ MUTANTS = [
     Bug("group norm: statistics per channel", "layers.py",
         "grouped = x.reshape(n, G, (c // G) * h * w)", "grouped = x.reshape(n, c, h * w)",
         "spatial_groupnorm_forward", ("spatial_groupnorm_backward",)),
-    Bug("group norm backward: dgamma loses its (1, C, 1, 1) shape", "layers.py",
+    # (dgamma returned as (C,) instead of (1, C, 1, 1) is accepted since issue 11: Note
+    # [Singleton axes] in grader/checks/compare.py; a (C,) dgamma with wrong values is not.)
+    Bug("group norm backward: dgamma copies dbeta's formula, in (C,)", "layers.py",
         "dgamma = (dout * x_hat).sum(axis=(0, 2, 3), keepdims=True)",
-        "dgamma = (dout * x_hat).sum(axis=(0, 2, 3))", "spatial_groupnorm_backward"),
+        "dgamma = dout.sum(axis=(0, 2, 3))", "spatial_groupnorm_backward"),
     Bug("group norm backward: no gradient through mean and variance", "layers.py",
         "dx = _standardize_backward(dx_hat_grouped, x_hat_grouped, inv_std, axis=2)",
         "dx = dx_hat_grouped * inv_std", "spatial_groupnorm_backward"),

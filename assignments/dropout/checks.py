@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from grader.checks.compare import Signature, compare_arrays, compare_scalar, summarize_inputs
+from grader.checks.compare import (Signature, accept_shape, compare_arrays, compare_scalar,
+                                   summarize_inputs)
 from grader.checks.spec import Check, CheckFailure
 from grader.worker.client import Converted, StudentError
 from reference.cs231n import layers as ref_layers
@@ -165,9 +166,9 @@ def as_array_like(value, like: np.ndarray, what: str) -> np.ndarray:
     if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
         raise CheckFailure(f"{what}: returned {type(value).__name__}, expected an array "
                            f"{like.dtype}{list(like.shape)}")
-    if value.shape != like.shape:
+    if not accept_shape(what, value.shape, like.shape):  # Note [Singleton axes] in compare.py
         raise CheckFailure(f"{what}: shape {value.shape}, expected {like.shape}")
-    return value.astype(np.float64)
+    return value.reshape(like.shape).astype(np.float64)
 
 
 def in_sample(name: str, failure: CheckFailure) -> CheckFailure:
@@ -591,20 +592,33 @@ def build_net(student, case: NetCase):
     return model
 
 
-def install_params(model, params: dict[str, np.ndarray]) -> None:
+def install_params(model, params: dict[str, np.ndarray]) -> dict[str, tuple]:
+    """Set every parameter, each in the shape the student's network keeps it in (a (1, H)
+    bias passes with a note: Note [Singleton axes] in grader/checks/compare.py); returns
+    those shapes."""
     try:
         own = plain(model.get("params"))
     except StudentError as error:
         raise student_failure(f"reading `{NET}.params`", error) from None
     if not isinstance(own, dict):
         raise CheckFailure(f"`{NET}.params` is {type(own).__name__}, expected a dict")
+    shapes = {}
     for name, value in params.items():
         if name not in own:
             raise CheckFailure(f"`{NET}.params` has no '{name}'; expected {sorted(params)}")
         shape = getattr(plain(own[name]), "shape", None)
-        if shape != value.shape:
+        if shape is None or not accept_shape(f"`{NET}.params['{name}']`", shape, value.shape):
             raise CheckFailure(f"`{NET}.params['{name}']` has shape {shape}, expected {value.shape}")
-        model.set_item("params", name, value)
+        shapes[name] = shape
+        model.set_item("params", name, value.reshape(shape))
+    return shapes
+
+
+def student_shapes(model) -> dict[str, tuple]:
+    """The shape of each array in the student's network's params."""
+    own = plain(model.get("params"))
+    return {k: plain(v).shape for k, v in own.items() if isinstance(plain(v), np.ndarray)} \
+        if isinstance(own, dict) else {}
 
 
 def train_loss(model, case: NetCase, X: np.ndarray, y: np.ndarray,
@@ -784,9 +798,11 @@ def check_gradients(cases: list[NetCase], *, hidden: bool = False) -> Check:
                 raise CheckFailure(f"[sample {case.name}] two identical calls loss(X, y) with "
                                    f"seed={case.seed} gave {loss!r} and {again!r}: the dropout "
                                    f"masks are not fixed by the seed", hint=SEED_HINT)
+            shapes = student_shapes(model)
             for number, name in enumerate(sorted(params)):
                 try:
-                    check_param_gradient(model, case, X, y, params, name, grads[name], number)
+                    check_param_gradient(model, case, X, y, params, name, grads[name], number,
+                                         shapes.get(name, params[name].shape))
                 except CheckFailure as failure:
                     raise in_sample(case.name, failure) from None
     return Check("FullyConnectedNet.loss/dropout_gradients" + ("_hidden" if hidden else ""),
@@ -797,8 +813,9 @@ def check_gradients(cases: list[NetCase], *, hidden: bool = False) -> Check:
                  hidden)
 
 
-def loss_with(model, X, y, name: str, value: np.ndarray) -> float:
-    model.set_item("params", name, value)
+def loss_with(model, X, y, name: str, value: np.ndarray, shape: tuple) -> float:
+    """The loss with params[name] = value, handed over in the student's own `shape`."""
+    model.set_item("params", name, value.reshape(shape))
     value = plain(call_method(model, "loss", X, y, what=f"`{NET_LOSS}(X, y)`").value)
     if not isinstance(value, (tuple, list)) or not value:
         raise CheckFailure(f"`{NET_LOSS}(X, y)` returned {type(value).__name__}, expected "
@@ -807,15 +824,15 @@ def loss_with(model, X, y, name: str, value: np.ndarray) -> float:
 
 
 def check_param_gradient(model, case: NetCase, X, y, params: dict, name: str,
-                         analytic: np.ndarray, number: int) -> None:
+                         analytic: np.ndarray, number: int, shape: tuple) -> None:
     """Directional derivative first; element-wise only when it fails (STYLE point 3)."""
     theta = params[name]
     direction = np.random.default_rng(1000 + number).standard_normal(theta.shape)
     try:
-        plus = loss_with(model, X, y, name, theta + DIRECTIONAL_STEP * direction)
-        minus = loss_with(model, X, y, name, theta - DIRECTIONAL_STEP * direction)
+        plus = loss_with(model, X, y, name, theta + DIRECTIONAL_STEP * direction, shape)
+        minus = loss_with(model, X, y, name, theta - DIRECTIONAL_STEP * direction, shape)
     finally:
-        model.set_item("params", name, theta)
+        model.set_item("params", name, theta.reshape(shape))
     numeric = (plus - minus) / (2 * DIRECTIONAL_STEP)
     claimed = float(np.sum(analytic * direction))
     error = abs(numeric - claimed) / max(abs(numeric) + abs(claimed), 1e-6)
@@ -825,12 +842,13 @@ def check_param_gradient(model, case: NetCase, X, y, params: dict, name: str,
         f"grads['{name}'] does not match your own loss: along a random direction the "
         f"numerical derivative is {numeric:.8g}, your gradient gives {claimed:.8g} (relative "
         f"error {error:.1e}, tolerance {DIRECTIONAL_TOLERANCE:g})\n"
-        f"{elementwise_report(model, X, y, name, theta, analytic)}\n"
+        f"{elementwise_report(model, X, y, name, theta, analytic, shape)}\n"
         f"network: {case.describe()}",
         details={"directional_error": error, "param": name})
 
 
-def elementwise_report(model, X, y, name: str, theta: np.ndarray, analytic: np.ndarray) -> str:
+def elementwise_report(model, X, y, name: str, theta: np.ndarray, analytic: np.ndarray,
+                       shape: tuple) -> str:
     """Numerical gradient of a few entries, to say where the gradient is wrong."""
     rng = np.random.default_rng(7)
     count = min(theta.size, ELEMENTWISE_ENTRIES)
@@ -841,13 +859,13 @@ def elementwise_report(model, X, y, name: str, theta: np.ndarray, analytic: np.n
             position = np.unravel_index(int(index), theta.shape)
             bumped = theta.copy()
             bumped[position] += DIRECTIONAL_STEP
-            plus = loss_with(model, X, y, name, bumped)
+            plus = loss_with(model, X, y, name, bumped, shape)
             bumped[position] -= 2 * DIRECTIONAL_STEP
-            minus = loss_with(model, X, y, name, bumped)
+            minus = loss_with(model, X, y, name, bumped, shape)
             numeric = (plus - minus) / (2 * DIRECTIONAL_STEP)
             rows.append((abs(numeric - analytic[position]), position, numeric, analytic[position]))
     finally:
-        model.set_item("params", name, theta)
+        model.set_item("params", name, theta.reshape(shape))
     rows.sort(key=lambda row: -row[0])
     wrong = sum(1 for diff, _, numeric, ours in rows if diff > 1e-6 * (abs(numeric) + abs(ours)) + 1e-9)
     worst = "; ".join(f"{name}[{', '.join(map(str, pos))}]: yours {ours:.6g}, numerical {num:.6g}"

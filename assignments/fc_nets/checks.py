@@ -28,8 +28,8 @@ import numpy as np
 
 from grader.checks.builders import (DIRECTIONAL_STEP, DIRECTIONAL_TOLERANCE, backward_check,
                                     forward_check)
-from grader.checks.compare import (Signature, Tolerance, compare_arrays, compare_scalar,
-                                   summarize)
+from grader.checks.compare import (Signature, Tolerance, accept_shape, collecting_notes,
+                                   compare_arrays, compare_scalar, in_shape, summarize)
 from grader.checks.spec import Check, CheckFailure, Sample
 from grader.worker.client import Converted, StudentError
 from reference.cs231n import layer_utils as ref_utils
@@ -309,11 +309,26 @@ def _reference_model(class_name: str, dims: Sequence[int], reg: float, params: d
     return model
 
 
-def _install(model, params: dict) -> None:
-    """model.params[name] = value for every parameter, as the Solver assigns them."""
+def _student_shapes(model) -> dict:
+    """The shape of each array in the student's model.params ({} if it cannot be read)."""
+    try:
+        own = model.get("params")
+    except StudentError:
+        return {}
+    if not isinstance(own, dict):
+        return {}
+    own = {k: v.value if isinstance(v, Converted) else v for k, v in own.items()}
+    return {k: v.shape for k, v in own.items() if isinstance(v, np.ndarray)}
+
+
+def _install(model, params: dict, shapes: dict | None = None) -> None:
+    """model.params[name] = value for every parameter, as the Solver assigns them, each in
+    the shape the student's model keeps it in (a (1, H) bias; Note [Singleton axes] in
+    grader/checks/compare.py)."""
+    shapes = _student_shapes(model) if shapes is None else shapes
     for name, value in params.items():
         try:
-            model.set_item("params", name, value)
+            model.set_item("params", name, in_shape(value, shapes.get(name, np.shape(value))))
         except StudentError as error:
             raise _failure_from(error, f"setting model.params[{name!r}]") from None
 
@@ -340,22 +355,24 @@ def _expected_shapes(dims: Sequence[int]) -> dict:
     return shapes
 
 
-def _check_names_and_shapes(params: dict, dims: Sequence[int], what: str) -> None:
+def _check_names_and_shapes(params: dict, dims: Sequence[int], what: str) -> dict:
+    """`params` in the course's shapes; a (1, H) bias passes with a note (Note [Singleton
+    axes] in grader/checks/compare.py), any other shape fails."""
     expected = _expected_shapes(dims)
     if sorted(params) != sorted(expected):
         raise CheckFailure(f"{what}: params has keys {sorted(params)}, expected {list(expected)}",
                            hint="one W{i} and one b{i} per layer, numbered from 1")
     for name, shape in expected.items():
-        if params[name].shape != shape:
+        if not accept_shape(f"params['{name}']", params[name].shape, shape):
             raise CheckFailure(f"{what}: params['{name}'] has shape {params[name].shape}, "
                                f"expected {shape}",
                                hint="W{i} is (fan_in, fan_out) and b{i} is (fan_out,)")
+    return {name: params[name].reshape(shape) for name, shape in expected.items()}
 
 
 def _student_params(model, dims: Sequence[int], what: str) -> dict:
-    params = _plain_params(model.get("params"), what)
-    _check_names_and_shapes(params, dims, what)
-    return params
+    """The student's model.params, checked, in the course's shapes."""
+    return _check_names_and_shapes(_plain_params(model.get("params"), what), dims, what)
 
 
 def _scores(model, X: np.ndarray, case_name: str):
@@ -431,15 +448,17 @@ def _grad_signatures(case: ModelCase, name: str, unregularised: dict) -> list[Si
                       f"grads['{name}'] includes reg * {name}: biases are not regularised")]
 
 
-def _own_loss_note(model, case: ModelCase, name: str, claimed) -> str:
+def _own_loss_note(model, case: ModelCase, name: str, claimed, loss_wrong: bool = False) -> str:
     """Is grads[name] the gradient of the student's own loss?  One directional derivative says."""
     base = case.params.get(name)
+    claimed = in_shape(claimed, np.shape(base))
     if not isinstance(claimed, np.ndarray) or base is None or claimed.shape != base.shape:
         return ""
     direction = _rng(12345).standard_normal(base.shape)
+    shapes = _student_shapes(model)
 
     def loss_at(t: float) -> float:
-        model.set_item("params", name, base + t * direction)
+        _install(model, {name: base + t * direction}, shapes)
         return float(np.asarray(model.call("loss", case.X, case.y).value[0]))
 
     try:
@@ -447,18 +466,24 @@ def _own_loss_note(model, case: ModelCase, name: str, claimed) -> str:
     except Exception:
         return ""
     finally:
-        _install(model, {name: base})
+        _install(model, {name: base}, shapes)
     analytic = float(np.sum(claimed * direction))
     error = abs(numeric - analytic) / max(abs(numeric) + abs(analytic), 1e-12)
     if error < DIRECTIONAL_TOLERANCE:
         return (f"\n  grads['{name}'] IS the gradient of your own loss (directional derivative "
                 f"relative error {error:.1e}): the bug is in the loss (forward pass)")
+    if loss_wrong:  # Note [Forward first] in grader/checks/builders.py
+        return (f"\n  grads['{name}'] is not the gradient of your own loss either (directional "
+                f"derivative relative error {error:.1e}): once the loss is fixed, check the "
+                f"backward pass too")
     return (f"\n  grads['{name}'] is not the gradient of your own loss either (directional "
             f"derivative relative error {error:.1e}): the bug is in the backward pass")
 
 
-def _compare_grads(grads, expected: dict, case: ModelCase, model, unregularised: dict) -> None:
-    """Every gradient against the reference; one failure listing each wrong parameter."""
+def _compare_grads(grads, expected: dict, case: ModelCase, model, unregularised: dict,
+                   loss_wrong: bool = False) -> None:
+    """Every gradient against the reference; one failure listing each wrong parameter, after
+    saying that the loss is wrong too when it is (Note [Forward first] in builders.py)."""
     where = f"[sample {case.name}, reg={case.reg:g}]"
     if not isinstance(grads, dict):
         raise CheckFailure(f"{where} grads is {summarize(grads)}, expected a dict keyed like "
@@ -475,11 +500,14 @@ def _compare_grads(grads, expected: dict, case: ModelCase, model, unregularised:
                            batch_size=len(case.X))
         except CheckFailure as failure:
             claimed = grads[name].value if isinstance(grads[name], Converted) else grads[name]
-            failures.append(failure.message + _own_loss_note(model, case, name, claimed))
+            failures.append(failure.message + _own_loss_note(model, case, name, claimed,
+                                                             loss_wrong))
             details[name] = failure.details
     if failures:
+        first = ("your loss is wrong on this sample too: fix it first; correct gradients of a "
+                 "wrong loss cannot match\n" if loss_wrong else "")
         raise CheckFailure(f"{where} {len(failures)} of {len(expected)} gradients differ\n"
-                           + "\n".join(failures), details=details)
+                           + first + "\n".join(failures), details=details)
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:
@@ -509,7 +537,8 @@ def _compare_output(output: str, class_name: str, model, case: ModelCase, hint: 
     data_loss, data_grads = _reference_model(class_name, case.dims, 0.0, case.params).loss(
         case.X, case.y)
     if output == "grads":
-        _compare_grads(grads, expected_grads, case, model, data_grads)
+        _compare_grads(grads, expected_grads, case, model, data_grads,
+                       loss_wrong=not _same_loss(loss, expected_loss))
         return
     try:
         compare_scalar("loss", loss, expected_loss, hint=hint,
@@ -517,6 +546,16 @@ def _compare_output(output: str, class_name: str, model, case: ModelCase, hint: 
     except CheckFailure as failure:
         raise CheckFailure(f"[sample {case.name}, reg={case.reg:g}] {failure.message}", hint=hint,
                            details=failure.details) from None
+
+
+def _same_loss(loss, expected: float) -> bool:
+    """Whether the loss check would accept `loss`, without a message or a note."""
+    with collecting_notes():
+        try:
+            compare_scalar("loss", loss, expected)
+        except CheckFailure:
+            return False
+    return True
 
 
 def _model_output_check(class_name: str, output: str, cases: Sequence[ModelCase], *, name: str,

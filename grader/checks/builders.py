@@ -7,6 +7,15 @@ backward with a seeded upstream gradient, and compares one gradient with the
 reference's; when it differs, a directional derivative of the student's own
 forward (Note [Directional gradient check]) tells whether the bug is in the
 backward pass or already in the forward pass.
+
+# Note [Forward first]
+A backward pass is checked on the student's own forward pass (its cache), so
+when the student's forward output on the sample already differs from the
+reference's, no backward pass, however correct, can match: the failure says
+so first ("your `batchnorm_forward` is wrong on this sample too: fix it
+first"), and the directional derivative then only tells whether the backward
+pass is at least consistent with that wrong forward pass; it never claims
+that "the bug is in the backward pass" alone.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ import numpy as np
 
 from grader.worker.client import StudentError
 
-from .compare import Signature, Tolerance, compare_arrays
+from .compare import Signature, Tolerance, compare_arrays, in_shape, matches
 from .spec import Check, CheckFailure, Sample
 from .student import Student
 
@@ -125,8 +134,12 @@ def backward_check(forward: str, backward: str, module: str, samples: Iterable[S
                                tolerance=tolerance, signatures=signatures, hint=hint,
                                batch_size=_batch_size(sample))
             except CheckFailure as failure:
-                note = _own_forward_note(student, module, forward, sample, wrt, dout, actual
-                                         if "actual" in locals() else None, grad)
+                forward_wrong = not matches(_pick(forward_result.value, 0, forward, "out, cache"),
+                                            np.asarray(out))
+                note = (f"\nyour `{forward}` is wrong on this sample too: fix it first; a correct "
+                        f"backward of a wrong forward cannot match" if forward_wrong else "")
+                note += _own_forward_note(student, module, forward, sample, wrt, dout, actual
+                                          if "actual" in locals() else None, grad, forward_wrong)
                 failure = _with_sample(failure, sample, hint)
                 raise type(failure)(failure.message + note, hint=failure.hint,
                                     details=failure.details) from None
@@ -137,11 +150,14 @@ def backward_check(forward: str, backward: str, module: str, samples: Iterable[S
 
 
 def _own_forward_note(student: Student, module: str, forward: str, sample: Sample, wrt: int,
-                      dout: np.ndarray, claimed, grad: str) -> str:
+                      dout: np.ndarray, claimed, grad: str, forward_wrong: bool = False) -> str:
     """Is the student's gradient at least consistent with the student's own forward?"""
+    from grader.worker.client import Converted
+    claimed = claimed.value if isinstance(claimed, Converted) else claimed
     if not isinstance(claimed, np.ndarray) or not isinstance(sample.args[wrt], np.ndarray):
         return ""
     base = sample.args[wrt]
+    claimed = in_shape(claimed, base.shape)  # Note [Singleton axes] in compare.py
     if claimed.shape != base.shape or base.dtype.kind != "f":
         return ""
     direction = np.random.default_rng(12345).standard_normal(base.shape)
@@ -162,5 +178,9 @@ def _own_forward_note(student: Student, module: str, forward: str, sample: Sampl
     if error < DIRECTIONAL_TOLERANCE:
         return (f"\nyour {grad} IS consistent with your own `{forward}` (directional derivative "
                 f"relative error {error:.1e}): the bug is likely in `{forward}`, not the backward pass")
+    if forward_wrong:  # Note [Forward first]
+        return (f"\nyour {grad} is not consistent with your own `{forward}` either (directional "
+                f"derivative relative error {error:.1e}): once `{forward}` is fixed, check the "
+                f"backward pass too")
     return (f"\nyour {grad} is not consistent with your own `{forward}` either (directional "
             f"derivative relative error {error:.1e}): the bug is in the backward pass")

@@ -38,12 +38,32 @@ block's worst level; each row is a string of digits, so a map costs about 1 KB
 of JSON whatever the array's size.  It holds levels only, never the expected
 values.  Hidden checks must not show where they fail: grader/plugin.py drops
 the map from a hidden check's details, at the boundary where visibility is known.
+
+# Note [Singleton axes]
+Working student code returns dgamma as (1, D) (a keepdims sum), db as (1, M),
+keeps running statistics as (1, C) or (1, C, 1, 1) and biases as (1, H): the
+course's notebook compares with rel_error, which broadcasts, and its Solver
+updates whatever shape a network keeps, so the course accepts all of these.
+The rule: an array whose shape differs from the expected one is still compared
+when it has the same number of entries and the same shape once every axis of
+length 1 is dropped (np.squeeze); it is read in the expected shape, and the
+check says so in a note ("shape (1, 5) accepted; the course's shape is (5,)"),
+which `collecting_notes` hands to the running check's result (a passed check
+with a note; grader/checks/registry_tests.py).  Every other difference is
+wrong: (3, 2) for (2, 3), (4,) for (5,), (2, 2) for (4,).
+The rule also admits (5, 1) for (5,) and (C,) for (1, C, 1, 1), which numpy
+broadcasts differently (into a (5, 5) matrix): the values are right, so the
+points are kept, and the note warns that code mixing the two shapes goes wrong.
+Where the grader hands state back to student code (a network's parameters, its
+running statistics), it hands it in the student's own shape (`in_shape`), so
+that code written for (1, H) biases is never fed (H,) ones.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import math
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
@@ -185,6 +205,80 @@ def generic_signatures(actual: np.ndarray, expected: np.ndarray, batch_size: int
     return hints
 
 
+def same_up_to_singletons(shape: Iterable[int], expected: Iterable[int]) -> bool:
+    """Same number of entries and equal once the axes of length 1 are dropped; Note [Singleton axes]."""
+    shape, expected = tuple(shape), tuple(expected)
+    return (math.prod(shape) == math.prod(expected)
+            and tuple(d for d in shape if d != 1) == tuple(d for d in expected if d != 1))
+
+
+def shape_note(name: str, shape: tuple, expected: tuple) -> str:
+    """What a check says when it accepts `shape` for `expected`; Note [Singleton axes]."""
+    text = f"{name}: shape {tuple(shape)} accepted; the course's shape is {tuple(expected)}"
+    try:
+        together = np.broadcast_shapes(tuple(shape), tuple(expected))
+    except ValueError:
+        together = None
+    if together is None or math.prod(together) != math.prod(expected):
+        text += (f" (careful: numpy does not line up {tuple(shape)} with {tuple(expected)} entry "
+                 f"by entry{f', it broadcasts them to {together}' if together else ''}, so code "
+                 f"that mixes the two shapes goes wrong)")
+    return text
+
+
+def in_shape(value, shape: tuple):
+    """`value` reshaped to `shape` when the two differ only by axes of length 1, else as it is.
+
+    The grader hands state back to student code in the student's own shape (Note [Singleton axes])."""
+    if isinstance(value, np.ndarray) and value.shape != tuple(shape) \
+            and same_up_to_singletons(value.shape, shape):
+        return value.reshape(shape)
+    return value
+
+
+# The notes of the running check (None outside a check); Note [Singleton axes].
+_notes: contextvars.ContextVar[list | None] = contextvars.ContextVar("comparison_notes", default=None)
+
+
+@contextlib.contextmanager
+def collecting_notes() -> Iterator[list[str]]:
+    """The notes comparisons make inside the block (a shape accepted), in order."""
+    notes: list[str] = []
+    token = _notes.set(notes)
+    try:
+        yield notes
+    finally:
+        _notes.reset(token)
+
+
+def _record_note(note: str) -> None:
+    notes = _notes.get()
+    if notes is not None and note not in notes:
+        notes.append(note)
+
+
+def accept_shape(name: str, shape: tuple, expected: tuple) -> bool:
+    """Whether `shape` passes for `expected` (Note [Singleton axes]), noting it when they differ.
+
+    For checks that test a shape without comparing values (a network's parameters)."""
+    if tuple(shape) == tuple(expected):
+        return True
+    if not same_up_to_singletons(shape, expected):
+        return False
+    _record_note(shape_note(name, shape, expected))
+    return True
+
+
+def matches(value, expected: np.ndarray, tolerance: Tolerance | None = None) -> bool:
+    """Whether compare_arrays would accept `value`, without a message or a note."""
+    with collecting_notes():
+        try:
+            compare_arrays("value", value, np.asarray(expected), tolerance=tolerance)
+        except CheckFailure:
+            return False
+    return True
+
+
 def compare_arrays(name: str, value, expected: np.ndarray, *, inputs: dict | None = None,
                    tolerance: Tolerance | None = None, signatures: Iterable[Signature] = (),
                    hint: str = "", batch_size: int | None = None) -> dict:
@@ -195,6 +289,11 @@ def compare_arrays(name: str, value, expected: np.ndarray, *, inputs: dict | Non
     __tracebackhide__ = True
     actual = as_array(name, value, expected, hint=hint)
     inputs_text = f"\ninputs: {summarize_inputs(inputs)}" if inputs else ""
+    note = ""
+    if actual.shape != expected.shape and same_up_to_singletons(actual.shape, expected.shape):
+        note = shape_note(name, actual.shape, expected.shape)  # Note [Singleton axes]
+        _record_note(note)
+        actual = actual.reshape(expected.shape)
     if actual.shape != expected.shape:
         extra = ""
         if actual.size == expected.size:
@@ -214,6 +313,8 @@ def compare_arrays(name: str, value, expected: np.ndarray, *, inputs: dict | Non
     details = {"max_abs_error": float(np.max(abs_err)) if abs_err.size else 0.0,
                "max_rel_error": float(np.max(np.where(np.abs(e) > 0, rel_err, 0))) if e.size else 0.0,
                "rtol": tol.rtol, "atol": tol.atol}
+    if note:
+        details["shape_note"] = note
     if bool(np.all(close)):
         return details
     bad = int(np.size(close) - np.count_nonzero(close))
@@ -226,6 +327,8 @@ def compare_arrays(name: str, value, expected: np.ndarray, *, inputs: dict | Non
         lines.append(f"{int(np.size(finite) - np.count_nonzero(finite))} entries are NaN or infinite")
     index_text = f"[{', '.join(map(str, worst))}]" if worst != () else ""
     lines.append(f"worst at {name}{index_text}: got {_number(a[worst])}, expected {_number(e[worst])}")
+    if note:
+        lines.append(f"(compared in the expected shape: {note})")
     if inputs:
         lines.append(f"inputs: {summarize_inputs(inputs)}")
     found = [s.hint for s in signatures if _safe_match(s, actual, expected)]

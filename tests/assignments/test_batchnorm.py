@@ -139,3 +139,20 @@ def test_conventions_decide_the_default_momentum():
         assert_full_marks(grade_submission(package, with_convention))
     finally:
         shutil.rmtree(package.parent, ignore_errors=True)
+
+
+def test_a_backward_check_names_the_wrong_forward_first():
+    """Note [Forward first] in grader/checks/builders.py: with the unbiased variance in
+    batchnorm_forward, x_hat in the cache is wrong, so dgamma is, and its check says that
+    the forward pass is wrong on the sample."""
+    bug = next(b for b in BUGS if b.name == "unbiased batch variance")
+    package = copy_reference()
+    try:
+        apply_bug(package, bug)
+        result = grade(package, ASSIGNMENT, select="batchnorm_backward and dgamma")
+        message = check_by_id(result, "batchnorm_backward/dgamma").message
+        assert ("your `batchnorm_forward` is wrong on this sample too: fix it first; a correct "
+                "backward of a wrong forward cannot match") in message, message
+        assert "the bug is in the backward pass" not in message
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)

@@ -51,7 +51,7 @@ PHRASES = {
     "spatial batchnorm: unbiased running variance": "unbiased batch variance",
     "spatial batchnorm backward: dx not transposed back": "without transposing the channels back",
     "group norm: statistics per channel": "statistics are per channel",
-    "group norm backward: dgamma loses its (1, C, 1, 1) shape": "(1, C, 1, 1) in this course",
+    "group norm backward: dgamma copies dbeta's formula, in (C,)": "shape (6,) accepted",
     "group norm backward: no gradient through mean and variance": "mean and variance is missing",
     "ThreeLayerConvNet: loss summed over the batch":
         "summed over the batch (N = 20) instead of averaged",

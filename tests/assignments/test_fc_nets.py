@@ -379,3 +379,19 @@ def test_overfitting_problem_is_solved_by_the_reference_and_not_by_broken_gradie
     with np.errstate(all="ignore"):  # gradient ascent overflows
         assert train(lambda grad: -grad) < checks.OVERFIT_TARGET / 2
     assert train(np.zeros_like) < checks.OVERFIT_TARGET / 2  # a backward pass that never assigns
+
+
+def test_model_gradients_name_a_wrong_loss_first():
+    """Note [Forward first] in grader/checks/builders.py, for a model: with the bias left out
+    of affine_forward the loss is wrong, and the gradient check says so before anything else."""
+    bug = next(b for b in BUGS if b.name == "affine forward forgets the bias")
+    package = copy_reference()
+    try:
+        apply_bug(package, bug)
+        result = grade(package, ASSIGNMENT, select="TwoLayerNet and grads")
+        lines = check_by_id(result, "TwoLayerNet.loss/grads").message.splitlines()
+        assert lines[1] == ("your loss is wrong on this sample too: fix it first; correct "
+                            "gradients of a wrong loss cannot match"), lines
+        assert not any("the bug is in the backward pass" in line for line in lines)
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)

@@ -132,3 +132,15 @@ def test_hidden_details_shows_the_message_but_not_the_map() -> None:
     assert "Where dx differs" not in html
     html = render_html(with_details({}, "hidden"))
     assert "dx: 2 of 8 entries differ" not in html
+
+
+def test_a_passed_check_shows_its_notes_unless_hidden() -> None:
+    note = "db: shape (1, 3) accepted; the course's shape is (3,)"
+    checks = (CheckResult("affine_backward/db", "affine_backward", "db matches", "passed", 1, 1,
+                          message=note, details={"notes": [note]}),
+              CheckResult("affine_backward/db_hidden", "affine_backward", "db (hidden)", "passed",
+                          1, 1, visibility="hidden", message="SECRET note",
+                          details={"notes": ["SECRET note"]}))
+    html = render_html(result(checks=checks))
+    assert "Note: db: shape (1, 3) accepted; the course&#39;s shape is (3,)" in html
+    assert "SECRET" not in html

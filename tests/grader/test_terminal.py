@@ -104,3 +104,19 @@ def test_verbose_never_cuts_the_first_line() -> None:
     message = "importing optim.py did not finish: " + "x" * 100 + " (exit status 3)"
     check = CheckResult("sgd/next_w", "sgd", "t", "error", 0.0, 1.0, message=message)
     assert render(graded(checks=(check,)), verbose=True).splitlines()[2] == f"       ERROR   next_w: {message}"
+
+
+def test_a_passed_check_shows_its_first_note_and_how_many_more() -> None:
+    notes = ["db: shape (1, 3) accepted; the course's shape is (3,)",
+             "db: shape (1, 4) accepted; the course's shape is (4,)"]
+    check = CheckResult("affine_backward/db", "affine_backward", "t", "passed", 1.0, 1.0,
+                        message="\n".join(notes), details={"notes": notes})
+    hidden = CheckResult("affine_backward/db_hidden", "affine_backward", "t", "passed", 1.0, 1.0,
+                         visibility="hidden", message=notes[0], details={"notes": notes[:1]})
+    lines = render(graded(checks=(check, hidden))).splitlines()
+    assert lines[1:3] == ["  ok affine_backward  2/2",
+                          "       note    db: db: shape (1, 3) accepted; the course's shape is "
+                          "(3,) (+1 more)"]
+    assert lines[3].startswith("score")
+    verbose = render(graded(checks=(check,)), verbose=True).splitlines()
+    assert verbose[2].endswith("is (3,)") and verbose[3].endswith("is (4,)")

@@ -124,6 +124,36 @@ def test_wrong_forward_with_consistent_backward_blames_the_forward(make_student)
     assert failure.message.endswith("the bug is likely in `affine_forward`, not the backward pass")
 
 
+def test_a_wrong_forward_is_named_first_and_the_backward_is_not_blamed_alone(make_student) -> None:
+    # Note [Forward first]: forward forgets the bias, backward is wrong on its own too
+    student = make_student({"layers.py": HEADER + FORWARD.replace("@ w + b", "@ w")
+                            + BACKWARD.replace("(dout @ w.T)", "(dout @ w.T + 0.1)")})
+    lines = run_failing(DX_CHECK, student).message.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("your "))
+    assert lines[start] == ("your `affine_forward` is wrong on this sample too: fix it first; a "
+                            "correct backward of a wrong forward cannot match")
+    assert lines[start + 1].startswith("your dx is not consistent with your own `affine_forward`")
+    assert lines[start + 1].endswith("once `affine_forward` is fixed, check the backward pass too")
+    assert not any("the bug is in the backward pass" in line for line in lines)
+
+
+def test_a_right_forward_is_not_named(make_student) -> None:
+    student = make_student({"layers.py": HEADER + FORWARD
+                            + BACKWARD.replace("(dout @ w.T)", "(dout @ w.T + 0.1)")})
+    assert "is wrong on this sample too" not in run_failing(DX_CHECK, student).message
+
+
+def test_a_gradient_in_a_singleton_shape_is_checked_against_the_own_forward(make_student) -> None:
+    db_check = backward_check("affine_forward", "affine_backward", "layers", samples(),
+                              ref.affine_forward, ref.affine_backward, grad="db", grad_index=2,
+                              wrt=2, arg_names=ARGS)
+    student = make_student({"layers.py": HEADER + FORWARD + BACKWARD.replace(
+        "dout.sum(axis=0)", "2 * dout.sum(axis=0, keepdims=True)")})
+    message = run_failing(db_check, student).message
+    assert "(compared in the expected shape: db: shape (1, 4) accepted" in message
+    assert "your db is not consistent with your own `affine_forward` either" in message
+
+
 def test_factor_of_n_in_a_gradient_is_recognised(make_student) -> None:
     student = make_student({"layers.py": HEADER + FORWARD
                             + BACKWARD.replace("(dout @ w.T)", "(x.shape[0] * dout @ w.T)")})

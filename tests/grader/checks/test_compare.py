@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks.compare import (EXACT, Signature, Tolerance, compare_arrays, compare_scalar,
+from grader.checks.compare import (EXACT, Signature, Tolerance, collecting_notes, compare_arrays,
+                                   compare_scalar, in_shape, matches, same_up_to_singletons,
                                    summarize, summarize_inputs, tolerance_for)
 from grader.checks.spec import CheckFailure
 from grader.worker.client import Converted, Opaque
@@ -87,6 +88,60 @@ def test_shape_comes_first_and_stops_there() -> None:
 def test_same_size_wrong_shape_suggests_a_reshape() -> None:
     f = failure("dx", np.zeros((3, 4)), expected_array((4, 3)))
     assert "(same number of entries: a reshape or transpose missing?)" in f.message
+
+
+# -- Note [Singleton axes] ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape, expected", [((1, 5), (5,)), ((5,), (1, 5)), ((1, 3, 1, 1), (3,)),
+                                             ((1, 3), (1, 3, 1, 1)), ((5, 1), (5,)), ((1,), ())])
+def test_singleton_axes_are_accepted_with_a_note(shape, expected) -> None:
+    e = expected_array(expected)
+    with collecting_notes() as notes:
+        details = compare_arrays("dgamma", e.reshape(shape), e)
+    note = f"dgamma: shape {shape} accepted; the course's shape is {expected}"
+    assert notes == [details["shape_note"]] and details["shape_note"].startswith(note)
+
+
+def test_a_singleton_shape_that_broadcasts_differently_is_accepted_with_a_caution() -> None:
+    e = expected_array((5,))
+    assert "careful" not in compare_arrays("db", e.reshape(1, 5), e)["shape_note"]
+    note = compare_arrays("db", e.reshape(5, 1), e)["shape_note"]
+    assert "careful: numpy does not line up (5, 1) with (5,)" in note and "(5, 5)" in note
+
+
+@pytest.mark.parametrize("shape, expected", [((3, 2), (2, 3)), ((4,), (5,)), ((2, 2), (4,)),
+                                             ((1, 4), (5,)), ((2, 1, 3), (3, 2)), ((5, 5), (5,))])
+def test_every_other_shape_difference_is_still_wrong(shape, expected) -> None:
+    with collecting_notes() as notes:
+        f = failure("dx", np.zeros(shape), expected_array(expected))
+    assert f.message.startswith(f"dx: shape {shape}, expected {expected}")
+    assert notes == [] and not same_up_to_singletons(shape, expected)
+
+
+def test_wrong_values_in_a_singleton_shape_still_fail_and_say_how_they_were_read() -> None:
+    e = expected_array((5,))
+    wrong = 2 * e.reshape(1, 5)
+    f = failure("dgamma", wrong, e, signatures=[Signature(lambda a, x: a.shape == x.shape, "seen")])
+    assert f.message.startswith("dgamma: 5 of 5 entries differ")
+    assert "(compared in the expected shape: dgamma: shape (1, 5) accepted" in f.message
+    assert "looks like: seen" in f.message  # signatures see the array in the expected shape
+    assert f.details["worst_index"][0] < 5
+
+
+def test_notes_are_kept_only_inside_collecting_notes_and_not_by_matches() -> None:
+    e = expected_array((3,))
+    compare_arrays("db", e.reshape(1, 3), e)  # no collector: nothing to record, no error
+    with collecting_notes() as notes:
+        assert matches(e.reshape(1, 3), e) and not matches(e.reshape(1, 3) + 1, e)
+    assert notes == []
+
+
+def test_in_shape_reshapes_only_across_singleton_axes() -> None:
+    b = np.arange(4.0)
+    assert in_shape(b, (1, 4)).shape == (1, 4)
+    assert in_shape(b, (4,)) is b
+    assert in_shape(b, (2, 2)) is b  # not the same up to singleton axes: left as it is
+    assert in_shape([1.0], (1,)) == [1.0]
 
 
 def test_non_numeric_dtype_is_reported() -> None:
