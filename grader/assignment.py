@@ -20,6 +20,15 @@ course code run before a notebook's cells (Note [Notebook setup] there).  `gpu: 
 assignment whose framework code may run on a GPU (`--device`, grader/devices.py).  The rubric's
 `manual: {inline_question_1: 1, ...}` sets points aside for answers graded by
 hand: they are not part of the automatic score.
+
+# Note [Advisory checks]
+A check the rubric gives 0 points is an advisory: it says something worth
+knowing about behaviour outside what the course asks (a softmax whose correct
+class underflows, say), and it can never cost points.  It runs and reports
+like any check (status `failed` with its message and hint when it fails), but
+`grade check` shows it as `advice`, keeps its function marked ok and its exit
+status 0 when nothing else failed (grader/terminal.py, grader/cli.py).  The
+rubric's 0 is the single place that makes a check advisory.
 """
 
 from __future__ import annotations

@@ -1176,7 +1176,7 @@ def _exact_model(student: Student, spec: NetSpec, params: dict, reg: float) -> R
 
 
 def check_params(student: Student) -> None:
-    """Names and shapes; biases zero; weights ~ N(0, weight_scale^2).
+    """Names and shapes; the dtype asked for; biases zero; weights ~ N(0, weight_scale^2).
 
     Tolerances: the smallest weight array of INIT_SPEC has n = 500 entries.  For
     n iid N(0, s^2) draws the sample std has relative standard deviation
@@ -1190,6 +1190,13 @@ def check_params(student: Student) -> None:
     scale = 1e-2
     _seed_worker(student, 0)
     params = student_params(student_net(student, INIT_SPEC, weight_scale=scale), INIT_SPEC)
+    for name in INIT_SPEC.shapes():  # dtype=np.float64 was passed; the course's default is float32
+        if params[name].dtype != np.float64:
+            raise CheckFailure(f"params['{name}'] has dtype {params[name].dtype} after "
+                               f"ThreeLayerConvNet(..., dtype=np.float64)",
+                               hint="cast every parameter to the dtype the constructor was given "
+                                    "(for k, v in self.params.items(): self.params[k] = "
+                                    "v.astype(dtype))")
     for name in ("b1", "b2", "b3"):
         if np.any(params[name] != 0):
             raise CheckFailure(f"params['{name}'] is not all zeros after __init__",

@@ -45,6 +45,7 @@ PHRASES = {
     "conv_relu_pool_forward: pools the pre-ReLU map": "ReLU is missing",
     "conv_relu_pool_backward: ReLU skipped": "ReLU's backward pass is skipped",
     "ThreeLayerConvNet: W2 not scaled by weight_scale": "standard deviation",
+    "ThreeLayerConvNet: dtype ignored (parameters stay float32)": "has dtype float32",
     "ThreeLayerConvNet: penalty reg * sum(W**2)": "the penalty is reg * sum(W**2)",
     "ThreeLayerConvNet: regularization gradient missing": "regularization gradient is missing",
     "spatial batchnorm: reshape without transposing": "without moving the channels last",
