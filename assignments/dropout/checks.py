@@ -217,6 +217,16 @@ def mean_bound(x: np.ndarray, keep: float) -> float:
 # dropout_forward / dropout_backward
 # ---------------------------------------------------------------------------
 
+# Note [Dropout samples inside the course's contract]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# dropout_param always has 'mode' and 'p', with the keep probability in (0, 1]
+# (1: nothing dropped), or 1 - keep under the drop convention; 'seed' is
+# present or absent; x is any shape with no zero entry (Note [Randomness in
+# dropout checks]).  FullyConnectedNet is built with the constructor arguments
+# the course names (hidden_dims, input_dim, num_classes, the dropout keyword of
+# its year, normalization, reg, weight_scale, dtype, seed), each with a value
+# other than its default somewhere.
+
 @dataclass(frozen=True)
 class Case:
     """One dropout input: x (no zero entries), the keep probability, the mode and the seed."""

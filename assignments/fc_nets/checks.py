@@ -46,6 +46,16 @@ def _rng(seed: int) -> np.random.Generator:
 # Layers and the affine_relu sandwich: tables for the builders
 # ===========================================================================
 
+# Note [fc_nets samples inside the course's contract]
+# Each family of samples stays inside what the course's API text admits (cnn's
+# Note [Inputs inside the course's contract] says why): affine x (N, d_1, ...,
+# d_k) with prod(d_i) = D, w (D, M), b (M,); ReLU inputs at least 1e-2 away
+# from 0, where the derivative is a convention; losses x (N, C) with integer y
+# in [0, C) and logits of the sizes in Note [Softmax inputs]; update rules any
+# w, dw of one shape, config None or holding the rule's own keys (Note [Every
+# config key non-default]); networks built with the constructor arguments the
+# course names, float64.
+
 def affine_samples(seed: int = 0, hidden: bool = False) -> list[Sample]:
     r = _rng(seed)
     if hidden:
