@@ -197,6 +197,21 @@ def test_a_max_shifted_softmax_with_log_of_probs_gets_full_marks_and_advice():
     assert "ok softmax_loss" in table and "advice  wide_rows" in table, table
 
 
+def test_grade_check_exits_0_when_only_advice_failed():
+    import subprocess
+    package = copy_reference()
+    try:
+        layers = package / "layers.py"
+        layers.write_text(layers.read_text() + "\n" + COURSE_SOFTMAX)
+        run = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(package), "-a",
+                              ASSIGNMENT, "-k", "softmax_loss", "--no-html"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=120)
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "advice  wide_rows" in run.stdout and "score 3 / 3" in run.stdout, run.stdout
+
+
 def test_the_same_softmax_without_the_shift_loses_its_points():
     result = _graded_with_softmax(COURSE_SOFTMAX.replace(
         "shifted = x - np.max(x, axis=1, keepdims=True)", "shifted = x"))

@@ -104,3 +104,16 @@ def test_verbose_never_cuts_the_first_line() -> None:
     message = "importing optim.py did not finish: " + "x" * 100 + " (exit status 3)"
     check = CheckResult("sgd/next_w", "sgd", "t", "error", 0.0, 1.0, message=message)
     assert render(graded(checks=(check,)), verbose=True).splitlines()[2] == f"       ERROR   next_w: {message}"
+
+
+def test_a_failing_zero_point_check_is_advice_and_keeps_its_function_ok() -> None:
+    """Note [Advisory checks] in grader/assignment.py."""
+    checks = (CheckResult("softmax_loss/loss", "softmax_loss", "t", "passed", 1.0, 1.0),
+              CheckResult("softmax_loss/wide_rows", "softmax_loss", "t", "failed", 0.0, 0.0,
+                          message="loss: NaN or infinite", hint="log-sum-exp"),
+              CheckResult("svm_loss/loss", "svm_loss", "t", "failed", 0.0, 1.0, message="wrong"))
+    lines = render(graded(checks=checks, score=1.0, max_score=2.0, notes=())).splitlines()
+    assert lines[1] == "  ok softmax_loss  1/1"
+    assert lines[2] == "       advice  wide_rows: loss: NaN or infinite"
+    assert lines[3] == "  -- svm_loss      0/1"
+    assert lines[4] == "       FAIL    loss: wrong"
