@@ -132,3 +132,12 @@ def test_hidden_details_shows_the_message_but_not_the_map() -> None:
     assert "Where dx differs" not in html
     html = render_html(with_details({}, "hidden"))
     assert "dx: 2 of 8 entries differ" not in html
+
+
+def test_a_failing_zero_point_check_is_shown_as_advice() -> None:
+    """Note [Advisory checks] in grader/assignment.py."""
+    advice = CheckResult("softmax_loss/wide_rows", "softmax_loss", "finite loss (advisory)",
+                         "failed", 0, 0, message="loss: NaN or infinite", hint="log-sum-exp")
+    html = render_html(result(checks=(advice,)))
+    assert '<span class="status advice">advice</span>' in html
+    assert "log-sum-exp" in html and 'class="status failed"' not in html
