@@ -418,6 +418,8 @@ def pool_hidden_samples() -> list[Sample]:
     return [
         _pool_sample("x (2,2,5,5), 2x2 pool, stride 1", r, (2, 2, 5, 5), 2, 2, 1),
         _pool_sample("N=1, x (1,3,6,5), 3x2 pool, stride 3", r, (1, 3, 6, 5), 3, 2, 3),
+        _pool_sample("x (2,1,7,5), 3x3 pool, stride 2 (overlapping windows)", r, (2, 1, 7, 5), 3, 3,
+                     2),
     ]
 
 
