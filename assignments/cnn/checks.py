@@ -651,8 +651,8 @@ def spatial_bn_test_samples() -> list[Sample]:
         _bn_sample("x (2,3,4,5), test mode", r, (2, 3, 4, 5),
                    {"mode": "test", "running_mean": 10 + r.standard_normal(3),
                     "running_var": r.uniform(8.0, 24.0, 3)}),
-        _bn_sample("N=1, x (1,2,3,3), test mode", r, (1, 2, 3, 3),
-                   {"mode": "test", "running_mean": 10 + r.standard_normal(2),
+        _bn_sample("N=1, x (1,2,3,3), test mode, eps 1e-3", r, (1, 2, 3, 3),
+                   {"mode": "test", "eps": 1e-3, "running_mean": 10 + r.standard_normal(2),
                     "running_var": r.uniform(8.0, 24.0, 2)}),
     ]
 
