@@ -852,7 +852,9 @@ def check_case_gradients(student, case: NetCase) -> float:
 #   fixed by the seed), gamma and beta included;
 # - test-time scores after one training pass equal the reference's: layer
 #   norm has no state, and with one hidden layer the batch norm's running
-#   averages come from X @ W1 + b1 alone, never from a mask.
+#   averages come from X @ W1 + b1 alone, never from a mask (with the
+#   course's bn_param defaults, momentum 0.9 and eps 1e-5, which every
+#   cs231n year shares; the batchnorm assignment's conventions name them).
 # A batch-normalized layer's bias b{i} has gradient exactly 0 (batchnorm
 # subtracts the batch mean, so b{i} cancels); its numerical derivative is
 # rounding noise (~1e-11) that the directional test's floor cannot tell from a
