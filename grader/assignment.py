@@ -34,6 +34,15 @@ any number (an integer where the default is one); any other lists its values in
 word (`<keyword>=<value>`, `cuda:<n>`); values are compared ignoring case and
 spaces.  A manifest that leaves a text convention's values undeclared is an
 AssignmentError, so no override goes unchecked.
+
+# Note [Advisory checks]
+A check the rubric gives 0 points is an advisory: it says something worth
+knowing about behaviour outside what the course asks (a softmax whose correct
+class underflows, say), and it can never cost points.  It runs and reports
+like any check (status `failed` with its message and hint when it fails), but
+`grade check` shows it as `advice`, keeps its function marked ok and its exit
+status 0 when nothing else failed (grader/terminal.py, grader/cli.py).  The
+rubric's 0 is the single place that makes a check advisory.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ def render(result: SubmissionResult, verbose: bool = False) -> str:
     for function, checks in by_function.items():
         got = sum(c.points for c in checks)
         total = sum(c.max_points for c in checks)
-        status = "ok" if all(c.status == "passed" for c in checks) else "--"
+        status = "ok" if all(c.status == "passed" or advisory(c) for c in checks) else "--"
         lines.append(f"  {status:2} {function:<{width}}  {got:g}/{total:g}")
         for check in checks:
             if check.status == "passed" and check.shows_message:
@@ -63,7 +63,8 @@ def render(result: SubmissionResult, verbose: bool = False) -> str:
                 behaviour = check.id.split("/", 1)[1]
                 message = check.message if check.shows_message else "hidden check"
                 first = _first_line(message, width=100 if not verbose else len(message))
-                lines.append(f"       {MARKS[check.status]:7} {behaviour}: {first}")
+                mark = "advice" if advisory(check) else MARKS[check.status]
+                lines.append(f"       {mark:7} {behaviour}: {first}")
                 if verbose and check.shows_message:
                     lines += [f"         {l}" for l in check.message.splitlines()[1:]]
                     if check.hint:  # one line per hint (grader/hints.py puts each first)
@@ -76,6 +77,11 @@ def render(result: SubmissionResult, verbose: bool = False) -> str:
     for note in result.notes:
         lines.append(f"note: {note}")
     return "\n".join(lines)
+
+
+def advisory(check: CheckResult) -> bool:
+    """A 0-point check: it reports, never costs (Note [Advisory checks] in grader/assignment.py)."""
+    return check.max_points == 0
 
 
 def _worker_versions(environment: dict) -> str:

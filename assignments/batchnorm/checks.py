@@ -211,6 +211,19 @@ def per_sample(template: Check, samples: Iterable[Sample],
 # Samples
 # ---------------------------------------------------------------------------
 
+# Note [Samples inside the course's contract]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# Every sample is an input the course's API admits (cnn's Note [Inputs inside
+# the course's contract] says why that matters): x (N, D) with any N >= 1 and
+# D >= 1 (N = 1 for batch norm and D = 1 for layer norm give x_hat = 0, out =
+# beta, which the course's formula defines); gamma and beta (D,); bn_param with
+# 'mode' and, optionally, 'eps', 'momentum' and (D,) 'running_mean' and
+# 'running_var' (test mode always gets both, as after training); ln_param
+# empty, or with 'eps' (and a 'mode' the course's FullyConnectedNet passes and
+# layer norm ignores).  Every key is also given a non-default value somewhere
+# (eps 1e-3 and 1e-2, momentum 0.5, running averages given), so a key read
+# from nowhere but the default costs points.
+
 def _norm_sample(r: np.random.Generator, name: str, x: np.ndarray, param: dict) -> Sample:
     d = x.shape[1]
     return Sample(name, (x, r.standard_normal(d), r.standard_normal(d), param))

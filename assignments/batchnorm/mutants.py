@@ -88,4 +88,7 @@ MUTANTS = [
         "    dbeta = dout.sum(axis=1)\n    dgamma = (dout * x_hat).sum(axis=0)\n"
         "    dx = _standardize_backward(dout * gamma, x_hat, inv_std, axis=1)",
         "layernorm_backward", (NET,)),
+    # Every key of bn_param is read: a momentum passed in the dict must be used.
+    Bug("batchnorm ignores bn_param momentum", "layers.py",
+        'momentum = bn_param.get("momentum", 0.9)', "momentum = 0.9", "batchnorm_forward", (NET,)),
 ]

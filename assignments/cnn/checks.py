@@ -191,6 +191,30 @@ def _student_call(student: Student, module: str, name: str, *args, what: str = "
 
 CONV_ARGS = ("x", "w", "b", "conv_param")
 
+# Note [Inputs inside the course's contract]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# A sample is a question the course allows: code that is right for every input
+# the course's API text admits must get full marks, whatever it does outside
+# it.  The course lets students assume that windows tile the input, and an
+# `assert` on it is a correct implementation (its own fast layers assert the
+# same), so every sample here satisfies, per family:
+# - convolution (conv_samples, conv_hidden_samples, the published vector, the
+#   sandwiches): (H + 2 * pad - HH) % stride == 0 and (W + 2 * pad - WW) %
+#   stride == 0;
+# - max pooling (pool samples, the pool of conv_relu_pool): (H - pool_height)
+#   % stride == 0 and (W - pool_width) % stride == 0 (windows may overlap or
+#   leave rows between them: both tile in this sense);
+# - ThreeLayerConvNet: odd filter_size (the course's padding (F - 1) // 2 keeps
+#   H x W) and even H and W (its 2x2 pool with stride 2 tiles);
+# - spatial batch norm: x (N, C, H, W) with gamma, beta (C,); running
+#   statistics (C,) given or absent; eps and momentum in bn_param or absent;
+# - spatial group norm: C % G == 0 (the course splits C into G equal groups).
+# Coverage is kept inside those bounds: non-square inputs, kernels and pools,
+# 1x1 filters, stride 1, 2 and 3, pad 0, 1 and 2, N = 1, in public and hidden
+# samples alike (tests/assignments/test_cnn.py checks that every sample tiles).
+# There is no advisory for inputs that do not tile: an assertion is what the
+# contract allows there, so there is nothing to tell a student.
+
 
 def _conv_sample(name: str, r: np.random.Generator, x_shape, w_shape, stride: int, pad: int) -> Sample:
     return Sample(name, (r.standard_normal(x_shape), r.standard_normal(w_shape),
@@ -201,10 +225,9 @@ def conv_samples() -> list[Sample]:
     r = _rng(10)
     return [
         _conv_sample("x (2,3,5,5), w (2,3,3,3), stride 1, pad 1", r, (2, 3, 5, 5), (2, 3, 3, 3), 1, 1),
-        # 8x7 input, 3x2 filter, stride 2, pad 0: the last row and column are never covered.
-        _conv_sample("N=1, x (1,2,8,7), w (3,2,3,2), stride 2, pad 0 (last row/column unused)",
-                     r, (1, 2, 8, 7), (3, 2, 3, 2), 2, 0),
-        _conv_sample("x (3,1,7,6), w (2,1,4,4), stride 3, pad 2", r, (3, 1, 7, 6), (2, 1, 4, 4), 3, 2),
+        _conv_sample("N=1, x (1,2,9,8), w (3,2,3,2), stride 2, pad 0", r, (1, 2, 9, 8), (3, 2, 3, 2),
+                     2, 0),
+        _conv_sample("x (3,1,9,6), w (2,1,4,4), stride 3, pad 2", r, (3, 1, 9, 6), (2, 1, 4, 4), 3, 2),
     ]
 
 
@@ -214,7 +237,8 @@ def conv_hidden_samples() -> list[Sample]:
         _conv_sample("x (2,2,7,9), w (4,2,5,3), stride 2, pad 2", r, (2, 2, 7, 9), (4, 2, 5, 3), 2, 2),
         _conv_sample("N=1, 1x1 filters, x (1,3,6,5), w (2,3,1,1), stride 1, pad 0",
                      r, (1, 3, 6, 5), (2, 3, 1, 1), 1, 0),
-        _conv_sample("x (2,1,9,9), w (2,1,3,3), stride 3, pad 1", r, (2, 1, 9, 9), (2, 1, 3, 3), 3, 1),
+        _conv_sample("x (2,1,10,7), w (2,1,3,3), stride 3, pad 1", r, (2, 1, 10, 7), (2, 1, 3, 3), 3,
+                     1),
     ]
 
 
@@ -384,8 +408,8 @@ def pool_samples() -> list[Sample]:
     return [
         _pool_sample("x (2,3,4,6), 2x2 pool, stride 2", r, (2, 3, 4, 6), 2, 2, 2),
         _pool_sample("N=1, x (1,2,7,9), 3x3 pool, stride 2 (overlapping windows)", r, (1, 2, 7, 9), 3, 3, 2),
-        _pool_sample("x (3,1,8,7), 2x3 pool, stride 3 (rows 2 and 5, column 6 unused)",
-                     r, (3, 1, 8, 7), 2, 3, 3),
+        _pool_sample("x (3,1,8,9), 2x3 pool, stride 3 (rows 2 and 5 between windows)",
+                     r, (3, 1, 8, 9), 2, 3, 3),
     ]
 
 
@@ -393,7 +417,9 @@ def pool_hidden_samples() -> list[Sample]:
     r = _rng(21)
     return [
         _pool_sample("x (2,2,5,5), 2x2 pool, stride 1", r, (2, 2, 5, 5), 2, 2, 1),
-        _pool_sample("N=1, x (1,3,6,4), 3x2 pool, stride 3", r, (1, 3, 6, 4), 3, 2, 3),
+        _pool_sample("N=1, x (1,3,6,5), 3x2 pool, stride 3", r, (1, 3, 6, 5), 3, 2, 3),
+        _pool_sample("x (2,1,7,5), 3x3 pool, stride 2 (overlapping windows)", r, (2, 1, 7, 5), 3, 3,
+                     2),
     ]
 
 
@@ -509,7 +535,7 @@ def conv_relu_pool_samples() -> list[Sample]:
     r = _rng(31)
     samples = [("x (2,3,8,8), w (3,3,3,3), stride 1, pad 1, 2x2 pool stride 2", (2, 3, 8, 8),
                 (3, 3, 3, 3), {"stride": 1, "pad": 1}, dict(POOL_2X2)),
-               ("N=1, x (1,2,6,10), w (2,2,3,3), stride 1, pad 0, 2x3 pool stride 2", (1, 2, 6, 10),
+               ("N=1, x (1,2,6,11), w (2,2,3,3), stride 1, pad 0, 2x3 pool stride 2", (1, 2, 6, 11),
                 (2, 2, 3, 3), {"stride": 1, "pad": 0},
                 {"pool_height": 2, "pool_width": 3, "stride": 2})]
     return [Sample(name, (r.standard_normal(xs), r.standard_normal(ws), r.standard_normal(ws[0]),
@@ -625,8 +651,8 @@ def spatial_bn_test_samples() -> list[Sample]:
         _bn_sample("x (2,3,4,5), test mode", r, (2, 3, 4, 5),
                    {"mode": "test", "running_mean": 10 + r.standard_normal(3),
                     "running_var": r.uniform(8.0, 24.0, 3)}),
-        _bn_sample("N=1, x (1,2,3,3), test mode", r, (1, 2, 3, 3),
-                   {"mode": "test", "running_mean": 10 + r.standard_normal(2),
+        _bn_sample("N=1, x (1,2,3,3), test mode, eps 1e-3", r, (1, 2, 3, 3),
+                   {"mode": "test", "eps": 1e-3, "running_mean": 10 + r.standard_normal(2),
                     "running_var": r.uniform(8.0, 24.0, 2)}),
     ]
 
@@ -1045,7 +1071,7 @@ class NetSpec:
 
 WEIGHTS = ("W1", "W2", "W3")
 MODEL_SPEC = NetSpec((3, 8, 8), num_filters=4, filter_size=3, hidden_dim=10, num_classes=6)
-HIDDEN_SPEC = NetSpec((2, 9, 7), num_filters=3, filter_size=5, hidden_dim=6, num_classes=4)
+HIDDEN_SPEC = NetSpec((2, 8, 6), num_filters=3, filter_size=5, hidden_dim=6, num_classes=4)
 INIT_SPEC = NetSpec((3, 10, 10), num_filters=8, filter_size=5, hidden_dim=50, num_classes=10)
 OVERFIT_SPEC = NetSpec((1, 8, 8), num_filters=8, filter_size=3, hidden_dim=50, num_classes=5)
 GRAD_REG = 0.3
@@ -1155,7 +1181,7 @@ def _exact_model(student: Student, spec: NetSpec, params: dict, reg: float) -> R
 
 
 def check_params(student: Student) -> None:
-    """Names and shapes; biases zero; weights ~ N(0, weight_scale^2).
+    """Names and shapes; the dtype asked for; biases zero; weights ~ N(0, weight_scale^2).
 
     Tolerances: the smallest weight array of INIT_SPEC has n = 500 entries.  For
     n iid N(0, s^2) draws the sample std has relative standard deviation
@@ -1169,6 +1195,13 @@ def check_params(student: Student) -> None:
     scale = 1e-2
     _seed_worker(student, 0)
     params = student_params(student_net(student, INIT_SPEC, weight_scale=scale), INIT_SPEC)
+    for name in INIT_SPEC.shapes():  # dtype=np.float64 was passed; the course's default is float32
+        if params[name].dtype != np.float64:
+            raise CheckFailure(f"params['{name}'] has dtype {params[name].dtype} after "
+                               f"ThreeLayerConvNet(..., dtype=np.float64)",
+                               hint="cast every parameter to the dtype the constructor was given "
+                                    "(for k, v in self.params.items(): self.params[k] = "
+                                    "v.astype(dtype))")
     for name in ("b1", "b2", "b3"):
         if np.any(params[name] != 0):
             raise CheckFailure(f"params['{name}'] is not all zeros after __init__",
@@ -1332,7 +1365,7 @@ def grad_check(name: str) -> Check:
 
 
 def check_hidden_model(student: Student) -> None:
-    """Another shape (non-square, odd input; 5x5 filters): loss and every gradient."""
+    """Another shape (non-square input, 5x5 filters): loss and every gradient."""
     __tracebackhide__ = True
     spec, scale, reg = HIDDEN_SPEC, l2_scale(student.conventions), 0.1
     params = _grad_params(67, spec)

@@ -218,6 +218,16 @@ def mean_bound(x: np.ndarray, keep: float) -> float:
 # dropout_forward / dropout_backward
 # ---------------------------------------------------------------------------
 
+# Note [Dropout samples inside the course's contract]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# dropout_param always has 'mode' and 'p', with the keep probability in (0, 1]
+# (1: nothing dropped), or 1 - keep under the drop convention; 'seed' is
+# present or absent; x is any shape with no zero entry (Note [Randomness in
+# dropout checks]).  FullyConnectedNet is built with the constructor arguments
+# the course names (hidden_dims, input_dim, num_classes, the dropout keyword of
+# its year, normalization, reg, weight_scale, dtype, seed), each with a value
+# other than its default somewhere.
+
 @dataclass(frozen=True)
 class Case:
     """One dropout input: x (no zero entries), the keep probability, the mode and the seed."""
@@ -523,6 +533,7 @@ class NetCase:
     reg: float = 0.0
     data_seed: int = 0
     all_active: bool = False  # every hidden bias +1 (Note [Network parameters for dropout checks])
+    normalization: str | None = None  # 'batchnorm' or 'layernorm' (Note [Dropout with normalization])
 
     def params(self) -> dict[str, np.ndarray]:
         rng = np.random.default_rng(self.data_seed)
@@ -535,6 +546,11 @@ class NetCase:
                 scale = 0.5 / (fan_in * largest_input)
                 bias = np.where(np.arange(fan_out) % 2 == 0, HIDDEN_BIAS, -HIDDEN_BIAS)
                 params[f"b{i}"] = np.full(fan_out, HIDDEN_BIAS) if self.all_active else bias
+                if self.normalization:
+                    averaged = self.batch if self.normalization == "batchnorm" else fan_out
+                    params[f"gamma{i}"] = rng.uniform(0.2, 0.5, fan_out) / math.sqrt(
+                        max(averaged - 1, 1))
+                    params[f"beta{i}"] = bias
             else:
                 scale = 1.0 / math.sqrt(fan_in)
                 params[f"b{i}"] = 0.1 * rng.standard_normal(fan_out)
@@ -549,7 +565,8 @@ class NetCase:
     def describe(self) -> str:
         return (f"hidden_dims={list(self.hidden_dims)}, N={self.batch}, D={self.input_dim}, "
                 f"C={self.num_classes}, reg={self.reg}, keep probability {self.keep}, "
-                f"seed={self.seed}")
+                f"seed={self.seed}"
+                + (f", normalization='{self.normalization}'" if self.normalization else ""))
 
 
 def parameter_names(signature: str) -> set[str]:
@@ -572,12 +589,25 @@ def float64_in_worker(student):
     return student.worker.call("numpy", "dtype", "float64").ref
 
 
+def normalization_keyword(student, normalization: str) -> dict:
+    """normalization='...', or an older course's use_batchnorm=True, as the signature has it."""
+    names = parameter_names(student.signature(FC_NET, NET))
+    if "normalization" in names:
+        return {"normalization": normalization}
+    if "use_batchnorm" in names and normalization == "batchnorm":
+        return {"use_batchnorm": True}
+    raise CheckFailure(f"`{NET}` takes no `normalization` argument, so it cannot build a network "
+                       f"with dropout and normalization='{normalization}'")
+
+
 def build_net(student, case: NetCase):
     """The student's network for `case`, with the grader's parameters installed."""
     keyword, value = dropout_keyword(student, case)
     kwargs = {"input_dim": case.input_dim, "num_classes": case.num_classes,
               "weight_scale": 5e-2, "dtype": float64_in_worker(student), "reg": case.reg,
               keyword: value}
+    if case.normalization:
+        kwargs.update(normalization_keyword(student, case.normalization))
     if case.seed is not None:
         if "seed" not in parameter_names(student.signature(FC_NET, NET)):
             raise CheckFailure(f"`{NET}` has no `seed` argument; the course's constructor takes "
@@ -641,7 +671,8 @@ def reference_net(case: NetCase, keep: float) -> ref_fc.FullyConnectedNet:
     try:
         net = ref_fc.FullyConnectedNet(list(case.hidden_dims), input_dim=case.input_dim,
                                        num_classes=case.num_classes, dropout_keep_ratio=keep,
-                                       reg=case.reg, dtype=np.float64, seed=case.seed)
+                                       reg=case.reg, dtype=np.float64, seed=case.seed,
+                                       normalization=case.normalization)
     finally:
         np.random.set_state(state)
     net.params = case.params()
@@ -789,28 +820,104 @@ def check_gradients(cases: list[NetCase], *, hidden: bool = False) -> Check:
     def run(student) -> None:
         __tracebackhide__ = True
         for case in cases:
-            X, y = case.data()
-            params = case.params()
-            model = build_net(student, case)
-            loss, grads = train_loss(model, case, X, y, params)
-            again, _ = train_loss(model, case, X, y, params)
-            if not math.isclose(loss, again, rel_tol=1e-12, abs_tol=0.0):
-                raise CheckFailure(f"[sample {case.name}] two identical calls loss(X, y) with "
-                                   f"seed={case.seed} gave {loss!r} and {again!r}: the dropout "
-                                   f"masks are not fixed by the seed", hint=SEED_HINT)
-            shapes = student_shapes(model)
-            for number, name in enumerate(sorted(params)):
-                try:
-                    check_param_gradient(model, case, X, y, params, name, grads[name], number,
-                                         shapes.get(name, params[name].shape))
-                except CheckFailure as failure:
-                    raise in_sample(case.name, failure) from None
+            check_case_gradients(student, case)
     return Check("FullyConnectedNet.loss/dropout_gradients" + ("_hidden" if hidden else ""),
                  NET_LOSS, "FullyConnectedNet with dropout: gradients match numerical derivatives "
                  "of your own loss (masks fixed by the seed)", run,
                  "in the backward pass, call dropout_backward with each hidden layer's own "
                  "dropout cache (if dropout_backward's own checks fail, fix those first)",
                  hidden)
+
+
+def check_case_gradients(student, case: NetCase) -> float:
+    """The case's masks are fixed by its seed, and every gradient matches the numerical
+    derivative of the student's own loss; returns that loss."""
+    __tracebackhide__ = True
+    X, y = case.data()
+    params = case.params()
+    model = build_net(student, case)
+    loss, grads = train_loss(model, case, X, y, params)
+    again, _ = train_loss(model, case, X, y, params)
+    if not math.isclose(loss, again, rel_tol=1e-12, abs_tol=0.0):
+        raise CheckFailure(f"[sample {case.name}] two identical calls loss(X, y) with "
+                           f"seed={case.seed} gave {loss!r} and {again!r}: the dropout "
+                           f"masks are not fixed by the seed", hint=SEED_HINT)
+    shapes = student_shapes(model)
+    for number, name in enumerate(sorted(params)):
+        if name in batchnormed_biases(case) and float(np.max(np.abs(grads[name]))) <= 1e-9:
+            continue  # exactly 0: Note [Dropout with normalization]
+        try:
+            check_param_gradient(model, case, X, y, params, name, grads[name], number,
+                                 shapes.get(name, params[name].shape))
+        except CheckFailure as failure:
+            raise in_sample(case.name, failure) from None
+    return loss
+
+
+# Note [Dropout with normalization]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# The course's best-model cell builds FullyConnectedNet with dropout AND batch
+# normalization, so the two are checked together, each hidden block being
+# affine -> batchnorm/layernorm -> relu -> dropout.  What holds for every
+# correct network whatever its masks:
+# - dropout happens: the train-time loss differs from the reference's without
+#   dropout (same parameters, same batch; equal only if no unit is dropped,
+#   0.6**45 and 0.7**42 < 1e-6 for the samples here, and since the masks are
+#   seeded a submission's verdict never changes);
+# - gradients match numerical derivatives of the student's own loss (masks
+#   fixed by the seed), gamma and beta included;
+# - test-time scores after one training pass equal the reference's: layer
+#   norm has no state, and with one hidden layer the batch norm's running
+#   averages come from X @ W1 + b1 alone, never from a mask (with the
+#   course's bn_param defaults, momentum 0.9 and eps 1e-5, which every
+#   cs231n year shares; the batchnorm assignment's conventions name them).
+# A batch-normalized layer's bias b{i} has gradient exactly 0 (batchnorm
+# subtracts the batch mean, so b{i} cancels); its numerical derivative is
+# rounding noise (~1e-11) that the directional test's floor cannot tell from a
+# wrong value, so a claimed gradient within 1e-9 of 0 is accepted as it is
+# and any larger one goes through the directional test (which fails it).
+# gamma{i} is at most 0.5 / sqrt(m - 1) (m the number of entries averaged, so
+# |gamma * x_hat| <= 1/2) and beta{i} is +1 or -1, so every ReLU input stays
+# 1/2 away from the kink (Note [Network parameters for dropout checks]).
+
+def batchnormed_biases(case: NetCase) -> set[str]:
+    """b{i} of the batch-normalized hidden layers, whose gradient is 0 (batchnorm removes the mean)."""
+    if case.normalization != "batchnorm":
+        return set()
+    return {f"b{i}" for i in range(1, len(case.hidden_dims) + 1)}
+
+
+NORMALIZED_HINT = ("each hidden block is affine -> batchnorm/layernorm -> relu -> dropout: with "
+                   "normalization on, dropout still follows every ReLU, and the backward pass "
+                   "undoes both (dropout_backward, then the normalization's backward)")
+
+
+def check_with_normalization(cases: list[NetCase]) -> Check:
+    """Dropout together with batch or layer normalization; Note [Dropout with normalization]."""
+    def run(student) -> None:
+        __tracebackhide__ = True
+        for case in cases:
+            X, y = case.data()
+            model = build_net(student, case)
+            train_loss(model, case, X, y, case.params())
+            scores = plain(call_method(model, "loss", X, what=f"`{NET_LOSS}(X)`").value)
+            reference = reference_net(case, case.keep)
+            reference.loss(X, y)
+            try:
+                compare_arrays("test-time scores after one training pass", scores,
+                               reference.loss(X), inputs={"X": X}, hint=TEST_TIME_HINT)
+            except CheckFailure as failure:
+                raise in_sample(case.name, failure) from None
+            loss = check_case_gradients(student, case)
+            without = reference_net(case, 1.0).loss(X, y)[0]
+            if math.isclose(loss, without, rel_tol=1e-9, abs_tol=1e-12):
+                raise CheckFailure(
+                    f"[sample {case.name}] the training loss {loss!r} is the loss of the same "
+                    f"network without dropout: no unit is dropped when normalization is on",
+                    hint=NORMALIZED_HINT)
+    return Check("FullyConnectedNet.loss/dropout_with_normalization", NET_LOSS,
+                 "FullyConnectedNet with dropout and batch or layer normalization (the course's "
+                 "best-model configuration)", run, NORMALIZED_HINT)
 
 
 def loss_with(model, X, y, name: str, value: np.ndarray, shape: tuple) -> float:
@@ -932,6 +1039,13 @@ HIDDEN_GRADIENT_NETS = [
             seed=31, reg=0.05, data_seed=38),
 ]
 
+NORMALIZED_NETS = [  # the course's best model: dropout with batchnorm (Note [Dropout with ...])
+    NetCase("[9], N=5, keep 0.6, batchnorm, reg 0.1, seed 41", (9,), 6, 4, 5, keep=0.6, seed=41,
+            reg=0.1, data_seed=39, normalization="batchnorm"),
+    NetCase("[8, 6], N=3, keep 0.7, layernorm, seed 42", (8, 6), 5, 3, 3, keep=0.7, seed=42,
+            data_seed=40, normalization="layernorm"),
+]
+
 CHECKS = [
     check_test_mode(TEST_MODE_CASES),
     check_kept_values(KEPT_VALUE_CASES, check_id="dropout_forward/train_kept_values"),
@@ -947,4 +1061,5 @@ CHECKS = [
     check_train_dropout(TRAIN_DROPOUT_NETS),
     check_gradients(GRADIENT_NETS),
     check_gradients(HIDDEN_GRADIENT_NETS, hidden=True),
+    check_with_normalization(NORMALIZED_NETS),
 ]

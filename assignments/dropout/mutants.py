@@ -51,4 +51,17 @@ MUTANTS = [
     Bug("net calls dropout even when it is off", FC_NET,
         "dropout_param = self.dropout_param if self.use_dropout else None",
         "dropout_param = self.dropout_param", NET),
+    # Dropout together with normalization, as the course's best-model cell builds it.
+    Bug("net skips dropout when normalization is on", FC_NET,
+        "    if dropout_param is not None:\n        out, dropout_cache",
+        "    if dropout_param is not None and normalization is None:\n        out, dropout_cache",
+        NET),
+    Bug("net backward skips dropout_backward when normalization is on", FC_NET,
+        "    if dropout_cache is not None:\n        dout = dropout_backward",
+        "    if dropout_cache is not None and normalization is None:\n        dout = dropout_backward",
+        NET),
+    Bug("net leaves dropout in train mode at test time with batchnorm", FC_NET,
+        '        if self.use_dropout:\n            self.dropout_param["mode"] = mode',
+        '        if self.use_dropout and self.normalization != "batchnorm":\n'
+        '            self.dropout_param["mode"] = mode', NET),
 ]

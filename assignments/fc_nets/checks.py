@@ -46,6 +46,16 @@ def _rng(seed: int) -> np.random.Generator:
 # Layers and the affine_relu sandwich: tables for the builders
 # ===========================================================================
 
+# Note [fc_nets samples inside the course's contract]
+# Each family of samples stays inside what the course's API text admits (cnn's
+# Note [Inputs inside the course's contract] says why): affine x (N, d_1, ...,
+# d_k) with prod(d_i) = D, w (D, M), b (M,); ReLU inputs at least 1e-2 away
+# from 0, where the derivative is a convention; losses x (N, C) with integer y
+# in [0, C) and logits of the sizes in Note [Softmax inputs]; update rules any
+# w, dw of one shape, config None or holding the rule's own keys (Note [Every
+# config key non-default]); networks built with the constructor arguments the
+# course names, float64.
+
 def affine_samples(seed: int = 0, hidden: bool = False) -> list[Sample]:
     r = _rng(seed)
     if hidden:
@@ -83,15 +93,23 @@ def loss_samples(hidden: bool = False) -> list[Sample]:
     r = _rng(12 if hidden else 2)
     if hidden:
         return [Sample("N=7, C=4", (r.standard_normal((7, 4)), r.integers(4, size=7))),
-                Sample("N=3, C=6, large logits (800)", (800 * r.standard_normal((3, 6)),
-                                                        r.integers(6, size=3)))]
+                Sample("N=3, C=6, large negative logits (-800 + 3 randn)",
+                       (-800 + 3 * r.standard_normal((3, 6)), r.integers(6, size=3)))]
     return [
         Sample("N=50, C=10, small scores (course)", (0.001 * r.standard_normal((50, 10)),
                                                      r.integers(10, size=50))),
         Sample("N=1, C=3", (r.standard_normal((1, 3)), np.array([2]))),
-        Sample("N=4, C=5, large logits (1e3)", (1e3 * r.standard_normal((4, 5)),
-                                                r.integers(5, size=4))),
+        Sample("N=4, C=5, large logits (1000 + randn)", (1000 + r.standard_normal((4, 5)),
+                                                         r.integers(5, size=4))),
     ]
+
+
+def wide_row_samples() -> list[Sample]:
+    """Rows whose correct class lies 1000 below the row's max (Note [Softmax inputs])."""
+    r = _rng(4)
+    x, y = 1000 + r.standard_normal((3, 4)), np.array([1, 3, 0])
+    x[np.arange(3), y] -= 1000
+    return [Sample("N=3, C=4, logits 1000 + randn, the correct class 1000 below the rest", (x, y))]
 
 
 def affine_relu_samples() -> list[Sample]:
@@ -104,6 +122,21 @@ def affine_relu_samples() -> list[Sample]:
     ]
 
 
+# Note [Softmax inputs]
+# The course asks for a softmax_loss that does not overflow on large logits and
+# names the remedy: subtract each row's max before exp.  Code that then takes
+# log(probs[y]), as the course's own 2016 solution does, is right on every row
+# whose correct class keeps a probability above float64's underflow (about
+# exp(-745)), so the samples that carry points stay there: scores of order 1,
+# tiny ones (the notebook's 0.001 * randn), logits 1000 + randn and -800 +
+# 3 randn (both overflow or underflow exp without the shift).  A row whose
+# correct class lies 1000 below its max is outside what the course asks: the
+# max-shifted log(probs[y]) returns inf there, while the log-sum-exp form
+# (shifted - log(sum(exp(shifted)))) stays finite.  That is worth telling, not
+# grading: `softmax_loss/wide_rows` has 0 points (an advisory, Note [Advisory
+# checks] in grader/assignment.py).  svm_loss uses the same samples; it has no
+# exp, so every real input is inside its contract.
+
 AFFINE_ARGS = ("x", "w", "b")
 FORGOT_RESHAPE = "out = x.reshape(N, -1) @ w + b: flatten each example of x to a row of D numbers"
 AFFINE_GRAD_HINTS = {"dx": "dx = dout @ w.T, reshaped back to x's shape",
@@ -111,6 +144,9 @@ AFFINE_GRAD_HINTS = {"dx": "dx = dout @ w.T, reshaped back to x's shape",
                      "db": "db sums dout over the batch axis (axis=0)"}
 SOFTMAX_HINT = ("loss = mean over examples of -log softmax(x)[y]; subtract each row's max before "
                 "exp so that large logits do not overflow")
+WIDE_ROWS_HINT = ("advisory, no points (outside what the course asks): log(probs[y]) is log(0) = "
+                  "-inf when the correct class's probability underflows; compute the log-softmax "
+                  "directly, shifted - log(sum(exp(shifted))) (log-sum-exp), and take its [y] entry")
 SVM_HINT = "margins = max(0, x - x[y] + 1) for every class except the correct one; mean over N"
 
 # The SVM's most common slip: the correct class's own margin (always exactly 1)
@@ -152,6 +188,11 @@ LAYER_CHECKS = [
     *_loss_checks("softmax_loss", ref.softmax_loss, loss_samples(), SOFTMAX_HINT),
     _loss_checks("softmax_loss", ref.softmax_loss, loss_samples(hidden=True), SOFTMAX_HINT,
                  hidden=True)[0],
+    forward_check("softmax_loss", "layers", wide_row_samples(), ref.softmax_loss, output="loss",
+                  what="loss, dx", arg_names=("x", "y"), hint=WIDE_ROWS_HINT,
+                  check_id="softmax_loss/wide_rows",
+                  title="softmax_loss: a correct class far below the row's max gives a finite "
+                        "loss (advisory, no points)"),
     *_loss_checks("svm_loss", ref.svm_loss, loss_samples(), SVM_HINT,
                   signatures=[SVM_COUNTS_CORRECT_CLASS]),
 ]
@@ -621,7 +662,8 @@ def _seed_worker(student, seed: int) -> None:
 # (dims, weight_scale, dtype) per class and check; statistics need >= 4000 entries per matrix.
 INIT_CASES = {
     ("TwoLayerNet", "params"): [((5, 50, 7), 1e-3, "float64"), ((1, 3, 2), 1e-2, "float64")],
-    ("TwoLayerNet", "weight_scale"): [((100, 200, 20), 1e-3, "float64")],
+    ("TwoLayerNet", "weight_scale"): [((100, 200, 20), 1e-3, "float64"),
+                                      ((60, 80, 50), 5e-2, "float64")],  # not the default
     ("FullyConnectedNet", "params"): [((15, 20, 30, 10), 5e-2, "float64"),
                                       ((4, 3, 2), 1e-2, "float64"),
                                       ((7, 6, 5, 4, 3, 2), 1e-1, "float32")],
@@ -947,6 +989,45 @@ def _update_cases(rule: str) -> list[UpdateCase]:
                        _away_from_zero(r, (1, 5), 1.0), {"learning_rate": 1e-2})]
 
 
+# Note [Every config key non-default]
+# Each key of an update rule's config that the course's API lets a caller set is
+# given a value other than its default by some case: learning_rate, momentum and
+# velocity; learning_rate, decay_rate, cache and (below) epsilon; learning_rate,
+# beta1, beta2, m, v, t and epsilon.  `sgd` is the course's own code, not graded;
+# its learning_rate is exercised by the overfitting check (0.1, default 1e-2).
+# A key read from nowhere but the default fails with a message naming it
+# (`_ignored_key_signatures`).
+#
+# Epsilon needs its own case because both placements of it are accepted (Note
+# [Update-rule checks]): with dw, the old cache (or v), decay 0.5 (or beta2 0.5)
+# chosen so that the new cache is exactly 1/4 in every entry, sqrt(cache) + eps
+# and sqrt(cache + eps) = 0.5 + eps - eps**2 + ... agree to eps**2, while eps =
+# 1e-3 itself moves next_w by about 1e-4: the two placements differ by 1e-7,
+# a tenth of the tolerance, and a rule that ignores config['epsilon'] misses it
+# by a hundred times the tolerance.  Adam's case has beta1 = beta2 = 0.5 and t =
+# 60, so the bias corrections are 1 to float64 precision whether t is
+# incremented before or after use (every course year's convention).
+
+EPSILON = 1e-3
+
+
+def _epsilon_cases(rule: str) -> list[UpdateCase]:
+    """One case per rule with a non-default epsilon; Note [Every config key non-default]."""
+    if rule == "sgd_momentum":
+        return []
+    r = _rng({"rmsprop": 44, "adam": 45}[rule])
+    shape = (2, 5)
+    w, dw = 0.5 + r.random(shape), _away_from_zero(r, shape, 0.2) * 0.4 / 1.2
+    old = (0.25 - 0.5 * dw ** 2) / 0.5  # the new running average is then exactly 1/4
+    if rule == "rmsprop":
+        return [UpdateCase(f"w (2,5), epsilon {EPSILON:g}, decay 0.5, cache -> 1/4", w, dw,
+                           {"learning_rate": 5e-2, "decay_rate": 0.5, "epsilon": EPSILON,
+                            "cache": old})]
+    return [UpdateCase(f"w (2,5), epsilon {EPSILON:g}, beta1 = beta2 = 0.5, t=60, v -> 1/4", w, dw,
+                       {"learning_rate": 5e-2, "beta1": 0.5, "beta2": 0.5, "epsilon": EPSILON,
+                        "t": 60, "m": 0.3 * r.standard_normal(shape), "v": old})]
+
+
 REFERENCE_RULES = {"sgd_momentum": ref_optim.sgd_momentum, "rmsprop": ref_optim.rmsprop,
                    "adam": ref_optim.adam}
 
@@ -1069,6 +1150,26 @@ def _reference_config(rule: str, config: dict | None, adam_t: str) -> dict | Non
     return {**copy.deepcopy(config or {}), "t": (config or {}).get("t", 1) - 1}
 
 
+HYPERPARAMETERS = ("learning_rate", "momentum", "decay_rate", "beta1", "beta2", "epsilon")
+
+
+def _ignored_key_signatures(rule: str, case: UpdateCase, compared: str) -> list[Signature]:
+    """'config[key] is ignored' for each hyperparameter the case sets to a non-default value;
+    `compared` is 'next_w' or the state key whose value is compared."""
+    signatures = []
+    for key in HYPERPARAMETERS:
+        default = _DEFAULTS[rule].get(key)
+        if default is None or key not in (case.config or {}) or case.config[key] == default:
+            continue
+        config = {**copy.deepcopy(case.config), key: default}
+        next_w, state = REFERENCE_RULES[rule](case.w.copy(), case.dw.copy(), config)
+        value = next_w if compared == "next_w" else state[compared]
+        signatures.append(Signature(_near_array(value),
+                                    f"config['{key}'] = {case.config[key]:g} is ignored: the "
+                                    f"default {default:g} was used; read it from config"))
+    return signatures
+
+
 def _unchanged_state(case: UpdateCase, key: str) -> list[Signature]:
     if not case.config or key not in case.config:
         return []
@@ -1100,7 +1201,7 @@ STATE_KEYS = {"velocity": ("velocity",), "cache": ("cache",), "moments": ("m", "
 
 def _update_output_check(rule: str, output: str, hint: str, hidden: bool = False) -> Check:
     """next_w, or the state stored in config (velocity, cache, moments m and v)."""
-    cases = _update_cases(rule)
+    cases = _update_cases(rule) + _epsilon_cases(rule)
 
     def run(student) -> None:
         __tracebackhide__ = True
@@ -1118,10 +1219,12 @@ def _update_output_check(rule: str, output: str, hint: str, hidden: bool = False
                 raise _failure_from(error, f"{where} `{rule}`") from None
             next_w, config = _pair(result.value, rule, where)
             targets = ([("next_w", next_w, expected_w,
-                         _update_signatures(rule, output, case, adam_t))]
+                         _update_signatures(rule, output, case, adam_t)
+                         + _ignored_key_signatures(rule, case, "next_w"))]
                        if output == "next_w" else
                        [(f"config['{k}']", _state_value(config, k, rule, where), expected_config[k],
-                         _update_signatures(rule, output, case) + _unchanged_state(case, k))
+                         _update_signatures(rule, output, case) + _unchanged_state(case, k)
+                         + _ignored_key_signatures(rule, case, k))
                         for k in STATE_KEYS[output]])
             for name, actual, expected, signatures in targets:
                 try:

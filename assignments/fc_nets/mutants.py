@@ -100,4 +100,14 @@ MUTANTS = [
     Bug("adam stores the bias-corrected moments", "optim.py",
         'config["t"], config["m"], config["v"] = t, m, v',
         'config["t"], config["m"], config["v"] = t, m_hat, v_hat', "adam"),
+    # Every value the API lets a caller set is read (Note [Every config key non-default] in
+    # checks.py): each of these reads a default instead.
+    Bug("rmsprop ignores config epsilon", "optim.py",
+        'dw / (np.sqrt(cache) + config["epsilon"])', "dw / (np.sqrt(cache) + 1e-8)", "rmsprop"),
+    Bug("adam ignores config epsilon", "optim.py",
+        '(np.sqrt(v_hat) + config["epsilon"])', "(np.sqrt(v_hat) + 1e-8)", "adam"),
+    Bug("TwoLayerNet ignores the weight_scale argument", FC_NET,
+        "num_classes: int = 10, weight_scale: float = 1e-3, reg: float = 0.0):\n        self.reg = reg",
+        "num_classes: int = 10, weight_scale: float = 1e-3, reg: float = 0.0):\n"
+        "        self.reg = reg\n        weight_scale = 1e-3", "TwoLayerNet.__init__"),
 ]

@@ -53,6 +53,8 @@ EXPECTED_MESSAGES = {
     "dbeta summed over every axis": ("batchnorm_backward/dbeta", "expected (5,)"),
     "layernorm backward: dbeta summed over the features": ("layernorm_backward/dbeta",
                                                            "expected (5,)"),
+    "batchnorm ignores bn_param momentum": ("batchnorm_forward/running_averages",
+                                            "bn_param['momentum'] is ignored"),
 }
 
 

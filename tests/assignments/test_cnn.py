@@ -45,6 +45,7 @@ PHRASES = {
     "conv_relu_pool_forward: pools the pre-ReLU map": "ReLU is missing",
     "conv_relu_pool_backward: ReLU skipped": "ReLU's backward pass is skipped",
     "ThreeLayerConvNet: W2 not scaled by weight_scale": "standard deviation",
+    "ThreeLayerConvNet: dtype ignored (parameters stay float32)": "has dtype float32",
     "ThreeLayerConvNet: penalty reg * sum(W**2)": "the penalty is reg * sum(W**2)",
     "ThreeLayerConvNet: regularization gradient missing": "regularization gradient is missing",
     "spatial batchnorm: reshape without transposing": "without moving the channels last",
@@ -127,6 +128,7 @@ ALTERNATIVE_FILES = {
     "pool_vectorised.py": "layers.py",
     "norms_direct.py": "layers.py",
     "cnn_naive_layers.py": "classifiers/cnn.py",
+    "tiling_asserted.py": "layers.py",
 }
 CONVENTION_ALTERNATIVES = {"groupnorm_flat.py": "layers.py"}
 
@@ -145,6 +147,82 @@ def test_correct_alternative_gets_full_marks(name: str) -> None:
         assert_full_marks(grade(package, ASSIGNMENT))
     finally:
         shutil.rmtree(package.parent, ignore_errors=True)
+
+
+def _checks_module():
+    import importlib.util
+    import sys
+    spec = importlib.util.spec_from_file_location(
+        "cnn_checks_under_test", ROOT / "assignments" / ASSIGNMENT / "checks.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_sample_is_inside_the_course_contract() -> None:
+    """Note [Inputs inside the course's contract]: windows tile, groups divide C, and the
+    coverage the samples were chosen for is still there, public and hidden."""
+    checks = _checks_module()
+
+    def tiles(size, window, stride):
+        return size >= window and (size - window) % stride == 0
+
+    def conv_ok(x, w, param):
+        return all(tiles(x.shape[a] + 2 * param["pad"], w.shape[a], param["stride"]) for a in (2, 3))
+
+    def pool_ok(shape, param):
+        return (tiles(shape[2], param["pool_height"], param["stride"])
+                and tiles(shape[3], param["pool_width"], param["stride"]))
+
+    conv = {"public": checks.conv_samples(), "hidden": checks.conv_hidden_samples()}
+    for kind, samples in conv.items():
+        for sample in samples:
+            assert conv_ok(*(sample.args[i] for i in (0, 1, 3))), (kind, sample.name)
+        params = [s.args[3] for s in samples]
+        assert {p["stride"] for p in params} >= {1, 2, 3} - ({1} if kind == "hidden" else set())
+        assert {0, 2} <= {p["pad"] for p in params}, kind
+        assert any(s.args[0].shape[2] != s.args[0].shape[3] for s in samples), kind
+        assert any(s.args[1].shape[2] != s.args[1].shape[3] for s in samples), kind
+    pool = {"public": checks.pool_samples(), "hidden": checks.pool_hidden_samples()}
+    for kind, samples in pool.items():
+        for sample in samples:
+            assert pool_ok(sample.args[0].shape, sample.args[1]), (kind, sample.name)
+        assert any(s.args[1]["pool_height"] != s.args[1]["pool_width"] for s in samples), kind
+        assert any(s.args[0].shape[2] != s.args[0].shape[3] for s in samples), kind
+    for kind, samples in pool.items():
+        assert any(s.args[1]["stride"] == 2 for s in samples), kind
+    for sample in checks.conv_relu_samples():
+        assert conv_ok(*(sample.args[i] for i in (0, 1, 3))), sample.name
+    for sample in checks.conv_relu_pool_samples():
+        x, w, _, conv_param, pool_param = sample.args
+        assert conv_ok(x, w, conv_param), sample.name
+        out = checks._conv_out(*sample.args[:4])
+        assert pool_ok(out.shape, pool_param), sample.name
+    for spec in (checks.MODEL_SPEC, checks.HIDDEN_SPEC, checks.INIT_SPEC, checks.OVERFIT_SPEC):
+        _, h, w = spec.input_dim
+        assert spec.filter_size % 2 == 1 and h % 2 == 0 and w % 2 == 0, spec
+    for convention in checks.GN_SHAPES:
+        for sample in (checks.groupnorm_samples(convention)
+                       + checks.groupnorm_hidden_samples(convention)):
+            assert sample.args[0].shape[1] % sample.args[3] == 0, sample.name
+
+
+def test_an_asserting_conv_with_a_bug_loses_points_on_its_own_function() -> None:
+    """The tiling-asserting alternative, its forward windows moving by one pixel: only
+    conv_forward_naive and what uses it lose points."""
+    package = _with_alternative("tiling_asserted.py")
+    try:
+        apply_bug(package, Bug("windows ignore the stride", "layers.py",
+                               "patch = padded[:, :, r * stride:r * stride + fh, c * stride:c * stride + fw]",
+                               "patch = padded[:, :, r:r + fh, c:c + fw]", "conv_forward_naive"))
+        result = grade(package, ASSIGNMENT, select="conv_ or max_pool")
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+    lost = {c.function for c in result.checks if c.points < c.max_points}
+    assert lost == {"conv_forward_naive"}, lost
+    assert any("instead of by `stride`" in c.message for c in result.checks
+               if c.id == "conv_forward_naive/out")
 
 
 def test_groupnorm_flat_parameter_convention() -> None:

@@ -64,6 +64,12 @@ EXPECTED_MESSAGES = {
                                           "off by a constant factor of 0.5"),
     "net calls dropout even when it is off": ("FullyConnectedNet.loss/no_dropout_matches_reference",
                                               "raised KeyError"),
+    "net skips dropout when normalization is on": (
+        "FullyConnectedNet.loss/dropout_with_normalization", "no unit is dropped"),
+    "net backward skips dropout_backward when normalization is on": (
+        "FullyConnectedNet.loss/dropout_with_normalization", "does not match your own loss"),
+    "net leaves dropout in train mode at test time with batchnorm": (
+        "FullyConnectedNet.loss/dropout_with_normalization", "dropout_param['mode'] = 'test'"),
 }
 
 # The keep probability named `dropout`, as in the course's notebook (no dropout_keep_ratio).
@@ -132,7 +138,8 @@ def test_a_backward_bug_leaves_the_forward_checks_alone():
     lost = {c.id for c in result.checks if c.points < c.max_points}
     assert lost == {"dropout_backward/train_dx", "dropout_backward/train_dx_hidden",
                     "FullyConnectedNet.loss/dropout_gradients",
-                    "FullyConnectedNet.loss/dropout_gradients_hidden"}
+                    "FullyConnectedNet.loss/dropout_gradients_hidden",
+                    "FullyConnectedNet.loss/dropout_with_normalization"}
 
 
 @pytest.mark.parametrize("alternative", sorted(p.name for p in ALTERNATIVES.glob("*.py")
@@ -182,7 +189,7 @@ def test_convention_reaches_the_checks_through_the_cli():
                    "--convention", "dropout_p=drop"]
         run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
         assert run.returncode == 0, run.stdout + run.stderr
-        assert "score 18 / 18" in run.stdout, run.stdout
+        assert "score 20 / 20" in run.stdout, run.stdout
     finally:
         shutil.rmtree(package.parent, ignore_errors=True)
 

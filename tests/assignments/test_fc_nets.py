@@ -76,6 +76,10 @@ EXPECTED_MESSAGES = {
     "affine backward: dw from the unflattened x": ("affine_backward/dw",
                                                    "a reshape or transpose missing?"),
     "TwoLayerNet biases drawn at random": ("TwoLayerNet.__init__/params", "is not all zeros"),
+    "rmsprop ignores config epsilon": ("rmsprop/next_w", "config['epsilon'] = 0.001 is ignored"),
+    "adam ignores config epsilon": ("adam/next_w", "config['epsilon'] = 0.001 is ignored"),
+    "TwoLayerNet ignores the weight_scale argument": ("TwoLayerNet.__init__/weight_scale",
+                                                      "weight_scale=0.05"),
 }
 
 
@@ -196,6 +200,67 @@ def test_bug_is_caught(bug: Bug):
         check = check_by_id(result, check_id)
         assert check.points < check.max_points, f"{check_id} kept its points"
         assert text in check.message + "\n" + check.hint, check.message + "\n" + check.hint
+
+
+# A course-style softmax_loss (Note [Softmax inputs] in checks.py): each row's max subtracted,
+# then log(probs[y]), as the course's 2016 code does.  Appended to layers.py.
+COURSE_SOFTMAX = """
+def softmax_loss(x, y):
+    shifted = x - np.max(x, axis=1, keepdims=True)
+    probs = np.exp(shifted)
+    probs /= np.sum(probs, axis=1, keepdims=True)
+    N = x.shape[0]
+    loss = -np.sum(np.log(probs[np.arange(N), y])) / N
+    dx = probs.copy()
+    dx[np.arange(N), y] -= 1
+    return loss, dx / N
+"""
+
+
+def _graded_with_softmax(source: str):
+    package = copy_reference()
+    try:
+        layers = package / "layers.py"
+        layers.write_text(layers.read_text() + "\n" + source)
+        return grade(package, ASSIGNMENT, select="softmax_loss")
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+
+
+def test_a_max_shifted_softmax_with_log_of_probs_gets_full_marks_and_advice():
+    from grader.terminal import render
+    result = _graded_with_softmax(COURSE_SOFTMAX)
+    assert result.score == result.max_score > 0
+    advice = {c.id: c for c in result.checks if c.status != "passed"}
+    assert set(advice) == {"softmax_loss/wide_rows"}, advice
+    wide = advice["softmax_loss/wide_rows"]
+    assert wide.max_points == 0 and "NaN or infinite" in wide.message
+    assert "log-sum-exp" in wide.hint and "no points" in wide.hint
+    table = render(result)
+    assert "ok softmax_loss" in table and "advice  wide_rows" in table, table
+
+
+def test_grade_check_exits_0_when_only_advice_failed():
+    import subprocess
+    package = copy_reference()
+    try:
+        layers = package / "layers.py"
+        layers.write_text(layers.read_text() + "\n" + COURSE_SOFTMAX)
+        run = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(package), "-a",
+                              ASSIGNMENT, "-k", "softmax_loss", "--no-html"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=120)
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "advice  wide_rows" in run.stdout and "score 3 / 3" in run.stdout, run.stdout
+
+
+def test_the_same_softmax_without_the_shift_loses_its_points():
+    result = _graded_with_softmax(COURSE_SOFTMAX.replace(
+        "shifted = x - np.max(x, axis=1, keepdims=True)", "shifted = x"))
+    loss = check_by_id(result, "softmax_loss/loss")
+    assert loss.points == 0 and "large logits" in loss.message and "NaN or infinite" in loss.message
+    assert {c.function for c in result.checks if c.points < c.max_points} == {"softmax_loss"}
 
 
 def test_bugs_cover_every_graded_function():

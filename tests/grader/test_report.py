@@ -144,3 +144,11 @@ def test_a_passed_check_shows_its_notes_unless_hidden() -> None:
     html = render_html(result(checks=checks))
     assert "Note: db: shape (1, 3) accepted; the course&#39;s shape is (3,)" in html
     assert "SECRET" not in html
+
+def test_a_failing_zero_point_check_is_shown_as_advice() -> None:
+    """Note [Advisory checks] in grader/assignment.py."""
+    advice = CheckResult("softmax_loss/wide_rows", "softmax_loss", "finite loss (advisory)",
+                         "failed", 0, 0, message="loss: NaN or infinite", hint="log-sum-exp")
+    html = render_html(result(checks=(advice,)))
+    assert '<span class="status advice">advice</span>' in html
+    assert "log-sum-exp" in html and 'class="status failed"' not in html

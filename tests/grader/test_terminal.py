@@ -120,3 +120,15 @@ def test_a_passed_check_shows_its_first_note_and_how_many_more() -> None:
     assert lines[3].startswith("score")
     verbose = render(graded(checks=(check,)), verbose=True).splitlines()
     assert verbose[2].endswith("is (3,)") and verbose[3].endswith("is (4,)")
+
+def test_a_failing_zero_point_check_is_advice_and_keeps_its_function_ok() -> None:
+    """Note [Advisory checks] in grader/assignment.py."""
+    checks = (CheckResult("softmax_loss/loss", "softmax_loss", "t", "passed", 1.0, 1.0),
+              CheckResult("softmax_loss/wide_rows", "softmax_loss", "t", "failed", 0.0, 0.0,
+                          message="loss: NaN or infinite", hint="log-sum-exp"),
+              CheckResult("svm_loss/loss", "svm_loss", "t", "failed", 0.0, 1.0, message="wrong"))
+    lines = render(graded(checks=checks, score=1.0, max_score=2.0, notes=())).splitlines()
+    assert lines[1] == "  ok softmax_loss  1/1"
+    assert lines[2] == "       advice  wide_rows: loss: NaN or infinite"
+    assert lines[3] == "  -- svm_loss      0/1"
+    assert lines[4] == "       FAIL    loss: wrong"

@@ -88,6 +88,8 @@ def conv_forward_naive(x, w, b, conv_param):
     side of H and W, not of N or C).
     Returns out (N, F, H_out, W_out) with H_out = 1 + (H + 2 * pad - HH) // stride
     (likewise W_out), and cache (x, w, b, conv_param).
+    You may assume that the windows tile the input: (H + 2 * pad - HH) % stride == 0
+    and (W + 2 * pad - WW) % stride == 0 (an assert on it is fine).
     """
     # TODO: implement the forward pass (loops are fine).
     raise NotImplementedError("conv_forward_naive is not implemented yet")
@@ -108,6 +110,7 @@ def max_pool_forward_naive(x, pool_param):
     x (N, C, H, W); pool_param: 'pool_height', 'pool_width', 'stride'.
     Returns out (N, C, H_out, W_out) with H_out = 1 + (H - pool_height) // stride
     (likewise W_out), and cache (x, pool_param).
+    You may assume that (H - pool_height) % stride == 0 and (W - pool_width) % stride == 0.
     """
     # TODO: implement the forward pass.
     raise NotImplementedError("max_pool_forward_naive is not implemented yet")
