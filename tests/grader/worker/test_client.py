@@ -363,3 +363,53 @@ def test_a_stopped_worker_cannot_hang_the_judge_on_a_large_request(worker) -> No
         w.call("layers", "double", big, timeout=2.0)
     assert time.monotonic() - start < 10
     assert_still_grades(w)
+
+
+# -- second round: what the worker sends is bounded when decoded (Note [Decoded size]) ----------
+
+def test_a_reply_of_millions_of_small_json_floats_is_refused_before_decoding(worker) -> None:
+    # A forged reply: 1.5 M small floats as a JSON list (7.5 MB; 150 MB of objects if decoded).
+    w = worker("import os, time\nfrom wire import encode\n"
+               "def floats():\n    os.write(4, encode({'id': 1, 'ok': True, 'value': [0.5] * 1_500_000}))\n"
+               "    time.sleep(60)\n"
+               "def honest():\n    return [0.5] * 1_500_000\n")
+    start = time.monotonic()
+    with pytest.raises(ProtocolError, match="more than 1000000 values"):
+        w.call("layers", "floats", timeout=30)
+    assert time.monotonic() - start < 30
+    assert_still_grades(w)
+    # The worker itself sends one marker for a list beyond its budget, not one per item.
+    assert w.call("layers", "honest").value == Opaque("list")
+
+
+def test_a_frame_announcing_four_billion_buffers_is_refused_from_its_header(worker) -> None:
+    w = worker("import os, struct, time\n"
+               "def forge():\n    os.write(4, struct.pack('>4sII', b'DLG1', 2, 2**32 - 1) + b'{}')\n"
+               "    while True:\n        os.write(4, b'\\0' * 8)\n")
+    start = time.monotonic()
+    with pytest.raises(ProtocolError, match="announces 4294967295 arrays"):
+        w.call("layers", "forge", timeout=30)
+    assert time.monotonic() - start < 10  # never read eight bytes at a time until the limit
+    assert_still_grades(w)
+
+
+def test_a_huge_json_body_is_refused_from_its_header(worker) -> None:
+    w = worker("import os, struct\n"
+               "def forge():\n    os.write(4, struct.pack('>4sII', b'DLG1', 400 << 20, 0))\n"
+               "    os.write(4, b' ' * (1 << 20))\n    return 1\n")
+    with pytest.raises(ProtocolError, match="JSON body of 419430400 bytes"):
+        w.call("layers", "forge", timeout=30)
+    assert_still_grades(w)
+
+
+def test_a_reply_nested_deeper_than_the_limit_is_refused(worker) -> None:
+    w = worker("import os, time\nfrom wire import encode\n"
+               "def deep():\n    x = 1\n    for _ in range(150):\n        x = [x]\n"
+               "    os.write(4, encode({'id': 1, 'ok': True, 'value': x}))\n    time.sleep(60)\n"
+               "def fine():\n    x = 1\n    for _ in range(20):\n        x = [x]\n    return x\n")
+    with pytest.raises(ProtocolError, match="nested more than"):
+        w.call("layers", "deep")
+    value = w.call("layers", "fine").value
+    for _ in range(20):
+        value = value[0]
+    assert value == 1
