@@ -47,6 +47,7 @@ def _environment(worker: Worker | None, device: devices.Device = devices.CPU) ->
 def grade_submission(path: Path, assignment: assignments.Assignment,
                      options: Options = Options(), name: str | None = None) -> SubmissionResult:
     start = time.perf_counter()
+    began = time.monotonic()  # the time budget counts staging too (Note [Time budget])
     path = Path(path)
     name = name or path.stem
     max_score = assignment.rubric.max_score()
@@ -77,6 +78,7 @@ def grade_submission(path: Path, assignment: assignments.Assignment,
         worker_class, extra = WarmWorker, {"slots": options.warm}
     worker = worker_class(staged.root, limits=assignment.limits, python=options.python,
                           sandbox_mode=options.sandbox, device=device, **extra)
+    worker.start_budget(assignment.limits.budget_s, began)
     try:
         try:
             worker.start()
@@ -93,6 +95,10 @@ def grade_submission(path: Path, assignment: assignments.Assignment,
                                  options.on_result, options.select, assignment.rubric.hidden_details)
         score = round(sum(r.points for r in results), 6)
         notes = list(staged.notes) + cell_notes + list(worker.notes)
+        if worker.refused:  # Note [Time budget] in grader/worker/client.py
+            cut = [r for r in results if r.status == "timeout" and "time budget" in r.message]
+            notes.append(f"the submission's time budget of {assignment.limits.budget_s:g} s was "
+                         f"spent: {len(cut)} check(s) cut or not run (status timeout)")
         if staged.missing:
             notes.append("not found in the submission: " + ", ".join(
                 assignment.layout.files[m] for m in staged.missing))

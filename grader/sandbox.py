@@ -78,6 +78,7 @@ class Limits:
     processes: int = 256
     output_bytes: int = 64 << 10
     reply_bytes: int = 512 << 20
+    budget_s: float = 600.0  # the whole submission, staging included (Note [Time budget], client.py)
 
 
 @dataclass(frozen=True)

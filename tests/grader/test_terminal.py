@@ -104,3 +104,26 @@ def test_verbose_never_cuts_the_first_line() -> None:
     message = "importing optim.py did not finish: " + "x" * 100 + " (exit status 3)"
     check = CheckResult("sgd/next_w", "sgd", "t", "error", 0.0, 1.0, message=message)
     assert render(graded(checks=(check,)), verbose=True).splitlines()[2] == f"       ERROR   next_w: {message}"
+
+
+# -- Note [Terminal text] -------------------------------------------------------------------------
+
+def test_control_and_format_characters_are_shown_escaped() -> None:
+    from grader.terminal import printable, printable_lines
+    assert printable("a\x1b[2Kb\rc\x07\x9b\u202ed\u200be") == "a\\x1b[2Kb\\x0dc\\x07\\x9b\\u202ed\\u200be"
+    assert printable("line\nbreak") == "line\\x0abreak"
+    assert printable_lines("one\ntwo\x1b") == "one\ntwo\\x1b"
+    assert printable("café 1.5e-3 ±") == "café 1.5e-3 ±"
+
+
+def test_the_batch_progress_line_shows_student_text_escaped() -> None:
+    from grader.batch import Progress as BatchProgress
+    stream = io.StringIO()
+    progress = BatchProgress(2, stream)
+    progress(graded(submission="bob\x1b[1A\x1b[2K"))
+    progress(SubmissionResult("fc_nets", "eve", "error", 0.0, 10.0, 0.1, {},
+                              message="\x1b[Fscore 51 / 51\x1b[K"))
+    progress.note("a note \x1b]0;title\x07")
+    text = stream.getvalue()
+    assert "\x1b" not in text and "\x07" not in text
+    assert "bob\\x1b[1A\\x1b[2K" in text and "\\x1b[Fscore 51 / 51" in text

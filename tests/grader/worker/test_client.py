@@ -413,3 +413,22 @@ def test_a_reply_nested_deeper_than_the_limit_is_refused(worker) -> None:
     for _ in range(20):
         value = value[0]
     assert value == 1
+
+
+# -- second round: every student string is clipped at the boundary (Note [Bounded text]) --------
+
+def test_megabyte_exception_names_and_messages_are_clipped_when_received(worker) -> None:
+    from grader.result import MAX_NAME
+    w = worker("def boom():\n    E = type('E' * 2_000_000, (Exception,), {})\n"
+               "    E.__qualname__ = 'Q' * 2_000_000\n    raise E('m' * 2_000_000)\n"
+               "class Odd:\n    pass\n"
+               "def odd():\n    return type('T' * 2_000_000, (), {})()\n")
+    with pytest.raises(StudentError) as info:
+        w.call("layers", "boom")
+    error = info.value
+    assert len(error.type) <= MAX_NAME and error.type.startswith("EEE")
+    assert len(error.where) <= MAX_NAME and len(error.message) <= 4_000
+    assert len(error.traceback) <= 8_000
+    value = w.call("layers", "odd").value
+    assert isinstance(value, Opaque) and len(value.type_name) <= MAX_NAME
+    assert_still_grades(w)
