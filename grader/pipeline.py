@@ -41,7 +41,9 @@ def _environment(worker: Worker | None, device: devices.Device = devices.CPU) ->
     return {"device": str(device), "sandbox": worker.mode if worker is not None else "",
             "python": platform.python_version(), "worker_python": info.get("python", ""),
             "worker_numpy": info.get("numpy", ""), "platform": platform.platform(terse=True),
-            "worker_start": worker.start_kind if worker is not None else ""}
+            "worker_start": worker.start_kind if worker is not None else "",
+            # Note [Sandbox views] in grader/sandbox.py: what was in force for this submission
+            "isolation": dict(worker.isolation) if worker is not None else {}}
 
 
 def grade_submission(path: Path, assignment: assignments.Assignment,
@@ -78,7 +80,7 @@ def grade_submission(path: Path, assignment: assignments.Assignment,
         worker_class, extra = WarmWorker, {"slots": options.warm}
     worker = worker_class(staged.root, limits=assignment.limits, python=options.python,
                           sandbox_mode=options.sandbox, device=device, **extra)
-    worker.start_budget(assignment.limits.budget_s, began)
+    worker.start_budget(assignment.limits.budget(), began)
     try:
         try:
             worker.start()
@@ -95,9 +97,9 @@ def grade_submission(path: Path, assignment: assignments.Assignment,
                                  options.on_result, options.select, assignment.rubric.hidden_details)
         score = round(sum(r.points for r in results), 6)
         notes = list(staged.notes) + cell_notes + list(worker.notes)
-        if worker.refused:  # Note [Time budget] in grader/worker/client.py
-            cut = [r for r in results if r.status == "timeout" and "time budget" in r.message]
-            notes.append(f"the submission's time budget of {assignment.limits.budget_s:g} s was "
+        cut = [r for r in results if r.status == "timeout" and "time budget" in r.message]
+        if cut or worker.refused:  # Note [Time budget] in grader/worker/client.py
+            notes.append(f"the submission's time budget of {assignment.limits.budget():g} s was "
                          f"spent: {len(cut)} check(s) cut or not run (status timeout)")
         if staged.missing:
             notes.append("not found in the submission: " + ", ".join(

@@ -14,9 +14,9 @@ error, and the next request starts a fresh worker, so one bad function costs
 only its own checks.
 
 # Note [Time budget]
-Besides each call's limit, a submission has a time budget (`Limits.budget_s`,
-`limits: budget_s:` in a manifest), counted from the moment grading it began, so
-staging counts too (grader/pipeline.py).  No request is sent once it is spent: the
+Besides each call's limit, a submission has a time budget (`Limits.budget()`:
+`limits: budget_s:` in a manifest, else the larger of 180 s and 8 call limits),
+counted from the moment grading it began, so staging counts too (grader/pipeline.py).  No request is sent once it is spent: the
 request raises BudgetSpent, a WorkerTimeout, so the check's status is `timeout`
 and its message says the budget was spent and the check was not run; a request
 running when the budget ends is cut there and says so.  The result notes how many
@@ -204,6 +204,7 @@ class Worker:
         self.device = device  # Note [Same numbers on a GPU] in grader/devices.py
         self.process: subprocess.Popen | None = None
         self.info: dict = {}
+        self.isolation: dict = {}  # Note [Sandbox views] in grader/sandbox.py
         self.mode = ""
         self.notes: list[str] = []
         self.starts = 0
@@ -218,10 +219,11 @@ class Worker:
         self.close()
         self.scratch = Path(tempfile.mkdtemp(prefix="grader-scratch-"))
         plan = sandbox.plan(self.python, self.submission, self.scratch, self.sandbox_mode,
-                            self.device.worker_env(), gpu=self.device.kind == "cuda")
+                            self.device.worker_env(), gpu=self.device.kind == "cuda",
+                            scratch_bytes=self.limits.scratch_bytes)
         if plan.drop_to_uid is not None:
             os.chown(self.scratch, plan.drop_to_uid, plan.drop_to_uid)
-        self.mode, self.notes = plan.mode, plan.notes
+        self.mode, self.notes, self.isolation = plan.mode, plan.notes, dict(plan.isolation)
         self.unprivileged = plan.drop_to_uid is not None or os.geteuid() != 0
         request_r, request_w = os.pipe()
         reply_r, reply_w = os.pipe()
@@ -235,13 +237,15 @@ class Worker:
                 os.set_inheritable(target, True)
             sandbox.make_preexec(self.limits, gpu=self.device.kind == "cuda")()
 
+        argv, args_fd = plan.launch()  # Note [Sandbox views] in grader/sandbox.py
         try:
             self.process = subprocess.Popen(
-                plan.argv, stdin=subprocess.DEVNULL, stdout=output_w, stderr=output_w,
-                env=plan.env, cwd=str(self.scratch), pass_fds=(3, 4), preexec_fn=preexec,
+                argv, stdin=subprocess.DEVNULL, stdout=output_w, stderr=output_w,
+                env=plan.env, cwd=str(self.scratch),
+                pass_fds=(3, 4) + ((args_fd,) if args_fd is not None else ()), preexec_fn=preexec,
                 close_fds=True)
         finally:
-            for fd in (request_r, reply_w, output_w):
+            for fd in (request_r, reply_w, output_w) + ((args_fd,) if args_fd is not None else ()):
                 os.close(fd)
         self._attach(request_w, reply_r, output_r, plan.submission_path)
 

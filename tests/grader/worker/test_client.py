@@ -432,3 +432,62 @@ def test_megabyte_exception_names_and_messages_are_clipped_when_received(worker)
     value = w.call("layers", "odd").value
     assert isinstance(value, Opaque) and len(value.type_name) <= MAX_NAME
     assert_still_grades(w)
+
+
+# -- second round: what the sandbox shows (Note [Sandbox views]) --------------------------------
+
+VIEWS = """
+import os
+def views():
+    seen = {"cmdline": open("/proc/1/cmdline", "rb").read().decode(errors="replace"),
+            "sys": sorted(os.listdir("/sys")),
+            "sysvipc": [open("/proc/sysvipc/" + t).read().splitlines()[1:] for t in ("shm", "msg", "sem")]}
+    for folder in ("/tmp", "/dev/shm"):
+        try:
+            open(folder + "/x", "w").write("x")
+            seen[folder] = "wrote"
+        except OSError as e:
+            seen[folder] = type(e).__name__
+    return seen
+
+def fill(mb):
+    written = 0
+    try:
+        with open("/scratch/big", "wb") as f:
+            for _ in range(mb):
+                f.write(b"\\0" * (1 << 20))
+                f.flush()
+                written += 1
+    except OSError as e:
+        return [written, type(e).__name__, e.errno]
+    return [written, "", 0]
+"""
+
+
+def test_the_sandbox_shows_no_host_paths_ipc_or_sys_and_scratch_is_bounded(worker, submission) -> None:
+    import ctypes
+    import errno
+    libc = ctypes.CDLL(None, use_errno=True)
+    host_shm = libc.shmget(0, 4096, 0o1000 | 0o600)  # IPC_PRIVATE, in the judge's namespace
+    try:
+        limits = sandbox.Limits(call_timeout_s=20, memory_bytes=2 << 30, processes=64,
+                                scratch_bytes=8 << 20)
+        w = worker(VIEWS, limits=limits)
+        require_isolation(w)
+        seen = w.call("layers", "views").value
+        repo = str(Path(sandbox.__file__).resolve().parent.parent)
+        # Only the interpreter's own path shows (it is bound where it is on the host, and the
+        # worker can read sys.executable anyway); nothing of the grader, reference or submission.
+        assert str(w.submission) not in seen["cmdline"], seen["cmdline"]
+        assert repo + "/grader" not in seen["cmdline"] and repo + "/reference" not in seen["cmdline"]
+        assert str(w.scratch) not in seen["cmdline"] and "--ro-bind" not in seen["cmdline"]
+        assert seen["sys"] == ["devices"]
+        assert seen["sysvipc"] == [[], [], []]  # not the judge's segment
+        assert seen["/tmp"] != "wrote" and seen["/dev/shm"] != "wrote"
+        written, error, code = w.call("layers", "fill", 64).value
+        assert written <= 8 and code == errno.ENOSPC, (written, error)
+        assert w.isolation == {"ipc": "own namespace", "scratch": "tmpfs of 8 MiB",
+                               "proc": "own PID namespace, no host paths in its command lines",
+                               "sys": "CPU topology only"}
+    finally:
+        libc.shmctl(host_shm, 0, None)  # IPC_RMID
