@@ -20,7 +20,7 @@ from .checks.compare import on_device
 from .checks.spec import CheckFailure
 from .checks.student import Student
 from .locate import SubmissionError, stage
-from .result import CheckResult, InlineAnswer, SubmissionResult
+from .result import CheckResult, InlineAnswer, SubmissionResult, clip
 from .worker.client import Worker, WorkerFailure
 
 
@@ -144,8 +144,8 @@ def _notebook_cells(student: Student) -> list[str]:
             continue
         for cell in report if isinstance(report, list) else []:
             if isinstance(cell, dict):
-                notes.append(f"{student.files.get(module, module)} cell {cell.get('cell')}: "
-                             f"{cell.get('status')}: {cell.get('message')}")
+                notes.append(clip(f"{student.files.get(module, module)} cell {cell.get('cell')}: "
+                                  f"{cell.get('status')}: {cell.get('message')}", 1_000))
     return list(dict.fromkeys(notes))
 
 

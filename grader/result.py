@@ -19,8 +19,9 @@ Every string a submission can influence (exception type names, qualnames, the
 boundary, so one crafted 2 MB class name cannot make a 76 MB result or report:
 the worker client clips what the worker sends (grader/worker/client.py) and every
 result object clips its own text fields when made (MAX_TEXT characters for a
-message, note or answer, MAX_NAME for names and titles, also inside `details`).  A
-cut string ends with how much was left out.
+message, note or answer, MAX_NAME for names and titles, also inside `details`; at
+most MAX_NOTES notes and MAX_ANSWERS inline answers).  A cut string ends with how
+much was left out.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ SCHEMA = "grader.result/1"
 CHECK_STATUSES = ("passed", "failed", "error", "timeout", "skipped")
 MAX_TEXT = 20_000  # characters; Note [Bounded text]
 MAX_NAME = 300
+MAX_NOTES = 200    # notes of one submission (a notebook may have 2,000 cells that raise)
+MAX_ANSWERS = 100  # inline answers of one submission (a course has a dozen)
 NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}  # Note [Strict JSON]
 
 
@@ -118,7 +121,7 @@ class InlineAnswer:
 
     def __post_init__(self) -> None:
         _set(self, question=clip(self.question, MAX_NAME), answer=clip(self.answer),
-             prompt=clip(self.prompt), notebook=clip(self.notebook, MAX_NAME))  # Note [Bounded text]
+             prompt=clip(self.prompt, 2_000), notebook=clip(self.notebook, MAX_NAME))  # Note [Bounded text]
 
 
 @dataclass(frozen=True)
@@ -136,8 +139,11 @@ class SubmissionResult:
     answers: tuple[InlineAnswer, ...] = ()
 
     def __post_init__(self) -> None:
+        notes = tuple(clip(n) for n in self.notes[:MAX_NOTES])
+        if len(self.notes) > MAX_NOTES:
+            notes += (f"[... {len(self.notes) - MAX_NOTES} more notes not kept]",)
         _set(self, submission=clip(self.submission, MAX_NAME), message=clip(self.message),
-             notes=tuple(clip(n) for n in self.notes),
+             notes=notes, answers=tuple(self.answers[:MAX_ANSWERS]),
              environment=_clip_all(self.environment, MAX_NAME))  # Note [Bounded text]
 
     def to_dict(self) -> dict:

@@ -16,13 +16,15 @@ only its own checks.
 # Note [Time budget]
 Besides each call's limit, a submission has a time budget (`Limits.budget()`:
 `limits: budget_s:` in a manifest, else the larger of 180 s and 8 call limits),
-counted from the moment grading it began, so staging counts too (grader/pipeline.py).  No request is sent once it is spent: the
-request raises BudgetSpent, a WorkerTimeout, so the check's status is `timeout`
-and its message says the budget was spent and the check was not run; a request
-running when the budget ends is cut there and says so.  The result notes how many
-requests were refused.  Together with Note [Fail fast] in grader/checks/student.py
-(a function that timed out or crashed the worker is not called again) this bounds
-what a submission that sleeps at import and exits in every function can cost.
+counted from the moment grading it began, so staging counts too
+(grader/pipeline.py).  No request is sent once it is spent: the request raises
+BudgetSpent, a WorkerTimeout, so the check's status is `timeout` and its message
+says the budget was spent and the check was not run; a request running when the
+budget ends is cut there (BudgetSpent too) and says so.  Neither is held against
+the function by Note [Fail fast].  The result notes how many checks were cut.
+Together with Note [Fail fast] in grader/checks/student.py (a function that timed
+out or crashed the worker is not called again) this bounds what a submission that
+sleeps at import and exits in every function can cost.
 """
 
 from __future__ import annotations
@@ -341,8 +343,9 @@ class Worker:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([], [self._request_fd], [], left)[1]:
                 self.close()
-                raise (BudgetSpent if self._budget_cut() else WorkerTimeout)(f"the worker did not accept the request within the time "
-                                    f"limit of {limit:g} s; it was stopped")
+                failure = BudgetSpent if self._budget_cut() else WorkerTimeout
+                raise failure(f"the worker did not accept the request within the time "
+                              f"limit of {limit:g} s; it was stopped")
             try:
                 written = os.write(self._request_fd, view[: 1 << 16])
             except BlockingIOError:

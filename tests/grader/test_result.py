@@ -144,3 +144,6 @@ def test_long_student_text_is_clipped_everywhere_and_clipping_is_idempotent() ->
     assert check.message.endswith(f"[... {2_000_000 - (MAX_TEXT - 48)} more characters not kept]")
     assert clip(check.message) == check.message
     assert SubmissionResult.from_dict(json.loads(result.to_json())) == result
+    many = sample_result(notes=("n",) * 5000, answers=(InlineAnswer("q", "a"),) * 5000)
+    assert len(many.notes) == 201 and many.notes[-1] == "[... 4800 more notes not kept]"
+    assert len(many.answers) == 100
