@@ -74,6 +74,11 @@ def grade_submission(path: Path, assignment: assignments.Assignment,
         staged = stage(path, layout)
     except SubmissionError as exc:
         return failed(str(exc))
+    staging_s = time.monotonic() - began
+    if staging_s >= assignment.limits.budget():  # Note [Time budget] in grader/worker/client.py
+        staged.cleanup()
+        return failed(f"staging the submission took {staging_s:.0f} s, the whole time budget of "
+                      f"{assignment.limits.budget():g} s; nothing was graded")
     worker_class, extra = Worker, {}
     if options.warm:  # Note [When workers are warm] in grader/worker/warm.py
         from .worker.warm import WarmWorker

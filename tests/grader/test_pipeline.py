@@ -199,3 +199,17 @@ def _leaves(value):
             yield from _leaves(v)
     else:
         yield value
+
+
+def test_staging_that_takes_the_whole_budget_is_an_error_saying_so(submission, tiny, monkeypatch) -> None:
+    from grader import pipeline
+
+    def slow_stage(*args, **kwargs):
+        time.sleep(1.2)
+        return real_stage(*args, **kwargs)
+    real_stage = pipeline.stage
+    monkeypatch.setattr(pipeline, "stage", slow_stage)
+    result = grade_submission(submission({"layers.py": LAYERS, "optim.py": OPTIM}),
+                              with_limits(tiny, budget_s=1.0))
+    assert result.status == "error" and result.checks == ()
+    assert result.message.startswith("staging the submission took 1 s, the whole time budget of 1 s")
