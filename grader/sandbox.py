@@ -39,9 +39,12 @@ What else the worker sees under bubblewrap, and what a result's
   POSIX queues of other workers or the host are not there, and a cold worker's
   die with it.  Warm workers share their slot zygote's namespace, one at a time;
   the zygote deletes everything the finished worker created and forks the next
-  only into an empty namespace (Note [Warm IPC] in grader/worker/zygote.py).
+  only into an empty namespace (Note [Warm IPC] in grader/worker/zygote.py).  A
+  bubblewrap without `--mqueue` mounts no /dev/mqueue: POSIX queues are then
+  still per namespace, but a warm slot cannot see or remove them.
 - scratch: /scratch is a tmpfs of `Limits.scratch_bytes` (`--size`, bubblewrap
-  0.5+), so a worker cannot fill the host's disk; /tmp and /dev/shm are empty and
+  0.5+; an older one keeps the host folder and says so), so a worker cannot fill
+  the host's disk; /tmp and /dev/shm are empty and
   not writable by the worker's uid.  Without bubblewrap it is a host folder with
   only the per-file size limit.
 - proc: a procfs of its own PID namespace.  bubblewrap's options (which name host
@@ -57,10 +60,12 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
+import functools
 import os
 import resource
 import secrets
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,6 +151,20 @@ class SandboxPlan:
 
 def bwrap_path() -> str | None:
     return shutil.which("bwrap")
+
+
+@functools.lru_cache(maxsize=None)
+def bwrap_supports(option: str) -> bool:
+    """Whether the installed bubblewrap knows `option` (`--size` came in 0.5, `--perms`
+    for mounts in 0.5): older ones keep the host scratch folder (Note [Sandbox views])."""
+    path = bwrap_path()
+    if path is None:
+        return False
+    try:
+        done = subprocess.run([path, "--help"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return f"{option} " in done.stdout + done.stderr
 
 
 def _python_roots(python: str) -> list[str]:
@@ -267,8 +286,9 @@ def plan(python: str, submission: Path, scratch: Path, mode: str = "auto",
                             "proc": "host", "sys": "host"})
     args = [bwrap_path() or "bwrap", "--die-with-parent", "--new-session", "--unshare-ipc",
             "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
-            "--hostname", "sandbox", "--proc", "/proc", "--dev", "/dev", "--mqueue", "/dev/mqueue",
-            "--tmpfs", "/tmp"]
+            "--hostname", "sandbox", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    if bwrap_supports("--mqueue"):  # the POSIX queues of this IPC namespace (Note [Sandbox views])
+        args += ["--mqueue", "/dev/mqueue"]
     if drop is not None:
         args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     args += _system_binds(gpu)
@@ -278,23 +298,29 @@ def plan(python: str, submission: Path, scratch: Path, mode: str = "auto",
     args += _parents_readable(SANDBOX_WORKER_DIR, made) + ["--perms", "0755", "--dir", SANDBOX_WORKER_DIR]
     for name in WORKER_FILES:
         args += ["--ro-bind", str(WORKER_DIR / name), f"{SANDBOX_WORKER_DIR}/{name}"]
-    args += ["--ro-bind", str(submission), SANDBOX_SUBMISSION,
-             "--perms", scratch_perms, "--size", str(scratch_bytes), "--tmpfs", SANDBOX_SCRATCH,
-             "--chdir", SANDBOX_SCRATCH]
+    args += ["--ro-bind", str(submission), SANDBOX_SUBMISSION]
+    tmpfs_scratch = bwrap_supports("--size") and bwrap_supports("--perms")
+    if tmpfs_scratch:
+        args += ["--perms", scratch_perms, "--size", str(scratch_bytes), "--tmpfs", SANDBOX_SCRATCH]
+    else:  # an older bubblewrap: the host folder, with the per-file size limit only
+        args += ["--bind", str(scratch), SANDBOX_SCRATCH]
+    args += ["--chdir", SANDBOX_SCRATCH]
     env = _worker_env(SANDBOX_SCRATCH, drop, extra_env)
     args += ["--clearenv"]
     for key, value in sorted(env.items()):
         args += ["--setenv", key, value]
     args += ["--", python, "-I", f"{SANDBOX_WORKER_DIR}/runtime.py"]
     return SandboxPlan(args, env, "bwrap", SANDBOX_SUBMISSION, SANDBOX_SCRATCH,
-                       SANDBOX_WORKER_DIR, drop, isolation=bwrap_isolation(gpu, scratch_bytes))
+                       SANDBOX_WORKER_DIR, drop,
+                       isolation=bwrap_isolation(gpu, scratch_bytes if tmpfs_scratch else 0))
 
 
 def bwrap_isolation(gpu: bool, scratch_bytes: int, warm: bool = False) -> dict:
-    """What a bubblewrap worker's views are, for a result's `environment` (Note [Sandbox views])."""
+    """What a bubblewrap worker's views are, for a result's `environment` (Note [Sandbox views]);
+    `scratch_bytes` 0: the host folder (a bubblewrap without --size)."""
     return {"ipc": ("the slot's namespace, found empty before each fork" if warm
                     else "own namespace"),
-            "scratch": f"tmpfs of {scratch_bytes >> 20} MiB",
+            "scratch": f"tmpfs of {scratch_bytes >> 20} MiB" if scratch_bytes else "host folder",
             "proc": "own PID namespace, no host paths in its command lines",
             "sys": "host (GPU)" if gpu else "CPU topology only"}
 

@@ -301,8 +301,9 @@ class WarmWorker(Worker):
             os.close(fd)
         self.process = _ForkedChild(self._control, int(reply["pid"]))
         self.mode, self.notes = "bwrap", []
-        self.isolation = sandbox.bwrap_isolation(self.device.kind == "cuda", sandbox.Limits.scratch_bytes,
-                                                 warm=True)  # zygote_plan's default size
+        tmpfs = sandbox.bwrap_supports("--size") and sandbox.bwrap_supports("--perms")
+        self.isolation = sandbox.bwrap_isolation(  # zygote_plan's default scratch size
+            self.device.kind == "cuda", sandbox.Limits.scratch_bytes if tmpfs else 0, warm=True)
         self.unprivileged = True
         self.warm_starts += 1
         try:
