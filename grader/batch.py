@@ -83,6 +83,7 @@ from .gradebook import Gradebook, Reconciled, load_result
 from .pipeline import Options, grade_submission, submission_device
 from .report import render_html
 from .result import SubmissionResult
+from .terminal import printable, printable_lines
 
 JOB_TMP_PREFIX = "grader-batch-job-"
 
@@ -353,21 +354,24 @@ class Progress:
 
     def __call__(self, result: SubmissionResult) -> None:
         self.done += 1
-        verdict = (f"{result.score:g}/{result.max_score:g}" if result.status == "graded"
-                   else f"not graded: {_first_line(result.message)}")
+        # Student text shown, never interpreted (Note [Terminal text] in grader/terminal.py).
+        verdict = printable(f"{result.score:g}/{result.max_score:g}" if result.status == "graded"
+                            else f"not graded: {_first_line(result.message)}")
+        name = printable(result.submission)
         if self.bar is not None:
-            self.bar.set_postfix_str(f"{result.submission} {verdict}"[:40], refresh=False)
+            self.bar.set_postfix_str(f"{name} {verdict}"[:40], refresh=False)
             self.bar.update(1)
             return
         from tqdm import tqdm
         elapsed = time.monotonic() - self.start
         left = elapsed / self.done * (self.total - self.done)
-        self.stream.write(f"[{self.done}/{self.total}] {result.submission}: {verdict} "
+        self.stream.write(f"[{self.done}/{self.total}] {name}: {verdict} "
                           f"({result.duration_s:.1f}s; {60 * self.done / max(elapsed, 1e-9):.1f}"
                           f"/min, eta {tqdm.format_interval(left)})\n")
         self.stream.flush()
 
     def note(self, text: str) -> None:
+        text = printable_lines(text)
         if self.bar is not None:
             self.bar.write(text, file=self.stream)
         else:
@@ -682,4 +686,4 @@ def summary(outcome: Outcome) -> str:
         lines.append(f"dashboard: {outcome.dashboard}")
     elif outcome.dashboard_error:
         lines.append(f"dashboard: not written ({outcome.dashboard_error})")
-    return "\n".join(lines)
+    return printable_lines("\n".join(lines))  # Note [Terminal text] in grader/terminal.py

@@ -81,7 +81,9 @@ def _histogram(graded: list[SubmissionResult]) -> list[dict]:
 
 _SAMPLE_PREFIX = re.compile(r"^\[sample [^\]]*\]\s*")
 _ON_SAMPLE = re.compile(r" on sample '[^']*'")
-_NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?(?![\w.])|\b(?:nan|inf)\b",
+# `\d+(?:\.\d*)?`, not `\d+\.?\d*` (two quantifiers over the same digits: quadratic on a
+# long run of them); Note [Linear-time text] in grader/notebook.py.
+_NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?(?![\w.])|\b(?:nan|inf)\b",
                      re.IGNORECASE)
 
 

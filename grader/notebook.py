@@ -129,9 +129,26 @@ def read(path: Path) -> list[Cell]:
 
 # -- IPython syntax (Note [IPython syntax]) -------------------------------------------------------
 
+# Note [Linear-time text]
+# Every pattern applied to student text (cells, answers, sources, messages) must run in
+# time linear in its length: a notebook cell may hold megabytes, and a pattern that
+# backtracks (two quantifiers that can match the same characters, one after the other,
+# retried at every start) keeps the judge busy for hours on one crafted line.  So the
+# patterns here are anchored with no overlapping quantifiers, and trailing decoration
+# and `name = !cmd` are taken apart with str methods.  tests/grader/test_notebook.py
+# runs each on megabyte inputs.
 _MAGIC_LINE = re.compile(r"^(\s*)(?:[%!]|\?\s*$)")
-_SHELL_ASSIGN = re.compile(r"^(\s*)([A-Za-z_][\w, ]*?)\s*=\s*[%!]")
+_SHELL_TARGET = re.compile(r"(\s*)([A-Za-z_][\w, ]*)")
 _HELP_LINE = re.compile(r"^(\s*)[\w.]+\?{1,2}\s*$")
+
+
+def _shell_assign(line: str) -> tuple[str, str] | None:
+    """(indent, targets) of `targets = !cmd` / `targets = %magic`, else None (linear time)."""
+    left, equals, right = line.partition("=")
+    if not equals or not right.lstrip().startswith(("%", "!")):
+        return None
+    match = _SHELL_TARGET.fullmatch(left.rstrip())
+    return (match.group(1), match.group(2).rstrip()) if match else None
 
 
 def python_source(cell: Cell) -> tuple[str | None, str]:
@@ -151,9 +168,9 @@ def python_source(cell: Cell) -> tuple[str | None, str]:
             rewritten.append("")
             continued = line.rstrip().endswith("\\")
             continue
-        shell_assign = _SHELL_ASSIGN.match(line)
+        shell_assign = _shell_assign(line)  # Note [Linear-time text]
         if shell_assign:
-            rewritten.append(f"{shell_assign.group(1)}{shell_assign.group(2)} = []")
+            rewritten.append(f"{shell_assign[0]}{shell_assign[1]} = []")
         elif _MAGIC_LINE.match(line) or _HELP_LINE.match(line):
             indent = re.match(r"\s*", line).group(0)
             rewritten.append(f"{indent}pass")
@@ -294,7 +311,7 @@ def module_source(prog: Program, *, mode: str, notebook: str, cell_s: float, tot
 _QUESTION = re.compile(r"inline\s+question\s*(\d+)\s*[:.]?", re.IGNORECASE)
 _ANSWER = re.compile(r"(?:your\s+)?answer\s*:", re.IGNORECASE)
 _PLACEHOLDERS = re.compile(r"^\W*(fill\s+this\s+in|your\s+answer\s+here|todo)\W*$", re.IGNORECASE)
-_DECORATION = re.compile(r"\$\s*\\color\{\w+\}\{\\textit\s*|\}\s*\$|^[#*\s>]+|[*\s]+$", re.MULTILINE)
+_DECORATION = re.compile(r"\$\s*\\color\{\w+\}\{\\textit\s*|\}\s*\$|^[#*\s>]+")  # Note [Linear-time text]
 
 
 def answers(cells: list[Cell], notebook: str = "") -> list[Answer]:
@@ -335,8 +352,17 @@ def answers(cells: list[Cell], notebook: str = "") -> list[Answer]:
     return found
 
 
+def _without_trailing_stars(line: str) -> str:
+    """`line` less its trailing run of `*` and white space (a regex `[*\\s]+$` is quadratic)."""
+    end = len(line)
+    while end and (line[end - 1] == "*" or line[end - 1].isspace()):
+        end -= 1
+    return line[:end]
+
+
 def _clean(text: str) -> str:
-    lines = [_DECORATION.sub("", line).strip() for line in text.strip().split("\n")]
+    lines = [_without_trailing_stars(_DECORATION.sub("", line)).strip()
+             for line in text.strip().split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 

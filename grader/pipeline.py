@@ -20,7 +20,7 @@ from .checks.compare import on_device
 from .checks.spec import CheckFailure
 from .checks.student import Student
 from .locate import SubmissionError, stage
-from .result import CheckResult, InlineAnswer, SubmissionResult
+from .result import CheckResult, InlineAnswer, SubmissionResult, clip
 from .worker.client import Worker, WorkerFailure
 
 
@@ -41,12 +41,15 @@ def _environment(worker: Worker | None, device: devices.Device = devices.CPU) ->
     return {"device": str(device), "sandbox": worker.mode if worker is not None else "",
             "python": platform.python_version(), "worker_python": info.get("python", ""),
             "worker_numpy": info.get("numpy", ""), "platform": platform.platform(terse=True),
-            "worker_start": worker.start_kind if worker is not None else ""}
+            "worker_start": worker.start_kind if worker is not None else "",
+            # Note [Sandbox views] in grader/sandbox.py: what was in force for this submission
+            "isolation": dict(worker.isolation) if worker is not None else {}}
 
 
 def grade_submission(path: Path, assignment: assignments.Assignment,
                      options: Options = Options(), name: str | None = None) -> SubmissionResult:
     start = time.perf_counter()
+    began = time.monotonic()  # the time budget counts staging too (Note [Time budget])
     path = Path(path)
     name = name or path.stem
     max_score = assignment.rubric.max_score()
@@ -71,12 +74,18 @@ def grade_submission(path: Path, assignment: assignments.Assignment,
         staged = stage(path, layout)
     except SubmissionError as exc:
         return failed(str(exc))
+    staging_s = time.monotonic() - began
+    if staging_s >= assignment.limits.budget():  # Note [Time budget] in grader/worker/client.py
+        staged.cleanup()
+        return failed(f"staging the submission took {staging_s:.0f} s, the whole time budget of "
+                      f"{assignment.limits.budget():g} s; nothing was graded")
     worker_class, extra = Worker, {}
     if options.warm:  # Note [When workers are warm] in grader/worker/warm.py
         from .worker.warm import WarmWorker
         worker_class, extra = WarmWorker, {"slots": options.warm}
     worker = worker_class(staged.root, limits=assignment.limits, python=options.python,
                           sandbox_mode=options.sandbox, device=device, **extra)
+    worker.start_budget(assignment.limits.budget(), began)
     try:
         try:
             worker.start()
@@ -93,6 +102,10 @@ def grade_submission(path: Path, assignment: assignments.Assignment,
                                  options.on_result, options.select, assignment.rubric.hidden_details)
         score = round(sum(r.points for r in results), 6)
         notes = list(staged.notes) + cell_notes + list(worker.notes)
+        cut = [r for r in results if r.status == "timeout" and "time budget" in r.message]
+        if cut or worker.refused:  # Note [Time budget] in grader/worker/client.py
+            notes.append(f"the submission's time budget of {assignment.limits.budget():g} s was "
+                         f"spent: {len(cut)} check(s) cut or not run (status timeout)")
         if staged.missing:
             notes.append("not found in the submission: " + ", ".join(
                 assignment.layout.files[m] for m in staged.missing))
@@ -136,8 +149,8 @@ def _notebook_cells(student: Student) -> list[str]:
             continue
         for cell in report if isinstance(report, list) else []:
             if isinstance(cell, dict):
-                notes.append(f"{student.files.get(module, module)} cell {cell.get('cell')}: "
-                             f"{cell.get('status')}: {cell.get('message')}")
+                notes.append(clip(f"{student.files.get(module, module)} cell {cell.get('cell')}: "
+                                  f"{cell.get('status')}: {cell.get('message')}", 1_000))
     return list(dict.fromkeys(notes))
 
 

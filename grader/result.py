@@ -3,16 +3,71 @@
 Results are small frozen dataclasses that serialise to JSON; reports, CSV,
 Gradescope JSON and JUnit XML are rendered from this document and never
 recompute anything (ARCHITECTURE.md, "Result schema").
+
+# Note [Strict JSON]
+A result file is strict JSON (RFC 8259), readable by a browser's `JSON.parse` and
+by other languages: a non-finite number (an error of `inf`, a loss of `nan`) is
+written as the string "inf", "-inf" or "nan", wherever it sits (`details`, charts,
+scores); json.dumps runs with allow_nan=False, so nothing else can slip through.
+Reading turns those three strings inside `details` back into floats, and reads
+files written before this rule (bare `Infinity`/`NaN`, which Python's json accepts)
+unchanged.
+
+# Note [Bounded text]
+Every string a submission can influence (exception type names, qualnames, the
+"where" of an error, messages, notes, inline answers, names of files) is cut at the
+boundary, so one crafted 2 MB class name cannot make a 76 MB result or report:
+the worker client clips what the worker sends (grader/worker/client.py) and every
+result object clips its own text fields when made (MAX_TEXT characters for a
+message, note or answer, MAX_NAME for names and titles, also inside `details`; at
+most MAX_NOTES notes and MAX_ANSWERS inline answers).  A cut string ends with how
+much was left out.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 SCHEMA = "grader.result/1"
 CHECK_STATUSES = ("passed", "failed", "error", "timeout", "skipped")
+MAX_TEXT = 20_000  # characters; Note [Bounded text]
+MAX_NAME = 300
+MAX_NOTES = 200    # notes of one submission (a notebook may have 2,000 cells that raise)
+MAX_ANSWERS = 100  # inline answers of one submission (a course has a dozen)
+NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}  # Note [Strict JSON]
+
+
+def clip(text, limit: int = MAX_TEXT) -> str:
+    """`text` as a string of at most `limit` characters, saying what was cut (Note [Bounded text]).
+    Idempotent: clipping a clipped string changes nothing."""
+    text = text if isinstance(text, str) else str(text)
+    if len(text) <= limit:
+        return text
+    kept = max(0, limit - 48)  # room for the suffix
+    return text[:kept] + f" [... {len(text) - kept} more characters not kept]"
+
+
+def _clip_all(value, limit: int = MAX_TEXT, depth: int = 0):
+    """Strings inside `value` (dict keys too) clipped; containers deeper than 50 dropped."""
+    if isinstance(value, str):
+        return clip(value, limit)
+    if depth > 50:
+        return "[nested too deeply, not kept]"
+    if isinstance(value, dict):
+        return {clip(k, MAX_NAME) if isinstance(k, str) else k: _clip_all(v, limit, depth + 1)
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        clipped = [_clip_all(v, limit, depth + 1) for v in value]
+        return tuple(clipped) if isinstance(value, tuple) else clipped
+    return value
+
+
+def _set(obj, **values) -> None:
+    for name, value in values.items():
+        object.__setattr__(obj, name, value)
 
 # Note [Causes]
 # A check that did not pass says why as data, in `cause`, so that a dashboard or a
@@ -65,6 +120,9 @@ class CheckResult:
             raise ValueError(f"unknown check status {self.status!r}")
         if self.cause is not None and self.cause not in CAUSES:
             raise ValueError(f"unknown check cause {self.cause!r}")
+        _set(self, id=clip(self.id, MAX_NAME), function=clip(self.function, MAX_NAME),
+             title=clip(self.title, MAX_NAME), message=clip(self.message), hint=clip(self.hint),
+             details=_clip_all(self.details))  # Note [Bounded text]
 
     @property
     def shows_message(self) -> bool:
@@ -84,6 +142,10 @@ class InlineAnswer:
     prompt: str = ""
     notebook: str = ""
 
+    def __post_init__(self) -> None:
+        _set(self, question=clip(self.question, MAX_NAME), answer=clip(self.answer),
+             prompt=clip(self.prompt, 2_000), notebook=clip(self.notebook, MAX_NAME))  # Note [Bounded text]
+
 
 @dataclass(frozen=True)
 class SubmissionResult:
@@ -99,6 +161,14 @@ class SubmissionResult:
     notes: tuple[str, ...] = ()
     answers: tuple[InlineAnswer, ...] = ()
 
+    def __post_init__(self) -> None:
+        notes = tuple(clip(n) for n in self.notes[:MAX_NOTES])
+        if len(self.notes) > MAX_NOTES:
+            notes += (f"[... {len(self.notes) - MAX_NOTES} more notes not kept]",)
+        _set(self, submission=clip(self.submission, MAX_NAME), message=clip(self.message),
+             notes=notes, answers=tuple(self.answers[:MAX_ANSWERS]),
+             environment=_clip_all(self.environment, MAX_NAME))  # Note [Bounded text]
+
     def to_dict(self) -> dict:
         data = {"schema": SCHEMA, **asdict(self)}
         data["checks"] = [asdict(c) for c in self.checks]
@@ -107,7 +177,8 @@ class SubmissionResult:
         return data
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=False, default=_jsonable)
+        """Strict JSON (Note [Strict JSON])."""
+        return json.dumps(strict(self.to_dict()), indent=2, sort_keys=False, allow_nan=False)
 
     def write(self, path: Path) -> None:
         path = Path(path)
@@ -121,10 +192,39 @@ class SubmissionResult:
         if data.get("schema") != SCHEMA:
             raise ValueError(f"not a {SCHEMA} document (schema={data.get('schema')!r})")
         fields = {k: v for k, v in data.items() if k != "schema"}
-        fields["checks"] = tuple(CheckResult(**c) for c in data.get("checks", []))
+        fields["checks"] = tuple(CheckResult(**{**c, "details": _finite_back(c.get("details", {}))})
+                                 for c in data.get("checks", []))
         fields["notes"] = tuple(data.get("notes", []))
         fields["answers"] = tuple(InlineAnswer(**a) for a in data.get("answers", []))
         return cls(**fields)
+
+
+def strict(value):
+    """`value` with numpy values made plain and non-finite floats as "inf", "-inf", "nan"
+    (Note [Strict JSON]); what json.dumps(..., allow_nan=False) accepts."""
+    if isinstance(value, dict):
+        return {k: strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict(v) for v in value]
+    if value is None or type(value) in (str, bool, int):
+        return value
+    if isinstance(value, float):  # numpy's float64 too
+        return float(value) if math.isfinite(value) else ("nan" if value != value else
+                                                          "inf" if value > 0 else "-inf")
+    if isinstance(value, (str, int)):  # subclasses
+        return str(value) if isinstance(value, str) else int(value)
+    return strict(_jsonable(value))
+
+
+def _finite_back(value):
+    """The strings Note [Strict JSON] writes for non-finite numbers, as floats again."""
+    if isinstance(value, str):
+        return NON_FINITE.get(value, value)
+    if isinstance(value, dict):
+        return {k: _finite_back(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite_back(v) for v in value]
+    return value
 
 
 def _jsonable(value):

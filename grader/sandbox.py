@@ -6,10 +6,11 @@ start `grader/worker/runtime.py` confined; it knows nothing of the wire.
 # Note [Sandbox]
 With bubblewrap (`bwrap`, Debian package `bubblewrap`) the worker gets a new
 mount, PID, network, IPC and UTS namespace.  Its filesystem is an allow-list:
-the system's /usr (and its /bin, /lib symlinks), /sys read-only, the Python
-installation(s) and the virtual environment read-only, the two worker files,
-the staged submission read-only at /submission, and a fresh writable scratch
-folder at /scratch (also its HOME and cwd) plus an empty /tmp.  The grader's
+the system's /usr (and its /bin, /lib symlinks), /sys's CPU topology read-only,
+the Python installation(s) and the virtual environment read-only, the worker
+files, the staged submission read-only at /submission, and a fresh writable
+size-limited tmpfs at /scratch (also its HOME and cwd) plus an empty /tmp
+(Note [Sandbox views]).  The grader's
 own source, the reference, checks, rubrics, other submissions and the output
 folder are simply not there; there is no network (only a loopback device).
 `--die-with-parent` and the PID namespace mean that killing the worker kills
@@ -29,15 +30,42 @@ rlimits and the session apply: student code can then read whatever the judge's
 user can read and can reach the network, and a process that escapes with
 setsid() is not found; the result says `"sandbox": "rlimits"` so nobody takes
 that mode for isolation.
+
+# Note [Sandbox views]
+What else the worker sees under bubblewrap, and what a result's
+`environment.isolation` reports (grader/pipeline.py):
+- ipc: its own IPC namespace (`--unshare-ipc`) with its own POSIX message-queue
+  mount at /dev/mqueue: System V shared memory, semaphores, message queues and
+  POSIX queues of other workers or the host are not there, and a cold worker's
+  die with it.  Warm workers share their slot zygote's namespace, one at a time;
+  the zygote deletes everything the finished worker created and forks the next
+  only into an empty namespace (Note [Warm IPC] in grader/worker/zygote.py).  A
+  bubblewrap without `--mqueue` mounts no /dev/mqueue: POSIX queues are then
+  still per namespace, but a warm slot cannot see or remove them.
+- scratch: /scratch is a tmpfs of `Limits.scratch_bytes` (`--size`, bubblewrap
+  0.5+; an older one keeps the host folder and says so), so a worker cannot fill
+  the host's disk; /tmp and /dev/shm are empty and
+  not writable by the worker's uid.  Without bubblewrap it is a host folder with
+  only the per-file size limit.
+- proc: a procfs of its own PID namespace.  bubblewrap's options (which name host
+  folders: the staged submission, the worker files) are passed through a pipe
+  (`--args FD`, SandboxPlan.launch), so /proc/1/cmdline shows only the
+  interpreter and the worker's fixed paths.  /proc/self/mountinfo still names the
+  source folders of the bind mounts; that is known and not hidden.
+- sys: only /sys/devices/system/cpu (the CPU count thread pools read); with a GPU
+  the whole /sys read-only, which the NVIDIA libraries need.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import fcntl
+import functools
 import os
 import resource
 import secrets
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +89,7 @@ SANDBOX_WORKER_DIR = "/opt/grader-worker"
 SANDBOX_SUBMISSION = "/submission"
 SANDBOX_SCRATCH = "/scratch"
 SANDBOX_CONTROL = "/control"
+SYS_CPU = "/sys/devices/system/cpu"  # how many CPUs: what numpy's, torch's and TF's thread pools read
 
 # Environment passed to the worker: nothing of the judge's beyond what numerical
 # libraries need to compute the same numbers (see the machine notes on OpenBLAS).
@@ -78,6 +107,13 @@ class Limits:
     processes: int = 256
     output_bytes: int = 64 << 10
     reply_bytes: int = 512 << 20
+    scratch_bytes: int = 512 << 20  # the size of /scratch, a tmpfs under bubblewrap (Note [Sandbox views])
+    # The whole submission, staging included (Note [Time budget], grader/worker/client.py);
+    # None: max(180 s, 8 call limits), far above what correct work needs (README "Measured").
+    budget_s: float | None = None
+
+    def budget(self) -> float:
+        return float(self.budget_s) if self.budget_s else max(180.0, 8 * self.call_timeout_s)
 
 
 @dataclass(frozen=True)
@@ -91,10 +127,44 @@ class SandboxPlan:
     worker_path: str      # folder holding runtime.py inside the worker's view
     drop_to_uid: int | None = None
     notes: list[str] = field(default_factory=list)
+    isolation: dict = field(default_factory=dict)  # what is in force; Note [Sandbox views]
+
+    def launch(self) -> tuple[list[str], int | None]:
+        """(argv, fd) to start this plan with: under bubblewrap its options travel through a
+        pipe (`--args FD`), so that /proc/1/cmdline in the sandbox shows no host path
+        (Note [Sandbox views]).  The caller passes `fd` to the child and closes it after."""
+        if self.mode != "bwrap" or "--" not in self.argv:
+            return list(self.argv), None
+        end = self.argv.index("--")
+        data = b"".join(a.encode() + b"\0" for a in self.argv[1:end])
+        if len(data) > 60_000:  # more than a pipe holds without a reader: pass them plainly
+            return list(self.argv), None
+        read, write = os.pipe()
+        try:
+            os.write(write, data)
+        finally:
+            os.close(write)
+        fd = fcntl.fcntl(read, fcntl.F_DUPFD_CLOEXEC, 100)  # clear of the fds children dup2 onto
+        os.close(read)
+        return [self.argv[0], "--args", str(fd)] + self.argv[end:], fd
 
 
 def bwrap_path() -> str | None:
     return shutil.which("bwrap")
+
+
+@functools.lru_cache(maxsize=None)
+def bwrap_supports(option: str) -> bool:
+    """Whether the installed bubblewrap knows `option` (`--size` came in 0.5, `--perms`
+    for mounts in 0.5): older ones keep the host scratch folder (Note [Sandbox views])."""
+    path = bwrap_path()
+    if path is None:
+        return False
+    try:
+        done = subprocess.run([path, "--help"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return f"{option} " in done.stdout + done.stderr
 
 
 def _python_roots(python: str) -> list[str]:
@@ -142,8 +212,12 @@ def _system_binds(gpu: bool = False) -> list[str]:
                 "localtime", "hosts"):
         if Path("/etc", etc).exists():
             args += ["--ro-bind", f"/etc/{etc}", f"/etc/{etc}"]
-    if Path("/sys").exists():
+    if gpu and Path("/sys").exists():  # the driver's libraries read the PCI tree (Note [Sandbox views])
         args += ["--ro-bind", "/sys", "/sys"]
+    elif Path(SYS_CPU).exists():
+        for folder in ("/sys", "/sys/devices", "/sys/devices/system"):
+            args += ["--perms", "0755", "--dir", folder]
+        args += ["--ro-bind", SYS_CPU, SYS_CPU]
     for device in sorted(Path("/dev").glob("nvidia*")) if gpu else ():  # the driver's nodes
         args += ["--dev-bind", str(device), str(device)]
     return args
@@ -185,7 +259,8 @@ def _worker_env(home: str, drop: int | None, extra: dict[str, str] | None = None
 
 
 def plan(python: str, submission: Path, scratch: Path, mode: str = "auto",
-         extra_env: dict[str, str] | None = None, gpu: bool = False) -> SandboxPlan:
+         extra_env: dict[str, str] | None = None, gpu: bool = False,
+         scratch_bytes: int = 512 << 20, scratch_perms: str = "1777") -> SandboxPlan:
     """Build the command that runs the worker runtime under `python` with `submission` visible.
 
     `mode` is "bwrap", "rlimits" or "auto" (bwrap when installed).  See Note [Sandbox].
@@ -206,10 +281,14 @@ def plan(python: str, submission: Path, scratch: Path, mode: str = "auto",
                          "stays root, so the process-count limit is not enforced")
         return SandboxPlan([python, "-I", str(WORKER_DIR / "runtime.py")],
                            _worker_env(str(scratch), drop, extra_env), "rlimits", str(submission), str(scratch),
-                           str(WORKER_DIR), drop, notes)
+                           str(WORKER_DIR), drop, notes,
+                           {"ipc": "shared with the host", "scratch": "host folder",
+                            "proc": "host", "sys": "host"})
     args = [bwrap_path() or "bwrap", "--die-with-parent", "--new-session", "--unshare-ipc",
             "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
             "--hostname", "sandbox", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    if bwrap_supports("--mqueue"):  # the POSIX queues of this IPC namespace (Note [Sandbox views])
+        args += ["--mqueue", "/dev/mqueue"]
     if drop is not None:
         args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     args += _system_binds(gpu)
@@ -219,20 +298,36 @@ def plan(python: str, submission: Path, scratch: Path, mode: str = "auto",
     args += _parents_readable(SANDBOX_WORKER_DIR, made) + ["--perms", "0755", "--dir", SANDBOX_WORKER_DIR]
     for name in WORKER_FILES:
         args += ["--ro-bind", str(WORKER_DIR / name), f"{SANDBOX_WORKER_DIR}/{name}"]
-    args += ["--ro-bind", str(submission), SANDBOX_SUBMISSION,
-             "--bind", str(scratch), SANDBOX_SCRATCH, "--chdir", SANDBOX_SCRATCH]
+    args += ["--ro-bind", str(submission), SANDBOX_SUBMISSION]
+    tmpfs_scratch = bwrap_supports("--size") and bwrap_supports("--perms")
+    if tmpfs_scratch:
+        args += ["--perms", scratch_perms, "--size", str(scratch_bytes), "--tmpfs", SANDBOX_SCRATCH]
+    else:  # an older bubblewrap: the host folder, with the per-file size limit only
+        args += ["--bind", str(scratch), SANDBOX_SCRATCH]
+    args += ["--chdir", SANDBOX_SCRATCH]
     env = _worker_env(SANDBOX_SCRATCH, drop, extra_env)
     args += ["--clearenv"]
     for key, value in sorted(env.items()):
         args += ["--setenv", key, value]
     args += ["--", python, "-I", f"{SANDBOX_WORKER_DIR}/runtime.py"]
     return SandboxPlan(args, env, "bwrap", SANDBOX_SUBMISSION, SANDBOX_SCRATCH,
-                       SANDBOX_WORKER_DIR, drop)
+                       SANDBOX_WORKER_DIR, drop,
+                       isolation=bwrap_isolation(gpu, scratch_bytes if tmpfs_scratch else 0))
+
+
+def bwrap_isolation(gpu: bool, scratch_bytes: int, warm: bool = False) -> dict:
+    """What a bubblewrap worker's views are, for a result's `environment` (Note [Sandbox views]);
+    `scratch_bytes` 0: the host folder (a bubblewrap without --size)."""
+    return {"ipc": ("the slot's namespace, found empty before each fork" if warm
+                    else "own namespace"),
+            "scratch": f"tmpfs of {scratch_bytes >> 20} MiB" if scratch_bytes else "host folder",
+            "proc": "own PID namespace, no host paths in its command lines",
+            "sys": "host (GPU)" if gpu else "CPU topology only"}
 
 
 def zygote_plan(python: str, inbox: Path, scratch: Path, control: Path,
                 preload: tuple[str, ...] = (), extra_env: dict[str, str] | None = None,
-                gpu: bool = False) -> SandboxPlan | None:
+                gpu: bool = False, scratch_bytes: int = 512 << 20) -> SandboxPlan | None:
     """The command for a warm-worker zygote (Note [Warm workers] in grader/worker/zygote.py):
     the same sandbox as a cold worker's, with the slot's `inbox` at /submission, `scratch`
     at /scratch and a root-only `control` folder (the zygote's socket) at /control.  None
@@ -240,7 +335,8 @@ def zygote_plan(python: str, inbox: Path, scratch: Path, control: Path,
     uid of its own, and only bubblewrap hides the other slots' folders."""
     if os.geteuid() != 0 or bwrap_path() is None:
         return None
-    cold = plan(python, inbox, scratch, "bwrap", extra_env, gpu)
+    # /scratch is root's here: the zygote makes each worker's own folder in it (zygote.py).
+    cold = plan(python, inbox, scratch, "bwrap", extra_env, gpu, scratch_bytes, "0755")
     assert cold.argv[-2:] == ["-I", f"{SANDBOX_WORKER_DIR}/runtime.py"], cold.argv[-3:]
     end = cold.argv.index("--")
     argv = (cold.argv[:end] + ["--bind", str(control), SANDBOX_CONTROL]

@@ -8,6 +8,30 @@ from typing import TextIO
 
 from .result import CheckResult, SubmissionResult
 
+# Note [Terminal text]
+# Student text (exception messages, names of files, notes) reaches the terminal; raw,
+# an escape sequence in it could move the cursor, clear lines and draw a fake
+# "score 51 / 51".  Everything printed here and in grade batch's progress goes through
+# `printable`: control characters (C0, DEL, C1) and the invisible format characters that
+# reorder or hide text (bidirectional overrides, zero-width characters) are shown as
+# escapes (`\x1b`, `\u202e`), never interpreted.  Only the line breaks the grader
+# itself puts between lines are kept.
+_ESCAPED = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x20), *range(0x7f, 0xa0)]}
+_ESCAPED.update({c: f"\\u{c:04x}" for c in [*range(0x200b, 0x2010), *range(0x2028, 0x202f),
+                                             *range(0x2060, 0x2070), 0xfeff, 0x061c]})
+_ESCAPED.update({ord("\t"): "    "})
+
+
+def printable(text: str) -> str:
+    """One line of `text` safe to print: control and format characters escaped."""
+    return str(text).translate(_ESCAPED)
+
+
+def printable_lines(text: str) -> str:
+    """`text` with its "\n" line breaks kept and everything else as `printable` shows it."""
+    return "\n".join(printable(line) for line in str(text).split("\n"))
+
+
 MARKS = {"passed": "ok", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT", "skipped": "skip",
          "note": "note"}
 
@@ -22,7 +46,8 @@ class Progress:
     def __call__(self, result: CheckResult) -> None:
         self.done += 1
         if self.live:
-            self.stream.write(f"\r\033[K[{self.done}/{self.total}] {result.id}: {result.status}")
+            self.stream.write(f"\r\033[K[{self.done}/{self.total}] {printable(result.id)}: "
+                              f"{result.status}")
             self.stream.flush()
 
     def finish(self) -> None:
@@ -37,6 +62,11 @@ def _first_line(text: str, width: int = 100) -> str:
 
 
 def render(result: SubmissionResult, verbose: bool = False) -> str:
+    """The table; student text in it shown, never interpreted (Note [Terminal text])."""
+    return printable_lines(_render(result, verbose))
+
+
+def _render(result: SubmissionResult, verbose: bool = False) -> str:
     lines = [f"{result.assignment}: {result.submission}"]
     if result.status != "graded":
         lines.append(f"could not be graded: {result.message}")

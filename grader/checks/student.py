@@ -11,8 +11,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-from grader.worker.client import (CallResult, Ref, StudentError, Worker, WorkerCrashed,
-                                  WorkerFailure, WorkerTimeout)
+from grader.worker.client import (BudgetSpent, CallResult, Ref, StudentError, Worker,
+                                  WorkerCrashed, WorkerFailure, WorkerTimeout)
 
 from .spec import CheckFailure
 
@@ -39,6 +39,7 @@ class Student:
     _members: dict[str, dict[str, str]] = field(default_factory=dict)
     _broken_modules: dict[str, ImportFailure] = field(default_factory=dict)
     _timed_out: dict[str, str] = field(default_factory=dict)
+    _crashed: dict[str, str] = field(default_factory=dict)
     call_timeout: float | None = None  # the running check's Check.timeout_s, if it sets one
     aliases: dict = field(default_factory=dict)          # manifest name -> other names it accepts
     import_timeouts: dict = field(default_factory=dict)  # course module -> seconds (notebooks)
@@ -54,11 +55,14 @@ class Student:
 
     def members(self, module: str) -> dict[str, str]:
         """Public callables of a module with their signatures; ImportFailure if it won't import."""
-        # Note [Fail fast]: a module that cannot be imported, and a function that
-        # once ran out of time, are remembered, so that the other checks needing
-        # them fail at once instead of each restarting a worker or waiting out
-        # the time limit again (an infinite loop at import time would otherwise
-        # cost the time limit once per check).
+        # Note [Fail fast]: a module that cannot be imported, and a function (or
+        # method) that once ran out of time or crashed the worker, are remembered,
+        # so that the other checks needing them fail at once instead of each
+        # restarting a worker or waiting out the time limit again (an infinite
+        # loop at import time would otherwise cost the time limit once per check;
+        # an import that sleeps just under the limit with an os._exit in every
+        # function, one restart and import per check).  What is left is bounded
+        # by the submission's time budget (Note [Time budget], client.py).
         if module in self._broken_modules:
             raise self._broken_modules[module]
         if module in self.missing:
@@ -122,19 +126,32 @@ class Student:
         """Call module.name in the worker; student exceptions propagate as StudentError."""
         actual = self.require(module, name)
         self._warm_up()
-        key = f"{module}.{name}"
-        if key in self._timed_out:
-            raise WorkerTimeout(f"`{name}` already ran out of time in an earlier check "
-                                f"({self._timed_out[key]}); it was not called again")
         timeout = timeout or self.call_timeout
-        try:
-            result = self.worker.call(self._import_name(module), actual, *args, timeout=timeout,
-                                      return_args=return_args, **kwargs)
-        except WorkerTimeout as error:
-            self._timed_out[key] = str(error).splitlines()[0]
-            raise
+        result = self.remembering(f"{module}.{name}", name, lambda: self.worker.call(
+            self._import_name(module), actual, *args, timeout=timeout, return_args=return_args,
+            **kwargs))
         self._note_mutations(name, result)
         return result
+
+    def remembering(self, key: str, name: str, call, timeouts: bool = True):
+        """`call()`, unless `key` timed out (when `timeouts`) or crashed before (Note [Fail fast])."""
+        if timeouts and key in self._timed_out:
+            raise WorkerTimeout(f"`{name}` already ran out of time in an earlier check "
+                                f"({self._timed_out[key]}); it was not called again")
+        if key in self._crashed:
+            raise WorkerCrashed(f"`{name}` already crashed the worker in an earlier check "
+                                f"({self._crashed[key]}); it was not called again")
+        try:
+            return call()
+        except BudgetSpent:
+            raise  # not the function's doing
+        except WorkerTimeout as error:
+            if timeouts:
+                self._timed_out[key] = str(error).splitlines()[0]
+            raise
+        except WorkerCrashed as error:
+            self._crashed[key] = str(error).splitlines()[0]
+            raise
 
     def new(self, module: str, class_name: str, *args, timeout: float | None = None,
             **kwargs) -> "RemoteObject":
@@ -161,8 +178,13 @@ class RemoteObject:
     def call(self, method: str, *args, timeout: float | None = None, return_args: bool = False,
              **kwargs) -> CallResult:
         timeout = timeout or self.student.call_timeout
-        return self.student.worker.call_ref(self.ref, method, *args, timeout=timeout,
-                                            return_args=return_args, **kwargs)
+        # Note [Fail fast]: a method that crashed the worker is not called again.  Its
+        # timeouts are not remembered: objects of one class differ in size between checks.
+        name = f"{self.class_name}.{method}" if method else self.class_name
+        return self.student.remembering(
+            f"object {name}", name, lambda: self.student.worker.call_ref(
+                self.ref, method, *args, timeout=timeout, return_args=return_args, **kwargs),
+            timeouts=False)
 
     def get(self, *path: str):
         """Read an attribute path as plain data: obj.get('params') or obj.get('params', 'W1')."""

@@ -12,6 +12,19 @@ decoded itself.  Each request has a deadline; a worker that dies, hangs or
 floods is killed with its whole process tree, the request fails with a typed
 error, and the next request starts a fresh worker, so one bad function costs
 only its own checks.
+
+# Note [Time budget]
+Besides each call's limit, a submission has a time budget (`Limits.budget()`:
+`limits: budget_s:` in a manifest, else the larger of 180 s and 8 call limits),
+counted from the moment grading it began, so staging counts too
+(grader/pipeline.py).  No request is sent once it is spent: the request raises
+BudgetSpent, a WorkerTimeout, so the check's status is `timeout` and its message
+says the budget was spent and the check was not run; a request running when the
+budget ends is cut there (BudgetSpent too) and says so.  Neither is held against
+the function by Note [Fail fast].  The result notes how many checks were cut.
+Together with Note [Fail fast] in grader/checks/student.py (a function that timed
+out or crashed the worker is not called again) this bounds what a submission that
+sleeps at import and exits in every function can cost.
 """
 
 from __future__ import annotations
@@ -29,7 +42,13 @@ from pathlib import Path
 
 from .. import sandbox
 from ..devices import CPU, Device
+from ..result import MAX_NAME, clip
 from . import wire
+
+# What the worker's strings may take up in the judge (Note [Bounded text] in grader/result.py):
+# names (exception types, qualnames, "where", files) and messages, per field.
+_FIELD_LIMITS = {"type": MAX_NAME, "where": MAX_NAME, "file": MAX_NAME, "text": 1_000,
+                 "message": 4_000, "traceback": 8_000}
 
 
 class WorkerFailure(Exception):
@@ -63,6 +82,10 @@ class WorkerTimeout(WorkerFailure):
     cause = "timeout"
 
 
+class BudgetSpent(WorkerTimeout):
+    """The submission's time budget was spent before this request (Note [Time budget])."""
+
+
 class WorkerCrashed(WorkerFailure):
     """The worker process ended (exit, signal, memory limit) while handling a request."""
 
@@ -88,9 +111,9 @@ def unmark(value):
     """Turn the worker's markers into Opaque / Converted objects, recursively."""
     if isinstance(value, dict):
         if "__opaque__" in value and isinstance(value["__opaque__"], str):
-            return Opaque(value["__opaque__"])
+            return Opaque(clip(value["__opaque__"], MAX_NAME))
         if "__converted__" in value and isinstance(value["__converted__"], str):
-            return Converted(value["__converted__"], unmark(value.get("value")))
+            return Converted(clip(value["__converted__"], MAX_NAME), unmark(value.get("value")))
         return {k: unmark(v) for k, v in value.items()}
     if isinstance(value, list):
         return [unmark(v) for v in value]
@@ -190,20 +213,26 @@ class Worker:
         self.device = device  # Note [Same numbers on a GPU] in grader/devices.py
         self.process: subprocess.Popen | None = None
         self.info: dict = {}
+        self.isolation: dict = {}  # Note [Sandbox views] in grader/sandbox.py
         self.mode = ""
         self.notes: list[str] = []
         self.starts = 0
         self._next_id = 0
+        # Note [Time budget]: time.monotonic() after which no request is sent; None: no budget.
+        self.deadline: float | None = None
+        self.budget_s = 0.0
+        self.refused = 0  # requests refused because the budget was spent
 
     # -- lifecycle -------------------------------------------------------------
     def start(self) -> None:
         self.close()
         self.scratch = Path(tempfile.mkdtemp(prefix="grader-scratch-"))
         plan = sandbox.plan(self.python, self.submission, self.scratch, self.sandbox_mode,
-                            self.device.worker_env(), gpu=self.device.kind == "cuda")
+                            self.device.worker_env(), gpu=self.device.kind == "cuda",
+                            scratch_bytes=self.limits.scratch_bytes)
         if plan.drop_to_uid is not None:
             os.chown(self.scratch, plan.drop_to_uid, plan.drop_to_uid)
-        self.mode, self.notes = plan.mode, plan.notes
+        self.mode, self.notes, self.isolation = plan.mode, plan.notes, dict(plan.isolation)
         self.unprivileged = plan.drop_to_uid is not None or os.geteuid() != 0
         request_r, request_w = os.pipe()
         reply_r, reply_w = os.pipe()
@@ -217,13 +246,15 @@ class Worker:
                 os.set_inheritable(target, True)
             sandbox.make_preexec(self.limits, gpu=self.device.kind == "cuda")()
 
+        argv, args_fd = plan.launch()  # Note [Sandbox views] in grader/sandbox.py
         try:
             self.process = subprocess.Popen(
-                plan.argv, stdin=subprocess.DEVNULL, stdout=output_w, stderr=output_w,
-                env=plan.env, cwd=str(self.scratch), pass_fds=(3, 4), preexec_fn=preexec,
+                argv, stdin=subprocess.DEVNULL, stdout=output_w, stderr=output_w,
+                env=plan.env, cwd=str(self.scratch),
+                pass_fds=(3, 4) + ((args_fd,) if args_fd is not None else ()), preexec_fn=preexec,
                 close_fds=True)
         finally:
-            for fd in (request_r, reply_w, output_w):
+            for fd in (request_r, reply_w, output_w) + ((args_fd,) if args_fd is not None else ()):
                 os.close(fd)
         self._attach(request_w, reply_r, output_r, plan.submission_path)
 
@@ -266,12 +297,16 @@ class Worker:
     # -- requests --------------------------------------------------------------
     def request(self, op: str, *, timeout: float | None = None, **fields) -> dict:
         """Send one request and wait for its reply; raise a WorkerFailure on any trouble."""
+        self._within_budget()
         if not self.alive:
             self.start()
+            self._within_budget()
         self._next_id += 1
         request_id = self._next_id
         message = {"op": op, "id": request_id, **_to_wire(fields)}
         limit = timeout or self.limits.call_timeout_s
+        if self.deadline is not None and self.deadline - time.monotonic() < limit:
+            limit = max(0.001, self.deadline - time.monotonic())  # Note [Time budget]
         deadline = time.monotonic() + limit
         try:
             self._write_all(wire.encode(message), deadline, limit)
@@ -289,10 +324,23 @@ class Worker:
             raise ProtocolError("the worker's reply did not match the request; it was stopped")
         if not reply.get("ok"):
             error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
-            raise StudentError(**{k: v for k, v in error.items()
-                                  if k in StudentError.__dataclass_fields__
-                                  and isinstance(v, (str, int))} or {"type": "Error", "message": "?"})
+            fields = {k: clip(v, _FIELD_LIMITS[k]) if isinstance(v, str) else v  # Note [Bounded text]
+                      for k, v in error.items() if k in StudentError.__dataclass_fields__
+                      and (isinstance(v, str) if k != "line" else type(v) is int)}
+            raise StudentError(**{"type": "Error", "message": "?", **fields})
         return reply
+
+    def start_budget(self, seconds: float, started: float | None = None) -> None:
+        """Refuse requests once `seconds` have passed since `started` (time.monotonic())."""
+        self.budget_s = float(seconds)
+        self.deadline = (started if started is not None else time.monotonic()) + self.budget_s
+
+    def _within_budget(self) -> None:
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self.refused += 1
+            self.close()
+            raise BudgetSpent(f"the submission's time budget of {self.budget_s:g} s was spent "
+                              f"before this check could run; it was not run")
 
     def _write_all(self, data: bytes, deadline: float, limit: float) -> None:
         """Send a request without ever blocking past the deadline (a stopped or stuck
@@ -302,8 +350,9 @@ class Worker:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([], [self._request_fd], [], left)[1]:
                 self.close()
-                raise WorkerTimeout(f"the worker did not accept the request within the time "
-                                    f"limit of {limit:g} s; it was stopped")
+                failure = BudgetSpent if self._budget_cut() else WorkerTimeout
+                raise failure(f"the worker did not accept the request within the time "
+                              f"limit of {limit:g} s; it was stopped")
             try:
                 written = os.write(self._request_fd, view[: 1 << 16])
             except BlockingIOError:
@@ -317,6 +366,10 @@ class Worker:
             if left <= 0 or not select.select([self._reply_fd], [], [], left)[0]:
                 output = self._output.take()
                 self.close()
+                if self._budget_cut():
+                    raise BudgetSpent(f"no reply within {limit:.1f} s, what was left of the submission's "
+                                      f"time budget of {self.budget_s:g} s; the worker was stopped"
+                                      + (f"\n{output}" if output else ""))
                 raise WorkerTimeout(f"no reply within the time limit of {limit:g} s; the worker was stopped"
                                     + (f"\n{output}" if output else ""))
             chunk = os.read(self._reply_fd, min(remaining, 1 << 20))
@@ -325,6 +378,10 @@ class Worker:
             chunks.append(chunk)
             remaining -= len(chunk)
         return b"".join(chunks)
+
+    def _budget_cut(self) -> bool:
+        """Whether the request now timing out was cut short by the budget (Note [Time budget])."""
+        return self.deadline is not None and time.monotonic() >= self.deadline - 0.01
 
     def _crashed(self, when: str) -> WorkerCrashed:
         process = self.process
@@ -357,8 +414,10 @@ class Worker:
     def _call(self, target, args, kwargs, timeout, return_args) -> CallResult:
         reply = self.request("call", target=target, args=list(args), kwargs=kwargs,
                              return_args=return_args, timeout=timeout)
+        mutated = reply.get("mutated") if isinstance(reply.get("mutated"), list) else []
         return CallResult(unmark(reply.get("value")), Ref(int(reply["handle"])),
-                          float(reply.get("seconds", 0.0)), list(reply.get("mutated", [])),
+                          float(reply.get("seconds", 0.0)),
+                          [clip(m, MAX_NAME) for m in mutated[:100]],
                           unmark(reply.get("args_after")), unmark(reply.get("kwargs_after")),
                           self._output.take())
 
@@ -372,7 +431,10 @@ class Worker:
         return self.request("import", module=module, timeout=timeout)
 
     def describe(self, module: str, timeout: float | None = None) -> dict[str, str]:
-        return self.request("describe", target={"module": module}, timeout=timeout)["members"]
+        members = self.request("describe", target={"module": module}, timeout=timeout)["members"]
+        # A name longer than MAX_NAME is no course name; signatures are shown in messages.
+        return {name: clip(signature, 1_000) for name, signature in members.items()
+                if len(name) <= MAX_NAME} if isinstance(members, dict) else {}
 
     def take_output(self) -> str:
         return self._output.take() if self.process is not None else ""

@@ -112,6 +112,9 @@ def to_plain(value, depth: int = 0, budget: list | None = None):
         tensor = None
     if tensor is not None:
         return {"__converted__": _type_name(value), "value": to_plain(np.asarray(tensor), depth + 1, budget)}
+    if type(value) in (tuple, list, dict) and len(value) > budget[0]:
+        budget[0] = -1  # one marker for the whole container, not one per item beyond the budget
+        return {"__opaque__": _type_name(value), "why": "too deeply nested or too large"}
     if type(value) is tuple:
         return tuple(to_plain(v, depth + 1, budget) for v in value)
     if type(value) is list:

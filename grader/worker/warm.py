@@ -114,10 +114,16 @@ class SlotPool:
         if plan is None:
             raise ZygoteError(warm_refusal("numpy") or "warm workers are not possible here")
         (slot / "control" / SOCKET_NAME).unlink(missing_ok=True)
-        with open(slot / "zygote.log", "ab") as log:
-            self.processes[slot] = subprocess.Popen(
-                plan.argv, env=plan.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                cwd=str(slot / "scratch"), start_new_session=True, close_fds=True)
+        argv, args_fd = plan.launch()  # Note [Sandbox views] in grader/sandbox.py
+        try:
+            with open(slot / "zygote.log", "ab") as log:
+                self.processes[slot] = subprocess.Popen(
+                    argv, env=plan.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                    cwd=str(slot / "scratch"), start_new_session=True, close_fds=True,
+                    pass_fds=(args_fd,) if args_fd is not None else ())
+        finally:
+            if args_fd is not None:
+                os.close(args_fd)
 
     def _wait_ready(self, slot: Path, deadline: float) -> bool:
         while time.monotonic() < deadline:
@@ -295,6 +301,9 @@ class WarmWorker(Worker):
             os.close(fd)
         self.process = _ForkedChild(self._control, int(reply["pid"]))
         self.mode, self.notes = "bwrap", []
+        tmpfs = sandbox.bwrap_supports("--size") and sandbox.bwrap_supports("--perms")
+        self.isolation = sandbox.bwrap_isolation(  # zygote_plan's default scratch size
+            self.device.kind == "cuda", sandbox.Limits.scratch_bytes if tmpfs else 0, warm=True)
         self.unprivileged = True
         self.warm_starts += 1
         try:

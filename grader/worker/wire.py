@@ -18,6 +18,18 @@ frame is ever unpickled or evaluated: decoding is `json.loads` plus
 `np.load(allow_pickle=False)` of numeric, boolean or complex arrays only, with a
 cap on the frame's size.  Tuples travel as {"__tuple__": [...]} so that the judge
 can tell `(out, cache)` from a list.
+
+# Note [Decoded size]
+A cap on bytes is not a cap on memory: 125 MB of JSON small floats decode to 2.4 GB of
+Python objects, and a header announcing 2**32-1 buffers would be read eight bytes at a
+time.  So the reader also bounds what the bytes decode to, and rejects before reading
+or parsing anything that large: at most MAX_BUFFERS arrays (checked from the header,
+together with the smallest size those lengths could take), a JSON body of at most
+MAX_JSON_BYTES, at most MAX_ITEMS JSON values (counted as the body's `,`, `[` and `{`
+bytes, an upper bound, before `json.loads`; about 100 bytes of objects each at most) and
+containers nested at most MAX_DEPTH deep.  Arrays are numeric .npy buffers, whose
+decoded size is their byte size.  Real replies are far below every bound: arrays travel
+as buffers, not as JSON lists.
 """
 
 from __future__ import annotations
@@ -34,6 +46,11 @@ _LENGTH = struct.Struct(">Q")
 # dtype kinds that may cross: bool, signed, unsigned, float, complex.
 NUMERIC_KINDS = frozenset("biufc")
 DEFAULT_MAX_FRAME_BYTES = 1 << 30
+# Note [Decoded size]
+MAX_BUFFERS = 10_000
+MAX_JSON_BYTES = 32 << 20
+MAX_ITEMS = 1_000_000
+MAX_DEPTH = 100
 
 
 class WireError(Exception):
@@ -89,9 +106,12 @@ def _load_array(data: bytes) -> np.ndarray:
     return array
 
 
-def _from_jsonable(value, arrays: list[np.ndarray]):
+def _from_jsonable(value, arrays: list[np.ndarray], depth: int = 0):
+    if isinstance(value, (list, dict)) and depth >= MAX_DEPTH:
+        raise WireError(f"message nested more than {MAX_DEPTH} deep")
+    depth += 1
     if isinstance(value, list):
-        return [_from_jsonable(v, arrays) for v in value]
+        return [_from_jsonable(v, arrays, depth) for v in value]
     if isinstance(value, dict):
         if len(value) == 1 and "__nd__" in value:
             index = value["__nd__"]
@@ -99,8 +119,8 @@ def _from_jsonable(value, arrays: list[np.ndarray]):
                 raise WireError(f"array reference {index!r} out of range")
             return arrays[index]
         if len(value) == 1 and "__tuple__" in value and isinstance(value["__tuple__"], list):
-            return tuple(_from_jsonable(v, arrays) for v in value["__tuple__"])
-        return {k: _from_jsonable(v, arrays) for k, v in value.items()}
+            return tuple(_from_jsonable(v, arrays, depth) for v in value["__tuple__"])
+        return {k: _from_jsonable(v, arrays, depth) for k, v in value.items()}
     return value
 
 
@@ -113,6 +133,8 @@ def decode(frame: bytes, max_bytes: int = DEFAULT_MAX_FRAME_BYTES):
     magic, body_length, buffer_count = _HEADER.unpack_from(frame, 0)
     if magic != MAGIC:
         raise WireError("bad frame magic")
+    _check_counts(body_length, buffer_count, max_bytes)
+    frame = memoryview(frame)  # slices below copy nothing
     offset = _HEADER.size
     body = frame[offset:offset + body_length]
     if len(body) != body_length:
@@ -131,6 +153,10 @@ def decode(frame: bytes, max_bytes: int = DEFAULT_MAX_FRAME_BYTES):
         arrays.append(_load_array(data))
     if offset != len(frame):
         raise WireError("trailing bytes after frame")
+    body = bytes(body)
+    items = body.count(b",") + body.count(b"[") + body.count(b"{")
+    if items > MAX_ITEMS:
+        raise WireError(f"message of more than {MAX_ITEMS} values (Note [Decoded size])")
     try:
         message = json.loads(body.decode("utf-8"))
     except (ValueError, RecursionError) as exc:
@@ -139,6 +165,16 @@ def decode(frame: bytes, max_bytes: int = DEFAULT_MAX_FRAME_BYTES):
         return _from_jsonable(message, arrays)
     except RecursionError:
         raise WireError("message nested too deeply") from None
+
+
+def _check_counts(body_length: int, buffer_count: int, max_bytes: int) -> None:
+    """Reject a header whose counts alone exceed Note [Decoded size]'s bounds."""
+    if buffer_count > MAX_BUFFERS:
+        raise WireError(f"frame announces {buffer_count} arrays, more than the limit of {MAX_BUFFERS}")
+    if body_length > MAX_JSON_BYTES:
+        raise WireError(f"JSON body of {body_length} bytes exceeds the limit of {MAX_JSON_BYTES}")
+    if HEADER_SIZE + body_length + buffer_count * LENGTH_SIZE > max_bytes:
+        raise WireError(f"frame exceeds the limit of {max_bytes} bytes")
 
 
 def frame_length(header: bytes) -> tuple[int, int]:
@@ -162,14 +198,13 @@ def read_frame(read_exact, max_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> bytes:
     """
     header = read_exact(HEADER_SIZE)
     body_length, buffer_count = frame_length(header)
-    total = HEADER_SIZE + body_length
-    if total > max_bytes:
-        raise WireError(f"frame exceeds the limit of {max_bytes} bytes")
+    _check_counts(body_length, buffer_count, max_bytes)  # Note [Decoded size]
+    total = HEADER_SIZE + body_length + buffer_count * LENGTH_SIZE
     parts = [header, read_exact(body_length)]
     for _ in range(buffer_count):
         length_bytes = read_exact(LENGTH_SIZE)
         (length,) = LENGTH.unpack(length_bytes)
-        total += LENGTH_SIZE + length
+        total += length
         if total > max_bytes:
             raise WireError(f"frame exceeds the limit of {max_bytes} bytes")
         parts.append(length_bytes)

@@ -64,7 +64,7 @@ import runtime  # noqa: E402  (imports numpy: the point of the zygote)
 
 CONTROL = "/control/zygote.sock"
 SCRATCH = "/scratch"
-SHARED_WRITABLE = ("/tmp", "/dev/shm")
+SHARED_WRITABLE = ("/tmp", "/dev/shm", "/dev/mqueue")  # POSIX message queues are files there
 UIDS = range(300_000, 400_000)  # apart from sandbox.WORKER_UIDS (cold workers, Note [One uid per worker])
 MAX_MESSAGE = 1 << 16
 
@@ -116,6 +116,10 @@ class Zygote:
             threads = _threads()
             if threads != 1:
                 raise RuntimeError(f"the zygote runs {threads} threads; forking is not safe")
+            left = _ipc_left()
+            if left:  # Note [Warm IPC]: never fork into a namespace a previous worker used
+                raise RuntimeError(f"IPC objects of an earlier worker are left ({', '.join(left)}); "
+                                   f"not forking")
             return {"ok": True, **self.fork(fds, request)}
         if op == "poll":
             return {"ok": True, "alive": self.poll()}
@@ -296,8 +300,42 @@ def _make_removable(top: str) -> None:
         pass
 
 
+# Note [Warm IPC]
+# System V shared memory, semaphores and message queues, and POSIX message queues,
+# outlive the processes that made them.  Each slot's zygote runs in an IPC namespace
+# of its own (bubblewrap's --unshare-ipc, with its own mqueue mount at /dev/mqueue;
+# Note [Sandbox views] in grader/sandbox.py), which its workers share one at a time.
+# The zygote cannot give each fork a namespace of its own: unshare(CLONE_NEWIPC)
+# needs CAP_SYS_ADMIN, which it does not keep (it would be the host's).  So the
+# reaper, running as the finished worker's uid, deletes every System V object whose
+# creator *or* owner is that uid (the creator may hand an object to another owner,
+# but stays its creator, and a creator may always remove it) and every queue file of
+# that uid in /dev/mqueue (owners cannot be changed without CAP_CHOWN); then, before
+# each fork, the zygote checks that /proc/sysvipc and /dev/mqueue are empty and
+# refuses to fork otherwise (the judge then grades on a cold worker, whose namespace
+# is its own).  So the next submission always starts in an empty namespace.
+def _ipc_left() -> list:
+    """What System V and POSIX IPC objects exist in this namespace ([] when none)."""
+    left = []
+    for table in ("shm", "sem", "msg"):
+        try:
+            with open(f"/proc/sysvipc/{table}") as handle:
+                rows = handle.read().splitlines()[1:]
+        except OSError:
+            continue
+        if rows:
+            left.append(f"{len(rows)} System V {table}")
+    try:
+        queues = os.listdir("/dev/mqueue")
+    except OSError:
+        queues = []
+    if queues:
+        left.append(f"{len(queues)} POSIX message queue(s)")
+    return left
+
+
 def _remove_ipc(uid: int) -> None:
-    """System V shared memory, semaphores and message queues of `uid` (they outlive processes)."""
+    """System V shared memory, semaphores and message queues `uid` created or owns (Note [Warm IPC])."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
     except OSError:
@@ -312,11 +350,13 @@ def _remove_ipc(uid: int) -> None:
                 rows = [line.split() for line in handle]
         except OSError:
             continue
-        if "id" not in header or "uid" not in header:
+        ids = [i for i, name in enumerate(header) if name in ("shmid", "semid", "msqid", "id")]
+        if not ids or "uid" not in header:  # the id column is "shmid", "semid" or "msqid"
             continue
+        columns = [header.index(c) for c in ("uid", "cuid") if c in header]
         for row in rows:
-            if len(row) == len(header) and int(row[header.index("uid")]) == uid:
-                remove(int(row[header.index("id")]))
+            if len(row) == len(header) and any(int(row[c]) == uid for c in columns):
+                remove(int(row[ids[0]]))
 
 
 def _exit_code(status: int):

@@ -196,6 +196,46 @@ def test_result_round_trips_answers_and_reads_documents_without_them() -> None:
     assert SubmissionResult.from_dict(data).answers == ()
 
 
+# -- linear time on megabyte text (Note [Linear-time text]) ----------------------------------------
+
+MEGABYTE_CASES = r"""
+import sys
+from grader import notebook as nb, locate
+N = 1_500_000
+text, note = nb.python_source(nb.Cell(1, "code", "a" + " " * N + "%\nfiles = !ls\nx = ("))
+assert text.split("\n")[1] == "files = []" and len(text) > N, text[-40:]
+text, _ = nb.python_source(nb.Cell(1, "code", "  result ,  b" + " " * N + "= %time f()\n!ls\n("))
+assert text.split("\n")[0] == "  result ,  b = []"
+assert nb._clean("x" + " " * N + "y") == "x" + " " * N + "y"
+assert nb._clean("**Answer** " + "* " * N) == "Answer"
+found = nb.answers([nb.Cell(1, "markdown", "Inline Question 1: q\nYour answer: " + " *" * N + "z")])
+assert found[0].answer == "z", found[0].answer[-20:]
+found = nb.answers([nb.Cell(1, "markdown", "Inline Question 1: q\nYour answer: todo" + " " * N + "!")])
+assert found[0].answer == ""
+assert locate._ABSOLUTE_IMPORT.findall("\n" * N + "from cs231n.layers import x") == [("cs231n", "layers")]
+assert locate._RELATIVE_IMPORT.search("\n" * N + "x") is None
+print("ok")
+"""
+
+
+def test_notebook_text_is_handled_in_linear_time_on_megabyte_cells() -> None:
+    # Quadratic patterns took hours on these 1.5 MB lines; linear ones take well under a
+    # second.  A subprocess with a generous limit, so a regression fails instead of hanging.
+    done = subprocess.run([sys.executable, "-c", MEGABYTE_CASES], capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_shell_assignment_rewrite_keeps_what_the_pattern_did() -> None:
+    cases = {"files = !ls": "files = []", "  a, b=%sx ls": "  a, b = []", "x == !y": None,
+             "a\t= !ls": "a = []", "1x = !ls": None, "x = 'a' + !b": None}
+    for line, expected in cases.items():
+        text, _ = nb.python_source(nb.Cell(1, "code", line + "\n("))
+        first = text.split("\n")[0]
+        assert first == (expected if expected is not None else line) or (
+            expected is None and first.strip() == "pass"), (line, first)
+
+
 # -- staging --------------------------------------------------------------------------------------
 
 def test_a_lone_notebook_stages_one_module_for_both_course_modules() -> None:

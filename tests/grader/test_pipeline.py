@@ -133,3 +133,98 @@ def test_an_ungradable_submission_is_a_result_not_a_crash(tmp_path, tiny) -> Non
     assert result.message == "no Python files found in alice"
     assert result.checks == () and result.score == 0.0 and result.max_score == 4.0
     assert result.environment["sandbox"] == ""
+
+
+# -- second round: a judge with bounds -----------------------------------------------------------
+
+def with_limits(assignment: assignments.Assignment, **limits) -> assignments.Assignment:
+    import dataclasses
+    return dataclasses.replace(assignment, limits=dataclasses.replace(assignment.limits, **limits))
+
+
+def test_a_slow_import_that_exits_in_every_function_is_bounded_by_the_budget(submission, tiny) -> None:
+    # Every check restarts the worker, waits out an import just under the call limit, then
+    # crashes: the time budget cuts the rest, and the result says what was cut.
+    slow = "import os, time\ntime.sleep(1.6)\n"
+    layers = slow + LAYERS.replace("    return np.maximum(0, x), x", "    os._exit(1)").replace(
+        "    return x.reshape(x.shape[0], -1) @ w + b, (x, w, b)", "    os._exit(1)")
+    optim = slow + OPTIM.replace("    return w - config['learning_rate'] * dw, config", "    os._exit(1)")
+    start = time.monotonic()
+    result = grade_submission(submission({"layers.py": layers, "optim.py": optim}),
+                              with_limits(tiny, budget_s=3.0))
+    assert time.monotonic() - start < 8
+    assert result.status == "graded" and result.score == 0.0
+    cut = [c for c in result.checks if c.status == "timeout"]
+    assert cut and all("time budget of 3 s" in c.message for c in cut), result.checks
+    assert any("time budget of 3 s was spent" in n for n in result.notes), result.notes
+
+
+def test_a_two_megabyte_class_name_makes_a_small_result_and_report(submission, tiny) -> None:
+    from grader.report import render_html
+    from grader.terminal import render
+    huge = "E" * 2_000_000
+    layers = LAYERS.replace("    return np.maximum(0, x), x",
+                            f"    E = type({huge!r}, (Exception,), {{}})\n"
+                            f"    E.__qualname__ = {huge!r}\n    raise E('x' * 2_000_000)")
+    result = grade_submission(submission({"layers.py": layers, "optim.py": OPTIM}), tiny)
+    relu = result.checks[0]
+    assert relu.status in ("error", "failed") and relu.points == 0
+    assert "EEEE" in relu.message and "more characters not kept" in relu.message, relu.message[:3000]
+    assert len(result.to_json()) < 100_000
+    assert len(render(result, verbose=True)) < 100_000
+    assert len(render_html(result)) < 400_000
+    assert result.score == 3.0  # the other functions are graded as ever
+
+
+def test_student_text_cannot_draw_on_the_terminal(submission, tiny) -> None:
+    from grader.terminal import render
+    forged = "\\x1b[2J\\x1b[H\\rscore 51 / 51\\u202e"
+    layers = LAYERS.replace("    return np.maximum(0, x), x", f"    raise ValueError('{forged}')")
+    result = grade_submission(submission({"layers.py": layers, "optim.py": OPTIM}), tiny)
+    shown = render(result, verbose=True)
+    assert "\x1b" not in shown and "\r" not in shown and "\u202e" not in shown
+    assert "\\x1b[2J\\x1b[H" in shown and "score 51 / 51\\u202e" in shown  # a lone \r: a new line
+
+
+def test_non_finite_errors_are_strict_json_and_read_back(submission, tiny) -> None:
+    import json
+    import math
+
+    from grader.result import SubmissionResult
+    layers = LAYERS.replace("    return np.maximum(0, x), x", "    return np.full_like(x, np.inf), x")
+    result = grade_submission(submission({"layers.py": layers, "optim.py": OPTIM}), tiny)
+    text = result.to_json()
+
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+    data = json.loads(text, parse_constant=refuse)  # what JSON.parse accepts
+    assert result.checks[0].status == "failed"
+    written = json.dumps(data["checks"][0]["details"])
+    assert '"inf"' in written or '"nan"' in written, written
+    back = SubmissionResult.from_dict(data).checks[0].details
+    assert any(isinstance(v, float) and not math.isfinite(v) for v in _leaves(back)), back
+
+
+def _leaves(value):
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _leaves(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _leaves(v)
+    else:
+        yield value
+
+
+def test_staging_that_takes_the_whole_budget_is_an_error_saying_so(submission, tiny, monkeypatch) -> None:
+    from grader import pipeline
+
+    def slow_stage(*args, **kwargs):
+        time.sleep(1.2)
+        return real_stage(*args, **kwargs)
+    real_stage = pipeline.stage
+    monkeypatch.setattr(pipeline, "stage", slow_stage)
+    result = grade_submission(submission({"layers.py": LAYERS, "optim.py": OPTIM}),
+                              with_limits(tiny, budget_s=1.0))
+    assert result.status == "error" and result.checks == ()
+    assert result.message.startswith("staging the submission took 1 s, the whole time budget of 1 s")

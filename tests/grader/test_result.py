@@ -99,3 +99,51 @@ def test_results_are_frozen() -> None:
     result = sample_result()
     with pytest.raises(AttributeError):
         result.score = 3.0  # type: ignore[misc]
+
+
+# -- Note [Strict JSON] and Note [Bounded text] ---------------------------------------------------
+
+def test_non_finite_numbers_are_written_as_strings_and_read_back_as_floats() -> None:
+    import math
+    check = CheckResult("a/out", "a", "t", "failed", 0.0, 1.0,
+                        details={"max_abs_error": np.float64(np.inf), "worst": -math.inf,
+                                 "curve": [1.0, float("nan"), np.float32(2.5)],
+                                 "nested": {"x": np.array([np.nan, 1.0])}})
+    text = sample_result(checks=(check,)).to_json()
+    assert "Infinity" not in text and "NaN" not in text
+
+    def refuse(name):
+        raise ValueError(name)
+    data = json.loads(text, parse_constant=refuse)
+    assert data["checks"][0]["details"] == {"max_abs_error": "inf", "worst": "-inf",
+                                            "curve": [1.0, "nan", 2.5], "nested": {"x": ["nan", 1.0]}}
+    back = SubmissionResult.from_dict(data).checks[0].details
+    assert back["max_abs_error"] == math.inf and back["worst"] == -math.inf
+    assert math.isnan(back["curve"][1]) and math.isnan(back["nested"]["x"][0])
+
+
+def test_files_written_before_strict_json_are_still_read() -> None:
+    import math
+    old = json.loads(sample_result().to_json())
+    old["checks"][0]["details"] = {"max_rel_error": "@INF@"}
+    text = json.dumps(old).replace('"@INF@"', "Infinity")
+    result = SubmissionResult.from_dict(json.loads(text))
+    assert result.checks[0].details["max_rel_error"] == math.inf
+
+
+def test_long_student_text_is_clipped_everywhere_and_clipping_is_idempotent() -> None:
+    from grader.result import MAX_NAME, MAX_TEXT, InlineAnswer, clip
+    huge = "E" * 2_000_000
+    check = CheckResult("a/" + huge, huge, huge, "error", 0.0, 1.0, message=huge, hint=huge,
+                        details={huge: huge, "list": [huge]})
+    result = sample_result(checks=(check,), submission=huge, message=huge, notes=(huge,),
+                           environment={"worker_python": huge},
+                           answers=(InlineAnswer("q", huge, 1.0, huge, huge),))
+    assert len(result.to_json()) < 12 * MAX_TEXT
+    assert len(check.function) <= MAX_NAME and len(check.message) <= MAX_TEXT
+    assert check.message.endswith(f"[... {2_000_000 - (MAX_TEXT - 48)} more characters not kept]")
+    assert clip(check.message) == check.message
+    assert SubmissionResult.from_dict(json.loads(result.to_json())) == result
+    many = sample_result(notes=("n",) * 5000, answers=(InlineAnswer("q", "a"),) * 5000)
+    assert len(many.notes) == 201 and many.notes[-1] == "[... 4800 more notes not kept]"
+    assert len(many.answers) == 100

@@ -132,3 +132,25 @@ def test_a_failing_zero_point_check_is_advice_and_keeps_its_function_ok() -> Non
     assert lines[2] == "       advice  wide_rows: loss: NaN or infinite"
     assert lines[3] == "  -- svm_loss      0/1"
     assert lines[4] == "       FAIL    loss: wrong"
+
+# -- Note [Terminal text] -------------------------------------------------------------------------
+
+def test_control_and_format_characters_are_shown_escaped() -> None:
+    from grader.terminal import printable, printable_lines
+    assert printable("a\x1b[2Kb\rc\x07\x9b\u202ed\u200be") == "a\\x1b[2Kb\\x0dc\\x07\\x9b\\u202ed\\u200be"
+    assert printable("line\nbreak") == "line\\x0abreak"
+    assert printable_lines("one\ntwo\x1b") == "one\ntwo\\x1b"
+    assert printable("café 1.5e-3 ±") == "café 1.5e-3 ±"
+
+
+def test_the_batch_progress_line_shows_student_text_escaped() -> None:
+    from grader.batch import Progress as BatchProgress
+    stream = io.StringIO()
+    progress = BatchProgress(2, stream)
+    progress(graded(submission="bob\x1b[1A\x1b[2K"))
+    progress(SubmissionResult("fc_nets", "eve", "error", 0.0, 10.0, 0.1, {},
+                              message="\x1b[Fscore 51 / 51\x1b[K"))
+    progress.note("a note \x1b]0;title\x07")
+    text = stream.getvalue()
+    assert "\x1b" not in text and "\x07" not in text
+    assert "bob\\x1b[1A\\x1b[2K" in text and "\\x1b[Fscore 51 / 51" in text

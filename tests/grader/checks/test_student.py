@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from grader.checks.student import ImportFailure, MissingName
-from grader.worker.client import StudentError, WorkerTimeout
+from grader.worker.client import BudgetSpent, StudentError, WorkerCrashed, WorkerTimeout
 
 LAYERS = """
 import numpy as np
@@ -159,6 +159,52 @@ def test_a_function_that_timed_out_is_not_called_again(make_student) -> None:
                                          "(no reply within the time limit of 1 s")
     assert info.value.args[0].endswith("it was not called again")
     assert student.call("layers", "double", 4).value == 8  # the rest still runs
+
+
+def test_a_function_that_crashed_the_worker_is_not_called_again(make_student) -> None:
+    # Note [Fail fast]: the import sleeps, then every function exits: without the memory each
+    # check of the function would pay a restart and the slow import again.
+    student = make_student({"layers.py": "import os, time\ntime.sleep(0.5)\n"
+                                         "def bad(x):\n    os._exit(7)\n\n"
+                                         "def double(x):\n    return 2 * x\n"}, call_timeout_s=5)
+    with pytest.raises(WorkerCrashed, match="exit status 7"):
+        student.call("layers", "bad", 1)
+    starts = student.worker.starts
+    start = time.monotonic()
+    with pytest.raises(WorkerCrashed) as info:
+        student.call("layers", "bad", 2)
+    assert time.monotonic() - start < 0.3 and student.worker.starts == starts  # no restart
+    assert info.value.args[0].startswith("`bad` already crashed the worker in an earlier check "
+                                         "(the worker process ended")
+    assert info.value.args[0].endswith("it was not called again")
+    assert student.call("layers", "double", 4).value == 8  # the rest still runs
+
+
+def test_a_method_that_crashed_the_worker_is_not_called_again(make_student) -> None:
+    student = make_student({"layers.py": "import os\nclass Model:\n    def loss(self):\n"
+                                         "        os._exit(3)\n"}, call_timeout_s=5)
+    model = student.new("layers", "Model")
+    with pytest.raises(WorkerCrashed, match="exit status 3"):
+        model.call("loss")
+    model = student.new("layers", "Model")
+    starts = student.worker.starts
+    with pytest.raises(WorkerCrashed, match="`Model.loss` already crashed the worker"):
+        model.call("loss")
+    assert student.worker.starts == starts
+
+
+def test_the_time_budget_refuses_calls_once_spent_and_cuts_a_running_one(make_student) -> None:
+    student = make_student({"layers.py": "import time\ndef nap(s):\n    time.sleep(s)\n    return s\n"},
+                           call_timeout_s=10)
+    student.worker.start_budget(1.5)
+    assert student.call("layers", "nap", 0.1).value == 0.1
+    start = time.monotonic()
+    with pytest.raises(BudgetSpent, match="what was left of the submission.s time budget of 1.5 s"):
+        student.call("layers", "nap", 5)
+    assert time.monotonic() - start < 3
+    with pytest.raises(BudgetSpent, match="time budget of 1.5 s was spent before this check could run"):
+        student.call("layers", "nap", 0)
+    assert student.worker.refused == 1
 
 
 # -- aliases (Note [Aliases]) ---------------------------------------------------------------------

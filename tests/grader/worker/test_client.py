@@ -363,3 +363,131 @@ def test_a_stopped_worker_cannot_hang_the_judge_on_a_large_request(worker) -> No
         w.call("layers", "double", big, timeout=2.0)
     assert time.monotonic() - start < 10
     assert_still_grades(w)
+
+
+# -- second round: what the worker sends is bounded when decoded (Note [Decoded size]) ----------
+
+def test_a_reply_of_millions_of_small_json_floats_is_refused_before_decoding(worker) -> None:
+    # A forged reply: 1.5 M small floats as a JSON list (7.5 MB; 150 MB of objects if decoded).
+    w = worker("import os, time\nfrom wire import encode\n"
+               "def floats():\n    os.write(4, encode({'id': 1, 'ok': True, 'value': [0.5] * 1_500_000}))\n"
+               "    time.sleep(60)\n"
+               "def honest():\n    return [0.5] * 1_500_000\n")
+    start = time.monotonic()
+    with pytest.raises(ProtocolError, match="more than 1000000 values"):
+        w.call("layers", "floats", timeout=30)
+    assert time.monotonic() - start < 30
+    assert_still_grades(w)
+    # The worker itself sends one marker for a list beyond its budget, not one per item.
+    assert w.call("layers", "honest").value == Opaque("list")
+
+
+def test_a_frame_announcing_four_billion_buffers_is_refused_from_its_header(worker) -> None:
+    w = worker("import os, struct, time\n"
+               "def forge():\n    os.write(4, struct.pack('>4sII', b'DLG1', 2, 2**32 - 1) + b'{}')\n"
+               "    while True:\n        os.write(4, b'\\0' * 8)\n")
+    start = time.monotonic()
+    with pytest.raises(ProtocolError, match="announces 4294967295 arrays"):
+        w.call("layers", "forge", timeout=30)
+    assert time.monotonic() - start < 10  # never read eight bytes at a time until the limit
+    assert_still_grades(w)
+
+
+def test_a_huge_json_body_is_refused_from_its_header(worker) -> None:
+    w = worker("import os, struct\n"
+               "def forge():\n    os.write(4, struct.pack('>4sII', b'DLG1', 400 << 20, 0))\n"
+               "    os.write(4, b' ' * (1 << 20))\n    return 1\n")
+    with pytest.raises(ProtocolError, match="JSON body of 419430400 bytes"):
+        w.call("layers", "forge", timeout=30)
+    assert_still_grades(w)
+
+
+def test_a_reply_nested_deeper_than_the_limit_is_refused(worker) -> None:
+    w = worker("import os, time\nfrom wire import encode\n"
+               "def deep():\n    x = 1\n    for _ in range(150):\n        x = [x]\n"
+               "    os.write(4, encode({'id': 1, 'ok': True, 'value': x}))\n    time.sleep(60)\n"
+               "def fine():\n    x = 1\n    for _ in range(20):\n        x = [x]\n    return x\n")
+    with pytest.raises(ProtocolError, match="nested more than"):
+        w.call("layers", "deep")
+    value = w.call("layers", "fine").value
+    for _ in range(20):
+        value = value[0]
+    assert value == 1
+
+
+# -- second round: every student string is clipped at the boundary (Note [Bounded text]) --------
+
+def test_megabyte_exception_names_and_messages_are_clipped_when_received(worker) -> None:
+    from grader.result import MAX_NAME
+    w = worker("def boom():\n    E = type('E' * 2_000_000, (Exception,), {})\n"
+               "    E.__qualname__ = 'Q' * 2_000_000\n    raise E('m' * 2_000_000)\n"
+               "class Odd:\n    pass\n"
+               "def odd():\n    return type('T' * 2_000_000, (), {})()\n")
+    with pytest.raises(StudentError) as info:
+        w.call("layers", "boom")
+    error = info.value
+    assert len(error.type) <= MAX_NAME and error.type.startswith("EEE")
+    assert len(error.where) <= MAX_NAME and len(error.message) <= 4_000
+    assert len(error.traceback) <= 8_000
+    value = w.call("layers", "odd").value
+    assert isinstance(value, Opaque) and len(value.type_name) <= MAX_NAME
+    assert_still_grades(w)
+
+
+# -- second round: what the sandbox shows (Note [Sandbox views]) --------------------------------
+
+VIEWS = """
+import os
+def views():
+    seen = {"cmdline": open("/proc/1/cmdline", "rb").read().decode(errors="replace"),
+            "sys": sorted(os.listdir("/sys")),
+            "sysvipc": [open("/proc/sysvipc/" + t).read().splitlines()[1:] for t in ("shm", "msg", "sem")]}
+    for folder in ("/tmp", "/dev/shm"):
+        try:
+            open(folder + "/x", "w").write("x")
+            seen[folder] = "wrote"
+        except OSError as e:
+            seen[folder] = type(e).__name__
+    return seen
+
+def fill(mb):
+    written = 0
+    try:
+        with open("/scratch/big", "wb") as f:
+            for _ in range(mb):
+                f.write(b"\\0" * (1 << 20))
+                f.flush()
+                written += 1
+    except OSError as e:
+        return [written, type(e).__name__, e.errno]
+    return [written, "", 0]
+"""
+
+
+def test_the_sandbox_shows_no_host_paths_ipc_or_sys_and_scratch_is_bounded(worker, submission) -> None:
+    import ctypes
+    import errno
+    libc = ctypes.CDLL(None, use_errno=True)
+    host_shm = libc.shmget(0, 4096, 0o1000 | 0o600)  # IPC_PRIVATE, in the judge's namespace
+    try:
+        limits = sandbox.Limits(call_timeout_s=20, memory_bytes=2 << 30, processes=64,
+                                scratch_bytes=8 << 20)
+        w = worker(VIEWS, limits=limits)
+        require_isolation(w)
+        seen = w.call("layers", "views").value
+        repo = str(Path(sandbox.__file__).resolve().parent.parent)
+        # Only the interpreter's own path shows (it is bound where it is on the host, and the
+        # worker can read sys.executable anyway); nothing of the grader, reference or submission.
+        assert str(w.submission) not in seen["cmdline"], seen["cmdline"]
+        assert repo + "/grader" not in seen["cmdline"] and repo + "/reference" not in seen["cmdline"]
+        assert str(w.scratch) not in seen["cmdline"] and "--ro-bind" not in seen["cmdline"]
+        assert seen["sys"] == ["devices"]
+        assert seen["sysvipc"] == [[], [], []]  # not the judge's segment
+        assert seen["/tmp"] != "wrote" and seen["/dev/shm"] != "wrote"
+        written, error, code = w.call("layers", "fill", 64).value
+        assert written <= 8 and code == errno.ENOSPC, (written, error)
+        assert w.isolation == {"ipc": "own namespace", "scratch": "tmpfs of 8 MiB",
+                               "proc": "own PID namespace, no host paths in its command lines",
+                               "sys": "CPU topology only"}
+    finally:
+        libc.shmctl(host_shm, 0, None)  # IPC_RMID

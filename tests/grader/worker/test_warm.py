@@ -296,3 +296,55 @@ def test_a_warm_batch_gives_the_same_verdicts_as_a_cold_one(tmp_path) -> None:
         assert warm_[name][:2] == (status, score) and warm_[name][3] == checks, name
         if status == "graded":
             assert (start, warm_[name][2]) == ("cold", "warm"), name
+
+
+# -- second round: IPC objects never reach the next submission (Note [Warm IPC]) ----------------
+
+IPC_SPY = """
+import ctypes, struct
+libc = ctypes.CDLL(None, use_errno=True)
+IPC_CREAT, IPC_STAT, IPC_SET = 0o1000, 2, 1
+
+def hide(x):
+    # System V shared memory and a message queue holding a secret, then handed to another
+    # owner (the creator may; cleanup by owner alone would miss them), and a POSIX queue.
+    shm = libc.shmget(0x5ec2e7, 1 << 20, IPC_CREAT | 0o666)
+    libc.shmat.restype = ctypes.c_void_p
+    ctypes.memmove(libc.shmat(shm, None, 0), b"secret", 6)
+    msq = libc.msgget(0x5ec2e8, IPC_CREAT | 0o666)
+    libc.msgsnd(msq, struct.pack("l", 1) + b"secret", 6, 0)
+    for table_id, ctl in ((shm, libc.shmctl), (msq, libc.msgctl)):
+        buffer = ctypes.create_string_buffer(512)
+        ctl(table_id, IPC_STAT, buffer)
+        struct.pack_into("I", buffer, 4, 12345)  # ipc_perm.uid: another owner
+        ctl(table_id, IPC_SET, buffer)
+    libc.mq_open.restype = ctypes.c_int
+    queue = libc.mq_open(b"/secret", os.O_CREAT | os.O_RDWR, 0o666, None)
+    libc.mq_send(queue, b"secret", 6, 0)
+    return [shm >= 0, msq >= 0, queue >= 0]
+
+def look(x):
+    seen = {}
+    for table in ("shm", "msg", "sem"):
+        seen[table] = open("/proc/sysvipc/" + table).read().splitlines()[1:]
+    try:
+        seen["mqueue"] = os.listdir("/dev/mqueue")
+    except OSError as e:
+        seen["mqueue"] = type(e).__name__
+    seen["shmget"] = libc.shmget(0x5ec2e7, 0, 0)
+    seen["msgget"] = libc.msgget(0x5ec2e8, 0)
+    seen["mq_open"] = libc.mq_open(b"/secret", os.O_RDONLY, 0, None)
+    return seen
+"""
+
+
+def test_ipc_objects_of_one_submission_are_gone_before_the_next(warm_worker) -> None:
+    a = warm_worker(IPC_SPY)
+    assert a.call("layers", "hide", np.zeros(1)).value == [True, True, True]
+    assert a.call("layers", "look", np.zeros(1)).value["mqueue"] == ["secret"]  # it was there
+    b = warm_worker(IPC_SPY)  # releases a: the zygote removes what a's uid made
+    seen = b.call("layers", "look", np.zeros(1)).value
+    assert seen == {"shm": [], "msg": [], "sem": [], "mqueue": [], "shmget": -1, "msgget": -1,
+                    "mq_open": -1}, seen
+    assert b.start_kind == "warm"
+    assert b.isolation["ipc"].startswith("the slot's namespace")
