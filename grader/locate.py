@@ -71,6 +71,7 @@ class Layout:
     notebook_cell_s: float = 10.0                             # per-cell limit in the worker
     notebook_total_s: float = 60.0                            # limit for all cells together
     notebook_setup: str = ""   # course code run before a notebook's cells (Note [Notebook setup])
+    observe: object = None     # grader.observe.Config: the course's stand-ins (Note [Observation])
 
 
 @dataclass
@@ -87,6 +88,8 @@ class Staged:
     # course module -> its source text as staged, read before any student code ran, for checks
     # that read code (a static check must not see a file the submission rewrote at run time)
     sources: dict[str, str] = field(default_factory=dict)
+    # course module -> the notebook run that records objects (grader/observe.py), run on demand
+    observed: dict[str, dict] = field(default_factory=dict)
 
     def cleanup(self) -> None:
         shutil.rmtree(self.root.parent, ignore_errors=True)  # the whole grader-stage-* folder
@@ -260,7 +263,7 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
     staged_sources = {name: (package_dir / path).read_text(errors="replace")
                       for name, path in layout.files.items() if (package_dir / path).is_file()}
     return Staged(root, package, modules, shown, missing, notes, answers, generated.import_timeouts,
-                  staged_sources)
+                  staged_sources, generated.observed)
 
 
 def _make_world_readable(root: Path) -> None:

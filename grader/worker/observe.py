@@ -1,0 +1,168 @@
+"""Observation inside the worker: install the course's stand-ins, record what cells hand them.
+
+Staged next to the submission as `_grader_observe.py` (grader/notebook.py
+copies it) and imported by the module generated from a notebook before its
+first cell.  Standard library only, like runtime.py and notebook_cells.py: it
+runs under the course's interpreter, in the sandbox, next to student code.
+
+# Note [Observation]
+Course notebooks do much of their work inline, in cells that hand objects to
+course-provided helpers (`train_part34(model, optimizer)`, `test_model(model,
+...)`, `load_model(path)`).  Those helpers are the seam: the manifest's
+`observe:` block names stand-in files (trusted course text, shipped with the
+assignment) that are installed under every name a course year imports them by
+(`ece662.pruning_helper`, `ece697ls.pruning_helper`, ...).  A stand-in gives
+the cells small offline data (`given`), bounds training (`budget`), and
+`record`s what the cells hand it; the record stays in the worker, as worker
+objects (Note [Worker objects] in runtime.py), and the judge reaches them by
+handle through `recorded(kind)`, deciding everything from plain data it reads
+back itself (Note [Trust boundary] in grader/worker/client.py).
+
+Nothing here is trusted by the judge: a student's cell may import this module
+and write fake records.  That can only add objects for the judge to measure;
+the judge measures them itself (weights, accuracy) and never believes facts a
+stand-in reports about student objects.  The stand-ins run before any student
+cell, so the objects they record are the ones the cells really passed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+import types
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+_GIVEN: dict = {}
+_BUDGET: dict = {}
+_RECORDS: list = []
+_STATE = {"cell": 0, "installed": False}
+
+
+# -- what stand-ins use ------------------------------------------------------------------------
+
+def given(name: str, default=None):
+    """Plain data the judge provided before the notebook ran (see `provide`)."""
+    return _GIVEN.get(name, default)
+
+
+def budget() -> dict:
+    """How much work a stand-in may do (the manifest's `observe.budget`, then the judge's)."""
+    return dict(_BUDGET)
+
+
+def current_cell() -> int:
+    """The notebook cell running now (0: setup code, or nothing running)."""
+    return int(_STATE["cell"])
+
+
+def record(kind: str, objects: dict, facts: dict | None = None) -> dict:
+    """Keep `objects` (live, in the worker) and `facts` (plain data) as one record of `kind`."""
+    entry = {"kind": str(kind), "index": len(_RECORDS), "cell": current_cell(),
+             "objects": dict(objects), "facts": dict(facts or {})}
+    _RECORDS.append(entry)
+    return entry
+
+
+# -- what the runner and the judge call --------------------------------------------------------
+
+def set_cell(number: int) -> None:
+    _STATE["cell"] = int(number)
+
+
+def provide(data: dict) -> dict:
+    """Called by the judge before the notebook runs: plain data for `given`, a `budget`."""
+    _GIVEN.clear()
+    _GIVEN.update(data or {})
+    _BUDGET.update(_GIVEN.pop("budget", {}) or {})
+    return {"given": sorted(_GIVEN)}
+
+
+def recorded(kind: str) -> list:
+    """The records of `kind`, in order; the judge keeps the list's handle (Note [Observation])."""
+    return [r for r in _RECORDS if r["kind"] == kind]
+
+
+def summary() -> list:
+    """Plain data about every record: kind, index, cell, facts."""
+    return [{"kind": r["kind"], "index": r["index"], "cell": r["cell"], "facts": r["facts"]}
+            for r in _RECORDS]
+
+
+def install(config: dict) -> list:
+    """Install the stand-ins described by `config` (made by grader/observe.py); once.
+
+    config: {"packages": [...], "modules": {name: file}, "top_level": {name: file},
+             "fallbacks": {name: file}, "budget": {...}}; files are relative to HERE.
+    Returns notes (a stand-in that could not be loaded)."""
+    if _STATE["installed"]:
+        return []
+    _STATE["installed"] = True
+    for key, value in (config.get("budget") or {}).items():
+        _BUDGET.setdefault(key, value)
+    notes = []
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    for name, path in (config.get("fallbacks") or {}).items():
+        try:
+            importlib.import_module(name)
+            continue  # the real one is there: use it
+        except Exception:
+            pass
+        try:
+            _register(name, _load(name, path))
+        except Exception as exc:
+            notes.append(f"stand-in for {name} not installed: {type(exc).__name__}: {exc}")
+    for name, path in (config.get("top_level") or {}).items():
+        try:
+            _register(name, _load(name, path))
+        except Exception as exc:
+            notes.append(f"stand-in for {name} not installed: {type(exc).__name__}: {exc}")
+    packages = list(config.get("packages") or [])
+    for name, path in (config.get("modules") or {}).items():
+        try:
+            module = _load(f"{packages[0]}.{name}" if packages else name, path)
+        except Exception as exc:
+            notes.append(f"stand-in for {name} not installed: {type(exc).__name__}: {exc}")
+            continue
+        for package in packages:
+            parent = _package(package)
+            sys.modules[f"{package}.{name}"] = module
+            try:
+                setattr(parent, name, module)
+            except Exception:
+                pass
+    _STATE["notes"] = notes
+    return notes
+
+
+def _load(name: str, path: str) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(name, os.path.join(HERE, path))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def _register(name: str, module: types.ModuleType) -> None:
+    """`module` as `name`, with its `SUBMODULES` ({suffix: module}) as `name.suffix`."""
+    sys.modules[name] = module
+    for suffix, sub in dict(getattr(module, "SUBMODULES", {}) or {}).items():
+        sys.modules[f"{name}.{suffix}"] = sub
+
+
+def _package(name: str) -> types.ModuleType:
+    """The course package `name`: the submission's, else an empty one made here."""
+    if name in sys.modules:
+        return sys.modules[name]
+    try:
+        return importlib.import_module(name)
+    except Exception:
+        package = types.ModuleType(name)
+        package.__path__ = []
+        sys.modules[name] = package
+        return package
