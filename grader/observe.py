@@ -33,7 +33,7 @@ WORKER_SOURCE = Path(__file__).resolve().parent / "worker" / "observe.py"
 GENERIC_STAND_INS = Path(__file__).resolve().parent / "worker" / "stand_ins"
 OBSERVE_MODULE = "_grader_observe"
 STAND_INS_DIR = "_grader_stand_ins"
-KEYS = {"notebook", "packages", "modules", "top_level", "fallbacks", "budget", "limits"}
+KEYS = {"notebook", "packages", "modules", "top_level", "fallbacks", "globals", "budget", "limits"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class Config:
     modules: dict = field(default_factory=dict)      # name -> Path of the stand-in
     top_level: dict = field(default_factory=dict)
     fallbacks: dict = field(default_factory=dict)
+    globals: dict = field(default_factory=dict)      # notebook global -> stand-in file defining it
     budget: dict = field(default_factory=dict)
     cell_s: float = 30.0
     total_s: float = 60.0
@@ -70,7 +71,7 @@ class Config:
         limits = dict(data.get("limits") or {})
         return cls(str(data["notebook"]), tuple(map(str, data.get("packages") or ())),
                    files("modules"), files("top_level"), files("fallbacks"),
-                   dict(data.get("budget") or {}), float(limits.get("cell_s", cell_s)),
+                   files("globals"), dict(data.get("budget") or {}), float(limits.get("cell_s", cell_s)),
                    float(limits.get("total_s", total_s)))
 
     def stage(self, root: Path) -> dict:
@@ -79,10 +80,12 @@ class Config:
         folder = root / STAND_INS_DIR
         folder.mkdir(exist_ok=True)
         config = {"packages": list(self.packages), "budget": dict(self.budget)}
-        for key in ("modules", "top_level", "fallbacks"):
+        for key in ("modules", "top_level", "fallbacks", "globals"):
             config[key] = {}
             for name, source in getattr(self, key).items():
-                relative = f"{STAND_INS_DIR}/{key}_{name.replace('.', '_')}.py"
+                # globals: one copy per file, so names from the same file share one module
+                stem = source.stem if key == "globals" else name.replace('.', '_')
+                relative = f"{STAND_INS_DIR}/{key}_{stem}.py"
                 shutil.copyfile(source, root / relative)
                 config[key][name] = relative
         return config

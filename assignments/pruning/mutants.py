@@ -29,8 +29,8 @@ MUTANTS = [
     Bug("structured: ranked by L2 norm", FILE, "n=1, dim=0)", "n=2, dim=0)", "structured_pruning"),
     Bug("structured: the Linear layer pruned too", FILE, "isinstance(m, torch.nn.Conv2d)]",
         "isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]", "structured_pruning"),
-    Bug("structured: masks not made permanent", FILE, '        prune.remove(conv, \\"weight\\")',
-        "        pass", "structured_pruning"),
+    Bug("structured: masks not made permanent", FILE, "prune.remove(conv, ",
+        "pass  # prune.remove(conv, ", "structured_pruning"),
     Bug("structured: one percentage only", FILE, "[0.1, 0.2, 0.3]", "[0.2, 0.2, 0.2]",
         "structured_pruning"),
 ]

@@ -136,6 +136,8 @@ def run(namespace: dict, units: list, *, mode: str, notebook: str, cell_s: float
                                "message": f"stopped after {limit:g} s ({which} time limit)"})
             except BaseException as exc:  # SystemExit from a cell too; the next cell still runs
                 report.append({"cell": number, "status": "error", "message": _describe(exc, filename)})
+            if observer is not None:  # Note [Course code in cells] in grader/worker/observe.py
+                observer.after_cell(namespace)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

@@ -38,7 +38,17 @@ _GIVEN: dict = {}
 _BUDGET: dict = {}
 _RECORDS: list = []
 _STATE = {"cell": 0, "installed": False}
+_GLOBALS: dict = {}   # notebook global name -> the stand-in object that replaces it
 
+
+# Note [Course code in cells]
+# Some course helpers are not in a package but in the notebook's own cells (cs231n's
+# PyTorch notebook defines `train_part34` in a cell the student runs).  The manifest's
+# `globals:` names them with a stand-in file defining the same name; after every cell the
+# runner puts the stand-in into the notebook's namespace (`after_cell`), so the course's
+# definition is replaced as soon as its cell has run, and every later cell that calls the
+# name calls the instrumented one.  A student's own function of that name is replaced too:
+# these are names the course defines, not the student's work.
 
 # -- what stand-ins use ------------------------------------------------------------------------
 
@@ -69,6 +79,12 @@ def record(kind: str, objects: dict, facts: dict | None = None) -> dict:
 
 def set_cell(number: int) -> None:
     _STATE["cell"] = int(number)
+
+
+def after_cell(namespace: dict) -> None:
+    """Put the `globals:` stand-ins into the notebook's namespace (Note [Course code in cells])."""
+    for name, value in _GLOBALS.items():
+        namespace[name] = value
 
 
 def provide(data: dict) -> dict:
@@ -132,6 +148,15 @@ def install(config: dict) -> list:
                 setattr(parent, name, module)
             except Exception:
                 pass
+    loaded = {}
+    for name, path in (config.get("globals") or {}).items():
+        try:
+            if path not in loaded:
+                loaded[path] = _load("_grader_globals_" + os.path.basename(path)[:-3], path)
+            _GLOBALS[name] = getattr(loaded[path], name)
+        except Exception as exc:
+            notes.append(f"stand-in for the notebook's {name} not installed: "
+                         f"{type(exc).__name__}: {exc}")
     _STATE["notes"] = notes
     return notes
 

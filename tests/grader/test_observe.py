@@ -1,0 +1,213 @@
+"""Grading by observation (grader/observe.py, grader/worker/observe.py): stand-ins of the
+course's helpers are installed in the worker under every package name the course used,
+record what a notebook's cells hand them, and checks reach the records as worker handles;
+the notebook runs only when a check asks, once; a failing cell is named.
+
+Numpy only (no framework), so these are fast: one worker start per test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from grader import notebook as nb
+from grader.checks.spec import CheckFailure
+from grader.checks.student import Student
+from grader.locate import Layout, stage
+from grader.observe import Config
+from grader.worker.client import Worker
+
+STAND_IN = '''
+import numpy as np
+import _grader_observe as observe
+
+CALLS = []
+
+def load_data():
+    """Small offline data the judge provided."""
+    return {"X": np.asarray(observe.given("x")), "budget": observe.budget()}
+
+def train(model, epochs=10):
+    CALLS.append(epochs)
+    observe.record("train", {"model": model}, {"epochs": epochs})
+    return min(epochs, observe.budget()["max_epochs"])
+
+def runs():
+    return len(CALLS)
+'''
+
+CELLS = [
+    ("markdown", "# Part I"),
+    ("code", "from google.colab import drive\ndrive.mount('/content/drive')\n!pip install nothing"),
+    ("code", "from ece662.helpers import load_data, train\nimport numpy as np"),
+    ("markdown", "## Part II: training"),
+    ("code", "data = load_data()\nclass Model:\n    def __init__(self, w):\n        self.w = w\n"
+             "model = Model(data['X'] * 2)\ntrained_for = train(model, epochs=10)"),
+    ("code", "undefined_name + 1"),
+    ("code", "from ece697ls.helpers import train as train2\ntrain2(Model(np.zeros(2)), epochs=3)"),
+]
+
+
+def write_notebook(path, cells=CELLS):
+    made = [new_markdown_cell(text) if kind == "markdown" else new_code_cell(text)
+            for kind, text in cells]
+    nbformat.write(new_notebook(cells=made), str(path))
+    return path
+
+
+@pytest.fixture
+def layout(tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "helpers.py").write_text(STAND_IN)
+    config = Config.parse({"notebook": "work", "packages": ["ece662", "ece697ls"],
+                           "modules": {"helpers": "course/helpers.py"},
+                           "budget": {"max_epochs": 2}, "limits": {"cell_s": 20, "total_s": 40}},
+                          tmp_path, 10, 60)
+    return Layout(files={"work": "work.py"}, default_package="ece662",
+                  notebooks={"work": ["*lab*.ipynb", "*.ipynb"]}, observe=config)
+
+
+@pytest.fixture
+def student(tmp_path, layout):
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    write_notebook(folder / "A-other.ipynb", [("code", "x = 1")])
+    write_notebook(folder / "Q9-lab.ipynb")
+    staged = stage(folder, layout)
+    worker = Worker(staged.root)
+    yield Student(worker, staged.modules, staged.files, missing=frozenset(staged.missing),
+                  import_timeouts=dict(staged.import_timeouts), observed=dict(staged.observed))
+    worker.close()
+    staged.cleanup()
+
+
+def provide():
+    import numpy as np
+    return {"x": np.arange(3.0)}
+
+
+def test_the_notebook_runs_only_when_asked_then_once(student) -> None:
+    # definitions mode: the helpers import (stand-ins installed), nothing is trained
+    student.members("work")
+    assert student.worker.call("_grader_observe", "summary").value == []
+    observation = student.observation(provide)
+    records = observation.recorded("train")
+    assert [(r.index, r.cell, r.facts) for r in records] == [(0, 5, {"epochs": 10}),
+                                                             (1, 7, {"epochs": 3})]
+    assert records[0].heading == "Part II: training"
+    assert records[0].headings == ("Part I", "Part II: training")
+    # the recorded object is the live model the cell made, reached by handle
+    assert list(student.worker.get(records[0].ref("model").attr("w"))) == [0.0, 2.0, 4.0]
+    # the budget bounded the call; one module object under both package names
+    assert student.worker.call("ece662.helpers", "runs").value == 2
+    assert student.observation(provide) is observation  # not run again
+    assert student.worker.call("ece697ls.helpers", "runs").value == 2
+
+
+def test_a_failing_cell_is_named_and_costs_only_what_needed_it(student) -> None:
+    observation = student.observation(provide)
+    assert observation.problems() == [
+        "Q9-lab.ipynb cell 6: error: NameError at line 1: name 'undefined_name' is not defined"]
+    with pytest.raises(CheckFailure, match="cell 6: error: NameError") as failure:
+        observation.require("evaluate", "a model passed to evaluate")
+    assert "a model passed to evaluate was not found" in str(failure.value)
+    assert any("grading by observation" in note for note in observation.notes())
+
+
+def test_after_a_worker_restart_the_notebook_runs_again(student) -> None:
+    first = student.observation(provide)
+    student.worker.close()
+    second = student.observation(provide)
+    assert second is not first and len(second.recorded("train")) == 2
+
+
+def test_the_right_notebook_of_a_folder_is_observed(tmp_path, layout) -> None:
+    folder = tmp_path / "two"
+    folder.mkdir()
+    write_notebook(folder / "A-first.ipynb", [("code", "x = 1")])
+    write_notebook(folder / "Q9-lab.ipynb")
+    staged = stage(folder, layout)
+    try:
+        assert staged.observed["work"]["notebook"] == "Q9-lab.ipynb"
+        assert staged.observed["work"]["import"] == "ece662._observed_work"
+    finally:
+        staged.cleanup()
+
+
+def test_without_a_notebook_a_check_needing_one_fails_plainly(tmp_path, layout) -> None:
+    folder = tmp_path / "py"
+    folder.mkdir()
+    (folder / "work.py").write_text("x = 1\n")
+    staged = stage(folder, layout)
+    worker = Worker(staged.root)
+    try:
+        student = Student(worker, staged.modules, staged.files, observed=dict(staged.observed))
+        with pytest.raises(CheckFailure, match="no notebook"):
+            student.observation(provide)
+    finally:
+        worker.close()
+        staged.cleanup()
+
+
+def test_a_notebook_that_never_finishes_fails_every_later_check_at_once(tmp_path, layout) -> None:
+    folder = tmp_path / "slow"
+    folder.mkdir()
+    write_notebook(folder / "lab.ipynb", [("code", "while True:\n    pass")])
+    quick = dataclasses.replace(layout.observe, cell_s=1.0, total_s=2.0)
+    staged = stage(folder, dataclasses.replace(layout, observe=quick))
+    worker = Worker(staged.root)
+    try:
+        student = Student(worker, staged.modules, staged.files, observed=dict(staged.observed))
+        observation = student.observation(provide)
+        assert observation.problems()[0].startswith("lab.ipynb cell 1: timeout: stopped after 1 s")
+        assert observation.recorded("train") == []
+    finally:
+        worker.close()
+        staged.cleanup()
+
+
+def test_config_names_what_is_wrong(tmp_path) -> None:
+    with pytest.raises(ValueError, match="unknown keys"):
+        Config.parse({"notebook": "x", "stand_ins": {}}, tmp_path, 10, 60)
+    with pytest.raises(ValueError, match="does not exist"):
+        Config.parse({"notebook": "x", "modules": {"h": "nowhere.py"}}, tmp_path, 10, 60)
+    with pytest.raises(ValueError, match="notebook"):
+        Config.parse({"packages": ["a"]}, tmp_path, 10, 60)
+
+
+def test_headings_are_the_sections_above_each_code_cell() -> None:
+    cells = [nb.Cell(1, "markdown", "# A\ntext\n## B"), nb.Cell(2, "code", "x"),
+             nb.Cell(3, "markdown", "no heading"), nb.Cell(4, "code", "y")]
+    assert nb.headings(cells) == {2: ["A", "B"], 4: ["A", "B"]}
+
+
+def test_course_code_defined_in_a_cell_is_replaced_by_its_stand_in(tmp_path, layout) -> None:
+    """`globals:` (Note [Course code in cells]): the notebook's own `train` is replaced after
+    the cell that defines it, so later cells hand their model to the recording stand-in."""
+    course = tmp_path / "course"
+    config = Config.parse({"notebook": "work", "packages": ["ece662"],
+                           "modules": {"helpers": "course/helpers.py"},
+                           "globals": {"train": "course/helpers.py"},
+                           "budget": {"max_epochs": 2}}, tmp_path, 10, 60)
+    assert config.globals == {"train": course / "helpers.py"}
+    folder = tmp_path / "cells"
+    folder.mkdir()
+    write_notebook(folder / "lab.ipynb", [
+        ("code", "def train(model, epochs=10):\n    raise RuntimeError('the course trains for real')"),
+        ("code", "trained_for = train([1, 2], epochs=5)")])
+    staged = stage(folder, dataclasses.replace(layout, observe=config))
+    worker = Worker(staged.root)
+    try:
+        student = Student(worker, staged.modules, staged.files, observed=dict(staged.observed))
+        observation = student.observation(provide)
+        assert observation.problems() == []
+        assert [r.facts for r in observation.recorded("train")] == [{"epochs": 5}]
+        assert worker.get(observation.recorded("train")[0].ref("model")) == [1, 2]
+    finally:
+        worker.close()
+        staged.cleanup()
