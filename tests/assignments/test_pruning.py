@@ -1,102 +1,120 @@
-"""The `pruning` checks judge correctly both ways: full marks for a correct
-submission (the assignment's solution, assignments/pruning/solution/pruning.py:
-the notebook's solution as a module), points lost on the right checks, with the
-right message, for realistic student mistakes (assignments/pruning/mutants.py),
-and a clean zero for the starter code.
+"""The `pruning` checks judge the course's Pruning notebook as students hand it in: the
+student's pruning is inline code in the notebook's two TODO cells, which the grader runs
+in the worker against the course's helpers (grading by observation, grader/observe.py).
 
-Every submission is graded through the real pipeline (staging, sandboxed
-worker, pytest plugin), as `grade check` does.  The judge trains the digits
-convnet once per process (about 6 s on one thread); Note [Bundled bugs] keeps
-the number of worker starts at six.
+Full marks for the solution notebook (assignments/pruning/solution/Q6-Pruning.ipynb, the
+course's cell layout with the TODO cells done), also with the other course year's
+imports (`ece662`), Colab lines and in a folder holding the course's other notebooks;
+zero for the untouched starter notebook; points lost on the right part, with the right
+message, for realistic mistakes (assignments/pruning/mutants.py, edits of one line of a
+cell).  Every submission goes through the real pipeline, as `grade check` does.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from grader import assignment as assignments
 
-from .conftest import (Bug, assert_bundle_caught, assert_bundles_partition, assert_full_marks,
+from .conftest import (assert_bundle_caught, assert_bundles_partition, assert_full_marks,
                        assert_starter_scores_zero, bundle, grade, grade_file_with_bugs,
                        load_mutants, solution_path)
 
 # Note [Framework assignment tests are slow]: every grading here starts a worker that
-# imports torch and trains a model; `make test-slow` (and CI) runs them.
+# imports torch and runs the notebook; `make test-slow` (and CI) runs them.
 pytestmark = [pytest.mark.slow, pytest.mark.torch]
 
 ASSIGNMENT = "pruning"
 ROOT = Path(__file__).resolve().parents[2]
-SOLUTION = solution_path(ASSIGNMENT)  # assignments/pruning/solution/pruning.py
-STARTER = ROOT / "assignments" / "pruning" / "starter" / "pruning.py"
-FILE = "pruning.py"
+SOLUTION = solution_path(ASSIGNMENT)  # assignments/pruning/solution/Q6-Pruning.ipynb
+STARTER = ROOT / "assignments" / "pruning" / "starter"
+FILE = "Q6-Pruning.ipynb"
 
-# One real mistake each (assignments/pruning/mutants.py, which `grade selftest` grades
-# too), with a phrase the failing check's message must contain.
+# One real mistake each, with a phrase the failing check's message must contain.
 PHRASES = {
-    "prune_global: per layer (l1_unstructured on each layer)": "per-layer pruning",
-    "prune_global: masks not made permanent": "not permanent",
-    "prune_global: random instead of smallest magnitude": "larger in magnitude",
-    "prune_global: biases pruned too": "biases",
-    "prune_filters: input channels (dim=1) instead of filters": "dim=1",
-    "prune_filters: ranked by L2 norm": "L2 norm",
-    "prune_filters: the Linear layer pruned too": "Linear layer",
-    "prune_filters: masks not made permanent": "not permanent",
-    "evaluate: never switched to eval mode": "training mode",
-    "evaluate: a percentage": "percentage",
+    "global: per layer (l1_unstructured on each layer)": "per-layer pruning",
+    "global: masks not made permanent (prune.remove forgotten)": "not permanent",
+    "global: percentages as whole numbers (an int amount counts weights)": "none reaches",
+    "global: random instead of smallest magnitude": "larger in magnitude",
+    "structured: input channels (dim=1) instead of filters": "dim=1",
+    "structured: ranked by L2 norm": "L2 norm",
+    "structured: the Linear layer pruned too": "Linear layer",
+    "structured: masks not made permanent": "not permanent",
+    "structured: one percentage only": "different percentage",
 }
 BUGS = [(bug, PHRASES[bug.name]) for bug in load_mutants(ASSIGNMENT)]
 
-
 # Note [Bundled bugs]
-# As in test_pytorch.py: prune_global, prune_filters and evaluate do not use
-# each other, so one bug in each is planted in the same copy and graded once;
-# each bug's target must lose points with its own phrase, and nothing outside
-# the bundle's targets may lose any.
+# The two TODO cells do not use each other, so one bug in each is planted in the same
+# notebook and graded once; each bug's part must lose points with its own phrase, and
+# nothing outside the bundle's parts may lose any.
 BUNDLES = [
-    ("prune_global: per layer", "prune_filters: input channels", "evaluate: never switched"),
-    ("prune_global: masks not", "prune_filters: ranked by L2", "evaluate: a percentage"),
-    ("prune_global: random", "prune_filters: the Linear layer"),
-    ("prune_global: biases", "prune_filters: masks not"),
+    ("global: per layer", "structured: input channels"),
+    ("global: masks not", "structured: ranked by L2"),
+    ("global: percentages", "structured: the Linear layer"),
+    ("global: random", "structured: masks not"),
+    ("structured: one percentage",),
 ]
 
 
-def _bundle(names: tuple[str, ...]) -> list[tuple[Bug, str]]:
-    return bundle(BUGS, names)
-
-
-def grade_copy(bugs: list[Bug], select: str | None = None):
-    return grade_file_with_bugs(SOLUTION, FILE, ASSIGNMENT, bugs, select)
-
-
-def test_every_graded_function_has_a_bug() -> None:
+def test_every_graded_part_has_a_bug() -> None:
     graded = {c.function for c in assignments.load(ASSIGNMENT).checks}
     assert graded <= {bug.target for bug, _ in BUGS}, sorted(graded - {bug.target for bug, _ in BUGS})
-
-
-def test_every_phrase_names_a_bug() -> None:
     assert set(PHRASES) == {bug.name for bug, _ in BUGS}
-
-
-def test_every_bug_is_in_exactly_one_bundle() -> None:
     assert_bundles_partition(BUGS, BUNDLES)
 
 
-def test_reference_gets_full_marks() -> None:
+def test_solution_notebook_gets_full_marks() -> None:
     result = grade(SOLUTION, ASSIGNMENT)
     assert_full_marks(result)
-    curve = next(c for c in result.checks if c.id == "prune_global/accuracy").details["curve"]
-    assert [p["amount"] for p in curve] == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
-    assert all(abs(p["sparsity"] - p["amount"]) < 1e-3 for p in curve)
+    curve = next(c for c in result.checks if c.id == "global_pruning/accuracy").details["curve"]
+    assert [round(p["sparsity"], 3) for p in curve] == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+    assert any("grading by observation" in note for note in result.notes)
 
 
 @pytest.mark.parametrize("names", BUNDLES, ids=[" + ".join(n) for n in BUNDLES])
 def test_bugs_are_caught(names: tuple[str, ...]) -> None:
-    bundle = _bundle(names)
-    result = grade_copy([bug for bug, _ in bundle])
-    assert_bundle_caught(result, bundle)
+    planted = bundle(BUGS, names)
+    result = grade_file_with_bugs(SOLUTION, FILE, ASSIGNMENT, [bug for bug, _ in planted])
+    assert_bundle_caught(result, planted)
 
 
-def test_starter_scores_zero_and_every_message_says_not_implemented() -> None:
-    assert_starter_scores_zero(grade(STARTER, ASSIGNMENT), "NotImplementedError", ("failed",))
+def test_untouched_starter_scores_zero() -> None:
+    assert_starter_scores_zero(grade(STARTER, ASSIGNMENT), "was not found when the notebook ran",
+                               ("failed",))
+
+
+def _edited(cells_edit) -> dict:
+    notebook = json.loads(SOLUTION.read_text())
+    for cell in notebook["cells"]:
+        text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        cell["source"] = cells_edit(cell["cell_type"], text)
+    return notebook
+
+
+def test_colab_notebook_with_ece662_imports_in_a_folder_of_course_notebooks() -> None:
+    """The 2024 course's imports (`ece662.`), a Colab `!pip` line and `drive.mount`, and the
+    course's other notebooks beside it: the pruning notebook is found and gets full marks."""
+    def edit(kind: str, text: str) -> str:
+        if kind != "code":
+            return text
+        text = text.replace("ece697ls.", "ece662.").replace("ece697ls/", "ece662/")
+        if "import copy" in text:
+            text = "!pip install -q torch\n%matplotlib inline\n" + text
+        return text
+
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-pruning-"))
+    try:
+        (folder / FILE).write_text(json.dumps(_edited(edit)))
+        for other in ("BatchNormalization.ipynb", "Q5-Pytorch.ipynb"):
+            (folder / other).write_text(json.dumps(_edited(lambda kind, text: "x = 1")))
+        result = grade(folder, ASSIGNMENT)
+        assert_full_marks(result)
+        assert any(f"graded from {FILE}" in note for note in result.notes), result.notes
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
