@@ -28,6 +28,18 @@ from pathlib import Path
 from .checks.spec import CheckFailure
 from .worker.client import Ref, StudentError, WorkerFailure
 
+# Note [Generic stand-ins]
+# What course notebooks import besides the course's own helpers must work in the worker
+# too, or the cell that imports it loses every statement beside the import (the PyTorch
+# notebook's setup cell imports torchvision with torch and numpy).  Where the worker has the
+# real package it is used; where it has not, an honest minimal stand-in is installed
+# (grader/worker/stand_ins/): `torchvision` (CIFAR10 with offline data, the transforms the
+# notebooks use) and `matplotlib` (draws nothing: the grader grades values, not pictures).
+# They are on for every observed notebook; a manifest's `fallbacks:` adds others or
+# replaces one (`name: null` turns one off).  IPython and google.colab: see
+# grader/worker/notebook_cells.py.
+GENERIC_FALLBACKS = ("matplotlib", "torchvision")
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WORKER_SOURCE = Path(__file__).resolve().parent / "worker" / "observe.py"
 GENERIC_STAND_INS = Path(__file__).resolve().parent / "worker" / "stand_ins"
@@ -60,7 +72,12 @@ class Config:
 
         def files(key: str) -> dict:
             found = {}
-            for name, path in (data.get(key) or {}).items():
+            given = dict(data.get(key) or {})
+            if key == "fallbacks":  # Note [Generic stand-ins]
+                given = {**{name: "grader" for name in GENERIC_FALLBACKS}, **given}
+            for name, path in given.items():
+                if path is None:
+                    continue
                 source = (GENERIC_STAND_INS / f"{name}.py" if path == "grader"
                           else Path(folder) / str(path))
                 if not source.is_file():

@@ -211,3 +211,32 @@ def test_course_code_defined_in_a_cell_is_replaced_by_its_stand_in(tmp_path, lay
     finally:
         worker.close()
         staged.cleanup()
+
+
+@pytest.mark.torch
+def test_torchvision_and_matplotlib_stand_ins_serve_the_course_setup_cell(tmp_path, layout) -> None:
+    """Note [Generic stand-ins]: the PyTorch notebook's setup and data cells run without
+    torchvision or matplotlib installed, and its loaders give batches in CIFAR-10's shapes."""
+    folder = tmp_path / "setup"
+    folder.mkdir()
+    write_notebook(folder / "lab.ipynb", [
+        ("code", "import torch\nfrom torch.utils.data import DataLoader, sampler\n"
+                 "import torchvision.datasets as dset\nimport torchvision.transforms as T\n"
+                 "import matplotlib.pyplot as plt\n%matplotlib inline"),
+        ("code", "transform = T.Compose([T.ToTensor(), T.Normalize((0.49, 0.48, 0.45), (0.2, 0.2, 0.2))])\n"
+                 "train = dset.CIFAR10('./cs231n/datasets', train=True, download=True, transform=transform)\n"
+                 "loader_val = DataLoader(train, batch_size=64, sampler=sampler.SubsetRandomSampler(range(49000, 50000)))\n"
+                 "x, y = next(iter(loader_val))\nshape, labels = tuple(x.shape), y.dtype"),
+        ("code", "fig, (left, right) = plt.subplots(1, 2)\nleft.plot([1, 2])\nplt.title('loss')\nplt.show()"),
+    ])
+    staged = stage(folder, layout)
+    worker = Worker(staged.root)
+    try:
+        student = Student(worker, staged.modules, staged.files, observed=dict(staged.observed))
+        observation = student.observation(provide)
+        assert observation.problems() == []
+        module = staged.observed["work"]["import"]
+        assert [worker.call(module, "shape.__getitem__", i).value for i in range(4)] == [64, 3, 32, 32]
+    finally:
+        worker.close()
+        staged.cleanup()
