@@ -415,7 +415,12 @@ def stage_modules(chosen: dict[str, Path], layout, package: str, root: Path) -> 
         worker_config = observe.stage(root)
     for path, modules in by_notebook.items():
         cells = read(path)
-        prog = program(cells, layout.notebook_mode)
+        observed = observe is not None and observe.notebook in modules
+        # An observed notebook is executed by its own module, once the judge has sent the
+        # data its helpers hand out (grader/observe.py); run here, before that, its cells
+        # would only fail.  Its module of definitions stays as it is.
+        mode = "definitions" if observed else layout.notebook_mode
+        prog = program(cells, mode)
         setup = getattr(layout, "notebook_setup", "")
         if setup:  # Note [Notebook setup]
             prog.units.insert(0, (0, setup))
@@ -426,17 +431,19 @@ def stage_modules(chosen: dict[str, Path], layout, package: str, root: Path) -> 
             if folder == root:
                 break
             (folder / "__init__.py").touch()
-        target.write_text(module_source(prog, mode=layout.notebook_mode, notebook=path.name,
+        target.write_text(module_source(prog, mode=mode, notebook=path.name,
                                         cell_s=layout.notebook_cell_s,
                                         total_s=layout.notebook_total_s, observe=worker_config))
         import_name = f"{package}." + ".".join(relative.with_suffix("").parts)
-        if observe is not None and observe.notebook in modules:
+        if observed:
             result.observed[observe.notebook] = observe.generate(
                 cells, path.name, root, package, setup, module_source, worker_config)
-        what = (f"{prog.kept} definitions" if layout.notebook_mode == "definitions"
+        what = (f"{prog.kept} definitions" if mode == "definitions"
                 else f"{prog.kept} code cells, run in order")
         result.notes.append(f"{', '.join(modules)}: graded from {path.name} "
-                            f"({layout.notebook_mode} mode: {what})")
+                            f"({mode} mode: {what}"
+                            + ("; every cell is run when a check needs what they hand the "
+                               "course's helpers" if observed else "") + ")")
         result.notes.extend(f"{path.name}: {note}" for note in prog.notes)
         for module in modules:
             result.modules[module] = import_name
