@@ -150,6 +150,7 @@ class Step:
     weights: dict        # effective weights and biases when test_model got the model
     leftovers: dict      # pruning re-parametrisation still attached then (pruning_helper.leftovers)
     leftovers_at_end: dict   # ... and on the same object once every cell had run
+    device: str          # where the notebook's model lived (Note [Device])
 
 
 # Note [Which part a step belongs to]
@@ -200,7 +201,8 @@ def steps(student: Student) -> list[Step]:
             continue  # the unpruned model (Note [Which part a step belongs to])
         found.append(Step(record.cell, _part(record.headings, weights), weights,
                           _read(student, record.ref("model"), "leftovers"),
-                          _read(student, record.ref("live"), "leftovers")))
+                          _read(student, record.ref("live"), "leftovers"),
+                          str(_read(student, record.ref("model"), "device_of"))))
     observation.pruning_steps = found
     return found
 
@@ -373,7 +375,8 @@ def _accuracy_check(part: str):
         __tracebackhide__ = True
         total = sum(_sizes().values())
         curve, worst = [], None
-        for step in part_steps(student, part):
+        found = part_steps(student, part)
+        for step in found:
             amount = _sparsity(step) if part == GLOBAL else _filter_fraction(step)
             reference_state, reference_accuracy = reference_step(kind, amount)
             accuracy = accuracy_of(step.weights)
@@ -386,7 +389,7 @@ def _accuracy_check(part: str):
                 worst = point
         title = "global pruning" if part == GLOBAL else "structured pruning"
         details = {"curve": curve, "unpruned_accuracy": trained().accuracy,
-                   "tolerance": ACCURACY_TOLERANCE,
+                   "tolerance": ACCURACY_TOLERANCE, "device": found[0].device,
                    "chart": line_chart(
                        f"{title}: test accuracy vs sparsity", "sparsity of the prunable weights (%)",
                        "test accuracy",

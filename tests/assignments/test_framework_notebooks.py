@@ -87,11 +87,13 @@ def pytorch_notebook() -> Path:
 
 
 def pruning_notebook() -> Path:
+    """The course's Pruning notebook solved (assignments/pruning/solution/), with Colab lines,
+    a matplotlib import and a cell with a syntax error after its first cell."""
     folder = write_submission({})
-    cells = (COLAB + ["import numpy as np\nimport torch"] + [USE_GPU]
-             + solution_cells(ROOT / "assignments/pruning/solution/pruning.py")
-             + [TRAINING_CELL, SYNTAX_ERROR])
-    notebook(folder, "Pruning.ipynb", cells)
+    solved = nbformat.read(str(ROOT / "assignments/pruning/solution/Q6-Pruning.ipynb"), as_version=4)
+    solved.cells[1:1] = [nbformat.v4.new_code_cell(c) for c in COLAB + [SYNTAX_ERROR]]
+    nbformat.write(solved, str(folder / "Pruning.ipynb"))
+    (folder / "Pruning.ipynb").chmod(0o644)
     return folder
 
 
