@@ -34,13 +34,12 @@ from .worker.client import Ref, StudentError, WorkerFailure
 # notebook's setup cell imports torchvision with torch and numpy).  Where the worker has the
 # real package it is used; where it has not, an honest minimal stand-in is installed
 # (grader/worker/stand_ins/): `torchvision` (CIFAR10 with offline data, the transforms the
-# notebooks use) and `matplotlib` (draws nothing: the grader grades values, not pictures).
+# notebooks use), `matplotlib` (draws nothing: the grader grades values, not pictures) and
+# `IPython` (display prints, the rest does nothing).
 # They are on for every observed notebook; a manifest's `fallbacks:` adds others or
-# replaces one (`name: null` turns one off).  IPython and google.colab: see
-# grader/worker/notebook_cells.py.
-GENERIC_FALLBACKS = ("matplotlib", "torchvision")
+# replaces one (`name: null` turns one off).  google.colab: grader/worker/notebook_cells.py.
+GENERIC_FALLBACKS = ("matplotlib", "torchvision", "IPython")
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WORKER_SOURCE = Path(__file__).resolve().parent / "worker" / "observe.py"
 GENERIC_STAND_INS = Path(__file__).resolve().parent / "worker" / "stand_ins"
 OBSERVE_MODULE = "_grader_observe"

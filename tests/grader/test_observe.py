@@ -240,3 +240,29 @@ def test_torchvision_and_matplotlib_stand_ins_serve_the_course_setup_cell(tmp_pa
     finally:
         worker.close()
         staged.cleanup()
+
+
+@pytest.mark.parametrize("name", ["matplotlib", "IPython"])
+def test_plotting_and_display_stand_ins_accept_what_notebooks_do(name, capsys) -> None:
+    """Loaded as the worker loads them (trusted course text), outside any sandbox."""
+    import importlib.util
+
+    from grader.observe import GENERIC_STAND_INS
+    spec = importlib.util.spec_from_file_location(f"stand_in_{name}", GENERIC_STAND_INS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if name == "matplotlib":
+        plt = module.SUBMODULES["pyplot"]
+        fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3))
+        left.plot([1, 2], label="loss")
+        plt.legend()
+        plt.show()
+        for ax in fig.axes:
+            ax.set_title("x")
+        with pytest.raises(AttributeError):
+            plt.__file__
+    else:
+        shown = module.SUBMODULES["display"]
+        shown.display(shown.HTML("<b>table</b>"), 3)
+        shown.clear_output(wait=True)
+        assert capsys.readouterr().out.splitlines()[-1] == "3"
