@@ -1,13 +1,16 @@
-"""Checks for `pytorch` (the course's PyTorch notebook): barebones functions on raw
-tensors, weight initialisation, the nn.Module and nn.Sequential networks, and
-training the student's ThreeLayerConvNet to a stated accuracy on digits (or on
-the instructor's data set, Note [Accuracy check]).
+"""Checks for `pytorch` (the course's PyTorch notebook): the TODO work of its barebones
+part (`three_layer_convnet`), its Module part (`ThreeLayerConvNet`: outputs,
+initialisation, training to a stated accuracy on digits or on the instructor's data
+set, Note [Accuracy check]) and its Sequential part (the inline nn.Sequential handed to
+the course's train_part34, graded by observation: Note [The observed Sequential model]).
 
-Why it exists: every verdict on `pytorch_nets.py` comes from here.  Outputs are
+Why it exists: every verdict on a PyTorch notebook comes from here.  Code the course
+provides (flatten, two_layer_fc, random_weight, zero_weight, TwoLayerFC, the training
+loops) is used but earns nothing: the untouched course notebook scores 0.  Outputs are
 compared with the trusted PyTorch reference (reference/torch_nets) holding the
 same seeded weights; initialisers are judged by the statistics of what they
-draw; the trained model is judged by the accuracy the judge computes from its
-scores on held-out images.  Student code runs in the worker; tensors come back
+draw (grader/checks/kaiming.py); trained models by the accuracy the judge computes
+from their scores on held-out images.  Student code runs in the worker; tensors come back
 as arrays (Note [Trust boundary] in grader/worker/client.py), and the few steps
 that must happen next to the model (copying weights into its layers, the
 notebook's training loop) are course code shipped into the package
@@ -32,7 +35,7 @@ from grader.checks import kaiming
 from grader.checks.compare import Signature, compare_arrays
 from grader.checks.spec import Check, CheckFailure, Sample
 from grader.checks.student import RemoteObject, Student
-from grader.worker.client import Converted, Opaque, Ref, StudentError
+from grader.worker.client import Converted, Ref, StudentError
 from reference.torch_nets import barebones as ref
 from reference.torch_nets import modules as ref_modules
 
@@ -160,11 +163,12 @@ CONV_HIDDEN_SAMPLES = [_conv_sample("hidden", 23, (2, 1, 9, 6), 5, 3, 7)]
 
 
 def _conv_reference(x, params, *, pad1: int = ref.CONV1_PADDING, pad2: int = ref.CONV2_PADDING,
-                    relu: bool = True) -> np.ndarray:
+                    relu: tuple[bool, bool] = (True, True)) -> np.ndarray:
+    """The reference forward pass, or a known mistake: no padding, a ReLU left out."""
     conv_w1, conv_b1, conv_w2, conv_b2, fc_w, fc_b = _torch(params)
-    act = F.relu if relu else (lambda t: t)
-    h = act(F.conv2d(torch.from_numpy(x), conv_w1, conv_b1, padding=pad1))
-    h = act(F.conv2d(h, conv_w2, conv_b2, padding=pad2))
+    act1, act2 = (F.relu if on else (lambda t: t) for on in relu)
+    h = act1(F.conv2d(torch.from_numpy(x), conv_w1, conv_b1, padding=pad1))
+    h = act2(F.conv2d(h, conv_w2, conv_b2, padding=pad2))
     flat = ref.flatten(h)
     return (flat.mm(fc_w[:flat.shape[1]]) + fc_b).numpy()
 
@@ -176,7 +180,8 @@ def _conv_signatures(sample: Sample) -> list[Signature]:
         Signature(lambda a, e: a.shape == no_pad().shape and np.allclose(a, no_pad(), rtol=1e-6, atol=1e-9),
                   "the convolutions have no zero-padding (the first needs padding 2, the second 1; "
                   "with 'same' padding fc_w has exactly C2 * H * W rows)"),
-        _relu_missing(functools.cache(lambda: _conv_reference(x, params, relu=False))),
+        *[_relu_missing(functools.cache(lambda relu=relu: _conv_reference(x, params, relu=relu)))
+          for relu in ((False, False), (True, False), (False, True))],
     ]
 
 
@@ -314,7 +319,7 @@ def _module_out_check(function: str, build: Callable[[int], tuple[tuple, torch.n
     return Check(f"{function}/out", function, title, run)
 
 
-def judge_layers(arrays: list, signature: str, zero_bias: bool,
+def judge_layers(arrays: list, signature: str,
                  expected_shapes: list[tuple] | None = None) -> dict[str, kaiming.Judged]:
     """Every Conv2d/Linear weight of a model by the Kaiming rule, layer name -> verdict.
 
@@ -329,15 +334,10 @@ def judge_layers(arrays: list, signature: str, zero_bias: bool,
                                f"{list(expected_shapes)}")
         arrays = [arrays[found.index(shape)] for shape in expected_shapes]
     judged = {}
-    for index, (weight, bias) in enumerate(arrays):
+    for index, (weight, _) in enumerate(arrays):
         shape = tuple(np.shape(weight))
         judged[f"layer{index + 1}"] = judge_layer(f"{signature}: layer {index + 1} weight {shape}",
                                                   weight)
-        if zero_bias and bias is not None and np.count_nonzero(bias):
-            raise CheckFailure(f"{signature}: layer {index + 1}'s bias has "
-                               f"{np.count_nonzero(bias)} nonzero entries; biases start at zero "
-                               f"(as zero_weight makes them)",
-                               hint="nn.init.zeros_(layer.bias), or zero_weight")
     return judged
 
 
@@ -364,7 +364,7 @@ def init_checks(function: str, title: str, judge: Callable[[Student], dict[str, 
                   INIT_HINT)]
 
 
-def _module_init(function: str, build: Callable[[int], tuple], zero_bias: bool = False):
+def _module_init(function: str, build: Callable[[int], tuple]):
     """Build the student's class at the init sizes and judge its weights."""
 
     def judge(student: Student) -> dict[str, kaiming.Judged]:
@@ -374,7 +374,7 @@ def _module_init(function: str, build: Callable[[int], tuple], zero_bias: bool =
         signature = f"{function}({', '.join(map(str, args))})"
         arrays = _call(student, COURSE, "layer_arrays", model.ref,
                        what=f"reading {signature}'s weights").value
-        return judge_layers(arrays, signature, zero_bias, [s for s, _ in layer_shapes])
+        return judge_layers(arrays, signature, [s for s, _ in layer_shapes])
 
     return judge
 
@@ -579,7 +579,10 @@ def check_accuracy(student: Student) -> dict:
 # observe/torch_observe.py, which records a copy of every model handed to it,
 # before any training, with its class and layer shapes as facts.  The graded
 # model is the first nn.Sequential that holds a Conv2d (the course's two-layer
-# Sequential before it holds none; Part V's model comes after it).  Its sizes
+# Sequential before it holds none) outside the open-ended part, whose own model
+# may be a Sequential ConvNet too: when the Part IV cell fails, that one must
+# not be graded in its place (the cell's markdown headings tell; the failing
+# cell is named instead).  Its sizes
 # are the student's, read from its layers: the first Conv2d (C1, C, 5, 5), the
 # second (C2, C1, 3, 3), the Linear (K, C2 * S * S), with K the classes of the
 # notebook's year (6 for ECE's CINIC-10 subset, 10 for cs231n's CIFAR-10) and S
@@ -601,12 +604,21 @@ SEQUENTIAL_TRAINING = {"epochs": 2, "batch_size": 64, "learning_rate": 1e-2, "mo
                        "seed": 0, "target": 0.85, "timeout_s": 180}
 
 
+def in_open_ended_part(headings) -> bool:
+    """Whether a cell is in the notebook's open-ended part ("Part V. CIFAR-10 open-ended
+    challenge"), whose model may be anything, a Sequential ConvNet too: the nearest heading
+    that names a part says; a notebook without headings has no such part."""
+    part = next((h for h in reversed(headings) if h.lower().startswith("part ")), "")
+    return "open-ended" in part.lower() or "challenge" in part.lower()
+
+
 def recorded_sequential(student: Student):
     """(record, C, C1, C2, K) of the notebook's Sequential ConvNet; Note [The observed Sequential model]."""
     observation = student.observation()
     records = observation.require("train_part34", "a model passed to train_part34")
     chosen = next((r for r in records if r.facts.get("is_sequential")
-                   and any(len(shape) == 4 for shape in r.facts.get("shapes", []))), None)
+                   and any(len(shape) == 4 for shape in r.facts.get("shapes", []))
+                   and not in_open_ended_part(r.headings)), None)
     if chosen is None:
         seen = "; ".join(f"cell {r.cell}: {r.facts.get('class')} {r.facts.get('layers')}" for r in records)
         problems = observation.problems()
@@ -654,7 +666,7 @@ def _sequential_init(student: Student):
     record, where, _ = recorded_sequential(student)
     arrays = _call(student, COURSE, "layer_arrays", record.ref("model"),
                    what=f"reading the weights of {where}").value
-    return judge_layers(arrays, where, zero_bias=False), _nonzero_biases(arrays, where)
+    return judge_layers(arrays, where), _nonzero_biases(arrays, where)
 
 
 def _nonzero_biases(arrays: list, where: str) -> list[str]:

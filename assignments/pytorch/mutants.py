@@ -25,6 +25,9 @@ MUTANTS = [
         "    hidden = F.relu(F.conv2d(hidden, conv_w2, conv_b2))\n"
         "    hidden = flatten(hidden)\n"
         "    scores = hidden.mm(fc_w[:hidden.shape[1]]) + fc_b\n", "three_layer_convnet"),
+    Bug("three_layer_convnet: first conv without padding", FILE,
+        "    hidden = F.relu(F.conv2d(x, conv_w1, conv_b1, padding=2))\n",
+        "    hidden = F.relu(F.conv2d(x, conv_w1, conv_b1))\n", "three_layer_convnet"),
     Bug("three_layer_convnet: second ReLU missing", FILE,
         "    hidden = F.relu(F.conv2d(hidden, conv_w2, conv_b2, padding=1))\n",
         "    hidden = F.conv2d(hidden, conv_w2, conv_b2, padding=1)\n", "three_layer_convnet"),

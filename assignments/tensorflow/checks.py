@@ -330,7 +330,9 @@ def keras_check(builder: str) -> Check:
 # course's train_part34 replaced by observe/tf_observe.py, which records both
 # functions and facts about one model the function builds.  The graded call is the
 # first whose model is a tf.keras.Sequential holding a Conv2D (the course's
-# two-layer Sequential before it holds none; Part V's model comes after it).  Its
+# two-layer Sequential before it holds none) outside the open-ended part, whose
+# model may be one too (the cell's markdown headings tell; PyTorch's Note [The
+# observed Sequential model] says why).  Its
 # sizes are the student's: read from the weight shapes, (5, 5, C, C1), (3, 3, C1, C2),
 # (S * S * C2, K) with the notebook's 32 x 32 images, K 6 (ECE) or 10 (cs231n).
 # - probabilities: a model built by the recorded model_init_fn gets seeded weights
@@ -342,12 +344,21 @@ SEQUENTIAL = "Sequential"
 IMAGE = (32, 32, 3)
 
 
+def in_open_ended_part(headings) -> bool:
+    """Whether a cell is in the notebook's open-ended part ("Part V. CIFAR-10 open-ended
+    challenge"), whose model may be anything, a Sequential ConvNet too: the nearest heading
+    that names a part says; a notebook without headings has no such part."""
+    part = next((h for h in reversed(headings) if h.lower().startswith("part ")), "")
+    return "open-ended" in part.lower() or "challenge" in part.lower()
+
+
 def recorded_sequential(student: Student):
     """(record, where, (C1, C2, K)); Note [The observed Sequential model]."""
     observation = student.observation()
     records = observation.require("train_part34", "a model_init_fn passed to train_part34")
     chosen = next((r for r in records if r.facts.get("is_sequential")
-                   and "Conv2D" in r.facts.get("layers", [])), None)
+                   and "Conv2D" in r.facts.get("layers", [])
+                   and not in_open_ended_part(r.headings)), None)
     if chosen is None:
         seen = "; ".join(f"cell {r.cell}: {r.facts.get('class') or r.facts.get('model_error')} "
                          f"{r.facts.get('layers', [])}" for r in records)

@@ -37,7 +37,7 @@ def torch_cuda():
 
 
 @pytest.mark.parametrize("assignment, solution", [
-    ("pytorch", "assignments/pytorch/solution/pytorch_nets.py"),
+    ("pytorch", "assignments/pytorch/solution/Q5-Pytorch.ipynb"),
     ("pruning", "assignments/pruning/solution/Q6-Pruning.ipynb"),
 ])
 def test_solutions_get_full_marks_on_the_gpu(torch_cuda, assignment, solution):
