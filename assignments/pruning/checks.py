@@ -157,14 +157,34 @@ class Step:
 # The notebook tests the model after each pruning step with the course's `test_model`,
 # in two TODO cells: one under the "Unstructured Pruning" heading, one under "Structured
 # Pruning".  A recorded model whose weights are the trained ones is the unpruned model
-# (the course's own cell tests it first) and is no step.  Any other belongs to the part
-# whose heading is the nearest above its cell; where no heading names either part (a
-# student's own layout), to the structured part when the Linear layer is untouched
-# (structured pruning here is of the convolutions only) and to the global part otherwise.
-# The heading comes first so that a structured cell with a mistake (pruning the Linear
-# layer too) is judged as structured pruning, not as a bad global step.
+# (the course's own cell tests it first) and is no step.  A model that is unmistakably
+# structured pruning (the Linear layer untouched, every conv zero part of a whole zero
+# filter) belongs to the structured part wherever its cell is (a student may do both in
+# one cell).  Any other belongs to the part whose heading is the nearest above its cell,
+# so that a structured cell with a mistake (pruning the Linear layer too, input channels
+# instead of filters) is judged as structured pruning, not as a bad global step; where no
+# heading names either part (a student's own layout), to the structured part when the
+# Linear layer is untouched (structured pruning here is of the convolutions only) and to
+# the global part otherwise.
+
+def _whole_filters_only(weights: dict) -> bool:
+    original = trained().state
+    if not np.array_equal(weights["fc.weight"], original["fc.weight"]):
+        return False
+    some = False
+    for name in CONVS:
+        filters = weights[name].reshape(weights[name].shape[0], -1)
+        before = original[name].reshape(filters.shape[0], -1)
+        whole = (filters == 0).all(axis=1)
+        if not np.array_equal(filters[~whole], before[~whole]):
+            return False
+        some = some or bool(whole.any())
+    return some
+
 
 def _part(headings: tuple, weights: dict) -> str:
+    if _whole_filters_only(weights):
+        return STRUCTURED
     for heading in reversed(headings):
         text = heading.lower()
         if "unstructured" in text:

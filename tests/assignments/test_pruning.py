@@ -118,3 +118,56 @@ def test_colab_notebook_with_ece662_imports_in_a_folder_of_course_notebooks() ->
         assert any(f"graded from {FILE}" in note for note in result.notes), result.notes
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+SEED_STYLE_GLOBAL = '''import numpy as np
+pruning_percentages = np.arange(0.1, 0.85, 0.1)
+for prune_percent in pruning_percentages:
+    print(f"Testing {prune_percent*100:.0f}% pruning:")
+    pruned_model = copy.deepcopy(model)
+    parameters_to_prune = []
+    for name, module in pruned_model.named_modules():
+        if isinstance(module, (torch.nn.Linear, torch.nn.Conv2d)):
+            parameters_to_prune.append((module, 'weight'))
+    prune.global_unstructured(parameters_to_prune, pruning_method=prune.L1Unstructured,
+                              amount=prune_percent)
+    accuracy_before_removal = test_model(pruned_model, test_data, mode=mode)
+    for module, param in parameters_to_prune:
+        prune.remove(module, param)
+    print()
+
+for fraction in (0.1, 0.25, 0.5):
+    smaller = copy.deepcopy(model)
+    for module in smaller.modules():
+        if isinstance(module, torch.nn.Conv2d):
+            prune.ln_structured(module, name='weight', amount=fraction, n=1, dim=0)
+            prune.remove(module, 'weight')
+    test_model(smaller, test_data, mode=mode)
+'''
+
+
+def test_other_correct_styles_get_full_marks() -> None:
+    """Correct work written otherwise: the seed's loop over named_modules with numpy
+    percentages, testing before prune.remove (made permanent afterwards), and both parts
+    in the first TODO cell (the second left as the course gave it)."""
+    def edit(kind: str, text: str) -> str:
+        if kind == "code" and "pruning_percentages = [0.1 * k" in text:
+            start = text.index("pruning_percentages")
+            end = text.index("# *****END OF YOUR CODE")
+            return text[:start] + SEED_STYLE_GLOBAL + text[end:]
+        if kind == "code" and "structured_percentages = [0.1, 0.2, 0.3]" in text:
+            start = text.index("structured_percentages")
+            end = text.index("# *****END OF YOUR CODE")
+            return text[:start] + "pass\n" + text[end:]
+        return text
+
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-pruning-"))
+    try:
+        (folder / FILE).write_text(json.dumps(_edited(edit)))
+        result = grade(folder / FILE, ASSIGNMENT)
+        assert_full_marks(result)
+        filters = next(c for c in result.checks if c.id == "structured_pruning/whole_filters")
+        rows = filters.details["pruned_filters"]  # 32 and 16 filters, rounded as prune rounds
+        assert [(row["conv1"], row["conv2"]) for row in rows] == [(3, 2), (8, 4), (16, 8)]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
