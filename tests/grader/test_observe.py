@@ -266,3 +266,34 @@ def test_plotting_and_display_stand_ins_accept_what_notebooks_do(name, capsys) -
         shown.display(shown.HTML("<b>table</b>"), 3)
         shown.clear_output(wait=True)
         assert capsys.readouterr().out.splitlines()[-1] == "3"
+
+
+@pytest.mark.tf
+@pytest.mark.slow
+def test_keras_data_set_loaders_are_offline_with_the_real_shapes(tmp_path, layout) -> None:
+    """Note [Keras data sets]: cs231n's TensorFlow notebook loads CIFAR-10 through
+    tf.keras.datasets; the worker has no network, and the stand-in gives the real layout."""
+    folder = tmp_path / "keras"
+    folder.mkdir()
+    write_notebook(folder / "lab.ipynb", [
+        ("code", "import numpy as np\nimport tensorflow as tf\nfrom tensorflow.keras.datasets import mnist"),
+        ("code", "(X_train, y_train), (X_test, y_test) = tf.keras.datasets.cifar10.load_data()\n"
+                 "X_val = X_train[49000:50000]\n"
+                 "cifar = [X_train.shape, y_train.shape, X_test.shape, str(X_train.dtype), X_val.shape]\n"
+                 "(m, n), _ = mnist.load_data()\nmnist_shapes = [m.shape, n.shape]\n"
+                 "classes = sorted(set(np.unique(y_test).tolist()))"),
+    ])
+    staged = stage(folder, layout)
+    worker = Worker(staged.root)
+    try:
+        student = Student(worker, staged.modules, staged.files, observed=dict(staged.observed))
+        observation = student.observation(provide)
+        assert observation.problems() == []
+        module = staged.observed["work"]["import"]
+        assert worker.call(module, "cifar.__repr__").value == (
+            "[(50000, 32, 32, 3), (50000, 1), (10000, 32, 32, 3), 'uint8', (1000, 32, 32, 3)]")
+        assert worker.call(module, "mnist_shapes.__repr__").value == "[(60000, 28, 28), (60000,)]"
+        assert worker.call(module, "classes.__repr__").value == repr(list(range(10)))
+    finally:
+        worker.close()
+        staged.cleanup()
