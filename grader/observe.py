@@ -149,6 +149,7 @@ class Observation:
         self.student, self.run, self.module = student, run, module
         self.starts = student.worker.starts
         self.cells: list[dict] = []
+        self.install_notes: list = []
 
     def execute(self, provide) -> None:
         worker = self.student.worker
@@ -160,6 +161,7 @@ class Observation:
                         timeout=60)
             worker.import_module(self.run["import"], timeout=self.run["timeout"])
             report = worker.call(self.run["import"], "_grader_notebook_report", timeout=30).value
+            self.install_notes = worker.call(OBSERVE_MODULE, "install_notes", timeout=30).value
         except StudentError as error:
             raise CheckFailure(f"{self.run['notebook']} could not be run: {error}"
                                + (f"\n{error.traceback}" if error.traceback else "")) from None
@@ -182,7 +184,8 @@ class Observation:
     def problems(self) -> list[str]:
         """The cells that raised or ran out of time, one line each."""
         return [f"{self.run['notebook']} cell {c.get('cell')}: {c.get('status')}: {c.get('message')}"
-                for c in self.cells]
+                for c in self.cells] + [f"{self.run['notebook']}: {note}" for note in
+                                        self.install_notes if isinstance(note, str)]
 
     def headings(self, cell: int) -> tuple:
         found = self.run["headings"].get(cell, self.run["headings"].get(str(cell), []))

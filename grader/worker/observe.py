@@ -1,9 +1,10 @@
 """Observation inside the worker: install the course's stand-ins, record what cells hand them.
 
-Staged next to the submission as `_grader_observe.py` (grader/notebook.py
-copies it) and imported by the module generated from a notebook before its
-first cell.  Standard library only, like runtime.py and notebook_cells.py: it
-runs under the course's interpreter, in the sandbox, next to student code.
+Staged next to the submission as `_grader_observe.py` (grader/observe.py
+copies it) and imported by the modules generated from a notebook before their
+first cell.  Standard library only at import, like notebook_cells.py (numpy,
+which runtime.py needs anyway, only inside the Keras data stand-in): it runs
+under the course's interpreter, in the sandbox, next to student code.
 
 # Note [Observation]
 Course notebooks do much of their work inline, in cells that hand objects to
@@ -157,6 +158,11 @@ def provide(data: dict) -> dict:
 def recorded(kind: str) -> list:
     """The records of `kind`, in order; the judge keeps the list's handle (Note [Observation])."""
     return [r for r in _RECORDS if r["kind"] == kind]
+
+
+def install_notes() -> list:
+    """Stand-ins that could not be installed, and loaders left as they were."""
+    return list(_STATE.get("notes", []))
 
 
 def summary() -> list:

@@ -298,3 +298,24 @@ def test_keras_data_set_loaders_are_offline_with_the_real_shapes(tmp_path, layou
     finally:
         worker.close()
         staged.cleanup()
+
+
+def test_a_stand_in_that_cannot_be_installed_is_said(tmp_path, layout) -> None:
+    (tmp_path / "course" / "broken.py").write_text("raise ImportError('needs a library the worker lacks')\n")
+    config = Config.parse({"notebook": "work", "packages": ["ece662"],
+                           "modules": {"helpers": "course/helpers.py", "broken": "course/broken.py"}},
+                          tmp_path, 10, 60)
+    folder = tmp_path / "one"
+    folder.mkdir()
+    write_notebook(folder / "lab.ipynb", [("code", "from ece662.broken import thing")])
+    staged = stage(folder, dataclasses.replace(layout, observe=config))
+    worker = Worker(staged.root)
+    try:
+        student = Student(worker, staged.modules, staged.files, observed=dict(staged.observed))
+        problems = student.observation(provide).problems()
+        assert problems[0].startswith("lab.ipynb cell 1: error: ModuleNotFoundError")
+        assert problems[1] == ("lab.ipynb: stand-in for broken not installed: ImportError: needs a "
+                               "library the worker lacks")
+    finally:
+        worker.close()
+        staged.cleanup()
