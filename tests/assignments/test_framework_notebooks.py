@@ -118,15 +118,18 @@ def test_pytorch_notebook_in_definitions_mode_gets_full_marks_without_running_it
     assert result.environment["device"] == "cpu"
 
 
-def test_pytorch_notebook_in_execute_mode_survives_endless_cells_with_the_same_verdicts():
+def test_pytorch_notebook_observed_run_survives_endless_cells_with_the_same_verdicts():
+    """The Sequential checks execute every cell (grading by observation): an endless training
+    cell and a loop that never ends cost their cell's limit, not the verdicts."""
     assignment = assignments.load("pytorch")
-    layout = dataclasses.replace(assignment.layout, notebook_cell_s=3.0, notebook_total_s=60.0)
+    observe = dataclasses.replace(assignment.layout.observe, cell_s=3.0, total_s=60.0)
+    layout = dataclasses.replace(assignment.layout, observe=observe)
     result = grade_submission(pytorch_notebook(), dataclasses.replace(assignment, layout=layout),
-                              Options(device="cpu", notebook_mode="execute", select="not Sequential"))
+                              Options(device="cpu", select="Sequential and not accuracy"))
     full_marks(result)
     notes = "\n".join(result.notes)
     assert notes.count("timeout") + notes.count("timed out") >= 2, notes  # training and forever
-    assert "execute mode" in notes
+    assert "grading by observation" in notes
 
 
 def test_pruning_notebook_gets_full_marks():
