@@ -600,8 +600,13 @@ def check_accuracy(student: Student) -> dict:
 #   whatever --data-dir says: the model's sizes are the student's, and there is
 #   no reference run at those sizes to be relative to.
 SEQUENTIAL = "Sequential"
+# Measured with the reference's Sequential (32 and 16 filters, one CPU thread, 3-9 s):
+# 0.83 to 0.97 test accuracy over initial-weight seeds 0-2, Kaiming or PyTorch's default
+# initialisation, 6 and 10 classes; a model that does not learn stays near 1 / K.  The
+# target sits well under the worst: the architecture has its own check (out), this one
+# asks that the model, as the student initialised it, learns.
 SEQUENTIAL_TRAINING = {"epochs": 2, "batch_size": 64, "learning_rate": 1e-2, "momentum": 0.9,
-                       "seed": 0, "target": 0.85, "timeout_s": 180}
+                       "seed": 0, "target": 0.7, "timeout_s": 180}
 
 
 def in_open_ended_part(headings) -> bool:

@@ -105,7 +105,8 @@ def test_solution_gets_full_marks_with_the_sequential_model_observed() -> None:
     assert_full_marks(result)
     by_id = {c.id: c for c in result.checks}
     assert by_id["Sequential/accuracy"].details["sizes"] == [3, 32, 16, 6]
-    assert by_id["Sequential/accuracy"].details["accuracy"] >= 0.85
+    accuracy = by_id["Sequential/accuracy"].details
+    assert accuracy["accuracy"] >= accuracy["target"] > 0.5
     assert by_id["Sequential/init"].details["layer1"]["variant"] == "fan_in"
     notes = "\n".join(result.notes)
     assert "grading by observation" in notes  # the notebook was executed once, for Sequential
