@@ -26,6 +26,10 @@ weight's C_in * KH * KW, a dense weight's D_in) and fan_out the other side:
   an unscaled randn, the variance used as the standard deviation): no points
   for initialisation.
 
+These are the initialisation checks' points only: a model whose variant trains badly
+(fan_out on a Linear layer with a few outputs draws weights hundreds of times too large)
+also loses its accuracy check, which judges the training, not the rule.
+
 The halves are two checks (the rubric has no partial credit inside a check):
 `<model>/init` passes for any accepted variant, `<model>/init_fan_in` only for
 fan_in with gain sqrt(2).  Uniform draws with the same variance (kaiming_uniform_,
