@@ -207,6 +207,10 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
     from . import notebook as notebooks
     found_notebooks = notebooks.find(source_root, _skipped)
     graded = notebooks.graded(found_notebooks, files, layout.notebooks, layout.files)
+    observed = getattr(layout.observe, "notebook", None)
+    if getattr(layout.observe, "required", "") and observed not in graded:
+        # Note [Graded only from the notebook] in grader/observe.py
+        raise SubmissionError(f"{layout.observe.required}; none found in the submission")
     if not files and not graded:
         raise SubmissionError(f"no Python files found in {submission.name}" + (
             " (notebooks are graded only for assignments whose manifest maps a module to one)"

@@ -40,11 +40,21 @@ from .worker.client import Ref, StudentError, WorkerFailure
 # replaces one (`name: null` turns one off).  google.colab: grader/worker/notebook_cells.py.
 GENERIC_FALLBACKS = ("matplotlib", "torchvision", "IPython")
 
+# Note [Graded only from the notebook]
+# Some parts of a course are only ever handed in as the course's notebook (the Pruning
+# part: the student's work is inline in its cells, and no course module holds it).  A
+# `.py` or a folder without that notebook cannot be graded, and grading it anyway gives a
+# failure per check, all saying "no notebook".  `observe.required:` (the manifest's
+# sentence naming the notebook) makes such a submission ungradable instead: locate raises
+# SubmissionError("<required>; none found in the submission"), which the pipeline turns
+# into a result with status `error` and that one message.
+
 WORKER_SOURCE = Path(__file__).resolve().parent / "worker" / "observe.py"
 GENERIC_STAND_INS = Path(__file__).resolve().parent / "worker" / "stand_ins"
 OBSERVE_MODULE = "_grader_observe"
 STAND_INS_DIR = "_grader_stand_ins"
-KEYS = {"notebook", "packages", "modules", "top_level", "fallbacks", "globals", "budget", "limits"}
+KEYS = {"notebook", "packages", "modules", "top_level", "fallbacks", "globals", "budget", "limits",
+        "required"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,9 @@ class Config:
     budget: dict = field(default_factory=dict)
     cell_s: float = 30.0
     total_s: float = 60.0
+    # Note [Graded only from the notebook]: when set, a submission without the observed
+    # notebook is ungradable (status error) with this text + "; none found in the submission".
+    required: str = ""
 
     @classmethod
     def parse(cls, data: dict, folder: Path, cell_s: float, total_s: float) -> "Config":
@@ -88,7 +101,7 @@ class Config:
         return cls(str(data["notebook"]), tuple(map(str, data.get("packages") or ())),
                    files("modules"), files("top_level"), files("fallbacks"),
                    files("globals"), dict(data.get("budget") or {}), float(limits.get("cell_s", cell_s)),
-                   float(limits.get("total_s", total_s)))
+                   float(limits.get("total_s", total_s)), str(data.get("required") or ""))
 
     def stage(self, root: Path) -> dict:
         """Copy the recorder and the stand-ins under `root`; the worker's install() config."""

@@ -16,12 +16,12 @@ accuracy of the pruned weights against the reference's pruning of the same model
 from __future__ import annotations
 
 import contextlib
-import copy
 import functools
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.utils.prune  # noqa: F401  (reference_step with biases)
 
 from grader.charts import line_chart
 from grader.checks.spec import Check, CheckFailure
@@ -49,7 +49,12 @@ GLOBAL, STRUCTURED = "global_pruning", "structured_pruning"   # the notebook's t
 # weights counts as that step (int() instead of round() is not a mistake).  A structured
 # step must zero the same fraction of every conv layer's filters, as prune rounds it
 # (3 of conv1's 32 and 2 of conv2's 16 filters at 10%); the course asks for 3 different
-# fractions and names none, so any 3 are accepted.
+# fractions and names none, so any 3 are accepted (10/20/30%, 15/17/45%, 5/25/60%, ...).
+# The judge sees only the zeroed filters, so a step's fraction is one that rounds to every
+# layer's count (a whole percentage where one does: 17% gives 5 of 32 and 3 of 16, which no
+# count's own fraction reproduces), and the accuracy is compared with the reference pruned
+# at that fraction, which zeroes as many filters per layer.  Two percentages that zero the
+# same numbers of filters (11% and 12%) are one pruning and count once.
 
 # Note [Accuracy tolerance]
 # The judge measures the accuracy of the student's pruned weights itself, on
@@ -108,11 +113,23 @@ def accuracy_of(state: dict) -> float:
 
 
 @functools.cache
-def reference_step(kind: str, amount: float) -> tuple[dict, float]:
-    """Weights and accuracy of the reference's pruning of the trained model at `amount`."""
-    prune_fn = ref_pruning.prune_global_l1 if kind == "global" else ref_pruning.prune_filters_ln
+def reference_step(kind: str, amount: float, n: float = 1, biases: bool = False) -> tuple[dict, float]:
+    """Weights and accuracy of the reference's pruning of the trained model at `amount`:
+    global magnitude pruning (of the weights, or of weights and biases together, Note
+    [Which parameters global pruning ranks]) or filters ranked by the Ln norm `n`
+    (Note [Any Ln norm ranks filters])."""
     model = _model_from(trained().state)
-    pruned = ref_pruning.make_permanent(prune_fn(copy.deepcopy(model), amount))
+    if kind == "global" and biases:
+        params = [(m, name) for m in model.modules() if isinstance(m, ref_pruning.PRUNABLE_LAYERS)
+                  for name in ("weight", "bias")]
+        total = sum(getattr(m, name).numel() for m, name in params)
+        torch.nn.utils.prune.global_unstructured(
+            params, pruning_method=torch.nn.utils.prune.L1Unstructured, amount=round(amount * total))
+        pruned = ref_pruning.make_permanent(model)
+    elif kind == "global":
+        pruned = ref_pruning.make_permanent(ref_pruning.prune_global_l1(model, amount))
+    else:
+        pruned = ref_pruning.make_permanent(ref_pruning.prune_filters_ln(model, amount, n=n))
     state = {k: v.detach().numpy().copy() for k, v in pruned.state_dict().items()}
     return state, accuracy_of(state)
 
@@ -153,6 +170,7 @@ class Step:
     leftovers: dict      # pruning re-parametrisation still attached then (pruning_helper.leftovers)
     leftovers_at_end: dict   # ... and on the same object once every cell had run
     device: str          # where the notebook's model lived (Note [Device])
+    index: int = 0       # order of the test_model call among everything recorded
 
 
 # Note [Which part a step belongs to]
@@ -224,13 +242,51 @@ def steps(student: Student) -> list[Step]:
         found.append(Step(record.cell, _part(record.headings, weights), weights,
                           _read(student, record.ref("model"), "leftovers"),
                           _read(student, record.ref("live"), "leftovers"),
-                          str(_read(student, record.ref("model"), "device_of"))))
+                          str(_read(student, record.ref("model"), "device_of")), record.index))
     observation.pruning_steps = found
     return found
 
 
+# Note [A model pruned in place]
+# Each step must prune a fresh copy of the loaded model.  A global cell that prunes `model`
+# itself (no copy.deepcopy) can still reach 10% .. 80% of the smallest weights, since the
+# zeros it left are the smallest at the next step, and is graded on its own merits; but
+# the structured cell's copies then start from the 80%-pruned model, and every structured
+# check would fail with a puzzling message (the Linear layer "changed").  The judge reads
+# back the model `load_model` handed out as it was once every cell had run: when it was
+# pruned and a structured step's Linear layer carries exactly its zeros, the structured
+# checks say so instead.
+
+def _pruned_before(student: Student, found: list[Step]) -> CheckFailure | None:
+    observation = student.observation(_provide(student))
+    original = trained().state
+    for record in observation.recorded("load_model"):
+        end = _read(student, record.ref("model"), "weights")
+        if not isinstance(end, dict) or "fc.weight" not in end:
+            continue
+        fc = np.asarray(end["fc.weight"])
+        if np.array_equal(fc, original["fc.weight"]):
+            continue
+        for step in found:
+            if (step.index > record.index
+                    and not np.array_equal(step.weights["fc.weight"], original["fc.weight"])
+                    and np.array_equal(step.weights["fc.weight"] == 0, fc == 0)):
+                return CheckFailure(
+                    f"cell {step.cell}: the model handed to test_model was already pruned before this "
+                    f"step: the model load_model gave (cell {record.cell}) was pruned in place by an "
+                    f"earlier cell ({_pct(float(np.mean(fc == 0)))} of its Linear weights are zero), "
+                    f"so the structured pruning started from a pruned model; deep-copy the loaded "
+                    f"model for each step",
+                    hint="pruned = copy.deepcopy(model) before each pruning, in both parts")
+    return None
+
+
 def part_steps(student: Student, part: str) -> list[Step]:
     found = [s for s in steps(student) if s.part == part]
+    if found and part == STRUCTURED:  # Note [A model pruned in place]
+        problem = _pruned_before(student, found)
+        if problem is not None:
+            raise problem
     if found:
         return found
     observation = student.observation(_provide(student))
@@ -257,7 +313,36 @@ def _where(step: Step) -> str:
 
 
 def _sparsity(step: Step) -> float:
-    return sum(_zeros(step.weights).values()) / sum(_sizes().values())
+    """Zeros over the parameters the step ranked (Note [Which parameters global pruning ranks])."""
+    names = _ranked(step)
+    return sum(_zeros(step.weights, names).values()) / sum(_sizes(names).values())
+
+
+# Note [Which parameters global pruning ranks]
+# The notebook asks to prune "the weights of the model", "x% of the smallest weights", with
+# percentages "of the entire model".  The course's own solution (and the solution here)
+# passes each Conv2d and Linear layer's `weight` to prune.global_unstructured; a student
+# who also passes each layer's `bias` prunes the smallest x% of all the model's conv and
+# linear parameters, which is a fair reading of "the entire model" and is accepted: such a
+# step is judged over weights and biases together (its sparsity, the smallest-magnitude
+# rule, the per-layer counts and the reference it is compared with).  A step is read that
+# way when a bias changed, or when its zeros reach a schedule step only counted over
+# weights and biases (58 biases next to 15648 weights: at 10% the two readings differ by
+# 6 zeros, so no bias need be zeroed).  A bias that changed to anything but zero, or
+# zeros that are not the smallest over what was ranked, still fail.
+
+def _ranked(step: Step) -> tuple[str, ...]:
+    original = trained().state
+    if any(not np.array_equal(step.weights[name], original[name]) for name in BIASES):
+        return WEIGHTS + BIASES
+    zeros = sum(_zeros(step.weights).values())
+
+    def on_schedule(names) -> bool:
+        total = sum(_sizes(names).values())
+        return any(abs(zeros - round(a * total)) <= 1 for a in GLOBAL_AMOUNTS)
+    if step.part == GLOBAL and not on_schedule(WEIGHTS) and on_schedule(WEIGHTS + BIASES):
+        return WEIGHTS + BIASES
+    return WEIGHTS
 
 
 # ===========================================================================
@@ -267,14 +352,18 @@ def _sparsity(step: Step) -> float:
 def check_global_sparsity(student: Student) -> dict:
     __tracebackhide__ = True
     found = part_steps(student, GLOBAL)
-    total = sum(_sizes().values())
-    reached = [sum(_zeros(s.weights).values()) for s in found]
-    missing = [a for a in GLOBAL_AMOUNTS if not any(abs(z - round(a * total)) <= 1 for z in reached)]
-    details = {"sparsities": [z / total for z in reached], "expected": list(GLOBAL_AMOUNTS)}
+    reached = []   # (zeros, size of what was ranked) per step
+    for step in found:
+        names = _ranked(step)
+        reached.append((sum(_zeros(step.weights, names).values()), sum(_sizes(names).values())))
+    missing = [a for a in GLOBAL_AMOUNTS
+               if not any(abs(z - round(a * total)) <= 1 for z, total in reached)]
+    details = {"sparsities": [z / total for z, total in reached], "expected": list(GLOBAL_AMOUNTS),
+               "with_biases": [total != sum(_sizes().values()) for _, total in reached]}
     if missing:
         raise CheckFailure(
             f"the models tested in the Unstructured Pruning part have {len(reached)} sparsities "
-            f"({', '.join(_pct(z / total) for z in reached)} of all conv and linear weights); "
+            f"({', '.join(_pct(z / total) for z, total in reached)} of all conv and linear weights); "
             f"none reaches {', '.join(_pct(a) for a in missing)}: the notebook asks for 10%, 20%, "
             f"..., 80% of the whole model, each pruned from a fresh copy of the trained model",
             hint="amount is a fraction in [0, 1]: prune.global_unstructured(..., amount=0.3) "
@@ -285,15 +374,15 @@ def check_global_sparsity(student: Student) -> dict:
 
 def check_global_not_per_layer(student: Student) -> dict:
     __tracebackhide__ = True
-    sizes = _sizes()
-    total = sum(sizes.values())
     per_layer = []
     for step in part_steps(student, GLOBAL):
-        zeros = _zeros(step.weights)
-        fraction = sum(zeros.values()) / total
-        expected = _zeros(reference_step("global", fraction)[0])
+        names = _ranked(step)
+        sizes = _sizes(names)
+        zeros = _zeros(step.weights, names)
+        fraction = sum(zeros.values()) / sum(sizes.values())
+        expected = _zeros(reference_step("global", fraction, biases=names != WEIGHTS)[0], names)
         per_layer.append({"sparsity": fraction, "zeros": zeros, "reference_zeros": expected})
-        if any(abs(zeros[name] - expected[name]) > 1 for name in WEIGHTS):
+        if any(abs(zeros[name] - expected[name]) > 1 for name in names):
             layers = ", ".join(f"{name.split('.')[0]} {_pct(zeros[name] / sizes[name])}"
                                for name in WEIGHTS)
             wanted = ", ".join(f"{name.split('.')[0]} {_pct(expected[name] / sizes[name])}"
@@ -336,11 +425,9 @@ def check_global_smallest(student: Student) -> None:
     __tracebackhide__ = True
     original = trained().state
     for step in part_steps(student, GLOBAL):
-        problem = _smallest_violation(original, step.weights, WEIGHTS)
-        changed_bias = [name for name in BIASES if not np.array_equal(step.weights[name], original[name])]
-        if changed_bias:
-            problem = (f"the biases of {', '.join(n.split('.')[0] for n in changed_bias)} changed: the "
-                       f"course prunes weights only")
+        # biases that changed are ranked with the weights (Note [Which parameters global
+        # pruning ranks]): a bias changed to anything but zero fails there
+        problem = _smallest_violation(original, step.weights, _ranked(step))
         if problem:
             raise CheckFailure(f"{_where(step)}: {problem}",
                                hint="prune.L1Unstructured ranks weights by |w|")
@@ -377,14 +464,24 @@ def _permanent_check(part: str):
     return run
 
 
+def _filter_counts(step: Step) -> dict[str, int]:
+    return {name: int(np.all(step.weights[name].reshape(step.weights[name].shape[0], -1) == 0,
+                             axis=1).sum()) for name in CONVS}
+
+
 def _filter_fraction(step: Step) -> float:
-    """The fraction of filters per conv layer the step pruned (one that gives every layer's
-    count when rounded as prune rounds; else the mean of the layers' fractions)."""
-    counts = {name: int(np.all(step.weights[name].reshape(step.weights[name].shape[0], -1) == 0,
-                              axis=1).sum()) for name in CONVS}
+    """A fraction of filters that gives every conv layer's count of zero filters when
+    rounded as prune rounds (round(fraction * filters)), preferring a whole percentage
+    (Note [Targets, not increments, in the checks]); the mean of the layers' fractions
+    when none does (the whole-filters check then says the layers differ)."""
+    counts = _filter_counts(step)
     sizes = {name: step.weights[name].shape[0] for name in CONVS}
-    for name in CONVS:
-        fraction = counts[name] / sizes[name]
+    low = max((counts[n] - 0.5) / sizes[n] for n in CONVS)
+    high = min((counts[n] + 0.5) / sizes[n] for n in CONVS)
+    middle = (low + high) / 2
+    percents = sorted((k / 100 for k in range(101) if low <= k / 100 <= high),
+                      key=lambda f: abs(f - middle))
+    for fraction in [*percents, middle, low, high]:
         if all(round(fraction * sizes[n]) == counts[n] for n in CONVS):
             return fraction
     return float(np.mean([counts[n] / sizes[n] for n in CONVS]))
@@ -399,8 +496,11 @@ def _accuracy_check(part: str):
         curve, worst = [], None
         found = part_steps(student, part)
         for step in found:
-            amount = _sparsity(step) if part == GLOBAL else _filter_fraction(step)
-            reference_state, reference_accuracy = reference_step(kind, amount)
+            if part == GLOBAL:
+                amount, how = _sparsity(step), {"biases": _ranked(step) != WEIGHTS}
+            else:  # the same percentage and the same norm as the student's
+                amount, how = _filter_fraction(step), {"n": NORMS[_step_norm(step)]}
+            reference_state, reference_accuracy = reference_step(kind, amount, **how)
             accuracy = accuracy_of(step.weights)
             point = {"cell": step.cell, "amount": amount, "sparsity": _sparsity(step),
                      "accuracy": accuracy,
@@ -484,31 +584,84 @@ def check_whole_filters(student: Student) -> dict:
     if len(fractions) < MIN_STRUCTURED_STEPS:
         raise CheckFailure(f"the Structured Pruning part tested {len(fractions)} different "
                            f"percentage(s) of filters ({', '.join(_pct(f) for f in fractions)}); "
-                           f"the notebook asks for {MIN_STRUCTURED_STEPS}",
+                           f"the notebook asks for {MIN_STRUCTURED_STEPS} (percentages that zero the "
+                           f"same numbers of filters count once)",
                            details={"pruned_filters": counts})
     return {"pruned_filters": counts}
 
 
-def check_smallest_filters(student: Student) -> None:
+# Note [Any Ln norm ranks filters]
+# The notebook asks to remove whole filters of the convolution layers ("removing filters",
+# "entire neurons") and names no criterion for choosing them; the course's example solution
+# uses prune.ln_structured(..., n=1, dim=0), the PyTorch documentation's example n=2, and
+# some students n=float('inf').  Each removes the filters (weight[k], dim 0) with the
+# smallest norm of one kind, so each is correct: a layer passes when its zeroed filters are
+# the smallest by the L1, the L2 or the L-infinity norm (ties allowed), and the details say
+# which norm(s) matched.  What fails is a choice that ignores the filters' size (random
+# filters, prune.random_structured) or keeps the wrong end (the largest removed); input
+# channels (dim=1) and the Linear layer are outside "filters of the convolution layers" and
+# fail the whole-filters check.  The accuracy check compares each step with the reference's
+# pruning at the same fraction by the norm that matched (L1 first when several do: they
+# then remove the same filters).
+
+NORMS = {"L1": 1, "L2": 2, "Linf": float("inf")}
+
+
+def _filter_norms(name: str) -> dict[str, np.ndarray]:
+    before = trained().state[name].astype(np.float64)
+    filters = before.reshape(before.shape[0], -1)
+    return {label: np.linalg.norm(filters, ord=n, axis=1) for label, n in NORMS.items()}
+
+
+def _gone(step: Step, name: str) -> np.ndarray:
+    return np.all(step.weights[name].reshape(step.weights[name].shape[0], -1) == 0, axis=1)
+
+
+def _layer_norms(step: Step, name: str) -> list[str]:
+    """The norms by which the filters `step` zeroed in layer `name` are the smallest."""
+    gone = _gone(step, name)
+    if not gone.any() or gone.all():
+        return list(NORMS)
+    return [label for label, norm in _filter_norms(name).items()
+            if norm[gone].max() <= norm[~gone].min()]
+
+
+def _step_norm(step: Step) -> str:
+    """The first norm that explains every conv layer of `step` (L1 when none does)."""
+    matched = [set(_layer_norms(step, name)) for name in CONVS]
+    return next((label for label in NORMS if all(label in m for m in matched)), "L1")
+
+
+def check_smallest_filters(student: Student) -> dict:
     __tracebackhide__ = True
-    original = trained().state
+    rows = []
     for step in part_steps(student, STRUCTURED):
+        row = {"cell": step.cell}
         for name in CONVS:
-            before = original[name].reshape(original[name].shape[0], -1)
-            gone = np.all(step.weights[name].reshape(before.shape[0], -1) == 0, axis=1)
-            if not gone.any() or gone.all():
+            layer = name.split(".")[0]
+            gone = _gone(step, name)
+            matched = _layer_norms(step, name)
+            row[layer] = matched
+            if matched:
                 continue
-            l1 = np.abs(before).sum(axis=1)
-            if l1[gone].max() > l1[~gone].min():
-                l2 = np.sqrt((before ** 2).sum(axis=1))
-                by_l2 = set(np.argsort(l2)[:int(gone.sum())]) == set(np.flatnonzero(gone))
-                raise CheckFailure(
-                    f"cell {step.cell}: {name.split('.')[0]} zeroed filters "
-                    f"{sorted(np.flatnonzero(gone).tolist())}, but the {int(gone.sum())} with the "
-                    f"smallest L1 norm are {sorted(np.argsort(l1)[:int(gone.sum())].tolist())}"
-                    + ("\nlooks like: filters ranked by their L2 norm (n=2); the course uses n=1"
-                       if by_l2 else ""),
-                    hint="prune.ln_structured(..., n=1, dim=0) ranks filters by L1 norm")
+            k = int(gone.sum())
+            norms = _filter_norms(name)
+            smallest = "; ".join(f"by {label} {sorted(np.argsort(norm)[:k].tolist())}"
+                                 for label, norm in norms.items())
+            largest = any(set(np.argsort(norm)[-k:].tolist()) == set(np.flatnonzero(gone).tolist())
+                          for norm in norms.values())
+            raise CheckFailure(
+                f"cell {step.cell}: {layer} zeroed filters {sorted(np.flatnonzero(gone).tolist())}, "
+                f"which are not the {k} with the smallest norm ({smallest})"
+                + ("\nlooks like: the filters with the LARGEST norm were removed" if largest else
+                   "\nlooks like: filters chosen without ranking them by a norm (e.g. "
+                   "prune.random_structured)"),
+                hint="prune.ln_structured(module, 'weight', amount=amount, n=1, dim=0) removes the "
+                     "filters with the smallest L1 norm (n=2 or n=float('inf') are fine too)",
+                details={"steps": rows + [row]})
+        row["norm"] = _step_norm(step)
+        rows.append(row)
+    return {"steps": rows, "norms": sorted({r["norm"] for r in rows}, key=list(NORMS).index)}
 
 
 # ===========================================================================
@@ -535,7 +688,7 @@ CHECKS = [
           "structured pruning: whole conv filters are zeroed, the same share of each conv layer, "
           "3 percentages", check_whole_filters, timeout_s=120),
     Check("structured_pruning/smallest", STRUCTURED,
-          "structured pruning: the zeroed filters have the smallest L1 norm", check_smallest_filters,
+          "structured pruning: the zeroed filters are the smallest by a norm (L1, L2 or Linf)", check_smallest_filters,
           timeout_s=120),
     Check("structured_pruning/permanent", STRUCTURED,
           "structured pruning: the pruning is made permanent (prune.remove)",

@@ -26,7 +26,10 @@ MUTANTS = [
         "pruning_method=prune.RandomUnstructured", "global_pruning"),
     Bug("structured: input channels (dim=1) instead of filters", FILE, "n=1, dim=0)", "n=1, dim=1)",
         "structured_pruning"),
-    Bug("structured: ranked by L2 norm", FILE, "n=1, dim=0)", "n=2, dim=0)", "structured_pruning"),
+    # Any Ln norm is correct (Note [Any Ln norm ranks filters] in checks.py); random filters are not.
+    Bug("structured: random filters (prune.random_structured)", FILE,
+        'prune.ln_structured(conv, name="weight", amount=fraction, n=1, dim=0)',
+        'prune.random_structured(conv, name="weight", amount=fraction, dim=0)', "structured_pruning"),
     Bug("structured: the Linear layer pruned too", FILE, "isinstance(m, torch.nn.Conv2d)]",
         "isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]", "structured_pruning"),
     Bug("structured: masks not made permanent", FILE, "prune.remove(conv, ",

@@ -42,7 +42,7 @@ PHRASES = {
     "global: percentages as whole numbers (an int amount counts weights)": "none reaches",
     "global: random instead of smallest magnitude": "larger in magnitude",
     "structured: input channels (dim=1) instead of filters": "dim=1",
-    "structured: ranked by L2 norm": "L2 norm",
+    "structured: random filters (prune.random_structured)": "random_structured",
     "structured: the Linear layer pruned too": "Linear layer",
     "structured: masks not made permanent": "not permanent",
     "structured: one percentage only": "different percentage",
@@ -55,7 +55,7 @@ BUGS = [(bug, PHRASES[bug.name]) for bug in load_mutants(ASSIGNMENT)]
 # nothing outside the bundle's parts may lose any.
 BUNDLES = [
     ("global: per layer", "structured: input channels"),
-    ("global: masks not", "structured: ranked by L2"),
+    ("global: masks not", "structured: random filters"),
     ("global: percentages", "structured: the Linear layer"),
     ("global: random", "structured: masks not"),
     ("structured: one percentage",),
@@ -169,5 +169,129 @@ def test_other_correct_styles_get_full_marks() -> None:
         filters = next(c for c in result.checks if c.id == "structured_pruning/whole_filters")
         rows = filters.details["pruned_filters"]  # 32 and 16 filters, rounded as prune rounds
         assert [(row["conv1"], row["conv2"]) for row in rows] == [(3, 2), (8, 4), (16, 8)]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- correct work the course allows, and mistakes the checks must name -------------------------
+
+LN_CALL = 'prune.ln_structured(conv, name="weight", amount=fraction, n=1, dim=0)'
+TARGETS = 'targets = [(m, "weight") for m in pruned.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]'
+
+
+def _variant(*replacements: tuple[str, str]) -> Path:
+    """The solution notebook with each (old, new) replaced in the code cell holding `old`
+    (once), written to a fresh folder; the caller removes the folder."""
+    notebook = json.loads(SOLUTION.read_text())
+    for old, new in replacements:
+        hits = 0
+        for cell in notebook["cells"]:
+            text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            if cell["cell_type"] == "code" and old in text:
+                cell["source"] = text.replace(old, new)
+                hits += text.count(old)
+        assert hits == 1, (old, hits)
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-pruning-"))
+    (folder / FILE).write_text(json.dumps(notebook))
+    return folder / FILE
+
+
+def _check(result, check_id: str):
+    return next(c for c in result.checks if c.id == check_id)
+
+
+def test_l2_filters_other_percentages_and_biases_in_the_global_ranking_get_full_marks() -> None:
+    """Note [Any Ln norm ranks filters]: n=2 (the PyTorch documentation's example) removes
+    other filters than the course's n=1 here; percentages the student chose (0.17 gives 5 of
+    32 and 3 of 16 filters, no one fraction of the counts rounds back to both); and biases
+    ranked with the weights (Note [Which parameters global pruning ranks])."""
+    path = _variant((TARGETS, TARGETS.replace('(m, "weight")', "(m, kind)").replace(
+                        "Linear))]", 'Linear)) for kind in ("weight", "bias")]')),
+                    ("[0.1, 0.2, 0.3]", "[0.15, 0.17, 0.45]"),
+                    (LN_CALL, LN_CALL.replace("n=1", "n=2")))
+    try:
+        result = grade(path, ASSIGNMENT)
+        assert_full_marks(result)
+        rows = _check(result, "structured_pruning/whole_filters").details["pruned_filters"]
+        assert [(row["conv1"], row["conv2"]) for row in rows] == [(5, 2), (5, 3), (14, 7)]
+        smallest = _check(result, "structured_pruning/smallest").details
+        assert smallest["norms"] == ["L2"], smallest        # L1 does not explain these filters
+        assert all("L1" not in row["conv1"] for row in smallest["steps"]), smallest
+        assert all(_check(result, "global_pruning/sparsity").details["with_biases"])
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def test_linf_filters_get_full_marks() -> None:
+    path = _variant(("[0.1, 0.2, 0.3]", "[0.05, 0.25, 0.6]"),
+                    (LN_CALL, LN_CALL.replace("n=1", "n=float('inf')")))
+    try:
+        result = grade(path, ASSIGNMENT)
+        assert_full_marks(result)
+        steps = _check(result, "structured_pruning/smallest").details["steps"]
+        assert all("Linf" in row["conv1"] and "Linf" in row["conv2"] for row in steps), steps
+        # at 5% L2 removes the same filters (named first); at 25% and 60% only Linf does
+        assert [row["norm"] for row in steps] == ["L2", "Linf", "Linf"], steps
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
+MANUAL_FILTERS = '''k = round(fraction * conv.weight.shape[0])
+        norms = conv.weight.detach().abs().sum(dim=(1, 2, 3))
+        with torch.no_grad():
+            conv.weight[norms.argsort()[:k]] = 0'''
+
+
+def test_filters_zeroed_by_hand_get_full_marks() -> None:
+    """No torch.nn.utils.prune at all: the smallest-L1 filters set to zero by indexing."""
+    path = _variant((LN_CALL, MANUAL_FILTERS), ('prune.remove(conv, "weight")', "pass"))
+    try:
+        assert_full_marks(grade(path, ASSIGNMENT))
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def test_largest_filters_removed_fail_the_smallest_check_only() -> None:
+    path = _variant((LN_CALL, MANUAL_FILTERS.replace("argsort()", "argsort(descending=True)")),
+                    ('prune.remove(conv, "weight")', "pass"))
+    try:
+        result = grade(path, ASSIGNMENT)
+        smallest = _check(result, "structured_pruning/smallest")
+        assert smallest.status == "failed" and "LARGEST" in smallest.message, smallest.message
+        assert _check(result, "structured_pruning/whole_filters").status == "passed"
+        lost = {c.function for c in result.checks if c.points < c.max_points}
+        assert lost == {"structured_pruning"}, lost
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def test_model_pruned_in_place_is_named_on_the_structured_checks() -> None:
+    """Note [A model pruned in place]: the global cell prunes `model` itself; with
+    prune.remove after each step its 10% .. 80% are still the smallest weights (full marks
+    there), and every structured check says why its models were already pruned."""
+    path = _variant(("pruned = copy.deepcopy(model)", "pruned = model"))
+    try:
+        result = grade(path, ASSIGNMENT)
+        for check in result.checks:
+            if check.function == "global_pruning":
+                assert check.points == check.max_points, (check.id, check.message)
+            else:
+                assert check.status == "failed", check.id
+                assert "already pruned before this step" in check.message, check.message
+                assert "deep-copy the loaded model" in check.message, check.message
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def test_a_python_file_is_ungradable_with_one_message() -> None:
+    """Note [Graded only from the notebook] in grader/observe.py: no notebook, no grading."""
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-pruning-"))
+    try:
+        (folder / "pruning.py").write_text("import torch.nn.utils.prune as prune\n")
+        result = grade(folder / "pruning.py", ASSIGNMENT)
+        assert result.status == "error" and result.score == 0 and not result.checks
+        assert result.message == ("the pruning assignment is graded from the course notebook "
+                                  "(Q6-Pruning.ipynb); none found in the submission"), result.message
+        assert grade(folder, ASSIGNMENT).message == result.message   # a folder without it too
     finally:
         shutil.rmtree(folder, ignore_errors=True)
