@@ -325,3 +325,19 @@ def test_data_dir_model_that_does_not_learn_fails_naming_data_and_target(digits_
     assert f"the reference model, trained the same way on the same images, reaches " \
            f"{details['reference_accuracy']:.3f}" in message
     assert details["reference_cached"] is trained_before
+
+
+def test_a_folder_of_the_courses_notebooks_grades_the_pytorch_one() -> None:
+    """Q5-Pytorch.ipynb among the other notebooks of the assignment (the manifest's names,
+    tried in order, never the first notebook in alphabetical order)."""
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-pytorch-folder-"))
+    os.chmod(folder, 0o755)
+    try:
+        course_notebooks.write(course_notebooks.pytorch_cells(True), folder / FILE)
+        course_notebooks.write(course_notebooks.tensorflow_cells(False), folder / course_notebooks.TENSORFLOW_NOTEBOOK)
+        course_notebooks.write([("code", "x = 1")], folder / "BatchNormalization.ipynb")
+        result = grade(folder, ASSIGNMENT, select="three_layer_convnet")
+        assert_full_marks(result)
+        assert any(f"graded from {FILE}" in note for note in result.notes), result.notes
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
