@@ -209,8 +209,13 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
     graded = notebooks.graded(found_notebooks, files, layout.notebooks, layout.files)
     observed = getattr(layout.observe, "notebook", None)
     if getattr(layout.observe, "required", "") and observed not in graded:
-        # Note [Graded only from the notebook] in grader/observe.py
-        raise SubmissionError(f"{layout.observe.required}; none found in the submission")
+        # Note [Graded only from the notebook] in grader/observe.py: the notebook wins over a
+        # .py of the same course module; without one the submission is ungradable.
+        shadow = Path(layout.files.get(observed, f"{observed}.py")).name
+        graded = notebooks.graded(found_notebooks, [p for p in files if p.name != shadow],
+                                  layout.notebooks, layout.files)
+        if observed not in graded:
+            raise SubmissionError(f"{layout.observe.required}; none found in the submission")
     if not files and not graded:
         raise SubmissionError(f"no Python files found in {submission.name}" + (
             " (notebooks are graded only for assignments whose manifest maps a module to one)"

@@ -17,7 +17,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from grader import notebook as nb
 from grader.checks.spec import CheckFailure
 from grader.checks.student import Student
-from grader.locate import Layout, stage
+from grader.locate import Layout, SubmissionError, stage
 from grader.observe import Config
 from grader.worker.client import Worker
 
@@ -152,6 +152,24 @@ def test_without_a_notebook_a_check_needing_one_fails_plainly(tmp_path, layout) 
     finally:
         worker.close()
         staged.cleanup()
+
+
+def test_a_required_notebook_makes_a_submission_without_it_ungradable(tmp_path, layout) -> None:
+    """Note [Graded only from the notebook]: `observe.required` turns "no notebook" into one
+    SubmissionError (the pipeline's status `error`); a submission with it stages as before."""
+    required = dataclasses.replace(layout, observe=dataclasses.replace(
+        layout.observe, required="the lab is graded from the course notebook (Q9-lab.ipynb)"))
+    folder = tmp_path / "py"
+    folder.mkdir()
+    (folder / "work.py").write_text("x = 1\n")
+    with pytest.raises(SubmissionError, match=r"^the lab is graded from the course notebook "
+                                              r"\(Q9-lab.ipynb\); none found in the submission$"):
+        stage(folder, required)
+    write_notebook(folder / "Q9-lab.ipynb")
+    staged = stage(folder, required)   # beside a work.py, the required notebook is graded
+    assert staged.observed["work"]["notebook"] == "Q9-lab.ipynb"
+    staged.cleanup()
+    stage(tmp_path / "py" / "work.py", layout).cleanup()   # not required: staged as before
 
 
 def test_a_notebook_that_never_finishes_fails_every_later_check_at_once(tmp_path, layout) -> None:
