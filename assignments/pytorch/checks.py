@@ -618,7 +618,8 @@ def in_open_ended_part(headings) -> bool:
 
 
 def recorded_sequential(student: Student):
-    """(record, C, C1, C2, K) of the notebook's Sequential ConvNet; Note [The observed Sequential model]."""
+    """(record, where, (C, C1, C2, K)) of the notebook's Sequential ConvNet; Note [The observed
+    Sequential model].  `where` names it in messages (its cell)."""
     observation = student.observation()
     records = observation.require("train_part34", "a model passed to train_part34")
     chosen = next((r for r in records if r.facts.get("is_sequential")
