@@ -252,32 +252,39 @@ def steps(student: Student) -> list[Step]:
 # itself (no copy.deepcopy) can still reach 10% .. 80% of the smallest weights, since the
 # zeros it left are the smallest at the next step, and is graded on its own merits; but
 # the structured cell's copies then start from the 80%-pruned model, and every structured
-# check would fail with a puzzling message (the Linear layer "changed").  The judge reads
-# back the model `load_model` handed out as it was once every cell had run: when it was
-# pruned and a structured step's Linear layer carries exactly its zeros, the structured
-# checks say so instead.
+# check would fail with a puzzling message (the Linear layer "changed").  The same happens
+# when the global cell ends with `model = pruned`.  Structured pruning never touches the
+# Linear layer, so a structured step whose Linear weights carry exactly the zeros of an
+# earlier pruned model started from it: the model `load_model` handed out as it was once
+# every cell had run (pruned in place), or a model the global part tested before.  The
+# structured checks then say so instead.
 
 def _pruned_before(student: Student, found: list[Step]) -> CheckFailure | None:
     observation = student.observation(_provide(student))
-    original = trained().state
+    original = trained().state["fc.weight"]
+    earlier = []   # (record index, where it comes from, its Linear weights)
     for record in observation.recorded("load_model"):
         end = _read(student, record.ref("model"), "weights")
-        if not isinstance(end, dict) or "fc.weight" not in end:
+        if isinstance(end, dict) and "fc.weight" in end:
+            earlier.append((record.index, f"the model load_model gave (cell {record.cell}) was "
+                                          f"pruned in place by a later cell",
+                            np.asarray(end["fc.weight"])))
+    earlier += [(s.index, f"it is the model tested in cell {s.cell} at {_pct(_sparsity(s))} "
+                          f"sparsity, or a copy of it", s.weights["fc.weight"])
+                for s in steps(student) if s.part == GLOBAL]
+    for step in found:
+        fc = step.weights["fc.weight"]
+        if np.array_equal(fc, original):
             continue
-        fc = np.asarray(end["fc.weight"])
-        if np.array_equal(fc, original["fc.weight"]):
-            continue
-        for step in found:
-            if (step.index > record.index
-                    and not np.array_equal(step.weights["fc.weight"], original["fc.weight"])
-                    and np.array_equal(step.weights["fc.weight"] == 0, fc == 0)):
+        for index, how, before in earlier:
+            if (index < step.index and not np.array_equal(before, original)
+                    and np.array_equal(fc == 0, before == 0)):
                 return CheckFailure(
                     f"cell {step.cell}: the model handed to test_model was already pruned before this "
-                    f"step: the model load_model gave (cell {record.cell}) was pruned in place by an "
-                    f"earlier cell ({_pct(float(np.mean(fc == 0)))} of its Linear weights are zero), "
-                    f"so the structured pruning started from a pruned model; deep-copy the loaded "
-                    f"model for each step",
-                    hint="pruned = copy.deepcopy(model) before each pruning, in both parts")
+                    f"step ({_pct(float(np.mean(fc == 0)))} of its Linear weights are zero): {how}; "
+                    f"deep-copy the loaded model for each step",
+                    hint="pruned = copy.deepcopy(model) before each pruning, in both parts; "
+                         "keep `model` the model load_model gave")
     return None
 
 

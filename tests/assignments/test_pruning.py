@@ -265,11 +265,16 @@ def test_largest_filters_removed_fail_the_smallest_check_only() -> None:
         shutil.rmtree(path.parent, ignore_errors=True)
 
 
-def test_model_pruned_in_place_is_named_on_the_structured_checks() -> None:
-    """Note [A model pruned in place]: the global cell prunes `model` itself; with
-    prune.remove after each step its 10% .. 80% are still the smallest weights (full marks
-    there), and every structured check says why its models were already pruned."""
-    path = _variant(("pruned = copy.deepcopy(model)", "pruned = model"))
+@pytest.mark.parametrize("edit", [("pruned = copy.deepcopy(model)", "pruned = model"),
+                                  ("    test_model(pruned, test_data, mode=mode)\n",
+                                   "    test_model(pruned, test_data, mode=mode)\nmodel = pruned\n")],
+                         ids=["no deepcopy", "model = pruned"])
+def test_model_pruned_before_the_structured_part_is_named_there(edit) -> None:
+    """Note [A model pruned in place]: the global cell prunes `model` itself (with
+    prune.remove after each step its 10% .. 80% are still the smallest weights), or ends
+    by rebinding `model` to its last pruned copy: full marks there, and every structured
+    check says why its models were already pruned."""
+    path = _variant(edit)
     try:
         result = grade(path, ASSIGNMENT)
         for check in result.checks:
