@@ -117,7 +117,8 @@ def reference_step(kind: str, amount: float, n: float = 1, biases: bool = False)
     """Weights and accuracy of the reference's pruning of the trained model at `amount`:
     global magnitude pruning (of the weights, or of weights and biases together, Note
     [Which parameters global pruning ranks]) or filters ranked by the Ln norm `n`
-    (Note [Any Ln norm ranks filters])."""
+    (Note [Any Ln norm ranks filters]; `biases`: their biases zeroed too, Note [Biases of
+    removed filters])."""
     model = _model_from(trained().state)
     if kind == "global" and biases:
         params = [(m, name) for m in model.modules() if isinstance(m, ref_pruning.PRUNABLE_LAYERS)
@@ -131,6 +132,9 @@ def reference_step(kind: str, amount: float, n: float = 1, biases: bool = False)
     else:
         pruned = ref_pruning.make_permanent(ref_pruning.prune_filters_ln(model, amount, n=n))
     state = {k: v.detach().numpy().copy() for k, v in pruned.state_dict().items()}
+    if kind != "global" and biases:  # Note [Biases of removed filters]
+        for bias, weight in _FILTER_BIASES.items():
+            state[bias][np.all(state[weight].reshape(state[weight].shape[0], -1) == 0, axis=1)] = 0
     return state, accuracy_of(state)
 
 
@@ -505,8 +509,9 @@ def _accuracy_check(part: str):
         for step in found:
             if part == GLOBAL:
                 amount, how = _sparsity(step), {"biases": _ranked(step) != WEIGHTS}
-            else:  # the same percentage and the same norm as the student's
-                amount, how = _filter_fraction(step), {"n": NORMS[_step_norm(step)]}
+            else:  # the same percentage and norm as the student's (and biases, Note [Biases of removed filters])
+                amount, how = _filter_fraction(step), {"n": NORMS[_step_norm(step)],
+                                                       "biases": _zeroes_filter_biases(step)}
             reference_state, reference_accuracy = reference_step(kind, amount, **how)
             accuracy = accuracy_of(step.weights)
             point = {"cell": step.cell, "amount": amount, "sparsity": _sparsity(step),
@@ -544,6 +549,29 @@ def _accuracy_check(part: str):
 # Structured filter pruning
 # ===========================================================================
 
+# Note [Biases of removed filters]
+# prune.ln_structured(conv, "weight", ...) zeroes a filter's weights and leaves its bias,
+# as the course's solution does; a student who removes the "entire neuron" by also zeroing
+# the bias of each removed filter (and of no other) does what the text says too, and is
+# accepted.  Such a step's accuracy is compared with the reference's pruning at the same
+# fraction and norm with the biases of its removed filters zeroed as well.  A bias changed
+# anywhere else (a kept filter's, the Linear layer's) fails the whole-filters check.
+
+_FILTER_BIASES = {"conv1.bias": "conv1.weight", "conv2.bias": "conv2.weight"}
+
+
+def _bias_follows_filters(step: Step, bias: str) -> bool:
+    """The bias changed only by zeroing entries of filters the step zeroed."""
+    before, after = trained().state[bias], step.weights[bias]
+    changed = after != before
+    return bool(np.all(after[changed] == 0) and np.all(_gone(step, _FILTER_BIASES[bias])[changed]))
+
+
+def _zeroes_filter_biases(step: Step) -> bool:
+    original = trained().state
+    return any(not np.array_equal(step.weights[b], original[b]) for b in _FILTER_BIASES)
+
+
 def check_whole_filters(student: Student) -> dict:
     __tracebackhide__ = True
     original = trained().state
@@ -553,10 +581,13 @@ def check_whole_filters(student: Student) -> dict:
         if not np.array_equal(step.weights["fc.weight"], original["fc.weight"]):
             raise CheckFailure(f"{where}: the Linear layer's weights changed: structured pruning here "
                                f"is of the convolution layers only")
-        changed_bias = [n for n in BIASES if not np.array_equal(step.weights[n], original[n])]
+        # a removed filter's bias may go with it (Note [Biases of removed filters])
+        changed_bias = [n for n in BIASES if not np.array_equal(step.weights[n], original[n])
+                        and not (n in _FILTER_BIASES and _bias_follows_filters(step, n))]
         if changed_bias:
             raise CheckFailure(f"{where}: the biases of {', '.join(n.split('.')[0] for n in changed_bias)} "
-                               f"changed: the course prunes weights only")
+                               f"changed other than by zeroing the bias of a removed filter: structured "
+                               f"pruning here removes whole filters of the conv layers' weights")
         row = {"cell": step.cell}
         # Whole filters in every layer first: a layer with one input channel (conv1) shows
         # nothing odd when channels are pruned instead of filters, the next layer does.

@@ -251,6 +251,25 @@ def test_filters_zeroed_by_hand_get_full_marks() -> None:
         shutil.rmtree(path.parent, ignore_errors=True)
 
 
+@pytest.mark.parametrize("which", ["[:k]", "[k:]"], ids=["removed filters", "kept filters"])
+def test_biases_zeroed_with_their_filters_are_accepted_others_are_not(which: str) -> None:
+    """Note [Biases of removed filters]: the "entire neuron" of a removed filter may go, bias
+    and all (full marks); zeroing the biases of filters that stay is a mistake."""
+    code = MANUAL_FILTERS + f"\n            conv.bias[norms.argsort(){which}] = 0"
+    path = _variant((LN_CALL, code), ('prune.remove(conv, "weight")', "pass"))
+    try:
+        result = grade(path, ASSIGNMENT)
+        if which == "[:k]":
+            assert_full_marks(result)
+        else:
+            filters = _check(result, "structured_pruning/whole_filters")
+            assert filters.status == "failed" and "biases of conv1, conv2 changed" in filters.message, (
+                filters.message)
+            assert all(c.points == c.max_points for c in result.checks if c.function == "global_pruning")
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
 def test_largest_filters_removed_fail_the_smallest_check_only() -> None:
     path = _variant((LN_CALL, MANUAL_FILTERS.replace("argsort()", "argsort(descending=True)")),
                     ('prune.remove(conv, "weight")', "pass"))
