@@ -225,7 +225,7 @@ def load(assignment_id: str, conventions: dict | None = None) -> Assignment:
                         course_dir=folder / manifest["course_files"] if "course_files" in manifest
                         else None)
         limits = Limits(**manifest.get("limits", {}))
-        layout, aliases = _notebook_settings(manifest, layout)
+        layout, aliases = _notebook_settings(manifest, layout, folder)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise AssignmentError(f"{manifest_path}: bad manifest ({type(exc).__name__}: {exc})") from None
     try:
@@ -240,7 +240,8 @@ def load(assignment_id: str, conventions: dict | None = None) -> Assignment:
                       rubric, folder, merged, aliases, bool(manifest.get("gpu", False)))
 
 
-def _notebook_settings(manifest: dict, layout: Layout) -> tuple[Layout, dict[str, tuple[str, ...]]]:
+def _notebook_settings(manifest: dict, layout: Layout,
+                       folder: Path = ASSIGNMENTS_DIR) -> tuple[Layout, dict[str, tuple[str, ...]]]:
     """The manifest's notebook keys and aliases (Note [Manifest]); ValueError names a bad one."""
     import dataclasses
     mode = manifest.get("notebook_mode", "definitions")
@@ -254,10 +255,15 @@ def _notebook_settings(manifest: dict, layout: Layout) -> tuple[Layout, dict[str
     if not isinstance(setup, str):
         raise ValueError("notebook_setup must be Python source text")
     layout = dataclasses.replace(
-        layout, notebooks={str(k): str(v) for k, v in (manifest.get("notebooks") or {}).items()},
+        layout, notebooks={str(k): v if isinstance(v, list) else str(v)
+                           for k, v in (manifest.get("notebooks") or {}).items()},
         notebook_mode=mode, notebook_cell_s=float(limits.get("cell_s", layout.notebook_cell_s)),
         notebook_total_s=float(limits.get("total_s", layout.notebook_total_s)),
         notebook_setup=setup)
+    if manifest.get("observe") is not None:  # Note [Observation] in grader/worker/observe.py
+        from .observe import Config
+        layout = dataclasses.replace(layout, observe=Config.parse(
+            manifest["observe"], folder, layout.notebook_cell_s, layout.notebook_total_s))
     aliases = {}
     for name, others in (manifest.get("aliases") or {}).items():
         aliases[str(name)] = (str(others),) if isinstance(others, str) else tuple(map(str, others))

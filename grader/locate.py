@@ -98,6 +98,7 @@ class Layout:
     notebook_cell_s: float = 10.0                             # per-cell limit in the worker
     notebook_total_s: float = 60.0                            # limit for all cells together
     notebook_setup: str = ""   # course code run before a notebook's cells (Note [Notebook setup])
+    observe: object = None     # grader.observe.Config: the course's stand-ins (Note [Observation])
 
 
 @dataclass
@@ -114,6 +115,8 @@ class Staged:
     # course module -> its source text as staged, read before any student code ran, for checks
     # that read code (a static check must not see a file the submission rewrote at run time)
     sources: dict[str, str] = field(default_factory=dict)
+    # course module -> the notebook run that records objects (grader/observe.py), run on demand
+    observed: dict[str, dict] = field(default_factory=dict)
 
     def cleanup(self) -> None:
         shutil.rmtree(self.root.parent, ignore_errors=True)  # the whole grader-stage-* folder
@@ -317,6 +320,15 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
     from . import notebook as notebooks
     found_notebooks = notebooks.find(source_root, _skipped)
     graded = notebooks.graded(found_notebooks, files, layout.notebooks, layout.files)
+    observed = getattr(layout.observe, "notebook", None)
+    if getattr(layout.observe, "required", "") and observed not in graded:
+        # Note [Graded only from the notebook] in grader/observe.py: the notebook wins over a
+        # .py of the same course module; without one the submission is ungradable.
+        shadow = Path(layout.files.get(observed, f"{observed}.py")).name
+        graded = notebooks.graded(found_notebooks, [p for p in files if p.name != shadow],
+                                  layout.notebooks, layout.files)
+        if observed not in graded:
+            raise SubmissionError(f"{layout.observe.required}; none found in the submission")
     if not files and not graded:
         raise SubmissionError(f"no Python files found in {submission.name}" + (
             " (notebooks are graded only for assignments whose manifest maps a module to one)"
@@ -399,7 +411,7 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
                if not (root / (modules[name].replace(".", os.sep) + ".py")).exists()
                and name not in generated.modules]
     return Staged(root, package, modules, shown, missing, notes, answers, generated.import_timeouts,
-                  staged_sources)
+                  staged_sources, generated.observed)
 
 
 def _follow_reexports(layout: Layout, package: str, anchor: Path, source_root: Path,

@@ -161,11 +161,30 @@ def apply_bug(root: Path, bug: Bug) -> None:
     path = Path(root) / bug.file
     if not path.is_file():
         raise MutantError(f"bug {bug.name!r}: {bug.file} is not a file of the solution")
+    if path.suffix == ".ipynb":
+        _apply_to_notebook(path, bug)
+        return
     text = path.read_text()
     count = text.count(bug.old)
     if count != 1:
         raise MutantError(f"bug {bug.name!r}: expected the text once in {bug.file}, found {count}")
     path.write_text(text.replace(bug.old, bug.new))
+
+
+def _apply_to_notebook(path: Path, bug: Bug) -> None:
+    """A bug in a notebook edits the source of the one code cell that holds its text
+    (Note [Mutants]: the text must occur exactly once, over all code cells)."""
+    import json
+    notebook = json.loads(path.read_text())
+    cells = [c for c in notebook.get("cells", []) if c.get("cell_type") == "code"]
+    sources = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in cells]
+    count = sum(s.count(bug.old) for s in sources)
+    if count != 1:
+        raise MutantError(f"bug {bug.name!r}: expected the text once in the code cells of {bug.file}, "
+                          f"found {count}")
+    cell, source = next((c, s) for c, s in zip(cells, sources) if bug.old in s)
+    cell["source"] = source.replace(bug.old, bug.new)
+    path.write_text(json.dumps(notebook, indent=1))
 
 
 def make_mutant(solution: Solution, bug: Bug, folder: Path) -> Path:

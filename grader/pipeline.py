@@ -95,13 +95,15 @@ def grade_submission(path: Path, assignment: assignments.Assignment,
             return failed(f"the worker could not start: {exc}{advice}", worker)
         student = Student(worker, staged.modules, staged.files, conventions,
                           missing=frozenset(staged.missing), aliases=dict(assignment.aliases),
-                          import_timeouts=dict(staged.import_timeouts), sources=dict(staged.sources))
+                          import_timeouts=dict(staged.import_timeouts), sources=dict(staged.sources),
+                          observed=dict(staged.observed))
         cell_notes = _notebook_cells(student)
         with on_device(device.kind), _data_set(options.data_dir):
             results = plugin.run(assignment.checks, student, assignment.rubric.points,
                                  options.on_result, options.select, assignment.rubric.hidden_details)
         score = round(sum(r.points for r in results), 6)
-        notes = list(staged.notes) + cell_notes + list(worker.notes)
+        notes = list(staged.notes) + cell_notes + list(worker.notes) + [
+            note for run in student._observations.values() for note in run.notes()]
         cut = [r for r in results if r.status == "timeout" and "time budget" in r.message]
         if cut or worker.refused:  # Note [Time budget] in grader/worker/client.py
             notes.append(f"the submission's time budget of {assignment.limits.budget():g} s was "

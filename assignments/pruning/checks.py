@@ -1,55 +1,60 @@
-"""Checks for `pruning` (the course's Pruning notebook): global unstructured
-magnitude pruning at 10% .. 80%, structured pruning of whole conv filters, and
-the accuracy function used after each step.
+"""Checks for `pruning` (the course's Pruning notebook, `Q6-Pruning.ipynb`): global
+unstructured magnitude pruning at 10% .. 80% of all weights and structured pruning of whole
+conv filters, written inline in the notebook's cells, as students hand it in.
 
-Why it exists: every verdict on `pruning.py` comes from here.  The judge
-trains the course's convnet on digits once (reference/torch_nets, the recipe of
-Note [Digits recipe] in reference/torch_nets/training.py), ships its weights
-as arrays, and the worker rebuilds it (course/pruning_helper.py).  For every
-pruning step the student's function prunes a fresh copy, as the notebook
-does; the judge reads back the weights as arrays and decides everything
-itself: how many weights are zero, whether they were the smallest over the
-whole model, whether whole filters went, whether the masks were made
-permanent, and the accuracy of the pruned weights against the reference's
-pruning of the same model.  Accuracy against sparsity is reported in the
-details of the accuracy checks.
+Why it exists: every verdict on a pruning notebook comes from here.  The judge trains the
+course's convnet on digits once (reference/torch_nets, Note [Digits recipe] in
+reference/torch_nets/training.py) and sends its weights to the worker; the notebook runs
+there (grading by observation, grader/observe.py) against the course's helpers
+(course/pruning_helper.py: `load_model` hands out that model, `test_model` records every
+model the cells test).  The judge reads each recorded model back as arrays and decides
+everything itself: how many weights are zero, whether they were the smallest over the
+whole model, whether whole filters went, whether the masks were made permanent, and the
+accuracy of the pruned weights against the reference's pruning of the same model.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import functools
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.utils.prune  # noqa: F401  (reference_step with biases)
 
 from grader.charts import line_chart
 from grader.checks.spec import Check, CheckFailure
 from grader.checks.student import Student
-from grader.worker.client import Converted, Opaque, Ref, StudentError
+from grader.worker.client import StudentError
 from reference.torch_nets import pruning as ref_pruning
 from reference.torch_nets.data import load_digits_split
 from reference.torch_nets.training import check_accuracy, train_digits
 
-MODULE = "pruning"
 COURSE = "pruning_helper"
 GLOBAL_AMOUNTS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)   # the notebook's schedule
-FILTER_AMOUNTS = (0.1, 0.2, 0.3, 0.5)                      # the notebook's 10-30%, and a half
+MIN_STRUCTURED_STEPS = 3                                   # "3 different percentages"
 WEIGHTS = ("conv1.weight", "conv2.weight", "fc.weight")
 CONVS = ("conv1.weight", "conv2.weight")
 BIASES = ("conv1.bias", "conv2.bias", "fc.bias")
+GLOBAL, STRUCTURED = "global_pruning", "structured_pruning"   # the notebook's two TODO parts
 
 
 # Note [Targets, not increments, in the checks]
-# As in the notebook, every step prunes a fresh copy of the trained model to
-# the step's amount (10%, then 20% of the original, ...), so `amount` is the
-# target fraction of all conv and linear weights (global pruning) or of each
-# conv layer's filters (structured pruning).  torch.nn.utils.prune rounds a
-# fractional amount to round(amount * size); a global count within one weight
-# of that target is accepted (int() instead of round() is not a mistake),
-# filter counts must be exact (a filter is a whole 1/16 of a layer here).
+# As the notebook asks, every step prunes a fresh copy of the trained model to the step's
+# amount (10%, then 20% of the original, ...), so a step's amount is the fraction of all
+# conv and linear weights that are zero (global pruning) or of each conv layer's filters
+# (structured pruning).  torch.nn.utils.prune rounds a fractional amount to
+# round(amount * size); a global count within one weight of 10%, 20%, ..., 80% of all
+# weights counts as that step (int() instead of round() is not a mistake).  A structured
+# step must zero the same fraction of every conv layer's filters, as prune rounds it
+# (3 of conv1's 32 and 2 of conv2's 16 filters at 10%); the course asks for 3 different
+# fractions and names none, so any 3 are accepted (10/20/30%, 15/17/45%, 5/25/60%, ...).
+# The judge sees only the zeroed filters, so a step's fraction is one that rounds to every
+# layer's count (a whole percentage where one does: 17% gives 5 of 32 and 3 of 16, which no
+# count's own fraction reproduces), and the accuracy is compared with the reference pruned
+# at that fraction, which zeroes as many filters per layer.  Two percentages that zero the
+# same numbers of filters (11% and 12%) are one pruning and count once.
 
 # Note [Accuracy tolerance]
 # The judge measures the accuracy of the student's pruned weights itself, on
@@ -108,12 +113,28 @@ def accuracy_of(state: dict) -> float:
 
 
 @functools.cache
-def reference_step(kind: str, amount: float) -> tuple[dict, float]:
-    """Weights and accuracy of the reference's pruning of the trained model at `amount`."""
-    prune_fn = ref_pruning.prune_global_l1 if kind == "global" else ref_pruning.prune_filters_ln
+def reference_step(kind: str, amount: float, n: float = 1, biases: bool = False) -> tuple[dict, float]:
+    """Weights and accuracy of the reference's pruning of the trained model at `amount`:
+    global magnitude pruning (of the weights, or of weights and biases together, Note
+    [Which parameters global pruning ranks]) or filters ranked by the Ln norm `n`
+    (Note [Any Ln norm ranks filters]; `biases`: their biases zeroed too, Note [Biases of
+    removed filters])."""
     model = _model_from(trained().state)
-    pruned = ref_pruning.make_permanent(prune_fn(copy.deepcopy(model), amount))
+    if kind == "global" and biases:
+        params = [(m, name) for m in model.modules() if isinstance(m, ref_pruning.PRUNABLE_LAYERS)
+                  for name in ("weight", "bias")]
+        total = sum(getattr(m, name).numel() for m, name in params)
+        torch.nn.utils.prune.global_unstructured(
+            params, pruning_method=torch.nn.utils.prune.L1Unstructured, amount=round(amount * total))
+        pruned = ref_pruning.make_permanent(model)
+    elif kind == "global":
+        pruned = ref_pruning.make_permanent(ref_pruning.prune_global_l1(model, amount))
+    else:
+        pruned = ref_pruning.make_permanent(ref_pruning.prune_filters_ln(model, amount, n=n))
     state = {k: v.detach().numpy().copy() for k, v in pruned.state_dict().items()}
+    if kind != "global" and biases:  # Note [Biases of removed filters]
+        for bias, weight in _FILTER_BIASES.items():
+            state[bias][np.all(state[weight].reshape(state[weight].shape[0], -1) == 0, axis=1)] = 0
     return state, accuracy_of(state)
 
 
@@ -121,70 +142,174 @@ def _failure(what: str, error: StudentError) -> CheckFailure:
     return CheckFailure(f"{what} raised {error}" + (f"\n{error.traceback}" if error.traceback else ""))
 
 
-def _call(student: Student, module: str, name: str, *args, what: str = "", **kwargs):
-    try:
-        return student.call(module, name, *args, **kwargs)
-    except StudentError as error:
-        raise _failure(what or f"`{name}`", error) from None
-
-
 # Note [Device]
 # The convention `device` ('cpu' by default, 'cuda' or 'auto') says where the
-# worker puts the model the student prunes and the tensors `evaluate` gets.
-# Everything the judge computes (sparsity, masks, accuracy of the pruned
-# weights, the reference's pruning) runs on the judge's CPU from arrays, so
-# verdicts do not depend on the device; the device used is in the details.
+# worker puts the model `load_model` hands out.  Everything the judge computes
+# (sparsity, masks, accuracy of the pruned weights, the reference's pruning)
+# runs on the judge's CPU from arrays, so verdicts do not depend on the device.
 
 def device(student: Student) -> str:
     return str(student.conventions.get("device", "cpu"))
 
 
-def _base_model(student: Student, dropout: float = 0.0, training: bool = False) -> Ref:
-    _call(student, COURSE, "setup", 1, 0, what="setting up torch in the worker")
-    return _call(student, COURSE, "load_model", trained().state, dropout, training, device(student),
-                 what="loading the trained model").ref
-
-
-def _device_used(student: Student, model: Ref) -> str:
-    return _call(student, COURSE, "device_of", model, what="reading the model's device").value
+def _provide(student: Student):
+    """What the course's helpers hand the notebook: the trained model, the digits split."""
+    def data() -> dict:
+        t = trained()
+        split = load_digits_split()
+        x_train, y_train = split.x_train.numpy(), split.y_train.numpy()
+        return {"state": t.state, "device": device(student),
+                "data": {"X_train": x_train[:200], "y_train": y_train[:200],
+                         "X_val": x_train[200:300], "y_val": y_train[200:300],
+                         "X_test": t.x_test, "y_test": t.y_test}}
+    return data
 
 
 @dataclass(frozen=True)
 class Step:
-    """One pruning step as the judge sees it."""
-    amount: float
-    weights: dict        # effective weights and biases after the student's call
-    leftovers: dict      # pruning re-parametrisation still attached (pruning_helper.leftovers)
+    """One model the notebook passed to `test_model`, as the judge reads it back."""
+    cell: int
+    part: str            # GLOBAL or STRUCTURED (Note [Which part a step belongs to])
+    weights: dict        # effective weights and biases when test_model got the model
+    leftovers: dict      # pruning re-parametrisation still attached then (pruning_helper.leftovers)
+    leftovers_at_end: dict   # ... and on the same object once every cell had run
+    device: str          # where the notebook's model lived (Note [Device])
+    index: int = 0       # order of the test_model call among everything recorded
 
 
-def run_steps(student: Student, function: str, amounts: tuple[float, ...]) -> list[Step]:
-    """The student's `function` on a fresh copy of the trained model at each amount."""
-    base = _base_model(student)
-    steps = []
-    for amount in amounts:
-        copy_ref = _call(student, COURSE, "copy_model", base, what="copying the model").ref
-        result = _call(student, MODULE, function, copy_ref, amount,
-                       what=f"`{function}(model, {amount})`")
-        pruned = copy_ref if result.value is None else result.ref
-        weights = _call(student, COURSE, "weights", pruned,
-                        what=f"reading the model `{function}(model, {amount})` returned").value
-        leftovers = _call(student, COURSE, "leftovers", pruned, what="inspecting the pruned model").value
-        if not isinstance(weights, dict) or set(weights) != set(trained().state):
-            raise CheckFailure(f"`{function}(model, {amount})` returned a model whose Conv2d/Linear "
-                               f"parameters are {sorted(weights) if isinstance(weights, dict) else weights}, "
-                               f"expected {sorted(trained().state)}: return the pruned model (or None "
-                               f"after pruning it in place)")
-        steps.append(Step(amount, {k: np.asarray(v) for k, v in weights.items()}, leftovers))
-    return steps
+# Note [Which part a step belongs to]
+# The notebook tests the model after each pruning step with the course's `test_model`,
+# in two TODO cells: one under the "Unstructured Pruning" heading, one under "Structured
+# Pruning".  A recorded model whose weights are the trained ones is the unpruned model
+# (the course's own cell tests it first) and is no step.  A model that is unmistakably
+# structured pruning (the Linear layer untouched, every conv zero part of a whole zero
+# filter) belongs to the structured part wherever its cell is (a student may do both in
+# one cell).  Any other belongs to the part whose heading is the nearest above its cell,
+# so that a structured cell with a mistake (pruning the Linear layer too, input channels
+# instead of filters) is judged as structured pruning, not as a bad global step; where no
+# heading names either part (a student's own layout), to the structured part when the
+# Linear layer is untouched (structured pruning here is of the convolutions only) and to
+# the global part otherwise.
+
+def _whole_filters_only(weights: dict) -> bool:
+    original = trained().state
+    if not np.array_equal(weights["fc.weight"], original["fc.weight"]):
+        return False
+    some = False
+    for name in CONVS:
+        filters = weights[name].reshape(weights[name].shape[0], -1)
+        before = original[name].reshape(filters.shape[0], -1)
+        whole = (filters == 0).all(axis=1)
+        if not np.array_equal(filters[~whole], before[~whole]):
+            return False
+        some = some or bool(whole.any())
+    return some
+
+
+def _part(headings: tuple, weights: dict) -> str:
+    if _whole_filters_only(weights):
+        return STRUCTURED
+    for heading in reversed(headings):
+        text = heading.lower()
+        if "unstructured" in text:
+            return GLOBAL
+        if "structured" in text:
+            return STRUCTURED
+    return STRUCTURED if np.array_equal(weights["fc.weight"], trained().state["fc.weight"]) else GLOBAL
+
+
+def _read(student: Student, ref, what: str):
+    try:
+        return student.call(COURSE, what, ref).value
+    except StudentError as error:
+        raise _failure(f"reading the recorded model back ({what})", error) from None
+
+
+def steps(student: Student) -> list[Step]:
+    """Every pruned model the notebook tested, in order (the notebook runs once per grading)."""
+    observation = student.observation(_provide(student))
+    cached = getattr(observation, "pruning_steps", None)
+    if cached is not None:
+        return cached
+    original = trained().state
+    found = []
+    for record in observation.require("test_model", "a model passed to the course's `test_model`"):
+        weights = _read(student, record.ref("model"), "weights")
+        if not isinstance(weights, dict) or set(weights) != set(original):
+            raise CheckFailure(
+                f"cell {record.cell} passed test_model a model whose Conv2d/Linear parameters are "
+                f"{sorted(weights) if isinstance(weights, dict) else weights}, expected the model "
+                f"load_model gave ({sorted(original)})")
+        weights = {k: np.asarray(v) for k, v in weights.items()}
+        if all(np.array_equal(weights[k], original[k]) for k in original):
+            continue  # the unpruned model (Note [Which part a step belongs to])
+        found.append(Step(record.cell, _part(record.headings, weights), weights,
+                          _read(student, record.ref("model"), "leftovers"),
+                          _read(student, record.ref("live"), "leftovers"),
+                          str(_read(student, record.ref("model"), "device_of")), record.index))
+    observation.pruning_steps = found
+    return found
+
+
+# Note [A model pruned in place]
+# Each step must prune a fresh copy of the loaded model.  A global cell that prunes `model`
+# itself (no copy.deepcopy) can still reach 10% .. 80% of the smallest weights, since the
+# zeros it left are the smallest at the next step, and is graded on its own merits; but
+# the structured cell's copies then start from the 80%-pruned model, and every structured
+# check would fail with a puzzling message (the Linear layer "changed").  The same happens
+# when the global cell ends with `model = pruned`.  Structured pruning never touches the
+# Linear layer, so a structured step whose Linear weights carry exactly the zeros of an
+# earlier pruned model started from it: the model `load_model` handed out as it was once
+# every cell had run (pruned in place), or a model the global part tested before.  The
+# structured checks then say so instead.
+
+def _pruned_before(student: Student, found: list[Step]) -> CheckFailure | None:
+    observation = student.observation(_provide(student))
+    original = trained().state["fc.weight"]
+    earlier = []   # (record index, where it comes from, its Linear weights)
+    for record in observation.recorded("load_model"):
+        end = _read(student, record.ref("model"), "weights")
+        if isinstance(end, dict) and "fc.weight" in end:
+            earlier.append((record.index, f"the model load_model gave (cell {record.cell}) was "
+                                          f"pruned in place by a later cell",
+                            np.asarray(end["fc.weight"])))
+    earlier += [(s.index, f"it is the model tested in cell {s.cell} at {_pct(_sparsity(s))} "
+                          f"sparsity, or a copy of it", s.weights["fc.weight"])
+                for s in steps(student) if s.part == GLOBAL]
+    for step in found:
+        fc = step.weights["fc.weight"]
+        if np.array_equal(fc, original):
+            continue
+        for index, how, before in earlier:
+            if (index < step.index and not np.array_equal(before, original)
+                    and np.array_equal(fc == 0, before == 0)):
+                return CheckFailure(
+                    f"cell {step.cell}: the model handed to test_model was already pruned before this "
+                    f"step ({_pct(float(np.mean(fc == 0)))} of its Linear weights are zero): {how}; "
+                    f"deep-copy the loaded model for each step",
+                    hint="pruned = copy.deepcopy(model) before each pruning, in both parts; "
+                         "keep `model` the model load_model gave")
+    return None
+
+
+def part_steps(student: Student, part: str) -> list[Step]:
+    found = [s for s in steps(student) if s.part == part]
+    if found and part == STRUCTURED:  # Note [A model pruned in place]
+        problem = _pruned_before(student, found)
+        if problem is not None:
+            raise problem
+    if found:
+        return found
+    observation = student.observation(_provide(student))
+    section = "Unstructured Pruning" if part == GLOBAL else "Structured Pruning"
+    raise CheckFailure(observation.missing(
+        f"a pruned model passed to test_model in the \"{section}\" part"),
+        hint="prune a copy of the model, then call test_model(pruned_model, test_data, mode=mode)")
 
 
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
-
-# ===========================================================================
-# Global unstructured pruning
-# ===========================================================================
 
 def _zeros(weights: dict, names=WEIGHTS) -> dict[str, int]:
     return {name: int(np.count_nonzero(weights[name] == 0)) for name in names}
@@ -194,50 +319,92 @@ def _sizes(names=WEIGHTS) -> dict[str, int]:
     return {name: int(trained().state[name].size) for name in names}
 
 
+def _where(step: Step) -> str:
+    return f"cell {step.cell}, the model tested at {_pct(_sparsity(step))} sparsity"
+
+
+def _sparsity(step: Step) -> float:
+    """Zeros over the parameters the step ranked (Note [Which parameters global pruning ranks])."""
+    names = _ranked(step)
+    return sum(_zeros(step.weights, names).values()) / sum(_sizes(names).values())
+
+
+# Note [Which parameters global pruning ranks]
+# The notebook asks to prune "the weights of the model", "x% of the smallest weights", with
+# percentages "of the entire model".  The course's own solution (and the solution here)
+# passes each Conv2d and Linear layer's `weight` to prune.global_unstructured; a student
+# who also passes each layer's `bias` prunes the smallest x% of all the model's conv and
+# linear parameters, which is a fair reading of "the entire model" and is accepted: such a
+# step is judged over weights and biases together (its sparsity, the smallest-magnitude
+# rule, the per-layer counts and the reference it is compared with).  A step is read that
+# way when a bias changed, or when its zeros reach a schedule step only counted over
+# weights and biases (58 biases next to 15648 weights: at 10% the two readings differ by
+# 6 zeros, so no bias need be zeroed).  A bias that changed to anything but zero, or
+# zeros that are not the smallest over what was ranked, still fail.
+
+def _ranked(step: Step) -> tuple[str, ...]:
+    original = trained().state
+    if any(not np.array_equal(step.weights[name], original[name]) for name in BIASES):
+        return WEIGHTS + BIASES
+    zeros = sum(_zeros(step.weights).values())
+
+    def on_schedule(names) -> bool:
+        total = sum(_sizes(names).values())
+        return any(abs(zeros - round(a * total)) <= 1 for a in GLOBAL_AMOUNTS)
+    if step.part == GLOBAL and not on_schedule(WEIGHTS) and on_schedule(WEIGHTS + BIASES):
+        return WEIGHTS + BIASES
+    return WEIGHTS
+
+
+# ===========================================================================
+# Global unstructured pruning
+# ===========================================================================
+
 def check_global_sparsity(student: Student) -> dict:
     __tracebackhide__ = True
-    steps = run_steps(student, "prune_global", GLOBAL_AMOUNTS)
-    sizes = _sizes()
-    total = sum(sizes.values())
-    reached = []
-    for step in steps:
-        zeros = sum(_zeros(step.weights).values())
-        target = round(step.amount * total)
-        reached.append({"amount": step.amount, "zeros": zeros, "sparsity": zeros / total})
-        if abs(zeros - target) > 1:
-            raise CheckFailure(
-                f"prune_global(model, {step.amount}): {zeros} of the {total} conv and linear weights "
-                f"are zero ({_pct(zeros / total)}), expected {target} ({_pct(step.amount)} of all of "
-                f"them); each step prunes a fresh copy of the trained model to `amount`",
-                hint="prune.global_unstructured(parameters, pruning_method=prune.L1Unstructured, "
-                     "amount=amount) over every Conv2d and Linear weight",
-                details={"steps": reached})
-    return {"steps": reached}
+    found = part_steps(student, GLOBAL)
+    reached = []   # (zeros, size of what was ranked) per step
+    for step in found:
+        names = _ranked(step)
+        reached.append((sum(_zeros(step.weights, names).values()), sum(_sizes(names).values())))
+    missing = [a for a in GLOBAL_AMOUNTS
+               if not any(abs(z - round(a * total)) <= 1 for z, total in reached)]
+    details = {"sparsities": [z / total for z, total in reached], "expected": list(GLOBAL_AMOUNTS),
+               "with_biases": [total != sum(_sizes().values()) for _, total in reached]}
+    if missing:
+        raise CheckFailure(
+            f"the models tested in the Unstructured Pruning part have {len(reached)} sparsities "
+            f"({', '.join(_pct(z / total) for z, total in reached)} of all conv and linear weights); "
+            f"none reaches {', '.join(_pct(a) for a in missing)}: the notebook asks for 10%, 20%, "
+            f"..., 80% of the whole model, each pruned from a fresh copy of the trained model",
+            hint="amount is a fraction in [0, 1]: prune.global_unstructured(..., amount=0.3) "
+                 "prunes 30%; an int amount is a number of weights",
+            details=details)
+    return details
 
 
 def check_global_not_per_layer(student: Student) -> dict:
     __tracebackhide__ = True
-    steps = run_steps(student, "prune_global", GLOBAL_AMOUNTS)
-    sizes = _sizes()
     per_layer = []
-    for step in steps:
-        zeros = _zeros(step.weights)
-        expected = _zeros(reference_step("global", step.amount)[0])
-        per_layer.append({"amount": step.amount, "zeros": zeros, "reference_zeros": expected})
-        if any(abs(zeros[name] - expected[name]) > 1 for name in WEIGHTS):
+    for step in part_steps(student, GLOBAL):
+        names = _ranked(step)
+        sizes = _sizes(names)
+        zeros = _zeros(step.weights, names)
+        fraction = sum(zeros.values()) / sum(sizes.values())
+        expected = _zeros(reference_step("global", fraction, biases=names != WEIGHTS)[0], names)
+        per_layer.append({"sparsity": fraction, "zeros": zeros, "reference_zeros": expected})
+        if any(abs(zeros[name] - expected[name]) > 1 for name in names):
             layers = ", ".join(f"{name.split('.')[0]} {_pct(zeros[name] / sizes[name])}"
                                for name in WEIGHTS)
             wanted = ", ".join(f"{name.split('.')[0]} {_pct(expected[name] / sizes[name])}"
                                for name in WEIGHTS)
-            per_layer_pruned = all(abs(zeros[name] - round(step.amount * sizes[name])) <= 1
-                                   for name in WEIGHTS)
+            same = all(abs(zeros[name] / sizes[name] - fraction) < 0.01 for name in WEIGHTS)
             raise CheckFailure(
-                f"prune_global(model, {step.amount}): pruned per layer {layers}; global pruning of "
-                f"the same model prunes {wanted}"
+                f"{_where(step)}: pruned per layer {layers}; global pruning of the same model to "
+                f"the same sparsity prunes {wanted}"
                 + ("\nlooks like: every layer was pruned by the same fraction (per-layer pruning, "
                    "e.g. prune.l1_unstructured on each layer); the notebook's percentages are of the "
-                   "entire model, so layers with many small weights lose more" if per_layer_pruned
-                   else ""),
+                   "entire model, so layers with many small weights lose more" if same else ""),
                 hint="one prune.global_unstructured call over all layers ranks every weight together",
                 details={"steps": per_layer})
     return {"steps": per_layer}
@@ -268,18 +435,19 @@ def _smallest_violation(original: dict, pruned: dict, names) -> str:
 def check_global_smallest(student: Student) -> None:
     __tracebackhide__ = True
     original = trained().state
-    for step in run_steps(student, "prune_global", GLOBAL_AMOUNTS):
-        problem = _smallest_violation(original, step.weights, WEIGHTS)
-        changed_bias = [name for name in BIASES if not np.array_equal(step.weights[name], original[name])]
-        if changed_bias:
-            problem = (f"the biases of {', '.join(n.split('.')[0] for n in changed_bias)} changed: the "
-                       f"course prunes weights only")
+    for step in part_steps(student, GLOBAL):
+        # biases that changed are ranked with the weights (Note [Which parameters global
+        # pruning ranks]): a bias changed to anything but zero fails there
+        problem = _smallest_violation(original, step.weights, _ranked(step))
         if problem:
-            raise CheckFailure(f"prune_global(model, {step.amount}): {problem}",
+            raise CheckFailure(f"{_where(step)}: {problem}",
                                hint="prune.L1Unstructured ranks weights by |w|")
 
 
-def _permanent_problem(step: Step, function: str) -> str:
+def _permanent_problem(step: Step) -> str:
+    """'' when the model was permanent when tested or became so by the end of the notebook."""
+    if not any(step.leftovers_at_end.get(k) for k in ("parameters", "buffers", "hooks")):
+        return ""
     left = step.leftovers
     parts = []
     if left.get("parameters"):
@@ -292,54 +460,86 @@ def _permanent_problem(step: Step, function: str) -> str:
         parts.append(f"{left['not_parameters']} are no longer Parameters")
     if not parts:
         return ""
-    return (f"{function}(model, {step.amount}): the pruning is not permanent: the model still has "
+    return (f"{_where(step)}: the pruning is not permanent: the model still has "
             + ", ".join(parts) + "; call prune.remove(module, 'weight') on every pruned layer")
 
 
-def _permanent_check(function: str, amounts: tuple[float, ...]):
+def _permanent_check(part: str):
     def run(student: Student) -> None:
         __tracebackhide__ = True
-        for step in run_steps(student, function, amounts):
-            problem = _permanent_problem(step, function)
+        for step in part_steps(student, part):
+            problem = _permanent_problem(step)
             if problem:
                 raise CheckFailure(problem, hint="prune.remove folds weight_orig * weight_mask "
                                                  "into a plain weight Parameter")
     return run
 
 
-def _accuracy_check(function: str, kind: str, amounts: tuple[float, ...]):
+def _filter_counts(step: Step) -> dict[str, int]:
+    return {name: int(np.all(step.weights[name].reshape(step.weights[name].shape[0], -1) == 0,
+                             axis=1).sum()) for name in CONVS}
+
+
+def _filter_fraction(step: Step) -> float:
+    """A fraction of filters that gives every conv layer's count of zero filters when
+    rounded as prune rounds (round(fraction * filters)), preferring a whole percentage
+    (Note [Targets, not increments, in the checks]); the mean of the layers' fractions
+    when none does (the whole-filters check then says the layers differ)."""
+    counts = _filter_counts(step)
+    sizes = {name: step.weights[name].shape[0] for name in CONVS}
+    low = max((counts[n] - 0.5) / sizes[n] for n in CONVS)
+    high = min((counts[n] + 0.5) / sizes[n] for n in CONVS)
+    middle = (low + high) / 2
+    percents = sorted((k / 100 for k in range(101) if low <= k / 100 <= high),
+                      key=lambda f: abs(f - middle))
+    for fraction in [*percents, middle, low, high]:
+        if all(round(fraction * sizes[n]) == counts[n] for n in CONVS):
+            return fraction
+    return float(np.mean([counts[n] / sizes[n] for n in CONVS]))
+
+
+def _accuracy_check(part: str):
+    kind = "global" if part == GLOBAL else "filters"
+
     def run(student: Student) -> dict:
         __tracebackhide__ = True
         total = sum(_sizes().values())
         curve, worst = [], None
-        for step in run_steps(student, function, amounts):
-            reference_state, reference_accuracy = reference_step(kind, step.amount)
-            accuracy = accuracy_of({k: v for k, v in step.weights.items()})
-            zeros = sum(_zeros(step.weights).values())
-            point = {"amount": step.amount, "sparsity": zeros / total, "accuracy": accuracy,
+        found = part_steps(student, part)
+        for step in found:
+            if part == GLOBAL:
+                amount, how = _sparsity(step), {"biases": _ranked(step) != WEIGHTS}
+            else:  # the same percentage and norm as the student's (and biases, Note [Biases of removed filters])
+                amount, how = _filter_fraction(step), {"n": NORMS[_step_norm(step)],
+                                                       "biases": _zeroes_filter_biases(step)}
+            reference_state, reference_accuracy = reference_step(kind, amount, **how)
+            accuracy = accuracy_of(step.weights)
+            point = {"cell": step.cell, "amount": amount, "sparsity": _sparsity(step),
+                     "accuracy": accuracy,
                      "reference_sparsity": sum(_zeros(reference_state).values()) / total,
                      "reference_accuracy": reference_accuracy}
             curve.append(point)
             if abs(accuracy - reference_accuracy) > ACCURACY_TOLERANCE and worst is None:
                 worst = point
+        title = "global pruning" if part == GLOBAL else "structured pruning"
         details = {"curve": curve, "unpruned_accuracy": trained().accuracy,
-                   "tolerance": ACCURACY_TOLERANCE, "device": _device_used(student, _base_model(student)),
+                   "tolerance": ACCURACY_TOLERANCE, "device": found[0].device,
                    "chart": line_chart(
-                       f"{function}: test accuracy vs sparsity", "sparsity of the prunable weights (%)",
+                       f"{title}: test accuracy vs sparsity", "sparsity of the prunable weights (%)",
                        "test accuracy",
                        {"your pruning": [(100 * p["sparsity"], p["accuracy"]) for p in curve],
                         "reference pruning": [(100 * p["reference_sparsity"], p["reference_accuracy"])
                                               for p in curve]})}
         if worst is not None:
-            table = "\n".join(f"  {p['amount']:.1f}: sparsity {_pct(p['sparsity'])}, accuracy "
+            table = "\n".join(f"  cell {p['cell']}: sparsity {_pct(p['sparsity'])}, accuracy "
                               f"{p['accuracy']:.3f} (reference {p['reference_accuracy']:.3f})"
                               for p in curve)
             raise CheckFailure(
-                f"{function}(model, {worst['amount']}): the pruned model's test accuracy is "
-                f"{worst['accuracy']:.3f}, the reference's pruning of the same trained model gives "
-                f"{worst['reference_accuracy']:.3f} (accepted difference {ACCURACY_TOLERANCE}); "
-                f"accuracy after each step (measured by the grader):\n{table}",
-                hint="see the other checks of this function for which weights went wrong",
+                f"{title}, cell {worst['cell']}: the pruned model's test accuracy is "
+                f"{worst['accuracy']:.3f}, the reference's {title} of the same trained model to the "
+                f"same amount gives {worst['reference_accuracy']:.3f} (accepted difference "
+                f"{ACCURACY_TOLERANCE}); accuracy after each step (measured by the grader):\n{table}",
+                hint="see the other checks of this part for which weights went wrong",
                 details=details)
         return details
     return run
@@ -349,22 +549,48 @@ def _accuracy_check(function: str, kind: str, amounts: tuple[float, ...]):
 # Structured filter pruning
 # ===========================================================================
 
+# Note [Biases of removed filters]
+# prune.ln_structured(conv, "weight", ...) zeroes a filter's weights and leaves its bias,
+# as the course's solution does; a student who removes the "entire neuron" by also zeroing
+# the bias of each removed filter (and of no other) does what the text says too, and is
+# accepted.  Such a step's accuracy is compared with the reference's pruning at the same
+# fraction and norm with the biases of its removed filters zeroed as well.  A bias changed
+# anywhere else (a kept filter's, the Linear layer's) fails the whole-filters check.
+
+_FILTER_BIASES = {"conv1.bias": "conv1.weight", "conv2.bias": "conv2.weight"}
+
+
+def _bias_follows_filters(step: Step, bias: str) -> bool:
+    """The bias changed only by zeroing entries of filters the step zeroed."""
+    before, after = trained().state[bias], step.weights[bias]
+    changed = after != before
+    return bool(np.all(after[changed] == 0) and np.all(_gone(step, _FILTER_BIASES[bias])[changed]))
+
+
+def _zeroes_filter_biases(step: Step) -> bool:
+    original = trained().state
+    return any(not np.array_equal(step.weights[b], original[b]) for b in _FILTER_BIASES)
+
+
 def check_whole_filters(student: Student) -> dict:
     __tracebackhide__ = True
     original = trained().state
     counts = []
-    for step in run_steps(student, "prune_filters", FILTER_AMOUNTS):
-        where = f"prune_filters(model, {step.amount})"
+    for step in part_steps(student, STRUCTURED):
+        where = f"cell {step.cell}"
         if not np.array_equal(step.weights["fc.weight"], original["fc.weight"]):
             raise CheckFailure(f"{where}: the Linear layer's weights changed: structured pruning here "
                                f"is of the convolution layers only")
-        changed_bias = [n for n in BIASES if not np.array_equal(step.weights[n], original[n])]
+        # a removed filter's bias may go with it (Note [Biases of removed filters])
+        changed_bias = [n for n in BIASES if not np.array_equal(step.weights[n], original[n])
+                        and not (n in _FILTER_BIASES and _bias_follows_filters(step, n))]
         if changed_bias:
             raise CheckFailure(f"{where}: the biases of {', '.join(n.split('.')[0] for n in changed_bias)} "
-                               f"changed: the course prunes weights only")
-        row = {"amount": step.amount}
+                               f"changed other than by zeroing the bias of a removed filter: structured "
+                               f"pruning here removes whole filters of the conv layers' weights")
+        row = {"cell": step.cell}
         # Whole filters in every layer first: a layer with one input channel (conv1) shows
-        # nothing when channels are pruned instead of filters, the next layer does.
+        # nothing odd when channels are pruned instead of filters, the next layer does.
         for name in CONVS:
             weight, before = step.weights[name], original[name]
             filters = weight.reshape(weight.shape[0], -1)
@@ -379,98 +605,101 @@ def check_whole_filters(student: Student) -> dict:
                     + ("\nlooks like: input channels (dim=1) were pruned instead of filters (dim=0)"
                        if along_inputs else ""),
                     hint="prune.ln_structured(module, 'weight', amount=amount, n=1, dim=0)")
+        fraction = _filter_fraction(step)
         for name in CONVS:
             filters = step.weights[name].reshape(step.weights[name].shape[0], -1)
             pruned = int(np.all(filters == 0, axis=1).sum())
-            expected = round(step.amount * filters.shape[0])
             row[name.split(".")[0]] = pruned
-            if pruned != expected:
-                raise CheckFailure(f"{where}: {name.split('.')[0]} has {pruned} of its "
-                                   f"{filters.shape[0]} filters zeroed, expected round({step.amount} * "
-                                   f"{filters.shape[0]}) = {expected}",
-                                   hint="amount is the fraction of each conv layer's filters")
+            if pruned != round(fraction * filters.shape[0]):
+                raise CheckFailure(
+                    f"{where}: the conv layers lost different fractions of their filters "
+                    f"({', '.join(f'{k} {v}' for k, v in row.items() if k != 'cell')} of "
+                    f"{', '.join(str(original[n].shape[0]) for n in CONVS)}): the same percentage "
+                    f"applies to each conv layer", hint="amount is the fraction of each layer's filters")
+        row["fraction"] = fraction
         counts.append(row)
+    fractions = sorted({round(r["fraction"], 6) for r in counts})
+    if len(fractions) < MIN_STRUCTURED_STEPS:
+        raise CheckFailure(f"the Structured Pruning part tested {len(fractions)} different "
+                           f"percentage(s) of filters ({', '.join(_pct(f) for f in fractions)}); "
+                           f"the notebook asks for {MIN_STRUCTURED_STEPS} (percentages that zero the "
+                           f"same numbers of filters count once)",
+                           details={"pruned_filters": counts})
     return {"pruned_filters": counts}
 
 
-def check_smallest_filters(student: Student) -> None:
+# Note [Any Ln norm ranks filters]
+# The notebook asks to remove whole filters of the convolution layers ("removing filters",
+# "entire neurons") and names no criterion for choosing them; the course's example solution
+# uses prune.ln_structured(..., n=1, dim=0), the PyTorch documentation's example n=2, and
+# some students n=float('inf').  Each removes the filters (weight[k], dim 0) with the
+# smallest norm of one kind, so each is correct: a layer passes when its zeroed filters are
+# the smallest by the L1, the L2 or the L-infinity norm (ties allowed), and the details say
+# which norm(s) matched.  What fails is a choice that ignores the filters' size (random
+# filters, prune.random_structured) or keeps the wrong end (the largest removed); input
+# channels (dim=1) and the Linear layer are outside "filters of the convolution layers" and
+# fail the whole-filters check.  The accuracy check compares each step with the reference's
+# pruning at the same fraction by the norm that matched (L1 first when several do: they
+# then remove the same filters).
+
+NORMS = {"L1": 1, "L2": 2, "Linf": float("inf")}
+
+
+def _filter_norms(name: str) -> dict[str, np.ndarray]:
+    before = trained().state[name].astype(np.float64)
+    filters = before.reshape(before.shape[0], -1)
+    return {label: np.linalg.norm(filters, ord=n, axis=1) for label, n in NORMS.items()}
+
+
+def _gone(step: Step, name: str) -> np.ndarray:
+    return np.all(step.weights[name].reshape(step.weights[name].shape[0], -1) == 0, axis=1)
+
+
+def _layer_norms(step: Step, name: str) -> list[str]:
+    """The norms by which the filters `step` zeroed in layer `name` are the smallest."""
+    gone = _gone(step, name)
+    if not gone.any() or gone.all():
+        return list(NORMS)
+    return [label for label, norm in _filter_norms(name).items()
+            if norm[gone].max() <= norm[~gone].min()]
+
+
+def _step_norm(step: Step) -> str:
+    """The first norm that explains every conv layer of `step` (L1 when none does)."""
+    matched = [set(_layer_norms(step, name)) for name in CONVS]
+    return next((label for label in NORMS if all(label in m for m in matched)), "L1")
+
+
+def check_smallest_filters(student: Student) -> dict:
     __tracebackhide__ = True
-    original = trained().state
-    for step in run_steps(student, "prune_filters", FILTER_AMOUNTS):
+    rows = []
+    for step in part_steps(student, STRUCTURED):
+        row = {"cell": step.cell}
         for name in CONVS:
-            before = original[name].reshape(original[name].shape[0], -1)
-            gone = np.all(step.weights[name].reshape(before.shape[0], -1) == 0, axis=1)
-            if not gone.any() or gone.all():
+            layer = name.split(".")[0]
+            gone = _gone(step, name)
+            matched = _layer_norms(step, name)
+            row[layer] = matched
+            if matched:
                 continue
-            l1 = np.abs(before).sum(axis=1)
-            if l1[gone].max() > l1[~gone].min():
-                l2 = np.sqrt((before ** 2).sum(axis=1))
-                by_l2 = set(np.argsort(l2)[:int(gone.sum())]) == set(np.flatnonzero(gone))
-                raise CheckFailure(
-                    f"prune_filters(model, {step.amount}): {name.split('.')[0]} zeroed filters "
-                    f"{sorted(np.flatnonzero(gone).tolist())}, but the {int(gone.sum())} with the "
-                    f"smallest L1 norm are {sorted(np.argsort(l1)[:int(gone.sum())].tolist())}"
-                    + ("\nlooks like: filters ranked by their L2 norm (n=2); the course uses n=1"
-                       if by_l2 else ""),
-                    hint="prune.ln_structured(..., n=1, dim=0) ranks filters by L1 norm")
-
-
-# ===========================================================================
-# Accuracy of a model
-# ===========================================================================
-
-# Note [Judging evaluate]
-# `evaluate(model, x, y)` must return the accuracy of the model as used for
-# testing.  The judge passes (a) the trained model and (b) the same weights in
-# a copy with dropout (p = 0.8) before the fully-connected layer, handed over in
-# training mode, as a model fresh out of a training loop is.  In eval mode
-# dropout is the identity, so both must give exactly the accuracy the judge
-# computes from the weights; a model left in training mode drops features at
-# random and gets another number.  Accuracy is a count over 359 images, so the
-# comparison is exact up to float rounding (1e-9).
-EVAL_DROPOUT = 0.8
-
-
-def _as_number(value) -> float | None:
-    if isinstance(value, Converted):
-        value = value.value
-    if isinstance(value, np.ndarray) and value.size == 1:
-        value = value.reshape(()).item()
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        return float(value)
-    return None
-
-
-def check_evaluate(student: Student) -> dict:
-    __tracebackhide__ = True
-    t = trained()
-    x = _call(student, COURSE, "tensor", t.x_test, "float32", device(student),
-              what="making the test tensor").ref
-    y = _call(student, COURSE, "tensor", t.y_test, "int64", device(student),
-              what="making the label tensor").ref
-    expected = accuracy_of(t.state)
-    details = {"expected": expected, "device": device(student)}
-    for label, dropout, training in (("the trained model", 0.0, False),
-                                     (f"the trained model with dropout p={EVAL_DROPOUT}, handed over "
-                                      f"in training mode", EVAL_DROPOUT, True)):
-        model = _base_model(student, dropout, training)
-        value = _call(student, MODULE, "evaluate", model, x, y, what=f"`evaluate` on {label}").value
-        number = _as_number(value)
-        if number is None:
-            shown = value.type_name if isinstance(value, Opaque) else type(value).__name__
-            raise CheckFailure(f"evaluate(model, x, y) returned {shown}, expected the accuracy as a number")
-        details[label] = number
-        if abs(number - expected) > 1e-9:
-            hint = ""
-            if dropout and abs(number - expected) > 0:
-                hint = ("\nlooks like: the model was left in training mode, so dropout was active "
-                        "while testing; call model.eval() first")
-            if abs(number - 100 * expected) < 1e-6:
-                hint = "\nlooks like: a percentage; return a fraction in [0, 1]"
-            raise CheckFailure(f"evaluate on {label} returned {number:.6g}, expected {expected:.6g} "
-                               f"({round(expected * len(t.y_test))} of {len(t.y_test)} test digits)"
-                               + hint, details=details)
-    return details
+            k = int(gone.sum())
+            norms = _filter_norms(name)
+            smallest = "; ".join(f"by {label} {sorted(np.argsort(norm)[:k].tolist())}"
+                                 for label, norm in norms.items())
+            largest = any(set(np.argsort(norm)[-k:].tolist()) == set(np.flatnonzero(gone).tolist())
+                          for norm in norms.values())
+            raise CheckFailure(
+                f"cell {step.cell}: {layer} zeroed filters {sorted(np.flatnonzero(gone).tolist())}, "
+                f"which are not the {k} with the smallest norm ({smallest})"
+                + ("\nlooks like: the filters with the LARGEST norm were removed" if largest else
+                   "\nlooks like: filters chosen without ranking them by a norm (e.g. "
+                   "prune.random_structured)"),
+                hint="prune.ln_structured(module, 'weight', amount=amount, n=1, dim=0) removes the "
+                     "filters with the smallest L1 norm (n=2 or n=float('inf') are fine too)",
+                details={"steps": rows + [row]})
+        row["norm"] = _step_norm(step)
+        rows.append(row)
+    return {"steps": rows, "norms": sorted({r["norm"] for r in rows}, key=list(NORMS).index)}
 
 
 # ===========================================================================
@@ -478,31 +707,31 @@ def check_evaluate(student: Student) -> dict:
 # ===========================================================================
 
 CHECKS = [
-    Check("prune_global/sparsity", "prune_global",
-          "prune_global: 10% .. 80% of all conv and linear weights are zero", check_global_sparsity),
-    Check("prune_global/global", "prune_global",
-          "prune_global: global, not per layer (per-layer sparsities match the reference)",
-          check_global_not_per_layer),
-    Check("prune_global/smallest", "prune_global",
-          "prune_global: the zeroed weights are the smallest in magnitude; nothing else changes",
-          check_global_smallest),
-    Check("prune_global/permanent", "prune_global",
-          "prune_global: the pruning is made permanent (prune.remove)",
-          _permanent_check("prune_global", GLOBAL_AMOUNTS)),
-    Check("prune_global/accuracy", "prune_global",
-          "prune_global: accuracy after each step matches the reference's pruning",
-          _accuracy_check("prune_global", "global", GLOBAL_AMOUNTS), timeout_s=60),
-    Check("prune_filters/whole_filters", "prune_filters",
-          "prune_filters: whole conv filters are zeroed, the right number per layer",
-          check_whole_filters),
-    Check("prune_filters/smallest", "prune_filters",
-          "prune_filters: the zeroed filters have the smallest L1 norm", check_smallest_filters),
-    Check("prune_filters/permanent", "prune_filters",
-          "prune_filters: the pruning is made permanent (prune.remove)",
-          _permanent_check("prune_filters", FILTER_AMOUNTS)),
-    Check("prune_filters/accuracy", "prune_filters",
-          "prune_filters: accuracy after each step matches the reference's pruning",
-          _accuracy_check("prune_filters", "filters", FILTER_AMOUNTS), timeout_s=60),
-    Check("evaluate/accuracy", "evaluate",
-          "evaluate: the test accuracy, in eval mode", check_evaluate),
+    Check("global_pruning/sparsity", GLOBAL,
+          "global pruning: the models tested reach 10% .. 80% of all conv and linear weights",
+          check_global_sparsity, timeout_s=120),
+    Check("global_pruning/global", GLOBAL,
+          "global pruning: global, not per layer (per-layer sparsities match the reference)",
+          check_global_not_per_layer, timeout_s=120),
+    Check("global_pruning/smallest", GLOBAL,
+          "global pruning: the zeroed weights are the smallest in magnitude; nothing else changes",
+          check_global_smallest, timeout_s=120),
+    Check("global_pruning/permanent", GLOBAL,
+          "global pruning: the pruning is made permanent (prune.remove)",
+          _permanent_check(GLOBAL), timeout_s=120),
+    Check("global_pruning/accuracy", GLOBAL,
+          "global pruning: accuracy after each step matches the reference's pruning",
+          _accuracy_check(GLOBAL), timeout_s=120),
+    Check("structured_pruning/whole_filters", STRUCTURED,
+          "structured pruning: whole conv filters are zeroed, the same share of each conv layer, "
+          "3 percentages", check_whole_filters, timeout_s=120),
+    Check("structured_pruning/smallest", STRUCTURED,
+          "structured pruning: the zeroed filters are the smallest by a norm (L1, L2 or Linf)", check_smallest_filters,
+          timeout_s=120),
+    Check("structured_pruning/permanent", STRUCTURED,
+          "structured pruning: the pruning is made permanent (prune.remove)",
+          _permanent_check(STRUCTURED), timeout_s=120),
+    Check("structured_pruning/accuracy", STRUCTURED,
+          "structured pruning: accuracy after each step matches the reference's pruning",
+          _accuracy_check(STRUCTURED), timeout_s=120),
 ]

@@ -1,13 +1,16 @@
-"""Checks for `pytorch` (the course's PyTorch notebook): barebones functions on raw
-tensors, weight initialisation, the nn.Module and nn.Sequential networks, and
-training the student's ThreeLayerConvNet to a stated accuracy on digits (or on
-the instructor's data set, Note [Accuracy check]).
+"""Checks for `pytorch` (the course's PyTorch notebook): the TODO work of its barebones
+part (`three_layer_convnet`), its Module part (`ThreeLayerConvNet`: outputs,
+initialisation, training to a stated accuracy on digits or on the instructor's data
+set, Note [Accuracy check]) and its Sequential part (the inline nn.Sequential handed to
+the course's train_part34, graded by observation: Note [The observed Sequential model]).
 
-Why it exists: every verdict on `pytorch_nets.py` comes from here.  Outputs are
+Why it exists: every verdict on a PyTorch notebook comes from here.  Code the course
+provides (flatten, two_layer_fc, random_weight, zero_weight, TwoLayerFC, the training
+loops) is used but earns nothing: the untouched course notebook scores 0.  Outputs are
 compared with the trusted PyTorch reference (reference/torch_nets) holding the
 same seeded weights; initialisers are judged by the statistics of what they
-draw; the trained model is judged by the accuracy the judge computes from its
-scores on held-out images.  Student code runs in the worker; tensors come back
+draw (grader/checks/kaiming.py); trained models by the accuracy the judge computes
+from their scores on held-out images.  Student code runs in the worker; tensors come back
 as arrays (Note [Trust boundary] in grader/worker/client.py), and the few steps
 that must happen next to the model (copying weights into its layers, the
 notebook's training loop) are course code shipped into the package
@@ -28,10 +31,11 @@ import torch.nn.functional as F
 
 from grader.charts import line_chart
 from grader.checks import training_data
+from grader.checks import kaiming
 from grader.checks.compare import Signature, compare_arrays
 from grader.checks.spec import Check, CheckFailure, Sample
 from grader.checks.student import RemoteObject, Student
-from grader.worker.client import Converted, Opaque, Ref, StudentError
+from grader.worker.client import Converted, Ref, StudentError
 from reference.torch_nets import barebones as ref
 from reference.torch_nets import modules as ref_modules
 
@@ -142,36 +146,6 @@ def _function_check(function: str, samples: list[Sample], reference: Callable, *
     return Check(f"{function}/{behaviour}", function, title, run, hint, hidden)
 
 
-FLATTEN_SAMPLES = [
-    Sample("images", (_rng(1).standard_normal((2, 3, 4, 5)),)),
-    Sample("N=1", (_rng(2).standard_normal((1, 3, 2, 2)),)),
-    Sample("already flat", (_rng(3).standard_normal((4, 6)),)),
-]
-
-
-def _flatten_reference(x: np.ndarray) -> np.ndarray:
-    return ref.flatten(torch.from_numpy(x)).numpy()
-
-
-def _two_layer_sample(name: str, seed: int, x_shape: tuple, hidden: int, classes: int) -> Sample:
-    r = _rng(seed)
-    d = math.prod(x_shape[1:])
-    return Sample(name, (r.standard_normal(x_shape),
-                         [r.standard_normal((d, hidden)) / math.sqrt(d),
-                          r.standard_normal((hidden, classes)) / math.sqrt(hidden)]))
-
-
-TWO_LAYER_SAMPLES = [_two_layer_sample("images", 11, (5, 3, 4, 4), 10, 4),
-                     _two_layer_sample("N=1, odd size", 12, (1, 2, 3, 3), 5, 3)]
-
-
-def _two_layer_reference(x, params, relu: bool = True) -> np.ndarray:
-    if relu:
-        return ref.two_layer_fc(torch.from_numpy(x), _torch(params)).numpy()
-    w1, w2 = _torch(params)
-    return (ref.flatten(torch.from_numpy(x)).mm(w1)).mm(w2).numpy()
-
-
 def _conv_sample(name: str, seed: int, x_shape: tuple, c1: int, c2: int, classes: int) -> Sample:
     """Seeded input and parameters for three_layer_convnet; nonzero biases."""
     r = _rng(seed)
@@ -189,11 +163,12 @@ CONV_HIDDEN_SAMPLES = [_conv_sample("hidden", 23, (2, 1, 9, 6), 5, 3, 7)]
 
 
 def _conv_reference(x, params, *, pad1: int = ref.CONV1_PADDING, pad2: int = ref.CONV2_PADDING,
-                    relu: bool = True) -> np.ndarray:
+                    relu: tuple[bool, bool] = (True, True)) -> np.ndarray:
+    """The reference forward pass, or a known mistake: no padding, a ReLU left out."""
     conv_w1, conv_b1, conv_w2, conv_b2, fc_w, fc_b = _torch(params)
-    act = F.relu if relu else (lambda t: t)
-    h = act(F.conv2d(torch.from_numpy(x), conv_w1, conv_b1, padding=pad1))
-    h = act(F.conv2d(h, conv_w2, conv_b2, padding=pad2))
+    act1, act2 = (F.relu if on else (lambda t: t) for on in relu)
+    h = act1(F.conv2d(torch.from_numpy(x), conv_w1, conv_b1, padding=pad1))
+    h = act2(F.conv2d(h, conv_w2, conv_b2, padding=pad2))
     flat = ref.flatten(h)
     return (flat.mm(fc_w[:flat.shape[1]]) + fc_b).numpy()
 
@@ -205,13 +180,9 @@ def _conv_signatures(sample: Sample) -> list[Signature]:
         Signature(lambda a, e: a.shape == no_pad().shape and np.allclose(a, no_pad(), rtol=1e-6, atol=1e-9),
                   "the convolutions have no zero-padding (the first needs padding 2, the second 1; "
                   "with 'same' padding fc_w has exactly C2 * H * W rows)"),
-        _relu_missing(functools.cache(lambda: _conv_reference(x, params, relu=False))),
+        *[_relu_missing(functools.cache(lambda relu=relu: _conv_reference(x, params, relu=relu)))
+          for relu in ((False, False), (True, False), (False, True))],
     ]
-
-
-def _two_layer_signatures(sample: Sample) -> list[Signature]:
-    x, params = sample.args
-    return [_relu_missing(functools.cache(lambda: _two_layer_reference(x, params, relu=False)))]
 
 
 def check_conv_shape(student: Student) -> None:
@@ -236,133 +207,52 @@ def check_conv_shape(student: Student) -> None:
 # ===========================================================================
 
 # Note [Initialisation statistics]
-# Kaiming normal draws N(0, 2 / fan_in).  With n draws the sample standard
-# deviation has a relative standard error of about 1 / sqrt(2n), so with
-# n >= 18432 (the smallest tensor judged here) it is within 0.52% of the true
-# value at one standard error; the check accepts 3% (5.7 standard errors, a
-# chance below 1e-8 of failing a correct initialiser), and every tensor is
-# drawn after seeding the worker's torch generator, so a submission always gets
-# the same verdict.  The mean must be within 5 standard errors of 0.  The
-# fan-in mistakes the course sees are all 15% or more away: fan-out (shape[1])
-# instead of fan-in for (512, 256), C_in alone or all entries for a conv
+# A weight is judged by the statistics of what the student's code drew, by the
+# stated rule of grader/checks/kaiming.py (Note [Kaiming variants]: fan_in with
+# gain sqrt(2) full marks; fan_out or gain 1 half, with a message; anything
+# else none), every tensor drawn after seeding the worker's torch generator,
+# so a submission always gets the same verdict.  The ThreeLayerConvNet checks
+# build the class with sizes that give every weight >= 18432 entries (3%
+# accepted, 5.7 standard errors); the notebook's inline Sequential model is
+# judged at the sizes the student built it with, the tolerance growing as
+# 5.7 / sqrt(2 n) for its smaller first convolution.  The fan-in mistakes the
+# course sees are named when they match: C_in alone or all entries for a conv
 # weight, PyTorch's default nn initialisation (std sqrt(1 / (3 fan_in)), 59%
-# lower), and an unscaled randn.
-STD_RTOL = 0.03
-MEAN_STANDARD_ERRORS = 5.0
+# lower), an unscaled randn, the variance used as the standard deviation.
 
 
-def _fan_in_mistakes(shape: tuple[int, ...], layout: str) -> dict[str, float]:
-    """Standard deviations that known mistakes give, by description."""
+def _fan_in_mistakes(shape: tuple[int, ...]) -> dict[str, float]:
+    """Standard deviations that known mistakes give for an nn-layout weight, by description."""
     size = math.prod(shape)
-    if len(shape) == 2:
-        fan_in, fan_out = (shape[0], shape[1]) if layout == "barebones" else (shape[1], shape[0])
-        wrong = {("the fan-out of this weight was used as its fan-in: a barebones (D_in, D_out) "
-                  "weight's fan-in is shape[0]" if layout == "barebones" else
-                  "the fan-out of this weight was used as its fan-in: nn.Linear stores (D_out, D_in), "
-                  "so random_weight(layer.weight.shape), which reads shape[0], gets D_out; use "
-                  "nn.init.kaiming_normal_(layer.weight)"): math.sqrt(2 / fan_out)}
-    else:
-        fan_in = math.prod(shape[1:])
+    fan_in = math.prod(shape[1:])
+    wrong = {}
+    if len(shape) == 4:
         wrong = {"fan_in = C_in only; a conv weight's fan-in is C_in * KH * KW":
                      math.sqrt(2 / shape[1]),
-                 "fan_in = C_out; a conv weight's fan-in is C_in * KH * KW (shape[1:])":
-                     math.sqrt(2 / shape[0]),
                  "fan_in = all entries of the weight; it is C_in * KH * KW": math.sqrt(2 / size)}
     wrong["the weights are not scaled: std 1 instead of sqrt(2 / fan_in)"] = 1.0
-    wrong["this is PyTorch's default initialisation: nn.init.kaiming_normal_ was not applied"] = \
-        math.sqrt(1 / (3 * fan_in))
+    wrong["this is PyTorch's default initialisation: nn.init.kaiming_normal_ (or random_weight) was "
+          "not applied"] = math.sqrt(1 / (3 * fan_in))
     wrong["std 2 / fan_in: the variance was used as the standard deviation"] = 2 / fan_in
-    wrong["std sqrt(1 / fan_in): the factor 2 of Kaiming (ReLU) initialisation is missing"] = \
-        math.sqrt(1 / fan_in)
     return wrong
 
 
-def judge_init(name: str, weights: np.ndarray, shape: tuple[int, ...], fan_in: int,
-               layout: str, hint: str) -> dict:
-    """Kaiming-normal statistics of `weights`; Note [Initialisation statistics]."""
-    weights = np.asarray(weights, dtype=np.float64)
-    if weights.shape != tuple(shape):
-        raise CheckFailure(f"{name}: shape {weights.shape}, expected {tuple(shape)}", hint=hint)
-    expected = math.sqrt(2.0 / fan_in)
-    std, mean = float(weights.std()), float(weights.mean())
-    details = {"std": std, "expected_std": expected, "mean": mean, "entries": int(weights.size)}
-    if abs(std / expected - 1) > STD_RTOL:
-        found = [text for text, wrong in _fan_in_mistakes(shape, layout).items()
-                 if abs(std / wrong - 1) <= STD_RTOL]
-        raise CheckFailure(
-            f"{name}: standard deviation {std:.4g}, expected sqrt(2 / fan_in) = sqrt(2 / {fan_in}) = "
-            f"{expected:.4g} (off by {100 * (std / expected - 1):+.1f}%, accepted {100 * STD_RTOL:g}%; "
-            f"{weights.size} entries, shape {tuple(shape)})"
-            + "".join(f"\nlooks like: {text}" for text in found), hint=hint, details=details)
-    limit = MEAN_STANDARD_ERRORS * expected / math.sqrt(weights.size)
-    if abs(mean) > limit:
-        raise CheckFailure(f"{name}: mean {mean:.3g}, expected 0 (within {limit:.2g} for "
-                           f"{weights.size} draws): the weights should be centred at zero",
-                           hint=hint, details=details)
-    return details
+INIT_HINT = "nn.init.kaiming_normal_(layer.weight) (fan_in, gain sqrt(2))"
 
 
-INIT_HINT = "Kaiming normal: torch.randn(shape) * sqrt(2 / fan_in)"
-
-
-def _random_weight_check(shape: tuple[int, ...], behaviour: str, seed: int) -> Check:
-    fan_in = shape[0] if len(shape) == 2 else math.prod(shape[1:])
-
-    def run(student: Student) -> dict:
-        __tracebackhide__ = True
-        _setup(student, seed)
-        value = _call(student, MODULE, "random_weight", shape, what=f"`random_weight({shape})`").value
-        if isinstance(value, Converted):
-            value = value.value
-        if not isinstance(value, np.ndarray):
-            raise CheckFailure(f"random_weight{shape} returned "
-                               f"{value.type_name if isinstance(value, Opaque) else type(value).__name__}, "
-                               f"expected a tensor")
-        return judge_init(f"random_weight({shape})", value, shape, fan_in, "barebones", INIT_HINT)
-
-    kind = "fully-connected (D_in, D_out)" if len(shape) == 2 else "conv (C_out, C_in, KH, KW)"
-    return Check(f"random_weight/{behaviour}", "random_weight",
-                 f"random_weight: Kaiming-normal statistics of a {kind} weight", run, INIT_HINT)
-
-
-def _leaf_facts(student: Student, function: str, shape: tuple[int, ...]) -> tuple[dict, object]:
-    result = _call(student, MODULE, function, shape, what=f"`{function}({shape})`")
-    facts = _call(student, COURSE, "tensor_facts", result.ref, what="inspecting the tensor").value
-    if facts.get("type") != "Tensor":
-        raise CheckFailure(f"{function}{shape} returned {facts.get('type')}, expected a torch tensor")
-    value = result.value.value if isinstance(result.value, Converted) else result.value
-    problems = []
-    if facts["shape"] != list(shape):
-        problems.append(f"shape {tuple(facts['shape'])}, expected {shape}")
-    if facts["dtype"] != "float32":
-        problems.append(f"dtype {facts['dtype']}, expected float32 (the notebook's dtype)")
-    if not facts["requires_grad"]:
-        problems.append("requires_grad is False: autograd will not compute its gradient")
-    if not facts["is_leaf"]:
-        problems.append("it is not a leaf tensor (was requires_grad set before scaling? "
-                        "`torch.randn(..., requires_grad=True) * std` is the result of an "
-                        "operation, so `.grad` stays None): set requires_grad after scaling")
-    if problems:
-        raise CheckFailure(f"{function}{shape}: " + "; ".join(problems), details=facts)
-    return facts, value
-
-
-def check_random_weight_leaf(student: Student) -> dict:
-    __tracebackhide__ = True
-    _setup(student, 0)
-    facts, _ = _leaf_facts(student, "random_weight", (3, 5))
-    return facts
-
-
-def check_zero_weight(student: Student) -> dict:
-    __tracebackhide__ = True
-    _setup(student)
-    for shape in ((7,), (2, 3)):
-        facts, value = _leaf_facts(student, "zero_weight", shape)
-        if np.count_nonzero(np.asarray(value)):
-            raise CheckFailure(f"zero_weight{shape}: {np.count_nonzero(value)} of {np.size(value)} "
-                               f"entries are not zero", details=facts)
-    return facts
+def judge_layer(name: str, weights: np.ndarray) -> kaiming.Judged:
+    """The Kaiming variant of one Conv2d/Linear weight (nn layout: fan-in is shape[1:])."""
+    shape = tuple(np.shape(weights))
+    fan_in = math.prod(shape[1:])
+    fan_out = shape[0] * math.prod(shape[2:])
+    judged = kaiming.judge(name, weights, fan_in, fan_out, mistakes=_fan_in_mistakes(shape),
+                           hint=INIT_HINT)
+    if judged.variant.name == "fan_out" and len(shape) == 2:
+        # The course's own random_weight reads shape[0], which an nn.Linear weight stores as D_out.
+        return kaiming.Judged(kaiming.Variant(
+            "fan_out", False, judged.variant.explain + "; nn.Linear stores (D_out, D_in), so "
+            "random_weight(layer.weight.shape), which reads shape[0], gets D_out"), judged.details)
+    return judged
 
 
 # ===========================================================================
@@ -408,8 +298,7 @@ def _install(student: Student, model: RemoteObject, arrays, what: str) -> None:
 
 
 def _module_out_check(function: str, build: Callable[[int], tuple[tuple, torch.nn.Module]],
-                      x_shape: Callable[[int], tuple], seed: int, title: str,
-                      sequential: bool = False) -> Check:
+                      x_shape: Callable[[int], tuple], seed: int, title: str) -> Check:
     def run(student: Student) -> None:
         __tracebackhide__ = True
         _setup(student, 0)
@@ -417,11 +306,6 @@ def _module_out_check(function: str, build: Callable[[int], tuple[tuple, torch.n
         args, reference = build(size)
         reference = _seeded_module(reference, seed)
         model = _model(student, function, *args)
-        if sequential:
-            facts = _call(student, COURSE, "describe", model.ref, what="inspecting the model").value
-            if not facts.get("is_sequential"):
-                raise CheckFailure(f"{function}{args} returned {facts.get('class')}, expected an "
-                                   f"nn.Sequential")
         signature = f"{function}({', '.join(map(str, args))})"
         _install(student, model, _nn_arrays(reference), signature)
         x = _rng(seed + 1).standard_normal(x_shape(size))
@@ -435,59 +319,72 @@ def _module_out_check(function: str, build: Callable[[int], tuple[tuple, torch.n
     return Check(f"{function}/out", function, title, run)
 
 
-def _module_init_check(function: str, build: Callable[[int], tuple], title: str,
-                       zero_bias: bool = False) -> Check:
-    """Kaiming-normal weights of every Conv2d/Linear layer (nn layout: fan-in is shape[1:])."""
+def judge_layers(arrays: list, signature: str,
+                 expected_shapes: list[tuple] | None = None) -> dict[str, kaiming.Judged]:
+    """Every Conv2d/Linear weight of a model by the Kaiming rule, layer name -> verdict.
 
-    def run(student: Student) -> dict:
+    `arrays` is torch_course.layer_arrays' [[weight, bias], ...]; with
+    `expected_shapes` the weights must have those shapes (matched by shape, as
+    load_layers does: Note [Layers in order] in course/torch_course.py).
+    """
+    found = [tuple(np.shape(w)) for w, _ in arrays]
+    if expected_shapes is not None:
+        if sorted(found) != sorted(expected_shapes):
+            raise CheckFailure(f"{signature}: Conv2d/Linear weight shapes {found}, expected "
+                               f"{list(expected_shapes)}")
+        arrays = [arrays[found.index(shape)] for shape in expected_shapes]
+    judged = {}
+    for index, (weight, _) in enumerate(arrays):
+        shape = tuple(np.shape(weight))
+        judged[f"layer{index + 1}"] = judge_layer(f"{signature}: layer {index + 1} weight {shape}",
+                                                  weight)
+    return judged
+
+
+def init_checks(function: str, title: str, judge: Callable[[Student], dict[str, kaiming.Judged]]
+                ) -> list[Check]:
+    """`function/init` (any Kaiming variant) and `function/init_fan_in` (the notebook's);
+    Note [Kaiming variants] in grader/checks/kaiming.py."""
+
+    def any_variant(student: Student) -> dict:
         __tracebackhide__ = True
+        judged = judge(student)
+        notes = [f"{name}: {j.message}" for name, j in judged.items() if not j.variant.full_marks]
+        return {**{name: j.details for name, j in judged.items()},
+                **({"note": "; ".join(notes)} if notes else {})}
+
+    def fan_in(student: Student) -> dict:
+        __tracebackhide__ = True
+        return kaiming.require_notebook_variant(judge(student), hint=INIT_HINT)
+
+    return [Check(f"{function}/init", function, f"{title}: Kaiming initialisation (fan_in or fan_out, "
+                                                f"gain sqrt(2) or 1)", any_variant, INIT_HINT),
+            Check(f"{function}/init_fan_in", function,
+                  f"{title}: the notebook's Kaiming initialisation, fan_in with gain sqrt(2)", fan_in,
+                  INIT_HINT)]
+
+
+def _module_init(function: str, build: Callable[[int], tuple]):
+    """Build the student's class at the init sizes and judge its weights."""
+
+    def judge(student: Student) -> dict[str, kaiming.Judged]:
         _setup(student, 0)
         args, layer_shapes = build(image_size(student))
         model = _model(student, function, *args)
         signature = f"{function}({', '.join(map(str, args))})"
         arrays = _call(student, COURSE, "layer_arrays", model.ref,
                        what=f"reading {signature}'s weights").value
-        found = [tuple(np.shape(w)) for w, _ in arrays]
-        if sorted(found) != sorted(s for s, _ in layer_shapes):
-            raise CheckFailure(f"{signature}: Conv2d/Linear weight shapes {found}, expected "
-                               f"{[s for s, _ in layer_shapes]}")
-        # Matched by shape, as load_layers does (Note [Layers in order] in course/torch_course.py).
-        by_shape = {shape: arrays[found.index(shape)] for shape, _ in layer_shapes}
-        details = {}
-        for index, (shape, judged) in enumerate(layer_shapes):
-            weight, bias = by_shape[shape]
-            name = f"{signature}: layer {index + 1} weight {shape}"
-            if judged:
-                details[f"layer{index + 1}"] = judge_init(name, weight, shape, math.prod(shape[1:]),
-                                                          "nn", "nn.init.kaiming_normal_(layer.weight)")
-            if zero_bias and bias is not None and np.count_nonzero(bias):
-                raise CheckFailure(f"{signature}: layer {index + 1}'s bias has "
-                                   f"{np.count_nonzero(bias)} nonzero entries; biases start at zero "
-                                   f"(as zero_weight makes them)",
-                                   hint="nn.init.zeros_(layer.bias)")
-        return details
+        return judge_layers(arrays, signature, [s for s, _ in layer_shapes])
 
-    return Check(f"{function}/init", function, title, run)
-
-
-def _two_layer_fc(size: int):
-    return (48, 10, 4), ref_modules.TwoLayerFC(48, 10, 4)
+    return judge
 
 
 def _convnet(size: int):
     return (3, 4, 5, 6), ref_modules.ThreeLayerConvNet(3, 4, 5, 6, image_size=(size, size))
 
 
-def _convnet_sequential(size: int):
-    return (3, 4, 5, 6), ref_modules.three_layer_convnet_sequential(3, 4, 5, 6, image_size=(size, size))
-
-
-# Sizes for the initialisation checks: every judged tensor has >= 18432 entries
-# (Note [Initialisation statistics]).
-def _two_layer_init(size: int):
-    return (1024, 512, 64), [((512, 1024), True), ((64, 512), True)]
-
-
+# Sizes for the ThreeLayerConvNet initialisation checks: every judged tensor has
+# >= 18432 entries (Note [Initialisation statistics]).
 def _convnet_init(size: int):
     return (16, 64, 32, 10), [((64, 16, 5, 5), True), ((32, 64, 3, 3), True),
                               ((10, 32 * size * size), True)]
@@ -671,14 +568,187 @@ def check_accuracy(student: Student) -> dict:
 
 
 # ===========================================================================
+# The notebook's inline nn.Sequential (Part IV), observed
+# ===========================================================================
+
+# Note [The observed Sequential model]
+# The notebook builds its Sequential three-layer ConvNet inline: `model =
+# nn.Sequential(...)` in the cell that calls the course's `train_part34(model,
+# optimizer)`; no function of the student's returns it.  So the notebook is
+# executed once (OBSERVE_API.md) with the course's `train_part34` replaced by
+# observe/torch_observe.py, which records a copy of every model handed to it,
+# before any training, with its class and layer shapes as facts.  The graded
+# model is the first nn.Sequential that holds a Conv2d (the course's two-layer
+# Sequential before it holds none) outside the open-ended part, whose own model
+# may be a Sequential ConvNet too: when the Part IV cell fails, that one must
+# not be graded in its place (the cell's markdown headings tell; the failing
+# cell is named instead).  Its sizes
+# are the student's, read from its layers: the first Conv2d (C1, C, 5, 5), the
+# second (C2, C1, 3, 3), the Linear (K, C2 * S * S), with K the classes of the
+# notebook's year (6 for ECE's CINIC-10 subset, 10 for cs231n's CIFAR-10) and S
+# the convention `image_size`.
+# - out: a copy gets the reference's seeded weights (by shape, Note [Judging
+#   a module]); scores compared in float64 (Note [Float64 for exact checks]).
+# - init / init_fan_in: the recorded copy's own weights by the Kaiming rule
+#   (Note [Initialisation statistics]); the notebook asks for random_weight
+#   and zero_weight, so init_fan_in also wants zero biases.
+# - accuracy: a copy, from its own initial weights, trained by the notebook's
+#   loop as ThreeLayerConvNet/accuracy is (course/torch_course.train, seeded
+#   minibatches, one thread) on the bundled digits fitted to S x S, the image
+#   repeated over the C input channels and only the labels below K kept; the
+#   judge computes the test accuracy from the model's scores.  Digits only,
+#   whatever --data-dir says: the model's sizes are the student's, and there is
+#   no reference run at those sizes to be relative to.
+SEQUENTIAL = "Sequential"
+# Measured with the reference's Sequential (32 and 16 filters, one CPU thread, 3-9 s):
+# 0.83 to 0.97 test accuracy over initial-weight seeds 0-2, Kaiming or PyTorch's default
+# initialisation, 6 and 10 classes; a model that does not learn stays near 1 / K.  The
+# target sits well under the worst: the architecture has its own check (out), this one
+# asks that the model, as the student initialised it, learns.
+SEQUENTIAL_TRAINING = {"epochs": 2, "batch_size": 64, "learning_rate": 1e-2, "momentum": 0.9,
+                       "seed": 0, "target": 0.7, "timeout_s": 180}
+
+
+def in_open_ended_part(headings) -> bool:
+    """Whether a cell is in the notebook's open-ended part ("Part V. CIFAR-10 open-ended
+    challenge"), whose model may be anything, a Sequential ConvNet too: the nearest heading
+    that names a part says; a notebook without headings has no such part."""
+    part = next((h for h in reversed(headings) if h.lower().startswith("part ")), "")
+    return "open-ended" in part.lower() or "challenge" in part.lower()
+
+
+def recorded_sequential(student: Student):
+    """(record, where, (C, C1, C2, K)) of the notebook's Sequential ConvNet; Note [The observed
+    Sequential model].  `where` names it in messages (its cell)."""
+    observation = student.observation()
+    records = observation.require("train_part34", "a model passed to train_part34")
+    chosen = next((r for r in records if r.facts.get("is_sequential")
+                   and any(len(shape) == 4 for shape in r.facts.get("shapes", []))
+                   and not in_open_ended_part(r.headings)), None)
+    if chosen is None:
+        seen = "; ".join(f"cell {r.cell}: {r.facts.get('class')} {r.facts.get('layers')}" for r in records)
+        problems = observation.problems()
+        raise CheckFailure("none of the models passed to train_part34 is an nn.Sequential with a Conv2d "
+                           f"layer (Part IV's three-layer ConvNet); passed: {seen}"
+                           + "".join(f"\n{p}" for p in problems),
+                           hint="model = nn.Sequential(nn.Conv2d(...), nn.ReLU(), ...); "
+                                "train_part34(model, optimizer)")
+    shapes = [tuple(shape) for shape in chosen.facts["shapes"]]
+    convs = [shape for shape in shapes if len(shape) == 4]
+    linears = [shape for shape in shapes if len(shape) == 2]
+    where = f"the nn.Sequential passed to train_part34 in cell {chosen.cell}"
+    if len(convs) != 2 or len(linears) != 1:
+        raise CheckFailure(f"{where} has the layers {chosen.facts.get('layers')}; the notebook's "
+                           f"three-layer ConvNet has two Conv2d layers (5x5, then 3x3) and one Linear",
+                           hint="Conv2d 5x5 padding 2, ReLU, Conv2d 3x3 padding 1, ReLU, Flatten, Linear")
+    (c1, c, _, _), (c2, _, _, _), (k, _) = convs[0], convs[1], linears[0]
+    return chosen, where, (c, c1, c2, k)
+
+
+def _sequential_copy(student: Student, record, where: str) -> RemoteObject:
+    ref = _call(student, COURSE, "clone", record.ref("model"), what=f"copying {where}").ref
+    return RemoteObject(student, ref, "nn.Sequential")
+
+
+def check_sequential_out(student: Student) -> None:
+    __tracebackhide__ = True
+    record, where, sizes = recorded_sequential(student)
+    _setup(student, 0)
+    size = image_size(student)
+    reference = _seeded_module(ref_modules.three_layer_convnet_sequential(*sizes, image_size=(size, size)),
+                               51)
+    model = _sequential_copy(student, record, where)
+    _install(student, model, _nn_arrays(reference), where)
+    x = _rng(52).standard_normal((3, sizes[0], size, size))
+    with torch.no_grad():
+        expected = reference(torch.from_numpy(x)).numpy()
+    value = _call(student, COURSE, "forward", model.ref, x, what=f"{where}, forward").value
+    compare_arrays(f"{where}(x)", value, expected, inputs={"x": x},
+                   hint="Conv2d 5x5 padding 2, ReLU, Conv2d 3x3 padding 1, ReLU, Flatten, Linear, in "
+                        "this order", batch_size=x.shape[0])
+
+
+def _sequential_init(student: Student):
+    record, where, _ = recorded_sequential(student)
+    arrays = _call(student, COURSE, "layer_arrays", record.ref("model"),
+                   what=f"reading the weights of {where}").value
+    return judge_layers(arrays, where), _nonzero_biases(arrays, where)
+
+
+def _nonzero_biases(arrays: list, where: str) -> list[str]:
+    return [f"{where}: layer {index + 1}'s bias has {np.count_nonzero(bias)} nonzero entries; the "
+            f"notebook starts biases at zero (zero_weight, or nn.init.zeros_)"
+            for index, (_, bias) in enumerate(arrays) if bias is not None and np.count_nonzero(bias)]
+
+
+def sequential_digits(channels: int, classes: int, size: int):
+    """Digits for the Sequential accuracy check; Note [The observed Sequential model]."""
+    from reference.datasets import load_digits_dataset
+    data = load_digits_dataset(layout="NCHW")
+    out = []
+    for x, y in ((data.X_train, data.y_train), (data.X_test, data.y_test)):
+        keep = y < classes
+        x = training_data.fit_images(np.asarray(x[keep], dtype=np.float32), size)
+        out += [np.repeat(x, channels, axis=1) if x.shape[1] != channels else x, np.asarray(y[keep])]
+    return out
+
+
+def check_sequential_accuracy(student: Student) -> dict:
+    __tracebackhide__ = True
+    config = SEQUENTIAL_TRAINING
+    record, where, (c, c1, c2, k) = recorded_sequential(student)
+    size = image_size(student)
+    x_train, y_train, x_test, y_test = sequential_digits(c, k, size)
+    _setup(student, config["seed"])
+    model = _sequential_copy(student, record, where)
+    history = _call(student, COURSE, "train", model.ref, x_train, y_train, epochs=config["epochs"],
+                    batch_size=config["batch_size"], learning_rate=config["learning_rate"],
+                    momentum=config["momentum"], seed=config["seed"], device=device(student),
+                    timeout=config["timeout_s"], what=f"training {where} with the notebook's loop").value
+    scores = _call(student, COURSE, "scores", model.ref, x_test, device=device(student),
+                   timeout=config["timeout_s"], what=f"{where} on the test digits").value
+    scores = scores.value if isinstance(scores, Converted) else scores
+    if not isinstance(scores, np.ndarray) or scores.shape != (len(y_test), k):
+        got = scores.shape if isinstance(scores, np.ndarray) else type(scores).__name__
+        raise CheckFailure(f"scores of {where} on {len(y_test)} test digits: got {got}, expected "
+                           f"({len(y_test)}, {k})")
+    accuracy = float(np.mean(np.argmax(scores, axis=1) == y_test))
+    losses = np.asarray(history.get("losses", []), dtype=float)
+    details = {"accuracy": accuracy, "target": config["target"], "train_images": len(y_train),
+               "test_images": len(y_test), "classes": k, "sizes": [c, c1, c2, k],
+               "epochs": config["epochs"], "device": history.get("device", ""),
+               "train_seconds": round(float(history.get("seconds", 0.0)), 3),
+               "first_loss": float(losses[0]) if losses.size else None,
+               "last_loss": float(losses[-1]) if losses.size else None}
+    if not accuracy >= config["target"]:
+        raise CheckFailure(
+            f"{where}, from its own initial weights, trained by the notebook's loop for "
+            f"{config['epochs']} epochs on {len(y_train)} digits ({size} x {size}, labels below {k}), "
+            f"reaches {accuracy:.3f} test accuracy, expected at least {config['target']:.2f}; the loss "
+            f"went from {details['first_loss']} to {details['last_loss']}",
+            hint="a model that does not learn has a wrong architecture (see Sequential/out) or "
+                 "weights far too large or small (see Sequential/init)", details=details)
+    return details
+
+
+def _with_biases(judge):
+    """init_fan_in for the Sequential: Kaiming fan_in weights and, as the notebook asks, zero biases."""
+    def run(student: Student) -> dict:
+        __tracebackhide__ = True
+        judged, biases = judge(student)
+        problems = [f"{name}: {j.message}" for name, j in judged.items() if not j.variant.full_marks]
+        if problems or biases:
+            raise CheckFailure("\n".join(problems + biases), hint=INIT_HINT + "; nn.init.zeros_(layer.bias)",
+                               details={name: j.details for name, j in judged.items()})
+        return {name: j.details for name, j in judged.items()}
+    return run
+
+
+# ===========================================================================
 # The registry
 # ===========================================================================
 
 CHECKS = [
-    _function_check("flatten", FLATTEN_SAMPLES, _flatten_reference, arg_names=("x",),
-                    output="flattened x", hint="x.view(N, -1) or x.reshape(N, -1), N = x.shape[0]"),
-    _function_check("two_layer_fc", TWO_LAYER_SAMPLES, _two_layer_reference, arg_names=("x", "params"),
-                    signatures=_two_layer_signatures),
     Check("three_layer_convnet/shape", "three_layer_convnet",
           "three_layer_convnet: the notebook's zeros test gives scores of shape (N, C)", check_conv_shape),
     _function_check("three_layer_convnet", CONV_SAMPLES, _conv_reference, arg_names=("x", "params"),
@@ -686,30 +756,27 @@ CHECKS = [
     _function_check("three_layer_convnet", CONV_HIDDEN_SAMPLES, _conv_reference,
                     arg_names=("x", "params"), signatures=_conv_signatures, behaviour="out_hidden",
                     hidden=True),
-    _random_weight_check((512, 256), "fc_std", seed=1),
-    _random_weight_check((64, 32, 3, 3), "conv_std", seed=2),
-    Check("random_weight/leaf", "random_weight",
-          "random_weight: a float32 leaf tensor that requires grad", check_random_weight_leaf),
-    Check("zero_weight/zeros", "zero_weight",
-          "zero_weight: a float32 leaf tensor of zeros that requires grad", check_zero_weight),
-    _module_out_check("TwoLayerFC", _two_layer_fc, lambda size: (5, 3, 4, 4), 31,
-                      "TwoLayerFC: scores match the reference with the same weights"),
-    _module_init_check("TwoLayerFC", _two_layer_init, "TwoLayerFC: Kaiming-normal weights"),
     Check("ThreeLayerConvNet/shape", "ThreeLayerConvNet",
           "ThreeLayerConvNet: the notebook's zeros test gives scores of shape (N, C)",
           check_convnet_shape),
     _module_out_check("ThreeLayerConvNet", _convnet, lambda size: (3, 3, size, size), 41,
                       "ThreeLayerConvNet: scores match the reference with the same weights"),
-    _module_init_check("ThreeLayerConvNet", _convnet_init, "ThreeLayerConvNet: Kaiming-normal weights"),
+    *init_checks("ThreeLayerConvNet", "ThreeLayerConvNet", _module_init("ThreeLayerConvNet", _convnet_init)),
     Check("ThreeLayerConvNet/accuracy", "ThreeLayerConvNet",
           f"ThreeLayerConvNet: trained by the notebook's loop, at least {TRAINING['target']} test "
           f"accuracy on digits (with --data-dir: the reference's accuracy less "
           f"{training_data.MARGIN})", check_accuracy, timeout_s=TRAINING["timeout_s"]),
-    _module_out_check("three_layer_convnet_sequential", _convnet_sequential,
-                      lambda size: (3, 3, size, size), 51,
-                      "three_layer_convnet_sequential: an nn.Sequential whose scores match the "
-                      "reference with the same weights", sequential=True),
-    _module_init_check("three_layer_convnet_sequential", _convnet_init,
-                       "three_layer_convnet_sequential: Kaiming-normal weights and zero biases",
-                       zero_bias=True),
+    Check(f"{SEQUENTIAL}/out", SEQUENTIAL,
+          "Sequential: the nn.Sequential ConvNet passed to train_part34 gives the reference's scores "
+          "with the same weights", check_sequential_out),
+    Check(f"{SEQUENTIAL}/init", SEQUENTIAL,
+          "Sequential: its weights have a Kaiming initialisation (fan_in or fan_out, gain sqrt(2) or 1)",
+          lambda student: {name: j.details for name, j in _sequential_init(student)[0].items()},
+          INIT_HINT),
+    Check(f"{SEQUENTIAL}/init_fan_in", SEQUENTIAL,
+          "Sequential: the notebook's initialisation, Kaiming fan_in with gain sqrt(2) and zero biases",
+          _with_biases(_sequential_init), INIT_HINT),
+    Check(f"{SEQUENTIAL}/accuracy", SEQUENTIAL,
+          f"Sequential: trained by the notebook's loop, at least {SEQUENTIAL_TRAINING['target']} test "
+          f"accuracy on digits", check_sequential_accuracy, timeout_s=SEQUENTIAL_TRAINING["timeout_s"]),
 ]

@@ -1,14 +1,16 @@
-"""Checks for `tensorflow` (the cs231n TensorFlow notebook): one ConvNet at three levels of abstraction.
+"""Checks for `tensorflow` (the course's TensorFlow notebook): one ConvNet at three levels of abstraction.
 
-Why it exists: every verdict on a student's `tf_convnets.py` comes from here.
-The notebook builds the same three-layer ConvNet as barebones ops
-(`flatten`, `three_layer_convnet`, `three_layer_convnet_init`), as a Keras
-subclass (`ThreeLayerConvNet`) and with the Sequential and functional APIs;
-each is compared with the trusted reference (reference/tf_nets/convnets.py)
-given the same weights (Note [Same weights]), on small seeded float32 inputs
-with an edge case (one example, odd spatial size), and the Sequential model is
-trained briefly on digits inside the worker by the notebook's own loop
-(course/grader_tf.py) to a stated accuracy.
+Why it exists: every verdict on a student's TensorFlow notebook comes from here.  The
+notebook builds the same three-layer ConvNet as barebones ops (`three_layer_convnet`,
+`three_layer_convnet_init`), as a Keras subclass (`ThreeLayerConvNet`), both graded from
+the notebook's definitions, and with the Sequential API, a `model_init_fn` handed to the
+course's `train_part34`, graded by observation (Note [The observed Sequential model]).
+Each is compared with the trusted reference (reference/tf_nets/convnets.py) given the
+same weights (Note [Same weights]), and the Sequential model is trained briefly on
+digits inside the worker by the notebook's own loop (course/grader_tf.py) to a stated
+accuracy.  Code the course provides (flatten, two_layer_fc, the two-layer models, the
+functional API's demonstration) is called but earns nothing: the untouched course
+notebook scores 0.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import math
 
 import numpy as np
 
+from grader.checks import kaiming
 from grader.checks.compare import as_array, compare_arrays
 from grader.checks.spec import Check, CheckFailure, Sample
 from grader.checks.student import RemoteObject, Student
@@ -52,31 +55,6 @@ def _call(student: Student, name: str, *args, what: str = ""):
 # ===========================================================================
 # Barebones
 # ===========================================================================
-
-FLATTEN_HINT = "flatten keeps the first axis and collapses the rest in row-major order: tf.reshape(x, (N, -1))"
-
-
-def flatten_samples() -> list[Sample]:
-    r = _rng(50)
-    return [Sample("x (2, 3, 4, 5)", (r.standard_normal((2, 3, 4, 5)).astype(np.float32),)),
-            Sample("x (1, 7): one example, already flat", (r.standard_normal((1, 7)).astype(np.float32),)),
-            Sample("x (3, 2, 5, 1)", (r.standard_normal((3, 2, 5, 1)).astype(np.float32),))]
-
-
-def flatten_check() -> Check:
-    def run(student: Student) -> None:
-        __tracebackhide__ = True
-        for sample in flatten_samples():
-            x = sample.args[0]
-            value = _call(student, "flatten", x)
-            try:
-                compare_arrays("flatten(x)", value, x.reshape(len(x), -1), inputs={"x": x}, hint=FLATTEN_HINT)
-            except CheckFailure as failure:
-                raise CheckFailure(f"[sample {sample.name}] {failure.message}", hint=FLATTEN_HINT,
-                                   details=failure.details) from None
-
-    return Check("flatten/out", "flatten", "flatten: (N, D1, ..., DM) -> (N, D1 * ... * DM)", run, FLATTEN_HINT)
-
 
 # Note [Same weights]
 # ~~~~~~~~~~~~~~~~~~~
@@ -183,48 +161,92 @@ def barebones_check() -> Check:
                  "three_layer_convnet: scores match the reference given the same params", run, BAREBONES_HINT)
 
 
-INIT_HINT = ("conv_w1 (5, 5, 3, 32), conv_w2 (3, 3, 32, 16), fc_w (32 * 32 * 16, 6), Kaiming normal "
-             "(std sqrt(2 / fan_in), fan_in = product of all axes but the last); biases zero")
-INIT_SHAPES = [(5, 5, 3, 32), (32,), (3, 3, 32, 16), (16,), (32 * 32 * 16, 6), (6,)]
+INIT_HINT = ("conv_w1 (5, 5, 3, 32), conv_w2 (3, 3, 32, 16), fc_w (32 * 32 * 16, C), Kaiming normal "
+             "(create_matrix_with_kaiming_normal: std sqrt(2 / fan_in), fan_in = product of all axes but "
+             "the last); biases zero")
 INIT_NAMES = ["conv_w1", "conv_b1", "conv_w2", "conv_b2", "fc_w", "fc_b"]
-# The sample std of n >= 2400 normal draws is within 3% of the true one with
-# probability > 1 - 1e-6 (standard error ~ 1 / sqrt(2n) = 1.4%); 10% catches
-# sqrt(1 / fan_in) (29% low) and a fan-out (or fan-in of C_in only) scale.
-INIT_STD_RTOL = 0.10
 
 
-def init_check() -> Check:
-    def run(student: Student) -> dict:
+def init_shapes(classes: int) -> list[tuple[int, ...]]:
+    """The notebook's parameter shapes: 32 and 16 filters on 32 x 32 x 3 images, `classes` scores."""
+    return [(5, 5, 3, 32), (32,), (3, 3, 32, 16), (16,), (32 * 32 * 16, classes), (classes,)]
+
+
+# Note [Classes from the sample]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# The notebook's years differ in the number of classes: ECE's CINIC-10 subset has 6,
+# cs231n's CIFAR-10 10.  three_layer_convnet_init takes no arguments, so the number of
+# classes is read from what it returns: fc_b's length (fc_w's last axis must agree).
+# Every other shape is fixed by the notebook (32 and 16 filters, 32 x 32 x 3 images).
+
+
+def _init_params(student: Student) -> dict[str, np.ndarray]:
+    value = _call(student, "three_layer_convnet_init", what="`three_layer_convnet_init()`")
+    if not isinstance(value, (list, tuple)) or len(value) != 6:
+        raise CheckFailure(f"three_layer_convnet_init() returned {type(value).__name__}"
+                           f"{f' of {len(value)}' if isinstance(value, (list, tuple)) else ''}, expected "
+                           f"a list of 6 (conv_w1, conv_b1, conv_w2, conv_b2, fc_w, fc_b)", hint=INIT_HINT)
+    arrays = {name: as_array(name, item, np.zeros(1, np.float32), hint=INIT_HINT)
+              for name, item in zip(INIT_NAMES, value)}
+    fc_b = arrays["fc_b"]
+    classes = int(fc_b.shape[0]) if fc_b.ndim == 1 and fc_b.shape[0] >= 2 else 0
+    wanted = init_shapes(classes or 6)
+    for (name, array), shape in zip(arrays.items(), wanted):
+        if array.shape != shape:
+            raise CheckFailure(f"{name}: shape {array.shape}, expected {shape} (Note [Classes from the "
+                               f"sample]: fc_b has {fc_b.shape} entries, so {classes or '?'} classes)",
+                               hint=INIT_HINT)
+    return arrays
+
+
+def _tf_fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    """(fan_in, fan_out) of a TensorFlow weight: (KH, KW, C_in, C_out) or (D_in, D_out)."""
+    receptive = math.prod(shape[:-2])
+    return receptive * shape[-2], receptive * shape[-1]
+
+
+def _init_judged(student: Student) -> dict[str, kaiming.Judged]:
+    arrays = _init_params(student)
+    for name in ("conv_b1", "conv_b2", "fc_b"):
+        compare_arrays(name, arrays[name], np.zeros(arrays[name].shape, np.float32), hint=INIT_HINT)
+    judged = {}
+    for name in ("conv_w1", "conv_w2", "fc_w"):
+        fan_in, fan_out = _tf_fans(arrays[name].shape)
+        judged[name] = kaiming.judge(f"{name} {arrays[name].shape}", arrays[name], fan_in, fan_out,
+                                     mistakes=_init_mistakes(arrays[name].shape), hint=INIT_HINT)
+    return judged
+
+
+def _init_mistakes(shape: tuple[int, ...]) -> dict[str, float]:
+    fan_in, _ = _tf_fans(shape)
+    mistakes = {"the weights are not scaled: std 1 instead of sqrt(2 / fan_in)": 1.0,
+                "std 2 / fan_in: the variance was used as the standard deviation": 2.0 / fan_in}
+    if len(shape) == 4:
+        mistakes["fan_in = C_in only; a conv weight's fan-in is KH * KW * C_in"] = math.sqrt(2.0 / shape[2])
+    return mistakes
+
+
+def init_checks() -> list[Check]:
+    """three_layer_convnet_init/init (any Kaiming variant) and /init_fan_in (the notebook's);
+    Note [Kaiming variants] in grader/checks/kaiming.py."""
+
+    def any_variant(student: Student) -> dict:
         __tracebackhide__ = True
-        value = _call(student, "three_layer_convnet_init", what="`three_layer_convnet_init()`")
-        if not isinstance(value, (list, tuple)) or len(value) != 6:
-            raise CheckFailure(f"three_layer_convnet_init() returned {type(value).__name__}"
-                               f"{f' of {len(value)}' if isinstance(value, (list, tuple)) else ''}, expected "
-                               f"a list of 6 (conv_w1, conv_b1, conv_w2, conv_b2, fc_w, fc_b)", hint=INIT_HINT)
-        details = {}
-        for name, shape, item in zip(INIT_NAMES, INIT_SHAPES, value):
-            array = as_array(name, item, np.zeros(shape, np.float32), hint=INIT_HINT)
-            if array.shape != shape:
-                raise CheckFailure(f"{name}: shape {array.shape}, expected {shape}", hint=INIT_HINT)
-            if len(shape) == 1:
-                compare_arrays(name, array, np.zeros(shape, np.float32), hint=INIT_HINT)
-                continue
-            want = math.sqrt(2.0 / math.prod(shape[:-1]))
-            std, mean = float(np.std(array)), float(np.mean(array))
-            details[f"{name}_std"] = std
-            if abs(std - want) > INIT_STD_RTOL * want or abs(mean) > 0.1 * want:
-                ratio = std / want
-                known = ""
-                if abs(ratio - math.sqrt(0.5)) < INIT_STD_RTOL * math.sqrt(0.5):
-                    known = "\nlooks like: std sqrt(1 / fan_in), 0.707 of Kaiming's: the 2 in sqrt(2 / fan_in) is missing"
-                raise CheckFailure(f"{name}: mean {mean:.3g}, std {std:.4g}; Kaiming normal for fan_in "
-                                   f"{math.prod(shape[:-1])} has mean 0, std {want:.4g} (yours is {ratio:.3g} "
-                                   f"times that){known}", hint=INIT_HINT, details=details)
-        return details
+        judged = _init_judged(student)
+        notes = [f"{name}: {j.message}" for name, j in judged.items() if not j.variant.full_marks]
+        return {**{name: j.details for name, j in judged.items()}, **({"note": "; ".join(notes)} if notes else {})}
 
-    return Check("three_layer_convnet_init/kaiming", "three_layer_convnet_init",
-                 "three_layer_convnet_init: the notebook's shapes, Kaiming-normal weights, zero biases",
-                 run, INIT_HINT)
+    def fan_in(student: Student) -> dict:
+        __tracebackhide__ = True
+        return kaiming.require_notebook_variant(_init_judged(student), hint=INIT_HINT)
+
+    function = "three_layer_convnet_init"
+    return [Check(f"{function}/init", function,
+                  "three_layer_convnet_init: the notebook's shapes, zero biases, Kaiming weights (fan_in or "
+                  "fan_out, gain sqrt(2) or 1)", any_variant, INIT_HINT),
+            Check(f"{function}/init_fan_in", function,
+                  "three_layer_convnet_init: the notebook's Kaiming initialisation, fan_in with gain sqrt(2)",
+                  fan_in, INIT_HINT)]
 
 
 # ===========================================================================
@@ -236,14 +258,6 @@ KERAS_HINT = ("the same ConvNet as the barebones one (5x5 'same' conv, relu, 3x3
 BUILDERS = {
     "ThreeLayerConvNet": ("ThreeLayerConvNet(channel_1, channel_2, num_classes)",
                           lambda shape: ((CHANNEL_1, CHANNEL_2, NUM_CLASSES), {})),
-    "three_layer_convnet_sequential": (
-        "three_layer_convnet_sequential(input_shape, channel_1, channel_2, num_classes)",
-        lambda shape: ((), {"input_shape": shape, "channel_1": CHANNEL_1, "channel_2": CHANNEL_2,
-                            "num_classes": NUM_CLASSES})),
-    "three_layer_convnet_functional": (
-        "three_layer_convnet_functional(input_shape, channel_1, channel_2, num_classes)",
-        lambda shape: ((), {"input_shape": shape, "channel_1": CHANNEL_1, "channel_2": CHANNEL_2,
-                            "num_classes": NUM_CLASSES})),
 }
 
 
@@ -264,6 +278,30 @@ def model_scores(student: Student, model: RemoteObject, x: np.ndarray, what: str
         raise _error(f"model(x) ({what})", error) from None
 
 
+def judge_probabilities(student: Student, model: RemoteObject, x: np.ndarray, weights: list[np.ndarray],
+                        where: str) -> None:
+    """`model` given `weights` (by shape) computes the reference's softmax outputs on `x`."""
+    try:
+        shapes = student.call(HELPERS, "set_weights_by_shape", model.ref, weights).value
+    except StudentError as error:
+        raise _error("setting the model's weights", error) from None
+    wanted = sorted(list(w.shape) for w in weights)
+    if sorted(shapes) != wanted:
+        raise CheckFailure(f"[{where}] the model's weights have shapes {shapes}; the three-layer "
+                           f"ConvNet's are {[list(w.shape) for w in weights]}", hint=KERAS_HINT)
+    value = model_scores(student, model, x, where)
+    expected = reference_scores(x, weights, softmax=True)
+    try:
+        compare_arrays("probabilities", value, expected, hint=KERAS_HINT, inputs={"x": x},
+                       signatures=_signatures(
+                           [*_convnet_known(x, weights, True),
+                            (reference_scores(x, weights, softmax=False),
+                             "the scores are not passed through a softmax, as the notebook's models do")],
+                           expected))
+    except CheckFailure as failure:
+        raise CheckFailure(f"[{where}] {failure.message}", hint=KERAS_HINT, details=failure.details) from None
+
+
 def keras_check(builder: str) -> Check:
     def run(student: Student) -> dict:
         __tracebackhide__ = True
@@ -271,28 +309,7 @@ def keras_check(builder: str) -> Check:
             x, weights = sample.args
             model = build_model(student, builder, x.shape[1:])
             model_scores(student, model, x, "building the model")  # builds a subclassed model's weights
-            try:
-                shapes = student.call(HELPERS, "set_weights_by_shape", model.ref, weights).value
-            except StudentError as error:
-                raise _error("setting the model's weights", error) from None
-            wanted = sorted(list(w.shape) for w in weights)
-            if sorted(shapes) != wanted:
-                raise CheckFailure(f"[sample {sample.name}] the model's weights have shapes {shapes}; the "
-                                   f"three-layer ConvNet's are {[list(w.shape) for w in weights]}",
-                                   hint=KERAS_HINT)
-            value = model_scores(student, model, x, sample.name)
-            expected = reference_scores(x, weights, softmax=True)
-            try:
-                compare_arrays("probabilities", value, expected, hint=KERAS_HINT,
-                               inputs={"x": x},
-                               signatures=_signatures(
-                                   [*_convnet_known(x, weights, True),
-                                    (reference_scores(x, weights, softmax=False),
-                                     "the scores are not passed through a softmax, as the notebook's models do")],
-                                   expected))
-            except CheckFailure as failure:
-                raise CheckFailure(f"[sample {sample.name}] {failure.message}", hint=KERAS_HINT,
-                                   details=failure.details) from None
+            judge_probabilities(student, model, x, weights, f"sample {sample.name}")
         return {}
 
     return Check(f"{builder}/probabilities", builder,
@@ -301,74 +318,170 @@ def keras_check(builder: str) -> Check:
 
 
 # ===========================================================================
+# The notebook's Sequential model (Part IV), observed
+# ===========================================================================
+
+# Note [The observed Sequential model]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# The notebook's Sequential three-layer ConvNet is a `model_init_fn` defined in the
+# cell that calls the course's `train_part34(model_init_fn, optimizer_init_fn)`;
+# every part of the notebook redefines `model_init_fn`, so only the call says which
+# function built which model.  The notebook is executed once (OBSERVE_API.md) with the
+# course's train_part34 replaced by observe/tf_observe.py, which records both
+# functions and facts about one model the function builds.  The graded call is the
+# first whose model is a tf.keras.Sequential holding a Conv2D (the course's
+# two-layer Sequential before it holds none) outside the open-ended part, whose
+# model may be one too (the cell's markdown headings tell; PyTorch's Note [The
+# observed Sequential model] says why).  Its
+# sizes are the student's: read from the weight shapes, (5, 5, C, C1), (3, 3, C1, C2),
+# (S * S * C2, K) with the notebook's 32 x 32 images, K 6 (ECE) or 10 (cs231n).
+# - probabilities: a model built by the recorded model_init_fn gets seeded weights
+#   (by shape, Note [Same weights]) and must compute the reference's softmax outputs
+#   on 32 x 32 images.
+# - trains: a fresh model from the recorded model_init_fn, with its own initial
+#   weights, is trained by the course's loop (Note [Training the Sequential model]).
+SEQUENTIAL = "Sequential"
+IMAGE = (32, 32, 3)
+
+
+def in_open_ended_part(headings) -> bool:
+    """Whether a cell is in the notebook's open-ended part ("Part V. CIFAR-10 open-ended
+    challenge"), whose model may be anything, a Sequential ConvNet too: the nearest heading
+    that names a part says; a notebook without headings has no such part."""
+    part = next((h for h in reversed(headings) if h.lower().startswith("part ")), "")
+    return "open-ended" in part.lower() or "challenge" in part.lower()
+
+
+def recorded_sequential(student: Student):
+    """(record, where, (C1, C2, K)); Note [The observed Sequential model]."""
+    observation = student.observation()
+    records = observation.require("train_part34", "a model_init_fn passed to train_part34")
+    chosen = next((r for r in records if r.facts.get("is_sequential")
+                   and "Conv2D" in r.facts.get("layers", [])
+                   and not in_open_ended_part(r.headings)), None)
+    if chosen is None:
+        seen = "; ".join(f"cell {r.cell}: {r.facts.get('class') or r.facts.get('model_error')} "
+                         f"{r.facts.get('layers', [])}" for r in records)
+        raise CheckFailure("no model_init_fn passed to train_part34 builds a tf.keras.Sequential with a "
+                           f"Conv2D layer (Part IV's three-layer ConvNet); passed: {seen}"
+                           + "".join(f"\n{p}" for p in observation.problems()),
+                           hint="def model_init_fn(): return tf.keras.Sequential([...]); "
+                                "train_part34(model_init_fn, optimizer_init_fn)")
+    where = f"the Sequential model of the model_init_fn passed to train_part34 in cell {chosen.cell}"
+    shapes = [tuple(s) for s in chosen.facts.get("shapes", [])]
+    kernels = [s for s in shapes if len(s) == 4]
+    dense = [s for s in shapes if len(s) == 2]
+    if len(kernels) != 2 or len(dense) != 1 or kernels[0][:2] != (5, 5) or kernels[1][:2] != (3, 3):
+        raise CheckFailure(f"{where} has the layers {chosen.facts.get('layers')} with weights {shapes}; "
+                           f"the notebook's three-layer ConvNet has a 5x5 Conv2D, a 3x3 Conv2D and one "
+                           f"Dense layer", hint=KERAS_HINT)
+    return chosen, where, (kernels[0][3], kernels[1][3], dense[0][1])
+
+
+def _build_recorded(student: Student, record, where: str) -> RemoteObject:
+    try:
+        ref = student.call(HELPERS, "build", record.ref("model_init_fn")).ref
+    except StudentError as error:
+        raise _error(f"model_init_fn() ({where})", error) from None
+    return RemoteObject(student, ref, "tf.keras.Sequential")
+
+
+def sequential_weights(seed: int, channel_1: int, channel_2: int, classes: int) -> list[np.ndarray]:
+    """Seeded weights of the student's sizes on the notebook's images; Note [Same weights]."""
+    r = _rng(seed)
+    height, width, channels = IMAGE
+    shapes = [(5, 5, channels, channel_1), (channel_1,), (3, 3, channel_1, channel_2), (channel_2,),
+              (height * width * channel_2, classes), (classes,)]
+    return [(r.standard_normal(shape) / math.sqrt(math.prod(shape[:-1]) if len(shape) > 1 else 10.0))
+            .astype(np.float32) for shape in shapes]
+
+
+def check_sequential_probabilities(student: Student) -> dict:
+    __tracebackhide__ = True
+    record, where, (c1, c2, k) = recorded_sequential(student)
+    model = _build_recorded(student, record, where)
+    x = _rng(70).standard_normal((2, *IMAGE)).astype(np.float32)
+    model_scores(student, model, x, "building the model")
+    judge_probabilities(student, model, x, sequential_weights(71, c1, c2, k), where)
+    return {"sizes": [c1, c2, k], "cell": record.cell}
+
+
+# ===========================================================================
 # Training (the Sequential model, by the notebook's loop)
 # ===========================================================================
 
 # Note [Training the Sequential model]
 # ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
-# The notebook trains its Keras models with its own loop (train_part34), so
-# the loop is course code (course/grader_tf.train: Adam 1e-3, batch 64,
-# TRAIN_STEPS steps, one tf.function trace) and only the model is the
-# student's: `three_layer_convnet_sequential(input_shape=(8, 8, 1),
-# channel_1=8, channel_2=8, num_classes=10)` on scikit-learn's bundled 8x8
-# digits (reference.datasets, no download).  Accuracy is computed here from
-# the model's test-set outputs.  The reference reaches 0.938 to 0.953 over
-# six runs (minibatch seeds 0-5; Keras' own initializers unseeded, as in the
-# notebook), 1.5-3 s each on CPU; the threshold, 0.90, sits under the worst.
-# A model without its ReLUs or its softmax fails the probabilities checks, not
-# necessarily this one: it checks that the student's model can be trained.
+# The notebook trains its Keras models with its own loop (train_part34), so the loop
+# is course code (course/grader_tf.train: Adam 1e-3, batch 64, TRAIN_STEPS steps, one
+# tf.function trace) and only the model is the student's: a fresh model built by the
+# recorded model_init_fn (Note [The observed Sequential model]), with its own initial
+# weights, at its own sizes on the notebook's 32 x 32 x 3 images, trained on
+# scikit-learn's bundled 8x8 digits (reference.datasets, no download) fitted to 32 x 32
+# by repeating pixels, the image repeated over the 3 channels, only the labels below
+# the model's K classes kept.  Accuracy is computed here from the model's test-set
+# outputs.  Measured (1 CPU thread, the reference's Sequential, 32 and 16 filters):
+# see MEASURED below; the threshold sits under the worst.  A model without its ReLUs
+# or its softmax fails the probabilities check, not necessarily this one: it checks
+# that the student's model, as its model_init_fn builds it, can be trained.
 
-TRAIN_STEPS = 300
-REFERENCE_WORST = 0.938
-MIN_ACCURACY = 0.90
+TRAIN_STEPS = 100
+MEASURED = ("the reference's Sequential reaches 0.958 to 0.986 after 100 steps: 6 and 10 classes, "
+            "minibatch seeds 0-1, VarianceScaling(2.0) or Keras' default initializers; 8-12 s on one "
+            "CPU thread of a loaded 2-core machine")
+MIN_ACCURACY = 0.85
 TRAIN_TIMEOUT_S = 180.0
 
 
 @functools.cache
-def digits():
+def digits(classes: int):
+    """Digits as the notebook's images; Note [Training the Sequential model]."""
+    from grader.checks import training_data
     from reference.datasets import load_digits_dataset
-    data = load_digits_dataset(layout="NHWC")
-    return data.X_train, data.y_train, data.X_test, data.y_test
+    data = load_digits_dataset(layout="NCHW")
+    out = []
+    for x, y in ((data.X_train, data.y_train), (data.X_test, data.y_test)):
+        keep = y < classes
+        x = training_data.fit_images(np.asarray(x[keep], np.float32), IMAGE[0])
+        out += [np.ascontiguousarray(np.repeat(x, IMAGE[2], axis=1).transpose(0, 2, 3, 1)), y[keep]]
+    return tuple(out)
 
 
-def training_check() -> Check:
+def check_sequential_trains(student: Student) -> dict:
+    __tracebackhide__ = True
     hint = "a model that matches the reference on fixed weights should learn digits; check its initializers"
-
-    def run(student: Student) -> dict:
-        __tracebackhide__ = True
-        x_train, y_train, x_test, y_test = digits()
-        call, _ = BUILDERS["three_layer_convnet_sequential"]
-        try:
-            model = student.new(MODULE, "three_layer_convnet_sequential", input_shape=(8, 8, 1),
-                                channel_1=8, channel_2=8, num_classes=10)
-        except StudentError as error:
-            raise _error(f"`{call}`", error) from None
-        try:
-            student.call(HELPERS, "train", model.ref, x_train, y_train, steps=TRAIN_STEPS, seed=0)
-        except StudentError as error:
-            raise _error("training the model with the notebook's loop", error) from None
-        value = model_scores(student, model, x_test, "test images")
-        probabilities = as_array("probabilities", value, np.zeros((len(x_test), 10), np.float32))
-        if probabilities.shape != (len(x_test), 10):
-            raise CheckFailure(f"the model returned shape {probabilities.shape} for {len(x_test)} images, "
-                               f"expected ({len(x_test)}, 10)", hint=hint)
-        accuracy = float(np.mean(np.argmax(probabilities, axis=1) == y_test))
-        details = {"test_accuracy": round(accuracy, 4), "threshold": MIN_ACCURACY, "steps": TRAIN_STEPS}
-        if accuracy < MIN_ACCURACY:
-            raise CheckFailure(f"after {TRAIN_STEPS} steps on digits the test accuracy is {accuracy:.3f}; at "
-                               f"least {MIN_ACCURACY:.2f} is expected (the reference reaches "
-                               f"{REFERENCE_WORST:.2f} or more)", hint=hint, details=details)
-        return details
-
-    return Check("three_layer_convnet_sequential/trains", "three_layer_convnet_sequential",
-                 f"three_layer_convnet_sequential trains on digits to {MIN_ACCURACY:.0%} test accuracy",
-                 run, hint, timeout_s=TRAIN_TIMEOUT_S)
+    record, where, (c1, c2, k) = recorded_sequential(student)
+    x_train, y_train, x_test, y_test = digits(k)
+    model = _build_recorded(student, record, where)
+    try:
+        student.call(HELPERS, "train", model.ref, x_train, y_train, steps=TRAIN_STEPS, seed=0,
+                     timeout=TRAIN_TIMEOUT_S)
+    except StudentError as error:
+        raise _error(f"training {where} with the notebook's loop", error) from None
+    value = model_scores(student, model, x_test, "test images")
+    probabilities = as_array("probabilities", value, np.zeros((len(x_test), k), np.float32))
+    if probabilities.shape != (len(x_test), k):
+        raise CheckFailure(f"{where} returned shape {probabilities.shape} for {len(x_test)} images, "
+                           f"expected ({len(x_test)}, {k})", hint=hint)
+    accuracy = float(np.mean(np.argmax(probabilities, axis=1) == y_test))
+    details = {"test_accuracy": round(accuracy, 4), "threshold": MIN_ACCURACY, "steps": TRAIN_STEPS,
+               "classes": k, "test_images": len(y_test)}
+    if accuracy < MIN_ACCURACY:
+        raise CheckFailure(f"{where}, built by its model_init_fn and trained {TRAIN_STEPS} steps on "
+                           f"{len(y_train)} digits (labels below {k}), reaches {accuracy:.3f} test accuracy; "
+                           f"at least {MIN_ACCURACY:.2f} is expected ({MEASURED})", hint=hint,
+                           details=details)
+    return details
 
 
 CHECKS: list[Check] = [
-    flatten_check(),
     barebones_check(),
-    init_check(),
+    *init_checks(),
     *[keras_check(builder) for builder in BUILDERS],
-    training_check(),
+    Check(f"{SEQUENTIAL}/probabilities", SEQUENTIAL,
+          "Sequential: the model of the model_init_fn passed to train_part34 gives the reference's softmax "
+          "outputs with the same weights", check_sequential_probabilities, KERAS_HINT),
+    Check(f"{SEQUENTIAL}/trains", SEQUENTIAL,
+          f"Sequential: a model built by its model_init_fn trains on digits to {MIN_ACCURACY:.0%} test "
+          f"accuracy", check_sequential_trains, timeout_s=TRAIN_TIMEOUT_S),
 ]

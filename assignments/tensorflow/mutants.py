@@ -1,44 +1,52 @@
-"""Fixtures of `tensorflow` (Note [Mutants] in grader/mutants.py): the solution (the
-reference module reference/tf_nets/convnets.py, submitted as tf_convnets.py), and
-one realistic mistake each in the graded functions.
+"""Fixtures of `tensorflow` (Note [Mutants] in grader/mutants.py): the solution, the course's
+notebook with its TODO cells filled in (solution/Q5-Tensorflow.ipynb, made by
+tests/assignments/course_notebooks.py), and one realistic mistake each in the graded work.
 
-Each mutant must cost points on its target and nowhere else but the functions in
-its `may_affect`; `grade selftest -a tensorflow` and tests/assignments/test_tensorflow.py
-grade them.  Data only; never part of what students receive.
+Each mutant must cost points on its target and nowhere else but the functions in its
+`may_affect`; `grade selftest -a tensorflow` and tests/assignments/test_tensorflow.py
+grade them.  A bug edits the one code cell holding its text.  Data only; never part of
+what students receive.
 """
 
-from grader.mutants import REFERENCE, Bug, Solution
+from grader.mutants import Bug, Solution
 
-FILE = "tf_convnets.py"
-SOLUTION = Solution(REFERENCE / "tf_nets" / "convnets.py", name=FILE)
+FILE = "Q5-Tensorflow.ipynb"
+SOLUTION = Solution(f"solution/{FILE}")
 
 MUTANTS = [
-    Bug("flatten: channels first before the reshape", FILE,
-        "    return tf.reshape(x, (tf.shape(x)[0], -1))",
-        "    if len(x.shape) == 4:\n        x = tf.transpose(x, [0, 3, 1, 2])\n"
-        "    return tf.reshape(x, (tf.shape(x)[0], -1))", "flatten", ("three_layer_convnet",)),
     Bug("barebones: second ReLU missing", FILE,
-        'h2 = tf.nn.relu(tf.nn.conv2d(h1, conv_w2, strides=1, padding="SAME") + conv_b2)',
-        'h2 = tf.nn.conv2d(h1, conv_w2, strides=1, padding="SAME") + conv_b2', "three_layer_convnet"),
-    Bug("init: std sqrt(1 / fan_in)", FILE, "return draw * math.sqrt(2.0 / fan_in)",
-        "return draw * math.sqrt(1.0 / fan_in)", "three_layer_convnet_init"),
-    Bug("init: first bias not zero", FILE, "tf.Variable(tf.zeros((channel_1,))),",
-        "tf.Variable(tf.ones((channel_1,))),", "three_layer_convnet_init"),
-    Bug("subclass: no softmax", FILE, "return self.softmax(self.fc(self.flatten(x)))",
-        "return self.fc(self.flatten(x))", "ThreeLayerConvNet"),
+        "    hidden = tf.nn.relu(hidden)\n    scores = tf.matmul(flatten(hidden), fc_w) + fc_b\n",
+        "    scores = tf.matmul(flatten(hidden), fc_w) + fc_b\n", "three_layer_convnet"),
+    Bug("barebones: flattened channels first", FILE,
+        "    scores = tf.matmul(flatten(hidden), fc_w) + fc_b\n",
+        "    scores = tf.matmul(flatten(tf.transpose(hidden, [0, 3, 1, 2])), fc_w) + fc_b\n",
+        "three_layer_convnet"),
+    Bug("init: conv_w1 with std sqrt(1 / fan_in) (gain 1)", FILE,
+        "    conv_w1 = tf.Variable(create_matrix_with_kaiming_normal((5, 5, 3, 32)))\n",
+        "    conv_w1 = tf.Variable(tf.random.normal((5, 5, 3, 32)) * np.sqrt(1.0 / (5 * 5 * 3)))\n",
+        "three_layer_convnet_init"),
+    Bug("init: fc_w not scaled", FILE,
+        "    fc_w = tf.Variable(create_matrix_with_kaiming_normal((32 * 32 * 16,",
+        "    fc_w = tf.Variable(tf.random.normal((32 * 32 * 16,", "three_layer_convnet_init"),
+    Bug("init: first bias not zero", FILE, "    conv_b1 = tf.Variable(tf.zeros((32,)))\n",
+        "    conv_b1 = tf.Variable(tf.ones((32,)))\n", "three_layer_convnet_init"),
+    Bug("subclass: no softmax", FILE,
+        "        self.fc = tf.keras.layers.Dense(num_classes, activation='softmax',",
+        "        self.fc = tf.keras.layers.Dense(num_classes,", "ThreeLayerConvNet"),
+    Bug("subclass: 3x3 convolution first", FILE,
+        "        self.conv1 = tf.keras.layers.Conv2D(channel_1, 5, padding='same',",
+        "        self.conv1 = tf.keras.layers.Conv2D(channel_1, 3, padding='same',", "ThreeLayerConvNet"),
     Bug("sequential: first ReLU missing", FILE,
-        "        _conv1(channel_1, seed),\n        tf.keras.layers.ReLU(),\n",
-        "        _conv1(channel_1, seed),\n", "three_layer_convnet_sequential"),
-    Bug("functional: second ReLU missing", FILE,
-        "x = tf.keras.layers.ReLU()(_conv2(channel_2, seed)(x))", "x = _conv2(channel_2, seed)(x)",
-        "three_layer_convnet_functional"),
-    # Added for `grade selftest`: the training check's failing fixture.  Fixed-weight checks
-    # cannot see an initializer; a conv layer that starts at zero never learns (ReLU'(0) = 0).
+        "        tf.keras.layers.Conv2D(32, 5, padding='same', activation='relu',\n",
+        "        tf.keras.layers.Conv2D(32, 5, padding='same',\n", "Sequential"),
+    Bug("sequential: no softmax", FILE,
+        "activation='softmax',\n                              kernel_initializer=initializer),\n    ])",
+        "\n                              kernel_initializer=initializer),\n    ])", "Sequential"),
+    # A conv layer that starts at zero never learns (ReLU'(0) = 0): the fixed-weight check
+    # cannot see an initializer, the training check does.
     Bug("sequential: first conv initialised to zeros", FILE,
-        "        _conv1(channel_1, seed),\n"
-        "        tf.keras.layers.ReLU(),\n        _conv2(channel_2, seed),",
-        '        tf.keras.layers.Conv2D(channel_1, 5, padding="same",\n'
-        '                               kernel_initializer="zeros"),\n'
-        "        tf.keras.layers.ReLU(),\n        _conv2(channel_2, seed),",
-        "three_layer_convnet_sequential"),
+        "        tf.keras.layers.Conv2D(32, 5, padding='same', activation='relu',\n"
+        "                               kernel_initializer=initializer,\n",
+        "        tf.keras.layers.Conv2D(32, 5, padding='same', activation='relu',\n"
+        "                               kernel_initializer='zeros',\n", "Sequential"),
 ]

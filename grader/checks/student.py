@@ -46,6 +46,38 @@ class Student:
     sources: dict = field(default_factory=dict)          # course module -> source as staged
     _resolved: dict[tuple[str, str], str] = field(default_factory=dict)
     _warm_start: int = -1
+    observed: dict = field(default_factory=dict)         # course module -> notebook run (observe.py)
+    _observations: dict = field(default_factory=dict)
+    _observe_failures: dict = field(default_factory=dict)
+
+    def observation(self, provide=None, module: str | None = None):
+        """The notebook run that recorded what the student's cells handed the course's helpers
+        (grader/observe.py).  Runs it on the first call (with `provide()`'s data); later calls
+        reuse it; see Note [Executed only when needed] there."""
+        from grader.observe import Observation
+        if module is None:
+            if not self.observed:
+                raise CheckFailure("this check grades a notebook run, and the submission has no "
+                                   "notebook for it")
+            module = next(iter(self.observed))
+        if module not in self.observed:
+            raise MissingName(f"no notebook found for {self._file(module)}")
+        if module in self._observe_failures:
+            raise self._observe_failures[module]
+        current = self._observations.get(module)
+        if current is None or current.stale:
+            current = Observation(self, self.observed[module], module)
+            try:
+                current.execute(provide)
+            except CheckFailure as failure:
+                self._observe_failures[module] = failure
+                raise
+            self._observations[module] = current
+        return current
+
+    def recorded(self, kind: str, provide=None, module: str | None = None):
+        """Shortcut: `observation(provide, module).recorded(kind)`."""
+        return self.observation(provide, module).recorded(kind)
 
     def _import_name(self, module: str) -> str:
         return self.modules.get(module, module)

@@ -116,6 +116,9 @@ def run(namespace: dict, units: list, *, mode: str, notebook: str, cell_s: float
                 report.append({"cell": number, "status": "not run",
                                "message": f"the notebook's total time limit of {total_s:g} s was used up"})
                 continue
+            observer = sys.modules.get("_grader_observe")  # Note [Observation] there
+            if observer is not None:
+                observer.set_cell(number)
             filename = f"<{notebook} cell {number}>"
             linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
             limit = min(cell_s, left)
@@ -133,7 +136,12 @@ def run(namespace: dict, units: list, *, mode: str, notebook: str, cell_s: float
                                "message": f"stopped after {limit:g} s ({which} time limit)"})
             except BaseException as exc:  # SystemExit from a cell too; the next cell still runs
                 report.append({"cell": number, "status": "error", "message": _describe(exc, filename)})
+            if observer is not None:  # Note [Course code in cells] in grader/worker/observe.py
+                observer.after_cell(namespace)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        observer = sys.modules.get("_grader_observe")
+        if observer is not None:
+            observer.set_cell(0)
     namespace["_grader_notebook_report"] = lambda: list(report)

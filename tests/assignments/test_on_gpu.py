@@ -37,8 +37,8 @@ def torch_cuda():
 
 
 @pytest.mark.parametrize("assignment, solution", [
-    ("pytorch", "assignments/pytorch/solution/pytorch_nets.py"),
-    ("pruning", "assignments/pruning/solution/pruning.py"),
+    ("pytorch", "assignments/pytorch/solution/Q5-Pytorch.ipynb"),
+    ("pruning", "assignments/pruning/solution/Q6-Pruning.ipynb"),
 ])
 def test_solutions_get_full_marks_on_the_gpu(torch_cuda, assignment, solution):
     result = grade_submission(ROOT / solution, assignments.load(assignment), Options(device="cuda"))

@@ -1,102 +1,321 @@
-"""The `pruning` checks judge correctly both ways: full marks for a correct
-submission (the assignment's solution, assignments/pruning/solution/pruning.py:
-the notebook's solution as a module), points lost on the right checks, with the
-right message, for realistic student mistakes (assignments/pruning/mutants.py),
-and a clean zero for the starter code.
+"""The `pruning` checks judge the course's Pruning notebook as students hand it in: the
+student's pruning is inline code in the notebook's two TODO cells, which the grader runs
+in the worker against the course's helpers (grading by observation, grader/observe.py).
 
-Every submission is graded through the real pipeline (staging, sandboxed
-worker, pytest plugin), as `grade check` does.  The judge trains the digits
-convnet once per process (about 6 s on one thread); Note [Bundled bugs] keeps
-the number of worker starts at six.
+Full marks for the solution notebook (assignments/pruning/solution/Q6-Pruning.ipynb, the
+course's cell layout with the TODO cells done), also with the other course year's
+imports (`ece662`), Colab lines and in a folder holding the course's other notebooks;
+zero for the untouched starter notebook; points lost on the right part, with the right
+message, for realistic mistakes (assignments/pruning/mutants.py, edits of one line of a
+cell).  Every submission goes through the real pipeline, as `grade check` does.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from grader import assignment as assignments
 
-from .conftest import (Bug, assert_bundle_caught, assert_bundles_partition, assert_full_marks,
+from .conftest import (assert_bundle_caught, assert_bundles_partition, assert_full_marks,
                        assert_starter_scores_zero, bundle, grade, grade_file_with_bugs,
                        load_mutants, solution_path)
 
 # Note [Framework assignment tests are slow]: every grading here starts a worker that
-# imports torch and trains a model; `make test-slow` (and CI) runs them.
+# imports torch and runs the notebook; `make test-slow` (and CI) runs them.
 pytestmark = [pytest.mark.slow, pytest.mark.torch]
 
 ASSIGNMENT = "pruning"
 ROOT = Path(__file__).resolve().parents[2]
-SOLUTION = solution_path(ASSIGNMENT)  # assignments/pruning/solution/pruning.py
-STARTER = ROOT / "assignments" / "pruning" / "starter" / "pruning.py"
-FILE = "pruning.py"
+SOLUTION = solution_path(ASSIGNMENT)  # assignments/pruning/solution/Q6-Pruning.ipynb
+STARTER = ROOT / "assignments" / "pruning" / "starter"
+FILE = "Q6-Pruning.ipynb"
 
-# One real mistake each (assignments/pruning/mutants.py, which `grade selftest` grades
-# too), with a phrase the failing check's message must contain.
+# One real mistake each, with a phrase the failing check's message must contain.
 PHRASES = {
-    "prune_global: per layer (l1_unstructured on each layer)": "per-layer pruning",
-    "prune_global: masks not made permanent": "not permanent",
-    "prune_global: random instead of smallest magnitude": "larger in magnitude",
-    "prune_global: biases pruned too": "biases",
-    "prune_filters: input channels (dim=1) instead of filters": "dim=1",
-    "prune_filters: ranked by L2 norm": "L2 norm",
-    "prune_filters: the Linear layer pruned too": "Linear layer",
-    "prune_filters: masks not made permanent": "not permanent",
-    "evaluate: never switched to eval mode": "training mode",
-    "evaluate: a percentage": "percentage",
+    "global: per layer (l1_unstructured on each layer)": "per-layer pruning",
+    "global: masks not made permanent (prune.remove forgotten)": "not permanent",
+    "global: percentages as whole numbers (an int amount counts weights)": "none reaches",
+    "global: random instead of smallest magnitude": "larger in magnitude",
+    "structured: input channels (dim=1) instead of filters": "dim=1",
+    "structured: random filters (prune.random_structured)": "random_structured",
+    "structured: the Linear layer pruned too": "Linear layer",
+    "structured: masks not made permanent": "not permanent",
+    "structured: one percentage only": "different percentage",
 }
 BUGS = [(bug, PHRASES[bug.name]) for bug in load_mutants(ASSIGNMENT)]
 
-
 # Note [Bundled bugs]
-# As in test_pytorch.py: prune_global, prune_filters and evaluate do not use
-# each other, so one bug in each is planted in the same copy and graded once;
-# each bug's target must lose points with its own phrase, and nothing outside
-# the bundle's targets may lose any.
+# The two TODO cells do not use each other, so one bug in each is planted in the same
+# notebook and graded once; each bug's part must lose points with its own phrase, and
+# nothing outside the bundle's parts may lose any.
 BUNDLES = [
-    ("prune_global: per layer", "prune_filters: input channels", "evaluate: never switched"),
-    ("prune_global: masks not", "prune_filters: ranked by L2", "evaluate: a percentage"),
-    ("prune_global: random", "prune_filters: the Linear layer"),
-    ("prune_global: biases", "prune_filters: masks not"),
+    ("global: per layer", "structured: input channels"),
+    ("global: masks not", "structured: random filters"),
+    ("global: percentages", "structured: the Linear layer"),
+    ("global: random", "structured: masks not"),
+    ("structured: one percentage",),
 ]
 
 
-def _bundle(names: tuple[str, ...]) -> list[tuple[Bug, str]]:
-    return bundle(BUGS, names)
-
-
-def grade_copy(bugs: list[Bug], select: str | None = None):
-    return grade_file_with_bugs(SOLUTION, FILE, ASSIGNMENT, bugs, select)
-
-
-def test_every_graded_function_has_a_bug() -> None:
+def test_every_graded_part_has_a_bug() -> None:
     graded = {c.function for c in assignments.load(ASSIGNMENT).checks}
     assert graded <= {bug.target for bug, _ in BUGS}, sorted(graded - {bug.target for bug, _ in BUGS})
-
-
-def test_every_phrase_names_a_bug() -> None:
     assert set(PHRASES) == {bug.name for bug, _ in BUGS}
-
-
-def test_every_bug_is_in_exactly_one_bundle() -> None:
     assert_bundles_partition(BUGS, BUNDLES)
 
 
-def test_reference_gets_full_marks() -> None:
+def test_solution_notebook_gets_full_marks() -> None:
     result = grade(SOLUTION, ASSIGNMENT)
     assert_full_marks(result)
-    curve = next(c for c in result.checks if c.id == "prune_global/accuracy").details["curve"]
-    assert [p["amount"] for p in curve] == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
-    assert all(abs(p["sparsity"] - p["amount"]) < 1e-3 for p in curve)
+    curve = next(c for c in result.checks if c.id == "global_pruning/accuracy").details["curve"]
+    assert [round(p["sparsity"], 3) for p in curve] == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+    assert any("grading by observation" in note for note in result.notes)
 
 
 @pytest.mark.parametrize("names", BUNDLES, ids=[" + ".join(n) for n in BUNDLES])
 def test_bugs_are_caught(names: tuple[str, ...]) -> None:
-    bundle = _bundle(names)
-    result = grade_copy([bug for bug, _ in bundle])
-    assert_bundle_caught(result, bundle)
+    planted = bundle(BUGS, names)
+    result = grade_file_with_bugs(SOLUTION, FILE, ASSIGNMENT, [bug for bug, _ in planted])
+    assert_bundle_caught(result, planted)
 
 
-def test_starter_scores_zero_and_every_message_says_not_implemented() -> None:
-    assert_starter_scores_zero(grade(STARTER, ASSIGNMENT), "NotImplementedError", ("failed",))
+def test_untouched_starter_scores_zero() -> None:
+    assert_starter_scores_zero(grade(STARTER, ASSIGNMENT), "was not found when the notebook ran",
+                               ("failed",))
+
+
+def _edited(cells_edit) -> dict:
+    notebook = json.loads(SOLUTION.read_text())
+    for cell in notebook["cells"]:
+        text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        cell["source"] = cells_edit(cell["cell_type"], text)
+    return notebook
+
+
+def test_colab_notebook_with_ece662_imports_in_a_folder_of_course_notebooks() -> None:
+    """The 2024 course's imports (`ece662.`), a Colab `!pip` line and `drive.mount`, and the
+    course's other notebooks beside it: the pruning notebook is found and gets full marks."""
+    def edit(kind: str, text: str) -> str:
+        if kind != "code":
+            return text
+        text = text.replace("ece697ls.", "ece662.").replace("ece697ls/", "ece662/")
+        if "import copy" in text:
+            text = "!pip install -q torch\n%matplotlib inline\n" + text
+        return text
+
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-pruning-"))
+    try:
+        (folder / FILE).write_text(json.dumps(_edited(edit)))
+        for other in ("BatchNormalization.ipynb", "Q5-Pytorch.ipynb"):
+            (folder / other).write_text(json.dumps(_edited(lambda kind, text: "x = 1")))
+        result = grade(folder, ASSIGNMENT)
+        assert_full_marks(result)
+        assert any(f"graded from {FILE}" in note for note in result.notes), result.notes
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+SEED_STYLE_GLOBAL = '''import numpy as np
+pruning_percentages = np.arange(0.1, 0.85, 0.1)
+for prune_percent in pruning_percentages:
+    print(f"Testing {prune_percent*100:.0f}% pruning:")
+    pruned_model = copy.deepcopy(model)
+    parameters_to_prune = []
+    for name, module in pruned_model.named_modules():
+        if isinstance(module, (torch.nn.Linear, torch.nn.Conv2d)):
+            parameters_to_prune.append((module, 'weight'))
+    prune.global_unstructured(parameters_to_prune, pruning_method=prune.L1Unstructured,
+                              amount=prune_percent)
+    accuracy_before_removal = test_model(pruned_model, test_data, mode=mode)
+    for module, param in parameters_to_prune:
+        prune.remove(module, param)
+    print()
+
+for fraction in (0.1, 0.25, 0.5):
+    smaller = copy.deepcopy(model)
+    for module in smaller.modules():
+        if isinstance(module, torch.nn.Conv2d):
+            prune.ln_structured(module, name='weight', amount=fraction, n=1, dim=0)
+            prune.remove(module, 'weight')
+    test_model(smaller, test_data, mode=mode)
+'''
+
+
+def test_other_correct_styles_get_full_marks() -> None:
+    """Correct work written otherwise: the seed's loop over named_modules with numpy
+    percentages, testing before prune.remove (made permanent afterwards), and both parts
+    in the first TODO cell (the second left as the course gave it)."""
+    def edit(kind: str, text: str) -> str:
+        if kind == "code" and "pruning_percentages = [0.1 * k" in text:
+            start = text.index("pruning_percentages")
+            end = text.index("# *****END OF YOUR CODE")
+            return text[:start] + SEED_STYLE_GLOBAL + text[end:]
+        if kind == "code" and "structured_percentages = [0.1, 0.2, 0.3]" in text:
+            start = text.index("structured_percentages")
+            end = text.index("# *****END OF YOUR CODE")
+            return text[:start] + "pass\n" + text[end:]
+        return text
+
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-pruning-"))
+    try:
+        (folder / FILE).write_text(json.dumps(_edited(edit)))
+        result = grade(folder / FILE, ASSIGNMENT)
+        assert_full_marks(result)
+        filters = next(c for c in result.checks if c.id == "structured_pruning/whole_filters")
+        rows = filters.details["pruned_filters"]  # 32 and 16 filters, rounded as prune rounds
+        assert [(row["conv1"], row["conv2"]) for row in rows] == [(3, 2), (8, 4), (16, 8)]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- correct work the course allows, and mistakes the checks must name -------------------------
+
+LN_CALL = 'prune.ln_structured(conv, name="weight", amount=fraction, n=1, dim=0)'
+TARGETS = 'targets = [(m, "weight") for m in pruned.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]'
+
+
+def _variant(*replacements: tuple[str, str]) -> Path:
+    """The solution notebook with each (old, new) replaced in the code cell holding `old`
+    (once), written to a fresh folder; the caller removes the folder."""
+    notebook = json.loads(SOLUTION.read_text())
+    for old, new in replacements:
+        hits = 0
+        for cell in notebook["cells"]:
+            text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            if cell["cell_type"] == "code" and old in text:
+                cell["source"] = text.replace(old, new)
+                hits += text.count(old)
+        assert hits == 1, (old, hits)
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-pruning-"))
+    (folder / FILE).write_text(json.dumps(notebook))
+    return folder / FILE
+
+
+def _check(result, check_id: str):
+    return next(c for c in result.checks if c.id == check_id)
+
+
+def test_l2_filters_other_percentages_and_biases_in_the_global_ranking_get_full_marks() -> None:
+    """Note [Any Ln norm ranks filters]: n=2 (the PyTorch documentation's example) removes
+    other filters than the course's n=1 here; percentages the student chose (0.17 gives 5 of
+    32 and 3 of 16 filters, no one fraction of the counts rounds back to both); and biases
+    ranked with the weights (Note [Which parameters global pruning ranks])."""
+    path = _variant((TARGETS, TARGETS.replace('(m, "weight")', "(m, kind)").replace(
+                        "Linear))]", 'Linear)) for kind in ("weight", "bias")]')),
+                    ("[0.1, 0.2, 0.3]", "[0.15, 0.17, 0.45]"),
+                    (LN_CALL, LN_CALL.replace("n=1", "n=2")))
+    try:
+        result = grade(path, ASSIGNMENT)
+        assert_full_marks(result)
+        rows = _check(result, "structured_pruning/whole_filters").details["pruned_filters"]
+        assert [(row["conv1"], row["conv2"]) for row in rows] == [(5, 2), (5, 3), (14, 7)]
+        smallest = _check(result, "structured_pruning/smallest").details
+        assert smallest["norms"] == ["L2"], smallest        # L1 does not explain these filters
+        assert all("L1" not in row["conv1"] for row in smallest["steps"]), smallest
+        assert all(_check(result, "global_pruning/sparsity").details["with_biases"])
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def test_linf_filters_get_full_marks() -> None:
+    path = _variant(("[0.1, 0.2, 0.3]", "[0.05, 0.25, 0.6]"),
+                    (LN_CALL, LN_CALL.replace("n=1", "n=float('inf')")))
+    try:
+        result = grade(path, ASSIGNMENT)
+        assert_full_marks(result)
+        steps = _check(result, "structured_pruning/smallest").details["steps"]
+        assert all("Linf" in row["conv1"] and "Linf" in row["conv2"] for row in steps), steps
+        # at 5% L2 removes the same filters (named first); at 25% and 60% only Linf does
+        assert [row["norm"] for row in steps] == ["L2", "Linf", "Linf"], steps
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
+MANUAL_FILTERS = '''k = round(fraction * conv.weight.shape[0])
+        norms = conv.weight.detach().abs().sum(dim=(1, 2, 3))
+        with torch.no_grad():
+            conv.weight[norms.argsort()[:k]] = 0'''
+
+
+def test_filters_zeroed_by_hand_get_full_marks() -> None:
+    """No torch.nn.utils.prune at all: the smallest-L1 filters set to zero by indexing."""
+    path = _variant((LN_CALL, MANUAL_FILTERS), ('prune.remove(conv, "weight")', "pass"))
+    try:
+        assert_full_marks(grade(path, ASSIGNMENT))
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
+@pytest.mark.parametrize("which", ["[:k]", "[k:]"], ids=["removed filters", "kept filters"])
+def test_biases_zeroed_with_their_filters_are_accepted_others_are_not(which: str) -> None:
+    """Note [Biases of removed filters]: the "entire neuron" of a removed filter may go, bias
+    and all (full marks); zeroing the biases of filters that stay is a mistake."""
+    code = MANUAL_FILTERS + f"\n            conv.bias[norms.argsort(){which}] = 0"
+    path = _variant((LN_CALL, code), ('prune.remove(conv, "weight")', "pass"))
+    try:
+        result = grade(path, ASSIGNMENT)
+        if which == "[:k]":
+            assert_full_marks(result)
+        else:
+            filters = _check(result, "structured_pruning/whole_filters")
+            assert filters.status == "failed" and "biases of conv1, conv2 changed" in filters.message, (
+                filters.message)
+            assert all(c.points == c.max_points for c in result.checks if c.function == "global_pruning")
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def test_largest_filters_removed_fail_the_smallest_check_only() -> None:
+    path = _variant((LN_CALL, MANUAL_FILTERS.replace("argsort()", "argsort(descending=True)")),
+                    ('prune.remove(conv, "weight")', "pass"))
+    try:
+        result = grade(path, ASSIGNMENT)
+        smallest = _check(result, "structured_pruning/smallest")
+        assert smallest.status == "failed" and "LARGEST" in smallest.message, smallest.message
+        assert _check(result, "structured_pruning/whole_filters").status == "passed"
+        lost = {c.function for c in result.checks if c.points < c.max_points}
+        assert lost == {"structured_pruning"}, lost
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
+@pytest.mark.parametrize("edit", [("pruned = copy.deepcopy(model)", "pruned = model"),
+                                  ("    test_model(pruned, test_data, mode=mode)\n",
+                                   "    test_model(pruned, test_data, mode=mode)\nmodel = pruned\n")],
+                         ids=["no deepcopy", "model = pruned"])
+def test_model_pruned_before_the_structured_part_is_named_there(edit) -> None:
+    """Note [A model pruned in place]: the global cell prunes `model` itself (with
+    prune.remove after each step its 10% .. 80% are still the smallest weights), or ends
+    by rebinding `model` to its last pruned copy: full marks there, and every structured
+    check says why its models were already pruned."""
+    path = _variant(edit)
+    try:
+        result = grade(path, ASSIGNMENT)
+        for check in result.checks:
+            if check.function == "global_pruning":
+                assert check.points == check.max_points, (check.id, check.message)
+            else:
+                assert check.status == "failed", check.id
+                assert "already pruned before this step" in check.message, check.message
+                assert "deep-copy the loaded model" in check.message, check.message
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def test_a_python_file_is_ungradable_with_one_message() -> None:
+    """Note [Graded only from the notebook] in grader/observe.py: no notebook, no grading."""
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-pruning-"))
+    try:
+        (folder / "pruning.py").write_text("import torch.nn.utils.prune as prune\n")
+        result = grade(folder / "pruning.py", ASSIGNMENT)
+        assert result.status == "error" and result.score == 0 and not result.checks
+        assert result.message == ("the pruning assignment is graded from the course notebook "
+                                  "(Q6-Pruning.ipynb); none found in the submission"), result.message
+        assert grade(folder, ASSIGNMENT).message == result.message   # a folder without it too
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,90 +1,78 @@
-"""The `pytorch` checks judge correctly both ways: full marks for a correct
-submission (the assignment's solution, assignments/pytorch/solution/pytorch_nets.py,
-a transcription of reference/torch_nets; and torch_solutions/pytorch_nets_alt.py),
-points lost on the right checks, with the right message, for realistic student
-mistakes (assignments/pytorch/mutants.py), and a clean zero for the starter code.
+"""The `pytorch` checks judge the course's notebook correctly both ways.
 
-Every submission is graded through the real pipeline (staging, sandboxed
-worker, pytest plugin), as `grade check` does.  Note [Bundled bugs] keeps the
-number of worker starts at six, and only one bundle runs the training check.
+Every submission is a notebook in the course's cell layout (tests/assignments/
+course_notebooks.py): full marks for the solution (ECE's `ece662` import with its Colab
+cell), for other course years (the `ece697ls` import; cs231n's CIFAR-10 notebook with
+torchvision loaders and 10 classes, no Colab cell) and for correct code written another
+way; zero for the untouched course notebook; and points lost on the right check, with the
+right message, for realistic mistakes (assignments/pytorch/mutants.py).  The functions
+are graded from the notebook's definitions, the inline Sequential model by observing
+train_part34 (Note [The observed Sequential model] in assignments/pytorch/checks.py).
+
+Every submission is graded through the real pipeline (staging, sandboxed worker, pytest
+plugin), as `grade check` does.  Note [Bundled bugs] keeps the number of gradings down.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from grader import assignment as assignments
 
-from .conftest import (Bug, assert_bundle_caught, assert_bundles_partition, assert_full_marks,
-                       assert_starter_scores_zero, bundle, grade, grade_file_with_bugs,
-                       load_mutants, solution_path)
+from . import course_notebooks
+from .conftest import (Bug, assert_bundle_caught, assert_bundles_partition, assert_full_marks, bundle,
+                       grade, grade_file_with_bugs, load_mutants, solution_path)
 
 # Note [Framework assignment tests are slow]: every grading here starts a worker that
-# imports torch and trains a model; `make test-slow` (and CI) runs them.
+# imports torch, runs the notebook and trains models; `make test-slow` (and CI) runs them.
 pytestmark = [pytest.mark.slow, pytest.mark.torch]
 
 ASSIGNMENT = "pytorch"
 ROOT = Path(__file__).resolve().parents[2]
-SOLUTION = solution_path(ASSIGNMENT)  # assignments/pytorch/solution/pytorch_nets.py
-ALTERNATIVE = Path(__file__).resolve().parent / "torch_solutions" / "pytorch_nets_alt.py"
-STARTER = ROOT / "assignments" / "pytorch" / "starter" / "pytorch_nets.py"
-FILE = "pytorch_nets.py"
+SOLUTION = solution_path(ASSIGNMENT)  # assignments/pytorch/solution/Q5-Pytorch.ipynb
+STARTER = ROOT / "assignments" / "pytorch" / "starter" / course_notebooks.PYTORCH_NOTEBOOK
+FILE = course_notebooks.PYTORCH_NOTEBOOK
 # One real mistake each (assignments/pytorch/mutants.py, which `grade selftest` grades
 # too), with a phrase the failing check's message must contain.
 PHRASES = {
-    "flatten: (D, N) instead of (N, D)": "shape",
-    "two_layer_fc: input never flattened": "raised",
-    "two_layer_fc: ReLU missing": "ReLU is missing",
     "three_layer_convnet: no padding, fc_w sliced": "no zero-padding",
-    "random_weight: fan-out as fan-in": "fan-out",
-    "random_weight: conv fan-in is C_in only": "C_in only",
-    "random_weight: requires_grad before scaling (not a leaf)": "not a leaf",
-    "zero_weight: no requires_grad": "requires_grad is False",
-    "TwoLayerFC: ReLU missing": "entries differ",
+    "three_layer_convnet: first conv without padding": "raised",
+    "three_layer_convnet: second ReLU missing": "ReLU is missing",
     "ThreeLayerConvNet: Kaiming initialisation forgotten": "default initialisation",
+    "ThreeLayerConvNet: Kaiming with mode='fan_out'": "mode='fan_out'",
     "ThreeLayerConvNet: second ReLU missing": "entries differ",
     "ThreeLayerConvNet: first conv without padding": "raised",
-    "Sequential: flatten layer missing": "raised",
+    "Sequential: first ReLU missing": "entries differ",
+    "Sequential: layer order (both ReLUs after the second conv)": "entries differ",
+    "Sequential: flattens the batch axis too": "raised",
     "Sequential: random_weight on nn.Linear weights": "nn.Linear stores (D_out, D_in)",
-    "Sequential: biases not zeroed": "biases start at zero",
-    "TwoLayerFC: second layer keeps the default initialisation": "standard deviation",
+    "Sequential: biases not zeroed": "starts biases at zero",
+    "Sequential: PyTorch's default initialisation": "default initialisation",
 }
 BUGS = [(bug, PHRASES[bug.name]) for bug in load_mutants(ASSIGNMENT)]
 
-
 # Note [Bundled bugs]
-# Starting a worker imports torch (about 2 s, far more on a loaded machine), so
-# bugs in *different* functions whose checks do not depend on each other are
-# planted together in one copy and graded once.  That is as strict as grading
-# them one by one: each bug's target must lose points with its own phrase, and
-# no function outside the bundle's targets (and their `may_affect`) may lose
-# any.  flatten is used by everything else, so its bug is graded alone.
+# Each grading starts a worker that imports torch and, when a Sequential check runs,
+# executes the notebook, so bugs in *different* graded functions are planted together in
+# one copy and graded once.  That is as strict as grading them one by one: each bug's
+# target must lose points with its own phrase, and no function outside the bundle's
+# targets may lose any.  Only the first bundle runs the training checks.
 BUNDLES = [
-    ("flatten",),
-    ("two_layer_fc: ReLU missing", "three_layer_convnet: no padding, fc_w sliced",
-     "random_weight: fan-out as fan-in", "zero_weight: no requires_grad", "TwoLayerFC: ReLU missing",
-     "ThreeLayerConvNet: Kaiming initialisation forgotten", "Sequential: flatten layer missing"),
-    ("two_layer_fc: input never flattened", "random_weight: conv fan-in is C_in only",
-     "ThreeLayerConvNet: second ReLU missing", "Sequential: biases not zeroed",
-     "TwoLayerFC: second layer"),
-    ("random_weight: requires_grad before scaling (not a leaf)",
-     "ThreeLayerConvNet: first conv without padding", "Sequential: random_weight on nn.Linear"),
+    ("three_layer_convnet: no padding", "ThreeLayerConvNet: Kaiming initialisation forgotten",
+     "Sequential: first ReLU missing"),
+    ("three_layer_convnet: second ReLU", "ThreeLayerConvNet: Kaiming with mode", "Sequential: layer order"),
+    ("three_layer_convnet: first conv without", "ThreeLayerConvNet: second ReLU",
+     "Sequential: flattens the batch"),
+    ("ThreeLayerConvNet: first conv without padding", "Sequential: random_weight on nn.Linear"),
+    ("Sequential: biases not zeroed",),
+    ("Sequential: PyTorch's default",),
 ]
-
-
-# The one bundle graded with the training check too (its model cannot even run
-# forward, so the check fails fast); the others leave it out to save ~4 s each.
-TRAINED = "ThreeLayerConvNet: first conv without padding"
-
-
-def _bundle(names: tuple[str, ...]) -> list[tuple[Bug, str]]:
-    return bundle(BUGS, names)
-
-
-def grade_copy(bugs: list[Bug], select: str | None = None):
-    return grade_file_with_bugs(SOLUTION, FILE, ASSIGNMENT, bugs, select)
+TRAINED = "Sequential: first ReLU missing"
 
 
 def test_every_graded_function_has_a_bug() -> None:
@@ -100,28 +88,136 @@ def test_every_bug_is_in_exactly_one_bundle() -> None:
     assert_bundles_partition(BUGS, BUNDLES)
 
 
-def test_reference_gets_full_marks() -> None:
+def test_the_committed_notebooks_are_what_the_builder_makes(tmp_path) -> None:
+    for solved, path in ((True, SOLUTION), (False, STARTER)):
+        made = course_notebooks.write(course_notebooks.pytorch_cells(solved), tmp_path / FILE)
+        assert made.read_text() == path.read_text(), f"{path}: rerun python -m tests.assignments.course_notebooks"
+
+
+def _notebook(cells, name: str = FILE) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-pytorch-nb-"))
+    os.chmod(folder, 0o755)
+    return course_notebooks.write(cells, folder / name)
+
+
+def test_solution_gets_full_marks_with_the_sequential_model_observed() -> None:
     result = grade(SOLUTION, ASSIGNMENT)
     assert_full_marks(result)
-    accuracy = next(c for c in result.checks if c.id == "ThreeLayerConvNet/accuracy")
-    assert accuracy.details["device"] == "cpu"
-    assert accuracy.details["accuracy"] >= accuracy.details["target"]
+    by_id = {c.id: c for c in result.checks}
+    assert by_id["Sequential/accuracy"].details["sizes"] == [3, 32, 16, 6]
+    accuracy = by_id["Sequential/accuracy"].details
+    assert accuracy["accuracy"] >= accuracy["target"] > 0.5
+    assert by_id["Sequential/init"].details["layer1"]["variant"] == "fan_in"
+    notes = "\n".join(result.notes)
+    assert "grading by observation" in notes  # the notebook was executed once, for Sequential
+
+
+@pytest.mark.parametrize("year", ["ece697ls", "cs231n"])
+def test_other_course_years_get_full_marks(year) -> None:
+    """ECE's other package name; cs231n's CIFAR-10 notebook: torchvision loaders, 10 classes,
+    no Colab cell."""
+    cells = (course_notebooks.pytorch_cells(True, package="ece697ls") if year == "ece697ls" else
+             course_notebooks.pytorch_cells(True, package="cs231n", classes=10, colab=False,
+                                            data="torchvision"))
+    path = _notebook(cells, "PyTorch.ipynb" if year == "cs231n" else FILE)
+    try:
+        result = grade(path, ASSIGNMENT, select="not ThreeLayerConvNet")
+        assert_full_marks(result)
+        if year == "cs231n":
+            assert next(c for c in result.checks if c.id == "Sequential/out").status == "passed"
+            details = next(c for c in result.checks if c.id == "Sequential/accuracy").details
+            assert details["classes"] == 10
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
+# Correct work written another way: the Sequential built from an OrderedDict with
+# nn.Flatten, its conv weights drawn by the course's random_weight and biases by
+# zero_weight (as the notebook suggests), the Linear by kaiming_normal_ with
+# nonlinearity='relu'; ThreeLayerConvNet registering its Linear first and flattening
+# with x.flatten(1).
+ALTERNATIVES = [
+    ("model = nn.Sequential(\n"
+     "    nn.Conv2d(3, channel_1, kernel_size=5, padding=2),\n"
+     "    nn.ReLU(),\n"
+     "    nn.Conv2d(channel_1, channel_2, kernel_size=3, padding=1),\n"
+     "    nn.ReLU(),\n"
+     "    Flatten(),\n",
+     "from collections import OrderedDict\n"
+     "model = nn.Sequential(OrderedDict([\n"
+     "    ('conv1', nn.Conv2d(3, channel_1, kernel_size=5, padding=2)),\n"
+     "    ('relu1', nn.ReLU()),\n"
+     "    ('conv2', nn.Conv2d(channel_1, channel_2, kernel_size=3, padding=1)),\n"
+     "    ('relu2', nn.ReLU()),\n"
+     "    ('flatten', nn.Flatten()),\n"),
+    ("    nn.Linear(channel_2 * 32 * 32, 6),\n)\nfor layer in model:\n"
+     "    if isinstance(layer, (nn.Conv2d, nn.Linear)):\n"
+     "        nn.init.kaiming_normal_(layer.weight)\n"
+     "        nn.init.zeros_(layer.bias)\n",
+     "    ('fc', nn.Linear(channel_2 * 32 * 32, 6)),\n]))\n"
+     "with torch.no_grad():\n"
+     "    for conv in (model.conv1, model.conv2):\n"
+     "        conv.weight.copy_(random_weight(tuple(conv.weight.shape)))\n"
+     "        conv.bias.copy_(zero_weight(tuple(conv.bias.shape)))\n"
+     "    nn.init.kaiming_normal_(model.fc.weight, nonlinearity='relu')\n"
+     "    model.fc.bias.zero_()\n"),
+    ("        self.conv1 = nn.Conv2d(in_channel, channel_1, kernel_size=5, padding=2)\n",
+     "        self.fc = nn.Linear(channel_2 * 32 * 32, num_classes)\n"
+     "        self.conv1 = nn.Conv2d(in_channel, channel_1, kernel_size=5, padding=2)\n"),
+    ("        self.fc = nn.Linear(channel_2 * 32 * 32, num_classes)\n        for layer",
+     "        for layer"),
+    ("        scores = self.fc(flatten(hidden))\n", "        scores = self.fc(hidden.flatten(1))\n"),
+]
 
 
 def test_correct_alternative_gets_full_marks() -> None:
-    """Other idioms, other attribute names, the fc layer registered first; trains too."""
-    assert_full_marks(grade_file_with_bugs(ALTERNATIVE, FILE, ASSIGNMENT, bugs=[]))
+    bugs = [Bug(f"alternative {n}", FILE, old, new, "") for n, (old, new) in enumerate(ALTERNATIVES)]
+    assert_full_marks(grade_file_with_bugs(SOLUTION, FILE, ASSIGNMENT, bugs))
 
 
 @pytest.mark.parametrize("names", BUNDLES, ids=[" + ".join(n) for n in BUNDLES])
 def test_bugs_are_caught(names: tuple[str, ...]) -> None:
-    bundle = _bundle(names)
-    result = grade_copy([bug for bug, _ in bundle], None if TRAINED in names else "not accuracy")
-    assert_bundle_caught(result, bundle)
+    planted = bundle(BUGS, names)
+    trained = any(bug.name == TRAINED for bug, _ in planted)
+    result = grade_file_with_bugs(SOLUTION, FILE, ASSIGNMENT, [bug for bug, _ in planted],
+                                  None if trained else "not accuracy")
+    assert_bundle_caught(result, planted)
 
 
-def test_starter_scores_zero_and_every_message_says_not_implemented() -> None:
-    assert_starter_scores_zero(grade(STARTER, ASSIGNMENT), "NotImplementedError", ("failed",))
+def test_fan_out_and_gain_1_keep_half_the_init_points() -> None:
+    """Note [Kaiming variants]: init passes, init_fan_in fails saying which variant it was."""
+    for old, new, says in (("            nn.init.kaiming_normal_(layer.weight)\n",
+                            "            nn.init.kaiming_normal_(layer.weight, mode='fan_out')\n", "fan_out"),
+                           ("            nn.init.kaiming_normal_(layer.weight)\n",
+                            "            nn.init.kaiming_normal_(layer.weight, nonlinearity='linear')\n",
+                            "gain 1")):
+        result = grade_file_with_bugs(SOLUTION, FILE, ASSIGNMENT, [Bug(says, FILE, old, new, "")],
+                                      "ThreeLayerConvNet and init")
+        by_id = {c.id: c for c in result.checks}
+        assert by_id["ThreeLayerConvNet/init"].status == "passed", by_id["ThreeLayerConvNet/init"].message
+        assert by_id["ThreeLayerConvNet/init_fan_in"].status == "failed"
+        assert says in by_id["ThreeLayerConvNet/init_fan_in"].message
+        assert result.score == result.max_score / 2
+
+
+def test_untouched_course_notebook_scores_zero_with_a_message_per_check() -> None:
+    result = grade(STARTER, ASSIGNMENT)
+    assert result.status == "graded", result.message
+    assert result.score == 0
+    for check in result.checks:
+        assert check.status == "failed", (check.id, check.status, check.message)
+        assert check.message.strip() and "internal grader error" not in check.message, check.id
+    sequential = next(c for c in result.checks if c.id == "Sequential/out")
+    assert "none of the models passed to train_part34 is an nn.Sequential" in sequential.message
+
+
+def test_a_failing_sequential_cell_is_named() -> None:
+    bug = Bug("undefined layer", FILE, "    nn.Conv2d(3, channel_1, kernel_size=5, padding=2),\n",
+              "    nn.Conv2D(3, channel_1, kernel_size=5, padding=2),\n", "Sequential")
+    result = grade_file_with_bugs(SOLUTION, FILE, ASSIGNMENT, [bug], "Sequential and out")
+    check = next(c for c in result.checks if c.id == "Sequential/out")
+    assert check.status == "failed"
+    assert "AttributeError" in check.message and "cell" in check.message, check.message
 
 
 # ---------------------------------------------------------------------------
@@ -158,14 +254,14 @@ def _digits_as_cifar10(folder: Path) -> Path:
 
 
 def _grade_cli(submission: Path, data: Path, cache: Path, out: Path):
-    """`grade check SUBMISSION -a pytorch -k accuracy --data-dir DATA` in a subprocess:
-    (exit status, stderr, the accuracy check's result as JSON)."""
+    """`grade check SUBMISSION -a pytorch -k "ThreeLayerConvNet and accuracy" --data-dir DATA`
+    in a subprocess: (exit status, stderr, the accuracy check's result as JSON)."""
     import json
-    import os
     import subprocess
 
     run = subprocess.run([str(ROOT / ".venv" / "bin" / "grade"), "check", str(submission), "-a", ASSIGNMENT,
-                          "-k", "accuracy", "--data-dir", str(data), "--json", str(out), "--no-html"],
+                          "-k", "ThreeLayerConvNet and accuracy", "--data-dir", str(data), "--json", str(out),
+                          "--no-html"],
                          capture_output=True, text=True, timeout=600,
                          env=dict(os.environ, XDG_CACHE_HOME=str(cache)))
     checks = json.loads(out.read_text())["checks"] if out.exists() else []
@@ -173,10 +269,7 @@ def _grade_cli(submission: Path, data: Path, cache: Path, out: Path):
 
 
 def _readable_copy(text: str) -> Path:
-    """The submission file in a fresh world-readable folder (the worker runs as another uid)."""
-    import os
-    import tempfile
-
+    """The submission notebook in a fresh world-readable folder (the worker runs as another uid)."""
     folder = Path(tempfile.mkdtemp(prefix="grader-test-pytorch-data-"))
     os.chmod(folder, 0o755)
     (folder / FILE).write_text(text)
@@ -186,7 +279,7 @@ def _readable_copy(text: str) -> Path:
 
 # A model that cannot learn: its "flatten" reshapes to (D, N) and transposes back, so
 # every row mixes pixels of every image in the batch and no longer belongs to its label.
-NO_LEARNING = ("return self.fc(flatten(x))", "return self.fc(x.reshape(-1, x.shape[0]).t())")
+NO_LEARNING = ("self.fc(flatten(hidden))", "self.fc(hidden.reshape(-1, hidden.shape[0]).t())")
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +301,6 @@ def test_data_dir_reference_passes_relative_to_the_reference_run(digits_cifar, t
     assert details["target"] == pytest.approx(details["reference_accuracy"] - 0.05)
     # Same initial weights, loop, images and seed on one thread: the solution's run is the
     # reference's run (Note [Accuracy check]).
-    # (the reference's accuracy is stored rounded; two different runs would differ by >= 1/359)
     assert details["accuracy"] == pytest.approx(details["reference_accuracy"], abs=1e-6)
     assert details["accuracy"] > 0.9
     assert len(list(cache.glob("grader/reference-runs/*.json"))) == 1
@@ -223,7 +315,6 @@ def test_data_dir_model_that_does_not_learn_fails_naming_data_and_target(digits_
     try:
         status, stderr, check = _grade_cli(buggy, folder, cache, tmp_path / "result.json")
     finally:
-        import shutil
         shutil.rmtree(buggy.parent, ignore_errors=True)
     assert status == 1, stderr
     details = check["details"]
@@ -233,6 +324,20 @@ def test_data_dir_model_that_does_not_learn_fails_naming_data_and_target(digits_
     assert f"expected at least {details['target']:.3f}" in message
     assert f"the reference model, trained the same way on the same images, reaches " \
            f"{details['reference_accuracy']:.3f}" in message
-    # Run after the test above (as the file orders them), this process finds the reference's
-    # run in the disk cache instead of training it again.
     assert details["reference_cached"] is trained_before
+
+
+def test_a_folder_of_the_courses_notebooks_grades_the_pytorch_one() -> None:
+    """Q5-Pytorch.ipynb among the other notebooks of the assignment (the manifest's names,
+    tried in order, never the first notebook in alphabetical order)."""
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-pytorch-folder-"))
+    os.chmod(folder, 0o755)
+    try:
+        course_notebooks.write(course_notebooks.pytorch_cells(True), folder / FILE)
+        course_notebooks.write(course_notebooks.tensorflow_cells(False), folder / course_notebooks.TENSORFLOW_NOTEBOOK)
+        course_notebooks.write([("code", "x = 1")], folder / "BatchNormalization.ipynb")
+        result = grade(folder, ASSIGNMENT, select="three_layer_convnet")
+        assert_full_marks(result)
+        assert any(f"graded from {FILE}" in note for note in result.notes), result.notes
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

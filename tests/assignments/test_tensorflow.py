@@ -1,18 +1,21 @@
-"""The `tensorflow` checks judge correctly both ways.
+"""The `tensorflow` checks judge the course's notebook correctly both ways.
 
-The reference (reference/tf_nets/convnets.py, submitted as tf_convnets.py)
-gets full marks; each Bug of assignments/tensorflow/mutants.py (which also
-declares the solution) is one realistic mistake and must cost points on its
-function and nowhere unrelated, with a message that names it; the starter
-grades to zero, with a message per check, without crashing.
+Every submission is a notebook in the course's cell layout (tests/assignments/
+course_notebooks.py): full marks for the solution (ECE's `ece662` import, Colab cell,
+6 classes) and for other course years (the `ece697ls` import; cs231n's CIFAR-10
+notebook, `tf.keras.datasets` loader, 10 classes, no Colab cell: three_layer_convnet_init
+returns 10-class weights, Note [Classes from the sample]); zero for the untouched course
+notebook; and points lost on the right check, with the right message, for each realistic
+mistake of assignments/tensorflow/mutants.py.  The Sequential model is a model_init_fn
+graded by observing train_part34 (Note [The observed Sequential model] in checks.py).
 
-Every submission is graded through the real pipeline (staging, sandboxed
-worker, pytest plugin), training check included (~2 s); one worker start
-(TensorFlow import, ~5 s) per submission.  About 70 s on two idle cores.
+Every submission is graded through the real pipeline (staging, sandboxed worker, pytest
+plugin); one worker start (TensorFlow import, ~5 s) and one notebook run per grading.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -21,85 +24,117 @@ import pytest
 
 from grader import assignment as assignments
 
-from .conftest import (Bug, assert_bug_caught, assert_full_marks, assert_starter_scores_zero, grade,
-                       load_mutants, solution_path)
+from . import course_notebooks
+from .conftest import (assert_bundle_caught, assert_bundles_partition, assert_full_marks, bundle, grade,
+                       grade_file_with_bugs, load_mutants, solution_path)
 
 # Note [Framework assignment tests are slow]: every grading here starts a worker that
-# imports TensorFlow and trains a model; `make test-slow` (and CI) runs them.
+# imports TensorFlow, runs the notebook and trains a model; `make test-slow` (and CI) runs them.
 pytestmark = [pytest.mark.slow, pytest.mark.tf]
-
-ASSIGNMENT = "tensorflow"
-ROOT = Path(__file__).resolve().parents[2]
-REFERENCE = solution_path(ASSIGNMENT)  # reference/tf_nets/convnets.py
-STARTER = ROOT / "assignments" / "tensorflow" / "starter" / "tf_convnets.py"
-FILE = "tf_convnets.py"
 
 pytest.importorskip("tensorflow")
 
-# Each bug of assignments/tensorflow/mutants.py (which `grade selftest` grades too): the
-# check that must lose its points, and a phrase its message must contain.
-EXPECTED = {
-    "flatten: channels first before the reshape":
-        ("flatten/out", "entries differ"),
-    "barebones: second ReLU missing":
-        ("three_layer_convnet/scores", "a ReLU is missing"),
-    "init: std sqrt(1 / fan_in)":
-        ("three_layer_convnet_init/kaiming", "0.707"),
-    "init: first bias not zero":
-        ("three_layer_convnet_init/kaiming", "conv_b1"),
-    "subclass: no softmax":
-        ("ThreeLayerConvNet/probabilities", "not passed through a softmax"),
-    "sequential: first ReLU missing":
-        ("three_layer_convnet_sequential/probabilities", "a ReLU is missing"),
-    "functional: second ReLU missing":
-        ("three_layer_convnet_functional/probabilities", "a ReLU is missing"),
-    "sequential: first conv initialised to zeros":
-        ("three_layer_convnet_sequential/trains", "test accuracy is"),
+ASSIGNMENT = "tensorflow"
+ROOT = Path(__file__).resolve().parents[2]
+SOLUTION = solution_path(ASSIGNMENT)  # assignments/tensorflow/solution/Q5-Tensorflow.ipynb
+STARTER = ROOT / "assignments" / "tensorflow" / "starter" / course_notebooks.TENSORFLOW_NOTEBOOK
+FILE = course_notebooks.TENSORFLOW_NOTEBOOK
+
+# Each bug of assignments/tensorflow/mutants.py (which `grade selftest` grades too) and a
+# phrase a failing check of its target must say.
+PHRASES = {
+    "barebones: second ReLU missing": "a ReLU is missing",
+    "barebones: flattened channels first": "entries differ",
+    "init: conv_w1 with std sqrt(1 / fan_in) (gain 1)": "gain 1",
+    "init: fc_w not scaled": "not scaled",
+    "init: first bias not zero": "conv_b1",
+    "subclass: no softmax": "not passed through a softmax",
+    "subclass: 3x3 convolution first": "weights have shapes",
+    "sequential: first ReLU missing": "a ReLU is missing",
+    "sequential: no softmax": "not passed through a softmax",
+    "sequential: first conv initialised to zeros": "test accuracy",
 }
-BUGS = [(bug, *EXPECTED[bug.name]) for bug in load_mutants(ASSIGNMENT)]
+BUGS = [(bug, PHRASES[bug.name]) for bug in load_mutants(ASSIGNMENT)]
+# Note [Bundled bugs] in test_pytorch.py: bugs of different functions graded together.
+BUNDLES = [
+    ("barebones: second ReLU", "init: conv_w1", "subclass: no softmax", "sequential: first conv"),
+    ("barebones: flattened", "init: fc_w", "subclass: 3x3", "sequential: first ReLU"),
+    ("init: first bias", "sequential: no softmax"),
+]
 
 
-def grade_text(text: str):
-    folder = Path(tempfile.mkdtemp(prefix="grader-test-tensorflow-"))
-    try:
-        (folder / FILE).write_text(text)
-        return grade(folder / FILE, ASSIGNMENT)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+def test_every_graded_function_has_a_bug():
+    graded = {c.function for c in assignments.load(ASSIGNMENT).checks}
+    assert graded <= {bug.target for bug, _ in BUGS}, sorted(graded - {bug.target for bug, _ in BUGS})
+
+
+def test_every_phrase_names_a_bug():
+    assert set(PHRASES) == {bug.name for bug, _ in BUGS}
+
+
+def test_every_bug_is_in_exactly_one_bundle():
+    assert_bundles_partition(BUGS, BUNDLES)
+
+
+def test_the_committed_notebooks_are_what_the_builder_makes(tmp_path):
+    for solved, path in ((True, SOLUTION), (False, STARTER)):
+        made = course_notebooks.write(course_notebooks.tensorflow_cells(solved), tmp_path / FILE)
+        assert made.read_text() == path.read_text(), f"{path}: rerun python -m tests.assignments.course_notebooks"
 
 
 def _check(result, check_id: str):
     return next(c for c in result.checks if c.id == check_id)
 
 
-def test_reference_gets_full_marks():
-    result = grade_text(REFERENCE.read_text())
+def test_solution_gets_full_marks_with_the_sequential_model_observed():
+    result = grade(SOLUTION, ASSIGNMENT)
     assert_full_marks(result)
-    assert len(result.checks) == len(assignments.load(ASSIGNMENT).checks)
-    trained = _check(result, "three_layer_convnet_sequential/trains").details
-    assert trained["test_accuracy"] >= trained["threshold"]
+    trained = _check(result, "Sequential/trains").details
+    assert trained["test_accuracy"] >= trained["threshold"] and trained["classes"] == 6
+    assert _check(result, "three_layer_convnet_init/init").details["fc_w"]["variant"] == "fan_in"
 
 
-@pytest.mark.parametrize("bug, check_id, phrase", BUGS, ids=[b.name for b, _, _ in BUGS])
-def test_bug_is_caught(bug: Bug, check_id: str, phrase: str):
-    text = REFERENCE.read_text()
-    assert text.count(bug.old) == 1, f"bug {bug.name!r}: expected the text once, found {text.count(bug.old)}"
-    result = grade_text(text.replace(bug.old, bug.new))
-    assert_bug_caught(result, bug)
-    check = _check(result, check_id)
-    assert check.points < check.max_points, f"{check_id} kept its points"
-    assert phrase in check.message + "\n" + check.hint, check.message
+@pytest.mark.parametrize("year", ["ece697ls", "cs231n"])
+def test_other_course_years_get_full_marks(year):
+    cells = (course_notebooks.tensorflow_cells(True, package="ece697ls") if year == "ece697ls" else
+             course_notebooks.tensorflow_cells(True, package="cs231n", classes=10, colab=False, data="keras"))
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-tensorflow-nb-"))
+    os.chmod(folder, 0o755)
+    try:
+        path = course_notebooks.write(cells, folder / ("TensorFlow.ipynb" if year == "cs231n" else FILE))
+        result = grade(path, ASSIGNMENT, select="not trains")
+        assert_full_marks(result)
+        if year == "cs231n":  # 10-class weights: Note [Classes from the sample]
+            assert _check(result, "three_layer_convnet_init/init").status == "passed"
+            assert _check(result, "Sequential/probabilities").details["sizes"] == [32, 16, 10]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_bugs_cover_every_graded_function():
-    graded = {c.function for c in assignments.load(ASSIGNMENT).checks}
-    assert graded == {bug.target for bug, _, _ in BUGS}
+@pytest.mark.parametrize("names", BUNDLES, ids=[" + ".join(n) for n in BUNDLES])
+def test_bugs_are_caught(names):
+    planted = bundle(BUGS, names)
+    trained = any("initialised to zeros" in bug.name for bug, _ in planted)
+    result = grade_file_with_bugs(SOLUTION, FILE, ASSIGNMENT, [bug for bug, _ in planted],
+                                  None if trained else "not trains")
+    assert_bundle_caught(result, planted)
 
 
-def test_every_expectation_names_a_bug():
-    assert set(EXPECTED) == {bug.name for bug, _, _ in BUGS}
+def test_gain_1_keeps_half_the_init_points():
+    """Note [Kaiming variants]: init passes, init_fan_in fails naming the variant."""
+    bug = next(bug for bug, _ in BUGS if bug.name.startswith("init: conv_w1"))
+    result = grade_file_with_bugs(SOLUTION, FILE, ASSIGNMENT, [bug], "three_layer_convnet_init")
+    assert _check(result, "three_layer_convnet_init/init").status == "passed"
+    assert "gain 1" in _check(result, "three_layer_convnet_init/init_fan_in").message
+    assert result.score == result.max_score / 2
 
 
-def test_starter_grades_to_zero_and_says_what_is_missing():
+def test_untouched_course_notebook_scores_zero_with_a_message_per_check():
     result = grade(STARTER, ASSIGNMENT)
-    assert_starter_scores_zero(result, "is not implemented yet")
+    assert result.status == "graded", result.message
+    assert result.score == 0
+    for check in result.checks:
+        assert check.status == "failed", (check.id, check.status, check.message)
+        assert check.message.strip() and "internal grader error" not in check.message, check.id
+    assert "no model_init_fn passed to train_part34 builds a tf.keras.Sequential" in \
+        _check(result, "Sequential/probabilities").message

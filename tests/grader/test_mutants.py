@@ -156,3 +156,21 @@ def test_make_mutant_plants_the_bug_in_a_single_file_solution(tmp_path):
     assert copy == tmp_path / "out" / "pruning.py"
     assert copy.read_text() == "def evaluate():\n    return 1\n"
     assert "model.eval()" in source.read_text()  # the solution itself is untouched
+
+
+def test_a_bug_in_a_notebook_edits_the_one_code_cell_holding_its_text(tmp_path):
+    import json
+
+    import nbformat
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_markdown_cell("x = F.relu(x)  # prose, never edited"),
+                      nbformat.v4.new_code_cell("import torch"),
+                      nbformat.v4.new_code_cell("def f(x):\n    x = F.relu(x)\n    return x")]
+    path = tmp_path / "Q5.ipynb"
+    nbformat.write(notebook, str(path))
+    mutants.apply_bug(tmp_path, mutants.Bug("relu gone", "Q5.ipynb", "    x = F.relu(x)\n", "", "f"))
+    cells = json.loads(path.read_text())["cells"]
+    sources = ["".join(c["source"]) for c in cells]
+    assert sources == ["x = F.relu(x)  # prose, never edited", "import torch", "def f(x):\n    return x"]
+    with pytest.raises(mutants.MutantError, match="code cells of Q5.ipynb, found 0"):
+        mutants.apply_bug(tmp_path, mutants.Bug("again", "Q5.ipynb", "F.relu", "F.gelu", "f"))

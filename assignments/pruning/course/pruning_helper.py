@@ -1,15 +1,16 @@
-"""Course code for the Pruning notebook that the grader runs inside the worker.
+"""The course's `pruning_helper` as the grader's worker provides it (a stand-in, Note
+[Observation] in grader/worker/observe.py): what the Pruning notebook imports as
+`from ece662.pruning_helper import test_model, load_model` (or `ece697ls.`, by year).
 
-Why it exists: the `pruning` checks prune a trained network that the judge
-trained once (reference/torch_nets) and shipped as arrays.  This file, copied
-into the submission's package by staging (manifest `course_files` /
-`replace`, as the notebook's own `pruning_helper` is), rebuilds that network
-from the arrays, copies it for each pruning step, and reads back what the
-student's pruning left: effective weights as arrays and any pruning
-re-parametrisation still attached.  It imports only numpy and torch.
-
-Nothing here is trusted: it shares a process with student code.  The judge
-computes sparsity, masks and accuracy itself from the arrays it gets back.
+Why it exists: the student's pruning is inline code in the notebook's cells that
+deep-copies the model `load_model` hands out, prunes it with torch.nn.utils.prune, and
+calls `test_model(model, test_data, mode=mode)` after each step.  Here `load_model`
+rebuilds the convnet the judge trained on digits (weights sent as arrays before the
+notebook runs) instead of reading the course's CINIC-10 model file, and `test_model`
+prints the accuracy as the course's does and records the model it was given (a copy,
+and the object itself) for the checks.  The judge then reads the weights back as arrays
+(`weights`, `leftovers`) and decides everything itself: it never believes the accuracy
+printed here.  Imports numpy and torch only; shares a process with student code.
 """
 
 from __future__ import annotations
@@ -21,83 +22,96 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+import _grader_observe as observe
+
 PRUNABLE = (nn.Conv2d, nn.Linear)
 
 
 class DigitsConvNet(nn.Module):
-    """The notebook's ThreeLayerConvNet for 8 x 8 digits: conv 5x5 pad 2 -> ReLU ->
-    conv 3x3 pad 1 -> ReLU -> (dropout) -> Linear.  Same parameter names as
-    reference.torch_nets.modules.ThreeLayerConvNet (conv1, conv2, fc)."""
+    """The course's three-layer convnet sized for 8 x 8 digits: conv 5x5 pad 2 -> ReLU ->
+    conv 3x3 pad 1 -> ReLU -> Linear (parameter names conv1, conv2, fc as
+    reference.torch_nets.modules.ThreeLayerConvNet)."""
 
-    def __init__(self, channel_1: int, channel_2: int, num_classes: int, size: int, dropout: float):
+    def __init__(self, channel_1: int, channel_2: int, num_classes: int, size: int):
         super().__init__()
         self.conv1 = nn.Conv2d(1, channel_1, 5, padding=2)
         self.conv2 = nn.Conv2d(channel_1, channel_2, 3, padding=1)
-        self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(channel_2 * size * size, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.relu(self.conv2(F.relu(self.conv1(x))))
-        return self.fc(self.dropout(x.reshape(x.shape[0], -1)))
+        return self.fc(x.reshape(x.shape[0], -1))
 
 
-def setup(threads: int = 1, seed: int | None = None) -> str:
-    """Limit torch to `threads` CPU threads and seed it; returns the torch version."""
-    torch.set_num_threads(threads)
-    if seed is not None:
-        torch.manual_seed(seed)
-    return torch.__version__
-
-
-def resolve_device(device: str = "cpu") -> torch.device:
-    """'cpu', 'cuda', or 'auto' (CUDA when available, as the notebook chooses).
-
-    On CUDA, TF32 and nondeterministic cuDNN algorithms are turned off so the
-    numbers match the CPU's to float32 precision (the grader's Note [Same numbers
-    on a GPU]; the worker's NVIDIA_TF32_OVERRIDE=0 already covers cuBLAS/cuDNN)."""
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    resolved = torch.device(device)
-    if resolved.type == "cuda":
+def _device() -> torch.device:
+    name = str(observe.given("device", "cpu"))
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(name)
+    if device.type == "cuda":  # the grader's Note [Same numbers on a GPU]
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
-        torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
-    return resolved
+    return device
 
 
-def load_model(state: dict, dropout: float = 0.0, training: bool = False,
-               device: str = "cpu") -> DigitsConvNet:
-    """The trained network from {parameter name: array} on `device`, in eval mode unless `training`."""
+def build(state: dict) -> DigitsConvNet:
     channel_1 = state["conv1.weight"].shape[0]
     channel_2 = state["conv2.weight"].shape[0]
     num_classes, features = state["fc.weight"].shape
     size = int(round((features / channel_2) ** 0.5))
-    model = DigitsConvNet(channel_1, channel_2, num_classes, size, dropout)
+    model = DigitsConvNet(channel_1, channel_2, num_classes, size)
     model.load_state_dict({k: torch.as_tensor(np.asarray(v), dtype=torch.float32)
                            for k, v in state.items()})
-    return model.to(resolve_device(device)).train(training)
+    return model
 
 
-def copy_model(model: nn.Module) -> nn.Module:
-    """A deep copy, as the notebook takes before each pruning step."""
-    return copy.deepcopy(model)
+def load_model(path=None, mode: str = "torch", *args, **kwargs):
+    """The course's pre-trained model (here: the judge's digits convnet), in eval mode."""
+    if str(mode).lower() not in ("torch", "pytorch"):
+        raise ValueError(f"load_model(mode={mode!r}): the grader runs the notebook's PyTorch "
+                         f"pruning; set mode = 'torch'")
+    state = observe.given("state")
+    if state is None:
+        raise RuntimeError("the grader did not provide the trained model")
+    torch.set_num_threads(int(observe.budget().get("threads", 1)))
+    model = build(state).to(_device()).eval()
+    observe.record("load_model", {"model": model}, {"path": str(path), "mode": str(mode)})
+    return model
 
 
-def tensor(array, dtype: str = "float32", device: str = "cpu") -> torch.Tensor:
-    return torch.tensor(np.asarray(array), dtype=getattr(torch, dtype), device=resolve_device(device))
+def _snapshot(model):
+    try:
+        return copy.deepcopy(model)
+    except Exception:
+        return model
 
 
-def device_of(model: nn.Module) -> str:
-    """Where the model's first parameter lives ('cpu', 'cuda:0')."""
-    return str(next(model.parameters()).device)
+def test_model(model, test_data, mode: str = "torch", *args, **kwargs):
+    """Print and return the test accuracy of `model` on (x, y); record the model."""
+    observe.record("test_model", {"model": _snapshot(model), "live": model},
+                   {"mode": str(mode), "type": type(model).__name__})
+    x, y = test_data[0], test_data[1]
+    device = next(model.parameters()).device
+    x = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x,
+                        dtype=torch.float32).to(device)
+    y = torch.as_tensor(np.asarray(y) if not isinstance(y, torch.Tensor) else y).to(device)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        accuracy = float((model(x).argmax(dim=1) == y).float().mean())
+    model.train(was_training)
+    print(f"Test Acc: {accuracy:.4f}")
+    return accuracy
 
 
-def weights(model: nn.Module) -> dict:
-    """{"conv1.weight": array, "conv1.bias": array, ...}: the *effective* weights and biases
-    of every Conv2d and Linear layer (masked ones while pruning is still pending)."""
+# -- read back by the judge (never called by the notebook) --------------------------------------
+
+def weights(model) -> dict:
+    """{"conv1.weight": array, ...}: the effective weights and biases of every Conv2d and
+    Linear layer (masked ones while pruning is still pending)."""
     if not isinstance(model, nn.Module):
-        raise TypeError(f"expected the pruned nn.Module, got {type(model).__name__}")
+        raise TypeError(f"expected an nn.Module, got {type(model).__name__}")
     out = {}
     for name, module in model.named_modules():
         if isinstance(module, PRUNABLE):
@@ -108,9 +122,9 @@ def weights(model: nn.Module) -> dict:
     return out
 
 
-def leftovers(model: nn.Module) -> dict:
-    """What torch.nn.utils.prune leaves until prune.remove: *_orig parameters,
-    *_mask buffers, forward pre-hooks, and weights that are no longer Parameters."""
+def leftovers(model) -> dict:
+    """What torch.nn.utils.prune leaves until prune.remove: *_orig parameters, *_mask
+    buffers, forward pre-hooks, and weights that are no longer Parameters."""
     return {
         "parameters": [n for n, _ in model.named_parameters() if n.endswith("_orig")],
         "buffers": [n for n, _ in model.named_buffers() if n.endswith("_mask")],
@@ -120,5 +134,5 @@ def leftovers(model: nn.Module) -> dict:
     }
 
 
-def is_training(model: nn.Module) -> bool:
-    return bool(model.training)
+def device_of(model) -> str:
+    return str(next(model.parameters()).device)

@@ -23,6 +23,7 @@ Linear (D_out, D_in).
 
 from __future__ import annotations
 
+import copy
 import time
 
 import numpy as np
@@ -84,6 +85,13 @@ def describe(model) -> dict:
     found = layers(model) if isinstance(model, nn.Module) else []
     return {"class": type(model).__name__, "is_sequential": isinstance(model, nn.Sequential),
             "layers": [f"{type(m).__name__}{tuple(m.weight.shape)}" for m in found]}
+
+
+def clone(model: nn.Module) -> nn.Module:
+    """A deep copy of `model`, so that a check changing weights leaves the recorded one alone."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"expected an nn.Module, got {type(model).__name__}")
+    return copy.deepcopy(model)
 
 
 def load_layers(model: nn.Module, arrays: list) -> None:

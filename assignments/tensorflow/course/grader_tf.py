@@ -32,6 +32,11 @@ def call_with_tensors(module: str, name: str, args: list):
     return getattr(importlib.import_module(module), name)(*_tensors(args))
 
 
+def build(model_init_fn):
+    """`model_init_fn()`: a fresh model from the notebook's recorded function (its own weights)."""
+    return model_init_fn()
+
+
 def set_weights_by_shape(model, weights: list) -> list:
     """Give `model` the arrays of `weights`, each to the model weight of its shape.
 

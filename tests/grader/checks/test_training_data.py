@@ -465,7 +465,7 @@ def _grade(*args: str, env_extra: dict | None = None) -> subprocess.CompletedPro
 def test_cli_check_with_an_empty_data_dir_exits_2_in_one_line(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    solution = ROOT / "assignments" / "pytorch" / "solution" / "pytorch_nets.py"
+    solution = ROOT / "assignments" / "pytorch" / "solution" / "Q5-Pytorch.ipynb"
     run = _grade("check", str(solution), "-a", "pytorch", "--data-dir", str(empty), "--no-html")
     assert run.returncode == 2, run.stdout + run.stderr
     lines = run.stderr.strip().splitlines()
