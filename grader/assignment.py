@@ -16,7 +16,9 @@ course module from a notebook when no `.py` file is submitted for it,
 check --notebook-mode` overrides it for a run), `notebook_limits: {cell_s,
 total_s}` bounds execution, and `aliases: {batch_norm: [batchnorm, ...]}`
 lists other names a student may have given a function; `notebook_setup` is
-course code run before a notebook's cells (Note [Notebook setup] there).  `gpu: true` marks an
+course code run before a notebook's cells (Note [Notebook setup] there);
+`any_file_name: true` and `python_mode: definitions` grade a lone `.py` of any name, run
+in definitions mode (grader/locate.py Note [Any name]).  `gpu: true` marks an
 assignment whose framework code may run on a GPU (`--device`, grader/devices.py).  The rubric's
 `manual: {inline_question_1: 1, ...}` sets points aside for answers graded by
 hand: they are not part of the automatic score.
@@ -156,7 +158,10 @@ def _notebook_settings(manifest: dict, layout: Layout) -> tuple[Layout, dict[str
         layout, notebooks={str(k): str(v) for k, v in (manifest.get("notebooks") or {}).items()},
         notebook_mode=mode, notebook_cell_s=float(limits.get("cell_s", layout.notebook_cell_s)),
         notebook_total_s=float(limits.get("total_s", layout.notebook_total_s)),
-        notebook_setup=setup)
+        notebook_setup=setup, any_file_name=bool(manifest.get("any_file_name", False)),
+        python_mode=str(manifest.get("python_mode") or ""))
+    if layout.python_mode not in ("", "definitions"):
+        raise ValueError(f"python_mode must be definitions, not {layout.python_mode!r}")
     aliases = {}
     for name, others in (manifest.get("aliases") or {}).items():
         aliases[str(name)] = (str(others),) if isinstance(others, str) else tuple(map(str, others))

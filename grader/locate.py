@@ -28,6 +28,15 @@ the worker mounts read-only, so the student's own folder is never written to.
 - Zips are read member by member with limits on count and size; absolute paths,
   `..` and symlinks are refused; `__MACOSX`, `__pycache__` and checkpoints are
   skipped.
+- Note [Any name]: an assignment whose students hand in one file of their own
+  naming (the IST597 lab, `CNN_assignment4.py`) sets `any_file_name`: a
+  submission holding exactly one `.py` file and none of the expected names is
+  staged as the main file, with a note.  `python_mode: definitions` stages
+  the main file through grader/notebook.py's definitions mode (Note
+  [Notebook modes]) as a one-cell notebook, so a script that loads data and
+  trains at module level has only its imports, functions, classes and
+  constants run; a file that does not parse is staged as it is, so its
+  syntax error is reported as usual.
 - Notebooks (`.ipynb`, alone or inside a folder or zip): a course module that
   the manifest maps to a notebook pattern (`Layout.notebooks`, e.g.
   `{layers: "*.ipynb"}`) and that is not submitted as a `.py` file is staged
@@ -71,6 +80,8 @@ class Layout:
     notebook_cell_s: float = 10.0                             # per-cell limit in the worker
     notebook_total_s: float = 60.0                            # limit for all cells together
     notebook_setup: str = ""   # course code run before a notebook's cells (Note [Notebook setup])
+    any_file_name: bool = False   # a lone .py stands for the main file whatever its name (Note [Any name])
+    python_mode: str = ""         # "definitions": .py files run as a notebook in that mode (Note [Any name])
 
 
 @dataclass
@@ -202,6 +213,7 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
         raise SubmissionError(f"{submission.name}: expected a folder, a .zip, a .py or an .ipynb file")
     files = _python_files(source_root)
     from . import notebook as notebooks
+    files, source_root, renamed = _any_name(files, source_root, layout, work)
     found_notebooks = notebooks.find(source_root, _skipped)
     graded = notebooks.graded(found_notebooks, files, layout.notebooks, layout.files)
     if not files and not graded:
@@ -227,7 +239,9 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
         target = package_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
-    notes = []
+    notes = list(renamed)
+    definitions = _definitions_mode(layout, package_dir, root, notebooks)
+    notes += definitions.notes
     for folder in [package_dir, *[p for p in package_dir.rglob("*") if p.is_dir()]]:
         init = folder / "__init__.py"
         if init.exists() and init.read_text(errors="replace").strip():
@@ -259,8 +273,48 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
                if not (package_dir / path).exists() and name not in generated.modules]
     staged_sources = {name: (package_dir / path).read_text(errors="replace")
                       for name, path in layout.files.items() if (package_dir / path).is_file()}
-    return Staged(root, package, modules, shown, missing, notes, answers, generated.import_timeouts,
-                  staged_sources)
+    return Staged(root, package, modules, shown, missing, notes, answers,
+                  {**definitions.import_timeouts, **generated.import_timeouts}, staged_sources)
+
+
+def _any_name(files: list[Path], source_root: Path, layout: Layout, work: Path):
+    """(files, source root, notes): a lone .py under another name as the main file (Note [Any name])."""
+    expected = {Path(p).name for p in layout.files.values()} | set(layout.replace) | set(layout.provide)
+    if not layout.any_file_name or len(files) != 1 or files[0].name in expected:
+        return files, source_root, []
+    main = Path(next(iter(layout.files.values()))).name
+    folder = work / "renamed"
+    folder.mkdir()
+    shutil.copyfile(files[0], folder / main)
+    return [folder / main], folder, [f"graded {files[0].name} as the assignment's {main}"]
+
+
+def _definitions_mode(layout: Layout, package_dir: Path, root: Path, notebooks):
+    """Stage the main .py files in definitions mode when the manifest asks (Note [Any name])."""
+    import ast
+    generated = notebooks.Generated()
+    if layout.python_mode != "definitions":
+        return generated
+    for module, relative in layout.files.items():
+        path = package_dir / relative
+        if module in layout.replace or Path(relative).name in layout.replace or not path.is_file():
+            continue
+        text = path.read_text(errors="replace")
+        try:
+            ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        prog = notebooks.program([notebooks.Cell(1, "code", text)], "definitions")
+        dropped = sum(1 for _ in ast.parse(text).body) - prog.kept
+        (root / f"{notebooks.RUNNER_MODULE}.py").write_text(notebooks.RUNNER_SOURCE.read_text())
+        path.write_text(notebooks.module_source(prog, mode="definitions", notebook=Path(relative).name,
+                                                cell_s=layout.notebook_cell_s, total_s=layout.notebook_total_s))
+        generated.import_timeouts[module] = float(layout.notebook_total_s) + 15.0
+        if dropped:
+            generated.notes.append(f"{Path(relative).name}: read in definitions mode: {prog.kept} "
+                                   f"definitions kept, {dropped} other top-level statements (data "
+                                   f"loading, training, plots) not run")
+    return generated
 
 
 def _make_world_readable(root: Path) -> None:
