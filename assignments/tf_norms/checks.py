@@ -247,7 +247,9 @@ def _target(student: Student, function: str):
     """Where the student's `function` is and how to call it (roles.py Note [Roles and names])."""
     analysis = ANALYSES.of(student)
     if function not in analysis.targets:
-        target = analysis.source.find(function) if analysis.source is not None else None
+        candidates = analysis.source.find_all(function) if analysis.source is not None else []
+        target = next((t for t in candidates if not library_normalization_uses(analysis.view.text, t.path)),
+                      candidates[0] if candidates else None)
         if target is None:
             names = ", ".join(roles.ROLE_NAMES[function][:4])
             raise MissingName(f"`{function}` not found in {analysis.file} (looked for a function or a "

@@ -13,8 +13,12 @@ and says which definition plays each role and how to call it.
 # Note [Roles and names]
 A role (batch norm, layer norm, weight norm, the model) is found by name, among
 the names students use for it (ROLE_NAMES, compared without case or
-underscores, in that order of preference), first as a module-level function,
-then as a method of a class.  A method is called as such when its result
+underscores, in that order of preference: the student's own "custom" names
+before `batch_normalization`, which the course's template also uses for the
+library version it compares with), first as a module-level function, then as
+a method of a class.  Among them the checks take the first that uses no
+library normalization (checks.py Note [Static check]), so a template's
+library wrapper is never graded in place of the student's own function.  A method is called as such when its result
 cannot depend on the instance: a `@staticmethod`, or a method whose body never
 reads its first parameter (`self`); then it is called with `self=None`.  Any
 other method is called through an instance of its class, built with the
@@ -41,15 +45,15 @@ import re
 from dataclasses import dataclass, field
 
 ROLE_NAMES = {
-    "batch_norm": ("batch_norm", "batch_normalization", "batch_norm_custom", "custom_batch_norm",
-                   "my_batch_norm", "batch_norm_forward", "batch_normalization_custom", "batchnorm_custom",
-                   "bn"),
-    "layer_norm": ("layer_norm", "layer_normalization", "layer_norm_custom", "custom_layer_norm",
-                   "my_layer_norm", "layer_norm_forward", "layer_normalization_custom", "layernorm_custom",
-                   "ln"),
-    "weight_norm": ("weight_norm", "weight_normalization", "weight_norm_custom", "custom_weight_norm",
-                    "my_weight_norm", "weight_norm_forward", "weight_normalization_custom",
-                    "weightnorm_custom", "wn"),
+    "batch_norm": ("batch_norm", "batch_norm_custom", "custom_batch_norm", "my_batch_norm",
+                   "batch_normalization_custom", "batchnorm_custom", "batch_norm_forward",
+                   "batch_normalization", "bn"),
+    "layer_norm": ("layer_norm", "layer_norm_custom", "custom_layer_norm", "my_layer_norm",
+                   "layer_normalization_custom", "layernorm_custom", "layer_norm_forward",
+                   "layer_normalization", "ln"),
+    "weight_norm": ("weight_norm", "weight_norm_custom", "custom_weight_norm", "my_weight_norm",
+                    "weight_normalization_custom", "weightnorm_custom", "weight_norm_forward",
+                    "weight_normalization", "wn"),
 }
 MODEL_NAMES = ("NormalizedCNN",)
 UNKNOWN = object()   # a default that is not a literal
@@ -171,20 +175,21 @@ class Source:
     # -- roles -----------------------------------------------------------------------------------
     def find(self, role: str) -> Target | None:
         """The definition playing `role` (Note [Roles and names]); None if there is none."""
-        wanted = [_key(n) for n in ROLE_NAMES[role]]
+        found = self.find_all(role)
+        return found[0] if found else None
+
+    def find_all(self, role: str) -> list[Target]:
+        """Every definition that may play `role`, best first (Note [Roles and names])."""
+        wanted = list(dict.fromkeys(_key(n) for n in ROLE_NAMES[role]))
         functions = {_key(name): node for name, node in reversed(list(self.functions.items()))}
         methods = {}
         for class_name, cls in reversed(list(self.classes.items())):
             for node in reversed(cls.body):
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     methods[_key(node.name)] = (class_name, node)
-        for key in wanted:
-            if key in functions:
-                return self._target(role, None, functions[key])
-        for key in wanted:
-            if key in methods:
-                return self._target(role, *methods[key])
-        return None
+        found = [self._target(role, None, functions[key]) for key in wanted if key in functions]
+        found += [self._target(role, *methods[key]) for key in wanted if key in methods]
+        return found
 
     def _target(self, role: str, owner: str | None, node: ast.FunctionDef) -> Target:
         if owner is None:
