@@ -67,6 +67,10 @@ class SubmissionError(Exception):
     """The submission cannot be graded at all (nothing found, corrupt zip...)."""
 
 
+class OtherVersionError(SubmissionError):
+    """The notebook is of another version of the course (grader/course_version.py)."""
+
+
 @dataclass(frozen=True)
 class Layout:
     """What the assignment expects: course module name -> path inside the package."""
@@ -82,6 +86,8 @@ class Layout:
     notebook_setup: str = ""   # course code run before a notebook's cells (Note [Notebook setup])
     any_file_name: bool = False   # a lone .py stands for the main file whatever its name (Note [Any name])
     python_mode: str = ""         # "definitions": .py files run as a notebook in that mode (Note [Any name])
+    notebook_names: tuple[str, ...] = ()   # the course's names for its notebook (Note [Which notebook])
+    other_versions: tuple = ()    # grader.course_version.Version entries (Note [Other versions])
 
 
 @dataclass
@@ -215,7 +221,13 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
     from . import notebook as notebooks
     files, source_root, renamed = _any_name(files, source_root, layout, work)
     found_notebooks = notebooks.find(source_root, _skipped)
-    graded = notebooks.graded(found_notebooks, files, layout.notebooks, layout.files)
+    from .which_notebook import NoNotebook
+    try:
+        graded = notebooks.graded(found_notebooks, files, layout.notebooks, layout.files,
+                                  layout.notebook_names)
+    except NoNotebook as exc:
+        raise SubmissionError(str(exc)) from None
+    chosen_notes = _check_versions(graded, found_notebooks, layout, source_root, notebooks)
     if not files and not graded:
         raise SubmissionError(f"no Python files found in {submission.name}" + (
             " (notebooks are graded only for assignments whose manifest maps a module to one)"
@@ -239,7 +251,7 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
         target = package_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
-    notes = list(renamed)
+    notes = list(renamed) + chosen_notes
     definitions = _definitions_mode(layout, package_dir, root, notebooks)
     notes += definitions.notes
     for folder in [package_dir, *[p for p in package_dir.rglob("*") if p.is_dir()]]:
@@ -275,6 +287,30 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
                       for name, path in layout.files.items() if (package_dir / path).is_file()}
     return Staged(root, package, modules, shown, missing, notes, answers,
                   {**definitions.import_timeouts, **generated.import_timeouts}, staged_sources)
+
+
+def _check_versions(graded: dict, found: list[Path], layout: Layout, source_root: Path,
+                    notebooks) -> list[str]:
+    """Notes naming the graded notebook among several; OtherVersionError for another course
+    version's notebook (grader/which_notebook.py, grader/course_version.py)."""
+    from . import course_version
+    notes = []
+    for path in dict.fromkeys(graded.values()):
+        if len(found) > 1:
+            notes.append(f"graded notebook: {path.relative_to(source_root)} (chosen by its name among "
+                         f"{len(found)} notebooks)")
+        if layout.other_versions:
+            try:
+                cells = notebooks.read(path)
+            except notebooks.NotebookError:
+                continue  # stage_modules reports it
+            code = [text for cell in cells if cell.kind == "code"
+                    for text in [notebooks.python_source(cell)[0]] if text]
+            try:
+                course_version.check(path.name, code, tuple(layout.other_versions))
+            except course_version.OtherVersion as exc:
+                raise OtherVersionError(str(exc)) from None
+    return notes
 
 
 def _any_name(files: list[Path], source_root: Path, layout: Layout, work: Path):

@@ -359,18 +359,20 @@ def find(root: Path, skipped) -> list[Path]:
 
 
 def graded(notebooks: list[Path], python_files: list[Path], patterns: dict[str, str],
-           course_files: dict[str, str]) -> dict[str, Path]:
-    """Course module -> the notebook that stands for it, where no .py file does."""
+           course_files: dict[str, str], names: tuple[str, ...] = ()) -> dict[str, Path]:
+    """Course module -> the notebook that stands for it, where no .py file does; among several,
+    the one named as the course names it (grader/which_notebook.py, Note [Which notebook])."""
     import fnmatch
+
+    from .which_notebook import choose
     submitted = {p.name for p in python_files}
     chosen = {}
     for module, pattern in patterns.items():
         if Path(course_files.get(module, module + ".py")).name in submitted:
             continue
-        match = next((p for p in notebooks if fnmatch.fnmatch(p.name.lower(), str(pattern).lower())),
-                     None)
-        if match is not None:
-            chosen[module] = match
+        matching = [p for p in notebooks if fnmatch.fnmatch(p.name.lower(), str(pattern).lower())]
+        if matching:
+            chosen[module] = choose(matching, names)
     return chosen
 
 
