@@ -23,6 +23,14 @@ batch, `evaluate` in test mode, and one training run per normalization option
 inside the worker that must reach a stated accuracy on digits (or, relative to
 the reference, on the --data-dir data set), with the
 with/without-normalization table in the details (Note [Training on digits]).
+
+Students hand the lab in as they wrote it: the functions and the model are
+found by their role under the names students use, as functions or as methods
+of their `CNN` class (roles.py), each function is judged at its own eps (Note
+[The student's eps and axis]), layer norm over the last axis of NHWC maps is
+right too (Note [Two layer-norm conventions]), and a model without a
+`train(model, x, y)` is trained with the reference's loop (Note [Which model
+is trained]).
 """
 
 from __future__ import annotations
