@@ -64,6 +64,7 @@ def test_the_2017_pytorch_notebook_is_recognised_and_one_variable_is_not_enough(
     assert hit is not None and "2017" in hit[0].name
     assert recognise(["from torch.autograd import Variable\nmodel = nn.Sequential()"],
                      versions("pytorch")) is None
+    assert recognise(["w = tf.Variable(x)\ngpu_dtype = torch.float32"], versions("pytorch")) is None
 
 
 def test_bad_marker_is_a_manifest_error() -> None:
