@@ -259,6 +259,8 @@ def _target(student: Student, function: str):
         target = next((t for t in candidates if not library_normalization_uses(analysis.view.text, t.path)),
                       candidates[0] if candidates else None)
         if target is None:
+            target = _imported_target(student, function)
+        if target is None:
             names = ", ".join(roles.ROLE_NAMES[function][:4])
             raise MissingName(f"`{function}` not found in {analysis.file} (looked for a function or a "
                               f"method named {names}, ...)")
@@ -272,6 +274,19 @@ def _target(student: Student, function: str):
                 student.notes.append(note)
         analysis.targets[function] = target
     return analysis.targets[function]
+
+
+def _imported_target(student: Student, function: str):
+    """A module-level `function` the file does not define with `def` (imported from a helper,
+    or `batch_norm = my_batch_norm`): found in the worker, its signature as the worker reports it."""
+    signature = student.members(NORMS).get(function)
+    if signature is None:
+        return None
+    try:
+        parsed = roles.Source(f"def {function}{signature}:\n    pass\n")
+    except SyntaxError:  # a default whose repr is not Python
+        parsed = roles.Source(f"def {function}(*args, **kwargs):\n    pass\n")
+    return parsed.find(function)
 
 
 def _wire(student: Student, function: str):
