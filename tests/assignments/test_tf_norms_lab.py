@@ -138,3 +138,13 @@ def test_seed_style_eps_is_the_functions_own_but_a_wrong_formula_is_not():
     result = grade_as("lab.py", text, select="batch_norm and out and not hidden")
     out = check(result, "batch_norm/out")
     assert out.status == "failed" and "outside the square root" in out.message
+
+
+def test_a_model_written_for_28x28_images_is_trained_on_digits_at_that_size():
+    # Keras' default 'valid' convolutions and pooling: 8x8 digits shrink to nothing
+    text = SEED_STYLE.replace(', padding="same")', ")").replace('MaxPool2D(2, padding="same")', "MaxPool2D(2)")
+    assert text.count("Conv2D(16, 3)") == 1
+    result = grade_as("lab.py", text, select="trains_none or trains_layer or test_mode")
+    assert_passes(result, {"NormalizedCNN/trains_none", "NormalizedCNN/trains_layer",
+                           "NormalizedCNN/test_mode"})
+    assert check(result, "NormalizedCNN/trains_none").details["images_scaled_to"] == [28, 28]

@@ -91,9 +91,13 @@ def _forward(model):
                      getattr(model, "call", None)):
         if function is None:
             continue
-        if _accepts(function, "training"):
-            return lambda x, training, f=function: f(x, training=training)
-        return lambda x, training, f=function: f(x)
+        with_flag = _accepts(function, "training")
+
+        @tf.autograph.experimental.do_not_convert
+        def forward(x, training, f=function, with_flag=with_flag):
+            return f(x, training=training) if with_flag else f(x)
+
+        return forward
     raise TypeError(f"{type(model).__name__} objects cannot be called on a batch of images "
                     f"(no __call__, forward or call method)")
 
