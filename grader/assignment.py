@@ -16,7 +16,12 @@ course module from a notebook when no `.py` file is submitted for it,
 check --notebook-mode` overrides it for a run), `notebook_limits: {cell_s,
 total_s}` bounds execution, and `aliases: {batch_norm: [batchnorm, ...]}`
 lists other names a student may have given a function; `notebook_setup` is
-course code run before a notebook's cells (Note [Notebook setup] there).  `gpu: true` marks an
+course code run before a notebook's cells (Note [Notebook setup] there);
+`any_file_name: true` and `python_mode: definitions` grade a lone `.py` of any name, run
+in definitions mode (grader/locate.py Note [Any name]); `notebook_names` lists the course's
+names for its notebook, which pick it among several (grader/which_notebook.py), and
+`other_versions` the notebooks of other course years it recognises and does not grade
+(grader/course_version.py).  `gpu: true` marks an
 assignment whose framework code may run on a GPU (`--device`, grader/devices.py).  The rubric's
 `manual: {inline_question_1: 1, ...}` sets points aside for answers graded by
 hand: they are not part of the automatic score.
@@ -244,6 +249,8 @@ def _notebook_settings(manifest: dict, layout: Layout,
                        folder: Path = ASSIGNMENTS_DIR) -> tuple[Layout, dict[str, tuple[str, ...]]]:
     """The manifest's notebook keys and aliases (Note [Manifest]); ValueError names a bad one."""
     import dataclasses
+
+    from . import course_version
     mode = manifest.get("notebook_mode", "definitions")
     if mode not in ("definitions", "execute"):
         raise ValueError(f"notebook_mode must be definitions or execute, not {mode!r}")
@@ -259,7 +266,13 @@ def _notebook_settings(manifest: dict, layout: Layout,
                            for k, v in (manifest.get("notebooks") or {}).items()},
         notebook_mode=mode, notebook_cell_s=float(limits.get("cell_s", layout.notebook_cell_s)),
         notebook_total_s=float(limits.get("total_s", layout.notebook_total_s)),
-        notebook_setup=setup)
+        notebook_setup=setup, any_file_name=bool(manifest.get("any_file_name", False)),
+        python_mode=str(manifest.get("python_mode") or ""),
+        notebook_names=tuple(str(n) for n in manifest.get("notebook_names") or ()),
+        other_versions=tuple(course_version.Version.from_manifest(v)
+                             for v in manifest.get("other_versions") or ()))
+    if layout.python_mode not in ("", "definitions"):
+        raise ValueError(f"python_mode must be definitions, not {layout.python_mode!r}")
     if manifest.get("observe") is not None:  # Note [Observation] in grader/worker/observe.py
         from .observe import Config
         layout = dataclasses.replace(layout, observe=Config.parse(

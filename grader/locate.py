@@ -28,6 +28,15 @@ the worker mounts read-only, so the student's own folder is never written to.
 - Zips are read member by member with limits on count and size; absolute paths,
   `..` and symlinks are refused; `__MACOSX`, `__pycache__` and checkpoints are
   skipped.
+- Note [Any name]: an assignment whose students hand in one file of their own
+  naming (the IST597 lab, `CNN_assignment4.py`) sets `any_file_name`: a
+  submission holding exactly one `.py` file and none of the expected names is
+  staged as the main file, with a note.  `python_mode: definitions` stages
+  the main file through grader/notebook.py's definitions mode (Note
+  [Notebook modes]) as a one-cell notebook, so a script that loads data and
+  trains at module level has only its imports, functions, classes and
+  constants run; a file that does not parse is staged as it is, so its
+  syntax error is reported as usual.
 - Notebooks (`.ipynb`, alone or inside a folder or zip): a course module that
   the manifest maps to a notebook pattern (`Layout.notebooks`, e.g.
   `{layers: "*.ipynb"}`) and that is not submitted as a `.py` file is staged
@@ -85,6 +94,10 @@ class SubmissionError(Exception):
     """The submission cannot be graded at all (nothing found, corrupt zip...)."""
 
 
+class OtherVersionError(SubmissionError):
+    """The notebook is of another version of the course (grader/course_version.py)."""
+
+
 @dataclass(frozen=True)
 class Layout:
     """What the assignment expects: course module name -> path inside the package."""
@@ -99,6 +112,10 @@ class Layout:
     notebook_total_s: float = 60.0                            # limit for all cells together
     notebook_setup: str = ""   # course code run before a notebook's cells (Note [Notebook setup])
     observe: object = None     # grader.observe.Config: the course's stand-ins (Note [Observation])
+    any_file_name: bool = False   # a lone .py stands for the main file whatever its name (Note [Any name])
+    python_mode: str = ""         # "definitions": .py files run as a notebook in that mode (Note [Any name])
+    notebook_names: tuple[str, ...] = ()   # the course's names for its notebook (Note [Which notebook])
+    other_versions: tuple = ()    # grader.course_version.Version entries (Note [Other versions])
 
 
 @dataclass
@@ -318,17 +335,24 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
         raise SubmissionError(f"{submission.name}: expected a folder, a .zip, a .py or an .ipynb file")
     files = _python_files(source_root)
     from . import notebook as notebooks
+    files, source_root, renamed = _any_name(files, source_root, layout, work)
     found_notebooks = notebooks.find(source_root, _skipped)
-    graded = notebooks.graded(found_notebooks, files, layout.notebooks, layout.files)
-    observed = getattr(layout.observe, "notebook", None)
-    if getattr(layout.observe, "required", "") and observed not in graded:
-        # Note [Graded only from the notebook] in grader/observe.py: the notebook wins over a
-        # .py of the same course module; without one the submission is ungradable.
-        shadow = Path(layout.files.get(observed, f"{observed}.py")).name
-        graded = notebooks.graded(found_notebooks, [p for p in files if p.name != shadow],
-                                  layout.notebooks, layout.files)
-        if observed not in graded:
-            raise SubmissionError(f"{layout.observe.required}; none found in the submission")
+    from .which_notebook import NoNotebook
+    try:
+        graded = notebooks.graded(found_notebooks, files, layout.notebooks, layout.files,
+                                  layout.notebook_names)
+        observed = getattr(layout.observe, "notebook", None)
+        if getattr(layout.observe, "required", "") and observed not in graded:
+            # Note [Graded only from the notebook] in grader/observe.py: the notebook wins over a
+            # .py of the same course module; without one the submission is ungradable.
+            shadow = Path(layout.files.get(observed, f"{observed}.py")).name
+            graded = notebooks.graded(found_notebooks, [p for p in files if p.name != shadow],
+                                      layout.notebooks, layout.files, layout.notebook_names)
+            if observed not in graded:
+                raise SubmissionError(f"{layout.observe.required}; none found in the submission")
+    except NoNotebook as exc:
+        raise SubmissionError(str(exc)) from None
+    chosen_notes = _check_versions(graded, found_notebooks, layout, source_root, notebooks)
     if not files and not graded:
         raise SubmissionError(f"no Python files found in {submission.name}" + (
             " (notebooks are graded only for assignments whose manifest maps a module to one)"
@@ -368,7 +392,9 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
                 target = root / name / path.relative_to(folder)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, target)
-    notes = []
+    notes = list(renamed) + chosen_notes
+    definitions = _definitions_mode(layout, package_dir, root, notebooks)
+    notes += definitions.notes
     package_dirs = [package_dir] + [root / name for name in extra]
     for folder in [d for top in package_dirs for d in [top, *[p for p in top.rglob("*") if p.is_dir()]]]:
         init = folder / "__init__.py"
@@ -410,8 +436,9 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
     missing = [name for name, path in layout.files.items()
                if not (root / (modules[name].replace(".", os.sep) + ".py")).exists()
                and name not in generated.modules]
-    return Staged(root, package, modules, shown, missing, notes, answers, generated.import_timeouts,
-                  staged_sources, generated.observed)
+    return Staged(root, package, modules, shown, missing, notes, answers,
+                  {**definitions.import_timeouts, **generated.import_timeouts}, staged_sources,
+                  generated.observed)
 
 
 def _follow_reexports(layout: Layout, package: str, anchor: Path, source_root: Path,
@@ -452,6 +479,70 @@ def _follow_reexports(layout: Layout, package: str, anchor: Path, source_root: P
             modules[name], shown[name] = target, in_submission(target)
             sources[name] = file.read_text(errors="replace")
             notes.append(f"graded {shown[name]} as the course's {path}: {was} only re-exports it")
+
+
+def _check_versions(graded: dict, found: list[Path], layout: Layout, source_root: Path,
+                    notebooks) -> list[str]:
+    """Notes naming the graded notebook among several; OtherVersionError for another course
+    version's notebook (grader/which_notebook.py, grader/course_version.py)."""
+    from . import course_version
+    notes = []
+    for path in dict.fromkeys(graded.values()):
+        if len(found) > 1:
+            notes.append(f"graded notebook: {path.relative_to(source_root)} (chosen by its name among "
+                         f"{len(found)} notebooks)")
+        if layout.other_versions:
+            try:
+                cells = notebooks.read(path)
+            except notebooks.NotebookError:
+                continue  # stage_modules reports it
+            code = [text for cell in cells if cell.kind == "code"
+                    for text in [notebooks.python_source(cell)[0]] if text]
+            try:
+                course_version.check(path.name, code, tuple(layout.other_versions))
+            except course_version.OtherVersion as exc:
+                raise OtherVersionError(str(exc)) from None
+    return notes
+
+
+def _any_name(files: list[Path], source_root: Path, layout: Layout, work: Path):
+    """(files, source root, notes): a lone .py under another name as the main file (Note [Any name])."""
+    expected = {Path(p).name for p in layout.files.values()} | set(layout.replace) | set(layout.provide)
+    if not layout.any_file_name or len(files) != 1 or files[0].name in expected:
+        return files, source_root, []
+    main = Path(next(iter(layout.files.values()))).name
+    folder = work / "renamed"
+    folder.mkdir()
+    shutil.copyfile(files[0], folder / main)
+    return [folder / main], folder, [f"graded {files[0].name} as the assignment's {main}"]
+
+
+def _definitions_mode(layout: Layout, package_dir: Path, root: Path, notebooks):
+    """Stage the main .py files in definitions mode when the manifest asks (Note [Any name])."""
+    import ast
+    generated = notebooks.Generated()
+    if layout.python_mode != "definitions":
+        return generated
+    for module, relative in layout.files.items():
+        path = package_dir / relative
+        if module in layout.replace or Path(relative).name in layout.replace or not path.is_file():
+            continue
+        text = path.read_text(errors="replace")
+        try:
+            ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        prog = notebooks.program([notebooks.Cell(1, "code", text)], "definitions")
+        dropped = sum(1 for _ in ast.parse(text).body) - prog.kept
+        (root / f"{notebooks.RUNNER_MODULE}.py").write_text(notebooks.RUNNER_SOURCE.read_text())
+        path.write_text(notebooks.module_source(prog, mode="definitions", notebook=Path(relative).name,
+                                                cell_s=layout.notebook_cell_s, total_s=layout.notebook_total_s))
+        generated.import_timeouts[module] = float(layout.notebook_total_s) + 15.0
+        if dropped:
+            generated.notes.append(f"{Path(relative).name}: read in definitions mode: {prog.kept} "
+                                   f"definitions kept, {dropped} other top-level statements (data "
+                                   f"loading, training, plots) not run")
+    return generated
 
 
 def _make_world_readable(root: Path) -> None:

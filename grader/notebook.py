@@ -407,21 +407,26 @@ def find(root: Path, skipped) -> list[Path]:
 
 
 def graded(notebooks: list[Path], python_files: list[Path], patterns: dict[str, str],
-           course_files: dict[str, str]) -> dict[str, Path]:
-    """Course module -> the notebook that stands for it, where no .py file does."""
+           course_files: dict[str, str], names: tuple[str, ...] = ()) -> dict[str, Path]:
+    """Course module -> the notebook that stands for it, where no .py file does; among several,
+    the one named as the course names it (grader/which_notebook.py, Note [Which notebook])."""
     import fnmatch
+
+    from .which_notebook import choose
     submitted = {p.name for p in python_files}
     chosen = {}
     for module, pattern in patterns.items():
         if Path(course_files.get(module, module + ".py")).name in submitted:
             continue
         # A list of patterns is tried in order (the names a course used across years first,
-        # then a catch-all): a folder holding all the course's notebooks grades the right one.
+        # then a catch-all); several matches of one pattern are told apart by the course's
+        # names (grader/which_notebook.py), never by alphabetical order.
         tried = [pattern] if isinstance(pattern, str) else list(pattern)
-        match = next((p for one in tried for p in notebooks
-                      if fnmatch.fnmatch(p.name.lower(), str(one).lower())), None)
-        if match is not None:
-            chosen[module] = match
+        for one in tried:
+            matching = [p for p in notebooks if fnmatch.fnmatch(p.name.lower(), str(one).lower())]
+            if matching:
+                chosen[module] = choose(matching, names)
+                break
     return chosen
 
 

@@ -19,7 +19,7 @@ from . import devices, plugin
 from .checks.compare import on_device
 from .checks.spec import CheckFailure
 from .checks.student import Student
-from .locate import SubmissionError, stage
+from .locate import OtherVersionError, SubmissionError, stage
 from .result import CheckResult, InlineAnswer, SubmissionResult, clip
 from .worker.client import Worker, WorkerFailure
 
@@ -72,6 +72,8 @@ def grade_submission(path: Path, assignment: assignments.Assignment,
         if options.notebook_mode:
             layout = dataclasses.replace(layout, notebook_mode=options.notebook_mode)
         staged = stage(path, layout)
+    except OtherVersionError as exc:  # one line, not a zero (grader/course_version.py)
+        return dataclasses.replace(failed(str(exc)), status="other_version")
     except SubmissionError as exc:
         return failed(str(exc))
     staging_s = time.monotonic() - began

@@ -506,7 +506,8 @@ def _write_release(folder: Path, assignment: assignments.Assignment, public, sum
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     manifest = yaml.safe_load((assignment.folder / "manifest.yml").read_text()) or {}
     staging = {k: manifest[k] for k in ("package", "files", "limits", "notebooks", "notebook_mode",
-                                        "notebook_limits", "aliases") if k in manifest}
+                                        "notebook_limits", "aliases", "any_file_name", "python_mode",
+                                        "notebook_names", "other_versions") if k in manifest}
     layout = release_layout(assignment.layout, Path(INTERNALS) / "course",
                             stand_ins=options.course_files is None)
     staging["course_files"] = {"replace": list(layout.replace), "provide": list(layout.provide),

@@ -89,6 +89,19 @@ def _set(obj, **values) -> None:
 CAUSES = ("wrong", "raised", "not_implemented", "missing", "import_error", "timeout", "crashed",
           "internal")
 
+SUBMISSION_STATUSES = ("graded", "error", "other_version")
+
+
+# Note [Submission statuses]
+# `graded`: the checks ran and `checks` holds their results.  `error`: nothing
+# could be graded (no files found, several notebooks none of which the course's
+# names pick, an import that timed out...); `message` says why.
+# `other_version`: the notebook is of another version of the course (a TF1
+# graph notebook, the 2017 PyTorch notebook; grader/course_version.py), named
+# in one line in `message`; no check ran, so `checks` is empty and `score` 0,
+# but it is not a zero earned on this year's checks.  Both non-graded statuses
+# make `grade check` exit 2.
+
 
 # Note [Hidden checks]
 # A hidden check (hidden samples the student never sees) is scored like any
@@ -151,7 +164,7 @@ class InlineAnswer:
 class SubmissionResult:
     assignment: str
     submission: str
-    status: str                     # "graded" or "error"
+    status: str                     # SUBMISSION_STATUSES (Note [Submission statuses])
     score: float
     max_score: float
     duration_s: float

@@ -69,7 +69,8 @@ def render(result: SubmissionResult, verbose: bool = False) -> str:
 def _render(result: SubmissionResult, verbose: bool = False) -> str:
     lines = [f"{result.assignment}: {result.submission}"]
     if result.status != "graded":
-        lines.append(f"could not be graded: {result.message}")
+        lines.append(f"{'other_version' if result.status == 'other_version' else 'could not be graded'}: "
+                     f"{result.message}")
         return "\n".join(lines)
     by_function: OrderedDict[str, list[CheckResult]] = OrderedDict()
     for check in result.checks:

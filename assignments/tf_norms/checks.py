@@ -23,13 +23,23 @@ batch, `evaluate` in test mode, and one training run per normalization option
 inside the worker that must reach a stated accuracy on digits (or, relative to
 the reference, on the --data-dir data set), with the
 with/without-normalization table in the details (Note [Training on digits]).
+
+Students hand the lab in as they wrote it: the functions and the model are
+found by their role under the names students use, as functions or as methods
+of their `CNN` class (roles.py), each function is judged at its own eps (Note
+[The student's eps and axis]), layer norm over the last axis of NHWC maps is
+right too (Note [Two layer-norm conventions]), and a model without a
+`train(model, x, y)` is trained with the reference's loop (Note [Which model
+is trained]).
 """
 
 from __future__ import annotations
 
 import ast
 import functools
+import importlib.util
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -41,11 +51,25 @@ from grader.checks import training_data
 from grader.checks.compare import (Signature, Tolerance, as_array, compare_arrays, tolerance_for,
                                    compare_scalar)
 from grader.checks.spec import Check, CheckFailure, Sample
-from grader.checks.student import RemoteObject, Student
+from grader.checks.student import MissingName, RemoteObject, Student
 from grader.worker.client import StudentError
 
 NORMS = "norms"   # the student's normalization.py (manifest `files:`)
 TAPE = "tape"     # the course helper shipped into the submission (course/grader_tape.py)
+
+
+def _load_roles():
+    """assignments/tf_norms/roles.py (checks modules are loaded by path, not as a package)."""
+    name = "grader_assignment_tf_norms_roles"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent / "roles.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+roles = _load_roles()
 
 
 def float32_tolerance() -> Tolerance:
@@ -122,33 +146,157 @@ def _parameters(signature: str) -> Parameters | None:
                       required_keyword_only, arguments.vararg is not None)
 
 
+# Note [The student's eps and axis]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# The seed lab writes `batch_norm(x, gamma, beta, epsilon=1e-5)`: its eps is
+# its own choice, not a mistake.  So a function whose eps parameter has a
+# literal default (or a module-level constant) is called without one and
+# compared with the reference at *that* eps (`_extra`); only a function
+# without an eps parameter is judged at the course's default.  Its weight
+# norm is `weight_norm(v, g, axis=None, epsilon=1e-5)`, called by its CNN with
+# the per-unit axis, so a weight norm whose signature takes an axis (`axis`,
+# `axes`, `dim`) gets the axes of one output unit's weights (0 for a dense
+# kernel, [0, 1, 2] for an HWIO kernel); its eps stays its own: the reference
+# has none, and an eps of 1e-5 moves w by eps / ||v|| (under 1e-5 relative on
+# these samples, ten times inside the float32 rtol of 1e-4).
+
+
+def _eps_name(signature, function: str, count: int) -> str | None:
+    """The eps parameter after the arrays: the first whose name contains "eps"."""
+    if function not in (*EPS_KEY, "weight_norm"):
+        return None
+    later = [*signature.names[count:], *signature.keyword_only]
+    return next((name for name in later if "eps" in name.lower()), None)
+
+
+def student_eps(student: Student, function: str) -> float | None:
+    """The eps default the student's function declares, if it is a number (Note [The student's eps and axis])."""
+    target = _target(student, function)
+    count = 2 if function == "weight_norm" else 3
+    name = _eps_name(target.signature, function, count)
+    value = target.signature.defaults.get(name, roles.UNKNOWN) if name else roles.UNKNOWN
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    return None
+
+
+def _axis_name(signature, count: int) -> str | None:
+    later = [*signature.names[count:], *signature.keyword_only]
+    return next((n for n in later if n.lower() in ("axis", "axes", "dim", "dims", "reduction_axes")), None)
+
+
 def _extra_arguments(student: Student, function: str, sample: Sample) -> tuple[list, dict] | None:
     """(positional, keyword) arguments after the arrays; None: the sample cannot be run.
 
     The eps parameter is the first one after the arrays whose name contains
     "eps" (eps, epsilon, variance_epsilon); a sample with its own eps passes it
     by that name and is skipped for a function without one.  An eps without a
-    default gets the course's.  Raises CheckFailure when the signature needs
-    arguments the grader cannot supply.
+    default gets the course's; one with a default keeps it (Note [The
+    student's eps and axis]).  A weight norm that takes an axis gets one output
+    unit's axes.  Raises CheckFailure when the signature needs arguments the
+    grader cannot supply.
     """
     given = list(sample.kwargs.get("extra", []))
-    parameters = _parameters(student.signature(NORMS, function))
-    if parameters is None:
-        return given, {}
+    target = _target(student, function)
+    parameters = target.signature
     count = len(sample.args)
-    later = [*parameters.names[count:], *parameters.keyword_only]
-    eps_name = next((name for name in later if "eps" in name.lower()), None) if function in EPS_KEY else None
+    eps_name = _eps_name(parameters, function, count)
+    axis_name = _axis_name(parameters, count) if function == "weight_norm" else None
+    keywords = {}
+    if axis_name:
+        ndim = np.ndim(sample.args[0])
+        keywords[axis_name] = 0 if ndim == 2 else list(range(ndim - 1))
     required = list(parameters.names[count:parameters.required]) + list(parameters.required_keyword_only)
-    unsupplied = [name for name in required if name != eps_name]
+    unsupplied = [name for name in required if name not in (eps_name, axis_name)]
     if unsupplied:
-        raise CheckFailure(f"`{function}{student.signature(NORMS, function)}` requires arguments the "
-                           f"assignment does not have ({', '.join(unsupplied)}): the grader calls it as "
-                           f"in the starter; give the extra parameters defaults")
+        raise CheckFailure(f"`{target.path}` requires arguments the assignment does not have "
+                           f"({', '.join(unsupplied)}): the grader calls it as in the starter; give "
+                           f"the extra parameters defaults")
     if given:
-        return ([], {eps_name: given[0]}) if eps_name else None
-    if eps_name in required:
-        return [], {eps_name: _eps(student, EPS_KEY[function])}
-    return [], {}
+        return ([], {**keywords, eps_name: given[0]}) if eps_name else None
+    if eps_name in required or (eps_name and student_eps(student, function) is None
+                                and eps_name in parameters.defaults):
+        # weight norm has no eps in the assignment: 0 makes it the reference's
+        keywords[eps_name] = _eps(student, EPS_KEY[function]) if function in EPS_KEY else 0.0
+    return [], keywords
+
+
+@dataclass
+class _Analysis:
+    source: object | None            # roles.Source, None when the file does not parse
+    view: object
+    file: str
+    targets: dict
+
+
+class _Analyses:
+    """The submission's source read once per submission (one submission at a time)."""
+
+    def __init__(self) -> None:
+        self.student: Student | None = None
+        self.analysis: _Analysis | None = None
+
+    def of(self, student: Student) -> _Analysis:
+        if self.student is not student:
+            file, text = staged_source(student, NORMS)
+            view = roles.student_view(text)
+            try:
+                source = roles.Source(view.text)
+            except (SyntaxError, ValueError, RecursionError):
+                source = None
+            self.student, self.analysis = student, _Analysis(source, view, file, {})
+        return self.analysis
+
+
+ANALYSES = _Analyses()
+
+
+def _target(student: Student, function: str):
+    """Where the student's `function` is and how to call it (roles.py Note [Roles and names])."""
+    analysis = ANALYSES.of(student)
+    if function not in analysis.targets:
+        candidates = analysis.source.find_all(function) if analysis.source is not None else []
+        target = next((t for t in candidates if not library_normalization_uses(analysis.view.text, t.path)),
+                      candidates[0] if candidates else None)
+        if target is None:
+            target = _imported_target(student, function)
+        if target is None:
+            names = ", ".join(roles.ROLE_NAMES[function][:4])
+            raise MissingName(f"`{function}` not found in {analysis.file} (looked for a function or a "
+                              f"method named {names}, ...)")
+        if target.path != function:
+            how = {"function": "", "static": " (a static method)",
+                   "none": " (a method that does not use self, called with self=None)",
+                   "instance": " (a method, called on an instance of its class)"}[
+                       target.self_mode if target.owner else "function"]
+            note = f"graded `{target.path}`{how} as `{function}`"
+            if note not in student.notes:
+                student.notes.append(note)
+        analysis.targets[function] = target
+    return analysis.targets[function]
+
+
+def _imported_target(student: Student, function: str):
+    """A module-level `function` the file does not define with `def` (imported from a helper,
+    or `batch_norm = my_batch_norm`): found in the worker, its signature as the worker reports it."""
+    signature = student.members(NORMS).get(function)
+    if signature is None:
+        return None
+    try:
+        parsed = roles.Source(f"def {function}{signature}:\n    pass\n")
+    except SyntaxError:  # a default whose repr is not Python
+        parsed = roles.Source(f"def {function}(*args, **kwargs):\n    pass\n")
+    return parsed.find(function)
+
+
+def _wire(student: Student, function: str):
+    """The target as the course helper takes it; an instance method gets the model's arguments."""
+    target = _target(student, function)
+    init = {}
+    model = ANALYSES.of(student).source.model() if target.self_mode == "instance" else None
+    if model is not None and model.name == target.owner:
+        init = model.arguments("batch", MODEL_KWARGS["input_shape"], MODEL_KWARGS["num_classes"])
+    return target.wire(init)
 
 
 def _student_error(function: str, sample: Sample, error: StudentError) -> CheckFailure:
@@ -167,8 +315,8 @@ def call_forward(student: Student, function: str, sample: Sample):
     if extra is None:
         return None
     try:
-        return student.call(TAPE, "call_with_tensors", _module(student), function, list(sample.args),
-                            *extra).value
+        return student.call(TAPE, "call_with_tensors", _module(student), _wire(student, function),
+                            list(sample.args), *extra).value
     except StudentError as error:
         raise _student_error(function, sample, error) from None
 
@@ -180,8 +328,8 @@ def call_gradients(student: Student, function: str, sample: Sample, dout: np.nda
         return None
     try:
         positional, keywords = extra
-        return student.call(TAPE, "tape_gradients", _module(student), function, list(sample.args),
-                            positional, dout, keywords).value
+        return student.call(TAPE, "tape_gradients", _module(student), _wire(student, function),
+                            list(sample.args), positional, dout, keywords).value
     except StudentError as error:
         raise _student_error(function, sample, error) from None
 
@@ -200,28 +348,90 @@ def _reference(function: str) -> Callable:
     return getattr(norms, function)
 
 
-def reference_forward(function: str, arrays: Sequence[np.ndarray], extra: Sequence) -> np.ndarray:
+# Note [Two layer-norm conventions]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# On NHWC maps layer norm has two readings, and both are right for this
+# assignment.  The paper (and this project's reference) normalizes each
+# example over all of its features, H, W and C together; the assignment's
+# formula only says "over the features" of an (N, D) matrix, and
+# tf.keras.layers.LayerNormalization(), which the assignment tells students
+# to compare with, normalizes over the last axis by default, i.e. each pixel
+# over its channels.  The seed lab uses that default in its CNN on NHWC maps.
+# So on 4-D samples the last-axis convention (`LAST_AXIS`) is accepted
+# too, and compared with LayerNormalization(axis=-1); the details say which
+# convention the function follows.  On (N, D) samples the two coincide.
+# Statistics over the batch axis, or over H and W per channel, stay wrong.
+
+LAST_AXIS = "last axis (each pixel over its channels, as tf.keras.layers.LayerNormalization())"
+
+
+def _layer_norm_last_axis(x, gamma, beta, eps=1e-3):
+    tf = _tf()
+    mean = tf.reduce_mean(x, axis=-1, keepdims=True)
+    variance = tf.reduce_mean(tf.square(x - mean), axis=-1, keepdims=True)
+    return gamma * (x - mean) / tf.sqrt(variance + eps) + beta
+
+
+_WN_WITH_EPS: dict[str, Callable] = {}   # convention -> w = g v / (norm with the student's eps)
+
+
+def _weight_norm_with_eps(eps: float, inside: bool) -> str:
+    """The name of weight norm with the function's own eps inside the root or added to the norm."""
+    label = (f"w = g v / sqrt(sum v**2 + {eps:g}) (the function's own epsilon)" if inside
+             else f"w = g v / (||v|| + {eps:g}) (the function's own epsilon)")
+
+    def weight_norm(v, g):
+        tf = _tf()
+        axes = list(range(v.shape.rank - 1))
+        squared = tf.reduce_sum(tf.square(v), axis=axes, keepdims=True)
+        return g * v / (tf.sqrt(squared + eps) if inside else tf.sqrt(squared) + eps)
+
+    _WN_WITH_EPS[label] = weight_norm
+    return label
+
+
+def _reference_function(function: str, convention: str = ""):
+    if convention in _WN_WITH_EPS:
+        return _WN_WITH_EPS[convention]
+    return _layer_norm_last_axis if convention == LAST_AXIS else _reference(function)
+
+
+def conventions_for(function: str, sample: Sample, student: Student | None = None) -> tuple[str, ...]:
+    """The conventions judged right on this sample: "" (the reference's) first.  Layer norm on
+    NHWC maps: Note [Two layer-norm conventions]; a weight norm with its own epsilon: Note
+    [The student's eps and axis]."""
+    if function == "layer_norm" and np.ndim(sample.args[0]) > 2:
+        return ("", LAST_AXIS)
+    if function == "weight_norm" and student is not None:
+        eps = student_eps(student, function)
+        if eps:
+            return ("", _weight_norm_with_eps(eps, True), _weight_norm_with_eps(eps, False))
+    return ("",)
+
+
+def reference_forward(function: str, arrays: Sequence[np.ndarray], extra: Sequence,
+                      convention: str = "") -> np.ndarray:
     """The reference in float64 on the sample's float32 values, rounded to float32."""
     tf = _tf()
     tensors = [tf.constant(np.asarray(a, dtype=np.float64)) for a in arrays]
-    return _reference(function)(*tensors, *extra).numpy().astype(np.float32)
+    return _reference_function(function, convention)(*tensors, *extra).numpy().astype(np.float32)
 
 
 def reference_gradients(function: str, arrays: Sequence[np.ndarray], extra: Sequence,
-                        dout: np.ndarray) -> list[np.ndarray]:
+                        dout: np.ndarray, convention: str = "") -> list[np.ndarray]:
     """GradientTape gradients of sum(reference(...) * dout) for every array, in float64 -> float32."""
     tf = _tf()
     tensors = [tf.constant(np.asarray(a, dtype=np.float64)) for a in arrays]
     with tf.GradientTape() as tape:
         for tensor in tensors:
             tape.watch(tensor)
-        out = _reference(function)(*tensors, *extra)
+        out = _reference_function(function, convention)(*tensors, *extra)
         objective = tf.reduce_sum(out * tf.constant(np.asarray(dout, dtype=np.float64)))
     return [g.numpy().astype(np.float32) for g in tape.gradient(objective, tensors)]
 
 
 def keras_forward(function: str, x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
-                  eps: float) -> np.ndarray:
+                  eps: float, convention: str = "") -> np.ndarray:
     """tf.keras.layers.BatchNormalization (training) / LayerNormalization on float32 inputs.
 
     Layer norm over NHWC: the Keras layer keeps one parameter per (H, W, C)
@@ -235,6 +445,12 @@ def keras_forward(function: str, x: np.ndarray, gamma: np.ndarray, beta: np.ndar
         layer.gamma.assign(gamma)
         layer.beta.assign(beta)
         return layer(tf.constant(x), training=True).numpy()
+    if convention == LAST_AXIS:  # the Keras default, Note [Two layer-norm conventions]
+        layer = tf.keras.layers.LayerNormalization(axis=-1, epsilon=eps, dtype="float32")
+        layer.build(x.shape)
+        layer.gamma.assign(gamma)
+        layer.beta.assign(beta)
+        return layer(tf.constant(x)).numpy()
     layer = tf.keras.layers.LayerNormalization(axis=list(range(1, x.ndim)), epsilon=eps, dtype="float32")
     layer.build(x.shape)
     layer.gamma.assign(np.broadcast_to(gamma, x.shape[1:]))
@@ -272,8 +488,6 @@ BN_BATCH_AXIS_ONLY = ("for NHWC maps the statistics were taken over the batch ax
                       "of a conv layer averages over N, H and W for each channel")
 LN_AS_BN = ("each feature was normalized over the batch (axis 0), which is batch normalization: "
             "layer norm normalizes each example over all of its features")
-LN_LAST_AXIS_ONLY = ("for NHWC maps each pixel was normalized over its channels only: layer norm "
-                     "normalizes each example over H, W and C together")
 
 
 def _norm_variants(kind: str, sample: Sample, eps: float) -> list[tuple[np.ndarray, str]]:
@@ -288,10 +502,8 @@ def _norm_variants(kind: str, sample: Sample, eps: float) -> list[tuple[np.ndarr
         variants.append((scale(_normalized(x, axes, eps, ddof=1)), UNBIASED))
     other = _axes(LN_AXES if kind == BN_AXES else BN_AXES, x.ndim)
     variants.append((scale(_normalized(x, other, eps)), BN_AS_LN if kind == BN_AXES else LN_AS_BN))
-    if x.ndim == 4:
-        narrow = (0,) if kind == BN_AXES else (x.ndim - 1,)
-        variants.append((scale(_normalized(x, narrow, eps)),
-                         BN_BATCH_AXIS_ONLY if kind == BN_AXES else LN_LAST_AXIS_ONLY))
+    if x.ndim == 4 and kind == BN_AXES:  # layer norm over the last axis is right (Note [Two layer-norm conventions])
+        variants.append((scale(_normalized(x, (0,), eps)), BN_BATCH_AXIS_ONLY))
     return variants
 
 
@@ -428,11 +640,15 @@ EPS_KEY = {"batch_norm": "bn_eps", "layer_norm": "ln_eps"}
 
 
 def _extra(student: Student, function: str, sample: Sample) -> list:
-    """The eps the reference uses: the sample's own, else the course's default."""
+    """The eps the reference uses: the sample's own, else the student's declared default, else
+    the course's (Note [The student's eps and axis])."""
     if function == "weight_norm":
         return []
     given = sample.kwargs.get("extra")
-    return list(given) if given else [_eps(student, EPS_KEY[function])]
+    if given:
+        return list(given)
+    own = student_eps(student, function)
+    return [own if own is not None else _eps(student, EPS_KEY[function])]
 
 
 def _inputs(function: str, sample: Sample) -> dict:
@@ -444,26 +660,62 @@ def _prefixed(failure: CheckFailure, sample: Sample, hint: str) -> CheckFailure:
                          details=failure.details)
 
 
+def _matches(value, expected: np.ndarray) -> bool:
+    from grader.worker.client import Converted
+    if isinstance(value, Converted):
+        value = value.value
+    if not isinstance(value, np.ndarray):
+        return False
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    tol = float32_tolerance()
+    return array.shape == expected.shape and bool(np.allclose(array, expected, rtol=tol.rtol, atol=tol.atol))
+
+
+def _closest(value, references: dict) -> str:
+    """The convention whose reference output `value` matches most closely ("" if it matches none)."""
+    from grader.worker.client import Converted
+    value = value.value if isinstance(value, Converted) else value
+    matching = {c: float(np.max(np.abs(np.asarray(value, np.float64) - r), initial=0.0))
+                for c, r in references.items() if _matches(value, r)}
+    return min(matching, key=matching.get) if matching else ""
+
+
 def _compare_forward(student: Student, function: str, sample: Sample, expected: np.ndarray,
-                     what: str = "out") -> bool:
-    """Compare the student's output on `sample` with `expected`; False when the sample was skipped."""
+                     what: str = "out", alternatives: dict | None = None) -> str | None:
+    """Compare the student's output on `sample` with `expected`, or one of the `alternatives`
+    (convention -> output, Note [Two layer-norm conventions]); the convention it follows ("" for
+    the reference's), or None when the sample was skipped."""
     value = call_forward(student, function, sample)
     if value is None:
-        return False
+        return None
+    for convention, other in (alternatives or {}).items():
+        if not _matches(value, expected) and _matches(value, other):
+            return convention
     eps = _extra(student, function, sample)[0] if function != "weight_norm" else None
     try:
         compare_arrays(what, value, expected, inputs=_inputs(function, sample), hint=HINTS[function],
                        signatures=_signatures(_known_mistakes(function, sample, eps), expected))
     except CheckFailure as failure:
         raise _prefixed(failure, sample, HINTS[function]) from None
-    return True
+    return ""
 
 
-def _skipped_details(skipped: list[str]) -> dict | None:
-    if not skipped:
-        return None
-    return {"skipped_samples": skipped,
-            "why": "the function takes no eps argument; its built-in eps is judged by the other samples"}
+def _skipped_details(skipped: list[str], conventions: dict | None = None,
+                     eps: float | None = None) -> dict | None:
+    details = {}
+    if skipped:
+        details.update(skipped_samples=skipped, why="the function takes no eps argument; its built-in "
+                                                    "eps is judged by the other samples")
+    if conventions:
+        details["conventions"] = conventions
+        details["note"] = ("layer norm over the last axis of NHWC maps is accepted: it is what "
+                           "tf.keras.layers.LayerNormalization() does by default")
+    if eps is not None:
+        details["eps"] = eps
+    return details or None
 
 
 def forward_check(function: str, samples: Sequence[Sample], *, hidden: bool = False) -> Check:
@@ -472,12 +724,18 @@ def forward_check(function: str, samples: Sequence[Sample], *, hidden: bool = Fa
 
     def run(student: Student) -> dict | None:
         __tracebackhide__ = True
-        skipped = []
+        skipped, followed = [], {}
         for sample in samples:
-            expected = reference_forward(function, sample.args, _extra(student, function, sample))
-            if not _compare_forward(student, function, sample, expected):
+            extra = _extra(student, function, sample)
+            expected = reference_forward(function, sample.args, extra)
+            alternatives = {c: reference_forward(function, sample.args, extra, c)
+                            for c in conventions_for(function, sample, student) if c}
+            convention = _compare_forward(student, function, sample, expected, alternatives=alternatives)
+            if convention is None:
                 skipped.append(sample.name)
-        return _skipped_details(skipped)
+            elif len(conventions_for(function, sample, student)) > 1:
+                followed[sample.name] = convention or "all axes but the batch axis (the reference's)"
+        return _skipped_details(skipped, followed, student_eps(student, function))
 
     suffix = "_hidden" if hidden else ""
     return Check(f"{function}/out{suffix}", function,
@@ -492,13 +750,20 @@ def keras_check(function: str, samples: Sequence[Sample]) -> Check:
 
     def run(student: Student) -> dict | None:
         __tracebackhide__ = True
-        skipped = []
+        skipped, followed = [], {}
         for sample in samples:
             x, gamma, beta = sample.args
-            expected = keras_forward(function, x, gamma, beta, _extra(student, function, sample)[0])
-            if not _compare_forward(student, function, sample, expected, what=f"out vs {layer}"):
+            eps = _extra(student, function, sample)[0]
+            expected = keras_forward(function, x, gamma, beta, eps)
+            alternatives = {c: keras_forward(function, x, gamma, beta, eps, c)
+                            for c in conventions_for(function, sample, student) if c}
+            convention = _compare_forward(student, function, sample, expected, what=f"out vs {layer}",
+                                          alternatives=alternatives)
+            if convention is None:
                 skipped.append(sample.name)
-        return _skipped_details(skipped)
+            elif len(conventions_for(function, sample, student)) > 1:
+                followed[sample.name] = convention or "all axes but the batch axis"
+        return _skipped_details(skipped, followed, student_eps(student, function))
 
     return Check(f"{function}/matches_keras", function,
                  f"{function}: output matches tf.keras.layers.{layer}", run,
@@ -539,7 +804,12 @@ def gradient_check(function: str, samples: Sequence[Sample]) -> Check:
             if result is None:
                 skipped.append(sample.name)
                 continue
-            expected = reference_gradients(function, sample.args, extra, dout)
+            convention = _closest(result.get("out") if isinstance(result, dict) else None,
+                                  {c: reference_forward(function, sample.args, extra, c)
+                                   for c in conventions_for(function, sample, student)})
+            if convention:  # Note [Two layer-norm conventions]
+                reference_out = reference_forward(function, sample.args, extra, convention)
+            expected = reference_gradients(function, sample.args, extra, dout, convention)
             grads = result.get("grads") if isinstance(result, dict) else None
             if not isinstance(grads, list) or len(grads) != len(expected):
                 raise CheckFailure(f"[sample {sample.name}] the gradient helper got no gradients back")
@@ -680,12 +950,26 @@ def _local_names(node: ast.AST) -> set[str]:
     return local
 
 
+def _class_methods(tree: ast.Module, owner: str) -> dict[str, ast.AST]:
+    classes = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == owner]
+    return {n.name: n for c in classes for n in c.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
 def library_normalization_uses(source: str, function: str) -> list[tuple[int, str]] | None:
-    """(line, dotted name) of each library normalization `function` reaches; None if no `def function`."""
+    """(line, dotted name) of each library normalization `function` reaches; None if no `def function`.
+
+    `function` may be a method, "Class.method" (roles.py): then the other methods of its class
+    that it calls as `self.name(...)` are followed too."""
     tree = ast.parse(source)
     aliases = _import_aliases(tree)
     definitions = _module_definitions(tree)
-    roots = [n for n in definitions.get(function, []) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    methods = {}
+    if "." in function:
+        owner, name = function.split(".", 1)
+        methods = _class_methods(tree, owner)
+        roots = [methods[name]] if name in methods else []
+    else:
+        roots = [n for n in definitions.get(function, []) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     if not roots:
         return None
     found, seen, pending = [], set(), list(roots)
@@ -698,6 +982,8 @@ def library_normalization_uses(source: str, function: str) -> list[tuple[int, st
         for child in ast.walk(node):
             if isinstance(child, ast.Attribute):
                 parts = _dotted(child)
+                if parts and len(parts) == 2 and parts[0] == "self" and parts[1] in methods:
+                    pending.append(methods[parts[1]])
                 if parts and parts[0] in aliases and parts[0] not in local:
                     full = ".".join([aliases[parts[0]], *parts[1:]])
                     if _forbidden(full):
@@ -734,22 +1020,27 @@ def basic_ops_check(function: str, sample: Sample) -> Check:
 
     def run(student: Student) -> dict:
         __tracebackhide__ = True
-        file, source = staged_source(student, NORMS)
+        analysis = ANALYSES.of(student)  # the student's own code, a notebook's cells too
+        file, view = analysis.file, analysis.view
         try:
-            expected = reference_forward(function, sample.args, _extra(student, function, sample))
-            _compare_forward(student, function, sample, expected)
+            extra = _extra(student, function, sample)
+            expected = reference_forward(function, sample.args, extra)
+            _compare_forward(student, function, sample, expected, alternatives={
+                c: reference_forward(function, sample.args, extra, c)
+                for c in conventions_for(function, sample, student) if c})
         except CheckFailure as failure:
             raise CheckFailure(f"the basic-ops points go to a working `{function}`, and this one "
                                f"is not yet:\n{failure.message}", hint=failure.hint) from None
+        path = _target(student, function).path
         try:
-            uses = library_normalization_uses(source, function)
+            uses = library_normalization_uses(view.text, path)
         except SyntaxError as error:
             raise CheckFailure(f"{file} could not be parsed ({error})") from None
         if uses is None:
-            raise CheckFailure(f"`{function}` is not defined with `def {function}(...)` in {file}, "
+            raise CheckFailure(f"`{path}` is not defined with `def` in {file}, "
                                f"so the grader cannot read which ops it uses", hint=hint)
         if uses:
-            listing = "\n".join(f"  {file} line {line}: {name}" for line, name in uses)
+            listing = "\n".join(f"  {file} {view.where(line)}: {name}" for line, name in uses)
             raise CheckFailure(f"`{function}` uses TensorFlow's own normalization instead of basic ops:\n"
                                f"{listing}", hint=hint, details={"uses": [n for _, n in uses]})
         return {"file": file}
@@ -840,23 +1131,89 @@ class _Runs:
 RUNS = _Runs()
 
 
+# Note [Which model is trained]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# The model is this project's `NormalizedCNN(input_shape, num_classes,
+# normalization, seed)`, or the lab's own class built with its own
+# normalization choice (`CNN(norm_type='batch')`, roles.py Note [Which
+# model]).  It is trained by the student's `train(model, x, y, ...)` when the
+# file has one of that form; the seed lab trains with its own `train_step`
+# around module-level globals, which cannot be called on the grader's model,
+# so then the model is trained by the course helper's copy of the
+# reference's loop (course/grader_tape.py `train_model`: same steps, batch
+# size, step size, seed and loss) and the details say so.  The model's
+# test-mode scores are read through the same helper (`model_scores`), which
+# calls `model(x, training=False)`, or `forward`/`call` for a template class.
+
+
+def _model(student: Student):
+    analysis = ANALYSES.of(student)
+    model = analysis.source.model() if analysis.source is not None else None
+    if model is None:
+        raise MissingName(f"no model class found in {analysis.file}: the grader looks for "
+                          f"`NormalizedCNN` or a class whose constructor takes the normalization "
+                          f"(e.g. `CNN(norm_type=...)`)")
+    return model
+
+
 def _new_model(student: Student, normalization: str | None, input_shape: tuple = MODEL_KWARGS["input_shape"],
                num_classes: int = MODEL_KWARGS["num_classes"]) -> RemoteObject:
+    model = _model(student)
+    option = next(k for k, v in OPTIONS.items() if v == normalization)
+    kwargs = model.arguments(option, input_shape, num_classes)
     try:
-        return student.new(NORMS, "NormalizedCNN", input_shape=tuple(input_shape), num_classes=num_classes,
-                           normalization=normalization, seed=0)
+        return student.new(NORMS, model.name, **kwargs)
     except StudentError as error:
-        raise CheckFailure(f"`NormalizedCNN(input_shape={tuple(input_shape)}, num_classes={num_classes}, "
-                           f"normalization={normalization!r}, seed=0)` raised {error}"
+        shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+        raise CheckFailure(f"`{model.name}({shown})` raised {error}"
                            + (f"\n{error.traceback}" if error.traceback else "")) from None
+
+
+# Note [Digits at the lab's size]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# The lab's own CNN is written for 28x28 Fashion-MNIST (or 32x32 CIFAR-10):
+# Keras' default 'valid' convolutions and pooling shrink an 8x8 digit to
+# nothing.  When the student's model (not this project's NormalizedCNN, which
+# takes the input shape) cannot score 8x8 digits, the same digits are scaled
+# up threefold and padded to 28x28, Fashion-MNIST's size, and the model is
+# built afresh and judged on those; the details say so.  The images carry the
+# same information, so the digits' thresholds stay.  A model that fails on
+# both sizes is reported with its failure on 8x8.
+
+LAB_SIZE = 28
+
+
+def upsampled(x: np.ndarray) -> np.ndarray:
+    """8x8 NHWC digits as 28x28: each pixel 3x3, two pixels of zero padding around."""
+    big = np.kron(np.asarray(x, np.float32), np.ones((1, 3, 3, 1), np.float32))
+    pad = (LAB_SIZE - big.shape[1]) // 2
+    return np.pad(big, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+
+
+def _model_for(student: Student, normalization: str | None, x: np.ndarray, num_classes: int,
+               digits_size: bool = True) -> tuple[RemoteObject, Callable]:
+    """(model, how to present images to it): Note [Digits at the lab's size]."""
+    model = _new_model(student, normalization, x.shape[1:], num_classes)
+    if not digits_size or _model(student).project_api or x.shape[1] >= LAB_SIZE:
+        return model, lambda images: images
+    try:
+        _scores(student, model, x[:2], "two 8x8 digits", num_classes)
+        return model, lambda images: images
+    except CheckFailure as failure:
+        bigger = upsampled(x[:2])
+        model = _new_model(student, normalization, bigger.shape[1:], num_classes)
+        try:
+            _scores(student, model, bigger, f"two digits at {LAB_SIZE}x{LAB_SIZE}", num_classes)
+        except CheckFailure:
+            raise failure from None
+        return model, upsampled
 
 
 def _scores(student: Student, model: RemoteObject, x: np.ndarray, what: str,
             num_classes: int = MODEL_KWARGS["num_classes"]) -> np.ndarray:
     """model(x, training=False) as an (N, num_classes) array, x passed as a float32 tensor."""
     try:
-        tensor = student.worker.call("tensorflow", "constant", x, timeout=student.call_timeout).ref
-        value = model.call(None, tensor, training=False).value
+        value = student.call(TAPE, "model_scores", model.ref, x).value
     except StudentError as error:
         raise CheckFailure(f"model(x, training=False) raised {error} ({what})"
                            + (f"\n{error.traceback}" if error.traceback else "")) from None
@@ -867,7 +1224,16 @@ def _scores(student: Student, model: RemoteObject, x: np.ndarray, what: str,
     return scores
 
 
-def _train(student: Student, model: RemoteObject, x: np.ndarray, y: np.ndarray, **options) -> None:
+def _train(student: Student, model: RemoteObject, x: np.ndarray, y: np.ndarray, **options) -> str:
+    """Train with the student's `train`, else the reference's loop; which one (Note [Which model is trained])."""
+    analysis = ANALYSES.of(student)
+    if analysis.source is None or analysis.source.train_function() is None:
+        try:
+            student.call(TAPE, "train_model", model.ref, x, y, **options)
+        except StudentError as error:
+            raise CheckFailure(f"training `{_model(student).name}` with the reference's loop raised {error}"
+                               + (f"\n{error.traceback}" if error.traceback else "")) from None
+        return "the reference's loop (the submission has no train(model, x, y))"
     parameters = _parameters(student.signature(NORMS, "train"))
     kwargs = dict(options)
     if parameters is not None and not parameters.varargs:
@@ -877,6 +1243,7 @@ def _train(student: Student, model: RemoteObject, x: np.ndarray, y: np.ndarray, 
     except StudentError as error:
         raise CheckFailure(f"`train(model, x, y, {', '.join(f'{k}={v!r}' for k, v in kwargs.items())})` "
                            f"raised {error}" + (f"\n{error.traceback}" if error.traceback else "")) from None
+    return "the submission's train"
 
 
 def train_kwargs(data: training_data.ImageSet) -> dict:
@@ -913,9 +1280,10 @@ def training_check(option: str) -> Check:
     def run(student: Student) -> dict:
         __tracebackhide__ = True
         data = training_data.image_set("NHWC")
-        model = _new_model(student, normalization, data.input_shape, data.num_classes)
-        _train(student, model, data.x_train, data.y_train, **train_kwargs(data))
-        scores = _scores(student, model, data.x_test, "after training", data.num_classes)
+        model, present = _model_for(student, normalization, np.asarray(data.x_train), data.num_classes,
+                                    data.is_digits)
+        trained_by = _train(student, model, present(data.x_train), data.y_train, **train_kwargs(data))
+        scores = _scores(student, model, present(data.x_test), "after training", data.num_classes)
         if not np.all(np.isfinite(scores)):
             raise CheckFailure(f"after {TRAIN_STEPS} training steps on {data.name} the test scores "
                                f"contain NaN or infinite values", hint=hint)
@@ -933,7 +1301,9 @@ def training_check(option: str) -> Check:
                    "data_set": data.name, "train_images": len(data.y_train),
                    "test_images": len(data.y_test), "input_shape": list(data.input_shape),
                    "steps": TRAIN_STEPS, "learning_rate": train_kwargs(data)["learning_rate"],
-                   "comparison": table}
+                   "model": _model(student).name, "trained_by": trained_by, "comparison": table}
+        if present is upsampled:  # Note [Digits at the lab's size]
+            details["images_scaled_to"] = [LAB_SIZE, LAB_SIZE]
         if len(table) == len(OPTIONS):  # the last run: the whole comparison in one picture
             details["chart"] = bar_chart(
                 f"Test accuracy after {TRAIN_STEPS} steps on {data.name}, with and without "
@@ -982,8 +1352,8 @@ def test_mode_check() -> Check:
 
     def run(student: Student) -> None:
         __tracebackhide__ = True
-        x = digits()[2][:24]
-        model = _new_model(student, "batch")
+        model, present = _model_for(student, "batch", digits()[2][:24], MODEL_KWARGS["num_classes"])
+        x = present(digits()[2][:24])
         whole = _scores(student, model, x, "24 test images")
         part = _scores(student, model, x[:3], "the first 3 of them")
         try:
@@ -1014,8 +1384,8 @@ def evaluate_check() -> Check:
     def run(student: Student) -> dict:
         __tracebackhide__ = True
         x_train, y_train, x_test, _ = digits()
-        x = x_test[:40]
-        model = _new_model(student, "batch")
+        model, present = _model_for(student, "batch", x_test[:40], MODEL_KWARGS["num_classes"])
+        x_train, x = present(x_train), present(x_test[:40])
         scores = _scores(student, model, x, "40 test images")
         labels = np.argmax(scores, axis=1)
         if len(set(labels.tolist())) < 2:  # an untrained model may predict one class: teach it a little

@@ -360,3 +360,38 @@ def test_zip_with_too_many_entries(tmp_path, private_tmp, monkeypatch) -> None:
     monkeypatch.setattr(locate, "MAX_ZIP_MEMBERS", 3)
     archive = make_zip(tmp_path / "many.zip", {f"cs231n/m{i}.py": "" for i in range(4)})
     expect_error(archive, "many.zip has 4 entries (limit 3)")
+
+
+# -- a lone file of any name, read in definitions mode (Note [Any name]) ------------------------
+
+LAB_LAYOUT = Layout(files={"norms": "normalization.py"}, default_package="ist597",
+                    any_file_name=True, python_mode="definitions")
+LAB_SCRIPT = ("import numpy as np\nEPS = 1e-5\n\ndef norm(x):\n    return (x - x.mean()) / (x.std() + EPS)\n\n"
+              "data = np.load('/nonexistent/fashion.npz')\nfor epoch in range(10**9):\n    pass\n")
+
+
+def test_a_lone_script_of_any_name_runs_only_its_definitions(submission, staged) -> None:
+    folder = submission({"CNN_assignment4.py": LAB_SCRIPT})
+    s = staged(folder, LAB_LAYOUT)
+    assert s.modules["norms"] == "ist597.normalization" and s.missing == []
+    assert any("graded CNN_assignment4.py as the assignment's normalization.py" in n for n in s.notes)
+    assert any("definitions mode" in n and "not run" in n for n in s.notes)
+    assert "norms" in s.import_timeouts
+    # the module-level np.load and the endless loop never run: the import returns at once
+    np.testing.assert_allclose(call_in_worker(s, "ist597.normalization", "norm", np.array([1.0, 3.0])),
+                               [-1 / (1 + 1e-5), 1 / (1 + 1e-5)])
+
+
+def test_any_name_needs_exactly_one_python_file(submission, staged) -> None:
+    folder = submission({"a.py": LAB_SCRIPT, "b.py": LAB_SCRIPT})
+    with pytest.raises(SubmissionError, match="normalization.py"):
+        staged(folder, LAB_LAYOUT)
+    plain = Layout(files={"norms": "normalization.py"}, default_package="ist597")
+    with pytest.raises(SubmissionError, match="normalization.py"):
+        staged(submission({"lab.py": LAB_SCRIPT}), plain)
+
+
+def test_a_script_that_does_not_parse_is_staged_as_it_is(submission, staged) -> None:
+    folder = submission({"normalization.py": "def broken(:\n"})
+    s = staged(folder, LAB_LAYOUT)
+    assert s.sources["norms"] == "def broken(:\n" and "norms" not in s.import_timeouts

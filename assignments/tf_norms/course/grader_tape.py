@@ -16,7 +16,9 @@ submitted file of the same name is ignored.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import inspect
 
 import tensorflow as tf
 
@@ -25,8 +27,28 @@ import tensorflow as tf
 tf.config.experimental.enable_tensor_float_32_execution(False)
 
 
-def _function(module: str, name: str):
-    return getattr(importlib.import_module(module), name)
+_INSTANCES: dict = {}
+
+
+def _function(module: str, name):
+    """The callable a role names (assignments/tf_norms/roles.py Note [Roles and names]).
+
+    `name` is a module-level name, or {"path": "Class.method", "self": mode, "init": kwargs}:
+    mode "static" calls the staticmethod, "none" calls the method with self=None (its body
+    never reads self), "instance" calls it on one instance built with `init`.
+    """
+    if isinstance(name, str):
+        return getattr(importlib.import_module(module), name)
+    owner_name, method = name["path"].split(".", 1)
+    owner = getattr(importlib.import_module(module), owner_name)
+    if name["self"] == "static":
+        return getattr(owner, method)
+    if name["self"] == "none":
+        return functools.partial(getattr(owner, method), None)
+    key = (module, owner_name, repr(sorted(name.get("init", {}).items())))
+    if key not in _INSTANCES:
+        _INSTANCES[key] = owner(**name.get("init", {}))
+    return getattr(_INSTANCES[key], method)
 
 
 def call_with_tensors(module: str, name: str, arrays: list, extra: list = (), keywords: dict | None = None):
@@ -51,3 +73,114 @@ def tape_gradients(module: str, name: str, arrays: list, extra: list, dout,
     gradients = tape.gradient(objective, tensors)
     return {"out": out.numpy(),
             "grads": [None if g is None else tf.convert_to_tensor(g).numpy() for g in gradients]}
+
+
+# -- the student's model, when the submission has no train(model, x, y) -------------------------
+
+def _accepts(function, name: str) -> bool:
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return True
+    return name in parameters or any(p.kind == p.VAR_KEYWORD for p in parameters.values())
+
+
+def _forward(model):
+    """The model's forward pass as f(x, training): `model(x, training=...)`, or its `forward`/`call`."""
+    for function in (model if callable(model) else None, getattr(model, "forward", None),
+                     getattr(model, "call", None)):
+        if function is None:
+            continue
+        with_flag = _accepts(function, "training")
+
+        @tf.autograph.experimental.do_not_convert
+        def forward(x, training, f=function, with_flag=with_flag):
+            return f(x, training=training) if with_flag else f(x)
+
+        return forward
+    raise TypeError(f"{type(model).__name__} objects cannot be called on a batch of images "
+                    f"(no __call__, forward or call method)")
+
+
+def model_scores(model, x):
+    """model(x, training=False) as an array; x arrives as an array and is passed as a float32 tensor."""
+    return tf.convert_to_tensor(_forward(model)(tf.constant(x, tf.float32), False)).numpy()
+
+
+def _variables(model) -> list:
+    """The model's trainable variables: Keras' and tf.Module's own list, else every trainable
+    tf.Variable reachable from its attributes (a plain-Python template class)."""
+    found = getattr(model, "trainable_variables", None)
+    if found:
+        return list(found)
+    result, seen, pending = [], set(), [model]
+    while pending:
+        value = pending.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, tf.Variable):
+            if value.trainable:
+                result.append(value)
+        elif isinstance(value, (list, tuple)):
+            pending.extend(value)
+        elif isinstance(value, dict):
+            pending.extend(value.values())
+        elif hasattr(value, "__dict__") and not isinstance(value, type) and value is model:
+            pending.extend(vars(value).values())
+        elif isinstance(value, tf.Module):
+            pending.extend(value.trainable_variables)
+    return result
+
+
+def train_model(model, x, y, steps: int = 200, batch_size: int = 64, learning_rate: float = 1e-2,
+                seed: int = 0) -> list:
+    """Train `model` in place with the reference's loop (reference/tf_nets/cnn.py `train`):
+    minibatches of `batch_size` in a seeded order, forward with training=True, mean softmax
+    cross-entropy (on log-probabilities when the model ends in a softmax), GradientTape, Adam.
+    It judges nothing: the checks score the trained model's test-mode outputs.  Returns the losses.
+    """
+    import numpy as np
+    forward = _forward(model)
+    x = np.asarray(x, np.float32)
+    y = np.asarray(y, np.int64)
+    first = tf.convert_to_tensor(forward(tf.constant(x[:batch_size]), False))  # builds lazy layers
+    rows = first.numpy().astype(np.float64)
+    probabilities = bool(np.all(rows >= 0) and np.allclose(rows.sum(axis=1), 1.0, atol=1e-3))
+    variables = _variables(model)
+    if not variables:
+        raise ValueError("the model has no trainable tf.Variables to train")
+    optimizer = tf.keras.optimizers.Adam(learning_rate=learning_rate)
+
+    def step(xb, yb):
+        with tf.GradientTape() as tape:
+            scores = tf.cast(tf.convert_to_tensor(forward(xb, True)), tf.float32)
+            if probabilities:
+                picked = tf.gather(scores, yb, axis=1, batch_dims=1)
+                loss = -tf.reduce_mean(tf.math.log(tf.maximum(picked, 1e-12)))
+            else:
+                loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=yb, logits=scores))
+        gradients = tape.gradient(loss, variables)
+        optimizer.apply_gradients([(g, v) for g, v in zip(gradients, variables) if g is not None])
+        return loss
+
+    compiled = tf.function(step)
+    rng = np.random.default_rng(seed)
+    per_epoch = len(x) // batch_size
+    losses, done = [], 0
+    while done < steps:
+        order = rng.permutation(len(x))
+        for start in range(0, per_epoch * batch_size, batch_size):
+            if done == steps:
+                break
+            xb, yb = tf.constant(x[order[start:start + batch_size]]), tf.constant(y[order[start:start + batch_size]])
+            try:
+                loss = compiled(xb, yb)
+            except Exception:
+                if compiled is step:
+                    raise
+                compiled = step   # code that does not trace (Python-side state): run eagerly
+                loss = compiled(xb, yb)
+            losses.append(float(loss))
+            done += 1
+    return losses

@@ -1,0 +1,318 @@
+"""Find the IST597 lab's functions, model and training loop by their role, read from the source.
+
+Why it exists: students hand the lab in as they wrote it, not under this
+project's names.  The seed lab defines module-level `batch_norm`,
+`layer_norm` and `weight_norm` and a Keras `CNN(norm_type=...)` trained by its
+own `train_step`; the course's template (`CNN_assignment4.py`) has a `CNN`
+class whose methods students extend (`batch_norm_custom`,
+`batch_normalization`, `layer_normalization`, `weight_normalization`); this
+project's starter has `NormalizedCNN`, `train` and `evaluate`.  This module
+reads the submission's source with `ast`, in the judge, without running it,
+and says which definition plays each role and how to call it.
+
+# Note [Roles and names]
+A role (batch norm, layer norm, weight norm, the model) is found by name, among
+the names students use for it (ROLE_NAMES, compared without case or
+underscores, in that order of preference: the student's own "custom" names
+before `batch_normalization`, which the course's template also uses for the
+library version it compares with), first as a module-level function, then as
+a method of a class.  Among them the checks take the first that uses no
+library normalization (checks.py Note [Static check]), so a template's
+library wrapper is never graded in place of the student's own function.  A method is called as such when its result
+cannot depend on the instance: a `@staticmethod`, or a method whose body never
+reads its first parameter (`self`); then it is called with `self=None`.  Any
+other method is called through an instance of its class, built with the
+arguments the model role would get (Note [Which model]) or none.  Signatures
+are read from the source: parameter names, and defaults that are literals or
+module-level literal constants (`epsilon=EPS`), so the checks can call a
+function with its own eps (Note [Calling with tensors] in checks.py).
+
+# Note [Which model]
+The model is `NormalizedCNN` (this project's starter) if the file defines it,
+else a class whose constructor takes a normalization choice (a parameter
+whose name contains "norm": `norm_type`, `normalization`).  The values that
+choice takes are read from the class's own comparisons (`if self.norm_type ==
+'batch_norm'`), dict keys and the parameter's default: a string literal containing "batch" (or equal to "bn") means
+batch norm, "layer"/"ln" layer norm, "weight"/"wn" weight norm, "none" or
+"no..." none; an option with no literal gets this project's spelling
+('batch', 'layer', 'weight', None).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+
+ROLE_NAMES = {
+    "batch_norm": ("batch_norm", "batch_norm_custom", "custom_batch_norm", "my_batch_norm",
+                   "batch_normalization_custom", "batchnorm_custom", "batch_norm_forward",
+                   "batch_normalization", "bn"),
+    "layer_norm": ("layer_norm", "layer_norm_custom", "custom_layer_norm", "my_layer_norm",
+                   "layer_normalization_custom", "layernorm_custom", "layer_norm_forward",
+                   "layer_normalization", "ln"),
+    "weight_norm": ("weight_norm", "weight_norm_custom", "custom_weight_norm", "my_weight_norm",
+                    "weight_normalization_custom", "weightnorm_custom", "weight_norm_forward",
+                    "weight_normalization", "wn"),
+}
+MODEL_NAMES = ("NormalizedCNN",)
+UNKNOWN = object()   # a default that is not a literal
+
+
+def _key(name: str) -> str:
+    return name.lower().replace("_", "")
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A def's parameters as the caller sees them (a method's `self` left out)."""
+    names: tuple[str, ...]           # positional parameters, in order
+    required: int                    # how many of them have no default
+    keyword_only: tuple[str, ...] = ()
+    required_keyword_only: tuple[str, ...] = ()
+    varargs: bool = False
+    defaults: dict = field(default_factory=dict)   # name -> literal value, or UNKNOWN
+
+    def accepts(self, name: str) -> bool:
+        return name in self.names or name in self.keyword_only
+
+    def find(self, *fragments: str) -> str | None:
+        """The first parameter whose lower-cased name contains one of `fragments`."""
+        for name in (*self.names, *self.keyword_only):
+            if any(f in name.lower() for f in fragments):
+                return name
+        return None
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a role lives and how to call it (Note [Roles and names])."""
+    role: str
+    path: str                        # "batch_norm" or "CNN.batch_norm_custom"
+    signature: Signature
+    owner: str | None = None         # the class of a method
+    self_mode: str = "none"          # "function", "static", "none" (self=None) or "instance"
+    line: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit(".", 1)[-1]
+
+    def wire(self, init: dict | None = None) -> dict | str:
+        """What the course helper (course/grader_tape.py) needs to find the callable."""
+        if self.owner is None:
+            return self.path
+        return {"path": self.path, "self": self.self_mode, "init": dict(init or {})}
+
+
+@dataclass(frozen=True)
+class Model:
+    """The model class and how to choose its normalization (Note [Which model])."""
+    name: str
+    signature: Signature
+    norm_parameter: str | None
+    options: dict                    # 'none'/'batch'/'layer'/'weight' -> the student's value
+    project_api: bool                # NormalizedCNN(input_shape, num_classes, normalization, seed)
+
+    def arguments(self, option: str, input_shape, num_classes: int) -> dict:
+        if self.project_api:
+            return {"input_shape": tuple(input_shape), "num_classes": num_classes,
+                    "normalization": self.options[option], "seed": 0}
+        kwargs = {}
+        if self.norm_parameter:
+            kwargs[self.norm_parameter] = self.options[option]
+        for fragments, value in ((("input_shape",), tuple(input_shape)),
+                                 (("num_classes", "n_classes", "nb_classes", "classes"), num_classes),
+                                 (("seed",), 0)):
+            name = self.signature.find(*fragments)
+            if name and name != self.norm_parameter:
+                kwargs[name] = value
+        return kwargs
+
+
+class Source:
+    """One submission file, parsed once."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tree = ast.parse(text)
+        self.functions = {n.name: n for n in self.tree.body
+                          if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        self.classes = {n.name: n for n in self.tree.body if isinstance(n, ast.ClassDef)}
+        self.constants = {}
+        for node in self.tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                try:
+                    self.constants[node.targets[0].id] = ast.literal_eval(node.value)
+                except (ValueError, TypeError, SyntaxError, RecursionError):
+                    pass
+
+    # -- signatures ------------------------------------------------------------------------------
+    def _default(self, node: ast.expr | None):
+        if node is None:
+            return UNKNOWN
+        try:
+            return ast.literal_eval(node)
+        except (ValueError, TypeError, SyntaxError, RecursionError):
+            if isinstance(node, ast.Name) and node.id in self.constants:
+                return self.constants[node.id]
+            return UNKNOWN
+
+    def signature(self, node: ast.FunctionDef, drop_first: bool = False) -> Signature:
+        arguments = node.args
+        positional = list(arguments.posonlyargs + arguments.args)
+        defaults = [None] * (len(positional) - len(arguments.defaults)) + list(arguments.defaults)
+        if drop_first and positional:
+            positional, defaults = positional[1:], defaults[1:]
+        values = {a.arg: self._default(d) for a, d in zip(positional, defaults) if d is not None}
+        values.update({a.arg: self._default(d) for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults)
+                       if d is not None})
+        return Signature(tuple(a.arg for a in positional), sum(d is None for d in defaults),
+                         tuple(a.arg for a in arguments.kwonlyargs),
+                         tuple(a.arg for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d is None),
+                         arguments.vararg is not None, values)
+
+    # -- roles -----------------------------------------------------------------------------------
+    def find(self, role: str) -> Target | None:
+        """The definition playing `role` (Note [Roles and names]); None if there is none."""
+        found = self.find_all(role)
+        return found[0] if found else None
+
+    def find_all(self, role: str) -> list[Target]:
+        """Every definition that may play `role`, best first (Note [Roles and names])."""
+        wanted = list(dict.fromkeys(_key(n) for n in ROLE_NAMES[role]))
+        functions = {_key(name): node for name, node in reversed(list(self.functions.items()))}
+        methods = {}
+        for class_name, cls in reversed(list(self.classes.items())):
+            for node in reversed(cls.body):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    methods[_key(node.name)] = (class_name, node)
+        found = [self._target(role, None, functions[key]) for key in wanted if key in functions]
+        found += [self._target(role, *methods[key]) for key in wanted if key in methods]
+        return found
+
+    def _target(self, role: str, owner: str | None, node: ast.FunctionDef) -> Target:
+        if owner is None:
+            return Target(role, node.name, self.signature(node), line=node.lineno)
+        decorators = {d.id for d in node.decorator_list if isinstance(d, ast.Name)}
+        if "staticmethod" in decorators:
+            return Target(role, f"{owner}.{node.name}", self.signature(node), owner, "static", node.lineno)
+        mode = "instance" if _reads_first_parameter(node) else "none"
+        return Target(role, f"{owner}.{node.name}", self.signature(node, drop_first=True), owner, mode,
+                      node.lineno)
+
+    def model(self) -> Model | None:
+        """The model class (Note [Which model]); None if there is none."""
+        for name in MODEL_NAMES:
+            if name in self.classes:
+                init = self._init(self.classes[name])
+                return Model(name, init, "normalization", _options([]), project_api=True)
+        for name, cls in self.classes.items():
+            init = self._init(cls)
+            parameter = init.find("norm")
+            if parameter is not None:
+                default = init.defaults.get(parameter)
+                strings = ([default] if isinstance(default, str) else []) + _compared_strings(cls)
+                return Model(name, init, parameter, _options(strings), project_api=False)
+        return None
+
+    def _init(self, cls: ast.ClassDef) -> Signature:
+        init = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+        return self.signature(init, drop_first=True) if init is not None else Signature((), 0)
+
+    def train_function(self) -> str | None:
+        """`train(model, x, y, ...)` in the form the checks call, if the file has it."""
+        node = self.functions.get("train")
+        if node is None:
+            return None
+        signature = self.signature(node)
+        return "train" if len(signature.names) >= 3 and signature.required <= 3 else None
+
+
+def _reads_first_parameter(node: ast.FunctionDef) -> bool:
+    positional = node.args.posonlyargs + node.args.args
+    if not positional:
+        return False
+    first = positional[0].arg
+    return any(isinstance(n, ast.Name) and n.id == first for stmt in node.body for n in ast.walk(stmt))
+
+
+def _compared_strings(cls: ast.ClassDef) -> list[str]:
+    found = []
+    for node in ast.walk(cls):
+        if isinstance(node, ast.Dict):  # {"batch_norm": ..., "layer_norm": ...}.get(norm_type)
+            found += [k.value for k in node.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)]
+        if isinstance(node, ast.Compare):
+            for part in [node.left, *node.comparators]:
+                elements = part.elts if isinstance(part, (ast.Tuple, ast.List, ast.Set)) else [part]
+                found += [e.value for e in elements if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    return found
+
+
+def _option(value: str) -> str | None:
+    text = value.lower()
+    if "batch" in text or text == "bn":
+        return "batch"
+    if "layer" in text or text == "ln":
+        return "layer"
+    if "weight" in text or text == "wn":
+        return "weight"
+    if text in ("", "none", "no") or re.match(r"^(no|without)[_ -]?norm", text):
+        return "none"
+    return None
+
+
+def _options(strings: list[str]) -> dict:
+    options = {"none": None, "batch": "batch", "layer": "layer", "weight": "weight"}
+    seen = set()
+    for value in strings:
+        option = _option(value)
+        if option is not None and option not in seen:
+            options[option] = value
+            seen.add(option)
+    return options
+
+
+# -- the student's own source, for notebooks too ----------------------------------------------------
+
+GENERATED = "# Generated by the grader from"
+
+
+@dataclass(frozen=True)
+class View:
+    """The student's code as the grader reads it, and where each of its lines came from."""
+    text: str
+    origin: tuple = ()               # line (1-based) -> (cell number, line in the cell); () = itself
+    cells: bool = False              # a notebook's cells (else one .py file)
+
+    def where(self, line: int) -> str:
+        if not self.origin or not 0 < line <= len(self.origin):
+            return f"line {line}"
+        cell, within = self.origin[line - 1]
+        return f"cell {cell} line {within}" if self.cells else f"line {within}"
+
+
+def student_view(text: str) -> View:
+    """`text` as staged; for a module generated from a notebook (or from a .py read in
+    definitions mode, grader/notebook.py), the student's own kept definitions instead of the
+    generated stub, each line mapped back to its cell."""
+    if not text.startswith(GENERATED):
+        return View(text)
+    units, notebook = None, ""
+    for node in ast.walk(ast.parse(text)):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "run"
+                and len(node.args) >= 2):
+            units = ast.literal_eval(node.args[1])
+            notebook = next((ast.literal_eval(k.value) for k in node.keywords if k.arg == "notebook"), "")
+            break
+    lines, origin = [], []
+    for cell, source in units or []:
+        if cell == 0:   # the manifest's setup code (Note [Notebook setup]), not the student's
+            continue
+        for number, line in enumerate(source.split("\n"), start=1):
+            if line.strip():
+                lines.append(line)
+                origin.append((cell, number))
+        lines.append("")
+        origin.append((cell, 0))
+    return View("\n".join(lines), tuple(origin), not str(notebook).endswith(".py"))

@@ -1,0 +1,150 @@
+"""The IST597 lab graded as students write it (issue 12, item 5).
+
+tf_norms_lab/ holds our own code in the two forms students hand in: the seed
+lab's (module-level `batch_norm(x, gamma, beta, epsilon=1e-5)`, last-axis
+`layer_norm`, `weight_norm(v, g, axis=None, epsilon=1e-5)`, a Keras
+`CNN(norm_type=...)` trained at module level by its own `train_step`) and the
+course template's (`CNN_assignment4.py`: a `CNN` class whose methods the
+student extends, next to the library `batch_normalization` kept for
+comparison).  Both, under any file name, as a `.py` that loads data and
+trains at module level and as a notebook, get full marks on the three
+functions and the training checks; a realistic mistake in that style still
+costs its own check.  The fast, TF-free parts (roles, source views) are in
+test_tf_norms_roles.py.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from .conftest import grade
+
+pytestmark = [pytest.mark.slow, pytest.mark.tf]
+pytest.importorskip("tensorflow")
+
+ASSIGNMENT = "tf_norms"
+LAB = Path(__file__).resolve().parent / "tf_norms_lab"
+SEED_STYLE = (LAB / "lab_script.py").read_text()
+TEMPLATE_STYLE = (LAB / "template_style.py").read_text()
+FUNCTION_CHECKS = {f"{f}/{c}" for f in ("batch_norm", "layer_norm")
+                   for c in ("out", "out_hidden", "matches_keras", "gradients", "basic_ops")} | {
+    "weight_norm/out", "weight_norm/norm_equals_g", "weight_norm/gradients", "weight_norm/basic_ops"}
+TRAINING_CHECKS = {f"NormalizedCNN/trains_{o}" for o in ("none", "batch", "layer", "weight")} | {
+    "NormalizedCNN/test_mode"}
+
+
+def as_notebook(text: str) -> nbformat.NotebookNode:
+    """The script as a notebook: one cell per top-level block, after a Colab-style setup cell."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells.append(nbformat.v4.new_markdown_cell("# Assignment 01000: normalization"))
+    notebook.cells.append(nbformat.v4.new_code_cell("!pip install -q tensorflow\n%matplotlib inline"))
+    for block in re.split(r"\n\n\n(?=\S)", text):
+        notebook.cells.append(nbformat.v4.new_code_cell(block.strip("\n")))
+    return notebook
+
+
+def grade_as(name: str, text: str | nbformat.NotebookNode, **options):
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-lab-"))
+    try:
+        path = folder / name
+        if isinstance(text, str):
+            path.write_text(text)
+        else:
+            nbformat.write(text, str(path))
+        return grade(path, ASSIGNMENT, **options)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def assert_passes(result, checks: set[str]) -> None:
+    assert result.status == "graded", result.message
+    failing = {c.id: c.message for c in result.checks if c.id in checks and c.status != "passed"}
+    assert not failing, failing
+    assert checks <= {c.id for c in result.checks}
+
+
+def check(result, check_id: str):
+    return next(c for c in result.checks if c.id == check_id)
+
+
+@pytest.fixture(scope="module")
+def seed_script_result():
+    return grade_as("ist597_lab_jdoe.py", SEED_STYLE)
+
+
+def test_seed_style_script_gets_full_marks_on_functions_and_training(seed_script_result):
+    assert_passes(seed_script_result, FUNCTION_CHECKS | TRAINING_CHECKS)
+    notes = "\n".join(seed_script_result.notes)
+    assert "graded ist597_lab_jdoe.py as the assignment's normalization.py" in notes
+    assert "definitions mode" in notes  # the data download and the training loop never ran
+
+
+def test_seed_style_is_judged_at_its_own_eps_and_layer_norm_convention(seed_script_result):
+    out = check(seed_script_result, "layer_norm/out").details
+    assert out["eps"] == 1e-5
+    assert any("last axis" in c for c in out["conventions"].values())
+    training = check(seed_script_result, "NormalizedCNN/trains_batch").details
+    assert training["model"] == "CNN" and "reference's loop" in training["trained_by"]
+
+
+def test_seed_style_notebook_gets_full_marks_on_functions_and_training():
+    result = grade_as("Normalization_lab.ipynb", as_notebook(SEED_STYLE))
+    assert_passes(result, FUNCTION_CHECKS | TRAINING_CHECKS)
+
+
+def test_template_style_script_gets_full_marks_on_functions_and_training():
+    result = grade_as("CNN_assignment4.py", TEMPLATE_STYLE)
+    assert_passes(result, FUNCTION_CHECKS | TRAINING_CHECKS)
+    message = check(result, "batch_norm/out").message
+    assert "`CNN.batch_norm_custom`" in message  # not the library batch_normalization beside it
+
+
+def test_notebook_library_normalization_loses_basic_ops_naming_the_cell():
+    text = SEED_STYLE.replace(
+        "    mu = tf.reduce_mean(x, axis=axes, keepdims=True)\n"
+        "    sigma2 = tf.reduce_mean(tf.square(x - mu), axis=axes, keepdims=True)\n",
+        "    mu, sigma2 = tf.nn.moments(x, axes=axes, keepdims=True)\n")
+    assert text != SEED_STYLE
+    result = grade_as("lab.ipynb", as_notebook(text), select="batch_norm")
+    basic = check(result, "batch_norm/basic_ops")
+    assert basic.status == "failed" and "tf.nn.moments" in basic.message
+    assert re.search(r"cell \d+ line \d+: tf\.nn\.moments", basic.message), basic.message
+    assert check(result, "batch_norm/out").status == "passed"
+
+
+def test_layer_norm_over_height_and_width_is_still_wrong():
+    text = SEED_STYLE.replace(
+        "    mu = tf.reduce_mean(x, axis=-1, keepdims=True)\n"
+        "    sigma2 = tf.reduce_mean(tf.square(x - mu), axis=-1, keepdims=True)\n",
+        "    axes = list(range(1, len(x.shape) - 1)) or [1]\n"
+        "    mu = tf.reduce_mean(x, axis=axes, keepdims=True)\n"
+        "    sigma2 = tf.reduce_mean(tf.square(x - mu), axis=axes, keepdims=True)\n")
+    assert text != SEED_STYLE
+    result = grade_as("lab.py", text, select="layer_norm")
+    out = check(result, "layer_norm/out")
+    assert out.status == "failed" and "NHWC" in out.message  # on (N, D) samples it is right
+
+
+def test_seed_style_eps_is_the_functions_own_but_a_wrong_formula_is_not():
+    text = SEED_STYLE.replace("x_hat = (x - mu) / tf.sqrt(sigma2 + epsilon)",
+                              "x_hat = (x - mu) / (tf.sqrt(sigma2) + epsilon)")
+    assert text != SEED_STYLE
+    result = grade_as("lab.py", text, select="batch_norm and out and not hidden")
+    out = check(result, "batch_norm/out")
+    assert out.status == "failed" and "outside the square root" in out.message
+
+
+def test_a_model_written_for_28x28_images_is_trained_on_digits_at_that_size():
+    # Keras' default 'valid' convolutions and pooling: 8x8 digits shrink to nothing
+    text = SEED_STYLE.replace(', padding="same")', ")").replace('MaxPool2D(2, padding="same")', "MaxPool2D(2)")
+    assert text.count("Conv2D(16, 3)") == 1
+    result = grade_as("lab.py", text, select="trains_none or trains_layer or test_mode")
+    assert_passes(result, {"NormalizedCNN/trains_none", "NormalizedCNN/trains_layer",
+                           "NormalizedCNN/test_mode"})
+    assert check(result, "NormalizedCNN/trains_none").details["images_scaled_to"] == [28, 28]

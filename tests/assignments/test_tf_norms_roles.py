@@ -1,0 +1,110 @@
+"""assignments/tf_norms/roles.py: roles found by name in the student's own source (no TensorFlow).
+
+The seed lab's module-level functions and Keras `CNN(norm_type=...)`, the course
+template's `CNN` methods (the student's `batch_norm_custom` before the library
+`batch_normalization`), how a method is called, the eps read from a signature,
+the model's normalization values read from the class, and a notebook's own
+cells read back from the generated module with their cell numbers.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader import notebook
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB = Path(__file__).resolve().parent / "tf_norms_lab"
+
+
+def _load(name: str, path: Path):
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+roles = _load("grader_assignment_tf_norms_roles", ROOT / "assignments" / "tf_norms" / "roles.py")
+
+
+@pytest.fixture(scope="module")
+def seed():
+    return roles.Source((LAB / "lab_script.py").read_text())
+
+
+@pytest.fixture(scope="module")
+def template():
+    return roles.Source((LAB / "template_style.py").read_text())
+
+
+def test_seed_lab_functions_are_module_level_with_their_own_eps(seed):
+    bn = seed.find("batch_norm")
+    assert (bn.path, bn.owner) == ("batch_norm", None)
+    assert bn.signature.defaults["epsilon"] == 1e-5
+    wn = seed.find("weight_norm")
+    assert wn.signature.names == ("v", "g", "axis", "epsilon") and wn.signature.required == 2
+
+
+def test_seed_lab_model_values_come_from_the_class(seed):
+    model = seed.model()
+    assert (model.name, model.norm_parameter, model.project_api) == ("CNN", "norm_type", False)
+    assert model.options == {"none": "none", "batch": "batch_norm", "layer": "layer_norm",
+                             "weight": "weight_norm"}
+    assert model.arguments("layer", (8, 8, 1), 10) == {"norm_type": "layer_norm"}
+    assert seed.train_function() is None  # its train_step works on globals: the reference's loop trains
+
+
+def test_template_methods_are_found_and_called_as_they_can_be(template):
+    all_bn = [t.path for t in template.find_all("batch_norm")]
+    assert all_bn == ["CNN.batch_norm_custom", "CNN.batch_normalization"]
+    bn = template.find("batch_norm")
+    assert bn.self_mode == "none" and bn.signature.names == ("x", "gamma", "beta", "epsilon")
+    ln = template.find("layer_norm")  # reads self.epsilon: through an instance
+    assert (ln.path, ln.self_mode) == ("CNN.layer_normalization", "instance")
+    assert ln.wire({"norm_type": "batch"}) == {"path": "CNN.layer_normalization", "self": "instance",
+                                               "init": {"norm_type": "batch"}}
+    assert template.find("weight_norm").path == "CNN.weight_normalization"
+    model = template.model()
+    assert model.options["batch"] == "batch" and model.options["none"] is None
+    assert model.arguments("weight", (8, 8, 1), 10) == {"norm_type": "weight", "seed": 0}
+
+
+def test_static_methods_and_constants_as_defaults():
+    source = roles.Source("EPS = 1e-4\nclass Net:\n    @staticmethod\n"
+                          "    def layer_norm(x, gamma, beta, eps=EPS):\n        return x\n")
+    target = source.find("layer_norm")
+    assert (target.self_mode, target.signature.defaults["eps"]) == ("static", 1e-4)
+    assert source.find("batch_norm") is None and source.model() is None
+
+
+def test_project_api_model_is_preferred():
+    source = roles.Source("class CNN:\n    def __init__(self, norm_type=None): pass\n"
+                          "class NormalizedCNN:\n    def __init__(self, input_shape, num_classes, "
+                          "normalization=None, seed=0): pass\n"
+                          "def train(model, x, y, steps=300): pass\n")
+    model = source.model()
+    assert model.project_api and model.arguments("none", (8, 8, 1), 10)["normalization"] is None
+    assert source.train_function() == "train"
+
+
+def test_generated_module_is_read_back_as_the_students_cells():
+    cells = [notebook.Cell(1, "markdown", "# lab"),
+             notebook.Cell(2, "code", "import tensorflow as tf\nmodel = train_everything()"),
+             notebook.Cell(3, "code", "x = 1\n\ndef batch_norm(x, g, b):\n    return tf.nn.moments(x, [0])")]
+    prog = notebook.program(cells, "definitions")
+    stub = notebook.module_source(prog, mode="definitions", notebook="lab.ipynb", cell_s=1, total_s=2)
+    view = roles.student_view(stub)
+    assert "train_everything" not in view.text and "def batch_norm" in view.text
+    line = next(i for i, text in enumerate(view.text.split("\n"), 1) if "moments" in text)
+    assert view.where(line) == "cell 3 line 4"
+    plain = roles.student_view(notebook.module_source(prog, mode="definitions", notebook="lab.py",
+                                                      cell_s=1, total_s=2))
+    line = next(i for i, text in enumerate(plain.text.split("\n"), 1) if "moments" in text)
+    assert plain.where(line) == "line 4"
+    assert roles.student_view("def f(): pass\n").text == "def f(): pass\n"

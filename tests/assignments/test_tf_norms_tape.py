@@ -1,0 +1,101 @@
+"""assignments/tf_norms/course/grader_tape.py, the course helper in the worker: methods found by
+role, and the reference's loop training the lab's models (a Keras model ending in a softmax,
+a plain class with a `forward` and tf.Variables)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.tf]
+tf = pytest.importorskip("tensorflow")
+
+TAPE = Path(__file__).resolve().parents[2] / "assignments" / "tf_norms" / "course" / "grader_tape.py"
+
+
+@pytest.fixture(scope="module")
+def tape():
+    spec = importlib.util.spec_from_file_location("grader_tape_under_test", TAPE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from reference.datasets import load_digits_dataset
+    data = load_digits_dataset(layout="NHWC")
+    return data.X_train, data.y_train, data.X_test, data.y_test
+
+
+@pytest.fixture
+def student_module():
+    module = types.ModuleType("student_lab_under_test")
+
+    class CNN:
+        def __init__(self, norm_type=None):
+            self.norm_type = norm_type
+            self.eps = 0.5
+
+        def batch_norm_custom(self, x, gamma, beta):
+            return x * gamma + beta
+
+        @staticmethod
+        def layer_norm(x, gamma, beta):
+            return x - gamma - beta
+
+        def weight_normalization(self, v, g):
+            return v * g + self.eps
+
+    module.CNN = CNN
+    sys.modules[module.__name__] = module
+    yield module
+    del sys.modules[module.__name__]
+
+
+def test_methods_are_called_as_their_roles_say(tape, student_module):
+    x = [np.ones((2, 2), np.float32), np.full(2, 2.0, np.float32), np.zeros(2, np.float32)]
+    name = student_module.__name__
+    none = tape.call_with_tensors(name, {"path": "CNN.batch_norm_custom", "self": "none", "init": {}}, x)
+    static = tape.call_with_tensors(name, {"path": "CNN.layer_norm", "self": "static", "init": {}}, x)
+    instance = tape.call_with_tensors(name, {"path": "CNN.weight_normalization", "self": "instance",
+                                             "init": {"norm_type": "weight"}}, x[:2])
+    np.testing.assert_allclose(none, 2.0)
+    np.testing.assert_allclose(static, -1.0)
+    np.testing.assert_allclose(instance, 2.5)
+
+
+def test_reference_loop_trains_a_keras_model_that_ends_in_softmax(tape, digits):
+    x_train, y_train, x_test, y_test = digits
+    tf.keras.utils.set_random_seed(0)
+    model = tf.keras.Sequential([tf.keras.layers.Flatten(), tf.keras.layers.Dense(32, activation="relu"),
+                                 tf.keras.layers.Dense(10, activation="softmax")])
+    losses = tape.train_model(model, x_train, y_train, steps=150, batch_size=64, learning_rate=1e-2)
+    assert len(losses) == 150 and losses[-1] < losses[0]
+    accuracy = np.mean(np.argmax(tape.model_scores(model, x_test), 1) == y_test)
+    assert accuracy > 0.85
+
+
+def test_reference_loop_trains_a_plain_class_through_forward(tape, digits):
+    x_train, y_train, x_test, y_test = digits
+
+    class Template:
+        def __init__(self):
+            generator = tf.random.Generator.from_seed(0)
+            self.W = tf.Variable(generator.normal([64, 10]) * 0.1)
+            self.b = [tf.Variable(tf.zeros([10]))]
+            self.frozen = tf.Variable(tf.ones([10]), trainable=False)
+
+        def forward(self, X, training=False):
+            return tf.matmul(tf.reshape(X, [-1, 64]), self.W) + self.b[0] * self.frozen
+
+    model = Template()
+    tape.train_model(model, x_train, y_train, steps=150, batch_size=64, learning_rate=1e-2)
+    accuracy = np.mean(np.argmax(tape.model_scores(model, x_test), 1) == y_test)
+    assert accuracy > 0.85
+    np.testing.assert_array_equal(model.frozen.numpy(), 1.0)  # only trainable variables move

@@ -1,0 +1,79 @@
+"""grader/which_notebook.py: the assignment's notebook among several, by the course's names only."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader import assignment as assignments
+from grader.locate import SubmissionError, stage
+from grader.which_notebook import NoNotebook, choose, normalized
+
+GRADE = Path(sys.executable).with_name("grade")
+
+
+def write_notebook(path: Path, code: str = "x = 1") -> Path:
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells.append(nbformat.v4.new_code_cell(code))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, str(path))
+    return path
+
+
+def test_names_compare_without_case_separators_or_colab_decorations() -> None:
+    assert normalized("Copy of Q5-PyTorch (2).ipynb") == normalized("Q5_Pytorch.ipynb") == "q5pytorch"
+    assert normalized("PyTorch.ipynb") != normalized("Q5-Pytorch.ipynb")
+
+
+def test_the_course_name_wins_never_the_alphabet() -> None:
+    found = [Path("BatchNormalization.ipynb"), Path("Dropout.ipynb"), Path("PyTorch.ipynb")]
+    assert choose(found, ("PyTorch.ipynb", "Q5-Pytorch.ipynb")) == Path("PyTorch.ipynb")
+    # the list's order of preference, then the shallowest
+    found = [Path("Q5-Pytorch.ipynb"), Path("a/PyTorch.ipynb"), Path("a/b/PyTorch.ipynb")]
+    assert choose(found, ("PyTorch.ipynb", "Q5-Pytorch.ipynb")) == Path("a/PyTorch.ipynb")
+
+
+def test_one_notebook_is_graded_whatever_its_name() -> None:
+    assert choose([Path("my homework.ipynb")], ("PyTorch.ipynb",)) == Path("my homework.ipynb")
+
+
+def test_several_and_none_named_names_the_candidates() -> None:
+    with pytest.raises(NoNotebook, match=r"2 notebooks found \(a.ipynb, b.ipynb\).*PyTorch.ipynb, "
+                                         r"Q5-Pytorch.ipynb"):
+        choose([Path("a.ipynb"), Path("b.ipynb")], ("PyTorch.ipynb", "Q5-Pytorch.ipynb"))
+
+
+def test_a_folder_with_the_whole_assignment_stages_the_pytorch_notebook(tmp_path) -> None:
+    for name in ("BatchNormalization.ipynb", "Dropout.ipynb", "ConvolutionalNetworks.ipynb"):
+        write_notebook(tmp_path / "assignment2" / name, "import numpy as np")
+    write_notebook(tmp_path / "assignment2" / "Q5-Pytorch.ipynb", "import torch")
+    staged = stage(tmp_path, assignments.load("pytorch").layout)
+    try:
+        assert staged.files["pytorch_nets"] == "Q5-Pytorch.ipynb"
+        assert any(n.startswith("graded notebook: assignment2/Q5-Pytorch.ipynb") for n in staged.notes)
+    finally:
+        staged.cleanup()
+
+
+def test_several_unnamed_notebooks_are_a_submission_error(tmp_path) -> None:
+    write_notebook(tmp_path / "BatchNormalization.ipynb")
+    write_notebook(tmp_path / "Dropout.ipynb")
+    with pytest.raises(SubmissionError, match="Q6-Pruning.ipynb"):
+        stage(tmp_path, assignments.load("pruning").layout)
+
+
+def test_cli_exits_2_naming_the_candidates(tmp_path) -> None:
+    write_notebook(tmp_path / "sub" / "BatchNormalization.ipynb")
+    write_notebook(tmp_path / "sub" / "Dropout.ipynb")
+    out = tmp_path / "result.json"
+    done = subprocess.run([str(GRADE), "check", "-a", "tensorflow", str(tmp_path / "sub"), "--no-html",
+                           "--json", str(out)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    result = json.loads(out.read_text())
+    assert result["status"] == "error"
+    assert "TensorFlow.ipynb, Q5-Tensorflow.ipynb" in result["message"]
