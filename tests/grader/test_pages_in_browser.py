@@ -168,8 +168,8 @@ def test_dashboard_renders_every_part(rendered) -> None:
     assert console_messages(run) == []
     dom = Elements(run.stdout)
     assert dom.headings["h1"][0].startswith("Convolution, max pooling")
-    assert [h.split()[0] for h in dom.headings["h2"]] == ["Score", "Pass", "Why", "Most", "Slowest",
-                                                          "Could", "Similar", "All"]
+    assert [h.split()[0] for h in dom.headings["h2"]] == ["Score", "Students", "Pass", "Why", "Most",
+                                                          "Slowest", "Could", "Similar", "All"]
     chart = dom.find("svg", **{"class": "chart", "role": "img"})
     assert len(chart) == 1 and chart[0]["aria-labelledby"] == "hist-title hist-desc"
     assert len(dom.find("rect", **{"class": "hbar"})) == 10
@@ -259,3 +259,42 @@ def test_a_phone_shows_the_first_failure_without_scrolling_past_passed_checks(tm
     seen = layout(report, tmp_path, 400)
     assert seen["first_fix_bottom"] <= 700, seen   # on a phone's first screen
     assert seen["first_passed_shown"] is None or seen["first_passed_shown"] > seen["first_fix_top"]
+
+
+# -- the dashboard's students x functions heat map (Note [Heat map] in grader/dashboard.py) -------
+
+SORT_BY = """<script>
+const order = () => [...document.querySelectorAll("table.heat tbody th")].map(e => e.dataset.v);
+const before = order();
+const button = [...document.querySelectorAll("table.heat thead button")]
+  .find(b => b.textContent.trim() === "conv_backward_naive");
+button.click();
+const worst_first = order();
+const sort = button.closest("th").getAttribute("aria-sort");
+button.click();
+document.title = JSON.stringify({before, worst_first, sort, again: order(),
+  cells: [...document.querySelectorAll("table.heat td.cell")].map(e => e.className)});
+</script>"""
+
+
+def test_the_heat_map_shows_every_cell_and_sorts_by_a_function(pages, tmp_path) -> None:
+    import json
+    page = tmp_path / "dashboard.html"
+    # after the page's own script, so that its sorting is in place
+    page.write_text(pages["dashboard"].read_text().replace("</body>", SORT_BY + "</body>"))
+    run = chromium(page, "--dump-dom", width=1200)
+    assert run.returncode == 0 and console_messages(run) == [], run.stderr[-2000:]
+    seen = json.loads(Elements(run.stdout).headings["title"][0])
+    assert seen["before"] == ["ada", "ben", "dee"]
+    # ada and ben by conv_forward_naive, conv_backward_naive; dee could not be graded
+    assert seen["cells"] == ["cell full", "cell full", "cell full", "cell zero", "cell none",
+                             "cell none"]
+    assert seen["worst_first"] == ["dee", "ben", "ada"] and seen["sort"] == "ascending"
+    assert seen["again"] == ["ada", "ben", "dee"]
+
+
+def test_the_heat_map_fits_a_phone(rendered) -> None:
+    run, _ = rendered["dashboard"]
+    dom = Elements(run.stdout)
+    assert len(dom.find("table", **{"class": "heat"})) == 1
+    assert len(dom.find("button", **{"data-col": "0"})) == 1
