@@ -114,7 +114,10 @@ def test_check_buggy_copy_exits_1_and_shows_the_failure(submission) -> None:
     got, total = score(result.stdout)
     assert got < total
     assert re.search(r"^  -- relu_forward +0/\S+$", result.stdout, re.MULTILINE), result.stdout
-    assert re.search(r"^       FAIL    out: \[sample .*\] out: \d+ of \d+ entries differ", result.stdout,
+    # the diagnosis first (Note [Terminal layout]), then with -v the whole message, sample and all
+    assert re.search(r"^       FAIL    out: out: \d+ of \d+ entries differ", result.stdout,
+                     re.MULTILINE), result.stdout
+    assert re.search(r"^         \[sample .*\] out: \d+ of \d+ entries differ", result.stdout,
                      re.MULTILINE), result.stdout
     assert re.search(r"^         worst at out\[", result.stdout, re.MULTILINE)  # -v: whole message
     assert re.search(r"^  ok affine_forward ", result.stdout, re.MULTILINE)
@@ -429,3 +432,37 @@ def test_ctrl_c_exits_130_with_one_line(submission, tmp_path, command) -> None:
         assert not (tmp_path / "grade-reports").exists()
     else:
         assert "interrupted:" in stdout and "run the same command again" in stdout
+
+
+# -- notebooks in the numpy assignments (README "Notebooks") --------------------------------------
+
+ANSWERED = {"cells": [
+    {"cell_type": "markdown", "id": "q", "metadata": {}, "source": ["## Inline Question 1:\n", "Why?\n"]},
+    {"cell_type": "markdown", "id": "a", "metadata": {}, "source": ["## Answer:\n", "ReLU kills negatives.\n"]},
+    {"cell_type": "code", "id": "c", "metadata": {}, "execution_count": 1, "outputs": [],
+     "source": ["from cs231n.layers import *\n"]}],
+    "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+def test_a_course_package_with_its_notebooks_is_graded_and_answers_read(tmp_path) -> None:
+    import shutil
+    folder = tmp_path / "alice"
+    shutil.copytree(REFERENCE, folder / "cs231n", ignore=shutil.ignore_patterns("__pycache__"))
+    (folder / "FullyConnectedNets.ipynb").write_text(json.dumps(ANSWERED))
+    out = tmp_path / "alice.json"
+    result = run_grade("check", str(folder), "-a", "fc_nets", "--json", str(out), "--no-html")
+    assert result.returncode == 0, result.stdout + result.stderr
+    answers = json.loads(out.read_text())["answers"]
+    assert [(a["notebook"], a["answer"]) for a in answers] == [
+        ("FullyConnectedNets.ipynb", "ReLU kills negatives.")]
+
+
+def test_a_notebook_alone_for_a_numpy_assignment_says_to_hand_in_the_package(tmp_path) -> None:
+    notebook = tmp_path / "FullyConnectedNets.ipynb"
+    notebook.write_text(json.dumps(ANSWERED))
+    result = run_grade("check", str(notebook), "-a", "fc_nets", "--no-html")
+    assert result.returncode == 2
+    assert ("could not be graded: no Python files found in FullyConnectedNets.ipynb, only "
+            "FullyConnectedNets.ipynb: this assignment is graded from the course package "
+            "(cs231n/layers.py, layer_utils.py, optim.py, classifiers/fc_net.py); hand the "
+            "notebooks in with the package") in result.stdout
