@@ -140,15 +140,16 @@ class Outcome:
     skipped: list[tuple[str, str]] = field(default_factory=list)    # entries that are not one
     reconciled: Reconciled = field(default_factory=Reconciled)
     interrupted: bool = False
+    ctrl_c: bool = False            # interrupted by the user (not by a lost Dask scheduler)
     seconds: float = 0.0
     dashboard: Path | None = None
     dashboard_error: str = ""
 
     @property
     def exit_status(self) -> int:
-        if self.interrupted:  # Note [Command errors] in grader/cli.py
+        if self.ctrl_c:  # Note [Command errors] in grader/cli.py
             return 130
-        return 1 if self.failures else 0
+        return 1 if self.failures or self.interrupted else 0
 
 
 # -- the job process ---------------------------------------------------------------------------
@@ -485,8 +486,9 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
         try:
             schedule(todo, min(workers, max(len(todo), 1)), spec, job, keep,
                      lambda submission, why: _failed(assignment, submission, why), progress)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             outcome.interrupted = True
+            outcome.ctrl_c = type(exc) is KeyboardInterrupt  # ClusterLost is a subclass
             for child in multiprocessing.active_children():
                 child.terminate()
         finally:

@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="grade one submission (folder, .zip or .py) and print the verdict",
         description="Grade one submission against the reference. Exit status: 0 when every "
                     "check passed, 1 when some check lost points, 2 when the submission could "
-                    "not be graded or the command was wrong.")
+                    "not be graded or the command was wrong (a path that does not exist, a --json "
+                    "or --html that cannot be written, no check selected), 130 after Ctrl-C.")
     check.add_argument("submission",
                        help="a course package folder, loose files, a .zip, a .py or an .ipynb")
     check.add_argument("--assignment", "-a",
@@ -103,7 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "OUT_DIR/results/<id>.json, reports/<id>.html, grades.csv and "
                     "gradebook.sqlite. Run it again after a crash or a change: only what is "
                     "missing or changed is graded. Exit status: 0 when every submission was "
-                    "graded, 1 when some could not be, 2 when the command was wrong.")
+                    "graded, 1 when some could not be (or the Dask scheduler was lost), 2 when "
+                    "the command was wrong (no submissions in the folder, no check selected), "
+                    "130 after Ctrl-C.")
     batch.add_argument("submissions", metavar="SUBMISSIONS_DIR", help="the class's submissions")
     batch.add_argument("--assignment", "-a", required=True, help="assignment id, e.g. fc_nets")
     batch.add_argument("--out", "-o", required=True, metavar="OUT_DIR", help="where results go")
