@@ -303,6 +303,27 @@ def _run_check(args: argparse.Namespace) -> int:
     return 0 if all(c.status == "passed" for c in result.checks) else 1
 
 
+def _output_folder(path: str, flag: str) -> None:
+    """A ValueError of one line when `path` cannot be an output folder, said before any work
+    (Note [Command errors]): a file there or on the way, or a folder that cannot be written."""
+    import os
+    from pathlib import Path
+    folder = Path(path)
+    if folder.exists():
+        if not folder.is_dir():
+            raise ValueError(f"{flag} {path}: a file, not a folder")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ValueError(f"{flag} {path}: cannot be written (permission denied)")
+        return
+    for parent in folder.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"{flag} {path}: {parent} is a file, not a folder")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise ValueError(f"{flag} {path}: {parent} cannot be written (permission denied)")
+            return
+
+
 def _reason(exc: OSError, path=None) -> str:
     """An OSError in a few words ("Permission denied"), without repeating the path; for a
     folder on the way that is a file, says which."""
@@ -352,6 +373,7 @@ def _run_release(args: argparse.Namespace) -> int:
     from . import release
 
     try:
+        _output_folder(args.out, "--out")
         conventions = _conventions(args)
         options = release.BuildOptions(
             args.sandbox, _worker_python(args), args.grader_requirement or
@@ -395,6 +417,7 @@ def _run_batch(args: argparse.Namespace) -> int:
 
     try:
         conventions = _conventions(args)
+        _output_folder(args.out, "--out")
         if args.workers is not None and args.workers < 1:
             raise ValueError(f"--workers must be at least 1, not {args.workers}")
         if args.scheduler is not None and ":" not in args.scheduler:

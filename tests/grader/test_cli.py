@@ -466,3 +466,15 @@ def test_a_notebook_alone_for_a_numpy_assignment_says_to_hand_in_the_package(tmp
             "FullyConnectedNets.ipynb: this assignment is graded from the course package "
             "(cs231n/layers.py, layer_utils.py, optim.py, classifiers/fc_net.py); hand the "
             "notebooks in with the package") in result.stdout
+
+
+@pytest.mark.parametrize("command", ["batch", "release"])
+def test_an_output_folder_that_cannot_be_one_is_refused_before_any_work(tmp_path, command) -> None:
+    (tmp_path / "blocked").write_text("a file where a folder should be")
+    where = [str(REFERENCE.parent)] if command == "batch" else []
+    result = run_grade(command, *where, "-a", "fc_nets", "--out", str(tmp_path / "blocked" / "out"),
+                       timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == (f"grade: --out {tmp_path / 'blocked' / 'out'}: {tmp_path / 'blocked'} "
+                             f"is a file, not a folder\n")
+    assert result.stdout == ""
