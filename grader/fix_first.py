@@ -13,19 +13,21 @@ A student reads the top of a report and stops, so the top says what to do next:
    (the registry lists layers before the models built from them), except that a
    backward pass comes right after its forward pass: a wrong forward makes its
    backward's checks fail too, so fixing it first may fix both.
-Each item has one diagnosis line (`diagnosis`: what differs and, where a known bug
-matches, what it looks like) and the first line of its hint.  A hidden check gives
+Each item has one diagnosis line (`diagnosis`: what differs, without the sample's label
+or the tolerance, and, where a known bug matches, what it looks like) and the first line of its hint.  A hidden check gives
 neither its message nor its hint (Note [Hidden checks] in grader/result.py).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .result import CheckResult, SubmissionResult
 
 BLOCKING = ("missing", "import_error")
 HIDDEN = "a hidden check failed (its inputs are not shown)"
+_TOLERANCE = re.compile(r"; tolerance [^)]*(?=\))")
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ def diagnosis(check: CheckResult) -> str:
     lines = [line.strip() for line in check.message.strip().splitlines() if line.strip()]
     if not lines:
         return check.status
-    first = without_sample(lines[0])
+    first = _TOLERANCE.sub("", without_sample(lines[0]))  # the same for every student
     looks = next((line for line in lines if line.startswith("looks like: ")), "")
     if looks:  # the numbers give way to the name of the mistake
         return f"{first.split(' (', 1)[0]}; {looks}"

@@ -51,6 +51,10 @@ def test_diagnosis_drops_the_sample_label_and_names_the_known_bug() -> None:
         "worst at db[2]\nlooks like: off by a factor of 1/N = 1/2: divided by N once too often"))
     assert diagnosis(c) == ("db: 3 of 3 entries differ; looks like: off by a factor of 1/N = 1/2: "
                             "divided by N once too often")
+    wide = check("relu_forward/out", message="[sample x (4,5)] out: 8 of 20 entries differ (max "
+                                             "abs error 1.3, max rel error 0; tolerance rtol=1e-06, "
+                                             "atol=1e-09)\nworst at out[0]")
+    assert diagnosis(wide) == "out: 8 of 20 entries differ (max abs error 1.3, max rel error 0)"
     assert without_sample("[FullyConnectedNet([20, 30], reg=0)] initial loss: 1 of 1") == \
         "initial loss: 1 of 1"
     assert without_sample("[unclosed") == "[unclosed"
