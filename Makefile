@@ -63,7 +63,8 @@ test: venv sandbox browser worker-env-np126
 test-slow: venv sandbox browser worker-env-np126
 	$(BIN)/python -m pytest -m slow
 
-# PNG screenshots of a student report and the class dashboard, at desktop and phone
+# PNG screenshots of a student report (what to fix first at the top) and the class dashboard
+# (its students x functions heat map near the top), at desktop and phone
 # width, in out/screenshots/ for people to look at.  Grades the demo class first
 # when out/demo has no results; needs chromium (CHROMIUM=/path/to/it to choose one).
 CHROMIUM ?= chromium

@@ -134,18 +134,22 @@ class Outcome:
     layout: str
     out_dir: Path
     submissions: int = 0
-    graded: int = 0
+    graded: int = 0                 # results written now (graded or not)
+    ungradable_now: int = 0         # of those, the ones that could not be graded
     unchanged: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)   # (id, why) not graded
     skipped: list[tuple[str, str]] = field(default_factory=list)    # entries that are not one
     reconciled: Reconciled = field(default_factory=Reconciled)
     interrupted: bool = False
+    ctrl_c: bool = False            # interrupted by the user (not by a lost Dask scheduler)
     seconds: float = 0.0
     dashboard: Path | None = None
     dashboard_error: str = ""
 
     @property
     def exit_status(self) -> int:
+        if self.ctrl_c:  # Note [Command errors] in grader/cli.py
+            return 130
         return 1 if self.failures or self.interrupted else 0
 
 
@@ -403,6 +407,10 @@ def run_batch(folder: Path, assignment: assignments.Assignment, out_dir: Path,
     workers = options.workers or os.cpu_count() or 1
     if workers < 1:
         raise BatchError(f"--workers must be at least 1, not {workers}")
+    found = discover(folder, exclude=(out_dir,))
+    if not found.submissions:  # a wrong folder, not a class of zero (no output folder made)
+        why = f" ({len(found.skipped)} entries that are not submissions)" if found.skipped else ""
+        raise BatchError(f"no submissions found in {folder}{why}")
     out_dir.mkdir(parents=True, exist_ok=True)
     lock = open(out_dir / ".lock", "w")
     try:
@@ -470,6 +478,7 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
             gradebook.record(result, json_path, submission.id)
             write_atomic(reports_dir / f"{submission.id}.html", render_html(result))
             outcome.graded += 1
+            outcome.ungradable_now += result.status != "graded"
             progress(result)
             if pool is not None:
                 pool.revive()
@@ -481,8 +490,9 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
         try:
             schedule(todo, min(workers, max(len(todo), 1)), spec, job, keep,
                      lambda submission, why: _failed(assignment, submission, why), progress)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             outcome.interrupted = True
+            outcome.ctrl_c = type(exc) is KeyboardInterrupt  # ClusterLost is a subclass
             for child in multiprocessing.active_children():
                 child.terminate()
         finally:
@@ -674,7 +684,7 @@ def summary(outcome: Outcome) -> str:
                      + (f", unreadable set aside: {', '.join(rec.set_aside)}" if rec.set_aside else ""))
     state = "interrupted" if outcome.interrupted else "done"
     lines.append(f"{state}: {outcome.submissions} submissions ({outcome.layout} layout), "
-                 f"{outcome.graded} graded now, {outcome.unchanged} unchanged, "
+                 f"{outcome.graded - outcome.ungradable_now} graded now, {outcome.unchanged} unchanged, "
                  f"{len(outcome.failures)} could not be graded, in {outcome.seconds:.1f}s")
     if outcome.interrupted:
         lines.append("run the same command again to grade the rest")

@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="grade one submission (folder, .zip or .py) and print the verdict",
         description="Grade one submission against the reference. Exit status: 0 when every "
                     "check passed, 1 when some check lost points, 2 when the submission could "
-                    "not be graded or the command was wrong.")
+                    "not be graded or the command was wrong (a path that does not exist, a --json "
+                    "or --html that cannot be written, no check selected), 130 after Ctrl-C.")
     check.add_argument("submission",
                        help="a course package folder, loose files, a .zip, a .py or an .ipynb")
     check.add_argument("--assignment", "-a",
@@ -103,7 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "OUT_DIR/results/<id>.json, reports/<id>.html, grades.csv and "
                     "gradebook.sqlite. Run it again after a crash or a change: only what is "
                     "missing or changed is graded. Exit status: 0 when every submission was "
-                    "graded, 1 when some could not be, 2 when the command was wrong.")
+                    "graded, 1 when some could not be (or the Dask scheduler was lost), 2 when "
+                    "the command was wrong (no submissions in the folder, no check selected), "
+                    "130 after Ctrl-C.")
     batch.add_argument("submissions", metavar="SUBMISSIONS_DIR", help="the class's submissions")
     batch.add_argument("--assignment", "-a", required=True, help="assignment id, e.g. fc_nets")
     batch.add_argument("--out", "-o", required=True, metavar="OUT_DIR", help="where results go")
@@ -251,18 +254,24 @@ def _run_check(args: argparse.Namespace) -> int:
             return 2
         conventions[key] = value
     from . import release
+    from .plugin import NoChecks, select_checks
+    if not Path(args.submission).exists():  # a typo, not a submission: no report is written
+        print(f"grade: {args.submission} does not exist", file=sys.stderr)
+        return 2
     try:
         assignment = (release.load(release_dir, conventions) if release_dir
                       else assignments.load(args.assignment, conventions))
+        selected = select_checks(assignment.checks, args.select)  # Note [Zero checks]
         submission_device(assignment, args.device)  # a wrong --device is the command's error
         worker_python = _worker_python(args)
         if args.data_dir:  # a bad --data-dir is the command's error (a ValueError)
             from .checks.training_data import describe
             print(f"data: {describe(args.data_dir)}", file=sys.stderr)
-    except (assignments.AssignmentError, release.ReleaseError, DeviceError, ValueError) as exc:
+    except (assignments.AssignmentError, release.ReleaseError, DeviceError, ValueError,
+            NoChecks) as exc:
         print(f"grade: {exc}", file=sys.stderr)
         return 2
-    progress = Progress(len(assignment.checks))
+    progress = Progress(len(selected))
     result = grade_submission(Path(args.submission), assignment,
                               Options(args.sandbox, worker_python, args.select, progress,
                                       notebook_mode=args.notebook_mode, device=args.device,
@@ -271,8 +280,15 @@ def _run_check(args: argparse.Namespace) -> int:
     if release_dir:
         result = release.public_only(result, release.stand_ins(assignment))
     print(render(result, verbose=args.verbose))
+    # Note [Command errors]: a file asked for and not written is the command's error (exit 2),
+    # said in one line after the verdict, which is kept.
+    unwritten = False
     if args.json:
-        result.write(Path(args.json))
+        try:
+            result.write(Path(args.json))
+        except OSError as exc:
+            print(f"grade: could not write --json {args.json}: {_reason(exc, args.json)}", file=sys.stderr)
+            unwritten = True
     if not args.no_html:
         from .report import write_html
         html = Path(args.html) if args.html else default_report_path(result)
@@ -280,11 +296,45 @@ def _run_check(args: argparse.Namespace) -> int:
             write_html(result, html)
             print(f"report: {html}")
         except OSError as exc:  # a read-only folder must not cost the verdict just printed
-            print(f"grade: could not write the report {html}: {exc}", file=sys.stderr)
-    if result.status != "graded":
+            print(f"grade: could not write the report {html}: {_reason(exc, html)}", file=sys.stderr)
+            unwritten = unwritten or bool(args.html)  # the default place is not asked for
+    if result.status != "graded" or unwritten:
         return 2
     from .terminal import advisory  # Note [Advisory checks] in grader/assignment.py
     return 0 if all(c.status == "passed" or advisory(c) for c in result.checks) else 1
+
+
+def _output_folder(path: str, flag: str) -> None:
+    """A ValueError of one line when `path` cannot be an output folder, said before any work
+    (Note [Command errors]): a file there or on the way, or a folder that cannot be written."""
+    import os
+    from pathlib import Path
+    folder = Path(path)
+    if folder.exists():
+        if not folder.is_dir():
+            raise ValueError(f"{flag} {path}: a file, not a folder")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ValueError(f"{flag} {path}: cannot be written (permission denied)")
+        return
+    for parent in folder.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"{flag} {path}: {parent} is a file, not a folder")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise ValueError(f"{flag} {path}: {parent} cannot be written (permission denied)")
+            return
+
+
+def _reason(exc: OSError, path=None) -> str:
+    """An OSError in a few words ("Permission denied"), without repeating the path; for a
+    folder on the way that is a file, says which."""
+    from pathlib import Path
+    for parent in Path(path).parents if path is not None else ():
+        if parent.exists():
+            if not parent.is_dir():
+                return f"{parent} is a file, not a folder"
+            break
+    return exc.strerror or str(exc)
 
 
 def _release_folder(args: argparse.Namespace):
@@ -324,6 +374,7 @@ def _run_release(args: argparse.Namespace) -> int:
     from . import release
 
     try:
+        _output_folder(args.out, "--out")
         conventions = _conventions(args)
         options = release.BuildOptions(
             args.sandbox, _worker_python(args), args.grader_requirement or
@@ -363,15 +414,18 @@ def _run_batch(args: argparse.Namespace) -> int:
 
     from . import assignment as assignments
     from .batch import BatchError, BatchOptions, run_batch, summary
+    from .plugin import NoChecks, select_checks
 
     try:
         conventions = _conventions(args)
+        _output_folder(args.out, "--out")
         if args.workers is not None and args.workers < 1:
             raise ValueError(f"--workers must be at least 1, not {args.workers}")
         if args.scheduler is not None and ":" not in args.scheduler:
             raise ValueError(f"--scheduler expects an address like tcp://HOST:PORT, "
                              f"not {args.scheduler!r}")
         assignment = assignments.load(args.assignment, conventions)
+        select_checks(assignment.checks, args.select)  # Note [Zero checks] in grader/plugin.py
         if args.data_dir:  # a bad --data-dir is the command's error (a ValueError)
             from .checks.training_data import describe
             print(f"data: {describe(args.data_dir)}", file=sys.stderr)
@@ -380,7 +434,7 @@ def _run_batch(args: argparse.Namespace) -> int:
                                          _worker_python(args), args.select, args.notebook_mode,
                                          args.device, args.data_dir,
                                          args.cluster or args.scheduler, args.warm))
-    except (ValueError, OSError, assignments.AssignmentError, BatchError) as exc:
+    except (ValueError, OSError, assignments.AssignmentError, BatchError, NoChecks) as exc:
         # OSError: an unreadable --course file or submissions folder, an output folder that
         # cannot be written.  The batch cannot go on; every result it wrote is kept.
         print(f"grade: {exc}", file=sys.stderr)
@@ -403,8 +457,12 @@ def _run_export(args: argparse.Namespace) -> int:
     output = Path(args.output) if args.output else None
     if args.format == "gradescope" and (len(results) > 1 or (output and output.is_dir())):
         folder = output or Path(args.results) / "gradescope"
-        for sid, result in results:
-            _write(folder / f"{sid}.json", export.gradescope_json(result, args.hidden_visibility))
+        try:
+            for sid, result in results:
+                _write(folder / f"{sid}.json", export.gradescope_json(result, args.hidden_visibility))
+        except OSError as exc:
+            print(f"grade: could not write {folder}: {_reason(exc, folder / 'x')}", file=sys.stderr)
+            return 2
         print(f"wrote {len(results)} Gradescope results to {folder}/", file=sys.stderr)
         return 0
     if args.format == "gradescope":
@@ -419,7 +477,11 @@ def _run_export(args: argparse.Namespace) -> int:
     if output is None:
         sys.stdout.write(text)
     else:
-        _write(output, text)
+        try:
+            _write(output, text)
+        except OSError as exc:
+            print(f"grade: could not write -o {output}: {_reason(exc, output)}", file=sys.stderr)
+            return 2
     return 0
 
 
@@ -546,13 +608,25 @@ def _run_env_check(args: argparse.Namespace) -> int:
     return cli_check(args)
 
 
+# Note [Command errors]
+# The exit status says what happened, the same in every command: 0 all is well, 1 points
+# were lost (or, for batch, some submission could not be graded), 2 the command was wrong
+# or a path it names cannot be used (no such submission, a --json, --html or -o that cannot
+# be written, an empty submissions folder, no check selected: Note [Zero checks] in
+# grader/plugin.py), and 130 after Ctrl-C, as a shell reports a command ended by SIGINT.
+# Each is one line on stderr starting "grade: ", never a traceback.  A verdict already
+# printed is kept: an unwritable --json still shows the score, and exits 2.
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
-    return args.run(args)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:  # Note [Command errors]
+        print("\ngrade: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

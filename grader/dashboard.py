@@ -31,6 +31,23 @@ with a visible check of that function not passing for that cause, as a sentence
 ("12 submissions raise NotImplementedError in `conv_backward_naive`"), most
 submissions first.  Hidden checks are left out (Note [Dashboard view]), and so
 are results written before causes existed (their cause is null).
+
+# Note [Failure snippets]
+A group shows one real first line of its messages, less the sample label (which may
+hold brackets of its own: `without_sample` in grader/fix_first.py), cut at a word
+boundary to SNIPPET_CHARS with an ellipsis, never inside a word or a number.  A group
+is labelled by its members' most common status (a hidden check's group holds
+failures and errors alike), and the "looks like" lines of a message, one per
+gradient of a model, are listed once each.
+
+# Note [Heat map]
+"Which function did the class get wrong" at a glance: one row per submission, one
+column per function in the assignment's order, each cell the share of that
+function's points the submission got (all, some, none; hatched when the
+submission could not be graded), with the status and cause of the first check that
+did not pass in its tooltip.  The counts come from the results only; a few lines of
+plain JavaScript in the template sort the rows by any column (no library, nothing
+loaded), and without JavaScript the table still reads, in the submissions' order.
 """
 
 from __future__ import annotations
@@ -45,6 +62,7 @@ from pathlib import Path
 
 import jinja2
 
+from .fix_first import without_sample
 from .result import SubmissionResult
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -53,6 +71,8 @@ HISTOGRAM_BINS = 10
 TOP_FAILURES = 15
 SLOWEST = 10
 HIDDEN_FAILED = "hidden check failed"
+SNIPPET_CHARS = 160
+STATUS_ORDER = ("failed", "error", "timeout", "skipped", "passed")
 
 
 def load_results(out_dir: Path) -> tuple[list[tuple[str, SubmissionResult]], list[tuple[str, str]]]:
@@ -79,7 +99,6 @@ def _histogram(graded: list[SubmissionResult]) -> list[dict]:
     return [{"low": i * width, "high": (i + 1) * width, "count": n} for i, n in enumerate(counts)]
 
 
-_SAMPLE_PREFIX = re.compile(r"^\[sample [^\]]*\]\s*")
 _ON_SAMPLE = re.compile(r" on sample '[^']*'")
 # `\d+(?:\.\d*)?`, not `\d+\.?\d*` (two quantifiers over the same digits: quadratic on a
 # long run of them); Note [Linear-time text] in grader/notebook.py.
@@ -90,17 +109,29 @@ _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?(?![\
 def failure_key(message: str) -> str:
     """The first line of `message` with the sample and all numbers blanked; Note [Grouping failures]."""
     first = message.strip().splitlines()[0] if message.strip() else ""
-    first = _ON_SAMPLE.sub("", _SAMPLE_PREFIX.sub("", first))
+    first = _ON_SAMPLE.sub("", without_sample(first))
     return _NUMBER.sub("#", first)
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    """`text` cut at a word boundary to at most `limit` characters plus an ellipsis (Note
+    [Failure snippets]); a single word longer than that is cut where it must be."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit + 1].rsplit(None, 1)[0] if " " in text[:limit + 1] else text[:limit]
+    return cut.rstrip(" ,;:(") + " …"
 
 
 def _first_line(message: str) -> str:
     stripped = message.strip()
-    return _SAMPLE_PREFIX.sub("", stripped.splitlines()[0]) if stripped else ""
+    return snippet(without_sample(stripped.splitlines()[0])) if stripped else ""
 
 
 def _looks_like(message: str) -> list[str]:
-    return [line[len("looks like: "):] for line in message.splitlines() if line.startswith("looks like: ")]
+    """The message's "looks like" lines, each once (Note [Failure snippets])."""
+    lines = (line.strip() for line in message.splitlines())
+    return list(dict.fromkeys(line[len("looks like: "):] for line in lines
+                              if line.startswith("looks like: ")))
 
 
 def _check_rates(graded: list[tuple[str, SubmissionResult]]) -> tuple[list[dict], list[dict]]:
@@ -148,7 +179,8 @@ def _common_failures(graded: list[tuple[str, SubmissionResult]]) -> list[dict]:
                     "status": c.status, "hidden": hidden,
                     "example": HIDDEN_FAILED if hidden else _first_line(c.message),
                     "looks_like": [] if hidden else _looks_like(c.message),
-                    "checks": [], "hints": [], "submissions": []}
+                    "checks": [], "hints": [], "submissions": [], "statuses": defaultdict(int)}
+            group["statuses"][c.status] += 1
             if c.id not in group["checks"]:
                 group["checks"].append(c.id)
             if not hidden and c.hint and c.hint not in group["hints"]:
@@ -157,6 +189,8 @@ def _common_failures(graded: list[tuple[str, SubmissionResult]]) -> list[dict]:
                 group["submissions"].append(sid)
     for group in groups.values():
         group["count"] = len(group["submissions"])
+        statuses = group.pop("statuses")  # the most common, ties in CHECK order (Note [Failure snippets])
+        group["status"] = max(statuses, key=lambda s: (statuses[s], -STATUS_ORDER.index(s)))
         group["hint"] = group["hints"][0] if len(group["hints"]) == 1 else ""
     ranked = sorted(groups.values(),
                     key=lambda g: (-g["count"], -len(g["checks"]), g["hidden"], g["checks"][0]))
@@ -190,6 +224,35 @@ def _causes(graded: list[tuple[str, SubmissionResult]]) -> list[dict]:
              "verb": CAUSE_VERBS[cause][len(who) != 1]}
             for (function, cause), who in groups.items()]
     return sorted(rows, key=lambda r: (-r["count"], r["function"], r["cause"]))
+
+
+def _heat_map(loaded: list[tuple[str, SubmissionResult]], functions: list[str],
+              reports: dict[str, str]) -> dict:
+    """Submissions x functions, each cell the share of the function's points; Note [Heat map]."""
+    rows = []
+    for sid, r in loaded:
+        by_function: dict[str, list] = {}
+        for c in r.checks:
+            by_function.setdefault(c.function, []).append(c)
+        cells = []
+        for function in functions:
+            checks = by_function.get(function, [])
+            got, total = sum(c.points for c in checks), sum(c.max_points for c in checks)
+            if r.status != "graded" or not checks:
+                cells.append({"state": "none", "share": -1, "title": f"{sid}: {function}: "
+                              + ("not graded" if r.status != "graded" else "not checked")})
+                continue
+            share = got / total if total else float(all(c.status == "passed" for c in checks))
+            first = next((c for c in checks if c.status != "passed"), None)
+            why = f"; first failure: {first.status}" + (f" ({first.cause})" if first.cause else "") \
+                if first else ""
+            cells.append({"state": "full" if share >= 1 else "some" if share > 0 else "zero",
+                          "share": round(share, 4),
+                          "title": f"{sid}: {function}: {got:g} of {total:g} points{why}"})
+        rows.append({"id": sid, "report": reports.get(sid, ""), "status": r.status,
+                     "percent": _percent(r.score, r.max_score) if r.status == "graded" else -1,
+                     "cells": cells})
+    return {"functions": functions, "rows": rows}
 
 
 def _slowest(loaded: list[tuple[str, SubmissionResult]]) -> list[dict]:
@@ -249,8 +312,17 @@ def build_view(out_dir: Path, assignment) -> dict:
                     + [{"id": name, "message": why, "report": ""} for name, why in unreadable],
         "submissions": submissions,
         "reports": {s["id"]: s["report"] for s in submissions},
+        "heat_map": _heat_map(loaded, _function_order(loaded, assignment),
+                              {s["id"]: s["report"] for s in submissions}),
         "similarity": _similarity(out_dir),
     }
+
+
+def _function_order(loaded, assignment) -> list[str]:
+    """The functions in the assignment's order, then any other function a result names."""
+    graded = {c.function for _, r in loaded for c in r.checks}
+    names = [c.function for c in getattr(assignment, "checks", ()) if c.function in graded]
+    return list(dict.fromkeys(names + sorted(graded)))
 
 
 def render_dashboard(out_dir: Path, assignment) -> str:

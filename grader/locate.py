@@ -354,9 +354,15 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
         raise SubmissionError(str(exc)) from None
     chosen_notes = _check_versions(graded, found_notebooks, layout, source_root, notebooks)
     if not files and not graded:
-        raise SubmissionError(f"no Python files found in {submission.name}" + (
-            " (notebooks are graded only for assignments whose manifest maps a module to one)"
-            if found_notebooks else ""))
+        if found_notebooks:  # the numpy assignments: code in the package, answers in notebooks
+            names = ", ".join(sorted({p.name for p in found_notebooks}))
+            raise SubmissionError(
+                f"no Python files found in {submission.name}, only {names}: this assignment is "
+                f"graded from the course package ({layout.default_package}/"
+                f"{', '.join(layout.files.values())}); hand the notebooks in with the package "
+                f"(they are read for inline answers); notebooks are graded only for assignments "
+                f"whose manifest maps a module to one")
+        raise SubmissionError(f"no Python files found in {submission.name}")
     try:
         anchor, rivals = _find_anchor(files, source_root, layout)
     except SubmissionError:

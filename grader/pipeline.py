@@ -100,9 +100,13 @@ def grade_submission(path: Path, assignment: assignments.Assignment,
                           import_timeouts=dict(staged.import_timeouts), sources=dict(staged.sources),
                           observed=dict(staged.observed))
         cell_notes = _notebook_cells(student)
-        with on_device(device.kind), _data_set(options.data_dir):
-            results = plugin.run(assignment.checks, student, assignment.rubric.points,
-                                 options.on_result, options.select, assignment.rubric.hidden_details)
+        try:
+            with on_device(device.kind), _data_set(options.data_dir):
+                results = plugin.run(assignment.checks, student, assignment.rubric.points,
+                                     options.on_result, options.select,
+                                     assignment.rubric.hidden_details)
+        except plugin.NoChecks as exc:  # Note [Zero checks] in grader/plugin.py
+            return failed(f"no check ran: {exc}", worker)
         score = round(sum(r.points for r in results), 6)
         notes = list(staged.notes) + cell_notes + list(worker.notes) + [
             note for run in student._observations.values() for note in run.notes()]

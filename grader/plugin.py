@@ -20,6 +20,8 @@ grader/result.py), settled here from the exception's type alone.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import time
 from pathlib import Path
 from typing import Callable
@@ -139,19 +141,84 @@ def _without_pictures(details: dict) -> dict:
             for k, v in details.items() if k not in ("error_map", "chart")}
 
 
-def run(checks: tuple[Check, ...], student: Student, points: dict[str, float],
-        on_result: Callable[[CheckResult], None] | None = None,
-        select: str | None = None, hidden_details: bool = False) -> list[CheckResult]:
-    """Run `checks` through pytest; results in registry order."""
-    plugin = GradingPlugin(checks, student, points, on_result, hidden_details)
+class NoChecks(Exception):
+    """No check was collected or run: never a verdict (Note [Zero checks])."""
+
+
+# Note [Zero checks]
+# A run that graded nothing is not a score of 0 / 0 and never a success: a `-k` that
+# matches no check, a plugin or a config pytest could not load, a registry that would not
+# import.  `select_checks` asks pytest which checks a run would collect, without a student
+# (the checks are parametrized at collection; the `student` fixture is only used when a
+# check runs), so `grade check` and `grade batch` refuse such a run before grading anything,
+# exit 2 with the reason.  `run` raises the same error if, all the same, no check ran.
+# pytest catches Ctrl-C itself and returns; `run` raises KeyboardInterrupt again so that
+# the command stops (exit 130) rather than score what ran before it.
+
+def _pytest_args(select: str | None) -> list[str]:
     args = [str(REGISTRY_TESTS), "-c", str(REGISTRY_TESTS.parent / "pytest.ini"),
             "--rootdir", str(REGISTRY_TESTS.parent), "-p", "no:cacheprovider", "-q",
             "-p", "no:randomly", "--no-header", "--no-summary", "-qq", "-s",
             "--tb=no"]  # Note [Statuses]
-    if select:
-        args += ["-k", select]
-    import contextlib
-    import io
-    with contextlib.redirect_stdout(io.StringIO()):
-        pytest.main(args, plugins=[plugin])
-    return [plugin.results[c.id] for c in checks if c.id in plugin.results]
+    return args + ["-k", select] if select else args
+
+
+class _Collected:
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.interrupted = False
+
+    def pytest_collection_finish(self, session) -> None:
+        self.ids = [item.callspec.params["check"].id for item in session.items
+                    if hasattr(item, "callspec") and "check" in item.callspec.params]
+
+    def pytest_keyboard_interrupt(self, excinfo) -> None:
+        self.interrupted = True
+
+
+def _pytest(args: list[str], plugins: list) -> tuple[int, str]:
+    """pytest.main with its output captured: (exit code, what it printed)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        code = pytest.main(args, plugins=plugins)
+    return int(code), out.getvalue()
+
+
+def _why_none(code: int, printed: str, select: str | None, checks: tuple[Check, ...]) -> str:
+    """One line: why a run collected no check (Note [Zero checks])."""
+    if not checks:
+        return "the assignment has no checks"
+    if select and code in (0, 5):
+        return (f"-k {select!r} matches none of the {len(checks)} checks (their ids look like "
+                f"{checks[0].id}; `-k {checks[0].function}` selects a function's checks)")
+    said = [line.strip() for line in printed.splitlines() if line.strip()]
+    error = next((line for line in reversed(said) if "rror" in line), said[-1] if said else "")
+    return f"pytest collected no check (exit code {code}{': ' + error if error else ''})"
+
+
+def select_checks(checks: tuple[Check, ...], select: str | None = None) -> list[str]:
+    """The ids of the checks a run with `select` would run; NoChecks says why when none."""
+    collected = _Collected()
+    plugin = GradingPlugin(checks, None, {})  # type: ignore[arg-type]  # no check runs
+    code, printed = _pytest(_pytest_args(select) + ["--collect-only"], [plugin, collected])
+    if collected.interrupted:
+        raise KeyboardInterrupt
+    if not collected.ids:
+        raise NoChecks(_why_none(code, printed, select, checks))
+    return collected.ids
+
+
+def run(checks: tuple[Check, ...], student: Student, points: dict[str, float],
+        on_result: Callable[[CheckResult], None] | None = None,
+        select: str | None = None, hidden_details: bool = False) -> list[CheckResult]:
+    """Run `checks` through pytest; results in registry order (Note [Zero checks])."""
+    plugin, collected = GradingPlugin(checks, student, points, on_result, hidden_details), _Collected()
+    with contextlib.redirect_stdout(io.StringIO()) as out:  # stderr: the progress line
+        code = int(pytest.main(_pytest_args(select), plugins=[plugin, collected]))
+    printed = out.getvalue()
+    if collected.interrupted:
+        raise KeyboardInterrupt
+    results = [plugin.results[c.id] for c in checks if c.id in plugin.results]
+    if not results:
+        raise NoChecks(_why_none(code, printed, select, checks))
+    return results

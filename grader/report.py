@@ -2,7 +2,19 @@
 
 A self-contained page (inline CSS, no scripts, no network) built by a Jinja
 template in templates/; this module only prepares the view (checks grouped by
-function, totals) and never recomputes a verdict.
+function, totals, the fix-first list of grader/fix_first.py) and never recomputes
+a verdict.
+
+# Note [Report layout]
+A student looks at the top of the page and at little else, on a phone as often as
+not, so the page opens with what to do: the score (with a "public checks only"
+banner beside it in a student release, so a full score there is not mistaken for
+the course's grade), then the failures in fix order (Note [Fix order] in
+grader/fix_first.py), one line of diagnosis and one of hint each, each linking to
+its function's details below.  The details follow, failed functions open and in
+the assignment's order; the functions that passed every check are folded into one
+<details> at the end of them, so no passed check stands between a student and the
+first failure.  The notes (stand-ins used, time limits) come last.
 """
 
 from __future__ import annotations
@@ -13,9 +25,13 @@ from pathlib import Path
 import jinja2
 
 from .charts import view as chart_view
+from .fix_first import fix_order
 from .result import SubmissionResult
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+# The first note of a student release's result (grader/release.py PUBLIC_ONLY), read by its
+# prefix so that rendering a report never imports the release builder.
+PUBLIC_ONLY_PREFIX = "public checks only:"
 
 
 def _environment() -> jinja2.Environment:
@@ -30,10 +46,16 @@ def render_html(result: SubmissionResult) -> str:
     functions: OrderedDict[str, list] = OrderedDict()
     for check in result.checks:
         functions.setdefault(check.function, []).append(check)
+    anchors = {function: f"f{at}" for at, function in enumerate(functions, 1)}
+    whole = [(f, checks) for f, checks in functions.items()
+             if all(c.status in ("passed", "skipped") for c in checks)]
     percent = round(100 * result.score / result.max_score) if result.max_score else 0
     passed = sum(1 for c in result.checks if c.status == "passed")
     return _environment().get_template("report.html.j2").render(
-        r=result, functions=list(functions.items()), percent=percent, passed=passed)
+        r=result, percent=percent, passed=passed, anchors=anchors, fixes=fix_order(result),
+        failed_functions=[(f, c) for f, c in functions.items() if (f, c) not in whole],
+        passed_functions=whole,
+        public_only=any(n.startswith(PUBLIC_ONLY_PREFIX) for n in result.notes))
 
 
 def write_html(result: SubmissionResult, path: Path) -> None:

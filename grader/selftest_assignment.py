@@ -291,7 +291,7 @@ def run_selftest(assignment_id: str, quick: bool = False, workers: int | None = 
         grade_fixtures(selftest, workers, sandbox, err)
     except KeyboardInterrupt:
         print("grade: selftest interrupted; nothing was proved", file=err)
-        return 1
+        return 130  # Note [Command errors] in grader/cli.py
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     selftest.seconds = time.monotonic() - start

@@ -1,11 +1,23 @@
-"""What `grade check` prints: a live progress line, then a compact table per function."""
+"""What `grade check` prints: a live progress line, then a compact table per function.
+
+# Note [Terminal layout]
+Each check that did not pass gets one line, and that line is its diagnosis (what
+differs and, where a known bug matches, what it looks like: `diagnosis` in
+grader/fix_first.py), cut to the terminal's width rather than to a fixed 100
+columns, so the line that matters shows without `-v`.  `-v` adds the whole message
+and the hint below it.  The table ends with the same fix-first list as the report
+(Note [Fix order]), so the last thing on the screen, above the score, is what to do
+next.  Every piece of student-controlled text goes through `_shown` before layout.
+"""
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections import OrderedDict
 from typing import TextIO
 
+from .fix_first import diagnosis, fix_order
 from .result import CheckResult, SubmissionResult
 
 # Note [Terminal text]
@@ -56,17 +68,31 @@ class Progress:
             self.stream.flush()
 
 
+FIX_FIRST_SHOWN = 5
+
+
+def _shown(text: str) -> str:
+    """Student-controlled text as it may be printed (the one place to make it safe)."""
+    return text
+
+
 def _first_line(text: str, width: int = 100) -> str:
     line = text.strip().splitlines()[0] if text.strip() else ""
-    return line if len(line) <= width else line[: width - 3] + "..."
+    return line if len(line) <= width else line[: max(width - 3, 0)] + "..."
 
 
-def render(result: SubmissionResult, verbose: bool = False) -> str:
+def terminal_width() -> int:
+    """The terminal's width ($COLUMNS first); 100 where output is not a terminal."""
+    return shutil.get_terminal_size((100, 24)).columns
+
+
+def render(result: SubmissionResult, verbose: bool = False, width: int | None = None) -> str:
     """The table; student text in it shown, never interpreted (Note [Terminal text])."""
-    return printable_lines(_render(result, verbose))
+    return printable_lines(_render(result, verbose, width))
 
 
-def _render(result: SubmissionResult, verbose: bool = False) -> str:
+def _render(result: SubmissionResult, verbose: bool = False, width: int | None = None) -> str:
+    columns = max(width or terminal_width(), 40)
     lines = [f"{result.assignment}: {result.submission}"]
     if result.status != "graded":
         lines.append(f"{'other_version' if result.status == 'other_version' else 'could not be graded'}: "
@@ -92,16 +118,18 @@ def _render(result: SubmissionResult, verbose: bool = False) -> str:
                     lines.append(f"       {MARKS['note']:7} {behaviour}: {text}{more}")
             if check.status != "passed":
                 behaviour = check.id.split("/", 1)[1]
-                message = check.message if check.shows_message else "hidden check"
-                first = _first_line(message, width=100 if not verbose else len(message))
                 mark = "advice" if advisory(check) else MARKS[check.status]
-                lines.append(f"       {mark:7} {behaviour}: {first}")
+                head = f"       {mark:7} {behaviour}: "
+                said = _shown(diagnosis(check)) if check.shows_message else "hidden check"
+                lines.append(head + _first_line(said, width=len(said) if verbose
+                                                else columns - len(head)))
                 if verbose and check.shows_message:
-                    lines += [f"         {l}" for l in check.message.splitlines()[1:]]
+                    lines += [f"         {l}" for l in _shown(check.message).splitlines()]
                     if check.hint:  # one line per hint (grader/hints.py puts each first)
-                        first, *more = check.hint.splitlines()
+                        first, *more = _shown(check.hint).splitlines()
                         lines.append(f"         hint: {first}")
                         lines += [f"               {l}" for l in more]
+    lines += _fix_first(result, columns)
     lines.append(f"score {result.score:g} / {result.max_score:g}   "
                  f"({result.duration_s:.1f}s, sandbox: {result.environment.get('sandbox')}"
                  f"{_worker_versions(result.environment)})")
@@ -113,6 +141,21 @@ def _render(result: SubmissionResult, verbose: bool = False) -> str:
 def advisory(check: CheckResult) -> bool:
     """A 0-point check: it reports, never costs (Note [Advisory checks] in grader/assignment.py)."""
     return check.max_points == 0
+
+
+def _fix_first(result: SubmissionResult, width: int) -> list[str]:
+    """The report's fix-first list, shortest form (Note [Terminal layout])."""
+    fixes = fix_order(result)
+    if not fixes:
+        return []
+    lines = ["fix first:"]
+    for at, fix in enumerate(fixes[:FIX_FIRST_SHOWN], 1):
+        what = (f"{_shown(fix.title)} ({', '.join(fix.functions)})" if fix.blocker
+                else f"{fix.title}: {_shown(fix.diagnosis)}")
+        lines.append("  " + _first_line(f"{at}. {f'-{fix.lost:g}':<4} {what}", width=width - 2))
+    if len(fixes) > FIX_FIRST_SHOWN:
+        lines.append(f"  and {len(fixes) - FIX_FIRST_SHOWN} more (see the report)")
+    return lines
 
 
 def _worker_versions(environment: dict) -> str:

@@ -17,8 +17,9 @@ import grader
 GRADE = Path(sys.executable).with_name("grade")
 
 
-def run_grade(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([str(GRADE), *args], capture_output=True, text=True, timeout=timeout)
+def run_grade(*args: str, timeout: float = 300, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(GRADE), *args], capture_output=True, text=True, timeout=timeout,
+                          cwd=cwd)
 
 
 def test_console_script_is_installed_next_to_python() -> None:
@@ -113,7 +114,10 @@ def test_check_buggy_copy_exits_1_and_shows_the_failure(submission) -> None:
     got, total = score(result.stdout)
     assert got < total
     assert re.search(r"^  -- relu_forward +0/\S+$", result.stdout, re.MULTILINE), result.stdout
-    assert re.search(r"^       FAIL    out: \[sample .*\] out: \d+ of \d+ entries differ", result.stdout,
+    # the diagnosis first (Note [Terminal layout]), then with -v the whole message, sample and all
+    assert re.search(r"^       FAIL    out: out: \d+ of \d+ entries differ", result.stdout,
+                     re.MULTILINE), result.stdout
+    assert re.search(r"^         \[sample .*\] out: \d+ of \d+ entries differ", result.stdout,
                      re.MULTILINE), result.stdout
     assert re.search(r"^         worst at out\[", result.stdout, re.MULTILINE)  # -v: whole message
     assert re.search(r"^  ok affine_forward ", result.stdout, re.MULTILINE)
@@ -162,8 +166,7 @@ def corrupt_zip(folder: Path) -> Path:
 @pytest.mark.parametrize("make, expected", [
     (lambda d: (d / "empty").mkdir() or d / "empty", "could not be graded: no Python files found in empty"),
     (corrupt_zip, "could not be graded: alice.zip is not a valid zip file"),
-    (lambda d: d / "nowhere", "could not be graded: "),
-], ids=["empty_folder", "corrupt_zip", "missing_path"])
+], ids=["empty_folder", "corrupt_zip"])
 def test_check_ungradable_submission_exits_2(tmp_path, make, expected) -> None:
     path = make(tmp_path)
     out = tmp_path / "result.json"
@@ -176,10 +179,13 @@ def test_check_ungradable_submission_exits_2(tmp_path, make, expected) -> None:
     assert data["message"] and data["message"] in result.stdout
 
 
-def test_check_missing_path_says_so(tmp_path) -> None:
-    result = run_grade("check", str(tmp_path / "nowhere"), "-a", "fc_nets")
+def test_check_missing_path_says_so_and_writes_nothing(tmp_path) -> None:
+    # a typo, not a submission: no report named after it (Note [Command errors])
+    result = run_grade("check", str(tmp_path / "nowhere"), "-a", "fc_nets", "--json",
+                       str(tmp_path / "r.json"), cwd=tmp_path)
     assert result.returncode == 2
-    assert f"could not be graded: {tmp_path / 'nowhere'} does not exist" in result.stdout
+    assert result.stderr == f"grade: {tmp_path / 'nowhere'} does not exist\n"
+    assert result.stdout == "" and sorted(tmp_path.iterdir()) == []
 
 
 def test_check_unknown_assignment_exits_2_listing_the_available_ones(tmp_path) -> None:
@@ -297,11 +303,178 @@ def test_check_writes_a_report_by_default_and_not_with_no_html(submission, tmp_p
     assert "report:" not in result.stdout and not report.exists()
 
 
-def test_a_report_that_cannot_be_written_keeps_the_verdict(submission, tmp_path) -> None:
+@pytest.mark.parametrize("flag", ["--html", "--json"])
+def test_a_file_asked_for_that_cannot_be_written_keeps_the_verdict_and_exits_2(
+        submission, tmp_path, flag) -> None:
+    """Note [Command errors] in grader/cli.py: the verdict is printed, then one line, exit 2."""
     layers = "def affine_forward(x, w, b):\n    return x.reshape(x.shape[0], -1) @ w + b, None\n"
     (tmp_path / "blocked").write_text("a file where a folder should be")
-    result = run_tiny(str(submission({"layers.py": layers})), "--html",
-                      str(tmp_path / "blocked" / "report.html"))
-    assert result.returncode == 1 and score(result.stdout) == (2.0, 4.0)
-    assert "grade: could not write the report" in result.stderr
+    target = tmp_path / "blocked" / "out.file"
+    result = run_tiny(str(submission({"layers.py": layers})), flag, str(target), "--no-html"
+                      if flag == "--json" else "--verbose")
+    assert result.returncode == 2 and score(result.stdout) == (2.0, 4.0)
+    what = "the report" if flag == "--html" else "--json"
+    assert result.stderr == (f"grade: could not write {what} {target}: {tmp_path / 'blocked'} is "
+                             f"a file, not a folder\n")
+
+
+def test_the_default_report_place_unwritable_only_warns(submission, tmp_path) -> None:
+    layers = "def affine_forward(x, w, b):\n    return x.reshape(x.shape[0], -1) @ w + b, None\n"
+    (tmp_path / "grade-reports").write_text("a file where the reports folder would be")
+    result = run_tiny(str(submission({"layers.py": layers})), cwd=tmp_path)
+    assert result.returncode == 1 and score(result.stdout) == (2.0, 4.0)  # not asked for: a warning
+    assert result.stderr.startswith("grade: could not write the report grade-reports/")
     assert "Traceback" not in result.stderr
+
+
+# -- command errors (Note [Command errors] in grader/cli.py) -------------------------------------
+
+TINY_LAYERS = ("import numpy as np\n\ndef relu_forward(x):\n    return np.maximum(0, x), x\n\n"
+               "def affine_forward(x, w, b):\n    return x.reshape(x.shape[0], -1) @ w + b, None\n")
+
+
+def run_tiny_command(*args: str, timeout: float = 120, cwd: Path | None = None,
+                     prelude: str = "") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", prelude + WITH_TINY, *args, "-a", "tiny"],
+                          capture_output=True, text=True, timeout=timeout, cwd=cwd)
+
+
+def tiny_class(folder: Path, names: list[str]) -> Path:
+    """Correct tiny submissions, and 'empty_*' ones with no files."""
+    for name in names:
+        (folder / name / "cs231n").mkdir(parents=True)
+        if not name.startswith("empty"):
+            (folder / name / "cs231n" / "layers.py").write_text(TINY_LAYERS)
+    return folder
+
+
+@pytest.mark.parametrize("command", ["check", "batch"])
+def test_a_selection_that_matches_no_check_is_a_command_error(submission, tmp_path, command) -> None:
+    """Note [Zero checks] in grader/plugin.py: never "score 0 / 0", exit 0."""
+    where = ([str(submission({"layers.py": TINY_LAYERS}))] if command == "check" else
+             [str(tiny_class(tmp_path / "class", ["ada"])), "-o", str(tmp_path / "out")])
+    result = run_tiny_command(command, *where, "-k", "nomatch", cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr == ("grade: -k 'nomatch' matches none of the 3 checks (their ids look "
+                             "like relu_forward/out; `-k relu_forward` selects a function's "
+                             "checks)\n")
+    assert result.stdout == "" and not (tmp_path / "out").exists()
+    assert not (tmp_path / "grade-reports").exists()
+
+
+@pytest.mark.parametrize("command", ["check", "batch"])
+def test_checks_that_cannot_be_collected_are_a_command_error(submission, tmp_path, command) -> None:
+    """The registry without its pytest.ini (what a package that forgot it holds): exit 2."""
+    import shutil
+    registry = tmp_path / "registry" / "registry_tests.py"
+    registry.parent.mkdir()
+    shutil.copyfile(Path(grader.__file__).parent / "checks" / "registry_tests.py", registry)
+    prelude = f"import grader.plugin as p; from pathlib import Path; p.REGISTRY_TESTS = Path({str(registry)!r}); "
+    where = ([str(submission({"layers.py": TINY_LAYERS}))] if command == "check" else
+             [str(tiny_class(tmp_path / "class", ["ada"])), "-o", str(tmp_path / "out")])
+    result = run_tiny_command(command, *where, cwd=tmp_path, prelude=prelude)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.startswith("grade: pytest collected no check (exit code 4: ")
+    assert "pytest.ini" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_batch_on_a_folder_without_submissions_is_a_command_error(tmp_path) -> None:
+    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "notes.txt").write_text("not a submission")
+    result = run_tiny_command("batch", str(tmp_path / "class"), "-o", str(tmp_path / "out"))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr == (f"grade: no submissions found in {tmp_path / 'class'} "
+                             f"(1 entries that are not submissions)\n")
+    assert not (tmp_path / "out").exists()
+
+
+def test_batch_summary_counts_ungradable_submissions_apart(tmp_path) -> None:
+    klass = tiny_class(tmp_path / "class", ["ada", "empty_ben"])
+    result = run_tiny_command("batch", str(klass), "-o", str(tmp_path / "out"))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "1 graded now, 0 unchanged, 1 could not be graded" in result.stdout
+
+
+def test_export_to_a_file_that_cannot_be_written_is_one_line(tmp_path) -> None:
+    from grader.result import SubmissionResult
+    SubmissionResult("tiny", "ada", "graded", 1, 4, 0.1, {}).write(tmp_path / "r" / "ada.json")
+    (tmp_path / "blocked").write_text("a file where a folder should be")
+    result = run_grade("export", str(tmp_path / "r"), "--format", "csv", "-o",
+                       str(tmp_path / "blocked" / "grades.csv"))
+    assert result.returncode == 2
+    assert result.stderr == (f"grade: could not write -o {tmp_path / 'blocked' / 'grades.csv'}: "
+                             f"{tmp_path / 'blocked'} is a file, not a folder\n")
+
+
+SLOW_LAYERS = "def relu_forward(x):\n    while True:\n        pass\n"
+
+
+@pytest.mark.parametrize("command", ["check", "batch"])
+def test_ctrl_c_exits_130_with_one_line(submission, tmp_path, command) -> None:
+    import signal
+    where = ([str(submission({"layers.py": SLOW_LAYERS}))] if command == "check" else
+             [str(tiny_class(tmp_path / "class", ["ada"])), "-o", str(tmp_path / "out")])
+    if command == "batch":
+        (tmp_path / "class" / "ada" / "cs231n" / "layers.py").write_text(SLOW_LAYERS)
+    process = subprocess.Popen([sys.executable, "-c", WITH_TINY, command, *where, "-a", "tiny"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               cwd=tmp_path)
+    try:
+        time.sleep(1.5)  # grading has begun: the student's relu_forward is spinning
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stdout + stderr
+    assert "Traceback" not in stderr
+    if command == "check":
+        assert stderr.strip().splitlines()[-1] == "grade: interrupted"
+        assert not (tmp_path / "grade-reports").exists()
+    else:
+        assert "interrupted:" in stdout and "run the same command again" in stdout
+
+
+# -- notebooks in the numpy assignments (README "Notebooks") --------------------------------------
+
+ANSWERED = {"cells": [
+    {"cell_type": "markdown", "id": "q", "metadata": {}, "source": ["## Inline Question 1:\n", "Why?\n"]},
+    {"cell_type": "markdown", "id": "a", "metadata": {}, "source": ["## Answer:\n", "ReLU kills negatives.\n"]},
+    {"cell_type": "code", "id": "c", "metadata": {}, "execution_count": 1, "outputs": [],
+     "source": ["from cs231n.layers import *\n"]}],
+    "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+def test_a_course_package_with_its_notebooks_is_graded_and_answers_read(tmp_path) -> None:
+    import shutil
+    folder = tmp_path / "alice"
+    shutil.copytree(REFERENCE, folder / "cs231n", ignore=shutil.ignore_patterns("__pycache__"))
+    (folder / "FullyConnectedNets.ipynb").write_text(json.dumps(ANSWERED))
+    out = tmp_path / "alice.json"
+    result = run_grade("check", str(folder), "-a", "fc_nets", "--json", str(out), "--no-html")
+    assert result.returncode == 0, result.stdout + result.stderr
+    answers = json.loads(out.read_text())["answers"]
+    assert [(a["notebook"], a["answer"]) for a in answers] == [
+        ("FullyConnectedNets.ipynb", "ReLU kills negatives.")]
+
+
+def test_a_notebook_alone_for_a_numpy_assignment_says_to_hand_in_the_package(tmp_path) -> None:
+    notebook = tmp_path / "FullyConnectedNets.ipynb"
+    notebook.write_text(json.dumps(ANSWERED))
+    result = run_grade("check", str(notebook), "-a", "fc_nets", "--no-html")
+    assert result.returncode == 2
+    assert ("could not be graded: no Python files found in FullyConnectedNets.ipynb, only "
+            "FullyConnectedNets.ipynb: this assignment is graded from the course package "
+            "(cs231n/layers.py, layer_utils.py, optim.py, classifiers/fc_net.py); hand the "
+            "notebooks in with the package") in result.stdout
+
+
+@pytest.mark.parametrize("command", ["batch", "release"])
+def test_an_output_folder_that_cannot_be_one_is_refused_before_any_work(tmp_path, command) -> None:
+    (tmp_path / "blocked").write_text("a file where a folder should be")
+    where = [str(REFERENCE.parent)] if command == "batch" else []
+    result = run_grade(command, *where, "-a", "fc_nets", "--out", str(tmp_path / "blocked" / "out"),
+                       timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == (f"grade: --out {tmp_path / 'blocked' / 'out'}: {tmp_path / 'blocked'} "
+                             f"is a file, not a folder\n")
+    assert result.stdout == ""

@@ -146,7 +146,8 @@ def test_page_links_every_report_and_escapes_student_text(out_dir, fc_nets) -> N
     html = render_dashboard(out_dir, fc_nets)
     assert 'href="reports/ada.html"' in html and 'href="reports/ben.html"' in html
     assert 'href="reports/eve%20%3Cx%3E.html"' in html        # names are URL-quoted...
-    assert "eve &lt;x&gt;" in html and "<script>" not in html  # ...and HTML-escaped
+    assert "eve &lt;x&gt;" in html and "<script>alert" not in html  # ...and HTML-escaped
+    assert html.count("<script") == 1  # the heat map's sorting (Note [Heat map]), nothing else
     assert re.search(r"dee\s*<span class=\"tag\">no report</span>", html)  # no file, no link
     assert "none of the assignment&#39;s files (layers.py) were found" in html
 
@@ -154,11 +155,12 @@ def test_page_links_every_report_and_escapes_student_text(out_dir, fc_nets) -> N
 def test_page_is_self_contained_and_accessible(out_dir, fc_nets) -> None:
     html = render_dashboard(out_dir, fc_nets)
     assert '<html lang="en">' in html and "<title>" in html and 'name="viewport"' in html
-    assert "http://" not in html and "https://" not in html and "<script" not in html
+    assert "http://" not in html and "https://" not in html
+    assert html.count("<script>") == 1 and "<script src" not in html  # Note [Heat map]
     assert "<link" not in html and "<img" not in html
     assert re.search(r'<svg class="chart" role="img" aria-labelledby="hist-title hist-desc"', html)
     assert '<title id="hist-title">' in html and "50 to 60 percent: 1" in html
-    for section in ("scores", "functions", "causes", "failures", "slowest", "ungraded", "similar",
+    for section in ("scores", "heatmap", "functions", "causes", "failures", "slowest", "ungraded", "similar",
                     "all"):
         assert f'<h2 id="{section}">' in html and f'href="#{section}"' in html
     assert html.count("<caption>") >= 4 and 'scope="col"' in html
@@ -204,3 +206,47 @@ def test_module_command_rerenders_the_page(out_dir) -> None:
     bad = subprocess.run([sys.executable, "-m", "grader.dashboard", str(out_dir), "-a", "nope"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "unknown assignment" in bad.stderr
+
+
+# -- Note [Failure snippets], Note [Heat map] ---------------------------------------------------
+
+def test_snippets_are_cut_at_a_word_and_labels_with_brackets_are_dropped(tmp_path, fc_nets) -> None:
+    from grader.dashboard import SNIPPET_CHARS, snippet
+    words = "dx differs in the first channel " * 10
+    cut = snippet(words)
+    assert cut.endswith(" …") and len(cut) <= SNIPPET_CHARS + 2
+    assert words.startswith(cut[:-2]) and words[len(cut) - 2] == " "  # ends where a word does
+    assert snippet("x" * 400) == "x" * SNIPPET_CHARS + " …"
+    message = ("[sample [20, 30], N=2, D=15, C=10 (course sizes)] scores: 20 of 20 entries differ\n"
+               "looks like: off by a factor of 2\n  looks like: off by a factor of 2")
+    r = result("ada", [check("FullyConnectedNet.loss/scores", "failed", message=message)])
+    r.write(tmp_path / "results" / "ada.json")
+    group = build_view(tmp_path, fc_nets)["failures"][0]
+    assert group["example"] == "scores: 20 of 20 entries differ"
+    assert group["looks_like"] == ["off by a factor of 2"]  # repeated lines merged
+
+
+def test_a_group_is_labelled_by_its_most_common_status(tmp_path, fc_nets) -> None:
+    statuses = ["error", "failed", "failed"]
+    for name, status in zip(("ada", "ben", "cy"), statuses):
+        result(name, [check("adam/steps_hidden", status, visibility="hidden",
+                            message="x")]).write(tmp_path / "results" / f"{name}.json")
+    groups = build_view(tmp_path, fc_nets)["failures"]
+    assert [(g["status"], g["count"]) for g in groups] == [("failed", 3)]
+
+
+def test_heat_map_has_a_cell_per_student_and_function(out_dir, fc_nets) -> None:
+    heat = build_view(out_dir, fc_nets)["heat_map"]
+    assert heat["functions"] == ["affine_forward", "affine_backward"]  # the assignment's order
+    cells = {row["id"]: [c["state"] for c in row["cells"]] for row in heat["rows"]}
+    assert cells == {"ada": ["full", "full"], "ben": ["full", "zero"], "cy": ["zero", "zero"],
+                     "dee": ["none", "none"], "eve <x>": ["zero", "zero"]}
+    ben = next(row for row in heat["rows"] if row["id"] == "ben")
+    assert ben["cells"][1]["title"] == ("ben: affine_backward: 0 of 2 points; first failure: "
+                                        "failed")
+    some = result("fay", [check("affine_backward/db"), check("affine_backward/dx", "failed",
+                                                              cause="wrong")])
+    some.write(out_dir / "results" / "fay.json")
+    fay = next(row for row in build_view(out_dir, fc_nets)["heat_map"]["rows"] if row["id"] == "fay")
+    assert [(c["state"], c["share"]) for c in fay["cells"]] == [("none", -1), ("some", 0.5)]
+    assert fay["cells"][1]["title"].endswith("first failure: failed (wrong)")

@@ -151,7 +151,9 @@ def test_student_report_renders_with_its_heat_map(rendered) -> None:
     dom = Elements(run.stdout)
     assert dom.headings["title"][0].startswith("cnn: ben (2/4)")
     assert dom.headings["h1"] == ["cnn — ben"]
-    assert [h.split()[0] for h in dom.headings["h2"]] == ["conv_forward_naive", "conv_backward_naive"]
+    # Note [Report layout]: what to fix, the failed function, then the passed one (folded)
+    assert [h.split()[0] for h in dom.headings["h2"]] == ["Fix", "conv_backward_naive",
+                                                         "conv_forward_naive"]
     maps = [a for a in dom.find("svg", role="img")]
     assert len(maps) == 1 and maps[0]["viewbox"] == "0 0 15 20"   # 4x3 tiles of 5x5
     assert len(dom.find("rect", **{"class": "l3"})) == 25              # one wrong 5x5 tile
@@ -166,8 +168,8 @@ def test_dashboard_renders_every_part(rendered) -> None:
     assert console_messages(run) == []
     dom = Elements(run.stdout)
     assert dom.headings["h1"][0].startswith("Convolution, max pooling")
-    assert [h.split()[0] for h in dom.headings["h2"]] == ["Score", "Pass", "Why", "Most", "Slowest",
-                                                          "Could", "Similar", "All"]
+    assert [h.split()[0] for h in dom.headings["h2"]] == ["Score", "Students", "Pass", "Why", "Most",
+                                                          "Slowest", "Could", "Similar", "All"]
     chart = dom.find("svg", **{"class": "chart", "role": "img"})
     assert len(chart) == 1 and chart[0]["aria-labelledby"] == "hist-title hist-desc"
     assert len(dom.find("rect", **{"class": "hbar"})) == 10
@@ -186,3 +188,113 @@ def test_pages_render_at_phone_width(rendered, page) -> None:
     assert image.size == (400, 2400)
     shades = image.crop((0, 0, 400, 300)).histogram()
     assert sum(1 for count in shades if count) > 8  # text drawn, not a blank page
+
+
+# -- the report says what to fix first (Note [Report layout] in grader/report.py) ---------------
+
+# Appended to a copy of the report (which has no scripts): where things are laid out, as the
+# page's title, so that --dump-dom reports it.
+MEASURE = """<script>
+const y = e => Math.round(e.getBoundingClientRect().top + window.scrollY);
+const fixes = [...document.querySelectorAll("li.fix")];
+const shown = [...document.querySelectorAll("span.status.passed")].filter(e => e.checkVisibility());  // not folded away
+document.title = JSON.stringify({
+  fixes: fixes.map(e => e.querySelector("strong, code").textContent.trim()),
+  first_fix_bottom: fixes.length ? y(fixes[0]) + fixes[0].offsetHeight : null,
+  first_fix_top: fixes.length ? y(fixes[0]) : null,
+  first_passed_shown: shown.length ? Math.min(...shown.map(y)) : null,
+  banner: document.querySelector(".banner") ? y(document.querySelector(".banner")) : null,
+  score: y(document.querySelector(".score")),
+  folded: document.querySelectorAll("details.passed-functions section").length});
+</script>"""
+
+
+def many_functions() -> SubmissionResult:
+    """A student who passed most functions, with a missing file, a bug in a forward pass and
+    its backward, and a release's note: the shape of report that used to need 8,400 px."""
+    passed = tuple(CheckResult(f"layer{i}_forward/{name}", f"layer{i}_forward", f"{name} matches",
+                               "passed", 1, 1) for i in range(12) for name in ("out", "cache"))
+    failing = (
+        CheckResult("conv_backward_naive/dx", "conv_backward_naive", "dx matches", "failed", 0, 2,
+                    message="[sample x (2,3,5,5)] dx: 25 of 300 entries differ\nworst at dx[0]",
+                    hint="flip the kernel", cause="wrong"),
+        CheckResult("conv_forward_naive/out", "conv_forward_naive", "out matches", "failed", 0, 2,
+                    message="[sample x (2,3,5,5)] out: 9 of 50 entries differ\nlooks like: the "
+                            "padding is on one side only", hint="pad both sides", cause="wrong"),
+        *(CheckResult(f"{f}/next_w", f, "next_w matches", "error", 0, 1,
+                      message="optim.py not found in the submission", cause="missing")
+          for f in ("sgd_momentum", "adam")),
+    )
+    notes = ("public checks only: this run replays the reference's recorded answers",
+             "not found in the submission: optim.py")
+    return SubmissionResult("cnn", "eve", "graded", 24, 30, 2.0, {"sandbox": "bwrap"},
+                            passed[:12] + failing[:2] + passed[12:] + failing[2:], notes=notes)
+
+
+def layout(report: Path, tmp_path: Path, width: int) -> dict:
+    import json
+    page = tmp_path / f"measured-{width}.html"
+    page.write_text(report.read_text().replace("</body>", MEASURE + "</body>"))
+    run = chromium(page, "--dump-dom", width=width)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert console_messages(run) == []
+    return json.loads(Elements(run.stdout).headings["title"][0])
+
+
+def test_the_report_lists_what_to_fix_in_order_and_folds_what_passed(tmp_path) -> None:
+    report = tmp_path / "eve.html"
+    write_html(many_functions(), report)
+    assert "<script" not in report.read_text()
+    seen = layout(report, tmp_path, 1200)
+    # the missing file once, for both functions; a forward before its backward
+    assert seen["fixes"] == ["optim.py not found in the submission", "conv_forward_naive",
+                             "conv_backward_naive"]
+    assert seen["folded"] == 12 and seen["first_passed_shown"] is None
+    assert abs(seen["banner"] - seen["score"]) < 40  # beside the score, not at the bottom
+
+
+def test_a_phone_shows_the_first_failure_without_scrolling_past_passed_checks(tmp_path) -> None:
+    report = tmp_path / "eve.html"
+    write_html(many_functions(), report)
+    seen = layout(report, tmp_path, 400)
+    assert seen["first_fix_bottom"] <= 700, seen   # on a phone's first screen
+    assert seen["first_passed_shown"] is None or seen["first_passed_shown"] > seen["first_fix_top"]
+
+
+# -- the dashboard's students x functions heat map (Note [Heat map] in grader/dashboard.py) -------
+
+SORT_BY = """<script>
+const order = () => [...document.querySelectorAll("table.heat tbody th")].map(e => e.dataset.v);
+const before = order();
+const button = [...document.querySelectorAll("table.heat thead button")]
+  .find(b => b.textContent.trim() === "conv_backward_naive");
+button.click();
+const worst_first = order();
+const sort = button.closest("th").getAttribute("aria-sort");
+button.click();
+document.title = JSON.stringify({before, worst_first, sort, again: order(),
+  cells: [...document.querySelectorAll("table.heat td.cell")].map(e => e.className)});
+</script>"""
+
+
+def test_the_heat_map_shows_every_cell_and_sorts_by_a_function(pages, tmp_path) -> None:
+    import json
+    page = tmp_path / "dashboard.html"
+    # after the page's own script, so that its sorting is in place
+    page.write_text(pages["dashboard"].read_text().replace("</body>", SORT_BY + "</body>"))
+    run = chromium(page, "--dump-dom", width=1200)
+    assert run.returncode == 0 and console_messages(run) == [], run.stderr[-2000:]
+    seen = json.loads(Elements(run.stdout).headings["title"][0])
+    assert seen["before"] == ["ada", "ben", "dee"]
+    # ada and ben by conv_forward_naive, conv_backward_naive; dee could not be graded
+    assert seen["cells"] == ["cell full", "cell full", "cell full", "cell zero", "cell none",
+                             "cell none"]
+    assert seen["worst_first"] == ["dee", "ben", "ada"] and seen["sort"] == "ascending"
+    assert seen["again"] == ["ada", "ben", "dee"]
+
+
+def test_the_heat_map_fits_a_phone(rendered) -> None:
+    run, _ = rendered["dashboard"]
+    dom = Elements(run.stdout)
+    assert len(dom.find("table", **{"class": "heat"})) == 1
+    assert len(dom.find("button", **{"data-col": "0"})) == 1

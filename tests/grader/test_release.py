@@ -507,6 +507,10 @@ def test_a_release_checks_only_the_conventions_it_recorded(built, tmp_path) -> N
     result = run_grade("check", "cs231n", "--convention", "fc_no_dropout=default", "--no-html",
                        "-k", "affine_forward", cwd=folder)
     assert result.returncode == 1 and "public checks only" in result.stdout
+    # Note [Zero checks] in grader/plugin.py: a selection of nothing is never a verdict
+    result = run_grade("check", "cs231n", "-k", "nomatch", "--no-html", cwd=folder)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("grade: -k 'nomatch' matches none of the ")
 
 
 @pytest.mark.slow

@@ -152,3 +152,31 @@ def test_a_failing_zero_point_check_is_shown_as_advice() -> None:
     html = render_html(result(checks=(advice,)))
     assert '<span class="status advice">advice</span>' in html
     assert "log-sum-exp" in html and 'class="status failed"' not in html
+
+# -- Note [Report layout] ------------------------------------------------------------------------
+
+def test_a_release_result_gets_the_public_checks_banner_and_a_full_run_does_not() -> None:
+    import dataclasses
+
+    from grader import release
+    from grader.report import PUBLIC_ONLY_PREFIX
+    assert release.PUBLIC_ONLY.startswith(PUBLIC_ONLY_PREFIX)  # the report reads it by its prefix
+    released = release.public_only(result())
+    assert '<p class="banner" role="note"><strong>Public checks only.</strong>' in render_html(released)
+    assert 'class="banner"' not in render_html(result())
+    assert 'class="banner"' not in render_html(dataclasses.replace(released, status="error"))
+
+
+def test_fix_first_links_to_the_details_and_passed_functions_are_folded() -> None:
+    html = render_html(result())
+    fix = html.index('<h2 id="fix-first">')
+    assert html.index('<a href="#f2"><code>affine_backward</code></a>') > fix
+    assert html.index('<h2 id="f2">') < html.index('<details class="passed-functions">')
+    assert html.index('<h2 id="f1">') > html.index('<details class="passed-functions">')
+    assert "1 function passed every check\n    (2 points)" in html
+
+
+def test_a_full_score_has_no_fix_list() -> None:
+    passed = (CheckResult("affine_forward/out", "affine_forward", "out matches", "passed", 2, 2),)
+    html = render_html(result(checks=passed, score=2, max_score=2))
+    assert 'id="fix-first"' not in html and '<details class="passed-functions">' in html

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from grader.result import CheckResult, SubmissionResult
 from grader.terminal import Progress, render
 
@@ -23,7 +25,8 @@ def graded(**overrides) -> SubmissionResult:
         CheckResult("softmax_loss/loss", "softmax_loss", "t", "timeout", 0.0, 1.0,
                     message="timed out: no reply within the time limit"),
         CheckResult("svm_loss/loss", "svm_loss", "t", "error", 0.0, 1.5,
-                    message="`svm_loss` not found in layers.py (did you mean `svm_los`?)"),
+                    message="`svm_loss` not found in layers.py (did you mean `svm_los`?)",
+                    cause="missing"),
     )
     fields = dict(assignment="fc_nets", submission="alice", status="graded", score=2.0,
                   max_score=6.5, duration_s=1.26, environment={"sandbox": "bwrap"}, checks=checks,
@@ -33,7 +36,7 @@ def graded(**overrides) -> SubmissionResult:
 
 
 def test_render_graded_result() -> None:
-    lines = render(graded()).splitlines()
+    lines = render(graded(), width=100).splitlines()
     assert lines[0] == "fc_nets: alice"
     assert lines[1] == "  ok affine_forward  2/2"
     assert lines[2] == "  -- relu_backward   0/2"
@@ -43,14 +46,21 @@ def test_render_graded_result() -> None:
     assert lines[6] == "       TIMEOUT loss: timed out: no reply within the time limit"
     assert lines[7] == "  -- svm_loss        0/1.5"
     assert lines[8] == "       ERROR   loss: `svm_loss` not found in layers.py (did you mean `svm_los`?)"
-    assert lines[9] == "score 2 / 6.5   (1.3s, sandbox: bwrap)"
-    assert lines[10] == "note: supplied the course's solver.py"
-    assert len(lines) == 11
+    # Note [Fix order] in grader/fix_first.py: a missing function is a blocker, stated first
+    assert lines[9:13] == [
+        "fix first:",
+        "  1. -1.5 `svm_loss` not found in layers.py (did you mean `svm_los`?) (svm_loss)",
+        "  2. -2   relu_backward: dx: 3 of 20 entries differ (max abs error 0.5)",
+        "  3. -1   softmax_loss: timed out: no reply within the time limit"]
+    assert lines[13] == "score 2 / 6.5   (1.3s, sandbox: bwrap)"
+    assert lines[14] == "note: supplied the course's solver.py"
+    assert len(lines) == 15
 
 
 def test_verbose_shows_whole_messages_and_hints_of_visible_checks_only() -> None:
     text = render(graded(), verbose=True)
     assert ("       FAIL    dx: dx: 3 of 20 entries differ (max abs error 0.5)\n"
+            "         dx: 3 of 20 entries differ (max abs error 0.5)\n"
             "         worst at dx[1, 2]: got 0.5, expected 0\n"
             "         inputs: x: float64[4,5]\n"
             "         hint: dx = dout * (x > 0)\n") in text
@@ -64,10 +74,24 @@ def test_hidden_checks_never_show_their_message_or_hint() -> None:
         assert "7 of 9" not in text and "worst at out[3]" not in text and "secret hint" not in text
 
 
-def test_long_first_lines_are_cut() -> None:
+@pytest.mark.parametrize("columns", [60, 100, 200])
+def test_long_lines_are_cut_to_the_terminals_width(monkeypatch, columns) -> None:
+    monkeypatch.setenv("COLUMNS", str(columns))  # what shutil.get_terminal_size reads first
     check = CheckResult("f/x", "f", "t", "failed", 0.0, 1.0, message="y" * 300)
-    line = render(graded(checks=(check,))).splitlines()[2]
-    assert line == "       FAIL    x: " + "y" * 97 + "..."
+    lines = render(graded(checks=(check,))).splitlines()
+    assert lines[2] == "       FAIL    x: " + "y" * (columns - 21) + "..."
+    assert max(len(line) for line in lines) == columns
+
+
+def test_the_diagnosis_comes_first_without_the_sample_label() -> None:
+    message = ("[sample N=2, x (2,4,5,6)] db: 3 of 3 entries differ (max abs error 0.501)\n"
+               "worst at db[2]: got 0.5, expected 1\n"
+               "looks like: off by a factor of 1/N = 1/2: divided by N once too often")
+    check = CheckResult("affine_backward/db", "affine_backward", "t", "failed", 0.0, 1.0,
+                        message=message, cause="wrong")
+    lines = render(graded(checks=(check,)), width=120).splitlines()
+    assert lines[2] == ("       FAIL    db: db: 3 of 3 entries differ; looks like: off by a factor "
+                        "of 1/N = 1/2: divided by N once too often")
 
 
 def test_render_error_result() -> None:
@@ -103,7 +127,9 @@ def test_progress_overwrites_one_line_on_a_tty() -> None:
 def test_verbose_never_cuts_the_first_line() -> None:
     message = "importing optim.py did not finish: " + "x" * 100 + " (exit status 3)"
     check = CheckResult("sgd/next_w", "sgd", "t", "error", 0.0, 1.0, message=message)
-    assert render(graded(checks=(check,)), verbose=True).splitlines()[2] == f"       ERROR   next_w: {message}"
+    lines = render(graded(checks=(check,)), verbose=True, width=60).splitlines()
+    assert lines[2] == f"       ERROR   next_w: {message}"
+    assert lines[3] == f"         {message}"
 
 
 def test_a_passed_check_shows_its_first_note_and_how_many_more() -> None:
