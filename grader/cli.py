@@ -174,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  help="the release folder: new, empty or an earlier release")
     release_command.add_argument("--grader-requirement", metavar="SPEC",
                                  help="what the README and the workflow tell pip to install "
-                                      "(default: dl-grader==<this version>)")
+                                      "(default: the student package in the release's wheels/)")
     release_command.add_argument("--course", metavar="FILE",
                                  help="course settings (YAML): conventions to record with")
     release_command.add_argument("--convention", action="append", default=[],

@@ -16,6 +16,8 @@ run with it gives the same verdict on its checks as the course's grader.
     DIR/public-checks/expected/     the tape: tape.json + arrays.npz (never a pickle)
     DIR/public-checks/course/       stand-ins for the course files the grader supplies
     DIR/.github/workflows/grade.yml the course CI (templates/github-workflow.yml.j2)
+    DIR/wheels/                     the student package, what students install (Note [Student
+                                    package] in grader/distribution.py)
 `grade check SUBMISSION` inside DIR (or `--release DIR` from anywhere) finds the
 config, loads checks.py with the tape standing in for `reference`, and notes in
 its output that this is a public-checks-only run.
@@ -98,8 +100,8 @@ CONFIG = "grader-release.yml"
 SCHEMA = "grader.release/1"
 INTERNALS = "public-checks"
 WORKFLOW = Path(".github") / "workflows" / "grade.yml"
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-DEFAULT_REQUIREMENT = f"dl-grader=={__version__}"
+TEMPLATES = Path(__file__).resolve().parent / "templates"  # the repository's templates/ (a link)
+DEFAULT_REQUIREMENT = ""  # the student package in the release's wheels/ (Note [Student package])
 STAND_IN_MARKER = "is not part of this release"
 PUBLIC_ONLY = ("public checks only: this run replays the reference's recorded answers to the "
                "assignment's public checks; hidden checks and the checks listed in the release's "
@@ -166,7 +168,7 @@ def unsupported(folder: Path) -> str | None:
 
 def build(assignment_id: str, out: Path, options: BuildOptions = BuildOptions()) -> Summary:
     """Build the release of `assignment_id` in `out`; Note [Which checks a release keeps]."""
-    from . import mutants
+    from . import distribution, mutants  # instructor-side: not in the student package
 
     out = Path(out)
     folder = assignments.ASSIGNMENTS_DIR / assignment_id
@@ -211,6 +213,11 @@ def build(assignment_id: str, out: Path, options: BuildOptions = BuildOptions())
         points = {cid: assignment.rubric.points[cid] for cid in kept}
         summary = Summary(out, assignment_id, kept, excluded, len(hidden), float(sum(points.values())))
         _write_release(work / "release", assignment, public, summary, points, course_files, options)
+        progress("building the student package (wheels/)")
+        try:
+            distribution.build_wheel(work / "release" / distribution.WHEELS)
+        except distribution.DistributionError as exc:
+            raise ReleaseError(str(exc)) from None
         _install(work / "release", out)
         return summary
     finally:

@@ -15,7 +15,7 @@ import jinja2
 from .charts import view as chart_view
 from .result import SubmissionResult
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = Path(__file__).resolve().parent / "templates"  # the repository's templates/ (a link)
 
 
 def _environment() -> jinja2.Environment:
