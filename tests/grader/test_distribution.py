@@ -183,7 +183,7 @@ def test_a_course_repository_ci_from_a_fresh_venv_gives_the_verdicts(tmp_path) -
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     solution = mutants.copy_solution(mutants.load("fc_nets").solution, tmp_path / "solution")
     verdicts = {}
-    for name, package in (("starter", None), ("solution", solution / "cs231n")):
+    for name, package in (("starter", None), ("solution", solution)):
         repository = tmp_path / f"repo-{name}"
         shutil.copytree(release, repository)
         if package is not None:
