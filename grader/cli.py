@@ -72,6 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(run=_run_check)
 
 
+    gradescope = commands.add_parser(
+        "gradescope", help="build a Gradescope autograder zip (setup.sh, run_autograder)",
+        description="Write an autograder zip for Gradescope that grades each submission with "
+                    "this grader inside Gradescope's container (Note [Gradescope autograder] in "
+                    "grader/gradescope.py). Exit status: 0 built, 2 it could not be built.")
+    gradescope.add_argument("--assignment", "-a", required=True, help="assignment id, e.g. fc_nets")
+    gradescope.add_argument("--out", "-o", required=True, metavar="ZIP", help="the zip to write")
+    gradescope.set_defaults(run=_run_gradescope)
+
     export = commands.add_parser(
         "export", help="convert grading results to CSV, Canvas, Gradescope or JUnit XML",
         description="Render grading results (a batch's OUT_DIR, a folder of result JSON files, or "
@@ -284,6 +293,20 @@ def _run_check(args: argparse.Namespace) -> int:
     if result.status != "graded":
         return 2
     return 0 if all(c.status == "passed" for c in result.checks) else 1
+
+
+def _run_gradescope(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import assignment as assignments
+    from . import gradescope
+    try:
+        out = gradescope.build(args.assignment, Path(args.out))
+    except (OSError, assignments.AssignmentError) as exc:
+        print(f"grade: {exc}", file=sys.stderr)
+        return 2
+    print(f"autograder for {args.assignment}: {out} (upload it as the assignment's autograder)")
+    return 0
 
 
 def _release_folder(args: argparse.Namespace):
