@@ -423,6 +423,12 @@ def _run_export(args: argparse.Namespace) -> int:
         print(f"grade: {exc}", file=sys.stderr)
         return 2
     output = Path(args.output) if args.output else None
+    warnings: list[str] = []
+    if args.format == "gradescope":  # Note [Canvas gradebook import]: a 0 is said, not silent
+        warnings += [f"{sid} could not be graded: its Gradescope score is 0 with the reason"
+                     for sid, r in results if r.status != "graded"]
+    for warning in warnings:
+        print(f"grade: warning: {warning}", file=sys.stderr)
     if args.format == "gradescope" and (len(results) > 1 or (output and output.is_dir())):
         folder = output or Path(args.results) / "gradescope"
         for sid, result in results:
@@ -433,9 +439,11 @@ def _run_export(args: argparse.Namespace) -> int:
         text = export.gradescope_json(results[0][1], args.hidden_visibility)
     elif args.format == "canvas":
         text = export.to_canvas(results, args.title or _assignment_title(results[0][1].assignment),
-                                roster)
+                                roster, export.identities(Path(args.results)), warnings)
+        for warning in warnings:
+            print(f"grade: warning: {warning}", file=sys.stderr)
     elif args.format == "junit":
-        text = export.to_junit(results)
+        text = export.to_junit(results, export.grading_times(Path(args.results)))
     else:
         text = export.to_csv(results)
     if output is None:
