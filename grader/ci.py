@@ -68,8 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.summary, "a") as stream:
             stream.write(markdown + "\n")
     if args.junit:
-        from .export import to_junit
-        Path(args.junit).write_text(to_junit([(result.submission, result)]))
+        from .export import grading_times, to_junit  # graded when --json was written
+        Path(args.junit).write_text(to_junit([(result.submission, result)],
+                                             {result.submission: grading_times(Path(args.result))[
+                                                 Path(args.result).stem]}))
     return 0
 
 
