@@ -86,8 +86,7 @@ def pins() -> dict[str, str]:
     pyproject.toml), from pyproject.toml in a checkout, else the installed package's metadata."""
     pyproject = PROJECT_ROOT / "pyproject.toml"
     if pyproject.is_file():
-        import tomllib
-        listed = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+        listed = pyproject_list(pyproject.read_text(), "dependencies")
     else:
         from importlib import metadata
         listed = [r for r in metadata.requires("dl-grader") or () if "extra ==" not in r]
@@ -96,6 +95,15 @@ def pins() -> dict[str, str]:
         name = re.match(r"[A-Za-z0-9_.-]+", requirement.strip()).group(0)
         found[name.lower().replace("_", "-")] = requirement.split(";")[0].split("#")[0].strip()
     return found
+
+
+def pyproject_list(text: str, key: str) -> list[str]:
+    """The strings of the list `key = [...]` in pyproject.toml's text (tomllib is 3.11+)."""
+    match = re.search(rf"^{re.escape(key)}\s*=\s*\[(.*?)^\]", text, re.M | re.S)
+    if not match:
+        raise DistributionError(f"pyproject.toml has no {key} list")
+    body = "\n".join(line.split("#")[0] for line in match.group(1).splitlines())
+    return re.findall(r'"([^"]+)"', body)
 
 
 def requirements() -> list[str]:
@@ -115,6 +123,8 @@ def stage(folder: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
     (folder / "grader" / "templates" / "__init__.py").write_text("")
+    (folder / "grader" / "__main__.py").write_text(  # `python -m grader`: the student command
+        "import sys\n\nfrom .student_cli import main\n\nsys.exit(main())\n")
     dependencies = ", ".join(f'"{r}"' for r in requirements())
     (folder / "pyproject.toml").write_text(
         PYPROJECT.format(name=NAME, version=__version__, dependencies=dependencies))

@@ -85,9 +85,8 @@ def requirements(assignment_folder: Path) -> list[str]:
 
 def _extra(name: str) -> str:
     """The frameworks-cpu pin of `name` (pyproject.toml)."""
-    import tomllib
-    extras = tomllib.loads((distribution.PROJECT_ROOT / "pyproject.toml").read_text())[
-        "project"]["optional-dependencies"]["frameworks-cpu"]
+    extras = distribution.pyproject_list(
+        (distribution.PROJECT_ROOT / "pyproject.toml").read_text(), "frameworks-cpu")
     return next((e for e in extras if e.startswith(name)), name)
 
 
