@@ -99,7 +99,9 @@ def test_the_instructors_wheel_ships_the_plugin_config_and_templates(tmp_path) -
                 os.symlink(os.readlink(path), source / name)
             else:
                 shutil.copyfile(path, source / name)
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+    import importlib.util
+    isolation = ["--no-build-isolation"] if importlib.util.find_spec("setuptools") else []
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation,
                            "-q", "-w", str(tmp_path / "dist"), str(source)],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
