@@ -73,6 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(run=_run_check)
 
 
+    gradescope = commands.add_parser(
+        "gradescope", help="build a Gradescope autograder zip (setup.sh, run_autograder)",
+        description="Write an autograder zip for Gradescope that grades each submission with "
+                    "this grader inside Gradescope's container (Note [Gradescope autograder] in "
+                    "grader/gradescope.py). Exit status: 0 built, 2 it could not be built.")
+    gradescope.add_argument("--assignment", "-a", required=True, help="assignment id, e.g. fc_nets")
+    gradescope.add_argument("--out", "-o", required=True, metavar="ZIP", help="the zip to write")
+    gradescope.set_defaults(run=_run_gradescope)
+
     export = commands.add_parser(
         "export", help="convert grading results to CSV, Canvas, Gradescope or JUnit XML",
         description="Render grading results (a batch's OUT_DIR, a folder of result JSON files, or "
@@ -177,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  help="the release folder: new, empty or an earlier release")
     release_command.add_argument("--grader-requirement", metavar="SPEC",
                                  help="what the README and the workflow tell pip to install "
-                                      "(default: dl-grader==<this version>)")
+                                      "(default: the student package in the release's wheels/)")
     release_command.add_argument("--course", metavar="FILE",
                                  help="course settings (YAML): conventions to record with")
     release_command.add_argument("--convention", action="append", default=[],
@@ -337,6 +346,20 @@ def _reason(exc: OSError, path=None) -> str:
     return exc.strerror or str(exc)
 
 
+def _run_gradescope(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import assignment as assignments
+    from . import gradescope
+    try:
+        out = gradescope.build(args.assignment, Path(args.out))
+    except (OSError, assignments.AssignmentError) as exc:
+        print(f"grade: {exc}", file=sys.stderr)
+        return 2
+    print(f"autograder for {args.assignment}: {out} (upload it as the assignment's autograder)")
+    return 0
+
+
 def _release_folder(args: argparse.Namespace):
     """The student release `grade check` uses, or None for the full grader: --release DIR,
     else the release the current folder is in when no --assignment is given.  Sets
@@ -455,6 +478,12 @@ def _run_export(args: argparse.Namespace) -> int:
         print(f"grade: {exc}", file=sys.stderr)
         return 2
     output = Path(args.output) if args.output else None
+    warnings: list[str] = []
+    if args.format == "gradescope":  # Note [Canvas gradebook import]: a 0 is said, not silent
+        warnings += [f"{sid} could not be graded: its Gradescope score is 0 with the reason"
+                     for sid, r in results if r.status != "graded"]
+    for warning in warnings:
+        print(f"grade: warning: {warning}", file=sys.stderr)
     if args.format == "gradescope" and (len(results) > 1 or (output and output.is_dir())):
         folder = output or Path(args.results) / "gradescope"
         try:
@@ -469,9 +498,11 @@ def _run_export(args: argparse.Namespace) -> int:
         text = export.gradescope_json(results[0][1], args.hidden_visibility)
     elif args.format == "canvas":
         text = export.to_canvas(results, args.title or _assignment_title(results[0][1].assignment),
-                                roster)
+                                roster, export.identities(Path(args.results)), warnings)
+        for warning in warnings:
+            print(f"grade: warning: {warning}", file=sys.stderr)
     elif args.format == "junit":
-        text = export.to_junit(results)
+        text = export.to_junit(results, export.grading_times(Path(args.results)))
     else:
         text = export.to_csv(results)
     if output is None:

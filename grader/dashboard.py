@@ -65,7 +65,7 @@ import jinja2
 from .fix_first import without_sample
 from .result import SubmissionResult
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = Path(__file__).resolve().parent / "templates"  # the repository's templates/ (a link)
 
 HISTOGRAM_BINS = 10
 TOP_FAILURES = 15

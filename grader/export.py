@@ -21,21 +21,30 @@ Login ID, Section, then one column per assignment named "<name> (<id>)"; the
 row below the header whose first cell is "Points Possible" (Canvas writes it
 indented with spaces in its own exports) gives each column's points, and a new
 column creates a new assignment.  Canvas matches a row to a student by ID, SIS
-User ID or SIS Login ID.  A roster CSV (`--roster`: a `submission` column plus
-any of the Canvas identity columns) maps submission ids to students; without
-one the submission id is written as the Student and SIS Login ID, which is what
-courses that collect submissions by login name need.
+User ID or SIS Login ID.  Where each row's identity comes from, first found:
+  1. a roster CSV (`--roster`: a `submission` column plus any of the Canvas
+     identity columns);
+  2. a Canvas bulk download graded by `grade batch`: the Canvas user id is in
+     the downloaded files' names (Note [Canvas names] in grader/discover.py),
+     read back from OUT_DIR/gradebook.sqlite (`identities`), and written as ID;
+  3. otherwise the submission id as Student and SIS Login ID, which is what
+     courses that collect submissions by login name need, with a warning.
+Every guess is a warning (`warnings`): a submission the roster does not list, a
+roster student without a result, a row matched by the submission id only.  A
+submission that could not be graded leaves its cell blank (Canvas leaves a
+blank cell's grade as it is) with a warning, never a 0 that looks like a grade.
 
 # Note [JUnit XML]
 JUnit XML has no official specification; consumers (Jenkins, GitLab, GitHub
 test reporters) follow the Jenkins xunit plugin's junit-10.xsd, which pytest's
 `junit_family=xunit2` also targets.  So: <testsuites> holding one <testsuite>
 per submission (name, tests, failures, errors, skipped, time, timestamp without
-a time zone, hostname), its <properties> (score, status) first, then one
+a time zone: when it was graded, UTC, from the batch's gradebook or the result
+file's time, `grading_times`), hostname), its <properties> (score, status) first, then one
 <testcase> (name, classname, time) per check with at most one <failure> (wrong
 answer), <error> (error or timeout) or <skipped> child.  Per-testcase properties
 are not in that schema, so points stay in the suite's properties and in the
-other formats.  A submission that could not be graded is one <testcase> named
+other formats; <testsuites> has no `skipped` in that schema (its suites do).  A submission that could not be graded is one <testcase> named
 `grading` with an <error>.
 
 # Note [Causes in exports]
@@ -55,7 +64,7 @@ import io
 import json
 import math
 import xml.etree.ElementTree as ET
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from .result import CAUSES, SubmissionResult
@@ -143,8 +152,11 @@ def read_roster(path: Path) -> dict[str, dict[str, str]]:
 
 
 def to_canvas(results: list[tuple[str, SubmissionResult]], title: str,
-              roster: dict[str, dict[str, str]] | None = None) -> str:
-    """A Canvas gradebook import CSV with one assignment column; Note [Canvas gradebook import]."""
+              roster: dict[str, dict[str, str]] | None = None,
+              identities: dict[str, dict[str, str]] | None = None,
+              warnings: list[str] | None = None) -> str:
+    """A Canvas gradebook import CSV with one assignment column; Note [Canvas gradebook import].
+    What it had to guess is appended to `warnings`."""
     assignment_id = results[0][1].assignment if results else ""
     column = f"{title} ({assignment_id})"
     max_score = max((r.max_score for _, r in results), default=0.0)
@@ -152,10 +164,88 @@ def to_canvas(results: list[tuple[str, SubmissionResult]], title: str,
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*CANVAS_IDENTITY, column])
     writer.writerow([CANVAS_POINTS_ROW, "", "", "", "", _number(max_score)])
+    not_on_roster, by_id_only, blank = [], [], []
     for sid, r in results:
-        who = (roster or {}).get(sid) or {"Student": sid, "SIS Login ID": sid}
-        writer.writerow([*[who.get(k, "") for k in CANVAS_IDENTITY], _number(r.score)])
+        if roster is not None and sid in roster:
+            who = roster[sid]
+        else:
+            found = (identities or {}).get(sid) or {}
+            who = {"Student": found.get("Student") or sid, "ID": found.get("ID", "")}
+            if not who["ID"]:
+                who["SIS Login ID"] = sid
+                by_id_only.append(sid)
+            if roster is not None:
+                not_on_roster.append(sid)
+        if r.status != "graded":
+            blank.append(f"{sid} ({(r.message.splitlines() or ['not graded'])[0]})")
+        writer.writerow([*[who.get(k, "") for k in CANVAS_IDENTITY],
+                         _number(r.score) if r.status == "graded" else ""])
+    if warnings is not None:
+        if not_on_roster:
+            warnings.append(f"{len(not_on_roster)} submissions are not on the roster: "
+                            f"{', '.join(not_on_roster)}")
+        missing = sorted(set(roster or {}) - {sid for sid, _ in results})
+        if missing:
+            warnings.append(f"{len(missing)} roster students have no result: {', '.join(missing)}")
+        if by_id_only:
+            warnings.append(f"{len(by_id_only)} rows have no Canvas ID: their SIS Login ID is the "
+                            f"submission id ({', '.join(by_id_only)}); give --roster to match "
+                            f"them by the course's ids")
+        warnings += [f"not graded, its cell left blank: {b}" for b in blank]
     return out.getvalue()
+
+
+def identities(path: Path) -> dict[str, dict[str, str]]:
+    """submission id -> {"Student", "ID"} from a batch's gradebook (OUT_DIR/gradebook.sqlite),
+    where the download named them: the Canvas user id of Note [Canvas gradebook import]."""
+    from .discover import _CANVAS
+    rows = _gradebook_rows(Path(path), "SELECT id, source, name FROM submissions")
+    found = {}
+    for sid, source, name in rows:
+        users = {m["user"] for part in str(source).split("; ")
+                 if (m := _CANVAS.match(Path(part).name))}
+        found[sid] = {"Student": name or sid, "ID": users.pop() if len(users) == 1 else ""}
+    return found
+
+
+def grading_times(path: Path) -> dict[str, str]:
+    """submission id -> when it was graded (UTC, `2026-12-06T05:07:00`): the batch run that
+    graded it (OUT_DIR/gradebook.sqlite), else the result file's time (Note [JUnit XML])."""
+    path = Path(path)
+    times = {}
+    files = [path] if path.is_file() else sorted(
+        (path / "results" if (path / "results").is_dir() else path).glob("*.json"))
+    for file in files:
+        times[file.stem] = _utc(datetime.fromtimestamp(file.stat().st_mtime, timezone.utc))
+    for sid, stamp in _gradebook_rows(path, "SELECT r.submission_id, COALESCE(n.finished, "
+                                            "n.started) FROM results r JOIN runs n ON "
+                                            "r.run_id = n.id"):
+        try:
+            times[sid] = _utc(datetime.fromisoformat(stamp))
+        except (TypeError, ValueError):
+            pass
+    return times
+
+
+def _utc(moment: datetime) -> str:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _gradebook_rows(path: Path, query: str) -> list[tuple]:
+    database = path / "gradebook.sqlite"
+    if not database.is_file():
+        return []
+    import sqlite3
+    try:
+        connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        try:
+            return connection.execute(query).fetchall()
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        return []
 
 
 # -- Gradescope (Note [Exports keep hidden checks hidden]) ----------------------------------------
@@ -217,15 +307,17 @@ def _junit_case(suite: ET.Element, result: SubmissionResult, check) -> str:
     return check.status
 
 
-def to_junit(results: list[tuple[str, SubmissionResult]]) -> str:
-    """JUnit XML: one <testsuite> per submission, one <testcase> per check; Note [JUnit XML]."""
+def to_junit(results: list[tuple[str, SubmissionResult]],
+             timestamps: dict[str, str] | None = None) -> str:
+    """JUnit XML: one <testsuite> per submission, one <testcase> per check; Note [JUnit XML].
+    `timestamps`: when each was graded (`grading_times`); now for those it does not name."""
     root = ET.Element("testsuites", name=results[0][1].assignment if results else "grade")
-    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    totals = {"tests": 0, "failures": 0, "errors": 0}
     total_time = 0.0
-    stamp = datetime.now().strftime("%Y-%m-%dT%H:%M:%S")
+    now = _utc(datetime.now(timezone.utc))
     for sid, r in results:
-        suite = ET.SubElement(root, "testsuite", name=sid, timestamp=stamp, hostname="localhost",
-                              time=f"{r.duration_s:.3f}")
+        suite = ET.SubElement(root, "testsuite", name=sid, timestamp=(timestamps or {}).get(sid, now),
+                              hostname="localhost", time=f"{r.duration_s:.3f}")
         props = ET.SubElement(suite, "properties")
         for name, value in (("assignment", r.assignment), ("status", r.status),
                             ("score", f"{r.score:g}"), ("max_score", f"{r.max_score:g}")):
@@ -245,7 +337,8 @@ def to_junit(results: list[tuple[str, SubmissionResult]]) -> str:
             counts["skipped"] += status == "skipped"
         for key, value in counts.items():
             suite.set(key, str(value))
-            totals[key] += value
+            if key in totals:
+                totals[key] += value
         total_time += r.duration_s
     for key, value in totals.items():
         root.set(key, str(value))

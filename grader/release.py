@@ -16,6 +16,8 @@ run with it gives the same verdict on its checks as the course's grader.
     DIR/public-checks/expected/     the tape: tape.json + arrays.npz (never a pickle)
     DIR/public-checks/course/       stand-ins for the course files the grader supplies
     DIR/.github/workflows/grade.yml the course CI (templates/github-workflow.yml.j2)
+    DIR/wheels/                     the student package, what students install (Note [Student
+                                    package] in grader/distribution.py)
 `grade check SUBMISSION` inside DIR (or `--release DIR` from anywhere) finds the
 config, loads checks.py with the tape standing in for `reference`, and notes in
 its output that this is a public-checks-only run.
@@ -65,13 +67,23 @@ not (a check that passes `seed` to a Solver that has none).
 # Note [Hidden checks in a release]
 Hidden checks are left out of the registry, the rubric, the tape and the
 README (only their number is given).  The release's checks.py is the
-assignment's with the code that builds hidden checks removed as far as the
-source allows: list and tuple entries and statements that pass `hidden=True`,
-the `True` entries of a loop over a `hidden` flag, the `if hidden:` branches
-of functions no call asks for hidden samples any more, then every top-level
-definition nothing uses any more, until nothing changes.  Hidden checks built
-in a way the pruning cannot see may remain as code, but never run and have no
-recorded answers: the release loads only the check ids its config lists.
+assignment's with the code that builds hidden checks removed, so that none of
+their inputs, seeds or sizes is on a student's disk (`public_checks_source`):
+  1. from the source: list and tuple entries and statements that ask for a
+     hidden check (`hidden=True`, or `True` in the position of a `hidden`
+     parameter of a function the module defines, or of Check's), the `True`
+     entries of a loop over a `hidden` flag, the `if hidden:` branches of
+     functions no call asks for hidden samples any more, then every top-level
+     definition nothing uses any more, until nothing changes;
+  2. whatever form the samples take: the module is loaded and every top-level
+     name its hidden checks reach at run time (through closures, defaults, the
+     globals their code names, containers, dataclasses) and its public checks
+     do not is removed, then step 1 again;
+  3. the result must load and build no hidden check; otherwise the release is
+     not built (a hidden check the pruning cannot take apart would show its
+     inputs), and the error says which.
+tests/grader/test_release.py scans each bundle for the hidden checks' ids, the
+names only they use and the arrays only they hold.
 """
 
 from __future__ import annotations
@@ -98,8 +110,8 @@ CONFIG = "grader-release.yml"
 SCHEMA = "grader.release/1"
 INTERNALS = "public-checks"
 WORKFLOW = Path(".github") / "workflows" / "grade.yml"
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-DEFAULT_REQUIREMENT = f"dl-grader=={__version__}"
+TEMPLATES = Path(__file__).resolve().parent / "templates"  # the repository's templates/ (a link)
+DEFAULT_REQUIREMENT = ""  # the student package in the release's wheels/ (Note [Student package])
 STAND_IN_MARKER = "is not part of this release"
 PUBLIC_ONLY = ("public checks only: this run replays the reference's recorded answers to the "
                "assignment's public checks; hidden checks and the checks listed in the release's "
@@ -166,7 +178,7 @@ def unsupported(folder: Path) -> str | None:
 
 def build(assignment_id: str, out: Path, options: BuildOptions = BuildOptions()) -> Summary:
     """Build the release of `assignment_id` in `out`; Note [Which checks a release keeps]."""
-    from . import mutants
+    from . import distribution, mutants  # instructor-side: not in the student package
 
     out = Path(out)
     folder = assignments.ASSIGNMENTS_DIR / assignment_id
@@ -187,7 +199,7 @@ def build(assignment_id: str, out: Path, options: BuildOptions = BuildOptions())
     try:
         internals = work / "release" / INTERNALS
         internals.mkdir(parents=True)
-        pruned = prune_hidden((assignment.folder / "checks.py").read_text())
+        pruned = public_checks_source(assignment.folder / "checks.py")
         (internals / "checks.py").write_text(pruned)
         course_files = tuple(dict.fromkeys(assignment.layout.replace + assignment.layout.provide))
         if options.course_files is None:
@@ -211,6 +223,11 @@ def build(assignment_id: str, out: Path, options: BuildOptions = BuildOptions())
         points = {cid: assignment.rubric.points[cid] for cid in kept}
         summary = Summary(out, assignment_id, kept, excluded, len(hidden), float(sum(points.values())))
         _write_release(work / "release", assignment, public, summary, points, course_files, options)
+        progress("building the student package (wheels/)")
+        try:
+            distribution.build_wheel(work / "release" / distribution.WHEELS)
+        except distribution.DistributionError as exc:
+            raise ReleaseError(str(exc)) from None
         _install(work / "release", out)
         return summary
     finally:
@@ -305,6 +322,7 @@ def _prove(assignment, public, solution: Path, bare: Path, starter: Path, plante
         session = Replayer(internals / "expected")
         module = session.load_module(internals / "checks.py",
                                      f"grader_release_replay_{assignment.id}_{id(session)}")
+        _no_hidden_left(getattr(module, "CHECKS", ()), assignment.folder / "checks.py")
         checks = _select(module, public, lambda c: _replayed(session, c, perturb))
         graded = _grade(path, assignment, checks, options, replay_layout)
         loading.update(key for section, key in session.served if section == MODULE_SECTION)
@@ -568,10 +586,36 @@ def render_workflow(submission: str, release: str, requirement: str, assignment:
 # Pruning hidden checks out of checks.py (Note [Hidden checks in a release])
 # ---------------------------------------------------------------------------
 
-def _passes_hidden(node: ast.AST) -> bool:
-    return any(isinstance(n, ast.Call) and any(
-        k.arg == "hidden" and isinstance(k.value, ast.Constant) and k.value.value is True
-        for k in n.keywords) for n in ast.walk(node))
+def _hidden_positions(tree: ast.AST) -> dict[str, int]:
+    """Function name -> the position of its `hidden` parameter, for every function the module
+    defines (at any depth) and for Check itself (its sixth field)."""
+    positions = {"Check": [f.name for f in dataclasses.fields(Check)].index("hidden")}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            names = [a.arg for a in node.args.posonlyargs + node.args.args]
+            if "hidden" in names:
+                positions[node.name] = names.index("hidden")
+    return positions
+
+
+def _passes_hidden(node: ast.AST, positions: dict[str, int] | None = None) -> bool:
+    """Whether `node` holds a call that asks for a hidden check: `hidden=True`, or `True` in the
+    position of a `hidden` parameter of a function the module defines (`positions`)."""
+    def is_true(value: ast.AST) -> bool:
+        return isinstance(value, ast.Constant) and value.value is True
+
+    for n in ast.walk(node):
+        if not isinstance(n, ast.Call):
+            continue
+        if any(k.arg == "hidden" and is_true(k.value) for k in n.keywords):
+            return True
+        name = n.func.id if isinstance(n.func, ast.Name) else \
+            n.func.attr if isinstance(n.func, ast.Attribute) else None
+        index = (positions or {}).get(name)
+        if index is not None and len(n.args) > index and is_true(n.args[index]) and \
+                not any(isinstance(a, ast.Starred) for a in n.args[:index + 1]):
+            return True
+    return False
 
 
 class _Source:
@@ -595,6 +639,156 @@ class _Source:
         return (self.data[:start] + new.encode() + self.data[end:]).decode()
 
 
+def public_checks_source(path: Path) -> str:
+    """The checks module at `path` as a release holds it: Note [Hidden checks in a release].
+
+    The source pruning first, then, whatever form the samples take, every top-level name that
+    only hidden checks reach at run time (`hidden_only_names`) is removed with what then goes
+    unused.  A hidden check that is still built after this makes the release fail to build
+    (`_no_hidden_left`), never ship."""
+    text = prune_hidden(Path(path).read_text())
+    namespace = _load_namespace(Path(path))
+    only = hidden_only_names(namespace.get("CHECKS", ()), namespace)
+    if not only:
+        return text
+    text = prune_hidden(_without_definitions(text, only))
+    with tempfile.TemporaryDirectory(prefix="grader-release-prune-") as folder:
+        pruned = Path(folder) / "checks.py"
+        pruned.write_text(text)
+        try:
+            left = _load_namespace(pruned)
+        except ReleaseError as exc:
+            raise ReleaseError(f"{path}: without what only its hidden checks use "
+                               f"({', '.join(sorted(only))}) it no longer loads ({exc}); a release "
+                               f"would show their inputs (Note [Hidden checks in a release])") from None
+    _no_hidden_left(left.get("CHECKS", ()), path)
+    return text
+
+
+def _load_namespace(path: Path) -> dict:
+    import importlib.util
+    import sys
+    name = f"grader_release_prune_{abs(hash(str(path)))}_{id(path)}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise ReleaseError(f"loading {path}: {type(exc).__name__}: {exc}") from None
+    finally:
+        sys.modules.pop(name, None)
+    return vars(module)
+
+
+_LEAVES = (int, float, complex, str, bytes, bool, type(None), np.ndarray, np.generic)
+
+
+def _reached(roots, namespace: dict, arrays: list | None = None) -> set[str]:
+    """The top-level names of `namespace` that the objects `roots` reach: through closures,
+    defaults, the globals their code names, containers, dataclasses and other instances of
+    classes the module defines.  The arrays reached are appended to `arrays`."""
+    import types
+    by_id = {id(v): k for k, v in namespace.items()
+             if not k.startswith("__") and not isinstance(v, _LEAVES + (types.ModuleType,))}
+    module_name = namespace.get("__name__")
+    names, seen, stack = set(), set(), list(roots)
+
+    def code_names(code) -> set[str]:
+        found = set(code.co_names)
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType):
+                found |= code_names(const)
+        return found
+
+    def visit_name(name: str) -> None:
+        if name in namespace and not name.startswith("__") and name not in names:
+            names.add(name)
+            stack.append(namespace[name])
+
+    while stack:
+        item = stack.pop()
+        if isinstance(item, np.ndarray) and arrays is not None and id(item) not in seen:
+            arrays.append(item)
+        if id(item) in seen or isinstance(item, _LEAVES + (types.ModuleType,)):
+            continue
+        seen.add(id(item))
+        if id(item) in by_id:
+            visit_name(by_id[id(item)])
+        if isinstance(item, types.MethodType):
+            stack += [item.__func__, item.__self__]
+        elif isinstance(item, types.FunctionType):
+            if item.__globals__ is not namespace:
+                continue  # library or grader code: not the checks module's to prune
+            stack += [c.cell_contents for c in item.__closure__ or () if _filled(c)]
+            stack += [*(item.__defaults__ or ()), *(item.__kwdefaults__ or {}).values()]
+            for name in code_names(item.__code__):
+                visit_name(name)
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack += list(item)
+        elif isinstance(item, dict):
+            stack += [*item.keys(), *item.values()]
+        elif isinstance(item, type):
+            if item.__module__ == module_name:
+                stack += list(vars(item).values())
+        elif hasattr(item, "func") and hasattr(item, "args") and hasattr(item, "keywords"):
+            stack += [item.func, *item.args, *item.keywords.values()]  # functools.partial
+        elif dataclasses.is_dataclass(item) or type(item).__module__ == module_name:
+            stack.append(type(item))
+            stack += list(getattr(item, "__dict__", {}).values())
+            stack += [getattr(item, f.name, None) for f in dataclasses.fields(item)] \
+                if dataclasses.is_dataclass(item) else []
+    return names
+
+
+def _filled(cell) -> bool:
+    try:
+        cell.cell_contents
+    except ValueError:
+        return False
+    return True
+
+
+def hidden_only_names(checks, namespace: dict) -> set[str]:
+    """Top-level names of a checks module that its hidden checks reach and its public ones do
+    not: their samples, seeds and sizes, in whatever form."""
+    checks = [c for c in checks if isinstance(c, Check)]
+    return (_reached([c for c in checks if c.hidden], namespace)
+            - _reached([c for c in checks if not c.hidden], namespace) - {"CHECKS"})
+
+
+def _without_definitions(text: str, names: set[str]) -> str:
+    """`text` less its top-level definitions (def, class, assignment) of `names`."""
+    source, tree = _Source(text), ast.parse(text)
+    cuts = []
+    for statement in tree.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined = {statement.name}
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            defined = {t.id for t in targets if isinstance(t, ast.Name)}
+            if len(defined) != len(targets):
+                continue
+        else:
+            continue
+        if defined and defined <= names:
+            first = min([statement.lineno] + [d.lineno for d in
+                                              getattr(statement, "decorator_list", [])])
+            cuts.append((source.starts[first - 1], source.starts[statement.end_lineno]))
+    data = source.data
+    for start, end in reversed(cuts):
+        data = data[:start] + data[end:]
+    return data.decode()
+
+
+def _no_hidden_left(checks, where: Path) -> None:
+    left = [c.id for c in checks if isinstance(c, Check) and c.hidden]
+    if left:
+        raise ReleaseError(f"{where}: the hidden checks {left} are still built by the pruned "
+                           f"checks.py, so a release would show their inputs (Note [Hidden "
+                           f"checks in a release]); build them with `hidden=True` in a list entry")
+
+
 def prune_hidden(text: str) -> str:
     """`text` (a checks module) less the code that only builds hidden checks."""
     for _ in range(10000):
@@ -613,17 +807,18 @@ def _literals(node: ast.AST) -> bool:
 
 def _hidden_entry(tree: ast.Module, source: _Source) -> tuple[int, int, str] | None:
     """The first list or tuple entry, or statement, that builds a hidden check, and its edit."""
+    positions = _hidden_positions(tree)
     for node in ast.walk(tree):
         if _literals(node):
-            hidden = [e for e in node.elts if _passes_hidden(e)]
+            hidden = [e for e in node.elts if _passes_hidden(e, positions)]
             inner = [e for e in hidden if any(_literals(n) and n is not node and any(
-                _passes_hidden(x) for x in n.elts) for n in ast.walk(e))]
+                _passes_hidden(x, positions) for x in n.elts) for n in ast.walk(e))]
             if hidden and not inner:
                 return (*source.span(node), _without(node, hidden, source))
     for node in ast.walk(tree):
         for body in (getattr(node, "body", None), getattr(node, "orelse", None)):
             for statement in body if isinstance(body, list) else []:
-                if isinstance(statement, ast.Expr) and _passes_hidden(statement):
+                if isinstance(statement, ast.Expr) and _passes_hidden(statement, positions):
                     start = source.starts[statement.lineno - 1]
                     end = source.starts[statement.end_lineno]
                     return start, end, " " * statement.col_offset + "pass\n"

@@ -28,7 +28,7 @@ from .charts import view as chart_view
 from .fix_first import fix_order
 from .result import SubmissionResult
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = Path(__file__).resolve().parent / "templates"  # the repository's templates/ (a link)
 # The first note of a student release's result (grader/release.py PUBLIC_ONLY), read by its
 # prefix so that rendering a report never imports the release builder.
 PUBLIC_ONLY_PREFIX = "public checks only:"

@@ -10,7 +10,8 @@ Specifications, and what is checked:
   Tests that carry points must not be `hidden` ("should only be used for tests which don't
   contribute points to the total").  The file must be plain JSON (no NaN or Infinity).
 - JUnit XML: no official schema; consumers follow the Jenkins xunit plugin's junit-10.xsd
-  (what pytest's junit_family=xunit2 writes): <testsuites> of <testsuite> with name, tests,
+  (its rules are applied by validate_junit_10 below; no <testsuites skipped>; timestamps are
+  when each submission was graded): <testsuites> of <testsuite> with name, tests,
   failures, errors, skipped, time, timestamp (ISO 8601 without zone), hostname; children
   <properties> (first) then <testcase> with name, classname, time; a testcase holds at most
   one of <failure>/<error>/<skipped>, failure and error with message and type; counts agree.
@@ -28,7 +29,7 @@ import math
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -114,18 +115,54 @@ def test_canvas_gradebook_layout() -> None:
                        "Fully-connected nets (fc_nets)"]
     assert rows[1][0].strip() == "Points Possible" and rows[1][1:5] == ["", "", "", ""]
     assert rows[1][5] == "6.5"
+    warnings: list[str] = []
+    rows = list(csv.reader(io.StringIO(export.to_canvas(results(), "Fully-connected nets",
+                                                        warnings=warnings))))
+    # dee could not be graded: blank, never a 0 that looks like a grade, and said
     assert rows[2:] == [["ada", "", "", "ada", "", "6.5"], ["ben", "", "", "ben", "", "2"],
-                        ["dee", "", "", "dee", "", "0"]]
+                        ["dee", "", "", "dee", "", ""]]
     assert all(len(row) == 6 for row in rows)
+    assert warnings == [
+        "3 rows have no Canvas ID: their SIS Login ID is the submission id (ada, ben, dee); give "
+        "--roster to match them by the course's ids",
+        "not graded, its cell left blank: dee (no Python files found in dee.zip)"]
+
+
+def test_canvas_id_comes_from_the_downloads_file_names(tmp_path) -> None:
+    """A Canvas bulk download graded by `grade batch`: the user id in the files' names is the ID,
+    and nothing is invented as a SIS Login ID."""
+    import sqlite3
+    connection = sqlite3.connect(tmp_path / "gradebook.sqlite")
+    connection.execute("CREATE TABLE submissions (id TEXT PRIMARY KEY, source TEXT NOT NULL, "
+                       "content_hash TEXT NOT NULL, name TEXT NOT NULL, email TEXT NOT NULL)")
+    connection.executemany("INSERT INTO submissions VALUES (?,?,?,?,?)", [
+        ("ben", "/d/okaforben_late_4417_90001_layers.py; /d/okaforben_late_4417_90001_optim.py",
+         "h", "ben okafor", ""),
+        ("ada", "/d/ada.zip", "h", "", "")])
+    connection.commit()
+    connection.close()
+    found = export.identities(tmp_path)
+    assert found == {"ben": {"Student": "ben okafor", "ID": "4417"},
+                     "ada": {"Student": "ada", "ID": ""}}
+    warnings: list[str] = []
+    rows = list(csv.reader(io.StringIO(export.to_canvas(results(), "T", None, found, warnings))))
+    assert rows[3] == ["ben okafor", "4417", "", "", "", "2"]
+    assert rows[2] == ["ada", "", "", "ada", "", "6.5"]
+    assert "(ada, dee)" in warnings[0]
 
 
 def test_canvas_roster_maps_submissions_to_students(tmp_path) -> None:
     roster = tmp_path / "roster.csv"
     roster.write_text("submission,Student,ID,SIS User ID,SIS Login ID,Section\n"
                       "ben,\"Okafor, Ben\",1234,S99,bokafor,Lab 2\n")
-    rows = list(csv.reader(io.StringIO(export.to_canvas(results(), "T", export.read_roster(roster)))))
+    roster.write_text(roster.read_text() + "zed,Zed,77,S1,zed,Lab 1\n")
+    warnings: list[str] = []
+    rows = list(csv.reader(io.StringIO(export.to_canvas(results(), "T", export.read_roster(roster),
+                                                        warnings=warnings))))
     assert rows[3] == ["Okafor, Ben", "1234", "S99", "bokafor", "Lab 2", "2"]
     assert rows[2] == ["ada", "", "", "ada", "", "6.5"]   # not on the roster: the id as login
+    assert "2 submissions are not on the roster: ada, dee" in warnings
+    assert "1 roster students have no result: zed" in warnings
     (tmp_path / "bad.csv").write_text("name,ID\nben,1\n")
     with pytest.raises(export.ExportError, match="needs a 'submission' column"):
         export.read_roster(tmp_path / "bad.csv")
@@ -180,12 +217,70 @@ def test_gradescope_for_an_ungraded_submission() -> None:
 
 # -- JUnit XML -----------------------------------------------------------------------------------
 
+# The rules of the Jenkins xunit plugin's junit-10.xsd (jenkinsci/xunit-plugin,
+# src/main/resources/org/jenkinsci/plugins/xunit/types/model/xsd/junit-10.xsd), as data: each
+# element's attributes (required, optional) and the children it may hold.  No XSD validator is
+# installed here, so the test applies them itself.
+JUNIT_10 = {
+    "testsuites": ({"name", "time", "tests", "failures", "errors"}, set(), {"testsuite"}),
+    "testsuite": ({"group", "time", "skipped", "timestamp", "hostname", "id", "package", "file",
+                   "log", "url"}, {"name", "tests", "failures", "errors"},
+                  {"testsuite", "properties", "testcase", "system-out", "system-err"}),
+    "properties": (set(), set(), {"property"}),
+    "property": (set(), {"name", "value"}, set()),
+    "testcase": ({"time", "classname", "group"}, {"name"},
+                 {"skipped", "error", "failure", "system-out", "system-err"}),
+    "failure": ({"type", "message"}, set(), set()),
+    "error": ({"type", "message"}, set(), set()),
+    "skipped": ({"type", "message"}, set(), set()),
+}
+SUREFIRE_TIME = r"(([0-9]{0,3},)*[0-9]{3}|[0-9]{0,3})*(\.[0-9]*)?"
+
+
+def validate_junit_10(element: ET.Element) -> None:
+    import re
+    optional, required, children = JUNIT_10[element.tag]
+    attributes = set(element.attrib)
+    assert required <= attributes, f"<{element.tag}> lacks {required - attributes}"
+    assert attributes <= optional | required, f"<{element.tag}> may not have {attributes - optional - required}"
+    if element.tag in ("testsuites", "testsuite") and "time" in element.attrib:
+        assert re.fullmatch(SUREFIRE_TIME, element.get("time")), element.get("time")
+    for child in element:
+        assert child.tag in children, f"<{child.tag}> inside <{element.tag}>"
+        validate_junit_10(child)
+
+
+def test_junit_is_valid_against_junit_10_xsd() -> None:
+    validate_junit_10(ET.fromstring(export.to_junit(results())))
+    bad = ET.fromstring('<testsuites skipped="1"><testsuite name="a" tests="0" failures="0" '
+                        'errors="0"/></testsuites>')
+    with pytest.raises(AssertionError, match="may not have"):
+        validate_junit_10(bad)
+
+
+def test_junit_timestamps_are_when_each_submission_was_graded(out_dir) -> None:
+    import os
+    for sid, day in (("ada", 1), ("ben", 2), ("dee", 3)):
+        stamp = datetime(2026, 3, day, 12, 30).timestamp()
+        os.utime(out_dir / "results" / f"{sid}.json", (stamp, stamp))
+    times = export.grading_times(out_dir)
+    expected = {sid: datetime.fromtimestamp(datetime(2026, 3, day, 12, 30).timestamp(),
+                                            timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+                for sid, day in (("ada", 1), ("ben", 2), ("dee", 3))}
+    assert times == expected
+    root = ET.fromstring(export.to_junit(export.load(out_dir), times))
+    assert {s.get("name"): s.get("timestamp") for s in root} == expected
+    done = grade("export", str(out_dir), "--format", "junit")
+    assert done.returncode == 0, done.stderr
+    assert {s.get("name"): s.get("timestamp") for s in ET.fromstring(done.stdout)} == expected
+
+
 def test_junit_structure_follows_junit_10_xsd() -> None:
     root = ET.fromstring(export.to_junit(results()))
     assert root.tag == "testsuites"
     suites = list(root)
     assert [s.tag for s in suites] == ["testsuite"] * 3
-    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    totals = {"tests": 0, "failures": 0, "errors": 0}
     for suite in suites:
         assert {"name", "tests", "failures", "errors", "skipped", "time", "timestamp",
                 "hostname"} <= set(suite.attrib)
@@ -209,7 +304,7 @@ def test_junit_structure_follows_junit_10_xsd() -> None:
             assert int(suite.get(key)) == value
         for key in totals:
             totals[key] += int(suite.get(key))
-    assert {k: int(root.get(k)) for k in totals} == totals
+    assert {k: int(root.get(k)) for k in totals} == totals and "skipped" not in root.attrib
     assert math.isclose(float(root.get("time")), 21.5 + 1.25 + 0.5)
 
 
@@ -252,6 +347,10 @@ def test_cli_writes_each_format(out_dir, tmp_path) -> None:
     assert done.stdout.splitlines()[0].startswith("submission,assignment,status,score")
     done = grade("export", str(out_dir), "--format", "canvas", "-o", str(tmp_path / "c.csv"))
     assert done.returncode == 0, done.stderr
+    assert "grade: warning: not graded, its cell left blank: dee" in done.stderr
+    assert "give --roster" in done.stderr
+    done = grade("export", str(out_dir), "--format", "gradescope", "-o", str(tmp_path))
+    assert "grade: warning: dee could not be graded" in done.stderr
     header = (tmp_path / "c.csv").read_text().splitlines()[0]
     assert header.endswith(",\"Fully-connected networks, losses and update rules (fc_nets)\"")
     done = grade("export", str(out_dir), "--format", "junit", "-o", str(tmp_path / "j.xml"))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -169,6 +170,90 @@ def test_pruning_removes_hidden_entries_and_what_only_they_use() -> None:
     assert '"""Checks."""' in pruned and "def public_samples" in pruned
 
 
+def _digest(array: np.ndarray) -> str:
+    return hashlib.sha256(str(array.dtype).encode() + str(array.shape).encode()
+                          + np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
+def hidden_arrays(namespace: dict) -> set[str]:
+    """Digests of the arrays (of more than one entry) that a checks module's hidden checks hold
+    and its public ones do not."""
+    def arrays(checks) -> set[str]:
+        found: list = []
+        release._reached(checks, namespace, found)
+        return {_digest(a) for a in found if a.size > 1}
+    checks = namespace["CHECKS"]
+    return arrays([c for c in checks if c.hidden]) - arrays([c for c in checks if not c.hidden])
+
+
+@pytest.mark.parametrize("assignment_id", NUMPY_ASSIGNMENTS)
+def test_a_releases_checks_hold_nothing_only_hidden_checks_use(assignment_id, tmp_path) -> None:
+    """Whatever form the samples take (lists of samples, cases, a function passed by name,
+    a flag given by position), nothing a hidden check alone reaches is in the released source,
+    and no array a hidden check alone holds exists once it is loaded."""
+    path = assignments.ASSIGNMENTS_DIR / assignment_id / "checks.py"
+    original = release._load_namespace(path)
+    only = release.hidden_only_names(original["CHECKS"], original)
+    secret = hidden_arrays(original)
+    assert only or secret, "hidden checks with data of their own: a test that can fail"
+    pruned = tmp_path / "checks.py"
+    pruned.write_text(release.public_checks_source(path))
+    text = pruned.read_text()
+    assert not [n for n in only if re.search(rf"\b{re.escape(n)}\b", text)]
+    left = release._load_namespace(pruned)
+    assert [c.id for c in left["CHECKS"]] == [c.id for c in original["CHECKS"] if not c.hidden]
+    everything: list = []
+    release._reached(list(left.values()), left, everything)
+    assert not secret & {_digest(a) for a in everything if a.size > 1}
+
+
+FORMS = textwrap.dedent('''\
+    """Checks whose hidden samples take several forms."""
+    from dataclasses import dataclass
+    from grader.checks.spec import Check
+
+
+    @dataclass(frozen=True)
+    class Case:
+        shape: tuple
+        seed: int
+
+
+    PUBLIC = [Case((2, 3), 1)]
+    SECRET_CASES = [Case((97, 5), 4242)]
+
+
+    def secret_seed():
+        return 777
+
+
+    def make(name, cases, hidden=False, extra=None):
+        def run(student):
+            return {"n": len(cases), "extra": extra() if extra else None}
+        return Check(f"f/{name}", "f", name, run, "", hidden)
+
+
+    CHECKS = [make("public", PUBLIC), make("secret", SECRET_CASES, True, secret_seed)]
+    ''')
+
+
+def test_a_hidden_flag_given_by_position_is_pruned_with_its_data(tmp_path) -> None:
+    path = tmp_path / "checks.py"
+    path.write_text(FORMS)
+    text = release.public_checks_source(path)
+    for secret in ("SECRET_CASES", "97, 5", "4242", "secret_seed", "777", "f/secret"):
+        assert secret not in text
+    assert "make(\"public\", PUBLIC)" in text
+
+
+def test_a_hidden_check_the_pruning_cannot_remove_stops_the_release(tmp_path) -> None:
+    path = tmp_path / "checks.py"
+    path.write_text(FORMS.replace('make("secret", SECRET_CASES, True, secret_seed)',
+                                  'make("secret", SECRET_CASES, not False, secret_seed)'))
+    with pytest.raises(release.ReleaseError, match="would show their inputs"):
+        release.public_checks_source(path)
+
+
 def test_pruning_without_hidden_checks_changes_nothing() -> None:
     source = "def make(x):\n    return x\n\n\nCHECKS = [make(1), make(2)]\n"
     assert prune_hidden(source) == source
@@ -301,7 +386,7 @@ def config_of(folder: Path) -> dict:
 
 def text_files(folder: Path):
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.suffix != ".npz":
+        if path.is_file() and path.suffix not in (".npz", ".whl"):  # the wheel: test_distribution.py
             yield path, path.read_text()
 
 
@@ -361,9 +446,18 @@ def test_the_release_holds_no_reference_code_and_no_hidden_check(assignment_id, 
                     continue  # course-given starter code of a function this assignment does not grade
                 assert body not in bodies, f"{path}:{name} is the body of {bodies.get(body)}"
     hidden = [c.id for c in assignment.checks if c.hidden]
+    namespace = release._load_namespace(assignment.folder / "checks.py")
+    only = release.hidden_only_names(namespace["CHECKS"], namespace)
+    assert hidden, "the assignment has hidden checks"
     for path, text in text_files(folder):
         leaked = [h for h in hidden if h in text]
         assert not leaked, f"{path} names hidden checks {leaked}"
+        leaked = [n for n in only if re.search(rf"\b{re.escape(n)}\b", text)]
+        assert not leaked, f"{path} holds what only hidden checks use: {leaked}"
+    secret = hidden_arrays(namespace)
+    with np.load(folder / "public-checks" / "expected" / "arrays.npz", allow_pickle=False) as tape:
+        leaked = [name for name in tape.files if _digest(tape[name]) in secret]
+    assert not leaked, f"the tape holds arrays of hidden checks: {leaked}"
 
 
 @pytest.mark.slow

@@ -1,0 +1,79 @@
+"""What a course repository's CI reports after `grade check`: the job summary and JUnit XML.
+
+The release's workflow (templates/github-workflow.yml.j2) runs `grade check ... --json
+grade-result.json`, which fails the job when a check loses points, then, whatever
+happened, `python -m grader.ci grade-result.json --summary "$GITHUB_STEP_SUMMARY"
+--junit grade-junit.xml`.  Both are rendered from the result JSON alone (the single
+source of truth); nothing is graded here.  Part of the student package (Note [Student
+package] in grader/distribution.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import OrderedDict
+from pathlib import Path
+
+from .result import SubmissionResult
+
+
+def summary_markdown(result: SubmissionResult) -> str:
+    """The job summary: the score, then each function that lost points with its checks."""
+    lines = [f"## {result.assignment}: {result.score:g} / {result.max_score:g}", ""]
+    if result.status != "graded":
+        return "\n".join(lines + [f"Not graded: {_cell(result.message) or 'no message'}", ""])
+    lost: OrderedDict[str, list] = OrderedDict()
+    for check in result.checks:
+        if check.status != "passed":
+            lost.setdefault(check.function, []).append(check)
+    if not lost:
+        return "\n".join(lines + [f"Every check passed ({len(result.checks)} checks).", ""])
+    lines += [f"{sum(len(v) for v in lost.values())} of {len(result.checks)} checks lost points "
+              f"in {len(lost)} functions:", "", "| function | check | status | points | why |",
+              "| --- | --- | --- | --- | --- |"]
+    for function, checks in lost.items():
+        for check in checks:
+            why = check.message.strip().splitlines()[0] if check.shows_message and \
+                check.message.strip() else ""
+            lines.append(f"| `{function}` | `{check.id}` | {check.status} | 0 / "
+                         f"{check.max_points:g} | {_cell(why)[:200]} |")
+    return "\n".join(lines + [""])
+
+
+def _cell(text: str) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grader.ci", description=__doc__.splitlines()[0])
+    parser.add_argument("result", help="the grader.result/1 JSON that `grade check --json` wrote")
+    parser.add_argument("--summary", metavar="FILE",
+                        help="append the Markdown summary here (GitHub's $GITHUB_STEP_SUMMARY)")
+    parser.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
+    args = parser.parse_args(argv)
+    try:
+        result = SubmissionResult.from_dict(json.loads(Path(args.result).read_text()))
+    except (OSError, ValueError, TypeError) as exc:
+        text = f"## public checks\n\nNo result to report: {args.result}: {exc}\n"
+        if args.summary:
+            with open(args.summary, "a") as stream:
+                stream.write(text)
+        print(text, file=sys.stderr)
+        return 2
+    markdown = summary_markdown(result)
+    print(markdown)
+    if args.summary:
+        with open(args.summary, "a") as stream:
+            stream.write(markdown + "\n")
+    if args.junit:
+        from .export import grading_times, to_junit  # graded when --json was written
+        Path(args.junit).write_text(to_junit([(result.submission, result)],
+                                             {result.submission: grading_times(Path(args.result))[
+                                                 Path(args.result).stem]}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,221 @@
+"""grader/distribution.py, grader/student_cli.py, grader/ci.py: what students install and run.
+
+The fast tests build both wheels and read their file lists: the student's holds no reference,
+assignment, hidden check, solution or planted bug, and either wheel holds the pytest.ini and
+templates a grader needs once installed.  The slow one builds a release of fc_nets with the
+CLI, then runs its GitHub workflow's `run:` steps as a shell script in a fresh venv, as a
+course repository's CI would: the student package is installed from the release's wheels/,
+the starter code fails the job with 0 points, the solution passes with full marks, each with
+a report, a job summary and JUnit XML.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from grader import ci, distribution, mutants, student_cli
+from grader.result import CheckResult, SubmissionResult
+
+ROOT = Path(__file__).resolve().parents[2]
+GRADE = Path(sys.executable).with_name("grade")
+# What no student may receive (Note [Student package]).
+INSTRUCTOR_ONLY = ("reference/", "assignments/", "rubrics/", "grader/mutants.py", "grader/batch.py",
+                   "grader/cluster.py", "grader/selfcheck.py", "grader/selftest_assignment.py",
+                   "grader/checks/training_data.py", "mutants.py", "solution")
+
+
+def wheel_files(wheel: Path) -> list[str]:
+    with zipfile.ZipFile(wheel) as archive:
+        return archive.namelist()
+
+
+def wheel_requirements(wheel: Path) -> list[str]:
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        text = archive.read(metadata).decode()
+    return [line.split(":", 1)[1].strip() for line in text.splitlines()
+            if line.startswith("Requires-Dist:")]
+
+
+@pytest.fixture(scope="module")
+def student_wheel(tmp_path_factory) -> Path:
+    return distribution.build_wheel(tmp_path_factory.mktemp("student-wheel"))
+
+
+def test_the_student_wheel_holds_the_student_side_only(student_wheel) -> None:
+    files = wheel_files(student_wheel)
+    modules = [f for f in files if not f.endswith((".dist-info/RECORD", ".dist-info/METADATA",
+                                                   ".dist-info/WHEEL", ".dist-info/top_level.txt",
+                                                   ".dist-info/entry_points.txt"))]
+    assert sorted(modules) == sorted(["grader/" + f for f in distribution.STUDENT_FILES]
+                                     + ["grader/templates/__init__.py"])
+    for name in files:
+        assert not any(part in name for part in INSTRUCTOR_ONLY), name
+    assert "grader/checks/pytest.ini" in files and "grader/templates/report.html.j2" in files
+    names = {re.match(r"[A-Za-z0-9_.-]+", r).group(0).lower() for r in wheel_requirements(student_wheel)}
+    assert names == {"numpy", "pytest", "pyyaml", "jinja2", "nbformat"}
+    assert all("==" in r for r in wheel_requirements(student_wheel)), "pinned as the grader is"
+    with zipfile.ZipFile(student_wheel) as archive:
+        entry = next(n for n in archive.namelist() if n.endswith("entry_points.txt"))
+        assert "grade = grader.student_cli:main" in archive.read(entry).decode()
+
+
+def test_no_student_module_imports_instructor_code() -> None:
+    """An import of reference/, mutants or Dask anywhere in the student's modules would fail on a
+    student's machine (or, worse, mean the code is there)."""
+    for relative in distribution.STUDENT_FILES:
+        if not relative.endswith(".py"):
+            continue
+        text = (distribution.PACKAGE / relative).read_text()
+        for pattern in (r"^\s*(from|import)\s+reference\b", r"\bimport\s+(dask|distributed|sklearn)\b",
+                        r"^\s*from\s+\.\s+import\s+.*\b(mutants|batch|cluster)\b"):
+            hits = [m.group(0) for m in re.finditer(pattern, text, re.M)]
+            # release.py builds releases, lazily: those imports never run in the student's tool
+            if relative == "release.py":
+                hits = [h for h in hits if "mutants" not in h]
+            assert not hits, f"grader/{relative}: {hits}"
+
+
+def test_the_instructors_wheel_ships_the_plugin_config_and_templates(tmp_path) -> None:
+    source = tmp_path / "source"
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout.split()
+    for name in listed:
+        path = ROOT / name
+        if path.is_symlink() or path.is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            if path.is_symlink():
+                os.symlink(os.readlink(path), source / name)
+            else:
+                shutil.copyfile(path, source / name)
+    import importlib.util
+    isolation = ["--no-build-isolation"] if importlib.util.find_spec("setuptools") else []
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation,
+                           "-q", "-w", str(tmp_path / "dist"), str(source)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    files = wheel_files(next((tmp_path / "dist").glob("dl_grader-*.whl")))
+    for needed in ("grader/checks/pytest.ini", "grader/templates/report.html.j2",
+                   "grader/templates/dashboard.html.j2", "grader/templates/github-workflow.yml.j2",
+                   "grader/templates/release-README.md.j2", "reference/cs231n/layers.py"):
+        assert needed in files
+
+
+def test_the_student_command_runs_check_only(capsys) -> None:
+    assert student_cli.main(["selftest", "-a", "fc_nets"]) == 2
+    assert "not part of the student package" in capsys.readouterr().err
+    assert student_cli.main([]) == 2 and "grade check SUBMISSION" in capsys.readouterr().out
+    assert student_cli.main(["--help"]) == 0
+
+
+def _result(*statuses: str) -> SubmissionResult:
+    checks = tuple(CheckResult(id=f"affine_forward/s{i}", function="affine_forward", title="t",
+                               status=s, points=1.0 if s == "passed" else 0.0, max_points=1.0,
+                               visibility="visible", message="" if s == "passed" else
+                               "out: 12 of 12 entries differ | max abs error 3")
+                   for i, s in enumerate(statuses))
+    return SubmissionResult("fc_nets", "cs231n", "graded", float(statuses.count("passed")),
+                            float(len(statuses)), 0.5, {}, checks)
+
+
+def test_the_job_summary_gives_the_score_and_the_functions_that_lost_points(tmp_path) -> None:
+    (tmp_path / "r.json").write_text(_result("passed", "failed").to_json())
+    summary = tmp_path / "summary.md"
+    assert ci.main([str(tmp_path / "r.json"), "--summary", str(summary),
+                    "--junit", str(tmp_path / "j.xml")]) == 0
+    text = summary.read_text()
+    assert "fc_nets: 1 / 2" in text and "| `affine_forward` | `affine_forward/s1` | failed" in text
+    assert "12 of 12 entries differ \\| max abs error 3" in text
+    assert ET.parse(tmp_path / "j.xml").getroot().get("failures") == "1"
+    (tmp_path / "r.json").write_text(_result("passed").to_json())
+    assert "Every check passed" in ci.summary_markdown(_result("passed"))
+    assert ci.main([str(tmp_path / "missing.json"), "--summary", str(summary)]) == 2
+    assert "No result to report" in summary.read_text()
+
+
+# ---------------------------------------------------------------------------------------------
+# A release's CI, run from a fresh venv
+# ---------------------------------------------------------------------------------------------
+
+def _setting(value: str) -> str:
+    """The default of a `${{ vars.NAME || 'default' }}` setting (Note in render_workflow)."""
+    match = re.fullmatch(r"\$\{\{ vars\.\w+ \|\| '(.*)' \}\}", value)
+    return match.group(1).replace("''", "'") if match else value
+
+
+def run_workflow(workflow: Path, repository: Path, venv: Path, summary: Path) -> tuple[bool, list]:
+    """Run a workflow's `run:` steps as GitHub would (bash -eo pipefail, the job's env, later
+    steps only with `if: always()` once one failed); (job passed, [(step, exit status)])."""
+    job = yaml.safe_load(workflow.read_text())["jobs"]["grade"]
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env.update({k: _setting(str(v)) for k, v in job["env"].items()})
+    env.update(PATH=f"{venv / 'bin'}{os.pathsep}{env['PATH']}", GITHUB_STEP_SUMMARY=str(summary))
+    passed, ran = True, []
+    for step in job["steps"]:
+        if "run" not in step or (not passed and step.get("if") != "always()"):
+            continue
+        done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+                              cwd=repository, env=env, capture_output=True, text=True, timeout=900)
+        ran.append((step["name"], done.returncode, done.stdout + done.stderr))
+        passed = passed and done.returncode == 0
+    return passed, ran
+
+
+@pytest.mark.slow
+def test_a_course_repository_ci_from_a_fresh_venv_gives_the_verdicts(tmp_path) -> None:
+    release = tmp_path / "release"
+    built = subprocess.run([str(GRADE), "release", "-a", "fc_nets", "--out", str(release),
+                            "--no-mutant-hints"], capture_output=True, text=True, timeout=900)
+    assert built.returncode == 0, built.stdout + built.stderr
+    wheels = list((release / "wheels").glob("dl_grader_student-*.whl"))
+    assert len(wheels) == 1 and "pip install wheels/*.whl" in (release / "README.md").read_text()
+    assert "wheels/*.whl" in (release / ".github" / "workflows" / "grade.yml").read_text()
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    solution = mutants.copy_solution(mutants.load("fc_nets").solution, tmp_path / "solution")
+    verdicts = {}
+    for name, package in (("starter", None), ("solution", solution)):
+        repository = tmp_path / f"repo-{name}"
+        shutil.copytree(release, repository)
+        if package is not None:
+            shutil.rmtree(repository / "cs231n")
+            shutil.copytree(package, repository / "cs231n")
+        summary = tmp_path / f"summary-{name}.md"
+        passed, ran = run_workflow(repository / ".github" / "workflows" / "grade.yml", repository,
+                                   venv, summary)
+        log = "\n".join(f"{step}: {rc}\n{out[-3000:]}" for step, rc, out in ran)
+        assert [step for step, _, _ in ran] == ["Install the grader", "Run the public checks",
+                                                "Summarize"], log
+        assert ran[0][1] == 0, log
+        result = json.loads((repository / "grade-result.json").read_text())
+        assert (repository / "grade-report.html").stat().st_size > 1000
+        junit = ET.parse(repository / "grade-junit.xml").getroot()
+        verdicts[name] = passed, ran[1][1], result["score"], result["max_score"]
+        assert int(junit.get("tests")) == len(result["checks"]) > 0
+        text = summary.read_text()
+        assert f"fc_nets: {result['score']:g} / {result['max_score']:g}" in text
+        if name == "starter":
+            assert "| `affine_forward` |" in text and int(junit.get("failures")) + \
+                int(junit.get("errors")) == len(result["checks"])
+        else:
+            assert "Every check passed" in text
+    max_score = verdicts["solution"][3]
+    assert verdicts == {"starter": (False, 1, 0, max_score), "solution": (True, 0, max_score, max_score)}
+    # The student's environment holds no reference code, and the other commands are refused.
+    site = next((venv / "lib").glob("python*/site-packages"))
+    assert not (site / "reference").exists() and not (site / "grader" / "mutants.py").exists()
+    assert not list(site.glob("dask*")) and not list(site.glob("sklearn*"))
+    refused = subprocess.run([str(venv / "bin" / "grade"), "selftest", "-a", "fc_nets"],
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "not part of the student package" in refused.stderr
