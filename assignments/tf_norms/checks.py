@@ -1074,7 +1074,19 @@ def basic_ops_check(function: str, sample: Sample) -> Check:
 # over seeds 0-6 (model and minibatch seed alike), at worst: batch 0.964,
 # layer 0.958, weight 0.944, none 0.939 (CPU, 2-4 s a run); the thresholds
 # sit three to four points under those, since a student's architecture and
-# initialization differ from ours.  On any other data set no such number can
+# initialization differ from ours.  A lab-style CNN that uses its own norms
+# (tests/assignments/tf_norms_lab/lab_script.py: Keras convolutions, the
+# functions in its forward pass, no `train`), trained by the reference's loop
+# (course/grader_tape.py), reached at worst over seeds 0-2: none 0.950,
+# batch 0.972, layer 0.955, weight 0.950 on 8x8 digits ('same' padding), and
+# none 0.967, batch 0.981, layer 0.975, weight 0.950 on the digits at 28x28
+# ('valid' padding, Note [Digits at the lab's size]); with batch statistics at
+# test time too (the course's formulation) batch reached 0.975 and 0.983.
+# The same CNN with Keras' own layers in place of its norms: LayerNormalization
+# 0.967-0.983, but BatchNormalization 0.21-0.64 in test mode while 0.98 with
+# batch statistics: Keras' moving averages (momentum 0.99) still lag after
+# 200 steps.  That model is outside the lab (its norms must be the student's
+# own), and the loop is not the cause, so steps and thresholds stay.  On any other data set no such number can
 # be measured in advance, so the threshold is relative (Note [Relative
 # targets] in training_data.py): the judge trains the reference
 # NormalizedCNN with the same normalization, images, seeds and steps
@@ -1355,7 +1367,8 @@ def _batch_size_tolerance(scores: np.ndarray) -> Tolerance:
 # say what Keras does (running averages for inference, so one example's scores
 # do not depend on the batch it is in) and never cost points.  Without an
 # `evaluate` there is nothing to advise on, and that check is skipped, saying
-# it was not asked for.  The accuracy of the training checks is read from
+# it was not asked for; so it is for a model whose test mode uses batch
+# statistics, where one image scored alone cannot tell test from training mode.  The accuracy of the training checks is read from
 # model(x_test, training=False) on the whole test set at once, which is right
 # under either formulation.
 
@@ -1392,6 +1405,9 @@ def test_mode_check() -> Check:
 EVALUATE_HINT = ("advice, no points (the lab asks for no evaluate): an evaluate that calls the model "
                  "with training=False scores each image on its own; in training mode batch norm uses "
                  "the batch's own statistics (and updates the running ones)")
+EVALUATE_BATCH_STATISTICS = ("the model's test mode uses batch statistics (the course's formulation), "
+                             "so an image scored alone is normalized differently from one in a batch "
+                             "and evaluate cannot be judged one image at a time: nothing to advise on")
 EVALUATE_NOT_ASKED = ("not asked: the lab asks for no `evaluate(model, x, y)` and this submission "
                       "has none, so there is nothing to advise on")
 
@@ -1424,6 +1440,11 @@ def evaluate_check() -> Check:
             if len(set(labels.tolist())) < 2:
                 raise CheckFailure("after 50 training steps the model still predicts one class for every "
                                    "image in test mode, so evaluate cannot be judged", hint=EVALUATE_HINT)
+        alone = _scores(student, model, x[:3], "the first 3 of them")
+        if not np.allclose(alone, scores[:3], rtol=_batch_size_tolerance(scores).rtol,
+                           atol=_batch_size_tolerance(scores).atol):
+            import pytest
+            pytest.skip(EVALUATE_BATCH_STATISTICS)
         # Note [Scores across batch sizes]: only images without a near tie
         top_two = np.sort(scores, axis=1)[:, -2:]
         clear = (top_two[:, 1] - top_two[:, 0]) > 10 * _batch_size_tolerance(scores).atol

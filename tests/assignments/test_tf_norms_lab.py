@@ -174,3 +174,14 @@ def test_a_model_written_for_28x28_images_is_trained_on_digits_at_that_size():
     assert_passes(result, {"NormalizedCNN/trains_none", "NormalizedCNN/trains_layer",
                            "NormalizedCNN/test_mode"})
     assert check(result, "NormalizedCNN/trains_none").details["images_scaled_to"] == [28, 28]
+
+
+def test_evaluate_is_not_judged_on_a_model_whose_test_mode_uses_batch_statistics():
+    # one image alone is normalized differently from a batch: evaluate's advice cannot tell
+    # test from training mode, so it has nothing to say (and costs nothing either way)
+    text = BATCH_STATISTICS_ALWAYS + (
+        "\n\ndef evaluate(model, x, y):\n"
+        "    return float(np.mean(np.argmax(model(x, training=False), 1) == y))\n")
+    result = grade_as("lab.py", text, select="evaluate")
+    evaluate = check(result, "evaluate/test_mode")
+    assert evaluate.status == "skipped" and "batch statistics" in evaluate.message, evaluate.message
