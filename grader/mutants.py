@@ -13,6 +13,11 @@ functions allowed to lose points too (those that call the broken one).  A
 check that no mutant makes lose points is a check nobody has seen fail: it may
 well pass anything.
 
+A mistake outside the course's contract (what an advisory check looks at,
+Note [Advisory checks] in grader/assignment.py) is a Bug with `advisory=True`:
+it cannot lose points, since advice never costs any, so it must instead fail an
+advisory (0-point) check of its target and cost no points anywhere.
+
 `assignments/<id>/mutants.py` holds data only:
 
     SOLUTION = Solution(REFERENCE / "cs231n")      # where the correct solution is
@@ -64,7 +69,8 @@ class Bug:
 
     `target` is the function whose checks must lose points; `may_affect` lists the
     other functions allowed to lose points too (callers of the broken function).
-    See Note [Mutants].
+    `advisory`: the mistake is outside the course's contract, so it must fail an
+    advisory check of `target` and cost no points at all.  See Note [Mutants].
     """
     name: str
     file: str
@@ -72,6 +78,7 @@ class Bug:
     new: str
     target: str
     may_affect: tuple[str, ...] = ()
+    advisory: bool = False
 
 
 @dataclass(frozen=True)

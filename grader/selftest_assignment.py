@@ -12,7 +12,8 @@ Three things, each by grading a submission as `grade check` would:
   grader error): a student who has written nothing gets a message per check,
   not a crash;
 - every mutant (Note [Mutants]) loses points on its target function, and on
-  no function outside its target and `may_affect`;
+  no function outside its target and `may_affect` (an advisory mutant instead
+  fails an advisory check of its target and costs no points at all);
 and, from the mutants' results, that every check has at least one failing
 fixture: a mutant that makes it lose points.  A check no mutant fails is
 listed as "no failing fixture": nothing shows it can fail at all.  Any of
@@ -95,6 +96,12 @@ class Selftest:
             return f"could not be graded: {_first_line(result.message)}"
         bug = fixture.bug
         lost = {c.function for c in result.checks if c.points < c.max_points}
+        if bug.advisory:  # Note [Mutants]: advice never costs points
+            advised = [c for c in result.checks if c.function == bug.target and c.max_points == 0
+                       and c.status == "failed"]
+            if not advised:
+                return f"no advisory check of {bug.target} failed"
+            return f"an advisory mistake cost points in {', '.join(sorted(lost))}" if lost else ""
         if bug.target not in lost:
             return f"{bug.target} kept full marks"
         unrelated = sorted(lost - {bug.target, *bug.may_affect})
@@ -263,6 +270,8 @@ def _fixture_line(label: str, result: SubmissionResult | None, expected: str, ho
 
 
 def _lost_on_target(fixture: Fixture, result: SubmissionResult) -> str:
+    if fixture.bug.advisory:
+        return f"{fixture.bug.target} advised, no points lost"
     lost = sum(c.max_points - c.points for c in result.checks if c.function == fixture.bug.target)
     return f"{fixture.bug.target} -{lost:g}"
 

@@ -18,11 +18,12 @@ normalization.  So, per function:
 - `basic_ops`: the function (and the helpers it reaches) uses no library
   normalization, read with `ast` from the staged file (Note [Static check]);
 
-and for the model: test-mode outputs that do not depend on the rest of the
-batch, `evaluate` in test mode, and one training run per normalization option
-inside the worker that must reach a stated accuracy on digits (or, relative to
-the reference, on the --data-dir data set), with the
-with/without-normalization table in the details (Note [Training on digits]).
+and for the model: one training run per normalization option inside the
+worker that must reach a stated accuracy on digits (or, relative to the
+reference, on the --data-dir data set), with the with/without-normalization
+table in the details (Note [Training on digits]); and two 0-point advisories
+the lab does not ask for, test-mode outputs that do not depend on the rest of
+the batch and an `evaluate` in test mode (Note [Test mode is advice]).
 
 Students hand the lab in as they wrote it: the functions and the model are
 found by their role under the names students use, as functions or as methods
@@ -1050,7 +1051,7 @@ def basic_ops_check(function: str, sample: Sample) -> Check:
 
 
 # ===========================================================================
-# The CNN: test mode, evaluate, training with each normalization
+# The CNN: training with each normalization; test mode and evaluate as advice
 # ===========================================================================
 
 # Note [Training on digits]
@@ -1066,14 +1067,26 @@ def basic_ops_check(function: str, sample: Sample) -> Check:
 # (1e-3 on other data, below).
 # Accuracy is computed here in the judge from the model's test-mode scores
 # (`model(x_test, training=False)`), not from the student's `evaluate`, which
-# has its own check.
+# has its own (advisory) check.
 #
 # On digits the thresholds are absolute and measured: the reference
 # (reference/tf_nets/cnn.py, default channels (16, 32), hidden 64) reaches,
 # over seeds 0-6 (model and minibatch seed alike), at worst: batch 0.964,
 # layer 0.958, weight 0.944, none 0.939 (CPU, 2-4 s a run); the thresholds
 # sit three to four points under those, since a student's architecture and
-# initialization differ from ours.  On any other data set no such number can
+# initialization differ from ours.  A lab-style CNN that uses its own norms
+# (tests/assignments/tf_norms_lab/lab_script.py: Keras convolutions, the
+# functions in its forward pass, no `train`), trained by the reference's loop
+# (course/grader_tape.py), reached at worst over seeds 0-2: none 0.950,
+# batch 0.972, layer 0.955, weight 0.950 on 8x8 digits ('same' padding), and
+# none 0.967, batch 0.981, layer 0.975, weight 0.950 on the digits at 28x28
+# ('valid' padding, Note [Digits at the lab's size]); with batch statistics at
+# test time too (the course's formulation) batch reached 0.975 and 0.983.
+# The same CNN with Keras' own layers in place of its norms: LayerNormalization
+# 0.967-0.983, but BatchNormalization 0.21-0.64 in test mode while 0.98 with
+# batch statistics: Keras' moving averages (momentum 0.99) still lag after
+# 200 steps.  That model is outside the lab (its norms must be the student's
+# own), and the loop is not the cause, so steps and thresholds stay.  On any other data set no such number can
 # be measured in advance, so the threshold is relative (Note [Relative
 # targets] in training_data.py): the judge trains the reference
 # NormalizedCNN with the same normalization, images, seeds and steps
@@ -1093,7 +1106,7 @@ def basic_ops_check(function: str, sample: Sample) -> Check:
 # normalization"), so a later report can plot it; the details also name the
 # data set, its sizes, the step size and where the threshold came from.  A model
 # or loop that does not learn costs only its own run's points.  The
-# test-mode and `evaluate` checks below always use digits: they judge
+# test-mode and `evaluate` advisories below always use digits: they look at
 # behaviour, not accuracy.
 
 TRAIN_STEPS = 200
@@ -1343,12 +1356,31 @@ def _batch_size_tolerance(scores: np.ndarray) -> Tolerance:
     return Tolerance(rtol=tol.rtol, atol=max(tol.atol, tol.rtol * scale))
 
 
-TEST_MODE_HINT = ("with training=False, batch norm must normalize with the running mean and variance "
-                  "kept during training, so each example's output does not depend on the rest of the batch")
+# Note [Test mode is advice]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# The lab asks for batch norm exactly as its mini-batch formulation (the batch's
+# mean and variance, "for each mini-batch in your forward pass") and never for
+# running averages, a test mode or an `evaluate` function.  A lab that
+# normalizes with batch statistics at test time too, and has no `evaluate`, is
+# correct for this course.  So the two checks below are 0-point advisories
+# (rubrics/tf_norms.yml; Note [Advisory checks] in grader/assignment.py): they
+# say what Keras does (running averages for inference, so one example's scores
+# do not depend on the batch it is in) and never cost points.  Without an
+# `evaluate` there is nothing to advise on, and that check is skipped, saying
+# it was not asked for; so it is for a model whose test mode uses batch
+# statistics, where one image scored alone cannot tell test from training mode.  The accuracy of the training checks is read from
+# model(x_test, training=False) on the whole test set at once, which is right
+# under either formulation.
+
+TEST_MODE_HINT = ("advice, no points (the lab asks for batch statistics, as its formulation does): "
+                  "keeping running averages of the mean and variance during training and using them "
+                  "when training=False is what Keras' BatchNormalization does, so each example's "
+                  "test-time output does not depend on the rest of the batch")
 
 
 def test_mode_check() -> Check:
-    """`test_mode`: model(x, training=False) scores an example the same in any batch."""
+    """`test_mode` (advisory): model(x, training=False) scores an example the same in any batch;
+    Note [Test mode is advice]."""
 
     def run(student: Student) -> None:
         __tracebackhide__ = True
@@ -1360,21 +1392,29 @@ def test_mode_check() -> Check:
             compare_arrays("scores of the first 3 images, alone vs in a batch of 24", part, whole[:3],
                            hint=TEST_MODE_HINT, tolerance=_batch_size_tolerance(whole))
         except CheckFailure as failure:
-            raise CheckFailure(failure.message + "\nlooks like: the test-mode output depends on the "
-                               "rest of the batch (batch statistics at test time)",
+            raise CheckFailure(failure.message + "\nthe test-mode output depends on the rest of the "
+                               "batch (batch statistics at test time): the course's formulation, so "
+                               "no points are lost; running averages would make it independent",
                                hint=TEST_MODE_HINT, details=failure.details) from None
 
     return Check("NormalizedCNN/test_mode", "NormalizedCNN",
-                 "NormalizedCNN (batch norm): test-mode scores do not depend on the rest of the batch",
-                 run, TEST_MODE_HINT, timeout_s=TRAIN_TIMEOUT_S)
+                 "NormalizedCNN (batch norm), advisory: test-mode scores do not depend on the rest "
+                 "of the batch", run, TEST_MODE_HINT, timeout_s=TRAIN_TIMEOUT_S)
 
 
-EVALUATE_HINT = ("evaluate must call the model with training=False: in training mode batch norm uses "
+EVALUATE_HINT = ("advice, no points (the lab asks for no evaluate): an evaluate that calls the model "
+                 "with training=False scores each image on its own; in training mode batch norm uses "
                  "the batch's own statistics (and updates the running ones)")
+EVALUATE_BATCH_STATISTICS = ("the model's test mode uses batch statistics (the course's formulation), "
+                             "so an image scored alone is normalized differently from one in a batch "
+                             "and evaluate cannot be judged one image at a time: nothing to advise on")
+EVALUATE_NOT_ASKED = ("not asked: the lab asks for no `evaluate(model, x, y)` and this submission "
+                      "has none, so there is nothing to advise on")
 
 
 def evaluate_check() -> Check:
-    """`evaluate/test_mode`: evaluate(model, x, y) is the test-mode accuracy, one image at a time too.
+    """`evaluate/test_mode` (advisory): evaluate(model, x, y) is the test-mode accuracy, one image
+    at a time too; skipped without an `evaluate` (Note [Test mode is advice]).
 
     Labels are the model's own test-mode predictions, so the right answer is
     1.0 for every image; in training mode a batch of one image normalizes the
@@ -1383,6 +1423,11 @@ def evaluate_check() -> Check:
 
     def run(student: Student) -> dict:
         __tracebackhide__ = True
+        try:
+            student.require(NORMS, "evaluate")
+        except MissingName:
+            import pytest  # a check runs under the grader's pytest plugin
+            pytest.skip(EVALUATE_NOT_ASKED)
         x_train, y_train, x_test, _ = digits()
         model, present = _model_for(student, "batch", x_test[:40], MODEL_KWARGS["num_classes"])
         x_train, x = present(x_train), present(x_test[:40])
@@ -1395,6 +1440,11 @@ def evaluate_check() -> Check:
             if len(set(labels.tolist())) < 2:
                 raise CheckFailure("after 50 training steps the model still predicts one class for every "
                                    "image in test mode, so evaluate cannot be judged", hint=EVALUATE_HINT)
+        alone = _scores(student, model, x[:3], "the first 3 of them")
+        if not np.allclose(alone, scores[:3], rtol=_batch_size_tolerance(scores).rtol,
+                           atol=_batch_size_tolerance(scores).atol):
+            import pytest
+            pytest.skip(EVALUATE_BATCH_STATISTICS)
         # Note [Scores across batch sizes]: only images without a near tie
         top_two = np.sort(scores, axis=1)[:, -2:]
         clear = (top_two[:, 1] - top_two[:, 0]) > 10 * _batch_size_tolerance(scores).atol
@@ -1417,7 +1467,8 @@ def evaluate_check() -> Check:
                 raise CheckFailure(
                     f"evaluate(model, x[{index}:{index + 1}], y) with y = the class model(x, "
                     f"training=False) predicts for that image:\n{failure.message}\nlooks like: "
-                    f"evaluate does not run the model in test mode (training=False)",
+                    f"evaluate does not run the model in test mode (training=False); advice only, "
+                    f"no points lost",
                     hint=EVALUATE_HINT, details=failure.details) from None
         wrong = (labels + 1) % 10
         value = student.call(NORMS, "evaluate", model.ref, x, wrong).value
@@ -1426,7 +1477,7 @@ def evaluate_check() -> Check:
         return {"images_checked": len(chosen)}
 
     return Check("evaluate/test_mode", "evaluate",
-                 "evaluate: test-mode accuracy (training=False), also for one image at a time",
+                 "evaluate, advisory: test-mode accuracy (training=False), also for one image at a time",
                  run, EVALUATE_HINT, timeout_s=TRAIN_TIMEOUT_S)
 
 

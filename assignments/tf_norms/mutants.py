@@ -1,9 +1,11 @@
 """Fixtures of `tf_norms` (Note [Mutants] in grader/mutants.py): the solution, and one
-realistic mistake each in the graded functions.
+realistic mistake each in the graded functions, and two outside the lab's contract that only
+the advisories see (`advisory=True`, Note [Mutants] in grader/mutants.py).
 
 The solution is reference/tf_nets norms.py and cnn.py joined into the one file a
 student submits (Note [Joined solutions]).  Each mutant must cost points on its
-target and nowhere else but the functions in its `may_affect`; `grade selftest -a
+target and nowhere else but the functions in its `may_affect` (an advisory one: fail an
+advisory of its target and cost nothing); `grade selftest -a
 tf_norms` and tests/assignments/test_tf_norms.py grade them.  Data only; never part
 of what students receive.
 """
@@ -45,12 +47,15 @@ MUTANTS = [
     Bug("weight norm without the square root", FILE,
         "length = tf.sqrt(tf.reduce_sum(tf.square(v), axis=axes, keepdims=True))",
         "length = tf.reduce_sum(tf.square(v), axis=axes, keepdims=True)", "weight_norm"),
+    # Outside the lab's contract (it asks for no running statistics and no evaluate): these
+    # must fail the 0-point advisories and cost nothing (checks.py Note [Test mode is advice]).
     Bug("evaluate runs the model in training mode", FILE,
         "tf.argmax(model(x[start:start + batch_size], training=False), axis=1)",
-        "tf.argmax(model(x[start:start + batch_size], training=True), axis=1)", "evaluate"),
+        "tf.argmax(model(x[start:start + batch_size], training=True), axis=1)", "evaluate",
+        advisory=True),
     Bug("model never switched to running statistics at test time", FILE,
         "        if not training:\n            return batch_norm_inference(x, self.gamma, self.beta, "
-        "self.moving_mean, self.moving_variance)\n", "", MODEL, ("evaluate",)),
+        "self.moving_mean, self.moving_variance)\n", "", MODEL, ("evaluate",), advisory=True),
     # Added for `grade selftest`: the training checks' failing fixture (the tests grade it with
     # the training checks, which they otherwise leave out).
     Bug("train computes the gradients but never applies them", FILE,

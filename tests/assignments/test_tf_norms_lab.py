@@ -80,9 +80,35 @@ def seed_script_result():
 
 def test_seed_style_script_gets_full_marks_on_functions_and_training(seed_script_result):
     assert_passes(seed_script_result, FUNCTION_CHECKS | TRAINING_CHECKS)
+    assert seed_script_result.score == seed_script_result.max_score == 11
+    # the lab asks for no evaluate: the advisory says so and is skipped, costing nothing
+    evaluate = check(seed_script_result, "evaluate/test_mode")
+    assert evaluate.status == "skipped" and evaluate.max_points == 0
+    assert "not asked" in evaluate.message, evaluate.message
     notes = "\n".join(seed_script_result.notes)
     assert "graded ist597_lab_jdoe.py as the assignment's normalization.py" in notes
     assert "definitions mode" in notes  # the data download and the training loop never ran
+
+
+# The lab's own formulation: batch norm always normalizes with the batch's statistics
+# (no running averages), as "for each mini-batch in your forward pass" says.
+BATCH_STATISTICS_ALWAYS = SEED_STYLE.replace("        if training:\n            axes",
+                                             "        if True:  # the course's formulation\n            axes")
+
+
+def test_the_courses_formulation_gets_full_marks_with_test_mode_as_advice():
+    from grader.terminal import render
+    assert BATCH_STATISTICS_ALWAYS != SEED_STYLE
+    result = grade_as("ist597_lab.py", BATCH_STATISTICS_ALWAYS)
+    assert_passes(result, FUNCTION_CHECKS | TRAINING_CHECKS - {"NormalizedCNN/test_mode"})
+    assert result.score == result.max_score == 11
+    advice = check(result, "NormalizedCNN/test_mode")
+    assert advice.status == "failed" and advice.max_points == 0 and advice.points == 0
+    assert "batch statistics at test time" in advice.message and "no points" in advice.message
+    assert "running averages" in advice.hint and "Keras" in advice.hint
+    assert check(result, "evaluate/test_mode").status == "skipped"
+    table = render(result)
+    assert "advice  test_mode" in table and "ok NormalizedCNN" in table, table
 
 
 def test_seed_style_is_judged_at_its_own_eps_and_layer_norm_convention(seed_script_result):
@@ -148,3 +174,14 @@ def test_a_model_written_for_28x28_images_is_trained_on_digits_at_that_size():
     assert_passes(result, {"NormalizedCNN/trains_none", "NormalizedCNN/trains_layer",
                            "NormalizedCNN/test_mode"})
     assert check(result, "NormalizedCNN/trains_none").details["images_scaled_to"] == [28, 28]
+
+
+def test_evaluate_is_not_judged_on_a_model_whose_test_mode_uses_batch_statistics():
+    # one image alone is normalized differently from a batch: evaluate's advice cannot tell
+    # test from training mode, so it has nothing to say (and costs nothing either way)
+    text = BATCH_STATISTICS_ALWAYS + (
+        "\n\ndef evaluate(model, x, y):\n"
+        "    return float(np.mean(np.argmax(model(x, training=False), 1) == y))\n")
+    result = grade_as("lab.py", text, select="evaluate")
+    evaluate = check(result, "evaluate/test_mode")
+    assert evaluate.status == "skipped" and "batch statistics" in evaluate.message, evaluate.message

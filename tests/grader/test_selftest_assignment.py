@@ -268,3 +268,21 @@ def test_grade_selftest_on_fc_nets_finds_a_failing_fixture_for_every_check():
             check.id, run.stdout)
     assert "no failing fixture" not in run.stdout
     assert "selftest passed" in run.stdout
+
+
+def test_an_advisory_mutant_must_fail_an_advisory_of_its_target_and_cost_nothing(tiny):
+    import dataclasses
+    bug = Bug("b", "layers.py", "x", "y", "relu_forward", advisory=True)
+    advice = CheckResult("relu_forward/advice", "relu_forward", "t", "failed", 0.0, 0.0, "visible",
+                         "advice")
+    quiet = dataclasses.replace(advice, status="passed", message="")
+
+    def verdict(points, extra):
+        mutant = _result("mutant-01", points)
+        mutant = dataclasses.replace(mutant, checks=mutant.checks + (extra,))
+        test = _selftest(tiny, _result("starter", ZERO), mutant, bug)
+        return test.mutant_problem(test.mutants[0])
+
+    assert verdict(FULL, advice) == ""
+    assert verdict(FULL, quiet) == "no advisory check of relu_forward failed"
+    assert verdict({**FULL, "sgd/next_w": (0, 1)}, advice) == "an advisory mistake cost points in sgd"
