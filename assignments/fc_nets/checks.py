@@ -785,7 +785,8 @@ def _same_as_reference(model, case: ModelCase, loss, grads) -> None:
         compare_scalar("initial loss", loss, expected_loss)
     except CheckFailure as failure:
         raise CheckFailure(f"[{case.name}] {failure.message}\nexpected: the reference's loss at "
-                           f"your model's own initial parameters", details=failure.details) from None
+                           f"your model's own initial parameters",
+                           details=failure.details) from None
     unregularised = _reference_model("FullyConnectedNet", case.dims, 0.0, case.params).loss(
         case.X, case.y)[1]
     _compare_grads(grads, expected_grads, case, model, unregularised)

@@ -94,11 +94,13 @@ def verify_step(loss, grads, expected_loss: float, expected_grads: dict, where: 
     """The student's (loss, grads) at judge-set parameters, checked against the reference's;
     the gradients as float64 arrays in the reference's shapes.  Note [Judge holds the state]."""
     value = _number(loss, f"{where}: the loss")
-    if not np.isfinite(value) or abs(value - expected_loss) > LOSS_RTOL * max(1.0, abs(expected_loss)):
+    allowed = LOSS_RTOL * max(1.0, abs(expected_loss))
+    if not np.isfinite(value) or abs(value - expected_loss) > allowed:
         raise CheckFailure(f"{where}: your loss is {value:.10g}, the reference's at the same "
                            f"parameters and minibatch is {expected_loss:.10g}")
     if not isinstance(grads, dict):
-        raise CheckFailure(f"{where}: grads is {summarize(grads)}, expected a dict keyed like params")
+        raise CheckFailure(f"{where}: grads is {summarize(grads)}, expected a dict keyed like "
+                           f"params")
     plain = {}
     for name, reference in expected_grads.items():
         if name not in grads:
