@@ -29,44 +29,62 @@ return 1.0, a loss can return the constant log C with zero gradients.  So:
 Audit of every check family (assignments/*/checks.py), what it trusts:
 
 numpy assignments (judge sets inputs, compares outputs with the reference):
-- layer forward/backward builders (fc_nets, batchnorm, dropout, cnn layers):
-  the judge makes the inputs and the reference computes the expected outputs;
-  nothing the student reports about itself is scored.  Safe.
+- layer forward/backward builders (fc_nets, batchnorm, dropout, cnn layers,
+  spatial batchnorm, groupnorm): judge inputs, reference outputs; nothing
+  the student reports about itself is scored.  Safe.
 - update rules (fc_nets sgd_momentum/rmsprop/adam): next_w and config compared
-  with the reference on judge inputs; `steps` hands back the student's own
-  config between calls, but every next_w is compared with the reference's
+  with the reference on judge inputs; `steps` hands the student's own config
+  back between calls, but every next_w is compared with the reference's
   trajectory.  Safe.
-- model scores/loss/grads (fc_nets, dropout, batchnorm models, cnn): the judge
-  installs seeded parameters and compares with the reference holding the same.
-  Safe.
-- initialisation statistics (fc_nets/cnn/batchnorm/dropout `params`,
-  `weight_scale`): read the student's `model.params` after __init__; this *is*
-  what they judge (the draws), and what they report is checked by the loss
-  checks at installed parameters.  Safe: a forged params dict only wins the
-  initialisation points, which judge that dict.
-- fc_nets `initial_loss` and `initial_loss_near_log_C`, cnn `initial_loss`:
-  trusted the student's loss alone (log C with zero gradients passed the
-  latter two).  FIXED: reference loss and gradients at installed parameters.
-- fc_nets `overfit`: scored `model.params` after the Solver ran in the worker.
-  FIXED: `judge_sgd`.  cnn `overfit`: scored the worker's Solver.check_accuracy.
-  FIXED: `judge_sgd`, reference scores.
-- dropout/batchnorm train/test mode: the judge passes mode in the inputs and
-  compares with the reference for that mode; the student's own notion of mode
-  is never asked.  Safe.
-- dropout statistics (keep fraction, scaling): measured by the judge on the
-  outputs of judge inputs.  Safe.
+- model scores/loss/grads (fc_nets TwoLayerNet/FullyConnectedNet, batchnorm
+  nets, dropout no_dropout_matches_reference, cnn ThreeLayerConvNet): the
+  judge installs seeded parameters and compares with the reference holding
+  the same.  Safe.
+- initialisation statistics (`params`/`weight_scale` checks in fc_nets, cnn,
+  batchnorm's `*_params`): read the student's `model.params` after __init__;
+  the draws are what they judge, and the loss checks never rely on that
+  dict.  Safe: a forged dict can only win the initialisation points.
+- fc_nets `initial_loss`, `initial_loss_near_log_C`, cnn `initial_loss`:
+  trusted the loss alone (a constant log C with zero gradients passed the
+  last two).  FIXED: loss and gradients against the reference at the
+  parameters the judge installs (the student's own draws, set again).
+- fc_nets `overfit`: scored `model.params` after the Solver ran in the
+  worker.  cnn `overfit`: scored the worker's `Solver.check_accuracy`.
+  FIXED: `judge_sgd` with `verify_step`, scored by the reference network.
+- dropout `dropout_gradients(_hidden)`: numerical derivatives of the
+  student's own loss (the masks are the student's), so a constant loss with
+  zero gradients agreed with itself.  FIXED: Note [The loss is a softmax
+  loss] in assignments/dropout/checks.py pins the loss to the last bias
+  gradient (exact for one example; an N=1 case added to the hidden list).
+- dropout `train_dropout_applied`: reads the train-time hidden outputs back
+  from the gradients for one example, then requires the loss to be the
+  softmax loss of the judge's parameters applied to them.  Safe: consistent
+  forged values are a working dropout forward pass.
+- dropout `test_time_no_dropout`, `dropout_with_normalization`, batchnorm
+  `*_test_scores`: the judge runs the same training passes on the reference
+  and compares test-time scores; the student's notion of mode is never asked
+  (mode is in the judge's inputs for the layer checks).  Safe.
+- dropout layer statistics (fraction kept, mean preserved, seed): measured
+  by the judge on outputs of judge inputs.  Safe.
 
-framework assignments (left to branch h14b, which reworks their labels and accuracy):
-- pytorch accuracy/training checks: evaluate the student's model on digits
-  whose labels the worker can import, and read `history` (losses, seconds,
-  device) recorded in the worker.  NOT FIXED here (issue 14 item 3, h14b).
-- tensorflow / tf_norms training checks (test_accuracy rows): same cause.
-  NOT FIXED here (h14b).
-- pruning: sparsity and masks are measured by the judge on the model's
-  state as read back; accuracy after pruning has the same digits-label cause.
-  Listed for h14b.
-- tf_norms layer forward/gradient checks: judge inputs, reference outputs.
-  Safe.
+framework assignments (NOT edited here: branch h14b reworks their labels and
+accuracy; issue 14, "Labels never reach the worker"):
+- pytorch `ThreeLayerConvNet/accuracy`, `Sequential/accuracy`: the judge
+  computes accuracy from the model's test scores, but on digits the worker
+  can import (labels readable in the sandbox); the history (losses, seconds,
+  device) is worker-reported and shown only.  LEFT to h14b.
+- tensorflow `Sequential/trains`, tf_norms training rows: accuracy from
+  test-mode probabilities computed in the judge, same digits cause.  LEFT to
+  h14b.  tf_norms `evaluate/test_mode` judges the student's `evaluate`
+  itself against the judge's count.  Safe.
+- pruning `*/accuracy`: the pruned weights are the student's output (what is
+  graded), loaded into the reference's digits network in the judge and scored
+  on the judge's split; sparsity/smallest/permanent are measured by the judge
+  on the state read back.  Safe as to reported state; the digits cause is
+  h14b's.
+- shape/scores/probabilities/init checks (pytorch, tensorflow, tf_norms
+  layers): judge inputs or weights the judge sets, compared with the
+  reference.  Safe.
 """
 
 from __future__ import annotations
