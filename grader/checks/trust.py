@@ -75,8 +75,8 @@ accuracy; issue 14, "Labels never reach the worker"):
   device) is worker-reported and shown only.  LEFT to h14b.
 - tensorflow `Sequential/trains`, tf_norms training rows: accuracy from
   test-mode probabilities computed in the judge, same digits cause.  LEFT to
-  h14b.  tf_norms `evaluate/test_mode` judges the student's `evaluate`
-  itself against the judge's count.  Safe.
+  h14b.  tf_norms `evaluate/test_mode` grades `evaluate` itself, with
+  labels the judge derives from the model's test-mode scores.  Safe.
 - pruning `*/accuracy`: the pruned weights are the student's output (what is
   graded), loaded into the reference's digits network in the judge and scored
   on the judge's split; sparsity/smallest/permanent are measured by the judge
