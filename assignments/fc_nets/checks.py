@@ -726,15 +726,25 @@ def _initial_loss_near_log_c(student) -> dict:
     X, y = r.standard_normal((N, dims[0])), r.integers(dims[-1], size=N)
     _seed_worker(student, 231)
     model = _new_model(student, "FullyConnectedNet", dims, weight_scale=weight_scale)
-    what = f"freshly initialised {list(dims)}, N={N}"
-    params = _student_params(model, dims, what)
-    _install(model, params)  # Note [Judge holds the state] in grader/checks/trust.py
-    loss, grads = _loss_and_grads(model, X, y, what)
+    own, _ = _loss_and_grads(model, X, y, f"freshly initialised {list(dims)}, N={N}")
     bound = _log_c_bound(X, dims, weight_scale)
     compare_scalar(f"initial loss (sizes {list(dims)}, weight_scale={weight_scale:g}, N={N})",
-                   loss, math.log(dims[-1]), tolerance=Tolerance(rtol=0.0, atol=bound))
+                   own, math.log(dims[-1]), tolerance=Tolerance(rtol=0.0, atol=bound))
+    # A loss near log C is only a loss if it is the network's: the same check at small
+    # weights the judge draws and installs, loss and gradients against the reference's
+    # (Note [Judge holds the state] in grader/checks/trust.py; fixed inputs, so a
+    # release can replay it).
+    r = _rng(232)
+    params = {}
+    for i, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:]), start=1):
+        params[f"W{i}"] = weight_scale * r.standard_normal((fan_in, fan_out))
+        params[f"b{i}"] = np.zeros(fan_out)
+    _install(model, params)
+    what = f"small weights the grader set (weight_scale={weight_scale:g}), N={N}"
+    loss, grads = _loss_and_grads(model, X, y, what)
     _same_as_reference(model, ModelCase(what, dims, params, X, y, 0.0), loss, grads)
-    return {"loss": float(np.asarray(loss)), "log_C": math.log(dims[-1]), "bound": bound}
+    return {"loss": float(np.asarray(getattr(own, "value", own))), "log_C": math.log(dims[-1]),
+            "bound": bound}
 
 
 # The notebook's cell: np.random.seed(231), X = randn(2, 15), y = randint(10,

@@ -22,9 +22,8 @@ return 1.0, a loss can return the constant log C with zero gradients.  So:
   the parameter, since a forged gradient could otherwise steer the judge's
   parameters towards memorised weights.
 * Initial-loss checks compare the loss with the reference's loss at parameters
-  the judge installs (the student's own initial draws, read back and set
-  again), and require the gradients there too; "about log C" is then judged on
-  the reference's loss, so a constant log C with zero gradients fails.
+  the judge installs, and require the gradients there too, so a constant log C
+  with zero gradients fails.
 
 Audit of every check family (assignments/*/checks.py), what it trusts:
 
@@ -47,7 +46,9 @@ numpy assignments (judge sets inputs, compares outputs with the reference):
 - fc_nets `initial_loss`, `initial_loss_near_log_C`, cnn `initial_loss`:
   trusted the loss alone (a constant log C with zero gradients passed the
   last two).  FIXED: loss and gradients against the reference at the
-  parameters the judge installs (the student's own draws, set again).
+  parameters the judge installs (fc_nets `initial_loss` and cnn: the
+  student's own draws, set again; `initial_loss_near_log_C`: small weights
+  the judge draws, so that a release can still replay it).
 - fc_nets `overfit`: scored `model.params` after the Solver ran in the
   worker.  cnn `overfit`: scored the worker's `Solver.check_accuracy`.
   FIXED: `judge_sgd` with `verify_step`, scored by the reference network.
