@@ -1013,6 +1013,39 @@ def staged_source(student: Student, module: str) -> tuple[str, str]:
     return student.files.get(module, path.name), path.read_text(errors="replace")
 
 
+# Note [Basic ops by behaviour]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# The static rule follows names, so `getattr(tf.nn, "mom" + "ents")`, an alias
+# made at run time or a helper in another file reach the library unseen.  After
+# it passes, the course helper (course/grader_tape.py `executed_normalizations`)
+# runs the function once more in the worker and records what it executes: the
+# Keras normalization layer classes' `call` is wrapped for that call (a class is
+# one object whatever name reached it), and one call traced with tf.function
+# (autograph off) gives the graph, where tf.nn's normalizations show by the name
+# scopes they open (`moments`, `batchnorm`, `l2_normalize`, `normalize`...), the
+# fused kernels by op type, and tf.nn.moments given another `name=` by its own
+# StopGradient + SquaredDifference pair.  Basic ops open no such scopes (a
+# student's own `tf.name_scope("moments")` would be flagged, and the message
+# says what was seen).  A function that cannot be traced is judged by the
+# layer recorders alone (details: traced = false).  The recording runs in the
+# worker next to the student's code, which could patch it at import time: this
+# raises the cost of hiding a built-in, it does not make it impossible; the
+# source rule stays the first and explained message.
+
+
+def executed_normalizations(student: Student, function: str, sample: Sample) -> dict:
+    """{"uses", "traced"}: the library normalizations one call really ran; Note [Basic ops by behaviour]."""
+    extra = _extra_arguments(student, function, sample)
+    if extra is None:
+        return {"uses": [], "traced": False}
+    positional, keywords = extra
+    try:
+        return student.call(TAPE, "executed_normalizations", _module(student), _wire(student, function),
+                            list(sample.args), positional, keywords).value
+    except StudentError as error:
+        raise _student_error(function, sample, error) from None
+
+
 def basic_ops_check(function: str, sample: Sample) -> Check:
     """`basic_ops`: a working `function` that uses no library normalization; Note [Static check]."""
     hint = ("write the statistics with basic ops (tf.reduce_mean, tf.reduce_sum, tf.square, tf.sqrt "
@@ -1043,7 +1076,13 @@ def basic_ops_check(function: str, sample: Sample) -> Check:
             listing = "\n".join(f"  {file} {view.where(line)}: {name}" for line, name in uses)
             raise CheckFailure(f"`{function}` uses TensorFlow's own normalization instead of basic ops:\n"
                                f"{listing}", hint=hint, details={"uses": [n for _, n in uses]})
-        return {"file": file}
+        executed = executed_normalizations(student, function, sample)
+        if executed["uses"]:
+            raise CheckFailure(
+                f"`{function}` runs TensorFlow's own normalization instead of basic ops (seen while "
+                f"it ran on sample '{sample.name}', whatever name reached it: "
+                f"{', '.join(executed['uses'])})", hint=hint, details={"executed": executed["uses"]})
+        return {"file": file, "traced": executed["traced"]}
 
     return Check(f"{function}/basic_ops", function,
                  f"{function}: written with basic TensorFlow ops (no library normalization)", run, hint)

@@ -357,3 +357,56 @@ def test_data_dir_loop_that_does_not_learn_fails_naming_data_and_target(digits_f
     assert "on Fashion-MNIST (1438 training and 359 test images)" in check["message"]
     assert f"at least {details['threshold']:.3f} is expected (the reference model, trained the same " \
            f"way on the same images, reaches {details['reference_accuracy']:.3f}" in check["message"]
+
+
+# ---------------------------------------------------------------------------
+# basic_ops by behaviour (checks.py Note [Basic ops by behaviour])
+# ---------------------------------------------------------------------------
+
+BASIC_OPS = "batch_norm/basic_ops"
+EVASIONS = {
+    "getattr": ("    mean, variance = getattr(tf.nn, 'mom' + 'ents')(x, axes=_all_axes_but_last(x.shape.rank))\n"
+                "    return getattr(tf.nn, 'batch_' + 'normalization')(x, mean, variance, beta, gamma, eps)",
+                None),
+    "alias": ("    library = vars(tf)['n' + 'n']\n"
+              "    mean, variance = library.__dict__['mom' + 'ents'](x, axes=_all_axes_but_last(x.shape.rank),"
+              " name='stats')\n"
+              "    return _scale_and_shift(x, mean, variance, gamma, beta, eps)", None),
+    # a helper module built from another file's text (one file is submitted here; the
+    # static rule cannot read a module it is not given)
+    "helper module": ("    import types\n"
+                      "    helper = types.ModuleType('statshelper')\n"
+                      "    exec(HELPER_SOURCE, helper.__dict__)\n"
+                      "    mean, variance = helper.stats(x, _all_axes_but_last(x.shape.rank))\n"
+                      "    return _scale_and_shift(x, mean, variance, gamma, beta, eps)",
+                      "HELPER_SOURCE = 'import tensorflow as tf\\ndef stats(x, axes):\\n"
+                      "    return tf.nn.moments(x, axes=axes)\\n'\n"),
+}
+
+
+@pytest.mark.parametrize("how", sorted(EVASIONS))
+def test_basic_ops_sees_library_normalization_reached_by_any_name(how):
+    from assignments.tf_norms.mutants import BN_BODY
+
+    body, helper = EVASIONS[how]
+    text = reference_submission_text()
+    assert BN_BODY in text
+    path = write_submission(text.replace(BN_BODY, body, 1))
+    try:
+        if helper:
+            path.write_text(path.read_text() + "\n" + helper)
+        result = grade(path, ASSIGNMENT, select=BASIC_OPS)
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+    check = _check(result, BASIC_OPS)
+    assert check.points == 0, (how, check.message)
+    assert "runs TensorFlow's own normalization" in check.message, check.message
+    assert "moments" in check.details["executed"], check.details
+
+
+def test_basic_ops_behaviour_passes_the_reference():
+    result = grade_text(reference_submission_text(), select="basic_ops")
+    for check in result.checks:
+        if check.id.endswith("/basic_ops"):
+            assert check.points == check.max_points, (check.id, check.message)
+            assert check.details.get("traced") is True, check.id
