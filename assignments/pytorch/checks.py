@@ -609,7 +609,11 @@ def check_accuracy(student: Student) -> dict:
 SEQUENTIAL = "Sequential"
 # Measured with the reference's Sequential (32 and 16 filters, one CPU thread, 3-9 s):
 # 0.83 to 0.97 test accuracy over initial-weight seeds 0-2, Kaiming or PyTorch's default
-# initialisation, 6 and 10 classes; a model that does not learn stays near 1 / K.  The
+# initialisation, 6 and 10 classes; a model that does not learn stays near 1 / K.
+# Re-measured with the perturbed test digits (Note [Held-out test images] in
+# grader/checks/held_out.py), the solution notebook graded with noise seeds 1, 2, 3:
+# 0.968, 0.759, 0.940; the spread is the notebook's own unseeded initial weights,
+# not the noise (two unperturbed gradings: 0.963, 0.949; seed 2 again: 0.949).  The
 # target sits well under the worst: the architecture has its own check (out), this one
 # asks that the model, as the student initialised it, learns.
 SEQUENTIAL_TRAINING = {"epochs": 2, "batch_size": 64, "learning_rate": 1e-2, "momentum": 0.9,

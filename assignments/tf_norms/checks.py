@@ -47,7 +47,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from grader.charts import bar_chart
-from grader.checks import training_data
+from grader.checks import held_out, training_data
 from grader.checks.compare import (Signature, Tolerance, as_array, compare_arrays, tolerance_for,
                                    compare_scalar)
 from grader.checks.spec import Check, CheckFailure, Sample
@@ -1102,7 +1102,12 @@ def basic_ops_check(function: str, sample: Sample) -> Check:
 # stratified 5000 / 1000 of the instructor's CIFAR-10, Fashion-MNIST or
 # CINIC-10 images (Note [Training budget] there), input_shape and num_classes
 # taken from the data; `TRAIN_STEPS` steps of 64 with learning rate 1e-2
-# (1e-3 on other data, below).
+# (1e-3 on other data, below).  On digits the test images are perturbed afresh
+# in every run (Note [Held-out test images] in grader/checks/held_out.py);
+# re-measured, the reference (seed 0) unperturbed / noise seeds 1, 2, 3:
+# none 0.975 / 0.972 0.969 0.975, batch 0.983 / 0.978 0.975 0.978, layer
+# 0.969 / 0.972 0.969 0.975, weight 0.964 / 0.961 0.967 0.967: at most 0.008
+# lower, well inside the margins below, so the thresholds stay.
 # Accuracy is computed here in the judge from the model's test-mode scores
 # (`model(x_test, training=False)`), not from the student's `evaluate`, which
 # has its own check.
@@ -1322,7 +1327,9 @@ def training_check(option: str) -> Check:
         model, present = _model_for(student, normalization, np.asarray(data.x_train), data.num_classes,
                                     data.is_digits)
         trained_by = _train(student, model, present(data.x_train), data.y_train, **train_kwargs(data))
-        scores = _scores(student, model, present(data.x_test), "after training", data.num_classes)
+        # digits: test images no file in the sandbox holds (Note [Held-out test images])
+        x_test = held_out.perturbed(data.x_test) if data.is_digits else data.x_test
+        scores = _scores(student, model, present(x_test), "after training", data.num_classes)
         if not np.all(np.isfinite(scores)):
             raise CheckFailure(f"after {TRAIN_STEPS} training steps on {data.name} the test scores "
                                f"contain NaN or infinite values", hint=hint)
