@@ -410,3 +410,34 @@ def test_basic_ops_behaviour_passes_the_reference():
         if check.id.endswith("/basic_ops"):
             assert check.points == check.max_points, (check.id, check.message)
             assert check.details.get("traced") is True, check.id
+
+
+# ---------------------------------------------------------------------------
+# Test labels the worker could look up (grader/checks/held_out.py Note [Held-out test images])
+# ---------------------------------------------------------------------------
+
+CALL_START = ("        x = tf.convert_to_tensor(x, dtype=self.dtype)\n"
+              "        for conv, norm in zip(self.convs, self.conv_norms):\n")
+LOOKUP = ("        if not training and tf.executing_eagerly():\n"
+          "            import numpy as np\n"
+          "            from sklearn.datasets import load_digits\n"
+          "            table = load_digits()\n"
+          "            known = (table.data / 16.0).astype(np.float32)\n"
+          "            small = np.asarray(x, np.float32).reshape(len(x), -1)\n"
+          "            answer = np.zeros((len(small), 10), np.float32)\n"
+          "            for row, image in enumerate(small):\n"
+          "                same = np.flatnonzero(np.abs(known - image).max(axis=1) < 1e-6)\n"
+          "                if len(same):\n"
+          "                    answer[row, int(table.target[same[0]])] = 10.0\n"
+          "            return tf.constant(answer)\n")
+
+
+def test_a_model_that_looks_up_the_test_labels_fails_training():
+    """It never learns (its train applies no gradients) and answers scikit-learn's labels."""
+    bug = next(b for b in load_mutants(ASSIGNMENT) if b.name in TRAINING_BUGS)
+    text = with_bug(bug)
+    assert text.count(CALL_START) == 1
+    result = grade_text(text.replace(CALL_START, LOOKUP + CALL_START), select="trains_none")
+    check = _check(result, "NormalizedCNN/trains_none")
+    assert check.points == 0, check.details
+    assert check.details["test_accuracy"] < 0.3, check.details
