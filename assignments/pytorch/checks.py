@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.charts import line_chart
-from grader.checks import training_data
+from grader.checks import held_out, training_data
 from grader.checks import kaiming
 from grader.checks.compare import Signature, compare_arrays
 from grader.checks.spec import Check, CheckFailure, Sample
@@ -425,6 +425,11 @@ def check_convnet_shape(student: Student) -> None:
 # number the worker reports.  The details name the data set, its sizes, the
 # accuracy and the target.
 #
+# The test digits are perturbed afresh in every run and their labels stay in
+# the judge (Note [Held-out test images] in grader/checks/held_out.py):
+# re-measured on perturbed test sets (noise seeds 1, 2, 3) the reference
+# reaches 0.936, 0.942, 0.947 (0.936 unperturbed), so the target stays.
+#
 # The target on digits is absolute and measured: the reference submission
 # reaches 0.94 after 3 epochs in about 3.5 s on one CPU thread (8 and 8
 # channels, 32 x 32); 0.85 leaves room for correct models whose
@@ -521,7 +526,9 @@ def check_accuracy(student: Student) -> dict:
     where = device(student)
     data = training_data.image_set("NCHW")
     x_train = training_data.fit_images(data.x_train, size)
-    x_test = training_data.fit_images(data.x_test, size)
+    # digits: the test images as no file in the sandbox holds them (Note [Held-out test images])
+    x_test = training_data.fit_images(held_out.perturbed(data.x_test) if data.is_digits else data.x_test,
+                                      size)
     y_train, y_test, classes = data.y_train, data.y_test, data.num_classes
     channels = data.image_shape[0]
     signature = f"ThreeLayerConvNet({channels}, {config['channel_1']}, {config['channel_2']}, {classes})"
@@ -602,7 +609,11 @@ def check_accuracy(student: Student) -> dict:
 SEQUENTIAL = "Sequential"
 # Measured with the reference's Sequential (32 and 16 filters, one CPU thread, 3-9 s):
 # 0.83 to 0.97 test accuracy over initial-weight seeds 0-2, Kaiming or PyTorch's default
-# initialisation, 6 and 10 classes; a model that does not learn stays near 1 / K.  The
+# initialisation, 6 and 10 classes; a model that does not learn stays near 1 / K.
+# Re-measured with the perturbed test digits (Note [Held-out test images] in
+# grader/checks/held_out.py), the solution notebook graded with noise seeds 1, 2, 3:
+# 0.968, 0.759, 0.940; the spread is the notebook's own unseeded initial weights,
+# not the noise (two unperturbed gradings: 0.963, 0.949; seed 2 again: 0.949).  The
 # target sits well under the worst: the architecture has its own check (out), this one
 # asks that the model, as the student initialised it, learns.
 SEQUENTIAL_TRAINING = {"epochs": 2, "batch_size": 64, "learning_rate": 1e-2, "momentum": 0.9,
@@ -686,7 +697,8 @@ def sequential_digits(channels: int, classes: int, size: int):
     from reference.datasets import load_digits_dataset
     data = load_digits_dataset(layout="NCHW")
     out = []
-    for x, y in ((data.X_train, data.y_train), (data.X_test, data.y_test)):
+    # the test images as no file in the sandbox holds them (Note [Held-out test images])
+    for x, y in ((data.X_train, data.y_train), (held_out.perturbed(data.X_test), data.y_test)):
         keep = y < classes
         x = training_data.fit_images(np.asarray(x[keep], dtype=np.float32), size)
         out += [np.repeat(x, channels, axis=1) if x.shape[1] != channels else x, np.asarray(y[keep])]
