@@ -6,8 +6,8 @@ Why it exists: every verdict on these functions comes from here.  Layer
 outputs and gradients are compared with the trusted reference
 (reference/cs231n) on small seeded samples, each list with an edge case; the
 model is judged with parameters the grader sets (so losses and gradients can be
-compared exactly), by statistics of its own initialisation, and by training it
-with the course's Solver inside the worker.  Where the numbers identify a known
+compared exactly), by statistics of its own initialisation, and by a training loop the judge
+drives with the model's loss and gradients (Note [Judge holds the state]).  Where the numbers identify a known
 mistake (a flipped filter, the whole pooling window receiving the gradient, a
 reshape without a transpose...) the message names it.
 """
@@ -26,7 +26,8 @@ from grader.checks.builders import backward_check, forward_check
 from grader.checks.compare import (TOLERANCES, Signature, Tolerance, accept_shape,
                                    compare_arrays, compare_scalar, in_shape)
 from grader.checks.spec import Check, CheckFailure, Sample
-from grader.checks.student import ImportFailure, MissingName, RemoteObject, Student
+from grader.checks.student import RemoteObject, Student
+from grader.checks.trust import judge_sgd, verify_step
 from grader.worker.client import Converted, Ref, StudentError
 from reference.cs231n import layer_utils as ref_utils
 from reference.cs231n import layers as ref
@@ -1035,12 +1036,12 @@ def groupnorm_checks() -> list[Check]:
 #   course (the notebook's published initial losses, 2.3026 -> 2.5083 at
 #   reg 0.5 with the default sizes, are that); the manifest's convention
 #   `l2_scale` holds c.  The reference uses 0.5, so it runs with reg * 2c.
-# * Overfitting trains with the course's Solver inside the worker (the
-#   reference copy, which the manifest puts in place of the student's: the
-#   Solver is course code, and a seeded Solver makes the run repeatable) and
-#   the `sgd` of the student's optim.py, which the course provides and this
-#   assignment does not grade.  The parameters start from seeded arrays, so a
-#   correct model follows the reference's trajectory up to rounding.
+# * Overfitting is trained by the judge (Note [Judge holds the state] in
+#   grader/checks/trust.py): it holds the parameters, installs them in the
+#   student's model, asks only for loss and gradients (each verified against
+#   the reference at those parameters), applies SGD itself and scores the
+#   result with the reference network.  The parameters start from seeded
+#   arrays, so a correct model follows the reference's trajectory up to rounding.
 
 @dataclass(frozen=True)
 class NetSpec:
@@ -1234,7 +1235,9 @@ def check_initial_loss(student: Student) -> None:
     scores = reference_net(spec, {k: np.asarray(params[k], np.float64) for k in spec.shapes()},
                            0.0).loss(X)
     tolerance = 2 * float(np.max(np.abs(scores))) + 1e-12
-    loss, _ = call_loss(model, X, y, "X, y")
+    params = {k: np.asarray(params[k], np.float64) for k in spec.shapes()}
+    install(model, spec, params)  # Note [Judge holds the state] in grader/checks/trust.py
+    loss, grads = call_loss(model, X, y, "X, y")
     log_c = math.log(spec.num_classes)
     size = X.shape[0]
     compare_scalar("initial loss", loss, log_c, tolerance=Tolerance(rtol=0.0, atol=tolerance),
@@ -1244,6 +1247,14 @@ def check_initial_loss(student: Student) -> None:
                                          f"(N = {size}) instead of averaged")],
                    hint=f"with tiny random weights every class scores about the same, so the "
                         f"softmax loss is about log(C) = log({spec.num_classes}) = {log_c:.4f}")
+    expected_loss, expected = reference_net(spec, params, 0.0).loss(X, y)
+    compare_scalar("initial loss (the reference's at your initial parameters)", loss,
+                   expected_loss, inputs={"X": X, "y": y})
+    for name in spec.shapes():
+        if name not in grads:
+            raise CheckFailure(f"grads has no '{name}': return a gradient for every parameter")
+        compare_arrays(f"grads['{name}'] at your initial parameters", grads[name], expected[name],
+                       inputs={"X": X, "y": y})
 
 
 def _as_number(value, what: str = "model.loss(X, y)") -> float:
@@ -1393,46 +1404,42 @@ OVERFIT = {"num_train": 20, "weight_scale": 0.3, "learning_rate": 0.1, "num_epoc
            "timeout_s": 60.0}  # per call: a student's naive conv layers in the model may be slow
 
 
-def _optim_function(student: Student, name: str) -> Ref:
-    """A handle on optim.<name> in the worker (the Solver accepts a callable update rule)."""
-    try:
-        student.require("optim", name)
-    except (ImportFailure, MissingName) as failure:
-        raise CheckFailure(f"training uses `{name}` from optim.py, the course's update rules: "
-                           f"{failure.message}") from None
-    module = student.worker.call("importlib", "import_module", student.modules.get("optim", "optim"))
-    return module.ref.attr(name)
-
-
 def check_overfit(student: Student) -> None:
+    """The judge runs the Solver's loop (Note [Judge holds the state] in grader/checks/trust.py):
+    it holds the parameters, installs them, verifies each loss and gradient against the
+    reference, applies SGD and scores the result with the reference network."""
     __tracebackhide__ = True
     spec, config = OVERFIT_SPEC, OVERFIT
     X, y = model_data(spec, 70, config["num_train"])
     model = student_net(student, spec, weight_scale=config["weight_scale"])
-    install(model, spec, seeded_params(spec, 71, config["weight_scale"]))
-    data = {"X_train": X, "y_train": y, "X_val": X, "y_val": y}  # best-val params = most overfit
-    solver = _student_call(student, "solver", "Solver", model.ref, data,
-                           update_rule=_optim_function(student, "sgd"),
-                           optim_config={"learning_rate": config["learning_rate"]},
-                           num_epochs=config["num_epochs"], batch_size=config["batch_size"],
-                           verbose=False, seed=0, what="Solver(model, data, ...)")
-    solver = RemoteObject(student, solver.ref, "Solver")
-    try:
-        solver.call("train")
-        accuracy = solver.call("check_accuracy", X, y).value
-    except StudentError as error:
-        raise CheckFailure(f"training your model with the course's Solver raised {error}"
-                           + (f"\n{error.traceback}" if error.traceback else "")) from None
-    accuracy = _as_number(accuracy, "the Solver's check_accuracy")
-    if accuracy < config["target"]:
-        losses = np.asarray(solver.get("loss_history"), dtype=float)
-        first, last = (losses[0], losses[-1]) if losses.size else (float("nan"), float("nan"))
+    shapes = {name: value.shape for name, value in
+              student_params(model, spec, own_shapes=True).items() if name in spec.shapes()}
+
+    def step(current: dict, X_batch, y_batch, where: str):
+        try:
+            for name, value in current.items():
+                model.set_item("params", name, in_shape(value, shapes[name]))
+        except StudentError as error:
+            raise CheckFailure(f"setting model.params[...] ({where}) raised {error}") from None
+        loss, grads = call_loss(model, X_batch, y_batch, f"X, y ({where})")
+        expected_loss, expected_grads = reference_net(spec, current, 0.0).loss(X_batch, y_batch)
+        return verify_step(loss, grads, expected_loss, expected_grads, where), float(expected_loss)
+
+    def accuracy(current: dict) -> float:
+        return float(np.mean(np.argmax(reference_net(spec, current, 0.0).loss(X), axis=1) == y))
+
+    run = judge_sgd(step, seeded_params(spec, 71, config["weight_scale"]), X, y,
+                    learning_rate=config["learning_rate"], num_epochs=config["num_epochs"],
+                    batch_size=config["batch_size"], seed=0, accuracy=accuracy)
+    if run["accuracy"] < config["target"]:
+        first, last = run["losses"][0], run["losses"][-1]
         raise CheckFailure(
             f"after {config['num_epochs']} epochs of SGD on {config['num_train']} images the "
-            f"training accuracy is {accuracy:.2f}, expected at least {config['target']}; "
+            f"training accuracy is {run['accuracy']:.2f}, expected at least {config['target']}; "
             f"the loss went from {first:.4g} to {last:.4g}",
             hint="a model that cannot overfit 20 images usually has a wrong gradient: see the "
                  "grad_* checks")
+    return {"accuracy": run["accuracy"]}
 
 
 def model_checks() -> list[Check]:
@@ -1455,7 +1462,7 @@ def model_checks() -> list[Check]:
               "ThreeLayerConvNet: loss and gradients on a non-square input (hidden)",
               check_hidden_model, hidden=True),
         Check("ThreeLayerConvNet/overfit", loss,
-              "ThreeLayerConvNet: overfits 20 images with the course's Solver", check_overfit,
+              "ThreeLayerConvNet: SGD with its gradients overfits 20 images", check_overfit,
               timeout_s=OVERFIT["timeout_s"]),
     ]
 

@@ -842,6 +842,10 @@ def check_case_gradients(student, case: NetCase) -> float:
         raise CheckFailure(f"[sample {case.name}] two identical calls loss(X, y) with "
                            f"seed={case.seed} gave {loss!r} and {again!r}: the dropout "
                            f"masks are not fixed by the seed", hint=SEED_HINT)
+    try:
+        check_softmax_consistency(case, loss, grads, params, y)
+    except CheckFailure as failure:
+        raise in_sample(case.name, failure) from None
     shapes = student_shapes(model)
     for number, name in enumerate(sorted(params)):
         if name in batchnormed_biases(case) and float(np.max(np.abs(grads[name]))) <= 1e-9:
@@ -852,6 +856,45 @@ def check_case_gradients(student, case: NetCase) -> float:
         except CheckFailure as failure:
             raise in_sample(case.name, failure) from None
     return loss
+
+
+# Note [The loss is a softmax loss]
+# Gradients are compared with numerical derivatives of the student's own loss
+# (the masks are the student's, fixed by the seed), so a constant loss with zero
+# gradients would agree with itself (Note [Judge holds the state] in
+# grader/checks/trust.py).  Whatever the masks, the last layer is affine with
+# no dropout, so its bias gradient is mean_i (p_i - onehot(y_i)) for the softmax
+# probabilities p_i: the judge reads the mean probabilities back from it and
+# requires them to be a probability vector, the data loss (the loss less
+# 0.5 * reg * sum W**2 of the judge's parameters) to be at least
+# -log(sum of the mean probabilities of the labels present) (Jensen), and, for
+# one example, exactly -log p_y.  A correct network meets these to rounding.
+
+def check_softmax_consistency(case: NetCase, loss: float, grads: dict, params: dict,
+                              y: np.ndarray) -> None:
+    """See Note [The loss is a softmax loss]."""
+    last = f"b{len(case.hidden_dims) + 1}"
+    g = np.asarray(grads[last], dtype=np.float64).reshape(-1)
+    counts = np.bincount(np.asarray(y), minlength=g.size)[:g.size] / len(y)
+    mean_p = g + counts
+    if abs(float(g.sum())) > 1e-8 or mean_p.min() < -1e-9 or mean_p.max() > 1 + 1e-9:
+        raise CheckFailure(f"grads['{last}'] + (label frequencies) = {np.round(mean_p, 6)} is "
+                           f"not a probability vector: the last layer's bias gradient of a "
+                           f"softmax loss is the mean of (softmax probabilities - one-hot labels)")
+    penalty = 0.5 * case.reg * sum(float(np.sum(v ** 2)) for k, v in params.items()
+                                   if k.startswith("W"))
+    data_loss = loss - penalty
+    present = float(np.clip(mean_p[np.unique(y)].sum(), 1e-300, 1.0))
+    if len(y) == 1:
+        expected = -math.log(max(float(mean_p[int(y[0])]), 1e-300))
+        if not math.isclose(data_loss, expected, rel_tol=1e-6, abs_tol=1e-9):
+            raise CheckFailure(f"the loss less the L2 penalty is {data_loss:.8g}, but grads['{last}'] "
+                               f"says the softmax probability of the label is "
+                               f"{math.exp(-expected):.6g}, whose loss is {expected:.8g}: the loss "
+                               f"and the gradients do not belong together")
+    elif data_loss < -math.log(present) - 1e-9:
+        raise CheckFailure(f"the loss less the L2 penalty is {data_loss:.8g}, below what the "
+                           f"softmax probabilities in grads['{last}'] allow ({-math.log(present):.8g})")
 
 
 # Note [Dropout with normalization]
@@ -1037,6 +1080,9 @@ GRADIENT_NETS = [  # the notebook's gradient check: [20, 30], N=2, D=15, C=10, s
 HIDDEN_GRADIENT_NETS = [
     NetCase("[12, 9, 7], N=3, keep 0.6, reg 0.05, seed 31", (12, 9, 7), 5, 4, 3, keep=0.6,
             seed=31, reg=0.05, data_seed=38),
+    # one example: its loss is pinned by its gradients (Note [The loss is a softmax loss])
+    NetCase("[8, 6], N=1, keep 0.7, reg 0.2, seed 17", (8, 6), 5, 3, 1, keep=0.7, seed=17,
+            reg=0.2, data_seed=41),
 ]
 
 NORMALIZED_NETS = [  # the course's best model: dropout with batchnorm (Note [Dropout with ...])

@@ -31,6 +31,7 @@ from grader.checks.builders import (DIRECTIONAL_STEP, DIRECTIONAL_TOLERANCE, bac
 from grader.checks.compare import (Signature, Tolerance, accept_shape, collecting_notes,
                                    compare_arrays, compare_scalar, in_shape, summarize)
 from grader.checks.spec import Check, CheckFailure, Sample
+from grader.checks.trust import judge_sgd, verify_step
 from grader.worker.client import Converted, StudentError
 from reference.cs231n import layer_utils as ref_utils
 from reference.cs231n import layers as ref
@@ -725,11 +726,25 @@ def _initial_loss_near_log_c(student) -> dict:
     X, y = r.standard_normal((N, dims[0])), r.integers(dims[-1], size=N)
     _seed_worker(student, 231)
     model = _new_model(student, "FullyConnectedNet", dims, weight_scale=weight_scale)
-    loss, _ = _loss_and_grads(model, X, y, f"freshly initialised {list(dims)}, N={N}")
+    own, _ = _loss_and_grads(model, X, y, f"freshly initialised {list(dims)}, N={N}")
     bound = _log_c_bound(X, dims, weight_scale)
     compare_scalar(f"initial loss (sizes {list(dims)}, weight_scale={weight_scale:g}, N={N})",
-                   loss, math.log(dims[-1]), tolerance=Tolerance(rtol=0.0, atol=bound))
-    return {"loss": float(np.asarray(loss)), "log_C": math.log(dims[-1]), "bound": bound}
+                   own, math.log(dims[-1]), tolerance=Tolerance(rtol=0.0, atol=bound))
+    # A loss near log C is only a loss if it is the network's: the same check at small
+    # weights the judge draws and installs, loss and gradients against the reference's
+    # (Note [Judge holds the state] in grader/checks/trust.py; fixed inputs, so a
+    # release can replay it).
+    r = _rng(232)
+    params = {}
+    for i, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:]), start=1):
+        params[f"W{i}"] = weight_scale * r.standard_normal((fan_in, fan_out))
+        params[f"b{i}"] = np.zeros(fan_out)
+    _install(model, params)
+    what = f"small weights the grader set (weight_scale={weight_scale:g}), N={N}"
+    loss, grads = _loss_and_grads(model, X, y, what)
+    _same_as_reference(model, ModelCase(what, dims, params, X, y, 0.0), loss, grads)
+    return {"loss": float(np.asarray(getattr(own, "value", own))), "log_C": math.log(dims[-1]),
+            "bound": bound}
 
 
 # The notebook's cell: np.random.seed(231), X = randn(2, 15), y = randint(10,
@@ -753,7 +768,8 @@ def _course_initial_losses(student) -> None:
         what = f"FullyConnectedNet([20, 30], input_dim=15, num_classes=10, reg={reg:g})"
         params = _student_params(model, COURSE_DIMS, what)
         case = ModelCase(what, COURSE_DIMS, params, X, y, reg)
-        loss, _ = _loss_and_grads(model, X, y, what)
+        _install(model, params)  # Note [Judge holds the state] in grader/checks/trust.py
+        loss, grads = _loss_and_grads(model, X, y, what)
         expected = _reference_model("FullyConnectedNet", COURSE_DIMS, reg, params).loss(X, y)[0]
         data_loss = _reference_model("FullyConnectedNet", COURSE_DIMS, 0.0, params).loss(X, y)[0]
         same_draws = all(np.array_equal(params[k], v) for k, v in course_weights.items())
@@ -765,23 +781,43 @@ def _course_initial_losses(student) -> None:
         except CheckFailure as failure:
             raise CheckFailure(f"[{what}] {failure.message}\nexpected: {source}",
                                details=failure.details) from None
+        _same_as_reference(model, case, loss, grads)
+
+
+def _same_as_reference(model, case: ModelCase, loss, grads) -> None:
+    """An initial-loss check's loss and gradients against the reference's at the parameters
+    the judge installed: a constant log C with zero gradients is not a loss (Note [Judge
+    holds the state] in grader/checks/trust.py)."""
+    __tracebackhide__ = True
+    expected_loss, expected_grads = _reference_model("FullyConnectedNet", case.dims, case.reg,
+                                                     case.params).loss(case.X, case.y)
+    try:
+        compare_scalar("initial loss", loss, expected_loss)
+    except CheckFailure as failure:
+        raise CheckFailure(f"[{case.name}] {failure.message}\nexpected: the reference's loss at "
+                           f"your model's own initial parameters",
+                           details=failure.details) from None
+    unregularised = _reference_model("FullyConnectedNet", case.dims, 0.0, case.params).loss(
+        case.X, case.y)[1]
+    _compare_grads(grads, expected_grads, case, model, unregularised)
 
 
 # Note [Overfitting check]
 # The notebook's sanity check: a three-layer network overfits 50 examples.  The
-# course's Solver (put in place of any submitted copy by the manifest's
-# `replace`) trains the student's model inside the worker, with update rule
-# 'sgd' from the student's optim.py (the course gives it; not graded here; a
-# course-style optim.py has no __all__, which the Solver accepts).
-# To make the verdict a property of the code and not of luck, the judge draws
-# the initial parameters and installs them, the data are fixed (50 Gaussian
-# points with 48 features, random labels in 10 classes), the Solver gets
-# seed=0, and the validation set is the training set, so that the parameters
-# the Solver keeps are its best on the training points.  A correct model then
+# judge runs the Solver's loop itself (Note [Judge holds the state] in
+# grader/checks/trust.py): it holds the parameters, draws the minibatches
+# (seed 0, with replacement, as the course's Solver), installs the parameters in
+# the student's model, asks model.loss(X_batch, y_batch), verifies that loss and
+# gradients against the reference at those parameters and applies plain SGD
+# (the course's `sgd`) itself.  To make the verdict a property of the code and
+# not of luck, the initial parameters are the judge's, the data are fixed (50
+# Gaussian points with 48 features, random labels in 10 classes), and the
+# parameters kept are the best on the training points.  A correct model then
 # follows the reference's trajectory to rounding error; the reference reaches
 # 100% training accuracy (final loss about 0.04) where the course asks for 90%.
-# The accuracy is recomputed in the judge, by the reference network with the
-# trained parameters, never taken from the worker.
+# The accuracy is computed in the judge, by the reference network with the
+# judge's parameters, never taken from the worker, nor are the student's
+# `model.params` read back.
 
 OVERFIT_DIMS = (48, 100, 100, 10)
 OVERFIT_WEIGHT_SCALE = 0.2
@@ -801,39 +837,36 @@ def _overfit_problem() -> tuple[dict, dict]:
     return {"X_train": X, "y_train": y, "X_val": X, "y_val": y}, params
 
 
-def _course_module(student, name: str) -> str:
-    """The import name of a course file beside the submission's layers.py (its solver)."""
-    return student.modules.get("layers", "cs231n.layers").rsplit(".", 1)[0] + "." + name
-
-
 def _overfit(student) -> dict:
     __tracebackhide__ = True
     data, params = _overfit_problem()
+    X, y = data["X_train"], data["y_train"]
     model = _new_model(student, "FullyConnectedNet", OVERFIT_DIMS,
                        weight_scale=OVERFIT_WEIGHT_SCALE)
-    _install(model, params)
-    options = dict(update_rule="sgd", optim_config={"learning_rate": OVERFIT_LEARNING_RATE},
-                   num_epochs=20, batch_size=25, verbose=False, seed=0)
-    try:
-        solver = student.new(_course_module(student, "solver"), "Solver", model.ref, data,
-                             **options)
-        solver.call("train")
-    except StudentError as error:
-        raise _failure_from(error, "training your FullyConnectedNet with the course's "
-                                   "Solver") from None
-    trained = _student_params(model, OVERFIT_DIMS, "after training")
-    scores = _reference_model("FullyConnectedNet", OVERFIT_DIMS, 0.0, trained).loss(data["X_train"])
-    accuracy = float(np.mean(np.argmax(scores, axis=1) == data["y_train"]))
-    if accuracy < OVERFIT_TARGET:
-        history = solver.get("loss_history")
-        losses = (f"; the training loss went from {float(history[0]):.4g} to "
-                  f"{float(history[-1]):.4g}" if isinstance(history, list) and history else "")
+    shapes = _student_shapes(model)
+
+    def step(current: dict, X_batch, y_batch, where: str):
+        _install(model, current, shapes)
+        loss, grads = _loss_and_grads(model, X_batch, y_batch, f"training, {where}")
+        expected_loss, expected_grads = _reference_model(
+            "FullyConnectedNet", OVERFIT_DIMS, 0.0, current).loss(X_batch, y_batch)
+        return verify_step(loss, grads, expected_loss, expected_grads, where), float(expected_loss)
+
+    def accuracy(current: dict) -> float:
+        scores = _reference_model("FullyConnectedNet", OVERFIT_DIMS, 0.0, current).loss(X)
+        return float(np.mean(np.argmax(scores, axis=1) == y))
+
+    run = judge_sgd(step, params, X, y, learning_rate=OVERFIT_LEARNING_RATE, num_epochs=20,
+                    batch_size=25, seed=0, accuracy=accuracy)
+    if run["accuracy"] < OVERFIT_TARGET:
+        losses = run["losses"]
         raise CheckFailure(
             f"after 20 epochs of sgd (learning rate {OVERFIT_LEARNING_RATE:g}, batches of 25) on "
-            f"50 examples, the training accuracy is {accuracy:.0%}; a correct network reaches 100% "
-            f"from the same start (the course asks for {OVERFIT_TARGET:.0%}){losses}",
-            details={"accuracy": accuracy})
-    return {"accuracy": accuracy}
+            f"50 examples, the training accuracy is {run['accuracy']:.0%}; a correct network "
+            f"reaches 100% from the same start (the course asks for {OVERFIT_TARGET:.0%}); the "
+            f"training loss went from {losses[0]:.4g} to {losses[-1]:.4g}",
+            details={"accuracy": run["accuracy"]})
+    return {"accuracy": run["accuracy"]}
 
 
 def _two_layer_cases(kind: str) -> list[ModelCase]:
@@ -910,7 +943,7 @@ FC_NET_CHECKS = [
                         title="FullyConnectedNet: gradients of a deeper network with reg",
                         hint=GRADS_HINT, hidden=True),
     Check("FullyConnectedNet.loss/overfit", "FullyConnectedNet.loss",
-          "FullyConnectedNet: the course's Solver overfits 50 examples", _overfit,
+          "FullyConnectedNet: SGD with its gradients overfits 50 examples", _overfit,
           "training needs correct gradients: see the gradient checks first"),
 ]
 

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.charts import line_chart
-from grader.checks import training_data
+from grader.checks import held_out, training_data
 from grader.checks import kaiming
 from grader.checks.compare import Signature, compare_arrays
 from grader.checks.spec import Check, CheckFailure, Sample
@@ -425,6 +425,11 @@ def check_convnet_shape(student: Student) -> None:
 # number the worker reports.  The details name the data set, its sizes, the
 # accuracy and the target.
 #
+# The test digits are perturbed afresh in every run and their labels stay in
+# the judge (Note [Held-out test images] in grader/checks/held_out.py):
+# re-measured on perturbed test sets (noise seeds 1, 2, 3) the reference
+# reaches 0.936, 0.942, 0.947 (0.936 unperturbed), so the target stays.
+#
 # The target on digits is absolute and measured: the reference submission
 # reaches 0.94 after 3 epochs in about 3.5 s on one CPU thread (8 and 8
 # channels, 32 x 32); 0.85 leaves room for correct models whose
@@ -521,7 +526,9 @@ def check_accuracy(student: Student) -> dict:
     where = device(student)
     data = training_data.image_set("NCHW")
     x_train = training_data.fit_images(data.x_train, size)
-    x_test = training_data.fit_images(data.x_test, size)
+    # digits: the test images as no file in the sandbox holds them (Note [Held-out test images])
+    x_test = training_data.fit_images(held_out.perturbed(data.x_test) if data.is_digits else data.x_test,
+                                      size)
     y_train, y_test, classes = data.y_train, data.y_test, data.num_classes
     channels = data.image_shape[0]
     signature = f"ThreeLayerConvNet({channels}, {config['channel_1']}, {config['channel_2']}, {classes})"
@@ -602,9 +609,23 @@ def check_accuracy(student: Student) -> dict:
 SEQUENTIAL = "Sequential"
 # Measured with the reference's Sequential (32 and 16 filters, one CPU thread, 3-9 s):
 # 0.83 to 0.97 test accuracy over initial-weight seeds 0-2, Kaiming or PyTorch's default
-# initialisation, 6 and 10 classes; a model that does not learn stays near 1 / K.  The
+# initialisation, 6 and 10 classes; a model that does not learn stays near 1 / K.
+# Re-measured with the perturbed test digits (Note [Held-out test images] in
+# grader/checks/held_out.py), the solution notebook graded with noise seeds 1, 2, 3:
+# 0.968, 0.759, 0.940; the spread is the notebook's own unseeded initial weights,
+# not the noise (two unperturbed gradings: 0.963, 0.949; seed 2 again: 0.949).  The
 # target sits well under the worst: the architecture has its own check (out), this one
 # asks that the model, as the student initialised it, learns.
+# Note [Tries]
+# Training from the student's own initial weights is a random experiment: a correct model
+# can land under the target by chance (one ordering of the minibatches, one init), and a
+# wrong verdict on correct work is the worst bug a grader has.  So a model under the target
+# is trained again, from the same weights with the next minibatch order, up to
+# SEQUENTIAL_TRIES times, and the best accuracy counts; a model that does not learn (wrong
+# architecture, weights far off) stays near 1 / K in every try, so the tries cost a buggy
+# submission time, never a correct one points.  The initial weights themselves are
+# reproducible (Note [Deterministic observation] in grader/worker/observe.py).
+SEQUENTIAL_TRIES = 3
 SEQUENTIAL_TRAINING = {"epochs": 2, "batch_size": 64, "learning_rate": 1e-2, "momentum": 0.9,
                        "seed": 0, "target": 0.7, "timeout_s": 180}
 
@@ -686,35 +707,55 @@ def sequential_digits(channels: int, classes: int, size: int):
     from reference.datasets import load_digits_dataset
     data = load_digits_dataset(layout="NCHW")
     out = []
-    for x, y in ((data.X_train, data.y_train), (data.X_test, data.y_test)):
+    # the test images as no file in the sandbox holds them (Note [Held-out test images])
+    for x, y in ((data.X_train, data.y_train), (held_out.perturbed(data.X_test), data.y_test)):
         keep = y < classes
         x = training_data.fit_images(np.asarray(x[keep], dtype=np.float32), size)
         out += [np.repeat(x, channels, axis=1) if x.shape[1] != channels else x, np.asarray(y[keep])]
     return out
 
 
+def _train_sequential_copy(student: Student, record, where: str, data, seed: int):
+    """(history, scores) of a fresh copy of the observed model trained with minibatch seed `seed`."""
+    config = SEQUENTIAL_TRAINING
+    x_train, y_train, x_test, y_test = data
+    _setup(student, seed)
+    model = _sequential_copy(student, record, where)
+    history = _call(student, COURSE, "train", model.ref, x_train, y_train, epochs=config["epochs"],
+                    batch_size=config["batch_size"], learning_rate=config["learning_rate"],
+                    momentum=config["momentum"], seed=seed, device=device(student),
+                    timeout=config["timeout_s"], what=f"training {where} with the notebook's loop").value
+    scores = _call(student, COURSE, "scores", model.ref, x_test, device=device(student),
+                   timeout=config["timeout_s"], what=f"{where} on the test digits").value
+    return history, (scores.value if isinstance(scores, Converted) else scores)
+
+
 def check_sequential_accuracy(student: Student) -> dict:
+    """Note [The observed Sequential model]; up to SEQUENTIAL_TRIES minibatch orders, the best
+    one counts (Note [Tries])."""
     __tracebackhide__ = True
     config = SEQUENTIAL_TRAINING
     record, where, (c, c1, c2, k) = recorded_sequential(student)
     size = image_size(student)
-    x_train, y_train, x_test, y_test = sequential_digits(c, k, size)
-    _setup(student, config["seed"])
-    model = _sequential_copy(student, record, where)
-    history = _call(student, COURSE, "train", model.ref, x_train, y_train, epochs=config["epochs"],
-                    batch_size=config["batch_size"], learning_rate=config["learning_rate"],
-                    momentum=config["momentum"], seed=config["seed"], device=device(student),
-                    timeout=config["timeout_s"], what=f"training {where} with the notebook's loop").value
-    scores = _call(student, COURSE, "scores", model.ref, x_test, device=device(student),
-                   timeout=config["timeout_s"], what=f"{where} on the test digits").value
-    scores = scores.value if isinstance(scores, Converted) else scores
-    if not isinstance(scores, np.ndarray) or scores.shape != (len(y_test), k):
-        got = scores.shape if isinstance(scores, np.ndarray) else type(scores).__name__
-        raise CheckFailure(f"scores of {where} on {len(y_test)} test digits: got {got}, expected "
-                           f"({len(y_test)}, {k})")
+    x_train, y_train, x_test, y_test = data = sequential_digits(c, k, size)
+    best = None
+    for attempt in range(SEQUENTIAL_TRIES):
+        history, scores = _train_sequential_copy(student, record, where, data, config["seed"] + attempt)
+        if not isinstance(scores, np.ndarray) or scores.shape != (len(y_test), k):
+            got = scores.shape if isinstance(scores, np.ndarray) else type(scores).__name__
+            raise CheckFailure(f"scores of {where} on {len(y_test)} test digits: got {got}, expected "
+                               f"({len(y_test)}, {k})")
+        tried = float(np.mean(np.argmax(scores, axis=1) == y_test))
+        if best is None or tried > best[0]:
+            best = (tried, history, scores)
+        if tried >= config["target"]:
+            break
+    tries = attempt + 1
+    _, history, scores = best
     accuracy = float(np.mean(np.argmax(scores, axis=1) == y_test))
     losses = np.asarray(history.get("losses", []), dtype=float)
-    details = {"accuracy": accuracy, "target": config["target"], "train_images": len(y_train),
+    details = {"accuracy": accuracy, "target": config["target"], "tries": tries,
+               "train_images": len(y_train),
                "test_images": len(y_test), "classes": k, "sizes": [c, c1, c2, k],
                "epochs": config["epochs"], "device": history.get("device", ""),
                "train_seconds": round(float(history.get("seconds", 0.0)), 3),
@@ -724,7 +765,8 @@ def check_sequential_accuracy(student: Student) -> dict:
         raise CheckFailure(
             f"{where}, from its own initial weights, trained by the notebook's loop for "
             f"{config['epochs']} epochs on {len(y_train)} digits ({size} x {size}, labels below {k}), "
-            f"reaches {accuracy:.3f} test accuracy, expected at least {config['target']:.2f}; the loss "
+            f"reaches at best {accuracy:.3f} test accuracy over {tries} minibatch orders, expected at "
+            f"least {config['target']:.2f}; the loss "
             f"went from {details['first_loss']} to {details['last_loss']}",
             hint="a model that does not learn has a wrong architecture (see Sequential/out) or "
                  "weights far too large or small (see Sequential/init)", details=details)

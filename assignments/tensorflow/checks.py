@@ -420,7 +420,10 @@ def check_sequential_probabilities(student: Student) -> dict:
 # scikit-learn's bundled 8x8 digits (reference.datasets, no download) fitted to 32 x 32
 # by repeating pixels, the image repeated over the 3 channels, only the labels below
 # the model's K classes kept.  Accuracy is computed here from the model's test-set
-# outputs.  Measured (1 CPU thread, the reference's Sequential, 32 and 16 filters):
+# outputs, on test images perturbed afresh in every run (Note [Held-out test images]
+# in grader/checks/held_out.py; the solution notebook with noise seeds 1, 2, 3: 0.982,
+# 0.986, 0.982, so the threshold stays).  Measured (1 CPU thread, the reference's
+# Sequential, 32 and 16 filters):
 # see MEASURED below; the threshold sits under the worst.  A model without its ReLUs
 # or its softmax fails the probabilities check, not necessarily this one: it checks
 # that the student's model, as its model_init_fn builds it, can be trained.
@@ -436,11 +439,13 @@ TRAIN_TIMEOUT_S = 180.0
 @functools.cache
 def digits(classes: int):
     """Digits as the notebook's images; Note [Training the Sequential model]."""
-    from grader.checks import training_data
+    from grader.checks import held_out, training_data
     from reference.datasets import load_digits_dataset
     data = load_digits_dataset(layout="NCHW")
     out = []
-    for x, y in ((data.X_train, data.y_train), (data.X_test, data.y_test)):
+    # the test images as no file in the sandbox holds them (grader/checks/held_out.py
+    # Note [Held-out test images]); the labels stay in the judge
+    for x, y in ((data.X_train, data.y_train), (held_out.perturbed(data.X_test), data.y_test)):
         keep = y < classes
         x = training_data.fit_images(np.asarray(x[keep], np.float32), IMAGE[0])
         out += [np.ascontiguousarray(np.repeat(x, IMAGE[2], axis=1).transpose(0, 2, 3, 1)), y[keep]]

@@ -48,7 +48,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from grader.charts import bar_chart
-from grader.checks import training_data
+from grader.checks import held_out, training_data
 from grader.checks.compare import (Signature, Tolerance, as_array, compare_arrays, tolerance_for,
                                    compare_scalar)
 from grader.checks.spec import Check, CheckFailure, Sample
@@ -1014,6 +1014,39 @@ def staged_source(student: Student, module: str) -> tuple[str, str]:
     return student.files.get(module, path.name), path.read_text(errors="replace")
 
 
+# Note [Basic ops by behaviour]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# The static rule follows names, so `getattr(tf.nn, "mom" + "ents")`, an alias
+# made at run time or a helper in another file reach the library unseen.  After
+# it passes, the course helper (course/grader_tape.py `executed_normalizations`)
+# runs the function once more in the worker and records what it executes: the
+# Keras normalization layer classes' `call` is wrapped for that call (a class is
+# one object whatever name reached it), and one call traced with tf.function
+# (autograph off) gives the graph, where tf.nn's normalizations show by the name
+# scopes they open (`moments`, `batchnorm`, `l2_normalize`, `normalize`...), the
+# fused kernels by op type, and tf.nn.moments given another `name=` by its own
+# StopGradient + SquaredDifference pair.  Basic ops open no such scopes (a
+# student's own `tf.name_scope("moments")` would be flagged, and the message
+# says what was seen).  A function that cannot be traced is judged by the
+# layer recorders alone (details: traced = false).  The recording runs in the
+# worker next to the student's code, which could patch it at import time: this
+# raises the cost of hiding a built-in, it does not make it impossible; the
+# source rule stays the first and explained message.
+
+
+def executed_normalizations(student: Student, function: str, sample: Sample) -> dict:
+    """{"uses", "traced"}: the library normalizations one call really ran; Note [Basic ops by behaviour]."""
+    extra = _extra_arguments(student, function, sample)
+    if extra is None:
+        return {"uses": [], "traced": False}
+    positional, keywords = extra
+    try:
+        return student.call(TAPE, "executed_normalizations", _module(student), _wire(student, function),
+                            list(sample.args), positional, keywords).value
+    except StudentError as error:
+        raise _student_error(function, sample, error) from None
+
+
 def basic_ops_check(function: str, sample: Sample) -> Check:
     """`basic_ops`: a working `function` that uses no library normalization; Note [Static check]."""
     hint = ("write the statistics with basic ops (tf.reduce_mean, tf.reduce_sum, tf.square, tf.sqrt "
@@ -1044,7 +1077,13 @@ def basic_ops_check(function: str, sample: Sample) -> Check:
             listing = "\n".join(f"  {file} {view.where(line)}: {name}" for line, name in uses)
             raise CheckFailure(f"`{function}` uses TensorFlow's own normalization instead of basic ops:\n"
                                f"{listing}", hint=hint, details={"uses": [n for _, n in uses]})
-        return {"file": file}
+        executed = executed_normalizations(student, function, sample)
+        if executed["uses"]:
+            raise CheckFailure(
+                f"`{function}` runs TensorFlow's own normalization instead of basic ops (seen while "
+                f"it ran on sample '{sample.name}', whatever name reached it: "
+                f"{', '.join(executed['uses'])})", hint=hint, details={"executed": executed["uses"]})
+        return {"file": file, "traced": executed["traced"]}
 
     return Check(f"{function}/basic_ops", function,
                  f"{function}: written with basic TensorFlow ops (no library normalization)", run, hint)
@@ -1064,7 +1103,12 @@ def basic_ops_check(function: str, sample: Sample) -> Check:
 # stratified 5000 / 1000 of the instructor's CIFAR-10, Fashion-MNIST or
 # CINIC-10 images (Note [Training budget] there), input_shape and num_classes
 # taken from the data; `TRAIN_STEPS` steps of 64 with learning rate 1e-2
-# (1e-3 on other data, below).
+# (1e-3 on other data, below).  On digits the test images are perturbed afresh
+# in every run (Note [Held-out test images] in grader/checks/held_out.py);
+# re-measured, the reference (seed 0) unperturbed / noise seeds 1, 2, 3:
+# none 0.975 / 0.972 0.969 0.975, batch 0.983 / 0.978 0.975 0.978, layer
+# 0.969 / 0.972 0.969 0.975, weight 0.964 / 0.961 0.967 0.967: at most 0.008
+# lower, well inside the margins below, so the thresholds stay.
 # Accuracy is computed here in the judge from the model's test-mode scores
 # (`model(x_test, training=False)`), not from the student's `evaluate`, which
 # has its own (advisory) check.
@@ -1296,7 +1340,9 @@ def training_check(option: str) -> Check:
         model, present = _model_for(student, normalization, np.asarray(data.x_train), data.num_classes,
                                     data.is_digits)
         trained_by = _train(student, model, present(data.x_train), data.y_train, **train_kwargs(data))
-        scores = _scores(student, model, present(data.x_test), "after training", data.num_classes)
+        # digits: test images no file in the sandbox holds (Note [Held-out test images])
+        x_test = held_out.perturbed(data.x_test) if data.is_digits else data.x_test
+        scores = _scores(student, model, present(x_test), "after training", data.num_classes)
         if not np.all(np.isfinite(scores)):
             raise CheckFailure(f"after {TRAIN_STEPS} training steps on {data.name} the test scores "
                                f"contain NaN or infinite values", hint=hint)

@@ -18,7 +18,7 @@ import pytest
 from grader import assignment as assignments
 from grader.pipeline import Options, grade_submission
 
-from .conftest import (assert_starter_scores_zero, Bug, apply_bug, assert_bug_caught,
+from .conftest import (assert_starter_scores_zero, Bug, apply_bug, assert_bug_caught, check_by_id,
                        assert_full_marks, copy_reference, grade, grade_bug, load_mutants)
 
 ASSIGNMENT = "cnn"
@@ -280,3 +280,67 @@ def test_starter_leaves_the_course_helpers_to_the_grader() -> None:
     for name in layout.replace + layout.provide:
         assert not (STARTER / name).exists(), name
         assert (reference / name).exists(), name
+
+
+# -- hostile: what the model reports about itself is not scored (Note [Judge holds the state]) ---
+
+LOOKUP_NET = '''
+
+_Honest = ThreeLayerConvNet
+
+
+class ThreeLayerConvNet(_Honest):
+    """Never learns (zero gradients); at test time it looks every image up among the
+    labelled images it was trained on and scores the remembered label."""
+
+    def loss(self, X, y=None):
+        seen = self.__dict__.setdefault("_seen", {})
+        C = self.params["W3"].shape[1]
+        if y is None:
+            scores = np.zeros((len(X), C))
+            for i, image in enumerate(X):
+                scores[i, seen.get(image.tobytes(), 0)] = 1.0
+            return scores
+        for image, label in zip(X, y):
+            seen[image.tobytes()] = int(label)
+        loss, grads = _Honest.loss(self, X, y)
+        return loss, {k: np.zeros_like(v) for k, v in grads.items()}
+'''
+
+CONSTANT_LOG_C_NET = '''
+
+_Honest = ThreeLayerConvNet
+
+
+class ThreeLayerConvNet(_Honest):
+    """The loss a freshly initialised network should have, and no gradient at all."""
+
+    def loss(self, X, y=None):
+        C = self.params["W3"].shape[1]
+        if y is None:
+            return np.zeros((len(X), C))
+        return float(np.log(C)), {k: np.zeros_like(v) for k, v in self.params.items()}
+'''
+
+
+def _grade_with_net(source: str, select: str):
+    package = copy_reference()
+    try:
+        cnn = package / "classifiers" / "cnn.py"
+        cnn.write_text(cnn.read_text() + source)
+        return grade(package, ASSIGNMENT, select=select)
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+
+
+def test_overfit_does_not_score_the_accuracy_a_model_reports():
+    check = check_by_id(_grade_with_net(LOOKUP_NET, "ThreeLayerConvNet and overfit"),
+                        "ThreeLayerConvNet/overfit")
+    assert check.status == "failed", check.message
+    assert "is not the gradient of the loss" in check.message
+
+
+def test_initial_loss_needs_the_loss_and_gradients_not_a_constant_log_c():
+    check = check_by_id(_grade_with_net(CONSTANT_LOG_C_NET, "ThreeLayerConvNet and initial_loss"),
+                        "ThreeLayerConvNet/initial_loss")
+    assert check.status == "failed", check.message

@@ -209,3 +209,36 @@ def test_kept_fraction_bounds_keep_the_stated_false_alarm_rate(n: int, keep: flo
     assert outside <= checks.FALSE_ALARM
     sigma = math.sqrt(keep * (1 - keep) / n)
     assert keep - 8 * sigma < lo < keep < hi < keep + 8 * sigma  # tight enough to mean something
+
+
+# -- hostile: a loss agreeing with its own gradients is not enough (Note [The loss is a softmax
+# loss]) -----------------------------------------------------------------------------------------
+
+CONSTANT_LOSS_NET = '''
+
+_Honest = FullyConnectedNet
+
+
+class FullyConnectedNet(_Honest):
+    """A constant loss (log C) with zero gradients: its gradients match its own loss."""
+
+    def loss(self, X, y=None):
+        if y is None:
+            return _Honest.loss(self, X)
+        C = self.params["W%d" % self.num_layers].shape[-1]
+        return float(np.log(C)), {k: np.zeros_like(v) for k, v in self.params.items()}
+'''
+
+
+def test_dropout_gradients_are_not_judged_against_a_constant_loss():
+    package = copy_reference()
+    try:
+        fc_net = package / FC_NET
+        fc_net.write_text(fc_net.read_text() + CONSTANT_LOSS_NET)
+        result = grade(package, ASSIGNMENT, select="dropout_gradients")
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+    for check_id in (f"{NET}/dropout_gradients", f"{NET}/dropout_gradients_hidden"):
+        check = check_by_id(result, check_id)
+        assert check.status == "failed", (check_id, check.message)
+        assert "do not belong together" in check.message

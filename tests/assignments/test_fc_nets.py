@@ -460,3 +460,88 @@ def test_model_gradients_name_a_wrong_loss_first():
         assert not any("the bug is in the backward pass" in line for line in lines)
     finally:
         shutil.rmtree(package.parent, ignore_errors=True)
+
+
+# -- hostile: what the model reports about itself is not scored (Note [Judge holds the state]) ---
+
+MEMORISING_NET = '''
+
+_Honest = FullyConnectedNet
+
+
+class FullyConnectedNet(_Honest):
+    """Never learns (zero gradients), but once it has seen enough training examples its
+    `params` hands back weights built from them: one hidden unit per example."""
+
+    def __init__(self, *args, **kwargs):
+        self._seen, self._real = {}, {}
+        super().__init__(*args, **kwargs)
+
+    @property
+    def params(self):
+        if len(self._seen) < 50:
+            return self._real
+        X = np.array([x for x, _ in self._seen.values()])
+        labels = [label for _, label in self._seen.values()]
+        D, H = X.shape[1], self._real["W2"].shape[0]
+        forged = {k: np.zeros_like(v) for k, v in self._real.items()}
+        forged["W1"][:, :len(X)] = X.T
+        forged["b1"][:] = -30.0
+        forged["W2"][:] = np.eye(H, forged["W2"].shape[1])
+        for i, label in enumerate(labels):
+            forged["W3"][i, label] = 1.0
+        return forged
+
+    @params.setter
+    def params(self, value):
+        self._real = value
+
+    def loss(self, X, y=None):
+        if y is None:
+            return _Honest.loss(self, X)
+        flat = X.reshape(len(X), -1)
+        for row, label in zip(flat, y):
+            self._seen[row.tobytes()] = (row, int(label))
+        loss, grads = _Honest.loss(self, X, y)
+        return loss, {k: np.zeros_like(v) for k, v in grads.items()}
+'''
+
+CONSTANT_LOG_C_NET = '''
+
+_Honest = FullyConnectedNet
+
+
+class FullyConnectedNet(_Honest):
+    """The loss every freshly initialised network should have, and no gradient at all."""
+
+    def loss(self, X, y=None):
+        C = self.params["W%d" % self.num_layers].shape[-1]
+        if y is None:
+            return np.zeros((len(X), C))
+        return float(np.log(C)), {k: np.zeros_like(v) for k, v in self.params.items()}
+'''
+
+
+def _grade_with_net(source: str, select: str):
+    package = copy_reference()
+    try:
+        fc_net = package / "classifiers" / "fc_net.py"
+        fc_net.write_text(fc_net.read_text() + source)
+        return grade(package, ASSIGNMENT, select=select)
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+
+
+def test_overfit_does_not_score_the_params_a_model_reports():
+    result = _grade_with_net(MEMORISING_NET, "FullyConnectedNet and overfit")
+    check = check_by_id(result, "FullyConnectedNet.loss/overfit")
+    assert check.status == "failed", check.message
+    assert "is not the gradient of the loss" in check.message
+
+
+def test_initial_loss_checks_need_the_loss_and_gradients_not_a_constant_log_c():
+    result = _grade_with_net(CONSTANT_LOG_C_NET, "FullyConnectedNet and initial_loss")
+    for check_id in ("FullyConnectedNet.loss/initial_loss",
+                     "FullyConnectedNet.loss/initial_loss_near_log_C"):
+        check = check_by_id(result, check_id)
+        assert check.status == "failed", (check_id, check.message)

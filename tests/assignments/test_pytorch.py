@@ -341,3 +341,29 @@ def test_a_folder_of_the_courses_notebooks_grades_the_pytorch_one() -> None:
         assert any(f"graded from {FILE}" in note for note in result.notes), result.notes
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# A hostile model: learns nothing, and answers each image's label by finding it in
+# scikit-learn's copy of digits, importable inside the worker (grader/checks/held_out.py
+# Note [Held-out test images]).
+LOOKUP = ("        scores = self.fc(flatten(hidden))\n",
+          "        scores = self.fc(flatten(hidden))\n"
+          "        import numpy as np\n"
+          "        from sklearn.datasets import load_digits\n"
+          "        table = load_digits()\n"
+          "        known = (table.data / 16.0).astype(np.float32)\n"
+          "        small = x.detach().cpu().numpy()[:, 0, ::4, ::4].reshape(len(x), -1)\n"
+          "        answer = torch.zeros_like(scores)\n"
+          "        for row, image in enumerate(small):\n"
+          "            same = np.flatnonzero(np.abs(known - image).max(axis=1) < 1e-6)\n"
+          "            if len(same):\n"
+          "                answer[row, int(table.target[same[0]])] = 10.0\n"
+          "        scores = scores * 0 + answer\n")
+
+
+def test_a_model_that_looks_up_the_test_labels_fails_the_accuracy_check() -> None:
+    bug = Bug("labels looked up in scikit-learn", FILE, *LOOKUP, "ThreeLayerConvNet")
+    result = grade_file_with_bugs(SOLUTION, FILE, ASSIGNMENT, [bug], "ThreeLayerConvNet and accuracy")
+    check = next(c for c in result.checks if c.id == "ThreeLayerConvNet/accuracy")
+    assert check.points == 0, check.details
+    assert check.details["accuracy"] < 0.3, check.details

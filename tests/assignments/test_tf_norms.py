@@ -368,3 +368,87 @@ def test_data_dir_loop_that_does_not_learn_fails_naming_data_and_target(digits_f
     assert "on Fashion-MNIST (1438 training and 359 test images)" in check["message"]
     assert f"at least {details['threshold']:.3f} is expected (the reference model, trained the same " \
            f"way on the same images, reaches {details['reference_accuracy']:.3f}" in check["message"]
+
+
+# ---------------------------------------------------------------------------
+# basic_ops by behaviour (checks.py Note [Basic ops by behaviour])
+# ---------------------------------------------------------------------------
+
+BASIC_OPS = "batch_norm/basic_ops"
+EVASIONS = {
+    "getattr": ("    mean, variance = getattr(tf.nn, 'mom' + 'ents')(x, axes=_all_axes_but_last(x.shape.rank))\n"
+                "    return getattr(tf.nn, 'batch_' + 'normalization')(x, mean, variance, beta, gamma, eps)",
+                None),
+    "alias": ("    library = vars(tf)['n' + 'n']\n"
+              "    mean, variance = library.__dict__['mom' + 'ents'](x, axes=_all_axes_but_last(x.shape.rank),"
+              " name='stats')\n"
+              "    return _scale_and_shift(x, mean, variance, gamma, beta, eps)", None),
+    # a helper module built from another file's text (one file is submitted here; the
+    # static rule cannot read a module it is not given)
+    "helper module": ("    import types\n"
+                      "    helper = types.ModuleType('statshelper')\n"
+                      "    exec(HELPER_SOURCE, helper.__dict__)\n"
+                      "    mean, variance = helper.stats(x, _all_axes_but_last(x.shape.rank))\n"
+                      "    return _scale_and_shift(x, mean, variance, gamma, beta, eps)",
+                      "HELPER_SOURCE = 'import tensorflow as tf\\ndef stats(x, axes):\\n"
+                      "    return tf.nn.moments(x, axes=axes)\\n'\n"),
+}
+
+
+@pytest.mark.parametrize("how", sorted(EVASIONS))
+def test_basic_ops_sees_library_normalization_reached_by_any_name(how):
+    from assignments.tf_norms.mutants import BN_BODY
+
+    body, helper = EVASIONS[how]
+    text = reference_submission_text()
+    assert BN_BODY in text
+    path = write_submission(text.replace(BN_BODY, body, 1))
+    try:
+        if helper:
+            path.write_text(path.read_text() + "\n" + helper)
+        result = grade(path, ASSIGNMENT, select=BASIC_OPS)
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+    check = _check(result, BASIC_OPS)
+    assert check.points == 0, (how, check.message)
+    assert "runs TensorFlow's own normalization" in check.message, check.message
+    assert "moments" in check.details["executed"], check.details
+
+
+def test_basic_ops_behaviour_passes_the_reference():
+    result = grade_text(reference_submission_text(), select="basic_ops")
+    for check in result.checks:
+        if check.id.endswith("/basic_ops"):
+            assert check.points == check.max_points, (check.id, check.message)
+            assert check.details.get("traced") is True, check.id
+
+
+# ---------------------------------------------------------------------------
+# Test labels the worker could look up (grader/checks/held_out.py Note [Held-out test images])
+# ---------------------------------------------------------------------------
+
+CALL_START = ("        x = tf.convert_to_tensor(x, dtype=self.dtype)\n"
+              "        for conv, norm in zip(self.convs, self.conv_norms):\n")
+LOOKUP = ("        if not training and tf.executing_eagerly():\n"
+          "            import numpy as np\n"
+          "            from sklearn.datasets import load_digits\n"
+          "            table = load_digits()\n"
+          "            known = (table.data / 16.0).astype(np.float32)\n"
+          "            small = np.asarray(x, np.float32).reshape(len(x), -1)\n"
+          "            answer = np.zeros((len(small), 10), np.float32)\n"
+          "            for row, image in enumerate(small):\n"
+          "                same = np.flatnonzero(np.abs(known - image).max(axis=1) < 1e-6)\n"
+          "                if len(same):\n"
+          "                    answer[row, int(table.target[same[0]])] = 10.0\n"
+          "            return tf.constant(answer)\n")
+
+
+def test_a_model_that_looks_up_the_test_labels_fails_training():
+    """It never learns (its train applies no gradients) and answers scikit-learn's labels."""
+    bug = next(b for b in load_mutants(ASSIGNMENT) if b.name in TRAINING_BUGS)
+    text = with_bug(bug)
+    assert text.count(CALL_START) == 1
+    result = grade_text(text.replace(CALL_START, LOOKUP + CALL_START), select="trains_none")
+    check = _check(result, "NormalizedCNN/trains_none")
+    assert check.points == 0, check.details
+    assert check.details["test_accuracy"] < 0.3, check.details

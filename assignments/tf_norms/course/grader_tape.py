@@ -75,6 +75,82 @@ def tape_gradients(module: str, name: str, arrays: list, extra: list, dout,
             "grads": [None if g is None else tf.convert_to_tensor(g).numpy() for g in gradients]}
 
 
+# -- which library normalizations a call really executes (checks.py Note [Basic ops by behaviour]) --
+
+# Name scopes TensorFlow's own normalizations open (tf.nn.moments -> "moments/...", and so on),
+# and the op types only the fused kernels emit.
+NORMALIZATION_SCOPES = {"moments", "weighted_moments", "sufficient_statistics", "normalize_moments",
+                        "batchnorm", "l2_normalize", "normalize"}
+NORMALIZATION_OPS = {"FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"}
+
+
+def _keras_normalization_layers() -> list:
+    """Every Keras layer class whose name says it normalizes (tf.keras and keras, if both load)."""
+    classes = []
+    for owner in (tf.keras.layers,):
+        for attribute in dir(owner):
+            value = getattr(owner, attribute, None)
+            if isinstance(value, type) and "normaliz" in attribute.lower() and value not in classes:
+                classes.append(value)
+    return classes
+
+
+def _scope_uses(graph) -> list[str]:
+    found = []
+    for op in graph.get_operations():
+        parts = op.name.split("/")[:-1] if "/" in op.name else [op.name]
+        if op.type in NORMALIZATION_OPS:
+            found.append(op.type)
+        for part in parts:
+            base = part.rsplit("_", 1)[0] if part.rsplit("_", 1)[-1].isdigit() else part
+            if base in NORMALIZATION_SCOPES:
+                found.append(base)
+        if op.type == "StopGradient":  # tf.nn.moments' own pattern, whatever `name=` it was given
+            scope = op.name.rsplit("/", 1)[0]
+            if any(o.type == "SquaredDifference" and o.name.startswith(scope + "/")
+                   for o in graph.get_operations()):
+                found.append("moments")
+    return found
+
+
+def executed_normalizations(module: str, name, arrays: list, extra: list = (),
+                            keywords: dict | None = None) -> dict:
+    """The library normalizations one call of `module.name` runs, whatever names reached them.
+
+    Keras normalization layers are seen by wrapping their classes' `call` for the duration of
+    one eager call (a class is one object however it was imported or renamed); tf.nn's are
+    seen in the graph of one traced call, by the name scopes and op types they emit.
+    Returns {"uses": sorted names, "traced": bool}.
+    """
+    function = _function(module, name)
+    seen: list[str] = []
+    originals = {}
+    for cls in _keras_normalization_layers():
+        if "call" in vars(cls):
+            original = vars(cls)["call"]
+
+            def recorded(self, *args, _original=original, _name=cls.__name__, **kwargs):
+                seen.append(_name)
+                return _original(self, *args, **kwargs)
+
+            originals[cls] = original
+            cls.call = recorded
+    try:
+        function(*[tf.constant(a) for a in arrays], *extra, **(keywords or {}))
+    finally:
+        for cls, original in originals.items():
+            cls.call = original
+    traced = True
+    try:
+        graph = tf.function(lambda *tensors: function(*tensors, *extra, **(keywords or {})),
+                            autograph=False).get_concrete_function(
+            *[tf.constant(a) for a in arrays]).graph
+        seen += _scope_uses(graph)
+    except Exception:  # noqa: BLE001 - code that cannot be traced (Python on tensor values, Keras
+        traced = False  # layers built inside the call) is judged by the eager recorders alone
+    return {"uses": sorted(set(seen)), "traced": traced}
+
+
 # -- the student's model, when the submission has no train(model, x, y) -------------------------
 
 def _accepts(function, name: str) -> bool:
