@@ -219,3 +219,32 @@ def test_a_course_repository_ci_from_a_fresh_venv_gives_the_verdicts(tmp_path) -
     refused = subprocess.run([str(venv / "bin" / "grade"), "selftest", "-a", "fc_nets"],
                              capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "not part of the student package" in refused.stderr
+
+
+def _grader_imports(path: Path, package: str = "grader") -> set[str]:
+    """The grader modules `path` imports, as paths relative to the grader package."""
+    import ast
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] != package:
+                continue
+            for candidate in ("/".join(parts[1:]) + ".py", "/".join(parts[1:]) + "/__init__.py"):
+                if candidate != ".py" and (ROOT / package / candidate).is_file():
+                    found.add(candidate)
+    return found
+
+
+@pytest.mark.parametrize("assignment", ["fc_nets", "batchnorm", "dropout", "cnn"])
+def test_every_grader_module_a_releasable_checks_file_imports_is_in_the_student_package(assignment):
+    """A released checks.py that imports a grader module the student wheel lacks cannot even
+    load (`grade release` ships the checks as they are; Note [Student package])."""
+    needed = _grader_imports(ROOT / "assignments" / assignment / "checks.py")
+    assert needed, "the checks import nothing from grader: the scan is broken"
+    assert needed <= set(distribution.STUDENT_FILES), sorted(needed - set(distribution.STUDENT_FILES))
