@@ -59,7 +59,7 @@ KEYS = {"notebook", "packages", "modules", "top_level", "fallbacks", "globals", 
 
 @dataclass(frozen=True)
 class Config:
-    """The manifest's `observe:` block, with stand-in files resolved (OBSERVE_API.md)."""
+    """The manifest's `observe:` block, with stand-in files resolved (Note [Observation])."""
     notebook: str                                    # course module whose notebook is executed
     packages: tuple[str, ...] = ()
     modules: dict = field(default_factory=dict)      # name -> Path of the stand-in
@@ -149,6 +149,14 @@ class Record:
     def heading(self) -> str:
         """The nearest markdown heading above the cell ('' if none)."""
         return self.headings[-1] if self.headings else ""
+
+    @property
+    def in_open_ended_part(self) -> bool:
+        """Whether the cell is in a course notebook's open-ended part ("Part V. CIFAR-10
+        open-ended challenge"), whose model may be anything, a Sequential ConvNet too: the
+        nearest heading that names a part says; a notebook without headings has no such part."""
+        part = next((h for h in reversed(self.headings) if h.lower().startswith("part ")), "")
+        return "open-ended" in part.lower() or "challenge" in part.lower()
 
     def ref(self, name: str) -> Ref:
         """The recorded object `name` (e.g. "model"), to pass to a worker call."""

@@ -108,8 +108,7 @@ def grade_submission(path: Path, assignment: assignments.Assignment,
         except plugin.NoChecks as exc:  # Note [Zero checks] in grader/plugin.py
             return failed(f"no check ran: {exc}", worker)
         score = round(sum(r.points for r in results), 6)
-        notes = list(staged.notes) + cell_notes + list(worker.notes) + [
-            note for run in student._observations.values() for note in run.notes()]
+        notes = list(staged.notes) + cell_notes + list(worker.notes) + student.observation_notes()
         cut = [r for r in results if r.status == "timeout" and "time budget" in r.message]
         if cut or worker.refused:  # Note [Time budget] in grader/worker/client.py
             notes.append(f"the submission's time budget of {assignment.limits.budget():g} s was "

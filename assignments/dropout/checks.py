@@ -710,20 +710,28 @@ def check_no_dropout(cases: list[NetCase]) -> Check:
                  "with keep probability 1 the network must not add dropout layers")
 
 
+def compare_test_time_scores(student, case: NetCase, name: str) -> None:
+    """loss(X) after one training pass equals the reference's after the same pass (its batch
+    norm's running averages included; nothing else keeps state)."""
+    __tracebackhide__ = True
+    X, y = case.data()
+    model = build_net(student, case)
+    train_loss(model, case, X, y, case.params())
+    scores = plain(call_method(model, "loss", X, what=f"`{NET_LOSS}(X)`").value)
+    reference = reference_net(case, case.keep)
+    reference.loss(X, y)
+    try:
+        compare_arrays(name, scores, reference.loss(X), inputs={"X": X}, hint=TEST_TIME_HINT)
+    except CheckFailure as failure:
+        raise in_sample(case.name, failure) from None
+
+
 def check_test_time(cases: list[NetCase]) -> Check:
     """With keep < 1, loss(X) after a training call returns the scores without dropout."""
     def run(student) -> None:
         __tracebackhide__ = True
         for case in cases:
-            X, y = case.data()
-            model = build_net(student, case)
-            train_loss(model, case, X, y, case.params())
-            scores = plain(call_method(model, "loss", X, what=f"`{NET_LOSS}(X)`").value)
-            expected = reference_net(case, case.keep).loss(X)
-            try:
-                compare_arrays("scores", scores, expected, inputs={"X": X}, hint=TEST_TIME_HINT)
-            except CheckFailure as failure:
-                raise in_sample(case.name, failure) from None
+            compare_test_time_scores(student, case, "scores")
     return Check("FullyConnectedNet.loss/test_time_no_dropout", NET_LOSS,
                  "FullyConnectedNet with dropout: loss(X) (test time) applies no dropout", run,
                  "at test time (y is None) the network runs without dropout")
@@ -940,18 +948,9 @@ def check_with_normalization(cases: list[NetCase]) -> Check:
     def run(student) -> None:
         __tracebackhide__ = True
         for case in cases:
-            X, y = case.data()
-            model = build_net(student, case)
-            train_loss(model, case, X, y, case.params())
-            scores = plain(call_method(model, "loss", X, what=f"`{NET_LOSS}(X)`").value)
-            reference = reference_net(case, case.keep)
-            reference.loss(X, y)
-            try:
-                compare_arrays("test-time scores after one training pass", scores,
-                               reference.loss(X), inputs={"X": X}, hint=TEST_TIME_HINT)
-            except CheckFailure as failure:
-                raise in_sample(case.name, failure) from None
+            compare_test_time_scores(student, case, "test-time scores after one training pass")
             loss = check_case_gradients(student, case)
+            X, y = case.data()
             without = reference_net(case, 1.0).loss(X, y)[0]
             if math.isclose(loss, without, rel_tol=1e-9, abs_tol=1e-12):
                 raise CheckFailure(

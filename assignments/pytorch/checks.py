@@ -582,7 +582,7 @@ def check_accuracy(student: Student) -> dict:
 # The notebook builds its Sequential three-layer ConvNet inline: `model =
 # nn.Sequential(...)` in the cell that calls the course's `train_part34(model,
 # optimizer)`; no function of the student's returns it.  So the notebook is
-# executed once (OBSERVE_API.md) with the course's `train_part34` replaced by
+# executed once (Note [Observation]) with the course's `train_part34` replaced by
 # observe/torch_observe.py, which records a copy of every model handed to it,
 # before any training, with its class and layer shapes as facts.  The graded
 # model is the first nn.Sequential that holds a Conv2d (the course's two-layer
@@ -630,14 +630,6 @@ SEQUENTIAL_TRAINING = {"epochs": 2, "batch_size": 64, "learning_rate": 1e-2, "mo
                        "seed": 0, "target": 0.7, "timeout_s": 180}
 
 
-def in_open_ended_part(headings) -> bool:
-    """Whether a cell is in the notebook's open-ended part ("Part V. CIFAR-10 open-ended
-    challenge"), whose model may be anything, a Sequential ConvNet too: the nearest heading
-    that names a part says; a notebook without headings has no such part."""
-    part = next((h for h in reversed(headings) if h.lower().startswith("part ")), "")
-    return "open-ended" in part.lower() or "challenge" in part.lower()
-
-
 def recorded_sequential(student: Student):
     """(record, where, (C, C1, C2, K)) of the notebook's Sequential ConvNet; Note [The observed
     Sequential model].  `where` names it in messages (its cell)."""
@@ -645,7 +637,7 @@ def recorded_sequential(student: Student):
     records = observation.require("train_part34", "a model passed to train_part34")
     chosen = next((r for r in records if r.facts.get("is_sequential")
                    and any(len(shape) == 4 for shape in r.facts.get("shapes", []))
-                   and not in_open_ended_part(r.headings)), None)
+                   and not r.in_open_ended_part), None)
     if chosen is None:
         seen = "; ".join(f"cell {r.cell}: {r.facts.get('class')} {r.facts.get('layers')}" for r in records)
         problems = observation.problems()

@@ -326,7 +326,7 @@ def keras_check(builder: str) -> Check:
 # The notebook's Sequential three-layer ConvNet is a `model_init_fn` defined in the
 # cell that calls the course's `train_part34(model_init_fn, optimizer_init_fn)`;
 # every part of the notebook redefines `model_init_fn`, so only the call says which
-# function built which model.  The notebook is executed once (OBSERVE_API.md) with the
+# function built which model.  The notebook is executed once (Note [Observation]) with the
 # course's train_part34 replaced by observe/tf_observe.py, which records both
 # functions and facts about one model the function builds.  The graded call is the
 # first whose model is a tf.keras.Sequential holding a Conv2D (the course's
@@ -344,21 +344,13 @@ SEQUENTIAL = "Sequential"
 IMAGE = (32, 32, 3)
 
 
-def in_open_ended_part(headings) -> bool:
-    """Whether a cell is in the notebook's open-ended part ("Part V. CIFAR-10 open-ended
-    challenge"), whose model may be anything, a Sequential ConvNet too: the nearest heading
-    that names a part says; a notebook without headings has no such part."""
-    part = next((h for h in reversed(headings) if h.lower().startswith("part ")), "")
-    return "open-ended" in part.lower() or "challenge" in part.lower()
-
-
 def recorded_sequential(student: Student):
     """(record, where, (C1, C2, K)); Note [The observed Sequential model]."""
     observation = student.observation()
     records = observation.require("train_part34", "a model_init_fn passed to train_part34")
     chosen = next((r for r in records if r.facts.get("is_sequential")
                    and "Conv2D" in r.facts.get("layers", [])
-                   and not in_open_ended_part(r.headings)), None)
+                   and not r.in_open_ended_part), None)
     if chosen is None:
         seen = "; ".join(f"cell {r.cell}: {r.facts.get('class') or r.facts.get('model_error')} "
                          f"{r.facts.get('layers', [])}" for r in records)

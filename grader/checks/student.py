@@ -75,6 +75,10 @@ class Student:
             self._observations[module] = current
         return current
 
+    def observation_notes(self) -> list[str]:
+        """What the notebook runs of this submission noted (failed cells, stand-ins missing)."""
+        return [note for run in self._observations.values() for note in run.notes()]
+
     def recorded(self, kind: str, provide=None, module: str | None = None):
         """Shortcut: `observation(provide, module).recorded(kind)`."""
         return self.observation(provide, module).recorded(kind)

@@ -45,6 +45,19 @@ def grade(path: Path, assignment_id: str, **options) -> SubmissionResult:
     return grade_submission(Path(path), assignments.load(assignment_id), Options(**options))
 
 
+def grade_reference_with(file: str, source: str, assignment_id: str,
+                         select: str) -> SubmissionResult:
+    """The reference package with `source` appended to its `file` (a hostile subclass, say),
+    graded on the checks `select` picks."""
+    package = copy_reference()
+    try:
+        target = package / file
+        target.write_text(target.read_text() + source)
+        return grade(package, assignment_id, select=select)
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+
+
 def grade_bug(bug: Bug, assignment_id: str) -> SubmissionResult:
     package = copy_reference()
     try:

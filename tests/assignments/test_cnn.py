@@ -19,7 +19,8 @@ from grader import assignment as assignments
 from grader.pipeline import Options, grade_submission
 
 from .conftest import (assert_starter_scores_zero, Bug, apply_bug, assert_bug_caught, check_by_id,
-                       assert_full_marks, copy_reference, grade, grade_bug, load_mutants)
+                       assert_full_marks, copy_reference, grade, grade_bug, grade_reference_with,
+                       load_mutants)
 
 ASSIGNMENT = "cnn"
 ROOT = Path(__file__).resolve().parents[2]
@@ -324,13 +325,7 @@ class ThreeLayerConvNet(_Honest):
 
 
 def _grade_with_net(source: str, select: str):
-    package = copy_reference()
-    try:
-        cnn = package / "classifiers" / "cnn.py"
-        cnn.write_text(cnn.read_text() + source)
-        return grade(package, ASSIGNMENT, select=select)
-    finally:
-        shutil.rmtree(package.parent, ignore_errors=True)
+    return grade_reference_with("classifiers/cnn.py", source, ASSIGNMENT, select)
 
 
 def test_overfit_does_not_score_the_accuracy_a_model_reports():

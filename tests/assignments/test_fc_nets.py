@@ -32,7 +32,7 @@ from grader.pipeline import grade_submission
 
 from .conftest import (assert_starter_scores_zero, check_by_id, REFERENCE_PACKAGE, Bug, apply_bug,
                        assert_bug_caught, assert_full_marks, copy_reference, grade, grade_bug,
-                       load_mutants)
+                       grade_reference_with, load_mutants)
 
 ASSIGNMENT = "fc_nets"
 ROOT = Path(__file__).resolve().parents[2]
@@ -523,13 +523,7 @@ class FullyConnectedNet(_Honest):
 
 
 def _grade_with_net(source: str, select: str):
-    package = copy_reference()
-    try:
-        fc_net = package / "classifiers" / "fc_net.py"
-        fc_net.write_text(fc_net.read_text() + source)
-        return grade(package, ASSIGNMENT, select=select)
-    finally:
-        shutil.rmtree(package.parent, ignore_errors=True)
+    return grade_reference_with("classifiers/fc_net.py", source, ASSIGNMENT, select)
 
 
 def test_overfit_does_not_score_the_params_a_model_reports():

@@ -5,7 +5,7 @@ course's `train_part34(model, optimizer)`; no function of the student's returns
 it (Note [The observed Sequential model] in assignments/pytorch/checks.py).  In
 execute mode these replace the notebook's own `train_part34`,
 `check_accuracy_part34`, `train_part2` and `check_accuracy_part2` (manifest
-`observe:`, OBSERVE_API.md) and record what the student's cells hand them, as
+`observe:`, Note [Observation]) and record what the student's cells hand them, as
 worker objects: a copy of the model taken before anything else happens to it,
 the optimizer, and plain facts (class, layer shapes, optimizer settings).
 

@@ -5,7 +5,7 @@ inline and handed to the course's `train_part34(model_init_fn, optimizer_init_fn
 every part redefines `model_init_fn`, so only the call shows which one a part built
 (Note [The observed Sequential model] in assignments/tensorflow/checks.py).  In execute
 mode these replace the notebook's own `train_part34`, `train_part2` and `check_accuracy`
-(manifest `observe:`, OBSERVE_API.md) and record what the cells hand them, as worker
+(manifest `observe:`, Note [Observation]) and record what the cells hand them, as worker
 objects, with plain facts about the model one call of `model_init_fn` builds (class,
 layer classes, weight shapes) and the optimizer's settings.
 
