@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
-# bubblewrap confines student code (Note [Sandbox] in grader/sandbox.py).  Installed
+# bubblewrap confines student code (Note [Sandbox] in grader/worker/sandbox.py).  Installed
 # when missing and we are root on a Debian-like system; otherwise the grader falls
 # back to resource limits and the isolation tests skip, saying why.
 sandbox:
@@ -47,7 +47,7 @@ demo: venv sandbox
 	@echo
 	$(BIN)/grade batch examples/fc_nets --assignment fc_nets --out out/demo
 
-# A NumPy 1.26 worker environment (grader/envs.py) for the tests that grade under the
+# A NumPy 1.26 worker environment (grader/worker/envs.py) for the tests that grade under the
 # course's own NumPy; made once (about 25 s from PyPI, 7 s with pip's cache) and reused
 # after that (about 1 s).  Without PyPI it is not made and those tests skip, saying why.
 .PHONY: worker-env-np126

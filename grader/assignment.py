@@ -22,7 +22,7 @@ in definitions mode (grader/locate.py Note [Any name]); `notebook_names` lists t
 names for its notebook, which pick it among several (grader/which_notebook.py), and
 `other_versions` the notebooks of other course years it recognises and does not grade
 (grader/course_version.py).  `gpu: true` marks an
-assignment whose framework code may run on a GPU (`--device`, grader/devices.py).  The rubric's
+assignment whose framework code may run on a GPU (`--device`, grader/worker/devices.py).  The rubric's
 `manual: {inline_question_1: 1, ...}` sets points aside for answers graded by
 hand: they are not part of the automatic score.
 
@@ -61,7 +61,7 @@ import yaml
 
 from .checks.spec import Check
 from .locate import Layout
-from .sandbox import Limits
+from .worker.sandbox import Limits
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS_DIR = PROJECT_ROOT / "assignments"

@@ -240,7 +240,7 @@ def _run_check(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from . import assignment as assignments
-    from .devices import DeviceError
+    from .worker.devices import DeviceError
     from .pipeline import Options, grade_submission, submission_device
     from .terminal import Progress, render
 
@@ -598,7 +598,7 @@ def _course_conventions(path, assignment_id: str) -> dict:
 
 
 def _worker_python(args: argparse.Namespace) -> str | None:
-    """The interpreter that runs student code (grader/envs.py), with this precedence:
+    """The interpreter that runs student code (grader/worker/envs.py), with this precedence:
     --worker-python, then the course file's `worker_python:` (a path for every assignment, or
     a mapping from assignment id to path; relative to the course file), then the grader's own
     (None).  A path that names no interpreter is a ValueError saying where it came from."""
@@ -606,7 +606,7 @@ def _worker_python(args: argparse.Namespace) -> str | None:
 
     import yaml
 
-    from .envs import EnvError, interpreter
+    from .worker.envs import EnvError, interpreter
     try:
         if args.worker_python:
             return interpreter(args.worker_python)
@@ -630,12 +630,12 @@ def _worker_python(args: argparse.Namespace) -> str | None:
 
 
 def _run_env_create(args: argparse.Namespace) -> int:
-    from .envs import cli_create
+    from .worker.envs import cli_create
     return cli_create(args)
 
 
 def _run_env_check(args: argparse.Namespace) -> int:
-    from .envs import cli_check
+    from .worker.envs import cli_check
     return cli_check(args)
 
 

@@ -97,7 +97,7 @@ from collections import deque
 from typing import TextIO
 
 from . import assignment as assignments
-from . import devices
+from .worker import devices
 from .batch import BatchError, Job, JobSpec, _first_line, _job_of
 from .discover import Submission
 from .result import SubmissionResult

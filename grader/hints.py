@@ -6,7 +6,7 @@ gone, NumPy 1.24 removed `np.float`, and Python 2 code has print statements and
 a `/` that floored.  A student who sees only "TypeError: only 0-dimensional
 arrays can be converted to Python scalars" cannot tell a version break from a
 bug.  This module names the change and the fix; grading a course's own
-environment at all is grader/envs.py's job.
+environment at all is grader/worker/envs.py's job.
 
 # Note [Version hints]
 BREAKS is a table: a regular expression over a failed check's message, and the

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Callable
 
 from . import assignment as assignments
-from . import devices, plugin
+from .worker import devices
+from . import plugin
 from .checks.compare import on_device
 from .checks.spec import CheckFailure
 from .checks.student import Student
@@ -42,7 +43,7 @@ def _environment(worker: Worker | None, device: devices.Device = devices.CPU) ->
             "python": platform.python_version(), "worker_python": info.get("python", ""),
             "worker_numpy": info.get("numpy", ""), "platform": platform.platform(terse=True),
             "worker_start": worker.start_kind if worker is not None else "",
-            # Note [Sandbox views] in grader/sandbox.py: what was in force for this submission
+            # Note [Sandbox views] in grader/worker/sandbox.py: what was in force for this submission
             "isolation": dict(worker.isolation) if worker is not None else {}}
 
 
@@ -138,7 +139,7 @@ def _data_set(data_dir: str | None):
 
 def submission_device(assignment: assignments.Assignment, spec: str | None) -> devices.Device:
     """Where this assignment's framework code runs: the CPU for numpy assignments, else
-    `spec` resolved (Note [Choosing the device] in grader/devices.py)."""
+    `spec` resolved (Note [Choosing the device] in grader/worker/devices.py)."""
     device = devices.resolve(spec)  # also says when the GPU asked for does not exist
     return device if assignment.gpu else devices.CPU
 

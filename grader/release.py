@@ -983,7 +983,7 @@ def read_config(folder: Path) -> dict:
 def load(folder: Path, conventions: dict | None = None) -> assignments.Assignment:
     """The release in `folder` as an Assignment whose checks replay its tape."""
     from .locate import Layout
-    from .sandbox import Limits
+    from .worker.sandbox import Limits
 
     folder = Path(folder).resolve()
     config = read_config(folder)

@@ -160,6 +160,6 @@ def _fix_first(result: SubmissionResult, width: int) -> list[str]:
 
 def _worker_versions(environment: dict) -> str:
     """What ran the student's code (", worker Python 3.11.7, NumPy 1.26.4"), which may differ
-    from the judge's own Python (grader/envs.py); empty for results that do not say."""
+    from the judge's own Python (grader/worker/envs.py); empty for results that do not say."""
     python, numpy = environment.get("worker_python"), environment.get("worker_numpy")
     return f", worker Python {python}, NumPy {numpy}" if python else ""

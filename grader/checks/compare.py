@@ -10,7 +10,7 @@ while the smallest real mistakes the course cares about (eps outside the square
 root, unbiased variance on a batch of 100) differ by 1e-5 or more.
 
 The table is also keyed by device (`grading_device`, set by the pipeline for
-a submission's checks; Note [Same numbers on a GPU] in grader/devices.py).
+a submission's checks; Note [Same numbers on a GPU] in grader/worker/devices.py).
 With TF32 off, a GPU computes float32 and float64 to the same precision as the
 CPU but sums in another order (tree reductions, cuDNN's convolution
 algorithms), which perturbs a result by a few units in its last place times

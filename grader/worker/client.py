@@ -2,7 +2,7 @@
 
 # Note [Trust boundary]
 Student code never runs in the judge's process.  The judge starts
-`runtime.py` in a confined child (grader/sandbox.py, Note [Sandbox]) and talks
+`runtime.py` in a confined child (grader/worker/sandbox.py, Note [Sandbox]) and talks
 to it over two pipes in the wire format of wire.py (Note [Frame format]): plain
 data in, plain data out, never a pickle.  So a student who patches numpy,
 pytest or builtins patches them in the worker only; an object whose `__eq__`
@@ -40,8 +40,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import sandbox
-from ..devices import CPU, Device
+from . import sandbox
+from .devices import CPU, Device
 from ..result import MAX_NAME, clip
 from . import wire
 
@@ -210,10 +210,10 @@ class Worker:
         # GRADER_SANDBOX=rlimits|bwrap|auto overrides the default for a whole run.
         self.sandbox_mode = sandbox_mode or os.environ.get("GRADER_SANDBOX", "auto")
         self.sys_paths = sys_paths  # relative to the submission as the worker sees it
-        self.device = device  # Note [Same numbers on a GPU] in grader/devices.py
+        self.device = device  # Note [Same numbers on a GPU] in grader/worker/devices.py
         self.process: subprocess.Popen | None = None
         self.info: dict = {}
-        self.isolation: dict = {}  # Note [Sandbox views] in grader/sandbox.py
+        self.isolation: dict = {}  # Note [Sandbox views] in grader/worker/sandbox.py
         self.mode = ""
         self.notes: list[str] = []
         self.starts = 0
@@ -246,7 +246,7 @@ class Worker:
                 os.set_inheritable(target, True)
             sandbox.make_preexec(self.limits, gpu=self.device.kind == "cuda")()
 
-        argv, args_fd = plan.launch()  # Note [Sandbox views] in grader/sandbox.py
+        argv, args_fd = plan.launch()  # Note [Sandbox views] in grader/worker/sandbox.py
         try:
             self.process = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=output_w, stderr=output_w,

@@ -4,11 +4,11 @@ Runs inside the sandbox, started by grader/worker/client.py as
 `python -I runtime.py` with the wire on file descriptors 3 (requests in) and 4
 (replies out); fds 1 and 2 are the student's stdout/stderr, captured by the
 judge.  It needs only the standard library, numpy and wire.py next to it, so it
-runs under a course's own interpreter (see Note [Trust boundary]; grader/envs.py
+runs under a course's own interpreter (see Note [Trust boundary]; grader/worker/envs.py
 makes such interpreters).  So this file, wire.py and notebook_cells.py must work on
 Python 3.9-3.12 with NumPy 1.23-2.x: no `match`, no `X | Y` outside annotations
 (which `from __future__ import annotations` leaves unevaluated), no NumPy-2-only
-API; tests/grader/test_envs.py runs the worker under Python 3.9 with NumPy 1.23.
+API; tests/grader/worker/test_envs.py runs the worker under Python 3.9 with NumPy 1.23.
 
 Nothing here is trusted by the judge: student code shares this process and may
 patch anything in it.  The worst it can do is send different data back, which
@@ -328,7 +328,7 @@ def serve(request_fd: int = REQUEST_FD, reply_fd: int = REPLY_FD) -> None:
 
 
 def drop_privileges() -> None:
-    """Stop being root before any student code runs (see Note [Sandbox] in grader/sandbox.py)."""
+    """Stop being root before any student code runs (see Note [Sandbox] in grader/worker/sandbox.py)."""
     uid = os.environ.pop("GRADER_WORKER_UID", "")
     if uid and os.getuid() == 0:
         os.setgroups([])

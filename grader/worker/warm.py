@@ -36,8 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from .. import sandbox
-from ..devices import CPU, Device
+from . import sandbox
+from .devices import CPU, Device
 from .client import Worker, WorkerFailure, _kill_tree
 
 SOCKET_NAME = "zygote.sock"
@@ -114,7 +114,7 @@ class SlotPool:
         if plan is None:
             raise ZygoteError(warm_refusal("numpy") or "warm workers are not possible here")
         (slot / "control" / SOCKET_NAME).unlink(missing_ok=True)
-        argv, args_fd = plan.launch()  # Note [Sandbox views] in grader/sandbox.py
+        argv, args_fd = plan.launch()  # Note [Sandbox views] in grader/worker/sandbox.py
         try:
             with open(slot / "zygote.log", "ab") as log:
                 self.processes[slot] = subprocess.Popen(

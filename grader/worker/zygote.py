@@ -1,6 +1,6 @@
 """The warm-worker template: imports numpy (and torch) once, forks one fresh worker per request.
 
-Runs inside the sandbox exactly where runtime.py would (grader/sandbox.py,
+Runs inside the sandbox exactly where runtime.py would (grader/worker/sandbox.py,
 `zygote_plan`), as `python -I zygote.py [--preload torch]`, before any
 submission exists.  Like runtime.py it needs only the standard library and
 numpy and must run on Python 3.9-3.12 (see the docstring of runtime.py).
@@ -304,7 +304,7 @@ def _make_removable(top: str) -> None:
 # System V shared memory, semaphores and message queues, and POSIX message queues,
 # outlive the processes that made them.  Each slot's zygote runs in an IPC namespace
 # of its own (bubblewrap's --unshare-ipc, with its own mqueue mount at /dev/mqueue;
-# Note [Sandbox views] in grader/sandbox.py), which its workers share one at a time.
+# Note [Sandbox views] in grader/worker/sandbox.py), which its workers share one at a time.
 # The zygote cannot give each fork a namespace of its own: unshare(CLONE_NEWIPC)
 # needs CAP_SYS_ADMIN, which it does not keep (it would be the host's).  So the
 # reaper, running as the finished worker's uid, deletes every System V object whose

@@ -1,7 +1,7 @@
 """The CUDA path: framework assignments graded on a GPU (`--device cuda`).
 
 Skipped, with the reason, on a machine without an NVIDIA GPU (the driver's
-files are how grader/devices.py finds one).  Where there is one: the PyTorch
+files are how grader/worker/devices.py finds one).  Where there is one: the PyTorch
 and Pruning solutions get full marks on it, the result names the GPU, and
 the reference's own CPU-vs-CUDA differences fit the `cuda` rows of the
 tolerance table (Note [Tolerances] in grader/checks/compare.py), which is the
@@ -16,14 +16,14 @@ import numpy as np
 import pytest
 
 from grader import assignment as assignments
-from grader import devices
+from grader.worker import devices
 from grader.checks.compare import DEVICE_TOLERANCES
 from grader.pipeline import Options, grade_submission
 
 ROOT = Path(__file__).resolve().parents[2]
 GPUS = devices.gpus()
 pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not GPUS, reason="no NVIDIA GPU on this machine (grader/devices.py "
+              pytest.mark.skipif(not GPUS, reason="no NVIDIA GPU on this machine (grader/worker/devices.py "
                                                   "found none): the CUDA path is not exercised here")]
 
 

@@ -50,7 +50,7 @@ def make_student(submission):
     layers.py); the workers are closed after the test.
     """
     from grader.checks.student import Student
-    from grader.sandbox import Limits
+    from grader.worker.sandbox import Limits
     from grader.worker.client import Worker
 
     workers: list[Worker] = []
@@ -68,7 +68,7 @@ def make_student(submission):
 
 @pytest.fixture(scope="session")
 def numpy126_python() -> str:
-    """The interpreter of a NumPy 1.26 worker environment (grader/envs.py), made once per
+    """The interpreter of a NumPy 1.26 worker environment (grader/worker/envs.py), made once per
     session by the real `grade env create --numpy 1.26`, in the same cache folder as `make
     worker-env-np126`, so a CI run or an earlier session that made it makes this instant.
     Skips, saying why, when it cannot be made (PyPI not reachable)."""

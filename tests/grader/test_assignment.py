@@ -10,7 +10,7 @@ import pytest
 
 from grader import assignment as assignments
 from grader.assignment import AssignmentError
-from grader.sandbox import Limits
+from grader.worker.sandbox import Limits
 
 CHECKS_PY = """
 from grader.checks.spec import Check

@@ -319,7 +319,7 @@ def _gpu_copy_of_tiny(folder: Path) -> str:
 @pytest.mark.slow
 def test_a_remote_scheduler_grades_as_the_local_run_and_gpu_tasks_go_to_gpu_workers(
         dask_scheduler, tmp_path) -> None:
-    from grader import devices
+    from grader.worker import devices
 
     address, workers = dask_scheduler.address, dask_scheduler.workers
     klass = tb.tiny_class(tmp_path / "class", ["ada", "ben", "wrong_cy", "empty_dee"])
@@ -473,7 +473,7 @@ def test_ctrl_c_on_a_cluster_batch_keeps_what_was_graded_and_stops_the_jobs(tmp_
 def test_gpu_runs_ask_the_scheduler_for_a_gpu_and_remote_devices_are_taken_as_written() -> None:
     from types import SimpleNamespace
 
-    from grader import devices
+    from grader.worker import devices
     from grader.cluster import cluster_device, task_resources
 
     assert task_resources(devices.Device("cuda", 1)) == {"GPU": 1}

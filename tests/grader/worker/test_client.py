@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import sandbox
+from grader.worker import sandbox
 from grader.worker.client import (Converted, Opaque, StudentError, Worker, WorkerCrashed,
                                   WorkerFailure, WorkerTimeout, ProtocolError)
 
@@ -475,7 +475,7 @@ def test_the_sandbox_shows_no_host_paths_ipc_or_sys_and_scratch_is_bounded(worke
         w = worker(VIEWS, limits=limits)
         require_isolation(w)
         seen = w.call("layers", "views").value
-        repo = str(Path(sandbox.__file__).resolve().parent.parent)
+        repo = str(Path(sandbox.__file__).resolve().parents[2])
         # Only the interpreter's own path shows (it is bound where it is on the host, and the
         # worker can read sys.executable anyway); nothing of the grader, reference or submission.
         assert str(w.submission) not in seen["cmdline"], seen["cmdline"]

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import sandbox
+from grader.worker import sandbox
 from grader.worker import warm
 from grader.worker.client import StudentError, WorkerCrashed, WorkerFailure, WorkerTimeout
 from grader.worker.warm import SlotPool, WarmWorker

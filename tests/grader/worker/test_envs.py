@@ -1,4 +1,4 @@
-"""Worker environments (grader/envs.py): `grade env create` / `grade env check`, and grading
+"""Worker environments (grader/worker/envs.py): `grade env create` / `grade env check`, and grading
 one submission under two of them, the grader's own (NumPy 2.4) and a NumPy 1.26 one.
 
 The NumPy 1.26 environment comes from the session fixture `numpy126_python`
@@ -21,13 +21,13 @@ import numpy as np
 import pytest
 
 from grader import assignment as assignments
-from grader import envs, sandbox
+from grader.worker import envs, sandbox
 from grader.pipeline import Options, grade_submission
 
 GRADE = Path(sys.executable).with_name("grade")
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 REFERENCE = ROOT / "reference" / "cs231n"
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 JUDGE_NUMPY = np.__version__
 
 

@@ -83,7 +83,7 @@ WORKER_UIDS = range(200_000, 300_000)
 def worker_uid() -> int:
     return secrets.choice(WORKER_UIDS)
 
-WORKER_DIR = Path(__file__).resolve().parent / "worker"
+WORKER_DIR = Path(__file__).resolve().parent
 WORKER_FILES = ("runtime.py", "wire.py", "zygote.py")
 SANDBOX_WORKER_DIR = "/opt/grader-worker"
 SANDBOX_SUBMISSION = "/submission"
@@ -265,7 +265,7 @@ def plan(python: str, submission: Path, scratch: Path, mode: str = "auto",
 
     `mode` is "bwrap", "rlimits" or "auto" (bwrap when installed).  See Note [Sandbox].
     `extra_env` is set in the worker's environment last (the device's settings,
-    Note [Same numbers on a GPU] in grader/devices.py); `gpu` binds the NVIDIA
+    Note [Same numbers on a GPU] in grader/worker/devices.py); `gpu` binds the NVIDIA
     device nodes into the sandbox (Note [Choosing the device] there).
     """
     use_bwrap = mode == "bwrap" or (mode == "auto" and bwrap_path() is not None)

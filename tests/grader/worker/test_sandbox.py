@@ -1,4 +1,4 @@
-"""Sandbox plans and limits (grader/sandbox.py); the isolation itself is tested in worker/."""
+"""Sandbox plans and limits (grader/worker/sandbox.py); the isolation itself is tested in worker/."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import sandbox
+from grader.worker import sandbox
 
 
 def test_process_limit_for_root_is_the_allowance_and_for_users_on_top(monkeypatch) -> None:
@@ -35,7 +35,7 @@ def test_bwrap_plan_binds_only_what_the_worker_needs(tmp_path) -> None:
     argv = " ".join(plan.argv)
     assert plan.mode == "bwrap"
     assert "--unshare-net" in argv and "--unshare-pid" in argv and "--die-with-parent" in argv
-    repo = str(Path(sandbox.__file__).resolve().parent.parent)
+    repo = str(Path(sandbox.__file__).resolve().parents[2])
     bound = [plan.argv[i + 1] for i, a in enumerate(plan.argv) if a in ("--ro-bind", "--bind")]
     assert not any(p in (repo, repo + "/reference", repo + "/assignments", repo + "/rubrics")
                    for p in bound), bound

@@ -1,4 +1,4 @@
-"""`--device auto|cpu|cuda[:N]` (grader/devices.py): choosing, refusing, and what the worker sees.
+"""`--device auto|cpu|cuda[:N]` (grader/worker/devices.py): choosing, refusing, and what the worker sees.
 
 GPUs are found from the driver's files, so a fake root with those files
 stands in for a GPU machine here; the tests that need a real GPU skip, saying
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from grader import assignment as assignments
-from grader import devices, sandbox
+from grader.worker import devices, sandbox
 from grader.checks.compare import DEVICE_TOLERANCES, grading_device, on_device, tolerance_for
 from grader.pipeline import Options, grade_submission, submission_device
 from grader.worker.client import Worker

@@ -21,7 +21,7 @@ leaves a folder that looks ready, and two builds racing for one folder end
 with one whole environment.  A folder whose stamp asked for the same thing is
 reused as it is (`--force` rebuilds), which makes `grade env create` cheap to
 call from CI and from a test session.  Everything is made world-readable: the
-worker runs as an unprivileged uid (Note [Sandbox] in grader/sandbox.py).
+worker runs as an unprivileged uid (Note [Sandbox] in grader/worker/sandbox.py).
 
 # Note [The judge never imports the worker's packages]
 Everything this module learns about an environment, it learns by running that
@@ -295,7 +295,7 @@ class Report:
 
 def check(python: str, sandbox_mode: str | None = None) -> Report:
     """Probe the environment, then start the real worker runtime in it under the sandbox."""
-    from .worker.client import Worker, WorkerFailure
+    from .client import Worker, WorkerFailure
 
     report = Report(python)
     try:
@@ -321,7 +321,7 @@ def check(python: str, sandbox_mode: str | None = None) -> Report:
             report.problems.append(
                 f"in the sandbox the worker ran Python {inside[0]} with NumPy {inside[1]}, but "
                 f"this interpreter is Python {outside[0]} with NumPy {outside[1]}: the sandbox "
-                f"does not see its whole installation (see _python_roots in grader/sandbox.py)")
+                f"does not see its whole installation (see _python_roots in grader/worker/sandbox.py)")
     except (WorkerFailure, OSError, RuntimeError) as exc:
         report.problems.append(f"the worker runtime does not start in it: {exc}")
     finally:
