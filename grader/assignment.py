@@ -10,7 +10,7 @@ rubric `rubrics/<id>.yml` gives every check its points; a check missing from
 the rubric, or a rubric entry naming no check, is an error when the
 assignment loads, never a silent zero.
 
-Notebooks (grader/notebook.py): `notebooks: {layers: "*.ipynb"}` grades a
+Notebooks (grader/submission/notebook.py): `notebooks: {layers: "*.ipynb"}` grades a
 course module from a notebook when no `.py` file is submitted for it,
 `notebook_mode: definitions|execute` says how (default definitions; `grade
 check --notebook-mode` overrides it for a run), `notebook_limits: {cell_s,
@@ -18,10 +18,10 @@ total_s}` bounds execution, and `aliases: {batch_norm: [batchnorm, ...]}`
 lists other names a student may have given a function; `notebook_setup` is
 course code run before a notebook's cells (Note [Notebook setup] there);
 `any_file_name: true` and `python_mode: definitions` grade a lone `.py` of any name, run
-in definitions mode (grader/locate.py Note [Any name]); `notebook_names` lists the course's
-names for its notebook, which pick it among several (grader/which_notebook.py), and
+in definitions mode (grader/submission/stage.py Note [Any name]); `notebook_names` lists the course's
+names for its notebook, which pick it among several (grader/submission/which_notebook.py), and
 `other_versions` the notebooks of other course years it recognises and does not grade
-(grader/course_version.py).  `gpu: true` marks an
+(grader/submission/course_version.py).  `gpu: true` marks an
 assignment whose framework code may run on a GPU (`--device`, grader/worker/devices.py).  The rubric's
 `manual: {inline_question_1: 1, ...}` sets points aside for answers graded by
 hand: they are not part of the automatic score.
@@ -60,7 +60,7 @@ from pathlib import Path
 import yaml
 
 from .checks.spec import Check
-from .locate import Layout
+from .submission.stage import Layout
 from .worker.sandbox import Limits
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -250,7 +250,7 @@ def _notebook_settings(manifest: dict, layout: Layout,
     """The manifest's notebook keys and aliases (Note [Manifest]); ValueError names a bad one."""
     import dataclasses
 
-    from . import course_version
+    from .submission import course_version
     mode = manifest.get("notebook_mode", "definitions")
     if mode not in ("definitions", "execute"):
         raise ValueError(f"notebook_mode must be definitions or execute, not {mode!r}")

@@ -78,7 +78,7 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from . import assignment as assignments
-from .discover import Submission, content_hash, discover
+from .submission.discover import Submission, content_hash, discover
 from .gradebook import Gradebook, Reconciled, load_result
 from .pipeline import Options, grade_submission, submission_device
 from .report import render_html

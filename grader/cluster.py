@@ -99,7 +99,7 @@ from typing import TextIO
 from . import assignment as assignments
 from .worker import devices
 from .batch import BatchError, Job, JobSpec, _first_line, _job_of
-from .discover import Submission
+from .submission.discover import Submission
 from .result import SubmissionResult
 
 LOCAL = "local"

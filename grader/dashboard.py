@@ -101,7 +101,7 @@ def _histogram(graded: list[SubmissionResult]) -> list[dict]:
 
 _ON_SAMPLE = re.compile(r" on sample '[^']*'")
 # `\d+(?:\.\d*)?`, not `\d+\.?\d*` (two quantifiers over the same digits: quadratic on a
-# long run of them); Note [Linear-time text] in grader/notebook.py.
+# long run of them); Note [Linear-time text] in grader/submission/notebook.py.
 _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?(?![\w.])|\b(?:nan|inf)\b",
                      re.IGNORECASE)
 

@@ -25,7 +25,7 @@ User ID or SIS Login ID.  Where each row's identity comes from, first found:
   1. a roster CSV (`--roster`: a `submission` column plus any of the Canvas
      identity columns);
   2. a Canvas bulk download graded by `grade batch`: the Canvas user id is in
-     the downloaded files' names (Note [Canvas names] in grader/discover.py),
+     the downloaded files' names (Note [Canvas names] in grader/submission/discover.py),
      read back from OUT_DIR/gradebook.sqlite (`identities`), and written as ID;
   3. otherwise the submission id as Student and SIS Login ID, which is what
      courses that collect submissions by login name need, with a warning.
@@ -198,7 +198,7 @@ def to_canvas(results: list[tuple[str, SubmissionResult]], title: str,
 def identities(path: Path) -> dict[str, dict[str, str]]:
     """submission id -> {"Student", "ID"} from a batch's gradebook (OUT_DIR/gradebook.sqlite),
     where the download named them: the Canvas user id of Note [Canvas gradebook import]."""
-    from .discover import _CANVAS
+    from .submission.discover import _CANVAS
     rows = _gradebook_rows(Path(path), "SELECT id, source, name FROM submissions")
     found = {}
     for sid, source, name in rows:

@@ -20,7 +20,7 @@ from . import plugin
 from .checks.compare import on_device
 from .checks.spec import CheckFailure
 from .checks.student import Student
-from .locate import OtherVersionError, SubmissionError, stage
+from .submission.stage import OtherVersionError, SubmissionError, stage
 from .result import CheckResult, InlineAnswer, SubmissionResult, clip
 from .worker.client import Worker, WorkerFailure
 
@@ -73,7 +73,7 @@ def grade_submission(path: Path, assignment: assignments.Assignment,
         if options.notebook_mode:
             layout = dataclasses.replace(layout, notebook_mode=options.notebook_mode)
         staged = stage(path, layout)
-    except OtherVersionError as exc:  # one line, not a zero (grader/course_version.py)
+    except OtherVersionError as exc:  # one line, not a zero (grader/submission/course_version.py)
         return dataclasses.replace(failed(str(exc)), status="other_version")
     except SubmissionError as exc:
         return failed(str(exc))

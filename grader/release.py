@@ -487,7 +487,7 @@ def copy_course_files(source: Path, names, folder: Path) -> None:
 
 def write_stand_ins(assignment: assignments.Assignment, names, folder: Path) -> None:
     """Generated stand-ins for the course files; Note [Course files in a release]."""
-    from .locate import REFERENCE_COURSE_DIR
+    from .submission.stage import REFERENCE_COURSE_DIR
     source_dir = assignment.layout.course_dir or REFERENCE_COURSE_DIR
     for name in names:
         target = folder / name
@@ -982,7 +982,7 @@ def read_config(folder: Path) -> dict:
 
 def load(folder: Path, conventions: dict | None = None) -> assignments.Assignment:
     """The release in `folder` as an Assignment whose checks replay its tape."""
-    from .locate import Layout
+    from .submission.stage import Layout
     from .worker.sandbox import Limits
 
     folder = Path(folder).resolve()

@@ -97,7 +97,7 @@ SUBMISSION_STATUSES = ("graded", "error", "other_version")
 # could be graded (no files found, several notebooks none of which the course's
 # names pick, an import that timed out...); `message` says why.
 # `other_version`: the notebook is of another version of the course (a TF1
-# graph notebook, the 2017 PyTorch notebook; grader/course_version.py), named
+# graph notebook, the 2017 PyTorch notebook; grader/submission/course_version.py), named
 # in one line in `message`; no check ran, so `checks` is empty and `score` 0,
 # but it is not a zero earned on this year's checks.  Both non-graded statuses
 # make `grade check` exit 2.
@@ -145,7 +145,7 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class InlineAnswer:
-    """A notebook's answer to an inline question, for grading by hand (grader/notebook.py).
+    """A notebook's answer to an inline question, for grading by hand (grader/submission/notebook.py).
 
     `points` are what the rubric's `manual:` table sets aside for it; they are not
     part of `score` or `max_score`."""

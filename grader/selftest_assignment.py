@@ -44,7 +44,7 @@ from typing import TextIO
 
 from . import assignment as assignments
 from . import mutants
-from .discover import Submission
+from .submission.discover import Submission
 from .result import CheckResult, SubmissionResult
 
 REFERENCE_ID, STARTER_ID = "reference", "starter"

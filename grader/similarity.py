@@ -1,7 +1,7 @@
 """Similar-code detection across a batch: pairs of submissions for a person to look at.
 
 Results hold no code, so this module reads the submissions again (staged exactly
-as for grading, grader/locate.py), cuts out each graded function, and compares
+as for grading, grader/submission/stage.py), cuts out each graded function, and compares
 every pair of submissions function by function.  It writes
 OUT_DIR/similarity.json, which the class dashboard (grader/dashboard.py) lists.
 
@@ -50,7 +50,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Iterable
 
-from .locate import Layout, SubmissionError, stage
+from .submission.stage import Layout, SubmissionError, stage
 
 SCHEMA = "grader.similarity/1"
 K = 5                    # tokens per k-gram
@@ -161,7 +161,7 @@ def _read_one(path: Path, layout: Layout, wanted: set[str] | None) -> dict[str, 
         functions: dict[str, list[str]] = {}
         for name, relative in layout.files.items():
             # the module graded for it, which may be the code a re-export points to (Note
-            # [Re-exporting packages] in grader/locate.py)
+            # [Re-exporting packages] in grader/submission/stage.py)
             module = staged.modules.get(name, "")
             file = (staged.root / (module.replace(".", "/") + ".py") if module
                     else staged.root / staged.package / relative)

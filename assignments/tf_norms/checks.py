@@ -1005,7 +1005,7 @@ def library_normalization_uses(source: str, function: str) -> list[tuple[int, st
 
 def staged_source(student: Student, module: str) -> tuple[str, str]:
     """(file name shown to the student, text) of a submission module as staged, read in the
-    judge before any student code ran (grader/locate.py `Staged.sources`)."""
+    judge before any student code ran (grader/submission/stage.py `Staged.sources`)."""
     student.members(module)  # the usual 'not found' / 'cannot be imported' failures first
     import_name = student.modules.get(module, module)
     path = Path(student.worker.submission, *import_name.split(".")).with_suffix(".py")

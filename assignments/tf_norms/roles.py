@@ -294,7 +294,7 @@ class View:
 
 def student_view(text: str) -> View:
     """`text` as staged; for a module generated from a notebook (or from a .py read in
-    definitions mode, grader/notebook.py), the student's own kept definitions instead of the
+    definitions mode, grader/submission/notebook.py), the student's own kept definitions instead of the
     generated stub, each line mapped back to its cell."""
     if not text.startswith(GENERATED):
         return View(text)

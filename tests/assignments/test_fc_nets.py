@@ -148,7 +148,7 @@ def test_zip_of_a_differently_named_package_gets_full_marks(tmp_path):
 
 def _re_exporting_submission(shim: str, real: str) -> Path:
     """The reference as `real`, and a package `shim` whose files only re-export it, as some
-    courses ship theirs (Note [Re-exporting packages] in grader/locate.py)."""
+    courses ship theirs (Note [Re-exporting packages] in grader/submission/stage.py)."""
     package = copy_reference(real)
     for path in [p for p in package.rglob("*.py") if p.name != "__init__.py"]:
         relative = path.relative_to(package)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import notebook
+from grader.submission import notebook
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = Path(__file__).resolve().parent / "tf_norms_lab"

@@ -14,10 +14,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from grader import notebook as nb
+from grader.submission import notebook as nb
 from grader.checks.spec import CheckFailure
 from grader.checks.student import Student
-from grader.locate import Layout, SubmissionError, stage
+from grader.submission.stage import Layout, SubmissionError, stage
 from grader.observe import Config
 from grader.worker.client import Worker
 

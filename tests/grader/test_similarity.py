@@ -11,7 +11,7 @@ from pathlib import Path
 
 from grader import assignment as assignments
 from grader import similarity
-from grader.locate import Layout
+from grader.submission.stage import Layout
 from grader.similarity import (collect_sources, fingerprints, functions_in, normalise,
                                similar_pairs, without_starter, write_similarity)
 

@@ -1,4 +1,4 @@
-"""Course helpers the grader ships into every `tensorflow` submission (grader/locate.py Note [Staging]).
+"""Course helpers the grader ships into every `tensorflow` submission (grader/submission/stage.py Note [Staging]).
 
 Why it exists: the worker only calls named functions on plain data, while the
 notebook's functions take tf.Tensor inputs and lists of tf.Variables, and its

@@ -10,7 +10,7 @@ It computes no verdict: the judge compares what comes back with the
 reference, so a submission that tampers with this module can only make its
 own numbers wrong (Note [Trust boundary]).
 
-Staged by the manifest's `replace:` (grader/locate.py Note [Staging]), so a
+Staged by the manifest's `replace:` (grader/submission/stage.py Note [Staging]), so a
 submitted file of the same name is ignored.
 """
 

@@ -1,4 +1,4 @@
-"""Build the notebook fixtures of tests/grader/test_notebook.py with nbformat.
+"""Build the notebook fixtures of tests/grader/submission/test_notebook.py with nbformat.
 
 `python tests/grader/data/notebooks/build.py` rewrites the .ipynb files next to
 it; test_notebook.py checks that the stored files are what this script makes.

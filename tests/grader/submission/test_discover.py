@@ -1,4 +1,4 @@
-"""Finding submissions in the folders instructors download (grader/discover.py).
+"""Finding submissions in the folders instructors download (grader/submission/discover.py).
 
 Each layout is a small fake export built here: plain folders and files,
 Gradescope, Canvas, GitHub Classroom.  Runs in well under a second.
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.discover import assign_ids, content_hash, discover, sanitise
+from grader.submission.discover import assign_ids, content_hash, discover, sanitise
 
 LAYERS = "def relu_forward(x):\n    return x * (x > 0), x\n"
 

@@ -32,7 +32,7 @@ the worker mounts read-only, so the student's own folder is never written to.
   naming (the IST597 lab, `CNN_assignment4.py`) sets `any_file_name`: a
   submission holding exactly one `.py` file and none of the expected names is
   staged as the main file, with a note.  `python_mode: definitions` stages
-  the main file through grader/notebook.py's definitions mode (Note
+  the main file through grader/submission/notebook.py's definitions mode (Note
   [Notebook modes]) as a one-cell notebook, so a script that loads data and
   trains at module level has only its imports, functions, classes and
   constants run; a file that does not parse is staged as it is, so its
@@ -40,7 +40,7 @@ the worker mounts read-only, so the student's own folder is never written to.
 - Notebooks (`.ipynb`, alone or inside a folder or zip): a course module that
   the manifest maps to a notebook pattern (`Layout.notebooks`, e.g.
   `{layers: "*.ipynb"}`) and that is not submitted as a `.py` file is staged
-  as a module generated from the notebook (grader/notebook.py, Note [Notebook
+  as a module generated from the notebook (grader/submission/notebook.py, Note [Notebook
   modes]); modules mapped to the same notebook share one generated module.
   Every notebook found is also read for its inline answers, including the
   cs231n ones whose code lives in the `.py` files.
@@ -84,7 +84,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-REFERENCE_COURSE_DIR = Path(__file__).resolve().parent.parent / "reference" / "cs231n"
+REFERENCE_COURSE_DIR = Path(__file__).resolve().parents[2] / "reference" / "cs231n"
 SKIPPED_PARTS = {"__MACOSX", "__pycache__", ".ipynb_checkpoints", ".git"}
 MAX_ZIP_MEMBERS = 5000
 MAX_ZIP_BYTES = 256 << 20
@@ -95,7 +95,7 @@ class SubmissionError(Exception):
 
 
 class OtherVersionError(SubmissionError):
-    """The notebook is of another version of the course (grader/course_version.py)."""
+    """The notebook is of another version of the course (grader/submission/course_version.py)."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class Layout:
     provide: tuple[str, ...] = ()
     course_dir: Path | None = None   # where replace/provide copy from; None: REFERENCE_COURSE_DIR
     notebooks: dict[str, str] = field(default_factory=dict)  # course module -> notebook name pattern
-    notebook_mode: str = "definitions"                       # or "execute" (grader/notebook.py)
+    notebook_mode: str = "definitions"                       # or "execute" (grader/submission/notebook.py)
     notebook_cell_s: float = 10.0                             # per-cell limit in the worker
     notebook_total_s: float = 60.0                            # limit for all cells together
     notebook_setup: str = ""   # course code run before a notebook's cells (Note [Notebook setup])
@@ -115,7 +115,7 @@ class Layout:
     any_file_name: bool = False   # a lone .py stands for the main file whatever its name (Note [Any name])
     python_mode: str = ""         # "definitions": .py files run as a notebook in that mode (Note [Any name])
     notebook_names: tuple[str, ...] = ()   # the course's names for its notebook (Note [Which notebook])
-    other_versions: tuple = ()    # grader.course_version.Version entries (Note [Other versions])
+    other_versions: tuple = ()    # grader.submission.course_version.Version entries (Note [Other versions])
 
 
 @dataclass
@@ -127,7 +127,7 @@ class Staged:
     files: dict[str, str]            # course module name -> path as the student named it
     missing: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    answers: list = field(default_factory=list)          # grader.notebook.Answer, every notebook
+    answers: list = field(default_factory=list)          # grader.submission.notebook.Answer, every notebook
     import_timeouts: dict[str, float] = field(default_factory=dict)  # course module -> seconds
     # course module -> its source text as staged, read before any student code ran, for checks
     # that read code (a static check must not see a file the submission rewrote at run time)
@@ -281,7 +281,7 @@ def _texts(folder: Path) -> list[str]:
 
 
 # Indentation is [ \t\f]*, never \s* (which also eats newlines: retried at every line start
-# of a run of blank lines, quadratic); Note [Linear-time text] in grader/notebook.py.
+# of a run of blank lines, quadratic); Note [Linear-time text] in grader/submission/notebook.py.
 _ABSOLUTE_IMPORT = re.compile(r"^[ \t\f]*(?:from|import)[ \t\f]+([A-Za-z_]\w*)\.(\w+)", re.MULTILINE)
 _RELATIVE_IMPORT = re.compile(r"^[ \t\f]*from[ \t\f]+\.", re.MULTILINE)
 
@@ -490,7 +490,7 @@ def _follow_reexports(layout: Layout, package: str, anchor: Path, source_root: P
 def _check_versions(graded: dict, found: list[Path], layout: Layout, source_root: Path,
                     notebooks) -> list[str]:
     """Notes naming the graded notebook among several; OtherVersionError for another course
-    version's notebook (grader/which_notebook.py, grader/course_version.py)."""
+    version's notebook (grader/submission/which_notebook.py, grader/submission/course_version.py)."""
     from . import course_version
     notes = []
     for path in dict.fromkeys(graded.values()):

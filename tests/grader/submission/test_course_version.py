@@ -1,4 +1,4 @@
-"""grader/course_version.py: a notebook of another course year is named in one line, not graded 0."""
+"""grader/submission/course_version.py: a notebook of another course year is named in one line, not graded 0."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import nbformat
 import pytest
 
 from grader import assignment as assignments
-from grader.course_version import Version, code_only, recognise
-from grader.locate import OtherVersionError, stage
+from grader.submission.course_version import Version, code_only, recognise
+from grader.submission.stage import OtherVersionError, stage
 
 GRADE = Path(sys.executable).with_name("grade")
 

@@ -1,4 +1,4 @@
-"""grader/which_notebook.py: the assignment's notebook among several, by the course's names only."""
+"""grader/submission/which_notebook.py: the assignment's notebook among several, by the course's names only."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import nbformat
 import pytest
 
 from grader import assignment as assignments
-from grader.locate import SubmissionError, stage
-from grader.which_notebook import NoNotebook, choose, normalized
+from grader.submission.stage import SubmissionError, stage
+from grader.submission.which_notebook import NoNotebook, choose, normalized
 
 GRADE = Path(sys.executable).with_name("grade")
 

@@ -1,4 +1,4 @@
-"""Staging submissions (grader/locate.py, Note [Staging]): what must import does, what is bad says why."""
+"""Staging submissions (grader/submission/stage.py, Note [Staging]): what must import does, what is bad says why."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import locate
-from grader.locate import Layout, SubmissionError, stage
+from grader.submission import stage as locate
+from grader.submission.stage import Layout, SubmissionError, stage
 from grader.worker.client import Worker
 
 LAYOUT = Layout(files={"layers": "layers.py", "layer_utils": "layer_utils.py",

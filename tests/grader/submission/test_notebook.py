@@ -1,4 +1,4 @@
-"""Notebooks as submissions (grader/notebook.py, grader/worker/notebook_cells.py and staging).
+"""Notebooks as submissions (grader/submission/notebook.py, grader/worker/notebook_cells.py and staging).
 
 Unit tests read and rewrite the fixtures of tests/grader/data/notebooks (built
 by build.py there); end-to-end tests grade them with the real CLI against the
@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from grader import notebook as nb
-from grader.locate import Layout, SubmissionError, stage
+from grader.submission import notebook as nb
+from grader.submission.stage import Layout, SubmissionError, stage
 from grader.result import InlineAnswer, SubmissionResult
 from grader.worker import notebook_cells
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 NOTEBOOKS = DATA / "notebooks"
 WORK = NOTEBOOKS / "work.ipynb"
 LAYOUT = Layout(files={"layers": "layers.py", "optim": "optim.py"},
@@ -222,7 +222,7 @@ def test_notebook_text_is_handled_in_linear_time_on_megabyte_cells() -> None:
     # Quadratic patterns took hours on these 1.5 MB lines; linear ones take well under a
     # second.  A subprocess with a generous limit, so a regression fails instead of hanging.
     done = subprocess.run([sys.executable, "-c", MEGABYTE_CASES], capture_output=True, text=True,
-                          timeout=120, cwd=Path(__file__).resolve().parents[2])
+                          timeout=120, cwd=Path(__file__).resolve().parents[3])
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
 
 
@@ -276,7 +276,7 @@ def test_a_notebook_in_a_zip_is_found(tmp_path) -> None:
 
 
 def test_cs231n_notebooks_are_read_for_answers_not_graded(submission) -> None:
-    layers = (Path(__file__).resolve().parents[2] / "reference" / "cs231n" / "layers.py").read_text()
+    layers = (Path(__file__).resolve().parents[3] / "reference" / "cs231n" / "layers.py").read_text()
     folder = submission({"cs231n/layers.py": layers, "cs231n/optim.py": "",
                          "FullyConnectedNets.ipynb": (NOTEBOOKS / "answers_only.ipynb").read_text(),
                          "Broken.ipynb": "{"})
