@@ -274,7 +274,7 @@ def _notebook_settings(manifest: dict, layout: Layout,
     if layout.python_mode not in ("", "definitions"):
         raise ValueError(f"python_mode must be definitions, not {layout.python_mode!r}")
     if manifest.get("observe") is not None:  # Note [Observation] in grader/worker/observe.py
-        from .observe import Config
+        from .checks.observe import Config
         layout = dataclasses.replace(layout, observe=Config.parse(
             manifest["observe"], folder, layout.notebook_cell_s, layout.notebook_total_s))
     aliases = {}

@@ -28,7 +28,7 @@ from typing import Callable
 
 import pytest
 
-from . import hints
+from .checks import hints
 from .checks.spec import Check, CheckFailure
 from .checks.student import ImportFailure, MissingName, Student
 from .result import CAUSES, CheckResult
@@ -126,7 +126,7 @@ class GradingPlugin:
             visibility=("hidden_details" if self.hidden_details else "hidden") if check.hidden
             else "visible", message=message,
             hint=hints.with_version_hints(message, hint or check.hint) if status != "passed"
-            else "",  # Note [Version hints] in grader/hints.py
+            else "",  # Note [Version hints] in grader/checks/hints.py
             details=details,
             duration_s=round(call.duration, 4), cause=cause)
         self.results[check.id] = result

@@ -125,7 +125,7 @@ def _render(result: SubmissionResult, verbose: bool = False, width: int | None =
                                                 else columns - len(head)))
                 if verbose and check.shows_message:
                     lines += [f"         {l}" for l in _shown(check.message).splitlines()]
-                    if check.hint:  # one line per hint (grader/hints.py puts each first)
+                    if check.hint:  # one line per hint (grader/checks/hints.py puts each first)
                         first, *more = _shown(check.hint).splitlines()
                         lines.append(f"         hint: {first}")
                         lines += [f"               {l}" for l in more]

@@ -5,7 +5,7 @@ conv filters, written inline in the notebook's cells, as students hand it in.
 Why it exists: every verdict on a pruning notebook comes from here.  The judge trains the
 course's convnet on digits once (reference/torch_nets, Note [Digits recipe] in
 reference/torch_nets/training.py) and sends its weights to the worker; the notebook runs
-there (grading by observation, grader/observe.py) against the course's helpers
+there (grading by observation, grader/checks/observe.py) against the course's helpers
 (course/pruning_helper.py: `load_model` hands out that model, `test_model` records every
 model the cells test).  The judge reads each recorded model back as arrays and decides
 everything itself: how many weights are zero, whether they were the smallest over the

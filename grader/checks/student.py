@@ -52,9 +52,9 @@ class Student:
 
     def observation(self, provide=None, module: str | None = None):
         """The notebook run that recorded what the student's cells handed the course's helpers
-        (grader/observe.py).  Runs it on the first call (with `provide()`'s data); later calls
+        (grader/checks/observe.py).  Runs it on the first call (with `provide()`'s data); later calls
         reuse it; see Note [Executed only when needed] there."""
-        from grader.observe import Observation
+        from grader.checks.observe import Observation
         if module is None:
             if not self.observed:
                 raise CheckFailure("this check grades a notebook run, and the submission has no "

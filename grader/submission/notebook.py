@@ -301,7 +301,7 @@ def _bound_names(node: ast.stmt) -> set[str]:
 def module_source(prog: Program, *, mode: str, notebook: str, cell_s: float, total_s: float,
                   observe: dict | None = None) -> str:
     """The staged module: the kept units as data, run by the runner in this module's globals.
-    With `observe` (grader/observe.py's worker config) the course's stand-ins are installed
+    With `observe` (grader/checks/observe.py's worker config) the course's stand-ins are installed
     first (Note [Observation] in grader/worker/observe.py)."""
     install = (f"import {OBSERVE_MODULE} as _grader_observed\n"
                f"_grader_observed.install({observe!r})\n"
@@ -383,7 +383,7 @@ class Generated:
     files: dict[str, str] = field(default_factory=dict)            # course module -> notebook name
     notes: list[str] = field(default_factory=list)
     import_timeouts: dict[str, float] = field(default_factory=dict)
-    observed: dict[str, dict] = field(default_factory=dict)        # course module -> grader.observe.Run
+    observed: dict[str, dict] = field(default_factory=dict)        # course module -> grader.checks.observe.Run
 
 
 def headings(cells: list[Cell]) -> dict[int, list[str]]:
@@ -448,7 +448,7 @@ def stage_modules(chosen: dict[str, Path], layout, package: str, root: Path) -> 
         cells = read(path)
         observed = observe is not None and observe.notebook in modules
         # An observed notebook is executed by its own module, once the judge has sent the
-        # data its helpers hand out (grader/observe.py); run here, before that, its cells
+        # data its helpers hand out (grader/checks/observe.py); run here, before that, its cells
         # would only fail.  Its module of definitions stays as it is.
         mode = "definitions" if observed else layout.notebook_mode
         prog = program(cells, mode)

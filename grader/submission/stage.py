@@ -111,7 +111,7 @@ class Layout:
     notebook_cell_s: float = 10.0                             # per-cell limit in the worker
     notebook_total_s: float = 60.0                            # limit for all cells together
     notebook_setup: str = ""   # course code run before a notebook's cells (Note [Notebook setup])
-    observe: object = None     # grader.observe.Config: the course's stand-ins (Note [Observation])
+    observe: object = None     # grader.checks.observe.Config: the course's stand-ins (Note [Observation])
     any_file_name: bool = False   # a lone .py stands for the main file whatever its name (Note [Any name])
     python_mode: str = ""         # "definitions": .py files run as a notebook in that mode (Note [Any name])
     notebook_names: tuple[str, ...] = ()   # the course's names for its notebook (Note [Which notebook])
@@ -132,7 +132,7 @@ class Staged:
     # course module -> its source text as staged, read before any student code ran, for checks
     # that read code (a static check must not see a file the submission rewrote at run time)
     sources: dict[str, str] = field(default_factory=dict)
-    # course module -> the notebook run that records objects (grader/observe.py), run on demand
+    # course module -> the notebook run that records objects (grader/checks/observe.py), run on demand
     observed: dict[str, dict] = field(default_factory=dict)
 
     def cleanup(self) -> None:
@@ -343,7 +343,7 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
                                   layout.notebook_names)
         observed = getattr(layout.observe, "notebook", None)
         if getattr(layout.observe, "required", "") and observed not in graded:
-            # Note [Graded only from the notebook] in grader/observe.py: the notebook wins over a
+            # Note [Graded only from the notebook] in grader/checks/observe.py: the notebook wins over a
             # .py of the same course module; without one the submission is ungradable.
             shadow = Path(layout.files.get(observed, f"{observed}.py")).name
             graded = notebooks.graded(found_notebooks, [p for p in files if p.name != shadow],

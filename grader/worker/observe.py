@@ -1,6 +1,6 @@
 """Observation inside the worker: install the course's stand-ins, record what cells hand them.
 
-Staged next to the submission as `_grader_observe.py` (grader/observe.py
+Staged next to the submission as `_grader_observe.py` (grader/checks/observe.py
 copies it) and imported by the modules generated from a notebook before their
 first cell.  Standard library only at import, like notebook_cells.py (numpy,
 which runtime.py needs anyway, only inside the Keras data stand-in): it runs
@@ -208,7 +208,7 @@ def summary() -> list:
 
 
 def install(config: dict) -> list:
-    """Install the stand-ins described by `config` (made by grader/observe.py); once.
+    """Install the stand-ins described by `config` (made by grader/checks/observe.py); once.
 
     config: {"packages": [...], "modules": {name: file}, "top_level": {name: file},
              "fallbacks": {name: file}, "budget": {...}}; files are relative to HERE.

@@ -1,6 +1,6 @@
 """The `pruning` checks judge the course's Pruning notebook as students hand it in: the
 student's pruning is inline code in the notebook's two TODO cells, which the grader runs
-in the worker against the course's helpers (grading by observation, grader/observe.py).
+in the worker against the course's helpers (grading by observation, grader/checks/observe.py).
 
 Full marks for the solution notebook (assignments/pruning/solution/Q6-Pruning.ipynb, the
 course's cell layout with the TODO cells done), also with the other course year's
@@ -308,7 +308,7 @@ def test_model_pruned_before_the_structured_part_is_named_there(edit) -> None:
 
 
 def test_a_python_file_is_ungradable_with_one_message() -> None:
-    """Note [Graded only from the notebook] in grader/observe.py: no notebook, no grading."""
+    """Note [Graded only from the notebook] in grader/checks/observe.py: no notebook, no grading."""
     folder = Path(tempfile.mkdtemp(prefix="grader-test-pruning-"))
     try:
         (folder / "pruning.py").write_text("import torch.nn.utils.prune as prune\n")

@@ -1,5 +1,5 @@
 """A minimal `IPython` for notebooks run in a worker whose interpreter lacks IPython
-(installed only then: Note [Generic stand-ins] in grader/observe.py).
+(installed only then: Note [Generic stand-ins] in grader/checks/observe.py).
 
 Why it exists: notebooks call `from IPython.display import display, clear_output, HTML`
 to show progress or tables; outside a kernel these show nothing anyway, and the grader

@@ -1,5 +1,5 @@
 """A do-nothing `matplotlib` for notebooks run in the worker where matplotlib is not
-installed (installed only then: Note [Generic stand-ins] in grader/observe.py).
+installed (installed only then: Note [Generic stand-ins] in grader/checks/observe.py).
 
 Why it exists: course notebooks plot loss curves and images (`import matplotlib.pyplot
 as plt`, `plt.plot(...)`, `fig, ax = plt.subplots()`); the grader grades values, never

@@ -1,5 +1,5 @@
 """A minimal `torchvision` for notebooks run in the worker where torchvision is not
-installed (installed only then: Note [Generic stand-ins] in grader/observe.py).
+installed (installed only then: Note [Generic stand-ins] in grader/checks/observe.py).
 
 Why it exists: the cs231n / ECE PyTorch notebooks load CIFAR-10 with
 `torchvision.datasets.CIFAR10(root, train=..., download=True, transform=T.Compose(

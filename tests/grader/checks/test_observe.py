@@ -1,4 +1,4 @@
-"""Grading by observation (grader/observe.py, grader/worker/observe.py): stand-ins of the
+"""Grading by observation (grader/checks/observe.py, grader/worker/observe.py): stand-ins of the
 course's helpers are installed in the worker under every package name the course used,
 record what a notebook's cells hand them, and checks reach the records as worker handles;
 the notebook runs only when a check asks, once; a failing cell is named.
@@ -18,7 +18,7 @@ from grader.submission import notebook as nb
 from grader.checks.spec import CheckFailure
 from grader.checks.student import Student
 from grader.submission.stage import Layout, SubmissionError, stage
-from grader.observe import Config
+from grader.checks.observe import Config
 from grader.worker.client import Worker
 
 STAND_IN = '''
@@ -265,7 +265,7 @@ def test_plotting_and_display_stand_ins_accept_what_notebooks_do(name, capsys) -
     """Loaded as the worker loads them (trusted course text), outside any sandbox."""
     import importlib.util
 
-    from grader.observe import GENERIC_STAND_INS
+    from grader.checks.observe import GENERIC_STAND_INS
     spec = importlib.util.spec_from_file_location(f"stand_in_{name}", GENERIC_STAND_INS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

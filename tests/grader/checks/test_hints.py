@@ -1,4 +1,4 @@
-"""Hints for known Python and NumPy version breaks (grader/hints.py, Note [Version hints]).
+"""Hints for known Python and NumPy version breaks (grader/checks/hints.py, Note [Version hints]).
 
 The messages matched here are real: each is raised on the spot by the judge's own
 NumPy (2.4) and Python, not typed in, so a NumPy that words them differently fails
@@ -13,7 +13,8 @@ import traceback
 import numpy as np
 import pytest
 
-from grader import hints, plugin
+from grader.checks import hints
+from grader import plugin
 from grader.checks.builders import forward_check
 from grader.checks.spec import Check, CheckFailure, Sample
 from grader.checks.student import Student

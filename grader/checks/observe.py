@@ -25,8 +25,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .checks.spec import CheckFailure
-from .worker.client import Ref, StudentError, WorkerFailure
+from .spec import CheckFailure
+from ..worker.client import Ref, StudentError, WorkerFailure
 
 # Note [Generic stand-ins]
 # What course notebooks import besides the course's own helpers must work in the worker
@@ -49,8 +49,8 @@ GENERIC_FALLBACKS = ("matplotlib", "torchvision", "IPython")
 # SubmissionError("<required>; none found in the submission"), which the pipeline turns
 # into a result with status `error` and that one message.
 
-WORKER_SOURCE = Path(__file__).resolve().parent / "worker" / "observe.py"
-GENERIC_STAND_INS = Path(__file__).resolve().parent / "worker" / "stand_ins"
+WORKER_SOURCE = Path(__file__).resolve().parents[1] / "worker" / "observe.py"
+GENERIC_STAND_INS = Path(__file__).resolve().parents[1] / "worker" / "stand_ins"
 OBSERVE_MODULE = "_grader_observe"
 STAND_INS_DIR = "_grader_stand_ins"
 KEYS = {"notebook", "packages", "modules", "top_level", "fallbacks", "globals", "budget", "limits",
@@ -122,7 +122,7 @@ class Config:
     def generate(self, cells, notebook: str, root: Path, package: str, setup: str,
                  module_source, worker_config: dict) -> dict:
         """Write `<package>/_observed_<notebook module>.py` (execute mode); the Run facts."""
-        from .submission import notebook as notebooks
+        from ..submission import notebook as notebooks
         prog = notebooks.program(cells, "execute")
         if setup:
             prog.units.insert(0, (0, setup))
