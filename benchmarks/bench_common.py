@@ -8,7 +8,7 @@ benchmarks/write_results.py.  The conventions live here once:
 - `grade_argv`: our real CLI.  The course assignments go through the `grade`
   console script; the benchmark-only assignment (benchmarks/assignments, Note
   [Benchmark assignment]) goes through the same `grader.cli.main` with
-  grader.assignment's ASSIGNMENTS_DIR / RUBRICS_DIR pointed here first, as
+  grader.scoring.assignment's ASSIGNMENTS_DIR / RUBRICS_DIR pointed here first, as
   tests/grader/test_cli.py does for its tiny assignment.  Job processes inherit
   those folders (grader/batch.py's JobSpec), so a batch grades it exactly as it
   would a course assignment.
@@ -40,7 +40,7 @@ ROOT = HERE.parent
 GRADE = Path(sys.executable).with_name("grade")
 BENCH_ASSIGNMENTS = HERE / "assignments"
 BENCH_RUBRICS = HERE / "rubrics"
-WITH_BENCH = ("import sys; from pathlib import Path; import grader.assignment as a; "
+WITH_BENCH = ("import sys; from pathlib import Path; import grader.scoring.assignment as a; "
               f"a.ASSIGNMENTS_DIR = Path({str(BENCH_ASSIGNMENTS)!r}); "
               f"a.RUBRICS_DIR = Path({str(BENCH_RUBRICS)!r}); "
               "from grader.cli import main; sys.exit(main(sys.argv[1:]))")
@@ -140,6 +140,6 @@ def per_minute(count: int, seconds: float) -> float:
 def job_probe(assignment_id: str) -> int:
     """Run in a batch job process by overhead.py: load the assignment as grade_job does.
     Lives here, in a module the job process can import by name (not in a script's __main__)."""
-    from grader import assignment
+    from grader.scoring import assignment
     assignment.load(assignment_id)
     return os.getpid()

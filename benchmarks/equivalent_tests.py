@@ -197,7 +197,7 @@ def _tests() -> list[NotebookTest]:
         ("softmax_loss/loss", _forward_test("softmax_loss", losses, "loss", 0)),
         ("softmax_loss/dx", _forward_test("softmax_loss", losses, "dx", 1)),
         ("softmax_loss/loss_hidden", _forward_test("softmax_loss", hidden_losses, "loss", 0)),
-        # a 0-point advisory (Note [Advisory checks] in grader/assignment.py): same work, no points
+        # a 0-point advisory (Note [Advisory checks] in grader/scoring/assignment.py): same work, no points
         ("softmax_loss/wide_rows", _forward_test("softmax_loss", fc.wide_row_samples(), "loss", 0)),
         ("svm_loss/loss", _forward_test("svm_loss", losses, "loss", 0)),
         ("svm_loss/dx", _forward_test("svm_loss", losses, "dx", 1)),

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import bench_common as common
 
-from grader import assignment as assignments  # noqa: E402
+from grader.scoring import assignment as assignments  # noqa: E402
 from grader import mutants  # noqa: E402
 
 

@@ -36,10 +36,10 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import assignment as assignments
+from grader.scoring import assignment as assignments
 from grader.checks.student import Student
-from grader.locate import SubmissionError, stage
-from grader.plugin import classify
+from grader.submission.stage import SubmissionError, stage
+from grader.scoring.plugin import classify
 from grader.worker import runtime
 from grader.worker.client import CallResult, Ref, StudentError, unmark
 

@@ -67,9 +67,10 @@ import in_process
 sys.path.insert(0, str(common.ROOT / "examples" / "batch"))
 import make_class  # noqa: E402
 
-from grader import assignment as assignments  # noqa: E402
-from grader import batch, pipeline, plugin  # noqa: E402
-from grader.discover import content_hash, discover  # noqa: E402
+from grader.scoring import assignment as assignments  # noqa: E402
+from grader import batch  # noqa: E402
+from grader.scoring import pipeline, plugin  # noqa: E402
+from grader.submission.discover import content_hash, discover  # noqa: E402
 from grader.gradebook import Gradebook, load_result  # noqa: E402
 from grader.report import render_html  # noqa: E402
 from grader.worker.client import Worker  # noqa: E402

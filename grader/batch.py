@@ -77,12 +77,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, TextIO
 
-from . import assignment as assignments
+from .scoring import assignment as assignments
 from .submission.discover import Submission, content_hash, discover
 from .gradebook import Gradebook, Reconciled, load_result
-from .pipeline import Options, grade_submission, submission_device
+from .scoring.pipeline import Options, grade_submission, submission_device
 from .report import render_html
-from .result import SubmissionResult
+from .scoring.result import SubmissionResult
 from .terminal import printable, printable_lines
 
 JOB_TMP_PREFIX = "grader-batch-job-"

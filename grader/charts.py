@@ -12,7 +12,7 @@ curve, a loss per iteration, is thinned evenly, keeping its first and last
 point) and MAX_SERIES series, so a chart costs a few KB of JSON whatever the
 run.  A spec carries only what the student may see (their own measurements and
 the reference's published targets); hidden checks' details never reach the
-page (grader/plugin.py keeps them out of the report).  Each chart also has a
+page (grader/scoring/plugin.py keeps them out of the report).  Each chart also has a
 text alternative: its title plus a sentence per series, read out by screen
 readers and printed when a browser shows no SVG.
 """

@@ -16,7 +16,7 @@ import sys
 from collections import OrderedDict
 from pathlib import Path
 
-from .result import SubmissionResult
+from .scoring.result import SubmissionResult
 
 
 def summary_markdown(result: SubmissionResult) -> str:

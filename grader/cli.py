@@ -239,9 +239,9 @@ def _add_grading_options(command: argparse.ArgumentParser) -> None:
 def _run_check(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from . import assignment as assignments
+    from .scoring import assignment as assignments
     from .worker.devices import DeviceError
-    from .pipeline import Options, grade_submission, submission_device
+    from .scoring.pipeline import Options, grade_submission, submission_device
     from .terminal import Progress, render
 
     try:
@@ -263,7 +263,7 @@ def _run_check(args: argparse.Namespace) -> int:
             return 2
         conventions[key] = value
     from . import release
-    from .plugin import NoChecks, select_checks
+    from .scoring.plugin import NoChecks, select_checks
     if not Path(args.submission).exists():  # a typo, not a submission: no report is written
         print(f"grade: {args.submission} does not exist", file=sys.stderr)
         return 2
@@ -309,7 +309,7 @@ def _run_check(args: argparse.Namespace) -> int:
             unwritten = unwritten or bool(args.html)  # the default place is not asked for
     if result.status != "graded" or unwritten:
         return 2
-    from .terminal import advisory  # Note [Advisory checks] in grader/assignment.py
+    from .terminal import advisory  # Note [Advisory checks] in grader/scoring/assignment.py
     return 0 if all(c.status == "passed" or advisory(c) for c in result.checks) else 1
 
 
@@ -349,7 +349,7 @@ def _reason(exc: OSError, path=None) -> str:
 def _run_gradescope(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from . import assignment as assignments
+    from .scoring import assignment as assignments
     from . import gradescope
     try:
         out = gradescope.build(args.assignment, Path(args.out))
@@ -393,7 +393,7 @@ def _release_folder(args: argparse.Namespace):
 def _run_release(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from . import assignment as assignments
+    from .scoring import assignment as assignments
     from . import release
 
     try:
@@ -435,9 +435,9 @@ def _run_selftest(args: argparse.Namespace) -> int:
 def _run_batch(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from . import assignment as assignments
+    from .scoring import assignment as assignments
     from .batch import BatchError, BatchOptions, run_batch, summary
-    from .plugin import NoChecks, select_checks
+    from .scoring.plugin import NoChecks, select_checks
 
     try:
         conventions = _conventions(args)
@@ -448,7 +448,7 @@ def _run_batch(args: argparse.Namespace) -> int:
             raise ValueError(f"--scheduler expects an address like tcp://HOST:PORT, "
                              f"not {args.scheduler!r}")
         assignment = assignments.load(args.assignment, conventions)
-        select_checks(assignment.checks, args.select)  # Note [Zero checks] in grader/plugin.py
+        select_checks(assignment.checks, args.select)  # Note [Zero checks] in grader/scoring/plugin.py
         if args.data_dir:  # a bad --data-dir is the command's error (a ValueError)
             from .checks.training_data import describe
             print(f"data: {describe(args.data_dir)}", file=sys.stderr)
@@ -525,7 +525,7 @@ def _assignment_title(assignment_id: str) -> str:
     """The manifest's title (read directly: an export needs no checks or rubric), else the id."""
     import yaml
 
-    from .assignment import ASSIGNMENTS_DIR
+    from .scoring.assignment import ASSIGNMENTS_DIR
     try:
         manifest = yaml.safe_load((ASSIGNMENTS_DIR / assignment_id / "manifest.yml").read_text()) or {}
         return str(manifest.get("title") or assignment_id)
@@ -557,12 +557,12 @@ COURSE_KEYS = ("conventions", "worker_python")
 def _course_conventions(path, assignment_id: str) -> dict:
     """Conventions the course settings file gives this assignment (precedence: manifest <
     course file < --convention).  The whole file is checked first, every assignment it names
-    (Note [Conventions] in grader/assignment.py): a file that is not YAML, a key, assignment or
+    (Note [Conventions] in grader/scoring/assignment.py): a file that is not YAML, a key, assignment or
     convention it does not know, or a value a convention does not allow is a ValueError of one
     line."""
     import yaml
 
-    from . import assignment as assignments
+    from .scoring import assignment as assignments
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
@@ -644,7 +644,7 @@ def _run_env_check(args: argparse.Namespace) -> int:
 # were lost (or, for batch, some submission could not be graded), 2 the command was wrong
 # or a path it names cannot be used (no such submission, a --json, --html or -o that cannot
 # be written, an empty submissions folder, no check selected: Note [Zero checks] in
-# grader/plugin.py), and 130 after Ctrl-C, as a shell reports a command ended by SIGINT.
+# grader/scoring/plugin.py), and 130 after Ctrl-C, as a shell reports a command ended by SIGINT.
 # Each is one line on stderr starting "grade: ", never a traceback.  A verdict already
 # printed is kept: an unwritable --json still shows the score, and exits 2.
 def main(argv: list[str] | None = None) -> int:

@@ -96,11 +96,11 @@ import uuid
 from collections import deque
 from typing import TextIO
 
-from . import assignment as assignments
+from .scoring import assignment as assignments
 from .worker import devices
 from .batch import BatchError, Job, JobSpec, _first_line, _job_of
 from .submission.discover import Submission
-from .result import SubmissionResult
+from .scoring.result import SubmissionResult
 
 LOCAL = "local"
 CONNECT_TIMEOUT_S = 10   # reaching a --scheduler; then the command fails with exit status 2
@@ -113,7 +113,7 @@ WATCH_S = 0.5            # how often a task checks whether it is still wanted
 def cluster_device(assignment: assignments.Assignment, target: str,
                    spec: str | None) -> devices.Device:
     """The device the batch grades on; see Note [Devices on a cluster]."""
-    from .pipeline import submission_device
+    from .scoring.pipeline import submission_device
     if target == LOCAL:
         return submission_device(assignment, spec)
     text = (spec or "auto").strip().lower()
@@ -439,7 +439,7 @@ def job_main() -> int:
         reply = {"result": grade(spec, job).to_dict()}
     except Exception as exc:  # the job itself failed (grade_job catches its own errors)
         reply = {"error": f"{type(exc).__name__}: {exc}"}
-    from .result import _jsonable
+    from .scoring.result import _jsonable
     answer.write(json.dumps(reply, default=_jsonable))
     answer.flush()
     return 0

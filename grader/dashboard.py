@@ -25,7 +25,7 @@ the checks it covers and shows one real first line as its example.  A hidden
 check's failures form one group per check, shown as "hidden check failed".
 
 # Note [Causes on the dashboard]
-"Why" comes from each check's `cause` (Note [Causes] in grader/result.py), never
+"Why" comes from each check's `cause` (Note [Causes] in grader/scoring/result.py), never
 from its message: per function and cause, the number of distinct submissions
 with a visible check of that function not passing for that cause, as a sentence
 ("12 submissions raise NotImplementedError in `conv_backward_naive`"), most
@@ -63,7 +63,7 @@ from pathlib import Path
 import jinja2
 
 from .fix_first import without_sample
-from .result import SubmissionResult
+from .scoring.result import SubmissionResult
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # the repository's templates/ (a link)
 
@@ -352,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="also recompute OUT_DIR/similarity.json from the submissions in DIR "
                              "(each folder, .zip or .py in it is one submission, named by its stem)")
     args = parser.parse_args(argv)
-    from . import assignment as assignments
+    from .scoring import assignment as assignments
     try:
         assignment = assignments.load(args.assignment)
     except assignments.AssignmentError as exc:

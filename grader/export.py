@@ -8,7 +8,7 @@ OUT_DIR/results/*.json, or one result file) and never recomputes a verdict;
 Gradescope output and JUnit XML can reach students (Gradescope shows test
 output; a course repository's CI shows JUnit failures), so a hidden check's
 message and hint never go into them, unless the rubric says `hidden_details:
-true` (Note [Hidden checks] in grader/result.py): a failed hidden check says only
+true` (Note [Hidden checks] in grader/scoring/result.py): a failed hidden check says only
 HIDDEN_OUTPUT.  On Gradescope a hidden check is `after_published` by default:
 its score counts and shows once grades are published, while Gradescope's own
 `hidden` visibility is meant for tests worth no points (its specification:
@@ -48,7 +48,7 @@ other formats; <testsuites> has no `skipped` in that schema (its suites do).  A 
 `grading` with an <error>.
 
 # Note [Causes in exports]
-A check's `cause` (Note [Causes] in grader/result.py) goes where each format has
+A check's `cause` (Note [Causes] in grader/scoring/result.py) goes where each format has
 a place for it: the CSV's `causes` column counts them per submission
 ("not_implemented:2 wrong:1", in the order of CAUSES), JUnit's `type` of a
 <failure> or <error> names it (JUNIT_TYPES), and Gradescope's `tags` carry it
@@ -67,7 +67,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .result import CAUSES, SubmissionResult
+from .scoring.result import CAUSES, SubmissionResult
 
 FORMATS = ("csv", "canvas", "gradescope", "junit")
 HIDDEN_OUTPUT = "This is a hidden check: its inputs and messages are not shown."
@@ -253,7 +253,7 @@ def _gradebook_rows(path: Path, query: str) -> list[tuple]:
 def _check_output(check) -> str:
     if check.status == "passed":
         return ""
-    if not check.shows_message:  # Note [Hidden checks] in grader/result.py
+    if not check.shows_message:  # Note [Hidden checks] in grader/scoring/result.py
         return HIDDEN_OUTPUT
     text = check.message
     if check.hint:

@@ -7,7 +7,7 @@ same thing in the same order; it is read from the grader.result/1 document alone
 A student reads the top of a report and stops, so the top says what to do next:
 1. Whatever stops whole files from being graded, stated once however many checks it
    fails: a file that is missing, a file that does not import (`cause` `missing` or
-   `import_error`, Note [Causes] in grader/result.py), grouped by its one-line message
+   `import_error`, Note [Causes] in grader/scoring/result.py), grouped by its one-line message
    ("optim.py not found in the submission" once, not once per optimizer).
 2. Then each function that lost points on anything else, in the assignment's order
    (the registry lists layers before the models built from them), except that a
@@ -15,7 +15,7 @@ A student reads the top of a report and stops, so the top says what to do next:
    backward's checks fail too, so fixing it first may fix both.
 Each item has one diagnosis line (`diagnosis`: what differs, without the sample's label
 or the tolerance, and, where a known bug matches, what it looks like) and the first line of its hint.  A hidden check gives
-neither its message nor its hint (Note [Hidden checks] in grader/result.py).
+neither its message nor its hint (Note [Hidden checks] in grader/scoring/result.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .result import CheckResult, SubmissionResult
+from .scoring.result import CheckResult, SubmissionResult
 
 BLOCKING = ("missing", "import_error")
 HIDDEN = "a hidden check failed (its inputs are not shown)"
@@ -91,7 +91,7 @@ def _forward_first(functions: list[str]) -> list[str]:
 
 def fix_order(result: SubmissionResult) -> list[Fix]:
     """The result's failures as the list a student should work through (Note [Fix order])."""
-    # a 0-point check only advises (Note [Advisory checks] in grader/assignment.py): nothing to fix
+    # a 0-point check only advises (Note [Advisory checks] in grader/scoring/assignment.py): nothing to fix
     failing = [c for c in result.checks
                if c.status not in ("passed", "skipped") and c.max_points > 0]
     blockers: dict[str, list[CheckResult]] = {}

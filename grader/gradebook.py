@@ -15,7 +15,7 @@ which are the source of truth.
   `retry` is 1 when the row is not a verdict on the submission (its grading
   process crashed), so the next run grades it again.
 - `check_results`: one row per check of each current result, with its `cause`
-  (NULL when it passed; Note [Causes] in grader/result.py).  Schema 2 added the
+  (NULL when it passed; Note [Causes] in grader/scoring/result.py).  Schema 2 added the
   column: a schema-1 gradebook gets it and forgets its result rows, so that the
   reconciliation that starts every batch imports each JSON again, causes included.
 A regrade replaces a submission's rows; `runs` keeps the history of when.
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .result import SubmissionResult
+from .scoring.result import SubmissionResult
 
 SCHEMA_VERSION = 2
 _SCHEMA = """

@@ -92,7 +92,7 @@ def _extra(name: str) -> str:
 
 def build(assignment_id: str, out: Path) -> Path:
     """Write the autograder zip of `assignment_id` to `out`."""
-    from . import assignment as assignments
+    from .scoring import assignment as assignments
     assignment = assignments.load(assignment_id)  # an unknown id is the command's error
     root = distribution.PROJECT_ROOT
     out = Path(out)
@@ -153,8 +153,8 @@ def run(assignment_id: str, root: Path) -> int:
     results = Path(root) / "results" / "results.json"
     results.parent.mkdir(parents=True, exist_ok=True)
     try:
-        from . import assignment as assignments
-        from .pipeline import Options, grade_submission
+        from .scoring import assignment as assignments
+        from .scoring.pipeline import Options, grade_submission
         assignment = assignments.load(assignment_id)
         result = grade_submission(Path(root) / "submission", assignment, Options(),
                                   name="submission")

@@ -14,7 +14,7 @@ check that no mutant makes lose points is a check nobody has seen fail: it may
 well pass anything.
 
 A mistake outside the course's contract (what an advisory check looks at,
-Note [Advisory checks] in grader/assignment.py) is a Bug with `advisory=True`:
+Note [Advisory checks] in grader/scoring/assignment.py) is a Bug with `advisory=True`:
 it cannot lose points, since advice never costs any, so it must instead fail an
 advisory (0-point) check of its target and cost no points anywhere.
 
@@ -112,7 +112,7 @@ class Fixtures:
 def load(assignment: str, folder: Path | None = None) -> Fixtures:
     """The fixtures of `assignment` (its folder: `folder`, else ASSIGNMENTS_DIR / assignment)."""
     if folder is None:
-        from . import assignment as assignments  # read now: tests point it elsewhere
+        from .scoring import assignment as assignments  # read now: tests point it elsewhere
         folder = assignments.ASSIGNMENTS_DIR / assignment
     path = Path(folder) / MUTANTS_FILE
     if not path.exists():

@@ -101,10 +101,10 @@ import numpy as np
 import yaml
 
 from . import __version__
-from . import assignment as assignments
+from .scoring import assignment as assignments
 from .checks.spec import Check
 from .replay import MODULE_SECTION, Recorder, Replayer, ReplayMismatch, Session
-from .result import SubmissionResult
+from .scoring.result import SubmissionResult
 
 CONFIG = "grader-release.yml"
 SCHEMA = "grader.release/1"
@@ -256,7 +256,7 @@ def _statuses(result: SubmissionResult) -> dict[str, tuple[str, str]]:
 
 def _grade(path: Path, assignment: assignments.Assignment, checks, options: BuildOptions,
            layout=None) -> dict[str, tuple[str, str]]:
-    from .pipeline import Options, grade_submission
+    from .scoring.pipeline import Options, grade_submission
     graded = dataclasses.replace(
         assignment, checks=tuple(checks), layout=layout or assignment.layout,
         rubric=assignments.Rubric({c.id: assignment.rubric.points[c.id] for c in checks}))

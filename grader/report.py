@@ -26,7 +26,7 @@ import jinja2
 
 from .charts import view as chart_view
 from .fix_first import fix_order
-from .result import SubmissionResult
+from .scoring.result import SubmissionResult
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # the repository's templates/ (a link)
 # The first note of a student release's result (grader/release.py PUBLIC_ONLY), read by its

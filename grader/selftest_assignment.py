@@ -42,10 +42,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from . import assignment as assignments
+from .scoring import assignment as assignments
 from . import mutants
 from .submission.discover import Submission
-from .result import CheckResult, SubmissionResult
+from .scoring.result import CheckResult, SubmissionResult
 
 REFERENCE_ID, STARTER_ID = "reference", "starter"
 NO_FIXTURE = "no failing fixture"

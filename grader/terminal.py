@@ -18,7 +18,7 @@ from collections import OrderedDict
 from typing import TextIO
 
 from .fix_first import diagnosis, fix_order
-from .result import CheckResult, SubmissionResult
+from .scoring.result import CheckResult, SubmissionResult
 
 # Note [Terminal text]
 # Student text (exception messages, names of files, notes) reaches the terminal; raw,
@@ -139,7 +139,7 @@ def _render(result: SubmissionResult, verbose: bool = False, width: int | None =
 
 
 def advisory(check: CheckResult) -> bool:
-    """A 0-point check: it reports, never costs (Note [Advisory checks] in grader/assignment.py)."""
+    """A 0-point check: it reports, never costs (Note [Advisory checks] in grader/scoring/assignment.py)."""
     return check.max_points == 0
 
 

@@ -135,7 +135,7 @@ def affine_relu_samples() -> list[Sample]:
 # max-shifted log(probs[y]) returns inf there, while the log-sum-exp form
 # (shifted - log(sum(exp(shifted)))) stays finite.  That is worth telling, not
 # grading: `softmax_loss/wide_rows` has 0 points (an advisory, Note [Advisory
-# checks] in grader/assignment.py).  svm_loss uses the same samples; it has no
+# checks] in grader/scoring/assignment.py).  svm_loss uses the same samples; it has no
 # exp, so every real input is inside its contract.
 
 AFFINE_ARGS = ("x", "w", "b")

@@ -1409,7 +1409,7 @@ def _batch_size_tolerance(scores: np.ndarray) -> Tolerance:
 # running averages, a test mode or an `evaluate` function.  A lab that
 # normalizes with batch statistics at test time too, and has no `evaluate`, is
 # correct for this course.  So the two checks below are 0-point advisories
-# (rubrics/tf_norms.yml; Note [Advisory checks] in grader/assignment.py): they
+# (rubrics/tf_norms.yml; Note [Advisory checks] in grader/scoring/assignment.py): they
 # say what Keras does (running averages for inference, so one example's scores
 # do not depend on the batch it is in) and never cost points.  Without an
 # `evaluate` there is nothing to advise on, and that check is skipped, saying

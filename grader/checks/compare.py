@@ -36,7 +36,7 @@ dimensions (a 4-D gradient (N, C, H, W) as a mosaic of H x W tiles, one per
 [n, c]) and shrunk to at most ERROR_MAP_CELLS x ERROR_MAP_CELLS by taking each
 block's worst level; each row is a string of digits, so a map costs about 1 KB
 of JSON whatever the array's size.  It holds levels only, never the expected
-values.  Hidden checks must not show where they fail: grader/plugin.py drops
+values.  Hidden checks must not show where they fail: grader/scoring/plugin.py drops
 the map from a hidden check's details, at the boundary where visibility is known.
 
 # Note [Singleton axes]

@@ -15,7 +15,7 @@ and, for removed names, a table of what replaces them).  The message is where
 every student exception ends up, whichever builder, check or import caught it
 (type, message and traceback: `_student_call` in grader/checks/builders.py,
 `import_failure_message` in grader/checks/student.py), so the plugin
-(grader/plugin.py) calls `explain` once, on the final message of every check
+(grader/scoring/plugin.py) calls `explain` once, on the final message of every check
 that did not pass, and puts what it returns before the check's own hint, one
 hint per line (the terminal and the HTML report keep the lines).  It
 only ever adds words: status and points are settled before it runs, so a hint

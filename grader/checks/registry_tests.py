@@ -1,6 +1,6 @@
 """The one pytest test module the grader runs: each registry entry is one test item.
 
-pytest collects this file with the grading plugin (grader/plugin.py), which
+pytest collects this file with the grading plugin (grader/scoring/plugin.py), which
 parametrizes `check` with the assignment's registry and provides `student`.
 """
 

@@ -10,7 +10,7 @@ grading them (a speed ratio, say); they land in the result's `details`.
 Most entries are made by the builders in grader/checks/builders.py from a
 compact table (function, sample inputs, reference, outputs, tolerance); the
 behaviours no table captures (running averages, dropout statistics, training to
-a target) are plain functions.  Generic pytest machinery (grader/plugin.py)
+a target) are plain functions.  Generic pytest machinery (grader/scoring/plugin.py)
 runs the list; nothing about scoring or rendering lives here.
 """
 
@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 class CheckFailure(AssertionError):
     """The student's code ran but gave a wrong answer.  `message` is what the student reads;
-    `cause` is the result's cause (Note [Causes] in grader/result.py): left empty, the plugin
+    `cause` is the result's cause (Note [Causes] in grader/scoring/result.py): left empty, the plugin
     derives it (`wrong`, or the student exception this failure was raised while handling)."""
     cause = ""
 

@@ -17,7 +17,7 @@ only its own checks.
 Besides each call's limit, a submission has a time budget (`Limits.budget()`:
 `limits: budget_s:` in a manifest, else the larger of 180 s and 8 call limits),
 counted from the moment grading it began, so staging counts too
-(grader/pipeline.py).  No request is sent once it is spent: the request raises
+(grader/scoring/pipeline.py).  No request is sent once it is spent: the request raises
 BudgetSpent, a WorkerTimeout, so the check's status is `timeout` and its message
 says the budget was spent and the check was not run; a request running when the
 budget ends is cut there (BudgetSpent too) and says so.  Neither is held against
@@ -42,10 +42,10 @@ from pathlib import Path
 
 from . import sandbox
 from .devices import CPU, Device
-from ..result import MAX_NAME, clip
+from ..scoring.result import MAX_NAME, clip
 from . import wire
 
-# What the worker's strings may take up in the judge (Note [Bounded text] in grader/result.py):
+# What the worker's strings may take up in the judge (Note [Bounded text] in grader/scoring/result.py):
 # names (exception types, qualnames, "where", files) and messages, per field.
 _FIELD_LIMITS = {"type": MAX_NAME, "where": MAX_NAME, "file": MAX_NAME, "text": 1_000,
                  "message": 4_000, "traceback": 8_000}
@@ -53,7 +53,7 @@ _FIELD_LIMITS = {"type": MAX_NAME, "where": MAX_NAME, "file": MAX_NAME, "text": 
 
 class WorkerFailure(Exception):
     """Base of everything that can go wrong with a request to the worker.  `cause` is the
-    check result's cause it leads to (Note [Causes] in grader/result.py)."""
+    check result's cause it leads to (Note [Causes] in grader/scoring/result.py)."""
     cause = "crashed"
 
 

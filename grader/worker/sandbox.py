@@ -33,7 +33,7 @@ that mode for isolation.
 
 # Note [Sandbox views]
 What else the worker sees under bubblewrap, and what a result's
-`environment.isolation` reports (grader/pipeline.py):
+`environment.isolation` reports (grader/scoring/pipeline.py):
 - ipc: its own IPC namespace (`--unshare-ipc`) with its own POSIX message-queue
   mount at /dev/mqueue: System V shared memory, semaphores, message queues and
   POSIX queues of other workers or the host are not there, and a cold worker's

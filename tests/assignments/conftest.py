@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from grader import assignment as assignments
+from grader.scoring import assignment as assignments
 from grader import mutants
 from grader.mutants import Bug, Solution, apply_bug  # noqa: F401  (re-exported for the tests)
-from grader.pipeline import Options, grade_submission
-from grader.result import SubmissionResult
+from grader.scoring.pipeline import Options, grade_submission
+from grader.scoring.result import SubmissionResult
 
 REFERENCE_PACKAGE = mutants.REFERENCE / "cs231n"
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import assignment as assignments
-from grader.pipeline import Options, grade_submission
+from grader.scoring import assignment as assignments
+from grader.scoring.pipeline import Options, grade_submission
 
 from .conftest import (assert_starter_scores_zero, Bug, apply_bug, assert_bug_caught, check_by_id,
                        assert_full_marks, copy_reference, grade, grade_bug, grade_reference_with,
@@ -275,7 +275,7 @@ def test_starter_scores_zero_and_every_message_says_not_implemented() -> None:
 def test_starter_leaves_the_course_helpers_to_the_grader() -> None:
     """Course helpers are not copied into the starter: staging (and a release) supply them
     from reference/cs231n (manifest `replace` / `provide`), so there is one copy of each."""
-    from grader import assignment as assignments
+    from grader.scoring import assignment as assignments
     layout = assignments.load(ASSIGNMENT).layout
     reference = Path(__file__).resolve().parents[2] / "reference" / "cs231n"
     for name in layout.replace + layout.provide:

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import assignment as assignments
-from grader.pipeline import grade_submission
+from grader.scoring import assignment as assignments
+from grader.scoring.pipeline import grade_submission
 
 from .conftest import (assert_starter_scores_zero, check_by_id, Bug, apply_bug, assert_bug_caught,
                        assert_full_marks, copy_reference, grade, grade_bug, load_mutants)

@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import assignment as assignments
+from grader.scoring import assignment as assignments
 
-from grader.pipeline import grade_submission
+from grader.scoring.pipeline import grade_submission
 
 from .conftest import (assert_starter_scores_zero, check_by_id, REFERENCE_PACKAGE, Bug, apply_bug,
                        assert_bug_caught, assert_full_marks, copy_reference, grade, grade_bug,
@@ -374,7 +374,7 @@ def test_starter_grades_to_zero_and_says_what_is_missing():
 def test_starter_leaves_the_course_helpers_to_the_grader() -> None:
     """Course helpers are not copied into the starter: staging (and a release) supply them
     from reference/cs231n (manifest `replace` / `provide`), so there is one copy of each."""
-    from grader import assignment as assignments
+    from grader.scoring import assignment as assignments
     layout = assignments.load(ASSIGNMENT).layout
     reference = Path(__file__).resolve().parents[2] / "reference" / "cs231n"
     for name in layout.replace + layout.provide:

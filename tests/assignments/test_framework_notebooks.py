@@ -20,8 +20,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import assignment as assignments
-from grader.pipeline import Options, grade_submission
+from grader.scoring import assignment as assignments
+from grader.scoring.pipeline import Options, grade_submission
 
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import assignment as assignments
+from grader.scoring import assignment as assignments
 from grader.worker import devices
 from grader.checks.compare import DEVICE_TOLERANCES
-from grader.pipeline import Options, grade_submission
+from grader.scoring.pipeline import Options, grade_submission
 
 ROOT = Path(__file__).resolve().parents[2]
 GPUS = devices.gpus()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import assignment as assignments
+from grader.scoring import assignment as assignments
 
 from .conftest import (assert_bundle_caught, assert_bundles_partition, assert_full_marks,
                        assert_starter_scores_zero, bundle, grade, grade_file_with_bugs,

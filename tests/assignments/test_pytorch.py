@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import assignment as assignments
+from grader.scoring import assignment as assignments
 
 from . import course_notebooks
 from .conftest import (Bug, assert_bundle_caught, assert_bundles_partition, assert_full_marks, bundle,

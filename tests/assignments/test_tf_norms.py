@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import assignment as assignments
+from grader.scoring import assignment as assignments
 from grader import mutants
 
 from .conftest import (Bug, assert_bug_caught, assert_full_marks, assert_starter_scores_zero, grade,

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 import in_process
-from grader import assignment as assignments
+from grader.scoring import assignment as assignments
 from grader.worker.client import StudentError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "batch"))

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data"
 GRADE = Path(sys.executable).with_name("grade")
 # The real CLI's main() with the tiny test assignment in place of the course's (as test_cli.py).
-WITH_TINY = ("import sys; from pathlib import Path; import grader.assignment as a; "
+WITH_TINY = ("import sys; from pathlib import Path; import grader.scoring.assignment as a; "
              f"a.ASSIGNMENTS_DIR = Path({str(DATA / 'assignments')!r}); "
              f"a.RUBRICS_DIR = Path({str(DATA / 'rubrics')!r}); "
              "from grader.cli import main; sys.exit(main(sys.argv[1:]))")
@@ -257,7 +257,7 @@ def test_a_lost_gradebook_row_and_a_lost_json_are_reconciled(tmp_path) -> None:
 
 FAKE_JOB = '''
 import os, signal, time
-from grader.result import SubmissionResult
+from grader.scoring.result import SubmissionResult
 
 def grade(spec, job):
     time.sleep(float(os.environ.get("FAKE_JOB_SECONDS", "0.3")))
@@ -265,7 +265,7 @@ def grade(spec, job):
         os.kill(os.getpid(), signal.SIGKILL)
     return SubmissionResult(spec.assignment, job.id, "graded", 1.0, 4.0, 0.3, {"pid": os.getpid()})
 '''
-RUN_FAKE = ("import json, sys; from pathlib import Path; import grader.assignment as a; "
+RUN_FAKE = ("import json, sys; from pathlib import Path; import grader.scoring.assignment as a; "
             f"a.ASSIGNMENTS_DIR = Path({str(DATA / 'assignments')!r}); "
             f"a.RUBRICS_DIR = Path({str(DATA / 'rubrics')!r}); "
             "from grader.batch import BatchOptions, run_batch; import fake_job; "

@@ -310,7 +310,7 @@ def _gpu_copy_of_tiny(folder: Path) -> str:
     manifest.write_text(manifest.read_text().replace("id: tiny", "id: tiny_gpu") + "gpu: true\n")
     (folder / "rubrics").mkdir()
     shutil.copyfile(tb.DATA / "rubrics" / "tiny.yml", folder / "rubrics" / "tiny_gpu.yml")
-    return ("import sys; from pathlib import Path; import grader.assignment as a; "
+    return ("import sys; from pathlib import Path; import grader.scoring.assignment as a; "
             f"a.ASSIGNMENTS_DIR = Path({str(folder / 'assignments')!r}); "
             f"a.RUBRICS_DIR = Path({str(folder / 'rubrics')!r}); "
             "from grader.cli import main; sys.exit(main(sys.argv[1:]))")
@@ -397,7 +397,7 @@ def test_a_lost_scheduler_stops_the_batch_as_ctrl_c_does(dask_scheduler, tmp_pat
 
 FAKE_JOB = '''
 import os, signal, time
-from grader.result import SubmissionResult
+from grader.scoring.result import SubmissionResult
 
 def grade(spec, job):
     time.sleep(float(os.environ.get("FAKE_JOB_SECONDS", "0.3")))

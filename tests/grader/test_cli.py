@@ -65,7 +65,7 @@ DATA = Path(__file__).resolve().parent / "data"
 SCORE = re.compile(r"^score (\S+) / (\S+)   \(", re.MULTILINE)
 # The real CLI's main(), in a subprocess, with the tiny test assignment of tests/grader/data
 # (three functions, 2 s call timeout) in place of the course's assignments folder.
-WITH_TINY = ("import sys; from pathlib import Path; import grader.assignment as a; "
+WITH_TINY = ("import sys; from pathlib import Path; import grader.scoring.assignment as a; "
              f"a.ASSIGNMENTS_DIR = Path({str(DATA / 'assignments')!r}); "
              f"a.RUBRICS_DIR = Path({str(DATA / 'rubrics')!r}); "
              "from grader.cli import main; sys.exit(main(sys.argv[1:]))")
@@ -202,7 +202,7 @@ def test_check_bad_convention_exits_2(tmp_path) -> None:
     assert result.stderr.strip() == "grade: --convention expects NAME=VALUE, got 'eps'"
 
 
-# Note [Conventions] in grader/assignment.py: a wrong convention is the command's error, one
+# Note [Conventions] in grader/scoring/assignment.py: a wrong convention is the command's error, one
 # line naming what is valid, before anything is graded (no output folder for a batch).
 BAD_CONVENTIONS = [
     (["--convention", "dropout_p=drop"], "fc_nets",
@@ -350,7 +350,7 @@ def tiny_class(folder: Path, names: list[str]) -> Path:
 
 @pytest.mark.parametrize("command", ["check", "batch"])
 def test_a_selection_that_matches_no_check_is_a_command_error(submission, tmp_path, command) -> None:
-    """Note [Zero checks] in grader/plugin.py: never "score 0 / 0", exit 0."""
+    """Note [Zero checks] in grader/scoring/plugin.py: never "score 0 / 0", exit 0."""
     where = ([str(submission({"layers.py": TINY_LAYERS}))] if command == "check" else
              [str(tiny_class(tmp_path / "class", ["ada"])), "-o", str(tmp_path / "out")])
     result = run_tiny_command(command, *where, "-k", "nomatch", cwd=tmp_path)
@@ -369,7 +369,7 @@ def test_checks_that_cannot_be_collected_are_a_command_error(submission, tmp_pat
     registry = tmp_path / "registry" / "registry_tests.py"
     registry.parent.mkdir()
     shutil.copyfile(Path(grader.__file__).parent / "checks" / "registry_tests.py", registry)
-    prelude = f"import grader.plugin as p; from pathlib import Path; p.REGISTRY_TESTS = Path({str(registry)!r}); "
+    prelude = f"import grader.scoring.plugin as p; from pathlib import Path; p.REGISTRY_TESTS = Path({str(registry)!r}); "
     where = ([str(submission({"layers.py": TINY_LAYERS}))] if command == "check" else
              [str(tiny_class(tmp_path / "class", ["ada"])), "-o", str(tmp_path / "out")])
     result = run_tiny_command(command, *where, cwd=tmp_path, prelude=prelude)
@@ -396,7 +396,7 @@ def test_batch_summary_counts_ungradable_submissions_apart(tmp_path) -> None:
 
 
 def test_export_to_a_file_that_cannot_be_written_is_one_line(tmp_path) -> None:
-    from grader.result import SubmissionResult
+    from grader.scoring.result import SubmissionResult
     SubmissionResult("tiny", "ada", "graded", 1, 4, 0.1, {}).write(tmp_path / "r" / "ada.json")
     (tmp_path / "blocked").write_text("a file where a folder should be")
     result = run_grade("export", str(tmp_path / "r"), "--format", "csv", "-o",

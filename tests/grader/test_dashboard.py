@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import assignment as assignments
+from grader.scoring import assignment as assignments
 from grader.dashboard import build_view, failure_key, load_results, render_dashboard, write_dashboard
-from grader.result import CheckResult, SubmissionResult
+from grader.scoring.result import CheckResult, SubmissionResult
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from grader import ci, distribution, mutants, student_cli
-from grader.result import CheckResult, SubmissionResult
+from grader.scoring.result import CheckResult, SubmissionResult
 
 ROOT = Path(__file__).resolve().parents[2]
 GRADE = Path(sys.executable).with_name("grade")

@@ -35,7 +35,7 @@ from pathlib import Path
 import pytest
 
 from grader import export
-from grader.result import CheckResult, SubmissionResult
+from grader.scoring.result import CheckResult, SubmissionResult
 
 GRADE = Path(sys.executable).with_name("grade")
 VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from grader.fix_first import HIDDEN, diagnosis, fix_order, without_sample
-from grader.result import CheckResult, SubmissionResult
+from grader.scoring.result import CheckResult, SubmissionResult
 
 
 def check(cid: str, status: str = "failed", cause: str | None = "wrong", lost: float = 1.0,

@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from grader.gradebook import Gradebook, load_result
-from grader.result import CheckResult, SubmissionResult
+from grader.scoring.result import CheckResult, SubmissionResult
 
 
 def result(name: str, score: float, run: int = 1, sha: str = "abc", status: str = "graded",

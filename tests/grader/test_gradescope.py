@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import assignment as assignments
+from grader.scoring import assignment as assignments
 from grader import mutants
 
 GRADE = Path(sys.executable).with_name("grade")

@@ -45,7 +45,7 @@ def test_load_resolves_the_solution_against_the_assignment_folder(tmp_path):
 
 
 def test_every_course_assignment_declares_an_existing_solution_and_mutants():
-    from grader import assignment as assignments
+    from grader.scoring import assignment as assignments
     for assignment_id in assignments.available():
         fixtures = mutants.load(assignment_id)
         assert Path(fixtures.solution.path).exists(), assignment_id

@@ -21,12 +21,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import assignment as assignments
+from grader.scoring import assignment as assignments
 from grader.checks.compare import compare_arrays
 from grader.checks.spec import CheckFailure
 from grader.dashboard import write_dashboard
 from grader.report import write_html
-from grader.result import CheckResult, SubmissionResult
+from grader.scoring.result import CheckResult, SubmissionResult
 
 CHROMIUM = next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser"),
                              shutil.which("google-chrome")) if p), None)

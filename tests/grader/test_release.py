@@ -26,9 +26,9 @@ import numpy as np
 import pytest
 import yaml
 
-from grader import assignment as assignments
+from grader.scoring import assignment as assignments
 from grader import mutants, release
-from grader.pipeline import grade_submission
+from grader.scoring.pipeline import grade_submission
 from grader.release import prune_hidden, render_workflow, stand_in, unsupported
 from grader.replay import Recorder
 
@@ -601,7 +601,7 @@ def test_a_release_checks_only_the_conventions_it_recorded(built, tmp_path) -> N
     result = run_grade("check", "cs231n", "--convention", "fc_no_dropout=default", "--no-html",
                        "-k", "affine_forward", cwd=folder)
     assert result.returncode == 1 and "public checks only" in result.stdout
-    # Note [Zero checks] in grader/plugin.py: a selection of nothing is never a verdict
+    # Note [Zero checks] in grader/scoring/plugin.py: a selection of nothing is never a verdict
     result = run_grade("check", "cs231n", "-k", "nomatch", "--no-html", cwd=folder)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.startswith("grade: -k 'nomatch' matches none of the ")

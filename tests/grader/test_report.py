@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from grader.report import render_html
-from grader.result import CheckResult, SubmissionResult
+from grader.scoring.result import CheckResult, SubmissionResult
 
 
 def result(**overrides) -> SubmissionResult:
@@ -146,7 +146,7 @@ def test_a_passed_check_shows_its_notes_unless_hidden() -> None:
     assert "SECRET" not in html
 
 def test_a_failing_zero_point_check_is_shown_as_advice() -> None:
-    """Note [Advisory checks] in grader/assignment.py."""
+    """Note [Advisory checks] in grader/scoring/assignment.py."""
     advice = CheckResult("softmax_loss/wide_rows", "softmax_loss", "finite loss (advisory)",
                          "failed", 0, 0, message="loss: NaN or infinite", hint="log-sum-exp")
     html = render_html(result(checks=(advice,)))

@@ -17,15 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from grader import assignment as assignments
+from grader.scoring import assignment as assignments
 from grader.mutants import Bug
-from grader.result import CheckResult, SubmissionResult
+from grader.scoring.result import CheckResult, SubmissionResult
 from grader.selftest_assignment import Fixture, Selftest
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data"
 GRADE = ROOT / ".venv" / "bin" / "grade"
-WITH_DIRS = ("import sys; from pathlib import Path; import grader.assignment as a; "
+WITH_DIRS = ("import sys; from pathlib import Path; import grader.scoring.assignment as a; "
              "a.ASSIGNMENTS_DIR = Path(sys.argv[1]); a.RUBRICS_DIR = Path(sys.argv[2]); "
              "from grader.cli import main; sys.exit(main(sys.argv[3:]))")
 

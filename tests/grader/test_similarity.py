@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 
-from grader import assignment as assignments
+from grader.scoring import assignment as assignments
 from grader import similarity
 from grader.submission.stage import Layout
 from grader.similarity import (collect_sources, fingerprints, functions_in, normalise,

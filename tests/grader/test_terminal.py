@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from grader.result import CheckResult, SubmissionResult
+from grader.scoring.result import CheckResult, SubmissionResult
 from grader.terminal import Progress, render
 
 FAILURE = ("dx: 3 of 20 entries differ (max abs error 0.5)\n"
@@ -148,7 +148,7 @@ def test_a_passed_check_shows_its_first_note_and_how_many_more() -> None:
     assert verbose[2].endswith("is (3,)") and verbose[3].endswith("is (4,)")
 
 def test_a_failing_zero_point_check_is_advice_and_keeps_its_function_ok() -> None:
-    """Note [Advisory checks] in grader/assignment.py."""
+    """Note [Advisory checks] in grader/scoring/assignment.py."""
     checks = (CheckResult("softmax_loss/loss", "softmax_loss", "t", "passed", 1.0, 1.0),
               CheckResult("softmax_loss/wide_rows", "softmax_loss", "t", "failed", 0.0, 0.0,
                           message="loss: NaN or infinite", hint="log-sum-exp"),

@@ -339,7 +339,7 @@ def test_error_map_holds_levels_only_and_skips_single_numbers() -> None:
 
 
 def test_hidden_checks_lose_their_error_maps_at_the_plugin() -> None:
-    from grader import plugin
+    from grader.scoring import plugin
     from grader.checks.spec import Check
     from grader.checks.student import Student
 

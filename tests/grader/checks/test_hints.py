@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from grader.checks import hints
-from grader import plugin
+from grader.scoring import plugin
 from grader.checks.builders import forward_check
 from grader.checks.spec import Check, CheckFailure, Sample
 from grader.checks.student import Student
@@ -115,7 +115,7 @@ def test_one_hint_per_break_however_often_it_shows() -> None:
     assert len(hints.explain(message)) == 1
 
 
-# -- the hook in the grading plugin (grader/plugin.py) -------------------------------------------
+# -- the hook in the grading plugin (grader/scoring/plugin.py) -------------------------------------------
 
 NEEDS_NUMPY_1 = """
 import numpy as np

@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import assignment as assignments
+from grader.scoring import assignment as assignments
 from grader.submission.course_version import Version, code_only, recognise
 from grader.submission.stage import OtherVersionError, stage
 

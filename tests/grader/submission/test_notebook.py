@@ -20,7 +20,7 @@ import pytest
 
 from grader.submission import notebook as nb
 from grader.submission.stage import Layout, SubmissionError, stage
-from grader.result import InlineAnswer, SubmissionResult
+from grader.scoring.result import InlineAnswer, SubmissionResult
 from grader.worker import notebook_cells
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -29,7 +29,7 @@ WORK = NOTEBOOKS / "work.ipynb"
 LAYOUT = Layout(files={"layers": "layers.py", "optim": "optim.py"},
                 notebooks={"layers": "*.ipynb", "optim": "*.ipynb"}, notebook_cell_s=1,
                 notebook_total_s=20)
-WITH_TINY = ("import sys; from pathlib import Path; import grader.assignment as a; "
+WITH_TINY = ("import sys; from pathlib import Path; import grader.scoring.assignment as a; "
              f"a.ASSIGNMENTS_DIR = Path({str(DATA / 'assignments')!r}); "
              f"a.RUBRICS_DIR = Path({str(DATA / 'rubrics')!r}); "
              "from grader.cli import main; sys.exit(main(sys.argv[1:]))")

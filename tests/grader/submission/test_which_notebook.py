@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import assignment as assignments
+from grader.scoring import assignment as assignments
 from grader.submission.stage import SubmissionError, stage
 from grader.submission.which_notebook import NoNotebook, choose, normalized
 

@@ -418,7 +418,7 @@ def test_a_reply_nested_deeper_than_the_limit_is_refused(worker) -> None:
 # -- second round: every student string is clipped at the boundary (Note [Bounded text]) --------
 
 def test_megabyte_exception_names_and_messages_are_clipped_when_received(worker) -> None:
-    from grader.result import MAX_NAME
+    from grader.scoring.result import MAX_NAME
     w = worker("def boom():\n    E = type('E' * 2_000_000, (Exception,), {})\n"
                "    E.__qualname__ = 'Q' * 2_000_000\n    raise E('m' * 2_000_000)\n"
                "class Odd:\n    pass\n"

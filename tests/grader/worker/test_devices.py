@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import assignment as assignments
+from grader.scoring import assignment as assignments
 from grader.worker import devices, sandbox
 from grader.checks.compare import DEVICE_TOLERANCES, grading_device, on_device, tolerance_for
-from grader.pipeline import Options, grade_submission, submission_device
+from grader.scoring.pipeline import Options, grade_submission, submission_device
 from grader.worker.client import Worker
 
 GRADE = str(Path(sys.executable).with_name("grade"))

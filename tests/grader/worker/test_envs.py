@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import assignment as assignments
+from grader.scoring import assignment as assignments
 from grader.worker import envs, sandbox
-from grader.pipeline import Options, grade_submission
+from grader.scoring.pipeline import Options, grade_submission
 
 GRADE = Path(sys.executable).with_name("grade")
 ROOT = Path(__file__).resolve().parents[3]

@@ -1,4 +1,4 @@
-"""Grading one submission end to end (grader/pipeline.py): stage, worker, checks, score.
+"""Grading one submission end to end (grader/scoring/pipeline.py): stage, worker, checks, score.
 
 Uses the tiny assignment in tests/grader/data (three functions, a 2 s call timeout),
 so that hostile submissions cost seconds; the CLI tests run the real fc_nets.
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import assignment as assignments
-from grader.pipeline import Options, grade_submission
+from grader.scoring import assignment as assignments
+from grader.scoring.pipeline import Options, grade_submission
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 LAYERS = """
 import numpy as np
@@ -190,7 +190,7 @@ def test_non_finite_errors_are_strict_json_and_read_back(submission, tiny) -> No
     import json
     import math
 
-    from grader.result import SubmissionResult
+    from grader.scoring.result import SubmissionResult
     layers = LAYERS.replace("    return np.maximum(0, x), x", "    return np.full_like(x, np.inf), x")
     result = grade_submission(submission({"layers.py": layers, "optim.py": OPTIM}), tiny)
     text = result.to_json()
@@ -217,7 +217,7 @@ def _leaves(value):
 
 
 def test_staging_that_takes_the_whole_budget_is_an_error_saying_so(submission, tiny, monkeypatch) -> None:
-    from grader import pipeline
+    from grader.scoring import pipeline
 
     def slow_stage(*args, **kwargs):
         time.sleep(1.2)

@@ -59,11 +59,11 @@ from pathlib import Path
 
 import yaml
 
-from .checks.spec import Check
-from .submission.stage import Layout
-from .worker.sandbox import Limits
+from ..checks.spec import Check
+from ..submission.stage import Layout
+from ..worker.sandbox import Limits
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENTS_DIR = PROJECT_ROOT / "assignments"
 RUBRICS_DIR = PROJECT_ROOT / "rubrics"
 
@@ -250,7 +250,7 @@ def _notebook_settings(manifest: dict, layout: Layout,
     """The manifest's notebook keys and aliases (Note [Manifest]); ValueError names a bad one."""
     import dataclasses
 
-    from .submission import course_version
+    from ..submission import course_version
     mode = manifest.get("notebook_mode", "definitions")
     if mode not in ("definitions", "execute"):
         raise ValueError(f"notebook_mode must be definitions or execute, not {mode!r}")
@@ -274,7 +274,7 @@ def _notebook_settings(manifest: dict, layout: Layout,
     if layout.python_mode not in ("", "definitions"):
         raise ValueError(f"python_mode must be definitions, not {layout.python_mode!r}")
     if manifest.get("observe") is not None:  # Note [Observation] in grader/worker/observe.py
-        from .checks.observe import Config
+        from ..checks.observe import Config
         layout = dataclasses.replace(layout, observe=Config.parse(
             manifest["observe"], folder, layout.notebook_cell_s, layout.notebook_total_s))
     aliases = {}

@@ -1,4 +1,4 @@
-"""Manifests and rubrics (grader/assignment.py, Note [Manifest])."""
+"""Manifests and rubrics (grader/scoring/assignment.py, Note [Manifest])."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import textwrap
 
 import pytest
 
-from grader import assignment as assignments
-from grader.assignment import AssignmentError
+from grader.scoring import assignment as assignments
+from grader.scoring.assignment import AssignmentError
 from grader.worker.sandbox import Limits
 
 CHECKS_PY = """

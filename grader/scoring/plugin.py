@@ -15,7 +15,7 @@ message is always the exception's own text, so pytest runs with `--tb=no`:
 building its traceback report (source and locals of every frame) cost about
 0.15 s per failing check, 7 s for a submission whose layers.py does not parse.
 Why a check did not pass, as data, is its `cause` (`cause_of`, Note [Causes] in
-grader/result.py), settled here from the exception's type alone.
+grader/scoring/result.py), settled here from the exception's type alone.
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ from typing import Callable
 
 import pytest
 
-from .checks import hints
-from .checks.spec import Check, CheckFailure
-from .checks.student import ImportFailure, MissingName, Student
+from ..checks import hints
+from ..checks.spec import Check, CheckFailure
+from ..checks.student import ImportFailure, MissingName, Student
 from .result import CAUSES, CheckResult
-from .worker.client import ProtocolError, StudentError, WorkerCrashed, WorkerTimeout
+from ..worker.client import ProtocolError, StudentError, WorkerCrashed, WorkerTimeout
 
-REGISTRY_TESTS = Path(__file__).resolve().parent / "checks" / "registry_tests.py"
+REGISTRY_TESTS = Path(__file__).resolve().parents[1] / "checks" / "registry_tests.py"
 
 
 def classify(exc: BaseException) -> tuple[str, str, str, dict]:
@@ -54,7 +54,7 @@ def classify(exc: BaseException) -> tuple[str, str, str, dict]:
 
 
 def cause_of(exc: BaseException) -> str:
-    """The result's cause for an exception raised by a check (Note [Causes] in grader/result.py).
+    """The result's cause for an exception raised by a check (Note [Causes] in grader/scoring/result.py).
 
     A CheckFailure that names no cause of its own is a wrong answer, unless it was raised while
     handling a student exception, a timeout or a crash (the checks turn those into failures
@@ -80,7 +80,7 @@ class GradingPlugin:
                  points: dict[str, float], on_result: Callable[[CheckResult], None] | None = None,
                  hidden_details: bool = False):
         self.checks = checks
-        self.hidden_details = hidden_details  # the rubric's; Note [Hidden checks] in grader/result.py
+        self.hidden_details = hidden_details  # the rubric's; Note [Hidden checks] in grader/scoring/result.py
         self._student = student
         self.points = points
         self.on_result = on_result

@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Callable
 
 from . import assignment as assignments
-from .worker import devices
+from ..worker import devices
 from . import plugin
-from .checks.compare import on_device
-from .checks.spec import CheckFailure
-from .checks.student import Student
-from .submission.stage import OtherVersionError, SubmissionError, stage
+from ..checks.compare import on_device
+from ..checks.spec import CheckFailure
+from ..checks.student import Student
+from ..submission.stage import OtherVersionError, SubmissionError, stage
 from .result import CheckResult, InlineAnswer, SubmissionResult, clip
-from .worker.client import Worker, WorkerFailure
+from ..worker.client import Worker, WorkerFailure
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def grade_submission(path: Path, assignment: assignments.Assignment,
                       f"{assignment.limits.budget():g} s; nothing was graded")
     worker_class, extra = Worker, {}
     if options.warm:  # Note [When workers are warm] in grader/worker/warm.py
-        from .worker.warm import WarmWorker
+        from ..worker.warm import WarmWorker
         worker_class, extra = WarmWorker, {"slots": options.warm}
     worker = worker_class(staged.root, limits=assignment.limits, python=options.python,
                           sandbox_mode=options.sandbox, device=device, **extra)
@@ -106,7 +106,7 @@ def grade_submission(path: Path, assignment: assignments.Assignment,
                 results = plugin.run(assignment.checks, student, assignment.rubric.points,
                                      options.on_result, options.select,
                                      assignment.rubric.hidden_details)
-        except plugin.NoChecks as exc:  # Note [Zero checks] in grader/plugin.py
+        except plugin.NoChecks as exc:  # Note [Zero checks] in grader/scoring/plugin.py
             return failed(f"no check ran: {exc}", worker)
         score = round(sum(r.points for r in results), 6)
         notes = list(staged.notes) + cell_notes + list(worker.notes) + student.observation_notes()
@@ -133,7 +133,7 @@ def _data_set(data_dir: str | None):
     module is imported only when asked: it needs reference/, which a student release lacks."""
     if not data_dir:
         return contextlib.nullcontext()
-    from .checks import training_data
+    from ..checks import training_data
     return training_data.using(data_dir)
 
 

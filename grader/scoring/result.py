@@ -72,7 +72,7 @@ def _set(obj, **values) -> None:
 # Note [Causes]
 # A check that did not pass says why as data, in `cause`, so that a dashboard or a
 # script never parses messages.  A small closed set, settled where failures are
-# classified (grader/plugin.py `cause_of`, from the exception's type: CheckFailure
+# classified (grader/scoring/plugin.py `cause_of`, from the exception's type: CheckFailure
 # and its MissingName / ImportFailure in grader/checks/, the worker's errors in
 # grader/worker/client.py):
 #   wrong            the code ran and returned a wrong answer (status `failed`)
@@ -111,7 +111,7 @@ SUBMISSION_STATUSES = ("graded", "error", "other_version")
 # `hidden_details: true` the check's visibility is `hidden_details`: its message
 # and hint are shown (they say what is wrong, e.g. "dx differs in 12 of 48
 # entries"), but never its pictures: the error map (where it differs) and any
-# chart are dropped from the result at the boundary (grader/plugin.py).  The
+# chart are dropped from the result at the boundary (grader/scoring/plugin.py).  The
 # full message stays in the JSON either way, for the instructor.
 @dataclass(frozen=True)
 class CheckResult:

@@ -1,4 +1,4 @@
-"""The grader.result/1 document (grader/result.py)."""
+"""The grader.result/1 document (grader/scoring/result.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from grader.result import CHECK_STATUSES, SCHEMA, CheckResult, SubmissionResult
+from grader.scoring.result import CHECK_STATUSES, SCHEMA, CheckResult, SubmissionResult
 
 CHECK_KEYS = {"id", "function", "title", "status", "points", "max_points", "visibility", "message",
               "hint", "details", "duration_s", "cause"}
@@ -132,7 +132,7 @@ def test_files_written_before_strict_json_are_still_read() -> None:
 
 
 def test_long_student_text_is_clipped_everywhere_and_clipping_is_idempotent() -> None:
-    from grader.result import MAX_NAME, MAX_TEXT, InlineAnswer, clip
+    from grader.scoring.result import MAX_NAME, MAX_TEXT, InlineAnswer, clip
     huge = "E" * 2_000_000
     check = CheckResult("a/" + huge, huge, huge, "error", 0.0, 1.0, message=huge, hint=huge,
                         details={huge: huge, "list": [huge]})

@@ -1,10 +1,10 @@
-"""The grading pytest plugin (grader/plugin.py, Note [Statuses]): classify() and run()."""
+"""The grading pytest plugin (grader/scoring/plugin.py, Note [Statuses]): classify() and run()."""
 
 from __future__ import annotations
 
 import pytest
 
-from grader import plugin
+from grader.scoring import plugin
 from grader.checks.spec import Check, CheckFailure
 from grader.checks.student import ImportFailure, MissingName, Student
 from grader.worker.client import ProtocolError, StudentError, WorkerCrashed, WorkerTimeout
@@ -185,7 +185,7 @@ def test_rubric_hidden_details_lets_students_read_hidden_messages_without_pictur
     assert kept.visibility == "hidden" and not kept.shows_message
 
 
-# -- causes (Note [Causes] in grader/result.py) ---------------------------------------------------
+# -- causes (Note [Causes] in grader/scoring/result.py) ---------------------------------------------------
 
 def raised_while_handling(inner: BaseException, outer: CheckFailure) -> CheckFailure:
     """`outer` raised `from None` inside `except inner`, as the checks turn student errors into
