@@ -72,7 +72,7 @@ from grader import batch  # noqa: E402
 from grader.scoring import pipeline, plugin  # noqa: E402
 from grader.submission.discover import content_hash, discover  # noqa: E402
 from grader.gradebook import Gradebook, load_result  # noqa: E402
-from grader.report import render_html  # noqa: E402
+from grader.report.html import render_html  # noqa: E402
 from grader.worker.client import Worker  # noqa: E402
 
 ASSIGNMENT = "fc_nets"
@@ -227,7 +227,7 @@ def batch_side(klass: Path, out_1: Path, assignment, scratch: Path) -> tuple[dic
     t0 = time.perf_counter()
     write_similarity(scratch, {s.id: s.path for s in found.submissions}, assignment)
     once["similar-code pairs"] = time.perf_counter() - t0
-    from grader.dashboard import write_dashboard
+    from grader.report.dashboard import write_dashboard
     copy = scratch / "dashboard-out"
     shutil.copytree(out_1, copy, ignore=shutil.ignore_patterns("summary.html", ".lock"))
     t0 = time.perf_counter()

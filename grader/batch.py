@@ -81,9 +81,9 @@ from .scoring import assignment as assignments
 from .submission.discover import Submission, content_hash, discover
 from .gradebook import Gradebook, Reconciled, load_result
 from .scoring.pipeline import Options, grade_submission, submission_device
-from .report import render_html
+from .report.html import render_html
 from .scoring.result import SubmissionResult
-from .terminal import printable, printable_lines
+from .report.terminal import printable, printable_lines
 
 JOB_TMP_PREFIX = "grader-batch-job-"
 
@@ -358,7 +358,7 @@ class Progress:
 
     def __call__(self, result: SubmissionResult) -> None:
         self.done += 1
-        # Student text shown, never interpreted (Note [Terminal text] in grader/terminal.py).
+        # Student text shown, never interpreted (Note [Terminal text] in grader/report/terminal.py).
         verdict = printable(f"{result.score:g}/{result.max_score:g}" if result.status == "graded"
                             else f"not graded: {_first_line(result.message)}")
         name = printable(result.submission)
@@ -662,8 +662,8 @@ def _similarity(out_dir: Path, submissions: dict, assignment: assignments.Assign
 
 
 def _dashboard(out_dir: Path, assignment: assignments.Assignment) -> tuple[Path | None, str]:
-    """The class dashboard (grader/dashboard.py)."""
-    from .dashboard import write_dashboard
+    """The class dashboard (grader/report/dashboard.py)."""
+    from .report.dashboard import write_dashboard
     try:
         return Path(write_dashboard(out_dir, assignment)), ""
     except Exception as exc:  # the grades are safe; the dashboard is only a view of them
@@ -696,4 +696,4 @@ def summary(outcome: Outcome) -> str:
         lines.append(f"dashboard: {outcome.dashboard}")
     elif outcome.dashboard_error:
         lines.append(f"dashboard: not written ({outcome.dashboard_error})")
-    return printable_lines("\n".join(lines))  # Note [Terminal text] in grader/terminal.py
+    return printable_lines("\n".join(lines))  # Note [Terminal text] in grader/report/terminal.py

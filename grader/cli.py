@@ -242,7 +242,7 @@ def _run_check(args: argparse.Namespace) -> int:
     from .scoring import assignment as assignments
     from .worker.devices import DeviceError
     from .scoring.pipeline import Options, grade_submission, submission_device
-    from .terminal import Progress, render
+    from .report.terminal import Progress, render
 
     try:
         release_dir = _release_folder(args)  # Note [Release layout] in grader/release.py
@@ -299,7 +299,7 @@ def _run_check(args: argparse.Namespace) -> int:
             print(f"grade: could not write --json {args.json}: {_reason(exc, args.json)}", file=sys.stderr)
             unwritten = True
     if not args.no_html:
-        from .report import write_html
+        from .report.html import write_html
         html = Path(args.html) if args.html else default_report_path(result)
         try:
             write_html(result, html)
@@ -309,7 +309,7 @@ def _run_check(args: argparse.Namespace) -> int:
             unwritten = unwritten or bool(args.html)  # the default place is not asked for
     if result.status != "graded" or unwritten:
         return 2
-    from .terminal import advisory  # Note [Advisory checks] in grader/scoring/assignment.py
+    from .report.terminal import advisory  # Note [Advisory checks] in grader/scoring/assignment.py
     return 0 if all(c.status == "passed" or advisory(c) for c in result.checks) else 1
 
 

@@ -3,7 +3,7 @@
 Results hold no code, so this module reads the submissions again (staged exactly
 as for grading, grader/submission/stage.py), cuts out each graded function, and compares
 every pair of submissions function by function.  It writes
-OUT_DIR/similarity.json, which the class dashboard (grader/dashboard.py) lists.
+OUT_DIR/similarity.json, which the class dashboard (grader/report/dashboard.py) lists.
 
 # Note [Similarity is for humans]
 A pair on this list is a reason to read two files side by side, never evidence

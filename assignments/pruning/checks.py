@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.utils.prune  # noqa: F401  (reference_step with biases)
 
-from grader.charts import line_chart
+from grader.report.charts import line_chart
 from grader.checks.spec import Check, CheckFailure
 from grader.checks.student import Student
 from grader.worker.client import StudentError

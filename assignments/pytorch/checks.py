@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from grader.charts import line_chart
+from grader.report.charts import line_chart
 from grader.checks import held_out, training_data
 from grader.checks import kaiming
 from grader.checks.compare import Signature, compare_arrays

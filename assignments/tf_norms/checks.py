@@ -47,7 +47,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from grader.charts import bar_chart
+from grader.report.charts import bar_chart
 from grader.checks import held_out, training_data
 from grader.checks.compare import (Signature, Tolerance, as_array, compare_arrays, tolerance_for,
                                    compare_scalar)

@@ -46,7 +46,7 @@ knowing about behaviour outside what the course asks (a softmax whose correct
 class underflows, say), and it can never cost points.  It runs and reports
 like any check (status `failed` with its message and hint when it fails), but
 `grade check` shows it as `advice`, keeps its function marked ok and its exit
-status 0 when nothing else failed (grader/terminal.py, grader/cli.py).  The
+status 0 when nothing else failed (grader/report/terminal.py, grader/cli.py).  The
 rubric's 0 is the single place that makes a check advisory.
 """
 

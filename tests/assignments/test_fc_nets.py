@@ -228,7 +228,7 @@ def _graded_with_softmax(source: str):
 
 
 def test_a_max_shifted_softmax_with_log_of_probs_gets_full_marks_and_advice():
-    from grader.terminal import render
+    from grader.report.terminal import render
     result = _graded_with_softmax(COURSE_SOFTMAX)
     assert result.score == result.max_score > 0
     advice = {c.id: c for c in result.checks if c.status != "passed"}

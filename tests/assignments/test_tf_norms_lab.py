@@ -97,7 +97,7 @@ BATCH_STATISTICS_ALWAYS = SEED_STYLE.replace("        if training:\n            
 
 
 def test_the_courses_formulation_gets_full_marks_with_test_mode_as_advice():
-    from grader.terminal import render
+    from grader.report.terminal import render
     assert BATCH_STATISTICS_ALWAYS != SEED_STYLE
     result = grade_as("ist597_lab.py", BATCH_STATISTICS_ALWAYS)
     assert_passes(result, FUNCTION_CHECKS | TRAINING_CHECKS - {"NormalizedCNN/test_mode"})

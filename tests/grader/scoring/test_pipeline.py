@@ -160,8 +160,8 @@ def test_a_slow_import_that_exits_in_every_function_is_bounded_by_the_budget(sub
 
 
 def test_a_two_megabyte_class_name_makes_a_small_result_and_report(submission, tiny) -> None:
-    from grader.report import render_html
-    from grader.terminal import render
+    from grader.report.html import render_html
+    from grader.report.terminal import render
     huge = "E" * 2_000_000
     layers = LAYERS.replace("    return np.maximum(0, x), x",
                             f"    E = type({huge!r}, (Exception,), {{}})\n"
@@ -177,7 +177,7 @@ def test_a_two_megabyte_class_name_makes_a_small_result_and_report(submission, t
 
 
 def test_student_text_cannot_draw_on_the_terminal(submission, tiny) -> None:
-    from grader.terminal import render
+    from grader.report.terminal import render
     forged = "\\x1b[2J\\x1b[H\\rscore 51 / 51\\u202e"
     layers = LAYERS.replace("    return np.maximum(0, x), x", f"    raise ValueError('{forged}')")
     result = grade_submission(submission({"layers.py": layers, "optim.py": OPTIM}), tiny)

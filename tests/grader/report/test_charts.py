@@ -1,10 +1,10 @@
-"""Chart specs and their drawings (grader/charts.py): bounded, placed right, described in words."""
+"""Chart specs and their drawings (grader/report/charts.py): bounded, placed right, described in words."""
 
 from __future__ import annotations
 
 import json
 
-from grader import charts
+from grader.report import charts
 
 
 def test_line_chart_spec_is_plain_bounded_json():

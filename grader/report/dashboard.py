@@ -1,7 +1,7 @@
 """The class dashboard: OUT_DIR/summary.html, built from OUT_DIR/results/*.json alone.
 
 `grade batch` calls `write_dashboard(out_dir, assignment)` after grading; running
-this module (`python -m grader.dashboard OUT_DIR -a ASSIGNMENT`) re-renders the
+this module (`python -m grader.report.dashboard OUT_DIR -a ASSIGNMENT`) re-renders the
 page from the saved results, and with `--submissions DIR` also recomputes the
 similar-code list (grader/similarity.py) first.
 
@@ -34,7 +34,7 @@ are results written before causes existed (their cause is null).
 
 # Note [Failure snippets]
 A group shows one real first line of its messages, less the sample label (which may
-hold brackets of its own: `without_sample` in grader/fix_first.py), cut at a word
+hold brackets of its own: `without_sample` in grader/report/fix_first.py), cut at a word
 boundary to SNIPPET_CHARS with an ellipsis, never inside a word or a number.  A group
 is labelled by its members' most common status (a hidden check's group holds
 failures and errors alike), and the "looks like" lines of a message, one per
@@ -63,9 +63,9 @@ from pathlib import Path
 import jinja2
 
 from .fix_first import without_sample
-from .scoring.result import SubmissionResult
+from ..scoring.result import SubmissionResult
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"  # the repository's templates/ (a link)
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"  # the repository's templates/ (a link)
 
 HISTOGRAM_BINS = 10
 TOP_FAILURES = 15
@@ -344,7 +344,7 @@ def write_dashboard(out_dir: Path, assignment) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m grader.dashboard",
+        prog="python -m grader.report.dashboard",
         description="Re-render OUT_DIR/summary.html from OUT_DIR/results/*.json.")
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--assignment", "-a", required=True)
@@ -352,14 +352,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="also recompute OUT_DIR/similarity.json from the submissions in DIR "
                              "(each folder, .zip or .py in it is one submission, named by its stem)")
     args = parser.parse_args(argv)
-    from .scoring import assignment as assignments
+    from ..scoring import assignment as assignments
     try:
         assignment = assignments.load(args.assignment)
     except assignments.AssignmentError as exc:
         print(f"grade: {exc}", file=sys.stderr)
         return 2
     if args.submissions:
-        from .similarity import write_similarity
+        from ..similarity import write_similarity
         found = {p.stem: p for p in sorted(args.submissions.iterdir())
                  if p.is_dir() or p.suffix in (".zip", ".py", ".ipynb")}
         print(f"similarity: {write_similarity(args.out_dir, found, assignment)}")

@@ -1,4 +1,4 @@
-"""What `grade check` prints (grader/terminal.py)."""
+"""What `grade check` prints (grader/report/terminal.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import io
 import pytest
 
 from grader.scoring.result import CheckResult, SubmissionResult
-from grader.terminal import Progress, render
+from grader.report.terminal import Progress, render
 
 FAILURE = ("dx: 3 of 20 entries differ (max abs error 0.5)\n"
            "worst at dx[1, 2]: got 0.5, expected 0\n"
@@ -46,7 +46,7 @@ def test_render_graded_result() -> None:
     assert lines[6] == "       TIMEOUT loss: timed out: no reply within the time limit"
     assert lines[7] == "  -- svm_loss        0/1.5"
     assert lines[8] == "       ERROR   loss: `svm_loss` not found in layers.py (did you mean `svm_los`?)"
-    # Note [Fix order] in grader/fix_first.py: a missing function is a blocker, stated first
+    # Note [Fix order] in grader/report/fix_first.py: a missing function is a blocker, stated first
     assert lines[9:13] == [
         "fix first:",
         "  1. -1.5 `svm_loss` not found in layers.py (did you mean `svm_los`?) (svm_loss)",
@@ -162,7 +162,7 @@ def test_a_failing_zero_point_check_is_advice_and_keeps_its_function_ok() -> Non
 # -- Note [Terminal text] -------------------------------------------------------------------------
 
 def test_control_and_format_characters_are_shown_escaped() -> None:
-    from grader.terminal import printable, printable_lines
+    from grader.report.terminal import printable, printable_lines
     assert printable("a\x1b[2Kb\rc\x07\x9b\u202ed\u200be") == "a\\x1b[2Kb\\x0dc\\x07\\x9b\\u202ed\\u200be"
     assert printable("line\nbreak") == "line\\x0abreak"
     assert printable_lines("one\ntwo\x1b") == "one\ntwo\\x1b"

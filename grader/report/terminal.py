@@ -3,7 +3,7 @@
 # Note [Terminal layout]
 Each check that did not pass gets one line, and that line is its diagnosis (what
 differs and, where a known bug matches, what it looks like: `diagnosis` in
-grader/fix_first.py), cut to the terminal's width rather than to a fixed 100
+grader/report/fix_first.py), cut to the terminal's width rather than to a fixed 100
 columns, so the line that matters shows without `-v`.  `-v` adds the whole message
 and the hint below it.  The table ends with the same fix-first list as the report
 (Note [Fix order]), so the last thing on the screen, above the score, is what to do
@@ -18,7 +18,7 @@ from collections import OrderedDict
 from typing import TextIO
 
 from .fix_first import diagnosis, fix_order
-from .scoring.result import CheckResult, SubmissionResult
+from ..scoring.result import CheckResult, SubmissionResult
 
 # Note [Terminal text]
 # Student text (exception messages, names of files, notes) reaches the terminal; raw,

@@ -2,7 +2,7 @@
 
 A self-contained page (inline CSS, no scripts, no network) built by a Jinja
 template in templates/; this module only prepares the view (checks grouped by
-function, totals, the fix-first list of grader/fix_first.py) and never recomputes
+function, totals, the fix-first list of grader/report/fix_first.py) and never recomputes
 a verdict.
 
 # Note [Report layout]
@@ -10,7 +10,7 @@ A student looks at the top of the page and at little else, on a phone as often a
 not, so the page opens with what to do: the score (with a "public checks only"
 banner beside it in a student release, so a full score there is not mistaken for
 the course's grade), then the failures in fix order (Note [Fix order] in
-grader/fix_first.py), one line of diagnosis and one of hint each, each linking to
+grader/report/fix_first.py), one line of diagnosis and one of hint each, each linking to
 its function's details below.  The details follow, failed functions open and in
 the assignment's order; the functions that passed every check are folded into one
 <details> at the end of them, so no passed check stands between a student and the
@@ -26,9 +26,9 @@ import jinja2
 
 from .charts import view as chart_view
 from .fix_first import fix_order
-from .scoring.result import SubmissionResult
+from ..scoring.result import SubmissionResult
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"  # the repository's templates/ (a link)
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"  # the repository's templates/ (a link)
 # The first note of a student release's result (grader/release.py PUBLIC_ONLY), read by its
 # prefix so that rendering a report never imports the release builder.
 PUBLIC_ONLY_PREFIX = "public checks only:"
@@ -38,7 +38,7 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
-    env.globals["chart_view"] = chart_view  # Note [Charts] in grader/charts.py
+    env.globals["chart_view"] = chart_view  # Note [Charts] in grader/report/charts.py
     return env
 
 

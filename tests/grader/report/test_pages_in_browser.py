@@ -24,8 +24,8 @@ import pytest
 from grader.scoring import assignment as assignments
 from grader.checks.compare import compare_arrays
 from grader.checks.spec import CheckFailure
-from grader.dashboard import write_dashboard
-from grader.report import write_html
+from grader.report.dashboard import write_dashboard
+from grader.report.html import write_html
 from grader.scoring.result import CheckResult, SubmissionResult
 
 CHROMIUM = next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser"),
@@ -190,7 +190,7 @@ def test_pages_render_at_phone_width(rendered, page) -> None:
     assert sum(1 for count in shades if count) > 8  # text drawn, not a blank page
 
 
-# -- the report says what to fix first (Note [Report layout] in grader/report.py) ---------------
+# -- the report says what to fix first (Note [Report layout] in grader/report/html.py) ---------------
 
 # Appended to a copy of the report (which has no scripts): where things are laid out, as the
 # page's title, so that --dump-dom reports it.
@@ -261,7 +261,7 @@ def test_a_phone_shows_the_first_failure_without_scrolling_past_passed_checks(tm
     assert seen["first_passed_shown"] is None or seen["first_passed_shown"] > seen["first_fix_top"]
 
 
-# -- the dashboard's students x functions heat map (Note [Heat map] in grader/dashboard.py) -------
+# -- the dashboard's students x functions heat map (Note [Heat map] in grader/report/dashboard.py) -------
 
 SORT_BY = """<script>
 const order = () => [...document.querySelectorAll("table.heat tbody th")].map(e => e.dataset.v);

@@ -1,8 +1,8 @@
-"""The fix-first list (grader/fix_first.py, Note [Fix order])."""
+"""The fix-first list (grader/report/fix_first.py, Note [Fix order])."""
 
 from __future__ import annotations
 
-from grader.fix_first import HIDDEN, diagnosis, fix_order, without_sample
+from grader.report.fix_first import HIDDEN, diagnosis, fix_order, without_sample
 from grader.scoring.result import CheckResult, SubmissionResult
 
 

@@ -1,8 +1,8 @@
-"""The HTML report (grader/report.py, templates/report.html.j2) renders only the JSON."""
+"""The HTML report (grader/report/html.py, templates/report.html.j2) renders only the JSON."""
 
 from __future__ import annotations
 
-from grader.report import render_html
+from grader.report.html import render_html
 from grader.scoring.result import CheckResult, SubmissionResult
 
 
@@ -159,7 +159,7 @@ def test_a_release_result_gets_the_public_checks_banner_and_a_full_run_does_not(
     import dataclasses
 
     from grader import release
-    from grader.report import PUBLIC_ONLY_PREFIX
+    from grader.report.html import PUBLIC_ONLY_PREFIX
     assert release.PUBLIC_ONLY.startswith(PUBLIC_ONLY_PREFIX)  # the report reads it by its prefix
     released = release.public_only(result())
     assert '<p class="banner" role="note"><strong>Public checks only.</strong>' in render_html(released)

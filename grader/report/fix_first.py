@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .scoring.result import CheckResult, SubmissionResult
+from ..scoring.result import CheckResult, SubmissionResult
 
 BLOCKING = ("missing", "import_error")
 HIDDEN = "a hidden check failed (its inputs are not shown)"

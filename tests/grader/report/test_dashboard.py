@@ -1,4 +1,4 @@
-"""The class dashboard (grader/dashboard.py, templates/dashboard.html.j2) renders only
+"""The class dashboard (grader/report/dashboard.py, templates/dashboard.html.j2) renders only
 OUT_DIR/results/*.json and OUT_DIR/similarity.json.  About 1 s."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from grader.scoring import assignment as assignments
-from grader.dashboard import build_view, failure_key, load_results, render_dashboard, write_dashboard
+from grader.report.dashboard import build_view, failure_key, load_results, render_dashboard, write_dashboard
 from grader.scoring.result import CheckResult, SubmissionResult
 
 
@@ -199,11 +199,11 @@ def test_an_empty_batch_renders(tmp_path, fc_nets) -> None:
 
 
 def test_module_command_rerenders_the_page(out_dir) -> None:
-    done = subprocess.run([sys.executable, "-m", "grader.dashboard", str(out_dir), "-a", "fc_nets"],
+    done = subprocess.run([sys.executable, "-m", "grader.report.dashboard", str(out_dir), "-a", "fc_nets"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert (out_dir / "summary.html").read_text().count('href="reports/') >= 3
-    bad = subprocess.run([sys.executable, "-m", "grader.dashboard", str(out_dir), "-a", "nope"],
+    bad = subprocess.run([sys.executable, "-m", "grader.report.dashboard", str(out_dir), "-a", "nope"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "unknown assignment" in bad.stderr
 
@@ -211,7 +211,7 @@ def test_module_command_rerenders_the_page(out_dir) -> None:
 # -- Note [Failure snippets], Note [Heat map] ---------------------------------------------------
 
 def test_snippets_are_cut_at_a_word_and_labels_with_brackets_are_dropped(tmp_path, fc_nets) -> None:
-    from grader.dashboard import SNIPPET_CHARS, snippet
+    from grader.report.dashboard import SNIPPET_CHARS, snippet
     words = "dx differs in the first channel " * 10
     cut = snippet(words)
     assert cut.endswith(" …") and len(cut) <= SNIPPET_CHARS + 2
