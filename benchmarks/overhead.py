@@ -68,10 +68,10 @@ sys.path.insert(0, str(common.ROOT / "examples" / "batch"))
 import make_class  # noqa: E402
 
 from grader.scoring import assignment as assignments  # noqa: E402
-from grader import batch  # noqa: E402
+from grader.batch import run as batch  # noqa: E402
 from grader.scoring import pipeline, plugin  # noqa: E402
 from grader.submission.discover import content_hash, discover  # noqa: E402
-from grader.gradebook import Gradebook, load_result  # noqa: E402
+from grader.batch.gradebook import Gradebook, load_result  # noqa: E402
 from grader.report.html import render_html  # noqa: E402
 from grader.worker.client import Worker  # noqa: E402
 
@@ -168,7 +168,7 @@ def profile_grading(paths: list[tuple[str, Path]], assignment) -> tuple[Profiler
 
 def job_start_seconds(tasks: int) -> tuple[float, list[float]]:
     """(first job incl. the fork server's start, later jobs' seconds): the batch's own pool,
-    one task per process, each loading the assignment (Note [Job processes] in grader/batch.py).
+    one task per process, each loading the assignment (Note [Job processes] in grader/batch/run.py).
     Uses the batch's own pool factory, so that what is timed is exactly what grade batch starts."""
     executor = batch._executor(1)
     times = []
@@ -223,7 +223,7 @@ def batch_side(klass: Path, out_1: Path, assignment, scratch: Path) -> tuple[dic
         batch.write_grades_csv(out_1 / "results", scratch / "grades.csv",
                                list(assignment.rubric.points), book.names())
     once["grades.csv (written twice)"] = time.perf_counter() - t0
-    from grader.similarity import write_similarity
+    from grader.batch.similarity import write_similarity
     t0 = time.perf_counter()
     write_similarity(scratch, {s.id: s.path for s in found.submissions}, assignment)
     once["similar-code pairs"] = time.perf_counter() - t0

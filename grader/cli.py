@@ -129,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "(and torch) once per worker slot; needs root and bubblewrap, not "
                             "for TensorFlow; cold otherwise (default: --no-warm; see "
                             "grader/worker/warm.py)")
-    on_dask = batch.add_mutually_exclusive_group()  # grader/cluster.py; README "Grading on a cluster"
+    on_dask = batch.add_mutually_exclusive_group()  # grader/batch/cluster.py; README "Grading on a cluster"
     on_dask.add_argument("--cluster", choices=("local",),
                          help="grade on a Dask LocalCluster of --workers processes")
     on_dask.add_argument("--scheduler", metavar="tcp://HOST:PORT",
@@ -436,7 +436,7 @@ def _run_batch(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .scoring import assignment as assignments
-    from .batch import BatchError, BatchOptions, run_batch, summary
+    from .batch.run import BatchError, BatchOptions, run_batch, summary
     from .scoring.plugin import NoChecks, select_checks
 
     try:

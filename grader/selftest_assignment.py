@@ -24,7 +24,7 @@ starter only.
 # Note [Grading the fixtures]
 The fixtures are written to one temporary folder first (a copy of the solution
 per mutant, the bug planted in it), then graded by `grade batch`'s job
-processes (grader/batch.py: a process per submission, several at once, and
+processes (grader/batch/run.py: a process per submission, several at once, and
 its crash attribution: a fixture that kills its grading process costs only its
 own result).  Each mutant is graded alone, so each check's failures are
 attributed to exactly one mutant; the assignment tests may plant several bugs
@@ -201,7 +201,7 @@ def _fresh(folder: Path, name: str) -> Path:
 def grade_fixtures(selftest: Selftest, workers: int, sandbox: str | None = None,
                    stream: TextIO = sys.stderr) -> None:
     """Grade every fixture that could be made, `workers` at a time, into selftest.results."""
-    from .batch import JobSpec, Progress, _schedule, grade_job
+    from .batch.run import JobSpec, Progress, _schedule, grade_job
 
     todo = [Submission(f.id, f.id, f.path) for f in selftest.fixtures if f.path is not None]
     spec = JobSpec(selftest.assignment.id, dict(selftest.assignment.conventions),

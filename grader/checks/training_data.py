@@ -308,7 +308,7 @@ def describe(folder: str | Path) -> str:
 # loaded once per process and layout.  The arrays are made read-only so that
 # no caller can change what the next one sees; code that needs writable
 # arrays (torch.from_numpy) copies.  `grade batch` grades each submission in a
-# fresh job process (Note [Job processes] in grader/batch.py), which loads
+# fresh job process (Note [Job processes] in grader/batch/run.py), which loads
 # them again: about 1.5 s of CPU for CIFAR-10's pickles, less for the others.
 
 @functools.lru_cache(maxsize=8)

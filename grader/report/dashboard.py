@@ -3,7 +3,7 @@
 `grade batch` calls `write_dashboard(out_dir, assignment)` after grading; running
 this module (`python -m grader.report.dashboard OUT_DIR -a ASSIGNMENT`) re-renders the
 page from the saved results, and with `--submissions DIR` also recomputes the
-similar-code list (grader/similarity.py) first.
+similar-code list (grader/batch/similarity.py) first.
 
 # Note [Dashboard view]
 This module only counts what the results already say (how many checks passed,
@@ -359,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"grade: {exc}", file=sys.stderr)
         return 2
     if args.submissions:
-        from ..similarity import write_similarity
+        from ..batch.similarity import write_similarity
         found = {p.stem: p for p in sorted(args.submissions.iterdir())
                  if p.is_dir() or p.suffix in (".zip", ".py", ".ipynb")}
         print(f"similarity: {write_similarity(args.out_dir, found, assignment)}")

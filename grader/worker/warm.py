@@ -3,7 +3,7 @@
 See Note [Warm workers] in grader/worker/zygote.py for the design and why it
 keeps the trust boundary.  This module holds the two judge-side halves:
 
-- `SlotPool`, made by the batch process (grader/batch.py): one slot folder per
+- `SlotPool`, made by the batch process (grader/batch/run.py): one slot folder per
   job process (inbox, scratch, root-only control folder, lock file) and one
   zygote per slot, started under bubblewrap by sandbox.zygote_plan.
 - `WarmWorker`, made by a job process instead of a Worker: it claims a free

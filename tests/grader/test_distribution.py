@@ -30,8 +30,8 @@ from grader.scoring.result import CheckResult, SubmissionResult
 ROOT = Path(__file__).resolve().parents[2]
 GRADE = Path(sys.executable).with_name("grade")
 # What no student may receive (Note [Student package]).
-INSTRUCTOR_ONLY = ("reference/", "assignments/", "rubrics/", "grader/mutants.py", "grader/batch.py",
-                   "grader/cluster.py", "grader/selfcheck.py", "grader/selftest_assignment.py",
+INSTRUCTOR_ONLY = ("reference/", "assignments/", "rubrics/", "grader/mutants.py", "grader/batch/run.py",
+                   "grader/batch/cluster.py", "grader/selfcheck.py", "grader/selftest_assignment.py",
                    "grader/checks/training_data.py", "mutants.py", "solution")
 
 

@@ -170,7 +170,7 @@ def test_control_and_format_characters_are_shown_escaped() -> None:
 
 
 def test_the_batch_progress_line_shows_student_text_escaped() -> None:
-    from grader.batch import Progress as BatchProgress
+    from grader.batch.run import Progress as BatchProgress
     stream = io.StringIO()
     progress = BatchProgress(2, stream)
     progress(graded(submission="bob\x1b[1A\x1b[2K"))

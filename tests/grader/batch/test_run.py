@@ -1,4 +1,4 @@
-"""`grade batch` end to end (grader/batch.py): the real CLI in a subprocess.
+"""`grade batch` end to end (grader/batch/run.py): the real CLI in a subprocess.
 
 Most tests grade a small class with the tiny test assignment (tests/grader/data:
 three checks, 2 s call timeout) so that a submission costs about two seconds;
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-DATA = Path(__file__).resolve().parent / "data"
+ROOT = Path(__file__).resolve().parents[3]
+DATA = Path(__file__).resolve().parents[1] / "data"
 GRADE = Path(sys.executable).with_name("grade")
 # The real CLI's main() with the tiny test assignment in place of the course's (as test_cli.py).
 WITH_TINY = ("import sys; from pathlib import Path; import grader.scoring.assignment as a; "
@@ -268,7 +268,7 @@ def grade(spec, job):
 RUN_FAKE = ("import json, sys; from pathlib import Path; import grader.scoring.assignment as a; "
             f"a.ASSIGNMENTS_DIR = Path({str(DATA / 'assignments')!r}); "
             f"a.RUBRICS_DIR = Path({str(DATA / 'rubrics')!r}); "
-            "from grader.batch import BatchOptions, run_batch; import fake_job; "
+            "from grader.batch.run import BatchOptions, run_batch; import fake_job; "
             "o = run_batch(Path(sys.argv[1]), a.load('tiny'), Path(sys.argv[2]), "
             "BatchOptions(workers=2), job=fake_job.grade); "
             "print(json.dumps({'failures': o.failures, 'graded': o.graded, "

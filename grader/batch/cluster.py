@@ -1,11 +1,11 @@
 """Grade a batch on a Dask cluster: `grade batch --cluster local` or `--scheduler tcp://HOST:PORT`.
 
-grader/batch.py decides what to grade and writes every result; this module only
+grader/batch/run.py decides what to grade and writes every result; this module only
 replaces its job pool (`_schedule`) with a Dask cluster.  The parent imports
 this module, and so Dask, only when --cluster or --scheduler is given.
 
     parent (grade batch)       Dask worker (any machine)      job process              student
-    keep(): JSON, gradebook, <-- run_task(spec, job) -----> python -m grader.cluster --> worker
+    keep(): JSON, gradebook, <-- run_task(spec, job) -----> python -m grader.batch.cluster --> worker
     report, progress            result as a JSON dict        grade_job(spec, job)       (bwrap)
 
 # Note [Grading on Dask]
@@ -26,7 +26,7 @@ grades the rest.
 # Note [One process per task on Dask]
 grade_job runs pytest in-process and sets module globals (the assignments
 folder), so, as in Note [Job processes], every submission is graded in a fresh
-process: the Dask task starts `python -m grader.cluster` (the Dask worker's
+process: the Dask task starts `python -m grader.batch.cluster` (the Dask worker's
 own interpreter), hands it the job on stdin and reads the result from its
 stdout; the job process then starts the usual sandboxed student worker
 (grader/worker/client.py).  A plain subprocess rather than batch.py's
@@ -96,11 +96,11 @@ import uuid
 from collections import deque
 from typing import TextIO
 
-from .scoring import assignment as assignments
-from .worker import devices
-from .batch import BatchError, Job, JobSpec, _first_line, _job_of
-from .submission.discover import Submission
-from .scoring.result import SubmissionResult
+from ..scoring import assignment as assignments
+from ..worker import devices
+from .run import BatchError, Job, JobSpec, _first_line, _job_of
+from ..submission.discover import Submission
+from ..scoring.result import SubmissionResult
 
 LOCAL = "local"
 CONNECT_TIMEOUT_S = 10   # reaching a --scheduler; then the command fails with exit status 2
@@ -113,7 +113,7 @@ WATCH_S = 0.5            # how often a task checks whether it is still wanted
 def cluster_device(assignment: assignments.Assignment, target: str,
                    spec: str | None) -> devices.Device:
     """The device the batch grades on; see Note [Devices on a cluster]."""
-    from .scoring.pipeline import submission_device
+    from ..scoring.pipeline import submission_device
     if target == LOCAL:
         return submission_device(assignment, spec)
     text = (spec or "auto").strip().lower()
@@ -354,7 +354,7 @@ def run_task(spec: dict, job: dict, reference: str, pin_gpu: bool = False) -> di
     """One submission, on a Dask worker: check that what it needs is here, grade it in a job
     process of its own (Note [One process per task on Dask]) and return the result's dict, or
     why there is none."""
-    from .batch import _remove_dead_job_folders
+    from .run import _remove_dead_job_folders
 
     where = _worker_name()
     needed = [("submission", job["path"]), *[("submission file", p) for _, p in job["members"]],
@@ -376,7 +376,7 @@ def run_task(spec: dict, job: dict, reference: str, pin_gpu: bool = False) -> di
             spec = {**spec, "device": f"cuda:{visible}"}
     _remove_dead_job_folders()
     request = json.dumps({"spec": spec, "job": job, "reference": reference, "watch": os.getpid()})
-    process = subprocess.Popen([sys.executable, "-m", "grader.cluster"], stdin=subprocess.PIPE,
+    process = subprocess.Popen([sys.executable, "-m", "grader.batch.cluster"], stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE)
     output: list[bytes] = []
     talk = threading.Thread(target=lambda: output.append(process.communicate(request.encode())[0]),
@@ -389,7 +389,7 @@ def run_task(spec: dict, job: dict, reference: str, pin_gpu: bool = False) -> di
             talk.join()
             return {"error": "cancelled"}
     if process.returncode != 0:
-        from .worker.client import describe_exit
+        from ..worker.client import describe_exit
         return {"crashed": describe_exit(process.returncode)}
     try:
         return json.loads(output[0] if output else b"")
@@ -419,8 +419,8 @@ def _still_wanted() -> bool:
 # -- the job process -----------------------------------------------------------------------------
 
 def job_main() -> int:
-    """`python -m grader.cluster`: grade the job given on stdin; its result's dict on stdout."""
-    from .batch import _init_job_process
+    """`python -m grader.batch.cluster`: grade the job given on stdin; its result's dict on stdout."""
+    from .run import _init_job_process
 
     answer = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # anything printed while grading goes to stderr, not into the answer
@@ -439,7 +439,7 @@ def job_main() -> int:
         reply = {"result": grade(spec, job).to_dict()}
     except Exception as exc:  # the job itself failed (grade_job catches its own errors)
         reply = {"error": f"{type(exc).__name__}: {exc}"}
-    from .scoring.result import _jsonable
+    from ..scoring.result import _jsonable
     answer.write(json.dumps(reply, default=_jsonable))
     answer.flush()
     return 0

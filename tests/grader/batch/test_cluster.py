@@ -1,4 +1,4 @@
-"""`grade batch --cluster local` / `--scheduler` (grader/cluster.py): the real CLI in a subprocess.
+"""`grade batch --cluster local` / `--scheduler` (grader/batch/cluster.py): the real CLI in a subprocess.
 
 A class of fc_nets submissions (examples/batch/make_class.py: correct ones as a
 folder, a zip and a Canvas group; planted bugs; a partial one; a Python 2 zip;
@@ -8,7 +8,7 @@ scores, statuses and per-check points, nothing lost or duplicated, the gradebook
 and grades.csv agreeing with the JSON files (test_batch.assert_consistent).
 The --scheduler tests start a real `dask scheduler` and two `dask worker`s on
 the loopback.  The scheduler-only tests (crash attribution, Ctrl-C, a lost
-scheduler) use a stand-in job that grades nothing, as tests/grader/test_batch.py
+scheduler) use a stand-in job that grades nothing, as tests/grader/batch/test_run.py
 does.  Runtime on 2 shared cores (load about 5): the unmarked tests about 25 s,
 the whole module about 5 minutes; each slow test 15-65 s, up to twice that when
 the cores are busier (a LocalCluster starts in 5-15 s there, and each Dask
@@ -32,7 +32,7 @@ import pytest
 
 pytest.importorskip("distributed", reason="the Dask backend needs `distributed` (pyproject.toml)")
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]
 ROOT = HERE.parents[1]
 GRADE = Path(sys.executable).with_name("grade")
 
@@ -44,7 +44,7 @@ def _load(name: str, path: Path):
     return module
 
 
-tb = _load("test_batch_helpers", HERE / "test_batch.py")  # its helpers, not its tests
+tb = _load("test_batch_helpers", HERE / "batch" / "test_run.py")  # its helpers, not its tests
 make_class = _load("make_class", ROOT / "examples/batch/make_class.py")
 
 KINDS = ("correct", "bug_db", "correct_zip", "partial_ben", "python2_zip", "empty", "canvas",
@@ -87,7 +87,7 @@ def local_verdicts(fc_class, tmp_path_factory) -> dict[str, tuple]:
 
 
 def job_processes(pid: int) -> dict[int, int]:
-    """The job processes (`python -m grader.cluster`) below `pid`: job pid -> its Dask worker."""
+    """The job processes (`python -m grader.batch.cluster`) below `pid`: job pid -> its Dask worker."""
     found = {}
     for child in tb.descendants(pid):
         try:
@@ -96,7 +96,7 @@ def job_processes(pid: int) -> dict[int, int]:
                 parent = int(stat.read().rsplit(")", 1)[1].split()[1])
         except (OSError, ValueError, IndexError):
             continue
-        if b"grader.cluster" in cmdline:
+        if b"grader.batch.cluster" in cmdline:
             found[child] = parent
     return found
 
@@ -474,7 +474,7 @@ def test_gpu_runs_ask_the_scheduler_for_a_gpu_and_remote_devices_are_taken_as_wr
     from types import SimpleNamespace
 
     from grader.worker import devices
-    from grader.cluster import cluster_device, task_resources
+    from grader.batch.cluster import cluster_device, task_resources
 
     assert task_resources(devices.Device("cuda", 1)) == {"GPU": 1}
     assert task_resources(devices.CPU) is None
@@ -494,13 +494,13 @@ def test_gpu_runs_ask_the_scheduler_for_a_gpu_and_remote_devices_are_taken_as_wr
 
 
 def test_a_task_says_which_path_its_worker_lacks(tmp_path) -> None:
-    from grader.cluster import run_task
+    from grader.batch.cluster import run_task
 
     spec = {"assignment": "tiny", "conventions": {}, "assignments_dir": str(tmp_path),
             "rubrics_dir": str(tmp_path), "sandbox": None, "python": None, "select": None,
             "notebook_mode": None, "device": None, "data_dir": None}
     answer = run_task(spec, {"id": "ada", "path": str(tmp_path / "nowhere"), "members": ()},
-                      "grader.batch:grade_job")
+                      "grader.batch.run:grade_job")
     assert set(answer) == {"unavailable"}
     assert answer["unavailable"].startswith(f"the submission {tmp_path / 'nowhere'} is not on Dask "
                                             f"worker ")

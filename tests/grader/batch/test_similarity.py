@@ -1,4 +1,4 @@
-"""Similar-code detection (grader/similarity.py; Notes [Normalising code], [Fingerprints],
+"""Similar-code detection (grader/batch/similarity.py; Notes [Normalising code], [Fingerprints],
 [Similarity is for humans]).  About 1.5 s: staging only, no worker."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from pathlib import Path
 
 
 from grader.scoring import assignment as assignments
-from grader import similarity
+from grader.batch import similarity
 from grader.submission.stage import Layout
-from grader.similarity import (collect_sources, fingerprints, functions_in, normalise,
+from grader.batch.similarity import (collect_sources, fingerprints, functions_in, normalise,
                                similar_pairs, without_starter, write_similarity)
 
 LAYOUT = Layout(files={"layers": "layers.py"}, default_package="cs231n")

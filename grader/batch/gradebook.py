@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .scoring.result import SubmissionResult
+from ..scoring.result import SubmissionResult
 
 SCHEMA_VERSION = 2
 _SCHEMA = """

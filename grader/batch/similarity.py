@@ -50,7 +50,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Iterable
 
-from .submission.stage import Layout, SubmissionError, stage
+from ..submission.stage import Layout, SubmissionError, stage
 
 SCHEMA = "grader.similarity/1"
 K = 5                    # tokens per k-gram

@@ -1,5 +1,5 @@
 """The gradebook's schema, its writes, and its reconciliation with the JSON files
-(grader/gradebook.py).  Pure SQLite and JSON, no grading: runs in well under a second.
+(grader/batch/gradebook.py).  Pure SQLite and JSON, no grading: runs in well under a second.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from grader.gradebook import Gradebook, load_result
+from grader.batch.gradebook import Gradebook, load_result
 from grader.scoring.result import CheckResult, SubmissionResult
 
 

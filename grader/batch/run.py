@@ -77,13 +77,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, TextIO
 
-from .scoring import assignment as assignments
-from .submission.discover import Submission, content_hash, discover
+from ..scoring import assignment as assignments
+from ..submission.discover import Submission, content_hash, discover
 from .gradebook import Gradebook, Reconciled, load_result
-from .scoring.pipeline import Options, grade_submission, submission_device
-from .report.html import render_html
-from .scoring.result import SubmissionResult
-from .report.terminal import printable, printable_lines
+from ..scoring.pipeline import Options, grade_submission, submission_device
+from ..report.html import render_html
+from ..scoring.result import SubmissionResult
+from ..report.terminal import printable, printable_lines
 
 JOB_TMP_PREFIX = "grader-batch-job-"
 
@@ -274,7 +274,7 @@ def _remove_dead_job_folders() -> None:
 
 def _executor(workers: int) -> ProcessPoolExecutor:
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["grader.batch"])
+    context.set_forkserver_preload(["grader.batch.run"])
     return ProcessPoolExecutor(workers, mp_context=context, initializer=_init_job_process,
                                initargs=(os.getpid(),), max_tasks_per_child=1)
 
@@ -440,7 +440,7 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
                                    for s in found.submissions])
         check_ids = list(assignment.rubric.points)
         write_grades_csv(results_dir, out_dir / "grades.csv", check_ids, gradebook.names())
-        if options.cluster:  # Note [Devices on a cluster] in grader/cluster.py
+        if options.cluster:  # Note [Devices on a cluster] in grader/batch/cluster.py
             from .cluster import cluster_device, open_cluster
             device = cluster_device(assignment, options.cluster, options.device)
         else:
@@ -524,7 +524,7 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
 def _warm_pool(assignment, options: BatchOptions, device, count: int, stream: TextIO):
     """One zygote per job slot, or (None, ()) with a line saying why the batch grades cold
     (Note [When workers are warm] in grader/worker/warm.py)."""
-    from .worker.warm import SlotPool, ZygoteError, framework_of, warm_refusal
+    from ..worker.warm import SlotPool, ZygoteError, framework_of, warm_refusal
     framework = framework_of(assignment.folder)
     why = warm_refusal(framework) or ("the sandbox mode is rlimits"
                                       if (options.sandbox or os.environ.get("GRADER_SANDBOX"))
@@ -639,7 +639,7 @@ def _job_of(submission: Submission) -> Job:
 
 def _how_it_ended(processes: list) -> str:
     """How the job process that ran a submission alone ended (Note [Crash attribution])."""
-    from .worker.client import describe_exit
+    from ..worker.client import describe_exit
     codes = []
     for process in processes:
         process.join(timeout=5)
@@ -651,7 +651,7 @@ def _how_it_ended(processes: list) -> str:
 
 
 def _similarity(out_dir: Path, submissions: dict, assignment: assignments.Assignment) -> None:
-    """Pairs of similar code for the dashboard (grader/similarity.py); never a penalty, and
+    """Pairs of similar code for the dashboard (grader/batch/similarity.py); never a penalty, and
     a failure here costs nothing but the list."""
     from .similarity import write_similarity
     try:
@@ -663,7 +663,7 @@ def _similarity(out_dir: Path, submissions: dict, assignment: assignments.Assign
 
 def _dashboard(out_dir: Path, assignment: assignments.Assignment) -> tuple[Path | None, str]:
     """The class dashboard (grader/report/dashboard.py)."""
-    from .report.dashboard import write_dashboard
+    from ..report.dashboard import write_dashboard
     try:
         return Path(write_dashboard(out_dir, assignment)), ""
     except Exception as exc:  # the grades are safe; the dashboard is only a view of them
