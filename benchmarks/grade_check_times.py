@@ -3,9 +3,9 @@
 Why it exists: a student waits for `grade check` on every save and a course CI
 on every push, so its time per assignment is the grader's most visible figure
 (issue 6).  Each run is the real console script in a subprocess on the
-assignment's own solution (grader/mutants.py names it: reference/cs231n for the
+assignment's own solution (grader/course/mutants.py names it: reference/cs231n for the
 numpy assignments, the PyTorch and TensorFlow solutions for the others),
-submitted under the course's file name as grader/mutants.py's copy_solution
+submitted under the course's file name as grader/course/mutants.py's copy_solution
 writes it, which must get full marks.
 
 - cold: the first run of the assignment in this benchmark, after the
@@ -39,17 +39,17 @@ from pathlib import Path
 import bench_common as common
 
 from grader.scoring import assignment as assignments  # noqa: E402
-from grader import mutants  # noqa: E402
+from grader.course import mutants  # noqa: E402
 
 
 def solution(assignment_id: str) -> Path:
-    """Where the assignment's solution lives (grader/mutants.py, Note [Where a solution is])."""
+    """Where the assignment's solution lives (grader/course/mutants.py, Note [Where a solution is])."""
     return Path(mutants.load(assignment_id).solution.path)
 
 
 def submission(assignment_id: str, folder: Path) -> Path:
     """The solution as a student submits it (under the course's file name, joined modules
-    made one file), written once into `folder` with grader/mutants.py's copy_solution."""
+    made one file), written once into `folder` with grader/course/mutants.py's copy_solution."""
     return mutants.copy_solution(mutants.load(assignment_id).solution, folder / assignment_id)
 
 

@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         "gradescope", help="build a Gradescope autograder zip (setup.sh, run_autograder)",
         description="Write an autograder zip for Gradescope that grades each submission with "
                     "this grader inside Gradescope's container (Note [Gradescope autograder] in "
-                    "grader/gradescope.py). Exit status: 0 built, 2 it could not be built.")
+                    "grader/course/gradescope.py). Exit status: 0 built, 2 it could not be built.")
     gradescope.add_argument("--assignment", "-a", required=True, help="assignment id, e.g. fc_nets")
     gradescope.add_argument("--out", "-o", required=True, metavar="ZIP", help="the zip to write")
     gradescope.set_defaults(run=_run_gradescope)
@@ -245,7 +245,7 @@ def _run_check(args: argparse.Namespace) -> int:
     from .report.terminal import Progress, render
 
     try:
-        release_dir = _release_folder(args)  # Note [Release layout] in grader/release.py
+        release_dir = _release_folder(args)  # Note [Release layout] in grader/course/release.py
     except ValueError as exc:
         print(f"grade: {exc}", file=sys.stderr)
         return 2
@@ -262,7 +262,7 @@ def _run_check(args: argparse.Namespace) -> int:
             print(f"grade: --convention expects NAME=VALUE, got {item!r}", file=sys.stderr)
             return 2
         conventions[key] = value
-    from . import release
+    from .course import release
     from .scoring.plugin import NoChecks, select_checks
     if not Path(args.submission).exists():  # a typo, not a submission: no report is written
         print(f"grade: {args.submission} does not exist", file=sys.stderr)
@@ -350,7 +350,7 @@ def _run_gradescope(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .scoring import assignment as assignments
-    from . import gradescope
+    from .course import gradescope
     try:
         out = gradescope.build(args.assignment, Path(args.out))
     except (OSError, assignments.AssignmentError) as exc:
@@ -366,7 +366,7 @@ def _release_folder(args: argparse.Namespace):
     args.assignment to the release's assignment; ValueError says what is wrong."""
     from pathlib import Path
 
-    from . import release
+    from .course import release
     if args.release:
         folder = Path(args.release)
         if not (folder / release.CONFIG).is_file():
@@ -394,7 +394,7 @@ def _run_release(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .scoring import assignment as assignments
-    from . import release
+    from .course import release
 
     try:
         _output_folder(args.out, "--out")
@@ -422,12 +422,12 @@ def default_report_path(result) -> "Path":
 
 
 def _run_selfcheck(args: argparse.Namespace) -> int:
-    from .selfcheck import run_selfcheck
+    from .course.selfcheck import run_selfcheck
     return run_selfcheck(include_frameworks=args.frameworks)
 
 
 def _run_selftest(args: argparse.Namespace) -> int:
-    from .selftest_assignment import run_selftest
+    from .course.selftest import run_selftest
     return run_selftest(args.assignment, quick=args.quick, workers=args.workers,
                         sandbox=args.sandbox)
 
@@ -469,7 +469,7 @@ def _run_batch(args: argparse.Namespace) -> int:
 def _run_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from . import export
+    from .course import export
 
     try:
         results = export.load(Path(args.results))

@@ -1,4 +1,4 @@
-"""Fixtures of `batchnorm` (Note [Mutants] in grader/mutants.py): the solution, and
+"""Fixtures of `batchnorm` (Note [Mutants] in grader/course/mutants.py): the solution, and
 realistic mistakes in each graded function.
 
 Each mutant must cost points on its target and nowhere else but the functions in
@@ -6,7 +6,7 @@ its `may_affect`; `grade selftest -a batchnorm` and tests/assignments/test_batch
 grade them.  Data only; never part of what students receive.
 """
 
-from grader.mutants import REFERENCE, Bug, Solution
+from grader.course.mutants import REFERENCE, Bug, Solution
 
 SOLUTION = Solution(REFERENCE / "cs231n")
 

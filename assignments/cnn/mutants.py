@@ -1,4 +1,4 @@
-"""Fixtures of `cnn` (Note [Mutants] in grader/mutants.py): the solution, and one real
+"""Fixtures of `cnn` (Note [Mutants] in grader/course/mutants.py): the solution, and one real
 mistake each, spread over every graded function.
 
 Each mutant must cost points on its target and nowhere else but the functions in
@@ -7,7 +7,7 @@ them (the test also names the phrase each failing message must contain).  Data
 only; never part of what students receive.
 """
 
-from grader.mutants import REFERENCE, Bug, Solution
+from grader.course.mutants import REFERENCE, Bug, Solution
 
 SOLUTION = Solution(REFERENCE / "cs231n")
 

@@ -1144,7 +1144,7 @@ def _update_signatures(rule: str, output: str, case: UpdateCase,
 # uses t before incrementing it divides by 1 - beta**0 = 0 and stores 1; a 2017
 # Adam that increments first stores 2 and misses every published t by one.  The
 # checks ask the reference both conventions' questions on every run, so that a
-# student release's tape (grader/replay.py) holds the answers for either year.
+# student release's tape (grader/course/replay.py) holds the answers for either year.
 ADAM_T = ("before_use", "after_use")
 ADAM_HINT_2017 = ("the 2017 convention: t starts at 1; m = beta1*m + (1-beta1)*dw; v = beta2*v + "
                   "(1-beta2)*dw**2; next_w = w - learning_rate * (m / (1-beta1**t)) / (sqrt(v / "

@@ -1,4 +1,4 @@
-"""Fixtures of `fc_nets` (Note [Mutants] in grader/mutants.py): the solution, and one
+"""Fixtures of `fc_nets` (Note [Mutants] in grader/course/mutants.py): the solution, and one
 realistic mistake in each graded function.
 
 Each mutant must cost points on its target and nowhere else but the functions in
@@ -6,7 +6,7 @@ its `may_affect`; `grade selftest -a fc_nets` and tests/assignments/test_fc_nets
 grade them.  Data only; never part of what students receive.
 """
 
-from grader.mutants import REFERENCE, Bug, Solution
+from grader.course.mutants import REFERENCE, Bug, Solution
 
 SOLUTION = Solution(REFERENCE / "cs231n")
 

@@ -1,4 +1,4 @@
-"""Fixtures of `pruning` (Note [Mutants] in grader/mutants.py): the solution notebook
+"""Fixtures of `pruning` (Note [Mutants] in grader/course/mutants.py): the solution notebook
 (solution/Q6-Pruning.ipynb, the course's notebook with its two TODO cells done), and one
 real mistake each, planted as an edit of one line of a cell.
 
@@ -8,7 +8,7 @@ tests/assignments/test_pruning.py grade them.  Data only; never part of what stu
 receive.
 """
 
-from grader.mutants import Bug, Solution
+from grader.course.mutants import Bug, Solution
 
 SOLUTION = Solution("solution/Q6-Pruning.ipynb")
 

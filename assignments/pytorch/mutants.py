@@ -1,4 +1,4 @@
-"""Fixtures of `pytorch` (Note [Mutants] in grader/mutants.py): the solution, the course's
+"""Fixtures of `pytorch` (Note [Mutants] in grader/course/mutants.py): the solution, the course's
 notebook with its TODO cells filled in (solution/Q5-Pytorch.ipynb, made by
 tests/assignments/course_notebooks.py), and one real mistake each in the graded work.
 
@@ -8,7 +8,7 @@ them.  A bug edits the one code cell holding its text.  Data only; never part of
 students receive.
 """
 
-from grader.mutants import Bug, Solution
+from grader.course.mutants import Bug, Solution
 
 FILE = "Q5-Pytorch.ipynb"
 SOLUTION = Solution(f"solution/{FILE}")

@@ -1,4 +1,4 @@
-"""Fixtures of `tensorflow` (Note [Mutants] in grader/mutants.py): the solution, the course's
+"""Fixtures of `tensorflow` (Note [Mutants] in grader/course/mutants.py): the solution, the course's
 notebook with its TODO cells filled in (solution/Q5-Tensorflow.ipynb, made by
 tests/assignments/course_notebooks.py), and one realistic mistake each in the graded work.
 
@@ -8,7 +8,7 @@ grade them.  A bug edits the one code cell holding its text.  Data only; never p
 what students receive.
 """
 
-from grader.mutants import Bug, Solution
+from grader.course.mutants import Bug, Solution
 
 FILE = "Q5-Tensorflow.ipynb"
 SOLUTION = Solution(f"solution/{FILE}")

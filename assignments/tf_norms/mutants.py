@@ -1,6 +1,6 @@
-"""Fixtures of `tf_norms` (Note [Mutants] in grader/mutants.py): the solution, and one
+"""Fixtures of `tf_norms` (Note [Mutants] in grader/course/mutants.py): the solution, and one
 realistic mistake each in the graded functions, and two outside the lab's contract that only
-the advisories see (`advisory=True`, Note [Mutants] in grader/mutants.py).
+the advisories see (`advisory=True`, Note [Mutants] in grader/course/mutants.py).
 
 The solution is reference/tf_nets norms.py and cnn.py joined into the one file a
 student submits (Note [Joined solutions]).  Each mutant must cost points on its
@@ -10,7 +10,7 @@ tf_norms` and tests/assignments/test_tf_norms.py grade them.  Data only; never p
 of what students receive.
 """
 
-from grader.mutants import REFERENCE, Bug, Solution
+from grader.course.mutants import REFERENCE, Bug, Solution
 
 FILE = "normalization.py"
 SOLUTION = Solution(REFERENCE / "tf_nets" / "norms.py", name=FILE,

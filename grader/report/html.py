@@ -29,7 +29,7 @@ from .fix_first import fix_order
 from ..scoring.result import SubmissionResult
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"  # the repository's templates/ (a link)
-# The first note of a student release's result (grader/release.py PUBLIC_ONLY), read by its
+# The first note of a student release's result (grader/course/release.py PUBLIC_ONLY), read by its
 # prefix so that rendering a report never imports the release builder.
 PUBLIC_ONLY_PREFIX = "public checks only:"
 

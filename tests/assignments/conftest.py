@@ -4,7 +4,7 @@ A *bug* is a textual edit of one reference file (a realistic student mistake);
 `grade_bug` applies it to a fresh copy of the reference package and grades the
 copy through the real pipeline (worker, sandbox, pytest plugin).  The bugs
 themselves, the `Bug` class and `apply_bug` live with the assignments, where
-`grade selftest` finds them too (Note [Mutants] in grader/mutants.py); this
+`grade selftest` finds them too (Note [Mutants] in grader/course/mutants.py); this
 module re-exports them under the names the tests have always used.
 """
 
@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from grader.scoring import assignment as assignments
-from grader import mutants
-from grader.mutants import Bug, Solution, apply_bug  # noqa: F401  (re-exported for the tests)
+from grader.course import mutants
+from grader.course.mutants import Bug, Solution, apply_bug  # noqa: F401  (re-exported for the tests)
 from grader.scoring.pipeline import Options, grade_submission
 from grader.scoring.result import SubmissionResult
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from grader.scoring import assignment as assignments
-from grader import mutants
+from grader.course import mutants
 
 from .conftest import (Bug, assert_bug_caught, assert_full_marks, assert_starter_scores_zero, grade,
                        load_mutants)
@@ -47,7 +47,7 @@ pytest.importorskip("tensorflow")
 
 def reference_submission_text() -> str:
     """reference/tf_nets/norms.py and cnn.py as the one file a student submits (the solution
-    of assignments/tf_norms/mutants.py; Note [Joined solutions] in grader/mutants.py)."""
+    of assignments/tf_norms/mutants.py; Note [Joined solutions] in grader/course/mutants.py)."""
     return mutants.load(ASSIGNMENT).solution.text()
 
 

@@ -266,7 +266,7 @@ def test_a_course_file_is_checked_whole(tmp_path, text, error) -> None:
 
 
 def test_check_without_assignment_is_a_usage_error() -> None:
-    # outside a student release (grader/release.py), --assignment or --release is needed
+    # outside a student release (grader/course/release.py), --assignment or --release is needed
     result = run_grade("check", str(REFERENCE))
     assert result.returncode == 2
     assert "check needs --assignment ID, or --release DIR" in result.stderr

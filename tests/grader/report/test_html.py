@@ -158,7 +158,7 @@ def test_a_failing_zero_point_check_is_shown_as_advice() -> None:
 def test_a_release_result_gets_the_public_checks_banner_and_a_full_run_does_not() -> None:
     import dataclasses
 
-    from grader import release
+    from grader.course import release
     from grader.report.html import PUBLIC_ONLY_PREFIX
     assert release.PUBLIC_ONLY.startswith(PUBLIC_ONLY_PREFIX)  # the report reads it by its prefix
     released = release.public_only(result())

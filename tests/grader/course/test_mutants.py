@@ -1,5 +1,5 @@
-"""An assignment's fixtures (grader/mutants.py): reading mutants.py, copying the solution,
-planting a bug.  No worker runs here; tests/grader/test_selftest_assignment.py grades them."""
+"""An assignment's fixtures (grader/course/mutants.py): reading mutants.py, copying the solution,
+planting a bug.  No worker runs here; tests/grader/course/test_selftest.py grades them."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import mutants
-from grader.mutants import Bug, MutantError, Solution
+from grader.course import mutants
+from grader.course.mutants import Bug, MutantError, Solution
 
 LAYERS = "def relu_forward(x):\n    return x * (x > 0), x\n"
 
@@ -24,7 +24,7 @@ def write_assignment(folder: Path, mutants_source: str, files: dict[str, str] | 
 
 
 MUTANTS_SOURCE = '''
-from grader.mutants import Bug, Solution
+from grader.course.mutants import Bug, Solution
 
 SOLUTION = Solution("solution")
 MUTANTS = [
@@ -62,14 +62,14 @@ def test_load_reference_solution_keeps_the_course_name():
     (None, {}, "mutants.py not found"),
     ("SOLUTION = 1\n", {}, "SOLUTION must be a Solution(...), not 1"),
     ("import nowhere_to_be_found\n", {}, "cannot be loaded: ModuleNotFoundError"),
-    ("from grader.mutants import Solution\nSOLUTION = Solution('solution')\nMUTANTS = ['x']\n",
+    ("from grader.course.mutants import Solution\nSOLUTION = Solution('solution')\nMUTANTS = ['x']\n",
      {"solution/layers.py": LAYERS}, "every entry of MUTANTS must be a Bug(...), not 'x'"),
-    ("from grader.mutants import Solution\nSOLUTION = Solution('gone.py')\n", {},
+    ("from grader.course.mutants import Solution\nSOLUTION = Solution('gone.py')\n", {},
      "gone.py does not exist"),
-    ("from grader.mutants import Bug, Solution\nSOLUTION = Solution('solution')\n"
+    ("from grader.course.mutants import Bug, Solution\nSOLUTION = Solution('solution')\n"
      "MUTANTS = [Bug('a', 'layers.py', 'x', 'y', 'f'), Bug('a', 'layers.py', 'x', 'z', 'f')]\n",
      {"solution/layers.py": LAYERS}, "more than one mutant named ['a']"),
-    ("from grader.mutants import Solution\nSOLUTION = Solution('a.py', join=('b.py',))\n",
+    ("from grader.course.mutants import Solution\nSOLUTION = Solution('a.py', join=('b.py',))\n",
      {"a.py": "A = 1\n"}, "joined modules do not exist"),
 ])
 def test_load_says_what_is_wrong(tmp_path, source, files, message):

@@ -14,7 +14,7 @@ without its planted bugs, its rubric, the templates) under `grader-source/`, and
 frameworks' CPU builds for framework assignments).  Gradescope's container is the
 course's, never the students', so the reference may be there; the student's code still
 runs in the worker, confined with bubblewrap where setup.sh could install it and with
-resource limits otherwise.  `run_autograder` runs `python -m grader.gradescope run`,
+resource limits otherwise.  `run_autograder` runs `python -m grader.course.gradescope run`,
 which grades /autograder/submission and writes results.json from the result JSON
 (`export.to_gradescope`): hidden checks are `after_published`; a submission that could
 not be graded gets 0 with the reason, as the overall output and as a `grading` test
@@ -41,7 +41,7 @@ from . import distribution
 SETUP = """\
 #!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder's image
-# (Note [Gradescope autograder] in the grader's grader/gradescope.py).
+# (Note [Gradescope autograder] in the grader's grader/course/gradescope.py).
 set -euo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 cd "$ROOT/source"
@@ -60,7 +60,7 @@ RUN = """\
 ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
 mkdir -p "$ROOT/results"
 cd "$ROOT/source"
-PYTHONPATH="$ROOT/source/grader-source" exec "${{GRADER_PYTHON:-python3}}" -m grader.gradescope run \\
+PYTHONPATH="$ROOT/source/grader-source" exec "${{GRADER_PYTHON:-python3}}" -m grader.course.gradescope run \\
   --assignment {assignment} --root "$ROOT"
 """
 
@@ -92,7 +92,7 @@ def _extra(name: str) -> str:
 
 def build(assignment_id: str, out: Path) -> Path:
     """Write the autograder zip of `assignment_id` to `out`."""
-    from .scoring import assignment as assignments
+    from ..scoring import assignment as assignments
     assignment = assignments.load(assignment_id)  # an unknown id is the command's error
     root = distribution.PROJECT_ROOT
     out = Path(out)
@@ -153,8 +153,8 @@ def run(assignment_id: str, root: Path) -> int:
     results = Path(root) / "results" / "results.json"
     results.parent.mkdir(parents=True, exist_ok=True)
     try:
-        from .scoring import assignment as assignments
-        from .scoring.pipeline import Options, grade_submission
+        from ..scoring import assignment as assignments
+        from ..scoring.pipeline import Options, grade_submission
         assignment = assignments.load(assignment_id)
         result = grade_submission(Path(root) / "submission", assignment, Options(),
                                   name="submission")
@@ -170,7 +170,7 @@ def run(assignment_id: str, root: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grader.gradescope")
+    parser = argparse.ArgumentParser(prog="python -m grader.course.gradescope")
     commands = parser.add_subparsers(dest="command", required=True)
     runner = commands.add_parser("run", help="grade /autograder/submission (run_autograder)")
     runner.add_argument("--assignment", required=True)

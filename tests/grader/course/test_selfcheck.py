@@ -1,8 +1,8 @@
-"""The self-check table (grader/selfcheck.py) reports failures as failures."""
+"""The self-check table (grader/course/selfcheck.py) reports failures as failures."""
 
 from __future__ import annotations
 
-from grader.selfcheck import SelfCheckRow, format_table, run_selfcheck
+from grader.course.selfcheck import SelfCheckRow, format_table, run_selfcheck
 
 
 def test_row_ok_only_within_bound_and_finite() -> None:
@@ -20,7 +20,7 @@ def test_table_marks_bad_rows() -> None:
 
 
 def test_run_selfcheck_returns_1_when_a_row_is_out_of_bound(monkeypatch, capsys) -> None:
-    import grader.selfcheck as selfcheck
+    import grader.course.selfcheck as selfcheck
     monkeypatch.setattr(selfcheck, "_gradient_rows",
                         lambda: iter([SelfCheckRow("gradients", "planted", 1.0, 1e-7, 0.0)]))
     assert run_selfcheck(include_frameworks=False) == 1

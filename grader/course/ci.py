@@ -2,10 +2,10 @@
 
 The release's workflow (templates/github-workflow.yml.j2) runs `grade check ... --json
 grade-result.json`, which fails the job when a check loses points, then, whatever
-happened, `python -m grader.ci grade-result.json --summary "$GITHUB_STEP_SUMMARY"
+happened, `python -m grader.course.ci grade-result.json --summary "$GITHUB_STEP_SUMMARY"
 --junit grade-junit.xml`.  Both are rendered from the result JSON alone (the single
 source of truth); nothing is graded here.  Part of the student package (Note [Student
-package] in grader/distribution.py).
+package] in grader/course/distribution.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 from collections import OrderedDict
 from pathlib import Path
 
-from .scoring.result import SubmissionResult
+from ..scoring.result import SubmissionResult
 
 
 def summary_markdown(result: SubmissionResult) -> str:
@@ -47,7 +47,7 @@ def _cell(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grader.ci", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m grader.course.ci", description=__doc__.splitlines()[0])
     parser.add_argument("result", help="the grader.result/1 JSON that `grade check --json` wrote")
     parser.add_argument("--summary", metavar="FILE",
                         help="append the Markdown summary here (GitHub's $GITHUB_STEP_SUMMARY)")

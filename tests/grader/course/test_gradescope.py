@@ -1,4 +1,4 @@
-"""grader/gradescope.py and `grade gradescope`: the autograder zip, run as Gradescope runs it.
+"""grader/course/gradescope.py and `grade gradescope`: the autograder zip, run as Gradescope runs it.
 
 The zip is built with the CLI, unpacked into a temporary /autograder root, and its
 run_autograder is run on a correct, a buggy and an ungradable submission; each results.json
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from grader.scoring import assignment as assignments
-from grader import mutants
+from grader.course import mutants
 
 GRADE = Path(sys.executable).with_name("grade")
 VISIBILITY = {"hidden", "after_due_date", "after_published", "visible"}

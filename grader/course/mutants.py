@@ -1,6 +1,6 @@
 """An assignment's fixtures: its correct solution, and mutants made of it by planting one bug.
 
-`grade selftest` (grader/selftest_assignment.py) and the assignment tests
+`grade selftest` (grader/course/selftest.py) and the assignment tests
 (tests/assignments/) both need them at run time, so they live with the
 assignment, in `assignments/<id>/mutants.py`, and this module reads them.
 
@@ -54,7 +54,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = PROJECT_ROOT / "reference"
 MUTANTS_FILE = "mutants.py"
 
@@ -112,12 +112,12 @@ class Fixtures:
 def load(assignment: str, folder: Path | None = None) -> Fixtures:
     """The fixtures of `assignment` (its folder: `folder`, else ASSIGNMENTS_DIR / assignment)."""
     if folder is None:
-        from .scoring import assignment as assignments  # read now: tests point it elsewhere
+        from ..scoring import assignment as assignments  # read now: tests point it elsewhere
         folder = assignments.ASSIGNMENTS_DIR / assignment
     path = Path(folder) / MUTANTS_FILE
     if not path.exists():
         raise MutantError(f"{path} not found: the assignment declares no solution and no mutants "
-                          f"(Note [Mutants] in grader/mutants.py says what it holds)")
+                          f"(Note [Mutants] in grader/course/mutants.py says what it holds)")
     spec = importlib.util.spec_from_file_location(f"grader_assignment_mutants_{assignment}", path)
     if spec is None or spec.loader is None:
         raise MutantError(f"{path} cannot be loaded")

@@ -1,4 +1,4 @@
-"""grader/release.py and `grade release`: what a student release holds, and that it judges
+"""grader/course/release.py and `grade release`: what a student release holds, and that it judges
 as the course's grader does.
 
 The fast tests cover the pieces (pruning hidden checks out of checks.py, the stand-ins for
@@ -27,12 +27,12 @@ import pytest
 import yaml
 
 from grader.scoring import assignment as assignments
-from grader import mutants, release
+from grader.course import mutants, release
 from grader.scoring.pipeline import grade_submission
-from grader.release import prune_hidden, render_workflow, stand_in, unsupported
-from grader.replay import Recorder
+from grader.course.release import prune_hidden, render_workflow, stand_in, unsupported
+from grader.course.replay import Recorder
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 REFERENCE = ROOT / "reference"
 GRADE = Path(sys.executable).with_name("grade")
 NUMPY_ASSIGNMENTS = ("fc_nets", "batchnorm", "dropout", "cnn")

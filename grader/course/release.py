@@ -1,7 +1,7 @@
 """`grade release`: the student bundle of an assignment, and `grade check` run from one.
 
 A release is what students receive: the starter code, the public checks, the
-reference's answers to those checks recorded on a tape (grader/replay.py), a
+reference's answers to those checks recorded on a tape (grader/course/replay.py), a
 small config naming the assignment, a README and a GitHub Actions workflow.  It
 holds no reference code, no solution and no hidden check, and `grade check`
 run with it gives the same verdict on its checks as the course's grader.
@@ -17,7 +17,7 @@ run with it gives the same verdict on its checks as the course's grader.
     DIR/public-checks/course/       stand-ins for the course files the grader supplies
     DIR/.github/workflows/grade.yml the course CI (templates/github-workflow.yml.j2)
     DIR/wheels/                     the student package, what students install (Note [Student
-                                    package] in grader/distribution.py)
+                                    package] in grader/course/distribution.py)
 `grade check SUBMISSION` inside DIR (or `--release DIR` from anywhere) finds the
 config, loads checks.py with the tape standing in for `reference`, and notes in
 its output that this is a public-checks-only run.
@@ -25,13 +25,13 @@ its output that this is a public-checks-only run.
 # Note [Which checks a release keeps]
 A public check is in the release only when replaying it is proven to judge as
 the course's grader does.  Building a release grades the assignment's solution
-(grader/mutants.py, Note [Where a solution is]) several times:
+(grader/course/mutants.py, Note [Where a solution is]) several times:
   1. with the course's grader as it is: the verdicts to reproduce;
   2. recording, twice: a check whose reference answers the tape cannot hold, or
      that differ between the two recordings, is left out; then recording the
-     assignment's planted bugs (grader/mutants.py), whose failures ask the
+     assignment's planted bugs (grader/course/mutants.py), whose failures ask the
      reference for their known-mistake hints (Note [Hints the tape may lack]
-     in grader/replay.py), so that a release names the same common mistakes;
+     in grader/course/replay.py), so that a release names the same common mistakes;
   3. replaying, as a student's run would (the pruned checks.py, stand-in course
      files, Note [Course files in a release]): a check whose verdict differs
      from 1, or that asks something the tape does not hold, is left out;
@@ -45,7 +45,7 @@ the course's grader does.  Building a release grades the assignment's solution
      the tape must cover every question.
 Checks left out are listed in the README as "checked only by the course's
 grader", with the reason.  Whatever the probes miss still cannot pass by
-mistake (Note [Never a false pass] in grader/replay.py).
+mistake (Note [Never a false pass] in grader/course/replay.py).
 
 # Note [Course files in a release]
 The course's grader copies course files into every submission (the manifest's
@@ -82,7 +82,7 @@ their inputs, seeds or sizes is on a student's disk (`public_checks_source`):
   3. the result must load and build no hidden check; otherwise the release is
      not built (a hidden check the pruning cannot take apart would show its
      inputs), and the error says which.
-tests/grader/test_release.py scans each bundle for the hidden checks' ids, the
+tests/grader/course/test_release.py scans each bundle for the hidden checks' ids, the
 names only they use and the arrays only they hold.
 """
 
@@ -100,17 +100,17 @@ from typing import Callable
 import numpy as np
 import yaml
 
-from . import __version__
-from .scoring import assignment as assignments
-from .checks.spec import Check
+from .. import __version__
+from ..scoring import assignment as assignments
+from ..checks.spec import Check
 from .replay import MODULE_SECTION, Recorder, Replayer, ReplayMismatch, Session
-from .scoring.result import SubmissionResult
+from ..scoring.result import SubmissionResult
 
 CONFIG = "grader-release.yml"
 SCHEMA = "grader.release/1"
 INTERNALS = "public-checks"
 WORKFLOW = Path(".github") / "workflows" / "grade.yml"
-TEMPLATES = Path(__file__).resolve().parent / "templates"  # the repository's templates/ (a link)
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"  # the repository's templates/ (a link)
 DEFAULT_REQUIREMENT = ""  # the student package in the release's wheels/ (Note [Student package])
 STAND_IN_MARKER = "is not part of this release"
 PUBLIC_ONLY = ("public checks only: this run replays the reference's recorded answers to the "
@@ -256,7 +256,7 @@ def _statuses(result: SubmissionResult) -> dict[str, tuple[str, str]]:
 
 def _grade(path: Path, assignment: assignments.Assignment, checks, options: BuildOptions,
            layout=None) -> dict[str, tuple[str, str]]:
-    from .scoring.pipeline import Options, grade_submission
+    from ..scoring.pipeline import Options, grade_submission
     graded = dataclasses.replace(
         assignment, checks=tuple(checks), layout=layout or assignment.layout,
         rubric=assignments.Rubric({c.id: assignment.rubric.points[c.id] for c in checks}))
@@ -445,7 +445,7 @@ def _perturb_result(result):
 
 
 def _perturb(value):
-    from .worker.client import Converted
+    from ..worker.client import Converted
     if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
         return value * (1 + 4 * np.finfo(value.dtype).eps)
     if isinstance(value, np.floating):
@@ -487,7 +487,7 @@ def copy_course_files(source: Path, names, folder: Path) -> None:
 
 def write_stand_ins(assignment: assignments.Assignment, names, folder: Path) -> None:
     """Generated stand-ins for the course files; Note [Course files in a release]."""
-    from .submission.stage import REFERENCE_COURSE_DIR
+    from ..submission.stage import REFERENCE_COURSE_DIR
     source_dir = assignment.layout.course_dir or REFERENCE_COURSE_DIR
     for name in names:
         target = folder / name
@@ -982,8 +982,8 @@ def read_config(folder: Path) -> dict:
 
 def load(folder: Path, conventions: dict | None = None) -> assignments.Assignment:
     """The release in `folder` as an Assignment whose checks replay its tape."""
-    from .submission.stage import Layout
-    from .worker.sandbox import Limits
+    from ..submission.stage import Layout
+    from ..worker.sandbox import Limits
 
     folder = Path(folder).resolve()
     config = read_config(folder)

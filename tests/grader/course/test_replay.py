@@ -1,4 +1,4 @@
-"""grader/replay.py: record the reference's answers, replay them without it, never a false pass.
+"""grader/course/replay.py: record the reference's answers, replay them without it, never a false pass.
 
 Each test records a small use of the real reference (reference/cs231n) with a
 Recorder, saves the tape, and replays the same use with a Replayer: the answers
@@ -14,7 +14,7 @@ import json
 import numpy as np
 import pytest
 
-from grader.replay import (Handle, Recorder, ReplayMismatch, Replayer, Snapshot, TapeError,
+from grader.course.replay import (Handle, Recorder, ReplayMismatch, Replayer, Snapshot, TapeError,
                            fingerprint)
 
 

@@ -1,4 +1,4 @@
-"""The `grade` command of the student package (Note [Student package] in grader/distribution.py).
+"""The `grade` command of the student package (Note [Student package] in grader/course/distribution.py).
 
 Only `grade check` on a student release: the package has no assignments, rubrics or
 reference to run the other commands with, so they are refused by name, saying why,
@@ -21,7 +21,7 @@ code could not be graded or the command was wrong."""
 
 
 def main(argv: list[str] | None = None) -> int:
-    from . import cli
+    from .. import cli
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
     if command is None:

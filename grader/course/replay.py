@@ -1,6 +1,6 @@
 """Record what the reference returns to an assignment's checks; replay it without the reference.
 
-A student release (grader/release.py) ships the public checks but never the
+A student release (grader/course/release.py) ships the public checks but never the
 reference code they call.  The checks module is loaded with its `reference...`
 imports pointed at a `Session` (Note [Reference imports]): a `Recorder` calls
 the real reference and writes every answer on a tape, a `Replayer` serves the
@@ -439,7 +439,7 @@ class _Method:
 
 def _computing_a_hint() -> bool:
     """Is a known-mistake signature being matched?  Note [Hints the tape may lack]."""
-    from .checks.compare import _safe_match
+    from ..checks.compare import _safe_match
     frame = sys._getframe(1)
     while frame is not None:
         if frame.f_code is _safe_match.__code__:
@@ -572,7 +572,7 @@ class Session:
     def run_check(self, check_id: str, run: Callable, *args):
         """run(*args) as check `check_id`; ReplayMismatch at the end if it asked anything unrecorded."""
         __tracebackhide__ = True
-        from .checks.spec import CheckFailure
+        from ..checks.spec import CheckFailure
         previous, self.check_id = self.check_id, check_id
         self._mismatches, self._hints_lost = [], []
         state = np.random.get_state()

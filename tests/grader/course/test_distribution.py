@@ -1,4 +1,4 @@
-"""grader/distribution.py, grader/student_cli.py, grader/ci.py: what students install and run.
+"""grader/course/distribution.py, grader/course/student_cli.py, grader/course/ci.py: what students install and run.
 
 The fast tests build both wheels and read their file lists: the student's holds no reference,
 assignment, hidden check, solution or planted bug, and either wheel holds the pytest.ini and
@@ -24,14 +24,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grader import ci, distribution, mutants, student_cli
+from grader.course import ci, distribution, mutants, student_cli
 from grader.scoring.result import CheckResult, SubmissionResult
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 GRADE = Path(sys.executable).with_name("grade")
 # What no student may receive (Note [Student package]).
-INSTRUCTOR_ONLY = ("reference/", "assignments/", "rubrics/", "grader/mutants.py", "grader/batch/run.py",
-                   "grader/batch/cluster.py", "grader/selfcheck.py", "grader/selftest_assignment.py",
+INSTRUCTOR_ONLY = ("reference/", "assignments/", "rubrics/", "grader/course/mutants.py", "grader/batch/run.py",
+                   "grader/batch/cluster.py", "grader/course/selfcheck.py", "grader/course/selftest.py",
                    "grader/checks/training_data.py", "mutants.py", "solution")
 
 
@@ -68,7 +68,7 @@ def test_the_student_wheel_holds_the_student_side_only(student_wheel) -> None:
     assert all("==" in r for r in wheel_requirements(student_wheel)), "pinned as the grader is"
     with zipfile.ZipFile(student_wheel) as archive:
         entry = next(n for n in archive.namelist() if n.endswith("entry_points.txt"))
-        assert "grade = grader.student_cli:main" in archive.read(entry).decode()
+        assert "grade = grader.course.student_cli:main" in archive.read(entry).decode()
 
 
 def test_no_student_module_imports_instructor_code() -> None:
@@ -79,10 +79,10 @@ def test_no_student_module_imports_instructor_code() -> None:
             continue
         text = (distribution.PACKAGE / relative).read_text()
         for pattern in (r"^\s*(from|import)\s+reference\b", r"\bimport\s+(dask|distributed|sklearn)\b",
-                        r"^\s*from\s+\.\s+import\s+.*\b(mutants|batch|cluster)\b"):
+                        r"^\s*from\s+\.[.\w]*\s+import\s+.*\b(mutants|batch|cluster)\b"):
             hits = [m.group(0) for m in re.finditer(pattern, text, re.M)]
             # release.py builds releases, lazily: those imports never run in the student's tool
-            if relative == "release.py":
+            if relative == "course/release.py":
                 hits = [h for h in hits if "mutants" not in h]
             assert not hits, f"grader/{relative}: {hits}"
 

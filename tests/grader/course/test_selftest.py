@@ -1,4 +1,4 @@
-"""`grade selftest` (grader/selftest_assignment.py): the solution gets full marks, the starter
+"""`grade selftest` (grader/course/selftest.py): the solution gets full marks, the starter
 zero, every mutant loses points on its target, every check has a failing fixture.
 
 Most tests build a copy of the tiny test assignment (tests/grader/data: three functions, a 2 s
@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 
 from grader.scoring import assignment as assignments
-from grader.mutants import Bug
+from grader.course.mutants import Bug
 from grader.scoring.result import CheckResult, SubmissionResult
-from grader.selftest_assignment import Fixture, Selftest
+from grader.course.selftest import Fixture, Selftest
 
-ROOT = Path(__file__).resolve().parents[2]
-DATA = Path(__file__).resolve().parent / "data"
+ROOT = Path(__file__).resolve().parents[3]
+DATA = Path(__file__).resolve().parents[1] / "data"
 GRADE = ROOT / ".venv" / "bin" / "grade"
 WITH_DIRS = ("import sys; from pathlib import Path; import grader.scoring.assignment as a; "
              "a.ASSIGNMENTS_DIR = Path(sys.argv[1]); a.RUBRICS_DIR = Path(sys.argv[2]); "
@@ -78,7 +78,7 @@ def make_assignment(root: Path, bugs=(RELU, SGD, AFFINE), layers: str = LAYERS,
     for name, text in starter.items():
         (folder / "starter" / name).write_text(text)
     (folder / "mutants.py").write_text(
-        "from grader.mutants import Bug, Solution\n\nSOLUTION = Solution(\"solution\")\n"
+        "from grader.course.mutants import Bug, Solution\n\nSOLUTION = Solution(\"solution\")\n"
         "MUTANTS = [\n" + "".join(f"    {bug},\n" for bug in bugs) + "]\n")
     return root
 

@@ -1,9 +1,9 @@
 """`grade selftest --assignment NAME`: show that an assignment's checks tell right from wrong.
 
-Not to be confused with `grade selfcheck` (grader/selfcheck.py), which checks the
+Not to be confused with `grade selfcheck` (grader/course/selfcheck.py), which checks the
 reference library against the course's published values.  This command checks
 the assignment built on it: its checks, rubric, starter code and fixtures
-(grader/mutants.py), all graded through the real pipeline.
+(grader/course/mutants.py), all graded through the real pipeline.
 
 # Note [What selftest proves]
 Three things, each by grading a submission as `grade check` would:
@@ -42,10 +42,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from .scoring import assignment as assignments
+from ..scoring import assignment as assignments
 from . import mutants
-from .submission.discover import Submission
-from .scoring.result import CheckResult, SubmissionResult
+from ..submission.discover import Submission
+from ..scoring.result import CheckResult, SubmissionResult
 
 REFERENCE_ID, STARTER_ID = "reference", "starter"
 NO_FIXTURE = "no failing fixture"
@@ -201,7 +201,7 @@ def _fresh(folder: Path, name: str) -> Path:
 def grade_fixtures(selftest: Selftest, workers: int, sandbox: str | None = None,
                    stream: TextIO = sys.stderr) -> None:
     """Grade every fixture that could be made, `workers` at a time, into selftest.results."""
-    from .batch.run import JobSpec, Progress, _schedule, grade_job
+    from ..batch.run import JobSpec, Progress, _schedule, grade_job
 
     todo = [Submission(f.id, f.id, f.path) for f in selftest.fixtures if f.path is not None]
     spec = JobSpec(selftest.assignment.id, dict(selftest.assignment.conventions),

@@ -67,7 +67,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .scoring.result import CAUSES, SubmissionResult
+from ..scoring.result import CAUSES, SubmissionResult
 
 FORMATS = ("csv", "canvas", "gradescope", "junit")
 HIDDEN_OUTPUT = "This is a hidden check: its inputs and messages are not shown."
@@ -198,7 +198,7 @@ def to_canvas(results: list[tuple[str, SubmissionResult]], title: str,
 def identities(path: Path) -> dict[str, dict[str, str]]:
     """submission id -> {"Student", "ID"} from a batch's gradebook (OUT_DIR/gradebook.sqlite),
     where the download named them: the Canvas user id of Note [Canvas gradebook import]."""
-    from .submission.discover import _CANVAS
+    from ..submission.discover import _CANVAS
     rows = _gradebook_rows(Path(path), "SELECT id, source, name FROM submissions")
     found = {}
     for sid, source, name in rows:

@@ -1,4 +1,4 @@
-"""Exports (grader/export.py) and `grade export` (grader/cli.py), each format checked
+"""Exports (grader/course/export.py) and `grade export` (grader/cli.py), each format checked
 against its published specification.  About 3 s (the CLI runs in subprocesses).
 
 Specifications, and what is checked:
@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import export
+from grader.course import export
 from grader.scoring.result import CheckResult, SubmissionResult
 
 GRADE = Path(sys.executable).with_name("grade")
