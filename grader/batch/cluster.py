@@ -1,19 +1,19 @@
 """Grade a batch on a Dask cluster: `grade batch --cluster local` or `--scheduler tcp://HOST:PORT`.
 
 grader/batch/run.py decides what to grade and writes every result; this module only
-replaces its job pool (`_schedule`) with a Dask cluster.  The parent imports
+replaces its job pool (`schedule_locally`) with a Dask cluster.  The parent imports
 this module, and so Dask, only when --cluster or --scheduler is given.
 
-    parent (grade batch)       Dask worker (any machine)      job process              student
+    parent (grade batch)       Dask worker (any machine)      job process                    student
     keep(): JSON, gradebook, <-- run_task(spec, job) -----> python -m grader.batch.cluster --> worker
-    report, progress            result as a JSON dict        grade_job(spec, job)       (bwrap)
+    report, progress            result as a JSON dict        grade_job(spec, job)             (bwrap)
 
 # Note [Grading on Dask]
 The same `grade_job(spec, job)` as the local run grades each submission, so the
 verdicts are the local run's (durations and environment facts aside).  The
 parent submits one Dask task per submission (`run_task`, a pure function of the
 JobSpec and the Job, sent as plain dicts), and writes each result as it arrives
-(`distributed.as_completed`) through batch.py's own `keep`: Note [Nothing lost]
+(`distributed.as_completed`) through run.py's own `keep`: Note [Nothing lost]
 and Note [When a submission is graded again] hold unchanged, and so does the
 resume after a kill.  What comes back over the wire is the result's JSON dict
 (SubmissionResult.to_dict, rebuilt with from_dict), never a grader object.  The
@@ -29,13 +29,13 @@ folder), so, as in Note [Job processes], every submission is graded in a fresh
 process: the Dask task starts `python -m grader.batch.cluster` (the Dask worker's
 own interpreter), hands it the job on stdin and reads the result from its
 stdout; the job process then starts the usual sandboxed student worker
-(grader/worker/client.py).  A plain subprocess rather than batch.py's
+(grader/worker/client.py).  A plain subprocess rather than run.py's
 forkserver pool, because Dask workers are daemonic processes by default
 (`distributed.worker.daemon`), and multiprocessing refuses to start children
 of a daemonic process; the price is a Python start and the grader's imports
 per submission (about 0.8 s of CPU), small next to grading.  As each task has
 its own process, a Dask worker may run several at once (`--nthreads N`).  The job
-process is set up by batch.py's `_init_job_process`, watching its Dask worker:
+process is set up by job.py's `init_job_process`, watching its Dask worker:
 when that worker ends, however it ends, the job kills its student workers,
 removes its temporary folder and exits.  With `--cluster local` the Dask
 workers are children of the batch and exit when it does (distributed's
@@ -98,7 +98,7 @@ from typing import TextIO
 
 from ..scoring import assignment as assignments
 from ..worker import devices
-from .run import BatchError, Job, JobSpec, _first_line, _job_of
+from .job import BatchError, Job, JobSpec, first_line, job_of
 from ..submission.discover import Submission
 from ..scoring.result import SubmissionResult
 
@@ -153,7 +153,7 @@ def open_cluster(target: str, workers: int, assignment: assignments.Assignment,
             client = distributed.Client(cluster, set_as_default=False)
         except Exception as exc:  # the batch cannot run: say why in one line
             raise BatchError(f"could not start a local Dask cluster: "
-                             f"{_first_line(str(exc))}") from None
+                             f"{first_line(str(exc))}") from None
         return DaskScheduler(client, cluster, target, resources, device_spec=None)
     client = _connect(target)
     for handler in logging.getLogger("distributed").handlers:  # what matters, we say ourselves
@@ -182,7 +182,7 @@ def _connect(target: str):
         try:
             return distributed.Client(target, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
         except Exception as exc:  # unreachable, refused, not a Dask scheduler: a bad command
-            failure = f"{type(exc).__name__}: {_first_line(str(exc)) if str(exc) else 'no answer'}"
+            failure = f"{type(exc).__name__}: {first_line(str(exc)) if str(exc) else 'no answer'}"
         gc.collect()
     finally:
         sys.unraisablehook = hook
@@ -191,12 +191,12 @@ def _connect(target: str):
 
 class ClusterLost(KeyboardInterrupt):
     """The scheduler went away mid-batch: the batch stops as after Ctrl-C (interrupted, every
-    result received kept, the rest graded by the next run), so batch.py's handling of Ctrl-C is
+    result received kept, the rest graded by the next run), so run.py's handling of Ctrl-C is
     this one's too."""
 
 
 class DaskScheduler:
-    """batch.py's `_schedule` on a Dask cluster: called once with the todo list, then closed."""
+    """run.py's `schedule_locally` on a Dask cluster: called once with the todo list, then closed."""
 
     def __init__(self, client, cluster, target: str, resources: dict | None,
                  device_spec: str | None) -> None:
@@ -240,14 +240,14 @@ class DaskScheduler:
 
         def submit(submission: Submission, alone: bool) -> None:
             future = self.client.submit(
-                run_task, spec_data, dataclasses.asdict(_job_of(submission)), reference, pin_gpu,
+                run_task, spec_data, dataclasses.asdict(job_of(submission)), reference, pin_gpu,
                 key=f"grade-{submission.id}-{uuid.uuid4().hex[:8]}", resources=self.resources,
                 pure=False)
             in_flight[future] = (submission, alone)
             finished.add(future)
 
         # Ctrl-C only sets a flag; the loop stops between results (as Note [Ctrl-C at a safe
-        # point] in batch.py), so a result is never half kept.
+        # point] in run.py), so a result is never half kept.
         interrupted = threading.Event()
         previous = None
         if threading.current_thread() is threading.main_thread():
@@ -354,7 +354,7 @@ def run_task(spec: dict, job: dict, reference: str, pin_gpu: bool = False) -> di
     """One submission, on a Dask worker: check that what it needs is here, grade it in a job
     process of its own (Note [One process per task on Dask]) and return the result's dict, or
     why there is none."""
-    from .run import _remove_dead_job_folders
+    from .job import remove_dead_job_folders
 
     where = _worker_name()
     needed = [("submission", job["path"]), *[("submission file", p) for _, p in job["members"]],
@@ -374,7 +374,7 @@ def run_task(spec: dict, job: dict, reference: str, pin_gpu: bool = False) -> di
         visible = os.environ.get("CUDA_VISIBLE_DEVICES", "").strip()
         if pin_gpu and visible.isdigit():  # the one GPU this worker was given
             spec = {**spec, "device": f"cuda:{visible}"}
-    _remove_dead_job_folders()
+    remove_dead_job_folders()
     request = json.dumps({"spec": spec, "job": job, "reference": reference, "watch": os.getpid()})
     process = subprocess.Popen([sys.executable, "-m", "grader.batch.cluster"], stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE)
@@ -385,7 +385,7 @@ def run_task(spec: dict, job: dict, reference: str, pin_gpu: bool = False) -> di
     while talk.is_alive():
         talk.join(WATCH_S)
         if talk.is_alive() and not _still_wanted():
-            process.terminate()  # the job stops cleanly on SIGTERM (batch._stop)
+            process.terminate()  # the job stops cleanly on SIGTERM (job._stop)
             talk.join()
             return {"error": "cancelled"}
     if process.returncode != 0:
@@ -420,12 +420,12 @@ def _still_wanted() -> bool:
 
 def job_main() -> int:
     """`python -m grader.batch.cluster`: grade the job given on stdin; its result's dict on stdout."""
-    from .run import _init_job_process
+    from .job import init_job_process
 
     answer = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # anything printed while grading goes to stderr, not into the answer
     request = json.load(sys.stdin)
-    _init_job_process(request["watch"])
+    init_job_process(request["watch"])
     # JSON made the spec's tuples lists; put them back (the conventions stay a dict)
     spec = JobSpec(**{k: tuple(v) if isinstance(v, list) else v
                       for k, v in request["spec"].items()})
@@ -439,8 +439,8 @@ def job_main() -> int:
         reply = {"result": grade(spec, job).to_dict()}
     except Exception as exc:  # the job itself failed (grade_job catches its own errors)
         reply = {"error": f"{type(exc).__name__}: {exc}"}
-    from ..scoring.result import _jsonable
-    answer.write(json.dumps(reply, default=_jsonable))
+    from ..scoring.result import jsonable
+    answer.write(json.dumps(reply, default=jsonable))
     answer.flush()
     return 0
 

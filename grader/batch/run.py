@@ -61,13 +61,9 @@ import hashlib
 import io
 import json
 import multiprocessing
-import multiprocessing.util
 import os
-import shutil
-import select
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections import deque
@@ -80,16 +76,12 @@ from typing import Callable, TextIO
 from ..scoring import assignment as assignments
 from ..submission.discover import Submission, content_hash, discover
 from .gradebook import Gradebook, Reconciled, load_result
-from ..scoring.pipeline import Options, grade_submission, submission_device
+from ..scoring.pipeline import submission_device
 from ..report.html import render_html
 from ..scoring.result import SubmissionResult
 from ..report.terminal import printable, printable_lines
-
-JOB_TMP_PREFIX = "grader-batch-job-"
-
-
-class BatchError(Exception):
-    """The batch cannot start (bad folder, busy output folder): a bad command."""
+from .job import (BatchError, Job, JobSpec, first_line, grade_job, init_job_process, job_of,
+                  remove_dead_job_folders)
 
 
 @dataclass(frozen=True)
@@ -104,29 +96,6 @@ class BatchOptions:
     data_dir: str | None = None     # --data-dir: the accuracy checks' data set
     cluster: str | None = None      # "local" or a scheduler address: grade on Dask (cluster.py)
     warm: bool = False              # --warm: zygote workers (Note [When workers are warm])
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """What a job process needs to load the assignment exactly as the parent did."""
-    assignment: str
-    conventions: dict
-    assignments_dir: str
-    rubrics_dir: str
-    sandbox: str | None
-    python: str | None
-    select: str | None
-    notebook_mode: str | None = None
-    device: str | None = None
-    data_dir: str | None = None
-    warm: tuple[str, ...] = ()     # slot folders of the batch's zygotes (grader/worker/warm.py)
-
-
-@dataclass(frozen=True)
-class Job:
-    id: str
-    path: str
-    members: tuple[tuple[str, str], ...] = ()   # Canvas group: (original name, file)
 
 
 @dataclass
@@ -155,127 +124,10 @@ class Outcome:
 
 # -- the job process ---------------------------------------------------------------------------
 
-def grade_job(spec: JobSpec, job: Job) -> SubmissionResult:
-    """Grade one submission in a job process (Note [Job processes])."""
-    assignments.ASSIGNMENTS_DIR = Path(spec.assignments_dir)
-    assignments.RUBRICS_DIR = Path(spec.rubrics_dir)
-    assignment = assignments.load(spec.assignment, spec.conventions)
-    options = Options(sandbox=spec.sandbox, python=spec.python, select=spec.select,
-                      notebook_mode=spec.notebook_mode, device=spec.device, data_dir=spec.data_dir,
-                      warm=spec.warm)
-    assembled = None
-    try:
-        target = Path(job.path)
-        if job.members:
-            assembled = Path(tempfile.mkdtemp(prefix="canvas-"))
-            for name, path in job.members:
-                shutil.copyfile(path, assembled / name)
-            target = assembled
-        return grade_submission(target, assignment, options, name=job.id)
-    except Exception as exc:  # the grader's own bug: this submission only, said plainly
-        return SubmissionResult(spec.assignment, job.id, "error", 0.0,
-                                assignment.rubric.max_score(), 0.0, {},
-                                message=f"internal grader error ({type(exc).__name__}: {exc}); "
-                                        f"please tell the course staff")
-    finally:
-        if assembled is not None:
-            shutil.rmtree(assembled, ignore_errors=True)
-
-
-_job_tmp: Path | None = None  # this job process's temporary folder
-
-
-def _init_job_process(batch_pid: int) -> None:
-    """Runs first in every job process; Note [Job processes]."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda signum, frame: _stop())
-    global _job_tmp
-    folder = _job_tmp = _job_folder(os.getpid())  # before tempdir points into it
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(mode=0o755)
-    os.chmod(folder, 0o755)  # student workers (another uid, rlimits mode) reach their scratch
-    tempfile.tempdir = str(folder)
-    # multiprocessing children skip atexit; its own finalizers run when the process ends.
-    multiprocessing.util.Finalize(None, shutil.rmtree, args=(str(folder),),
-                                  kwargs={"ignore_errors": True}, exitpriority=0)
-    threading.Thread(target=_watch, args=(batch_pid,), daemon=True,
-                     name="watch-batch").start()
-
-
-def _watch(batch_pid: int) -> None:
-    """Stop this job process when the batch process ends, however it ends."""
-    try:
-        handle = os.pidfd_open(batch_pid)     # Linux 5.3+: readable once the process has ended
-        select.select([handle], [], [])
-    except (AttributeError, OSError):
-        while _alive(batch_pid):
-            time.sleep(0.5)
-    _stop()
-
-
-def _stop() -> None:
-    """Kill this job's student workers (each leads its own process group, sandbox.py), remove
-    its temporary folder, and exit at once.  The job's own thread may be starting a fresh
-    worker meanwhile, so this repeats until the folder is gone (moved aside first, so that
-    nothing new is made in it)."""
-    folder = _job_tmp or _job_folder(os.getpid())
-    doomed = folder.with_name(folder.name + "-stopping")
-    for _ in range(40):
-        for pid in _children(os.getpid()):
-            for kill in (os.killpg, os.kill):
-                try:
-                    kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-        try:
-            folder.rename(doomed)
-        except OSError:
-            pass
-        shutil.rmtree(doomed, ignore_errors=True)
-        if not folder.exists() and not doomed.exists():
-            break
-        time.sleep(0.05)
-    os._exit(128 + signal.SIGTERM)
-
-
-def _job_folder(pid: int) -> Path:
-    return Path(tempfile.gettempdir()) / f"{JOB_TMP_PREFIX}{pid}"
-
-
-def _children(parent: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == parent:
-                        found.append(int(entry))
-            except (OSError, ValueError, IndexError):
-                pass
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _remove_dead_job_folders() -> None:
-    for folder in Path(tempfile.gettempdir()).glob(f"{JOB_TMP_PREFIX}*"):
-        pid = folder.name[len(JOB_TMP_PREFIX):].split("-")[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(folder, ignore_errors=True)
-
-
 def _executor(workers: int) -> ProcessPoolExecutor:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["grader.batch.run"])
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=_init_job_process,
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=init_job_process,
                                initargs=(os.getpid(),), max_tasks_per_child=1)
 
 
@@ -360,7 +212,7 @@ class Progress:
         self.done += 1
         # Student text shown, never interpreted (Note [Terminal text] in grader/report/terminal.py).
         verdict = printable(f"{result.score:g}/{result.max_score:g}" if result.status == "graded"
-                            else f"not graded: {_first_line(result.message)}")
+                            else f"not graded: {first_line(result.message)}")
         name = printable(result.submission)
         if self.bar is not None:
             self.bar.set_postfix_str(f"{name} {verdict}"[:40], refresh=False)
@@ -385,11 +237,6 @@ class Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-
-
-def _first_line(text: str) -> str:
-    lines = text.strip().splitlines()
-    return lines[0] if lines else "no reason given"
 
 
 # -- the batch ---------------------------------------------------------------------------------
@@ -429,7 +276,7 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
     results_dir, reports_dir = out_dir / "results", out_dir / "reports"
     results_dir.mkdir(exist_ok=True)
     reports_dir.mkdir(exist_ok=True)
-    _remove_dead_job_folders()
+    remove_dead_job_folders()
     gradebook = Gradebook(out_dir / "gradebook.sqlite")
     try:
         found = discover(folder, exclude=(out_dir,))
@@ -452,7 +299,7 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
                 if options.regrade or s.id not in rows or rows[s.id].content_hash != hashes[s.id]
                 or rows[s.id].settings != key or rows[s.id].retry]
         outcome.unchanged = len(found.submissions) - len(todo)
-        schedule = _schedule
+        schedule = schedule_locally
         if options.cluster and todo:  # Note [Grading on Dask]; a BatchError when unreachable
             schedule = open_cluster(options.cluster, min(workers, len(todo)), assignment, options,
                                     device, stream)
@@ -506,7 +353,7 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
             if row is None:
                 continue  # interrupted before it was graded
             if row.status != "graded":
-                why = _first_line(load_result(results_dir / f"{submission.id}.json").message)
+                why = first_line(load_result(results_dir / f"{submission.id}.json").message)
                 outcome.failures.append((submission.id, why))
         write_grades_csv(results_dir, out_dir / "grades.csv", check_ids, gradebook.names())
         _render_missing_reports(results_dir, reports_dir)
@@ -516,7 +363,7 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
         outcome.dashboard, outcome.dashboard_error = _dashboard(out_dir, assignment)
     finally:
         gradebook.close()
-        _remove_dead_job_folders()
+        remove_dead_job_folders()
     outcome.seconds = time.monotonic() - start
     return outcome
 
@@ -551,7 +398,7 @@ def _failed(assignment: assignments.Assignment, submission: Submission,
                             assignment.rubric.max_score(), 0.0, {}, message=why)
 
 
-def _schedule(todo: list[Submission], workers: int, spec: JobSpec, job, keep, failed, progress) -> None:
+def schedule_locally(todo: list[Submission], workers: int, spec: JobSpec, job, keep, failed, progress) -> None:
     """Run `todo` on `workers` job processes; Note [Crash attribution]."""
     if not todo:
         return
@@ -579,14 +426,14 @@ def _schedule(todo: list[Submission], workers: int, spec: JobSpec, job, keep, fa
                     executor.shutdown(wait=True)
                     executor, size = _executor(1), 1
                 submission = suspects.popleft()
-                in_flight[executor.submit(job, spec, _job_of(submission))] = (submission, True)
+                in_flight[executor.submit(job, spec, job_of(submission))] = (submission, True)
                 alone_processes = list((getattr(executor, "_processes", None) or {}).values())
             elif not suspects and not in_flight and size != workers and pending:
                 executor.shutdown(wait=True)
                 executor, size = _executor(workers), workers
             while not suspects and pending and len(in_flight) < workers:
                 submission = pending.popleft()
-                in_flight[executor.submit(job, spec, _job_of(submission))] = (submission, False)
+                in_flight[executor.submit(job, spec, job_of(submission))] = (submission, False)
             done, _ = wait(list(in_flight), timeout=0.2, return_when=FIRST_COMPLETED)
             broken = False
             for future in done:
@@ -630,11 +477,6 @@ def _schedule(todo: list[Submission], workers: int, spec: JobSpec, job, keep, fa
         executor.shutdown(wait=False, cancel_futures=True)
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
-
-
-def _job_of(submission: Submission) -> Job:
-    return Job(submission.id, str(submission.path),
-               tuple((name, str(path)) for name, path in submission.members))
 
 
 def _how_it_ended(processes: list) -> str:

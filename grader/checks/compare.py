@@ -331,7 +331,7 @@ def compare_arrays(name: str, value, expected: np.ndarray, *, inputs: dict | Non
         lines.append(f"(compared in the expected shape: {note})")
     if inputs:
         lines.append(f"inputs: {summarize_inputs(inputs)}")
-    found = [s.hint for s in signatures if _safe_match(s, actual, expected)]
+    found = [s.hint for s in signatures if safe_match(s, actual, expected)]
     found += generic_signatures(a, e, batch_size)
     lines += [f"looks like: {h}" for h in found]
     details.update(mismatched=bad, total=int(close.size), worst_index=[int(i) for i in worst],
@@ -384,7 +384,7 @@ def _number(value) -> str:
     return f"{value:.10g}"
 
 
-def _safe_match(signature: Signature, actual: np.ndarray, expected: np.ndarray) -> bool:
+def safe_match(signature: Signature, actual: np.ndarray, expected: np.ndarray) -> bool:
     try:
         return bool(signature.matches(actual, expected))
     except Exception:

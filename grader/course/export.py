@@ -198,12 +198,12 @@ def to_canvas(results: list[tuple[str, SubmissionResult]], title: str,
 def identities(path: Path) -> dict[str, dict[str, str]]:
     """submission id -> {"Student", "ID"} from a batch's gradebook (OUT_DIR/gradebook.sqlite),
     where the download named them: the Canvas user id of Note [Canvas gradebook import]."""
-    from ..submission.discover import _CANVAS
+    from ..submission.discover import CANVAS_NAME
     rows = _gradebook_rows(Path(path), "SELECT id, source, name FROM submissions")
     found = {}
     for sid, source, name in rows:
         users = {m["user"] for part in str(source).split("; ")
-                 if (m := _CANVAS.match(Path(part).name))}
+                 if (m := CANVAS_NAME.match(Path(part).name))}
         found[sid] = {"Student": name or sid, "ID": users.pop() if len(users) == 1 else ""}
     return found
 

@@ -1001,7 +1001,7 @@ def load(folder: Path, conventions: dict | None = None) -> assignments.Assignmen
                         replace=tuple(course_files.get("replace") or ()),
                         provide=tuple(course_files.get("provide") or ()),
                         course_dir=internals / "course")
-        layout, aliases = assignments._notebook_settings(staging, layout)
+        layout, aliases = assignments.notebook_settings(staging, layout)
         limits = Limits(**(staging.get("limits") or {}))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ReleaseError(f"{folder / CONFIG}: bad staging settings ({type(exc).__name__}: "

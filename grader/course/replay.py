@@ -59,8 +59,8 @@ The pytest plugin reports it as an internal grader error, never as a pass.
 # Note [Hints the tape may lack]
 One place may ask unrecorded questions without harm: a known-mistake
 signature (grader/checks/compare.py), whose reference answer is computed only
-once a comparison has already failed, inside `_safe_match`, which turns any
-exception into "no match".  A mismatch raised while `_safe_match` is running
+once a comparison has already failed, inside `safe_match`, which turns any
+exception into "no match".  A mismatch raised while `safe_match` is running
 therefore costs only that hint: the check still fails, as it does with the
 course's grader, and its message says that a hint could not be computed.  (A
 release records the hints of the assignment's planted bugs, so the common
@@ -439,10 +439,10 @@ class _Method:
 
 def _computing_a_hint() -> bool:
     """Is a known-mistake signature being matched?  Note [Hints the tape may lack]."""
-    from ..checks.compare import _safe_match
+    from ..checks.compare import safe_match
     frame = sys._getframe(1)
     while frame is not None:
-        if frame.f_code is _safe_match.__code__:
+        if frame.f_code is safe_match.__code__:
             return True
         frame = frame.f_back
     return False

@@ -201,7 +201,8 @@ def _fresh(folder: Path, name: str) -> Path:
 def grade_fixtures(selftest: Selftest, workers: int, sandbox: str | None = None,
                    stream: TextIO = sys.stderr) -> None:
     """Grade every fixture that could be made, `workers` at a time, into selftest.results."""
-    from ..batch.run import JobSpec, Progress, _schedule, grade_job
+    from ..batch.job import JobSpec, grade_job
+    from ..batch.run import Progress, schedule_locally
 
     todo = [Submission(f.id, f.id, f.path) for f in selftest.fixtures if f.path is not None]
     spec = JobSpec(selftest.assignment.id, dict(selftest.assignment.conventions),
@@ -218,7 +219,7 @@ def grade_fixtures(selftest: Selftest, workers: int, sandbox: str | None = None,
                                 selftest.assignment.rubric.max_score(), 0.0, {}, message=why)
 
     try:
-        _schedule(todo, min(workers, max(len(todo), 1)), spec, grade_job, keep, failed, progress)
+        schedule_locally(todo, min(workers, max(len(todo), 1)), spec, grade_job, keep, failed, progress)
     finally:
         progress.close()
 

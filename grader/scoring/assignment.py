@@ -230,7 +230,7 @@ def load(assignment_id: str, conventions: dict | None = None) -> Assignment:
                         course_dir=folder / manifest["course_files"] if "course_files" in manifest
                         else None)
         limits = Limits(**manifest.get("limits", {}))
-        layout, aliases = _notebook_settings(manifest, layout, folder)
+        layout, aliases = notebook_settings(manifest, layout, folder)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise AssignmentError(f"{manifest_path}: bad manifest ({type(exc).__name__}: {exc})") from None
     try:
@@ -245,7 +245,7 @@ def load(assignment_id: str, conventions: dict | None = None) -> Assignment:
                       rubric, folder, merged, aliases, bool(manifest.get("gpu", False)))
 
 
-def _notebook_settings(manifest: dict, layout: Layout,
+def notebook_settings(manifest: dict, layout: Layout,
                        folder: Path = ASSIGNMENTS_DIR) -> tuple[Layout, dict[str, tuple[str, ...]]]:
     """The manifest's notebook keys and aliases (Note [Manifest]); ValueError names a bad one."""
     import dataclasses

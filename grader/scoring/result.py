@@ -226,7 +226,7 @@ def strict(value):
                                                           "inf" if value > 0 else "-inf")
     if isinstance(value, (str, int)):  # subclasses
         return str(value) if isinstance(value, str) else int(value)
-    return strict(_jsonable(value))
+    return strict(jsonable(value))
 
 
 def _finite_back(value):
@@ -240,7 +240,7 @@ def _finite_back(value):
     return value
 
 
-def _jsonable(value):
+def jsonable(value):
     """numpy scalars and arrays in `details` become plain JSON numbers and lists."""
     try:
         import numpy as np

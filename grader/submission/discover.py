@@ -50,7 +50,7 @@ GRADESCOPE_METADATA = "submission_metadata.yml"
 
 # Canvas bulk download: name (letters first, may hold '_'), an optional LATE marker, user id,
 # submission id, then the file's original name (Note [Canvas names]).
-_CANVAS = re.compile(r"^(?P<name>[^\W\d_][\w-]*?)(?:_late)?_(?P<user>\d+)_(?P<submission>\d+)_"
+CANVAS_NAME = re.compile(r"^(?P<name>[^\W\d_][\w-]*?)(?:_late)?_(?P<user>\d+)_(?P<submission>\d+)_"
                      r"(?P<original>.+)$", re.IGNORECASE)
 _CANVAS_COPY = re.compile(r"^(?P<stem>.+?)-\d+(?P<suffix>\.[^.]+)$")
 
@@ -149,7 +149,7 @@ def discover(folder: Path, exclude: tuple[Path, ...] = ()) -> Discovery:
         return discover(entries[0], exclude)
     if (folder / GRADESCOPE_METADATA).is_file():
         return _gradescope(folder, entries, skipped)
-    canvas = [p for p in entries if p.is_file() and _CANVAS.match(p.name)]
+    canvas = [p for p in entries if p.is_file() and CANVAS_NAME.match(p.name)]
     if canvas:
         return _canvas(entries, canvas, skipped)
     return _plain(entries, skipped)
@@ -254,7 +254,7 @@ def _canvas(entries: list[Path], canvas: list[Path], skipped: list) -> Discovery
     # submitted again to `name-1.py`: the suffix is removed so that layers-1.py is layers.py.
     by_user: dict[str, list[tuple[int, str, str, Path]]] = {}
     for path in canvas:
-        match = _CANVAS.match(path.name)
+        match = CANVAS_NAME.match(path.name)
         by_user.setdefault(match["user"], []).append(
             (int(match["submission"]), match["name"], match["original"], path))
     rows = []

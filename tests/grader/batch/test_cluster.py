@@ -500,7 +500,7 @@ def test_a_task_says_which_path_its_worker_lacks(tmp_path) -> None:
             "rubrics_dir": str(tmp_path), "sandbox": None, "python": None, "select": None,
             "notebook_mode": None, "device": None, "data_dir": None}
     answer = run_task(spec, {"id": "ada", "path": str(tmp_path / "nowhere"), "members": ()},
-                      "grader.batch.run:grade_job")
+                      "grader.batch.job:grade_job")
     assert set(answer) == {"unavailable"}
     assert answer["unavailable"].startswith(f"the submission {tmp_path / 'nowhere'} is not on Dask "
                                             f"worker ")

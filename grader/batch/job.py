@@ -1,0 +1,184 @@
+"""The job: one submission graded in a job process of its own, locally or on a Dask worker.
+
+A batch grades each submission in a fresh process (Note [Job processes] in
+grader/batch/run.py): run.py's local pool starts those processes with a
+forkserver, cluster.py's Dask tasks with `python -m grader.batch.cluster`.
+Both send the same `JobSpec` and `Job`, run the same `grade_job`, and set the
+process up with the same `init_job_process`; this module holds what they
+share, so that neither imports the other.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.util
+import os
+import select
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..scoring import assignment as assignments
+from ..scoring.pipeline import Options, grade_submission
+from ..scoring.result import SubmissionResult
+from ..submission.discover import Submission
+
+JOB_TMP_PREFIX = "grader-batch-job-"
+
+
+class BatchError(Exception):
+    """The batch cannot start (bad folder, busy output folder): a bad command."""
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What a job process needs to load the assignment exactly as the parent did."""
+    assignment: str
+    conventions: dict
+    assignments_dir: str
+    rubrics_dir: str
+    sandbox: str | None
+    python: str | None
+    select: str | None
+    notebook_mode: str | None = None
+    device: str | None = None
+    data_dir: str | None = None
+    warm: tuple[str, ...] = ()     # slot folders of the batch's zygotes (grader/worker/warm.py)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    path: str
+    members: tuple[tuple[str, str], ...] = ()   # Canvas group: (original name, file)
+
+
+def job_of(submission: Submission) -> Job:
+    return Job(submission.id, str(submission.path),
+               tuple((name, str(path)) for name, path in submission.members))
+
+
+def first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0] if lines else "no reason given"
+
+
+def grade_job(spec: JobSpec, job: Job) -> SubmissionResult:
+    """Grade one submission in a job process (Note [Job processes] in grader/batch/run.py)."""
+    assignments.ASSIGNMENTS_DIR = Path(spec.assignments_dir)
+    assignments.RUBRICS_DIR = Path(spec.rubrics_dir)
+    assignment = assignments.load(spec.assignment, spec.conventions)
+    options = Options(sandbox=spec.sandbox, python=spec.python, select=spec.select,
+                      notebook_mode=spec.notebook_mode, device=spec.device, data_dir=spec.data_dir,
+                      warm=spec.warm)
+    assembled = None
+    try:
+        target = Path(job.path)
+        if job.members:
+            assembled = Path(tempfile.mkdtemp(prefix="canvas-"))
+            for name, path in job.members:
+                shutil.copyfile(path, assembled / name)
+            target = assembled
+        return grade_submission(target, assignment, options, name=job.id)
+    except Exception as exc:  # the grader's own bug: this submission only, said plainly
+        return SubmissionResult(spec.assignment, job.id, "error", 0.0,
+                                assignment.rubric.max_score(), 0.0, {},
+                                message=f"internal grader error ({type(exc).__name__}: {exc}); "
+                                        f"please tell the course staff")
+    finally:
+        if assembled is not None:
+            shutil.rmtree(assembled, ignore_errors=True)
+
+
+_job_tmp: Path | None = None  # this job process's temporary folder
+
+
+def init_job_process(batch_pid: int) -> None:
+    """Runs first in every job process; Note [Job processes] in grader/batch/run.py."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda signum, frame: _stop())
+    global _job_tmp
+    folder = _job_tmp = _job_folder(os.getpid())  # before tempdir points into it
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(mode=0o755)
+    os.chmod(folder, 0o755)  # student workers (another uid, rlimits mode) reach their scratch
+    tempfile.tempdir = str(folder)
+    # multiprocessing children skip atexit; its own finalizers run when the process ends.
+    multiprocessing.util.Finalize(None, shutil.rmtree, args=(str(folder),),
+                                  kwargs={"ignore_errors": True}, exitpriority=0)
+    threading.Thread(target=_watch, args=(batch_pid,), daemon=True,
+                     name="watch-batch").start()
+
+
+def _watch(batch_pid: int) -> None:
+    """Stop this job process when the batch process ends, however it ends."""
+    try:
+        handle = os.pidfd_open(batch_pid)     # Linux 5.3+: readable once the process has ended
+        select.select([handle], [], [])
+    except (AttributeError, OSError):
+        while _alive(batch_pid):
+            time.sleep(0.5)
+    _stop()
+
+
+def _stop() -> None:
+    """Kill this job's student workers (each leads its own process group, sandbox.py), remove
+    its temporary folder, and exit at once.  The job's own thread may be starting a fresh
+    worker meanwhile, so this repeats until the folder is gone (moved aside first, so that
+    nothing new is made in it)."""
+    folder = _job_tmp or _job_folder(os.getpid())
+    doomed = folder.with_name(folder.name + "-stopping")
+    for _ in range(40):
+        for pid in _children(os.getpid()):
+            for kill in (os.killpg, os.kill):
+                try:
+                    kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        try:
+            folder.rename(doomed)
+        except OSError:
+            pass
+        shutil.rmtree(doomed, ignore_errors=True)
+        if not folder.exists() and not doomed.exists():
+            break
+        time.sleep(0.05)
+    os._exit(128 + signal.SIGTERM)
+
+
+def _job_folder(pid: int) -> Path:
+    return Path(tempfile.gettempdir()) / f"{JOB_TMP_PREFIX}{pid}"
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == parent:
+                        found.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_dead_job_folders() -> None:
+    for folder in Path(tempfile.gettempdir()).glob(f"{JOB_TMP_PREFIX}*"):
+        pid = folder.name[len(JOB_TMP_PREFIX):].split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
