@@ -4,7 +4,7 @@ check reads of a notebook run (records of what the student's cells handed the co
 The worker's side (the stand-ins' recorder and installer) is grader/worker/observe.py; its
 Note [Observation] says why the course's helpers are the seam.  This module parses the
 manifest (`Config.parse`), stages the stand-ins and the generated module that runs the
-notebook in execute mode (`Config.stage`, `Config.generate`, called by grader/submission/notebook.py),
+notebook in execute mode (`Config.stage`, `Config.generate`, called by grader/submission/stage.py),
 and gives checks `Observation`: run the notebook once, then hand out `Record`s whose live
 objects stay in the worker (Note [Trust boundary] in grader/worker/client.py).
 

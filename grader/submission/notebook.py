@@ -374,17 +374,7 @@ def _clean(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-# -- staging (called by grader/submission/stage.py, Note [Staging]) -----------------------------------------
-
-@dataclass
-class Generated:
-    """Modules generated from notebooks, for Staged."""
-    modules: dict[str, str] = field(default_factory=dict)          # course module -> import name
-    files: dict[str, str] = field(default_factory=dict)            # course module -> notebook name
-    notes: list[str] = field(default_factory=list)
-    import_timeouts: dict[str, float] = field(default_factory=dict)
-    observed: dict[str, dict] = field(default_factory=dict)        # course module -> grader.checks.observe.Run
-
+# -- what staging reads of notebooks (grader/submission/stage.py, Note [Staging]) --------------
 
 def headings(cells: list[Cell]) -> dict[int, list[str]]:
     """Code cell number -> the markdown headings above it, nearest last (the section a course
@@ -397,13 +387,6 @@ def headings(cells: list[Cell]) -> dict[int, list[str]]:
         elif cell.kind == "code":
             found[cell.number] = current[-12:]
     return found
-
-
-def find(root: Path, skipped) -> list[Path]:
-    """Notebooks under `root`, shallowest first, leaving out checkpoints (`skipped(parts)`)."""
-    found = [p for p in root.rglob("*.ipynb")
-             if p.is_file() and not p.is_symlink() and not skipped(p.relative_to(root).parts)]
-    return sorted(found, key=lambda p: (len(p.relative_to(root).parts), str(p)))
 
 
 def graded(notebooks: list[Path], python_files: list[Path], patterns: dict[str, str],
@@ -428,59 +411,6 @@ def graded(notebooks: list[Path], python_files: list[Path], patterns: dict[str, 
                 chosen[module] = choose(matching, names)
                 break
     return chosen
-
-
-def stage_modules(chosen: dict[str, Path], layout, package: str, root: Path) -> Generated:
-    """Write one generated module per notebook into root/<package> and the runner beside it."""
-    result = Generated()
-    by_notebook: dict[Path, list[str]] = {}
-    for module, path in chosen.items():
-        by_notebook.setdefault(path, []).append(module)
-    if not by_notebook:
-        return result
-    (root / f"{RUNNER_MODULE}.py").write_text(RUNNER_SOURCE.read_text())
-    timeout = float(layout.notebook_total_s) + 15.0
-    observe = getattr(layout, "observe", None)
-    worker_config = None
-    if observe is not None:  # Note [Observation] in grader/worker/observe.py
-        worker_config = observe.stage(root)
-    for path, modules in by_notebook.items():
-        cells = read(path)
-        observed = observe is not None and observe.notebook in modules
-        # An observed notebook is executed by its own module, once the judge has sent the
-        # data its helpers hand out (grader/checks/observe.py); run here, before that, its cells
-        # would only fail.  Its module of definitions stays as it is.
-        mode = "definitions" if observed else layout.notebook_mode
-        prog = program(cells, mode)
-        setup = getattr(layout, "notebook_setup", "")
-        if setup:  # Note [Notebook setup]
-            prog.units.insert(0, (0, setup))
-        relative = Path(layout.files.get(modules[0], modules[0] + ".py"))
-        target = root / package / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        for folder in [target.parent, *target.parent.parents]:
-            if folder == root:
-                break
-            (folder / "__init__.py").touch()
-        target.write_text(module_source(prog, mode=mode, notebook=path.name,
-                                        cell_s=layout.notebook_cell_s,
-                                        total_s=layout.notebook_total_s, observe=worker_config))
-        import_name = f"{package}." + ".".join(relative.with_suffix("").parts)
-        if observed:
-            result.observed[observe.notebook] = observe.generate(
-                cells, path.name, root, package, setup, module_source, worker_config)
-        what = (f"{prog.kept} definitions" if mode == "definitions"
-                else f"{prog.kept} code cells, run in order")
-        result.notes.append(f"{', '.join(modules)}: graded from {path.name} "
-                            f"({mode} mode: {what}"
-                            + ("; every cell is run when a check needs what they hand the "
-                               "course's helpers" if observed else "") + ")")
-        result.notes.extend(f"{path.name}: {note}" for note in prog.notes)
-        for module in modules:
-            result.modules[module] = import_name
-            result.files[module] = path.name
-            result.import_timeouts[module] = timeout
-    return result
 
 
 def collect_answers(notebooks: list[Path], root: Path) -> tuple[list[Answer], list[str]]:

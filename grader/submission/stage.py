@@ -43,7 +43,9 @@ the worker mounts read-only, so the student's own folder is never written to.
   as a module generated from the notebook (grader/submission/notebook.py, Note [Notebook
   modes]); modules mapped to the same notebook share one generated module.
   Every notebook found is also read for its inline answers, including the
-  cs231n ones whose code lives in the `.py` files.
+  cs231n ones whose code lives in the `.py` files.  A notebook is one kind of
+  source: grader/submission/notebook.py reads it and writes the text of its
+  module, and this module alone decides what is staged where and writes it.
 
 # Note [Re-exporting packages]
 Some courses ship the graded code under one package name and a second package
@@ -83,6 +85,8 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+
+from . import notebook as notebooks
 
 REFERENCE_COURSE_DIR = Path(__file__).resolve().parents[2] / "reference" / "cs231n"
 SKIPPED_PARTS = {"__MACOSX", "__pycache__", ".ipynb_checkpoints", ".git"}
@@ -139,6 +143,16 @@ class Staged:
         shutil.rmtree(self.root.parent, ignore_errors=True)  # the whole grader-stage-* folder
 
 
+@dataclass
+class Generated:
+    """Modules generated from notebooks (or .py files in definitions mode), for Staged."""
+    modules: dict[str, str] = field(default_factory=dict)          # course module -> import name
+    files: dict[str, str] = field(default_factory=dict)            # course module -> notebook name
+    notes: list[str] = field(default_factory=list)
+    import_timeouts: dict[str, float] = field(default_factory=dict)
+    observed: dict[str, dict] = field(default_factory=dict)        # course module -> grader.checks.observe.Run
+
+
 def _skipped(parts) -> bool:
     return any(part in SKIPPED_PARTS or part.startswith("._") for part in parts)
 
@@ -179,6 +193,13 @@ def _python_files(root: Path) -> list[Path]:
         if not _skipped(relative.parts) and path.is_file() and not path.is_symlink():
             found.append(path)
     return found
+
+
+def _notebooks(root: Path) -> list[Path]:
+    """Notebooks under `root`, shallowest first, leaving out checkpoints."""
+    found = [p for p in root.rglob("*.ipynb")
+             if p.is_file() and not p.is_symlink() and not _skipped(p.relative_to(root).parts)]
+    return sorted(found, key=lambda p: (len(p.relative_to(root).parts), str(p)))
 
 
 def _find_anchor(files: list[Path], root: Path, layout: Layout) -> tuple[Path, list[Path]]:
@@ -334,9 +355,8 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
     else:
         raise SubmissionError(f"{submission.name}: expected a folder, a .zip, a .py or an .ipynb file")
     files = _python_files(source_root)
-    from . import notebook as notebooks
     files, source_root, renamed = _any_name(files, source_root, layout, work)
-    found_notebooks = notebooks.find(source_root, _skipped)
+    found_notebooks = _notebooks(source_root)
     from .which_notebook import NoNotebook
     try:
         graded = notebooks.graded(found_notebooks, files, layout.notebooks, layout.files,
@@ -352,7 +372,7 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
                 raise SubmissionError(f"{layout.observe.required}; none found in the submission")
     except NoNotebook as exc:
         raise SubmissionError(str(exc)) from None
-    chosen_notes = _check_versions(graded, found_notebooks, layout, source_root, notebooks)
+    chosen_notes = _check_versions(graded, found_notebooks, layout, source_root)
     if not files and not graded:
         if found_notebooks:  # the numpy assignments: code in the package, answers in notebooks
             names = ", ".join(sorted({p.name for p in found_notebooks}))
@@ -399,7 +419,7 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, target)
     notes = list(renamed) + chosen_notes
-    definitions = _definitions_mode(layout, package_dir, root, notebooks)
+    definitions = _definitions_mode(layout, package_dir, root)
     notes += definitions.notes
     package_dirs = [package_dir] + [root / name for name in extra]
     for folder in [d for top in package_dirs for d in [top, *[p for p in top.rglob("*") if p.is_dir()]]]:
@@ -423,7 +443,7 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile((layout.course_dir or REFERENCE_COURSE_DIR) / name, target)
     try:
-        generated = notebooks.stage_modules(graded, layout, package, root)
+        generated = _stage_notebooks(graded, layout, package, root)
     except notebooks.NotebookError as exc:
         raise SubmissionError(str(exc)) from None
     notes += generated.notes
@@ -487,8 +507,61 @@ def _follow_reexports(layout: Layout, package: str, anchor: Path, source_root: P
             notes.append(f"graded {shown[name]} as the course's {path}: {was} only re-exports it")
 
 
-def _check_versions(graded: dict, found: list[Path], layout: Layout, source_root: Path,
-                    notebooks) -> list[str]:
+def _stage_notebooks(chosen: dict[str, Path], layout: Layout, package: str, root: Path) -> Generated:
+    """Write one generated module per notebook into root/<package> and the runner beside it."""
+    result = Generated()
+    by_notebook: dict[Path, list[str]] = {}
+    for module, path in chosen.items():
+        by_notebook.setdefault(path, []).append(module)
+    if not by_notebook:
+        return result
+    (root / f"{notebooks.RUNNER_MODULE}.py").write_text(notebooks.RUNNER_SOURCE.read_text())
+    timeout = float(layout.notebook_total_s) + 15.0
+    observe = getattr(layout, "observe", None)
+    worker_config = None
+    if observe is not None:  # Note [Observation] in grader/worker/observe.py
+        worker_config = observe.stage(root)
+    for path, modules in by_notebook.items():
+        cells = notebooks.read(path)
+        observed = observe is not None and observe.notebook in modules
+        # An observed notebook is executed by its own module, once the judge has sent the
+        # data its helpers hand out (grader/checks/observe.py); run here, before that, its cells
+        # would only fail.  Its module of definitions stays as it is.
+        mode = "definitions" if observed else layout.notebook_mode
+        prog = notebooks.program(cells, mode)
+        setup = getattr(layout, "notebook_setup", "")
+        if setup:  # Note [Notebook setup] in grader/submission/notebook.py
+            prog.units.insert(0, (0, setup))
+        relative = Path(layout.files.get(modules[0], modules[0] + ".py"))
+        target = root / package / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for folder in [target.parent, *target.parent.parents]:
+            if folder == root:
+                break
+            (folder / "__init__.py").touch()
+        target.write_text(notebooks.module_source(prog, mode=mode, notebook=path.name,
+                                                  cell_s=layout.notebook_cell_s,
+                                                  total_s=layout.notebook_total_s,
+                                                  observe=worker_config))
+        import_name = f"{package}." + ".".join(relative.with_suffix("").parts)
+        if observed:
+            result.observed[observe.notebook] = observe.generate(
+                cells, path.name, root, package, setup, notebooks.module_source, worker_config)
+        what = (f"{prog.kept} definitions" if mode == "definitions"
+                else f"{prog.kept} code cells, run in order")
+        result.notes.append(f"{', '.join(modules)}: graded from {path.name} "
+                            f"({mode} mode: {what}"
+                            + ("; every cell is run when a check needs what they hand the "
+                               "course's helpers" if observed else "") + ")")
+        result.notes.extend(f"{path.name}: {note}" for note in prog.notes)
+        for module in modules:
+            result.modules[module] = import_name
+            result.files[module] = path.name
+            result.import_timeouts[module] = timeout
+    return result
+
+
+def _check_versions(graded: dict, found: list[Path], layout: Layout, source_root: Path) -> list[str]:
     """Notes naming the graded notebook among several; OtherVersionError for another course
     version's notebook (grader/submission/which_notebook.py, grader/submission/course_version.py)."""
     from . import course_version
@@ -501,7 +574,7 @@ def _check_versions(graded: dict, found: list[Path], layout: Layout, source_root
             try:
                 cells = notebooks.read(path)
             except notebooks.NotebookError:
-                continue  # stage_modules reports it
+                continue  # _stage_notebooks reports it
             code = [text for cell in cells if cell.kind == "code"
                     for text in [notebooks.python_source(cell)[0]] if text]
             try:
@@ -523,10 +596,10 @@ def _any_name(files: list[Path], source_root: Path, layout: Layout, work: Path):
     return [folder / main], folder, [f"graded {files[0].name} as the assignment's {main}"]
 
 
-def _definitions_mode(layout: Layout, package_dir: Path, root: Path, notebooks):
+def _definitions_mode(layout: Layout, package_dir: Path, root: Path) -> Generated:
     """Stage the main .py files in definitions mode when the manifest asks (Note [Any name])."""
     import ast
-    generated = notebooks.Generated()
+    generated = Generated()
     if layout.python_mode != "definitions":
         return generated
     for module, relative in layout.files.items():
