@@ -10,7 +10,7 @@ benchmarks/write_results.py.  The conventions live here once:
   [Benchmark assignment]) goes through the same `grader.cli.main` with
   grader.scoring.assignment's ASSIGNMENTS_DIR / RUBRICS_DIR pointed here first, as
   tests/grader/test_cli.py does for its tiny assignment.  Job processes inherit
-  those folders (grader/batch/run.py's JobSpec), so a batch grades it exactly as it
+  those folders (grader/batch/job.py's JobSpec), so a batch grades it exactly as it
   would a course assignment.
 - `timed`: wall-clock seconds of a command (time.perf_counter around
   subprocess.run), failing loudly on an unexpected exit status.

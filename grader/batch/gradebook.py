@@ -1,7 +1,7 @@
 """The batch's gradebook: an SQLite mirror of the result JSON files, for queries and resumes.
 
 `grade batch` writes each result's JSON first and then its gradebook rows
-(Note [Nothing lost] in batch.py); this module owns the schema, writes one
+(Note [Nothing lost] in grader/batch/run.py); this module owns the schema, writes one
 result per transaction, and reconciles the database with the JSON files,
 which are the source of truth.
 

@@ -126,7 +126,7 @@ def _watch(batch_pid: int) -> None:
 
 
 def _stop() -> None:
-    """Kill this job's student workers (each leads its own process group, sandbox.py), remove
+    """Kill this job's student workers (each leads its own process group, grader/worker/sandbox.py), remove
     its temporary folder, and exit at once.  The job's own thread may be starting a fresh
     worker meanwhile, so this repeats until the folder is gone (moved aside first, so that
     nothing new is made in it)."""

@@ -27,7 +27,7 @@ renames anyone's results.
 sha256 over the submission's files, sorted by the name the grader will see
 (relative path, or the Canvas original name): for each, the name, a NUL, the
 size and the bytes.  Files that staging skips anyway (Note [Staging] in
-locate.py: hidden files, `__MACOSX`, `__pycache__`, checkpoints, `.git`,
+stage.py: hidden files, `__MACOSX`, `__pycache__`, checkpoints, `.git`,
 `.DS_Store`) and symbolic links are left out, so a Finder's `.DS_Store` or a
 re-zip's metadata does not make a submission look changed.  A zip is hashed
 as the file it is.

@@ -214,7 +214,7 @@ def test_a_course_repository_ci_from_a_fresh_venv_gives_the_verdicts(tmp_path) -
     assert verdicts == {"starter": (False, 1, 0, max_score), "solution": (True, 0, max_score, max_score)}
     # The student's environment holds no reference code, and the other commands are refused.
     site = next((venv / "lib").glob("python*/site-packages"))
-    assert not (site / "reference").exists() and not (site / "grader" / "mutants.py").exists()
+    assert not (site / "reference").exists() and not (site / "grader" / "course" / "mutants.py").exists()
     assert not list(site.glob("dask*")) and not list(site.glob("sklearn*"))
     refused = subprocess.run([str(venv / "bin" / "grade"), "selftest", "-a", "fc_nets"],
                              capture_output=True, text=True, timeout=60)
