@@ -196,6 +196,8 @@ def _become_worker(fds: list, uid: int, scratch: str, limits: dict) -> None:
                          (resource.RLIMIT_FSIZE, limits["file_bytes"]),
                          (resource.RLIMIT_NPROC, limits["processes"]), (resource.RLIMIT_CORE, 0)):
         resource.setrlimit(which, (value, value))
+    if limits.get("open_files"):  # Note [Open files per submission] in grader/sandbox.py
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limits["open_files"], limits["open_files"]))
     for key in [k for k in os.environ if k.startswith("GRADER_")]:
         del os.environ[key]
     os.environ.update(HOME=scratch, PWD=scratch)
