@@ -139,6 +139,8 @@ def find() -> tuple[Hierarchy | None, str]:
     """The hierarchy workers' cgroups are made in, or None and why not (Note [Memory per
     submission]).  Probed once per process: a child folder is made and removed."""
     named = os.environ.get(PARENT_ENV)
+    if named and named.lower() in ("off", "none"):
+        return None, f"cgroups turned off ({PARENT_ENV}=off)"
     if named:
         folder = Path(named)
         if (folder / "cgroup.controllers").exists():
