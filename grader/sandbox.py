@@ -441,7 +441,7 @@ def limits_in_force(limits: Limits, gpu: bool, tree=None, nproc_enforced: bool =
     kind = "data" if gpu else "address space"
     if tree is not None:
         facts = tree.describe()
-        facts["memory"] += f", and {limits.memory_bytes >> 20} MiB of {kind} per process"
+        facts["memory"] += f"; {limits.memory_bytes >> 20} MiB of {kind} per process too"
     else:
         facts = {"memory": f"{limits.memory_bytes >> 20} MiB of {kind} per process (rlimit); "
                            f"no cgroup for the whole submission",

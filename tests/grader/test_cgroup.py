@@ -190,8 +190,8 @@ def test_the_environment_says_which_limits_were_in_force(worker) -> None:
     w = worker()
     assert_still_grades(w)
     version = HIERARCHY.version
-    assert w.isolation["memory"] == (f"512 MiB for the whole submission (cgroup {version}), "
-                                     f"and 512 MiB of address space per process")
+    assert w.isolation["memory"] == (f"512 MiB for the whole submission (cgroup {version}); "
+                                     f"512 MiB of address space per process too")
     assert w.isolation["shared_memory"] == "counted in the memory limit"
     if version == "v2" or HIERARCHY.pids is not None:
         assert w.isolation["processes"] == f"64 threads and processes together (cgroup {version} pids.max)"
@@ -346,3 +346,61 @@ def test_each_warm_fork_gets_its_own_cgroup(submission) -> None:
             assert not any(f.exists() for f in seen[-1])
         assert seen[0] != seen[1]
     assert leftover_cgroups() == before
+
+
+# -- the cgroup v2 file protocol, on a stand-in folder ----------------------------------------
+# (this machine's v2 hierarchy has no memory controller; the files are those of
+# Documentation/admin-guide/cgroup-v2.rst)
+
+V2_FILES = {"memory.max": "max", "memory.swap.max": "max", "memory.oom.group": "0",
+            "pids.max": "max", "memory.events": "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n",
+            "cgroup.procs": "", "cgroup.kill": "", "cgroup.controllers": "memory pids"}
+
+
+@pytest.fixture
+def fake_v2(tmp_path, monkeypatch):
+    """A folder that answers like a delegated cgroup v2 parent: children get v2's files."""
+    real_mkdir = Path.mkdir
+
+    def mkdir(self, *args, **kwargs):
+        real_mkdir(self, *args, **kwargs)
+        if self.parent == tmp_path:
+            for name, text in V2_FILES.items():
+                (self / name).write_text(text)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    (tmp_path / "cgroup.controllers").write_text("cpu memory pids\n")
+    (tmp_path / "cgroup.subtree_control").write_text("\n")
+    return tmp_path
+
+
+def test_a_delegated_v2_parent_is_found_and_given_the_controllers(fake_v2, monkeypatch) -> None:
+    monkeypatch.setenv(cgroup.PARENT_ENV, str(fake_v2))
+    cgroup.find.cache_clear()
+    try:
+        assert cgroup.find() == (cgroup.Hierarchy("v2", fake_v2), "")
+        assert (fake_v2 / "cgroup.subtree_control").read_text() == "+pids"  # after "+memory"
+        (fake_v2 / "cgroup.controllers").write_text("cpu pids\n")
+        cgroup.find.cache_clear()
+        hierarchy, why = cgroup.find()
+        assert hierarchy is None and "memory controller is not delegated" in why
+    finally:
+        cgroup.find.cache_clear()
+
+
+def test_a_v2_cgroup_gets_its_limits_and_is_watched_and_killed(fake_v2) -> None:
+    tree = cgroup.TreeCgroup(cgroup.Hierarchy("v2", fake_v2), 512 << 20, 32)
+    (folder,) = tree.folders
+    assert [(folder / n).read_text() for n in ("memory.max", "memory.swap.max", "memory.oom.group",
+                                               "pids.max")] == [str(512 << 20), "0", "1", "32"]
+    assert tree.describe() == {"memory": "512 MiB for the whole submission (cgroup v2)",
+                               "shared_memory": "counted in the memory limit",
+                               "processes": "32 threads and processes together (cgroup v2 pids.max)"}
+    assert not tree.new_oom_kill()
+    (folder / "memory.events").write_text("oom 1\noom_kill 2\noom_group_kill 1\n")
+    assert tree.new_oom_kill() and tree.oom_kills() == 2 and not tree.new_oom_kill()
+    tree.join(4242)
+    assert (folder / "cgroup.procs").read_text() == "4242"
+    (folder / "cgroup.procs").write_text("")
+    tree.kill()
+    assert (folder / "cgroup.kill").read_text() == "1"
