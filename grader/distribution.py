@@ -41,7 +41,7 @@ WHEELS = "wheels"
 
 # Note [Student package]: relative to the grader package.
 STUDENT_FILES = (
-    "__init__.py", "__main__.py", "assignment.py", "charts.py", "ci.py", "cli.py", "devices.py",
+    "__init__.py", "__main__.py", "assignment.py", "cgroup.py", "charts.py", "ci.py", "cli.py", "devices.py",
     "course_version.py", "envs.py", "export.py", "fix_first.py", "hints.py", "locate.py", "notebook.py",
     "observe.py", "pipeline.py", "plugin.py", "release.py", "which_notebook.py",
     "replay.py", "report.py", "result.py", "sandbox.py", "student_cli.py", "terminal.py",

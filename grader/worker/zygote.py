@@ -29,7 +29,11 @@ switches to a FRESH uid (never the zygote's, never one used before in this
 sandbox) and chdirs into its own new scratch folder (0700, that uid's), and
 only then serves runtime.py's loop, in which the submission is imported.  The
 child's numpy, torch and builtins are copy-on-write copies of the zygote's:
-whatever the student patches, no other process sees it.
+whatever the student patches, no other process sees it.  Before its first
+request the judge moves the fork into a memory cgroup of its own, where the
+machine allows one (Note [Memory per submission] in grader/cgroup.py), and sets
+RLIMIT_NOFILE as for a cold worker (Note [Open files per submission] in
+grader/sandbox.py).
 
 Cleaning up after a worker (`_reap`): the zygote forks a reaper that switches
 to the finished worker's uid and repeats kill(-1, SIGKILL) until no process of
