@@ -36,7 +36,9 @@ worker, and the request fails as a crash whose message says the submission's pro
 together exceeded the memory limit (cause `crashed`, as a per-process memory kill always was).
 Closing a worker kills whatever is left in its cgroup (cgroup.kill on v2, else SIGKILL to each
 pid in cgroup.procs until none is left) and removes the folder, so no cgroup outlives its
-submission.  pids.max is `Limits.processes` and counts threads, as RLIMIT_NPROC does.
+submission (and a judge that was killed first has its empty cgroups removed by the next
+judge to start on the machine).  pids.max is `Limits.processes` and counts threads, as
+RLIMIT_NPROC does.
 """
 
 from __future__ import annotations
@@ -137,7 +139,34 @@ def _v2_parent(folder: Path) -> tuple[Path | None, str]:
 @functools.lru_cache(maxsize=None)
 def find() -> tuple[Hierarchy | None, str]:
     """The hierarchy workers' cgroups are made in, or None and why not (Note [Memory per
-    submission]).  Probed once per process: a child folder is made and removed."""
+    submission]).  Probed once per process: a child folder is made and removed, and the
+    empty cgroups of judges that died without removing theirs are removed."""
+    hierarchy, why = _find()
+    if hierarchy is not None:
+        for folder in (hierarchy.memory, hierarchy.pids):
+            if folder is not None:
+                _sweep(folder)
+    return hierarchy, why
+
+
+def _sweep(folder: Path) -> None:
+    """Remove `grader-<pid>-...` cgroups whose judge is gone (a killed judge cannot remove
+    its own; rmdir refuses any that still hold a process)."""
+    try:
+        children = list(folder.iterdir())
+    except OSError:
+        return
+    for child in children:
+        parts = child.name.split("-")
+        if (len(parts) >= 3 and parts[0] == "grader" and parts[1] != "probe" and parts[1].isdigit()
+                and not os.path.exists(f"/proc/{parts[1]}")):
+            try:
+                child.rmdir()
+            except OSError:
+                pass
+
+
+def _find() -> tuple[Hierarchy | None, str]:
     named = os.environ.get(PARENT_ENV)
     if named and named.lower() in ("off", "none"):
         return None, f"cgroups turned off ({PARENT_ENV}=off)"

@@ -404,3 +404,13 @@ def test_a_v2_cgroup_gets_its_limits_and_is_watched_and_killed(fake_v2) -> None:
     (folder / "cgroup.procs").write_text("")
     tree.kill()
     assert (folder / "cgroup.kill").read_text() == "1"
+
+
+def test_the_cgroups_of_a_judge_that_died_are_swept(tmp_path) -> None:
+    for name in ("grader-999999999-abc", f"grader-{os.getpid()}-abc", "grader-probe-1-x", "other"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "grader-999999998-busy").mkdir()
+    (tmp_path / "grader-999999998-busy" / "cgroup.procs").write_text("1")  # rmdir refuses: kept
+    cgroup._sweep(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([
+        "grader-999999998-busy", f"grader-{os.getpid()}-abc", "grader-probe-1-x", "other"])
