@@ -360,7 +360,11 @@ def _rmdir(folder: Path) -> None:
 def host_pid(parent: int, pid_in_namespace: int) -> int | None:
     """The host pid of `parent`'s child that is `pid_in_namespace` in its own PID namespace
     (a zygote's fork, Note [Memory per submission]), from /proc's PPid and NSpid lines."""
-    for entry in os.listdir("/proc"):
+    try:  # the kernel's list of the parent's children, where it keeps one; else all of /proc
+        entries = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    except OSError:
+        entries = []
+    for entry in entries or os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
