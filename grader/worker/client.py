@@ -394,7 +394,11 @@ class Worker:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([self._reply_fd], [], [], left)[0]:
                 output = self._output.take()
+                memory = self._memory_exceeded()  # e.g. waiting for a child the limit killed
                 self.close()
+                if memory:
+                    raise WorkerCrashed(f"the worker was stopped: {self._memory_message()}"
+                                        + (f"\n{output}" if output else ""))
                 if self._budget_cut():
                     raise BudgetSpent(f"no reply within {limit:.1f} s, what was left of the submission's "
                                       f"time budget of {self.budget_s:g} s; the worker was stopped"

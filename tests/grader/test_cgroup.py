@@ -55,6 +55,17 @@ def children(n, mib):
         pids.append(pid)
     return [os.waitpid(pid, 0)[1] for pid in pids]
 
+def waits_for_children(n, mib):
+    # The parent waits for a word from each child; one that the limit kills never sends it.
+    done_r, done_w = os.pipe()
+    for _ in range(n):
+        if os.fork() == 0:
+            kept = _touch(mib)
+            os.write(done_w, b"x")
+            time.sleep(60)
+            os._exit(0)
+    return len(b"".join(os.read(done_r, 1) for _ in range(n)))
+
 def memfds(mib):
     # write() into memfds: pages of shared memory, mapped by no process (RLIMIT_AS never sees them)
     fds = []
@@ -150,6 +161,14 @@ def test_forked_children_together_over_the_limit_kill_the_tree_and_say_memory(wo
     with pytest.raises(WorkerCrashed, match="together exceeded the memory limit of 512 MiB"):
         w.call("layers", "children", 3, 300)
     assert not any(f.exists() for f in folders)  # the tree went, and its cgroup with it
+    assert_still_grades(w)
+
+
+@needs_cgroups
+def test_a_parent_left_waiting_for_a_killed_child_is_a_memory_crash_not_a_timeout(worker) -> None:
+    w = worker()
+    with pytest.raises(WorkerCrashed, match="together exceeded the memory limit of 512 MiB"):
+        w.call("layers", "waits_for_children", 3, 300, timeout=8)
     assert_still_grades(w)
 
 
