@@ -38,7 +38,11 @@ Closing a worker kills whatever is left in its cgroup (cgroup.kill on v2, else S
 pid in cgroup.procs until none is left) and removes the folder, so no cgroup outlives its
 submission (and a judge that was killed first has its empty cgroups removed by the next
 judge to start on the machine).  pids.max is `Limits.processes` and counts threads, as
-RLIMIT_NPROC does.
+RLIMIT_NPROC does.  A request that runs out of time after such a kill (a parent waiting for
+the child the limit killed) fails as that memory crash too, not as a timeout.  Under
+bubblewrap the worker has a cgroup namespace: /proc/self/cgroup shows "/", no host path.
+Not counted: GPU memory (no cgroup does); pages of shared files that another cgroup read
+first stay charged there (the zygote's numpy and torch, for a warm fork).
 """
 
 from __future__ import annotations
