@@ -132,7 +132,7 @@ def _render(result: SubmissionResult, verbose: bool = False, width: int | None =
     lines += _fix_first(result, columns)
     lines.append(f"score {result.score:g} / {result.max_score:g}   "
                  f"({result.duration_s:.1f}s, sandbox: {result.environment.get('sandbox')}"
-                 f"{_worker_versions(result.environment)})")
+                 f"{_memory_scope(result.environment)}{_worker_versions(result.environment)})")
     for note in result.notes:
         lines.append(f"note: {note}")
     return "\n".join(lines)
@@ -156,6 +156,15 @@ def _fix_first(result: SubmissionResult, width: int) -> list[str]:
     if len(fixes) > FIX_FIRST_SHOWN:
         lines.append(f"  and {len(fixes) - FIX_FIRST_SHOWN} more (see the report)")
     return lines
+
+
+def _memory_scope(environment: dict) -> str:
+    """", memory: 4096 MiB for the whole submission (cgroup v2)" or "... per process (rlimit)":
+    the first clause of environment.isolation.memory (Note [Memory per submission] in
+    grader/worker/cgroup.py); empty for results that do not say."""
+    isolation = environment.get("isolation")
+    memory = isolation.get("memory") if isinstance(isolation, dict) else None
+    return f", memory: {_shown(memory.split(';')[0])}" if isinstance(memory, str) and memory else ""
 
 
 def _worker_versions(environment: dict) -> str:

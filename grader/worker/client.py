@@ -40,7 +40,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import sandbox
+from . import cgroup, sandbox
 from .devices import CPU, Device
 from ..scoring.result import MAX_NAME, clip
 from . import wire
@@ -214,6 +214,7 @@ class Worker:
         self.process: subprocess.Popen | None = None
         self.info: dict = {}
         self.isolation: dict = {}  # Note [Sandbox views] in grader/worker/sandbox.py
+        self.tree: cgroup.TreeCgroup | None = None  # Note [Memory per submission] in grader/worker/cgroup.py
         self.mode = ""
         self.notes: list[str] = []
         self.starts = 0
@@ -234,6 +235,9 @@ class Worker:
             os.chown(self.scratch, plan.drop_to_uid, plan.drop_to_uid)
         self.mode, self.notes, self.isolation = plan.mode, plan.notes, dict(plan.isolation)
         self.unprivileged = plan.drop_to_uid is not None or os.geteuid() != 0
+        gpu = self.device.kind == "cuda"
+        self.tree, _ = cgroup.make(self.limits.memory_bytes, self.limits.processes)
+        self.isolation.update(sandbox.limits_in_force(self.limits, gpu, self.tree, self.unprivileged))
         request_r, request_w = os.pipe()
         reply_r, reply_w = os.pipe()
         output_r, output_w = os.pipe()
@@ -244,7 +248,7 @@ class Worker:
             for target, source in child_fds.items():
                 os.dup2(source, target)
                 os.set_inheritable(target, True)
-            sandbox.make_preexec(self.limits, gpu=self.device.kind == "cuda")()
+            sandbox.make_preexec(self.limits, gpu, self.tree)()
 
         argv, args_fd = plan.launch()  # Note [Sandbox views] in grader/worker/sandbox.py
         try:
@@ -253,6 +257,9 @@ class Worker:
                 env=plan.env, cwd=str(self.scratch),
                 pass_fds=(3, 4) + ((args_fd,) if args_fd is not None else ()), preexec_fn=preexec,
                 close_fds=True)
+        except BaseException:
+            self._remove_tree()
+            raise
         finally:
             for fd in (request_r, reply_w, output_w) + ((args_fd,) if args_fd is not None else ()):
                 os.close(fd)
@@ -281,8 +288,25 @@ class Worker:
             except OSError:
                 pass
         _kill_tree(process)
+        self._remove_tree()
         self._output.join(timeout=2)
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def _remove_tree(self) -> None:
+        """Kill whatever is left in the worker's cgroup and remove it (Note [Memory per submission])."""
+        tree, self.tree = self.tree, None
+        if tree is not None:
+            tree.remove()
+
+    def _memory_exceeded(self) -> bool:
+        """Whether the cgroup's out-of-memory killer struck a process of the tree since the
+        last request (Note [Memory per submission] in grader/worker/cgroup.py)."""
+        return self.tree is not None and self.tree.new_oom_kill()
+
+    def _memory_message(self) -> str:
+        return (f"the submission's processes together exceeded the memory limit of "
+                f"{self.limits.memory_bytes >> 20} MiB (shared memory included); the out-of-memory "
+                f"killer stopped them")
 
     def __enter__(self) -> "Worker":
         return self
@@ -319,6 +343,11 @@ class Worker:
         except wire.WireError as exc:
             self.close()
             raise ProtocolError(f"the worker sent a malformed reply ({exc}); it was stopped") from None
+        if self._memory_exceeded():  # a process of the tree was killed: the whole tree goes
+            output = self._output.take()
+            self.close()
+            raise WorkerCrashed(f"the worker was stopped: {self._memory_message()}"
+                                + (f"\n{output}" if output else ""))
         if not isinstance(reply, dict) or reply.get("id") != request_id:
             self.close()
             raise ProtocolError("the worker's reply did not match the request; it was stopped")
@@ -365,7 +394,11 @@ class Worker:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([self._reply_fd], [], [], left)[0]:
                 output = self._output.take()
+                memory = self._memory_exceeded()  # e.g. waiting for a child the limit killed
                 self.close()
+                if memory:
+                    raise WorkerCrashed(f"the worker was stopped: {self._memory_message()}"
+                                        + (f"\n{output}" if output else ""))
                 if self._budget_cut():
                     raise BudgetSpent(f"no reply within {limit:.1f} s, what was left of the submission's "
                                       f"time budget of {self.budget_s:g} s; the worker was stopped"
@@ -392,10 +425,12 @@ class Worker:
             except subprocess.TimeoutExpired:
                 code = None
         output = self._output.take() if process is not None else ""
+        memory = self._memory_exceeded()
         self.close()
         if code is not None and code > 128 and self.mode == "bwrap":
             code = 128 - code  # bwrap, as PID 1, reports a signal N as exit status 128 + N
-        return WorkerCrashed(f"the worker process ended {when} ({describe_exit(code)})"
+        why = self._memory_message() if memory else describe_exit(code)
+        return WorkerCrashed(f"the worker process ended {when} ({why})"
                              + (f"\n{output}" if output else ""))
 
     # -- conveniences ----------------------------------------------------------

@@ -18,7 +18,8 @@ every process it started, even ones that called setsid().
 
 Always, whichever mode: the worker runs in its own session (so the judge can
 kill its whole process group), with rlimits on address space, CPU seconds, file
-size and process count.  When the judge runs as root the worker must not stay
+size, process count and open files; and, where the machine allows it, in a
+memory cgroup of its own that limits the whole tree (grader/worker/cgroup.py).  When the judge runs as root the worker must not stay
 root (the kernel never applies RLIMIT_NPROC to uid 0, so a fork bomb would go
 unchecked): bwrap is started as root, so that it can bind an interpreter that
 lives under /root, with only CAP_SETUID/CAP_SETGID kept, and the runtime's very
@@ -54,6 +55,10 @@ What else the worker sees under bubblewrap, and what a result's
   source folders of the bind mounts; that is known and not hidden.
 - sys: only /sys/devices/system/cpu (the CPU count thread pools read); with a GPU
   the whole /sys read-only, which the NVIDIA libraries need.
+- memory, shared_memory, processes, open_files: the limits in force, in any mode
+  (`limits_in_force`): the whole submission's memory in a cgroup, shared memory
+  counted, or the per-process rlimits alone (Note [Memory per submission] in
+  grader/worker/cgroup.py); the open-file limit (Note [Open files per submission]).
 """
 
 from __future__ import annotations
@@ -108,6 +113,7 @@ class Limits:
     output_bytes: int = 64 << 10
     reply_bytes: int = 512 << 20
     scratch_bytes: int = 512 << 20  # the size of /scratch, a tmpfs under bubblewrap (Note [Sandbox views])
+    open_files: int = 0  # RLIMIT_NOFILE; 0: from the machine's file table (Note [Open files per submission])
     # The whole submission, staging included (Note [Time budget], grader/worker/client.py);
     # None: max(180 s, 8 call limits), far above what correct work needs (README "Measured").
     budget_s: float | None = None
@@ -388,16 +394,80 @@ def memory_rlimit(gpu: bool) -> int:
     return resource.RLIMIT_DATA if gpu else resource.RLIMIT_AS
 
 
-def make_preexec(limits: Limits, gpu: bool = False):
-    """The function run in the child between fork and exec: its own session and rlimits."""
+# Note [Open files per submission]
+# Every open file of every process takes an entry of the machine's file table
+# (/proc/sys/fs/file-max); a process may hold RLIMIT_NOFILE of them (at most
+# /proc/sys/fs/nr_open).  Inherited from the judge (often 1024 soft, 20,000 or
+# more hard), and times the process limit, that let one submission open 228k files.
+# So RLIMIT_NOFILE is chosen with the process limit: open files x processes stays
+# within min(file-max / FILE_TABLE_SHARE, MAX_OPEN_FILES_TOTAL), i.e. one worker
+# tree can take at most 1/64 of the file table and never more than 65,536 entries,
+# and each process keeps at least MIN_OPEN_FILES (Python, numpy, torch need a few
+# dozen) and never more than the judge's own hard limit.  With the default 256
+# processes on a machine with file-max 2.4M that is 150 files per process, 38,400
+# in all.  `limits: open_files:` in a manifest sets the number outright.  The
+# processes counted are those of Limits.processes: pids.max of the worker's cgroup
+# (Note [Memory per submission] in grader/worker/cgroup.py), else RLIMIT_NPROC.
+FILE_TABLE_SHARE = 64
+MAX_OPEN_FILES_TOTAL = 1 << 16
+MIN_OPEN_FILES = 64
+
+
+def _read_int(path: str, default: int) -> int:
+    try:
+        with open(path) as handle:
+            return int(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return default
+
+
+def open_files_limit(limits: Limits) -> int:
+    """RLIMIT_NOFILE for a worker (Note [Open files per submission])."""
+    if limits.open_files:
+        return limits.open_files
+    file_max = _read_int("/proc/sys/fs/file-max", MAX_OPEN_FILES_TOTAL * FILE_TABLE_SHARE)
+    total = min(file_max // FILE_TABLE_SHARE, MAX_OPEN_FILES_TOTAL)
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    ceiling = min(_read_int("/proc/sys/fs/nr_open", 1 << 20),
+                  hard if hard != resource.RLIM_INFINITY else 1 << 20)
+    return max(1, min(max(MIN_OPEN_FILES, total // max(1, limits.processes)), ceiling))
+
+
+def limits_in_force(limits: Limits, gpu: bool, tree=None, nproc_enforced: bool = True) -> dict:
+    """What a result's environment.isolation says of the resource limits (Note [Sandbox
+    views]): memory, whether shared memory counts, processes, open files.  `tree`: the
+    worker's cgroup (grader/worker/cgroup.py), None where the rlimits stand alone."""
+    nofile = open_files_limit(limits)
+    kind = "data" if gpu else "address space"
+    if tree is not None:
+        facts = tree.describe()
+        facts["memory"] += f"; {limits.memory_bytes >> 20} MiB of {kind} per process too"
+    else:
+        facts = {"memory": f"{limits.memory_bytes >> 20} MiB of {kind} per process (rlimit); "
+                           f"no cgroup for the whole submission",
+                 "shared_memory": "not counted (memfd, System V and tmpfs pages escape per-process limits)",
+                 "processes": (f"{limits.processes} per uid (RLIMIT_NPROC)" if nproc_enforced
+                               else "not enforced (the worker runs as root)")}
+    facts["open_files"] = (f"{nofile} per process, at most {nofile * limits.processes} "
+                           f"with {limits.processes} processes")
+    return facts
+
+
+def make_preexec(limits: Limits, gpu: bool = False, tree=None):
+    """The function run in the child between fork and exec: its own session and rlimits, and
+    with `tree` (grader/worker/cgroup.py) the worker's cgroup, joined before bubblewrap starts."""
     nproc = process_limit(limits)  # computed before fork: no /proc walk in the child
+    nofile = open_files_limit(limits)
 
     def preexec() -> None:
         os.setsid()
+        if tree is not None:  # Note [Memory per submission] in grader/worker/cgroup.py
+            tree.join_self()
         for limit, value in ((memory_rlimit(gpu), limits.memory_bytes),
                              (resource.RLIMIT_CPU, limits.cpu_seconds),
                              (resource.RLIMIT_FSIZE, limits.file_bytes),
                              (resource.RLIMIT_NPROC, nproc),
+                             (resource.RLIMIT_NOFILE, nofile),
                              (resource.RLIMIT_CORE, 0)):
             resource.setrlimit(limit, (value, value))
     return preexec

@@ -31,12 +31,13 @@ import json
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from . import sandbox
+from . import cgroup, sandbox
 from .devices import CPU, Device
 from .client import Worker, WorkerFailure, _kill_tree
 
@@ -289,6 +290,7 @@ class WarmWorker(Worker):
         limits = {"memory_bytes": self.limits.memory_bytes, "cpu_seconds": self.limits.cpu_seconds,
                   "file_bytes": self.limits.file_bytes,
                   "processes": sandbox.process_limit(self.limits),
+                  "open_files": sandbox.open_files_limit(self.limits),
                   "gpu": self.device.kind == "cuda"}
         try:
             reply = self._control.ask({"op": "fork", "limits": limits},
@@ -300,10 +302,21 @@ class WarmWorker(Worker):
         for fd in (request_r, reply_w, output_w):
             os.close(fd)
         self.process = _ForkedChild(self._control, int(reply["pid"]))
+        try:
+            self._join_tree(int(reply["pid"]))
+        except (OSError, ZygoteError):
+            for fd in (request_w, reply_r, output_r):
+                os.close(fd)
+            self.process.kill()
+            self.process = None
+            self._remove_tree()
+            raise
         self.mode, self.notes = "bwrap", []
         tmpfs = sandbox.bwrap_supports("--size") and sandbox.bwrap_supports("--perms")
         self.isolation = sandbox.bwrap_isolation(  # zygote_plan's default scratch size
             self.device.kind == "cuda", sandbox.Limits.scratch_bytes if tmpfs else 0, warm=True)
+        self.isolation.update(sandbox.limits_in_force(self.limits, self.device.kind == "cuda",
+                                                      self.tree))
         self.unprivileged = True
         self.warm_starts += 1
         try:
@@ -312,6 +325,19 @@ class WarmWorker(Worker):
             # The handshake failed: the zygote (or its fork) is broken, not the submission.
             self.close()
             raise ZygoteError("the forked worker did not answer its first request") from None
+
+    def _join_tree(self, pid_in_sandbox: int) -> None:
+        """Give the just-forked worker a cgroup of its own before its first request (Note
+        [Memory per submission] in grader/worker/cgroup.py); no student code has run in it yet."""
+        self.tree, _ = cgroup.make(self.limits.memory_bytes, self.limits.processes)
+        if self.tree is None:
+            return
+        zygote = struct.unpack("3i", self._control.sock.getsockopt(
+            socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[0]
+        host = cgroup.host_pid(zygote, pid_in_sandbox)
+        if host is None:
+            raise ZygoteError("the forked worker could not be found to put it in its cgroup")
+        self.tree.join(host)
 
     def _claim(self) -> None:
         """Take a free slot, wait for its zygote's clean-up, stage the submission there."""
@@ -351,6 +377,7 @@ class WarmWorker(Worker):
             except OSError:
                 pass
         process.kill()  # the zygote kills every process of the child's uid and cleans up
+        self._remove_tree()
         self._output.join(timeout=2)
 
     def release(self) -> None:

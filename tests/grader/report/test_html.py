@@ -31,6 +31,14 @@ def test_report_shows_score_functions_messages_and_hints() -> None:
     assert "bwrap" in html
 
 
+def test_report_says_how_memory_was_limited() -> None:
+    environment = {"sandbox": "bwrap", "isolation": {
+        "memory": "4096 MiB for the whole submission (cgroup v1); 4096 MiB of address space per process too"}}
+    html = render_html(result(environment=environment))
+    assert "memory\n  4096 MiB for the whole submission (cgroup v1) &middot;" in html
+    assert "memory" not in render_html(result()).split('class="meta"')[1].split("</p>")[0]
+
+
 def test_report_escapes_student_controlled_text() -> None:
     html = render_html(result())
     assert "<script>" not in html

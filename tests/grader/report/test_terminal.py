@@ -57,6 +57,18 @@ def test_render_graded_result() -> None:
     assert len(lines) == 15
 
 
+def test_the_score_line_says_how_memory_was_limited() -> None:
+    """Note [Memory per submission] in grader/worker/cgroup.py: the first clause of the isolation's memory."""
+    whole = {"sandbox": "bwrap", "isolation": {"memory": "4096 MiB for the whole submission "
+                                               "(cgroup v2); 4096 MiB of address space per process too"}}
+    apart = {"sandbox": "rlimits", "isolation": {"memory": "4096 MiB of address space per process "
+                                                 "(rlimit); no cgroup for the whole submission"}}
+    assert render(graded(environment=whole), width=100).splitlines()[13] == (
+        "score 2 / 6.5   (1.3s, sandbox: bwrap, memory: 4096 MiB for the whole submission (cgroup v2))")
+    assert render(graded(environment=apart), width=100).splitlines()[13] == (
+        "score 2 / 6.5   (1.3s, sandbox: rlimits, memory: 4096 MiB of address space per process (rlimit))")
+
+
 def test_verbose_shows_whole_messages_and_hints_of_visible_checks_only() -> None:
     text = render(graded(), verbose=True)
     assert ("       FAIL    dx: dx: 3 of 20 entries differ (max abs error 0.5)\n"

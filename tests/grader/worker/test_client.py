@@ -486,8 +486,11 @@ def test_the_sandbox_shows_no_host_paths_ipc_or_sys_and_scratch_is_bounded(worke
         assert seen["/tmp"] != "wrote" and seen["/dev/shm"] != "wrote"
         written, error, code = w.call("layers", "fill", 64).value
         assert written <= 8 and code == errno.ENOSPC, (written, error)
-        assert w.isolation == {"ipc": "own namespace", "scratch": "tmpfs of 8 MiB",
-                               "proc": "own PID namespace, no host paths in its command lines",
-                               "sys": "CPU topology only"}
+        views = {key: w.isolation[key] for key in ("ipc", "scratch", "proc", "sys")}
+        assert views == {"ipc": "own namespace", "scratch": "tmpfs of 8 MiB",
+                         "proc": "own PID namespace, no host paths in its command lines",
+                         "sys": "CPU topology only"}
+        # and the resource limits in force (tests/grader/test_cgroup.py)
+        assert {"memory", "shared_memory", "processes", "open_files"} <= set(w.isolation)
     finally:
         libc.shmctl(host_shm, 0, None)  # IPC_RMID

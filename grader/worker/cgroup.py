@@ -1,0 +1,383 @@
+"""One cgroup per worker tree: memory (shared memory included) and processes limited for all of
+one submission's processes together, where the machine lets the judge make cgroups.
+
+The judge (grader/worker/client.py, grader/worker/warm.py) makes a `TreeCgroup` before each
+worker starts, puts the worker in it before any student code runs, asks it after every
+request whether its out-of-memory killer struck, and removes it once the tree is dead.
+
+# Note [Memory per submission]
+RLIMIT_AS (RLIMIT_DATA with a GPU) limits each process on its own: three forked children of
+1.6 GiB each pass a 4 GiB limit, and pages of memfds, System V segments and tmpfs files
+written with write() count against no process's address space at all.  A memory cgroup
+counts every page any process of the tree faults in, shared memory and tmpfs pages (the
+/scratch tmpfs, memfds, SysV shm) included, so `Limits.memory_bytes` becomes the limit of
+the whole submission.  Which hierarchy, in this order:
+- cgroup v2: a child of the judge's own cgroup (or of the folder named by GRADER_CGROUP, a
+  cgroup delegated to the judge, e.g. systemd's `Delegate=yes`) with the memory controller
+  enabled: memory.max, memory.swap.max = 0, memory.oom.group = 1 (an out-of-memory kill
+  takes the whole tree), pids.max.  A judge whose own cgroup holds processes cannot enable
+  controllers for children (the "no internal processes" rule): it needs GRADER_CGROUP.
+- cgroup v1 (hybrid machines): a child of the judge's memory cgroup with
+  memory.limit_in_bytes and memory.memsw.limit_in_bytes (no swap either), and one of its
+  pids cgroup with pids.max when that hierarchy is writable.  v1 kills only the largest
+  process; the judge then kills the rest (below).
+- neither (not root, nothing delegated, no cgroupfs): the per-process rlimits alone, as
+  before.  Shared memory is then not counted; the result says so.
+The per-process rlimits stay in force under a cgroup too, so one oversized allocation still
+raises MemoryError in the student's code rather than killing the worker.
+
+The worker joins its cgroup before any student code runs: a cold worker in the pre-exec hook,
+before bubblewrap is executed (so bubblewrap and everything under it are inside); a warm
+worker is forked by the zygote, which cannot reach /sys/fs/cgroup, so the judge moves it by
+its host pid (found from the zygote's SO_PEERCRED pid and the child's NSpid) before sending
+its first request; only requests import student code.  After every request the judge reads
+the cgroup's oom_kill count: any kill (of the worker or of a child it forked) ends the
+worker, and the request fails as a crash whose message says the submission's processes
+together exceeded the memory limit (cause `crashed`, as a per-process memory kill always was).
+Closing a worker kills whatever is left in its cgroup (cgroup.kill on v2, else SIGKILL to each
+pid in cgroup.procs until none is left) and removes the folder, so no cgroup outlives its
+submission (and a judge that was killed first has its empty cgroups removed by the next
+judge to start on the machine).  pids.max is `Limits.processes` and counts threads, as
+RLIMIT_NPROC does.  A request that runs out of time after such a kill (a parent waiting for
+the child the limit killed) fails as that memory crash too, not as a timeout.  Under
+bubblewrap the worker has a cgroup namespace: /proc/self/cgroup shows "/", no host path.
+Not counted: GPU memory (no cgroup does); pages of shared files that another cgroup read
+first stay charged there (the zygote's numpy and torch, for a warm fork).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PARENT_ENV = "GRADER_CGROUP"  # a delegated cgroup folder to make the workers' cgroups in; "off": none
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    """Where workers' cgroups are made.  v2: `memory` is the parent of both limits; v1: the
+    memory hierarchy's parent, and `pids` the pids hierarchy's (None where not writable)."""
+    version: str
+    memory: Path
+    pids: Path | None = None
+
+
+def _mounts() -> list[tuple[str, str, str, str]]:
+    """(mount point, root within the filesystem, type, super options) of cgroup filesystems."""
+    found = []
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        fields = line.split()
+        if " - " not in line or len(fields) < 10:
+            continue
+        after = line.split(" - ", 1)[1].split()
+        if len(after) >= 3 and after[0] in ("cgroup", "cgroup2"):
+            found.append((fields[4].replace("\\040", " "), fields[3], after[0], after[2]))
+    return found
+
+
+def _own_cgroups() -> dict[str, str]:
+    """This process's cgroup per controller ("" key: the v2 unified hierarchy)."""
+    own = {}
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return own
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) == 3:
+            for name in parts[1].split(",") if parts[1] else [""]:
+                own[name] = parts[2]
+    return own
+
+
+def _folder(mount_point: str, root: str, path: str) -> Path:
+    relative = path[len(root):] if root != "/" and path.startswith(root) else path
+    return Path(mount_point) / relative.lstrip("/")
+
+
+def _probe(folder: Path, wanted: str) -> bool:
+    """Whether a child folder made in `folder` gets the file `wanted` (the controller works)."""
+    child = folder / f"grader-probe-{os.getpid()}-{secrets.token_hex(3)}"
+    try:
+        child.mkdir()
+    except OSError:
+        return False
+    try:
+        return (child / wanted).exists()
+    finally:
+        try:
+            child.rmdir()
+        except OSError:
+            pass
+
+
+def _v2_parent(folder: Path) -> tuple[Path | None, str]:
+    try:
+        controllers = (folder / "cgroup.controllers").read_text().split()
+    except OSError:
+        return None, f"{folder} is not a cgroup v2 folder"
+    if "memory" not in controllers:
+        return None, f"the memory controller is not delegated to {folder}"
+    try:
+        enabled = (folder / "cgroup.subtree_control").read_text().split()
+        for name in ("memory", "pids"):
+            if name not in enabled and name in controllers:
+                (folder / "cgroup.subtree_control").write_text(f"+{name}")
+    except OSError as exc:
+        return None, (f"cannot enable the memory controller for children of {folder} ({exc.strerror}; "
+                      f"a cgroup holding processes cannot: set {PARENT_ENV} to a delegated one)")
+    if not _probe(folder, "memory.max"):
+        return None, f"cannot make a cgroup with a memory limit in {folder}"
+    return folder, ""
+
+
+@functools.lru_cache(maxsize=None)
+def find() -> tuple[Hierarchy | None, str]:
+    """The hierarchy workers' cgroups are made in, or None and why not (Note [Memory per
+    submission]).  Probed once per process: a child folder is made and removed, and the
+    empty cgroups of judges that died without removing theirs are removed."""
+    hierarchy, why = _find()
+    if hierarchy is not None:
+        for folder in (hierarchy.memory, hierarchy.pids):
+            if folder is not None:
+                _sweep(folder)
+    return hierarchy, why
+
+
+def _sweep(folder: Path) -> None:
+    """Remove `grader-<pid>-...` cgroups whose judge is gone (a killed judge cannot remove
+    its own; rmdir refuses any that still hold a process)."""
+    try:
+        children = list(folder.iterdir())
+    except OSError:
+        return
+    for child in children:
+        parts = child.name.split("-")
+        if (len(parts) >= 3 and parts[0] == "grader" and parts[1] != "probe" and parts[1].isdigit()
+                and not os.path.exists(f"/proc/{parts[1]}")):
+            try:
+                child.rmdir()
+            except OSError:
+                pass
+
+
+def _find() -> tuple[Hierarchy | None, str]:
+    named = os.environ.get(PARENT_ENV)
+    if named and named.lower() in ("off", "none"):
+        return None, f"cgroups turned off ({PARENT_ENV}=off)"
+    if named:
+        folder = Path(named)
+        if (folder / "cgroup.controllers").exists():
+            parent, why = _v2_parent(folder)
+            return (Hierarchy("v2", parent) if parent else None), why
+        if (folder / "memory.limit_in_bytes").exists() and _probe(folder, "memory.limit_in_bytes"):
+            return Hierarchy("v1", folder), ""
+        return None, f"{PARENT_ENV}={named} is not a writable memory cgroup"
+    mounts, own = _mounts(), _own_cgroups()
+    reasons = []
+    for point, root, kind, _ in mounts:
+        if kind == "cgroup2" and "" in own:
+            parent, why = _v2_parent(_folder(point, root, own[""]))
+            if parent:
+                return Hierarchy("v2", parent), ""
+            reasons.append(f"cgroup v2: {why}")
+            break
+    v1 = {}
+    for point, root, kind, options in mounts:
+        for name in ("memory", "pids"):
+            if kind == "cgroup" and name in options.split(",") and name in own and name not in v1:
+                v1[name] = _folder(point, root, own[name])
+    if "memory" in v1:
+        if _probe(v1["memory"], "memory.limit_in_bytes"):
+            pids = v1.get("pids")
+            return Hierarchy("v1", v1["memory"],
+                             pids if pids is not None and _probe(pids, "pids.max") else None), ""
+        reasons.append(f"cgroup v1: cannot make a memory cgroup in {v1['memory']}")
+    return None, "; ".join(reasons) or "no cgroup filesystem with a memory controller is mounted"
+
+
+class TreeCgroup:
+    """The cgroup(s) of one worker tree: made with its limits, joined, watched, removed."""
+
+    def __init__(self, hierarchy: Hierarchy, memory_bytes: int, processes: int) -> None:
+        self.hierarchy, self.memory_bytes, self.processes = hierarchy, memory_bytes, processes
+        name = f"grader-{os.getpid()}-{secrets.token_hex(6)}"
+        self.folders = [hierarchy.memory / name] + ([hierarchy.pids / name] if hierarchy.pids else [])
+        self.oom_seen = 0
+        made = []
+        try:
+            for folder in self.folders:
+                folder.mkdir()
+                made.append(folder)
+            self._set_limits()
+        except OSError:
+            for folder in reversed(made):
+                _rmdir(folder)
+            raise
+        # Opened now: the pre-exec hook of a cold worker writes its pid with os.write only.
+        self._procs_paths = [str(folder / "cgroup.procs") for folder in self.folders]
+
+    def _set_limits(self) -> None:
+        memory = self.folders[0]
+        if self.hierarchy.version == "v2":
+            _write(memory / "memory.max", self.memory_bytes)
+            for name, value in (("memory.swap.max", 0), ("memory.oom.group", 1)):
+                if (memory / name).exists():
+                    _write(memory / name, value)
+            if (memory / "pids.max").exists():
+                _write(memory / "pids.max", self.processes)
+            return
+        _write(memory / "memory.limit_in_bytes", self.memory_bytes)
+        if (memory / "memory.memsw.limit_in_bytes").exists():  # after the limit: memsw >= limit
+            _write(memory / "memory.memsw.limit_in_bytes", self.memory_bytes)
+        if (memory / "memory.swappiness").exists():
+            try:
+                _write(memory / "memory.swappiness", 0)
+            except OSError:
+                pass
+        if len(self.folders) > 1:
+            _write(self.folders[1] / "pids.max", self.processes)
+
+    # -- joining ---------------------------------------------------------------
+    def join_self(self) -> None:
+        """Move the calling process in (a cold worker's pre-exec hook: no allocation-heavy work)."""
+        pid = str(os.getpid()).encode()
+        for path in self._procs_paths:
+            fd = os.open(path, os.O_WRONLY)
+            try:
+                os.write(fd, pid)
+            finally:
+                os.close(fd)
+
+    def join(self, pid: int) -> None:
+        for path in self._procs_paths:
+            with open(path, "w") as handle:
+                handle.write(str(pid))
+
+    # -- watching --------------------------------------------------------------
+    def oom_kills(self) -> int:
+        """How many processes the cgroup's out-of-memory killer has killed so far."""
+        name = "memory.events" if self.hierarchy.version == "v2" else "memory.oom_control"
+        try:
+            text = (self.folders[0] / name).read_text()
+        except OSError:
+            return 0
+        counts = dict(line.split(None, 1) for line in text.splitlines() if " " in line)
+        try:
+            return int(counts.get("oom_kill", "0"))
+        except ValueError:
+            return 0
+
+    def new_oom_kill(self) -> bool:
+        """Whether the out-of-memory killer struck since the last time this was asked."""
+        kills = self.oom_kills()
+        struck, self.oom_seen = kills > self.oom_seen, kills
+        return struck
+
+    def pids(self) -> list[int]:
+        found = set()
+        for path in self._procs_paths:
+            try:
+                found |= {int(p) for p in Path(path).read_text().split()}
+            except (OSError, ValueError):
+                pass
+        return sorted(found)
+
+    # -- ending ----------------------------------------------------------------
+    def kill(self) -> None:
+        """Kill every process still in the cgroup (a fork bomb's children included)."""
+        kill_file = self.folders[0] / "cgroup.kill"
+        if self.hierarchy.version == "v2" and kill_file.exists():
+            try:
+                _write(kill_file, 1)
+            except OSError:
+                pass
+        for _ in range(500):
+            pids = self.pids()
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            time.sleep(0.01)
+
+    def remove(self) -> None:
+        """Kill what is left and remove the folders (retrying while the killed exit)."""
+        self.kill()
+        for folder in self.folders:
+            _rmdir(folder)
+
+    def describe(self) -> dict:
+        """What a result's environment.isolation says of these limits (Note [Sandbox views])."""
+        return describe(self.hierarchy, self.memory_bytes, self.processes)
+
+
+def describe(hierarchy: Hierarchy, memory_bytes: int, processes: int) -> dict:
+    version = f"cgroup {hierarchy.version}"
+    pids = hierarchy.version == "v2" or hierarchy.pids is not None
+    return {"memory": f"{memory_bytes >> 20} MiB for the whole submission ({version})",
+            "shared_memory": "counted in the memory limit",
+            "processes": (f"{processes} threads and processes together ({version} pids.max)" if pids
+                          else f"{processes} per uid (RLIMIT_NPROC)")}
+
+
+def make(memory_bytes: int, processes: int) -> tuple[TreeCgroup | None, str]:
+    """A fresh cgroup for one worker tree, or None and why not (the rlimits then stand alone)."""
+    if os.environ.get(PARENT_ENV, "").lower() in ("off", "none"):
+        return None, f"cgroups turned off ({PARENT_ENV}=off)"
+    hierarchy, why = find()
+    if hierarchy is None:
+        return None, why
+    try:
+        return TreeCgroup(hierarchy, memory_bytes, processes), ""
+    except OSError as exc:
+        return None, f"cannot make a cgroup in {hierarchy.memory} ({exc.strerror or exc})"
+
+
+def _write(path: Path, value) -> None:
+    with open(path, "w") as handle:
+        handle.write(str(value))
+
+
+def _rmdir(folder: Path) -> None:
+    for _ in range(200):  # the killed processes leave the cgroup as they finish exiting
+        try:
+            folder.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.01)
+
+
+def host_pid(parent: int, pid_in_namespace: int) -> int | None:
+    """The host pid of `parent`'s child that is `pid_in_namespace` in its own PID namespace
+    (a zygote's fork, Note [Memory per submission]), from /proc's PPid and NSpid lines."""
+    try:  # the kernel's list of the parent's children, where it keeps one; else all of /proc
+        entries = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    except OSError:
+        entries = []
+    for entry in entries or os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as handle:
+                fields = dict(line.split(":", 1) for line in handle if ":" in line)
+        except (OSError, ValueError):
+            continue
+        nspid = fields.get("NSpid", "").split()
+        if (fields.get("PPid", "").strip() == str(parent) and nspid
+                and nspid[-1] == str(pid_in_namespace)):
+            return int(entry)
+    return None
