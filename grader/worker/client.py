@@ -213,6 +213,7 @@ class Worker:
         self.sys_paths = sys_paths  # relative to the submission as the worker sees it
         self.device = device  # Note [Same numbers on a GPU] in grader/devices.py
         self.process: subprocess.Popen | None = None
+        self._launched: tuple | None = None  # pipes of a launched, not yet attached worker
         self.info: dict = {}
         self.isolation: dict = {}  # Note [Sandbox views] in grader/sandbox.py
         self.mode = ""
@@ -226,6 +227,20 @@ class Worker:
 
     # -- lifecycle -------------------------------------------------------------
     def start(self) -> None:
+        self.launch()
+        self.wait_started()
+
+    # Note [Early start]
+    # A cold worker takes 0.1-0.2 s to start (bubblewrap, Python, numpy) while the judge has
+    # work of its own before the first check runs (importing pytest, collecting the checks).
+    # `launch` starts the process and returns at once; `wait_started` (or the first request)
+    # does the handshake.  Nothing about the worker changes: the same plan, limits and
+    # sandbox, and a failed handshake is the same WorkerFailure as from `start`.
+    def launch(self) -> None:
+        """Start the worker's process without waiting for it (Note [Early start])."""
+        if type(self).start is not Worker.start:  # a subclass that starts its own way (warm.py)
+            self.start()
+            return
         self.close()
         self.scratch = Path(tempfile.mkdtemp(prefix="grader-scratch-"))
         plan = sandbox.plan(self.python, self.submission, self.scratch, self.sandbox_mode,
@@ -257,7 +272,13 @@ class Worker:
         finally:
             for fd in (request_r, reply_w, output_w) + ((args_fd,) if args_fd is not None else ()):
                 os.close(fd)
-        self._attach(request_w, reply_r, output_r, plan.submission_path)
+        self._launched = (request_w, reply_r, output_r, plan.submission_path)
+
+    def wait_started(self) -> None:
+        """Finish the start `launch` began: the handshake (Note [Early start])."""
+        launched, self._launched = self._launched, None
+        if launched is not None:
+            self._attach(*launched)
 
     def _attach(self, request_w: int, reply_r: int, output_r: int, submission_path: str) -> None:
         """Talk to a just-started worker (cold, or forked by a zygote: grader/worker/warm.py)."""
@@ -275,7 +296,14 @@ class Worker:
 
     def close(self) -> None:
         process, self.process = self.process, None
+        launched, self._launched = self._launched, None
         if process is None:
+            return
+        if launched is not None:  # launched, never attached: its pipes are not ours yet
+            for fd in launched[:3]:
+                os.close(fd)
+            _kill_tree(process)
+            shutil.rmtree(self.scratch, ignore_errors=True)
             return
         for fd in (self._request_fd, self._reply_fd):
             try:
@@ -300,6 +328,8 @@ class Worker:
     def request(self, op: str, *, timeout: float | None = None, **fields) -> dict:
         """Send one request and wait for its reply; raise a WorkerFailure on any trouble."""
         self._within_budget()
+        if self._launched is not None:  # Note [Early start]
+            self.wait_started()
         if not self.alive:
             self.start()
             self._within_budget()

@@ -270,6 +270,25 @@ def test_several_sets_in_one_request_are_made_in_order_and_a_failure_says_which(
     assert single.value.index == -1
 
 
+def test_a_launched_worker_answers_its_first_request_and_closing_it_unattached_leaves_nothing(
+        worker) -> None:
+    """Note [Early start]: `launch` returns before the handshake, which the first request does;
+    a launched worker closed before anyone talked to it is killed and its scratch removed."""
+    w = worker("")
+    w.launch()
+    assert w.alive and w.info == {}
+    assert_still_grades(w)
+    assert "python" in w.info and w.starts == 1
+    unattached = worker("")
+    unattached.launch()
+    pid, scratch = unattached.process.pid, unattached.scratch
+    unattached.close()
+    assert not unattached.alive and not scratch.exists()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert_still_grades(unattached)  # and it starts again when asked
+
+
 def test_a_function_writing_into_its_inputs_is_told(worker) -> None:
     w = worker("def inplace(x, p):\n    x += 1\n    p['w'][0] = 5\n    return x\n")
     result = w.call("layers", "inplace", np.zeros(3), {"w": np.zeros(2)})
