@@ -135,7 +135,7 @@ def profile_grading(paths: list[tuple[str, Path]], assignment) -> tuple[Profiler
     """Grade each submission in this process with timers on every stage; (profiler, wall)."""
     profiler = Profiler()
     originals = (pipeline.stage, plugin.run, Worker.start, Worker.close, Worker.request,
-                 Worker.launch, Worker.wait_started)
+                 Worker._launch, Worker.wait_started)
     request = Worker.request
 
     def timed_request(worker, op, **fields):
@@ -151,8 +151,8 @@ def profile_grading(paths: list[tuple[str, Path]], assignment) -> tuple[Profiler
 
     pipeline.stage = profiler.wrap(STAGING, pipeline.stage)
     plugin.run = profiler.wrap(PYTEST, plugin.run)
-    # A start is launch + wait_started (the pipeline calls them apart: Note [Early start] in
-    # grader/worker/client.py): both timed as the start, counted once, by launch.
+    # A start is _launch + wait_started (the pipeline calls them apart: Note [Early start] in
+    # grader/worker/client.py): both timed as the start, counted once, by _launch.
     wait_started = profiler.wrap(START, Worker.wait_started)
 
     def uncounted_wait(worker):
@@ -160,7 +160,7 @@ def profile_grading(paths: list[tuple[str, Path]], assignment) -> tuple[Profiler
             return wait_started(worker)
         finally:
             profiler.counts[START] -= 1
-    Worker.launch = profiler.wrap(START, Worker.launch)
+    Worker._launch = profiler.wrap(START, Worker._launch)
     Worker.wait_started = uncounted_wait
     Worker.close = profiler.wrap(STOP, Worker.close)
     Worker.request = timed_request
@@ -173,7 +173,7 @@ def profile_grading(paths: list[tuple[str, Path]], assignment) -> tuple[Profiler
             grade(path, timed_assignment, pipeline.Options(), name=name)
     finally:
         (pipeline.stage, plugin.run, Worker.start, Worker.close, Worker.request,
-         Worker.launch, Worker.wait_started) = originals
+         Worker._launch, Worker.wait_started) = originals
     return profiler, time.perf_counter() - start
 
 

@@ -227,7 +227,7 @@ class Worker:
 
     # -- lifecycle -------------------------------------------------------------
     def start(self) -> None:
-        self.launch()
+        self._launch()
         self.wait_started()
 
     # Note [Early start]
@@ -240,7 +240,10 @@ class Worker:
         """Start the worker's process without waiting for it (Note [Early start])."""
         if type(self).start is not Worker.start:  # a subclass that starts its own way (warm.py)
             self.start()
-            return
+        else:
+            self._launch()
+
+    def _launch(self) -> None:
         self.close()
         self.scratch = Path(tempfile.mkdtemp(prefix="grader-scratch-"))
         plan = sandbox.plan(self.python, self.submission, self.scratch, self.sandbox_mode,

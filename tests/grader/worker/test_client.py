@@ -289,6 +289,19 @@ def test_a_launched_worker_answers_its_first_request_and_closing_it_unattached_l
     assert_still_grades(unattached)  # and it starts again when asked
 
 
+def test_a_warm_worker_that_must_go_cold_launches_as_a_cold_one(submission) -> None:
+    """`launch` of a worker that starts its own way (a WarmWorker without a free slot, which
+    falls back to a cold start) is its `start` (Note [Early start])."""
+    from grader.worker.warm import WarmWorker
+    w = WarmWorker(submission({"layers.py": GOOD}), slots=(), limits=FAST)
+    try:
+        w.launch()
+        assert w.start_kind == "cold" and w.starts == 1
+        assert_still_grades(w)
+    finally:
+        w.close()
+
+
 def test_a_function_writing_into_its_inputs_is_told(worker) -> None:
     w = worker("def inplace(x, p):\n    x += 1\n    p['w'][0] = 5\n    return x\n")
     result = w.call("layers", "inplace", np.zeros(3), {"w": np.zeros(2)})
