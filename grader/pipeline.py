@@ -120,6 +120,9 @@ class Grading:
         except WorkerFailure as exc:
             self.result = self._could_not_start(exc)
             self.close()
+        except BaseException:  # an interpreter that cannot be run, Ctrl-C: nothing left behind
+            self.close()
+            raise
 
     def _could_not_start(self, exc: WorkerFailure) -> SubmissionResult:
         advice = (f"; see what that environment holds with `grade env check {self.options.python}`"
