@@ -113,6 +113,10 @@ class InProcessWorker:
     def set(self, ref: Ref, value, timeout: float | None = None) -> None:
         runtime.op_set({"ref": ref.wire()["__ref__"], "value": _wire_refs(value)}, self.table)
 
+    def set_many(self, items, timeout: float | None = None) -> None:  # Note [Batched sets]
+        runtime.op_set({"items": [[ref.wire()["__ref__"], _wire_refs(value)]
+                                  for ref, value in items]}, self.table)
+
 
 def _wire_refs(value):
     """Ref objects -> the {"__ref__": [...]} markers runtime._materialise resolves."""

@@ -135,7 +135,8 @@ CHECKS, PYTEST, OTHER = ("checks, judge side (references, comparisons, messages)
 def profile_grading(paths: list[tuple[str, Path]], assignment) -> tuple[Profiler, float]:
     """Grade each submission in this process with timers on every stage; (profiler, wall)."""
     profiler = Profiler()
-    originals = (pipeline.stage, plugin.run, Worker.start, Worker.close, Worker.request)
+    originals = (pipeline.stage, plugin.run, Worker.start, Worker.close, Worker.request,
+                 Worker._launch, Worker.wait_started)
     request = Worker.request
 
     def timed_request(worker, op, **fields):
@@ -151,7 +152,17 @@ def profile_grading(paths: list[tuple[str, Path]], assignment) -> tuple[Profiler
 
     pipeline.stage = profiler.wrap(STAGING, pipeline.stage)
     plugin.run = profiler.wrap(PYTEST, plugin.run)
-    Worker.start = profiler.wrap(START, Worker.start)
+    # A start is _launch + wait_started (the pipeline calls them apart: Note [Early start] in
+    # grader/worker/client.py): both timed as the start, counted once, by _launch.
+    wait_started = profiler.wrap(START, Worker.wait_started)
+
+    def uncounted_wait(worker):
+        try:
+            return wait_started(worker)
+        finally:
+            profiler.counts[START] -= 1
+    Worker._launch = profiler.wrap(START, Worker._launch)
+    Worker.wait_started = uncounted_wait
     Worker.close = profiler.wrap(STOP, Worker.close)
     Worker.request = timed_request
     checks = tuple(dataclasses.replace(c, run=profiler.wrap(CHECKS, c.run)) for c in assignment.checks)
@@ -162,7 +173,8 @@ def profile_grading(paths: list[tuple[str, Path]], assignment) -> tuple[Profiler
         for name, path in paths:
             grade(path, timed_assignment, pipeline.Options(), name=name)
     finally:
-        (pipeline.stage, plugin.run, Worker.start, Worker.close, Worker.request) = originals
+        (pipeline.stage, plugin.run, Worker.start, Worker.close, Worker.request,
+         Worker._launch, Worker.wait_started) = originals
     return profiler, time.perf_counter() - start
 
 

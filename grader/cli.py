@@ -241,7 +241,7 @@ def _run_check(args: argparse.Namespace) -> int:
 
     from .scoring import assignment as assignments
     from .worker.devices import DeviceError
-    from .scoring.pipeline import Options, grade_submission, submission_device
+    from .scoring.pipeline import Options, Grading, submission_device
     from .report.terminal import Progress, render
 
     try:
@@ -263,28 +263,37 @@ def _run_check(args: argparse.Namespace) -> int:
             return 2
         conventions[key] = value
     from .course import release
-    from .scoring.plugin import NoChecks, select_checks
     if not Path(args.submission).exists():  # a typo, not a submission: no report is written
         print(f"grade: {args.submission} does not exist", file=sys.stderr)
         return 2
     try:
         assignment = (release.load(release_dir, conventions) if release_dir
                       else assignments.load(args.assignment, conventions))
-        selected = select_checks(assignment.checks, args.select)  # Note [Zero checks]
         submission_device(assignment, args.device)  # a wrong --device is the command's error
         worker_python = _worker_python(args)
         if args.data_dir:  # a bad --data-dir is the command's error (a ValueError)
             from .checks.training_data import describe
             print(f"data: {describe(args.data_dir)}", file=sys.stderr)
-    except (assignments.AssignmentError, release.ReleaseError, DeviceError, ValueError,
-            NoChecks) as exc:
+    except (assignments.AssignmentError, release.ReleaseError, DeviceError, ValueError) as exc:
         print(f"grade: {exc}", file=sys.stderr)
         return 2
-    progress = Progress(len(selected))
-    result = grade_submission(Path(args.submission), assignment,
-                              Options(args.sandbox, worker_python, args.select, progress,
-                                      notebook_mode=args.notebook_mode, device=args.device,
-                                      data_dir=args.data_dir))
+    progress = Progress(0)
+    # Staged and its worker launched before pytest is imported and the checks collected, which
+    # the worker's start overlaps (Note [Early start] in grader/worker/client.py).
+    grading = Grading(Path(args.submission), assignment,
+                      Options(args.sandbox, worker_python, args.select, progress,
+                              notebook_mode=args.notebook_mode, device=args.device,
+                              data_dir=args.data_dir))
+    try:
+        from .scoring.plugin import NoChecks, select_checks
+        try:
+            progress.total = len(select_checks(assignment.checks, args.select))  # Note [Zero checks]
+        except NoChecks as exc:
+            print(f"grade: {exc}", file=sys.stderr)
+            return 2
+        result = grading.finish()
+    finally:
+        grading.close()
     progress.finish()
     if release_dir:
         result = release.public_only(result, release.stand_ins(assignment))

@@ -735,8 +735,8 @@ def student_net(student, case: NetCase, normalization: str, reg: float, *, set_p
         own = model.get("params")
         shapes = {k: np.shape(v.value if isinstance(v, Converted) else v)
                   for k, v in own.items()} if isinstance(own, dict) else {}
-        for name, value in net_params(case).items():
-            model.set_item("params", name, in_shape(value, shapes.get(name, value.shape)))
+        model.set_items("params", {name: in_shape(value, shapes.get(name, value.shape))
+                                   for name, value in net_params(case).items()})
     return model
 
 

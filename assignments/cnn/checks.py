@@ -1157,8 +1157,8 @@ PARAM_SHAPE_HINT = ("W1 (F, C, filter_size, filter_size); the conv keeps H x W a
 def install(model: RemoteObject, spec: NetSpec, params: dict[str, np.ndarray]) -> None:
     """Overwrite the model's parameters, each in the shape the student's model keeps it in."""
     own = student_params(model, spec, own_shapes=True)
-    for name, value in params.items():
-        model.set_item("params", name, in_shape(value, own[name].shape))
+    model.set_items("params", {name: in_shape(value, own[name].shape)
+                               for name, value in params.items()})
 
 
 def call_loss(model: RemoteObject, X: np.ndarray, y: np.ndarray | None, what: str):
@@ -1417,8 +1417,8 @@ def check_overfit(student: Student) -> None:
 
     def step(current: dict, X_batch, y_batch, where: str):
         try:
-            for name, value in current.items():
-                model.set_item("params", name, in_shape(value, shapes[name]))
+            model.set_items("params", {name: in_shape(value, shapes[name])
+                                       for name, value in current.items()})
         except StudentError as error:
             raise CheckFailure(f"setting model.params[...] ({where}) raised {error}") from None
         loss, grads = call_loss(model, X_batch, y_batch, f"X, y ({where})")

@@ -640,7 +640,8 @@ def install_params(model, params: dict[str, np.ndarray]) -> dict[str, tuple]:
         if shape is None or not accept_shape(f"`{NET}.params['{name}']`", shape, value.shape):
             raise CheckFailure(f"`{NET}.params['{name}']` has shape {shape}, expected {value.shape}")
         shapes[name] = shape
-        model.set_item("params", name, value.reshape(shape))
+    # one request for all of them (Note [Batched sets] in grader/worker/client.py)
+    model.set_items("params", {name: value.reshape(shapes[name]) for name, value in params.items()})
     return shapes
 
 

@@ -368,11 +368,13 @@ def _install(model, params: dict, shapes: dict | None = None) -> None:
     the shape the student's model keeps it in (a (1, H) bias; Note [Singleton axes] in
     grader/checks/compare.py)."""
     shapes = _student_shapes(model) if shapes is None else shapes
-    for name, value in params.items():
-        try:
-            model.set_item("params", name, in_shape(value, shapes.get(name, np.shape(value))))
-        except StudentError as error:
-            raise _failure_from(error, f"setting model.params[{name!r}]") from None
+    values = {name: in_shape(value, shapes.get(name, np.shape(value)))
+              for name, value in params.items()}
+    try:
+        model.set_items("params", values)  # one request (Note [Batched sets], client.py)
+    except StudentError as error:
+        name = list(values)[error.index] if 0 <= error.index < len(values) else "..."
+        raise _failure_from(error, f"setting model.params[{name!r}]") from None
 
 
 def _plain_params(value, what: str) -> dict:

@@ -16,7 +16,6 @@ from typing import Callable
 
 from . import assignment as assignments
 from ..worker import devices
-from . import plugin
 from ..checks.compare import on_device
 from ..checks.spec import CheckFailure
 from ..checks.student import Student
@@ -49,60 +48,119 @@ def _environment(worker: Worker | None, device: devices.Device = devices.CPU) ->
 
 def grade_submission(path: Path, assignment: assignments.Assignment,
                      options: Options = Options(), name: str | None = None) -> SubmissionResult:
-    start = time.perf_counter()
-    began = time.monotonic()  # the time budget counts staging too (Note [Time budget])
-    path = Path(path)
-    name = name or path.stem
-    max_score = assignment.rubric.max_score()
+    return Grading(path, assignment, options, name).finish()
 
-    def failed(message: str, worker: Worker | None = None) -> SubmissionResult:
-        return SubmissionResult(assignment.id, name, "error", 0.0, max_score,
-                                round(time.perf_counter() - start, 3), _environment(worker, device),
-                                message=message)
 
-    device = devices.CPU
-    try:
-        device = submission_device(assignment, options.device)
-    except devices.DeviceError as exc:
-        return failed(str(exc))
-    conventions = dict(assignment.conventions)
-    if "device" in conventions:  # the framework assignments' helpers take it as an argument
-        conventions["device"] = device.in_worker
-    try:
-        layout = assignment.layout
-        if options.notebook_mode:
-            layout = dataclasses.replace(layout, notebook_mode=options.notebook_mode)
-        staged = stage(path, layout)
-    except OtherVersionError as exc:  # one line, not a zero (grader/submission/course_version.py)
-        return dataclasses.replace(failed(str(exc)), status="other_version")
-    except SubmissionError as exc:
-        return failed(str(exc))
-    staging_s = time.monotonic() - began
-    if staging_s >= assignment.limits.budget():  # Note [Time budget] in grader/worker/client.py
-        staged.cleanup()
-        return failed(f"staging the submission took {staging_s:.0f} s, the whole time budget of "
-                      f"{assignment.limits.budget():g} s; nothing was graded")
-    worker_class, extra = Worker, {}
-    if options.warm:  # Note [When workers are warm] in grader/worker/warm.py
-        from ..worker.warm import WarmWorker
-        worker_class, extra = WarmWorker, {"slots": options.warm}
-    worker = worker_class(staged.root, limits=assignment.limits, python=options.python,
-                          sandbox_mode=options.sandbox, device=device, **extra)
-    worker.start_budget(assignment.limits.budget(), began)
-    try:
+class Grading:
+    """`grade_submission` in two steps: `Grading(...)` stages the submission and launches its
+    worker without waiting for it; `finish()` grades it and always cleans up (`close()` when
+    it is not finished), so that what the judge does in between, such as `grade check`
+    importing pytest and collecting the checks, overlaps the worker's start (Note [Early
+    start] in grader/worker/client.py)."""
+
+    def __init__(self, path: Path, assignment: assignments.Assignment,
+                 options: Options = Options(), name: str | None = None) -> None:
+        self.start = time.perf_counter()
+        self.began = time.monotonic()  # the time budget counts staging too (Note [Time budget])
+        self.path = Path(path)
+        self.name = name or self.path.stem
+        self.assignment, self.options = assignment, options
+        self.device = devices.CPU
+        self.worker: Worker | None = None
+        self.staged = None
+        self.conventions: dict = {}
+        self.result: SubmissionResult | None = None  # set when nothing can be graded
+        self._begin()
+
+    def _failed(self, message: str, worker: Worker | None = None) -> SubmissionResult:
+        return SubmissionResult(self.assignment.id, self.name, "error", 0.0,
+                                self.assignment.rubric.max_score(),
+                                round(time.perf_counter() - self.start, 3),
+                                _environment(worker, self.device), message=message)
+
+    def _begin(self) -> None:
+        assignment, options = self.assignment, self.options
         try:
-            worker.start()
+            self.device = submission_device(assignment, options.device)
+        except devices.DeviceError as exc:
+            self.result = self._failed(str(exc))
+            return
+        conventions = dict(assignment.conventions)
+        if "device" in conventions:  # the framework assignments' helpers take it as an argument
+            conventions["device"] = self.device.in_worker
+        self.conventions = conventions
+        try:
+            layout = assignment.layout
+            if options.notebook_mode:
+                layout = dataclasses.replace(layout, notebook_mode=options.notebook_mode)
+            staged = stage(self.path, layout)
+        except OtherVersionError as exc:  # one line, not a zero (grader/submission/course_version.py)
+            self.result = dataclasses.replace(self._failed(str(exc)), status="other_version")
+            return
+        except SubmissionError as exc:
+            self.result = self._failed(str(exc))
+            return
+        staging_s = time.monotonic() - self.began
+        if staging_s >= assignment.limits.budget():  # Note [Time budget] in grader/worker/client.py
+            staged.cleanup()
+            self.result = self._failed(
+                f"staging the submission took {staging_s:.0f} s, the whole time budget of "
+                f"{assignment.limits.budget():g} s; nothing was graded")
+            return
+        self.staged = staged
+        worker_class, extra = Worker, {}
+        if options.warm:  # Note [When workers are warm] in grader/worker/warm.py
+            from ..worker.warm import WarmWorker
+            worker_class, extra = WarmWorker, {"slots": options.warm}
+        self.worker = worker_class(staged.root, limits=assignment.limits, python=options.python,
+                                   sandbox_mode=options.sandbox, device=self.device, **extra)
+        self.worker.start_budget(assignment.limits.budget(), self.began)
+        try:
+            self.worker.launch()  # Note [Early start]: `finish` waits for it
         except WorkerFailure as exc:
-            advice = (f"; see what that environment holds with `grade env check {options.python}`"
-                      if options.python else "")
-            return failed(f"the worker could not start: {exc}{advice}", worker)
-        student = Student(worker, staged.modules, staged.files, conventions,
+            self.result = self._could_not_start(exc)
+            self.close()
+        except BaseException:  # an interpreter that cannot be run, Ctrl-C: nothing left behind
+            self.close()
+            raise
+
+    def _could_not_start(self, exc: WorkerFailure) -> SubmissionResult:
+        advice = (f"; see what that environment holds with `grade env check {self.options.python}`"
+                  if self.options.python else "")
+        return self._failed(f"the worker could not start: {exc}{advice}", self.worker)
+
+    def close(self) -> None:
+        """Stop the worker and remove the staged copy (what `finish` does when it ends)."""
+        worker, self.worker = self.worker, None
+        staged, self.staged = self.staged, None
+        if worker is not None:
+            worker.close()
+        if staged is not None:
+            staged.cleanup()
+
+    def finish(self) -> SubmissionResult:
+        if self.result is not None:
+            return self.result
+        try:
+            return self._grade()
+        finally:
+            self.close()
+
+    def _grade(self) -> SubmissionResult:
+        from . import plugin  # imports pytest: after the worker's launch (Note [Early start])
+        assignment, options, worker, staged = self.assignment, self.options, self.worker, self.staged
+        failed = self._failed
+        try:
+            worker.wait_started()
+        except WorkerFailure as exc:
+            return self._could_not_start(exc)
+        student = Student(worker, staged.modules, staged.files, self.conventions,
                           missing=frozenset(staged.missing), aliases=dict(assignment.aliases),
                           import_timeouts=dict(staged.import_timeouts), sources=dict(staged.sources),
                           observed=dict(staged.observed))
         cell_notes = _notebook_cells(student)
         try:
-            with on_device(device.kind), _data_set(options.data_dir):
+            with on_device(self.device.kind), _data_set(options.data_dir):
                 results = plugin.run(assignment.checks, student, assignment.rubric.points,
                                      options.on_result, options.select,
                                      assignment.rubric.hidden_details)
@@ -117,15 +175,14 @@ def grade_submission(path: Path, assignment: assignments.Assignment,
         if staged.missing:
             notes.append("not found in the submission: " + ", ".join(
                 assignment.layout.files[m] for m in staged.missing))
-        return SubmissionResult(assignment.id, name, "graded", score,
+        max_score = assignment.rubric.max_score()
+        return SubmissionResult(assignment.id, self.name, "graded", score,
                                 max_score if not options.select else
                                 round(sum(r.max_points for r in results), 6),
-                                round(time.perf_counter() - start, 3), _environment(worker, device),
+                                round(time.perf_counter() - self.start, 3),
+                                _environment(worker, self.device),
                                 tuple(results), notes=tuple(notes + _manual_note(assignment)),
                                 answers=_answers(staged.answers, assignment.rubric.manual))
-    finally:
-        worker.close()
-        staged.cleanup()
 
 
 def _data_set(data_dir: str | None):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import time
 from pathlib import Path
 from typing import Callable
@@ -155,12 +156,46 @@ class NoChecks(Exception):
 # pytest catches Ctrl-C itself and returns; `run` raises KeyboardInterrupt again so that
 # the command stops (exit 130) rather than score what ran before it.
 
+# Note [Lean pytest]
+# The grader's pytest session runs one test module of its own, with its own plugin: it needs
+# collection, parametrization, fixtures, `-k`, skips, `record_property` (junitxml) and the
+# warnings filter, and nothing else.  pytest's other default plugins cost time in every
+# session (building their options, a hook call per test, `faulthandler`, and
+# `unraisableexception` / `threadexception`, which run the garbage collector several times
+# when a session ends: 60 ms of a `grade check`), so they are blocked; none of them sees
+# student code, which never runs in this process.  Plugins installed in the environment
+# (pytest-randomly, pytest-xdist, ...) are not loaded at all (PYTEST_DISABLE_PLUGIN_AUTOLOAD,
+# which every pytest reads, unlike the newer --disable-plugin-autoload): they could reorder
+# or change the checks' run, and looking them up costs time too.  Unknown names in `-p no:`
+# are ignored, so the list is safe on any pytest the student package may get.
+_UNUSED_PLUGINS = ("cacheprovider", "randomly", "doctest", "pastebin", "legacypath", "tmpdir",
+                   "monkeypatch", "recwarn", "setuponly", "setupplan", "stepwise", "unittest",
+                   "debugging", "faulthandler", "unraisableexception", "threadexception",
+                   "logging", "python_path", "subtests", "terminalprogress", "assertion")
+
+
 def _pytest_args(select: str | None) -> list[str]:
     args = [str(REGISTRY_TESTS), "-c", str(REGISTRY_TESTS.parent / "pytest.ini"),
-            "--rootdir", str(REGISTRY_TESTS.parent), "-p", "no:cacheprovider", "-q",
-            "-p", "no:randomly", "--no-header", "--no-summary", "-qq", "-s",
+            "--rootdir", str(REGISTRY_TESTS.parent), "-q",
+            "--no-header", "--no-summary", "-qq", "-s",
             "--tb=no"]  # Note [Statuses]
+    for name in _UNUSED_PLUGINS:  # Note [Lean pytest]
+        args += ["-p", f"no:{name}"]
     return args + ["-k", select] if select else args
+
+
+@contextlib.contextmanager
+def _no_plugin_autoload():
+    """PYTEST_DISABLE_PLUGIN_AUTOLOAD set for the block, as it was after (Note [Lean pytest])."""
+    before = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = before
 
 
 class _Collected:
@@ -179,7 +214,7 @@ class _Collected:
 def _pytest(args: list[str], plugins: list) -> tuple[int, str]:
     """pytest.main with its output captured: (exit code, what it printed)."""
     out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out), _no_plugin_autoload():
         code = pytest.main(args, plugins=plugins)
     return int(code), out.getvalue()
 
@@ -213,7 +248,7 @@ def run(checks: tuple[Check, ...], student: Student, points: dict[str, float],
         select: str | None = None, hidden_details: bool = False) -> list[CheckResult]:
     """Run `checks` through pytest; results in registry order (Note [Zero checks])."""
     plugin, collected = GradingPlugin(checks, student, points, on_result, hidden_details), _Collected()
-    with contextlib.redirect_stdout(io.StringIO()) as out:  # stderr: the progress line
+    with contextlib.redirect_stdout(io.StringIO()) as out, _no_plugin_autoload():  # stderr: progress
         code = int(pytest.main(_pytest_args(select), plugins=[plugin, collected]))
     printed = out.getvalue()
     if collected.interrupted:

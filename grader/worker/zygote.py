@@ -33,7 +33,7 @@ whatever the student patches, no other process sees it.  Before its first
 request the judge moves the fork into a memory cgroup of its own, where the
 machine allows one (Note [Memory per submission] in grader/worker/cgroup.py), and sets
 RLIMIT_NOFILE as for a cold worker (Note [Open files per submission] in
-grader/sandbox.py).
+grader/worker/sandbox.py).
 
 Cleaning up after a worker (`_reap`): the zygote forks a reaper that switches
 to the finished worker's uid and repeats kill(-1, SIGKILL) until no process of
@@ -200,7 +200,7 @@ def _become_worker(fds: list, uid: int, scratch: str, limits: dict) -> None:
                          (resource.RLIMIT_FSIZE, limits["file_bytes"]),
                          (resource.RLIMIT_NPROC, limits["processes"]), (resource.RLIMIT_CORE, 0)):
         resource.setrlimit(which, (value, value))
-    if limits.get("open_files"):  # Note [Open files per submission] in grader/sandbox.py
+    if limits.get("open_files"):  # Note [Open files per submission] in grader/worker/sandbox.py
         resource.setrlimit(resource.RLIMIT_NOFILE, (limits["open_files"], limits["open_files"]))
     for key in [k for k in os.environ if k.startswith("GRADER_")]:
         del os.environ[key]

@@ -228,3 +228,22 @@ def test_staging_that_takes_the_whole_budget_is_an_error_saying_so(submission, t
                               with_limits(tiny, budget_s=1.0))
     assert result.status == "error" and result.checks == ()
     assert result.message.startswith("staging the submission took 1 s, the whole time budget of 1 s")
+
+
+def test_grading_in_two_steps_closed_before_finishing_leaves_nothing(submission, tiny) -> None:
+    """pipeline.Grading (Note [Early start] in grader/worker/client.py): the worker is
+    launched when grading begins; closed without finishing, its process and the staged copy
+    are gone; finished, it grades as grade_submission does."""
+    import os
+
+    from grader.scoring.pipeline import Grading
+    grading = Grading(submission({"layers.py": LAYERS, "optim.py": OPTIM}), tiny)
+    worker, staged = grading.worker, grading.staged
+    assert grading.result is None and worker.process is not None
+    pid = worker.process.pid
+    grading.close()
+    assert not worker.alive and not Path(staged.root).exists()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    done = Grading(submission({"layers.py": LAYERS, "optim.py": OPTIM}), tiny).finish()
+    assert done.status == "graded" and done.score == done.max_score == 4.0

@@ -276,3 +276,37 @@ def test_each_cause_end_to_end_on_a_real_worker(make_student) -> None:
         "stub": ("failed", "not_implemented"), "raises": ("failed", "raised"),
         "loops": ("timeout", "timeout"), "absent": ("error", "missing"),
         "f": ("error", "import_error"), "exits": ("error", "crashed")}
+
+
+# -- Note [Lean pytest] --------------------------------------------------------------------------
+
+def test_plugins_installed_in_the_environment_are_not_loaded(tmp_path, monkeypatch) -> None:
+    """A pytest plugin installed beside the grader (here one that breaks every run) is never
+    loaded into the grading session, and the environment is left as it was."""
+    (tmp_path / "hostile_plugin.py").write_text(
+        "def pytest_collection_modifyitems(items):\n    items.clear()\n")
+    info = tmp_path / "hostile_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: hostile-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[pytest11]\nhostile = hostile_plugin\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+    import importlib.metadata
+    assert any(e.name == "hostile" for e in importlib.metadata.entry_points(group="pytest11"))
+    assert plugin.select_checks(CHECKS) == [c.id for c in CHECKS]
+    assert [r.id for r in plugin.run(CHECKS[:1], new_student(), POINTS)] == ["zeta/passes"]
+    assert "PYTEST_DISABLE_PLUGIN_AUTOLOAD" not in __import__("os").environ
+
+
+def test_blocked_plugins_leave_what_the_checks_use() -> None:
+    """record_property (junitxml), skips and warnings still work in the lean session."""
+    import warnings
+
+    def warns(student) -> dict:
+        warnings.warn("overflow in the reference", RuntimeWarning)
+        return {"measured": 1}
+
+    out = plugin.run((Check("w/warns", "w", "W", warns), CHECKS[5]), new_student(),
+                     {"w/warns": 1.0, "gamma/skips": 1.0})
+    assert [(r.status, r.details) for r in out] == [("passed", {"measured": 1}),
+                                                    ("skipped", {})]

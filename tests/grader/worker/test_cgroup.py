@@ -1,5 +1,5 @@
 """Limits on the whole submission (grader/worker/cgroup.py, Note [Memory per submission]; Note [Open
-files per submission] in grader/sandbox.py), against hostile submissions in the style of
+files per submission] in grader/worker/sandbox.py), against hostile submissions in the style of
 tests/grader/worker/test_client.py: memory spread over forked children, memfds and scratch
 files is counted together; open files times processes stay far below the file table; no
 cgroup outlives its worker, cold or warm.  Memory sizes are kept small (a 512 MiB limit,

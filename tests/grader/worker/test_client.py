@@ -225,6 +225,83 @@ def test_garbage_written_to_the_reply_pipe_is_a_protocol_error(worker) -> None:
     assert_still_grades(w)
 
 
+def test_a_reply_in_pieces_is_assembled_and_what_follows_it_dies_with_the_worker(worker) -> None:
+    """Note [Read ahead]: a reply that arrives a few bytes at a time is read whole; bytes that
+    came after it belong to that worker and are dropped with it, never read as the reply of a
+    request to the next one."""
+    w = worker("import os, time\nfrom wire import encode\n"
+               "def pieces(request_id):\n"
+               "    frame = encode({'id': request_id, 'ok': True, 'handle': 1, 'value': 7.0})\n"
+               "    stale = encode({'id': request_id + 1, 'ok': True, 'handle': 1, 'value': 666.0})\n"
+               "    for i in range(0, len(frame) - 5, 5):\n"
+               "        os.write(4, frame[i:i + 5])\n        time.sleep(0.01)\n"
+               "    os.write(4, frame[i + 5:] + stale)\n    os._exit(0)\n")
+    w.call("layers", "double", np.zeros(1))  # started: hello, path, then this call
+    assert w.call("layers", "pieces", w._next_id + 1).value == 7.0
+    deadline = time.monotonic() + 10
+    while w.alive and time.monotonic() < deadline:
+        time.sleep(0.05)
+    np.testing.assert_array_equal(w.call("layers", "double", np.ones(2)).value, [2.0, 2.0])
+    assert w.starts == 2 and "python" in w.info  # the new worker's own hello, not the stale frame
+
+
+def test_several_sets_in_one_request_are_made_in_order_and_a_failure_says_which(worker) -> None:
+    """Note [Batched sets]: one request, the assignments in order; the first that raises ends
+    it and its index is in the error; the ones before it were made."""
+    w = worker("class Params(dict):\n"
+               "    def __setitem__(self, key, value):\n"
+               "        if key == 'bad':\n            raise KeyError('no bad keys')\n"
+               "        super().__setitem__(key, value)\n"
+               "class Net:\n    def __init__(self):\n        self.params = Params()\n"
+               "    def total(self):\n        return sum(float(v.sum()) for v in self.params.values())\n")
+    net = w.call("layers", "Net").ref
+    before = w._next_id
+    w.set_many([(net.attr("params").item(k), np.full(2, float(i))) for i, k in enumerate("abc")])
+    assert w._next_id == before + 1  # one request
+    assert w.call_ref(net, "total").value == 6.0
+    with pytest.raises(StudentError) as raised:
+        w.set_many([(net.attr("params").item("d"), np.ones(2)),
+                     (net.attr("params").item("bad"), np.ones(2)),
+                     (net.attr("params").item("e"), np.ones(2))])
+    assert raised.value.index == 1 and raised.value.type == "KeyError"
+    assert w.call_ref(net, "total").value == 8.0  # 'd' was set, 'e' was not
+    with pytest.raises(StudentError) as single:
+        w.set(net.attr("params").item("bad"), 1.0)
+    assert single.value.index == -1
+
+
+def test_a_launched_worker_answers_its_first_request_and_closing_it_unattached_leaves_nothing(
+        worker) -> None:
+    """Note [Early start]: `launch` returns before the handshake, which the first request does;
+    a launched worker closed before anyone talked to it is killed and its scratch removed."""
+    w = worker("")
+    w.launch()
+    assert w.alive and w.info == {}
+    assert_still_grades(w)
+    assert "python" in w.info and w.starts == 1
+    unattached = worker("")
+    unattached.launch()
+    pid, scratch = unattached.process.pid, unattached.scratch
+    unattached.close()
+    assert not unattached.alive and not scratch.exists()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert_still_grades(unattached)  # and it starts again when asked
+
+
+def test_a_warm_worker_that_must_go_cold_launches_as_a_cold_one(submission) -> None:
+    """`launch` of a worker that starts its own way (a WarmWorker without a free slot, which
+    falls back to a cold start) is its `start` (Note [Early start])."""
+    from grader.worker.warm import WarmWorker
+    w = WarmWorker(submission({"layers.py": GOOD}), slots=(), limits=FAST)
+    try:
+        w.launch()
+        assert w.start_kind == "cold" and w.starts == 1
+        assert_still_grades(w)
+    finally:
+        w.close()
+
+
 def test_a_function_writing_into_its_inputs_is_told(worker) -> None:
     w = worker("def inplace(x, p):\n    x += 1\n    p['w'][0] = 5\n    return x\n")
     result = w.call("layers", "inplace", np.zeros(3), {"w": np.zeros(2)})
@@ -490,7 +567,7 @@ def test_the_sandbox_shows_no_host_paths_ipc_or_sys_and_scratch_is_bounded(worke
         assert views == {"ipc": "own namespace", "scratch": "tmpfs of 8 MiB",
                          "proc": "own PID namespace, no host paths in its command lines",
                          "sys": "CPU topology only"}
-        # and the resource limits in force (tests/grader/test_cgroup.py)
+        # and the resource limits in force (tests/grader/worker/test_cgroup.py)
         assert {"memory", "shared_memory", "processes", "open_files"} <= set(w.isolation)
     finally:
         libc.shmctl(host_shm, 0, None)  # IPC_RMID
