@@ -78,6 +78,7 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from . import assignment as assignments
+from .checks.questions import Questions
 from .discover import Submission, content_hash, discover
 from .gradebook import Gradebook, Reconciled, load_result
 from .pipeline import Options, grade_submission, submission_device
@@ -120,6 +121,10 @@ class JobSpec:
     device: str | None = None
     data_dir: str | None = None
     warm: tuple[str, ...] = ()     # slot folders of the batch's zygotes (grader/worker/warm.py)
+    # the assignment's questions (Note [Fresh questions] in grader/checks/questions.py), as
+    # plain strings so that a Dask task's JSON carries them; never in a repr
+    secret: str | None = field(default=None, repr=False)
+    questions_source: str = "public"
 
 
 @dataclass(frozen=True)
@@ -159,7 +164,8 @@ def grade_job(spec: JobSpec, job: Job) -> SubmissionResult:
     """Grade one submission in a job process (Note [Job processes])."""
     assignments.ASSIGNMENTS_DIR = Path(spec.assignments_dir)
     assignments.RUBRICS_DIR = Path(spec.rubrics_dir)
-    assignment = assignments.load(spec.assignment, spec.conventions)
+    assignment = assignments.load(spec.assignment, spec.conventions,
+                                  Questions(spec.secret, spec.questions_source))
     options = Options(sandbox=spec.sandbox, python=spec.python, select=spec.select,
                       notebook_mode=spec.notebook_mode, device=spec.device, data_dir=spec.data_dir,
                       warm=spec.warm)
@@ -339,6 +345,8 @@ def settings_key(assignment: assignments.Assignment, select: str | None,
         data["device"] = device
     if data_dir:  # likewise for the default data set, digits
         data["data_dir"] = str(Path(data_dir).resolve())
+    if assignment.questions.secret is not None:  # other questions, other verdicts
+        data["questions"] = assignment.questions.fingerprint
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -419,9 +427,30 @@ def run_batch(folder: Path, assignment: assignments.Assignment, out_dir: Path,
         lock.close()
         raise BatchError(f"another grade batch is writing {out_dir}") from None
     try:
+        _keep_questions(out_dir, assignment.questions)
         return _run_locked(folder, assignment, out_dir, options, workers, job, stream)
     finally:
         lock.close()
+
+
+QUESTIONS_FILE = "questions.secret"  # beside the gradebook; never in a result or a report
+
+
+def _keep_questions(out_dir: Path, questions: Questions) -> None:
+    """Write the secret a batch drew for its output folder on its first run, readable by its
+    owner only, so that resuming or regrading the folder asks the same questions (Note [Fresh
+    questions] in grader/checks/questions.py; grader/cli.py reads it)."""
+    if questions.source != "batch" or questions.secret is None:
+        return
+    path = out_dir / QUESTIONS_FILE
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.read_text().strip() != questions.secret:
+            raise BatchError(f"{path} changed while the batch started; run it again") from None
+        return
+    with os.fdopen(descriptor, "w") as file:
+        file.write(questions.secret + "\n")
 
 
 def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> Outcome:
@@ -463,7 +492,9 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
         spec = JobSpec(assignment.id, dict(assignment.conventions),
                        str(assignments.ASSIGNMENTS_DIR), str(assignments.RUBRICS_DIR),
                        options.sandbox, options.python, options.select, options.notebook_mode,
-                       options.device, options.data_dir)
+                       options.device, options.data_dir,
+                       secret=assignment.questions.secret,
+                       questions_source=assignment.questions.source)
         pool = None
         if options.warm and todo and not options.cluster:
             pool, slots = _warm_pool(assignment, options, device, min(workers, len(todo)), stream)
