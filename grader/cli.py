@@ -223,7 +223,8 @@ def _add_grading_options(command: argparse.ArgumentParser) -> None:
                          help="only checks matching EXPR (pytest -k)")
     command.add_argument("--course", metavar="FILE",
                          help="course settings (YAML): conventions per assignment, e.g. "
-                              "'conventions: {dropout: {dropout_p: drop}}', and worker_python")
+                              "'conventions: {dropout: {dropout_p: drop}}', worker_python, and "
+                              "secret (the official questions' seed; Note [Fresh questions])")
     command.add_argument("--convention", action="append", default=[], metavar="NAME=VALUE",
                          help="override one of the assignment's conventions for this run "
                               "(wins over --course)")

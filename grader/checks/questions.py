@@ -31,8 +31,23 @@ the values the course publishes (a notebook's `np.random.seed(231)` cells),
 which keep the course's seed because their numbers are the course's.  Those
 published comparisons never stand alone: each such check also asks the
 student's code at inputs drawn from the secret, so a table of the published
-answers earns nothing (fc_nets `_course_initial_losses`).  Diagnostic draws
-that score nothing (the direction of a directional derivative) stay fixed.
+answers earns nothing (fc_nets `_course_initial_losses` and the update rules'
+published vectors, cnn `conv_forward_naive/published`, TwoLayerNet's linspace
+case, each asked in one check with drawn samples).  Draws that only shape a
+failure message (which entries an element-wise report lists, the direction of
+the "consistent with your own forward?" note) stay fixed; a directional
+derivative that decides a verdict (dropout's network gradients) is drawn.
+Training seeds (the minibatch order of an overfitting run the judge drives,
+torch/TensorFlow training) stay fixed: the judge holds that state and scores it
+with the reference (Note [Judge holds the state] in grader/checks/trust.py),
+and accuracy checks already draw their test-image noise per process (Note
+[Held-out test images] in grader/checks/held_out.py).
+
+Every check is right for any secret, and the tests show it: `grade selftest
+--secret TEXT` (or `--secret random`) grades the solution, the starter and
+every planted bug with a secret's questions; the numpy assignments were run so
+under three secrets (tests/grader/checks/test_questions.py holds the hostile
+lookup submission).
 
 Where the secret comes from (grader/cli.py): `grade release` and `grade check`
 on a release use `PUBLIC` (the release's recorded answers are feedback only).
@@ -44,6 +59,15 @@ questions), and `grade check -a` draws one for the run.  A secret is never
 written into a result, a report or a release; a result's `environment.questions`
 says only which kind was used and a short fingerprint (8 hex digits of a
 separate keyed hash) that tells two secrets apart without revealing either.
+Why a file beside the gradebook rather than a secret in each result: results and
+reports go to students, and a secret written there would let the next term's
+students replay this term's questions; the output folder is the instructor's.
+Why `grade check -a` without a course file draws rather than asking the public
+questions: the instructor's check of one submission must give the official
+verdict, and the public questions' answers are in every release.  Where the
+worker runs without bubblewrap (rlimits only) it can read the judge's files,
+the secret among them, as it can read `reference/`: the guarantee needs the
+sandbox (Note [Sandbox] in grader/sandbox.py).
 """
 
 from __future__ import annotations
