@@ -571,7 +571,6 @@ def _questions(args: argparse.Namespace, batch_out=None):
 
     import yaml
 
-    from .batch import QUESTIONS_FILE
     from .checks import questions
     if args.course:
         try:
@@ -585,6 +584,7 @@ def _questions(args: argparse.Namespace, batch_out=None):
                 questions.valid_secret(secret, f"--course {args.course}: secret"), "course")
     if batch_out is None:
         return questions.Questions(questions.new_secret(), "run")
+    from .batch import QUESTIONS_FILE
     path = Path(batch_out) / QUESTIONS_FILE  # written by run_batch (grader/batch.py)
     try:
         return questions.Questions(questions.valid_secret(path.read_text(), str(path)), "batch")

@@ -280,3 +280,20 @@ def test_answers_looked_up_in_a_release_earn_nothing_in_official_grading(tmp_pat
         earned = {c["id"]: c["points"] for c in official["checks"] if c["function"] in tabled}
         assert set(earned) >= released, graded.stdout
         assert sum(earned.values()) == 0, {k: v for k, v in earned.items() if v}
+
+
+def test_each_gradescope_autograder_carries_its_own_secret_and_grades_with_it(tmp_path) -> None:
+    import zipfile
+
+    from grader import gradescope
+    secrets_found = []
+    for number in range(2):
+        archive = gradescope.build("fc_nets", tmp_path / f"autograder{number}.zip")
+        with zipfile.ZipFile(archive) as opened:
+            secrets_found.append(opened.read("grader-source/questions.secret").decode().strip())
+            if number == 0:
+                opened.extract("grader-source/questions.secret", tmp_path / "root" / "source")
+    assert secrets_found[0] != secrets_found[1] and len(secrets_found[0]) == 32
+    asked = gradescope._questions(tmp_path / "root")
+    assert asked.secret == secrets_found[0] and asked.source == "course"
+    assert gradescope._questions(tmp_path / "elsewhere").source == "run"
