@@ -59,6 +59,14 @@ questions), and `grade check -a` draws one for the run.  A secret is never
 written into a result, a report or a release; a result's `environment.questions`
 says only which kind was used and a short fingerprint (8 hex digits of a
 separate keyed hash) that tells two secrets apart without revealing either.
+Why one secret per course (or batch) and not per submission: the reference's
+answers then depend only on (assignment, secret), so they can be computed once
+per batch and cached, and every submission of a class is judged on the same
+questions.  The cost: the questions never leave the judge, but a submission
+that copies the inputs it is sent into an exception message shows them in its
+own report, and a classmate's correct answers to those very inputs would
+match; that is sharing work, which the similarity report looks for, not
+replaying a release.
 Why a file beside the gradebook rather than a secret in each result: results and
 reports go to students, and a secret written there would let the next term's
 students replay this term's questions; the output folder is the instructor's.
