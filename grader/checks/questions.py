@@ -6,7 +6,7 @@ official grading to ask the same questions, a submission made of lookup tables
 of those answers would earn every public check's points.  This module is the one
 place that turns a check's own seed (`affine_samples(seed=0)`, a backward
 check's upstream gradient) into the seed actually used, so official grading can
-ask questions no release, and no classmate's tape, has the answers to.
+ask questions no release has the answers to.
 
 # Note [Fresh questions]
 A checks module reads `current()` once, while it is imported
@@ -45,9 +45,9 @@ and accuracy checks already draw their test-image noise per process (Note
 
 Every check is right for any secret, and the tests show it: `grade selftest
 --secret TEXT` (or `--secret random`) grades the solution, the starter and
-every planted bug with a secret's questions; the numpy assignments were run so
-under three secrets (tests/grader/checks/test_questions.py holds the hostile
-lookup submission).
+every planted bug with a secret's questions (the numpy assignments pass under
+three secrets, the framework ones under one or two;
+tests/grader/checks/test_questions.py holds the hostile lookup submission).
 
 Where the secret comes from (grader/cli.py): `grade release` and `grade check`
 on a release use `PUBLIC` (the release's recorded answers are feedback only).
@@ -59,6 +59,8 @@ questions), and `grade check -a` draws one for the run.  A secret is never
 written into a result, a report or a release; a result's `environment.questions`
 says only which kind was used and a short fingerprint (8 hex digits of a
 separate keyed hash) that tells two secrets apart without revealing either.
+Batch job processes get the secret in their JobSpec (grader/batch.py; on Dask,
+in the task's arguments, so the cluster is the instructor's to trust).
 Why one secret per course (or batch) and not per submission: the reference's
 answers then depend only on (assignment, secret), so they can be computed once
 per batch and cached, and every submission of a class is judged on the same
