@@ -46,7 +46,7 @@ and accuracy checks already draw their test-image noise per process (Note
 Every check is right for any secret, and the tests show it: `grade selftest
 --secret TEXT` (or `--secret random`) grades the solution, the starter and
 every planted bug with a secret's questions (the numpy assignments pass under
-three secrets, the framework ones under one or two;
+three secrets, pytorch, tensorflow and tf_norms under two, pruning under one;
 tests/grader/checks/test_questions.py holds the hostile lookup submission).
 
 Where the secret comes from (grader/cli.py): `grade release` and `grade check`
