@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="submissions graded at once (default: the number of CPUs)")
     selftest.add_argument("--sandbox", choices=("auto", "bwrap", "rlimits"), default=None,
                           help="how to confine the graded code (default: bwrap when installed)")
+    selftest.add_argument("--secret", metavar="TEXT|random",
+                          help="ask the questions official grading asks with this secret (or a "
+                               "random one, printed), instead of the public ones a release "
+                               "records (Note [Fresh questions] in grader/checks/questions.py)")
     selftest.set_defaults(run=_run_selftest)
 
     check = commands.add_parser(
@@ -219,7 +223,8 @@ def _add_grading_options(command: argparse.ArgumentParser) -> None:
                          help="only checks matching EXPR (pytest -k)")
     command.add_argument("--course", metavar="FILE",
                          help="course settings (YAML): conventions per assignment, e.g. "
-                              "'conventions: {dropout: {dropout_p: drop}}', and worker_python")
+                              "'conventions: {dropout: {dropout_p: drop}}', worker_python, and "
+                              "secret (the official questions' seed; Note [Fresh questions])")
     command.add_argument("--convention", action="append", default=[], metavar="NAME=VALUE",
                          help="override one of the assignment's conventions for this run "
                               "(wins over --course)")
@@ -267,8 +272,10 @@ def _run_check(args: argparse.Namespace) -> int:
         print(f"grade: {args.submission} does not exist", file=sys.stderr)
         return 2
     try:
+        # Note [Fresh questions] in grader/checks/questions.py: a release asks its recorded
+        # public questions; the full grader the course's, or ones drawn for this run
         assignment = (release.load(release_dir, conventions) if release_dir
-                      else assignments.load(args.assignment, conventions))
+                      else assignments.load(args.assignment, conventions, _questions(args)))
         submission_device(assignment, args.device)  # a wrong --device is the command's error
         worker_python = _worker_python(args)
         if args.data_dir:  # a bad --data-dir is the command's error (a ValueError)
@@ -438,7 +445,7 @@ def _run_selfcheck(args: argparse.Namespace) -> int:
 def _run_selftest(args: argparse.Namespace) -> int:
     from .course.selftest import run_selftest
     return run_selftest(args.assignment, quick=args.quick, workers=args.workers,
-                        sandbox=args.sandbox)
+                        sandbox=args.sandbox, secret=args.secret)
 
 
 def _run_batch(args: argparse.Namespace) -> int:
@@ -456,7 +463,8 @@ def _run_batch(args: argparse.Namespace) -> int:
         if args.scheduler is not None and ":" not in args.scheduler:
             raise ValueError(f"--scheduler expects an address like tcp://HOST:PORT, "
                              f"not {args.scheduler!r}")
-        assignment = assignments.load(args.assignment, conventions)
+        assignment = assignments.load(args.assignment, conventions,
+                                      _questions(args, batch_out=Path(args.out)))
         select_checks(assignment.checks, args.select)  # Note [Zero checks] in grader/scoring/plugin.py
         if args.data_dir:  # a bad --data-dir is the command's error (a ValueError)
             from .checks.training_data import describe
@@ -560,7 +568,39 @@ def _conventions(args: argparse.Namespace) -> dict:
     return conventions
 
 
-COURSE_KEYS = ("conventions", "worker_python")
+COURSE_KEYS = ("conventions", "worker_python", "secret")
+
+
+def _questions(args: argparse.Namespace, batch_out=None):
+    """The questions the full grader asks (Note [Fresh questions] in
+    grader/checks/questions.py): the --course file's `secret:`, else the one kept in a batch's
+    output folder (made on its first run, so resuming or regrading the folder asks the same
+    questions), else one drawn for this run.  ValueError says what is wrong."""
+    from pathlib import Path
+
+    import yaml
+
+    from .checks import questions
+    if args.course:
+        try:
+            data = yaml.safe_load(Path(args.course).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ValueError(f"--course {args.course}: {exc}") from None
+        if isinstance(data, dict) and data.get("secret") is not None:
+            secret = data["secret"]
+            secret = str(secret) if isinstance(secret, int) and not isinstance(secret, bool) else secret
+            return questions.Questions(
+                questions.valid_secret(secret, f"--course {args.course}: secret"), "course")
+    if batch_out is None:
+        return questions.Questions(questions.new_secret(), "run")
+    from .batch.run import QUESTIONS_FILE
+    path = Path(batch_out) / QUESTIONS_FILE  # written by run_batch (grader/batch/run.py)
+    try:
+        return questions.Questions(questions.valid_secret(path.read_text(), str(path)), "batch")
+    except FileNotFoundError:
+        return questions.Questions(questions.new_secret(), "batch")
+    except OSError as exc:
+        raise ValueError(f"{path}: {exc.strerror or exc}") from None
 
 
 def _course_conventions(path, assignment_id: str) -> dict:
@@ -584,6 +624,8 @@ def _course_conventions(path, assignment_id: str) -> dict:
     unknown = sorted(str(k) for k in data if k not in COURSE_KEYS)
     if unknown:
         raise ValueError(f"unknown key {unknown[0]!r}; a course file has {', '.join(COURSE_KEYS)}")
+    if data.get("secret") is not None and not isinstance(data["secret"], (str, int)):
+        raise ValueError("secret must be a string (Note [Fresh questions])")
     known = assignments.available()
     conventions = data.get("conventions") or {}
     worker_python = data.get("worker_python")

@@ -22,6 +22,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from grader.checks import questions
 from grader.checks.builders import backward_check, forward_check
 from grader.checks.compare import (TOLERANCES, Signature, Tolerance, accept_shape,
                                    compare_arrays, compare_scalar, in_shape)
@@ -35,8 +36,12 @@ from reference.cs231n.classifiers.cnn import ThreeLayerConvNet as ReferenceConvN
 from reference.published import PUBLISHED
 
 
+QUESTIONS = questions.current()  # public or drawn from a secret: Note [Fresh questions]
+
+
 def _rng(seed: int) -> np.random.Generator:
-    return np.random.default_rng(seed)
+    """Every sample's generator (Note [Fresh questions] in grader/checks/questions.py)."""
+    return QUESTIONS.rng(seed)
 
 
 # ===========================================================================
@@ -62,8 +67,9 @@ def _rng(seed: int) -> np.random.Generator:
 # and added to the message.
 #
 # The backward inner check of sample k runs with seed k, so its upstream
-# gradient is default_rng(k).standard_normal(out.shape) (builders.backward_check
-# draws default_rng(seed + number) with number 0); `upstream` recomputes
+# gradient is QUESTIONS.rng(k).standard_normal(out.shape) (builders.backward_check
+# draws questions.current().rng(seed + number) with number 0, Note [Fresh
+# questions] in grader/checks/questions.py); `upstream` recomputes
 # exactly that for the signatures, and tests/assignments/test_cnn.py checks
 # that the hints do fire, which would catch a change in the builder's seeding.
 
@@ -351,6 +357,17 @@ def published_conv_check() -> Check:
             raise CheckFailure("`conv_forward_naive` should return a tuple (out, cache)")
         compare_arrays("out", result.value[0], expected, inputs=dict(zip(CONV_ARGS, inputs)),
                        tolerance=Tolerance(rtol=0.0, atol=vector.tolerance), hint=CONV_HINTS["out"])
+        # The same question at inputs of the same shapes the grader draws, so a table of the
+        # published numbers earns nothing (Note [Fresh questions] in grader/checks/questions.py).
+        x, w, b, conv_param = inputs
+        r = _rng(44)
+        drawn = (r.standard_normal(x.shape), r.standard_normal(w.shape), r.standard_normal(b.shape),
+                 dict(conv_param))
+        result = _student_call(student, "layers", "conv_forward_naive", *drawn)
+        if not isinstance(result.value, (tuple, list)) or not result.value:
+            raise CheckFailure("`conv_forward_naive` should return a tuple (out, cache)")
+        compare_arrays("out", result.value[0], ref.conv_forward_naive(*copy.deepcopy(drawn))[0],
+                       inputs=dict(zip(CONV_ARGS, drawn)), hint=CONV_HINTS["out"])
 
     return Check("conv_forward_naive/published", "conv_forward_naive",
                  "conv_forward_naive: reproduces the notebook's published output "

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from grader.checks import questions
 from grader.checks.compare import (Signature, accept_shape, compare_arrays, compare_scalar,
                                    summarize_inputs)
 from grader.checks.spec import Check, CheckFailure
@@ -228,6 +229,9 @@ def mean_bound(x: np.ndarray, keep: float) -> float:
 # its year, normalization, reg, weight_scale, dtype, seed), each with a value
 # other than its default somewhere.
 
+QUESTIONS = questions.current()  # data drawn from it: Note [Fresh questions]
+
+
 @dataclass(frozen=True)
 class Case:
     """One dropout input: x (no zero entries), the keep probability, the mode and the seed."""
@@ -239,7 +243,7 @@ class Case:
 
 
 def make_x(shape: tuple, data_seed: int, offset: float = 0.0) -> np.ndarray:
-    x = np.random.default_rng(data_seed).standard_normal(shape) + offset
+    x = QUESTIONS.rng(data_seed).standard_normal(shape) + offset
     x[x == 0] = 1.0  # Note [Randomness in dropout checks]: dx = dout * out / x needs x != 0
     return x
 
@@ -456,7 +460,7 @@ def check_backward_train(cases: list[Case], *, hidden: bool = False) -> Check:
             if not np.all(np.isfinite(out)):
                 continue  # no derivative to compare with; dropout_forward's checks say why
             checked += 1
-            dout = np.random.default_rng(100 + number).standard_normal(case.x.shape)
+            dout = QUESTIONS.rng(100 + number).standard_normal(case.x.shape)
             result = call_student(student, LAYERS, "dropout_backward", dout, forward.ref.item(1))
             compare_in_sample(case, "dx", plain(result.value), dout * (out / case.x) + 0.0,
                               inputs={"dout": dout, **inputs_of(student, case)},
@@ -477,7 +481,7 @@ def check_backward_test(cases: list[Case]) -> Check:
         __tracebackhide__ = True
         for number, case in enumerate(cases):
             forward, _ = run_forward(student, case, needed_by="`dropout_backward`")
-            dout = np.random.default_rng(200 + number).standard_normal(case.x.shape)
+            dout = QUESTIONS.rng(200 + number).standard_normal(case.x.shape)
             result = call_student(student, LAYERS, "dropout_backward", dout, forward.ref.item(1))
             compare_in_sample(case, "dx", plain(result.value), dout.copy(),
                               inputs={"dout": dout, **inputs_of(student, case)},
@@ -536,7 +540,7 @@ class NetCase:
     normalization: str | None = None  # 'batchnorm' or 'layernorm' (Note [Dropout with normalization])
 
     def params(self) -> dict[str, np.ndarray]:
-        rng = np.random.default_rng(self.data_seed)
+        rng = QUESTIONS.rng(self.data_seed)
         dims = [self.input_dim, *self.hidden_dims, self.num_classes]
         params = {}
         for i in range(1, len(dims)):
@@ -558,7 +562,7 @@ class NetCase:
         return params
 
     def data(self) -> tuple[np.ndarray, np.ndarray]:
-        rng = np.random.default_rng(self.data_seed + 1)
+        rng = QUESTIONS.rng(self.data_seed + 1)
         return (rng.uniform(-1, 1, (self.batch, self.input_dim)),
                 rng.integers(self.num_classes, size=self.batch))
 
@@ -977,7 +981,7 @@ def check_param_gradient(model, case: NetCase, X, y, params: dict, name: str,
                          analytic: np.ndarray, number: int, shape: tuple) -> None:
     """Directional derivative first; element-wise only when it fails (STYLE point 3)."""
     theta = params[name]
-    direction = np.random.default_rng(1000 + number).standard_normal(theta.shape)
+    direction = QUESTIONS.rng(1000 + number).standard_normal(theta.shape)
     try:
         plus = loss_with(model, X, y, name, theta + DIRECTIONAL_STEP * direction, shape)
         minus = loss_with(model, X, y, name, theta - DIRECTIONAL_STEP * direction, shape)
@@ -1000,7 +1004,7 @@ def check_param_gradient(model, case: NetCase, X, y, params: dict, name: str,
 def elementwise_report(model, X, y, name: str, theta: np.ndarray, analytic: np.ndarray,
                        shape: tuple) -> str:
     """Numerical gradient of a few entries, to say where the gradient is wrong."""
-    rng = np.random.default_rng(7)
+    rng = np.random.default_rng(7)  # which entries to report: a diagnostic, fixed
     count = min(theta.size, ELEMENTWISE_ENTRIES)
     flat = rng.choice(theta.size, size=count, replace=False)
     rows = []

@@ -26,6 +26,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from grader.checks import questions
 from grader.checks.builders import (DIRECTIONAL_STEP, DIRECTIONAL_TOLERANCE, backward_check,
                                     forward_check)
 from grader.checks.compare import (Signature, Tolerance, accept_shape, collecting_notes,
@@ -39,8 +40,12 @@ from reference.cs231n import optim as ref_optim
 from reference.cs231n.classifiers import fc_net as ref_fc
 
 
+QUESTIONS = questions.current()  # public or drawn from a secret: Note [Fresh questions]
+
+
 def _rng(seed: int) -> np.random.Generator:
-    return np.random.default_rng(seed)
+    """Every sample's generator (Note [Fresh questions] in grader/checks/questions.py)."""
+    return QUESTIONS.rng(seed)
 
 
 # ===========================================================================
@@ -498,7 +503,7 @@ def _own_loss_note(model, case: ModelCase, name: str, claimed, loss_wrong: bool 
     claimed = in_shape(claimed, np.shape(base))
     if not isinstance(claimed, np.ndarray) or base is None or claimed.shape != base.shape:
         return ""
-    direction = _rng(12345).standard_normal(base.shape)
+    direction = np.random.default_rng(12345).standard_normal(base.shape)  # scores nothing: fixed
     shapes = _student_shapes(model)
 
     def loss_at(t: float) -> float:
@@ -784,6 +789,20 @@ def _course_initial_losses(student) -> None:
             raise CheckFailure(f"[{what}] {failure.message}\nexpected: {source}",
                                details=failure.details) from None
         _same_as_reference(model, case, loss, grads)
+        # The course's numbers are asked on the course's seed; the same network is then asked
+        # at weights and inputs drawn like the course's but from the grader's questions, so a
+        # table of the published answers earns nothing (Note [Fresh questions] in
+        # grader/checks/questions.py).
+        r = _rng(233 if reg == 0 else 234)
+        drawn = {}
+        for i in range(1, len(COURSE_DIMS)):
+            drawn[f"W{i}"] = 5e-2 * r.standard_normal((COURSE_DIMS[i - 1], COURSE_DIMS[i]))
+            drawn[f"b{i}"] = np.zeros(COURSE_DIMS[i])
+        fresh = ModelCase(f"{what}, weights and X the grader drew", COURSE_DIMS, drawn,
+                          r.standard_normal((2, 15)), r.integers(10, size=2), reg)
+        _install(model, drawn)
+        loss, grads = _loss_and_grads(model, fresh.X, fresh.y, fresh.name)
+        _same_as_reference(model, fresh, loss, grads)
 
 
 def _same_as_reference(model, case: ModelCase, loss, grads) -> None:

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from grader.checks import kaiming
+from grader.checks import kaiming, questions
 from grader.checks.compare import as_array, compare_arrays
 from grader.checks.spec import Check, CheckFailure, Sample
 from grader.checks.student import RemoteObject, Student
@@ -30,8 +30,12 @@ MODULE = "convnets"   # the student's tf_convnets.py (manifest `files:`)
 HELPERS = "helpers"   # course/grader_tf.py, shipped into the package
 
 
+QUESTIONS = questions.current()  # public or drawn from a secret: Note [Fresh questions]
+
+
 def _rng(seed: int) -> np.random.Generator:
-    return np.random.default_rng(seed)
+    """Every sample's generator (Note [Fresh questions] in grader/checks/questions.py)."""
+    return QUESTIONS.rng(seed)
 
 
 def _tf():

@@ -48,7 +48,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from grader.report.charts import bar_chart
-from grader.checks import held_out, training_data
+from grader.checks import held_out, questions, training_data
 from grader.checks.compare import (Signature, Tolerance, as_array, compare_arrays, tolerance_for,
                                    compare_scalar)
 from grader.checks.spec import Check, CheckFailure, Sample
@@ -79,8 +79,12 @@ def float32_tolerance() -> Tolerance:
     return tolerance_for(np.zeros(0, np.float32))
 
 
+QUESTIONS = questions.current()  # public or drawn from a secret: Note [Fresh questions]
+
+
 def _rng(seed: int) -> np.random.Generator:
-    return np.random.default_rng(seed)
+    """Every sample's generator (Note [Fresh questions] in grader/checks/questions.py)."""
+    return QUESTIONS.rng(seed)
 
 
 def _f32(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:

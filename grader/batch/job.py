@@ -19,9 +19,10 @@ import signal
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..checks.questions import Questions
 from ..scoring import assignment as assignments
 from ..scoring.pipeline import Options, grade_submission
 from ..scoring.result import SubmissionResult
@@ -48,6 +49,10 @@ class JobSpec:
     device: str | None = None
     data_dir: str | None = None
     warm: tuple[str, ...] = ()     # slot folders of the batch's zygotes (grader/worker/warm.py)
+    # the assignment's questions (Note [Fresh questions] in grader/checks/questions.py), as
+    # plain strings so that a Dask task's JSON carries them; never in a repr
+    secret: str | None = field(default=None, repr=False)
+    questions_source: str = "public"
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,8 @@ def grade_job(spec: JobSpec, job: Job) -> SubmissionResult:
     """Grade one submission in a job process (Note [Job processes] in grader/batch/run.py)."""
     assignments.ASSIGNMENTS_DIR = Path(spec.assignments_dir)
     assignments.RUBRICS_DIR = Path(spec.rubrics_dir)
-    assignment = assignments.load(spec.assignment, spec.conventions)
+    assignment = assignments.load(spec.assignment, spec.conventions,
+                                  Questions(spec.secret, spec.questions_source))
     options = Options(sandbox=spec.sandbox, python=spec.python, select=spec.select,
                       notebook_mode=spec.notebook_mode, device=spec.device, data_dir=spec.data_dir,
                       warm=spec.warm)

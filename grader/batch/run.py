@@ -191,6 +191,8 @@ def settings_key(assignment: assignments.Assignment, select: str | None,
         data["device"] = device
     if data_dir:  # likewise for the default data set, digits
         data["data_dir"] = str(Path(data_dir).resolve())
+    if assignment.questions.secret is not None:  # other questions, other verdicts
+        data["questions"] = assignment.questions.fingerprint
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -266,9 +268,30 @@ def run_batch(folder: Path, assignment: assignments.Assignment, out_dir: Path,
         lock.close()
         raise BatchError(f"another grade batch is writing {out_dir}") from None
     try:
+        _keep_questions(out_dir, assignment.questions)
         return _run_locked(folder, assignment, out_dir, options, workers, job, stream)
     finally:
         lock.close()
+
+
+QUESTIONS_FILE = "questions.secret"  # beside the gradebook; never in a result or a report
+
+
+def _keep_questions(out_dir: Path, questions: Questions) -> None:
+    """Write the secret a batch drew for its output folder on its first run, readable by its
+    owner only, so that resuming or regrading the folder asks the same questions (Note [Fresh
+    questions] in grader/checks/questions.py; grader/cli.py reads it)."""
+    if questions.source != "batch" or questions.secret is None:
+        return
+    path = out_dir / QUESTIONS_FILE
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.read_text().strip() != questions.secret:
+            raise BatchError(f"{path} changed while the batch started; run it again") from None
+        return
+    with os.fdopen(descriptor, "w") as file:
+        file.write(questions.secret + "\n")
 
 
 def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> Outcome:
@@ -310,7 +333,9 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
         spec = JobSpec(assignment.id, dict(assignment.conventions),
                        str(assignments.ASSIGNMENTS_DIR), str(assignments.RUBRICS_DIR),
                        options.sandbox, options.python, options.select, options.notebook_mode,
-                       options.device, options.data_dir)
+                       options.device, options.data_dir,
+                       secret=assignment.questions.secret,
+                       questions_source=assignment.questions.source)
         pool = None
         if options.warm and todo and not options.cluster:
             pool, slots = _warm_pool(assignment, options, device, min(workers, len(todo)), stream)

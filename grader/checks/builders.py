@@ -27,6 +27,7 @@ import numpy as np
 
 from grader.worker.client import StudentError
 
+from . import questions
 from .compare import Signature, Tolerance, compare_arrays, in_shape, matches
 from .spec import Check, CheckFailure, Sample
 from .student import Student
@@ -112,12 +113,13 @@ def backward_check(forward: str, backward: str, module: str, samples: Iterable[S
     """One check: gradient `grad` (element `grad_index` of backward's result, the
     gradient with respect to forward argument `wrt`) equals the reference's."""
     samples = tuple(samples)
+    asked = questions.current()  # the upstream gradients are questions too (Note [Fresh questions])
 
     def run(student: Student) -> None:
         __tracebackhide__ = True
         for number, sample in enumerate(samples):
             out, cache = reference_forward(*copy.deepcopy(sample.args), **copy.deepcopy(sample.kwargs))
-            dout = np.random.default_rng(seed + number).standard_normal(np.shape(out))
+            dout = asked.rng(seed + number).standard_normal(np.shape(out))
             expected_all = reference_backward(dout, cache)
             expected = expected_all if single_grad else expected_all[grad_index]
             forward_result = _student_call(student, module, forward, sample, needed_by=f"`{backward}`")

@@ -37,6 +37,7 @@ import zipfile
 from pathlib import Path
 
 from . import distribution
+from ..checks import questions
 
 SETUP = """\
 #!/usr/bin/env bash
@@ -105,6 +106,10 @@ def build(assignment_id: str, out: Path) -> Path:
         _add_script(archive, "run_autograder", RUN.format(assignment=assignment_id))
         _add_script(archive, "requirements.txt", "\n".join(requirements(assignment.folder)) + "\n",
                     0o644)
+        # Note [Fresh questions] in grader/checks/questions.py: one secret per autograder,
+        # drawn here, so every upload is asked the same questions and none a release's
+        _add_script(archive, f"grader-source/{QUESTIONS_FILE}", questions.new_secret() + "\n",
+                    0o600)
         for name, path in sources:
             for file, relative in _files(path):
                 arcname = f"grader-source/{name}/{relative}" if relative else f"grader-source/{name}"
@@ -148,6 +153,18 @@ def results_for(result, max_score: float) -> dict:
     return data
 
 
+QUESTIONS_FILE = "questions.secret"
+
+
+def _questions(root: Path) -> questions.Questions:
+    """The autograder's secret (written by `build`); one drawn now for a zip made without."""
+    path = Path(root) / "source" / "grader-source" / QUESTIONS_FILE
+    try:
+        return questions.Questions(questions.valid_secret(path.read_text(), str(path)), "course")
+    except FileNotFoundError:
+        return questions.Questions(questions.new_secret(), "run")
+
+
 def run(assignment_id: str, root: Path) -> int:
     start = time.perf_counter()
     results = Path(root) / "results" / "results.json"
@@ -155,7 +172,7 @@ def run(assignment_id: str, root: Path) -> int:
     try:
         from ..scoring import assignment as assignments
         from ..scoring.pipeline import Options, grade_submission
-        assignment = assignments.load(assignment_id)
+        assignment = assignments.load(assignment_id, None, _questions(Path(root)))
         result = grade_submission(Path(root) / "submission", assignment, Options(),
                                   name="submission")
         data = results_for(result, assignment.rubric.max_score())

@@ -44,6 +44,7 @@ from typing import TextIO
 
 from ..scoring import assignment as assignments
 from . import mutants
+from ..checks import questions
 from ..submission.discover import Submission
 from ..scoring.result import CheckResult, SubmissionResult
 
@@ -207,7 +208,8 @@ def grade_fixtures(selftest: Selftest, workers: int, sandbox: str | None = None,
     todo = [Submission(f.id, f.id, f.path) for f in selftest.fixtures if f.path is not None]
     spec = JobSpec(selftest.assignment.id, dict(selftest.assignment.conventions),
                    str(assignments.ASSIGNMENTS_DIR), str(assignments.RUBRICS_DIR),
-                   sandbox, None, None)
+                   sandbox, None, None, secret=selftest.assignment.questions.secret,
+                   questions_source=selftest.assignment.questions.source)
     progress = Progress(len(todo), stream)
 
     def keep(submission: Submission, result: SubmissionResult, failure: str = "") -> None:
@@ -281,7 +283,7 @@ def _lost_on_target(fixture: Fixture, result: SubmissionResult) -> str:
 
 def run_selftest(assignment_id: str, quick: bool = False, workers: int | None = None,
                  sandbox: str | None = None, out: TextIO = sys.stdout,
-                 err: TextIO = sys.stderr) -> int:
+                 err: TextIO = sys.stderr, secret: str | None = None) -> int:
     """`grade selftest`: 0 when everything in Note [What selftest proves] holds, 1 when
     something does not, 2 when the command is wrong."""
     workers = workers if workers is not None else (os.cpu_count() or 1)
@@ -289,9 +291,14 @@ def run_selftest(assignment_id: str, quick: bool = False, workers: int | None = 
         print(f"grade: --workers must be at least 1, not {workers}", file=err)
         return 2
     try:
-        assignment = assignments.load(assignment_id)
+        asked = questions.PUBLIC  # Note [Fresh questions] in grader/checks/questions.py
+        if secret is not None:
+            secret = questions.new_secret() if secret == "random" else secret
+            asked = questions.Questions(questions.valid_secret(secret, "--secret"), "selftest")
+            print(f"questions: drawn from the secret {secret}", file=err)
+        assignment = assignments.load(assignment_id, None, asked)
         fixtures = mutants.load(assignment.id, assignment.folder)
-    except (assignments.AssignmentError, mutants.MutantError) as exc:
+    except (assignments.AssignmentError, mutants.MutantError, ValueError) as exc:
         print(f"grade: {exc}", file=err)
         return 2
     start = time.monotonic()

@@ -59,6 +59,7 @@ from pathlib import Path
 
 import yaml
 
+from ..checks.questions import PUBLIC, Questions, asking
 from ..checks.spec import Check
 from ..submission.stage import Layout
 from ..worker.sandbox import Limits
@@ -167,15 +168,21 @@ class Assignment:
     conventions: dict = field(default_factory=dict)
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> other names
     gpu: bool = False  # framework code that may run on a GPU (Note [Choosing the device])
+    questions: Questions = PUBLIC  # Note [Fresh questions]
 
 
 def available() -> list[str]:
     return sorted(p.parent.name for p in ASSIGNMENTS_DIR.glob("*/manifest.yml"))
 
 
-def _load_checks(folder: Path, assignment_id: str) -> tuple[Check, ...]:
+def _load_checks(folder: Path, assignment_id: str,
+                 asked: Questions = PUBLIC) -> tuple[Check, ...]:
+    """The checks of `folder`'s checks.py, drawing their samples from `asked` (one module per
+    secret: Note [Fresh questions] in grader/checks/questions.py)."""
     path = folder / "checks.py"
     name = f"grader_assignment_checks_{assignment_id}"
+    if asked.secret is not None:
+        name += f"_q{asked.fingerprint}"
     if name in sys.modules:
         return tuple(sys.modules[name].CHECKS)
     spec = importlib.util.spec_from_file_location(name, path)
@@ -184,7 +191,8 @@ def _load_checks(folder: Path, assignment_id: str) -> tuple[Check, ...]:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        with asking(asked):
+            spec.loader.exec_module(module)
         checks = tuple(module.CHECKS)
     except Exception as exc:  # a broken checks module is the course's error, not a crash
         del sys.modules[name]
@@ -216,7 +224,10 @@ def load_rubric(assignment_id: str, checks: tuple[Check, ...]) -> Rubric:
     return Rubric(points, bool(data.get("hidden_details", False)), manual)
 
 
-def load(assignment_id: str, conventions: dict | None = None) -> Assignment:
+def load(assignment_id: str, conventions: dict | None = None,
+         asked: Questions = PUBLIC) -> Assignment:
+    """The assignment, its samples drawn from `asked` (public unless official grading gives
+    a secret; Note [Fresh questions] in grader/checks/questions.py)."""
     folder = ASSIGNMENTS_DIR / assignment_id
     manifest_path = folder / "manifest.yml"
     if not manifest_path.exists():
@@ -238,11 +249,11 @@ def load(assignment_id: str, conventions: dict | None = None) -> Assignment:
     except AttributeError as exc:
         raise AssignmentError(f"{manifest_path}: bad conventions ({exc})") from None
     check_conventions(assignment_id, conventions or {}, declared=declared)  # before any grading
-    checks = _load_checks(folder, assignment_id)
+    checks = _load_checks(folder, assignment_id, asked)
     rubric = load_rubric(assignment_id, checks)
     merged = dict(manifest.get("conventions", {}), **(conventions or {}))
     return Assignment(assignment_id, manifest.get("title", assignment_id), layout, limits, checks,
-                      rubric, folder, merged, aliases, bool(manifest.get("gpu", False)))
+                      rubric, folder, merged, aliases, bool(manifest.get("gpu", False)), asked)
 
 
 def notebook_settings(manifest: dict, layout: Layout,

@@ -36,14 +36,17 @@ class Options:
     warm: tuple[str, ...] = ()          # zygote slots (grader/worker/warm.py); (): cold workers
 
 
-def _environment(worker: Worker | None, device: devices.Device = devices.CPU) -> dict:
+def _environment(worker: Worker | None, device: devices.Device = devices.CPU,
+                 questions: str = "public") -> dict:
     info = worker.info if worker is not None else {}
     return {"device": str(device), "sandbox": worker.mode if worker is not None else "",
             "python": platform.python_version(), "worker_python": info.get("python", ""),
             "worker_numpy": info.get("numpy", ""), "platform": platform.platform(terse=True),
             "worker_start": worker.start_kind if worker is not None else "",
             # Note [Sandbox views] in grader/worker/sandbox.py: what was in force for this submission
-            "isolation": dict(worker.isolation) if worker is not None else {}}
+            "isolation": dict(worker.isolation) if worker is not None else {},
+            # Note [Fresh questions] in grader/checks/questions.py: the kind, never the secret
+            "questions": questions}
 
 
 def grade_submission(path: Path, assignment: assignments.Assignment,
@@ -76,7 +79,8 @@ class Grading:
         return SubmissionResult(self.assignment.id, self.name, "error", 0.0,
                                 self.assignment.rubric.max_score(),
                                 round(time.perf_counter() - self.start, 3),
-                                _environment(worker, self.device), message=message)
+                                _environment(worker, self.device, self.assignment.questions.describe()),
+                                message=message)
 
     def _begin(self) -> None:
         assignment, options = self.assignment, self.options
@@ -180,7 +184,7 @@ class Grading:
                                 max_score if not options.select else
                                 round(sum(r.max_points for r in results), 6),
                                 round(time.perf_counter() - self.start, 3),
-                                _environment(worker, self.device),
+                                _environment(worker, self.device, self.assignment.questions.describe()),
                                 tuple(results), notes=tuple(notes + _manual_note(assignment)),
                                 answers=_answers(staged.answers, assignment.rubric.manual))
 

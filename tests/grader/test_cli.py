@@ -245,7 +245,7 @@ def test_a_wrong_convention_is_a_command_error(tmp_path, command, flags, assignm
     ("conventions:\n  dropuot: {dropout_p: drop}\n",
      "conventions: unknown assignment 'dropuot'; assignments: batchnorm, cnn, dropout, fc_nets, "),
     ("convention:\n  dropout: {dropout_p: drop}\n",
-     "unknown key 'convention'; a course file has conventions, worker_python"),
+     "unknown key 'convention'; a course file has conventions, worker_python, secret"),
     ("conventions:\n  cnn: {gamma_shape: C}\n",
      "conventions.cnn: cnn has no convention 'gamma_shape'; its conventions: "
      "groupnorm_param_shape, l2_scale"),
