@@ -159,6 +159,7 @@ def grade_job(spec: JobSpec, job: Job) -> SubmissionResult:
     """Grade one submission in a job process (Note [Job processes])."""
     assignments.ASSIGNMENTS_DIR = Path(spec.assignments_dir)
     assignments.RUBRICS_DIR = Path(spec.rubrics_dir)
+    _forget_stale_checks(spec.assignment)  # Note [Warm job processes]
     assignment = assignments.load(spec.assignment, spec.conventions)
     options = Options(sandbox=spec.sandbox, python=spec.python, select=spec.select,
                       notebook_mode=spec.notebook_mode, device=spec.device, data_dir=spec.data_dir,
@@ -272,11 +273,73 @@ def _remove_dead_job_folders() -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _executor(workers: int) -> ProcessPoolExecutor:
+def _executor(workers: int, spec: JobSpec | None = None) -> ProcessPoolExecutor:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["grader.batch"])
+    if spec is not None:
+        _start_fork_server(spec)
     return ProcessPoolExecutor(workers, mp_context=context, initializer=_init_job_process,
                                initargs=(os.getpid(),), max_tasks_per_child=1)
+
+
+# -- Note [Warm job processes] -----------------------------------------------------------------
+
+PRELOAD_ENV = "GRADER_JOB_PRELOAD"
+_template_checks: dict[str, tuple[str, int, int]] = {}  # assignment -> checks.py (path, size, mtime)
+
+
+def _start_fork_server(spec: JobSpec) -> None:
+    """Start the fork server (if it is not running yet) with `spec`'s assignment preloaded."""
+    from multiprocessing import forkserver
+    data = {"assignment": spec.assignment, "conventions": spec.conventions,
+            "assignments_dir": spec.assignments_dir, "rubrics_dir": spec.rubrics_dir,
+            "select": spec.select}
+    previous = os.environ.get(PRELOAD_ENV)
+    os.environ[PRELOAD_ENV] = json.dumps(data, default=str)
+    try:
+        forkserver.ensure_running()
+    except Exception:  # only a cache: the pool starts the fork server itself, unwarmed
+        pass
+    finally:
+        if previous is None:
+            os.environ.pop(PRELOAD_ENV, None)
+        else:
+            os.environ[PRELOAD_ENV] = previous
+
+
+def _checks_stamp(assignment_id: str) -> tuple[str, int, int] | None:
+    path = assignments.ASSIGNMENTS_DIR / assignment_id / "checks.py"
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return str(path), stat.st_size, stat.st_mtime_ns
+
+
+def _preload_template() -> None:
+    """In the fork server: load the batch's assignment and run pytest's collection once."""
+    text = os.environ.pop(PRELOAD_ENV, "")
+    if not text:
+        return
+    try:
+        data = json.loads(text)
+        assignments.ASSIGNMENTS_DIR = Path(data["assignments_dir"])
+        assignments.RUBRICS_DIR = Path(data["rubrics_dir"])
+        stamp = _checks_stamp(data["assignment"])
+        assignment = assignments.load(data["assignment"], data["conventions"])
+        if stamp is not None:
+            _template_checks[assignment.id] = stamp
+        from . import plugin
+        plugin.select_checks(assignment.checks, data["select"])
+    except BaseException:  # only a cache: each job loads what it needs itself
+        pass
+
+
+def _forget_stale_checks(assignment_id: str) -> None:
+    """Drop the template's checks module when checks.py is no longer the file it loaded."""
+    stamp = _template_checks.pop(assignment_id, None)
+    if stamp is not None and stamp != _checks_stamp(assignment_id):
+        sys.modules.pop(f"grader_assignment_checks_{assignment_id}", None)
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -566,7 +629,7 @@ def _schedule(todo: list[Submission], workers: int, spec: JobSpec, job, keep, fa
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.set())
-    executor, size = _executor(workers), workers
+    executor, size = _executor(workers, spec), workers
     alone_processes: list = []  # the one-process pool's process while a suspect runs
     try:
         while pending or suspects or in_flight:
@@ -697,3 +760,7 @@ def summary(outcome: Outcome) -> str:
     elif outcome.dashboard_error:
         lines.append(f"dashboard: not written ({outcome.dashboard_error})")
     return printable_lines("\n".join(lines))  # Note [Terminal text] in grader/terminal.py
+
+
+if __name__ != "__main__" and os.environ.get(PRELOAD_ENV):
+    _preload_template()  # the fork server importing this module; Note [Warm job processes]
