@@ -81,7 +81,6 @@ from . import assignment as assignments
 from .discover import Submission, content_hash, discover
 from .gradebook import Gradebook, Reconciled, load_result
 from .pipeline import Options, grade_submission, submission_device
-from .report import render_html
 from .result import SubmissionResult
 from .terminal import printable, printable_lines
 
@@ -103,7 +102,8 @@ class BatchOptions:
     device: str | None = None       # --device: auto, cpu, cuda, cuda:N
     data_dir: str | None = None     # --data-dir: the accuracy checks' data set
     cluster: str | None = None      # "local" or a scheduler address: grade on Dask (cluster.py)
-    warm: bool = False              # --warm: zygote workers (Note [When workers are warm])
+    warm: bool | None = None        # zygote workers: None where safe, True asked, False never
+                                    # (Note [When workers are warm] in grader/worker/warm.py)
 
 
 @dataclass(frozen=True)
@@ -382,12 +382,19 @@ def write_grades_csv(results_dir: Path, path: Path, check_ids: list[str],
     return count
 
 
+def _render_html(result: SubmissionResult) -> str:
+    """The report page; imported when first needed (Jinja2 and the report module), which is
+    never in a job process: a Dask job process imports this module for its start alone."""
+    from .report import render_html
+    return render_html(result)
+
+
 def _render_missing_reports(results_dir: Path, reports_dir: Path) -> None:
     """A report for every JSON that has none or an older one (a kill between the writes)."""
     for json_path in results_dir.glob("*.json"):
         report = reports_dir / f"{json_path.stem}.html"
         if not report.exists() or report.stat().st_mtime < json_path.stat().st_mtime:
-            write_atomic(report, render_html(load_result(json_path)))
+            write_atomic(report, _render_html(load_result(json_path)))
 
 
 def settings_key(assignment: assignments.Assignment, select: str | None,
@@ -528,8 +535,9 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
                        options.sandbox, options.python, options.select, options.notebook_mode,
                        options.device, options.data_dir)
         pool = None
-        if options.warm and todo and not options.cluster:
-            pool, slots = _warm_pool(assignment, options, device, min(workers, len(todo)), stream)
+        if options.warm is not False and todo and not options.cluster:
+            pool, slots = _warm_pool(assignment, options, device, min(workers, len(todo)), stream,
+                                     asked=options.warm is True)
             spec = dataclasses.replace(spec, warm=slots)
 
         def keep(submission: Submission, result: SubmissionResult, failure: str = "") -> None:
@@ -539,7 +547,7 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
             json_path = results_dir / f"{submission.id}.json"
             write_atomic(json_path, result.to_json())
             gradebook.record(result, json_path, submission.id)
-            write_atomic(reports_dir / f"{submission.id}.html", render_html(result))
+            write_atomic(reports_dir / f"{submission.id}.html", _render_html(result))
             outcome.graded += 1
             outcome.ungradable_now += result.status != "graded"
             progress(result)
@@ -584,16 +592,20 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
     return outcome
 
 
-def _warm_pool(assignment, options: BatchOptions, device, count: int, stream: TextIO):
-    """One zygote per job slot, or (None, ()) with a line saying why the batch grades cold
-    (Note [When workers are warm] in grader/worker/warm.py)."""
+def _warm_pool(assignment, options: BatchOptions, device, count: int, stream: TextIO,
+               asked: bool = True):
+    """One zygote per job slot, or (None, ()) when the batch grades cold: with a line saying
+    why when --warm was asked for; by default (warm where safe) a judge that cannot have warm
+    workers grades cold without a word, as before warm workers were the default (Note [When
+    workers are warm] in grader/worker/warm.py).  Each result's environment says which ran."""
     from .worker.warm import SlotPool, ZygoteError, framework_of, warm_refusal
     framework = framework_of(assignment.folder)
     why = warm_refusal(framework) or ("the sandbox mode is rlimits"
                                       if (options.sandbox or os.environ.get("GRADER_SANDBOX"))
                                       == "rlimits" else "")
     if why:
-        print(f"--warm: cold workers ({why})", file=stream)
+        if asked:
+            print(f"--warm: cold workers ({why})", file=stream)
         return None, ()
     pool = SlotPool(count, options.python, framework, device)
     try:
