@@ -534,11 +534,15 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
                        str(assignments.ASSIGNMENTS_DIR), str(assignments.RUBRICS_DIR),
                        options.sandbox, options.python, options.select, options.notebook_mode,
                        options.device, options.data_dir)
-        pool = None
+        pool, early_ctrl_c = None, False
         if options.warm is not False and todo and not options.cluster:
-            pool, slots = _warm_pool(assignment, options, device, min(workers, len(todo)), stream,
-                                     asked=options.warm is True)
-            spec = dataclasses.replace(spec, warm=slots)
+            try:
+                pool, slots = _warm_pool(assignment, options, device, min(workers, len(todo)),
+                                         stream, asked=options.warm is True)
+            except KeyboardInterrupt:  # while the zygotes start: a Ctrl-C like any other
+                early_ctrl_c = True
+            else:
+                spec = dataclasses.replace(spec, warm=slots)
 
         def keep(submission: Submission, result: SubmissionResult, failure: str = "") -> None:
             facts = {"run": run_id, "sha256": hashes[submission.id], "settings": key,
@@ -559,6 +563,8 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
             progress.note(f"{outcome.unchanged} of {len(found.submissions)} submissions unchanged "
                           f"since graded (--regrade grades them again)")
         try:
+            if early_ctrl_c:
+                raise KeyboardInterrupt
             schedule(todo, min(workers, max(len(todo), 1)), spec, job, keep,
                      lambda submission, why: _failed(assignment, submission, why), progress)
         except KeyboardInterrupt as exc:
@@ -612,6 +618,9 @@ def _warm_pool(assignment, options: BatchOptions, device, count: int, stream: Te
         slots = tuple(pool.start())
     except ZygoteError as exc:
         slots, why = (), str(exc)
+    except KeyboardInterrupt:
+        pool.stop()
+        raise
     if not slots:
         pool.stop()
         print(f"--warm: cold workers (no zygote started{': ' + why if why else ''}; "
