@@ -535,7 +535,9 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
                        options.sandbox, options.python, options.select, options.notebook_mode,
                        options.device, options.data_dir)
         pool, early_ctrl_c = None, False
-        if options.warm is not False and todo and not options.cluster:
+        # Warm workers on this machine: the local pool's jobs, or those of a --cluster local
+        # (its Dask workers are this machine's processes too); never a remote --scheduler's.
+        if options.warm is not False and todo and options.cluster in (None, "local"):
             try:
                 pool, slots = _warm_pool(assignment, options, device, min(workers, len(todo)),
                                          stream, asked=options.warm is True)

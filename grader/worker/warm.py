@@ -16,7 +16,9 @@ keeps the trust boundary.  This module holds the two judge-side halves:
 # Note [When workers are warm]
 Only when it is safe and it pays: the judge runs as root (so each worker can
 get a fresh uid) and bubblewrap exists (so a slot sees only its own inbox),
-the submission is graded by `grade batch` on this machine (not on Dask), the
+the submission is graded by `grade batch` on this machine (its own job pool or
+a `--cluster local`, whose Dask workers are this machine's processes; never a
+remote `--scheduler`, whose workers cannot reach this machine's zygotes), the
 sandbox mode is not rlimits, and the assignment is not a TensorFlow one
 (TensorFlow starts threads at import and cannot be forked safely; those
 submissions get cold workers).  Where all of that holds, `grade batch` uses
