@@ -97,7 +97,7 @@ def goals(data: dict) -> list[tuple[str, str, str, str]]:
         for name, target in (("nbgrader", 10.0), ("otter", 40.0)):
             tool = next(r for r in compare["rows"] if r["tool"].startswith(name))
             ratio = tool["ratio"]["1"]
-            row(f"{tool['tool']} time ÷ ours, {compare.get('size', '')} notebooks, 1 worker",
+            row(f"time of {tool['tool']} ÷ ours, {compare.get('size', '')} notebooks, 1 worker",
                 f"≥ {target:g}×", f"{ratio:.1f}×", ratio >= target)
     overhead = data["overhead"]
     if overhead:
