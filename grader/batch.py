@@ -304,7 +304,8 @@ def _executor(workers: int, spec: JobSpec | None = None) -> ProcessPoolExecutor:
 # -- Note [Warm job processes] -----------------------------------------------------------------
 
 PRELOAD_ENV = "GRADER_JOB_PRELOAD"
-_template_checks: dict[str, tuple[str, int, int]] = {}  # assignment -> checks.py (path, size, mtime)
+# assignment id -> (path, size, mtime) of the checks.py the fork server loaded
+_template_checks: dict[str, tuple[str, int, int]] = {}
 
 
 def _start_fork_server(spec: JobSpec) -> None:

@@ -384,7 +384,8 @@ RUN_PROBE = ("import json, sys; from pathlib import Path; import grader.assignme
              "None, None); "
              "pool = batch._executor(1, spec if sys.argv[1] == 'warm' else None); "
              "print(json.dumps([pool.submit(probe_job.loaded, m).result() "
-             "for m in ('grader_assignment_checks_tiny', 'grader.checks.registry_tests')])); pool.shutdown()")
+             "for m in ('grader_assignment_checks_tiny', 'grader.checks.registry_tests')])); "
+             "pool.shutdown()")
 
 
 @pytest.mark.parametrize("mode", ["warm", "cold"])
