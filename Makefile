@@ -83,9 +83,10 @@ screenshots: venv sandbox browser
 	  rm -rf $$profile; done; done
 	@echo "screenshots: out/screenshots/"
 
-# Benchmarks (issue 6): our grader, nbgrader and Otter on the same notebooks, the overhead
-# ratio, scaling, `grade check` per assignment; rewrites benchmarks/RESULTS.md (each script
-# under 15 minutes, 30-40 minutes in all on the 2-core machine (estimated); BENCH_PRESET=small
+# Benchmarks (issues 6 and 17): our grader, nbgrader and Otter on the same notebooks, the
+# overhead ratio with where the time goes, scaling, `grade check` per assignment, and a class
+# of 1,000 on the local pool and on Dask; rewrites benchmarks/RESULTS.md with the figures
+# against issue 17's goals (about an hour on the 2-core machine, estimated; BENCH_PRESET=small
 # for a quick check).  nbgrader and Otter go into their own venv, pinned, never into .venv.
 TOOLS_VENV := benchmarks/.venv-tools
 .PHONY: bench bench-tools

@@ -84,6 +84,12 @@ def result_durations(out_dir: Path) -> dict[str, float]:
             for p in sorted((Path(out_dir) / "results").glob("*.json"))}
 
 
+def result_environment(out_dir: Path, key: str) -> dict[str, str]:
+    """submission id -> environment[key] (e.g. worker_start: "warm" or "cold")."""
+    return {p.stem: str(json.loads(p.read_text())["environment"].get(key, ""))
+            for p in sorted((Path(out_dir) / "results").glob("*.json"))}
+
+
 def _cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

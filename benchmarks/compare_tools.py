@@ -75,11 +75,13 @@ def _startup(work: Path) -> dict:
     empty.mkdir(exist_ok=True)
     ours = common.grade_argv("batch", str(empty), "-a", equivalent_tests.ASSIGNMENT, "-o",
                              str(work / "empty-out"), bench=True)
-    commands = {"grade batch on an empty class": (ours, None),
-                "nbgrader --version": (["nbgrader", "--version"], tool_env.environment(work)),
-                "otter --version": (["otter", "--version"], tool_env.environment(work))}
-    return {label: statistics.median(common.timed(argv, ok=(0,), env=env)[0] for _ in range(3))
-            for label, (argv, env) in commands.items()}
+    # An empty class is refused with exit 2 ("no submissions found") after the start-up,
+    # the imports, loading the assignment and discovery: what is timed.
+    commands = {"grade batch on an empty class": (ours, None, (0, 2)),
+                "nbgrader --version": (["nbgrader", "--version"], tool_env.environment(work), (0,)),
+                "otter --version": (["otter", "--version"], tool_env.environment(work), (0,))}
+    return {label: statistics.median(common.timed(argv, ok=ok, env=env)[0] for _ in range(3))
+            for label, (argv, env, ok) in commands.items()}
 
 
 def _disagreements(rows: list[dict], students: list) -> list[str]:

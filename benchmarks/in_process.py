@@ -18,7 +18,11 @@ grader/worker/runtime.py), keep the result under a handle.  The one piece of
 the worker it keeps is the conversion of each returned value to plain data
 (`to_plain`, a copy of the arrays), because the checks read values in that
 form (a model arrives as an opaque marker, a numpy scalar as a 0-d array) and
-must reach the same verdicts; it is a copy of a few small arrays per call.  A
+must reach the same verdicts; it is a copy of a few small arrays per call.  So
+is the copy of each call's arguments, which the worker gets by crossing the
+pipe: without it a student function that writes into its inputs (an optimizer
+updating its config in place) changes the judge's own arrays, and the scores
+drifted from the batch's by the order submissions ran in.  A
 student exception becomes the same `StudentError`.  Staging (to find the
 package) and the first import of the submission happen before the clock
 starts; what is timed is each check's `run`, back to back.
@@ -27,6 +31,7 @@ starts; what is timed is each check's `run`, back to back.
 from __future__ import annotations
 
 import contextlib
+import copy
 import importlib
 import inspect
 import io
@@ -85,8 +90,10 @@ class InProcessWorker:
         return members
 
     def _invoke(self, function, args, kwargs) -> CallResult:
-        args = runtime._materialise(list(args), self.table)
-        kwargs = runtime._materialise(dict(kwargs), self.table)
+        # The worker receives copies (they crossed the pipe): so do the student's functions here,
+        # else one that writes into its inputs changes the judge's own arrays and configs.
+        args = runtime._materialise(copy.deepcopy(list(args)), self.table)
+        kwargs = runtime._materialise(copy.deepcopy(dict(kwargs)), self.table)
         try:
             result = function(*args, **kwargs)
         except Exception as exc:  # the student's exception, as the worker reports it

@@ -59,6 +59,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import bench_common as common
@@ -132,11 +133,15 @@ CHECKS, PYTEST, OTHER = ("checks, judge side (references, comparisons, messages)
                          "pytest (collection, hooks, reports)", "rest of grade_submission")
 
 
-def profile_grading(paths: list[tuple[str, Path]], assignment) -> tuple[Profiler, float]:
-    """Grade each submission in this process with timers on every stage; (profiler, wall)."""
+def profile_grading(paths: list[tuple[str, Path]], assignment,
+                    warm: tuple[str, ...] = ()) -> tuple[Profiler, float]:
+    """Grade each submission in this process with timers on every stage; (profiler, wall).
+    With `warm` (slot folders of a running SlotPool), workers start as a warm batch's do."""
+    from grader.worker.warm import WarmWorker
     profiler = Profiler()
     originals = (pipeline.stage, plugin.run, Worker.start, Worker.close, Worker.request,
                  Worker._launch, Worker.wait_started)
+    warm_originals = (WarmWorker.start, WarmWorker.close)
     request = Worker.request
 
     def timed_request(worker, op, **fields):
@@ -165,24 +170,48 @@ def profile_grading(paths: list[tuple[str, Path]], assignment) -> tuple[Profiler
     Worker.wait_started = uncounted_wait
     Worker.close = profiler.wrap(STOP, Worker.close)
     Worker.request = timed_request
+    WarmWorker.start = profiler.wrap(START, WarmWorker.start)
+    WarmWorker.close = profiler.wrap(STOP, WarmWorker.close)
     checks = tuple(dataclasses.replace(c, run=profiler.wrap(CHECKS, c.run)) for c in assignment.checks)
     timed_assignment = dataclasses.replace(assignment, checks=checks)
     grade = profiler.wrap(OTHER, pipeline.grade_submission)
     start = time.perf_counter()
     try:
         for name, path in paths:
-            grade(path, timed_assignment, pipeline.Options(), name=name)
+            grade(path, timed_assignment, pipeline.Options(warm=warm), name=name)
     finally:
         (pipeline.stage, plugin.run, Worker.start, Worker.close, Worker.request,
          Worker._launch, Worker.wait_started) = originals
+        (WarmWorker.start, WarmWorker.close) = warm_originals
     return profiler, time.perf_counter() - start
+
+
+def warm_slots():
+    """A one-slot SlotPool when this machine can have warm workers (as grade batch would by
+    default), else (None, ()); Note [When workers are warm] in grader/worker/warm.py."""
+    from grader.worker.warm import SlotPool, ZygoteError, warm_refusal
+    if warm_refusal("numpy"):
+        return None, ()
+    pool = SlotPool(1)
+    try:
+        slots = tuple(pool.start())
+    except ZygoteError:
+        slots = ()
+    if not slots:
+        pool.stop()
+        return None, ()
+    return pool, slots
 
 
 def job_start_seconds(tasks: int) -> tuple[float, list[float]]:
     """(first job incl. the fork server's start, later jobs' seconds): the batch's own pool,
-    one task per process, each loading the assignment (Note [Job processes] in grader/batch/run.py).
+    one task per process, each loading the assignment (Note [Job processes] and Note [Warm job
+    processes] in grader/batch/run.py).
     Uses the batch's own pool factory, so that what is timed is exactly what grade batch starts."""
-    executor = batch._executor(1)
+    assignment = assignments.load(ASSIGNMENT)
+    spec = batch.JobSpec(ASSIGNMENT, dict(assignment.conventions), str(assignments.ASSIGNMENTS_DIR),
+                         str(assignments.RUBRICS_DIR), None, None, None)
+    executor = batch._executor(1, spec)  # with the fork server's preload, as grade batch does
     times = []
     try:
         for _ in range(tasks + 1):
@@ -220,8 +249,10 @@ def batch_side(klass: Path, out_1: Path, assignment, scratch: Path) -> tuple[dic
     once = {}
     empty = scratch / "empty-class"
     empty.mkdir()
+    # An empty class is refused (exit 2, "no submissions found") after the interpreter's start,
+    # the imports, loading the assignment and discovery: what is timed here.
     walls = [common.timed(common.grade_argv("batch", str(empty), "-a", ASSIGNMENT, "-o",
-                                            str(scratch / f"empty-out-{n}")), ok=(0,))[0]
+                                            str(scratch / f"empty-out-{n}")), ok=(0, 2))[0]
              for n in range(3)]
     once["grade batch on an empty class (start, imports, set-up; median of 3)"] = \
         statistics.median(walls)
@@ -278,12 +309,14 @@ def _run(args, tmp: Path) -> int:
                                  "--workers", str(workers))
         wall, _ = common.timed(argv)
         scores = common.result_scores(out)
+        starts = dict(Counter(common.result_environment(out, "worker_start").values()))
         runs.append({"workers": workers, "wall_s": wall, "graded": len(scores),
+                     "worker_start": starts,
                      "per_minute": common.per_minute(len(scores), wall),
                      "grading_s_summed": sum(common.result_durations(out).values()),
                      "command": common.shown(argv), "scores": scores})
         print(f"--workers {workers}: {len(scores)} in {wall:.1f} s = "
-              f"{runs[-1]['per_minute']:.1f} submissions/minute", flush=True)
+              f"{runs[-1]['per_minute']:.1f} submissions/minute; workers {starts}", flush=True)
 
     found = discover(klass).submissions
     computed = [in_process.compute_alone(s.path, assignment, s.id) for s in found]
@@ -297,7 +330,12 @@ def _run(args, tmp: Path) -> int:
         print(f"overhead ratio, {run['workers']} worker(s): {run['overhead_ratio']:.2f}")
 
     sample = [(s.id, s.path) for s in found[:args.sample]]
-    profiler, profiled_wall = profile_grading(sample, assignment)
+    pool, slots = warm_slots()
+    try:
+        profiler, profiled_wall = profile_grading(sample, assignment, slots)
+    finally:
+        if pool is not None:
+            pool.stop()
     per_submission = {label: seconds / len(sample) for label, seconds in profiler.totals.items()}
     counts = {label: n / len(sample) for label, n in profiler.counts.items()}
     starts = profiler.counts.get(START, 0) / len(sample)
@@ -324,6 +362,7 @@ def _run(args, tmp: Path) -> int:
         "compute_alone_s": compute_total, "compute_alone_each_s": compute_total / len(computed),
         "scores_match": not mismatched, "mismatched": mismatched, "sample": len(sample),
         "profiled_wall_s": profiled_wall, "worker_starts_per_submission": starts,
+        "breakdown_worker_start": "warm" if slots else "cold",
         "per_submission_s": per_submission, "calls_per_submission": counts, "once_s": once, "accounted_s": accounted,
         "unaccounted_s": wall_1 - accounted})
     return 0 if not mismatched else 1

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Run every benchmark of issue 6 and rewrite benchmarks/RESULTS.md from their figures.
+# Run every benchmark of issues 6 and 17 and rewrite benchmarks/RESULTS.md from their figures.
 #
-#   bash benchmarks/run_all.sh              # full sizes: each script under 15 minutes,
-#                                           # 30-40 minutes in all on the 2-core machine (estimated)
+#   bash benchmarks/run_all.sh              # full sizes: each script under 15 minutes but the
+#                                           # class of 1,000 (local pool and Dask: about 20-30
+#                                           # minutes), about an hour in all on the 2-core machine
 #   BENCH_PRESET=small bash benchmarks/run_all.sh   # small sizes, a few minutes: checks the
 #                                                   # scripts, marks RESULTS.md preliminary
 #
@@ -23,6 +24,7 @@ case "$PRESET" in
     $PY benchmarks/overhead.py --size 100 --workers 1 2 --sample 26 --json "$OUT/overhead.json"
     $PY benchmarks/scaling.py --counts 10 20 40 80 --workers 2 --json "$OUT/scaling.json"
     $PY benchmarks/compare_tools.py --size 40 --workers 1 2 --json "$OUT/compare_tools.json"
+    $PY benchmarks/big_class.py --size 1000 --workers 2 --modes local dask --json "$OUT/big_class.json"
     $PY benchmarks/write_results.py "$OUT" --preset full
     ;;
   small)
@@ -31,6 +33,7 @@ case "$PRESET" in
     $PY benchmarks/scaling.py --counts 4 8 --workers 2 --max-affine 3 --max-conv 3 \
       --json "$OUT/scaling.json"
     $PY benchmarks/compare_tools.py --size 6 --workers 1 2 --json "$OUT/compare_tools.json"
+    $PY benchmarks/big_class.py --size 12 --workers 2 --modes local dask --json "$OUT/big_class.json"
     $PY benchmarks/write_results.py "$OUT" --preset small --preliminary
     ;;
   *)

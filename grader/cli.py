@@ -128,10 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--regrade", action="store_true",
                        help="grade every submission again, even those unchanged since graded")
     _add_grading_options(batch)
-    batch.add_argument("--warm", action=argparse.BooleanOptionalAction, default=False,
+    batch.add_argument("--warm", action=argparse.BooleanOptionalAction, default=None,
                        help="fork each submission's workers from a zygote that has imported numpy "
                             "(and torch) once per worker slot; needs root and bubblewrap, not "
-                            "for TensorFlow; cold otherwise (default: --no-warm; see "
+                            "for TensorFlow (default: warm where that is possible, else cold; "
+                            "--warm says why when it is not; --no-warm: always cold; see "
                             "grader/worker/warm.py)")
     on_dask = batch.add_mutually_exclusive_group()  # grader/batch/cluster.py; README "Grading on a cluster"
     on_dask.add_argument("--cluster", choices=("local",),

@@ -33,7 +33,14 @@ stdout; the job process then starts the usual sandboxed student worker
 forkserver pool, because Dask workers are daemonic processes by default
 (`distributed.worker.daemon`), and multiprocessing refuses to start children
 of a daemonic process; the price is a Python start and the grader's imports
-per submission (about 0.8 s of CPU), small next to grading.  As each task has
+per submission (about 0.8 s of CPU).  It is not small next to grading a numpy
+submission (about 1 s): the local pool forks each job from a template that
+has already loaded the assignment (Note [Warm job processes] in
+grader/batch/run.py),
+and here a template process would become the jobs' parent, which Note [Dask
+worker deaths] relies on being the Dask worker.  With --cluster local the
+student workers are warm as in a local run (the batch's zygotes are on this
+machine; Note [When workers are warm] in grader/worker/warm.py).  As each task has
 its own process, a Dask worker may run several at once (`--nthreads N`).  The job
 process is set up by job.py's `init_job_process`, watching its Dask worker:
 when that worker ends, however it ends, the job kills its student workers,

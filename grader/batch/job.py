@@ -10,12 +10,14 @@ share, so that neither imports the other.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import multiprocessing.util
 import os
 import select
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -76,6 +78,7 @@ def grade_job(spec: JobSpec, job: Job) -> SubmissionResult:
     """Grade one submission in a job process (Note [Job processes] in grader/batch/run.py)."""
     assignments.ASSIGNMENTS_DIR = Path(spec.assignments_dir)
     assignments.RUBRICS_DIR = Path(spec.rubrics_dir)
+    _forget_stale_checks(spec.assignment)  # Note [Warm job processes] in grader/batch/run.py
     assignment = assignments.load(spec.assignment, spec.conventions,
                                   Questions(spec.secret, spec.questions_source))
     options = Options(sandbox=spec.sandbox, python=spec.python, select=spec.select,
@@ -188,3 +191,55 @@ def remove_dead_job_folders() -> None:
         pid = folder.name[len(JOB_TMP_PREFIX):].split("-")[0]
         if pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- the fork server's template (Note [Warm job processes] in grader/batch/run.py) ------------
+
+PRELOAD_ENV = "GRADER_JOB_PRELOAD"
+# assignment id -> (path, size, mtime) of the checks.py the fork server loaded
+_template_checks: dict[str, tuple[str, int, int]] = {}
+
+
+def _checks_stamp(assignment_id: str) -> tuple[str, int, int] | None:
+    path = assignments.ASSIGNMENTS_DIR / assignment_id / "checks.py"
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return str(path), stat.st_size, stat.st_mtime_ns
+
+
+def _preload_template() -> None:
+    """In the fork server: load the batch's assignment (with its questions) and run pytest's
+    collection once."""
+    text = os.environ.pop(PRELOAD_ENV, "")
+    if not text:
+        return
+    try:
+        data = json.loads(text)
+        assignments.ASSIGNMENTS_DIR = Path(data["assignments_dir"])
+        assignments.RUBRICS_DIR = Path(data["rubrics_dir"])
+        stamp = _checks_stamp(data["assignment"])
+        assignment = assignments.load(data["assignment"], data["conventions"],
+                                      Questions(data.get("secret"),
+                                                data.get("questions_source", "public")))
+        if stamp is not None:
+            _template_checks[assignment.id] = stamp
+        from ..scoring import plugin
+        plugin.select_checks(assignment.checks, data["select"])
+    except BaseException:  # only a cache: each job loads what it needs itself
+        pass
+
+
+def _forget_stale_checks(assignment_id: str) -> None:
+    """Drop the template's checks modules when checks.py is no longer the file it loaded (one
+    module per secret: Note [Fresh questions] in grader/checks/questions.py)."""
+    stamp = _template_checks.pop(assignment_id, None)
+    if stamp is not None and stamp != _checks_stamp(assignment_id):
+        prefix = f"grader_assignment_checks_{assignment_id}"
+        for name in [n for n in sys.modules if n == prefix or n.startswith(prefix + "_q")]:
+            sys.modules.pop(name, None)
+
+
+if __name__ != "__main__" and os.environ.get(PRELOAD_ENV):
+    _preload_template()  # the fork server importing grader.batch.run; Note [Warm job processes]

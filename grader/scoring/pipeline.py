@@ -138,7 +138,9 @@ class Grading:
         worker, self.worker = self.worker, None
         staged, self.staged = self.staged, None
         if worker is not None:
-            worker.close()
+            # A warm worker also gives its slot back (grader/worker/warm.py), so that a process
+            # that grades several submissions (benchmarks/overhead.py) finds the slot free.
+            getattr(worker, "release", worker.close)()
         if staged is not None:
             staged.cleanup()
 
@@ -184,7 +186,8 @@ class Grading:
                                 max_score if not options.select else
                                 round(sum(r.max_points for r in results), 6),
                                 round(time.perf_counter() - self.start, 3),
-                                _environment(worker, self.device, self.assignment.questions.describe()),
+                                _environment(worker, self.device,
+                                             self.assignment.questions.describe()),
                                 tuple(results), notes=tuple(notes + _manual_note(assignment)),
                                 answers=_answers(staged.answers, assignment.rubric.manual))
 

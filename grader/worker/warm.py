@@ -16,12 +16,18 @@ keeps the trust boundary.  This module holds the two judge-side halves:
 # Note [When workers are warm]
 Only when it is safe and it pays: the judge runs as root (so each worker can
 get a fresh uid) and bubblewrap exists (so a slot sees only its own inbox),
-the submission is graded with `grade batch --warm`, and the assignment is not
-a TensorFlow one (TensorFlow starts threads at import and cannot be forked
-safely; those submissions get cold workers).  Everything else, `grade check`
-included (one submission: nothing to amortise), starts cold workers exactly
-as before.  Each result's environment says which: "worker_start": "warm" or
-"cold".
+the submission is graded by `grade batch` on this machine (its own job pool or
+a `--cluster local`, whose Dask workers are this machine's processes; never a
+remote `--scheduler`, whose workers cannot reach this machine's zygotes), the
+sandbox mode is not rlimits, and the assignment is not a TensorFlow one
+(TensorFlow starts threads at import and cannot be forked safely; those
+submissions get cold workers).  Where all of that holds, `grade batch` uses
+warm workers by default (issue 17; after the warm, zygote and hostile tests
+and the slow batch tests passed with them on); `--no-warm` turns them off,
+and `--warm` asks for them and says why when they cannot be had.  Everything
+else, `grade check` included (one submission: nothing to amortise), starts
+cold workers exactly as before.  Each result's environment says which:
+"worker_start": "warm" or "cold".
 """
 
 from __future__ import annotations

@@ -30,6 +30,23 @@ def test_renders_the_sections_present_with_machine_commands_and_warning(tmp_path
     assert "## 2. Batch throughput" not in text
 
 
+def test_the_class_of_1000_and_the_goals_table(tmp_path):
+    run = {"mode": "local", "workers": 2, "command": "grade batch WORK/class", "wall_s": 600.0,
+           "graded": 1000, "per_minute": 100.0, "batch_peak_rss_mib": 61.0,
+           "judge_peak_rss_mib": 250.0, "tree_peak_rss_mib": 400.0, "worker_start": {"warm": 1000}}
+    write(tmp_path, "big_class", {"size": 1000, "workers": 2, "kinds": ["correct"],
+                                  "runs": [run, {**run, "mode": "dask", "wall_s": 690.0,
+                                                 "worker_start": {"cold": 1000}}],
+                                  "dask_ratio": 1.15, "scores_agree": True, "disagreements": []})
+    text = write_results.render(tmp_path, "full", preliminary=False)
+    assert "## 5. A class of 1000" in text
+    assert "| local | `grade batch WORK/class` | 600.0 | 100.0 | 61 | 250 | 400 | warm: 1000 |" in text
+    assert ("| 1000 fc_nets submissions, `--workers 2`, local (workers: warm (1000)) | reported | "
+            "100.0/min; judge peak RSS 250 MiB (batch process 61 MiB) | reported |") in text
+    assert "| Dask LocalCluster time ÷ local pool, same class | ≤ 1.10 | 1.15 | not met |" in text
+    assert "Small sizes under load" not in text
+
+
 def test_a_folder_without_figures_is_refused(tmp_path):
     with pytest.raises(SystemExit, match="no benchmark JSON"):
         write_results.render(tmp_path, "full", preliminary=False)

@@ -367,3 +367,33 @@ def test_a_class_of_40_grades_to_completion(tmp_path) -> None:
     assert hostile["duration_s"] < 150  # its own time limits, not the batch's patience
     assert_consistent(out)
     print(f"40 submissions, --workers 2: {seconds:.0f} s")
+
+
+# -- Note [Warm job processes] -------------------------------------------------------------------
+
+PROBE = '''
+import sys
+def loaded(name):
+    return name in sys.modules
+'''
+RUN_PROBE = ("import json, sys; from pathlib import Path; import grader.scoring.assignment as a; "
+             f"a.ASSIGNMENTS_DIR = Path({str(DATA / 'assignments')!r}); "
+             f"a.RUBRICS_DIR = Path({str(DATA / 'rubrics')!r}); "
+             "from grader.batch import run as batch; import probe_job; "
+             "spec = batch.JobSpec('tiny', {}, str(a.ASSIGNMENTS_DIR), str(a.RUBRICS_DIR), None, "
+             "None, None); "
+             "pool = batch._executor(1, spec if sys.argv[1] == 'warm' else None); "
+             "print(json.dumps([pool.submit(probe_job.loaded, m).result() "
+             "for m in ('grader_assignment_checks_tiny', 'grader.checks.registry_tests')])); "
+             "pool.shutdown()")
+
+
+@pytest.mark.parametrize("mode", ["warm", "cold"])
+def test_job_processes_fork_from_a_template_that_loaded_the_assignment(tmp_path, mode) -> None:
+    (tmp_path / "probe_job.py").write_text(PROBE)
+    completed = subprocess.run([sys.executable, "-c", RUN_PROBE, mode], capture_output=True,
+                               text=True, env=dict(os.environ, PYTHONPATH=str(tmp_path)),
+                               timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    # warm: the checks module and pytest's collection of them were there before the job ran
+    assert json.loads(completed.stdout) == ([True, True] if mode == "warm" else [False, False])

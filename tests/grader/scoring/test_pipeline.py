@@ -247,3 +247,22 @@ def test_grading_in_two_steps_closed_before_finishing_leaves_nothing(submission,
         os.kill(pid, 0)
     done = Grading(submission({"layers.py": LAYERS, "optim.py": OPTIM}), tiny).finish()
     assert done.status == "graded" and done.score == done.max_score == 4.0
+
+
+def test_each_submission_graded_in_turn_gets_the_warm_slot_back(submission, tiny, tmp_path) -> None:
+    # grade_submission gives a warm worker's slot back when it ends, so a process that grades
+    # several submissions (benchmarks/overhead.py) forks every one of them from the zygote.
+    import os
+
+    from grader.worker import sandbox
+    from grader.worker.warm import SlotPool
+    if os.geteuid() != 0 or sandbox.bwrap_path() is None:
+        pytest.skip("warm workers need the judge to run as root with bubblewrap installed")
+    with SlotPool(1) as pool:
+        slots = tuple(pool.start())
+        assert slots, (pool.slots[0] / "zygote.log").read_text()
+        for _ in range(2):
+            result = grade_submission(submission({"layers.py": LAYERS, "optim.py": OPTIM}), tiny,
+                                      Options(warm=slots))
+            assert result.score == result.max_score
+            assert result.environment["worker_start"] == "warm", result.notes
