@@ -200,7 +200,7 @@ def test_result_round_trips_answers_and_reads_documents_without_them() -> None:
 
 MEGABYTE_CASES = r"""
 import sys
-from grader import notebook as nb, locate
+from grader.submission import notebook as nb, stage as locate
 N = 1_500_000
 text, note = nb.python_source(nb.Cell(1, "code", "a" + " " * N + "%\nfiles = !ls\nx = ("))
 assert text.split("\n")[1] == "files = []" and len(text) > N, text[-40:]
