@@ -226,7 +226,7 @@ def lookup_submission(release: Path, folder: Path) -> Path:
     (package / "_table.py").write_text(
         f"TAPE = {base64.b64encode((expected / 'tape.json').read_bytes()).decode()!r}\n"
         f"ARRAYS = {base64.b64encode((expected / 'arrays.npz').read_bytes()).decode()!r}\n")
-    shutil.copyfile(ROOT / "grader" / "replay.py", package / "_replay.py")  # in the student wheel
+    shutil.copyfile(ROOT / "grader" / "course" / "replay.py", package / "_replay.py")  # in the student wheel
     (package / "_lookup.py").write_text(LOOKUP)
     for module, names in TABLED.items():
         path = package / f"{module}.py"
