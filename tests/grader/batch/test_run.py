@@ -397,3 +397,28 @@ def test_job_processes_fork_from_a_template_that_loaded_the_assignment(tmp_path,
     assert completed.returncode == 0, completed.stderr
     # warm: the checks module and pytest's collection of them were there before the job ran
     assert json.loads(completed.stdout) == ([True, True] if mode == "warm" else [False, False])
+
+
+RUN_PROBE_WITH_SECRET = (
+    "import json, sys; from pathlib import Path; import grader.scoring.assignment as a; "
+    f"a.ASSIGNMENTS_DIR = Path({str(DATA / 'assignments')!r}); "
+    f"a.RUBRICS_DIR = Path({str(DATA / 'rubrics')!r}); "
+    "from grader.batch import run as batch; from grader.checks.questions import Questions; "
+    "import probe_job; asked = Questions('s' * 20, 'course'); "
+    "spec = batch.JobSpec('tiny', {}, str(a.ASSIGNMENTS_DIR), str(a.RUBRICS_DIR), None, None, "
+    "None, secret=asked.secret, questions_source='course'); "
+    "pool = batch._executor(1, spec); "
+    "print(json.dumps([pool.submit(probe_job.loaded, m).result() for m in "
+    "('grader_assignment_checks_tiny_q' + asked.fingerprint, 'grader_assignment_checks_tiny')])); "
+    "pool.shutdown()")
+
+
+def test_the_template_loads_the_checks_with_the_batchs_questions(tmp_path) -> None:
+    # Note [Warm job processes] with Note [Fresh questions]: the template's checks module is
+    # the one the jobs use (the batch's secret), not the public questions' module
+    (tmp_path / "probe_job.py").write_text(PROBE)
+    completed = subprocess.run([sys.executable, "-c", RUN_PROBE_WITH_SECRET], capture_output=True,
+                               text=True, env=dict(os.environ, PYTHONPATH=str(tmp_path)),
+                               timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout) == [True, False]
