@@ -51,6 +51,10 @@ CONV_SIZES = ((1, 1, 4, 4, 2), (2, 3, 8, 8, 4), (2, 3, 16, 16, 8), (4, 8, 16, 16
 CONV_PARAM = {"stride": 1, "pad": 1}
 
 
+def _normwise_error(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(a - b) / max(1e-300, np.linalg.norm(a) + np.linalg.norm(b)))
+
+
 def _median_time(function, repeats: int = 3) -> float:
     times = []
     for _ in range(repeats):
@@ -96,8 +100,12 @@ def gradient_row(layer: str, shape: tuple, budget: float) -> dict:
         num_dx = eval_numerical_gradient_array(lambda v: forward(v, w)[0], x.copy(), dout)
         num_dw = eval_numerical_gradient_array(lambda v: forward(x, v)[0], w.copy(), dout)
         row["elementwise_s"] = time.perf_counter() - start
-        error = max(rel_error(num_dx, dx), rel_error(num_dw, dw))
-        if error > 1e-6:
+        # A sanity check of the timing, not a verdict: normwise, because the cs231n element-wise
+        # rel_error of a gradient entry near zero grows with the layer (rounding in a sum of
+        # thousands of products divided by h), 5.6e-06 on x (16,512), w (512,128) for a correct
+        # backward.
+        error = max(_normwise_error(num_dx, dx), _normwise_error(num_dw, dw))
+        if error > 1e-7:
             raise SystemExit(f"{layer} {described}: element-wise gradient disagrees ({error:.1e})")
     else:
         row["elementwise_s"] = None

@@ -36,7 +36,7 @@ def _ratio(value) -> str:
     return "" if value is None else f"{value:.1f}×"
 
 
-def render(out_dir: Path, preset: str, preliminary: bool) -> str:
+def render(out_dir: Path, preset: str, preliminary: bool, note: str = "") -> str:
     data = {name: _load(out_dir, name) for name in SCRIPTS}
     present = [d for d in data.values() if d]
     if not present:
@@ -51,7 +51,7 @@ def render(out_dir: Path, preset: str, preliminary: bool) -> str:
         f3=lambda v: f"{v:.3f}", num=lambda v: f"{v:g}", ratio=_ratio,
         relative=lambda p: str(Path(p).relative_to(common.ROOT))
         if Path(p).is_relative_to(common.ROOT) else p)
-    view = {"preset": preset, "preliminary": preliminary, "out_dir": out_dir,
+    view = {"preset": preset, "preliminary": preliminary, "out_dir": out_dir, "note": note,
             "machine": first["machine"],
             "load": ", ".join(f"{x:g}" for x in first["machine"]["load_average"]),
             "commands": [d["command_line"] for d in present],
@@ -132,11 +132,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", default="full")
     parser.add_argument("--preliminary", action="store_true",
                         help="mark the figures as taken on a machine under load")
+    parser.add_argument("--note", default="",
+                        help="one line under the header saying how the run deviated from make bench")
     parser.add_argument("-o", "--output", type=Path, default=common.HERE / "RESULTS.md")
     args = parser.parse_args(argv)
     if not args.out_dir.is_dir():
         parser.error(f"{args.out_dir} is not a folder")
-    args.output.write_text(render(args.out_dir, args.preset, args.preliminary))
+    args.output.write_text(render(args.out_dir, args.preset, args.preliminary, args.note))
     print(f"wrote {args.output}")
     return 0
 
