@@ -55,6 +55,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import sandbox
+
 PARENT_ENV = "GRADER_CGROUP"  # a delegated cgroup folder to make the workers' cgroups in; "off": none
 
 
@@ -369,12 +371,8 @@ def host_pid(parent: int, pid_in_namespace: int) -> int | None:
     except OSError:
         entries = []
     for entry in entries or os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status") as handle:
-                fields = dict(line.split(":", 1) for line in handle if ":" in line)
-        except (OSError, ValueError):
+        fields = sandbox.proc_status(entry) if entry.isdigit() else None
+        if fields is None:
             continue
         nspid = fields.get("NSpid", "").split()
         if (fields.get("PPid", "").strip() == str(parent) and nspid

@@ -352,18 +352,22 @@ def zygote_plan(python: str, inbox: Path, scratch: Path, control: Path,
     return dataclasses.replace(cold, argv=argv)
 
 
+def proc_status(pid: str | int) -> dict[str, str] | None:
+    """The fields of /proc/PID/status (values unstripped), or None when the process is gone.
+    The judge's one reader of it (the zygote, in the worker's environment, has its own)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return dict(line.split(":", 1) for line in status if ":" in line)
+    except OSError:
+        return None
+
+
 def _threads_of_uid(uid: int) -> int:
     """How many threads (what RLIMIT_NPROC counts) `uid` runs now, from /proc."""
     total = 0
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status") as status:
-                fields = dict(line.split(":", 1) for line in status if ":" in line)
-        except OSError:
-            continue
-        if int(fields.get("Uid", "-1").split()[0]) == uid:
+        fields = proc_status(entry) if entry.isdigit() else None
+        if fields is not None and int(fields.get("Uid", "-1").split()[0]) == uid:
             total += int(fields.get("Threads", "1").strip())
     return total
 
