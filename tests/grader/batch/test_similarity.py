@@ -112,6 +112,46 @@ def test_functions_in_finds_functions_and_methods() -> None:
     assert sorted(found) == ["Net.loss", "helper"]
 
 
+def test_normalise_leaves_the_callers_tree_as_it_was() -> None:
+    node = function_node(SVM, "svm_loss")
+    before = ast.dump(node)
+    normalise(node)
+    assert ast.dump(node) == before
+
+
+TRICKY = '''
+@decorate(x := 1)
+def tricky(a: int, *args, b=u"unicode text", **kw) -> str:
+    """Docstring."""
+    def inner(c):
+        """Inner docstring."""
+        return c + b"bytes"
+    try:
+        r = [q for q in args if q] + list(kw)
+    except ValueError as err:
+        r = f"value {err!r:>10} and {a}"
+    return inner(r), {'W1': 1, 'a long key text': 2}
+'''
+
+
+def test_functions_in_gives_normalise_s_tokens_with_and_without_its_cache() -> None:
+    """Note [Normalising fast]: rewriting the parsed tree in place, and the cache of texts
+    already seen, give exactly `normalise`'s tokens (of a copy of the same tree)."""
+    for source in (SVM, SVM_DISGUISED, SVM_LOOPS, RELU, STARTER, TRICKY):
+        expected = {n.name: normalise(n) for n in ast.parse(source).body
+                    if isinstance(n, ast.FunctionDef)}
+        cache: dict = {}
+        assert functions_in(source) == expected
+        assert functions_in(source, cache) == expected
+        assert functions_in(source, cache) == expected  # from the cache
+    # the tokens the NodeTransformer of before Note [Normalising fast] gave
+    assert " ".join(normalise(function_node(TRICKY, "tricky"))) == (
+        "def F ( V , * V , V = 'S' , ** V ) : ; { def F ( V ) : ; { return V + 'S' ; } try : ; "
+        "{ V = [ V for V in V if V ] + list ( V ) ; } except ValueError as V : ; { V = "
+        "f'S{V!r:S}S{V}' ; } return ( V ( V ) , { 'W1' : 1 , 'S' : 2 } ) ; }")
+    assert functions_in(TRICKY + RELU, wanted={"relu_forward"}) == functions_in(RELU)
+
+
 def test_starter_code_is_removed() -> None:
     starter = normalise(function_node(STARTER, "svm_loss"))
     own = without_starter(normalise(function_node(SVM, "svm_loss")), starter)
