@@ -188,3 +188,15 @@ def test_a_full_score_has_no_fix_list() -> None:
     passed = (CheckResult("affine_forward/out", "affine_forward", "out matches", "passed", 2, 2),)
     html = render_html(result(checks=passed, score=2, max_score=2))
     assert 'id="fix-first"' not in html and '<details class="passed-functions">' in html
+
+
+def test_the_template_is_compiled_once_and_pages_depend_on_their_result_alone() -> None:
+    """Note [Compiled once]: the second and later reports reuse the compiled template, and
+    rendering one result does not leak into the next page."""
+    from grader.report import html
+    html.preload()
+    compiled = html._template()
+    escaped, plain = render_html(result()), render_html(result(checks=(), score=0, max_score=0))
+    assert html._template() is compiled
+    assert "alert(1)" in escaped and "alert(1)" not in plain
+    assert render_html(result()) == escaped
