@@ -299,7 +299,8 @@ def test_plugins_installed_in_the_environment_are_not_loaded(tmp_path, monkeypat
 
 
 def test_blocked_plugins_leave_what_the_checks_use() -> None:
-    """record_property (junitxml), skips and warnings still work in the lean session."""
+    """record_property (the plugin's own, junitxml being blocked), skips and warnings still
+    work in the lean session."""
     import warnings
 
     def warns(student) -> dict:
