@@ -268,7 +268,10 @@ def _run_check(args: argparse.Namespace) -> int:
             print(f"grade: --convention expects NAME=VALUE, got {item!r}", file=sys.stderr)
             return 2
         conventions[key] = value
-    from .course import release
+    errors: tuple = (assignments.AssignmentError, DeviceError, ValueError)
+    if release_dir:  # the release builder imported only to grade with a release
+        from .course import release
+        errors += (release.ReleaseError,)
     if not Path(args.submission).exists():  # a typo, not a submission: no report is written
         print(f"grade: {args.submission} does not exist", file=sys.stderr)
         return 2
@@ -282,7 +285,7 @@ def _run_check(args: argparse.Namespace) -> int:
         if args.data_dir:  # a bad --data-dir is the command's error (a ValueError)
             from .checks.training_data import describe
             print(f"data: {describe(args.data_dir)}", file=sys.stderr)
-    except (assignments.AssignmentError, release.ReleaseError, DeviceError, ValueError) as exc:
+    except errors as exc:
         print(f"grade: {exc}", file=sys.stderr)
         return 2
     progress = Progress(0)
@@ -381,6 +384,8 @@ def _release_folder(args: argparse.Namespace):
     """The student release `grade check` uses, or None for the full grader: --release DIR,
     else the release the current folder is in when no --assignment is given.  Sets
     args.assignment to the release's assignment; ValueError says what is wrong."""
+    if args.assignment and not args.release:  # the full grader: the release builder not imported
+        return None
     from pathlib import Path
 
     from .course import release
@@ -654,6 +659,8 @@ def _worker_python(args: argparse.Namespace) -> str | None:
     --worker-python, then the course file's `worker_python:` (a path for every assignment, or
     a mapping from assignment id to path; relative to the course file), then the grader's own
     (None).  A path that names no interpreter is a ValueError saying where it came from."""
+    if not (args.worker_python or args.course):  # the grader's own: nothing to import or read
+        return None
     from pathlib import Path
 
     import yaml

@@ -69,6 +69,16 @@ ASSIGNMENTS_DIR = PROJECT_ROOT / "assignments"
 RUBRICS_DIR = PROJECT_ROOT / "rubrics"
 
 
+# libyaml's loader where PyYAML has it: the same documents, 8x faster than the pure-Python
+# one (4 ms of every `grade check` for a manifest and a rubric).
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read_yaml(text: str):
+    """`yaml.safe_load(text)`, with libyaml's loader where it is installed."""
+    return yaml.load(text, Loader=_YAML_LOADER)
+
+
 class AssignmentError(Exception):
     """The assignment's manifest, checks or rubric are inconsistent."""
 
@@ -85,7 +95,7 @@ def declared_conventions(assignment_id: str) -> tuple[dict, dict[str, tuple[str,
         raise AssignmentError(f"unknown assignment {assignment_id!r}; available: "
                               f"{', '.join(available()) or 'none'}")
     try:
-        manifest = yaml.safe_load(path.read_text()) or {}
+        manifest = read_yaml(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise AssignmentError(f"{path}: not valid YAML ({exc})") from None
     return _declared(manifest, path)
@@ -208,7 +218,7 @@ def load_rubric(assignment_id: str, checks: tuple[Check, ...]) -> Rubric:
     path = RUBRICS_DIR / f"{assignment_id}.yml"
     if not path.exists():
         raise AssignmentError(f"rubric {path} is missing")
-    data = yaml.safe_load(path.read_text()) or {}
+    data = read_yaml(path.read_text()) or {}
     points = {str(k): float(v) for k, v in (data.get("points") or {}).items()}
     ids = {c.id for c in checks}
     unknown = sorted(set(points) - ids)
@@ -233,7 +243,7 @@ def load(assignment_id: str, conventions: dict | None = None,
     if not manifest_path.exists():
         raise AssignmentError(f"unknown assignment {assignment_id!r}; available: "
                               f"{', '.join(available()) or 'none'}")
-    manifest = yaml.safe_load(manifest_path.read_text()) or {}
+    manifest = read_yaml(manifest_path.read_text()) or {}
     try:
         layout = Layout(files=dict(manifest["files"]), default_package=manifest.get("package", "cs231n"),
                         replace=tuple(manifest.get("replace", ())),
