@@ -183,10 +183,9 @@ class SubmissionResult:
              environment=_clip_all(self.environment, MAX_NAME))  # Note [Bounded text]
 
     def to_dict(self) -> dict:
-        data = {"schema": SCHEMA, **asdict(self)}
-        data["checks"] = [asdict(c) for c in self.checks]
-        data["notes"] = list(self.notes)
-        data["answers"] = [asdict(a) for a in self.answers]
+        data = {"schema": SCHEMA, **asdict(self)}  # checks and answers already dicts, in tuples
+        for key in ("checks", "notes", "answers"):
+            data[key] = list(data[key])
         return data
 
     def to_json(self) -> str:
