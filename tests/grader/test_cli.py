@@ -478,3 +478,28 @@ def test_an_output_folder_that_cannot_be_one_is_refused_before_any_work(tmp_path
     assert result.stderr == (f"grade: --out {tmp_path / 'blocked' / 'out'}: {tmp_path / 'blocked'} "
                              f"is a file, not a folder\n")
     assert result.stdout == ""
+
+
+def test_check_leaves_the_collector_on_and_frozen_only_after_start_up(tmp_path) -> None:
+    """Note [Start-up without the collector] and Note [Quick exit] in grader/cli.py: the
+    collector is off only while `grade check` starts, on while the submission is graded, on
+    again after any return, and the command still writes its verdict and reports."""
+    probe = (WITH_TINY.replace("sys.exit(main(sys.argv[1:]))", "")
+             + "import gc; from grader.scoring import plugin; run = plugin.run\n"
+               "def spy(*a, **k):\n"
+               "    print('collector during grading:', gc.isenabled(), file=sys.stderr)\n"
+               "    return run(*a, **k)\n"
+               "plugin.run = spy\n"
+               "code = main(sys.argv[1:])\n"
+               "print('collector after:', gc.isenabled(), file=sys.stderr)\n"
+               "early = main(['check', sys.argv[2] + '-missing', '-a', 'tiny', '--no-html'])\n"
+               "print('collector after an early return:', gc.isenabled(), early, file=sys.stderr)\n"
+               "sys.exit(code)\n")
+    (tmp_path / "layers.py").write_text("def relu(x):\n    return x\n")
+    result = subprocess.run([sys.executable, "-c", probe, "check", str(tmp_path), "-a", "tiny",
+                             "--json", str(tmp_path / "r.json"), "--no-html"],
+                            capture_output=True, text=True, timeout=120)
+    assert "collector during grading: True" in result.stderr
+    assert "collector after: True" in result.stderr
+    assert "collector after an early return: True 2" in result.stderr
+    assert json.loads((tmp_path / "r.json").read_text())["schema"] == "grader.result/1"
