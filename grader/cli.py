@@ -251,7 +251,8 @@ def _add_grading_options(command: argparse.ArgumentParser) -> None:
 # checks are collected; then what start-up made is frozen (`gc.freeze()`: kept, never
 # traversed again, as a long-lived process's start-up state should be) and the collector
 # runs as usual while the submission is graded.  Grading itself, the only part that
-# depends on the submission, runs with the collector on, as before.
+# depends on the submission, runs with the collector on, as before.  `grade batch` does the
+# same in its own process, up to its checks' collection, before any job or worker starts.
 def _run_check(args: argparse.Namespace) -> int:
     import gc
     gc.disable()  # Note [Start-up without the collector]
@@ -477,6 +478,16 @@ def _run_selftest(args: argparse.Namespace) -> int:
 
 
 def _run_batch(args: argparse.Namespace) -> int:
+    import gc
+    gc.disable()  # Note [Start-up without the collector], as for grade check
+    try:
+        return _batch(args)
+    finally:
+        gc.enable()
+
+
+def _batch(args: argparse.Namespace) -> int:
+    import gc
     from pathlib import Path
 
     from .scoring import assignment as assignments
@@ -494,6 +505,8 @@ def _run_batch(args: argparse.Namespace) -> int:
         assignment = assignments.load(args.assignment, conventions,
                                       _questions(args, batch_out=Path(args.out)))
         select_checks(assignment.checks, args.select)  # Note [Zero checks] in grader/scoring/plugin.py
+        gc.freeze()  # Note [Start-up without the collector]: before any job or worker starts
+        gc.enable()
         if args.data_dir:  # a bad --data-dir is the command's error (a ValueError)
             from .checks.training_data import describe
             print(f"data: {describe(args.data_dir)}", file=sys.stderr)
