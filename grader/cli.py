@@ -253,6 +253,14 @@ def _add_grading_options(command: argparse.ArgumentParser) -> None:
 # runs as usual while the submission is graded.  Grading itself, the only part that
 # depends on the submission, runs with the collector on, as before.  `grade batch` does the
 # same in its own process, up to its checks' collection, before any job or worker starts.
+# Note [What check imports]
+# `grade check` imports what grading one submission needs and nothing else, each module where
+# it is first used: numpy, PyYAML, the assignment's checks and references before the worker is
+# launched, pytest after (Note [Early start] in grader/worker/client.py), Jinja2 only to write
+# the HTML report (not with --no-html), the release builder (grader/course/release.py) only to
+# grade with a student release, grader/worker/envs.py only for --worker-python or a --course
+# file; pytest's junitxml (and with it xml.etree) is not loaded (Note [Lean pytest] in
+# grader/scoring/plugin.py); no sqlite3, no Dask.
 def _run_check(args: argparse.Namespace) -> int:
     import gc
     gc.disable()  # Note [Start-up without the collector]
@@ -289,7 +297,7 @@ def _check(args: argparse.Namespace) -> int:
             return 2
         conventions[key] = value
     errors: tuple = (assignments.AssignmentError, DeviceError, ValueError)
-    if release_dir:  # the release builder imported only to grade with a release
+    if release_dir:  # the release builder imported only to grade with one (Note [What check imports])
         from .course import release
         errors += (release.ReleaseError,)
     if not Path(args.submission).exists():  # a typo, not a submission: no report is written
@@ -407,7 +415,7 @@ def _release_folder(args: argparse.Namespace):
     """The student release `grade check` uses, or None for the full grader: --release DIR,
     else the release the current folder is in when no --assignment is given.  Sets
     args.assignment to the release's assignment; ValueError says what is wrong."""
-    if args.assignment and not args.release:  # the full grader: the release builder not imported
+    if args.assignment and not args.release:  # the full grader (Note [What check imports])
         return None
     from pathlib import Path
 
@@ -694,7 +702,7 @@ def _worker_python(args: argparse.Namespace) -> str | None:
     --worker-python, then the course file's `worker_python:` (a path for every assignment, or
     a mapping from assignment id to path; relative to the course file), then the grader's own
     (None).  A path that names no interpreter is a ValueError saying where it came from."""
-    if not (args.worker_python or args.course):  # the grader's own: nothing to import or read
+    if not (args.worker_python or args.course):  # the grader's own (Note [What check imports])
         return None
     from pathlib import Path
 
