@@ -106,6 +106,7 @@ from typing import TextIO
 from ..scoring import assignment as assignments
 from ..worker import devices
 from .job import BatchError, Job, JobSpec, first_line, job_of
+from .template import TemplateGone, template_for
 from ..submission.discover import Submission
 from ..scoring.result import SubmissionResult
 
@@ -382,12 +383,53 @@ def run_task(spec: dict, job: dict, reference: str, pin_gpu: bool = False) -> di
         if pin_gpu and visible.isdigit():  # the one GPU this worker was given
             spec = {**spec, "device": f"cuda:{visible}"}
     remove_dead_job_folders()
-    request = json.dumps({"spec": spec, "job": job, "reference": reference, "watch": os.getpid()})
+    request = {"spec": spec, "job": job, "reference": reference, "watch": os.getpid()}
+    try:
+        return _run_forked(spec, reference, request)
+    except TemplateGone:  # twice in a row: grade it as before, in a Python of its own
+        return _run_fresh(request)
+
+
+def _run_forked(spec: dict, reference: str, request: dict) -> dict:
+    """Grade the job in a fork of this Dask worker's template (Note [Job templates on Dask] in
+    grader/batch/template.py), starting the template again once if it has died."""
+    from .job import preload_data
+    preload = {**preload_data(spec), "reference": reference}
+    try:
+        running = template_for(preload).start(json.dumps(request).encode())
+    except TemplateGone:
+        running = template_for(preload, fresh=True).start(json.dumps(request).encode())
+    try:
+        while not running.wait(WATCH_S):
+            if not _still_wanted():
+                running.terminate()  # the job stops cleanly on SIGTERM (job._stop)
+                return {"error": "cancelled"}
+    finally:
+        running.close()
+    try:
+        answer = json.loads(bytes(running.output))
+    except ValueError:
+        answer = None
+    if running.returncode == 0 and answer is not None:
+        return answer
+    from ..worker.client import describe_exit
+    if running.returncode is None:  # the template died; the job's answer, if it wrote one
+        return answer if answer is not None else {
+            "crashed": "its job template ended while it ran; the job's end is unknown"}
+    if running.returncode != 0:
+        return {"crashed": describe_exit(running.returncode)}
+    return {"error": "the job process wrote no result"}
+
+
+def _run_fresh(request: dict) -> dict:
+    """Grade the job in a fresh `python -m grader.batch.cluster`: the way before templates, kept
+    for a Dask worker where no template can start."""
     process = subprocess.Popen([sys.executable, "-m", "grader.batch.cluster"], stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE)
     output: list[bytes] = []
-    talk = threading.Thread(target=lambda: output.append(process.communicate(request.encode())[0]),
-                            daemon=True, name="job-process")
+    talk = threading.Thread(
+        target=lambda: output.append(process.communicate(json.dumps(request).encode())[0]),
+        daemon=True, name="job-process")
     talk.start()
     while talk.is_alive():
         talk.join(WATCH_S)
@@ -425,13 +467,11 @@ def _still_wanted() -> bool:
 
 # -- the job process -----------------------------------------------------------------------------
 
-def job_main() -> int:
-    """`python -m grader.batch.cluster`: grade the job given on stdin; its result's dict on stdout."""
+def job_answer(request: dict) -> dict:
+    """Grade the job `request` names in this (fresh or forked) job process: the result's dict,
+    or why there is none."""
     from .job import init_job_process
 
-    answer = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    os.dup2(2, 1)  # anything printed while grading goes to stderr, not into the answer
-    request = json.load(sys.stdin)
     init_job_process(request["watch"])
     # JSON made the spec's tuples lists; put them back (the conventions stay a dict)
     spec = JobSpec(**{k: tuple(v) if isinstance(v, list) else v
@@ -443,9 +483,16 @@ def job_main() -> int:
         grade = importlib.import_module(module)
         for part in name.split("."):
             grade = getattr(grade, part)
-        reply = {"result": grade(spec, job).to_dict()}
+        return {"result": grade(spec, job).to_dict()}
     except Exception as exc:  # the job itself failed (grade_job catches its own errors)
-        reply = {"error": f"{type(exc).__name__}: {exc}"}
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def job_main() -> int:
+    """`python -m grader.batch.cluster`: grade the job given on stdin; its result's dict on stdout."""
+    answer = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)  # anything printed while grading goes to stderr, not into the answer
+    reply = job_answer(json.load(sys.stdin))
     from ..scoring.result import jsonable
     answer.write(json.dumps(reply, default=jsonable))
     answer.flush()

@@ -104,13 +104,20 @@ def grade_job(spec: JobSpec, job: Job) -> SubmissionResult:
 
 
 _job_tmp: Path | None = None  # this job process's temporary folder
+_watched: int | None = None   # the batch process (or Dask worker) this job stops with
+
+
+def watched_pid() -> int | None:
+    """The process this job process stops with (init_job_process), None before it is set up."""
+    return _watched
 
 
 def init_job_process(batch_pid: int) -> None:
     """Runs first in every job process; Note [Job processes] in grader/batch/run.py."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda signum, frame: _stop())
-    global _job_tmp
+    global _job_tmp, _watched
+    _watched = batch_pid
     folder = _job_tmp = _job_folder(os.getpid())  # before tempdir points into it
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(mode=0o755)
@@ -200,6 +207,15 @@ PRELOAD_ENV = "GRADER_JOB_PRELOAD"
 _template_checks: dict[str, tuple[str, int, int]] = {}
 
 
+def preload_data(spec: JobSpec | dict) -> dict:
+    """What a template loads for `spec`'s jobs (preload_template): the settings that decide
+    which checks module and which questions a job gets."""
+    data = spec if isinstance(spec, dict) else spec.__dict__
+    return {name: data.get(name) for name in ("assignment", "conventions", "assignments_dir",
+                                              "rubrics_dir", "select", "secret")} | {
+        "questions_source": data.get("questions_source") or "public"}
+
+
 def _checks_stamp(assignment_id: str) -> tuple[str, int, int] | None:
     path = assignments.ASSIGNMENTS_DIR / assignment_id / "checks.py"
     try:
@@ -217,6 +233,18 @@ def _preload_template() -> None:
         return
     try:
         data = json.loads(text)
+    except ValueError:
+        return
+    preload_template(data)
+
+
+def preload_template(data: dict) -> None:
+    """In a template (the local pool's fork server, or a Dask worker's job template in
+    grader/batch/template.py): load `data`'s assignment with its questions, import the job
+    function's module, and run pytest's collection once."""
+    if not data.get("assignment"):
+        return
+    try:
         assignments.ASSIGNMENTS_DIR = Path(data["assignments_dir"])
         assignments.RUBRICS_DIR = Path(data["rubrics_dir"])
         stamp = _checks_stamp(data["assignment"])
@@ -227,6 +255,9 @@ def _preload_template() -> None:
             _template_checks[assignment.id] = stamp
         from ..scoring import plugin
         plugin.select_checks(assignment.checks, data["select"])
+        if data.get("reference"):
+            import importlib
+            importlib.import_module(data["reference"].split(":", 1)[0])
     except BaseException:  # only a cache: each job loads what it needs itself
         pass
 

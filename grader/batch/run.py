@@ -100,7 +100,7 @@ from ..scoring.pipeline import submission_device
 from ..scoring.result import SubmissionResult
 from ..report.terminal import printable, printable_lines
 from .job import (PRELOAD_ENV, BatchError, Job, JobSpec, first_line, grade_job,
-                  init_job_process, job_of, remove_dead_job_folders)
+                  init_job_process, job_of, preload_data, remove_dead_job_folders)
 
 
 @dataclass(frozen=True)
@@ -157,10 +157,7 @@ def _start_fork_server(spec: JobSpec) -> None:
     """Start the fork server (if it is not running yet) with `spec`'s assignment preloaded
     (Note [Warm job processes]; grader/batch/job.py loads it in the fork server)."""
     from multiprocessing import forkserver
-    data = {"assignment": spec.assignment, "conventions": spec.conventions,
-            "assignments_dir": spec.assignments_dir, "rubrics_dir": spec.rubrics_dir,
-            "select": spec.select, "secret": spec.secret,
-            "questions_source": spec.questions_source}
+    data = preload_data(spec)
     previous = os.environ.get(PRELOAD_ENV)
     os.environ[PRELOAD_ENV] = json.dumps(data, default=str)
     try:

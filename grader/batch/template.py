@@ -1,0 +1,348 @@
+"""A job template: one process that has loaded the assignment and forks a fresh job per task.
+
+The local pool starts its job processes from multiprocessing's fork server,
+warmed with the assignment (Note [Warm job processes] in grader/batch/run.py).
+A Dask worker cannot use that fork server (Note [One process per task on
+Dask] in grader/batch/cluster.py), so this module is its own, small one: the
+Dask worker starts `python -m grader.batch.template FD` once per batch
+settings, the template loads what every job would load, and each task asks it
+for a fork.  cluster.py owns when it is used; this module owns how.
+
+    Dask worker (task thread)          template (one per Dask worker and settings)     job (fork)
+    Template.start(request) --fds-->   recv_fds, fork, send pid ----------------------> reads request,
+    reads the result, then the exit    reaps the job, sends its exit status              writes result,
+    status                                                                               exits
+
+# Note [Job templates on Dask]
+Each Dask worker process keeps its templates in a module global (`_templates`),
+keyed by what the template loaded: the assignment, its conventions, the
+assignments and rubrics folders, --select, the questions' secret and source,
+and the job function's module.  A batch with another secret (another output
+folder, another course file) gets a template of its own, so a task is never
+graded with another batch's questions (Note [Fresh questions] in
+grader/checks/questions.py); the oldest of more than MAX_TEMPLATES is stopped.
+The template is built on the Dask worker's own machine, from the settings the
+task carries: on a remote cluster nothing but the task's plain dicts crosses
+the network.  The settings, the secret among them, reach the template on its
+stdin, not in its environment (/proc/PID/environ stays readable for the
+process's life).  A template is a fresh Python started by the Dask worker (not
+a fork of it: the Dask worker has threads and an event loop), and it never
+grades: it has no threads, imports the grader and loads the assignment, then
+only forks.  So each job is, as before, a process of its own with nothing of
+any other submission in it.
+
+# Note [Talking to a template]
+A task hands the template two sockets with SCM_RIGHTS over the control socket
+(SOCK_SEQPACKET, one message per task, so concurrent tasks of a Dask worker
+with --nthreads N never interleave): one for the job (the request in, the
+result out) and one for the template (the job's pid, then its exit status).
+The template forks at once and closes its copy of the job's socket; the job
+closes the control socket and every other job's status socket, so a task sees
+the end of its result exactly when its job has ended.  The template reaps its
+jobs (SIGCHLD through a wake-up pipe, as multiprocessing's fork server does)
+and sends each exit status, so a job that dies on its own (the OOM killer) is
+still reported with how it ended (Note [Dask worker deaths] in cluster.py).
+A job watches the Dask worker itself, not the template (the pid in its
+request), so Note [One process per task on Dask]'s clean stop when the Dask
+worker ends holds unchanged; the template ends when its control socket closes,
+that is when its Dask worker ends, however it ends.  A template that dies is
+started again by the next task; a task whose template died under it still
+gets its job's result when the job finished, and an abrupt-end answer
+otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+from typing import Callable
+
+MAX_TEMPLATES = 4
+_INT = struct.Struct("!q")
+
+
+class TemplateGone(OSError):
+    """The template ended before it forked the job: start another."""
+
+
+# -- the Dask worker's side ----------------------------------------------------------------------
+
+def template_key(preload: dict) -> str:
+    return hashlib.sha256(json.dumps(preload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class Template:
+    """A running template process and its control socket."""
+
+    def __init__(self, preload: dict) -> None:
+        here, there = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "grader.batch.template", str(there.fileno())],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, pass_fds=(there.fileno(),))
+        except BaseException:
+            here.close()
+            raise
+        finally:
+            there.close()
+        self.control, self.lock = here, threading.Lock()
+        try:  # Note [Job templates on Dask]: the settings on stdin, never in the environment
+            self.process.stdin.write(json.dumps(preload, default=str).encode())
+            self.process.stdin.close()
+        except OSError:
+            pass  # it died already: start() says so
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def start(self, request: bytes) -> "RunningJob":
+        """Fork a job for `request`; TemplateGone when the template cannot."""
+        job_here, job_there = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        status_here, status_there = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            with self.lock:
+                try:
+                    socket.send_fds(self.control, [b"J"], [job_there.fileno(),
+                                                           status_there.fileno()])
+                except OSError as exc:
+                    raise TemplateGone(f"the job template ended ({exc})") from None
+        except BaseException:
+            job_here.close()
+            status_here.close()
+            raise
+        finally:
+            job_there.close()
+            status_there.close()
+        pid = _read_int(status_here)
+        if pid is None:  # it ended with our sockets unread
+            job_here.close()
+            status_here.close()
+            raise TemplateGone("the job template ended before it started the job")
+        return RunningJob(pid, job_here, status_here, request)
+
+    def stop(self) -> None:
+        self.control.close()   # the template ends on its own (Note [Talking to a template])
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class RunningJob:
+    """A forked job: send it its request, then read its result and its exit status."""
+
+    def __init__(self, pid: int, job: socket.socket, status: socket.socket,
+                 request: bytes) -> None:
+        self.pid, self.job, self.status = pid, job, status
+        self.output = bytearray()
+        self.returncode: int | None = None
+        self._result_done = self._status_done = False
+        threading.Thread(target=self._send, args=(request,), daemon=True,
+                         name="job-request").start()
+
+    def _send(self, request: bytes) -> None:
+        try:
+            self.job.sendall(request)
+            self.job.shutdown(socket.SHUT_WR)
+        except OSError:  # the job died: its status says how
+            pass
+
+    def wait(self, timeout: float) -> bool:
+        """Read what is there for up to `timeout` seconds; True once the job has ended and both
+        its result and its exit status (or the template's end) have been read."""
+        waiting = [s for s, done in ((self.job, self._result_done),
+                                     (self.status, self._status_done)) if not done]
+        if not waiting:
+            return True
+        ready, _, _ = select.select(waiting, [], [], timeout)
+        if self.job in ready:
+            chunk = self.job.recv(1 << 16)
+            if chunk:
+                self.output += chunk
+            else:
+                self._result_done = True
+        if self.status in ready:
+            code = _read_int(self.status)
+            self.returncode = code
+            self._status_done = True
+        return self._result_done and self._status_done
+
+    def terminate(self) -> None:
+        try:
+            os.kill(self.pid, signal.SIGTERM)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self.job.close()
+        self.status.close()
+
+
+def _read_int(sock: socket.socket) -> int | None:
+    data = b""
+    while len(data) < _INT.size:
+        try:
+            chunk = sock.recv(_INT.size - len(data))
+        except OSError:
+            return None
+        if not chunk:
+            return None
+        data += chunk
+    return _INT.unpack(data)[0]
+
+
+_templates: dict[str, Template] = {}
+_templates_lock = threading.Lock()
+
+
+def template_for(preload: dict, fresh: bool = False) -> Template:
+    """This Dask worker's template for `preload` (Note [Job templates on Dask]), started when it
+    has none yet, or none alive, or `fresh` is asked (the last one could not fork)."""
+    key = template_key(preload)
+    with _templates_lock:
+        current = _templates.get(key)
+        if current is not None and (fresh or not current.alive()):
+            _templates.pop(key)
+            current.stop()
+            current = None
+        if current is None:
+            while len(_templates) >= MAX_TEMPLATES:
+                oldest = next(iter(_templates))
+                _templates.pop(oldest).stop()
+            current = _templates[key] = Template(preload)
+        return current
+
+
+def stop_templates() -> None:
+    with _templates_lock:
+        while _templates:
+            _templates.popitem()[1].stop()
+
+
+# -- the template --------------------------------------------------------------------------------
+
+def serve(control_fd: int, preload: Callable[[dict], None],
+          run_job: Callable[[dict], dict]) -> None:
+    """The template's loop: fork a job for each task until the control socket closes."""
+    control = socket.socket(fileno=control_fd)
+    os.dup2(2, 1)  # nothing a job prints goes anywhere but stderr
+    data = sys.stdin.buffer.read()
+    os.close(0)
+    os.open(os.devnull, os.O_RDONLY)  # fd 0 again, for whoever reads stdin
+    preload(json.loads(data) if data else {})
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the batch decides what Ctrl-C means
+    jobs: dict[int, socket.socket] = {}
+    while True:
+        try:
+            ready, _, _ = select.select([control, wake_r], [], [])
+        except InterruptedError:
+            continue
+        if wake_r in ready:
+            while True:
+                try:
+                    if not os.read(wake_r, 512):
+                        break
+                except BlockingIOError:
+                    break
+            _reap(jobs)
+        if control in ready:
+            try:
+                message, fds, _, _ = socket.recv_fds(control, 16, 2)
+            except OSError:
+                message, fds = b"", []
+            if not message:  # the Dask worker is gone: so is this template
+                os._exit(0)
+            if len(fds) != 2:
+                for fd in fds:
+                    os.close(fd)
+                continue
+            job_fd, status_fd = fds
+            pid = os.fork()
+            if pid == 0:
+                signal.set_wakeup_fd(-1)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                for sock in (control, *jobs.values()):
+                    sock.close()
+                for fd in (wake_r, wake_w, status_fd):
+                    os.close(fd)
+                _job(job_fd, run_job)  # never returns
+            os.close(job_fd)
+            status = socket.socket(fileno=status_fd)
+            try:
+                status.sendall(_INT.pack(pid))
+            except OSError:
+                pass
+            jobs[pid] = status
+            _reap(jobs)
+
+
+def _reap(jobs: dict[int, socket.socket]) -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        sock = jobs.pop(pid, None)
+        if sock is not None:
+            try:
+                sock.sendall(_INT.pack(os.waitstatus_to_exitcode(status)))
+            except OSError:
+                pass
+            sock.close()
+
+
+def _job(job_fd: int, run_job: Callable[[dict], dict]) -> None:
+    """In the forked job: read the request, answer it, exit without the template's exit hooks."""
+    code = 0
+    try:
+        with socket.socket(fileno=job_fd) as sock:
+            chunks = []
+            while chunk := sock.recv(1 << 16):
+                chunks.append(chunk)
+            reply = run_job(json.loads(b"".join(chunks)))
+            from ..scoring.result import jsonable
+            sock.sendall(json.dumps(reply, default=jsonable).encode())
+    except BaseException:
+        code = 1
+    finally:
+        try:
+            import multiprocessing.util
+            multiprocessing.util._exit_function()  # the job folder's finalizer (job.py)
+        except BaseException:
+            pass
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BaseException:
+                pass
+        os._exit(code)
+
+
+def main() -> None:
+    from .cluster import job_answer
+    from .job import preload_template
+    serve(int(sys.argv[1]), preload_template, job_answer)
+
+
+if __name__ == "__main__":
+    main()
