@@ -4,9 +4,10 @@ grader/batch/run.py decides what to grade and writes every result; this module o
 replaces its job pool (`schedule_locally`) with a Dask cluster.  The parent imports
 this module, and so Dask, only when --cluster or --scheduler is given.
 
-    parent (grade batch)       Dask worker (any machine)      job process                    student
-    keep(): JSON, gradebook, <-- run_task(spec, job) -----> python -m grader.batch.cluster --> worker
-    report, progress            result as a JSON dict        grade_job(spec, job)             (bwrap)
+    parent (grade batch)       Dask worker (any machine)      job process                   student
+    keep(): JSON, gradebook, <-- run_task(spec, job) -----> a fork of the worker's job --> worker
+    report, progress            result as a JSON dict        template (template.py),        (bwrap)
+                                                             grade_job(spec, job)
 
 # Note [Grading on Dask]
 The same `grade_job(spec, job)` as the local run grades each submission, so the
@@ -26,29 +27,35 @@ grades the rest.
 # Note [One process per task on Dask]
 grade_job runs pytest in-process and sets module globals (the assignments
 folder), so, as in Note [Job processes], every submission is graded in a fresh
-process: the Dask task starts `python -m grader.batch.cluster` (the Dask worker's
-own interpreter), hands it the job on stdin and reads the result from its
-stdout; the job process then starts the usual sandboxed student worker
-(grader/worker/client.py).  A plain subprocess rather than run.py's
-forkserver pool, because Dask workers are daemonic processes by default
-(`distributed.worker.daemon`), and multiprocessing refuses to start children
-of a daemonic process; the price is a Python start and the grader's imports
-per submission (about 0.8 s of CPU).  It is not small next to grading a numpy
-submission (about 1 s): the local pool forks each job from a template that
-has already loaded the assignment (Note [Warm job processes] in
-grader/batch/run.py),
-and here a template process would become the jobs' parent, which Note [Dask
-worker deaths] relies on being the Dask worker.  With --cluster local the
-student workers are warm as in a local run (the batch's zygotes are on this
-machine; Note [When workers are warm] in grader/worker/warm.py).  As each task has
-its own process, a Dask worker may run several at once (`--nthreads N`).  The job
-process is set up by job.py's `init_job_process`, watching its Dask worker:
-when that worker ends, however it ends, the job kills its student workers,
-removes its temporary folder and exits.  With `--cluster local` the Dask
-workers are children of the batch and exit when it does (distributed's
-parent-alive pipe), so `kill -9` of the batch still stops every job.  A task
-whose future is cancelled (Ctrl-C, or the batch's client gone) stops its job
-process (SIGTERM, which the job turns into the same clean stop).
+process, and never in the Dask worker itself (it has threads, an event loop and
+other tasks' state).  Multiprocessing's pools are out: Dask workers are
+daemonic processes by default (`distributed.worker.daemon`), and multiprocessing
+refuses to start children of a daemonic process.  Until issue 17 each task
+started `python -m grader.batch.cluster`, paying a Python start and the
+grader's imports per submission (about 0.8 s of CPU, as much as grading a numpy
+submission: the batch ran 1.6x slower on Dask than on the local pool).  Now the
+Dask worker starts a job template once per batch settings, a fresh Python that
+loads the assignment as the local pool's fork server does (Note [Warm job
+processes] in grader/batch/run.py), and each task forks its job from it
+(Note [Job templates on Dask] and Note [Talking to a template] in
+grader/batch/template.py): a job is still a process of its own that no other
+submission ran in, started in milliseconds.  The job is handed its request on
+a socket and writes its result's dict back; the template reports its exit
+status, so a job that dies is said as before.  When no template can be made
+twice in a row, the task falls back to the fresh Python (`job_main`).  The job
+process then starts the usual sandboxed student worker
+(grader/worker/client.py).  With --cluster local the student workers are warm
+as in a local run (the batch's zygotes are on this machine; Note [When workers
+are warm] in grader/worker/warm.py).  As each task has its own process, a Dask
+worker may run several at once (`--nthreads N`).  The job process is set up by
+job.py's `init_job_process`, watching its Dask worker (not its template): when
+that worker ends, however it ends, the job kills its student workers, removes
+its temporary folder and exits, and the template ends with it too.  With
+`--cluster local` the Dask workers are children of the batch and exit when it
+does (distributed's parent-alive pipe), so `kill -9` of the batch still stops
+every job.  A task whose future is cancelled (Ctrl-C, or the batch's client
+gone) stops its job process (SIGTERM, which the job turns into the same clean
+stop).
 
 # Note [Submissions on a remote cluster]
 A task carries paths, not bytes: the submissions folder, the grader's
@@ -106,7 +113,7 @@ from typing import TextIO
 from ..scoring import assignment as assignments
 from ..worker import devices
 from .job import BatchError, Job, JobSpec, first_line, job_of
-from .template import TemplateGone, template_for
+from .template import JobDied, TemplateGone, call, template_for
 from ..submission.discover import Submission
 from ..scoring.result import SubmissionResult
 
@@ -395,10 +402,11 @@ def _run_forked(spec: dict, reference: str, request: dict) -> dict:
     grader/batch/template.py), starting the template again once if it has died."""
     from .job import preload_data
     preload = {**preload_data(spec), "reference": reference}
+    request_call = call(job_answer, request)
     try:
-        running = template_for(preload).start(json.dumps(request).encode())
+        running = template_for(preload).start(request_call)
     except TemplateGone:
-        running = template_for(preload, fresh=True).start(json.dumps(request).encode())
+        running = template_for(preload, fresh=True).start(request_call)
     try:
         while not running.wait(WATCH_S):
             if not _still_wanted():
@@ -407,18 +415,11 @@ def _run_forked(spec: dict, reference: str, request: dict) -> dict:
     finally:
         running.close()
     try:
-        answer = json.loads(bytes(running.output))
-    except ValueError:
-        answer = None
-    if running.returncode == 0 and answer is not None:
-        return answer
-    from ..worker.client import describe_exit
-    if running.returncode is None:  # the template died; the job's answer, if it wrote one
-        return answer if answer is not None else {
-            "crashed": "its job template ended while it ran; the job's end is unknown"}
-    if running.returncode != 0:
-        return {"crashed": describe_exit(running.returncode)}
-    return {"error": "the job process wrote no result"}
+        return running.outcome()
+    except JobDied as died:
+        return {"crashed": died.how()}
+    except Exception as exc:  # job_answer catches the job's own errors: this is ours
+        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def _run_fresh(request: dict) -> dict:
@@ -483,7 +484,9 @@ def job_answer(request: dict) -> dict:
         grade = importlib.import_module(module)
         for part in name.split("."):
             grade = getattr(grade, part)
-        return {"result": grade(spec, job).to_dict()}
+        from ..scoring.result import jsonable
+        # through JSON, as a result file is written: plain data, whichever way it travels
+        return {"result": json.loads(json.dumps(grade(spec, job).to_dict(), default=jsonable))}
     except Exception as exc:  # the job itself failed (grade_job catches its own errors)
         return {"error": f"{type(exc).__name__}: {exc}"}
 

@@ -86,8 +86,7 @@ import sys
 import threading
 import time
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, TextIO
@@ -99,8 +98,9 @@ from .gradebook import Gradebook, Reconciled, load_result
 from ..scoring.pipeline import submission_device
 from ..scoring.result import SubmissionResult
 from ..report.terminal import printable, printable_lines
-from .job import (PRELOAD_ENV, BatchError, Job, JobSpec, first_line, grade_job,
-                  init_job_process, job_of, preload_data, remove_dead_job_folders)
+from .job import (BatchError, Job, JobSpec, first_line, grade_job, init_job_process, job_of,
+                  preload_data, remove_dead_job_folders)
+from .template import ForkPool, JobDied
 
 
 @dataclass(frozen=True)
@@ -144,31 +144,11 @@ class Outcome:
 
 # -- the job process ---------------------------------------------------------------------------
 
-def _executor(workers: int, spec: JobSpec | None = None) -> ProcessPoolExecutor:
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["grader.batch.run"])
-    if spec is not None:
-        _start_fork_server(spec)
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=init_job_process,
-                               initargs=(os.getpid(),), max_tasks_per_child=1)
-
-
-def _start_fork_server(spec: JobSpec) -> None:
-    """Start the fork server (if it is not running yet) with `spec`'s assignment preloaded
-    (Note [Warm job processes]; grader/batch/job.py loads it in the fork server)."""
-    from multiprocessing import forkserver
-    data = preload_data(spec)
-    previous = os.environ.get(PRELOAD_ENV)
-    os.environ[PRELOAD_ENV] = json.dumps(data, default=str)
-    try:
-        forkserver.ensure_running()
-    except Exception:  # only a cache: the pool starts the fork server itself, unwarmed
-        pass
-    finally:
-        if previous is None:
-            os.environ.pop(PRELOAD_ENV, None)
-        else:
-            os.environ[PRELOAD_ENV] = previous
+def _executor(workers: int, spec: JobSpec | None = None) -> ForkPool:
+    """The batch's job processes: forks of a template that loaded `spec`'s assignment (Note [Job
+    processes], Note [Warm job processes]); with no spec, of one that loaded only the grader."""
+    return ForkPool(workers, preload_data(spec) if spec is not None else {},
+                    initializer=init_job_process, initargs=(os.getpid(),))
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -501,39 +481,33 @@ def schedule_locally(todo: list[Submission], workers: int, spec: JobSpec, job, k
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.set())
-    executor, size = _executor(workers, spec), workers
-    alone_processes: list = []  # the one-process pool's process while a suspect runs
+    pool = _executor(workers, spec)
     try:
         while pending or suspects or in_flight:
             if interrupted.is_set():
                 raise KeyboardInterrupt
             if suspects and not in_flight:
-                # Note [Crash attribution]: a suspect runs alone on a one-process pool, so the
-                # process that ends is the one that ran it and its exit code is the reason.
-                if size != 1:
-                    executor.shutdown(wait=True)
-                    executor, size = _executor(1), 1
+                # Note [Crash attribution]: a suspect runs alone, so nothing else can have
+                # taken the machine's memory from it
                 submission = suspects.popleft()
-                in_flight[executor.submit(job, spec, job_of(submission))] = (submission, True)
-                alone_processes = list((getattr(executor, "_processes", None) or {}).values())
-            elif not suspects and not in_flight and size != workers and pending:
-                executor.shutdown(wait=True)
-                executor, size = _executor(workers), workers
-            while not suspects and pending and len(in_flight) < workers:
+                in_flight[pool.submit(job, spec, job_of(submission))] = (submission, True)
+            while (not suspects and pending and len(in_flight) < workers
+                   and not any(alone for _, alone in in_flight.values())):
                 submission = pending.popleft()
-                in_flight[executor.submit(job, spec, job_of(submission))] = (submission, False)
+                in_flight[pool.submit(job, spec, job_of(submission))] = (submission, False)
             done, _ = wait(list(in_flight), timeout=0.2, return_when=FIRST_COMPLETED)
-            broken = False
             for future in done:
                 submission, alone = in_flight.pop(future)
                 try:
                     result = future.result()
-                except BrokenProcessPool:
-                    broken = True
-                    if not alone:
+                except JobDied as died:
+                    if not alone and workers > 1:
                         suspects.append(submission)
+                        progress.note(f"{submission.id}: its grading process died "
+                                      f"({died.how()}); grading it again, one at a time, "
+                                      f"to find whether it is the cause")
                         continue
-                    why = _how_it_ended(alone_processes)
+                    why = died.how()
                     keep(submission, failed(submission, f"the grading process ended abruptly "
                                                         f"({why}); nothing was graded, and the "
                                                         f"next grade batch tries again"),
@@ -545,39 +519,14 @@ def schedule_locally(todo: list[Submission], workers: int, spec: JobSpec, job, k
                                                         f"job ({why})"), failure=why)
                     continue
                 keep(submission, result)
-            if broken:
-                for future in list(in_flight):  # the pool failed them all: they were in flight
-                    submission, alone = in_flight.pop(future)
-                    suspects.append(submission)
-                if suspects:
-                    progress.note(f"a grading process died; grading {len(suspects)} "
-                                  f"submission(s) one at a time to find which")
-                executor.shutdown(wait=True)
-                executor, size = _executor(1 if suspects else workers), (1 if suspects else workers)
     except BaseException:
-        # Ctrl-C (or a bug): stop the job processes now.  They are the fork server's
-        # children, not ours, so multiprocessing.active_children() does not see them, and
-        # the executor's exit hook would otherwise wait for their current submissions.
-        for process in list((getattr(executor, "_processes", None) or {}).values()):
-            process.terminate()
+        # Ctrl-C (or a bug): stop the job processes now (each stops cleanly on SIGTERM).
+        pool.shutdown(wait=False)
         raise
     finally:
-        executor.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown(wait=False)
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
-
-
-def _how_it_ended(processes: list) -> str:
-    """How the job process that ran a submission alone ended (Note [Crash attribution])."""
-    from ..worker.client import describe_exit
-    codes = []
-    for process in processes:
-        process.join(timeout=5)
-        # 255 is what a forkserver child's status reads as when the fork server could not
-        # report it (multiprocessing.popen_forkserver): not the process's own exit status.
-        if process.exitcode not in (None, 0, 255):
-            codes.append(process.exitcode)
-    return describe_exit(codes[0]) if codes else "killed or crashed; its exit status is unknown"
 
 
 def _similarity(out_dir: Path, submissions: dict, assignment: assignments.Assignment) -> None:

@@ -56,6 +56,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import select
 import signal
 import socket
@@ -63,6 +64,7 @@ import struct
 import subprocess
 import sys
 import threading
+from concurrent.futures import Future
 from typing import Callable
 
 MAX_TEMPLATES = 4
@@ -71,6 +73,26 @@ _INT = struct.Struct("!q")
 
 class TemplateGone(OSError):
     """The template ended before it forked the job: start another."""
+
+
+class JobDied(Exception):
+    """A job ended without an answer; `status` is its exit status as subprocess gives it
+    (negative: the signal), None when its template ended before it could say."""
+
+    def __init__(self, status: int | None) -> None:
+        super().__init__(status)
+        self.status = status
+
+    def how(self) -> str:
+        if self.status is None:
+            return "its job template ended while it ran; how the job ended is unknown"
+        from ..worker.client import describe_exit
+        return describe_exit(self.status)
+
+
+def call(function, *args, initializer=None, initargs=()) -> bytes:
+    """The request that runs `initializer(*initargs)`, then `function(*args)` in a job."""
+    return pickle.dumps((initializer, tuple(initargs), function, tuple(args)))
 
 
 # -- the Dask worker's side ----------------------------------------------------------------------
@@ -180,6 +202,19 @@ class RunningJob:
             self._status_done = True
         return self._result_done and self._status_done
 
+    def outcome(self):
+        """What the job's function returned (its exception raised again); JobDied when the job
+        ended without saying (a crash, a kill, its template gone with it unfinished)."""
+        try:
+            ok, value = pickle.loads(bytes(self.output))
+        except Exception:  # nothing, or cut short
+            raise JobDied(self.returncode) from None
+        if self.returncode not in (0, None):
+            raise JobDied(self.returncode)
+        if not ok:
+            raise value
+        return value
+
     def terminate(self) -> None:
         try:
             os.kill(self.pid, signal.SIGTERM)
@@ -202,6 +237,67 @@ def _read_int(sock: socket.socket) -> int | None:
             return None
         data += chunk
     return _INT.unpack(data)[0]
+
+
+class ForkPool:
+    """Submit calls to fresh forks of one template of its own, at most `workers` at a time:
+    what the local pool needs of concurrent.futures' executors (Note [Job processes] in
+    grader/batch/run.py)."""
+
+    def __init__(self, workers: int, preload: dict, initializer=None, initargs=()) -> None:
+        self.template = Template(preload)
+        self.slots = threading.BoundedSemaphore(workers)
+        self.initializer, self.initargs = initializer, tuple(initargs)
+        self.running: dict[int, RunningJob] = {}
+        self.threads: list[threading.Thread] = []
+        self.closed = False
+
+    def submit(self, function, *args) -> Future:
+        future: Future = Future()
+        request = call(function, *args, initializer=self.initializer, initargs=self.initargs)
+        thread = threading.Thread(target=self._run, args=(future, request), daemon=True,
+                                  name="fork-job")
+        thread.start()
+        self.threads = [t for t in self.threads if t.is_alive()] + [thread]
+        return future
+
+    def _run(self, future: Future, request: bytes) -> None:
+        with self.slots:
+            if self.closed or not future.set_running_or_notify_cancel():
+                return
+            try:
+                running = self.template.start(request)
+            except BaseException as exc:
+                future.set_exception(JobDied(None) if isinstance(exc, TemplateGone) else exc)
+                return
+            self.running[running.pid] = running
+            try:
+                while not running.wait(1.0):
+                    pass
+            finally:
+                self.running.pop(running.pid, None)
+                running.close()
+        try:
+            future.set_result(running.outcome())
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    def terminate(self) -> None:
+        """SIGTERM every job running now (a job stops cleanly on it: job._stop)."""
+        for running in list(self.running.values()):
+            running.terminate()
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop the template: after the jobs submitted have ended (`wait`), or now, stopping
+        the running ones and dropping the rest."""
+        if wait:
+            for thread in self.threads:
+                thread.join()
+        else:
+            self.closed = True
+            self.terminate()
+        self.closed = True
+        self.template.stop()
 
 
 _templates: dict[str, Template] = {}
@@ -234,8 +330,7 @@ def stop_templates() -> None:
 
 # -- the template --------------------------------------------------------------------------------
 
-def serve(control_fd: int, preload: Callable[[dict], None],
-          run_job: Callable[[dict], dict]) -> None:
+def serve(control_fd: int, preload: Callable[[dict], None]) -> None:
     """The template's loop: fork a job for each task until the control socket closes."""
     control = socket.socket(fileno=control_fd)
     os.dup2(2, 1)  # nothing a job prints goes anywhere but stderr
@@ -283,7 +378,7 @@ def serve(control_fd: int, preload: Callable[[dict], None],
                     sock.close()
                 for fd in (wake_r, wake_w, status_fd):
                     os.close(fd)
-                _job(job_fd, run_job)  # never returns
+                _job(job_fd)  # never returns
             os.close(job_fd)
             status = socket.socket(fileno=status_fd)
             try:
@@ -311,17 +406,26 @@ def _reap(jobs: dict[int, socket.socket]) -> None:
             sock.close()
 
 
-def _job(job_fd: int, run_job: Callable[[dict], dict]) -> None:
-    """In the forked job: read the request, answer it, exit without the template's exit hooks."""
+def _job(job_fd: int) -> None:
+    """In the forked job: read the call, make it, send back what it returned or raised, and
+    exit without the template's exit hooks."""
     code = 0
     try:
         with socket.socket(fileno=job_fd) as sock:
             chunks = []
             while chunk := sock.recv(1 << 16):
                 chunks.append(chunk)
-            reply = run_job(json.loads(b"".join(chunks)))
-            from ..scoring.result import jsonable
-            sock.sendall(json.dumps(reply, default=jsonable).encode())
+            initializer, initargs, function, args = pickle.loads(b"".join(chunks))
+            if initializer is not None:
+                initializer(*initargs)
+            try:
+                reply = pickle.dumps((True, function(*args)))
+            except Exception as exc:
+                try:
+                    reply = pickle.dumps((False, exc))
+                except Exception:
+                    reply = pickle.dumps((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+            sock.sendall(reply)
     except BaseException:
         code = 1
     finally:
@@ -339,9 +443,9 @@ def _job(job_fd: int, run_job: Callable[[dict], dict]) -> None:
 
 
 def main() -> None:
-    from .cluster import job_answer
+    from . import run  # noqa: F401  (what the local pool's fork server preloaded)
     from .job import preload_template
-    serve(int(sys.argv[1]), preload_template, job_answer)
+    serve(int(sys.argv[1]), preload_template)
 
 
 if __name__ == "__main__":
