@@ -26,49 +26,54 @@ attribution]), or with --regrade.  Otherwise it is counted as unchanged.
 
 # Note [Job processes]
 pytest runs in-process, once per submission, so each job is a process of its
-own: a ProcessPoolExecutor on a 'forkserver' context (started clean, with the
-grader and numpy preloaded, so a job starts and loads the assignment in about
-0.1 s and inherits no threads of the parent), with max_tasks_per_child=1.  As
-with every start method but fork, a job imports the parent's main script: a
-script that calls run_batch needs the `if __name__ == "__main__":` guard (the
-`grade` command and `python -m grader` are fine).  One task per process is
-also what keeps Python 3.11's pool safe: with max_tasks_per_child > 1 it can
-stop replacing exited processes and hang (cpython gh-115634, fixed in 3.13).
+own: a fork of the batch's job template (grader/batch/template.py, a fresh
+Python started once per batch that imports the grader and loads the
+assignment, and never grades), one fork per submission, at most --workers at a
+time (ForkPool).  A job inherits no threads of the batch and nothing of any
+other submission.  Until issue 17 the jobs came from a ProcessPoolExecutor on
+multiprocessing's 'forkserver' context with max_tasks_per_child=1; its
+machinery per task (pickled process objects, re-running the parent's main
+script in each child, call and result queues with their feeder threads, a new
+process spawned by the pool's manager thread after each exit) cost about 30 ms
+a job, more than the fork itself (Note [Job start] in template.py), and the
+parent's main script no longer needs an `if __name__ == "__main__":` guard.
 A job process watches the batch process (a pidfd, else polling) and, when it
 ends, however it ends (SIGKILL included), kills its student workers' process
 groups, removes its temporary folder and exits; SIGTERM does the same.  A
-parent-death signal would not do: a job's parent is the fork server, which
-itself lives as long as any job does.  Jobs ignore SIGINT: the batch decides
-what Ctrl-C means (stop, keep what was graded).  Each job keeps its temporary
-files in a folder named after its pid; the batch removes those of dead
-processes when it starts and ends.
+parent-death signal would not do: a job's parent is the template.  The
+template ends when the batch does (its control socket closes).  Jobs ignore
+SIGINT: the batch decides what Ctrl-C means (stop, keep what was graded).
+Each job keeps its temporary files in a folder named after its pid; the batch
+removes those of dead processes when it starts and ends.
 
 # Note [Warm job processes]
 A job process is still one per submission (Note [Job processes]), but what it
-would pay at its start is paid once, in the fork server every job is forked
-from: before starting it, the batch names its assignment in the fork server's
-environment (GRADER_JOB_PRELOAD), and the fork server, besides importing the
-grader, loads that assignment (its checks module and the reference code that
-imports) and runs pytest's collection of its checks once, so that pytest's
-lazy imports and first-run set-up are done too.  Each job is a fork of that
-template: it inherits those modules and nothing of any submission (the fork
-server never grades).  grade_job still calls assignments.load, which reads the
-manifest and the rubric afresh, and reuses the checks module only while
-checks.py is the file the template loaded (same path, size and mtime).  The
-preload is only a cache: when it fails, or the fork server was started
-earlier for another batch of the same process, jobs load what they need
-themselves, as before.  Measured on fc_nets (the batch's own pool, one task
-per process loading the assignment, median of 7, load average about 1): 67 ms
-a job before, 30-38 ms with the preload; and pytest's first run in a process,
-about 35 ms more than a later one, is paid in the template.
+would pay at its start is paid once, in the template every job is forked from:
+the batch hands the template its assignment's settings (on its stdin, the
+questions' secret among them: Note [Job templates on Dask] in template.py),
+and the template, besides importing the grader, loads that assignment (its
+checks module and the reference code that imports) and runs pytest's
+collection of its checks once, so that pytest's lazy imports and first-run
+set-up are done too.  Each job is a fork of that template: it inherits those
+modules and nothing of any submission (the template never grades).
+grade_job still calls assignments.load, which reads the manifest and the
+rubric afresh, and reuses the checks module only while checks.py is the file
+the template loaded (same path, size and mtime).  The preload is only a cache:
+when it fails, jobs load what they need themselves.  Measured on fc_nets (the
+batch's own pool, one task per process loading the assignment, median of 7,
+load average about 1): 67 ms a job before the preload, 30-38 ms with it on the
+fork server; and pytest's first run in a process, about 35 ms more than a
+later one, is paid in the template.
 
 # Note [Crash attribution]
-When a job process dies (the kernel's OOM killer, a crash in native code), the
-pool breaks and every job in flight fails with it, innocent or not.  Those
-jobs are graded again one at a time; a job that breaks the pool while it runs
-alone is the culprit and gets an `error` result saying how its process ended.
-Such a result is marked `job_failure` and graded again by the next run, as is
-one whose job raised instead of returning a result.
+A job that dies (the kernel's OOM killer, a crash in native code) is reported
+by its own exit status, which the template sends (Note [Talking to a
+template]); the other jobs in flight go on.  As the OOM killer may pick an
+innocent job for another's memory, a job that died while others ran is graded
+again alone, with nothing else in flight; a job that dies while it runs alone
+(or with --workers 1) is the culprit and gets an `error` result saying how its
+process ended.  Such a result is marked `job_failure` and graded again by the
+next run, as is one whose job raised instead of returning a result.
 """
 
 from __future__ import annotations

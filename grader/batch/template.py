@@ -108,7 +108,7 @@ class Template:
         here, there = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "grader.batch.template", str(there.fileno())],
+                [sys.executable, "-c", START, "grader.batch.template", str(there.fileno())],
                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, pass_fds=(there.fileno(),))
         except BaseException:
             here.close()
@@ -116,8 +116,12 @@ class Template:
         finally:
             there.close()
         self.control, self.lock = here, threading.Lock()
-        try:  # Note [Job templates on Dask]: the settings on stdin, never in the environment
-            self.process.stdin.write(json.dumps(preload, default=str).encode())
+        # Note [Job templates on Dask]: the settings on stdin, never in the environment; and
+        # this process's sys.path, so that the jobs import what it can (as multiprocessing's
+        # children do)
+        start = {"sys_path": sys.path, "preload": preload}
+        try:
+            self.process.stdin.write(json.dumps(start, default=str).encode())
             self.process.stdin.close()
         except OSError:
             pass  # it died already: start() says so
@@ -330,14 +334,11 @@ def stop_templates() -> None:
 
 # -- the template --------------------------------------------------------------------------------
 
-def serve(control_fd: int, preload: Callable[[dict], None]) -> None:
+def serve(control_fd: int, data: dict, preload: Callable[[dict], None]) -> None:
     """The template's loop: fork a job for each task until the control socket closes."""
     control = socket.socket(fileno=control_fd)
     os.dup2(2, 1)  # nothing a job prints goes anywhere but stderr
-    data = sys.stdin.buffer.read()
-    os.close(0)
-    os.open(os.devnull, os.O_RDONLY)  # fd 0 again, for whoever reads stdin
-    preload(json.loads(data) if data else {})
+    preload(data)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
     os.set_blocking(wake_w, False)
@@ -428,6 +429,11 @@ def _job(job_fd: int) -> None:
             sock.sendall(reply)
     except BaseException:
         code = 1
+        try:
+            import traceback
+            traceback.print_exc()  # the job's stderr is the template's: the Dask worker's, or ours
+        except BaseException:
+            pass
     finally:
         try:
             import multiprocessing.util
@@ -442,11 +448,15 @@ def _job(job_fd: int) -> None:
         os._exit(code)
 
 
-def main() -> None:
-    from . import run  # noqa: F401  (what the local pool's fork server preloaded)
+# How a template starts: `python -c START grader.batch.template FD`, its start-up data on stdin
+# (the name in its command line is only for people and tests looking at the process list).
+START = ("import json, os, sys; start = json.loads(sys.stdin.buffer.read() or b'{}'); "
+         "os.close(0); os.open(os.devnull, os.O_RDONLY); "
+         "sys.path[:] = start.get('sys_path') or sys.path; "
+         "from grader.batch.template import main; main(int(sys.argv[2]), start.get('preload') or {})")
+
+
+def main(control_fd: int, preload: dict) -> None:
+    from . import run  # noqa: F401  (what every job uses; the local pool preloaded it too)
     from .job import preload_template
-    serve(int(sys.argv[1]), preload_template)
-
-
-if __name__ == "__main__":
-    main()
+    serve(control_fd, preload, preload_template)
