@@ -1,17 +1,35 @@
-"""A job template: one process that has loaded the assignment and forks a fresh job per task.
+"""A job template: one process that has loaded the assignment and forks a fresh job per submission.
 
-The local pool starts its job processes from multiprocessing's fork server,
-warmed with the assignment (Note [Warm job processes] in grader/batch/run.py).
-A Dask worker cannot use that fork server (Note [One process per task on
-Dask] in grader/batch/cluster.py), so this module is its own, small one: the
-Dask worker starts `python -m grader.batch.template FD` once per batch
-settings, the template loads what every job would load, and each task asks it
-for a fork.  cluster.py owns when it is used; this module owns how.
+Every batch job is a process of its own (Note [Job processes] in
+grader/batch/run.py).  This module starts them: a template is a fresh Python
+(`python -c START grader.batch.template FD`) that imports the grader and loads
+the batch's assignment once (Note [Warm job processes]), then only forks, one
+job per request.  The local pool (run.py's `ForkPool`, one template per batch,
+a child of the batch process) and each Dask worker (`template_for`, one
+template per worker and batch settings; Note [One process per task on Dask] in
+grader/batch/cluster.py) use the same template.
 
-    Dask worker (task thread)          template (one per Dask worker and settings)     job (fork)
-    Template.start(request) --fds-->   recv_fds, fork, send pid ----------------------> reads request,
-    reads the result, then the exit    reaps the job, sends its exit status              writes result,
-    status                                                                               exits
+    owner (batch, or Dask worker)      template                                          job (fork)
+    Template.start(call) --fds-->      recv_fds, fork, send pid ------------------------> reads the call,
+    reads the answer, then the exit    reaps the job, sends its exit status               makes it, sends
+    status                                                                                its answer, exits
+
+# Note [Job start]
+What a job costs before it grades, fc_nets, on 2 shared cores (load average
+3-4; the job loads the assignment as overhead.py's probe does; median of 15
+jobs, three interleaved runs each): 57-61 ms a job on the ProcessPoolExecutor
+over multiprocessing's fork server that the local pool used before, 16-20 ms
+on a template.  The difference is the pool's machinery for one task per
+process: a pickled Process object and preparation data sent to the fork
+server, the parent's main script run again in every child (overhead.py's own
+imports, or the `grade` script's), call and result queues with feeder threads,
+and the pool's manager thread starting each replacement process only after the
+last one exited.  A template's fork gets one request on a socket and sends one
+answer.  What is left is the fork itself (page tables of a process that
+imported numpy, pytest and the checks), init_job_process (the job's folder
+and its watch thread), and the exit.  The YAML of the manifest and the rubric
+(about 6 ms) is no longer read per job either (Note [Loaded once per batch]
+in grader/batch/job.py).
 
 # Note [Job templates on Dask]
 Each Dask worker process keeps its templates in a module global (`_templates`),
@@ -32,20 +50,25 @@ only forks.  So each job is, as before, a process of its own with nothing of
 any other submission in it.
 
 # Note [Talking to a template]
-A task hands the template two sockets with SCM_RIGHTS over the control socket
-(SOCK_SEQPACKET, one message per task, so concurrent tasks of a Dask worker
-with --nthreads N never interleave): one for the job (the request in, the
-result out) and one for the template (the job's pid, then its exit status).
+Each request hands the template two sockets with SCM_RIGHTS over the control
+socket (SOCK_SEQPACKET, one message per request, so concurrent tasks of a Dask
+worker with --nthreads N never interleave): one for the job (the call in, its
+answer out) and one for the template (the job's pid, then its exit status).
+The call is pickled (initializer, function and arguments, functions by
+reference, as multiprocessing sends them) and so is the answer: both ends are
+the judge's own code, and student code never runs in a job (its student
+worker's answers cross the worker pipe as plain data).  The template runs
+with its owner's sys.path, so a job imports what its owner can.
 The template forks at once and closes its copy of the job's socket; the job
 closes the control socket and every other job's status socket, so a task sees
 the end of its result exactly when its job has ended.  The template reaps its
 jobs (SIGCHLD through a wake-up pipe, as multiprocessing's fork server does)
 and sends each exit status, so a job that dies on its own (the OOM killer) is
 still reported with how it ended (Note [Dask worker deaths] in cluster.py).
-A job watches the Dask worker itself, not the template (the pid in its
-request), so Note [One process per task on Dask]'s clean stop when the Dask
+A job watches its owner (the batch process, or the Dask worker), not the
+template (the pid in its request), so Note [One process per task on Dask]'s clean stop when the Dask
 worker ends holds unchanged; the template ends when its control socket closes,
-that is when its Dask worker ends, however it ends.  A template that dies is
+that is when its owner ends, however it ends.  A template that dies is
 started again by the next task; a task whose template died under it still
 gets its job's result when the job finished, and an abrupt-end answer
 otherwise.
