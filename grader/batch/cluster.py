@@ -78,7 +78,9 @@ KilledWorker task is graded again alone, with nothing else in flight; a task
 that still kills its worker alone is the culprit and gets an `error` result
 saying so, marked `job_failure` (graded again by the next run).  A job process
 that dies on its own (the OOM killer) does not take its Dask worker with it:
-its task reports the exit status directly, with no one else to blame.
+its task reports the exit status directly (its template sends it: Note
+[Talking to a template] in grader/batch/template.py), with no one else to
+blame.
 
 # Note [Devices on a cluster]
 GPU assignments (`gpu: true`) whose device resolves to cuda submit their tasks

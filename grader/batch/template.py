@@ -29,7 +29,10 @@ answer.  What is left is the fork itself (page tables of a process that
 imported numpy, pytest and the checks), init_job_process (the job's folder
 and its watch thread), and the exit.  The YAML of the manifest and the rubric
 (about 6 ms) is no longer read per job either (Note [Loaded once per batch]
-in grader/batch/job.py).
+in grader/batch/job.py).  gc.freeze() in the template (so that a job's
+collections leave the template's objects, and their pages, alone) was tried
+and left out: no full collection runs in an fc_nets job (gc callbacks, four
+jobs), and the job's page faults were the same with it.
 
 # Note [Job templates on Dask]
 Each Dask worker process keeps its templates in a module global (`_templates`),
