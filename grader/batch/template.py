@@ -275,7 +275,7 @@ class ForkPool:
     grader/batch/run.py)."""
 
     def __init__(self, workers: int, preload: dict, initializer=None, initargs=()) -> None:
-        self.template = Template(preload)
+        self.template, self.preload, self.lock = Template(preload), preload, threading.Lock()
         self.slots = threading.BoundedSemaphore(workers)
         self.initializer, self.initargs = initializer, tuple(initargs)
         self.running: dict[int, RunningJob] = {}
@@ -296,7 +296,11 @@ class ForkPool:
             if self.closed or not future.set_running_or_notify_cancel():
                 return
             try:
-                running = self.template.start(request)
+                template = self.template
+                try:
+                    running = template.start(request)
+                except TemplateGone:  # it died (the OOM killer?): the next jobs need another
+                    running = self._replace(template).start(request)
             except BaseException as exc:
                 future.set_exception(JobDied(None) if isinstance(exc, TemplateGone) else exc)
                 return
@@ -311,6 +315,14 @@ class ForkPool:
             future.set_result(running.outcome())
         except BaseException as exc:
             future.set_exception(exc)
+
+    def _replace(self, dead: Template) -> Template:
+        """A new template instead of `dead` (once, whichever job found it dead first)."""
+        with self.lock:
+            if self.template is dead and not self.closed:
+                dead.stop()
+                self.template = Template(self.preload)
+            return self.template
 
     def terminate(self) -> None:
         """SIGTERM every job running now (a job stops cleanly on it: job._stop)."""

@@ -157,3 +157,21 @@ def test_a_template_ends_with_its_dask_worker(probe, tmp_path) -> None:
         assert not Path(f"/proc/{template_pid}").exists(), "the template outlived its Dask worker"
     finally:
         worker.kill()
+
+
+# -- the local pool (ForkPool) ---------------------------------------------------------------------
+
+def test_the_local_pool_starts_another_template_when_its_own_died(probe) -> None:
+    pool = templates.ForkPool(2, {})
+    try:
+        first = pool.submit(os.getppid).result(60)
+        assert first == pool.template.pid
+        os.kill(first, signal.SIGKILL)
+        pool.template.process.wait(10)
+        # the next jobs come from a new template, not as deaths
+        assert sorted({pool.submit(os.getppid).result(60) for _ in range(3)}) == [pool.template.pid]
+        assert pool.template.pid != first
+        with pytest.raises(ZeroDivisionError):  # what a job raises, the caller gets
+            pool.submit(divmod, 1, 0).result(60)
+    finally:
+        pool.shutdown()
