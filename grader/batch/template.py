@@ -121,7 +121,7 @@ def call(function, *args, initializer=None, initargs=()) -> bytes:
     return pickle.dumps((initializer, tuple(initargs), function, tuple(args)))
 
 
-# -- the Dask worker's side ----------------------------------------------------------------------
+# -- the owner's side (the batch process, or a Dask worker) ------------------------------------
 
 def template_key(preload: dict) -> str:
     return hashlib.sha256(json.dumps(preload, sort_keys=True, default=str).encode()).hexdigest()
