@@ -9,10 +9,10 @@ a child of the batch process) and each Dask worker (`template_for`, one
 template per worker and batch settings; Note [One process per task on Dask] in
 grader/batch/cluster.py) use the same template.
 
-    owner (batch, or Dask worker)      template                                          job (fork)
-    Template.start(call) --fds-->      recv_fds, fork, send pid ------------------------> reads the call,
-    reads the answer, then the exit    reaps the job, sends its exit status               makes it, sends
-    status                                                                                its answer, exits
+    owner (batch, or Dask worker)    template                             job (a fork)
+    Template.start(call) --fds-->    recv_fds, fork, send pid ----------> reads the call,
+    reads the answer, then the       reaps the job, sends its exit        makes it, sends
+    exit status                      status                               its answer, exits
 
 # Note [Job start]
 What a job costs before it grades, fc_nets, on 2 shared cores (load average
@@ -491,7 +491,8 @@ def _job(job_fd: int) -> None:
 START = ("import json, os, sys; start = json.loads(sys.stdin.buffer.read() or b'{}'); "
          "os.close(0); os.open(os.devnull, os.O_RDONLY); "
          "sys.path[:] = start.get('sys_path') or sys.path; "
-         "from grader.batch.template import main; main(int(sys.argv[2]), start.get('preload') or {})")
+         "from grader.batch.template import main; "
+         "main(int(sys.argv[2]), start.get('preload') or {})")
 
 
 def main(control_fd: int, preload: dict) -> None:
