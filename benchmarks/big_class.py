@@ -24,7 +24,7 @@ Every `--interval` seconds, from /proc, over the `grade batch` process and all
 of its descendants: the batch process's own peak resident set (VmHWM, the
 kernel's high-water mark, read at every sample so the last one before it exits
 counts), and the sampled peak of the summed resident sets of the judge side
-(the batch process, its fork server and job processes, Dask's scheduler and
+(the batch process, its job template and job processes, Dask's scheduler and
 workers: every process that is not a student worker) and of the whole tree
 (student workers, their zygotes and bubblewrap included).  A sum of RSS counts
 pages shared between processes (numpy's libraries, copy-on-write pages of a

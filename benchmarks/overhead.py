@@ -43,8 +43,8 @@ the rest of grade_submission.  Then the batch's own work, measured on the
 1-worker run's results: writing each result JSON, its gradebook rows, its HTML
 report; once per batch: `grade batch` on an empty class (interpreter start,
 imports, loading the assignment, the gradebook), discovery with content hashes, grades.csv (twice), similar-code pairs, the
-dashboard; and starting a job process (the batch's forkserver pool, one task
-per process, loading the assignment).  The per-submission parts are scaled to
+dashboard; and starting a job process (the batch's pool, one fork of its job
+template per task, loading the assignment).  The per-submission parts are scaled to
 the class size and set against the 1-worker wall time; what is left is shown
 as unaccounted, never spread over the parts.
 """
@@ -211,7 +211,7 @@ def job_start_seconds(tasks: int) -> tuple[float, list[float]]:
     assignment = assignments.load(ASSIGNMENT)
     spec = batch.JobSpec(ASSIGNMENT, dict(assignment.conventions), str(assignments.ASSIGNMENTS_DIR),
                          str(assignments.RUBRICS_DIR), None, None, None)
-    executor = batch._executor(1, spec)  # with the fork server's preload, as grade batch does
+    executor = batch._executor(1, spec)  # with the template's preload, as grade batch does
     times = []
     try:
         for _ in range(tasks + 1):

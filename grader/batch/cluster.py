@@ -4,9 +4,10 @@ grader/batch/run.py decides what to grade and writes every result; this module o
 replaces its job pool (`schedule_locally`) with a Dask cluster.  The parent imports
 this module, and so Dask, only when --cluster or --scheduler is given.
 
-    parent (grade batch)       Dask worker (any machine)      job process                    student
-    keep(): JSON, gradebook, <-- run_task(spec, job) -----> python -m grader.batch.cluster --> worker
-    report, progress            result as a JSON dict        grade_job(spec, job)             (bwrap)
+    parent (grade batch)       Dask worker (any machine)      job process                   student
+    keep(): JSON, gradebook, <-- run_task(spec, job) -----> a fork of the worker's job --> worker
+    report, progress            result as a JSON dict        template (template.py),        (bwrap)
+                                                             grade_job(spec, job)
 
 # Note [Grading on Dask]
 The same `grade_job(spec, job)` as the local run grades each submission, so the
@@ -26,29 +27,35 @@ grades the rest.
 # Note [One process per task on Dask]
 grade_job runs pytest in-process and sets module globals (the assignments
 folder), so, as in Note [Job processes], every submission is graded in a fresh
-process: the Dask task starts `python -m grader.batch.cluster` (the Dask worker's
-own interpreter), hands it the job on stdin and reads the result from its
-stdout; the job process then starts the usual sandboxed student worker
-(grader/worker/client.py).  A plain subprocess rather than run.py's
-forkserver pool, because Dask workers are daemonic processes by default
-(`distributed.worker.daemon`), and multiprocessing refuses to start children
-of a daemonic process; the price is a Python start and the grader's imports
-per submission (about 0.8 s of CPU).  It is not small next to grading a numpy
-submission (about 1 s): the local pool forks each job from a template that
-has already loaded the assignment (Note [Warm job processes] in
-grader/batch/run.py),
-and here a template process would become the jobs' parent, which Note [Dask
-worker deaths] relies on being the Dask worker.  With --cluster local the
-student workers are warm as in a local run (the batch's zygotes are on this
-machine; Note [When workers are warm] in grader/worker/warm.py).  As each task has
-its own process, a Dask worker may run several at once (`--nthreads N`).  The job
-process is set up by job.py's `init_job_process`, watching its Dask worker:
-when that worker ends, however it ends, the job kills its student workers,
-removes its temporary folder and exits.  With `--cluster local` the Dask
-workers are children of the batch and exit when it does (distributed's
-parent-alive pipe), so `kill -9` of the batch still stops every job.  A task
-whose future is cancelled (Ctrl-C, or the batch's client gone) stops its job
-process (SIGTERM, which the job turns into the same clean stop).
+process, and never in the Dask worker itself (it has threads, an event loop and
+other tasks' state).  Multiprocessing's pools are out: Dask workers are
+daemonic processes by default (`distributed.worker.daemon`), and multiprocessing
+refuses to start children of a daemonic process.  Until issue 17 each task
+started `python -m grader.batch.cluster`, paying a Python start and the
+grader's imports per submission (about 0.8 s of CPU, as much as grading a numpy
+submission: the batch ran 1.6x slower on Dask than on the local pool).  Now the
+Dask worker starts a job template once per batch settings, a fresh Python that
+loads the assignment as the local pool's fork server does (Note [Warm job
+processes] in grader/batch/run.py), and each task forks its job from it
+(Note [Job templates on Dask] and Note [Talking to a template] in
+grader/batch/template.py): a job is still a process of its own that no other
+submission ran in, started in milliseconds.  The job is handed its request on
+a socket and writes its result's dict back; the template reports its exit
+status, so a job that dies is said as before.  When no template can be made
+twice in a row, the task falls back to the fresh Python (`job_main`).  The job
+process then starts the usual sandboxed student worker
+(grader/worker/client.py).  With --cluster local the student workers are warm
+as in a local run (the batch's zygotes are on this machine; Note [When workers
+are warm] in grader/worker/warm.py).  As each task has its own process, a Dask
+worker may run several at once (`--nthreads N`).  The job process is set up by
+job.py's `init_job_process`, watching its Dask worker (not its template): when
+that worker ends, however it ends, the job kills its student workers, removes
+its temporary folder and exits, and the template ends with it too.  With
+`--cluster local` the Dask workers are children of the batch and exit when it
+does (distributed's parent-alive pipe), so `kill -9` of the batch still stops
+every job.  A task whose future is cancelled (Ctrl-C, or the batch's client
+gone) stops its job process (SIGTERM, which the job turns into the same clean
+stop).
 
 # Note [Submissions on a remote cluster]
 A task carries paths, not bytes: the submissions folder, the grader's
@@ -71,7 +78,9 @@ KilledWorker task is graded again alone, with nothing else in flight; a task
 that still kills its worker alone is the culprit and gets an `error` result
 saying so, marked `job_failure` (graded again by the next run).  A job process
 that dies on its own (the OOM killer) does not take its Dask worker with it:
-its task reports the exit status directly, with no one else to blame.
+its task reports the exit status directly (its template sends it: Note
+[Talking to a template] in grader/batch/template.py), with no one else to
+blame.
 
 # Note [Devices on a cluster]
 GPU assignments (`gpu: true`) whose device resolves to cuda submit their tasks
@@ -106,6 +115,7 @@ from typing import TextIO
 from ..scoring import assignment as assignments
 from ..worker import devices
 from .job import BatchError, Job, JobSpec, first_line, job_of
+from .template import JobDied, TemplateGone, call, template_for
 from ..submission.discover import Submission
 from ..scoring.result import SubmissionResult
 
@@ -151,8 +161,11 @@ def open_cluster(target: str, workers: int, assignment: assignments.Assignment,
         try:
             # Dask sets OMP/MKL/OPENBLAS_NUM_THREADS=1 in the workers it starts; the student
             # workers would inherit that, and the local run does not have it.
+            # With no dashboard, nobody reads the workers' statistical profiler (a thread
+            # sampling every 10 ms): about a quarter of their own CPU on 50 ms tasks.
             with dask.config.set({"distributed.nanny.pre-spawn-environ":
-                                  {"MALLOC_TRIM_THRESHOLD_": 65536}}):
+                                  {"MALLOC_TRIM_THRESHOLD_": 65536},
+                                  "distributed.worker.profile.enabled": False}):
                 cluster = distributed.LocalCluster(
                     n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                     protocol="tcp", dashboard_address=None, memory_limit=0,
@@ -382,12 +395,47 @@ def run_task(spec: dict, job: dict, reference: str, pin_gpu: bool = False) -> di
         if pin_gpu and visible.isdigit():  # the one GPU this worker was given
             spec = {**spec, "device": f"cuda:{visible}"}
     remove_dead_job_folders()
-    request = json.dumps({"spec": spec, "job": job, "reference": reference, "watch": os.getpid()})
+    request = {"spec": spec, "job": job, "reference": reference, "watch": os.getpid()}
+    try:
+        return _run_forked(spec, reference, request)
+    except TemplateGone:  # twice in a row: grade it as before, in a Python of its own
+        return _run_fresh(request)
+
+
+def _run_forked(spec: dict, reference: str, request: dict) -> dict:
+    """Grade the job in a fork of this Dask worker's template (Note [Job templates on Dask] in
+    grader/batch/template.py), starting the template again once if it has died."""
+    from .job import preload_data
+    preload = {**preload_data(spec), "reference": reference}
+    request_call = call(job_answer, request)
+    try:
+        running = template_for(preload).start(request_call)
+    except TemplateGone:
+        running = template_for(preload, fresh=True).start(request_call)
+    try:
+        while not running.wait(WATCH_S):
+            if not _still_wanted():
+                running.terminate()  # the job stops cleanly on SIGTERM (job._stop)
+                return {"error": "cancelled"}
+    finally:
+        running.close()
+    try:
+        return running.outcome()
+    except JobDied as died:
+        return {"crashed": died.how()}
+    except Exception as exc:  # job_answer catches the job's own errors: this is ours
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def _run_fresh(request: dict) -> dict:
+    """Grade the job in a fresh `python -m grader.batch.cluster`: the way before templates, kept
+    for a Dask worker where no template can start."""
     process = subprocess.Popen([sys.executable, "-m", "grader.batch.cluster"], stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE)
     output: list[bytes] = []
-    talk = threading.Thread(target=lambda: output.append(process.communicate(request.encode())[0]),
-                            daemon=True, name="job-process")
+    talk = threading.Thread(
+        target=lambda: output.append(process.communicate(json.dumps(request).encode())[0]),
+        daemon=True, name="job-process")
     talk.start()
     while talk.is_alive():
         talk.join(WATCH_S)
@@ -425,13 +473,11 @@ def _still_wanted() -> bool:
 
 # -- the job process -----------------------------------------------------------------------------
 
-def job_main() -> int:
-    """`python -m grader.batch.cluster`: grade the job given on stdin; its result's dict on stdout."""
+def job_answer(request: dict) -> dict:
+    """Grade the job `request` names in this (fresh or forked) job process: the result's dict,
+    or why there is none."""
     from .job import init_job_process
 
-    answer = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    os.dup2(2, 1)  # anything printed while grading goes to stderr, not into the answer
-    request = json.load(sys.stdin)
     init_job_process(request["watch"])
     # JSON made the spec's tuples lists; put them back (the conventions stay a dict)
     spec = JobSpec(**{k: tuple(v) if isinstance(v, list) else v
@@ -443,9 +489,18 @@ def job_main() -> int:
         grade = importlib.import_module(module)
         for part in name.split("."):
             grade = getattr(grade, part)
-        reply = {"result": grade(spec, job).to_dict()}
+        from ..scoring.result import jsonable
+        # through JSON, as a result file is written: plain data, whichever way it travels
+        return {"result": json.loads(json.dumps(grade(spec, job).to_dict(), default=jsonable))}
     except Exception as exc:  # the job itself failed (grade_job catches its own errors)
-        reply = {"error": f"{type(exc).__name__}: {exc}"}
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def job_main() -> int:
+    """`python -m grader.batch.cluster`: grade the job given on stdin; its result's dict on stdout."""
+    answer = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)  # anything printed while grading goes to stderr, not into the answer
+    reply = job_answer(json.load(sys.stdin))
     from ..scoring.result import jsonable
     answer.write(json.dumps(reply, default=jsonable))
     answer.flush()

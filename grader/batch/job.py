@@ -1,16 +1,15 @@
 """The job: one submission graded in a job process of its own, locally or on a Dask worker.
 
 A batch grades each submission in a fresh process (Note [Job processes] in
-grader/batch/run.py): run.py's local pool starts those processes with a
-forkserver, cluster.py's Dask tasks with `python -m grader.batch.cluster`.
-Both send the same `JobSpec` and `Job`, run the same `grade_job`, and set the
-process up with the same `init_job_process`; this module holds what they
-share, so that neither imports the other.
+grader/batch/run.py): run.py's local pool and cluster.py's Dask tasks both
+fork it from a job template (grader/batch/template.py) that ran
+`preload_template`.  Both send the same `JobSpec` and `Job`, run the same
+`grade_job`, and set the process up with the same `init_job_process`; this
+module holds what they share, so that neither imports the other.
 """
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import multiprocessing.util
 import os
@@ -78,9 +77,11 @@ def grade_job(spec: JobSpec, job: Job) -> SubmissionResult:
     """Grade one submission in a job process (Note [Job processes] in grader/batch/run.py)."""
     assignments.ASSIGNMENTS_DIR = Path(spec.assignments_dir)
     assignments.RUBRICS_DIR = Path(spec.rubrics_dir)
-    _forget_stale_checks(spec.assignment)  # Note [Warm job processes] in grader/batch/run.py
-    assignment = assignments.load(spec.assignment, spec.conventions,
-                                  Questions(spec.secret, spec.questions_source))
+    assignment = _preloaded(spec)  # Note [Loaded once per batch]
+    if assignment is None:
+        _forget_stale_checks(spec.assignment)  # Note [Warm job processes] in grader/batch/run.py
+        assignment = assignments.load(spec.assignment, spec.conventions,
+                                      Questions(spec.secret, spec.questions_source))
     options = Options(sandbox=spec.sandbox, python=spec.python, select=spec.select,
                       notebook_mode=spec.notebook_mode, device=spec.device, data_dir=spec.data_dir,
                       warm=spec.warm)
@@ -104,13 +105,20 @@ def grade_job(spec: JobSpec, job: Job) -> SubmissionResult:
 
 
 _job_tmp: Path | None = None  # this job process's temporary folder
+_watched: int | None = None   # the batch process (or Dask worker) this job stops with
+
+
+def watched_pid() -> int | None:
+    """The process this job process stops with (init_job_process), None before it is set up."""
+    return _watched
 
 
 def init_job_process(batch_pid: int) -> None:
     """Runs first in every job process; Note [Job processes] in grader/batch/run.py."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda signum, frame: _stop())
-    global _job_tmp
+    global _job_tmp, _watched
+    _watched = batch_pid
     folder = _job_tmp = _job_folder(os.getpid())  # before tempdir points into it
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(mode=0o755)
@@ -193,15 +201,40 @@ def remove_dead_job_folders() -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-# -- the fork server's template (Note [Warm job processes] in grader/batch/run.py) ------------
+# -- the job template's preload (Note [Warm job processes] in grader/batch/run.py) ------------
 
-PRELOAD_ENV = "GRADER_JOB_PRELOAD"
-# assignment id -> (path, size, mtime) of the checks.py the fork server loaded
-_template_checks: dict[str, tuple[str, int, int]] = {}
+def preload_data(spec: JobSpec | dict) -> dict:
+    """What a template loads for `spec`'s jobs (preload_template): the settings that decide
+    which checks module and which questions a job gets."""
+    data = spec if isinstance(spec, dict) else spec.__dict__
+    return {name: data.get(name) for name in ("assignment", "conventions", "assignments_dir",
+                                              "rubrics_dir", "select", "secret")} | {
+        "questions_source": data.get("questions_source") or "public"}
 
 
 def _checks_stamp(assignment_id: str) -> tuple[str, int, int] | None:
-    path = assignments.ASSIGNMENTS_DIR / assignment_id / "checks.py"
+    return _file_stamp(assignments.ASSIGNMENTS_DIR / assignment_id / "checks.py")
+
+
+# Note [Loaded once per batch]
+# A job used to call assignments.load itself, reading the manifest and the
+# rubric again (two YAML parses, about 6 ms of a job's start; Note [Job start]
+# in grader/batch/template.py).  The template loaded the same assignment with
+# the same settings, so a job takes the template's Assignment as it is when
+# everything it was made from is unchanged: the same settings (preload_data:
+# assignment, conventions, folders, --select, questions) and the same
+# manifest.yml, rubric and checks.py (path, size and mtime, taken before the
+# template read them).  Anything else, and the job loads the assignment itself
+# as before.  The job is a fork, so whatever grading does to the object stays
+# in that job.
+
+# assignment id -> (path, size, mtime) of the checks.py the template loaded
+_template_checks: dict[str, tuple[str, int, int]] = {}
+# (settings, file stamps, the Assignment) the template loaded; Note [Loaded once per batch]
+_template_assignment: tuple[dict, tuple, assignments.Assignment] | None = None
+
+
+def _file_stamp(path: Path) -> tuple[str, int, int] | None:
     try:
         stat = path.stat()
     except OSError:
@@ -209,24 +242,44 @@ def _checks_stamp(assignment_id: str) -> tuple[str, int, int] | None:
     return str(path), stat.st_size, stat.st_mtime_ns
 
 
-def _preload_template() -> None:
-    """In the fork server: load the batch's assignment (with its questions) and run pytest's
-    collection once."""
-    text = os.environ.pop(PRELOAD_ENV, "")
-    if not text:
+def _assignment_stamps(assignment_id: str) -> tuple:
+    return (_file_stamp(assignments.ASSIGNMENTS_DIR / assignment_id / "manifest.yml"),
+            _file_stamp(assignments.RUBRICS_DIR / f"{assignment_id}.yml"),
+            _checks_stamp(assignment_id))
+
+
+def _preloaded(spec: JobSpec) -> assignments.Assignment | None:
+    """The template's Assignment when `spec` would load the very same one, else None."""
+    if _template_assignment is None:
+        return None
+    settings, stamps, assignment = _template_assignment
+    if settings != preload_data(spec) or stamps != _assignment_stamps(spec.assignment):
+        return None
+    return assignment
+
+
+def preload_template(data: dict) -> None:
+    """In a job template (grader/batch/template.py): load `data`'s assignment with its
+    questions, import the job function's module, and run pytest's collection once."""
+    global _template_assignment
+    if not data.get("assignment"):
         return
     try:
-        data = json.loads(text)
         assignments.ASSIGNMENTS_DIR = Path(data["assignments_dir"])
         assignments.RUBRICS_DIR = Path(data["rubrics_dir"])
-        stamp = _checks_stamp(data["assignment"])
+        stamps = _assignment_stamps(data["assignment"])
         assignment = assignments.load(data["assignment"], data["conventions"],
                                       Questions(data.get("secret"),
                                                 data.get("questions_source", "public")))
-        if stamp is not None:
-            _template_checks[assignment.id] = stamp
+        if stamps[2] is not None:
+            _template_checks[assignment.id] = stamps[2]
+        if None not in stamps:
+            _template_assignment = (preload_data(data), stamps, assignment)
         from ..scoring import plugin
         plugin.select_checks(assignment.checks, data["select"])
+        if data.get("reference"):
+            import importlib
+            importlib.import_module(data["reference"].split(":", 1)[0])
     except BaseException:  # only a cache: each job loads what it needs itself
         pass
 
@@ -240,6 +293,3 @@ def _forget_stale_checks(assignment_id: str) -> None:
         for name in [n for n in sys.modules if n == prefix or n.startswith(prefix + "_q")]:
             sys.modules.pop(name, None)
 
-
-if __name__ != "__main__" and os.environ.get(PRELOAD_ENV):
-    _preload_template()  # the fork server importing grader.batch.run; Note [Warm job processes]

@@ -26,49 +26,54 @@ attribution]), or with --regrade.  Otherwise it is counted as unchanged.
 
 # Note [Job processes]
 pytest runs in-process, once per submission, so each job is a process of its
-own: a ProcessPoolExecutor on a 'forkserver' context (started clean, with the
-grader and numpy preloaded, so a job starts and loads the assignment in about
-0.1 s and inherits no threads of the parent), with max_tasks_per_child=1.  As
-with every start method but fork, a job imports the parent's main script: a
-script that calls run_batch needs the `if __name__ == "__main__":` guard (the
-`grade` command and `python -m grader` are fine).  One task per process is
-also what keeps Python 3.11's pool safe: with max_tasks_per_child > 1 it can
-stop replacing exited processes and hang (cpython gh-115634, fixed in 3.13).
+own: a fork of the batch's job template (grader/batch/template.py, a fresh
+Python started once per batch that imports the grader and loads the
+assignment, and never grades), one fork per submission, at most --workers at a
+time (ForkPool).  A job inherits no threads of the batch and nothing of any
+other submission.  Until issue 17 the jobs came from a ProcessPoolExecutor on
+multiprocessing's 'forkserver' context with max_tasks_per_child=1; its
+machinery per task (pickled process objects, re-running the parent's main
+script in each child, call and result queues with their feeder threads, a new
+process spawned by the pool's manager thread after each exit) cost about 30 ms
+a job, more than the fork itself (Note [Job start] in template.py), and the
+parent's main script no longer needs an `if __name__ == "__main__":` guard.
 A job process watches the batch process (a pidfd, else polling) and, when it
 ends, however it ends (SIGKILL included), kills its student workers' process
 groups, removes its temporary folder and exits; SIGTERM does the same.  A
-parent-death signal would not do: a job's parent is the fork server, which
-itself lives as long as any job does.  Jobs ignore SIGINT: the batch decides
-what Ctrl-C means (stop, keep what was graded).  Each job keeps its temporary
-files in a folder named after its pid; the batch removes those of dead
-processes when it starts and ends.
+parent-death signal would not do: a job's parent is the template.  The
+template ends when the batch does (its control socket closes).  Jobs ignore
+SIGINT: the batch decides what Ctrl-C means (stop, keep what was graded).
+Each job keeps its temporary files in a folder named after its pid; the batch
+removes those of dead processes when it starts and ends.
 
 # Note [Warm job processes]
 A job process is still one per submission (Note [Job processes]), but what it
-would pay at its start is paid once, in the fork server every job is forked
-from: before starting it, the batch names its assignment in the fork server's
-environment (GRADER_JOB_PRELOAD), and the fork server, besides importing the
-grader, loads that assignment (its checks module and the reference code that
-imports) and runs pytest's collection of its checks once, so that pytest's
-lazy imports and first-run set-up are done too.  Each job is a fork of that
-template: it inherits those modules and nothing of any submission (the fork
-server never grades).  grade_job still calls assignments.load, which reads the
-manifest and the rubric afresh, and reuses the checks module only while
-checks.py is the file the template loaded (same path, size and mtime).  The
-preload is only a cache: when it fails, or the fork server was started
-earlier for another batch of the same process, jobs load what they need
-themselves, as before.  Measured on fc_nets (the batch's own pool, one task
-per process loading the assignment, median of 7, load average about 1): 67 ms
-a job before, 30-38 ms with the preload; and pytest's first run in a process,
-about 35 ms more than a later one, is paid in the template.
+would pay at its start is paid once, in the template every job is forked from:
+the batch hands the template its assignment's settings (on its stdin, the
+questions' secret among them: Note [Job templates on Dask] in template.py),
+and the template, besides importing the grader, loads that assignment (its
+checks module and the reference code that imports) and runs pytest's
+collection of its checks once, so that pytest's lazy imports and first-run
+set-up are done too.  Each job is a fork of that template: it inherits those
+modules and nothing of any submission (the template never grades).
+grade_job still calls assignments.load, which reads the manifest and the
+rubric afresh, and reuses the checks module only while checks.py is the file
+the template loaded (same path, size and mtime).  The preload is only a cache:
+when it fails, jobs load what they need themselves.  Measured on fc_nets (the
+batch's own pool, one task per process loading the assignment, median of 7,
+load average about 1): 67 ms a job before the preload, 30-38 ms with it on the
+fork server; and pytest's first run in a process, about 35 ms more than a
+later one, is paid in the template.
 
 # Note [Crash attribution]
-When a job process dies (the kernel's OOM killer, a crash in native code), the
-pool breaks and every job in flight fails with it, innocent or not.  Those
-jobs are graded again one at a time; a job that breaks the pool while it runs
-alone is the culprit and gets an `error` result saying how its process ended.
-Such a result is marked `job_failure` and graded again by the next run, as is
-one whose job raised instead of returning a result.
+A job that dies (the kernel's OOM killer, a crash in native code) is reported
+by its own exit status, which the template sends (Note [Talking to a
+template]); the other jobs in flight go on.  As the OOM killer may pick an
+innocent job for another's memory, a job that died while others ran is graded
+again alone, with nothing else in flight; a job that dies while it runs alone
+(or with --workers 1) is the culprit and gets an `error` result saying how its
+process ended.  Such a result is marked `job_failure` and graded again by the
+next run, as is one whose job raised instead of returning a result.
 """
 
 from __future__ import annotations
@@ -86,8 +91,7 @@ import sys
 import threading
 import time
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, TextIO
@@ -99,8 +103,9 @@ from .gradebook import Gradebook, Reconciled, load_result
 from ..scoring.pipeline import submission_device
 from ..scoring.result import SubmissionResult
 from ..report.terminal import printable, printable_lines
-from .job import (PRELOAD_ENV, BatchError, Job, JobSpec, first_line, grade_job,
-                  init_job_process, job_of, remove_dead_job_folders)
+from .job import (BatchError, Job, JobSpec, first_line, grade_job, init_job_process, job_of,
+                  preload_data, remove_dead_job_folders)
+from .template import ForkPool, JobDied
 
 
 @dataclass(frozen=True)
@@ -144,34 +149,11 @@ class Outcome:
 
 # -- the job process ---------------------------------------------------------------------------
 
-def _executor(workers: int, spec: JobSpec | None = None) -> ProcessPoolExecutor:
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["grader.batch.run"])
-    if spec is not None:
-        _start_fork_server(spec)
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=init_job_process,
-                               initargs=(os.getpid(),), max_tasks_per_child=1)
-
-
-def _start_fork_server(spec: JobSpec) -> None:
-    """Start the fork server (if it is not running yet) with `spec`'s assignment preloaded
-    (Note [Warm job processes]; grader/batch/job.py loads it in the fork server)."""
-    from multiprocessing import forkserver
-    data = {"assignment": spec.assignment, "conventions": spec.conventions,
-            "assignments_dir": spec.assignments_dir, "rubrics_dir": spec.rubrics_dir,
-            "select": spec.select, "secret": spec.secret,
-            "questions_source": spec.questions_source}
-    previous = os.environ.get(PRELOAD_ENV)
-    os.environ[PRELOAD_ENV] = json.dumps(data, default=str)
-    try:
-        forkserver.ensure_running()
-    except Exception:  # only a cache: the pool starts the fork server itself, unwarmed
-        pass
-    finally:
-        if previous is None:
-            os.environ.pop(PRELOAD_ENV, None)
-        else:
-            os.environ[PRELOAD_ENV] = previous
+def _executor(workers: int, spec: JobSpec | None = None) -> ForkPool:
+    """The batch's job processes: forks of a template that loaded `spec`'s assignment (Note [Job
+    processes], Note [Warm job processes]); with no spec, of one that loaded only the grader."""
+    return ForkPool(workers, preload_data(spec) if spec is not None else {},
+                    initializer=init_job_process, initargs=(os.getpid(),))
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -504,39 +486,33 @@ def schedule_locally(todo: list[Submission], workers: int, spec: JobSpec, job, k
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.set())
-    executor, size = _executor(workers, spec), workers
-    alone_processes: list = []  # the one-process pool's process while a suspect runs
+    pool = _executor(workers, spec)
     try:
         while pending or suspects or in_flight:
             if interrupted.is_set():
                 raise KeyboardInterrupt
             if suspects and not in_flight:
-                # Note [Crash attribution]: a suspect runs alone on a one-process pool, so the
-                # process that ends is the one that ran it and its exit code is the reason.
-                if size != 1:
-                    executor.shutdown(wait=True)
-                    executor, size = _executor(1), 1
+                # Note [Crash attribution]: a suspect runs alone, so nothing else can have
+                # taken the machine's memory from it
                 submission = suspects.popleft()
-                in_flight[executor.submit(job, spec, job_of(submission))] = (submission, True)
-                alone_processes = list((getattr(executor, "_processes", None) or {}).values())
-            elif not suspects and not in_flight and size != workers and pending:
-                executor.shutdown(wait=True)
-                executor, size = _executor(workers), workers
-            while not suspects and pending and len(in_flight) < workers:
+                in_flight[pool.submit(job, spec, job_of(submission))] = (submission, True)
+            while (not suspects and pending and len(in_flight) < workers
+                   and not any(alone for _, alone in in_flight.values())):
                 submission = pending.popleft()
-                in_flight[executor.submit(job, spec, job_of(submission))] = (submission, False)
+                in_flight[pool.submit(job, spec, job_of(submission))] = (submission, False)
             done, _ = wait(list(in_flight), timeout=0.2, return_when=FIRST_COMPLETED)
-            broken = False
             for future in done:
                 submission, alone = in_flight.pop(future)
                 try:
                     result = future.result()
-                except BrokenProcessPool:
-                    broken = True
-                    if not alone:
+                except JobDied as died:
+                    if not alone and workers > 1:
                         suspects.append(submission)
+                        progress.note(f"{submission.id}: its grading process died "
+                                      f"({died.how()}); grading it again, one at a time, "
+                                      f"to find whether it is the cause")
                         continue
-                    why = _how_it_ended(alone_processes)
+                    why = died.how()
                     keep(submission, failed(submission, f"the grading process ended abruptly "
                                                         f"({why}); nothing was graded, and the "
                                                         f"next grade batch tries again"),
@@ -548,39 +524,14 @@ def schedule_locally(todo: list[Submission], workers: int, spec: JobSpec, job, k
                                                         f"job ({why})"), failure=why)
                     continue
                 keep(submission, result)
-            if broken:
-                for future in list(in_flight):  # the pool failed them all: they were in flight
-                    submission, alone = in_flight.pop(future)
-                    suspects.append(submission)
-                if suspects:
-                    progress.note(f"a grading process died; grading {len(suspects)} "
-                                  f"submission(s) one at a time to find which")
-                executor.shutdown(wait=True)
-                executor, size = _executor(1 if suspects else workers), (1 if suspects else workers)
     except BaseException:
-        # Ctrl-C (or a bug): stop the job processes now.  They are the fork server's
-        # children, not ours, so multiprocessing.active_children() does not see them, and
-        # the executor's exit hook would otherwise wait for their current submissions.
-        for process in list((getattr(executor, "_processes", None) or {}).values()):
-            process.terminate()
+        # Ctrl-C (or a bug): stop the job processes now (each stops cleanly on SIGTERM).
+        pool.shutdown(wait=False)
         raise
     finally:
-        executor.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown(wait=False)
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
-
-
-def _how_it_ended(processes: list) -> str:
-    """How the job process that ran a submission alone ended (Note [Crash attribution])."""
-    from ..worker.client import describe_exit
-    codes = []
-    for process in processes:
-        process.join(timeout=5)
-        # 255 is what a forkserver child's status reads as when the fork server could not
-        # report it (multiprocessing.popen_forkserver): not the process's own exit status.
-        if process.exitcode not in (None, 0, 255):
-            codes.append(process.exitcode)
-    return describe_exit(codes[0]) if codes else "killed or crashed; its exit status is unknown"
 
 
 def _similarity(out_dir: Path, submissions: dict, assignment: assignments.Assignment) -> None:

@@ -61,10 +61,11 @@ says only which kind was used and a short fingerprint (8 hex digits of a
 separate keyed hash) that tells two secrets apart without revealing either.
 Batch job processes get the secret in their JobSpec (grader/batch/job.py; on Dask,
 in the task's arguments, so the cluster is the instructor's to trust), and the
-local pool's fork server in its start-up environment, to load the template's
-checks with the batch's questions (Note [Warm job processes] in
-grader/batch/run.py): a process of the judge's uid, which a sandboxed worker
-(another uid, its own PID namespace) cannot inspect.
+job template they are forked from on its stdin, to load the template's checks
+with the batch's questions (Note [Warm job processes] in grader/batch/run.py,
+Note [Job templates on Dask] in grader/batch/template.py): a process of the
+judge's uid, which a sandboxed worker (another uid, its own PID namespace)
+cannot inspect.
 Why one secret per course (or batch) and not per submission: the reference's
 answers then depend only on (assignment, secret), so they can be computed once
 per batch and cached, and every submission of a class is judged on the same

@@ -86,18 +86,46 @@ def local_verdicts(fc_class, tmp_path_factory) -> dict[str, tuple]:
     return found
 
 
+def _process(pid: int) -> tuple[list[bytes], int]:
+    """(command line, parent pid) of `pid`; OSError when it is gone."""
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    with open(f"/proc/{pid}/stat") as stat:
+        try:
+            return cmdline, int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (ValueError, IndexError):
+            raise OSError(f"cannot read /proc/{pid}/stat") from None
+
+
 def job_processes(pid: int) -> dict[int, int]:
-    """The job processes (`python -m grader.batch.cluster`) below `pid`: job pid -> its Dask worker."""
+    """The job processes below `pid` (forks of a Dask worker's job template, `python -m
+    grader.batch.template`, or a `python -m grader.batch.cluster` of their own): job pid -> its
+    Dask worker."""
     found = {}
     for child in tb.descendants(pid):
         try:
-            cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
-            with open(f"/proc/{child}/stat") as stat:
-                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
+            cmdline, parent = _process(child)
+            if b"grader.batch.cluster" in cmdline:
+                found[child] = parent
+            elif b"grader.batch.template" in cmdline:
+                parent_cmdline, grandparent = _process(parent)
+                if b"grader.batch.template" in parent_cmdline:  # a fork, not the template
+                    found[child] = grandparent
+        except OSError:
             continue
-        if b"grader.batch.cluster" in cmdline:
-            found[child] = parent
+    return found
+
+
+def templates(pid: int) -> dict[int, int]:
+    """The job templates below `pid`: template pid -> its Dask worker."""
+    found = {}
+    for child in tb.descendants(pid):
+        try:
+            cmdline, parent = _process(child)
+            if b"grader.batch.template" in cmdline and \
+                    b"grader.batch.template" not in _process(parent)[0]:
+                found[child] = parent
+        except OSError:
+            continue
     return found
 
 
@@ -403,8 +431,9 @@ def grade(spec, job):
     time.sleep(float(os.environ.get("FAKE_JOB_SECONDS", "0.3")))
     if job.id.startswith("crash"):      # the job process dies: its task says how
         os.kill(os.getpid(), signal.SIGKILL)
-    if job.id.startswith("killer"):     # takes its Dask worker (the job's parent) with it
-        os.kill(os.getppid(), signal.SIGKILL)
+    if job.id.startswith("killer"):     # takes its Dask worker (the one the job watches) with it
+        from grader.batch import job as jobs
+        os.kill(jobs.watched_pid(), signal.SIGKILL)
         time.sleep(60)
     return SubmissionResult(spec.assignment, job.id, "graded", 1.0, 4.0, 0.3, {"pid": os.getpid()})
 '''

@@ -1,0 +1,84 @@
+"""A batch job (grader/batch/job.py): Note [Loaded once per batch], on the batch's own pool.
+
+The jobs run in forks of a real template (grader/batch/template.py) over a copy
+of the tests' `tiny` assignment, so that its files can be changed under the
+template.  Runtime: about 10 s.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grader.batch import run as batch
+from grader.batch.job import Job, JobSpec, grade_job
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+PROBE = '''
+from grader.batch import job
+
+def preloaded(spec):
+    return job._preloaded(spec) is not None
+'''
+
+
+@pytest.fixture
+def tiny(tmp_path, monkeypatch) -> JobSpec:
+    """A JobSpec for a copy of the `tiny` assignment, and the probe importable in the jobs."""
+    shutil.copytree(DATA / "assignments" / "tiny", tmp_path / "assignments" / "tiny")
+    (tmp_path / "rubrics").mkdir()
+    shutil.copy(DATA / "rubrics" / "tiny.yml", tmp_path / "rubrics" / "tiny.yml")
+    (tmp_path / "probe_loaded.py").write_text(PROBE)
+    monkeypatch.syspath_prepend(str(tmp_path))  # the template gets this process's sys.path
+    return JobSpec("tiny", {}, str(tmp_path / "assignments"), str(tmp_path / "rubrics"), None,
+                   None, None, secret="t" * 20, questions_source="batch")
+
+
+def test_a_job_takes_the_templates_assignment_until_what_it_was_made_from_changes(tiny) -> None:
+    import probe_loaded
+
+    rubric = Path(tiny.rubrics_dir) / "tiny.yml"
+    pool = batch._executor(1, tiny)
+    try:
+        assert pool.submit(probe_loaded.preloaded, tiny).result(60) is True
+        # other settings than the template's: the job loads its own
+        for other in (dataclasses.replace(tiny, secret="u" * 20),
+                      dataclasses.replace(tiny, select="relu"),
+                      dataclasses.replace(tiny, conventions={"x": 1})):
+            assert pool.submit(probe_loaded.preloaded, other).result(60) is False
+        # a rubric edited after the template read it: the job reads it again
+        later = rubric.stat().st_mtime + 10
+        os.utime(rubric, (later, later))
+        assert pool.submit(probe_loaded.preloaded, tiny).result(60) is False
+    finally:
+        pool.shutdown()
+
+
+def test_a_job_on_the_templates_assignment_grades_as_one_that_loads_its_own(tiny, tmp_path) -> None:
+    batch_test = Path(__file__).with_name("test_run.py")
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("batch_helpers", batch_test)
+    helpers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(helpers)
+    klass = helpers.tiny_class(tmp_path / "class", ["ada", "wrong_ben"])
+    found = {}
+    for warm in (True, False):
+        pool = batch._executor(1, tiny if warm else None)  # None: a template that loaded nothing
+        try:
+            found[warm] = {name: pool.submit(grade_job, tiny, Job(name, str(klass / name)))
+                           .result(120) for name in ("ada", "wrong_ben")}
+        finally:
+            pool.shutdown()
+    for name in ("ada", "wrong_ben"):
+        warm, cold = found[True][name], found[False][name]
+        assert warm.status == cold.status == "graded"
+        assert (warm.score, warm.max_score) == (cold.score, cold.max_score)
+        assert [(c.id, c.status, c.points, c.message) for c in warm.checks] == \
+               [(c.id, c.status, c.points, c.message) for c in cold.checks]
+        assert warm.environment["questions"] == cold.environment["questions"]
+    assert found[True]["ada"].score > found[True]["wrong_ben"].score

@@ -1,0 +1,177 @@
+"""Job templates on a Dask worker (grader/batch/template.py), driven through cluster.run_task.
+
+run_task is called here directly, in the test process standing for a Dask
+worker (outside Dask a task is always wanted), with a stand-in job function
+that grades nothing and reports which process it ran in and what it found
+loaded.  The real CLI on a LocalCluster and on a `dask scheduler` is
+tests/grader/batch/test_cluster.py.  Runtime: about 10 s (each template is a
+Python start plus the tiny assignment's load).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from grader.batch import template as templates
+from grader.batch.cluster import run_task
+from grader.checks.questions import Questions
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+ROOT = Path(__file__).resolve().parents[3]
+
+PROBE_JOB = '''
+import os, signal, sys
+from grader.scoring.result import SubmissionResult
+
+seen = []   # module state: a job that found another job's here would be a leak
+
+def grade(spec, job):
+    found = {name: name in sys.modules for name in job.id.split("+")[1:]}
+    seen.append(job.id)
+    if job.id.startswith("crash"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return SubmissionResult(spec.assignment, job.id, "graded", 1.0, 4.0, 0.1,
+                            {"pid": os.getpid(), "parent": os.getppid(), "seen": list(seen),
+                             "loaded": found})
+'''
+
+
+@pytest.fixture
+def probe(tmp_path, monkeypatch):
+    """The stand-in job module, importable here and in every template (PYTHONPATH)."""
+    (tmp_path / "probe_template_job.py").write_text(PROBE_JOB)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), str(ROOT)]))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield "probe_template_job:grade"
+    templates.stop_templates()
+
+
+def spec_of(secret: str | None = None, source: str = "public") -> dict:
+    return {"assignment": "tiny", "conventions": {}, "assignments_dir": str(DATA / "assignments"),
+            "rubrics_dir": str(DATA / "rubrics"), "sandbox": None, "python": None,
+            "select": None, "notebook_mode": None, "device": None, "data_dir": None,
+            "warm": [], "secret": secret, "questions_source": source}
+
+
+def task(reference: str, name: str, spec: dict | None = None) -> dict:
+    answer = run_task(spec or spec_of(), {"id": name, "path": str(DATA), "members": []},
+                      reference)
+    return answer
+
+
+def environment(answer: dict) -> dict:
+    assert set(answer) == {"result"}, answer
+    return answer["result"]["environment"]
+
+
+def only_template() -> templates.Template:
+    assert len(templates._templates) == 1
+    return next(iter(templates._templates.values()))
+
+
+def test_each_task_is_a_fresh_fork_of_one_template(probe) -> None:
+    first = environment(task(probe, "ada"))
+    template = only_template()
+    answers: list[dict] = []
+    threads = [threading.Thread(target=lambda n=n: answers.append(task(probe, n)))
+               for n in ("ben", "cy", "dee")]  # concurrent tasks, as with --nthreads 3
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    found = [first, *map(environment, answers)]
+    assert len(found) == 4
+    assert len({e["pid"] for e in found}) == 4           # a process of its own each
+    assert {e["parent"] for e in found} == {template.pid}  # all forks of the one template
+    assert template.pid not in {e["pid"] for e in found}  # which never grades
+    assert [len(e["seen"]) for e in found] == [1, 1, 1, 1]  # nothing of another job in it
+    assert only_template() is template and template.alive()
+
+
+def test_a_template_loads_its_tasks_questions_and_each_secret_has_its_own(probe) -> None:
+    course, other = Questions("c" * 20, "course"), Questions("o" * 20, "batch")
+    module = "grader_assignment_checks_tiny"
+    names = f"+{module}_q{course.fingerprint}+{module}_q{other.fingerprint}+{module}"
+    found = environment(task(probe, "ada" + names, spec_of(course.secret, "course")))
+    # the checks module of this task's questions was loaded in the template, before the job
+    assert found["loaded"] == {f"{module}_q{course.fingerprint}": True,
+                               f"{module}_q{other.fingerprint}": False, module: False}
+    first = only_template()
+    found = environment(task(probe, "ben" + names, spec_of(other.secret, "batch")))
+    assert found["loaded"] == {f"{module}_q{course.fingerprint}": False,
+                               f"{module}_q{other.fingerprint}": True, module: False}
+    assert len(templates._templates) == 2 and first.alive()
+    # the secret went in on the template's stdin, not into its environment
+    for template in templates._templates.values():
+        assert course.secret.encode() not in Path(f"/proc/{template.pid}/environ").read_bytes()
+        assert other.secret.encode() not in Path(f"/proc/{template.pid}/environ").read_bytes()
+
+
+def test_a_dead_template_is_started_again(probe) -> None:
+    environment(task(probe, "ada"))
+    dead = only_template()
+    os.kill(dead.pid, signal.SIGKILL)
+    dead.process.wait(10)
+    found = environment(task(probe, "ben"))
+    assert only_template() is not dead
+    assert found["parent"] == only_template().pid != dead.pid
+
+
+def test_a_job_that_dies_says_how_and_the_template_goes_on(probe) -> None:
+    environment(task(probe, "ada"))
+    template = only_template()
+    answer = task(probe, "crash_ben")
+    assert set(answer) == {"crashed"}
+    assert answer["crashed"].startswith("signal SIGKILL"), answer
+    assert only_template() is template and template.alive()
+    assert environment(task(probe, "cy"))["parent"] == template.pid
+
+
+def test_a_template_ends_with_its_dask_worker(probe, tmp_path) -> None:
+    # a process standing for the Dask worker: one task, then it waits to be killed
+    code = ("import sys, time; sys.path.insert(0, sys.argv[1]); "
+            "from grader.batch.cluster import run_task; from grader.batch import template; "
+            f"import json; spec = json.loads(sys.argv[2]); "
+            f"print(run_task(spec, {{'id': 'ada', 'path': {str(DATA)!r}, 'members': []}}, "
+            f"'probe_template_job:grade')['result']['environment']['parent'], flush=True); "
+            "time.sleep(120)")
+    worker = subprocess.Popen([sys.executable, "-c", code, str(tmp_path), json.dumps(spec_of())],
+                              stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        template_pid = int(worker.stdout.readline())
+        assert Path(f"/proc/{template_pid}").exists()
+        worker.kill()
+        worker.wait(10)
+        deadline = time.monotonic() + 20
+        while Path(f"/proc/{template_pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not Path(f"/proc/{template_pid}").exists(), "the template outlived its Dask worker"
+    finally:
+        worker.kill()
+
+
+# -- the local pool (ForkPool) ---------------------------------------------------------------------
+
+def test_the_local_pool_starts_another_template_when_its_own_died(probe) -> None:
+    pool = templates.ForkPool(2, {})
+    try:
+        first = pool.submit(os.getppid).result(60)
+        assert first == pool.template.pid
+        os.kill(first, signal.SIGKILL)
+        pool.template.process.wait(10)
+        # the next jobs come from a new template, not as deaths
+        assert sorted({pool.submit(os.getppid).result(60) for _ in range(3)}) == [pool.template.pid]
+        assert pool.template.pid != first
+        with pytest.raises(ZeroDivisionError):  # what a job raises, the caller gets
+            pool.submit(divmod, 1, 0).result(60)
+    finally:
+        pool.shutdown()
