@@ -491,11 +491,11 @@ def _job(job_fd: int) -> None:
 START = ("import json, os, sys; start = json.loads(sys.stdin.buffer.read() or b'{}'); "
          "os.close(0); os.open(os.devnull, os.O_RDONLY); "
          "sys.path[:] = start.get('sys_path') or sys.path; "
+         "import grader.batch.run; "  # what every job uses (the local pool preloaded it too)
          "from grader.batch.template import main; "
          "main(int(sys.argv[2]), start.get('preload') or {})")
 
 
 def main(control_fd: int, preload: dict) -> None:
-    from . import run  # noqa: F401  (what every job uses; the local pool preloaded it too)
-    from .job import preload_template
+    from .job import preload_template  # START has imported grader.batch.run for the jobs
     serve(control_fd, preload, preload_template)
