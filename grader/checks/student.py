@@ -49,6 +49,7 @@ class Student:
     observed: dict = field(default_factory=dict)         # course module -> notebook run (observe.py)
     _observations: dict = field(default_factory=dict)
     _observe_failures: dict = field(default_factory=dict)
+    _constants: dict = field(default_factory=dict)       # Note [Worker constants]
 
     def observation(self, provide=None, module: str | None = None):
         """The notebook run that recorded what the student's cells handed the course's helpers
@@ -169,6 +170,24 @@ class Student:
         self._note_mutations(name, result)
         return result
 
+    # Note [Worker constants]
+    # Some arguments are worker-side objects of the libraries, not of the submission: fc_nets
+    # passes `dtype=np.float32` as the worker's own np.float32 (Note [dtype across the wire] in
+    # assignments/fc_nets/checks.py), which took one `numpy.dtype(name)` request per model
+    # built, 22 per fc_nets submission.  `constant` makes such an object once per worker process
+    # and hands back the same handle until that process is replaced (a handle names an object
+    # of one process only), so every later use resolves the same object the first call made.
+    def constant(self, module: str, attrs: str, *args) -> Ref:
+        """The handle of `module.attrs(*args)` made in the worker, once per worker process
+        (Note [Worker constants]); for library objects only, never student functions."""
+        key = (module, attrs, args)
+        held = self._constants.get(key)
+        if held is not None and self.worker.alive and held[0] == self.worker.starts:
+            return held[1]
+        ref = self.worker.call(module, attrs, *args).ref
+        self._constants[key] = (self.worker.starts, ref)
+        return ref
+
     def remembering(self, key: str, name: str, call, timeouts: bool = True):
         """`call()`, unless `key` timed out (when `timeouts`) or crashed before (Note [Fail fast])."""
         if timeouts and key in self._timed_out:
@@ -212,14 +231,22 @@ class RemoteObject:
     class_name: str
 
     def call(self, method: str, *args, timeout: float | None = None, return_args: bool = False,
-             **kwargs) -> CallResult:
+             set_items: tuple[str, dict] | None = None, **kwargs) -> CallResult:
+        """Call a method; `set_items=(attr, values)` first makes obj.attr[key] = value for each
+        item, in the same request (Note [Sets folded into a call] in grader/worker/client.py):
+        a StudentError with `index` >= 0 is then the assignment at that position."""
         timeout = timeout or self.student.call_timeout
         # Note [Fail fast]: a method that crashed the worker is not called again.  Its
         # timeouts are not remembered: objects of one class differ in size between checks.
         name = f"{self.class_name}.{method}" if method else self.class_name
+        sets = None
+        if set_items is not None:
+            base = self.ref.attr(set_items[0])
+            sets = [(base.item(key), value) for key, value in set_items[1].items()]
         return self.student.remembering(
             f"object {name}", name, lambda: self.student.worker.call_ref(
-                self.ref, method, *args, timeout=timeout, return_args=return_args, **kwargs),
+                self.ref, method, *args, timeout=timeout, return_args=return_args, sets=sets,
+                **kwargs),
             timeouts=False)
 
     def get(self, *path: str):

@@ -481,14 +481,32 @@ class Worker:
         return self._call(target, args, kwargs, timeout, return_args)
 
     def call_ref(self, ref: Ref, method: str | None, *args, timeout: float | None = None,
-                 return_args: bool = False, **kwargs) -> CallResult:
-        """Call a method of (or, with method None, the object at) a Ref."""
+                 return_args: bool = False, sets: list[tuple[Ref, object]] | None = None,
+                 **kwargs) -> CallResult:
+        """Call a method of (or, with method None, the object at) a Ref; `sets`, assignments
+        made first in the same request (Note [Sets folded into a call])."""
         target = {"ref": ref.wire()["__ref__"], "attrs": [method] if method else []}
-        return self._call(target, args, kwargs, timeout, return_args)
+        return self._call(target, args, kwargs, timeout, return_args, sets)
 
-    def _call(self, target, args, kwargs, timeout, return_args) -> CallResult:
+    # Note [Sets folded into a call]
+    # A check that installs parameters and then asks for the loss (`model.params[...] = ...`
+    # for each, then `model.loss(X, y)`: every training step of a judged overfit, every model
+    # check) paid two round trips for one question.  `call_ref(..., sets=[(ref, value), ...])`
+    # sends the assignments with the call: the worker makes them in order, exactly as
+    # `set_many` does (Note [Batched sets]), and only then resolves and calls the target, so
+    # the call sees what it saw after the separate requests.  A set that raises ends the
+    # request before the call, and its StudentError carries its `index` (>= 0), as from
+    # `set_many`; an exception of the call itself carries -1 (the student's code could fake an
+    # index on its exception, which only changes which failure message a failure gets).  The
+    # request has the call's one time limit, the assignments counted in it: a plain
+    # `__setitem__` costs microseconds, so this never takes time from a call that did not
+    # already spend it in the assignments, and it gives no request more time than before.  A
+    # crash or a timeout in the folded request is reported as the call's, which is what
+    # the caller does next with it anyway: it cannot ask the call after a failed set.
+    def _call(self, target, args, kwargs, timeout, return_args, sets=None) -> CallResult:
+        fields = {} if not sets else {"sets": [[ref.wire()["__ref__"], value] for ref, value in sets]}
         reply = self.request("call", target=target, args=list(args), kwargs=kwargs,
-                             return_args=return_args, timeout=timeout)
+                             return_args=return_args, timeout=timeout, **fields)
         mutated = reply.get("mutated") if isinstance(reply.get("mutated"), list) else []
         return CallResult(unmark(reply.get("value")), Ref(int(reply["handle"])),
                           float(reply.get("seconds", 0.0)),

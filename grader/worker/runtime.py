@@ -236,6 +236,8 @@ def op_describe(request: dict, table: Table) -> dict:
 
 
 def op_call(request: dict, table: Table) -> dict:
+    if "sets" in request:  # Note [Sets folded into a call] in client.py
+        _assign(request["sets"], table, batch=True)
     function = _resolve_target(request, table)
     args = _materialise(request.get("args", []), table)
     kwargs = _materialise(request.get("kwargs", {}), table)
@@ -263,7 +265,16 @@ def op_set(request: dict, table: Table) -> dict:
     """One assignment (`ref`, `value`), or several in order (`items`: [[ref, value], ...],
     Note [Batched sets] in client.py); the first that raises ends the request, its error
     saying which one (`index`)."""
-    items = request["items"] if "items" in request else [[request["ref"], request["value"]]]
+    if "items" in request:
+        _assign(request["items"], table, batch=True)
+    else:
+        _assign([[request["ref"], request["value"]]], table, batch=False)
+    return {}
+
+
+def _assign(items: list, table: Table, batch: bool) -> None:
+    """Make the assignments [[ref, value], ...] in order; the first that raises ends them,
+    marked (when `batch`) with its position for _error's `index`."""
     for index, (ref, value) in enumerate(items):
         try:
             owner = table.resolve(ref[:-1])
@@ -274,13 +285,12 @@ def op_set(request: dict, table: Table) -> dict:
             else:
                 setattr(owner, key, value)
         except BaseException as exc:
-            if "items" in request:
+            if batch:
                 try:
                     exc.grader_index = index  # read by _error
                 except BaseException:
                     pass
             raise
-    return {}
 
 
 def op_release(request: dict, table: Table) -> dict:
