@@ -409,10 +409,13 @@ class Worker:
     def _write_all(self, data: bytes, deadline: float, limit: float) -> None:
         """Send a request without ever blocking past the deadline (a stopped or stuck
         worker that does not read must not hang the judge; the pipe is non-blocking)."""
+        # The pipe is asked whether it has room only when a write would block (Note [Request
+        # cost]): a request almost always fits in the empty pipe at once.
         view = memoryview(data)
+        ready = False
         while view:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([], [self._request_fd], [], left)[1]:
+            if left <= 0 or ready is None and not select.select([], [self._request_fd], [], left)[1]:
                 self.close()
                 failure = BudgetSpent if self._budget_cut() else WorkerTimeout
                 raise failure(f"the worker did not accept the request within the time "
@@ -420,7 +423,9 @@ class Worker:
             try:
                 written = os.write(self._request_fd, view[: 1 << 16])
             except BlockingIOError:
+                ready = None  # full: wait for room before the next try
                 continue
+            ready = False
             view = view[written:]
 
     def _read_exact(self, n: int, deadline: float, limit: float) -> bytes:
