@@ -33,7 +33,7 @@ from grader.checks.compare import (Signature, Tolerance, accept_shape, collectin
                                    compare_arrays, compare_scalar, in_shape, summarize)
 from grader.checks.spec import Check, CheckFailure, Sample
 from grader.checks.trust import judge_sgd, verify_step
-from grader.worker.client import Converted, StudentError
+from grader.worker.client import Converted, Part, StudentError
 from reference.cs231n import layer_utils as ref_utils
 from reference.cs231n import layers as ref
 from reference.cs231n import optim as ref_optim
@@ -1288,6 +1288,13 @@ def _update_output_check(rule: str, output: str, hint: str, hidden: bool = False
         __tracebackhide__ = True
         adam_t = (adam_t_convention(student) if rule == "adam" and output == "next_w"
                   else "before_use")
+        # Every case in one request (Note [Streamed calls] in grader/worker/client.py).
+        with student.calls("optim", [(rule, (case.w, case.dw, copy.deepcopy(case.config)), {})
+                                     for case in cases]) as calls:
+            _cases(student, adam_t, calls)
+
+    def _cases(student, adam_t: str, calls) -> None:
+        __tracebackhide__ = True
         for case in cases:
             where = f"[sample {case.name}]"
             both = {t: REFERENCE_RULES[rule](case.w.copy(), case.dw.copy(),
@@ -1295,7 +1302,7 @@ def _update_output_check(rule: str, output: str, hint: str, hidden: bool = False
                     for t in (ADAM_T if rule == "adam" else ADAM_T[:1])}  # Note [Adam step ...]
             expected_w, expected_config = both[adam_t]
             try:
-                result = student.call("optim", rule, case.w, case.dw, copy.deepcopy(case.config))
+                result = next(calls)
             except StudentError as error:
                 raise _failure_from(error, f"{where} `{rule}`") from None
             next_w, config = _pair(result.value, rule, where)
@@ -1332,14 +1339,23 @@ def _steps_check(rule: str, start: dict | None, *, seed: int, shape=(2, 3), step
         # count convention]); one that hands t in is asked under the submission's.
         adam_t = (adam_t_convention(student) if rule == "adam" and "t" in (start or {})
                   else "before_use")
+        # The steps in one request (Note [Streamed calls] in grader/worker/client.py); each call
+        # gets the very objects the previous one returned, as in the Solver.
+        chain = [(rule, (w.copy(), gradients[0], copy.deepcopy(start)), {})]
+        for number, dw in enumerate(gradients[1:]):
+            chain.append((rule, (Part(number).item(0), dw, Part(number).item(1)), {}))
+        with student.calls("optim", chain) as calls:
+            _steps(calls, w, gradients, adam_t)
+
+    def _steps(calls, w: np.ndarray, gradients: list, adam_t: str) -> None:
+        __tracebackhide__ = True
         expected_w, expected_config = w.copy(), _reference_config(rule, start, adam_t)
-        student_w, student_config = w.copy(), copy.deepcopy(start)
         for number, dw in enumerate(gradients, start=1):
             where = f"[step {number} of {steps}, starting from config={start!r}]"
             expected_w, expected_config = REFERENCE_RULES[rule](expected_w, dw.copy(),
                                                                 expected_config)
             try:
-                result = student.call("optim", rule, student_w, dw, student_config)
+                result = next(calls)
             except StudentError as error:
                 raise _failure_from(error, f"{where} `{rule}`") from None
             next_w, _ = _pair(result.value, rule, where)
@@ -1350,8 +1366,6 @@ def _steps_check(rule: str, start: dict | None, *, seed: int, shape=(2, 3), step
             except CheckFailure as failure:
                 raise CheckFailure(f"{where} {failure.message}{later}", hint=hint,
                                    details=failure.details) from None
-            # The next call gets the very objects this one returned, as in the Solver.
-            student_w, student_config = result.ref.item(0), result.ref.item(1)
 
     suffix = "_hidden" if hidden else ""
     return Check(f"{rule}/steps{suffix}", rule, f"{rule}: {steps} steps in a row, state carried "

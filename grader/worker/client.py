@@ -151,8 +151,24 @@ class CallResult:
     output: str = ""
 
 
+@dataclass(frozen=True)
+class Part:
+    """The result of an earlier call of the same stream, or a path into it (Note [Streamed calls])."""
+    index: int
+    path: tuple = ()
+
+    def item(self, key) -> "Part":
+        return Part(self.index, self.path + (("item", key),))
+
+    def attr(self, name: str) -> "Part":
+        return Part(self.index, self.path + (("attr", name),))
+
+    def wire(self) -> dict:
+        return {"__part__": [self.index, *[list(step) for step in self.path]]}
+
+
 def _to_wire(value):
-    if isinstance(value, Ref):
+    if isinstance(value, (Ref, Part)):
         return value.wire()
     if isinstance(value, dict):
         return {k: _to_wire(v) for k, v in value.items()}
@@ -197,6 +213,57 @@ class _OutputTail(threading.Thread):
             return text
 
 
+class Stream:
+    """The replies of a `calls` request, one CallResult per call (Note [Streamed calls]).
+    Iterating raises the failure of the call that failed; `close` drops what is left."""
+
+    def __init__(self, worker: "Worker", request_id: int, count: int, limit: float,
+                 started: float) -> None:
+        self.worker, self.request_id, self.count = worker, request_id, count
+        self.limit, self.started, self.received = limit, started, 0
+        self.open = True
+
+    def __iter__(self) -> "Stream":
+        return self
+
+    def __next__(self) -> CallResult:
+        if self.received >= self.count or not self.open:
+            self._end()
+            raise StopIteration
+        worker, part = self.worker, self.received
+        self.received += 1
+        try:
+            reply = worker._receive(self.request_id, part, self.limit, self.started)
+        except BaseException:
+            self._end()  # the worker stops after a call that raised; any other failure stopped it
+            raise
+        self.started = time.monotonic()  # when the worker began the next call
+        if self.received >= self.count:
+            self._end()
+        return worker._call_result(reply)
+
+    def _end(self) -> None:
+        self.open = False
+        if getattr(self.worker, "_stream", None) is self:
+            self.worker._stream = None
+
+    def close(self) -> None:
+        """Read and drop the replies not yet read; a failure among them only stops the worker."""
+        while self.open:
+            try:
+                next(self)
+            except StopIteration:
+                break
+            except WorkerFailure:
+                break
+
+    def __enter__(self) -> "Stream":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 class Worker:
     """One confined worker for one submission; restarts itself after a crash or timeout."""
 
@@ -225,6 +292,7 @@ class Worker:
         self.deadline: float | None = None
         self.budget_s = 0.0
         self.refused = 0  # requests refused because the budget was spent
+        self._stream: Stream | None = None  # a `calls` request with replies not yet read
 
     # -- lifecycle -------------------------------------------------------------
     def start(self) -> None:
@@ -305,6 +373,9 @@ class Worker:
         self.request("path", paths=paths, timeout=10)
 
     def close(self) -> None:
+        stream, self._stream = getattr(self, "_stream", None), None
+        if stream is not None:  # its replies went with the process
+            stream.open = False
         process, self.process = self.process, None
         launched, self._launched = self._launched, None
         if process is None:
@@ -354,6 +425,12 @@ class Worker:
     # -- requests --------------------------------------------------------------
     def request(self, op: str, *, timeout: float | None = None, **fields) -> dict:
         """Send one request and wait for its reply; raise a WorkerFailure on any trouble."""
+        request_id, limit, sent = self._send(op, timeout, fields)
+        return self._receive(request_id, None, limit, sent)
+
+    def _send(self, op: str, timeout: float | None, fields: dict) -> tuple[int, float, float]:
+        """Send a request: (its id, its time limit, when it was sent)."""
+        self._finish_stream()  # Note [Streamed calls]
         self._within_budget()
         if self._launched is not None:  # Note [Early start]
             self.wait_started()
@@ -364,13 +441,25 @@ class Worker:
         request_id = self._next_id
         message = {"op": op, "id": request_id, **_to_wire(fields)}
         limit = timeout or self.limits.call_timeout_s
-        if self.deadline is not None and self.deadline - time.monotonic() < limit:
-            limit = max(0.001, self.deadline - time.monotonic())  # Note [Time budget]
-        deadline = time.monotonic() + limit
+        now = time.monotonic()
+        deadline = now + self._limit(limit, now)
         try:
-            self._write_all(wire.encode(message), deadline, limit)
+            self._write_all(wire.encode(message), deadline, self._limit(limit, now))
         except (BrokenPipeError, OSError):
             raise self._crashed("before the request could be sent") from None
+        return request_id, limit, now
+
+    def _limit(self, limit: float, now: float) -> float:
+        """`limit`, cut to what is left of the budget (Note [Time budget])."""
+        if self.deadline is not None and self.deadline - now < limit:
+            return max(0.001, self.deadline - now)
+        return limit
+
+    def _receive(self, request_id: int, part: int | None, limit: float, started: float) -> dict:
+        """The reply to `request_id` (part `part` of a `calls` request), which the worker began
+        working on at `started`: it must arrive within `limit` of then."""
+        limit = self._limit(limit, started)
+        deadline = started + limit
         try:
             frame = wire.read_frame(lambda n: self._read_exact(n, deadline, limit),
                                     self.limits.reply_bytes)
@@ -383,7 +472,7 @@ class Worker:
             self.close()
             raise WorkerCrashed(f"the worker was stopped: {self._memory_message()}"
                                 + (f"\n{output}" if output else ""))
-        if not isinstance(reply, dict) or reply.get("id") != request_id:
+        if not isinstance(reply, dict) or reply.get("id") != request_id or reply.get("part") != part:
             self.close()
             raise ProtocolError("the worker's reply did not match the request; it was stopped")
         if not reply.get("ok"):
@@ -393,6 +482,48 @@ class Worker:
                       and (isinstance(v, str) if k not in ("line", "index") else type(v) is int)}
             raise StudentError(**{"type": "Error", "message": "?", **fields})
         return reply
+
+    # Note [Streamed calls]
+    # A check asks the same function on several samples (a forward check's five samples, an
+    # update rule's cases), or a chain of calls where each takes an earlier result (forward,
+    # then backward on its cache; `steps` handing each config to the next call): one round
+    # trip each.  `calls` sends them in one request and the worker answers with one reply
+    # frame per call, in order, as each call ends, stopping after the first that raises.  The
+    # judge reads the replies one at a time, exactly as it read separate replies:
+    # - each call keeps its own time limit: the limit of call i runs from the moment the
+    #   reply of call i-1 arrived (when the worker began call i), not from when the judge
+    #   asks for it, so no call gets more time than a request of its own; a timeout, crash,
+    #   memory kill or malformed reply is the failure of that call, and the worker is stopped;
+    # - a later call refers to an earlier one's result as `Part(i)` (`.item(k)`, `.attr(n)`),
+    #   which the worker resolves to that result's handle;
+    # - every reply is checked as a single reply is (its id, its part number, its size, plain
+    #   data only): a worker that sends a part twice, skips one or answers another request
+    #   is stopped with a ProtocolError.
+    # The one difference: the worker does not wait for the judge's verdict on call i before
+    # running call i+1.  Where a check stops at call i (its output was wrong), the calls after
+    # it still ran; `Stream.close` (and any next request) reads their replies and drops them,
+    # and a timeout or crash among them only stops the worker: it is not the failure of any
+    # check and is not remembered against the function (Note [Fail fast] in
+    # grader/checks/student.py), so the verdict of this check and the list of functions
+    # refused later are those of separate requests.  Those extra calls run only after a
+    # wrong answer, and only the student's own code can tell them apart (its global state,
+    # its draws from an unseeded generator); a correct submission makes exactly the calls it
+    # made before, in the same order.  Output printed by call i+1 may be shown with call i's.
+    def stream(self, calls: list[tuple], timeout: float | None = None) -> "Stream":
+        """Send `calls`, each (target, args, kwargs), in one request; iterate the Stream for
+        each call's CallResult (Note [Streamed calls])."""
+        fields = {"calls": [{"target": target, "args": list(args), "kwargs": kwargs}
+                            for target, args, kwargs in calls]}
+        request_id, limit, sent = self._send("calls", timeout, fields)
+        stream = Stream(self, request_id, len(calls), limit, sent)
+        self._stream = stream
+        return stream
+
+    def _finish_stream(self) -> None:
+        """Read and drop what is left of an open stream (Note [Streamed calls])."""
+        stream = getattr(self, "_stream", None)
+        if stream is not None:
+            stream.close()
 
     def start_budget(self, seconds: float, started: float | None = None) -> None:
         """Refuse requests once `seconds` have passed since `started` (time.monotonic())."""
@@ -512,6 +643,9 @@ class Worker:
         fields = {} if not sets else {"sets": [[ref.wire()["__ref__"], value] for ref, value in sets]}
         reply = self.request("call", target=target, args=list(args), kwargs=kwargs,
                              return_args=return_args, timeout=timeout, **fields)
+        return self._call_result(reply)
+
+    def _call_result(self, reply: dict) -> CallResult:
         mutated = reply.get("mutated") if isinstance(reply.get("mutated"), list) else []
         return CallResult(unmark(reply.get("value")), Ref(int(reply["handle"])),
                           float(reply.get("seconds", 0.0)),
