@@ -702,3 +702,23 @@ def test_a_forged_or_repeated_part_of_a_streamed_reply_is_a_protocol_error(worke
                            (target("double"), [np.ones(1)], {})]) as results:
                 list(results)
         assert_still_grades(w)
+
+
+def test_a_stream_keeps_the_time_budget_as_separate_requests_do(worker) -> None:
+    """Note [Time budget]: a call running when the budget ends is cut there; once it is spent,
+    the next call of a stream is refused, as its own request would have been."""
+    from grader.worker.client import BudgetSpent
+    w = worker(SLEEPY, limits=sandbox.Limits(call_timeout_s=5, memory_bytes=2 << 30, processes=64))
+    w.call("layers", "calls")
+    w.start_budget(1.0)
+    stream = w.stream([(target("sleep"), [0.6], {})] * 3)
+    assert next(stream).value == 0.6
+    with pytest.raises(BudgetSpent, match="what was left of the submission's time budget"):
+        next(stream)
+    w.start_budget(1.0)
+    stream = w.stream([(target("sleep"), [0.1], {})] * 2)
+    assert next(stream).value == 0.1
+    time.sleep(1.0)  # the judge's own work spends the rest
+    with pytest.raises(BudgetSpent, match="before this check could run"):
+        next(stream)
+    assert w.refused == 1
