@@ -213,6 +213,9 @@ class _OutputTail(threading.Thread):
             return text
 
 
+DRAIN_LIMIT_S = 2.0  # Note [Streamed calls]: how long a call no check asked for may run
+
+
 class Stream:
     """The replies of a `calls` request, one CallResult per call (Note [Streamed calls]).
     Iterating raises the failure of the call that failed; `close` drops what is left."""
@@ -250,8 +253,10 @@ class Stream:
             self.worker._stream = None
 
     def close(self) -> None:
-        """Read and drop the replies not yet read; a failure among them only stops the worker."""
+        """Read and drop the replies not yet read, each within DRAIN_LIMIT_S of the one before;
+        a failure among them (a call still running then included) only stops the worker."""
         self.draining = True
+        self.limit = min(self.limit, DRAIN_LIMIT_S)
         while self.open:
             try:
                 next(self)
@@ -528,10 +533,13 @@ class Worker:
     # and a timeout or crash among them only stops the worker: it is not the failure of any
     # check and is not remembered against the function (Note [Fail fast] in
     # grader/checks/student.py), so the verdict of this check and the list of functions
-    # refused later are those of separate requests.  Those extra calls run only after a
-    # wrong answer, and only the student's own code can tell them apart (its global state,
-    # its draws from an unseeded generator); a correct submission makes exactly the calls it
-    # made before, in the same order.  Output printed by call i+1 may be shown with call i's.
+    # refused later are those of separate requests.  A call no check asked for gets at most
+    # DRAIN_LIMIT_S (then the worker is stopped and the next request starts a fresh one), so
+    # a wrong answer followed by an endless loop costs seconds, not a call's limit, of the
+    # submission's time budget.  Those extra calls run only after a wrong answer, and only
+    # the student's own code can tell them apart (its global state, its draws from an
+    # unseeded generator); a correct submission makes exactly the calls it made before, in
+    # the same order.  Output printed by call i+1 may be shown with call i's.
     def stream(self, calls: list[tuple], timeout: float | None = None) -> "Stream":
         """Send `calls`, each (target, args, kwargs), in one request; iterate the Stream for
         each call's CallResult (Note [Streamed calls])."""
