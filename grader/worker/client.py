@@ -433,19 +433,22 @@ class Worker:
     # -- requests --------------------------------------------------------------
     # Note [Request cost]
     # A request is a round trip between two processes, each of which wakes up with cold
-    # caches: measured on a 2-core machine (issue 17), a `hello` took about 100 us, a call of a
-    # one-line function about 250 us, of which the pipe itself is some 30 us; the rest is
-    # Python on both sides (encoding, decoding, the worker's copy of the inputs to notice
-    # writes into them, converting the result) and the judge's checks after each reply.  So:
+    # caches: measured on a shared 2-core machine (issue 17, benchmarks/request_cost.py), a
+    # `hello` took 140-215 us and a call of a small affine forward 400-440 us, of which the
+    # pipe itself is some 30 us; the rest is Python on both sides (encoding, decoding, the
+    # worker's copy of the inputs to notice writes into them, converting the result).  So:
     # - fewer round trips first: a model's parameters in one request (Note [Batched sets]),
     #   folded into the call that follows (Note [Sets folded into a call]), a check's calls
     #   streamed in one request (Note [Streamed calls]), library objects made once per worker
-    #   (Note [Worker constants] in grader/checks/student.py); an fc_nets `grade check` went
-    #   from 383 requests to 210 with every verdict and message the same;
+    #   (Note [Worker constants] in grader/checks/student.py); a `grade check` of the solution
+    #   went from 383 requests to 210 (fc_nets), 205 to 167 (batchnorm), 321 to 243 (dropout)
+    #   and 291 to 200 (cnn), with every verdict and message of the selftest fixtures the same;
     # - then each one cheaper, with every check kept: the cgroup's out-of-memory count, read
     #   after every reply (Note [Memory per submission] in cgroup.py), is read from a descriptor kept open
     #   (1 us, not 15); npy headers are remembered on both sides (wire.py, Note [Header memo]);
-    #   a request is written at once and `select` is asked only when the pipe is full.
+    #   a request is written at once and `select` is asked only when the pipe is full.  The
+    #   same `hello` then took 80-117 us, the affine call 284-295 us, and each call of a
+    #   stream 114-207 us.
     # The limits stay as they were: every reply is still read under its deadline, sized,
     # decoded strictly and matched to its request, the memory check runs after each reply,
     # and the worker still copies and compares every input.
