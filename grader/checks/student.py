@@ -253,9 +253,13 @@ class Calls:
             return
         student._warm_up()
         import_name = student._import_name(module)
-        self.stream = student.worker.stream(
-            [({"module": import_name, "attrs": name.split(".")}, args, kwargs)
-             for name, (_, args, kwargs) in zip(actual, calls)], timeout=timeout)
+        try:
+            self.stream = student.worker.stream(
+                [({"module": import_name, "attrs": name.split(".")}, args, kwargs)
+                 for name, (_, args, kwargs) in zip(actual, calls)], timeout=timeout)
+        except WorkerFailure as error:  # sending (a worker that would not start): the first call's
+            student._remember(self.keys[0], error)
+            raise
 
     def __iter__(self) -> "Calls":
         return self
