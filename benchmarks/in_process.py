@@ -46,7 +46,7 @@ from grader.checks.student import Student
 from grader.submission.stage import SubmissionError, stage
 from grader.scoring.plugin import classify
 from grader.worker import runtime
-from grader.worker.client import CallResult, Ref, StudentError, unmark
+from grader.worker.client import CallResult, Part, Ref, StudentError, unmark
 
 
 class InProcessWorker:
@@ -108,7 +108,14 @@ class InProcessWorker:
         return self._invoke(target, _wire_refs(args), _wire_refs(kwargs))
 
     def call_ref(self, ref: Ref, method: str | None, *args, timeout: float | None = None,
-                 return_args: bool = False, **kwargs) -> CallResult:
+                 return_args: bool = False, sets=None, **kwargs) -> CallResult:
+        if sets:  # Note [Sets folded into a call] in grader/worker/client.py
+            try:
+                runtime._assign([[r.wire()["__ref__"], _wire_refs(v)] for r, v in sets], self.table,
+                                batch=True)
+            except Exception as exc:
+                raise StudentError(type(exc).__name__, str(exc),
+                                   index=getattr(exc, "grader_index", -1)) from None
         target = self.table.resolve(ref.wire()["__ref__"])
         if method:
             target = getattr(target, method)
@@ -123,6 +130,30 @@ class InProcessWorker:
     def set_many(self, items, timeout: float | None = None) -> None:  # Note [Batched sets]
         runtime.op_set({"items": [[ref.wire()["__ref__"], _wire_refs(value)]
                                   for ref, value in items]}, self.table)
+
+
+    def stream(self, calls, timeout: float | None = None):
+        """Note [Streamed calls] in grader/worker/client.py: each call when its result is asked
+        for, a Part(i) standing for result i; the first that raises ends them."""
+        results: list[CallResult] = []
+        for target, args, kwargs in calls:
+            function = importlib.import_module(target["module"])
+            for name in target["attrs"]:
+                function = getattr(function, name)
+            args, kwargs = _parts(args, results), _parts(kwargs, results)
+            results.append(self._invoke(function, _wire_refs(args), _wire_refs(kwargs)))
+            yield results[-1]
+
+
+def _parts(value, results: list):
+    """Part(i) -> the Ref of results[i]."""
+    if isinstance(value, Part):
+        return Ref(results[value.index].ref.handle, value.path)
+    if isinstance(value, dict):
+        return {k: _parts(v, results) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_parts(v, results) for v in value)
+    return value
 
 
 def _wire_refs(value):

@@ -155,6 +155,23 @@ def profile_grading(paths: list[tuple[str, Path]], assignment,
             return reply
         return profiler.wrap(CALLS.format(op=op), call)()
 
+    # Streamed calls (Note [Streamed calls] in grader/worker/client.py): one request, counted by
+    # `stream`, whose replies are read by Stream.__next__, timed under the same label.
+    from grader.worker.client import Stream
+    stream_originals = (Worker.stream, Stream.__next__)
+    streamed = CALLS.format(op="calls")
+
+    def timed_next(stream):
+        def read():
+            result = stream_originals[1](stream)
+            profiler.move(result.seconds, STUDENT)
+            return result
+        try:
+            return profiler.wrap(streamed, read)()
+        finally:
+            profiler.counts[streamed] -= 1
+    Worker.stream = profiler.wrap(streamed, Worker.stream)
+    Stream.__next__ = timed_next
     pipeline.stage = profiler.wrap(STAGING, pipeline.stage)
     plugin.run = profiler.wrap(PYTEST, plugin.run)
     # A start is _launch + wait_started (the pipeline calls them apart: Note [Early start] in
@@ -183,6 +200,7 @@ def profile_grading(paths: list[tuple[str, Path]], assignment,
         (pipeline.stage, plugin.run, Worker.start, Worker.close, Worker.request,
          Worker._launch, Worker.wait_started) = originals
         (WarmWorker.start, WarmWorker.close) = warm_originals
+        (Worker.stream, Stream.__next__) = stream_originals
     return profiler, time.perf_counter() - start
 
 

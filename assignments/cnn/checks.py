@@ -1178,10 +1178,20 @@ def install(model: RemoteObject, spec: NetSpec, params: dict[str, np.ndarray]) -
                                for name, value in params.items()})
 
 
-def call_loss(model: RemoteObject, X: np.ndarray, y: np.ndarray | None, what: str):
+def call_loss(model: RemoteObject, X: np.ndarray, y: np.ndarray | None, what: str,
+              install: tuple | None = None):
+    """model.loss(X[, y]); `install`: (values, failure message) to set model.params[name] =
+    value for each first, in the same request (Note [Sets folded into a call] in
+    grader/worker/client.py), a failing assignment reported with that message."""
+    args = (X,) if y is None else (X, y)
     try:
-        value = (model.call("loss", X) if y is None else model.call("loss", X, y)).value
+        if install is None:
+            value = model.call("loss", *args).value
+        else:
+            value = model.call("loss", *args, set_items=("params", install[0])).value
     except StudentError as error:
+        if install is not None and error.index >= 0:
+            raise CheckFailure(f"{install[1]} raised {error}") from None
         raise CheckFailure(f"model.loss({what}) raised {error}"
                            + (f"\n{error.traceback}" if error.traceback else "")) from None
     if y is None:
@@ -1433,12 +1443,9 @@ def check_overfit(student: Student) -> None:
               student_params(model, spec, own_shapes=True).items() if name in spec.shapes()}
 
     def step(current: dict, X_batch, y_batch, where: str):
-        try:
-            model.set_items("params", {name: in_shape(value, shapes[name])
-                                       for name, value in current.items()})
-        except StudentError as error:
-            raise CheckFailure(f"setting model.params[...] ({where}) raised {error}") from None
-        loss, grads = call_loss(model, X_batch, y_batch, f"X, y ({where})")
+        values = {name: in_shape(value, shapes[name]) for name, value in current.items()}
+        loss, grads = call_loss(model, X_batch, y_batch, f"X, y ({where})",
+                                install=(values, f"setting model.params[...] ({where})"))
         expected_loss, expected_grads = reference_net(spec, current, 0.0).loss(X_batch, y_batch)
         return verify_step(loss, grads, expected_loss, expected_grads, where), float(expected_loss)
 

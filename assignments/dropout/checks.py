@@ -140,10 +140,18 @@ def call_student(student, module: str, name: str, *args, what: str = "", **kwarg
         raise student_failure(what or f"`{name}`", error) from None
 
 
-def call_method(obj, method: str, *args, what: str):
+def call_method(obj, method: str, *args, what: str, set_items: tuple | None = None):
+    """obj.method(*args); `set_items` (attr, values): assignments made first in the same request
+    (Note [Sets folded into a call] in grader/worker/client.py), whose failure is raised as
+    the separate `set_item` raised it."""
     try:
-        return obj.call(method, *args)
+        if set_items is None:
+            return obj.call(method, *args)
+        return obj.call(method, *args, set_items=set_items)
     except StudentError as error:
+        if set_items is not None and error.index >= 0:
+            error.index = -1  # as from a set of its own
+            raise
         raise student_failure(what, error) from None
 
 
@@ -969,8 +977,8 @@ def check_with_normalization(cases: list[NetCase]) -> Check:
 
 def loss_with(model, X, y, name: str, value: np.ndarray, shape: tuple) -> float:
     """The loss with params[name] = value, handed over in the student's own `shape`."""
-    model.set_item("params", name, value.reshape(shape))
-    value = plain(call_method(model, "loss", X, y, what=f"`{NET_LOSS}(X, y)`").value)
+    value = plain(call_method(model, "loss", X, y, what=f"`{NET_LOSS}(X, y)`",
+                              set_items=("params", {name: value.reshape(shape)})).value)
     if not isinstance(value, (tuple, list)) or not value:
         raise CheckFailure(f"`{NET_LOSS}(X, y)` returned {type(value).__name__}, expected "
                            f"(loss, grads)")

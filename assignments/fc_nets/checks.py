@@ -33,7 +33,7 @@ from grader.checks.compare import (Signature, Tolerance, accept_shape, collectin
                                    compare_arrays, compare_scalar, in_shape, summarize)
 from grader.checks.spec import Check, CheckFailure, Sample
 from grader.checks.trust import judge_sgd, verify_step
-from grader.worker.client import Converted, StudentError
+from grader.worker.client import Converted, Part, StudentError
 from reference.cs231n import layer_utils as ref_utils
 from reference.cs231n import layers as ref
 from reference.cs231n import optim as ref_optim
@@ -313,7 +313,8 @@ def _numpy_type(student, name: str):
     """A worker-side reference to np.<name>; see Note [dtype across the wire]."""
     # worker.call, not student.call: numpy is not the student's module, and student.call would
     # first list every numpy callable with its signature (about 0.3 s per submission).
-    return student.worker.call("numpy", "dtype", name).ref.attr("type")
+    # Made once per worker process (Note [Worker constants] in grader/checks/student.py).
+    return student.constant("numpy", "dtype", name).attr("type")
 
 
 def _construct(student, class_name: str, args: tuple, kwargs: dict, shown: dict):
@@ -372,14 +373,38 @@ def _install(model, params: dict, shapes: dict | None = None) -> None:
     """model.params[name] = value for every parameter, as the Solver assigns them, each in
     the shape the student's model keeps it in (a (1, H) bias; Note [Singleton axes] in
     grader/checks/compare.py)."""
-    shapes = _student_shapes(model) if shapes is None else shapes
-    values = {name: in_shape(value, shapes.get(name, np.shape(value)))
-              for name, value in params.items()}
+    values = _install_values(model, params, shapes)
     try:
         model.set_items("params", values)  # one request (Note [Batched sets], client.py)
     except StudentError as error:
-        name = list(values)[error.index] if 0 <= error.index < len(values) else "..."
-        raise _failure_from(error, f"setting model.params[{name!r}]") from None
+        raise _install_failure(error, values) from None
+
+
+def _install_values(model, params: dict, shapes: dict | None = None) -> dict:
+    """What `_install` assigns: each parameter in the shape the student's model keeps it in."""
+    shapes = _student_shapes(model) if shapes is None else shapes
+    return {name: in_shape(value, shapes.get(name, np.shape(value)))
+            for name, value in params.items()}
+
+
+def _install_failure(error: StudentError, values: dict) -> CheckFailure:
+    name = list(values)[error.index] if 0 <= error.index < len(values) else "..."
+    return _failure_from(error, f"setting model.params[{name!r}]")
+
+
+def _call_installed(model, install: tuple | None, *args):
+    """model.loss(*args), after `_install(model, *install)` when `install` is given, in one
+    request (Note [Sets folded into a call] in grader/worker/client.py); the failure of an
+    assignment is reported as `_install` reports it.  StudentError: the call's own."""
+    if install is None:
+        return model.call("loss", *args).value
+    values = _install_values(model, *install)
+    try:
+        return model.call("loss", *args, set_items=("params", values)).value
+    except StudentError as error:
+        if error.index >= 0:
+            raise _install_failure(error, values) from None
+        raise
 
 
 def _plain_params(value, what: str) -> dict:
@@ -424,18 +449,21 @@ def _student_params(model, dims: Sequence[int], what: str) -> dict:
     return _check_names_and_shapes(_plain_params(model.get("params"), what), dims, what)
 
 
-def _scores(model, X: np.ndarray, case_name: str):
+def _scores(model, X: np.ndarray, case_name: str, install: tuple | None = None):
+    """model.loss(X); `install`: (params, shapes) to `_install` first (`_call_installed`)."""
     try:
-        return model.call("loss", X).value
+        return _call_installed(model, install, X)
     except StudentError as error:
         raise _failure_from(error, f"[sample {case_name}] model.loss(X) (test time, y=None)") \
             from None
 
 
-def _loss_and_grads(model, X: np.ndarray, y: np.ndarray, case_name: str) -> tuple:
-    """model.loss(X, y) split into (loss, grads), with a clear failure when it is not a pair."""
+def _loss_and_grads(model, X: np.ndarray, y: np.ndarray, case_name: str,
+                    install: tuple | None = None) -> tuple:
+    """model.loss(X, y) split into (loss, grads), with a clear failure when it is not a pair;
+    `install`: (params, shapes) to `_install` first, in the same request (`_call_installed`)."""
     try:
-        value = model.call("loss", X, y).value
+        value = _call_installed(model, install, X, y)
     except StudentError as error:
         raise _failure_from(error, f"[sample {case_name}] model.loss(X, y)") from None
     if not isinstance(value, (tuple, list)) or len(value) != 2:
@@ -507,8 +535,8 @@ def _own_loss_note(model, case: ModelCase, name: str, claimed, loss_wrong: bool 
     shapes = _student_shapes(model)
 
     def loss_at(t: float) -> float:
-        _install(model, {name: base + t * direction}, shapes)
-        return float(np.asarray(model.call("loss", case.X, case.y).value[0]))
+        value = _call_installed(model, ({name: base + t * direction}, shapes), case.X, case.y)
+        return float(np.asarray(value[0]))
 
     try:
         numeric = (loss_at(DIRECTIONAL_STEP) - loss_at(-DIRECTIONAL_STEP)) / (2 * DIRECTIONAL_STEP)
@@ -569,11 +597,13 @@ SCORES_ARE_PROBABILITIES = Signature(
     "these are softmax probabilities: loss(X) without y returns the raw class scores")
 
 
-def _compare_output(output: str, class_name: str, model, case: ModelCase, hint: str) -> None:
-    """One of 'scores', 'loss', 'grads' of the student's model against the reference's."""
+def _compare_output(output: str, class_name: str, model, case: ModelCase, hint: str,
+                    install: tuple | None = None) -> None:
+    """One of 'scores', 'loss', 'grads' of the student's model against the reference's;
+    `install`: (params, shapes) to `_install` first, in the same request."""
     reference = _reference_model(class_name, case.dims, case.reg, case.params)
     if output == "scores":
-        actual = _scores(model, case.X, case.name)
+        actual = _scores(model, case.X, case.name, install)
         try:
             compare_arrays("scores", actual, reference.loss(case.X), hint=hint,
                            inputs={"X": case.X}, signatures=[SCORES_ARE_PROBABILITIES])
@@ -581,7 +611,7 @@ def _compare_output(output: str, class_name: str, model, case: ModelCase, hint: 
             raise CheckFailure(f"[sample {case.name}] {failure.message}", hint=hint,
                                details=failure.details) from None
         return
-    loss, grads = _loss_and_grads(model, case.X, case.y, case.name)
+    loss, grads = _loss_and_grads(model, case.X, case.y, case.name, install)
     expected_loss, expected_grads = reference.loss(case.X, case.y)
     data_loss, data_grads = _reference_model(class_name, case.dims, 0.0, case.params).loss(
         case.X, case.y)
@@ -614,8 +644,7 @@ def _model_output_check(class_name: str, output: str, cases: Sequence[ModelCase]
         __tracebackhide__ = True
         for case in cases:
             model = _new_model(student, class_name, case.dims, reg=case.reg)
-            _install(model, case.params)
-            _compare_output(output, class_name, model, case, hint)
+            _compare_output(output, class_name, model, case, hint, install=(case.params, None))
 
     function = f"{class_name}.loss"
     return Check(f"{function}/{name}", function, title, run, hint, hidden)
@@ -746,9 +775,8 @@ def _initial_loss_near_log_c(student) -> dict:
     for i, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:]), start=1):
         params[f"W{i}"] = weight_scale * r.standard_normal((fan_in, fan_out))
         params[f"b{i}"] = np.zeros(fan_out)
-    _install(model, params)
     what = f"small weights the grader set (weight_scale={weight_scale:g}), N={N}"
-    loss, grads = _loss_and_grads(model, X, y, what)
+    loss, grads = _loss_and_grads(model, X, y, what, install=(params, None))
     _same_as_reference(model, ModelCase(what, dims, params, X, y, 0.0), loss, grads)
     return {"loss": float(np.asarray(getattr(own, "value", own))), "log_C": math.log(dims[-1]),
             "bound": bound}
@@ -775,8 +803,8 @@ def _course_initial_losses(student) -> None:
         what = f"FullyConnectedNet([20, 30], input_dim=15, num_classes=10, reg={reg:g})"
         params = _student_params(model, COURSE_DIMS, what)
         case = ModelCase(what, COURSE_DIMS, params, X, y, reg)
-        _install(model, params)  # Note [Judge holds the state] in grader/checks/trust.py
-        loss, grads = _loss_and_grads(model, X, y, what)
+        # Note [Judge holds the state] in grader/checks/trust.py
+        loss, grads = _loss_and_grads(model, X, y, what, install=(params, None))
         expected = _reference_model("FullyConnectedNet", COURSE_DIMS, reg, params).loss(X, y)[0]
         data_loss = _reference_model("FullyConnectedNet", COURSE_DIMS, 0.0, params).loss(X, y)[0]
         same_draws = all(np.array_equal(params[k], v) for k, v in course_weights.items())
@@ -800,8 +828,7 @@ def _course_initial_losses(student) -> None:
             drawn[f"b{i}"] = np.zeros(COURSE_DIMS[i])
         fresh = ModelCase(f"{what}, weights and X the grader drew", COURSE_DIMS, drawn,
                           r.standard_normal((2, 15)), r.integers(10, size=2), reg)
-        _install(model, drawn)
-        loss, grads = _loss_and_grads(model, fresh.X, fresh.y, fresh.name)
+        loss, grads = _loss_and_grads(model, fresh.X, fresh.y, fresh.name, install=(drawn, None))
         _same_as_reference(model, fresh, loss, grads)
 
 
@@ -867,8 +894,8 @@ def _overfit(student) -> dict:
     shapes = _student_shapes(model)
 
     def step(current: dict, X_batch, y_batch, where: str):
-        _install(model, current, shapes)
-        loss, grads = _loss_and_grads(model, X_batch, y_batch, f"training, {where}")
+        loss, grads = _loss_and_grads(model, X_batch, y_batch, f"training, {where}",
+                                      install=(current, shapes))
         expected_loss, expected_grads = _reference_model(
             "FullyConnectedNet", OVERFIT_DIMS, 0.0, current).loss(X_batch, y_batch)
         return verify_step(loss, grads, expected_loss, expected_grads, where), float(expected_loss)
@@ -1261,6 +1288,13 @@ def _update_output_check(rule: str, output: str, hint: str, hidden: bool = False
         __tracebackhide__ = True
         adam_t = (adam_t_convention(student) if rule == "adam" and output == "next_w"
                   else "before_use")
+        # Every case in one request (Note [Streamed calls] in grader/worker/client.py).
+        with student.calls("optim", [(rule, (case.w, case.dw, copy.deepcopy(case.config)), {})
+                                     for case in cases]) as calls:
+            _cases(student, adam_t, calls)
+
+    def _cases(student, adam_t: str, calls) -> None:
+        __tracebackhide__ = True
         for case in cases:
             where = f"[sample {case.name}]"
             both = {t: REFERENCE_RULES[rule](case.w.copy(), case.dw.copy(),
@@ -1268,7 +1302,7 @@ def _update_output_check(rule: str, output: str, hint: str, hidden: bool = False
                     for t in (ADAM_T if rule == "adam" else ADAM_T[:1])}  # Note [Adam step ...]
             expected_w, expected_config = both[adam_t]
             try:
-                result = student.call("optim", rule, case.w, case.dw, copy.deepcopy(case.config))
+                result = next(calls)
             except StudentError as error:
                 raise _failure_from(error, f"{where} `{rule}`") from None
             next_w, config = _pair(result.value, rule, where)
@@ -1305,14 +1339,23 @@ def _steps_check(rule: str, start: dict | None, *, seed: int, shape=(2, 3), step
         # count convention]); one that hands t in is asked under the submission's.
         adam_t = (adam_t_convention(student) if rule == "adam" and "t" in (start or {})
                   else "before_use")
+        # The steps in one request (Note [Streamed calls] in grader/worker/client.py); each call
+        # gets the very objects the previous one returned, as in the Solver.
+        chain = [(rule, (w.copy(), gradients[0], copy.deepcopy(start)), {})]
+        for number, dw in enumerate(gradients[1:]):
+            chain.append((rule, (Part(number).item(0), dw, Part(number).item(1)), {}))
+        with student.calls("optim", chain) as calls:
+            _steps(calls, w, gradients, adam_t)
+
+    def _steps(calls, w: np.ndarray, gradients: list, adam_t: str) -> None:
+        __tracebackhide__ = True
         expected_w, expected_config = w.copy(), _reference_config(rule, start, adam_t)
-        student_w, student_config = w.copy(), copy.deepcopy(start)
         for number, dw in enumerate(gradients, start=1):
             where = f"[step {number} of {steps}, starting from config={start!r}]"
             expected_w, expected_config = REFERENCE_RULES[rule](expected_w, dw.copy(),
                                                                 expected_config)
             try:
-                result = student.call("optim", rule, student_w, dw, student_config)
+                result = next(calls)
             except StudentError as error:
                 raise _failure_from(error, f"{where} `{rule}`") from None
             next_w, _ = _pair(result.value, rule, where)
@@ -1323,8 +1366,6 @@ def _steps_check(rule: str, start: dict | None, *, seed: int, shape=(2, 3), step
             except CheckFailure as failure:
                 raise CheckFailure(f"{where} {failure.message}{later}", hint=hint,
                                    details=failure.details) from None
-            # The next call gets the very objects this one returned, as in the Solver.
-            student_w, student_config = result.ref.item(0), result.ref.item(1)
 
     suffix = "_hidden" if hidden else ""
     return Check(f"{rule}/steps{suffix}", rule, f"{rule}: {steps} steps in a row, state carried "

@@ -25,7 +25,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from grader.worker.client import StudentError
+from grader.worker.client import Part, StudentError
 
 from . import questions
 from .compare import Signature, Tolerance, compare_arrays, in_shape, matches
@@ -66,14 +66,23 @@ def _with_sample(failure: CheckFailure, sample: Sample, hint: str) -> CheckFailu
     return type(failure)(message, hint=failure.hint or hint, details=failure.details)
 
 
-def _student_call(student: Student, module: str, function: str, sample: Sample, needed_by: str = ""):
+def _student_call(student: Student, module: str, function: str, sample: Sample, needed_by: str = "",
+                  calls=None):
+    """`function(*sample)` in the worker, or (with `calls`, a Student.calls) its next result."""
     try:
+        if calls is not None:
+            return next(calls)
         return student.call(module, function, *copy.deepcopy(sample.args),
                             **copy.deepcopy(sample.kwargs))
     except StudentError as error:
         prefix = f"{needed_by} needs your `{function}`, which" if needed_by else f"`{function}`"
         raise CheckFailure(f"{prefix} raised {error} on sample '{sample.name}'"
                            + (f"\n{error.traceback}" if error.traceback else "")) from None
+
+
+def _sample_call(function: str, sample: Sample) -> tuple:
+    """(function, args, kwargs) of one sample for Student.calls, copied as _student_call copies."""
+    return function, copy.deepcopy(sample.args), copy.deepcopy(sample.kwargs)
 
 
 def forward_check(function: str, module: str, samples: Iterable[Sample], reference: Callable, *,
@@ -86,10 +95,16 @@ def forward_check(function: str, module: str, samples: Iterable[Sample], referen
 
     def run(student: Student) -> None:
         __tracebackhide__ = True
+        # Every sample in one request (Note [Streamed calls] in grader/worker/client.py).
+        with student.calls(module, [_sample_call(function, s) for s in samples]) as calls:
+            _forward_samples(student, calls)
+
+    def _forward_samples(student: Student, calls) -> None:
+        __tracebackhide__ = True
         for sample in samples:
             expected = _pick(reference(*copy.deepcopy(sample.args), **copy.deepcopy(sample.kwargs)),
                              index, "reference", what)
-            result = _student_call(student, module, function, sample)
+            result = _student_call(student, module, function, sample, calls=calls)
             try:
                 actual = _pick(result.value, index, function, what)
                 compare_arrays(output, actual, np.asarray(expected), inputs=_inputs(arg_names, sample),
@@ -117,15 +132,29 @@ def backward_check(forward: str, backward: str, module: str, samples: Iterable[S
 
     def run(student: Student) -> None:
         __tracebackhide__ = True
+        answers = []
         for number, sample in enumerate(samples):
             out, cache = reference_forward(*copy.deepcopy(sample.args), **copy.deepcopy(sample.kwargs))
             dout = asked.rng(seed + number).standard_normal(np.shape(out))
-            expected_all = reference_backward(dout, cache)
+            answers.append((out, dout, reference_backward(dout, cache)))
+        # Each sample's forward, then its backward on that forward's cache, all in one request
+        # (Note [Streamed calls] in grader/worker/client.py).
+        chain = []
+        for sample, (_, dout, _) in zip(samples, answers):
+            chain += [_sample_call(forward, sample), (backward, (dout, Part(len(chain)).item(1)), {})]
+        with student.calls(module, chain) as calls:
+            _backward_samples(student, answers, calls)
+
+    def _backward_samples(student: Student, answers: list, calls) -> None:
+        __tracebackhide__ = True
+        for number, sample in enumerate(samples):
+            out, dout, expected_all = answers[number]
             expected = expected_all if single_grad else expected_all[grad_index]
-            forward_result = _student_call(student, module, forward, sample, needed_by=f"`{backward}`")
+            forward_result = _student_call(student, module, forward, sample, needed_by=f"`{backward}`",
+                                           calls=calls)
             _pick(forward_result.value, 1, forward, "out, cache")
             try:
-                result = student.call(module, backward, dout, forward_result.ref.item(1))
+                result = next(calls)
             except StudentError as error:
                 raise CheckFailure(f"`{backward}` raised {error} on sample '{sample.name}'"
                                    + (f"\n{error.traceback}" if error.traceback else "")) from None

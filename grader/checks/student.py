@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-from grader.worker.client import (BudgetSpent, CallResult, Ref, StudentError, Worker,
+from grader.worker.client import (BudgetSpent, CallResult, Part, Ref, StudentError, Worker,
                                   WorkerCrashed, WorkerFailure, WorkerTimeout)
 
 from .spec import CheckFailure
@@ -49,6 +49,7 @@ class Student:
     observed: dict = field(default_factory=dict)         # course module -> notebook run (observe.py)
     _observations: dict = field(default_factory=dict)
     _observe_failures: dict = field(default_factory=dict)
+    _constants: dict = field(default_factory=dict)       # Note [Worker constants]
 
     def observation(self, provide=None, module: str | None = None):
         """The notebook run that recorded what the student's cells handed the course's helpers
@@ -169,6 +170,24 @@ class Student:
         self._note_mutations(name, result)
         return result
 
+    # Note [Worker constants]
+    # Some arguments are worker-side objects of the libraries, not of the submission: fc_nets
+    # passes `dtype=np.float32` as the worker's own np.float32 (Note [dtype across the wire] in
+    # assignments/fc_nets/checks.py), which took one `numpy.dtype(name)` request per model
+    # built, 22 per fc_nets submission.  `constant` makes such an object once per worker process
+    # and hands back the same handle until that process is replaced (a handle names an object
+    # of one process only), so every later use resolves the same object the first call made.
+    def constant(self, module: str, attrs: str, *args) -> Ref:
+        """The handle of `module.attrs(*args)` made in the worker, once per worker process
+        (Note [Worker constants]); for library objects only, never student functions."""
+        key = (module, attrs, args)
+        held = self._constants.get(key)
+        if held is not None and self.worker.alive and held[0] == self.worker.starts:
+            return held[1]
+        ref = self.worker.call(module, attrs, *args).ref
+        self._constants[key] = (self.worker.starts, ref)
+        return ref
+
     def remembering(self, key: str, name: str, call, timeouts: bool = True):
         """`call()`, unless `key` timed out (when `timeouts`) or crashed before (Note [Fail fast])."""
         if timeouts and key in self._timed_out:
@@ -179,15 +198,26 @@ class Student:
                                 f"({self._crashed[key]}); it was not called again")
         try:
             return call()
-        except BudgetSpent:
-            raise  # not the function's doing
-        except WorkerTimeout as error:
+        except WorkerFailure as error:
+            self._remember(key, error, timeouts)
+            raise
+
+    def _remember(self, key: str, error: WorkerFailure, timeouts: bool = True) -> None:
+        if isinstance(error, BudgetSpent):
+            return  # not the function's doing
+        if isinstance(error, WorkerTimeout):
             if timeouts:
                 self._timed_out[key] = str(error).splitlines()[0]
-            raise
-        except WorkerCrashed as error:
+        elif isinstance(error, WorkerCrashed):
             self._crashed[key] = str(error).splitlines()[0]
-            raise
+
+    def calls(self, module: str, calls: list[tuple], timeout: float | None = None) -> "Calls":
+        """`module.name(*args, **kwargs)` for each (name, args, kwargs), in order, as one request
+        (Note [Streamed calls] in grader/worker/client.py); an argument may be `Part(i)` (the
+        result of call i, `.item(k)`...).  Use it in a `with` and take the results with `next`:
+        each call's StudentError, timeout or crash is raised at its own `next`, and is
+        remembered as `call` remembers it (Note [Fail fast])."""
+        return Calls(self, module, list(calls), timeout or self.call_timeout)
 
     def new(self, module: str, class_name: str, *args, timeout: float | None = None,
             **kwargs) -> "RemoteObject":
@@ -204,6 +234,77 @@ class Student:
                     self.notes.append(note)
 
 
+class Calls:
+    """The results of `Student.calls`, one per `next`, in order (Note [Streamed calls] in
+    grader/worker/client.py).  The calls go as one request when every name is found and none
+    of them is refused by Note [Fail fast]; otherwise one `Student.call` each, at its `next`,
+    so that what is refused or missing is said at the very call that says it one by one."""
+
+    def __init__(self, student: Student, module: str, calls: list, timeout: float | None) -> None:
+        self.student, self.module, self.calls, self.timeout = student, module, calls, timeout
+        self.results: list[CallResult] = []
+        self.keys = [f"{module}.{name}" for name, _, _ in calls]
+        self.stream = None
+        try:
+            actual = [student.require(module, name) for name, _, _ in calls]
+        except CheckFailure:
+            return  # one by one: the missing name is reported at its own call
+        if len(calls) < 2 or any(k in student._timed_out or k in student._crashed for k in self.keys):
+            return
+        student._warm_up()
+        import_name = student._import_name(module)
+        try:
+            self.stream = student.worker.stream(
+                [({"module": import_name, "attrs": name.split(".")}, args, kwargs)
+                 for name, (_, args, kwargs) in zip(actual, calls)], timeout=timeout)
+        except WorkerFailure as error:  # sending (a worker that would not start): the first call's
+            student._remember(self.keys[0], error)
+            raise
+
+    def __iter__(self) -> "Calls":
+        return self
+
+    def __next__(self) -> CallResult:
+        index = len(self.results)
+        if index >= len(self.calls):
+            raise StopIteration
+        name, args, kwargs = self.calls[index]
+        if self.stream is None:
+            args, kwargs = self._refs(args), self._refs(kwargs)
+            result = self.student.call(self.module, name, *args, timeout=self.timeout, **kwargs)
+        else:
+            try:
+                result = next(self.stream)
+            except WorkerFailure as error:
+                self.student._remember(self.keys[index], error)
+                raise
+            except StopIteration:  # the stream ended early: a request came between
+                raise RuntimeError("a streamed call was read after another request") from None
+            self.student._note_mutations(name, result)
+        self.results.append(result)
+        return result
+
+    def _refs(self, value):
+        """Part(i) as the Ref of result i (one call at a time)."""
+        if isinstance(value, Part):
+            return Ref(self.results[value.index].ref.handle, value.path)
+        if isinstance(value, (list, tuple)):
+            return type(value)(self._refs(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self._refs(v) for k, v in value.items()}
+        return value
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+
+    def __enter__(self) -> "Calls":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 @dataclass
 class RemoteObject:
     """An object living in the worker (a model, a solver): call methods, read attributes."""
@@ -212,14 +313,22 @@ class RemoteObject:
     class_name: str
 
     def call(self, method: str, *args, timeout: float | None = None, return_args: bool = False,
-             **kwargs) -> CallResult:
+             set_items: tuple[str, dict] | None = None, **kwargs) -> CallResult:
+        """Call a method; `set_items=(attr, values)` first makes obj.attr[key] = value for each
+        item, in the same request (Note [Sets folded into a call] in grader/worker/client.py):
+        a StudentError with `index` >= 0 is then the assignment at that position."""
         timeout = timeout or self.student.call_timeout
         # Note [Fail fast]: a method that crashed the worker is not called again.  Its
         # timeouts are not remembered: objects of one class differ in size between checks.
         name = f"{self.class_name}.{method}" if method else self.class_name
+        sets = None
+        if set_items is not None:
+            base = self.ref.attr(set_items[0])
+            sets = [(base.item(key), value) for key, value in set_items[1].items()]
         return self.student.remembering(
             f"object {name}", name, lambda: self.student.worker.call_ref(
-                self.ref, method, *args, timeout=timeout, return_args=return_args, **kwargs),
+                self.ref, method, *args, timeout=timeout, return_args=return_args, sets=sets,
+                **kwargs),
             timeouts=False)
 
     def get(self, *path: str):

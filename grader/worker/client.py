@@ -151,8 +151,24 @@ class CallResult:
     output: str = ""
 
 
+@dataclass(frozen=True)
+class Part:
+    """The result of an earlier call of the same stream, or a path into it (Note [Streamed calls])."""
+    index: int
+    path: tuple = ()
+
+    def item(self, key) -> "Part":
+        return Part(self.index, self.path + (("item", key),))
+
+    def attr(self, name: str) -> "Part":
+        return Part(self.index, self.path + (("attr", name),))
+
+    def wire(self) -> dict:
+        return {"__part__": [self.index, *[list(step) for step in self.path]]}
+
+
 def _to_wire(value):
-    if isinstance(value, Ref):
+    if isinstance(value, (Ref, Part)):
         return value.wire()
     if isinstance(value, dict):
         return {k: _to_wire(v) for k, v in value.items()}
@@ -197,6 +213,65 @@ class _OutputTail(threading.Thread):
             return text
 
 
+DRAIN_LIMIT_S = 2.0  # Note [Streamed calls]: how long a call no check asked for may run
+
+
+class Stream:
+    """The replies of a `calls` request, one CallResult per call (Note [Streamed calls]).
+    Iterating raises the failure of the call that failed; `close` drops what is left."""
+
+    def __init__(self, worker: "Worker", request_id: int, count: int, limit: float,
+                 started: float) -> None:
+        self.worker, self.request_id, self.count = worker, request_id, count
+        self.limit, self.started, self.received = limit, started, 0
+        self.open, self.draining = True, False
+
+    def __iter__(self) -> "Stream":
+        return self
+
+    def __next__(self) -> CallResult:
+        if self.received >= self.count or not self.open:
+            self._end()
+            raise StopIteration
+        worker, part = self.worker, self.received
+        self.received += 1
+        try:
+            if part and not self.draining:
+                worker._within_budget()  # where a request of its own would have been refused
+            reply = worker._receive(self.request_id, part, self.limit, self.started)
+        except BaseException:
+            self._end()  # the worker stops after a call that raised; any other failure stopped it
+            raise
+        self.started = time.monotonic()  # when the worker began the next call
+        if self.received >= self.count:
+            self._end()
+        return worker._call_result(reply)
+
+    def _end(self) -> None:
+        self.open = False
+        if getattr(self.worker, "_stream", None) is self:
+            self.worker._stream = None
+
+    def close(self) -> None:
+        """Read and drop the replies not yet read, each within DRAIN_LIMIT_S of the one before;
+        a failure among them (a call still running then included) only stops the worker."""
+        self.draining = True
+        self.limit = min(self.limit, DRAIN_LIMIT_S)
+        while self.open:
+            try:
+                next(self)
+            except StopIteration:
+                break
+            except WorkerFailure:
+                break
+
+    def __enter__(self) -> "Stream":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 class Worker:
     """One confined worker for one submission; restarts itself after a crash or timeout."""
 
@@ -225,6 +300,7 @@ class Worker:
         self.deadline: float | None = None
         self.budget_s = 0.0
         self.refused = 0  # requests refused because the budget was spent
+        self._stream: Stream | None = None  # a `calls` request with replies not yet read
 
     # -- lifecycle -------------------------------------------------------------
     def start(self) -> None:
@@ -305,6 +381,9 @@ class Worker:
         self.request("path", paths=paths, timeout=10)
 
     def close(self) -> None:
+        stream, self._stream = getattr(self, "_stream", None), None
+        if stream is not None:  # its replies went with the process
+            stream.open = False
         process, self.process = self.process, None
         launched, self._launched = self._launched, None
         if process is None:
@@ -352,8 +431,35 @@ class Worker:
         return self.process is not None and self.process.poll() is None
 
     # -- requests --------------------------------------------------------------
+    # Note [Request cost]
+    # A request is a round trip between two processes, each of which wakes up with cold
+    # caches: measured on a shared 2-core machine (issue 17, benchmarks/request_cost.py), a
+    # `hello` took 140-215 us and a call of a small affine forward 400-440 us, of which the
+    # pipe itself is some 30 us; the rest is Python on both sides (encoding, decoding, the
+    # worker's copy of the inputs to notice writes into them, converting the result).  So:
+    # - fewer round trips first: a model's parameters in one request (Note [Batched sets]),
+    #   folded into the call that follows (Note [Sets folded into a call]), a check's calls
+    #   streamed in one request (Note [Streamed calls]), library objects made once per worker
+    #   (Note [Worker constants] in grader/checks/student.py); a `grade check` of the solution
+    #   went from 383 requests to 210 (fc_nets), 205 to 167 (batchnorm), 321 to 243 (dropout)
+    #   and 291 to 200 (cnn), with every verdict and message of the selftest fixtures the same;
+    # - then each one cheaper, with every check kept: the cgroup's out-of-memory count, read
+    #   after every reply (Note [Memory per submission] in cgroup.py), is read from a descriptor kept open
+    #   (1 us, not 15); npy headers are remembered on both sides (wire.py, Note [Header memo]);
+    #   a request is written at once and `select` is asked only when the pipe is full.  The
+    #   same `hello` then took 80-117 us, the affine call 284-295 us, and each call of a
+    #   stream 114-207 us.
+    # The limits stay as they were: every reply is still read under its deadline, sized,
+    # decoded strictly and matched to its request, the memory check runs after each reply,
+    # and the worker still copies and compares every input.
     def request(self, op: str, *, timeout: float | None = None, **fields) -> dict:
         """Send one request and wait for its reply; raise a WorkerFailure on any trouble."""
+        request_id, limit, sent = self._send(op, timeout, fields)
+        return self._receive(request_id, None, limit, sent)
+
+    def _send(self, op: str, timeout: float | None, fields: dict) -> tuple[int, float, float]:
+        """Send a request: (its id, its time limit, when it was sent)."""
+        self._finish_stream()  # Note [Streamed calls]
         self._within_budget()
         if self._launched is not None:  # Note [Early start]
             self.wait_started()
@@ -364,13 +470,25 @@ class Worker:
         request_id = self._next_id
         message = {"op": op, "id": request_id, **_to_wire(fields)}
         limit = timeout or self.limits.call_timeout_s
-        if self.deadline is not None and self.deadline - time.monotonic() < limit:
-            limit = max(0.001, self.deadline - time.monotonic())  # Note [Time budget]
-        deadline = time.monotonic() + limit
+        now = time.monotonic()
+        deadline = now + self._limit(limit, now)
         try:
-            self._write_all(wire.encode(message), deadline, limit)
+            self._write_all(wire.encode(message), deadline, self._limit(limit, now))
         except (BrokenPipeError, OSError):
             raise self._crashed("before the request could be sent") from None
+        return request_id, limit, now
+
+    def _limit(self, limit: float, now: float) -> float:
+        """`limit`, cut to what is left of the budget (Note [Time budget])."""
+        if self.deadline is not None and self.deadline - now < limit:
+            return max(0.001, self.deadline - now)
+        return limit
+
+    def _receive(self, request_id: int, part: int | None, limit: float, started: float) -> dict:
+        """The reply to `request_id` (part `part` of a `calls` request), which the worker began
+        working on at `started`: it must arrive within `limit` of then."""
+        limit = self._limit(limit, started)
+        deadline = started + limit
         try:
             frame = wire.read_frame(lambda n: self._read_exact(n, deadline, limit),
                                     self.limits.reply_bytes)
@@ -383,7 +501,7 @@ class Worker:
             self.close()
             raise WorkerCrashed(f"the worker was stopped: {self._memory_message()}"
                                 + (f"\n{output}" if output else ""))
-        if not isinstance(reply, dict) or reply.get("id") != request_id:
+        if not isinstance(reply, dict) or reply.get("id") != request_id or reply.get("part") != part:
             self.close()
             raise ProtocolError("the worker's reply did not match the request; it was stopped")
         if not reply.get("ok"):
@@ -393,6 +511,53 @@ class Worker:
                       and (isinstance(v, str) if k not in ("line", "index") else type(v) is int)}
             raise StudentError(**{"type": "Error", "message": "?", **fields})
         return reply
+
+    # Note [Streamed calls]
+    # A check asks the same function on several samples (a forward check's five samples, an
+    # update rule's cases), or a chain of calls where each takes an earlier result (forward,
+    # then backward on its cache; `steps` handing each config to the next call): one round
+    # trip each.  `calls` sends them in one request and the worker answers with one reply
+    # frame per call, in order, as each call ends, stopping after the first that raises.  The
+    # judge reads the replies one at a time, exactly as it read separate replies:
+    # - each call keeps its own time limit: the limit of call i runs from the moment the
+    #   reply of call i-1 arrived (when the worker began call i), not from when the judge
+    #   asks for it, so no call gets more time than a request of its own; once the time
+    #   budget is spent, reading call i is refused as its own request would have been (Note
+    #   [Time budget]); a timeout, crash,
+    #   memory kill or malformed reply is the failure of that call, and the worker is stopped;
+    # - a later call refers to an earlier one's result as `Part(i)` (`.item(k)`, `.attr(n)`),
+    #   which the worker resolves to that result's handle;
+    # - every reply is checked as a single reply is (its id, its part number, its size, plain
+    #   data only): a worker that sends a part twice, skips one or answers another request
+    #   is stopped with a ProtocolError.
+    # The one difference: the worker does not wait for the judge's verdict on call i before
+    # running call i+1.  Where a check stops at call i (its output was wrong), the calls after
+    # it still ran; `Stream.close` (and any next request) reads their replies and drops them,
+    # and a timeout or crash among them only stops the worker: it is not the failure of any
+    # check and is not remembered against the function (Note [Fail fast] in
+    # grader/checks/student.py), so the verdict of this check and the list of functions
+    # refused later are those of separate requests.  A call no check asked for gets at most
+    # DRAIN_LIMIT_S (then the worker is stopped and the next request starts a fresh one), so
+    # a wrong answer followed by an endless loop costs seconds, not a call's limit, of the
+    # submission's time budget.  Those extra calls run only after a wrong answer, and only
+    # the student's own code can tell them apart (its global state, its draws from an
+    # unseeded generator); a correct submission makes exactly the calls it made before, in
+    # the same order.  Output printed by call i+1 may be shown with call i's.
+    def stream(self, calls: list[tuple], timeout: float | None = None) -> "Stream":
+        """Send `calls`, each (target, args, kwargs), in one request; iterate the Stream for
+        each call's CallResult (Note [Streamed calls])."""
+        fields = {"calls": [{"target": target, "args": list(args), "kwargs": kwargs}
+                            for target, args, kwargs in calls]}
+        request_id, limit, sent = self._send("calls", timeout, fields)
+        stream = Stream(self, request_id, len(calls), limit, sent)
+        self._stream = stream
+        return stream
+
+    def _finish_stream(self) -> None:
+        """Read and drop what is left of an open stream (Note [Streamed calls])."""
+        stream = getattr(self, "_stream", None)
+        if stream is not None:
+            stream.close()
 
     def start_budget(self, seconds: float, started: float | None = None) -> None:
         """Refuse requests once `seconds` have passed since `started` (time.monotonic())."""
@@ -409,10 +574,13 @@ class Worker:
     def _write_all(self, data: bytes, deadline: float, limit: float) -> None:
         """Send a request without ever blocking past the deadline (a stopped or stuck
         worker that does not read must not hang the judge; the pipe is non-blocking)."""
+        # The pipe is asked whether it has room only when a write would block (Note [Request
+        # cost]): a request almost always fits in the empty pipe at once.
         view = memoryview(data)
+        ready = False
         while view:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([], [self._request_fd], [], left)[1]:
+            if left <= 0 or ready is None and not select.select([], [self._request_fd], [], left)[1]:
                 self.close()
                 failure = BudgetSpent if self._budget_cut() else WorkerTimeout
                 raise failure(f"the worker did not accept the request within the time "
@@ -420,7 +588,9 @@ class Worker:
             try:
                 written = os.write(self._request_fd, view[: 1 << 16])
             except BlockingIOError:
+                ready = None  # full: wait for room before the next try
                 continue
+            ready = False
             view = view[written:]
 
     def _read_exact(self, n: int, deadline: float, limit: float) -> bytes:
@@ -481,14 +651,37 @@ class Worker:
         return self._call(target, args, kwargs, timeout, return_args)
 
     def call_ref(self, ref: Ref, method: str | None, *args, timeout: float | None = None,
-                 return_args: bool = False, **kwargs) -> CallResult:
-        """Call a method of (or, with method None, the object at) a Ref."""
+                 return_args: bool = False, sets: list[tuple[Ref, object]] | None = None,
+                 **kwargs) -> CallResult:
+        """Call a method of (or, with method None, the object at) a Ref; `sets`, assignments
+        made first in the same request (Note [Sets folded into a call])."""
         target = {"ref": ref.wire()["__ref__"], "attrs": [method] if method else []}
-        return self._call(target, args, kwargs, timeout, return_args)
+        return self._call(target, args, kwargs, timeout, return_args, sets)
 
-    def _call(self, target, args, kwargs, timeout, return_args) -> CallResult:
+    # Note [Sets folded into a call]
+    # A check that installs parameters and then asks for the loss (`model.params[...] = ...`
+    # for each, then `model.loss(X, y)`: every training step of a judged overfit, every model
+    # check) paid two round trips for one question.  `call_ref(..., sets=[(ref, value), ...])`
+    # sends the assignments with the call: the worker makes them in order, exactly as
+    # `set_many` does (Note [Batched sets]), and only then resolves and calls the target, so
+    # the call sees what it saw after the separate requests.  A set that raises ends the
+    # request before the call, and its StudentError carries its `index` (>= 0), as from
+    # `set_many`; an exception of the call itself carries -1 (the student's code could fake an
+    # index on its exception, which only changes which failure message a failure gets).  The
+    # request has the call's one time limit, the assignments counted in it: a plain
+    # `__setitem__` costs microseconds, so this never takes time from a call that did not
+    # already spend it in the assignments, and it gives no request more time than before.  A
+    # crash or a timeout in the folded request cannot be told apart between the sets and the
+    # call, and is reported as the call's (Note [Fail fast] then refuses that method in later
+    # checks, where the separate requests would have crashed again in the same assignment):
+    # the same check fails either way, with the same cause.
+    def _call(self, target, args, kwargs, timeout, return_args, sets=None) -> CallResult:
+        fields = {} if not sets else {"sets": [[ref.wire()["__ref__"], value] for ref, value in sets]}
         reply = self.request("call", target=target, args=list(args), kwargs=kwargs,
-                             return_args=return_args, timeout=timeout)
+                             return_args=return_args, timeout=timeout, **fields)
+        return self._call_result(reply)
+
+    def _call_result(self, reply: dict) -> CallResult:
         mutated = reply.get("mutated") if isinstance(reply.get("mutated"), list) else []
         return CallResult(unmark(reply.get("value")), Ref(int(reply["handle"])),
                           float(reply.get("seconds", 0.0)),

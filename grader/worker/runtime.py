@@ -236,6 +236,8 @@ def op_describe(request: dict, table: Table) -> dict:
 
 
 def op_call(request: dict, table: Table) -> dict:
+    if "sets" in request:  # Note [Sets folded into a call] in client.py
+        _assign(request["sets"], table, batch=True)
     function = _resolve_target(request, table)
     args = _materialise(request.get("args", []), table)
     kwargs = _materialise(request.get("kwargs", {}), table)
@@ -263,7 +265,16 @@ def op_set(request: dict, table: Table) -> dict:
     """One assignment (`ref`, `value`), or several in order (`items`: [[ref, value], ...],
     Note [Batched sets] in client.py); the first that raises ends the request, its error
     saying which one (`index`)."""
-    items = request["items"] if "items" in request else [[request["ref"], request["value"]]]
+    if "items" in request:
+        _assign(request["items"], table, batch=True)
+    else:
+        _assign([[request["ref"], request["value"]]], table, batch=False)
+    return {}
+
+
+def _assign(items: list, table: Table, batch: bool) -> None:
+    """Make the assignments [[ref, value], ...] in order; the first that raises ends them,
+    marked (when `batch`) with its position for _error's `index`."""
     for index, (ref, value) in enumerate(items):
         try:
             owner = table.resolve(ref[:-1])
@@ -274,13 +285,12 @@ def op_set(request: dict, table: Table) -> dict:
             else:
                 setattr(owner, key, value)
         except BaseException as exc:
-            if "items" in request:
+            if batch:
                 try:
                     exc.grader_index = index  # read by _error
                 except BaseException:
                     pass
             raise
-    return {}
 
 
 def op_release(request: dict, table: Table) -> dict:
@@ -314,6 +324,49 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
+def _part_refs(value, handles: list):
+    """Replace {"__part__": [index, step...]} (an earlier call of the same `calls` request,
+    Note [Streamed calls] in client.py) by the {"__ref__": [...]} of its result."""
+    if isinstance(value, dict):
+        if len(value) == 1 and "__part__" in value:
+            part = value["__part__"]
+            if not isinstance(part, list) or not part or type(part[0]) is not int \
+                    or not 0 <= part[0] < len(handles):
+                raise LookupError(f"unknown part {part!r:.40}")
+            return {"__ref__": [handles[part[0]], *part[1:]]}
+        return {k: _part_refs(v, handles) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_part_refs(v, handles) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_part_refs(v, handles) for v in value)
+    return value
+
+
+def _answer(reply: dict, work) -> bool:
+    """Fill `reply` with `work()`'s fields (ok) or its error; whether it succeeded."""
+    try:
+        reply.update(ok=True, **work())
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt from student code too
+        try:
+            reply.update(ok=False, error=_error(exc))
+        except BaseException:  # student code broke the reporting itself
+            reply.update(ok=False, error={"type": "Error", "message": "unreportable error",
+                                          "traceback": "", "where": ""})
+    return bool(reply.get("ok"))
+
+
+def _send(reply_fd: int, reply: dict) -> None:
+    try:
+        data = wire.encode(reply)
+    except wire.WireError as exc:
+        data = wire.encode({"id": reply.get("id"), **({"part": reply["part"]} if "part" in reply else {}),
+                            "ok": False, "error": {"type": "WireError", "message": str(exc),
+                                                  "traceback": "", "where": ""}})
+    sys.stdout.flush()
+    sys.stderr.flush()
+    _write_all(reply_fd, data)
+
+
 def serve(request_fd: int = REQUEST_FD, reply_fd: int = REPLY_FD) -> None:
     table = Table()
     while True:
@@ -322,27 +375,30 @@ def serve(request_fd: int = REQUEST_FD, reply_fd: int = REPLY_FD) -> None:
         except EOFError:
             return
         request = wire.decode(frame)
+        if request.get("op") == "calls":  # Note [Streamed calls] in client.py
+            handles: list = []
+            for index, call in enumerate(request.get("calls") or [None]):
+                def work(call=call):
+                    if not isinstance(call, dict):
+                        raise ValueError("a call of a `calls` request is not a dict")
+                    reply = op_call(_part_refs(call, handles), table)
+                    handles.append(reply["handle"])
+                    return reply
+                reply = {"id": request.get("id"), "part": index}
+                ok = _answer(reply, work)
+                _send(reply_fd, reply)
+                if not ok:
+                    break
+            continue
         op = OPS.get(request.get("op"))
         reply = {"id": request.get("id")}
-        try:
+
+        def work():
             if op is None:
                 raise ValueError(f"unknown op {request.get('op')!r}")
-            reply.update(ok=True, **op(request, table))
-        except BaseException as exc:  # SystemExit and KeyboardInterrupt from student code too
-            try:
-                reply.update(ok=False, error=_error(exc))
-            except BaseException:  # student code broke the reporting itself
-                reply.update(ok=False, error={"type": "Error", "message": "unreportable error",
-                                              "traceback": "", "where": ""})
-        try:
-            data = wire.encode(reply)
-        except wire.WireError as exc:
-            data = wire.encode({"id": request.get("id"), "ok": False,
-                                "error": {"type": "WireError", "message": str(exc),
-                                          "traceback": "", "where": ""}})
-        sys.stdout.flush()
-        sys.stderr.flush()
-        _write_all(reply_fd, data)
+            return op(request, table)
+        _answer(reply, work)
+        _send(reply_fd, reply)
 
 
 def drop_privileges() -> None:

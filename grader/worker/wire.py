@@ -95,24 +95,39 @@ _NPY_HEADER = re.compile(r"\{'descr': '([<>|])([biufc])([1-9][0-9]?)', 'fortran_
                          r"'shape': \((|[0-9]{1,19},|[0-9]{1,19}(?:, [0-9]{1,19})+)\), \} *\n")
 
 
+# Note [Header memo]
+# A submission's requests carry arrays of a few dozen (dtype, shape) pairs over and over, so
+# both directions remember headers: `_npy` the prefix it wrote for a (dtype, shape), and
+# `_fast_load` what a header's exact bytes parsed to (dtype, shape, element count) once they
+# passed the strict pattern.  A header is looked up by its whole bytes, so a buffer is
+# accepted and decoded exactly as the pattern would have; the data length is still checked
+# on every buffer.  Each memo is bounded (MEMO_LIMIT entries, then it stops growing), so a
+# hostile peer sending endless new shapes costs the memory of a few thousand short headers.
+MEMO_LIMIT = 4096
+_write_memo: dict = {}
+_read_memo: dict = {}
+
+
 def _npy(array: np.ndarray) -> bytes:
     """`array` as the bytes `np.save(..., allow_pickle=False)` writes (Note [Fast npy])."""
     # ascontiguousarray returns at least 1-d; the reshape keeps a 0-d array (a numpy
     # scalar such as a loss) 0-d, so shapes cross the wire unchanged.
     array = np.ascontiguousarray(array).reshape(array.shape)
-    header = "{'descr': %r, 'fortran_order': False, 'shape': %r, }" % (
-        array.dtype.str, tuple(int(n) for n in array.shape))
-    header += " " * (63 - (len(_NPY_MAGIC) + 2 + len(header)) % 64) + "\n"
-    return b"".join((_NPY_MAGIC, struct.pack("<H", len(header)), header.encode("latin1"),
-                     array.tobytes()))
+    key = (array.dtype.str, array.shape)
+    prefix = _write_memo.get(key)  # Note [Header memo]
+    if prefix is None:
+        header = "{'descr': %r, 'fortran_order': False, 'shape': %r, }" % (
+            array.dtype.str, tuple(int(n) for n in array.shape))
+        header += " " * (63 - (len(_NPY_MAGIC) + 2 + len(header)) % 64) + "\n"
+        prefix = b"".join((_NPY_MAGIC, struct.pack("<H", len(header)), header.encode("latin1")))
+        if len(_write_memo) < MEMO_LIMIT:
+            _write_memo[key] = prefix
+    return prefix + array.tobytes()
 
 
-def _fast_load(data) -> "np.ndarray | None":
-    """The array of an npy buffer in the exact form `_npy` writes; None for any other form."""
-    if len(data) < 10 or bytes(data[:8]) != _NPY_MAGIC:
-        return None
-    (length,) = struct.unpack("<H", bytes(data[8:10]))
-    match = _NPY_HEADER.fullmatch(bytes(data[10:10 + length]).decode("latin1"))
+def _parse_header(header: bytes):
+    """(dtype, shape, count) of a header in the exact form `_npy` writes; None otherwise."""
+    match = _NPY_HEADER.fullmatch(header.decode("latin1"))
     if match is None:
         return None
     order, kind, size, shape_text = match.groups()
@@ -121,7 +136,26 @@ def _fast_load(data) -> "np.ndarray | None":
     count = 1
     for n in shape:
         count *= n
-    if dtype.kind not in NUMERIC_KINDS or len(data) - 10 - length != count * dtype.itemsize:
+    if dtype.kind not in NUMERIC_KINDS:
+        return None
+    return dtype, shape, count
+
+
+def _fast_load(data) -> "np.ndarray | None":
+    """The array of an npy buffer in the exact form `_npy` writes; None for any other form."""
+    if len(data) < 10 or bytes(data[:8]) != _NPY_MAGIC:
+        return None
+    (length,) = struct.unpack("<H", bytes(data[8:10]))
+    header = bytes(data[10:10 + length])
+    parsed = _read_memo.get(header)  # Note [Header memo]
+    if parsed is None:
+        parsed = _parse_header(header)
+        if parsed is None:
+            return None
+        if len(_read_memo) < MEMO_LIMIT:
+            _read_memo[header] = parsed
+    dtype, shape, count = parsed
+    if len(data) - 10 - length != count * dtype.itemsize:
         return None
     return np.frombuffer(data, dtype=dtype, count=count, offset=10 + length).reshape(shape).copy()
 

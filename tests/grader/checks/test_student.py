@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from grader.checks.student import ImportFailure, MissingName
-from grader.worker.client import BudgetSpent, StudentError, WorkerCrashed, WorkerTimeout
+from grader.worker.client import BudgetSpent, Part, StudentError, WorkerCrashed, WorkerTimeout
 
 LAYERS = """
 import numpy as np
@@ -222,3 +222,55 @@ def test_an_alias_stands_for_the_manifest_name_and_says_so(make_student) -> None
     with pytest.raises(MissingName, match="`conv_forward` not found in layers.py"):
         student.require("layers", "conv_forward")
     assert student.require("layers", "relu_forward") == "relu_forward"
+
+
+# -- Note [Streamed calls] (grader/worker/client.py), Note [Worker constants] -------------------
+
+def test_calls_go_as_one_request_and_note_writes_into_inputs(make_student) -> None:
+    student = make_student({"layers.py": LAYERS + "\ndef double(x):\n    return 2 * x\n"})
+    student.require("layers", "double")
+    before = student.worker._next_id
+    with student.calls("layers", [("double", (np.ones(2) * i,), {}) for i in range(3)]
+                       + [("relu_forward", (np.array([-1.0, 2.0]),), {})]) as calls:
+        values = [next(calls).value for _ in range(4)]
+    assert student.worker._next_id == before + 1
+    assert [v.tolist() for v in values[:3]] == [[0.0, 0.0], [2.0, 2.0], [4.0, 4.0]]
+    assert student.notes == ["`relu_forward` wrote into its input args[0]: the grader passed a "
+                             "copy, but callers of your function may not expect that"]
+
+
+def test_a_missing_name_in_calls_is_said_at_its_own_call_after_the_earlier_ones(make_student) -> None:
+    """With a name missing the calls go one by one, so what is said, and when, is what separate
+    calls say: the first runs, the missing one raises MissingName at its turn."""
+    student = make_student({"layers.py": LAYERS})
+    with student.calls("layers", [("relu_forward", (np.ones(2),), {}),
+                                  ("relu_backward", (np.ones(2), Part(0).item(1)), {})]) as calls:
+        np.testing.assert_array_equal(next(calls).value[0], [1.0, 1.0])
+        with pytest.raises(MissingName, match="relu_backward"):
+            next(calls)
+
+
+def test_a_call_that_timed_out_in_a_stream_is_remembered_and_not_streamed_again(make_student) -> None:
+    student = make_student({"layers.py": "def spin(x):\n    while x:\n        pass\n    return x\n\n"
+                                         "def double(x):\n    return 2 * x\n"}, call_timeout_s=1)
+    with student.calls("layers", [("double", (1,), {}), ("spin", (1,), {})]) as calls:
+        assert next(calls).value == 2
+        with pytest.raises(WorkerTimeout, match="no reply within the time limit of 1 s"):
+            next(calls)
+    start = time.monotonic()
+    with student.calls("layers", [("double", (1,), {}), ("spin", (0,), {})]) as calls:
+        assert next(calls).value == 2
+        with pytest.raises(WorkerTimeout, match="`spin` already ran out of time"):
+            next(calls)
+    assert time.monotonic() - start < 0.5
+
+
+def test_a_constant_is_made_once_per_worker_process(make_student) -> None:
+    student = make_student({"layers.py": "def kind(t):\n    return t.__name__\n"})
+    first = student.constant("numpy", "dtype", "float32")
+    assert student.constant("numpy", "dtype", "float32") is first
+    assert student.call("layers", "kind", first.attr("type")).value == "float32"
+    student.worker.close()  # a new process: its handles are its own
+    again = student.constant("numpy", "dtype", "float32")
+    assert again is not first
+    assert student.call("layers", "kind", again.attr("type")).value == "float32"

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from grader.worker import sandbox
-from grader.worker.client import (Converted, Opaque, StudentError, Worker, WorkerCrashed,
+from grader.worker.client import (Converted, Opaque, Part, StudentError, Worker, WorkerCrashed,
                                   WorkerFailure, WorkerTimeout, ProtocolError)
 
 
@@ -571,3 +571,156 @@ def test_the_sandbox_shows_no_host_paths_ipc_or_sys_and_scratch_is_bounded(worke
         assert {"memory", "shared_memory", "processes", "open_files"} <= set(w.isolation)
     finally:
         libc.shmctl(host_shm, 0, None)  # IPC_RMID
+
+
+# -- fewer round trips: sets folded into a call, streamed calls ---------------------------------
+
+SLEEPY = ("import time\ncount = [0]\n"
+          "def sleep(s):\n    count[0] += 1\n    time.sleep(s)\n    return s\n"
+          "def fwd(x):\n    count[0] += 1\n    return 2 * x, (x,)\n"
+          "def bwd(d, cache):\n    count[0] += 1\n    return d * cache[0]\n"
+          "def boom(x):\n    count[0] += 1\n    raise ValueError('no')\n"
+          "def calls():\n    return count[0]\n")
+
+
+def target(name: str) -> dict:
+    return {"module": "layers", "attrs": [name]}
+
+
+def test_a_set_folded_into_a_call_is_made_first_and_a_failing_set_stops_the_call(worker) -> None:
+    """Note [Sets folded into a call]: the assignments, then the call, in one request; a set
+    that raises ends it before the call, its index in the error; the call's own error has -1."""
+    w = worker("class Params(dict):\n"
+               "    def __setitem__(self, key, value):\n"
+               "        if key == 'bad':\n            raise KeyError('no bad keys')\n"
+               "        super().__setitem__(key, value)\n"
+               "class Net:\n    def __init__(self):\n        self.params = Params()\n        self.asked = 0\n"
+               "    def total(self, scale):\n        self.asked += 1\n"
+               "        if scale < 0:\n            raise ValueError('negative')\n"
+               "        return scale * sum(float(v.sum()) for v in self.params.values())\n")
+    net = w.call("layers", "Net").ref
+    params = net.attr("params")
+    before = w._next_id
+    result = w.call_ref(net, "total", 2.0, sets=[(params.item("a"), np.ones(2)),
+                                                (params.item("b"), np.ones(3))])
+    assert result.value == 10.0 and w._next_id == before + 1  # one request
+    with pytest.raises(StudentError) as raised:
+        w.call_ref(net, "total", 1.0, sets=[(params.item("c"), np.ones(1)),
+                                            (params.item("bad"), np.ones(1))])
+    assert raised.value.index == 1 and raised.value.type == "KeyError"
+    assert w.get(net.attr("asked")) == 1  # the call was not made; 'c' was set
+    with pytest.raises(StudentError) as own:
+        w.call_ref(net, "total", -1.0, sets=[(params.item("d"), np.ones(1))])
+    assert own.value.index == -1 and own.value.type == "ValueError"
+
+
+def test_streamed_calls_answer_in_order_each_within_its_own_time_limit(worker) -> None:
+    """Note [Streamed calls]: one request, one reply per call; each call has the whole limit
+    of a request of its own (three 0.6 s calls under a 1 s limit), and a later call takes an
+    earlier one's result by Part."""
+    w = worker(SLEEPY, limits=sandbox.Limits(call_timeout_s=1, memory_bytes=2 << 30, processes=64))
+    w.call("layers", "calls")  # started
+    before = w._next_id
+    with w.stream([(target("sleep"), [0.6], {})] * 3) as results:
+        assert [r.value for r in results] == [0.6] * 3
+    x = np.arange(3.0)
+    with w.stream([(target("fwd"), [x], {}), (target("bwd"), [np.ones(3), Part(0).item(1)], {})]) as results:
+        forward, backward = list(results)
+    np.testing.assert_array_equal(forward.value[0], 2 * x)
+    np.testing.assert_array_equal(backward.value, x)
+    assert w._next_id == before + 2 and w.starts == 1
+
+
+def test_a_stream_stops_at_the_first_failure_with_the_verdicts_of_one_request_each(worker) -> None:
+    """The same calls one request each and streamed: the same values, the same error at the
+    same call, and the calls after it never run; a timeout is that call's, the worker is
+    replaced, and nothing after it ran."""
+    limits = sandbox.Limits(call_timeout_s=1, memory_bytes=2 << 30, processes=64)
+    plan = [("fwd", [np.ones(2)]), ("boom", [1]), ("fwd", [np.ones(2)])]
+
+    def one_by_one(w):
+        seen = []
+        for name, args in plan:
+            try:
+                seen.append(("value", w.call("layers", name, *args).value[0].tolist()))
+            except StudentError as error:
+                seen.append(("error", str(error)))
+                break
+        return seen
+
+    def streamed(w):
+        seen = []
+        with w.stream([(target(name), args, {}) for name, args in plan]) as results:
+            try:
+                for result in results:
+                    seen.append(("value", result.value[0].tolist()))
+            except StudentError as error:
+                seen.append(("error", str(error)))
+        return seen
+
+    a, b = worker(SLEEPY, limits=limits), worker(SLEEPY, limits=limits)
+    assert one_by_one(a) == streamed(b) == [("value", [2.0, 2.0]), ("error", "ValueError: no (layers.py:20)")]
+    assert a.call("layers", "calls").value == b.call("layers", "calls").value == 2
+    stream = b.stream([(target("sleep"), [0.1], {}), (target("sleep"), [30], {}),
+                       (target("sleep"), [0.1], {})])
+    start = time.monotonic()
+    assert next(stream).value == 0.1
+    with pytest.raises(WorkerTimeout, match="time limit of 1 s"):
+        next(stream)
+    assert time.monotonic() - start < 5 and not stream.open
+    assert b.call("layers", "calls").value == 0 and b.starts == 2  # a fresh worker
+    assert_still_grades(b)
+
+
+def test_a_stream_left_unread_is_drained_and_a_hang_in_it_only_replaces_the_worker(worker) -> None:
+    """A check that stops reading (its answer was wrong) leaves replies behind: the next request
+    reads and drops them first; a call among them that hangs stops the worker, and the next
+    request is answered by a fresh one, with no failure of its own."""
+    w = worker(SLEEPY, limits=sandbox.Limits(call_timeout_s=1, memory_bytes=2 << 30, processes=64))
+    stream = w.stream([(target("sleep"), [0.01], {})] * 3)
+    assert next(stream).value == 0.01
+    assert w.call("layers", "calls").value == 3  # the other two ran and were dropped
+    w.limits = sandbox.Limits(call_timeout_s=20, memory_bytes=2 << 30, processes=64)
+    stream = w.stream([(target("sleep"), [0.01], {}), (target("sleep"), [30], {})])
+    next(stream)
+    start = time.monotonic()
+    assert_still_grades(w)
+    # dropped after DRAIN_LIMIT_S, not the call's limit of 20 s
+    assert time.monotonic() - start < 8 and w.starts == 2 and not stream.open
+
+
+@IN_BOTH_ENVS
+def test_a_forged_or_repeated_part_of_a_streamed_reply_is_a_protocol_error(worker) -> None:
+    """Hostile: student code writes reply frames of its own into a stream, one for a later part
+    and one that repeats the part it is in; the judge stops the worker either way."""
+    w = worker("import os\nfrom wire import encode\n"
+               "def forge(request_id, part):\n"
+               "    os.write(4, encode({'id': request_id, 'part': part, 'ok': True, 'handle': 1,"
+               " 'value': 666.0}))\n    return 1.0\n")
+    w.call("layers", "double", np.zeros(1))
+    for part in (1, 0):  # a later part; the same part twice (the real one follows the forged one)
+        with pytest.raises(ProtocolError):
+            with w.stream([(target("forge"), [w._next_id + 1, part], {}),
+                           (target("double"), [np.ones(1)], {})]) as results:
+                list(results)
+        assert_still_grades(w)
+
+
+def test_a_stream_keeps_the_time_budget_as_separate_requests_do(worker) -> None:
+    """Note [Time budget]: a call running when the budget ends is cut there; once it is spent,
+    the next call of a stream is refused, as its own request would have been."""
+    from grader.worker.client import BudgetSpent
+    w = worker(SLEEPY, limits=sandbox.Limits(call_timeout_s=5, memory_bytes=2 << 30, processes=64))
+    w.call("layers", "calls")
+    w.start_budget(1.0)
+    stream = w.stream([(target("sleep"), [0.6], {})] * 3)
+    assert next(stream).value == 0.6
+    with pytest.raises(BudgetSpent, match="what was left of the submission's time budget"):
+        next(stream)
+    w.start_budget(1.0)
+    stream = w.stream([(target("sleep"), [0.1], {})] * 2)
+    assert next(stream).value == 0.1
+    time.sleep(1.0)  # the judge's own work spends the rest
+    with pytest.raises(BudgetSpent, match="before this check could run"):
+        next(stream)
+    assert w.refused == 1

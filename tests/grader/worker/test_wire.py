@@ -167,3 +167,26 @@ def test_any_other_form_goes_to_np_load_and_decodes_as_before(header, data) -> N
     else:
         back = wire.decode(_frame_with_buffer(buffer))["x"]
         assert back.dtype == expected.dtype and np.array_equal(back, expected)
+
+
+# -- Note [Header memo] --------------------------------------------------------------------------
+
+def test_a_remembered_header_still_checks_each_buffer_length() -> None:
+    array = np.arange(6.0).reshape(2, 3)
+    data = wire._npy(array)
+    assert np.array_equal(wire._fast_load(data), array)  # the header is now remembered
+    assert np.array_equal(wire._fast_load(wire._npy(array + 1)), array + 1)
+    header_end = len(data) - array.nbytes
+    assert wire._fast_load(data[:header_end] + array.tobytes()[:-8]) is None  # short: np.load's turn
+    with pytest.raises(wire.WireError):
+        wire.decode(_frame_with_buffer(data[:header_end] + array.tobytes()[:-8]))
+
+
+def test_the_header_memos_stop_growing_at_their_limit(monkeypatch) -> None:
+    monkeypatch.setattr(wire, "MEMO_LIMIT", 3)
+    monkeypatch.setattr(wire, "_read_memo", {})
+    monkeypatch.setattr(wire, "_write_memo", {})
+    for n in range(1, 10):
+        array = np.arange(float(n))
+        assert np.array_equal(wire._fast_load(wire._npy(array)), array)
+    assert len(wire._read_memo) == len(wire._write_memo) == 3
