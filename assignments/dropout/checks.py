@@ -985,6 +985,39 @@ def loss_with(model, X, y, name: str, value: np.ndarray, shape: tuple) -> float:
     return as_float(value[0], f"`{NET_LOSS}` loss")
 
 
+# Note [Directional error scale]
+# The directional test compares two estimates of <g, v> for a standard normal
+# direction v: the central difference of the student's own loss, and the claimed
+# gradient's projection.  Its error was |numeric - claimed| / (|numeric| + |claimed|),
+# which is sound while <g, v> has its usual size, about |g| (for v with independent
+# N(0, 1) entries <g, v> is N(0, |g|^2)).  But now and then the entries of g * v
+# nearly cancel: a correct solution under one course secret had grads['beta1'] with
+# entries of 1e-4 to 5e-4, |g| about 8e-4, and <g, v> = 3.1e-7; the central
+# difference's rounding (machine epsilon times the loss over the step, about 1e-11)
+# was then 1.7e-5 of the projection, over the tolerance of 1e-5, and the correct
+# solution lost 2 points (about 1 `grade check` in 100, each drawing its own secret).
+# So the error is measured against the projection's usual size as well:
+#     error = |numeric - claimed| / max(|numeric| + |claimed|, |g|, 1e-6)
+# with g the claimed gradient.  A wrong gradient g + e moves the projection by <e, v>,
+# itself about |e|, so the error is about |e| / |g|: the gradient's normwise relative
+# error, which is what the tolerance is about.  A gradient of zeros still gets error 1
+# (0.3 with the 1e-6 floor in the case above), a gradient k times too large an error near
+# (k - 1) / (k + 1) along a usual direction (3.7e-4 for k = 1e6 in the case above, still
+# over the tolerance), and NaN or infinity an error that is not a number, which fails.
+# Where a wrong g + e nearly cancels too (<e, v> far under |e|), this test can pass it
+# while the old one may not; the chance of that is that of |<e, v>| < 1e-5 |g| for a
+# random v, and every gradient is tested on several samples and parameters.  Rounding stays
+# 1e-11 / |g|, far under the tolerance for any gradient these networks have.
+
+def directional_error(numeric: float, claimed: float, analytic: np.ndarray) -> float:
+    """The directional test's error; Note [Directional error scale]."""
+    size = float(np.sqrt(np.sum(np.square(np.asarray(analytic, dtype=np.float64)))))
+    scale = max(abs(numeric) + abs(claimed), 1e-6)
+    if size > scale or math.isnan(size):
+        scale = size
+    return abs(numeric - claimed) / scale
+
+
 def check_param_gradient(model, case: NetCase, X, y, params: dict, name: str,
                          analytic: np.ndarray, number: int, shape: tuple) -> None:
     """Directional derivative first; element-wise only when it fails (STYLE point 3)."""
@@ -997,7 +1030,7 @@ def check_param_gradient(model, case: NetCase, X, y, params: dict, name: str,
         model.set_item("params", name, theta.reshape(shape))
     numeric = (plus - minus) / (2 * DIRECTIONAL_STEP)
     claimed = float(np.sum(analytic * direction))
-    error = abs(numeric - claimed) / max(abs(numeric) + abs(claimed), 1e-6)
+    error = directional_error(numeric, claimed, analytic)
     if error <= DIRECTIONAL_TOLERANCE:
         return
     raise CheckFailure(

@@ -21,10 +21,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from grader.scoring import assignment as assignments
-from grader.scoring.pipeline import grade_submission
+from grader.scoring.pipeline import Options, grade_submission
 
 from .conftest import (assert_starter_scores_zero, check_by_id, Bug, apply_bug, assert_bug_caught,
                        assert_full_marks, copy_reference, grade, grade_bug, load_mutants)
@@ -242,3 +243,51 @@ def test_dropout_gradients_are_not_judged_against_a_constant_loss():
         check = check_by_id(result, check_id)
         assert check.status == "failed", (check_id, check.message)
         assert "do not belong together" in check.message
+
+
+# -- Note [Directional error scale] in assignments/dropout/checks.py --------------------------
+
+def test_directional_error_is_measured_against_the_gradients_size():
+    checks = _checks_module()
+    rng = np.random.default_rng(5)
+    gradient = rng.uniform(1e-4, 5e-4, size=8) * rng.choice([-1.0, 1.0], size=8)
+    direction = rng.standard_normal(8)
+    direction -= (gradient @ direction) / (gradient @ gradient) * gradient  # <g, v> = 0 ...
+    direction += 3e-7 * gradient / (gradient @ gradient)                    # ... then 3e-7
+    projection = float(gradient @ direction)
+    rounding = 1.7e-11  # the central difference's rounding seen on a correct solution
+    assert abs(projection - 3e-7) < 1e-15
+    # the old measure failed it; this one passes it with room to spare
+    assert rounding / (2 * projection) > checks.DIRECTIONAL_TOLERANCE
+    assert checks.directional_error(projection + rounding, projection, gradient) < 1e-7
+    # wrong gradients along that same direction: one entry's sign flipped, one entry zero
+    for entry in range(8):
+        for wrong in (gradient * np.where(np.arange(8) == entry, -1.0, 1.0),
+                      gradient * (np.arange(8) != entry)):
+            assert checks.directional_error(projection, float(wrong @ direction), wrong) > 1e-3
+    # a gradient 1 % too large, along the directions of 200 draws
+    for seed in range(200):
+        v = np.random.default_rng(seed).standard_normal(8)
+        wrong = 1.01 * gradient
+        assert checks.directional_error(gradient @ v, wrong @ v, wrong) > checks.DIRECTIONAL_TOLERANCE
+    # a gradient of zeros, an inflated one, and one that is not a number all fail
+    assert checks.directional_error(projection, 0.0, np.zeros(8)) > 0.1  # the 1e-6 floor: 0.3
+    assert checks.directional_error(0.5, 0.0, np.zeros(8)) == 1.0
+    assert checks.directional_error(projection, 1e6 * projection, 1e6 * gradient) > 1e-4
+    nan = np.full(8, np.nan)
+    assert not checks.directional_error(projection, float(np.sum(nan)), nan) <= 1.0
+
+
+def test_the_solution_passes_under_the_secret_whose_direction_nearly_cancelled():
+    # grads['beta1'] @ v was 3.1e-7 for |grads['beta1']| of about 8e-4 under this secret:
+    # the solution lost 2 points before Note [Directional error scale]
+    from grader.checks.questions import Questions
+    asked = Questions("ec54cabe7a06437160ddeeb0", "course")
+    package = copy_reference()
+    try:
+        result = grade_submission(package, assignments.load(ASSIGNMENT, None, asked),
+                                  Options(select="dropout_with_normalization"))
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+    check = check_by_id(result, f"{NET}/dropout_with_normalization")
+    assert check.status == "passed", check.message
