@@ -282,6 +282,11 @@ def preload_template(data: dict) -> None:
             importlib.import_module(data["reference"].split(":", 1)[0])
     except BaseException:  # only a cache: each job loads what it needs itself
         pass
+    try:
+        from ..submission.notebook import warm_reader
+        warm_reader()  # Note [Reader warmed once] in grader/submission/notebook.py
+    except BaseException:
+        pass
 
 
 def _forget_stale_checks(assignment_id: str) -> None:

@@ -24,6 +24,10 @@ from grader.batch import job
 
 def preloaded(spec):
     return job._preloaded(spec) is not None
+
+def reader_warm(_spec):
+    import sys
+    return "nbformat" in sys.modules  # imported by the template, not by this job
 '''
 
 
@@ -57,6 +61,22 @@ def test_a_job_takes_the_templates_assignment_until_what_it_was_made_from_change
         assert pool.submit(probe_loaded.preloaded, tiny).result(60) is False
     finally:
         pool.shutdown()
+
+
+def test_a_job_starts_with_the_notebook_reader_warm(tiny) -> None:
+    # Note [Reader warmed once] in grader/submission/notebook.py
+    import probe_loaded
+
+    pool = batch._executor(1, tiny)
+    try:
+        assert pool.submit(probe_loaded.reader_warm, tiny).result(60) is True
+    finally:
+        pool.shutdown()
+    cold = batch._executor(1, None)  # a template that loaded nothing: the job reads as before
+    try:
+        assert cold.submit(probe_loaded.reader_warm, tiny).result(60) is False
+    finally:
+        cold.shutdown()
 
 
 def test_a_job_on_the_templates_assignment_grades_as_one_that_loads_its_own(tiny, tmp_path) -> None:
