@@ -1011,7 +1011,7 @@ def loss_with(model, X, y, name: str, value: np.ndarray, shape: tuple) -> float:
 
 def directional_error(numeric: float, claimed: float, analytic: np.ndarray) -> float:
     """The directional test's error; Note [Directional error scale]."""
-    size = float(np.sqrt(np.sum(np.square(np.asarray(analytic, dtype=np.float64)))))
+    size = float(np.linalg.norm(np.ravel(np.asarray(analytic, dtype=np.float64))))
     scale = max(abs(numeric) + abs(claimed), 1e-6)
     if size > scale or math.isnan(size):
         scale = size

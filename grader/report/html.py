@@ -20,10 +20,10 @@ first failure.  The notes (stand-ins used, time limits) come last.
 Jinja turns a template into Python source and compiles it: 35 ms for report.html.j2, about
 nine tenths of rendering a report, which a batch paid once per submission when each call
 built its own Environment.  The Environment and the compiled template are made once per
-process, when the first report is rendered (or by `preload()`), and reused: a Template is
-immutable and holds no state between renders, so a page depends on its result alone, as
-before.  `preload()` is for a process that forks others which render (a fork server's
-template): they then inherit the compiled template.  A changed template file is not
+process, when the first report is rendered, and reused: a Template is immutable and holds
+no state between renders, so a page depends on its result alone, as before.  Reports of a
+batch are rendered in the batch process itself (grader/batch/run.py), so one compilation
+serves the whole batch.  A changed template file is not
 reloaded by a running process (`auto_reload=False`); every command is a new one.
 """
 
@@ -57,11 +57,6 @@ def _environment() -> jinja2.Environment:
 def _template() -> jinja2.Template:
     """report.html.j2, compiled once per process (Note [Compiled once])."""
     return _environment().get_template("report.html.j2")
-
-
-def preload() -> None:
-    """Compile the report's template now, for processes forked later (Note [Compiled once])."""
-    _template()
 
 
 def render_html(result: SubmissionResult) -> str:

@@ -194,7 +194,6 @@ def test_the_template_is_compiled_once_and_pages_depend_on_their_result_alone() 
     """Note [Compiled once]: the second and later reports reuse the compiled template, and
     rendering one result does not leak into the next page."""
     from grader.report import html
-    html.preload()
     compiled = html._template()
     escaped, plain = render_html(result()), render_html(result(checks=(), score=0, max_score=0))
     assert html._template() is compiled
