@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
+import weakref
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -1111,20 +1112,37 @@ def l2_scale(conventions: dict) -> float:
     return float(conventions.get("l2_scale", 0.5))
 
 
+# Note [One reference net per shape]
+# The overfit check alone asks the reference model 61 times (a loss and gradients per SGD
+# step, the training accuracy per epoch), and building a ReferenceConvNet draws its own
+# initial weights (and saves and restores the judge's np.random around them) only for
+# them to be overwritten: 0.2 ms a build, a seventh of the check.  The judge builds one
+# net per shape and regularization, once per process, and gives it the parameters of
+# each question; its `loss` reads self.params and changes nothing, so the answer is the
+# one a fresh net would give.
+_REFERENCE_NETS: dict[tuple, ReferenceConvNet] = {}
+
+
 def reference_net(spec: NetSpec, params: dict, reg: float, scale: float = 0.5) -> ReferenceConvNet:
-    """The reference model holding copies of `params`; the judge's np.random is left as it was."""
-    state = np.random.get_state()
-    try:
-        net = ReferenceConvNet(**spec.kwargs(), reg=reg * 2 * scale, dtype=np.float64)
-    finally:
-        np.random.set_state(state)
+    """The reference model holding copies of `params`; the judge's np.random is left as it
+    was (Note [One reference net per shape]).  Use it before the next call gives it others."""
+    key = (spec, reg * 2 * scale)
+    net = _REFERENCE_NETS.get(key)
+    if net is None:
+        state = np.random.get_state()
+        try:
+            net = ReferenceConvNet(**spec.kwargs(), reg=key[1], dtype=np.float64)
+        finally:
+            np.random.set_state(state)
+        _REFERENCE_NETS[key] = net
     net.params = {name: value.copy() for name, value in params.items()}
     return net
 
 
 def _worker_float64(student: Student) -> Ref:
-    """np.float64 as the worker knows it; see Note [Judging the model]."""
-    return student.worker.call("numpy", "dtype", "float64").ref.attr("type")
+    """np.float64 as the worker knows it, made once per worker process (Note [Worker
+    constants] in grader/checks/student.py); see Note [Judging the model]."""
+    return student.constant("numpy", "dtype", "float64").attr("type")
 
 
 def _seed_worker(student: Student, seed: int) -> None:
@@ -1171,11 +1189,11 @@ PARAM_SHAPE_HINT = ("W1 (F, C, filter_size, filter_size); the conv keeps H x W a
                     "num_classes)")
 
 
-def install(model: RemoteObject, spec: NetSpec, params: dict[str, np.ndarray]) -> None:
-    """Overwrite the model's parameters, each in the shape the student's model keeps it in."""
-    own = student_params(model, spec, own_shapes=True)
-    model.set_items("params", {name: in_shape(value, own[name].shape)
-                               for name, value in params.items()})
+def installing(own: dict[str, np.ndarray], params: dict[str, np.ndarray]) -> tuple:
+    """`call_loss`'s `install`: `params`, each in the shape the student's model keeps it in
+    (`own`, from `student_params(..., own_shapes=True)`), set in the loss call's request."""
+    return ({name: in_shape(value, own[name].shape) for name, value in params.items()},
+            "setting model.params[...]")
 
 
 def call_loss(model: RemoteObject, X: np.ndarray, y: np.ndarray | None, what: str,
@@ -1202,10 +1220,13 @@ def call_loss(model: RemoteObject, X: np.ndarray, y: np.ndarray | None, what: st
     return value
 
 
-def _exact_model(student: Student, spec: NetSpec, params: dict, reg: float) -> RemoteObject:
+def exact_loss(student: Student, spec: NetSpec, params: dict, reg: float, X: np.ndarray,
+               y: np.ndarray | None, what: str):
+    """A new model's loss(X[, y]) with every parameter overwritten by `params` (Note [Judging
+    the model]); the parameters go with the loss call (Note [Sets folded into a call])."""
     model = student_net(student, spec, reg=reg)
-    install(model, spec, params)
-    return model
+    own = student_params(model, spec, own_shapes=True)
+    return call_loss(model, X, y, what, install=installing(own, params))
 
 
 def check_params(student: Student) -> None:
@@ -1258,13 +1279,13 @@ def check_initial_loss(student: Student) -> None:
     X, y = model_data(spec, 60, 20)
     _seed_worker(student, 1)
     model = student_net(student, spec, weight_scale=1e-3)
-    params = student_params(model, spec)
-    scores = reference_net(spec, {k: np.asarray(params[k], np.float64) for k in spec.shapes()},
-                           0.0).loss(X)
+    own = student_params(model, spec, own_shapes=True)
+    params = {name: np.asarray(own[name].reshape(shape), np.float64)
+              for name, shape in spec.shapes().items()}
+    scores = reference_net(spec, params, 0.0).loss(X)
     tolerance = 2 * float(np.max(np.abs(scores))) + 1e-12
-    params = {k: np.asarray(params[k], np.float64) for k in spec.shapes()}
-    install(model, spec, params)  # Note [Judge holds the state] in grader/checks/trust.py
-    loss, grads = call_loss(model, X, y, "X, y")
+    # Its own draws, set again: Note [Judge holds the state] in grader/checks/trust.py.
+    loss, grads = call_loss(model, X, y, "X, y", install=installing(own, params))
     log_c = math.log(spec.num_classes)
     size = X.shape[0]
     compare_scalar("initial loss", loss, log_c, tolerance=Tolerance(rtol=0.0, atol=tolerance),
@@ -1300,8 +1321,8 @@ def check_regularization(student: Student) -> None:
     spec, reg, scale = MODEL_SPEC, 0.5, l2_scale(student.conventions)
     params = seeded_params(spec, 61, 0.05)
     X, y = model_data(spec, 62, 8)
-    plain, _ = call_loss(_exact_model(student, spec, params, 0.0), X, y, "X, y")
-    regularized, _ = call_loss(_exact_model(student, spec, params, reg), X, y, "X, y")
+    plain, _ = exact_loss(student, spec, params, 0.0, X, y, "X, y")
+    regularized, _ = exact_loss(student, spec, params, reg, X, y, "X, y")
     squares = {name: float(np.sum(params[name] ** 2)) for name in params}
     penalty = scale * reg * sum(squares[name] for name in WEIGHTS)
     with_biases = scale * reg * sum(squares.values())
@@ -1328,7 +1349,7 @@ def check_scores(student: Student) -> None:
     spec = MODEL_SPEC
     params = _grad_params(63, spec)
     X, _ = model_data(spec, 64, 5)
-    scores = call_loss(_exact_model(student, spec, params, 0.0), X, None, "X")
+    scores = exact_loss(student, spec, params, 0.0, X, None, "X")
     compare_arrays("scores", scores, reference_net(spec, params, 0.0).loss(X), inputs={"X": X},
                    hint="conv - relu - 2x2 max pool - affine - relu - affine; loss(X) with y=None "
                         "returns the scores")
@@ -1339,7 +1360,7 @@ def check_loss(student: Student) -> None:
     spec = MODEL_SPEC
     params = _grad_params(63, spec)
     X, y = model_data(spec, 64, 5)
-    loss, _ = call_loss(_exact_model(student, spec, params, 0.0), X, y, "X, y")
+    loss, _ = exact_loss(student, spec, params, 0.0, X, y, "X, y")
     expected, _ = reference_net(spec, params, 0.0).loss(X, y)
     compare_scalar("loss", loss, expected, inputs={"X": X, "y": y},
                    hint="the softmax loss of the scores, averaged over the batch")
@@ -1379,15 +1400,58 @@ def _grad_signatures(name: str, params: dict, reg: float, scale: float) -> list[
     ]
 
 
+# Note [One question for the six gradients]
+# The six grad_* checks grade one answer each of the same question: the gradients of a
+# model holding the same seeded parameters at the same reg on the same minibatch.  They
+# asked it six times (a model built, its params read, the loss called: 3 requests and a
+# reference pass each), and a submission answers it the same way every time.  So the
+# first of them to run asks, and the answer (the student's gradients, or the failure
+# that asking raised, CheckFailure and its message) is kept for the others, per
+# submission (`asked_once`, keyed by the Student object, dropped with it).  Each check
+# still compares its own gradient and names its own mistakes; a failure is raised again
+# as a copy with the same message and cause (Note [Causes] in grader/scoring/result.py).  A worker failure (a
+# timeout, a crash) is not kept: the next check asks again, as before, and Note [Fail
+# fast] in grader/checks/student.py decides whether the method is called again.
+_ASKED: dict[int, tuple[weakref.ref, dict]] = {}
+
+
+def asked_once(student: Student, key: tuple, ask: Callable[[], object]):
+    """`ask()`, or what it returned or raised (a CheckFailure) the first time this
+    submission's checks asked `key` (Note [One question for the six gradients])."""
+    held = _ASKED.get(id(student))
+    if held is None or held[0]() is not student:
+        number = id(student)
+        held = (weakref.ref(student, lambda _, number=number: _ASKED.pop(number, None)), {})
+        _ASKED[number] = held
+    answers = held[1]
+    if key not in answers:
+        try:
+            answers[key] = (True, ask())
+        except CheckFailure as failure:
+            answers[key] = (False, failure)
+    answered, value = answers[key]
+    if not answered:  # a copy, with what it was raised from (its cause: Note [Causes])
+        failure = type(value)(value.message, hint=value.hint, details=value.details,
+                              cause=value.cause)
+        failure.__context__ = value.__context__
+        raise failure from None
+    return value
+
+
 def grad_check(name: str) -> Check:
     layer = {"1": "conv", "2": "hidden affine", "3": "output affine"}[name[1]]
+
+    def ask(student: Student, params: dict, X: np.ndarray, y: np.ndarray) -> dict:
+        _, grads = exact_loss(student, MODEL_SPEC, params, GRAD_REG, X, y, "X, y")
+        return grads
 
     def run(student: Student) -> None:
         __tracebackhide__ = True
         spec, scale = MODEL_SPEC, l2_scale(student.conventions)
         params = _grad_params(65, spec)
         X, y = model_data(spec, 66, 6)
-        _, grads = call_loss(_exact_model(student, spec, params, GRAD_REG), X, y, "X, y")
+        grads = asked_once(student, ("grads", GRAD_REG),  # Note [One question for the six gradients]
+                           lambda: ask(student, params, X, y))
         _, expected = reference_net(spec, params, GRAD_REG, scale).loss(X, y)
         if name not in grads:
             raise CheckFailure(f"grads has no '{name}': return a gradient for every parameter")
@@ -1408,7 +1472,7 @@ def check_hidden_model(student: Student) -> None:
     spec, scale, reg = HIDDEN_SPEC, l2_scale(student.conventions), 0.1
     params = _grad_params(67, spec)
     X, y = model_data(spec, 68, 3)
-    loss, grads = call_loss(_exact_model(student, spec, params, reg), X, y, "X, y")
+    loss, grads = exact_loss(student, spec, params, reg, X, y, "X, y")
     expected_loss, expected = reference_net(spec, params, reg, scale).loss(X, y)
     compare_scalar("loss", loss, expected_loss, inputs={"X": X, "y": y},
                    signatures=_loss_signatures(params, reg, scale))
