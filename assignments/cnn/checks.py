@@ -193,6 +193,69 @@ def _student_call(student: Student, module: str, name: str, *args, what: str = "
                            + (f"\n{error.traceback}" if error.traceback else "")) from None
 
 
+# Note [Reference answers kept]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# The naive reference layers loop in Python over every output position (a conv sample
+# costs the judge about a millisecond), and the checks ask them the same questions again
+# and again: a conv sample's reference forward runs for its `out` check and once more in
+# each of its dx, dw and db checks (the backward builder runs the reference forward for
+# its cache, then the reference backward), and its reference backward in each of dx, dw
+# and db.  The answers depend on the question only, never on the submission, so
+# `remembered` keeps each distinct question's answer for the life of the process (one
+# grade check, or every submission of a batch): the key is the arguments' values (each
+# array's dtype, shape and bytes, each dict's items), so a deep copy of a sample asks the
+# same question, and any other argument is asked afresh, not kept.  Every caller gets a
+# deep copy of the answer, so no caller can change what the next one reads.  At most
+# REMEMBERED answers are kept per function (the samples of one checks module need about
+# a dozen); beyond that the function simply runs.
+REMEMBERED = 64
+
+
+def _question(value):
+    """A hashable key standing for `value`'s contents, or None when it has none we trust."""
+    if isinstance(value, np.ndarray):
+        return ("array", value.dtype.str, value.shape, value.tobytes())
+    if isinstance(value, dict):
+        items = [(key, _question(item)) for key, item in value.items()]
+        if any(not isinstance(key, str) or item is None for key, item in items):
+            return None
+        return ("dict", tuple(sorted(items)))
+    if isinstance(value, (tuple, list)):
+        items = tuple(_question(item) for item in value)
+        return None if any(item is None for item in items) else (type(value).__name__, items)
+    if value is None or type(value) in (bool, int, float, str):
+        return ("value", type(value).__name__, value)
+    return None
+
+
+def remembered(function: Callable) -> Callable:
+    """`function` (a pure reference layer), its answers kept per question; Note [Reference
+    answers kept]."""
+    answers: dict = {}
+
+    @functools.wraps(function)
+    def ask(*args, **kwargs):
+        key = _question((args, kwargs))
+        if key is None:
+            return function(*args, **kwargs)
+        if key not in answers:
+            answer = function(*args, **kwargs)
+            if len(answers) >= REMEMBERED:
+                return answer
+            answers[key] = copy.deepcopy(answer)
+            return answer
+        return copy.deepcopy(answers[key])
+
+    return ask
+
+
+# The naive reference layers, each question answered once (Note [Reference answers kept]).
+conv_forward_reference = remembered(ref.conv_forward_naive)
+conv_backward_reference = remembered(ref.conv_backward_naive)
+pool_forward_reference = remembered(ref.max_pool_forward_naive)
+pool_backward_reference = remembered(ref.max_pool_backward_naive)
+
+
 # ===========================================================================
 # Convolution
 # ===========================================================================
@@ -377,11 +440,11 @@ def published_conv_check() -> Check:
 
 def conv_checks() -> list[Check]:
     checks = [
-        forward_entry("conv_forward_naive", "layers", conv_samples(), ref.conv_forward_naive,
+        forward_entry("conv_forward_naive", "layers", conv_samples(), conv_forward_reference,
                       arg_names=CONV_ARGS, hint=CONV_HINTS["out"], known=conv_forward_known,
                       wrong_shapes=conv_forward_shapes),
         published_conv_check(),
-        forward_entry("conv_forward_naive", "layers", conv_hidden_samples(), ref.conv_forward_naive,
+        forward_entry("conv_forward_naive", "layers", conv_hidden_samples(), conv_forward_reference,
                       arg_names=CONV_ARGS, hint=CONV_HINTS["out"], known=conv_forward_known,
                       wrong_shapes=conv_forward_shapes, hidden=True),
     ]
@@ -391,7 +454,7 @@ def conv_checks() -> list[Check]:
             index = ("dx", "dw", "db").index(grad)
             checks.append(backward_entry(
                 "conv_forward_naive", "conv_backward_naive", "layers", samples,
-                ref.conv_forward_naive, ref.conv_backward_naive, grad=grad, grad_index=index,
+                conv_forward_reference, conv_backward_reference, grad=grad, grad_index=index,
                 wrt=index, arg_names=CONV_ARGS, hint=CONV_HINTS[grad],
                 known=conv_backward_known(grad), wrong_shapes=conv_backward_shapes(grad),
                 hidden=hidden))
@@ -524,12 +587,12 @@ def pool_checks() -> list[Check]:
     checks = []
     for samples, hidden in ((pool_samples(), False), (pool_hidden_samples(), True)):
         checks.append(forward_entry(
-            "max_pool_forward_naive", "layers", samples, ref.max_pool_forward_naive,
+            "max_pool_forward_naive", "layers", samples, pool_forward_reference,
             arg_names=POOL_ARGS, hint=POOL_HINTS["out"], known=pool_forward_known,
             wrong_shapes=pool_forward_shapes, hidden=hidden))
         checks.append(backward_entry(
             "max_pool_forward_naive", "max_pool_backward_naive", "layers", samples,
-            ref.max_pool_forward_naive, ref.max_pool_backward_naive, grad="dx", grad_index=0,
+            pool_forward_reference, pool_backward_reference, grad="dx", grad_index=0,
             wrt=0, arg_names=POOL_ARGS, hint=POOL_HINTS["dx"], known=pool_backward_known,
             hidden=hidden, single_grad=True))
     return checks
