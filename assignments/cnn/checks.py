@@ -93,7 +93,12 @@ def _signature(hint: str, compute: Callable[[], np.ndarray]) -> Signature:
 
     See Note [One inner check per sample].
     """
-    buggy = functools.cache(compute)
+    kept: list = []  # compute()'s value, once asked (built for ~120 signatures at import)
+
+    def buggy():
+        if not kept:
+            kept.append(compute())
+        return kept[0]
 
     def matches(actual: np.ndarray, expected: np.ndarray) -> bool:
         value = np.asarray(buggy())
@@ -439,17 +444,18 @@ def published_conv_check() -> Check:
 
 
 def conv_checks() -> list[Check]:
+    public, hidden_samples = conv_samples(), conv_hidden_samples()  # drawn once, read only
     checks = [
-        forward_entry("conv_forward_naive", "layers", conv_samples(), conv_forward_reference,
+        forward_entry("conv_forward_naive", "layers", public, conv_forward_reference,
                       arg_names=CONV_ARGS, hint=CONV_HINTS["out"], known=conv_forward_known,
                       wrong_shapes=conv_forward_shapes),
         published_conv_check(),
-        forward_entry("conv_forward_naive", "layers", conv_hidden_samples(), conv_forward_reference,
+        forward_entry("conv_forward_naive", "layers", hidden_samples, conv_forward_reference,
                       arg_names=CONV_ARGS, hint=CONV_HINTS["out"], known=conv_forward_known,
                       wrong_shapes=conv_forward_shapes, hidden=True),
     ]
-    for samples, hidden, grads in ((conv_samples(), False, ("dx", "dw", "db")),
-                                   (conv_hidden_samples(), True, ("dx", "dw"))):
+    for samples, hidden, grads in ((public, False, ("dx", "dw", "db")),
+                                   (hidden_samples, True, ("dx", "dw"))):
         for grad in grads:
             index = ("dx", "dw", "db").index(grad)
             checks.append(backward_entry(
@@ -663,24 +669,25 @@ SANDWICH_HINTS = {
 
 def sandwich_checks() -> list[Check]:
     pool_args = CONV_ARGS + ("pool_param",)
-    checks = [forward_entry("conv_relu_forward", "layer_utils", conv_relu_samples(),
+    relu_samples, relu_pool_samples = conv_relu_samples(), conv_relu_pool_samples()  # read only
+    checks = [forward_entry("conv_relu_forward", "layer_utils", relu_samples,
                             ref_utils.conv_relu_forward, arg_names=CONV_ARGS,
                             hint=SANDWICH_HINTS["conv_relu_forward"], known=conv_relu_known)]
     checks += [backward_entry(
-        "conv_relu_forward", "conv_relu_backward", "layer_utils", conv_relu_samples(),
+        "conv_relu_forward", "conv_relu_backward", "layer_utils", relu_samples,
         ref_utils.conv_relu_forward, ref_utils.conv_relu_backward, grad=grad, grad_index=index,
         wrt=index, arg_names=CONV_ARGS, hint=SANDWICH_HINTS["conv_relu_backward"],
         known=relu_skipped(_conv_backward_without_relu, index,
                            "the ReLU's backward pass is skipped: dout goes straight into the "
                            "convolution's backward"))
         for index, grad in enumerate(SANDWICH_GRADS)]
-    checks.append(forward_entry("conv_relu_pool_forward", "layer_utils", conv_relu_pool_samples(),
+    checks.append(forward_entry("conv_relu_pool_forward", "layer_utils", relu_pool_samples,
                                 ref_utils.conv_relu_pool_forward, arg_names=pool_args,
                                 hint=SANDWICH_HINTS["conv_relu_pool_forward"],
                                 known=conv_relu_pool_known))
     checks += [backward_entry(
         "conv_relu_pool_forward", "conv_relu_pool_backward", "layer_utils",
-        conv_relu_pool_samples(), ref_utils.conv_relu_pool_forward,
+        relu_pool_samples, ref_utils.conv_relu_pool_forward,
         ref_utils.conv_relu_pool_backward, grad=grad, grad_index=index, wrt=index,
         arg_names=pool_args, hint=SANDWICH_HINTS["conv_relu_pool_backward"],
         known=relu_skipped(_conv_relu_pool_backward_without_relu, index,
@@ -896,8 +903,9 @@ BN_HINTS = {
 
 
 def spatial_bn_checks() -> list[Check]:
+    train = spatial_bn_train_samples()  # drawn once, read only
     checks = [
-        forward_entry("spatial_batchnorm_forward", "layers", spatial_bn_train_samples(),
+        forward_entry("spatial_batchnorm_forward", "layers", train,
                       ref.spatial_batchnorm_forward, arg_names=BN_ARGS, hint=BN_HINTS["out"],
                       known=spatial_bn_forward_known),
         forward_entry("spatial_batchnorm_forward", "layers", spatial_bn_hidden_samples(),
@@ -914,7 +922,7 @@ def spatial_bn_checks() -> list[Check]:
     for index, grad in enumerate(("dx", "dgamma", "dbeta")):
         checks.append(backward_entry(
             "spatial_batchnorm_forward", "spatial_batchnorm_backward", "layers",
-            spatial_bn_train_samples(), ref.spatial_batchnorm_forward,
+            train, ref.spatial_batchnorm_forward,
             ref.spatial_batchnorm_backward, grad=grad, grad_index=index, wrt=index,
             arg_names=BN_ARGS, hint=BN_HINTS[grad], known=spatial_bn_backward_known(grad),
             wrong_shapes=None if grad == "dx" else spatial_bn_param_shapes))
@@ -1080,6 +1088,8 @@ def by_convention(build: Callable[[str], Check]) -> Check:
 
 
 def groupnorm_checks() -> list[Check]:
+    public = functools.cache(groupnorm_samples)  # per convention, drawn once, read only
+
     def forward(samples: Callable[[str], list[Sample]], hidden: bool) -> Check:
         return by_convention(lambda conv: forward_entry(
             "spatial_groupnorm_forward", "layers", samples(conv), groupnorm_reference(conv)[0],
@@ -1088,12 +1098,12 @@ def groupnorm_checks() -> list[Check]:
     def backward(grad: str, index: int) -> Check:
         return by_convention(lambda conv: backward_entry(
             "spatial_groupnorm_forward", "spatial_groupnorm_backward", "layers",
-            groupnorm_samples(conv), *groupnorm_reference(conv), grad=grad, grad_index=index,
+            public(conv), *groupnorm_reference(conv), grad=grad, grad_index=index,
             wrt=index, arg_names=GN_ARGS, hint=GN_HINTS[grad],
             known=groupnorm_backward_known(grad, conv),
             wrong_shapes=None if grad == "dx" else groupnorm_param_shapes(conv)))
 
-    return [forward(groupnorm_samples, False), forward(groupnorm_hidden_samples, True),
+    return [forward(public, False), forward(groupnorm_hidden_samples, True),
             *[backward(grad, index) for index, grad in enumerate(("dx", "dgamma", "dbeta"))]]
 
 
