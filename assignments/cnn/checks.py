@@ -46,33 +46,40 @@ def _rng(seed: int) -> np.random.Generator:
 
 
 # ===========================================================================
-# One inner check per sample, so that a known bug is recognised on its sample
+# One check per entry, with signatures that know their sample
 # ===========================================================================
 
-# Note [One inner check per sample]
-# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# Note [Signatures that know their sample]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 # The builders compare one output over a list of samples, with one list of
 # `Signature`s that see only (actual, expected).  The mistakes this assignment
 # cares about are recognised by recomputing what the buggy code returns *on
 # the sample at hand* (the filter flipped, the gradient sent to the whole
-# pooling window, a reshape without a transpose...), so an entry here is a
-# sequence of one-sample builder checks whose signatures close over their own
-# sample (`Known`), stopping at the first sample that fails, exactly as a
-# builder check over the whole list would.  A known bug's result is computed
-# only when a comparison has already failed, so a correct submission pays
-# nothing for it.
+# pooling window, a reshape without a transpose...), so each signature closes
+# over its own sample (`Known`) and applies only where the comparison is that
+# sample's: where `expected` is that sample's reference answer (the same
+# reference on the same arguments gives the same array, and two samples never
+# share one).  An entry is then one builder check over its whole list, so its
+# samples go to the worker in one request (Note [Streamed calls] in
+# grader/worker/client.py), and it stops at the first sample that fails, naming
+# the same mistakes on it as a check of that sample alone would.  (Until issue 17's
+# third round an entry was a sequence of one-sample builder checks, one request
+# each.)  A known bug's result, and the sample's own reference answer, are
+# computed only when a comparison has already failed, so a correct submission
+# pays nothing for them.
 #
 # Wrong shapes never reach a signature (compare_arrays reports the shape
 # first), so the shapes that known bugs produce (the stride ignored, the
 # padding forgotten, db summed over the batch only) are named by `wrong_shapes`
-# and added to the message.
+# for the sample the failure names ("[sample NAME] ...", as the builders
+# prefix it) and added to the message.
 #
-# The backward inner check of sample k runs with seed k, so its upstream
-# gradient is QUESTIONS.rng(k).standard_normal(out.shape) (builders.backward_check
-# draws questions.current().rng(seed + number) with number 0, Note [Fresh
-# questions] in grader/checks/questions.py); `upstream` recomputes
-# exactly that for the signatures, and tests/assignments/test_cnn.py checks
-# that the hints do fire, which would catch a change in the builder's seeding.
+# Sample k of a backward entry has the upstream gradient
+# QUESTIONS.rng(k).standard_normal(out.shape) (builders.backward_check draws
+# questions.current().rng(seed + number), here with seed 0, Note [Fresh
+# questions] in grader/checks/questions.py); `upstream` recomputes exactly that
+# for the signatures, and tests/assignments/test_cnn.py checks that the hints do
+# fire, which would catch a change in the builder's seeding.
 
 MATCH = TOLERANCES["float64"]
 
@@ -88,19 +95,29 @@ class Known:
     result: Callable[..., np.ndarray]
 
 
-def _signature(hint: str, compute: Callable[[], np.ndarray]) -> Signature:
-    """A Signature matching when the student's array equals `compute()`.
+def _once(compute: Callable[[], object]) -> Callable[[], object]:
+    """`compute`, run at the first call only (about 120 are made at import, few ever run)."""
+    kept: list = []
 
-    See Note [One inner check per sample].
-    """
-    kept: list = []  # compute()'s value, once asked (built for ~120 signatures at import)
-
-    def buggy():
+    def value():
         if not kept:
             kept.append(compute())
         return kept[0]
 
+    return value
+
+
+def _signature(hint: str, compute: Callable[[], np.ndarray],
+               own: Callable[[], np.ndarray]) -> Signature:
+    """A Signature matching when the comparison is of the sample whose reference answer is
+    `own()` and the student's array equals `compute()`; see Note [Signatures that know
+    their sample]."""
+    buggy, own = _once(compute), _once(own)
+
     def matches(actual: np.ndarray, expected: np.ndarray) -> bool:
+        answer = np.asarray(own())
+        if answer.shape != expected.shape or not np.array_equal(answer, expected):
+            return False  # another sample's comparison
         value = np.asarray(buggy())
         return (value.shape == actual.shape and not np.allclose(value, expected, rtol=MATCH.rtol,
                                                                 atol=MATCH.atol)
@@ -121,20 +138,35 @@ def _name_wrong_shape(failure: CheckFailure, shapes: Sequence[tuple[tuple, str]]
     return type(failure)(message, hint=failure.hint, details=failure.details)
 
 
-def _sequence(check_id: str, function: str, title: str, hint: str, hidden: bool,
-              samples: Sequence[Sample], inner: Sequence[Check],
-              wrong_shapes: Callable[[Sample], list] | None) -> Check:
-    """One check that runs one inner check per sample, in order."""
+def _failed_sample(failure: CheckFailure, samples: Sequence[Sample]) -> Sample | None:
+    """The sample a builder's failure names ("[sample NAME] ..."), if any."""
+    return next((sample for sample in samples
+                 if failure.message.startswith(f"[sample {sample.name}] ")), None)
+
+
+def _entry(check: Check, samples: Sequence[Sample],
+           wrong_shapes: Callable[[Sample], list] | None) -> Check:
+    """`check` (a builder check over `samples`), its wrong shapes named for the failing sample."""
+    if wrong_shapes is None:
+        return check
+
     def run(student: Student) -> None:
         __tracebackhide__ = True
-        for sample, check in zip(samples, inner):
-            try:
-                check.run(student)
-            except CheckFailure as failure:
-                shapes = wrong_shapes(sample) if wrong_shapes else []
-                raise _name_wrong_shape(failure, shapes) from None
+        try:
+            check.run(student)
+        except CheckFailure as failure:
+            sample = _failed_sample(failure, samples)
+            raise _name_wrong_shape(failure, wrong_shapes(sample) if sample else []) from None
 
-    return Check(check_id, function, title, run, hint, hidden)
+    return Check(check.id, check.function, check.title, run, check.hint, check.hidden)
+
+
+def _answer(reference: Callable, sample: Sample, index: int | None) -> Callable[[], np.ndarray]:
+    """Output `index` of the reference on `sample`, as the forward builder computes it."""
+    def compute() -> np.ndarray:
+        value = reference(*copy.deepcopy(sample.args), **copy.deepcopy(sample.kwargs))
+        return np.asarray(value if index is None else value[index])
+    return compute
 
 
 def forward_entry(function: str, module: str, samples: Sequence[Sample], reference: Callable, *,
@@ -142,22 +174,19 @@ def forward_entry(function: str, module: str, samples: Sequence[Sample], referen
                   what: str = "out, cache", known: Callable[[Sample], list[Known]] = lambda s: [],
                   wrong_shapes: Callable[[Sample], list] | None = None,
                   hidden: bool = False) -> Check:
-    """Output `index` of `function` vs the reference, sample by sample (Note [One inner check per sample])."""
+    """Output `index` of `function` vs the reference, on every sample in one request (Note
+    [Signatures that know their sample])."""
     samples = tuple(samples)
-    inner = [forward_check(function, module, [sample], reference, output=output, index=index,
-                           what=what, arg_names=arg_names, hint=hint,
-                           signatures=[_signature(k.hint, functools.partial(k.result, sample))
-                                       for k in known(sample)])
-             for sample in samples]
-    suffix = "_hidden" if hidden else ""
-    return _sequence(f"{function}/{output}{suffix}", function,
-                     f"{function}: {output} matches the reference"
-                     + (" (hidden samples)" if hidden else ""),
-                     hint, hidden, samples, inner, wrong_shapes)
+    signatures = [_signature(k.hint, functools.partial(k.result, sample),
+                             _answer(reference, sample, index))
+                  for sample in samples for k in known(sample)]
+    return _entry(forward_check(function, module, samples, reference, output=output, index=index,
+                                what=what, arg_names=arg_names, hint=hint, signatures=signatures,
+                                hidden=hidden), samples, wrong_shapes)
 
 
 def upstream(number: int, out_shape: tuple) -> np.ndarray:
-    """The upstream gradient the backward inner check of sample `number` uses."""
+    """The upstream gradient the backward check uses for sample `number`."""
     return _rng(number).standard_normal(out_shape)
 
 
@@ -167,25 +196,31 @@ def backward_entry(forward: str, backward: str, module: str, samples: Sequence[S
                    known: Callable[[Sample], list[Known]] = lambda s: [],
                    wrong_shapes: Callable[[Sample], list] | None = None,
                    hidden: bool = False, single_grad: bool = False) -> Check:
-    """One gradient of `backward` vs the reference, sample by sample (Note [One inner check per sample])."""
+    """One gradient of `backward` vs the reference, on every sample in one request (Note
+    [Signatures that know their sample])."""
     samples = tuple(samples)
 
     def signatures(number: int, sample: Sample) -> list[Signature]:
         def dout() -> np.ndarray:
             out, _ = reference_forward(*copy.deepcopy(sample.args), **copy.deepcopy(sample.kwargs))
             return upstream(number, np.shape(out))
-        return [_signature(k.hint, lambda k=k: k.result(sample, dout())) for k in known(sample)]
 
-    inner = [backward_check(forward, backward, module, [sample], reference_forward,
-                            reference_backward, grad=grad, grad_index=grad_index, wrt=wrt,
-                            arg_names=arg_names, hint=hint, seed=number, single_grad=single_grad,
-                            signatures=signatures(number, sample))
-             for number, sample in enumerate(samples)]
-    suffix = "_hidden" if hidden else ""
-    return _sequence(f"{backward}/{grad}{suffix}", backward,
-                     f"{backward}: {grad} matches the reference"
-                     + (" (hidden samples)" if hidden else ""),
-                     hint, hidden, samples, inner, wrong_shapes)
+        def own() -> np.ndarray:
+            out, cache = reference_forward(*copy.deepcopy(sample.args),
+                                           **copy.deepcopy(sample.kwargs))
+            grads = reference_backward(upstream(number, np.shape(out)), cache)
+            return np.asarray(grads if single_grad else grads[grad_index])
+
+        return [_signature(k.hint, lambda k=k: k.result(sample, dout()), own)
+                for k in known(sample)]
+
+    check = backward_check(forward, backward, module, samples, reference_forward,
+                           reference_backward, grad=grad, grad_index=grad_index, wrt=wrt,
+                           arg_names=arg_names, hint=hint, hidden=hidden, seed=0,
+                           single_grad=single_grad,
+                           signatures=[signature for number, sample in enumerate(samples)
+                                       for signature in signatures(number, sample)])
+    return _entry(check, samples, wrong_shapes)
 
 
 def _student_call(student: Student, module: str, name: str, *args, what: str = "",
