@@ -13,6 +13,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from grader.scoring import assignment as assignments
@@ -339,3 +340,144 @@ def test_initial_loss_needs_the_loss_and_gradients_not_a_constant_log_c():
     check = check_by_id(_grade_with_net(CONSTANT_LOG_C_NET, "ThreeLayerConvNet and initial_loss"),
                         "ThreeLayerConvNet/initial_loss")
     assert check.status == "failed", check.message
+
+
+# -- grading faster keeps every answer (issue 17) ------------------------------------------------
+
+def test_a_signature_applies_to_its_own_sample_only() -> None:
+    """Note [Signatures that know their sample]: a known bug's signature fires only on the
+    comparison whose expected answer is its own sample's."""
+    checks = _checks_module()
+    own, buggy = np.arange(6.0).reshape(2, 3), -np.arange(6.0).reshape(2, 3)
+    signature = checks._signature("flipped", lambda: buggy, lambda: own)
+    assert signature.matches(buggy.copy(), own.copy())
+    assert not signature.matches(buggy.copy(), own + 1.0)  # another sample's comparison
+    assert not signature.matches(buggy.copy(), own.reshape(3, 2))
+    assert not signature.matches(own.copy(), own.copy())
+
+
+# Each is right on the first public conv sample (stride 1) and wrong on a later one only.
+LATER_SAMPLE_CONV = '''
+
+_conv_forward = conv_forward_naive
+
+
+def conv_forward_naive(x, w, b, conv_param):
+    if conv_param["stride"] == {stride}:
+        {wrong}
+    return _conv_forward(x, w, b, conv_param)
+'''
+LATER_SAMPLE_BUGS = {
+    "stride ignored on the stride-2 sample":
+        ("2", "return _conv_forward(x, w, b, {**conv_param, 'stride': 1})",
+         "[sample N=1, x (1,2,9,8), w (3,2,3,2), stride 2, pad 0]", "the stride is ignored"),
+    "filters flipped on the stride-3 sample":
+        ("3", "return _conv_forward(x, w[:, :, ::-1, ::-1], b, conv_param)[0], (x, w, b, conv_param)",
+         "[sample x (3,1,9,6), w (2,1,4,4), stride 3, pad 2]", "the filters are flipped"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LATER_SAMPLE_BUGS))
+def test_a_known_bug_on_a_later_sample_is_named_on_that_sample(name: str) -> None:
+    """One request for every sample of an entry still names the mistake, and the wrong
+    shape, of the sample that fails (Note [Signatures that know their sample])."""
+    stride, wrong, sample, phrase = LATER_SAMPLE_BUGS[name]
+    source = LATER_SAMPLE_CONV.replace("{stride}", stride).replace("{wrong}", wrong)
+    result = grade_reference_with("layers.py", source, ASSIGNMENT, "conv_forward_naive and out")
+    check = check_by_id(result, "conv_forward_naive/out")
+    assert check.status == "failed", check.message
+    assert check.message.startswith(sample), check.message
+    assert phrase in check.message, check.message
+
+
+def test_reference_answers_are_kept_as_copies() -> None:
+    """Note [Reference answers kept]: the same question, asked with equal arguments, gets an
+    equal answer that no caller can change for the next; other questions run afresh."""
+    checks = _checks_module()
+    calls = []
+
+    def layer(x, param):
+        calls.append(param)
+        return x * param.get("scale", 1), (x, param)
+
+    kept = checks.remembered(layer)
+    x = np.arange(4.0)
+    first = kept(x, {"scale": 2})
+    second = kept(x.copy(), {"scale": 2})
+    assert len(calls) == 1 and np.array_equal(first[0], second[0])
+    second[0][:] = -1
+    assert np.array_equal(kept(x, {"scale": 2})[0], 2 * x)
+    kept(x, {"scale": 3})
+    kept(x, {"unkeyed": object()})  # no value to key on: asked every time
+    kept(x, {"unkeyed": object()})
+    assert len(calls) == 4
+
+
+def test_a_reference_net_is_reused_without_touching_the_judges_generator() -> None:
+    """Note [One reference net per shape]: the kept net answers as a fresh one does, and
+    np.random is where it was."""
+    checks = _checks_module()
+    spec = checks.MODEL_SPEC
+    X, y = checks.model_data(spec, 66, 6)
+    np.random.seed(123)
+    state = np.random.get_state()[1].copy()
+    answers = []
+    for seed in (65, 63, 65):
+        params = checks._grad_params(seed, spec)
+        answers.append(checks.reference_net(spec, params, 0.3).loss(X, y))
+    assert np.array_equal(np.random.get_state()[1], state)
+    fresh = checks.ReferenceConvNet(**spec.kwargs(), reg=0.3, dtype=np.float64)
+    fresh.params = checks._grad_params(65, spec)
+    loss, grads = fresh.loss(X, y)
+    for answer in (answers[0], answers[2]):
+        assert answer[0] == loss
+        assert all(np.array_equal(answer[1][name], grads[name]) for name in grads)
+
+
+RAISING_LOSS_NET = '''
+
+_Honest = ThreeLayerConvNet
+
+
+class ThreeLayerConvNet(_Honest):
+    def loss(self, X, y=None):
+        if y is not None:
+            raise ValueError("no gradients today")
+        return _Honest.loss(self, X)
+'''
+
+
+def test_the_six_gradient_checks_each_fail_on_the_question_asked_once() -> None:
+    """Note [One question for the six gradients]: the loss is asked once, and every grad_*
+    check fails with its failure: the same message and cause as the first."""
+    result = _grade_with_net(RAISING_LOSS_NET, "grad_")
+    grads = [c for c in result.checks if c.id.startswith("ThreeLayerConvNet/grad_")]
+    assert len(grads) == 6 and all(c.status == "failed" for c in grads), grads
+    assert {(c.message, c.cause) for c in grads} == {(grads[0].message, "raised")}
+    assert "no gradients today" in grads[0].message
+
+
+def test_asked_once_per_submission() -> None:
+    checks = _checks_module()
+
+    class Submission:
+        pass
+
+    asked = []
+    one, other = Submission(), Submission()
+    for student in (one, one, other):
+        assert checks.asked_once(student, ("q",), lambda: asked.append(1) or len(asked)) \
+            == (1 if student is one else 2)
+    assert len(asked) == 2
+
+    def failing():
+        try:
+            raise KeyError("inside")
+        except KeyError:
+            raise checks.CheckFailure("said once", hint="h") from None
+
+    for _ in range(2):
+        with pytest.raises(checks.CheckFailure) as raised:
+            checks.asked_once(one, ("fails",), failing)
+        assert raised.value.message == "said once" and raised.value.hint == "h"
+        assert isinstance(raised.value.__context__, KeyError)
