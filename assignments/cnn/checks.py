@@ -223,6 +223,16 @@ def backward_entry(forward: str, backward: str, module: str, samples: Sequence[S
     return _entry(check, samples, wrong_shapes)
 
 
+def _next_result(calls, name: str):
+    """The next result of a Student.calls stream, an exception in student code turned into a
+    wrong answer that says where (as `_student_call` says it)."""
+    try:
+        return next(calls)
+    except StudentError as error:
+        raise CheckFailure(f"`{name}` raised {error}"
+                           + (f"\n{error.traceback}" if error.traceback else "")) from None
+
+
 def _student_call(student: Student, module: str, name: str, *args, what: str = "",
                   **kwargs):
     """student.call, with an exception in student code turned into a wrong answer that says where."""
@@ -456,21 +466,25 @@ def published_conv_check() -> Check:
     def run(student: Student) -> None:
         __tracebackhide__ = True
         inputs = _published_conv_inputs()
-        result = _student_call(student, "layers", "conv_forward_naive", *inputs)
-        if not isinstance(result.value, (tuple, list)) or not result.value:
-            raise CheckFailure("`conv_forward_naive` should return a tuple (out, cache)")
-        compare_arrays("out", result.value[0], expected, inputs=dict(zip(CONV_ARGS, inputs)),
-                       tolerance=Tolerance(rtol=0.0, atol=vector.tolerance), hint=CONV_HINTS["out"])
         # The same question at inputs of the same shapes the grader draws, so a table of the
         # published numbers earns nothing (Note [Fresh questions] in grader/checks/questions.py).
         x, w, b, conv_param = inputs
         r = _rng(44)
         drawn = (r.standard_normal(x.shape), r.standard_normal(w.shape), r.standard_normal(b.shape),
                  dict(conv_param))
-        result = _student_call(student, "layers", "conv_forward_naive", *drawn)
+        # Both in one request (Note [Streamed calls] in grader/worker/client.py).
+        with student.calls("layers", [("conv_forward_naive", inputs, {}),
+                                      ("conv_forward_naive", drawn, {})]) as calls:
+            result = _next_result(calls, "conv_forward_naive")
+            if not isinstance(result.value, (tuple, list)) or not result.value:
+                raise CheckFailure("`conv_forward_naive` should return a tuple (out, cache)")
+            compare_arrays("out", result.value[0], expected, inputs=dict(zip(CONV_ARGS, inputs)),
+                           tolerance=Tolerance(rtol=0.0, atol=vector.tolerance),
+                           hint=CONV_HINTS["out"])
+            result = _next_result(calls, "conv_forward_naive")
         if not isinstance(result.value, (tuple, list)) or not result.value:
             raise CheckFailure("`conv_forward_naive` should return a tuple (out, cache)")
-        compare_arrays("out", result.value[0], ref.conv_forward_naive(*copy.deepcopy(drawn))[0],
+        compare_arrays("out", result.value[0], conv_forward_reference(*copy.deepcopy(drawn))[0],
                        inputs=dict(zip(CONV_ARGS, drawn)), hint=CONV_HINTS["out"])
 
     return Check("conv_forward_naive/published", "conv_forward_naive",
