@@ -1239,24 +1239,26 @@ def l2_scale(conventions: dict) -> float:
 # step, the training accuracy per epoch), and building a ReferenceConvNet draws its own
 # initial weights (and saves and restores the judge's np.random around them) only for
 # them to be overwritten: 0.2 ms a build, a seventh of the check.  The judge builds one
-# net per shape and regularization, once per process, and gives it the parameters of
-# each question; its `loss` reads self.params and changes nothing, so the answer is the
-# one a fresh net would give.
+# net per shape and regularization, once per process, and hands out shallow copies of it
+# (its settings are numbers and a dtype), each given copies of the question's parameters:
+# `loss` reads self.params and changes nothing, so the answer is the one a fresh net would
+# give, and no two callers share a net.
 _REFERENCE_NETS: dict[tuple, ReferenceConvNet] = {}
 
 
 def reference_net(spec: NetSpec, params: dict, reg: float, scale: float = 0.5) -> ReferenceConvNet:
     """The reference model holding copies of `params`; the judge's np.random is left as it
-    was (Note [One reference net per shape]).  Use it before the next call gives it others."""
+    was (Note [One reference net per shape])."""
     key = (spec, reg * 2 * scale)
-    net = _REFERENCE_NETS.get(key)
-    if net is None:
+    built = _REFERENCE_NETS.get(key)
+    if built is None:
         state = np.random.get_state()
         try:
-            net = ReferenceConvNet(**spec.kwargs(), reg=key[1], dtype=np.float64)
+            built = ReferenceConvNet(**spec.kwargs(), reg=key[1], dtype=np.float64)
         finally:
             np.random.set_state(state)
-        _REFERENCE_NETS[key] = net
+        _REFERENCE_NETS[key] = built
+    net = copy.copy(built)
     net.params = {name: value.copy() for name, value in params.items()}
     return net
 
