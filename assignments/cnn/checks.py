@@ -1137,7 +1137,13 @@ def by_convention(build: Callable[[str], Check]) -> Check:
 
 
 def groupnorm_checks() -> list[Check]:
-    public = functools.cache(groupnorm_samples)  # per convention, drawn once, read only
+    drawn: dict[str, list[Sample]] = {}
+
+    def public(convention: str) -> list[Sample]:
+        """The public samples in `convention`, drawn once and shared (read only)."""
+        if convention not in drawn:
+            drawn[convention] = groupnorm_samples(convention)
+        return drawn[convention]
 
     def forward(samples: Callable[[str], list[Sample]], hidden: bool) -> Check:
         return by_convention(lambda conv: forward_entry(
@@ -1289,7 +1295,11 @@ def student_params(model: RemoteObject, spec: NetSpec, *,
     """The model's params, checked for names and shapes, in the course's shapes (or, with
     `own_shapes`, the student's own: a (1, H) bias passes with a note, Note [Singleton
     axes] in grader/checks/compare.py)."""
-    params = model.get("params")
+    return checked_params(model.get("params"), spec, own_shapes=own_shapes)
+
+
+def checked_params(params, spec: NetSpec, *, own_shapes: bool = False) -> dict[str, np.ndarray]:
+    """`student_params` on params already read from the model."""
     if not isinstance(params, dict):
         raise CheckFailure(f"model.params is {type(params).__name__}, expected a dict of arrays")
     missing = [name for name in spec.shapes() if name not in params]
@@ -1533,7 +1543,10 @@ def _grad_signatures(name: str, params: dict, reg: float, scale: float) -> list[
 # that asking raised, CheckFailure and its message) is kept for the others, per
 # submission (`asked_once`, keyed by the Student object, dropped with it).  Each check
 # still compares its own gradient and names its own mistakes; a failure is raised again
-# as a copy with the same message and cause (Note [Causes] in grader/scoring/result.py).  A worker failure (a
+# as a copy with the same message and cause (Note [Causes] in grader/scoring/result.py),
+# and each check checks the model's params as read again (`checked_params`), so that
+# every one of them notes an accepted shape (Note [Singleton axes] in
+# grader/checks/compare.py) as it did when it read them itself.  A worker failure (a
 # timeout, a crash) is not kept: the next check asks again, as before, and Note [Fail
 # fast] in grader/checks/student.py decides whether the method is called again.
 _ASKED: dict[int, tuple[weakref.ref, dict]] = {}
@@ -1565,17 +1578,20 @@ def asked_once(student: Student, key: tuple, ask: Callable[[], object]):
 def grad_check(name: str) -> Check:
     layer = {"1": "conv", "2": "hidden affine", "3": "output affine"}[name[1]]
 
-    def ask(student: Student, params: dict, X: np.ndarray, y: np.ndarray) -> dict:
-        _, grads = exact_loss(student, MODEL_SPEC, params, GRAD_REG, X, y, "X, y")
-        return grads
+    def ask(student: Student, params: dict, X: np.ndarray, y: np.ndarray) -> tuple[dict, dict]:
+        model = student_net(student, MODEL_SPEC, reg=GRAD_REG)
+        own = student_params(model, MODEL_SPEC, own_shapes=True)
+        _, grads = call_loss(model, X, y, "X, y", install=installing(own, params))
+        return grads, own
 
     def run(student: Student) -> None:
         __tracebackhide__ = True
         spec, scale = MODEL_SPEC, l2_scale(student.conventions)
         params = _grad_params(65, spec)
         X, y = model_data(spec, 66, 6)
-        grads = asked_once(student, ("grads", GRAD_REG),  # Note [One question for the six gradients]
-                           lambda: ask(student, params, X, y))
+        grads, own = asked_once(student, ("grads", GRAD_REG),  # Note [One question for the six gradients]
+                                lambda: ask(student, params, X, y))
+        checked_params(own, spec, own_shapes=True)  # the notes of its shapes, for this check too
         _, expected = reference_net(spec, params, GRAD_REG, scale).loss(X, y)
         if name not in grads:
             raise CheckFailure(f"grads has no '{name}': return a gradient for every parameter")
