@@ -30,7 +30,7 @@ from grader.checks.compare import (TOLERANCES, Signature, Tolerance, accept_shap
 from grader.checks.spec import Check, CheckFailure, Sample
 from grader.checks.student import RemoteObject, Student
 from grader.checks.trust import judge_sgd, verify_step
-from grader.worker.client import Converted, Ref, StudentError
+from grader.worker.client import Converted, Part, Ref, StudentError
 from reference.cs231n import layer_utils as ref_utils
 from reference.cs231n import layers as ref
 from reference.cs231n.classifiers.cnn import ThreeLayerConvNet as ReferenceConvNet
@@ -145,16 +145,19 @@ def _failed_sample(failure: CheckFailure, samples: Sequence[Sample]) -> Sample |
 
 
 def _entry(check: Check, samples: Sequence[Sample],
-           wrong_shapes: Callable[[Sample], list] | None) -> Check:
-    """`check` (a builder check over `samples`), its wrong shapes named for the failing sample."""
-    if wrong_shapes is None:
+           wrong_shapes: Callable[[Sample], list] | None, keep_answers: bool = False) -> Check:
+    """`check` (a builder check over `samples`), its wrong shapes named for the failing
+    sample; with `keep_answers`, run with AnswersKept (Note [Answers kept per submission])."""
+    if wrong_shapes is None and not keep_answers:
         return check
 
     def run(student: Student) -> None:
         __tracebackhide__ = True
         try:
-            check.run(student)
+            check.run(AnswersKept(student) if keep_answers else student)
         except CheckFailure as failure:
+            if wrong_shapes is None:
+                raise
             sample = _failed_sample(failure, samples)
             raise _name_wrong_shape(failure, wrong_shapes(sample) if sample else []) from None
 
@@ -220,7 +223,8 @@ def backward_entry(forward: str, backward: str, module: str, samples: Sequence[S
                            single_grad=single_grad,
                            signatures=[signature for number, sample in enumerate(samples)
                                        for signature in signatures(number, sample)])
-    return _entry(check, samples, wrong_shapes)
+    # The entries for dx, dw and db ask the same question (Note [Answers kept per submission]).
+    return _entry(check, samples, wrong_shapes, keep_answers=True)
 
 
 def _next_result(calls, name: str):
@@ -275,6 +279,8 @@ def _question(value):
         return None if any(item is None for item in items) else (type(value).__name__, items)
     if value is None or type(value) in (bool, int, float, str):
         return ("value", type(value).__name__, value)
+    if isinstance(value, Part):  # a result of the same stream (Note [Streamed calls])
+        return ("part", value.index, value.path)
     return None
 
 
@@ -297,6 +303,127 @@ def remembered(function: Callable) -> Callable:
         return copy.deepcopy(answers[key])
 
     return ask
+
+
+# Note [Answers kept per submission]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# Several checks ask a submission the very same question and grade different parts of
+# its answer: the dx, dw and db checks of a backward entry each ran the student's
+# forward and backward on the same samples with the same upstream gradients (one
+# request of six calls each), the six grad_* checks each the same model's loss (Note
+# [One question for the six gradients]).  A submission's code answers a question the
+# same way each time it is asked, so the first check to ask keeps the answer for the
+# others, per submission: `_kept(student)` is keyed by the Student object and dropped
+# with it (a weak reference), so nothing crosses from one submission to the next.
+# * `AnswersKept` is the Student a backward entry's builder check runs with: a stream of
+#   calls (Student.calls) asked before, with the same module, names and argument values
+#   (`_question`, Part references included), is answered from what the worker said then,
+#   each result a deep copy.  Only a complete answer is kept: every call of the stream
+#   read and none raised; a stream cut short (a wrong sample stops the reading), a
+#   student exception, a timeout or a crash keeps nothing, and the next check asks
+#   again, exactly as before.  Every other request goes to the Student as it is.
+# * `asked_once` keeps what a function of the checks returned, or the CheckFailure it
+#   raised (raised again as a copy with the same message and cause, Note [Causes] in
+#   grader/scoring/result.py); a worker failure is not kept.
+# A check answered from kept answers makes no request, so it is not refused once the
+# submission's time budget is spent (Note [Time budget] in grader/worker/client.py): its
+# answers were given within it.
+_ASKED: dict[int, tuple[weakref.ref, dict]] = {}
+
+
+def _kept(student: Student) -> dict:
+    """The answers kept for this submission (Note [Answers kept per submission])."""
+    held = _ASKED.get(id(student))
+    if held is None or held[0]() is not student:
+        number = id(student)
+        held = (weakref.ref(student, lambda _, number=number: _ASKED.pop(number, None)), {})
+        _ASKED[number] = held
+    return held[1]
+
+
+def asked_once(student: Student, key: tuple, ask: Callable[[], object]):
+    """`ask()`, or what it returned or raised (a CheckFailure) the first time this
+    submission's checks asked `key` (Note [Answers kept per submission])."""
+    answers = _kept(student)
+    key = ("asked", key)
+    if key not in answers:
+        try:
+            answers[key] = (True, ask())
+        except CheckFailure as failure:
+            answers[key] = (False, failure)
+    answered, value = answers[key]
+    if not answered:  # a copy, with what it was raised from (its cause: Note [Causes])
+        failure = type(value)(value.message, hint=value.hint, details=value.details,
+                              cause=value.cause)
+        failure.__context__ = value.__context__
+        raise failure from None
+    return value
+
+
+class AnswersKept:
+    """The Student, its complete stream answers kept and given again (Note [Answers kept
+    per submission])."""
+
+    def __init__(self, student: Student) -> None:
+        self.student = student
+
+    def __getattr__(self, name: str):
+        return getattr(self.student, name)
+
+    def calls(self, module: str, calls: list[tuple], timeout: float | None = None):
+        key = _question(("calls", module, list(calls)))
+        if key is None:
+            return self.student.calls(module, calls, timeout)
+        answers = _kept(self.student)
+        if key in answers:
+            return _Replayed(answers[key])
+        return _Recorded(self.student.calls(module, calls, timeout), len(calls),
+                         lambda results: answers.setdefault(key, results))
+
+
+class _Recorded:
+    """A Student.calls stream whose results are handed to `keep` once every one of them
+    was read (a call that raised gave none)."""
+
+    def __init__(self, calls, size: int, keep: Callable[[list], object]) -> None:
+        self._calls, self._size, self._keep = calls, size, keep
+        self._results: list = []
+
+    def __enter__(self) -> "_Recorded":
+        self._calls.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._calls.__exit__(*exc)
+        if len(self._results) == self._size:
+            self._keep(copy.deepcopy(self._results))
+
+    def __iter__(self) -> "_Recorded":
+        return self
+
+    def __next__(self):
+        result = next(self._calls)
+        self._results.append(result)
+        return result
+
+
+class _Replayed:
+    """The kept results of a stream, as the stream gave them (deep copies)."""
+
+    def __init__(self, results: list) -> None:
+        self._results = iter(copy.deepcopy(results))
+
+    def __enter__(self) -> "_Replayed":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def __iter__(self) -> "_Replayed":
+        return self
+
+    def __next__(self):
+        return next(self._results)
 
 
 # The naive reference layers, each question answered once (Note [Reference answers kept]).
@@ -1541,7 +1668,7 @@ def _grad_signatures(name: str, params: dict, reg: float, scale: float) -> list[
 # reference pass each), and a submission answers it the same way every time.  So the
 # first of them to run asks, and the answer (the student's gradients, or the failure
 # that asking raised, CheckFailure and its message) is kept for the others, per
-# submission (`asked_once`, keyed by the Student object, dropped with it).  Each check
+# submission (`asked_once`, Note [Answers kept per submission]).  Each check
 # still compares its own gradient and names its own mistakes; a failure is raised again
 # as a copy with the same message and cause (Note [Causes] in grader/scoring/result.py),
 # and each check checks the model's params as read again (`checked_params`), so that
@@ -1549,32 +1676,6 @@ def _grad_signatures(name: str, params: dict, reg: float, scale: float) -> list[
 # grader/checks/compare.py) as it did when it read them itself.  A worker failure (a
 # timeout, a crash) is not kept: the next check asks again, as before, and Note [Fail
 # fast] in grader/checks/student.py decides whether the method is called again.
-_ASKED: dict[int, tuple[weakref.ref, dict]] = {}
-
-
-def asked_once(student: Student, key: tuple, ask: Callable[[], object]):
-    """`ask()`, or what it returned or raised (a CheckFailure) the first time this
-    submission's checks asked `key` (Note [One question for the six gradients])."""
-    held = _ASKED.get(id(student))
-    if held is None or held[0]() is not student:
-        number = id(student)
-        held = (weakref.ref(student, lambda _, number=number: _ASKED.pop(number, None)), {})
-        _ASKED[number] = held
-    answers = held[1]
-    if key not in answers:
-        try:
-            answers[key] = (True, ask())
-        except CheckFailure as failure:
-            answers[key] = (False, failure)
-    answered, value = answers[key]
-    if not answered:  # a copy, with what it was raised from (its cause: Note [Causes])
-        failure = type(value)(value.message, hint=value.hint, details=value.details,
-                              cause=value.cause)
-        failure.__context__ = value.__context__
-        raise failure from None
-    return value
-
-
 def grad_check(name: str) -> Check:
     layer = {"1": "conv", "2": "hidden affine", "3": "output affine"}[name[1]]
 

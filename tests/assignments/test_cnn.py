@@ -480,3 +480,77 @@ def test_asked_once_per_submission() -> None:
             checks.asked_once(one, ("fails",), failing)
         assert raised.value.message == "said once" and raised.value.hint == "h"
         assert isinstance(raised.value.__context__, KeyError)
+
+
+class _Stream:
+    """What Student.calls hands out: a context manager giving one result per call."""
+
+    def __init__(self, results: list, raising_at: int | None = None) -> None:
+        self.results, self.raising_at, self.read = results, raising_at, 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.read == self.raising_at:
+            raise ValueError("raised by student code")
+        self.read += 1
+        return self.results[self.read - 1]
+
+
+class _Asked:
+    """A Student that counts the streams it is asked for."""
+
+    def __init__(self, raising_at: int | None = None) -> None:
+        self.asked, self.raising_at = [], raising_at
+        self.notes = ["a note"]
+
+    def calls(self, module, calls, timeout=None):
+        self.asked.append((module, calls))
+        return _Stream([{"answer": n, "of": calls[n][0]} for n in range(len(calls))],
+                       self.raising_at)
+
+
+def _ask(student, module: str, calls: list, read: int | None = None) -> list:
+    with student.calls(module, calls) as stream:
+        return [next(stream) for _ in range(len(calls) if read is None else read)]
+
+
+def test_a_complete_stream_is_answered_again_from_what_the_worker_said() -> None:
+    """Note [Answers kept per submission]: the same calls (module, names, argument values,
+    Part references) asked again get the kept answers, as copies; anything else is asked."""
+    checks = _checks_module()
+    from grader.worker.client import Part
+    student = _Asked()
+    x = np.arange(6.0).reshape(2, 3)
+    chain = [("forward", (x, {"stride": 1}), {}), ("backward", (x, Part(0).item(1)), {})]
+    first = _ask(checks.AnswersKept(student), "layers", chain)
+    again = _ask(checks.AnswersKept(student), "layers",
+                 [("forward", (x.copy(), {"stride": 1}), {}),
+                  ("backward", (x.copy(), Part(0).item(1)), {})])
+    assert len(student.asked) == 1 and again == first and again[0] is not first[0]
+    assert checks.AnswersKept(student).notes == ["a note"]  # the rest is the Student's
+    _ask(checks.AnswersKept(student), "layers", [("forward", (x, {"stride": 2}), {}), chain[1]])
+    _ask(checks.AnswersKept(student), "layer_utils", chain)
+    other = _Asked()  # another submission is asked for itself
+    _ask(checks.AnswersKept(other), "layers", chain)
+    assert len(student.asked) == 3 and len(other.asked) == 1
+
+
+@pytest.mark.parametrize("how", ["cut short", "raised"])
+def test_an_incomplete_stream_is_not_kept(how: str) -> None:
+    checks = _checks_module()
+    student = _Asked(raising_at=1 if how == "raised" else None)
+    chain = [("forward", (np.ones(2),), {}), ("forward", (np.zeros(2),), {})]
+    for _ in range(2):
+        try:
+            _ask(checks.AnswersKept(student), "layers", chain, read=1 if how == "cut short" else None)
+        except ValueError:
+            pass
+    assert len(student.asked) == 2
