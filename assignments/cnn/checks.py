@@ -327,7 +327,10 @@ def remembered(function: Callable) -> Callable:
 #   grader/scoring/result.py); a worker failure is not kept.
 # A check answered from kept answers makes no request, so it is not refused once the
 # submission's time budget is spent (Note [Time budget] in grader/worker/client.py): its
-# answers were given within it.
+# answers were given within it.  Code whose answer to the same question changes from
+# one asking to the next (state kept between calls) is graded on its first answer,
+# which is what it gave; every answer graded is still the student's own, compared with
+# the reference's.
 _ASKED: dict[int, tuple[weakref.ref, dict]] = {}
 
 
