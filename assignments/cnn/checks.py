@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 import math
 import weakref
 from dataclasses import dataclass
@@ -262,7 +263,18 @@ def _student_call(student: Student, module: str, name: str, *args, what: str = "
 # deep copy of the answer, so no caller can change what the next one reads.  At most
 # REMEMBERED answers are kept per function (the samples of one checks module need about
 # a dozen); beyond that the function simply runs.
+# A student release runs these checks against a tape of the reference's answers, one
+# section per check (Note [Tape] in grader/course/replay.py), so there every check must
+# ask the reference its own questions: its reference names are then replay proxies, not
+# the reference's functions and classes, and nothing is kept (`is_reference`).
 REMEMBERED = 64
+
+
+def is_reference(value) -> bool:
+    """Whether `value` is a function or class of the reference itself (not a release's
+    replay proxy, Note [Reference imports] in grader/course/replay.py)."""
+    return (inspect.isfunction(value) or inspect.isclass(value)) and \
+        getattr(value, "__module__", "").startswith("reference.")
 
 
 def _question(value):
@@ -286,7 +298,9 @@ def _question(value):
 
 def remembered(function: Callable) -> Callable:
     """`function` (a pure reference layer), its answers kept per question; Note [Reference
-    answers kept]."""
+    answers kept].  A replay proxy is returned as it is."""
+    if not is_reference(function):
+        return function
     answers: dict = {}
 
     @functools.wraps(function)
@@ -1378,7 +1392,8 @@ def l2_scale(conventions: dict) -> float:
 # net per shape and regularization, once per process, and hands out shallow copies of it
 # (its settings are numbers and a dtype), each given copies of the question's parameters:
 # `loss` reads self.params and changes nothing, so the answer is the one a fresh net would
-# give, and no two callers share a net.
+# give, and no two callers share a net.  (Not in a release's replay, where each check asks
+# the reference its own questions: Note [Reference answers kept].)
 _REFERENCE_NETS: dict[tuple, ReferenceConvNet] = {}
 
 
@@ -1393,6 +1408,9 @@ def reference_net(spec: NetSpec, params: dict, reg: float, scale: float = 0.5) -
             built = ReferenceConvNet(**spec.kwargs(), reg=key[1], dtype=np.float64)
         finally:
             np.random.set_state(state)
+        if not is_reference(ReferenceConvNet):  # a release's replay: each check builds its own
+            built.params = {name: value.copy() for name, value in params.items()}
+            return built
         _REFERENCE_NETS[key] = built
     net = copy.copy(built)
     net.params = {name: value.copy() for name, value in params.items()}
