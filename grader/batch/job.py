@@ -260,7 +260,9 @@ def _preloaded(spec: JobSpec) -> assignments.Assignment | None:
 
 def preload_template(data: dict) -> None:
     """In a job template (grader/batch/template.py): load `data`'s assignment with its
-    questions, import the job function's module, and run pytest's collection once."""
+    questions, import the job function's module, run pytest's collection once, and make the
+    configuration of the jobs' pytest sessions (Note [Config made once] in
+    grader/scoring/plugin.py)."""
     global _template_assignment
     if not data.get("assignment"):
         return
@@ -277,6 +279,8 @@ def preload_template(data: dict) -> None:
             _template_assignment = (preload_data(data), stamps, assignment)
         from ..scoring import plugin
         plugin.select_checks(assignment.checks, data["select"])
+        if _template_assignment is not None:  # the jobs run these very checks
+            plugin.prepare(assignment.checks, data["select"])  # Note [Config made once]
         if data.get("reference"):
             import importlib
             importlib.import_module(data["reference"].split(":", 1)[0])
