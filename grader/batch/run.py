@@ -75,6 +75,16 @@ that is 40 writes off the critical path).  Crash attribution is settled before
 (a suspect is queued before any new job starts), and the order in which
 results are kept is unchanged.
 
+# Note [Template first]
+The job template takes a few hundred milliseconds to be ready (a fresh Python
+that imports the grader, loads the assignment, collects its checks and makes
+pytest's configuration), and so do the warm workers' zygotes (grader/worker/warm.py);
+the batch waits for the zygotes before its first job, and used to start the
+template only then.  Now the template is started first (its settings never
+include the zygotes' slots, which each job gets in its call), so that the two
+start side by side, on two cores, and the first job forks sooner.  A batch
+with nothing to grade starts neither.
+
 # Note [Crash attribution]
 A job that dies (the kernel's OOM killer, a crash in native code) is reported
 by its own exit status, which the template sends (Note [Talking to a
@@ -91,6 +101,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import fcntl
+import functools
 import hashlib
 import io
 import json
@@ -115,7 +126,7 @@ from ..scoring.result import SubmissionResult
 from ..report.terminal import printable, printable_lines
 from .job import (BatchError, Job, JobSpec, first_line, grade_job, init_job_process, job_of,
                   preload_data, remove_dead_job_folders)
-from .template import ForkPool, JobDied
+from .template import ForkPool, JobDied, Template
 
 
 @dataclass(frozen=True)
@@ -159,11 +170,13 @@ class Outcome:
 
 # -- the job process ---------------------------------------------------------------------------
 
-def _executor(workers: int, spec: JobSpec | None = None) -> ForkPool:
+def _executor(workers: int, spec: JobSpec | None = None,
+              template: Template | None = None) -> ForkPool:
     """The batch's job processes: forks of a template that loaded `spec`'s assignment (Note [Job
-    processes], Note [Warm job processes]); with no spec, of one that loaded only the grader."""
+    processes], Note [Warm job processes]); with no spec, of one that loaded only the grader.
+    `template`: one started already for `spec` (Note [Template first])."""
     return ForkPool(workers, preload_data(spec) if spec is not None else {},
-                    initializer=init_job_process, initargs=(os.getpid(),))
+                    initializer=init_job_process, initargs=(os.getpid(),), template=template)
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -378,7 +391,10 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
                        options.device, options.data_dir,
                        secret=assignment.questions.secret,
                        questions_source=assignment.questions.source)
-        pool, early_ctrl_c = None, False
+        pool, early_ctrl_c, template = None, False, None
+        if schedule is schedule_locally and todo:  # Note [Template first]
+            template = Template(preload_data(spec))
+            schedule = functools.partial(schedule_locally, template=template)
         # Warm workers on this machine: the local pool's jobs, or those of a --cluster local
         # (its Dask workers are this machine's processes too); never a remote --scheduler's.
         if options.warm is not False and todo and options.cluster in (None, "local"):
@@ -387,6 +403,10 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
                                          stream, asked=options.warm is True)
             except KeyboardInterrupt:  # while the zygotes start: a Ctrl-C like any other
                 early_ctrl_c = True
+            except BaseException:
+                if template is not None:
+                    template.stop()
+                raise
             else:
                 spec = dataclasses.replace(spec, warm=slots)
 
@@ -422,6 +442,8 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
             progress.close()
             if pool is not None:
                 pool.stop()
+            if template is not None:  # stopped by its ForkPool already, unless none ran
+                template.stop()
         gradebook.reconcile(results_dir)  # a Ctrl-C may have come between a JSON and its row
         rows = gradebook.rows()
         for submission in found.submissions:
@@ -481,8 +503,10 @@ def _failed(assignment: assignments.Assignment, submission: Submission,
                             assignment.rubric.max_score(), 0.0, {}, message=why)
 
 
-def schedule_locally(todo: list[Submission], workers: int, spec: JobSpec, job, keep, failed, progress) -> None:
-    """Run `todo` on `workers` job processes; Note [Crash attribution]."""
+def schedule_locally(todo: list[Submission], workers: int, spec: JobSpec, job, keep, failed,
+                     progress, template: Template | None = None) -> None:
+    """Run `todo` on `workers` job processes (forks of `template` when one was started for
+    `spec` already, Note [Template first]); Note [Crash attribution]."""
     if not todo:
         return
     pending = deque(todo)
@@ -496,7 +520,7 @@ def schedule_locally(todo: list[Submission], workers: int, spec: JobSpec, job, k
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.set())
-    pool = _executor(workers, spec)
+    pool = _executor(workers, spec, template)
 
     def start_jobs() -> None:
         if interrupted.is_set():

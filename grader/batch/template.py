@@ -274,8 +274,12 @@ class ForkPool:
     what the local pool needs of concurrent.futures' executors (Note [Job processes] in
     grader/batch/run.py)."""
 
-    def __init__(self, workers: int, preload: dict, initializer=None, initargs=()) -> None:
-        self.template, self.preload, self.lock = Template(preload), preload, threading.Lock()
+    def __init__(self, workers: int, preload: dict, initializer=None, initargs=(),
+                 template: Template | None = None) -> None:
+        """`template`: one already started with `preload` (Note [Template first] in
+        grader/batch/run.py); the pool stops it when it shuts down."""
+        self.template = template if template is not None else Template(preload)
+        self.preload, self.lock = preload, threading.Lock()
         self.slots = threading.BoundedSemaphore(workers)
         self.initializer, self.initargs = initializer, tuple(initargs)
         self.running: dict[int, RunningJob] = {}
