@@ -62,7 +62,8 @@ reference, as multiprocessing sends them) and so is the answer: both ends are
 the judge's own code, and student code never runs in a job (its student
 worker's answers cross the worker pipe as plain data).  The template runs
 with its owner's sys.path, so a job imports what its owner can.
-The template forks at once and closes its copy of the job's socket; the job
+The template forks at once (or hands the job's socket to the process it forked
+ahead, Note [Forked ahead]) and closes its copy of the job's socket; the job
 closes the control socket and every other job's status socket, so a task sees
 the end of its result exactly when its job has ended.  The template reaps its
 jobs (SIGCHLD through a wake-up pipe, as multiprocessing's fork server does)
