@@ -73,8 +73,9 @@ def first_line(text: str) -> str:
     return lines[0] if lines else "no reason given"
 
 
-def grade_job(spec: JobSpec, job: Job) -> SubmissionResult:
-    """Grade one submission in a job process (Note [Job processes] in grader/batch/run.py)."""
+def assignment_of(spec: JobSpec) -> assignments.Assignment:
+    """`spec`'s assignment in a job process: the template's when it is the very same (Note
+    [Loaded once per batch]), else loaded now."""
     assignments.ASSIGNMENTS_DIR = Path(spec.assignments_dir)
     assignments.RUBRICS_DIR = Path(spec.rubrics_dir)
     assignment = _preloaded(spec)  # Note [Loaded once per batch]
@@ -82,6 +83,20 @@ def grade_job(spec: JobSpec, job: Job) -> SubmissionResult:
         _forget_stale_checks(spec.assignment)  # Note [Warm job processes] in grader/batch/run.py
         assignment = assignments.load(spec.assignment, spec.conventions,
                                       Questions(spec.secret, spec.questions_source))
+    return assignment
+
+
+def similarity_job(spec: JobSpec, submissions: dict[str, str]) -> dict:
+    """The class's similarity.json document, made in a job process beside the grading jobs
+    (Note [Similarity beside the jobs] in grader/batch/run.py)."""
+    from .similarity import similarity_report
+    return similarity_report({sid: Path(path) for sid, path in submissions.items()},
+                             assignment_of(spec))
+
+
+def grade_job(spec: JobSpec, job: Job) -> SubmissionResult:
+    """Grade one submission in a job process (Note [Job processes] in grader/batch/run.py)."""
+    assignment = assignment_of(spec)
     options = Options(sandbox=spec.sandbox, python=spec.python, select=spec.select,
                       notebook_mode=spec.notebook_mode, device=spec.device, data_dir=spec.data_dir,
                       warm=spec.warm)

@@ -85,6 +85,20 @@ include the zygotes' slots, which each job gets in its call), so that the two
 start side by side, on two cores, and the first job forks sooner.  A batch
 with nothing to grade starts neither.
 
+# Note [Similarity beside the jobs]
+Similar-code pairs (grader/batch/similarity.py) are made from the submissions
+alone, never from their results, and used to be made at the end, in the batch
+process, after the last job (staging every submission again: 0.3-0.5 s of a
+40-notebook batch, serial).  Now the batch asks its template for one more job
+as soon as the template is started, outside the --workers limit, that makes
+the similarity document for every submission found while the grading jobs
+run; the batch process writes it at the end, as it writes everything (Note
+[Nothing lost]).  Same document: the same function on the same files, with
+the template's own copy of the assignment.  With --workers below the number
+of cores it runs on a core the jobs leave free; otherwise it takes its turn
+with them.  When that job fails or is stopped (Ctrl-C) the batch makes the
+document itself, as before.
+
 # Note [Crash attribution]
 A job that dies (the kernel's OOM killer, a crash in native code) is reported
 by its own exit status, which the template sends (Note [Talking to a
@@ -125,8 +139,8 @@ from ..scoring.pipeline import submission_device
 from ..scoring.result import SubmissionResult
 from ..report.terminal import printable, printable_lines
 from .job import (BatchError, Job, JobSpec, first_line, grade_job, init_job_process, job_of,
-                  preload_data, remove_dead_job_folders)
-from .template import ForkPool, JobDied, Template
+                  preload_data, remove_dead_job_folders, similarity_job)
+from .template import ForkPool, JobDied, Template, call
 
 
 @dataclass(frozen=True)
@@ -392,9 +406,13 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
                        secret=assignment.questions.secret,
                        questions_source=assignment.questions.source)
         pool, early_ctrl_c, template = None, False, None
+        beside = None
         if schedule is schedule_locally and todo:  # Note [Template first]
             template = Template(preload_data(spec))
             schedule = functools.partial(schedule_locally, template=template)
+            beside = _Beside(template, call(similarity_job, spec, {
+                s.id: str(s.path) for s in found.submissions}, initializer=init_job_process,
+                initargs=(os.getpid(),)))  # Note [Similarity beside the jobs]
         # Warm workers on this machine: the local pool's jobs, or those of a --cluster local
         # (its Dask workers are this machine's processes too); never a remote --scheduler's.
         if options.warm is not False and todo and options.cluster in (None, "local"):
@@ -438,6 +456,8 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
             outcome.ctrl_c = type(exc) is KeyboardInterrupt  # ClusterLost is a subclass
             for child in multiprocessing.active_children():
                 child.terminate()
+            if beside is not None:
+                beside.stop()
         finally:
             progress.close()
             if pool is not None:
@@ -457,7 +477,8 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
         _render_missing_reports(results_dir, reports_dir)
         gradebook.finish_run(run_id, "interrupted" if outcome.interrupted else "finished",
                              outcome.graded, len(outcome.failures), outcome.unchanged)
-        _similarity(out_dir, {s.id: s.path for s in found.submissions}, assignment)
+        _similarity(out_dir, {s.id: s.path for s in found.submissions}, assignment,
+                    beside.result() if beside is not None else None)
         outcome.dashboard, outcome.dashboard_error = _dashboard(out_dir, assignment)
     finally:
         gradebook.close()
@@ -581,12 +602,47 @@ def schedule_locally(todo: list[Submission], workers: int, spec: JobSpec, job, k
             signal.signal(signal.SIGINT, previous)
 
 
-def _similarity(out_dir: Path, submissions: dict, assignment: assignments.Assignment) -> None:
+class _Beside:
+    """One job of the batch's template outside the --workers limit, made while the grading
+    jobs run (Note [Similarity beside the jobs]); `result()` is what it returned, None when it
+    did not (then the batch does that work itself)."""
+
+    def __init__(self, template: Template, request: bytes) -> None:
+        self.running = None
+        self.value = None
+        self.done = threading.Event()
+        threading.Thread(target=self._run, args=(template, request), daemon=True,
+                         name="beside-job").start()
+
+    def _run(self, template: Template, request: bytes) -> None:
+        try:
+            self.running = template.start(request)
+            while not self.running.wait(1.0):
+                pass
+            self.value = self.running.outcome()
+        except BaseException:  # the template or the job died: the batch does it itself
+            pass
+        finally:
+            if self.running is not None:
+                self.running.close()
+            self.done.set()
+
+    def stop(self) -> None:
+        if self.running is not None:
+            self.running.terminate()
+
+    def result(self):
+        self.done.wait()
+        return self.value
+
+
+def _similarity(out_dir: Path, submissions: dict, assignment: assignments.Assignment,
+                report: dict | None = None) -> None:
     """Pairs of similar code for the dashboard (grader/batch/similarity.py); never a penalty, and
-    a failure here costs nothing but the list."""
+    a failure here costs nothing but the list.  `report`: made already, beside the jobs."""
     from .similarity import write_similarity
     try:
-        write_similarity(out_dir, submissions, assignment)
+        write_similarity(out_dir, submissions, assignment, report=report)
     except Exception as exc:  # the grades are safe; the similarity list is only a view
         print(f"warning: similar-code detection failed ({type(exc).__name__}: {exc}); "
               f"the dashboard will say it was not run", file=sys.stderr)

@@ -359,6 +359,40 @@ def test_the_template_starts_before_the_zygotes_and_only_when_there_is_work(tmp_
     assert {r["status"] for r in results(out).values()} == {"graded"}
 
 
+def test_similarity_is_made_beside_the_jobs_as_the_batch_would_make_it(tmp_path,
+                                                                      monkeypatch) -> None:
+    """Note [Similarity beside the jobs]: the document comes from a job of the template, the
+    same as the batch process makes, which it still makes itself when that job fails."""
+    import grader.scoring.assignment as assignments
+    from grader.batch import run as batch_run
+    from grader.batch.similarity import similarity_report
+
+    (tmp_path / "fake_job.py").write_text(FAKE_JOB)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(assignments, "ASSIGNMENTS_DIR", DATA / "assignments")
+    monkeypatch.setattr(assignments, "RUBRICS_DIR", DATA / "rubrics")
+    import fake_job
+    made = []
+    real = batch_run._similarity
+    monkeypatch.setattr(batch_run, "_similarity",
+                        lambda out, subs, assignment, report=None: made.append(report)
+                        or real(out, subs, assignment, report))
+    names = ["ada", "ben", "wrong_cy"]
+    klass, out = tiny_class(tmp_path / "class", names), tmp_path / "out"
+    batch_run.run_batch(klass, assignments.load("tiny"), out, batch_run.BatchOptions(workers=1),
+                        job=fake_job.grade, stream=io.StringIO())
+    expected = similarity_report({n: klass / n for n in names}, assignments.load("tiny"))
+    assert made == [expected]
+    assert json.loads((out / "similarity.json").read_text()) == json.loads(json.dumps(expected))
+    # a beside job that fails: the batch process makes the document itself
+    monkeypatch.setattr(batch_run, "similarity_job", fake_job.grade)  # raises in the job
+    batch_run.run_batch(klass, assignments.load("tiny"), out,
+                        batch_run.BatchOptions(workers=1, regrade=True), job=fake_job.grade,
+                        stream=io.StringIO())
+    assert made[1] is None
+    assert json.loads((out / "similarity.json").read_text()) == json.loads(json.dumps(expected))
+
+
 # -- a whole class ------------------------------------------------------------------------------
 
 def load_make_class():
