@@ -294,11 +294,11 @@ def preload_template(data: dict) -> None:
             _template_assignment = (preload_data(data), stamps, assignment)
         from ..scoring import plugin
         plugin.select_checks(assignment.checks, data["select"])
-        if _template_assignment is not None:  # the jobs run these very checks
-            plugin.prepare(assignment.checks, data["select"])  # Note [Config made once]
         if data.get("reference"):
             import importlib
             importlib.import_module(data["reference"].split(":", 1)[0])
+        if _template_assignment is not None:  # the jobs run these very checks
+            plugin.prepare(assignment.checks, data["select"])  # Note [Config made once]
     except BaseException:  # only a cache: each job loads what it needs itself
         pass
     try:

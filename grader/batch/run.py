@@ -55,8 +55,9 @@ and the template, besides importing the grader, loads that assignment (its
 checks module and the reference code that imports) and runs pytest's
 collection of its checks once, so that pytest's lazy imports and first-run
 set-up are done too, and builds the pytest configuration each job's session
-starts from (Note [Config made once] in grader/scoring/plugin.py).  Each job is a fork of that template: it inherits those
-modules and nothing of any submission (the template never grades).
+starts from (Note [Config made once] in grader/scoring/plugin.py).  Each job
+is a fork of that template: it inherits those modules and nothing of any
+submission (the template never grades).
 grade_job still calls assignments.load, which reads the manifest and the
 rubric afresh, and reuses the checks module only while checks.py is the file
 the template loaded (same path, size and mtime).  The preload is only a cache:

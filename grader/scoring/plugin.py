@@ -261,10 +261,10 @@ def select_checks(checks: tuple[Check, ...], select: str | None = None) -> list[
 
 
 # Note [Config made once]
-# Of a session's own machinery (Note [Lean pytest]), about 11 ms go to building its
-# configuration before anything is collected: a plugin manager, the default plugins
-# registered one by one (each scanned for hooks), pytest.ini read, the rootdir found, the
-# command line parsed.  None of that depends on the submission: only on the checks and -k.
+# Of a session's own machinery (Note [Lean pytest]), about 11 ms (in a warm process) go to
+# building its configuration before anything is collected: a plugin manager, the default
+# plugins registered one by one (each scanned for hooks), pytest.ini read, the rootdir found,
+# the command line parsed.  None of that depends on the submission: only on the checks and -k.
 # So a process that forks graders (the batch's job template, grader/batch/job.py) calls
 # `prepare` once, and the first `run` in each fork with the very same checks and -k takes
 # that configuration, with its own GradingPlugin state (the student, the points, the
@@ -273,7 +273,11 @@ def select_checks(checks: tuple[Check, ...], select: str | None = None) -> list[
 # job is a fork, so each session still has a configuration no other session used; a
 # configuration is used once (`run` drops it), and any other run builds its own, as before.
 # Only a cache: where `prepare` fails (another pytest whose private `_prepareconfig` differs)
-# every run goes through pytest.main.
+# every run goes through pytest.main.  Measured in forks of one process, fc_layers' 14
+# checks made to do nothing (min of 20, 2 shared cores): 25 -> 20 ms CPU a session; with the
+# real checks of a notebook, 40 -> 34 ms.  What remains is pytest_configure, the fixture
+# manager scanning each plugin at the session's start, collection and parametrization, and
+# the hooks and reports of each check.
 
 _prepared: tuple | None = None  # (checks, select, config, plugin, collected); Note [Config made once]
 
