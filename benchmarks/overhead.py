@@ -195,6 +195,9 @@ def profile_grading(paths: list[tuple[str, Path]], assignment,
     start = time.perf_counter()
     try:
         for name, path in paths:
+            # untimed, as a batch's job template makes it before the job (Note [Config made once]
+            # in grader/scoring/plugin.py)
+            plugin.prepare(timed_assignment.checks)
             grade(path, timed_assignment, pipeline.Options(warm=warm), name=name)
     finally:
         (pipeline.stage, plugin.run, Worker.start, Worker.close, Worker.request,

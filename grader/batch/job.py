@@ -73,8 +73,9 @@ def first_line(text: str) -> str:
     return lines[0] if lines else "no reason given"
 
 
-def grade_job(spec: JobSpec, job: Job) -> SubmissionResult:
-    """Grade one submission in a job process (Note [Job processes] in grader/batch/run.py)."""
+def assignment_of(spec: JobSpec) -> assignments.Assignment:
+    """`spec`'s assignment in a job process: the template's when it is the very same (Note
+    [Loaded once per batch]), else loaded now."""
     assignments.ASSIGNMENTS_DIR = Path(spec.assignments_dir)
     assignments.RUBRICS_DIR = Path(spec.rubrics_dir)
     assignment = _preloaded(spec)  # Note [Loaded once per batch]
@@ -82,6 +83,20 @@ def grade_job(spec: JobSpec, job: Job) -> SubmissionResult:
         _forget_stale_checks(spec.assignment)  # Note [Warm job processes] in grader/batch/run.py
         assignment = assignments.load(spec.assignment, spec.conventions,
                                       Questions(spec.secret, spec.questions_source))
+    return assignment
+
+
+def similarity_job(spec: JobSpec, submissions: dict[str, str]) -> dict:
+    """The class's similarity.json document, made in a job process beside the grading jobs
+    (Note [Similarity beside the jobs] in grader/batch/run.py)."""
+    from .similarity import similarity_report
+    return similarity_report({sid: Path(path) for sid, path in submissions.items()},
+                             assignment_of(spec))
+
+
+def grade_job(spec: JobSpec, job: Job) -> SubmissionResult:
+    """Grade one submission in a job process (Note [Job processes] in grader/batch/run.py)."""
+    assignment = assignment_of(spec)
     options = Options(sandbox=spec.sandbox, python=spec.python, select=spec.select,
                       notebook_mode=spec.notebook_mode, device=spec.device, data_dir=spec.data_dir,
                       warm=spec.warm)
@@ -260,7 +275,9 @@ def _preloaded(spec: JobSpec) -> assignments.Assignment | None:
 
 def preload_template(data: dict) -> None:
     """In a job template (grader/batch/template.py): load `data`'s assignment with its
-    questions, import the job function's module, and run pytest's collection once."""
+    questions, import the job function's module, run pytest's collection once, and make the
+    configuration of the jobs' pytest sessions (Note [Config made once] in
+    grader/scoring/plugin.py)."""
     global _template_assignment
     if not data.get("assignment"):
         return
@@ -280,6 +297,8 @@ def preload_template(data: dict) -> None:
         if data.get("reference"):
             import importlib
             importlib.import_module(data["reference"].split(":", 1)[0])
+        if _template_assignment is not None:  # the jobs run these very checks
+            plugin.prepare(assignment.checks, data["select"])  # Note [Config made once]
     except BaseException:  # only a cache: each job loads what it needs itself
         pass
     try:

@@ -54,8 +54,10 @@ questions' secret among them: Note [Job templates on Dask] in template.py),
 and the template, besides importing the grader, loads that assignment (its
 checks module and the reference code that imports) and runs pytest's
 collection of its checks once, so that pytest's lazy imports and first-run
-set-up are done too.  Each job is a fork of that template: it inherits those
-modules and nothing of any submission (the template never grades).
+set-up are done too, and builds the pytest configuration each job's session
+starts from (Note [Config made once] in grader/scoring/plugin.py).  Each job
+is a fork of that template: it inherits those modules and nothing of any
+submission (the template never grades).
 grade_job still calls assignments.load, which reads the manifest and the
 rubric afresh, and reuses the checks module only while checks.py is the file
 the template loaded (same path, size and mtime).  The preload is only a cache:
@@ -64,6 +66,39 @@ batch's own pool, one task per process loading the assignment, median of 7,
 load average about 1): 67 ms a job before the preload, 30-38 ms with it on the
 fork server; and pytest's first run in a process, about 35 ms more than a
 later one, is paid in the template.
+
+# Note [Next job first]
+Keeping a result (its JSON, its gradebook rows, its HTML report: about 10 ms,
+in the batch process) does not wait for a job slot: when results come in, the
+next jobs are started first, then the results are kept, so the batch process
+writes while the next submission grades (with --workers 1 on 40 notebooks,
+that is 40 writes off the critical path).  Crash attribution is settled before
+(a suspect is queued before any new job starts), and the order in which
+results are kept is unchanged.
+
+# Note [Template first]
+The job template takes a few hundred milliseconds to be ready (a fresh Python
+that imports the grader, loads the assignment, collects its checks and makes
+pytest's configuration), and so do the warm workers' zygotes (grader/worker/warm.py);
+the batch waits for the zygotes before its first job, and used to start the
+template only then.  Now the template is started first (its settings never
+include the zygotes' slots, which each job gets in its call), so that the two
+start side by side, on two cores, and the first job forks sooner.  A batch
+with nothing to grade starts neither.
+
+# Note [Similarity beside the jobs]
+Similar-code pairs (grader/batch/similarity.py) are made from the submissions
+alone, never from their results, and used to be made at the end, in the batch
+process, after the last job (staging every submission again: 0.3-0.5 s of a
+40-notebook batch, serial).  Now the batch asks its template for one more job
+as soon as the template is started, outside the --workers limit, that makes
+the similarity document for every submission found while the grading jobs
+run; the batch process writes it at the end, as it writes everything (Note
+[Nothing lost]).  Same document: the same function on the same files, with
+the template's own copy of the assignment.  With --workers below the number
+of cores it runs on a core the jobs leave free; otherwise it takes its turn
+with them.  When that job fails or is stopped (Ctrl-C) the batch makes the
+document itself, as before.
 
 # Note [Crash attribution]
 A job that dies (the kernel's OOM killer, a crash in native code) is reported
@@ -81,6 +116,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import fcntl
+import functools
 import hashlib
 import io
 import json
@@ -104,8 +140,8 @@ from ..scoring.pipeline import submission_device
 from ..scoring.result import SubmissionResult
 from ..report.terminal import printable, printable_lines
 from .job import (BatchError, Job, JobSpec, first_line, grade_job, init_job_process, job_of,
-                  preload_data, remove_dead_job_folders)
-from .template import ForkPool, JobDied
+                  preload_data, remove_dead_job_folders, similarity_job)
+from .template import ForkPool, JobDied, Template, call
 
 
 @dataclass(frozen=True)
@@ -149,11 +185,13 @@ class Outcome:
 
 # -- the job process ---------------------------------------------------------------------------
 
-def _executor(workers: int, spec: JobSpec | None = None) -> ForkPool:
+def _executor(workers: int, spec: JobSpec | None = None,
+              template: Template | None = None) -> ForkPool:
     """The batch's job processes: forks of a template that loaded `spec`'s assignment (Note [Job
-    processes], Note [Warm job processes]); with no spec, of one that loaded only the grader."""
+    processes], Note [Warm job processes]); with no spec, of one that loaded only the grader.
+    `template`: one started already for `spec` (Note [Template first])."""
     return ForkPool(workers, preload_data(spec) if spec is not None else {},
-                    initializer=init_job_process, initargs=(os.getpid(),))
+                    initializer=init_job_process, initargs=(os.getpid(),), template=template)
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -368,7 +406,14 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
                        options.device, options.data_dir,
                        secret=assignment.questions.secret,
                        questions_source=assignment.questions.source)
-        pool, early_ctrl_c = None, False
+        pool, early_ctrl_c, template = None, False, None
+        beside = None
+        if schedule is schedule_locally and todo:  # Note [Template first]
+            template = Template(preload_data(spec))
+            schedule = functools.partial(schedule_locally, template=template)
+            beside = _Beside(template, call(similarity_job, spec, {
+                s.id: str(s.path) for s in found.submissions}, initializer=init_job_process,
+                initargs=(os.getpid(),)))  # Note [Similarity beside the jobs]
         # Warm workers on this machine: the local pool's jobs, or those of a --cluster local
         # (its Dask workers are this machine's processes too); never a remote --scheduler's.
         if options.warm is not False and todo and options.cluster in (None, "local"):
@@ -377,6 +422,10 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
                                          stream, asked=options.warm is True)
             except KeyboardInterrupt:  # while the zygotes start: a Ctrl-C like any other
                 early_ctrl_c = True
+            except BaseException:
+                if template is not None:
+                    template.stop()
+                raise
             else:
                 spec = dataclasses.replace(spec, warm=slots)
 
@@ -408,10 +457,14 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
             outcome.ctrl_c = type(exc) is KeyboardInterrupt  # ClusterLost is a subclass
             for child in multiprocessing.active_children():
                 child.terminate()
+            if beside is not None:
+                beside.stop()
         finally:
             progress.close()
             if pool is not None:
                 pool.stop()
+            if template is not None:  # stopped by its ForkPool already, unless none ran
+                template.stop()
         gradebook.reconcile(results_dir)  # a Ctrl-C may have come between a JSON and its row
         rows = gradebook.rows()
         for submission in found.submissions:
@@ -425,7 +478,8 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
         _render_missing_reports(results_dir, reports_dir)
         gradebook.finish_run(run_id, "interrupted" if outcome.interrupted else "finished",
                              outcome.graded, len(outcome.failures), outcome.unchanged)
-        _similarity(out_dir, {s.id: s.path for s in found.submissions}, assignment)
+        _similarity(out_dir, {s.id: s.path for s in found.submissions}, assignment,
+                    beside.result() if beside is not None else None)
         outcome.dashboard, outcome.dashboard_error = _dashboard(out_dir, assignment)
     finally:
         gradebook.close()
@@ -471,8 +525,10 @@ def _failed(assignment: assignments.Assignment, submission: Submission,
                             assignment.rubric.max_score(), 0.0, {}, message=why)
 
 
-def schedule_locally(todo: list[Submission], workers: int, spec: JobSpec, job, keep, failed, progress) -> None:
-    """Run `todo` on `workers` job processes; Note [Crash attribution]."""
+def schedule_locally(todo: list[Submission], workers: int, spec: JobSpec, job, keep, failed,
+                     progress, template: Template | None = None) -> None:
+    """Run `todo` on `workers` job processes (forks of `template` when one was started for
+    `spec` already, Note [Template first]); Note [Crash attribution]."""
     if not todo:
         return
     pending = deque(todo)
@@ -486,21 +542,28 @@ def schedule_locally(todo: list[Submission], workers: int, spec: JobSpec, job, k
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.set())
-    pool = _executor(workers, spec)
+    pool = _executor(workers, spec, template)
+
+    def start_jobs() -> None:
+        if interrupted.is_set():
+            return
+        if suspects and not in_flight:
+            # Note [Crash attribution]: a suspect runs alone, so nothing else can have
+            # taken the machine's memory from it
+            submission = suspects.popleft()
+            in_flight[pool.submit(job, spec, job_of(submission))] = (submission, True)
+        while (not suspects and pending and len(in_flight) < workers
+               and not any(alone for _, alone in in_flight.values())):
+            submission = pending.popleft()
+            in_flight[pool.submit(job, spec, job_of(submission))] = (submission, False)
+
     try:
         while pending or suspects or in_flight:
             if interrupted.is_set():
                 raise KeyboardInterrupt
-            if suspects and not in_flight:
-                # Note [Crash attribution]: a suspect runs alone, so nothing else can have
-                # taken the machine's memory from it
-                submission = suspects.popleft()
-                in_flight[pool.submit(job, spec, job_of(submission))] = (submission, True)
-            while (not suspects and pending and len(in_flight) < workers
-                   and not any(alone for _, alone in in_flight.values())):
-                submission = pending.popleft()
-                in_flight[pool.submit(job, spec, job_of(submission))] = (submission, False)
+            start_jobs()
             done, _ = wait(list(in_flight), timeout=0.2, return_when=FIRST_COMPLETED)
+            finished: list[tuple[Submission, SubmissionResult, str]] = []
             for future in done:
                 submission, alone = in_flight.pop(future)
                 try:
@@ -513,17 +576,23 @@ def schedule_locally(todo: list[Submission], workers: int, spec: JobSpec, job, k
                                       f"to find whether it is the cause")
                         continue
                     why = died.how()
-                    keep(submission, failed(submission, f"the grading process ended abruptly "
-                                                        f"({why}); nothing was graded, and the "
-                                                        f"next grade batch tries again"),
-                         failure=why)
+                    finished.append((submission, failed(
+                        submission, f"the grading process ended abruptly ({why}); nothing was "
+                                    f"graded, and the next grade batch tries again"), why))
                     continue
                 except Exception as exc:  # the job itself failed: not a verdict either
                     why = f"{type(exc).__name__}: {exc}"
-                    keep(submission, failed(submission, f"internal grader error in the batch "
-                                                        f"job ({why})"), failure=why)
+                    finished.append((submission, failed(
+                        submission, f"internal grader error in the batch job ({why})"), why))
                     continue
-                keep(submission, result)
+                finished.append((submission, result, ""))
+            if finished:
+                start_jobs()  # Note [Next job first]
+            for submission, result, failure in finished:
+                if failure:
+                    keep(submission, result, failure=failure)
+                else:
+                    keep(submission, result)
     except BaseException:
         # Ctrl-C (or a bug): stop the job processes now (each stops cleanly on SIGTERM).
         pool.shutdown(wait=False)
@@ -534,12 +603,47 @@ def schedule_locally(todo: list[Submission], workers: int, spec: JobSpec, job, k
             signal.signal(signal.SIGINT, previous)
 
 
-def _similarity(out_dir: Path, submissions: dict, assignment: assignments.Assignment) -> None:
+class _Beside:
+    """One job of the batch's template outside the --workers limit, made while the grading
+    jobs run (Note [Similarity beside the jobs]); `result()` is what it returned, None when it
+    did not (then the batch does that work itself)."""
+
+    def __init__(self, template: Template, request: bytes) -> None:
+        self.running = None
+        self.value = None
+        self.done = threading.Event()
+        threading.Thread(target=self._run, args=(template, request), daemon=True,
+                         name="beside-job").start()
+
+    def _run(self, template: Template, request: bytes) -> None:
+        try:
+            self.running = template.start(request)
+            while not self.running.wait(1.0):
+                pass
+            self.value = self.running.outcome()
+        except BaseException:  # the template or the job died: the batch does it itself
+            pass
+        finally:
+            if self.running is not None:
+                self.running.close()
+            self.done.set()
+
+    def stop(self) -> None:
+        if self.running is not None:
+            self.running.terminate()
+
+    def result(self):
+        self.done.wait()
+        return self.value
+
+
+def _similarity(out_dir: Path, submissions: dict, assignment: assignments.Assignment,
+                report: dict | None = None) -> None:
     """Pairs of similar code for the dashboard (grader/batch/similarity.py); never a penalty, and
-    a failure here costs nothing but the list."""
+    a failure here costs nothing but the list.  `report`: made already, beside the jobs."""
     from .similarity import write_similarity
     try:
-        write_similarity(out_dir, submissions, assignment)
+        write_similarity(out_dir, submissions, assignment, report=report)
     except Exception as exc:  # the grades are safe; the similarity list is only a view
         print(f"warning: similar-code detection failed ({type(exc).__name__}: {exc}); "
               f"the dashboard will say it was not run", file=sys.stderr)

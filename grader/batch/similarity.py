@@ -304,11 +304,14 @@ def similarity_report(submissions: dict[str, Path], assignment,
 
 
 def write_similarity(out_dir: Path, submissions: dict[str, Path], assignment,
-                     threshold: float = THRESHOLD) -> Path:
-    """Compare `submissions` (id -> path) and write OUT_DIR/similarity.json; returns its path."""
+                     threshold: float = THRESHOLD, report: dict | None = None) -> Path:
+    """Compare `submissions` (id -> path) and write OUT_DIR/similarity.json; returns its path.
+    `report`: the document made already for them (Note [Similarity beside the jobs] in
+    grader/batch/run.py)."""
     path = Path(out_dir) / "similarity.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    report = similarity_report(submissions, assignment, threshold)
+    if report is None:
+        report = similarity_report(submissions, assignment, threshold)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(report, indent=2))
     tmp.replace(path)

@@ -62,7 +62,8 @@ reference, as multiprocessing sends them) and so is the answer: both ends are
 the judge's own code, and student code never runs in a job (its student
 worker's answers cross the worker pipe as plain data).  The template runs
 with its owner's sys.path, so a job imports what its owner can.
-The template forks at once and closes its copy of the job's socket; the job
+The template forks at once (or hands the job's socket to the process it forked
+ahead, Note [Forked ahead]) and closes its copy of the job's socket; the job
 closes the control socket and every other job's status socket, so a task sees
 the end of its result exactly when its job has ended.  The template reaps its
 jobs (SIGCHLD through a wake-up pipe, as multiprocessing's fork server does)
@@ -274,8 +275,12 @@ class ForkPool:
     what the local pool needs of concurrent.futures' executors (Note [Job processes] in
     grader/batch/run.py)."""
 
-    def __init__(self, workers: int, preload: dict, initializer=None, initargs=()) -> None:
-        self.template, self.preload, self.lock = Template(preload), preload, threading.Lock()
+    def __init__(self, workers: int, preload: dict, initializer=None, initargs=(),
+                 template: Template | None = None) -> None:
+        """`template`: one already started with `preload` (Note [Template first] in
+        grader/batch/run.py); the pool stops it when it shuts down."""
+        self.template = template if template is not None else Template(preload)
+        self.preload, self.lock = preload, threading.Lock()
         self.slots = threading.BoundedSemaphore(workers)
         self.initializer, self.initargs = initializer, tuple(initargs)
         self.running: dict[int, RunningJob] = {}
@@ -384,6 +389,55 @@ def serve(control_fd: int, data: dict, preload: Callable[[dict], None]) -> None:
     signal.signal(signal.SIGCHLD, lambda signum, frame: None)
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the batch decides what Ctrl-C means
     jobs: dict[int, socket.socket] = {}
+    spare: list = []  # [pid, socket] of the next job's process (Note [Forked ahead])
+
+    def child() -> None:
+        """In a fresh fork: drop the template's own ends (Note [Talking to a template])."""
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for sock in (control, *jobs.values()):
+            sock.close()
+        for fd in (wake_r, wake_w):
+            os.close(fd)
+
+    def fork_spare() -> None:
+        here, there = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pid = os.fork()
+        if pid == 0:
+            child()
+            here.close()
+            try:
+                message, fds, _, _ = socket.recv_fds(there, 16, 1)
+            except OSError:
+                message, fds = b"", []
+            if not message or len(fds) != 1:  # the template ended: so does its spare
+                os._exit(0)
+            there.close()
+            _job(fds[0])  # never returns
+        there.close()
+        spare[:] = [pid, here]
+
+    def hand_to_spare(job_fd: int) -> int | None:
+        """The spare's pid once it has `job_fd`; None when there is no live spare."""
+        if not spare:
+            return None
+        pid, sock = spare
+        spare.clear()
+        try:
+            ended = os.waitpid(pid, os.WNOHANG)[0] == pid
+        except ChildProcessError:
+            ended = True
+        try:
+            if not ended:
+                socket.send_fds(sock, [b"J"], [job_fd])
+                return pid
+        except OSError:
+            pass
+        finally:
+            sock.close()
+        return None
+
+    fork_spare()
     while True:
         try:
             ready, _, _ = select.select([control, wake_r], [], [])
@@ -409,15 +463,13 @@ def serve(control_fd: int, data: dict, preload: Callable[[dict], None]) -> None:
                     os.close(fd)
                 continue
             job_fd, status_fd = fds
-            pid = os.fork()
-            if pid == 0:
-                signal.set_wakeup_fd(-1)
-                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                for sock in (control, *jobs.values()):
-                    sock.close()
-                for fd in (wake_r, wake_w, status_fd):
-                    os.close(fd)
-                _job(job_fd)  # never returns
+            pid = hand_to_spare(job_fd)
+            if pid is None:
+                pid = os.fork()
+                if pid == 0:
+                    child()
+                    os.close(status_fd)
+                    _job(job_fd)  # never returns
             os.close(job_fd)
             status = socket.socket(fileno=status_fd)
             try:
@@ -426,6 +478,7 @@ def serve(control_fd: int, data: dict, preload: Callable[[dict], None]) -> None:
                 pass
             jobs[pid] = status
             _reap(jobs)
+            fork_spare()  # while that job runs (Note [Forked ahead])
 
 
 def _reap(jobs: dict[int, socket.socket]) -> None:
@@ -485,6 +538,19 @@ def _job(job_fd: int) -> None:
                 pass
         os._exit(code)
 
+
+# Note [Forked ahead]
+# Forking a job is the template's one piece of work on a job's critical path: the kernel
+# copies the page tables of a process that imported numpy, pytest and the checks (about 4 ms
+# from the owner's request to the job's pid, 40 notebooks graded with 1 worker).  So the
+# template forks the next job's process ahead, while the current job runs: the spare waits,
+# with nothing of any submission in it (it is a fork of the template, which never grades),
+# for the socket of the job it is to become; a request hands it over, and the template forks
+# the next spare.  The spare closes what every job closes (the control socket, the other
+# jobs' status sockets, the wake-up pipe), and ends when the template does (its socket
+# closes).  A spare that died is noticed before the hand-over (waitpid), and the job is then
+# forked as before; one that dies after it is an ordinary job that died, whose status the
+# template reaps and sends (Note [Talking to a template]).
 
 # How a template starts: `python -c START grader.batch.template FD`, its start-up data on stdin
 # (the name in its command line is only for people and tests looking at the process list).

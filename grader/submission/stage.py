@@ -347,6 +347,25 @@ def stage(submission: Path, layout: Layout) -> Staged:
         raise
 
 
+class _Cells:
+    """Each notebook's cells, read once per staging (Note [Parsed once] in
+    grader/submission/notebook.py); a notebook that cannot be read says so each time."""
+
+    def __init__(self) -> None:
+        self.read: dict[Path, list | notebooks.NotebookError] = {}
+
+    def __call__(self, path: Path) -> list:
+        if path not in self.read:
+            try:
+                self.read[path] = notebooks.read(path)
+            except notebooks.NotebookError as exc:
+                self.read[path] = exc
+        cells = self.read[path]
+        if isinstance(cells, notebooks.NotebookError):
+            raise notebooks.NotebookError(str(cells))
+        return cells
+
+
 def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
     if submission.is_file() and submission.suffix == ".zip":
         source_root = work / "unzipped"
@@ -378,7 +397,8 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
                 raise SubmissionError(f"{layout.observe.required}; none found in the submission")
     except NoNotebook as exc:
         raise SubmissionError(str(exc)) from None
-    chosen_notes = _check_versions(graded, found_notebooks, layout, source_root)
+    cells_of = _Cells()
+    chosen_notes = _check_versions(graded, found_notebooks, layout, source_root, cells_of)
     if not files and not graded:
         if found_notebooks:  # the numpy assignments: code in the package, answers in notebooks
             names = ", ".join(sorted({p.name for p in found_notebooks}))
@@ -449,11 +469,11 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile((layout.course_dir or REFERENCE_COURSE_DIR) / name, target)
     try:
-        generated = _stage_notebooks(graded, layout, package, root)
+        generated = _stage_notebooks(graded, layout, package, root, cells_of)
     except notebooks.NotebookError as exc:
         raise SubmissionError(str(exc)) from None
     notes += generated.notes
-    answers, answer_notes = notebooks.collect_answers(found_notebooks, source_root)
+    answers, answer_notes = notebooks.collect_answers(found_notebooks, source_root, cells_of)
     notes += answer_notes
     _make_world_readable(work)
     modules = {name: f"{package}." + str(Path(path).with_suffix("")).replace(os.sep, ".")
@@ -513,7 +533,8 @@ def _follow_reexports(layout: Layout, package: str, anchor: Path, source_root: P
             notes.append(f"graded {shown[name]} as the course's {path}: {was} only re-exports it")
 
 
-def _stage_notebooks(chosen: dict[str, Path], layout: Layout, package: str, root: Path) -> Generated:
+def _stage_notebooks(chosen: dict[str, Path], layout: Layout, package: str, root: Path,
+                     read=notebooks.read) -> Generated:
     """Write one generated module per notebook into root/<package> and the runner beside it."""
     result = Generated()
     by_notebook: dict[Path, list[str]] = {}
@@ -528,7 +549,7 @@ def _stage_notebooks(chosen: dict[str, Path], layout: Layout, package: str, root
     if observe is not None:  # Note [Observation] in grader/worker/observe.py
         worker_config = observe.stage(root)
     for path, modules in by_notebook.items():
-        cells = notebooks.read(path)
+        cells = read(path)
         observed = observe is not None and observe.notebook in modules
         # An observed notebook is executed by its own module, once the judge has sent the
         # data its helpers hand out (grader/checks/observe.py); run here, before that, its cells
@@ -567,7 +588,8 @@ def _stage_notebooks(chosen: dict[str, Path], layout: Layout, package: str, root
     return result
 
 
-def _check_versions(graded: dict, found: list[Path], layout: Layout, source_root: Path) -> list[str]:
+def _check_versions(graded: dict, found: list[Path], layout: Layout, source_root: Path,
+                    read=notebooks.read) -> list[str]:
     """Notes naming the graded notebook among several; OtherVersionError for another course
     version's notebook (grader/submission/which_notebook.py, grader/submission/course_version.py)."""
     from . import course_version
@@ -578,7 +600,7 @@ def _check_versions(graded: dict, found: list[Path], layout: Layout, source_root
                          f"{len(found)} notebooks)")
         if layout.other_versions:
             try:
-                cells = notebooks.read(path)
+                cells = read(path)
             except notebooks.NotebookError:
                 continue  # _stage_notebooks reports it
             code = [text for cell in cells if cell.kind == "code"

@@ -28,6 +28,11 @@ def preloaded(spec):
 def reader_warm(_spec):
     import sys
     return "nbformat" in sys.modules  # imported by the template, not by this job
+
+def config_prepared(spec):
+    from grader.scoring import plugin
+    prepared, assignment = plugin._prepared, job._preloaded(spec)
+    return prepared is not None and assignment is not None and prepared[0] is assignment.checks
 '''
 
 
@@ -75,6 +80,22 @@ def test_a_job_starts_with_the_notebook_reader_warm(tiny) -> None:
     cold = batch._executor(1, None)  # a template that loaded nothing: the job reads as before
     try:
         assert cold.submit(probe_loaded.reader_warm, tiny).result(60) is False
+    finally:
+        cold.shutdown()
+
+
+def test_a_job_starts_with_its_pytest_configuration_made(tiny) -> None:
+    # Note [Config made once] in grader/scoring/plugin.py
+    import probe_loaded
+
+    pool = batch._executor(1, tiny)
+    try:
+        assert pool.submit(probe_loaded.config_prepared, tiny).result(60) is True
+    finally:
+        pool.shutdown()
+    cold = batch._executor(1, None)
+    try:
+        assert cold.submit(probe_loaded.config_prepared, tiny).result(60) is False
     finally:
         cold.shutdown()
 

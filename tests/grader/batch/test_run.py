@@ -12,6 +12,7 @@ Runtime on 2 shared cores: about 35-40 s without the slow test; the slow one
 from __future__ import annotations
 
 import csv
+import io
 import importlib.util
 import json
 import os
@@ -323,6 +324,73 @@ def test_ctrl_c_keeps_what_was_graded_and_stops_the_jobs(tmp_path) -> None:
     assert db(out, "SELECT status FROM runs") == [("interrupted",)]
     wait_for(lambda: not any(alive(pid) for pid in below), 20, "the job processes to end")
     assert_consistent(out)
+
+
+def test_the_template_starts_before_the_zygotes_and_only_when_there_is_work(tmp_path,
+                                                                          monkeypatch) -> None:
+    """Note [Template first]: the job template is started, then the warm workers, and the jobs
+    fork from that very template; a batch with nothing to grade starts neither."""
+    import grader.scoring.assignment as assignments
+    from grader.batch import run as batch_run
+
+    (tmp_path / "fake_job.py").write_text(FAKE_JOB)
+    monkeypatch.syspath_prepend(str(tmp_path))  # the template gets this process's sys.path
+    monkeypatch.setattr(assignments, "ASSIGNMENTS_DIR", DATA / "assignments")
+    monkeypatch.setattr(assignments, "RUBRICS_DIR", DATA / "rubrics")
+    import fake_job
+    started = []
+
+    class Recording(batch_run.Template):
+        def __init__(self, preload: dict) -> None:
+            started.append("template")
+            super().__init__(preload)
+
+    monkeypatch.setattr(batch_run, "Template", Recording)
+    monkeypatch.setattr(batch_run, "_warm_pool",
+                        lambda *args, **kwargs: started.append("zygotes") or (None, ()))
+    klass, out = tiny_class(tmp_path / "class", ["ada", "ben"]), tmp_path / "out"
+    for expected in (["template", "zygotes"], []):
+        started.clear()
+        outcome = batch_run.run_batch(klass, assignments.load("tiny"), out,
+                                      batch_run.BatchOptions(workers=1), job=fake_job.grade,
+                                      stream=io.StringIO())
+        assert started == expected and not outcome.failures
+        assert outcome.graded == (2 if expected else 0)
+    assert {r["status"] for r in results(out).values()} == {"graded"}
+
+
+def test_similarity_is_made_beside_the_jobs_as_the_batch_would_make_it(tmp_path,
+                                                                      monkeypatch) -> None:
+    """Note [Similarity beside the jobs]: the document comes from a job of the template, the
+    same as the batch process makes, which it still makes itself when that job fails."""
+    import grader.scoring.assignment as assignments
+    from grader.batch import run as batch_run
+    from grader.batch.similarity import similarity_report
+
+    (tmp_path / "fake_job.py").write_text(FAKE_JOB)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(assignments, "ASSIGNMENTS_DIR", DATA / "assignments")
+    monkeypatch.setattr(assignments, "RUBRICS_DIR", DATA / "rubrics")
+    import fake_job
+    made = []
+    real = batch_run._similarity
+    monkeypatch.setattr(batch_run, "_similarity",
+                        lambda out, subs, assignment, report=None: made.append(report)
+                        or real(out, subs, assignment, report))
+    names = ["ada", "ben", "wrong_cy"]
+    klass, out = tiny_class(tmp_path / "class", names), tmp_path / "out"
+    batch_run.run_batch(klass, assignments.load("tiny"), out, batch_run.BatchOptions(workers=1),
+                        job=fake_job.grade, stream=io.StringIO())
+    expected = similarity_report({n: klass / n for n in names}, assignments.load("tiny"))
+    assert made == [expected]
+    assert json.loads((out / "similarity.json").read_text()) == json.loads(json.dumps(expected))
+    # a beside job that fails: the batch process makes the document itself
+    monkeypatch.setattr(batch_run, "similarity_job", fake_job.grade)  # raises in the job
+    batch_run.run_batch(klass, assignments.load("tiny"), out,
+                        batch_run.BatchOptions(workers=1, regrade=True), job=fake_job.grade,
+                        stream=io.StringIO())
+    assert made[1] is None
+    assert json.loads((out / "similarity.json").read_text()) == json.loads(json.dumps(expected))
 
 
 # -- a whole class ------------------------------------------------------------------------------

@@ -175,3 +175,42 @@ def test_the_local_pool_starts_another_template_when_its_own_died(probe) -> None
             pool.submit(divmod, 1, 0).result(60)
     finally:
         pool.shutdown()
+
+
+# -- Note [Forked ahead] ---------------------------------------------------------------------------
+
+def _spares(template: templates.Template, timeout: float = 20) -> list[int]:
+    """The template's children once it has exactly one, its spare (no job runs)."""
+    from grader.batch.job import _children
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = _children(template.pid)
+        if len(found) == 1:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"the template has children {_children(template.pid)}, not one spare")
+
+
+def test_each_job_is_a_spare_forked_ahead_and_a_dead_spare_is_replaced(probe) -> None:
+    from grader.batch.job import _children
+    pool = templates.ForkPool(1, {})
+    try:
+        assert pool.submit(os.getppid).result(60) == pool.template.pid
+        spare, = _spares(pool.template)
+        assert pool.submit(os.getpid).result(60) == spare      # the spare became the job
+        killed, = _spares(pool.template)                       # the next one, forked ahead
+        assert killed != spare
+        os.kill(killed, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while killed in _children(pool.template.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)                                   # until the template reaped it
+        fresh = pool.submit(os.getpid).result(60)              # forked as before
+        assert fresh != killed
+        assert pool.submit(os.getppid).result(60) == pool.template.pid
+        last, = _spares(pool.template)
+    finally:
+        pool.shutdown()
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{last}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{last}").exists(), "a spare outlived its template"

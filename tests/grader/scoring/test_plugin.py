@@ -311,3 +311,63 @@ def test_blocked_plugins_leave_what_the_checks_use() -> None:
                      {"w/warns": 1.0, "gamma/skips": 1.0})
     assert [(r.status, r.details) for r in out] == [("passed", {"measured": 1}),
                                                     ("skipped", {})]
+
+
+# -- Note [Config made once] ----------------------------------------------------------------------
+
+def _summary(results) -> list[tuple]:
+    return [(r.id, r.status, r.points, r.max_points, r.message, r.hint, r.details, r.visibility,
+             r.cause) for r in results]
+
+
+def test_a_prepared_configuration_grades_as_pytest_main_does(monkeypatch) -> None:
+    """The first run after `prepare` (same checks, same -k) uses the configuration made then,
+    never calls pytest.main, and gives the very results of a run without it; the next run
+    builds its own (a configuration is used once)."""
+    expected, seen = _summary(plugin.run(CHECKS, new_student(), POINTS)), []
+    plugin.prepare(CHECKS)
+    mains = []
+    real_main = pytest.main
+    monkeypatch.setattr(pytest, "main", lambda *a, **k: mains.append(a) or real_main(*a, **k))
+    out = plugin.run(CHECKS, new_student(), POINTS, on_result=seen.append)
+    assert mains == [] and plugin._prepared is None
+    assert _summary(out) == expected and [r.id for r in seen] == [r.id for r in out]
+    assert _summary(plugin.run(CHECKS, new_student(), POINTS)) == expected
+    assert len(mains) == 1
+
+
+def test_a_prepared_configuration_is_used_only_for_its_checks_and_select(monkeypatch) -> None:
+    mains = []
+    real_main = pytest.main
+    monkeypatch.setattr(pytest, "main", lambda *a, **k: mains.append(a) or real_main(*a, **k))
+    plugin.prepare(CHECKS, "alpha")
+    assert [r.id for r in plugin.run(CHECKS, new_student(), POINTS)] == [c.id for c in CHECKS]
+    plugin.prepare(CHECKS)
+    assert [r.id for r in plugin.run(CHECKS[:2], new_student(), POINTS)] == ["zeta/passes",
+                                                                            "alpha/fails"]
+    assert len(mains) == 2 and plugin._prepared is None
+    plugin.prepare(CHECKS, "alpha")
+    assert [r.id for r in plugin.run(CHECKS, new_student(), POINTS, select="alpha")] == [
+        "alpha/fails", "alpha/internal"]
+    assert len(mains) == 2
+
+
+def test_a_prepared_run_in_a_fork_each(tmp_path) -> None:
+    """As in a batch: prepared once in the parent, each fork runs its own session from it."""
+    import json
+    import os
+    plugin.prepare(CHECKS)
+    expected = _summary(plugin.run(CHECKS, new_student(), POINTS))
+    plugin.prepare(CHECKS)
+    for n in range(2):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                out = _summary(plugin.run(CHECKS, new_student(), POINTS))
+                (tmp_path / f"{n}.json").write_text(json.dumps([out, plugin._prepared is None]))
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        out, used = json.loads((tmp_path / f"{n}.json").read_text())
+        assert [tuple(r) for r in out] == expected and used
+    plugin._prepared = None
