@@ -39,6 +39,16 @@ which fix its tree, so copies of the same code (unchanged starter or course func
 class's shared solution) cost a dictionary look-up.  Same tokens as before for every one of
 15,805 functions (this project, numpy's sources, a class), with and without the cache.
 
+# Note [Notebooks compared by their code]
+A module graded from a notebook is staged as a generated module that holds the notebook's
+kept code as data, run by the grader's runner (grader/submission/notebook.py's
+`module_source`), so parsing the staged file found no function and a class of notebooks had
+no pairs at all.  The staged text is read back into its units (`units_in_module`) and each
+unit is searched for functions, a later definition of a name replacing an earlier one, as
+the notebook's own run would; the starter notebook goes the same way, so its code is still
+taken out.  A graded name that is a class (PyTorch's `ThreeLayerConvNet`) stands for all of
+its methods, each compared as `Class.method`.
+
 # Note [Fingerprints]
 Tokens are compared by winnowing (Schleimer, Wilkerson and Aiken, "Winnowing:
 local algorithms for document fingerprinting", SIGMOD 2003, the method behind
@@ -64,6 +74,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Iterable
 
+from ..submission import notebook as notebooks
 from ..submission.stage import Layout, SubmissionError, stage
 
 SCHEMA = "grader.similarity/1"
@@ -163,10 +174,11 @@ def functions_in(source: str, cache: dict | None = None,
             if wanted is None or name in wanted:
                 found[name] = tokens_of(node)
         elif isinstance(node, ast.ClassDef):
+            whole = wanted is not None and node.name in wanted  # Note [Notebooks compared by their code]
             for item in node.body:
                 if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     name = f"{node.name}.{item.name}"
-                    if wanted is None or name in wanted:
+                    if wanted is None or whole or name in wanted:
                         found[name] = tokens_of(item)
     return found
 
@@ -184,10 +196,14 @@ def _read_one(path: Path, layout: Layout, wanted: set[str] | None,
                     else staged.root / staged.package / relative)
             if not file.exists():
                 continue
-            try:
-                found = functions_in(file.read_text(errors="replace"), cache, wanted)
-            except (SyntaxError, ValueError, RecursionError):
-                continue  # cannot be parsed, so it cannot be compared either
+            text = file.read_text(errors="replace")
+            units = notebooks.units_in_module(text)  # Note [Notebooks compared by their code]
+            found = {}
+            for _, unit in units if units is not None else [(0, text)]:
+                try:
+                    found.update(functions_in(unit, cache, wanted))  # a later definition wins
+                except (SyntaxError, ValueError, RecursionError):
+                    continue  # cannot be parsed, so it cannot be compared either
             for name, tokens in found.items():
                 if name not in functions:
                     functions[name] = tokens
