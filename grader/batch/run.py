@@ -108,7 +108,11 @@ innocent job for another's memory, a job that died while others ran is graded
 again alone, with nothing else in flight; a job that dies while it runs alone
 (or with --workers 1) is the culprit and gets an `error` result saying how its
 process ended.  Such a result is marked `job_failure` and graded again by the
-next run, as is one whose job raised instead of returning a result.
+next run, as is one whose job raised instead of returning a result.  "Alone"
+counts grading jobs: the similarity job (Note [Similarity beside the jobs]) and
+the template's idle spare fork (Note [Forked ahead] in template.py) may run
+beside it; neither runs student code, and the similarity job holds a class's
+parsed functions (megabytes), far from what a memory kill is about.
 """
 
 from __future__ import annotations
