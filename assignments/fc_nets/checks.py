@@ -33,7 +33,8 @@ from grader.checks.compare import (Signature, Tolerance, accept_shape, collectin
                                    compare_arrays, compare_scalar, in_shape, summarize)
 from grader.checks.spec import Check, CheckFailure, Sample
 from grader.checks.trust import judge_sgd, verify_step
-from grader.worker.client import Converted, Part, StudentError
+from grader.checks.student import RemoteObject
+from grader.worker.client import RESULT, Converted, Part, StudentError
 from reference.cs231n import layer_utils as ref_utils
 from reference.cs231n import layers as ref
 from reference.cs231n import optim as ref_optim
@@ -317,28 +318,66 @@ def _numpy_type(student, name: str):
     return student.constant("numpy", "dtype", name).attr("type")
 
 
-def _construct(student, class_name: str, args: tuple, kwargs: dict, shown: dict):
-    """student.new(...), turning an exception into a failure that shows the call."""
-    try:
-        return student.new("fc_net", class_name, *args, **kwargs)
-    except StudentError as error:
-        text = ", ".join([*(repr(a) for a in args), *(f"{k}={v}" for k, v in shown.items())])
-        raise _failure_from(error, f"{class_name}({text})") from None
+# Note [Model construction in one request]
+# A model check seeds the worker's np.random (the initialisation checks, Note
+# [Initialisation statistics]), builds the model, and reads `model.params` (to judge
+# it, or for the shapes the student keeps each parameter in before installing the
+# judge's): three round trips, 58 of an fc_nets submission's requests.  `_new_model`
+# sends them as one: the calls made first (`before`: the seed, the course cell's draws)
+# and the constructor are streamed (Note [Streamed calls] in grader/worker/client.py),
+# and `model.params` is read right after the constructor returned (Note [Reads folded
+# into a call]), so the model sees the same calls in the same order and the judge the
+# same `params` as from the separate requests.  An exception of a call made first
+# propagates as it did from its own `student.call`; one of the constructor is the
+# failure `_construct` has always made of it.
+
+PARAMS = ("params",)
+
+
+def _construct(student, class_name: str, args: tuple, kwargs: dict, shown: dict,
+               before: Sequence[tuple] = (), read_params: bool = False):
+    """student.new(...), turning an exception into a failure that shows the call; `before`:
+    calls (module, name, args, kwargs) made first, `read_params`: model.params read after it,
+    all in one request (Note [Model construction in one request])."""
+    reads = (PARAMS,) if read_params else ()
+    if not before:
+        try:
+            return student.new("fc_net", class_name, *args, reads=reads, **kwargs)
+        except StudentError as error:
+            raise _constructor_failure(error, class_name, args, shown) from None
+    chain = [(name, tuple(a), dict(k), {"module": module}) for module, name, a, k in before]
+    chain.append((class_name, args, kwargs, {"reads": [RESULT.attr("params")] if read_params else []}))
+    with student.calls("fc_net", chain) as calls:
+        for _ in before:
+            next(calls)  # a StudentError here is that call's, raised as from its own request
+        try:
+            result = next(calls)
+        except StudentError as error:
+            raise _constructor_failure(error, class_name, args, shown) from None
+    return RemoteObject(student, result.ref, class_name, dict(zip(reads, result.reads)))
+
+
+def _constructor_failure(error: StudentError, class_name: str, args: tuple,
+                         shown: dict) -> CheckFailure:
+    text = ", ".join([*(repr(a) for a in args), *(f"{k}={v}" for k, v in shown.items())])
+    return _failure_from(error, f"{class_name}({text})")
 
 
 def _new_model(student, class_name: str, dims: Sequence[int], *, reg: float = 0.0,
-               weight_scale: float | None = None, dtype: str = "float64"):
-    """A student model with the given layer sizes (D, H1, ..., C)."""
+               weight_scale: float | None = None, dtype: str = "float64",
+               before: Sequence[tuple] = (), read_params: bool = False):
+    """A student model with the given layer sizes (D, H1, ..., C); `before` and `read_params`:
+    Note [Model construction in one request]."""
     if class_name == "TwoLayerNet":
         kwargs = dict(input_dim=dims[0], hidden_dim=dims[1], num_classes=dims[2], reg=reg,
                       weight_scale=1e-3 if weight_scale is None else weight_scale)
-        return _construct(student, class_name, (), kwargs, kwargs)
+        return _construct(student, class_name, (), kwargs, kwargs, before, read_params)
     kwargs = dict(input_dim=dims[0], num_classes=dims[-1], reg=reg,
                   weight_scale=1e-2 if weight_scale is None else weight_scale,
                   **_no_dropout_kwargs(student))
     shown = {**{k: repr(v) for k, v in kwargs.items()}, "dtype": f"np.{dtype}"}
     return _construct(student, class_name, (list(dims[1:-1]),),
-                      {**kwargs, "dtype": _numpy_type(student, dtype)}, shown)
+                      {**kwargs, "dtype": _numpy_type(student, dtype)}, shown, before, read_params)
 
 
 def _reference_model(class_name: str, dims: Sequence[int], reg: float, params: dict):
@@ -357,12 +396,18 @@ def _reference_model(class_name: str, dims: Sequence[int], reg: float, params: d
     return model
 
 
-def _student_shapes(model) -> dict:
-    """The shape of each array in the student's model.params ({} if it cannot be read)."""
+def _student_shapes(model, initial: bool = False) -> dict:
+    """The shape of each array in the student's model.params ({} if it cannot be read);
+    `initial`: as read when the model was made (Note [Model construction in one request])."""
     try:
-        own = model.get("params")
+        own = model.initial(*PARAMS) if initial else model.get("params")
     except StudentError:
         return {}
+    return _shapes_of(own)
+
+
+def _shapes_of(own) -> dict:
+    """The shape of each array in `own`, a model.params as read ({} if it is not a dict)."""
     if not isinstance(own, dict):
         return {}
     own = {k: v.value if isinstance(v, Converted) else v for k, v in own.items()}
@@ -392,19 +437,28 @@ def _install_failure(error: StudentError, values: dict) -> CheckFailure:
     return _failure_from(error, f"setting model.params[{name!r}]")
 
 
-def _call_installed(model, install: tuple | None, *args):
+def _call_installed(model, install: tuple | None, *args, shapes_after: dict | None = None):
     """model.loss(*args), after `_install(model, *install)` when `install` is given, in one
     request (Note [Sets folded into a call] in grader/worker/client.py); the failure of an
-    assignment is reported as `_install` reports it.  StudentError: the call's own."""
+    assignment is reported as `_install` reports it.  StudentError: the call's own.
+    `shapes_after`: see `_loss_and_grads`."""
+    reads = (PARAMS,) if shapes_after is not None else ()
     if install is None:
-        return model.call("loss", *args).value
-    values = _install_values(model, *install)
-    try:
-        return model.call("loss", *args, set_items=("params", values)).value
-    except StudentError as error:
-        if error.index >= 0:
-            raise _install_failure(error, values) from None
-        raise
+        result = model.call("loss", *args, reads=reads)
+    else:
+        values = _install_values(model, *install)
+        try:
+            result = model.call("loss", *args, set_items=("params", values), reads=reads)
+        except StudentError as error:
+            if error.index >= 0:
+                raise _install_failure(error, values) from None
+            raise
+    if shapes_after is not None:
+        try:
+            shapes_after.update(_shapes_of(result.read(0)))
+        except StudentError:
+            pass  # as `_student_shapes`: {} when params cannot be read
+    return result.value
 
 
 def _plain_params(value, what: str) -> dict:
@@ -445,8 +499,9 @@ def _check_names_and_shapes(params: dict, dims: Sequence[int], what: str) -> dic
 
 
 def _student_params(model, dims: Sequence[int], what: str) -> dict:
-    """The student's model.params, checked, in the course's shapes."""
-    return _check_names_and_shapes(_plain_params(model.get("params"), what), dims, what)
+    """The student's model.params as read when it was made (Note [Model construction in one
+    request]), checked, in the course's shapes."""
+    return _check_names_and_shapes(_plain_params(model.initial(*PARAMS), what), dims, what)
 
 
 def _scores(model, X: np.ndarray, case_name: str, install: tuple | None = None):
@@ -459,11 +514,13 @@ def _scores(model, X: np.ndarray, case_name: str, install: tuple | None = None):
 
 
 def _loss_and_grads(model, X: np.ndarray, y: np.ndarray, case_name: str,
-                    install: tuple | None = None) -> tuple:
+                    install: tuple | None = None, shapes_after: dict | None = None) -> tuple:
     """model.loss(X, y) split into (loss, grads), with a clear failure when it is not a pair;
-    `install`: (params, shapes) to `_install` first, in the same request (`_call_installed`)."""
+    `install`: (params, shapes) to `_install` first, in the same request (`_call_installed`);
+    `shapes_after`: a dict filled with `_student_shapes(model)` as read right after the call,
+    in its request (Note [Reads folded into a call] in grader/worker/client.py)."""
     try:
-        value = _call_installed(model, install, X, y)
+        value = _call_installed(model, install, X, y, shapes_after=shapes_after)
     except StudentError as error:
         raise _failure_from(error, f"[sample {case_name}] model.loss(X, y)") from None
     if not isinstance(value, (tuple, list)) or len(value) != 2:
@@ -643,8 +700,9 @@ def _model_output_check(class_name: str, output: str, cases: Sequence[ModelCase]
     def run(student) -> None:
         __tracebackhide__ = True
         for case in cases:
-            model = _new_model(student, class_name, case.dims, reg=case.reg)
-            _compare_output(output, class_name, model, case, hint, install=(case.params, None))
+            model = _new_model(student, class_name, case.dims, reg=case.reg, read_params=True)
+            _compare_output(output, class_name, model, case, hint,
+                            install=(case.params, _student_shapes(model, initial=True)))
 
     function = f"{class_name}.loss"
     return Check(f"{function}/{name}", function, title, run, hint, hidden)
@@ -692,8 +750,9 @@ def _check_weight_statistics(params: dict, weight_scale: float, what: str) -> No
                 details={"name": name, "mean": mean, "std": std, "weight_scale": weight_scale})
 
 
-def _seed_worker(student, seed: int) -> None:
-    student.call("numpy.random", "seed", seed)
+def _seed_call(seed: int) -> tuple:
+    """np.random.seed(seed) in the worker, as a call `_new_model` makes first."""
+    return ("numpy.random", "seed", (seed,), {})
 
 
 # (dims, weight_scale, dtype) per class and check; statistics need >= 4000 entries per matrix.
@@ -716,10 +775,10 @@ def _init_check(class_name: str, name: str, title: str, hint: str) -> Check:
     def run(student) -> None:
         __tracebackhide__ = True
         for dims, weight_scale, dtype in INIT_CASES[class_name, name]:
-            _seed_worker(student, 0)
             what = f"{class_name} with sizes {list(dims)}, weight_scale={weight_scale:g}"
             what += f", dtype={dtype}" if class_name == "FullyConnectedNet" else ""
-            model = _new_model(student, class_name, dims, weight_scale=weight_scale, dtype=dtype)
+            model = _new_model(student, class_name, dims, weight_scale=weight_scale, dtype=dtype,
+                               before=[_seed_call(0)], read_params=True)
             params = _student_params(model, dims, what)
             if name == "params":
                 _check_zero_biases_and_dtype(params, what, dtype)
@@ -760,9 +819,11 @@ def _initial_loss_near_log_c(student) -> dict:
     dims, weight_scale, N = (15, 20, 30, 10), 1e-2, 10
     r = _rng(231)
     X, y = r.standard_normal((N, dims[0])), r.integers(dims[-1], size=N)
-    _seed_worker(student, 231)
-    model = _new_model(student, "FullyConnectedNet", dims, weight_scale=weight_scale)
-    own, _ = _loss_and_grads(model, X, y, f"freshly initialised {list(dims)}, N={N}")
+    model = _new_model(student, "FullyConnectedNet", dims, weight_scale=weight_scale,
+                       before=[_seed_call(231)])
+    shapes: dict = {}
+    own, _ = _loss_and_grads(model, X, y, f"freshly initialised {list(dims)}, N={N}",
+                             shapes_after=shapes)
     bound = _log_c_bound(X, dims, weight_scale)
     compare_scalar(f"initial loss (sizes {list(dims)}, weight_scale={weight_scale:g}, N={N})",
                    own, math.log(dims[-1]), tolerance=Tolerance(rtol=0.0, atol=bound))
@@ -776,7 +837,7 @@ def _initial_loss_near_log_c(student) -> dict:
         params[f"W{i}"] = weight_scale * r.standard_normal((fan_in, fan_out))
         params[f"b{i}"] = np.zeros(fan_out)
     what = f"small weights the grader set (weight_scale={weight_scale:g}), N={N}"
-    loss, grads = _loss_and_grads(model, X, y, what, install=(params, None))
+    loss, grads = _loss_and_grads(model, X, y, what, install=(params, shapes))
     _same_as_reference(model, ModelCase(what, dims, params, X, y, 0.0), loss, grads)
     return {"loss": float(np.asarray(getattr(own, "value", own))), "log_C": math.log(dims[-1]),
             "bound": bound}
@@ -793,18 +854,24 @@ def _course_initial_losses(student) -> None:
     __tracebackhide__ = True
     stream = np.random.RandomState(231)
     X, y = stream.randn(2, 15), stream.randint(10, size=2)
-    _seed_worker(student, 231)
-    student.call("numpy.random", "randn", 2, 15)
-    student.call("numpy.random", "randint", 10, size=2)
+    # The cell's draws, then the first network, in one request (Note [Model construction in
+    # one request]); the second network follows them in the worker's np.random.
+    cell = [_seed_call(231), ("numpy.random", "randn", (2, 15), {}),
+            ("numpy.random", "randint", (10,), {"size": 2})]
     for reg, published in COURSE_INITIAL_LOSSES:
         course_weights = {f"W{i}": 5e-2 * stream.randn(COURSE_DIMS[i - 1], COURSE_DIMS[i])
                           for i in range(1, len(COURSE_DIMS))}
-        model = _new_model(student, "FullyConnectedNet", COURSE_DIMS, reg=reg, weight_scale=5e-2)
+        model = _new_model(student, "FullyConnectedNet", COURSE_DIMS, reg=reg, weight_scale=5e-2,
+                           before=cell, read_params=True)
+        cell = []
         what = f"FullyConnectedNet([20, 30], input_dim=15, num_classes=10, reg={reg:g})"
         params = _student_params(model, COURSE_DIMS, what)
         case = ModelCase(what, COURSE_DIMS, params, X, y, reg)
         # Note [Judge holds the state] in grader/checks/trust.py
-        loss, grads = _loss_and_grads(model, X, y, what, install=(params, None))
+        shapes: dict = {}
+        loss, grads = _loss_and_grads(model, X, y, what,
+                                      install=(params, _student_shapes(model, initial=True)),
+                                      shapes_after=shapes)
         expected = _reference_model("FullyConnectedNet", COURSE_DIMS, reg, params).loss(X, y)[0]
         data_loss = _reference_model("FullyConnectedNet", COURSE_DIMS, 0.0, params).loss(X, y)[0]
         same_draws = all(np.array_equal(params[k], v) for k, v in course_weights.items())
@@ -828,7 +895,7 @@ def _course_initial_losses(student) -> None:
             drawn[f"b{i}"] = np.zeros(COURSE_DIMS[i])
         fresh = ModelCase(f"{what}, weights and X the grader drew", COURSE_DIMS, drawn,
                           r.standard_normal((2, 15)), r.integers(10, size=2), reg)
-        loss, grads = _loss_and_grads(model, fresh.X, fresh.y, fresh.name, install=(drawn, None))
+        loss, grads = _loss_and_grads(model, fresh.X, fresh.y, fresh.name, install=(drawn, shapes))
         _same_as_reference(model, fresh, loss, grads)
 
 
@@ -890,8 +957,8 @@ def _overfit(student) -> dict:
     data, params = _overfit_problem()
     X, y = data["X_train"], data["y_train"]
     model = _new_model(student, "FullyConnectedNet", OVERFIT_DIMS,
-                       weight_scale=OVERFIT_WEIGHT_SCALE)
-    shapes = _student_shapes(model)
+                       weight_scale=OVERFIT_WEIGHT_SCALE, read_params=True)
+    shapes = _student_shapes(model, initial=True)
 
     def step(current: dict, X_batch, y_batch, where: str):
         loss, grads = _loss_and_grads(model, X_batch, y_batch, f"training, {where}",
