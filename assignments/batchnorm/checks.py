@@ -705,8 +705,9 @@ def _argument_names(signature: str) -> set[str]:
 
 
 def _float64_in_worker(student):
-    """np.float64 inside the worker; see Note [float64 in the worker]."""
-    return student.worker.call("numpy", "dtype", "float64").ref.attr("type")
+    """np.float64 inside the worker; see Note [float64 in the worker].  Made once per worker
+    process (Note [Worker constants] in grader/checks/student.py)."""
+    return student.constant("numpy", "dtype", "float64").attr("type")
 
 
 def _net_kwargs(student, case: NetCase, normalization: str, reg: float) -> dict:
@@ -728,20 +729,33 @@ def _net_kwargs(student, case: NetCase, normalization: str, reg: float) -> dict:
     return kwargs
 
 
+# Note [Net set-up in the first pass]
+# A network check built the model, read `model.params` (for the shapes the student keeps
+# them in), installed the judge's parameters and then ran its first pass: four round trips
+# for what is one question.  The read now comes with the construction (Note [Reads folded
+# into a call] in grader/worker/client.py) and the assignments with the first call of the
+# model, `_net_loss` (Note [Sets folded into a call]); an assignment that raises is raised
+# from there as the StudentError it was, so the model sees the same calls in the same order
+# and every failure reads as before.
+
 def student_net(student, case: NetCase, normalization: str, reg: float, *, set_params: bool = True):
+    """The student's network for `case`; with `set_params`, the judge's parameters are
+    installed in the request of its first call (Note [Net set-up in the first pass]); else
+    its `params` as made are `model.initial("params")`."""
     kwargs = _net_kwargs(student, case, normalization, reg)
     try:
-        model = student.new(FC_NET, "FullyConnectedNet", list(case.hidden_dims), **kwargs)
+        model = student.new(FC_NET, "FullyConnectedNet", list(case.hidden_dims),
+                            reads=(("params",),), **kwargs)
     except StudentError as error:
         raise CheckFailure(f"FullyConnectedNet({list(case.hidden_dims)}, normalization="
                            f"'{normalization}', ...) raised {error}"
                            + (f"\n{error.traceback}" if error.traceback else "")) from None
     if set_params:  # each in the shape the student's model keeps it in (a (1, H) bias)
-        own = model.get("params")
+        own = model.initial("params")
         shapes = {k: np.shape(v.value if isinstance(v, Converted) else v)
                   for k, v in own.items()} if isinstance(own, dict) else {}
-        model.set_items("params", {name: in_shape(value, shapes.get(name, value.shape))
-                                   for name, value in net_params(case).items()})
+        model.defer_set_items("params", {name: in_shape(value, shapes.get(name, value.shape))
+                                         for name, value in net_params(case).items()})
     return model
 
 
@@ -759,6 +773,8 @@ def _net_loss(model, X, y, what: str):
     try:
         value = model.call("loss", X, y).value
     except StudentError as error:
+        if error.index >= 0:  # an assignment of the judge's parameters (Note [Net set-up ...])
+            raise
         raise CheckFailure(f"`FullyConnectedNet.loss` raised {error} {what}"
                            + (f"\n{error.traceback}" if error.traceback else "")) from None
     if not isinstance(value, (tuple, list)) or len(value) != 2 or not isinstance(value[1], dict):
@@ -850,7 +866,7 @@ def net_params_check(case: NetCase, normalization: str) -> Check:
     def run(student) -> None:
         __tracebackhide__ = True
         model = student_net(student, case, normalization, 0.0, set_params=False)
-        params = model.get("params")
+        params = model.initial("params")
         if not isinstance(params, dict):
             raise CheckFailure(f"model.params is {type(params).__name__}, expected a dict")
         expected = ReferenceNet(list(case.hidden_dims), input_dim=case.input_dim,

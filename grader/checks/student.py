@@ -344,6 +344,7 @@ class RemoteObject:
     ref: Ref
     class_name: str
     initial_reads: dict = field(default_factory=dict)  # path -> value or StudentError (Student.new)
+    deferred: tuple | None = None  # (attr, values) for the next call (`defer_set_items`)
 
     def initial(self, *path: str):
         """What `get(*path)` returned right after the object was made, read in the same request
@@ -365,6 +366,8 @@ class RemoteObject:
         attribute paths of the object read after the call, in the result's `reads` (Note
         [Reads folded into a call])."""
         timeout = timeout or self.student.call_timeout
+        if self.deferred is not None and set_items is None:
+            set_items, self.deferred = self.deferred, None
         # Note [Fail fast]: a method that crashed the worker is not called again.  Its
         # timeouts are not remembered: objects of one class differ in size between checks.
         name = f"{self.class_name}.{method}" if method else self.class_name
@@ -388,6 +391,12 @@ class RemoteObject:
 
     def set_item(self, attr: str, key: str, value) -> None:
         self.student.worker.set(self.ref.attr(attr).item(key), value)
+
+    def defer_set_items(self, attr: str, values: dict) -> None:
+        """`set_items(attr, values)`, made in the request of the next `call` instead (its
+        `set_items`; Note [Sets folded into a call] in grader/worker/client.py): that call then
+        raises the StudentError of an assignment that raised, its `index` >= 0."""
+        self.deferred = (attr, values)
 
     def set_items(self, attr: str, values: dict) -> None:
         """obj.attr[key] = value for each item, in order, in one request (Note [Batched sets]
