@@ -381,15 +381,19 @@ def _new_model(student, class_name: str, dims: Sequence[int], *, reg: float = 0.
 
 
 def _reference_model(class_name: str, dims: Sequence[int], reg: float, params: dict):
-    """A reference model holding float64 copies of `params`; the judge's np.random is untouched."""
+    """A reference model holding float64 copies of `params`; the judge's np.random is untouched.
+
+    Its own initial weights are replaced at once, and the reference's loss reads the layer
+    sizes from the parameters only, so it is built with every size 1: its constructor then
+    draws a few numbers instead of whole weight matrices (a reference model is made 40 times
+    per submission by the overfitting check alone)."""
     state = np.random.get_state()
     try:
         if class_name == "TwoLayerNet":
-            model = ref_fc.TwoLayerNet(input_dim=dims[0], hidden_dim=dims[1], num_classes=dims[2],
-                                       reg=reg)
+            model = ref_fc.TwoLayerNet(input_dim=1, hidden_dim=1, num_classes=1, reg=reg)
         else:
-            model = ref_fc.FullyConnectedNet(list(dims[1:-1]), input_dim=dims[0],
-                                             num_classes=dims[-1], reg=reg, dtype=np.float64)
+            model = ref_fc.FullyConnectedNet([1] * (len(dims) - 2), input_dim=1, num_classes=1,
+                                             reg=reg, dtype=np.float64)
     finally:
         np.random.set_state(state)
     model.params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
