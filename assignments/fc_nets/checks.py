@@ -357,6 +357,15 @@ def _construct(student, class_name: str, args: tuple, kwargs: dict, shown: dict,
     return RemoteObject(student, result.ref, class_name, dict(zip(reads, result.reads)))
 
 
+def _raise_constructor_failure(error: StudentError, class_name: str, args: tuple,
+                               shown: dict) -> None:
+    """Raise the failure `_construct` raises for `error`, while handling it (its cause)."""
+    try:
+        raise error
+    except StudentError:
+        raise _constructor_failure(error, class_name, args, shown) from None
+
+
 def _constructor_failure(error: StudentError, class_name: str, args: tuple,
                          shown: dict) -> CheckFailure:
     text = ", ".join([*(repr(a) for a in args), *(f"{k}={v}" for k, v in shown.items())])
@@ -368,16 +377,58 @@ def _new_model(student, class_name: str, dims: Sequence[int], *, reg: float = 0.
                before: Sequence[tuple] = (), read_params: bool = False):
     """A student model with the given layer sizes (D, H1, ..., C); `before` and `read_params`:
     Note [Model construction in one request]."""
+    args, kwargs, shown = _model_arguments(student, class_name, dims, reg, weight_scale, dtype)
+    return _construct(student, class_name, args, kwargs, shown, before, read_params)
+
+
+def _model_arguments(student, class_name: str, dims: Sequence[int], reg: float = 0.0,
+                     weight_scale: float | None = None, dtype: str = "float64") -> tuple:
+    """(args, kwargs, kwargs as shown in messages) of the constructor call for `dims`."""
     if class_name == "TwoLayerNet":
         kwargs = dict(input_dim=dims[0], hidden_dim=dims[1], num_classes=dims[2], reg=reg,
                       weight_scale=1e-3 if weight_scale is None else weight_scale)
-        return _construct(student, class_name, (), kwargs, kwargs, before, read_params)
+        return (), kwargs, kwargs
     kwargs = dict(input_dim=dims[0], num_classes=dims[-1], reg=reg,
                   weight_scale=1e-2 if weight_scale is None else weight_scale,
                   **_no_dropout_kwargs(student))
     shown = {**{k: repr(v) for k, v in kwargs.items()}, "dtype": f"np.{dtype}"}
-    return _construct(student, class_name, (list(dims[1:-1]),),
-                      {**kwargs, "dtype": _numpy_type(student, dtype)}, shown, before, read_params)
+    return (list(dims[1:-1]),), {**kwargs, "dtype": _numpy_type(student, dtype)}, shown
+
+
+# Note [A check's models made together]
+# A model check asks the same question of two or three networks, each built, then asked.
+# Their constructions go first, as one request (Note [Streamed calls] in
+# grader/worker/client.py), each with its `params` read (Note [Reads folded into a call]);
+# then each network is asked in turn, as before.  The networks are independent and their
+# initial weights are replaced by the judge's, so building network 2 before asking network 1
+# changes nothing a correct submission can show; what a later constructor raises is said at
+# that network's turn, after the earlier networks were judged, as before.  A later
+# constructor that hangs or crashes the worker stops the check at once (it ends the worker
+# holding the earlier networks), where one by one the earlier networks would have been
+# judged first: the check fails either way, with that constructor's timeout or crash
+# unless an earlier network was also wrong.
+
+def _new_models(student, class_name: str, cases: Sequence["ModelCase"]) -> list:
+    """For each case, its freshly built student model with `params` read, or a function that
+    raises the failure its constructor's exception makes, as `_construct` raises it (Note [A
+    check's models made together])."""
+    if len(cases) < 2:
+        return [_new_model(student, class_name, case.dims, reg=case.reg, read_params=True)
+                for case in cases]
+    calls = [_model_arguments(student, class_name, case.dims, case.reg) for case in cases]
+    made: list = []
+    with student.calls("fc_net", [(class_name, args, kwargs, {"reads": [RESULT.attr("params")]})
+                                  for args, kwargs, _ in calls]) as results:
+        for args, _, shown in calls:
+            try:
+                result = next(results)
+            except StudentError as error:
+                made.append(lambda error=error, args=args, shown=shown:
+                            _raise_constructor_failure(error, class_name, args, shown))
+                break
+            made.append(RemoteObject(student, result.ref, class_name,
+                                     dict(zip((PARAMS,), result.reads))))
+    return made
 
 
 def _reference_model(class_name: str, dims: Sequence[int], reg: float, params: dict):
@@ -703,8 +754,10 @@ def _model_output_check(class_name: str, output: str, cases: Sequence[ModelCase]
     """Scores, loss or gradients on installed parameters; Note [Model checks share parameters]."""
     def run(student) -> None:
         __tracebackhide__ = True
-        for case in cases:
-            model = _new_model(student, class_name, case.dims, reg=case.reg, read_params=True)
+        # Every case's model made first, in one request (Note [A check's models made together]).
+        for case, model in zip(cases, _new_models(student, class_name, cases)):
+            if not isinstance(model, RemoteObject):
+                model()  # raises the constructor's failure
             _compare_output(output, class_name, model, case, hint,
                             install=(case.params, _student_shapes(model, initial=True)))
 
