@@ -143,13 +143,23 @@ class InProcessWorker:
         """Note [Streamed calls] in grader/worker/client.py: each call when its result is asked
         for, a Part(i) standing for result i; the first that raises ends them."""
         results: list[CallResult] = []
-        for target, args, kwargs, *reads in calls:
-            function = importlib.import_module(target["module"])
+        for target, args, kwargs, *options in calls:
+            option = options[0] if options else {}
+            if "ref" in target:  # a method of an object kept earlier, its sets made first
+                try:
+                    runtime._assign([[r.wire()["__ref__"], _wire_refs(v)]
+                                     for r, v in option.get("sets") or ()], self.table, batch=True)
+                except Exception as exc:
+                    raise StudentError(type(exc).__name__, str(exc),
+                                       index=getattr(exc, "grader_index", -1)) from None
+                function = self.table.resolve(target["ref"])
+            else:
+                function = importlib.import_module(target["module"])
             for name in target["attrs"]:
                 function = getattr(function, name)
             args, kwargs = _parts(args, results), _parts(kwargs, results)
             results.append(self._invoke(function, _wire_refs(args), _wire_refs(kwargs),
-                                        reads[0] if reads else None))
+                                        option.get("reads")))
             yield results[-1]
 
 

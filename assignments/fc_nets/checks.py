@@ -408,6 +408,16 @@ def _model_arguments(student, class_name: str, dims: Sequence[int], reg: float =
 # judged first: the check fails either way, with that constructor's timeout or crash
 # unless an earlier network was also wrong.
 
+# Note [A check's models asked together]
+# Once a check's networks are built (Note [A check's models made together]), each one's
+# question (the judge's parameters installed, then `loss`: Note [Sets folded into a call] in
+# grader/worker/client.py) goes in one request too (`Student.method_calls`, Note [Streamed
+# calls]), and the answers are judged in order, as before.  The networks are independent, so
+# asking network 2 before network 1's answer is judged changes nothing a correct submission
+# can show; after a wrong answer the later questions were still asked, and their answers are
+# dropped (Note [Streamed calls]).  A network whose constructor raised is not asked: its
+# failure is raised once the networks before it were judged.
+
 def _new_models(student, class_name: str, cases: Sequence["ModelCase"]) -> list:
     """For each case, its freshly built student model with `params` read, or a function that
     raises the failure its constructor's exception makes, as `_construct` raises it (Note [A
@@ -492,18 +502,21 @@ def _install_failure(error: StudentError, values: dict) -> CheckFailure:
     return _failure_from(error, f"setting model.params[{name!r}]")
 
 
-def _call_installed(model, install: tuple | None, *args, shapes_after: dict | None = None):
+def _call_installed(model, install: tuple | None, *args, shapes_after: dict | None = None,
+                    answer: Callable | None = None):
     """model.loss(*args), after `_install(model, *install)` when `install` is given, in one
     request (Note [Sets folded into a call] in grader/worker/client.py); the failure of an
     assignment is reported as `_install` reports it.  StudentError: the call's own.
-    `shapes_after`: see `_loss_and_grads`."""
+    `shapes_after`: see `_loss_and_grads`; `answer`: returns the CallResult of that very call,
+    already sent (Note [A check's models asked together])."""
     reads = (PARAMS,) if shapes_after is not None else ()
     if install is None:
         result = model.call("loss", *args, reads=reads)
     else:
         values = _install_values(model, *install)
         try:
-            result = model.call("loss", *args, set_items=("params", values), reads=reads)
+            result = (answer() if answer is not None else
+                      model.call("loss", *args, set_items=("params", values), reads=reads))
         except StudentError as error:
             if error.index >= 0:
                 raise _install_failure(error, values) from None
@@ -559,23 +572,25 @@ def _student_params(model, dims: Sequence[int], what: str) -> dict:
     return _check_names_and_shapes(_plain_params(model.initial(*PARAMS), what), dims, what)
 
 
-def _scores(model, X: np.ndarray, case_name: str, install: tuple | None = None):
+def _scores(model, X: np.ndarray, case_name: str, install: tuple | None = None,
+            answer: Callable | None = None):
     """model.loss(X); `install`: (params, shapes) to `_install` first (`_call_installed`)."""
     try:
-        return _call_installed(model, install, X)
+        return _call_installed(model, install, X, answer=answer)
     except StudentError as error:
         raise _failure_from(error, f"[sample {case_name}] model.loss(X) (test time, y=None)") \
             from None
 
 
 def _loss_and_grads(model, X: np.ndarray, y: np.ndarray, case_name: str,
-                    install: tuple | None = None, shapes_after: dict | None = None) -> tuple:
+                    install: tuple | None = None, shapes_after: dict | None = None,
+                    answer: Callable | None = None) -> tuple:
     """model.loss(X, y) split into (loss, grads), with a clear failure when it is not a pair;
     `install`: (params, shapes) to `_install` first, in the same request (`_call_installed`);
     `shapes_after`: a dict filled with `_student_shapes(model)` as read right after the call,
     in its request (Note [Reads folded into a call] in grader/worker/client.py)."""
     try:
-        value = _call_installed(model, install, X, y, shapes_after=shapes_after)
+        value = _call_installed(model, install, X, y, shapes_after=shapes_after, answer=answer)
     except StudentError as error:
         raise _failure_from(error, f"[sample {case_name}] model.loss(X, y)") from None
     if not isinstance(value, (tuple, list)) or len(value) != 2:
@@ -710,12 +725,13 @@ SCORES_ARE_PROBABILITIES = Signature(
 
 
 def _compare_output(output: str, class_name: str, model, case: ModelCase, hint: str,
-                    install: tuple | None = None) -> None:
+                    install: tuple | None = None, answer: Callable | None = None) -> None:
     """One of 'scores', 'loss', 'grads' of the student's model against the reference's;
-    `install`: (params, shapes) to `_install` first, in the same request."""
+    `install`: (params, shapes) to `_install` first, in the same request; `answer`: see
+    `_call_installed`."""
     reference = _reference_model(class_name, case.dims, case.reg, case.params)
     if output == "scores":
-        actual = _scores(model, case.X, case.name, install)
+        actual = _scores(model, case.X, case.name, install, answer)
         try:
             compare_arrays("scores", actual, reference.loss(case.X), hint=hint,
                            inputs={"X": case.X}, signatures=[SCORES_ARE_PROBABILITIES])
@@ -723,7 +739,7 @@ def _compare_output(output: str, class_name: str, model, case: ModelCase, hint: 
             raise CheckFailure(f"[sample {case.name}] {failure.message}", hint=hint,
                                details=failure.details) from None
         return
-    loss, grads = _loss_and_grads(model, case.X, case.y, case.name, install)
+    loss, grads = _loss_and_grads(model, case.X, case.y, case.name, install, answer=answer)
     expected_loss, expected_grads = reference.loss(case.X, case.y)
     data_loss, data_grads = _reference_model(class_name, case.dims, 0.0, case.params).loss(
         case.X, case.y)
@@ -754,12 +770,21 @@ def _model_output_check(class_name: str, output: str, cases: Sequence[ModelCase]
     """Scores, loss or gradients on installed parameters; Note [Model checks share parameters]."""
     def run(student) -> None:
         __tracebackhide__ = True
-        # Every case's model made first, in one request (Note [A check's models made together]).
-        for case, model in zip(cases, _new_models(student, class_name, cases)):
-            if not isinstance(model, RemoteObject):
-                model()  # raises the constructor's failure
-            _compare_output(output, class_name, model, case, hint,
-                            install=(case.params, _student_shapes(model, initial=True)))
+        # Every case's model made first, in one request (Note [A check's models made together]),
+        # then every one asked, in one request (Note [A check's models asked together]).
+        models = _new_models(student, class_name, cases)
+        made = [m for m in models if isinstance(m, RemoteObject)]
+        installs = [(case.params, _student_shapes(model, initial=True))
+                    for case, model in zip(cases, made)]
+        questions = [(model, "loss", (case.X,) if output == "scores" else (case.X, case.y), {},
+                      ("params", _install_values(model, *install)))
+                     for case, model, install in zip(cases, made, installs)]
+        with student.method_calls(questions) as answers:
+            for case, model, install in zip(cases, models, installs):
+                _compare_output(output, class_name, model, case, hint, install=install,
+                                answer=lambda: next(answers))
+        if len(made) < len(models):
+            models[len(made)]()  # raises the constructor's failure, after the cases before it
 
     function = f"{class_name}.loss"
     return Check(f"{function}/{name}", function, title, run, hint, hidden)

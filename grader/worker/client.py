@@ -561,16 +561,20 @@ class Worker:
     # unseeded generator); a correct submission makes exactly the calls it made before, in
     # the same order.  Output printed by call i+1 may be shown with call i's.
     def stream(self, calls: list[tuple], timeout: float | None = None) -> "Stream":
-        """Send `calls`, each (target, args, kwargs) or (target, args, kwargs, reads), in one
-        request; iterate the Stream for each call's CallResult (Note [Streamed calls]; `reads`:
-        Note [Reads folded into a call])."""
+        """Send `calls`, each (target, args, kwargs) or (target, args, kwargs, options), in one
+        request; iterate the Stream for each call's CallResult (Note [Streamed calls]).
+        `options` may hold "sets", [(Ref, value), ...] made first (Note [Sets folded into a
+        call]), and "reads", [Ref, ...] read after (Note [Reads folded into a call])."""
+        options = [call[3] if len(call) > 3 else {} for call in calls]
         fields = {"calls": [{"target": call[0], "args": list(call[1]), "kwargs": call[2],
-                             **({"reads": [r.wire()["__ref__"] for r in call[3]]}
-                                if len(call) > 3 and call[3] else {})}
-                            for call in calls]}
+                             **({"sets": [[r.wire()["__ref__"], v] for r, v in option["sets"]]}
+                                if option.get("sets") else {}),
+                             **({"reads": [r.wire()["__ref__"] for r in option["reads"]]}
+                                if option.get("reads") else {})}
+                            for call, option in zip(calls, options)]}
         request_id, limit, sent = self._send("calls", timeout, fields)
         stream = Stream(self, request_id, len(calls), limit, sent)
-        stream.reads = [len(call[3]) if len(call) > 3 and call[3] else 0 for call in calls]
+        stream.reads = [len(option.get("reads") or ()) for option in options]
         self._stream = stream
         return stream
 

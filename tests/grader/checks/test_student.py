@@ -330,3 +330,24 @@ def test_calls_may_name_another_module_and_ask_for_reads(make_student) -> None:
         assert next(calls).value == 2
         made = next(calls)
     assert made.read(0)["W"].shape == (2,)
+
+
+def test_method_calls_of_several_objects_go_in_one_request_with_their_sets(make_student) -> None:
+    """Student.method_calls: each object's sets, then its method, in one request; an assignment
+    that raises is that call's StudentError with its index, at its own `next`."""
+    student = make_student({"layers.py": NET + "\nclass Strict(dict):\n"
+                                               "    def __setitem__(self, key, value):\n"
+                                               "        raise KeyError(key)\n"})
+    one, two = student.new("layers", "Net", 2), student.new("layers", "Net", 2)
+    before = student.worker._next_id
+    with student.method_calls([(one, "loss", (np.ones(2),), {}, ("params", {"W": np.array([1.0, 2.0])})),
+                               (two, "loss", (np.ones(2),), {}, None)]) as answers:
+        assert [next(answers).value, next(answers).value] == [3.0, 1.0]
+    assert student.worker._next_id == before + 1
+    two.set_attr("params", student.call("layers", "Strict").ref)
+    with student.method_calls([(one, "loss", (np.ones(2),), {}, None),
+                               (two, "loss", (np.ones(2),), {}, ("params", {"W": np.zeros(2)}))]) as answers:
+        assert next(answers).value == 3.0
+        with pytest.raises(StudentError) as raised:
+            next(answers)
+    assert raised.value.index == 0 and raised.value.type == "KeyError"

@@ -644,7 +644,7 @@ def test_reads_folded_into_a_call_see_what_a_get_after_it_sees(worker) -> None:
     assert grown.read(0)["b"].shape == w.get(made.ref.attr("params"))["b"].shape
     with pytest.raises(StudentError, match="ValueError: no"):
         w.call_ref(made.ref, "fail", reads=[made.ref.attr("params")])
-    with w.stream([(target("Net"), [2], {}, [RESULT.attr("params")]),
+    with w.stream([(target("Net"), [2], {}, {"reads": [RESULT.attr("params")]}),
                    (target("Net"), [4], {})]) as results:
         first, second = list(results)
     assert first.read(0)["W"].shape == (2, 2) and second.reads == []
