@@ -464,6 +464,12 @@ class Worker:
     #   (Note [Worker constants] in grader/checks/student.py); a `grade check` of the solution
     #   went from 383 requests to 210 (fc_nets), 205 to 167 (batchnorm), 321 to 243 (dropout)
     #   and 291 to 200 (cnn), with every verdict and message of the selftest fixtures the same;
+    #   then a model's construction, its seeding and the read of its `params` in one request
+    #   (Note [Reads folded into a call]), a module's import and description in one (Note
+    #   [Import and describe]), and a check's networks built and asked together (Note [A
+    #   check's models made together] in assignments/fc_nets/checks.py, Note [Nets of a check
+    #   together] in assignments/batchnorm/checks.py): 118 (fc_nets) and 96 (batchnorm), every
+    #   verdict, message and cause of their selftest fixtures the same;
     # - then each one cheaper, with every check kept: the cgroup's out-of-memory count, read
     #   after every reply (Note [Memory per submission] in cgroup.py), is read from a descriptor kept open
     #   (1 us, not 15); npy headers are remembered on both sides (wire.py, Note [Header memo]);
