@@ -337,7 +337,8 @@ PARAMS = ("params",)
 def _construct(student, class_name: str, args: tuple, kwargs: dict, shown: dict,
                before: Sequence[tuple] = (), read_params: bool = False):
     """student.new(...), turning an exception into a failure that shows the call; `before`:
-    calls (module, name, args, kwargs) made first, `read_params`: model.params read after it,
+    library calls (module, name, args, kwargs) made first (Note [Library calls in a stream] in
+    grader/checks/student.py), `read_params`: model.params read after it,
     all in one request (Note [Model construction in one request])."""
     reads = (PARAMS,) if read_params else ()
     if not before:
@@ -345,7 +346,8 @@ def _construct(student, class_name: str, args: tuple, kwargs: dict, shown: dict,
             return student.new("fc_net", class_name, *args, reads=reads, **kwargs)
         except StudentError as error:
             raise _constructor_failure(error, class_name, args, shown) from None
-    chain = [(name, tuple(a), dict(k), {"module": module}) for module, name, a, k in before]
+    chain = [(name, tuple(a), dict(k), {"module": module, "library": True})
+             for module, name, a, k in before]
     chain.append((class_name, args, kwargs, {"reads": [RESULT.attr("params")] if read_params else []}))
     with student.calls("fc_net", chain) as calls:
         for _ in before:

@@ -215,12 +215,21 @@ class Student:
         elif isinstance(error, WorkerCrashed):
             self._crashed[key] = str(error).splitlines()[0]
 
+    # Note [Library calls in a stream]
+    # A check may make calls of the libraries, not of the submission, in a stream: fc_nets
+    # seeds the worker's np.random before building a model (Note [Model construction in one
+    # request] in assignments/fc_nets/checks.py).  Such a call, marked "library", is made by
+    # its import name, as `constant` and cnn's seeding (`student.worker.call`) make theirs,
+    # without listing the library's members first: describing numpy.random cost 8 ms of
+    # worker time per submission, to find `seed`, which numpy always has.  A submission that
+    # deleted it from the worker's numpy gets the AttributeError of the call, not "not found".
     def calls(self, module: str, calls: list[tuple], timeout: float | None = None) -> "Calls":
         """`module.name(*args, **kwargs)` for each (name, args, kwargs), in order, as one request
         (Note [Streamed calls] in grader/worker/client.py); an argument may be `Part(i)` (the
         result of call i, `.item(k)`...).  A call may have a fourth element, a dict with
-        "module" (another course module for that call) and "reads" (Note [Reads folded into a
-        call] in grader/worker/client.py).  Use it in a `with` and take the results with `next`:
+        "module" (another course module for that call, or with "library" a library's module,
+        Note [Library calls in a stream]) and "reads" (Note [Reads folded into a call] in
+        grader/worker/client.py).  Use it in a `with` and take the results with `next`:
         each call's StudentError, timeout or crash is raised at its own `next`, and is
         remembered as `call` remembers it (Note [Fail fast])."""
         return Calls(self, module, list(calls), timeout or self.call_timeout)
@@ -274,11 +283,14 @@ class Calls:
         options = [call[3] if len(call) > 3 else {} for call in calls]
         self.modules = [option.get("module", module) for option in options]
         self.reads = [option.get("reads") or [] for option in options]
+        # Note [Library calls in a stream]
+        self.library = [bool(option.get("library")) for option in options]
         self.results: list[CallResult] = []
         self.keys = [f"{m}.{name}" for m, (name, _, _) in zip(self.modules, self.calls)]
         self.stream = None
         try:
-            actual = [student.require(m, name) for m, (name, _, _) in zip(self.modules, self.calls)]
+            actual = [name if library else student.require(m, name)
+                      for m, (name, _, _), library in zip(self.modules, self.calls, self.library)]
         except CheckFailure:
             return  # one by one: the missing name is reported at its own call
         if len(calls) < 2 or any(k in student._timed_out or k in student._crashed for k in self.keys):
@@ -286,10 +298,11 @@ class Calls:
         student._warm_up()
         try:
             self.stream = student.worker.stream(
-                [({"module": student._import_name(m), "attrs": name.split(".")}, args, kwargs,
-                  {"reads": reads})
-                 for m, name, (_, args, kwargs), reads
-                 in zip(self.modules, actual, self.calls, self.reads)], timeout=timeout)
+                [({"module": m if library else student._import_name(m), "attrs": name.split(".")},
+                  args, kwargs, {"reads": reads})
+                 for m, name, (_, args, kwargs), reads, library
+                 in zip(self.modules, actual, self.calls, self.reads, self.library)],
+                timeout=timeout)
         except WorkerFailure as error:  # sending (a worker that would not start): the first call's
             student._remember(self.keys[0], error)
             raise
@@ -302,7 +315,12 @@ class Calls:
         if index >= len(self.calls):
             raise StopIteration
         name, args, kwargs = self.calls[index]
-        if self.stream is None:
+        if self.stream is None and self.library[index]:
+            args, kwargs = self._refs(args), self._refs(kwargs)
+            result = self.student.remembering(self.keys[index], name, lambda: self.student.worker.call(
+                self.modules[index], name, *args, timeout=self.timeout, reads=self.reads[index],
+                **kwargs))
+        elif self.stream is None:
             args, kwargs = self._refs(args), self._refs(kwargs)
             result = self.student.call(self.modules[index], name, *args, timeout=self.timeout,
                                        reads=self.reads[index], **kwargs)

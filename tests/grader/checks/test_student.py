@@ -351,3 +351,16 @@ def test_method_calls_of_several_objects_go_in_one_request_with_their_sets(make_
         with pytest.raises(StudentError) as raised:
             next(answers)
     assert raised.value.index == 0 and raised.value.type == "KeyError"
+
+
+def test_a_library_call_in_a_stream_lists_no_members(make_student) -> None:
+    """Note [Library calls in a stream]: made by its import name, nothing described first."""
+    student = make_student({"layers.py": NET})
+    with student.calls("layers", [("seed", (3,), {}, {"module": "numpy.random", "library": True}),
+                                  ("rand", (), {}, {"module": "numpy.random", "library": True}),
+                                  ("Net", (2,), {})]) as calls:
+        next(calls)
+        drawn = next(calls).value
+        assert next(calls).ref is not None
+    assert drawn == np.random.RandomState(3).rand()
+    assert "numpy.random" not in student._members
