@@ -378,7 +378,8 @@ class MethodCalls:
             self.stream = student.worker.stream(
                 [({"ref": obj.ref.wire()["__ref__"], "attrs": [method]}, args, kwargs,
                   {"sets": [] if set_items is None else
-                   [(obj.ref.attr(set_items[0]).item(k), v) for k, v in set_items[1].items()]})
+                   [(obj.ref.attr(set_items[0]).item(k), v) for k, v in set_items[1].items()],
+                   "watch_inputs": False})
                  for obj, method, args, kwargs, set_items in self.calls], timeout=timeout)
         except WorkerFailure as error:  # sending (a worker that would not start): the first call's
             student._remember(self.keys[0], error, timeouts=False)
@@ -455,6 +456,8 @@ class RemoteObject:
         timeout = timeout or self.student.call_timeout
         if self.deferred is not None and set_items is None:
             set_items, self.deferred = self.deferred, None
+        # A method's writes into its inputs are not reported (only functions' are: `Student.call`),
+        # so the worker is not asked to look for them (`watch_inputs`).
         # Note [Fail fast]: a method that crashed the worker is not called again.  Its
         # timeouts are not remembered: objects of one class differ in size between checks.
         name = f"{self.class_name}.{method}" if method else self.class_name
@@ -466,7 +469,7 @@ class RemoteObject:
         return self.student.remembering(
             f"object {name}", name, lambda: self.student.worker.call_ref(
                 self.ref, method, *args, timeout=timeout, return_args=return_args, sets=sets,
-                **more, **kwargs),
+                watch_inputs=False, **more, **kwargs),
             timeouts=False)
 
     def get(self, *path: str):

@@ -570,13 +570,16 @@ class Worker:
         """Send `calls`, each (target, args, kwargs) or (target, args, kwargs, options), in one
         request; iterate the Stream for each call's CallResult (Note [Streamed calls]).
         `options` may hold "sets", [(Ref, value), ...] made first (Note [Sets folded into a
-        call]), and "reads", [Ref, ...] read after (Note [Reads folded into a call])."""
+        call]), "reads", [Ref, ...] read after (Note [Reads folded into a call]), and
+        "watch_inputs" (False: as `call_ref`'s)."""
         options = [call[3] if len(call) > 3 else {} for call in calls]
         fields = {"calls": [{"target": call[0], "args": list(call[1]), "kwargs": call[2],
                              **({"sets": [[r.wire()["__ref__"], v] for r, v in option["sets"]]}
                                 if option.get("sets") else {}),
                              **({"reads": [r.wire()["__ref__"] for r in option["reads"]]}
-                                if option.get("reads") else {})}
+                                if option.get("reads") else {}),
+                             **({"watch_inputs": False} if option.get("watch_inputs") is False
+                                else {})}
                             for call, option in zip(calls, options)]}
         request_id, limit, sent = self._send("calls", timeout, fields)
         stream = Stream(self, request_id, len(calls), limit, sent)
@@ -684,12 +687,14 @@ class Worker:
 
     def call_ref(self, ref: Ref, method: str | None, *args, timeout: float | None = None,
                  return_args: bool = False, sets: list[tuple[Ref, object]] | None = None,
-                 reads: list[Ref] | None = None, **kwargs) -> CallResult:
+                 reads: list[Ref] | None = None, watch_inputs: bool = True,
+                 **kwargs) -> CallResult:
         """Call a method of (or, with method None, the object at) a Ref; `sets`, assignments
         made first in the same request (Note [Sets folded into a call]); `reads`, values read
-        after it (Note [Reads folded into a call])."""
+        after it (Note [Reads folded into a call]); `watch_inputs=False`: the reply's
+        `mutated` is not wanted, so the worker does not copy the inputs to find it."""
         target = {"ref": ref.wire()["__ref__"], "attrs": [method] if method else []}
-        return self._call(target, args, kwargs, timeout, return_args, sets, reads)
+        return self._call(target, args, kwargs, timeout, return_args, sets, reads, watch_inputs)
 
     # Note [Sets folded into a call]
     # A check that installs parameters and then asks for the loss (`model.params[...] = ...`
@@ -708,10 +713,13 @@ class Worker:
     # call, and is reported as the call's (Note [Fail fast] then refuses that method in later
     # checks, where the separate requests would have crashed again in the same assignment):
     # the same check fails either way, with the same cause.
-    def _call(self, target, args, kwargs, timeout, return_args, sets=None, reads=None) -> CallResult:
+    def _call(self, target, args, kwargs, timeout, return_args, sets=None, reads=None,
+              watch_inputs=True) -> CallResult:
         fields = {} if not sets else {"sets": [[ref.wire()["__ref__"], value] for ref, value in sets]}
         if reads:
             fields["reads"] = [ref.wire()["__ref__"] for ref in reads]
+        if not watch_inputs:
+            fields["watch_inputs"] = False
         reply = self.request("call", target=target, args=list(args), kwargs=kwargs,
                              return_args=return_args, timeout=timeout, **fields)
         return self._call_result(reply, len(reads or ()))
