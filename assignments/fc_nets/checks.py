@@ -322,8 +322,8 @@ def _numpy_type(student, name: str):
 # A model check seeds the worker's np.random (the initialisation checks, Note
 # [Initialisation statistics]), builds the model, and reads `model.params` (to judge
 # it, or for the shapes the student keeps each parameter in before installing the
-# judge's): three round trips, 58 of an fc_nets submission's requests.  `_new_model`
-# sends them as one: the calls made first (`before`: the seed, the course cell's draws)
+# judge's): up to three round trips, 55 of an fc_nets submission's requests (10 seeds,
+# the course cell's 2 draws, 43 reads).  `_new_model` sends them as one: the calls made first (`before`: the seed, the course cell's draws)
 # and the constructor are streamed (Note [Streamed calls] in grader/worker/client.py),
 # and `model.params` is read right after the constructor returned (Note [Reads folded
 # into a call]), so the model sees the same calls in the same order and the judge the
@@ -348,7 +348,8 @@ def _construct(student, class_name: str, args: tuple, kwargs: dict, shown: dict,
             raise _constructor_failure(error, class_name, args, shown) from None
     chain = [(name, tuple(a), dict(k), {"module": module, "library": True})
              for module, name, a, k in before]
-    chain.append((class_name, args, kwargs, {"reads": [RESULT.attr("params")] if read_params else []}))
+    chain.append((class_name, args, kwargs,
+                  {"reads": [RESULT.attr("params")] if read_params else []}))
     with student.calls("fc_net", chain) as calls:
         for _ in before:
             next(calls)  # a StudentError here is that call's, raised as from its own request

@@ -317,7 +317,8 @@ class Calls:
         name, args, kwargs = self.calls[index]
         if self.stream is None and self.library[index]:
             args, kwargs = self._refs(args), self._refs(kwargs)
-            result = self.student.remembering(self.keys[index], name, lambda: self.student.worker.call(
+            worker = self.student.worker
+            result = self.student.remembering(self.keys[index], name, lambda: worker.call(
                 self.modules[index], name, *args, timeout=self.timeout, reads=self.reads[index],
                 **kwargs))
         elif self.stream is None:

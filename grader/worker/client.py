@@ -96,7 +96,8 @@ class ProtocolError(WorkerFailure):
 
 
 def _student_error(error) -> StudentError:
-    """The StudentError of an error the worker reported, its strings clipped (Note [Bounded text])."""
+    """The StudentError of an error the worker reported, its strings clipped (Note [Bounded
+    text] in grader/scoring/result.py)."""
     error = error if isinstance(error, dict) else {}
     fields = {k: clip(v, _FIELD_LIMITS[k]) if isinstance(v, str) else v
               for k, v in error.items() if k in StudentError.__dataclass_fields__
@@ -158,7 +159,7 @@ class CallResult:
     args_after: object = None
     kwargs_after: object = None
     output: str = ""
-    reads: list = field(default_factory=list)  # Note [Reads folded into a call]: values or StudentErrors
+    reads: list = field(default_factory=list)  # values or StudentErrors: Note [Reads folded ...]
 
     def read(self, index: int = 0):
         """The value of read `index` made after the call; its StudentError if reading raised."""
@@ -747,7 +748,8 @@ class Worker:
             if not isinstance(answered, list) or len(answered) != reads \
                     or not all(isinstance(a, dict) for a in answered):
                 self.close()
-                raise ProtocolError("the worker's reply did not carry the reads asked for; it was stopped")
+                raise ProtocolError("the worker's reply did not carry the reads asked for; it was "
+                                    "stopped")
             values = [_student_error(a.get("error")) if "error" in a else unmark(a.get("value"))
                       for a in answered]
         return CallResult(unmark(reply.get("value")), Ref(int(reply["handle"])),
@@ -793,7 +795,8 @@ class Worker:
         return reply
 
     def describe(self, module: str, timeout: float | None = None) -> dict[str, str]:
-        return _members(self.request("describe", target={"module": module}, timeout=timeout)["members"])
+        reply = self.request("describe", target={"module": module}, timeout=timeout)
+        return _members(reply["members"])
 
     def take_output(self) -> str:
         return self._output.take() if self.process is not None else ""

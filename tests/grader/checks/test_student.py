@@ -340,13 +340,15 @@ def test_method_calls_of_several_objects_go_in_one_request_with_their_sets(make_
                                                "        raise KeyError(key)\n"})
     one, two = student.new("layers", "Net", 2), student.new("layers", "Net", 2)
     before = student.worker._next_id
-    with student.method_calls([(one, "loss", (np.ones(2),), {}, ("params", {"W": np.array([1.0, 2.0])})),
-                               (two, "loss", (np.ones(2),), {}, None)]) as answers:
+    questions = [(one, "loss", (np.ones(2),), {}, ("params", {"W": np.array([1.0, 2.0])})),
+                 (two, "loss", (np.ones(2),), {}, None)]
+    with student.method_calls(questions) as answers:
         assert [next(answers).value, next(answers).value] == [3.0, 1.0]
     assert student.worker._next_id == before + 1
     two.set_attr("params", student.call("layers", "Strict").ref)
-    with student.method_calls([(one, "loss", (np.ones(2),), {}, None),
-                               (two, "loss", (np.ones(2),), {}, ("params", {"W": np.zeros(2)}))]) as answers:
+    questions = [(one, "loss", (np.ones(2),), {}, None),
+                 (two, "loss", (np.ones(2),), {}, ("params", {"W": np.zeros(2)}))]
+    with student.method_calls(questions) as answers:
         assert next(answers).value == 3.0
         with pytest.raises(StudentError) as raised:
             next(answers)
