@@ -323,13 +323,14 @@ def _numpy_type(student, name: str):
 # [Initialisation statistics]), builds the model, and reads `model.params` (to judge
 # it, or for the shapes the student keeps each parameter in before installing the
 # judge's): up to three round trips, 55 of an fc_nets submission's requests (10 seeds,
-# the course cell's 2 draws, 43 reads).  `_new_model` sends them as one: the calls made first (`before`: the seed, the course cell's draws)
-# and the constructor are streamed (Note [Streamed calls] in grader/worker/client.py),
-# and `model.params` is read right after the constructor returned (Note [Reads folded
-# into a call]), so the model sees the same calls in the same order and the judge the
-# same `params` as from the separate requests.  An exception of a call made first
-# propagates as it did from its own `student.call`; one of the constructor is the
-# failure `_construct` has always made of it.
+# the course cell's 2 draws, 43 reads).  `_new_model` sends them as one: the calls made
+# first (`before`: the seed, the course cell's draws; Note [Library calls in a stream] in
+# grader/checks/student.py) and the constructor are streamed (Note [Streamed calls] in
+# grader/worker/client.py), and `model.params` is read right after the constructor
+# returned (Note [Reads folded into a call]), so the model sees the same calls in the same
+# order and the judge the same `params` as from the separate requests.  An exception of a
+# call made first propagates as it did from its own request; one of the constructor is
+# the failure `_construct` has always made of it.
 
 PARAMS = ("params",)
 
