@@ -70,12 +70,13 @@ class InProcessWorker:
     def take_output(self) -> str:
         return ""
 
-    def import_module(self, module: str, timeout: float | None = None) -> dict:
+    def import_module(self, module: str, timeout: float | None = None,
+                      describe: bool = False) -> dict:
         try:
             importlib.import_module(module)
         except Exception as exc:
             raise StudentError(type(exc).__name__, str(exc)) from None
-        return {}
+        return {"members": self.describe(module)} if describe else {}
 
     def describe(self, module: str, timeout: float | None = None) -> dict[str, str]:
         obj = importlib.import_module(module)
@@ -89,7 +90,7 @@ class InProcessWorker:
                     members[name] = ""
         return members
 
-    def _invoke(self, function, args, kwargs) -> CallResult:
+    def _invoke(self, function, args, kwargs, reads=None) -> CallResult:
         # The worker receives copies (they crossed the pipe): so do the student's functions here,
         # else one that writes into its inputs changes the judge's own arrays and configs.
         args = runtime._materialise(copy.deepcopy(list(args)), self.table)
@@ -98,17 +99,24 @@ class InProcessWorker:
             result = function(*args, **kwargs)
         except Exception as exc:  # the student's exception, as the worker reports it
             raise StudentError(type(exc).__name__, str(exc)) from None
-        return CallResult(unmark(runtime.to_plain(result)), Ref(self.table.keep(result)), 0.0)
+        handle = self.table.keep(result)
+        values = []  # Note [Reads folded into a call] in grader/worker/client.py
+        for ref in reads or ():
+            read = runtime._read(ref.wire()["__ref__"], handle, self.table)
+            values.append(unmark(read["value"]) if "value" in read else
+                          StudentError(read["error"]["type"], read["error"]["message"]))
+        return CallResult(unmark(runtime.to_plain(result)), Ref(handle), 0.0, reads=values)
 
     def call(self, module: str, attrs, *args, timeout: float | None = None,
-             return_args: bool = False, **kwargs) -> CallResult:
+             return_args: bool = False, reads=None, **kwargs) -> CallResult:
         target = importlib.import_module(module)
         for name in attrs.split(".") if isinstance(attrs, str) else attrs:
             target = getattr(target, name)
-        return self._invoke(target, _wire_refs(args), _wire_refs(kwargs))
+        return self._invoke(target, _wire_refs(args), _wire_refs(kwargs), reads)
 
     def call_ref(self, ref: Ref, method: str | None, *args, timeout: float | None = None,
-                 return_args: bool = False, sets=None, **kwargs) -> CallResult:
+                 return_args: bool = False, sets=None, reads=None, watch_inputs: bool = True,
+                 **kwargs) -> CallResult:
         if sets:  # Note [Sets folded into a call] in grader/worker/client.py
             try:
                 runtime._assign([[r.wire()["__ref__"], _wire_refs(v)] for r, v in sets], self.table,
@@ -119,7 +127,7 @@ class InProcessWorker:
         target = self.table.resolve(ref.wire()["__ref__"])
         if method:
             target = getattr(target, method)
-        return self._invoke(target, _wire_refs(args), _wire_refs(kwargs))
+        return self._invoke(target, _wire_refs(args), _wire_refs(kwargs), reads)
 
     def get(self, ref: Ref, timeout: float | None = None):
         return unmark(runtime.to_plain(self.table.resolve(ref.wire()["__ref__"])))
@@ -136,12 +144,23 @@ class InProcessWorker:
         """Note [Streamed calls] in grader/worker/client.py: each call when its result is asked
         for, a Part(i) standing for result i; the first that raises ends them."""
         results: list[CallResult] = []
-        for target, args, kwargs in calls:
-            function = importlib.import_module(target["module"])
+        for target, args, kwargs, *options in calls:
+            option = options[0] if options else {}
+            if "ref" in target:  # a method of an object kept earlier, its sets made first
+                try:
+                    runtime._assign([[r.wire()["__ref__"], _wire_refs(v)]
+                                     for r, v in option.get("sets") or ()], self.table, batch=True)
+                except Exception as exc:
+                    raise StudentError(type(exc).__name__, str(exc),
+                                       index=getattr(exc, "grader_index", -1)) from None
+                function = self.table.resolve(target["ref"])
+            else:
+                function = importlib.import_module(target["module"])
             for name in target["attrs"]:
                 function = getattr(function, name)
             args, kwargs = _parts(args, results), _parts(kwargs, results)
-            results.append(self._invoke(function, _wire_refs(args), _wire_refs(kwargs)))
+            results.append(self._invoke(function, _wire_refs(args), _wire_refs(kwargs),
+                                        option.get("reads")))
             yield results[-1]
 
 

@@ -28,7 +28,8 @@ from grader.checks.builders import backward_check, forward_check
 from grader.checks.compare import (TOLERANCES, Signature, accept_shape, compare_arrays,
                                    compare_scalar, in_shape)
 from grader.checks.spec import Check, CheckFailure, Sample
-from grader.worker.client import Converted, StudentError, WorkerFailure
+from grader.checks.student import RemoteObject
+from grader.worker.client import RESULT, Converted, StudentError, WorkerFailure
 from reference.cs231n import layer_utils as ref_utils
 from reference.cs231n import layers as ref
 from reference.cs231n.classifiers.fc_net import FullyConnectedNet as ReferenceNet
@@ -705,8 +706,9 @@ def _argument_names(signature: str) -> set[str]:
 
 
 def _float64_in_worker(student):
-    """np.float64 inside the worker; see Note [float64 in the worker]."""
-    return student.worker.call("numpy", "dtype", "float64").ref.attr("type")
+    """np.float64 inside the worker; see Note [float64 in the worker].  Made once per worker
+    process (Note [Worker constants] in grader/checks/student.py)."""
+    return student.constant("numpy", "dtype", "float64").attr("type")
 
 
 def _net_kwargs(student, case: NetCase, normalization: str, reg: float) -> dict:
@@ -728,21 +730,85 @@ def _net_kwargs(student, case: NetCase, normalization: str, reg: float) -> dict:
     return kwargs
 
 
+# Note [Net set-up in the first pass]
+# A network check built the model, read `model.params` (for the shapes the student keeps
+# them in), installed the judge's parameters and then ran its first pass: four round trips
+# for what is one question.  The read now comes with the construction (Note [Reads folded
+# into a call] in grader/worker/client.py) and the assignments with the first call of the
+# model, `_net_loss` (Note [Sets folded into a call]); an assignment that raises is raised
+# from there as the StudentError it was, so the model sees the same calls in the same order
+# and every failure reads as before.
+
 def student_net(student, case: NetCase, normalization: str, reg: float, *, set_params: bool = True):
+    """The student's network for `case`; with `set_params`, the judge's parameters are
+    installed in the request of its first call (Note [Net set-up in the first pass]); else
+    its `params` as made are `model.initial("params")`."""
     kwargs = _net_kwargs(student, case, normalization, reg)
     try:
-        model = student.new(FC_NET, "FullyConnectedNet", list(case.hidden_dims), **kwargs)
+        model = student.new(FC_NET, "FullyConnectedNet", list(case.hidden_dims),
+                            reads=(("params",),), **kwargs)
     except StudentError as error:
-        raise CheckFailure(f"FullyConnectedNet({list(case.hidden_dims)}, normalization="
-                           f"'{normalization}', ...) raised {error}"
-                           + (f"\n{error.traceback}" if error.traceback else "")) from None
-    if set_params:  # each in the shape the student's model keeps it in (a (1, H) bias)
-        own = model.get("params")
-        shapes = {k: np.shape(v.value if isinstance(v, Converted) else v)
-                  for k, v in own.items()} if isinstance(own, dict) else {}
-        model.set_items("params", {name: in_shape(value, shapes.get(name, value.shape))
-                                   for name, value in net_params(case).items()})
+        raise _net_failure(error, case, normalization) from None
+    if set_params:
+        _defer_params(model, case)
     return model
+
+
+def _net_failure(error: StudentError, case: NetCase, normalization: str) -> CheckFailure:
+    return CheckFailure(f"FullyConnectedNet({list(case.hidden_dims)}, normalization="
+                        f"'{normalization}', ...) raised {error}"
+                        + (f"\n{error.traceback}" if error.traceback else ""))
+
+
+def _defer_params(model, case: NetCase) -> None:
+    """The judge's parameters for the model's first call, each in the shape the student's
+    model keeps it in (a (1, H) bias): Note [Net set-up in the first pass]."""
+    own = model.initial("params")
+    shapes = {k: np.shape(v.value if isinstance(v, Converted) else v)
+              for k, v in own.items()} if isinstance(own, dict) else {}
+    model.defer_set_items("params", {name: in_shape(value, shapes.get(name, value.shape))
+                                     for name, value in net_params(case).items()})
+
+
+# Note [Nets of a check together]
+# A loss check builds one network per reg and asks each one pass; the test-scores check
+# asks one network three training passes and a test pass.  The judge needs no answer before
+# the next question, so the constructions go as one request and the passes as one more
+# (Note [Streamed calls] in grader/worker/client.py, `Student.method_calls`), with the reads
+# and sets of Note [Net set-up in the first pass]; the answers are judged in order, as
+# before.  The networks are independent and the passes of one network come in the order they
+# always came, so nothing a correct submission can show changes; after a wrong answer the
+# later passes were still asked, and their answers are dropped.  A constructor that raises
+# is said at its network's turn, after the networks before it were judged.
+
+def student_nets(student, case: NetCase, normalization: str, regs) -> list:
+    """`student_net` for each reg, built in one request: each a model, or a function raising
+    its constructor's failure (Note [Nets of a check together])."""
+    if len(regs) < 2:
+        return [student_net(student, case, normalization, reg) for reg in regs]
+    made: list = []
+    calls = [("FullyConnectedNet", (list(case.hidden_dims),),
+              _net_kwargs(student, case, normalization, reg), {"reads": [RESULT.attr("params")]})
+             for reg in regs]
+    with student.calls(FC_NET, calls) as results:
+        for _ in regs:
+            try:
+                result = next(results)
+            except StudentError as error:
+                made.append(lambda error=error: _raise_net_failure(error, case, normalization))
+                break
+            model = RemoteObject(student, result.ref, "FullyConnectedNet",
+                                 {("params",): result.reads[0]})
+            _defer_params(model, case)
+            made.append(model)
+    return made
+
+
+def _raise_net_failure(error: StudentError, case: NetCase, normalization: str) -> None:
+    try:
+        raise error
+    except StudentError:
+        raise _net_failure(error, case, normalization) from None
 
 
 def reference_net(conventions: dict, case: NetCase, normalization: str, reg: float) -> ReferenceNet:
@@ -755,10 +821,14 @@ def reference_net(conventions: dict, case: NetCase, normalization: str, reg: flo
     return model
 
 
-def _net_loss(model, X, y, what: str):
+def _net_loss(model, X, y, what: str, answer: Callable | None = None):
+    """model.loss(X, y) as (loss, grads); `answer`: returns the CallResult of that call, already
+    sent (Note [Nets of a check together])."""
     try:
-        value = model.call("loss", X, y).value
+        value = (answer() if answer is not None else model.call("loss", X, y)).value
     except StudentError as error:
+        if error.index >= 0:  # an assignment of the judge's parameters (Note [Net set-up ...])
+            raise
         raise CheckFailure(f"`FullyConnectedNet.loss` raised {error} {what}"
                            + (f"\n{error.traceback}" if error.traceback else "")) from None
     if not isinstance(value, (tuple, list)) or len(value) != 2 or not isinstance(value[1], dict):
@@ -827,15 +897,21 @@ def net_loss_check(case: NetCase, normalization: str, part: str, *, hidden: bool
 
     def run(student) -> None:
         __tracebackhide__ = True
-        for reg in case.regs:
-            X, y = net_batches(case, 1)[0]
-            what = f"(normalization='{normalization}', {case.name}, reg={reg})"
-            loss, grads = _net_loss(student_net(student, case, normalization, reg), X, y, what)
-            expected_loss, expected_grads = reference_net(student.conventions, case, normalization,
-                                                          reg).loss(X, y)
-            if part in ("loss", "all"):
-                _compare_loss(loss, expected_loss, net_params(case), reg, what)
-            _compare_grads(grads, expected_grads, wanted, net_params(case), reg, what)
+        X, y = net_batches(case, 1)[0]
+        models = student_nets(student, case, normalization, case.regs)
+        made = [m for m in models if isinstance(m, RemoteObject)]
+        # Note [Nets of a check together]
+        with student.method_calls([(m, "loss", (X, y), {}, None) for m in made]) as answers:
+            for reg, model in zip(case.regs, made):
+                what = f"(normalization='{normalization}', {case.name}, reg={reg})"
+                loss, grads = _net_loss(model, X, y, what, answer=lambda: next(answers))
+                expected_loss, expected_grads = reference_net(student.conventions, case,
+                                                              normalization, reg).loss(X, y)
+                if part in ("loss", "all"):
+                    _compare_loss(loss, expected_loss, net_params(case), reg, what)
+                _compare_grads(grads, expected_grads, wanted, net_params(case), reg, what)
+        if len(made) < len(models):
+            models[len(made)]()  # raises the constructor's failure, after the nets before it
 
     label = {"loss": "training loss", "grads": "gradients of W and b",
              "norm_grads": "gradients of gamma and beta", "all": "loss and every gradient"}[part]
@@ -850,7 +926,7 @@ def net_params_check(case: NetCase, normalization: str) -> Check:
     def run(student) -> None:
         __tracebackhide__ = True
         model = student_net(student, case, normalization, 0.0, set_params=False)
-        params = model.get("params")
+        params = model.initial("params")
         if not isinstance(params, dict):
             raise CheckFailure(f"model.params is {type(params).__name__}, expected a dict")
         expected = ReferenceNet(list(case.hidden_dims), input_dim=case.input_dim,
@@ -908,6 +984,15 @@ def _test_score_variants(conventions: dict, case: NetCase, normalization: str, X
              "it behaves the same in training and testing")]
 
 
+def _test_scores(answers):
+    """The scores of the test-time pass, the next of `answers`."""
+    try:
+        return next(answers).value
+    except StudentError as error:
+        raise CheckFailure(f"`FullyConnectedNet.loss(X)` (test time, y=None) raised {error}"
+                           + (f"\n{error.traceback}" if error.traceback else "")) from None
+
+
 def net_test_scores_check(case: NetCase, normalization: str, training_passes: int = 3) -> Check:
     """Scores of loss(X) after a few training passes, against the reference's."""
     def run(student) -> None:
@@ -915,14 +1000,13 @@ def net_test_scores_check(case: NetCase, normalization: str, training_passes: in
         model = student_net(student, case, normalization, 0.0)
         reference = reference_net(student.conventions, case, normalization, 0.0)
         *batches, (X_test, _) = net_batches(case, training_passes + 1)
-        for number, (X, y) in enumerate(batches, start=1):
-            _net_loss(model, X, y, f"(training pass {number})")
-            reference.loss(X, y)
-        try:
-            scores = model.call("loss", X_test).value
-        except StudentError as error:
-            raise CheckFailure(f"`FullyConnectedNet.loss(X)` (test time, y=None) raised {error}"
-                               + (f"\n{error.traceback}" if error.traceback else "")) from None
+        # Every pass in one request (Note [Nets of a check together]).
+        with student.method_calls([(model, "loss", (X, y), {}, None) for X, y in batches]
+                                  + [(model, "loss", (X_test,), {}, None)]) as answers:
+            for number, (X, y) in enumerate(batches, start=1):
+                _net_loss(model, X, y, f"(training pass {number})", answer=lambda: next(answers))
+                reference.loss(X, y)
+            scores = _test_scores(answers)
         expected = reference.loss(X_test)
         signatures = variant_signatures(expected, _test_score_variants(student.conventions, case,
                                                                       normalization, X_test))

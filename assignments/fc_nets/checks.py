@@ -33,7 +33,8 @@ from grader.checks.compare import (Signature, Tolerance, accept_shape, collectin
                                    compare_arrays, compare_scalar, in_shape, summarize)
 from grader.checks.spec import Check, CheckFailure, Sample
 from grader.checks.trust import judge_sgd, verify_step
-from grader.worker.client import Converted, Part, StudentError
+from grader.checks.student import RemoteObject
+from grader.worker.client import RESULT, Converted, Part, StudentError
 from reference.cs231n import layer_utils as ref_utils
 from reference.cs231n import layers as ref
 from reference.cs231n import optim as ref_optim
@@ -317,52 +318,165 @@ def _numpy_type(student, name: str):
     return student.constant("numpy", "dtype", name).attr("type")
 
 
-def _construct(student, class_name: str, args: tuple, kwargs: dict, shown: dict):
-    """student.new(...), turning an exception into a failure that shows the call."""
+# Note [Model construction in one request]
+# A model check seeds the worker's np.random (the initialisation checks, Note
+# [Initialisation statistics]), builds the model, and reads `model.params` (to judge
+# it, or for the shapes the student keeps each parameter in before installing the
+# judge's): up to three round trips, 55 of an fc_nets submission's requests (10 seeds,
+# the course cell's 2 draws, 43 reads).  `_new_model` sends them as one: the calls made
+# first (`before`: the seed, the course cell's draws; Note [Library calls in a stream] in
+# grader/checks/student.py) and the constructor are streamed (Note [Streamed calls] in
+# grader/worker/client.py), and `model.params` is read right after the constructor
+# returned (Note [Reads folded into a call]), so the model sees the same calls in the same
+# order and the judge the same `params` as from the separate requests.  An exception of a
+# call made first propagates as it did from its own request; one of the constructor is
+# the failure `_construct` has always made of it.
+
+PARAMS = ("params",)
+
+
+def _construct(student, class_name: str, args: tuple, kwargs: dict, shown: dict,
+               before: Sequence[tuple] = (), read_params: bool = False):
+    """student.new(...), turning an exception into a failure that shows the call; `before`:
+    library calls (module, name, args, kwargs) made first (Note [Library calls in a stream] in
+    grader/checks/student.py), `read_params`: model.params read after it,
+    all in one request (Note [Model construction in one request])."""
+    reads = (PARAMS,) if read_params else ()
+    if not before:
+        try:
+            return student.new("fc_net", class_name, *args, reads=reads, **kwargs)
+        except StudentError as error:
+            raise _constructor_failure(error, class_name, args, shown) from None
+    chain = [(name, tuple(a), dict(k), {"module": module, "library": True})
+             for module, name, a, k in before]
+    chain.append((class_name, args, kwargs,
+                  {"reads": [RESULT.attr("params")] if read_params else []}))
+    with student.calls("fc_net", chain) as calls:
+        for _ in before:
+            next(calls)  # a StudentError here is that call's, raised as from its own request
+        try:
+            result = next(calls)
+        except StudentError as error:
+            raise _constructor_failure(error, class_name, args, shown) from None
+    return RemoteObject(student, result.ref, class_name, dict(zip(reads, result.reads)))
+
+
+def _raise_constructor_failure(error: StudentError, class_name: str, args: tuple,
+                               shown: dict) -> None:
+    """Raise the failure `_construct` raises for `error`, while handling it (its cause)."""
     try:
-        return student.new("fc_net", class_name, *args, **kwargs)
-    except StudentError as error:
-        text = ", ".join([*(repr(a) for a in args), *(f"{k}={v}" for k, v in shown.items())])
-        raise _failure_from(error, f"{class_name}({text})") from None
+        raise error
+    except StudentError:
+        raise _constructor_failure(error, class_name, args, shown) from None
+
+
+def _constructor_failure(error: StudentError, class_name: str, args: tuple,
+                         shown: dict) -> CheckFailure:
+    text = ", ".join([*(repr(a) for a in args), *(f"{k}={v}" for k, v in shown.items())])
+    return _failure_from(error, f"{class_name}({text})")
 
 
 def _new_model(student, class_name: str, dims: Sequence[int], *, reg: float = 0.0,
-               weight_scale: float | None = None, dtype: str = "float64"):
-    """A student model with the given layer sizes (D, H1, ..., C)."""
+               weight_scale: float | None = None, dtype: str = "float64",
+               before: Sequence[tuple] = (), read_params: bool = False):
+    """A student model with the given layer sizes (D, H1, ..., C); `before` and `read_params`:
+    Note [Model construction in one request]."""
+    args, kwargs, shown = _model_arguments(student, class_name, dims, reg, weight_scale, dtype)
+    return _construct(student, class_name, args, kwargs, shown, before, read_params)
+
+
+def _model_arguments(student, class_name: str, dims: Sequence[int], reg: float = 0.0,
+                     weight_scale: float | None = None, dtype: str = "float64") -> tuple:
+    """(args, kwargs, kwargs as shown in messages) of the constructor call for `dims`."""
     if class_name == "TwoLayerNet":
         kwargs = dict(input_dim=dims[0], hidden_dim=dims[1], num_classes=dims[2], reg=reg,
                       weight_scale=1e-3 if weight_scale is None else weight_scale)
-        return _construct(student, class_name, (), kwargs, kwargs)
+        return (), kwargs, kwargs
     kwargs = dict(input_dim=dims[0], num_classes=dims[-1], reg=reg,
                   weight_scale=1e-2 if weight_scale is None else weight_scale,
                   **_no_dropout_kwargs(student))
     shown = {**{k: repr(v) for k, v in kwargs.items()}, "dtype": f"np.{dtype}"}
-    return _construct(student, class_name, (list(dims[1:-1]),),
-                      {**kwargs, "dtype": _numpy_type(student, dtype)}, shown)
+    return (list(dims[1:-1]),), {**kwargs, "dtype": _numpy_type(student, dtype)}, shown
+
+
+# Note [A check's models made together]
+# A model check asks the same question of two or three networks, each built, then asked.
+# Their constructions go first, as one request (Note [Streamed calls] in
+# grader/worker/client.py), each with its `params` read (Note [Reads folded into a call]);
+# then each network is asked in turn, as before.  The networks are independent and their
+# initial weights are replaced by the judge's, so building network 2 before asking network 1
+# changes nothing a correct submission can show; what a later constructor raises is said at
+# that network's turn, after the earlier networks were judged, as before.  A later
+# constructor that hangs or crashes the worker stops the check at once (it ends the worker
+# holding the earlier networks), where one by one the earlier networks would have been
+# judged first: the check fails either way, with that constructor's timeout or crash
+# unless an earlier network was also wrong.
+
+# Note [A check's models asked together]
+# Once a check's networks are built (Note [A check's models made together]), each one's
+# question (the judge's parameters installed, then `loss`: Note [Sets folded into a call] in
+# grader/worker/client.py) goes in one request too (`Student.method_calls`, Note [Streamed
+# calls]), and the answers are judged in order, as before.  The networks are independent, so
+# asking network 2 before network 1's answer is judged changes nothing a correct submission
+# can show; after a wrong answer the later questions were still asked, and their answers are
+# dropped (Note [Streamed calls]).  A network whose constructor raised is not asked: its
+# failure is raised once the networks before it were judged.
+
+def _new_models(student, class_name: str, cases: Sequence["ModelCase"]) -> list:
+    """For each case, its freshly built student model with `params` read, or a function that
+    raises the failure its constructor's exception makes, as `_construct` raises it (Note [A
+    check's models made together])."""
+    if len(cases) < 2:
+        return [_new_model(student, class_name, case.dims, reg=case.reg, read_params=True)
+                for case in cases]
+    calls = [_model_arguments(student, class_name, case.dims, case.reg) for case in cases]
+    made: list = []
+    with student.calls("fc_net", [(class_name, args, kwargs, {"reads": [RESULT.attr("params")]})
+                                  for args, kwargs, _ in calls]) as results:
+        for args, _, shown in calls:
+            try:
+                result = next(results)
+            except StudentError as error:
+                made.append(lambda error=error, args=args, shown=shown:
+                            _raise_constructor_failure(error, class_name, args, shown))
+                break
+            made.append(RemoteObject(student, result.ref, class_name,
+                                     dict(zip((PARAMS,), result.reads))))
+    return made
 
 
 def _reference_model(class_name: str, dims: Sequence[int], reg: float, params: dict):
-    """A reference model holding float64 copies of `params`; the judge's np.random is untouched."""
+    """A reference model holding float64 copies of `params`; the judge's np.random is untouched.
+
+    Its own initial weights are replaced at once, and the reference's loss reads the layer
+    sizes from the parameters only, so it is built with every size 1: its constructor then
+    draws a few numbers instead of whole weight matrices (a reference model is made 40 times
+    per submission by the overfitting check alone)."""
     state = np.random.get_state()
     try:
         if class_name == "TwoLayerNet":
-            model = ref_fc.TwoLayerNet(input_dim=dims[0], hidden_dim=dims[1], num_classes=dims[2],
-                                       reg=reg)
+            model = ref_fc.TwoLayerNet(input_dim=1, hidden_dim=1, num_classes=1, reg=reg)
         else:
-            model = ref_fc.FullyConnectedNet(list(dims[1:-1]), input_dim=dims[0],
-                                             num_classes=dims[-1], reg=reg, dtype=np.float64)
+            model = ref_fc.FullyConnectedNet([1] * (len(dims) - 2), input_dim=1, num_classes=1,
+                                             reg=reg, dtype=np.float64)
     finally:
         np.random.set_state(state)
     model.params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
     return model
 
 
-def _student_shapes(model) -> dict:
-    """The shape of each array in the student's model.params ({} if it cannot be read)."""
+def _student_shapes(model, initial: bool = False) -> dict:
+    """The shape of each array in the student's model.params ({} if it cannot be read);
+    `initial`: as read when the model was made (Note [Model construction in one request])."""
     try:
-        own = model.get("params")
+        own = model.initial(*PARAMS) if initial else model.get("params")
     except StudentError:
         return {}
+    return _shapes_of(own)
+
+
+def _shapes_of(own) -> dict:
+    """The shape of each array in `own`, a model.params as read ({} if it is not a dict)."""
     if not isinstance(own, dict):
         return {}
     own = {k: v.value if isinstance(v, Converted) else v for k, v in own.items()}
@@ -392,19 +506,31 @@ def _install_failure(error: StudentError, values: dict) -> CheckFailure:
     return _failure_from(error, f"setting model.params[{name!r}]")
 
 
-def _call_installed(model, install: tuple | None, *args):
+def _call_installed(model, install: tuple | None, *args, shapes_after: dict | None = None,
+                    answer: Callable | None = None):
     """model.loss(*args), after `_install(model, *install)` when `install` is given, in one
     request (Note [Sets folded into a call] in grader/worker/client.py); the failure of an
-    assignment is reported as `_install` reports it.  StudentError: the call's own."""
+    assignment is reported as `_install` reports it.  StudentError: the call's own.
+    `shapes_after`: see `_loss_and_grads`; `answer`: returns the CallResult of that very call,
+    already sent (Note [A check's models asked together])."""
+    reads = (PARAMS,) if shapes_after is not None else ()
     if install is None:
-        return model.call("loss", *args).value
-    values = _install_values(model, *install)
-    try:
-        return model.call("loss", *args, set_items=("params", values)).value
-    except StudentError as error:
-        if error.index >= 0:
-            raise _install_failure(error, values) from None
-        raise
+        result = model.call("loss", *args, reads=reads)
+    else:
+        values = _install_values(model, *install)
+        try:
+            result = (answer() if answer is not None else
+                      model.call("loss", *args, set_items=("params", values), reads=reads))
+        except StudentError as error:
+            if error.index >= 0:
+                raise _install_failure(error, values) from None
+            raise
+    if shapes_after is not None:
+        try:
+            shapes_after.update(_shapes_of(result.read(0)))
+        except StudentError:
+            pass  # as `_student_shapes`: {} when params cannot be read
+    return result.value
 
 
 def _plain_params(value, what: str) -> dict:
@@ -445,25 +571,30 @@ def _check_names_and_shapes(params: dict, dims: Sequence[int], what: str) -> dic
 
 
 def _student_params(model, dims: Sequence[int], what: str) -> dict:
-    """The student's model.params, checked, in the course's shapes."""
-    return _check_names_and_shapes(_plain_params(model.get("params"), what), dims, what)
+    """The student's model.params as read when it was made (Note [Model construction in one
+    request]), checked, in the course's shapes."""
+    return _check_names_and_shapes(_plain_params(model.initial(*PARAMS), what), dims, what)
 
 
-def _scores(model, X: np.ndarray, case_name: str, install: tuple | None = None):
+def _scores(model, X: np.ndarray, case_name: str, install: tuple | None = None,
+            answer: Callable | None = None):
     """model.loss(X); `install`: (params, shapes) to `_install` first (`_call_installed`)."""
     try:
-        return _call_installed(model, install, X)
+        return _call_installed(model, install, X, answer=answer)
     except StudentError as error:
         raise _failure_from(error, f"[sample {case_name}] model.loss(X) (test time, y=None)") \
             from None
 
 
 def _loss_and_grads(model, X: np.ndarray, y: np.ndarray, case_name: str,
-                    install: tuple | None = None) -> tuple:
+                    install: tuple | None = None, shapes_after: dict | None = None,
+                    answer: Callable | None = None) -> tuple:
     """model.loss(X, y) split into (loss, grads), with a clear failure when it is not a pair;
-    `install`: (params, shapes) to `_install` first, in the same request (`_call_installed`)."""
+    `install`: (params, shapes) to `_install` first, in the same request (`_call_installed`);
+    `shapes_after`: a dict filled with `_student_shapes(model)` as read right after the call,
+    in its request (Note [Reads folded into a call] in grader/worker/client.py)."""
     try:
-        value = _call_installed(model, install, X, y)
+        value = _call_installed(model, install, X, y, shapes_after=shapes_after, answer=answer)
     except StudentError as error:
         raise _failure_from(error, f"[sample {case_name}] model.loss(X, y)") from None
     if not isinstance(value, (tuple, list)) or len(value) != 2:
@@ -598,12 +729,13 @@ SCORES_ARE_PROBABILITIES = Signature(
 
 
 def _compare_output(output: str, class_name: str, model, case: ModelCase, hint: str,
-                    install: tuple | None = None) -> None:
+                    install: tuple | None = None, answer: Callable | None = None) -> None:
     """One of 'scores', 'loss', 'grads' of the student's model against the reference's;
-    `install`: (params, shapes) to `_install` first, in the same request."""
+    `install`: (params, shapes) to `_install` first, in the same request; `answer`: see
+    `_call_installed`."""
     reference = _reference_model(class_name, case.dims, case.reg, case.params)
     if output == "scores":
-        actual = _scores(model, case.X, case.name, install)
+        actual = _scores(model, case.X, case.name, install, answer)
         try:
             compare_arrays("scores", actual, reference.loss(case.X), hint=hint,
                            inputs={"X": case.X}, signatures=[SCORES_ARE_PROBABILITIES])
@@ -611,7 +743,7 @@ def _compare_output(output: str, class_name: str, model, case: ModelCase, hint: 
             raise CheckFailure(f"[sample {case.name}] {failure.message}", hint=hint,
                                details=failure.details) from None
         return
-    loss, grads = _loss_and_grads(model, case.X, case.y, case.name, install)
+    loss, grads = _loss_and_grads(model, case.X, case.y, case.name, install, answer=answer)
     expected_loss, expected_grads = reference.loss(case.X, case.y)
     data_loss, data_grads = _reference_model(class_name, case.dims, 0.0, case.params).loss(
         case.X, case.y)
@@ -642,9 +774,21 @@ def _model_output_check(class_name: str, output: str, cases: Sequence[ModelCase]
     """Scores, loss or gradients on installed parameters; Note [Model checks share parameters]."""
     def run(student) -> None:
         __tracebackhide__ = True
-        for case in cases:
-            model = _new_model(student, class_name, case.dims, reg=case.reg)
-            _compare_output(output, class_name, model, case, hint, install=(case.params, None))
+        # Every case's model made first, in one request (Note [A check's models made together]),
+        # then every one asked, in one request (Note [A check's models asked together]).
+        models = _new_models(student, class_name, cases)
+        made = [m for m in models if isinstance(m, RemoteObject)]
+        installs = [(case.params, _student_shapes(model, initial=True))
+                    for case, model in zip(cases, made)]
+        questions = [(model, "loss", (case.X,) if output == "scores" else (case.X, case.y), {},
+                      ("params", _install_values(model, *install)))
+                     for case, model, install in zip(cases, made, installs)]
+        with student.method_calls(questions) as answers:
+            for case, model, install in zip(cases, models, installs):
+                _compare_output(output, class_name, model, case, hint, install=install,
+                                answer=lambda: next(answers))
+        if len(made) < len(models):
+            models[len(made)]()  # raises the constructor's failure, after the cases before it
 
     function = f"{class_name}.loss"
     return Check(f"{function}/{name}", function, title, run, hint, hidden)
@@ -692,8 +836,9 @@ def _check_weight_statistics(params: dict, weight_scale: float, what: str) -> No
                 details={"name": name, "mean": mean, "std": std, "weight_scale": weight_scale})
 
 
-def _seed_worker(student, seed: int) -> None:
-    student.call("numpy.random", "seed", seed)
+def _seed_call(seed: int) -> tuple:
+    """np.random.seed(seed) in the worker, as a call `_new_model` makes first."""
+    return ("numpy.random", "seed", (seed,), {})
 
 
 # (dims, weight_scale, dtype) per class and check; statistics need >= 4000 entries per matrix.
@@ -716,10 +861,10 @@ def _init_check(class_name: str, name: str, title: str, hint: str) -> Check:
     def run(student) -> None:
         __tracebackhide__ = True
         for dims, weight_scale, dtype in INIT_CASES[class_name, name]:
-            _seed_worker(student, 0)
             what = f"{class_name} with sizes {list(dims)}, weight_scale={weight_scale:g}"
             what += f", dtype={dtype}" if class_name == "FullyConnectedNet" else ""
-            model = _new_model(student, class_name, dims, weight_scale=weight_scale, dtype=dtype)
+            model = _new_model(student, class_name, dims, weight_scale=weight_scale, dtype=dtype,
+                               before=[_seed_call(0)], read_params=True)
             params = _student_params(model, dims, what)
             if name == "params":
                 _check_zero_biases_and_dtype(params, what, dtype)
@@ -760,9 +905,11 @@ def _initial_loss_near_log_c(student) -> dict:
     dims, weight_scale, N = (15, 20, 30, 10), 1e-2, 10
     r = _rng(231)
     X, y = r.standard_normal((N, dims[0])), r.integers(dims[-1], size=N)
-    _seed_worker(student, 231)
-    model = _new_model(student, "FullyConnectedNet", dims, weight_scale=weight_scale)
-    own, _ = _loss_and_grads(model, X, y, f"freshly initialised {list(dims)}, N={N}")
+    model = _new_model(student, "FullyConnectedNet", dims, weight_scale=weight_scale,
+                       before=[_seed_call(231)])
+    shapes: dict = {}
+    own, _ = _loss_and_grads(model, X, y, f"freshly initialised {list(dims)}, N={N}",
+                             shapes_after=shapes)
     bound = _log_c_bound(X, dims, weight_scale)
     compare_scalar(f"initial loss (sizes {list(dims)}, weight_scale={weight_scale:g}, N={N})",
                    own, math.log(dims[-1]), tolerance=Tolerance(rtol=0.0, atol=bound))
@@ -776,7 +923,7 @@ def _initial_loss_near_log_c(student) -> dict:
         params[f"W{i}"] = weight_scale * r.standard_normal((fan_in, fan_out))
         params[f"b{i}"] = np.zeros(fan_out)
     what = f"small weights the grader set (weight_scale={weight_scale:g}), N={N}"
-    loss, grads = _loss_and_grads(model, X, y, what, install=(params, None))
+    loss, grads = _loss_and_grads(model, X, y, what, install=(params, shapes))
     _same_as_reference(model, ModelCase(what, dims, params, X, y, 0.0), loss, grads)
     return {"loss": float(np.asarray(getattr(own, "value", own))), "log_C": math.log(dims[-1]),
             "bound": bound}
@@ -793,18 +940,24 @@ def _course_initial_losses(student) -> None:
     __tracebackhide__ = True
     stream = np.random.RandomState(231)
     X, y = stream.randn(2, 15), stream.randint(10, size=2)
-    _seed_worker(student, 231)
-    student.call("numpy.random", "randn", 2, 15)
-    student.call("numpy.random", "randint", 10, size=2)
+    # The cell's draws, then the first network, in one request (Note [Model construction in
+    # one request]); the second network follows them in the worker's np.random.
+    cell = [_seed_call(231), ("numpy.random", "randn", (2, 15), {}),
+            ("numpy.random", "randint", (10,), {"size": 2})]
     for reg, published in COURSE_INITIAL_LOSSES:
         course_weights = {f"W{i}": 5e-2 * stream.randn(COURSE_DIMS[i - 1], COURSE_DIMS[i])
                           for i in range(1, len(COURSE_DIMS))}
-        model = _new_model(student, "FullyConnectedNet", COURSE_DIMS, reg=reg, weight_scale=5e-2)
+        model = _new_model(student, "FullyConnectedNet", COURSE_DIMS, reg=reg, weight_scale=5e-2,
+                           before=cell, read_params=True)
+        cell = []
         what = f"FullyConnectedNet([20, 30], input_dim=15, num_classes=10, reg={reg:g})"
         params = _student_params(model, COURSE_DIMS, what)
         case = ModelCase(what, COURSE_DIMS, params, X, y, reg)
         # Note [Judge holds the state] in grader/checks/trust.py
-        loss, grads = _loss_and_grads(model, X, y, what, install=(params, None))
+        shapes: dict = {}
+        loss, grads = _loss_and_grads(model, X, y, what,
+                                      install=(params, _student_shapes(model, initial=True)),
+                                      shapes_after=shapes)
         expected = _reference_model("FullyConnectedNet", COURSE_DIMS, reg, params).loss(X, y)[0]
         data_loss = _reference_model("FullyConnectedNet", COURSE_DIMS, 0.0, params).loss(X, y)[0]
         same_draws = all(np.array_equal(params[k], v) for k, v in course_weights.items())
@@ -828,7 +981,7 @@ def _course_initial_losses(student) -> None:
             drawn[f"b{i}"] = np.zeros(COURSE_DIMS[i])
         fresh = ModelCase(f"{what}, weights and X the grader drew", COURSE_DIMS, drawn,
                           r.standard_normal((2, 15)), r.integers(10, size=2), reg)
-        loss, grads = _loss_and_grads(model, fresh.X, fresh.y, fresh.name, install=(drawn, None))
+        loss, grads = _loss_and_grads(model, fresh.X, fresh.y, fresh.name, install=(drawn, shapes))
         _same_as_reference(model, fresh, loss, grads)
 
 
@@ -890,8 +1043,8 @@ def _overfit(student) -> dict:
     data, params = _overfit_problem()
     X, y = data["X_train"], data["y_train"]
     model = _new_model(student, "FullyConnectedNet", OVERFIT_DIMS,
-                       weight_scale=OVERFIT_WEIGHT_SCALE)
-    shapes = _student_shapes(model)
+                       weight_scale=OVERFIT_WEIGHT_SCALE, read_params=True)
+    shapes = _student_shapes(model, initial=True)
 
     def step(current: dict, X_batch, y_batch, where: str):
         loss, grads = _loss_and_grads(model, X_batch, y_batch, f"training, {where}",

@@ -11,8 +11,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-from grader.worker.client import (BudgetSpent, CallResult, Part, Ref, StudentError, Worker,
-                                  WorkerCrashed, WorkerFailure, WorkerTimeout)
+from grader.worker.client import (RESULT, BudgetSpent, CallResult, Part, Ref, StudentError,
+                                  Worker, WorkerCrashed, WorkerFailure, WorkerTimeout)
 
 from .spec import CheckFailure
 
@@ -107,8 +107,9 @@ class Student:
         if module not in self._members:
             import_name = self._import_name(module)
             try:
-                self.worker.import_module(import_name, timeout=self.import_timeouts.get(module))
-                self._members[module] = self.worker.describe(import_name)
+                # One request for both (Note [Import and describe] in grader/worker/client.py).
+                self._members[module] = self.worker.import_module(
+                    import_name, timeout=self.import_timeouts.get(module), describe=True)["members"]
             except StudentError as error:
                 failure = ImportFailure(import_failure_message(self._file(module), error))
                 self._broken_modules[module] = failure
@@ -159,14 +160,17 @@ class Student:
         self._warm_start = self.worker.starts
 
     def call(self, module: str, name: str, *args, timeout: float | None = None,
-             return_args: bool = False, **kwargs) -> CallResult:
-        """Call module.name in the worker; student exceptions propagate as StudentError."""
+             return_args: bool = False, reads: list[Ref] | None = None, **kwargs) -> CallResult:
+        """Call module.name in the worker; student exceptions propagate as StudentError.
+        `reads`: values read after it in the same request (Note [Reads folded into a call] in
+        grader/worker/client.py)."""
         actual = self.require(module, name)
         self._warm_up()
         timeout = timeout or self.call_timeout
+        more = {"reads": reads} if reads else {}
         result = self.remembering(f"{module}.{name}", name, lambda: self.worker.call(
             self._import_name(module), actual, *args, timeout=timeout, return_args=return_args,
-            **kwargs))
+            **more, **kwargs))
         self._note_mutations(name, result)
         return result
 
@@ -211,18 +215,51 @@ class Student:
         elif isinstance(error, WorkerCrashed):
             self._crashed[key] = str(error).splitlines()[0]
 
+    # Note [Library calls in a stream]
+    # A check may make calls of the libraries, not of the submission, in a stream: fc_nets
+    # seeds the worker's np.random before building a model (Note [Model construction in one
+    # request] in assignments/fc_nets/checks.py).  Such a call, marked "library", is made by
+    # its import name, as `constant` and cnn's seeding (`student.worker.call`) make theirs,
+    # without listing the library's members first: describing numpy.random cost 8 ms of
+    # worker time per submission, to find `seed`, which numpy always has.  A submission that
+    # deleted it from the worker's numpy gets the AttributeError of the call, not "not found".
     def calls(self, module: str, calls: list[tuple], timeout: float | None = None) -> "Calls":
         """`module.name(*args, **kwargs)` for each (name, args, kwargs), in order, as one request
         (Note [Streamed calls] in grader/worker/client.py); an argument may be `Part(i)` (the
-        result of call i, `.item(k)`...).  Use it in a `with` and take the results with `next`:
+        result of call i, `.item(k)`...).  A call may have a fourth element, a dict with
+        "module" (another course module for that call, or with "library" a library's module,
+        Note [Library calls in a stream]) and "reads" (Note [Reads folded into a call] in
+        grader/worker/client.py).  Use it in a `with` and take the results with `next`:
         each call's StudentError, timeout or crash is raised at its own `next`, and is
         remembered as `call` remembers it (Note [Fail fast])."""
         return Calls(self, module, list(calls), timeout or self.call_timeout)
 
+    def method_calls(self, calls: list[tuple], timeout: float | None = None) -> "MethodCalls":
+        """`obj.method(*args, **kwargs)` for each (obj, method, args, kwargs, set_items) (obj a
+        RemoteObject; `set_items` as RemoteObject.call's, or None), in order, as one request
+        (Note [Streamed calls] in grader/worker/client.py).  Take the results with `next` in a
+        `with`, as from `calls`: each call's StudentError (`index` >= 0: an assignment of its
+        `set_items`), timeout or crash is raised at its own `next`, and a crash is remembered
+        as RemoteObject.call remembers it (Note [Fail fast])."""
+        return MethodCalls(self, list(calls), timeout or self.call_timeout)
+
     def new(self, module: str, class_name: str, *args, timeout: float | None = None,
-            **kwargs) -> "RemoteObject":
-        result = self.call(module, class_name, *args, timeout=timeout, **kwargs)
-        return RemoteObject(self, result.ref, class_name)
+            reads: tuple = (), first: tuple | None = None, **kwargs) -> "RemoteObject":
+        """`module.class_name(*args, **kwargs)` in the worker, as a RemoteObject.  `reads`:
+        attribute paths of the new object (("params",)) read in the same request, for
+        `RemoteObject.initial` (Note [Reads folded into a call] in grader/worker/client.py);
+        `first`: a call (module, name, args) made just before, in the same request (Note
+        [Streamed calls]), such as seeding the worker's np.random."""
+        refs = [_path_ref(RESULT, path) for path in reads]
+        if first is None:
+            result = self.call(module, class_name, *args, timeout=timeout, reads=refs, **kwargs)
+        else:
+            before = (first[1], tuple(first[2]), {}, {"module": first[0]})
+            with self.calls(module, [before, (class_name, args, kwargs, {"reads": refs})],
+                            timeout=timeout) as calls:
+                next(calls)
+                result = next(calls)
+        return RemoteObject(self, result.ref, class_name, dict(zip(reads, result.reads)))
 
     def _note_mutations(self, name: str, result: CallResult) -> None:
         # Only whole array arguments count; dicts such as bn_param are meant to change.
@@ -241,22 +278,31 @@ class Calls:
     so that what is refused or missing is said at the very call that says it one by one."""
 
     def __init__(self, student: Student, module: str, calls: list, timeout: float | None) -> None:
-        self.student, self.module, self.calls, self.timeout = student, module, calls, timeout
+        self.student, self.timeout = student, timeout
+        self.calls = [call[:3] for call in calls]
+        options = [call[3] if len(call) > 3 else {} for call in calls]
+        self.modules = [option.get("module", module) for option in options]
+        self.reads = [option.get("reads") or [] for option in options]
+        # Note [Library calls in a stream]
+        self.library = [bool(option.get("library")) for option in options]
         self.results: list[CallResult] = []
-        self.keys = [f"{module}.{name}" for name, _, _ in calls]
+        self.keys = [f"{m}.{name}" for m, (name, _, _) in zip(self.modules, self.calls)]
         self.stream = None
         try:
-            actual = [student.require(module, name) for name, _, _ in calls]
+            actual = [name if library else student.require(m, name)
+                      for m, (name, _, _), library in zip(self.modules, self.calls, self.library)]
         except CheckFailure:
             return  # one by one: the missing name is reported at its own call
         if len(calls) < 2 or any(k in student._timed_out or k in student._crashed for k in self.keys):
             return
         student._warm_up()
-        import_name = student._import_name(module)
         try:
             self.stream = student.worker.stream(
-                [({"module": import_name, "attrs": name.split(".")}, args, kwargs)
-                 for name, (_, args, kwargs) in zip(actual, calls)], timeout=timeout)
+                [({"module": m if library else student._import_name(m), "attrs": name.split(".")},
+                  args, kwargs, {"reads": reads})
+                 for m, name, (_, args, kwargs), reads, library
+                 in zip(self.modules, actual, self.calls, self.reads, self.library)],
+                timeout=timeout)
         except WorkerFailure as error:  # sending (a worker that would not start): the first call's
             student._remember(self.keys[0], error)
             raise
@@ -269,9 +315,16 @@ class Calls:
         if index >= len(self.calls):
             raise StopIteration
         name, args, kwargs = self.calls[index]
-        if self.stream is None:
+        if self.stream is None and self.library[index]:
             args, kwargs = self._refs(args), self._refs(kwargs)
-            result = self.student.call(self.module, name, *args, timeout=self.timeout, **kwargs)
+            worker = self.student.worker
+            result = self.student.remembering(self.keys[index], name, lambda: worker.call(
+                self.modules[index], name, *args, timeout=self.timeout, reads=self.reads[index],
+                **kwargs))
+        elif self.stream is None:
+            args, kwargs = self._refs(args), self._refs(kwargs)
+            result = self.student.call(self.modules[index], name, *args, timeout=self.timeout,
+                                       reads=self.reads[index], **kwargs)
         else:
             try:
                 result = next(self.stream)
@@ -305,19 +358,107 @@ class Calls:
         self.close()
 
 
+class MethodCalls:
+    """The results of `Student.method_calls`, one per `next`, in order.  One request when none
+    of the methods crashed the worker before (Note [Fail fast]); otherwise one
+    `RemoteObject.call` each, at its `next`, as Calls does."""
+
+    def __init__(self, student: Student, calls: list, timeout: float | None) -> None:
+        self.student, self.timeout, self.results = student, timeout, []
+        self.calls = []
+        for obj, method, args, kwargs, set_items in calls:
+            if set_items is None and obj.deferred is not None:
+                set_items, obj.deferred = obj.deferred, None
+            self.calls.append((obj, method, args, kwargs, set_items))
+        self.keys = [f"object {obj.class_name}.{method}" for obj, method, *_ in self.calls]
+        self.stream = None
+        if len(calls) < 2 or any(k in student._crashed for k in self.keys):
+            return
+        student._warm_up()
+        try:
+            self.stream = student.worker.stream(
+                [({"ref": obj.ref.wire()["__ref__"], "attrs": [method]}, args, kwargs,
+                  {"sets": [] if set_items is None else
+                   [(obj.ref.attr(set_items[0]).item(k), v) for k, v in set_items[1].items()],
+                   "watch_inputs": False})
+                 for obj, method, args, kwargs, set_items in self.calls], timeout=timeout)
+        except WorkerFailure as error:  # sending (a worker that would not start): the first call's
+            student._remember(self.keys[0], error, timeouts=False)
+            raise
+
+    def __iter__(self) -> "MethodCalls":
+        return self
+
+    def __next__(self) -> CallResult:
+        index = len(self.results)
+        if index >= len(self.calls):
+            raise StopIteration
+        obj, method, args, kwargs, set_items = self.calls[index]
+        if self.stream is None:
+            result = obj.call(method, *args, timeout=self.timeout, set_items=set_items, **kwargs)
+        else:
+            try:
+                result = next(self.stream)
+            except WorkerFailure as error:
+                self.student._remember(self.keys[index], error, timeouts=False)
+                raise
+            except StopIteration:  # the stream ended early: a request came between
+                raise RuntimeError("a streamed call was read after another request") from None
+        self.results.append(result)
+        return result
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+
+    def __enter__(self) -> "MethodCalls":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _path_ref(ref: Ref, path: tuple) -> Ref:
+    """`ref`.attr(path[0]).item(path[1])...: an attribute, then items (RemoteObject.get's paths)."""
+    ref = ref.attr(path[0])
+    for key in path[1:]:
+        ref = ref.item(key)
+    return ref
+
+
 @dataclass
 class RemoteObject:
     """An object living in the worker (a model, a solver): call methods, read attributes."""
     student: Student
     ref: Ref
     class_name: str
+    initial_reads: dict = field(default_factory=dict)  # path -> value or StudentError (Student.new)
+    deferred: tuple | None = None  # (attr, values) for the next call (`defer_set_items`)
+
+    def initial(self, *path: str):
+        """What `get(*path)` returned right after the object was made, read in the same request
+        (`Student.new(..., reads=[path])`, Note [Reads folded into a call] in
+        grader/worker/client.py); a separate `get` when that path was not read then."""
+        if path not in self.initial_reads:
+            return self.get(*path)
+        value = self.initial_reads[path]
+        if isinstance(value, StudentError):
+            raise value
+        return value
 
     def call(self, method: str, *args, timeout: float | None = None, return_args: bool = False,
-             set_items: tuple[str, dict] | None = None, **kwargs) -> CallResult:
+             set_items: tuple[str, dict] | None = None, reads: tuple = (),
+             **kwargs) -> CallResult:
         """Call a method; `set_items=(attr, values)` first makes obj.attr[key] = value for each
         item, in the same request (Note [Sets folded into a call] in grader/worker/client.py):
-        a StudentError with `index` >= 0 is then the assignment at that position."""
+        a StudentError with `index` >= 0 is then the assignment at that position.  `reads`:
+        attribute paths of the object read after the call, in the result's `reads` (Note
+        [Reads folded into a call])."""
         timeout = timeout or self.student.call_timeout
+        if self.deferred is not None and set_items is None:
+            set_items, self.deferred = self.deferred, None
+        # A method's writes into its inputs are not reported (only functions' are: `Student.call`),
+        # so the worker is not asked to look for them (`watch_inputs`).
         # Note [Fail fast]: a method that crashed the worker is not called again.  Its
         # timeouts are not remembered: objects of one class differ in size between checks.
         name = f"{self.class_name}.{method}" if method else self.class_name
@@ -325,24 +466,28 @@ class RemoteObject:
         if set_items is not None:
             base = self.ref.attr(set_items[0])
             sets = [(base.item(key), value) for key, value in set_items[1].items()]
+        more = {"reads": [_path_ref(self.ref, path) for path in reads]} if reads else {}
         return self.student.remembering(
             f"object {name}", name, lambda: self.student.worker.call_ref(
                 self.ref, method, *args, timeout=timeout, return_args=return_args, sets=sets,
-                **kwargs),
+                watch_inputs=False, **more, **kwargs),
             timeouts=False)
 
     def get(self, *path: str):
         """Read an attribute path as plain data: obj.get('params') or obj.get('params', 'W1')."""
-        ref = self.ref.attr(path[0])
-        for key in path[1:]:
-            ref = ref.item(key)
-        return self.student.worker.get(ref)
+        return self.student.worker.get(_path_ref(self.ref, path))
 
     def set_attr(self, name: str, value) -> None:
         self.student.worker.set(self.ref.attr(name), value)
 
     def set_item(self, attr: str, key: str, value) -> None:
         self.student.worker.set(self.ref.attr(attr).item(key), value)
+
+    def defer_set_items(self, attr: str, values: dict) -> None:
+        """`set_items(attr, values)`, made in the request of the next `call` instead (its
+        `set_items`; Note [Sets folded into a call] in grader/worker/client.py): that call then
+        raises the StudentError of an assignment that raised, its `index` >= 0."""
+        self.deferred = (attr, values)
 
     def set_items(self, attr: str, values: dict) -> None:
         """obj.attr[key] = value for each item, in order, in one request (Note [Batched sets]

@@ -437,11 +437,33 @@ class _Perturbing:
     def get(self, *args, **kwargs):
         return _perturb(self._worker.get(*args, **kwargs))
 
+    def stream(self, *args, **kwargs):
+        return _ReadsPerturbed(self._worker.stream(*args, **kwargs))
+
+
+class _ReadsPerturbed:
+    """A stream whose calls' reads come back perturbed, as the `get`s they replace did (Note
+    [Reads folded into a call] in grader/worker/client.py); the calls' values as they were."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        result = next(self._stream)
+        return dataclasses.replace(result, reads=_perturb(result.reads))
+
+    def close(self) -> None:
+        self._stream.close()
+
 
 def _perturb_result(result):
     return dataclasses.replace(result, value=_perturb(result.value),
                                args_after=_perturb(result.args_after),
-                               kwargs_after=_perturb(result.kwargs_after))
+                               kwargs_after=_perturb(result.kwargs_after),
+                               reads=_perturb(result.reads))
 
 
 def _perturb(value):

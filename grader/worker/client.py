@@ -95,6 +95,16 @@ class ProtocolError(WorkerFailure):
     """The worker sent something that is not a well-formed reply."""
 
 
+def _student_error(error) -> StudentError:
+    """The StudentError of an error the worker reported, its strings clipped (Note [Bounded
+    text] in grader/scoring/result.py)."""
+    error = error if isinstance(error, dict) else {}
+    fields = {k: clip(v, _FIELD_LIMITS[k]) if isinstance(v, str) else v
+              for k, v in error.items() if k in StudentError.__dataclass_fields__
+              and (isinstance(v, str) if k not in ("line", "index") else type(v) is int)}
+    return StudentError(**{"type": "Error", "message": "?", **fields})
+
+
 @dataclass(frozen=True)
 class Opaque:
     """A value the student returned that cannot cross the wire, described by its type."""
@@ -149,6 +159,17 @@ class CallResult:
     args_after: object = None
     kwargs_after: object = None
     output: str = ""
+    reads: list = field(default_factory=list)  # values or StudentErrors: Note [Reads folded ...]
+
+    def read(self, index: int = 0):
+        """The value of read `index` made after the call; its StudentError if reading raised."""
+        value = self.reads[index]
+        if isinstance(value, StudentError):
+            raise value
+        return value
+
+
+RESULT = Ref(0)  # in `reads`: the result of the call itself (Note [Reads folded into a call])
 
 
 @dataclass(frozen=True)
@@ -225,6 +246,7 @@ class Stream:
         self.worker, self.request_id, self.count = worker, request_id, count
         self.limit, self.started, self.received = limit, started, 0
         self.open, self.draining = True, False
+        self.reads: list[int] = []  # reads asked of each call (Note [Reads folded into a call])
 
     def __iter__(self) -> "Stream":
         return self
@@ -245,7 +267,7 @@ class Stream:
         self.started = time.monotonic()  # when the worker began the next call
         if self.received >= self.count:
             self._end()
-        return worker._call_result(reply)
+        return worker._call_result(reply, self.reads[part] if part < len(self.reads) else 0)
 
     def _end(self) -> None:
         self.open = False
@@ -443,6 +465,12 @@ class Worker:
     #   (Note [Worker constants] in grader/checks/student.py); a `grade check` of the solution
     #   went from 383 requests to 210 (fc_nets), 205 to 167 (batchnorm), 321 to 243 (dropout)
     #   and 291 to 200 (cnn), with every verdict and message of the selftest fixtures the same;
+    #   then a model's construction, its seeding and the read of its `params` in one request
+    #   (Note [Reads folded into a call]), a module's import and description in one (Note
+    #   [Import and describe]), and a check's networks built and asked together (Note [A
+    #   check's models made together] in assignments/fc_nets/checks.py, Note [Nets of a check
+    #   together] in assignments/batchnorm/checks.py): 118 (fc_nets) and 96 (batchnorm), every
+    #   verdict, message and cause of their selftest fixtures the same;
     # - then each one cheaper, with every check kept: the cgroup's out-of-memory count, read
     #   after every reply (Note [Memory per submission] in cgroup.py), is read from a descriptor kept open
     #   (1 us, not 15); npy headers are remembered on both sides (wire.py, Note [Header memo]);
@@ -505,11 +533,7 @@ class Worker:
             self.close()
             raise ProtocolError("the worker's reply did not match the request; it was stopped")
         if not reply.get("ok"):
-            error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
-            fields = {k: clip(v, _FIELD_LIMITS[k]) if isinstance(v, str) else v  # Note [Bounded text]
-                      for k, v in error.items() if k in StudentError.__dataclass_fields__
-                      and (isinstance(v, str) if k not in ("line", "index") else type(v) is int)}
-            raise StudentError(**{"type": "Error", "message": "?", **fields})
+            raise _student_error(reply.get("error"))
         return reply
 
     # Note [Streamed calls]
@@ -544,12 +568,23 @@ class Worker:
     # unseeded generator); a correct submission makes exactly the calls it made before, in
     # the same order.  Output printed by call i+1 may be shown with call i's.
     def stream(self, calls: list[tuple], timeout: float | None = None) -> "Stream":
-        """Send `calls`, each (target, args, kwargs), in one request; iterate the Stream for
-        each call's CallResult (Note [Streamed calls])."""
-        fields = {"calls": [{"target": target, "args": list(args), "kwargs": kwargs}
-                            for target, args, kwargs in calls]}
+        """Send `calls`, each (target, args, kwargs) or (target, args, kwargs, options), in one
+        request; iterate the Stream for each call's CallResult (Note [Streamed calls]).
+        `options` may hold "sets", [(Ref, value), ...] made first (Note [Sets folded into a
+        call]), "reads", [Ref, ...] read after (Note [Reads folded into a call]), and
+        "watch_inputs" (False: as `call_ref`'s)."""
+        options = [call[3] if len(call) > 3 else {} for call in calls]
+        fields = {"calls": [{"target": call[0], "args": list(call[1]), "kwargs": call[2],
+                             **({"sets": [[r.wire()["__ref__"], v] for r, v in option["sets"]]}
+                                if option.get("sets") else {}),
+                             **({"reads": [r.wire()["__ref__"] for r in option["reads"]]}
+                                if option.get("reads") else {}),
+                             **({"watch_inputs": False} if option.get("watch_inputs") is False
+                                else {})}
+                            for call, option in zip(calls, options)]}
         request_id, limit, sent = self._send("calls", timeout, fields)
         stream = Stream(self, request_id, len(calls), limit, sent)
+        stream.reads = [len(option.get("reads") or ()) for option in options]
         self._stream = stream
         return stream
 
@@ -645,18 +680,22 @@ class Worker:
 
     # -- conveniences ----------------------------------------------------------
     def call(self, module: str, attrs: str | list[str], *args, timeout: float | None = None,
-             return_args: bool = False, **kwargs) -> CallResult:
-        """Call `module.attr(*args, **kwargs)` in the worker (attrs may be a dotted path)."""
+             return_args: bool = False, reads: list[Ref] | None = None, **kwargs) -> CallResult:
+        """Call `module.attr(*args, **kwargs)` in the worker (attrs may be a dotted path);
+        `reads`, values read after it in the same request (Note [Reads folded into a call])."""
         target = {"module": module, "attrs": attrs.split(".") if isinstance(attrs, str) else attrs}
-        return self._call(target, args, kwargs, timeout, return_args)
+        return self._call(target, args, kwargs, timeout, return_args, reads=reads)
 
     def call_ref(self, ref: Ref, method: str | None, *args, timeout: float | None = None,
                  return_args: bool = False, sets: list[tuple[Ref, object]] | None = None,
+                 reads: list[Ref] | None = None, watch_inputs: bool = True,
                  **kwargs) -> CallResult:
         """Call a method of (or, with method None, the object at) a Ref; `sets`, assignments
-        made first in the same request (Note [Sets folded into a call])."""
+        made first in the same request (Note [Sets folded into a call]); `reads`, values read
+        after it (Note [Reads folded into a call]); `watch_inputs=False`: the reply's
+        `mutated` is not wanted, so the worker does not copy the inputs to find it."""
         target = {"ref": ref.wire()["__ref__"], "attrs": [method] if method else []}
-        return self._call(target, args, kwargs, timeout, return_args, sets)
+        return self._call(target, args, kwargs, timeout, return_args, sets, reads, watch_inputs)
 
     # Note [Sets folded into a call]
     # A check that installs parameters and then asks for the loss (`model.params[...] = ...`
@@ -675,19 +714,49 @@ class Worker:
     # call, and is reported as the call's (Note [Fail fast] then refuses that method in later
     # checks, where the separate requests would have crashed again in the same assignment):
     # the same check fails either way, with the same cause.
-    def _call(self, target, args, kwargs, timeout, return_args, sets=None) -> CallResult:
+    def _call(self, target, args, kwargs, timeout, return_args, sets=None, reads=None,
+              watch_inputs=True) -> CallResult:
         fields = {} if not sets else {"sets": [[ref.wire()["__ref__"], value] for ref, value in sets]}
+        if reads:
+            fields["reads"] = [ref.wire()["__ref__"] for ref in reads]
+        if not watch_inputs:
+            fields["watch_inputs"] = False
         reply = self.request("call", target=target, args=list(args), kwargs=kwargs,
                              return_args=return_args, timeout=timeout, **fields)
-        return self._call_result(reply)
+        return self._call_result(reply, len(reads or ()))
 
-    def _call_result(self, reply: dict) -> CallResult:
+    # Note [Reads folded into a call]
+    # A check that builds a model and then reads what the constructor made (`model.params`:
+    # the initialisation checks judge it; every check that installs parameters reads the
+    # shapes the student keeps them in, Note [Singleton axes] in grader/checks/compare.py)
+    # paid a `get` round trip after the call: 43 of the 210 requests of an fc_nets `grade
+    # check`.  `call(..., reads=[ref, ...])` asks for them in the call's own request: once the
+    # call has returned and its reply's fields are made, the worker reads each ref in order
+    # and converts it as `get` does (`RESULT`, handle 0, stands for the call's own result), so
+    # they see what a `get` sent right after the reply saw, with no student code in between.
+    # A read that raises is answered as that `get`'s StudentError (`CallResult.read` raises
+    # it) and does not fail the call; a call that raises makes no reads, as no `get` followed
+    # it.  The reads share the call's time limit: a plain attribute costs microseconds, and a
+    # read that crashes or hangs (a hostile `params` property) is reported as the call's
+    # crash or timeout, held against the function by Note [Fail fast] as a crash in the call
+    # itself would be; before, the separate `get` failed the same check with the same cause.
+    def _call_result(self, reply: dict, reads: int = 0) -> CallResult:
         mutated = reply.get("mutated") if isinstance(reply.get("mutated"), list) else []
+        values = []
+        if reads:
+            answered = reply.get("reads")
+            if not isinstance(answered, list) or len(answered) != reads \
+                    or not all(isinstance(a, dict) for a in answered):
+                self.close()
+                raise ProtocolError("the worker's reply did not carry the reads asked for; it was "
+                                    "stopped")
+            values = [_student_error(a.get("error")) if "error" in a else unmark(a.get("value"))
+                      for a in answered]
         return CallResult(unmark(reply.get("value")), Ref(int(reply["handle"])),
                           float(reply.get("seconds", 0.0)),
                           [clip(m, MAX_NAME) for m in mutated[:100]],
                           unmark(reply.get("args_after")), unmark(reply.get("kwargs_after")),
-                          self._output.take())
+                          self._output.take(), values)
 
     def get(self, ref: Ref, timeout: float | None = None):
         return unmark(self.request("get", ref=ref.wire()["__ref__"], timeout=timeout)["value"])
@@ -707,17 +776,36 @@ class Worker:
             self.request("set", items=[[ref.wire()["__ref__"], value] for ref, value in items],
                          timeout=timeout)
 
-    def import_module(self, module: str, timeout: float | None = None) -> dict:
-        return self.request("import", module=module, timeout=timeout)
+    # Note [Import and describe]
+    # Every module a check needs was imported and then described (its public callables and
+    # their signatures, for names and adapters): two round trips per module, ten per fc_nets
+    # submission.  `import_module(..., describe=True)` asks for both in one request: the worker
+    # imports the module and, once that returned, describes it exactly as `describe` would,
+    # under the import's time limit (an import's limit is the larger where it differs: a
+    # notebook's modules).  An exception in either is the request's StudentError, as either
+    # request's was, and the judge reports both the same way (an import failure).
+    def import_module(self, module: str, timeout: float | None = None,
+                      describe: bool = False) -> dict:
+        """Import `module` in the worker; with `describe`, the reply's "members" are what
+        `describe` returns (Note [Import and describe])."""
+        reply = self.request("import", module=module, timeout=timeout,
+                             **({"describe": True} if describe else {}))
+        if describe:
+            reply["members"] = _members(reply.get("members"))
+        return reply
 
     def describe(self, module: str, timeout: float | None = None) -> dict[str, str]:
-        members = self.request("describe", target={"module": module}, timeout=timeout)["members"]
-        # A name longer than MAX_NAME is no course name; signatures are shown in messages.
-        return {name: clip(signature, 1_000) for name, signature in members.items()
-                if len(name) <= MAX_NAME} if isinstance(members, dict) else {}
+        reply = self.request("describe", target={"module": module}, timeout=timeout)
+        return _members(reply["members"])
 
     def take_output(self) -> str:
         return self._output.take() if self.process is not None else ""
+
+
+def _members(members) -> dict[str, str]:
+    # A name longer than MAX_NAME is no course name; signatures are shown in messages.
+    return {name: clip(signature, 1_000) for name, signature in members.items()
+            if len(name) <= MAX_NAME} if isinstance(members, dict) else {}
 
 
 def describe_exit(code: int | None) -> str:

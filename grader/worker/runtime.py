@@ -213,7 +213,10 @@ def op_path(request: dict, table: Table) -> dict:
 
 def op_import(request: dict, table: Table) -> dict:
     module = importlib.import_module(request["module"])
-    return {"file": getattr(module, "__file__", None)}
+    reply = {"file": getattr(module, "__file__", None)}
+    if request.get("describe"):  # Note [Import and describe] in client.py
+        reply.update(op_describe({"target": {"module": request["module"]}}, table))
+    return reply
 
 
 def op_describe(request: dict, table: Table) -> dict:
@@ -254,7 +257,24 @@ def op_call(request: dict, table: Table) -> dict:
     if request.get("return_args"):
         reply["args_after"] = to_plain(args)
         reply["kwargs_after"] = to_plain(kwargs)
+    if "reads" in request:  # Note [Reads folded into a call] in client.py
+        reply["reads"] = [_read(ref, reply["handle"], table) for ref in request["reads"]]
     return reply
+
+
+def _read(ref: list, handle: int, table: Table) -> dict:
+    """{"value": the plain data at `ref`} or {"error": ...}, as `get` answers; a ref whose
+    handle is 0 starts at the result of the call being answered."""
+    try:
+        if isinstance(ref, list) and ref and type(ref[0]) is int and ref[0] == 0:
+            ref = [handle, *ref[1:]]
+        return {"value": to_plain(table.resolve(ref))}
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt from student code too
+        try:
+            return {"error": _error(exc)}
+        except BaseException:  # student code broke the reporting itself
+            return {"error": {"type": "Error", "message": "unreportable error", "traceback": "",
+                              "where": ""}}
 
 
 def op_get(request: dict, table: Table) -> dict:

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from grader.checks.student import ImportFailure, MissingName
-from grader.worker.client import BudgetSpent, Part, StudentError, WorkerCrashed, WorkerTimeout
+from grader.worker.client import (RESULT, BudgetSpent, Part, StudentError, WorkerCrashed,
+                                  WorkerTimeout)
 
 LAYERS = """
 import numpy as np
@@ -274,3 +275,94 @@ def test_a_constant_is_made_once_per_worker_process(make_student) -> None:
     again = student.constant("numpy", "dtype", "float32")
     assert again is not first
     assert student.call("layers", "kind", again.attr("type")).value == "float32"
+
+
+NET = """
+import numpy as np
+
+class Net:
+    def __init__(self, d):
+        self.params = {'W': np.arange(float(d)), 'b': np.zeros((1, 1))}
+        self.calls = 0
+
+    def loss(self, x):
+        self.calls += 1
+        return float(x @ self.params['W'] + self.params['b'].sum())
+"""
+
+
+def test_an_object_made_with_reads_answers_them_without_another_request(make_student) -> None:
+    """Note [Reads folded into a call]: `new(..., reads=...)` reads in the constructor's request;
+    `initial` gives what a `get` right after it gave."""
+    student = make_student({"layers.py": NET})
+    student.members("layers")
+    before = student.worker._next_id
+    model = student.new("layers", "Net", 3, reads=(("params",),))
+    assert student.worker._next_id == before + 1
+    np.testing.assert_array_equal(model.initial("params")["W"], [0.0, 1.0, 2.0])
+    assert model.initial("params")["b"].shape == (1, 1)
+    assert model.initial("calls") == 0  # not read with it: a `get` of its own
+    assert student.worker._next_id == before + 2
+
+
+def test_deferred_sets_go_with_the_next_call_and_a_failing_one_raises_there(make_student) -> None:
+    student = make_student({"layers.py": NET + "\nclass Strict(dict):\n"
+                                               "    def __setitem__(self, key, value):\n"
+                                               "        raise KeyError(key)\n"})
+    model = student.new("layers", "Net", 2)
+    model.defer_set_items("params", {"W": np.array([2.0, 3.0]), "b": np.ones((1, 1))})
+    before = student.worker._next_id
+    assert model.call("loss", np.array([1.0, 1.0])).value == 6.0
+    assert model.call("loss", np.array([1.0, 0.0])).value == 3.0  # made once, kept
+    assert student.worker._next_id == before + 2
+    model.set_attr("params", student.call("layers", "Strict").ref)
+    model.defer_set_items("params", {"W": np.zeros(2)})
+    with pytest.raises(StudentError) as raised:
+        model.call("loss", np.array([1.0, 1.0]))
+    assert raised.value.index == 0 and raised.value.type == "KeyError"
+    assert student.worker.get(model.ref.attr("calls")) == 2  # the call was not made
+
+
+def test_calls_may_name_another_module_and_ask_for_reads(make_student) -> None:
+    student = make_student({"layers.py": NET, "other.py": "def seed(n):\n    return n + 1\n"})
+    with student.calls("layers", [("seed", (1,), {}, {"module": "other"}),
+                                  ("Net", (2,), {}, {"reads": [RESULT.attr("params")]})]) as calls:
+        assert next(calls).value == 2
+        made = next(calls)
+    assert made.read(0)["W"].shape == (2,)
+
+
+def test_method_calls_of_several_objects_go_in_one_request_with_their_sets(make_student) -> None:
+    """Student.method_calls: each object's sets, then its method, in one request; an assignment
+    that raises is that call's StudentError with its index, at its own `next`."""
+    student = make_student({"layers.py": NET + "\nclass Strict(dict):\n"
+                                               "    def __setitem__(self, key, value):\n"
+                                               "        raise KeyError(key)\n"})
+    one, two = student.new("layers", "Net", 2), student.new("layers", "Net", 2)
+    before = student.worker._next_id
+    questions = [(one, "loss", (np.ones(2),), {}, ("params", {"W": np.array([1.0, 2.0])})),
+                 (two, "loss", (np.ones(2),), {}, None)]
+    with student.method_calls(questions) as answers:
+        assert [next(answers).value, next(answers).value] == [3.0, 1.0]
+    assert student.worker._next_id == before + 1
+    two.set_attr("params", student.call("layers", "Strict").ref)
+    questions = [(one, "loss", (np.ones(2),), {}, None),
+                 (two, "loss", (np.ones(2),), {}, ("params", {"W": np.zeros(2)}))]
+    with student.method_calls(questions) as answers:
+        assert next(answers).value == 3.0
+        with pytest.raises(StudentError) as raised:
+            next(answers)
+    assert raised.value.index == 0 and raised.value.type == "KeyError"
+
+
+def test_a_library_call_in_a_stream_lists_no_members(make_student) -> None:
+    """Note [Library calls in a stream]: made by its import name, nothing described first."""
+    student = make_student({"layers.py": NET})
+    with student.calls("layers", [("seed", (3,), {}, {"module": "numpy.random", "library": True}),
+                                  ("rand", (), {}, {"module": "numpy.random", "library": True}),
+                                  ("Net", (2,), {})]) as calls:
+        next(calls)
+        drawn = next(calls).value
+        assert next(calls).ref is not None
+    assert drawn == np.random.RandomState(3).rand()
+    assert "numpy.random" not in student._members

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from grader.worker import sandbox
-from grader.worker.client import (Converted, Opaque, Part, StudentError, Worker, WorkerCrashed,
-                                  WorkerFailure, WorkerTimeout, ProtocolError)
+from grader.worker.client import (RESULT, Converted, Opaque, Part, StudentError, Worker,
+                                  WorkerCrashed, WorkerFailure, WorkerTimeout, ProtocolError)
 
 
 
@@ -612,6 +612,65 @@ def test_a_set_folded_into_a_call_is_made_first_and_a_failing_set_stops_the_call
     with pytest.raises(StudentError) as own:
         w.call_ref(net, "total", -1.0, sets=[(params.item("d"), np.ones(1))])
     assert own.value.index == -1 and own.value.type == "ValueError"
+
+
+READS = ("import numpy as np\n"
+         "class Net:\n    def __init__(self, d):\n        self.params = {'W': np.ones((d, 2))}\n"
+         "        self.asked = 0\n"
+         "    @property\n    def broken(self):\n        raise AttributeError('no broken here')\n"
+         "    def grow(self):\n        self.asked += 1\n        self.params['b'] = np.zeros((1, 2))\n"
+         "        return self.asked\n"
+         "    def fail(self):\n        raise ValueError('no')\n")
+
+
+def test_reads_folded_into_a_call_see_what_a_get_after_it_sees(worker) -> None:
+    """Note [Reads folded into a call]: the values a `get` sent after the reply would read, in
+    the call's own request, RESULT standing for the call's result; a read that raises is its
+    StudentError without failing the call; a call that raises makes no reads."""
+    w = worker(READS)
+    w.start()
+    before = w._next_id
+    made = w.call("layers", "Net", 3, reads=[RESULT.attr("params"), RESULT.attr("broken"),
+                                             RESULT.attr("params").item("W")])
+    assert w._next_id == before + 1  # one request
+    assert isinstance(made.value, Opaque)
+    np.testing.assert_array_equal(made.read(0)["W"], np.ones((3, 2)))
+    with pytest.raises(StudentError, match="AttributeError: no broken here"):
+        made.read(1)
+    assert made.read(2).shape == (3, 2)
+    grown = w.call_ref(made.ref, "grow", reads=[made.ref.attr("params"), made.ref.attr("asked")])
+    assert grown.value == 1 and grown.read(1) == 1
+    assert sorted(grown.read(0)) == ["W", "b"] and grown.read(0)["b"].shape == (1, 2)
+    assert grown.read(0)["b"].shape == w.get(made.ref.attr("params"))["b"].shape
+    with pytest.raises(StudentError, match="ValueError: no"):
+        w.call_ref(made.ref, "fail", reads=[made.ref.attr("params")])
+    with w.stream([(target("Net"), [2], {}, {"reads": [RESULT.attr("params")]}),
+                   (target("Net"), [4], {})]) as results:
+        first, second = list(results)
+    assert first.read(0)["W"].shape == (2, 2) and second.reads == []
+    assert w.starts == 1
+
+
+def test_a_reply_without_the_reads_asked_for_is_a_protocol_error(worker) -> None:
+    w = worker(READS)
+    made = w.call("layers", "Net", 3)
+    with pytest.raises(ProtocolError, match="reads"):
+        w._call_result({"handle": made.ref.handle, "value": None}, reads=1)
+
+
+def test_import_and_describe_in_one_request(worker) -> None:
+    """Note [Import and describe]: the members `describe` lists, from the import's request;
+    an import that raises is the request's StudentError, as before."""
+    w = worker("def helper(x, y=2):\n    return x\n")
+    w.start()
+    before = w._next_id
+    reply = w.import_module("layers", describe=True)
+    assert w._next_id == before + 1
+    assert reply["members"] == w.describe("layers")
+    assert reply["members"]["helper"] == "(x, y=2)"
+    broken = worker("raise ImportError('nope')\n")
+    with pytest.raises(StudentError, match="ImportError: nope"):
+        broken.import_module("layers", describe=True)
 
 
 def test_streamed_calls_answer_in_order_each_within_its_own_time_limit(worker) -> None:
