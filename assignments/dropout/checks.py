@@ -635,6 +635,12 @@ def normalization_keyword(student, normalization: str) -> dict:
 
 def build_net(student, case: NetCase):
     """The student's network for `case`, with the grader's parameters installed."""
+    return build_net_and_shapes(student, case)[0]
+
+
+def build_net_and_shapes(student, case: NetCase):
+    """(the student's network for `case` with the grader's parameters installed, the shape
+    its params keep each of them in)."""
     keyword, value = dropout_keyword(student, case)
     kwargs = {"input_dim": case.input_dim, "num_classes": case.num_classes,
               "weight_scale": 5e-2, "dtype": float64_in_worker(student), "reg": case.reg,
@@ -651,8 +657,7 @@ def build_net(student, case: NetCase):
     except StudentError as error:
         raise student_failure(f"`{NET}({list(case.hidden_dims)}, {keyword}={value}, ...)`",
                               error) from None
-    install_params(model, case.params())
-    return model
+    return model, install_params(model, case.params())
 
 
 def install_params(model, params: dict[str, np.ndarray]) -> dict[str, tuple]:
@@ -676,13 +681,6 @@ def install_params(model, params: dict[str, np.ndarray]) -> dict[str, tuple]:
     # one request for all of them (Note [Batched sets] in grader/worker/client.py)
     model.set_items("params", {name: value.reshape(shapes[name]) for name, value in params.items()})
     return shapes
-
-
-def student_shapes(model) -> dict[str, tuple]:
-    """The shape of each array in the student's network's params."""
-    own = plain(model.get("params"))
-    return {k: plain(v).shape for k, v in own.items() if isinstance(plain(v), np.ndarray)} \
-        if isinstance(own, dict) else {}
 
 
 def train_loss(model, case: NetCase, X: np.ndarray, y: np.ndarray,
@@ -877,7 +875,7 @@ def check_case_gradients(student, case: NetCase) -> float:
     __tracebackhide__ = True
     X, y = case.data()
     params = case.params()
-    model = build_net(student, case)
+    model, shapes = build_net_and_shapes(student, case)
     loss, grads = train_loss(model, case, X, y, params)
     again, _ = train_loss(model, case, X, y, params)
     if not math.isclose(loss, again, rel_tol=1e-12, abs_tol=0.0):
@@ -888,13 +886,14 @@ def check_case_gradients(student, case: NetCase) -> float:
         check_softmax_consistency(case, loss, grads, params, y)
     except CheckFailure as failure:
         raise in_sample(case.name, failure) from None
-    shapes = student_shapes(model)
-    for number, name in enumerate(sorted(params)):
-        if name in batchnormed_biases(case) and float(np.max(np.abs(grads[name]))) <= 1e-9:
-            continue  # exactly 0: Note [Dropout with normalization]
+    tested = [(number, name) for number, name in enumerate(sorted(params))
+              if not (name in batchnormed_biases(case)  # exactly 0: Note [Dropout with normalization]
+                      and float(np.max(np.abs(grads[name]))) <= 1e-9)]
+    numeric, moved = directional_derivatives(model, X, y, params, tested, shapes)
+    for (number, name), derivative in zip(tested, numeric):
         try:
             check_param_gradient(model, case, X, y, params, name, grads[name], number,
-                                 shapes.get(name, params[name].shape))
+                                 shapes.get(name, params[name].shape), derivative, moved)
         except CheckFailure as failure:
             raise in_sample(case.name, failure) from None
     return loss
@@ -999,8 +998,62 @@ def check_with_normalization(cases: list[NetCase]) -> Check:
 
 def loss_with(model, X, y, name: str, value: np.ndarray, shape: tuple) -> float:
     """The loss with params[name] = value, handed over in the student's own `shape`."""
-    value = plain(call_method(model, "loss", X, y, what=f"`{NET_LOSS}(X, y)`",
-                              set_items=("params", {name: value.reshape(shape)})).value)
+    return loss_of(call_method(model, "loss", X, y, what=f"`{NET_LOSS}(X, y)`",
+                               set_items=("params", {name: value.reshape(shape)})))
+
+
+def direction_for(theta: np.ndarray, number: int) -> np.ndarray:
+    """The random direction of the directional test of the `number`-th parameter."""
+    return QUESTIONS.rng(1000 + number).standard_normal(theta.shape)
+
+
+# Note [Directional derivatives in one request]
+# The directional test of a network's gradients needs the student's loss at theta +- step * v
+# for each parameter: two calls and a set that puts theta back, three requests a parameter
+# and about 120 for a `grade check`.  The calls do not depend on each other's replies, so
+# they go as one streamed request (Note [Streamed calls] in grader/worker/client.py), each
+# with its assignments folded in (Note [Sets folded into a call]): the call for theta + step
+# * v of a parameter also puts the parameter before it back.  The network sees the very same
+# sequence of parameter values and loss calls as with separate requests, so a correct
+# network answers the same; every result is judged after the stream, in the same order.
+# The last parameter is put back only where the network is used again: before a failing
+# parameter's element-wise report (`check_param_gradient`); otherwise the network is
+# dropped with the check.
+def directional_derivatives(model, X, y, params: dict, tested: list[tuple[int, str]],
+                            shapes: dict) -> tuple[list[float], dict]:
+    """(the central difference of the student's loss along `direction_for` each tested
+    parameter, all calls in one request; the parameter left moved, {name: theta} to put
+    back): Note [Directional derivatives in one request]."""
+    calls, previous = [], {}
+    for number, name in tested:
+        theta, shape = params[name], shapes.get(name, params[name].shape)
+        step = DIRECTIONAL_STEP * direction_for(theta, number)
+        calls.append(((X, y), ("params", {**previous, name: (theta + step).reshape(shape)})))
+        calls.append(((X, y), ("params", {name: (theta - step).reshape(shape)})))
+        previous = {name: theta.reshape(shape)}
+    losses = []
+    with model.calls("loss", calls) as results:
+        for _ in calls:
+            losses.append(loss_of(next_result(results, what=f"`{NET_LOSS}(X, y)`")))
+    return ([(plus - minus) / (2 * DIRECTIONAL_STEP) for plus, minus in zip(losses[::2], losses[1::2])],
+            previous)
+
+
+def next_result(results, what: str):
+    """The next CallResult of `RemoteObject.calls`, its failure raised as `call_method` raises
+    a call's with folded sets."""
+    try:
+        return next(results)
+    except StudentError as error:
+        if error.index >= 0:
+            error.index = -1  # as from a set of its own
+            raise
+        raise student_failure(what, error) from None
+
+
+def loss_of(result) -> float:
+    """The loss of a (loss, grads) reply."""
+    value = plain(result.value)
     if not isinstance(value, (tuple, list)) or not value:
         raise CheckFailure(f"`{NET_LOSS}(X, y)` returned {type(value).__name__}, expected "
                            f"(loss, grads)")
@@ -1041,20 +1094,16 @@ def directional_error(numeric: float, claimed: float, analytic: np.ndarray) -> f
 
 
 def check_param_gradient(model, case: NetCase, X, y, params: dict, name: str,
-                         analytic: np.ndarray, number: int, shape: tuple) -> None:
-    """Directional derivative first; element-wise only when it fails (STYLE point 3)."""
+                         analytic: np.ndarray, number: int, shape: tuple, numeric: float,
+                         moved: dict) -> None:
+    """Directional derivative first (`numeric`, from `directional_derivatives`, which left
+    `moved` to put back); element-wise only when it fails (STYLE point 3)."""
     theta = params[name]
-    direction = QUESTIONS.rng(1000 + number).standard_normal(theta.shape)
-    try:
-        plus = loss_with(model, X, y, name, theta + DIRECTIONAL_STEP * direction, shape)
-        minus = loss_with(model, X, y, name, theta - DIRECTIONAL_STEP * direction, shape)
-    finally:
-        model.set_item("params", name, theta.reshape(shape))
-    numeric = (plus - minus) / (2 * DIRECTIONAL_STEP)
-    claimed = float(np.sum(analytic * direction))
+    claimed = float(np.sum(analytic * direction_for(theta, number)))
     error = directional_error(numeric, claimed, analytic)
     if error <= DIRECTIONAL_TOLERANCE:
         return
+    model.set_items("params", moved)  # Note [Directional derivatives in one request]
     raise CheckFailure(
         f"grads['{name}'] does not match your own loss: along a random direction the "
         f"numerical derivative is {numeric:.8g}, your gradient gives {claimed:.8g} (relative "

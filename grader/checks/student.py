@@ -324,15 +324,25 @@ class RemoteObject:
         # Note [Fail fast]: a method that crashed the worker is not called again.  Its
         # timeouts are not remembered: objects of one class differ in size between checks.
         name = f"{self.class_name}.{method}" if method else self.class_name
-        sets = None
-        if set_items is not None:
-            base = self.ref.attr(set_items[0])
-            sets = [(base.item(key), value) for key, value in set_items[1].items()]
+        sets = self._sets(set_items)
         return self.student.remembering(
             f"object {name}", name, lambda: self.student.worker.call_ref(
                 self.ref, method, *args, timeout=timeout, return_args=return_args, sets=sets,
                 **kwargs),
             timeouts=False)
+
+    def calls(self, method: str, calls: list[tuple], timeout: float | None = None) -> "ObjectCalls":
+        """obj.method(*args) for each (args, set_items) in order, as one request (Note [Streamed
+        calls] in grader/worker/client.py); `set_items` (attr, values) or None, as `call`'s.
+        Use it in a `with` and take each CallResult with `next`: a failure is raised at its own
+        call's `next`, as `call` raises it."""
+        return ObjectCalls(self, method, list(calls), timeout or self.student.call_timeout)
+
+    def _sets(self, set_items: tuple[str, dict] | None) -> list | None:
+        if set_items is None:
+            return None
+        base = self.ref.attr(set_items[0])
+        return [(base.item(key), value) for key, value in set_items[1].items()]
 
     def get(self, *path: str):
         """Read an attribute path as plain data: obj.get('params') or obj.get('params', 'W1')."""
@@ -352,6 +362,56 @@ class RemoteObject:
         in grader/worker/client.py); a StudentError's `index` says which one raised."""
         base = self.ref.attr(attr)
         self.student.worker.set_many([(base.item(key), value) for key, value in values.items()])
+
+
+class ObjectCalls:
+    """The results of `RemoteObject.calls`, one per `next`, in order (Note [Streamed calls] in
+    grader/worker/client.py).  One request when there are several calls and the method has
+    not crashed the worker before (Note [Fail fast]); otherwise one `RemoteObject.call` each,
+    at its `next`."""
+
+    def __init__(self, obj: RemoteObject, method: str, calls: list, timeout: float | None) -> None:
+        self.obj, self.method, self.calls, self.timeout = obj, method, calls, timeout
+        self.key = f"object {obj.class_name}.{method}"
+        self.received, self.stream = 0, None
+        if len(calls) < 2 or self.key in obj.student._crashed:
+            return
+        target = {"ref": obj.ref.wire()["__ref__"], "attrs": [method]}
+        try:
+            self.stream = obj.student.worker.stream(
+                [(target, args, {}, obj._sets(set_items)) for args, set_items in calls],
+                timeout=timeout)
+        except WorkerFailure as error:  # sending (a worker that would not start): the first call's
+            obj.student._remember(self.key, error, timeouts=False)
+            raise
+
+    def __iter__(self) -> "ObjectCalls":
+        return self
+
+    def __next__(self) -> CallResult:
+        if self.received >= len(self.calls):
+            raise StopIteration
+        args, set_items = self.calls[self.received]
+        self.received += 1
+        if self.stream is None:
+            return self.obj.call(self.method, *args, timeout=self.timeout, set_items=set_items)
+        try:
+            return next(self.stream)
+        except WorkerFailure as error:
+            self.obj.student._remember(self.key, error, timeouts=False)
+            raise
+        except StopIteration:  # the stream ended early: a request came between
+            raise RuntimeError("a streamed call was read after another request") from None
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+
+    def __enter__(self) -> "ObjectCalls":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def import_failure_message(file: str, error: StudentError) -> str:

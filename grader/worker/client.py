@@ -544,10 +544,14 @@ class Worker:
     # unseeded generator); a correct submission makes exactly the calls it made before, in
     # the same order.  Output printed by call i+1 may be shown with call i's.
     def stream(self, calls: list[tuple], timeout: float | None = None) -> "Stream":
-        """Send `calls`, each (target, args, kwargs), in one request; iterate the Stream for
-        each call's CallResult (Note [Streamed calls])."""
-        fields = {"calls": [{"target": target, "args": list(args), "kwargs": kwargs}
-                            for target, args, kwargs in calls]}
+        """Send `calls`, each (target, args, kwargs) or (target, args, kwargs, sets), in one
+        request; iterate the Stream for each call's CallResult (Note [Streamed calls]).
+        `sets`, [(ref, value), ...], are assignments made before that call, as `call_ref`'s
+        (Note [Sets folded into a call])."""
+        fields = {"calls": [{"target": call[0], "args": list(call[1]), "kwargs": call[2],
+                             **({"sets": [[ref.wire()["__ref__"], value] for ref, value in call[3]]}
+                                if len(call) > 3 and call[3] else {})}
+                            for call in calls]}
         request_id, limit, sent = self._send("calls", timeout, fields)
         stream = Stream(self, request_id, len(calls), limit, sent)
         self._stream = stream

@@ -274,3 +274,61 @@ def test_a_constant_is_made_once_per_worker_process(make_student) -> None:
     again = student.constant("numpy", "dtype", "float32")
     assert again is not first
     assert student.call("layers", "kind", again.attr("type")).value == "float32"
+
+
+# -- RemoteObject.calls: a method called several times in one request (Note [Streamed calls]) ---
+
+MODEL_WITH_SETS = """
+import os
+import numpy as np
+
+class Model:
+    def __init__(self):
+        self.params = {'W': np.zeros(2), 'b': 0.0}
+
+    def loss(self, x):
+        if self.params['b'] == 13.0:
+            os._exit(5)
+        if self.params['b'] < 0:
+            raise ValueError('negative b')
+        return float(x @ self.params['W'] + self.params['b'])
+"""
+
+
+def test_object_calls_go_as_one_request_with_their_sets_made_first(make_student) -> None:
+    student = make_student({"layers.py": MODEL_WITH_SETS})
+    model = student.new("layers", "Model")
+    x = np.array([1.0, 2.0])
+    calls = [((x,), ("params", {"W": np.array([1.0, 0.0])})),
+             ((x,), ("params", {"b": 10.0})),
+             ((x,), None),
+             ((x,), ("params", {"W": np.array([0.0, 1.0]), "b": 0.5}))]
+    before = student.worker._next_id
+    with model.calls("loss", calls) as results:
+        values = [next(results).value for _ in calls]
+    assert student.worker._next_id == before + 1
+    assert values == [1.0, 11.0, 11.0, 2.5]  # what separate calls with set_items return
+
+
+def test_a_failing_object_call_in_a_stream_raises_at_its_own_call(make_student) -> None:
+    student = make_student({"layers.py": MODEL_WITH_SETS}, call_timeout_s=5)
+    model = student.new("layers", "Model")
+    x = np.ones(2)
+    with model.calls("loss", [((x,), None), ((x,), ("params", {"b": -1.0})), ((x,), None)]) as results:
+        assert next(results).value == 0.0
+        with pytest.raises(StudentError, match="negative b") as raised:
+            next(results)
+    assert raised.value.index == -1  # the call raised, not its set
+    with model.calls("loss", [((x,), ("params", {"b": 0.0})), ((x,), ("params", {"b": 13.0}))]) as results:
+        assert next(results).value == 0.0
+        with pytest.raises(WorkerCrashed, match="exit status 5"):
+            next(results)
+    # Note [Fail fast]: the method crashed the worker, so the next calls are not streamed and
+    # the first is refused as a separate call is
+    model = student.new("layers", "Model")
+    starts = student.worker.starts
+    with model.calls("loss", [((x,), None), ((x,), None)]) as results:
+        assert results.stream is None
+        with pytest.raises(WorkerCrashed, match="`Model.loss` already crashed the worker"):
+            next(results)
+    assert student.worker.starts == starts
