@@ -149,7 +149,7 @@ def call_method(obj, method: str, *args, what: str, set_items: tuple | None = No
             return obj.call(method, *args)
         return obj.call(method, *args, set_items=set_items)
     except StudentError as error:
-        if set_items is not None and error.index >= 0:
+        if error.index >= 0:  # an assignment of `set_items` or of a deferred set (install_params)
             error.index = -1  # as from a set of its own
             raise
         raise student_failure(what, error) from None
@@ -283,6 +283,28 @@ def run_forward(student, case: Case, *, seed: int | str | None = CASE_SEED, mode
     return result, as_array_like(value[0], case.x, "dropout_forward out")
 
 
+# Note [One run of each large sample]
+# The train-mode fraction and mean checks both read the output of the notebook's experiment,
+# x (500, 500) + 10 at three keep probabilities, each with a seed: 2 MB in, 4 MB back (out
+# and the cache's mask) and about 25 ms a call, most of it the pipe.  Each sample now runs
+# once per submission and both checks read that output (`shared_forward`), which halves
+# those calls.  The samples carry their seed (Note [Randomness in dropout checks]), so a
+# correct dropout_forward gives the same output on a second call and the verdicts are those
+# of two calls; one that ignores the seed is judged on one draw by both checks, each
+# statistical test keeping its own false-alarm bound (Note [Statistical bounds]).  Only an
+# output is shared: a call that fails is made again by the next check, as before, where
+# Note [Fail fast] refuses a function that timed out or crashed, with its own message.
+def shared_forward(student, case: Case) -> np.ndarray:
+    """The output of `run_forward(student, case)`, made once per submission and sample
+    (Note [One run of each large sample])."""
+    key = ("dropout_forward", case.name)
+    out = student.shared.get(key)
+    if out is None:
+        _, out = run_forward(student, case)
+        student.shared[key] = out
+    return out
+
+
 def inputs_of(student, case: Case, mode: str | None = None) -> dict:
     return {"x": case.x, "dropout_param": dropout_param(student, case, mode=mode)}
 
@@ -362,8 +384,7 @@ def check_fraction(cases: list[Case]) -> Check:
     def run(student) -> None:
         __tracebackhide__ = True
         for case in cases:
-            _, out = run_forward(student, case)
-            check_kept_fraction(student, case, out)
+            check_kept_fraction(student, case, shared_forward(student, case))
     return Check("dropout_forward/train_fraction_zeroed", "dropout_forward",
                  "dropout_forward (train): the fraction of zeroed entries is 1 - keep", run,
                  "each unit is dropped independently with probability 1 - keep")
@@ -373,7 +394,7 @@ def check_mean(cases: list[Case]) -> Check:
     def run(student) -> None:
         __tracebackhide__ = True
         for case in cases:
-            _, out = run_forward(student, case)
+            out = shared_forward(student, case)
             x_mean, out_mean = float(case.x.mean()), float(out.mean())
             bound = mean_bound(case.x, case.keep)
             if abs(out_mean - x_mean) <= bound:
@@ -614,6 +635,12 @@ def normalization_keyword(student, normalization: str) -> dict:
 
 def build_net(student, case: NetCase):
     """The student's network for `case`, with the grader's parameters installed."""
+    return build_net_and_shapes(student, case)[0]
+
+
+def build_net_and_shapes(student, case: NetCase):
+    """(the student's network for `case` with the grader's parameters installed, the shape
+    its params keep each of them in)."""
     keyword, value = dropout_keyword(student, case)
     kwargs = {"input_dim": case.input_dim, "num_classes": case.num_classes,
               "weight_scale": 5e-2, "dtype": float64_in_worker(student), "reg": case.reg,
@@ -626,20 +653,21 @@ def build_net(student, case: NetCase):
                                f"seed to fix the dropout masks")
         kwargs["seed"] = case.seed
     try:
-        model = student.new(FC_NET, NET, list(case.hidden_dims), **kwargs)
+        # its params read in the same request (Note [Reads folded into a call] in
+        # grader/worker/client.py), for install_params
+        model = student.new(FC_NET, NET, list(case.hidden_dims), reads=(("params",),), **kwargs)
     except StudentError as error:
         raise student_failure(f"`{NET}({list(case.hidden_dims)}, {keyword}={value}, ...)`",
                               error) from None
-    install_params(model, case.params())
-    return model
+    return model, install_params(model, case.params())
 
 
 def install_params(model, params: dict[str, np.ndarray]) -> dict[str, tuple]:
     """Set every parameter, each in the shape the student's network keeps it in (a (1, H)
-    bias passes with a note: Note [Singleton axes] in grader/checks/compare.py); returns
-    those shapes."""
+    bias passes with a note: Note [Singleton axes] in grader/checks/compare.py), in the
+    request of the network's next call; returns those shapes."""
     try:
-        own = plain(model.get("params"))
+        own = plain(model.initial("params"))
     except StudentError as error:
         raise student_failure(f"reading `{NET}.params`", error) from None
     if not isinstance(own, dict):
@@ -652,16 +680,11 @@ def install_params(model, params: dict[str, np.ndarray]) -> dict[str, tuple]:
         if shape is None or not accept_shape(f"`{NET}.params['{name}']`", shape, value.shape):
             raise CheckFailure(f"`{NET}.params['{name}']` has shape {shape}, expected {value.shape}")
         shapes[name] = shape
-    # one request for all of them (Note [Batched sets] in grader/worker/client.py)
-    model.set_items("params", {name: value.reshape(shapes[name]) for name, value in params.items()})
+    # made first in the next call's request (Note [Sets folded into a call] in
+    # grader/worker/client.py): every network here is called right after it is built, and
+    # call_method raises a failing assignment's StudentError as a set of its own raised it
+    model.defer_set_items("params", {name: value.reshape(shapes[name]) for name, value in params.items()})
     return shapes
-
-
-def student_shapes(model) -> dict[str, tuple]:
-    """The shape of each array in the student's network's params."""
-    own = plain(model.get("params"))
-    return {k: plain(v).shape for k, v in own.items() if isinstance(plain(v), np.ndarray)} \
-        if isinstance(own, dict) else {}
 
 
 def train_loss(model, case: NetCase, X: np.ndarray, y: np.ndarray,
@@ -856,7 +879,7 @@ def check_case_gradients(student, case: NetCase) -> float:
     __tracebackhide__ = True
     X, y = case.data()
     params = case.params()
-    model = build_net(student, case)
+    model, shapes = build_net_and_shapes(student, case)
     loss, grads = train_loss(model, case, X, y, params)
     again, _ = train_loss(model, case, X, y, params)
     if not math.isclose(loss, again, rel_tol=1e-12, abs_tol=0.0):
@@ -867,13 +890,14 @@ def check_case_gradients(student, case: NetCase) -> float:
         check_softmax_consistency(case, loss, grads, params, y)
     except CheckFailure as failure:
         raise in_sample(case.name, failure) from None
-    shapes = student_shapes(model)
-    for number, name in enumerate(sorted(params)):
-        if name in batchnormed_biases(case) and float(np.max(np.abs(grads[name]))) <= 1e-9:
-            continue  # exactly 0: Note [Dropout with normalization]
+    tested = [(number, name) for number, name in enumerate(sorted(params))
+              if not (name in batchnormed_biases(case)  # exactly 0: Note [Dropout with normalization]
+                      and float(np.max(np.abs(grads[name]))) <= 1e-9)]
+    numeric, moved = directional_derivatives(model, X, y, params, tested, shapes)
+    for (number, name), derivative in zip(tested, numeric):
         try:
             check_param_gradient(model, case, X, y, params, name, grads[name], number,
-                                 shapes.get(name, params[name].shape))
+                                 shapes.get(name, params[name].shape), derivative, moved)
         except CheckFailure as failure:
             raise in_sample(case.name, failure) from None
     return loss
@@ -905,7 +929,8 @@ def check_softmax_consistency(case: NetCase, loss: float, grads: dict, params: d
     penalty = 0.5 * case.reg * sum(float(np.sum(v ** 2)) for k, v in params.items()
                                    if k.startswith("W"))
     data_loss = loss - penalty
-    present = float(np.clip(mean_p[np.unique(y)].sum(), 1e-300, 1.0))
+    # sorted(set(...)), not np.unique, whose first call imports numpy.ma (10 ms of a check)
+    present = float(np.clip(mean_p[sorted(set(np.asarray(y).tolist()))].sum(), 1e-300, 1.0))
     if len(y) == 1:
         expected = -math.log(max(float(mean_p[int(y[0])]), 1e-300))
         if not math.isclose(data_loss, expected, rel_tol=1e-6, abs_tol=1e-9):
@@ -977,8 +1002,63 @@ def check_with_normalization(cases: list[NetCase]) -> Check:
 
 def loss_with(model, X, y, name: str, value: np.ndarray, shape: tuple) -> float:
     """The loss with params[name] = value, handed over in the student's own `shape`."""
-    value = plain(call_method(model, "loss", X, y, what=f"`{NET_LOSS}(X, y)`",
-                              set_items=("params", {name: value.reshape(shape)})).value)
+    return loss_of(call_method(model, "loss", X, y, what=f"`{NET_LOSS}(X, y)`",
+                               set_items=("params", {name: value.reshape(shape)})))
+
+
+def direction_for(theta: np.ndarray, number: int) -> np.ndarray:
+    """The random direction of the directional test of the `number`-th parameter."""
+    return QUESTIONS.rng(1000 + number).standard_normal(theta.shape)
+
+
+# Note [Directional derivatives in one request]
+# The directional test of a network's gradients needs the student's loss at theta +- step * v
+# for each parameter: two calls and a set that puts theta back, three requests a parameter
+# and about 120 for a `grade check`.  The calls do not depend on each other's replies, so
+# they go as one streamed request (Note [Streamed calls] in grader/worker/client.py), each
+# with its assignments folded in (Note [Sets folded into a call]): the call for theta + step
+# * v of a parameter also puts the parameter before it back.  The network sees the very same
+# sequence of parameter values and loss calls as with separate requests, so a correct
+# network answers the same; every result is judged after the stream, in the same order.
+# The last parameter is put back only where the network is used again: before a failing
+# parameter's element-wise report (`check_param_gradient`); otherwise the network is
+# dropped with the check.
+def directional_derivatives(model, X, y, params: dict, tested: list[tuple[int, str]],
+                            shapes: dict) -> tuple[list[float], dict]:
+    """(the central difference of the student's loss along `direction_for` each tested
+    parameter, all calls in one request; the parameter left moved, {name: theta} to put
+    back): Note [Directional derivatives in one request]."""
+    calls, previous = [], {}
+    for number, name in tested:
+        theta, shape = params[name], shapes.get(name, params[name].shape)
+        step = DIRECTIONAL_STEP * direction_for(theta, number)
+        calls.append((model, "loss", (X, y), {},
+                      ("params", {**previous, name: (theta + step).reshape(shape)})))
+        calls.append((model, "loss", (X, y), {}, ("params", {name: (theta - step).reshape(shape)})))
+        previous = {name: theta.reshape(shape)}
+    losses = []
+    with model.student.method_calls(calls) as results:
+        for _ in calls:
+            losses.append(loss_of(next_result(results, what=f"`{NET_LOSS}(X, y)`")))
+    return ([(plus - minus) / (2 * DIRECTIONAL_STEP) for plus, minus in zip(losses[::2], losses[1::2])],
+            previous)
+
+
+def next_result(results, what: str):
+    """The next CallResult of `Student.method_calls`, its failure raised as `call_method` raises
+    a call's with folded sets."""
+    try:
+        return next(results)
+    except StudentError as error:
+        if error.index >= 0:
+            error.index = -1  # as from a set of its own
+            raise
+        raise student_failure(what, error) from None
+
+
+def loss_of(result) -> float:
+    """The loss of a (loss, grads) reply."""
+    value = plain(result.value)
     if not isinstance(value, (tuple, list)) or not value:
         raise CheckFailure(f"`{NET_LOSS}(X, y)` returned {type(value).__name__}, expected "
                            f"(loss, grads)")
@@ -1019,20 +1099,16 @@ def directional_error(numeric: float, claimed: float, analytic: np.ndarray) -> f
 
 
 def check_param_gradient(model, case: NetCase, X, y, params: dict, name: str,
-                         analytic: np.ndarray, number: int, shape: tuple) -> None:
-    """Directional derivative first; element-wise only when it fails (STYLE point 3)."""
+                         analytic: np.ndarray, number: int, shape: tuple, numeric: float,
+                         moved: dict) -> None:
+    """Directional derivative first (`numeric`, from `directional_derivatives`, which left
+    `moved` to put back); element-wise only when it fails (STYLE point 3)."""
     theta = params[name]
-    direction = QUESTIONS.rng(1000 + number).standard_normal(theta.shape)
-    try:
-        plus = loss_with(model, X, y, name, theta + DIRECTIONAL_STEP * direction, shape)
-        minus = loss_with(model, X, y, name, theta - DIRECTIONAL_STEP * direction, shape)
-    finally:
-        model.set_item("params", name, theta.reshape(shape))
-    numeric = (plus - minus) / (2 * DIRECTIONAL_STEP)
-    claimed = float(np.sum(analytic * direction))
+    claimed = float(np.sum(analytic * direction_for(theta, number)))
     error = directional_error(numeric, claimed, analytic)
     if error <= DIRECTIONAL_TOLERANCE:
         return
+    model.set_items("params", moved)  # Note [Directional derivatives in one request]
     raise CheckFailure(
         f"grads['{name}'] does not match your own loss: along a random direction the "
         f"numerical derivative is {numeric:.8g}, your gradient gives {claimed:.8g} (relative "

@@ -288,7 +288,6 @@ def compare_arrays(name: str, value, expected: np.ndarray, *, inputs: dict | Non
     """
     __tracebackhide__ = True
     actual = as_array(name, value, expected, hint=hint)
-    inputs_text = f"\ninputs: {summarize_inputs(inputs)}" if inputs else ""
     note = ""
     if actual.shape != expected.shape and same_up_to_singletons(actual.shape, expected.shape):
         note = shape_note(name, actual.shape, expected.shape)  # Note [Singleton axes]
@@ -298,6 +297,8 @@ def compare_arrays(name: str, value, expected: np.ndarray, *, inputs: dict | Non
         extra = ""
         if actual.size == expected.size:
             extra = " (same number of entries: a reshape or transpose missing?)"
+        # the inputs are summarised only for a failure: a passing comparison never shows them
+        inputs_text = f"\ninputs: {summarize_inputs(inputs)}" if inputs else ""
         raise CheckFailure(f"{name}: shape {actual.shape}, expected {expected.shape}{extra}"
                            f"{inputs_text}", hint=hint,
                            details={"shape": list(actual.shape), "expected_shape": list(expected.shape)})

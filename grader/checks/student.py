@@ -50,6 +50,9 @@ class Student:
     _observations: dict = field(default_factory=dict)
     _observe_failures: dict = field(default_factory=dict)
     _constants: dict = field(default_factory=dict)       # Note [Worker constants]
+    # Judge-side results a check hands to later checks of the same submission, keyed by the
+    # assignment's checks (e.g. Note [One run of each large sample] in assignments/dropout).
+    shared: dict = field(default_factory=dict)
 
     def observation(self, provide=None, module: str | None = None):
         """The notebook run that recorded what the student's cells handed the course's helpers

@@ -291,3 +291,51 @@ def test_the_solution_passes_under_the_secret_whose_direction_nearly_cancelled()
         shutil.rmtree(package.parent, ignore_errors=True)
     check = check_by_id(result, f"{NET}/dropout_with_normalization")
     assert check.status == "passed", check.message
+
+
+# -- Note [One run of each large sample] in assignments/dropout/checks.py ---------------------
+
+class _CountingStudent:
+    """Stands in for a submission's worker: dropout_forward is `forward`, run here (trusted
+    test code), and every call is counted."""
+
+    def __init__(self, forward) -> None:
+        self.forward, self.calls, self.shared, self.conventions = forward, 0, {}, {}
+
+    def call(self, module: str, name: str, x, dropout_param):
+        from grader.worker.client import CallResult, Ref
+        self.calls += 1
+        return CallResult(self.forward(x, dropout_param), Ref(self.calls), 0.0)
+
+
+def _inverted(x, param, scale=True):
+    rng = np.random.RandomState(param.get("seed"))
+    mask = rng.rand(*x.shape) < param["p"]
+    out = x * mask / (param["p"] if scale else 1.0)
+    return out, (param, mask)
+
+
+def test_the_fraction_and_mean_checks_share_one_run_of_each_large_sample():
+    checks = _checks_module()
+    fraction, mean = (check_by_id_in(checks.CHECKS, f"dropout_forward/{name}")
+                      for name in ("train_fraction_zeroed", "train_mean_preserved"))
+    student = _CountingStudent(_inverted)
+    fraction.run(student)
+    assert student.calls == len(checks.LARGE_CASES)
+    mean.run(student)
+    assert student.calls == len(checks.LARGE_CASES)  # the mean check read the same outputs
+
+
+def test_a_shared_run_still_fails_the_mean_check_of_a_forward_that_does_not_scale():
+    checks = _checks_module()
+    fraction, mean = (check_by_id_in(checks.CHECKS, f"dropout_forward/{name}")
+                      for name in ("train_fraction_zeroed", "train_mean_preserved"))
+    student = _CountingStudent(lambda x, param: _inverted(x, param, scale=False))
+    fraction.run(student)  # the zeroed fraction is right: only the scale is missing
+    with pytest.raises(checks.CheckFailure, match="mean of the train-time output"):
+        mean.run(student)
+    assert student.calls == len(checks.LARGE_CASES)
+
+
+def check_by_id_in(registry, check_id: str):
+    return next(check for check in registry if check.id == check_id)

@@ -366,3 +366,48 @@ def test_a_library_call_in_a_stream_lists_no_members(make_student) -> None:
         assert next(calls).ref is not None
     assert drawn == np.random.RandomState(3).rand()
     assert "numpy.random" not in student._members
+
+
+MODEL_THAT_FAILS = """
+import os
+import numpy as np
+
+class Model:
+    def __init__(self):
+        self.params = {'W': np.zeros(2), 'b': 0.0}
+
+    def loss(self, x):
+        if self.params['b'] == 13.0:
+            os._exit(5)
+        if self.params['b'] < 0:
+            raise ValueError('negative b')
+        return float(x @ self.params['W'] + self.params['b'])
+"""
+
+
+def test_a_failing_method_call_in_a_stream_raises_at_its_own_call(make_student) -> None:
+    student = make_student({"layers.py": MODEL_THAT_FAILS}, call_timeout_s=5)
+    model = student.new("layers", "Model")
+    x = np.ones(2)
+    questions = [(model, "loss", (x,), {}, None), (model, "loss", (x,), {}, ("params", {"b": -1.0})),
+                 (model, "loss", (x,), {}, None)]
+    with student.method_calls(questions) as answers:
+        assert next(answers).value == 0.0
+        with pytest.raises(StudentError, match="negative b") as raised:
+            next(answers)
+    assert raised.value.index == -1  # the call raised, not its set
+    questions = [(model, "loss", (x,), {}, ("params", {"b": 0.0})),
+                 (model, "loss", (x,), {}, ("params", {"b": 13.0}))]
+    with student.method_calls(questions) as answers:
+        assert next(answers).value == 0.0
+        with pytest.raises(WorkerCrashed, match="exit status 5"):
+            next(answers)
+    # Note [Fail fast]: the method crashed the worker, so its next calls are not streamed and
+    # the first is refused as a separate call is
+    model = student.new("layers", "Model")
+    starts = student.worker.starts
+    with student.method_calls([(model, "loss", (x,), {}, None)] * 2) as answers:
+        assert answers.stream is None
+        with pytest.raises(WorkerCrashed, match="`Model.loss` already crashed the worker"):
+            next(answers)
+    assert student.worker.starts == starts
