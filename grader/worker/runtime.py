@@ -37,6 +37,13 @@ import time
 import traceback
 
 import numpy as np
+# Note [numpy.random at start]
+# numpy imports numpy.random lazily, on first use: 16 ms of the first check that draws (every
+# course network's constructor does), and of every warm worker's start, since a zygote's child
+# reseeds np.random with fresh entropy after its fork (grader/worker/zygote.py).  Imported here,
+# it is paid once per zygote, and by a cold worker while the judge still imports pytest.  The
+# global generator is seeded from fresh entropy at this import, as at a later one.
+import numpy.random  # noqa: E402,F401
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wire  # noqa: E402  (the worker is run as a script, next to wire.py)

@@ -85,6 +85,12 @@ def test_plain_call_returns_arrays_and_keeps_cache_in_worker(worker) -> None:
     np.testing.assert_array_equal(back.value, [0.0, 1.0, 2.0])
 
 
+def test_a_worker_starts_with_numpy_random_loaded(worker) -> None:
+    """Note [numpy.random at start] in grader/worker/runtime.py: the first draw pays no import."""
+    w = worker("import sys\n\ndef loaded():\n    return 'numpy.random' in sys.modules\n")
+    assert w.call("layers", "loaded").value is True
+
+
 @IN_BOTH_ENVS
 def test_monkeypatching_numpy_in_student_code_does_not_reach_the_judge(worker) -> None:
     w = worker("np.allclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None\n"

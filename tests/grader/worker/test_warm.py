@@ -229,6 +229,20 @@ def test_patching_numpy_in_one_submission_does_not_reach_the_next(warm_worker) -
     assert b.start_kind == "warm"
 
 
+def test_warm_workers_draw_apart_with_numpy_random_loaded_in_the_zygote(warm_worker) -> None:
+    """Note [numpy.random at start] in grader/worker/runtime.py: imported once in the zygote,
+    and each fork still reseeds the global generator, so unseeded draws differ per worker."""
+    code = ("import sys\n\ndef loaded():\n    return 'numpy.random' in sys.modules\n\n"
+            "def draw():\n    return np.random.rand(4)\n")
+    a = warm_worker(code)
+    assert a.call("layers", "loaded").value is True
+    first = a.call("layers", "draw").value
+    assert a.start_kind == "warm"
+    b = warm_worker(code)  # the one slot: `a` gives it back first
+    assert not np.array_equal(first, b.call("layers", "draw").value)
+    assert b.start_kind == "warm"
+
+
 # -- the honest fallbacks ---------------------------------------------------------------------
 
 def test_rlimits_mode_grades_cold_and_says_why(pool, submission) -> None:
