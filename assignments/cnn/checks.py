@@ -18,7 +18,6 @@ import copy
 import functools
 import inspect
 import math
-import weakref
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -327,8 +326,8 @@ def remembered(function: Callable) -> Callable:
 # request of six calls each), the six grad_* checks each the same model's loss (Note
 # [One question for the six gradients]).  A submission's code answers a question the
 # same way each time it is asked, so the first check to ask keeps the answer for the
-# others, per submission: `_kept(student)` is keyed by the Student object and dropped
-# with it (a weak reference), so nothing crosses from one submission to the next.
+# others, per submission: `_kept(student)` lives in the Student's `shared` dict and goes
+# with it, so nothing crosses from one submission to the next.
 # * `AnswersKept` is the Student a backward entry's builder check runs with: a stream of
 #   calls (Student.calls) asked before, with the same module, names and argument values
 #   (`_question`, Part references included), is answered from what the worker said then,
@@ -345,17 +344,9 @@ def remembered(function: Callable) -> Callable:
 # one asking to the next (state kept between calls) is graded on its first answer,
 # which is what it gave; every answer graded is still the student's own, compared with
 # the reference's.
-_ASKED: dict[int, tuple[weakref.ref, dict]] = {}
-
-
 def _kept(student: Student) -> dict:
     """The answers kept for this submission (Note [Answers kept per submission])."""
-    held = _ASKED.get(id(student))
-    if held is None or held[0]() is not student:
-        number = id(student)
-        held = (weakref.ref(student, lambda _, number=number: _ASKED.pop(number, None)), {})
-        _ASKED[number] = held
-    return held[1]
+    return student.shared.setdefault("cnn: answers kept", {})
 
 
 def asked_once(student: Student, key: tuple, ask: Callable[[], object]):

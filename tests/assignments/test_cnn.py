@@ -461,8 +461,9 @@ def test_the_six_gradient_checks_each_fail_on_the_question_asked_once() -> None:
 def test_asked_once_per_submission() -> None:
     checks = _checks_module()
 
-    class Submission:
-        pass
+    class Submission:  # what asked_once uses of a Student: its `shared` dict
+        def __init__(self) -> None:
+            self.shared = {}
 
     asked = []
     one, other = Submission(), Submission()
@@ -511,7 +512,7 @@ class _Asked:
 
     def __init__(self, raising_at: int | None = None) -> None:
         self.asked, self.raising_at = [], raising_at
-        self.notes = ["a note"]
+        self.notes, self.shared = ["a note"], {}
 
     def calls(self, module, calls, timeout=None):
         self.asked.append((module, calls))
