@@ -307,9 +307,26 @@ def test_a_warm_batch_gives_the_same_verdicts_as_a_cold_one(tmp_path) -> None:
     assert sorted(cold) == sorted(warm_) and len(cold) == 8
     for name in cold:
         status, score, start, checks = cold[name]
-        assert warm_[name][:2] == (status, score) and warm_[name][3] == checks, name
+        assert warm_[name][:2] == (status, score), name
+        assert _settled(warm_[name][3]) == _settled(checks), name
         if status == "graded":
             assert (start, warm_[name][2]) == ("cold", "warm"), name
+
+
+# The hostile example's svm_loss allocates 800 MB arrays until something gives.  Its
+# MemoryError (status failed) comes once the 4 GiB limit is reached, and on this project's
+# machine that takes 14.5 s of the call's 20 s limit (the first 800 MB fault in in 0.1 s,
+# each later 800 MB in about 3 s, outside the sandbox too): a little more load and the
+# call runs out of time instead (status timeout).  Either way the check gets 0 points, and
+# which one it is says how fast the host hands out memory, not whether the worker was warm;
+# so that check's status is compared as "0 points, failed or timed out".
+TIMING_BOUND = {"svm_loss/loss", "svm_loss/dx"}
+
+
+def _settled(checks: list) -> list:
+    return [(check, "failed or timeout", points)
+            if check in TIMING_BOUND and status in ("failed", "timeout") and points == 0
+            else (check, status, points) for check, status, points in checks]
 
 
 # -- second round: IPC objects never reach the next submission (Note [Warm IPC]) ----------------
