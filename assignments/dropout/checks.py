@@ -149,10 +149,17 @@ def call_method(obj, method: str, *args, what: str, set_items: tuple | None = No
             return obj.call(method, *args)
         return obj.call(method, *args, set_items=set_items)
     except StudentError as error:
-        if error.index >= 0:  # an assignment of `set_items` or of a deferred set (install_params)
-            error.index = -1  # as from a set of its own
-            raise
-        raise student_failure(what, error) from None
+        raise method_failure(error, what) from None
+
+
+def method_failure(error: StudentError, what: str) -> Exception:
+    """What a method call's StudentError is raised as: itself for one of its assignments
+    (`set_items` or a deferred set, install_params), as a set of its own raised it; a
+    CheckFailure saying what raised for the method itself."""
+    if error.index >= 0:
+        error.index = -1  # as from a set of its own
+        return error
+    return student_failure(what, error)
 
 
 def plain(value):
@@ -1050,10 +1057,7 @@ def next_result(results, what: str):
     try:
         return next(results)
     except StudentError as error:
-        if error.index >= 0:
-            error.index = -1  # as from a set of its own
-            raise
-        raise student_failure(what, error) from None
+        raise method_failure(error, what) from None
 
 
 def loss_of(result) -> float:

@@ -247,21 +247,12 @@ class Student:
         return MethodCalls(self, list(calls), timeout or self.call_timeout)
 
     def new(self, module: str, class_name: str, *args, timeout: float | None = None,
-            reads: tuple = (), first: tuple | None = None, **kwargs) -> "RemoteObject":
+            reads: tuple = (), **kwargs) -> "RemoteObject":
         """`module.class_name(*args, **kwargs)` in the worker, as a RemoteObject.  `reads`:
         attribute paths of the new object (("params",)) read in the same request, for
-        `RemoteObject.initial` (Note [Reads folded into a call] in grader/worker/client.py);
-        `first`: a call (module, name, args) made just before, in the same request (Note
-        [Streamed calls]), such as seeding the worker's np.random."""
+        `RemoteObject.initial` (Note [Reads folded into a call] in grader/worker/client.py)."""
         refs = [_path_ref(RESULT, path) for path in reads]
-        if first is None:
-            result = self.call(module, class_name, *args, timeout=timeout, reads=refs, **kwargs)
-        else:
-            before = (first[1], tuple(first[2]), {}, {"module": first[0]})
-            with self.calls(module, [before, (class_name, args, kwargs, {"reads": refs})],
-                            timeout=timeout) as calls:
-                next(calls)
-                result = next(calls)
+        result = self.call(module, class_name, *args, timeout=timeout, reads=refs, **kwargs)
         return RemoteObject(self, result.ref, class_name, dict(zip(reads, result.reads)))
 
     def _note_mutations(self, name: str, result: CallResult) -> None:
@@ -368,11 +359,8 @@ class MethodCalls:
 
     def __init__(self, student: Student, calls: list, timeout: float | None) -> None:
         self.student, self.timeout, self.results = student, timeout, []
-        self.calls = []
-        for obj, method, args, kwargs, set_items in calls:
-            if set_items is None and obj.deferred is not None:
-                set_items, obj.deferred = obj.deferred, None
-            self.calls.append((obj, method, args, kwargs, set_items))
+        self.calls = [(obj, method, args, kwargs, obj._sets(set_items))
+                      for obj, method, args, kwargs, set_items in calls]
         self.keys = [f"object {obj.class_name}.{method}" for obj, method, *_ in self.calls]
         self.stream = None
         if len(calls) < 2 or any(k in student._crashed for k in self.keys):
@@ -381,10 +369,8 @@ class MethodCalls:
         try:
             self.stream = student.worker.stream(
                 [({"ref": obj.ref.wire()["__ref__"], "attrs": [method]}, args, kwargs,
-                  {"sets": [] if set_items is None else
-                   [(obj.ref.attr(set_items[0]).item(k), v) for k, v in set_items[1].items()],
-                   "watch_inputs": False})
-                 for obj, method, args, kwargs, set_items in self.calls], timeout=timeout)
+                  {"sets": sets, "watch_inputs": False})
+                 for obj, method, args, kwargs, sets in self.calls], timeout=timeout)
         except WorkerFailure as error:  # sending (a worker that would not start): the first call's
             student._remember(self.keys[0], error, timeouts=False)
             raise
@@ -396,9 +382,9 @@ class MethodCalls:
         index = len(self.results)
         if index >= len(self.calls):
             raise StopIteration
-        obj, method, args, kwargs, set_items = self.calls[index]
+        obj, method, args, kwargs, sets = self.calls[index]
         if self.stream is None:
-            result = obj.call(method, *args, timeout=self.timeout, set_items=set_items, **kwargs)
+            result = obj._call(method, args, kwargs, self.timeout, sets)
         else:
             try:
                 result = next(self.stream)
@@ -436,7 +422,7 @@ class RemoteObject:
     ref: Ref
     class_name: str
     initial_reads: dict = field(default_factory=dict)  # path -> value or StudentError (Student.new)
-    deferred: tuple | None = None  # (attr, values) for the next call (`defer_set_items`)
+    deferred: tuple | None = None  # (attr, values) for the next request (`defer_set_items`)
 
     def initial(self, *path: str):
         """What `get(*path)` returned right after the object was made, read in the same request
@@ -457,46 +443,64 @@ class RemoteObject:
         a StudentError with `index` >= 0 is then the assignment at that position.  `reads`:
         attribute paths of the object read after the call, in the result's `reads` (Note
         [Reads folded into a call])."""
+        return self._call(method, args, kwargs, timeout, self._sets(set_items), reads, return_args)
+
+    def _call(self, method: str, args, kwargs: dict, timeout: float | None, sets: list,
+              reads: tuple = (), return_args: bool = False) -> CallResult:
+        """`call` with its assignments as (Ref, value) pairs (`_sets`)."""
         timeout = timeout or self.student.call_timeout
-        if self.deferred is not None and set_items is None:
-            set_items, self.deferred = self.deferred, None
         # A method's writes into its inputs are not reported (only functions' are: `Student.call`),
         # so the worker is not asked to look for them (`watch_inputs`).
         # Note [Fail fast]: a method that crashed the worker is not called again.  Its
         # timeouts are not remembered: objects of one class differ in size between checks.
         name = f"{self.class_name}.{method}" if method else self.class_name
-        sets = None
-        if set_items is not None:
-            base = self.ref.attr(set_items[0])
-            sets = [(base.item(key), value) for key, value in set_items[1].items()]
         more = {"reads": [_path_ref(self.ref, path) for path in reads]} if reads else {}
         return self.student.remembering(
             f"object {name}", name, lambda: self.student.worker.call_ref(
-                self.ref, method, *args, timeout=timeout, return_args=return_args, sets=sets,
-                watch_inputs=False, **more, **kwargs),
+                self.ref, method, *args, timeout=timeout, return_args=return_args,
+                sets=sets or None, watch_inputs=False, **more, **kwargs),
             timeouts=False)
+
+    def _sets(self, set_items: tuple[str, dict] | None) -> list:
+        """The assignments a request makes before its call, as (Ref, value) pairs, in order:
+        those `defer_set_items` left for it (taken now), then `set_items` (attr, values)."""
+        sets = []
+        for pending in (self.deferred, set_items):
+            if pending is not None:
+                attr, values = pending
+                base = self.ref.attr(attr)
+                sets += [(base.item(key), value) for key, value in values.items()]
+        self.deferred = None
+        return sets
+
+    def _flush(self) -> None:
+        """Make the deferred assignments now, before a request that does not take them."""
+        if self.deferred is not None:
+            self.student.worker.set_many(self._sets(None))
 
     def get(self, *path: str):
         """Read an attribute path as plain data: obj.get('params') or obj.get('params', 'W1')."""
+        self._flush()
         return self.student.worker.get(_path_ref(self.ref, path))
 
     def set_attr(self, name: str, value) -> None:
+        self._flush()
         self.student.worker.set(self.ref.attr(name), value)
 
     def set_item(self, attr: str, key: str, value) -> None:
+        self._flush()
         self.student.worker.set(self.ref.attr(attr).item(key), value)
 
     def defer_set_items(self, attr: str, values: dict) -> None:
-        """`set_items(attr, values)`, made in the request of the next `call` instead (its
-        `set_items`; Note [Sets folded into a call] in grader/worker/client.py): that call then
-        raises the StudentError of an assignment that raised, its `index` >= 0."""
+        """`set_items(attr, values)`, made first in the object's next request instead (a call's,
+        before its own `set_items`: Note [Sets folded into a call] in grader/worker/client.py);
+        that call then raises the StudentError of an assignment that raised, its `index` >= 0."""
         self.deferred = (attr, values)
 
     def set_items(self, attr: str, values: dict) -> None:
         """obj.attr[key] = value for each item, in order, in one request (Note [Batched sets]
         in grader/worker/client.py); a StudentError's `index` says which one raised."""
-        base = self.ref.attr(attr)
-        self.student.worker.set_many([(base.item(key), value) for key, value in values.items()])
+        self.student.worker.set_many(self._sets((attr, values)))
 
 
 def import_failure_message(file: str, error: StudentError) -> str:

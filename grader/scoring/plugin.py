@@ -202,17 +202,22 @@ def _pytest_args(select: str | None) -> list[str]:
 
 
 @contextlib.contextmanager
-def _no_plugin_autoload():
-    """PYTEST_DISABLE_PLUGIN_AUTOLOAD set for the block, as it was after (Note [Lean pytest])."""
-    before = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+def _environment(name: str, value: str):
+    """Environment variable `name` set to `value` for the block, as it was after."""
+    before = os.environ.get(name)
+    os.environ[name] = value
     try:
         yield
     finally:
         if before is None:
-            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+            os.environ.pop(name, None)
         else:
-            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = before
+            os.environ[name] = before
+
+
+def _no_plugin_autoload():
+    """PYTEST_DISABLE_PLUGIN_AUTOLOAD set for the block (Note [Lean pytest])."""
+    return _environment("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
 
 
 class _Collected:
@@ -294,18 +299,9 @@ def prepare(checks: tuple[Check, ...], select: str | None = None) -> None:
     _prepared = (checks, select, config, plugin, collected)
 
 
-@contextlib.contextmanager
 def _pytest_version():
     """PYTEST_VERSION set for the block, as pytest.main sets it."""
-    before = os.environ.get("PYTEST_VERSION")
-    os.environ["PYTEST_VERSION"] = pytest.__version__
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("PYTEST_VERSION", None)
-        else:
-            os.environ["PYTEST_VERSION"] = before
+    return _environment("PYTEST_VERSION", pytest.__version__)
 
 
 def _session(checks, select, student, points, on_result, hidden_details):

@@ -575,12 +575,8 @@ class Worker:
         "watch_inputs" (False: as `call_ref`'s)."""
         options = [call[3] if len(call) > 3 else {} for call in calls]
         fields = {"calls": [{"target": call[0], "args": list(call[1]), "kwargs": call[2],
-                             **({"sets": [[r.wire()["__ref__"], v] for r, v in option["sets"]]}
-                                if option.get("sets") else {}),
-                             **({"reads": [r.wire()["__ref__"] for r in option["reads"]]}
-                                if option.get("reads") else {}),
-                             **({"watch_inputs": False} if option.get("watch_inputs") is False
-                                else {})}
+                             **_call_options(option.get("sets"), option.get("reads"),
+                                             option.get("watch_inputs", True))}
                             for call, option in zip(calls, options)]}
         request_id, limit, sent = self._send("calls", timeout, fields)
         stream = Stream(self, request_id, len(calls), limit, sent)
@@ -716,13 +712,9 @@ class Worker:
     # the same check fails either way, with the same cause.
     def _call(self, target, args, kwargs, timeout, return_args, sets=None, reads=None,
               watch_inputs=True) -> CallResult:
-        fields = {} if not sets else {"sets": [[ref.wire()["__ref__"], value] for ref, value in sets]}
-        if reads:
-            fields["reads"] = [ref.wire()["__ref__"] for ref in reads]
-        if not watch_inputs:
-            fields["watch_inputs"] = False
         reply = self.request("call", target=target, args=list(args), kwargs=kwargs,
-                             return_args=return_args, timeout=timeout, **fields)
+                             return_args=return_args, timeout=timeout,
+                             **_call_options(sets, reads, watch_inputs))
         return self._call_result(reply, len(reads or ()))
 
     # Note [Reads folded into a call]
@@ -800,6 +792,20 @@ class Worker:
 
     def take_output(self) -> str:
         return self._output.take() if self.process is not None else ""
+
+
+def _call_options(sets, reads, watch_inputs: bool) -> dict:
+    """A call's optional request fields, for `call`/`call_ref` and each call of a stream: its
+    folded sets (Note [Sets folded into a call]), reads (Note [Reads folded into a call]) and
+    `watch_inputs` (only when False, the worker's default being True)."""
+    fields: dict = {}
+    if sets:
+        fields["sets"] = [[ref.wire()["__ref__"], value] for ref, value in sets]
+    if reads:
+        fields["reads"] = [ref.wire()["__ref__"] for ref in reads]
+    if watch_inputs is False:
+        fields["watch_inputs"] = False
+    return fields
 
 
 def _members(members) -> dict[str, str]:

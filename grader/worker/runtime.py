@@ -272,16 +272,12 @@ def op_call(request: dict, table: Table) -> dict:
 def _read(ref: list, handle: int, table: Table) -> dict:
     """{"value": the plain data at `ref`} or {"error": ...}, as `get` answers; a ref whose
     handle is 0 starts at the result of the call being answered."""
-    try:
-        if isinstance(ref, list) and ref and type(ref[0]) is int and ref[0] == 0:
-            ref = [handle, *ref[1:]]
-        return {"value": to_plain(table.resolve(ref))}
-    except BaseException as exc:  # SystemExit and KeyboardInterrupt from student code too
-        try:
-            return {"error": _error(exc)}
-        except BaseException:  # student code broke the reporting itself
-            return {"error": {"type": "Error", "message": "unreportable error", "traceback": "",
-                              "where": ""}}
+    if isinstance(ref, list) and ref and type(ref[0]) is int and ref[0] == 0:
+        ref = [handle, *ref[1:]]
+    answer: dict = {}
+    if _answer(answer, lambda: {"value": to_plain(table.resolve(ref))}):
+        return {"value": answer["value"]}
+    return {"error": answer["error"]}
 
 
 def op_get(request: dict, table: Table) -> dict:

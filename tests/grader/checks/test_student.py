@@ -323,6 +323,19 @@ def test_deferred_sets_go_with_the_next_call_and_a_failing_one_raises_there(make
     assert student.worker.get(model.ref.attr("calls")) == 2  # the call was not made
 
 
+def test_deferred_sets_come_before_a_calls_own_and_before_a_read(make_student) -> None:
+    student = make_student({"layers.py": NET})
+    model = student.new("layers", "Net", 2)
+    model.defer_set_items("params", {"W": np.array([2.0, 3.0]), "b": np.ones((1, 1))})
+    before = student.worker._next_id
+    # the call's own set follows the deferred ones, in the same request
+    assert model.call("loss", np.ones(2), set_items=("params", {"W": np.zeros(2)})).value == 1.0
+    assert student.worker._next_id == before + 1 and model.deferred is None
+    model.defer_set_items("params", {"b": np.full((1, 1), 5.0)})
+    assert model.get("params", "b").tolist() == [[5.0]]  # made before the read
+    assert model.call("loss", np.ones(2)).value == 5.0
+
+
 def test_calls_may_name_another_module_and_ask_for_reads(make_student) -> None:
     student = make_student({"layers.py": NET, "other.py": "def seed(n):\n    return n + 1\n"})
     with student.calls("layers", [("seed", (1,), {}, {"module": "other"}),
