@@ -35,6 +35,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import select
 import shutil
 import socket
 import struct
@@ -214,13 +215,42 @@ class _Control:
 
 # -- the job side: a worker forked from a zygote --------------------------------------------------
 
+# Note [Liveness without the zygote]
+# The judge asks whether its worker is alive before every request (`Worker.alive`, so that a
+# worker that died after its last reply is replaced before the next request is sent).  Asking
+# the zygote (a round trip on its control socket, whose waitpid answers) cost 0.3-0.7 ms each,
+# 137 times per fc_nets submission: 40-100 ms of the 280 ms a warm submission took (cProfile,
+# issue 17).  So the judge holds a pidfd of the forked worker, opened by its host pid right after
+# the fork (found as `_join_tree` finds it; the zygote reaps the child only when the judge asks,
+# so that pid cannot be reused before then): while the pidfd is not readable the process has not
+# exited, which is exactly when the zygote's waitpid(WNOHANG) would have said "alive".  Once it
+# is readable (or where no pidfd could be had), the zygote is asked as before, so the exit status
+# and every later answer are the zygote's.
+
 class _ForkedChild:
     """Stands for subprocess.Popen where Worker needs one: the zygote knows the child."""
 
     def __init__(self, control: _Control, pid: int) -> None:
         self.control, self.pid, self.code = control, pid, None
+        self.pidfd: int | None = None  # Note [Liveness without the zygote]
+
+    def watch(self, host_pid: int | None) -> None:
+        """Hold a pidfd of the child by its host pid (Note [Liveness without the zygote])."""
+        if host_pid is not None and hasattr(os, "pidfd_open"):
+            try:
+                self.pidfd = os.pidfd_open(host_pid)
+            except OSError:
+                self.pidfd = None
+
+    def _unwatch(self) -> None:
+        pidfd, self.pidfd = self.pidfd, None
+        if pidfd is not None:
+            os.close(pidfd)
 
     def poll(self):
+        if self.code is None and self.pidfd is not None \
+                and not select.select([self.pidfd], [], [], 0)[0]:
+            return None  # not exited (Note [Liveness without the zygote])
         if self.code is None:
             try:
                 if not self.control.ask({"op": "poll"})["alive"]:
@@ -238,6 +268,7 @@ class _ForkedChild:
         return self.code
 
     def kill(self) -> None:
+        self._unwatch()
         if self.code is None:
             try:
                 self.code = self._status(self.control.ask({"op": "kill"}).get("status"))
@@ -309,7 +340,7 @@ class WarmWorker(Worker):
             os.close(fd)
         self.process = _ForkedChild(self._control, int(reply["pid"]))
         try:
-            self._join_tree(int(reply["pid"]))
+            self.process.watch(self._join_tree(int(reply["pid"])))
         except (OSError, ZygoteError):
             for fd in (request_w, reply_r, output_r):
                 os.close(fd)
@@ -332,18 +363,20 @@ class WarmWorker(Worker):
             self.close()
             raise ZygoteError("the forked worker did not answer its first request") from None
 
-    def _join_tree(self, pid_in_sandbox: int) -> None:
+    def _join_tree(self, pid_in_sandbox: int) -> int | None:
         """Give the just-forked worker a cgroup of its own before its first request (Note
-        [Memory per submission] in grader/worker/cgroup.py); no student code has run in it yet."""
+        [Memory per submission] in grader/worker/cgroup.py); no student code has run in it yet.
+        Returns its host pid (Note [Liveness without the zygote]), None where not found."""
         self.tree, _ = cgroup.make(self.limits.memory_bytes, self.limits.processes)
-        if self.tree is None:
-            return
         zygote = struct.unpack("3i", self._control.sock.getsockopt(
             socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[0]
         host = cgroup.host_pid(zygote, pid_in_sandbox)
+        if self.tree is None:
+            return host
         if host is None:
             raise ZygoteError("the forked worker could not be found to put it in its cgroup")
         self.tree.join(host)
+        return host
 
     def _claim(self) -> None:
         """Take a free slot, wait for its zygote's clean-up, stage the submission there."""
