@@ -733,20 +733,23 @@ def _compare_output(output: str, class_name: str, model, case: ModelCase, hint: 
     """One of 'scores', 'loss', 'grads' of the student's model against the reference's;
     `install`: (params, shapes) to `_install` first, in the same request; `answer`: see
     `_call_installed`."""
+    # The reference's answers first: the question was sent, and the worker answers it
+    # meanwhile (Note [Judge works while the worker computes] in grader/checks/student.py).
     reference = _reference_model(class_name, case.dims, case.reg, case.params)
     if output == "scores":
+        expected_scores = reference.loss(case.X)
         actual = _scores(model, case.X, case.name, install, answer)
         try:
-            compare_arrays("scores", actual, reference.loss(case.X), hint=hint,
+            compare_arrays("scores", actual, expected_scores, hint=hint,
                            inputs={"X": case.X}, signatures=[SCORES_ARE_PROBABILITIES])
         except CheckFailure as failure:
             raise CheckFailure(f"[sample {case.name}] {failure.message}", hint=hint,
                                details=failure.details) from None
         return
-    loss, grads = _loss_and_grads(model, case.X, case.y, case.name, install, answer=answer)
     expected_loss, expected_grads = reference.loss(case.X, case.y)
     data_loss, data_grads = _reference_model(class_name, case.dims, 0.0, case.params).loss(
         case.X, case.y)
+    loss, grads = _loss_and_grads(model, case.X, case.y, case.name, install, answer=answer)
     if output == "grads":
         _compare_grads(grads, expected_grads, case, model, data_grads,
                        loss_wrong=not _same_loss(loss, expected_loss))
@@ -1047,10 +1050,16 @@ def _overfit(student) -> dict:
     shapes = _student_shapes(model, initial=True)
 
     def step(current: dict, X_batch, y_batch, where: str):
-        loss, grads = _loss_and_grads(model, X_batch, y_batch, f"training, {where}",
-                                      install=(current, shapes))
-        expected_loss, expected_grads = _reference_model(
-            "FullyConnectedNet", OVERFIT_DIMS, 0.0, current).loss(X_batch, y_batch)
+        install = (current, shapes)
+        question = [(model, "loss", (X_batch, y_batch), {},
+                     ("params", _install_values(model, *install)))]
+        # The question is sent first and the reference answers it while the worker does (Note
+        # [Judge works while the worker computes] in grader/checks/student.py).
+        with student.method_calls(question, ahead=True) as answers:
+            expected_loss, expected_grads = _reference_model(
+                "FullyConnectedNet", OVERFIT_DIMS, 0.0, current).loss(X_batch, y_batch)
+            loss, grads = _loss_and_grads(model, X_batch, y_batch, f"training, {where}",
+                                          install=install, answer=lambda: next(answers))
         return verify_step(loss, grads, expected_loss, expected_grads, where), float(expected_loss)
 
     def accuracy(current: dict) -> float:

@@ -132,17 +132,19 @@ def backward_check(forward: str, backward: str, module: str, samples: Iterable[S
 
     def run(student: Student) -> None:
         __tracebackhide__ = True
-        answers = []
+        forwards = []
         for number, sample in enumerate(samples):
             out, cache = reference_forward(*copy.deepcopy(sample.args), **copy.deepcopy(sample.kwargs))
-            dout = asked.rng(seed + number).standard_normal(np.shape(out))
-            answers.append((out, dout, reference_backward(dout, cache)))
+            forwards.append((out, cache, asked.rng(seed + number).standard_normal(np.shape(out))))
         # Each sample's forward, then its backward on that forward's cache, all in one request
-        # (Note [Streamed calls] in grader/worker/client.py).
+        # (Note [Streamed calls] in grader/worker/client.py), sent as soon as the upstream
+        # gradients are known: the reference's backward passes are computed while the worker
+        # runs the chain (Note [Judge works while the worker computes] in student.py).
         chain = []
-        for sample, (_, dout, _) in zip(samples, answers):
+        for sample, (_, _, dout) in zip(samples, forwards):
             chain += [_sample_call(forward, sample), (backward, (dout, Part(len(chain)).item(1)), {})]
         with student.calls(module, chain) as calls:
+            answers = [(out, dout, reference_backward(dout, cache)) for out, cache, dout in forwards]
             _backward_samples(student, answers, calls)
 
     def _backward_samples(student: Student, answers: list, calls) -> None:

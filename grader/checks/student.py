@@ -237,14 +237,17 @@ class Student:
         remembered as `call` remembers it (Note [Fail fast])."""
         return Calls(self, module, list(calls), timeout or self.call_timeout)
 
-    def method_calls(self, calls: list[tuple], timeout: float | None = None) -> "MethodCalls":
+    def method_calls(self, calls: list[tuple], timeout: float | None = None,
+                     ahead: bool = False) -> "MethodCalls":
         """`obj.method(*args, **kwargs)` for each (obj, method, args, kwargs, set_items) (obj a
         RemoteObject; `set_items` as RemoteObject.call's, or None), in order, as one request
         (Note [Streamed calls] in grader/worker/client.py).  Take the results with `next` in a
         `with`, as from `calls`: each call's StudentError (`index` >= 0: an assignment of its
         `set_items`), timeout or crash is raised at its own `next`, and a crash is remembered
-        as RemoteObject.call remembers it (Note [Fail fast])."""
-        return MethodCalls(self, list(calls), timeout or self.call_timeout)
+        as RemoteObject.call remembers it (Note [Fail fast]).  `ahead`: sent now even when it is
+        a single call, so that the judge can work before it takes the result (Note [Judge works
+        while the worker computes])."""
+        return MethodCalls(self, list(calls), timeout or self.call_timeout, ahead)
 
     def new(self, module: str, class_name: str, *args, timeout: float | None = None,
             reads: tuple = (), **kwargs) -> "RemoteObject":
@@ -352,18 +355,43 @@ class Calls:
         self.close()
 
 
+# Note [Judge works while the worker computes]
+# A request's reply is read only when the check needs it, and the worker starts on a request
+# as soon as it is written, so whatever the judge computes between sending a request and
+# reading its reply (the reference's answer to the same question, above all) runs while the
+# worker computes the student's: on two cores the two overlap instead of taking turns.  So
+# checks send first and compute the reference after: each training step of fc_nets's
+# overfitting check (`method_calls(..., ahead=True)`, one call sent as a stream of one, Note
+# [Streamed calls] in grader/worker/client.py, then the reference's loss and gradients at the
+# same parameters, then the student's reply), a backward check's chain (grader/checks/
+# builders.py: the reference's forward passes first, as the upstream gradients take their
+# shapes, then the chain, then the reference's backward passes), a model check's questions
+# (the reference model's answer before each reply is read).  The reference is computed from
+# the judge's own inputs only, never from a reply, so it is the same numbers whenever it is
+# computed, and each reply is judged exactly as before: the same comparisons in the same
+# order, the same messages, the same failure (a StudentError, timeout or crash is raised by
+# the `next` that reads that reply, as before).  The only difference is that the reference
+# is also computed when the student's call then fails, work that is thrown away.
+# A stream of one call is the request `RemoteObject.call` would send, sent earlier: the same
+# target, arguments, assignments and time limit (counted from when it was sent, as a call's
+# is), a crash remembered as `RemoteObject.call` remembers it; like every MethodCalls stream
+# it is preceded by `Student._warm_up` (which does something only after a worker restart of a
+# notebook submission, whose objects were lost with that worker anyway).
+
 class MethodCalls:
     """The results of `Student.method_calls`, one per `next`, in order.  One request when none
-    of the methods crashed the worker before (Note [Fail fast]); otherwise one
+    of the methods crashed the worker before (Note [Fail fast]) and there are several calls
+    or `ahead` (Note [Judge works while the worker computes]); otherwise one
     `RemoteObject.call` each, at its `next`, as Calls does."""
 
-    def __init__(self, student: Student, calls: list, timeout: float | None) -> None:
+    def __init__(self, student: Student, calls: list, timeout: float | None,
+                 ahead: bool = False) -> None:
         self.student, self.timeout, self.results = student, timeout, []
         self.calls = [(obj, method, args, kwargs, obj._sets(set_items))
                       for obj, method, args, kwargs, set_items in calls]
         self.keys = [f"object {obj.class_name}.{method}" for obj, method, *_ in self.calls]
         self.stream = None
-        if len(calls) < 2 or any(k in student._crashed for k in self.keys):
+        if len(calls) < (1 if ahead else 2) or any(k in student._crashed for k in self.keys):
             return
         student._warm_up()
         try:

@@ -29,6 +29,7 @@ sleeps at import and exits in every function can cost.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import select
 import shutil
@@ -188,16 +189,9 @@ class Part:
         return {"__part__": [self.index, *[list(step) for step in self.path]]}
 
 
-def _to_wire(value):
-    if isinstance(value, (Ref, Part)):
-        return value.wire()
-    if isinstance(value, dict):
-        return {k: _to_wire(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_to_wire(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_to_wire(v) for v in value)
-    return value
+# The judge's markers in a request, turned into plain data as the request is encoded (Note [One
+# pass to encode] in wire.py).
+_MARKERS = {Ref: Ref.wire, Part: Part.wire}
 
 
 class _OutputTail(threading.Thread):
@@ -233,6 +227,21 @@ class _OutputTail(threading.Thread):
             self.dropped = 0
             return text
 
+
+# Note [Pipe size]
+# A request or reply larger than the pipe (64 KiB by default on Linux) is written in pieces,
+# each waiting for the other side to wake up and read: the overfitting check of fc_nets sends
+# 40 requests of 139 KB (a network's parameters), whose writes took 1.25 ms each (median, on
+# a loaded 2-core machine; 10-15 us for those that fit), 41 ms per submission spent waiting
+# for room, and its replies of the same size wait for the judge in the same way.  The judge
+# makes both pipes 1 MiB (Linux's default `pipe-max-size`), so such a message is written at
+# once and the writer goes on (the judge to its own reference computation, Note [Judge works
+# while the worker computes] in grader/checks/student.py).  Nothing else changes: every
+# reply is still read under its deadline and its size cap (`Limits.reply_bytes`), a stuck
+# reader is still found by `_write_all`'s deadline, and a worker can hold at most 1 MiB in
+# the reply pipe, as it could hold 64 KiB, until the judge reads it.  A pipe that cannot be
+# resized keeps its size.
+PIPE_BYTES = 1 << 20
 
 DRAIN_LIMIT_S = 2.0  # Note [Streamed calls]: how long a call no check asked for may run
 
@@ -391,6 +400,11 @@ class Worker:
     def _attach(self, request_w: int, reply_r: int, output_r: int, submission_path: str) -> None:
         """Talk to a just-started worker (cold, or forked by a zygote: grader/worker/warm.py)."""
         self._request_fd, self._reply_fd = request_w, reply_r
+        for fd in (request_w, reply_r):  # Note [Pipe size]
+            try:
+                fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+            except (AttributeError, OSError):
+                pass  # not Linux, or above this user's pipe allowance: the default size
         self._pending = bytearray()  # Note [Read ahead]
         os.set_blocking(request_w, False)  # see _write_all
         self._output = _OutputTail(output_r, self.limits.output_bytes)
@@ -496,12 +510,12 @@ class Worker:
             self._within_budget()
         self._next_id += 1
         request_id = self._next_id
-        message = {"op": op, "id": request_id, **_to_wire(fields)}
+        message = {"op": op, "id": request_id, **fields}
         limit = timeout or self.limits.call_timeout_s
         now = time.monotonic()
         deadline = now + self._limit(limit, now)
         try:
-            self._write_all(wire.encode(message), deadline, self._limit(limit, now))
+            self._write_all(wire.encode(message, _MARKERS), deadline, self._limit(limit, now))
         except (BrokenPipeError, OSError):
             raise self._crashed("before the request could be sent") from None
         return request_id, limit, now
