@@ -515,7 +515,8 @@ class Worker:
         now = time.monotonic()
         deadline = now + self._limit(limit, now)
         try:
-            self._write_all(wire.encode(message, _MARKERS), deadline, self._limit(limit, now))
+            self._write_all(wire.encode_parts(message, _MARKERS), deadline,
+                            self._limit(limit, now))
         except (BrokenPipeError, OSError):
             raise self._crashed("before the request could be sent") from None
         return request_id, limit, now
@@ -616,27 +617,32 @@ class Worker:
             raise BudgetSpent(f"the submission's time budget of {self.budget_s:g} s was spent "
                               f"before this check could run; it was not run")
 
-    def _write_all(self, data: bytes, deadline: float, limit: float) -> None:
-        """Send a request without ever blocking past the deadline (a stopped or stuck
-        worker that does not read must not hang the judge; the pipe is non-blocking)."""
+    def _write_all(self, parts: list, deadline: float, limit: float) -> None:
+        """Send a request, the buffers of `wire.encode_parts` (Note [Frames in parts] in
+        wire.py), without ever blocking past the deadline (a stopped or stuck worker that does
+        not read must not hang the judge; the pipe is non-blocking)."""
         # The pipe is asked whether it has room only when a write would block (Note [Request
-        # cost]): a request almost always fits in the empty pipe at once.
-        view = memoryview(data)
-        ready = False
-        while view:
-            left = deadline - time.monotonic()
-            if left <= 0 or ready is None and not select.select([], [self._request_fd], [], left)[1]:
-                self.close()
-                failure = BudgetSpent if self._budget_cut() else WorkerTimeout
-                raise failure(f"the worker did not accept the request within the time "
-                              f"limit of {limit:g} s; it was stopped")
-            try:
-                written = os.write(self._request_fd, view[: 1 << 16])
-            except BlockingIOError:
-                ready = None  # full: wait for room before the next try
-                continue
-            ready = False
-            view = view[written:]
+        # cost]): a request almost always fits in the empty pipe at once (Note [Pipe size]).
+        ready = [False]
+
+        def write(buffers) -> int:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or ready[0] is None \
+                        and not select.select([], [self._request_fd], [], left)[1]:
+                    self.close()
+                    failure = BudgetSpent if self._budget_cut() else WorkerTimeout
+                    raise failure(f"the worker did not accept the request within the time "
+                                  f"limit of {limit:g} s; it was stopped")
+                try:
+                    written = os.writev(self._request_fd, buffers)
+                except BlockingIOError:
+                    ready[0] = None  # full: wait for room before the next try
+                    continue
+                ready[0] = False
+                return written
+
+        wire.write_parts(write, parts)
 
     def _read_exact(self, n: int, deadline: float, limit: float) -> bytes:
         # Note [Read ahead]: a frame's parts are taken from what one read brought, so a reply

@@ -340,11 +340,9 @@ def _read_exact(fd: int, n: int) -> bytes:
     return data
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+def _write_all(fd: int, parts: list) -> None:
+    """Write the buffers of `wire.encode_parts` (Note [Frames in parts] in wire.py)."""
+    wire.write_parts(lambda buffers: os.writev(fd, buffers), parts)
 
 
 def _part_refs(value, handles: list):
@@ -379,14 +377,16 @@ def _answer(reply: dict, work) -> bool:
 
 
 def _send(reply_fd: int, reply: dict) -> None:
-    try:
-        data = wire.encode(reply)
-    except wire.WireError as exc:
-        data = wire.encode({"id": reply.get("id"), **({"part": reply["part"]} if "part" in reply else {}),
-                            "ok": False, "error": {"type": "WireError", "message": str(exc),
-                                                  "traceback": "", "where": ""}})
+    # The output first, then the reply is encoded and written with nothing in between: its
+    # arrays are written from where they lie (Note [Frames in parts] in wire.py).
     sys.stdout.flush()
     sys.stderr.flush()
+    try:
+        data = wire.encode_parts(reply)
+    except wire.WireError as exc:
+        data = wire.encode_parts({"id": reply.get("id"), **({"part": reply["part"]} if "part" in reply else {}),
+                                  "ok": False, "error": {"type": "WireError", "message": str(exc),
+                                                        "traceback": "", "where": ""}})
     _write_all(reply_fd, data)
 
 
