@@ -41,6 +41,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from . import cgroup, sandbox
 from .devices import CPU, Device
 from ..scoring.result import MAX_NAME, clip
@@ -119,8 +121,13 @@ class Converted:
     value: object
 
 
+_LEAVES = frozenset((type(None), bool, int, float, str, np.ndarray))  # Note [Leaves first] in wire.py
+
+
 def unmark(value):
     """Turn the worker's markers into Opaque / Converted objects, recursively."""
+    if type(value) in _LEAVES:
+        return value
     if isinstance(value, dict):
         if "__opaque__" in value and isinstance(value["__opaque__"], str):
             return Opaque(clip(value["__opaque__"], MAX_NAME))

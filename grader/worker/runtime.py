@@ -133,8 +133,13 @@ def to_plain(value, depth: int = 0, budget: list | None = None):
     return {"__opaque__": _type_name(value)}
 
 
+_LEAVES = frozenset((type(None), bool, int, float, str, np.ndarray))  # Note [Leaves first] in wire.py
+
+
 def _materialise(value, table: Table):
     """Replace {"__ref__": [...]} markers in arguments by the objects they name."""
+    if type(value) in _LEAVES:
+        return value
     if isinstance(value, dict):
         if len(value) == 1 and "__ref__" in value:
             return table.resolve(value["__ref__"])
@@ -348,6 +353,8 @@ def _write_all(fd: int, parts: list) -> None:
 def _part_refs(value, handles: list):
     """Replace {"__part__": [index, step...]} (an earlier call of the same `calls` request,
     Note [Streamed calls] in client.py) by the {"__ref__": [...]} of its result."""
+    if type(value) in _LEAVES:  # Note [Leaves first] in wire.py
+        return value
     if isinstance(value, dict):
         if len(value) == 1 and "__part__" in value:
             part = value["__part__"]

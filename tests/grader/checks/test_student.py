@@ -424,3 +424,33 @@ def test_a_failing_method_call_in_a_stream_raises_at_its_own_call(make_student) 
         with pytest.raises(WorkerCrashed, match="`Model.loss` already crashed the worker"):
             next(answers)
     assert student.worker.starts == starts
+
+
+def test_a_single_call_sent_ahead_is_sent_at_once_and_answers_as_a_call(make_student) -> None:
+    """Note [Judge works while the worker computes]: `method_calls(..., ahead=True)` with one
+    call sends it when made (the judge works before reading it), with its sets, and its result,
+    StudentError (with the set's index) and crash are those of `RemoteObject.call`."""
+    student = make_student({"layers.py": MODEL_THAT_FAILS}, call_timeout_s=5)
+    model = student.new("layers", "Model")
+    x = np.ones(2)
+    before = student.worker._next_id
+    with student.method_calls([(model, "loss", (x,), {}, ("params", {"b": 2.0}))],
+                              ahead=True) as answers:
+        assert student.worker._next_id == before + 1  # sent before anything is read
+        assert answers.stream is not None
+        assert next(answers).value == 2.0 == model.call("loss", x).value
+    with student.method_calls([(model, "loss", (x,), {}, ("params", {"b": -1.0}))],
+                              ahead=True) as answers:
+        with pytest.raises(StudentError, match="negative b") as raised:
+            next(answers)
+    assert raised.value.index == -1
+    without = student.method_calls([(model, "loss", (x,), {}, ("params", {"b": 2.0}))])
+    assert without.stream is None  # one call without `ahead`: sent at its `next`, as before
+    assert next(without).value == 2.0
+    with student.method_calls([(model, "loss", (x,), {}, ("params", {"b": 13.0}))],
+                              ahead=True) as answers:
+        with pytest.raises(WorkerCrashed, match="exit status 5"):
+            next(answers)
+    with pytest.raises(WorkerCrashed, match="`Model.loss` already crashed the worker"):
+        student.method_calls([(student.new("layers", "Model"), "loss", (x,), {}, None)],
+                             ahead=True).__next__()

@@ -789,3 +789,18 @@ def test_a_stream_keeps_the_time_budget_as_separate_requests_do(worker) -> None:
     with pytest.raises(BudgetSpent, match="before this check could run"):
         next(stream)
     assert w.refused == 1
+
+
+def test_pipes_are_widened_and_a_large_request_and_reply_cross_whole(worker) -> None:
+    """Note [Pipe size] and Note [Frames in parts] in wire.py: both pipes hold 1 MiB, and a
+    request and a reply larger than the default 64 KiB pipe cross exactly."""
+    import fcntl
+    w = worker("def echo(x, y):\n    return x * 2, y\n")
+    w.start()
+    for fd in (w._request_fd, w._reply_fd):
+        assert fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ) >= 1 << 20
+    x = np.random.default_rng(0).standard_normal((300, 400))
+    result = w.call("layers", "echo", x, np.arange(7))
+    np.testing.assert_array_equal(result.value[0], x * 2)
+    np.testing.assert_array_equal(result.value[1], np.arange(7))
+    assert_still_grades(w)

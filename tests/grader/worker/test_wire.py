@@ -190,3 +190,39 @@ def test_the_header_memos_stop_growing_at_their_limit(monkeypatch) -> None:
         array = np.arange(float(n))
         assert np.array_equal(wire._fast_load(wire._npy(array)), array)
     assert len(wire._read_memo) == len(wire._write_memo) == 3
+
+
+def test_frame_in_parts_is_the_frame():
+    """Note [Frames in parts]: the parts joined are `encode`'s bytes, large arrays (of at least
+    VIEW_BYTES) as views of the array, small ones copied; written piecewise they arrive whole."""
+    big = np.arange(wire.VIEW_BYTES // 8 + 10, dtype=np.float64)
+    message = {"a": [big, np.array(2.0), (np.zeros((3, 2), dtype=">i4").T, "x")],
+               "b": np.arange(5000.0)[::2], "c": np.zeros((0, 4)), "d": True}
+    parts = wire.encode_parts(message)
+    assert b"".join(parts) == wire.encode(message)
+    assert any(isinstance(p, memoryview) for p in parts) and isinstance(parts[0], bytes)
+    assert roundtrip(message)["a"][2][0].shape == (2, 3)
+    written = bytearray()
+
+    def write(buffers):  # a writer that takes at most 1,000 bytes of the first buffer a call
+        chunk = bytes(buffers[0][:1000])
+        written.extend(chunk)
+        return len(chunk)
+    wire.write_parts(write, parts)
+    assert bytes(written) == wire.encode(message)
+    decoded = wire.decode(bytes(written))
+    assert np.array_equal(decoded["a"][0], big) and decoded["a"][0].flags.writeable
+
+
+def test_extra_types_are_encoded_in_the_same_walk():
+    """Note [One pass to encode]: `extra` turns the judge's own markers into plain data; without
+    it a value of that type is refused, as any other type is."""
+    class Marker:
+        def __init__(self, n):
+            self.n = n
+    extra = {Marker: lambda m: {"__ref__": [m.n, ["item", "W1"]]}}
+    message = {"x": [Marker(3), (Marker(4), 1.5)]}
+    assert wire.decode(wire.encode(message, extra)) == {
+        "x": [{"__ref__": [3, ["item", "W1"]]}, ({"__ref__": [4, ["item", "W1"]]}, 1.5)]}
+    with pytest.raises(wire.WireError):
+        wire.encode(message)
