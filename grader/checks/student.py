@@ -371,7 +371,10 @@ class Calls:
 # computed, and each reply is judged exactly as before: the same comparisons in the same
 # order, the same messages, the same failure (a StudentError, timeout or crash is raised by
 # the `next` that reads that reply, as before).  The only difference is that the reference
-# is also computed when the student's call then fails, work that is thrown away.
+# is also computed when the student's call then fails, work that is thrown away.  Measured on
+# a correct fc_nets submission (warm worker, load 2.9-3.8, median of 7): the overfitting check
+# took 138 ms instead of 205 (with Note [Pipe size] in client.py), the checks' run functions
+# together 278 ms instead of 403 (with Note [Liveness without the zygote] in warm.py too).
 # A stream of one call is the request `RemoteObject.call` would send, sent earlier: the same
 # target, arguments, assignments and time limit (counted from when it was sent, as a call's
 # is), a crash remembered as `RemoteObject.call` remembers it; like every MethodCalls stream

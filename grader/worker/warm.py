@@ -218,9 +218,11 @@ class _Control:
 # Note [Liveness without the zygote]
 # The judge asks whether its worker is alive before every request (`Worker.alive`, so that a
 # worker that died after its last reply is replaced before the next request is sent).  Asking
-# the zygote (a round trip on its control socket, whose waitpid answers) cost 0.3-0.7 ms each,
-# 137 times per fc_nets submission: 40-100 ms of the 280 ms a warm submission took (cProfile,
-# issue 17).  So the judge holds a pidfd of the forked worker, opened by its host pid right after
+# the zygote (a round trip on its control socket, whose waitpid answers) cost 0.7 ms each under
+# load, 137 times per fc_nets submission (cProfile: 97 ms per submission, load 4; issue 17).
+# Graded alternately with and without the pidfd in one process (39 submissions each, load
+# 2.5-2.8), a submission took 288 ms instead of 322 (median; paired ratio 0.913).  So the
+# judge holds a pidfd of the forked worker, opened by its host pid right after
 # the fork (found as `_join_tree` finds it; the zygote reaps the child only when the judge asks,
 # so that pid cannot be reused before then): while the pidfd is not readable the process has not
 # exited, which is exactly when the zygote's waitpid(WNOHANG) would have said "alive".  Once it
