@@ -128,7 +128,12 @@ def test_the_upstream_gradients_of_backward_checks_are_drawn_too() -> None:
         def call(self, *args, **kwargs):
             raise Stop
 
-        calls = call  # the samples' calls in one request (Note [Streamed calls])
+        def calls(self, module, chain, *args, **kwargs):
+            # The samples' calls in one request (Note [Streamed calls]), sent before the
+            # reference's backward passes (Note [Judge works while the worker computes]):
+            # the upstream gradient the student's backward is given.
+            seen.append(chain[1][1][0])
+            raise Stop
 
     from grader.checks.spec import Sample
     sample = Sample("x", (np.ones(3),))
