@@ -266,8 +266,55 @@ def load(assignment_id: str, conventions: dict | None = None,
     checks = _load_checks(folder, assignment_id, asked)
     rubric = load_rubric(assignment_id, checks)
     merged = dict(manifest.get("conventions", {}), **(conventions or {}))
+    checks, rubric = _assigned(manifest, manifest_path, declared, merged, checks, rubric)
     return Assignment(assignment_id, manifest.get("title", assignment_id), layout, limits, checks,
                       rubric, folder, merged, aliases, bool(manifest.get("gpu", False)), asked)
+
+
+def _of(check: Check, name: str) -> bool:
+    """Whether `check` grades function `name` (a class: any of its methods)."""
+    return check.function == name or check.function.startswith(name + ".")
+
+
+def _assigned(manifest: dict, path, declared: tuple[dict, dict], merged: dict,
+              checks: tuple[Check, ...], rubric: Rubric) -> tuple[tuple[Check, ...], Rubric]:
+    """The checks and rubric of what this run's edition assigns (Note [Assigned parts])."""
+    import dataclasses
+    table = manifest.get("not_assigned") or {}
+    if not table:
+        return checks, rubric
+    defaults, values = declared
+    left_out: set[str] = set()
+    hints: dict[str, list[str]] = {}
+    try:
+        for convention, editions in table.items():
+            if convention not in values:
+                raise ValueError(f"{convention!r} is not a text convention of this manifest")
+            for value, entry in editions.items():
+                if not any(_normal(value) == _normal(allowed) for allowed in values[convention]):
+                    raise ValueError(f"{convention}: {value!r} is not one of its values")
+                names = [str(n) for n in entry["functions"]]
+                for name in names:
+                    if not any(_of(c, name) for c in checks):
+                        raise ValueError(f"{convention}: {value}: {name!r} names no check")
+                if _normal(merged.get(convention, "")) == _normal(value):
+                    left_out.update(names)
+                    continue
+                for name in names:
+                    hints.setdefault(name, []).append(
+                        f"{entry['editions']} do not assign `{name}` in this assignment: if your "
+                        f"course is one of them, grade with `--convention {convention}={value}` "
+                        f"(or `{convention}: {value}` in the course file), which leaves its checks "
+                        f"out of the score.")
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise AssignmentError(f"{path}: bad not_assigned ({type(exc).__name__}: {exc})") from None
+    kept = tuple(c for c in checks if not any(_of(c, name) for name in left_out))
+    kept = tuple(dataclasses.replace(c, absent_hint="\n".join(
+        h for name, said in hints.items() if _of(c, name) for h in said)) if any(
+        _of(c, name) for name in hints) else c for c in kept)
+    ids = {c.id for c in kept}
+    return kept, dataclasses.replace(rubric, points={k: v for k, v in rubric.points.items()
+                                                     if k in ids})
 
 
 def notebook_settings(manifest: dict, layout: Layout,

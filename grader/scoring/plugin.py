@@ -135,13 +135,22 @@ class GradingPlugin:
             points=max_points if status == "passed" else 0.0, max_points=max_points,
             visibility=("hidden_details" if self.hidden_details else "hidden") if check.hidden
             else "visible", message=message,
-            hint=hints.with_version_hints(message, hint or check.hint) if status != "passed"
+            hint=hints.with_version_hints(message, _hint(check, hint, cause)) if status != "passed"
             else "",  # Note [Version hints] in grader/checks/hints.py
             details=details,
             duration_s=round(call.duration, 4), cause=cause)
         self.results[check.id] = result
         if self.on_result:
             self.on_result(result)
+
+
+def _hint(check: Check, hint: str, cause: str | None) -> str:
+    """The failure's own hint, else the check's; a function not found that another course
+    edition does not assign says so first (Note [Assigned parts] in grader/scoring/assignment.py)."""
+    hint = hint or check.hint
+    if cause == "missing" and check.absent_hint:
+        return "\n".join(part for part in (check.absent_hint, hint) if part)
+    return hint
 
 
 def _without_pictures(details: dict) -> dict:

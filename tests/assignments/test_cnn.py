@@ -38,6 +38,7 @@ PHRASES = {
     "conv: padding forgotten": "padding is missing",
     "conv backward: dw from the last image only": "last image only",
     "conv backward: dx keeps the padding": "still includes the padding",
+    "conv backward: crops with pad:-pad, empty when pad is 0": "pad:-pad is 0:0",
     "conv backward: db summed over the batch only": "summed over the batch only",
     "max pool: windows step by the pool size": "",
     "max pool backward: gradient to the whole window": "whole pooling window",

@@ -366,6 +366,65 @@ def test_a_fixed_adam_convention_grades_the_other_year_as_wrong(source, conventi
     assert lost == {"adam/next_w"}, lost
 
 
+def _without(path: Path, name: str) -> None:
+    """Delete the top-level function or class `name` from the module at `path` (and from its
+    __all__), as a cs231n 2023 assignment 2 has neither svm_loss nor TwoLayerNet."""
+    import ast
+    source = path.read_text()
+    node = next(n for n in ast.parse(source).body if getattr(n, "name", None) == name)
+    lines = source.splitlines(keepends=True)
+    del lines[node.lineno - 1:node.end_lineno]
+    path.write_text("".join(lines).replace(f'"{name}", ', ""))
+
+
+@pytest.fixture(scope="module")
+def package_2023():
+    """The reference as a cs231n 2023 assignment 2 student hands it in: no svm_loss in
+    layers.py, no TwoLayerNet in classifiers/fc_net.py (both moved to assignment 1)."""
+    package = copy_reference()
+    _without(package / "layers.py", "svm_loss")
+    _without(package / FC_NET, "TwoLayerNet")
+    yield package
+    shutil.rmtree(package.parent, ignore_errors=True)
+
+
+def test_a_2023_edition_package_gets_full_marks_under_its_edition(package_2023):
+    """Note [Assigned parts] in grader/scoring/assignment.py: the edition leaves out what it does
+    not assign, from the run and from the total."""
+    result = grade_submission(package_2023, assignments.load(ASSIGNMENT, {"edition": "cs231n_2023"}))
+    assert_full_marks(result)
+    assert result.max_score == 40
+    assert not [c for c in result.checks if c.function.startswith(("svm_loss", "TwoLayerNet"))]
+
+
+def test_a_2023_edition_package_graded_as_the_classic_edition_is_told_why_not_given_points(
+        package_2023):
+    result = grade(package_2023, ASSIGNMENT)
+    lost = {c.id for c in result.checks if c.points < c.max_points}
+    assert {i.split("/")[0].split(".")[0] for i in lost} == {"svm_loss", "TwoLayerNet"}, lost
+    assert (result.score, result.max_score) == (40, 51)
+    for check_id in lost:
+        check = check_by_id(result, check_id)
+        assert check.cause == "missing" and "not found" in check.message
+        assert "--convention edition=cs231n_2023" in check.hint, check.hint
+
+
+def test_a_broken_svm_loss_is_not_hinted_away_under_the_classic_edition():
+    """The hint is for a function that is not there; a wrong one gets the check's own hint."""
+    bug = next(b for b in BUGS if b.name == "svm counts the correct class's margin")
+    result = grade_bug(bug, ASSIGNMENT)
+    check = check_by_id(result, "svm_loss/loss")
+    assert check.points == 0 and check.cause == "wrong"
+    assert "edition" not in check.hint
+
+
+def test_the_full_reference_under_the_2023_edition_is_graded_on_what_it_assigns():
+    result = grade_submission(REFERENCE_PACKAGE, assignments.load(ASSIGNMENT,
+                                                                  {"edition": "cs231n_2023"}))
+    assert_full_marks(result)
+    assert result.max_score == 40
+
+
 def test_starter_grades_to_zero_and_says_what_is_missing():
     result = grade(STARTER, ASSIGNMENT)
     assert_starter_scores_zero(result, "is not implemented yet")

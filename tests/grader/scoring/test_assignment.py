@@ -126,6 +126,67 @@ def test_every_real_manifest_declares_its_conventions(assignment_id) -> None:
     assignments.check_conventions(assignment_id, {k: str(v) for k, v in defaults.items()})
 
 
+EDITIONS_CHECKS = """
+from grader.checks.spec import Check
+CHECKS = [Check("affine_forward/out", "affine_forward", "out", lambda s: None),
+          Check("svm_loss/dx", "svm_loss", "dx", lambda s: None),
+          Check("Net.__init__/params", "Net.__init__", "params", lambda s: None),
+          Check("Net.loss/scores", "Net.loss", "scores", lambda s: None),
+          Check("Network.loss/scores", "Network.loss", "scores", lambda s: None)]
+"""
+EDITIONS_RUBRIC = """
+points:
+  affine_forward/out: 2
+  svm_loss/dx: 1
+  Net.__init__/params: 1
+  Net.loss/scores: 3
+  Network.loss/scores: 4
+"""
+EDITIONS = """
+not_assigned:
+  var:
+    unbiased:
+      functions: [svm_loss, Net]
+      editions: the newer editions
+"""
+
+
+def test_an_edition_leaves_out_what_it_does_not_assign(course) -> None:
+    """Note [Assigned parts]: a class stands for its methods (Net, not Network), and the
+    rubric's total is what the edition assigns."""
+    a = assignments.load(course(MANIFEST + EDITIONS, EDITIONS_CHECKS, EDITIONS_RUBRIC),
+                         {"var": " Unbiased"})
+    assert [c.id for c in a.checks] == ["affine_forward/out", "Network.loss/scores"]
+    assert a.rubric.points == {"affine_forward/out": 2.0, "Network.loss/scores": 4.0}
+    assert a.rubric.max_score() == 6
+    assert all(c.absent_hint == "" for c in a.checks)
+
+
+def test_another_edition_keeps_every_check_and_says_how_to_leave_them_out(course) -> None:
+    a = assignments.load(course(MANIFEST + EDITIONS, EDITIONS_CHECKS, EDITIONS_RUBRIC))
+    assert len(a.checks) == 5 and a.rubric.max_score() == 11
+    hints = {c.id: c.absent_hint for c in a.checks}
+    assert hints["affine_forward/out"] == hints["Network.loss/scores"] == ""
+    assert hints["svm_loss/dx"] == (
+        "the newer editions do not assign `svm_loss` in this assignment: if your course is one "
+        "of them, grade with `--convention var=unbiased` (or `var: unbiased` in the course "
+        "file), which leaves its checks out of the score.")
+    assert "`Net`" in hints["Net.__init__/params"] and "`Net`" in hints["Net.loss/scores"]
+
+
+@pytest.mark.parametrize("table, error", [
+    ("  size:\n    64: {functions: [svm_loss], editions: x}\n", "'size' is not a text convention"),
+    ("  var:\n    sample: {functions: [svm_loss], editions: x}\n", "'sample' is not one of its values"),
+    ("  var:\n    unbiased: {functions: [svm_los], editions: x}\n", "'svm_los' names no check"),
+    ("  var:\n    unbiased: {editions: x}\n", "KeyError"),
+])
+def test_a_bad_not_assigned_table_is_the_courses_error(course, table, error) -> None:
+    manifest = MANIFEST + "not_assigned:\n" + table
+    with pytest.raises(AssignmentError, match="bad not_assigned") as info:
+        assignments.load(course(manifest, EDITIONS_CHECKS, EDITIONS_RUBRIC))
+    assert error in str(info.value)
+
+
 def test_unknown_assignment_lists_the_available_ones(course) -> None:
     course(name="batchnorm")
     course(name="cnn")
