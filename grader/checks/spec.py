@@ -54,9 +54,11 @@ class Check:
     hint: str = ""
     hidden: bool = False
     timeout_s: float | None = None
+    # Note [Assigned parts] in grader/scoring/assignment.py; set by the loader, not by checks:
     # said when the function is not found, where another course edition does not assign it
-    # (Note [Assigned parts] in grader/scoring/assignment.py); set by the loader, not by checks
     absent_hint: str = ""
+    # said whenever this check fails, where another course edition does not have its rule
+    rule_hint: str = ""
 
     def __post_init__(self) -> None:
         if "/" not in self.id:

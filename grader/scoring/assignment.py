@@ -48,6 +48,34 @@ like any check (status `failed` with its message and hint when it fails), but
 `grade check` shows it as `advice`, keeps its function marked ok and its exit
 status 0 when nothing else failed (grader/report/terminal.py, grader/cli.py).  The
 rubric's 0 is the single place that makes a check advisory.
+
+# Note [Assigned parts]
+Course editions differ in what an assignment asks for, not only in how: cs231n's 2023 and
+later editions moved `svm_loss` and `TwoLayerNet` from assignment 2 to assignment 1 (their
+assignment 2 asks students to copy affine, ReLU and softmax over from it), while the
+2017-2022 editions and ECE562/697LS (../shared/seeds) assign both in assignment 2; cs231n's
+PyTorch notebook of 2021 and later lets the Sequential ConvNet keep PyTorch's default
+initialisation, where ECE562 and cs231n 2018-2020 ask for `random_weight`.  A manifest's
+`not_assigned:` says, per value of a text convention, which parts that edition does not
+assign: a function, a class (all of its methods' checks) or one check id (a rule):
+
+    not_assigned:
+      edition:                       # a convention of this manifest
+        cs231n_2023:                 # one of its values
+          parts: [svm_loss, TwoLayerNet]
+          editions: cs231n's 2023 and later editions   # who, in a hint
+
+Under that value the checks of those parts are left out of the run and of the rubric's
+total, so the submission is graded out of what its course asked.  The edition is the
+course's to declare (`--convention`, or the course file), never guessed from the
+submission: a student who deletes a broken `svm_loss` still loses its points under an
+edition that assigns it (tests/grader/scoring/test_assignment.py).  Under any other value
+the checks stay and carry a hint naming the editions and the setting, which the plugin adds
+to the result's hint (grader/scoring/plugin.py): for a function or class only when it is not
+found (cause `missing`: `absent_hint`), for a check id whenever that check fails
+(`rule_hint`).  So a 2023 submission graded as the default edition is told why it lacks
+those points and how its course grades it, and is not given them.  A part that matches no
+check, or a convention or value the manifest does not declare, is an AssignmentError.
 """
 
 from __future__ import annotations
@@ -271,9 +299,11 @@ def load(assignment_id: str, conventions: dict | None = None,
                       rubric, folder, merged, aliases, bool(manifest.get("gpu", False)), asked)
 
 
-def _of(check: Check, name: str) -> bool:
-    """Whether `check` grades function `name` (a class: any of its methods)."""
-    return check.function == name or check.function.startswith(name + ".")
+def _of(check: Check, part: str) -> bool:
+    """Whether `check` is part `part`: a check id, a function, or a class (any of its methods)."""
+    if "/" in part:
+        return check.id == part
+    return check.function == part or check.function.startswith(part + ".")
 
 
 def _assigned(manifest: dict, path, declared: tuple[dict, dict], merged: dict,
@@ -293,28 +323,33 @@ def _assigned(manifest: dict, path, declared: tuple[dict, dict], merged: dict,
             for value, entry in editions.items():
                 if not any(_normal(value) == _normal(allowed) for allowed in values[convention]):
                     raise ValueError(f"{convention}: {value!r} is not one of its values")
-                names = [str(n) for n in entry["functions"]]
-                for name in names:
-                    if not any(_of(c, name) for c in checks):
-                        raise ValueError(f"{convention}: {value}: {name!r} names no check")
+                parts = [str(n) for n in entry["parts"]]
+                for part in parts:
+                    if not any(_of(c, part) for c in checks):
+                        raise ValueError(f"{convention}: {value}: {part!r} names no check")
                 if _normal(merged.get(convention, "")) == _normal(value):
-                    left_out.update(names)
+                    left_out.update(parts)
                     continue
-                for name in names:
-                    hints.setdefault(name, []).append(
-                        f"{entry['editions']} do not assign `{name}` in this assignment: if your "
-                        f"course is one of them, grade with `--convention {convention}={value}` "
-                        f"(or `{convention}: {value}` in the course file), which leaves its checks "
-                        f"out of the score.")
+                for part in parts:
+                    what = f"the rule of `{part}`" if "/" in part else f"`{part}` in this assignment"
+                    hints.setdefault(part, []).append(
+                        f"{entry['editions']} do not assign {what}: if your course is one of "
+                        f"them, grade with `--convention {convention}={value}` (or "
+                        f"`{convention}: {value}` in the course file), which leaves "
+                        f"{'it' if '/' in part else 'its checks'} out of the score.")
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise AssignmentError(f"{path}: bad not_assigned ({type(exc).__name__}: {exc})") from None
-    kept = tuple(c for c in checks if not any(_of(c, name) for name in left_out))
-    kept = tuple(dataclasses.replace(c, absent_hint="\n".join(
-        h for name, said in hints.items() if _of(c, name) for h in said)) if any(
-        _of(c, name) for name in hints) else c for c in kept)
+    kept = []
+    for check in checks:
+        if any(_of(check, part) for part in left_out):
+            continue
+        said = {kind: "\n".join(h for part, told in hints.items()
+                                if ("/" in part) == rule and _of(check, part) for h in told)
+                for kind, rule in (("absent_hint", False), ("rule_hint", True))}
+        kept.append(dataclasses.replace(check, **said) if any(said.values()) else check)
     ids = {c.id for c in kept}
-    return kept, dataclasses.replace(rubric, points={k: v for k, v in rubric.points.items()
-                                                     if k in ids})
+    return tuple(kept), dataclasses.replace(rubric, points={k: v for k, v in rubric.points.items()
+                                                            if k in ids})
 
 
 def notebook_settings(manifest: dict, layout: Layout,

@@ -145,12 +145,12 @@ class GradingPlugin:
 
 
 def _hint(check: Check, hint: str, cause: str | None) -> str:
-    """The failure's own hint, else the check's; a function not found that another course
-    edition does not assign says so first (Note [Assigned parts] in grader/scoring/assignment.py)."""
-    hint = hint or check.hint
-    if cause == "missing" and check.absent_hint:
-        return "\n".join(part for part in (check.absent_hint, hint) if part)
-    return hint
+    """The failure's own hint, else the check's; first, what another course edition does not
+    assign: a rule whenever it fails, a function only when it is not found (Note [Assigned
+    parts] in grader/scoring/assignment.py)."""
+    edition = "\n".join(part for part in (check.rule_hint, check.absent_hint if cause == "missing"
+                                          else "") if part)
+    return "\n".join(part for part in (edition, hint or check.hint) if part)
 
 
 def _without_pictures(details: dict) -> dict:

@@ -123,14 +123,16 @@ def assert_starter_scores_zero(result: SubmissionResult, says: str,
 
 
 def grade_file_with_bugs(solution: Path, file: str, assignment_id: str, bugs,
-                         select: str | None = None) -> SubmissionResult:
+                         select: str | None = None,
+                         conventions: dict | None = None) -> SubmissionResult:
     """Grade a copy of the single-file `solution` (saved as `file`) with `bugs` applied."""
     folder = Path(tempfile.mkdtemp(prefix=f"grader-test-{assignment_id}-"))
     try:
         shutil.copy(solution, folder / file)
         for bug in bugs:
             apply_bug(folder, bug)
-        return grade(folder / file, assignment_id, select=select)
+        return grade_submission(folder / file, assignments.load(assignment_id, conventions),
+                                Options(select=select))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

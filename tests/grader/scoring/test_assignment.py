@@ -146,38 +146,44 @@ EDITIONS = """
 not_assigned:
   var:
     unbiased:
-      functions: [svm_loss, Net]
+      parts: [svm_loss, Net, affine_forward/out]
       editions: the newer editions
 """
 
 
 def test_an_edition_leaves_out_what_it_does_not_assign(course) -> None:
-    """Note [Assigned parts]: a class stands for its methods (Net, not Network), and the
-    rubric's total is what the edition assigns."""
+    """Note [Assigned parts]: a class stands for its methods (Net, not Network), a check id for
+    itself, and the rubric's total is what the edition assigns."""
     a = assignments.load(course(MANIFEST + EDITIONS, EDITIONS_CHECKS, EDITIONS_RUBRIC),
                          {"var": " Unbiased"})
-    assert [c.id for c in a.checks] == ["affine_forward/out", "Network.loss/scores"]
-    assert a.rubric.points == {"affine_forward/out": 2.0, "Network.loss/scores": 4.0}
-    assert a.rubric.max_score() == 6
-    assert all(c.absent_hint == "" for c in a.checks)
+    assert [c.id for c in a.checks] == ["Network.loss/scores"]
+    assert a.rubric.points == {"Network.loss/scores": 4.0} and a.rubric.max_score() == 4
+    assert (a.checks[0].absent_hint, a.checks[0].rule_hint) == ("", "")
 
 
 def test_another_edition_keeps_every_check_and_says_how_to_leave_them_out(course) -> None:
     a = assignments.load(course(MANIFEST + EDITIONS, EDITIONS_CHECKS, EDITIONS_RUBRIC))
     assert len(a.checks) == 5 and a.rubric.max_score() == 11
-    hints = {c.id: c.absent_hint for c in a.checks}
-    assert hints["affine_forward/out"] == hints["Network.loss/scores"] == ""
-    assert hints["svm_loss/dx"] == (
+    checks = {c.id: c for c in a.checks}
+    assert checks["svm_loss/dx"].absent_hint == (
         "the newer editions do not assign `svm_loss` in this assignment: if your course is one "
         "of them, grade with `--convention var=unbiased` (or `var: unbiased` in the course "
         "file), which leaves its checks out of the score.")
-    assert "`Net`" in hints["Net.__init__/params"] and "`Net`" in hints["Net.loss/scores"]
+    assert checks["affine_forward/out"].rule_hint == (
+        "the newer editions do not assign the rule of `affine_forward/out`: if your course is "
+        "one of them, grade with `--convention var=unbiased` (or `var: unbiased` in the course "
+        "file), which leaves it out of the score.")
+    assert "`Net`" in checks["Net.__init__/params"].absent_hint
+    assert "`Net`" in checks["Net.loss/scores"].absent_hint
+    assert checks["affine_forward/out"].absent_hint == checks["svm_loss/dx"].rule_hint == ""
+    assert (checks["Network.loss/scores"].absent_hint, checks["Network.loss/scores"].rule_hint) \
+        == ("", "")
 
 
 @pytest.mark.parametrize("table, error", [
-    ("  size:\n    64: {functions: [svm_loss], editions: x}\n", "'size' is not a text convention"),
-    ("  var:\n    sample: {functions: [svm_loss], editions: x}\n", "'sample' is not one of its values"),
-    ("  var:\n    unbiased: {functions: [svm_los], editions: x}\n", "'svm_los' names no check"),
+    ("  size:\n    64: {parts: [svm_loss], editions: x}\n", "'size' is not a text convention"),
+    ("  var:\n    sample: {parts: [svm_loss], editions: x}\n", "'sample' is not one of its values"),
+    ("  var:\n    unbiased: {parts: [svm_los], editions: x}\n", "'svm_los' names no check"),
     ("  var:\n    unbiased: {editions: x}\n", "KeyError"),
 ])
 def test_a_bad_not_assigned_table_is_the_courses_error(course, table, error) -> None:

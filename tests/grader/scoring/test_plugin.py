@@ -371,3 +371,18 @@ def test_a_prepared_run_in_a_fork_each(tmp_path) -> None:
         out, used = json.loads((tmp_path / f"{n}.json").read_text())
         assert [tuple(r) for r in out] == expected and used
     plugin._prepared = None
+
+
+def test_an_editions_hints_come_first_and_only_where_they_explain_the_failure() -> None:
+    """Note [Assigned parts] in grader/scoring/assignment.py: a function's edition hint when it
+    is not found (not when it is wrong); a rule's whenever its check fails; never on a pass."""
+    absent, rule = "editions without `f`", "editions without the rule"
+    checks = (Check("f/missing", "f", "F missing", is_missing, hint="own", absent_hint=absent),
+              Check("f/wrong", "f", "F wrong", fails, hint="own", absent_hint=absent),
+              Check("g/wrong", "g", "G wrong", fails, hint="own", rule_hint=rule),
+              Check("g/passes", "g", "G passes", passes, rule_hint=rule))
+    out = {r.id: r for r in plugin.run(checks, new_student(), {c.id: 1.0 for c in checks})}
+    assert out["f/missing"].hint == f"{absent}\nown"
+    assert out["f/wrong"].hint == "own"
+    assert out["g/wrong"].hint == f"{rule}\nown"
+    assert out["g/passes"].hint == ""
