@@ -137,6 +137,36 @@ def grade_file_with_bugs(solution: Path, file: str, assignment_id: str, bugs,
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def remove_definition(path: Path, name: str) -> None:
+    """Delete the top-level function or class `name` from the module at `path` (and from its
+    __all__), as an edition of the course that does not assign it hands the module in (Note
+    [Assigned parts] in grader/scoring/assignment.py)."""
+    import ast
+    source = path.read_text()
+    node = next(n for n in ast.parse(source).body if getattr(n, "name", None) == name)
+    lines = source.splitlines(keepends=True)
+    del lines[node.lineno - 1:node.end_lineno]
+    path.write_text("".join(lines).replace(f'"{name}", ', ""))
+
+
+def assert_edition_graded(package: Path, assignment_id: str, convention: str, value: str,
+                          left_out: set[str], max_score: float,
+                          lost: set[str] | None = None) -> None:
+    """`package`, which lacks what edition `value` does not assign, gets full marks out of
+    `max_score` under it, and under the default edition loses exactly the checks `lost` (all of
+    `left_out` unless said), each saying how its course grades it (Note [Assigned parts])."""
+    result = grade_submission(package, assignments.load(assignment_id, {convention: value}))
+    assert_full_marks(result)
+    assert result.max_score == max_score
+    assert not {c.id for c in result.checks} & left_out
+    classic = grade(package, assignment_id)
+    lost = left_out if lost is None else lost
+    assert {c.id for c in classic.checks if c.points < c.max_points} == lost
+    for check in classic.checks:
+        if check.id in lost:
+            assert f"--convention {convention}={value}" in check.hint, (check.id, check.hint)
+
+
 def check_by_id(result: SubmissionResult, check_id: str):
     return next(c for c in result.checks if c.id == check_id)
 

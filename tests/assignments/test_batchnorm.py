@@ -22,7 +22,8 @@ from grader.scoring import assignment as assignments
 from grader.scoring.pipeline import grade_submission
 
 from .conftest import (assert_starter_scores_zero, check_by_id, Bug, apply_bug, assert_bug_caught,
-                       assert_full_marks, copy_reference, grade, grade_bug, load_mutants)
+                       assert_edition_graded, assert_full_marks, copy_reference, grade, grade_bug,
+                       load_mutants, remove_definition)
 
 ASSIGNMENT = "batchnorm"
 STARTER = Path(__file__).resolve().parents[2] / "assignments" / "batchnorm" / "starter"
@@ -156,5 +157,33 @@ def test_a_backward_check_names_the_wrong_forward_first():
         assert ("your `batchnorm_forward` is wrong on this sample too: fix it first; a correct "
                 "backward of a wrong forward cannot match") in message, message
         assert "the bug is in the backward pass" not in message
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+
+
+def test_a_2017_edition_package_is_graded_on_what_its_edition_assigns():
+    """cs231n before 2018 had no layer normalization: under `edition=cs231n_2017` its package gets full
+    marks out of 18.5; graded as the default edition it loses exactly those checks, each
+    naming the setting (Note [Assigned parts] in grader/scoring/assignment.py)."""
+    package = copy_reference()
+    try:
+        for name in ('layernorm_forward', 'layernorm_backward'):
+            remove_definition(package / "layers.py", name)
+        utils = package / "layer_utils.py"  # the reference's network helpers name them too
+        utils.write_text(utils.read_text().replace(" layernorm_backward, layernorm_forward,", "")
+                         .replace('    "layernorm": (layernorm_forward, layernorm_backward),\n', ""))
+        assert_edition_graded(package, ASSIGNMENT, "edition", "cs231n_2017",
+                              {"layernorm_forward/out", "layernorm_forward/out_hidden", "layernorm_backward/dx",
+                "layernorm_backward/dgamma", "layernorm_backward/dbeta", "layernorm_backward/dx_hidden",
+                *(f"FullyConnectedNet/layernorm_{b}" for b in
+                  ("params", "loss", "grads", "norm_grads", "test_scores", "all_hidden"))}, 18.5,
+                              # this package's network still makes gamma and beta for layer
+                              # norm (a 2017 one takes no `normalization` and loses that too)
+                              lost={"layernorm_forward/out", "layernorm_forward/out_hidden",
+                                    "layernorm_backward/dx", "layernorm_backward/dgamma",
+                                    "layernorm_backward/dbeta", "layernorm_backward/dx_hidden",
+                                    *(f"FullyConnectedNet/layernorm_{b}" for b in
+                                      ("loss", "grads", "norm_grads", "test_scores",
+                                       "all_hidden"))})
     finally:
         shutil.rmtree(package.parent, ignore_errors=True)

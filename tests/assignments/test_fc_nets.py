@@ -32,7 +32,8 @@ from grader.scoring.pipeline import grade_submission
 
 from .conftest import (assert_starter_scores_zero, check_by_id, REFERENCE_PACKAGE, Bug, apply_bug,
                        assert_bug_caught, assert_full_marks, copy_reference, grade, grade_bug,
-                       grade_reference_with, load_mutants)
+                       grade_reference_with, load_mutants, remove_definition,
+                       assert_edition_graded)
 
 ASSIGNMENT = "fc_nets"
 ROOT = Path(__file__).resolve().parents[2]
@@ -366,47 +367,27 @@ def test_a_fixed_adam_convention_grades_the_other_year_as_wrong(source, conventi
     assert lost == {"adam/next_w"}, lost
 
 
-def _without(path: Path, name: str) -> None:
-    """Delete the top-level function or class `name` from the module at `path` (and from its
-    __all__), as a cs231n 2023 assignment 2 has neither svm_loss nor TwoLayerNet."""
-    import ast
-    source = path.read_text()
-    node = next(n for n in ast.parse(source).body if getattr(n, "name", None) == name)
-    lines = source.splitlines(keepends=True)
-    del lines[node.lineno - 1:node.end_lineno]
-    path.write_text("".join(lines).replace(f'"{name}", ', ""))
-
-
 @pytest.fixture(scope="module")
 def package_2023():
     """The reference as a cs231n 2023 assignment 2 student hands it in: no svm_loss in
     layers.py, no TwoLayerNet in classifiers/fc_net.py (both moved to assignment 1)."""
     package = copy_reference()
-    _without(package / "layers.py", "svm_loss")
-    _without(package / FC_NET, "TwoLayerNet")
+    remove_definition(package / "layers.py", "svm_loss")
+    remove_definition(package / FC_NET, "TwoLayerNet")
     yield package
     shutil.rmtree(package.parent, ignore_errors=True)
 
 
-def test_a_2023_edition_package_gets_full_marks_under_its_edition(package_2023):
-    """Note [Assigned parts] in grader/scoring/assignment.py: the edition leaves out what it does
-    not assign, from the run and from the total."""
-    result = grade_submission(package_2023, assignments.load(ASSIGNMENT, {"edition": "cs231n_2023"}))
-    assert_full_marks(result)
-    assert result.max_score == 40
-    assert not [c for c in result.checks if c.function.startswith(("svm_loss", "TwoLayerNet"))]
-
-
-def test_a_2023_edition_package_graded_as_the_classic_edition_is_told_why_not_given_points(
-        package_2023):
-    result = grade(package_2023, ASSIGNMENT)
-    lost = {c.id for c in result.checks if c.points < c.max_points}
-    assert {i.split("/")[0].split(".")[0] for i in lost} == {"svm_loss", "TwoLayerNet"}, lost
-    assert (result.score, result.max_score) == (40, 51)
-    for check_id in lost:
-        check = check_by_id(result, check_id)
-        assert check.cause == "missing" and "not found" in check.message
-        assert "--convention edition=cs231n_2023" in check.hint, check.hint
+def test_a_2023_edition_package_is_graded_on_what_its_edition_assigns(package_2023):
+    """Note [Assigned parts] in grader/scoring/assignment.py: under `edition=cs231n_2023` the
+    package gets full marks out of 40; graded as the default edition it loses exactly the
+    svm_loss and TwoLayerNet checks, each saying "not found" and naming the setting."""
+    left_out = {c.id for c in assignments.load(ASSIGNMENT).checks
+                if c.function.startswith(("svm_loss", "TwoLayerNet"))}
+    assert len(left_out) == 9
+    assert_edition_graded(package_2023, ASSIGNMENT, "edition", "cs231n_2023", left_out, 40)
+    missing = check_by_id(grade(package_2023, ASSIGNMENT), "TwoLayerNet.loss/grads")
+    assert missing.cause == "missing" and "not found" in missing.message
 
 
 def test_a_broken_svm_loss_is_not_hinted_away_under_the_classic_edition():
