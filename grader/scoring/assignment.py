@@ -313,7 +313,7 @@ def _assigned(manifest: dict, path, declared: tuple[dict, dict], merged: dict,
     table = manifest.get("not_assigned") or {}
     if not table:
         return checks, rubric
-    defaults, values = declared
+    _, values = declared
     left_out: set[str] = set()
     hints: dict[str, list[str]] = {}
     try:
