@@ -50,10 +50,12 @@ status 0 when nothing else failed (grader/report/terminal.py, grader/cli.py).  T
 rubric's 0 is the single place that makes a check advisory.
 
 # Note [Assigned parts]
-Course editions differ in what an assignment asks for, not only in how: cs231n's 2023 and
-later editions moved `svm_loss` and `TwoLayerNet` from assignment 2 to assignment 1 (their
-assignment 2 asks students to copy affine, ReLU and softmax over from it), while the
-2017-2022 editions and ECE562/697LS (../shared/seeds) assign both in assignment 2; cs231n's
+Course editions differ in what an assignment asks for, not only in how: from 2023 cs231n
+requires `svm_loss` nowhere, its 2023-2024 assignment 2 has no `TwoLayerNet` (moved to
+assignment 1, whose affine, ReLU and softmax assignment 2 asks students to copy over), and
+in 2025 all of fc_nets is in assignment 1 (with `TwoLayerNet`), while the 2017-2022
+editions and ECE562/697LS (../shared/seeds) assign both in assignment 2; before 2018 there
+was no layer or group normalization; cs231n's
 PyTorch notebook of 2021 and later lets the Sequential ConvNet keep PyTorch's default
 initialisation, where ECE562 and cs231n 2018-2020 ask for `random_weight`.  A manifest's
 `not_assigned:` says, per value of a text convention, which parts that edition does not

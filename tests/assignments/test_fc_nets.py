@@ -390,6 +390,18 @@ def test_a_2023_edition_package_is_graded_on_what_its_edition_assigns(package_20
     assert missing.cause == "missing" and "not found" in missing.message
 
 
+def test_a_2025_edition_package_is_graded_on_what_its_edition_assigns():
+    """cs231n 2025 has this material in assignment 1, TwoLayerNet included, and svm_loss "not
+    required for this assignment": out of 49 under `edition=cs231n_2025`."""
+    package = copy_reference()
+    try:
+        remove_definition(package / "layers.py", "svm_loss")
+        assert_edition_graded(package, ASSIGNMENT, "edition", "cs231n_2025",
+                              {"svm_loss/loss", "svm_loss/dx"}, 49)
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+
+
 def test_a_broken_svm_loss_is_not_hinted_away_under_the_classic_edition():
     """The hint is for a function that is not there; a wrong one gets the check's own hint."""
     bug = next(b for b in BUGS if b.name == "svm counts the correct class's margin")
