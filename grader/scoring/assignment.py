@@ -65,18 +65,20 @@ assign: a function, a class (all of its methods' checks) or one check id (a rule
       edition:                       # a convention of this manifest
         cs231n_2023:                 # one of its values
           parts: [svm_loss, TwoLayerNet]
-          editions: cs231n's 2023 and later editions   # who, in a hint
+          editions: cs231n 2023 and 2024 (assignment 2)   # where, in a hint
 
 Under that value the checks of those parts are left out of the run and of the rubric's
 total, so the submission is graded out of what its course asked.  The edition is the
 course's to declare (`--convention`, or the course file), never guessed from the
 submission: a student who deletes a broken `svm_loss` still loses its points under an
 edition that assigns it (tests/grader/scoring/test_assignment.py).  Under any other value
-the checks stay and carry a hint naming the editions and the setting, which the plugin adds
-to the result's hint (grader/scoring/plugin.py): for a function or class only when it is not
-found (cause `missing`: `absent_hint`), for a check id whenever that check fails
-(`rule_hint`).  So a 2023 submission graded as the default edition is told why it lacks
-those points and how its course grades it, and is not given them.  A part that matches no
+the checks stay and carry the editions that leave them out (`Check.editions`): for a
+function or class that is not found (cause `missing`), and for a check id whenever that check
+fails, the result's hint names the editions and the setting that grades them
+(grader/scoring/plugin.py), and the result has one note per setting saying how many of the
+points lost are that edition's parts (grader/scoring/pipeline.py), which `grade check` shows
+without -v.  So a 2023 submission graded as the default edition is told why it lacks those
+points and how its course grades it, and is not given them.  A part that matches no
 check, or a convention or value the manifest does not declare, is an AssignmentError.
 """
 
@@ -317,7 +319,7 @@ def _assigned(manifest: dict, path, declared: tuple[dict, dict], merged: dict,
         return checks, rubric
     _, values = declared
     left_out: set[str] = set()
-    hints: dict[str, list[str]] = {}
+    others: list[tuple[str, str, str, str]] = []  # (convention, value, who, part) not chosen
     try:
         for convention, editions in table.items():
             if convention not in values:
@@ -331,27 +333,36 @@ def _assigned(manifest: dict, path, declared: tuple[dict, dict], merged: dict,
                         raise ValueError(f"{convention}: {value}: {part!r} names no check")
                 if _normal(merged.get(convention, "")) == _normal(value):
                     left_out.update(parts)
-                    continue
-                for part in parts:
-                    what = f"the rule of `{part}`" if "/" in part else f"`{part}` in this assignment"
-                    hints.setdefault(part, []).append(
-                        f"{entry['editions']} do not assign {what}: if your course is one of "
-                        f"them, grade with `--convention {convention}={value}` (or "
-                        f"`{convention}: {value}` in the course file), which leaves "
-                        f"{'it' if '/' in part else 'its checks'} out of the score.")
+                else:
+                    others += [(str(convention), str(value), str(entry["editions"]), part)
+                               for part in parts]
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise AssignmentError(f"{path}: bad not_assigned ({type(exc).__name__}: {exc})") from None
     kept = []
     for check in checks:
         if any(_of(check, part) for part in left_out):
             continue
-        said = {kind: "\n".join(h for part, told in hints.items()
-                                if ("/" in part) == rule and _of(check, part) for h in told)
-                for kind, rule in (("absent_hint", False), ("rule_hint", True))}
-        kept.append(dataclasses.replace(check, **said) if any(said.values()) else check)
+        editions = tuple(other for other in others if _of(check, other[3]))
+        kept.append(dataclasses.replace(check, editions=editions) if editions else check)
     ids = {c.id for c in kept}
     return tuple(kept), dataclasses.replace(rubric, points={k: v for k, v in rubric.points.items()
                                                             if k in ids})
+
+
+def editions_explaining(check: Check, cause: str | None) -> list[tuple[str, str, str, str]]:
+    """The (convention, value, who, part) of the other course editions that explain why `check`
+    did not pass: its rule whenever it fails, its function only when not found (Note [Assigned
+    parts])."""
+    return [edition for edition in check.editions if "/" in edition[3] or cause == "missing"]
+
+
+def edition_hint(convention: str, value: str, who: str, part: str) -> str:
+    """One line: which editions do not assign `part`, and the setting that grades them."""
+    rule = "/" in part
+    what = f"the rule of `{part}`" if rule else f"`{part}`"
+    return (f"{what} is not assigned in {who}: if your course is one of them, grade with "
+            f"`--convention {convention}={value}` (or `{convention}: {value}` in the course "
+            f"file), which leaves {'it' if rule else 'its checks'} out of the score.")
 
 
 def notebook_settings(manifest: dict, layout: Layout,

@@ -145,12 +145,11 @@ class GradingPlugin:
 
 
 def _hint(check: Check, hint: str, cause: str | None) -> str:
-    """The failure's own hint, else the check's; first, what another course edition does not
-    assign: a rule whenever it fails, a function only when it is not found (Note [Assigned
-    parts] in grader/scoring/assignment.py)."""
-    edition = "\n".join(part for part in (check.rule_hint, check.absent_hint if cause == "missing"
-                                          else "") if part)
-    return "\n".join(part for part in (edition, hint or check.hint) if part)
+    """The failure's own hint, else the check's; first, what other course editions do not
+    assign (Note [Assigned parts] in grader/scoring/assignment.py)."""
+    from .assignment import edition_hint, editions_explaining
+    said = [edition_hint(*edition) for edition in editions_explaining(check, cause)]
+    return "\n".join(part for part in (*said, hint or check.hint) if part)
 
 
 def _without_pictures(details: dict) -> dict:

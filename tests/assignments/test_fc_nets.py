@@ -386,8 +386,16 @@ def test_a_2023_edition_package_is_graded_on_what_its_edition_assigns(package_20
                 if c.function.startswith(("svm_loss", "TwoLayerNet"))}
     assert len(left_out) == 9
     assert_edition_graded(package_2023, ASSIGNMENT, "edition", "cs231n_2023", left_out, 40)
-    missing = check_by_id(grade(package_2023, ASSIGNMENT), "TwoLayerNet.loss/grads")
+    classic = grade(package_2023, ASSIGNMENT)
+    missing = check_by_id(classic, "TwoLayerNet.loss/grads")
     assert missing.cause == "missing" and "not found" in missing.message
+    # one line per edition, which `grade check` prints without -v
+    assert [n for n in classic.notes if "edition=" in n] == [
+        "svm_loss, TwoLayerNet are not assigned in cs231n 2023 and 2024 (assignment 2): 11 of "
+        "the points lost; if your course is one of them, grade with --convention "
+        "edition=cs231n_2023",
+        "svm_loss is not assigned in cs231n 2025 (assignment 1): 2 of the points lost; if your "
+        "course is one of them, grade with --convention edition=cs231n_2025"]
 
 
 def test_a_2025_edition_package_is_graded_on_what_its_edition_assigns():

@@ -158,26 +158,33 @@ def test_an_edition_leaves_out_what_it_does_not_assign(course) -> None:
                          {"var": " Unbiased"})
     assert [c.id for c in a.checks] == ["Network.loss/scores"]
     assert a.rubric.points == {"Network.loss/scores": 4.0} and a.rubric.max_score() == 4
-    assert (a.checks[0].absent_hint, a.checks[0].rule_hint) == ("", "")
+    assert a.checks[0].editions == ()
 
 
 def test_another_edition_keeps_every_check_and_says_how_to_leave_them_out(course) -> None:
     a = assignments.load(course(MANIFEST + EDITIONS, EDITIONS_CHECKS, EDITIONS_RUBRIC))
     assert len(a.checks) == 5 and a.rubric.max_score() == 11
     checks = {c.id: c for c in a.checks}
-    assert checks["svm_loss/dx"].absent_hint == (
-        "the newer editions do not assign `svm_loss` in this assignment: if your course is one "
-        "of them, grade with `--convention var=unbiased` (or `var: unbiased` in the course "
-        "file), which leaves its checks out of the score.")
-    assert checks["affine_forward/out"].rule_hint == (
-        "the newer editions do not assign the rule of `affine_forward/out`: if your course is "
-        "one of them, grade with `--convention var=unbiased` (or `var: unbiased` in the course "
-        "file), which leaves it out of the score.")
-    assert "`Net`" in checks["Net.__init__/params"].absent_hint
-    assert "`Net`" in checks["Net.loss/scores"].absent_hint
-    assert checks["affine_forward/out"].absent_hint == checks["svm_loss/dx"].rule_hint == ""
-    assert (checks["Network.loss/scores"].absent_hint, checks["Network.loss/scores"].rule_hint) \
-        == ("", "")
+    newer = ("var", "unbiased", "the newer editions")
+    assert checks["svm_loss/dx"].editions == (newer + ("svm_loss",),)
+    assert checks["Net.loss/scores"].editions == checks["Net.__init__/params"].editions == (
+        newer + ("Net",),)
+    assert checks["affine_forward/out"].editions == (newer + ("affine_forward/out",),)
+    assert checks["Network.loss/scores"].editions == ()
+    # a function's edition explains it only when it is not found; a rule's, any failure
+    assert assignments.editions_explaining(checks["svm_loss/dx"], "wrong") == []
+    assert assignments.editions_explaining(checks["svm_loss/dx"], "missing") == [
+        newer + ("svm_loss",)]
+    assert assignments.editions_explaining(checks["affine_forward/out"], "wrong") == [
+        newer + ("affine_forward/out",)]
+    assert assignments.edition_hint(*newer, "svm_loss") == (
+        "`svm_loss` is not assigned in the newer editions: if your course is one of them, "
+        "grade with `--convention var=unbiased` (or `var: unbiased` in the course file), which "
+        "leaves its checks out of the score.")
+    assert assignments.edition_hint(*newer, "affine_forward/out") == (
+        "the rule of `affine_forward/out` is not assigned in the newer editions: if your course "
+        "is one of them, grade with `--convention var=unbiased` (or `var: unbiased` in the "
+        "course file), which leaves it out of the score.")
 
 
 @pytest.mark.parametrize("table, error", [
