@@ -50,11 +50,11 @@ status 0 when nothing else failed (grader/report/terminal.py, grader/cli.py).  T
 rubric's 0 is the single place that makes a check advisory.
 
 # Note [Assigned parts]
-Course editions differ in what an assignment asks for, not only in how: from 2023 cs231n
-requires `svm_loss` nowhere, its 2023-2024 assignment 2 has no `TwoLayerNet` (moved to
-assignment 1, whose affine, ReLU and softmax assignment 2 asks students to copy over), and
-in 2025 all of fc_nets is in assignment 1 (with `TwoLayerNet`), while the 2017-2022
-editions and ECE562/697LS (../shared/seeds) assign both in assignment 2; before 2018 there
+Course editions differ in what an assignment asks for, not only in how: cs231n 2021-2024
+moved `svm_loss` and `TwoLayerNet` to assignment 1 (its two_layer_net, whose affine, ReLU
+and softmax assignment 2 asks students to copy over), 2025 put all of fc_nets in assignment
+1 without requiring `svm_loss`, while the 2017-2020 editions and ECE562/697LS
+(../shared/seeds) assign both in assignment 2; before 2018 there
 was no layer or group normalization; cs231n's
 PyTorch notebook of 2021 and later lets the Sequential ConvNet keep PyTorch's default
 initialisation, where ECE562 and cs231n 2018-2020 ask for `random_weight`.  A manifest's
@@ -63,9 +63,9 @@ assign: a function, a class (all of its methods' checks) or one check id (a rule
 
     not_assigned:
       edition:                       # a convention of this manifest
-        cs231n_2023:                 # one of its values
+        cs231n_2021:                 # one of its values
           parts: [svm_loss, TwoLayerNet]
-          editions: cs231n 2023 and 2024 (assignment 2)   # where, in a hint
+          editions: cs231n 2021-2024 (assignment 2)   # where, in a hint
 
 Under that value the checks of those parts are left out of the run and of the rubric's
 total, so the submission is graded out of what its course asked.  The edition is the
@@ -77,7 +77,7 @@ function or class that is not found (cause `missing`), and for a check id whenev
 fails, the result's hint names the editions and the setting that grades them
 (grader/scoring/plugin.py), and the result has one note per setting saying how many of the
 points lost are that edition's parts (grader/scoring/pipeline.py), which `grade check` shows
-without -v.  So a 2023 submission graded as the default edition is told why it lacks those
+without -v.  So a 2021-2024 submission graded as the default edition is told why it lacks those
 points and how its course grades it, and is not given them.  A part that matches no
 check, or a convention or value the manifest does not declare, is an AssignmentError.
 """

@@ -368,8 +368,8 @@ def test_a_fixed_adam_convention_grades_the_other_year_as_wrong(source, conventi
 
 
 @pytest.fixture(scope="module")
-def package_2023():
-    """The reference as a cs231n 2023 assignment 2 student hands it in: no svm_loss in
+def package_2021():
+    """The reference as a cs231n 2021-2024 assignment 2 student hands it in: no svm_loss in
     layers.py, no TwoLayerNet in classifiers/fc_net.py (both moved to assignment 1)."""
     package = copy_reference()
     remove_definition(package / "layers.py", "svm_loss")
@@ -378,22 +378,22 @@ def package_2023():
     shutil.rmtree(package.parent, ignore_errors=True)
 
 
-def test_a_2023_edition_package_is_graded_on_what_its_edition_assigns(package_2023):
-    """Note [Assigned parts] in grader/scoring/assignment.py: under `edition=cs231n_2023` the
+def test_a_2021_edition_package_is_graded_on_what_its_edition_assigns(package_2021):
+    """Note [Assigned parts] in grader/scoring/assignment.py: under `edition=cs231n_2021` the
     package gets full marks out of 40; graded as the default edition it loses exactly the
     svm_loss and TwoLayerNet checks, each saying "not found" and naming the setting."""
     left_out = {c.id for c in assignments.load(ASSIGNMENT).checks
                 if c.function.startswith(("svm_loss", "TwoLayerNet"))}
     assert len(left_out) == 9
-    assert_edition_graded(package_2023, ASSIGNMENT, "edition", "cs231n_2023", left_out, 40)
-    classic = grade(package_2023, ASSIGNMENT)
+    assert_edition_graded(package_2021, ASSIGNMENT, "edition", "cs231n_2021", left_out, 40)
+    classic = grade(package_2021, ASSIGNMENT)
     missing = check_by_id(classic, "TwoLayerNet.loss/grads")
     assert missing.cause == "missing" and "not found" in missing.message
     # one line per edition, which `grade check` prints without -v
     assert [n for n in classic.notes if "edition=" in n] == [
-        "svm_loss, TwoLayerNet are not assigned in cs231n 2023 and 2024 (assignment 2): 11 of "
+        "svm_loss, TwoLayerNet are not assigned in cs231n 2021-2024 (assignment 2): 11 of "
         "the points lost; if your course is one of them, grade with --convention "
-        "edition=cs231n_2023",
+        "edition=cs231n_2021",
         "svm_loss is not assigned in cs231n 2025 (assignment 1): 2 of the points lost; if your "
         "course is one of them, grade with --convention edition=cs231n_2025"]
 
@@ -419,9 +419,9 @@ def test_a_broken_svm_loss_is_not_hinted_away_under_the_classic_edition():
     assert "edition" not in check.hint
 
 
-def test_the_full_reference_under_the_2023_edition_is_graded_on_what_it_assigns():
+def test_the_full_reference_under_the_2021_edition_is_graded_on_what_it_assigns():
     result = grade_submission(REFERENCE_PACKAGE, assignments.load(ASSIGNMENT,
-                                                                  {"edition": "cs231n_2023"}))
+                                                                  {"edition": "cs231n_2021"}))
     assert_full_marks(result)
     assert result.max_score == 40
 
