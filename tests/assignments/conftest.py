@@ -10,6 +10,7 @@ module re-exports them under the names the tests have always used.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -147,6 +148,23 @@ def remove_definition(path: Path, name: str) -> None:
     lines = source.splitlines(keepends=True)
     del lines[node.lineno - 1:node.end_lineno]
     path.write_text("".join(lines).replace(f'"{name}", ', ""))
+
+
+@contextlib.contextmanager
+def reference_2017():
+    """A copy of the reference as cs231n's editions before 2018 had it: no layer norm and no
+    group norm in layers.py (nor in the network helpers that name them)."""
+    package = copy_reference()
+    try:
+        for name in ("layernorm_forward", "layernorm_backward", "spatial_groupnorm_forward",
+                     "spatial_groupnorm_backward"):
+            remove_definition(package / "layers.py", name)
+        utils = package / "layer_utils.py"
+        utils.write_text(utils.read_text().replace(" layernorm_backward, layernorm_forward,", "")
+                         .replace('    "layernorm": (layernorm_forward, layernorm_backward),\n', ""))
+        yield package
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
 
 
 def assert_edition_graded(package: Path, assignment_id: str, convention: str, value: str,

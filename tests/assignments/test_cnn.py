@@ -21,7 +21,7 @@ from grader.scoring.pipeline import Options, grade_submission
 
 from .conftest import (assert_starter_scores_zero, Bug, apply_bug, assert_bug_caught, check_by_id,
                        assert_full_marks, copy_reference, grade, grade_bug, grade_reference_with,
-                       load_mutants, assert_edition_graded, remove_definition)
+                       load_mutants, assert_edition_graded, reference_2017)
 
 ASSIGNMENT = "cnn"
 ROOT = Path(__file__).resolve().parents[2]
@@ -561,16 +561,11 @@ def test_an_incomplete_stream_is_not_kept(how: str) -> None:
 
 
 def test_a_2017_edition_package_is_graded_on_what_its_edition_assigns():
-    """cs231n before 2018 had no group normalization: under `edition=cs231n_2017` its package gets full
-    marks out of 41.5; graded as the default edition it loses exactly those checks, each
-    naming the setting (Note [Assigned parts] in grader/scoring/assignment.py)."""
-    package = copy_reference()
-    try:
-        for name in ('spatial_groupnorm_forward', 'spatial_groupnorm_backward'):
-            remove_definition(package / "layers.py", name)
+    """cs231n before 2018 had no group normalization: under `edition=cs231n_2017` its package
+    gets full marks out of 41.5; graded as the default edition it loses the group norm checks,
+    each naming the setting (Note [Assigned parts] in grader/scoring/assignment.py)."""
+    with reference_2017() as package:
         assert_edition_graded(package, ASSIGNMENT, "edition", "cs231n_2017",
                               {"spatial_groupnorm_forward/out", "spatial_groupnorm_forward/out_hidden",
-                "spatial_groupnorm_backward/dx", "spatial_groupnorm_backward/dgamma",
-                "spatial_groupnorm_backward/dbeta"}, 41.5)
-    finally:
-        shutil.rmtree(package.parent, ignore_errors=True)
+                               "spatial_groupnorm_backward/dx", "spatial_groupnorm_backward/dgamma",
+                               "spatial_groupnorm_backward/dbeta"}, 41.5)

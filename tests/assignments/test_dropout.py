@@ -29,7 +29,7 @@ from grader.scoring.pipeline import Options, grade_submission
 
 from .conftest import (assert_starter_scores_zero, check_by_id, Bug, apply_bug, assert_bug_caught,
                        assert_edition_graded, assert_full_marks, copy_reference, grade, grade_bug,
-                       load_mutants, remove_definition)
+                       load_mutants, reference_2017)
 
 ASSIGNMENT = "dropout"
 ROOT = Path(__file__).resolve().parents[2]
@@ -343,17 +343,9 @@ def check_by_id_in(registry, check_id: str):
 
 
 def test_a_2017_edition_package_is_graded_on_what_its_edition_assigns():
-    """cs231n before 2018 had no layer normalization: under `edition=cs231n_2017` its package gets full
-    marks out of 18; graded as the default edition it loses exactly those checks, each
+    """cs231n before 2018 had no layer normalization: under `edition=cs231n_2017` its package
+    gets full marks out of 18; graded as the default edition it loses dropout with layer norm,
     naming the setting (Note [Assigned parts] in grader/scoring/assignment.py)."""
-    package = copy_reference()
-    try:
-        for name in ('layernorm_forward', 'layernorm_backward'):
-            remove_definition(package / "layers.py", name)
-        utils = package / "layer_utils.py"  # the reference's network helpers name them too
-        utils.write_text(utils.read_text().replace(" layernorm_backward, layernorm_forward,", "")
-                         .replace('    "layernorm": (layernorm_forward, layernorm_backward),\n', ""))
+    with reference_2017() as package:
         assert_edition_graded(package, ASSIGNMENT, "edition", "cs231n_2017",
                               {"FullyConnectedNet.loss/dropout_with_normalization"}, 18)
-    finally:
-        shutil.rmtree(package.parent, ignore_errors=True)
