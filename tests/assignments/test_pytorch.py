@@ -184,6 +184,18 @@ def test_bugs_are_caught(names: tuple[str, ...]) -> None:
     assert_bundle_caught(result, planted)
 
 
+def test_the_courses_torch_version_assert_does_not_cost_the_sequential_points() -> None:
+    """cs231n 2020 opens the notebook with an assert on torch.__version__ (1.4-1.6) before its
+    imports: the grader's torch fails it, and the imports after it must still run (Note
+    [Version asserts] in grader/worker/notebook_cells.py)."""
+    pinned = Bug("the course's version assert", FILE, "import torch\nimport torch.nn as nn\n",
+                 "import torch\nassert '.'.join(torch.__version__.split('.')[:2]) in "
+                 "['1.4','1.5','1.6']\nimport torch.nn as nn\n", "")
+    result = grade_file_with_bugs(SOLUTION, FILE, ASSIGNMENT, [pinned], "Sequential and not accuracy")
+    assert_full_marks(result)
+    assert any("version check `assert '.'.join(torch.__version__" in note for note in result.notes)
+
+
 def test_the_2021_edition_leaves_the_sequential_init_rule_out() -> None:
     """Note [Assigned parts] in grader/scoring/assignment.py: cs231n's notebooks of 2021 and
     later let the Sequential ConvNet keep PyTorch's default initialisation; ECE562's (the
