@@ -563,7 +563,10 @@ def conv_backward_shapes(grad: str) -> Callable[[Sample], list]:
         n, c, h, wd = x.shape
         _, f, h_out, w_out = _conv_out_shape(sample)
         return {"dx": [((n, c, h + 2 * pad, wd + 2 * pad),
-                        "dx still includes the padding: crop `pad` rows and columns off each side")],
+                        "dx still includes the padding: crop `pad` rows and columns off each side")]
+                + ([((n, c, 0, 0), "with pad = 0 a crop like dx_pad[:, :, pad:-pad, pad:-pad] is "
+                                   "empty (-0 is 0, so pad:-pad is 0:0); crop with "
+                                   "pad:pad + H and pad:pad + W")] if pad == 0 else []),
                 "db": [((f, h_out, w_out), "db is summed over the batch only; sum dout over N, "
                         "H_out and W_out (axis=(0, 2, 3))"),
                        ((n, f), "db is summed over H_out and W_out only; sum over N too")],

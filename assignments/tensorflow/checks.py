@@ -180,7 +180,9 @@ def init_shapes(classes: int) -> list[tuple[int, ...]]:
 # ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 # The notebook's years differ in the number of classes: ECE's CINIC-10 subset has 6,
 # cs231n's CIFAR-10 10.  three_layer_convnet_init takes no arguments, so the number of
-# classes is read from what it returns: fc_b's length (fc_w's last axis must agree).
+# classes is read from what it returns: fc_b's length (fc_w's last axis must agree), or
+# fc_w's last axis where fc_b is not a vector, so that a (1, C) fc_b is named as the shape
+# that is wrong rather than every other weight.
 # Every other shape is fixed by the notebook (32 and 16 filters, 32 x 32 x 3 images).
 
 
@@ -192,14 +194,18 @@ def _init_params(student: Student) -> dict[str, np.ndarray]:
                            f"a list of 6 (conv_w1, conv_b1, conv_w2, conv_b2, fc_w, fc_b)", hint=INIT_HINT)
     arrays = {name: as_array(name, item, np.zeros(1, np.float32), hint=INIT_HINT)
               for name, item in zip(INIT_NAMES, value)}
-    fc_b = arrays["fc_b"]
-    classes = int(fc_b.shape[0]) if fc_b.ndim == 1 and fc_b.shape[0] >= 2 else 0
-    wanted = init_shapes(classes or 6)
-    for (name, array), shape in zip(arrays.items(), wanted):
-        if array.shape != shape:
-            raise CheckFailure(f"{name}: shape {array.shape}, expected {shape} (Note [Classes from the "
-                               f"sample]: fc_b has {fc_b.shape} entries, so {classes or '?'} classes)",
-                               hint=INIT_HINT)
+    fc_b, fc_w = arrays["fc_b"], arrays["fc_w"]
+    if fc_b.ndim == 1 and fc_b.shape[0] >= 2:
+        classes, source = int(fc_b.shape[0]), "fc_b's length"
+    elif fc_w.ndim == 2 and fc_w.shape[1] >= 2:  # fc_b is not one bias per class
+        classes, source = int(fc_w.shape[1]), "fc_w's last axis"
+    else:
+        classes, source = 6, "neither fc_b nor fc_w says, so ECE's 6"
+    for (name, array), shape in zip(arrays.items(), init_shapes(classes)):
+        if array.shape != shape:  # Note [Classes from the sample]
+            raise CheckFailure(f"{name}: shape {array.shape}, expected {shape} ({classes} classes, "
+                               f"from {source}; the other sizes are the notebook's: 32 and 16 "
+                               f"filters on 32 x 32 x 3 images)", hint=INIT_HINT)
     return arrays
 
 

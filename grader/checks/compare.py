@@ -162,6 +162,10 @@ def as_array(name: str, value, expected: np.ndarray, *, hint: str = "") -> np.nd
         value = value.value  # an ndarray subclass or tensor, converted in the worker
     if isinstance(value, (int, float, bool, np.ndarray)) and not isinstance(value, np.ndarray):
         value = np.asarray(value)
+    if value is None:  # the course's stubs return None until their TODO is filled in
+        raise CheckFailure(f"{name}: returned None, expected an array {summarize(expected)} (the "
+                           f"course's code returns None until its TODO block is filled in; or a "
+                           f"`return` is missing)", hint=hint)
     if not isinstance(value, np.ndarray):
         raise CheckFailure(f"{name}: returned {_describe_type(value)}, expected an array "
                            f"{summarize(expected)}", hint=hint)

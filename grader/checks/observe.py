@@ -200,13 +200,15 @@ class Observation:
     def notes(self) -> list[str]:
         """For the result: that the notebook ran, and the cells that failed."""
         return [f"{self.run['notebook']}: every code cell run in order in the worker against the "
-                f"course's stand-in helpers (grading by observation)"] + self.problems()
+                f"course's stand-in helpers (grading by observation)"] + [
+            f"{self.run['notebook']} cell {c.get('cell')}: {c.get('message')}" for c in self.cells
+            if c.get("status") == "note"] + self.problems()
 
     def problems(self) -> list[str]:
         """The cells that raised or ran out of time, one line each."""
         return [f"{self.run['notebook']} cell {c.get('cell')}: {c.get('status')}: {c.get('message')}"
-                for c in self.cells] + [f"{self.run['notebook']}: {note}" for note in
-                                        self.install_notes if isinstance(note, str)]
+                for c in self.cells if c.get("status") != "note"] + [
+            f"{self.run['notebook']}: {note}" for note in self.install_notes if isinstance(note, str)]
 
     def headings(self, cell: int) -> tuple:
         found = self.run["headings"].get(cell, self.run["headings"].get(str(cell), []))

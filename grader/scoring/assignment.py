@@ -48,6 +48,38 @@ like any check (status `failed` with its message and hint when it fails), but
 `grade check` shows it as `advice`, keeps its function marked ok and its exit
 status 0 when nothing else failed (grader/report/terminal.py, grader/cli.py).  The
 rubric's 0 is the single place that makes a check advisory.
+
+# Note [Assigned parts]
+Course editions differ in what an assignment asks for, not only in how: cs231n 2021-2024
+moved `svm_loss` and `TwoLayerNet` to assignment 1 (its two_layer_net, whose affine, ReLU
+and softmax assignment 2 asks students to copy over), 2025 put all of fc_nets in assignment
+1 without requiring `svm_loss`, while the 2017-2020 editions and ECE562/697LS
+(../shared/seeds) assign both in assignment 2; before 2018 there
+was no layer or group normalization; cs231n's
+PyTorch notebook of 2021 and later lets the Sequential ConvNet keep PyTorch's default
+initialisation, where ECE562 and cs231n 2018-2020 ask for `random_weight`.  A manifest's
+`not_assigned:` says, per value of a text convention, which parts that edition does not
+assign: a function, a class (all of its methods' checks) or one check id (a rule):
+
+    not_assigned:
+      edition:                       # a convention of this manifest
+        cs231n_2021:                 # one of its values
+          parts: [svm_loss, TwoLayerNet]
+          editions: cs231n 2021-2024 (assignment 2)   # where, in a hint
+
+Under that value the checks of those parts are left out of the run and of the rubric's
+total, so the submission is graded out of what its course asked.  The edition is the
+course's to declare (`--convention`, or the course file), never guessed from the
+submission: a student who deletes a broken `svm_loss` still loses its points under an
+edition that assigns it (tests/grader/scoring/test_assignment.py).  Under any other value
+the checks stay and carry the editions that leave them out (`Check.editions`): for a
+function or class that is not found (cause `missing`), and for a check id whenever that check
+fails, the result's hint names the editions and the setting that grades them
+(grader/scoring/plugin.py), and the result has one note per setting saying how many of the
+points lost are that edition's parts (grader/scoring/pipeline.py), which `grade check` shows
+without -v.  So a 2021-2024 submission graded as the default edition is told why it lacks those
+points and how its course grades it, and is not given them.  A part that matches no
+check, or a convention or value the manifest does not declare, is an AssignmentError.
 """
 
 from __future__ import annotations
@@ -266,8 +298,71 @@ def load(assignment_id: str, conventions: dict | None = None,
     checks = _load_checks(folder, assignment_id, asked)
     rubric = load_rubric(assignment_id, checks)
     merged = dict(manifest.get("conventions", {}), **(conventions or {}))
+    checks, rubric = _assigned(manifest, manifest_path, declared, merged, checks, rubric)
     return Assignment(assignment_id, manifest.get("title", assignment_id), layout, limits, checks,
                       rubric, folder, merged, aliases, bool(manifest.get("gpu", False)), asked)
+
+
+def _of(check: Check, part: str) -> bool:
+    """Whether `check` is part `part`: a check id, a function, or a class (any of its methods)."""
+    if "/" in part:
+        return check.id == part
+    return check.function == part or check.function.startswith(part + ".")
+
+
+def _assigned(manifest: dict, path, declared: tuple[dict, dict], merged: dict,
+              checks: tuple[Check, ...], rubric: Rubric) -> tuple[tuple[Check, ...], Rubric]:
+    """The checks and rubric of what this run's edition assigns (Note [Assigned parts])."""
+    import dataclasses
+    table = manifest.get("not_assigned") or {}
+    if not table:
+        return checks, rubric
+    _, values = declared
+    left_out: set[str] = set()
+    others: list[tuple[str, str, str, str]] = []  # (convention, value, who, part) not chosen
+    try:
+        for convention, editions in table.items():
+            if convention not in values:
+                raise ValueError(f"{convention!r} is not a text convention of this manifest")
+            for value, entry in editions.items():
+                if not any(_normal(value) == _normal(allowed) for allowed in values[convention]):
+                    raise ValueError(f"{convention}: {value!r} is not one of its values")
+                parts = [str(n) for n in entry["parts"]]
+                for part in parts:
+                    if not any(_of(c, part) for c in checks):
+                        raise ValueError(f"{convention}: {value}: {part!r} names no check")
+                if _normal(merged.get(convention, "")) == _normal(value):
+                    left_out.update(parts)
+                else:
+                    others += [(str(convention), str(value), str(entry["editions"]), part)
+                               for part in parts]
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise AssignmentError(f"{path}: bad not_assigned ({type(exc).__name__}: {exc})") from None
+    kept = []
+    for check in checks:
+        if any(_of(check, part) for part in left_out):
+            continue
+        editions = tuple(other for other in others if _of(check, other[3]))
+        kept.append(dataclasses.replace(check, editions=editions) if editions else check)
+    ids = {c.id for c in kept}
+    return tuple(kept), dataclasses.replace(rubric, points={k: v for k, v in rubric.points.items()
+                                                            if k in ids})
+
+
+def editions_explaining(check: Check, cause: str | None) -> list[tuple[str, str, str, str]]:
+    """The (convention, value, who, part) of the other course editions that explain why `check`
+    did not pass: its rule whenever it fails, its function only when not found (Note [Assigned
+    parts])."""
+    return [edition for edition in check.editions if "/" in edition[3] or cause == "missing"]
+
+
+def edition_hint(convention: str, value: str, who: str, part: str) -> str:
+    """One line: which editions do not assign `part`, and the setting that grades them."""
+    rule = "/" in part
+    what = f"the rule of `{part}`" if rule else f"`{part}`"
+    return (f"{what} is not assigned in {who}: if your course is one of them, grade with "
+            f"`--convention {convention}={value}` (or `{convention}: {value}` in the course "
+            f"file), which leaves {'it' if rule else 'its checks'} out of the score.")
 
 
 def notebook_settings(manifest: dict, layout: Layout,

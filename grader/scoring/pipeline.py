@@ -181,6 +181,7 @@ class Grading:
         if staged.missing:
             notes.append("not found in the submission: " + ", ".join(
                 assignment.layout.files[m] for m in staged.missing))
+        notes += _editions_notes(assignment, results)
         max_score = assignment.rubric.max_score()
         return SubmissionResult(assignment.id, self.name, "graded", score,
                                 max_score if not options.select else
@@ -190,6 +191,26 @@ class Grading:
                                              self.assignment.questions.describe()),
                                 tuple(results), notes=tuple(notes + _manual_note(assignment)),
                                 answers=_answers(staged.answers, assignment.rubric.manual))
+
+
+def _editions_notes(assignment: assignments.Assignment, results) -> list[str]:
+    """One note per course edition that would leave out parts this submission lost points on
+    (Note [Assigned parts] in grader/scoring/assignment.py)."""
+    checks = {c.id: c for c in assignment.checks}
+    lost: dict[tuple[str, str, str], tuple[list[str], list[float]]] = {}
+    for result in results:
+        check = checks.get(result.id)
+        if check is None or result.status == "passed":
+            continue
+        for convention, value, who, part in assignments.editions_explaining(check, result.cause):
+            parts, points = lost.setdefault((convention, value, who), ([], []))
+            if part not in parts:
+                parts.append(part)
+            points.append(result.max_points)
+    return [f"{', '.join(parts)} {'is' if len(parts) == 1 else 'are'} not assigned in {who}: "
+            f"{sum(points):g} of the points lost; if your course is one of them, grade with "
+            f"--convention {convention}={value}"
+            for (convention, value, who), (parts, points) in lost.items()]
 
 
 def _data_set(data_dir: str | None):

@@ -135,13 +135,21 @@ class GradingPlugin:
             points=max_points if status == "passed" else 0.0, max_points=max_points,
             visibility=("hidden_details" if self.hidden_details else "hidden") if check.hidden
             else "visible", message=message,
-            hint=hints.with_version_hints(message, hint or check.hint) if status != "passed"
+            hint=hints.with_version_hints(message, _hint(check, hint, cause)) if status != "passed"
             else "",  # Note [Version hints] in grader/checks/hints.py
             details=details,
             duration_s=round(call.duration, 4), cause=cause)
         self.results[check.id] = result
         if self.on_result:
             self.on_result(result)
+
+
+def _hint(check: Check, hint: str, cause: str | None) -> str:
+    """The failure's own hint, else the check's; first, what other course editions do not
+    assign (Note [Assigned parts] in grader/scoring/assignment.py)."""
+    from .assignment import edition_hint, editions_explaining
+    said = [edition_hint(*edition) for edition in editions_explaining(check, cause)]
+    return "\n".join(part for part in (*said, hint or check.hint) if part)
 
 
 def _without_pictures(details: dict) -> dict:

@@ -10,6 +10,7 @@ module re-exports them under the names the tests have always used.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -123,16 +124,65 @@ def assert_starter_scores_zero(result: SubmissionResult, says: str,
 
 
 def grade_file_with_bugs(solution: Path, file: str, assignment_id: str, bugs,
-                         select: str | None = None) -> SubmissionResult:
+                         select: str | None = None,
+                         conventions: dict | None = None) -> SubmissionResult:
     """Grade a copy of the single-file `solution` (saved as `file`) with `bugs` applied."""
     folder = Path(tempfile.mkdtemp(prefix=f"grader-test-{assignment_id}-"))
     try:
         shutil.copy(solution, folder / file)
         for bug in bugs:
             apply_bug(folder, bug)
-        return grade(folder / file, assignment_id, select=select)
+        return grade_submission(folder / file, assignments.load(assignment_id, conventions),
+                                Options(select=select))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_definition(path: Path, name: str) -> None:
+    """Delete the top-level function or class `name` from the module at `path` (and from its
+    __all__), as an edition of the course that does not assign it hands the module in (Note
+    [Assigned parts] in grader/scoring/assignment.py)."""
+    import ast
+    source = path.read_text()
+    node = next(n for n in ast.parse(source).body if getattr(n, "name", None) == name)
+    lines = source.splitlines(keepends=True)
+    del lines[node.lineno - 1:node.end_lineno]
+    path.write_text("".join(lines).replace(f'"{name}", ', ""))
+
+
+@contextlib.contextmanager
+def reference_2017():
+    """A copy of the reference as cs231n's editions before 2018 had it: no layer norm and no
+    group norm in layers.py (nor in the network helpers that name them)."""
+    package = copy_reference()
+    try:
+        for name in ("layernorm_forward", "layernorm_backward", "spatial_groupnorm_forward",
+                     "spatial_groupnorm_backward"):
+            remove_definition(package / "layers.py", name)
+        utils = package / "layer_utils.py"
+        utils.write_text(utils.read_text().replace(" layernorm_backward, layernorm_forward,", "")
+                         .replace('    "layernorm": (layernorm_forward, layernorm_backward),\n', ""))
+        yield package
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+
+
+def assert_edition_graded(package: Path, assignment_id: str, convention: str, value: str,
+                          left_out: set[str], max_score: float,
+                          lost: set[str] | None = None) -> None:
+    """`package`, which lacks what edition `value` does not assign, gets full marks out of
+    `max_score` under it, and under the default edition loses exactly the checks `lost` (all of
+    `left_out` unless said), each saying how its course grades it (Note [Assigned parts])."""
+    result = grade_submission(package, assignments.load(assignment_id, {convention: value}))
+    assert_full_marks(result)
+    assert result.max_score == max_score
+    assert not {c.id for c in result.checks} & left_out
+    classic = grade(package, assignment_id)
+    lost = left_out if lost is None else lost
+    assert {c.id for c in classic.checks if c.points < c.max_points} == lost
+    for check in classic.checks:
+        if check.id in lost:
+            assert f"--convention {convention}={value}" in check.hint, (check.id, check.hint)
 
 
 def check_by_id(result: SubmissionResult, check_id: str):

@@ -22,7 +22,8 @@ from grader.scoring import assignment as assignments
 from grader.scoring.pipeline import grade_submission
 
 from .conftest import (assert_starter_scores_zero, check_by_id, Bug, apply_bug, assert_bug_caught,
-                       assert_full_marks, copy_reference, grade, grade_bug, load_mutants)
+                       assert_edition_graded, assert_full_marks, copy_reference, grade, grade_bug,
+                       load_mutants, reference_2017)
 
 ASSIGNMENT = "batchnorm"
 STARTER = Path(__file__).resolve().parents[2] / "assignments" / "batchnorm" / "starter"
@@ -158,3 +159,20 @@ def test_a_backward_check_names_the_wrong_forward_first():
         assert "the bug is in the backward pass" not in message
     finally:
         shutil.rmtree(package.parent, ignore_errors=True)
+
+
+def test_a_2017_edition_package_is_graded_on_what_its_edition_assigns():
+    """cs231n before 2018 had no layer normalization: under `edition=cs231n_2017` its package
+    gets full marks out of 18.5; graded as the default edition it loses the layer norm checks,
+    each naming the setting (Note [Assigned parts] in grader/scoring/assignment.py)."""
+    layer_norm = {"layernorm_forward/out", "layernorm_forward/out_hidden", "layernorm_backward/dx",
+                  "layernorm_backward/dgamma", "layernorm_backward/dbeta",
+                  "layernorm_backward/dx_hidden"}
+    networks = {f"FullyConnectedNet/layernorm_{b}" for b in ("loss", "grads", "norm_grads",
+                                                             "test_scores", "all_hidden")}
+    with reference_2017() as package:
+        # this package's network still makes gamma and beta for layer norm (a 2017 one takes no
+        # `normalization` at all and loses layernorm_params too)
+        assert_edition_graded(package, ASSIGNMENT, "edition", "cs231n_2017",
+                              layer_norm | networks | {"FullyConnectedNet/layernorm_params"}, 18.5,
+                              lost=layer_norm | networks)

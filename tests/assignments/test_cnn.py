@@ -21,7 +21,7 @@ from grader.scoring.pipeline import Options, grade_submission
 
 from .conftest import (assert_starter_scores_zero, Bug, apply_bug, assert_bug_caught, check_by_id,
                        assert_full_marks, copy_reference, grade, grade_bug, grade_reference_with,
-                       load_mutants)
+                       load_mutants, assert_edition_graded, reference_2017)
 
 ASSIGNMENT = "cnn"
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,6 +38,7 @@ PHRASES = {
     "conv: padding forgotten": "padding is missing",
     "conv backward: dw from the last image only": "last image only",
     "conv backward: dx keeps the padding": "still includes the padding",
+    "conv backward: crops with pad:-pad, empty when pad is 0": "pad:-pad is 0:0",
     "conv backward: db summed over the batch only": "summed over the batch only",
     "max pool: windows step by the pool size": "",
     "max pool backward: gradient to the whole window": "whole pooling window",
@@ -557,3 +558,14 @@ def test_an_incomplete_stream_is_not_kept(how: str) -> None:
         except ValueError:
             pass
     assert len(student.asked) == 2
+
+
+def test_a_2017_edition_package_is_graded_on_what_its_edition_assigns():
+    """cs231n before 2018 had no group normalization: under `edition=cs231n_2017` its package
+    gets full marks out of 41.5; graded as the default edition it loses the group norm checks,
+    each naming the setting (Note [Assigned parts] in grader/scoring/assignment.py)."""
+    with reference_2017() as package:
+        assert_edition_graded(package, ASSIGNMENT, "edition", "cs231n_2017",
+                              {"spatial_groupnorm_forward/out", "spatial_groupnorm_forward/out_hidden",
+                               "spatial_groupnorm_backward/dx", "spatial_groupnorm_backward/dgamma",
+                               "spatial_groupnorm_backward/dbeta"}, 41.5)

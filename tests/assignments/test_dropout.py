@@ -28,7 +28,8 @@ from grader.scoring import assignment as assignments
 from grader.scoring.pipeline import Options, grade_submission
 
 from .conftest import (assert_starter_scores_zero, check_by_id, Bug, apply_bug, assert_bug_caught,
-                       assert_full_marks, copy_reference, grade, grade_bug, load_mutants)
+                       assert_edition_graded, assert_full_marks, copy_reference, grade, grade_bug,
+                       load_mutants, reference_2017)
 
 ASSIGNMENT = "dropout"
 ROOT = Path(__file__).resolve().parents[2]
@@ -339,3 +340,12 @@ def test_a_shared_run_still_fails_the_mean_check_of_a_forward_that_does_not_scal
 
 def check_by_id_in(registry, check_id: str):
     return next(check for check in registry if check.id == check_id)
+
+
+def test_a_2017_edition_package_is_graded_on_what_its_edition_assigns():
+    """cs231n before 2018 had no layer normalization: under `edition=cs231n_2017` its package
+    gets full marks out of 18; graded as the default edition it loses dropout with layer norm,
+    naming the setting (Note [Assigned parts] in grader/scoring/assignment.py)."""
+    with reference_2017() as package:
+        assert_edition_graded(package, ASSIGNMENT, "edition", "cs231n_2017",
+                              {"FullyConnectedNet.loss/dropout_with_normalization"}, 18)

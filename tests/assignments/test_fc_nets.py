@@ -32,7 +32,8 @@ from grader.scoring.pipeline import grade_submission
 
 from .conftest import (assert_starter_scores_zero, check_by_id, REFERENCE_PACKAGE, Bug, apply_bug,
                        assert_bug_caught, assert_full_marks, copy_reference, grade, grade_bug,
-                       grade_reference_with, load_mutants)
+                       grade_reference_with, load_mutants, remove_definition,
+                       assert_edition_graded)
 
 ASSIGNMENT = "fc_nets"
 ROOT = Path(__file__).resolve().parents[2]
@@ -364,6 +365,65 @@ def test_a_fixed_adam_convention_grades_the_other_year_as_wrong(source, conventi
     result = _grade_adam(source, {"adam_t": convention})
     lost = {c.id for c in result.checks if c.points < c.max_points}
     assert lost == {"adam/next_w"}, lost
+
+
+@pytest.fixture(scope="module")
+def package_2021():
+    """The reference as a cs231n 2021-2024 assignment 2 student hands it in: no svm_loss in
+    layers.py, no TwoLayerNet in classifiers/fc_net.py (both moved to assignment 1)."""
+    package = copy_reference()
+    remove_definition(package / "layers.py", "svm_loss")
+    remove_definition(package / FC_NET, "TwoLayerNet")
+    yield package
+    shutil.rmtree(package.parent, ignore_errors=True)
+
+
+def test_a_2021_edition_package_is_graded_on_what_its_edition_assigns(package_2021):
+    """Note [Assigned parts] in grader/scoring/assignment.py: under `edition=cs231n_2021` the
+    package gets full marks out of 40; graded as the default edition it loses exactly the
+    svm_loss and TwoLayerNet checks, each saying "not found" and naming the setting."""
+    left_out = {c.id for c in assignments.load(ASSIGNMENT).checks
+                if c.function.startswith(("svm_loss", "TwoLayerNet"))}
+    assert len(left_out) == 9
+    assert_edition_graded(package_2021, ASSIGNMENT, "edition", "cs231n_2021", left_out, 40)
+    classic = grade(package_2021, ASSIGNMENT)
+    missing = check_by_id(classic, "TwoLayerNet.loss/grads")
+    assert missing.cause == "missing" and "not found" in missing.message
+    # one line per edition, which `grade check` prints without -v
+    assert [n for n in classic.notes if "edition=" in n] == [
+        "svm_loss, TwoLayerNet are not assigned in cs231n 2021-2024 (assignment 2): 11 of "
+        "the points lost; if your course is one of them, grade with --convention "
+        "edition=cs231n_2021",
+        "svm_loss is not assigned in cs231n 2025 (assignment 1): 2 of the points lost; if your "
+        "course is one of them, grade with --convention edition=cs231n_2025"]
+
+
+def test_a_2025_edition_package_is_graded_on_what_its_edition_assigns():
+    """cs231n 2025 has this material in assignment 1, TwoLayerNet included, and svm_loss "not
+    required for this assignment": out of 49 under `edition=cs231n_2025`."""
+    package = copy_reference()
+    try:
+        remove_definition(package / "layers.py", "svm_loss")
+        assert_edition_graded(package, ASSIGNMENT, "edition", "cs231n_2025",
+                              {"svm_loss/loss", "svm_loss/dx"}, 49)
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+
+
+def test_a_broken_svm_loss_is_not_hinted_away_under_the_classic_edition():
+    """The hint is for a function that is not there; a wrong one gets the check's own hint."""
+    bug = next(b for b in BUGS if b.name == "svm counts the correct class's margin")
+    result = grade_bug(bug, ASSIGNMENT)
+    check = check_by_id(result, "svm_loss/loss")
+    assert check.points == 0 and check.cause == "wrong"
+    assert "edition" not in check.hint
+
+
+def test_the_full_reference_under_the_2021_edition_is_graded_on_what_it_assigns():
+    result = grade_submission(REFERENCE_PACKAGE, assignments.load(ASSIGNMENT,
+                                                                  {"edition": "cs231n_2021"}))
+    assert_full_marks(result)
+    assert result.max_score == 40
 
 
 def test_starter_grades_to_zero_and_says_what_is_missing():

@@ -184,6 +184,33 @@ def test_bugs_are_caught(names: tuple[str, ...]) -> None:
     assert_bundle_caught(result, planted)
 
 
+def test_the_courses_torch_version_assert_does_not_cost_the_sequential_points() -> None:
+    """cs231n 2020 opens the notebook with an assert on torch.__version__ (1.4-1.6) before its
+    imports: the grader's torch fails it, and the imports after it must still run (Note
+    [Version asserts] in grader/worker/notebook_cells.py)."""
+    pinned = Bug("the course's version assert", FILE, "import torch\nimport torch.nn as nn\n",
+                 "import torch\nassert '.'.join(torch.__version__.split('.')[:2]) in "
+                 "['1.4','1.5','1.6']\nimport torch.nn as nn\n", "")
+    result = grade_file_with_bugs(SOLUTION, FILE, ASSIGNMENT, [pinned], "Sequential and not accuracy")
+    assert_full_marks(result)
+    assert any("version check `assert '.'.join(torch.__version__" in note for note in result.notes)
+
+
+def test_the_2021_edition_leaves_the_sequential_init_rule_out() -> None:
+    """Note [Assigned parts] in grader/scoring/assignment.py: cs231n's notebooks of 2021 and
+    later let the Sequential ConvNet keep PyTorch's default initialisation; ECE562's (the
+    default) ask for random_weight, and a failure says how a 2021 course grades it."""
+    bug = next(b for b, _ in BUGS if b.name == "Sequential: PyTorch's default initialisation")
+    as_ece = grade_file_with_bugs(SOLUTION, FILE, ASSIGNMENT, [bug], "Sequential and not accuracy")
+    lost = {c.id: c for c in as_ece.checks if c.points < c.max_points}
+    assert set(lost) == {"Sequential/init", "Sequential/init_fan_in"}
+    assert all("--convention sequential_init=default" in c.hint for c in lost.values())
+    as_2021 = grade_file_with_bugs(SOLUTION, FILE, ASSIGNMENT, [bug], "Sequential and not accuracy",
+                                   {"sequential_init": "default"})
+    assert_full_marks(as_2021)
+    assert [c.id for c in as_2021.checks] == ["Sequential/out"]
+
+
 def test_fan_out_and_gain_1_keep_half_the_init_points() -> None:
     """Note [Kaiming variants]: init passes, init_fan_in fails saying which variant it was."""
     for old, new, says in (("            nn.init.kaiming_normal_(layer.weight)\n",

@@ -207,7 +207,7 @@ def test_check_bad_convention_exits_2(tmp_path) -> None:
 BAD_CONVENTIONS = [
     (["--convention", "dropout_p=drop"], "fc_nets",
      "grade: --convention: fc_nets has no convention 'dropout_p'; its conventions: adam_t, "
-     "fc_no_dropout"),
+     "edition, fc_no_dropout"),
     (["--convention", "dropout_p=dorp"], "dropout",
      "grade: --convention: dropout_p='dorp' is not valid for dropout; valid values: keep, drop"),
     (["--convention", "adam_t=2017"], "fc_nets",
@@ -248,7 +248,7 @@ def test_a_wrong_convention_is_a_command_error(tmp_path, command, flags, assignm
      "unknown key 'convention'; a course file has conventions, worker_python, secret"),
     ("conventions:\n  cnn: {gamma_shape: C}\n",
      "conventions.cnn: cnn has no convention 'gamma_shape'; its conventions: "
-     "groupnorm_param_shape, l2_scale"),
+     "edition, groupnorm_param_shape, l2_scale"),
     ("conventions:\n  cnn: {groupnorm_param_shape: '(C, 1)'}\n",
      "conventions.cnn: groupnorm_param_shape='(C, 1)' is not valid for cnn; valid values: "
      "(1, C, 1, 1), (C,)"),

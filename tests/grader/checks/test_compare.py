@@ -230,7 +230,6 @@ def test_no_signature_for_an_unrelated_error() -> None:
 
 @pytest.mark.parametrize("value, described", [
     (Opaque("MyTensor"), "returned an object of type MyTensor"),
-    (None, "returned NoneType None"),
     ([1.0, 2.0], "returned list (1.0, 2.0)"),
     ({"out": 1}, "returned dict {out: 1}"),
     (Converted("Tensor", [1.0, 2.0]), "returned a Tensor"),
@@ -239,6 +238,13 @@ def test_non_array_returns_say_what_came_back(value, described) -> None:
     f = failure("out", value, np.zeros((2, 3)), hint="return an array")
     assert f.message == f"out: {described}, expected an array float64[2,3]"
     assert f.hint == "return an array"
+
+
+def test_none_says_the_todo_may_be_empty() -> None:
+    f = failure("out", None, np.zeros((2, 3)), hint="return an array")
+    assert f.message == ("out: returned None, expected an array float64[2,3] (the course's code "
+                         "returns None until its TODO block is filled in; or a `return` is "
+                         "missing)")
 
 
 def test_converted_arrays_are_compared() -> None:

@@ -126,6 +126,80 @@ def test_every_real_manifest_declares_its_conventions(assignment_id) -> None:
     assignments.check_conventions(assignment_id, {k: str(v) for k, v in defaults.items()})
 
 
+EDITIONS_CHECKS = """
+from grader.checks.spec import Check
+CHECKS = [Check("affine_forward/out", "affine_forward", "out", lambda s: None),
+          Check("svm_loss/dx", "svm_loss", "dx", lambda s: None),
+          Check("Net.__init__/params", "Net.__init__", "params", lambda s: None),
+          Check("Net.loss/scores", "Net.loss", "scores", lambda s: None),
+          Check("Network.loss/scores", "Network.loss", "scores", lambda s: None)]
+"""
+EDITIONS_RUBRIC = """
+points:
+  affine_forward/out: 2
+  svm_loss/dx: 1
+  Net.__init__/params: 1
+  Net.loss/scores: 3
+  Network.loss/scores: 4
+"""
+EDITIONS = """
+not_assigned:
+  var:
+    unbiased:
+      parts: [svm_loss, Net, affine_forward/out]
+      editions: the newer editions
+"""
+
+
+def test_an_edition_leaves_out_what_it_does_not_assign(course) -> None:
+    """Note [Assigned parts]: a class stands for its methods (Net, not Network), a check id for
+    itself, and the rubric's total is what the edition assigns."""
+    a = assignments.load(course(MANIFEST + EDITIONS, EDITIONS_CHECKS, EDITIONS_RUBRIC),
+                         {"var": " Unbiased"})
+    assert [c.id for c in a.checks] == ["Network.loss/scores"]
+    assert a.rubric.points == {"Network.loss/scores": 4.0} and a.rubric.max_score() == 4
+    assert a.checks[0].editions == ()
+
+
+def test_another_edition_keeps_every_check_and_says_how_to_leave_them_out(course) -> None:
+    a = assignments.load(course(MANIFEST + EDITIONS, EDITIONS_CHECKS, EDITIONS_RUBRIC))
+    assert len(a.checks) == 5 and a.rubric.max_score() == 11
+    checks = {c.id: c for c in a.checks}
+    newer = ("var", "unbiased", "the newer editions")
+    assert checks["svm_loss/dx"].editions == (newer + ("svm_loss",),)
+    assert checks["Net.loss/scores"].editions == checks["Net.__init__/params"].editions == (
+        newer + ("Net",),)
+    assert checks["affine_forward/out"].editions == (newer + ("affine_forward/out",),)
+    assert checks["Network.loss/scores"].editions == ()
+    # a function's edition explains it only when it is not found; a rule's, any failure
+    assert assignments.editions_explaining(checks["svm_loss/dx"], "wrong") == []
+    assert assignments.editions_explaining(checks["svm_loss/dx"], "missing") == [
+        newer + ("svm_loss",)]
+    assert assignments.editions_explaining(checks["affine_forward/out"], "wrong") == [
+        newer + ("affine_forward/out",)]
+    assert assignments.edition_hint(*newer, "svm_loss") == (
+        "`svm_loss` is not assigned in the newer editions: if your course is one of them, "
+        "grade with `--convention var=unbiased` (or `var: unbiased` in the course file), which "
+        "leaves its checks out of the score.")
+    assert assignments.edition_hint(*newer, "affine_forward/out") == (
+        "the rule of `affine_forward/out` is not assigned in the newer editions: if your course "
+        "is one of them, grade with `--convention var=unbiased` (or `var: unbiased` in the "
+        "course file), which leaves it out of the score.")
+
+
+@pytest.mark.parametrize("table, error", [
+    ("  size:\n    64: {parts: [svm_loss], editions: x}\n", "'size' is not a text convention"),
+    ("  var:\n    sample: {parts: [svm_loss], editions: x}\n", "'sample' is not one of its values"),
+    ("  var:\n    unbiased: {parts: [svm_los], editions: x}\n", "'svm_los' names no check"),
+    ("  var:\n    unbiased: {editions: x}\n", "KeyError"),
+])
+def test_a_bad_not_assigned_table_is_the_courses_error(course, table, error) -> None:
+    manifest = MANIFEST + "not_assigned:\n" + table
+    with pytest.raises(AssignmentError, match="bad not_assigned") as info:
+        assignments.load(course(manifest, EDITIONS_CHECKS, EDITIONS_RUBRIC))
+    assert error in str(info.value)
+
+
 def test_unknown_assignment_lists_the_available_ones(course) -> None:
     course(name="batchnorm")
     course(name="cnn")

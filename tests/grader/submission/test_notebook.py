@@ -172,6 +172,29 @@ def test_runner_stands_in_for_google_colab() -> None:
     assert namespace["_grader_notebook_report"]() == [] and namespace["ok"] == 1
 
 
+def test_runner_leaves_out_the_courses_version_asserts_and_says_so() -> None:
+    """Note [Version asserts] in grader/worker/notebook_cells.py: a top-level assert on a
+    `__version__` does not stop the rest of its cell; other asserts, and version asserts inside
+    a function, run as written, and line numbers stay the cell's."""
+    namespace: dict = {}
+    cells = [(1, "import json\nassert json.__version__ in ['0.1', '0.2']\nimported = 1"),
+             (2, "assert 1 == 2, 'a real assert'\nafter = 1"),
+             (3, "def f():\n    assert json.__version__ == '0.1'\n\nx = 1\nraise ValueError('x')")]
+    notebook_cells.run(namespace, cells, mode="execute", notebook="n.ipynb", cell_s=5, total_s=5)
+    report = namespace["_grader_notebook_report"]()
+    assert json.__version__ not in ("0.1", "0.2")
+    assert namespace["imported"] == 1 and "after" not in namespace and namespace["x"] == 1
+    assert report == [
+        {"cell": 1, "status": "note",
+         "message": "the course's version check `assert json.__version__ in ['0.1', '0.2']` was "
+                    "not run: it checks the course's own environment, and the grader runs a "
+                    "newer one"},
+        {"cell": 2, "status": "error", "message": "AssertionError at line 1: a real assert"},
+        {"cell": 3, "status": "error", "message": "ValueError at line 5: x"}]
+    with pytest.raises(AssertionError):
+        namespace["f"]()
+
+
 # -- inline answers -------------------------------------------------------------------------------
 
 def test_answers_in_the_same_cell_and_in_following_cells() -> None:
