@@ -55,9 +55,9 @@ class Check:
     hidden: bool = False
     timeout_s: float | None = None
     # Note [Assigned parts] in grader/scoring/assignment.py; set by the loader, not by checks:
-    # (convention, value, who, part) for each course edition that does not assign this check's
-    # part (a function or class, said when it is not found; a check id, a rule, said when it fails)
-    editions: tuple[tuple[str, str, str, str], ...] = ()
+    # (convention, value, who, part, when) for each course edition that does not assign this
+    # check's part; `when` (missing or failing) is when a failure of the check says so
+    editions: tuple[tuple[str, str, str, str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if "/" not in self.id:

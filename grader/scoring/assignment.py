@@ -66,18 +66,21 @@ assign: a function, a class (all of its methods' checks) or one check id (a rule
         cs231n_2021:                 # one of its values
           parts: [svm_loss, TwoLayerNet]
           editions: cs231n 2021-2024 (assignment 2)   # where, in a hint
+          hint: missing              # or failing (below)
 
 Under that value the checks of those parts are left out of the run and of the rubric's
 total, so the submission is graded out of what its course asked.  The edition is the
 course's to declare (`--convention`, or the course file), never guessed from the
 submission: a student who deletes a broken `svm_loss` still loses its points under an
 edition that assigns it (tests/grader/scoring/test_assignment.py).  Under any other value
-the checks stay and carry the editions that leave them out (`Check.editions`): for a
-function or class that is not found (cause `missing`), and for a check id whenever that check
-fails, the result's hint names the editions and the setting that grades them
-(grader/scoring/plugin.py), and the result has one note per setting saying how many of the
-points lost are that edition's parts (grader/scoring/pipeline.py), which `grade check` shows
-without -v.  So a 2021-2024 submission graded as the default edition is told why it lacks those
+the checks stay and carry the editions that leave them out (`Check.editions`): where a
+part is not found (cause `missing`), or, for an entry with `hint: failing` (a rule only the
+default edition has, such as pytorch's Sequential init), wherever its check fails, the
+result's hint names the editions and the setting that grades them (grader/scoring/plugin.py),
+and the result has one note per setting saying how many of the points lost are that
+edition's parts (grader/scoring/pipeline.py), which `grade check` shows without -v.  Not for
+any failure of every part: a 2019 student's buggy layer norm fails the networks' layer norm
+checks too, and must not be told that 2017 did not assign them.  So a 2021-2024 submission graded as the default edition is told why it lacks those
 points and how its course grades it, and is not given them.  A part that matches no
 check, or a convention or value the manifest does not declare, is an AssignmentError.
 """
@@ -319,7 +322,7 @@ def _assigned(manifest: dict, path, declared: tuple[dict, dict], merged: dict,
         return checks, rubric
     _, values = declared
     left_out: set[str] = set()
-    others: list[tuple[str, str, str, str]] = []  # (convention, value, who, part) not chosen
+    others: list[tuple[str, ...]] = []  # (convention, value, who, part, when) not chosen
     try:
         for convention, editions in table.items():
             if convention not in values:
@@ -328,13 +331,16 @@ def _assigned(manifest: dict, path, declared: tuple[dict, dict], merged: dict,
                 if not any(_normal(value) == _normal(allowed) for allowed in values[convention]):
                     raise ValueError(f"{convention}: {value!r} is not one of its values")
                 parts = [str(n) for n in entry["parts"]]
+                when = str(entry.get("hint", "missing"))
+                if when not in ("missing", "failing"):
+                    raise ValueError(f"{convention}: {value}: hint must be missing or failing")
                 for part in parts:
                     if not any(_of(c, part) for c in checks):
                         raise ValueError(f"{convention}: {value}: {part!r} names no check")
                 if _normal(merged.get(convention, "")) == _normal(value):
                     left_out.update(parts)
                 else:
-                    others += [(str(convention), str(value), str(entry["editions"]), part)
+                    others += [(str(convention), str(value), str(entry["editions"]), part, when)
                                for part in parts]
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise AssignmentError(f"{path}: bad not_assigned ({type(exc).__name__}: {exc})") from None
@@ -351,9 +357,10 @@ def _assigned(manifest: dict, path, declared: tuple[dict, dict], merged: dict,
 
 def editions_explaining(check: Check, cause: str | None) -> list[tuple[str, str, str, str]]:
     """The (convention, value, who, part) of the other course editions that explain why `check`
-    did not pass: its rule whenever it fails, its function only when not found (Note [Assigned
-    parts])."""
-    return [edition for edition in check.editions if "/" in edition[3] or cause == "missing"]
+    did not pass: any where it is not found, those marked `hint: failing` whenever it fails
+    (Note [Assigned parts])."""
+    return [edition[:4] for edition in check.editions
+            if cause == "missing" or edition[4] == "failing"]
 
 
 def edition_hint(convention: str, value: str, who: str, part: str) -> str:

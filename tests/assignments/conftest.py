@@ -172,7 +172,8 @@ def assert_edition_graded(package: Path, assignment_id: str, convention: str, va
                           lost: set[str] | None = None) -> None:
     """`package`, which lacks what edition `value` does not assign, gets full marks out of
     `max_score` under it, and under the default edition loses exactly the checks `lost` (all of
-    `left_out` unless said), each saying how its course grades it (Note [Assigned parts])."""
+    `left_out` unless said); each one lost because a function is not found says how its course
+    grades it, and then so does a note of the result (Note [Assigned parts])."""
     result = grade_submission(package, assignments.load(assignment_id, {convention: value}))
     assert_full_marks(result)
     assert result.max_score == max_score
@@ -180,9 +181,11 @@ def assert_edition_graded(package: Path, assignment_id: str, convention: str, va
     classic = grade(package, assignment_id)
     lost = left_out if lost is None else lost
     assert {c.id for c in classic.checks if c.points < c.max_points} == lost
-    for check in classic.checks:
-        if check.id in lost:
-            assert f"--convention {convention}={value}" in check.hint, (check.id, check.hint)
+    setting = f"--convention {convention}={value}"
+    missing = [check for check in classic.checks if check.id in lost and check.cause == "missing"]
+    for check in missing:
+        assert setting in check.hint, (check.id, check.hint)
+    assert any(setting in note for note in classic.notes) == bool(missing), classic.notes
 
 
 def check_by_id(result: SubmissionResult, check_id: str):

@@ -148,6 +148,10 @@ not_assigned:
     unbiased:
       parts: [svm_loss, Net, affine_forward/out]
       editions: the newer editions
+    biased:
+      parts: [Network.loss/scores]
+      editions: the older editions
+      hint: failing
 """
 
 
@@ -158,25 +162,28 @@ def test_an_edition_leaves_out_what_it_does_not_assign(course) -> None:
                          {"var": " Unbiased"})
     assert [c.id for c in a.checks] == ["Network.loss/scores"]
     assert a.rubric.points == {"Network.loss/scores": 4.0} and a.rubric.max_score() == 4
-    assert a.checks[0].editions == ()
+    older = ("var", "biased", "the older editions", "Network.loss/scores", "failing")
+    assert a.checks[0].editions == (older,)
 
 
-def test_another_edition_keeps_every_check_and_says_how_to_leave_them_out(course) -> None:
-    a = assignments.load(course(MANIFEST + EDITIONS, EDITIONS_CHECKS, EDITIONS_RUBRIC))
-    assert len(a.checks) == 5 and a.rubric.max_score() == 11
+def test_the_other_editions_parts_stay_and_say_how_to_leave_them_out(course) -> None:
+    a = assignments.load(course(MANIFEST + EDITIONS, EDITIONS_CHECKS, EDITIONS_RUBRIC),
+                         {"var": "biased"})
+    assert len(a.checks) == 4 and a.rubric.max_score() == 7  # Network.loss/scores left out
     checks = {c.id: c for c in a.checks}
     newer = ("var", "unbiased", "the newer editions")
-    assert checks["svm_loss/dx"].editions == (newer + ("svm_loss",),)
+    assert checks["svm_loss/dx"].editions == (newer + ("svm_loss", "missing"),)
     assert checks["Net.loss/scores"].editions == checks["Net.__init__/params"].editions == (
-        newer + ("Net",),)
-    assert checks["affine_forward/out"].editions == (newer + ("affine_forward/out",),)
-    assert checks["Network.loss/scores"].editions == ()
-    # a function's edition explains it only when it is not found; a rule's, any failure
-    assert assignments.editions_explaining(checks["svm_loss/dx"], "wrong") == []
-    assert assignments.editions_explaining(checks["svm_loss/dx"], "missing") == [
-        newer + ("svm_loss",)]
-    assert assignments.editions_explaining(checks["affine_forward/out"], "wrong") == [
-        newer + ("affine_forward/out",)]
+        newer + ("Net", "missing"),)
+    assert checks["affine_forward/out"].editions == (newer + ("affine_forward/out", "missing"),)
+    # a part's edition explains a check that is not found; a wrong answer only with `failing`
+    for check_id, part in (("svm_loss/dx", "svm_loss"), ("affine_forward/out", "affine_forward/out")):
+        assert assignments.editions_explaining(checks[check_id], "wrong") == []
+        assert assignments.editions_explaining(checks[check_id], "missing") == [newer + (part,)]
+    network = assignments.load(course(MANIFEST + EDITIONS, EDITIONS_CHECKS, EDITIONS_RUBRIC),
+                               {"var": "unbiased"}).checks[0]
+    assert assignments.editions_explaining(network, "wrong") == [
+        ("var", "biased", "the older editions", "Network.loss/scores")]
     assert assignments.edition_hint(*newer, "svm_loss") == (
         "`svm_loss` is not assigned in the newer editions: if your course is one of them, "
         "grade with `--convention var=unbiased` (or `var: unbiased` in the course file), which "
@@ -192,6 +199,8 @@ def test_another_edition_keeps_every_check_and_says_how_to_leave_them_out(course
     ("  var:\n    sample: {parts: [svm_loss], editions: x}\n", "'sample' is not one of its values"),
     ("  var:\n    unbiased: {parts: [svm_los], editions: x}\n", "'svm_los' names no check"),
     ("  var:\n    unbiased: {editions: x}\n", "KeyError"),
+    ("  var:\n    unbiased: {parts: [svm_loss], editions: x, hint: always}\n",
+     "hint must be missing or failing"),
 ])
 def test_a_bad_not_assigned_table_is_the_courses_error(course, table, error) -> None:
     manifest = MANIFEST + "not_assigned:\n" + table

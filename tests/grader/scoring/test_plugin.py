@@ -374,13 +374,16 @@ def test_a_prepared_run_in_a_fork_each(tmp_path) -> None:
 
 
 def test_an_editions_hints_come_first_and_only_where_they_explain_the_failure() -> None:
-    """Note [Assigned parts] in grader/scoring/assignment.py: a function's edition hint when it
-    is not found (not when it is wrong); a rule's whenever its check fails; never on a pass."""
+    """Note [Assigned parts] in grader/scoring/assignment.py: an edition's hint when the part is
+    not found (not when it is wrong), or, marked `failing`, whenever its check fails; never on a
+    pass."""
     newer = ("edition", "new", "the new editions")
-    checks = (Check("f/missing", "f", "F missing", is_missing, hint="own", editions=(newer + ("f",),)),
-              Check("f/wrong", "f", "F wrong", fails, hint="own", editions=(newer + ("f",),)),
-              Check("g/wrong", "g", "G wrong", fails, hint="own", editions=(newer + ("g/wrong",),)),
-              Check("g/passes", "g", "G passes", passes, editions=(newer + ("g/passes",),)))
+    checks = (Check("f/missing", "f", "F missing", is_missing, hint="own",
+                    editions=(newer + ("f", "missing"),)),
+              Check("f/wrong", "f", "F wrong", fails, hint="own", editions=(newer + ("f", "missing"),)),
+              Check("g/wrong", "g", "G wrong", fails, hint="own",
+                    editions=(newer + ("g/wrong", "failing"),)),
+              Check("g/passes", "g", "G passes", passes, editions=(newer + ("g/passes", "failing"),)))
     out = {r.id: r for r in plugin.run(checks, new_student(), {c.id: 1.0 for c in checks})}
     assert out["f/missing"].hint.startswith("`f` is not assigned in the new editions: if your "
                                             "course is one of them, grade with `--convention "
