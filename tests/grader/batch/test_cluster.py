@@ -534,3 +534,40 @@ def test_a_task_says_which_path_its_worker_lacks(tmp_path) -> None:
     assert answer["unavailable"].startswith(f"the submission {tmp_path / 'nowhere'} is not on Dask "
                                             f"worker ")
     assert "a filesystem every worker mounts at the same path" in answer["unavailable"]
+
+
+@pytest.mark.slow
+def test_a_local_cluster_is_quiet_and_leaves_the_settings_of_others_alone(tmp_path) -> None:
+    """Note [A quiet LocalCluster]: the scheduler and every worker run with a 1 s tick, no work
+    stealing and a 5 s system monitor, the workers without Dask's thread limits; a task still
+    runs and comes back; and nothing of it stays in this process's Dask settings (a remote
+    --scheduler's client, or the next cluster, sees the defaults)."""
+    from types import SimpleNamespace
+
+    import dask
+
+    from grader.batch.cluster import LOCAL, open_cluster
+    from grader.worker import devices
+
+    defaults = {key: dask.config.get(key) for key in (
+        "distributed.admin.tick.interval", "distributed.scheduler.work-stealing",
+        "distributed.admin.system-monitor.interval", "distributed.worker.profile.enabled")}
+    scheduler = open_cluster(LOCAL, 2, SimpleNamespace(gpu=False, id="fc_nets"),
+                             SimpleNamespace(device=None), devices.CPU)
+    try:
+        server = scheduler.cluster.scheduler
+        assert server.periodic_callbacks["tick"].callback_time == 1000
+        assert server.periodic_callbacks["monitor"].callback_time == 5000
+        assert "stealing" not in server.extensions
+        quiet = scheduler.client.run(lambda dask_worker: (
+            dask_worker.periodic_callbacks["tick"].callback_time,
+            dask_worker.periodic_callbacks["monitor"].callback_time,
+            "profile" in dask_worker.periodic_callbacks,
+            os.environ.get("OMP_NUM_THREADS")))
+        assert sorted(quiet.values()) == [(1000, 5000, False, None)] * 2
+        assert scheduler.client.submit(sum, [1, 2], pure=False).result(timeout=60) == 3
+        assert {key: dask.config.get(key) for key in defaults} == defaults
+    finally:
+        scheduler.close()
+    assert defaults["distributed.admin.tick.interval"] != "1s"
+    assert defaults["distributed.scheduler.work-stealing"] is True
