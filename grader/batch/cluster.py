@@ -63,7 +63,7 @@ the batch had started the cluster and then waited for its warm workers'
 zygotes: a fresh Python importing the grader and loading the assignment (about
 0.5 s of CPU) on the critical path of the first two submissions (in `grade
 batch` of 2 fc_nets submissions, the first result came 1.1-2.2 s after the
-cluster was up).  The local pool starts its template before the zygotes, side
+tasks were submitted).  The local pool starts its template before the zygotes, side
 by side (Note [Template first] in grader/batch/run.py).  So does a
 LocalCluster now: run.py calls `prepare` once the batch's settings are known,
 and each worker starts the template for those very settings (`_preload`, the
