@@ -57,6 +57,30 @@ every job.  A task whose future is cancelled (Ctrl-C, or the batch's client
 gone) stops its job process (SIGTERM, which the job turns into the same clean
 stop).
 
+# Note [Templates first on Dask]
+A Dask worker used to start its job template when its first task came, after
+the batch had started the cluster and then waited for its warm workers'
+zygotes: a fresh Python importing the grader and loading the assignment (about
+0.5 s of CPU) on the critical path of the first two submissions (in `grade
+batch` of 2 fc_nets submissions, the first result came 1.1-2.2 s after the
+tasks were submitted).  The local pool starts its template before the zygotes, side
+by side (Note [Template first] in grader/batch/run.py).  So does a
+LocalCluster now: run.py calls `prepare` once the batch's settings are known,
+and each worker starts the template for those very settings (`_preload`, the
+key every task computes, so a task finds it and never starts a second one:
+one template per worker, checked by test_cluster) while the zygotes start.
+Only with --cluster local, whose workers all take this batch's tasks: the
+workers of a remote scheduler may be shared, or offer no GPU to a GPU batch,
+so there the first task of each worker still starts its template.
+The batch's similarity document (Note [Similarity beside the jobs] in run.py)
+is made beside the Dask jobs too, by a template of the batch process, as the
+local pool makes it by its own: on Dask it used to be made at the end, after
+the last result, in the batch process (0.95 s for 150 fc_nets submissions,
+2.56 s for 400: about 6 s of a 1,000-submission batch).  That template costs
+about 0.5 s of CPU at the start, and memory: the judge side's sampled peak
+(benchmarks/big_class.py, Note [Memory samples]) went from 559 to 723 MiB on
+150 submissions (the template, its spare fork and the similarity job).
+
 # Note [Submissions on a remote cluster]
 A task carries paths, not bytes: the submissions folder, the grader's
 installation (assignments and rubrics folders), --worker-python and --data-dir
@@ -124,6 +148,34 @@ CONNECT_TIMEOUT_S = 10   # reaching a --scheduler; then the command fails with e
 POLL_S = 0.1             # how often the parent looks for Ctrl-C between results
 WATCH_S = 0.5            # how often a task checks whether it is still wanted
 
+# Note [A quiet LocalCluster]
+# What Dask itself costs beside the jobs, with --cluster local, is CPU taken from them on the
+# same cores.  Measured over the steady part of `grade batch` of 60 fc_nets submissions,
+# --workers 2 (CPU of each process while the results went from 10 to 55, /proc; load average
+# 2.7-4.7, two runs each): the batch process (which holds the scheduler and the nannies)
+# spent 24-25 ms of CPU per result against 6.4 ms with the local pool, and each Dask worker
+# 9.1-9.3 ms; with the three settings below, 13.3-14.4 ms and 4.0-4.4 ms.  Most of it was time-driven, not per task: every
+# Dask server (the scheduler, each nanny, each worker) wakes 50 times a second to time its own
+# event loop (`distributed.admin.tick`, only for a warning when a tick comes over 3 s late,
+# which our silenced logs never show); with a 1 s tick that warning still comes, and a task of
+# 0.3 s costs 4.5 ms less CPU in the workers and 3.7 ms less in the batch process (a
+# 2-worker cluster running sleeping tasks that return a result's dict, three interleaved
+# runs each).  Work stealing (a scheduler pass every 100 ms that moves tasks between workers;
+# with one thread per worker and the scheduler's queue, a worker holds at most its running
+# task and the next one) and a 5 s system monitor (psutil readings for the dashboard we do
+# not start, every 0.5 s in every server) take 0.5 ms less from the workers and 0.4 ms less
+# from the batch process per task, in all three runs.  None of them decides which worker
+# runs a task or when.  Dask sets OMP/MKL/OPENBLAS_NUM_THREADS=1 in the workers it starts
+# (pre-spawn-environ); the jobs would inherit that, and the local run does not have it.  With
+# no dashboard, nobody reads the workers' statistical profiler (a thread sampling every 10 ms:
+# about a quarter of their own CPU on 50 ms tasks).  A remote --scheduler's settings are its
+# owner's.
+LOCAL_CONFIG = {"distributed.nanny.pre-spawn-environ": {"MALLOC_TRIM_THRESHOLD_": 65536},
+                "distributed.worker.profile.enabled": False,
+                "distributed.admin.tick.interval": "1s",
+                "distributed.scheduler.work-stealing": False,
+                "distributed.admin.system-monitor.interval": "5s"}
+
 
 # -- the parent ----------------------------------------------------------------------------------
 
@@ -159,13 +211,7 @@ def open_cluster(target: str, workers: int, assignment: assignments.Assignment,
     resources = task_resources(device)
     if target == LOCAL:
         try:
-            # Dask sets OMP/MKL/OPENBLAS_NUM_THREADS=1 in the workers it starts; the student
-            # workers would inherit that, and the local run does not have it.
-            # With no dashboard, nobody reads the workers' statistical profiler (a thread
-            # sampling every 10 ms): about a quarter of their own CPU on 50 ms tasks.
-            with dask.config.set({"distributed.nanny.pre-spawn-environ":
-                                  {"MALLOC_TRIM_THRESHOLD_": 65536},
-                                  "distributed.worker.profile.enabled": False}):
+            with dask.config.set(LOCAL_CONFIG):  # Note [A quiet LocalCluster]
                 cluster = distributed.LocalCluster(
                     n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                     protocol="tcp", dashboard_address=None, memory_limit=0,
@@ -222,6 +268,17 @@ class DaskScheduler:
                  device_spec: str | None) -> None:
         self.client, self.cluster, self.target = client, cluster, target
         self.resources, self.device_spec = resources, device_spec
+
+    def prepare(self, spec: JobSpec, job) -> None:
+        """Start each worker's job template now, while the batch starts its warm workers (Note
+        [Templates first on Dask]); on a remote cluster, only the tasks start them."""
+        if self.cluster is None:
+            return
+        try:
+            self.client.run(_start_template, _preload(dataclasses.asdict(spec), _reference(job)),
+                            wait=False)
+        except Exception:  # only a head start: the first task starts the template otherwise
+            pass
 
     def say_when_idle(self, stream: TextIO) -> None:
         """Tell the user when no worker can take the tasks yet (they would wait silently)."""
@@ -402,11 +459,24 @@ def run_task(spec: dict, job: dict, reference: str, pin_gpu: bool = False) -> di
         return _run_fresh(request)
 
 
+def _preload(spec: dict, reference: str) -> dict:
+    """What this batch's template on a Dask worker loads (its key: Note [Job templates on Dask]
+    in grader/batch/template.py); the same for `prepare` and for every task."""
+    from .job import preload_data
+    return {**preload_data(spec), "reference": reference}
+
+
+async def _start_template(preload: dict) -> None:
+    """On a Dask worker, from `prepare`: start the template the tasks will fork from.  A
+    coroutine, as Client.run(wait=False) takes no other; it runs on the worker's event loop,
+    and starting a template only starts a process (Template does not wait for it)."""
+    template_for(preload)
+
+
 def _run_forked(spec: dict, reference: str, request: dict) -> dict:
     """Grade the job in a fork of this Dask worker's template (Note [Job templates on Dask] in
     grader/batch/template.py), starting the template again once if it has died."""
-    from .job import preload_data
-    preload = {**preload_data(spec), "reference": reference}
+    preload = _preload(spec, reference)
     request_call = call(job_answer, request)
     try:
         running = template_for(preload).start(request_call)

@@ -412,9 +412,12 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
                        questions_source=assignment.questions.source)
         pool, early_ctrl_c, template = None, False, None
         beside = None
-        if schedule is schedule_locally and todo:  # Note [Template first]
+        if todo:  # Note [Template first]
             template = Template(preload_data(spec))
-            schedule = functools.partial(schedule_locally, template=template)
+            if schedule is schedule_locally:
+                schedule = functools.partial(schedule_locally, template=template)
+            else:  # Note [Templates first on Dask] in grader/batch/cluster.py
+                schedule.prepare(spec, job)
             beside = _Beside(template, call(similarity_job, spec, {
                 s.id: str(s.path) for s in found.submissions}, initializer=init_job_process,
                 initargs=(os.getpid(),)))  # Note [Similarity beside the jobs]

@@ -108,7 +108,9 @@ def job_processes(pid: int) -> dict[int, int]:
                 found[child] = parent
             elif b"grader.batch.template" in cmdline:
                 parent_cmdline, grandparent = _process(parent)
-                if b"grader.batch.template" in parent_cmdline:  # a fork, not the template
+                # a fork, not the template; and not of the batch's own template (its
+                # similarity job: Note [Templates first on Dask])
+                if b"grader.batch.template" in parent_cmdline and grandparent != pid:
                     found[child] = grandparent
         except OSError:
             continue
@@ -116,12 +118,12 @@ def job_processes(pid: int) -> dict[int, int]:
 
 
 def templates(pid: int) -> dict[int, int]:
-    """The job templates below `pid`: template pid -> its Dask worker."""
+    """The job templates below `pid` (the batch process): template pid -> its Dask worker."""
     found = {}
     for child in tb.descendants(pid):
         try:
             cmdline, parent = _process(child)
-            if b"grader.batch.template" in cmdline and \
+            if b"grader.batch.template" in cmdline and parent != pid and \
                     b"grader.batch.template" not in _process(parent)[0]:
                 found[child] = parent
         except OSError:
@@ -534,3 +536,89 @@ def test_a_task_says_which_path_its_worker_lacks(tmp_path) -> None:
     assert answer["unavailable"].startswith(f"the submission {tmp_path / 'nowhere'} is not on Dask "
                                             f"worker ")
     assert "a filesystem every worker mounts at the same path" in answer["unavailable"]
+
+
+@pytest.mark.slow
+def test_a_local_cluster_is_quiet_and_leaves_the_settings_of_others_alone(tmp_path) -> None:
+    """Note [A quiet LocalCluster]: the scheduler and every worker run with a 1 s tick, no work
+    stealing and a 5 s system monitor, the workers without Dask's thread limits; a task still
+    runs and comes back; and nothing of it stays in this process's Dask settings (a remote
+    --scheduler's client, or the next cluster, sees the defaults)."""
+    from types import SimpleNamespace
+
+    import dask
+
+    from grader.batch.cluster import LOCAL, open_cluster
+    from grader.worker import devices
+
+    defaults = {key: dask.config.get(key) for key in (
+        "distributed.admin.tick.interval", "distributed.scheduler.work-stealing",
+        "distributed.admin.system-monitor.interval", "distributed.worker.profile.enabled")}
+    scheduler = open_cluster(LOCAL, 2, SimpleNamespace(gpu=False, id="fc_nets"),
+                             SimpleNamespace(device=None), devices.CPU)
+    try:
+        server = scheduler.cluster.scheduler
+        assert server.periodic_callbacks["tick"].callback_time == 1000
+        assert server.periodic_callbacks["monitor"].callback_time == 5000
+        assert "stealing" not in server.extensions
+        quiet = scheduler.client.run(lambda dask_worker: (
+            dask_worker.periodic_callbacks["tick"].callback_time,
+            dask_worker.periodic_callbacks["monitor"].callback_time,
+            "profile" in dask_worker.periodic_callbacks,
+            os.environ.get("OMP_NUM_THREADS")))
+        assert sorted(quiet.values()) == [(1000, 5000, False, None)] * 2
+        assert scheduler.client.submit(sum, [1, 2], pure=False).result(timeout=60) == 3
+        assert {key: dask.config.get(key) for key in defaults} == defaults
+    finally:
+        scheduler.close()
+    assert defaults["distributed.admin.tick.interval"] != "1s"
+    assert defaults["distributed.scheduler.work-stealing"] is True
+
+
+@pytest.mark.slow
+def test_prepare_starts_each_local_workers_template_and_the_tasks_fork_from_it(fc_class,
+                                                                               tmp_path) -> None:
+    """Note [Templates first on Dask]: after `prepare`, each worker of a LocalCluster has the
+    template of the batch's settings before any task, and a task grades in a fork of that one
+    (no second template); a remote scheduler's workers get none from `prepare`."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    from grader.batch.cluster import LOCAL, DaskScheduler, _preload, open_cluster, run_task
+    from grader.batch.job import JobSpec, grade_job
+    from grader.batch.template import template_key
+    from grader.scoring import assignment as assignments
+    from grader.worker import devices
+
+    def _worker_templates() -> dict[str, tuple[int, bool]]:
+        """On a Dask worker (sent by value, as a nested function): key -> (pid, alive)."""
+        from grader.batch import template
+        return {key: (t.pid, t.alive()) for key, t in template._templates.items()}
+
+    loaded = assignments.load("fc_nets")
+    spec = JobSpec("fc_nets", dict(loaded.conventions), str(assignments.ASSIGNMENTS_DIR),
+                   str(assignments.RUBRICS_DIR), None, None, None, None, None, None,
+                   secret=loaded.questions.secret, questions_source=loaded.questions.source)
+    key = template_key(_preload(dataclasses.asdict(spec), "grader.batch.job:grade_job"))
+    scheduler = open_cluster(LOCAL, 2, SimpleNamespace(gpu=False, id="fc_nets"),
+                             SimpleNamespace(device=None), devices.CPU)
+    try:
+        client = scheduler.client
+        # as a remote scheduler: prepare leaves its (perhaps shared) workers alone
+        DaskScheduler(client, None, "tcp://elsewhere:8786", None, "cpu").prepare(spec, grade_job)
+        assert sorted(client.run(_worker_templates).values(), key=str) == [{}, {}]
+        scheduler.prepare(spec, grade_job)
+        tb.wait_for(lambda: all(found.get(key, (0, False))[1]
+                                for found in client.run(_worker_templates).values()), 60,
+                    "a template on each Dask worker")
+        before = client.run(_worker_templates)
+        assert all(list(found) == [key] for found in before.values())
+        job = {"id": "s01_correct", "path": str(fc_class / "s01_correct"), "members": ()}
+        answers = [client.submit(run_task, dataclasses.asdict(spec), job,
+                                 "grader.batch.job:grade_job", workers=[address], pure=False)
+                   for address in before]
+        for answer in answers:
+            assert answer.result(timeout=300)["result"]["score"] == 51
+        assert client.run(_worker_templates) == before  # the same template, still the only one
+    finally:
+        scheduler.close()
