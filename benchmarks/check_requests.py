@@ -36,18 +36,18 @@ def _wrap() -> None:
         counts[current[0]]["requests"] += 1
         return send(self, op, timeout, fields)
 
-    def _write_all(self, data, deadline, limit):
-        counts[current[0]]["bytes_out"] += len(data)
-        return write(self, data, deadline, limit)
+    def _write_all(self, parts, deadline, limit):  # a frame as a list of parts (Note [Frames in parts])
+        counts[current[0]]["bytes_out"] += sum(len(part) for part in parts)
+        return write(self, parts, deadline, limit)
 
     def _read_exact(self, n, deadline, limit):
         counts[current[0]]["bytes_in"] += n
         return read(self, n, deadline, limit)
 
-    def _call_result(self, reply):
+    def _call_result(self, reply, *args, **kwargs):
         counts[current[0]]["worker_ms"] += 1000 * float(reply.get("seconds", 0.0))
         counts[current[0]]["calls"] += 1
-        return result(self, reply)
+        return result(self, reply, *args, **kwargs)
 
     def test_check(check, student, record_property):
         current[0] = check.id
