@@ -72,7 +72,8 @@ Under that value the checks of those parts are left out of the run and of the ru
 total, so the submission is graded out of what its course asked.  The edition is the
 course's to declare (`--convention`, or the course file), never guessed from the
 submission: a student who deletes a broken `svm_loss` still loses its points under an
-edition that assigns it (tests/grader/scoring/test_assignment.py).  Under any other value
+edition that assigns it (`assert_edition_graded` in tests/assignments/conftest.py).  Under
+any other value
 the checks stay and carry the editions that leave them out (`Check.editions`): where a
 part is not found (cause `missing`), or, for an entry with `hint: failing` (a rule only the
 default edition has, such as pytorch's Sequential init), wherever its check fails, the
@@ -80,8 +81,9 @@ result's hint names the editions and the setting that grades them (grader/scorin
 and the result has one note per setting saying how many of the points lost are that
 edition's parts (grader/scoring/pipeline.py), which `grade check` shows without -v.  Not for
 any failure of every part: a 2019 student's buggy layer norm fails the networks' layer norm
-checks too, and must not be told that 2017 did not assign them.  So a 2021-2024 submission graded as the default edition is told why it lacks those
-points and how its course grades it, and is not given them.  A part that matches no
+checks too, and must not be told that 2017 did not assign them.  So a 2021-2024 submission
+graded as the default edition is told why it lacks those points and how its course grades
+it, and is not given them.  A part that matches no
 check, or a convention or value the manifest does not declare, is an AssignmentError.
 """
 
@@ -89,7 +91,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -316,7 +318,6 @@ def _of(check: Check, part: str) -> bool:
 def _assigned(manifest: dict, path, declared: tuple[dict, dict], merged: dict,
               checks: tuple[Check, ...], rubric: Rubric) -> tuple[tuple[Check, ...], Rubric]:
     """The checks and rubric of what this run's edition assigns (Note [Assigned parts])."""
-    import dataclasses
     table = manifest.get("not_assigned") or {}
     if not table:
         return checks, rubric
@@ -349,10 +350,9 @@ def _assigned(manifest: dict, path, declared: tuple[dict, dict], merged: dict,
         if any(_of(check, part) for part in left_out):
             continue
         editions = tuple(other for other in others if _of(check, other[3]))
-        kept.append(dataclasses.replace(check, editions=editions) if editions else check)
+        kept.append(replace(check, editions=editions) if editions else check)
     ids = {c.id for c in kept}
-    return tuple(kept), dataclasses.replace(rubric, points={k: v for k, v in rubric.points.items()
-                                                            if k in ids})
+    return tuple(kept), replace(rubric, points={k: v for k, v in rubric.points.items() if k in ids})
 
 
 def editions_explaining(check: Check, cause: str | None) -> list[tuple[str, str, str, str]]:

@@ -197,19 +197,18 @@ def _editions_notes(assignment: assignments.Assignment, results) -> list[str]:
     """One note per course edition that would leave out parts this submission lost points on
     (Note [Assigned parts] in grader/scoring/assignment.py)."""
     checks = {c.id: c for c in assignment.checks}
-    lost: dict[tuple[str, str, str], tuple[list[str], list[float]]] = {}
+    lost: dict[tuple[str, str, str], tuple[dict, dict]] = {}  # edition -> (parts, check -> points)
     for result in results:
         check = checks.get(result.id)
         if check is None or result.status == "passed":
             continue
         for convention, value, who, part in assignments.editions_explaining(check, result.cause):
-            parts, points = lost.setdefault((convention, value, who), ([], []))
-            if part not in parts:
-                parts.append(part)
-            points.append(result.max_points)
+            parts, points = lost.setdefault((convention, value, who), ({}, {}))
+            parts[part] = True
+            points[result.id] = result.max_points
     return [f"{', '.join(parts)} {'is' if len(parts) == 1 else 'are'} not assigned in {who}: "
-            f"{sum(points):g} of the points lost; if your course is one of them, grade with "
-            f"--convention {convention}={value}"
+            f"{sum(points.values()):g} of the points lost; if your course is one of them, grade "
+            f"with --convention {convention}={value}"
             for (convention, value, who), (parts, points) in lost.items()]
 
 

@@ -33,6 +33,7 @@ import pytest
 from ..checks import hints
 from ..checks.spec import Check, CheckFailure
 from ..checks.student import ImportFailure, MissingName, Student
+from .assignment import edition_hint, editions_explaining
 from .result import CAUSES, CheckResult
 from ..worker.client import ProtocolError, StudentError, WorkerCrashed, WorkerTimeout
 
@@ -147,7 +148,6 @@ class GradingPlugin:
 def _hint(check: Check, hint: str, cause: str | None) -> str:
     """The failure's own hint, else the check's; first, what other course editions do not
     assign (Note [Assigned parts] in grader/scoring/assignment.py)."""
-    from .assignment import edition_hint, editions_explaining
     said = [edition_hint(*edition) for edition in editions_explaining(check, cause)]
     return "\n".join(part for part in (*said, hint or check.hint) if part)
 

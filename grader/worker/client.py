@@ -41,8 +41,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from . import cgroup, sandbox
 from .devices import CPU, Device
 from ..scoring.result import MAX_NAME, clip
@@ -121,7 +119,7 @@ class Converted:
     value: object
 
 
-_LEAVES = frozenset((type(None), bool, int, float, str, np.ndarray))  # Note [Leaves first] in wire.py
+_LEAVES = wire.LEAVES_AND_ARRAYS  # Note [Leaves first] in wire.py
 
 
 def unmark(value):

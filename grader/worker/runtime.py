@@ -133,7 +133,7 @@ def to_plain(value, depth: int = 0, budget: list | None = None):
     return {"__opaque__": _type_name(value)}
 
 
-_LEAVES = frozenset((type(None), bool, int, float, str, np.ndarray))  # Note [Leaves first] in wire.py
+_LEAVES = wire.LEAVES_AND_ARRAYS  # Note [Leaves first] in wire.py
 
 
 def _materialise(value, table: Table):

@@ -68,6 +68,8 @@ class WireError(Exception):
 # submission on each side; replaying its 117 requests in a worker took 97-99.5 ms of CPU
 # instead of 100-103, student code included).
 _LEAVES = frozenset((type(None), bool, int, float, str))
+# The same with arrays, for the walks over decoded messages (the worker's and the judge's).
+LEAVES_AND_ARRAYS = _LEAVES | {np.ndarray}
 
 
 # Note [One pass to encode]
