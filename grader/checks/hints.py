@@ -3,7 +3,9 @@
 Correct code written for an older course environment fails under a newer one:
 under NumPy 2.4 `int(np.array([3]))` raises and `np.reshape(x, newshape=...)` is
 gone, NumPy 1.24 removed `np.float`, and Python 2 code has print statements and
-a `/` that floored.  A student who sees only "TypeError: only 0-dimensional
+a `/` that floored; Python 3.10 took the container ABCs out of `collections`, and
+packages drop names between releases (IPython 9 has no `IPython.utils.sysinfo.num_cpus`).
+A student who sees only "TypeError: only 0-dimensional
 arrays can be converted to Python scalars" cannot tell a version break from a
 bug.  This module names the change and the fix; grading a course's own
 environment at all is grader/worker/envs.py's job.
@@ -22,6 +24,23 @@ only ever adds words: status and points are settled before it runs, so a hint
 can never change a verdict.  Patterns are exact phrases of the interpreter's
 or NumPy's own messages, measured under NumPy 1.23, 1.26, 2.0, 2.3 and 2.4,
 so that an unrelated failure matches none of them.
+
+# Note [Imports the grading environment lacks]
+A student's file that imports something the worker's environment does not have
+fails as a whole: every check of that file errors, whether or not the name is
+used.  Real cases: an editor's stray `from IPython.utils.sysinfo import
+num_cpus` in fc_net.py (an ENPM809K package: 24/51 where 38/51 was its due;
+IPython 8 deprecated the function and 9 removed it) and `from
+matplotlib.rcsetup import ...` in optim.py.  What the course's environment lets
+students assume, the default worker has (matplotlib and `future`'s
+`past.builtins`: Note [What student code may import] in pyproject.toml); for
+the rest two hints say what happened and what to do: a module that is nowhere
+(`No module named ...`; not for Python 2 modules, which have their own hint),
+and a name that an installed module or the standard library lacks (`cannot
+import name N from M (PATH)`, only where PATH is under a `lib/python3.X/`
+folder, or a built-in module's "unknown location": a student's own module that
+lacks a name is an ordinary bug and gets no hint).  `collections`' ABCs get
+their new home.
 """
 
 from __future__ import annotations
@@ -53,6 +72,13 @@ REMOVED_NUMPY_NAMES: Mapping[str, tuple[str, str]] = {
     # Deprecated in 2.0, removed in 2.4.
     "in1d": ("2.4", "`np.isin`"), "trapz": ("2.4", "`np.trapezoid`"),
 }
+
+# What Python 3.10 removed from `collections` (in `collections.abc` since Python 3.3).
+COLLECTIONS_ABCS = frozenset({
+    "Awaitable", "Coroutine", "AsyncIterable", "AsyncIterator", "AsyncGenerator", "Hashable",
+    "Iterable", "Iterator", "Generator", "Reversible", "Sized", "Container", "Callable",
+    "Collection", "Set", "MutableSet", "Mapping", "MutableMapping", "MappingView", "KeysView",
+    "ItemsView", "ValuesView", "Sequence", "MutableSequence", "ByteString"})
 
 # Python 2 names and methods that Python 3 dropped -> what to write instead.
 PYTHON2_NAMES: Mapping[str, str] = {
@@ -106,6 +132,33 @@ def _python2_dict_method(match: re.Match) -> str:
     return f"`dict.{name}` is Python 2; Python 3 writes {PYTHON2_DICT_METHODS[name]} instead."
 
 
+ENVIRONMENT_ADVICE = ("If nothing uses it (editors add imports on their own), delete the "
+                      "import; if the course's environment has it, an instructor can grade in "
+                      "such an environment (`grade env create --numpy VERSION --with PACKAGE`, "
+                      "then `--worker-python`; README, \"Course environments\").")
+
+
+def _missing_module(match: re.Match) -> str | None:
+    """Note [Imports the grading environment lacks]."""
+    name = match.group("name")
+    if name in PYTHON2_NAMES:  # `python2-module` says it better
+        return None
+    return (f"`{name}` cannot be imported where your code runs: neither your submission nor "
+            f"the grading environment has it (packages also move their modules between "
+            f"releases). {ENVIRONMENT_ADVICE}")
+
+
+def _missing_name(match: re.Match) -> str:
+    """Note [Imports the grading environment lacks]."""
+    name, module = match.group("name"), match.group("module")
+    if module == "collections" and name in COLLECTIONS_ABCS:
+        return (f"Python 3.10 removed `collections.{name}`: import it from `collections.abc` "
+                f"(`from collections.abc import {name}`), which has it since Python 3.3.")
+    return (f"The grading environment's `{module}` has no `{name}`: Python and packages add "
+            f"and remove names between releases, so an import that worked in the course's "
+            f"environment can fail in this one. {ENVIRONMENT_ADVICE}")
+
+
 BREAKS: tuple[Break, ...] = (
     Break("numpy2-array-to-scalar",
           re.compile(r"only 0-dimensional arrays can be converted to Python scalars"),
@@ -138,6 +191,11 @@ BREAKS: tuple[Break, ...] = (
           _fixed("Python 3 writes `except Error as e:` where Python 2 wrote `except Error, e:`.")),
     Break("python2-name", re.compile(r"name '(?P<name>\w+)' is not defined"), _python2_name),
     Break("python2-module", re.compile(r"No module named '(?P<name>cPickle)'"), _python2_name),
+    Break("missing-module", re.compile(r"No module named '(?P<name>[\w.]+)'"), _missing_module),
+    Break("missing-name",
+          re.compile(r"cannot import name '(?P<name>\w+)' from '(?P<module>[\w.]+)' "
+                     r"\((?:[^()\n]*/lib/python3\.\d+/[^()\n]*|unknown location)\)"),
+          _missing_name),
     Break("python2-dict-method",
           re.compile(r"'dict' object has no attribute '(?P<name>iteritems|itervalues|iterkeys|"
                      r"has_key)'"),

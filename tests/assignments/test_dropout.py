@@ -29,7 +29,7 @@ from grader.scoring.pipeline import Options, grade_submission
 
 from .conftest import (assert_starter_scores_zero, check_by_id, Bug, apply_bug, assert_bug_caught,
                        assert_edition_graded, assert_full_marks, copy_reference, grade, grade_bug,
-                       load_mutants, reference_2017)
+                       grade_reference_with, load_mutants, reference_2017)
 
 ASSIGNMENT = "dropout"
 ROOT = Path(__file__).resolve().parents[2]
@@ -349,3 +349,34 @@ def test_a_2017_edition_package_is_graded_on_what_its_edition_assigns():
     with reference_2017() as package:
         assert_edition_graded(package, ASSIGNMENT, "edition", "cs231n_2017",
                               {"FullyConnectedNet.loss/dropout_with_normalization"}, 18)
+
+
+# -- imports: what the course's environment has costs nothing; what it lacks gets a hint --------
+# (Note [What student code may import] in pyproject.toml, Note [Imports the grading environment
+# lacks] in grader/checks/hints.py)
+
+def test_imports_the_courses_environment_has_cost_nothing() -> None:
+    # a debugging plot's import and the 2017 starter code's xrange, at the end of layers.py
+    result = grade_reference_with("layers.py", "\nimport matplotlib.pyplot as plt\n"
+                                  "from past.builtins import xrange\n", "dropout",
+                                  select="dropout_forward")
+    assert result.max_score > 0
+    assert_full_marks(result)
+
+
+@pytest.mark.parametrize("line, says", [
+    ("from IPython.utils.sysinfo import num_cpus_gone",
+     "The grading environment's `IPython.utils.sysinfo` has no `num_cpus_gone`"),
+    ("import no_such_package_anywhere", "`no_such_package_anywhere` cannot be imported where "
+                                        "your code runs"),
+    ("from cs231n.layer_utils import no_such_sandwich", None),  # the student's own module
+])
+def test_an_import_the_environment_lacks_fails_the_file_with_a_hint(line, says) -> None:
+    result = grade_reference_with("layers.py", f"\n{line}\n", "dropout", select="dropout_forward")
+    assert result.checks and all(c.status == "error" and c.points == 0 for c in result.checks)
+    for check in result.checks:
+        assert "could not be imported" in check.message
+        if says is None:
+            assert "grade env create" not in check.hint
+        else:
+            assert check.hint.startswith(says) and "--worker-python" in check.hint
