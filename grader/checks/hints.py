@@ -1,8 +1,8 @@
 """Hints for failures that match a known break between Python or NumPy versions.
 
 Correct code written for an older course environment fails under a newer one:
-under NumPy 2.4 `int(np.array([3]))` raises and `np.reshape(x, newshape=...)` is
-gone, NumPy 1.24 removed `np.float`, and Python 2 code has print statements and
+under NumPy 2.4 `int(np.array([3]))` and `np.sum(generator)` raise and
+`np.reshape(x, newshape=...)` is gone, NumPy 1.24 removed `np.float`, and Python 2 code has print statements and
 a `/` that floored; Python 3.10 took the container ABCs out of `collections`, and
 packages drop names between releases (IPython 9 has no `IPython.utils.sysinfo.num_cpus`).
 A student who sees only "TypeError: only 0-dimensional
@@ -177,6 +177,11 @@ BREAKS: tuple[Break, ...] = (
           _fixed("NumPy 2.4 removed the `newshape=` keyword of `np.reshape` (deprecated since "
                  "NumPy 2.1): write `np.reshape(x, shape)`, `np.reshape(x, shape=shape)` or "
                  "`x.reshape(shape)`.")),
+    Break("numpy24-sum-generator",  # a DeprecationWarning from NumPy 1.15 to 2.3
+          re.compile(r"Calling np\.sum\(generator\) is deprecated"),
+          _fixed("NumPy 2.4 made `np.sum` of a generator an error (from NumPy 1.15 to 2.3 it "
+                 "only warned and summed it as Python's `sum` does): write `sum(...)`, or "
+                 "`np.sum([...])` with a list.")),
     Break("numpy-removed-name",
           re.compile(r"module 'numpy' has no attribute '(?P<name>\w+)'"), _removed_numpy_name),
     Break("numpy2-removed-name",
