@@ -1308,10 +1308,10 @@ def _with_defaults(rule: str, config: dict | None) -> dict:
 
 
 def _update_signatures(rule: str, output: str, case: UpdateCase,
-                       adam_t: str = "before_use") -> list[Signature]:
+                       adam_t: str = "from_0") -> list[Signature]:
     """Known slips of each rule, computed from this case's inputs (Note [Update-rule checks]);
     Adam's under its step-count convention (Note [Adam step count convention])."""
-    c = _with_defaults(rule, case.config)
+    c = _with_defaults(rule, _reference_config(rule, case.config, adam_t))
     w, dw, lr = case.w, case.dw, c["learning_rate"]
     if rule == "sgd_momentum":
         v, mu = c.get("velocity", np.zeros_like(w)), c["momentum"]
@@ -1345,46 +1345,48 @@ def _update_signatures(rule: str, output: str, case: UpdateCase,
                                        "no bias correction: divide m by (1 - beta1**t) and v by "
                                        "(1 - beta2**t)")],
                   "moments": []}[output]
-    if output == "next_w" and adam_t == "after_use":
-        t = (case.config or {}).get("t", 1)  # the 2017 starter's default
-        signatures.append(Signature(_near_array(step(m1 / (1 - b1 ** (t + 1)),
-                                                     v1 / (1 - b2 ** (t + 1)))),
-                                    "bias correction with t + 1: your adam starts t at 1 (the "
-                                    "2017 convention), so use t first and increment it after; "
-                                    "or start it at 0 and increment it before use"))
-    elif output == "next_w" and t > 0:
-        signatures.append(Signature(_near_array(step(m1 / (1 - b1 ** t), v1 / (1 - b2 ** t))),
-                                    "bias correction with the old t: increment t first "
-                                    "(t = t + 1), then use it"))
+    if output == "next_w" and t > 0:  # the t the reference uses is t + 1
+        first_of_2017 = adam_t == "from_1" and "t" not in (case.config or {})
+        signatures.append(Signature(
+            _near_array(step(m1 / (1 - b1 ** t), v1 / (1 - b2 ** t))),
+            "bias correction with t = 1 on a first step: under the 2017 starter's convention t "
+            "starts at 1 (config.setdefault('t', 1)) and is incremented before use, so the "
+            "first step divides by 1 - beta**2" if first_of_2017 else
+            "bias correction with the old t: increment t first (t = t + 1), then use it"))
     return signatures
 
 
 # Note [Adam step count convention]
-# Two course years count Adam's steps differently (the convention `adam_t`):
-# `before_use`, the course since 2018 and the reference (Note [Adam step count] in
-# reference/cs231n/optim.py): t starts at 0 and is incremented before the bias
-# correction; `after_use`, the 2017 starter: `config.setdefault('t', 1)`, the bias
-# correction uses t, then t + 1 is stored.  From a config without t both take the
-# same steps, so they differ only where a config hands t in: a 2017 Adam given t is
-# the 2018 one given t - 1, and that is the reference's question under `after_use`.
+# Two course years start Adam's step count differently (the convention `adam_t`):
+# `from_0`, the course since 2018 and the reference (Note [Adam step count] in
+# reference/cs231n/optim.py): `config.setdefault('t', 0)`; `from_1`, the 2017 starter:
+# `config.setdefault('t', 1)`.  In both, t is incremented before the bias correction:
+# the 2017 notebook publishes the very Adam vectors of later years (config t=5 on entry,
+# bias correction with t=6), and real 2017 packages whose notebooks print 1e-7 against
+# them (AKSoo, Burton2000) increment first; one that uses t and increments after
+# (alyssaq) printed 1.5e-3, a failure by the course's own test.  So the two differ only
+# where a config has no t: a 2017 Adam's first step divides by 1 - beta**2, and that is
+# the reference's question under `from_1` (t = 1 handed in).  Before this, `after_use`
+# graded the 2017 course's right answer as wrong and the one its test failed as right.
 # `auto` (the manifest's default) tells a submission's convention by behaviour, not
 # by reading its source (a default may be written setdefault, get, `or 1`...):
 # one step from a config without t, and the t it stores is 2 only under the 2017
 # starter's default (1 under the 2018 one); then the check says which convention
 # it graded.  A step that raises or stores something else is graded under
-# `before_use`, the course's own, and fails on its own merits: a 2018 Adam that
+# `from_0`, the course's own, and fails on its own merits: a 2018 Adam that
 # uses t before incrementing it divides by 1 - beta**0 = 0 and stores 1; a 2017
-# Adam that increments first stores 2 and misses every published t by one.  The
+# Adam that uses t before incrementing it stores 2 and misses every step by one.  The
 # checks ask the reference both conventions' questions on every run, so that a
 # student release's tape (grader/course/replay.py) holds the answers for either year.
-ADAM_T = ("before_use", "after_use")
-ADAM_HINT_2017 = ("the 2017 convention: t starts at 1; m = beta1*m + (1-beta1)*dw; v = beta2*v + "
+ADAM_T = ("from_0", "from_1")
+ADAM_HINT_2017 = ("the 2017 starter's convention: t starts at 1 (config.setdefault('t', 1)); "
+                  "first t = t + 1, then m = beta1*m + (1-beta1)*dw; v = beta2*v + "
                   "(1-beta2)*dw**2; next_w = w - learning_rate * (m / (1-beta1**t)) / (sqrt(v / "
-                  "(1-beta2**t)) + epsilon); then store m, v and t + 1 in config")
+                  "(1-beta2**t)) + epsilon); store m, v and t in config")
 
 
 def adam_t_convention(student) -> str:
-    """`before_use` or `after_use` for this submission; Note [Adam step count convention]."""
+    """`from_0` or `from_1` for this submission; Note [Adam step count convention]."""
     value = str(student.conventions.get("adam_t", "auto")).lower()
     if value in ADAM_T:
         return value
@@ -1392,27 +1394,28 @@ def adam_t_convention(student) -> str:
         result = student.call("optim", "adam", np.full((1, 3), 1.5), np.full((1, 3), 0.5),
                               {"learning_rate": 1e-3})
     except StudentError:
-        return "before_use"
+        return "from_0"
     value = result.value
     config = value[1] if isinstance(value, (tuple, list)) and len(value) == 2 else None
     stored = config.get("t") if isinstance(config, dict) else None
     stored = stored.value if isinstance(stored, Converted) else stored
     if isinstance(stored, (int, float, np.number)) and not isinstance(stored, bool) and stored == 2:
-        note = ("graded `adam` under the 2017 convention (t starts at 1, is used, then "
-                "incremented): after one step from a config without t it stored t = 2 (Note "
-                "[Adam step count convention]; `--convention adam_t=before_use` grades it under "
-                "the 2018 one)")
+        note = ("graded `adam` under the 2017 starter's convention (t starts at 1 and, as in "
+                "every year, is incremented before the bias correction): after one step from a "
+                "config without t it stored t = 2 (Note [Adam step count convention]; "
+                "`--convention adam_t=from_0` grades it under the 2018 one)")
         if note not in student.notes:
             student.notes.append(note)
-        return "after_use"
-    return "before_use"
+        return "from_1"
+    return "from_0"
 
 
 def _reference_config(rule: str, config: dict | None, adam_t: str) -> dict | None:
-    """The reference's config for the same update under `adam_t` (the 2017 t is the 2018 t+1)."""
-    if rule != "adam" or adam_t == "before_use":
+    """The reference's config for the same update under `adam_t`: the 2017 starter's t starts
+    at 1, the reference's at 0 (Note [Adam step count convention])."""
+    if rule != "adam" or adam_t == "from_0" or "t" in (config or {}):
         return copy.deepcopy(config)
-    return {**copy.deepcopy(config or {}), "t": (config or {}).get("t", 1) - 1}
+    return {**copy.deepcopy(config or {}), "t": 1}
 
 
 HYPERPARAMETERS = ("learning_rate", "momentum", "decay_rate", "beta1", "beta2", "epsilon")
@@ -1471,7 +1474,7 @@ def _update_output_check(rule: str, output: str, hint: str, hidden: bool = False
     def run(student) -> None:
         __tracebackhide__ = True
         adam_t = (adam_t_convention(student) if rule == "adam" and output == "next_w"
-                  else "before_use")
+                  else "from_0")
         # Every case in one request (Note [Streamed calls] in grader/worker/client.py).
         with student.calls("optim", [(rule, (case.w, case.dw, copy.deepcopy(case.config)), {})
                                      for case in cases]) as calls:
@@ -1501,7 +1504,7 @@ def _update_output_check(rule: str, output: str, hint: str, hidden: bool = False
             for name, actual, expected, signatures in targets:
                 try:
                     compare_arrays(name, actual, expected, signatures=signatures,
-                                   hint=ADAM_HINT_2017 if adam_t == "after_use" else hint,
+                                   hint=ADAM_HINT_2017 if adam_t == "from_1" else hint,
                                    inputs={"w": case.w, "dw": case.dw, "config": case.config})
                 except CheckFailure as failure:
                     raise CheckFailure(f"{where} {failure.message}", hint=failure.hint,
@@ -1519,10 +1522,10 @@ def _steps_check(rule: str, start: dict | None, *, seed: int, shape=(2, 3), step
         r = _rng(seed)
         w = 1.0 + r.random(shape)
         gradients = [_away_from_zero(r, shape, 1.0) for _ in range(steps)]
-        # From a config without t both Adam conventions take the same steps (Note [Adam step
-        # count convention]); one that hands t in is asked under the submission's.
-        adam_t = (adam_t_convention(student) if rule == "adam" and "t" in (start or {})
-                  else "before_use")
+        # From a config without t the two Adam conventions differ (Note [Adam step count
+        # convention]): each submission is asked under its own.
+        adam_t = (adam_t_convention(student) if rule == "adam" and "t" not in (start or {})
+                  else "from_0")
         # The steps in one request (Note [Streamed calls] in grader/worker/client.py); each call
         # gets the very objects the previous one returned, as in the Solver.
         chain = [(rule, (w.copy(), gradients[0], copy.deepcopy(start)), {})]
@@ -1533,11 +1536,15 @@ def _steps_check(rule: str, start: dict | None, *, seed: int, shape=(2, 3), step
 
     def _steps(calls, w: np.ndarray, gradients: list, adam_t: str) -> None:
         __tracebackhide__ = True
-        expected_w, expected_config = w.copy(), _reference_config(rule, start, adam_t)
+        # Both conventions' trajectories on every run, so that a release's tape holds either
+        # (Note [Adam step count convention]).
+        conventions = ADAM_T if rule == "adam" else ADAM_T[:1]
+        states = {t: (w.copy(), _reference_config(rule, start, t)) for t in conventions}
         for number, dw in enumerate(gradients, start=1):
             where = f"[step {number} of {steps}, starting from config={start!r}]"
-            expected_w, expected_config = REFERENCE_RULES[rule](expected_w, dw.copy(),
-                                                                expected_config)
+            states = {t: REFERENCE_RULES[rule](state[0], dw.copy(), state[1])
+                      for t, state in states.items()}
+            expected_w = states[adam_t][0]
             try:
                 result = next(calls)
             except StudentError as error:
@@ -1545,10 +1552,11 @@ def _steps_check(rule: str, start: dict | None, *, seed: int, shape=(2, 3), step
             next_w, _ = _pair(result.value, rule, where)
             later = ("\nthe first steps matched: is the state stored in the returned config "
                      "and read back from it on the next call?" if number > 1 else "")
+            said = ADAM_HINT_2017 if adam_t == "from_1" else hint
             try:
-                compare_arrays("next_w", next_w, expected_w, hint=hint)
+                compare_arrays("next_w", next_w, expected_w, hint=said)
             except CheckFailure as failure:
-                raise CheckFailure(f"{where} {failure.message}{later}", hint=hint,
+                raise CheckFailure(f"{where} {failure.message}{later}", hint=said,
                                    details=failure.details) from None
 
     suffix = "_hidden" if hidden else ""

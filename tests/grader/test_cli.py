@@ -212,7 +212,7 @@ BAD_CONVENTIONS = [
      "grade: --convention: dropout_p='dorp' is not valid for dropout; valid values: keep, drop"),
     (["--convention", "adam_t=2017"], "fc_nets",
      "grade: --convention: adam_t='2017' is not valid for fc_nets; valid values: auto, "
-     "before_use, after_use"),
+     "from_0, from_1"),
     (["--convention", "bn_eps=tiny"], "batchnorm",
      "grade: --convention: bn_eps='tiny' is not valid for batchnorm; bn_eps takes a number "
      "(default 1e-05)"),

@@ -666,10 +666,10 @@ def test_with_the_courses_own_course_files_their_checks_are_proven_and_kept(solu
 def test_a_release_grades_either_years_adam(built, solutions, tmp_path) -> None:
     """Note [Adam step count convention]: the tape holds the reference's answers under both
     conventions, so a 2017-style Adam gets the course grader's verdict from a release too."""
-    from tests.assignments.test_fc_nets import ADAM_2017, ADAM_2017_INCREMENTS_FIRST
+    from tests.assignments.test_fc_nets import ADAM_2017, ADAM_2017_USES_T_FIRST
     folder, _ = built("fc_nets")
     replayed, full = release.load(folder), assignments.load("fc_nets")
-    for number, source in enumerate((ADAM_2017, ADAM_2017_INCREMENTS_FIRST)):
+    for number, source in enumerate((ADAM_2017, ADAM_2017_USES_T_FIRST)):
         package = tmp_path / str(number) / "cs231n"
         shutil.copytree(solutions("fc_nets"), package)
         (package / "optim.py").write_text((package / "optim.py").read_text() + source)
