@@ -34,8 +34,9 @@ grader in the judge, and ours explains a failure in detail.
 Every submission must be gradable by all three tools, so there are no hostile,
 empty or Python 2 entries here (batch_throughput.py and overhead.py cover
 those for our grader alone).  The kinds cycle through `KINDS`: half correct,
-the rest one bug each -- the three layers.py bugs of examples/batch/make_class.py
-(db averaged, softmax without its shift, ReLU gradient without dout), the SVM
+the rest one bug each -- two layers.py bugs of examples/batch/make_class.py
+(db averaged, ReLU gradient without dout), softmax without its shift (the
+benchmark's students write every layer, so it is theirs to lose), the SVM
 counting the correct class's margin, and an unfinished notebook whose
 `svm_loss` is still the starter's `raise NotImplementedError`.  Each carries
 its number in a comment, so that no two notebooks are identical.
@@ -232,6 +233,10 @@ def _sources(kind: str, number: int) -> dict[str, str]:
     if kind in make_class.BUGS:
         _, find, replace, function = make_class.BUGS[kind]
         sources[function] = _edit(sources[function], find, replace, kind)
+    elif kind == "bug_softmax_loss":  # the benchmark's students write softmax_loss too
+        sources["softmax_loss"] = _edit(sources["softmax_loss"],
+                                        "        loss += np.log(total) - (x[i, y[i]] - top)\n",
+                                        "        loss += np.log(total) - x[i, y[i]]\n", kind)
     elif kind == "bug_svm_correct_class":
         sources["svm_loss"] = _edit(sources["svm_loss"], "            if j == y[i]:\n"
                                     "                continue\n", "", kind)

@@ -28,8 +28,10 @@ ADA = EXAMPLES / "ada" / "cs231n"
 BUGS = {
     "bug_db": ("layers.py", "        db += dout[i]\n", "        db += dout[i] / N\n",
                "affine_backward"),
-    "bug_softmax_loss": ("layers.py", "        loss += np.log(total) - (x[i, y[i]] - top)\n",
-                         "        loss += np.log(total) - x[i, y[i]]\n", "softmax_loss"),
+    # (not softmax_loss: the course gives it away, so it earns nothing to lose; Note
+    # [Course-provided parts] in grader/scoring/assignment.py)
+    "bug_affine_bias": ("layers.py", "        out[i] = np.dot(x[i].flatten(), w) + b\n",
+                        "        out[i] = np.dot(x[i].flatten(), w)\n", "affine_forward"),
     "bug_relu_backward": ("layers.py", "return np.where(cache > 0, dout, 0.0)",
                           "return np.where(cache > 0, 1.0, 0.0)", "relu_backward"),
     "bug_momentum_sign": ("optim.py", "    w += v\n", "    w -= v\n", "sgd_momentum"),
@@ -40,7 +42,7 @@ BUGS = {
 CORRECT = ("correct", "correct_zip", "correct_loose")
 SPECIAL = ("hostile", "python2_zip", "partial_ben", "syntax_error", "empty", "notebook", "canvas")
 # The fill order after the special cases: mostly correct work, one bug in three.
-FILL = ("correct", "bug_db", "correct_zip", "correct_loose", "bug_softmax_loss", "correct",
+FILL = ("correct", "bug_db", "correct_zip", "correct_loose", "bug_affine_bias", "correct",
         "bug_relu_backward", "correct_zip", "bug_momentum_sign", "correct", "bug_adam_no_t",
         "correct_loose", "bug_rmsprop_no_sqrt")
 ZIP_DATE = (2026, 1, 1, 0, 0, 0)

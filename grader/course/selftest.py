@@ -13,7 +13,10 @@ Three things, each by grading a submission as `grade check` would:
   not a crash;
 - every mutant (Note [Mutants]) loses points on its target function, and on
   no function outside its target and `may_affect` (an advisory mutant instead
-  fails an advisory check of its target and costs no points at all);
+  fails an advisory check of its target and costs no points at all; a mutant of
+  code the course provides, whose checks are all advisories, fails one of them
+  and costs points only in `may_affect`: Note [Course-provided parts] in
+  grader/scoring/assignment.py);
 and, from the mutants' results, that every check has at least one failing
 fixture: a mutant that makes it lose points.  A check no mutant fails is
 listed as "no failing fixture": nothing shows it can fail at all.  Any of
@@ -104,7 +107,15 @@ class Selftest:
                 return f"no advisory check of {bug.target} failed"
             return f"an advisory mistake cost points in {', '.join(sorted(lost))}" if lost else ""
         if bug.target not in lost:
-            return f"{bug.target} kept full marks"
+            targets = [c for c in result.checks if c.function == bug.target]
+            if targets and all(c.max_points == 0 for c in targets):
+                # The course's own code (Note [Course-provided parts] in
+                # grader/scoring/assignment.py): its advisories must catch the bug, and
+                # only what is built on it may lose points.
+                if not any(c.status == "failed" for c in targets):
+                    return f"no advisory check of {bug.target} (the course's code) failed"
+            else:
+                return f"{bug.target} kept full marks"
         unrelated = sorted(lost - {bug.target, *bug.may_affect})
         if unrelated:
             return f"also cost points in {', '.join(unrelated)} (not in its may_affect)"

@@ -54,7 +54,8 @@ Course editions differ in what an assignment asks for, not only in how: cs231n 2
 moved `svm_loss` and `TwoLayerNet` to assignment 1 (its two_layer_net, whose affine, ReLU
 and softmax assignment 2 asks students to copy over), 2025 put all of fc_nets in assignment
 1 without requiring `svm_loss`, while the 2017-2020 editions and ECE562/697LS
-(../shared/seeds) assign both in assignment 2; before 2018 there
+(../shared/seeds) assign `TwoLayerNet` in assignment 2 and give both losses away (Note
+[Course-provided parts]); before 2018 there
 was no layer or group normalization; cs231n's
 PyTorch notebook of 2021 and later lets the Sequential ConvNet keep PyTorch's default
 initialisation, where ECE562 and cs231n 2018-2020 ask for `random_weight`.  A manifest's
@@ -85,6 +86,20 @@ checks too, and must not be told that 2017 did not assign them.  So a 2021-2024 
 graded as the default edition is told why it lacks those points and how its course grades
 it, and is not given them.  A part that matches no
 check, or a convention or value the manifest does not declare, is an AssignmentError.
+
+# Note [Course-provided parts]
+Code the course hands out earns no points (its students did not write it), but a student
+can still break it, and every network built on it then fails.  A part the course provides
+in every edition has 0 points in the rubric, an advisory (Note [Advisory checks]):
+fc_nets' `affine_relu_*` sandwich and `svm_loss` (classic's layers.py gives it "for free",
+later editions hold it in assignment 1 or do not require it), cnn's `conv_relu_*` and
+`conv_relu_pool_*` sandwiches ("you will find sandwich layers ... in layer_utils.py").  A
+part only some editions provide is a `not_assigned:` entry with `provided: true`: under
+that value its checks still run, as advisories, and leave the total; under other values
+they are graded and carry no edition hint (there a missing part is simply missing).  So
+classic fc_nets, whose course gives `softmax_loss` away, reports a broken one without
+scoring it, while cs231n 2021 and later, which ask students to copy theirs over from
+assignment 1, grade it.
 """
 
 from __future__ import annotations
@@ -323,6 +338,7 @@ def _assigned(manifest: dict, path, declared: tuple[dict, dict], merged: dict,
         return checks, rubric
     _, values = declared
     left_out: set[str] = set()
+    provided: set[str] = set()  # Note [Course-provided parts]
     others: list[tuple[str, ...]] = []  # (convention, value, who, part, when) not chosen
     try:
         for convention, editions in table.items():
@@ -338,9 +354,11 @@ def _assigned(manifest: dict, path, declared: tuple[dict, dict], merged: dict,
                 for part in parts:
                     if not any(_of(c, part) for c in checks):
                         raise ValueError(f"{convention}: {value}: {part!r} names no check")
+                if entry.get("provided", False) not in (True, False):
+                    raise ValueError(f"{convention}: {value}: provided must be true or false")
                 if _normal(merged.get(convention, "")) == _normal(value):
-                    left_out.update(parts)
-                else:
+                    (provided if entry.get("provided") else left_out).update(parts)
+                elif not entry.get("provided"):
                     others += [(str(convention), str(value), str(entry["editions"]), part, when)
                                for part in parts]
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
@@ -352,7 +370,9 @@ def _assigned(manifest: dict, path, declared: tuple[dict, dict], merged: dict,
         editions = tuple(other for other in others if _of(check, other[3]))
         kept.append(replace(check, editions=editions) if editions else check)
     ids = {c.id for c in kept}
-    return tuple(kept), replace(rubric, points={k: v for k, v in rubric.points.items() if k in ids})
+    given = {c.id for c in kept if any(_of(c, part) for part in provided)}
+    return tuple(kept), replace(rubric, points={k: 0.0 if k in given else v
+                                                for k, v in rubric.points.items() if k in ids})
 
 
 def editions_explaining(check: Check, cause: str | None) -> list[tuple[str, str, str, str]]:

@@ -209,7 +209,8 @@ def _editions_notes(assignment: assignments.Assignment, results) -> list[str]:
     return [f"{', '.join(parts)} {'is' if len(parts) == 1 else 'are'} not assigned in {who}: "
             f"{sum(points.values()):g} of the points lost; if your course is one of them, grade "
             f"with --convention {convention}={value}"
-            for (convention, value, who), (parts, points) in lost.items()]
+            for (convention, value, who), (parts, points) in lost.items()
+            if sum(points.values()) > 0]  # an advisory's failure costs nothing to explain
 
 
 def _data_set(data_dir: str | None):

@@ -21,7 +21,7 @@ from grader.scoring.pipeline import Options, grade_submission
 
 from .conftest import (assert_starter_scores_zero, Bug, apply_bug, assert_bug_caught, check_by_id,
                        assert_full_marks, copy_reference, grade, grade_bug, grade_reference_with,
-                       load_mutants, assert_edition_graded, reference_2017)
+                       load_mutants, assert_edition_graded, catching, reference_2017)
 
 ASSIGNMENT = "cnn"
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,9 +109,10 @@ def test_bug_is_caught(bug: Bug, phrase: str) -> None:
     lost = [c for c in result.checks if c.points < c.max_points]
     assert all(c.status == "failed" for c in lost), {c.id: (c.status, c.message) for c in lost}
     if phrase:
-        assert any(phrase in c.message for c in lost if c.function == bug.target), (
+        caught = catching(result, bug.target)  # the course's sandwiches: their advisories
+        assert any(phrase in c.message for c in caught), (
             f"no failing check of {bug.target} says {phrase!r}:\n"
-            + "\n---\n".join(c.message for c in lost))
+            + "\n---\n".join(c.message for c in caught))
     if bug.name in NOTES:
         check_id, note = NOTES[bug.name]
         message = next(c.message for c in result.checks if c.id == check_id)
@@ -562,10 +563,10 @@ def test_an_incomplete_stream_is_not_kept(how: str) -> None:
 
 def test_a_2017_edition_package_is_graded_on_what_its_edition_assigns():
     """cs231n before 2018 had no group normalization: under `edition=cs231n_2017` its package
-    gets full marks out of 41.5; graded as the default edition it loses the group norm checks,
+    gets full marks out of 37.5; graded as the default edition it loses the group norm checks,
     each naming the setting (Note [Assigned parts] in grader/scoring/assignment.py)."""
     with reference_2017() as package:
         assert_edition_graded(package, ASSIGNMENT, "edition", "cs231n_2017",
                               {"spatial_groupnorm_forward/out", "spatial_groupnorm_forward/out_hidden",
                                "spatial_groupnorm_backward/dx", "spatial_groupnorm_backward/dgamma",
-                               "spatial_groupnorm_backward/dbeta"}, 41.5)
+                               "spatial_groupnorm_backward/dbeta"}, 37.5)

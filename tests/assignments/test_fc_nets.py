@@ -28,11 +28,11 @@ import pytest
 
 from grader.scoring import assignment as assignments
 
-from grader.scoring.pipeline import grade_submission
+from grader.scoring.pipeline import Options, grade_submission
 
 from .conftest import (assert_starter_scores_zero, check_by_id, REFERENCE_PACKAGE, Bug, apply_bug,
-                       assert_bug_caught, assert_full_marks, copy_reference, grade, grade_bug,
-                       grade_reference_with, load_mutants, remove_definition,
+                       assert_bug_caught, assert_full_marks, catching, copy_reference, grade,
+                       grade_bug, grade_reference_with, load_mutants, remove_definition,
                        assert_edition_graded)
 
 ASSIGNMENT = "fc_nets"
@@ -199,7 +199,7 @@ def test_bug_is_caught(bug: Bug):
     if bug.name in EXPECTED_MESSAGES:
         check_id, text = EXPECTED_MESSAGES[bug.name]
         check = check_by_id(result, check_id)
-        assert check.points < check.max_points, f"{check_id} kept its points"
+        assert check in catching(result, check.function), f"{check_id} did not catch it"
         assert text in check.message + "\n" + check.hint, check.message + "\n" + check.hint
 
 
@@ -218,12 +218,15 @@ def softmax_loss(x, y):
 """
 
 
-def _graded_with_softmax(source: str):
+def _graded_with_softmax(source: str, edition: str = "cs231n_2025"):
+    """Graded under an edition whose students write softmax_loss (Note [Course-provided
+    parts] in grader/scoring/assignment.py: the classic edition gives it away)."""
     package = copy_reference()
     try:
         layers = package / "layers.py"
         layers.write_text(layers.read_text() + "\n" + source)
-        return grade(package, ASSIGNMENT, select="softmax_loss")
+        return grade_submission(package, assignments.load(ASSIGNMENT, {"edition": edition}),
+                                Options(select="softmax_loss"))
     finally:
         shutil.rmtree(package.parent, ignore_errors=True)
 
@@ -248,7 +251,8 @@ def test_grade_check_exits_0_when_only_advice_failed():
         layers = package / "layers.py"
         layers.write_text(layers.read_text() + "\n" + COURSE_SOFTMAX)
         run = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(package), "-a",
-                              ASSIGNMENT, "-k", "softmax_loss", "--no-html"], cwd=ROOT,
+                              ASSIGNMENT, "-k", "softmax_loss", "--no-html",
+                              "--convention", "edition=cs231n_2025"], cwd=ROOT,
                              capture_output=True, text=True, timeout=120)
     finally:
         shutil.rmtree(package.parent, ignore_errors=True)
@@ -262,6 +266,26 @@ def test_the_same_softmax_without_the_shift_loses_its_points():
     loss = check_by_id(result, "softmax_loss/loss")
     assert loss.points == 0 and "large logits" in loss.message and "NaN or infinite" in loss.message
     assert {c.function for c in result.checks if c.points < c.max_points} == {"softmax_loss"}
+
+
+def test_the_classic_editions_softmax_is_the_courses_and_earns_nothing():
+    """Note [Course-provided parts]: cs231n 2017-2020 and ECE562/697LS hand softmax_loss
+    out ("we'll give them to you for free"), so under the default edition its checks are
+    advisories: the right one earns nothing, a broken one is reported and costs nothing of
+    its own, and the networks built on it still answer for it."""
+    right = _graded_with_softmax(COURSE_SOFTMAX, edition="classic")
+    assert right.max_score == 0 and {c.max_points for c in right.checks} == {0}
+    broken = _graded_with_softmax(COURSE_SOFTMAX.replace(
+        "shifted = x - np.max(x, axis=1, keepdims=True)", "shifted = x"), edition="classic")
+    loss = check_by_id(broken, "softmax_loss/loss")
+    assert loss.status == "failed" and loss.points == loss.max_points == 0
+    assert "large logits" in loss.message
+    full = assignments.load(ASSIGNMENT)
+    given = {c.id for c in full.checks if c.function in ("softmax_loss", "svm_loss",
+                                                          "affine_relu_forward",
+                                                          "affine_relu_backward")}
+    assert given and all(full.rubric.points[i] == 0 for i in given)
+    assert full.rubric.max_score() == 42
 
 
 def test_bugs_cover_every_graded_function():
@@ -406,27 +430,29 @@ def test_a_2021_edition_package_is_graded_on_what_its_edition_assigns(package_20
     left_out = {c.id for c in assignments.load(ASSIGNMENT).checks
                 if c.function.startswith(("svm_loss", "TwoLayerNet"))}
     assert len(left_out) == 9
-    assert_edition_graded(package_2021, ASSIGNMENT, "edition", "cs231n_2021", left_out, 40)
+    # svm_loss earns nothing under the classic edition either (the course's code there)
+    assert_edition_graded(package_2021, ASSIGNMENT, "edition", "cs231n_2021", left_out, 36,
+                          lost={i for i in left_out if i.startswith("TwoLayerNet")})
     classic = grade(package_2021, ASSIGNMENT)
     missing = check_by_id(classic, "TwoLayerNet.loss/grads")
     assert missing.cause == "missing" and "not found" in missing.message
     # one line per edition, which `grade check` prints without -v
     assert [n for n in classic.notes if "edition=" in n] == [
-        "svm_loss, TwoLayerNet are not assigned in cs231n 2021-2024 (assignment 2): 11 of "
+        "svm_loss, TwoLayerNet are not assigned in cs231n 2021-2024 (assignment 2): 9 of "
         "the points lost; if your course is one of them, grade with --convention "
-        "edition=cs231n_2021",
-        "svm_loss is not assigned in cs231n 2025 (assignment 1): 2 of the points lost; if your "
-        "course is one of them, grade with --convention edition=cs231n_2025"]
+        "edition=cs231n_2021"]
 
 
 def test_a_2025_edition_package_is_graded_on_what_its_edition_assigns():
     """cs231n 2025 has this material in assignment 1, TwoLayerNet included, and svm_loss "not
-    required for this assignment": out of 49 under `edition=cs231n_2025`."""
+    required for this assignment": out of 45 under `edition=cs231n_2025` (the affine_relu
+    sandwich is the course's there too).  Under the classic edition svm_loss earns nothing,
+    so leaving it out costs nothing either."""
     package = copy_reference()
     try:
         remove_definition(package / "layers.py", "svm_loss")
         assert_edition_graded(package, ASSIGNMENT, "edition", "cs231n_2025",
-                              {"svm_loss/loss", "svm_loss/dx"}, 49)
+                              {"svm_loss/loss", "svm_loss/dx"}, 45, lost=set())
     finally:
         shutil.rmtree(package.parent, ignore_errors=True)
 
@@ -444,7 +470,7 @@ def test_the_full_reference_under_the_2021_edition_is_graded_on_what_it_assigns(
     result = grade_submission(REFERENCE_PACKAGE, assignments.load(ASSIGNMENT,
                                                                   {"edition": "cs231n_2021"}))
     assert_full_marks(result)
-    assert result.max_score == 40
+    assert result.max_score == 36
 
 
 def test_starter_grades_to_zero_and_says_what_is_missing():

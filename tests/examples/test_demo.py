@@ -38,7 +38,7 @@ def by_function(result: dict) -> dict[str, tuple[float, float]]:
 def test_ada_correct_loops_get_full_marks(tmp_path) -> None:
     proc, result, _ = grade(EXAMPLES / "ada", tmp_path)
     assert proc.returncode == 0, proc.stdout
-    assert result["score"] == result["max_score"] == 51
+    assert result["score"] == result["max_score"] == 42
     assert (tmp_path / "report.html").exists()
 
 
@@ -50,7 +50,11 @@ def test_ben_loses_exactly_the_bugged_and_missing_parts(tmp_path) -> None:
     assert {"affine_forward", "relu_forward", "relu_backward", "svm_loss",
             "sgd_momentum", "rmsprop"} <= full
     assert totals["affine_backward"][0] < totals["affine_backward"][1]
-    assert totals["softmax_loss"][0] == 0 and totals["adam"][0] < totals["adam"][1]
+    assert totals["adam"][0] < totals["adam"][1]
+    # ben's unshifted softmax is reported, but the course gives softmax_loss away, so it
+    # costs nothing of its own (Note [Course-provided parts] in grader/scoring/assignment.py)
+    softmax = [c for c in result["checks"] if c["function"] == "softmax_loss"]
+    assert totals["softmax_loss"] == (0, 0) and any(c["status"] == "failed" for c in softmax)
     db = next(c for c in result["checks"] if c["id"] == "affine_backward/db")
     assert "factor of 1/N" in db["message"]
     assert "layer_utils.py not found in the submission" in proc.stdout

@@ -82,7 +82,7 @@ def local_verdicts(fc_class, tmp_path_factory) -> dict[str, tuple]:
     found = verdicts(out)
     assert len(found) == len(KINDS)
     assert {n for n, v in found.items() if v[0] == "error"} == {"s06_empty"}
-    assert found["s01_correct"][1] == 51 and found["s02_bug_db"][1] < 51
+    assert found["s01_correct"][1] == 42 and found["s02_bug_db"][1] < 42
     return found
 
 
@@ -618,7 +618,7 @@ def test_prepare_starts_each_local_workers_template_and_the_tasks_fork_from_it(f
                                  "grader.batch.job:grade_job", workers=[address], pure=False)
                    for address in before]
         for answer in answers:
-            assert answer.result(timeout=300)["result"]["score"] == 51
+            assert answer.result(timeout=300)["result"]["score"] == 42
         assert client.run(_worker_templates) == before  # the same template, still the only one
     finally:
         scheduler.close()

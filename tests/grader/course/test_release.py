@@ -613,7 +613,7 @@ def test_assignment_given_inside_a_release_runs_the_course_grader(built, solutio
     result = run_grade("check", solutions("fc_nets"), "-a", "fc_nets", "--no-html", cwd=folder)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "public checks only" not in result.stdout
-    assert "score 51 / 51" in result.stdout
+    assert "score 42 / 42" in result.stdout
 
 
 def _course_files(folder: Path) -> Path:

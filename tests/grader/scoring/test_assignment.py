@@ -194,7 +194,33 @@ def test_the_other_editions_parts_stay_and_say_how_to_leave_them_out(course) -> 
         "course file), which leaves it out of the score.")
 
 
+PROVIDED = """
+not_assigned:
+  var:
+    biased:
+      parts: [svm_loss]
+      editions: the older editions (given by the course)
+      provided: true
+"""
+
+
+def test_a_part_an_edition_provides_runs_as_an_advisory_there_and_is_graded_elsewhere(
+        course) -> None:
+    """Note [Course-provided parts]: under the edition that hands the code out its checks stay,
+    with 0 points; under the others they are graded and carry no edition hint."""
+    given = assignments.load(course(MANIFEST + PROVIDED, EDITIONS_CHECKS, EDITIONS_RUBRIC),
+                             {"var": "biased"})
+    assert len(given.checks) == 5 and given.rubric.points["svm_loss/dx"] == 0
+    assert given.rubric.max_score() == 10
+    graded = assignments.load(course(MANIFEST + PROVIDED, EDITIONS_CHECKS, EDITIONS_RUBRIC),
+                              {"var": "unbiased"})
+    assert graded.rubric.points["svm_loss/dx"] == 1 and graded.rubric.max_score() == 11
+    assert all(c.editions == () for c in graded.checks)
+
+
 @pytest.mark.parametrize("table, error", [
+    ("  var:\n    biased: {parts: [svm_loss], editions: x, provided: yes please}\n",
+     "provided must be true or false"),
     ("  size:\n    64: {parts: [svm_loss], editions: x}\n", "'size' is not a text convention"),
     ("  var:\n    sample: {parts: [svm_loss], editions: x}\n", "'sample' is not one of its values"),
     ("  var:\n    unbiased: {parts: [svm_los], editions: x}\n", "'svm_los' names no check"),
