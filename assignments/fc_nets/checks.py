@@ -33,7 +33,7 @@ from grader.checks.compare import (Signature, Tolerance, accept_shape, collectin
                                    compare_arrays, compare_scalar, in_shape, summarize)
 from grader.checks.spec import Check, CheckFailure, Sample
 from grader.checks.trust import judge_sgd, verify_step
-from grader.checks.student import RemoteObject
+from grader.checks.student import RemoteObject, RemoteTraining
 from grader.worker.client import RESULT, Converted, Part, StudentError
 from reference.cs231n import layer_utils as ref_utils
 from reference.cs231n import layers as ref
@@ -1070,26 +1070,37 @@ def _overfit(student) -> dict:
     model = _new_model(student, "FullyConnectedNet", OVERFIT_DIMS,
                        weight_scale=OVERFIT_WEIGHT_SCALE, read_params=True)
     shapes = _student_shapes(model, initial=True)
+    training: list = []
+
+    def begin(start: dict, batches: list) -> None:
+        # The worker trains a mirror of the judge's parameters (Note [Training in few
+        # requests] in grader/checks/student.py); each step is still verified below.
+        training.append(RemoteTraining(model, "loss", "params",
+                                       _install_values(model, start, shapes), X, y,
+                                       OVERFIT_LEARNING_RATE, batches))
 
     def step(current: dict, X_batch, y_batch, where: str):
         install = (current, shapes)
-        question = [(model, "loss", (X_batch, y_batch), {},
-                     ("params", _install_values(model, *install)))]
-        # The question is sent first and the reference answers it while the worker does (Note
+        # The steps are sent first and the reference answers each while the worker does (Note
         # [Judge works while the worker computes] in grader/checks/student.py).
-        with student.method_calls(question, ahead=True) as answers:
-            expected_loss, expected_grads = _reference_model(
-                "FullyConnectedNet", OVERFIT_DIMS, 0.0, current).loss(X_batch, y_batch)
-            loss, grads = _loss_and_grads(model, X_batch, y_batch, f"training, {where}",
-                                          install=install, answer=lambda: next(answers))
+        training[0].ahead()
+        expected_loss, expected_grads = _reference_model(
+            "FullyConnectedNet", OVERFIT_DIMS, 0.0, current).loss(X_batch, y_batch)
+        loss, grads = _loss_and_grads(
+            model, X_batch, y_batch, f"training, {where}", install=install,
+            answer=lambda: training[0].next(lambda: _install_values(model, *install)))
         return verify_step(loss, grads, expected_loss, expected_grads, where), float(expected_loss)
 
     def accuracy(current: dict) -> float:
         scores = _reference_model("FullyConnectedNet", OVERFIT_DIMS, 0.0, current).loss(X)
         return float(np.mean(np.argmax(scores, axis=1) == y))
 
-    run = judge_sgd(step, params, X, y, learning_rate=OVERFIT_LEARNING_RATE, num_epochs=20,
-                    batch_size=25, seed=0, accuracy=accuracy)
+    try:
+        run = judge_sgd(step, params, X, y, learning_rate=OVERFIT_LEARNING_RATE, num_epochs=20,
+                        batch_size=25, seed=0, accuracy=accuracy, begin=begin)
+    finally:
+        for remote in training:
+            remote.close()
     if run["accuracy"] < OVERFIT_TARGET:
         losses = run["losses"]
         raise CheckFailure(
