@@ -441,11 +441,12 @@ class MethodCalls:
 
 # Note [Training in few requests]
 # The judge's side of Note [Training mirrored in the worker] (grader/worker/runtime.py).  The
-# steps go in `train` requests of 1, 1, 2, 4, 8... steps (each request sent once every step of
+# steps go in `train` requests of 1, 3, 12, 48... steps (each request sent once every step of
 # the one before was read, i.e. verified), so that a training that fails its first check costs
-# one step of the worker's time, as before, and one that fails at step k costs at most k steps
-# that no check looks at (drained as Note [Streamed calls] drains a stream), while the 40 steps
-# of fc_nets's overfitting check take 6 requests instead of 40.  `ahead` sends the next
+# one step of the worker's time, as before, and one that fails at step k costs at most 3k
+# steps that no check looks at (drained as Note [Streamed calls] drains a stream), while the
+# 40 steps of the overfitting checks take 4 requests instead of 40 (7 with requests of 1, 1,
+# 2, 4... steps).  `ahead` sends the next
 # request, if one is due, before the judge computes the reference's answer to the step (Note
 # [Judge works while the worker computes]); `next` reads the step's reply.  Each step is judged
 # exactly as the step's own request was: the same parameters installed (the worker's mirror,
@@ -475,7 +476,7 @@ class RemoteTraining:
         student = self.student
         if self.read < self.sent or self.sent >= len(self.batches) or self.key in student._crashed:
             return
-        count = min(max(1, self.sent), len(self.batches) - self.sent)
+        count = min(max(1, 3 * self.sent), len(self.batches) - self.sent)
         chunk = self.batches[self.sent:self.sent + count]
         self.model._flush()
         student._warm_up()

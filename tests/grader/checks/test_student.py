@@ -498,19 +498,19 @@ def _train(student, model, steps: int, stop_at: int = 0):
     return student.worker._next_id - before, losses
 
 
-def test_a_training_goes_in_requests_of_1_1_2_4_steps(make_student) -> None:
-    """Note [Training in few requests]: 10 steps in 5 requests (1, 1, 2, 4, 2 steps); a training
+def test_a_training_goes_in_requests_of_1_3_12_steps(make_student) -> None:
+    """Note [Training in few requests]: 20 steps in 4 requests (1, 3, 12, 4 steps); a training
     stopped after its first step made the student's model run that step only, one stopped at
-    step 3 at most 4 (the steps of the requests sent)."""
+    step 2 at most 4 (the steps of the requests sent)."""
     student = make_student({"layers.py": SGD_MODEL})
     model = student.new("layers", "Model")
-    requests, losses = _train(student, model, 10)
-    assert requests == 5 and len(losses) == 10 and len(set(losses)) == 10
-    assert model.get("steps") == 10 and np.all(model.get("params", "w") != 0)
+    requests, losses = _train(student, model, 20)
+    assert requests == 4 and len(losses) == 20 and len(set(losses)) == 20
+    assert model.get("steps") == 20 and np.all(model.get("params", "w") != 0)
     model = student.new("layers", "Model")
-    assert _train(student, model, 10, stop_at=1)[0] == 1 and model.get("steps") == 1
+    assert _train(student, model, 20, stop_at=1)[0] == 1 and model.get("steps") == 1
     model = student.new("layers", "Model")
-    assert _train(student, model, 10, stop_at=3)[0] == 3 and model.get("steps") == 4
+    assert _train(student, model, 20, stop_at=2)[0] == 2 and model.get("steps") == 4
 
 
 def test_a_training_that_crashes_is_remembered_and_not_sent_again(make_student) -> None:
