@@ -1424,8 +1424,10 @@ def _seed_worker(student: Student, seed: int) -> None:
 def student_net(student: Student, spec: NetSpec, *, weight_scale: float = 1e-3,
                 reg: float = 0.0) -> RemoteObject:
     try:
+        # model.params read in the construction's own request (Note [Reads folded into a
+        # call] in grader/worker/client.py): every caller reads it next (`student_params`).
         return student.new("cnn", "ThreeLayerConvNet", **spec.kwargs(), weight_scale=weight_scale,
-                           reg=reg, dtype=_worker_float64(student))
+                           reg=reg, dtype=_worker_float64(student), reads=(("params",),))
     except StudentError as error:
         raise CheckFailure(f"ThreeLayerConvNet({spec.describe()}, weight_scale={weight_scale}, "
                            f"reg={reg}, dtype=np.float64) raised {error}"
@@ -1436,8 +1438,9 @@ def student_params(model: RemoteObject, spec: NetSpec, *,
                    own_shapes: bool = False) -> dict[str, np.ndarray]:
     """The model's params, checked for names and shapes, in the course's shapes (or, with
     `own_shapes`, the student's own: a (1, H) bias passes with a note, Note [Singleton
-    axes] in grader/checks/compare.py)."""
-    return checked_params(model.get("params"), spec, own_shapes=own_shapes)
+    axes] in grader/checks/compare.py).  Read with the model (`student_net`), as a `get` right
+    after it would have read it."""
+    return checked_params(model.initial("params"), spec, own_shapes=own_shapes)
 
 
 def checked_params(params, spec: NetSpec, *, own_shapes: bool = False) -> dict[str, np.ndarray]:
