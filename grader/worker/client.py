@@ -509,6 +509,13 @@ class Worker:
     #   (Note [Judge works while the worker computes] in grader/checks/student.py): graded
     #   alternately with main (52 submissions each, load 4.4-5), a warm fc_nets submission
     #   took 438 ms instead of 570 (median; paired ratio 0.78).
+    # - then (issue 17, fifth round) the overfitting checks' 40 training steps, one round trip
+    #   and a network's parameters each way per step, became `train` requests (Note [Training
+    #   mirrored in the worker] in runtime.py, Note [Training in few requests] in
+    #   grader/checks/student.py): 41 requests and 5.6 MB out per fc_nets submission became 5
+    #   and 0.16 MB; with fc_nets's initialisation cases streamed together and cnn's
+    #   `params` read with the model, a `grade check` of the solution makes 77 requests instead
+    #   of 117 (fc_nets) and 53 instead of 62 (cnn), every selftest verdict the same.
     # The limits stay as they were: every reply is still read under its deadline, sized,
     # decoded strictly and matched to its request, the memory check runs after each reply,
     # and the worker still copies and compares every input.
