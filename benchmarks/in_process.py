@@ -140,6 +140,26 @@ class InProcessWorker:
                                   for ref, value in items]}, self.table)
 
 
+    def train(self, ref: Ref, method: str, batches, *, state=None, owner=None, params=None,
+              X=None, y=None, learning_rate: float = 0.0, timeout: float | None = None):
+        """Note [Training mirrored in the worker] in grader/worker/runtime.py: each step when its
+        result is asked for, the worker's own Training doing the installs and the update."""
+        if state is None:
+            state = self.table.keep(runtime.Training({
+                "target": {"ref": ref.wire()["__ref__"], "attrs": [method]},
+                "owner": owner.wire()["__ref__"], "params": copy.deepcopy(params),
+                "X": X.copy(), "y": y.copy(), "learning_rate": learning_rate}))
+        return _Steps(self._steps(self.table.objects[state], batches), state)
+
+    def _steps(self, training, batches):
+        for batch in batches:
+            try:
+                reply = training.step(batch.copy(), self.table)
+            except Exception as exc:
+                raise StudentError(type(exc).__name__, str(exc),
+                                   index=getattr(exc, "grader_index", -1)) from None
+            yield CallResult(unmark(reply["value"]), Ref(reply["handle"]), 0.0)
+
     def stream(self, calls, timeout: float | None = None):
         """Note [Streamed calls] in grader/worker/client.py: each call when its result is asked
         for, a Part(i) standing for result i; the first that raises ends them."""
@@ -162,6 +182,22 @@ class InProcessWorker:
             results.append(self._invoke(function, _wire_refs(args), _wire_refs(kwargs),
                                         option.get("reads")))
             yield results[-1]
+
+
+class _Steps:
+    """A `train` request's steps as the Stream RemoteTraining reads (its `state`, `close`)."""
+
+    def __init__(self, steps, state: int) -> None:
+        self.steps, self.state = steps, state
+
+    def __iter__(self) -> "_Steps":
+        return self
+
+    def __next__(self) -> CallResult:
+        return next(self.steps)
+
+    def close(self) -> None:
+        self.steps.close()
 
 
 def _parts(value, results: list):

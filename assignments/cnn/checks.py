@@ -28,7 +28,7 @@ from grader.checks.builders import backward_check, forward_check
 from grader.checks.compare import (TOLERANCES, Signature, Tolerance, accept_shape,
                                    compare_arrays, compare_scalar, in_shape)
 from grader.checks.spec import Check, CheckFailure, Sample
-from grader.checks.student import RemoteObject, Student
+from grader.checks.student import RemoteObject, RemoteTraining, Student
 from grader.checks.trust import judge_sgd, verify_step
 from grader.worker.client import Converted, Part, Ref, StudentError
 from reference.cs231n import layer_utils as ref_utils
@@ -1424,8 +1424,10 @@ def _seed_worker(student: Student, seed: int) -> None:
 def student_net(student: Student, spec: NetSpec, *, weight_scale: float = 1e-3,
                 reg: float = 0.0) -> RemoteObject:
     try:
+        # model.params read in the construction's own request (Note [Reads folded into a
+        # call] in grader/worker/client.py): every caller reads it next (`student_params`).
         return student.new("cnn", "ThreeLayerConvNet", **spec.kwargs(), weight_scale=weight_scale,
-                           reg=reg, dtype=_worker_float64(student))
+                           reg=reg, dtype=_worker_float64(student), reads=(("params",),))
     except StudentError as error:
         raise CheckFailure(f"ThreeLayerConvNet({spec.describe()}, weight_scale={weight_scale}, "
                            f"reg={reg}, dtype=np.float64) raised {error}"
@@ -1436,8 +1438,9 @@ def student_params(model: RemoteObject, spec: NetSpec, *,
                    own_shapes: bool = False) -> dict[str, np.ndarray]:
     """The model's params, checked for names and shapes, in the course's shapes (or, with
     `own_shapes`, the student's own: a (1, H) bias passes with a note, Note [Singleton
-    axes] in grader/checks/compare.py)."""
-    return checked_params(model.get("params"), spec, own_shapes=own_shapes)
+    axes] in grader/checks/compare.py).  Read with the model (`student_net`), as a `get` right
+    after it would have read it."""
+    return checked_params(model.initial("params"), spec, own_shapes=own_shapes)
 
 
 def checked_params(params, spec: NetSpec, *, own_shapes: bool = False) -> dict[str, np.ndarray]:
@@ -1473,13 +1476,17 @@ def installing(own: dict[str, np.ndarray], params: dict[str, np.ndarray]) -> tup
 
 
 def call_loss(model: RemoteObject, X: np.ndarray, y: np.ndarray | None, what: str,
-              install: tuple | None = None):
+              install: tuple | None = None, answer: Callable | None = None):
     """model.loss(X[, y]); `install`: (values, failure message) to set model.params[name] =
     value for each first, in the same request (Note [Sets folded into a call] in
-    grader/worker/client.py), a failing assignment reported with that message."""
+    grader/worker/client.py), a failing assignment reported with that message.  `answer`:
+    returns the CallResult of that very call, already sent (a training step, Note [Training
+    in few requests] in grader/checks/student.py)."""
     args = (X,) if y is None else (X, y)
     try:
-        if install is None:
+        if answer is not None:
+            value = answer().value
+        elif install is None:
             value = model.call("loss", *args).value
         else:
             value = model.call("loss", *args, set_items=("params", install[0])).value
@@ -1762,19 +1769,38 @@ def check_overfit(student: Student) -> None:
     shapes = {name: value.shape for name, value in
               student_params(model, spec, own_shapes=True).items() if name in spec.shapes()}
 
+    training: list = []
+
+    def installed(current: dict) -> dict:
+        return {name: in_shape(value, shapes[name]) for name, value in current.items()}
+
+    def begin(start: dict, batches: list) -> None:
+        # The worker trains a mirror of the judge's parameters (Note [Training in few
+        # requests] in grader/checks/student.py); each step is still verified below.
+        training.append(RemoteTraining(model, "loss", "params", installed(start), X, y,
+                                       config["learning_rate"], batches))
+
     def step(current: dict, X_batch, y_batch, where: str):
-        values = {name: in_shape(value, shapes[name]) for name, value in current.items()}
-        loss, grads = call_loss(model, X_batch, y_batch, f"X, y ({where})",
-                                install=(values, f"setting model.params[...] ({where})"))
+        values = installed(current)
+        # The steps are sent first and the reference answers each while the worker does (Note
+        # [Judge works while the worker computes] in grader/checks/student.py).
+        training[0].ahead()
         expected_loss, expected_grads = reference_net(spec, current, 0.0).loss(X_batch, y_batch)
+        loss, grads = call_loss(model, X_batch, y_batch, f"X, y ({where})",
+                                install=(values, f"setting model.params[...] ({where})"),
+                                answer=lambda: training[0].next(lambda: values))
         return verify_step(loss, grads, expected_loss, expected_grads, where), float(expected_loss)
 
     def accuracy(current: dict) -> float:
         return float(np.mean(np.argmax(reference_net(spec, current, 0.0).loss(X), axis=1) == y))
 
-    run = judge_sgd(step, seeded_params(spec, 71, config["weight_scale"]), X, y,
-                    learning_rate=config["learning_rate"], num_epochs=config["num_epochs"],
-                    batch_size=config["batch_size"], seed=0, accuracy=accuracy)
+    try:
+        run = judge_sgd(step, seeded_params(spec, 71, config["weight_scale"]), X, y,
+                        learning_rate=config["learning_rate"], num_epochs=config["num_epochs"],
+                        batch_size=config["batch_size"], seed=0, accuracy=accuracy, begin=begin)
+    finally:
+        for remote in training:
+            remote.close()
     if run["accuracy"] < config["target"]:
         first, last = run["losses"][0], run["losses"][-1]
         raise CheckFailure(

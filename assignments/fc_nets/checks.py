@@ -33,7 +33,7 @@ from grader.checks.compare import (Signature, Tolerance, accept_shape, collectin
                                    compare_arrays, compare_scalar, in_shape, summarize)
 from grader.checks.spec import Check, CheckFailure, Sample
 from grader.checks.trust import judge_sgd, verify_step
-from grader.checks.student import RemoteObject
+from grader.checks.student import RemoteObject, RemoteTraining
 from grader.worker.client import RESULT, Converted, Part, StudentError
 from reference.cs231n import layer_utils as ref_utils
 from reference.cs231n import layers as ref
@@ -878,6 +878,18 @@ INIT_CASES = {
 }
 
 
+# Note [Initialisation cases together]
+# An initialisation check judges two or three networks, each built right after
+# np.random.seed(0) (Note [Model construction in one request]): one request per network.
+# The seedings and constructions of all of them now go in one request (Note [Streamed calls]
+# in grader/worker/client.py), in the same order, and each network is judged in turn as
+# before: every construction follows its own seeding, so each network draws exactly what it
+# drew before, whatever was built earlier.  A later constructor then runs before the
+# earlier networks are judged, but its reply is read only at its turn: one that raises is
+# said there, as before, and after an earlier network failed, one that hangs or crashes only
+# costs the drain of Note [Streamed calls] (the verdict is the earlier network's, as
+# before).  4 requests fewer per fc_nets submission.
+
 def _init_check(class_name: str, name: str, title: str, hint: str) -> Check:
     """'params': names, shapes, zero biases, dtype; 'weight_scale': statistics.
 
@@ -885,16 +897,32 @@ def _init_check(class_name: str, name: str, title: str, hint: str) -> Check:
     """
     def run(student) -> None:
         __tracebackhide__ = True
-        for dims, weight_scale, dtype in INIT_CASES[class_name, name]:
-            what = f"{class_name} with sizes {list(dims)}, weight_scale={weight_scale:g}"
-            what += f", dtype={dtype}" if class_name == "FullyConnectedNet" else ""
-            model = _new_model(student, class_name, dims, weight_scale=weight_scale, dtype=dtype,
-                               before=[_seed_call(0)], read_params=True)
-            params = _student_params(model, dims, what)
-            if name == "params":
-                _check_zero_biases_and_dtype(params, what, dtype)
-            else:
-                _check_weight_statistics(params, weight_scale, what)
+        cases = INIT_CASES[class_name, name]
+        arguments = [_model_arguments(student, class_name, dims, 0.0, weight_scale, dtype)
+                     for dims, weight_scale, dtype in cases]
+        # Every case's seeding and construction in one request (Note [Initialisation cases
+        # together]).
+        chain = []
+        module, seed, seed_args, seed_kwargs = _seed_call(0)
+        for args, kwargs, _ in arguments:
+            chain.append((seed, seed_args, dict(seed_kwargs), {"module": module, "library": True}))
+            chain.append((class_name, args, kwargs, {"reads": [RESULT.attr("params")]}))
+        with student.calls("fc_net", chain) as calls:
+            for (dims, weight_scale, dtype), (args, _, shown) in zip(cases, arguments):
+                what = f"{class_name} with sizes {list(dims)}, weight_scale={weight_scale:g}"
+                what += f", dtype={dtype}" if class_name == "FullyConnectedNet" else ""
+                next(calls)  # the seeding: a StudentError here is its own, as from _new_model
+                try:
+                    result = next(calls)
+                except StudentError as error:
+                    raise _constructor_failure(error, class_name, args, shown) from None
+                model = RemoteObject(student, result.ref, class_name,
+                                     dict(zip((PARAMS,), result.reads)))
+                params = _student_params(model, dims, what)
+                if name == "params":
+                    _check_zero_biases_and_dtype(params, what, dtype)
+                else:
+                    _check_weight_statistics(params, weight_scale, what)
 
     function = f"{class_name}.__init__"
     return Check(f"{function}/{name}", function, title, run, hint)
@@ -1070,26 +1098,37 @@ def _overfit(student) -> dict:
     model = _new_model(student, "FullyConnectedNet", OVERFIT_DIMS,
                        weight_scale=OVERFIT_WEIGHT_SCALE, read_params=True)
     shapes = _student_shapes(model, initial=True)
+    training: list = []
+
+    def begin(start: dict, batches: list) -> None:
+        # The worker trains a mirror of the judge's parameters (Note [Training in few
+        # requests] in grader/checks/student.py); each step is still verified below.
+        training.append(RemoteTraining(model, "loss", "params",
+                                       _install_values(model, start, shapes), X, y,
+                                       OVERFIT_LEARNING_RATE, batches))
 
     def step(current: dict, X_batch, y_batch, where: str):
         install = (current, shapes)
-        question = [(model, "loss", (X_batch, y_batch), {},
-                     ("params", _install_values(model, *install)))]
-        # The question is sent first and the reference answers it while the worker does (Note
+        # The steps are sent first and the reference answers each while the worker does (Note
         # [Judge works while the worker computes] in grader/checks/student.py).
-        with student.method_calls(question, ahead=True) as answers:
-            expected_loss, expected_grads = _reference_model(
-                "FullyConnectedNet", OVERFIT_DIMS, 0.0, current).loss(X_batch, y_batch)
-            loss, grads = _loss_and_grads(model, X_batch, y_batch, f"training, {where}",
-                                          install=install, answer=lambda: next(answers))
+        training[0].ahead()
+        expected_loss, expected_grads = _reference_model(
+            "FullyConnectedNet", OVERFIT_DIMS, 0.0, current).loss(X_batch, y_batch)
+        loss, grads = _loss_and_grads(
+            model, X_batch, y_batch, f"training, {where}", install=install,
+            answer=lambda: training[0].next(lambda: _install_values(model, *install)))
         return verify_step(loss, grads, expected_loss, expected_grads, where), float(expected_loss)
 
     def accuracy(current: dict) -> float:
         scores = _reference_model("FullyConnectedNet", OVERFIT_DIMS, 0.0, current).loss(X)
         return float(np.mean(np.argmax(scores, axis=1) == y))
 
-    run = judge_sgd(step, params, X, y, learning_rate=OVERFIT_LEARNING_RATE, num_epochs=20,
-                    batch_size=25, seed=0, accuracy=accuracy)
+    try:
+        run = judge_sgd(step, params, X, y, learning_rate=OVERFIT_LEARNING_RATE, num_epochs=20,
+                        batch_size=25, seed=0, accuracy=accuracy, begin=begin)
+    finally:
+        for remote in training:
+            remote.close()
     if run["accuracy"] < OVERFIT_TARGET:
         losses = run["losses"]
         raise CheckFailure(

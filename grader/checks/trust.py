@@ -21,6 +21,20 @@ return 1.0, a loss can return the constant log C with zero gradients.  So:
   backward pass is at 1e-10) stops training with a message naming the step and
   the parameter, since a forged gradient could otherwise steer the judge's
   parameters towards memorised weights.
+* Those parameters reach the worker as a mirror (Note [Training mirrored in the
+  worker] in grader/worker/runtime.py): the judge sends its starting parameters,
+  the data and the minibatches once, and the worker applies to its copy the
+  update the judge applies, from the same gradients, instead of receiving the
+  whole network again before every step.  This moves no trust: the judge still
+  holds its own parameters and updates them itself, from gradients it verified,
+  and every step's loss and gradients are still checked against the reference
+  at the JUDGE's parameters, on the JUDGE's minibatch, so a worker whose mirror
+  drifted, or that never installed it, answers for other parameters and fails
+  `verify_step` exactly as a model that ignored installed parameters always
+  did; the worker's parameters, accuracy and state are never read, let alone
+  scored.  What the mirror decides is only which parameters an honest worker
+  computes at, and there it is the judge's to the bit (the same arithmetic on
+  the same gradients, tests/grader/worker/test_client.py).
 * Initial-loss checks compare the loss with the reference's loss at parameters
   the judge installs, and require the gradients there too, so a constant log C
   with zero gradients fails.
@@ -142,19 +156,26 @@ def verify_step(loss, grads, expected_loss: float, expected_grads: dict, where: 
 
 def judge_sgd(step: Callable[[dict, np.ndarray, np.ndarray, str], dict], params: dict,
               X: np.ndarray, y: np.ndarray, *, learning_rate: float, num_epochs: int,
-              batch_size: int, seed: int, accuracy: Callable[[dict], float]) -> dict:
+              batch_size: int, seed: int, accuracy: Callable[[dict], float],
+              begin: Callable[[dict, list], None] | None = None) -> dict:
     """Minibatch SGD held by the judge, as the course's Solver runs it: batches drawn with
     replacement, one update w -= learning_rate * dw per parameter, the parameters with the
     best training accuracy (by `accuracy`, the reference's) kept.  `step(params, X_batch,
-    y_batch, where)` returns verified gradients (see `verify_step`).  Returns
-    {"params", "accuracy", "losses"}."""
+    y_batch, where)` returns verified gradients (see `verify_step`).  `begin(params,
+    batches)`, called once before the first step with the starting parameters and every
+    batch's indices (drawn first, the same draws in the same order), lets a check send the
+    training to the worker at once (Note [Training mirrored in the worker] in
+    grader/worker/runtime.py).  Returns {"params", "accuracy", "losses"}."""
     rng = np.random.default_rng(seed)
     params = {name: np.array(value, dtype=np.float64) for name, value in params.items()}
     per_epoch = max(len(X) // batch_size, 1)
+    batches = [rng.choice(len(X), batch_size) for _ in range(num_epochs * per_epoch)]
+    if begin is not None:
+        begin(params, batches)
     best, best_accuracy, losses = dict(params), accuracy(params), []
     for epoch in range(num_epochs):
         for i in range(per_epoch):
-            batch = rng.choice(len(X), batch_size)
+            batch = batches[epoch * per_epoch + i]
             where = f"epoch {epoch + 1}, update {i + 1}"
             grads, loss = step(params, X[batch], y[batch], where)
             losses.append(loss)

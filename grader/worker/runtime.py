@@ -321,6 +321,71 @@ def _assign(items: list, table: Table, batch: bool) -> None:
             raise
 
 
+# Note [Training mirrored in the worker]
+# The overfitting checks (Note [Judge holds the state] in grader/checks/trust.py) ask the
+# student's `model.loss` at parameters the judge holds, step after step.  Sending those
+# parameters with every step moved a network's worth of arrays out and a network's worth
+# back per step, one round trip each (41 requests, 5.6 MB out per fc_nets submission).  A
+# `train` request sends the judge's starting parameters, the training data and the
+# minibatches' indices once; for each batch the worker installs a COPY of its mirror of the
+# parameters (`model.params[name] = ...`, as the judge's own assignments did), calls the
+# method on X[batch], y[batch], answers as a call of a `calls` request would (one reply
+# frame per step, part = its position), and then applies to its mirror the update the judge
+# applies once it has verified that reply: w - learning_rate * dw, dw as the judge reads it
+# from the very plain data of that reply (`_sgd_update`), so an honest worker's mirror is the
+# judge's parameters to the bit.  Nothing here is trusted: the judge checks every step's loss
+# and gradients against the reference at ITS parameters, so a mirror that drifted (or a
+# worker that lies) fails that check.  A reply whose gradients the judge would refuse cannot
+# be applied; the mirror is then marked broken and the next step raises instead of running
+# on parameters the judge would never hold.  The mirror is kept in the table (the reply's
+# "state"), so a later `train` request with that "state" goes on from where it ended.
+class Training:
+    """The worker's side of a `train` request (Note [Training mirrored in the worker])."""
+
+    def __init__(self, request: dict) -> None:
+        self.target = request["target"]
+        self.owner = list(request["owner"])  # a ref to the dict the parameters go into
+        self.params = {name: np.array(value, dtype=np.float64)
+                       for name, value in request["params"].items()}
+        self.X, self.y = request["X"], request["y"]
+        self.learning_rate = float(request["learning_rate"])
+        self.broken = ""
+
+    def step(self, batch, table: Table) -> dict:
+        if self.broken:
+            raise ValueError(self.broken)
+        if type(batch) is not np.ndarray:
+            raise ValueError("a batch of a `train` request is not an array of indices")
+        sets = [[self.owner + [["item", name]], value.copy()] for name, value in self.params.items()]
+        reply = op_call({"target": self.target, "args": [self.X[batch], self.y[batch]],
+                         "sets": sets, "watch_inputs": False}, table)
+        updated = _sgd_update(self.params, reply.get("value"), self.learning_rate)
+        if updated is None:
+            self.broken = "the previous step's gradients cannot be applied"
+        else:
+            self.params = updated
+        return reply
+
+
+def _sgd_update(params: dict, value, learning_rate: float):
+    """`params` after one SGD step with the gradients of `value` (a plain (loss, grads) as
+    this worker sends it), exactly as the judge applies them (grader/checks/trust.py's
+    `verify_step` and `judge_sgd`); None where the judge would refuse those gradients."""
+    if type(value) not in (tuple, list) or len(value) != 2 or type(value[1]) is not dict:
+        return None
+    grads, updated = value[1], {}
+    for name, current in params.items():
+        grad = grads.get(name)
+        if type(grad) is dict and isinstance(grad.get("__converted__"), str) \
+                and "__opaque__" not in grad:
+            grad = grad.get("value")
+        if type(grad) is not np.ndarray or grad.dtype.kind not in "biuf" \
+                or grad.size != current.size:
+            return None
+        updated[name] = current - learning_rate * grad.astype(np.float64).reshape(current.shape)
+    return updated
+
+
 def op_release(request: dict, table: Table) -> dict:
     for handle in request["handles"]:
         table.objects.pop(handle, None)
@@ -420,6 +485,9 @@ def serve(request_fd: int = REQUEST_FD, reply_fd: int = REPLY_FD) -> None:
                 if not ok:
                     break
             continue
+        if request.get("op") == "train":  # Note [Training mirrored in the worker]
+            _serve_training(request, table, reply_fd)
+            continue
         op = OPS.get(request.get("op"))
         reply = {"id": request.get("id")}
 
@@ -429,6 +497,37 @@ def serve(request_fd: int = REQUEST_FD, reply_fd: int = REPLY_FD) -> None:
             return op(request, table)
         _answer(reply, work)
         _send(reply_fd, reply)
+
+
+def _serve_training(request: dict, table: Table, reply_fd: int) -> None:
+    """One reply per batch of a `train` request, stopping after the first that fails (Note
+    [Training mirrored in the worker]); each carries the training's handle as "state"."""
+    holder: list = []
+
+    def begin():
+        if "state" in request:
+            training = table.resolve([request["state"]])
+            if not isinstance(training, Training):
+                raise LookupError("unknown training")
+        else:
+            training = Training(request)
+        holder.append(training)
+        return table.keep(training) if "state" not in request else request["state"]
+
+    batches = request.get("batches") or [None]
+    state: list = []
+    for index, batch in enumerate(batches):
+        def work(batch=batch):
+            if not state:
+                state.append(begin())
+            reply = holder[0].step(batch, table)
+            reply["state"] = state[0]
+            return reply
+        reply = {"id": request.get("id"), "part": index}
+        ok = _answer(reply, work)
+        _send(reply_fd, reply)
+        if not ok:
+            break
 
 
 def drop_privileges() -> None:

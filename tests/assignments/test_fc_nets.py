@@ -640,6 +640,35 @@ def test_overfit_does_not_score_the_params_a_model_reports():
     assert "is not the gradient of the loss" in check.message
 
 
+# Student code shares the worker with the mirror of the judge's parameters (Note [Training
+# mirrored in the worker] in grader/worker/runtime.py) and can reach it: this one swaps the
+# mirror for weights of its own after its first answer, so every later step is computed at
+# parameters the judge does not hold.
+MIRROR_TAMPERING_NET = '''
+
+import gc
+
+_Honest = FullyConnectedNet
+
+
+class FullyConnectedNet(_Honest):
+    def loss(self, X, y=None):
+        answer = super().loss(X, y)
+        if y is not None:
+            for thing in gc.get_objects():
+                if type(thing).__name__ == "Training" and isinstance(getattr(thing, "params", None), dict):
+                    thing.params = {k: 3.0 * v for k, v in thing.params.items()}
+        return answer
+'''
+
+
+def test_overfit_is_judged_at_the_judges_parameters_not_the_workers_mirror():
+    result = _grade_with_net(MIRROR_TAMPERING_NET, "FullyConnectedNet and overfit")
+    check = check_by_id(result, "FullyConnectedNet.loss/overfit")
+    assert check.status == "failed", check.message
+    assert check.message.startswith("epoch 1, update 2: your loss is"), check.message
+
+
 def test_initial_loss_checks_need_the_loss_and_gradients_not_a_constant_log_c():
     result = _grade_with_net(CONSTANT_LOG_C_NET, "FullyConnectedNet and initial_loss")
     for check_id in ("FullyConnectedNet.loss/initial_loss",

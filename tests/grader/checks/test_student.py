@@ -454,3 +454,71 @@ def test_a_single_call_sent_ahead_is_sent_at_once_and_answers_as_a_call(make_stu
     with pytest.raises(WorkerCrashed, match="`Model.loss` already crashed the worker"):
         student.method_calls([(student.new("layers", "Model"), "loss", (x,), {}, None)],
                              ahead=True).__next__()
+
+
+SGD_MODEL = """
+import os
+import numpy as np
+
+class Model:
+    def __init__(self, wrong_from=0, crash=False):
+        self.params = {'w': np.zeros(2)}
+        self.steps, self.wrong_from, self.crash = 0, wrong_from, crash
+
+    def loss(self, X, y):
+        self.steps += 1
+        if self.crash:
+            os._exit(5)
+        w = self.params['w']
+        residual = X @ w - y
+        grad = X.T @ residual / len(y)
+        if self.wrong_from and self.steps >= self.wrong_from:
+            grad = -grad
+        return 0.5 * float(residual @ residual) / len(y), {'w': grad}
+"""
+
+
+def _train(student, model, steps: int, stop_at: int = 0):
+    """The judge's loop of Note [Training in few requests]: `ahead`, then `next` per step,
+    stopping (as a failed verification would) at step `stop_at`; (requests sent, losses)."""
+    from grader.checks.student import RemoteTraining
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((8, 2)), rng.standard_normal(8)
+    batches = [rng.choice(8, 4) for _ in range(steps)]
+    training = RemoteTraining(model, "loss", "params", {"w": np.zeros(2)}, X, y, 0.1, batches)
+    before, losses = student.worker._next_id, []
+    try:
+        for step in range(steps):
+            training.ahead()
+            losses.append(training.next(lambda: {"w": np.zeros(2)}).value[0])
+            if step + 1 == stop_at:
+                break
+    finally:
+        training.close()
+    return student.worker._next_id - before, losses
+
+
+def test_a_training_goes_in_requests_of_1_3_12_steps(make_student) -> None:
+    """Note [Training in few requests]: 20 steps in 4 requests (1, 3, 12, 4 steps); a training
+    stopped after its first step made the student's model run that step only, one stopped at
+    step 2 at most 4 (the steps of the requests sent)."""
+    student = make_student({"layers.py": SGD_MODEL})
+    model = student.new("layers", "Model")
+    requests, losses = _train(student, model, 20)
+    assert requests == 4 and len(losses) == 20 and len(set(losses)) == 20
+    assert model.get("steps") == 20 and np.all(model.get("params", "w") != 0)
+    model = student.new("layers", "Model")
+    assert _train(student, model, 20, stop_at=1)[0] == 1 and model.get("steps") == 1
+    model = student.new("layers", "Model")
+    assert _train(student, model, 20, stop_at=2)[0] == 2 and model.get("steps") == 4
+
+
+def test_a_training_that_crashes_is_remembered_and_not_sent_again(make_student) -> None:
+    student = make_student({"layers.py": SGD_MODEL}, call_timeout_s=5)
+    with pytest.raises(WorkerCrashed, match="exit status 5"):
+        _train(student, student.new("layers", "Model", crash=True), 4)
+    model = student.new("layers", "Model")
+    before = student.worker._next_id
+    with pytest.raises(WorkerCrashed, match="`Model.loss` already crashed the worker"):
+        _train(student, model, 4)
+    assert student.worker._next_id == before and model.get("steps") == 0

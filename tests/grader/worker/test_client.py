@@ -804,3 +804,99 @@ def test_pipes_are_widened_and_a_large_request_and_reply_cross_whole(worker) -> 
     np.testing.assert_array_equal(result.value[0], x * 2)
     np.testing.assert_array_equal(result.value[1], np.arange(7))
     assert_still_grades(w)
+
+
+# -- a training's steps with the parameters mirrored in the worker ----------------------------
+
+TRAINED = ("import numpy as np\n"
+           "class Net:\n"
+           "    def __init__(self, drop=None, mutate=False):\n"
+           "        self.params = {'W': np.zeros((3, 2)), 'b': np.zeros((1, 2))}\n"
+           "        self.seen, self.drop, self.mutate = [], drop, mutate\n"
+           "    def loss(self, X, y):\n"
+           "        W, b = self.params['W'], self.params['b']\n"
+           "        self.seen.append({k: v.copy() for k, v in self.params.items()})\n"
+           "        scores = X @ W + b\n"
+           "        p = np.exp(scores - scores.max(axis=1, keepdims=True))\n"
+           "        p /= p.sum(axis=1, keepdims=True)\n"
+           "        loss = -np.log(p[np.arange(len(y)), y]).mean()\n"
+           "        p[np.arange(len(y)), y] -= 1\n"
+           "        grads = {'W': X.T @ p / len(y), 'b': p.mean(axis=0, keepdims=True)}\n"
+           "        if self.mutate:\n"
+           "            W += 1.0  # in place, into the array the grader installed\n"
+           "        if self.drop is not None and len(self.seen) == self.drop:\n"
+           "            del grads['b']\n"
+           "        return loss, grads\n")
+
+
+def _judge_steps(start: dict, X, y, batches, lr: float, replies) -> list:
+    """The judge's parameters before each step, updated as grader/checks/trust.py's judge_sgd
+    updates them from each reply's gradients (in the judge's own shapes)."""
+    params, held = {k: np.array(v, dtype=np.float64).reshape(-1) for k, v in start.items()}, []
+    for reply in replies:
+        held.append({k: v.copy() for k, v in params.items()})
+        grads = reply.value[1]
+        params = {k: v - lr * grads[k].astype(np.float64).reshape(v.shape) for k, v in params.items()}
+    return held
+
+
+def test_a_training_installs_the_judges_parameters_to_the_bit_and_goes_on_by_state(worker) -> None:
+    """Note [Training mirrored in the worker]: the worker installs its mirror of the judge's
+    parameters before each step (in the shape the judge sent, a copy the model may write into)
+    and applies the judge's own update to it, so each step sees exactly the parameters the
+    judge holds; a later request goes on from the state the first one named."""
+    w = worker(TRAINED)
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((12, 3)), rng.integers(2, size=12)
+    batches = [rng.choice(12, 4) for _ in range(7)]
+    start = {"W": 0.1 * rng.standard_normal((3, 2)), "b": np.zeros((1, 2))}
+    for mutate in (False, True):
+        net = w.call("layers", "Net", mutate=mutate).ref
+        before = w._next_id
+        with w.train(net, "loss", batches[:3], owner=net.attr("params"), params=start, X=X, y=y,
+                     learning_rate=0.5) as steps:
+            replies = list(steps)
+            state = steps.state
+        with w.train(net, "loss", batches[3:], state=state) as steps:
+            replies += list(steps)
+        assert w._next_id == before + 2 and len(replies) == 7 and isinstance(state, int)
+        seen = w.get(net.attr("seen"))
+        held = _judge_steps(start, X, y, batches, 0.5, replies)
+        for step, params in zip(seen, held):
+            assert step["b"].shape == (1, 2)  # the shape the judge sent
+            for name in params:
+                assert np.array_equal(step[name].reshape(-1), params[name])  # bit for bit
+        losses = [float(r.value[0]) for r in replies]
+        assert losses[-1] < losses[0]
+
+
+def test_a_step_whose_gradients_the_judge_refuses_ends_the_training(worker) -> None:
+    """A reply whose gradients cannot be applied (here one is missing) is still sent, as the
+    call's answer; the mirror is not updated and the next step raises instead of running."""
+    w = worker(TRAINED)
+    X, y = np.ones((4, 3)), np.array([0, 1, 0, 1])
+    net = w.call("layers", "Net", drop=2).ref
+    with w.train(net, "loss", [np.arange(4)] * 4, owner=net.attr("params"),
+                 params={"W": np.zeros((3, 2)), "b": np.zeros((1, 2))}, X=X, y=y,
+                 learning_rate=0.1) as steps:
+        first, second = next(steps), next(steps)
+        assert sorted(second.value[1]) == ["W"]
+        with pytest.raises(StudentError, match="cannot be applied"):
+            next(steps)
+    assert len(w.get(net.attr("seen"))) == 2 and w.starts == 1
+
+
+def test_a_training_step_whose_install_raises_says_which_assignment(worker) -> None:
+    w = worker("class Params(dict):\n"
+               "    def __setitem__(self, key, value):\n"
+               "        if key == 'b':\n            raise KeyError('no b')\n"
+               "        super().__setitem__(key, value)\n"
+               "class Net:\n    def __init__(self):\n        self.params = Params()\n"
+               "    def loss(self, X, y):\n        return 0.0, {}\n")
+    net = w.call("layers", "Net").ref
+    with w.train(net, "loss", [np.arange(2)], owner=net.attr("params"),
+                 params={"W": np.zeros(2), "b": np.zeros(2)}, X=np.ones((2, 2)), y=np.zeros(2, int),
+                 learning_rate=0.1) as steps:
+        with pytest.raises(StudentError) as raised:
+            next(steps)
+    assert raised.value.index == 1 and raised.value.type == "KeyError"
