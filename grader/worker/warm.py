@@ -41,6 +41,7 @@ import socket
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -286,6 +287,21 @@ class _ForkedChild:
         return status if isinstance(status, int) else -9
 
 
+# Note [Cgroup joined meanwhile]
+# Moving the forked worker into its cgroup (writing its pid to cgroup.procs, Note [Memory per
+# submission] in grader/worker/cgroup.py) took 11-13 ms of a 17 ms warm start, nearly all of
+# it asleep: the kernel's first migration after a quiet spell waits for an RCU grace period
+# (cgroup v1 here; measured: 0.2 ms for migrations back to back, 11 ms each 50 ms apart, the
+# same for a process that imported numpy).  Nothing of it needs the judge.  So the write
+# runs in a thread of its own, started right after the fork, while the judge goes on with the
+# handshake (hello and path: runtime.py's own code, no student code) and its own work up to
+# the first check's first request; every request but the handshake's (`_send`, which every
+# request goes through) waits for the write first.  So, as before, no student code runs in
+# the worker before it is in its cgroup.  A write that failed makes that first request go cold,
+# as a failed join in `_fork` did (the forked worker is stopped, the submission graded on a
+# cold worker, and its notes say why).  `close` waits for the write too, so the cgroup is
+# removed only once the write has ended, with the worker in it or not.
+
 class WarmWorker(Worker):
     """A Worker whose every start is a fork of a slot's zygote (Note [Warm workers]);
     a cold Worker where that is not possible (Note [When workers are warm])."""
@@ -298,6 +314,8 @@ class WarmWorker(Worker):
         self._control: _Control | None = None
         self.refusal = ""      # why this submission went cold, once it did
         self.warm_starts = 0
+        self._joining: tuple[threading.Thread, list] | None = None  # Note [Cgroup joined meanwhile]
+        self._handshake = False  # the start's own hello and path requests are being sent
         if self.sandbox_mode == "rlimits":
             self.refusal = "the sandbox mode is rlimits (warm workers need bubblewrap)"
 
@@ -358,17 +376,21 @@ class WarmWorker(Worker):
                                                       self.tree))
         self.unprivileged = True
         self.warm_starts += 1
+        self._handshake = True  # Note [Cgroup joined meanwhile]
         try:
             self._attach(request_w, reply_r, output_r, sandbox.SANDBOX_SUBMISSION)
         except WorkerFailure:
             # The handshake failed: the zygote (or its fork) is broken, not the submission.
             self.close()
             raise ZygoteError("the forked worker did not answer its first request") from None
+        finally:
+            self._handshake = False
 
     def _join_tree(self, pid_in_sandbox: int) -> int | None:
-        """Give the just-forked worker a cgroup of its own before its first request (Note
-        [Memory per submission] in grader/worker/cgroup.py); no student code has run in it yet.
-        Returns its host pid (Note [Liveness without the zygote]), None where not found."""
+        """Give the just-forked worker a cgroup of its own before its first request that can run
+        student code (Note [Memory per submission] in grader/worker/cgroup.py, Note [Cgroup
+        joined meanwhile]); no student code has run in it yet.  Returns its host pid (Note
+        [Liveness without the zygote]), None where not found."""
         self.tree, _ = cgroup.make(self.limits.memory_bytes, self.limits.processes)
         zygote = struct.unpack("3i", self._control.sock.getsockopt(
             socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[0]
@@ -377,8 +399,36 @@ class WarmWorker(Worker):
             return host
         if host is None:
             raise ZygoteError("the forked worker could not be found to put it in its cgroup")
-        self.tree.join(host)
+        failure: list = []
+
+        def join(tree=self.tree) -> None:
+            try:
+                tree.join(host)
+            except BaseException as exc:
+                failure.append(exc)
+        thread = threading.Thread(target=join, daemon=True, name="cgroup-join")
+        thread.start()
+        self._joining = (thread, failure)
         return host
+
+    def _joined(self) -> BaseException | None:
+        """Wait for the worker's cgroup join (Note [Cgroup joined meanwhile]); why it failed,
+        None when it did not (or there was none)."""
+        joining, self._joining = self._joining, None
+        if joining is None:
+            return None
+        joining[0].join()
+        return joining[1][0] if joining[1] else None
+
+    def _send(self, op: str, timeout: float | None, fields: dict):
+        # Every request goes through here (grader/worker/client.py): none but the start's own
+        # handshake before the worker is in its cgroup (Note [Cgroup joined meanwhile]).
+        if self._joining is not None and not self._handshake:
+            failure = self._joined()
+            if failure is not None:  # as a join that failed in _fork: this submission goes cold
+                self.close()
+                self._go_cold(f"the warm worker could not start ({failure})")
+        return super()._send(op, timeout, fields)
 
     def _claim(self) -> None:
         """Take a free slot, wait for its zygote's clean-up, stage the submission there."""
@@ -412,6 +462,7 @@ class WarmWorker(Worker):
             super().close()
             return
         process, self.process = self.process, None
+        self._joined()  # before its cgroup is removed (Note [Cgroup joined meanwhile])
         for fd in (self._request_fd, self._reply_fd):
             try:
                 os.close(fd)
