@@ -290,7 +290,8 @@ def select_checks(checks: tuple[Check, ...], select: str | None = None) -> list[
 # checks made to do nothing (min of 20, 2 shared cores): 25 -> 20 ms CPU a session; with the
 # real checks of a notebook, 40 -> 34 ms.  What remains is pytest_configure, the fixture
 # manager scanning each plugin at the session's start, collection and parametrization, and
-# the hooks and reports of each check.
+# the hooks and reports of each check; Note [Session collected once] does the first three once
+# too.
 
 # Note [Session collected once]
 # Of what Note [Config made once] left in each session, the part before the first check does

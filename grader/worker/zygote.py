@@ -135,7 +135,10 @@ class Zygote:
         if op == "poll":
             return {"ok": True, "alive": self.poll()}
         if op == "kill":
-            self.stop()  # the rest after the reply (Note [Reply, then clean])
+            if request.get("clean") == "after":  # Note [Reply, then clean]
+                self.stop()
+            else:
+                self.finish()
             return {"ok": True, "status": self.status}
         raise ValueError(f"unknown op {op!r}")
 
@@ -214,9 +217,13 @@ class Zygote:
 # and IPC objects searched, then the worker's exit status (4-6 ms of every submission's end,
 # on the judge's critical path; issue 17).  The judge closes the worker's pipes before it asks
 # (WarmWorker.close), so the worker itself is normally ending already: runtime.serve returns
-# at the end of its requests.  So `kill` now waits, for at most EXIT_WAIT_S, for the worker to
-# exit (a pidfd where Python and the kernel have one, else waitpid polls), replies with its
-# exit status, and only then does the clean-up of its uid; a worker that has not ended by then
+# at the end of its requests.  So `kill` with "clean": "after" waits, for at most EXIT_WAIT_S,
+# for the worker to exit (a pidfd where Python and the kernel have one, else waitpid polls),
+# replies with its exit status, and only then does the clean-up of its uid.  The judge asks so
+# only for a worker in a cgroup of its own, whose removal right after kills whatever of the
+# worker is left there (a setsid() daemon cannot leave it), so that, as before, nothing of
+# the worker runs once the judge has stopped it; without one, `kill` cleans up before it
+# replies, as before.  A worker that has not ended by then
 # (busy in student code, or a submission that ignores the end of its requests) is killed with
 # everything of its uid before the reply, as before.  The clean-up runs before the zygote
 # reads anything else: the next request on the connection (a `fork`, which also cleans first)
