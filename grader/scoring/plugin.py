@@ -290,21 +290,140 @@ def select_checks(checks: tuple[Check, ...], select: str | None = None) -> list[
 # checks made to do nothing (min of 20, 2 shared cores): 25 -> 20 ms CPU a session; with the
 # real checks of a notebook, 40 -> 34 ms.  What remains is pytest_configure, the fixture
 # manager scanning each plugin at the session's start, collection and parametrization, and
-# the hooks and reports of each check.
+# the hooks and reports of each check; Note [Session collected once] does the first three once
+# too.
 
-_prepared: tuple | None = None  # (checks, select, config, plugin, collected); Note [Config made once]
+# Note [Session collected once]
+# Of what Note [Config made once] left in each session, the part before the first check does
+# not depend on the submission either: pytest_configure (the terminal reporter and the other
+# plugins' set-up, each registration scanned for hooks and fixtures), the session's start (the
+# fixture manager scanning every plugin for fixtures) and collection (importing the registry
+# module, parametrizing `check` with the checks, -k's deselection).  The plugin's `student`
+# fixture is only asked for when a check runs.  So `prepare` goes on, in the template, to
+# what pytest's wrap_session does up to that point: a Session, configure, sessionstart,
+# collection; each fork then runs the checks from there (`_run_collected`: the run loop, the
+# session's finish and unconfigure, with wrap_session's handling of interrupts and errors)
+# with its own GradingPlugin state, as before.  Each fork has its own copy of a session no
+# check has run in, used once; the template never runs a check.  The session's `student` is
+# a session-scoped fixture whose value is made at the first check, in the fork, from that
+# fork's student.  Where collecting ahead fails or is not clean (an error, no item, a
+# private pytest API that differs), `prepare` keeps the configuration alone, as before, and
+# where that fails too, runs go through pytest.main.  The other plugins' pytest_cmdline_main
+# hooks are skipped, as they were with the configuration made once: they act only on options
+# the grader never passes (--help, --version, --markers, --fixtures).  What the session's
+# terminal reporter prints goes to an output made in the template, which the fork's run
+# passes on as its own.  A prepared session not used (another checks or -k) is unconfigured
+# when it is dropped, so that pytest's globals (the mark generator's config) are restored.
+# Each item's `location` (a cached property of its path alone, read by every report) is read
+# in the template too.  Measured as Note [Config made once] was, in forks of one process that
+# prepared, fc_nets' 46 checks made to do nothing (one in five failing), CPU time of `run` in
+# the fork, min of 20 (2 shared cores, load 1-2): 34 ms with the configuration made once,
+# 24 ms with the session collected ahead, 20 ms with the locations read too; results the same.
+
+# (checks, select, config, plugin, collected, session or None, output); Note [Config made once]
+_prepared: tuple | None = None
 
 
 def prepare(checks: tuple[Check, ...], select: str | None = None) -> None:
-    """Build the pytest configuration of a run of `checks` with `select` now, for the first
-    `run` of each forked process (Note [Config made once])."""
+    """Build the pytest configuration of a run of `checks` with `select` now, and collect its
+    session, for the first `run` of each forked process (Note [Config made once], Note
+    [Session collected once])."""
     global _prepared
+    _drop_prepared()
     from _pytest.config import _prepareconfig
-    plugin, collected = GradingPlugin(checks, None, {}), _Collected()  # type: ignore[arg-type]
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out), \
             _no_plugin_autoload(), _pytest_version():
+        plugin, collected = GradingPlugin(checks, None, {}), _Collected()  # type: ignore[arg-type]
         config = _prepareconfig(_pytest_args(select), [plugin, collected])
-    _prepared = (checks, select, config, plugin, collected)
+        session = _collect(config, collected)
+        if session is None:  # the configuration alone, unused (Note [Session collected once])
+            plugin, collected = GradingPlugin(checks, None, {}), _Collected()  # type: ignore[arg-type]
+            config = _prepareconfig(_pytest_args(select), [plugin, collected])
+    _prepared = (checks, select, config, plugin, collected, session, out)
+
+
+def _collect(config, collected: _Collected):
+    """The session of `config`, started and collected, as pytest's wrap_session and _main have
+    it before the run loop; None where that is not clean (Note [Session collected once])."""
+    try:
+        from _pytest.main import Session
+        session = Session.from_config(config)
+        session.exitstatus = pytest.ExitCode.OK
+        config._do_configure()
+        config.hook.pytest_sessionstart(session=session)
+        config.hook.pytest_collection(session=session)
+        for item in session.items:
+            item.location  # Note [Session collected once]
+        if not session.testsfailed and session.items and collected.ids \
+                and not session.shouldfail and not session.shouldstop and not collected.interrupted:
+            return session
+    except BaseException:
+        pass
+    try:
+        config._ensure_unconfigure()
+    except BaseException:
+        pass
+    return None
+
+
+def _drop_prepared() -> None:
+    """Forget the prepared session unused, unconfigured (Note [Session collected once])."""
+    global _prepared
+    prepared, _prepared = _prepared, None
+    if prepared is not None and prepared[5] is not None:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            try:
+                prepared[2]._ensure_unconfigure()
+            except BaseException:
+                pass
+
+
+def _run_collected(config, session) -> int:
+    """What pytest's wrap_session does once collection is done: the run loop (as _main),
+    then the session's finish and unconfigure (Note [Session collected once])."""
+    from _pytest.main import Failed
+    from _pytest.outcomes import Exit
+    from _pytest._code import ExceptionInfo
+    from _pytest.config import UsageError
+    try:
+        try:
+            config.hook.pytest_runtestloop(session=session)
+            session.exitstatus = (pytest.ExitCode.TESTS_FAILED if session.testsfailed else
+                                  pytest.ExitCode.NO_TESTS_COLLECTED
+                                  if session.testscollected == 0 else pytest.ExitCode.OK)
+        except UsageError:
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+            raise
+        except Failed:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        except (KeyboardInterrupt, Exit):
+            excinfo = ExceptionInfo.from_current()
+            exitstatus = pytest.ExitCode.INTERRUPTED
+            if isinstance(excinfo.value, Exit) and excinfo.value.returncode is not None:
+                exitstatus = excinfo.value.returncode
+            config.hook.pytest_keyboard_interrupt(excinfo=excinfo)
+            session.exitstatus = exitstatus
+        except BaseException:
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+            excinfo = ExceptionInfo.from_current()
+            try:
+                config.notify_exception(excinfo, config.option)
+            except Exit as exc:
+                if exc.returncode is not None:
+                    session.exitstatus = exc.returncode
+                sys.stderr.write(f"{type(exc).__name__}: {exc}\n")
+    finally:
+        excinfo = None
+        os.chdir(session.startpath)
+        try:
+            config.hook.pytest_sessionfinish(session=session, exitstatus=session.exitstatus)
+        except Exit as exc:
+            if exc.returncode is not None:
+                session.exitstatus = exc.returncode
+            sys.stderr.write(f"{type(exc).__name__}: {exc}\n")
+        config._ensure_unconfigure()
+    return session.exitstatus
 
 
 def _pytest_version():
@@ -315,22 +434,28 @@ def _pytest_version():
 def _session(checks, select, student, points, on_result, hidden_details):
     """(exit code, GradingPlugin, _Collected) of one pytest session over `checks`."""
     global _prepared
-    prepared, _prepared = _prepared, None  # used once, whoever uses it (Note [Config made once])
+    prepared = _prepared
     if prepared is not None and prepared[0] is checks and prepared[1] == select:
-        _, _, config, plugin, collected = prepared
+        _prepared = None  # used once, whoever uses it (Note [Config made once])
+        _, _, config, plugin, collected, session, printed = prepared
         plugin._student, plugin.points, plugin.on_result = student, points, on_result
         plugin.hidden_details = hidden_details
         from _pytest.config import UsageError, print_usage_error
         with _no_plugin_autoload(), _pytest_version():
             try:  # what pytest.main does once it has its configuration
                 try:
-                    code = config.hook.pytest_cmdline_main(config=config)
+                    if session is not None:  # Note [Session collected once]
+                        code = _run_collected(config, session)
+                    else:
+                        code = config.hook.pytest_cmdline_main(config=config)
                 finally:
                     config._ensure_unconfigure()
             except UsageError as exc:
                 print_usage_error(exc, file=sys.stderr)
                 code = pytest.ExitCode.USAGE_ERROR
+        sys.stdout.write(printed.getvalue())  # the session's reporter writes there
         return int(code), plugin, collected
+    _drop_prepared()
     plugin, collected = GradingPlugin(checks, student, points, on_result, hidden_details), _Collected()
     with _no_plugin_autoload():
         code = pytest.main(_pytest_args(select), plugins=[plugin, collected])

@@ -41,6 +41,7 @@ import socket
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -170,6 +171,32 @@ class SlotPool:
         self.stop()
 
 
+# Note [Inbox emptied meanwhile]
+# A job stages its submission in its slot's inbox (`_claim`) once the zygote has cleaned up
+# after the previous worker; the previous submission's files were deleted there first, on the
+# start's critical path: about 3 ms a submission (each rmdir of this disk took 0.4-1.4 ms).
+# They are moved instead (one rename for each entry of the inbox) into the slot's `trash`
+# folder, which is root's (0700) and outside every sandbox (bubblewrap binds only the inbox,
+# the scratch and the control folders), and a thread of the job deletes them while it
+# grades; the job waits for that thread when it gives the slot back, and the next job deletes
+# whatever is left there before it stages.  So the inbox holds only the new submission's files
+# from the moment it is staged, as before.
+def _empty(folder: Path) -> None:
+    """Delete what `folder` holds (a worker may have left folders of mode 0: root ignores it)."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            try:
+                entry.unlink()
+            except OSError:
+                pass
+
+
 def _sys_executable() -> str:
     import sys
     return sys.executable
@@ -269,11 +296,14 @@ class _ForkedChild:
             raise subprocess.TimeoutExpired("worker", timeout)
         return self.code
 
-    def kill(self) -> None:
+    def kill(self, clean_after: bool = False) -> None:
+        """Have the zygote stop the child; `clean_after`: its uid's clean-up may follow the
+        reply (Note [Reply, then clean] in grader/worker/zygote.py)."""
         self._unwatch()
         if self.code is None:
+            request = {"op": "kill", **({"clean": "after"} if clean_after else {})}
             try:
-                self.code = self._status(self.control.ask({"op": "kill"}).get("status"))
+                self.code = self._status(self.control.ask(request).get("status"))
             except ZygoteError:
                 self.code = -9
 
@@ -285,6 +315,24 @@ class _ForkedChild:
             return 128 - status
         return status if isinstance(status, int) else -9
 
+
+# Note [Cgroup joined meanwhile]
+# Moving the forked worker into its cgroup (writing its pid to cgroup.procs, Note [Memory per
+# submission] in grader/worker/cgroup.py) took 11-13 ms of a 17 ms warm start, nearly all of
+# it asleep: the kernel's first migration after a quiet spell waits for an RCU grace period
+# (cgroup v1 here; measured: 0.2 ms for migrations back to back, 11 ms each 50 ms apart, the
+# same for a process that imported numpy).  Nothing of it needs the judge.  So the write
+# runs in a thread of its own, started right after the fork, while the judge goes on with the
+# handshake (hello and path: runtime.py's own code, no student code) and, when the worker
+# was started by `launch` (Note [Early start] in grader/worker/client.py: the judge's
+# pipeline), its own work up to the first check's first request; every request but the
+# handshake's (`_send`, which every request goes through) waits for the write first.  A start
+# in any other way (`start`, or a restart inside a request after a crash or a timeout) waits
+# for the write before it returns, so the request that started it is never sent before.  So,
+# as before, no student code runs in the worker before it is in its cgroup.  A write that
+# failed makes the submission go cold, as a failed join in `_fork` did (the forked worker is
+# stopped, the submission graded on a cold worker, and its notes say why).  `close` waits
+# for the write too, so the cgroup is removed only once the write has ended.
 
 class WarmWorker(Worker):
     """A Worker whose every start is a fork of a slot's zygote (Note [Warm workers]);
@@ -298,6 +346,10 @@ class WarmWorker(Worker):
         self._control: _Control | None = None
         self.refusal = ""      # why this submission went cold, once it did
         self.warm_starts = 0
+        self._joining: tuple[threading.Thread, list] | None = None  # Note [Cgroup joined meanwhile]
+        self._handshake = False  # the start's own hello and path requests are being sent
+        self._early = False      # started by launch (Note [Cgroup joined meanwhile])
+        self._emptying: threading.Thread | None = None  # Note [Inbox emptied meanwhile]
         if self.sandbox_mode == "rlimits":
             self.refusal = "the sandbox mode is rlimits (warm workers need bubblewrap)"
 
@@ -305,16 +357,36 @@ class WarmWorker(Worker):
     def start_kind(self) -> str:
         return "warm" if self.warm_starts and not self.refusal else "cold"
 
+    def launch(self) -> None:
+        """Start the worker; its cgroup join may end later (Note [Cgroup joined meanwhile])."""
+        self._early = True
+        try:
+            self.start()
+        finally:
+            self._early = False
+
     def start(self) -> None:
+        self._start(joined=not self._early)
+
+    def _start(self, joined: bool) -> None:
         self.close()
         if not self.refusal:
             try:
                 self._fork()
+                if joined:
+                    self._settle_join()
                 return
             except (OSError, ZygoteError) as exc:
                 self._go_cold(f"the warm worker could not start ({exc})")
         super().start()
         self.notes = list(self.notes) + [f"cold worker: {self.refusal}"]
+
+    def _settle_join(self) -> None:
+        """Wait for the worker's cgroup join; ZygoteError, the worker stopped, if it failed."""
+        failure = self._joined()
+        if failure is not None:
+            self.close()
+            raise ZygoteError(f"the forked worker could not be put in its cgroup ({failure})")
 
     def _go_cold(self, why: str) -> None:
         self.refusal = why
@@ -358,17 +430,21 @@ class WarmWorker(Worker):
                                                       self.tree))
         self.unprivileged = True
         self.warm_starts += 1
+        self._handshake = True  # Note [Cgroup joined meanwhile]
         try:
             self._attach(request_w, reply_r, output_r, sandbox.SANDBOX_SUBMISSION)
         except WorkerFailure:
             # The handshake failed: the zygote (or its fork) is broken, not the submission.
             self.close()
             raise ZygoteError("the forked worker did not answer its first request") from None
+        finally:
+            self._handshake = False
 
     def _join_tree(self, pid_in_sandbox: int) -> int | None:
-        """Give the just-forked worker a cgroup of its own before its first request (Note
-        [Memory per submission] in grader/worker/cgroup.py); no student code has run in it yet.
-        Returns its host pid (Note [Liveness without the zygote]), None where not found."""
+        """Give the just-forked worker a cgroup of its own before its first request that can run
+        student code (Note [Memory per submission] in grader/worker/cgroup.py, Note [Cgroup
+        joined meanwhile]); no student code has run in it yet.  Returns its host pid (Note
+        [Liveness without the zygote]), None where not found."""
         self.tree, _ = cgroup.make(self.limits.memory_bytes, self.limits.processes)
         zygote = struct.unpack("3i", self._control.sock.getsockopt(
             socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[0]
@@ -377,8 +453,37 @@ class WarmWorker(Worker):
             return host
         if host is None:
             raise ZygoteError("the forked worker could not be found to put it in its cgroup")
-        self.tree.join(host)
+        failure: list = []
+
+        def join(tree=self.tree) -> None:
+            try:
+                tree.join(host)
+            except BaseException as exc:
+                failure.append(exc)
+        thread = threading.Thread(target=join, daemon=True, name="cgroup-join")
+        thread.start()
+        self._joining = (thread, failure)
         return host
+
+    def _joined(self) -> BaseException | None:
+        """Wait for the worker's cgroup join (Note [Cgroup joined meanwhile]); why it failed,
+        None when it did not (or there was none)."""
+        joining, self._joining = self._joining, None
+        if joining is None:
+            return None
+        joining[0].join()
+        return joining[1][0] if joining[1] else None
+
+    def _send(self, op: str, timeout: float | None, fields: dict):
+        # Every request goes through here (grader/worker/client.py): none but the start's own
+        # handshake before the worker is in its cgroup (Note [Cgroup joined meanwhile]).  A
+        # start inside super()._send (a restart) waits for its join itself.
+        if self._joining is not None and not self._handshake:
+            try:
+                self._settle_join()
+            except ZygoteError as exc:  # as a join that failed in _fork: the submission goes cold
+                self._go_cold(f"the warm worker could not start ({exc})")
+        return super()._send(op, timeout, fields)
 
     def _claim(self) -> None:
         """Take a free slot, wait for its zygote's clean-up, stage the submission there."""
@@ -399,25 +504,30 @@ class WarmWorker(Worker):
         # The zygote answers only after the previous connection's clean-up (zygote.py), so no
         # process of the previous submission is left to see this one's files.
         self._control.ask({"op": "hello"})
-        inbox = self.slot / "inbox"
-        for entry in inbox.iterdir():
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
+        inbox, trash = self.slot / "inbox", self.slot / "trash"  # Note [Inbox emptied meanwhile]
+        trash.mkdir(mode=0o700, exist_ok=True)
+        _empty(trash)  # what an earlier job left there (normally nothing)
+        for number, entry in enumerate(list(inbox.iterdir())):
+            os.rename(entry, trash / f"{os.getpid()}-{number}")
         shutil.copytree(self.submission, inbox, dirs_exist_ok=True, symlinks=True)
+        self._emptying = threading.Thread(target=_empty, args=(trash,), daemon=True,
+                                          name="empty-trash")
+        self._emptying.start()
 
     def close(self) -> None:
         if not isinstance(self.process, _ForkedChild):
             super().close()
             return
         process, self.process = self.process, None
+        self._joined()  # before its cgroup is removed (Note [Cgroup joined meanwhile])
         for fd in (self._request_fd, self._reply_fd):
             try:
                 os.close(fd)
             except OSError:
                 pass
-        process.kill()  # the zygote kills every process of the child's uid and cleans up
+        # The zygote kills every process of the child's uid and cleans up; after its reply where
+        # the cgroup's removal kills what is left (Note [Reply, then clean] in zygote.py).
+        process.kill(clean_after=self.tree is not None)
         self._remove_tree()
         self._output.join(timeout=2)
 
@@ -427,6 +537,9 @@ class WarmWorker(Worker):
         self._disconnect()
 
     def _disconnect(self) -> None:
+        emptying, self._emptying = self._emptying, None
+        if emptying is not None:
+            emptying.join(timeout=10)
         if self._control is not None:
             self._control.close()
             self._control = None

@@ -123,3 +123,11 @@ def test_a_job_on_the_templates_assignment_grades_as_one_that_loads_its_own(tiny
                [(c.id, c.status, c.points, c.message) for c in cold.checks]
         assert warm.environment["questions"] == cold.environment["questions"]
     assert found[True]["ada"].score > found[True]["wrong_ben"].score
+
+
+def test_priming_cgroup_moves_leaves_the_process_where_it_was() -> None:
+    """Note [Cgroup moves primed]: the job moves itself to the cgroup it is in."""
+    from grader.batch.job import prime_cgroup_moves
+    before = Path("/proc/self/cgroup").read_text()
+    prime_cgroup_moves()
+    assert Path("/proc/self/cgroup").read_text() == before

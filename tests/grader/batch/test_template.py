@@ -42,6 +42,21 @@ def grade(spec, job):
     return SubmissionResult(spec.assignment, job.id, "graded", 1.0, 4.0, 0.1,
                             {"pid": os.getpid(), "parent": os.getppid(), "seen": list(seen),
                              "loaded": found})
+
+def slow_exit(seconds):
+    # the job's finalizers run after its answer is sent (template._job)
+    import multiprocessing.util, time
+    multiprocessing.util.Finalize(None, time.sleep, args=(seconds,), exitpriority=0)
+    return os.getpid()
+
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+def killed_after_answering():
+    import multiprocessing.util
+    multiprocessing.util.Finalize(None, os.kill, args=(os.getpid(), signal.SIGKILL),
+                                  exitpriority=0)
+    return "answered"
 '''
 
 
@@ -179,6 +194,14 @@ def test_the_local_pool_starts_another_template_when_its_own_died(probe) -> None
 
 # -- Note [Forked ahead] ---------------------------------------------------------------------------
 
+def _ended(pool: templates.ForkPool) -> templates.Template:
+    """The pool's template once the jobs submitted so far have ended, not only answered (a
+    job's future is resolved at its answer, Note [Answer first])."""
+    for thread in pool.threads:
+        thread.join(60)
+    return pool.template
+
+
 def _spares(template: templates.Template, timeout: float = 20) -> list[int]:
     """The template's children once it has exactly one, its spare (no job runs)."""
     from grader.batch.job import _children
@@ -196,9 +219,9 @@ def test_each_job_is_a_spare_forked_ahead_and_a_dead_spare_is_replaced(probe) ->
     pool = templates.ForkPool(1, {})
     try:
         assert pool.submit(os.getppid).result(60) == pool.template.pid
-        spare, = _spares(pool.template)
+        spare, = _spares(_ended(pool))
         assert pool.submit(os.getpid).result(60) == spare      # the spare became the job
-        killed, = _spares(pool.template)                       # the next one, forked ahead
+        killed, = _spares(_ended(pool))                       # the next one, forked ahead
         assert killed != spare
         os.kill(killed, signal.SIGKILL)
         deadline = time.monotonic() + 10
@@ -207,10 +230,39 @@ def test_each_job_is_a_spare_forked_ahead_and_a_dead_spare_is_replaced(probe) ->
         fresh = pool.submit(os.getpid).result(60)              # forked as before
         assert fresh != killed
         assert pool.submit(os.getppid).result(60) == pool.template.pid
-        last, = _spares(pool.template)
+        last, = _spares(_ended(pool))
     finally:
         pool.shutdown()
     deadline = time.monotonic() + 10
     while Path(f"/proc/{last}").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not Path(f"/proc/{last}").exists(), "a spare outlived its template"
+
+
+# -- Note [Answer first] ---------------------------------------------------------------------------
+
+def test_a_jobs_answer_frees_its_slot_before_it_exits_and_shutdown_waits_for_it(probe) -> None:
+    import probe_template_job as job
+    pool = templates.ForkPool(1, {})
+    try:
+        started = time.monotonic()
+        pid = pool.submit(job.slow_exit, 1.5).result(60)
+        assert time.monotonic() - started < 1.5 and Path(f"/proc/{pid}").exists()
+        second = pool.submit(os.getpid).result(60)  # the slot is free: it runs meanwhile
+        assert second != pid and Path(f"/proc/{pid}").exists()
+    finally:
+        pool.shutdown()
+    assert not Path(f"/proc/{pid}").exists(), "shutdown returned before its job ended"
+
+
+def test_a_job_killed_after_it_answered_keeps_its_answer_and_one_that_died_before_did_not(
+        probe) -> None:
+    import probe_template_job as job
+    pool = templates.ForkPool(1, {})
+    try:
+        assert pool.submit(job.killed_after_answering).result(60) == "answered"
+        with pytest.raises(templates.JobDied) as died:
+            pool.submit(job.die).result(60)
+    finally:
+        pool.shutdown()
+    assert died.value.status == -signal.SIGKILL

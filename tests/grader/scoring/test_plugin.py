@@ -373,6 +373,39 @@ def test_a_prepared_run_in_a_fork_each(tmp_path) -> None:
     plugin._prepared = None
 
 
+def test_a_prepared_session_is_collected_ahead_and_grades_as_pytest_main_does() -> None:
+    """Note [Session collected once]: prepare collects the session (no check runs then); the
+    run gives the very results of pytest.main, and each check's student is the run's own."""
+    expected = _summary(plugin.run(CHECKS, new_student(), POINTS))
+    plugin.prepare(CHECKS)
+    session = plugin._prepared[5]
+    assert session is not None and len(session.items) == len(CHECKS)
+    assert plugin._prepared[4].ids == [c.id for c in CHECKS]
+    assert _summary(plugin.run(CHECKS, new_student(), POINTS)) == expected
+    assert plugin._prepared is None
+
+
+def test_a_prepared_session_selecting_nothing_is_not_kept() -> None:
+    """A -k that selects no check: prepare keeps the configuration alone, and the run says why
+    no check ran, as without it (Note [Zero checks])."""
+    plugin.prepare(CHECKS, "nothing_is_called_this")
+    assert plugin._prepared is not None and plugin._prepared[5] is None
+    with pytest.raises(plugin.NoChecks, match="matches none of the"):
+        plugin.run(CHECKS, new_student(), POINTS, select="nothing_is_called_this")
+
+
+def test_a_prepared_session_dropped_unused_is_unconfigured() -> None:
+    """A prepared session another run does not use is unconfigured: pytest's globals are as
+    they were (Note [Session collected once])."""
+    from _pytest.mark.structures import MARK_GEN
+    before = MARK_GEN._config
+    plugin.prepare(CHECKS, "alpha")
+    assert MARK_GEN._config is plugin._prepared[2]
+    plugin.prepare(CHECKS)  # drops the first
+    plugin.run(CHECKS[:2], new_student(), POINTS)  # drops the second
+    assert plugin._prepared is None and MARK_GEN._config is before
+
+
 def test_an_editions_hints_come_first_and_only_where_they_explain_the_failure() -> None:
     """Note [Assigned parts] in grader/scoring/assignment.py: an edition's hint when the part is
     not found (not when it is wrong), or, marked `failing`, whenever its check fails; never on a

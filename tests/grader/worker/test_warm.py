@@ -379,3 +379,50 @@ def test_ipc_objects_of_one_submission_are_gone_before_the_next(warm_worker) -> 
                     "mq_open": -1}, seen
     assert b.start_kind == "warm"
     assert b.isolation["ipc"].startswith("the slot's namespace")
+
+
+# -- Note [Cgroup joined meanwhile], Note [Inbox emptied meanwhile] (grader/worker/warm.py) --------
+
+def test_no_request_but_the_handshake_reaches_a_worker_not_yet_in_its_cgroup(warm_worker,
+                                                                              monkeypatch) -> None:
+    from grader.worker import cgroup, client
+    if cgroup.find()[0] is None:
+        pytest.skip("no cgroup hierarchy for workers here")
+    seen = []
+    real = client.Worker._write_all
+
+    def write_all(self, parts, deadline, limit):  # as each request is written to the worker
+        seen.append((self._handshake, self.tree.pids() if self.tree is not None else None))
+        return real(self, parts, deadline, limit)
+
+    monkeypatch.setattr(client.Worker, "_write_all", write_all)
+    w = warm_worker("")
+    w.launch()  # as the pipeline starts it (Note [Early start]): the join may end later
+    assert_still_grades_warm(w)
+    w.close()
+    assert_still_grades_warm(w)  # started by the request itself, in a cgroup of its own
+    assert [early for early, _ in seen] == [True, True, False, True, True, False], seen
+    assert all(pids is not None and len(pids) == 1 for early, pids in seen if not early), seen
+
+
+def test_the_inbox_holds_only_the_new_submissions_files(pool, submission) -> None:
+    slots = tuple(map(str, pool.slots))
+    first = WarmWorker(submission({"layers.py": GOOD, "only_first.py": "X = 1\n"}), slots=slots,
+                       limits=FAST)
+    try:
+        assert_still_grades_warm(first)
+    finally:
+        first.release()
+    second = WarmWorker(submission({"layers.py": GOOD + LISTING}), slots=slots, limits=FAST)
+    try:
+        assert second.call("layers", "listing").value == ["layers.py"]
+        assert second.start_kind == "warm"
+    finally:
+        second.release()
+    assert list((Path(slots[0]) / "trash").iterdir()) == []  # emptied while it graded
+
+
+LISTING = """
+def listing():
+    return sorted(os.listdir("/submission"))
+"""
