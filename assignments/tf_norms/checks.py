@@ -295,12 +295,14 @@ def _imported_target(student: Student, function: str):
 
 
 def _wire(student: Student, function: str):
-    """The target as the course helper takes it; an instance method gets the model's arguments."""
+    """The target as the course helper takes it; an instance method gets the model's arguments
+    (roles.py Note [The template's constructor])."""
     target = _target(student, function)
     init = {}
-    model = ANALYSES.of(student).source.model() if target.self_mode == "instance" else None
-    if model is not None and model.name == target.owner:
-        init = model.arguments("batch", MODEL_KWARGS["input_shape"], MODEL_KWARGS["num_classes"])
+    source = ANALYSES.of(student).source
+    owner = source.owner(target.owner) if target.self_mode == "instance" and source is not None else None
+    if owner is not None:
+        init = owner.arguments("batch", MODEL_KWARGS["input_shape"], MODEL_KWARGS["num_classes"])
     return target.wire(init)
 
 

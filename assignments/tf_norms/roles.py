@@ -36,6 +36,20 @@ choice takes are read from the class's own comparisons (`if self.norm_type ==
 batch norm, "layer"/"ln" layer norm, "weight"/"wn" weight norm, "none" or
 "no..." none; an option with no literal gets this project's spelling
 ('batch', 'layer', 'weight', None).
+
+# Note [The template's constructor]
+The course's template (`CNN_assignment4.py`) builds its model as
+`CNN(hidden_size, output_size, device=None)`, both required, from the
+module-level constants `hidden_size = 100` and `output_size = 10`; students
+keep that signature and add their normalization choice to it.  So wherever the
+grader builds a student's class (the model, or the instance whose methods are
+the normalization functions), a parameter named like the number of outputs
+(`output_size`, `num_classes`, ...) gets the number of classes of the data it
+is judged on, and a required `hidden_size` gets the file's own module-level
+`hidden_size` if it is an integer literal, else the template's 100.  A
+parameter with a default keeps it.  Before this, every model and every
+normalization method written on the template failed with "missing 2 required
+positional arguments" and lost all their points.
 """
 
 from __future__ import annotations
@@ -57,6 +71,9 @@ ROLE_NAMES = {
 }
 MODEL_NAMES = ("NormalizedCNN",)
 UNKNOWN = object()   # a default that is not a literal
+TEMPLATE_HIDDEN_SIZE = 100   # the course template's `hidden_size` (Note [The template's constructor])
+CLASSES_PARAMETERS = ("num_classes", "n_classes", "nb_classes", "classes", "output_size", "num_outputs",
+                      "n_outputs", "size_output", "out_size")
 
 
 def _key(name: str) -> str:
@@ -113,6 +130,7 @@ class Model:
     norm_parameter: str | None
     options: dict                    # 'none'/'batch'/'layer'/'weight' -> the student's value
     project_api: bool                # NormalizedCNN(input_shape, num_classes, normalization, seed)
+    hidden_size: int = TEMPLATE_HIDDEN_SIZE   # Note [The template's constructor]
 
     def arguments(self, option: str, input_shape, num_classes: int) -> dict:
         if self.project_api:
@@ -122,12 +140,20 @@ class Model:
         if self.norm_parameter:
             kwargs[self.norm_parameter] = self.options[option]
         for fragments, value in ((("input_shape",), tuple(input_shape)),
-                                 (("num_classes", "n_classes", "nb_classes", "classes"), num_classes),
+                                 (CLASSES_PARAMETERS, num_classes),
                                  (("seed",), 0)):
             name = self.signature.find(*fragments)
             if name and name != self.norm_parameter:
                 kwargs[name] = value
+        hidden = self.signature.find("hidden")
+        if hidden and hidden not in kwargs and hidden != self.norm_parameter and self._required(hidden):
+            kwargs[hidden] = self.hidden_size
         return kwargs
+
+    def _required(self, name: str) -> bool:
+        if name in self.signature.keyword_only:
+            return name in self.signature.required_keyword_only
+        return name in self.signature.names[:self.signature.required]
 
 
 class Source:
@@ -213,8 +239,25 @@ class Source:
             if parameter is not None:
                 default = init.defaults.get(parameter)
                 strings = ([default] if isinstance(default, str) else []) + _compared_strings(cls)
-                return Model(name, init, parameter, _options(strings), project_api=False)
+                return Model(name, init, parameter, _options(strings), project_api=False,
+                             hidden_size=self._hidden_size())
         return None
+
+    def owner(self, class_name: str) -> Model | None:
+        """How to build `class_name` to call its methods: the model if it is the model class, else
+        the class with no normalization choice (Note [The template's constructor])."""
+        model = self.model()
+        if model is not None and model.name == class_name:
+            return model
+        if class_name not in self.classes:
+            return None
+        return Model(class_name, self._init(self.classes[class_name]), None, _options([]),
+                     project_api=False, hidden_size=self._hidden_size())
+
+    def _hidden_size(self) -> int:
+        value = self.constants.get("hidden_size")
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 \
+            else TEMPLATE_HIDDEN_SIZE
 
     def _init(self, cls: ast.ClassDef) -> Signature:
         init = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)

@@ -72,7 +72,29 @@ def test_template_methods_are_found_and_called_as_they_can_be(template):
     assert template.find("weight_norm").path == "CNN.weight_normalization"
     model = template.model()
     assert model.options["batch"] == "batch" and model.options["none"] is None
-    assert model.arguments("weight", (8, 8, 1), 10) == {"norm_type": "weight", "seed": 0}
+    # the course template's required (hidden_size, output_size): the file's own hidden_size
+    assert model.arguments("weight", (8, 8, 1), 10) == {"norm_type": "weight", "output_size": 10,
+                                                         "seed": 0, "hidden_size": 64}
+
+
+def test_template_constructor_gets_its_sizes_where_the_grader_builds_it():
+    # Note [The template's constructor]: CNN(hidden_size, output_size, device=None) as the course has it
+    text = ("class CNN(object):\n"
+            "    def __init__(self, hidden_size, output_size, device=None):\n        self.eps = 1e-3\n"
+            "    def batch_norm(self, x, gamma, beta):\n        return x * self.eps\n")
+    source = roles.Source(text)
+    assert source.model() is None  # no normalization choice: the methods' instance only
+    bn = source.find("batch_norm")
+    assert bn.self_mode == "instance"
+    assert source.owner("CNN").arguments("batch", (8, 8, 1), 7) == {"output_size": 7, "hidden_size": 100}
+    source = roles.Source("hidden_size = 32\n" + text.replace("device=None", "norm='bn', device=None"))
+    assert source.owner("CNN").arguments("batch", (8, 8, 1), 10) == {"norm": "bn", "output_size": 10,
+                                                                      "hidden_size": 32}
+    # a size with a default keeps it; a class the file does not define builds nothing
+    source = roles.Source("class Net:\n    def __init__(self, norm_type=None, hidden_size=50, num_classes=10):"
+                          "\n        pass\n")
+    assert source.model().arguments("none", (8, 8, 1), 4) == {"norm_type": None, "num_classes": 4}
+    assert source.owner("Missing") is None
 
 
 def test_static_methods_and_constants_as_defaults():
