@@ -185,3 +185,22 @@ def test_evaluate_is_not_judged_on_a_model_whose_test_mode_uses_batch_statistics
     result = grade_as("lab.py", text, select="evaluate")
     evaluate = check(result, "evaluate/test_mode")
     assert evaluate.status == "skipped" and "batch statistics" in evaluate.message, evaluate.message
+
+
+def test_a_batch_norm_that_returns_its_statistics_is_graded_on_its_output():
+    # Note [Output with its statistics]: `return z, mean, var` (kept for running averages)
+    text = SEED_STYLE.replace("    x_hat = (x - mu) / tf.sqrt(sigma2 + epsilon)\n    return gamma * x_hat + beta\n",
+                              "    x_hat = (x - mu) / tf.sqrt(sigma2 + epsilon)\n"
+                              "    return gamma * x_hat + beta, mu, sigma2\n")
+    assert text != SEED_STYLE
+    result = grade_as("lab.py", text, select="batch_norm")
+    assert_passes(result, {c for c in FUNCTION_CHECKS if c.startswith("batch_norm/")})
+    assert any("returns 3 values: the first" in c.message for c in result.checks), \
+        [c.message for c in result.checks]
+    # the output it returns is still judged: a variance without the mean subtracted fails
+    wrong = text.replace("sigma2 = tf.reduce_mean(tf.square(x - mu), axis=axes, keepdims=True)",
+                         "sigma2 = tf.reduce_mean(tf.square(x), axis=axes, keepdims=True)", 1)
+    assert wrong != text
+    result = grade_as("lab.py", wrong, select="batch_norm and (out or gradients) and not hidden")
+    assert check(result, "batch_norm/out").status == "failed"
+    assert check(result, "batch_norm/gradients").status == "failed"

@@ -56,6 +56,16 @@ def call_with_tensors(module: str, name: str, arrays: list, extra: list = (), ke
     return _function(module, name)(*[tf.constant(a) for a in arrays], *extra, **(keywords or {}))
 
 
+def _output(value, first_input):
+    """The first of a returned tuple when it is shaped like the input (assignments/tf_norms/checks.py
+    Note [Output with its statistics]); else the value as returned."""
+    if isinstance(value, (tuple, list)) and len(value) > 1:
+        shape = getattr(value[0], "shape", None)
+        if shape is not None and tuple(shape) == tuple(getattr(first_input, "shape", ())):
+            return value[0]
+    return value
+
+
 def tape_gradients(module: str, name: str, arrays: list, extra: list, dout,
                    keywords: dict | None = None) -> dict:
     """Output and GradientTape gradients of sum(out * dout) with respect to every array.
@@ -68,7 +78,8 @@ def tape_gradients(module: str, name: str, arrays: list, extra: list, dout,
     with tf.GradientTape() as tape:
         for tensor in tensors:
             tape.watch(tensor)
-        out = tf.convert_to_tensor(_function(module, name)(*tensors, *extra, **(keywords or {})))
+        out = tf.convert_to_tensor(_output(_function(module, name)(*tensors, *extra, **(keywords or {})),
+                                           arrays[0]))
         objective = tf.reduce_sum(out * tf.cast(tf.constant(dout), out.dtype))
     gradients = tape.gradient(objective, tensors)
     return {"out": out.numpy(),
