@@ -267,8 +267,12 @@ def _target(student: Student, function: str):
             target = _imported_target(student, function)
         if target is None:
             names = ", ".join(roles.ROLE_NAMES[function][:4])
+            near = analysis.source.near_misses(function) if analysis.source is not None else []
+            also = (f"; the file has {', '.join(f'`{n}`' for n in near[:4])}, which the grader does not "
+                    f"take for it: write one `{function}` for every input the lab's CNN passes it, (N, D) "
+                    f"and NHWC" if near else "")
             raise MissingName(f"`{function}` not found in {analysis.file} (looked for a function or a "
-                              f"method named {names}, ...)")
+                              f"method named {names}, ...){also}")
         if target.path != function:
             how = {"function": "", "static": " (a static method)",
                    "none": " (a method that does not use self, called with self=None)",

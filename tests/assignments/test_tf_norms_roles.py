@@ -130,3 +130,13 @@ def test_generated_module_is_read_back_as_the_students_cells():
     line = next(i for i, text in enumerate(plain.text.split("\n"), 1) if "moments" in text)
     assert plain.where(line) == "line 4"
     assert roles.student_view("def f(): pass\n").text == "def f(): pass\n"
+
+
+def test_numbered_variants_are_named_but_not_graded():
+    # one function per layer kind (conv, dense) under the lab's names with a number: not guessed
+    source = roles.Source("class CNN:\n    def BatchNorm1(self, x, g, b, training):\n        return x\n"
+                          "    def BatchNorm2(self, x, g, b, training):\n        return x\n"
+                          "def layer_norm(x, g, b):\n    return x\n")
+    assert source.find("batch_norm") is None
+    assert source.near_misses("batch_norm") == ["CNN.BatchNorm1", "CNN.BatchNorm2"]
+    assert source.near_misses("layer_norm") == [] and source.find("layer_norm").path == "layer_norm"
