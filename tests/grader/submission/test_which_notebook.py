@@ -110,3 +110,14 @@ def test_the_notes_name_the_stub_that_was_not_graded(tmp_path) -> None:
                    for n in staged.notes), staged.notes
     finally:
         staged.cleanup()
+
+
+def test_a_pattern_spelled_one_way_still_sees_the_other_spelling(tmp_path) -> None:
+    # the pytorch manifest's first pattern is Q5-Pytorch*.ipynb: Q5_Pytorch.ipynb is the same name
+    write_notebook(tmp_path / "Q5-Pytorch.ipynb", STUB)
+    write_notebook(tmp_path / "Q5_Pytorch.ipynb", WORK)
+    staged = stage(tmp_path, assignments.load("pytorch").layout)
+    try:
+        assert staged.files["pytorch_nets"] == "Q5_Pytorch.ipynb", staged.notes
+    finally:
+        staged.cleanup()
