@@ -40,6 +40,7 @@ import ast
 import functools
 import importlib.util
 import math
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -310,8 +311,38 @@ def _wire(student: Student, function: str):
     return target.wire(init)
 
 
+# Note [TensorFlow 1 code]
+# The lab asks for "Tensorflow 1.14 or above" and the course's template is TensorFlow 1 code
+# run eagerly (tf.enable_eager_execution, tf.random_normal, tf.train.GradientDescentOptimizer,
+# Dimension.value).  The grader runs TensorFlow 2, where those names are gone, so such a
+# submission fails on its first call.  The verdict stays what running it gives; the message
+# says that the code is TensorFlow 1's and names the TensorFlow 2 spelling, so that neither the
+# student nor the instructor reads "module 'tensorflow' has no attribute 'random_normal'" as a
+# mistake in the normalization.
+
+TF1_NAMES = {"random_normal": "tf.random.normal", "truncated_normal": "tf.random.truncated_normal",
+             "random_uniform": "tf.random.uniform", "log": "tf.math.log",
+             "set_random_seed": "tf.random.set_seed", "enable_eager_execution": "nothing (eager is the default)",
+             "GradientDescentOptimizer": "tf.keras.optimizers.SGD", "AdamOptimizer": "tf.keras.optimizers.Adam",
+             "get_or_create_global_step": "nothing", "placeholder": "tf.function arguments",
+             "Session": "eager calls", "contrib": "tf.keras / tensorflow_addons", "value": "the int itself"}
+
+
+def tf1_hint(error) -> str:
+    """What to add to a failure raised by TensorFlow 1 code (Note [TensorFlow 1 code]); "" if none."""
+    text = str(error)
+    found = re.search(r"module 'tensorflow[\w.]*' has no attribute '(\w+)'", text) \
+        or re.search(r"No module named 'tensorflow\.(contrib)", text) \
+        or re.search(r"'(?:int|NoneType)' object has no attribute '(value)'", text)
+    if not found or found.group(1) not in TF1_NAMES:
+        return ""
+    return (f"\nthis is TensorFlow 1 code (`{found.group(1)}` is gone in TensorFlow 2, which the grader "
+            f"runs; use {TF1_NAMES[found.group(1)]}, or tf.compat.v1): the lab allows TensorFlow 1.14 "
+            f"or above, so an instructor may want to run it under TensorFlow 1")
+
+
 def _student_error(function: str, sample: Sample, error: StudentError) -> CheckFailure:
-    return CheckFailure(f"`{function}` raised {error} on sample '{sample.name}'"
+    return CheckFailure(f"`{function}` raised {error} on sample '{sample.name}'{tf1_hint(error)}"
                         + (f"\n{error.traceback}" if error.traceback else ""))
 
 
@@ -1256,7 +1287,7 @@ def _new_model(student: Student, normalization: str | None, input_shape: tuple =
         return student.new(NORMS, model.name, **kwargs)
     except StudentError as error:
         shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-        raise CheckFailure(f"`{model.name}({shown})` raised {error}"
+        raise CheckFailure(f"`{model.name}({shown})` raised {error}{tf1_hint(error)}"
                            + (f"\n{error.traceback}" if error.traceback else "")) from None
 
 
