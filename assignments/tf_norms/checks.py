@@ -1282,7 +1282,10 @@ def _new_model(student: Student, normalization: str | None, input_shape: tuple =
                num_classes: int = MODEL_KWARGS["num_classes"]) -> RemoteObject:
     model = _model(student)
     option = next(k for k, v in OPTIONS.items() if v == normalization)
-    kwargs = model.arguments(option, input_shape, num_classes)
+    try:
+        kwargs = model.arguments(option, input_shape, num_classes)
+    except ValueError as error:  # roles.py Note [Normalization flags]
+        raise CheckFailure(str(error)) from None
     try:
         return student.new(NORMS, model.name, **kwargs)
     except StudentError as error:

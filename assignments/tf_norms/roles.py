@@ -37,6 +37,27 @@ batch norm, "layer"/"ln" layer norm, "weight"/"wn" weight norm, "none" or
 "no..." none; an option with no literal gets this project's spelling
 ('batch', 'layer', 'weight', None).
 
+# Note [Normalization flags]
+Some students give the template's `CNN` one boolean per normalization instead of one choice:
+`CNN(hidden_size, output_size, batch_norm1=False, layer_norm1=False, weight_norm=False, ...)`.
+Passing the choice's string to the first parameter named "norm" (`batch_norm1='layer'`) turned
+batch norm on for every option, so the layer- and weight-norm runs trained batch norm.  When
+the constructor has parameters whose defaults are False and whose names say batch, layer or
+weight norm, each option sets its own flag to True (the first such parameter, so the conv
+layer's `batch_norm1` before the dense layer's `batch_norm2`) and "none" sets none; an option
+without a flag cannot be built, and the training check says so.
+
+# Note [A choice and a switch]
+A constructor may take the normalization in two parameters: which one (`norm_type='batch'`)
+and whether to use the student's own or the library's (`use_normalization='none' | 'custom' |
+'tf'`).  Handing the choice to the first "norm" parameter (`use_normalization='batch'`) built a
+model with no normalization at all, and every training run then judged a plain CNN.  So when
+two "norm" parameters are compared with strings in the class, the one whose strings name at
+least two of batch/layer/weight is the choice, and one whose strings include a "none" is the
+switch: off ("none") for the run without normalization, else the student's own value (a
+string with "custom", "own", "my", "manual" or "scratch", else the first that does not name
+the library: "tf", "keras", "builtin", "library").
+
 # Note [The template's constructor]
 The course's template (`CNN_assignment4.py`) builds its model as
 `CNN(hidden_size, output_size, device=None)`, both required, from the
@@ -131,13 +152,26 @@ class Model:
     options: dict                    # 'none'/'batch'/'layer'/'weight' -> the student's value
     project_api: bool                # NormalizedCNN(input_shape, num_classes, normalization, seed)
     hidden_size: int = TEMPLATE_HIDDEN_SIZE   # Note [The template's constructor]
+    flags: dict = field(default_factory=dict)  # option -> its boolean parameter (Note [Normalization flags])
+    switch: tuple = ()               # (parameter, off value, on value): Note [A choice and a switch]
 
     def arguments(self, option: str, input_shape, num_classes: int) -> dict:
         if self.project_api:
             return {"input_shape": tuple(input_shape), "num_classes": num_classes,
                     "normalization": self.options[option], "seed": 0}
         kwargs = {}
-        if self.norm_parameter:
+        if self.flags:
+            if option != "none" and option not in self.flags:
+                raise ValueError(f"`{self.name}` has no parameter that turns {option} normalization on "
+                                 f"(its flags: {', '.join(self.flags.values())})")
+            if option != "none":
+                kwargs[self.flags[option]] = True
+        elif self.switch:  # Note [A choice and a switch]
+            parameter, off, on = self.switch
+            kwargs[parameter] = off if option == "none" else on
+            if option != "none":
+                kwargs[self.norm_parameter] = self.options[option]
+        elif self.norm_parameter:
             kwargs[self.norm_parameter] = self.options[option]
         for fragments, value in ((("input_shape",), tuple(input_shape)),
                                  (CLASSES_PARAMETERS, num_classes),
@@ -249,12 +283,43 @@ class Source:
                 return Model(name, init, "normalization", _options([]), project_api=True)
         for name, cls in self.classes.items():
             init = self._init(cls)
+            flags = _flags(init)
+            if flags:  # Note [Normalization flags]
+                return Model(name, init, None, _options([]), project_api=False,
+                             hidden_size=self._hidden_size(), flags=flags)
+            two = self._choice_and_switch(cls, init)
+            if two is not None:  # Note [A choice and a switch]
+                choice, strings, switch = two
+                return Model(name, init, choice, _options(strings), project_api=False,
+                             hidden_size=self._hidden_size(), switch=switch)
             parameter = init.find("norm")
             if parameter is not None:
                 default = init.defaults.get(parameter)
                 strings = ([default] if isinstance(default, str) else []) + _compared_strings(cls)
                 return Model(name, init, parameter, _options(strings), project_api=False,
                              hidden_size=self._hidden_size())
+        return None
+
+    def _choice_and_switch(self, cls: ast.ClassDef, init: Signature):
+        """(choice parameter, its strings, (switch, off, on)) or None (Note [A choice and a switch])."""
+        named = [n for n in (*init.names, *init.keyword_only) if "norm" in n.lower()]
+        if len(named) < 2:
+            return None
+        strings = {n: ([init.defaults[n]] if isinstance(init.defaults.get(n), str) else [])
+                   + _compared_with(cls, n) for n in named}
+        choice = next((n for n in named
+                       if len({_option(v) for v in strings[n]} & {"batch", "layer", "weight"}) >= 2), None)
+        for switch in named:
+            if switch == choice or choice is None:
+                continue
+            off = next((v for v in strings[switch] if _option(v) == "none"), None)
+            rest = [v for v in strings[switch] if _option(v) is None]
+            if off is None or not rest:
+                continue
+            own = [v for v in rest if re.search(r"custom|own|my|manual|scratch", v, re.I)]
+            not_library = [v for v in rest if not re.search(r"^(tf|keras)$|builtin|built-in|library", v, re.I)]
+            on = (own or not_library or rest)[0]
+            return choice, strings[choice], (switch, off, on)
         return None
 
     def owner(self, class_name: str) -> Model | None:
@@ -286,12 +351,40 @@ class Source:
         return "train" if len(signature.names) >= 3 and signature.required <= 3 else None
 
 
+def _flags(init: Signature) -> dict:
+    """option -> the first boolean parameter (default False) named for it (Note [Normalization flags])."""
+    flags = {}
+    for name in (*init.names, *init.keyword_only):
+        if init.defaults.get(name) is not False or "norm" not in name.lower():
+            continue
+        option = _option(name)
+        if option in ("batch", "layer", "weight") and option not in flags:
+            flags[option] = name
+    return flags
+
+
 def _reads_first_parameter(node: ast.FunctionDef) -> bool:
     positional = node.args.posonlyargs + node.args.args
     if not positional:
         return False
     first = positional[0].arg
     return any(isinstance(n, ast.Name) and n.id == first for stmt in node.body for n in ast.walk(stmt))
+
+
+def _compared_with(cls: ast.ClassDef, name: str) -> list[str]:
+    """The strings `name` (or `self.name`) is compared with anywhere in the class."""
+    found = []
+    for node in ast.walk(cls):
+        if not isinstance(node, ast.Compare):
+            continue
+        parts = [node.left, *node.comparators]
+        if not any((isinstance(p, ast.Name) and p.id == name) or (isinstance(p, ast.Attribute) and p.attr == name)
+                   for p in parts):
+            continue
+        for part in parts:
+            elements = part.elts if isinstance(part, (ast.Tuple, ast.List, ast.Set)) else [part]
+            found += [e.value for e in elements if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    return list(dict.fromkeys(found))
 
 
 def _compared_strings(cls: ast.ClassDef) -> list[str]:

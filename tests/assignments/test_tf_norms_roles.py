@@ -140,3 +140,37 @@ def test_numbered_variants_are_named_but_not_graded():
     assert source.find("batch_norm") is None
     assert source.near_misses("batch_norm") == ["CNN.BatchNorm1", "CNN.BatchNorm2"]
     assert source.near_misses("layer_norm") == [] and source.find("layer_norm").path == "layer_norm"
+
+
+def test_one_flag_per_normalization_turns_on_that_one_only():
+    # Note [Normalization flags]: the template's CNN with a boolean per normalization
+    source = roles.Source(
+        "class CNN(object):\n"
+        "    def __init__(self, hidden_size, output_size, device=None, batch_norm1=False, batch_norm2=False,\n"
+        "                 layer_norm1=False, compare_BN=False):\n"
+        "        pass\n")
+    model = source.model()
+    assert model.flags == {"batch": "batch_norm1", "layer": "layer_norm1"}
+    assert model.arguments("layer", (8, 8, 1), 10) == {"layer_norm1": True, "output_size": 10, "hidden_size": 100}
+    assert model.arguments("none", (8, 8, 1), 10) == {"output_size": 10, "hidden_size": 100}
+    with pytest.raises(ValueError, match="no parameter that turns weight normalization on"):
+        model.arguments("weight", (8, 8, 1), 10)
+
+
+def test_a_choice_and_a_switch_build_the_students_own_normalization():
+    # Note [A choice and a switch]: which normalization, and own or the library's
+    source = roles.Source(
+        "class Net:\n"
+        "    def __init__(self, use_normalization='none', norm_type='batch'):\n"
+        "        self.use_normalization, self.norm_type = use_normalization, norm_type\n"
+        "    def forward(self, x):\n"
+        "        if self.use_normalization == 'custom' and self.norm_type == 'layer':\n            pass\n"
+        "        elif self.use_normalization == 'tf' and self.norm_type in ['batch', 'weight']:\n            pass\n")
+    model = source.model()
+    assert (model.norm_parameter, model.switch) == ("norm_type", ("use_normalization", "none", "custom"))
+    assert model.arguments("layer", (8, 8, 1), 10) == {"use_normalization": "custom", "norm_type": "layer"}
+    assert model.arguments("none", (8, 8, 1), 10) == {"use_normalization": "none"}
+    # one choice parameter alone is handed the choice as before
+    single = roles.Source("class Net:\n    def __init__(self, norm_type='none'):\n"
+                          "        self.bn = norm_type == 'batch_norm' or norm_type == 'layer_norm'\n").model()
+    assert single.switch == () and single.arguments("batch", (8, 8, 1), 10) == {"norm_type": "batch_norm"}
