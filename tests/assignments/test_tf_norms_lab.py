@@ -204,3 +204,19 @@ def test_a_batch_norm_that_returns_its_statistics_is_graded_on_its_output():
     result = grade_as("lab.py", wrong, select="batch_norm and (out or gradients) and not hidden")
     assert check(result, "batch_norm/out").status == "failed"
     assert check(result, "batch_norm/gradients").status == "failed"
+
+
+def test_running_averages_kept_in_python_attributes_train_as_they_do_eagerly():
+    # grader_tape.py Note [State left by a trace]: `self.avg = 0.9 * self.avg + 0.1 * mean` left a
+    # graph tensor behind when the reference's loop traced the step, and the next call failed
+    text = TEMPLATE_STYLE.replace(
+        "        self.epsilon = 1e-3\n",
+        "        self.epsilon = 1e-3\n        self.avg_mean0 = tf.zeros([16])\n").replace(
+        "                mean_var = self.running[i]\n",
+        "                mean_var = self.running[i]\n"
+        "                if i == 0:\n"
+        "                    self.avg_mean0 = 0.9 * self.avg_mean0 + 0.1 * tf.reduce_mean(x, axes)\n"
+        "                    mean_var[0].assign(self.avg_mean0)\n")
+    assert text.count("self.avg_mean0") == 4
+    result = grade_as("CNN_assignment4.py", text, select="trains_batch or trains_none")
+    assert_passes(result, {"NormalizedCNN/trains_batch", "NormalizedCNN/trains_none"})
