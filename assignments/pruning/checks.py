@@ -360,6 +360,20 @@ def _ranked(step: Step) -> tuple[str, ...]:
 # Global unstructured pruning
 # ===========================================================================
 
+# Note [Three steps of the schedule]
+# The course says two things about the global part: its text "Increment global pruning by 10%
+# until reaching total of 80% pruned weights", and its code cell's TODO "Perform unstructured
+# Pruning over the trained model using 3 different prunning percentages"; the course's own
+# published run of that cell tests 10%, 20% and 30% only.  So a notebook whose tested models
+# reach at least GLOBAL_MIN_STEPS different steps of the text's schedule (10%, 20%, ..., 80% of
+# the whole model) has done what the course asks; the whole schedule is not required (a real
+# submission that followed the published run lost 2 points).  Steps off the schedule do not
+# count: pruning one model again and again at amount 0.1, 0.2, ... prunes that fraction of what
+# is left (10%, 28%, 50%, ...) and reaches one step only.
+
+GLOBAL_MIN_STEPS = 3
+
+
 def check_global_sparsity(student: Student) -> dict:
     __tracebackhide__ = True
     found = part_steps(student, GLOBAL)
@@ -367,16 +381,18 @@ def check_global_sparsity(student: Student) -> dict:
     for step in found:
         names = _ranked(step)
         reached.append((sum(_zeros(step.weights, names).values()), sum(_sizes(names).values())))
-    missing = [a for a in GLOBAL_AMOUNTS
-               if not any(abs(z - round(a * total)) <= 1 for z, total in reached)]
+    hit = [a for a in GLOBAL_AMOUNTS if any(abs(z - round(a * total)) <= 1 for z, total in reached)]
     details = {"sparsities": [z / total for z, total in reached], "expected": list(GLOBAL_AMOUNTS),
-               "with_biases": [total != sum(_sizes().values()) for _, total in reached]}
-    if missing:
+               "with_biases": [total != sum(_sizes().values()) for _, total in reached],
+               "schedule_steps_reached": hit, "at_least": GLOBAL_MIN_STEPS}
+    if len(hit) < GLOBAL_MIN_STEPS:  # Note [Three steps of the schedule]
+        reached_text = f" (only {', '.join(_pct(a) for a in hit)})" if hit else ""
         raise CheckFailure(
             f"the models tested in the Unstructured Pruning part have {len(reached)} sparsities "
             f"({', '.join(_pct(z / total) for z, total in reached)} of all conv and linear weights); "
-            f"none reaches {', '.join(_pct(a) for a in missing)}: the notebook asks for 10%, 20%, "
-            f"..., 80% of the whole model, each pruned from a fresh copy of the trained model",
+            f"{len(hit)} of them{reached_text} are steps of the notebook's 10%, 20%, ..., 80% of the "
+            f"whole model, and the course asks for at least {GLOBAL_MIN_STEPS} different ones, each "
+            f"pruned from a fresh copy of the trained model",
             hint="amount is a fraction in [0, 1]: prune.global_unstructured(..., amount=0.3) "
                  "prunes 30%; an int amount is a number of weights",
             details=details)
@@ -708,7 +724,7 @@ def check_smallest_filters(student: Student) -> dict:
 
 CHECKS = [
     Check("global_pruning/sparsity", GLOBAL,
-          "global pruning: the models tested reach 10% .. 80% of all conv and linear weights",
+          "global pruning: the models tested reach at least 3 of 10%, 20%, .., 80% of all conv and linear weights",
           check_global_sparsity, timeout_s=120),
     Check("global_pruning/global", GLOBAL,
           "global pruning: global, not per layer (per-layer sparsities match the reference)",

@@ -40,6 +40,7 @@ import ast
 import functools
 import importlib.util
 import math
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -267,8 +268,12 @@ def _target(student: Student, function: str):
             target = _imported_target(student, function)
         if target is None:
             names = ", ".join(roles.ROLE_NAMES[function][:4])
+            near = analysis.source.near_misses(function) if analysis.source is not None else []
+            also = (f"; the file has {', '.join(f'`{n}`' for n in near[:4])}, which the grader does not "
+                    f"take for it: write one `{function}` for every input the lab's CNN passes it, (N, D) "
+                    f"and NHWC" if near else "")
             raise MissingName(f"`{function}` not found in {analysis.file} (looked for a function or a "
-                              f"method named {names}, ...)")
+                              f"method named {names}, ...){also}")
         if target.path != function:
             how = {"function": "", "static": " (a static method)",
                    "none": " (a method that does not use self, called with self=None)",
@@ -295,17 +300,49 @@ def _imported_target(student: Student, function: str):
 
 
 def _wire(student: Student, function: str):
-    """The target as the course helper takes it; an instance method gets the model's arguments."""
+    """The target as the course helper takes it; an instance method gets the model's arguments
+    (roles.py Note [The template's constructor])."""
     target = _target(student, function)
     init = {}
-    model = ANALYSES.of(student).source.model() if target.self_mode == "instance" else None
-    if model is not None and model.name == target.owner:
-        init = model.arguments("batch", MODEL_KWARGS["input_shape"], MODEL_KWARGS["num_classes"])
+    source = ANALYSES.of(student).source
+    owner = source.owner(target.owner) if target.self_mode == "instance" and source is not None else None
+    if owner is not None:
+        init = owner.arguments("batch", MODEL_KWARGS["input_shape"], MODEL_KWARGS["num_classes"])
     return target.wire(init)
 
 
+# Note [TensorFlow 1 code]
+# The lab asks for "Tensorflow 1.14 or above" and the course's template is TensorFlow 1 code
+# run eagerly (tf.enable_eager_execution, tf.random_normal, tf.train.GradientDescentOptimizer,
+# Dimension.value).  The grader runs TensorFlow 2, where those names are gone, so such a
+# submission fails on its first call.  The verdict stays what running it gives; the message
+# says that the code is TensorFlow 1's and names the TensorFlow 2 spelling, so that neither the
+# student nor the instructor reads "module 'tensorflow' has no attribute 'random_normal'" as a
+# mistake in the normalization.
+
+TF1_NAMES = {"random_normal": "tf.random.normal", "truncated_normal": "tf.random.truncated_normal",
+             "random_uniform": "tf.random.uniform", "log": "tf.math.log",
+             "set_random_seed": "tf.random.set_seed", "enable_eager_execution": "nothing (eager is the default)",
+             "GradientDescentOptimizer": "tf.keras.optimizers.SGD", "AdamOptimizer": "tf.keras.optimizers.Adam",
+             "get_or_create_global_step": "nothing", "placeholder": "tf.function arguments",
+             "Session": "eager calls", "contrib": "tf.keras / tensorflow_addons", "value": "the int itself"}
+
+
+def tf1_hint(error) -> str:
+    """What to add to a failure raised by TensorFlow 1 code (Note [TensorFlow 1 code]); "" if none."""
+    text = str(error)
+    found = re.search(r"module 'tensorflow[\w.]*' has no attribute '(\w+)'", text) \
+        or re.search(r"No module named 'tensorflow\.(contrib)", text) \
+        or re.search(r"'(?:int|NoneType)' object has no attribute '(value)'", text)
+    if not found or found.group(1) not in TF1_NAMES:
+        return ""
+    return (f"\nthis is TensorFlow 1 code (`{found.group(1)}` is gone in TensorFlow 2, which the grader "
+            f"runs; use {TF1_NAMES[found.group(1)]}, or tf.compat.v1): the lab allows TensorFlow 1.14 "
+            f"or above, so an instructor may want to run it under TensorFlow 1")
+
+
 def _student_error(function: str, sample: Sample, error: StudentError) -> CheckFailure:
-    return CheckFailure(f"`{function}` raised {error} on sample '{sample.name}'"
+    return CheckFailure(f"`{function}` raised {error} on sample '{sample.name}'{tf1_hint(error)}"
                         + (f"\n{error.traceback}" if error.traceback else ""))
 
 
@@ -314,16 +351,40 @@ def _module(student: Student) -> str:
     return student.modules.get(NORMS, NORMS)
 
 
+# Note [Output with its statistics]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# The lab fixes no return value for its functions, only the formulation's z.
+# Students who keep the batch statistics for running averages return them
+# beside it (`return z, mean, var`, as cs231n's layers return `out, cache`).
+# When a function returns a tuple or list whose first element has the input's
+# shape, that element is graded as the output, here and under the tape
+# (course/grader_tape.py `_output`), and the notes say so; anything else
+# returned is still "returned tuple ..., expected an array".
+
+def _output(student: Student, function: str, sample: Sample, value):
+    """The output in what the function returned (Note [Output with its statistics])."""
+    if isinstance(value, (tuple, list)) and len(value) > 1:
+        first = value[0]
+        if np.shape(getattr(first, "value", first)) == np.shape(sample.args[0]):
+            note = (f"`{_target(student, function).path}` returns {len(value)} values: the first, "
+                    f"shaped like its input, is graded as the output")
+            if note not in student.notes:
+                student.notes.append(note)
+            return first
+    return value
+
+
 def call_forward(student: Student, function: str, sample: Sample):
     """The student's function on the sample's arrays as tensors (Note [Calling with tensors])."""
     extra = _extra_arguments(student, function, sample)
     if extra is None:
         return None
     try:
-        return student.call(TAPE, "call_with_tensors", _module(student), _wire(student, function),
-                            list(sample.args), *extra).value
+        value = student.call(TAPE, "call_with_tensors", _module(student), _wire(student, function),
+                             list(sample.args), *extra).value
     except StudentError as error:
         raise _student_error(function, sample, error) from None
+    return _output(student, function, sample, value)
 
 
 def call_gradients(student: Student, function: str, sample: Sample, dout: np.ndarray):
@@ -1221,12 +1282,15 @@ def _new_model(student: Student, normalization: str | None, input_shape: tuple =
                num_classes: int = MODEL_KWARGS["num_classes"]) -> RemoteObject:
     model = _model(student)
     option = next(k for k, v in OPTIONS.items() if v == normalization)
-    kwargs = model.arguments(option, input_shape, num_classes)
+    try:
+        kwargs = model.arguments(option, input_shape, num_classes)
+    except ValueError as error:  # roles.py Note [Normalization flags]
+        raise CheckFailure(str(error)) from None
     try:
         return student.new(NORMS, model.name, **kwargs)
     except StudentError as error:
         shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-        raise CheckFailure(f"`{model.name}({shown})` raised {error}"
+        raise CheckFailure(f"`{model.name}({shown})` raised {error}{tf1_hint(error)}"
                            + (f"\n{error.traceback}" if error.traceback else "")) from None
 
 

@@ -460,7 +460,7 @@ def graded(notebooks: list[Path], python_files: list[Path], patterns: dict[str, 
     the one named as the course names it (grader/submission/which_notebook.py, Note [Which notebook])."""
     import fnmatch
 
-    from .which_notebook import choose
+    from .which_notebook import choose, normalized
     submitted = {p.name for p in python_files}
     chosen = {}
     for module, pattern in patterns.items():
@@ -472,7 +472,9 @@ def graded(notebooks: list[Path], python_files: list[Path], patterns: dict[str, 
         tried = [pattern] if isinstance(pattern, str) else list(pattern)
         for one in tried:
             matching = [p for p in notebooks if fnmatch.fnmatch(p.name.lower(), str(one).lower())]
-            if matching:
+            if matching:  # and the notebooks of the same name that the pattern's spelling missed
+                same = {normalized(p.name) for p in matching}
+                matching += [p for p in notebooks if p not in matching and normalized(p.name) in same]
                 chosen[module] = choose(matching, names)
                 break
     return chosen

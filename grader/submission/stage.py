@@ -592,12 +592,18 @@ def _check_versions(graded: dict, found: list[Path], layout: Layout, source_root
                     read=notebooks.read) -> list[str]:
     """Notes naming the graded notebook among several; OtherVersionError for another course
     version's notebook (grader/submission/which_notebook.py, grader/submission/course_version.py)."""
-    from . import course_version
+    from . import course_version, which_notebook
     notes = []
     for path in dict.fromkeys(graded.values()):
         if len(found) > 1:
             notes.append(f"graded notebook: {path.relative_to(source_root)} (chosen by its name among "
                          f"{len(found)} notebooks)")
+            others = which_notebook.rivals(path, found)
+            if others:
+                shown = ", ".join(f"{p.relative_to(source_root)} ({which_notebook.code_lines(p)} lines)"
+                                  for p in others)
+                notes.append(f"also named as the course's notebook: {shown}; graded the one with the most "
+                             f"code of its own ({which_notebook.code_lines(path)} lines)")
         if layout.other_versions:
             try:
                 cells = read(path)

@@ -452,3 +452,15 @@ def test_a_model_that_looks_up_the_test_labels_fails_training():
     check = _check(result, "NormalizedCNN/trains_none")
     assert check.points == 0, check.details
     assert check.details["test_accuracy"] < 0.3, check.details
+
+
+def test_tensorflow_1_failures_say_so_and_name_the_tensorflow_2_spelling():
+    # Note [TensorFlow 1 code]: the course's template is TensorFlow 1 code run eagerly
+    hint = _checks_module().tf1_hint
+    assert "tf.random.normal" in hint("AttributeError: module 'tensorflow' has no attribute 'random_normal'")
+    assert "TensorFlow 1 code" in hint("AttributeError: module 'tensorflow._api.v2.train' has no attribute "
+                                       "'GradientDescentOptimizer'")
+    assert "TensorFlow 1 code" in hint("ModuleNotFoundError: No module named 'tensorflow.contrib'")
+    # a mistake of the student's own, or a name TensorFlow 2 never had, gets no such hint
+    assert hint("AttributeError: module 'tensorflow' has no attribute 'reduce_means'") == ""
+    assert hint("ValueError: Dimensions must be equal") == ""

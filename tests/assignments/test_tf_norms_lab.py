@@ -185,3 +185,38 @@ def test_evaluate_is_not_judged_on_a_model_whose_test_mode_uses_batch_statistics
     result = grade_as("lab.py", text, select="evaluate")
     evaluate = check(result, "evaluate/test_mode")
     assert evaluate.status == "skipped" and "batch statistics" in evaluate.message, evaluate.message
+
+
+def test_a_batch_norm_that_returns_its_statistics_is_graded_on_its_output():
+    # Note [Output with its statistics]: `return z, mean, var` (kept for running averages)
+    text = SEED_STYLE.replace("    x_hat = (x - mu) / tf.sqrt(sigma2 + epsilon)\n    return gamma * x_hat + beta\n",
+                              "    x_hat = (x - mu) / tf.sqrt(sigma2 + epsilon)\n"
+                              "    return gamma * x_hat + beta, mu, sigma2\n")
+    assert text != SEED_STYLE
+    result = grade_as("lab.py", text, select="batch_norm")
+    assert_passes(result, {c for c in FUNCTION_CHECKS if c.startswith("batch_norm/")})
+    assert any("returns 3 values: the first" in c.message for c in result.checks), \
+        [c.message for c in result.checks]
+    # the output it returns is still judged: a variance without the mean subtracted fails
+    wrong = text.replace("sigma2 = tf.reduce_mean(tf.square(x - mu), axis=axes, keepdims=True)",
+                         "sigma2 = tf.reduce_mean(tf.square(x), axis=axes, keepdims=True)", 1)
+    assert wrong != text
+    result = grade_as("lab.py", wrong, select="batch_norm and (out or gradients) and not hidden")
+    assert check(result, "batch_norm/out").status == "failed"
+    assert check(result, "batch_norm/gradients").status == "failed"
+
+
+def test_running_averages_kept_in_python_attributes_train_as_they_do_eagerly():
+    # grader_tape.py Note [State left by a trace]: `self.avg = 0.9 * self.avg + 0.1 * mean` left a
+    # graph tensor behind when the reference's loop traced the step, and the next call failed
+    text = TEMPLATE_STYLE.replace(
+        "        self.epsilon = 1e-3\n",
+        "        self.epsilon = 1e-3\n        self.avg_mean0 = tf.zeros([16])\n").replace(
+        "                mean_var = self.running[i]\n",
+        "                mean_var = self.running[i]\n"
+        "                if i == 0:\n"
+        "                    self.avg_mean0 = 0.9 * self.avg_mean0 + 0.1 * tf.reduce_mean(x, axes)\n"
+        "                    mean_var[0].assign(self.avg_mean0)\n")
+    assert text.count("self.avg_mean0") == 4
+    result = grade_as("CNN_assignment4.py", text, select="trains_batch or trains_none")
+    assert_passes(result, {"NormalizedCNN/trains_batch", "NormalizedCNN/trains_none"})

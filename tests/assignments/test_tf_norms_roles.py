@@ -72,7 +72,29 @@ def test_template_methods_are_found_and_called_as_they_can_be(template):
     assert template.find("weight_norm").path == "CNN.weight_normalization"
     model = template.model()
     assert model.options["batch"] == "batch" and model.options["none"] is None
-    assert model.arguments("weight", (8, 8, 1), 10) == {"norm_type": "weight", "seed": 0}
+    # the course template's required (hidden_size, output_size): the file's own hidden_size
+    assert model.arguments("weight", (8, 8, 1), 10) == {"norm_type": "weight", "output_size": 10,
+                                                         "seed": 0, "hidden_size": 64}
+
+
+def test_template_constructor_gets_its_sizes_where_the_grader_builds_it():
+    # Note [The template's constructor]: CNN(hidden_size, output_size, device=None) as the course has it
+    text = ("class CNN(object):\n"
+            "    def __init__(self, hidden_size, output_size, device=None):\n        self.eps = 1e-3\n"
+            "    def batch_norm(self, x, gamma, beta):\n        return x * self.eps\n")
+    source = roles.Source(text)
+    assert source.model() is None  # no normalization choice: the methods' instance only
+    bn = source.find("batch_norm")
+    assert bn.self_mode == "instance"
+    assert source.owner("CNN").arguments("batch", (8, 8, 1), 7) == {"output_size": 7, "hidden_size": 100}
+    source = roles.Source("hidden_size = 32\n" + text.replace("device=None", "norm='bn', device=None"))
+    assert source.owner("CNN").arguments("batch", (8, 8, 1), 10) == {"norm": "bn", "output_size": 10,
+                                                                      "hidden_size": 32}
+    # a size with a default keeps it; a class the file does not define builds nothing
+    source = roles.Source("class Net:\n    def __init__(self, norm_type=None, hidden_size=50, num_classes=10):"
+                          "\n        pass\n")
+    assert source.model().arguments("none", (8, 8, 1), 4) == {"norm_type": None, "num_classes": 4}
+    assert source.owner("Missing") is None
 
 
 def test_static_methods_and_constants_as_defaults():
@@ -108,3 +130,47 @@ def test_generated_module_is_read_back_as_the_students_cells():
     line = next(i for i, text in enumerate(plain.text.split("\n"), 1) if "moments" in text)
     assert plain.where(line) == "line 4"
     assert roles.student_view("def f(): pass\n").text == "def f(): pass\n"
+
+
+def test_numbered_variants_are_named_but_not_graded():
+    # one function per layer kind (conv, dense) under the lab's names with a number: not guessed
+    source = roles.Source("class CNN:\n    def BatchNorm1(self, x, g, b, training):\n        return x\n"
+                          "    def BatchNorm2(self, x, g, b, training):\n        return x\n"
+                          "def layer_norm(x, g, b):\n    return x\n")
+    assert source.find("batch_norm") is None
+    assert source.near_misses("batch_norm") == ["CNN.BatchNorm1", "CNN.BatchNorm2"]
+    assert source.near_misses("layer_norm") == [] and source.find("layer_norm").path == "layer_norm"
+
+
+def test_one_flag_per_normalization_turns_on_that_one_only():
+    # Note [Normalization flags]: the template's CNN with a boolean per normalization
+    source = roles.Source(
+        "class CNN(object):\n"
+        "    def __init__(self, hidden_size, output_size, device=None, batch_norm1=False, batch_norm2=False,\n"
+        "                 layer_norm1=False, compare_BN=False):\n"
+        "        pass\n")
+    model = source.model()
+    assert model.flags == {"batch": "batch_norm1", "layer": "layer_norm1"}
+    assert model.arguments("layer", (8, 8, 1), 10) == {"layer_norm1": True, "output_size": 10, "hidden_size": 100}
+    assert model.arguments("none", (8, 8, 1), 10) == {"output_size": 10, "hidden_size": 100}
+    with pytest.raises(ValueError, match="no parameter that turns weight normalization on"):
+        model.arguments("weight", (8, 8, 1), 10)
+
+
+def test_a_choice_and_a_switch_build_the_students_own_normalization():
+    # Note [A choice and a switch]: which normalization, and own or the library's
+    source = roles.Source(
+        "class Net:\n"
+        "    def __init__(self, use_normalization='none', norm_type='batch'):\n"
+        "        self.use_normalization, self.norm_type = use_normalization, norm_type\n"
+        "    def forward(self, x):\n"
+        "        if self.use_normalization == 'custom' and self.norm_type == 'layer':\n            pass\n"
+        "        elif self.use_normalization == 'tf' and self.norm_type in ['batch', 'weight']:\n            pass\n")
+    model = source.model()
+    assert (model.norm_parameter, model.switch) == ("norm_type", ("use_normalization", "none", "custom"))
+    assert model.arguments("layer", (8, 8, 1), 10) == {"use_normalization": "custom", "norm_type": "layer"}
+    assert model.arguments("none", (8, 8, 1), 10) == {"use_normalization": "none"}
+    # one choice parameter alone is handed the choice as before
+    single = roles.Source("class Net:\n    def __init__(self, norm_type='none'):\n"
+                          "        self.bn = norm_type == 'batch_norm' or norm_type == 'layer_norm'\n").model()
+    assert single.switch == () and single.arguments("batch", (8, 8, 1), 10) == {"norm_type": "batch_norm"}

@@ -56,6 +56,16 @@ def call_with_tensors(module: str, name: str, arrays: list, extra: list = (), ke
     return _function(module, name)(*[tf.constant(a) for a in arrays], *extra, **(keywords or {}))
 
 
+def _output(value, first_input):
+    """The first of a returned tuple when it is shaped like the input (assignments/tf_norms/checks.py
+    Note [Output with its statistics]); else the value as returned."""
+    if isinstance(value, (tuple, list)) and len(value) > 1:
+        shape = getattr(value[0], "shape", None)
+        if shape is not None and tuple(shape) == tuple(getattr(first_input, "shape", ())):
+            return value[0]
+    return value
+
+
 def tape_gradients(module: str, name: str, arrays: list, extra: list, dout,
                    keywords: dict | None = None) -> dict:
     """Output and GradientTape gradients of sum(out * dout) with respect to every array.
@@ -68,7 +78,8 @@ def tape_gradients(module: str, name: str, arrays: list, extra: list, dout,
     with tf.GradientTape() as tape:
         for tensor in tensors:
             tape.watch(tensor)
-        out = tf.convert_to_tensor(_function(module, name)(*tensors, *extra, **(keywords or {})))
+        out = tf.convert_to_tensor(_output(_function(module, name)(*tensors, *extra, **(keywords or {})),
+                                           arrays[0]))
         objective = tf.reduce_sum(out * tf.cast(tf.constant(dout), out.dtype))
     gradients = tape.gradient(objective, tensors)
     return {"out": out.numpy(),
@@ -209,6 +220,39 @@ def _variables(model) -> list:
     return result
 
 
+# Note [State left by a trace]
+# The loop runs under tf.function, and falls back to eager steps for code that does not trace.
+# A forward pass that keeps Python-side state (`self.avg_mean = 0.9 * self.avg_mean + 0.1 * mean`,
+# the running averages of a batch norm written on the course's template) leaves graph tensors
+# in the model's attributes when it is traced: every later eager call then fails with "... is
+# out of scope and cannot be used here", and a batch norm that trains well eagerly, as the
+# student ran it, lost its training check.  So an attribute that a traced step left holding a
+# graph tensor is put back as it was before that step, and the training goes on eagerly.
+
+class _Traced(Exception):
+    """A traced step left graph tensors in the model's attributes."""
+
+
+def _attributes(model) -> dict:
+    try:
+        return dict(vars(model))
+    except TypeError:
+        return {}
+
+
+def _graph_tensors(model) -> list:
+    eager = type(tf.constant(0.0))
+    return [name for name, value in _attributes(model).items()
+            if isinstance(value, tf.Tensor) and not isinstance(value, eager)
+            and not isinstance(value, tf.Variable)]
+
+
+def _restore(model, before: dict) -> None:
+    for name in _graph_tensors(model):
+        if name in before:
+            setattr(model, name, before[name])
+
+
 def train_model(model, x, y, steps: int = 200, batch_size: int = 64, learning_rate: float = 1e-2,
                 seed: int = 0) -> list:
     """Train `model` in place with the reference's loop (reference/tf_nets/cnn.py `train`):
@@ -250,12 +294,18 @@ def train_model(model, x, y, steps: int = 200, batch_size: int = 64, learning_ra
             if done == steps:
                 break
             xb, yb = tf.constant(x[order[start:start + batch_size]]), tf.constant(y[order[start:start + batch_size]])
+            before = _attributes(model)
             try:
                 loss = compiled(xb, yb)
+                if compiled is not step and _graph_tensors(model):
+                    raise _Traced()
             except Exception:
                 if compiled is step:
                     raise
-                compiled = step   # code that does not trace (Python-side state): run eagerly
+                # code that does not trace (Python-side state): run eagerly, from the state it had
+                # before the trace (Note [State left by a trace])
+                _restore(model, before)
+                compiled = step
                 loss = compiled(xb, yb)
             losses.append(float(loss))
             done += 1

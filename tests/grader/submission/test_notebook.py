@@ -195,6 +195,29 @@ def test_runner_leaves_out_the_courses_version_asserts_and_says_so() -> None:
         namespace["f"]()
 
 
+def test_runner_imports_the_course_package_written_through_a_drive_folder(tmp_path, monkeypatch) -> None:
+    """Note [Course package under a Drive folder] in grader/worker/notebook_cells.py: the package's
+    tail is imported when the folder above it is missing; anything else runs as written."""
+    package = tmp_path / "coursepkg_drive"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "helper.py").write_text("value = 7\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    namespace: dict = {}
+    cells = [(1, "from assignment1.coursepkg_drive.helper import value"),
+             (2, "import ECE562_assignments.coursepkg_drive.helper as h\nseen = h.value"),
+             (3, "from assignment1.not_a_package.helper import value as other"),
+             (4, "from json.decoder import JSONDecoder")]
+    notebook_cells.run(namespace, cells, mode="execute", notebook="n.ipynb", cell_s=5, total_s=5)
+    report = namespace["_grader_notebook_report"]()
+    assert namespace["value"] == 7 and namespace["seen"] == 7 and "JSONDecoder" in namespace
+    assert "other" not in namespace
+    assert [(r["cell"], r["status"]) for r in report] == [(1, "note"), (2, "note"), (3, "error")]
+    assert report[0]["message"].startswith("`from assignment1.coursepkg_drive.helper` was imported as "
+                                           "`coursepkg_drive.helper`")
+    assert "ModuleNotFoundError" in report[2]["message"]
+
+
 # -- inline answers -------------------------------------------------------------------------------
 
 def test_answers_in_the_same_cell_and_in_following_cells() -> None:

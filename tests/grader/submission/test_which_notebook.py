@@ -77,3 +77,47 @@ def test_cli_exits_2_naming_the_candidates(tmp_path) -> None:
     result = json.loads(out.read_text())
     assert result["status"] == "error"
     assert "TensorFlow.ipynb, Q5-Tensorflow.ipynb" in result["message"]
+
+
+STUB = "# TODO: prune the model\n# *****START OF YOUR CODE*****\n\n# *****END OF YOUR CODE*****\nimport os"
+WORK = "import os\nfor amount in (0.1, 0.5, 0.8):\n    prune(model, amount)\n    test_model(model)"
+
+
+@pytest.mark.parametrize("stub_name, work_name", [("Q6-Pruning.ipynb", "Q6_Pruning.ipynb"),
+                                                  ("Q6_Pruning.ipynb", "Q6-Pruning.ipynb"),
+                                                  ("Q6-Pruning.ipynb", "Copy of Q6-Pruning.ipynb")])
+def test_a_stub_beside_the_work_of_the_same_name_is_not_graded(tmp_path, stub_name, work_name) -> None:
+    # Note [Which notebook]: the course's stub uploaded next to the student's notebook, names equal
+    stub = write_notebook(tmp_path / stub_name, STUB)
+    work = write_notebook(tmp_path / work_name, WORK)
+    found = sorted([stub, work])
+    assert choose(found, ("Q6-Pruning.ipynb",)) == work
+    # a deeper copy with more code does not beat the shallower one; the course's name order still rules
+    deeper = write_notebook(tmp_path / "old" / "Q6-Pruning.ipynb", WORK + "\n" + WORK)
+    assert choose(sorted([stub, work]) + [deeper], ("Q6-Pruning.ipynb",)) == work
+    assert choose([write_notebook(tmp_path / "PyTorch.ipynb", "x = 1"), stub, work],
+                  ("PyTorch.ipynb", "Q6-Pruning.ipynb")) == tmp_path / "PyTorch.ipynb"
+
+
+def test_the_notes_name_the_stub_that_was_not_graded(tmp_path) -> None:
+    write_notebook(tmp_path / "Q1-FCNetworks.ipynb", "import numpy as np")
+    write_notebook(tmp_path / "Q6-Pruning.ipynb", STUB)
+    write_notebook(tmp_path / "Q6_Pruning.ipynb", WORK)
+    staged = stage(tmp_path, assignments.load("pruning").layout)
+    try:
+        assert any(n.startswith("graded notebook: Q6_Pruning.ipynb") for n in staged.notes), staged.notes
+        assert any("also named as the course's notebook: Q6-Pruning.ipynb (1 lines)" in n
+                   for n in staged.notes), staged.notes
+    finally:
+        staged.cleanup()
+
+
+def test_a_pattern_spelled_one_way_still_sees_the_other_spelling(tmp_path) -> None:
+    # the pytorch manifest's first pattern is Q5-Pytorch*.ipynb: Q5_Pytorch.ipynb is the same name
+    write_notebook(tmp_path / "Q5-Pytorch.ipynb", STUB)
+    write_notebook(tmp_path / "Q5_Pytorch.ipynb", WORK)
+    staged = stage(tmp_path, assignments.load("pytorch").layout)
+    try:
+        assert staged.files["pytorch_nets"] == "Q5_Pytorch.ipynb", staged.notes
+    finally:
+        staged.cleanup()
