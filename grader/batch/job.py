@@ -180,17 +180,9 @@ _own_procs: Path | None = None  # the job template's (so each job's) own cgroup.
 
 
 def _own_procs_file() -> Path | None:
-    """cgroup.procs of this process's own cgroup (its memory controller's, or v2's), where the
-    grader puts workers in cgroups; None elsewhere."""
+    """cgroup.procs of this process's own cgroup; None where the grader makes no cgroups."""
     from ..worker import cgroup
-    if cgroup.find()[0] is None:
-        return None
-    own = cgroup._own_cgroups()
-    for point, root, kind, options in cgroup._mounts():
-        name = "" if kind == "cgroup2" else "memory" if "memory" in options.split(",") else None
-        if name is not None and name in own:
-            return cgroup._folder(point, root, own[name]) / "cgroup.procs"
-    return None
+    return cgroup.own_procs_file()
 
 
 def _watch(batch_pid: int) -> None:

@@ -106,6 +106,20 @@ def _folder(mount_point: str, root: str, path: str) -> Path:
     return Path(mount_point) / relative.lstrip("/")
 
 
+def own_procs_file() -> Path | None:
+    """cgroup.procs of this process's own cgroup (its memory controller's, or v2's), where the
+    grader puts workers in cgroups; None where it puts none (Note [Cgroup moves primed] in
+    grader/batch/job.py)."""
+    if find()[0] is None:
+        return None
+    own = _own_cgroups()
+    for point, root, kind, options in _mounts():
+        name = "" if kind == "cgroup2" else "memory" if "memory" in options.split(",") else None
+        if name is not None and name in own:
+            return _folder(point, root, own[name]) / "cgroup.procs"
+    return None
+
+
 def _probe(folder: Path, wanted: str) -> bool:
     """Whether a child folder made in `folder` gets the file `wanted` (the controller works)."""
     child = folder / f"grader-probe-{os.getpid()}-{secrets.token_hex(3)}"
