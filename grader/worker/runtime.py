@@ -472,18 +472,14 @@ def serve(request_fd: int = REQUEST_FD, reply_fd: int = REPLY_FD) -> None:
         request = wire.decode(frame)
         if request.get("op") == "calls":  # Note [Streamed calls] in client.py
             handles: list = []
-            for index, call in enumerate(request.get("calls") or [None]):
-                def work(call=call):
-                    if not isinstance(call, dict):
-                        raise ValueError("a call of a `calls` request is not a dict")
-                    reply = op_call(_part_refs(call, handles), table)
-                    handles.append(reply["handle"])
-                    return reply
-                reply = {"id": request.get("id"), "part": index}
-                ok = _answer(reply, work)
-                _send(reply_fd, reply)
-                if not ok:
-                    break
+
+            def call_one(call):
+                if not isinstance(call, dict):
+                    raise ValueError("a call of a `calls` request is not a dict")
+                reply = op_call(_part_refs(call, handles), table)
+                handles.append(reply["handle"])
+                return reply
+            _stream(request, request.get("calls") or [None], call_one, reply_fd)
             continue
         if request.get("op") == "train":  # Note [Training mirrored in the worker]
             _serve_training(request, table, reply_fd)
@@ -514,17 +510,23 @@ def _serve_training(request: dict, table: Table, reply_fd: int) -> None:
         holder.append(training)
         return table.keep(training) if "state" not in request else request["state"]
 
-    batches = request.get("batches") or [None]
     state: list = []
-    for index, batch in enumerate(batches):
-        def work(batch=batch):
-            if not state:
-                state.append(begin())
-            reply = holder[0].step(batch, table)
-            reply["state"] = state[0]
-            return reply
+
+    def step(batch):
+        if not state:
+            state.append(begin())
+        reply = holder[0].step(batch, table)
+        reply["state"] = state[0]
+        return reply
+    _stream(request, request.get("batches") or [None], step, reply_fd)
+
+
+def _stream(request: dict, items: list, answer_one, reply_fd: int) -> None:
+    """One reply per item, its position as "part", stopping after the first that fails (Note
+    [Streamed calls] in client.py)."""
+    for index, item in enumerate(items):
         reply = {"id": request.get("id"), "part": index}
-        ok = _answer(reply, work)
+        ok = _answer(reply, lambda item=item: answer_one(item))
         _send(reply_fd, reply)
         if not ok:
             break
