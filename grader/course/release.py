@@ -440,6 +440,9 @@ class _Perturbing:
     def stream(self, *args, **kwargs):
         return _ReadsPerturbed(self._worker.stream(*args, **kwargs))
 
+    def train(self, *args, **kwargs):
+        return _StepsPerturbed(self._worker.train(*args, **kwargs))
+
 
 class _ReadsPerturbed:
     """A stream whose calls' reads come back perturbed, as the `get`s they replace did (Note
@@ -454,6 +457,28 @@ class _ReadsPerturbed:
     def __next__(self):
         result = next(self._stream)
         return dataclasses.replace(result, reads=_perturb(result.reads))
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+class _StepsPerturbed:
+    """A training's stream whose steps come back perturbed, loss and gradients: the judge's
+    parameters then leave the recorded ones as a real submission's would, so an overfitting
+    check is seen to ask the reference what the submission's output decides (Note [Training
+    mirrored in the worker] in grader/worker/runtime.py)."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)  # `state`, as the stream learns it
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return _perturb_result(next(self._stream))
 
     def close(self) -> None:
         self._stream.close()

@@ -680,3 +680,21 @@ def test_a_release_grades_either_years_adam(built, solutions, tmp_path) -> None:
         expected = {c.id: c.status for c in grade_submission(package, full).checks if c.id in got}
         assert got == expected and got, (number, got)
         assert set(got.values()) == ({"passed"} if number == 0 else {"passed", "failed"}), got
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment_id, check_id, why", [
+    ("fc_nets", "FullyConnectedNet.loss/overfit", "submission's output"),
+    # without the course's files its stand-in fast layers leave it out first; with them,
+    # test_with_the_courses_own_course_files_their_checks_are_proven_and_kept
+    ("cnn", "ThreeLayerConvNet/overfit", "")])
+def test_overfitting_checks_trained_in_the_worker_stay_out_of_a_release(built, assignment_id,
+                                                                        check_id, why) -> None:
+    """The judge's parameters follow the submission's gradients (Note [Training mirrored in the
+    worker] in grader/worker/runtime.py), so its questions to the reference cannot be recorded
+    ahead: the perturbing worker perturbs the training's steps too, and the release leaves the
+    check out instead of serving a student answers recorded for other parameters."""
+    folder, _ = built(assignment_id)
+    config = config_of(folder)
+    assert check_id not in config["checks"]
+    assert why in config["excluded"][check_id]
