@@ -305,6 +305,7 @@ class DaskScheduler:
     def _run(self, todo, spec: JobSpec, job, keep, failed, progress) -> None:
         from distributed import KilledWorker, as_completed
         from distributed.client import FutureCancelledError
+        from distributed.comm.core import CommClosedError
 
         reference = _reference(job)
         if self.device_spec is not None:  # Note [Devices on a cluster]
@@ -362,6 +363,12 @@ class DaskScheduler:
                             raise self._lost(progress) from None
                         why = "the Dask scheduler cancelled its task"
                         keep(submission, failed(submission, _abrupt(why)), failure=why)
+                    except CommClosedError:
+                        # The scheduler (or the worker holding the result) went away while the
+                        # result was fetched, before the client's status said so: a lost
+                        # scheduler, not a verdict, so nothing is kept for this submission and
+                        # the next run grades it (Note [Grading on Dask]).
+                        raise self._lost(progress) from None
                     except Exception as exc:  # the task itself failed: not a verdict either
                         why = f"{type(exc).__name__}: {exc}"
                         keep(submission, failed(submission, f"internal grader error in the batch "
