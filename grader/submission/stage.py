@@ -588,6 +588,10 @@ def _stage_notebooks(chosen: dict[str, Path], layout: Layout, package: str, root
     return result
 
 
+def _lines(count: int) -> str:
+    return f"{count} line" if count == 1 else f"{count} lines"
+
+
 def _check_versions(graded: dict, found: list[Path], layout: Layout, source_root: Path,
                     read=notebooks.read) -> list[str]:
     """Notes naming the graded notebook among several; OtherVersionError for another course
@@ -600,10 +604,10 @@ def _check_versions(graded: dict, found: list[Path], layout: Layout, source_root
                          f"{len(found)} notebooks)")
             others = which_notebook.rivals(path, found)
             if others:
-                shown = ", ".join(f"{p.relative_to(source_root)} ({which_notebook.code_lines(p)} lines)"
+                shown = ", ".join(f"{p.relative_to(source_root)} ({_lines(which_notebook.code_lines(p))})"
                                   for p in others)
                 notes.append(f"also named as the course's notebook: {shown}; graded the one with the most "
-                             f"code of its own ({which_notebook.code_lines(path)} lines)")
+                             f"code of its own ({_lines(which_notebook.code_lines(path))})")
         if layout.other_versions:
             try:
                 cells = read(path)

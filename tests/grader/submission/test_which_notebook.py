@@ -106,7 +106,7 @@ def test_the_notes_name_the_stub_that_was_not_graded(tmp_path) -> None:
     staged = stage(tmp_path, assignments.load("pruning").layout)
     try:
         assert any(n.startswith("graded notebook: Q6_Pruning.ipynb") for n in staged.notes), staged.notes
-        assert any("also named as the course's notebook: Q6-Pruning.ipynb (1 lines)" in n
+        assert any("also named as the course's notebook: Q6-Pruning.ipynb (1 line)" in n
                    for n in staged.notes), staged.notes
     finally:
         staged.cleanup()
