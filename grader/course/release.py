@@ -438,50 +438,37 @@ class _Perturbing:
         return _perturb(self._worker.get(*args, **kwargs))
 
     def stream(self, *args, **kwargs):
-        return _ReadsPerturbed(self._worker.stream(*args, **kwargs))
+        return _PerturbedStream(self._worker.stream(*args, **kwargs), _reads_perturbed)
 
     def train(self, *args, **kwargs):
-        return _StepsPerturbed(self._worker.train(*args, **kwargs))
+        return _PerturbedStream(self._worker.train(*args, **kwargs), _perturb_result)
 
 
-class _ReadsPerturbed:
-    """A stream whose calls' reads come back perturbed, as the `get`s they replace did (Note
-    [Reads folded into a call] in grader/worker/client.py); the calls' values as they were."""
+class _PerturbedStream:
+    """A stream whose results come back through `change`: a `calls` request's with their reads
+    perturbed, as the `get`s they replace were (Note [Reads folded into a call] in
+    grader/worker/client.py; the calls' values as they were), a training's steps whole, loss
+    and gradients, so that the judge's parameters leave the recorded ones as a real
+    submission's would (Note [Training mirrored in the worker] in grader/worker/runtime.py)."""
 
-    def __init__(self, stream) -> None:
-        self._stream = stream
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        result = next(self._stream)
-        return dataclasses.replace(result, reads=_perturb(result.reads))
-
-    def close(self) -> None:
-        self._stream.close()
-
-
-class _StepsPerturbed:
-    """A training's stream whose steps come back perturbed, loss and gradients: the judge's
-    parameters then leave the recorded ones as a real submission's would, so an overfitting
-    check is seen to ask the reference what the submission's output decides (Note [Training
-    mirrored in the worker] in grader/worker/runtime.py)."""
-
-    def __init__(self, stream) -> None:
-        self._stream = stream
+    def __init__(self, stream, change) -> None:
+        self._stream, self._change = stream, change
 
     def __getattr__(self, name: str):
-        return getattr(self._stream, name)  # `state`, as the stream learns it
+        return getattr(self._stream, name)  # a training's `state`, as the stream learns it
 
     def __iter__(self):
         return self
 
     def __next__(self):
-        return _perturb_result(next(self._stream))
+        return self._change(next(self._stream))
 
     def close(self) -> None:
         self._stream.close()
+
+
+def _reads_perturbed(result):
+    return dataclasses.replace(result, reads=_perturb(result.reads))
 
 
 def _perturb_result(result):

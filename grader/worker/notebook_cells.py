@@ -126,8 +126,10 @@ def _describe(exc: BaseException, filename: str) -> str:
     return f"{type(exc).__name__}{where}: {str(exc)[:300]}"
 
 
-def _without_version_asserts(source: str, filename: str):
-    """(code to exec, the version asserts left out) for one cell; Note [Version asserts].
+def _prepared_cell(source: str, filename: str):
+    """(code to exec, notes) for one cell: its top-level version asserts left out (Note [Version
+    asserts]) and its imports through a Drive folder rewritten (Note [Course package under a
+    Drive folder]), one note each.
     Source that does not parse is compiled as it is (its SyntaxError is the cell's error)."""
     try:
         tree = ast.parse(source, filename)
@@ -207,7 +209,7 @@ def run(namespace: dict, units: list, *, mode: str, notebook: str, cell_s: float
             linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
             limit = min(cell_s, left)
             try:
-                code, left_out = _without_version_asserts(source, filename)
+                code, left_out = _prepared_cell(source, filename)
                 for message in left_out:
                     report.append({"cell": number, "status": "note", "message": message})
                 with contextlib.redirect_stdout(_Sink()), contextlib.redirect_stderr(_Sink()):
