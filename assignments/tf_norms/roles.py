@@ -14,7 +14,7 @@ and says which definition plays each role and how to call it.
 A role (batch norm, layer norm, weight norm, the model) is found by name, among
 the names students use for it (ROLE_NAMES, compared without case or
 underscores, in that order of preference: the student's own "custom" names
-before `batch_normalization`, which the course's template also uses for the
+(Note [Own-implementation names]) before `batch_normalization`, which the course's template also uses for the
 library version it compares with), first as a module-level function, then as
 a method of a class.  Among them the checks take the first that uses no
 library normalization (checks.py Note [Static check]), so a template's
@@ -26,6 +26,16 @@ arguments the model role would get (Note [Which model]) or none.  Signatures
 are read from the source: parameter names, and defaults that are literals or
 module-level literal constants (`epsilon=EPS`), so the checks can call a
 function with its own eps (Note [Calling with tensors] in checks.py).
+
+# Note [Own-implementation names]
+Students mark the function they wrote, beside the library call it is compared with, by a
+word before or after the lab's name: `batch_norm_custom`, `my_batch_norm`, and in real
+hand-ins `batch_norm_manual` / `layer_norm_manual` (an IST597 file whose Keras layers call
+them).  Each of OWN_WORDS (custom, my, manual, own, scratch) before or after the name is
+the role itself, preferred to the library-named `batch_normalization`; before, a `_manual`
+pair was only named in the not-found message, so a correct layer norm earned nothing.  Any
+other extra word (`BatchNorm1`, `batch_norm_conv`: one of several variants) is still named,
+never graded (near_misses).
 
 # Note [Which model]
 The model is `NormalizedCNN` (this project's starter) if the file defines it,
@@ -79,16 +89,21 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+# Words by which students mark a definition as their own implementation, beside the library's
+# (Note [Own-implementation names]; Note [A choice and a switch] reads the same words in strings).
+OWN_WORDS = ("custom", "my", "manual", "own", "scratch")
+
+
+def _role_names(stem: str, long: str, short: str) -> tuple[str, ...]:
+    own = [f"{stem}_{OWN_WORDS[0]}", f"{OWN_WORDS[0]}_{stem}", f"{OWN_WORDS[1]}_{stem}"]
+    own += [name for word in OWN_WORDS[2:] for name in (f"{stem}_{word}", f"{word}_{stem}")]
+    return (stem, *own, f"{long}_custom", f"{stem.replace('_', '')}_custom", f"{stem}_forward", long, short)
+
+
 ROLE_NAMES = {
-    "batch_norm": ("batch_norm", "batch_norm_custom", "custom_batch_norm", "my_batch_norm",
-                   "batch_normalization_custom", "batchnorm_custom", "batch_norm_forward",
-                   "batch_normalization", "bn"),
-    "layer_norm": ("layer_norm", "layer_norm_custom", "custom_layer_norm", "my_layer_norm",
-                   "layer_normalization_custom", "layernorm_custom", "layer_norm_forward",
-                   "layer_normalization", "ln"),
-    "weight_norm": ("weight_norm", "weight_norm_custom", "custom_weight_norm", "my_weight_norm",
-                    "weight_normalization_custom", "weightnorm_custom", "weight_norm_forward",
-                    "weight_normalization", "wn"),
+    "batch_norm": _role_names("batch_norm", "batch_normalization", "bn"),
+    "layer_norm": _role_names("layer_norm", "layer_normalization", "ln"),
+    "weight_norm": _role_names("weight_norm", "weight_normalization", "wn"),
 }
 MODEL_NAMES = ("NormalizedCNN",)
 UNKNOWN = object()   # a default that is not a literal

@@ -464,3 +464,31 @@ def test_tensorflow_1_failures_say_so_and_name_the_tensorflow_2_spelling():
     # a mistake of the student's own, or a name TensorFlow 2 never had, gets no such hint
     assert hint("AttributeError: module 'tensorflow' has no attribute 'reduce_means'") == ""
     assert hint("ValueError: Dimensions must be equal") == ""
+
+
+def _own_names(text: str, word: str = "manual") -> str:
+    """The lab's three functions under the student's own-implementation suffix (`batch_norm_manual`),
+    every use renamed with them: an IST597 hand-in named them so (Note [Own-implementation names])."""
+    return re.sub(r"\b(batch|layer|weight)_norm\b", rf"\1_norm_{word}", text)
+
+
+def test_functions_named_as_the_students_own_are_graded():
+    result = grade_text(_own_names(reference_submission_text()), select=WITHOUT_TRAINING)
+    assert_full_marks(result)
+    assert any("graded `layer_norm_manual` as `layer_norm`" in c.message for c in result.checks)
+
+
+def test_a_wrong_function_under_an_own_name_still_loses_its_points():
+    bug = next(b for b in load_mutants(ASSIGNMENT) if b.name == "layer norm over the batch axis")
+    result = grade_text(_own_names(with_bug(bug)), select=WITHOUT_TRAINING)
+    check = _check(result, "layer_norm/out")
+    assert check.points < check.max_points and "which is batch normalization" in check.message + check.hint
+    lost = {c.function for c in result.checks if c.points < c.max_points}
+    assert lost == {"layer_norm"}, lost
+
+
+def test_a_variant_named_for_one_layer_kind_is_named_not_graded():
+    # `batch_norm_conv` is one of several variants (Note [Roles and names]): not taken for the role
+    result = grade_text(_own_names(reference_submission_text(), "conv"), select=WITHOUT_TRAINING)
+    check = _check(result, "batch_norm/out")
+    assert check.points == 0 and "the file has `batch_norm_conv`" in check.message, check.message

@@ -174,3 +174,19 @@ def test_a_choice_and_a_switch_build_the_students_own_normalization():
     single = roles.Source("class Net:\n    def __init__(self, norm_type='none'):\n"
                           "        self.bn = norm_type == 'batch_norm' or norm_type == 'layer_norm'\n").model()
     assert single.switch == () and single.arguments("batch", (8, 8, 1), 10) == {"norm_type": "batch_norm"}
+
+
+@pytest.mark.parametrize("name", ["batch_norm_manual", "manual_batch_norm", "BatchNorm_Scratch",
+                                  "own_batch_norm"])
+def test_own_implementation_names_play_the_role(name):
+    # Note [Own-implementation names]: before the library-named `batch_normalization`
+    source = roles.Source(f"def batch_normalization(x, g, b):\n    return x\n"
+                          f"def {name}(x, g, b, eps=1e-5):\n    return x\n")
+    assert source.find("batch_norm").path == name and source.near_misses("batch_norm") == []
+
+
+def test_a_layer_kind_suffix_is_still_a_near_miss():
+    source = roles.Source("def batch_norm_conv(x, g, b):\n    return x\n"
+                          "def batch_norm_dense(x, g, b):\n    return x\n")
+    assert source.find("batch_norm") is None
+    assert source.near_misses("batch_norm") == ["batch_norm_conv", "batch_norm_dense"]
