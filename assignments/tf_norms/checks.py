@@ -341,8 +341,29 @@ def tf1_hint(error) -> str:
             f"or above, so an instructor may want to run it under TensorFlow 1")
 
 
+# Note [Axes fixed for conv maps]
+# Real hand-ins write batch and layer norm for the one place their CNN uses them, the conv
+# layers' NHWC maps, with the axes written out (`tf.reduce_mean(x, axis=[0, 1, 2])`,
+# `axis=[1, 2, 3]`).  The lab defines both on (N, D) activations (x_ij: example i, feature j),
+# so the (N, D) samples fail, and TensorFlow's "Invalid reduction dimension (2 for input with 2
+# dimension(s)" does not say why.  The failure stays as it is; this adds the reason and the fix
+# (axes from the input's rank).  Only a rank-2 sample whose error names a reduction axis gets it.
+FIXED_AXES_ERROR = re.compile(r"Invalid reduction dimension|axis \d+ is out of bounds for array of dimension 2")
+
+
+def fixed_axes_hint(function: str, sample: Sample, error) -> str:
+    """Why a norm written for NHWC maps fails on an (N, D) sample (Note [Axes fixed for conv maps])."""
+    x = sample.args[0] if sample.args else None
+    if function not in EPS_KEY or np.ndim(x) != 2 or not FIXED_AXES_ERROR.search(str(error)):
+        return ""
+    axes = "every axis but the last" if function == "batch_norm" else "every axis but the first"
+    return (f"\nyour `{function}` reduces over axes written for 4-D NHWC maps; the lab defines it on "
+            f"(N, D) activations too: take the axes from the input's rank ({axes})")
+
+
 def _student_error(function: str, sample: Sample, error: StudentError) -> CheckFailure:
     return CheckFailure(f"`{function}` raised {error} on sample '{sample.name}'{tf1_hint(error)}"
+                        f"{fixed_axes_hint(function, sample, error)}"
                         + (f"\n{error.traceback}" if error.traceback else ""))
 
 

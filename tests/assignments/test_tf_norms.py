@@ -492,3 +492,19 @@ def test_a_variant_named_for_one_layer_kind_is_named_not_graded():
     result = grade_text(_own_names(reference_submission_text(), "conv"), select=WITHOUT_TRAINING)
     check = _check(result, "batch_norm/out")
     assert check.points == 0 and "the file has `batch_norm_conv`" in check.message, check.message
+
+
+@pytest.mark.parametrize("function, axes, right_axes", [
+    ("batch_norm", "[0, 1, 2]", "_all_axes_but_last(x.shape.rank)"),
+    ("layer_norm", "[1, 2, 3]", "_all_axes_but_first(x.shape.rank)"),
+])
+def test_a_norm_written_for_conv_maps_only_is_told_why_the_n_d_samples_fail(function, axes, right_axes):
+    # Note [Axes fixed for conv maps]: real hand-ins write the NHWC axes out
+    text = reference_submission_text()
+    old = f"mean, variance = _mean_and_variance(x, {right_axes})\n    return _scale_and_shift"
+    assert text.count(old) == 1
+    result = grade_text(text.replace(old, old.replace(right_axes, axes)), select=WITHOUT_TRAINING)
+    check = _check(result, f"{function}/out")
+    assert check.points == 0 and "axes written for 4-D NHWC maps" in check.message, check.message
+    assert {c.function for c in result.checks if c.points < c.max_points} == {function}
+    assert all("NHWC maps; the lab" not in c.message for c in result.checks if c.function != function)
