@@ -15,6 +15,15 @@ the worker mounts read-only, so the student's own folder is never written to.
   relative and absolute imports work.
 - Loose files that belong in a subpackage (`fc_net.py`, `cnn.py`) are placed
   where the course keeps them (`classifiers/`).
+- Note [Loose files importing each other by name]: files written to sit in one
+  folder import each other by bare name (`from layers import *` in fc_net.py, seen
+  in real hand-ins); staged as a package, that name is not importable, and every
+  check of the file failed with "could not be imported: No module named 'layers'".
+  For each of the submission's own modules that its files import so, the staged
+  root (on the worker's sys.path) gets a two-line alias that makes the bare name
+  the package's module itself (one module object, not a copy); never for the
+  package's own name, a name the staged tree already has, or a module the Python
+  already knows (numpy, a standard module).
 - Every package folder gets an empty `__init__.py`; a student's own is replaced,
   since course `__init__` files only re-export and often import modules that a
   submission does not include.
@@ -281,6 +290,24 @@ def _other_packages(files: list[Path], root: Path, anchor: Path, layout: Layout)
     return {name: folder for name, folder in found.items() if not _known_module(name)}
 
 
+def _sibling_aliases(texts: list[str], modules: dict[str, str], package: str, root: Path) -> list[str]:
+    """Note [Loose files importing each other by name]: an alias at the staged root for each of
+    the submission's modules that its files import by bare name; the note saying so."""
+    wanted = {groups[0] or groups[1] for text in texts for groups in _TOP_LEVEL_IMPORT.findall(text)}
+    made = []
+    for name in sorted(wanted & modules.keys()):
+        if (name == package or not name.isidentifier() or (root / name).exists()
+                or (root / f"{name}.py").exists() or _known_module(name)):
+            continue
+        (root / f"{name}.py").write_text(
+            "import importlib, sys\n"
+            f"sys.modules[__name__] = importlib.import_module({f'{package}.{modules[name]}'!r})\n")
+        made.append(f"`{name}`")
+    return [f"the files import {', '.join(made)} by bare name (as when they sit in one folder): "
+            f"{'it is' if len(made) == 1 else 'they are'} the submission's own "
+            f"{'module' if len(made) == 1 else 'modules'} in {package}/"] if made else []
+
+
 def _known_module(name: str) -> bool:
     try:
         return name in sys.builtin_module_names or importlib.util.find_spec(name) is not None
@@ -431,6 +458,7 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
     package_dir = root / package
     package_dir.mkdir(parents=True)
     by_basename = {Path(p).name: p for p in layout.files.values()}
+    modules: dict[str, str] = {}   # a staged module's name -> its dotted path in the package
     for path in sources:
         relative = path.relative_to(anchor)
         if len(relative.parts) == 1 and relative.name in by_basename:
@@ -438,13 +466,16 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
         target = package_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
+        if relative.suffix == ".py" and relative.stem != "__init__":
+            modules.setdefault(relative.stem, ".".join(relative.with_suffix("").parts))
+    aliased = _sibling_aliases(list(sources.values()), modules, package, root)
     for name, folder in extra.items():
         for path in files:
             if folder in path.parents:
                 target = root / name / path.relative_to(folder)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, target)
-    notes = list(renamed) + chosen_notes
+    notes = list(renamed) + chosen_notes + aliased
     definitions = _definitions_mode(layout, package_dir, root)
     notes += definitions.notes
     package_dirs = [package_dir] + [root / name for name in extra]

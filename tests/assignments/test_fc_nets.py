@@ -16,8 +16,10 @@ Notes are tested here against the reference itself.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import math
+import re
 import shutil
 import sys
 import zipfile
@@ -675,3 +677,29 @@ def test_initial_loss_checks_need_the_loss_and_gradients_not_a_constant_log_c():
                      "FullyConnectedNet.loss/initial_loss_near_log_C"):
         check = check_by_id(result, check_id)
         assert check.status == "failed", (check_id, check.message)
+
+
+# -- loose files importing each other by bare name (Note [Loose files importing each other by name]
+# in grader/submission/stage.py): written to sit in one folder, as in real hand-ins -----------------
+
+def _loose_files_importing_by_name(folder: Path) -> Path:
+    for name in COURSE_FILES:
+        text = (REFERENCE_PACKAGE / name).read_text()
+        text = re.sub(r"^from \.+(\w+) import", r"from \1 import", text, flags=re.MULTILINE)
+        (folder / Path(name).name).write_text(text)
+    assert "from layers import" in (folder / "fc_net.py").read_text()
+    return folder
+
+
+def test_loose_files_importing_each_other_by_name_get_full_marks(tmp_path):
+    result = grade(_loose_files_importing_by_name(tmp_path), ASSIGNMENT)
+    assert_full_marks(result)
+    assert any("import `fast_layers`, `layer_utils`, `layers` by bare name" in n for n in result.notes), \
+        result.notes
+
+
+def test_a_bug_in_loose_files_importing_by_name_loses_points_on_its_function(tmp_path):
+    bug = next(b for b in BUGS if b.name == "affine forward forgets the bias")
+    folder = _loose_files_importing_by_name(tmp_path)
+    apply_bug(folder, dataclasses.replace(bug, file=Path(bug.file).name))
+    assert_bug_caught(grade(folder, ASSIGNMENT), bug)
