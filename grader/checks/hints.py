@@ -2,8 +2,8 @@
 
 Correct code written for an older course environment fails under a newer one:
 under NumPy 2.4 `int(np.array([3]))` and `np.sum(generator)` raise and
-`np.reshape(x, newshape=...)` is gone, NumPy 1.24 removed `np.float`, and Python 2 code has print statements and
-a `/` that floored; Python 3.10 took the container ABCs out of `collections`, and
+`np.reshape(x, newshape=...)` is gone, NumPy 1.24 removed `np.float`, and Python 2 code has print statements,
+indentation mixing tabs and spaces and a `/` that floored; Python 3.10 took the container ABCs out of `collections`, and
 packages drop names between releases (IPython 9 has no `IPython.utils.sysinfo.num_cpus`).
 A student who sees only "TypeError: only 0-dimensional
 arrays can be converted to Python scalars" cannot tell a version break from a
@@ -191,6 +191,11 @@ BREAKS: tuple[Break, ...] = (
           re.compile(r"Missing parentheses in call to 'print'"),
           _fixed("Python 3 made `print` a function: write `print(...)` with parentheses "
                  "(this is Python 2's print statement).")),
+    Break("python2-tabs",  # Python 2 read a tab as 8 columns; a file that mixes them fails as a whole
+          re.compile(r"TabError: inconsistent use of tabs and spaces in indentation"),
+          _fixed("Python 3 refuses indentation that mixes tabs and spaces, which Python 2 accepted: "
+                 "re-indent the file with spaces only (your editor's \"convert indentation to "
+                 "spaces\").")),
     Break("python2-except-comma",
           re.compile(r"multiple exception types must be parenthesized"),
           _fixed("Python 3 writes `except Error as e:` where Python 2 wrote `except Error, e:`.")),

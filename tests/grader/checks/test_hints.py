@@ -41,6 +41,7 @@ BREAKS = [
     ("np.product([1, 2])", "numpy-removed-name", "use `np.prod`"),
     ("np.in1d([1], [1])", "numpy-removed-name", "removed in NumPy 2.4: use `np.isin`"),
     ("print 'loss', 1.0", "python2-print", "`print(...)`"),
+    ("if True:\n\tx = 1\n        y = 2", "python2-tabs", "re-indent the file with spaces only"),
     ("try:\n    pass\nexcept ValueError, e:\n    pass", "python2-except-comma", "`except Error as e:`"),
     ("for i in xrange(3):\n    pass", "python2-name", "Python 3 has `range`"),
     ("import cPickle", "python2-module", "`import pickle`"),
