@@ -361,9 +361,24 @@ def fixed_axes_hint(function: str, sample: Sample, error) -> str:
             f"(N, D) activations too: take the axes from the input's rank ({axes})")
 
 
+# Note [PyTorch code]
+# A real hand-in wrote the lab in PyTorch (`torch.zeros_like(X)` on the lab's tensors).  The lab
+# asks for TensorFlow ops and the grader passes TensorFlow tensors, so the verdict stands; torch's
+# "argument 'input' (position 1) must be Tensor, not ...EagerTensor" only gets the reason added.
+PYTORCH_ERROR = re.compile(r"must be Tensor, not tensorflow\.|not tensorflow\.python\.framework\.ops\.EagerTensor")
+
+
+def pytorch_hint(error) -> str:
+    """What to add when PyTorch code was handed TensorFlow tensors (Note [PyTorch code])."""
+    if not PYTORCH_ERROR.search(str(error)):
+        return ""
+    return ("\nthis is PyTorch code given TensorFlow tensors: the lab asks for its normalizations from "
+            "basic TensorFlow ops (tf.reduce_mean, tf.square, tf.sqrt), and the grader calls them so")
+
+
 def _student_error(function: str, sample: Sample, error: StudentError) -> CheckFailure:
     return CheckFailure(f"`{function}` raised {error} on sample '{sample.name}'{tf1_hint(error)}"
-                        f"{fixed_axes_hint(function, sample, error)}"
+                        f"{fixed_axes_hint(function, sample, error)}{pytorch_hint(error)}"
                         + (f"\n{error.traceback}" if error.traceback else ""))
 
 

@@ -508,3 +508,16 @@ def test_a_norm_written_for_conv_maps_only_is_told_why_the_n_d_samples_fail(func
     assert check.points == 0 and "axes written for 4-D NHWC maps" in check.message, check.message
     assert {c.function for c in result.checks if c.points < c.max_points} == {function}
     assert all("NHWC maps; the lab" not in c.message for c in result.checks if c.function != function)
+
+
+def test_pytorch_code_is_named_as_such():
+    # Note [PyTorch code]: the verdict stands (the lab asks for TensorFlow ops); the message says why
+    pytest.importorskip("torch")
+    text = reference_submission_text()
+    old = "    x = tf.convert_to_tensor(x)\n    mean, variance = _mean_and_variance(x, _all_axes_but_first"
+    assert text.count(old) == 1
+    text = "import torch\n" + text.replace(old, "    torch.zeros_like(x)\n" + old)
+    result = grade_text(text, select=WITHOUT_TRAINING)
+    check = _check(result, "layer_norm/out")
+    assert check.points == 0 and "this is PyTorch code given TensorFlow tensors" in check.message, check.message
+    assert {c.function for c in result.checks if c.points < c.max_points} == {"layer_norm"}
