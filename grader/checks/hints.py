@@ -279,8 +279,8 @@ def restored_numpy_note(sources: Mapping[str, str], numpy_version: str) -> str |
                 used[f"np.{form}"] = (release, instead)
     if not used:
         return None
-    return (f"graded with NumPy names that NumPy {numpy_version} no longer has, as the releases "
-            f"your code was written for had them: "
+    return (f"your code uses NumPy names that NumPy {numpy_version} no longer has; the grader "
+            f"served them as the releases the code was written for had them: "
             + "; ".join(f"{name} (removed in {release}: write {instead})"
                         for name, (release, instead) in sorted(used.items()))
             + ". Under NumPy " + numpy_version + " itself this code raises an error.")

@@ -136,7 +136,7 @@ def test_grade_check_judges_old_numpy_code_by_its_arithmetic(submission, tmp_pat
     assert check["status"] == status, check["message"]
     assert proc.returncode == (0 if status == "passed" else 1)
     if NUMPY_24:
-        note = next(n for n in result["notes"] if n.startswith("graded with NumPy names"))
+        note = next(n for n in result["notes"] if n.startswith("your code uses NumPy names"))
         assert "np.int (removed in 1.24" in note and "np.reshape(newshape=)" in note
     if status == "failed":
         assert "AttributeError" not in check["message"] and "newshape" not in check["message"]
