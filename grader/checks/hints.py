@@ -8,7 +8,11 @@ packages drop names between releases (IPython 9 has no `IPython.utils.sysinfo.nu
 A student who sees only "TypeError: only 0-dimensional
 arrays can be converted to Python scalars" cannot tell a version break from a
 bug.  This module names the change and the fix; grading a course's own
-environment at all is grader/worker/envs.py's job.
+environment at all is grader/worker/envs.py's job.  What NumPy removed by name or
+form the worker serves again (Note [NumPy names restored] in
+grader/worker/numpy_compat.py), so of NumPy's breaks the hints meet mainly what
+cannot be given back (`int()` of a one-element array) and uses the restoring
+misses; `restored_numpy_note` here tells the student what was restored.
 
 # Note [Version hints]
 BREAKS is a table: a regular expression over a failed check's message, and the
@@ -239,3 +243,49 @@ def with_version_hints(message: str, hint: str) -> str:
     """`hint` with the hints for any known break in `message` before it, one per line
     (Note [Version hints])."""
     return "\n".join([*explain(message), *([hint] if hint else [])])
+
+
+# What grader/worker/numpy_compat.py restores besides names: form -> (pattern over source,
+# the release that removed it, what to write instead).
+RESTORED_FORMS: Mapping[str, tuple[re.Pattern, str, str]] = {
+    "reshape(newshape=)": (re.compile(r"\b(?:np|numpy)\.reshape\([^#\n]*\bnewshape\s*="), "2.4",
+                           "`np.reshape(x, shape)` or `x.reshape(shape)`"),
+    "sum(generator)": (re.compile(r"\b(?:np|numpy)\.sum\(\s*(?![\[(])[^#\n]*\bfor\b"), "2.4",
+                       "the builtin `sum(...)`, or `np.sum([...])` of a list"),
+}
+_NUMPY_NAME_USE = re.compile(r"\b(?:np|numpy)\.(?P<name>\w+)\b")
+# Removed in 1.24 as aliases of builtins, back in 2.0 as NumPy's own types (np.bool_, C long).
+READDED_NUMPY_NAMES: Mapping[str, str] = {"bool": "2.0", "long": "2.0"}
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:2])
+
+
+def restored_numpy_note(sources: Mapping[str, str], numpy_version: str) -> str | None:
+    """The note on the NumPy names and forms of `sources` (module -> source text) that the
+    worker's NumPy `numpy_version` no longer has and the worker served as older releases did
+    (Note [NumPy names restored] in grader/worker/numpy_compat.py); None when there are none.
+    Words only: the source is read as text, never compiled or run in the judge."""
+    if not numpy_version:
+        return None
+    running = _release(numpy_version)
+    used: dict[str, tuple[str, str]] = {}
+    for text in sources.values():
+        code = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+        for match in _NUMPY_NAME_USE.finditer(code):
+            name = match.group("name")
+            if (name in REMOVED_NUMPY_NAMES and _release(REMOVED_NUMPY_NAMES[name][0]) <= running
+                    and not (name in READDED_NUMPY_NAMES
+                             and _release(READDED_NUMPY_NAMES[name]) <= running)):
+                used[f"np.{name}"] = REMOVED_NUMPY_NAMES[name]
+        for form, (pattern, release, instead) in RESTORED_FORMS.items():
+            if _release(release) <= running and pattern.search(code):
+                used[f"np.{form}"] = (release, instead)
+    if not used:
+        return None
+    return (f"your code uses NumPy names that NumPy {numpy_version} no longer has; the grader "
+            f"served them as the releases the code was written for had them: "
+            + "; ".join(f"{name} (removed in {release}: write {instead})"
+                        for name, (release, instead) in sorted(used.items()))
+            + ". Under NumPy " + numpy_version + " itself this code raises an error.")

@@ -16,6 +16,7 @@ from typing import Callable
 
 from . import assignment as assignments
 from ..worker import devices
+from ..checks import hints
 from ..checks.compare import on_device
 from ..checks.spec import CheckFailure
 from ..checks.student import Student
@@ -182,6 +183,9 @@ class Grading:
             notes.append("not found in the submission: " + ", ".join(
                 assignment.layout.files[m] for m in staged.missing))
         notes += _editions_notes(assignment, results)
+        restored = hints.restored_numpy_note(staged.sources, worker.info.get("numpy", ""))
+        if restored:  # Note [NumPy names restored] in grader/worker/numpy_compat.py
+            notes.append(restored)
         max_score = assignment.rubric.max_score()
         return SubmissionResult(assignment.id, self.name, "graded", score,
                                 max_score if not options.select else

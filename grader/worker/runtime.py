@@ -3,9 +3,9 @@
 Runs inside the sandbox, started by grader/worker/client.py as
 `python -I runtime.py` with the wire on file descriptors 3 (requests in) and 4
 (replies out); fds 1 and 2 are the student's stdout/stderr, captured by the
-judge.  It needs only the standard library, numpy and wire.py next to it, so it
+judge.  It needs only the standard library, numpy, wire.py and numpy_compat.py next to it, so it
 runs under a course's own interpreter (see Note [Trust boundary]; grader/worker/envs.py
-makes such interpreters).  So this file, wire.py and notebook_cells.py must work on
+makes such interpreters).  So this file, wire.py, numpy_compat.py and notebook_cells.py must work on
 Python 3.9-3.12 with NumPy 1.23-2.x: no `match`, no `X | Y` outside annotations
 (which `from __future__ import annotations` leaves unevaluated), no NumPy-2-only
 API; tests/grader/worker/test_envs.py runs the worker under Python 3.9 with NumPy 1.23.
@@ -47,6 +47,7 @@ import numpy.random  # noqa: E402,F401
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wire  # noqa: E402  (the worker is run as a script, next to wire.py)
+import numpy_compat  # noqa: E402  (likewise)
 
 REQUEST_FD, REPLY_FD = 3, 4
 MAX_DEPTH = 24
@@ -463,6 +464,7 @@ def _send(reply_fd: int, reply: dict) -> None:
 
 
 def serve(request_fd: int = REQUEST_FD, reply_fd: int = REPLY_FD) -> None:
+    numpy_compat.install()  # before any student code: Note [NumPy names restored]
     table = Table()
     while True:
         try:

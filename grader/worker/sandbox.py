@@ -89,7 +89,7 @@ def worker_uid() -> int:
     return secrets.choice(WORKER_UIDS)
 
 WORKER_DIR = Path(__file__).resolve().parent
-WORKER_FILES = ("runtime.py", "wire.py", "zygote.py")
+WORKER_FILES = ("runtime.py", "wire.py", "numpy_compat.py", "zygote.py")
 SANDBOX_WORKER_DIR = "/opt/grader-worker"
 SANDBOX_SUBMISSION = "/submission"
 SANDBOX_SCRATCH = "/scratch"

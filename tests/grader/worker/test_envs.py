@@ -204,8 +204,9 @@ def test_check_reports_the_numpy_126_environment(numpy126_python, tmp_path) -> N
 NEEDS_NUMPY_1 = """
 
 def affine_forward(x, w, b):
-    # NumPy 1.x code: the newshape= keyword was removed in NumPy 2.4.
-    out = np.reshape(x, newshape=(x.shape[0], -1)).dot(w) + b
+    # NumPy 1.x code: int() of a one-element array is an error since NumPy 2.4.
+    n = int(np.array(x.shape)[:1])
+    out = x.reshape(n, -1).dot(w) + b
     return out, (x, w, b)
 """
 
@@ -227,7 +228,7 @@ def graded(tmp_path: Path, name: str, *args: str) -> tuple[subprocess.CompletedP
 
 def test_one_submission_under_two_worker_environments(numpy126_python, submission, tmp_path) -> None:
     if np.lib.NumpyVersion(JUDGE_NUMPY) < "2.4.0":
-        pytest.skip(f"the default worker's NumPy {JUDGE_NUMPY} still accepts newshape=")
+        pytest.skip(f"the default worker's NumPy {JUDGE_NUMPY} still takes int() of a one-element array")
     path = numpy1_submission(submission)
 
     default, default_json = graded(tmp_path, "default", str(path))
@@ -238,10 +239,10 @@ def test_one_submission_under_two_worker_environments(numpy126_python, submissio
     checks = default_json["checks"]
     assert checks and all(c["status"] != "passed" and c["points"] == 0 for c in checks)
     for check in checks:
-        assert "unexpected keyword argument 'newshape'" in check["message"]
-        assert check["hint"].startswith("NumPy 2.4 removed the `newshape=` keyword of `np.reshape`")
+        assert "only 0-dimensional arrays can be converted" in check["message"]
+        assert check["hint"].startswith("Since NumPy 2.4, `int()`")
     # -v: the version hint first, the check's own hint on the next line, indented under it
-    assert re.search(r"^         hint: NumPy 2\.4 removed the `newshape=` keyword.*\n {15}\S",
+    assert re.search(r"^         hint: Since NumPy 2\.4, `int\(\)`.*\n {15}\S",
                      default.stdout, re.MULTILINE), default.stdout
 
     old, old_json = graded(tmp_path, "numpy126", str(path), "--worker-python", numpy126_python)

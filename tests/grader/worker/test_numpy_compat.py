@@ -1,0 +1,142 @@
+"""NumPy names and forms that later releases removed are served again in the worker, with their
+old meaning (Note [NumPy names restored] in grader/worker/numpy_compat.py), and the judge tells
+the student which ones the submission used."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader.checks import hints
+
+ROOT = Path(__file__).resolve().parents[3]
+WORKER = ROOT / "grader" / "worker"
+REFERENCE = ROOT / "reference" / "cs231n"
+GRADE = Path(sys.executable).with_name("grade")
+NUMPY_24 = np.lib.NumpyVersion(np.__version__) >= "2.4.0"
+
+
+def in_a_worker_like_process(code: str) -> dict:
+    """Run `code` after `numpy_compat.install()` in a fresh interpreter (never in this one, whose
+    numpy the judge's own tests share); it sets `out`, returned as JSON."""
+    script = (f"import sys, json\nsys.path.insert(0, {str(WORKER)!r})\nimport numpy as np\n"
+              f"import numpy_compat\nrestored = numpy_compat.install()\nout = {{}}\n{code}\n"
+              f"out['restored'] = restored\nprint(json.dumps(out))\n")
+    proc = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def test_removed_names_mean_what_they_meant() -> None:
+    out = in_a_worker_like_process(
+        "out['int'] = np.int is int and np.float is float and np.object is object\n"
+        "out['float_'] = np.zeros(2, dtype=np.float_).dtype.name\n"
+        "out['inf'] = [np.Inf, np.NINF, float(np.isnan(np.NaN))]\n"
+        "out['product'] = float(np.product([2, 3]))\n"
+        "out['in1d'] = np.in1d(np.array([[1, 5], [2, 7]]), [5, 7]).tolist()\n"
+        "out['asfarray'] = np.asfarray([1, 2]).dtype.name\n"
+        "from numpy import int as imported\nout['imported'] = imported is int\n")
+    assert out["int"] is True and out["imported"] is True
+    assert out["float_"] == "float64"
+    assert out["inf"] == [float("inf"), float("-inf"), 1.0]
+    assert out["product"] == 6.0
+    assert out["in1d"] == [False, True, False, True]  # flattened, as np.in1d always did
+    assert out["asfarray"] == "float64"
+
+
+def test_names_numpy_has_are_left_alone_and_unknown_names_still_raise() -> None:
+    out = in_a_worker_like_process(
+        "out['same'] = np.float64 is np.float64 and np.bool is getattr(np, 'bool')\n"
+        "out['nan'] = bool(np.isnan(np.nan))\n"
+        "try:\n    np.no_such_name\nexcept AttributeError as e:\n    out['unknown'] = str(e)\n"
+        "try:\n    np.asscalar(np.array(1))\nexcept AttributeError as e:\n    out['asscalar'] = str(e)\n")
+    assert out["same"] is True and out["nan"] is True
+    assert "no_such_name" in out["unknown"]
+    assert "asscalar" in out["asscalar"]  # not restored: NumPy's own error, and its hint
+    assert set(out["restored"]) <= set(hints.REMOVED_NUMPY_NAMES) | set(hints.RESTORED_FORMS)
+    assert "bool" not in out["restored"] or np.lib.NumpyVersion(np.__version__) < "2.0.0"
+
+
+@pytest.mark.skipif(not NUMPY_24, reason=f"NumPy {np.__version__} still has newshape= and sums generators")
+def test_old_forms_of_reshape_and_sum_work_and_the_new_ones_are_unchanged() -> None:
+    out = in_a_worker_like_process(
+        "x = np.arange(6.0)\n"
+        "out['newshape'] = np.reshape(x, newshape=(2, 3)).shape\n"
+        "out['shape'] = np.reshape(x, (3, 2), order='F').tolist()\n"
+        "out['positional'] = np.reshape(x, (3, 2)).tolist()\n"
+        "out['sum_gen'] = float(np.sum(v * v for v in [1.0, 2.0]))\n"
+        "out['sum'] = float(np.sum(np.ones((2, 3)), axis=0)[0])\n")
+    x = np.arange(6.0)
+    assert out["newshape"] == [2, 3]
+    assert out["shape"] == np.reshape(x, (3, 2), order="F").tolist()
+    assert out["positional"] == np.reshape(x, (3, 2)).tolist()
+    assert out["sum_gen"] == 5.0 and out["sum"] == 2.0
+    assert {"reshape(newshape=)", "sum(generator)", "int", "float_", "in1d"} <= set(out["restored"])
+
+
+def test_the_worker_table_and_the_judge_table_name_the_same_names() -> None:
+    spec = importlib.util.spec_from_file_location("numpy_compat_table", WORKER / "numpy_compat.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # defines the table; install() is never called here
+    assert set(module.RESTORED) == set(hints.REMOVED_NUMPY_NAMES)
+    assert set(hints.RESTORED_FORMS) == {"reshape(newshape=)", "sum(generator)"}
+
+
+def test_the_note_names_each_use_with_what_to_write_instead() -> None:
+    source = ("import numpy as np\n"
+              "def f(x):\n"
+              "    n = np.int(x.shape[0])  # np.float in a comment is no use\n"
+              "    y = np.reshape(x, newshape=(n, -1)).astype(np.float64)\n"
+              "    return np.sum(v for v in y), np.bool_(True), np.bool(1)\n")
+    note = hints.restored_numpy_note({"layers": source}, "2.4.6")
+    assert "np.int (removed in 1.24: write the builtin `int`" in note
+    assert "np.reshape(newshape=) (removed in 2.4" in note
+    assert "np.sum(generator) (removed in 2.4" in note
+    assert "np.float " not in note and "np.float64" not in note
+    assert "np.bool" not in note  # NumPy 2.0 has np.bool again
+    assert "Under NumPy 2.4.6 itself this code raises an error." in note
+    # Under NumPy 1.26 only the 1.24 removals were restored; under 1.23 none.
+    older = hints.restored_numpy_note({"layers": source}, "1.26.4")
+    assert "np.int " in older and "newshape" not in older and "generator" not in older
+    assert hints.restored_numpy_note({"layers": source}, "1.23.5") is None
+    assert hints.restored_numpy_note({"layers": "import numpy as np\nx = np.ones(3)\n"},
+                                     "2.4.6") is None
+
+
+# Both ways through the CLI: an affine layer written for NumPy 1.x earns its points (with the
+# note), the same layer with a real bug still loses them.
+OLD_NUMPY_AFFINE = """
+
+def affine_forward(x, w, b):
+    N = np.int(x.shape[0])
+    out = np.reshape(x, newshape=(N, -1)).astype(np.float_).dot(w) + b
+    return out, (x, w, b)
+"""
+
+
+@pytest.mark.parametrize("bug, status", [("", "passed"), (" + b", "failed")],
+                         ids=["correct", "bias_added_twice"])
+def test_grade_check_judges_old_numpy_code_by_its_arithmetic(submission, tmp_path, bug, status) -> None:
+    files = {f"cs231n/{p.relative_to(REFERENCE)}": p.read_text() for p in REFERENCE.rglob("*.py")
+             if "__pycache__" not in p.parts}
+    files["cs231n/layers.py"] += OLD_NUMPY_AFFINE.replace(".dot(w) + b", ".dot(w) + b" + bug)
+    out = tmp_path / "result.json"
+    proc = subprocess.run([str(GRADE), "check", str(submission(files) / "cs231n"), "-a", "fc_nets",
+                           "-k", "affine_forward", "--no-html", "--json", str(out)],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    result = json.loads(out.read_text())
+    check = next(c for c in result["checks"] if c["id"] == "affine_forward/out")
+    assert check["status"] == status, check["message"]
+    assert proc.returncode == (0 if status == "passed" else 1)
+    if NUMPY_24:
+        note = next(n for n in result["notes"] if n.startswith("your code uses NumPy names"))
+        assert "np.int (removed in 1.24" in note and "np.reshape(newshape=)" in note
+    if status == "failed":
+        assert "AttributeError" not in check["message"] and "newshape" not in check["message"]
