@@ -31,8 +31,13 @@ the denominator on one, so that ratio shows what a second core buys back.
 
 # Note [Breakdown]
 Measured, on the first `--sample` submissions (default 26: two of each kind),
-by grading each in this process with the same `grade_submission` a job process
-calls, with timers wrapped around its stages (exclusive time: a stage's own
+by grading each as a batch does, in a fork of this process made as a job is of
+its template: the assignment loaded and the pytest session prepared once,
+before the forks (Note [Session collected once] in grader/scoring/plugin.py),
+and each fork set up by the job's own init_job_process (its folder, and Note
+[Cgroup moves primed] in grader/batch/job.py), untimed; the fork calls the
+same `grade_submission` a job process calls, with timers wrapped around its
+stages (exclusive time: a stage's own
 time, less the stages inside it): staging, worker start (bubblewrap, Python,
 numpy, the hello request; every start, restarts included), worker stop,
 requests to the worker (pipe, wire format, the worker's own handling) with
@@ -53,6 +58,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -194,17 +201,56 @@ def profile_grading(paths: list[tuple[str, Path]], assignment,
     grade = profiler.wrap(OTHER, pipeline.grade_submission)
     start = time.perf_counter()
     try:
+        # untimed, once, as a batch's job template makes it before its jobs (Note [Config made
+        # once], Note [Session collected once] in grader/scoring/plugin.py)
+        plugin.prepare(timed_assignment.checks)
+        from grader.batch import job
+        job._own_procs = job._own_procs_file()  # as preload_template finds it, once
         for name, path in paths:
-            # untimed, as a batch's job template makes it before the job (Note [Config made once]
-            # in grader/scoring/plugin.py)
-            plugin.prepare(timed_assignment.checks)
-            grade(path, timed_assignment, pipeline.Options(warm=warm), name=name)
+            totals, counts = _in_a_job(lambda: grade(path, timed_assignment,
+                                                     pipeline.Options(warm=warm), name=name),
+                                       profiler)
+            for label, seconds in totals.items():
+                profiler.add(label, seconds)
+            for label, n in counts.items():
+                profiler.counts[label] = profiler.counts.get(label, 0) + n
     finally:
         (pipeline.stage, plugin.run, Worker.start, Worker.close, Worker.request,
          Worker._launch, Worker.wait_started) = originals
         (WarmWorker.start, WarmWorker.close) = warm_originals
         (Worker.stream, Stream.__next__) = stream_originals
     return profiler, time.perf_counter() - start
+
+
+def _in_a_job(grade, profiler: Profiler) -> tuple[dict, dict]:
+    """Run `grade` in a fork of this process set up as a batch job is (Note [Breakdown]); the
+    fork's (totals, counts) of `profiler`'s labels for that run alone."""
+    from grader.batch import job
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the job
+        code = 1
+        try:
+            os.close(read)
+            profiler.totals, profiler.counts = {}, {}
+            job.init_job_process(os.getppid())  # untimed: the job's start is its own part
+            try:
+                grade()
+            finally:
+                shutil.rmtree(job._job_tmp, ignore_errors=True)
+            with os.fdopen(write, "w") as out:
+                json.dump([profiler.totals, profiler.counts], out)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read) as answer:
+        text = answer.read()
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or not text:
+        raise RuntimeError(f"the profiled job ended with status {status}")
+    totals, counts = json.loads(text)
+    return totals, counts
 
 
 def warm_slots():
