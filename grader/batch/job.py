@@ -139,6 +139,8 @@ def init_job_process(batch_pid: int) -> None:
     folder.mkdir(mode=0o755)
     os.chmod(folder, 0o755)  # student workers (another uid, rlimits mode) reach their scratch
     tempfile.tempdir = str(folder)
+    from ..submission import stage
+    stage.removed_later = folder  # Note [Staged copies removed after the answer] in stage.py
     # multiprocessing children skip atexit; its own finalizers run when the process ends.
     multiprocessing.util.Finalize(None, shutil.rmtree, args=(str(folder),),
                                   kwargs={"ignore_errors": True}, exitpriority=0)
