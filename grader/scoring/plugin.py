@@ -113,6 +113,14 @@ class GradingPlugin:
     def pytest_runtest_setup(self, item) -> None:
         self._item = item
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item, nextitem) -> bool:
+        """pytest's own protocol (setup, call, teardown, each made into a report that
+        pytest_runtest_makereport sees), less its logging hooks (Note [Lean pytest])."""
+        from _pytest.runner import runtestprotocol
+        runtestprotocol(item, log=False, nextitem=nextitem)
+        return True
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
@@ -205,6 +213,15 @@ class NoChecks(Exception):
 # runner reports by itself); and the plugin's `record_property` is session-scoped too, one
 # function appending to the item that runs (set by the plugin's pytest_runtest_setup): a
 # function-scoped fixture asking for `request` made five fixture definitions per check.
+# And each check runs through pytest's own `runtestprotocol` with `log=False` (the plugin's
+# pytest_runtest_protocol, as pytest-rerunfailures calls it): setup, call and teardown, their
+# reports made by pytest_runtest_makereport as before (where the plugin reads them), the
+# warnings plugin's wrapper around the whole, but not the logging hooks (logstart, logfinish
+# and pytest_runtest_logreport for each of the three reports), whose only listeners here were
+# the terminal reporter, writing progress to an output nobody reads, and the session's count
+# of failures, which made the exit code: a run's results come from the reports, and its exit
+# code is read only when no check ran (Note [Zero checks]).  17.9 -> 15.9 ms a session, as
+# measured above.
 _UNUSED_PLUGINS = ("cacheprovider", "randomly", "doctest", "pastebin", "legacypath", "tmpdir",
                    "monkeypatch", "recwarn", "setuponly", "setupplan", "stepwise", "unittest",
                    "debugging", "faulthandler", "unraisableexception", "threadexception",
