@@ -139,10 +139,12 @@ class Staged:
     # course module -> the notebook run that records objects (grader/checks/observe.py), run on demand
     observed: dict[str, dict] = field(default_factory=dict)
 
-    def cleanup(self) -> None:
+    def cleanup(self, now: bool = False) -> None:
+        """Remove the staged copy; in a batch job, at the job's end unless `now` (Note [Staged
+        copies removed after the answer])."""
         work = self.root.parent  # the whole grader-stage-* folder
-        if removed_later is not None and work.parent == removed_later:
-            return  # Note [Staged copies removed after the answer]
+        if not now and removed_later is not None and work.parent == removed_later:
+            return
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -156,9 +158,10 @@ class Staged:
 # process `removed_later` names that folder, and `cleanup` leaves a staged copy made in it to
 # that removal: the student worker that read it has been stopped already (the pipeline stops
 # it first), and the copy is gone when the job ends, however it ends (a killed job's folder is
-# removed by the next batch, `remove_dead_job_folders`).  The similarity job, which stages
-# every submission of the class in turn, leaves them to its end too.  Anywhere else (`grade
-# check`, tests, a staging made outside that folder) `cleanup` removes the copy at once.
+# removed by the next batch, `remove_dead_job_folders`).  Anywhere else (`grade check`,
+# tests, a staging made outside that folder) `cleanup` removes the copy at once, and so does
+# the similarity job (`now`), which stages every submission of the class in turn, beside the
+# grading jobs and off their critical path: left to its end, a class's copies would pile up.
 removed_later: Path | None = None
 
 
