@@ -144,7 +144,7 @@ from ..scoring.pipeline import submission_device
 from ..scoring.result import SubmissionResult
 from ..report.terminal import printable, printable_lines
 from .job import (BatchError, Job, JobSpec, first_line, grade_job, init_job_process, job_of,
-                  preload_data, remove_dead_job_folders, similarity_job)
+                  holds_notebooks, preload_data, remove_dead_job_folders, similarity_job)
 from .template import ForkPool, JobDied, Template, call
 
 
@@ -413,7 +413,8 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
         pool, early_ctrl_c, template = None, False, None
         beside = None
         if todo:  # Note [Template first]
-            template = Template(preload_data(spec))
+            # Note [No reader for a class without notebooks] in grader/batch/job.py
+            template = Template({**preload_data(spec), "notebooks": holds_notebooks(found.submissions)})
             if schedule is schedule_locally:
                 schedule = functools.partial(schedule_locally, template=template)
             else:  # Note [Templates first on Dask] in grader/batch/cluster.py
