@@ -334,7 +334,8 @@ def preload_template(data: dict) -> None:
         if None not in stamps:
             _template_assignment = (preload_data(data), stamps, assignment)
         from ..scoring import plugin
-        plugin.select_checks(assignment.checks, data["select"])
+        if _template_assignment is None:  # else prepare collects them (and imports the same)
+            plugin.select_checks(assignment.checks, data["select"])
         if data.get("reference"):
             import importlib
             importlib.import_module(data["reference"].split(":", 1)[0])
