@@ -47,8 +47,10 @@ messages), pytest (collection, hooks, reports: plugin.run less its checks), and
 the rest of grade_submission.  Then the batch's own work, measured on the
 1-worker run's results: writing each result JSON, its gradebook rows, its HTML
 report; once per batch: `grade batch` on an empty class (interpreter start,
-imports, loading the assignment, the gradebook), discovery with content hashes, grades.csv (twice), similar-code pairs, the
-dashboard; and starting a job process (the batch's pool, one fork of its job
+imports, loading the assignment, the gradebook), discovery with content hashes, reading the
+results at the end, grades.csv (at the start and at the end), the dashboard, and
+similar-code pairs (shown, but not counted: a job of their own makes them while the grading
+jobs run, on a core the 1-worker batch leaves free); and starting a job process (the batch's pool, one fork of its job
 template per task, loading the assignment).  The per-submission parts are scaled to
 the class size and set against the 1-worker wall time; what is left is shown
 as unaccounted, never spread over the parts.
@@ -136,6 +138,9 @@ class Profiler:
 STAGING, START, STOP, STUDENT = ("staging", "worker start", "worker stop",
                                  "student code in the worker")
 CALLS = "worker requests: {op} (pipe, wire, worker's handling)"
+# made in a job of its own while the grading jobs run (Note [Similarity beside the jobs] in
+# grader/batch/run.py): shown, not counted in the 1-worker batch's time
+BESIDE = "similar-code pairs (beside the jobs, not in the sum)"
 CHECKS, PYTEST, OTHER = ("checks, judge side (references, comparisons, messages)",
                          "pytest (collection, hooks, reports)", "rest of grade_submission")
 
@@ -328,20 +333,25 @@ def batch_side(klass: Path, out_1: Path, assignment, scratch: Path) -> tuple[dic
     for submission in found.submissions:
         content_hash(submission)
     once["discovery and content hashes"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for _ in range(2):
-        batch.write_grades_csv(out_1 / "results", scratch / "grades.csv",
-                               list(assignment.rubric.points), book.names())
-    once["grades.csv (written twice)"] = time.perf_counter() - t0
-    from grader.batch.similarity import write_similarity
-    t0 = time.perf_counter()
-    write_similarity(scratch, {s.id: s.path for s in found.submissions}, assignment)
-    once["similar-code pairs"] = time.perf_counter() - t0
-    from grader.report.dashboard import write_dashboard
+    from grader.report.dashboard import load_results, write_dashboard
     copy = scratch / "dashboard-out"
     shutil.copytree(out_1, copy, ignore=shutil.ignore_patterns("summary.html", ".lock"))
     t0 = time.perf_counter()
-    write_dashboard(copy, assignment)
+    read = load_results(copy)  # once, for both (Note [Results read once at the end] in run.py)
+    once["results read at the end (for grades.csv and the dashboard)"] = time.perf_counter() - t0
+    (scratch / "no-results").mkdir()
+    t0 = time.perf_counter()
+    batch.write_grades_csv(scratch / "no-results", scratch / "grades.csv",  # the batch's start
+                           list(assignment.rubric.points), book.names())
+    batch.write_grades_csv(copy / "results", scratch / "grades.csv",  # its end
+                           list(assignment.rubric.points), book.names(), dict(read[0]))
+    once["grades.csv (at the start and at the end)"] = time.perf_counter() - t0
+    from grader.batch.similarity import write_similarity
+    t0 = time.perf_counter()
+    write_similarity(scratch, {s.id: s.path for s in found.submissions}, assignment)
+    once[BESIDE] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    write_dashboard(copy, assignment, read)
     once["class dashboard"] = time.perf_counter() - t0
     book.close()
     return per, once
@@ -412,7 +422,8 @@ def _run(args, tmp: Path) -> int:
     per_submission.update(per_result)
     once["fork server start (first job)"] = max(0.0, first_job - statistics.median(later_jobs))
     wall_1 = next(r["wall_s"] for r in runs if r["workers"] == 1)
-    accounted = sum(per_submission.values()) * args.size + sum(once.values())
+    accounted = (sum(per_submission.values()) * args.size
+                 + sum(seconds for label, seconds in once.items() if label != BESIDE))
     print(f"\nwhere the 1-worker batch's {wall_1:.1f} s go (per-submission parts measured on "
           f"{len(sample)} submissions, {starts:.2f} worker starts each, x {args.size}):")
     for label, seconds in sorted(per_submission.items(), key=lambda kv: -kv[1]):
