@@ -51,7 +51,7 @@ imports, loading the assignment, the gradebook), discovery with content hashes, 
 results at the end, grades.csv (at the start and at the end), the dashboard, and
 similar-code pairs (shown, but not counted: a job of their own makes them while the grading
 jobs run, on a core the 1-worker batch leaves free); and starting a job process (the batch's pool, one fork of its job
-template per task, loading the assignment).  The per-submission parts are scaled to
+template per task, taking the template's assignment as a job does).  The per-submission parts are scaled to
 the class size and set against the 1-worker wall time; what is left is shown
 as unaccounted, never spread over the parts.
 """
@@ -277,8 +277,9 @@ def warm_slots():
 
 def job_start_seconds(tasks: int) -> tuple[float, list[float]]:
     """(first job incl. the fork server's start, later jobs' seconds): the batch's own pool,
-    one task per process, each loading the assignment (Note [Job processes] and Note [Warm job
-    processes] in grader/batch/run.py).
+    one task per process, each taking the assignment as a job does, the template's (Note [Job
+    processes] and Note [Warm job processes] in grader/batch/run.py, Note [Loaded once per
+    batch] in grader/batch/job.py).
     Uses the batch's own pool factory, so that what is timed is exactly what grade batch starts."""
     assignment = assignments.load(ASSIGNMENT)
     spec = batch.JobSpec(ASSIGNMENT, dict(assignment.conventions), str(assignments.ASSIGNMENTS_DIR),
@@ -288,7 +289,7 @@ def job_start_seconds(tasks: int) -> tuple[float, list[float]]:
     try:
         for _ in range(tasks + 1):
             start = time.perf_counter()
-            executor.submit(common.job_probe, ASSIGNMENT).result()
+            executor.submit(common.job_probe, spec).result()
             times.append(time.perf_counter() - start)
     finally:
         executor.shutdown()
@@ -418,7 +419,7 @@ def _run(args, tmp: Path) -> int:
     starts = profiler.counts.get(START, 0) / len(sample)
     first_job, later_jobs = job_start_seconds(min(10, args.size))
     per_result, once = batch_side(klass, tmp / "out-1", assignment, tmp / "batch-side")
-    per_submission["job process start (pool, assignment load)"] = statistics.median(later_jobs)
+    per_submission["job process start (pool, the template's assignment)"] = statistics.median(later_jobs)
     per_submission.update(per_result)
     once["fork server start (first job)"] = max(0.0, first_job - statistics.median(later_jobs))
     wall_1 = next(r["wall_s"] for r in runs if r["workers"] == 1)
