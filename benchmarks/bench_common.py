@@ -143,9 +143,10 @@ def per_minute(count: int, seconds: float) -> float:
     return 60.0 * count / seconds if seconds > 0 else float("inf")
 
 
-def job_probe(assignment_id: str) -> int:
-    """Run in a batch job process by overhead.py: load the assignment as grade_job does.
+def job_probe(spec) -> int:
+    """Run in a batch job process by overhead.py: take `spec`'s assignment as grade_job does
+    (the template's, Note [Loaded once per batch] in grader/batch/job.py).
     Lives here, in a module the job process can import by name (not in a script's __main__)."""
-    from grader.scoring import assignment
-    assignment.load(assignment_id)
+    from grader.batch.job import assignment_of
+    assignment_of(spec)
     return os.getpid()

@@ -31,8 +31,13 @@ the denominator on one, so that ratio shows what a second core buys back.
 
 # Note [Breakdown]
 Measured, on the first `--sample` submissions (default 26: two of each kind),
-by grading each in this process with the same `grade_submission` a job process
-calls, with timers wrapped around its stages (exclusive time: a stage's own
+by grading each as a batch does, in a fork of this process made as a job is of
+its template: the assignment loaded and the pytest session prepared once,
+before the forks (Note [Session collected once] in grader/scoring/plugin.py),
+and each fork set up by the job's own init_job_process (its folder, and Note
+[Cgroup moves primed] in grader/batch/job.py), untimed; the fork calls the
+same `grade_submission` a job process calls, with timers wrapped around its
+stages (exclusive time: a stage's own
 time, less the stages inside it): staging, worker start (bubblewrap, Python,
 numpy, the hello request; every start, restarts included), worker stop,
 requests to the worker (pipe, wire format, the worker's own handling) with
@@ -42,9 +47,11 @@ messages), pytest (collection, hooks, reports: plugin.run less its checks), and
 the rest of grade_submission.  Then the batch's own work, measured on the
 1-worker run's results: writing each result JSON, its gradebook rows, its HTML
 report; once per batch: `grade batch` on an empty class (interpreter start,
-imports, loading the assignment, the gradebook), discovery with content hashes, grades.csv (twice), similar-code pairs, the
-dashboard; and starting a job process (the batch's pool, one fork of its job
-template per task, loading the assignment).  The per-submission parts are scaled to
+imports, loading the assignment, the gradebook), discovery with content hashes, reading the
+results at the end, grades.csv (at the start and at the end), the dashboard, and
+similar-code pairs (shown, but not counted: a job of their own makes them while the grading
+jobs run, on a core the 1-worker batch leaves free); and starting a job process (the batch's pool, one fork of its job
+template per task, taking the template's assignment as a job does).  The per-submission parts are scaled to
 the class size and set against the 1-worker wall time; what is left is shown
 as unaccounted, never spread over the parts.
 """
@@ -53,6 +60,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -129,6 +138,9 @@ class Profiler:
 STAGING, START, STOP, STUDENT = ("staging", "worker start", "worker stop",
                                  "student code in the worker")
 CALLS = "worker requests: {op} (pipe, wire, worker's handling)"
+# made in a job of its own while the grading jobs run (Note [Similarity beside the jobs] in
+# grader/batch/run.py): shown, not counted in the 1-worker batch's time
+BESIDE = "similar-code pairs (beside the jobs, not in the sum)"
 CHECKS, PYTEST, OTHER = ("checks, judge side (references, comparisons, messages)",
                          "pytest (collection, hooks, reports)", "rest of grade_submission")
 
@@ -194,17 +206,56 @@ def profile_grading(paths: list[tuple[str, Path]], assignment,
     grade = profiler.wrap(OTHER, pipeline.grade_submission)
     start = time.perf_counter()
     try:
+        # untimed, once, as a batch's job template makes it before its jobs (Note [Config made
+        # once], Note [Session collected once] in grader/scoring/plugin.py)
+        plugin.prepare(timed_assignment.checks)
+        from grader.batch import job
+        job._own_procs = job._own_procs_file()  # as preload_template finds it, once
         for name, path in paths:
-            # untimed, as a batch's job template makes it before the job (Note [Config made once]
-            # in grader/scoring/plugin.py)
-            plugin.prepare(timed_assignment.checks)
-            grade(path, timed_assignment, pipeline.Options(warm=warm), name=name)
+            totals, counts = _in_a_job(lambda: grade(path, timed_assignment,
+                                                     pipeline.Options(warm=warm), name=name),
+                                       profiler)
+            for label, seconds in totals.items():
+                profiler.add(label, seconds)
+            for label, n in counts.items():
+                profiler.counts[label] = profiler.counts.get(label, 0) + n
     finally:
         (pipeline.stage, plugin.run, Worker.start, Worker.close, Worker.request,
          Worker._launch, Worker.wait_started) = originals
         (WarmWorker.start, WarmWorker.close) = warm_originals
         (Worker.stream, Stream.__next__) = stream_originals
     return profiler, time.perf_counter() - start
+
+
+def _in_a_job(grade, profiler: Profiler) -> tuple[dict, dict]:
+    """Run `grade` in a fork of this process set up as a batch job is (Note [Breakdown]); the
+    fork's (totals, counts) of `profiler`'s labels for that run alone."""
+    from grader.batch import job
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the job
+        code = 1
+        try:
+            os.close(read)
+            profiler.totals, profiler.counts = {}, {}
+            job.init_job_process(os.getppid())  # untimed: the job's start is its own part
+            try:
+                grade()
+            finally:
+                shutil.rmtree(job._job_tmp, ignore_errors=True)
+            with os.fdopen(write, "w") as out:
+                json.dump([profiler.totals, profiler.counts], out)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read) as answer:
+        text = answer.read()
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or not text:
+        raise RuntimeError(f"the profiled job ended with status {status}")
+    totals, counts = json.loads(text)
+    return totals, counts
 
 
 def warm_slots():
@@ -226,8 +277,9 @@ def warm_slots():
 
 def job_start_seconds(tasks: int) -> tuple[float, list[float]]:
     """(first job incl. the fork server's start, later jobs' seconds): the batch's own pool,
-    one task per process, each loading the assignment (Note [Job processes] and Note [Warm job
-    processes] in grader/batch/run.py).
+    one task per process, each taking the assignment as a job does, the template's (Note [Job
+    processes] and Note [Warm job processes] in grader/batch/run.py, Note [Loaded once per
+    batch] in grader/batch/job.py).
     Uses the batch's own pool factory, so that what is timed is exactly what grade batch starts."""
     assignment = assignments.load(ASSIGNMENT)
     spec = batch.JobSpec(ASSIGNMENT, dict(assignment.conventions), str(assignments.ASSIGNMENTS_DIR),
@@ -237,7 +289,7 @@ def job_start_seconds(tasks: int) -> tuple[float, list[float]]:
     try:
         for _ in range(tasks + 1):
             start = time.perf_counter()
-            executor.submit(common.job_probe, ASSIGNMENT).result()
+            executor.submit(common.job_probe, spec).result()
             times.append(time.perf_counter() - start)
     finally:
         executor.shutdown()
@@ -282,20 +334,25 @@ def batch_side(klass: Path, out_1: Path, assignment, scratch: Path) -> tuple[dic
     for submission in found.submissions:
         content_hash(submission)
     once["discovery and content hashes"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for _ in range(2):
-        batch.write_grades_csv(out_1 / "results", scratch / "grades.csv",
-                               list(assignment.rubric.points), book.names())
-    once["grades.csv (written twice)"] = time.perf_counter() - t0
-    from grader.batch.similarity import write_similarity
-    t0 = time.perf_counter()
-    write_similarity(scratch, {s.id: s.path for s in found.submissions}, assignment)
-    once["similar-code pairs"] = time.perf_counter() - t0
-    from grader.report.dashboard import write_dashboard
+    from grader.report.dashboard import load_results, write_dashboard
     copy = scratch / "dashboard-out"
     shutil.copytree(out_1, copy, ignore=shutil.ignore_patterns("summary.html", ".lock"))
     t0 = time.perf_counter()
-    write_dashboard(copy, assignment)
+    read = load_results(copy)  # once, for both (Note [Results read once at the end] in run.py)
+    once["results read at the end (for grades.csv and the dashboard)"] = time.perf_counter() - t0
+    (scratch / "no-results").mkdir()
+    t0 = time.perf_counter()
+    batch.write_grades_csv(scratch / "no-results", scratch / "grades.csv",  # the batch's start
+                           list(assignment.rubric.points), book.names())
+    batch.write_grades_csv(copy / "results", scratch / "grades.csv",  # its end
+                           list(assignment.rubric.points), book.names(), dict(read[0]))
+    once["grades.csv (at the start and at the end)"] = time.perf_counter() - t0
+    from grader.batch.similarity import write_similarity
+    t0 = time.perf_counter()
+    write_similarity(scratch, {s.id: s.path for s in found.submissions}, assignment)
+    once[BESIDE] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    write_dashboard(copy, assignment, read)
     once["class dashboard"] = time.perf_counter() - t0
     book.close()
     return per, once
@@ -362,11 +419,12 @@ def _run(args, tmp: Path) -> int:
     starts = profiler.counts.get(START, 0) / len(sample)
     first_job, later_jobs = job_start_seconds(min(10, args.size))
     per_result, once = batch_side(klass, tmp / "out-1", assignment, tmp / "batch-side")
-    per_submission["job process start (pool, assignment load)"] = statistics.median(later_jobs)
+    per_submission["job process start (pool, the template's assignment)"] = statistics.median(later_jobs)
     per_submission.update(per_result)
     once["fork server start (first job)"] = max(0.0, first_job - statistics.median(later_jobs))
     wall_1 = next(r["wall_s"] for r in runs if r["workers"] == 1)
-    accounted = sum(per_submission.values()) * args.size + sum(once.values())
+    accounted = (sum(per_submission.values()) * args.size
+                 + sum(seconds for label, seconds in once.items() if label != BESIDE))
     print(f"\nwhere the 1-worker batch's {wall_1:.1f} s go (per-submission parts measured on "
           f"{len(sample)} submissions, {starts:.2f} worker starts each, x {args.size}):")
     for label, seconds in sorted(per_submission.items(), key=lambda kv: -kv[1]):

@@ -139,6 +139,8 @@ def init_job_process(batch_pid: int) -> None:
     folder.mkdir(mode=0o755)
     os.chmod(folder, 0o755)  # student workers (another uid, rlimits mode) reach their scratch
     tempfile.tempdir = str(folder)
+    from ..submission import stage
+    stage.removed_later = folder  # Note [Staged copies removed after the answer] in stage.py
     # multiprocessing children skip atexit; its own finalizers run when the process ends.
     multiprocessing.util.Finalize(None, shutil.rmtree, args=(str(folder),),
                                   kwargs={"ignore_errors": True}, exitpriority=0)
@@ -332,7 +334,8 @@ def preload_template(data: dict) -> None:
         if None not in stamps:
             _template_assignment = (preload_data(data), stamps, assignment)
         from ..scoring import plugin
-        plugin.select_checks(assignment.checks, data["select"])
+        if _template_assignment is None:  # else prepare collects them (and imports the same)
+            plugin.select_checks(assignment.checks, data["select"])
         if data.get("reference"):
             import importlib
             importlib.import_module(data["reference"].split(":", 1)[0])
@@ -341,8 +344,9 @@ def preload_template(data: dict) -> None:
     except BaseException:  # only a cache: each job loads what it needs itself
         pass
     try:
-        from ..submission.notebook import warm_reader
-        warm_reader()  # Note [Reader warmed once] in grader/submission/notebook.py
+        if data.get("notebooks", True):  # Note [No reader for a class without notebooks]
+            from ..submission.notebook import warm_reader
+            warm_reader()  # Note [Reader warmed once] in grader/submission/notebook.py
     except BaseException:
         pass
     try:  # which cgroup hierarchy workers go in (a probe, about 1 ms): found once, for every job
@@ -350,6 +354,38 @@ def preload_template(data: dict) -> None:
         _own_procs = _own_procs_file()  # Note [Cgroup moves primed]
     except BaseException:
         pass
+
+
+# Note [No reader for a class without notebooks]
+# Warming the notebook reader (Note [Reader warmed once] in grader/submission/notebook.py) is
+# about 0.2 s of the template's start, and the batch's first job waits for the template (and
+# for the warm workers' zygotes, which start beside it: Note [Template first] in run.py; the
+# template was the later of the two by about 0.15 s on fc_nets).  A class in which no
+# submission holds a notebook never reads one in a job (a notebook is read only where staging
+# finds one in the submission, grader/submission/stage.py), so the local batch says so in the
+# template's preload (`notebooks`, from `holds_notebooks`) and the template skips the warming;
+# wherever that is not said (a Dask worker's template, a template started again), it warms, as
+# before.  Only a cache either way: a job whose reader is cold reads as well, more slowly.
+def holds_notebooks(submissions) -> bool:
+    """Whether any of `submissions` (grader.submission.discover.Submission) is or holds a
+    notebook: an .ipynb entry, a folder with one, a zip with one; True when unsure."""
+    import zipfile
+    for submission in submissions:
+        for path in [Path(p) for _, p in submission.members] or [Path(submission.path)]:
+            suffix = path.suffix.lower()
+            try:
+                if suffix == ".ipynb":
+                    return True
+                if suffix == ".zip":
+                    with zipfile.ZipFile(path) as archive:
+                        if any(name.lower().endswith(".ipynb") for name in archive.namelist()):
+                            return True
+                elif path.is_dir() and any(name.lower().endswith(".ipynb")
+                                           for _, _, names in os.walk(path) for name in names):
+                    return True
+            except (OSError, zipfile.BadZipFile, ValueError):
+                return True
+    return False
 
 
 def _forget_stale_checks(assignment_id: str) -> None:

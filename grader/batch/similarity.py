@@ -209,7 +209,7 @@ def _read_one(path: Path, layout: Layout, wanted: set[str] | None,
                     functions[name] = tokens
         return functions
     finally:
-        staged.cleanup()
+        staged.cleanup(now=True)  # Note [Staged copies removed after the answer] in stage.py
 
 
 def collect_sources(submissions: dict[str, Path], layout: Layout,

@@ -277,10 +277,12 @@ def _similarity(out_dir: Path) -> dict | None:
     return data if isinstance(data, dict) else {"error": "similarity.json is not an object", "pairs": []}
 
 
-def build_view(out_dir: Path, assignment) -> dict:
-    """Everything the template shows, as plain data; Note [Dashboard view]."""
+def build_view(out_dir: Path, assignment, results: tuple | None = None) -> dict:
+    """Everything the template shows, as plain data; Note [Dashboard view].  `results`:
+    load_results(out_dir) made already (Note [Results read once at the end] in
+    grader/batch/run.py)."""
     out_dir = Path(out_dir)
-    loaded, unreadable = load_results(out_dir)
+    loaded, unreadable = results if results is not None else load_results(out_dir)
     graded = [(sid, r) for sid, r in loaded if r.status == "graded"]
     scores = [r.score for _, r in graded]
     max_score = max((r.max_score for _, r in loaded), default=assignment.rubric.max_score())
@@ -325,17 +327,18 @@ def _function_order(loaded, assignment) -> list[str]:
     return list(dict.fromkeys(names + sorted(graded)))
 
 
-def render_dashboard(out_dir: Path, assignment) -> str:
+def render_dashboard(out_dir: Path, assignment, results: tuple | None = None) -> str:
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
                                      undefined=jinja2.StrictUndefined, trim_blocks=True,
                                      lstrip_blocks=True)
-    return environment.get_template("dashboard.html.j2").render(v=build_view(out_dir, assignment))
+    return environment.get_template("dashboard.html.j2").render(v=build_view(out_dir, assignment, results))
 
 
-def write_dashboard(out_dir: Path, assignment) -> Path:
-    """Render OUT_DIR/summary.html from OUT_DIR/results/*.json; returns its path."""
+def write_dashboard(out_dir: Path, assignment, results: tuple | None = None) -> Path:
+    """Render OUT_DIR/summary.html from OUT_DIR/results/*.json (`results`: as load_results
+    read them already); returns its path."""
     path = Path(out_dir) / "summary.html"
-    html = render_dashboard(out_dir, assignment)
+    html = render_dashboard(out_dir, assignment, results)
     tmp = path.with_suffix(".html.tmp")
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(path)

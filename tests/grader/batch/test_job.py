@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from grader.batch import run as batch
+from grader.batch import job
 from grader.batch.job import Job, JobSpec, grade_job
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -82,6 +83,46 @@ def test_a_job_starts_with_the_notebook_reader_warm(tiny) -> None:
         assert cold.submit(probe_loaded.reader_warm, tiny).result(60) is False
     finally:
         cold.shutdown()
+
+
+def test_a_class_without_notebooks_starts_its_template_without_the_reader(tiny) -> None:
+    # Note [No reader for a class without notebooks] in grader/batch/job.py
+    import probe_loaded
+    from grader.batch.template import Template
+
+    template = Template({**job.preload_data(tiny), "notebooks": False})
+    pool = batch._executor(1, tiny, template)
+    try:
+        assert pool.submit(probe_loaded.reader_warm, tiny).result(60) is False
+        assert pool.submit(probe_loaded.preloaded, tiny).result(60) is True  # all else as before
+    finally:
+        pool.shutdown()
+
+
+def test_holds_notebooks_looks_in_folders_zips_and_groups(tmp_path) -> None:
+    import zipfile
+    from grader.submission.discover import Submission
+
+    plain = tmp_path / "plain" / "cs231n"
+    plain.mkdir(parents=True)
+    (plain / "layers.py").write_text("x = 1\n")
+    deep = tmp_path / "deep" / "a" / "b"
+    deep.mkdir(parents=True)
+    (deep / "Work.IPYNB").write_text("{}")
+    with zipfile.ZipFile(tmp_path / "py.zip", "w") as archive:
+        archive.writestr("cs231n/layers.py", "x = 1\n")
+    with zipfile.ZipFile(tmp_path / "nb.zip", "w") as archive:
+        archive.writestr("hw/FullyConnectedNets.ipynb", "{}")
+    (tmp_path / "loose.ipynb").write_text("{}")
+    (tmp_path / "broken.zip").write_text("not a zip")
+    no = [Submission("plain", "", tmp_path / "plain"), Submission("py", "", tmp_path / "py.zip"),
+          Submission("loose_py", "", plain / "layers.py")]
+    assert job.holds_notebooks(no) is False
+    for entry in ("deep", "nb.zip", "loose.ipynb", "broken.zip"):  # a zip not read: unsure
+        assert job.holds_notebooks(no + [Submission(entry, "", tmp_path / entry)]) is True
+    group = Submission("group", "", plain / "layers.py",
+                       members=(("layers.py", plain / "layers.py"), ("nb.ipynb", tmp_path / "loose.ipynb")))
+    assert job.holds_notebooks(no + [group]) is True
 
 
 def test_a_job_starts_with_its_pytest_configuration_made(tiny) -> None:

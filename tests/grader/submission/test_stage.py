@@ -197,6 +197,27 @@ def test_cleanup_removes_the_whole_stage(submission) -> None:
     assert not work.exists()
 
 
+def test_a_batch_jobs_staged_copy_is_left_to_its_folders_removal(submission, tmp_path,
+                                                                  monkeypatch) -> None:
+    """Note [Staged copies removed after the answer]: a copy staged in the job's folder is
+    left by `cleanup` (the folder goes when the job ends), removed by `cleanup(now=True)`;
+    a copy staged anywhere else is removed at once, as before."""
+    job_folder = tmp_path / "job"
+    job_folder.mkdir()
+    monkeypatch.setattr(locate, "removed_later", job_folder)
+    monkeypatch.setattr(tempfile, "tempdir", str(job_folder))
+    left = stage(submission({"layers.py": LAYERS}), LAYOUT)
+    left.cleanup()
+    assert left.root.parent.parent == job_folder and (left.root / left.package / "layers.py").exists()
+    now = stage(submission({"layers.py": LAYERS}), LAYOUT)
+    now.cleanup(now=True)
+    assert not now.root.parent.exists()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    elsewhere = stage(submission({"layers.py": LAYERS}), LAYOUT)
+    elsewhere.cleanup()
+    assert not elsewhere.root.parent.exists()
+
+
 # -- re-exporting packages (Note [Re-exporting packages]) ------------------------------------
 
 REAL_FC_NET = {"absolute": "from {real}.layers import *\n\ndef net(x):\n    return 3 * affine_forward(x)\n",
