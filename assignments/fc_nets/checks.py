@@ -663,11 +663,10 @@ def _grad_signatures(case: ModelCase, name: str, unregularised: dict) -> list[Si
 
 def _own_loss_note(model, case: ModelCase, name: str, claimed, loss_wrong: bool = False) -> str:
     """Is grads[name] the gradient of the student's own loss?  One directional derivative says."""
-    base = case.params.get(name)
-    claimed = in_shape(claimed, np.shape(base))
-    if not isinstance(claimed, np.ndarray) or base is None or claimed.shape != base.shape:
+    planned = _directional_plan(case, name, claimed)
+    if planned is None:
         return ""
-    direction = np.random.default_rng(12345).standard_normal(base.shape)  # scores nothing: fixed
+    base, claimed, direction = planned
     shapes = _student_shapes(model)
 
     def loss_at(t: float) -> float:
@@ -680,6 +679,23 @@ def _own_loss_note(model, case: ModelCase, name: str, claimed, loss_wrong: bool 
         return ""
     finally:
         _install(model, {name: base}, shapes)
+    return _own_loss_text(name, claimed, direction, numeric, loss_wrong)
+
+
+def _directional_plan(case: ModelCase, name: str, claimed):
+    """(base, claimed in its shape, direction) of `_own_loss_note` for grads[name]; None when
+    the claimed gradient cannot be compared (no note, no request)."""
+    base = case.params.get(name)
+    claimed = in_shape(claimed, np.shape(base))
+    if not isinstance(claimed, np.ndarray) or base is None or claimed.shape != base.shape:
+        return None
+    direction = np.random.default_rng(12345).standard_normal(base.shape)  # scores nothing: fixed
+    return base, claimed, direction
+
+
+def _own_loss_text(name: str, claimed: np.ndarray, direction: np.ndarray, numeric: float,
+                   loss_wrong: bool) -> str:
+    """The note of `_own_loss_note` once the directional derivative `numeric` is known."""
     analytic = float(np.sum(claimed * direction))
     error = abs(numeric - analytic) / max(abs(numeric) + abs(analytic), 1e-12)
     if error < DIRECTIONAL_TOLERANCE:
@@ -691,6 +707,75 @@ def _own_loss_note(model, case: ModelCase, name: str, claimed, loss_wrong: bool 
                 f"backward pass too")
     return (f"\n  grads['{name}'] is not the gradient of your own loss either (directional "
             f"derivative relative error {error:.1e}): the bug is in the backward pass")
+
+
+# Note [Directional notes in one request]
+# A wrong gradient's note (`_own_loss_note`: is it the gradient of the student's own loss?)
+# read the shapes of model.params, asked the loss at base + t*d and at base - t*d, and put
+# base back: four round trips per wrong parameter, the largest share of a failing fc_nets
+# submission's requests (a deep network with three wrong gradients made 12 for one check).
+# `_own_loss_notes` asks for every wrong parameter of a check together: the shapes read once,
+# then every loss question in one request (`Student.method_calls`, Note [Streamed calls] in
+# grader/worker/client.py), each parameter put back by the assignments folded into the next
+# parameter's first question (Note [Sets folded into a call]: made in order, before the
+# call), the last one put back by its own request, as before.  So the student's `loss` is
+# asked exactly the questions it was asked one parameter at a time, in the same order, at
+# the same parameters in the same shapes, and each note is computed from the same two
+# numbers.  The shapes are those read before the first question instead of before each
+# parameter's: they differ only for a `loss` that reshapes model.params itself, and then
+# only which shape a note's questions are asked in.  Where anything goes wrong (a question
+# raises, times out or answers something that is not a loss, an assignment raises), that
+# parameter's note is empty and it is put back, as before; the parameters after it are then
+# asked one by one as before (a failed put-back raises the same failure as before); the
+# questions already sent for them run and their answers are dropped (Note [Streamed calls]).
+def _own_loss_notes(model, case: ModelCase, claims: list, loss_wrong: bool = False) -> list:
+    """`_own_loss_note(model, case, name, claimed, loss_wrong)` for each (name, claimed) of
+    `claims`, in order, their questions in one request (Note [Directional notes in one
+    request])."""
+    notes = [""] * len(claims)
+    plan = []
+    for index, (name, claimed) in enumerate(claims):
+        planned = _directional_plan(case, name, claimed)
+        if planned is not None:
+            plan.append((index, name, *planned))
+    if not plan:
+        return notes
+    shapes = _student_shapes(model)
+    steps = (DIRECTIONAL_STEP, -DIRECTIONAL_STEP)
+    questions, restores = [], []
+    for number, (_, name, base, _, direction) in enumerate(plan):
+        restore = _install_values(model, {plan[number - 1][1]: plan[number - 1][2]}, shapes) \
+            if number else {}
+        restores.append(restore)
+        for t in steps:
+            values = _install_values(model, {name: base + t * direction}, shapes)
+            questions.append((model, "loss", (case.X, case.y), {},
+                              ("params", {**restore, **values} if t > 0 else values)))
+    stopped = None  # the position in `plan` where the one request stopped answering
+    with model.student.method_calls(questions) as answers:
+        for number, (index, name, base, claimed, direction) in enumerate(plan):
+            losses = []
+            try:
+                for _ in steps:
+                    losses.append(float(np.asarray(next(answers).value[0])))
+            except StudentError as error:
+                if not losses and restores[number] and error.index == 0:
+                    # putting the parameter before back raised: as from its own request
+                    raise _install_failure(error, restores[number]) from None
+                stopped = number
+                break
+            except Exception:
+                stopped = number
+                break
+            numeric = (losses[0] - losses[1]) / (2 * DIRECTIONAL_STEP)
+            notes[index] = _own_loss_text(name, claimed, direction, numeric, loss_wrong)
+    if stopped is None:
+        _install(model, {plan[-1][1]: plan[-1][2]}, shapes)
+        return notes
+    _install(model, {plan[stopped][1]: plan[stopped][2]}, shapes)
+    for index, name, *_ in plan[stopped + 1:]:
+        notes[index] = _own_loss_note(model, case, name, claims[index][1], loss_wrong)
+    return notes
 
 
 def _compare_grads(grads, expected: dict, case: ModelCase, model, unregularised: dict,
@@ -713,9 +798,12 @@ def _compare_grads(grads, expected: dict, case: ModelCase, model, unregularised:
                            batch_size=len(case.X))
         except CheckFailure as failure:
             claimed = grads[name].value if isinstance(grads[name], Converted) else grads[name]
-            failures.append(failure.message + _own_loss_note(model, case, name, claimed,
-                                                             loss_wrong))
+            failures.append((failure.message, name, claimed))
             details[name] = failure.details
+    # Note [Directional notes in one request]
+    notes = _own_loss_notes(model, case, [(name, claimed) for _, name, claimed in failures],
+                            loss_wrong)
+    failures = [message + note for (message, _, _), note in zip(failures, notes)]
     if failures:
         first = ("your loss is wrong on this sample too: fix it first; correct gradients of a "
                  "wrong loss cannot match\n" if loss_wrong else "")
