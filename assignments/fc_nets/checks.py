@@ -18,6 +18,7 @@ explained by a Note below.  Points live in rubrics/fc_nets.yml.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import re
@@ -1514,15 +1515,30 @@ ADAM_HINT_2017 = ("the 2017 starter's convention: t starts at 1 (config.setdefau
 
 def adam_t_convention(student) -> str:
     """`from_0` or `from_1` for this submission; Note [Adam step count convention]."""
-    value = str(student.conventions.get("adam_t", "auto")).lower()
-    if value in ADAM_T:
-        return value
+    configured = _configured_adam_t(student)
+    if configured is not None:
+        return configured
+    name, args, kwargs = _adam_probe()
     try:
-        result = student.call("optim", "adam", np.full((1, 3), 1.5), np.full((1, 3), 0.5),
-                              {"learning_rate": 1e-3})
+        result = student.call("optim", name, *args, **kwargs)
     except StudentError:
         return "from_0"
-    value = result.value
+    return _adam_t_of(student, result.value)
+
+
+def _configured_adam_t(student) -> str | None:
+    """The convention `--convention adam_t=...` names; None: `auto`, the submission says."""
+    value = str(student.conventions.get("adam_t", "auto")).lower()
+    return value if value in ADAM_T else None
+
+
+def _adam_probe() -> tuple:
+    """The call that tells the conventions apart: one step from a config without t."""
+    return "adam", (np.full((1, 3), 1.5), np.full((1, 3), 0.5), {"learning_rate": 1e-3}), {}
+
+
+def _adam_t_of(student, value) -> str:
+    """The convention the probe's returned `value` shows (Note [Adam step count convention])."""
     config = value[1] if isinstance(value, (tuple, list)) and len(value) == 2 else None
     stored = config.get("t") if isinstance(config, dict) else None
     stored = stored.value if isinstance(stored, Converted) else stored
@@ -1535,6 +1551,39 @@ def adam_t_convention(student) -> str:
             student.notes.append(note)
         return "from_1"
     return "from_0"
+
+
+# Note [Adam probe in the check's request]
+# Three Adam checks ask `adam_t_convention` first (Note [Adam step count convention]): one
+# round trip for the probe, then the check's own calls in a second.  The probe's inputs do not
+# depend on its answer, nor do the check's calls (the convention changes only the reference's
+# side), so `_optim_calls` sends the probe as the first call of the check's own request
+# (Note [Streamed calls] in grader/worker/client.py): the student's `adam` sees the same calls
+# in the same order, the convention is read from the probe's reply before any case is judged,
+# and a probe that raises is `from_0` as before, the check's calls then sent in a request of
+# their own (the worker stops a stream at a call that raised), as before.  A probe that times
+# out or crashes fails the check as its own request did.
+@contextlib.contextmanager
+def _optim_calls(student, rule: str, probe: bool, chain: Callable[[int], list]):
+    """Yield (adam_t, `student.calls("optim", chain(offset))`), `offset` the position of the
+    chain's first call in the request (for its `Part`s), with adam_t_convention's probe made
+    first in the same request when `probe` and `rule` is adam (Note [Adam probe in the
+    check's request]); adam_t is then the convention, else `from_0`."""
+    configured = _configured_adam_t(student) if probe and rule == "adam" else "from_0"
+    if configured is not None:
+        with student.calls("optim", chain(0)) as calls:
+            yield configured, calls
+        return
+    with student.calls("optim", [_adam_probe(), *chain(1)]) as calls:
+        try:
+            adam_t = _adam_t_of(student, next(calls).value)
+        except StudentError:
+            adam_t = None
+        if adam_t is not None:
+            yield adam_t, calls
+            return
+    with student.calls("optim", chain(0)) as calls:
+        yield "from_0", calls
 
 
 def _reference_config(rule: str, config: dict | None, adam_t: str) -> dict | None:
@@ -1600,11 +1649,11 @@ def _update_output_check(rule: str, output: str, hint: str, hidden: bool = False
 
     def run(student) -> None:
         __tracebackhide__ = True
-        adam_t = (adam_t_convention(student) if rule == "adam" and output == "next_w"
-                  else "from_0")
-        # Every case in one request (Note [Streamed calls] in grader/worker/client.py).
-        with student.calls("optim", [(rule, (case.w, case.dw, copy.deepcopy(case.config)), {})
-                                     for case in cases]) as calls:
+        # Every case in one request (Note [Streamed calls] in grader/worker/client.py), after
+        # Adam's probe (Note [Adam probe in the check's request]).
+        with _optim_calls(student, rule, output == "next_w", lambda offset: [
+                (rule, (case.w, case.dw, copy.deepcopy(case.config)), {})
+                for case in cases]) as (adam_t, calls):
             _cases(student, adam_t, calls)
 
     def _cases(student, adam_t: str, calls) -> None:
@@ -1651,14 +1700,15 @@ def _steps_check(rule: str, start: dict | None, *, seed: int, shape=(2, 3), step
         gradients = [_away_from_zero(r, shape, 1.0) for _ in range(steps)]
         # From a config without t the two Adam conventions differ (Note [Adam step count
         # convention]): each submission is asked under its own.
-        adam_t = (adam_t_convention(student) if rule == "adam" and "t" not in (start or {})
-                  else "from_0")
-        # The steps in one request (Note [Streamed calls] in grader/worker/client.py); each call
-        # gets the very objects the previous one returned, as in the Solver.
-        chain = [(rule, (w.copy(), gradients[0], copy.deepcopy(start)), {})]
-        for number, dw in enumerate(gradients[1:]):
-            chain.append((rule, (Part(number).item(0), dw, Part(number).item(1)), {}))
-        with student.calls("optim", chain) as calls:
+        # The steps in one request (Note [Streamed calls] in grader/worker/client.py), after
+        # Adam's probe (Note [Adam probe in the check's request]); each call gets the very
+        # objects the previous one returned, as in the Solver.
+        def chain(offset: int) -> list:
+            calls = [(rule, (w.copy(), gradients[0], copy.deepcopy(start)), {})]
+            for number, dw in enumerate(gradients[1:], start=offset):
+                calls.append((rule, (Part(number).item(0), dw, Part(number).item(1)), {}))
+            return calls
+        with _optim_calls(student, rule, "t" not in (start or {}), chain) as (adam_t, calls):
             _steps(calls, w, gradients, adam_t)
 
     def _steps(calls, w: np.ndarray, gradients: list, adam_t: str) -> None:
