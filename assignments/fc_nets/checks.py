@@ -315,7 +315,9 @@ def _numpy_type(student, name: str):
     """A worker-side reference to np.<name>; see Note [dtype across the wire]."""
     # worker.call, not student.call: numpy is not the student's module, and student.call would
     # first list every numpy callable with its signature (about 0.3 s per submission).
-    # Made once per worker process (Note [Worker constants] in grader/checks/student.py).
+    # Made once per worker process (Note [Worker constants] in grader/checks/student.py), both
+    # dtypes the checks use in one request (Note [Constants made together] there).
+    student.prefetch_constants("numpy", "dtype", [("float64",), ("float32",)])
     return student.constant("numpy", "dtype", name).attr("type")
 
 

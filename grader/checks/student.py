@@ -185,16 +185,42 @@ class Student:
     # built, 22 per fc_nets submission.  `constant` makes such an object once per worker process
     # and hands back the same handle until that process is replaced (a handle names an object
     # of one process only), so every later use resolves the same object the first call made.
+    # Note [Constants made together]
+    # fc_nets builds models of two dtypes, so it made `numpy.dtype("float64")` in one request and
+    # `numpy.dtype("float32")` in another, later.  `prefetch_constants` makes the constants a
+    # check will need in one request (Note [Streamed calls] in grader/worker/client.py), each
+    # kept as `constant` keeps it; they are library objects, made by the same calls as one by
+    # one, only earlier, and no student code runs in between.  Where that request fails (a
+    # submission that broke numpy in its worker), nothing is kept, and `constant` makes each
+    # one again, alone, and meets the failure as it always did.
     def constant(self, module: str, attrs: str, *args) -> Ref:
         """The handle of `module.attrs(*args)` made in the worker, once per worker process
         (Note [Worker constants]); for library objects only, never student functions."""
         key = (module, attrs, args)
-        held = self._constants.get(key)
-        if held is not None and self.worker.alive and held[0] == self.worker.starts:
-            return held[1]
+        if self._holds(key):
+            return self._constants[key][1]
         ref = self.worker.call(module, attrs, *args).ref
         self._constants[key] = (self.worker.starts, ref)
         return ref
+
+    def prefetch_constants(self, module: str, attrs: str, arguments: list[tuple]) -> None:
+        """Make `constant(module, attrs, *args)` for each args of `arguments` not yet held, in
+        one request (Note [Constants made together]); a failure is left for `constant` to meet
+        again when that constant is asked for."""
+        wanted = [args for args in arguments if not self._holds((module, attrs, args))]
+        if len(wanted) < 2:
+            return
+        target = {"module": module, "attrs": attrs.split(".")}
+        try:
+            with self.worker.stream([(target, list(args), {}) for args in wanted]) as stream:
+                for args in wanted:
+                    self._constants[(module, attrs, args)] = (self.worker.starts, next(stream).ref)
+        except WorkerFailure:
+            pass
+
+    def _holds(self, key: tuple) -> bool:
+        held = self._constants.get(key)
+        return held is not None and self.worker.alive and held[0] == self.worker.starts
 
     def remembering(self, key: str, name: str, call, timeouts: bool = True):
         """`call()`, unless `key` timed out (when `timeouts`) or crashed before (Note [Fail fast])."""
