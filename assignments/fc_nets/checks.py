@@ -35,7 +35,7 @@ from grader.checks.compare import (Signature, Tolerance, accept_shape, collectin
 from grader.checks.spec import Check, CheckFailure, Sample
 from grader.checks.trust import judge_sgd, verify_step
 from grader.checks.student import RemoteObject, RemoteTraining
-from grader.worker.client import RESULT, Converted, Part, StudentError
+from grader.worker.client import RESULT, Converted, Part, StudentError, WorkerFailure
 from reference.cs231n import layer_utils as ref_utils
 from reference.cs231n import layers as ref
 from reference.cs231n import optim as ref_optim
@@ -451,6 +451,104 @@ def _new_models(student, class_name: str, cases: Sequence["ModelCase"],
             made.append(RemoteObject(student, result.ref, class_name,
                                      dict(zip((PARAMS,), result.reads))))
     return made
+
+
+# Note [Models built and asked together]
+# A model check built its networks in one request, read each one's `params` in it for the
+# shapes the student keeps them in, and asked its questions in a second request, each
+# network's parameters installed in those shapes (Notes [A check's models made together],
+# [A check's models asked together]).  The worker now reshapes the judge's values itself, by
+# the same rule and from the same values (Note [Sets in the student's shape] in
+# grader/worker/runtime.py), so the questions need nothing from the constructions' replies and
+# go in the constructions' request: every constructor, then every question (`Part(i)`, the
+# network built by call i), the same calls in the same order, each network handed the same
+# values in the same shapes.  Each reply is read and judged where it was before: a constructor
+# that raises stops the worker's answers there (Note [Streamed calls] in
+# grader/worker/client.py), so the networks built before it are asked in a request of their
+# own, as before, and its failure is raised after they were judged; a constructor's timeout or
+# crash is raised at once, remembered against the class (Note [Fail fast]), a question's
+# against `loss` (crashes only), as `Student.calls` and `Student.method_calls` do.  Where a
+# name is missing or a call was refused earlier, the check makes its two requests as before.
+# One request fewer per model check: 11 per fc_nets submission.
+class _Answers:
+    """The questions' replies of `_made_and_asked`'s request, one per `next`, as
+    `Student.method_calls` hands them (Note [Models built and asked together])."""
+
+    def __init__(self, student, key: str, stream=None, fallback=None) -> None:
+        self.student, self.key, self.stream, self.fallback = student, key, stream, fallback
+
+    def next(self):
+        if self.stream is None:
+            return next(self.fallback)
+        try:
+            return next(self.stream)
+        except WorkerFailure as error:
+            self.student._remember(self.key, error, timeouts=False)
+            raise
+
+    def __enter__(self) -> "_Answers":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for answers in (self.stream, self.fallback):
+            if answers is not None:
+                answers.close()
+
+
+def _made_and_asked(student, class_name: str, output: str, cases: Sequence["ModelCase"],
+                    meanwhile: Callable[[], None]):
+    """(models, answers): each case's model as `_new_models` gives it, and the replies to
+    `loss` of each one built with the case's parameters installed, all in one request (Note
+    [Models built and asked together]); None where the check makes its two requests."""
+    constructor, method = f"fc_net.{class_name}", f"object {class_name}.loss"
+    try:
+        actual = student.require("fc_net", class_name)
+    except CheckFailure:
+        return None
+    if constructor in student._timed_out or constructor in student._crashed \
+            or method in student._crashed:
+        return None
+    arguments = [_model_arguments(student, class_name, case.dims, case.reg) for case in cases]
+    target = {"module": student._import_name("fc_net"), "attrs": actual.split(".")}
+    calls = [(target, args, kwargs) for args, kwargs, _ in arguments]
+    for number, case in enumerate(cases):
+        params = Part(number).attr("params")
+        calls.append(({"ref": Part(number).wire(), "attrs": ["loss"]},
+                      (case.X,) if output == "scores" else (case.X, case.y), {},
+                      {"sets": [(params.item(k), v, "like") for k, v in case.params.items()],
+                       "watch_inputs": False}))
+    student._warm_up()
+    try:
+        stream = student.worker.stream(calls, timeout=student.call_timeout)
+    except WorkerFailure as error:  # sending (a worker that would not start): the first call's
+        student._remember(constructor, error)
+        raise
+    models: list = []
+    try:
+        meanwhile()
+        for args, _, shown in arguments:
+            try:
+                result = next(stream)
+            except StudentError as error:
+                models.append(lambda error=error, args=args, shown=shown:
+                              _raise_constructor_failure(error, class_name, args, shown))
+                break
+            except WorkerFailure as error:
+                student._remember(constructor, error)
+                raise
+            student._note_mutations(class_name, result)
+            models.append(RemoteObject(student, result.ref, class_name))
+    except BaseException:
+        stream.close()
+        raise
+    if len(models) == len(cases) and isinstance(models[-1], RemoteObject):
+        return models, _Answers(student, method, stream=stream)
+    stream.close()  # stopped at the constructor that raised: the ones before it asked alone
+    made = [m for m in models if isinstance(m, RemoteObject)]
+    questions = [(model, "loss", (case.X,) if output == "scores" else (case.X, case.y), {},
+                  ("params", _install_values(model, case.params)))
+                 for case, model in zip(cases, made)]
+    return models, _Answers(student, method, fallback=student.method_calls(questions))
 
 
 def _reference_model(class_name: str, dims: Sequence[int], reg: float, params: dict):
@@ -891,8 +989,22 @@ def _model_output_check(class_name: str, output: str, cases: Sequence[ModelCase]
         # while it answers (Note [Judge works while the worker computes] in student.py; the
         # first case's part: 1% of a submission's time, 40 alternated submissions, load 5).
         first: dict = {}
-        models = _new_models(student, class_name, cases, meanwhile=lambda: first.update(
-            {0: _reference_answers(output, class_name, cases[0])}))
+        meanwhile = lambda: first.update(  # noqa: E731
+            {0: _reference_answers(output, class_name, cases[0])})
+        # Built and asked in one request where it can be (Note [Models built and asked together]).
+        together = _made_and_asked(student, class_name, output, cases, meanwhile)
+        if together is not None:
+            models, answers = together
+            made = [m for m in models if isinstance(m, RemoteObject)]
+            with answers:
+                for number, (case, model) in enumerate(zip(cases, made)):
+                    _compare_output(output, class_name, model, case, hint,
+                                    install=(case.params, {}), answer=answers.next,
+                                    expected=first.get(number))
+            if len(made) < len(models):
+                models[len(made)]()  # raises the constructor's failure, after the cases before it
+            return
+        models = _new_models(student, class_name, cases, meanwhile=meanwhile)
         made = [m for m in models if isinstance(m, RemoteObject)]
         installs = [(case.params, _student_shapes(model, initial=True))
                     for case, model in zip(cases, made)]

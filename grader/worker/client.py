@@ -866,13 +866,19 @@ def _call_options(sets, reads, watch_inputs: bool) -> dict:
     folded sets (Note [Sets folded into a call]), reads (Note [Reads folded into a call]) and
     `watch_inputs` (only when False, the worker's default being True)."""
     fields: dict = {}
-    if sets:
-        fields["sets"] = [[ref.wire()["__ref__"], value] for ref, value in sets]
+    if sets:  # (ref, value), or (ref, value, "like"): Note [Sets in the student's shape]
+        fields["sets"] = [[_ref_wire(item[0]), *item[1:]] for item in sets]
     if reads:
         fields["reads"] = [ref.wire()["__ref__"] for ref in reads]
     if watch_inputs is False:
         fields["watch_inputs"] = False
     return fields
+
+
+def _ref_wire(ref: "Ref | Part"):
+    """A ref in an assignment: [handle, step...] for a Ref, {"__part__": [...]} for a Part of
+    the same stream, which the worker resolves to that call's result (Note [Streamed calls])."""
+    return ref.wire()["__ref__"] if isinstance(ref, Ref) else ref.wire()
 
 
 def _members(members) -> dict[str, str]:
