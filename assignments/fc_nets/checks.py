@@ -621,7 +621,7 @@ def _call_installed(model, install: tuple | None, *args, shapes_after: dict | No
     already sent (Note [A check's models asked together])."""
     reads = (PARAMS,) if shapes_after is not None else ()
     if install is None:
-        result = model.call("loss", *args, reads=reads)
+        result = answer() if answer is not None else model.call("loss", *args, reads=reads)
     else:
         values = _install_values(model, *install)
         try:
@@ -1156,6 +1156,16 @@ def _log_c_bound(X: np.ndarray, dims: Sequence[int], weight_scale: float) -> flo
     return bound * weight_scale * (math.sqrt(dims[-2]) + LOG_C_T)
 
 
+# Note [Both near-log-C questions in one request]
+# The check asked the fresh network's own loss (reading `params` after it for the shapes the
+# student keeps them in), then, in a second request, the loss at the judge's small weights
+# installed in those shapes.  Both questions now go in one request (`Student.method_calls`,
+# Note [Streamed calls] in grader/worker/client.py), the judge's weights assigned "like"
+# (Note [Sets in the student's shape] in grader/worker/runtime.py): reshaped by the worker to
+# the shapes the model holds right after its own loss returned, which is what that read saw.
+# The same two calls in the same order; a first answer that fails the check leaves the second
+# to be drained, as after any wrong answer in a stream.
+
 def _initial_loss_near_log_c(student) -> dict:
     __tracebackhide__ = True
     dims, weight_scale, N = (15, 20, 30, 10), 1e-2, 10
@@ -1163,12 +1173,6 @@ def _initial_loss_near_log_c(student) -> dict:
     X, y = r.standard_normal((N, dims[0])), r.integers(dims[-1], size=N)
     model = _new_model(student, "FullyConnectedNet", dims, weight_scale=weight_scale,
                        before=[_seed_call(231)])
-    shapes: dict = {}
-    own, _ = _loss_and_grads(model, X, y, f"freshly initialised {list(dims)}, N={N}",
-                             shapes_after=shapes)
-    bound = _log_c_bound(X, dims, weight_scale)
-    compare_scalar(f"initial loss (sizes {list(dims)}, weight_scale={weight_scale:g}, N={N})",
-                   own, math.log(dims[-1]), tolerance=Tolerance(rtol=0.0, atol=bound))
     # A loss near log C is only a loss if it is the network's: the same check at small
     # weights the judge draws and installs, loss and gradients against the reference's
     # (Note [Judge holds the state] in grader/checks/trust.py; fixed inputs, so a
@@ -1179,7 +1183,16 @@ def _initial_loss_near_log_c(student) -> dict:
         params[f"W{i}"] = weight_scale * r.standard_normal((fan_in, fan_out))
         params[f"b{i}"] = np.zeros(fan_out)
     what = f"small weights the grader set (weight_scale={weight_scale:g}), N={N}"
-    loss, grads = _loss_and_grads(model, X, y, what, install=(params, shapes))
+    # Both questions in one request (Note [Both near-log-C questions in one request]).
+    with student.method_calls([(model, "loss", (X, y), {}, None),
+                               (model, "loss", (X, y), {}, ("params", params, "like"))]) as answers:
+        own, _ = _loss_and_grads(model, X, y, f"freshly initialised {list(dims)}, N={N}",
+                                 answer=lambda: next(answers))
+        bound = _log_c_bound(X, dims, weight_scale)
+        compare_scalar(f"initial loss (sizes {list(dims)}, weight_scale={weight_scale:g}, N={N})",
+                       own, math.log(dims[-1]), tolerance=Tolerance(rtol=0.0, atol=bound))
+        loss, grads = _loss_and_grads(model, X, y, what, install=(params, {}),
+                                      answer=lambda: next(answers))
     _same_as_reference(model, ModelCase(what, dims, params, X, y, 0.0), loss, grads)
     return {"loss": float(np.asarray(getattr(own, "value", own))), "log_C": math.log(dims[-1]),
             "bound": bound}

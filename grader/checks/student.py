@@ -601,13 +601,15 @@ class RemoteObject:
 
     def _sets(self, set_items: tuple[str, dict] | None) -> list:
         """The assignments a request makes before its call, as (Ref, value) pairs, in order:
-        those `defer_set_items` left for it (taken now), then `set_items` (attr, values)."""
+        those `defer_set_items` left for it (taken now), then `set_items` (attr, values), or
+        (attr, values, "like") for values the worker puts in the shapes it holds (Note [Sets in
+        the student's shape] in grader/worker/runtime.py): (Ref, value, "like") triples."""
         sets = []
         for pending in (self.deferred, set_items):
             if pending is not None:
-                attr, values = pending
+                attr, values, *like = pending  # like: ("like",), Note [Sets in the student's shape]
                 base = self.ref.attr(attr)
-                sets += [(base.item(key), value) for key, value in values.items()]
+                sets += [(base.item(key), value, *like) for key, value in values.items()]
         self.deferred = None
         return sets
 
