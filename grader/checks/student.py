@@ -285,6 +285,70 @@ class Student:
         result = self.call(module, class_name, *args, timeout=timeout, reads=refs, **kwargs)
         return RemoteObject(self, result.ref, class_name, dict(zip(reads, result.reads)))
 
+    # Note [Built and asked in one request]
+    # A check that builds an object and asks it one question with the judge's values installed
+    # (cnn's `exact_loss`: `ThreeLayerConvNet(...)`, its `params` read, then `params[...] = ...`
+    # and `loss`) paid two round trips: the values went in the shapes the object keeps them
+    # in, known only from the read.  `new_and_call` sends both calls in one request (Note
+    # [Streamed calls] in grader/worker/client.py), the question on the object the first call
+    # made (`Part(0)`), its values assigned "like" (Note [Sets in the student's shape] in
+    # grader/worker/runtime.py: in the shapes the object holds, as that read would have put
+    # them).  `model()` gives the object (its reads), raising what `new` raised; `answer()`
+    # gives the question's CallResult, raising what the object's `call` raised; each failure
+    # remembered as those calls remember it (Note [Fail fast]).  The same calls in the same
+    # order; where the judge stops after the first (its reads fail a check), the question it
+    # no longer wants was still asked and its reply is drained with the next request.  Where
+    # the class is missing or a call was refused before, `model()` and `answer()` make their
+    # own requests, as before.
+    def new_and_call(self, module: str, class_name: str, args: tuple, kwargs: dict,
+                     reads: tuple, method: str, call_args: tuple,
+                     set_items: tuple) -> tuple[Callable[[], "RemoteObject"], Callable[[], CallResult]]:
+        """(model, answer): `new(module, class_name, *args, reads=reads, **kwargs)` and that
+        object's `call(method, *call_args, set_items=set_items)`, `set_items` (attr, values,
+        "like"), in one request (Note [Built and asked in one request])."""
+        made: list = []
+        new_key, call_key = f"{module}.{class_name}", f"object {class_name}.{method}"
+        try:
+            actual = self.require(module, class_name)
+        except CheckFailure:
+            actual = None
+        if actual is None or new_key in self._timed_out or new_key in self._crashed \
+                or call_key in self._crashed:
+            def model() -> RemoteObject:
+                made.append(self.new(module, class_name, *args, reads=reads, **kwargs))
+                return made[0]
+            return model, lambda: made[0].call(method, *call_args, set_items=set_items)
+        self._warm_up()
+        built = Part(0)
+        sets = [(built.attr(set_items[0]).item(key), value, *set_items[2:])
+                for key, value in set_items[1].items()]
+        try:
+            stream = self.worker.stream(
+                [({"module": self._import_name(module), "attrs": actual.split(".")}, args, kwargs,
+                  {"reads": [_path_ref(RESULT, path) for path in reads]}),
+                 ({"ref": built.wire(), "attrs": [method]}, call_args, {},
+                  {"sets": sets, "watch_inputs": False})], timeout=self.call_timeout)
+        except WorkerFailure as error:  # sending (a worker that would not start): the first call's
+            self._remember(new_key, error)
+            raise
+
+        def model() -> RemoteObject:
+            try:
+                result = next(stream)
+            except WorkerFailure as error:
+                self._remember(new_key, error)
+                raise
+            self._note_mutations(class_name, result)
+            return RemoteObject(self, result.ref, class_name, dict(zip(reads, result.reads)))
+
+        def answer() -> CallResult:
+            try:
+                return next(stream)
+            except WorkerFailure as error:
+                self._remember(call_key, error, timeouts=False)
+                raise
+        return model, answer
+
     def _note_mutations(self, name: str, result: CallResult) -> None:
         # Only whole array arguments count; dicts such as bn_param are meant to change.
         for path in result.mutated:
