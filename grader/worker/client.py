@@ -521,10 +521,12 @@ class Worker:
     #   and asked together] in assignments/fc_nets/checks.py, the worker putting the judge's
     #   values in the shapes the model holds: Note [Sets in the student's shape] in
     #   runtime.py), a wrong gradient's notes in one request per check (Note [Directional notes
-    #   in one request] there), Adam's probe in its check's request, constants made together,
-    #   batchnorm's speed runs in one request: a `grade check` of the solution makes 63
-    #   requests instead of 79 (fc_nets), 90 instead of 96 (batchnorm), 80 instead of 93
-    #   (dropout), and an fc_nets submission of benchmarks/overhead.py's class 67 instead of 114.
+    #   in one request] there), cnn's model built and asked in one request (Note [Built and
+    #   asked in one request] in grader/checks/student.py), Adam's probe in its check's
+    #   request, constants made together, batchnorm's speed runs in one request: a `grade
+    #   check` of the solution makes 63 requests instead of 79 (fc_nets), 90 instead of 96
+    #   (batchnorm), 80 instead of 93 (dropout), 44 instead of 50 (cnn), and an fc_nets
+    #   submission of benchmarks/overhead.py's class 67 instead of 114.
     # The limits stay as they were: every reply is still read under its deadline, sized,
     # decoded strictly and matched to its request, the memory check runs after each reply,
     # and the worker still copies and compares every input.
