@@ -212,9 +212,12 @@ class Student:
             return
         target = {"module": module, "attrs": attrs.split(".")}
         try:
-            with self.worker.stream([(target, list(args), {}) for args in wanted]) as stream:
+            stream = self.worker.stream([(target, list(args), {}) for args in wanted])
+            try:
                 for args in wanted:
                     self._constants[(module, attrs, args)] = (self.worker.starts, next(stream).ref)
+            finally:
+                stream.close()
         except WorkerFailure:
             pass
 
