@@ -546,7 +546,7 @@ def _made_and_asked(student, class_name: str, output: str, cases: Sequence["Mode
     stream.close()  # stopped at the constructor that raised: the ones before it asked alone
     made = [m for m in models if isinstance(m, RemoteObject)]
     questions = [(model, "loss", (case.X,) if output == "scores" else (case.X, case.y), {},
-                  ("params", _install_values(model, case.params)))
+                  ("params", case.params, "like"))
                  for case, model in zip(cases, made)]
     return models, _Answers(student, method, fallback=student.method_calls(questions))
 
