@@ -119,8 +119,7 @@ class InProcessWorker:
                  **kwargs) -> CallResult:
         if sets:  # Note [Sets folded into a call] in grader/worker/client.py
             try:
-                runtime._assign([[r.wire()["__ref__"], _wire_refs(v)] for r, v in sets], self.table,
-                                batch=True)
+                runtime._assign(_set_items(sets, []), self.table, batch=True)
             except Exception as exc:
                 raise StudentError(type(exc).__name__, str(exc),
                                    index=getattr(exc, "grader_index", -1)) from None
@@ -168,12 +167,17 @@ class InProcessWorker:
             option = options[0] if options else {}
             if "ref" in target:  # a method of an object kept earlier, its sets made first
                 try:
-                    runtime._assign([[r.wire()["__ref__"], _wire_refs(v)]
-                                     for r, v in option.get("sets") or ()], self.table, batch=True)
+                    runtime._assign(_set_items(option.get("sets"), results), self.table,
+                                    batch=True)
                 except Exception as exc:
                     raise StudentError(type(exc).__name__, str(exc),
                                        index=getattr(exc, "grader_index", -1)) from None
-                function = self.table.resolve(target["ref"])
+                ref = target["ref"]
+                if isinstance(ref, dict) and "__part__" in ref:  # Part(i).wire(): result i's
+                    index, *path = ref["__part__"]
+                    ref = Ref(results[index].ref.handle, tuple(tuple(s) for s in path))
+                    ref = ref.wire()["__ref__"]
+                function = self.table.resolve(ref)
             else:
                 function = importlib.import_module(target["module"])
             for name in target["attrs"]:
@@ -198,6 +202,13 @@ class _Steps:
 
     def close(self) -> None:
         self.steps.close()
+
+
+def _set_items(sets, results: list) -> list:
+    """A call's folded assignments, (Ref or Part, value[, "like"]) each, as runtime._assign
+    takes them (Note [Sets in the student's shape] in grader/worker/runtime.py)."""
+    return [[_parts(ref, results).wire()["__ref__"], _wire_refs(value), *like]
+            for ref, value, *like in sets or ()]
 
 
 def _parts(value, results: list):

@@ -1429,9 +1429,14 @@ def student_net(student: Student, spec: NetSpec, *, weight_scale: float = 1e-3,
         return student.new("cnn", "ThreeLayerConvNet", **spec.kwargs(), weight_scale=weight_scale,
                            reg=reg, dtype=_worker_float64(student), reads=(("params",),))
     except StudentError as error:
-        raise CheckFailure(f"ThreeLayerConvNet({spec.describe()}, weight_scale={weight_scale}, "
-                           f"reg={reg}, dtype=np.float64) raised {error}"
-                           + (f"\n{error.traceback}" if error.traceback else "")) from None
+        raise _net_failure(spec, weight_scale, reg, error) from None
+
+
+def _net_failure(spec: NetSpec, weight_scale: float, reg: float, error: StudentError) -> CheckFailure:
+    """What `student_net` raises for the constructor's exception."""
+    return CheckFailure(f"ThreeLayerConvNet({spec.describe()}, weight_scale={weight_scale}, "
+                        f"reg={reg}, dtype=np.float64) raised {error}"
+                        + (f"\n{error.traceback}" if error.traceback else ""))
 
 
 def student_params(model: RemoteObject, spec: NetSpec, *,
@@ -1506,10 +1511,27 @@ def call_loss(model: RemoteObject, X: np.ndarray, y: np.ndarray | None, what: st
 def exact_loss(student: Student, spec: NetSpec, params: dict, reg: float, X: np.ndarray,
                y: np.ndarray | None, what: str):
     """A new model's loss(X[, y]) with every parameter overwritten by `params` (Note [Judging
-    the model]); the parameters go with the loss call (Note [Sets folded into a call])."""
-    model = student_net(student, spec, reg=reg)
+    the model]); the model built, its params read and the loss asked with the parameters in
+    one request (Note [Built and asked in one request] in grader/checks/student.py)."""
+    model, answer = student_net_asked(student, spec, reg, params, (X,) if y is None else (X, y))
     own = student_params(model, spec, own_shapes=True)
-    return call_loss(model, X, y, what, install=installing(own, params))
+    return call_loss(model, X, y, what, install=installing(own, params), answer=answer)
+
+
+def student_net_asked(student: Student, spec: NetSpec, reg: float, params: dict,
+                      args: tuple) -> tuple:
+    """(`student_net(student, spec, reg=reg)`, the `answer` of its `loss(*args)` with `params`
+    installed), both in one request (Note [Built and asked in one request] in
+    grader/checks/student.py); the model's failures raised as `student_net` raises them."""
+    weight_scale = 1e-3  # student_net's default
+    model, answer = student.new_and_call(
+        "cnn", "ThreeLayerConvNet", (), {**spec.kwargs(), "weight_scale": weight_scale,
+                                         "reg": reg, "dtype": _worker_float64(student)},
+        (("params",),), "loss", args, ("params", params, "like"))
+    try:
+        return model(), answer
+    except StudentError as error:
+        raise _net_failure(spec, weight_scale, reg, error) from None
 
 
 def check_params(student: Student) -> None:
@@ -1702,9 +1724,9 @@ def grad_check(name: str) -> Check:
     layer = {"1": "conv", "2": "hidden affine", "3": "output affine"}[name[1]]
 
     def ask(student: Student, params: dict, X: np.ndarray, y: np.ndarray) -> tuple[dict, dict]:
-        model = student_net(student, MODEL_SPEC, reg=GRAD_REG)
+        model, answer = student_net_asked(student, MODEL_SPEC, GRAD_REG, params, (X, y))
         own = student_params(model, MODEL_SPEC, own_shapes=True)
-        _, grads = call_loss(model, X, y, "X, y", install=installing(own, params))
+        _, grads = call_loss(model, X, y, "X, y", install=installing(own, params), answer=answer)
         return grads, own
 
     def run(student: Student) -> None:

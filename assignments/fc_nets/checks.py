@@ -18,6 +18,7 @@ explained by a Note below.  Points live in rubrics/fc_nets.yml.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import re
@@ -34,7 +35,7 @@ from grader.checks.compare import (Signature, Tolerance, accept_shape, collectin
 from grader.checks.spec import Check, CheckFailure, Sample
 from grader.checks.trust import judge_sgd, verify_step
 from grader.checks.student import RemoteObject, RemoteTraining
-from grader.worker.client import RESULT, Converted, Part, StudentError
+from grader.worker.client import RESULT, Converted, Part, StudentError, WorkerFailure
 from reference.cs231n import layer_utils as ref_utils
 from reference.cs231n import layers as ref
 from reference.cs231n import optim as ref_optim
@@ -314,7 +315,9 @@ def _numpy_type(student, name: str):
     """A worker-side reference to np.<name>; see Note [dtype across the wire]."""
     # worker.call, not student.call: numpy is not the student's module, and student.call would
     # first list every numpy callable with its signature (about 0.3 s per submission).
-    # Made once per worker process (Note [Worker constants] in grader/checks/student.py).
+    # Made once per worker process (Note [Worker constants] in grader/checks/student.py), both
+    # dtypes the checks use in one request (Note [Constants made together] there).
+    student.prefetch_constants("numpy", "dtype", [("float64",), ("float32",)])
     return student.constant("numpy", "dtype", name).attr("type")
 
 
@@ -450,6 +453,104 @@ def _new_models(student, class_name: str, cases: Sequence["ModelCase"],
     return made
 
 
+# Note [Models built and asked together]
+# A model check built its networks in one request, read each one's `params` in it for the
+# shapes the student keeps them in, and asked its questions in a second request, each
+# network's parameters installed in those shapes (Notes [A check's models made together],
+# [A check's models asked together]).  The worker now reshapes the judge's values itself, by
+# the same rule and from the same values (Note [Sets in the student's shape] in
+# grader/worker/runtime.py), so the questions need nothing from the constructions' replies and
+# go in the constructions' request: every constructor, then every question (`Part(i)`, the
+# network built by call i), the same calls in the same order, each network handed the same
+# values in the same shapes.  Each reply is read and judged where it was before: a constructor
+# that raises stops the worker's answers there (Note [Streamed calls] in
+# grader/worker/client.py), so the networks built before it are asked in a request of their
+# own, as before, and its failure is raised after they were judged; a constructor's timeout or
+# crash is raised at once, remembered against the class (Note [Fail fast]), a question's
+# against `loss` (crashes only), as `Student.calls` and `Student.method_calls` do.  Where a
+# name is missing or a call was refused earlier, the check makes its two requests as before.
+# One request fewer per model check: 11 per fc_nets submission.
+class _Answers:
+    """The questions' replies of `_made_and_asked`'s request, one per `next`, as
+    `Student.method_calls` hands them (Note [Models built and asked together])."""
+
+    def __init__(self, student, key: str, stream=None, fallback=None) -> None:
+        self.student, self.key, self.stream, self.fallback = student, key, stream, fallback
+
+    def next(self):
+        if self.stream is None:
+            return next(self.fallback)
+        try:
+            return next(self.stream)
+        except WorkerFailure as error:
+            self.student._remember(self.key, error, timeouts=False)
+            raise
+
+    def __enter__(self) -> "_Answers":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for answers in (self.stream, self.fallback):
+            if answers is not None:
+                answers.close()
+
+
+def _made_and_asked(student, class_name: str, output: str, cases: Sequence["ModelCase"],
+                    meanwhile: Callable[[], None]):
+    """(models, answers): each case's model as `_new_models` gives it, and the replies to
+    `loss` of each one built with the case's parameters installed, all in one request (Note
+    [Models built and asked together]); None where the check makes its two requests."""
+    constructor, method = f"fc_net.{class_name}", f"object {class_name}.loss"
+    try:
+        actual = student.require("fc_net", class_name)
+    except CheckFailure:
+        return None
+    if constructor in student._timed_out or constructor in student._crashed \
+            or method in student._crashed:
+        return None
+    arguments = [_model_arguments(student, class_name, case.dims, case.reg) for case in cases]
+    target = {"module": student._import_name("fc_net"), "attrs": actual.split(".")}
+    calls = [(target, args, kwargs) for args, kwargs, _ in arguments]
+    for number, case in enumerate(cases):
+        params = Part(number).attr("params")
+        calls.append(({"ref": Part(number).wire(), "attrs": ["loss"]},
+                      (case.X,) if output == "scores" else (case.X, case.y), {},
+                      {"sets": [(params.item(k), v, "like") for k, v in case.params.items()],
+                       "watch_inputs": False}))
+    student._warm_up()
+    try:
+        stream = student.worker.stream(calls, timeout=student.call_timeout)
+    except WorkerFailure as error:  # sending (a worker that would not start): the first call's
+        student._remember(constructor, error)
+        raise
+    models: list = []
+    try:
+        meanwhile()
+        for args, _, shown in arguments:
+            try:
+                result = next(stream)
+            except StudentError as error:
+                models.append(lambda error=error, args=args, shown=shown:
+                              _raise_constructor_failure(error, class_name, args, shown))
+                break
+            except WorkerFailure as error:
+                student._remember(constructor, error)
+                raise
+            student._note_mutations(class_name, result)
+            models.append(RemoteObject(student, result.ref, class_name))
+    except BaseException:
+        stream.close()
+        raise
+    if len(models) == len(cases) and isinstance(models[-1], RemoteObject):
+        return models, _Answers(student, method, stream=stream)
+    stream.close()  # stopped at the constructor that raised: the ones before it asked alone
+    made = [m for m in models if isinstance(m, RemoteObject)]
+    questions = [(model, "loss", (case.X,) if output == "scores" else (case.X, case.y), {},
+                  ("params", case.params, "like"))
+                 for case, model in zip(cases, made)]
+    return models, _Answers(student, method, fallback=student.method_calls(questions))
+
+
 def _reference_model(class_name: str, dims: Sequence[int], reg: float, params: dict):
     """A reference model holding float64 copies of `params`; the judge's np.random is untouched.
 
@@ -520,7 +621,7 @@ def _call_installed(model, install: tuple | None, *args, shapes_after: dict | No
     already sent (Note [A check's models asked together])."""
     reads = (PARAMS,) if shapes_after is not None else ()
     if install is None:
-        result = model.call("loss", *args, reads=reads)
+        result = answer() if answer is not None else model.call("loss", *args, reads=reads)
     else:
         values = _install_values(model, *install)
         try:
@@ -663,11 +764,10 @@ def _grad_signatures(case: ModelCase, name: str, unregularised: dict) -> list[Si
 
 def _own_loss_note(model, case: ModelCase, name: str, claimed, loss_wrong: bool = False) -> str:
     """Is grads[name] the gradient of the student's own loss?  One directional derivative says."""
-    base = case.params.get(name)
-    claimed = in_shape(claimed, np.shape(base))
-    if not isinstance(claimed, np.ndarray) or base is None or claimed.shape != base.shape:
+    planned = _directional_plan(case, name, claimed)
+    if planned is None:
         return ""
-    direction = np.random.default_rng(12345).standard_normal(base.shape)  # scores nothing: fixed
+    base, claimed, direction = planned
     shapes = _student_shapes(model)
 
     def loss_at(t: float) -> float:
@@ -680,6 +780,23 @@ def _own_loss_note(model, case: ModelCase, name: str, claimed, loss_wrong: bool 
         return ""
     finally:
         _install(model, {name: base}, shapes)
+    return _own_loss_text(name, claimed, direction, numeric, loss_wrong)
+
+
+def _directional_plan(case: ModelCase, name: str, claimed):
+    """(base, claimed in its shape, direction) of `_own_loss_note` for grads[name]; None when
+    the claimed gradient cannot be compared (no note, no request)."""
+    base = case.params.get(name)
+    claimed = in_shape(claimed, np.shape(base))
+    if not isinstance(claimed, np.ndarray) or base is None or claimed.shape != base.shape:
+        return None
+    direction = np.random.default_rng(12345).standard_normal(base.shape)  # scores nothing: fixed
+    return base, claimed, direction
+
+
+def _own_loss_text(name: str, claimed: np.ndarray, direction: np.ndarray, numeric: float,
+                   loss_wrong: bool) -> str:
+    """The note of `_own_loss_note` once the directional derivative `numeric` is known."""
     analytic = float(np.sum(claimed * direction))
     error = abs(numeric - analytic) / max(abs(numeric) + abs(analytic), 1e-12)
     if error < DIRECTIONAL_TOLERANCE:
@@ -691,6 +808,75 @@ def _own_loss_note(model, case: ModelCase, name: str, claimed, loss_wrong: bool 
                 f"backward pass too")
     return (f"\n  grads['{name}'] is not the gradient of your own loss either (directional "
             f"derivative relative error {error:.1e}): the bug is in the backward pass")
+
+
+# Note [Directional notes in one request]
+# A wrong gradient's note (`_own_loss_note`: is it the gradient of the student's own loss?)
+# read the shapes of model.params, asked the loss at base + t*d and at base - t*d, and put
+# base back: four round trips per wrong parameter, the largest share of a failing fc_nets
+# submission's requests (a deep network with three wrong gradients made 12 for one check).
+# `_own_loss_notes` asks for every wrong parameter of a check together: the shapes read once,
+# then every loss question in one request (`Student.method_calls`, Note [Streamed calls] in
+# grader/worker/client.py), each parameter put back by the assignments folded into the next
+# parameter's first question (Note [Sets folded into a call]: made in order, before the
+# call), the last one put back by its own request, as before.  So the student's `loss` is
+# asked exactly the questions it was asked one parameter at a time, in the same order, at
+# the same parameters in the same shapes, and each note is computed from the same two
+# numbers.  The shapes are those read before the first question instead of before each
+# parameter's: they differ only for a `loss` that reshapes model.params itself, and then
+# only which shape a note's questions are asked in.  Where anything goes wrong (a question
+# raises, times out or answers something that is not a loss, an assignment raises), that
+# parameter's note is empty and it is put back, as before; the parameters after it are then
+# asked one by one as before (a failed put-back raises the same failure as before); the
+# questions already sent for them run and their answers are dropped (Note [Streamed calls]).
+def _own_loss_notes(model, case: ModelCase, claims: list, loss_wrong: bool = False) -> list:
+    """`_own_loss_note(model, case, name, claimed, loss_wrong)` for each (name, claimed) of
+    `claims`, in order, their questions in one request (Note [Directional notes in one
+    request])."""
+    notes = [""] * len(claims)
+    plan = []
+    for index, (name, claimed) in enumerate(claims):
+        planned = _directional_plan(case, name, claimed)
+        if planned is not None:
+            plan.append((index, name, *planned))
+    if not plan:
+        return notes
+    shapes = _student_shapes(model)
+    steps = (DIRECTIONAL_STEP, -DIRECTIONAL_STEP)
+    questions, restores = [], []
+    for number, (_, name, base, _, direction) in enumerate(plan):
+        restore = _install_values(model, {plan[number - 1][1]: plan[number - 1][2]}, shapes) \
+            if number else {}
+        restores.append(restore)
+        for t in steps:
+            values = _install_values(model, {name: base + t * direction}, shapes)
+            questions.append((model, "loss", (case.X, case.y), {},
+                              ("params", {**restore, **values} if t > 0 else values)))
+    stopped = None  # the position in `plan` where the one request stopped answering
+    with model.student.method_calls(questions) as answers:
+        for number, (index, name, base, claimed, direction) in enumerate(plan):
+            losses = []
+            try:
+                for _ in steps:
+                    losses.append(float(np.asarray(next(answers).value[0])))
+            except StudentError as error:
+                if not losses and restores[number] and error.index == 0:
+                    # putting the parameter before back raised: as from its own request
+                    raise _install_failure(error, restores[number]) from None
+                stopped = number
+                break
+            except Exception:
+                stopped = number
+                break
+            numeric = (losses[0] - losses[1]) / (2 * DIRECTIONAL_STEP)
+            notes[index] = _own_loss_text(name, claimed, direction, numeric, loss_wrong)
+    if stopped is None:
+        _install(model, {plan[-1][1]: plan[-1][2]}, shapes)
+        return notes
+    _install(model, {plan[stopped][1]: plan[stopped][2]}, shapes)
+    for index, name, *_ in plan[stopped + 1:]:
+        notes[index] = _own_loss_note(model, case, name, claims[index][1], loss_wrong)
+    return notes
 
 
 def _compare_grads(grads, expected: dict, case: ModelCase, model, unregularised: dict,
@@ -713,9 +899,12 @@ def _compare_grads(grads, expected: dict, case: ModelCase, model, unregularised:
                            batch_size=len(case.X))
         except CheckFailure as failure:
             claimed = grads[name].value if isinstance(grads[name], Converted) else grads[name]
-            failures.append(failure.message + _own_loss_note(model, case, name, claimed,
-                                                             loss_wrong))
+            failures.append((failure.message, name, claimed))
             details[name] = failure.details
+    # Note [Directional notes in one request]
+    notes = _own_loss_notes(model, case, [(name, claimed) for _, name, claimed in failures],
+                            loss_wrong)
+    failures = [message + note for (message, _, _), note in zip(failures, notes)]
     if failures:
         first = ("your loss is wrong on this sample too: fix it first; correct gradients of a "
                  "wrong loss cannot match\n" if loss_wrong else "")
@@ -800,8 +989,22 @@ def _model_output_check(class_name: str, output: str, cases: Sequence[ModelCase]
         # while it answers (Note [Judge works while the worker computes] in student.py; the
         # first case's part: 1% of a submission's time, 40 alternated submissions, load 5).
         first: dict = {}
-        models = _new_models(student, class_name, cases, meanwhile=lambda: first.update(
-            {0: _reference_answers(output, class_name, cases[0])}))
+        meanwhile = lambda: first.update(  # noqa: E731
+            {0: _reference_answers(output, class_name, cases[0])})
+        # Built and asked in one request where it can be (Note [Models built and asked together]).
+        together = _made_and_asked(student, class_name, output, cases, meanwhile)
+        if together is not None:
+            models, answers = together
+            made = [m for m in models if isinstance(m, RemoteObject)]
+            with answers:
+                for number, (case, model) in enumerate(zip(cases, made)):
+                    _compare_output(output, class_name, model, case, hint,
+                                    install=(case.params, {}), answer=answers.next,
+                                    expected=first.get(number))
+            if len(made) < len(models):
+                models[len(made)]()  # raises the constructor's failure, after the cases before it
+            return
+        models = _new_models(student, class_name, cases, meanwhile=meanwhile)
         made = [m for m in models if isinstance(m, RemoteObject)]
         installs = [(case.params, _student_shapes(model, initial=True))
                     for case, model in zip(cases, made)]
@@ -953,6 +1156,16 @@ def _log_c_bound(X: np.ndarray, dims: Sequence[int], weight_scale: float) -> flo
     return bound * weight_scale * (math.sqrt(dims[-2]) + LOG_C_T)
 
 
+# Note [Both near-log-C questions in one request]
+# The check asked the fresh network's own loss (reading `params` after it for the shapes the
+# student keeps them in), then, in a second request, the loss at the judge's small weights
+# installed in those shapes.  Both questions now go in one request (`Student.method_calls`,
+# Note [Streamed calls] in grader/worker/client.py), the judge's weights assigned "like"
+# (Note [Sets in the student's shape] in grader/worker/runtime.py): reshaped by the worker to
+# the shapes the model holds right after its own loss returned, which is what that read saw.
+# The same two calls in the same order; a first answer that fails the check leaves the second
+# to be drained, as after any wrong answer in a stream.
+
 def _initial_loss_near_log_c(student) -> dict:
     __tracebackhide__ = True
     dims, weight_scale, N = (15, 20, 30, 10), 1e-2, 10
@@ -960,12 +1173,6 @@ def _initial_loss_near_log_c(student) -> dict:
     X, y = r.standard_normal((N, dims[0])), r.integers(dims[-1], size=N)
     model = _new_model(student, "FullyConnectedNet", dims, weight_scale=weight_scale,
                        before=[_seed_call(231)])
-    shapes: dict = {}
-    own, _ = _loss_and_grads(model, X, y, f"freshly initialised {list(dims)}, N={N}",
-                             shapes_after=shapes)
-    bound = _log_c_bound(X, dims, weight_scale)
-    compare_scalar(f"initial loss (sizes {list(dims)}, weight_scale={weight_scale:g}, N={N})",
-                   own, math.log(dims[-1]), tolerance=Tolerance(rtol=0.0, atol=bound))
     # A loss near log C is only a loss if it is the network's: the same check at small
     # weights the judge draws and installs, loss and gradients against the reference's
     # (Note [Judge holds the state] in grader/checks/trust.py; fixed inputs, so a
@@ -976,7 +1183,16 @@ def _initial_loss_near_log_c(student) -> dict:
         params[f"W{i}"] = weight_scale * r.standard_normal((fan_in, fan_out))
         params[f"b{i}"] = np.zeros(fan_out)
     what = f"small weights the grader set (weight_scale={weight_scale:g}), N={N}"
-    loss, grads = _loss_and_grads(model, X, y, what, install=(params, shapes))
+    # Both questions in one request (Note [Both near-log-C questions in one request]).
+    with student.method_calls([(model, "loss", (X, y), {}, None),
+                               (model, "loss", (X, y), {}, ("params", params, "like"))]) as answers:
+        own, _ = _loss_and_grads(model, X, y, f"freshly initialised {list(dims)}, N={N}",
+                                 answer=lambda: next(answers))
+        bound = _log_c_bound(X, dims, weight_scale)
+        compare_scalar(f"initial loss (sizes {list(dims)}, weight_scale={weight_scale:g}, N={N})",
+                       own, math.log(dims[-1]), tolerance=Tolerance(rtol=0.0, atol=bound))
+        loss, grads = _loss_and_grads(model, X, y, what, install=(params, {}),
+                                      answer=lambda: next(answers))
     _same_as_reference(model, ModelCase(what, dims, params, X, y, 0.0), loss, grads)
     return {"loss": float(np.asarray(getattr(own, "value", own))), "log_C": math.log(dims[-1]),
             "bound": bound}
@@ -1426,15 +1642,30 @@ ADAM_HINT_2017 = ("the 2017 starter's convention: t starts at 1 (config.setdefau
 
 def adam_t_convention(student) -> str:
     """`from_0` or `from_1` for this submission; Note [Adam step count convention]."""
-    value = str(student.conventions.get("adam_t", "auto")).lower()
-    if value in ADAM_T:
-        return value
+    configured = _configured_adam_t(student)
+    if configured is not None:
+        return configured
+    name, args, kwargs = _adam_probe()
     try:
-        result = student.call("optim", "adam", np.full((1, 3), 1.5), np.full((1, 3), 0.5),
-                              {"learning_rate": 1e-3})
+        result = student.call("optim", name, *args, **kwargs)
     except StudentError:
         return "from_0"
-    value = result.value
+    return _adam_t_of(student, result.value)
+
+
+def _configured_adam_t(student) -> str | None:
+    """The convention `--convention adam_t=...` names; None: `auto`, the submission says."""
+    value = str(student.conventions.get("adam_t", "auto")).lower()
+    return value if value in ADAM_T else None
+
+
+def _adam_probe() -> tuple:
+    """The call that tells the conventions apart: one step from a config without t."""
+    return "adam", (np.full((1, 3), 1.5), np.full((1, 3), 0.5), {"learning_rate": 1e-3}), {}
+
+
+def _adam_t_of(student, value) -> str:
+    """The convention the probe's returned `value` shows (Note [Adam step count convention])."""
     config = value[1] if isinstance(value, (tuple, list)) and len(value) == 2 else None
     stored = config.get("t") if isinstance(config, dict) else None
     stored = stored.value if isinstance(stored, Converted) else stored
@@ -1447,6 +1678,39 @@ def adam_t_convention(student) -> str:
             student.notes.append(note)
         return "from_1"
     return "from_0"
+
+
+# Note [Adam probe in the check's request]
+# Three Adam checks ask `adam_t_convention` first (Note [Adam step count convention]): one
+# round trip for the probe, then the check's own calls in a second.  The probe's inputs do not
+# depend on its answer, nor do the check's calls (the convention changes only the reference's
+# side), so `_optim_calls` sends the probe as the first call of the check's own request
+# (Note [Streamed calls] in grader/worker/client.py): the student's `adam` sees the same calls
+# in the same order, the convention is read from the probe's reply before any case is judged,
+# and a probe that raises is `from_0` as before, the check's calls then sent in a request of
+# their own (the worker stops a stream at a call that raised), as before.  A probe that times
+# out or crashes fails the check as its own request did.
+@contextlib.contextmanager
+def _optim_calls(student, rule: str, probe: bool, chain: Callable[[int], list]):
+    """Yield (adam_t, `student.calls("optim", chain(offset))`), `offset` the position of the
+    chain's first call in the request (for its `Part`s), with adam_t_convention's probe made
+    first in the same request when `probe` and `rule` is adam (Note [Adam probe in the
+    check's request]); adam_t is then the convention, else `from_0`."""
+    configured = _configured_adam_t(student) if probe and rule == "adam" else "from_0"
+    if configured is not None:
+        with student.calls("optim", chain(0)) as calls:
+            yield configured, calls
+        return
+    with student.calls("optim", [_adam_probe(), *chain(1)]) as calls:
+        try:
+            adam_t = _adam_t_of(student, next(calls).value)
+        except StudentError:
+            adam_t = None
+        if adam_t is not None:
+            yield adam_t, calls
+            return
+    with student.calls("optim", chain(0)) as calls:
+        yield "from_0", calls
 
 
 def _reference_config(rule: str, config: dict | None, adam_t: str) -> dict | None:
@@ -1512,11 +1776,11 @@ def _update_output_check(rule: str, output: str, hint: str, hidden: bool = False
 
     def run(student) -> None:
         __tracebackhide__ = True
-        adam_t = (adam_t_convention(student) if rule == "adam" and output == "next_w"
-                  else "from_0")
-        # Every case in one request (Note [Streamed calls] in grader/worker/client.py).
-        with student.calls("optim", [(rule, (case.w, case.dw, copy.deepcopy(case.config)), {})
-                                     for case in cases]) as calls:
+        # Every case in one request (Note [Streamed calls] in grader/worker/client.py), after
+        # Adam's probe (Note [Adam probe in the check's request]).
+        with _optim_calls(student, rule, output == "next_w", lambda offset: [
+                (rule, (case.w, case.dw, copy.deepcopy(case.config)), {})
+                for case in cases]) as (adam_t, calls):
             _cases(student, adam_t, calls)
 
     def _cases(student, adam_t: str, calls) -> None:
@@ -1563,14 +1827,15 @@ def _steps_check(rule: str, start: dict | None, *, seed: int, shape=(2, 3), step
         gradients = [_away_from_zero(r, shape, 1.0) for _ in range(steps)]
         # From a config without t the two Adam conventions differ (Note [Adam step count
         # convention]): each submission is asked under its own.
-        adam_t = (adam_t_convention(student) if rule == "adam" and "t" not in (start or {})
-                  else "from_0")
-        # The steps in one request (Note [Streamed calls] in grader/worker/client.py); each call
-        # gets the very objects the previous one returned, as in the Solver.
-        chain = [(rule, (w.copy(), gradients[0], copy.deepcopy(start)), {})]
-        for number, dw in enumerate(gradients[1:]):
-            chain.append((rule, (Part(number).item(0), dw, Part(number).item(1)), {}))
-        with student.calls("optim", chain) as calls:
+        # The steps in one request (Note [Streamed calls] in grader/worker/client.py), after
+        # Adam's probe (Note [Adam probe in the check's request]); each call gets the very
+        # objects the previous one returned, as in the Solver.
+        def chain(offset: int) -> list:
+            calls = [(rule, (w.copy(), gradients[0], copy.deepcopy(start)), {})]
+            for number, dw in enumerate(gradients[1:], start=offset):
+                calls.append((rule, (Part(number).item(0), dw, Part(number).item(1)), {}))
+            return calls
+        with _optim_calls(student, rule, "t" not in (start or {}), chain) as (adam_t, calls):
             _steps(calls, w, gradients, adam_t)
 
     def _steps(calls, w: np.ndarray, gradients: list, adam_t: str) -> None:

@@ -185,16 +185,45 @@ class Student:
     # built, 22 per fc_nets submission.  `constant` makes such an object once per worker process
     # and hands back the same handle until that process is replaced (a handle names an object
     # of one process only), so every later use resolves the same object the first call made.
+    # Note [Constants made together]
+    # fc_nets builds models of two dtypes, so it made `numpy.dtype("float64")` in one request and
+    # `numpy.dtype("float32")` in another, later.  `prefetch_constants` makes the constants a
+    # check will need in one request (Note [Streamed calls] in grader/worker/client.py), each
+    # kept as `constant` keeps it; they are library objects, made by the same calls as one by
+    # one, only earlier, and no student code runs in between.  Where that request fails (a
+    # submission that broke numpy in its worker), nothing is kept, and `constant` makes each
+    # one again, alone, and meets the failure as it always did.
     def constant(self, module: str, attrs: str, *args) -> Ref:
         """The handle of `module.attrs(*args)` made in the worker, once per worker process
         (Note [Worker constants]); for library objects only, never student functions."""
         key = (module, attrs, args)
-        held = self._constants.get(key)
-        if held is not None and self.worker.alive and held[0] == self.worker.starts:
-            return held[1]
+        if self._holds(key):
+            return self._constants[key][1]
         ref = self.worker.call(module, attrs, *args).ref
         self._constants[key] = (self.worker.starts, ref)
         return ref
+
+    def prefetch_constants(self, module: str, attrs: str, arguments: list[tuple]) -> None:
+        """Make `constant(module, attrs, *args)` for each args of `arguments` not yet held, in
+        one request (Note [Constants made together]); a failure is left for `constant` to meet
+        again when that constant is asked for."""
+        wanted = [args for args in arguments if not self._holds((module, attrs, args))]
+        if len(wanted) < 2:
+            return
+        target = {"module": module, "attrs": attrs.split(".")}
+        try:
+            stream = self.worker.stream([(target, list(args), {}) for args in wanted])
+            try:
+                for args in wanted:
+                    self._constants[(module, attrs, args)] = (self.worker.starts, next(stream).ref)
+            finally:
+                stream.close()
+        except WorkerFailure:
+            pass
+
+    def _holds(self, key: tuple) -> bool:
+        held = self._constants.get(key)
+        return held is not None and self.worker.alive and held[0] == self.worker.starts
 
     def remembering(self, key: str, name: str, call, timeouts: bool = True):
         """`call()`, unless `key` timed out (when `timeouts`) or crashed before (Note [Fail fast])."""
@@ -258,6 +287,70 @@ class Student:
         refs = [_path_ref(RESULT, path) for path in reads]
         result = self.call(module, class_name, *args, timeout=timeout, reads=refs, **kwargs)
         return RemoteObject(self, result.ref, class_name, dict(zip(reads, result.reads)))
+
+    # Note [Built and asked in one request]
+    # A check that builds an object and asks it one question with the judge's values installed
+    # (cnn's `exact_loss`: `ThreeLayerConvNet(...)`, its `params` read, then `params[...] = ...`
+    # and `loss`) paid two round trips: the values went in the shapes the object keeps them
+    # in, known only from the read.  `new_and_call` sends both calls in one request (Note
+    # [Streamed calls] in grader/worker/client.py), the question on the object the first call
+    # made (`Part(0)`), its values assigned "like" (Note [Sets in the student's shape] in
+    # grader/worker/runtime.py: in the shapes the object holds, as that read would have put
+    # them).  `model()` gives the object (its reads), raising what `new` raised; `answer()`
+    # gives the question's CallResult, raising what the object's `call` raised; each failure
+    # remembered as those calls remember it (Note [Fail fast]).  The same calls in the same
+    # order; where the judge stops after the first (its reads fail a check), the question it
+    # no longer wants was still asked and its reply is drained with the next request.  Where
+    # the class is missing or a call was refused before, `model()` and `answer()` make their
+    # own requests, as before.
+    def new_and_call(self, module: str, class_name: str, args: tuple, kwargs: dict,
+                     reads: tuple, method: str, call_args: tuple,
+                     set_items: tuple) -> tuple[Callable[[], "RemoteObject"], Callable[[], CallResult]]:
+        """(model, answer): `new(module, class_name, *args, reads=reads, **kwargs)` and that
+        object's `call(method, *call_args, set_items=set_items)`, `set_items` (attr, values,
+        "like"), in one request (Note [Built and asked in one request])."""
+        made: list = []
+        new_key, call_key = f"{module}.{class_name}", f"object {class_name}.{method}"
+        try:
+            actual = self.require(module, class_name)
+        except CheckFailure:
+            actual = None
+        if actual is None or new_key in self._timed_out or new_key in self._crashed \
+                or call_key in self._crashed:
+            def model() -> RemoteObject:
+                made.append(self.new(module, class_name, *args, reads=reads, **kwargs))
+                return made[0]
+            return model, lambda: made[0].call(method, *call_args, set_items=set_items)
+        self._warm_up()
+        built = Part(0)
+        sets = [(built.attr(set_items[0]).item(key), value, *set_items[2:])
+                for key, value in set_items[1].items()]
+        try:
+            stream = self.worker.stream(
+                [({"module": self._import_name(module), "attrs": actual.split(".")}, args, kwargs,
+                  {"reads": [_path_ref(RESULT, path) for path in reads]}),
+                 ({"ref": built.wire(), "attrs": [method]}, call_args, {},
+                  {"sets": sets, "watch_inputs": False})], timeout=self.call_timeout)
+        except WorkerFailure as error:  # sending (a worker that would not start): the first call's
+            self._remember(new_key, error)
+            raise
+
+        def model() -> RemoteObject:
+            try:
+                result = next(stream)
+            except WorkerFailure as error:
+                self._remember(new_key, error)
+                raise
+            self._note_mutations(class_name, result)
+            return RemoteObject(self, result.ref, class_name, dict(zip(reads, result.reads)))
+
+        def answer() -> CallResult:
+            try:
+                return next(stream)
+            except WorkerFailure as error:
+                self._remember(call_key, error, timeouts=False)
+                raise
+        return model, answer
 
     def _note_mutations(self, name: str, result: CallResult) -> None:
         # Only whole array arguments count; dicts such as bn_param are meant to change.
@@ -575,13 +668,15 @@ class RemoteObject:
 
     def _sets(self, set_items: tuple[str, dict] | None) -> list:
         """The assignments a request makes before its call, as (Ref, value) pairs, in order:
-        those `defer_set_items` left for it (taken now), then `set_items` (attr, values)."""
+        those `defer_set_items` left for it (taken now), then `set_items` (attr, values), or
+        (attr, values, "like") for values the worker puts in the shapes it holds (Note [Sets in
+        the student's shape] in grader/worker/runtime.py): (Ref, value, "like") triples."""
         sets = []
         for pending in (self.deferred, set_items):
             if pending is not None:
-                attr, values = pending
+                attr, values, *like = pending  # like: ("like",), Note [Sets in the student's shape]
                 base = self.ref.attr(attr)
-                sets += [(base.item(key), value) for key, value in values.items()]
+                sets += [(base.item(key), value, *like) for key, value in values.items()]
         self.deferred = None
         return sets
 

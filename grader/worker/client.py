@@ -516,6 +516,17 @@ class Worker:
     #   and 0.16 MB; with fc_nets's initialisation cases streamed together and cnn's
     #   `params` read with the model, a `grade check` of the solution makes 77 requests instead
     #   of 117 (fc_nets) and 53 instead of 62 (cnn), every selftest verdict the same.
+    # - then (issue 17, sixth round) more round trips folded, every selftest verdict and message
+    #   the same: a model check's networks built and asked in one request (Note [Models built
+    #   and asked together] in assignments/fc_nets/checks.py, the worker putting the judge's
+    #   values in the shapes the model holds: Note [Sets in the student's shape] in
+    #   runtime.py), a wrong gradient's notes in one request per check (Note [Directional notes
+    #   in one request] there), cnn's model built and asked in one request (Note [Built and
+    #   asked in one request] in grader/checks/student.py), Adam's probe in its check's
+    #   request, constants made together, batchnorm's speed runs in one request: a `grade
+    #   check` of the solution makes 63 requests instead of 79 (fc_nets), 90 instead of 96
+    #   (batchnorm), 80 instead of 93 (dropout), 44 instead of 50 (cnn), and an fc_nets
+    #   submission of benchmarks/overhead.py's class 67 instead of 114.
     # The limits stay as they were: every reply is still read under its deadline, sized,
     # decoded strictly and matched to its request, the memory check runs after each reply,
     # and the worker still copies and compares every input.
@@ -866,13 +877,19 @@ def _call_options(sets, reads, watch_inputs: bool) -> dict:
     folded sets (Note [Sets folded into a call]), reads (Note [Reads folded into a call]) and
     `watch_inputs` (only when False, the worker's default being True)."""
     fields: dict = {}
-    if sets:
-        fields["sets"] = [[ref.wire()["__ref__"], value] for ref, value in sets]
+    if sets:  # (ref, value), or (ref, value, "like"): Note [Sets in the student's shape]
+        fields["sets"] = [[_ref_wire(item[0]), *item[1:]] for item in sets]
     if reads:
         fields["reads"] = [ref.wire()["__ref__"] for ref in reads]
     if watch_inputs is False:
         fields["watch_inputs"] = False
     return fields
+
+
+def _ref_wire(ref: "Ref | Part"):
+    """A ref in an assignment: [handle, step...] for a Ref, {"__part__": [...]} for a Part of
+    the same stream, which the worker resolves to that call's result (Note [Streamed calls])."""
+    return ref.wire()["__ref__"] if isinstance(ref, Ref) else ref.wire()
 
 
 def _members(members) -> dict[str, str]:

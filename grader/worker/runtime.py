@@ -201,10 +201,19 @@ def _error(exc: BaseException) -> dict:
     return error
 
 
+def _ref_path(ref):
+    """A ref as the list [handle, step...]: as sent, or as `_part_refs` made it of a Part of the
+    same stream ({"__ref__": [...]}: a method of an earlier call's result, assignments into it;
+    Note [Sets in the student's shape])."""
+    if type(ref) is dict and len(ref) == 1 and "__ref__" in ref:
+        return ref["__ref__"]
+    return ref
+
+
 def _resolve_target(request: dict, table: Table):
     target = request["target"]
     if "ref" in target:
-        obj = table.resolve(target["ref"])
+        obj = table.resolve(_ref_path(target["ref"]))
     else:
         obj = importlib.import_module(target["module"])
     for name in target.get("attrs", []):
@@ -304,11 +313,14 @@ def op_set(request: dict, table: Table) -> dict:
 def _assign(items: list, table: Table, batch: bool) -> None:
     """Make the assignments [[ref, value], ...] in order; the first that raises ends them,
     marked (when `batch`) with its position for _error's `index`."""
-    for index, (ref, value) in enumerate(items):
+    for index, item in enumerate(items):
         try:
+            ref, value = _ref_path(item[0]), item[1]
             owner = table.resolve(ref[:-1])
             kind, key = ref[-1]
             value = _materialise(value, table)
+            if len(item) > 2 and item[2] == "like" and kind == "item":
+                value = _in_held_shape(owner, key, value)  # Note [Sets in the student's shape]
             if kind == "item":
                 owner[key] = value
             else:
@@ -320,6 +332,45 @@ def _assign(items: list, table: Table, batch: bool) -> None:
                 except BaseException:
                     pass
             raise
+
+
+# Note [Sets in the student's shape]
+# The judge hands a model its parameters in the shapes the student's own model keeps them in
+# (a (1, H) bias; Note [Singleton axes] in grader/checks/compare.py): it read `model.params`
+# right after the constructor returned and reshaped each of its values (`in_shape`), which
+# took a round trip between building a model and asking it anything.  An assignment marked
+# "like" ([ref, value, "like"]) is reshaped here instead, by the same rule, from the same
+# reading: where the dict it goes into is one that read would have sent (a plain dict with
+# string keys) and the value now held under that key converts to an array (`to_plain`, as
+# that read converts it), a value that differs from that array's shape only by axes of
+# length 1 takes its shape; any other value is assigned as it came.  Nothing here is trusted:
+# the shape only decides what the student's own code is handed, and the judge compares what
+# that code answers with the reference at the judge's own values, whatever their shape.
+def _in_held_shape(owner, key, value):
+    """`value` in the shape of the array held at owner[key], by Note [Sets in the student's
+    shape]'s rule; `value` itself where that rule does not apply."""
+    if type(value) is not np.ndarray or type(owner) is not dict \
+            or not all(type(k) is str for k in owner) or key not in owner:
+        return value
+    held = to_plain(owner[key])
+    if type(held) is dict and "__converted__" in held and "__opaque__" not in held:
+        held = held.get("value")
+    if type(held) is not np.ndarray or held.shape == value.shape \
+            or not _same_up_to_singletons(value.shape, held.shape):
+        return value
+    return value.reshape(held.shape)
+
+
+def _same_up_to_singletons(shape: tuple, expected: tuple) -> bool:
+    """grader/checks/compare.py's same_up_to_singletons (this file imports nothing of the
+    judge's): the same number of entries, and the same shape once axes of length 1 are dropped."""
+    count = expected_count = 1
+    for n in shape:
+        count *= n
+    for n in expected:
+        expected_count *= n
+    return (count == expected_count
+            and tuple(d for d in shape if d != 1) == tuple(d for d in expected if d != 1))
 
 
 # Note [Training mirrored in the worker]

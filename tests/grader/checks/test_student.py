@@ -522,3 +522,40 @@ def test_a_training_that_crashes_is_remembered_and_not_sent_again(make_student) 
     with pytest.raises(WorkerCrashed, match="`Model.loss` already crashed the worker"):
         _train(student, model, 4)
     assert student.worker._next_id == before and model.get("steps") == 0
+
+
+# -- Note [Built and asked in one request] -------------------------------------------------------
+
+def test_an_object_built_and_asked_in_one_request_answers_as_in_two(make_student) -> None:
+    """`new_and_call`: the object (its reads) and its answer at the values installed "like" (in
+    the shape it keeps them in) in one request, the same as `new` then `call`; a constructor
+    that raises raises at `model()`; where the class is missing, each makes its own request
+    and the missing name is said at `model()`, as `new` says it."""
+    student = make_student({"layers.py": LAYERS + """
+class Keepdims(Model):
+    def __init__(self, d):
+        self.params = {'W': np.zeros((1, d))}
+
+    def loss(self, x):
+        return float(x @ self.params['W'].ravel()), self.params['W'].shape
+
+class Broken:
+    def __init__(self, d):
+        raise ValueError('no model')
+"""})
+    x = np.array([1.0, 2.0, 3.0])
+    student.new("layers", "Model", 3)  # started, the module imported and described
+    before = student.worker._next_id
+    model, answer = student.new_and_call("layers", "Keepdims", (3,), {}, (("params",),),
+                                         "loss", (x,), ("params", {"W": np.ones(3)}, "like"))
+    np.testing.assert_array_equal(model().initial("params")["W"], np.zeros((1, 3)))
+    assert answer().value == (6.0, (1, 3))
+    assert student.worker._next_id == before + 1
+    model, _ = student.new_and_call("layers", "Broken", (3,), {}, (), "loss", (x,),
+                                    ("params", {}, "like"))
+    with pytest.raises(StudentError, match="no model"):
+        model()
+    model, answer = student.new_and_call("layers", "Absent", (3,), {}, (), "loss", (x,),
+                                         ("params", {}, "like"))
+    with pytest.raises(MissingName):
+        model()
