@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -409,6 +410,37 @@ def test_export_to_a_file_that_cannot_be_written_is_one_line(tmp_path) -> None:
 SLOW_LAYERS = "def relu_forward(x):\n    while True:\n        pass\n"
 
 
+def _descendant_cpu_seconds(root: int) -> float:
+    """The most CPU time any process below `root` has used (the student's spinning worker)."""
+    parents, cpu = {}, {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(fields[1])
+            cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    best = 0.0
+    for pid, used in cpu.items():
+        ancestor = parents.get(pid)
+        while ancestor and ancestor != root:
+            ancestor = parents.get(ancestor)
+        if ancestor == root:
+            best = max(best, used)
+    return best
+
+
+def _wait_for_spinning_worker(process: subprocess.Popen, cpu_s: float = 0.5, within: float = 60) -> None:
+    """Until a process under `process` has used `cpu_s` of CPU: the student's relu_forward is
+    spinning (a worker's start uses less); the command may still be starting before that."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline and process.poll() is None:
+        if _descendant_cpu_seconds(process.pid) >= cpu_s:
+            return
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("command", ["check", "batch"])
 def test_ctrl_c_exits_130_with_one_line(submission, tmp_path, command) -> None:
     import signal
@@ -420,7 +452,7 @@ def test_ctrl_c_exits_130_with_one_line(submission, tmp_path, command) -> None:
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                cwd=tmp_path)
     try:
-        time.sleep(1.5)  # grading has begun: the student's relu_forward is spinning
+        _wait_for_spinning_worker(process)  # grading has begun: the student's relu_forward spins
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=60)
     finally:
