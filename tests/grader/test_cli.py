@@ -448,9 +448,13 @@ def test_ctrl_c_exits_130_with_one_line(submission, tmp_path, command) -> None:
              [str(tiny_class(tmp_path / "class", ["ada"])), "-o", str(tmp_path / "out")])
     if command == "batch":
         (tmp_path / "class" / "ada" / "cs231n" / "layers.py").write_text(SLOW_LAYERS)
+    # As from a terminal: a suite started in the background by a shell without job control
+    # (`make test &` in a script, CI runners) inherits SIGINT ignored, and Python then leaves it
+    # ignored, so the command would never see this Ctrl-C.
     process = subprocess.Popen([sys.executable, "-c", WITH_TINY, command, *where, "-a", "tiny"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               cwd=tmp_path)
+                               cwd=tmp_path,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         _wait_for_spinning_worker(process)  # grading has begun: the student's relu_forward spins
         process.send_signal(signal.SIGINT)
