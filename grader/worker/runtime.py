@@ -31,6 +31,7 @@ from __future__ import annotations
 import collections
 import importlib
 import inspect
+import math
 import os
 import sys
 import time
@@ -352,9 +353,12 @@ def _in_held_shape(owner, key, value):
     if type(value) is not np.ndarray or type(owner) is not dict \
             or not all(type(k) is str for k in owner) or key not in owner:
         return value
-    held = to_plain(owner[key])
-    if type(held) is dict and "__converted__" in held and "__opaque__" not in held:
-        held = held.get("value")
+    held = owner[key]
+    if not (type(held) is np.ndarray and held.dtype.kind in wire.NUMERIC_KINDS
+            and held.dtype.fields is None):  # what the read would not send as it is: convert
+        held = to_plain(held)  # (a plain numeric array's shape needs no copy)
+        if type(held) is dict and "__converted__" in held and "__opaque__" not in held:
+            held = held.get("value")
     if type(held) is not np.ndarray or held.shape == value.shape \
             or not _same_up_to_singletons(value.shape, held.shape):
         return value
@@ -364,12 +368,7 @@ def _in_held_shape(owner, key, value):
 def _same_up_to_singletons(shape: tuple, expected: tuple) -> bool:
     """grader/checks/compare.py's same_up_to_singletons (this file imports nothing of the
     judge's): the same number of entries, and the same shape once axes of length 1 are dropped."""
-    count = expected_count = 1
-    for n in shape:
-        count *= n
-    for n in expected:
-        expected_count *= n
-    return (count == expected_count
+    return (math.prod(shape) == math.prod(expected)
             and tuple(d for d in shape if d != 1) == tuple(d for d in expected if d != 1))
 
 
