@@ -1421,7 +1421,10 @@ def _seed_worker(student: Student, seed: int) -> None:
     student.worker.call("numpy.random", "seed", seed)
 
 
-def student_net(student: Student, spec: NetSpec, *, weight_scale: float = 1e-3,
+NET_WEIGHT_SCALE = 1e-3  # the weight_scale the checks build ThreeLayerConvNet with
+
+
+def student_net(student: Student, spec: NetSpec, *, weight_scale: float = NET_WEIGHT_SCALE,
                 reg: float = 0.0) -> RemoteObject:
     try:
         # model.params read in the construction's own request (Note [Reads folded into a
@@ -1523,7 +1526,7 @@ def student_net_asked(student: Student, spec: NetSpec, reg: float, params: dict,
     """(`student_net(student, spec, reg=reg)`, the `answer` of its `loss(*args)` with `params`
     installed), both in one request (Note [Built and asked in one request] in
     grader/checks/student.py); the model's failures raised as `student_net` raises them."""
-    weight_scale = 1e-3  # student_net's default
+    weight_scale = NET_WEIGHT_SCALE  # as student_net builds it
     model, answer = student.new_and_call(
         "cnn", "ThreeLayerConvNet", (), {**spec.kwargs(), "weight_scale": weight_scale,
                                          "reg": reg, "dtype": _worker_float64(student)},
