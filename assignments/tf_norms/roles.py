@@ -31,7 +31,7 @@ function with its own eps (Note [Calling with tensors] in checks.py).
 Students mark the function they wrote, beside the library call it is compared with, by a
 word before or after the lab's name: `batch_norm_custom`, `my_batch_norm`, and in real
 hand-ins `batch_norm_manual` / `layer_norm_manual` (an IST597 file whose Keras layers call
-them).  Each of OWN_WORDS (custom, my, manual, own, scratch) before or after the name is
+them).  `custom`, `manual`, `own` or `scratch` before or after the name, or `my` before it, marks
 the role itself, preferred to the library-named `batch_normalization`; before, a `_manual`
 pair was only named in the not-found message, so a correct layer norm earned nothing.  Any
 other extra word (`BatchNorm1`, `batch_norm_conv`: one of several variants) is still named,
@@ -91,12 +91,9 @@ from dataclasses import dataclass, field
 
 # Words by which students mark a definition as their own implementation, beside the library's
 # (Note [Own-implementation names]; Note [A choice and a switch] reads the same words in strings).
-OWN_WORDS = ("custom", "my", "manual", "own", "scratch")
-
-
 def _role_names(stem: str, long: str, short: str) -> tuple[str, ...]:
-    own = [f"{stem}_{OWN_WORDS[0]}", f"{OWN_WORDS[0]}_{stem}", f"{OWN_WORDS[1]}_{stem}"]
-    own += [name for word in OWN_WORDS[2:] for name in (f"{stem}_{word}", f"{word}_{stem}")]
+    own = [f"{stem}_custom", f"custom_{stem}", f"my_{stem}"]
+    own += [name for word in ("manual", "own", "scratch") for name in (f"{stem}_{word}", f"{word}_{stem}")]
     return (stem, *own, f"{long}_custom", f"{stem.replace('_', '')}_custom", f"{stem}_forward", long, short)
 
 
