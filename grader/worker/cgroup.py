@@ -43,6 +43,23 @@ the child the limit killed) fails as that memory crash too, not as a timeout.  U
 bubblewrap the worker has a cgroup namespace: /proc/self/cgroup shows "/", no host path.
 Not counted: GPU memory (no cgroup does); pages of shared files that another cgroup read
 first stay charged there (the zygote's numpy and torch, for a warm fork).
+
+# Note [Held at the memory limit]
+A tree that reaches its limit is not always killed: the kernel first reclaims what it can
+(page cache, the pages of the very libraries the code runs from) and only calls the
+out-of-memory killer when nothing is left to reclaim.  Code that touches its pages up to the
+limit and goes on working can sit there for its whole call limit, each step waiting for
+memory to be reclaimed (seen with a memory bomb held at 4 GiB in examples/fc_nets/cy: 1 run
+in 3 ran into its 20 s limit instead of being killed).  Such a call ends as a timeout, and a
+bare "no reply within the time limit" sends the student looking for an endless loop.  So
+when a request runs out of time the judge reads the tree's memory in use (v2
+memory.current, v1 memory.usage_in_bytes) before closing the worker, and when it is within
+AT_LIMIT_SHARE of the limit the timeout's message says so, with both figures
+(`held_at_limit`).  The status stays `timeout` (the call did run out of time; the points are
+0 either way); only the words change.  Memory in use is what counts, not the counters of
+past hits (v1 memory.failcnt, v2 memory.events `max`): those also count page cache the
+kernel reclaimed harmlessly in an earlier call of the same worker, and would put the memory
+limit into the message of a plain endless loop.
 """
 
 from __future__ import annotations
@@ -58,6 +75,7 @@ from pathlib import Path
 from . import sandbox
 
 PARENT_ENV = "GRADER_CGROUP"  # a delegated cgroup folder to make the workers' cgroups in; "off": none
+AT_LIMIT_SHARE = 1 / 16  # memory in use this close to the limit is "at the limit" (Note [Held at the memory limit])
 
 
 @dataclass(frozen=True)
@@ -304,6 +322,24 @@ class TreeCgroup:
         kills = self.oom_kills()
         struck, self.oom_seen = kills > self.oom_seen, kills
         return struck
+
+    def memory_in_use(self) -> tuple[int, int] | None:
+        """(bytes the tree uses now, its limit in bytes), or None where they cannot be read."""
+        names = (("memory.current", "memory.max") if self.hierarchy.version == "v2"
+                 else ("memory.usage_in_bytes", "memory.limit_in_bytes"))
+        try:
+            used, limit = ((self.folders[0] / name).read_text().strip() for name in names)
+            return int(used), int(limit) if limit.isdigit() else self.memory_bytes
+        except (OSError, ValueError):
+            return None
+
+    def held_at_limit(self) -> tuple[int, int] | None:
+        """(in use, limit) when the tree's memory sits at or near its limit, else None (Note
+        [Held at the memory limit])."""
+        use = self.memory_in_use()
+        if use is None or use[1] <= 0 or use[0] < use[1] * (1 - AT_LIMIT_SHARE):
+            return None
+        return use
 
     def pids(self) -> list[int]:
         found = set()

@@ -461,6 +461,17 @@ class Worker:
         last request (Note [Memory per submission] in grader/worker/cgroup.py)."""
         return self.tree is not None and self.tree.new_oom_kill()
 
+    def _held_at_memory_limit(self) -> str:
+        """What a timeout's message adds when the tree's memory sits at its limit, else "" (Note
+        [Held at the memory limit] in grader/worker/cgroup.py)."""
+        held = self.tree.held_at_limit() if self.tree is not None else None
+        if held is None:
+            return ""
+        used, limit = held
+        return (f", while the submission's processes were at their memory limit ({used >> 20:,} of "
+                f"{limit >> 20:,} MiB in use; code held at its memory limit can stall there while "
+                f"memory is reclaimed, instead of failing)")
+
     def _memory_message(self) -> str:
         return (f"the submission's processes together exceeded the memory limit of "
                 f"{self.limits.memory_bytes >> 20} MiB (shared memory included); the out-of-memory "
@@ -713,16 +724,17 @@ class Worker:
             if left <= 0 or not select.select([self._reply_fd], [], [], left)[0]:
                 output = self._output.take()
                 memory = self._memory_exceeded()  # e.g. waiting for a child the limit killed
+                held = self._held_at_memory_limit()  # read before close removes the cgroup
                 self.close()
                 if memory:
                     raise WorkerCrashed(f"the worker was stopped: {self._memory_message()}"
                                         + (f"\n{output}" if output else ""))
                 if self._budget_cut():
                     raise BudgetSpent(f"no reply within {limit:.1f} s, what was left of the submission's "
-                                      f"time budget of {self.budget_s:g} s; the worker was stopped"
+                                      f"time budget of {self.budget_s:g} s{held}; the worker was stopped"
                                       + (f"\n{output}" if output else ""))
-                raise WorkerTimeout(f"no reply within the time limit of {limit:g} s; the worker was stopped"
-                                    + (f"\n{output}" if output else ""))
+                raise WorkerTimeout(f"no reply within the time limit of {limit:g} s{held}; the worker "
+                                    f"was stopped" + (f"\n{output}" if output else ""))
             chunk = os.read(self._reply_fd, max(n - len(pending), 1 << 16))
             if not chunk:
                 raise self._crashed("while handling the request")

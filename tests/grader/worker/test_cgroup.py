@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from grader.worker import cgroup, sandbox
-from grader.worker.client import Worker, WorkerCrashed
+from grader.worker.client import Worker, WorkerCrashed, WorkerTimeout
 
 HIERARCHY, WHY_NOT = cgroup.find()
 needs_cgroups = pytest.mark.skipif(
@@ -87,6 +87,16 @@ def daemon(token):
     subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1000)", token],
                      start_new_session=True)
     return os.getpid()
+
+def memfds_then_loop(mib):
+    # Holds the tree near its limit, then runs on: a call held at its memory limit
+    held = memfds(mib)
+    while True:
+        pass
+
+def loop():
+    while True:
+        pass
 
 def where():
     return open("/proc/self/cgroup").read()
@@ -170,6 +180,39 @@ def test_a_parent_left_waiting_for_a_killed_child_is_a_memory_crash_not_a_timeou
     with pytest.raises(WorkerCrashed, match="together exceeded the memory limit of 512 MiB"):
         w.call("layers", "waits_for_children", 3, 300, timeout=8)
     assert_still_grades(w)
+
+
+# Note [Held at the memory limit] in grader/worker/cgroup.py: a limit of 200 MiB, so that holding
+# it is quick; the memory is written into memfds (counted by the cgroup, not by RLIMIT_AS), up to
+# 4 MiB below the limit, so that the kernel never has to kill anything.
+HELD = sandbox.Limits(call_timeout_s=30, memory_bytes=200 << 20, processes=64,
+                      scratch_bytes=64 << 20)
+
+
+@needs_cgroups
+def test_a_call_held_at_its_memory_limit_times_out_saying_so(worker) -> None:
+    w = worker(HELD)
+    assert_still_grades(w)
+    used, limit = w.tree.memory_in_use()
+    assert limit == 200 << 20 and used < limit // 2
+    with pytest.raises(WorkerTimeout) as timeout:
+        w.call("layers", "memfds_then_loop", ((limit - used) >> 20) - 4, timeout=3)
+    message = str(timeout.value).splitlines()[0]
+    assert message.startswith("no reply within the time limit of 3 s, while the submission's "
+                              "processes were at their memory limit (")
+    assert " of 200 MiB in use; " in message and message.endswith("; the worker was stopped")
+    held = int(message.split("memory limit (")[1].split(" of ")[0])
+    assert 200 * (1 - cgroup.AT_LIMIT_SHARE) <= held <= 200
+    assert_still_grades(w)  # a fresh worker, its cgroup fresh too
+
+
+@needs_cgroups
+def test_a_plain_endless_loop_times_out_without_a_word_on_memory(worker) -> None:
+    w = worker(HELD)
+    with pytest.raises(WorkerTimeout) as timeout:
+        w.call("layers", "loop", timeout=3)
+    assert str(timeout.value).splitlines()[0] == ("no reply within the time limit of 3 s; the "
+                                                  "worker was stopped")
 
 
 @needs_cgroups
@@ -423,6 +466,19 @@ def test_a_v2_cgroup_gets_its_limits_and_is_watched_and_killed(fake_v2) -> None:
     (folder / "cgroup.procs").write_text("")
     tree.kill()
     assert (folder / "cgroup.kill").read_text() == "1"
+
+
+def test_memory_near_the_limit_is_told_from_memory_below_it(fake_v2) -> None:
+    tree = cgroup.TreeCgroup(cgroup.Hierarchy("v2", fake_v2), 512 << 20, 32)
+    (folder,) = tree.folders
+    assert tree.memory_in_use() is None  # no memory.current: nothing is claimed
+    for current, held in (((480 << 20) + 1, True), (480 << 20, True), ((480 << 20) - 1, False),
+                          (1 << 20, False)):
+        (folder / "memory.current").write_text(f"{current}\n")
+        assert tree.memory_in_use() == (current, 512 << 20)
+        assert (tree.held_at_limit() is not None) is held, current
+    (folder / "memory.max").write_text("max\n")  # unlimited there: the limit the judge asked for
+    assert tree.memory_in_use() == (1 << 20, 512 << 20)
 
 
 def test_the_cgroups_of_a_judge_that_died_are_swept(tmp_path) -> None:
