@@ -224,8 +224,9 @@ def _add_grading_options(command: argparse.ArgumentParser) -> None:
                          help="only checks matching EXPR (pytest -k)")
     command.add_argument("--course", metavar="FILE",
                          help="course settings (YAML): conventions per assignment, e.g. "
-                              "'conventions: {dropout: {dropout_p: drop}}', worker_python, and "
-                              "secret (the official questions' seed; Note [Fresh questions])")
+                              "'conventions: {dropout: {dropout_p: drop}}', worker_python, "
+                              "secret (the official questions' seed; Note [Fresh questions]), and "
+                              "restore_numpy (false: no removed NumPy names served again)")
     command.add_argument("--convention", action="append", default=[], metavar="NAME=VALUE",
                          help="override one of the assignment's conventions for this run "
                               "(wins over --course)")
@@ -617,7 +618,7 @@ def _conventions(args: argparse.Namespace) -> dict:
     return conventions
 
 
-COURSE_KEYS = ("conventions", "worker_python", "secret")
+COURSE_KEYS = ("conventions", "worker_python", "secret", "restore_numpy")
 
 
 def _questions(args: argparse.Namespace, batch_out=None):
@@ -675,6 +676,9 @@ def _course_conventions(path, assignment_id: str) -> dict:
         raise ValueError(f"unknown key {unknown[0]!r}; a course file has {', '.join(COURSE_KEYS)}")
     if data.get("secret") is not None and not isinstance(data["secret"], (str, int)):
         raise ValueError("secret must be a string (Note [Fresh questions])")
+    restore = data.get("restore_numpy")  # every assignment's (Note [Conventions] in grader/scoring/assignment.py)
+    if restore is not None and _normal_word(restore) not in ("true", "false"):
+        raise ValueError(f"restore_numpy must be true or false, not {restore!r}")
     known = assignments.available()
     conventions = data.get("conventions") or {}
     worker_python = data.get("worker_python")
@@ -694,7 +698,13 @@ def _course_conventions(path, assignment_id: str) -> dict:
                                           where=f"conventions.{aid}")
         except assignments.AssignmentError as exc:
             raise ValueError(str(exc)) from None
-    return {str(k): str(v) for k, v in (conventions.get(assignment_id) or {}).items()}
+    course_wide = {} if restore is None else {"restore_numpy": _normal_word(restore)}
+    return course_wide | {str(k): str(v) for k, v in (conventions.get(assignment_id) or {}).items()}
+
+
+def _normal_word(value) -> str:
+    """A course file's true/false as a convention's word (YAML reads `false` as a bool)."""
+    return str(value).strip().lower()
 
 
 def _worker_python(args: argparse.Namespace) -> str | None:

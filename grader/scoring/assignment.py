@@ -38,7 +38,14 @@ any number (an integer where the default is one); any other lists its values in
 `convention_values:` (name -> list), where `<word>` in a value stands for any
 word (`<keyword>=<value>`, `cuda:<n>`); values are compared ignoring case and
 spaces.  A manifest that leaves a text convention's values undeclared is an
-AssignmentError, so no override goes unchecked.
+AssignmentError, so no override goes unchecked.  One convention belongs to the grader, not
+to a manifest, and every assignment takes it: `restore_numpy` (true or false, default true),
+whether the worker serves the NumPy names and forms later releases removed (Note [NumPy
+names restored] in grader/worker/numpy_compat.py).  A course that wants code to run under
+today's NumPy as written sets `restore_numpy: false` in its course file (grader/cli.py) or
+`--convention restore_numpy=false` for one run.  It rides with the conventions so that it
+reaches every path that grades (grade check, batch jobs, releases) the way they do; it is
+in an assignment's conventions only when a run sets it.
 
 # Note [Advisory checks]
 A check the rubric gives 0 points is an advisory: it says something worth
@@ -186,16 +193,30 @@ def _allows(pattern: str, value: str) -> bool:
     return re.fullmatch(regex, _normal(value)) is not None
 
 
+# The grader's own conventions, which every assignment takes (Note [Conventions]): name -> default,
+# and their allowed values.
+GRADER_CONVENTIONS = {"restore_numpy": "true"}
+GRADER_CONVENTION_VALUES = {"restore_numpy": ("true", "false")}
+
+
+def restores_numpy(conventions: dict) -> bool:
+    """Whether the worker serves NumPy's removed names (the `restore_numpy` convention; Note
+    [NumPy names restored] in grader/worker/numpy_compat.py)."""
+    return _normal(conventions.get("restore_numpy", GRADER_CONVENTIONS["restore_numpy"])) != "false"
+
+
 def check_conventions(assignment_id: str, overrides: dict, where: str = "--convention",
                       declared: tuple[dict, dict] | None = None) -> None:
     """ConventionError (one line, saying `where`) unless every override names a convention of
-    the assignment with a value it allows; Note [Conventions]."""
+    the assignment, or of the grader, with a value it allows; Note [Conventions]."""
     defaults, values = declared or declared_conventions(assignment_id)
+    own = sorted(defaults)  # named when one is unknown; the grader's are in the README
+    defaults, values = {**GRADER_CONVENTIONS, **defaults}, {**GRADER_CONVENTION_VALUES, **values}
     for name, value in overrides.items():
         if name not in defaults:
             raise ConventionError(
                 f"{where}: {assignment_id} has no convention {name!r}; its conventions: "
-                f"{', '.join(sorted(defaults)) or 'none'}")
+                f"{', '.join(own) or 'none'}")
         default = defaults[name]
         if _is_number(default):
             try:

@@ -118,7 +118,9 @@ class Grading:
             from ..worker.warm import WarmWorker
             worker_class, extra = WarmWorker, {"slots": options.warm}
         self.worker = worker_class(staged.root, limits=assignment.limits, python=options.python,
-                                   sandbox_mode=options.sandbox, device=self.device, **extra)
+                                   sandbox_mode=options.sandbox, device=self.device,
+                                   restore_numpy=assignments.restores_numpy(assignment.conventions),
+                                   **extra)
         self.worker.start_budget(assignment.limits.budget(), self.began)
         try:
             self.worker.launch()  # Note [Early start]: `finish` waits for it
@@ -183,7 +185,8 @@ class Grading:
             notes.append("not found in the submission: " + ", ".join(
                 assignment.layout.files[m] for m in staged.missing))
         notes += _editions_notes(assignment, results)
-        restored = hints.restored_numpy_note(staged.sources, worker.info.get("numpy", ""))
+        restored = (hints.restored_numpy_note(staged.sources, worker.info.get("numpy", ""))
+                    if worker.restore_numpy else None)
         if restored:  # Note [NumPy names restored] in grader/worker/numpy_compat.py
             notes.append(restored)
         max_score = assignment.rubric.max_score()

@@ -23,7 +23,11 @@ the judge finds these uses in the submission's source and notes them with what t
 write instead (`restored_numpy_notes` in grader/scoring/pipeline.py, from the table in
 grader/checks/hints.py, which a test keeps equal to RESTORED here).  Nothing here is
 trusted: student code may undo or change any of it, which is no more than computing
-something else.
+something else.  The worker's first request (`hello`) restores them, unless the course turned
+the restoring off (`restore_numpy: false` in its course file, or `--convention
+restore_numpy=false`: Note [Conventions] in grader/scoring/assignment.py): then NumPy is as it
+is, a removed name raises NumPy's own error, the check's hint names the break
+(grader/checks/hints.py), and no note speaks of restoring.
 """
 
 from __future__ import annotations

@@ -282,6 +282,19 @@ def test_course_file_sets_conventions_and_convention_flag_wins(tmp_path) -> None
     assert _course_conventions(course, "fc_nets") == {}
 
 
+def test_course_files_restore_numpy_is_every_assignments_and_one_assignment_may_differ(tmp_path) -> None:
+    """Note [Conventions] in grader/scoring/assignment.py: `restore_numpy` course-wide, under the
+    conventions of one assignment (which win), and refused when it is no true or false."""
+    from grader.cli import _course_conventions
+    course = tmp_path / "course.yml"
+    course.write_text("restore_numpy: false\nconventions:\n  cnn: {restore_numpy: true}\n")
+    assert _course_conventions(course, "fc_nets") == {"restore_numpy": "false"}
+    assert _course_conventions(course, "cnn") == {"restore_numpy": "True"}
+    course.write_text("restore_numpy: 0\n")
+    with pytest.raises(ValueError, match="^restore_numpy must be true or false, not 0$"):
+        _course_conventions(course, "fc_nets")
+
+
 def test_course_file_errors_exit_2(tmp_path) -> None:
     bad = tmp_path / "course.yml"
     bad.write_text("- just\n- a list\n")

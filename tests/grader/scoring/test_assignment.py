@@ -114,6 +114,19 @@ def test_a_wrong_convention_is_refused_before_the_checks_load(course, overrides,
     assert str(info.value).startswith(error.format(id=assignment_id))
 
 
+def test_every_assignment_takes_the_graders_restore_numpy_convention(course) -> None:
+    """Note [Conventions]: `restore_numpy` is the grader's, in the conventions only when set."""
+    assignment_id = course()
+    assert "restore_numpy" not in assignments.load(assignment_id).conventions
+    assert assignments.restores_numpy(assignments.load(assignment_id).conventions)
+    for given, restores in (("False", False), ("false", False), ("TRUE", True), ("true", True)):
+        conventions = assignments.load(assignment_id, {"restore_numpy": given}).conventions
+        assert conventions["restore_numpy"] == given and assignments.restores_numpy(conventions) is restores
+    with pytest.raises(assignments.ConventionError, match="restore_numpy='no' is not valid for "
+                                                          f"{assignment_id}; valid values: true, false"):
+        assignments.load(assignment_id, {"restore_numpy": "no"})
+
+
 def test_a_text_convention_must_declare_its_values(course) -> None:
     manifest = MANIFEST.replace("  var: [biased, unbiased]\n", "")
     with pytest.raises(AssignmentError, match=r"conventions without convention_values: \['var'\]"):

@@ -143,3 +143,39 @@ def test_grade_check_judges_old_numpy_code_by_its_arithmetic(submission, tmp_pat
         assert "np.int (removed in 1.24" in note and "np.reshape(newshape=)" in note
     if status == "failed":
         assert "AttributeError" not in check["message"] and "newshape" not in check["message"]
+
+
+# Turned off (`restore_numpy: false`, Note [Conventions] in grader/scoring/assignment.py): the same
+# correct layer meets NumPy as it is, and the verdict is NumPy's own error with the version hint.
+@pytest.mark.parametrize("how", ["course_file", "convention"])
+def test_a_course_can_turn_the_restoring_off(submission, tmp_path, how) -> None:
+    files = {f"cs231n/{p.relative_to(REFERENCE)}": p.read_text() for p in REFERENCE.rglob("*.py")
+             if "__pycache__" not in p.parts}
+    files["cs231n/layers.py"] += OLD_NUMPY_AFFINE
+    course = tmp_path / "course.yml"
+    course.write_text("restore_numpy: false\n")
+    switch = ["--course", str(course)] if how == "course_file" else ["--convention",
+                                                                      "restore_numpy=false"]
+    out = tmp_path / "result.json"
+    proc = subprocess.run([str(GRADE), "check", str(submission(files) / "cs231n"), "-a", "fc_nets",
+                           "-k", "affine_forward", "--no-html", "--json", str(out), *switch],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    result = json.loads(out.read_text())
+    check = next(c for c in result["checks"] if c["id"] == "affine_forward/out")
+    assert check["status"] == "failed" and check["cause"] == "raised", check["message"]
+    assert "AttributeError: module 'numpy' has no attribute 'int'" in check["message"]
+    assert check["hint"].startswith("`np.int` was removed in NumPy 1.24: use the builtin `int`"), \
+        check["hint"]
+    assert not any(n.startswith("your code uses NumPy names") for n in result["notes"])
+
+
+def test_a_course_files_restore_numpy_must_be_true_or_false(tmp_path) -> None:
+    course = tmp_path / "course.yml"
+    course.write_text("restore_numpy: sometimes\n")
+    proc = subprocess.run([str(GRADE), "check", str(tmp_path), "-a", "fc_nets", "--no-html",
+                           "--course", str(course)], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f"grade: --course {course}: restore_numpy must be true or "
+                                   f"false, not 'sometimes'")
