@@ -163,6 +163,15 @@ class Record:
         return self._ref.item("objects").item(name)
 
 
+def cell_line(notebook: str, cell: dict) -> str:
+    """A cell of a notebook run (grader/worker/notebook_cells.py's report) as one line of the
+    result's notes: its status and message, or the message alone for a `note`.  Every run of a
+    notebook is said in these words (Note [Each cell said once] in grader/scoring/pipeline.py)."""
+    status = cell.get("status")
+    return (f"{notebook} cell {cell.get('cell')}: " + ("" if status == "note" else f"{status}: ")
+            + f"{cell.get('message')}")
+
+
 class Observation:
     """A notebook run in the worker and what it recorded (Note [Executed only when needed])."""
 
@@ -201,12 +210,12 @@ class Observation:
         """For the result: that the notebook ran, and the cells that failed."""
         return [f"{self.run['notebook']}: every code cell run in order in the worker against the "
                 f"course's stand-in helpers (grading by observation)"] + [
-            f"{self.run['notebook']} cell {c.get('cell')}: {c.get('message')}" for c in self.cells
+            cell_line(self.run["notebook"], c) for c in self.cells
             if c.get("status") == "note"] + self.problems()
 
     def problems(self) -> list[str]:
         """The cells that raised or ran out of time, one line each."""
-        return [f"{self.run['notebook']} cell {c.get('cell')}: {c.get('status')}: {c.get('message')}"
+        return [cell_line(self.run["notebook"], c)
                 for c in self.cells if c.get("status") != "note"] + [
             f"{self.run['notebook']}: {note}" for note in self.install_notes if isinstance(note, str)]
 

@@ -177,6 +177,7 @@ class Grading:
             return failed(f"no check ran: {exc}", worker)
         score = round(sum(r.points for r in results), 6)
         notes = list(staged.notes) + cell_notes + list(worker.notes) + student.observation_notes()
+        notes = list(dict.fromkeys(notes))  # Note [Each cell said once]
         cut = [r for r in results if r.status == "timeout" and "time budget" in r.message]
         if cut or worker.refused:  # Note [Time budget] in grader/worker/client.py
             notes.append(f"the submission's time budget of {assignment.limits.budget():g} s was "
@@ -236,6 +237,16 @@ def submission_device(assignment: assignments.Assignment, spec: str | None) -> d
     return device if assignment.gpu else devices.CPU
 
 
+# Note [Each cell said once]
+# A notebook graded by observation runs twice in one worker: its definitions-mode module
+# (imported here, and by the function-style checks) and its observed run (every cell, Note
+# [Executed only when needed] in grader/checks/observe.py).  A cell both runs execute (an
+# import cell) reports the same thing twice: a course package imported through a Drive
+# folder (Note [Course package under a Drive folder] in grader/worker/notebook_cells.py) was
+# noted once by each run, in two wordings ("cell 4: note: ..." and "cell 4: ..."), so a
+# report said it twice.  Both runs' cells are now said by one function (`cell_line` in
+# grader/checks/observe.py), and the result's notes keep the first of equal lines.  A cell
+# that does something different in the two runs still says each.
 def _notebook_cells(student: Student) -> list[str]:
     """Import the notebook modules now and note their cells that raised or ran out of time."""
     notes = []
@@ -249,8 +260,8 @@ def _notebook_cells(student: Student) -> list[str]:
             continue
         for cell in report if isinstance(report, list) else []:
             if isinstance(cell, dict):
-                notes.append(clip(f"{student.files.get(module, module)} cell {cell.get('cell')}: "
-                                  f"{cell.get('status')}: {cell.get('message')}", 1_000))
+                from ..checks.observe import cell_line  # notebooks only (Note [What check imports])
+                notes.append(clip(cell_line(student.files.get(module, module), cell), 1_000))
     return list(dict.fromkeys(notes))
 
 

@@ -120,6 +120,27 @@ def test_colab_notebook_with_ece662_imports_in_a_folder_of_course_notebooks() ->
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def test_a_course_package_imported_through_a_drive_folder_is_noted_once() -> None:
+    """Note [Each cell said once] in grader/scoring/pipeline.py: the import cell runs in the
+    definitions-mode module and in the observed run; the report says it once."""
+    def edit(kind: str, text: str) -> str:
+        return text.replace("from ece697ls.", "from assignment3.ece697ls.") if kind == "code" else text
+
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-pruning-"))
+    try:
+        (folder / FILE).write_text(json.dumps(_edited(edit)))
+        result = grade(folder / FILE, ASSIGNMENT)
+        assert_full_marks(result)
+        drive = [n for n in result.notes if "on the student's Drive is not here" in n]
+        assert sorted(drive) == [
+            f"{FILE} cell 4: `from assignment3.ece697ls.{module}` was imported as "
+            f"`ece697ls.{module}`: the folder above the course's package on the student's Drive "
+            f"is not here (Note [Course package under a Drive folder])"
+            for module in ("data_utils", "pruning_helper")], result.notes
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 SEED_STYLE_GLOBAL = '''import numpy as np
 pruning_percentages = np.arange(0.1, 0.85, 0.1)
 for prune_percent in pruning_percentages:

@@ -266,3 +266,51 @@ def test_each_submission_graded_in_turn_gets_the_warm_slot_back(submission, tiny
                                       Options(warm=slots))
             assert result.score == result.max_score
             assert result.environment["worker_start"] == "warm", result.notes
+
+
+# -- a notebook's cells said once (Note [Each cell said once] in grader/scoring/pipeline.py) -------
+
+def test_a_cell_both_notebook_runs_execute_is_said_in_the_same_words(tmp_path) -> None:
+    """A course package imported through a Drive folder, in a notebook graded by observation: its
+    definitions-mode module and its observed run each note it, in the same line, which the
+    result keeps once."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from grader.checks.observe import Config
+    from grader.checks.student import Student
+    from grader.scoring import pipeline
+    from grader.submission.stage import Layout, stage
+    from grader.worker.client import Worker
+
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "helpers.py").write_text("def load_data():\n    return 3\n")
+    config = Config.parse({"notebook": "work", "packages": ["ece662"],
+                           "modules": {"helpers": "course/helpers.py"},
+                           "limits": {"cell_s": 20, "total_s": 40}}, tmp_path, 10, 60)
+    layout = Layout(files={"work": "work.py"}, default_package="ece662",
+                    notebooks={"work": ["*.ipynb"]}, observe=config)
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    cells = ["from google.colab import drive\ndrive.mount('/content/drive')",
+             "from assignment3.ece662.helpers import load_data",
+             "def twice(x):\n    return 2 * x\nvalue = twice(load_data())"]
+    nbformat.write(new_notebook(cells=[new_code_cell(c) for c in cells]), str(folder / "Q1.ipynb"))
+    staged = stage(folder, layout)
+    worker = Worker(staged.root)
+    try:
+        student = Student(worker, staged.modules, staged.files, import_timeouts=dict(staged.import_timeouts),
+                          observed=dict(staged.observed))
+        from_module = pipeline._notebook_cells(student)
+        student.observation(None)
+        from_run = student.observation_notes()
+    finally:
+        worker.close()
+        staged.cleanup()
+    drive = ("Q1.ipynb cell 2: `from assignment3.ece662.helpers` was imported as `ece662.helpers`: "
+             "the folder above the course's package on the student's Drive is not here (Note "
+             "[Course package under a Drive folder])")
+    assert from_module == [drive]
+    assert drive in from_run  # the same words: the result keeps one (the slow end-to-end test:
+    # tests/assignments/test_pruning.py, a Drive-folder import said once in the report)
