@@ -703,10 +703,11 @@ class Worker:
                 left = deadline - time.monotonic()
                 if left <= 0 or ready[0] is None \
                         and not select.select([], [self._request_fd], [], left)[1]:
+                    held = self._held_at_memory_limit()  # read before close removes the cgroup
                     self.close()
                     failure = BudgetSpent if self._budget_cut() else WorkerTimeout
                     raise failure(f"the worker did not accept the request within the time "
-                                  f"limit of {limit:g} s; it was stopped")
+                                  f"limit of {limit:g} s{held}; it was stopped")
                 try:
                     written = os.writev(self._request_fd, buffers)
                 except BlockingIOError:
