@@ -255,8 +255,9 @@ def _add_grading_options(command: argparse.ArgumentParser) -> None:
 # same in its own process, up to its checks' collection, before any job or worker starts.
 # Note [What check imports]
 # `grade check` imports what grading one submission needs and nothing else, each module where
-# it is first used: numpy, PyYAML, the assignment's checks and references before the worker is
-# launched, pytest after (Note [Early start] in grader/worker/client.py), Jinja2 only to write
+# it is first used: numpy, PyYAML and the manifest before the worker is launched, the
+# assignment's checks and references and pytest after (Note [Early start] in
+# grader/worker/client.py, Note [Manifest before checks] in grader/scoring/assignment.py), Jinja2 only to write
 # the HTML report (not with --no-html), the release builder (grader/course/release.py) only to
 # grade with a student release, grader/worker/envs.py only for --worker-python or a --course
 # file; pytest's junitxml (and with it xml.etree) is not loaded (Note [Lean pytest] in
@@ -306,8 +307,11 @@ def _check(args: argparse.Namespace) -> int:
     try:
         # Note [Fresh questions] in grader/checks/questions.py: a release asks its recorded
         # public questions; the full grader the course's, or ones drawn for this run
-        assignment = (release.load(release_dir, conventions) if release_dir
-                      else assignments.load(args.assignment, conventions, _questions(args)))
+        # Note [Manifest before checks] in grader/scoring/assignment.py: the full grader's checks
+        # are imported once the worker is launched (`manifest.complete()` below)
+        manifest = (None if release_dir
+                    else assignments.read_manifest(args.assignment, conventions, _questions(args)))
+        assignment = release.load(release_dir, conventions) if release_dir else manifest.assignment
         submission_device(assignment, args.device)  # a wrong --device is the command's error
         worker_python = _worker_python(args)
         if args.data_dir:  # a bad --data-dir is the command's error (a ValueError)
@@ -324,9 +328,16 @@ def _check(args: argparse.Namespace) -> int:
                               notebook_mode=args.notebook_mode, device=args.device,
                               data_dir=args.data_dir))
     try:
-        from .scoring.plugin import NoChecks, select_checks
-        try:
-            progress.total = len(select_checks(assignment.checks, args.select))  # Note [Zero checks]
+        if manifest is not None:  # Note [Manifest before checks]: the worker starts meanwhile
+            try:
+                assignment = manifest.complete()
+            except errors as exc:
+                print(f"grade: {exc}", file=sys.stderr)
+                return 2
+            grading.complete(assignment)
+        from .scoring.plugin import NoChecks, prepare_selected
+        try:  # Note [Zero checks]; Note [One session for grade check] in grader/scoring/plugin.py
+            progress.total = len(prepare_selected(assignment.checks, args.select))
         except NoChecks as exc:
             print(f"grade: {exc}", file=sys.stderr)
             return 2

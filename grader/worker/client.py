@@ -34,15 +34,14 @@ import os
 import select
 import shutil
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cgroup, sandbox
+from . import cgroup, launch, sandbox
 from .devices import CPU, Device
+from .launch import kill_tree as _kill_tree
 from ..scoring.result import MAX_NAME, clip
 from . import wire
 
@@ -323,9 +322,8 @@ class Worker:
                  sys_paths: tuple[str, ...] = ("",), device: Device = CPU) -> None:
         self.submission = Path(submission).resolve()
         self.limits = limits or sandbox.Limits()
-        self.python = python or sys.executable
-        # GRADER_SANDBOX=rlimits|bwrap|auto overrides the default for a whole run.
-        self.sandbox_mode = sandbox_mode or os.environ.get("GRADER_SANDBOX", "auto")
+        self.python = launch.worker_python(python)
+        self.sandbox_mode = launch.sandbox_mode(sandbox_mode)
         self.sys_paths = sys_paths  # relative to the submission as the worker sees it
         self.device = device  # Note [Same numbers on a GPU] in grader/worker/devices.py
         self.process: subprocess.Popen | None = None
@@ -363,43 +361,20 @@ class Worker:
 
     def _launch(self) -> None:
         self.close()
-        self.scratch = Path(tempfile.mkdtemp(prefix="grader-scratch-"))
-        plan = sandbox.plan(self.python, self.submission, self.scratch, self.sandbox_mode,
-                            self.device.worker_env(), gpu=self.device.kind == "cuda",
-                            scratch_bytes=self.limits.scratch_bytes)
-        if plan.drop_to_uid is not None:
-            os.chown(self.scratch, plan.drop_to_uid, plan.drop_to_uid)
-        self.mode, self.notes, self.isolation = plan.mode, plan.notes, dict(plan.isolation)
-        self.unprivileged = plan.drop_to_uid is not None or os.geteuid() != 0
-        gpu = self.device.kind == "cuda"
-        self.tree, _ = cgroup.make(self.limits.memory_bytes, self.limits.processes)
-        self.isolation.update(sandbox.limits_in_force(self.limits, gpu, self.tree, self.unprivileged))
-        request_r, request_w = os.pipe()
-        reply_r, reply_w = os.pipe()
-        output_r, output_w = os.pipe()
-        # The child gets the request pipe on fd 3 and the reply pipe on fd 4.
-        child_fds = {3: request_r, 4: reply_w}
+        self.adopt(launch.start(self.submission, self.limits, self.python, self.sandbox_mode,
+                                self.device))
 
-        def preexec() -> None:
-            for target, source in child_fds.items():
-                os.dup2(source, target)
-                os.set_inheritable(target, True)
-            sandbox.make_preexec(self.limits, gpu, self.tree)()
-
-        argv, args_fd = plan.launch()  # Note [Sandbox views] in grader/worker/sandbox.py
-        try:
-            self.process = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=output_w, stderr=output_w,
-                env=plan.env, cwd=str(self.scratch),
-                pass_fds=(3, 4) + ((args_fd,) if args_fd is not None else ()), preexec_fn=preexec,
-                close_fds=True)
-        except BaseException:
-            self._remove_tree()
-            raise
-        finally:
-            for fd in (request_r, reply_w, output_w) + ((args_fd,) if args_fd is not None else ()):
-                os.close(fd)
-        self._launched = (request_w, reply_r, output_r, plan.submission_path)
+    def adopt(self, launched: launch.Launched) -> None:
+        """Take over a process `launch.start` started for this worker, as if `launch` had
+        started it (Note [Worker before numpy] in grader/worker/launch.py)."""
+        self.close()
+        self.scratch = launched.scratch
+        self.mode, self.notes, self.isolation = launched.mode, launched.notes, launched.isolation
+        self.unprivileged = launched.unprivileged
+        self.tree = launched.tree
+        self.process = launched.process
+        self._launched = (launched.request_w, launched.reply_r, launched.output_r,
+                          launched.submission_path)
 
     def wait_started(self) -> None:
         """Finish the start `launch` began: the handshake (Note [Early start])."""
@@ -438,6 +413,7 @@ class Worker:
             for fd in launched[:3]:
                 os.close(fd)
             _kill_tree(process)
+            self._remove_tree()
             shutil.rmtree(self.scratch, ignore_errors=True)
             return
         for fd in (self._request_fd, self._reply_fd):
@@ -909,19 +885,3 @@ def describe_exit(code: int | None) -> str:
                 "SIGXCPU": "CPU time limit exceeded", "SIGXFSZ": "file size limit exceeded"}
         return f"signal {name}" + (f": {hint[name].split(': ', 1)[-1]}" if name in hint else "")
     return f"exit status {code}"
-
-
-def _kill_tree(process: subprocess.Popen) -> None:
-    """Kill the worker's process group (and, with bwrap, its PID namespace with it)."""
-    try:
-        os.killpg(process.pid, 9)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        process.kill()
-    except ProcessLookupError:
-        pass
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
