@@ -785,6 +785,31 @@ def _quick_exit() -> None:
         _freeze_at_exit.append(True)
 
 
+# Note [Exit without teardown]
+# Once `grade check` has returned its exit status, everything it promised is done: the verdict
+# printed, the JSON and HTML written and closed, the worker's tree killed and its cgroup
+# removed, the staged copy and the scratch folder deleted.  What the interpreter's shutdown
+# still does is tear down every module (numpy, pytest, the checks and the references), freeing
+# object after object of memory the operating system takes back at once: 20-70 ms of a
+# `grade check` on a loaded machine, after Note [Quick exit].  So when `main` runs as the
+# command itself (the `grade` script or `python -m grader`: no argv given), `check` ends with
+# `os._exit` once the standard streams are flushed and the atexit callbacks have run (weakref
+# finalizers, such as a temporary folder's, and logging's shutdown are among them), so that
+# nothing but the module teardown is skipped.  A caller that passes argv (a test, another
+# command) gets the exit status back, as before, with the usual shutdown at its own end.
+def _exit_now(code: int) -> None:
+    """Note [Exit without teardown]."""
+    import atexit
+    import os
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    atexit._run_exitfuncs()
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     _quick_exit()
     parser = build_parser()
@@ -793,10 +818,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return args.run(args)
+        code = args.run(args)
     except KeyboardInterrupt:  # Note [Command errors]
         print("\ngrade: interrupted", file=sys.stderr)
-        return 130
+        code = 130
+    if argv is None and args.command == "check":
+        _exit_now(code)  # Note [Exit without teardown]
+    return code
 
 
 if __name__ == "__main__":
