@@ -730,11 +730,15 @@ class Worker:
 
     # -- conveniences ----------------------------------------------------------
     def call(self, module: str, attrs: str | list[str], *args, timeout: float | None = None,
-             return_args: bool = False, reads: list[Ref] | None = None, **kwargs) -> CallResult:
+             return_args: bool = False, reads: list[Ref] | None = None,
+             value_items: list[int] | None = None, **kwargs) -> CallResult:
         """Call `module.attr(*args, **kwargs)` in the worker (attrs may be a dotted path);
-        `reads`, values read after it in the same request (Note [Reads folded into a call])."""
+        `reads`, values read after it in the same request (Note [Reads folded into a call]);
+        `value_items`, the only items of a returned tuple or list sent back (Note [Items of a
+        result] in grader/worker/runtime.py)."""
         target = {"module": module, "attrs": attrs.split(".") if isinstance(attrs, str) else attrs}
-        return self._call(target, args, kwargs, timeout, return_args, reads=reads)
+        return self._call(target, args, kwargs, timeout, return_args, reads=reads,
+                          value_items=value_items)
 
     def call_ref(self, ref: Ref, method: str | None, *args, timeout: float | None = None,
                  return_args: bool = False, sets: list[tuple[Ref, object]] | None = None,
@@ -765,10 +769,11 @@ class Worker:
     # checks, where the separate requests would have crashed again in the same assignment):
     # the same check fails either way, with the same cause.
     def _call(self, target, args, kwargs, timeout, return_args, sets=None, reads=None,
-              watch_inputs=True) -> CallResult:
+              watch_inputs=True, value_items=None) -> CallResult:
         reply = self.request("call", target=target, args=list(args), kwargs=kwargs,
                              return_args=return_args, timeout=timeout,
-                             **_call_options(sets, reads, watch_inputs))
+                             **_call_options(sets, reads, watch_inputs),
+                             **({"value_items": list(value_items)} if value_items is not None else {}))
         return self._call_result(reply, len(reads or ()))
 
     # Note [Reads folded into a call]
