@@ -112,7 +112,7 @@ class Questions:
         return int.from_bytes(digest, "little")
 
     def rng(self, local: int) -> "np.random.Generator":
-        import numpy as np  # here, not at the top: Note [Manifest before checks] in grader/scoring/assignment.py
+        import numpy as np  # here: Note [Worker before numpy] in grader/worker/launch.py
         return np.random.default_rng(self.seed(local))
 
     @property

@@ -351,7 +351,9 @@ class Worker:
     # work of its own before the first check runs (importing pytest, collecting the checks).
     # `launch` starts the process and returns at once; `wait_started` (or the first request)
     # does the handshake.  Nothing about the worker changes: the same plan, limits and
-    # sandbox, and a failed handshake is the same WorkerFailure as from `start`.
+    # sandbox, and a failed handshake is the same WorkerFailure as from `start`.  `grade check`
+    # starts the process earlier still, before the judge imports numpy, and the Worker adopts
+    # it (Note [Worker before numpy] in grader/worker/launch.py).
     def launch(self) -> None:
         """Start the worker's process without waiting for it (Note [Early start])."""
         if type(self).start is not Worker.start:  # a subclass that starts its own way (warm.py)
@@ -503,6 +505,10 @@ class Worker:
     #   check` of the solution makes 63 requests instead of 79 (fc_nets), 90 instead of 96
     #   (batchnorm), 80 instead of 93 (dropout), 44 instead of 50 (cnn), and an fc_nets
     #   submission of benchmarks/overhead.py's class 67 instead of 114.
+    # - then (issue 17, seventh round) what comes back: dropout_forward's cache, as large as its
+    #   input and never read by the judge (dropout_backward takes it by handle), stays in the
+    #   worker (Note [Items of a result] in runtime.py): a dropout `grade check` of the solution
+    #   reads 8.0 MB of replies instead of 14.1, in the same 80 requests.
     # The limits stay as they were: every reply is still read under its deadline, sized,
     # decoded strictly and matched to its request, the memory check runs after each reply,
     # and the worker still copies and compares every input.
