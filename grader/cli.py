@@ -327,6 +327,7 @@ def _check(args: argparse.Namespace) -> int:
                       Options(args.sandbox, worker_python, args.select, progress,
                               notebook_mode=args.notebook_mode, device=args.device,
                               data_dir=args.data_dir))
+    platform_known = _platform_meanwhile()
     try:
         if manifest is not None:  # Note [Manifest before checks]: the worker starts meanwhile
             try:
@@ -344,6 +345,7 @@ def _check(args: argparse.Namespace) -> int:
         import gc
         gc.freeze()  # Note [Start-up without the collector]: start-up is over
         gc.enable()
+        platform_known.join()  # long done: no thread of its own runs while checks run
         result = grading.finish()
     finally:
         grading.close()
@@ -373,6 +375,29 @@ def _check(args: argparse.Namespace) -> int:
         return 2
     from .report.terminal import advisory  # Note [Advisory checks] in grader/scoring/assignment.py
     return 0 if all(c.status == "passed" or advisory(c) for c in result.checks) else 1
+
+
+# Note [Platform while the worker starts]
+# Every result names the judge's platform (`environment.platform`, platform.platform()), which
+# on Linux asks `uname -p` in a subprocess the first time: 2-20 ms of the judge's own time
+# at the end of grading.  `grade check` asks it in a thread while the judge imports numpy,
+# the checks and pytest, which is mostly waiting for that subprocess; the module keeps the
+# answer, so the result reads the same string from it.  The thread is started after the
+# worker's process (so no fork of the judge runs beside it) and joined before the checks run.
+def _platform_meanwhile():
+    """A started thread that makes platform.platform(terse=True) known (Note [Platform while
+    the worker starts])."""
+    import platform
+    import threading
+
+    def ask() -> None:
+        try:
+            platform.platform(terse=True)
+        except Exception:  # asked again, in the open, where the result is made
+            pass
+    thread = threading.Thread(target=ask, name="grader-platform", daemon=True)
+    thread.start()
+    return thread
 
 
 def _output_folder(path: str, flag: str) -> None:
