@@ -37,6 +37,7 @@ def test_float64_just_outside_tolerance_fails() -> None:
     assert f.message.startswith("out: 12 of 12 entries differ")
 
 
+@pytest.mark.filterwarnings("ignore::numpy.exceptions.ComplexWarning")  # failure messages' signatures
 @pytest.mark.parametrize("kind", ["float64", "complex128"])
 def test_close_entries_are_those_np_isclose_finds_among_the_finite_ones(kind) -> None:
     """Note [Closeness in ufuncs]: compare_arrays passes exactly when np.isclose(a, e) holds at
