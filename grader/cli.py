@@ -818,14 +818,20 @@ def _quick_exit() -> None:
 # object after object of memory the operating system takes back at once: 20-70 ms of a
 # `grade check` on a loaded machine, after Note [Quick exit].  So when `main` runs as the
 # command itself (the `grade` script or `python -m grader`: no argv given), `check` ends with
-# `os._exit` once the standard streams are flushed and the atexit callbacks have run (weakref
-# finalizers, such as a temporary folder's, and logging's shutdown are among them), so that
-# nothing but the module teardown is skipped.  A caller that passes argv (a test, another
+# `os._exit` once the threads the shutdown would wait for have ended (a worker being stopped
+# after Ctrl-C: Note [Teardown in parallel] in grader/scoring/pipeline.py), the standard
+# streams are flushed and the atexit callbacks have run (weakref finalizers, such as a
+# temporary folder's, and logging's shutdown are among them), so that nothing but the module
+# teardown is skipped.  A caller that passes argv (a test, another
 # command) gets the exit status back, as before, with the usual shutdown at its own end.
 def _exit_now(code: int) -> None:
     """Note [Exit without teardown]."""
     import atexit
     import os
+    import threading
+    for thread in threading.enumerate():  # as the shutdown would: a worker still being stopped
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
