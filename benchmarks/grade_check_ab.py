@@ -9,7 +9,9 @@ checkout (each checkout writes its own byte code first: one unreported warm-up r
 each), on the assignment's solution as benchmarks/grade_check_times.py writes it, which
 must get full marks from both.  Reported per assignment: the median and minimum wall
 time of `--runs` runs, and the median CPU time of the `grade` process itself (user +
-system; a worker under bubblewrap is not its waited child, so its CPU is not included).
+system; a worker under bubblewrap is not its waited child, so its CPU is not included) and,
+where the benchmark may make a cgroup v1 `cpuacct` group (root), the CPU time of the whole
+tree (the grade process, bubblewrap and the worker: each run in a cpuacct group of its own).
 Usage: .venv/bin/python benchmarks/grade_check_ab.py BEFORE_DIR AFTER_DIR
            [-a ID ...] [--runs 5] [--json FILE]
 """
@@ -32,21 +34,64 @@ import grade_check_times
 NUMPY_ASSIGNMENTS = ["fc_nets", "batchnorm", "dropout", "cnn"]
 
 
-def one_run(checkout: Path, assignment_id: str, submitted: Path, result: Path) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of the grade process) of one `grade check`."""
+CPUACCT = Path("/sys/fs/cgroup/cpuacct")
+
+
+def _tree_group() -> Path | None:
+    """A fresh cpuacct cgroup (v1) to run one command in, or None where none can be made."""
+    if not (CPUACCT / "cpuacct.usage").exists():
+        return None
+    folder = CPUACCT / f"grade-check-ab-{os.getpid()}-{time.monotonic_ns()}"
+    try:
+        folder.mkdir()
+    except OSError:
+        return None
+    return folder
+
+
+def _tree_cpu(folder: Path | None) -> float | None:
+    """The CPU seconds the processes of `folder` used, the folder removed once they are gone."""
+    if folder is None:
+        return None
+    for _ in range(200):  # the worker's tree may still be exiting
+        if not (folder / "cgroup.procs").read_text().split():
+            break
+        time.sleep(0.01)
+    used = int((folder / "cpuacct.usage").read_text()) / 1e9
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+    return used
+
+
+def one_run(checkout: Path, assignment_id: str, submitted: Path,
+            result: Path) -> tuple[float, float, float | None]:
+    """(wall seconds, CPU seconds of the grade process, CPU seconds of its whole tree or None)
+    of one `grade check`."""
     env = dict(os.environ, PYTHONPATH=str(checkout))
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # both checkouts with their byte code
+    group = _tree_group()
+    procs = str(group / "cgroup.procs") if group is not None else None
+
+    def join() -> None:  # in the child, before it runs Python: everything it starts is counted
+        if procs is not None:
+            with open(procs, "w") as handle:
+                handle.write(str(os.getpid()))
+
     start = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-m", "grader", "check", str(submitted), "-a",
                                 assignment_id, "--no-html", "--json", str(result)],
-                               stdout=subprocess.DEVNULL, env=env, cwd=checkout)
+                               stdout=subprocess.DEVNULL, env=env, cwd=checkout,
+                               preexec_fn=join)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
+    tree = _tree_cpu(group)
     graded = json.loads(result.read_text())
     if os.waitstatus_to_exitcode(status) != 0 or graded["score"] != graded["max_score"]:
         raise SystemExit(f"{checkout}: {assignment_id}: the solution did not get full marks: "
                          f"{graded['score']} / {graded['max_score']}")
-    return wall, usage.ru_utime + usage.ru_stime
+    return wall, usage.ru_utime + usage.ru_stime, tree
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,14 +119,18 @@ def main(argv: list[str] | None = None) -> int:
                         runs[label].append(measured)
             row = {"assignment": assignment_id}
             for label, measured in runs.items():
-                walls = [w for w, _ in measured]
+                walls = [w for w, _, _ in measured]
+                trees = [t for _, _, t in measured if t is not None]
                 row[label] = {"walls_s": walls, "wall_median_s": statistics.median(walls),
                               "wall_min_s": min(walls),
-                              "cpu_median_s": statistics.median(c for _, c in measured)}
+                              "cpu_median_s": statistics.median(c for _, c, _ in measured),
+                              "tree_cpu_median_s": statistics.median(trees) if trees else None}
             rows.append(row)
             print(f"{assignment_id:<10} " + "   ".join(
                 f"{label}: wall median {row[label]['wall_median_s']:.3f} s (min "
                 f"{row[label]['wall_min_s']:.3f}), grade's CPU {row[label]['cpu_median_s']:.3f} s"
+                + (f", with the worker {row[label]['tree_cpu_median_s']:.3f} s"
+                   if row[label]["tree_cpu_median_s"] is not None else "")
                 for label in checkouts), flush=True)
     end = os.getloadavg()
     print(f"load average at the end: {end[0]:.2f}, {end[1]:.2f}, {end[2]:.2f}")

@@ -256,8 +256,9 @@ def _add_grading_options(command: argparse.ArgumentParser) -> None:
 # same in its own process, up to its checks' collection, before any job or worker starts.
 # Note [What check imports]
 # `grade check` imports what grading one submission needs and nothing else, each module where
-# it is first used: numpy, PyYAML, the assignment's checks and references before the worker is
-# launched, pytest after (Note [Early start] in grader/worker/client.py), Jinja2 only to write
+# it is first used: numpy, PyYAML and the manifest before the worker is launched, the
+# assignment's checks and references and pytest after (Note [Early start] in
+# grader/worker/client.py, Note [Manifest before checks] in grader/scoring/assignment.py), Jinja2 only to write
 # the HTML report (not with --no-html), the release builder (grader/course/release.py) only to
 # grade with a student release, grader/worker/envs.py only for --worker-python or a --course
 # file; pytest's junitxml (and with it xml.etree) is not loaded (Note [Lean pytest] in
@@ -307,8 +308,11 @@ def _check(args: argparse.Namespace) -> int:
     try:
         # Note [Fresh questions] in grader/checks/questions.py: a release asks its recorded
         # public questions; the full grader the course's, or ones drawn for this run
-        assignment = (release.load(release_dir, conventions) if release_dir
-                      else assignments.load(args.assignment, conventions, _questions(args)))
+        # Note [Manifest before checks] in grader/scoring/assignment.py: the full grader's checks
+        # are imported once the worker is launched (`manifest.complete()` below)
+        manifest = (None if release_dir
+                    else assignments.read_manifest(args.assignment, conventions, _questions(args)))
+        assignment = release.load(release_dir, conventions) if release_dir else manifest.assignment
         submission_device(assignment, args.device)  # a wrong --device is the command's error
         worker_python = _worker_python(args)
         if args.data_dir:  # a bad --data-dir is the command's error (a ValueError)
@@ -324,16 +328,25 @@ def _check(args: argparse.Namespace) -> int:
                       Options(args.sandbox, worker_python, args.select, progress,
                               notebook_mode=args.notebook_mode, device=args.device,
                               data_dir=args.data_dir))
+    platform_known = _platform_meanwhile()
     try:
-        from .scoring.plugin import NoChecks, select_checks
-        try:
-            progress.total = len(select_checks(assignment.checks, args.select))  # Note [Zero checks]
+        if manifest is not None:  # Note [Manifest before checks]: the worker starts meanwhile
+            try:
+                assignment = manifest.complete()
+            except errors as exc:
+                print(f"grade: {exc}", file=sys.stderr)
+                return 2
+            grading.complete(assignment)
+        from .scoring.plugin import NoChecks, prepare_selected
+        try:  # Note [Zero checks]; Note [One session for grade check] in grader/scoring/plugin.py
+            progress.total = len(prepare_selected(assignment.checks, args.select))
         except NoChecks as exc:
             print(f"grade: {exc}", file=sys.stderr)
             return 2
         import gc
         gc.freeze()  # Note [Start-up without the collector]: start-up is over
         gc.enable()
+        platform_known.join()  # long done: no thread of its own runs while checks run
         result = grading.finish()
     finally:
         grading.close()
@@ -363,6 +376,29 @@ def _check(args: argparse.Namespace) -> int:
         return 2
     from .report.terminal import advisory  # Note [Advisory checks] in grader/scoring/assignment.py
     return 0 if all(c.status == "passed" or advisory(c) for c in result.checks) else 1
+
+
+# Note [Platform while the worker starts]
+# Every result names the judge's platform (`environment.platform`, platform.platform()), which
+# on Linux asks `uname -p` in a subprocess the first time: 2-20 ms of the judge's own time
+# at the end of grading.  `grade check` asks it in a thread while the judge imports numpy,
+# the checks and pytest, which is mostly waiting for that subprocess; the module keeps the
+# answer, so the result reads the same string from it.  The thread is started after the
+# worker's process (so no fork of the judge runs beside it) and joined before the checks run.
+def _platform_meanwhile():
+    """A started thread that makes platform.platform(terse=True) known (Note [Platform while
+    the worker starts])."""
+    import platform
+    import threading
+
+    def ask() -> None:
+        try:
+            platform.platform(terse=True)
+        except Exception:  # asked again, in the open, where the result is made
+            pass
+    thread = threading.Thread(target=ask, name="grader-platform", daemon=True)
+    thread.start()
+    return thread
 
 
 def _output_folder(path: str, flag: str) -> None:
@@ -784,6 +820,37 @@ def _quick_exit() -> None:
         _freeze_at_exit.append(True)
 
 
+# Note [Exit without teardown]
+# Once `grade check` has returned its exit status, everything it promised is done: the verdict
+# printed, the JSON and HTML written and closed, the worker's tree killed and its cgroup
+# removed, the staged copy and the scratch folder deleted.  What the interpreter's shutdown
+# still does is tear down every module (numpy, pytest, the checks and the references), freeing
+# object after object of memory the operating system takes back at once: 20-70 ms of a
+# `grade check` on a loaded machine, after Note [Quick exit].  So when `main` runs as the
+# command itself (the `grade` script or `python -m grader`: no argv given), `check` ends with
+# `os._exit` once the threads the shutdown would wait for have ended (a worker being stopped
+# after Ctrl-C: Note [Teardown in parallel] in grader/scoring/pipeline.py), the standard
+# streams are flushed and the atexit callbacks have run (weakref finalizers, such as a
+# temporary folder's, and logging's shutdown are among them), so that nothing but the module
+# teardown is skipped.  A caller that passes argv (a test, another
+# command) gets the exit status back, as before, with the usual shutdown at its own end.
+def _exit_now(code: int) -> None:
+    """Note [Exit without teardown]."""
+    import atexit
+    import os
+    import threading
+    for thread in threading.enumerate():  # as the shutdown would: a worker still being stopped
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    atexit._run_exitfuncs()
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     _quick_exit()
     parser = build_parser()
@@ -792,10 +859,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return args.run(args)
+        code = args.run(args)
     except KeyboardInterrupt:  # Note [Command errors]
         print("\ngrade: interrupted", file=sys.stderr)
-        return 130
+        code = 130
+    if argv is None and args.command == "check":
+        _exit_now(code)  # Note [Exit without teardown]
+    return code
 
 
 if __name__ == "__main__":

@@ -281,8 +281,10 @@ def run_forward(student, case: Case, *, seed: int | str | None = CASE_SEED, mode
     """(CallResult, out) of the student's dropout_forward on `case`."""
     what = (f"{needed_by} is checked against your `dropout_forward`, which" if needed_by
             else "`dropout_forward`")
+    # out alone comes back; the cache stays in the worker, where dropout_backward takes it by
+    # handle (Note [Items of a result] in grader/worker/runtime.py)
     result = call_student(student, LAYERS, "dropout_forward", case.x,
-                          dropout_param(student, case, seed, mode), what=what)
+                          dropout_param(student, case, seed, mode), what=what, value_items=[0])
     value = plain(result.value)
     if not isinstance(value, (tuple, list)) or len(value) < 2:
         raise CheckFailure(f"`dropout_forward` returned {type(value).__name__}, expected a tuple "

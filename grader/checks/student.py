@@ -164,14 +164,18 @@ class Student:
         self._warm_start = self.worker.starts
 
     def call(self, module: str, name: str, *args, timeout: float | None = None,
-             return_args: bool = False, reads: list[Ref] | None = None, **kwargs) -> CallResult:
+             return_args: bool = False, reads: list[Ref] | None = None,
+             value_items: list[int] | None = None, **kwargs) -> CallResult:
         """Call module.name in the worker; student exceptions propagate as StudentError.
         `reads`: values read after it in the same request (Note [Reads folded into a call] in
-        grader/worker/client.py)."""
+        grader/worker/client.py); `value_items`: only those items of a returned tuple or list
+        come back, the others None (Note [Items of a result] in grader/worker/runtime.py)."""
         actual = self.require(module, name)
         self._warm_up()
         timeout = timeout or self.call_timeout
         more = {"reads": reads} if reads else {}
+        if value_items is not None:
+            more["value_items"] = value_items
         result = self.remembering(f"{module}.{name}", name, lambda: self.worker.call(
             self._import_name(module), actual, *args, timeout=timeout, return_args=return_args,
             **more, **kwargs))

@@ -315,6 +315,40 @@ def load(assignment_id: str, conventions: dict | None = None,
          asked: Questions = PUBLIC) -> Assignment:
     """The assignment, its samples drawn from `asked` (public unless official grading gives
     a secret; Note [Fresh questions] in grader/checks/questions.py)."""
+    return read_manifest(assignment_id, conventions, asked).complete()
+
+
+# Note [Manifest before checks]
+# What stages a submission and starts its worker (the files, the limits, the conventions, the
+# device) is in the manifest; the checks module and the reference it imports are needed only
+# when the checks run.  `grade check` reads the manifest (`read_manifest`: every error of the
+# manifest and of the conventions asked for is raised there, as `load` raised it), launches the
+# worker, and only then imports the checks (`Manifest.complete`), so that importing them
+# overlaps the worker's start (Note [Early start] in grader/worker/client.py).  `load` is the
+# two steps in a row; the Assignment `complete` returns is the one `load` returned before.
+@dataclass(frozen=True)
+class Manifest:
+    """An assignment read as far as its manifest (Note [Manifest before checks]): `assignment`
+    has no checks and an empty rubric until `complete()`."""
+    assignment: Assignment
+    data: dict
+    path: Path
+    declared: tuple[dict, dict]
+
+    def complete(self) -> Assignment:
+        """The whole assignment: its checks imported, its rubric read, as `load` returns it."""
+        partial = self.assignment
+        checks = _load_checks(partial.folder, partial.id, partial.questions)
+        rubric = load_rubric(partial.id, checks)
+        checks, rubric = _assigned(self.data, self.path, self.declared, partial.conventions,
+                                   checks, rubric)
+        return replace(partial, checks=checks, rubric=rubric)
+
+
+def read_manifest(assignment_id: str, conventions: dict | None = None,
+                  asked: Questions = PUBLIC) -> Manifest:
+    """The assignment's manifest read and the conventions asked for checked, its checks not yet
+    imported (Note [Manifest before checks])."""
     folder = ASSIGNMENTS_DIR / assignment_id
     manifest_path = folder / "manifest.yml"
     if not manifest_path.exists():
@@ -336,12 +370,11 @@ def load(assignment_id: str, conventions: dict | None = None,
     except AttributeError as exc:
         raise AssignmentError(f"{manifest_path}: bad conventions ({exc})") from None
     check_conventions(assignment_id, conventions or {}, declared=declared)  # before any grading
-    checks = _load_checks(folder, assignment_id, asked)
-    rubric = load_rubric(assignment_id, checks)
     merged = dict(manifest.get("conventions", {}), **(conventions or {}))
-    checks, rubric = _assigned(manifest, manifest_path, declared, merged, checks, rubric)
-    return Assignment(assignment_id, manifest.get("title", assignment_id), layout, limits, checks,
-                      rubric, folder, merged, aliases, bool(manifest.get("gpu", False)), asked)
+    partial = Assignment(assignment_id, manifest.get("title", assignment_id), layout, limits, (),
+                         Rubric({}), folder, merged, aliases, bool(manifest.get("gpu", False)),
+                         asked)
+    return Manifest(partial, manifest, manifest_path, declared)
 
 
 def _of(check: Check, part: str) -> bool:

@@ -12,17 +12,17 @@ import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from . import assignment as assignments
 from ..worker import devices
-from ..checks import hints
-from ..checks.compare import on_device
 from ..checks.spec import CheckFailure
-from ..checks.student import Student
 from ..submission.stage import OtherVersionError, SubmissionError, stage
 from .result import CheckResult, InlineAnswer, SubmissionResult, clip
-from ..worker.client import Worker, WorkerFailure
+from ..worker import launch
+
+if TYPE_CHECKING:
+    from ..worker.client import Worker, WorkerFailure
 
 
 @dataclass(frozen=True)
@@ -113,39 +113,87 @@ class Grading:
                 f"{assignment.limits.budget():g} s; nothing was graded")
             return
         self.staged = staged
-        worker_class, extra = Worker, {}
+        # Note [NumPy names restored] in grader/worker/numpy_compat.py; `restore_numpy`
+        restore_numpy = assignments.restores_numpy(assignment.conventions)
         if options.warm:  # Note [When workers are warm] in grader/worker/warm.py
+            from ..worker.client import WorkerFailure
             from ..worker.warm import WarmWorker
-            worker_class, extra = WarmWorker, {"slots": options.warm}
-        self.worker = worker_class(staged.root, limits=assignment.limits, python=options.python,
-                                   sandbox_mode=options.sandbox, device=self.device,
-                                   restore_numpy=assignments.restores_numpy(assignment.conventions),
-                                   **extra)
-        self.worker.start_budget(assignment.limits.budget(), self.began)
+            self.worker = WarmWorker(staged.root, limits=assignment.limits, python=options.python,
+                                     sandbox_mode=options.sandbox, device=self.device,
+                                     slots=options.warm, restore_numpy=restore_numpy)
+            self.worker.start_budget(assignment.limits.budget(), self.began)
+            try:
+                self.worker.launch()  # Note [Early start]: `finish` waits for it
+            except WorkerFailure as exc:
+                self.result = self._could_not_start(exc)
+                self.close()
+            except BaseException:  # an interpreter that cannot be run, Ctrl-C: nothing left behind
+                self.close()
+                raise
+            return
+        # A cold worker's process is started before the judge imports numpy and the worker's
+        # client, which its start overlaps (Note [Worker before numpy] in grader/worker/launch.py).
         try:
-            self.worker.launch()  # Note [Early start]: `finish` waits for it
-        except WorkerFailure as exc:
-            self.result = self._could_not_start(exc)
-            self.close()
+            launched = launch.start(Path(staged.root).resolve(), assignment.limits,
+                                    launch.worker_python(options.python),
+                                    launch.sandbox_mode(options.sandbox), self.device)
         except BaseException:  # an interpreter that cannot be run, Ctrl-C: nothing left behind
             self.close()
             raise
+        try:
+            from ..worker.client import Worker
+            self.worker = Worker(staged.root, limits=assignment.limits, python=options.python,
+                                 sandbox_mode=options.sandbox, device=self.device,
+                                 restore_numpy=restore_numpy)
+        except BaseException:
+            launched.abandon()
+            self.close()
+            raise
+        self.worker.start_budget(assignment.limits.budget(), self.began)
+        self.worker.adopt(launched)  # Note [Early start]: `finish` waits for it
 
     def _could_not_start(self, exc: WorkerFailure) -> SubmissionResult:
         advice = (f"; see what that environment holds with `grade env check {self.options.python}`"
                   if self.options.python else "")
         return self._failed(f"the worker could not start: {exc}{advice}", self.worker)
 
+    # Note [Teardown in parallel]
+    # Stopping the worker is mostly waiting: for bubblewrap to exit, then for the killed
+    # worker to leave its cgroup so that the cgroup can be removed (a few ms on a quiet
+    # machine, tens on a loaded one); removing the staged copy is the judge's own file work.
+    # `close` does the two at once, the worker stopped in a thread while the staged copy is
+    # removed, and returns when both are done, as before: nothing is left behind, and an
+    # error in either is raised here.
     def close(self) -> None:
         """Stop the worker and remove the staged copy (what `finish` does when it ends)."""
         worker, self.worker = self.worker, None
         staged, self.staged = self.staged, None
-        if worker is not None:
-            # A warm worker also gives its slot back (grader/worker/warm.py), so that a process
-            # that grades several submissions (benchmarks/overhead.py) finds the slot free.
-            getattr(worker, "release", worker.close)()
-        if staged is not None:
+        # A warm worker also gives its slot back (grader/worker/warm.py), so that a process
+        # that grades several submissions (benchmarks/overhead.py) finds the slot free.
+        stop = getattr(worker, "release", worker.close) if worker is not None else None
+        if stop is None or staged is None:
+            if stop is not None:
+                stop()
+            if staged is not None:
+                staged.cleanup()
+            return
+        import threading
+        failed: list[BaseException] = []
+
+        def stop_worker() -> None:
+            try:
+                stop()
+            except BaseException as exc:  # raised below, in the caller's thread
+                failed.append(exc)
+
+        stopping = threading.Thread(target=stop_worker, name="grader-worker-stop")
+        stopping.start()  # Note [Teardown in parallel]
+        try:
             staged.cleanup()
+        finally:
+            stopping.join()
+        if failed:
+            raise failed[0]
 
     def finish(self) -> SubmissionResult:
         if self.result is not None:
@@ -155,8 +203,23 @@ class Grading:
         finally:
             self.close()
 
+    def complete(self, assignment: assignments.Assignment) -> None:
+        """Grade with `assignment`, the whole of the one this grading began with, read as far as
+        its manifest (Note [Manifest before checks] in grader/scoring/assignment.py): a result
+        made already (nothing could be graded) gets its maximum score."""
+        self.assignment = assignment
+        if self.result is not None:
+            self.result = dataclasses.replace(self.result, max_score=assignment.rubric.max_score())
+
     def _grade(self) -> SubmissionResult:
-        from . import plugin  # imports pytest: after the worker's launch (Note [Early start])
+        from ..worker.client import WorkerFailure
+        # Imported here, after the worker's launch (Note [Early start]): pytest, and the checks'
+        # own machinery, which the checks module imported already where it was loaded after the
+        # launch (Note [Manifest before checks] in grader/scoring/assignment.py).
+        from . import plugin
+        from ..checks import hints
+        from ..checks.compare import on_device
+        from ..checks.student import Student
         assignment, options, worker, staged = self.assignment, self.options, self.worker, self.staged
         failed = self._failed
         try:
@@ -247,8 +310,9 @@ def submission_device(assignment: assignments.Assignment, spec: str | None) -> d
 # report said it twice.  Both runs' cells are now said by one function (`cell_line` in
 # grader/checks/observe.py), and the result's notes keep the first of equal lines.  A cell
 # that does something different in the two runs still says each.
-def _notebook_cells(student: Student) -> list[str]:
+def _notebook_cells(student) -> list[str]:
     """Import the notebook modules now and note their cells that raised or ran out of time."""
+    from ..worker.client import WorkerFailure
     notes = []
     for module in dict.fromkeys(student.import_timeouts):
         try:

@@ -303,6 +303,34 @@ def select_checks(checks: tuple[Check, ...], select: str | None = None) -> list[
     return collected.ids
 
 
+# Note [One session for grade check]
+# `grade check` asked pytest twice: once which checks a run selects (`select_checks`, a whole
+# session with --collect-only: configuration, plugins, collection) and once to run them, each
+# building its own configuration and collecting the same registry.  `prepare_selected` does
+# what `prepare` does for a batch's job template (Note [Config made once], Note [Session
+# collected once]) in the command's own process, before the worker is waited for: it builds the
+# configuration, collects the session, and returns the ids that session collected, which are
+# the ids `select_checks` would have returned (the same arguments, the same plugins, the same
+# collection); the run that follows with the very same checks and -k runs that session.  Where
+# the session could not be collected cleanly (no check selected, an error, a pytest whose
+# private API differs), the ids come from `select_checks` as before, which raises NoChecks with
+# its reason, and the run builds its own session.  One configuration and collection fewer per
+# `grade check`; verdicts come from the same checks run by the same session code.
+def prepare_selected(checks: tuple[Check, ...], select: str | None = None) -> list[str]:
+    """`select_checks(checks, select)`, leaving the collected session prepared for the `run`
+    of the same checks and -k that follows (Note [One session for grade check])."""
+    try:
+        prepare(checks, select)
+    except KeyboardInterrupt:
+        raise
+    except BaseException:
+        _drop_prepared()
+    prepared = _prepared
+    if prepared is not None and prepared[5] is not None and prepared[4].ids:
+        return list(prepared[4].ids)
+    return select_checks(checks, select)
+
+
 # Note [Config made once]
 # Of a session's own machinery (Note [Lean pytest]), about 11 ms (in a warm process) go to
 # building its configuration before anything is collected: a plugin manager, the default

@@ -359,7 +359,7 @@ class TreeCgroup:
                 _write(kill_file, 1)
             except OSError:
                 pass
-        for _ in range(500):
+        for attempt in range(500):
             pids = self.pids()
             if not pids:
                 return
@@ -368,7 +368,9 @@ class TreeCgroup:
                     os.kill(pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
-            time.sleep(0.01)
+            # A killed worker is gone within a millisecond or two, and `grade check` waits for
+            # it before it writes its verdict: look again soon at first, then every 10 ms.
+            time.sleep(min(0.01, 0.0005 * 2 ** attempt))
 
     def remove(self) -> None:
         """Kill what is left and remove the folders (retrying while the killed exit)."""

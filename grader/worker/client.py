@@ -34,15 +34,14 @@ import os
 import select
 import shutil
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cgroup, sandbox
+from . import cgroup, launch, sandbox
 from .devices import CPU, Device
+from .launch import kill_tree as _kill_tree
 from ..scoring.result import MAX_NAME, clip
 from . import wire
 
@@ -326,9 +325,8 @@ class Worker:
         # Note [NumPy names restored] in numpy_compat.py; False: NumPy as it is (`restore_numpy`)
         self.restore_numpy = restore_numpy
         self.limits = limits or sandbox.Limits()
-        self.python = python or sys.executable
-        # GRADER_SANDBOX=rlimits|bwrap|auto overrides the default for a whole run.
-        self.sandbox_mode = sandbox_mode or os.environ.get("GRADER_SANDBOX", "auto")
+        self.python = launch.worker_python(python)
+        self.sandbox_mode = launch.sandbox_mode(sandbox_mode)
         self.sys_paths = sys_paths  # relative to the submission as the worker sees it
         self.device = device  # Note [Same numbers on a GPU] in grader/worker/devices.py
         self.process: subprocess.Popen | None = None
@@ -356,7 +354,9 @@ class Worker:
     # work of its own before the first check runs (importing pytest, collecting the checks).
     # `launch` starts the process and returns at once; `wait_started` (or the first request)
     # does the handshake.  Nothing about the worker changes: the same plan, limits and
-    # sandbox, and a failed handshake is the same WorkerFailure as from `start`.
+    # sandbox, and a failed handshake is the same WorkerFailure as from `start`.  `grade check`
+    # starts the process earlier still, before the judge imports numpy, and the Worker adopts
+    # it (Note [Worker before numpy] in grader/worker/launch.py).
     def launch(self) -> None:
         """Start the worker's process without waiting for it (Note [Early start])."""
         if type(self).start is not Worker.start:  # a subclass that starts its own way (warm.py)
@@ -366,43 +366,20 @@ class Worker:
 
     def _launch(self) -> None:
         self.close()
-        self.scratch = Path(tempfile.mkdtemp(prefix="grader-scratch-"))
-        plan = sandbox.plan(self.python, self.submission, self.scratch, self.sandbox_mode,
-                            self.device.worker_env(), gpu=self.device.kind == "cuda",
-                            scratch_bytes=self.limits.scratch_bytes)
-        if plan.drop_to_uid is not None:
-            os.chown(self.scratch, plan.drop_to_uid, plan.drop_to_uid)
-        self.mode, self.notes, self.isolation = plan.mode, plan.notes, dict(plan.isolation)
-        self.unprivileged = plan.drop_to_uid is not None or os.geteuid() != 0
-        gpu = self.device.kind == "cuda"
-        self.tree, _ = cgroup.make(self.limits.memory_bytes, self.limits.processes)
-        self.isolation.update(sandbox.limits_in_force(self.limits, gpu, self.tree, self.unprivileged))
-        request_r, request_w = os.pipe()
-        reply_r, reply_w = os.pipe()
-        output_r, output_w = os.pipe()
-        # The child gets the request pipe on fd 3 and the reply pipe on fd 4.
-        child_fds = {3: request_r, 4: reply_w}
+        self.adopt(launch.start(self.submission, self.limits, self.python, self.sandbox_mode,
+                                self.device))
 
-        def preexec() -> None:
-            for target, source in child_fds.items():
-                os.dup2(source, target)
-                os.set_inheritable(target, True)
-            sandbox.make_preexec(self.limits, gpu, self.tree)()
-
-        argv, args_fd = plan.launch()  # Note [Sandbox views] in grader/worker/sandbox.py
-        try:
-            self.process = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=output_w, stderr=output_w,
-                env=plan.env, cwd=str(self.scratch),
-                pass_fds=(3, 4) + ((args_fd,) if args_fd is not None else ()), preexec_fn=preexec,
-                close_fds=True)
-        except BaseException:
-            self._remove_tree()
-            raise
-        finally:
-            for fd in (request_r, reply_w, output_w) + ((args_fd,) if args_fd is not None else ()):
-                os.close(fd)
-        self._launched = (request_w, reply_r, output_r, plan.submission_path)
+    def adopt(self, launched: launch.Launched) -> None:
+        """Take over a process `launch.start` started for this worker, as if `launch` had
+        started it (Note [Worker before numpy] in grader/worker/launch.py)."""
+        self.close()
+        self.scratch = launched.scratch
+        self.mode, self.notes, self.isolation = launched.mode, launched.notes, launched.isolation
+        self.unprivileged = launched.unprivileged
+        self.tree = launched.tree
+        self.process = launched.process
+        self._launched = (launched.request_w, launched.reply_r, launched.output_r,
+                          launched.submission_path)
 
     def wait_started(self) -> None:
         """Finish the start `launch` began: the handshake (Note [Early start])."""
@@ -442,6 +419,7 @@ class Worker:
             for fd in launched[:3]:
                 os.close(fd)
             _kill_tree(process)
+            self._remove_tree()
             shutil.rmtree(self.scratch, ignore_errors=True)
             return
         for fd in (self._request_fd, self._reply_fd):
@@ -542,6 +520,10 @@ class Worker:
     #   check` of the solution makes 63 requests instead of 79 (fc_nets), 90 instead of 96
     #   (batchnorm), 80 instead of 93 (dropout), 44 instead of 50 (cnn), and an fc_nets
     #   submission of benchmarks/overhead.py's class 67 instead of 114.
+    # - then (issue 17, seventh round) what comes back: dropout_forward's cache, as large as its
+    #   input and never read by the judge (dropout_backward takes it by handle), stays in the
+    #   worker (Note [Items of a result] in runtime.py): a dropout `grade check` of the solution
+    #   reads 8.0 MB of replies instead of 14.1, in the same 80 requests.
     # The limits stay as they were: every reply is still read under its deadline, sized,
     # decoded strictly and matched to its request, the memory check runs after each reply,
     # and the worker still copies and compares every input.
@@ -771,11 +753,15 @@ class Worker:
 
     # -- conveniences ----------------------------------------------------------
     def call(self, module: str, attrs: str | list[str], *args, timeout: float | None = None,
-             return_args: bool = False, reads: list[Ref] | None = None, **kwargs) -> CallResult:
+             return_args: bool = False, reads: list[Ref] | None = None,
+             value_items: list[int] | None = None, **kwargs) -> CallResult:
         """Call `module.attr(*args, **kwargs)` in the worker (attrs may be a dotted path);
-        `reads`, values read after it in the same request (Note [Reads folded into a call])."""
+        `reads`, values read after it in the same request (Note [Reads folded into a call]);
+        `value_items`, the only items of a returned tuple or list sent back (Note [Items of a
+        result] in grader/worker/runtime.py)."""
         target = {"module": module, "attrs": attrs.split(".") if isinstance(attrs, str) else attrs}
-        return self._call(target, args, kwargs, timeout, return_args, reads=reads)
+        return self._call(target, args, kwargs, timeout, return_args, reads=reads,
+                          value_items=value_items)
 
     def call_ref(self, ref: Ref, method: str | None, *args, timeout: float | None = None,
                  return_args: bool = False, sets: list[tuple[Ref, object]] | None = None,
@@ -806,10 +792,11 @@ class Worker:
     # checks, where the separate requests would have crashed again in the same assignment):
     # the same check fails either way, with the same cause.
     def _call(self, target, args, kwargs, timeout, return_args, sets=None, reads=None,
-              watch_inputs=True) -> CallResult:
+              watch_inputs=True, value_items=None) -> CallResult:
         reply = self.request("call", target=target, args=list(args), kwargs=kwargs,
                              return_args=return_args, timeout=timeout,
-                             **_call_options(sets, reads, watch_inputs))
+                             **_call_options(sets, reads, watch_inputs),
+                             **({"value_items": list(value_items)} if value_items is not None else {}))
         return self._call_result(reply, len(reads or ()))
 
     # Note [Reads folded into a call]
@@ -926,19 +913,3 @@ def describe_exit(code: int | None) -> str:
                 "SIGXCPU": "CPU time limit exceeded", "SIGXFSZ": "file size limit exceeded"}
         return f"signal {name}" + (f": {hint[name].split(': ', 1)[-1]}" if name in hint else "")
     return f"exit status {code}"
-
-
-def _kill_tree(process: subprocess.Popen) -> None:
-    """Kill the worker's process group (and, with bwrap, its PID namespace with it)."""
-    try:
-        os.killpg(process.pid, 9)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        process.kill()
-    except ProcessLookupError:
-        pass
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass

@@ -277,7 +277,7 @@ def op_call(request: dict, table: Table) -> dict:
     seconds = time.perf_counter() - start
     reply = {"handle": table.keep(result), "seconds": seconds}
     if request.get("convert", True):
-        reply["value"] = to_plain(result)
+        reply["value"] = to_plain(_items_asked(result, request.get("value_items")))
     if before is not None:
         reply["mutated"] = (_changed_arrays(before[0], args, "args")
                             + _changed_arrays(before[1], kwargs, "kwargs"))
@@ -287,6 +287,23 @@ def op_call(request: dict, table: Table) -> dict:
     if "reads" in request:  # Note [Reads folded into a call] in client.py
         reply["reads"] = [_read(ref, reply["handle"], table) for ref in request["reads"]]
     return reply
+
+
+# Note [Items of a result]
+# A check may want only some items of a tuple a function returns: dropout's `(out, cache)` is
+# judged by `out`, and the cache (a mask as large as x, 6 MB of a dropout `grade check` of the
+# solution, 2 MB a call of the notebook's experiment) stays in the worker, where a later call
+# takes it by handle.  A call's `value_items` ([0]) asks for those items alone: where the
+# result is a plain tuple or list, it is sent as a tuple or list of the same type and length
+# with every other item None; any other result is sent whole, as without it.  So the judge
+# still sees what the student returned, its type and length, and every item it judges,
+# converted exactly as before; it never reads the items it did not ask for.
+def _items_asked(result, items):
+    """`result` with only `items` kept, for a call's `value_items` (Note [Items of a result])."""
+    if type(items) is not list or type(result) not in (tuple, list):
+        return result
+    wanted = {i for i in items if type(i) is int}
+    return type(result)(v if i in wanted else None for i, v in enumerate(result))
 
 
 def _read(ref: list, handle: int, table: Table) -> dict:

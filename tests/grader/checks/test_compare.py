@@ -37,6 +37,33 @@ def test_float64_just_outside_tolerance_fails() -> None:
     assert f.message.startswith("out: 12 of 12 entries differ")
 
 
+@pytest.mark.filterwarnings("ignore::numpy.exceptions.ComplexWarning")  # failure messages' signatures
+@pytest.mark.parametrize("kind", ["float64", "complex128"])
+def test_close_entries_are_those_np_isclose_finds_among_the_finite_ones(kind) -> None:
+    """Note [Closeness in ufuncs]: compare_arrays passes exactly when np.isclose(a, e) holds at
+    every entry where a is finite (and a has no other entry), and counts the same mismatches,
+    infinities and NaN on either side included."""
+    rng = np.random.default_rng(7)
+    specials = [np.inf, -np.inf, np.nan, 0.0, 1e300, -1e-300]
+    tol = Tolerance(rtol=1e-7, atol=1e-9)
+    for trial in range(300):
+        expected = rng.standard_normal(12)
+        actual = expected + rng.choice([0.0, 1e-12, 1e-9, 1e-3], size=12)
+        if kind == "complex128":
+            expected = expected + 1j * rng.standard_normal(12)
+            actual = actual + 1j * expected.imag
+        for values in (actual, expected):
+            hit = rng.random(12) < 0.15
+            values[hit] = rng.choice(specials, size=int(hit.sum()))
+        close = np.isclose(actual, expected, rtol=tol.rtol, atol=tol.atol) & np.isfinite(actual)
+        with np.errstate(invalid="ignore", over="ignore"):
+            if close.all():
+                compare_arrays("x", actual, expected, tolerance=tol)
+                continue
+            with pytest.raises(CheckFailure, match=f"x: {int((~close).sum())} of 12 entries differ"):
+                compare_arrays("x", actual, expected, tolerance=tol)
+
+
 def test_float32_gets_the_float32_tolerance() -> None:
     e = expected_array(dtype=np.float32)
     a = (e * np.float32(1 + 1e-5)).astype(np.float32)

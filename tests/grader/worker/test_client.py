@@ -85,6 +85,26 @@ def test_plain_call_returns_arrays_and_keeps_cache_in_worker(worker) -> None:
     np.testing.assert_array_equal(back.value, [0.0, 1.0, 2.0])
 
 
+def test_value_items_send_only_the_items_asked_for(worker) -> None:
+    """Note [Items of a result] in grader/worker/runtime.py: of a returned tuple or list only the
+    items asked for come back, the others None, its type and length kept; the rest stays in
+    the worker, where a later call takes it by handle; any other result comes back whole."""
+    w = worker("def fwd(x):\n    return x + 1, {'mask': x * 2}\n"
+               "def as_list(x):\n    return [x, x, x]\n"
+               "def alone(x):\n    return x\n"
+               "def bwd(d, cache):\n    return d * cache['mask']\n")
+    out = w.call("layers", "fwd", np.arange(3.0), value_items=[0])
+    assert type(out.value) is tuple and len(out.value) == 2 and out.value[1] is None
+    np.testing.assert_array_equal(out.value[0], [1.0, 2.0, 3.0])
+    back = w.call("layers", "bwd", np.ones(3), out.ref.item(1))
+    np.testing.assert_array_equal(back.value, [0.0, 2.0, 4.0])
+    listed = w.call("layers", "as_list", np.ones(2), value_items=[1])
+    assert type(listed.value) is list and listed.value[0] is None and listed.value[2] is None
+    np.testing.assert_array_equal(listed.value[1], np.ones(2))
+    np.testing.assert_array_equal(w.call("layers", "alone", np.ones(2), value_items=[0]).value,
+                                  np.ones(2))
+
+
 def test_a_worker_starts_with_numpy_random_loaded(worker) -> None:
     """Note [numpy.random at start] in grader/worker/runtime.py: the first draw pays no import."""
     w = worker("import sys\n\ndef loaded():\n    return 'numpy.random' in sys.modules\n")
