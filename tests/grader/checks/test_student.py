@@ -155,7 +155,7 @@ def test_a_function_that_timed_out_is_not_called_again(make_student) -> None:
     start = time.monotonic()
     with pytest.raises(WorkerTimeout) as info:
         student.call("layers", "spin", 2)
-    assert time.monotonic() - start < 0.5
+    assert time.monotonic() - start < 1  # under the call limit: `spin` was not run again
     assert info.value.args[0].startswith("`spin` already ran out of time in an earlier check "
                                          "(no reply within the time limit of 1 s")
     assert info.value.args[0].endswith("it was not called again")
@@ -263,7 +263,7 @@ def test_a_call_that_timed_out_in_a_stream_is_remembered_and_not_streamed_again(
         assert next(calls).value == 2
         with pytest.raises(WorkerTimeout, match="`spin` already ran out of time"):
             next(calls)
-    assert time.monotonic() - start < 0.5
+    assert time.monotonic() - start < 1  # under the call limit: not streamed again
 
 
 def test_a_constant_is_made_once_per_worker_process(make_student) -> None:
