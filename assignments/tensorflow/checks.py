@@ -288,9 +288,30 @@ def model_scores(student: Student, model: RemoteObject, x: np.ndarray, what: str
         raise _error(f"model(x) ({what})", error) from None
 
 
+# Note [Constructor arguments not used]
+# A real 2020-era notebook's ThreeLayerConvNet built Conv2D(32, ...), Conv2D(16, ...) and
+# Dense(10, ...) whatever channel_1, channel_2 and num_classes it was given: the notebook
+# builds it with those very numbers, so nothing there shows it.  The check builds it with
+# other sizes (CHANNEL_1, CHANNEL_2, NUM_CLASSES), and when the layers' output sizes are
+# not the ones asked for, the failure says so beside the shapes.
+
+def _sizes_not_asked(shapes: list, asked: tuple[int, ...] | None) -> str:
+    """The known mistake of Note [Constructor arguments not used], or ""."""
+    if asked is None:
+        return ""
+    outputs = [int(s[-1]) for s in shapes if isinstance(s, (list, tuple)) and len(s) in (2, 4)]
+    if len(outputs) == len(asked) and sorted(outputs) != sorted(asked):
+        return (f"; looks like: the constructor's arguments are not used: its layers have "
+                f"{', '.join(map(str, outputs))} outputs where ThreeLayerConvNet"
+                f"({', '.join(map(str, asked))}) was asked for (build each layer from channel_1, "
+                f"channel_2 and num_classes)")
+    return ""
+
+
 def judge_probabilities(student: Student, model: RemoteObject, x: np.ndarray, weights: list[np.ndarray],
-                        where: str) -> None:
-    """`model` given `weights` (by shape) computes the reference's softmax outputs on `x`."""
+                        where: str, asked: tuple[int, ...] | None = None) -> None:
+    """`model` given `weights` (by shape) computes the reference's softmax outputs on `x`;
+    `asked`: the sizes its constructor was given (Note [Constructor arguments not used])."""
     try:
         shapes = student.call(HELPERS, "set_weights_by_shape", model.ref, weights).value
     except StudentError as error:
@@ -298,7 +319,8 @@ def judge_probabilities(student: Student, model: RemoteObject, x: np.ndarray, we
     wanted = sorted(list(w.shape) for w in weights)
     if sorted(shapes) != wanted:
         raise CheckFailure(f"[{where}] the model's weights have shapes {shapes}; the three-layer "
-                           f"ConvNet's are {[list(w.shape) for w in weights]}", hint=KERAS_HINT)
+                           f"ConvNet's are {[list(w.shape) for w in weights]}"
+                           + _sizes_not_asked(shapes, asked), hint=KERAS_HINT)
     value = model_scores(student, model, x, where)
     expected = reference_scores(x, weights, softmax=True)
     try:
@@ -319,7 +341,8 @@ def keras_check(builder: str) -> Check:
             x, weights = sample.args
             model = build_model(student, builder, x.shape[1:])
             model_scores(student, model, x, "building the model")  # builds a subclassed model's weights
-            judge_probabilities(student, model, x, weights, f"sample {sample.name}")
+            judge_probabilities(student, model, x, weights, f"sample {sample.name}",
+                                (CHANNEL_1, CHANNEL_2, NUM_CLASSES))
         return {}
 
     return Check(f"{builder}/probabilities", builder,

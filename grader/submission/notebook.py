@@ -54,7 +54,8 @@ definitions still override it, as they would when run top to bottom.
 # Note [Inline answers]
 cs231n-style notebooks ask "Inline Question N" in a markdown cell and expect
 the answer after an "Answer:" / "Your Answer:" marker, in the same cell or in
-the markdown cells that follow (until the next code cell or question).  They
+the markdown cells that follow (until the next code cell, question or course
+section: Note [Where an answer ends]).  They
 are collected, placeholders such as "*fill this in*" count as unanswered, and
 the result carries them for manual grading with the points the rubric's
 `manual:` table sets aside.
@@ -383,7 +384,8 @@ def units_in_module(source: str) -> list[tuple[int, str]] | None:
 
 _QUESTION = re.compile(r"inline\s+question\s*(\d+)\s*[:.]?", re.IGNORECASE)
 _ANSWER = re.compile(r"(?:your\s+)?answer\s*:", re.IGNORECASE)
-_PLACEHOLDERS = re.compile(r"^\W*(fill\s+this\s+in|your\s+answer\s+here|todo)\W*$", re.IGNORECASE)
+_PLACEHOLDERS = re.compile(r"^\W*(fill\s+this\s+in|your\s+answer\s+here|fill\s+(?:your?\s+)?answer\s+here|todo)"
+                          r"\W*$", re.IGNORECASE)  # ECE562's "[FILL YOUR ANSWER HERE]" (and "FILL YOU")
 _DECORATION = re.compile(r"\$\s*\\color\{\w+\}\{\\textit\s*|\}\s*\$|^[#*\s>]+")  # Note [Linear-time text]
 
 
@@ -411,10 +413,15 @@ def answers(cells: list[Cell], notebook: str = "") -> list[Answer]:
             rest = cell.source[question.end():]
             marker = _ANSWER.search(rest)
             current = {"n": int(question.group(1)), "prompt": rest[:marker.start()] if marker else rest,
-                       "answer": [rest[marker.end():]] if marker else [], "answering": bool(marker)}
+                       "answer": [rest[marker.end():]] if marker else [], "answering": bool(marker),
+                       "level": _question_level(cell.source, question.start())}
         elif current is not None:
             marker = _ANSWER.search(cell.source)
-            if not current["answering"] and marker:
+            level = _heading_level(cell.source)
+            if not marker and level and (current["level"] is None or level <= current["level"]):
+                close()  # the course's next section (Note [Where an answer ends])
+                current = None
+            elif not current["answering"] and marker:
                 current["answering"] = True
                 current["answer"].append(cell.source[marker.end():])
             elif current["answering"]:
@@ -423,6 +430,37 @@ def answers(cells: list[Cell], notebook: str = "") -> list[Answer]:
                 current["prompt"] += "\n\n" + cell.source
     close()
     return found
+
+
+# Note [Where an answer ends]
+# An answer runs from its marker over the markdown cells that follow, until the next code
+# cell or question: students continue an answer in cells of their own, sub-headings included.
+# But the course's next section is markdown too: ECE562's "## Answer:" cell is followed by
+# "## Structured Pruning" and its text, cs231n's question cells by "# Batch normalization
+# and batch size" and its text, before any code; those sections were read as the answer,
+# so every answer carried course text and an unanswered question ("[FILL YOUR ANSWER HERE]"
+# plus the next section) counted as answered.  So a markdown cell that opens with a heading
+# at the question's level or above (`##` under a `## Inline Question`, any heading under a
+# question that is not itself a heading) ends the answer, as a heading of that level ends a
+# section in any outline; a deeper heading (`###` under `##`) continues it.  A cell holding
+# an answer marker ("## Answer:") is never such an end.
+
+
+def _heading_level(text: str) -> int | None:
+    """The level of the heading `text` opens with (`## Part` -> 2), None if it opens otherwise
+    (str methods only: Note [Linear-time text])."""
+    stripped = text.lstrip()
+    line = stripped[:stripped.find("\n")] if "\n" in stripped else stripped
+    level = len(line) - len(line.lstrip("#"))
+    return level if 1 <= level <= 6 and line[level:level + 1] in (" ", "\t", "") else None
+
+
+def _question_level(text: str, start: int) -> int | None:
+    """The heading level of the line where a question starts at `start` (`## Inline Question 1`
+    -> 2), None when that line is not a heading (`**Inline Question 1:**`)."""
+    prefix = text[text.rfind("\n", 0, start) + 1:start].strip()
+    level = len(prefix) - len(prefix.lstrip("#"))
+    return level if 1 <= level <= 6 and not prefix.lstrip("#").strip(" *_") else None
 
 
 def _without_trailing_stars(line: str) -> str:

@@ -51,8 +51,10 @@ the worker mounts read-only, so the student's own folder is never written to.
   `{layers: "*.ipynb"}`) and that is not submitted as a `.py` file is staged
   as a module generated from the notebook (grader/submission/notebook.py, Note [Notebook
   modes]); modules mapped to the same notebook share one generated module.
-  Every notebook found is also read for its inline answers, including the
-  cs231n ones whose code lives in the `.py` files.  A notebook is one kind of
+  Notebooks are also read for their inline answers: every notebook found where
+  the code lives in `.py` files (the cs231n numpy assignments), only the graded
+  ones where a module is graded from a notebook (Note [Answers of the graded
+  notebook]).  A notebook is one kind of
   source: grader/submission/notebook.py reads it and writes the text of its
   module, and this module alone decides what is staged where and writes it.
 
@@ -526,7 +528,8 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
     except notebooks.NotebookError as exc:
         raise SubmissionError(str(exc)) from None
     notes += generated.notes
-    answers, answer_notes = notebooks.collect_answers(found_notebooks, source_root, cells_of)
+    answers, answer_notes = notebooks.collect_answers(_answered(graded, found_notebooks),
+                                                      source_root, cells_of)
     notes += answer_notes
     _make_world_readable(work)
     modules = {name: f"{package}." + str(Path(path).with_suffix("")).replace(os.sep, ".")
@@ -643,6 +646,23 @@ def _stage_notebooks(chosen: dict[str, Path], layout: Layout, package: str, root
 
 def _lines(count: int) -> str:
     return f"{count} line" if count == 1 else f"{count} lines"
+
+
+# Note [Answers of the graded notebook]
+# Students hand in the whole assignment folder: for pruning, Q1-FCNetworks.ipynb to
+# Q6-Pruning.ipynb, each with its own "Inline Question 1".  The rubric's `manual:` points
+# (pruning's inline_question_1 and _2) are matched by question name, so every notebook's
+# Inline Question 1 was listed with pruning's point beside it, and a question missing from
+# the pruning notebook counted as found when another notebook had one of that number.
+# Where the assignment is graded from a notebook, its answers are that notebook's (the one
+# chosen by Note [Which notebook] in which_notebook.py); where the code is a package and the
+# notebooks only hold answers (fc_nets, batchnorm, dropout, cnn), every notebook's.
+
+def _answered(graded: dict[str, Path], found: list[Path]) -> list[Path]:
+    """The notebooks whose inline answers belong to this assignment (Note [Answers of the graded
+    notebook])."""
+    chosen = set(graded.values())
+    return [p for p in found if p in chosen] if chosen else found
 
 
 def _check_versions(graded: dict, found: list[Path], layout: Layout, source_root: Path,

@@ -40,6 +40,7 @@ _BUDGET: dict = {}
 _RECORDS: list = []
 _STATE = {"cell": 0, "installed": False}
 _GLOBALS: dict = {}   # notebook global name -> the stand-in object that replaces it
+_FILES: dict = {}     # every module name a stand-in is installed as -> its file (Note [Reloading a stand-in])
 
 
 # Note [Course code in cells]
@@ -245,6 +246,7 @@ def install(config: dict) -> list:
         for package in packages:
             parent = _package(package)
             sys.modules[f"{package}.{name}"] = module
+            _FILES[f"{package}.{name}"] = os.path.join(HERE, path)
             try:
                 setattr(parent, name, module)
             except Exception:
@@ -258,8 +260,33 @@ def install(config: dict) -> list:
         except Exception as exc:
             notes.append(f"stand-in for the notebook's {name} not installed: "
                          f"{type(exc).__name__}: {exc}")
+    if not any(isinstance(finder, _StandInFinder) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _StandInFinder())
     _STATE["notes"] = notes
     return notes
+
+
+# Note [Reloading a stand-in]
+# Students who edit a course helper on Colab reload it in a cell of its own
+# (`importlib.reload(ece662.pruning_helper)` and then `from ece662.pruning_helper import
+# test_model`).  importlib.reload finds the module again by its name through the import
+# system, and a stand-in installed only in sys.modules has nowhere to be found: under a
+# package made here (`__path__ = []`) the reload raised ModuleNotFoundError, the cell
+# stopped before its import, and a notebook that imports its helpers in that cell lost
+# every observed check.  So every name a stand-in is installed as is also served by a
+# finder at the front of sys.meta_path, which gives that name the stand-in's file: a reload
+# runs the stand-in again into the same module, and a module deleted from sys.modules and
+# imported again is the stand-in again, never the course's real helper or nothing.  The
+# stand-ins keep no state of their own (what they record lives in this module), so running
+# one again loses nothing.
+
+
+class _StandInFinder:
+    """A sys.meta_path finder for the names stand-ins are installed as (Note [Reloading a stand-in])."""
+
+    def find_spec(self, name, path=None, target=None):
+        file = _FILES.get(name)
+        return importlib.util.spec_from_file_location(name, file) if file else None
 
 
 def _load(name: str, path: str) -> types.ModuleType:
@@ -271,6 +298,7 @@ def _load(name: str, path: str) -> types.ModuleType:
     except BaseException:
         sys.modules.pop(name, None)
         raise
+    _FILES[name] = os.path.join(HERE, path)  # Note [Reloading a stand-in]
     return module
 
 

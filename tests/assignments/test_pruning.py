@@ -141,6 +141,31 @@ def test_a_course_package_imported_through_a_drive_folder_is_noted_once() -> Non
         shutil.rmtree(folder, ignore_errors=True)
 
 
+RELOADED_IMPORTS = '''import importlib
+import ece697ls.pruning_helper as helper_module
+importlib.reload(helper_module)   # picks up edits made to the helper on Colab
+from ece697ls.pruning_helper import test_model, load_model
+from ece697ls.data_utils import get_CINIC10_data
+import os'''
+
+
+@pytest.mark.parametrize("reload", [True, False], ids=["reloaded", "imported"])
+def test_course_helpers_reloaded_before_their_import_still_observe(reload: bool) -> None:
+    """Note [Reloading a stand-in] in grader/worker/observe.py: a lone notebook (no course
+    package beside it) whose import cell reloads pruning_helper before importing from it gets
+    full marks, with no error for that cell; the same cell without the reload, likewise."""
+    imports = RELOADED_IMPORTS if reload else RELOADED_IMPORTS.replace(
+        "importlib.reload(helper_module)", "helper_module.test_model")
+    path = _variant(("from ece697ls.pruning_helper import test_model, load_model\n"
+                     "from ece697ls.data_utils import get_CINIC10_data\nimport os", imports))
+    try:
+        result = grade(path, ASSIGNMENT)
+        assert_full_marks(result)
+        assert not [note for note in result.notes if "error" in note], result.notes
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
 SEED_STYLE_GLOBAL = '''import numpy as np
 pruning_percentages = np.arange(0.1, 0.85, 0.1)
 for prune_percent in pruning_percentages:

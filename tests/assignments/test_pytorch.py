@@ -47,6 +47,7 @@ PHRASES = {
     "ThreeLayerConvNet: Kaiming with mode='fan_out'": "mode='fan_out'",
     "ThreeLayerConvNet: second ReLU missing": "entries differ",
     "ThreeLayerConvNet: first conv without padding": "raised",
+    "ThreeLayerConvNet: ten classes written in (num_classes unused)": "num_classes is not used",
     "Sequential: first ReLU missing": "entries differ",
     "Sequential: layer order (both ReLUs after the second conv)": "entries differ",
     "Sequential: flattens the batch axis too": "raised",
@@ -69,7 +70,7 @@ BUNDLES = [
     ("three_layer_convnet: first conv without", "ThreeLayerConvNet: second ReLU",
      "Sequential: flattens the batch"),
     ("ThreeLayerConvNet: first conv without padding", "Sequential: random_weight on nn.Linear"),
-    ("Sequential: biases not zeroed",),
+    ("Sequential: biases not zeroed", "ThreeLayerConvNet: ten classes written in"),
     ("Sequential: PyTorch's default",),
 ]
 TRAINED = "Sequential: first ReLU missing"

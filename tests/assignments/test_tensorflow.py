@@ -50,6 +50,7 @@ PHRASES = {
     "init: first bias not zero": "conv_b1",
     "subclass: no softmax": "not passed through a softmax",
     "subclass: 3x3 convolution first": "weights have shapes",
+    "subclass: ten classes written in (num_classes unused)": "the constructor's arguments are not used",
     "sequential: first ReLU missing": "a ReLU is missing",
     "sequential: no softmax": "not passed through a softmax",
     "sequential: first conv initialised to zeros": "test accuracy",
@@ -59,7 +60,7 @@ BUGS = [(bug, PHRASES[bug.name]) for bug in load_mutants(ASSIGNMENT)]
 BUNDLES = [
     ("barebones: second ReLU", "init: conv_w1", "subclass: no softmax", "sequential: first conv"),
     ("barebones: flattened", "init: fc_w", "subclass: 3x3", "sequential: first ReLU"),
-    ("init: first bias", "sequential: no softmax"),
+    ("init: first bias", "sequential: no softmax", "subclass: ten classes"),
 ]
 
 

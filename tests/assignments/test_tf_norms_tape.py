@@ -99,3 +99,46 @@ def test_reference_loop_trains_a_plain_class_through_forward(tape, digits):
     accuracy = np.mean(np.argmax(tape.model_scores(model, x_test), 1) == y_test)
     assert accuracy > 0.85
     np.testing.assert_array_equal(model.frozen.numpy(), 1.0)  # only trainable variables move
+
+
+def test_reference_loop_trains_tf_variables_a_keras_model_keeps_itself(tape, digits):
+    """Note [Variables Keras 3 does not track]: a Keras model whose output layer is weight
+    normalized with its own tf.Variables (as the lab's Keras 2 code writes it) has them
+    trained, with its Keras layers; a variable marked not trainable stays."""
+    x_train, y_train, x_test, y_test = digits
+
+    class Scale(tf.keras.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.factor = tf.Variable(tf.ones([16]))    # a layer's own variable, also untracked
+
+        def call(self, h):
+            return h * self.factor
+
+    class WeightNormalized(tf.keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = tf.keras.layers.Dense(16, activation="relu")
+            self.scale = Scale()
+            initial = tf.random.stateless_normal([16, 10], seed=[0, 1]) * 0.3
+            self.direction = tf.Variable(initial)
+            self.length = tf.Variable(tf.ones([10]))
+            self.offsets = {"output": tf.Variable(tf.zeros([10]))}
+            self.frozen = tf.Variable(tf.ones([10]), trainable=False)
+
+        def call(self, x, training=False):
+            h = self.scale(self.hidden(tf.reshape(x, [-1, 64])))
+            w = self.length * self.direction / tf.norm(self.direction, axis=0, keepdims=True)
+            return tf.matmul(h, w) * self.frozen + self.offsets["output"]
+
+    tf.keras.utils.set_random_seed(0)
+    model = WeightNormalized()
+    model(tf.constant(x_train[:2]))
+    variables = tape._variables(model)
+    assert len(variables) == len({id(v) for v in variables}) == 6  # kernel, bias, factor, v, g, b
+    tape.train_model(model, x_train, y_train, steps=150, batch_size=64, learning_rate=1e-2)
+    assert not np.allclose(model.length.numpy(), 1.0)
+    assert not np.allclose(model.scale.factor.numpy(), 1.0)
+    np.testing.assert_array_equal(model.frozen.numpy(), 1.0)
+    accuracy = np.mean(np.argmax(tape.model_scores(model, x_test), 1) == y_test)
+    assert accuracy > 0.85

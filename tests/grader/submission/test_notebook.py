@@ -231,6 +231,44 @@ def test_answers_in_the_same_cell_and_in_following_cells() -> None:
         ("inline_question_1", "It maps them to zero.\n\nDetails\nSo their gradient is zero too.")]
 
 
+def _markdown_and_code(*cells: tuple[str, str]) -> list[nb.Cell]:
+    return [nb.Cell(number, kind, source) for number, (kind, source) in enumerate(cells, start=1)]
+
+
+# Two course layouts (written here, not copied): the question as a `##` heading with a
+# `## Answer:` cell after it, and a bold question with its answer in the same cell; each
+# followed by the course's next section before any code cell.
+SECTION_AFTER_ANSWER_CELL = ("markdown", "## Pruning filters\n\nNow remove whole filters of the conv layers.")
+SECTION_AFTER_BOLD = ("markdown", "# Deeper networks\nWe now stack more layers.")
+
+
+@pytest.mark.parametrize("answer", ["[FILL YOUR ANSWER HERE]", "[FILL YOU ANSWER HERE]", "[FILL THIS IN]"])
+def test_a_placeholder_followed_by_the_next_section_is_unanswered(answer: str) -> None:
+    """Note [Where an answer ends]: the course's next section, markdown before any code, is not
+    part of the answer, so a placeholder left in place is still no answer."""
+    cells = _markdown_and_code(("markdown", "## Inline Question 1:\n\nWhy does accuracy drop?"),
+                               ("markdown", f"## Answer:\n\n{answer}\n"), SECTION_AFTER_ANSWER_CELL,
+                               ("code", "x = 1"),
+                               ("markdown", f"**Inline Question 2:**\nWhich layer?\n\n**Your Answer:** {answer}"),
+                               SECTION_AFTER_BOLD, ("code", "y = 2"))
+    found = nb.answers(cells)
+    assert [(a.question, a.answer) for a in found] == [("inline_question_1", ""), ("inline_question_2", "")]
+
+
+def test_an_answer_ends_at_the_next_section_and_keeps_its_own_sub_headings() -> None:
+    """Note [Where an answer ends]: a heading at the question's level or above ends the answer,
+    a deeper one continues it."""
+    cells = _markdown_and_code(("markdown", "## Inline Question 1:\n\nWhy does accuracy drop?"),
+                               ("markdown", "## Answer:\n\nFewer weights are left."),
+                               ("markdown", "### Why\n\nThe large ones carry the signal."),
+                               SECTION_AFTER_ANSWER_CELL, ("code", "x = 1"),
+                               ("markdown", "**Inline Question 2:**\nWhich layer?\n\n**Your Answer:** The first."),
+                               SECTION_AFTER_BOLD, ("code", "y = 2"))
+    found = {a.question: a.answer for a in nb.answers(cells)}
+    assert found["inline_question_1"] == "Fewer weights are left.\n\nWhy\n\nThe large ones carry the signal."
+    assert found["inline_question_2"] == "The first."
+
+
 def test_result_round_trips_answers_and_reads_documents_without_them() -> None:
     result = SubmissionResult("tiny", "bob", "graded", 1.0, 4.0, 0.1, {},
                               answers=(InlineAnswer("inline_question_1", "zero", 1.0, "why?", "w.ipynb"),))
@@ -258,6 +296,11 @@ found = nb.answers([nb.Cell(1, "markdown", "Inline Question 1: q\nYour answer: "
 assert found[0].answer == "z", found[0].answer[-20:]
 found = nb.answers([nb.Cell(1, "markdown", "Inline Question 1: q\nYour answer: todo" + " " * N + "!")])
 assert found[0].answer == ""
+found = nb.answers([nb.Cell(1, "markdown", "Inline Question 1: q\nYour answer: fill " + "\t" * N + "answer here!")])
+assert found[0].answer == ""
+found = nb.answers([nb.Cell(1, "markdown", "#" * N + " Inline Question 1: q\nYour answer: a"),
+                    nb.Cell(2, "markdown", "\n" * N + "#" * N + "x" + "\n" * N)])
+assert found[0].answer.endswith("x"), found[0].answer[-20:]
 assert locate._ABSOLUTE_IMPORT.findall("\n" * N + "from cs231n.layers import x") == [("cs231n", "layers")]
 assert locate._RELATIVE_IMPORT.search("\n" * N + "x") is None
 print("ok")
@@ -332,6 +375,26 @@ def test_cs231n_notebooks_are_read_for_answers_not_graded(submission) -> None:
         assert [(a.notebook, a.question) for a in staged.answers] == [
             ("FullyConnectedNets.ipynb", "inline_question_1")]
         assert any(n.startswith("inline answers not read: Broken.ipynb") for n in staged.notes)
+    finally:
+        staged.cleanup()
+
+
+def test_a_notebook_graded_assignment_takes_the_answers_of_its_notebook_only(submission) -> None:
+    """Note [Answers of the graded notebook] in grader/submission/stage.py: the whole assignment
+    folder handed in, each notebook with an Inline Question 1; the graded notebook's answers only."""
+    def notebook(answer: str) -> str:
+        return json.dumps({"cells": [
+            {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+             "source": "def relu_forward(x):\n    return x * (x > 0), x\n"},
+            {"cell_type": "markdown", "metadata": {}, "source": f"## Inline Question 1:\nWhy?\n\n## Answer:\n{answer}"}],
+            "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    folder = submission({"Q1-Other.ipynb": notebook("From the other notebook."),
+                         "Q6-Graded.ipynb": notebook("From the graded notebook.")})
+    staged = stage(folder, Layout(files={"layers": "layers.py"}, notebooks={"layers": "Q6*.ipynb"}))
+    try:
+        assert staged.files == {"layers": "Q6-Graded.ipynb"}
+        assert [(a.notebook, a.answer) for a in staged.answers] == [
+            ("Q6-Graded.ipynb", "From the graded notebook.")]
     finally:
         staged.cleanup()
 
