@@ -343,6 +343,11 @@ def preload_template(data: dict) -> None:
             plugin.prepare(assignment.checks, data["select"])  # Note [Config made once]
     except BaseException:  # only a cache: each job loads what it needs itself
         pass
+    try:  # Note [Modules every job imports]
+        from ..worker import warm  # noqa: F401
+        from ..submission import course_version, which_notebook  # noqa: F401
+    except BaseException:
+        pass
     try:
         if data.get("notebooks", True):  # Note [No reader for a class without notebooks]
             from ..submission.notebook import warm_reader
