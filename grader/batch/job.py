@@ -361,6 +361,19 @@ def preload_template(data: dict) -> None:
         pass
 
 
+# Note [Modules every job imports]
+# A job imported two of the grader's modules itself, after its fork, each time: the warm
+# worker's client (grader/worker/warm.py, imported by the pipeline only when the batch has
+# zygotes) and which_notebook (imported by staging for every submission).  With no bytecode
+# cache (PYTHONDONTWRITEBYTECODE, as in this project's sessions, or a read-only checkout) an
+# import compiles the module's source: 2 compile() calls a job, 12 ms of CPU under cProfile
+# (30 fc_nets jobs, load 3-4), and in forks of a prepared template (CPU of the import alone,
+# 7 runs, load about 3) 7.3-10.3 ms for warm.py and 2.7-3.1 ms for which_notebook.py.  The
+# template imports them (and course_version, which staging imports for notebooks) once, so
+# every job finds them loaded; a cache like the rest of the preload, and a module that did not
+# import here is imported by the job, as before.  Found by comparing sys.modules before and
+# after a job (grade_job, init_job_process included): nothing else is imported in a job.
+
 # Note [No reader for a class without notebooks]
 # Warming the notebook reader (Note [Reader warmed once] in grader/submission/notebook.py) is
 # about 0.2 s of the template's start, and the batch's first job waits for the template (and
