@@ -343,18 +343,7 @@ def preload_template(data: dict) -> None:
             plugin.prepare(assignment.checks, data["select"])  # Note [Config made once]
     except BaseException:  # only a cache: each job loads what it needs itself
         pass
-    try:  # Note [Platform read once]
-# Every result names the judge's platform (`platform.platform(terse=True)`, grader/scoring/
-# pipeline.py), and the standard library reads it by running `uname -p` in a subprocess, once
-# per process, the first time (for the processor field, which the terse form does not even
-# show): a fork, an exec and a wait in every job, after its checks (seen with strace -f on a
-# job: a PATH search of 9 execve calls).  Measured in forks of a process that imported numpy,
-# pytest and the grader (15 each, load about 7): 3.7-4.3 ms of CPU (the job's and the
-# child's) and 3.3-14 ms of wall time a job, against 0.1 ms once it is cached.  The template
-# asks once, and its answer (platform's own caches) is what every job forks with: the same
-# string, the same machine.
-
-# Note [Modules every job imports]
+    try:  # Note [Modules every job imports]
         from ..worker import warm  # noqa: F401
         from ..submission import course_version, which_notebook  # noqa: F401
     except BaseException:
@@ -376,6 +365,17 @@ def preload_template(data: dict) -> None:
     except BaseException:
         pass
 
+
+# Note [Platform read once]
+# Every result names the judge's platform (`platform.platform(terse=True)`, grader/scoring/
+# pipeline.py), and the standard library reads it by running `uname -p` in a subprocess, once
+# per process, the first time (for the processor field, which the terse form does not even
+# show): a fork, an exec and a wait in every job, after its checks (seen with strace -f on a
+# job: a PATH search of 9 execve calls).  Measured in forks of a process that imported numpy,
+# pytest and the grader (15 each, load about 7): 3.7-4.3 ms of CPU (the job's and the
+# child's) and 3.3-14 ms of wall time a job, against 0.1 ms once it is cached.  The template
+# asks once, and its answer (platform's own caches) is what every job forks with: the same
+# string, the same machine.
 
 # Note [Modules every job imports]
 # A job imported two of the grader's modules itself, after its fork, each time: the warm
