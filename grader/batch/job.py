@@ -353,6 +353,12 @@ def preload_template(data: dict) -> None:
         platform.platform(terse=True)
     except BaseException:
         pass
+    try:  # Note [Bubblewrap asked once]
+        from ..worker import sandbox
+        for option in ("--size", "--perms", "--mqueue"):
+            sandbox.bwrap_supports(option)
+    except BaseException:
+        pass
     try:
         if data.get("notebooks", True):  # Note [No reader for a class without notebooks]
             from ..submission.notebook import warm_reader
@@ -365,6 +371,18 @@ def preload_template(data: dict) -> None:
     except BaseException:
         pass
 
+
+# Note [Bubblewrap asked once]
+# Whether the installed bubblewrap knows an option (`sandbox.bwrap_supports`) is found by
+# running `bwrap --help`, once per process and option (a cache in the process).  The batch
+# process asks when it starts the zygotes, but the template is a fresh Python, so every job
+# asked again: a warm worker's start asks for `--size` and `--perms` (Note [Sandbox views] in
+# grader/worker/sandbox.py), a cold one for those and `--mqueue`: strace -f of a 30-submission
+# batch counted 60 `bwrap --help` runs in its jobs (2 a job, on the worker's start, so on
+# the critical path).  Measured in forks of a process that imported numpy, pytest and the
+# grader (15 each, load about 4): 6.1-6.5 ms of CPU (the job's and bwrap's) and 4.9-17 ms of
+# wall time a warm start, 0.1 ms once cached.  The template asks for the three options once
+# and every job forks with the answers; the same binary, so the same answers.
 
 # Note [Platform read once]
 # Every result names the judge's platform (`platform.platform(terse=True)`, grader/scoring/
