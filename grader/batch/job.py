@@ -343,6 +343,22 @@ def preload_template(data: dict) -> None:
             plugin.prepare(assignment.checks, data["select"])  # Note [Config made once]
     except BaseException:  # only a cache: each job loads what it needs itself
         pass
+    try:  # Note [Modules every job imports]
+        from ..worker import warm  # noqa: F401
+        from ..submission import course_version, which_notebook  # noqa: F401
+    except BaseException:
+        pass
+    try:  # Note [Platform read once]
+        import platform
+        platform.platform(terse=True)
+    except BaseException:
+        pass
+    try:  # Note [Bubblewrap asked once]
+        from ..worker import sandbox
+        for option in ("--size", "--perms", "--mqueue"):
+            sandbox.bwrap_supports(option)
+    except BaseException:
+        pass
     try:
         if data.get("notebooks", True):  # Note [No reader for a class without notebooks]
             from ..submission.notebook import warm_reader
@@ -355,6 +371,42 @@ def preload_template(data: dict) -> None:
     except BaseException:
         pass
 
+
+# Note [Bubblewrap asked once]
+# Whether the installed bubblewrap knows an option (`sandbox.bwrap_supports`) is found by
+# running `bwrap --help`, once per process and option (a cache in the process).  The batch
+# process asks when it starts the zygotes, but the template is a fresh Python, so every job
+# asked again: a warm worker's start asks for `--size` and `--perms` (Note [Sandbox views] in
+# grader/worker/sandbox.py), a cold one for those and `--mqueue`: strace -f of a 30-submission
+# batch counted 60 `bwrap --help` runs in its jobs (2 a job, on the worker's start, so on
+# the critical path).  Measured in forks of a process that imported numpy, pytest and the
+# grader (15 each, load about 4): 6.1-6.5 ms of CPU (the job's and bwrap's) and 4.9-17 ms of
+# wall time a warm start, 0.1 ms once cached.  The template asks for the three options once
+# and every job forks with the answers; the same binary, so the same answers.
+
+# Note [Platform read once]
+# Every result names the judge's platform (`platform.platform(terse=True)`, grader/scoring/
+# pipeline.py), and the standard library reads it by running `uname -p` in a subprocess, once
+# per process, the first time (for the processor field, which the terse form does not even
+# show): a fork, an exec and a wait in every job, after its checks (seen with strace -f on a
+# job: a PATH search of 9 execve calls).  Measured in forks of a process that imported numpy,
+# pytest and the grader (15 each, load about 7): 3.7-4.3 ms of CPU (the job's and the
+# child's) and 3.3-14 ms of wall time a job, against 0.1 ms once it is cached.  The template
+# asks once, and its answer (platform's own caches) is what every job forks with: the same
+# string, the same machine.
+
+# Note [Modules every job imports]
+# A job imported two of the grader's modules itself, after its fork, each time: the warm
+# worker's client (grader/worker/warm.py, imported by the pipeline only when the batch has
+# zygotes) and which_notebook (imported by staging for every submission).  With no bytecode
+# cache (PYTHONDONTWRITEBYTECODE, as in this project's sessions, or a read-only checkout) an
+# import compiles the module's source: 2 compile() calls a job, 12 ms of CPU under cProfile
+# (30 fc_nets jobs, load 3-4), and in forks of a prepared template (CPU of the import alone,
+# 7 runs, load about 3) 7.3-10.3 ms for warm.py and 2.7-3.1 ms for which_notebook.py.  The
+# template imports them (and course_version, which staging imports for notebooks) once, so
+# every job finds them loaded; a cache like the rest of the preload, and a module that did not
+# import here is imported by the job, as before.  Found by comparing sys.modules before and
+# after a job (grade_job, init_job_process included): nothing else is imported in a job.
 
 # Note [No reader for a class without notebooks]
 # Warming the notebook reader (Note [Reader warmed once] in grader/submission/notebook.py) is

@@ -30,6 +30,12 @@ def reader_warm(_spec):
     import sys
     return "nbformat" in sys.modules  # imported by the template, not by this job
 
+def asked_once(_spec):
+    import platform, sys
+    from grader.worker import sandbox
+    return ("grader.worker.warm" in sys.modules and "grader.submission.which_notebook" in sys.modules,
+            bool(platform._platform_cache), sandbox.bwrap_supports.cache_info().currsize)
+
 def config_prepared(spec):
     from grader.scoring import plugin
     prepared, assignment = plugin._prepared, job._preloaded(spec)
@@ -81,6 +87,22 @@ def test_a_job_starts_with_the_notebook_reader_warm(tiny) -> None:
     cold = batch._executor(1, None)  # a template that loaded nothing: the job reads as before
     try:
         assert cold.submit(probe_loaded.reader_warm, tiny).result(60) is False
+    finally:
+        cold.shutdown()
+
+
+def test_a_job_starts_with_what_every_job_asked_first(tiny) -> None:
+    # Note [Modules every job imports], Note [Platform read once], Note [Bubblewrap asked once]
+    import probe_loaded
+
+    pool = batch._executor(1, tiny)
+    try:
+        assert pool.submit(probe_loaded.asked_once, tiny).result(60) == (True, True, 3)
+    finally:
+        pool.shutdown()
+    cold = batch._executor(1, None)  # a template that loaded nothing: the job asks itself
+    try:
+        assert cold.submit(probe_loaded.asked_once, tiny).result(60) == (False, False, 0)
     finally:
         cold.shutdown()
 

@@ -313,6 +313,24 @@ def test_blocked_plugins_leave_what_the_checks_use() -> None:
                                                     ("skipped", {})]
 
 
+def test_a_check_that_raised_is_reported_without_pytests_traceback_report(monkeypatch) -> None:
+    """Note [No traceback report]: every status and message as before, and pytest's
+    `repr_failure` (the traceback report nothing reads) never called."""
+    from _pytest.python import Function
+
+    expected = _summary(plugin.run(CHECKS, new_student(), POINTS))
+
+    def refused(self, excinfo):
+        raise AssertionError("the traceback report was made")
+    with monkeypatch.context() as patched:  # undone before this test's own report is made
+        patched.setattr(Function, "repr_failure", refused)
+        try:
+            out = _summary(plugin.run(CHECKS, new_student(), POINTS))
+        except plugin.NoChecks as exc:  # the session broke on the refused report
+            out = str(exc)
+    assert out == expected
+
+
 # -- Note [Config made once] ----------------------------------------------------------------------
 
 def _summary(results) -> list[tuple]:
