@@ -551,42 +551,22 @@ def _made_and_asked(student, class_name: str, output: str, cases: Sequence["Mode
     return models, _Answers(student, method, fallback=student.method_calls(questions))
 
 
-# Note [Reference models from a template]
-# A `grade check` of fc_nets makes some 120 reference models, each built (every size 1, its
-# weights replaced at once: `_reference_model`) between saving and restoring the judge's
-# np.random state, which cost more than the model.  A model depends only on its class, its
-# number of layers and `reg`; so the first of each is built that way and kept, and the others
-# are shallow copies of it, each with its own parameters and fresh copies of any list or
-# dict it holds (the reference keeps dropout and batch-norm state there, which these models
-# never have).  The same model answers the same: its loss reads nothing else.
-_REFERENCE_TEMPLATES: dict[tuple, object] = {}
-
-
 def _reference_model(class_name: str, dims: Sequence[int], reg: float, params: dict):
     """A reference model holding float64 copies of `params`; the judge's np.random is untouched.
 
     Its own initial weights are replaced at once, and the reference's loss reads the layer
     sizes from the parameters only, so it is built with every size 1: its constructor then
     draws a few numbers instead of whole weight matrices (a reference model is made 40 times
-    per submission by the overfitting check alone), once per class, depth and reg (Note
-    [Reference models from a template])."""
-    key = (class_name, len(dims), float(reg))
-    template = _REFERENCE_TEMPLATES.get(key)
-    if template is None:
-        state = np.random.get_state()
-        try:
-            if class_name == "TwoLayerNet":
-                template = ref_fc.TwoLayerNet(input_dim=1, hidden_dim=1, num_classes=1, reg=reg)
-            else:
-                template = ref_fc.FullyConnectedNet([1] * (len(dims) - 2), input_dim=1,
-                                                    num_classes=1, reg=reg, dtype=np.float64)
-        finally:
-            np.random.set_state(state)
-        _REFERENCE_TEMPLATES[key] = template
-    model = copy.copy(template)
-    for name, value in vars(template).items():
-        if name != "params" and isinstance(value, (list, dict)):
-            setattr(model, name, copy.deepcopy(value))
+    per submission by the overfitting check alone)."""
+    state = np.random.get_state()
+    try:
+        if class_name == "TwoLayerNet":
+            model = ref_fc.TwoLayerNet(input_dim=1, hidden_dim=1, num_classes=1, reg=reg)
+        else:
+            model = ref_fc.FullyConnectedNet([1] * (len(dims) - 2), input_dim=1, num_classes=1,
+                                             reg=reg, dtype=np.float64)
+    finally:
+        np.random.set_state(state)
     model.params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
     return model
 
