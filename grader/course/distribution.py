@@ -54,6 +54,7 @@ STUDENT_FILES = (
     "checks/held_out.py", "checks/hints.py", "checks/observe.py", "checks/questions.py", "checks/registry_tests.py",
     "checks/spec.py", "checks/student.py", "checks/trust.py",
     "worker/__init__.py", "worker/cgroup.py", "worker/client.py", "worker/devices.py", "worker/envs.py",
+    "worker/launch.py",
     "worker/notebook_cells.py", "worker/numpy_compat.py", "worker/runtime.py", "worker/sandbox.py", "worker/warm.py",
     "worker/wire.py", "worker/zygote.py",
     "templates/report.html.j2",

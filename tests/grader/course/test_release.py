@@ -391,6 +391,16 @@ def text_files(folder: Path):
 
 
 @pytest.mark.slow
+def test_a_release_of_fc_nets_leaves_out_only_the_checks_whose_inputs_are_the_submissions(built) -> None:
+    """Every other public check of fc_nets is recorded and replayed.  Seen: reference models
+    copied from one kept template (a speed change) could not be recorded, and the release left
+    out 13 model checks as "recording changes its verdict" while every other test passed."""
+    excluded = config_of(built("fc_nets")[0])["excluded"]
+    assert set(excluded) == {"FullyConnectedNet.loss/initial_loss",
+                             "FullyConnectedNet.loss/overfit"}, excluded
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("assignment_id", ("fc_nets", "cnn"))
 def test_the_release_holds_what_students_need(assignment_id, built) -> None:
     folder, output = built(assignment_id)
