@@ -41,7 +41,6 @@ from pathlib import Path
 
 from . import cgroup, launch, sandbox
 from .devices import CPU, Device
-from .launch import kill_tree as _kill_tree
 from ..scoring.result import MAX_NAME, clip
 from . import wire
 
@@ -330,7 +329,7 @@ class Worker:
         self.sys_paths = sys_paths  # relative to the submission as the worker sees it
         self.device = device  # Note [Same numbers on a GPU] in grader/worker/devices.py
         self.process: subprocess.Popen | None = None
-        self._launched: tuple | None = None  # pipes of a launched, not yet attached worker
+        self._launched: launch.Launched | None = None  # launched, not yet attached
         self.info: dict = {}
         self.isolation: dict = {}  # Note [Sandbox views] in grader/worker/sandbox.py
         self.tree: cgroup.TreeCgroup | None = None  # Note [Memory per submission] in grader/worker/cgroup.py
@@ -378,14 +377,14 @@ class Worker:
         self.unprivileged = launched.unprivileged
         self.tree = launched.tree
         self.process = launched.process
-        self._launched = (launched.request_w, launched.reply_r, launched.output_r,
-                          launched.submission_path)
+        self._launched = launched
 
     def wait_started(self) -> None:
         """Finish the start `launch` began: the handshake (Note [Early start])."""
         launched, self._launched = self._launched, None
         if launched is not None:
-            self._attach(*launched)
+            self._attach(launched.request_w, launched.reply_r, launched.output_r,
+                         launched.submission_path)
 
     def _attach(self, request_w: int, reply_r: int, output_r: int, submission_path: str) -> None:
         """Talk to a just-started worker (cold, or forked by a zygote: grader/worker/warm.py)."""
@@ -416,18 +415,15 @@ class Worker:
         if process is None:
             return
         if launched is not None:  # launched, never attached: its pipes are not ours yet
-            for fd in launched[:3]:
-                os.close(fd)
-            _kill_tree(process)
-            self._remove_tree()
-            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.tree = None  # the launch's own, which `abandon` removes
+            launched.abandon()
             return
         for fd in (self._request_fd, self._reply_fd):
             try:
                 os.close(fd)
             except OSError:
                 pass
-        _kill_tree(process)
+        launch.kill_tree(process)
         self._remove_tree()
         self._output.join(timeout=2)
         shutil.rmtree(self.scratch, ignore_errors=True)

@@ -47,7 +47,8 @@ from pathlib import Path
 
 from . import cgroup, sandbox
 from .devices import CPU, Device
-from .client import Worker, WorkerFailure, _kill_tree
+from .client import Worker, WorkerFailure
+from .launch import kill_tree
 
 SOCKET_NAME = "zygote.sock"
 READY_TIMEOUT_S = 180.0   # a zygote importing torch on a loaded machine
@@ -160,7 +161,7 @@ class SlotPool:
 
     def stop(self) -> None:
         for process in self.processes.values():
-            _kill_tree(process)
+            kill_tree(process)
         self.processes.clear()
         shutil.rmtree(self.root, ignore_errors=True)
 

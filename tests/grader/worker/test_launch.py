@@ -46,6 +46,21 @@ def test_a_process_abandoned_before_it_was_adopted_leaves_nothing(submission) ->
         assert all(not folder.exists() for folder in tree.folders)
 
 
+def test_a_worker_closed_before_its_handshake_leaves_nothing(submission) -> None:
+    """An adopted process that was never talked to (`grade check` stopped by Ctrl-C, a check
+    module that would not import) is ended by `Worker.close` through `Launched.abandon`."""
+    started = launch.start(submission({"layers.py": GOOD}).resolve(), LIMITS,
+                           launch.worker_python(None), launch.sandbox_mode(None), CPU)
+    worker = Worker(started.scratch, limits=LIMITS)
+    worker.adopt(started)
+    tree = worker.tree
+    worker.close()
+    assert started.process.poll() is not None and not started.scratch.exists()
+    assert worker.process is None and worker.tree is None
+    if tree is not None:
+        assert all(not folder.exists() for folder in tree.folders)
+
+
 def test_a_command_that_cannot_start_leaves_no_scratch_folder(submission, tmp_path,
                                                                 monkeypatch) -> None:
     monkeypatch.setenv("TMPDIR", str(tmp_path))
