@@ -1627,7 +1627,9 @@ def _update_signatures(rule: str, output: str, case: UpdateCase,
 # by reading its source (a default may be written setdefault, get, `or 1`...):
 # one step from a config without t, and the t it stores is 2 only under the 2017
 # starter's default (1 under the 2018 one); then the check says which convention
-# it graded.  A step that raises or stores something else is graded under
+# it graded (a t kept as a NumPy scalar, `np.uint32(1)` say, reaches the judge as a 0-d
+# array and counts as the number it holds: a real 2018 package lost 3 Adam checks to
+# its type alone).  A step that raises or stores something else is graded under
 # `from_0`, the course's own, and fails on its own merits: a 2018 Adam that
 # uses t before incrementing it divides by 1 - beta**0 = 0 and stores 1; a 2017
 # Adam that uses t before incrementing it stores 2 and misses every step by one.  The
@@ -1669,6 +1671,8 @@ def _adam_t_of(student, value) -> str:
     config = value[1] if isinstance(value, (tuple, list)) and len(value) == 2 else None
     stored = config.get("t") if isinstance(config, dict) else None
     stored = stored.value if isinstance(stored, Converted) else stored
+    if isinstance(stored, np.ndarray) and stored.shape == () and stored.dtype.kind in "iuf":
+        stored = stored.item()  # a NumPy scalar t crosses the pipe 0-d (Note [Adam step count convention])
     if isinstance(stored, (int, float, np.number)) and not isinstance(stored, bool) and stored == 2:
         note = ("graded `adam` under the 2017 starter's convention (t starts at 1 and, as in "
                 "every year, is incremented before the bias correction): after one step from a "

@@ -404,6 +404,29 @@ def test_a_2017_default_with_t_used_first_loses_points_on_adam_only():
     assert "t = 1 on a first step" in message or "increment t first" in message, message
 
 
+# t kept as a NumPy scalar (a real 2018 package wrote its default as np.uint32(1)): the worker
+# hands it over as a 0-d array, which must count as the number it holds.
+ADAM_2017_NUMPY_T = ADAM_2017.replace("config.setdefault('t', 1)",
+                                      "config.setdefault('t', np.uint32(1))")
+
+
+def test_a_2017_adam_keeping_t_as_a_numpy_scalar_gets_full_marks():
+    assert "np.uint32(1)" in ADAM_2017_NUMPY_T
+    result = _grade_adam(ADAM_2017_NUMPY_T)
+    assert_full_marks(result)
+    assert "graded `adam` under the 2017 starter's convention" in check_by_id(result, "adam/next_w").message
+
+
+def test_a_numpy_scalar_t_used_before_its_increment_still_loses_adam():
+    source = ADAM_2017_USES_T_FIRST.replace("config.setdefault('t', 1)",
+                                            "config.setdefault('t', np.uint32(1))")
+    assert "np.uint32(1)" in source
+    result = _grade_adam(source)
+    lost = {c.id for c in result.checks if c.points < c.max_points}
+    assert "adam/next_w" in lost and {c.split("/")[0] for c in lost} == {"adam"}, lost
+    assert "graded `adam` under the 2017 starter's convention" in check_by_id(result, "adam/next_w").message
+
+
 @pytest.mark.parametrize("source, convention", [(ADAM_2017, "from_0"), ("", "from_1")],
                          ids=["2017_graded_as_2018", "2018_graded_as_2017"])
 def test_a_fixed_adam_convention_grades_the_other_year_as_wrong(source, convention):
