@@ -40,7 +40,10 @@ never graded (near_misses).
 # Note [Which model]
 The model is `NormalizedCNN` (this project's starter) if the file defines it,
 else a class whose constructor takes a normalization choice (a parameter
-whose name contains "norm": `norm_type`, `normalization`).  The values that
+whose name contains "norm": `norm_type`, `normalization`; not one that also names a size
+or a setting of one normalization, NOT_A_CHOICE: a real CS 599 file's own
+`LayerNormalization(normalized_shape)`, written above its model, was taken for the
+model and trained as one).  The values that
 choice takes are read from the class's own comparisons (`if self.norm_type ==
 'batch_norm'`), dict keys and the parameter's default: a string literal containing "batch" (or equal to "bn") means
 batch norm, "layer"/"ln" layer norm, "weight"/"wn" weight norm, "none" or
@@ -304,7 +307,7 @@ class Source:
                 choice, strings, switch = two
                 return Model(name, init, choice, _options(strings), project_api=False,
                              hidden_size=self._hidden_size(), switch=switch)
-            parameter = init.find("norm")
+            parameter = _choice_parameter(init)
             if parameter is not None:
                 default = init.defaults.get(parameter)
                 strings = ([default] if isinstance(default, str) else []) + _compared_strings(cls)
@@ -314,7 +317,7 @@ class Source:
 
     def _choice_and_switch(self, cls: ast.ClassDef, init: Signature):
         """(choice parameter, its strings, (switch, off, on)) or None (Note [A choice and a switch])."""
-        named = [n for n in (*init.names, *init.keyword_only) if "norm" in n.lower()]
+        named = [n for n in (*init.names, *init.keyword_only) if _names_a_choice(n)]
         if len(named) < 2:
             return None
         strings = {n: ([init.defaults[n]] if isinstance(init.defaults.get(n), str) else [])
@@ -361,6 +364,22 @@ class Source:
             return None
         signature = self.signature(node)
         return "train" if len(signature.names) >= 3 and signature.required <= 3 else None
+
+
+# Words that make a "norm" parameter a size or a setting of one normalization, not the model's
+# choice among them (Note [Which model]).
+NOT_A_CHOICE = ("shape", "size", "dim", "axis", "axes", "eps", "feature", "channel", "momentum")
+
+
+def _names_a_choice(name: str) -> bool:
+    """Whether parameter `name` can be a normalization choice (Note [Which model])."""
+    lowered = name.lower()
+    return "norm" in lowered and not any(word in lowered for word in NOT_A_CHOICE)
+
+
+def _choice_parameter(init: Signature) -> str | None:
+    """The first parameter that can be a normalization choice, or None."""
+    return next((n for n in (*init.names, *init.keyword_only) if _names_a_choice(n)), None)
 
 
 def _flags(init: Signature) -> dict:

@@ -190,3 +190,25 @@ def test_a_layer_kind_suffix_is_still_a_near_miss():
                           "def batch_norm_dense(x, g, b):\n    return x\n")
     assert source.find("batch_norm") is None
     assert source.near_misses("batch_norm") == ["batch_norm_conv", "batch_norm_dense"]
+
+
+def test_a_norm_parameter_that_names_a_size_is_not_the_models_choice():
+    # Note [Which model]: a student's own LayerNormalization(normalized_shape) written above the
+    # model class is not the model; the CNN with its norm_type is
+    layer = ("class LayerNormalization:\n"
+             "    def __init__(self, normalized_shape, epsilon=1e-5):\n"
+             "        self.normalized_shape = normalized_shape\n"
+             "    def __call__(self, x):\n        return x\n")
+    model = ("class CNN:\n"
+             "    def __init__(self, hidden_size, output_size, norm_type='none'):\n"
+             "        self.norm_type = norm_type\n"
+             "    def call(self, x):\n"
+             "        if self.norm_type == 'batch':\n            pass\n")
+    found = roles.Source(layer + model).model()
+    assert (found.name, found.norm_parameter) == ("CNN", "norm_type")
+    assert found.arguments("batch", (8, 8, 1), 10) == {"norm_type": "batch", "output_size": 10,
+                                                       "hidden_size": 100}
+    # without a model class there is no model, rather than a normalization built as one
+    assert roles.Source(layer).model() is None
+    assert roles.Source("class Net:\n    def __init__(self, norm_axis=-1, normalization='batch'):\n"
+                        "        pass\n").model().norm_parameter == "normalization"
