@@ -1628,8 +1628,8 @@ def _update_signatures(rule: str, output: str, case: UpdateCase,
 # one step from a config without t, and the t it stores is 2 only under the 2017
 # starter's default (1 under the 2018 one); then the check says which convention
 # it graded (a t kept as a NumPy scalar, `np.uint32(1)` say, reaches the judge as a 0-d
-# array and counts as the number it holds: a real 2018 package lost 3 Adam checks to
-# its type alone).  A step that raises or stores something else is graded under
+# array and counts as the number it holds: a real 2018 package's Adam, right under the
+# 2017 convention, was graded under the 2018 one and lost 2 of its 4 points).  A step that raises or stores something else is graded under
 # `from_0`, the course's own, and fails on its own merits: a 2018 Adam that
 # uses t before incrementing it divides by 1 - beta**0 = 0 and stores 1; a 2017
 # Adam that uses t before incrementing it stores 2 and misses every step by one.  The
