@@ -1629,10 +1629,11 @@ def _update_signatures(rule: str, output: str, case: UpdateCase,
 # starter's default (1 under the 2018 one); then the check says which convention
 # it graded (a t kept as a NumPy scalar, `np.uint32(1)` say, reaches the judge as a 0-d
 # array and counts as the number it holds: a real 2018 package's Adam, right under the
-# 2017 convention, was graded under the 2018 one and lost 2 of its 4 points).  A step that raises or stores something else is graded under
-# `from_0`, the course's own, and fails on its own merits: a 2018 Adam that
-# uses t before incrementing it divides by 1 - beta**0 = 0 and stores 1; a 2017
-# Adam that uses t before incrementing it stores 2 and misses every step by one.  The
+# 2017 convention, was graded under the 2018 one and lost 2 of its 4 points).  A step
+# that raises or stores something else is graded under `from_0`, the course's own, and
+# fails on its own merits: a 2018 Adam that uses t before incrementing it divides by
+# 1 - beta**0 = 0 and stores 1; a 2017 Adam that uses t before incrementing it stores 2
+# and misses every step by one.  The
 # checks ask the reference both conventions' questions on every run, so that a
 # student release's tape (grader/course/replay.py) holds the answers for either year.
 ADAM_T = ("from_0", "from_1")
