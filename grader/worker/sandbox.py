@@ -163,14 +163,26 @@ def bwrap_path() -> str | None:
 def bwrap_supports(option: str) -> bool:
     """Whether the installed bubblewrap knows `option` (`--size` came in 0.5, `--perms`
     for mounts in 0.5): older ones keep the host scratch folder (Note [Sandbox views])."""
-    path = bwrap_path()
+    help_text = _bwrap_help(bwrap_path())
+    return help_text is not None and f"{option} " in help_text
+
+
+# Note [One bwrap --help]
+# A cold worker's plan asks bubblewrap about three options (`--mqueue`, `--size`, `--perms`),
+# and each used to run `bwrap --help` of its own: three subprocesses, 5-10 ms each, before
+# `grade check` could launch its worker, which is on the critical path (Note [Worker before
+# numpy] in grader/worker/launch.py).  The help text is the same for the three: it is read
+# once per process and binary, and each option looked up in it.
+@functools.lru_cache(maxsize=None)
+def _bwrap_help(path: str | None) -> str | None:
+    """What `bwrap --help` at `path` prints, or None (Note [One bwrap --help])."""
     if path is None:
-        return False
+        return None
     try:
         done = subprocess.run([path, "--help"], capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
-        return False
-    return f"{option} " in done.stdout + done.stderr
+        return None
+    return done.stdout + done.stderr
 
 
 def _python_roots(python: str) -> list[str]:
