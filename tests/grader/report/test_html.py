@@ -199,3 +199,35 @@ def test_the_template_is_compiled_once_and_pages_depend_on_their_result_alone() 
     assert html._template() is compiled
     assert "alert(1)" in escaped and "alert(1)" not in plain
     assert render_html(result()) == escaped
+
+
+def test_a_template_compiled_ahead_renders_what_a_fresh_compilation_renders(tmp_path,
+                                                                             monkeypatch) -> None:
+    """Note [Template compiled ahead]: `compile_ahead` stores the code, a report loads it for
+    the same source and renders the same pages; an edited template finds none and is compiled
+    afresh, so a stale compilation is never used."""
+    from grader.report import html
+    monkeypatch.setattr(html, "COMPILED", tmp_path / "compiled")
+    html._template.cache_clear()
+    fresh = [render_html(r) for r in (result(), result(checks=(), score=0, max_score=0))]
+    assert not (tmp_path / "compiled").exists()  # rendering never writes one
+    path = html.compile_ahead()
+    assert path.parent == tmp_path / "compiled" and path.is_file()
+    html._template.cache_clear()
+    loaded = []
+    real_loads = html.marshal.loads
+    monkeypatch.setattr(html.marshal, "loads", lambda data: loaded.append(1) or real_loads(data))
+    assert [render_html(r) for r in (result(), result(checks=(), score=0, max_score=0))] == fresh
+    assert loaded == [1]
+
+    templates = tmp_path / "templates"  # the same template, edited: the stored code is not its
+    templates.mkdir()
+    edited = (html.TEMPLATES / html.REPORT).read_text().replace("</body>", "<!-- edited --></body>")
+    (templates / html.REPORT).write_text(edited)
+    monkeypatch.setattr(html, "TEMPLATES", templates)
+    html._template.cache_clear()
+    try:
+        assert "<!-- edited -->" in render_html(result())
+        assert loaded == [1]
+    finally:
+        html._template.cache_clear()
