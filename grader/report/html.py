@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.util
-import marshal
 from collections import OrderedDict
 from pathlib import Path
 
@@ -48,10 +46,11 @@ TEMPLATES = Path(__file__).resolve().parents[1] / "templates"  # the repository'
 PUBLIC_ONLY_PREFIX = "public checks only:"
 
 
-def _environment() -> jinja2.Environment:
+def _environment(bytecode_cache: jinja2.BytecodeCache | None = None) -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                              autoescape=True, undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True, auto_reload=False)
+                             trim_blocks=True, lstrip_blocks=True, auto_reload=False,
+                             bytecode_cache=bytecode_cache)
     env.globals["chart_view"] = chart_view  # Note [Charts] in grader/report/charts.py
     return env
 
@@ -64,12 +63,7 @@ COMPILED = Path(__file__).resolve().parent / "compiled"  # Note [Template compil
 def _template() -> jinja2.Template:
     """report.html.j2, compiled once per process (Note [Compiled once]), or loaded as compiled
     ahead for this very source, Jinja and Python (Note [Template compiled ahead])."""
-    env = _environment()
-    try:
-        code = marshal.loads(_compiled_path(env).read_bytes())
-    except (OSError, EOFError, ValueError, TypeError):  # none made, or not for this source
-        return env.get_template(REPORT)
-    return env.template_class.from_code(env, code, env.make_globals(None), None)
+    return _environment(_StoredOnly(str(COMPILED), _pattern())).get_template(REPORT)
 
 
 # Note [Template compiled ahead]
@@ -77,40 +71,40 @@ def _template() -> jinja2.Template:
 # a process of its own each time: Jinja lexed, parsed and generated Python for report.html.j2
 # and Python compiled that, on every run, after the verdict was printed (40-90 ms of the
 # command, most of writing the report).  `make bytecode` now does it ahead
-# (`compile_ahead`), as it compiles the grader's own modules: the code object Jinja would make
-# is stored, marshalled (as Jinja's own bytecode cache stores it), in
-# grader/report/compiled/, under a name that is a hash of everything the code depends on: the
-# template's text, the Environment's options, Jinja's version and Python's bytecode magic.  A
-# report loads it when the name made from what is installed now finds a file, else compiles
-# the template as before; so an edited template, another Jinja or another Python never uses
-# a stale one, and a checkout without `make bytecode` (a student's wheel) works as it did.
-# The file is the grader's own, in its package folder, as trusted as its .pyc files; nothing
-# is written there at run time.
-def _compiled_path(env: jinja2.Environment) -> Path:
-    """Where the code of report.html.j2 compiled ahead for `env` is (Note [Template compiled
-    ahead])."""
-    source = (TEMPLATES / REPORT).read_bytes()
+# (`compile_ahead`), as it compiles the grader's own modules, into Jinja's own bytecode cache
+# (`jinja2.FileSystemBytecodeCache`) in grader/report/compiled/.  Jinja keys an entry by the
+# template's name, checks it against a checksum of the template's source and drops it when
+# Jinja's or Python's version differs, so an edited template, another Jinja or another Python
+# never uses a stale one; the file name also carries a hash of the Environment's options,
+# which Jinja does not check.  At run time the cache is only read (`_StoredOnly`): a checkout
+# without `make bytecode` (a student's wheel) compiles the template as before and writes
+# nothing, as no grade command writes into the grader's own folder.  The file is the
+# grader's own, as trusted as its .pyc files.
+class _StoredOnly(jinja2.FileSystemBytecodeCache):
+    """Jinja's bytecode cache, read and never written (Note [Template compiled ahead])."""
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        pass
+
+
+def _pattern() -> str:
+    """Cache file names for this Environment's options (Note [Template compiled ahead])."""
+    env = _environment()
     options = repr((env.autoescape, env.undefined.__name__, env.trim_blocks, env.lstrip_blocks,
                     env.block_start_string, env.variable_start_string, env.comment_start_string,
                     env.line_statement_prefix, env.keep_trailing_newline, env.newline_sequence))
-    key = hashlib.sha256(b"\0".join([importlib.util.MAGIC_NUMBER, jinja2.__version__.encode(),
-                                      options.encode(), source])).hexdigest()[:24]
-    return COMPILED / f"report-{key}.code"
+    return f"report-{hashlib.sha256(options.encode()).hexdigest()[:16]}-%s.cache"
 
 
 def compile_ahead() -> Path:
     """Compile report.html.j2 into grader/report/compiled/ for this source, Jinja and Python
     (`make bytecode`; Note [Template compiled ahead]); older ones are removed."""
-    env = _environment()
-    path = _compiled_path(env)
-    source = (TEMPLATES / REPORT).read_text(encoding="utf-8")
-    code = env.compile(source, REPORT, str(TEMPLATES / REPORT))
     COMPILED.mkdir(exist_ok=True)
-    for old in COMPILED.glob("report-*.code"):
+    for old in COMPILED.glob("report-*"):
         old.unlink()
-    temporary = path.with_suffix(".tmp")
-    temporary.write_bytes(marshal.dumps(code))
-    temporary.replace(path)
+    cache = jinja2.FileSystemBytecodeCache(str(COMPILED), _pattern())
+    _environment(cache).get_template(REPORT)
+    [path] = COMPILED.glob("report-*.cache")
     return path
 
 

@@ -215,10 +215,14 @@ def test_a_template_compiled_ahead_renders_what_a_fresh_compilation_renders(tmp_
     assert path.parent == tmp_path / "compiled" and path.is_file()
     html._template.cache_clear()
     loaded = []
-    real_loads = html.marshal.loads
-    monkeypatch.setattr(html.marshal, "loads", lambda data: loaded.append(1) or real_loads(data))
+    real_load = html._StoredOnly.load_bytecode
+
+    def load(cache, bucket):
+        real_load(cache, bucket)
+        loaded.append(bucket.code is not None)
+    monkeypatch.setattr(html._StoredOnly, "load_bytecode", load)
     assert [render_html(r) for r in (result(), result(checks=(), score=0, max_score=0))] == fresh
-    assert loaded == [1]
+    assert loaded == [True]
 
     templates = tmp_path / "templates"  # the same template, edited: the stored code is not its
     templates.mkdir()
@@ -228,6 +232,7 @@ def test_a_template_compiled_ahead_renders_what_a_fresh_compilation_renders(tmp_
     html._template.cache_clear()
     try:
         assert "<!-- edited -->" in render_html(result())
-        assert loaded == [1]
+        assert loaded == [True, False]  # the stored code is for another source: not used
+        assert len(list((tmp_path / "compiled").iterdir())) == 1  # and nothing written
     finally:
         html._template.cache_clear()
