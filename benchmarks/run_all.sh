@@ -21,6 +21,7 @@ rm -f "$OUT"/*.json
 # `bytecode` target says why): without it every `grade` process here compiled the grader
 # from source where PYTHONDONTWRITEBYTECODE is set, as on this project's machines.
 $PY -m compileall -q -j 0 grader reference assignments >/dev/null
+$PY -c 'from grader.report.html import compile_ahead; compile_ahead()'  # and the report's template
 
 case "$PRESET" in
   full)
