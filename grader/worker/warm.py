@@ -193,9 +193,11 @@ class SlotPool:
 # worker that replaces the warm one; so `_claim` renames its top-level entries into the
 # emptied inbox (copying only where the two are on different file systems) and gives the
 # inbox the staged folder's mode and times, as copytree did: the worker sees exactly the
-# files, modes and times it saw before.  A submission that goes cold after its claim
-# (`_go_cold`) gets the entries renamed back before its cold worker starts from the staged
-# copy; the inbox's entries are otherwise moved to the trash by the slot's next job, as
+# files, modes and times it saw before.  Meanwhile the worker's `submission` (where the judge
+# reads a staged file, e.g. tf_norms' `staged_source` for a module it has no source of) is
+# the inbox.  A submission that goes cold after its claim (`_go_cold`) gets the entries
+# renamed back, and `submission` the staged copy again, before its cold worker starts from
+# there; the inbox's entries are otherwise moved to the trash by the slot's next job, as
 # before.  The staged folder, empty now, is removed as before (Note [Staged copies removed
 # after the answer] in grader/submission/stage.py).
 def _empty(folder: Path) -> None:
@@ -368,6 +370,7 @@ class WarmWorker(Worker):
         self._early = False      # started by launch (Note [Cgroup joined meanwhile])
         self._emptying: threading.Thread | None = None  # Note [Inbox emptied meanwhile]
         self._moved: list[str] = []  # entries of the staged copy now in the inbox (_move_in)
+        self._staged: Path | None = None  # the staged copy while `submission` is the inbox
         if self.sandbox_mode == "rlimits":
             self.refusal = "the sandbox mode is rlimits (warm workers need bubblewrap)"
 
@@ -536,7 +539,7 @@ class WarmWorker(Worker):
     def _move_in(self, inbox: Path) -> None:
         """Put the staged copy's entries in the (emptied) inbox: renamed where it is on the same
         file system, else copied (Note [Staged copy moved in])."""
-        self._moved = []
+        self._moved, self._staged = [], self.submission
         for entry in sorted(self.submission.iterdir()):
             try:
                 os.rename(entry, inbox / entry.name)
@@ -545,13 +548,15 @@ class WarmWorker(Worker):
                 break
             self._moved.append(entry.name)
         shutil.copystat(self.submission, inbox)  # what copytree did to the inbox itself
+        self.submission = inbox  # where the judge finds the files meanwhile (a check may read one)
 
     def _move_out(self) -> None:
         """Give the staged copy back the entries moved into the inbox (Note [Staged copy moved
         in]): a submission that goes cold after its claim is read from there."""
         moved, self._moved = self._moved, []
-        if self.slot is None:
+        if self._staged is None:
             return
+        self.submission, self._staged = self._staged, None
         for name in moved:
             source, target = self.slot / "inbox" / name, self.submission / name
             try:

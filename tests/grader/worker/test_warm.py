@@ -445,6 +445,7 @@ def test_the_staged_copy_is_moved_in_and_back_when_the_submission_goes_cold(
         assert w.start_kind == "warm"
         inbox = Path(slots[0]) / "inbox"
         assert {p.name: (p.stat().st_mode, p.stat().st_mtime_ns) for p in inbox.iterdir()} == before
+        assert (w.submission / "extra.py").read_text() == "X = 1\n"  # the judge reads them there
         assert inbox.stat().st_mode & 0o777 == staged.stat().st_mode & 0o777
     real = warm._Control.ask
 
@@ -458,3 +459,4 @@ def test_the_staged_copy_is_moved_in_and_back_when_the_submission_goes_cold(
         assert w.call("layers", "double", np.ones(1)).value == [2.0]
         assert w.start_kind == "cold" and "refused for the test" in " ".join(w.notes)
         assert sorted(p.name for p in Path(staged).iterdir()) == ["extra.py", "layers.py"]
+        assert w.submission == staged.resolve()
