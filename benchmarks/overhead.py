@@ -31,11 +31,11 @@ the denominator on one, so that ratio shows what a second core buys back.
 
 # Note [Breakdown]
 Measured, on the first `--sample` submissions (default 26: two of each kind),
-by grading each as a batch does, in a fork of this process made as a job is of
-its template: the assignment loaded and the pytest session prepared once,
-before the forks (Note [Session collected once] in grader/scoring/plugin.py),
-and each fork set up by the job's own init_job_process (its folder, and Note
-[Cgroup moves primed] in grader/batch/job.py), untimed; the fork calls the
+by grading each as a batch does, in a fork of a fresh process made as the batch's
+job template is (Note [Profiled in a fresh template]): the assignment loaded and the
+pytest session prepared once, before the forks (Note [Session collected once] in
+grader/scoring/plugin.py), and each fork set up by the job's own init_job_process
+(its folder, and Note [Cgroup moves primed] in grader/batch/job.py), untimed; the fork calls the
 same `grade_submission` a job process calls, with timers wrapped around its
 stages (exclusive time: a stage's own
 time, less the stages inside it): staging, worker start (bubblewrap, Python,
@@ -54,6 +54,18 @@ jobs run, on a core the 1-worker batch leaves free); and starting a job process 
 template per task, taking the template's assignment as a job does).  The per-submission parts are scaled to
 the class size and set against the 1-worker wall time; what is left is shown
 as unaccounted, never spread over the parts.
+
+# Note [Profiled in a fresh template]
+The profiled jobs used to be forks of this benchmark's own process, which by then had graded
+nothing itself but had run the computation alone of every submission (benchmarks/in_process.py)
+and built the class: whatever a real job pays once per process (a cache filled on first use, a
+module imported or compiled on first use, a lazily built table) could have been paid there
+already and then been missing from the breakdown, which would show up only as "unaccounted".
+So the sample is graded in a fresh interpreter (this script with --profile-child), which does
+exactly what the batch's job template does before its forks (`preload_template` of
+grader/batch/job.py with the batch's preload settings), then forks one job per submission, as
+before.  That process imports this script's modules too (the benchmark's, the batch process's,
+the report's): modules a job never imports, so none of them hides a job's cost.
 """
 
 from __future__ import annotations
@@ -258,6 +270,38 @@ def _in_a_job(grade, profiler: Profiler) -> tuple[dict, dict]:
     return totals, counts
 
 
+def profile_in_template(paths: list[tuple[str, Path]], assignment,
+                        warm: tuple[str, ...] = ()) -> tuple[Profiler, float]:
+    """`profile_grading` of `paths` in a fresh process set up as the batch's job template is
+    (Note [Profiled in a fresh template]); (profiler, wall) as profile_grading gives them."""
+    spec = batch.JobSpec(ASSIGNMENT, dict(assignment.conventions), str(assignments.ASSIGNMENTS_DIR),
+                         str(assignments.RUBRICS_DIR), None, None, None)
+    request = {"preload": {**batch.preload_data(spec), "notebooks": False},
+               "paths": [[name, str(path)] for name, path in paths], "warm": list(warm)}
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--profile-child"],
+                          input=json.dumps(request), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"the profiling template failed:\n{done.stderr[-3000:]}")
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    profiler = Profiler()
+    profiler.totals, profiler.counts = answer["totals"], answer["counts"]
+    return profiler, answer["wall"]
+
+
+def _profile_child() -> int:
+    """The fresh process of profile_in_template: the template's preload, then the profiled
+    forks; its answer is one JSON line on stdout."""
+    request = json.loads(sys.stdin.read())
+    from grader.batch import job
+    job.preload_template(request["preload"])  # exactly what the batch's template does first
+    loaded = job._template_assignment
+    assignment = loaded[2] if loaded is not None else assignments.load(ASSIGNMENT)
+    profiler, wall = profile_grading([(name, Path(path)) for name, path in request["paths"]],
+                                     assignment, tuple(request["warm"]))
+    print(json.dumps({"totals": profiler.totals, "counts": profiler.counts, "wall": wall}))
+    return 0
+
+
 def warm_slots():
     """A one-slot SlotPool when this machine can have warm workers (as grade batch would by
     default), else (None, ()); Note [When workers are warm] in grader/worker/warm.py."""
@@ -359,6 +403,8 @@ def batch_side(klass: Path, out_1: Path, assignment, scratch: Path) -> tuple[dic
 
 
 def main(argv: list[str] | None = None) -> int:
+    if (sys.argv[1:] if argv is None else argv) == ["--profile-child"]:
+        return _profile_child()  # Note [Profiled in a fresh template]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=100)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
@@ -410,7 +456,7 @@ def _run(args, tmp: Path) -> int:
     sample = [(s.id, s.path) for s in found[:args.sample]]
     pool, slots = warm_slots()
     try:
-        profiler, profiled_wall = profile_grading(sample, assignment, slots)
+        profiler, profiled_wall = profile_in_template(sample, assignment, slots)
     finally:
         if pool is not None:
             pool.stop()

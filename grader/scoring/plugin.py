@@ -1,9 +1,9 @@
 """The pytest plugin that runs an assignment's checks against one submission.
 
 A plugin, not a fork of pytest (pytest's junitxml reads reports the same way):
-it parametrizes the registry test module with the assignment's checks,
-provides the `student` fixture, and turns each test report into a
-`CheckResult` as it arrives.
+it parametrizes the registry test module with the assignment's checks, gives
+the running check its student (Note [Student without fixtures]), and turns each
+test report into a `CheckResult` as it arrives.
 
 # Note [Statuses]
 `passed` when the check returned; `failed` for a CheckFailure (a wrong
@@ -96,22 +96,15 @@ class GradingPlugin:
         if "check" in metafunc.fixturenames:
             metafunc.parametrize("check", self.checks, ids=[c.id for c in self.checks])
 
-    @pytest.fixture(scope="session")  # one object for every check: made once (Note [Lean pytest])
-    def student(self) -> Student:
-        return self._student
-
-    @pytest.fixture(scope="session")
-    def record_property(self) -> Callable[[str, object], None]:
-        """junitxml's fixture, which the session does without (Note [Lean pytest]): a check's
-        details go to its item's `user_properties`, and from there to its report.  One
-        function for the whole session, appending to the item that runs (Note [Lean pytest])."""
-        def append_property(name: str, value: object) -> None:
-            self._item.user_properties.append((name, value))
-        return append_property
+    def record_property(self, name: str, value: object) -> None:
+        """What junitxml's fixture did, which the session does without (Note [Lean pytest]): a
+        check's details go to its item's `user_properties`, and from there to its report."""
+        self._item.user_properties.append((name, value))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item) -> None:
-        self._item = item
+        global _running
+        self._item, _running = item, self  # Note [Student without fixtures]
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item, nextitem) -> bool:
@@ -173,6 +166,29 @@ class GradingPlugin:
             self.on_result(result)
 
 
+# Note [Student without fixtures]
+# The registry's test (grader/checks/registry_tests.py) took the student and the function that
+# records a check's details as two session-scoped fixtures.  A session-scoped fixture is made
+# once, but pytest still looks each one up, checks its cache and registers its finalizer for
+# every check: in forks of one prepared process, fc_nets' 46 checks made to do nothing (one in
+# five failing), CPU time of `run` in the fork, min of 20 (load 6-7), 20.3-24.3 ms a session
+# with the fixtures against 17.0-17.5 ms without.  So the test takes only its `check` (the
+# parametrization that makes the items) and asks `running()` for the rest: the plugin whose
+# session runs the check (set by its pytest_runtest_setup, before the check's call), its
+# student and its record_property.  The same objects the fixtures gave, one session at a
+# time in a process (a session is never nested in a check's call), so every verdict is the
+# same.
+_running: GradingPlugin | None = None
+
+
+def running() -> tuple[Student, Callable[[str, object], None]]:
+    """(student, record_property) of the session whose check runs now (Note [Student without
+    fixtures])."""
+    if _running is None:
+        raise RuntimeError("no grading session is running a check")
+    return _running._student, _running.record_property
+
+
 def _hint(check: Check, hint: str, cause: str | None) -> str:
     """The failure's own hint, else the check's; first, what other course editions do not
     assign (Note [Assigned parts] in grader/scoring/assignment.py)."""
@@ -195,7 +211,7 @@ class NoChecks(Exception):
 # A run that graded nothing is not a score of 0 / 0 and never a success: a `-k` that
 # matches no check, a plugin or a config pytest could not load, a registry that would not
 # import.  `select_checks` asks pytest which checks a run would collect, without a student
-# (the checks are parametrized at collection; the `student` fixture is only used when a
+# (the checks are parametrized at collection; the student is only used when a
 # check runs), so `grade check` and `grade batch` refuse such a run before grading anything,
 # exit 2 with the reason.  `run` raises the same error if, all the same, no check ran.
 # pytest catches Ctrl-C itself and returns; `run` raises KeyboardInterrupt again so that
@@ -218,14 +234,15 @@ class NoChecks(Exception):
 # whose `record_property` fixture the plugin provides itself, as junitxml writes it;
 # `capture`, which captured nothing under `-s` (nothing here prints: the session's output
 # is redirected, and student code runs in the worker); `reports`, which only serialises
-# reports for pytest-xdist.  The `student` fixture is session-scoped: the same object for
-# every check, made once instead of once per check.
+# reports for pytest-xdist.  The `student` fixture was session-scoped: the same object for
+# every check, made once instead of once per check (now no fixture at all: Note [Student
+# without fixtures]).
 # Then, for 3 of the 20 ms a prepared session of fc_nets' 46 checks costs in a job (forks of
 # one prepared process, checks made to do nothing, one in five failing, CPU min of 20, A/B
 # against the lines before: 20 -> 17 ms): `skipping`, which evaluates skip/xfail marks for
 # every check (the registry has none; `pytest.skip()` in a check is an outcome pytest's
-# runner reports by itself); and the plugin's `record_property` is session-scoped too, one
-# function appending to the item that runs (set by the plugin's pytest_runtest_setup): a
+# runner reports by itself); and the plugin's `record_property` was session-scoped too (now
+# no fixture: Note [Student without fixtures]), one function appending to the item that runs (set by the plugin's pytest_runtest_setup): a
 # function-scoped fixture asking for `request` made five fixture definitions per check.
 # And each check runs through pytest's own `runtestprotocol` with `log=False` (the plugin's
 # pytest_runtest_protocol, as pytest-rerunfailures calls it): setup, call and teardown, their
@@ -390,15 +407,14 @@ def prepare_selected(checks: tuple[Check, ...], select: str | None = None) -> li
 # not depend on the submission either: pytest_configure (the terminal reporter and the other
 # plugins' set-up, each registration scanned for hooks and fixtures), the session's start (the
 # fixture manager scanning every plugin for fixtures) and collection (importing the registry
-# module, parametrizing `check` with the checks, -k's deselection).  The plugin's `student`
-# fixture is only asked for when a check runs.  So `prepare` goes on, in the template, to
+# module, parametrizing `check` with the checks, -k's deselection).  The plugin's student
+# is only asked for when a check runs.  So `prepare` goes on, in the template, to
 # what pytest's wrap_session does up to that point: a Session, configure, sessionstart,
 # collection; each fork then runs the checks from there (`_run_collected`: the run loop, the
 # session's finish and unconfigure, with wrap_session's handling of interrupts and errors)
 # with its own GradingPlugin state, as before.  Each fork has its own copy of a session no
-# check has run in, used once; the template never runs a check.  The session's `student` is
-# a session-scoped fixture whose value is made at the first check, in the fork, from that
-# fork's student.  Where collecting ahead fails or is not clean (an error, no item, a
+# check has run in, used once; the template never runs a check.  The session's student is
+# the fork's own, set on the plugin before its run (Note [Student without fixtures]).  Where collecting ahead fails or is not clean (an error, no item, a
 # private pytest API that differs), `prepare` keeps the configuration alone, as before, and
 # where that fails too, runs go through pytest.main.  The other plugins' pytest_cmdline_main
 # hooks are skipped, as they were with the configuration made once: they act only on options

@@ -59,3 +59,34 @@ def test_worker_environment_passes_numerics_settings_only(monkeypatch, tmp_path)
     assert plan.env["OPENBLAS_CORETYPE"] == "Haswell"
     assert "TF_CLI_CONFIG_FILE" not in plan.env and "AWS_SECRET_ACCESS_KEY" not in plan.env
     assert plan.env["TF_CPP_MIN_LOG_LEVEL"] == "2"
+
+
+@pytest.mark.skipif(sandbox.bwrap_path() is None, reason="bubblewrap is not installed")
+def test_the_worker_imports_the_judges_byte_code_read_only(tmp_path) -> None:
+    """Note [Worker byte code]: wire.py's .pyc is bound read-only and the worker's import loads
+    it instead of compiling the source; without a .pyc nothing is bound."""
+    import importlib.util
+    import py_compile
+    import subprocess
+    cached = Path(importlib.util.cache_from_source(str(sandbox.WORKER_DIR / "wire.py")))
+    if not cached.is_file():
+        py_compile.compile(str(sandbox.WORKER_DIR / "wire.py"), cfile=str(cached), doraise=True)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "scratch").mkdir()
+    plan = sandbox.plan(os.sys.executable, tmp_path / "sub", tmp_path / "scratch", "bwrap")
+    inside = f"{sandbox.SANDBOX_WORKER_DIR}/__pycache__/{cached.name}"
+    assert plan.argv[plan.argv.index(inside) - 2:plan.argv.index(inside)] == ["--ro-bind", str(cached)]
+    end = plan.argv.index("--")
+    probe = ("import os, sys; sys.path.insert(0, '/opt/grader-worker'); import wire; "
+             f"print('writable' if os.access({inside!r}, os.W_OK) else 'read-only')")
+    done = subprocess.run(plan.argv[:end + 1] + [os.sys.executable, "-v", "-I", "-c", probe],
+                          capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "read-only", done.stdout + done.stderr[-2000:]
+    assert f"code object from '{inside}'" in done.stderr, done.stderr[-3000:]
+
+    real = importlib.util.cache_from_source
+    try:
+        importlib.util.cache_from_source = lambda path: str(tmp_path / "none" / Path(path).name)
+        assert sandbox._worker_bytecode_binds() == []
+    finally:
+        importlib.util.cache_from_source = real

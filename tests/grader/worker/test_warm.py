@@ -429,3 +429,34 @@ LISTING = """
 def listing():
     return sorted(os.listdir("/submission"))
 """
+
+
+def test_the_staged_copy_is_moved_in_and_back_when_the_submission_goes_cold(
+        pool, submission, monkeypatch) -> None:
+    """Note [Staged copy moved in]: the warm worker sees the staged files in the inbox with
+    their modes; a submission whose fork fails after its claim is graded cold from its staged
+    copy, which has its files back."""
+    slots = tuple(map(str, pool.slots))
+    staged = submission({"layers.py": GOOD + LISTING, "extra.py": "X = 1\n"})
+    os.chmod(staged / "extra.py", 0o640)
+    before = {p.name: (p.stat().st_mode, p.stat().st_mtime_ns) for p in staged.iterdir()}
+    with WarmWorker(staged, slots=slots, limits=FAST) as w:
+        assert w.call("layers", "listing").value == ["extra.py", "layers.py"]
+        assert w.start_kind == "warm"
+        inbox = Path(slots[0]) / "inbox"
+        assert {p.name: (p.stat().st_mode, p.stat().st_mtime_ns) for p in inbox.iterdir()} == before
+        assert (w.submission / "extra.py").read_text() == "X = 1\n"  # the judge reads them there
+        assert inbox.stat().st_mode & 0o777 == staged.stat().st_mode & 0o777
+    real = warm._Control.ask
+
+    def ask(self, request, fds=()):
+        if request.get("op") == "fork":
+            raise warm.ZygoteError("refused for the test")
+        return real(self, request, fds)
+    monkeypatch.setattr(warm._Control, "ask", ask)
+    staged = submission({"layers.py": GOOD + LISTING, "extra.py": "X = 1\n"})
+    with WarmWorker(staged, slots=slots, limits=FAST) as w:
+        assert w.call("layers", "double", np.ones(1)).value == [2.0]
+        assert w.start_kind == "cold" and "refused for the test" in " ".join(w.notes)
+        assert sorted(p.name for p in Path(staged).iterdir()) == ["extra.py", "layers.py"]
+        assert w.submission == staged.resolve()
