@@ -36,7 +36,12 @@ the worker mounts read-only, so the student's own folder is never written to.
   default stays reference/cs231n.
 - Zips are read member by member with limits on count and size; absolute paths,
   `..` and symlinks are refused; `__MACOSX`, `__pycache__` and checkpoints are
-  skipped.
+  skipped.  Note [Members that cannot be placed]: a member the file system refuses
+  (a file `cs231n` followed by `cs231n/layers.py`, a path or name longer than the
+  system allows) makes the zip a submission error naming it, like an unsafe path:
+  it used to escape as an OSError, a traceback from `grade check` and "internal
+  grader error, please tell the course staff" from `grade batch`, for a fault of
+  the zip.  The name is clipped in the message (a crafted one is kilobytes long).
 - Note [Any name]: an assignment whose students hand in one file of their own
   naming (the IST597 lab, `CNN_assignment4.py`) sets `any_file_name`: a
   submission holding exactly one `.py` file and none of the expected names is
@@ -211,12 +216,14 @@ def extract_zip(path: Path, into: Path) -> None:
             if stat.S_ISLNK(member.external_attr >> 16):
                 continue
             target = into.joinpath(*name.parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
+            try:  # Note [Members that cannot be placed]
+                target.parent.mkdir(parents=True, exist_ok=True)
                 with archive.open(member) as source, open(target, "wb") as sink:
                     shutil.copyfileobj(source, sink)
             except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                raise SubmissionError(f"{path.name}: cannot read {member.filename!r} ({exc})") from None
+                shown = member.filename if len(member.filename) <= 120 else member.filename[:117] + "..."
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+                raise SubmissionError(f"{path.name}: cannot unpack {shown!r} ({reason})") from None
 
 
 def _python_files(root: Path) -> list[Path]:

@@ -383,6 +383,18 @@ def test_zip_with_too_many_entries(tmp_path, private_tmp, monkeypatch) -> None:
     expect_error(archive, "many.zip has 4 entries (limit 3)")
 
 
+@pytest.mark.parametrize("members, shown", [
+    ({"cs231n": "x", "cs231n/layers.py": LAYERS}, "'cs231n/layers.py' (File exists)"),
+    ({"cs231n/layers.py": LAYERS, "/".join(["d" * 200] * 30) + "/x.py": ""}, "...' (File name too long)"),
+    ({"cs231n/layers.py": LAYERS, "cs231n/" + "n" * 300 + ".py": ""}, "...' (File name too long)"),
+], ids=["file_then_folder", "path_too_long", "name_too_long"])
+def test_a_zip_member_the_file_system_refuses_is_a_submission_error(tmp_path, private_tmp, members,
+                                                                    shown) -> None:
+    """Note [Members that cannot be placed]: not an OSError escaping as a grader bug."""
+    message = expect_error(make_zip(tmp_path / "alice.zip", members), "alice.zip: cannot unpack ", shown)
+    assert len(message) < 300
+
+
 # -- a lone file of any name, read in definitions mode (Note [Any name]) ------------------------
 
 LAB_LAYOUT = Layout(files={"norms": "normalization.py"}, default_package="ist597",
