@@ -791,6 +791,41 @@ def test_a_forged_or_repeated_part_of_a_streamed_reply_is_a_protocol_error(worke
         assert_still_grades(w)
 
 
+# Student code that replaces the runtime's own `op_call` (run as a script, the runtime is
+# __main__; a warm worker imports it as `runtime`; a plain call is dispatched through OPS,
+# a stream's calls by name) so that replies to `forge` carry FORGED.
+FORGED_FIELDS = ("import sys\n"
+                 "_runtime = sys.modules['runtime'] if 'runtime' in sys.modules else sys.modules['__main__']\n"
+                 "_op_call = _runtime.op_call\n"
+                 "def _forged(request, table):\n"
+                 "    reply = _op_call(request, table)\n"
+                 "    if request['target'].get('attrs') == ['forge']:\n"
+                 "        reply.update(FORGED)\n"
+                 "    return reply\n"
+                 "_runtime.op_call = _runtime.OPS['call'] = _forged\n"
+                 "def forge(x):\n    return 2 * x\n")
+FORGED = [{"handle": "1"}, {"handle": None}, {"handle": True}, {"seconds": [0.1]}, {"seconds": "fast"}]
+
+
+def call_and_stream_refuse_the_forged_reply(w: Worker) -> None:
+    assert_still_grades(w)  # imports the submission, which replaces op_call for the next calls
+    with pytest.raises(ProtocolError, match="no valid handle or time"):
+        w.call("layers", "forge", np.zeros(1))
+    assert_still_grades(w)
+    with pytest.raises(ProtocolError, match="no valid handle or time"):
+        with w.stream([(target("double"), [np.ones(1)], {}), (target("forge"), [np.ones(1)], {}),
+                       (target("double"), [np.ones(1)], {})]) as results:
+            list(results)
+    assert_still_grades(w)
+
+
+@pytest.mark.parametrize("fields", FORGED, ids=lambda f: "-".join(f"{k}={v!r}" for k, v in f.items()))
+def test_a_call_reply_with_a_forged_handle_or_time_is_a_protocol_error(worker, fields) -> None:
+    """Hostile: Note [A call's reply is checked before it is used]: not an internal grader
+    error (ValueError, TypeError) in the judge, in a call or in a stream."""
+    call_and_stream_refuse_the_forged_reply(worker(FORGED_FIELDS.replace("FORGED", repr(fields))))
+
+
 def test_a_stream_keeps_the_time_budget_as_separate_requests_do(worker) -> None:
     """Note [Time budget]: a call running when the budget ends is cut there; once it is spent,
     the next call of a stream is refused, as its own request would have been."""
