@@ -822,7 +822,8 @@ class Worker:
     # at all) used to reach `int()` and `float()` here and fail the check as an internal
     # grader error, "not your fault: please tell the course staff", on every call of the
     # submission.  It is a malformed reply: the worker is stopped and the call fails as a
-    # protocol error (`crashed`), as a forged frame does.
+    # protocol error (`crashed`), as a forged frame does; so is a read's reply without its
+    # value (`get`), and a description without its members describes nothing.
     def _call_result(self, reply: dict, reads: int = 0) -> CallResult:
         handle, seconds = reply.get("handle"), reply.get("seconds", 0.0)
         if type(handle) is not int or type(seconds) not in (int, float):
@@ -846,7 +847,11 @@ class Worker:
                           self._output.take(), values)
 
     def get(self, ref: Ref, timeout: float | None = None):
-        return unmark(self.request("get", ref=ref.wire()["__ref__"], timeout=timeout)["value"])
+        reply = self.request("get", ref=ref.wire()["__ref__"], timeout=timeout)
+        if "value" not in reply:  # Note [A call's reply is checked before it is used]
+            self.close()
+            raise ProtocolError("the worker's reply to a read carried no value; it was stopped")
+        return unmark(reply["value"])
 
     def set(self, ref: Ref, value, timeout: float | None = None) -> None:
         self.request("set", ref=ref.wire()["__ref__"], value=value, timeout=timeout)
@@ -883,7 +888,7 @@ class Worker:
 
     def describe(self, module: str, timeout: float | None = None) -> dict[str, str]:
         reply = self.request("describe", target={"module": module}, timeout=timeout)
-        return _members(reply["members"])
+        return _members(reply.get("members"))
 
     def take_output(self) -> str:
         return self._output.take() if self.process is not None else ""

@@ -826,6 +826,15 @@ def test_a_call_reply_with_a_forged_handle_or_time_is_a_protocol_error(worker, f
     call_and_stream_refuse_the_forged_reply(worker(FORGED_FIELDS.replace("FORGED", repr(fields))))
 
 
+def test_a_read_reply_without_its_value_is_a_protocol_error(worker) -> None:
+    w = worker(FORGED_FIELDS.replace("FORGED", "{}") + "_runtime.OPS['get'] = lambda request, table: {}\n"
+               "def made():\n    return {'a': 1.0}\n")
+    ref = w.call("layers", "made").ref
+    with pytest.raises(ProtocolError, match="carried no value"):
+        w.get(ref.item("a"))
+    assert_still_grades(w)
+
+
 def test_a_stream_keeps_the_time_budget_as_separate_requests_do(worker) -> None:
     """Note [Time budget]: a call running when the budget ends is cut there; once it is spent,
     the next call of a stream is refused, as its own request would have been."""
