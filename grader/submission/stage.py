@@ -51,6 +51,12 @@ the worker mounts read-only, so the student's own folder is never written to.
   trains at module level has only its imports, functions, classes and
   constants run; a file that does not parse is staged as it is, so its
   syntax error is reported as usual.
+- Note [Source size]: a `.py` file of the submission larger than MAX_SOURCE_BYTES (8 MiB)
+  makes it a submission error naming the file.  The judge reads every source as text
+  (imports, star imports, the NumPy names of Note [NumPy names restored]) and the worker
+  compiles it: a layers.py of 200 MB of blank lines, 200 KB zipped, took 134 s and 3.4 GB of
+  the judge's memory for a `grade check`.  Course source files are kilobytes; notebooks have
+  their own bound (64 MiB, Note [Huge notebooks] in grader/submission/notebook.py).
 - Notebooks (`.ipynb`, alone or inside a folder or zip): a course module that
   the manifest maps to a notebook pattern (`Layout.notebooks`, e.g.
   `{layers: "*.ipynb"}`) and that is not submitted as a `.py` file is staged
@@ -108,6 +114,7 @@ REFERENCE_COURSE_DIR = Path(__file__).resolve().parents[2] / "reference" / "cs23
 SKIPPED_PARTS = {"__MACOSX", "__pycache__", ".ipynb_checkpoints", ".git"}
 MAX_ZIP_MEMBERS = 5000
 MAX_ZIP_BYTES = 256 << 20
+MAX_SOURCE_BYTES = 8 << 20  # Note [Source size]
 
 
 class SubmissionError(Exception):
@@ -295,7 +302,10 @@ def star_imports(text: str) -> list[tuple[int, str]]:
     return stars
 
 
-_TOP_LEVEL_IMPORT = re.compile(r"^\s*(?:from\s+([A-Za-z_]\w*)[\s.]|import\s+([A-Za-z_]\w*))",
+# `[^\S\n]*`, not `\s*`: Note [Linear-time text] in grader/submission/notebook.py (`^\s*` ran over
+# every following blank line from each line start: 100,000 blank lines took 69 s, 20 million
+# never ended).
+_TOP_LEVEL_IMPORT = re.compile(r"^[^\S\n]*(?:from\s+([A-Za-z_]\w*)[\s.]|import\s+([A-Za-z_]\w*))",
                                re.MULTILINE)
 
 
@@ -438,6 +448,11 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
     else:
         raise SubmissionError(f"{submission.name}: expected a folder, a .zip, a .py or an .ipynb file")
     files = _python_files(source_root)
+    for path in files:  # Note [Source size]
+        size = path.stat().st_size
+        if size > MAX_SOURCE_BYTES:
+            raise SubmissionError(f"{path.relative_to(source_root)} is {size / 2**20:.0f} MiB, larger than "
+                                  f"the {MAX_SOURCE_BYTES / 2**20:g} MiB a source file may be")
     files, source_root, renamed = _any_name(files, source_root, layout, work)
     found_notebooks = _notebooks(source_root)
     from .which_notebook import NoNotebook

@@ -347,6 +347,11 @@ found = nb.answers([nb.Cell(1, "markdown", "#" * N + " Inline Question 1: q\nYou
 assert found[0].answer.endswith("x"), found[0].answer[-20:]
 assert locate._ABSOLUTE_IMPORT.findall("\n" * N + "from cs231n.layers import x") == [("cs231n", "layers")]
 assert locate._RELATIVE_IMPORT.search("\n" * N + "x") is None
+assert locate._TOP_LEVEL_IMPORT.findall("import os\n" + "\n" * N + "from cs231n import x") == [
+    ("", "os"), ("cs231n", "")]
+from grader.checks import hints  # Note [Forms found in linear time]
+for form in ("np.sum(", "np.reshape("):
+    assert hints.restored_numpy_note({"layers": 'x = "' + form * (N // 10) + '"\n'}, "2.4.6") is None
 print("ok")
 """
 

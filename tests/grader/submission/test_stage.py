@@ -395,6 +395,14 @@ def test_a_zip_member_the_file_system_refuses_is_a_submission_error(tmp_path, pr
     assert len(message) < 300
 
 
+def test_a_source_file_over_the_size_limit_is_a_submission_error(tmp_path, private_tmp, monkeypatch) -> None:
+    """Note [Source size]: a layers.py of 200 MB of blank lines (200 KB zipped) took 134 s and
+    3.4 GB of the judge's memory."""
+    monkeypatch.setattr(locate, "MAX_SOURCE_BYTES", 1 << 20)
+    archive = make_zip(tmp_path / "alice.zip", {"cs231n/layers.py": LAYERS + "\n" * (2 << 20)})
+    expect_error(archive, "cs231n/layers.py is 2 MiB, larger than the 1 MiB a source file may be")
+
+
 # -- a lone file of any name, read in definitions mode (Note [Any name]) ------------------------
 
 LAB_LAYOUT = Layout(files={"norms": "normalization.py"}, default_package="ist597",
