@@ -238,6 +238,22 @@ def test_changed_submissions_and_regrade_are_graded_again(tmp_path) -> None:
     assert_consistent(out)
 
 
+def test_a_submission_whose_messages_no_utf8_writer_accepts_costs_no_other(tmp_path) -> None:
+    """Hostile: Note [No lone surrogates] in grader/worker/wire.py: one student's
+    `raise ValueError("\\ud800")` stopped the batch at that student's report, the rest of the
+    class ungraded."""
+    klass, out = tiny_class(tmp_path / "class", ["ada", "ben", "cy"]), tmp_path / "out"
+    layers = klass / "ada" / "cs231n" / "layers.py"
+    layers.write_text(layers.read_text().replace("    return np.maximum(0, x), x",
+                                                 "    raise ValueError('bad \\ud800 value')"))
+    proc = batch(str(klass), "-o", str(out), "-j", "1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    graded = results(out)
+    assert sorted(graded) == ["ada", "ben", "cy"]
+    assert [graded[name]["score"] for name in ("ada", "ben", "cy")] == [3, 4, 4]
+    assert sorted(p.name for p in (out / "reports").iterdir()) == ["ada.html", "ben.html", "cy.html"]
+
+
 def test_a_lost_gradebook_row_and_a_lost_json_are_reconciled(tmp_path) -> None:
     klass, out = tiny_class(tmp_path / "class", ["ada", "ben"]), tmp_path / "out"
     assert batch(str(klass), "-o", str(out), "-j", "2").returncode == 0
