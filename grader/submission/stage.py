@@ -204,9 +204,9 @@ def _skipped(parts) -> bool:
 
 def extract_zip(path: Path, into: Path) -> None:
     """Extract `path` into `into`, refusing anything unsafe (see Note [Staging])."""
-    try:
+    try:  # ValueError: a member name marked UTF-8 that is not (Note [Names that are not UTF-8])
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise SubmissionError(f"{path.name} is not a valid zip file ({exc})") from None
     with archive:
         members = archive.infolist()

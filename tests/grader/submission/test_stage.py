@@ -403,6 +403,30 @@ def test_a_source_file_over_the_size_limit_is_a_submission_error(tmp_path, priva
     expect_error(archive, "cs231n/layers.py is 2 MiB, larger than the 1 MiB a source file may be")
 
 
+def zip_with_a_name_that_is_not_utf8(path: Path, members: dict[str, str]) -> Path:
+    """A zip whose last member's name is marked UTF-8 (flag bit 11) but holds the bytes ff fe."""
+    import struct
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in members.items():
+            archive.writestr(name, text)
+        archive.writestr("cs231n/XX.py", "x = 1\n")
+    data = bytearray(path.read_bytes().replace(b"XX.py", b"\xff\xfe.py"))
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        start = data.find(signature)
+        while start >= 0:
+            flags = struct.unpack_from("<H", data, start + offset)[0]
+            struct.pack_into("<H", data, start + offset, flags | 0x800)
+            start = data.find(signature, start + 1)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_zip_member_name_marked_utf8_that_is_not_is_a_submission_error(tmp_path, private_tmp) -> None:
+    """Note [Names that are not UTF-8] in grader/submission/discover.py: not a UnicodeDecodeError."""
+    archive = zip_with_a_name_that_is_not_utf8(tmp_path / "alice.zip", {"cs231n/layers.py": LAYERS})
+    expect_error(archive, "alice.zip is not a valid zip file (", "can't decode byte 0xff")
+
+
 # -- a lone file of any name, read in definitions mode (Note [Any name]) ------------------------
 
 LAB_LAYOUT = Layout(files={"norms": "normalization.py"}, default_package="ist597",
