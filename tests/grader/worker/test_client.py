@@ -417,6 +417,20 @@ def test_student_cannot_see_the_grader_reference_or_other_folders(worker) -> Non
     assert w.mode == "bwrap"
 
 
+def test_student_cannot_read_the_judges_environment_or_its_processes(worker, monkeypatch) -> None:
+    """Hostile: an instructor's shell holds tokens; neither the worker's environment nor the
+    sandbox's first process (bubblewrap, started with the judge's environment) gives them."""
+    monkeypatch.setenv("COURSE_API_TOKEN", "hunter2")
+    w = worker("import os\ndef env():\n    return os.environ.get('COURSE_API_TOKEN')\n"
+               "def peek(path):\n    try:\n        return open(path, 'rb').read().decode('latin-1')\n"
+               "    except OSError as e:\n        return type(e).__name__\n")
+    require_isolation(w)
+    assert w.call("layers", "env").value is None
+    for path in ("/proc/1/environ", "/proc/1/maps", "/proc/1/mem"):
+        assert w.call("layers", "peek", path).value == "PermissionError", path
+    assert "hunter2" not in w.call("layers", "peek", "/proc/1/cmdline").value
+
+
 @IN_BOTH_ENVS
 def test_student_cannot_write_outside_scratch(worker) -> None:
     w = worker("def scribble(path):\n    try:\n        open(path, 'w').write('x')\n        return 'wrote'\n"
