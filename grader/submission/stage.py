@@ -281,9 +281,9 @@ def star_imports(text: str) -> list[tuple[int, str]]:
     [Re-exporting packages]): only imports at the top level, at least one of them `*`."""
     if not _STAR_IMPORT.search(text):  # most files: no parse needed (a parse is ~2 ms each)
         return []
-    try:
+    try:  # RecursionError, MemoryError: Note [Code too deep to parse] in grader/batch/similarity.py
         body = ast.parse(text).body
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     stars = []
     for node in body:

@@ -427,6 +427,14 @@ def test_a_zip_member_name_marked_utf8_that_is_not_is_a_submission_error(tmp_pat
     expect_error(archive, "alice.zip is not a valid zip file (", "can't decode byte 0xff")
 
 
+@pytest.mark.parametrize("deep", ["y = 1" + " + 1" * 200_000, "y = " + "-" * 500_000 + "1"],
+                         ids=["recursion", "parser_memory"])
+def test_a_star_import_beside_code_too_deep_to_parse_is_no_re_export(deep) -> None:
+    """Note [Code too deep to parse] in grader/batch/similarity.py: RecursionError and
+    MemoryError from ast.parse were staging crashes (internal grader errors)."""
+    assert locate.star_imports(f"from numpy import *\n{deep}\n") == []
+
+
 # -- a lone file of any name, read in definitions mode (Note [Any name]) ------------------------
 
 LAB_LAYOUT = Layout(files={"norms": "normalization.py"}, default_package="ist597",
