@@ -150,6 +150,14 @@ def _normalise_owned(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[s
     return tokens
 
 
+# Note [Code too deep to parse]
+# `ast.parse` refuses code nested past what its parser or the interpreter's stack allows
+# with RecursionError ("during ast construction": `y = x + x + ...`, 200,000 terms) or
+# MemoryError (half a million unary minuses: "parser stack overflow" gives no message),
+# not SyntaxError.  One student's 1.3 MB layers.py so ended the similar-code detection of
+# the whole class ("similar-code detection failed (MemoryError: )"): a way to keep a copied
+# submission off the list.  Such a file is not compared, as one that does not parse; the
+# judge's other parses of student text (stage.py's star imports, notebook.py) do the same.
 def functions_in(source: str, cache: dict | None = None,
                  wanted: set[str] | None = None) -> dict[str, list[str]]:
     """Normalised tokens of every top-level function and method (`Class.method`) in `source`,
@@ -202,8 +210,8 @@ def _read_one(path: Path, layout: Layout, wanted: set[str] | None,
             for _, unit in units if units is not None else [(0, text)]:
                 try:
                     found.update(functions_in(unit, cache, wanted))  # a later definition wins
-                except (SyntaxError, ValueError, RecursionError):
-                    continue  # cannot be parsed, so it cannot be compared either
+                except (SyntaxError, ValueError, RecursionError, MemoryError):
+                    continue  # cannot be parsed (Note [Code too deep to parse]): not compared
             for name, tokens in found.items():
                 if name not in functions:
                     functions[name] = tokens

@@ -245,14 +245,45 @@ def with_version_hints(message: str, hint: str) -> str:
     return "\n".join([*explain(message), *([hint] if hint else [])])
 
 
-# What grader/worker/numpy_compat.py restores besides names: form -> (pattern over source,
-# the release that removed it, what to write instead).
-RESTORED_FORMS: Mapping[str, tuple[re.Pattern, str, str]] = {
-    "reshape(newshape=)": (re.compile(r"\b(?:np|numpy)\.reshape\([^#\n]*\bnewshape\s*="), "2.4",
-                           "`np.reshape(x, shape)` or `x.reshape(shape)`"),
-    "sum(generator)": (re.compile(r"\b(?:np|numpy)\.sum\(\s*(?![\[(])[^#\n]*\bfor\b"), "2.4",
-                       "the builtin `sum(...)`, or `np.sum([...])` of a list"),
+# What grader/worker/numpy_compat.py restores besides names: form -> (the call's opening, what
+# follows it later on the same line, the release that removed it, what to write instead); a
+# use is the opening, then anything but a line break, then the rest: `np.sum(` ... `for`.
+RESTORED_FORMS: Mapping[str, tuple[re.Pattern, re.Pattern, str, str]] = {
+    "reshape(newshape=)": (re.compile(r"\b(?:np|numpy)\.reshape\("), re.compile(r"\bnewshape\s*="),
+                           "2.4", "`np.reshape(x, shape)` or `x.reshape(shape)`"),
+    "sum(generator)": (re.compile(r"\b(?:np|numpy)\.sum\(\s*(?![\[(])"), re.compile(r"\bfor\b"),
+                       "2.4", "the builtin `sum(...)`, or `np.sum([...])` of a list"),
 }
+
+
+# Note [Forms found in linear time]
+# The forms were one pattern each, `opening[^#\n]*rest`, searched over the student's source
+# in the judge after every grading.  On a line holding the opening K times and no rest, the
+# search tried each opening and ran to the end of the line from each: a 220 KB line of
+# `np.reshape(` took 63 s, and a megabyte line (a string constant, well within a zip's
+# limits) hours, with no limit on a batch job to stop it.  Now each opening and each rest is
+# found once (`finditer`), and a use is an opening whose line holds a rest starting at or
+# after the opening's end: the same matches as the one pattern (the source searched has its
+# comments cut, so no `#` is left for `[^#\n]` to stop at), found in one pass over the text.
+def _form_used(opening: re.Pattern, rest: re.Pattern, code: str) -> bool:
+    """Whether `opening` is followed on its line by `rest` in `code`, a source without `#`
+    (Note [Forms found in linear time])."""
+    last_rest: dict[int, int] = {}  # a line's start -> where the last rest on it starts
+    line, seen = 0, 0
+    for match in rest.finditer(code):
+        newline = code.rfind("\n", seen, match.start())
+        line, seen = (newline + 1 if newline >= 0 else line), match.start()
+        last_rest[line] = match.start()
+    if not last_rest:
+        return False
+    line, seen = 0, 0
+    for match in opening.finditer(code):
+        newline = code.rfind("\n", seen, match.end())
+        line, seen = (newline + 1 if newline >= 0 else line), match.end()
+        if last_rest.get(line, -1) >= match.end():
+            return True
+    return False
+
 _NUMPY_NAME_USE = re.compile(r"\b(?:np|numpy)\.(?P<name>\w+)\b")
 # Removed in 1.24 as aliases of builtins, back in 2.0 as NumPy's own types (np.bool_, C long).
 READDED_NUMPY_NAMES: Mapping[str, str] = {"bool": "2.0", "long": "2.0"}
@@ -279,8 +310,8 @@ def restored_numpy_note(sources: Mapping[str, str], numpy_version: str) -> str |
                     and not (name in READDED_NUMPY_NAMES
                              and _release(READDED_NUMPY_NAMES[name]) <= running)):
                 used[f"np.{name}"] = REMOVED_NUMPY_NAMES[name]
-        for form, (pattern, release, instead) in RESTORED_FORMS.items():
-            if _release(release) <= running and pattern.search(code):
+        for form, (opening, rest, release, instead) in RESTORED_FORMS.items():
+            if _release(release) <= running and _form_used(opening, rest, code):
                 used[f"np.{form}"] = (release, instead)
     if not used:
         return None

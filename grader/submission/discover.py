@@ -68,8 +68,8 @@ class Submission:
     def source(self) -> str:
         """Where it came from, for the gradebook."""
         if self.members:
-            return "; ".join(str(p) for _, p in self.members)
-        return str(self.path)
+            return shown("; ".join(str(p) for _, p in self.members))
+        return shown(str(self.path))
 
     def files(self) -> list[tuple[str, Path]]:
         """(name the grader sees, file) for every file that counts, sorted; Note [Content hash]."""
@@ -107,6 +107,19 @@ def content_hash(submission: Submission) -> str:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
+
+
+# Note [Names that are not UTF-8]
+# A folder or file name is bytes; one that is not UTF-8 (an LMS download unpacked by a tool
+# that kept another encoding's bytes, or a name made to break the grader) comes to Python
+# with surrogates in its str, which no UTF-8 writer accepts: a class holding one such folder
+# ended `grade batch` at its start, "grade: 'utf-8' codec can't encode character '\\udcff'",
+# nothing graded (the gradebook writes each submission's source).  Ids were already made of
+# ASCII (`sanitise`); the name, the source and the skipped entries' names are now shown with
+# those bytes replaced (U+FFFD), for every writer; the files are still opened by their paths.
+def shown(text: str) -> str:
+    """`text`, a file name, as any UTF-8 writer accepts it (Note [Names that are not UTF-8])."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def sanitise(text: str) -> str:
@@ -166,9 +179,10 @@ def _entry_name(path: Path) -> str:
 def _finish(layout: str, found: list[tuple[str, str, dict]], skipped) -> Discovery:
     """found: (wanted id, key, Submission fields but id) -> a Discovery sorted by id."""
     ids = assign_ids([(want, key) for want, key, _ in found])
-    submissions = sorted((Submission(id=i, **fields) for i, (_, _, fields) in zip(ids, found)),
+    submissions = sorted((Submission(id=i, **{**fields, "name": shown(fields["name"])})
+                          for i, (_, _, fields) in zip(ids, found)),
                          key=lambda s: s.id.casefold())
-    return Discovery(layout, submissions, skipped)
+    return Discovery(layout, submissions, [(shown(n), why) for n, why in skipped])  # Note [Names that are not UTF-8]
 
 
 def _plain(entries: list[Path], skipped: list) -> Discovery:

@@ -36,7 +36,12 @@ the worker mounts read-only, so the student's own folder is never written to.
   default stays reference/cs231n.
 - Zips are read member by member with limits on count and size; absolute paths,
   `..` and symlinks are refused; `__MACOSX`, `__pycache__` and checkpoints are
-  skipped.
+  skipped.  Note [Members that cannot be placed]: a member the file system refuses
+  (a file `cs231n` followed by `cs231n/layers.py`, a path or name longer than the
+  system allows) makes the zip a submission error naming it, like an unsafe path:
+  it used to escape as an OSError, a traceback from `grade check` and "internal
+  grader error, please tell the course staff" from `grade batch`, for a fault of
+  the zip.  The name is clipped in the message (a crafted one is kilobytes long).
 - Note [Any name]: an assignment whose students hand in one file of their own
   naming (the IST597 lab, `CNN_assignment4.py`) sets `any_file_name`: a
   submission holding exactly one `.py` file and none of the expected names is
@@ -46,6 +51,12 @@ the worker mounts read-only, so the student's own folder is never written to.
   trains at module level has only its imports, functions, classes and
   constants run; a file that does not parse is staged as it is, so its
   syntax error is reported as usual.
+- Note [Source size]: a `.py` file of the submission larger than MAX_SOURCE_BYTES (8 MiB)
+  makes it a submission error naming the file.  The judge reads every source as text
+  (imports, star imports, the NumPy names of Note [NumPy names restored]) and the worker
+  compiles it: a layers.py of 200 MB of blank lines, 200 KB zipped, took 134 s and 3.4 GB of
+  the judge's memory for a `grade check`.  Course source files are kilobytes; notebooks have
+  their own bound (64 MiB, Note [Huge notebooks] in grader/submission/notebook.py).
 - Notebooks (`.ipynb`, alone or inside a folder or zip): a course module that
   the manifest maps to a notebook pattern (`Layout.notebooks`, e.g.
   `{layers: "*.ipynb"}`) and that is not submitted as a `.py` file is staged
@@ -103,6 +114,7 @@ REFERENCE_COURSE_DIR = Path(__file__).resolve().parents[2] / "reference" / "cs23
 SKIPPED_PARTS = {"__MACOSX", "__pycache__", ".ipynb_checkpoints", ".git"}
 MAX_ZIP_MEMBERS = 5000
 MAX_ZIP_BYTES = 256 << 20
+MAX_SOURCE_BYTES = 8 << 20  # Note [Source size]
 
 
 class SubmissionError(Exception):
@@ -192,9 +204,9 @@ def _skipped(parts) -> bool:
 
 def extract_zip(path: Path, into: Path) -> None:
     """Extract `path` into `into`, refusing anything unsafe (see Note [Staging])."""
-    try:
+    try:  # ValueError: a member name marked UTF-8 that is not (Note [Names that are not UTF-8])
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise SubmissionError(f"{path.name} is not a valid zip file ({exc})") from None
     with archive:
         members = archive.infolist()
@@ -211,12 +223,14 @@ def extract_zip(path: Path, into: Path) -> None:
             if stat.S_ISLNK(member.external_attr >> 16):
                 continue
             target = into.joinpath(*name.parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
+            try:  # Note [Members that cannot be placed]
+                target.parent.mkdir(parents=True, exist_ok=True)
                 with archive.open(member) as source, open(target, "wb") as sink:
                     shutil.copyfileobj(source, sink)
             except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                raise SubmissionError(f"{path.name}: cannot read {member.filename!r} ({exc})") from None
+                shown = member.filename if len(member.filename) <= 120 else member.filename[:117] + "..."
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+                raise SubmissionError(f"{path.name}: cannot unpack {shown!r} ({reason})") from None
 
 
 def _python_files(root: Path) -> list[Path]:
@@ -267,9 +281,9 @@ def star_imports(text: str) -> list[tuple[int, str]]:
     [Re-exporting packages]): only imports at the top level, at least one of them `*`."""
     if not _STAR_IMPORT.search(text):  # most files: no parse needed (a parse is ~2 ms each)
         return []
-    try:
+    try:  # RecursionError, MemoryError: Note [Code too deep to parse] in grader/batch/similarity.py
         body = ast.parse(text).body
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     stars = []
     for node in body:
@@ -288,7 +302,10 @@ def star_imports(text: str) -> list[tuple[int, str]]:
     return stars
 
 
-_TOP_LEVEL_IMPORT = re.compile(r"^\s*(?:from\s+([A-Za-z_]\w*)[\s.]|import\s+([A-Za-z_]\w*))",
+# `[^\S\n]*`, not `\s*`: Note [Linear-time text] in grader/submission/notebook.py (`^\s*` ran over
+# every following blank line from each line start: 100,000 blank lines took 69 s, 20 million
+# never ended).
+_TOP_LEVEL_IMPORT = re.compile(r"^[^\S\n]*(?:from\s+([A-Za-z_]\w*)[\s.]|import\s+([A-Za-z_]\w*))",
                                re.MULTILINE)
 
 
@@ -431,6 +448,11 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
     else:
         raise SubmissionError(f"{submission.name}: expected a folder, a .zip, a .py or an .ipynb file")
     files = _python_files(source_root)
+    for path in files:  # Note [Source size]
+        size = path.stat().st_size
+        if size > MAX_SOURCE_BYTES:
+            raise SubmissionError(f"{path.relative_to(source_root)} is {size / 2**20:.0f} MiB, larger than "
+                                  f"the {MAX_SOURCE_BYTES / 2**20:g} MiB a source file may be")
     files, source_root, renamed = _any_name(files, source_root, layout, work)
     found_notebooks = _notebooks(source_root)
     from .which_notebook import NoNotebook

@@ -284,7 +284,11 @@ class Stream:
             self._end()
         if type(reply.get("state")) is int:
             self.state = reply["state"]
-        return worker._call_result(reply, self.reads[part] if part < len(self.reads) else 0)
+        try:
+            return worker._call_result(reply, self.reads[part] if part < len(self.reads) else 0)
+        except BaseException:  # a malformed reply stopped the worker (Note [A call's reply is
+            self._end()        # checked before it is used]): nothing is left to drain
+            raise
 
     def _end(self) -> None:
         self.open = False
@@ -810,7 +814,22 @@ class Worker:
     # read that crashes or hangs (a hostile `params` property) is reported as the call's
     # crash or timeout, held against the function by Note [Fail fast] as a crash in the call
     # itself would be; before, the separate `get` failed the same check with the same cause.
+    # Note [A call's reply is checked before it is used]
+    # A call's reply names the object it made (`handle`) and how long the call took
+    # (`seconds`): fields the worker's runtime writes, after the student's code has run in the
+    # same process and could have replaced the runtime's functions (`op_call`, `_answer`).  A
+    # reply whose handle is not an int or whose time is not a number (a string, a list, none
+    # at all) used to reach `int()` and `float()` here and fail the check as an internal
+    # grader error, "not your fault: please tell the course staff", on every call of the
+    # submission.  It is a malformed reply: the worker is stopped and the call fails as a
+    # protocol error (`crashed`), as a forged frame does; so is a read's reply without its
+    # value (`get`), and a description without its members describes nothing.
     def _call_result(self, reply: dict, reads: int = 0) -> CallResult:
+        handle, seconds = reply.get("handle"), reply.get("seconds", 0.0)
+        if type(handle) is not int or type(seconds) not in (int, float):
+            self.close()
+            raise ProtocolError("the worker's reply to a call carried no valid handle or time "
+                                "(the submission changed the worker's own code?); it was stopped")
         mutated = reply.get("mutated") if isinstance(reply.get("mutated"), list) else []
         values = []
         if reads:
@@ -822,14 +841,17 @@ class Worker:
                                     "stopped")
             values = [_student_error(a.get("error")) if "error" in a else unmark(a.get("value"))
                       for a in answered]
-        return CallResult(unmark(reply.get("value")), Ref(int(reply["handle"])),
-                          float(reply.get("seconds", 0.0)),
+        return CallResult(unmark(reply.get("value")), Ref(handle), float(seconds),
                           [clip(m, MAX_NAME) for m in mutated[:100]],
                           unmark(reply.get("args_after")), unmark(reply.get("kwargs_after")),
                           self._output.take(), values)
 
     def get(self, ref: Ref, timeout: float | None = None):
-        return unmark(self.request("get", ref=ref.wire()["__ref__"], timeout=timeout)["value"])
+        reply = self.request("get", ref=ref.wire()["__ref__"], timeout=timeout)
+        if "value" not in reply:  # Note [A call's reply is checked before it is used]
+            self.close()
+            raise ProtocolError("the worker's reply to a read carried no value; it was stopped")
+        return unmark(reply["value"])
 
     def set(self, ref: Ref, value, timeout: float | None = None) -> None:
         self.request("set", ref=ref.wire()["__ref__"], value=value, timeout=timeout)
@@ -866,7 +888,7 @@ class Worker:
 
     def describe(self, module: str, timeout: float | None = None) -> dict[str, str]:
         reply = self.request("describe", target={"module": module}, timeout=timeout)
-        return _members(reply["members"])
+        return _members(reply.get("members"))
 
     def take_output(self) -> str:
         return self._output.take() if self.process is not None else ""

@@ -288,6 +288,28 @@ def _from_jsonable(value, arrays: list[np.ndarray], depth: int = 0):
     return value
 
 
+# Note [No lone surrogates]
+# JSON may spell a UTF-16 surrogate on its own (`"\\ud800"`), and `json.loads` gives it back
+# as a str that no UTF-8 writer accepts.  A student's `raise ValueError("\\ud800")` came to
+# the judge so, in the error's message: `grade check` wrote the JSON and then died printing
+# the report (UnicodeEncodeError), and `grade batch` stopped at that submission's HTML report,
+# every later submission of the class ungraded.  Every string of a decoded message (keys
+# too) has its lone surrogates replaced by "?" here, where all of them enter the judge; a
+# pair (an emoji written as two escapes) is one character already and stays.  Only a body
+# that spells a surrogate escape is walked, so an ordinary reply costs one search.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _without_surrogates(value):
+    if type(value) is str:
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if type(value) is list:
+        return [_without_surrogates(v) for v in value]
+    if type(value) is dict:
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    return value
+
+
 def decode(frame: bytes, max_bytes: int = DEFAULT_MAX_FRAME_BYTES):
     """Parse one complete frame produced by `encode`; raise WireError on anything else."""
     if len(frame) > max_bytes:
@@ -323,6 +345,8 @@ def decode(frame: bytes, max_bytes: int = DEFAULT_MAX_FRAME_BYTES):
         raise WireError(f"message of more than {MAX_ITEMS} values (Note [Decoded size])")
     try:
         message = json.loads(body.decode("utf-8"))
+        if _SURROGATE_ESCAPE.search(body):  # Note [No lone surrogates]
+            message = _without_surrogates(message)
     except (ValueError, RecursionError) as exc:
         raise WireError(f"bad JSON body: {type(exc).__name__}") from None
     try:

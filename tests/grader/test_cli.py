@@ -154,6 +154,19 @@ def test_check_hostile_functions_cost_only_their_own_points(submission, tmp_path
         ("relu_forward/out", "timeout"), ("sgd/next_w", "error"), ("affine_forward/out", "passed")]
 
 
+def test_check_survives_an_exception_message_no_utf8_writer_accepts(submission, tmp_path) -> None:
+    """Hostile: Note [No lone surrogates] in grader/worker/wire.py: a lone surrogate in an
+    exception's message made `grade check` die printing the report, after the JSON."""
+    layers = ("import numpy as np\n\ndef relu_forward(x):\n    raise ValueError('bad \\ud800 value')\n\n"
+              "def affine_forward(x, w, b):\n    return x.reshape(x.shape[0], -1) @ w + b, None\n")
+    out = tmp_path / "result.json"
+    result = run_tiny(str(submission({"layers.py": layers, "optim.py": "import os\n"})), "--json", str(out), "-v")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stdout + result.stderr
+    assert "raised ValueError: bad ? value" in result.stdout, result.stdout
+    assert score(result.stdout) == (2.0, 4.0)
+    assert "bad ? value" in json.loads(out.read_text())["checks"][0]["message"]
+
+
 def corrupt_zip(folder: Path) -> Path:
     path = folder / "alice.zip"
     buffer = folder / "whole.zip"

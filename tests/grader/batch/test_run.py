@@ -238,6 +238,39 @@ def test_changed_submissions_and_regrade_are_graded_again(tmp_path) -> None:
     assert_consistent(out)
 
 
+def test_a_submission_whose_messages_no_utf8_writer_accepts_costs_no_other(tmp_path) -> None:
+    """Hostile: Note [No lone surrogates] in grader/worker/wire.py: one student's
+    `raise ValueError("\\ud800")` stopped the batch at that student's report, the rest of the
+    class ungraded."""
+    klass, out = tiny_class(tmp_path / "class", ["ada", "ben", "cy"]), tmp_path / "out"
+    layers = klass / "ada" / "cs231n" / "layers.py"
+    layers.write_text(layers.read_text().replace("    return np.maximum(0, x), x",
+                                                 "    raise ValueError('bad \\ud800 value')"))
+    proc = batch(str(klass), "-o", str(out), "-j", "1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    graded = results(out)
+    assert sorted(graded) == ["ada", "ben", "cy"]
+    assert [graded[name]["score"] for name in ("ada", "ben", "cy")] == [3, 4, 4]
+    assert sorted(p.name for p in (out / "reports").iterdir()) == ["ada.html", "ben.html", "cy.html"]
+
+
+def test_a_folder_or_zip_name_that_is_not_utf8_costs_no_other_submission(tmp_path) -> None:
+    """Note [Names that are not UTF-8] in grader/submission/discover.py: a folder whose name is
+    not UTF-8 ended the batch before anything was graded; a zip member so named was an internal
+    grader error."""
+    import os
+    from tests.grader.submission.test_stage import zip_with_a_name_that_is_not_utf8
+    klass, out = tiny_class(tmp_path / "class", ["ada", "cy"]), tmp_path / "out"
+    (klass / "ada").rename(os.fsdecode(bytes(klass) + b"/ad\xffa"))
+    zip_with_a_name_that_is_not_utf8(klass / "ben.zip", {"cs231n/layers.py": LAYERS, "cs231n/optim.py": OPTIM})
+    proc = batch(str(klass), "-o", str(out), "-j", "1")
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # ben's zip could not be graded
+    assert "ben: ben.zip is not a valid zip file" in proc.stdout and "internal" not in proc.stdout
+    graded = results(out)
+    assert [(r["submission"], r["status"], r["score"]) for r in graded.values()] == [
+        ("ada", "graded", 4), ("ben", "error", 0), ("cy", "graded", 4)]
+
+
 def test_a_lost_gradebook_row_and_a_lost_json_are_reconciled(tmp_path) -> None:
     klass, out = tiny_class(tmp_path / "class", ["ada", "ben"]), tmp_path / "out"
     assert batch(str(klass), "-o", str(out), "-j", "2").returncode == 0

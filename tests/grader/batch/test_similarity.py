@@ -9,6 +9,8 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import pytest
+
 
 from grader.scoring import assignment as assignments
 from grader.batch import similarity
@@ -185,6 +187,16 @@ def test_collect_sources_reads_folders_and_zips_and_says_what_it_skipped(tmp_pat
     assert list(problems) == ["gone"] and "does not exist" in problems["gone"]
     limited = collect_sources({"ada": plain}, LAYOUT, functions=["relu_forward"])
     assert list(limited["ada"]) == ["relu_forward"]
+
+
+@pytest.mark.parametrize("deep", ["y = x" + " + x" * 200_000, "y = " + "-" * 500_000 + "x"],
+                         ids=["recursion", "parser_memory"])
+def test_code_too_deep_to_parse_is_not_compared_and_the_rest_of_the_class_is(tmp_path, deep) -> None:
+    """Hostile: Note [Code too deep to parse]: one such file ended the class's detection."""
+    plain = folder(tmp_path, "ada", SVM + RELU)
+    hostile = folder(tmp_path, "ben", SVM + RELU + f"\n\ndef deep(x):\n    {deep}\n    return y\n")
+    sources = collect_sources({"ada": plain, "ben": hostile}, LAYOUT)
+    assert sorted(sources["ada"]) == ["relu_forward", "svm_loss"] and sources["ben"] == {}
 
 
 def test_collect_sources_reads_the_code_a_re_export_points_to(tmp_path) -> None:

@@ -208,3 +208,24 @@ def test_plugin_hint_also_reaches_checks_that_raise_their_own_failure() -> None:
     assert result.status == "failed" and result.points == 0.0
     assert result.hint == ("`np.float` was removed in NumPy 1.24: use the builtin `float` "
                            "(or `np.float64`) instead.\nsee the notes")
+
+
+@pytest.mark.parametrize("code, used", [
+    ("y = np.sum(x for x in a)", {"sum(generator)"}),
+    ("y = np.sum(\n    x for x in a)", {"sum(generator)"}),        # the opening's spaces end lines
+    ("y = np.sum([x for x in a])", set()),
+    ("y = np.sum( [x for x in a])", {"sum(generator)"}),          # as the one pattern matched it
+    ("y = np.sum([1]) + np.sum(x for x in a)", {"sum(generator)"}),
+    ("y = np.sum(a)\nfor x in a: pass", set()),                  # `for` on another line
+    ("for x in a: y = np.sum(a)", set()),                         # `for` before the call
+    ("y = np.sum(a, fork=1)", set()),
+    ("z = numpy.reshape(a, newshape =\n (2,))", {"reshape(newshape=)"}),
+    ("z = np.reshape(a, (2,)); newshape = 3", {"reshape(newshape=)"}),
+    ("newshape = 3; z = np.reshape(a, newshape)", set()),
+])
+def test_restored_forms_are_found_where_the_one_pattern_found_them(code, used) -> None:
+    """Note [Forms found in linear time]: the forms the single patterns
+    `opening[^#\\n]*rest` found, found in one pass."""
+    assert {form for form, (opening, rest, _, _) in hints.RESTORED_FORMS.items()
+            if hints._form_used(opening, rest, code)} == used
+

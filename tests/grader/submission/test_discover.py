@@ -172,3 +172,22 @@ def test_content_hash_sees_bytes_and_names_but_not_junk(tmp_path) -> None:
     assert changed != first
     (sub / "cs231n" / "layers.py").rename(sub / "cs231n" / "layers2.py")
     assert digest() not in (first, changed)
+
+
+def test_names_that_are_not_utf8_are_shown_as_any_writer_accepts(tmp_path) -> None:
+    """Note [Names that are not UTF-8]: the folder's bytes ff stay in its path, and its name and
+    source (which the gradebook writes) say U+FFFD instead."""
+    import os
+    folder = Path(os.fsdecode(bytes(tmp_path / "class") + b"/bad\xffname"))
+    (folder / "cs231n").mkdir(parents=True)
+    (folder / "cs231n" / "layers.py").write_text("x = 1\n")
+    (Path(os.fsdecode(bytes(tmp_path / "class") + b"/notes\xfe.txt"))).write_text("not a submission")
+    found = discover(tmp_path / "class")
+    [submission] = found.submissions
+    assert submission.path == folder and submission.id.isascii()
+    assert submission.name == "bad\ufffdname"
+    assert submission.source.endswith("/bad\ufffdname")
+    assert found.skipped == [("notes\ufffd.txt", "not a folder, .zip, .py or .ipynb")]
+    for text in (submission.name, submission.source, *found.skipped[0]):
+        text.encode("utf-8")
+

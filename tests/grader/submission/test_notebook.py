@@ -67,6 +67,50 @@ def test_a_corrupt_notebook_is_a_clear_submission_error(tmp_path, content, reaso
         stage(path, LAYOUT)
 
 
+def test_a_huge_notebook_reaches_nbformat_as_the_cells_the_grader_reads(tmp_path, monkeypatch) -> None:
+    """Note [Huge notebooks]: nbformat validates only the first MAX_CELLS cells, without their
+    outputs or metadata (600,000 cells took 48 s and 1 GB of the judge's memory), and the
+    cells read are the same."""
+    import nbformat
+    monkeypatch.setattr(nb, "MAX_CELLS", 5)
+    handed = []
+    real_reads = nbformat.reads
+    monkeypatch.setattr(nbformat, "reads", lambda text, *a, **k: handed.append(text) or real_reads(text, *a, **k))
+    output = {"output_type": "stream", "name": "stdout", "text": "noise"}
+    cells = [{"cell_type": "code", "metadata": {"tags": ["x"] * 50}, "source": f"x = {i}",
+              "execution_count": 1, "outputs": [output] * 50} for i in range(40)]
+    cells[1] = {"cell_type": "markdown", "metadata": {}, "source": "# Part 1", "attachments": {}}
+    path = tmp_path / "huge.ipynb"
+    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 4, "metadata": {"big": "y" * 10_000},
+                                "cells": cells}))
+    assert [(c.number, c.kind, c.source) for c in nb.read(path)] == [
+        (1, "code", "x = 0"), (2, "markdown", "# Part 1"), (3, "code", "x = 2"), (4, "code", "x = 3"),
+        (5, "code", "x = 4")]
+    document = json.loads(handed[-1])
+    assert len(document["cells"]) == 5 and document["metadata"] == {}
+    assert all(c.get("outputs", []) == [] and c["metadata"] == {} and "attachments" not in c
+               for c in document["cells"])
+
+
+def test_a_v3_notebook_is_still_read_through_its_worksheets(tmp_path) -> None:
+    path = tmp_path / "old.ipynb"
+    path.write_text(json.dumps({"nbformat": 3, "nbformat_minor": 0, "metadata": {"name": ""}, "worksheets": [
+        {"metadata": {}, "cells": [
+            {"cell_type": "heading", "level": 1, "metadata": {}, "source": "Part 1"},
+            {"cell_type": "code", "collapsed": False, "input": "x = 1", "language": "python",
+             "metadata": {}, "outputs": [{"output_type": "stream", "stream": "stdout", "text": "1"}]}]}]}))
+    assert [(c.kind, c.source) for c in nb.read(path)] == [("markdown", "# Part 1"), ("code", "x = 1")]
+
+
+def test_a_notebook_nested_beyond_the_parsers_depth_is_not_a_notebook(tmp_path) -> None:
+    from grader.submission.which_notebook import code_lines
+    path = tmp_path / "deep.ipynb"
+    path.write_text('{"cells": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(nb.NotebookError, match="not a readable Jupyter notebook"):
+        nb.read(path)
+    assert code_lines(path) == 0
+
+
 def test_read_numbers_every_cell_from_one() -> None:
     cells = nb.read(WORK)
     assert [c.number for c in cells] == list(range(1, len(cells) + 1))
@@ -303,6 +347,11 @@ found = nb.answers([nb.Cell(1, "markdown", "#" * N + " Inline Question 1: q\nYou
 assert found[0].answer.endswith("x"), found[0].answer[-20:]
 assert locate._ABSOLUTE_IMPORT.findall("\n" * N + "from cs231n.layers import x") == [("cs231n", "layers")]
 assert locate._RELATIVE_IMPORT.search("\n" * N + "x") is None
+assert locate._TOP_LEVEL_IMPORT.findall("import os\n" + "\n" * N + "from cs231n import x") == [
+    ("", "os"), ("cs231n", "")]
+from grader.checks import hints  # Note [Forms found in linear time]
+for form in ("np.sum(", "np.reshape("):
+    assert hints.restored_numpy_note({"layers": 'x = "' + form * (N // 10) + '"\n'}, "2.4.6") is None
 print("ok")
 """
 

@@ -383,6 +383,58 @@ def test_zip_with_too_many_entries(tmp_path, private_tmp, monkeypatch) -> None:
     expect_error(archive, "many.zip has 4 entries (limit 3)")
 
 
+@pytest.mark.parametrize("members, shown", [
+    ({"cs231n": "x", "cs231n/layers.py": LAYERS}, "'cs231n/layers.py' (File exists)"),
+    ({"cs231n/layers.py": LAYERS, "/".join(["d" * 200] * 30) + "/x.py": ""}, "...' (File name too long)"),
+    ({"cs231n/layers.py": LAYERS, "cs231n/" + "n" * 300 + ".py": ""}, "...' (File name too long)"),
+], ids=["file_then_folder", "path_too_long", "name_too_long"])
+def test_a_zip_member_the_file_system_refuses_is_a_submission_error(tmp_path, private_tmp, members,
+                                                                    shown) -> None:
+    """Note [Members that cannot be placed]: not an OSError escaping as a grader bug."""
+    message = expect_error(make_zip(tmp_path / "alice.zip", members), "alice.zip: cannot unpack ", shown)
+    assert len(message) < 300
+
+
+def test_a_source_file_over_the_size_limit_is_a_submission_error(tmp_path, private_tmp, monkeypatch) -> None:
+    """Note [Source size]: a layers.py of 200 MB of blank lines (200 KB zipped) took 134 s and
+    3.4 GB of the judge's memory."""
+    monkeypatch.setattr(locate, "MAX_SOURCE_BYTES", 1 << 20)
+    archive = make_zip(tmp_path / "alice.zip", {"cs231n/layers.py": LAYERS + "\n" * (2 << 20)})
+    expect_error(archive, "cs231n/layers.py is 2 MiB, larger than the 1 MiB a source file may be")
+
+
+def zip_with_a_name_that_is_not_utf8(path: Path, members: dict[str, str]) -> Path:
+    """A zip whose last member's name is marked UTF-8 (flag bit 11) but holds the bytes ff fe."""
+    import struct
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in members.items():
+            archive.writestr(name, text)
+        archive.writestr("cs231n/XX.py", "x = 1\n")
+    data = bytearray(path.read_bytes().replace(b"XX.py", b"\xff\xfe.py"))
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        start = data.find(signature)
+        while start >= 0:
+            flags = struct.unpack_from("<H", data, start + offset)[0]
+            struct.pack_into("<H", data, start + offset, flags | 0x800)
+            start = data.find(signature, start + 1)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_zip_member_name_marked_utf8_that_is_not_is_a_submission_error(tmp_path, private_tmp) -> None:
+    """Note [Names that are not UTF-8] in grader/submission/discover.py: not a UnicodeDecodeError."""
+    archive = zip_with_a_name_that_is_not_utf8(tmp_path / "alice.zip", {"cs231n/layers.py": LAYERS})
+    expect_error(archive, "alice.zip is not a valid zip file (", "can't decode byte 0xff")
+
+
+@pytest.mark.parametrize("deep", ["y = 1" + " + 1" * 200_000, "y = " + "-" * 500_000 + "1"],
+                         ids=["recursion", "parser_memory"])
+def test_a_star_import_beside_code_too_deep_to_parse_is_no_re_export(deep) -> None:
+    """Note [Code too deep to parse] in grader/batch/similarity.py: RecursionError and
+    MemoryError from ast.parse were staging crashes (internal grader errors)."""
+    assert locate.star_imports(f"from numpy import *\n{deep}\n") == []
+
+
 # -- a lone file of any name, read in definitions mode (Note [Any name]) ------------------------
 
 LAB_LAYOUT = Layout(files={"norms": "normalization.py"}, default_package="ist597",

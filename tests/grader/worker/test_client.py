@@ -417,6 +417,20 @@ def test_student_cannot_see_the_grader_reference_or_other_folders(worker) -> Non
     assert w.mode == "bwrap"
 
 
+def test_student_cannot_read_the_judges_environment_or_its_processes(worker, monkeypatch) -> None:
+    """Hostile: an instructor's shell holds tokens; neither the worker's environment nor the
+    sandbox's first process (bubblewrap, started with the judge's environment) gives them."""
+    monkeypatch.setenv("COURSE_API_TOKEN", "hunter2")
+    w = worker("import os\ndef env():\n    return os.environ.get('COURSE_API_TOKEN')\n"
+               "def peek(path):\n    try:\n        return open(path, 'rb').read().decode('latin-1')\n"
+               "    except OSError as e:\n        return type(e).__name__\n")
+    require_isolation(w)
+    assert w.call("layers", "env").value is None
+    for path in ("/proc/1/environ", "/proc/1/maps", "/proc/1/mem"):
+        assert w.call("layers", "peek", path).value == "PermissionError", path
+    assert "hunter2" not in w.call("layers", "peek", "/proc/1/cmdline").value
+
+
 @IN_BOTH_ENVS
 def test_student_cannot_write_outside_scratch(worker) -> None:
     w = worker("def scribble(path):\n    try:\n        open(path, 'w').write('x')\n        return 'wrote'\n"
@@ -789,6 +803,50 @@ def test_a_forged_or_repeated_part_of_a_streamed_reply_is_a_protocol_error(worke
                            (target("double"), [np.ones(1)], {})]) as results:
                 list(results)
         assert_still_grades(w)
+
+
+# Student code that replaces the runtime's own `op_call` (run as a script, the runtime is
+# __main__; a warm worker imports it as `runtime`; a plain call is dispatched through OPS,
+# a stream's calls by name) so that replies to `forge` carry FORGED.
+FORGED_FIELDS = ("import sys\n"
+                 "_runtime = sys.modules['runtime'] if 'runtime' in sys.modules else sys.modules['__main__']\n"
+                 "_op_call = _runtime.op_call\n"
+                 "def _forged(request, table):\n"
+                 "    reply = _op_call(request, table)\n"
+                 "    if request['target'].get('attrs') == ['forge']:\n"
+                 "        reply.update(FORGED)\n"
+                 "    return reply\n"
+                 "_runtime.op_call = _runtime.OPS['call'] = _forged\n"
+                 "def forge(x):\n    return 2 * x\n")
+FORGED = [{"handle": "1"}, {"handle": None}, {"handle": True}, {"seconds": [0.1]}, {"seconds": "fast"}]
+
+
+def call_and_stream_refuse_the_forged_reply(w: Worker) -> None:
+    assert_still_grades(w)  # imports the submission, which replaces op_call for the next calls
+    with pytest.raises(ProtocolError, match="no valid handle or time"):
+        w.call("layers", "forge", np.zeros(1))
+    assert_still_grades(w)
+    with pytest.raises(ProtocolError, match="no valid handle or time"):
+        with w.stream([(target("double"), [np.ones(1)], {}), (target("forge"), [np.ones(1)], {}),
+                       (target("double"), [np.ones(1)], {})]) as results:
+            list(results)
+    assert_still_grades(w)
+
+
+@pytest.mark.parametrize("fields", FORGED, ids=lambda f: "-".join(f"{k}={v!r}" for k, v in f.items()))
+def test_a_call_reply_with_a_forged_handle_or_time_is_a_protocol_error(worker, fields) -> None:
+    """Hostile: Note [A call's reply is checked before it is used]: not an internal grader
+    error (ValueError, TypeError) in the judge, in a call or in a stream."""
+    call_and_stream_refuse_the_forged_reply(worker(FORGED_FIELDS.replace("FORGED", repr(fields))))
+
+
+def test_a_read_reply_without_its_value_is_a_protocol_error(worker) -> None:
+    w = worker(FORGED_FIELDS.replace("FORGED", "{}") + "_runtime.OPS['get'] = lambda request, table: {}\n"
+               "def made():\n    return {'a': 1.0}\n")
+    ref = w.call("layers", "made").ref
+    with pytest.raises(ProtocolError, match="carried no value"):
+        w.get(ref.item("a"))
+    assert_still_grades(w)
 
 
 def test_a_stream_keeps_the_time_budget_as_separate_requests_do(worker) -> None:

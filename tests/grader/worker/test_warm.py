@@ -460,3 +460,12 @@ def test_the_staged_copy_is_moved_in_and_back_when_the_submission_goes_cold(
         assert w.start_kind == "cold" and "refused for the test" in " ".join(w.notes)
         assert sorted(p.name for p in Path(staged).iterdir()) == ["extra.py", "layers.py"]
         assert w.submission == staged.resolve()
+
+
+def test_a_forged_reply_in_a_stream_stops_the_warm_worker_and_the_next_one_grades(warm_worker) -> None:
+    """Hostile: a warm worker's close left the stream open, so draining it read the closed
+    pipe and the check ended as an internal grader error (OSError: Bad file descriptor);
+    Note [A call's reply is checked before it is used] in grader/worker/client.py."""
+    from tests.grader.worker.test_client import FORGED_FIELDS, call_and_stream_refuse_the_forged_reply
+    call_and_stream_refuse_the_forged_reply(warm_worker(FORGED_FIELDS.replace("FORGED", "{'seconds': 'x'}")))
+
