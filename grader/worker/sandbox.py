@@ -300,6 +300,51 @@ def _worker_bytecode_binds() -> list[str]:
     return args
 
 
+# Note [The grader's own folders hidden]
+# The worker's view is an allow-list of whole folders (Note [Sandbox]): /usr, the Python
+# installation's prefix, the virtual environment.  The grader's own folders (its source, the
+# reference solutions, the assignments' checks and hidden samples, the rubrics, the
+# templates) are not bound themselves, but they can lie inside one of those folders: a
+# checkout at /usr/src/app (the usual working folder of a Python container image, /usr being
+# bound), under a conda or /usr/local prefix, or a non-editable install, which puts
+# `grader` and `reference` in the bound site-packages.  A submission there could read the
+# checks and import the reference itself (`from reference.cs231n.layers import *`) and score
+# full marks.  So each of those folders that lies inside a folder bound into the sandbox is
+# covered by an empty read-only tmpfs, after the binds; the worker's own files are bound from
+# their own place at /opt/grader-worker, apart from that view.  Where none lies inside (a
+# checkout in a home folder, an editable install: the usual case) nothing is added.
+def judge_folders() -> list[Path]:
+    """The grader's own folders a worker must never see (Note [The grader's own folders
+    hidden]): its package, the reference, and the project folders it reads checks from."""
+    import importlib.util
+    package = Path(__file__).resolve().parents[1]
+    root = package.parent
+    folders = {package, root / "assignments", root / "rubrics", root / "templates",
+               root / "reference"}
+    try:
+        spec = importlib.util.find_spec("reference")  # a top-level name: nothing is imported
+    except (ImportError, ValueError):
+        spec = None
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        folders.add(Path(location).resolve())
+    return sorted(f for f in folders if f.is_dir())
+
+
+def _hide_judge_folders(args: list[str]) -> list[str]:
+    """bubblewrap options covering each of `judge_folders()` that lies inside a folder `args`
+    bind (Note [The grader's own folders hidden])."""
+    binds = [(Path(args[i + 1]).resolve(), Path(args[i + 2])) for i, a in enumerate(args[:-2])
+             if a in ("--ro-bind", "--bind", "--ro-bind-try", "--bind-try", "--dev-bind")]
+    hidden: list[str] = []
+    for folder in judge_folders():
+        for source, target in binds:
+            if folder == source or source in folder.parents:
+                inside = str(target / folder.relative_to(source))
+                if inside not in hidden:
+                    hidden += ["--tmpfs", inside, "--remount-ro", inside]
+    return hidden
+
+
 def _worker_env(home: str, drop: int | None, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k.startswith(PASSED_ENV_PREFIXES)}
     if drop is not None:
@@ -351,6 +396,7 @@ def plan(python: str, submission: Path, scratch: Path, mode: str = "auto",
     for name in WORKER_FILES:
         args += ["--ro-bind", str(WORKER_DIR / name), f"{SANDBOX_WORKER_DIR}/{name}"]
     args += _worker_bytecode_binds()  # Note [Worker byte code]
+    args += _hide_judge_folders(args)  # Note [The grader's own folders hidden]
     args += ["--ro-bind", str(submission), SANDBOX_SUBMISSION]
     tmpfs_scratch = bwrap_supports("--size") and bwrap_supports("--perms")
     if tmpfs_scratch:

@@ -69,8 +69,8 @@ def test_the_worker_imports_the_judges_byte_code_read_only(tmp_path) -> None:
     import py_compile
     import subprocess
     cached = Path(importlib.util.cache_from_source(str(sandbox.WORKER_DIR / "wire.py")))
-    if not cached.is_file():
-        py_compile.compile(str(sandbox.WORKER_DIR / "wire.py"), cfile=str(cached), doraise=True)
+    # written afresh: a .pyc left from an older wire.py is not used, rightly (Note [Worker byte code])
+    py_compile.compile(str(sandbox.WORKER_DIR / "wire.py"), cfile=str(cached), doraise=True)
     (tmp_path / "sub").mkdir()
     (tmp_path / "scratch").mkdir()
     plan = sandbox.plan(os.sys.executable, tmp_path / "sub", tmp_path / "scratch", "bwrap")
@@ -90,3 +90,53 @@ def test_the_worker_imports_the_judges_byte_code_read_only(tmp_path) -> None:
         assert sandbox._worker_bytecode_binds() == []
     finally:
         importlib.util.cache_from_source = real
+
+
+@pytest.mark.skipif(sandbox.bwrap_path() is None, reason="bubblewrap is not installed")
+def test_the_graders_own_folders_inside_a_bound_folder_are_hidden(tmp_path, monkeypatch) -> None:
+    """Note [The grader's own folders hidden]: a checkout or install inside a folder the sandbox
+    binds (here a stand-in prefix) has its reference and checks covered: the worker finds the
+    folder empty, cannot write there, and cannot import the reference; the same plan without
+    the cover reads the solution."""
+    import subprocess
+    prefix = tmp_path / "prefix"
+    (prefix / "reference").mkdir(parents=True)
+    (prefix / "reference" / "__init__.py").write_text("SOLUTION = 'the reference'\n")
+    (prefix / "assignments").mkdir()
+    (prefix / "assignments" / "hidden.yml").write_text("seed: 1234\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "scratch").mkdir()
+    real_roots = sandbox._python_roots
+    monkeypatch.setattr(sandbox, "_python_roots", lambda python: real_roots(python) + [str(prefix)])
+    monkeypatch.setattr(sandbox, "judge_folders",
+                        lambda: [prefix / "reference", prefix / "assignments"])
+    probe = (f"import os, sys; sys.path.insert(0, {str(prefix)!r}); "
+             f"print(sorted(os.listdir({str(prefix / 'reference')!r})), "
+             f"sorted(os.listdir({str(prefix / 'assignments')!r})), "
+             f"os.access({str(prefix / 'reference')!r}, os.W_OK)); "
+             "import reference; print(getattr(reference, 'SOLUTION', 'nothing'))")
+
+    def run() -> str:
+        plan = sandbox.plan(os.sys.executable, tmp_path / "sub", tmp_path / "scratch", "bwrap")
+        end = plan.argv.index("--")
+        done = subprocess.run(plan.argv[:end + 1] + [os.sys.executable, "-I", "-c", probe],
+                              capture_output=True, text=True, timeout=60)
+        return done.stdout + done.stderr[-1500:]
+
+    hidden = run()
+    assert hidden.splitlines()[0] == "[] [] False", hidden
+    assert "the reference" not in hidden and "seed" not in hidden
+    monkeypatch.setattr(sandbox, "_hide_judge_folders", lambda args: [])
+    assert "the reference" in run()  # the probe can see: the cover is what hides it
+
+
+def test_judge_folders_name_the_reference_and_the_checks() -> None:
+    repo = Path(sandbox.__file__).resolve().parents[2]
+    folders = sandbox.judge_folders()
+    assert {repo / "grader", repo / "reference", repo / "assignments", repo / "rubrics"} <= set(folders)
+    assert sandbox._hide_judge_folders(["--ro-bind", "/nowhere", "/nowhere"]) == []
+    cover = sandbox._hide_judge_folders(["--ro-bind", str(repo.parent), "/mnt/x"])
+    for name in ("grader", "reference", "assignments", "rubrics"):  # where the bind puts them
+        inside = f"/mnt/x/{repo.name}/{name}"
+        at = cover.index(inside)
+        assert cover[at - 1:at + 3] == ["--tmpfs", inside, "--remount-ro", inside]
