@@ -309,25 +309,34 @@ def _worker_bytecode_binds() -> list[str]:
 # bound), under a conda or /usr/local prefix, or a non-editable install, which puts
 # `grader` and `reference` in the bound site-packages.  A submission there could read the
 # checks and import the reference itself (`from reference.cs231n.layers import *`) and score
-# full marks.  So each of those folders that lies inside a folder bound into the sandbox is
-# covered by an empty read-only tmpfs, after the binds; the worker's own files are bound from
-# their own place at /opt/grader-worker, apart from that view.  Where none lies inside (a
+# full marks, or read other students' reports in the checkout's out/.  So each of those
+# folders that lies inside a folder bound into the sandbox is covered by an empty read-only
+# tmpfs, after the binds: the whole checkout where no bound folder lies inside it, else (a
+# virtual environment inside the checkout, or an install in site-packages) the grader's
+# package, the reference, assignments, rubrics, templates and the usual output and example
+# folders.  The worker's own files are bound from their own place at /opt/grader-worker,
+# apart from that view.  Where none lies inside (a
 # checkout in a home folder, an editable install: the usual case) nothing is added.
-def judge_folders() -> list[Path]:
+def judge_folders(bound: list[Path] | None = None) -> list[Path]:
     """The grader's own folders a worker must never see (Note [The grader's own folders
-    hidden]): its package, the reference, and the project folders it reads checks from."""
+    hidden]): the whole checkout where it holds no folder the worker needs (`bound`), else its
+    package, the reference, and the project folders it reads checks from."""
     import importlib.util
     package = Path(__file__).resolve().parents[1]
     root = package.parent
-    folders = {package, root / "assignments", root / "rubrics", root / "templates",
-               root / "reference"}
+    if (root / "pyproject.toml").is_file() and not any(b == root or root in b.parents
+                                                       for b in bound or []):
+        folders = {root}  # a checkout: its reports, examples and class folders too
+    else:  # an install in site-packages, or a checkout holding the virtual environment
+        folders = {package, root / "assignments", root / "rubrics", root / "templates",
+                   root / "reference", root / "out", root / "grade-reports", root / "examples"}
     try:
         spec = importlib.util.find_spec("reference")  # a top-level name: nothing is imported
     except (ImportError, ValueError):
         spec = None
     for location in (spec.submodule_search_locations or []) if spec else []:
         folders.add(Path(location).resolve())
-    return sorted(f for f in folders if f.is_dir())
+    return sorted(f for f in folders if f.is_dir() and not any(o in f.parents for o in folders))
 
 
 def _hide_judge_folders(args: list[str]) -> list[str]:
@@ -336,7 +345,7 @@ def _hide_judge_folders(args: list[str]) -> list[str]:
     binds = [(Path(args[i + 1]).resolve(), Path(args[i + 2])) for i, a in enumerate(args[:-2])
              if a in ("--ro-bind", "--bind", "--ro-bind-try", "--bind-try", "--dev-bind")]
     hidden: list[str] = []
-    for folder in judge_folders():
+    for folder in judge_folders([source for source, _ in binds]):
         for source, target in binds:
             if folder == source or source in folder.parents:
                 inside = str(target / folder.relative_to(source))

@@ -109,7 +109,7 @@ def test_the_graders_own_folders_inside_a_bound_folder_are_hidden(tmp_path, monk
     real_roots = sandbox._python_roots
     monkeypatch.setattr(sandbox, "_python_roots", lambda python: real_roots(python) + [str(prefix)])
     monkeypatch.setattr(sandbox, "judge_folders",
-                        lambda: [prefix / "reference", prefix / "assignments"])
+                        lambda bound=None: [prefix / "reference", prefix / "assignments"])
     probe = (f"import os, sys; sys.path.insert(0, {str(prefix)!r}); "
              f"print(sorted(os.listdir({str(prefix / 'reference')!r})), "
              f"sorted(os.listdir({str(prefix / 'assignments')!r})), "
@@ -132,10 +132,15 @@ def test_the_graders_own_folders_inside_a_bound_folder_are_hidden(tmp_path, monk
 
 def test_judge_folders_name_the_reference_and_the_checks() -> None:
     repo = Path(sandbox.__file__).resolve().parents[2]
-    folders = sandbox.judge_folders()
+    assert repo in sandbox.judge_folders([Path("/usr")])  # a checkout: hidden whole
+    folders = sandbox.judge_folders([repo / ".venv"])  # unless it holds the environment
+    assert repo not in folders
     assert {repo / "grader", repo / "reference", repo / "assignments", repo / "rubrics"} <= set(folders)
     assert sandbox._hide_judge_folders(["--ro-bind", "/nowhere", "/nowhere"]) == []
     cover = sandbox._hide_judge_folders(["--ro-bind", str(repo.parent), "/mnt/x"])
+    assert cover == ["--tmpfs", f"/mnt/x/{repo.name}", "--remount-ro", f"/mnt/x/{repo.name}"]
+    cover = sandbox._hide_judge_folders(["--ro-bind", str(repo.parent), "/mnt/x",  # and a folder
+                                         "--ro-bind", str(repo / "tests"), "/mnt/t"])  # inside it
     for name in ("grader", "reference", "assignments", "rubrics"):  # where the bind puts them
         inside = f"/mnt/x/{repo.name}/{name}"
         at = cover.index(inside)
