@@ -719,24 +719,39 @@ def _average_pool(x, pool_param) -> np.ndarray:
     return out
 
 
-def _pool_gradient(x, pool_param, dout, route: str, accumulate: bool = True) -> np.ndarray:
+# Note [Two ways to overwrite]
+# "= instead of +=" in max_pool_backward comes in two shapes in real hand-ins, and
+# they give different gradients wherever windows overlap: assigning the whole routed
+# window (`dx[:, :, rows, cols] = routed`, which also zeroes what earlier windows put
+# at the other entries), and assigning the maximum's entry only
+# (`dx[n, c, i*stride + r, j*stride + s] = dout[n, c, i, j]`, which keeps every other
+# entry and replaces only a shared maximum).  Two cs231n 2019/2020 notebooks of
+# three graded in this audit wrote the second; the message named only the first, so
+# they lost the check with no hint.  Each is a Known of its own (`combine` below).
+
+
+def _pool_gradient(x, pool_param, dout, route: str, combine: str = "add") -> np.ndarray:
     """What max_pool_backward returns when each window's dout goes to `route`:
     'max' (correct), 'window' (every entry) or 'mean' (every entry, divided by the size);
-    accumulate=False assigns instead of adding, so overlapping windows overwrite."""
+    combine 'add' accumulates (correct), 'window' assigns the whole routed window and
+    'max' assigns the maximum's entry only (Note [Two ways to overwrite])."""
     dx = np.zeros_like(x)
     for i, j, rows, cols in _pool_windows(x, pool_param):
         window = x[:, :, rows, cols]
         g = dout[:, :, i, j][:, :, None, None]
+        is_max = window == window.max(axis=(2, 3), keepdims=True)
         if route == "max":
-            share = g * (window == window.max(axis=(2, 3), keepdims=True))
+            share = g * is_max
         elif route == "window":
             share = g * np.ones_like(window)
         else:
             share = g * np.ones_like(window) / window[0, 0].size
-        if accumulate:
+        if combine == "add":
             dx[:, :, rows, cols] += share
-        else:
+        elif combine == "window":
             dx[:, :, rows, cols] = share
+        else:
+            np.copyto(dx[:, :, rows, cols], share, where=is_max)
     return dx
 
 
@@ -764,7 +779,12 @@ def pool_backward_known(sample: Sample) -> list[Known]:
               "maximum receives dout", lambda s, dout: _pool_gradient(x, pool_param, dout, "mean")),
         Known("overlapping windows overwrite each other's gradient: accumulate with += "
               "instead of assigning with =",
-              lambda s, dout: _pool_gradient(x, pool_param, dout, "max", accumulate=False)),
+              lambda s, dout: _pool_gradient(x, pool_param, dout, "max", combine="window")),
+        # Note [Two ways to overwrite]
+        Known("where overlapping windows share their maximum, the later window's dout "
+              "replaces the earlier one's: add it (dx[...] += dout[n, c, i, j]) instead of "
+              "assigning it with =",
+              lambda s, dout: _pool_gradient(x, pool_param, dout, "max", combine="max")),
     ]
 
 

@@ -46,6 +46,11 @@ MUTANTS = [
     Bug("max pool backward: overlapping windows overwrite", "layers.py",
         "dx[:, :, rows, cols] += routed.reshape(n, c, ph, pw)",
         "dx[:, :, rows, cols] = routed.reshape(n, c, ph, pw)", "max_pool_backward_naive"),
+    Bug("max pool backward: a shared maximum's dout replaced, not added", "layers.py",
+        "dx[:, :, rows, cols] += routed.reshape(n, c, ph, pw)",
+        "np.copyto(dx[:, :, rows, cols], routed.reshape(n, c, ph, pw), "
+        "where=np.arange(ph * pw).reshape(1, 1, ph, pw) == first_max.reshape(n, c, 1, 1))",
+        "max_pool_backward_naive"),
     Bug("conv_relu_forward: ReLU missing", "layer_utils.py",
         "a, conv_cache = conv_forward_fast(x, w, b, conv_param)\n    out, relu_cache = relu_forward(a)",
         "a, conv_cache = conv_forward_fast(x, w, b, conv_param)\n"

@@ -43,6 +43,7 @@ PHRASES = {
     "max pool: windows step by the pool size": "",
     "max pool backward: gradient to the whole window": "whole pooling window",
     "max pool backward: overlapping windows overwrite": "overwrite each other",
+    "max pool backward: a shared maximum's dout replaced, not added": "share their maximum",
     "conv_relu_forward: ReLU missing": "ReLU is missing",
     "conv_relu_backward: ReLU skipped": "backward pass is skipped",
     "conv_relu_pool_forward: pools the pre-ReLU map": "ReLU is missing",
