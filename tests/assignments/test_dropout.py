@@ -42,6 +42,8 @@ BUGS = load_mutants(ASSIGNMENT)
 
 # What a student must read for some of the bugs: (check id, text in message or hint).
 EXPECTED_MESSAGES = {
+    "net regularizes the hidden layers' weights only": ("FullyConnectedNet.loss/dropout_gradients",
+                                                        "the L2 penalty leaves out W2"),
     "p used as the drop probability": ("dropout_forward/train_fraction_zeroed",
                                        "probability of DROPPING a unit"),
     "forgot to divide by p (not inverted dropout)": ("dropout_forward/train_kept_values",
