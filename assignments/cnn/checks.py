@@ -18,6 +18,7 @@ import copy
 import functools
 import inspect
 import math
+import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -198,9 +199,10 @@ def backward_entry(forward: str, backward: str, module: str, samples: Sequence[S
                    grad_index: int, wrt: int, arg_names: Sequence[str], hint: str,
                    known: Callable[[Sample], list[Known]] = lambda s: [],
                    wrong_shapes: Callable[[Sample], list] | None = None,
-                   hidden: bool = False, single_grad: bool = False) -> Check:
+                   hidden: bool = False, single_grad: bool = False,
+                   raised: Callable[[Sample, StudentError], str] | None = None) -> Check:
     """One gradient of `backward` vs the reference, on every sample in one request (Note
-    [Signatures that know their sample])."""
+    [Signatures that know their sample]); `raised` as in builders.backward_check."""
     samples = tuple(samples)
 
     def signatures(number: int, sample: Sample) -> list[Signature]:
@@ -220,7 +222,7 @@ def backward_entry(forward: str, backward: str, module: str, samples: Sequence[S
     check = backward_check(forward, backward, module, samples, reference_forward,
                            reference_backward, grad=grad, grad_index=grad_index, wrt=wrt,
                            arg_names=arg_names, hint=hint, hidden=hidden, seed=0,
-                           single_grad=single_grad,
+                           single_grad=single_grad, raised=raised,
                            signatures=[signature for number, sample in enumerate(samples)
                                        for signature in signatures(number, sample)])
     # The entries for dx, dw and db ask the same question (Note [Answers kept per submission]).
@@ -574,6 +576,22 @@ def conv_backward_shapes(grad: str) -> Callable[[Sample], list]:
     return shapes
 
 
+# A shape whose last two sizes are 0, as NumPy prints it in a broadcast error:
+# "(3,0,0)", "(2, 3, 0, 0)".
+_EMPTY_MAP = re.compile(r"\(\s*(?:\d+\s*,\s*)*0\s*,\s*0\s*\)")
+
+
+def conv_backward_raised(sample: Sample, error: StudentError) -> str:
+    """The pad:-pad crop at pad 0, when it raised rather than being returned (Note [Known
+    mistakes that raise] in grader/checks/builders.py)."""
+    pad = sample.args[3].get("pad")
+    if pad == 0 and error.type in ("ValueError", "IndexError") and _EMPTY_MAP.search(error.message):
+        return ("with pad = 0 a crop like dx_pad[:, :, pad:-pad, pad:-pad] is empty (-0 is 0, "
+                "so pad:-pad is 0:0), which is the shape with 0 rows and columns above; crop "
+                "with pad:pad + H and pad:pad + W")
+    return ""
+
+
 CONV_HINTS = {
     "out": "H_out = 1 + (H + 2 * pad - HH) // stride; zero-pad only H and W; out[n, f, i, j] = "
            "sum(x_pad[n, :, i*stride:i*stride+HH, j*stride:j*stride+WW] * w[f]) + b[f]",
@@ -650,7 +668,7 @@ def conv_checks() -> list[Check]:
                 conv_forward_reference, conv_backward_reference, grad=grad, grad_index=index,
                 wrt=index, arg_names=CONV_ARGS, hint=CONV_HINTS[grad],
                 known=conv_backward_known(grad), wrong_shapes=conv_backward_shapes(grad),
-                hidden=hidden))
+                hidden=hidden, raised=conv_backward_raised))
     return checks
 
 

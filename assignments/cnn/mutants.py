@@ -33,6 +33,11 @@ MUTANTS = [
     Bug("conv backward: crops with pad:-pad, empty when pad is 0", "layers.py",
         "dx = dx_pad[:, :, pad:pad + h, pad:pad + wd]", "dx = dx_pad[:, :, pad:-pad, pad:-pad]",
         "conv_backward_naive"),
+    # Note [Known mistakes that raise] in grader/checks/builders.py: the same crop, raising.
+    Bug("conv backward: pad:-pad crop copied into dx, raises when pad is 0", "layers.py",
+        "dx = dx_pad[:, :, pad:pad + h, pad:pad + wd]",
+        "dx = np.zeros_like(x)\n    for n in range(x.shape[0]):\n"
+        "        dx[n] = dx_pad[n, :, pad:-pad, pad:-pad]", "conv_backward_naive"),
     Bug("conv backward: db summed over the batch only", "layers.py",
         "db = dout.sum(axis=(0, 2, 3))", "db = dout.sum(axis=0)", "conv_backward_naive"),
     Bug("max pool: windows step by the pool size", "layers.py",
