@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -1661,6 +1662,32 @@ def _as_number(value, what: str = "model.loss(X, y)") -> float:
     raise CheckFailure(f"{what} returned {type(value).__name__}, expected a number")
 
 
+# Note [A penalty split over lines]
+# A real 2019 hand-in wrote the penalty over three lines,
+#     loss += 0.5 * self.reg * np.sum(W1 ** 2)
+#         + 0.5 * self.reg * np.sum(W2 ** 2)
+# where each continued line is an expression statement of its own: the loss holds
+# W1's term only, with no error.  The regularization check lost its points with
+# only the numbers; a penalty that equals the terms of some of W1, W2, W3 is now
+# named, with this cause.
+
+
+def _partial_penalties(squares: dict, factor: float) -> list[Signature]:
+    """Signatures of a penalty that holds some of W1, W2, W3 only (Note [A penalty split
+    over lines]); `factor` * sum of the squares of the weights kept."""
+    found = []
+    for size in range(1, len(WEIGHTS)):
+        for kept in itertools.combinations(WEIGHTS, size):
+            left = [name for name in WEIGHTS if name not in kept]
+            found.append(Signature(
+                lambda a, e, kept=kept: np.isclose(a, factor * sum(squares[n] for n in kept),
+                                                   rtol=1e-6),
+                f"the penalty holds {' and '.join(kept)} only, not {' and '.join(left)} (a sum "
+                f"continued on a new line that starts with + is a statement of its own and adds "
+                f"nothing: put the whole sum in parentheses)"))
+    return found
+
+
 def check_regularization(student: Student) -> None:
     """loss(reg) - loss(0) is the L2 penalty c * reg * sum |W|^2 on the weights (not the biases)."""
     __tracebackhide__ = True
@@ -1682,6 +1709,7 @@ def check_regularization(student: Student) -> None:
                                  f"{_times(scale)}reg * sum(W**2)"),
                        Signature(lambda a, e: np.isclose(a, with_biases, rtol=1e-6),
                                  "the biases are regularized too; only W1, W2, W3 are"),
+                       *_partial_penalties(squares, scale * reg),
                    ],
                    hint=f"loss += {_times(scale)}reg * (sum(W1**2) + sum(W2**2) + sum(W3**2))")
 

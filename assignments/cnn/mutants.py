@@ -79,6 +79,12 @@ MUTANTS = [
         "ThreeLayerConvNet.__init__"),
     Bug("ThreeLayerConvNet: penalty reg * sum(W**2)", "classifiers/cnn.py",
         "loss = data_loss + 0.5 * self.reg * sum(", "loss = data_loss + self.reg * sum(", MODEL),
+    # Note [A penalty split over lines] in checks.py: a real 2019 hand-in.
+    Bug("ThreeLayerConvNet: penalty continued on lines of their own", "classifiers/cnn.py",
+        "loss = data_loss + 0.5 * self.reg * sum(float(np.sum(p[n] ** 2)) for n in weight_names)",
+        'loss = data_loss + 0.5 * self.reg * np.sum(p["W1"] ** 2)\n'
+        '        + 0.5 * self.reg * np.sum(p["W2"] ** 2)\n'
+        '        + 0.5 * self.reg * np.sum(p["W3"] ** 2)', MODEL),
     Bug("ThreeLayerConvNet: regularization gradient missing", "classifiers/cnn.py",
         "grads[name] = grads[name] + self.reg * p[name]", "grads[name] = grads[name]", MODEL),
     Bug("spatial batchnorm: reshape without transposing", "layers.py",

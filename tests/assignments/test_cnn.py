@@ -53,6 +53,7 @@ PHRASES = {
     "ThreeLayerConvNet: dtype ignored (parameters stay float32)": "has dtype float32",
     "ThreeLayerConvNet: penalty reg * sum(W**2)": "the penalty is reg * sum(W**2)",
     "ThreeLayerConvNet: regularization gradient missing": "regularization gradient is missing",
+    "ThreeLayerConvNet: penalty continued on lines of their own": "holds W1 only, not W2 and W3",
     "spatial batchnorm: reshape without transposing": "without moving the channels last",
     "spatial batchnorm: unbiased running variance": "unbiased batch variance",
     "spatial batchnorm backward: dx not transposed back": "without transposing the channels back",
