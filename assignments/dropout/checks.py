@@ -671,7 +671,15 @@ def build_net_and_shapes(student, case: NetCase):
     except StudentError as error:
         raise student_failure(f"`{NET}({list(case.hidden_dims)}, {keyword}={value}, ...)`",
                               error) from None
-    return model, install_params(model, case.params())
+    try:
+        return model, install_params(model, case.params())
+    except CheckFailure as failure:
+        if not case.normalization:
+            raise
+        # a network without one normalization fails here with only a parameter's name
+        raise CheckFailure(f"{failure.message} (the network was built with "
+                           f"normalization='{case.normalization}')", hint=failure.hint,
+                           details=failure.details) from None
 
 
 def install_params(model, params: dict[str, np.ndarray]) -> dict[str, tuple]:
