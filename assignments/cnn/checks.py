@@ -17,7 +17,9 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import itertools
 import math
+import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -198,9 +200,10 @@ def backward_entry(forward: str, backward: str, module: str, samples: Sequence[S
                    grad_index: int, wrt: int, arg_names: Sequence[str], hint: str,
                    known: Callable[[Sample], list[Known]] = lambda s: [],
                    wrong_shapes: Callable[[Sample], list] | None = None,
-                   hidden: bool = False, single_grad: bool = False) -> Check:
+                   hidden: bool = False, single_grad: bool = False,
+                   raised: Callable[[Sample, StudentError], str] | None = None) -> Check:
     """One gradient of `backward` vs the reference, on every sample in one request (Note
-    [Signatures that know their sample])."""
+    [Signatures that know their sample]); `raised` as in builders.backward_check."""
     samples = tuple(samples)
 
     def signatures(number: int, sample: Sample) -> list[Signature]:
@@ -220,7 +223,7 @@ def backward_entry(forward: str, backward: str, module: str, samples: Sequence[S
     check = backward_check(forward, backward, module, samples, reference_forward,
                            reference_backward, grad=grad, grad_index=grad_index, wrt=wrt,
                            arg_names=arg_names, hint=hint, hidden=hidden, seed=0,
-                           single_grad=single_grad,
+                           single_grad=single_grad, raised=raised,
                            signatures=[signature for number, sample in enumerate(samples)
                                        for signature in signatures(number, sample)])
     # The entries for dx, dw and db ask the same question (Note [Answers kept per submission]).
@@ -574,6 +577,22 @@ def conv_backward_shapes(grad: str) -> Callable[[Sample], list]:
     return shapes
 
 
+# A shape whose last two sizes are 0, as NumPy prints it in a broadcast error:
+# "(3,0,0)", "(2, 3, 0, 0)".
+_EMPTY_MAP = re.compile(r"\(\s*(?:\d+\s*,\s*)*0\s*,\s*0\s*\)")
+
+
+def conv_backward_raised(sample: Sample, error: StudentError) -> str:
+    """The pad:-pad crop at pad 0, when it raised rather than being returned (Note [Known
+    mistakes that raise] in grader/checks/builders.py)."""
+    pad = sample.args[3].get("pad")
+    if pad == 0 and error.type in ("ValueError", "IndexError") and _EMPTY_MAP.search(error.message):
+        return ("with pad = 0 a crop like dx_pad[:, :, pad:-pad, pad:-pad] is empty (-0 is 0, "
+                "so pad:-pad is 0:0), which is the shape with 0 rows and columns above; crop "
+                "with pad:pad + H and pad:pad + W")
+    return ""
+
+
 CONV_HINTS = {
     "out": "H_out = 1 + (H + 2 * pad - HH) // stride; zero-pad only H and W; out[n, f, i, j] = "
            "sum(x_pad[n, :, i*stride:i*stride+HH, j*stride:j*stride+WW] * w[f]) + b[f]",
@@ -650,7 +669,7 @@ def conv_checks() -> list[Check]:
                 conv_forward_reference, conv_backward_reference, grad=grad, grad_index=index,
                 wrt=index, arg_names=CONV_ARGS, hint=CONV_HINTS[grad],
                 known=conv_backward_known(grad), wrong_shapes=conv_backward_shapes(grad),
-                hidden=hidden))
+                hidden=hidden, raised=conv_backward_raised))
     return checks
 
 
@@ -719,24 +738,39 @@ def _average_pool(x, pool_param) -> np.ndarray:
     return out
 
 
-def _pool_gradient(x, pool_param, dout, route: str, accumulate: bool = True) -> np.ndarray:
+# Note [Two ways to overwrite]
+# "= instead of +=" in max_pool_backward comes in two shapes in real hand-ins, and
+# they give different gradients wherever windows overlap: assigning the whole routed
+# window (`dx[:, :, rows, cols] = routed`, which also zeroes what earlier windows put
+# at the other entries), and assigning the maximum's entry only
+# (`dx[n, c, i*stride + r, j*stride + s] = dout[n, c, i, j]`, which keeps every other
+# entry and replaces only a shared maximum).  Two cs231n 2019/2020 notebooks of
+# three graded in this audit wrote the second; the message named only the first, so
+# they lost the check with no hint.  Each is a Known of its own (`combine` below).
+
+
+def _pool_gradient(x, pool_param, dout, route: str, combine: str = "add") -> np.ndarray:
     """What max_pool_backward returns when each window's dout goes to `route`:
     'max' (correct), 'window' (every entry) or 'mean' (every entry, divided by the size);
-    accumulate=False assigns instead of adding, so overlapping windows overwrite."""
+    combine 'add' accumulates (correct), 'window' assigns the whole routed window and
+    'max' assigns the maximum's entry only (Note [Two ways to overwrite])."""
     dx = np.zeros_like(x)
     for i, j, rows, cols in _pool_windows(x, pool_param):
         window = x[:, :, rows, cols]
         g = dout[:, :, i, j][:, :, None, None]
+        is_max = window == window.max(axis=(2, 3), keepdims=True)
         if route == "max":
-            share = g * (window == window.max(axis=(2, 3), keepdims=True))
+            share = g * is_max
         elif route == "window":
             share = g * np.ones_like(window)
         else:
             share = g * np.ones_like(window) / window[0, 0].size
-        if accumulate:
+        if combine == "add":
             dx[:, :, rows, cols] += share
-        else:
+        elif combine == "window":
             dx[:, :, rows, cols] = share
+        else:
+            np.copyto(dx[:, :, rows, cols], share, where=is_max)
     return dx
 
 
@@ -764,7 +798,12 @@ def pool_backward_known(sample: Sample) -> list[Known]:
               "maximum receives dout", lambda s, dout: _pool_gradient(x, pool_param, dout, "mean")),
         Known("overlapping windows overwrite each other's gradient: accumulate with += "
               "instead of assigning with =",
-              lambda s, dout: _pool_gradient(x, pool_param, dout, "max", accumulate=False)),
+              lambda s, dout: _pool_gradient(x, pool_param, dout, "max", combine="window")),
+        # Note [Two ways to overwrite]
+        Known("where overlapping windows share their maximum, the later window's dout "
+              "replaces the earlier one's: add it (dx[...] += dout[n, c, i, j]) instead of "
+              "assigning it with =",
+              lambda s, dout: _pool_gradient(x, pool_param, dout, "max", combine="max")),
     ]
 
 
@@ -1623,6 +1662,32 @@ def _as_number(value, what: str = "model.loss(X, y)") -> float:
     raise CheckFailure(f"{what} returned {type(value).__name__}, expected a number")
 
 
+# Note [A penalty split over lines]
+# A real 2019 hand-in wrote the penalty over three lines,
+#     loss += 0.5 * self.reg * np.sum(W1 ** 2)
+#         + 0.5 * self.reg * np.sum(W2 ** 2)
+# where each continued line is an expression statement of its own: the loss holds
+# W1's term only, with no error.  The regularization check lost its points with
+# only the numbers; a penalty that equals the terms of some of W1, W2, W3 is now
+# named, with this cause.
+
+
+def _partial_penalties(squares: dict, factor: float) -> list[Signature]:
+    """Signatures of a penalty that holds some of W1, W2, W3 only (Note [A penalty split
+    over lines]); `factor` * sum of the squares of the weights kept."""
+    found = []
+    for size in range(1, len(WEIGHTS)):
+        for kept in itertools.combinations(WEIGHTS, size):
+            left = [name for name in WEIGHTS if name not in kept]
+            found.append(Signature(
+                lambda a, e, kept=kept: np.isclose(a, factor * sum(squares[n] for n in kept),
+                                                   rtol=1e-6),
+                f"the penalty holds {' and '.join(kept)} only, not {' and '.join(left)} (a sum "
+                f"continued on a new line that starts with + is a statement of its own and adds "
+                f"nothing: put the whole sum in parentheses)"))
+    return found
+
+
 def check_regularization(student: Student) -> None:
     """loss(reg) - loss(0) is the L2 penalty c * reg * sum |W|^2 on the weights (not the biases)."""
     __tracebackhide__ = True
@@ -1644,6 +1709,7 @@ def check_regularization(student: Student) -> None:
                                  f"{_times(scale)}reg * sum(W**2)"),
                        Signature(lambda a, e: np.isclose(a, with_biases, rtol=1e-6),
                                  "the biases are regularized too; only W1, W2, W3 are"),
+                       *_partial_penalties(squares, scale * reg),
                    ],
                    hint=f"loss += {_times(scale)}reg * (sum(W1**2) + sum(W2**2) + sum(W3**2))")
 

@@ -33,6 +33,11 @@ MUTANTS = [
     Bug("conv backward: crops with pad:-pad, empty when pad is 0", "layers.py",
         "dx = dx_pad[:, :, pad:pad + h, pad:pad + wd]", "dx = dx_pad[:, :, pad:-pad, pad:-pad]",
         "conv_backward_naive"),
+    # Note [Known mistakes that raise] in grader/checks/builders.py: the same crop, raising.
+    Bug("conv backward: pad:-pad crop copied into dx, raises when pad is 0", "layers.py",
+        "dx = dx_pad[:, :, pad:pad + h, pad:pad + wd]",
+        "dx = np.zeros_like(x)\n    for n in range(x.shape[0]):\n"
+        "        dx[n] = dx_pad[n, :, pad:-pad, pad:-pad]", "conv_backward_naive"),
     Bug("conv backward: db summed over the batch only", "layers.py",
         "db = dout.sum(axis=(0, 2, 3))", "db = dout.sum(axis=0)", "conv_backward_naive"),
     Bug("max pool: windows step by the pool size", "layers.py",
@@ -46,6 +51,11 @@ MUTANTS = [
     Bug("max pool backward: overlapping windows overwrite", "layers.py",
         "dx[:, :, rows, cols] += routed.reshape(n, c, ph, pw)",
         "dx[:, :, rows, cols] = routed.reshape(n, c, ph, pw)", "max_pool_backward_naive"),
+    Bug("max pool backward: a shared maximum's dout replaced, not added", "layers.py",
+        "dx[:, :, rows, cols] += routed.reshape(n, c, ph, pw)",
+        "np.copyto(dx[:, :, rows, cols], routed.reshape(n, c, ph, pw), "
+        "where=np.arange(ph * pw).reshape(1, 1, ph, pw) == first_max.reshape(n, c, 1, 1))",
+        "max_pool_backward_naive"),
     Bug("conv_relu_forward: ReLU missing", "layer_utils.py",
         "a, conv_cache = conv_forward_fast(x, w, b, conv_param)\n    out, relu_cache = relu_forward(a)",
         "a, conv_cache = conv_forward_fast(x, w, b, conv_param)\n"
@@ -69,6 +79,12 @@ MUTANTS = [
         "ThreeLayerConvNet.__init__"),
     Bug("ThreeLayerConvNet: penalty reg * sum(W**2)", "classifiers/cnn.py",
         "loss = data_loss + 0.5 * self.reg * sum(", "loss = data_loss + self.reg * sum(", MODEL),
+    # Note [A penalty split over lines] in checks.py: a real 2019 hand-in.
+    Bug("ThreeLayerConvNet: penalty continued on lines of their own", "classifiers/cnn.py",
+        "loss = data_loss + 0.5 * self.reg * sum(float(np.sum(p[n] ** 2)) for n in weight_names)",
+        'loss = data_loss + 0.5 * self.reg * np.sum(p["W1"] ** 2)\n'
+        '        + 0.5 * self.reg * np.sum(p["W2"] ** 2)\n'
+        '        + 0.5 * self.reg * np.sum(p["W3"] ** 2)', MODEL),
     Bug("ThreeLayerConvNet: regularization gradient missing", "classifiers/cnn.py",
         "grads[name] = grads[name] + self.reg * p[name]", "grads[name] = grads[name]", MODEL),
     Bug("spatial batchnorm: reshape without transposing", "layers.py",

@@ -671,7 +671,15 @@ def build_net_and_shapes(student, case: NetCase):
     except StudentError as error:
         raise student_failure(f"`{NET}({list(case.hidden_dims)}, {keyword}={value}, ...)`",
                               error) from None
-    return model, install_params(model, case.params())
+    try:
+        return model, install_params(model, case.params())
+    except CheckFailure as failure:
+        if not case.normalization:
+            raise
+        # a network without one normalization fails here with only a parameter's name
+        raise CheckFailure(f"{failure.message} (the network was built with "
+                           f"normalization='{case.normalization}')", hint=failure.hint,
+                           details=failure.details) from None
 
 
 def install_params(model, params: dict[str, np.ndarray]) -> dict[str, tuple]:
@@ -949,10 +957,39 @@ def check_softmax_consistency(case: NetCase, loss: float, grads: dict, params: d
             raise CheckFailure(f"the loss less the L2 penalty is {data_loss:.8g}, but grads['{last}'] "
                                f"says the softmax probability of the label is "
                                f"{math.exp(-expected):.6g}, whose loss is {expected:.8g}: the loss "
-                               f"and the gradients do not belong together")
+                               f"and the gradients do not belong together"
+                               + _penalty_note(case, loss - expected, params))
     elif data_loss < -math.log(present) - 1e-9:
         raise CheckFailure(f"the loss less the L2 penalty is {data_loss:.8g}, below what the "
                            f"softmax probabilities in grads['{last}'] allow ({-math.log(present):.8g})")
+
+
+# Note [Which penalty the loss holds]
+# With one example the data loss is exactly -log p_y, read from the last bias
+# gradient (Note [The loss is a softmax loss]), so the loss less that is the
+# penalty the student's loss holds.  Where it equals a penalty a known mistake
+# gives (one weight matrix left out, the 0.5 missing, none at all), the failure
+# says so: a real 2020 hand-in regularized only its hidden layers' W and was told
+# only that "the loss and the gradients do not belong together", with a hint
+# about dropout caches.  The verdict is unchanged; only the message names it.
+
+def _penalty_note(case: NetCase, held: float, params: dict) -> str:
+    """'looks like: ...' when `held` (the loss less -log p_y) is a known wrong penalty;
+    see Note [Which penalty the loss holds]."""
+    if case.reg == 0:
+        return ""
+    squares = {k: 0.5 * case.reg * float(np.sum(v ** 2)) for k, v in sorted(params.items())
+               if k.startswith("W")}
+    full = sum(squares.values())
+    known = [(f"the L2 penalty leaves out {name}: 0.5 * reg * sum(W**2) covers every weight "
+              f"matrix, the last layer's too", full - part) for name, part in squares.items()]
+    known += [("the L2 penalty is reg * sum(W**2); the course's is 0.5 * reg * sum(W**2)",
+               2 * full), ("the loss holds no L2 penalty; add 0.5 * reg * sum(W**2) over "
+                           "every weight matrix", 0.0)]
+    for text, penalty in known:
+        if math.isclose(held, penalty, rel_tol=1e-6, abs_tol=1e-9):
+            return f"\nlooks like: {text}"
+    return ""
 
 
 # Note [Dropout with normalization]

@@ -51,6 +51,10 @@ MUTANTS = [
     Bug("net calls dropout even when it is off", FC_NET,
         "dropout_param = self.dropout_param if self.use_dropout else None",
         "dropout_param = self.dropout_param", NET),
+    # Note [Which penalty the loss holds] in checks.py: a real 2020 hand-in.
+    Bug("net regularizes the hidden layers' weights only", FC_NET,
+        'weight_names = [f"W{i}" for i in range(1, L + 1)]',
+        'weight_names = [f"W{i}" for i in range(1, L)]', NET),
     # Dropout together with normalization, as the course's best-model cell builds it.
     Bug("net skips dropout when normalization is on", FC_NET,
         "    if dropout_param is not None:\n        out, dropout_cache",

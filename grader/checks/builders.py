@@ -32,6 +32,17 @@ from .compare import Signature, Tolerance, compare_arrays, in_shape, matches
 from .spec import Check, CheckFailure, Sample
 from .student import Student
 
+# Note [Known mistakes that raise]
+# A known mistake is named by the wrong answer it gives (Signatures, wrong shapes),
+# but the same mistake can raise instead, depending on what the student's code does
+# with it next: conv_backward_naive's `dx_pad[:, :, pad:-pad, pad:-pad]` crop is
+# empty at pad 0 and is returned as a (N, C, 0, 0) dx (named by its shape), or is
+# assigned into a dx of the right shape and raises a broadcast error, which cost a
+# student all 7 points of the function (dw and db come from the same call) with
+# only NumPy's message.  A backward check may take `raised`, which reads the sample
+# and the exception (its type and message, never the student's source) and returns
+# what it recognises, shown as "looks like: ..." before the traceback.
+
 DIRECTIONAL_STEP = 1e-6
 DIRECTIONAL_TOLERANCE = 1e-5
 HIDDEN_TITLE = " (hidden samples)"
@@ -124,9 +135,13 @@ def backward_check(forward: str, backward: str, module: str, samples: Iterable[S
                    grad: str, grad_index: int, wrt: int, arg_names: Sequence[str] = (),
                    tolerance: Tolerance | None = None, signatures: Sequence[Signature] = (),
                    hint: str = "", hidden: bool = False, seed: int = 0,
-                   single_grad: bool = False) -> Check:
+                   single_grad: bool = False,
+                   raised: Callable[[Sample, StudentError], str] | None = None) -> Check:
     """One check: gradient `grad` (element `grad_index` of backward's result, the
-    gradient with respect to forward argument `wrt`) equals the reference's."""
+    gradient with respect to forward argument `wrt`) equals the reference's.
+
+    `raised(sample, error)`, when given, names a known mistake behind an exception of
+    the backward pass ('' when it knows none); see Note [Known mistakes that raise]."""
     samples = tuple(samples)
     asked = questions.current()  # the upstream gradients are questions too (Note [Fresh questions])
 
@@ -158,7 +173,9 @@ def backward_check(forward: str, backward: str, module: str, samples: Iterable[S
             try:
                 result = next(calls)
             except StudentError as error:
+                known = raised(sample, error) if raised else ""  # Note [Known mistakes that raise]
                 raise CheckFailure(f"`{backward}` raised {error} on sample '{sample.name}'"
+                                   + (f"\nlooks like: {known}" if known else "")
                                    + (f"\n{error.traceback}" if error.traceback else "")) from None
             try:
                 actual = result.value if single_grad else _pick(result.value, grad_index, backward,

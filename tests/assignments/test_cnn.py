@@ -39,10 +39,12 @@ PHRASES = {
     "conv backward: dw from the last image only": "last image only",
     "conv backward: dx keeps the padding": "still includes the padding",
     "conv backward: crops with pad:-pad, empty when pad is 0": "pad:-pad is 0:0",
+    "conv backward: pad:-pad crop copied into dx, raises when pad is 0": "pad:-pad is 0:0",
     "conv backward: db summed over the batch only": "summed over the batch only",
     "max pool: windows step by the pool size": "",
     "max pool backward: gradient to the whole window": "whole pooling window",
     "max pool backward: overlapping windows overwrite": "overwrite each other",
+    "max pool backward: a shared maximum's dout replaced, not added": "share their maximum",
     "conv_relu_forward: ReLU missing": "ReLU is missing",
     "conv_relu_backward: ReLU skipped": "backward pass is skipped",
     "conv_relu_pool_forward: pools the pre-ReLU map": "ReLU is missing",
@@ -51,6 +53,7 @@ PHRASES = {
     "ThreeLayerConvNet: dtype ignored (parameters stay float32)": "has dtype float32",
     "ThreeLayerConvNet: penalty reg * sum(W**2)": "the penalty is reg * sum(W**2)",
     "ThreeLayerConvNet: regularization gradient missing": "regularization gradient is missing",
+    "ThreeLayerConvNet: penalty continued on lines of their own": "holds W1 only, not W2 and W3",
     "spatial batchnorm: reshape without transposing": "without moving the channels last",
     "spatial batchnorm: unbiased running variance": "unbiased batch variance",
     "spatial batchnorm backward: dx not transposed back": "without transposing the channels back",
@@ -570,3 +573,24 @@ def test_a_2017_edition_package_is_graded_on_what_its_edition_assigns():
                               {"spatial_groupnorm_forward/out", "spatial_groupnorm_forward/out_hidden",
                                "spatial_groupnorm_backward/dx", "spatial_groupnorm_backward/dgamma",
                                "spatial_groupnorm_backward/dbeta"}, 37.5)
+
+
+def test_the_pad_crop_that_raises_is_named_only_for_its_own_error() -> None:
+    """Note [Known mistakes that raise]: the empty pad:-pad crop is named from a broadcast
+    error with a (.., 0, 0) shape at pad 0, and from nothing else."""
+    from grader.checks.spec import Sample
+    from grader.worker.client import StudentError
+    checks = _checks_module()
+    x, w, b = np.zeros((1, 2, 5, 5)), np.zeros((3, 2, 3, 3)), np.zeros(3)
+
+    def sample(pad: int) -> Sample:
+        return Sample(f"pad {pad}", (x, w, b, {"stride": 1, "pad": pad}))
+
+    broadcast = StudentError("ValueError", "could not broadcast input array from shape "
+                                           "(2,0,0) into shape (2,5,5)")
+    assert "pad:-pad is 0:0" in checks.conv_backward_raised(sample(0), broadcast)
+    assert checks.conv_backward_raised(sample(1), broadcast) == ""
+    other = StudentError("ValueError", "operands could not be broadcast together with shapes "
+                                       "(2,3,3) (2,4,4)")
+    assert checks.conv_backward_raised(sample(0), other) == ""
+    assert checks.conv_backward_raised(sample(0), StudentError("NameError", "(2, 0, 0)")) == ""

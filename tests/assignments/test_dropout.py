@@ -42,6 +42,8 @@ BUGS = load_mutants(ASSIGNMENT)
 
 # What a student must read for some of the bugs: (check id, text in message or hint).
 EXPECTED_MESSAGES = {
+    "net regularizes the hidden layers' weights only": ("FullyConnectedNet.loss/dropout_gradients",
+                                                        "the L2 penalty leaves out W2"),
     "p used as the drop probability": ("dropout_forward/train_fraction_zeroed",
                                        "probability of DROPPING a unit"),
     "forgot to divide by p (not inverted dropout)": ("dropout_forward/train_kept_values",
@@ -383,3 +385,14 @@ def test_an_import_the_environment_lacks_fails_the_file_with_a_hint(line, says) 
             assert "grade env create" not in check.hint
         else:
             assert check.hint.startswith(says) and "--worker-python" in check.hint
+
+
+def test_a_network_without_layer_norm_is_told_which_normalization_it_was_built_with():
+    """dropout_with_normalization on a FullyConnectedNet that makes gamma/beta for batch norm
+    only: the failure names the normalization the grader asked for; the reference passes."""
+    package = _package_with(None, [(FC_NET, "if self.normalization is not None and i < self.num_layers:",
+                                    'if self.normalization == "batchnorm" and i < self.num_layers:')])
+    check = check_by_id(grade(package, ASSIGNMENT), "FullyConnectedNet.loss/dropout_with_normalization")
+    assert check.points < check.max_points
+    assert "has no 'gamma1'" in check.message
+    assert "(the network was built with normalization='layernorm')" in check.message, check.message

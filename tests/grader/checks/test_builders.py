@@ -177,6 +177,24 @@ def test_backward_that_raises(make_student) -> None:
     assert "on sample 'N=2, x (2,3,2)'" in failure.message
 
 
+def test_a_known_mistake_that_raises_is_named(make_student) -> None:
+    """Note [Known mistakes that raise]: `raised` names what it recognises in the exception,
+    before the traceback, and adds nothing for an exception it does not recognise."""
+    def raised(sample: Sample, error) -> str:
+        return "the cache is a tuple" if error.type == "AttributeError" else ""
+
+    check = backward_check("affine_forward", "affine_backward", "layers", samples(),
+                           ref.affine_forward, ref.affine_backward, grad="dx", grad_index=0, wrt=0,
+                           arg_names=ARGS, hint="dx = dout @ w.T", raised=raised)
+    named = run_failing(check, make_student({"layers.py": HEADER + FORWARD + (
+        "def affine_backward(dout, cache):\n    return cache.dx\n")}))
+    assert named.message.splitlines()[1] == "looks like: the cache is a tuple"  # before the traceback
+    other = run_failing(check, make_student({"layers.py": HEADER + FORWARD + (
+        "def affine_backward(dout, cache):\n    raise KeyError('dx')\n")}))
+    assert other.message.startswith("`affine_backward` raised KeyError")
+    assert "looks like" not in other.message
+
+
 def test_mutating_inputs_produces_a_note(make_student) -> None:
     relu = forward_check("relu_forward", "layers", [Sample("x (3,4)", (np.linspace(-1, 1, 12).reshape(3, 4),))],
                          ref.relu_forward, arg_names=("x",))
