@@ -12,7 +12,8 @@ files, the staged submission read-only at /submission, and a fresh writable
 size-limited tmpfs at /scratch (also its HOME and cwd) plus an empty /tmp
 (Note [Sandbox views]).  The grader's
 own source, the reference, checks, rubrics, other submissions and the output
-folder are simply not there; there is no network (only a loopback device).
+folder are not there (covered where they lie inside a bound folder: Note [The
+grader's own folders hidden]); there is no network (only a loopback device).
 `--die-with-parent` and the PID namespace mean that killing the worker kills
 every process it started, even ones that called setsid().
 
