@@ -17,10 +17,13 @@ SHOW = ("import json, sys; print(json.dumps({'path': sys.path, 'prefix': sys.pre
 
 
 def _state(*flags: str, setup: bool) -> dict:
+    """sys.path, sys.prefix and the import finders of a fresh `python FLAGS`, after
+    start.site_setup() where `setup`."""
     code = ""
     if setup:
-        code = (f"import importlib.util as u; s = u.spec_from_file_location('start', {str(START)!r}); "
-                "m = u.module_from_spec(s); s.loader.exec_module(m); m.site_setup(); ")
+        code = (f"import importlib.util as u; s = u.spec_from_file_location('start', "
+                f"{str(START)!r}); m = u.module_from_spec(s); s.loader.exec_module(m); "
+                "m.site_setup(); ")
     done = subprocess.run([sys.executable, *flags, "-c", code + SHOW], capture_output=True,
                           text=True, check=True)
     return json.loads(done.stdout)
