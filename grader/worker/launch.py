@@ -7,9 +7,10 @@ client.py starts its processes with `start` and takes them over with `Worker.ado
 
 # Note [Worker before numpy]
 A cold worker takes a Python and numpy start of its own (bubblewrap, the interpreter, numpy,
-the runtime: 0.1-0.2 s on a quiet machine, 0.2-0.5 s on a loaded one), and so does the judge,
-whose numpy import used to come before the worker was launched: on a loaded machine the
-judge then waited 0.1-0.3 s for the worker's first reply, after all its own start-up.
+the runtime: 0.1-0.2 s on a quiet machine, 0.2-0.5 s on a loaded one; what it runs and skips:
+Note [Worker start] in grader/worker/start.py; benchmarks/worker_start_ab.py times it), and so
+does the judge, whose numpy import used to come before the worker was launched: on a loaded
+machine the judge then waited 0.1-0.3 s for the worker's first reply, after all its own start-up.
 `grade check` now stages the submission and calls `start` with nothing imported but the
 standard library, PyYAML and the grader's numpy-free modules (the manifest, staging, the
 sandbox plan, the cgroup); numpy, the checks and pytest are imported while the worker starts

@@ -1,7 +1,7 @@
 """The student worker: imports the submission and runs one call at a time.
 
-Runs inside the sandbox, started by grader/worker/client.py as
-`python -I runtime.py` with the wire on file descriptors 3 (requests in) and 4
+Runs inside the sandbox, started by grader/worker/launch.py as `python -I -S start.py`, which
+imports it (Note [Worker start] in start.py), with the wire on file descriptors 3 (requests in) and 4
 (replies out); fds 1 and 2 are the student's stdout/stderr, captured by the
 judge.  It needs only the standard library, numpy, wire.py and numpy_compat.py next to it, so it
 runs under a course's own interpreter (see Note [Trust boundary]; grader/worker/envs.py

@@ -90,7 +90,10 @@ def worker_uid() -> int:
     return secrets.choice(WORKER_UIDS)
 
 WORKER_DIR = Path(__file__).resolve().parent
-WORKER_FILES = ("runtime.py", "wire.py", "numpy_compat.py", "zygote.py")
+WORKER_FILES = ("start.py", "runtime.py", "wire.py", "numpy_compat.py", "zygote.py")
+# How a cold worker's interpreter runs start.py: isolated, site set up by start.py itself (Note
+# [Worker start] in grader/worker/start.py).
+WORKER_FLAGS = ("-I", "-S")
 SANDBOX_WORKER_DIR = "/opt/grader-worker"
 SANDBOX_SUBMISSION = "/submission"
 SANDBOX_SCRATCH = "/scratch"
@@ -277,9 +280,10 @@ def _parents_readable(path: str, made: set[str]) -> list[str]:
 # 0755): the worker's import system takes it when its header matches the source's size and
 # mtime (the bound source is the same file) and its interpreter's cache tag, and compiles the
 # source as before otherwise (a stale .pyc, another Python).  Nothing there is writable by the
-# worker, and nothing flows back: the judge never imports from the sandbox.  runtime.py and
-# zygote.py run as scripts (`python -I runtime.py`, zygote_plan), which Python always
-# compiles; the zygote imports runtime.py, so a warm slot uses its byte code.
+# worker, and nothing flows back: the judge never imports from the sandbox.  A cold
+# worker runs start.py as its script, which Python always compiles (a few lines), and imports
+# runtime.py from its byte code (Note [Worker start] in grader/worker/start.py); a zygote runs
+# zygote.py as its script, which imports runtime.py the same way.
 def _worker_bytecode_binds() -> list[str]:
     """bubblewrap options binding the judge's byte code of WORKER_FILES read-only (Note [Worker
     byte code]); none where there is none."""
@@ -325,8 +329,7 @@ def judge_folders(bound: list[Path] | None = None) -> list[Path]:
     import importlib.util
     package = Path(__file__).resolve().parents[1]
     root = package.parent
-    if (root / "pyproject.toml").is_file() and not any(b == root or root in b.parents
-                                                       for b in bound or []):
+    if (root / "pyproject.toml").is_file() and not any(_within(b, root) for b in bound or []):
         folders = {root}  # a checkout: its reports, examples and class folders too
     else:  # an install in site-packages, or a checkout holding the virtual environment
         folders = {package, root / "assignments", root / "rubrics", root / "templates",
@@ -337,7 +340,15 @@ def judge_folders(bound: list[Path] | None = None) -> list[Path]:
         spec = None
     for location in (spec.submodule_search_locations or []) if spec else []:
         folders.add(Path(location).resolve())
-    return sorted(f for f in folders if f.is_dir() and not any(o in f.parents for o in folders))
+    return sorted(f for f in folders
+                  if f.is_dir() and not any(o != f and _within(f, o) for o in folders))
+
+
+def _within(path: Path, folder: Path) -> bool:
+    """Whether `path` is `folder` or lies inside it (both absolute): by their parts, as
+    `folder in path.parents` would say, without building each parent (that was 3 ms of a cold
+    worker's plan, on the critical path: Note [Worker before numpy] in launch.py)."""
+    return path.parts[:len(folder.parts)] == folder.parts
 
 
 def _hide_judge_folders(args: list[str]) -> list[str]:
@@ -348,7 +359,7 @@ def _hide_judge_folders(args: list[str]) -> list[str]:
     hidden: list[str] = []
     for folder in judge_folders([source for source, _ in binds]):
         for source, target in binds:
-            if folder == source or source in folder.parents:
+            if _within(folder, source):
                 inside = str(target / folder.relative_to(source))
                 if inside not in hidden:
                     hidden += ["--tmpfs", inside, "--remount-ro", inside]
@@ -386,7 +397,7 @@ def plan(python: str, submission: Path, scratch: Path, mode: str = "auto",
             drop = None  # an unprivileged uid could not even load the standard library
             notes.append("running as root with an interpreter only root can read: the worker "
                          "stays root, so the process-count limit is not enforced")
-        return SandboxPlan([python, "-I", str(WORKER_DIR / "runtime.py")],
+        return SandboxPlan([python, *WORKER_FLAGS, str(WORKER_DIR / "start.py")],
                            _worker_env(str(scratch), drop, extra_env), "rlimits", str(submission), str(scratch),
                            str(WORKER_DIR), drop, notes,
                            {"ipc": "shared with the host", "scratch": "host folder",
@@ -418,7 +429,7 @@ def plan(python: str, submission: Path, scratch: Path, mode: str = "auto",
     args += ["--clearenv"]
     for key, value in sorted(env.items()):
         args += ["--setenv", key, value]
-    args += ["--", python, "-I", f"{SANDBOX_WORKER_DIR}/runtime.py"]
+    args += ["--", python, *WORKER_FLAGS, f"{SANDBOX_WORKER_DIR}/start.py"]  # Note [Worker start]
     return SandboxPlan(args, env, "bwrap", SANDBOX_SUBMISSION, SANDBOX_SCRATCH,
                        SANDBOX_WORKER_DIR, drop,
                        isolation=bwrap_isolation(gpu, scratch_bytes if tmpfs_scratch else 0))
@@ -446,10 +457,13 @@ def zygote_plan(python: str, inbox: Path, scratch: Path, control: Path,
         return None
     # /scratch is root's here: the zygote makes each worker's own folder in it (zygote.py).
     cold = plan(python, inbox, scratch, "bwrap", extra_env, gpu, scratch_bytes, "0755")
-    assert cold.argv[-2:] == ["-I", f"{SANDBOX_WORKER_DIR}/runtime.py"], cold.argv[-3:]
+    # The zygote runs Python's own site setup (once per slot, off the critical path: Note [Worker
+    # start] in grader/worker/start.py) and zygote.py in place of start.py.
+    script = len(WORKER_FLAGS) + 1
+    assert cold.argv[-script:] == [*WORKER_FLAGS, f"{SANDBOX_WORKER_DIR}/start.py"], cold.argv[-4:]
     end = cold.argv.index("--")
     argv = (cold.argv[:end] + ["--bind", str(control), SANDBOX_CONTROL]
-            + cold.argv[end:-1] + [f"{SANDBOX_WORKER_DIR}/zygote.py"])
+            + cold.argv[end:-script] + ["-I", f"{SANDBOX_WORKER_DIR}/zygote.py"])
     if preload:
         argv += ["--preload", ",".join(preload)]
     return dataclasses.replace(cold, argv=argv)

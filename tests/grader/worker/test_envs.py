@@ -370,7 +370,7 @@ def test_the_worker_runtime_runs_under_python_39_and_numpy_123(tmp_path) -> None
     assert data["environment"]["worker_numpy"].startswith("1.23.")
 
 
-@pytest.mark.parametrize("name", ["runtime.py", "wire.py", "notebook_cells.py"])
+@pytest.mark.parametrize("name", ["start.py", "runtime.py", "wire.py", "notebook_cells.py"])
 def test_worker_files_are_python_39_syntax(name) -> None:
     # The cheap guard, for machines without a Python 3.9 to run the test above with.
     import ast
