@@ -55,8 +55,8 @@ STUDENT_FILES = (
     "checks/spec.py", "checks/student.py", "checks/trust.py",
     "worker/__init__.py", "worker/cgroup.py", "worker/client.py", "worker/devices.py", "worker/envs.py",
     "worker/launch.py",
-    "worker/notebook_cells.py", "worker/numpy_compat.py", "worker/runtime.py", "worker/sandbox.py", "worker/warm.py",
-    "worker/wire.py", "worker/zygote.py",
+    "worker/notebook_cells.py", "worker/numpy_compat.py", "worker/runtime.py", "worker/sandbox.py", "worker/start.py",
+    "worker/warm.py", "worker/wire.py", "worker/zygote.py",
     "templates/report.html.j2",
 )
 STUDENT_REQUIREMENTS = ("numpy", "pytest", "pyyaml", "jinja2", "nbformat")

@@ -280,3 +280,12 @@ def test_the_student_package_holds_every_module_its_modules_import_when_loaded()
     assert not missing, sorted(missing)
     assert "worker/launch.py" in _module_level_relative_imports("scoring/pipeline.py"), \
         "the scan finds nothing: it is broken"
+
+
+def test_the_student_package_holds_every_file_the_worker_runs() -> None:
+    """Note [Student package]: the worker's own files are run, not imported, by the judge
+    (sandbox.WORKER_FILES), so the import scan above cannot see them; a student's `grade check`
+    from a wheel without one cannot start a worker (seen: worker/start.py, new)."""
+    from grader.worker import sandbox
+    missing = {f"worker/{name}" for name in sandbox.WORKER_FILES} - set(distribution.STUDENT_FILES)
+    assert not missing, sorted(missing)
