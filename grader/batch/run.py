@@ -180,6 +180,8 @@ class Outcome:
     ungradable_now: int = 0         # of those, the ones that could not be graded
     unchanged: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)   # (id, why) not graded
+    # (id, why) graded and kept, but its HTML report not written (Note [A report that fails])
+    report_failures: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)    # entries that are not one
     reconciled: Reconciled = field(default_factory=Reconciled)
     interrupted: bool = False
@@ -192,7 +194,7 @@ class Outcome:
     def exit_status(self) -> int:
         if self.ctrl_c:  # Note [Command errors] in grader/cli.py
             return 130
-        return 1 if self.failures or self.interrupted else 0
+        return 1 if self.failures or self.report_failures or self.interrupted else 0
 
 
 # -- the job process ---------------------------------------------------------------------------
@@ -256,12 +258,41 @@ def _render_html(result: SubmissionResult) -> str:
     return render_html(result)
 
 
-def _render_missing_reports(results_dir: Path, reports_dir: Path) -> None:
-    """A report for every JSON that has none or an older one (a kill between the writes)."""
-    for json_path in results_dir.glob("*.json"):
+# Note [A report that fails]
+# A submission's HTML report is a view of its JSON, written after the JSON and the gradebook's
+# rows (Note [Nothing lost]).  Its failure (a template error on an odd result, a full disk, a
+# name the file system refuses) used to end the batch, so one report cost the rest of the
+# class.  Now it costs that report only: the result and its score stay kept (the JSON and the
+# gradebook, so grades.csv and the dashboard too), the batch goes on, the summary names the
+# submission and why under "report not written", and the exit status is 1, as for a
+# submission not graded, so that a script notices.  The next run writes the missing report
+# (_render_missing_reports, which writes a report for every JSON without a current one) and
+# grades nothing again for it.  Whatever the report writer left (its .tmp) is removed.
+def _write_report(reports_dir: Path, submission_id: str, result: SubmissionResult) -> str:
+    """Write `result`'s report; "" when written, else why not (Note [A report that fails])."""
+    path = reports_dir / f"{submission_id}.html"
+    try:
+        write_atomic(path, _render_html(result))
+    except Exception as exc:
+        try:
+            path.with_name(path.name + ".tmp").unlink(missing_ok=True)
+        except OSError:
+            pass
+        return f"{type(exc).__name__}: {exc}"
+    return ""
+
+
+def _render_missing_reports(results_dir: Path, reports_dir: Path) -> list[tuple[str, str]]:
+    """A report for every JSON that has none or an older one (a kill between the writes, a
+    report that failed: Note [A report that fails]); returns (id, why) of those not written."""
+    failed = []
+    for json_path in sorted(results_dir.glob("*.json")):
         report = reports_dir / f"{json_path.stem}.html"
         if not report.exists() or report.stat().st_mtime < json_path.stat().st_mtime:
-            write_atomic(report, _render_html(load_result(json_path)))
+            why = _write_report(reports_dir, json_path.stem, load_result(json_path))
+            if why:
+                failed.append((json_path.stem, why))
+    return failed
 
 
 def settings_key(assignment: assignments.Assignment, select: str | None,
@@ -455,7 +486,8 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
             json_path = results_dir / f"{submission.id}.json"
             write_atomic(json_path, result.to_json())
             gradebook.record(result, json_path, submission.id)
-            write_atomic(reports_dir / f"{submission.id}.html", _render_html(result))
+            # Note [A report that fails]: said at the end; the end tries it once more
+            _write_report(reports_dir, submission.id, result)
             outcome.graded += 1
             outcome.ungradable_now += result.status != "graded"
             progress(result)
@@ -497,7 +529,7 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
         results = load_results(out_dir)
         write_grades_csv(results_dir, out_dir / "grades.csv", check_ids, gradebook.names(),
                          dict(results[0]))
-        _render_missing_reports(results_dir, reports_dir)
+        outcome.report_failures = _render_missing_reports(results_dir, reports_dir)
         gradebook.finish_run(run_id, "interrupted" if outcome.interrupted else "finished",
                              outcome.graded, len(outcome.failures), outcome.unchanged)
         _similarity(out_dir, {s.id: s.path for s in found.submissions}, assignment,
@@ -701,6 +733,9 @@ def summary(outcome: Outcome) -> str:
         lines.append("run the same command again to grade the rest")
     for submission_id, why in outcome.failures:
         lines.append(f"  not graded: {submission_id}: {why}")
+    for submission_id, why in outcome.report_failures:  # Note [A report that fails]
+        lines.append(f"  report not written: {submission_id}: {first_line(why)} (graded and "
+                     f"kept; the next grade batch writes it)")
     lines += [f"results:   {out / 'results'}/<id>.json", f"reports:   {out / 'reports'}/<id>.html",
               f"grades:    {out / 'grades.csv'}", f"gradebook: {out / 'gradebook.sqlite'}"]
     if outcome.dashboard is not None:

@@ -523,3 +523,48 @@ def test_the_template_loads_the_checks_with_the_batchs_questions(tmp_path) -> No
                                timeout=120)
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout) == [True, False]
+
+
+def _in_process(tmp_path: Path, monkeypatch):
+    """The tiny assignment and the stand-in job, for run_batch in this process."""
+    import grader.scoring.assignment as assignments
+    (tmp_path / "fake_job.py").write_text(FAKE_JOB)
+    monkeypatch.syspath_prepend(str(tmp_path))  # the template gets this process's sys.path
+    monkeypatch.setattr(assignments, "ASSIGNMENTS_DIR", DATA / "assignments")
+    monkeypatch.setattr(assignments, "RUBRICS_DIR", DATA / "rubrics")
+    import fake_job
+    return assignments.load("tiny"), fake_job
+
+
+def test_a_report_that_fails_to_write_costs_only_that_report(tmp_path, monkeypatch) -> None:
+    """Note [A report that fails]: ben's report raises; his result and score are kept, the rest
+    of the class is graded and reported, the summary says it, and the next run writes it."""
+    from grader.batch import run as batch_run
+    assignment, fake_job = _in_process(tmp_path, monkeypatch)
+    real = batch_run._render_html
+
+    def render(result):
+        if result.submission == "ben":
+            raise OSError(28, "No space left on device")
+        return real(result)
+
+    monkeypatch.setattr(batch_run, "_render_html", render)
+    klass, out = tiny_class(tmp_path / "class", ["ada", "ben", "cy"]), tmp_path / "out"
+    outcome = batch_run.run_batch(klass, assignment, out, batch_run.BatchOptions(workers=2),
+                                  job=fake_job.grade, stream=io.StringIO())
+    assert outcome.graded == 3 and not outcome.failures and not outcome.interrupted
+    assert [name for name, _ in outcome.report_failures] == ["ben"]
+    assert "No space left on device" in outcome.report_failures[0][1]
+    assert outcome.exit_status == 1
+    text = batch_run.summary(outcome)
+    assert "report not written: ben: OSError: [Errno 28] No space left on device" in text
+    files = results(out)
+    assert files["ben"]["status"] == "graded" and files["ben"]["score"] == 1.0
+    assert db(out, "SELECT score FROM results WHERE submission_id='ben'") == [(1.0,)]
+    assert sorted(p.name for p in (out / "reports").iterdir()) == ["ada.html", "cy.html"]
+    assert (out / "grades.csv").read_text().count("\n") == 4 and outcome.dashboard is not None
+    monkeypatch.setattr(batch_run, "_render_html", real)
+    again = batch_run.run_batch(klass, assignment, out, batch_run.BatchOptions(workers=2),
+                                job=fake_job.grade, stream=io.StringIO())
+    assert again.graded == 0 and not again.report_failures and again.exit_status == 0
+    assert_consistent(out)
