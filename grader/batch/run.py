@@ -153,7 +153,7 @@ from ..scoring.result import SubmissionResult
 from ..report.terminal import printable, printable_lines
 from .job import (BatchError, Job, JobSpec, first_line, grade_job, init_job_process, job_of,
                   holds_notebooks, preload_data, remove_dead_job_folders, similarity_job)
-from .template import ForkPool, JobDied, Template, call
+from .template import ForkPool, JobDied, JobTimedOut, Template, call
 
 
 @dataclass(frozen=True)
@@ -169,6 +169,7 @@ class BatchOptions:
     cluster: str | None = None      # "local" or a scheduler address: grade on Dask (cluster.py)
     warm: bool | None = None        # zygote workers: None where safe, True asked, False never
                                     # (Note [When workers are warm] in grader/worker/warm.py)
+    job_limit_s: float | None = None  # --job-limit; None: job_limit(assignment) (Note [A limit per job])
 
 
 @dataclass
@@ -199,13 +200,48 @@ class Outcome:
 
 # -- the job process ---------------------------------------------------------------------------
 
+# Note [A limit per job]
+# The worker has a limit per call and a budget per submission (Note [Time budget] in
+# grader/worker/client.py), but those are kept by the job process, the judge's side; nothing
+# bounded the job process itself.  A judge-side hang in one job (a crafted text that makes a
+# regular expression or a parser slow, a pipe that never ends) held its slot forever, and the
+# batch waited for it: one submission stopped the class.  So the batch gives each job a
+# wall-clock limit from its fork, kept by the batch process (ForkPool, grader/batch/
+# template.py), which the job cannot hold up.  Past it the job is stopped and killed with its
+# whole process tree (SIGSTOP, then SIGKILL for each descendant's group, each descendant and
+# the job: a job stuck in C code that holds the GIL never runs its SIGTERM handler; a warm
+# worker, a child of its zygote, is killed by the zygote when the job's connection closes),
+# and the submission gets an `error` result: "the grader gave up on this submission after N
+# s; tell the course staff".  It is the grader's failure, not a verdict, so it is marked
+# `job_failure` and graded again by the next run (Note [Crash attribution]); it is not a
+# suspect to grade again alone (a job slow because of its neighbours is not what a limit this
+# generous catches).  The limit is generous: twice what the worker's own limits allow a
+# submission (its time budget, plus the notebook's whole-run limit for a notebook that is
+# executed), plus a minute for staging and the job's own start: 540 s for fc_nets, whose
+# submissions take well under a few seconds each (README "Measured").  `--job-limit SECONDS`
+# sets it for a batch.  The similarity job beside the grading jobs (Note [Similarity beside
+# the jobs]) parses every submission's code in the judge, so it gets the same kind of limit
+# (scaled by the class's size, as it reads the class); past it the batch writes the
+# document as not made rather than making it in its own process (the very parse that hung).
+# Dask tasks (grader/batch/cluster.py) are not bounded by this yet.
+JOB_LIMIT_SLACK_S = 60.0
+
+
+def job_limit(assignment: assignments.Assignment) -> float:
+    """A job's default wall-clock limit in seconds (Note [A limit per job])."""
+    return 2.0 * (assignment.limits.budget() + float(assignment.layout.notebook_total_s)) \
+        + JOB_LIMIT_SLACK_S
+
+
 def _executor(workers: int, spec: JobSpec | None = None,
-              template: Template | None = None) -> ForkPool:
+              template: Template | None = None, limit_s: float | None = None) -> ForkPool:
     """The batch's job processes: forks of a template that loaded `spec`'s assignment (Note [Job
     processes], Note [Warm job processes]); with no spec, of one that loaded only the grader.
-    `template`: one started already for `spec` (Note [Template first])."""
+    `template`: one started already for `spec` (Note [Template first]); `limit_s`: each job's
+    wall-clock limit (Note [A limit per job])."""
     return ForkPool(workers, preload_data(spec) if spec is not None else {},
-                    initializer=init_job_process, initargs=(os.getpid(),), template=template)
+                    initializer=init_job_process, initargs=(os.getpid(),), template=template,
+                    limit_s=limit_s)
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -453,12 +489,14 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
                        secret=assignment.questions.secret,
                        questions_source=assignment.questions.source)
         pool, early_ctrl_c, template = None, False, None
+        limit_s = options.job_limit_s or job_limit(assignment)  # Note [A limit per job]
         beside = None
         if todo:  # Note [Template first]
             # Note [No reader for a class without notebooks] in grader/batch/job.py
             template = Template({**preload_data(spec), "notebooks": holds_notebooks(found.submissions)})
             if schedule is schedule_locally:
-                schedule = functools.partial(schedule_locally, template=template)
+                schedule = functools.partial(schedule_locally, template=template,
+                                             limit_s=limit_s)
             else:  # Note [Templates first on Dask] in grader/batch/cluster.py
                 schedule.prepare(spec, job)
             beside = _Beside(template, call(similarity_job, spec, {
@@ -580,9 +618,11 @@ def _failed(assignment: assignments.Assignment, submission: Submission,
 
 
 def schedule_locally(todo: list[Submission], workers: int, spec: JobSpec, job, keep, failed,
-                     progress, template: Template | None = None) -> None:
+                     progress, template: Template | None = None,
+                     limit_s: float | None = None) -> None:
     """Run `todo` on `workers` job processes (forks of `template` when one was started for
-    `spec` already, Note [Template first]); Note [Crash attribution]."""
+    `spec` already, Note [Template first]), each within `limit_s` seconds (Note [A limit per
+    job]); Note [Crash attribution]."""
     if not todo:
         return
     pending = deque(todo)
@@ -596,7 +636,7 @@ def schedule_locally(todo: list[Submission], workers: int, spec: JobSpec, job, k
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.set())
-    pool = _executor(workers, spec, template)
+    pool = _executor(workers, spec, template, limit_s)
 
     def start_jobs() -> None:
         if interrupted.is_set():
@@ -622,6 +662,15 @@ def schedule_locally(todo: list[Submission], workers: int, spec: JobSpec, job, k
                 submission, alone = in_flight.pop(future)
                 try:
                     result = future.result()
+                except JobTimedOut as late:  # Note [A limit per job]
+                    why = f"the job ran past its limit of {late.limit_s:g} s and was killed"
+                    finished.append((submission, failed(
+                        submission, f"the grader gave up on this submission after "
+                                    f"{late.limit_s:g} s; tell the course staff (a judge-side "
+                                    f"hang: the job ran past the batch's per-job limit, "
+                                    f"--job-limit, and was killed; the next grade batch tries "
+                                    f"again)"), why))
+                    continue
                 except JobDied as died:
                     if not alone and workers > 1:
                         suspects.append(submission)
