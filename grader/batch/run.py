@@ -221,8 +221,10 @@ class Outcome:
 # submissions take well under a few seconds each (README "Measured").  `--job-limit SECONDS`
 # sets it for a batch.  The similarity job beside the grading jobs (Note [Similarity beside
 # the jobs]) parses every submission's code in the judge, so it gets the same kind of limit
-# (scaled by the class's size, as it reads the class); past it the batch writes the
-# document as not made rather than making it in its own process (the very parse that hung).
+# (plus a second a submission, as it reads the whole class); past it the job is killed the
+# same way and the batch writes a similarity.json that says why no list was made (the
+# dashboard shows that), rather than making the list in its own process (the very parse that
+# hung).
 # Dask tasks (grader/batch/cluster.py) are not bounded by this yet.
 JOB_LIMIT_SLACK_S = 60.0
 
@@ -501,7 +503,8 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
                 schedule.prepare(spec, job)
             beside = _Beside(template, call(similarity_job, spec, {
                 s.id: str(s.path) for s in found.submissions}, initializer=init_job_process,
-                initargs=(os.getpid(),)))  # Note [Similarity beside the jobs]
+                initargs=(os.getpid(),)),  # Note [Similarity beside the jobs]
+                limit_s + len(found.submissions))  # Note [A limit per job]
         # Warm workers on this machine: the local pool's jobs, or those of a --cluster local
         # (its Dask workers are this machine's processes too); never a remote --scheduler's.
         if options.warm is not False and todo and options.cluster in (None, "local"):
@@ -570,8 +573,12 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
         outcome.report_failures = _render_missing_reports(results_dir, reports_dir)
         gradebook.finish_run(run_id, "interrupted" if outcome.interrupted else "finished",
                              outcome.graded, len(outcome.failures), outcome.unchanged)
-        _similarity(out_dir, {s.id: s.path for s in found.submissions}, assignment,
-                    beside.result() if beside is not None else None)
+        report = beside.result() if beside is not None else None
+        if beside is not None and beside.timed_out:  # Note [A limit per job]
+            report = {"assignment": assignment.id, "pairs": [], "error": (
+                f"Similar-code detection was stopped: it ran past its limit of "
+                f"{beside.limit_s:g} s (a judge-side hang; tell the course staff).")}
+        _similarity(out_dir, {s.id: s.path for s in found.submissions}, assignment, report)
         outcome.dashboard, outcome.dashboard_error = _dashboard(out_dir, assignment, results)
     finally:
         gradebook.close()
@@ -711,9 +718,10 @@ class _Beside:
     jobs run (Note [Similarity beside the jobs]); `result()` is what it returned, None when it
     did not (then the batch does that work itself)."""
 
-    def __init__(self, template: Template, request: bytes) -> None:
+    def __init__(self, template: Template, request: bytes, limit_s: float | None = None) -> None:
         self.running = None
         self.value = None
+        self.limit_s, self.timed_out = limit_s, False  # Note [A limit per job]
         self.done = threading.Event()
         threading.Thread(target=self._run, args=(template, request), daemon=True,
                          name="beside-job").start()
@@ -721,8 +729,12 @@ class _Beside:
     def _run(self, template: Template, request: bytes) -> None:
         try:
             self.running = template.start(request)
+            deadline = None if self.limit_s is None else time.monotonic() + self.limit_s
             while not self.running.wait(1.0):
-                pass
+                if deadline is not None and time.monotonic() >= deadline:
+                    self.timed_out = True  # Note [A limit per job]
+                    self.running.kill_tree()
+                    return
             self.value = self.running.outcome()
         except BaseException:  # the template or the job died: the batch does it itself
             pass

@@ -315,6 +315,11 @@ def hang(job):
         handle.write(f"{os.getpid()} {own.pid} {same.pid}")
     while True:
         pass
+
+def hang_similarity(spec, submissions):
+    """The similarity job, hung (Note [A limit per job])."""
+    from types import SimpleNamespace
+    hang(SimpleNamespace(id="similarity"))
 '''
 RUN_FAKE = ("import json, sys; from pathlib import Path; import grader.scoring.assignment as a; "
             f"a.ASSIGNMENTS_DIR = Path({str(DATA / 'assignments')!r}); "
@@ -642,4 +647,28 @@ def test_job_limit_from_the_command_line_reaches_every_job(tmp_path) -> None:
     assert all(f["message"].startswith("the grader gave up on this submission after 0.01 s")
                for f in files.values())
     assert "not graded: ada: the grader gave up" in proc.stdout
+    assert_consistent(out)
+
+
+def test_a_similarity_job_that_hangs_is_stopped_and_said(tmp_path, monkeypatch) -> None:
+    """Note [A limit per job]: the similarity job beside the grading jobs hangs; it is killed at
+    its limit, the class is graded, and similarity.json (so the dashboard) says why there is no
+    list, without the batch making it itself."""
+    from grader.batch import run as batch_run
+    assignment, fake_job = _in_process(tmp_path, monkeypatch)
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    monkeypatch.setenv("FAKE_JOB_PIDS", str(pids))
+    monkeypatch.setattr(batch_run, "similarity_job", fake_job.hang_similarity)
+    klass, out = tiny_class(tmp_path / "class", ["ada", "ben"]), tmp_path / "out"
+    outcome = batch_run.run_batch(klass, assignment, out,
+                                  batch_run.BatchOptions(workers=1, job_limit_s=1),
+                                  job=fake_job.grade, stream=io.StringIO())
+    assert outcome.graded == 2 and not outcome.failures and outcome.exit_status == 0
+    document = json.loads((out / "similarity.json").read_text())
+    assert document["pairs"] == [] and "ran past its limit of 3 s" in document["error"]
+    assert "ran past its limit of 3 s" in outcome.dashboard.read_text()
+    job_pid, own, same = map(int, (pids / "similarity").read_text().split())
+    wait_for(lambda: not any(alive(pid) for pid in (job_pid, own, same)), 20,
+             "the hung job and its children to die")
     assert_consistent(out)
