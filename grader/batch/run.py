@@ -151,7 +151,7 @@ from .gradebook import Gradebook, Reconciled, load_result
 from ..scoring.pipeline import submission_device
 from ..scoring.result import SubmissionResult
 from ..report.terminal import printable, printable_lines
-from .job import (BatchError, Job, JobSpec, first_line, grade_job, init_job_process, job_of,
+from .job import (BatchError, Job, JobSpec, first_line, gave_up, grade_job, init_job_process, job_of,
                   holds_notebooks, preload_data, remove_dead_job_folders, similarity_job)
 from .template import ForkPool, JobDied, JobTimedOut, Template, call
 
@@ -225,7 +225,8 @@ class Outcome:
 # same way and the batch writes a similarity.json that says why no list was made (the
 # dashboard shows that), rather than making the list in its own process (the very parse that
 # hung).
-# Dask tasks (grader/batch/cluster.py) are not bounded by this yet.
+# On Dask the task keeps the same limit around its job (the spec's job_limit_s; cluster.py's
+# _run_forked and _run_fresh), and the batch keeps the same error result.
 JOB_LIMIT_SLACK_S = 60.0
 
 
@@ -489,9 +490,10 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
                        options.sandbox, options.python, options.select, options.notebook_mode,
                        options.device, options.data_dir,
                        secret=assignment.questions.secret,
-                       questions_source=assignment.questions.source)
+                       questions_source=assignment.questions.source,
+                       job_limit_s=options.job_limit_s or job_limit(assignment))
         pool, early_ctrl_c, template = None, False, None
-        limit_s = options.job_limit_s or job_limit(assignment)  # Note [A limit per job]
+        limit_s = spec.job_limit_s  # Note [A limit per job]
         beside = None
         if todo:  # Note [Template first]
             # Note [No reader for a class without notebooks] in grader/batch/job.py
@@ -643,7 +645,7 @@ def schedule_locally(todo: list[Submission], workers: int, spec: JobSpec, job, k
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.set())
-    pool = _executor(workers, spec, template, limit_s)
+    pool = _executor(workers, spec, template, limit_s if limit_s is not None else spec.job_limit_s)
 
     def start_jobs() -> None:
         if interrupted.is_set():
@@ -670,13 +672,8 @@ def schedule_locally(todo: list[Submission], workers: int, spec: JobSpec, job, k
                 try:
                     result = future.result()
                 except JobTimedOut as late:  # Note [A limit per job]
-                    why = f"the job ran past its limit of {late.limit_s:g} s and was killed"
-                    finished.append((submission, failed(
-                        submission, f"the grader gave up on this submission after "
-                                    f"{late.limit_s:g} s; tell the course staff (a judge-side "
-                                    f"hang: the job ran past the batch's per-job limit, "
-                                    f"--job-limit, and was killed; the next grade batch tries "
-                                    f"again)"), why))
+                    message, why = gave_up(late.limit_s)
+                    finished.append((submission, failed(submission, message), why))
                     continue
                 except JobDied as died:
                     if not alone and workers > 1:
