@@ -292,7 +292,9 @@ class RunningJob:
         job] in grader/batch/run.py): stopped first, so that it starts nothing new while its
         descendants are found; each descendant's process group, then each descendant, then the
         job, with SIGKILL (a job stuck in C code holding the GIL never runs a SIGTERM handler).
-        The job's pid cannot be reused meanwhile: the template reaps it only once it has died."""
+        The job's pid is not reused while the job runs (its template reaps it only after it
+        died); the one window left is a job that died and was reaped an instant before this
+        kill, before its status was read, as with any kill by pid."""
         kill_process_tree(self.pid)
 
     def close(self) -> None:
