@@ -298,7 +298,8 @@ def dask_scheduler(tmp_path):
 
     info = tmp_path / "scheduler.json"
     (tmp_path / "fake_job.py").write_text(FAKE_JOB)
-    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    # this tree's grader, not the one the venv's editable install points at (a worktree's)
+    env = dict(os.environ, PYTHONPATH=f"{tmp_path}{os.pathsep}{ROOT}")
     started = [subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0",
                                  "--no-dashboard", "--scheduler-file", str(info)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
