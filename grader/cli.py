@@ -127,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="submissions graded at once (default: the number of CPUs)")
     batch.add_argument("--regrade", action="store_true",
                        help="grade every submission again, even those unchanged since graded")
+    batch.add_argument("--job-limit", type=float, metavar="SECONDS", dest="job_limit",
+                       help="wall-clock limit of one submission's grading process; past it the "
+                            "process is killed and the submission gets an error result (default: "
+                            "twice the assignment's time budget and notebook limit, plus 60 s; "
+                            "see Note [A limit per job] in grader/batch/run.py)")
     _add_grading_options(batch)
     batch.add_argument("--warm", action=argparse.BooleanOptionalAction, default=None,
                        help="fork each submission's workers from a zygote that has imported numpy "
@@ -544,6 +549,8 @@ def _batch(args: argparse.Namespace) -> int:
         _output_folder(args.out, "--out")
         if args.workers is not None and args.workers < 1:
             raise ValueError(f"--workers must be at least 1, not {args.workers}")
+        if args.job_limit is not None and not args.job_limit > 0:  # NaN too
+            raise ValueError(f"--job-limit must be a number of seconds above 0, not {args.job_limit}")
         if args.scheduler is not None and ":" not in args.scheduler:
             raise ValueError(f"--scheduler expects an address like tcp://HOST:PORT, "
                              f"not {args.scheduler!r}")
@@ -559,7 +566,8 @@ def _batch(args: argparse.Namespace) -> int:
                             BatchOptions(args.workers, args.regrade, args.sandbox,
                                          _worker_python(args), args.select, args.notebook_mode,
                                          args.device, args.data_dir,
-                                         args.cluster or args.scheduler, args.warm))
+                                         args.cluster or args.scheduler, args.warm,
+                                         args.job_limit))
     except (ValueError, OSError, assignments.AssignmentError, BatchError, NoChecks) as exc:
         # OSError: an unreadable --course file or submissions folder, an output folder that
         # cannot be written.  The batch cannot go on; every result it wrote is kept.

@@ -138,8 +138,8 @@ from typing import TextIO
 
 from ..scoring import assignment as assignments
 from ..worker import devices
-from .job import BatchError, Job, JobSpec, first_line, job_of
-from .template import JobDied, TemplateGone, call, template_for
+from .job import BatchError, Job, JobSpec, first_line, gave_up, job_of
+from .template import JobDied, TemplateGone, call, kill_process_tree, template_for
 from ..submission.discover import Submission
 from ..scoring.result import SubmissionResult
 
@@ -413,6 +413,9 @@ def _settle(submission: Submission, answer: dict, keep, failed) -> None:
         keep(submission, SubmissionResult.from_dict(answer["result"]))
     elif "crashed" in answer:
         keep(submission, failed(submission, _abrupt(answer["crashed"])), failure=answer["crashed"])
+    elif "timed_out" in answer:  # Note [A limit per job] in grader/batch/run.py
+        message, why = gave_up(float(answer["timed_out"]))
+        keep(submission, failed(submission, message), failure=why)
     elif "unavailable" in answer:
         keep(submission, failed(submission, f"could not be graded on the Dask cluster: "
                                             f"{answer['unavailable']}"),
@@ -489,11 +492,16 @@ def _run_forked(spec: dict, reference: str, request: dict) -> dict:
         running = template_for(preload).start(request_call)
     except TemplateGone:
         running = template_for(preload, fresh=True).start(request_call)
+    limit = spec.get("job_limit_s")  # Note [A limit per job] in grader/batch/run.py
+    deadline = None if limit is None else time.monotonic() + limit
     try:
         while not running.wait(WATCH_S):
             if not _still_wanted():
                 running.terminate()  # the job stops cleanly on SIGTERM (job._stop)
                 return {"error": "cancelled"}
+            if deadline is not None and time.monotonic() >= deadline:
+                running.kill_tree()
+                return {"timed_out": limit}
     finally:
         running.close()
     try:
@@ -514,12 +522,18 @@ def _run_fresh(request: dict) -> dict:
         target=lambda: output.append(process.communicate(json.dumps(request).encode())[0]),
         daemon=True, name="job-process")
     talk.start()
+    limit = request["spec"].get("job_limit_s")  # Note [A limit per job] in grader/batch/run.py
+    deadline = None if limit is None else time.monotonic() + limit
     while talk.is_alive():
         talk.join(WATCH_S)
         if talk.is_alive() and not _still_wanted():
             process.terminate()  # the job stops cleanly on SIGTERM (job._stop)
             talk.join()
             return {"error": "cancelled"}
+        if talk.is_alive() and deadline is not None and time.monotonic() >= deadline:
+            kill_process_tree(process.pid)
+            talk.join()
+            return {"timed_out": limit}
     if process.returncode != 0:
         from ..worker.client import describe_exit
         return {"crashed": describe_exit(process.returncode)}

@@ -54,6 +54,7 @@ class JobSpec:
     # plain strings so that a Dask task's JSON carries them; never in a repr
     secret: str | None = field(default=None, repr=False)
     questions_source: str = "public"
+    job_limit_s: float | None = None  # the job's wall-clock limit (Note [A limit per job] in run.py)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,15 @@ class Job:
 def job_of(submission: Submission) -> Job:
     return Job(submission.id, str(submission.path),
                tuple((name, str(path)) for name, path in submission.members))
+
+
+def gave_up(limit_s: float) -> tuple[str, str]:
+    """The error message and the job_failure of a job killed at its limit (Note [A limit per
+    job] in grader/batch/run.py), the same locally and on Dask."""
+    return (f"the grader gave up on this submission after {limit_s:g} s; tell the course staff "
+            f"(a judge-side hang: the job ran past the batch's per-job limit, --job-limit, and "
+            f"was killed; the next grade batch tries again)",
+            f"the job ran past its limit of {limit_s:g} s and was killed")
 
 
 def first_line(text: str) -> str:

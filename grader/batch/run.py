@@ -151,9 +151,9 @@ from .gradebook import Gradebook, Reconciled, load_result
 from ..scoring.pipeline import submission_device
 from ..scoring.result import SubmissionResult
 from ..report.terminal import printable, printable_lines
-from .job import (BatchError, Job, JobSpec, first_line, grade_job, init_job_process, job_of,
+from .job import (BatchError, Job, JobSpec, first_line, gave_up, grade_job, init_job_process, job_of,
                   holds_notebooks, preload_data, remove_dead_job_folders, similarity_job)
-from .template import ForkPool, JobDied, Template, call
+from .template import ForkPool, JobDied, JobTimedOut, Template, call
 
 
 @dataclass(frozen=True)
@@ -169,6 +169,7 @@ class BatchOptions:
     cluster: str | None = None      # "local" or a scheduler address: grade on Dask (cluster.py)
     warm: bool | None = None        # zygote workers: None where safe, True asked, False never
                                     # (Note [When workers are warm] in grader/worker/warm.py)
+    job_limit_s: float | None = None  # --job-limit; None: job_limit(assignment) (Note [A limit per job])
 
 
 @dataclass
@@ -180,6 +181,8 @@ class Outcome:
     ungradable_now: int = 0         # of those, the ones that could not be graded
     unchanged: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)   # (id, why) not graded
+    # (id, why) graded and kept, but its HTML report not written (Note [A report that fails])
+    report_failures: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)    # entries that are not one
     reconciled: Reconciled = field(default_factory=Reconciled)
     interrupted: bool = False
@@ -192,18 +195,56 @@ class Outcome:
     def exit_status(self) -> int:
         if self.ctrl_c:  # Note [Command errors] in grader/cli.py
             return 130
-        return 1 if self.failures or self.interrupted else 0
+        return 1 if self.failures or self.report_failures or self.interrupted else 0
 
 
 # -- the job process ---------------------------------------------------------------------------
 
+# Note [A limit per job]
+# The worker has a limit per call and a budget per submission (Note [Time budget] in
+# grader/worker/client.py), but those are kept by the job process, the judge's side; nothing
+# bounded the job process itself.  A judge-side hang in one job (a crafted text that makes a
+# regular expression or a parser slow, a pipe that never ends) held its slot forever, and the
+# batch waited for it: one submission stopped the class.  So the batch gives each job a
+# wall-clock limit from its fork, kept by the batch process (ForkPool, grader/batch/
+# template.py), which the job cannot hold up.  Past it the job is stopped and killed with its
+# whole process tree (SIGSTOP, then SIGKILL for each descendant's group, each descendant and
+# the job: a job stuck in C code that holds the GIL never runs its SIGTERM handler; a warm
+# worker, a child of its zygote, is killed by the zygote when the job's connection closes),
+# and the submission gets an `error` result: "the grader gave up on this submission after N
+# s; tell the course staff".  It is the grader's failure, not a verdict, so it is marked
+# `job_failure` and graded again by the next run (Note [Crash attribution]); it is not a
+# suspect to grade again alone (a job slow because of its neighbours is not what a limit this
+# generous catches).  The limit is generous: twice what the worker's own limits allow a
+# submission (its time budget, plus the notebook's whole-run limit for a notebook that is
+# executed), plus a minute for staging and the job's own start: 540 s for fc_nets, whose
+# submissions take well under a few seconds each (README "Measured").  `--job-limit SECONDS`
+# sets it for a batch.  The similarity job beside the grading jobs (Note [Similarity beside
+# the jobs]) parses every submission's code in the judge, so it gets the same kind of limit
+# (plus a second a submission, as it reads the whole class); past it the job is killed the
+# same way and the batch writes a similarity.json that says why no list was made (the
+# dashboard shows that), rather than making the list in its own process (the very parse that
+# hung).
+# On Dask the task keeps the same limit around its job (the spec's job_limit_s; cluster.py's
+# _run_forked and _run_fresh), and the batch keeps the same error result.
+JOB_LIMIT_SLACK_S = 60.0
+
+
+def job_limit(assignment: assignments.Assignment) -> float:
+    """A job's default wall-clock limit in seconds (Note [A limit per job])."""
+    return 2.0 * (assignment.limits.budget() + float(assignment.layout.notebook_total_s)) \
+        + JOB_LIMIT_SLACK_S
+
+
 def _executor(workers: int, spec: JobSpec | None = None,
-              template: Template | None = None) -> ForkPool:
+              template: Template | None = None, limit_s: float | None = None) -> ForkPool:
     """The batch's job processes: forks of a template that loaded `spec`'s assignment (Note [Job
     processes], Note [Warm job processes]); with no spec, of one that loaded only the grader.
-    `template`: one started already for `spec` (Note [Template first])."""
+    `template`: one started already for `spec` (Note [Template first]); `limit_s`: each job's
+    wall-clock limit (Note [A limit per job])."""
     return ForkPool(workers, preload_data(spec) if spec is not None else {},
-                    initializer=init_job_process, initargs=(os.getpid(),), template=template)
+                    initializer=init_job_process, initargs=(os.getpid(),), template=template,
+                    limit_s=limit_s)
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -256,12 +297,41 @@ def _render_html(result: SubmissionResult) -> str:
     return render_html(result)
 
 
-def _render_missing_reports(results_dir: Path, reports_dir: Path) -> None:
-    """A report for every JSON that has none or an older one (a kill between the writes)."""
-    for json_path in results_dir.glob("*.json"):
+# Note [A report that fails]
+# A submission's HTML report is a view of its JSON, written after the JSON and the gradebook's
+# rows (Note [Nothing lost]).  Its failure (a template error on an odd result, a full disk, a
+# name the file system refuses) used to end the batch, so one report cost the rest of the
+# class.  Now it costs that report only: the result and its score stay kept (the JSON and the
+# gradebook, so grades.csv and the dashboard too), the batch goes on, the summary names the
+# submission and why under "report not written", and the exit status is 1, as for a
+# submission not graded, so that a script notices.  The next run writes the missing report
+# (_render_missing_reports, which writes a report for every JSON without a current one) and
+# grades nothing again for it.  Whatever the report writer left (its .tmp) is removed.
+def _write_report(reports_dir: Path, submission_id: str, result: SubmissionResult) -> str:
+    """Write `result`'s report; "" when written, else why not (Note [A report that fails])."""
+    path = reports_dir / f"{submission_id}.html"
+    try:
+        write_atomic(path, _render_html(result))
+    except Exception as exc:
+        try:
+            path.with_name(path.name + ".tmp").unlink(missing_ok=True)
+        except OSError:
+            pass
+        return f"{type(exc).__name__}: {exc}"
+    return ""
+
+
+def _render_missing_reports(results_dir: Path, reports_dir: Path) -> list[tuple[str, str]]:
+    """A report for every JSON that has none or an older one (a kill between the writes, a
+    report that failed: Note [A report that fails]); returns (id, why) of those not written."""
+    failed = []
+    for json_path in sorted(results_dir.glob("*.json")):
         report = reports_dir / f"{json_path.stem}.html"
         if not report.exists() or report.stat().st_mtime < json_path.stat().st_mtime:
-            write_atomic(report, _render_html(load_result(json_path)))
+            why = _write_report(reports_dir, json_path.stem, load_result(json_path))
+            if why:
+                failed.append((json_path.stem, why))
+    return failed
 
 
 def settings_key(assignment: assignments.Assignment, select: str | None,
@@ -420,19 +490,23 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
                        options.sandbox, options.python, options.select, options.notebook_mode,
                        options.device, options.data_dir,
                        secret=assignment.questions.secret,
-                       questions_source=assignment.questions.source)
+                       questions_source=assignment.questions.source,
+                       job_limit_s=options.job_limit_s or job_limit(assignment))
         pool, early_ctrl_c, template = None, False, None
+        limit_s = spec.job_limit_s  # Note [A limit per job]
         beside = None
         if todo:  # Note [Template first]
             # Note [No reader for a class without notebooks] in grader/batch/job.py
             template = Template({**preload_data(spec), "notebooks": holds_notebooks(found.submissions)})
             if schedule is schedule_locally:
-                schedule = functools.partial(schedule_locally, template=template)
+                schedule = functools.partial(schedule_locally, template=template,
+                                             limit_s=limit_s)
             else:  # Note [Templates first on Dask] in grader/batch/cluster.py
                 schedule.prepare(spec, job)
             beside = _Beside(template, call(similarity_job, spec, {
                 s.id: str(s.path) for s in found.submissions}, initializer=init_job_process,
-                initargs=(os.getpid(),)))  # Note [Similarity beside the jobs]
+                initargs=(os.getpid(),)),  # Note [Similarity beside the jobs]
+                limit_s + len(found.submissions))  # Note [A limit per job]
         # Warm workers on this machine: the local pool's jobs, or those of a --cluster local
         # (its Dask workers are this machine's processes too); never a remote --scheduler's.
         if options.warm is not False and todo and options.cluster in (None, "local"):
@@ -455,7 +529,8 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
             json_path = results_dir / f"{submission.id}.json"
             write_atomic(json_path, result.to_json())
             gradebook.record(result, json_path, submission.id)
-            write_atomic(reports_dir / f"{submission.id}.html", _render_html(result))
+            # Note [A report that fails]: said at the end; the end tries it once more
+            _write_report(reports_dir, submission.id, result)
             outcome.graded += 1
             outcome.ungradable_now += result.status != "graded"
             progress(result)
@@ -497,11 +572,15 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
         results = load_results(out_dir)
         write_grades_csv(results_dir, out_dir / "grades.csv", check_ids, gradebook.names(),
                          dict(results[0]))
-        _render_missing_reports(results_dir, reports_dir)
+        outcome.report_failures = _render_missing_reports(results_dir, reports_dir)
         gradebook.finish_run(run_id, "interrupted" if outcome.interrupted else "finished",
                              outcome.graded, len(outcome.failures), outcome.unchanged)
-        _similarity(out_dir, {s.id: s.path for s in found.submissions}, assignment,
-                    beside.result() if beside is not None else None)
+        report = beside.result() if beside is not None else None
+        if beside is not None and beside.timed_out:  # Note [A limit per job]
+            report = {"assignment": assignment.id, "pairs": [], "error": (
+                f"Similar-code detection was stopped: it ran past its limit of "
+                f"{beside.limit_s:g} s (a judge-side hang; tell the course staff).")}
+        _similarity(out_dir, {s.id: s.path for s in found.submissions}, assignment, report)
         outcome.dashboard, outcome.dashboard_error = _dashboard(out_dir, assignment, results)
     finally:
         gradebook.close()
@@ -548,9 +627,11 @@ def _failed(assignment: assignments.Assignment, submission: Submission,
 
 
 def schedule_locally(todo: list[Submission], workers: int, spec: JobSpec, job, keep, failed,
-                     progress, template: Template | None = None) -> None:
+                     progress, template: Template | None = None,
+                     limit_s: float | None = None) -> None:
     """Run `todo` on `workers` job processes (forks of `template` when one was started for
-    `spec` already, Note [Template first]); Note [Crash attribution]."""
+    `spec` already, Note [Template first]), each within `limit_s` seconds (Note [A limit per
+    job]); Note [Crash attribution]."""
     if not todo:
         return
     pending = deque(todo)
@@ -564,7 +645,7 @@ def schedule_locally(todo: list[Submission], workers: int, spec: JobSpec, job, k
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.set())
-    pool = _executor(workers, spec, template)
+    pool = _executor(workers, spec, template, limit_s if limit_s is not None else spec.job_limit_s)
 
     def start_jobs() -> None:
         if interrupted.is_set():
@@ -590,6 +671,10 @@ def schedule_locally(todo: list[Submission], workers: int, spec: JobSpec, job, k
                 submission, alone = in_flight.pop(future)
                 try:
                     result = future.result()
+                except JobTimedOut as late:  # Note [A limit per job]
+                    message, why = gave_up(late.limit_s)
+                    finished.append((submission, failed(submission, message), why))
+                    continue
                 except JobDied as died:
                     if not alone and workers > 1:
                         suspects.append(submission)
@@ -630,9 +715,10 @@ class _Beside:
     jobs run (Note [Similarity beside the jobs]); `result()` is what it returned, None when it
     did not (then the batch does that work itself)."""
 
-    def __init__(self, template: Template, request: bytes) -> None:
+    def __init__(self, template: Template, request: bytes, limit_s: float | None = None) -> None:
         self.running = None
         self.value = None
+        self.limit_s, self.timed_out = limit_s, False  # Note [A limit per job]
         self.done = threading.Event()
         threading.Thread(target=self._run, args=(template, request), daemon=True,
                          name="beside-job").start()
@@ -640,8 +726,12 @@ class _Beside:
     def _run(self, template: Template, request: bytes) -> None:
         try:
             self.running = template.start(request)
+            deadline = None if self.limit_s is None else time.monotonic() + self.limit_s
             while not self.running.wait(1.0):
-                pass
+                if deadline is not None and time.monotonic() >= deadline:
+                    self.timed_out = True  # Note [A limit per job]
+                    self.running.kill_tree()
+                    return
             self.value = self.running.outcome()
         except BaseException:  # the template or the job died: the batch does it itself
             pass
@@ -701,6 +791,9 @@ def summary(outcome: Outcome) -> str:
         lines.append("run the same command again to grade the rest")
     for submission_id, why in outcome.failures:
         lines.append(f"  not graded: {submission_id}: {why}")
+    for submission_id, why in outcome.report_failures:  # Note [A report that fails]
+        lines.append(f"  report not written: {submission_id}: {first_line(why)} (graded and "
+                     f"kept; the next grade batch writes it)")
     lines += [f"results:   {out / 'results'}/<id>.json", f"reports:   {out / 'reports'}/<id>.html",
               f"grades:    {out / 'grades.csv'}", f"gradebook: {out / 'gradebook.sqlite'}"]
     if outcome.dashboard is not None:

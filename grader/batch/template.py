@@ -104,6 +104,15 @@ class TemplateGone(OSError):
     """The template ended before it forked the job: start another."""
 
 
+class JobTimedOut(Exception):
+    """A job ran past its wall-clock limit and was killed with its process tree (Note [A limit
+    per job] in grader/batch/run.py); `limit_s` is that limit."""
+
+    def __init__(self, limit_s: float) -> None:
+        super().__init__(limit_s)
+        self.limit_s = limit_s
+
+
 class JobDied(Exception):
     """A job ended without an answer; `status` is its exit status as subprocess gives it
     (negative: the signal), None when its template ended before it could say."""
@@ -278,9 +287,65 @@ class RunningJob:
         except OSError:
             pass
 
+    def kill_tree(self) -> None:
+        """Kill the job and every process below it, whatever it is doing (Note [A limit per
+        job] in grader/batch/run.py): stopped first, so that it starts nothing new while its
+        descendants are found; each descendant's process group, then each descendant, then the
+        job, with SIGKILL (a job stuck in C code holding the GIL never runs a SIGTERM handler).
+        The job's pid is not reused while the job runs (its template reaps it only after it
+        died); the one window left is a job that died and was reaped an instant before this
+        kill, before its status was read, as with any kill by pid."""
+        kill_process_tree(self.pid)
+
     def close(self) -> None:
         self.job.close()
         self.status.close()
+
+
+def kill_process_tree(pid: int) -> None:
+    """SIGKILL `pid` and its descendants (stopped first; see RunningJob.kill_tree)."""
+    try:
+        os.kill(pid, signal.SIGSTOP)
+    except OSError:
+        return  # gone already (its template reaped it)
+    for _ in range(3):  # a descendant may have been forking while it was found
+        below = descendants(pid)
+        if not below:
+            break
+        for child in below:
+            try:
+                os.kill(child, signal.SIGSTOP)
+            except OSError:
+                pass
+        for child in below:
+            for kill in (os.killpg, os.kill):
+                try:
+                    kill(child, signal.SIGKILL)
+                except OSError:
+                    pass
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid` (from /proc's parent pids), nearest first."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            parents.setdefault(parent, []).append(int(entry))
+    found, queue = [], list(parents.get(pid, ()))
+    while queue:
+        child = queue.pop(0)
+        found.append(child)
+        queue.extend(parents.get(child, ()))
+    return found
 
 
 def _read_int(sock: socket.socket) -> int | None:
@@ -302,9 +367,12 @@ class ForkPool:
     grader/batch/run.py)."""
 
     def __init__(self, workers: int, preload: dict, initializer=None, initargs=(),
-                 template: Template | None = None) -> None:
+                 template: Template | None = None, limit_s: float | None = None) -> None:
         """`template`: one already started with `preload` (Note [Template first] in
-        grader/batch/run.py); the pool stops it when it shuts down."""
+        grader/batch/run.py); the pool stops it when it shuts down.  `limit_s`: each job's
+        wall-clock limit from its fork (Note [A limit per job] in grader/batch/run.py); past
+        it the job is killed with its process tree and its future raises JobTimedOut."""
+        self.limit_s = limit_s
         self.template = template if template is not None else Template(preload)
         self.preload, self.lock = preload, threading.Lock()
         self.slots = threading.BoundedSemaphore(workers)
@@ -336,9 +404,16 @@ class ForkPool:
                 future.set_exception(JobDied(None) if isinstance(exc, TemplateGone) else exc)
                 return
             self.running[running.pid] = running
+            deadline = None if self.limit_s is None else time.monotonic() + self.limit_s
             try:
-                while not running.wait(1.0):
-                    pass
+                while not running.wait(1.0 if deadline is None
+                                       else max(0.0, min(1.0, deadline - time.monotonic()))):
+                    if deadline is not None and time.monotonic() >= deadline:
+                        running.kill_tree()  # Note [A limit per job] in grader/batch/run.py
+                        running.wait_ended(ENDED_WAIT_S)
+                        running.close()
+                        future.set_exception(JobTimedOut(self.limit_s))
+                        return
             except BaseException:
                 running.close()
                 raise

@@ -567,10 +567,20 @@ class WarmWorker(Worker):
                 else:
                     shutil.copy2(source, target, follow_symlinks=False)
 
+    # Note [A closed worker's stream]
+    # Worker.close detaches an open stream (Note [Streamed calls] in grader/worker/client.py):
+    # its replies went with the process.  This close used to skip that for a forked worker, so
+    # a stream left unread stayed open and attached, and the next request, on the fresh worker,
+    # first "drained" the old stream from the new worker's pipe: it waited DRAIN_LIMIT_S for
+    # replies that never come, then stopped the fresh worker (one wasted start and 2 s, and a
+    # read of a closed pipe where no worker was started).  Detached here as there.
     def close(self) -> None:
         if not isinstance(self.process, _ForkedChild):
             super().close()
             return
+        stream, self._stream = self._stream, None  # Note [A closed worker's stream]
+        if stream is not None:
+            stream.open = False
         process, self.process = self.process, None
         self._joined()  # before its cgroup is removed (Note [Cgroup joined meanwhile])
         for fd in (self._request_fd, self._reply_fd):

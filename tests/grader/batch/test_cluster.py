@@ -298,7 +298,8 @@ def dask_scheduler(tmp_path):
 
     info = tmp_path / "scheduler.json"
     (tmp_path / "fake_job.py").write_text(FAKE_JOB)
-    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    # this tree's grader, not the one the venv's editable install points at (a worktree's)
+    env = dict(os.environ, PYTHONPATH=f"{tmp_path}{os.pathsep}{ROOT}")
     started = [subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0",
                                  "--no-dashboard", "--scheduler-file", str(info)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
@@ -622,3 +623,48 @@ def test_prepare_starts_each_local_workers_template_and_the_tasks_fork_from_it(f
         assert client.run(_worker_templates) == before  # the same template, still the only one
     finally:
         scheduler.close()
+
+
+def test_a_task_whose_job_hangs_is_killed_at_its_limit_forked_or_fresh(tmp_path,
+                                                                       monkeypatch) -> None:
+    """Note [A limit per job] on Dask: a task's job that hangs deaf to SIGTERM is killed with its
+    children at the spec's limit, in a template's fork and in a fresh Python alike, and the
+    batch keeps the same error result as a local batch."""
+    import dataclasses
+
+    from types import SimpleNamespace
+
+    from grader.batch import cluster, template
+    from grader.batch.job import JobSpec
+    from grader.scoring.result import SubmissionResult
+
+    (tmp_path / "fake_job.py").write_text(tb.FAKE_JOB)
+    monkeypatch.syspath_prepend(str(tmp_path))  # the template's jobs import it
+    monkeypatch.setenv("PYTHONPATH", f"{tmp_path}{os.pathsep}{ROOT}")  # and a fresh Python's
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    monkeypatch.setenv("FAKE_JOB_PIDS", str(pids))
+    spec = dataclasses.asdict(JobSpec("tiny", {}, str(tb.DATA / "assignments"),
+                                      str(tb.DATA / "rubrics"), None, None, None, job_limit_s=2))
+
+    def request(name: str) -> dict:
+        return {"spec": spec, "job": {"id": name, "path": str(tmp_path), "members": []},
+                "reference": "fake_job:grade", "watch": os.getpid()}
+
+    try:
+        assert cluster._run_forked(spec, "fake_job:grade", request("hang_ben")) == {"timed_out": 2}
+    finally:
+        template.stop_templates()
+    assert cluster._run_fresh(request("hang_cy")) == {"timed_out": 2}
+    for name in ("hang_ben", "hang_cy"):
+        tb.wait_for(lambda: not any(tb.alive(int(pid))
+                                    for pid in (pids / name).read_text().split()), 20,
+                    f"{name}'s job and its children to die")
+    kept = []
+    cluster._settle(SimpleNamespace(id="hang_ben"), {"timed_out": 2},
+                    lambda submission, result, failure="": kept.append((result, failure)),
+                    lambda submission, why: SubmissionResult("tiny", submission.id, "error", 0.0,
+                                                             4.0, 0.0, {}, message=why))
+    [(result, failure)] = kept
+    assert result.message.startswith("the grader gave up on this submission after 2 s; tell the "
+                                     "course staff") and "limit of 2 s" in failure

@@ -150,6 +150,8 @@ def test_bad_commands_exit_2_with_a_message(tmp_path) -> None:
             ([str(tmp_path / "nowhere"), "-o", str(tmp_path / "out")], "is not a folder"),
             ([str(klass), "-o", str(klass)], "must not be the submissions folder"),
             ([str(klass), "-o", str(tmp_path / "out"), "--workers", "0"], "at least 1"),
+            ([str(klass), "-o", str(tmp_path / "out"), "--job-limit", "0"], "above 0"),
+            ([str(klass), "-o", str(tmp_path / "out"), "--job-limit", "nan"], "above 0"),
             ([str(klass), "-o", str(tmp_path / "out"), "--convention", "x"], "NAME=VALUE")):
         proc = batch(*args)
         assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
@@ -294,10 +296,30 @@ import os, signal, time
 from grader.scoring.result import SubmissionResult
 
 def grade(spec, job):
+    if job.id.startswith("hang"):  # a judge-side hang (Note [A limit per job])
+        hang(job)
     time.sleep(float(os.environ.get("FAKE_JOB_SECONDS", "0.3")))
     if job.id.startswith("crash"):
         os.kill(os.getpid(), signal.SIGKILL)
     return SubmissionResult(spec.assignment, job.id, "graded", 1.0, 4.0, 0.3, {"pid": os.getpid()})
+
+def hang(job):
+    """Deaf to SIGTERM (as a job stuck in C code holding the GIL is), with a child in a
+    process group of its own (as a student worker is) and one in the job's; the pids in
+    FAKE_JOB_PIDS/<id>."""
+    import subprocess
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    own = subprocess.Popen(["sleep", "1000"], start_new_session=True)
+    same = subprocess.Popen(["sleep", "1000"])
+    with open(os.path.join(os.environ["FAKE_JOB_PIDS"], job.id), "w") as handle:
+        handle.write(f"{os.getpid()} {own.pid} {same.pid}")
+    while True:
+        pass
+
+def hang_similarity(spec, submissions):
+    """The similarity job, hung (Note [A limit per job])."""
+    from types import SimpleNamespace
+    hang(SimpleNamespace(id="similarity"))
 '''
 RUN_FAKE = ("import json, sys; from pathlib import Path; import grader.scoring.assignment as a; "
             f"a.ASSIGNMENTS_DIR = Path({str(DATA / 'assignments')!r}); "
@@ -523,3 +545,130 @@ def test_the_template_loads_the_checks_with_the_batchs_questions(tmp_path) -> No
                                timeout=120)
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout) == [True, False]
+
+
+def _in_process(tmp_path: Path, monkeypatch):
+    """The tiny assignment and the stand-in job, for run_batch in this process."""
+    import grader.scoring.assignment as assignments
+    (tmp_path / "fake_job.py").write_text(FAKE_JOB)
+    monkeypatch.syspath_prepend(str(tmp_path))  # the template gets this process's sys.path
+    monkeypatch.setattr(assignments, "ASSIGNMENTS_DIR", DATA / "assignments")
+    monkeypatch.setattr(assignments, "RUBRICS_DIR", DATA / "rubrics")
+    import fake_job
+    return assignments.load("tiny"), fake_job
+
+
+def test_a_report_that_fails_to_write_costs_only_that_report(tmp_path, monkeypatch) -> None:
+    """Note [A report that fails]: ben's report raises; his result and score are kept, the rest
+    of the class is graded and reported, the summary says it, and the next run writes it."""
+    from grader.batch import run as batch_run
+    assignment, fake_job = _in_process(tmp_path, monkeypatch)
+    real = batch_run._render_html
+
+    def render(result):
+        if result.submission == "ben":
+            raise OSError(28, "No space left on device")
+        return real(result)
+
+    monkeypatch.setattr(batch_run, "_render_html", render)
+    klass, out = tiny_class(tmp_path / "class", ["ada", "ben", "cy"]), tmp_path / "out"
+    outcome = batch_run.run_batch(klass, assignment, out, batch_run.BatchOptions(workers=2),
+                                  job=fake_job.grade, stream=io.StringIO())
+    assert outcome.graded == 3 and not outcome.failures and not outcome.interrupted
+    assert [name for name, _ in outcome.report_failures] == ["ben"]
+    assert "No space left on device" in outcome.report_failures[0][1]
+    assert outcome.exit_status == 1
+    text = batch_run.summary(outcome)
+    assert "report not written: ben: OSError: [Errno 28] No space left on device" in text
+    files = results(out)
+    assert files["ben"]["status"] == "graded" and files["ben"]["score"] == 1.0
+    assert db(out, "SELECT score FROM results WHERE submission_id='ben'") == [(1.0,)]
+    assert sorted(p.name for p in (out / "reports").iterdir()) == ["ada.html", "cy.html"]
+    assert (out / "grades.csv").read_text().count("\n") == 4 and outcome.dashboard is not None
+    monkeypatch.setattr(batch_run, "_render_html", real)
+    again = batch_run.run_batch(klass, assignment, out, batch_run.BatchOptions(workers=2),
+                                job=fake_job.grade, stream=io.StringIO())
+    assert again.graded == 0 and not again.report_failures and again.exit_status == 0
+    assert_consistent(out)
+
+
+def test_a_job_that_hangs_costs_only_its_submission(tmp_path, monkeypatch) -> None:
+    """Note [A limit per job]: hang_ben's job spins deaf to SIGTERM; past the limit it is killed
+    with its children, he gets an error result that says the grader gave up, the rest of the
+    class is graded and every file is complete; the next run tries him again."""
+    from grader.batch import run as batch_run
+    assignment, fake_job = _in_process(tmp_path, monkeypatch)
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    monkeypatch.setenv("FAKE_JOB_PIDS", str(pids))
+    klass, out = tiny_class(tmp_path / "class", ["ada", "hang_ben", "cy", "dee"]), tmp_path / "out"
+    options = batch_run.BatchOptions(workers=2, job_limit_s=3)
+    outcome = batch_run.run_batch(klass, assignment, out, options, job=fake_job.grade,
+                                  stream=io.StringIO())
+    assert outcome.graded == 4 and not outcome.interrupted and outcome.exit_status == 1
+    assert [name for name, _ in outcome.failures] == ["hang_ben"]
+    files = results(out)
+    assert {n: f["status"] for n, f in files.items()} == {
+        "ada": "graded", "hang_ben": "error", "cy": "graded", "dee": "graded"}
+    assert files["hang_ben"]["message"].startswith(
+        "the grader gave up on this submission after 3 s; tell the course staff")
+    assert "ran past its limit of 3 s" in files["hang_ben"]["environment"]["batch"]["job_failure"]
+    assert "not graded: hang_ben: the grader gave up on this submission after 3 s" in \
+        batch_run.summary(outcome)
+    assert_consistent(out)
+    assert outcome.dashboard is not None
+    job_pid, own, same = map(int, (pids / "hang_ben").read_text().split())
+    wait_for(lambda: not any(alive(pid) for pid in (job_pid, own, same)), 20,
+             "the hung job and its children to die")
+    # not a verdict: the next run grades only hang_ben again (and gives up again)
+    again = batch_run.run_batch(klass, assignment, out, options, job=fake_job.grade,
+                                stream=io.StringIO())
+    assert again.graded == 1 and [name for name, _ in again.failures] == ["hang_ben"]
+    assert run_of(out)["hang_ben"] == 2 and run_of(out)["ada"] == 1
+
+
+def test_a_jobs_default_limit_follows_the_assignments_limits() -> None:
+    """Note [A limit per job]: twice the worker's budget and the notebook's limit, plus a minute."""
+    import grader.scoring.assignment as assignments
+    from grader.batch.run import job_limit
+    fc_nets = assignments.load("fc_nets")
+    assert fc_nets.limits.budget() == 180 and fc_nets.layout.notebook_total_s == 60
+    assert job_limit(fc_nets) == 540
+
+
+def test_job_limit_from_the_command_line_reaches_every_job(tmp_path) -> None:
+    """End to end: a limit no job can meet (10 ms, below a job's start) gives every submission
+    the error result, and the batch still writes every file (Note [A limit per job])."""
+    klass, out = tiny_class(tmp_path / "class", ["ada", "ben"]), tmp_path / "out"
+    proc = batch(str(klass), "-o", str(out), "-j", "2", "--job-limit", "0.01", "--no-warm")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    files = results(out)
+    assert {f["status"] for f in files.values()} == {"error"} and set(files) == {"ada", "ben"}
+    assert all(f["message"].startswith("the grader gave up on this submission after 0.01 s")
+               for f in files.values())
+    assert "not graded: ada: the grader gave up" in proc.stdout
+    assert_consistent(out)
+
+
+def test_a_similarity_job_that_hangs_is_stopped_and_said(tmp_path, monkeypatch) -> None:
+    """Note [A limit per job]: the similarity job beside the grading jobs hangs; it is killed at
+    its limit, the class is graded, and similarity.json (so the dashboard) says why there is no
+    list, without the batch making it itself."""
+    from grader.batch import run as batch_run
+    assignment, fake_job = _in_process(tmp_path, monkeypatch)
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    monkeypatch.setenv("FAKE_JOB_PIDS", str(pids))
+    monkeypatch.setattr(batch_run, "similarity_job", fake_job.hang_similarity)
+    klass, out = tiny_class(tmp_path / "class", ["ada", "ben"]), tmp_path / "out"
+    outcome = batch_run.run_batch(klass, assignment, out,
+                                  batch_run.BatchOptions(workers=1, job_limit_s=1),
+                                  job=fake_job.grade, stream=io.StringIO())
+    assert outcome.graded == 2 and not outcome.failures and outcome.exit_status == 0
+    document = json.loads((out / "similarity.json").read_text())
+    assert document["pairs"] == [] and "ran past its limit of 3 s" in document["error"]
+    assert "ran past its limit of 3 s" in outcome.dashboard.read_text()
+    job_pid, own, same = map(int, (pids / "similarity").read_text().split())
+    wait_for(lambda: not any(alive(pid) for pid in (job_pid, own, same)), 20,
+             "the hung job and its children to die")
+    assert_consistent(out)

@@ -469,3 +469,21 @@ def test_a_forged_reply_in_a_stream_stops_the_warm_worker_and_the_next_one_grade
     from tests.grader.worker.test_client import FORGED_FIELDS, call_and_stream_refuse_the_forged_reply
     call_and_stream_refuse_the_forged_reply(warm_worker(FORGED_FIELDS.replace("FORGED", "{'seconds': 'x'}")))
 
+
+
+def test_close_detaches_an_open_stream_as_a_cold_workers_close_does(warm_worker) -> None:
+    """A warm worker closed (or restarted) with a stream's replies unread: the stream goes with
+    the process, as Worker.close says (Note [A closed worker's stream] in grader/worker/warm.py).
+    Before, the stream stayed open and attached, so the next request first drained the old
+    stream from the new worker's pipe: it waited DRAIN_LIMIT_S for replies that never come and
+    then stopped the fresh worker."""
+    w = warm_worker("")
+    stream = w.stream([({"module": "layers", "attrs": ["double"]}, [np.arange(3.0)], {})] * 3)
+    next(stream)
+    first = w.process
+    w.close()
+    assert not stream.open and w._stream is None
+    with pytest.raises(StopIteration):
+        next(stream)
+    assert_still_grades_warm(w)
+    assert w.process is not first and w.warm_starts == 2  # one fresh start, not two
