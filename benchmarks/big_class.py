@@ -50,7 +50,7 @@ from overhead import build_class
 
 ASSIGNMENT = "fc_nets"
 MODES = {"local": (), "local-cold": ("--no-warm",), "dask": ("--cluster", "local")}
-WORKER_MARKS = (b"runtime.py", b"zygote.py", b"bwrap")  # student-worker side of the tree
+WORKER_MARKS = (b"start.py", b"runtime.py", b"zygote.py", b"bwrap")  # student-worker side of the tree
 
 
 def _children_map() -> dict[int, list[int]]:
