@@ -46,6 +46,7 @@ from collections import Counter
 from pathlib import Path
 
 import bench_common as common
+from grader.batch.processes import children_map
 from overhead import build_class
 
 ASSIGNMENT = "fc_nets"
@@ -53,21 +54,8 @@ MODES = {"local": (), "local-cold": ("--no-warm",), "dask": ("--cluster", "local
 WORKER_MARKS = (b"start.py", b"runtime.py", b"zygote.py", b"bwrap")  # student-worker side of the tree
 
 
-def _children_map() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            children.setdefault(parent, []).append(int(entry))
-    return children
-
-
 def _tree(pid: int) -> list[int]:
-    children, found, frontier = _children_map(), [], [pid]
+    children, found, frontier = children_map(), [], [pid]
     while frontier:
         current = frontier.pop()
         found.append(current)

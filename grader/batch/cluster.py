@@ -139,7 +139,8 @@ from typing import TextIO
 from ..scoring import assignment as assignments
 from ..worker import devices
 from .job import BatchError, Job, JobSpec, first_line, gave_up, job_of
-from .template import JobDied, TemplateGone, call, kill_process_tree, template_for
+from .processes import kill_process_tree
+from .template import JobDied, TemplateGone, call, template_for
 from ..submission.discover import Submission
 from ..scoring.result import SubmissionResult
 

@@ -28,6 +28,7 @@ from ..scoring import assignment as assignments
 from ..scoring.pipeline import Options, grade_submission
 from ..scoring.result import SubmissionResult
 from ..submission.discover import Submission
+from .processes import children_map, kill_group_and_process
 
 JOB_TMP_PREFIX = "grader-batch-job-"
 
@@ -217,11 +218,7 @@ def _stop() -> None:
     doomed = folder.with_name(folder.name + "-stopping")
     for _ in range(40):
         for pid in _children(os.getpid()):
-            for kill in (os.killpg, os.kill):
-                try:
-                    kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
+            kill_group_and_process(pid)
         try:
             folder.rename(doomed)
         except OSError:
@@ -238,16 +235,7 @@ def _job_folder(pid: int) -> Path:
 
 
 def _children(parent: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == parent:
-                        found.append(int(entry))
-            except (OSError, ValueError, IndexError):
-                pass
-    return found
+    return children_map().get(parent, [])
 
 
 def _alive(pid: int) -> bool:

@@ -95,6 +95,8 @@ import time
 from concurrent.futures import Future
 from typing import Callable
 
+from .processes import kill_process_tree
+
 MAX_TEMPLATES = 4
 ENDED_WAIT_S = 30  # how long a pool thread waits for the exit of a job that answered
 _INT = struct.Struct("!q")
@@ -300,52 +302,6 @@ class RunningJob:
     def close(self) -> None:
         self.job.close()
         self.status.close()
-
-
-def kill_process_tree(pid: int) -> None:
-    """SIGKILL `pid` and its descendants (stopped first; see RunningJob.kill_tree)."""
-    try:
-        os.kill(pid, signal.SIGSTOP)
-    except OSError:
-        return  # gone already (its template reaped it)
-    for _ in range(3):  # a descendant may have been forking while it was found
-        below = descendants(pid)
-        if not below:
-            break
-        for child in below:
-            try:
-                os.kill(child, signal.SIGSTOP)
-            except OSError:
-                pass
-        for child in below:
-            for kill in (os.killpg, os.kill):
-                try:
-                    kill(child, signal.SIGKILL)
-                except OSError:
-                    pass
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except OSError:
-        pass
-
-
-def descendants(pid: int) -> list[int]:
-    """Every live process below `pid` (from /proc's parent pids), nearest first."""
-    parents: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            parents.setdefault(parent, []).append(int(entry))
-    found, queue = [], list(parents.get(pid, ()))
-    while queue:
-        child = queue.pop(0)
-        found.append(child)
-        queue.extend(parents.get(child, ()))
-    return found
 
 
 def _read_int(sock: socket.socket) -> int | None:

@@ -46,11 +46,10 @@ TEMPLATES = Path(__file__).resolve().parents[1] / "templates"  # the repository'
 PUBLIC_ONLY_PREFIX = "public checks only:"
 
 
-def _environment(bytecode_cache: jinja2.BytecodeCache | None = None) -> jinja2.Environment:
+def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                              autoescape=True, undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True, auto_reload=False,
-                             bytecode_cache=bytecode_cache)
+                             trim_blocks=True, lstrip_blocks=True, auto_reload=False)
     env.globals["chart_view"] = chart_view  # Note [Charts] in grader/report/charts.py
     return env
 
@@ -63,7 +62,9 @@ COMPILED = Path(__file__).resolve().parent / "compiled"  # Note [Template compil
 def _template() -> jinja2.Template:
     """report.html.j2, compiled once per process (Note [Compiled once]), or loaded as compiled
     ahead for this very source, Jinja and Python (Note [Template compiled ahead])."""
-    return _environment(_StoredOnly(str(COMPILED), _pattern())).get_template(REPORT)
+    env = _environment()
+    env.bytecode_cache = _StoredOnly(str(COMPILED), _pattern(env))
+    return env.get_template(REPORT)
 
 
 # Note [Template compiled ahead]
@@ -87,9 +88,8 @@ class _StoredOnly(jinja2.FileSystemBytecodeCache):
         pass
 
 
-def _pattern() -> str:
-    """Cache file names for this Environment's options (Note [Template compiled ahead])."""
-    env = _environment()
+def _pattern(env: jinja2.Environment) -> str:
+    """Cache file names for `env`'s options (Note [Template compiled ahead])."""
     options = repr((env.autoescape, env.undefined.__name__, env.trim_blocks, env.lstrip_blocks,
                     env.block_start_string, env.variable_start_string, env.comment_start_string,
                     env.line_statement_prefix, env.keep_trailing_newline, env.newline_sequence))
@@ -102,8 +102,9 @@ def compile_ahead() -> Path:
     COMPILED.mkdir(exist_ok=True)
     for old in COMPILED.glob("report-*"):
         old.unlink()
-    cache = jinja2.FileSystemBytecodeCache(str(COMPILED), _pattern())
-    _environment(cache).get_template(REPORT)
+    env = _environment()
+    env.bytecode_cache = jinja2.FileSystemBytecodeCache(str(COMPILED), _pattern(env))
+    env.get_template(REPORT)
     [path] = COMPILED.glob("report-*.cache")
     return path
 
