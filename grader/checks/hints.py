@@ -245,13 +245,13 @@ def with_version_hints(message: str, hint: str) -> str:
     return "\n".join([*explain(message), *([hint] if hint else [])])
 
 
-# What grader/worker/numpy_compat.py restores besides names: form -> (the call's opening, what
-# follows it later on the same line, the release that removed it, what to write instead); a
-# use is the opening, then anything but a line break, then the rest: `np.sum(` ... `for`.
+# What grader/worker/numpy_compat.py restores besides names: form -> (the call's opening, up to
+# and with its parenthesis, what marks the form among that call's own arguments, the release
+# that removed it, what to write instead).  Note [A form is in the call's own arguments]
 RESTORED_FORMS: Mapping[str, tuple[re.Pattern, re.Pattern, str, str]] = {
-    "reshape(newshape=)": (re.compile(r"\b(?:np|numpy)\.reshape\("), re.compile(r"\bnewshape\s*="),
+    "reshape(newshape=)": (re.compile(r"\b(?:np|numpy)\.reshape\("), re.compile(r"\bnewshape\s*=(?!=)"),
                            "2.4", "`np.reshape(x, shape)` or `x.reshape(shape)`"),
-    "sum(generator)": (re.compile(r"\b(?:np|numpy)\.sum\(\s*(?![\[(])"), re.compile(r"\bfor\b"),
+    "sum(generator)": (re.compile(r"\b(?:np|numpy)\.sum\("), re.compile(r"\bfor\b"),
                        "2.4", "the builtin `sum(...)`, or `np.sum([...])` of a list"),
 }
 
@@ -261,27 +261,42 @@ RESTORED_FORMS: Mapping[str, tuple[re.Pattern, re.Pattern, str, str]] = {
 # in the judge after every grading.  On a line holding the opening K times and no rest, the
 # search tried each opening and ran to the end of the line from each: a 220 KB line of
 # `np.reshape(` took 63 s, and a megabyte line (a string constant, well within a zip's
-# limits) hours, with no limit on a batch job to stop it.  Now each opening and each rest is
-# found once (`finditer`), and a use is an opening whose line holds a rest starting at or
-# after the opening's end: the same matches as the one pattern (the source searched has its
-# comments cut, so no `#` is left for `[^#\n]` to stop at), found in one pass over the text.
+# limits) hours, with no limit on a batch job to stop it.  Now the openings, the rests and
+# the brackets are found in one pass (one `finditer` of their alternation), with a stack of
+# the brackets open at each point: linear in the source, whatever it holds.
+#
+# Note [A form is in the call's own arguments]
+# "The rest anywhere after the opening on its line" also matched code that uses neither
+# form: `reg = sum(np.sum(w * w) for w in weights)` and `sum([np.sum(w * w) for w in ws])`,
+# the usual L2 penalty of a network's loss (and the course's own gradient checks), got "your
+# code uses np.sum(generator) ... Under NumPy 2.4 itself this code raises an error", which
+# is false.  A form is used only where its mark stands among the call's own arguments: a
+# `for` directly inside `np.sum(`'s parentheses (a generator argument: `np.sum(x for x in
+# a)`, over lines too), not inside a list, a call or a subscript within them, not after the
+# call has closed; `newshape=` as a keyword of `np.reshape(` itself.  Brackets inside string
+# constants are counted as brackets (the source is never parsed in the judge): a string
+# holding an unmatched bracket within such a call can hide a use or show one, which costs
+# a note, never a point.
+_BRACKET = {"(": ")", "[": "]", "{": "}"}
+
+
 def _form_used(opening: re.Pattern, rest: re.Pattern, code: str) -> bool:
-    """Whether `opening` is followed on its line by `rest` in `code`, a source without `#`
-    (Note [Forms found in linear time])."""
-    last_rest: dict[int, int] = {}  # a line's start -> where the last rest on it starts
-    line, seen = 0, 0
-    for match in rest.finditer(code):
-        newline = code.rfind("\n", seen, match.start())
-        line, seen = (newline + 1 if newline >= 0 else line), match.start()
-        last_rest[line] = match.start()
-    if not last_rest:
-        return False
-    line, seen = 0, 0
-    for match in opening.finditer(code):
-        newline = code.rfind("\n", seen, match.end())
-        line, seen = (newline + 1 if newline >= 0 else line), match.end()
-        if last_rest.get(line, -1) >= match.end():
-            return True
+    """Whether `rest` stands directly among the arguments of a call that `opening` (ending with
+    its `(`) starts, in `code`, a source without `#` (Notes [Forms found in linear time] and
+    [A form is in the call's own arguments])."""
+    scan = re.compile(f"(?P<opening>{opening.pattern})|(?P<rest>{rest.pattern})|(?P<bracket>[][(){{}}])")
+    open_calls: list[bool] = []  # one per open bracket: whether it is the opening's own
+    for match in scan.finditer(code):
+        kind = match.lastgroup
+        if kind == "opening":
+            open_calls.append(True)
+        elif kind == "rest":
+            if open_calls and open_calls[-1]:
+                return True
+        elif match.group() in _BRACKET:
+            open_calls.append(False)
+        elif open_calls:  # a closing bracket; one too many is ignored
+            open_calls.pop()
     return False
 
 _NUMPY_NAME_USE = re.compile(r"\b(?:np|numpy)\.(?P<name>\w+)\b")

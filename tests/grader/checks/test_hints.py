@@ -212,20 +212,37 @@ def test_plugin_hint_also_reaches_checks_that_raise_their_own_failure() -> None:
 
 @pytest.mark.parametrize("code, used", [
     ("y = np.sum(x for x in a)", {"sum(generator)"}),
-    ("y = np.sum(\n    x for x in a)", {"sum(generator)"}),        # the opening's spaces end lines
-    ("y = np.sum([x for x in a])", set()),
-    ("y = np.sum( [x for x in a])", {"sum(generator)"}),          # as the one pattern matched it
+    ("y = np.sum(\n    x for x in a)", {"sum(generator)"}),        # arguments over lines
+    ("y = np.sum(np.sum(b) * 2 for b in a)", {"sum(generator)"}),
     ("y = np.sum([1]) + np.sum(x for x in a)", {"sum(generator)"}),
-    ("y = np.sum(a)\nfor x in a: pass", set()),                  # `for` on another line
+    ("y = np.sum([x for x in a])", set()),
+    ("y = np.sum( [x for x in a])", set()),                       # a list, after a space
+    ("y = np.sum(f(x for x in a))", set()),                       # another call's generator
+    ("y = np.sum(a[[i for i in b]])", set()),
+    ("reg = sum(np.sum(w * w) for w in ws)", set()),              # the usual L2 penalty
+    ("reg = 0.5 * r * sum([np.sum(W ** 2) for W in Ws])", set()),
+    ("y = np.sum(a)\nfor x in a: pass", set()),                  # `for` after the call
     ("for x in a: y = np.sum(a)", set()),                         # `for` before the call
     ("y = np.sum(a, fork=1)", set()),
+    ("y = np.sum(a)) + (x for x in b)", set()),                   # a bracket too many
     ("z = numpy.reshape(a, newshape =\n (2,))", {"reshape(newshape=)"}),
-    ("z = np.reshape(a, (2,)); newshape = 3", {"reshape(newshape=)"}),
+    ("z = np.reshape(a, newshape=(2,)).T", {"reshape(newshape=)"}),
+    ("z = np.reshape(a, (2,)); newshape = 3", set()),
+    ("z = np.reshape(a, f(newshape=3))", set()),
+    ("z = np.reshape(a, newshape == 3)", set()),
     ("newshape = 3; z = np.reshape(a, newshape)", set()),
 ])
-def test_restored_forms_are_found_where_the_one_pattern_found_them(code, used) -> None:
-    """Note [Forms found in linear time]: the forms the single patterns
-    `opening[^#\\n]*rest` found, found in one pass."""
+def test_restored_forms_are_found_among_the_calls_own_arguments(code, used) -> None:
+    """Notes [Forms found in linear time] and [A form is in the call's own arguments]."""
     assert {form for form, (opening, rest, _, _) in hints.RESTORED_FORMS.items()
             if hints._form_used(opening, rest, code)} == used
+
+
+def test_the_l2_penalty_of_a_loss_gets_no_note() -> None:
+    """The usual penalty `sum(np.sum(W * W) for W in ...)` under NumPy 2.4 is correct code:
+    no note says it raises (Note [A form is in the call's own arguments])."""
+    penalty = "loss += 0.5 * self.reg * sum(np.sum(W * W) for W in weights)\n"
+    assert hints.restored_numpy_note({"fc_net": penalty}, "2.4.6") is None
+    assert "np.sum(generator)" in hints.restored_numpy_note(
+        {"fc_net": "loss += 0.5 * self.reg * np.sum(np.sum(W * W) for W in weights)\n"}, "2.4.6")
 
