@@ -135,6 +135,12 @@ class Selftest:
             lost = [c.id for c in reference.checks if c.status != "passed"]
             found.append(f"the reference solution lost points ({reference.score:g} / "
                          f"{reference.max_score:g}) on {', '.join(lost)}")
+        if reference is not None and reference.status == "graded":
+            # The solution is written for the NumPy the worker runs: a note that it uses names or
+            # forms that NumPy removed is the note's mistake (Note [A form is in the call's own
+            # arguments] in grader/checks/hints.py), which students would get too.
+            found.extend(f"the reference solution got a NumPy-version note: {_first_line(note)}"
+                         for note in reference.notes if "NumPy names" in note)
         starter_fixture = next(f for f in self.fixtures if f.id == STARTER_ID)
         starter = self.results.get(STARTER_ID)
         if starter_fixture.problem:

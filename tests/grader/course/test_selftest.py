@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from grader.scoring import assignment as assignments
+from grader.checks import hints
 from grader.course.mutants import Bug
 from grader.scoring.result import CheckResult, SubmissionResult
 from grader.course.selftest import Fixture, Selftest
@@ -206,6 +207,20 @@ def test_a_starter_that_scores_points_is_a_problem(tiny):
     mutant = _result("mutant-01", {**FULL, "relu_forward/out": (0, 1)})
     test = _selftest(tiny, starter, mutant, Bug("b", "layers.py", "x", "y", "relu_forward"))
     assert "the starter code scored 1, not 0 (points on relu_forward/out)" in test.problems()
+
+
+def test_a_numpy_version_note_on_the_solution_is_a_problem(tiny):
+    """The solution runs under the worker's NumPy: a note that it uses removed names is the
+    note's mistake (Note [A form is in the call's own arguments] in grader/checks/hints.py)."""
+    import dataclasses
+    starter = _result("starter", ZERO)
+    mutant = _result("mutant-01", {**FULL, "relu_forward/out": (0, 1)})
+    test = _selftest(tiny, starter, mutant, Bug("b", "layers.py", "x", "y", "relu_forward"))
+    before = test.problems()
+    note = hints.restored_numpy_note({"layers": "y = np.sum(x for x in a)\n"}, "2.4.6")
+    test.results["reference"] = dataclasses.replace(
+        test.results["reference"], notes=("used the course's solver.py in place of the submitted one", note))
+    assert test.problems() == [f"the reference solution got a NumPy-version note: {note}", *before]
 
 
 def test_an_internal_grader_error_in_the_starter_is_a_problem(tiny):
