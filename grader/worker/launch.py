@@ -83,13 +83,14 @@ def start(submission: Path, limits: sandbox.Limits, python: str, mode: str,
     tree = None
     try:
         plan = sandbox.plan(python, submission, scratch, mode, device.worker_env(),
-                            gpu=device.kind == "cuda", scratch_bytes=limits.scratch_bytes)
+                            gpu=device.kind == "cuda", scratch_bytes=limits.scratch_bytes,
+                            cpus=limits.cpus)
         if plan.drop_to_uid is not None:
             os.chown(scratch, plan.drop_to_uid, plan.drop_to_uid)
         isolation = dict(plan.isolation)
         unprivileged = plan.drop_to_uid is not None or os.geteuid() != 0
         gpu = device.kind == "cuda"
-        tree, _ = cgroup.make(limits.memory_bytes, limits.processes)
+        tree, _ = cgroup.make(limits.memory_bytes, limits.processes, limits.cpus)
         isolation.update(sandbox.limits_in_force(limits, gpu, tree, unprivileged))
         request_r, request_w = os.pipe()
         reply_r, reply_w = os.pipe()

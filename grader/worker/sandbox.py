@@ -67,6 +67,7 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import functools
+import math
 import os
 import resource
 import secrets
@@ -118,6 +119,9 @@ class Limits:
     reply_bytes: int = 512 << 20
     scratch_bytes: int = 512 << 20  # the size of /scratch, a tmpfs under bubblewrap (Note [Sandbox views])
     open_files: int = 0  # RLIMIT_NOFILE; 0: from the machine's file table (Note [Open files per submission])
+    # The whole tree's CPU quota, in CPUs, where the machine has a cpu cgroup; 0: none (Note
+    # [CPU per submission] in grader/worker/cgroup.py).
+    cpus: float = 1.0
     # The whole submission, staging included (Note [Time budget], grader/worker/client.py);
     # None: max(180 s, 8 call limits), far above what correct work needs (README "Measured").
     budget_s: float | None = None
@@ -366,8 +370,26 @@ def _hide_judge_folders(args: list[str]) -> list[str]:
     return hidden
 
 
-def _worker_env(home: str, drop: int | None, extra: dict[str, str] | None = None) -> dict[str, str]:
+# The thread pools a worker's libraries start, sized to its CPU quota where one is in force
+# (Note [Thread pools under a CPU quota] in grader/worker/cgroup.py); the judge's own setting wins.
+THREAD_POOL_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                   "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+
+def thread_pool_env(cpus: float) -> dict[str, str]:
+    """THREAD_POOL_ENV set to the whole CPUs of a quota of `cpus` where the worker's cgroup
+    will hold that quota, and the judge's environment does not name them; else {}."""
+    from . import cgroup  # cgroup imports this module
+    if not cgroup.cpu_quota_us(cpus) or not cgroup.has_cpu_controller():
+        return {}
+    threads = str(max(1, math.ceil(cpus)))
+    return {name: threads for name in THREAD_POOL_ENV if name not in os.environ}
+
+
+def _worker_env(home: str, drop: int | None, extra: dict[str, str] | None = None,
+                cpus: float = Limits.cpus) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k.startswith(PASSED_ENV_PREFIXES)}
+    env.update(thread_pool_env(cpus))
     if drop is not None:
         env["GRADER_WORKER_UID"] = str(drop)
     env.update(HOME=home, TMPDIR="/tmp", PATH="/usr/bin:/bin", MPLBACKEND="Agg",
@@ -378,13 +400,15 @@ def _worker_env(home: str, drop: int | None, extra: dict[str, str] | None = None
 
 def plan(python: str, submission: Path, scratch: Path, mode: str = "auto",
          extra_env: dict[str, str] | None = None, gpu: bool = False,
-         scratch_bytes: int = 512 << 20, scratch_perms: str = "1777") -> SandboxPlan:
+         scratch_bytes: int = 512 << 20, scratch_perms: str = "1777",
+         cpus: float = Limits.cpus) -> SandboxPlan:
     """Build the command that runs the worker runtime under `python` with `submission` visible.
 
     `mode` is "bwrap", "rlimits" or "auto" (bwrap when installed).  See Note [Sandbox].
     `extra_env` is set in the worker's environment last (the device's settings,
     Note [Same numbers on a GPU] in grader/worker/devices.py); `gpu` binds the NVIDIA
-    device nodes into the sandbox (Note [Choosing the device] there).
+    device nodes into the sandbox (Note [Choosing the device] there).  `cpus`: the tree's CPU
+    quota, which sizes its thread pools (Note [Thread pools under a CPU quota] in cgroup.py).
     """
     use_bwrap = mode == "bwrap" or (mode == "auto" and bwrap_path() is not None)
     if mode == "bwrap" and bwrap_path() is None:
@@ -398,7 +422,7 @@ def plan(python: str, submission: Path, scratch: Path, mode: str = "auto",
             notes.append("running as root with an interpreter only root can read: the worker "
                          "stays root, so the process-count limit is not enforced")
         return SandboxPlan([python, *WORKER_FLAGS, str(WORKER_DIR / "start.py")],
-                           _worker_env(str(scratch), drop, extra_env), "rlimits", str(submission), str(scratch),
+                           _worker_env(str(scratch), drop, extra_env, cpus), "rlimits", str(submission), str(scratch),
                            str(WORKER_DIR), drop, notes,
                            {"ipc": "shared with the host", "scratch": "host folder",
                             "proc": "host", "sys": "host"})
@@ -425,7 +449,7 @@ def plan(python: str, submission: Path, scratch: Path, mode: str = "auto",
     else:  # an older bubblewrap: the host folder, with the per-file size limit only
         args += ["--bind", str(scratch), SANDBOX_SCRATCH]
     args += ["--chdir", SANDBOX_SCRATCH]
-    env = _worker_env(SANDBOX_SCRATCH, drop, extra_env)
+    env = _worker_env(SANDBOX_SCRATCH, drop, extra_env, cpus)
     args += ["--clearenv"]
     for key, value in sorted(env.items()):
         args += ["--setenv", key, value]
@@ -568,7 +592,8 @@ def limits_in_force(limits: Limits, gpu: bool, tree=None, nproc_enforced: bool =
                            f"no cgroup for the whole submission",
                  "shared_memory": "not counted (memfd, System V and tmpfs pages escape per-process limits)",
                  "processes": (f"{limits.processes} per uid (RLIMIT_NPROC)" if nproc_enforced
-                               else "not enforced (the worker runs as root)")}
+                               else "not enforced (the worker runs as root)"),
+                 "cpu": "no CPU limit for the whole submission (no cgroup); CPU seconds per process (rlimit)"}
     facts["open_files"] = (f"{nofile} per process, at most {nofile * limits.processes} "
                            f"with {limits.processes} processes")
     return facts

@@ -467,7 +467,8 @@ class WarmWorker(Worker):
         student code (Note [Memory per submission] in grader/worker/cgroup.py, Note [Cgroup
         joined meanwhile]); no student code has run in it yet.  Returns its host pid (Note
         [Liveness without the zygote]), None where not found."""
-        self.tree, _ = cgroup.make(self.limits.memory_bytes, self.limits.processes)
+        self.tree, _ = cgroup.make(self.limits.memory_bytes, self.limits.processes,
+                                   self.limits.cpus)
         zygote = struct.unpack("3i", self._control.sock.getsockopt(
             socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[0]
         host = cgroup.host_pid(zygote, pid_in_sandbox)
