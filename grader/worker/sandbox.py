@@ -56,10 +56,11 @@ What else the worker sees under bubblewrap, and what a result's
   source folders of the bind mounts; that is known and not hidden.
 - sys: only /sys/devices/system/cpu (the CPU count thread pools read); with a GPU
   the whole /sys read-only, which the NVIDIA libraries need.
-- memory, shared_memory, processes, open_files: the limits in force, in any mode
+- memory, shared_memory, processes, cpu, open_files: the limits in force, in any mode
   (`limits_in_force`): the whole submission's memory in a cgroup, shared memory
   counted, or the per-process rlimits alone (Note [Memory per submission] in
-  grader/worker/cgroup.py); the open-file limit (Note [Open files per submission]).
+  grader/worker/cgroup.py); its CPU quota and weight, or none (Note [CPU per submission]
+  there); the open-file limit (Note [Open files per submission]).
 """
 
 from __future__ import annotations
