@@ -79,7 +79,7 @@ a 1-CPU quota on a 32-core server such a pool's threads spin and yield between c
 (OpenBLAS threads busy-wait after each threaded call before they sleep), and all of that is
 charged to the tree's quota: the student's own thread then waits out most of every period.
 That would time out correct submissions on exactly the machines with the most cores.  So where
-a tree gets a quota, the worker's environment sizes the pools to it (sandbox.THREAD_POOL_ENV:
+a tree gets a quota, the worker's environment sizes the pools to it (THREAD_POOL_ENV:
 OMP_, OPENBLAS_, MKL_NUM_THREADS, TF_NUM_INTRAOP_ and TF_NUM_INTEROP_THREADS, each the quota
 rounded up), unless the judge's own environment sets one (passed as it is, as before).  A
 warm slot's zygote, which loads numpy for every manifest, is sized to the default quota; a
@@ -113,6 +113,7 @@ limit into the message of a plain endless loop.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import secrets
 import signal
@@ -504,6 +505,22 @@ def describe_cpu(hierarchy: Hierarchy | None, cpus: float) -> str:
              else "no CPU quota")
     weight = "cpu.weight" if hierarchy.version == "v2" else "cpu.shares"
     return f"{quota}, an equal share of a busy machine ({version} {weight})"
+
+
+# The thread pools a worker's libraries start, sized to its CPU quota where one is in force
+# (Note [Thread pools under a CPU quota]); the judge's own setting wins.
+THREAD_POOL_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                   "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+
+def thread_pool_env(cpus: float) -> dict[str, str]:
+    """THREAD_POOL_ENV, each the whole CPUs of a quota of `cpus`, for a worker's environment
+    (sandbox.plan's extra_env) where its cgroup will hold that quota, less those the judge's
+    environment names (passed as they are); else {} (Note [Thread pools under a CPU quota])."""
+    if not cpu_quota_us(cpus) or not has_cpu_controller():
+        return {}
+    threads = str(max(1, math.ceil(cpus)))
+    return {name: threads for name in THREAD_POOL_ENV if name not in os.environ}
 
 
 def has_cpu_controller() -> bool:

@@ -82,9 +82,10 @@ def start(submission: Path, limits: sandbox.Limits, python: str, mode: str,
     scratch = Path(tempfile.mkdtemp(prefix="grader-scratch-"))
     tree = None
     try:
-        plan = sandbox.plan(python, submission, scratch, mode, device.worker_env(),
-                            gpu=device.kind == "cuda", scratch_bytes=limits.scratch_bytes,
-                            cpus=limits.cpus)
+        env = {**device.worker_env(), **cgroup.thread_pool_env(limits.cpus)}  # Note [Thread
+        # pools under a CPU quota] in grader/worker/cgroup.py
+        plan = sandbox.plan(python, submission, scratch, mode, env,
+                            gpu=device.kind == "cuda", scratch_bytes=limits.scratch_bytes)
         if plan.drop_to_uid is not None:
             os.chown(scratch, plan.drop_to_uid, plan.drop_to_uid)
         isolation = dict(plan.isolation)

@@ -68,7 +68,6 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import functools
-import math
 import os
 import resource
 import secrets
@@ -371,26 +370,8 @@ def _hide_judge_folders(args: list[str]) -> list[str]:
     return hidden
 
 
-# The thread pools a worker's libraries start, sized to its CPU quota where one is in force
-# (Note [Thread pools under a CPU quota] in grader/worker/cgroup.py); the judge's own setting wins.
-THREAD_POOL_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                   "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
-
-
-def thread_pool_env(cpus: float) -> dict[str, str]:
-    """THREAD_POOL_ENV set to the whole CPUs of a quota of `cpus` where the worker's cgroup
-    will hold that quota, and the judge's environment does not name them; else {}."""
-    from . import cgroup  # cgroup imports this module
-    if not cgroup.cpu_quota_us(cpus) or not cgroup.has_cpu_controller():
-        return {}
-    threads = str(max(1, math.ceil(cpus)))
-    return {name: threads for name in THREAD_POOL_ENV if name not in os.environ}
-
-
-def _worker_env(home: str, drop: int | None, extra: dict[str, str] | None = None,
-                cpus: float = Limits.cpus) -> dict[str, str]:
+def _worker_env(home: str, drop: int | None, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k.startswith(PASSED_ENV_PREFIXES)}
-    env.update(thread_pool_env(cpus))
     if drop is not None:
         env["GRADER_WORKER_UID"] = str(drop)
     env.update(HOME=home, TMPDIR="/tmp", PATH="/usr/bin:/bin", MPLBACKEND="Agg",
@@ -401,15 +382,14 @@ def _worker_env(home: str, drop: int | None, extra: dict[str, str] | None = None
 
 def plan(python: str, submission: Path, scratch: Path, mode: str = "auto",
          extra_env: dict[str, str] | None = None, gpu: bool = False,
-         scratch_bytes: int = 512 << 20, scratch_perms: str = "1777",
-         cpus: float = Limits.cpus) -> SandboxPlan:
+         scratch_bytes: int = 512 << 20, scratch_perms: str = "1777") -> SandboxPlan:
     """Build the command that runs the worker runtime under `python` with `submission` visible.
 
     `mode` is "bwrap", "rlimits" or "auto" (bwrap when installed).  See Note [Sandbox].
     `extra_env` is set in the worker's environment last (the device's settings,
     Note [Same numbers on a GPU] in grader/worker/devices.py); `gpu` binds the NVIDIA
-    device nodes into the sandbox (Note [Choosing the device] there).  `cpus`: the tree's CPU
-    quota, which sizes its thread pools (Note [Thread pools under a CPU quota] in cgroup.py).
+    device nodes into the sandbox (Note [Choosing the device] there), and the thread pools'
+    sizes (Note [Thread pools under a CPU quota] in grader/worker/cgroup.py).
     """
     use_bwrap = mode == "bwrap" or (mode == "auto" and bwrap_path() is not None)
     if mode == "bwrap" and bwrap_path() is None:
@@ -423,7 +403,7 @@ def plan(python: str, submission: Path, scratch: Path, mode: str = "auto",
             notes.append("running as root with an interpreter only root can read: the worker "
                          "stays root, so the process-count limit is not enforced")
         return SandboxPlan([python, *WORKER_FLAGS, str(WORKER_DIR / "start.py")],
-                           _worker_env(str(scratch), drop, extra_env, cpus), "rlimits", str(submission), str(scratch),
+                           _worker_env(str(scratch), drop, extra_env), "rlimits", str(submission), str(scratch),
                            str(WORKER_DIR), drop, notes,
                            {"ipc": "shared with the host", "scratch": "host folder",
                             "proc": "host", "sys": "host"})
@@ -450,7 +430,7 @@ def plan(python: str, submission: Path, scratch: Path, mode: str = "auto",
     else:  # an older bubblewrap: the host folder, with the per-file size limit only
         args += ["--bind", str(scratch), SANDBOX_SCRATCH]
     args += ["--chdir", SANDBOX_SCRATCH]
-    env = _worker_env(SANDBOX_SCRATCH, drop, extra_env, cpus)
+    env = _worker_env(SANDBOX_SCRATCH, drop, extra_env)
     args += ["--clearenv"]
     for key, value in sorted(env.items()):
         args += ["--setenv", key, value]

@@ -118,9 +118,10 @@ class SlotPool:
         return [str(s) for s in self.slots if self._wait_ready(s, deadline)]
 
     def _start(self, slot: Path) -> None:
+        # Pools sized to the default CPU quota (Note [Thread pools under a CPU quota] in cgroup.py).
+        env = {**self.device.worker_env(), **cgroup.thread_pool_env(sandbox.Limits.cpus)}
         plan = sandbox.zygote_plan(self.python, slot / "inbox", slot / "scratch", slot / "control",
-                                   self.preload, self.device.worker_env(),
-                                   gpu=self.device.kind == "cuda")
+                                   self.preload, env, gpu=self.device.kind == "cuda")
         if plan is None:
             raise ZygoteError(warm_refusal("numpy") or "warm workers are not possible here")
         (slot / "control" / SOCKET_NAME).unlink(missing_ok=True)

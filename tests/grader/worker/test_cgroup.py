@@ -430,7 +430,7 @@ def test_a_worker_tree_lands_in_its_cpu_cgroup_with_the_quota_and_pools_to_match
     assert int(weight) == (100 if HIERARCHY.version == "v2" else 1024)
     members = {int(p) for p in (folder / "cgroup.procs").read_text().split()}
     assert w.process.pid in members and members == set(w.tree.pids())
-    for name in sandbox.THREAD_POOL_ENV:  # Note [Thread pools under a CPU quota]
+    for name in cgroup.THREAD_POOL_ENV:  # Note [Thread pools under a CPU quota]
         assert w.call("layers", "env", name).value == os.environ.get(name, "2"), name
     w.close()
     assert not folder.exists()
@@ -520,6 +520,8 @@ def test_each_warm_fork_gets_its_own_cgroup(submission) -> None:
                 if HIERARCHY.cpu is not None:  # Note [CPU per submission]
                     assert w.tree.cpu_folder in seen[-1] and _quota(w.tree) == (100_000, 100_000)
                     assert w.isolation["cpu"].startswith("1 CPU for the whole submission")
+                    assert w.call("layers", "env", "OPENBLAS_NUM_THREADS").value == \
+                        os.environ.get("OPENBLAS_NUM_THREADS", "1")  # the zygote's pools too
                 with pytest.raises(WorkerCrashed, match="together exceeded the memory limit"):
                     w.call("layers", "children", 3, 300)
                 assert_still_grades(w)  # a fresh fork, in a fresh cgroup
@@ -609,6 +611,20 @@ def test_a_v2_cgroup_without_a_quota_keeps_the_weight(fake_v2) -> None:
 def test_a_quota_is_the_cpus_in_each_period() -> None:
     assert [cgroup.cpu_quota_us(c) for c in (1, 2, 0.5, 1.25, 0, -1, 0.001)] == [
         100_000, 200_000, 50_000, 125_000, 0, 0, 1000]  # the kernel's smallest quota is 1 ms
+
+
+def test_thread_pools_are_sized_to_the_quota_unless_the_judge_says(monkeypatch) -> None:
+    """Note [Thread pools under a CPU quota]."""
+    for name in cgroup.THREAD_POOL_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(cgroup, "has_cpu_controller", lambda: True)
+    assert cgroup.thread_pool_env(1) == dict.fromkeys(cgroup.THREAD_POOL_ENV, "1")
+    assert cgroup.thread_pool_env(1.5) == dict.fromkeys(cgroup.THREAD_POOL_ENV, "2")
+    assert cgroup.thread_pool_env(0) == {}  # no quota: the pools as the libraries choose
+    monkeypatch.setenv("OMP_NUM_THREADS", "8")  # the judge's own setting is passed as it is
+    assert "OMP_NUM_THREADS" not in cgroup.thread_pool_env(1)
+    monkeypatch.setattr(cgroup, "has_cpu_controller", lambda: False)
+    assert cgroup.thread_pool_env(1) == {}  # no cpu cgroup: nothing changes
 
 
 def test_memory_near_the_limit_is_told_from_memory_below_it(fake_v2) -> None:
