@@ -5,13 +5,17 @@ quota] in grader/worker/cgroup.py), measured on real workers, never asserted in 
    time; the CPU seconds the tree used per wall second (the kernel's accounting: the children's
    rusage from wait4 and the parent's own), with the default quota (1 CPU) and with none
    (`cpus: 0`), interleaved.  Without the quota the tree takes every core it can get.
-2. pools: a correct numpy workload (a two-layer network's forward and backward on 200 x 3072
+2. fairness: the same spinning tree with FORKS processes and no quota (`cpus: 0`, so only the
+   equal weight acts) beside a tree of one spinner: the CPU seconds per wall second each gets
+   while both run.  With the weights the one spinner keeps its share; without them and
+   without the kernel's autogroup it would get 1 / (FORKS + 2) of the cores.
+3. pools: a correct numpy workload (a two-layer network's forward and backward on 200 x 3072
    inputs, with elementwise work between the products, as a training check runs) under the
    1-CPU quota, with the pools sized to the quota (what the grader does) and with OpenBLAS
    told to start POOL threads (what the pools of a POOL-core server would be without it), and
    without the quota, interleaved: the wall and CPU seconds of the call.
 
-    sudo .venv/bin/python benchmarks/cpu_quota.py [--rounds 3] [--spinners 4] [--pool 16]
+    sudo .venv/bin/python benchmarks/cpu_quota.py [--rounds 3] [--spinners 4] [--forks 48] [--pool 16]
 
 Needs a writable cpu cgroup (root on cgroup v1 or v2); says so and exits 2 otherwise.
 """
@@ -23,6 +27,7 @@ import dataclasses
 import os
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -92,12 +97,27 @@ def run(folder: Path, cpus: float, function: str, *args, env: dict | None = None
                 os.environ[key] = value
 
 
+def side_by_side(folder: Path, forks: int, seconds: float) -> tuple[list[float], list[float]]:
+    """A tree of `forks` spinners and a tree of one, both without a quota, at the same time."""
+    results: dict[int, list[float]] = {}
+
+    def one(n: int) -> None:
+        results[n] = run(folder, 0.0, "spin", n, seconds)
+    threads = [threading.Thread(target=one, args=(n,)) for n in (forks, 0)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results[forks], results[0]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--spinners", type=int, default=4)
     parser.add_argument("--spin-s", type=float, default=3.0)
     parser.add_argument("--pool", type=int, default=16)
+    parser.add_argument("--forks", type=int, default=48)
     parser.add_argument("--steps", type=int, default=150)
     options = parser.parse_args()
     if not cgroup.has_cpu_controller():
@@ -114,6 +134,9 @@ def main() -> int:
                 used, wall = run(folder, cpus, "spin", options.spinners, options.spin_s)
                 print(f"round {round_} spinners  cpus={cpus:g}: {used:.2f} CPU s in {wall:.2f} s "
                       f"= {used / wall:.2f} CPUs")
+            many, alone = side_by_side(folder, options.forks, options.spin_s)
+            print(f"round {round_} fairness  {options.forks + 1} spinners: {many[0] / many[1]:.2f} CPUs; "
+                  f"beside them 1 spinner: {alone[0] / alone[1]:.2f} CPUs")
             for label, cpus, env in (("quota 1, pools of 1", 1.0, None),
                                      (f"quota 1, OpenBLAS pool of {options.pool}", 1.0,
                                       {"OPENBLAS_NUM_THREADS": str(options.pool)}),
