@@ -1,5 +1,5 @@
-"""One cgroup per worker tree: memory (shared memory included) and processes limited for all of
-one submission's processes together, where the machine lets the judge make cgroups.
+"""One cgroup per worker tree: memory (shared memory included), processes and CPU limited for all
+of one submission's processes together, where the machine lets the judge make cgroups.
 
 The judge (grader/worker/client.py, grader/worker/warm.py) makes a `TreeCgroup` before each
 worker starts, puts the worker in it before any student code runs, asks it after every
@@ -44,6 +44,61 @@ bubblewrap the worker has a cgroup namespace: /proc/self/cgroup shows "/", no ho
 Not counted: GPU memory (no cgroup does); pages of shared files that another cgroup read
 first stay charged there (the zygote's numpy and torch, for a warm fork).
 
+# Note [CPU per submission]
+Without a CPU controller, fairness between the workers of `grade batch --workers N` rested on
+the kernel's autogroup (kernel.sched_autogroup_enabled, which groups by session: each worker
+leads one): on a server with autogroup off, a submission that forks 48 spinning processes
+(well within pids.max) takes 48 of every 48 + N - 1 time slices, and the other students'
+calls run into their time limits; with autogroup or without, its tree alone may use every
+idle core.  So where the machine has a cpu controller the tree's cgroup gets it too:
+- an equal weight, the kernel's default (v1 cpu.shares 1024, v2 cpu.weight 100), written
+  so that every tree has the same whatever the parent says: on a busy machine each tree gets
+  the same share however many processes or threads it runs;
+- a CFS quota of `Limits.cpus` CPUs (`limits: cpus:` in the manifest, default 1): v1
+  cpu.cfs_quota_us / cpu.cfs_period_us, v2 cpu.max, CPU_PERIOD_US (100 ms) a period.  One
+  CPU is what every time limit was measured with (one CPU thread of a loaded 2-core machine:
+  grader/checks/training_data.py Note [Training budget], the tensorflow and pytorch checks'
+  MEASURED) and what `grade batch` gives each worker by default (--workers = the CPU count);
+  the torch course helpers already run torch on one thread.  A manifest whose correct work
+  needs more says `cpus: 2`; 0 means no quota (the weight stays).
+Which hierarchy: v2, the same child folder as the memory limit with `+cpu` enabled in the
+parent's subtree_control where the parent has the controller; v1, a child of the judge's own
+cgroup in the cpu hierarchy (mounted alone, or as `cpu,cpuacct`) when a probe child gets
+cpu.cfs_quota_us.  The worker joins it with the others (cgroup.procs of every folder of
+the tree, before any student code runs), a warm fork gets its own, and it is removed with
+them.  Where there is none (no cpu hierarchy, not writable, GRADER_CGROUP naming a v1 memory
+folder) the tree keeps RLIMIT_CPU per process and the kernel's scheduling as before.  Each
+result's `environment.isolation.cpu` says which.  The quota's effect is measured by
+benchmarks/cpu_quota.py, not by timed tests: tests/grader/worker/test_cgroup.py checks the
+files, and that a spinning tree used no more CPU than its quota allows over the call's wall
+time (the kernel's accounting: a bound that a busier machine only loosens).  The controller is
+enabled for v2 children after memory and pids and apart from them: a parent that refuses it
+(v2 refuses `+cpu` while real-time threads sit in the subtree) keeps the memory limit.
+
+# Note [Thread pools under a CPU quota]
+numpy's OpenBLAS, torch's OpenMP and TensorFlow's Eigen pools start one thread per CPU the
+process can see (/sys/devices/system/cpu, its affinity), not per CPU its quota allows.  Under
+a 1-CPU quota on a 32-core server such a pool's threads spin and yield between calls
+(OpenBLAS threads busy-wait after each threaded call before they sleep), and all of that is
+charged to the tree's quota: the student's own thread then waits out most of every period.
+That would time out correct submissions on exactly the machines with the most cores.  So where
+a tree gets a quota, the worker's environment sizes the pools to it (THREAD_POOL_ENV:
+OMP_, OPENBLAS_, MKL_NUM_THREADS, TF_NUM_INTRAOP_ and TF_NUM_INTEROP_THREADS, each the quota
+rounded up), unless the judge's own environment sets one (passed as it is, as before).  A
+warm slot's zygote, which loads numpy for every manifest, is sized to the default quota; a
+manifest with more CPUs then gets pools smaller than its quota, never larger.  Measured on the
+project's 2-core machine (benchmarks/cpu_quota.py, load average 5, two interleaved rounds): a
+numpy training loop under the 1-CPU quota took 1.2-1.4 s of CPU with pools of one thread and
+2.5-2.7 s with an OpenBLAS pool of 16, its wall time doubled; four forked spinners used
+0.91-0.92 CPUs under the quota, 1.08-1.17 without (all the loaded machine gave them); a
+third run at load average 4-6 gave 1.11-1.17 and 2.35-2.68 s for the loop, and one spinner
+beside a tree of 49 (both without a quota) 0.37-0.45 CPUs against the 49's 0.41-0.65 (autogroup
+is on there too, so this shows the shares do no harm, not what they do alone).  The
+worker's numbers may differ from the judge's in the last bits where a library splits a sum
+between threads (long dot products); every check compares with a tolerance, and `grade
+selftest` of the four numpy assignments, pruning and tensorflow (--quick) gives the same
+verdicts with one-thread pools.
+
 # Note [Held at the memory limit]
 A tree that reaches its limit is not always killed: the kernel first reclaims what it can
 (page cache, the pages of the very libraries the code runs from) and only calls the
@@ -65,6 +120,7 @@ limit into the message of a plain endless loop.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import secrets
 import signal
@@ -78,13 +134,19 @@ PARENT_ENV = "GRADER_CGROUP"  # a delegated cgroup folder to make the workers' c
 AT_LIMIT_SHARE = 1 / 16  # memory in use this close to the limit is "at the limit" (Note [Held at the memory limit])
 
 
+CPU_PERIOD_US = 100_000  # the CFS period of a tree's CPU quota (the kernel's default)
+CPU_WEIGHT_V1, CPU_WEIGHT_V2 = 1024, 100  # every tree the same: the defaults (Note [CPU per submission])
+
+
 @dataclass(frozen=True)
 class Hierarchy:
-    """Where workers' cgroups are made.  v2: `memory` is the parent of both limits; v1: the
-    memory hierarchy's parent, and `pids` the pids hierarchy's (None where not writable)."""
+    """Where workers' cgroups are made.  v2: `memory` is the parent of every limit, `cpu` the
+    same folder where its cpu controller is enabled; v1: the memory hierarchy's parent, `pids`
+    the pids hierarchy's and `cpu` the cpu hierarchy's (None where not writable)."""
     version: str
     memory: Path
     pids: Path | None = None
+    cpu: Path | None = None
 
 
 def _mounts() -> list[tuple[str, str, str, str]]:
@@ -171,7 +233,17 @@ def _v2_parent(folder: Path) -> tuple[Path | None, str]:
                       f"a cgroup holding processes cannot: set {PARENT_ENV} to a delegated one)")
     if not _probe(folder, "memory.max"):
         return None, f"cannot make a cgroup with a memory limit in {folder}"
+    if "cpu" in controllers and "cpu" not in enabled:  # apart: Note [CPU per submission]
+        try:
+            (folder / "cgroup.subtree_control").write_text("+cpu")
+        except OSError:
+            pass
     return folder, ""
+
+
+def _v2(folder: Path) -> Hierarchy:
+    """A v2 hierarchy at `folder`, with its cpu controller where children get one."""
+    return Hierarchy("v2", folder, cpu=folder if _probe(folder, "cpu.max") else None)
 
 
 @functools.lru_cache(maxsize=None)
@@ -181,9 +253,8 @@ def find() -> tuple[Hierarchy | None, str]:
     empty cgroups of judges that died without removing theirs are removed."""
     hierarchy, why = _find()
     if hierarchy is not None:
-        for folder in (hierarchy.memory, hierarchy.pids):
-            if folder is not None:
-                _sweep(folder)
+        for folder in {hierarchy.memory, hierarchy.pids, hierarchy.cpu} - {None}:
+            _sweep(folder)
     return hierarchy, why
 
 
@@ -212,7 +283,7 @@ def _find() -> tuple[Hierarchy | None, str]:
         folder = Path(named)
         if (folder / "cgroup.controllers").exists():
             parent, why = _v2_parent(folder)
-            return (Hierarchy("v2", parent) if parent else None), why
+            return (_v2(parent) if parent else None), why
         if (folder / "memory.limit_in_bytes").exists() and _probe(folder, "memory.limit_in_bytes"):
             return Hierarchy("v1", folder), ""
         return None, f"{PARENT_ENV}={named} is not a writable memory cgroup"
@@ -222,19 +293,20 @@ def _find() -> tuple[Hierarchy | None, str]:
         if kind == "cgroup2" and "" in own:
             parent, why = _v2_parent(_folder(point, root, own[""]))
             if parent:
-                return Hierarchy("v2", parent), ""
+                return _v2(parent), ""
             reasons.append(f"cgroup v2: {why}")
             break
     v1 = {}
     for point, root, kind, options in mounts:
-        for name in ("memory", "pids"):
+        for name in ("memory", "pids", "cpu"):
             if kind == "cgroup" and name in options.split(",") and name in own and name not in v1:
                 v1[name] = _folder(point, root, own[name])
     if "memory" in v1:
         if _probe(v1["memory"], "memory.limit_in_bytes"):
-            pids = v1.get("pids")
+            pids, cpu = v1.get("pids"), v1.get("cpu")
             return Hierarchy("v1", v1["memory"],
-                             pids if pids is not None and _probe(pids, "pids.max") else None), ""
+                             pids if pids is not None and _probe(pids, "pids.max") else None,
+                             cpu if cpu is not None and _probe(cpu, "cpu.cfs_quota_us") else None), ""
         reasons.append(f"cgroup v1: cannot make a memory cgroup in {v1['memory']}")
     return None, "; ".join(reasons) or "no cgroup filesystem with a memory controller is mounted"
 
@@ -242,10 +314,16 @@ def _find() -> tuple[Hierarchy | None, str]:
 class TreeCgroup:
     """The cgroup(s) of one worker tree: made with its limits, joined, watched, removed."""
 
-    def __init__(self, hierarchy: Hierarchy, memory_bytes: int, processes: int) -> None:
+    def __init__(self, hierarchy: Hierarchy, memory_bytes: int, processes: int,
+                 cpus: float = 0) -> None:
         self.hierarchy, self.memory_bytes, self.processes = hierarchy, memory_bytes, processes
+        self.cpus = cpus  # the CPU quota, in CPUs; 0: none (Note [CPU per submission])
         name = f"grader-{os.getpid()}-{secrets.token_hex(6)}"
         self.folders = [hierarchy.memory / name] + ([hierarchy.pids / name] if hierarchy.pids else [])
+        # v2: the memory folder itself; v1: one more folder, in the cpu hierarchy.
+        self.cpu_folder = hierarchy.cpu / name if hierarchy.cpu is not None else None
+        if self.cpu_folder is not None and self.cpu_folder not in self.folders:
+            self.folders.append(self.cpu_folder)
         self.oom_seen = 0
         self._events_fd: int | None = None  # see oom_kills
         made = []
@@ -270,6 +348,7 @@ class TreeCgroup:
                     _write(memory / name, value)
             if (memory / "pids.max").exists():
                 _write(memory / "pids.max", self.processes)
+            self._set_cpu()
             return
         _write(memory / "memory.limit_in_bytes", self.memory_bytes)
         if (memory / "memory.memsw.limit_in_bytes").exists():  # after the limit: memsw >= limit
@@ -279,8 +358,24 @@ class TreeCgroup:
                 _write(memory / "memory.swappiness", 0)
             except OSError:
                 pass
-        if len(self.folders) > 1:
+        if self.hierarchy.pids is not None:
             _write(self.folders[1] / "pids.max", self.processes)
+        self._set_cpu()
+
+    def _set_cpu(self) -> None:
+        """The tree's CPU weight, the same for every tree, and its quota (Note [CPU per
+        submission])."""
+        folder = self.cpu_folder
+        if folder is None:
+            return
+        quota = cpu_quota_us(self.cpus)
+        if self.hierarchy.version == "v2":
+            _write(folder / "cpu.weight", CPU_WEIGHT_V2)
+            _write(folder / "cpu.max", f"{quota if quota else 'max'} {CPU_PERIOD_US}")
+            return
+        _write(folder / "cpu.shares", CPU_WEIGHT_V1)
+        _write(folder / "cpu.cfs_period_us", CPU_PERIOD_US)
+        _write(folder / "cpu.cfs_quota_us", quota if quota else -1)
 
     # -- joining ---------------------------------------------------------------
     def join_self(self) -> None:
@@ -381,29 +476,84 @@ class TreeCgroup:
         for folder in self.folders:
             _rmdir(folder)
 
+    def cpu_stat(self) -> dict[str, int]:
+        """The cpu controller's counters of the tree (v1 and v2 cpu.stat: nr_periods,
+        nr_throttled, throttled_time or throttled_usec, v2 usage_usec too); {} without one."""
+        if self.cpu_folder is None:
+            return {}
+        try:
+            lines = (self.cpu_folder / "cpu.stat").read_text().splitlines()
+        except OSError:
+            return {}
+        return {k: int(v) for k, v in (line.split(None, 1) for line in lines if " " in line)
+                if v.strip().isdigit()}
+
     def describe(self) -> dict:
         """What a result's environment.isolation says of these limits (Note [Sandbox views])."""
-        return describe(self.hierarchy, self.memory_bytes, self.processes)
+        return describe(self.hierarchy, self.memory_bytes, self.processes, self.cpus)
 
 
-def describe(hierarchy: Hierarchy, memory_bytes: int, processes: int) -> dict:
+def cpu_quota_us(cpus: float) -> int:
+    """A tree's CFS quota per CPU_PERIOD_US for `cpus` CPUs; 0: none (Note [CPU per submission])."""
+    return max(1000, round(cpus * CPU_PERIOD_US)) if cpus > 0 else 0
+
+
+def describe(hierarchy: Hierarchy, memory_bytes: int, processes: int, cpus: float = 0) -> dict:
     version = f"cgroup {hierarchy.version}"
     pids = hierarchy.version == "v2" or hierarchy.pids is not None
     return {"memory": f"{memory_bytes >> 20} MiB for the whole submission ({version})",
             "shared_memory": "counted in the memory limit",
             "processes": (f"{processes} threads and processes together ({version} pids.max)" if pids
-                          else f"{processes} per uid (RLIMIT_NPROC)")}
+                          else f"{processes} per uid (RLIMIT_NPROC)"),
+            "cpu": describe_cpu(hierarchy, cpus)}
 
 
-def make(memory_bytes: int, processes: int) -> tuple[TreeCgroup | None, str]:
-    """A fresh cgroup for one worker tree, or None and why not (the rlimits then stand alone)."""
+def describe_cpu(hierarchy: Hierarchy | None, cpus: float) -> str:
+    """environment.isolation's `cpu` (Note [CPU per submission])."""
+    if hierarchy is None or hierarchy.cpu is None:
+        return "no CPU limit for the whole submission (no cpu cgroup); CPU seconds per process (rlimit)"
+    version = f"cgroup {hierarchy.version}"
+    quota = (f"{cpus:g} CPU{'s' if cpus != 1 else ''} for the whole submission" if cpus > 0
+             else "no CPU quota")
+    weight = "cpu.weight" if hierarchy.version == "v2" else "cpu.shares"
+    return f"{quota}, an equal share of a busy machine ({version} {weight})"
+
+
+# The thread pools a worker's libraries start, sized to its CPU quota where one is in force
+# (Note [Thread pools under a CPU quota]); the judge's own setting wins.
+THREAD_POOL_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                   "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+
+def thread_pool_env(cpus: float) -> dict[str, str]:
+    """THREAD_POOL_ENV, each the whole CPUs of a quota of `cpus`, for a worker's environment
+    (sandbox.plan's extra_env) where its cgroup will hold that quota, less those the judge's
+    environment names (passed as they are); else {} (Note [Thread pools under a CPU quota])."""
+    if not cpu_quota_us(cpus) or not has_cpu_controller():
+        return {}
+    threads = str(max(1, math.ceil(cpus)))
+    return {name: threads for name in THREAD_POOL_ENV if name not in os.environ}
+
+
+def has_cpu_controller() -> bool:
+    """Whether workers' cgroups get a CPU quota here (Note [CPU per submission])."""
+    if os.environ.get(PARENT_ENV, "").lower() in ("off", "none"):
+        return False
+    hierarchy = find()[0]
+    return hierarchy is not None and hierarchy.cpu is not None
+
+
+def make(memory_bytes: int, processes: int, cpus: float = 0) -> tuple[TreeCgroup | None, str]:
+    """A fresh cgroup for one worker tree, or None and why not (the rlimits then stand alone).
+    `cpus`: its CPU quota where the machine has a cpu controller, 0 none (Note [CPU per
+    submission])."""
     if os.environ.get(PARENT_ENV, "").lower() in ("off", "none"):
         return None, f"cgroups turned off ({PARENT_ENV}=off)"
     hierarchy, why = find()
     if hierarchy is None:
         return None, why
     try:
-        return TreeCgroup(hierarchy, memory_bytes, processes), ""
+        return TreeCgroup(hierarchy, memory_bytes, processes, cpus), ""
     except OSError as exc:
         return None, f"cannot make a cgroup in {hierarchy.memory} ({exc.strerror or exc})"
 

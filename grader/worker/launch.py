@@ -82,14 +82,16 @@ def start(submission: Path, limits: sandbox.Limits, python: str, mode: str,
     scratch = Path(tempfile.mkdtemp(prefix="grader-scratch-"))
     tree = None
     try:
-        plan = sandbox.plan(python, submission, scratch, mode, device.worker_env(),
+        env = {**device.worker_env(), **cgroup.thread_pool_env(limits.cpus)}  # Note [Thread
+        # pools under a CPU quota] in grader/worker/cgroup.py
+        plan = sandbox.plan(python, submission, scratch, mode, env,
                             gpu=device.kind == "cuda", scratch_bytes=limits.scratch_bytes)
         if plan.drop_to_uid is not None:
             os.chown(scratch, plan.drop_to_uid, plan.drop_to_uid)
         isolation = dict(plan.isolation)
         unprivileged = plan.drop_to_uid is not None or os.geteuid() != 0
         gpu = device.kind == "cuda"
-        tree, _ = cgroup.make(limits.memory_bytes, limits.processes)
+        tree, _ = cgroup.make(limits.memory_bytes, limits.processes, limits.cpus)
         isolation.update(sandbox.limits_in_force(limits, gpu, tree, unprivileged))
         request_r, request_w = os.pipe()
         reply_r, reply_w = os.pipe()

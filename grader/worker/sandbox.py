@@ -56,10 +56,11 @@ What else the worker sees under bubblewrap, and what a result's
   source folders of the bind mounts; that is known and not hidden.
 - sys: only /sys/devices/system/cpu (the CPU count thread pools read); with a GPU
   the whole /sys read-only, which the NVIDIA libraries need.
-- memory, shared_memory, processes, open_files: the limits in force, in any mode
+- memory, shared_memory, processes, cpu, open_files: the limits in force, in any mode
   (`limits_in_force`): the whole submission's memory in a cgroup, shared memory
   counted, or the per-process rlimits alone (Note [Memory per submission] in
-  grader/worker/cgroup.py); the open-file limit (Note [Open files per submission]).
+  grader/worker/cgroup.py); its CPU quota and weight, or none (Note [CPU per submission]
+  there); the open-file limit (Note [Open files per submission]).
 """
 
 from __future__ import annotations
@@ -118,6 +119,9 @@ class Limits:
     reply_bytes: int = 512 << 20
     scratch_bytes: int = 512 << 20  # the size of /scratch, a tmpfs under bubblewrap (Note [Sandbox views])
     open_files: int = 0  # RLIMIT_NOFILE; 0: from the machine's file table (Note [Open files per submission])
+    # The whole tree's CPU quota, in CPUs, where the machine has a cpu cgroup; 0: none (Note
+    # [CPU per submission] in grader/worker/cgroup.py).
+    cpus: float = 1.0
     # The whole submission, staging included (Note [Time budget], grader/worker/client.py);
     # None: max(180 s, 8 call limits), far above what correct work needs (README "Measured").
     budget_s: float | None = None
@@ -384,7 +388,8 @@ def plan(python: str, submission: Path, scratch: Path, mode: str = "auto",
     `mode` is "bwrap", "rlimits" or "auto" (bwrap when installed).  See Note [Sandbox].
     `extra_env` is set in the worker's environment last (the device's settings,
     Note [Same numbers on a GPU] in grader/worker/devices.py); `gpu` binds the NVIDIA
-    device nodes into the sandbox (Note [Choosing the device] there).
+    device nodes into the sandbox (Note [Choosing the device] there), and the thread pools'
+    sizes (Note [Thread pools under a CPU quota] in grader/worker/cgroup.py).
     """
     use_bwrap = mode == "bwrap" or (mode == "auto" and bwrap_path() is not None)
     if mode == "bwrap" and bwrap_path() is None:
@@ -568,7 +573,8 @@ def limits_in_force(limits: Limits, gpu: bool, tree=None, nproc_enforced: bool =
                            f"no cgroup for the whole submission",
                  "shared_memory": "not counted (memfd, System V and tmpfs pages escape per-process limits)",
                  "processes": (f"{limits.processes} per uid (RLIMIT_NPROC)" if nproc_enforced
-                               else "not enforced (the worker runs as root)")}
+                               else "not enforced (the worker runs as root)"),
+                 "cpu": "no CPU limit for the whole submission (no cgroup); CPU seconds per process (rlimit)"}
     facts["open_files"] = (f"{nofile} per process, at most {nofile * limits.processes} "
                            f"with {limits.processes} processes")
     return facts

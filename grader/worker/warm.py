@@ -118,9 +118,10 @@ class SlotPool:
         return [str(s) for s in self.slots if self._wait_ready(s, deadline)]
 
     def _start(self, slot: Path) -> None:
+        # Pools sized to the default CPU quota (Note [Thread pools under a CPU quota] in cgroup.py).
+        env = {**self.device.worker_env(), **cgroup.thread_pool_env(sandbox.Limits.cpus)}
         plan = sandbox.zygote_plan(self.python, slot / "inbox", slot / "scratch", slot / "control",
-                                   self.preload, self.device.worker_env(),
-                                   gpu=self.device.kind == "cuda")
+                                   self.preload, env, gpu=self.device.kind == "cuda")
         if plan is None:
             raise ZygoteError(warm_refusal("numpy") or "warm workers are not possible here")
         (slot / "control" / SOCKET_NAME).unlink(missing_ok=True)
@@ -467,7 +468,8 @@ class WarmWorker(Worker):
         student code (Note [Memory per submission] in grader/worker/cgroup.py, Note [Cgroup
         joined meanwhile]); no student code has run in it yet.  Returns its host pid (Note
         [Liveness without the zygote]), None where not found."""
-        self.tree, _ = cgroup.make(self.limits.memory_bytes, self.limits.processes)
+        self.tree, _ = cgroup.make(self.limits.memory_bytes, self.limits.processes,
+                                   self.limits.cpus)
         zygote = struct.unpack("3i", self._control.sock.getsockopt(
             socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[0]
         host = cgroup.host_pid(zygote, pid_in_sandbox)

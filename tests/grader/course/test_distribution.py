@@ -87,7 +87,8 @@ def test_no_student_module_imports_instructor_code() -> None:
             assert not hits, f"grader/{relative}: {hits}"
 
 
-def test_the_instructors_wheel_ships_the_plugin_config_and_templates(tmp_path) -> None:
+def build_instructors_wheel(tmp_path: Path) -> Path:
+    """The instructor's wheel (dl_grader), built from the checkout's files as pip builds it."""
     source = tmp_path / "source"
     listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
                             capture_output=True, text=True, check=True).stdout.split()
@@ -105,7 +106,11 @@ def test_the_instructors_wheel_ships_the_plugin_config_and_templates(tmp_path) -
                            "-q", "-w", str(tmp_path / "dist"), str(source)],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
-    files = wheel_files(next((tmp_path / "dist").glob("dl_grader-*.whl")))
+    return next((tmp_path / "dist").glob("dl_grader-*.whl"))
+
+
+def test_the_instructors_wheel_ships_the_plugin_config_and_templates(tmp_path) -> None:
+    files = wheel_files(build_instructors_wheel(tmp_path))
     for needed in ("grader/checks/pytest.ini", "grader/templates/report.html.j2",
                    "grader/templates/dashboard.html.j2", "grader/templates/github-workflow.yml.j2",
                    "grader/templates/release-README.md.j2", "reference/cs231n/layers.py"):
@@ -219,6 +224,76 @@ def test_a_course_repository_ci_from_a_fresh_venv_gives_the_verdicts(tmp_path) -
     refused = subprocess.run([str(venv / "bin" / "grade"), "selftest", "-a", "fc_nets"],
                              capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "not part of the student package" in refused.stderr
+
+
+# An instructor's non-editable install: the reference in the bound site-packages
+# ---------------------------------------------------------------------------------------------
+
+# fc_nets' layers.py of a student who looks for the grader's reference and imports it; where it
+# finds none, it has nothing of its own (every layer is missing).
+REFERENCE_THIEF = """
+import os, sys
+
+def _find_reference():
+    wanted = os.path.join("reference", "cs231n", "layers.py")
+    for entry in sys.path:  # where it lies after `pip install`: site-packages
+        if entry and os.path.isfile(os.path.join(entry, wanted)):
+            return entry
+    for top, folders, files in os.walk("/"):  # anywhere else it can see
+        if top == "/":
+            folders[:] = [f for f in folders if f not in ("proc", "sys", "dev")]
+        if top.endswith(os.path.join("reference", "cs231n")) and "layers.py" in files:
+            return os.path.dirname(os.path.dirname(top))
+    return None
+
+_root = _find_reference()
+if _root is not None:
+    sys.path.insert(0, _root)
+    from reference.cs231n.layers import *
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed "
+                    "(apt-get install bubblewrap); without it the worker sees every file")
+def test_a_non_editable_install_hides_its_reference_from_the_student(tmp_path) -> None:
+    """Note [The grader's own folders hidden] in grader/worker/sandbox.py, on a real install:
+    the instructor's wheel installed with pip (not editable) into a fresh venv puts `grader`
+    and `reference` in the site-packages every worker has bound.  A layers.py that finds
+    `reference/cs231n/layers.py` and imports it gets full marks where the worker can see it
+    (GRADER_SANDBOX=rlimits: the cheat works) and no point from its layers under bubblewrap.
+    The install finds assignments and rubrics beside the package (PROJECT_ROOT in
+    grader/scoring/assignment.py is the folder above it), so they are copied there."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    wheel = build_instructors_wheel(tmp_path / "build")
+    done = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)],
+                          capture_output=True, text=True, timeout=1500)
+    assert done.returncode == 0, done.stdout + done.stderr
+    site = next((venv / "lib").glob("python*/site-packages"))
+    assert (site / "reference" / "cs231n" / "layers.py").is_file()
+    assert not (site / "grader" / "__editable__").exists() and not list(site.glob("__editable__*"))
+    for folder in ("assignments", "rubrics"):
+        shutil.copytree(ROOT / folder, site / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    submission = mutants.copy_solution(mutants.load("fc_nets").solution, tmp_path / "thief")
+    (submission / "layers.py").write_text(REFERENCE_THIEF)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    scores = {}
+    for mode in ("rlimits", "bwrap"):
+        out = tmp_path / f"result-{mode}.json"
+        graded = subprocess.run([str(venv / "bin" / "grade"), "check", "-a", "fc_nets",
+                                 str(submission), "--json", str(out), "--no-html"], cwd=tmp_path,
+                                env={**env, "GRADER_SANDBOX": mode}, capture_output=True,
+                                text=True, timeout=900)
+        assert out.is_file(), graded.stdout + graded.stderr
+        result = json.loads(out.read_text())
+        assert result["environment"]["sandbox"] == mode
+        layers = [c for c in result["checks"] if c["function"] in ("affine_forward", "relu_forward",
+                                                                    "affine_backward", "relu_backward")]
+        assert layers, [c["function"] for c in result["checks"]]
+        scores[mode] = (result["score"], result["max_score"], {c["status"] for c in layers})
+    assert scores["rlimits"][0] == scores["rlimits"][1] > 0, scores  # the cheat, where it can see
+    assert scores["bwrap"][2] <= {"failed", "error"} and scores["bwrap"][0] < scores["bwrap"][1], scores
 
 
 def _grader_imports(path: Path, package: str = "grader") -> set[str]:

@@ -1,8 +1,9 @@
-"""Limits on the whole submission (grader/worker/cgroup.py, Note [Memory per submission]; Note [Open
-files per submission] in grader/worker/sandbox.py), against hostile submissions in the style of
-tests/grader/worker/test_client.py: memory spread over forked children, memfds and scratch
-files is counted together; open files times processes stay far below the file table; no
-cgroup outlives its worker, cold or warm.  Memory sizes are kept small (a 512 MiB limit,
+"""Limits on the whole submission (grader/worker/cgroup.py, Note [Memory per submission], Note [CPU
+per submission]; Note [Open files per submission] in grader/worker/sandbox.py), against hostile
+submissions in the style of tests/grader/worker/test_client.py: memory spread over forked
+children, memfds and scratch files is counted together; open files times processes stay far
+below the file table; a spinning tree uses no more CPU than its quota; no cgroup outlives its
+worker, cold or warm.  Memory sizes are kept small (a 512 MiB limit,
 children of 300 MiB): the machine is shared.
 """
 
@@ -24,6 +25,10 @@ HIERARCHY, WHY_NOT = cgroup.find()
 needs_cgroups = pytest.mark.skipif(
     HIERARCHY is None, reason=f"no writable memory cgroup here ({WHY_NOT}); the per-process "
                               f"rlimits stand alone (Note [Memory per submission])")
+needs_cpu = pytest.mark.skipif(
+    HIERARCHY is None or HIERARCHY.cpu is None,
+    reason=f"no writable cpu cgroup here ({WHY_NOT or 'no cpu controller'}); the kernel's "
+           f"scheduling and RLIMIT_CPU stand alone (Note [CPU per submission])")
 needs_bwrap = pytest.mark.skipif(sandbox.bwrap_path() is None,
                                  reason="bubblewrap is not installed (apt-get install bubblewrap)")
 
@@ -98,6 +103,24 @@ def loop():
     while True:
         pass
 
+def spin(n, cpu_s):
+    # n children and the parent each spin until they have used cpu_s seconds of CPU
+    pids = []
+    for _ in range(n):
+        pid = os.fork()
+        if pid == 0:
+            while time.process_time() < cpu_s:
+                pass
+            os._exit(0)
+        pids.append(pid)
+    start = time.process_time()
+    while time.process_time() - start < cpu_s:
+        pass
+    return [os.waitpid(pid, 0)[1] for pid in pids]
+
+def env(name):
+    return os.environ.get(name)
+
 def where():
     return open("/proc/self/cgroup").read()
 
@@ -157,7 +180,7 @@ def leftover_cgroups() -> list[str]:
     if HIERARCHY is None:
         return []
     prefix = f"grader-{os.getpid()}-"
-    return [p.name for folder in (HIERARCHY.memory, HIERARCHY.pids) if folder is not None
+    return [p.name for folder in {HIERARCHY.memory, HIERARCHY.pids, HIERARCHY.cpu} - {None}
             for p in folder.iterdir() if p.name.startswith(prefix)]
 
 
@@ -224,6 +247,9 @@ def test_without_a_cgroup_the_same_children_pass_the_per_process_limit(worker, m
     assert w.tree is None
     assert w.isolation["memory"].startswith("512 MiB of address space per process (rlimit)")
     assert w.isolation["shared_memory"].startswith("not counted")
+    assert w.isolation["cpu"].startswith("no CPU limit for the whole submission (no cgroup)")
+    assert w.call("layers", "env", "OPENBLAS_NUM_THREADS").value == os.environ.get(
+        "OPENBLAS_NUM_THREADS")  # no quota: the libraries' pools as the judge's environment says
 
 
 @needs_cgroups
@@ -257,6 +283,10 @@ def test_the_environment_says_which_limits_were_in_force(worker) -> None:
     assert w.isolation["shared_memory"] == "counted in the memory limit"
     if version == "v2" or HIERARCHY.pids is not None:
         assert w.isolation["processes"] == f"64 threads and processes together (cgroup {version} pids.max)"
+    if HIERARCHY.cpu is not None:
+        weight = "cpu.weight" if version == "v2" else "cpu.shares"
+        assert w.isolation["cpu"] == (f"1 CPU for the whole submission, an equal share of a busy "
+                                      f"machine (cgroup {version} {weight})")
     nofile = sandbox.open_files_limit(SMALL)
     assert w.isolation["open_files"] == f"{nofile} per process, at most {nofile * 64} with 64 processes"
     if w.mode == "bwrap":  # a cgroup namespace: the worker sees its own cgroup as the root
@@ -378,6 +408,94 @@ def test_a_cgroup_kills_what_is_left_in_it_and_goes() -> None:
         child.wait()
 
 
+# -- CPU of the whole tree (Note [CPU per submission]) -----------------------------------------
+
+def _quota(tree: cgroup.TreeCgroup) -> tuple[int, int]:
+    """(quota, period) in microseconds, as the kernel holds them for the tree."""
+    folder = tree.cpu_folder
+    if HIERARCHY.version == "v2":
+        quota, period = (folder / "cpu.max").read_text().split()
+        return int(quota), int(period)
+    return tuple(int((folder / n).read_text()) for n in ("cpu.cfs_quota_us", "cpu.cfs_period_us"))
+
+
+@needs_cpu
+def test_a_worker_tree_lands_in_its_cpu_cgroup_with_the_quota_and_pools_to_match(worker) -> None:
+    w = worker(sandbox.Limits(**{**SMALL.__dict__, "cpus": 2}))
+    assert_still_grades(w)
+    folder = w.tree.cpu_folder
+    assert folder in w.tree.folders and folder.parent == HIERARCHY.cpu
+    assert _quota(w.tree) == (200_000, 100_000)
+    weight = (folder / ("cpu.weight" if HIERARCHY.version == "v2" else "cpu.shares")).read_text()
+    assert int(weight) == (100 if HIERARCHY.version == "v2" else 1024)
+    members = {int(p) for p in (folder / "cgroup.procs").read_text().split()}
+    assert w.process.pid in members and members == set(w.tree.pids())
+    for name in cgroup.THREAD_POOL_ENV:  # Note [Thread pools under a CPU quota]
+        assert w.call("layers", "env", name).value == os.environ.get(name, "2"), name
+    w.close()
+    assert not folder.exists()
+
+
+def _usage_meter(tree: cgroup.TreeCgroup):
+    """A function that says how many CPU seconds the tree's processes used since it was made,
+    from the kernel's accounting: v2 cpu.stat usage_usec, v1 cpuacct.usage (the tree's own
+    cpu folder where cpuacct is mounted with cpu, else a cpuacct cgroup of this test's, which
+    the tree's processes join now and their children at fork); and its cleanup."""
+    if HIERARCHY.version == "v2":
+        start = tree.cpu_stat()["usage_usec"]
+        return lambda: (tree.cpu_stat()["usage_usec"] - start) / 1e6, lambda: None
+    folder = tree.cpu_folder
+    if not (folder / "cpuacct.usage").exists():
+        own = cgroup._own_cgroups().get("cpuacct")
+        mounts = [(point, root) for point, root, kind, options in cgroup._mounts()
+                  if kind == "cgroup" and "cpuacct" in options.split(",")]
+        if own is None or not mounts:
+            pytest.skip("no cpuacct hierarchy to measure a v1 tree's CPU with")
+        folder = cgroup._folder(*mounts[0], own) / f"grader-test-{os.getpid()}-{time.time_ns()}"
+        folder.mkdir()
+        for pid in tree.pids():
+            (folder / "cgroup.procs").write_text(str(pid))
+    start = int((folder / "cpuacct.usage").read_text())
+
+    def cleanup() -> None:
+        if folder != tree.cpu_folder:
+            cgroup._rmdir(folder)  # once the tree is dead
+    return lambda: (int((folder / "cpuacct.usage").read_text()) - start) / 1e9, cleanup
+
+
+@needs_cpu
+def test_a_spinning_tree_uses_no_more_cpu_than_its_quota(worker) -> None:
+    """Four processes that each spin for 0.25 s of CPU (1.25 s with the parent), under a quota
+    of a quarter CPU.  The kernel's accounting must see all of it (the measure is real: a
+    bound that nothing reaches proves nothing), and the tree may have used no more than the
+    quota allowed over the call's wall time.  The allowance over the quota: twice the rate,
+    plus one period's quota and, for each of the five spinning processes, a slice of the
+    kernel's bandwidth pool and a tick it may run past the quota before it is stopped (5 ms
+    and at most 10 ms: sysctl sched_cfs_bandwidth_slice_us, HZ 100 or more), repaid from the
+    next period.  A busier machine only makes the wall time longer and the bound looser: it
+    cannot make this fail; how much faster the spinners are without the quota is measured by
+    benchmarks/cpu_quota.py, not here."""
+    cpus, spinners, each_s = 0.25, 4, 0.25
+    w = worker(sandbox.Limits(**{**SMALL.__dict__, "cpus": cpus, "call_timeout_s": 120}))
+    assert_still_grades(w)
+    used, cleanup = _usage_meter(w.tree)
+    try:
+        throttled = w.tree.cpu_stat().get("nr_throttled", 0)
+        start = time.monotonic()
+        assert w.call("layers", "spin", spinners, each_s).value == [0] * spinners
+        wall_s = time.monotonic() - start
+        total_s = used()
+        assert total_s >= (spinners + 1) * each_s * 0.99, total_s  # clocks of 1 ms or finer
+        allowance_s = cgroup.cpu_quota_us(cpus) / 1e6 + (spinners + 1) * 0.015
+        assert total_s <= 2 * cpus * wall_s + allowance_s, (total_s, wall_s)
+        assert w.tree.cpu_stat().get("nr_periods", 0) > 0
+        print(f"{total_s:.2f} s of CPU in {wall_s:.2f} s; throttled in "
+              f"{w.tree.cpu_stat().get('nr_throttled', 0) - throttled} periods")
+    finally:
+        w.close()
+        cleanup()
+
+
 # -- warm forks ------------------------------------------------------------------------------
 
 @needs_cgroups
@@ -399,6 +517,11 @@ def test_each_warm_fork_gets_its_own_cgroup(submission) -> None:
                 members = w.tree.pids()
                 assert len(members) == 1 and members[0] != pool.processes[pool.slots[0]].pid
                 seen.append(tuple(w.tree.folders))
+                if HIERARCHY.cpu is not None:  # Note [CPU per submission]
+                    assert w.tree.cpu_folder in seen[-1] and _quota(w.tree) == (100_000, 100_000)
+                    assert w.isolation["cpu"].startswith("1 CPU for the whole submission")
+                    assert w.call("layers", "env", "OPENBLAS_NUM_THREADS").value == \
+                        os.environ.get("OPENBLAS_NUM_THREADS", "1")  # the zygote's pools too
                 with pytest.raises(WorkerCrashed, match="together exceeded the memory limit"):
                     w.call("layers", "children", 3, 300)
                 assert_still_grades(w)  # a fresh fork, in a fresh cgroup
@@ -416,7 +539,9 @@ def test_each_warm_fork_gets_its_own_cgroup(submission) -> None:
 
 V2_FILES = {"memory.max": "max", "memory.swap.max": "max", "memory.oom.group": "0",
             "pids.max": "max", "memory.events": "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n",
-            "cgroup.procs": "", "cgroup.kill": "", "cgroup.controllers": "memory pids"}
+            "cgroup.procs": "", "cgroup.kill": "", "cgroup.controllers": "cpu memory pids",
+            "cpu.max": "max 100000", "cpu.weight": "100",
+            "cpu.stat": "usage_usec 7\nuser_usec 5\nsystem_usec 2\nnr_periods 3\nnr_throttled 1\n"}
 
 
 @pytest.fixture
@@ -440,8 +565,8 @@ def test_a_delegated_v2_parent_is_found_and_given_the_controllers(fake_v2, monke
     monkeypatch.setenv(cgroup.PARENT_ENV, str(fake_v2))
     cgroup.find.cache_clear()
     try:
-        assert cgroup.find() == (cgroup.Hierarchy("v2", fake_v2), "")
-        assert (fake_v2 / "cgroup.subtree_control").read_text() == "+pids"  # after "+memory"
+        assert cgroup.find() == (cgroup.Hierarchy("v2", fake_v2, cpu=fake_v2), "")
+        assert (fake_v2 / "cgroup.subtree_control").read_text() == "+cpu"  # after +memory, +pids
         (fake_v2 / "cgroup.controllers").write_text("cpu pids\n")
         cgroup.find.cache_clear()
         hierarchy, why = cgroup.find()
@@ -451,13 +576,18 @@ def test_a_delegated_v2_parent_is_found_and_given_the_controllers(fake_v2, monke
 
 
 def test_a_v2_cgroup_gets_its_limits_and_is_watched_and_killed(fake_v2) -> None:
-    tree = cgroup.TreeCgroup(cgroup.Hierarchy("v2", fake_v2), 512 << 20, 32)
+    tree = cgroup.TreeCgroup(cgroup.Hierarchy("v2", fake_v2, cpu=fake_v2), 512 << 20, 32, 1.5)
     (folder,) = tree.folders
+    assert tree.cpu_folder == folder
     assert [(folder / n).read_text() for n in ("memory.max", "memory.swap.max", "memory.oom.group",
-                                               "pids.max")] == [str(512 << 20), "0", "1", "32"]
+                                               "pids.max", "cpu.weight", "cpu.max")] == [
+        str(512 << 20), "0", "1", "32", "100", "150000 100000"]
     assert tree.describe() == {"memory": "512 MiB for the whole submission (cgroup v2)",
                                "shared_memory": "counted in the memory limit",
-                               "processes": "32 threads and processes together (cgroup v2 pids.max)"}
+                               "processes": "32 threads and processes together (cgroup v2 pids.max)",
+                               "cpu": "1.5 CPUs for the whole submission, an equal share of a "
+                                      "busy machine (cgroup v2 cpu.weight)"}
+    assert tree.cpu_stat()["usage_usec"] == 7 and tree.cpu_stat()["nr_throttled"] == 1
     assert not tree.new_oom_kill()
     (folder / "memory.events").write_text("oom 1\noom_kill 2\noom_group_kill 1\n")
     assert tree.new_oom_kill() and tree.oom_kills() == 2 and not tree.new_oom_kill()
@@ -466,6 +596,35 @@ def test_a_v2_cgroup_gets_its_limits_and_is_watched_and_killed(fake_v2) -> None:
     (folder / "cgroup.procs").write_text("")
     tree.kill()
     assert (folder / "cgroup.kill").read_text() == "1"
+
+
+def test_a_v2_cgroup_without_a_quota_keeps_the_weight(fake_v2) -> None:
+    tree = cgroup.TreeCgroup(cgroup.Hierarchy("v2", fake_v2, cpu=fake_v2), 512 << 20, 32, 0)
+    (folder,) = tree.folders
+    assert [(folder / n).read_text() for n in ("cpu.weight", "cpu.max")] == ["100", "max 100000"]
+    assert tree.describe()["cpu"] == "no CPU quota, an equal share of a busy machine (cgroup v2 cpu.weight)"
+    tree = cgroup.TreeCgroup(cgroup.Hierarchy("v2", fake_v2), 512 << 20, 32, 1)  # no cpu controller
+    assert tree.cpu_folder is None and tree.cpu_stat() == {}
+    assert tree.describe()["cpu"].startswith("no CPU limit for the whole submission")
+
+
+def test_a_quota_is_the_cpus_in_each_period() -> None:
+    assert [cgroup.cpu_quota_us(c) for c in (1, 2, 0.5, 1.25, 0, -1, 0.001)] == [
+        100_000, 200_000, 50_000, 125_000, 0, 0, 1000]  # the kernel's smallest quota is 1 ms
+
+
+def test_thread_pools_are_sized_to_the_quota_unless_the_judge_says(monkeypatch) -> None:
+    """Note [Thread pools under a CPU quota]."""
+    for name in cgroup.THREAD_POOL_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(cgroup, "has_cpu_controller", lambda: True)
+    assert cgroup.thread_pool_env(1) == dict.fromkeys(cgroup.THREAD_POOL_ENV, "1")
+    assert cgroup.thread_pool_env(1.5) == dict.fromkeys(cgroup.THREAD_POOL_ENV, "2")
+    assert cgroup.thread_pool_env(0) == {}  # no quota: the pools as the libraries choose
+    monkeypatch.setenv("OMP_NUM_THREADS", "8")  # the judge's own setting is passed as it is
+    assert "OMP_NUM_THREADS" not in cgroup.thread_pool_env(1)
+    monkeypatch.setattr(cgroup, "has_cpu_controller", lambda: False)
+    assert cgroup.thread_pool_env(1) == {}  # no cpu cgroup: nothing changes
 
 
 def test_memory_near_the_limit_is_told_from_memory_below_it(fake_v2) -> None:
