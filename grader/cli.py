@@ -261,7 +261,9 @@ def _add_grading_options(command: argparse.ArgumentParser) -> None:
 # same in its own process, up to its checks' collection, before any job or worker starts.
 # Note [What check imports]
 # `grade check` imports what grading one submission needs and nothing else, each module where
-# it is first used: numpy, PyYAML and the manifest before the worker is launched, the
+# it is first used: the manifest before the worker is launched (its form parsed ahead, PyYAML
+# only where that is not current or for a --course file: Note [Course files parsed ahead] in
+# grader/scoring/course_files.py), numpy, the
 # assignment's checks and references and pytest after (Note [Early start] in
 # grader/worker/client.py, Note [Manifest before checks] in grader/scoring/assignment.py), Jinja2 only to write
 # the HTML report (not with --no-html), the release builder (grader/course/release.py) only to
@@ -672,10 +674,9 @@ def _questions(args: argparse.Namespace, batch_out=None):
     questions), else one drawn for this run.  ValueError says what is wrong."""
     from pathlib import Path
 
-    import yaml
-
     from .checks import questions
     if args.course:
+        import yaml  # only for a course file (Note [Course files parsed ahead] in grader/scoring/course_files.py)
         try:
             data = yaml.safe_load(Path(args.course).read_text()) or {}
         except (OSError, yaml.YAMLError) as exc:

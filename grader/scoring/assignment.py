@@ -116,8 +116,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import yaml
-
+from . import course_files
 from ..checks.questions import PUBLIC, Questions, asking
 from ..checks.spec import Check
 from ..submission.stage import Layout
@@ -133,13 +132,12 @@ RUBRICS_DIR = PROJECT_ROOT / "rubrics"
 # (CSafeLoader: the same safe constructor; every manifest and rubric here, and the test
 # data's, load to equal values with both), else with the pure-Python one: 0.5 ms instead
 # of 4 ms for fc_nets's manifest and rubric, paid by every `grade check` and every batch
-# job.  Only the course's own files go through it.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
+# job.  Only the course's own files go through it (`course_files.parse_yaml`), and only where
+# their form parsed ahead is not current (Note [Course files parsed ahead] in
+# grader/scoring/course_files.py).
 def read_yaml(text: str):
     """`yaml.safe_load(text)`, with libyaml's loader where it is installed (Note [Fast YAML])."""
-    return yaml.load(text, Loader=_YAML_LOADER)
+    return course_files.parse_yaml(text)
 
 
 class AssignmentError(Exception):
@@ -158,8 +156,8 @@ def declared_conventions(assignment_id: str) -> tuple[dict, dict[str, tuple[str,
         raise AssignmentError(f"unknown assignment {assignment_id!r}; available: "
                               f"{', '.join(available()) or 'none'}")
     try:
-        manifest = read_yaml(path.read_text()) or {}
-    except yaml.YAMLError as exc:
+        manifest = course_files.read(path) or {}
+    except course_files.yaml_error() as exc:  # evaluated only when something was raised
         raise AssignmentError(f"{path}: not valid YAML ({exc})") from None
     return _declared(manifest, path)
 
@@ -295,7 +293,7 @@ def load_rubric(assignment_id: str, checks: tuple[Check, ...]) -> Rubric:
     path = RUBRICS_DIR / f"{assignment_id}.yml"
     if not path.exists():
         raise AssignmentError(f"rubric {path} is missing")
-    data = read_yaml(path.read_text()) or {}
+    data = course_files.read(path) or {}
     points = {str(k): float(v) for k, v in (data.get("points") or {}).items()}
     ids = {c.id for c in checks}
     unknown = sorted(set(points) - ids)
@@ -354,7 +352,7 @@ def read_manifest(assignment_id: str, conventions: dict | None = None,
     if not manifest_path.exists():
         raise AssignmentError(f"unknown assignment {assignment_id!r}; available: "
                               f"{', '.join(available()) or 'none'}")
-    manifest = read_yaml(manifest_path.read_text()) or {}
+    manifest = course_files.read(manifest_path) or {}
     try:
         layout = Layout(files=dict(manifest["files"]), default_package=manifest.get("package", "cs231n"),
                         replace=tuple(manifest.get("replace", ())),
