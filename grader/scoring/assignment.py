@@ -444,12 +444,19 @@ def edition_hint(convention: str, value: str, who: str, part: str) -> str:
             f"file), which leaves {'it' if rule else 'its checks'} out of the score.")
 
 
+def _other_versions(entries) -> tuple:
+    """The manifest's `other_versions` (grader/submission/course_version.py), which is imported
+    only for a manifest that has some (Note [What check imports] in grader/cli.py)."""
+    if not entries:
+        return ()
+    from ..submission import course_version
+    return tuple(course_version.Version.from_manifest(v) for v in entries)
+
+
 def notebook_settings(manifest: dict, layout: Layout,
                        folder: Path = ASSIGNMENTS_DIR) -> tuple[Layout, dict[str, tuple[str, ...]]]:
     """The manifest's notebook keys and aliases (Note [Manifest]); ValueError names a bad one."""
     import dataclasses
-
-    from ..submission import course_version
     mode = manifest.get("notebook_mode", "definitions")
     if mode not in ("definitions", "execute"):
         raise ValueError(f"notebook_mode must be definitions or execute, not {mode!r}")
@@ -468,8 +475,7 @@ def notebook_settings(manifest: dict, layout: Layout,
         notebook_setup=setup, any_file_name=bool(manifest.get("any_file_name", False)),
         python_mode=str(manifest.get("python_mode") or ""),
         notebook_names=tuple(str(n) for n in manifest.get("notebook_names") or ()),
-        other_versions=tuple(course_version.Version.from_manifest(v)
-                             for v in manifest.get("other_versions") or ()))
+        other_versions=_other_versions(manifest.get("other_versions") or ()))
     if layout.python_mode not in ("", "definitions"):
         raise ValueError(f"python_mode must be definitions, not {layout.python_mode!r}")
     if manifest.get("observe") is not None:  # Note [Observation] in grader/worker/observe.py
