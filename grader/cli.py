@@ -315,6 +315,9 @@ def _run_check(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from .worker import launch, sandbox
+    if launch.sandbox_mode(args.sandbox) != "rlimits":
+        sandbox.ask_bwrap_help_ahead()  # Note [bwrap --help asked ahead] in grader/worker/sandbox.py
     from .scoring import assignment as assignments
     from .worker.devices import DeviceError
     from .scoring.pipeline import Options, Grading, submission_device
