@@ -127,19 +127,6 @@ ASSIGNMENTS_DIR = PROJECT_ROOT / "assignments"
 RUBRICS_DIR = PROJECT_ROOT / "rubrics"
 
 
-# Note [Fast YAML]
-# Manifests and rubrics are read with libyaml's safe loader where PyYAML was built with it
-# (CSafeLoader: the same safe constructor; every manifest and rubric here, and the test
-# data's, load to equal values with both), else with the pure-Python one: 0.5 ms instead
-# of 4 ms for fc_nets's manifest and rubric, paid by every `grade check` and every batch
-# job.  Only the course's own files go through it (`course_files.parse_yaml`), and only where
-# their form parsed ahead is not current (Note [Course files parsed ahead] in
-# grader/scoring/course_files.py).
-def read_yaml(text: str):
-    """`yaml.safe_load(text)`, with libyaml's loader where it is installed (Note [Fast YAML])."""
-    return course_files.parse_yaml(text)
-
-
 class AssignmentError(Exception):
     """The assignment's manifest, checks or rubric are inconsistent."""
 
