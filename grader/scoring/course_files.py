@@ -8,8 +8,9 @@ parsed forms with `compile_ahead`, as it compiles the grader's byte code and rep
 
 # Note [Course files parsed ahead]
 Importing PyYAML (its reader compiles a regular expression over most of Unicode when it is
-imported) took 15-25 ms of every `grade check` on the benchmark VM, on the judge's path before
-the worker is launched, to parse two files of a few kilobytes in half a millisecond (Note [Fast
+imported) took 16 ms of the judge's CPU in every `grade check` on the benchmark VM (min of 9,
+the standard library it uses imported already), on the judge's path before the worker is
+launched, to parse two files of a few kilobytes in half a millisecond (Note [Fast
 YAML]).  `make bytecode` now parses every manifest and rubric ahead
 (`compile_ahead`) and stores, for each, its value as JSON together with the very text it was
 parsed from, in grader/scoring/compiled/ (not in git, as grader/report/compiled/ is not).  `read`
