@@ -45,11 +45,14 @@ $(STAMP): pyproject.toml
 # would otherwise compile every module of the grader from source in every `grade` process,
 # about 0.1 s of each `grade check` and of each CLI test.  Only what changed is compiled
 # again (a fraction of a second when nothing did).  The student report's Jinja template is
-# compiled ahead too (Note [Template compiled ahead] in grader/report/html.py).
+# compiled ahead too (Note [Template compiled ahead] in grader/report/html.py), and the
+# manifests and rubrics parsed ahead (Note [Course files parsed ahead] in
+# grader/scoring/course_files.py).
 .PHONY: bytecode
 bytecode: venv
 	@$(BIN)/python -m compileall -q -j 0 grader reference assignments >/dev/null
 	@$(BIN)/python -c 'from grader.report.html import compile_ahead; compile_ahead()'
+	@$(BIN)/python -c 'from grader.scoring.course_files import compile_ahead; compile_ahead()'
 
 # The main job on the bundled example class (examples/fc_nets): a correct submission, a
 # buggy one, a hostile one and a Python 2 zip.  A second run regrades nothing unchanged.

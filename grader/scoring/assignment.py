@@ -116,8 +116,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import yaml
-
+from . import course_files
 from ..checks.questions import PUBLIC, Questions, asking
 from ..checks.spec import Check
 from ..submission.stage import Layout
@@ -126,20 +125,6 @@ from ..worker.sandbox import Limits
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENTS_DIR = PROJECT_ROOT / "assignments"
 RUBRICS_DIR = PROJECT_ROOT / "rubrics"
-
-
-# Note [Fast YAML]
-# Manifests and rubrics are read with libyaml's safe loader where PyYAML was built with it
-# (CSafeLoader: the same safe constructor; every manifest and rubric here, and the test
-# data's, load to equal values with both), else with the pure-Python one: 0.5 ms instead
-# of 4 ms for fc_nets's manifest and rubric, paid by every `grade check` and every batch
-# job.  Only the course's own files go through it.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def read_yaml(text: str):
-    """`yaml.safe_load(text)`, with libyaml's loader where it is installed (Note [Fast YAML])."""
-    return yaml.load(text, Loader=_YAML_LOADER)
 
 
 class AssignmentError(Exception):
@@ -158,8 +143,8 @@ def declared_conventions(assignment_id: str) -> tuple[dict, dict[str, tuple[str,
         raise AssignmentError(f"unknown assignment {assignment_id!r}; available: "
                               f"{', '.join(available()) or 'none'}")
     try:
-        manifest = read_yaml(path.read_text()) or {}
-    except yaml.YAMLError as exc:
+        manifest = course_files.read(path) or {}
+    except course_files.yaml_error() as exc:  # evaluated only when something was raised
         raise AssignmentError(f"{path}: not valid YAML ({exc})") from None
     return _declared(manifest, path)
 
@@ -295,7 +280,7 @@ def load_rubric(assignment_id: str, checks: tuple[Check, ...]) -> Rubric:
     path = RUBRICS_DIR / f"{assignment_id}.yml"
     if not path.exists():
         raise AssignmentError(f"rubric {path} is missing")
-    data = read_yaml(path.read_text()) or {}
+    data = course_files.read(path) or {}
     points = {str(k): float(v) for k, v in (data.get("points") or {}).items()}
     ids = {c.id for c in checks}
     unknown = sorted(set(points) - ids)
@@ -354,7 +339,7 @@ def read_manifest(assignment_id: str, conventions: dict | None = None,
     if not manifest_path.exists():
         raise AssignmentError(f"unknown assignment {assignment_id!r}; available: "
                               f"{', '.join(available()) or 'none'}")
-    manifest = read_yaml(manifest_path.read_text()) or {}
+    manifest = course_files.read(manifest_path) or {}
     try:
         layout = Layout(files=dict(manifest["files"]), default_package=manifest.get("package", "cs231n"),
                         replace=tuple(manifest.get("replace", ())),
@@ -446,12 +431,19 @@ def edition_hint(convention: str, value: str, who: str, part: str) -> str:
             f"file), which leaves {'it' if rule else 'its checks'} out of the score.")
 
 
+def _other_versions(entries) -> tuple:
+    """The manifest's `other_versions` (grader/submission/course_version.py), which is imported
+    only for a manifest that has some (Note [What check imports] in grader/cli.py)."""
+    if not entries:
+        return ()
+    from ..submission import course_version
+    return tuple(course_version.Version.from_manifest(v) for v in entries)
+
+
 def notebook_settings(manifest: dict, layout: Layout,
                        folder: Path = ASSIGNMENTS_DIR) -> tuple[Layout, dict[str, tuple[str, ...]]]:
     """The manifest's notebook keys and aliases (Note [Manifest]); ValueError names a bad one."""
     import dataclasses
-
-    from ..submission import course_version
     mode = manifest.get("notebook_mode", "definitions")
     if mode not in ("definitions", "execute"):
         raise ValueError(f"notebook_mode must be definitions or execute, not {mode!r}")
@@ -470,8 +462,7 @@ def notebook_settings(manifest: dict, layout: Layout,
         notebook_setup=setup, any_file_name=bool(manifest.get("any_file_name", False)),
         python_mode=str(manifest.get("python_mode") or ""),
         notebook_names=tuple(str(n) for n in manifest.get("notebook_names") or ()),
-        other_versions=tuple(course_version.Version.from_manifest(v)
-                             for v in manifest.get("other_versions") or ()))
+        other_versions=_other_versions(manifest.get("other_versions") or ()))
     if layout.python_mode not in ("", "definitions"):
         raise ValueError(f"python_mode must be definitions, not {layout.python_mode!r}")
     if manifest.get("observe") is not None:  # Note [Observation] in grader/worker/observe.py

@@ -691,6 +691,8 @@ def _check_versions(graded: dict, found: list[Path], layout: Layout, source_root
                     read=notebooks.read) -> list[str]:
     """Notes naming the graded notebook among several; OtherVersionError for another course
     version's notebook (grader/submission/which_notebook.py, grader/submission/course_version.py)."""
+    if not graded:  # no notebook: neither module imported (Note [What check imports] in grader/cli.py)
+        return []
     from . import course_version, which_notebook
     notes = []
     for path in dict.fromkeys(graded.values()):

@@ -12,7 +12,7 @@ Note [Worker start] in grader/worker/start.py; benchmarks/worker_start_ab.py tim
 does the judge, whose numpy import used to come before the worker was launched: on a loaded
 machine the judge then waited 0.1-0.3 s for the worker's first reply, after all its own start-up.
 `grade check` now stages the submission and calls `start` with nothing imported but the
-standard library, PyYAML and the grader's numpy-free modules (the manifest, staging, the
+standard library and the grader's numpy-free modules (the manifest, staging, the
 sandbox plan, the cgroup); numpy, the checks and pytest are imported while the worker starts
 (grader/scoring/pipeline.py `Grading`, Note [Manifest before checks] in
 grader/scoring/assignment.py).  The process is the one `Worker` always started: the same plan,

@@ -565,3 +565,27 @@ def test_check_leaves_the_collector_on_and_frozen_only_after_start_up(tmp_path) 
     assert "collector after: True" in result.stderr
     assert "collector after an early return: True 2" in result.stderr
     assert json.loads((tmp_path / "r.json").read_text())["schema"] == "grader.result/1"
+
+
+def test_the_parser_of_check_alone_parses_and_explains_check_as_the_whole_one(capsys) -> None:
+    """Note [Parser of the command asked]: `grade check ...` is parsed by a parser with the other
+    commands left out, which reads the same arguments and says the same help and errors."""
+    from grader import cli
+    lines = [["check", "sub", "-a", "fc_nets", "--no-html", "--json", "r.json", "-v"],
+             ["check", "sub.zip", "--release", "rel", "--select", "affine", "--convention", "a=b",
+              "--convention", "c=d", "--sandbox", "rlimits", "--device", "cpu"],
+             ["check", "nb.ipynb", "--notebook-mode", "execute", "--course", "c.yml"]]
+    for argv in lines:
+        whole, alone = cli.build_parser().parse_args(argv), cli.build_parser("check").parse_args(argv)
+        assert vars(whole) == vars(alone)
+    said = []
+    for parser in (cli.build_parser(), cli.build_parser("check")):
+        for argv in (["check", "--help"], ["check"], ["check", "sub", "--sandbox", "none"]):
+            with pytest.raises(SystemExit) as exited:
+                parser.parse_args(argv)
+            out = capsys.readouterr()
+            said.append((exited.value.code, out.out, out.err))
+    assert said[:3] == said[3:]
+    assert "usage: grade check" in said[0][1] and "invalid choice: 'none'" in said[2][2]
+    with pytest.raises(SystemExit):
+        cli.build_parser("check").parse_args(["batch", "subs", "-a", "fc_nets"])  # not there

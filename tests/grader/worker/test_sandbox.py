@@ -145,3 +145,32 @@ def test_judge_folders_name_the_reference_and_the_checks() -> None:
         inside = f"/mnt/x/{repo.name}/{name}"
         at = cover.index(inside)
         assert cover[at - 1:at + 3] == ["--tmpfs", inside, "--remount-ro", inside]
+
+
+@pytest.mark.skipif(sandbox.bwrap_path() is None, reason="bubblewrap is not installed")
+def test_bwrap_help_asked_ahead_is_the_help_asked_when_planning(monkeypatch) -> None:
+    """Note [bwrap --help asked ahead]: the run started ahead is the one the plan reads, its
+    text what `bwrap --help` prints, and `bwrap --help` runs once per process all the same."""
+    import subprocess
+    sandbox._bwrap_help.cache_clear()
+    asked = sandbox._bwrap_help(sandbox.bwrap_path())
+    sandbox._bwrap_help.cache_clear()
+    started = []
+    popen = subprocess.Popen
+
+    def counted(argv, *args, **kwargs):
+        started.append(list(argv))
+        return popen(argv, *args, **kwargs)
+    monkeypatch.setattr(subprocess, "Popen", counted)  # subprocess.run starts its runs with it
+    try:
+        sandbox.ask_bwrap_help_ahead()
+        assert started == [[sandbox.bwrap_path(), "--help"]]
+        sandbox.ask_bwrap_help_ahead()  # one pending run: not a second
+        assert sandbox._bwrap_help(sandbox.bwrap_path()) == asked and "--unshare-ipc" in asked
+        assert sandbox.bwrap_supports("--die-with-parent")
+        sandbox.ask_bwrap_help_ahead()  # known already: nothing started
+        assert len(started) == 1 and not sandbox._HELP_AHEAD
+    finally:
+        sandbox._HELP_AHEAD.clear()
+        sandbox._bwrap_help.cache_clear()
+        sandbox.bwrap_supports.cache_clear()
