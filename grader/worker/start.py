@@ -18,8 +18,10 @@ grader/worker/launch.py), and two parts of it did work the worker has no use for
   virtual environment's `__editable__.dl_grader-*.pth` installs an import finder for the
   `grader` package at every interpreter start, importing pathlib, importlib.util, re and
   urllib.parse (20-24 ms of 40 for a bare `python -I` on the VM), none of which numpy or the
-  runtime imports.  In the worker that finder only points at folders the sandbox hides (Note [The
-  grader's own folders hidden] in sandbox.py).  So the worker runs with `-S` and `site_setup`
+  runtime imports; `make venv` installs it as a plain path where setuptools lets it (Note
+  [Editable install as a path] in the Makefile), the checkout's folder.  In the worker either
+  form only points at folders the sandbox hides (Note [The grader's own folders hidden] in
+  sandbox.py).  So the worker runs with `-S` and `site_setup`
   runs site.main itself (the virtual environment's prefix, its site-packages and every other
   .pth file there, sitecustomize), passing over only the grader's own editable-install files.
   Under `-I` no user site is added either way.  tests/grader/worker/test_start.py checks that
