@@ -250,13 +250,15 @@ def test_a_course_repository_ci_from_a_fresh_venv_gives_the_verdicts(tmp_path) -
 # fc_nets' layers.py of a student who looks for the grader's own files.  What it finds decides
 # what it has, one layer for each kind of file, so that the verdict on each layer says whether
 # the worker could see that kind: the reference (`affine_forward`, imported from it), an
-# assignment's checks.py (`relu_forward`), an assignment's solution folder (`affine_backward`),
-# a rubric or manifest (`relu_backward`); the last three are correct copies of the reference's,
-# standing for what a student who read those files would write.  Where it finds nothing it has
-# no layer of its own.  The rest of the file is the reference's, where it can import it.
+# assignment's checks.py (`relu_forward`), an assignment's solution folder (`softmax_loss`),
+# a rubric or manifest (`svm_loss`); the last three are correct copies of the reference's,
+# standing for what a student who read those files would write.  Four functions whose checks
+# call no other (a backward check runs the student's forward: affine_backward's verdict would
+# follow affine_forward's).  Where it finds nothing it has none of them.  The rest of the file
+# is the reference's, where it can import it.
 THIEF_FINDS = {"affine_forward": "the reference", "relu_forward": "an assignment's checks.py",
-               "affine_backward": "an assignment's solution folder",
-               "relu_backward": "a rubric or manifest"}
+               "softmax_loss": "an assignment's solution folder",
+               "svm_loss": "a rubric or manifest"}
 THIEF = """
 import os, sys
 import numpy as np
@@ -286,24 +288,24 @@ _seen = _look()
 if "reference" in _seen:
     sys.path.insert(0, _seen["reference"])
     from reference.cs231n.layers import *
-    del relu_forward, affine_backward, relu_backward
+    del relu_forward, softmax_loss, svm_loss
 {copies}
 if "checks" in _seen:
     relu_forward = _relu_forward
 if "solution" in _seen:
-    affine_backward = _affine_backward
+    softmax_loss = _softmax_loss
 if "rubric" in _seen:
-    relu_backward = _relu_backward
+    svm_loss = _svm_loss
 """
 
 
 def thief_source() -> str:
-    """THIEF with the reference's own relu_forward, affine_backward and relu_backward as
+    """THIEF with the reference's own relu_forward, softmax_loss and svm_loss as
     `_relu_forward`...: what a student who found the checks or a solution would hand in."""
     import inspect
     import reference.cs231n.layers as layers
     copies = "\n".join(inspect.getsource(getattr(layers, name)).replace(f"def {name}(", f"def _{name}(")
-                       for name in ("relu_forward", "affine_backward", "relu_backward"))
+                       for name in ("relu_forward", "softmax_loss", "svm_loss"))
     return THIEF.replace("{copies}", copies)
 
 
@@ -315,10 +317,10 @@ def test_a_non_editable_install_grades_and_hides_its_own_files_from_the_student(
     folders hidden] in grader/worker/sandbox.py, on a real install: the instructor's wheel
     installed with pip (not editable) into a fresh venv is a working grader on its own (no
     checkout, nothing copied beside it: `grade check`, `grade batch` on examples/, `grade
-    selftest --quick`), and it puts `grader` (with the course's checks, solutions and rubrics
+    selftest --quick`, `grade release`), and it puts `grader` (with the course's checks, solutions and rubrics
     inside) and `reference` in the site-packages every worker has bound.  A layers.py that
     looks for those files gets full marks where the worker can see them (GRADER_SANDBOX=rlimits:
-    the cheat works) and no point from any of its four layers under bubblewrap."""
+    the cheat works) and none of its four functions under bubblewrap."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     wheel = build_instructors_wheel(tmp_path / "build")
@@ -360,6 +362,12 @@ def test_a_non_editable_install_grades_and_hides_its_own_files_from_the_student(
 
     selftest = run("selftest", "-a", "fc_nets", "--quick")
     assert selftest.returncode == 0, selftest.stdout + selftest.stderr
+
+    # the venv's setuptools (65 on Python 3.11) cannot build the student wheel by itself
+    release = run("release", "-a", "fc_nets", "--out", str(tmp_path / "release"), "--no-mutant-hints")
+    assert release.returncode == 0, release.stdout + release.stderr
+    assert list((tmp_path / "release" / "wheels").glob("dl_grader_student-*.whl"))
+    assert (tmp_path / "release" / "cs231n" / "layers.py").is_file()
 
     thief = mutants.copy_solution(mutants.load("fc_nets").solution, tmp_path / "thief")
     (thief / "layers.py").write_text(thief_source())
