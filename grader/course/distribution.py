@@ -144,11 +144,26 @@ def stage(folder: Path) -> Path:
     return folder
 
 
+def _builds_wheels_here() -> bool:
+    """Whether this environment's setuptools can build a wheel by itself: its own bdist_wheel
+    (setuptools 70.1 and later) or the `wheel` package beside it.  A fresh venv of Python 3.11
+    holds setuptools 65 without `wheel`: built there without isolation, `grade release` from the
+    instructor's wheel failed with "invalid command 'bdist_wheel'"; pip's isolated build fetches
+    what it needs instead (Note [What the instructor's wheel holds] in pyproject.toml)."""
+    import importlib.util
+    try:
+        return importlib.util.find_spec("setuptools") is not None and (
+            importlib.util.find_spec("setuptools.command.bdist_wheel") is not None
+            or importlib.util.find_spec("wheel") is not None)
+    except (ImportError, ValueError):
+        return False
+
+
 def build_wheel(out: Path) -> Path:
     """Build the student wheel into the folder `out`; its path.
 
-    Built without build isolation when setuptools is importable here (no index needed), else
-    as pip builds any project."""
+    Built without build isolation where setuptools here can build a wheel (no index needed),
+    else as pip builds any project (`_builds_wheels_here`)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="grader-student-wheel-"))
@@ -156,11 +171,8 @@ def build_wheel(out: Path) -> Path:
         source = stage(work / "source")
         command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet",
                    "--wheel-dir", str(work / "dist"), str(source)]
-        try:
-            import setuptools  # noqa: F401
+        if _builds_wheels_here():
             command.insert(4, "--no-build-isolation")
-        except ImportError:
-            pass
         done = subprocess.run(command, capture_output=True, text=True, timeout=600)
         built = sorted((work / "dist").glob("*.whl"))
         if done.returncode != 0 or len(built) != 1:

@@ -65,7 +65,11 @@ PYTHONPATH="$ROOT/source/grader-source" exec "${{GRADER_PYTHON:-python3}}" -m gr
   --assignment {assignment} --root "$ROOT"
 """
 
-EXCLUDED = re.compile(r"(^|/)(__pycache__|mutants\.py|\.pytest_cache)(/|$)|\.pyc$")
+# The grader package's assignments/ and rubrics/ (links in a checkout, folders in an installed
+# wheel: Note [Course folder] in grader/scoring/assignment.py) hold every assignment; the zip
+# carries only this one's, beside the package, where the grader then looks.
+EXCLUDED = re.compile(r"(^|/)(__pycache__|mutants\.py|\.pytest_cache)(/|$)|\.pyc$"
+                      r"|^grader-source/grader/(assignments|rubrics)(/|$)")
 
 
 def requirements(assignment_folder: Path) -> list[str]:

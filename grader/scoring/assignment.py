@@ -122,9 +122,23 @@ from ..checks.spec import Check
 from ..submission.stage import Layout
 from ..worker.sandbox import Limits
 
+# Note [Course folder]
+# The course's files (assignments/, rubrics/) are found through the grader package:
+# grader/assignments and grader/rubrics are links to the checkout's folders (as
+# grader/templates links to templates/), and in an installed wheel they are the folders
+# themselves, in site-packages/grader (Note [What the instructor's wheel holds] in
+# pyproject.toml).  Before, they were looked for beside the package only, which in a
+# non-editable install is site-packages: `grade check` knew no assignment there.  The link is
+# resolved, so a checkout's paths are what they always were (the checks module's file, a
+# batch job's spec, the folders the sandbox hides); COURSE_ROOT is the folder holding both,
+# the checkout's root or the installed package.  Where the package has no such folder (a copy
+# of the sources without the links, as Gradescope's grader-source/ is:
+# grader/course/gradescope.py) the folders beside the package are read, as before.
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-ASSIGNMENTS_DIR = PROJECT_ROOT / "assignments"
-RUBRICS_DIR = PROJECT_ROOT / "rubrics"
+_LINK = Path(__file__).resolve().parents[1] / "assignments"  # the package's link
+COURSE_ROOT = _LINK.resolve().parent if _LINK.is_dir() else PROJECT_ROOT
+ASSIGNMENTS_DIR = COURSE_ROOT / "assignments"
+RUBRICS_DIR = COURSE_ROOT / "rubrics"
 
 
 class AssignmentError(Exception):

@@ -350,7 +350,9 @@ def _worker_bytecode_binds() -> list[str]:
 # templates) are not bound themselves, but they can lie inside one of those folders: a
 # checkout at /usr/src/app (the usual working folder of a Python container image, /usr being
 # bound), under a conda or /usr/local prefix, or a non-editable install, which puts
-# `grader` and `reference` in the bound site-packages.  A submission there could read the
+# `grader` and `reference` in the bound site-packages (the assignments' checks, planted bugs
+# and solutions and the rubrics inside `grader`: Note [Course folder] in
+# grader/scoring/assignment.py, so covering the package covers them).  A submission there could read the
 # checks and import the reference itself (`from reference.cs231n.layers import *`) and score
 # full marks, or read other students' reports in the checkout's out/.  So each of those
 # folders that lies inside a folder bound into the sandbox is covered by an empty read-only

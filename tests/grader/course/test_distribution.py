@@ -110,11 +110,29 @@ def build_instructors_wheel(tmp_path: Path) -> Path:
 
 
 def test_the_instructors_wheel_ships_the_plugin_config_and_templates(tmp_path) -> None:
+    """Note [What the instructor's wheel holds] in pyproject.toml: besides the package and the
+    reference, every file of the course (each assignment's manifest, checks, planted bugs,
+    starter, solution and course folders, each rubric) inside the grader package, where
+    grader/scoring/assignment.py finds it once installed (Note [Course folder]); no byte code."""
     files = wheel_files(build_instructors_wheel(tmp_path))
     for needed in ("grader/checks/pytest.ini", "grader/templates/report.html.j2",
                    "grader/templates/dashboard.html.j2", "grader/templates/github-workflow.yml.j2",
                    "grader/templates/release-README.md.j2", "reference/cs231n/layers.py"):
         assert needed in files
+    ids = sorted(p.parent.name for p in (ROOT / "assignments").glob("*/manifest.yml"))
+    assert {"fc_nets", "pytorch", "tf_norms"} <= set(ids)
+    for assignment in ids:
+        for needed in (f"grader/assignments/{assignment}/manifest.yml",
+                       f"grader/assignments/{assignment}/checks.py",
+                       f"grader/rubrics/{assignment}.yml"):
+            assert needed in files, needed
+    course = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "assignments", "rubrics"],
+                            cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    assert "assignments/pytorch/solution/Q5-Pytorch.ipynb" in course
+    assert not sorted(set(f"grader/{name}" for name in course) - set(files))
+    assert not [f for f in files if f.endswith(".pyc") or "__pycache__" in f]
+    assert not [f for f in files if f.startswith(("assignments/", "rubrics/"))], \
+        "top-level course folders in site-packages"
 
 
 def test_the_student_command_runs_check_only(capsys) -> None:
@@ -226,44 +244,83 @@ def test_a_course_repository_ci_from_a_fresh_venv_gives_the_verdicts(tmp_path) -
     assert refused.returncode == 2 and "not part of the student package" in refused.stderr
 
 
-# An instructor's non-editable install: the reference in the bound site-packages
+# An instructor's non-editable install: a whole grader, its own files in the bound site-packages
 # ---------------------------------------------------------------------------------------------
 
-# fc_nets' layers.py of a student who looks for the grader's reference and imports it; where it
-# finds none, it has nothing of its own (every layer is missing).
-REFERENCE_THIEF = """
+# fc_nets' layers.py of a student who looks for the grader's own files.  What it finds decides
+# what it has, one layer for each kind of file, so that the verdict on each layer says whether
+# the worker could see that kind: the reference (`affine_forward`, imported from it), an
+# assignment's checks.py (`relu_forward`), an assignment's solution folder (`softmax_loss`),
+# a rubric or manifest (`svm_loss`); the last three are correct copies of the reference's,
+# standing for what a student who read those files would write.  Four functions whose checks
+# call no other (a backward check runs the student's forward: affine_backward's verdict would
+# follow affine_forward's).  Where it finds nothing it has none of them.  The rest of the file
+# is the reference's, where it can import it.
+THIEF_FINDS = {"affine_forward": "the reference", "relu_forward": "an assignment's checks.py",
+               "softmax_loss": "an assignment's solution folder",
+               "svm_loss": "a rubric or manifest"}
+THIEF = """
 import os, sys
+import numpy as np
 
-def _find_reference():
-    wanted = os.path.join("reference", "cs231n", "layers.py")
-    for entry in sys.path:  # where it lies after `pip install`: site-packages
-        if entry and os.path.isfile(os.path.join(entry, wanted)):
-            return entry
-    for top, folders, files in os.walk("/"):  # anywhere else it can see
-        if top == "/":
-            folders[:] = [f for f in folders if f not in ("proc", "sys", "dev")]
-        if top.endswith(os.path.join("reference", "cs231n")) and "layers.py" in files:
-            return os.path.dirname(os.path.dirname(top))
-    return None
+def _look():
+    seen = {}
+    for start in [e for e in sys.path if e and os.path.isdir(e)] + ["/"]:
+        for top, folders, files in os.walk(start):  # sys.path first: where pip installs
+            if top == "/":
+                folders[:] = [f for f in folders if f not in ("proc", "sys", "dev")]
+            parent = os.path.dirname(top)
+            if top.endswith(os.path.join("reference", "cs231n")) and "layers.py" in files:
+                seen.setdefault("reference", os.path.dirname(parent))
+            if os.path.basename(parent) == "assignments" and "checks.py" in files:
+                seen.setdefault("checks", top)
+            if (os.path.basename(top) == "solution"
+                    and os.path.basename(os.path.dirname(parent)) == "assignments"):
+                seen.setdefault("solution", top)
+            if (os.path.basename(top) == "rubrics" and "fc_nets.yml" in files) or (
+                    os.path.basename(parent) == "assignments" and "manifest.yml" in files):
+                seen.setdefault("rubric", top)
+            if len(seen) == 4:
+                return seen
+    return seen
 
-_root = _find_reference()
-if _root is not None:
-    sys.path.insert(0, _root)
+_seen = _look()
+if "reference" in _seen:
+    sys.path.insert(0, _seen["reference"])
     from reference.cs231n.layers import *
+    del relu_forward, softmax_loss, svm_loss
+{copies}
+if "checks" in _seen:
+    relu_forward = _relu_forward
+if "solution" in _seen:
+    softmax_loss = _softmax_loss
+if "rubric" in _seen:
+    svm_loss = _svm_loss
 """
+
+
+def thief_source() -> str:
+    """THIEF with the reference's own relu_forward, softmax_loss and svm_loss as
+    `_relu_forward`...: what a student who found the checks or a solution would hand in."""
+    import inspect
+    import reference.cs231n.layers as layers
+    copies = "\n".join(inspect.getsource(getattr(layers, name)).replace(f"def {name}(", f"def _{name}(")
+                       for name in ("relu_forward", "softmax_loss", "svm_loss"))
+    return THIEF.replace("{copies}", copies)
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed "
                     "(apt-get install bubblewrap); without it the worker sees every file")
-def test_a_non_editable_install_hides_its_reference_from_the_student(tmp_path) -> None:
-    """Note [The grader's own folders hidden] in grader/worker/sandbox.py, on a real install:
-    the instructor's wheel installed with pip (not editable) into a fresh venv puts `grader`
-    and `reference` in the site-packages every worker has bound.  A layers.py that finds
-    `reference/cs231n/layers.py` and imports it gets full marks where the worker can see it
-    (GRADER_SANDBOX=rlimits: the cheat works) and no point from its layers under bubblewrap.
-    The install finds assignments and rubrics beside the package (PROJECT_ROOT in
-    grader/scoring/assignment.py is the folder above it), so they are copied there."""
+def test_a_non_editable_install_grades_and_hides_its_own_files_from_the_student(tmp_path) -> None:
+    """Note [What the instructor's wheel holds] in pyproject.toml and Note [The grader's own
+    folders hidden] in grader/worker/sandbox.py, on a real install: the instructor's wheel
+    installed with pip (not editable) into a fresh venv is a working grader on its own (no
+    checkout, nothing copied beside it: `grade check`, `grade batch` on examples/, `grade
+    selftest --quick`, `grade release`), and it puts `grader` (with the course's checks, solutions and rubrics
+    inside) and `reference` in the site-packages every worker has bound.  A layers.py that
+    looks for those files gets full marks where the worker can see them (GRADER_SANDBOX=rlimits:
+    the cheat works) and none of its four functions under bubblewrap."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     wheel = build_instructors_wheel(tmp_path / "build")
@@ -272,28 +329,66 @@ def test_a_non_editable_install_hides_its_reference_from_the_student(tmp_path) -
     assert done.returncode == 0, done.stdout + done.stderr
     site = next((venv / "lib").glob("python*/site-packages"))
     assert (site / "reference" / "cs231n" / "layers.py").is_file()
+    assert (site / "grader" / "assignments" / "fc_nets" / "checks.py").is_file()
+    assert (site / "grader" / "assignments" / "pytorch" / "solution").is_dir()
     assert not (site / "grader" / "__editable__").exists() and not list(site.glob("__editable__*"))
-    for folder in ("assignments", "rubrics"):
-        shutil.copytree(ROOT / folder, site / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    submission = mutants.copy_solution(mutants.load("fc_nets").solution, tmp_path / "thief")
-    (submission / "layers.py").write_text(REFERENCE_THIEF)
+    assert not (site / "assignments").exists() and not (site / "rubrics").exists()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    grade = str(venv / "bin" / "grade")
+    work = tmp_path / "elsewhere"  # not the checkout: nothing of it is found from here
+    work.mkdir()
+
+    def run(*args: str, mode: str = "auto", timeout: int = 900) -> subprocess.CompletedProcess:
+        return subprocess.run([grade, *args], cwd=work, env={**env, "GRADER_SANDBOX": mode},
+                              capture_output=True, text=True, timeout=timeout)
+
+    located = subprocess.run([str(venv / "bin" / "python"), "-c",
+                              "from grader.scoring import assignment as a; print(a.ASSIGNMENTS_DIR)"],
+                             cwd=work, env=env, capture_output=True, text=True, timeout=120)
+    assert located.stdout.strip() == str((site / "grader" / "assignments").resolve()), located.stderr
+
+    solution = mutants.copy_solution(mutants.load("fc_nets").solution, tmp_path / "solution")
+    graded = run("check", "-a", "fc_nets", str(solution), "--json", str(tmp_path / "ok.json"),
+                 "--no-html")
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    result = json.loads((tmp_path / "ok.json").read_text())
+    assert result["score"] == result["max_score"] > 0, result["checks"]
+
+    batch = run("batch", str(ROOT / "examples" / "fc_nets"), "--assignment", "fc_nets", "--out",
+                str(tmp_path / "batch"))
+    assert batch.returncode == 0, batch.stdout + batch.stderr
+    graded_ids = sorted(p.stem for p in (tmp_path / "batch" / "results").glob("*.json"))
+    assert graded_ids == sorted(p.stem for p in (ROOT / "examples" / "fc_nets").iterdir()), graded_ids
+
+    selftest = run("selftest", "-a", "fc_nets", "--quick")
+    assert selftest.returncode == 0, selftest.stdout + selftest.stderr
+
+    # the venv's setuptools (65 on Python 3.11) cannot build the student wheel by itself
+    release = run("release", "-a", "fc_nets", "--out", str(tmp_path / "release"), "--no-mutant-hints")
+    assert release.returncode == 0, release.stdout + release.stderr
+    assert list((tmp_path / "release" / "wheels").glob("dl_grader_student-*.whl"))
+    assert (tmp_path / "release" / "cs231n" / "layers.py").is_file()
+
+    thief = mutants.copy_solution(mutants.load("fc_nets").solution, tmp_path / "thief")
+    (thief / "layers.py").write_text(thief_source())
     scores = {}
     for mode in ("rlimits", "bwrap"):
         out = tmp_path / f"result-{mode}.json"
-        graded = subprocess.run([str(venv / "bin" / "grade"), "check", "-a", "fc_nets",
-                                 str(submission), "--json", str(out), "--no-html"], cwd=tmp_path,
-                                env={**env, "GRADER_SANDBOX": mode}, capture_output=True,
-                                text=True, timeout=900)
+        graded = run("check", "-a", "fc_nets", str(thief), "--json", str(out), "--no-html", mode=mode)
         assert out.is_file(), graded.stdout + graded.stderr
         result = json.loads(out.read_text())
         assert result["environment"]["sandbox"] == mode
-        layers = [c for c in result["checks"] if c["function"] in ("affine_forward", "relu_forward",
-                                                                    "affine_backward", "relu_backward")]
-        assert layers, [c["function"] for c in result["checks"]]
-        scores[mode] = (result["score"], result["max_score"], {c["status"] for c in layers})
+        statuses = {}
+        for check in result["checks"]:
+            if check["function"] in THIEF_FINDS:
+                statuses.setdefault(check["function"], set()).add(check["status"])
+        assert set(statuses) == set(THIEF_FINDS), [c["function"] for c in result["checks"]]
+        scores[mode] = (result["score"], result["max_score"], statuses)
     assert scores["rlimits"][0] == scores["rlimits"][1] > 0, scores  # the cheat, where it can see
-    assert scores["bwrap"][2] <= {"failed", "error"} and scores["bwrap"][0] < scores["bwrap"][1], scores
+    seen = {f"{THIEF_FINDS[function]} ({sorted(found)})"
+            for function, found in scores["bwrap"][2].items() if not found <= {"failed", "error"}}
+    assert not seen, f"the worker could see {sorted(seen)}"
+    assert scores["bwrap"][0] < scores["bwrap"][1], scores
 
 
 def _grader_imports(path: Path, package: str = "grader") -> set[str]:

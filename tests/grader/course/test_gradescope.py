@@ -63,6 +63,9 @@ def test_the_zip_follows_the_specification_and_holds_no_planted_bug(autograder) 
     assert not [n for n in names if n.endswith("mutants.py") or "__pycache__" in n]
     assert not [n for n in names if n.startswith("grader-source/assignments/")
                 and not n.startswith("grader-source/assignments/fc_nets/")]
+    # nor through the grader package's links to every assignment (Note [Course folder])
+    assert not [n for n in names if n.startswith(("grader-source/grader/assignments/",
+                                                  "grader-source/grader/rubrics/"))]
     assert "numpy==2.4.6" in requirements and not [r for r in requirements if "dask" in r]
 
 
