@@ -133,10 +133,11 @@ from ..worker.sandbox import Limits
 # batch job's spec, the folders the sandbox hides); COURSE_ROOT is the folder holding both,
 # the checkout's root or the installed package.  Where the package has no such folder (a copy
 # of the sources without the links, as Gradescope's grader-source/ is:
-# grader/course/gradescope.py) the folders beside the package are read, as before.
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-_LINK = Path(__file__).resolve().parents[1] / "assignments"  # the package's link
-COURSE_ROOT = _LINK.resolve().parent if _LINK.is_dir() else PROJECT_ROOT
+# grader/course/gradescope.py) the folders beside the package are read, as before.  The
+# folder is worked out in course_files.py, which keys the files parsed ahead by it (Note [Course
+# files parsed ahead]) and so must agree with it.
+PROJECT_ROOT = course_files.PROJECT_ROOT
+COURSE_ROOT = course_files.COURSE_ROOT
 ASSIGNMENTS_DIR = COURSE_ROOT / "assignments"
 RUBRICS_DIR = COURSE_ROOT / "rubrics"
 

@@ -30,6 +30,11 @@ import json
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Where assignments/ and rubrics/ are: through the package's link in a checkout, the package's own
+# folders in an installed wheel (Note [Course folder] in assignment.py).  The parsed-ahead forms
+# are named by their path under it, the same in both.
+_LINK = Path(__file__).resolve().parents[1] / "assignments"
+COURSE_ROOT = _LINK.resolve().parent if _LINK.is_dir() else PROJECT_ROOT
 COMPILED = Path(__file__).resolve().parent / "compiled"  # Note [Course files parsed ahead]
 
 
@@ -57,7 +62,7 @@ def yaml_error() -> type[Exception]:
 def _stored(path: Path) -> Path | None:
     """Where the parsed form of `path` is kept, or None for a file outside the project."""
     try:
-        relative = path.resolve().relative_to(PROJECT_ROOT)
+        relative = path.resolve().relative_to(COURSE_ROOT)
     except ValueError:
         return None
     return COMPILED / ("--".join(relative.parts) + ".json")
@@ -81,8 +86,8 @@ def read(path: Path):
 
 def course_files() -> list[Path]:
     """The manifests and rubrics of the project's assignments."""
-    return sorted([*PROJECT_ROOT.glob("assignments/*/manifest.yml"),
-                   *PROJECT_ROOT.glob("rubrics/*.yml")])
+    return sorted([*COURSE_ROOT.glob("assignments/*/manifest.yml"),
+                   *COURSE_ROOT.glob("rubrics/*.yml")])
 
 
 def compile_ahead(paths: list[Path] | None = None) -> list[Path]:

@@ -4,6 +4,7 @@ Note [Course files parsed ahead])."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -42,7 +43,7 @@ def test_grading_reads_the_manifest_and_rubric_without_pyyaml(stored_in, monkeyp
 
 def test_an_edited_file_is_parsed_again_not_read_from_its_stale_form(stored_in, tmp_path,
                                                                        monkeypatch) -> None:
-    monkeypatch.setattr(course_files, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr(course_files, "COURSE_ROOT", tmp_path)
     path = tmp_path / "assignments" / "tiny" / "manifest.yml"
     path.parent.mkdir(parents=True)
     path.write_text("title: Tiny\nlimits: {call_timeout_s: 3}\n")
@@ -55,7 +56,7 @@ def test_an_edited_file_is_parsed_again_not_read_from_its_stale_form(stored_in, 
 
 def test_a_value_json_would_change_is_not_kept_and_reads_as_pyyaml_gives_it(
         stored_in, tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(course_files, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr(course_files, "COURSE_ROOT", tmp_path)
     numbered = tmp_path / "rubrics" / "numbered.yml"
     dated = tmp_path / "rubrics" / "dated.yml"
     numbered.parent.mkdir()
@@ -74,10 +75,22 @@ def test_a_file_outside_the_project_is_parsed_and_never_stored(stored_in, tmp_pa
 
 
 def test_invalid_yaml_is_pyyamls_error_as_before(stored_in, tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(course_files, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr(course_files, "COURSE_ROOT", tmp_path)
     broken = tmp_path / "rubrics" / "broken.yml"
     broken.parent.mkdir()
     broken.write_text("points: [unclosed\n")
     assert course_files.compile_ahead([broken]) == []
     with pytest.raises(course_files.yaml_error()):
         course_files.read(broken)
+
+
+def test_a_course_file_has_one_stored_name_through_the_package_link_or_not() -> None:
+    """The parsed-ahead forms are named under COURSE_ROOT, which assignment.py reads its folders
+    from (Note [Course folder]): through grader/assignments or the checkout's folder, one name,
+    the one an installed wheel (where the package's folder is the only one) gives it too."""
+    from grader.scoring import assignment
+    package = Path(course_files.__file__).resolve().parents[1]
+    through_link = course_files._stored(package / "assignments" / "fc_nets" / "manifest.yml")
+    assert through_link == course_files._stored(assignment.ASSIGNMENTS_DIR / "fc_nets" / "manifest.yml")
+    assert through_link.name == "assignments--fc_nets--manifest.yml.json"
+    assert assignment.COURSE_ROOT == course_files.COURSE_ROOT
