@@ -120,6 +120,24 @@ def test_colab_notebook_with_ece662_imports_in_a_folder_of_course_notebooks() ->
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.mark.parametrize("name, graded", [("get_trained_model", True), ("get_pruned_model", False)])
+def test_the_2025_notebooks_import_of_an_older_helper_is_served(name: str, graded: bool) -> None:
+    """Note [A helper the notebook still imports] in course/pruning_helper.py: the course's own
+    import line names `get_trained_model`, which its 2025 helper lacks; a name the course never
+    had still fails the import, and the notebook says where."""
+    notebook = _variant(("from ece697ls.pruning_helper import test_model, load_model",
+                         f"from ece697ls.pruning_helper import {name}, test_model, load_model"))
+    try:
+        result = grade(notebook.parent, ASSIGNMENT)
+    finally:
+        shutil.rmtree(notebook.parent, ignore_errors=True)
+    if graded:
+        assert_full_marks(result)
+    else:
+        assert result.score == 0, result.score
+        assert any(f"cannot import name '{name}'" in note for note in result.notes), result.notes
+
+
 def test_a_course_package_imported_through_a_drive_folder_is_noted_once() -> None:
     """Note [Each cell said once] in grader/scoring/pipeline.py: the import cell runs in the
     definitions-mode module and in the observed run; the report says it once."""
