@@ -348,6 +348,21 @@ def test_largest_filters_removed_fail_the_smallest_check_only() -> None:
         shutil.rmtree(path.parent, ignore_errors=True)
 
 
+def test_the_global_parts_model_tested_again_before_fresh_structured_steps_is_no_step() -> None:
+    """Note [A global model tested again]: the global cell prunes `model` in place, the structured
+    cell first tests `model` again ("original accuracy"), then prunes a fresh load_model() per
+    step: the re-test is no structured step, and the structured part is graded on its own."""
+    path = _variant(("pruned = copy.deepcopy(model)", "pruned = model"),
+                    ("structured_percentages = [0.1, 0.2, 0.3]\n",
+                     "structured_percentages = [0.1, 0.2, 0.3]\ntest_model(model, test_data, mode=mode)\n"),
+                    ("smaller = copy.deepcopy(model)", "smaller = load_model(path, mode=mode)"))
+    try:
+        result = grade(path, ASSIGNMENT)
+        assert_full_marks(result)
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
 @pytest.mark.parametrize("edit", [("pruned = copy.deepcopy(model)", "pruned = model"),
                                   ("    test_model(pruned, test_data, mode=mode)\n",
                                    "    test_model(pruned, test_data, mode=mode)\nmodel = pruned\n")],
