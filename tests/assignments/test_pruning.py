@@ -41,6 +41,7 @@ PHRASES = {
     "global: masks not made permanent (prune.remove forgotten)": "not permanent",
     "global: percentages as whole numbers (an int amount counts weights)": "are steps of the notebook's 10%, 20%, ..., 80%",
     "global: random instead of smallest magnitude": "larger in magnitude",
+    "global: one copy pruned again before prune.remove": "the weights the earlier steps had left",
     "structured: input channels (dim=1) instead of filters": "dim=1",
     "structured: random filters (prune.random_structured)": "random_structured",
     "structured: the Linear layer pruned too": "Linear layer",
@@ -58,7 +59,7 @@ BUNDLES = [
     ("global: masks not", "structured: random filters"),
     ("global: percentages", "structured: the Linear layer"),
     ("global: random", "structured: masks not"),
-    ("structured: one percentage",),
+    ("structured: one percentage", "global: one copy pruned again"),
 ]
 
 
