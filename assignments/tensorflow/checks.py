@@ -205,8 +205,22 @@ def _init_params(student: Student) -> dict[str, np.ndarray]:
         if array.shape != shape:  # Note [Classes from the sample]
             raise CheckFailure(f"{name}: shape {array.shape}, expected {shape} ({classes} classes, "
                                f"from {source}; the other sizes are the notebook's: 32 and 16 "
-                               f"filters on 32 x 32 x 3 images)", hint=INIT_HINT)
+                               f"filters on 32 x 32 x 3 images){_drawn_bias(name, array)}", hint=INIT_HINT)
     return arrays
+
+
+# Note [A bias drawn like a weight]
+# A real cs231n TensorFlow notebook (2019-2021 edition) drew every parameter with
+# create_matrix_with_kaiming_normal, the biases as (1, 32), (1, 16), (1, 10): told only that
+# conv_b1's shape is (1, 32), the student would reshape it and fail again on the values.
+# When a bias's shape is wrong and its entries are not zero either, the failure says both.
+
+def _drawn_bias(name: str, array: np.ndarray) -> str:
+    """The second mistake of a misshapen bias (Note [A bias drawn like a weight]); "" if none."""
+    if "_b" not in name or not np.any(np.asarray(array) != 0):
+        return ""
+    return (f"; its {np.count_nonzero(array)} entries are not zero either: the notebook starts biases "
+            f"at zero (tf.zeros), they are not drawn like the weights")
 
 
 def _tf_fans(shape: tuple[int, ...]) -> tuple[int, int]:
