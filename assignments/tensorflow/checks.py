@@ -307,7 +307,9 @@ def model_scores(student: Student, model: RemoteObject, x: np.ndarray, what: str
 # Dense(10, ...) whatever channel_1, channel_2 and num_classes it was given: the notebook
 # builds it with those very numbers, so nothing there shows it.  The check builds it with
 # other sizes (CHANNEL_1, CHANNEL_2, NUM_CLASSES), and when the layers' output sizes are
-# not the ones asked for, the failure says so beside the shapes.
+# not the ones asked for, the failure says so beside the shapes, naming the arguments whose
+# layer has another size where only some are (a real 2019-2021 notebook used channel_1 and
+# channel_2 but wrote Dense(units=10): "(num_classes)").
 
 def _sizes_not_asked(shapes: list, asked: tuple[int, ...] | None) -> str:
     """The known mistake of Note [Constructor arguments not used], or ""."""
@@ -315,7 +317,10 @@ def _sizes_not_asked(shapes: list, asked: tuple[int, ...] | None) -> str:
         return ""
     outputs = [int(s[-1]) for s in shapes if isinstance(s, (list, tuple)) and len(s) in (2, 4)]
     if len(outputs) == len(asked) and sorted(outputs) != sorted(asked):
-        return (f"; looks like: the constructor's arguments are not used: its layers have "
+        unused = [name for name, got, want in zip(("channel_1", "channel_2", "num_classes"), outputs, asked)
+                  if got != want] if len(asked) == 3 else []
+        which = f" ({', '.join(unused)})" if unused and len(unused) < 3 else ""
+        return (f"; looks like: the constructor's arguments are not used{which}: its layers have "
                 f"{', '.join(map(str, outputs))} outputs where ThreeLayerConvNet"
                 f"({', '.join(map(str, asked))}) was asked for (build each layer from channel_1, "
                 f"channel_2 and num_classes)")

@@ -51,7 +51,7 @@ PHRASES = {
     "init: first bias drawn like a weight, as (1, 32)": "not zero either",
     "subclass: no softmax": "not passed through a softmax",
     "subclass: 3x3 convolution first": "weights have shapes",
-    "subclass: ten classes written in (num_classes unused)": "the constructor's arguments are not used",
+    "subclass: ten classes written in (num_classes unused)": "the constructor's arguments are not used (num_classes)",
     "sequential: first ReLU missing": "a ReLU is missing",
     "sequential: no softmax": "not passed through a softmax",
     "sequential: first conv initialised to zeros": "test accuracy",
