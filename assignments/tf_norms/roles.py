@@ -57,7 +57,9 @@ A real CS 599 file (the course template's `CNN`, extended) takes the normalizati
 no model and the four training checks scored 0 ("no model class found") for a model that
 trains.  So when no class has a "norm" parameter, a constructor parameter that the class
 compares with strings naming at least two of batch, layer and weight norm is the choice (a
-second pass: a file with a "norm" parameter is read as before).  The lab asks to compare
+second pass: a file with a "norm" parameter is read as before), in a class that takes the
+class count as the template's CNN(hidden_size, output_size) does, before one that does not
+(a student's own normalization helper dispatching on a kind).  The lab asks to compare
 the student's normalization with TensorFlow's, so such a choice often has both for one
 option: the value marked as the student's own ("custom", "own", "my", "manual",
 "scratch") is taken, else the first that does not name the library ("tf", "keras",
@@ -327,6 +329,7 @@ class Source:
                 strings = ([default] if isinstance(default, str) else []) + _compared_strings(cls)
                 return Model(name, init, parameter, _options(strings), project_api=False,
                              hidden_size=self._hidden_size())
+        found = []
         for name, cls in self.classes.items():  # Note [A choice by any name]
             init = self._init(cls)
             for parameter in (*init.names, *init.keyword_only):
@@ -334,9 +337,12 @@ class Source:
                 if len({_option(v) for v in compared} & {"batch", "layer", "weight"}) >= 2:
                     default = init.defaults.get(parameter)
                     strings = ([default] if isinstance(default, str) else []) + compared
-                    return Model(name, init, parameter, _options(strings), project_api=False,
-                                 hidden_size=self._hidden_size())
-        return None
+                    found.append(Model(name, init, parameter, _options(strings), project_api=False,
+                                       hidden_size=self._hidden_size()))
+                    break
+        # a class built like the template's model (it takes the class count) before a helper class
+        sized = [m for m in found if m.signature.find(*CLASSES_PARAMETERS)]
+        return (sized or found or [None])[0]
 
     def _choice_and_switch(self, cls: ast.ClassDef, init: Signature):
         """(choice parameter, its strings, (switch, off, on)) or None (Note [A choice and a switch])."""

@@ -251,3 +251,11 @@ def test_a_parameter_compared_with_other_strings_is_no_normalization_choice():
     both = roles.Source(
         other.replace("'train')", "'bn')").replace("('train', 'batch')", "('ln', 'bn')") + named).model()
     assert (both.name, both.norm_parameter) == ("CNN", "norm_type")
+    # a helper dispatching on a kind, written above the model, is not the model
+    helper = ("class Norm:\n    def __init__(self, kind='batch'):\n        self.kind = kind\n"
+              "    def __call__(self, x):\n        if self.kind == 'batch' or self.kind == 'layer':\n"
+              "            return x\n")
+    model = ("class CNN:\n    def __init__(self, hidden_size, output_size, mode='no_norm'):\n"
+             "        self.mode = mode\n    def call(self, x):\n"
+             "        if self.mode in ('bn_custom', 'ln_custom', 'wn_custom'):\n            pass\n")
+    assert roles.Source(helper + model).model().name == "CNN"
