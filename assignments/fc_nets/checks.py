@@ -1562,6 +1562,24 @@ def _with_defaults(rule: str, config: dict | None) -> dict:
     return {**_DEFAULTS[rule], **(config or {})}
 
 
+# Note [Steps taken with the velocity handed in]
+# A real ECE562 hand-in (2025) wrote `next_w = w - v` and only then updated v: the step uses
+# the velocity of the previous call, and with the course's sign convention (v already holds
+# the minus) it goes the wrong way as well.  It lost its points with only "20 of 20 entries
+# differ"; next_w = w + v and w - v with the velocity handed in now say what happened.  On
+# a first step (no velocity yet) both are w unchanged, which the same message explains.
+STALE_VELOCITY = ("next_w moved by the velocity handed in, before this step's update: update v = "
+                  "momentum*v - learning_rate*dw first, then next_w = w + v with the new v")
+
+# Note [Epsilon outside the denominator]
+# A real ECE562 hand-in (2025) wrote `w - lr * dw / np.sqrt(cache) + epsilon`: epsilon added
+# to w, the step divided by sqrt(cache) alone.  It lost a point with only "10 of 10 entries
+# differ".  That form and the step without any epsilon are both named (1e-8 added to w is
+# farther than _near_array's rtol of 1e-9, so they are two signatures, one message).
+EPS_OUTSIDE = ("epsilon is not in the step's denominator: next_w = w - learning_rate * dw / "
+               "(sqrt(cache) + epsilon)")
+
+
 def _update_signatures(rule: str, output: str, case: UpdateCase,
                        adam_t: str = "from_0") -> list[Signature]:
     """Known slips of each rule, computed from this case's inputs (Note [Update-rule checks]);
@@ -1578,14 +1596,22 @@ def _update_signatures(rule: str, output: str, case: UpdateCase,
                                      "velocity already carries the minus sign (next_w = w + v)"),
                            Signature(_near_array(w - mu * v + (1 + mu) * course),
                                      "this is Nesterov momentum; the course asks for the classical "
-                                     "update next_w = w + v")],
+                                     "update next_w = w + v"),
+                           # Note [Steps taken with the velocity handed in]
+                           Signature(_near_array(w + v), STALE_VELOCITY),
+                           Signature(_near_array(w - v), STALE_VELOCITY)],
                 "velocity": [Signature(_near_array(mu * v + lr * dw), opposite)]}[output]
     if rule == "rmsprop":
         cache, decay, eps = c.get("cache", np.zeros_like(w)), c["decay_rate"], c["epsilon"]
         right = decay * cache + (1 - decay) * dw ** 2
         swapped = (1 - decay) * cache + decay * dw ** 2
+        with np.errstate(divide="ignore", invalid="ignore"):  # a zero cache entry: inf, never near
+            bare_step = lr * dw / np.sqrt(right)
         return {"next_w": [Signature(_near_array(w - lr * dw / (right + eps)),
-                                     "the step divides by cache, not by sqrt(cache)")],
+                                     "the step divides by cache, not by sqrt(cache)"),
+                           # Note [Epsilon outside the denominator]
+                           Signature(_near_array(w - bare_step + eps), EPS_OUTSIDE),
+                           Signature(_near_array(w - bare_step), EPS_OUTSIDE)],
                 "cache": [Signature(_near_array(swapped),
                                     "decay_rate weighs the new dw**2 instead of the old cache: "
                                     "cache = decay*cache + (1 - decay)*dw**2")]}[output]

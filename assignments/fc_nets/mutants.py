@@ -97,6 +97,17 @@ MUTANTS = [
     Bug("sgd_momentum steps along dw, not the velocity", "optim.py",
         "return w + velocity, config", 'return w - config["learning_rate"] * dw, config',
         "sgd_momentum"),
+    # Notes [Steps taken with the velocity handed in], [Epsilon outside the denominator] in
+    # checks.py: two real hand-ins' slips
+    Bug("sgd_momentum steps with the velocity handed in", "optim.py",
+        'velocity = config["momentum"] * velocity - config["learning_rate"] * dw\n'
+        '    config["velocity"] = velocity\n    return w + velocity, config',
+        'next_w = w - velocity\n'
+        '    velocity = config["momentum"] * velocity - config["learning_rate"] * dw\n'
+        '    config["velocity"] = velocity\n    return next_w, config', "sgd_momentum"),
+    Bug("rmsprop adds epsilon to w", "optim.py",
+        'next_w = w - config["learning_rate"] * dw / (np.sqrt(cache) + config["epsilon"])',
+        'next_w = w - config["learning_rate"] * dw / np.sqrt(cache) + config["epsilon"]', "rmsprop"),
     Bug("adam stores the bias-corrected moments", "optim.py",
         'config["t"], config["m"], config["v"] = t, m, v',
         'config["t"], config["m"], config["v"] = t, m_hat, v_hat', "adam"),

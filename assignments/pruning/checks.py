@@ -243,12 +243,32 @@ def steps(student: Student) -> list[Step]:
         weights = {k: np.asarray(v) for k, v in weights.items()}
         if all(np.array_equal(weights[k], original[k]) for k in original):
             continue  # the unpruned model (Note [Which part a step belongs to])
-        found.append(Step(record.cell, _part(record.headings, weights), weights,
+        part = _part(record.headings, weights)
+        if part == STRUCTURED and any(s.part == GLOBAL and _same(s.weights, weights) for s in found):
+            continue  # the global part's model tested again (Note [A global model tested again])
+        found.append(Step(record.cell, part, weights,
                           _read(student, record.ref("model"), "leftovers"),
                           _read(student, record.ref("live"), "leftovers"),
                           str(_read(student, record.ref("model"), "device_of")), record.index))
     observation.pruning_steps = found
     return found
+
+
+# Note [A global model tested again]
+# A real ECE562 hand-in (2025) opened its structured cell with the course's habit of testing
+# the model before pruning, `test_model(model, ...)` under "Original Model Accuracy", but its
+# global cell had pruned `model` in place, so that call tested the global part's last model
+# again; then each of its structured steps pruned a fresh `load_model(...)`.  That re-test
+# was taken for the first structured step, Note [A model pruned in place] fired on it, and
+# all four structured checks failed (0/6) for steps that each started from the trained
+# model.  A model in the structured part whose weights are exactly those of a model the
+# global part tested prunes nothing new: it is no step, as the unpruned model is none.  A
+# structured step built on the pruned model adds zero filters, so it differs and is still
+# caught by Note [A model pruned in place]; the global part loses its own points for the
+# pruning in place where its schedule shows it.
+
+def _same(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
 
 
 # Note [A model pruned in place]
@@ -373,6 +393,28 @@ def _ranked(step: Step) -> tuple[str, ...]:
 
 GLOBAL_MIN_STEPS = 3
 
+# Note [Pruned again before prune.remove]
+# A real ECE562 hand-in (2025) called prune.global_unstructured on the same model at 0.1, 0.2,
+# ..., 0.8 without prune.remove in between: PyTorch's PruningContainer applies each new amount
+# to the weights still unpruned, so the model reached 10%, 28%, 49.6%, 69.8% ... (1 - 0.9 *
+# 0.8 * ...).  It was told only that one of its sparsities was on the schedule, with a hint
+# about integer amounts.  When the tested sparsities are the running products of the
+# schedule's amounts, the failure says what happened.  (With prune.remove after each step the
+# zeros left are the smallest weights, so amounts count from the whole model and the same
+# in-place loop does reach the schedule.)
+
+
+def _compounded(sparsities: list[float]) -> bool:
+    """Whether the steps are 1 - (1 - a1)(1 - a2)... of the schedule's amounts, in order, from the
+    second step on (Note [Pruned again before prune.remove])."""
+    if len(sparsities) < 2:
+        return False
+    left, expected = 1.0, []
+    for amount in GLOBAL_AMOUNTS[:len(sparsities)]:
+        left *= 1.0 - amount
+        expected.append(1.0 - left)
+    return len(expected) == len(sparsities) and all(abs(s - e) < 0.005 for s, e in zip(sparsities, expected))
+
 
 def check_global_sparsity(student: Student) -> dict:
     __tracebackhide__ = True
@@ -387,6 +429,15 @@ def check_global_sparsity(student: Student) -> dict:
                "schedule_steps_reached": hit, "at_least": GLOBAL_MIN_STEPS}
     if len(hit) < GLOBAL_MIN_STEPS:  # Note [Three steps of the schedule]
         reached_text = f" (only {', '.join(_pct(a) for a in hit)})" if hit else ""
+        if _compounded(details["sparsities"]):  # Note [Pruned again before prune.remove]
+            raise CheckFailure(
+                f"the models tested in the Unstructured Pruning part have sparsities "
+                f"{', '.join(_pct(z / total) for z, total in reached)}: each step pruned its amount of "
+                f"the weights the earlier steps had left, not of the whole model",
+                hint="pruning a model again before prune.remove applies the new amount to the weights "
+                     "still unpruned; prune a fresh copy.deepcopy(model) at each step (or call "
+                     "prune.remove after each step)",
+                details=details)
         raise CheckFailure(
             f"the models tested in the Unstructured Pruning part have {len(reached)} sparsities "
             f"({', '.join(_pct(z / total) for z, total in reached)} of all conv and linear weights); "

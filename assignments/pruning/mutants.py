@@ -15,6 +15,7 @@ SOLUTION = Solution("solution/Q6-Pruning.ipynb")
 FILE = "Q6-Pruning.ipynb"
 GLOBAL_CALL = "prune.global_unstructured(targets, pruning_method=prune.L1Unstructured, amount=amount)"
 
+TARGETS = '[(m, "weight") for m in pruned.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]'
 MUTANTS = [
     Bug("global: per layer (l1_unstructured on each layer)", FILE, GLOBAL_CALL,
         "[prune.l1_unstructured(m, name, amount=amount) for m, name in targets]", "global_pruning"),
@@ -22,6 +23,12 @@ MUTANTS = [
         "        prune.remove(m, name)", "        pass", "global_pruning"),
     Bug("global: percentages as whole numbers (an int amount counts weights)", FILE,
         "[0.1 * k for k in range(1, 9)]", "[10 * k for k in range(1, 9)]", "global_pruning"),
+    # Note [Pruned again before prune.remove] in checks.py: one copy pruned again and again
+    Bug("global: one copy pruned again before prune.remove", FILE,
+        "for amount in pruning_percentages:\n    pruned = copy.deepcopy(model)\n    targets = "
+        + TARGETS + "\n    " + GLOBAL_CALL + "\n    for m, name in targets:\n        prune.remove(m, name)\n",
+        "pruned = copy.deepcopy(model)\ntargets = " + TARGETS + "\nfor amount in pruning_percentages:\n    "
+        + GLOBAL_CALL + "\n", "global_pruning"),
     Bug("global: random instead of smallest magnitude", FILE, "pruning_method=prune.L1Unstructured",
         "pruning_method=prune.RandomUnstructured", "global_pruning"),
     Bug("structured: input channels (dim=1) instead of filters", FILE, "n=1, dim=0)", "n=1, dim=1)",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import math
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -85,7 +86,37 @@ def device(student: Student) -> str:
 
 
 def _failure(what: str, error: StudentError) -> CheckFailure:
-    return CheckFailure(f"{what} raised {error}" + (f"\n{error.traceback}" if error.traceback else ""))
+    return CheckFailure(f"{what} raised {error}{_downsampled(str(error))}"
+                        + (f"\n{error.traceback}" if error.traceback else ""))
+
+
+# Note [Feature maps made smaller]
+# A real ECE562 notebook (2025) put a 2x2 max pooling after each ReLU in all three parts,
+# which the notebook's architecture does not have, and sized its Linear layers for the
+# 8 x 8 maps that leaves (channel_2 * 8 * 8).  Its barebones function then raised PyTorch's
+# "mat1 and mat2 shapes cannot be multiplied (4x576 and 9216x6)" and its modules failed
+# the weight copy with "Linear(6, 320), expected (6, 5120)": true, but the student had to
+# work out that 5120 / 320 = 16 = 4 x 4.  When the fully-connected layer's input is a
+# square factor k*k (k >= 2) smaller than the architecture's, the failure says so.  Read
+# from the message of the error, which names both sizes in these two forms only.
+FEATURE_SIZES = (re.compile(r"mat1 and mat2 shapes cannot be multiplied \(\d+x(\d+) and (\d+)x\d+\)"),
+                 re.compile(r"Linear\(\d+, (\d+)\)'\], expected weights of shapes \[.*\(\d+, (\d+)\)\]"))
+
+
+def _downsampled(message: str) -> str:
+    """The known mistake of pooling the architecture has not (Note [Feature maps made smaller])."""
+    for pattern in FEATURE_SIZES:
+        found = pattern.search(message)
+        if found is None:
+            continue
+        got, expected = int(found.group(1)), int(found.group(2))
+        k = math.isqrt(expected // got) if got and expected % got == 0 else 0
+        if k >= 2 and k * k * got == expected:
+            return (f"; looks like: the fully-connected layer gets {got} features per image where the "
+                    f"architecture gives {expected}, {k} x {k} times more: the feature maps were made {k} "
+                    f"times smaller in each dimension (a pooling or a stride the architecture does not "
+                    f"have: its 5x5 convolution with padding 2 and 3x3 with padding 1 keep the image size)")
+    return ""
 
 
 def _call(student: Student, module: str, name: str, *args, what: str = "", timeout: float | None = None,

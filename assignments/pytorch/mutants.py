@@ -31,6 +31,14 @@ MUTANTS = [
     Bug("three_layer_convnet: second ReLU missing", FILE,
         "    hidden = F.relu(F.conv2d(hidden, conv_w2, conv_b2, padding=1))\n",
         "    hidden = F.conv2d(hidden, conv_w2, conv_b2, padding=1)\n", "three_layer_convnet"),
+    # Note [Feature maps made smaller] in checks.py: pooling the architecture has not (a real notebook)
+    Bug("three_layer_convnet: max pooling added", FILE,
+        "    hidden = F.relu(F.conv2d(x, conv_w1, conv_b1, padding=2))\n",
+        "    hidden = F.max_pool2d(F.relu(F.conv2d(x, conv_w1, conv_b1, padding=2)), 2)\n",
+        "three_layer_convnet"),
+    Bug("ThreeLayerConvNet: max pooling, fc sized for it", FILE,
+        "        self.fc = nn.Linear(channel_2 * 32 * 32, num_classes)\n",
+        "        self.fc = nn.Linear(channel_2 * 8 * 8, num_classes)\n", "ThreeLayerConvNet"),
     Bug("ThreeLayerConvNet: Kaiming initialisation forgotten", FILE,
         "        for layer in (self.conv1, self.conv2, self.fc):\n"
         "            nn.init.kaiming_normal_(layer.weight)\n", "", "ThreeLayerConvNet"),

@@ -205,8 +205,22 @@ def _init_params(student: Student) -> dict[str, np.ndarray]:
         if array.shape != shape:  # Note [Classes from the sample]
             raise CheckFailure(f"{name}: shape {array.shape}, expected {shape} ({classes} classes, "
                                f"from {source}; the other sizes are the notebook's: 32 and 16 "
-                               f"filters on 32 x 32 x 3 images)", hint=INIT_HINT)
+                               f"filters on 32 x 32 x 3 images){_drawn_bias(name, array)}", hint=INIT_HINT)
     return arrays
+
+
+# Note [A bias drawn like a weight]
+# A real cs231n TensorFlow notebook (2019-2021 edition) drew every parameter with
+# create_matrix_with_kaiming_normal, the biases as (1, 32), (1, 16), (1, 10): told only that
+# conv_b1's shape is (1, 32), the student would reshape it and fail again on the values.
+# When a bias's shape is wrong and its entries are not zero either, the failure says both.
+
+def _drawn_bias(name: str, array: np.ndarray) -> str:
+    """The second mistake of a misshapen bias (Note [A bias drawn like a weight]); "" if none."""
+    if "_b" not in name or not np.any(np.asarray(array) != 0):
+        return ""
+    return (f"; its {np.count_nonzero(array)} entries are not zero either: the notebook starts biases "
+            f"at zero (tf.zeros), they are not drawn like the weights")
 
 
 def _tf_fans(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -293,7 +307,9 @@ def model_scores(student: Student, model: RemoteObject, x: np.ndarray, what: str
 # Dense(10, ...) whatever channel_1, channel_2 and num_classes it was given: the notebook
 # builds it with those very numbers, so nothing there shows it.  The check builds it with
 # other sizes (CHANNEL_1, CHANNEL_2, NUM_CLASSES), and when the layers' output sizes are
-# not the ones asked for, the failure says so beside the shapes.
+# not the ones asked for, the failure says so beside the shapes, naming the arguments whose
+# layer has another size where only some are (a real 2019-2021 notebook used channel_1 and
+# channel_2 but wrote Dense(units=10): "(num_classes)").
 
 def _sizes_not_asked(shapes: list, asked: tuple[int, ...] | None) -> str:
     """The known mistake of Note [Constructor arguments not used], or ""."""
@@ -301,7 +317,10 @@ def _sizes_not_asked(shapes: list, asked: tuple[int, ...] | None) -> str:
         return ""
     outputs = [int(s[-1]) for s in shapes if isinstance(s, (list, tuple)) and len(s) in (2, 4)]
     if len(outputs) == len(asked) and sorted(outputs) != sorted(asked):
-        return (f"; looks like: the constructor's arguments are not used: its layers have "
+        unused = [name for name, got, want in zip(("channel_1", "channel_2", "num_classes"), outputs, asked)
+                  if got != want] if len(asked) == 3 else []
+        which = f" ({', '.join(unused)})" if unused and len(unused) < 3 else ""
+        return (f"; looks like: the constructor's arguments are not used{which}: its layers have "
                 f"{', '.join(map(str, outputs))} outputs where ThreeLayerConvNet"
                 f"({', '.join(map(str, asked))}) was asked for (build each layer from channel_1, "
                 f"channel_2 and num_classes)")

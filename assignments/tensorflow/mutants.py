@@ -30,6 +30,9 @@ MUTANTS = [
         "    fc_w = tf.Variable(tf.random.normal((32 * 32 * 16,", "three_layer_convnet_init"),
     Bug("init: first bias not zero", FILE, "    conv_b1 = tf.Variable(tf.zeros((32,)))\n",
         "    conv_b1 = tf.Variable(tf.ones((32,)))\n", "three_layer_convnet_init"),
+    # Note [A bias drawn like a weight] in checks.py (a real notebook)
+    Bug("init: first bias drawn like a weight, as (1, 32)", FILE, "    conv_b1 = tf.Variable(tf.zeros((32,)))\n",
+        "    conv_b1 = tf.Variable(create_matrix_with_kaiming_normal((1, 32)))\n", "three_layer_convnet_init"),
     Bug("subclass: no softmax", FILE,
         "        self.fc = tf.keras.layers.Dense(num_classes, activation='softmax',",
         "        self.fc = tf.keras.layers.Dense(num_classes,", "ThreeLayerConvNet"),

@@ -341,6 +341,30 @@ def tf1_hint(error) -> str:
             f"or above, so an instructor may want to run it under TensorFlow 1")
 
 
+# Note [Keras 2 code]
+# A real CS 599 file (2025) subclassed tf.keras.layers.Conv2D for weight norm and called
+# `self._get_input_channel(input_shape)` in its build: a private method of Keras 2's
+# convolution layers (TensorFlow 2.15 and older, what its environment file and training log
+# ran).  Keras 3, which the grader's TensorFlow ships, has none, so the weight-norm model
+# failed with "'WeightNormConv2D' object has no attribute '_get_input_channel'".  As with
+# TensorFlow 1 code, the verdict stays what running it gives, and the message says where the
+# name came from.  Only names known to be Keras 2's and checked absent from Keras 3's Conv
+# layers are listed (tests/assignments/test_tf_norms.py checks them against the installed
+# Keras).
+
+KERAS2_PRIVATE = ("_get_input_channel", "_get_channel_axis", "_recreate_conv_op", "_compute_causal_padding")
+
+
+def keras2_hint(error) -> str:
+    """What to add to a failure raised by Keras 2 code (Note [Keras 2 code]); "" if none."""
+    found = re.search(r"object has no attribute '(\w+)'", str(error))
+    if not found or found.group(1) not in KERAS2_PRIVATE:
+        return ""
+    return (f"\nthis is Keras 2 code (`{found.group(1)}` is a private method of Keras 2's convolution "
+            f"layers, TensorFlow 2.15 and older; Keras 3, which the grader runs, has none): the lab "
+            f"allows any TensorFlow from 1.14, so an instructor may want to run it under Keras 2")
+
+
 # Note [Axes fixed for conv maps]
 # Real hand-ins write batch and layer norm for the one place their CNN uses them, the conv
 # layers' NHWC maps, with the axes written out (`tf.reduce_mean(x, axis=[0, 1, 2])`,
@@ -377,7 +401,8 @@ def pytorch_hint(error) -> str:
 
 
 def _student_error(function: str, sample: Sample, error: StudentError) -> CheckFailure:
-    return CheckFailure(f"`{function}` raised {error} on sample '{sample.name}'{tf1_hint(error)}"
+    return CheckFailure(f"`{function}` raised {error} on sample '{sample.name}'"
+                        f"{tf1_hint(error)}{keras2_hint(error)}"
                         f"{fixed_axes_hint(function, sample, error)}{pytorch_hint(error)}"
                         + (f"\n{error.traceback}" if error.traceback else ""))
 
@@ -1326,7 +1351,7 @@ def _new_model(student: Student, normalization: str | None, input_shape: tuple =
         return student.new(NORMS, model.name, **kwargs)
     except StudentError as error:
         shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-        raise CheckFailure(f"`{model.name}({shown})` raised {error}{tf1_hint(error)}"
+        raise CheckFailure(f"`{model.name}({shown})` raised {error}{tf1_hint(error)}{keras2_hint(error)}"
                            + (f"\n{error.traceback}" if error.traceback else "")) from None
 
 
@@ -1394,7 +1419,7 @@ def _scores(student: Student, model: RemoteObject, x: np.ndarray, what: str,
     try:
         value = student.call(TAPE, "model_scores", model.ref, x).value
     except StudentError as error:
-        raise CheckFailure(f"model(x, training=False) raised {error} ({what})"
+        raise CheckFailure(f"model(x, training=False) raised {error} ({what}){keras2_hint(error)}"
                            + (f"\n{error.traceback}" if error.traceback else "")) from None
     scores = as_array("scores", value, np.zeros((len(x), num_classes), np.float32))
     if scores.shape != (len(x), num_classes):
@@ -1411,6 +1436,7 @@ def _train(student: Student, model: RemoteObject, x: np.ndarray, y: np.ndarray, 
             student.call(TAPE, "train_model", model.ref, x, y, **options)
         except StudentError as error:
             raise CheckFailure(f"training `{_model(student).name}` with the reference's loop raised {error}"
+                               f"{keras2_hint(error)}"
                                + (f"\n{error.traceback}" if error.traceback else "")) from None
         return "the reference's loop (the submission has no train(model, x, y))"
     parameters = _parameters(student.signature(NORMS, "train"))

@@ -43,6 +43,8 @@ PHRASES = {
     "three_layer_convnet: no padding, fc_w sliced": "no zero-padding",
     "three_layer_convnet: first conv without padding": "raised",
     "three_layer_convnet: second ReLU missing": "ReLU is missing",
+    "three_layer_convnet: max pooling added": "2 times smaller in each dimension",
+    "ThreeLayerConvNet: max pooling, fc sized for it": "4 times smaller in each dimension",
     "ThreeLayerConvNet: Kaiming initialisation forgotten": "default initialisation",
     "ThreeLayerConvNet: Kaiming with mode='fan_out'": "mode='fan_out'",
     "ThreeLayerConvNet: second ReLU missing": "entries differ",
@@ -71,7 +73,7 @@ BUNDLES = [
      "Sequential: flattens the batch"),
     ("ThreeLayerConvNet: first conv without padding", "Sequential: random_weight on nn.Linear"),
     ("Sequential: biases not zeroed", "ThreeLayerConvNet: ten classes written in"),
-    ("Sequential: PyTorch's default",),
+    ("Sequential: PyTorch's default", "three_layer_convnet: max pooling", "ThreeLayerConvNet: max pooling"),
 ]
 TRAINED = "Sequential: first ReLU missing"
 

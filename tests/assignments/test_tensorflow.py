@@ -48,9 +48,10 @@ PHRASES = {
     "init: conv_w1 with std sqrt(1 / fan_in) (gain 1)": "gain 1",
     "init: fc_w not scaled": "not scaled",
     "init: first bias not zero": "conv_b1",
+    "init: first bias drawn like a weight, as (1, 32)": "not zero either",
     "subclass: no softmax": "not passed through a softmax",
     "subclass: 3x3 convolution first": "weights have shapes",
-    "subclass: ten classes written in (num_classes unused)": "the constructor's arguments are not used",
+    "subclass: ten classes written in (num_classes unused)": "the constructor's arguments are not used (num_classes)",
     "sequential: first ReLU missing": "a ReLU is missing",
     "sequential: no softmax": "not passed through a softmax",
     "sequential: first conv initialised to zeros": "test accuracy",
@@ -60,7 +61,8 @@ BUGS = [(bug, PHRASES[bug.name]) for bug in load_mutants(ASSIGNMENT)]
 BUNDLES = [
     ("barebones: second ReLU", "init: conv_w1", "subclass: no softmax", "sequential: first conv"),
     ("barebones: flattened", "init: fc_w", "subclass: 3x3", "sequential: first ReLU"),
-    ("init: first bias", "sequential: no softmax", "subclass: ten classes"),
+    ("init: first bias not", "sequential: no softmax", "subclass: ten classes"),
+    ("init: first bias drawn",),
 ]
 
 

@@ -466,6 +466,20 @@ def test_tensorflow_1_failures_say_so_and_name_the_tensorflow_2_spelling():
     assert hint("ValueError: Dimensions must be equal") == ""
 
 
+def test_keras_2_private_names_say_so_and_are_absent_from_the_installed_keras():
+    # Note [Keras 2 code]: a real CS 599 WeightNormConv2D called Conv2D._get_input_channel
+    import tensorflow as tf
+    checks = _checks_module()
+    for name in checks.KERAS2_PRIVATE:
+        assert not hasattr(tf.keras.layers.Conv2D, name), name
+    real = ("AttributeError: Exception encountered when calling CNNModel.call().\n\n"
+            "'WeightNormConv2D' object has no attribute '_get_input_channel'")
+    assert "this is Keras 2 code (`_get_input_channel`" in checks.keras2_hint(real)
+    # an attribute the student's own code forgot to set is the student's mistake
+    assert checks.keras2_hint("AttributeError: 'CNN' object has no attribute '_running_mean'") == ""
+    assert checks.keras2_hint("ValueError: Dimensions must be equal") == ""
+
+
 def _own_names(text: str, word: str = "manual") -> str:
     """The lab's three functions under the student's own-implementation suffix (`batch_norm_manual`),
     every use renamed with them: an IST597 hand-in named them so (Note [Own-implementation names])."""

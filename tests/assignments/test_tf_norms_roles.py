@@ -212,3 +212,50 @@ def test_a_norm_parameter_that_names_a_size_is_not_the_models_choice():
     assert roles.Source(layer).model() is None
     assert roles.Source("class Net:\n    def __init__(self, norm_axis=-1, normalization='batch'):\n"
                         "        pass\n").model().norm_parameter == "normalization"
+
+
+def test_a_choice_by_any_name_is_the_models_with_the_students_own_values():
+    # Note [A choice by any name]: the template's CNN extended with `mode`, compared with the
+    # student's own and the library's spellings of each normalization (a real CS 599 file)
+    source = roles.Source(
+        "class CNN:\n"
+        "    def __init__(self, hidden_size, output_size, mode='no_norm', device=None):\n"
+        "        self.mode = mode\n"
+        "    def compute_output(self, X):\n"
+        "        if self.mode == 'wn_custom':\n            pass\n"
+        "        if self.mode == 'bn_tf':\n            pass\n"
+        "        elif self.mode == 'bn_custom':\n            pass\n"
+        "        if self.mode == 'ln_custom':\n            pass\n"
+        "        elif self.mode == 'ln_tf':\n            pass\n")
+    model = source.model()
+    assert (model.name, model.norm_parameter) == ("CNN", "mode")
+    assert model.options == {"none": "no_norm", "batch": "bn_custom", "layer": "ln_custom",
+                             "weight": "wn_custom"}
+    assert model.arguments("batch", (8, 8, 1), 10) == {"mode": "bn_custom", "output_size": 10,
+                                                       "hidden_size": 100}
+    assert model.arguments("none", (8, 8, 1), 10)["mode"] == "no_norm"
+
+
+def test_a_parameter_compared_with_other_strings_is_no_normalization_choice():
+    # Note [A choice by any name]: an activation or optimizer switch does not make a model, and
+    # a "norm" parameter elsewhere in the file is still preferred
+    other = ("class Net:\n"
+             "    def __init__(self, activation='relu', mode='train'):\n"
+             "        self.activation, self.mode = activation, mode\n"
+             "    def call(self, x):\n"
+             "        if self.activation == 'relu' and self.mode in ('train', 'batch'):\n            pass\n")
+    assert roles.Source(other).model() is None
+    named = ("class CNN:\n"
+             "    def __init__(self, norm_type='none'):\n"
+             "        self.norm_type = norm_type\n")
+    both = roles.Source(
+        other.replace("'train')", "'bn')").replace("('train', 'batch')", "('ln', 'bn')") + named).model()
+    assert (both.name, both.norm_parameter) == ("CNN", "norm_type")
+    # a helper dispatching on a kind, written above the model, is not the model
+    helper = ("class Norm:\n    def __init__(self, kind='batch'):\n        self.kind = kind\n"
+              "    def __call__(self, x):\n        if self.kind == 'batch' or self.kind == 'layer':\n"
+              "            return x\n")
+    model = ("class CNN:\n    def __init__(self, hidden_size, output_size, mode='no_norm'):\n"
+             "        self.mode = mode\n    def call(self, x):\n"
+             "        if self.mode in ('bn_custom', 'ln_custom', 'wn_custom'):\n            pass\n")
+    assert roles.Source(helper + model).model().name == "CNN"
