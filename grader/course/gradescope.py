@@ -89,9 +89,16 @@ def requirements(assignment_folder: Path) -> list[str]:
 
 
 def _extra(name: str) -> str:
-    """The frameworks-cpu pin of `name` (pyproject.toml)."""
-    extras = distribution.pyproject_list(
-        (distribution.PROJECT_ROOT / "pyproject.toml").read_text(), "frameworks-cpu")
+    """The frameworks-cpu pin of `name`: from pyproject.toml in a checkout, else from the installed
+    package's metadata (an instructor's `pip install .` has no pyproject.toml beside the package),
+    as distribution.pins reads the core pins."""
+    pyproject = distribution.PROJECT_ROOT / "pyproject.toml"
+    if pyproject.is_file():
+        extras = distribution.pyproject_list(pyproject.read_text(), "frameworks-cpu")
+    else:
+        from importlib import metadata
+        extras = [r.split(";")[0].strip() for r in metadata.requires("dl-grader") or ()
+                  if re.search(r"""extra\s*==\s*['"]frameworks-cpu['"]""", r)]
     return next((e for e in extras if e.startswith(name)), name)
 
 

@@ -122,3 +122,14 @@ def test_the_autograder_grades_correct_buggy_and_ungradable_submissions(autograd
     assert [t["name"] for t in empty["tests"]] == ["grading"]
     assert empty["tests"][0]["max_score"] == max_score
     assert "could not be graded" in empty["tests"][0]["output"]
+
+
+def test_framework_pins_come_from_the_installed_metadata_without_pyproject(monkeypatch, tmp_path) -> None:
+    """An instructor's non-editable install has no pyproject.toml beside the package: the torch and
+    TensorFlow pins of a framework autograder's requirements.txt come from the installed package's
+    metadata, the same as the checkout's (before: FileNotFoundError)."""
+    from grader.course import distribution, gradescope
+    in_checkout = (gradescope._extra("torch"), gradescope._extra("tensorflow"))
+    assert in_checkout[0].startswith("torch==") and in_checkout[1].startswith("tensorflow-cpu==")
+    monkeypatch.setattr(distribution, "PROJECT_ROOT", tmp_path)  # no pyproject.toml there
+    assert (gradescope._extra("torch"), gradescope._extra("tensorflow")) == in_checkout
