@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from ..checks.hints import RESTORED_NOTE_START
 from ..scoring import assignment as assignments
 from . import mutants
 from ..checks import questions
@@ -140,7 +141,7 @@ class Selftest:
             # forms that NumPy removed is the note's mistake (Note [A form is in the call's own
             # arguments] in grader/checks/hints.py), which students would get too.
             found.extend(f"the reference solution got a NumPy-version note: {_first_line(note)}"
-                         for note in reference.notes if "NumPy names" in note)
+                         for note in reference.notes if note.startswith(RESTORED_NOTE_START))
         starter_fixture = next(f for f in self.fixtures if f.id == STARTER_ID)
         starter = self.results.get(STARTER_ID)
         if starter_fixture.problem:
