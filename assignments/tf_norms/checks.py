@@ -1279,6 +1279,36 @@ def basic_ops_check(function: str, sample: Sample) -> Check:
 # test-mode and `evaluate` advisories below always use digits: they look at
 # behaviour, not accuracy.
 
+# Note [Seeded training runs]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# The same submission must get the same verdict each time it is graded (Note
+# [Deterministic observation] in grader/worker/observe.py).  The lab's own
+# `CNN(norm_type=...)` takes no seed, and Keras 3 draws an unseeded
+# initializer's seed from Python's `random`, which the worker seeds from the
+# operating system: the lab-style test notebook's trains_* accuracies moved
+# between gradings (12 gradings in one process, so one noise draw: none
+# 0.953-0.975, batch 0.975-0.992, layer 0.939-0.981, weight 0.942-0.975), and
+# one CI run graded that correct notebook 0.928 on
+# trains_batch against 0.930.  So before every model the checks build, the
+# worker's generators are seeded (course/grader_tape.py `seed_generators`:
+# Python's, numpy's, TensorFlow's and Keras') with the run's seed, which is
+# also the minibatch order's seed and the constructor's `seed` where it has one.
+#
+# A fixed seed makes a verdict reproducible, not right: over seeds 0-39 (1
+# thread, as under the worker's CPU quota; perturbed test images) the
+# lab-style CNN reached at worst batch 0.972, layer 0.939, weight 0.942, none
+# 0.933 (medians 0.981, 0.972, 0.969, 0.964; `benchmarks/tf_norms_seeds.py
+# --model lab --seeds 40`), 1.3-4.2 points above the thresholds, and that one
+# CI run's 0.928 sat under all of them.  So a run that falls short
+# of the threshold is followed by one more from the next seed in RUN_SEEDS (a
+# new model, its own minibatch order), and the check passes when either
+# reaches it; the details list both runs and the message names both
+# accuracies.  The threshold is unchanged: a model or loop that does not learn
+# fails both runs (the mutants' training bugs reach 0.1-0.3), at the price of
+# one more training run (2-10 s) for a failing submission.  The held-out
+# noise stays one draw per process: both runs are scored on the same images.
+RUN_SEEDS = (0, 1)
+
 TRAIN_STEPS = 200
 TRAIN_KWARGS = {"steps": TRAIN_STEPS, "batch_size": 64, "learning_rate": 1e-2, "seed": 0}
 OTHER_TRAIN_KWARGS = dict(TRAIN_KWARGS, learning_rate=1e-3)  # any data set but digits
@@ -1340,14 +1370,16 @@ def _model(student: Student):
 
 
 def _new_model(student: Student, normalization: str | None, input_shape: tuple = MODEL_KWARGS["input_shape"],
-               num_classes: int = MODEL_KWARGS["num_classes"]) -> RemoteObject:
+               num_classes: int = MODEL_KWARGS["num_classes"], seed: int = 0) -> RemoteObject:
+    """The student's model, built after the worker's generators are seeded; Note [Seeded training runs]."""
     model = _model(student)
     option = next(k for k, v in OPTIONS.items() if v == normalization)
     try:
-        kwargs = model.arguments(option, input_shape, num_classes)
+        kwargs = model.arguments(option, input_shape, num_classes, seed)
     except ValueError as error:  # roles.py Note [Normalization flags]
         raise CheckFailure(str(error)) from None
     try:
+        student.call(TAPE, "seed_generators", seed)
         return student.new(NORMS, model.name, **kwargs)
     except StudentError as error:
         shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
@@ -1382,9 +1414,9 @@ def upsampled(x: np.ndarray) -> np.ndarray:
 
 
 def _model_for(student: Student, normalization: str | None, x: np.ndarray, num_classes: int,
-               digits_size: bool = True) -> tuple[RemoteObject, Callable]:
+               digits_size: bool = True, seed: int = 0) -> tuple[RemoteObject, Callable]:
     """(model, how to present images to it): Note [Digits at the lab's size]."""
-    model = _new_model(student, normalization, x.shape[1:], num_classes)
+    model = _new_model(student, normalization, x.shape[1:], num_classes, seed)
     if not digits_size or _model(student).project_api or x.shape[1] >= LAB_SIZE:
         return model, lambda images: images
     small = model
@@ -1395,7 +1427,7 @@ def _model_for(student: Student, normalization: str | None, x: np.ndarray, num_c
     except CheckFailure as error:
         failure = error
     bigger = upsampled(x[:2])
-    model = _new_model(student, normalization, bigger.shape[1:], num_classes)
+    model = _new_model(student, normalization, bigger.shape[1:], num_classes, seed)
     try:
         scores = _scores(student, model, bigger, f"two digits at {LAB_SIZE}x{LAB_SIZE}", num_classes)
     except CheckFailure:
@@ -1476,6 +1508,19 @@ def training_target(data: training_data.ImageSet, option: str) -> training_data.
                                          lambda: _reference_accuracy(data, OPTIONS[option]))
 
 
+def _seeds(runs: list[dict]) -> str:
+    seeds = " and ".join(str(r["seed"]) for r in runs)
+    return f"runs from seeds {seeds}" if len(runs) > 1 else f"the run from seed {seeds}"
+
+
+def _accuracies(runs: list[dict]) -> str:
+    """'0.928, and 0.911 in a second run from seed 1': every run's test accuracy; Note [Seeded
+    training runs]."""
+    shown = ["NaN scores" if r["test_accuracy"] is None else f"{r['test_accuracy']:.3f}" for r in runs]
+    return shown[0] + "".join(f", and {value} in a second run from seed {r['seed']}"
+                              for value, r in zip(shown[1:], runs[1:]))
+
+
 def training_check(option: str) -> Check:
     """`trains_<option>`: the student's CNN with this normalization learns; Note [Training on digits]."""
     normalization = OPTIONS[option]
@@ -1485,18 +1530,27 @@ def training_check(option: str) -> Check:
     def run(student: Student) -> dict:
         __tracebackhide__ = True
         data = training_data.image_set("NHWC")
-        model, present = _model_for(student, normalization, np.asarray(data.x_train), data.num_classes,
-                                    data.is_digits)
-        trained_by = _train(student, model, present(data.x_train), data.y_train, **train_kwargs(data))
-        # digits: test images no file in the sandbox holds (Note [Held-out test images])
-        x_test = held_out.perturbed(data.x_test) if data.is_digits else data.x_test
-        scores = _scores(student, model, present(x_test), "after training", data.num_classes)
-        if not np.all(np.isfinite(scores)):
-            raise CheckFailure(f"after {TRAIN_STEPS} training steps on {data.name} the test scores "
-                               f"contain NaN or infinite values", hint=hint)
-        accuracy = float(np.mean(np.argmax(scores, axis=1) == data.y_test))
         target = training_target(data, option)
         threshold = target.value
+        # digits: test images no file in the sandbox holds (Note [Held-out test images])
+        x_test = held_out.perturbed(data.x_test) if data.is_digits else data.x_test
+        runs: list[dict] = []  # Note [Seeded training runs]
+        for seed in RUN_SEEDS:
+            model, present = _model_for(student, normalization, np.asarray(data.x_train), data.num_classes,
+                                        data.is_digits, seed)
+            trained_by = _train(student, model, present(data.x_train), data.y_train,
+                                **dict(train_kwargs(data), seed=seed))
+            scores = _scores(student, model, present(x_test), "after training", data.num_classes)
+            finite = bool(np.all(np.isfinite(scores)))
+            runs.append({"seed": seed, "test_accuracy": round(float(np.mean(
+                np.argmax(scores, axis=1) == data.y_test)), 4) if finite else None})
+            if finite and runs[-1]["test_accuracy"] >= threshold:
+                break
+        reached = [run["test_accuracy"] for run in runs if run["test_accuracy"] is not None]
+        if not reached:
+            raise CheckFailure(f"after {TRAIN_STEPS} training steps on {data.name} the test scores "
+                               f"contain NaN or infinite values ({_seeds(runs)})", hint=hint)
+        accuracy = max(reached)
         rows = RUNS.for_student(student)
         rows[option] = {"normalization": option, "test_accuracy": round(accuracy, 4),
                         "threshold": threshold}
@@ -1508,7 +1562,8 @@ def training_check(option: str) -> Check:
                    "data_set": data.name, "train_images": len(data.y_train),
                    "test_images": len(data.y_test), "input_shape": list(data.input_shape),
                    "steps": TRAIN_STEPS, "learning_rate": train_kwargs(data)["learning_rate"],
-                   "model": _model(student).name, "trained_by": trained_by, "comparison": table}
+                   "model": _model(student).name, "trained_by": trained_by, "runs": runs,
+                   "comparison": table}
         if present is upsampled:  # Note [Digits at the lab's size]
             details["images_scaled_to"] = [LAB_SIZE, LAB_SIZE]
         if len(table) == len(OPTIONS):  # the last run: the whole comparison in one picture
@@ -1520,7 +1575,7 @@ def training_check(option: str) -> Check:
             source = (f"the reference reaches {REFERENCE_WORST[option]:.3f} or more over seeds 0-6"
                       if data.is_digits else target.explain())
             raise CheckFailure(f"with normalization={normalization!r}, test accuracy after {TRAIN_STEPS} "
-                               f"steps on {data.name} ({data.sizes()}) is {accuracy:.3f}; at least "
+                               f"steps on {data.name} ({data.sizes()}) is {_accuracies(runs)}; at least "
                                f"{threshold:.3f} is expected ({source})",
                                hint=hint, details=details)
         return details

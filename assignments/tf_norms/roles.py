@@ -186,10 +186,10 @@ class Model:
     flags: dict = field(default_factory=dict)  # option -> its boolean parameter (Note [Normalization flags])
     switch: tuple = ()               # (parameter, off value, on value): Note [A choice and a switch]
 
-    def arguments(self, option: str, input_shape, num_classes: int) -> dict:
+    def arguments(self, option: str, input_shape, num_classes: int, seed: int = 0) -> dict:
         if self.project_api:
             return {"input_shape": tuple(input_shape), "num_classes": num_classes,
-                    "normalization": self.options[option], "seed": 0}
+                    "normalization": self.options[option], "seed": seed}
         kwargs = {}
         if self.flags:
             if option != "none" and option not in self.flags:
@@ -206,7 +206,7 @@ class Model:
             kwargs[self.norm_parameter] = self.options[option]
         for fragments, value in ((("input_shape",), tuple(input_shape)),
                                  (CLASSES_PARAMETERS, num_classes),
-                                 (("seed",), 0)):
+                                 (("seed",), seed)):
             name = self.signature.find(*fragments)
             if name and name != self.norm_parameter:
                 kwargs[name] = value
