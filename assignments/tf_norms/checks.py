@@ -1315,7 +1315,7 @@ OTHER_TRAIN_KWARGS = dict(TRAIN_KWARGS, learning_rate=1e-3)  # any data set but 
 REFERENCE_WORST = {"none": 0.939, "batch": 0.964, "layer": 0.958, "weight": 0.944}
 MIN_ACCURACY = {"none": 0.90, "batch": 0.93, "layer": 0.92, "weight": 0.91}
 OPTIONS = {"none": None, "batch": "batch", "layer": "layer", "weight": "weight"}
-TRAIN_TIMEOUT_S = 180.0
+TRAIN_TIMEOUT_S = 480.0  # Note [Training time of the course's template]
 MODEL_KWARGS = {"input_shape": (8, 8, 1), "num_classes": 10}
 REFERENCE_ROOT = Path(__file__).resolve().parents[2] / "reference" / "tf_nets"
 REFERENCE_CODE = (REFERENCE_ROOT / "cnn.py", REFERENCE_ROOT / "norms.py")
@@ -1343,6 +1343,28 @@ class _Runs:
 
 RUNS = _Runs()
 
+
+# Note [Training time of the course's template]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# The course's template (CNN_assignment4.py) gives students its own
+# `flatten`, `convolution` and `max_pool`, written as Python loops of
+# tf.slice over every output position, and a first dense layer sized for
+# 28x28 images, so its model is trained on the digits scaled to 28x28 (Note
+# [Digits at the lab's size]).  Students who add their normalization to that
+# model and keep the template's loops hand in correct work whose training is
+# slow: a real hand-in's CNN (1 thread, batch 64) took 24-32 s to trace and
+# 0.54-0.78 s a step (XLA: 93 s to compile, then 0.04 s a step), about 130-190 s
+# for the 200 steps, where this project's lab-style CNN takes 3 s.  Under the old
+# 180 s limit two real hand-ins (2025) lost every trains_* check to "no reply
+# within 180 s".  So a training check may run TRAIN_TIMEOUT_S (480 s: 2.5
+# times the slowest measured run), and the manifest's budget and CPU seconds
+# hold four such runs and their second runs (Note [Seeded training runs]); one
+# of those hand-ins then passed its three trains_* checks, in 999 s of
+# `grade check` on this 2-core machine under a load of 3-6 (3 s of it for
+# this project's lab-style CNN's four runs).  A
+# submission whose training never ends costs one such limit: the checks after
+# it are not run (Note [Fail fast] in grader/checks/student.py).  Fewer steps or
+# a smaller batch for slow models would change what the thresholds measure.
 
 # Note [Which model is trained]
 # ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
