@@ -661,11 +661,19 @@ def _expected_shapes(dims: Sequence[int]) -> dict:
     return shapes
 
 
-def _check_names_and_shapes(params: dict, dims: Sequence[int], what: str) -> dict:
+def _check_names_and_shapes(params: dict, dims: Sequence[int], what: str,
+                            weights_only: bool = False) -> dict:
     """`params` in the course's shapes; a (1, H) bias passes with a note (Note [Singleton
-    axes] in grader/checks/compare.py), any other shape fails."""
+    axes] in grader/checks/compare.py), any other shape fails.  `weights_only`: only
+    W1..WL, which `params` must hold (Note [Statistics judge the weights])."""
     expected = _expected_shapes(dims)
-    if sorted(params) != sorted(expected):
+    if weights_only:
+        expected = {name: shape for name, shape in expected.items() if name.startswith("W")}
+        if not set(expected) <= set(params):
+            raise CheckFailure(f"{what}: params has keys {sorted(params)}, expected the weights "
+                               f"{list(expected)} among them",
+                               hint="one W{i} per layer, numbered from 1")
+    elif sorted(params) != sorted(expected):
         raise CheckFailure(f"{what}: params has keys {sorted(params)}, expected {list(expected)}",
                            hint="one W{i} and one b{i} per layer, numbered from 1")
     for name, shape in expected.items():
@@ -680,6 +688,25 @@ def _student_params(model, dims: Sequence[int], what: str) -> dict:
     """The student's model.params as read when it was made (Note [Model construction in one
     request]), checked, in the course's shapes."""
     return _check_names_and_shapes(_plain_params(model.initial(*PARAMS), what), dims, what)
+
+
+# Note [Statistics judge the weights]
+# The 'weight_scale' initialisation check judges how W1..WL were drawn; names, biases and
+# dtype are the 'params' check's.  Reading the whole params dict there charged one bias
+# mistake twice: a real 2017 package with `self.params['b1'] = 0` (a scalar zero, which
+# broadcasts and trains) and correctly drawn weights lost TwoLayerNet's weight_scale point
+# with "model.params['b1'] is 0, expected an array", a message about no weight.  The
+# statistics now read only the weights: they must be there, arrays, in the course's shapes;
+# anything else in params is left to 'params'.
+
+def _student_weights(model, dims: Sequence[int], what: str) -> dict:
+    """W1..WL of the student's model.params as read when it was made, checked, in the
+    course's shapes; other entries are not read (Note [Statistics judge the weights])."""
+    value = model.initial(*PARAMS)
+    if isinstance(value, dict):
+        value = {name: array for name, array in value.items()
+                 if isinstance(name, str) and name.startswith("W")}
+    return _check_names_and_shapes(_plain_params(value, what), dims, what, weights_only=True)
 
 
 def _scores(model, X: np.ndarray, case_name: str, install: tuple | None = None,
@@ -1121,11 +1148,11 @@ def _init_check(class_name: str, name: str, title: str, hint: str) -> Check:
                     raise _constructor_failure(error, class_name, args, shown) from None
                 model = RemoteObject(student, result.ref, class_name,
                                      dict(zip((PARAMS,), result.reads)))
-                params = _student_params(model, dims, what)
                 if name == "params":
-                    _check_zero_biases_and_dtype(params, what, dtype)
-                else:
-                    _check_weight_statistics(params, weight_scale, what)
+                    _check_zero_biases_and_dtype(_student_params(model, dims, what), what, dtype)
+                else:  # Note [Statistics judge the weights]
+                    _check_weight_statistics(_student_weights(model, dims, what), weight_scale,
+                                             what)
 
     function = f"{class_name}.__init__"
     return Check(f"{function}/{name}", function, title, run, hint)

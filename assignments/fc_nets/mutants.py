@@ -91,6 +91,9 @@ MUTANTS = [
     Bug("TwoLayerNet biases drawn at random", FC_NET,
         '"b1": np.zeros(hidden_dim),', '"b1": weight_scale * np.random.randn(hidden_dim),',
         "TwoLayerNet.__init__"),
+    # Note [Statistics judge the weights] in checks.py: a real 2017 hand-in's scalar biases
+    Bug("TwoLayerNet biases a scalar zero", FC_NET,
+        '"b1": np.zeros(hidden_dim),', '"b1": 0,', "TwoLayerNet.__init__"),
     Bug("FullyConnectedNet forgets weight_scale", FC_NET,
         'params[f"W{i}"] = weight_scale * np.random.randn(fan_in, fan_out)',
         'params[f"W{i}"] = np.random.randn(fan_in, fan_out)', "FullyConnectedNet.__init__", (FCN,)),
