@@ -774,6 +774,53 @@ def _loss_signatures(case: ModelCase, data_loss: float) -> list[Signature]:
     ]
 
 
+# Note [Layers without their ReLU]
+# Two real hand-ins put the ReLUs in the wrong places and got only numbers on scores and
+# loss: a 2017 package chained its affine layers with no ReLU between them (`affine_forward`
+# for every layer), a 2020 one ended with a ReLU on the scores too (`affine_relu_forward` for
+# the last layer).  At the parameters the judge installs (Note [Model checks share
+# parameters]) such scores are exactly the affine layers' with ReLUs where the student put
+# them, and the loss that of those scores plus the course's penalty, all computed from the
+# sample; a `Signature` for each names the slip only when the numbers prove it (to 1e-9
+# relative, as Note [Regularisation signatures]), and is computed only when the check has
+# already failed.
+
+RELU_SLIPS = (
+    (False, False, "the hidden layers have no ReLU: these are the affine layers alone; each "
+                   "hidden layer is affine then ReLU (affine_relu_forward), only the last affine "
+                   "layer has none"),
+    (True, True, "the last affine layer has a ReLU too, so no score is below 0: the scores are "
+                 "the last affine layer's output as it is (affine_forward)"),
+)
+
+
+def _scores_with_relus(case: ModelCase, hidden_relu: bool, last_relu: bool) -> np.ndarray:
+    layers = len(case.dims) - 1
+    out = case.X.reshape(len(case.X), -1)
+    for i in range(1, layers + 1):
+        out = out @ case.params[f"W{i}"] + case.params[f"b{i}"]
+        if (hidden_relu if i < layers else last_relu):
+            out = np.maximum(out, 0)
+    return out
+
+
+def _relu_scores_signatures(case: ModelCase) -> list[Signature]:
+    """See Note [Layers without their ReLU]."""
+    return [Signature(lambda a, e, hidden=hidden, last=last: _near_array(
+                _scores_with_relus(case, hidden, last))(a, e), hint)
+            for hidden, last, hint in RELU_SLIPS]
+
+
+def _relu_loss_signatures(case: ModelCase) -> list[Signature]:
+    """See Note [Layers without their ReLU]."""
+    def loss(hidden: bool, last: bool) -> float:
+        penalty = sum(0.5 * case.reg * float(np.sum(case.params[k] ** 2))
+                      for k in _weight_names(case.params))
+        return ref.softmax_loss(_scores_with_relus(case, hidden, last), case.y)[0] + penalty
+    return [Signature(lambda a, e, hidden=hidden, last=last: _near(loss(hidden, last))(a, e), hint)
+            for hidden, last, hint in RELU_SLIPS]
+
+
 def _grad_signatures(case: ModelCase, name: str, unregularised: dict) -> list[Signature]:
     """Known slips for grads[name]; `unregularised` holds the reference gradients at reg=0."""
     if not case.reg or name not in unregularised:
@@ -976,7 +1023,8 @@ def _compare_output(output: str, class_name: str, model, case: ModelCase, hint: 
         actual = _scores(model, case.X, case.name, install, answer)
         try:
             compare_arrays("scores", actual, expected_scores, hint=hint,
-                           inputs={"X": case.X}, signatures=[SCORES_ARE_PROBABILITIES])
+                           inputs={"X": case.X}, signatures=[
+                               SCORES_ARE_PROBABILITIES, *_relu_scores_signatures(case)])
         except CheckFailure as failure:
             raise CheckFailure(f"[sample {case.name}] {failure.message}", hint=hint,
                                details=failure.details) from None
@@ -989,7 +1037,8 @@ def _compare_output(output: str, class_name: str, model, case: ModelCase, hint: 
         return
     try:
         compare_scalar("loss", loss, expected_loss, hint=hint,
-                       signatures=_loss_signatures(case, data_loss))
+                       signatures=[*_loss_signatures(case, data_loss),
+                                   *_relu_loss_signatures(case)])
     except CheckFailure as failure:
         raise CheckFailure(f"[sample {case.name}, reg={case.reg:g}] {failure.message}", hint=hint,
                            details=failure.details) from None
@@ -1261,7 +1310,8 @@ def _course_initial_losses(student) -> None:
                   if same_draws else "the reference's loss on your own initial weights")
         try:
             compare_scalar("initial loss", loss, expected,
-                           signatures=_loss_signatures(case, data_loss))
+                           signatures=[*_loss_signatures(case, data_loss),
+                                       *_relu_loss_signatures(case)])
         except CheckFailure as failure:
             raise CheckFailure(f"[{what}] {failure.message}\nexpected: {source}",
                                details=failure.details) from None

@@ -79,6 +79,10 @@ EXPECTED_MESSAGES = {
     "affine backward: dw from the unflattened x": ("affine_backward/dw",
                                                    "a reshape or transpose missing?"),
     "TwoLayerNet biases drawn at random": ("TwoLayerNet.__init__/params", "is not all zeros"),
+    "TwoLayerNet forward skips the ReLU": ("TwoLayerNet.loss/scores",
+                                          "the hidden layers have no ReLU"),
+    "FullyConnectedNet puts a ReLU on the scores": ("FullyConnectedNet.loss/scores",
+                                                    "the last affine layer has a ReLU too"),
     "TwoLayerNet biases a scalar zero": ("TwoLayerNet.__init__/params",
                                          "['b1'] is 0, expected an array"),
     "rmsprop ignores config epsilon": ("rmsprop/next_w", "config['epsilon'] = 0.001 is ignored"),
@@ -774,3 +778,15 @@ def test_the_weight_statistics_still_need_every_weight():
     result = _grade_with_net(MISSING_WEIGHT, "TwoLayerNet and __init__")
     check = check_by_id(result, "TwoLayerNet.__init__/weight_scale")
     assert check.status == "failed" and "expected the weights ['W1', 'W2']" in check.message
+
+
+@pytest.mark.parametrize("name, net, words", [
+    ("TwoLayerNet forward skips the ReLU", "TwoLayerNet", "the hidden layers have no ReLU"),
+    ("FullyConnectedNet puts a ReLU on the scores", "FullyConnectedNet",
+     "the last affine layer has a ReLU too")])
+def test_relus_in_the_wrong_places_are_named_on_the_loss_too(name, net, words):
+    # Note [Layers without their ReLU]: the loss of those scores, penalty included
+    result = grade_bug(next(b for b in BUGS if b.name == name), ASSIGNMENT)
+    for check_id in (f"{net}.loss/loss", f"{net}.loss/loss_reg"):
+        check = check_by_id(result, check_id)
+        assert check.status == "failed" and words in check.message, check.message
