@@ -485,6 +485,27 @@ def _running_variants(key: str, before, batch: np.ndarray, momentum: float, defa
     return variants
 
 
+# Note [eps in the running variance]
+# Two real hand-ins (cs231n 2021 packages) averaged std**2 with std = sqrt(var + eps), so
+# their running_var gains (1 - momentum) * eps a pass: a relative error near 1e-6, just past
+# the tolerance after a pass or two, reported as numbers only.  Their own running_var before
+# the pass (the student's bn_param is handed back each pass, in its own shape) updated with
+# var + eps is what they return, exactly; compared with that, the message names the slip.
+# Variants that equal the course's value are dropped by `variant_signatures`, so a correct
+# submission is never told this.
+
+def _eps_in_running_var(own_before, batch: np.ndarray, momentum: float, eps: float) -> tuple:
+    """See Note [eps in the running variance]."""
+    with np.errstate(all="ignore"):
+        try:
+            own = np.asarray(own_before, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            own = np.full(batch.shape[1], np.nan)  # not numbers: no signature
+    return (momentum * own + (1 - momentum) * (batch.var(axis=0) + eps),
+            "running_var averages var + eps (std**2 with std = sqrt(var + eps)); eps belongs "
+            "only in the normalization's denominator: average the batch variance itself")
+
+
 def _check_running_sequence(student, sequence: RunningSequence) -> None:
     defaults = bn_defaults(student.conventions)
     reference_param = {**defaults, **copy.deepcopy(sequence.start)}
@@ -494,6 +515,7 @@ def _check_running_sequence(student, sequence: RunningSequence) -> None:
     for step, batch in enumerate(sequence.batches, start=1):
         where = f"[{sequence.name}, training pass {step} of {len(sequence.batches)}]"
         before = {key: reference_param.get(key, np.zeros(d)) for key in ("running_mean", "running_var")}
+        own_var_before = student_param.get("running_var", np.zeros(d))  # Note [eps in the running variance]
         ref.batchnorm_forward(batch, sequence.gamma, sequence.beta, reference_param)
         result = _call(student, LAYERS, "batchnorm_forward", batch, sequence.gamma, sequence.beta,
                        student_param, return_args=True, what=f"on {where}")
@@ -503,8 +525,12 @@ def _check_running_sequence(student, sequence: RunningSequence) -> None:
                 raise CheckFailure(f"{where} bn_param has no '{key}' after a training pass: store "
                                    f"the updated running average back into bn_param", hint=RUNNING_HINT)
             expected = reference_param[key]
-            signatures = variant_signatures(expected, _running_variants(
-                key, before[key], batch, momentum, defaults["momentum"], "momentum" in sequence.start))
+            variants = _running_variants(key, before[key], batch, momentum, defaults["momentum"],
+                                         "momentum" in sequence.start)
+            if key == "running_var":
+                variants.append(_eps_in_running_var(own_var_before, batch, momentum,
+                                                    reference_param["eps"]))
+            signatures = variant_signatures(expected, variants)
             try:
                 compare_arrays(f"bn_param['{key}']", student_param[key], expected,
                                inputs={"x": batch, "momentum": momentum},

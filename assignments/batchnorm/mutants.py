@@ -32,6 +32,11 @@ MUTANTS = [
         'bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * batch_mean',
         'bn_param["running_mean"] = (1 - momentum) * running_mean + momentum * batch_mean',
         "batchnorm_forward", (NET,)),
+    # Note [eps in the running variance] in checks.py: two real hand-ins
+    Bug("running variance averages var + eps", "layers.py",
+        'bn_param["running_var"] = momentum * running_var + (1 - momentum) * batch_var',
+        'bn_param["running_var"] = momentum * running_var + (1 - momentum) * (batch_var + eps)',
+        "batchnorm_forward", (NET,)),
     Bug("running variance never stored", "layers.py",
         'bn_param["running_var"] = momentum * running_var + (1 - momentum) * batch_var',
         "running_var = momentum * running_var + (1 - momentum) * batch_var",

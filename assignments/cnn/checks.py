@@ -749,13 +749,28 @@ def _average_pool(x, pool_param) -> np.ndarray:
 # they lost the check with no hint.  Each is a Known of its own (`combine` below).
 
 
-def _pool_gradient(x, pool_param, dout, route: str, combine: str = "add") -> np.ndarray:
+# Note [Windows counted without the stride]
+# A real 2020 hand-in's max_pool_backward (ECNU DaSE, on the cs231n 2020 package) counted its
+# windows as H // pool_height by W // pool_width while stepping by the stride: right for the
+# notebook's 2x2 stride-2 pooling, but with 3x3 stride 2 the last row and column of windows
+# are never visited and their maxima get no gradient.  Its forward pass counted right, so only
+# numbers came back; the count is a Known of its own (`counted_by_size` below).
+
+
+def _pool_gradient(x, pool_param, dout, route: str, combine: str = "add",
+                   counted_by_size: bool = False) -> np.ndarray:
     """What max_pool_backward returns when each window's dout goes to `route`:
     'max' (correct), 'window' (every entry) or 'mean' (every entry, divided by the size);
     combine 'add' accumulates (correct), 'window' assigns the whole routed window and
-    'max' assigns the maximum's entry only (Note [Two ways to overwrite])."""
+    'max' assigns the maximum's entry only (Note [Two ways to overwrite]);
+    `counted_by_size`: only the first H // pool_height by W // pool_width windows (Note
+    [Windows counted without the stride])."""
     dx = np.zeros_like(x)
+    rows_seen = x.shape[2] // pool_param["pool_height"]
+    cols_seen = x.shape[3] // pool_param["pool_width"]
     for i, j, rows, cols in _pool_windows(x, pool_param):
+        if counted_by_size and (i >= rows_seen or j >= cols_seen):
+            continue
         window = x[:, :, rows, cols]
         g = dout[:, :, i, j][:, :, None, None]
         is_max = window == window.max(axis=(2, 3), keepdims=True)
@@ -804,6 +819,11 @@ def pool_backward_known(sample: Sample) -> list[Known]:
               "replaces the earlier one's: add it (dx[...] += dout[n, c, i, j]) instead of "
               "assigning it with =",
               lambda s, dout: _pool_gradient(x, pool_param, dout, "max", combine="max")),
+        # Note [Windows counted without the stride]
+        Known("only H // pool_height by W // pool_width windows get their gradient, so the "
+              "last windows' maxima get none: there are 1 + (H - pool_height) // stride windows "
+              "down and 1 + (W - pool_width) // stride across, as in the forward pass",
+              lambda s, dout: _pool_gradient(x, pool_param, dout, "max", counted_by_size=True)),
     ]
 
 

@@ -56,6 +56,12 @@ MUTANTS = [
         "np.copyto(dx[:, :, rows, cols], routed.reshape(n, c, ph, pw), "
         "where=np.arange(ph * pw).reshape(1, 1, ph, pw) == first_max.reshape(n, c, 1, 1))",
         "max_pool_backward_naive"),
+    # Note [Windows counted without the stride] in checks.py: a real 2020 hand-in's count
+    Bug("max pool backward: windows counted as H // pool_height", "layers.py",
+        "_, _, h_out, w_out = dout.shape\n    dx = np.zeros_like(x, dtype=np.result_type(x, dout))",
+        "h_out, w_out = x.shape[2] // ph, x.shape[3] // pw\n"
+        "    dx = np.zeros_like(x, dtype=np.result_type(x, dout))",
+        "max_pool_backward_naive"),
     Bug("conv_relu_forward: ReLU missing", "layer_utils.py",
         "a, conv_cache = conv_forward_fast(x, w, b, conv_param)\n    out, relu_cache = relu_forward(a)",
         "a, conv_cache = conv_forward_fast(x, w, b, conv_param)\n"

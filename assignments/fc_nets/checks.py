@@ -661,11 +661,19 @@ def _expected_shapes(dims: Sequence[int]) -> dict:
     return shapes
 
 
-def _check_names_and_shapes(params: dict, dims: Sequence[int], what: str) -> dict:
+def _check_names_and_shapes(params: dict, dims: Sequence[int], what: str,
+                            weights_only: bool = False) -> dict:
     """`params` in the course's shapes; a (1, H) bias passes with a note (Note [Singleton
-    axes] in grader/checks/compare.py), any other shape fails."""
+    axes] in grader/checks/compare.py), any other shape fails.  `weights_only`: only
+    W1..WL, which `params` must hold (Note [Statistics judge the weights])."""
     expected = _expected_shapes(dims)
-    if sorted(params) != sorted(expected):
+    if weights_only:
+        expected = {name: shape for name, shape in expected.items() if name.startswith("W")}
+        if not set(expected) <= set(params):
+            raise CheckFailure(f"{what}: params has keys {sorted(params)}, expected the weights "
+                               f"{list(expected)} among them",
+                               hint="one W{i} per layer, numbered from 1")
+    elif sorted(params) != sorted(expected):
         raise CheckFailure(f"{what}: params has keys {sorted(params)}, expected {list(expected)}",
                            hint="one W{i} and one b{i} per layer, numbered from 1")
     for name, shape in expected.items():
@@ -680,6 +688,25 @@ def _student_params(model, dims: Sequence[int], what: str) -> dict:
     """The student's model.params as read when it was made (Note [Model construction in one
     request]), checked, in the course's shapes."""
     return _check_names_and_shapes(_plain_params(model.initial(*PARAMS), what), dims, what)
+
+
+# Note [Statistics judge the weights]
+# The 'weight_scale' initialisation check judges how W1..WL were drawn; names, biases and
+# dtype are the 'params' check's.  Reading the whole params dict there charged one bias
+# mistake twice: a real 2017 package with `self.params['b1'] = 0` (a scalar zero, which
+# broadcasts and trains) and correctly drawn weights lost TwoLayerNet's weight_scale point
+# with "model.params['b1'] is 0, expected an array", a message about no weight.  The
+# statistics now read only the weights: they must be there, arrays, in the course's shapes;
+# anything else in params is left to 'params'.
+
+def _student_weights(model, dims: Sequence[int], what: str) -> dict:
+    """W1..WL of the student's model.params as read when it was made, checked, in the
+    course's shapes; other entries are not read (Note [Statistics judge the weights])."""
+    value = model.initial(*PARAMS)
+    if isinstance(value, dict):
+        value = {name: array for name, array in value.items()
+                 if isinstance(name, str) and name.startswith("W")}
+    return _check_names_and_shapes(_plain_params(value, what), dims, what, weights_only=True)
 
 
 def _scores(model, X: np.ndarray, case_name: str, install: tuple | None = None,
@@ -745,6 +772,53 @@ def _loss_signatures(case: ModelCase, data_loss: float) -> list[Signature]:
         Signature(_near(data_loss + penalty - half_reg_square[weights[-1]]),
                   f"the penalty leaves out the last layer's weights {weights[-1]}"),
     ]
+
+
+# Note [Layers without their ReLU]
+# Two real hand-ins put the ReLUs in the wrong places and got only numbers on scores and
+# loss: a 2017 package chained its affine layers with no ReLU between them (`affine_forward`
+# for every layer), a 2020 one ended with a ReLU on the scores too (`affine_relu_forward` for
+# the last layer).  At the parameters the judge installs (Note [Model checks share
+# parameters]) such scores are exactly the affine layers' with ReLUs where the student put
+# them, and the loss that of those scores plus the course's penalty, all computed from the
+# sample; a `Signature` for each names the slip only when the numbers prove it (to 1e-9
+# relative, as Note [Regularisation signatures]), and is computed only when the check has
+# already failed.
+
+RELU_SLIPS = (
+    (False, False, "the hidden layers have no ReLU: these are the affine layers alone; each "
+                   "hidden layer is affine then ReLU (affine_relu_forward), only the last affine "
+                   "layer has none"),
+    (True, True, "the last affine layer has a ReLU too, so no score is below 0: the scores are "
+                 "the last affine layer's output as it is (affine_forward)"),
+)
+
+
+def _scores_with_relus(case: ModelCase, hidden_relu: bool, last_relu: bool) -> np.ndarray:
+    layers = len(case.dims) - 1
+    out = case.X.reshape(len(case.X), -1)
+    for i in range(1, layers + 1):
+        out = out @ case.params[f"W{i}"] + case.params[f"b{i}"]
+        if (hidden_relu if i < layers else last_relu):
+            out = np.maximum(out, 0)
+    return out
+
+
+def _relu_scores_signatures(case: ModelCase) -> list[Signature]:
+    """See Note [Layers without their ReLU]."""
+    return [Signature(lambda a, e, hidden=hidden, last=last: _near_array(
+                _scores_with_relus(case, hidden, last))(a, e), hint)
+            for hidden, last, hint in RELU_SLIPS]
+
+
+def _relu_loss_signatures(case: ModelCase) -> list[Signature]:
+    """See Note [Layers without their ReLU]."""
+    def loss(hidden: bool, last: bool) -> float:
+        penalty = sum(0.5 * case.reg * float(np.sum(case.params[k] ** 2))
+                      for k in _weight_names(case.params))
+        return ref.softmax_loss(_scores_with_relus(case, hidden, last), case.y)[0] + penalty
+    return [Signature(lambda a, e, hidden=hidden, last=last: _near(loss(hidden, last))(a, e), hint)
+            for hidden, last, hint in RELU_SLIPS]
 
 
 def _grad_signatures(case: ModelCase, name: str, unregularised: dict) -> list[Signature]:
@@ -949,7 +1023,8 @@ def _compare_output(output: str, class_name: str, model, case: ModelCase, hint: 
         actual = _scores(model, case.X, case.name, install, answer)
         try:
             compare_arrays("scores", actual, expected_scores, hint=hint,
-                           inputs={"X": case.X}, signatures=[SCORES_ARE_PROBABILITIES])
+                           inputs={"X": case.X}, signatures=[
+                               SCORES_ARE_PROBABILITIES, *_relu_scores_signatures(case)])
         except CheckFailure as failure:
             raise CheckFailure(f"[sample {case.name}] {failure.message}", hint=hint,
                                details=failure.details) from None
@@ -962,7 +1037,8 @@ def _compare_output(output: str, class_name: str, model, case: ModelCase, hint: 
         return
     try:
         compare_scalar("loss", loss, expected_loss, hint=hint,
-                       signatures=_loss_signatures(case, data_loss))
+                       signatures=[*_loss_signatures(case, data_loss),
+                                   *_relu_loss_signatures(case)])
     except CheckFailure as failure:
         raise CheckFailure(f"[sample {case.name}, reg={case.reg:g}] {failure.message}", hint=hint,
                            details=failure.details) from None
@@ -1121,11 +1197,11 @@ def _init_check(class_name: str, name: str, title: str, hint: str) -> Check:
                     raise _constructor_failure(error, class_name, args, shown) from None
                 model = RemoteObject(student, result.ref, class_name,
                                      dict(zip((PARAMS,), result.reads)))
-                params = _student_params(model, dims, what)
                 if name == "params":
-                    _check_zero_biases_and_dtype(params, what, dtype)
-                else:
-                    _check_weight_statistics(params, weight_scale, what)
+                    _check_zero_biases_and_dtype(_student_params(model, dims, what), what, dtype)
+                else:  # Note [Statistics judge the weights]
+                    _check_weight_statistics(_student_weights(model, dims, what), weight_scale,
+                                             what)
 
     function = f"{class_name}.__init__"
     return Check(f"{function}/{name}", function, title, run, hint)
@@ -1234,7 +1310,8 @@ def _course_initial_losses(student) -> None:
                   if same_draws else "the reference's loss on your own initial weights")
         try:
             compare_scalar("initial loss", loss, expected,
-                           signatures=_loss_signatures(case, data_loss))
+                           signatures=[*_loss_signatures(case, data_loss),
+                                       *_relu_loss_signatures(case)])
         except CheckFailure as failure:
             raise CheckFailure(f"[{what}] {failure.message}\nexpected: {source}",
                                details=failure.details) from None

@@ -91,6 +91,20 @@ MUTANTS = [
     Bug("TwoLayerNet biases drawn at random", FC_NET,
         '"b1": np.zeros(hidden_dim),', '"b1": weight_scale * np.random.randn(hidden_dim),',
         "TwoLayerNet.__init__"),
+    # Note [Layers without their ReLU] in checks.py: a real 2017 hand-in's networks
+    Bug("TwoLayerNet forward skips the ReLU", FC_NET,
+        'hidden, hidden_cache = affine_relu_forward(X, p["W1"], p["b1"])',
+        'hidden, hidden_cache = affine_forward(X, p["W1"], p["b1"])\n'
+        '        affine_relu_backward = affine_backward  # backward as plain affine layers too',
+        TWO),
+    Bug("FullyConnectedNet puts a ReLU on the scores", FC_NET,
+        'scores, last_cache = affine_forward(out, p[f"W{L}"], p[f"b{L}"])',
+        'scores, last_cache = affine_relu_forward(out, p[f"W{L}"], p[f"b{L}"])\n'
+        '        affine_backward = affine_relu_backward  # the scores\' ReLU backpropagated too',
+        FCN),
+    # Note [Statistics judge the weights] in checks.py: a real 2017 hand-in's scalar biases
+    Bug("TwoLayerNet biases a scalar zero", FC_NET,
+        '"b1": np.zeros(hidden_dim),', '"b1": 0,', "TwoLayerNet.__init__"),
     Bug("FullyConnectedNet forgets weight_scale", FC_NET,
         'params[f"W{i}"] = weight_scale * np.random.randn(fan_in, fan_out)',
         'params[f"W{i}"] = np.random.randn(fan_in, fan_out)', "FullyConnectedNet.__init__", (FCN,)),

@@ -402,6 +402,13 @@ GLOBAL_MIN_STEPS = 3
 # schedule's amounts, the failure says what happened.  (With prune.remove after each step the
 # zeros left are the smallest weights, so amounts count from the whole model and the same
 # in-place loop does reach the schedule.)
+# Two more real hand-ins (2025) did the same with amounts of their own: 0.4, 0.5, 0.6, 0.8 on one
+# model (40%, 70%, 88%, 97.6%), and increments of 0.1 meant as "10% more of the whole model"
+# (10%, 19%, 27.1% ...); neither is a running product of the schedule, so they were told only
+# how many steps were on the schedule, with the hint about integer amounts, which was not their
+# mistake.  PyTorch leaves its own trace of this: a layer pruned again before prune.remove
+# carries a PruningContainer hook (pruning_helper.leftovers' "stacked"), so a tested model that
+# has one is told the same thing whatever its amounts were.
 
 
 def _compounded(sparsities: list[float]) -> bool:
@@ -414,6 +421,12 @@ def _compounded(sparsities: list[float]) -> bool:
         left *= 1.0 - amount
         expected.append(1.0 - left)
     return len(expected) == len(sparsities) and all(abs(s - e) < 0.005 for s, e in zip(sparsities, expected))
+
+
+def _stacked(found: list[Step]) -> Step | None:
+    """The first step tested with its pruning stacked on an earlier one (Note [Pruned again
+    before prune.remove])."""
+    return next((step for step in found if step.leftovers.get("stacked")), None)
 
 
 def check_global_sparsity(student: Student) -> dict:
@@ -429,11 +442,14 @@ def check_global_sparsity(student: Student) -> dict:
                "schedule_steps_reached": hit, "at_least": GLOBAL_MIN_STEPS}
     if len(hit) < GLOBAL_MIN_STEPS:  # Note [Three steps of the schedule]
         reached_text = f" (only {', '.join(_pct(a) for a in hit)})" if hit else ""
-        if _compounded(details["sparsities"]):  # Note [Pruned again before prune.remove]
+        stacked = _stacked(found)
+        if _compounded(details["sparsities"]) or stacked:  # Note [Pruned again before prune.remove]
+            how = (f" ({_where(stacked)} was pruned again before prune.remove, on "
+                   f"{', '.join(stacked.leftovers['stacked'])})" if stacked else "")
             raise CheckFailure(
                 f"the models tested in the Unstructured Pruning part have sparsities "
                 f"{', '.join(_pct(z / total) for z, total in reached)}: each step pruned its amount of "
-                f"the weights the earlier steps had left, not of the whole model",
+                f"the weights the earlier steps had left, not of the whole model{how}",
                 hint="pruning a model again before prune.remove applies the new amount to the weights "
                      "still unpruned; prune a fresh copy.deepcopy(model) at each step (or call "
                      "prune.remove after each step)",

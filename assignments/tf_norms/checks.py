@@ -270,8 +270,8 @@ def _target(student: Student, function: str):
             names = ", ".join(roles.ROLE_NAMES[function][:4])
             near = analysis.source.near_misses(function) if analysis.source is not None else []
             also = (f"; the file has {', '.join(f'`{n}`' for n in near[:4])}, which the grader does not "
-                    f"take for it: write one `{function}` for every input the lab's CNN passes it, (N, D) "
-                    f"and NHWC" if near else "")
+                    f"take for it: write one `{function}` for {roles.near_miss_advice(function)}"
+                    if near else "")  # roles.py Note [Helpers that are not the role]
             raise MissingName(f"`{function}` not found in {analysis.file} (looked for a function or a "
                               f"method named {names}, ...){also}")
         if target.path != function:

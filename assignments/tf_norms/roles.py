@@ -37,6 +37,19 @@ pair was only named in the not-found message, so a correct layer norm earned not
 other extra word (`BatchNorm1`, `batch_norm_conv`: one of several variants) is still named,
 never graded (near_misses).
 
+# Note [Helpers that are not the role]
+The not-found message names the definitions that look like the role but are not graded as it
+(`batch_norm_conv`), and asks for one function for every input the lab's CNN gives it.  A real
+CS 599 file (classes `WeightNormDense`, `WeightNormConv2D` with the weight norm inside the
+layer) was told it "has `WeightNormDense.verify_weight_norm`, which the grader does not take for
+it: write one `weight_norm` for every input ..., (N, D) and NHWC": its verify methods compare
+the layer with TensorFlow's, they are not a weight norm, and weight norm is given kernels, not
+activations.  So a definition whose name has a word of a comparison or of the library
+(`verify`, `compare`, `check`, `test`, `tf`, `keras`, `builtin`, `library`: HELPER_WORDS) is no
+near miss, and the advice names what each role is given (near_miss_advice): activations
+(N, D) and NHWC for batch and layer norm, dense (D_in, D_out) and conv (H, W, C_in, C_out)
+kernels for weight norm.
+
 # Note [Which model]
 The model is `NormalizedCNN` (this project's starter) if the file defines it,
 else a class whose constructor takes a normalization choice (a parameter
@@ -130,6 +143,28 @@ CLASSES_PARAMETERS = ("num_classes", "n_classes", "nb_classes", "classes", "outp
 
 def _key(name: str) -> str:
     return name.lower().replace("_", "")
+
+
+# Words of a comparison or verification helper, or of the library version a student compares
+# with (Note [Helpers that are not the role]).
+HELPER_WORDS = ("verify", "compare", "comparison", "check", "test", "tf", "keras", "builtin", "library")
+
+
+def _words(name: str) -> list[str]:
+    """`verify_weight_norm` -> verify, weight, norm; `BatchNormTF` -> batch, norm, tf."""
+    return [w.lower() for w in re.findall(r"[A-Z]{2,}(?![a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+", name)]
+
+
+def _helper(name: str) -> bool:
+    return any(w in HELPER_WORDS for w in _words(name))
+
+
+def near_miss_advice(role: str) -> str:
+    """What one `role` function must take, for the not-found message (Note [Helpers that are not
+    the role])."""
+    if role == "weight_norm":
+        return "every kernel the lab's CNN normalizes, dense (D_in, D_out) and conv (H, W, C_in, C_out)"
+    return "every input the lab's CNN passes it, (N, D) and NHWC"
 
 
 @dataclass(frozen=True)
@@ -284,16 +319,18 @@ class Source:
 
     def near_misses(self, role: str) -> list[str]:
         """Definitions named like `role` but not as the lab names it (`BatchNorm1`, `CNN.batch_norm_conv`):
-        named in the not-found message, never graded (Note [Roles and names])."""
+        named in the not-found message, never graded (Note [Roles and names]); a comparison
+        helper or library version is none (Note [Helpers that are not the role])."""
         stems = {_key(n) for n in ROLE_NAMES[role] if len(n) > 2}
         stems = {s for s in stems if not any(o != s and o in s for o in stems)}
         wanted = {_key(n) for n in ROLE_NAMES[role]}
         found = [name for name in self.functions
-                 if _key(name) not in wanted and any(s in _key(name) for s in stems)]
+                 if _key(name) not in wanted and any(s in _key(name) for s in stems) and not _helper(name)]
         for class_name, cls in self.classes.items():
             found += [f"{class_name}.{n.name}" for n in cls.body
                       if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and _key(n.name) not in wanted
-                      and any(s in _key(n.name) for s in stems)]
+                      and any(s in _key(n.name) for s in stems)
+                      and not _helper(n.name)]  # Note [Helpers that are not the role]
         return found
 
     def _target(self, role: str, owner: str | None, node: ast.FunctionDef) -> Target:

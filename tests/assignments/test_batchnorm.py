@@ -40,6 +40,8 @@ EXPECTED_MESSAGES = {
     "momentum weighs the batch statistic": ("batchnorm_forward/running_averages",
                                             "momentum weighs the batch statistic"),
     "running variance never stored": ("batchnorm_forward/running_averages", "was not updated"),
+    "running variance averages var + eps": ("batchnorm_forward/running_averages",
+                                            "running_var averages var + eps"),
     "dgamma not summed over the batch": ("batchnorm_backward/dgamma", "shape (D,)"),
     "gradient through the mean not divided by N": ("batchnorm_backward/dx", "not divided by N"),
     "variance branch of the graph forgotten": ("batchnorm_backward/dx", "flows through the variance"),

@@ -45,6 +45,8 @@ PHRASES = {
     "max pool backward: gradient to the whole window": "whole pooling window",
     "max pool backward: overlapping windows overwrite": "overwrite each other",
     "max pool backward: a shared maximum's dout replaced, not added": "share their maximum",
+    "max pool backward: windows counted as H // pool_height": "only H // pool_height by W // "
+                                                               "pool_width windows",
     "conv_relu_forward: ReLU missing": "ReLU is missing",
     "conv_relu_backward: ReLU skipped": "backward pass is skipped",
     "conv_relu_pool_forward: pools the pre-ReLU map": "ReLU is missing",

@@ -79,6 +79,12 @@ EXPECTED_MESSAGES = {
     "affine backward: dw from the unflattened x": ("affine_backward/dw",
                                                    "a reshape or transpose missing?"),
     "TwoLayerNet biases drawn at random": ("TwoLayerNet.__init__/params", "is not all zeros"),
+    "TwoLayerNet forward skips the ReLU": ("TwoLayerNet.loss/scores",
+                                          "the hidden layers have no ReLU"),
+    "FullyConnectedNet puts a ReLU on the scores": ("FullyConnectedNet.loss/scores",
+                                                    "the last affine layer has a ReLU too"),
+    "TwoLayerNet biases a scalar zero": ("TwoLayerNet.__init__/params",
+                                         "['b1'] is 0, expected an array"),
     "rmsprop ignores config epsilon": ("rmsprop/next_w", "config['epsilon'] = 0.001 is ignored"),
     "sgd_momentum steps with the velocity handed in": ("sgd_momentum/next_w",
                                                        "moved by the velocity handed in"),
@@ -729,3 +735,58 @@ def test_a_bug_in_loose_files_importing_by_name_loses_points_on_its_function(tmp
     folder = _loose_files_importing_by_name(tmp_path)
     apply_bug(folder, dataclasses.replace(bug, file=Path(bug.file).name))
     assert_bug_caught(grade(folder, ASSIGNMENT), bug)
+
+
+# A scalar zero for each bias (broadcasts and trains) with the weights drawn as the course
+# says, as a real 2017 package wrote it.
+SCALAR_BIASES = '''
+
+_Honest = {name}
+
+
+class {name}(_Honest):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for key in self.params:
+            if key.startswith("b"):
+                self.params[key] = 0
+'''
+
+
+@pytest.mark.parametrize("class_name", ["TwoLayerNet", "FullyConnectedNet"])
+def test_scalar_biases_cost_the_params_check_only_not_the_weight_statistics(class_name):
+    # Note [Statistics judge the weights]
+    result = _grade_with_net(SCALAR_BIASES.format(name=class_name), f"{class_name} and __init__")
+    params = check_by_id(result, f"{class_name}.__init__/params")
+    assert params.status == "failed" and "['b1'] is 0, expected an array" in params.message
+    assert check_by_id(result, f"{class_name}.__init__/weight_scale").status == "passed"
+
+
+MISSING_WEIGHT = '''
+
+_Honest = TwoLayerNet
+
+
+class TwoLayerNet(_Honest):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.params["w2"] = self.params.pop("W2")
+'''
+
+
+def test_the_weight_statistics_still_need_every_weight():
+    result = _grade_with_net(MISSING_WEIGHT, "TwoLayerNet and __init__")
+    check = check_by_id(result, "TwoLayerNet.__init__/weight_scale")
+    assert check.status == "failed" and "expected the weights ['W1', 'W2']" in check.message
+
+
+@pytest.mark.parametrize("name, net, words", [
+    ("TwoLayerNet forward skips the ReLU", "TwoLayerNet", "the hidden layers have no ReLU"),
+    ("FullyConnectedNet puts a ReLU on the scores", "FullyConnectedNet",
+     "the last affine layer has a ReLU too")])
+def test_relus_in_the_wrong_places_are_named_on_the_loss_too(name, net, words):
+    # Note [Layers without their ReLU]: the loss of those scores, penalty included
+    result = grade_bug(next(b for b in BUGS if b.name == name), ASSIGNMENT)
+    for check_id in (f"{net}.loss/loss", f"{net}.loss/loss_reg"):
+        check = check_by_id(result, check_id)
+        assert check.status == "failed" and words in check.message, check.message

@@ -450,3 +450,25 @@ def test_three_steps_of_the_schedule_are_what_the_course_asks(percentages, passe
             assert _check(result, other).status == "passed", _check(result, other).message
     finally:
         shutil.rmtree(path.parent, ignore_errors=True)
+
+
+@pytest.mark.parametrize("amounts", ["[0.1] * 8", "[0.4, 0.5, 0.6, 0.8]"])
+def test_one_model_pruned_again_with_amounts_of_its_own_is_told_why(amounts) -> None:
+    """Note [Pruned again before prune.remove] in checks.py: one model pruned again and again
+    before prune.remove, with amounts that are not the schedule's (increments of 10% meant as
+    "10% more of the whole model", or the student's own 40/50/60/80%), is told that each amount
+    was taken from what was left, not given the hint about integer amounts."""
+    path = _variant(("pruning_percentages = [0.1 * k for k in range(1, 9)]\n"
+                     "for amount in pruning_percentages:\n    pruned = copy.deepcopy(model)\n",
+                     f"pruning_percentages = {amounts}\npruned = copy.deepcopy(model)\n"
+                     "for amount in pruning_percentages:\n"),
+                    ("    for m, name in targets:\n        prune.remove(m, name)\n", ""))
+    try:
+        result = grade(path, ASSIGNMENT, select="global_pruning and sparsity")
+        sparsity = _check(result, "global_pruning/sparsity")
+        assert sparsity.status == "failed", sparsity.message
+        assert "the weights the earlier steps had left" in sparsity.message, sparsity.message
+        assert "pruned again before prune.remove, on conv1, conv2, fc" in sparsity.message, sparsity.message
+        assert "an int amount" not in (sparsity.hint or ""), sparsity.hint
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)

@@ -506,6 +506,11 @@ def test_a_variant_named_for_one_layer_kind_is_named_not_graded():
     result = grade_text(_own_names(reference_submission_text(), "conv"), select=WITHOUT_TRAINING)
     check = _check(result, "batch_norm/out")
     assert check.points == 0 and "the file has `batch_norm_conv`" in check.message, check.message
+    assert "(N, D) and NHWC" in check.message, check.message
+    # weight norm is given kernels (roles.py Note [Helpers that are not the role])
+    check = _check(result, "weight_norm/out")
+    assert check.points == 0 and "the file has `weight_norm_conv`" in check.message, check.message
+    assert "conv (H, W, C_in, C_out)" in check.message and "NHWC" not in check.message, check.message
 
 
 @pytest.mark.parametrize("function, axes, right_axes", [

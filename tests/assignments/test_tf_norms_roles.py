@@ -192,6 +192,25 @@ def test_a_layer_kind_suffix_is_still_a_near_miss():
     assert source.near_misses("batch_norm") == ["batch_norm_conv", "batch_norm_dense"]
 
 
+def test_comparison_helpers_and_library_versions_are_no_near_misses():
+    # Note [Helpers that are not the role]: a real CS 599 file's weight norm lives inside Keras
+    # layers whose `verify_weight_norm` compares them with TensorFlow's; its `batch_norm_tf` is the
+    # library version it compares with.  Neither is a near miss; a layer-kind variant still is.
+    source = roles.Source("class WeightNormDense:\n"
+                          "    def compute_normalized_weights(self):\n        return self.v\n"
+                          "    def verify_weight_norm(self, x=None):\n        return 0.0\n"
+                          "def weight_norm_dense(v, g):\n    return v\n"
+                          "def batch_norm_tf(x, g, b):\n    return x\n"
+                          "def compareBatchNorm(x):\n    return x\n")
+    assert source.find("weight_norm") is None and source.find("batch_norm") is None
+    assert source.near_misses("weight_norm") == ["weight_norm_dense"]
+    assert source.near_misses("batch_norm") == []
+    # what one function must take: kernels for weight norm, activations for the others
+    assert "(H, W, C_in, C_out)" in roles.near_miss_advice("weight_norm")
+    assert "NHWC" not in roles.near_miss_advice("weight_norm")
+    assert "(N, D) and NHWC" in roles.near_miss_advice("layer_norm")
+
+
 def test_a_norm_parameter_that_names_a_size_is_not_the_models_choice():
     # Note [Which model]: a student's own LayerNormalization(normalized_shape) written above the
     # model class is not the model; the CNN with its norm_type is

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.nn.utils import prune
 
 import _grader_observe as observe
 
@@ -160,13 +161,17 @@ def weights(model) -> dict:
 
 def leftovers(model) -> dict:
     """What torch.nn.utils.prune leaves until prune.remove: *_orig parameters, *_mask
-    buffers, forward pre-hooks, and weights that are no longer Parameters."""
+    buffers, forward pre-hooks, weights that are no longer Parameters, and the layers whose
+    pruning was stacked (pruned again before prune.remove: a PruningContainer hook)."""
     return {
         "parameters": [n for n, _ in model.named_parameters() if n.endswith("_orig")],
         "buffers": [n for n, _ in model.named_buffers() if n.endswith("_mask")],
         "hooks": [n or "model" for n, m in model.named_modules() if len(m._forward_pre_hooks)],
         "not_parameters": [f"{n}.weight" for n, m in model.named_modules()
                            if isinstance(m, PRUNABLE) and not isinstance(m.weight, nn.Parameter)],
+        # pruned again before prune.remove (checks.py Note [Pruned again before prune.remove])
+        "stacked": [n or "model" for n, m in model.named_modules()
+                    if any(isinstance(h, prune.PruningContainer) for h in m._forward_pre_hooks.values())],
     }
 
 

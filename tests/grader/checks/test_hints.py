@@ -40,6 +40,8 @@ BREAKS = [
     ("x = np.NaN", "numpy2-removed-name", "`np.NaN` was removed in NumPy 2.0: use `np.nan`"),
     ("np.product([1, 2])", "numpy-removed-name", "use `np.prod`"),
     ("np.in1d([1], [1])", "numpy-removed-name", "removed in NumPy 2.4: use `np.isin`"),
+    ("np.lib.pad(np.ones(2), 1)", "numpy-lib-removed-name",
+     "`np.lib.pad` was removed in NumPy 2.0: use `np.pad`"),
     ("print 'loss', 1.0", "python2-print", "`print(...)`"),
     ("if True:\n\tx = 1\n        y = 2", "python2-tabs", "re-indent the file with spaces only"),
     ("try:\n    pass\nexcept ValueError, e:\n    pass", "python2-except-comma", "`except Error as e:`"),

@@ -42,13 +42,20 @@ def test_removed_names_mean_what_they_meant() -> None:
         "out['product'] = float(np.product([2, 3]))\n"
         "out['in1d'] = np.in1d(np.array([[1, 5], [2, 7]]), [5, 7]).tolist()\n"
         "out['asfarray'] = np.asfarray([1, 2]).dtype.name\n"
-        "from numpy import int as imported\nout['imported'] = imported is int\n")
+        "from numpy import int as imported\nout['imported'] = imported is int\n"
+        "out['lib_pad'] = np.lib.pad(np.ones(2), 1, 'constant', constant_values=0).tolist()\n"
+        "out['lib_kept'] = np.lib.stride_tricks.as_strided is "
+        "__import__('numpy.lib.stride_tricks').lib.stride_tricks.as_strided\n"
+        "try:\n    np.lib.no_such_name\nexcept AttributeError as e:\n    out['lib_unknown'] = str(e)\n")
     assert out["int"] is True and out["imported"] is True
     assert out["float_"] == "float64"
     assert out["inf"] == [float("inf"), float("-inf"), 1.0]
     assert out["product"] == 6.0
     assert out["in1d"] == [False, True, False, True]  # flattened, as np.in1d always did
     assert out["asfarray"] == "float64"
+    # Note [Names of numpy.lib restored]: np.lib.pad is np.pad; numpy.lib's own names untouched
+    assert out["lib_pad"] == [0.0, 1.0, 1.0, 0.0]
+    assert out["lib_kept"] is True and "no_such_name" in out["lib_unknown"]
 
 
 def test_names_numpy_has_are_left_alone_and_unknown_names_still_raise() -> None:
@@ -97,11 +104,13 @@ def test_the_note_names_each_use_with_what_to_write_instead() -> None:
               "def f(x):\n"
               "    n = np.int(x.shape[0])  # np.float in a comment is no use\n"
               "    y = np.reshape(x, newshape=(n, -1)).astype(np.float64)\n"
+              "    z = np.lib.pad(y, 1) + np.lib.stride_tricks.as_strided(y)\n"
               "    return np.sum(v for v in y), np.bool_(True), np.bool(1)\n")
     note = hints.restored_numpy_note({"layers": source}, "2.4.6")
     assert "np.int (removed in 1.24: write the builtin `int`" in note
     assert "np.reshape(newshape=) (removed in 2.4" in note
     assert "np.sum(generator) (removed in 2.4" in note
+    assert "np.lib.pad (removed in 2.0: write `np.pad`)" in note and "stride_tricks" not in note
     assert "np.float " not in note and "np.float64" not in note
     assert "np.bool" not in note  # NumPy 2.0 has np.bool again
     assert "Under NumPy 2.4.6 itself this code raises an error." in note
