@@ -1360,8 +1360,8 @@ RUNS = _Runs()
 # times the slowest measured run), and the manifest's budget and CPU seconds
 # hold four such runs and their second runs (Note [Seeded training runs]); one
 # of those hand-ins then passed its three trains_* checks, in 999 s of
-# `grade check` on this 2-core machine under a load of 3-6 (3 s of it for
-# this project's lab-style CNN's four runs).  A
+# `grade check` on this 2-core machine under a load of 3-6 (a lab-style CNN
+# with tf.nn.conv2d: about 3 s a run).  A
 # submission whose training never ends costs one such limit: the checks after
 # it are not run (Note [Fail fast] in grader/checks/student.py).  Fewer steps or
 # a smaller batch for slow models would change what the thresholds measure.
