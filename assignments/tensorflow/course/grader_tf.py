@@ -38,7 +38,14 @@ def build(model_init_fn, seed: int | None = None):
     if seed is not None:
         # Python's `random` (Keras 3 draws each initializer's default seed from it), numpy's
         # global generator, TensorFlow's global seed and Keras' own SeedGenerator
-        tf.keras.utils.set_random_seed(seed)
+        import random
+        random.seed(seed)
+        np.random.seed(seed)
+        tf.random.set_seed(seed)
+        try:
+            tf.keras.utils.set_random_seed(seed)
+        except Exception:  # a Keras without it: the three above are what it sets
+            pass
     return model_init_fn()
 
 
