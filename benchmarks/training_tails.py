@@ -23,6 +23,18 @@ What varies, per seed s (N seeds):
   data and initial parameters are drawn from it, Note [Fresh questions]); the judge's run
   with the reference's gradients, which a correct submission follows to rounding error.
 
+Measured (2026-12-07, --seeds 30, a loaded shared 2-core machine; accuracy, threshold first):
+    check (configuration)                                threshold  min    p1     median
+    fc_nets FullyConnectedNet.loss/overfit (30 secrets)  0.900      1.000  1.000  1.000
+    cnn ThreeLayerConvNet/overfit (30 secrets)           0.900      1.000  1.000  1.000
+    pytorch ThreeLayerConvNet/accuracy (digits)          0.850      0.919  0.919  0.944
+    pytorch Sequential/accuracy, Kaiming, 6 classes      0.700      0.819  0.848  0.958
+      first try alone                                               0.602  0.665  0.958
+    pytorch Sequential/accuracy, default init, 10 cl.    0.700      0.858  0.866  0.919
+      first try alone                                               0.538  0.631  0.919
+    tensorflow Sequential/trains, VarianceScaling, 6 cl. 0.850      0.958  0.962  0.981
+    tensorflow Sequential/trains, Keras default, 10 cl.  0.850      0.944  0.945  0.955
+
 Usage (nice: the machine is shared):
     PYTHONPATH=$PWD nice -n 19 .venv/bin/python benchmarks/training_tails.py --seeds 30
     ... --only tensorflow   (one family: numpy, pytorch_module, pytorch_sequential, tensorflow)

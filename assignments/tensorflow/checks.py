@@ -486,9 +486,15 @@ def check_sequential_probabilities(student: Student) -> dict:
 # TRAIN_SEED right before calling model_init_fn, and the minibatches follow the same seed.
 TRAIN_SEED = 0
 TRAIN_STEPS = 100
-MEASURED = ("the reference's Sequential reaches 0.958 to 0.986 after 100 steps: 6 and 10 classes, "
-            "minibatch seeds 0-1, VarianceScaling(2.0) or Keras' default initializers; 8-12 s on one "
-            "CPU thread of a loaded 2-core machine")
+# Measured over 30 initial draws (seeds 0-29, Note [Seeded model_init_fn]) with test-noise seeds
+# 1000-1029, one CPU thread, the grader's own grader_tf.train (`nice python
+# benchmarks/training_tails.py --seeds 30 --only tensorflow`): the course solution's model
+# (VarianceScaling(2.0), 6 classes) min 0.958, 1st percentile 0.962, median 0.981; Keras' default
+# initializers with 10 classes min 0.944, 1st percentile 0.945, median 0.955.  The threshold
+# sits 9 points under the worst correct run, so one run decides.
+MEASURED = ("the course's Sequential reaches 0.944 to 0.986 after 100 steps over 30 initial draws: 6 "
+            "and 10 classes, VarianceScaling(2.0) or Keras' default initializers; 8-12 s on one CPU "
+            "thread of a loaded 2-core machine")
 MIN_ACCURACY = 0.85
 TRAIN_TIMEOUT_S = 180.0
 
