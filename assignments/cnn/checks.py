@@ -1863,7 +1863,9 @@ def check_hidden_model(student: Student) -> None:
 # reaches 100% training accuracy by epoch 7 of 20, the loss falling from 3.7 to
 # 0.02 (and it reached 100% for each of 10 other data and parameter seeds we tried),
 # so a correct model, which follows the same trajectory up to rounding, clears
-# the course's 90% with room to spare.
+# the course's 90% with room to spare.  Under 30 official-grading secrets (data and
+# parameters drawn from each, Note [Fresh questions]) it reached 100% in every one
+# (`nice python benchmarks/training_tails.py --seeds 30 --only numpy`).
 OVERFIT = {"num_train": 20, "weight_scale": 0.3, "learning_rate": 0.1, "num_epochs": 20,
            "batch_size": 10, "target": 0.9,
            "timeout_s": 60.0}  # per call: a student's naive conv layers in the model may be slow

@@ -1362,6 +1362,9 @@ def _same_as_reference(model, case: ModelCase, loss, grads) -> None:
 # parameters kept are the best on the training points.  A correct model then
 # follows the reference's trajectory to rounding error; the reference reaches
 # 100% training accuracy (final loss about 0.04) where the course asks for 90%.
+# Official grading draws the data and starting parameters from its secret (Note [Fresh
+# questions]): under 30 secrets the reference reached 100% in every one (`nice python
+# benchmarks/training_tails.py --seeds 30 --only numpy`).
 # The accuracy is computed in the judge, by the reference network with the
 # judge's parameters, never taken from the worker, nor are the student's
 # `model.params` read back.

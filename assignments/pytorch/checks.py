@@ -481,6 +481,14 @@ def _classes_written_in(actual) -> str:
 # the judge (Note [Held-out test images] in grader/checks/held_out.py):
 # re-measured on perturbed test sets (noise seeds 1, 2, 3) the reference
 # reaches 0.936, 0.942, 0.947 (0.936 unperturbed), so the target stays.
+# Measured again over 30 initial draws (torch seeds 0-29: a correct model that
+# registers or draws its layers in another order starts elsewhere) with noise seeds
+# 1000-1029, one CPU thread, the grader's own training loop (`nice python
+# benchmarks/training_tails.py --seeds 30 --only pytorch_module`): min 0.919, 1st
+# percentile 0.919, median 0.944 against the target 0.85; no correct run came within 6
+# points, so one training run decides.  The model is built right after every generator
+# of the worker is seeded (Note [Every generator seeded] in course/torch_course.py), so
+# the same code gets the same run in every grading; only the test noise differs.
 #
 # The target on digits is absolute and measured: the reference submission
 # reaches 0.94 after 3 epochs in about 3.5 s on one CPU thread (8 and 8
@@ -676,7 +684,17 @@ SEQUENTIAL = "Sequential"
 # SEQUENTIAL_TRIES times, and the best accuracy counts; a model that does not learn (wrong
 # architecture, weights far off) stays near 1 / K in every try, so the tries cost a buggy
 # submission time, never a correct one points.  The initial weights themselves are
-# reproducible (Note [Deterministic observation] in grader/worker/observe.py).
+# reproducible (Note [Deterministic observation] in grader/worker/observe.py), and each try
+# seeds every generator of the worker first (Note [Every generator seeded] in
+# course/torch_course.py).
+# Measured over 30 notebook initial draws (seeds 0-29) with noise seeds 1000-1029, one CPU
+# thread (`nice python benchmarks/training_tails.py --seeds 30 --only pytorch_sequential`):
+# the FIRST try alone has a real lower tail, min 0.602 (1st percentile 0.665, median 0.958;
+# 6 classes, the notebook's Kaiming init) and min 0.538 (0.631, 0.919; 10 classes, PyTorch's
+# default init, cs231n 2021 and later): one draw in 30 of each lands under 0.7 on its first
+# minibatch order, the next highest being 0.819 and 0.858.  With the tries (the verdict),
+# min 0.819 / 0.858, 1st percentile 0.848 / 0.866, median 0.958 / 0.919, the second try
+# clearing both: the target keeps 12 points under the worst verdict.
 SEQUENTIAL_TRIES = 3
 SEQUENTIAL_TRAINING = {"epochs": 2, "batch_size": 64, "learning_rate": 1e-2, "momentum": 0.9,
                        "seed": 0, "target": 0.7, "timeout_s": 180}

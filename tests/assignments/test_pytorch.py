@@ -397,3 +397,27 @@ def test_a_model_that_looks_up_the_test_labels_fails_the_accuracy_check() -> Non
     check = next(c for c in result.checks if c.id == "ThreeLayerConvNet/accuracy")
     assert check.points == 0, check.details
     assert check.details["accuracy"] < 0.3, check.details
+
+
+# Note [Every generator seeded] (course/torch_course.py): a correct ThreeLayerConvNet whose
+# initialiser draws from numpy's global generator, not torch's.
+NUMPY_INIT = Bug("Kaiming weights drawn with np.random", FILE,
+                 "            nn.init.kaiming_normal_(layer.weight)\n",
+                 "            fan_in = np.prod(layer.weight.shape[1:])\n"
+                 "            layer.weight.data = torch.from_numpy(\n"
+                 "                np.random.randn(*layer.weight.shape) * np.sqrt(2.0 / fan_in)).float()\n",
+                 "ThreeLayerConvNet")
+
+
+def test_an_initialiser_drawing_from_numpy_gets_the_same_accuracy_whatever_ran_before() -> None:
+    """The accuracy check alone, and after the out and init checks built models drawing from
+    numpy in the same worker: the same loss curve and accuracy (the test noise fixed)."""
+    from grader.checks import held_out
+    runs = []
+    with held_out.fixed_seed(11):  # Note [A fixed noise seed for measurements]
+        for select in ("ThreeLayerConvNet and accuracy", "ThreeLayerConvNet"):
+            result = grade_file_with_bugs(SOLUTION, FILE, ASSIGNMENT, [NUMPY_INIT], select)
+            assert_full_marks(result)
+            runs.append(next(c for c in result.checks if c.id == "ThreeLayerConvNet/accuracy").details)
+    for key in ("first_loss", "last_loss", "accuracy"):
+        assert runs[0][key] == runs[1][key], (key, runs)

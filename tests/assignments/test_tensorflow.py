@@ -141,3 +141,16 @@ def test_untouched_course_notebook_scores_zero_with_a_message_per_check():
         assert check.message.strip() and "internal grader error" not in check.message, check.id
     assert "no model_init_fn passed to train_part34 builds a tf.keras.Sequential" in \
         _check(result, "Sequential/probabilities").message
+
+
+def test_the_trained_model_does_not_depend_on_which_checks_ran_before():
+    """Note [Seeded model_init_fn]: Sequential/trains alone, and after Sequential/probabilities
+    built a model of its own in the same worker, starts from the same weights: the same loss
+    curve and accuracy (the test noise fixed, Note [A fixed noise seed for measurements])."""
+    from grader.checks import held_out
+    with held_out.fixed_seed(11):
+        alone = _check(grade(SOLUTION, ASSIGNMENT, select="Sequential and trains"), "Sequential/trains")
+        after = _check(grade(SOLUTION, ASSIGNMENT, select="Sequential"), "Sequential/trains")
+    assert alone.status == after.status == "passed"
+    for key in ("first_loss", "last_loss", "test_accuracy"):
+        assert alone.details[key] == after.details[key], (key, alone.details, after.details)

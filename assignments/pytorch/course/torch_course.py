@@ -24,6 +24,7 @@ Linear (D_out, D_in).
 from __future__ import annotations
 
 import copy
+import random
 import time
 
 import numpy as np
@@ -34,10 +35,24 @@ import torch.nn.functional as F
 GRADED_LAYERS = (nn.Conv2d, nn.Linear)
 
 
+# Note [Every generator seeded]
+# A check that builds or trains a model in the worker seeds, right before, every generator
+# the model's code may draw from: torch's (nn's default initialisation, torch.randn in
+# random_weight, dropout masks), numpy's legacy global one and Python's `random` (a student's
+# own initialiser may use either).  Seeding torch alone left the other two as the worker
+# happened to have them: fresh entropy in a cold worker, and in a warm one forked from a
+# zygote numpy's state reseeded from fresh entropy (grader/worker/zygote.py), so the same
+# notebook could get two grades (the grader's rule, Note [Deterministic observation] in
+# grader/worker/observe.py).  The seed is an argument of the check, fixed and public: it
+# decides nothing a student can steer, only that a verdict can be reproduced.
+
 def setup(threads: int = 1, seed: int | None = None) -> str:
-    """Limit torch to `threads` CPU threads and seed its generator; returns the torch version."""
+    """Limit torch to `threads` CPU threads and, if given, seed torch's, numpy's and Python's
+    generators (Note [Every generator seeded]); returns the torch version."""
     torch.set_num_threads(threads)
     if seed is not None:
+        random.seed(seed)
+        np.random.seed(seed)
         torch.manual_seed(seed)
     return torch.__version__
 

@@ -32,8 +32,20 @@ def call_with_tensors(module: str, name: str, args: list):
     return getattr(importlib.import_module(module), name)(*_tensors(args))
 
 
-def build(model_init_fn):
-    """`model_init_fn()`: a fresh model from the notebook's recorded function (its own weights)."""
+def build(model_init_fn, seed: int | None = None):
+    """`model_init_fn()`: a fresh model from the notebook's recorded function (its own weights),
+    every generator seeded first when `seed` is given (Note [Seeded model_init_fn] in checks.py)."""
+    if seed is not None:
+        # Python's `random` (Keras 3 draws each initializer's default seed from it), numpy's
+        # global generator, TensorFlow's global seed and Keras' own SeedGenerator
+        import random
+        random.seed(seed)
+        np.random.seed(seed)
+        tf.random.set_seed(seed)
+        try:
+            tf.keras.utils.set_random_seed(seed)
+        except Exception:  # a Keras without it: the three above are what it sets
+            pass
     return model_init_fn()
 
 

@@ -39,3 +39,15 @@ def test_the_run_seed_is_drawn_not_fixed():
     draw = [sys.executable, "-c", "from grader.checks import held_out; print(held_out.run_seed())"]
     seeds = {subprocess.run(draw, capture_output=True, text=True, check=True).stdout for _ in range(2)}
     assert len(seeds) == 2
+
+
+def test_a_fixed_seed_holds_inside_its_block_only():
+    x = np.random.default_rng(0).random((5, 1, 8, 8)).astype(np.float32)
+    secret = held_out.run_seed()
+    with held_out.fixed_seed(7):
+        assert held_out.run_seed() == 7
+        assert np.array_equal(held_out.perturbed(x), held_out.perturbed(x, 7))
+        with held_out.fixed_seed(8):
+            assert held_out.run_seed() == 8
+        assert held_out.run_seed() == 7
+    assert held_out.run_seed() == secret
