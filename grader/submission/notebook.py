@@ -140,6 +140,10 @@ def _slim(document):
     slim["metadata"] = {}
     if isinstance(document.get("cells"), list):
         slim["cells"] = [_slim_cell(c) for c in document["cells"][:MAX_CELLS]]
+        if _ids_required(document):  # Note [Cells without ids]
+            for number, cell in enumerate(slim["cells"], 1):
+                if isinstance(cell, dict) and "id" not in cell:
+                    cell["id"] = f"grader-cell-{number}"
     elif "cells" in document:
         slim["cells"] = document["cells"]
     if isinstance(document.get("worksheets"), list):
@@ -147,6 +151,19 @@ def _slim(document):
                               if isinstance(w, dict) and isinstance(w.get("cells"), list) else w
                               for w in document["worksheets"][:MAX_CELLS]]
     return slim
+
+
+# Note [Cells without ids]
+# nbformat 4.5 gives every cell an `id`; a notebook that says it is 4.5 or later and has cells
+# without one (written by hand, by a script, or by an editor that kept the version and dropped
+# the ids) was read with nbformat's MissingIDFieldWarning on the grader's output, which says it
+# "will become a hard error in future nbformat versions": the day it does, such a notebook
+# would be refused as unreadable.  The grader never reads ids, so the slim copy nbformat
+# validates gives each cell that lacks one an id of its own (`grader-cell-N`, unique within the
+# notebook); before 4.5 an id is not allowed and none is added.
+def _ids_required(document: dict) -> bool:
+    version = (document.get("nbformat"), document.get("nbformat_minor"))
+    return all(isinstance(v, int) for v in version) and version >= (4, 5)
 
 
 def _slim_cell(cell):
