@@ -821,6 +821,17 @@ def _relu_loss_signatures(case: ModelCase) -> list[Signature]:
             for hidden, last, hint in RELU_SLIPS]
 
 
+# Note [One number added to every entry]
+# A real hand-in (cs231n 2017) wrote `grads[W] += reg * np.sum(W)`: the penalty's
+# gradient as one number added to every entry of dW, where the gradient of
+# 0.5 * reg * sum(W**2) is reg * W, an array of W's shape.  Its TwoLayerNet,
+# FullyConnectedNet and ThreeLayerConvNet gradients got only numbers ("250 of 250
+# entries differ"), and the same bug cost it points in batchnorm's and dropout's
+# networks.  The judge computes that exact alternative from the sample (the data
+# gradient plus reg * np.sum(W)) and names it only when the student's numbers are it,
+# as the other signatures of Note [Regularisation signatures] do.  cnn's checks name it
+# the same way for ThreeLayerConvNet (their own `_grad_signatures`).
+
 def _grad_signatures(case: ModelCase, name: str, unregularised: dict) -> list[Signature]:
     """Known slips for grads[name]; `unregularised` holds the reference gradients at reg=0."""
     if not case.reg or name not in unregularised:
@@ -829,6 +840,11 @@ def _grad_signatures(case: ModelCase, name: str, unregularised: dict) -> list[Si
     if name.startswith("W"):
         return [Signature(_near_array(data_grad), f"the regularisation gradient reg * {name} is "
                                                   f"missing from grads['{name}']"),
+                # see Note [One number added to every entry]
+                Signature(_near_array(data_grad + case.reg * np.sum(value)),
+                          f"grads['{name}'] adds reg * np.sum({name}), one number, to every entry: "
+                          f"the gradient of the penalty 0.5 * reg * sum({name}**2) is reg * {name}, "
+                          f"an array of {name}'s shape"),
                 Signature(_near_array(data_grad + 2 * case.reg * value),
                           f"grads['{name}'] adds 2 * reg * {name}: the course's penalty is "
                           f"0.5 * reg * sum({name}**2), whose gradient is reg * {name}")]

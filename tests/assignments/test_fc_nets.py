@@ -62,6 +62,8 @@ EXPECTED_MESSAGES = {
                                             "the course's is 0.5 * reg * sum(W**2)"),
     "TwoLayerNet forgets reg * W1 in the gradient": ("TwoLayerNet.loss/grads_reg",
                                                      "reg * W1 is missing"),
+    "FullyConnectedNet adds reg * np.sum(W) to the gradient": (
+        "FullyConnectedNet.loss/grads_reg", "adds reg * np.sum(W1), one number, to every entry"),
     "FullyConnectedNet biases drawn at random": ("FullyConnectedNet.__init__/params",
                                                  "is not all zeros"),
     "FullyConnectedNet regularises the biases": ("FullyConnectedNet.loss/loss_reg",
