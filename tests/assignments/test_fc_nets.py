@@ -493,6 +493,26 @@ def test_a_2025_edition_package_is_graded_on_what_its_edition_assigns():
         shutil.rmtree(package.parent, ignore_errors=True)
 
 
+def test_a_compsci682_package_is_graded_on_what_its_edition_assigns():
+    """UMass COMPSCI 682 (2021-2024) has no rmsprop in its optim.py and gives adam and the
+    losses away (Note [Course-provided parts]): a package without rmsprop gets full marks out
+    of 35 under `edition=compsci682`; as the default edition it loses exactly rmsprop's checks,
+    which name that setting."""
+    package = copy_reference()
+    try:
+        remove_definition(package / "optim.py", "rmsprop")
+        left_out = {c.id for c in assignments.load(ASSIGNMENT).checks
+                    if c.function == "rmsprop"}
+        assert left_out
+        assert_edition_graded(package, ASSIGNMENT, "edition", "compsci682", left_out, 35)
+        given = grade_submission(package, assignments.load(ASSIGNMENT,
+                                                           {"edition": "compsci682"}))
+        assert {c.id for c in given.checks if c.function == "adam"} and all(
+            c.max_points == 0 for c in given.checks if c.function in ("adam", "softmax_loss"))
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+
+
 def test_a_broken_svm_loss_is_not_hinted_away_under_the_classic_edition():
     """The hint is for a function that is not there; a wrong one gets the check's own hint."""
     bug = next(b for b in BUGS if b.name == "svm counts the correct class's margin")
