@@ -910,11 +910,15 @@ def _loss_variants(expected: float, params: dict, reg: float) -> list:
 # computes the loss the reference network has with the other normalization on the same
 # parameters and batch (a training pass: no running statistics in it) and names the mistake
 # only when the student's loss is that number (the same closeness as the other variants).
+# The same number comes from a {asked}_forward that itself computes the other
+# normalization (a SYSU hand-in's layernorm_forward normalized each feature over the batch,
+# and its network called it correctly), so the hint names both causes.
 
 OTHER_NORMALIZATION = {"layernorm": "batchnorm", "batchnorm": "layernorm"}
 OTHER_NORMALIZATION_HINT = (
     "the network with normalization='{asked}' computes the loss of normalization='{used}': "
-    "{asked} needs {asked}_forward / {asked}_backward in its hidden layers")
+    "either its hidden layers call {used}_forward, or your {asked}_forward itself normalizes "
+    "as {used} does (see {asked}_forward's own checks)")
 
 
 def _other_normalization_variant(conventions: dict, case: NetCase, normalization: str,
