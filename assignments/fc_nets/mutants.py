@@ -71,6 +71,10 @@ MUTANTS = [
         "for i in range(L - 1, 0, -1):", "for i in range(L - 1, 1, -1):", FCN),
     Bug("L2 penalty without the 0.5 in both networks", FC_NET,
         "return 0.5 * reg * sum(", "return reg * sum(", FCN, (TWO,)),
+    Bug("adam writes its corrected step size into config", "optim.py",
+        '    config["t"], config["m"], config["v"] = t, m, v\n',
+        '    config["t"], config["m"], config["v"] = t, m, v\n'
+        '    config["learning_rate"] *= np.sqrt(1 - beta2**t) / (1 - beta1**t)\n', "adam"),
     Bug("sgd_momentum does not store the velocity", "optim.py",
         'config["velocity"] = velocity', "pass", "sgd_momentum"),
     Bug("rmsprop weights the decay the wrong way round", "optim.py",

@@ -77,6 +77,8 @@ EXPECTED_MESSAGES = {
     "rmsprop weights the decay the wrong way round": ("rmsprop/cache",
                                                       "decay_rate weighs the new dw**2"),
     "adam without bias correction": ("adam/next_w", "no bias correction"),
+    "adam writes its corrected step size into config": (
+        "adam/steps", "config['learning_rate'] came back from step 1 as"),
     "adam increments t after using it": ("adam/next_w", "bias correction with the old t"),
     "affine backward: dw from the unflattened x": ("affine_backward/dw",
                                                    "a reshape or transpose missing?"),
