@@ -903,10 +903,40 @@ def _loss_variants(expected: float, params: dict, reg: float) -> list:
             (expected + penalty("W"), "the L2 penalty is reg * sum(W ** 2); the course's has a factor 0.5")]
 
 
-def _compare_loss(loss, expected: float, params: dict, reg: float, what: str) -> None:
+# Note [The other normalization in the network]
+# A real hand-in (UMass COMPSCI 682, 2021) called batchnorm_forward in FullyConnectedNet
+# whatever `normalization` said, so its layer-norm network trained with batch norm and got
+# only numbers ("loss: 1 of 1 entries differ ... got 3.220, expected 3.084").  The judge
+# computes the loss the reference network has with the other normalization on the same
+# parameters and batch (a training pass: no running statistics in it) and names the mistake
+# only when the student's loss is that number (the same closeness as the other variants).
+# The same number comes from a {asked}_forward that itself computes the other
+# normalization (a SYSU hand-in's layernorm_forward normalized each feature over the batch,
+# and its network called it correctly), so the hint names both causes.
+
+OTHER_NORMALIZATION = {"layernorm": "batchnorm", "batchnorm": "layernorm"}
+OTHER_NORMALIZATION_HINT = (
+    "the network with normalization='{asked}' computes the loss of normalization='{used}': "
+    "either its hidden layers call {used}_forward, or your {asked}_forward itself normalizes "
+    "as {used} does (see {asked}_forward's own checks)")
+
+
+def _other_normalization_variant(conventions: dict, case: NetCase, normalization: str,
+                                 reg: float, X, y) -> list:
+    """See Note [The other normalization in the network]."""
+    other = OTHER_NORMALIZATION.get(normalization)
+    if other is None:
+        return []
+    loss = reference_net(conventions, case, other, reg).loss(X, y)[0]
+    return [(loss, OTHER_NORMALIZATION_HINT.format(asked=normalization, used=other))]
+
+
+def _compare_loss(loss, expected: float, params: dict, reg: float, what: str,
+                  more: list = ()) -> None:
+    variants = [*_loss_variants(expected, params, reg), *more]
     try:
         compare_scalar("loss", loss, expected, hint=NET_HINT,
-                       signatures=variant_signatures(expected, _loss_variants(expected, params, reg)))
+                       signatures=variant_signatures(expected, variants))
     except CheckFailure as failure:
         raise CheckFailure(f"{failure.message}\n({what})", hint=failure.hint,
                            details=failure.details) from None
@@ -946,7 +976,10 @@ def net_loss_check(case: NetCase, normalization: str, part: str, *, hidden: bool
                 expected_loss, expected_grads = reference_net(student.conventions, case,
                                                               normalization, reg).loss(X, y)
                 if part in ("loss", "all"):
-                    _compare_loss(loss, expected_loss, net_params(case), reg, what)
+                    # see Note [The other normalization in the network]
+                    other = _other_normalization_variant(student.conventions, case,
+                                                         normalization, reg, X, y)
+                    _compare_loss(loss, expected_loss, net_params(case), reg, what, other)
                 _compare_grads(grads, expected_grads, wanted, net_params(case), reg, what)
         if len(made) < len(models):
             models[len(made)]()  # raises the constructor's failure, after the nets before it

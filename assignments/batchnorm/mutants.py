@@ -78,6 +78,11 @@ MUTANTS = [
     Bug("net regularizes gamma too", "classifiers/fc_net.py",
         'weight_names = [f"W{i}" for i in range(1, L + 1)]',
         'weight_names = [f"W{i}" for i in range(1, L + 1)] + [f"gamma{i}" for i in range(1, L)]', NET),
+    Bug("net normalizes with batch norm whatever normalization says", "classifiers/fc_net.py",
+        "self.normalization, norm_param, dropout_param)",
+        'self.normalization and "batchnorm",\n'
+        '                                         norm_param if norm_param is None else'
+        ' (norm_param.setdefault("mode", "train"), norm_param)[1], dropout_param)', NET),
     Bug("net initialises gamma to zeros", "classifiers/fc_net.py",
         'params[f"gamma{i}"] = np.ones(fan_out)', 'params[f"gamma{i}"] = np.zeros(fan_out)',
         "FullyConnectedNet"),

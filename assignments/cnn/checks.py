@@ -1791,6 +1791,12 @@ def _grad_signatures(name: str, params: dict, reg: float, scale: float) -> list[
         Signature(lambda a, e: np.allclose(a, e + 2 * scale * reg * value, rtol=1e-6, atol=1e-9),
                   f"the regularization gradient is doubled: the penalty {_times(scale)}reg * "
                   f"sum({name}**2) has gradient {_times(2 * scale)}reg * {name}"),
+        # see Note [One number added to every entry] in assignments/fc_nets/checks.py
+        Signature(lambda a, e: np.allclose(a, e - 2 * scale * reg * value
+                                           + 2 * scale * reg * np.sum(value), rtol=1e-6, atol=1e-9),
+                  f"grads['{name}'] adds {_times(2 * scale)}reg * np.sum({name}), one number, to "
+                  f"every entry: the gradient of the penalty {_times(scale)}reg * sum({name}**2) "
+                  f"is {_times(2 * scale)}reg * {name}, an array of {name}'s shape"),
     ]
 
 

@@ -93,6 +93,9 @@ MUTANTS = [
         '        + 0.5 * self.reg * np.sum(p["W3"] ** 2)', MODEL),
     Bug("ThreeLayerConvNet: regularization gradient missing", "classifiers/cnn.py",
         "grads[name] = grads[name] + self.reg * p[name]", "grads[name] = grads[name]", MODEL),
+    Bug("ThreeLayerConvNet: reg * np.sum(W) added to the gradient", "classifiers/cnn.py",
+        "grads[name] = grads[name] + self.reg * p[name]",
+        "grads[name] = grads[name] + self.reg * np.sum(p[name])", MODEL),
     Bug("spatial batchnorm: reshape without transposing", "layers.py",
         "out_rows, bn_cache = batchnorm_forward(_channels_last_rows(x), gamma, beta, bn_param)\n"
         "    return _rows_to_channels_first(out_rows, x.shape), (bn_cache, x.shape)",

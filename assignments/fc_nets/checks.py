@@ -821,6 +821,17 @@ def _relu_loss_signatures(case: ModelCase) -> list[Signature]:
             for hidden, last, hint in RELU_SLIPS]
 
 
+# Note [One number added to every entry]
+# A real hand-in (cs231n 2017) wrote `grads[W] += reg * np.sum(W)`: the penalty's
+# gradient as one number added to every entry of dW, where the gradient of
+# 0.5 * reg * sum(W**2) is reg * W, an array of W's shape.  Its TwoLayerNet,
+# FullyConnectedNet and ThreeLayerConvNet gradients got only numbers ("250 of 250
+# entries differ"), and the same bug cost it points in batchnorm's and dropout's
+# networks.  The judge computes that exact alternative from the sample (the data
+# gradient plus reg * np.sum(W)) and names it only when the student's numbers are it,
+# as the other signatures of Note [Regularisation signatures] do.  cnn's checks name it
+# the same way for ThreeLayerConvNet (their own `_grad_signatures`).
+
 def _grad_signatures(case: ModelCase, name: str, unregularised: dict) -> list[Signature]:
     """Known slips for grads[name]; `unregularised` holds the reference gradients at reg=0."""
     if not case.reg or name not in unregularised:
@@ -829,6 +840,11 @@ def _grad_signatures(case: ModelCase, name: str, unregularised: dict) -> list[Si
     if name.startswith("W"):
         return [Signature(_near_array(data_grad), f"the regularisation gradient reg * {name} is "
                                                   f"missing from grads['{name}']"),
+                # see Note [One number added to every entry]
+                Signature(_near_array(data_grad + case.reg * np.sum(value)),
+                          f"grads['{name}'] adds reg * np.sum({name}), one number, to every entry: "
+                          f"the gradient of the penalty 0.5 * reg * sum({name}**2) is reg * {name}, "
+                          f"an array of {name}'s shape"),
                 Signature(_near_array(data_grad + 2 * case.reg * value),
                           f"grads['{name}'] adds 2 * reg * {name}: the course's penalty is "
                           f"0.5 * reg * sum({name}**2), whose gradient is reg * {name}")]
@@ -1955,6 +1971,7 @@ def _steps_check(rule: str, start: dict | None, *, seed: int, shape=(2, 3), step
         # (Note [Adam step count convention]).
         conventions = ADAM_T if rule == "adam" else ADAM_T[:1]
         states = {t: (w.copy(), _reference_config(rule, start, t)) for t in conventions}
+        rewritten = ""  # see Note [A hyperparameter written back]
         for number, dw in enumerate(gradients, start=1):
             where = f"[step {number} of {steps}, starting from config={start!r}]"
             states = {t: REFERENCE_RULES[rule](state[0], dw.copy(), state[1])
@@ -1964,19 +1981,50 @@ def _steps_check(rule: str, start: dict | None, *, seed: int, shape=(2, 3), step
                 result = next(calls)
             except StudentError as error:
                 raise _failure_from(error, f"{where} `{rule}`") from None
-            next_w, _ = _pair(result.value, rule, where)
-            later = ("\nthe first steps matched: is the state stored in the returned config "
-                     "and read back from it on the next call?" if number > 1 else "")
+            next_w, returned = _pair(result.value, rule, where)
+            later = rewritten or ("\nthe first steps matched: is the state stored in the returned "
+                                  "config and read back from it on the next call?"
+                                  if number > 1 else "")
             said = ADAM_HINT_2017 if adam_t == "from_1" else hint
             try:
                 compare_arrays("next_w", next_w, expected_w, hint=said)
             except CheckFailure as failure:
                 raise CheckFailure(f"{where} {failure.message}{later}", hint=said,
                                    details=failure.details) from None
+            rewritten = rewritten or _rewritten_hyperparameter(returned, states[adam_t][1], number)
 
     suffix = "_hidden" if hidden else ""
     return Check(f"{rule}/steps{suffix}", rule, f"{rule}: {steps} steps in a row, state carried "
                  f"in config", run, hint, hidden)
+
+
+# Note [A hyperparameter written back]
+# A real hand-in (cs231n 2016) stored Adam's bias-corrected step size in
+# config['learning_rate'], so every call shrank the rate the next one started from: its first
+# step matched and the later ones drifted, and the steps check asked "is the state stored in
+# the returned config?" (it was).  The judge's own trajectory keeps every hyperparameter as
+# it came in, so after each step it compares the returned config's hyperparameters with it;
+# the first one that changed is named where a later step fails, instead of that question.
+
+HYPERPARAMETERS = ("learning_rate", "momentum", "decay_rate", "beta1", "beta2", "epsilon")
+
+
+def _rewritten_hyperparameter(returned: dict, reference: dict, number: int) -> str:
+    """See Note [A hyperparameter written back]; '' when every hyperparameter came back as sent."""
+    for key in HYPERPARAMETERS:
+        if key not in returned or key not in reference:
+            continue
+        try:
+            same = bool(np.isclose(float(returned[key]), float(reference[key]),
+                                   rtol=1e-12, atol=0.0))
+        except (TypeError, ValueError):
+            continue
+        if not same:
+            return (f"\nconfig[{key!r}] came back from step {number} as {float(returned[key]):.10g}, "
+                    f"not {float(reference[key]):.10g}: the update changed a hyperparameter the next "
+                    f"call reads; compute the step's values in local variables and leave "
+                    f"config[{key!r}] as it came in")
+    return ""
 
 
 MOMENTUM_HINT = ("v = momentum * v - learning_rate * dw; next_w = w + v; store v in "

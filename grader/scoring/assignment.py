@@ -106,7 +106,11 @@ that value its checks still run, as advisories, and leave the total; under other
 they are graded and carry no edition hint (there a missing part is simply missing).  So
 classic fc_nets, whose course gives `softmax_loss` away, reports a broken one without
 scoring it, while cs231n 2021 and later, which ask students to copy theirs over from
-assignment 1, grade it.
+assignment 1, grade it.  One value may list several entries, for an edition that both
+leaves a part out and provides another: UMass COMPSCI 682 (2021-2024) has no `rmsprop` in
+its optim.py and hands out `adam` and the losses written (the same `adam` body in three
+students' repositories of 2021, 2023 and 2024; its FullyConnectedNets notebook checks
+SGD+momentum only).
 """
 
 from __future__ import annotations
@@ -384,6 +388,13 @@ def _of(check: Check, part: str) -> bool:
     return check.function == part or check.function.startswith(part + ".")
 
 
+def _entries(editions: dict) -> list[tuple[str, dict]]:
+    """(value, entry) of a `not_assigned:` convention, a value's list of entries one by one
+    (Note [Course-provided parts]: one edition may leave a part out and provide another)."""
+    return [(value, entry) for value, listed in editions.items()
+            for entry in (listed if isinstance(listed, list) else [listed])]
+
+
 def _assigned(manifest: dict, path, declared: tuple[dict, dict], merged: dict,
               checks: tuple[Check, ...], rubric: Rubric) -> tuple[tuple[Check, ...], Rubric]:
     """The checks and rubric of what this run's edition assigns (Note [Assigned parts])."""
@@ -398,7 +409,7 @@ def _assigned(manifest: dict, path, declared: tuple[dict, dict], merged: dict,
         for convention, editions in table.items():
             if convention not in values:
                 raise ValueError(f"{convention!r} is not a text convention of this manifest")
-            for value, entry in editions.items():
+            for value, entry in _entries(editions):
                 if not any(_normal(value) == _normal(allowed) for allowed in values[convention]):
                     raise ValueError(f"{convention}: {value!r} is not one of its values")
                 parts = [str(n) for n in entry["parts"]]

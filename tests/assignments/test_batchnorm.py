@@ -53,6 +53,8 @@ EXPECTED_MESSAGES = {
     "net never switches batchnorm to test mode": ("FullyConnectedNet/batchnorm_test_scores",
                                                   "batch's own mean and variance"),
     "net initialises gamma to zeros": ("FullyConnectedNet/batchnorm_params", "gamma to ones"),
+    "net normalizes with batch norm whatever normalization says": (
+        "FullyConnectedNet/layernorm_loss", "computes the loss of normalization='batchnorm'"),
     "dbeta summed over every axis": ("batchnorm_backward/dbeta", "expected (5,)"),
     "layernorm backward: dbeta summed over the features": ("layernorm_backward/dbeta",
                                                            "expected (5,)"),

@@ -56,6 +56,7 @@ PHRASES = {
     "ThreeLayerConvNet: penalty reg * sum(W**2)": "the penalty is reg * sum(W**2)",
     "ThreeLayerConvNet: regularization gradient missing": "regularization gradient is missing",
     "ThreeLayerConvNet: penalty continued on lines of their own": "holds W1 only, not W2 and W3",
+    "ThreeLayerConvNet: reg * np.sum(W) added to the gradient": "reg * np.sum(W1), one number",
     "spatial batchnorm: reshape without transposing": "without moving the channels last",
     "spatial batchnorm: unbiased running variance": "unbiased batch variance",
     "spatial batchnorm backward: dx not transposed back": "without transposing the channels back",

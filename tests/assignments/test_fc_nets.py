@@ -62,6 +62,8 @@ EXPECTED_MESSAGES = {
                                             "the course's is 0.5 * reg * sum(W**2)"),
     "TwoLayerNet forgets reg * W1 in the gradient": ("TwoLayerNet.loss/grads_reg",
                                                      "reg * W1 is missing"),
+    "FullyConnectedNet adds reg * np.sum(W) to the gradient": (
+        "FullyConnectedNet.loss/grads_reg", "adds reg * np.sum(W1), one number, to every entry"),
     "FullyConnectedNet biases drawn at random": ("FullyConnectedNet.__init__/params",
                                                  "is not all zeros"),
     "FullyConnectedNet regularises the biases": ("FullyConnectedNet.loss/loss_reg",
@@ -75,6 +77,8 @@ EXPECTED_MESSAGES = {
     "rmsprop weights the decay the wrong way round": ("rmsprop/cache",
                                                       "decay_rate weighs the new dw**2"),
     "adam without bias correction": ("adam/next_w", "no bias correction"),
+    "adam writes its corrected step size into config": (
+        "adam/steps", "config['learning_rate'] came back from step 1 as"),
     "adam increments t after using it": ("adam/next_w", "bias correction with the old t"),
     "affine backward: dw from the unflattened x": ("affine_backward/dw",
                                                    "a reshape or transpose missing?"),
@@ -487,6 +491,26 @@ def test_a_2025_edition_package_is_graded_on_what_its_edition_assigns():
         remove_definition(package / "layers.py", "svm_loss")
         assert_edition_graded(package, ASSIGNMENT, "edition", "cs231n_2025",
                               {"svm_loss/loss", "svm_loss/dx"}, 45, lost=set())
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+
+
+def test_a_compsci682_package_is_graded_on_what_its_edition_assigns():
+    """UMass COMPSCI 682 (2021-2024) has no rmsprop in its optim.py and gives adam and the
+    losses away (Note [Course-provided parts]): a package without rmsprop gets full marks out
+    of 35 under `edition=compsci682`; as the default edition it loses exactly rmsprop's checks,
+    which name that setting."""
+    package = copy_reference()
+    try:
+        remove_definition(package / "optim.py", "rmsprop")
+        left_out = {c.id for c in assignments.load(ASSIGNMENT).checks
+                    if c.function == "rmsprop"}
+        assert left_out
+        assert_edition_graded(package, ASSIGNMENT, "edition", "compsci682", left_out, 35)
+        given = grade_submission(package, assignments.load(ASSIGNMENT,
+                                                           {"edition": "compsci682"}))
+        assert {c.id for c in given.checks if c.function == "adam"} and all(
+            c.max_points == 0 for c in given.checks if c.function in ("adam", "softmax_loss"))
     finally:
         shutil.rmtree(package.parent, ignore_errors=True)
 

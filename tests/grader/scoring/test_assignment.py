@@ -231,6 +231,33 @@ def test_a_part_an_edition_provides_runs_as_an_advisory_there_and_is_graded_else
     assert all(c.editions == () for c in graded.checks)
 
 
+LEFT_OUT_AND_PROVIDED = """
+not_assigned:
+  var:
+    biased:
+      - parts: [Net]
+        editions: the older editions
+      - parts: [svm_loss]
+        editions: the older editions (given by the course)
+        provided: true
+"""
+
+
+def test_one_edition_may_leave_a_part_out_and_provide_another(course) -> None:
+    """Note [Course-provided parts]: a value's list of entries, each read as a lone entry is."""
+    given = assignments.load(course(MANIFEST + LEFT_OUT_AND_PROVIDED, EDITIONS_CHECKS,
+                                    EDITIONS_RUBRIC), {"var": "biased"})
+    assert {c.id for c in given.checks} == {"affine_forward/out", "svm_loss/dx",
+                                            "Network.loss/scores"}
+    assert given.rubric.points["svm_loss/dx"] == 0 and given.rubric.max_score() == 6
+    graded = assignments.load(course(MANIFEST + LEFT_OUT_AND_PROVIDED, EDITIONS_CHECKS,
+                                     EDITIONS_RUBRIC), {"var": "unbiased"})
+    assert graded.rubric.max_score() == 11
+    older = ("var", "biased", "the older editions", "Net", "missing")
+    assert {c.id: c.editions for c in graded.checks if c.editions} == {
+        "Net.__init__/params": (older,), "Net.loss/scores": (older,)}
+
+
 @pytest.mark.parametrize("table, error", [
     ("  var:\n    biased: {parts: [svm_loss], editions: x, provided: yes please}\n",
      "provided must be true or false"),
@@ -238,6 +265,7 @@ def test_a_part_an_edition_provides_runs_as_an_advisory_there_and_is_graded_else
     ("  var:\n    sample: {parts: [svm_loss], editions: x}\n", "'sample' is not one of its values"),
     ("  var:\n    unbiased: {parts: [svm_los], editions: x}\n", "'svm_los' names no check"),
     ("  var:\n    unbiased: {editions: x}\n", "KeyError"),
+    ("  var:\n    unbiased: [{parts: [svm_loss], editions: x}, {editions: y}]\n", "KeyError"),
     ("  var:\n    unbiased: {parts: [svm_loss], editions: x, hint: always}\n",
      "hint must be missing or failing"),
 ])
