@@ -114,6 +114,30 @@ def test_other_course_years_get_full_marks(year):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.mark.parametrize("package", ["ece662", "ece697ls"])
+def test_the_course_import_of_invert_ch_is_no_error(package):
+    """Note [The TensorFlow notebook's pruning_helper import] in
+    assignments/tensorflow/observe/tf_pruning_helper.py: ECE's import cell ends with
+    `from <package>.pruning_helper import invert_ch`; it is graded with no error note for
+    that cell, and the course's invert_ch is what the cells get."""
+    cells = course_notebooks.tensorflow_cells(True, package=package)
+    imports = next(i for i, (kind, text) in enumerate(cells) if kind == "code" and "import tensorflow" in text)
+    kind, text = cells[imports]
+    cells[imports] = (kind, text.replace("\n%matplotlib inline",
+                                         f"from {package}.pruning_helper import invert_ch\n\n%matplotlib inline"))
+    # the course's helper as a later cell uses it: (N, C, H, W) -> (N, W, H, C)
+    cells.insert(imports + 1, ("code", "assert invert_ch(np.zeros((2, 3, 4, 5))).shape == (2, 5, 4, 3)"))
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-tensorflow-nb-"))
+    os.chmod(folder, 0o755)
+    try:
+        path = course_notebooks.write(cells, folder / FILE)
+        result = grade(path, ASSIGNMENT, select="probabilities")
+        assert_full_marks(result)
+        assert not [note for note in result.notes if "error" in note], result.notes
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.mark.parametrize("names", BUNDLES, ids=[" + ".join(n) for n in BUNDLES])
 def test_bugs_are_caught(names):
     planted = bundle(BUGS, names)
