@@ -114,6 +114,13 @@ def reference_scores(x: np.ndarray, weights: list[np.ndarray], softmax: bool) ->
 BAREBONES_HINT = ("conv 5x5 (padding 'SAME', i.e. zero-padding 2) + bias - relu - conv 3x3 ('SAME') + bias "
                   "- relu - flatten - affine; raw scores, no softmax")
 NO_RELU = "a ReLU is missing"
+# Note [A ReLU on the scores]
+# A real 2019 notebook ends its barebones network with `scores = tf.nn.relu(h2 @ fc_w +
+# fc_b)`: every negative score becomes 0.  The scores check fails it (the samples' scores
+# have negative entries), but only as "1 of 12 entries differ ... got 0", with nothing
+# pointing at the last line, so the usual mistakes include it: the last layer's output
+# is the scores themselves, raw (before the Keras models' softmax).
+RELU_ON_SCORES = "a ReLU on the scores: the last (fully-connected) layer's output is not passed through a ReLU"
 VALID_PADDING = "no zero-padding ('VALID'): use padding='SAME' (zero-padding 2 for 5x5, 1 for 3x3)"
 
 
@@ -130,6 +137,9 @@ def _convnet_known(x: np.ndarray, weights: list[np.ndarray], softmax: bool) -> l
         h = tf.nn.relu(h) if relu2 else h
         scores = tf.matmul(tf.reshape(h, (len(x), -1)), fw) + fb
         out.append(((tf.nn.softmax(scores) if softmax else scores).numpy(), hint))
+    scores = tf.nn.relu(tf.constant(reference_scores(x, weights, softmax=False).astype(np.float64)))
+    out.append(((tf.nn.softmax(scores) if softmax else scores).numpy(),  # Note [A ReLU on the scores]
+                RELU_ON_SCORES))
     return out
 
 

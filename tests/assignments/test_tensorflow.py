@@ -45,6 +45,7 @@ FILE = course_notebooks.TENSORFLOW_NOTEBOOK
 PHRASES = {
     "barebones: second ReLU missing": "a ReLU is missing",
     "barebones: flattened channels first": "entries differ",
+    "barebones: ReLU on the scores": "a ReLU on the scores",
     "init: conv_w1 with std sqrt(1 / fan_in) (gain 1)": "gain 1",
     "init: fc_w not scaled": "not scaled",
     "init: first bias not zero": "conv_b1",
@@ -62,7 +63,7 @@ BUNDLES = [
     ("barebones: second ReLU", "init: conv_w1", "subclass: no softmax", "sequential: first conv"),
     ("barebones: flattened", "init: fc_w", "subclass: 3x3", "sequential: first ReLU"),
     ("init: first bias not", "sequential: no softmax", "subclass: ten classes"),
-    ("init: first bias drawn",),
+    ("init: first bias drawn", "barebones: ReLU on the scores"),
 ]
 
 
