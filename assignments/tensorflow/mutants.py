@@ -46,6 +46,10 @@ MUTANTS = [
     Bug("subclass: 3x3 convolution first", FILE,
         "        self.conv1 = tf.keras.layers.Conv2D(channel_1, 5, padding='same',",
         "        self.conv1 = tf.keras.layers.Conv2D(channel_1, 3, padding='same',", "ThreeLayerConvNet"),
+    # Note [A convolution not padded] in checks.py (a real notebook)
+    Bug("subclass: second conv not padded", FILE,
+        "        self.conv2 = tf.keras.layers.Conv2D(channel_2, 3, padding='same',",
+        "        self.conv2 = tf.keras.layers.Conv2D(channel_2, 3,", "ThreeLayerConvNet"),
     Bug("sequential: first ReLU missing", FILE,
         "        tf.keras.layers.Conv2D(32, 5, padding='same', activation='relu',\n",
         "        tf.keras.layers.Conv2D(32, 5, padding='same',\n", "Sequential"),

@@ -52,6 +52,7 @@ PHRASES = {
     "init: first bias drawn like a weight, as (1, 32)": "not zero either",
     "subclass: no softmax": "not passed through a softmax",
     "subclass: 3x3 convolution first": "weights have shapes",
+    "subclass: second conv not padded": "the 3x3 convolution is not zero-padded",
     "subclass: ten classes written in (num_classes unused)": "the constructor's arguments are not used (num_classes)",
     "sequential: first ReLU missing": "a ReLU is missing",
     "sequential: no softmax": "not passed through a softmax",
@@ -63,7 +64,7 @@ BUNDLES = [
     ("barebones: second ReLU", "init: conv_w1", "subclass: no softmax", "sequential: first conv"),
     ("barebones: flattened", "init: fc_w", "subclass: 3x3", "sequential: first ReLU"),
     ("init: first bias not", "sequential: no softmax", "subclass: ten classes"),
-    ("init: first bias drawn", "barebones: ReLU on the scores"),
+    ("init: first bias drawn", "barebones: ReLU on the scores", "subclass: second conv"),
 ]
 
 
