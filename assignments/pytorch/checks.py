@@ -408,9 +408,30 @@ def _module_init(function: str, build: Callable[[int], tuple]):
         signature = f"{function}({', '.join(map(str, args))})"
         arrays = _call(student, COURSE, "layer_arrays", model.ref,
                        what=f"reading {signature}'s weights").value
-        return judge_layers(arrays, signature, [s for s, _ in layer_shapes])
+        try:
+            return judge_layers(arrays, signature, [s for s, _ in layer_shapes])
+        except CheckFailure as failure:
+            raise CheckFailure(failure.message + _channels_written_in(arrays, args[0]), hint=failure.hint,
+                               details=failure.details) from None
 
     return judge
+
+
+# Note [Input channels written into the model]
+# As with the class count (Note [A class count written into the model]), real notebooks
+# (cs231n 2024) build ThreeLayerConvNet's first layer as nn.Conv2d(3, channel_1, ...)
+# instead of nn.Conv2d(in_channel, ...): the notebook's own test passes in_channel=3, so
+# the student never sees it.  The initialisation checks build the model with in_channel=16
+# (Note [Initialisation statistics]) and failed with a bare list of weight shapes; they say
+# which mistake it is when no Conv2d weight takes in_channel channels and one takes the
+# images' 3.  The verdict is unchanged: the constructor's arguments are part of the task.
+def _channels_written_in(arrays: list, in_channel: int) -> str:
+    inputs = [np.shape(w)[1] for w, _ in arrays if len(np.shape(w)) == 4]
+    if in_channel in inputs or 3 not in inputs:
+        return ""
+    return (f"; looks like: in_channel is not used: a Conv2d takes 3 input channels whatever in_channel "
+            f"says (build the first layer with in_channel; the notebook's own test passes 3, so it cannot "
+            f"show this)")
 
 
 def _convnet(size: int):

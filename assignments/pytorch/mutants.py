@@ -53,6 +53,10 @@ MUTANTS = [
     Bug("ThreeLayerConvNet: ten classes written in (num_classes unused)", FILE,
         "        self.fc = nn.Linear(channel_2 * 32 * 32, num_classes)\n",
         "        self.fc = nn.Linear(channel_2 * 32 * 32, 10)\n", "ThreeLayerConvNet"),
+    # Note [Input channels written into the model] in checks.py (a real notebook)
+    Bug("ThreeLayerConvNet: three input channels written in (in_channel unused)", FILE,
+        "nn.Conv2d(in_channel, channel_1, kernel_size=5, padding=2)",
+        "nn.Conv2d(3, channel_1, kernel_size=5, padding=2)", "ThreeLayerConvNet"),
     Bug("Sequential: first ReLU missing", FILE,
         "    nn.Conv2d(3, channel_1, kernel_size=5, padding=2),\n    nn.ReLU(),\n",
         "    nn.Conv2d(3, channel_1, kernel_size=5, padding=2),\n", "Sequential"),

@@ -114,6 +114,13 @@ def reference_scores(x: np.ndarray, weights: list[np.ndarray], softmax: bool) ->
 BAREBONES_HINT = ("conv 5x5 (padding 'SAME', i.e. zero-padding 2) + bias - relu - conv 3x3 ('SAME') + bias "
                   "- relu - flatten - affine; raw scores, no softmax")
 NO_RELU = "a ReLU is missing"
+# Note [A ReLU on the scores]
+# A real 2019 notebook ends its barebones network with `scores = tf.nn.relu(h2 @ fc_w +
+# fc_b)`: every negative score becomes 0.  The scores check fails it (the samples' scores
+# have negative entries), but only as "1 of 12 entries differ ... got 0", with nothing
+# pointing at the last line, so the usual mistakes include it: the last layer's output
+# is the scores themselves, raw (before the Keras models' softmax).
+RELU_ON_SCORES = "a ReLU on the scores: the last (fully-connected) layer's output is not passed through a ReLU"
 VALID_PADDING = "no zero-padding ('VALID'): use padding='SAME' (zero-padding 2 for 5x5, 1 for 3x3)"
 
 
@@ -130,6 +137,9 @@ def _convnet_known(x: np.ndarray, weights: list[np.ndarray], softmax: bool) -> l
         h = tf.nn.relu(h) if relu2 else h
         scores = tf.matmul(tf.reshape(h, (len(x), -1)), fw) + fb
         out.append(((tf.nn.softmax(scores) if softmax else scores).numpy(), hint))
+    scores = tf.nn.relu(tf.constant(reference_scores(x, weights, softmax=False).astype(np.float64)))
+    out.append(((tf.nn.softmax(scores) if softmax else scores).numpy(),  # Note [A ReLU on the scores]
+                RELU_ON_SCORES))
     return out
 
 
@@ -327,6 +337,30 @@ def _sizes_not_asked(shapes: list, asked: tuple[int, ...] | None) -> str:
     return ""
 
 
+# Note [A convolution not padded]
+# Keras's Conv2D pads nothing unless told padding='same'.  A real 2019 notebook built both
+# ZeroPadding2D layers of its subclassed model but called only the first in call(): the
+# second 3x3 convolution shrank each side by 2 and the Dense layer, built on first call,
+# took (H - 2) * (W - 2) * channel_2 inputs.  The check failed it with the weight shapes
+# alone; when the Dense input is what one or both unpadded convolutions leave, it says so.
+def _padding_missing(shapes: list, weights: list[np.ndarray], x_shape: tuple) -> str:
+    height, width = x_shape[1:3]
+    channel_2 = weights[2].shape[-1]
+    dense = [list(s) for s in shapes if isinstance(s, (list, tuple)) and len(s) == 2]
+    others = sorted(list(s) for s in shapes if not (isinstance(s, (list, tuple)) and len(s) == 2))
+    if len(dense) != 1 or others != sorted(list(w.shape) for w in weights if w.ndim != 2):
+        return ""
+    unpadded = {(height - 2) * (width - 2) * channel_2: "the 3x3 convolution",
+                (height - 4) * (width - 4) * channel_2: "the 5x5 convolution",
+                (height - 6) * (width - 6) * channel_2: "either convolution"}
+    which = unpadded.get(dense[0][0])
+    if which is None or dense[0][1] != weights[4].shape[1]:
+        return ""
+    return (f"; looks like: {which} is not zero-padded: the Dense layer takes {dense[0][0]} inputs where "
+            f"{height} x {width} x {channel_2} = {height * width * channel_2} were expected (Conv2D pads "
+            f"nothing unless padding='same'; a ZeroPadding2D layer counts only if call() uses it)")
+
+
 def judge_probabilities(student: Student, model: RemoteObject, x: np.ndarray, weights: list[np.ndarray],
                         where: str, asked: tuple[int, ...] | None = None) -> None:
     """`model` given `weights` (by shape) computes the reference's softmax outputs on `x`;
@@ -339,7 +373,8 @@ def judge_probabilities(student: Student, model: RemoteObject, x: np.ndarray, we
     if sorted(shapes) != wanted:
         raise CheckFailure(f"[{where}] the model's weights have shapes {shapes}; the three-layer "
                            f"ConvNet's are {[list(w.shape) for w in weights]}"
-                           + _sizes_not_asked(shapes, asked), hint=KERAS_HINT)
+                           + (_sizes_not_asked(shapes, asked) or _padding_missing(shapes, weights, x.shape)),
+                           hint=KERAS_HINT)
     value = model_scores(student, model, x, where)
     expected = reference_scores(x, weights, softmax=True)
     try:

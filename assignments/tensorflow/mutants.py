@@ -21,6 +21,10 @@ MUTANTS = [
         "    scores = tf.matmul(flatten(hidden), fc_w) + fc_b\n",
         "    scores = tf.matmul(flatten(tf.transpose(hidden, [0, 3, 1, 2])), fc_w) + fc_b\n",
         "three_layer_convnet"),
+    # Note [A ReLU on the scores] in checks.py (a real notebook)
+    Bug("barebones: ReLU on the scores", FILE,
+        "    scores = tf.matmul(flatten(hidden), fc_w) + fc_b\n",
+        "    scores = tf.nn.relu(tf.matmul(flatten(hidden), fc_w) + fc_b)\n", "three_layer_convnet"),
     Bug("init: conv_w1 with std sqrt(1 / fan_in) (gain 1)", FILE,
         "    conv_w1 = tf.Variable(create_matrix_with_kaiming_normal((5, 5, 3, 32)))\n",
         "    conv_w1 = tf.Variable(tf.random.normal((5, 5, 3, 32)) * np.sqrt(1.0 / (5 * 5 * 3)))\n",
@@ -42,6 +46,10 @@ MUTANTS = [
     Bug("subclass: 3x3 convolution first", FILE,
         "        self.conv1 = tf.keras.layers.Conv2D(channel_1, 5, padding='same',",
         "        self.conv1 = tf.keras.layers.Conv2D(channel_1, 3, padding='same',", "ThreeLayerConvNet"),
+    # Note [A convolution not padded] in checks.py (a real notebook)
+    Bug("subclass: second conv not padded", FILE,
+        "        self.conv2 = tf.keras.layers.Conv2D(channel_2, 3, padding='same',",
+        "        self.conv2 = tf.keras.layers.Conv2D(channel_2, 3,", "ThreeLayerConvNet"),
     Bug("sequential: first ReLU missing", FILE,
         "        tf.keras.layers.Conv2D(32, 5, padding='same', activation='relu',\n",
         "        tf.keras.layers.Conv2D(32, 5, padding='same',\n", "Sequential"),

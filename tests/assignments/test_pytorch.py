@@ -50,6 +50,7 @@ PHRASES = {
     "ThreeLayerConvNet: second ReLU missing": "entries differ",
     "ThreeLayerConvNet: first conv without padding": "raised",
     "ThreeLayerConvNet: ten classes written in (num_classes unused)": "num_classes is not used",
+    "ThreeLayerConvNet: three input channels written in (in_channel unused)": "in_channel is not used",
     "Sequential: first ReLU missing": "entries differ",
     "Sequential: layer order (both ReLUs after the second conv)": "entries differ",
     "Sequential: flattens the batch axis too": "raised",
@@ -74,6 +75,7 @@ BUNDLES = [
     ("ThreeLayerConvNet: first conv without padding", "Sequential: random_weight on nn.Linear"),
     ("Sequential: biases not zeroed", "ThreeLayerConvNet: ten classes written in"),
     ("Sequential: PyTorch's default", "three_layer_convnet: max pooling", "ThreeLayerConvNet: max pooling"),
+    ("ThreeLayerConvNet: three input channels",),
 ]
 TRAINED = "Sequential: first ReLU missing"
 

@@ -45,12 +45,14 @@ FILE = course_notebooks.TENSORFLOW_NOTEBOOK
 PHRASES = {
     "barebones: second ReLU missing": "a ReLU is missing",
     "barebones: flattened channels first": "entries differ",
+    "barebones: ReLU on the scores": "a ReLU on the scores",
     "init: conv_w1 with std sqrt(1 / fan_in) (gain 1)": "gain 1",
     "init: fc_w not scaled": "not scaled",
     "init: first bias not zero": "conv_b1",
     "init: first bias drawn like a weight, as (1, 32)": "not zero either",
     "subclass: no softmax": "not passed through a softmax",
     "subclass: 3x3 convolution first": "weights have shapes",
+    "subclass: second conv not padded": "the 3x3 convolution is not zero-padded",
     "subclass: ten classes written in (num_classes unused)": "the constructor's arguments are not used (num_classes)",
     "sequential: first ReLU missing": "a ReLU is missing",
     "sequential: no softmax": "not passed through a softmax",
@@ -62,7 +64,7 @@ BUNDLES = [
     ("barebones: second ReLU", "init: conv_w1", "subclass: no softmax", "sequential: first conv"),
     ("barebones: flattened", "init: fc_w", "subclass: 3x3", "sequential: first ReLU"),
     ("init: first bias not", "sequential: no softmax", "subclass: ten classes"),
-    ("init: first bias drawn",),
+    ("init: first bias drawn", "barebones: ReLU on the scores", "subclass: second conv"),
 ]
 
 
@@ -110,6 +112,30 @@ def test_other_course_years_get_full_marks(year):
         if year == "cs231n":  # 10-class weights: Note [Classes from the sample]
             assert _check(result, "three_layer_convnet_init/init").status == "passed"
             assert _check(result, "Sequential/probabilities").details["sizes"] == [32, 16, 10]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.parametrize("package", ["ece662", "ece697ls"])
+def test_the_course_import_of_invert_ch_is_no_error(package):
+    """Note [The TensorFlow notebook's pruning_helper import] in
+    assignments/tensorflow/observe/tf_pruning_helper.py: ECE's import cell ends with
+    `from <package>.pruning_helper import invert_ch`; it is graded with no error note for
+    that cell, and the course's invert_ch is what the cells get."""
+    cells = course_notebooks.tensorflow_cells(True, package=package)
+    imports = next(i for i, (kind, text) in enumerate(cells) if kind == "code" and "import tensorflow" in text)
+    kind, text = cells[imports]
+    cells[imports] = (kind, text.replace("\n%matplotlib inline",
+                                         f"from {package}.pruning_helper import invert_ch\n\n%matplotlib inline"))
+    # the course's helper as a later cell uses it: (N, C, H, W) -> (N, W, H, C)
+    cells.insert(imports + 1, ("code", "assert invert_ch(np.zeros((2, 3, 4, 5))).shape == (2, 5, 4, 3)"))
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-tensorflow-nb-"))
+    os.chmod(folder, 0o755)
+    try:
+        path = course_notebooks.write(cells, folder / FILE)
+        result = grade(path, ASSIGNMENT, select="probabilities")
+        assert_full_marks(result)
+        assert not [note for note in result.notes if "error" in note], result.notes
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
