@@ -126,6 +126,13 @@ MUTANTS = [
         'next_w = w - velocity\n'
         '    velocity = config["momentum"] * velocity - config["learning_rate"] * dw\n'
         '    config["velocity"] = velocity\n    return next_w, config', "sgd_momentum"),
+    # Note [Momentum in PyTorch's form] in checks.py: four real Berkeley CS182 hand-ins
+    Bug("sgd_momentum in PyTorch's form", "optim.py",
+        'velocity = config["momentum"] * velocity - config["learning_rate"] * dw\n'
+        '    config["velocity"] = velocity\n    return w + velocity, config',
+        'velocity = config["momentum"] * velocity + dw\n'
+        '    config["velocity"] = velocity\n    return w - config["learning_rate"] * velocity, config',
+        "sgd_momentum"),
     Bug("rmsprop adds epsilon to w", "optim.py",
         'next_w = w - config["learning_rate"] * dw / (np.sqrt(cache) + config["epsilon"])',
         'next_w = w - config["learning_rate"] * dw / np.sqrt(cache) + config["epsilon"]', "rmsprop"),

@@ -93,6 +93,7 @@ EXPECTED_MESSAGES = {
     "sgd_momentum steps with the velocity handed in": ("sgd_momentum/next_w",
                                                        "moved by the velocity handed in"),
     "rmsprop adds epsilon to w": ("rmsprop/next_w", "epsilon is not in the step's denominator"),
+    "sgd_momentum in PyTorch's form": ("sgd_momentum/velocity", "PyTorch's form of momentum"),
     "adam ignores config epsilon": ("adam/next_w", "config['epsilon'] = 0.001 is ignored"),
     "TwoLayerNet ignores the weight_scale argument": ("TwoLayerNet.__init__/weight_scale",
                                                       "weight_scale=0.05"),
