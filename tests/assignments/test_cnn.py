@@ -37,6 +37,8 @@ PHRASES = {
     "conv: filters flipped (convolution, not correlation)": "filters are flipped",
     "conv: padding forgotten": "padding is missing",
     "conv backward: dw from the last image only": "last image only",
+    "conv: pads by 1 whatever pad is": "zero-padded by 1 whatever conv_param['pad'] is",
+    "conv backward: crops dx by 1 whatever pad is": "cropped by 1 on each side whatever",
     "conv backward: dx keeps the padding": "still includes the padding",
     "conv backward: crops with pad:-pad, empty when pad is 0": "pad:-pad is 0:0",
     "conv backward: pad:-pad crop copied into dx, raises when pad is 0": "pad:-pad is 0:0",
