@@ -1041,16 +1041,36 @@ def _scores(params: dict, X: np.ndarray, layers: int, normalization: str | None,
     return ref.affine_forward(out, params[f"W{layers}"], params[f"b{layers}"])[0]
 
 
-def _test_score_variants(conventions: dict, case: NetCase, normalization: str, X: np.ndarray) -> list:
+# Note [eps missing at test time, seen from the network]
+# batchnorm_forward's test mode without eps (out = gamma * (x - running_mean) /
+# sqrt(running_var) + beta; a real 2017 hand-in and a real Berkeley CS182 one) loses its
+# own check, which names it, and the network's test-time scores, which use that layer.
+# There the scores differ by about 1e-4 relative and the check's hint ("set every
+# bn_param's mode to 'test'") sent the student to a network that was right.  The variant
+# below recomputes the reference's test pass with eps = 0 and the running averages of the
+# reference's own training passes, and names the layer.
+EPS_MISSING_AT_TEST = ("eps is missing from batchnorm's test mode (see batchnorm_forward's "
+                       "test_mode check): divide by sqrt(running_var + eps); the network's "
+                       "switch to test mode is right")
+
+
+def _test_score_variants(conventions: dict, case: NetCase, normalization: str, X: np.ndarray,
+                         trained: ReferenceNet | None = None) -> list:
+    """Scores of known mistakes; `trained`: the reference network after the same training
+    passes as the student's (its running averages)."""
     params, layers = net_params(case), len(case.hidden_dims) + 1
     if normalization == "batchnorm":
         eps = bn_defaults(conventions)["eps"]
         train = [{"mode": "train", **bn_defaults(conventions)} for _ in range(layers - 1)]
         never = [{"mode": "test", "eps": eps, "running_mean": np.zeros(d), "running_var": np.zeros(d)}
                  for d in case.hidden_dims]
-        return [(_scores(params, X, layers, "batchnorm", train), BATCH_STATS_AT_TEST),
-                (_scores(params, X, layers, "batchnorm", never), "the running averages in "
-                 "bn_params were never updated during the training passes")]
+        variants = [(_scores(params, X, layers, "batchnorm", train), BATCH_STATS_AT_TEST),
+                    (_scores(params, X, layers, "batchnorm", never), "the running averages in "
+                     "bn_params were never updated during the training passes")]
+        if trained is not None:  # Note [eps missing at test time, seen from the network]
+            no_eps = [{**param, "mode": "test", "eps": 0.0} for param in trained.bn_params]
+            variants.append((_scores(params, X, layers, "batchnorm", no_eps), EPS_MISSING_AT_TEST))
+        return variants
     return [(_scores(params, X, layers, None, None), "layer normalization was skipped at test time: "
              "it behaves the same in training and testing")]
 
@@ -1079,8 +1099,8 @@ def net_test_scores_check(case: NetCase, normalization: str, training_passes: in
                 reference.loss(X, y)
             scores = _test_scores(answers)
         expected = reference.loss(X_test)
-        signatures = variant_signatures(expected, _test_score_variants(student.conventions, case,
-                                                                      normalization, X_test))
+        signatures = variant_signatures(expected, _test_score_variants(
+            student.conventions, case, normalization, X_test, trained=reference))
         compare_arrays("scores", scores, expected, inputs={"X": X_test}, signatures=signatures,
                        hint=TEST_SCORES_HINT if normalization == "batchnorm" else NET_HINT)
 

@@ -28,6 +28,11 @@ MUTANTS = [
         "out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta",
         "out = gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps) + beta",
         "batchnorm_forward", (NET,)),
+    # Note [eps missing at test time, seen from the network] in checks.py: two real hand-ins
+    Bug("eps missing at test time", "layers.py",
+        "out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta",
+        "out = gamma * (x - running_mean) / np.sqrt(running_var) + beta",
+        "batchnorm_forward", (NET,)),
     Bug("momentum weighs the batch statistic", "layers.py",
         'bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * batch_mean',
         'bn_param["running_mean"] = (1 - momentum) * running_mean + momentum * batch_mean',

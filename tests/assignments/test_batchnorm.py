@@ -37,6 +37,8 @@ EXPECTED_MESSAGES = {
     "unbiased batch variance": ("batchnorm_forward/train_out", "divided by N - 1"),
     "eps outside the square root": ("batchnorm_forward/train_out", "outside the square root"),
     "batch statistics at test time": ("batchnorm_forward/test_mode", "batch's own mean and variance"),
+    "eps missing at test time": ("FullyConnectedNet/batchnorm_test_scores",
+                                 "eps is missing from batchnorm's test mode"),
     "momentum weighs the batch statistic": ("batchnorm_forward/running_averages",
                                             "momentum weighs the batch statistic"),
     "running variance never stored": ("batchnorm_forward/running_averages", "was not updated"),
