@@ -1307,10 +1307,22 @@ def groupnorm_forward_known(sample: Sample) -> list[Known]:
     ]
 
 
+# Note [dgamma from the input]
+# dgamma = sum of dout * x (the input) instead of dout * x_hat (the normalised input): a real
+# 2025 hand-in's group norm, which got only numbers.  batchnorm names the same slip
+# (DGAMMA_USES_X in assignments/batchnorm/checks.py); here it is a Known of the dgamma check.
+DGAMMA_FROM_X = ("dgamma sums dout * x, the input; it is the sum of dout * x_hat, the "
+                 "normalised input, over N, H and W")
+
+
 def groupnorm_backward_known(grad: str, convention: str) -> Callable[[Sample], list[Known]]:
     forward, _ = groupnorm_reference(convention)
 
     def known(sample: Sample) -> list[Known]:
+        if grad == "dgamma":  # Note [dgamma from the input]
+            x, gamma = sample.args[:2]
+            return [Known(DGAMMA_FROM_X, lambda s, dout: (dout * x).sum(axis=(0, 2, 3))
+                          .reshape(np.shape(gamma)))]
         if grad != "dx":
             return []
         x, gamma, beta, G, gn_param = sample.args

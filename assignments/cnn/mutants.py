@@ -13,6 +13,12 @@ SOLUTION = Solution(REFERENCE / "cs231n")
 
 MODEL = "ThreeLayerConvNet.loss"
 
+# The docstring of the solution's spatial_groupnorm_backward, which the mutant "dgamma from x,
+# not x_hat" keeps between the two lines it edits.
+_GN_BACKWARD_HEAD = ('    """Gradients of group normalisation.\n\n    Shapes: dout (N, C, H, W).  '
+                     "Returns dx (N, C, H, W), dgamma (1, C, 1, 1), dbeta (1, C, 1, 1).\n"
+                     '    """\n')
+
 MUTANTS = [
     Bug("conv: windows ignore the stride", "layers.py",
         "window = x_pad[:, :, i * stride:i * stride + hh, j * stride:j * stride + ww]",
@@ -125,6 +131,22 @@ MUTANTS = [
     Bug("group norm backward: dgamma copies dbeta's formula, in (C,)", "layers.py",
         "dgamma = (dout * x_hat).sum(axis=(0, 2, 3), keepdims=True)",
         "dgamma = dout.sum(axis=(0, 2, 3))", "spatial_groupnorm_backward"),
+    # Note [dgamma from the input] in checks.py: a real 2025 hand-in (one edit from the
+    # forward's return, which caches x too, to the backward's dgamma)
+    Bug("group norm backward: dgamma from x, not x_hat", "layers.py",
+        "    return out, (gamma, x_hat_grouped, inv_std, G)\n\n\n"
+        "def spatial_groupnorm_backward(dout, cache):\n" + _GN_BACKWARD_HEAD
+        + "    gamma, x_hat_grouped, inv_std, G = cache\n"
+        "    x_hat = x_hat_grouped.reshape(dout.shape)\n"
+        "    dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)\n"
+        "    dgamma = (dout * x_hat).sum(axis=(0, 2, 3), keepdims=True)\n",
+        "    return out, (gamma, x_hat_grouped, inv_std, G, x)\n\n\n"
+        "def spatial_groupnorm_backward(dout, cache):\n" + _GN_BACKWARD_HEAD
+        + "    gamma, x_hat_grouped, inv_std, G, x = cache\n"
+        "    x_hat = x_hat_grouped.reshape(dout.shape)\n"
+        "    dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)\n"
+        "    dgamma = (dout * x).sum(axis=(0, 2, 3), keepdims=True)\n",
+        "spatial_groupnorm_backward"),
     Bug("group norm backward: no gradient through mean and variance", "layers.py",
         "dx = _standardize_backward(dx_hat_grouped, x_hat_grouped, inv_std, axis=2)",
         "dx = dx_hat_grouped * inv_std", "spatial_groupnorm_backward"),

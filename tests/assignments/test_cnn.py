@@ -65,6 +65,7 @@ PHRASES = {
     "group norm: statistics per channel": "statistics are per channel",
     "group norm backward: dgamma copies dbeta's formula, in (C,)": "shape (6,) accepted",
     "group norm backward: no gradient through mean and variance": "mean and variance is missing",
+    "group norm backward: dgamma from x, not x_hat": "dgamma sums dout * x, the input",
     "ThreeLayerConvNet: loss summed over the batch":
         "summed over the batch (N = 20) instead of averaged",
     "ThreeLayerConvNet: backward starts from the scores": "",
