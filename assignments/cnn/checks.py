@@ -1304,6 +1304,10 @@ def groupnorm_forward_known(sample: Sample) -> list[Known]:
         Known("the groups take every G-th channel; a group is C // G *consecutive* channels "
               "(reshape to (N, G, C // G, H, W))",
               lambda s: _strided_groups(x, gamma, beta, G, eps)),
+        # a real 2020 hand-in: layernorm_forward on (N*H*W, C // G) slices of channels-last x
+        Known("the statistics are per pixel (over a group's C // G channels at each position); "
+              "group norm averages over the group's channels and all of their H x W pixels",
+              lambda s: _normalise_groups(x, gamma, beta, eps, x.reshape(n, G, c // G, h, w), 2)),
     ]
 
 

@@ -128,6 +128,10 @@ MUTANTS = [
         "spatial_groupnorm_forward", ("spatial_groupnorm_backward",)),
     # (dgamma returned as (C,) instead of (1, C, 1, 1) is accepted since issue 11: Note
     # [Singleton axes] in grader/checks/compare.py; a (C,) dgamma with wrong values is not.)
+    # a real 2020 hand-in (layernorm_forward on (N*H*W, C // G) slices)
+    Bug("group norm: statistics per pixel", "layers.py",
+        "grouped = x.reshape(n, G, (c // G) * h * w)", "grouped = x.reshape(n, G, c // G, h * w)",
+        "spatial_groupnorm_forward", ("spatial_groupnorm_backward",)),
     Bug("group norm backward: dgamma copies dbeta's formula, in (C,)", "layers.py",
         "dgamma = (dout * x_hat).sum(axis=(0, 2, 3), keepdims=True)",
         "dgamma = dout.sum(axis=(0, 2, 3))", "spatial_groupnorm_backward"),

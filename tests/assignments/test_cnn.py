@@ -63,6 +63,7 @@ PHRASES = {
     "spatial batchnorm: unbiased running variance": "unbiased batch variance",
     "spatial batchnorm backward: dx not transposed back": "without transposing the channels back",
     "group norm: statistics per channel": "statistics are per channel",
+    "group norm: statistics per pixel": "statistics are per pixel",
     "group norm backward: dgamma copies dbeta's formula, in (C,)": "shape (6,) accepted",
     "group norm backward: no gradient through mean and variance": "mean and variance is missing",
     "group norm backward: dgamma from x, not x_hat": "dgamma sums dout * x, the input",
