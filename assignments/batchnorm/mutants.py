@@ -33,6 +33,13 @@ MUTANTS = [
         "out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta",
         "out = gamma * (x - running_mean) / np.sqrt(running_var) + beta",
         "batchnorm_forward", (NET,)),
+    # Note [Running averages updated at test time] in checks.py: a real 2019 hand-in
+    Bug("running averages updated at test time", "layers.py",
+        "out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta",
+        "running_mean = momentum * running_mean + (1 - momentum) * x.mean(axis=0)\n"
+        "        running_var = momentum * running_var + (1 - momentum) * x.var(axis=0)\n"
+        "        out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta",
+        "batchnorm_forward", (NET,)),
     Bug("momentum weighs the batch statistic", "layers.py",
         'bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * batch_mean',
         'bn_param["running_mean"] = (1 - momentum) * running_mean + momentum * batch_mean',

@@ -39,6 +39,8 @@ EXPECTED_MESSAGES = {
     "batch statistics at test time": ("batchnorm_forward/test_mode", "batch's own mean and variance"),
     "eps missing at test time": ("FullyConnectedNet/batchnorm_test_scores",
                                  "eps is missing from batchnorm's test mode"),
+    "running averages updated at test time": ("batchnorm_forward/test_mode",
+                                              "updated with the test batch in test mode"),
     "momentum weighs the batch statistic": ("batchnorm_forward/running_averages",
                                             "momentum weighs the batch statistic"),
     "running variance never stored": ("batchnorm_forward/running_averages", "was not updated"),
