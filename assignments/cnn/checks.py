@@ -146,11 +146,34 @@ def _failed_sample(failure: CheckFailure, samples: Sequence[Sample]) -> Sample |
                  if failure.message.startswith(f"[sample {sample.name}] ")), None)
 
 
+def _raising_sample(failure: CheckFailure, samples: Sequence[Sample]) -> Sample | None:
+    """The sample a builder's "... raised ... on sample 'NAME'" failure names, if any."""
+    first = failure.message.split("\n", 1)[0]
+    return next((sample for sample in samples
+                 if " raised " in first and first.endswith(f" on sample '{sample.name}'")), None)
+
+
+def _name_raise(failure: CheckFailure, samples: Sequence[Sample],
+                raised: Callable[[Sample, str], str]) -> CheckFailure:
+    """Add 'looks like: ...' under the first line when `raised` recognises the exception of a
+    forward pass, its own check's or the one a backward check needs (Note [Known mistakes
+    that raise] in grader/checks/builders.py; here from the message's text)."""
+    sample = _raising_sample(failure, samples)
+    named = raised(sample, failure.message.split("\n", 1)[0]) if sample else ""
+    if not named:
+        return failure
+    first, _, rest = failure.message.partition("\n")
+    return type(failure)(f"{first}\nlooks like: {named}" + (f"\n{rest}" if rest else ""),
+                         hint=failure.hint, details=failure.details)
+
+
 def _entry(check: Check, samples: Sequence[Sample],
-           wrong_shapes: Callable[[Sample], list] | None, keep_answers: bool = False) -> Check:
+           wrong_shapes: Callable[[Sample], list] | None, keep_answers: bool = False,
+           forward_raised: Callable[[Sample, str], str] | None = None) -> Check:
     """`check` (a builder check over `samples`), its wrong shapes named for the failing
-    sample; with `keep_answers`, run with AnswersKept (Note [Answers kept per submission])."""
-    if wrong_shapes is None and not keep_answers:
+    sample; with `keep_answers`, run with AnswersKept (Note [Answers kept per submission]);
+    `forward_raised`: names what the forward pass raised (`_name_raise`)."""
+    if wrong_shapes is None and not keep_answers and forward_raised is None:
         return check
 
     def run(student: Student) -> None:
@@ -158,8 +181,10 @@ def _entry(check: Check, samples: Sequence[Sample],
         try:
             check.run(AnswersKept(student) if keep_answers else student)
         except CheckFailure as failure:
+            if forward_raised is not None:
+                failure = _name_raise(failure, samples, forward_raised)
             if wrong_shapes is None:
-                raise
+                raise failure from None
             sample = _failed_sample(failure, samples)
             raise _name_wrong_shape(failure, wrong_shapes(sample) if sample else []) from None
 
@@ -178,16 +203,17 @@ def forward_entry(function: str, module: str, samples: Sequence[Sample], referen
                   arg_names: Sequence[str], hint: str, output: str = "out", index: int = 0,
                   what: str = "out, cache", known: Callable[[Sample], list[Known]] = lambda s: [],
                   wrong_shapes: Callable[[Sample], list] | None = None,
-                  hidden: bool = False) -> Check:
+                  hidden: bool = False,
+                  raised: Callable[[Sample, str], str] | None = None) -> Check:
     """Output `index` of `function` vs the reference, on every sample in one request (Note
-    [Signatures that know their sample])."""
+    [Signatures that know their sample]); `raised`: see `_name_raise`."""
     samples = tuple(samples)
     signatures = [_signature(k.hint, functools.partial(k.result, sample),
                              _answer(reference, sample, index))
                   for sample in samples for k in known(sample)]
     return _entry(forward_check(function, module, samples, reference, output=output, index=index,
                                 what=what, arg_names=arg_names, hint=hint, signatures=signatures,
-                                hidden=hidden), samples, wrong_shapes)
+                                hidden=hidden), samples, wrong_shapes, forward_raised=raised)
 
 
 def upstream(number: int, out_shape: tuple) -> np.ndarray:
@@ -201,7 +227,8 @@ def backward_entry(forward: str, backward: str, module: str, samples: Sequence[S
                    known: Callable[[Sample], list[Known]] = lambda s: [],
                    wrong_shapes: Callable[[Sample], list] | None = None,
                    hidden: bool = False, single_grad: bool = False,
-                   raised: Callable[[Sample, StudentError], str] | None = None) -> Check:
+                   raised: Callable[[Sample, StudentError], str] | None = None,
+                   forward_raised: Callable[[Sample, str], str] | None = None) -> Check:
     """One gradient of `backward` vs the reference, on every sample in one request (Note
     [Signatures that know their sample]); `raised` as in builders.backward_check."""
     samples = tuple(samples)
@@ -227,7 +254,7 @@ def backward_entry(forward: str, backward: str, module: str, samples: Sequence[S
                            signatures=[signature for number, sample in enumerate(samples)
                                        for signature in signatures(number, sample)])
     # The entries for dx, dw and db ask the same question (Note [Answers kept per submission]).
-    return _entry(check, samples, wrong_shapes, keep_answers=True)
+    return _entry(check, samples, wrong_shapes, keep_answers=True, forward_raised=forward_raised)
 
 
 def _next_result(calls, name: str):
@@ -854,6 +881,28 @@ def pool_backward_known(sample: Sample) -> list[Known]:
     ]
 
 
+# Note [Pooling windows stepped by their size]
+# Windows that start at i * pool_height, j * pool_width instead of i * stride, j * stride are
+# right whenever the stride equals the pool size, as in the notebook's 2x2 stride-2 pooling.
+# With overlapping windows (3x3, stride 2) the last ones start past the input and np.max of
+# an empty slice raises "zero-size array to reduction operation maximum which has no
+# identity" (a real 2022 hand-in lost the forward and backward checks with only that line).
+# That error on a sample whose stride differs from its pool size is named, in the forward
+# check and in the backward checks that need the forward's cache.
+POOL_STEPPED_BY_SIZE = ("the windows step by the pool size instead of by `stride` (the two "
+                        "differ here, so the last windows start past the input and are empty): "
+                        "window (i, j) starts at i * stride, j * stride")
+
+
+def pool_forward_raised(sample: Sample, text: str) -> str:
+    """Note [Pooling windows stepped by their size]."""
+    pool_param = sample.args[1]
+    sizes = (pool_param["pool_height"], pool_param["pool_width"])
+    if "zero-size array" in text and any(size != pool_param["stride"] for size in sizes):
+        return POOL_STEPPED_BY_SIZE
+    return ""
+
+
 POOL_HINTS = {
     "out": "out[n, c, i, j] = max of x[n, c, i*stride:i*stride+pool_height, "
            "j*stride:j*stride+pool_width]",
@@ -868,12 +917,12 @@ def pool_checks() -> list[Check]:
         checks.append(forward_entry(
             "max_pool_forward_naive", "layers", samples, pool_forward_reference,
             arg_names=POOL_ARGS, hint=POOL_HINTS["out"], known=pool_forward_known,
-            wrong_shapes=pool_forward_shapes, hidden=hidden))
+            wrong_shapes=pool_forward_shapes, hidden=hidden, raised=pool_forward_raised))
         checks.append(backward_entry(
             "max_pool_forward_naive", "max_pool_backward_naive", "layers", samples,
             pool_forward_reference, pool_backward_reference, grad="dx", grad_index=0,
             wrt=0, arg_names=POOL_ARGS, hint=POOL_HINTS["dx"], known=pool_backward_known,
-            hidden=hidden, single_grad=True))
+            hidden=hidden, single_grad=True, forward_raised=pool_forward_raised))
     return checks
 
 

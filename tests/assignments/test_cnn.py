@@ -43,7 +43,7 @@ PHRASES = {
     "conv backward: crops with pad:-pad, empty when pad is 0": "pad:-pad is 0:0",
     "conv backward: pad:-pad crop copied into dx, raises when pad is 0": "pad:-pad is 0:0",
     "conv backward: db summed over the batch only": "summed over the batch only",
-    "max pool: windows step by the pool size": "",
+    "max pool: windows step by the pool size": "step by the pool size instead of by `stride`",
     "max pool backward: gradient to the whole window": "whole pooling window",
     "max pool backward: overlapping windows overwrite": "overwrite each other",
     "max pool backward: a shared maximum's dout replaced, not added": "share their maximum",
@@ -601,3 +601,19 @@ def test_the_pad_crop_that_raises_is_named_only_for_its_own_error() -> None:
                                        "(2,3,3) (2,4,4)")
     assert checks.conv_backward_raised(sample(0), other) == ""
     assert checks.conv_backward_raised(sample(0), StudentError("NameError", "(2, 0, 0)")) == ""
+
+
+def test_an_empty_pooling_window_is_named_only_where_stride_and_size_differ() -> None:
+    """Note [Pooling windows stepped by their size]: the zero-size error is named on a sample
+    whose stride differs from its pool size, and not on one where they agree."""
+    from grader.checks.spec import Sample
+    checks = _checks_module()
+    text = ("`max_pool_forward_naive` raised ValueError: zero-size array to reduction operation "
+            "maximum which has no identity (fromnumeric.py:83) on sample 'x'")
+    overlapping = Sample("x", (np.ones((1, 1, 7, 9)), {"pool_height": 3, "pool_width": 3,
+                                                              "stride": 2}))
+    tiled = Sample("x", (np.ones((1, 1, 4, 4)), {"pool_height": 2, "pool_width": 2,
+                                                        "stride": 2}))
+    assert "instead of by `stride`" in checks.pool_forward_raised(overlapping, text)
+    assert checks.pool_forward_raised(tiled, text) == ""
+    assert checks.pool_forward_raised(overlapping, "raised IndexError: index 3 is out") == ""
