@@ -636,14 +636,38 @@ def conv_backward_shapes(grad: str) -> Callable[[Sample], list]:
 _EMPTY_MAP = re.compile(r"\(\s*(?:\d+\s*,\s*)*0\s*,\s*0\s*\)")
 
 
+_SHAPE = re.compile(r"\((\d+(?:\s*,\s*\d+)*)\)")
+
+# Note [Filter rows and columns swapped]
+# A window sliced as x_pad[..., i*stride:i*stride + WW, j*stride:j*stride + HH] (width for
+# the rows) is right for the notebook's square filters; with the grader's 3x2 and 5x3
+# filters its product with w[f] raises a broadcast error between (C, HH, WW) and
+# (C, WW, HH) (a real 2017 hand-in's conv backward lost 7 points with only NumPy's line).
+FILTER_SIDES_SWAPPED = ("a window is sliced with the filter's height and width swapped "
+                        "(its last axes are (WW, HH) against w's (HH, WW)): rows take HH = "
+                        "w.shape[2], columns WW = w.shape[3]")
+
+
+def _filter_sides_swapped(sample: Sample, error: StudentError) -> bool:
+    """Note [Filter rows and columns swapped]: shapes ending (HH, WW) and (WW, HH) both in
+    the error ((C, HH, WW) against (C, WW, HH), or dw's (F, C, ...) against a window's)."""
+    hh, ww = sample.args[1].shape[2:]
+    if hh == ww or error.type != "ValueError":
+        return False
+    tails = {tuple(int(v) for v in m.split(","))[-2:] for m in _SHAPE.findall(error.message)}
+    return (hh, ww) in tails and (ww, hh) in tails
+
+
 def conv_backward_raised(sample: Sample, error: StudentError) -> str:
     """The pad:-pad crop at pad 0, when it raised rather than being returned (Note [Known
-    mistakes that raise] in grader/checks/builders.py)."""
+    mistakes that raise] in grader/checks/builders.py); a window with its sides swapped."""
     pad = sample.args[3].get("pad")
     if pad == 0 and error.type in ("ValueError", "IndexError") and _EMPTY_MAP.search(error.message):
         return ("with pad = 0 a crop like dx_pad[:, :, pad:-pad, pad:-pad] is empty (-0 is 0, "
                 "so pad:-pad is 0:0), which is the shape with 0 rows and columns above; crop "
                 "with pad:pad + H and pad:pad + W")
+    if _filter_sides_swapped(sample, error):
+        return FILTER_SIDES_SWAPPED
     return ""
 
 

@@ -42,6 +42,11 @@ MUTANTS = [
     Bug("conv backward: crops dx by 1 whatever pad is", "layers.py",
         "dx = dx_pad[:, :, pad:pad + h, pad:pad + wd]", "dx = dx_pad[:, :, 1:-1, 1:-1]",
         "conv_backward_naive"),
+    # Note [Filter rows and columns swapped] in checks.py: a real 2017 hand-in
+    Bug("conv backward: window rows and columns swapped", "layers.py",
+        "rows = slice(i * stride, i * stride + hh)\n            cols = slice(j * stride, j * stride + ww)",
+        "rows = slice(i * stride, i * stride + ww)\n            cols = slice(j * stride, j * stride + hh)",
+        "conv_backward_naive"),
     Bug("conv backward: dx keeps the padding", "layers.py",
         "dx = dx_pad[:, :, pad:pad + h, pad:pad + wd]", "dx = dx_pad", "conv_backward_naive"),
     Bug("conv backward: crops with pad:-pad, empty when pad is 0", "layers.py",

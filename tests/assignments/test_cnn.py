@@ -39,6 +39,7 @@ PHRASES = {
     "conv backward: dw from the last image only": "last image only",
     "conv: pads by 1 whatever pad is": "zero-padded by 1 whatever conv_param['pad'] is",
     "conv backward: crops dx by 1 whatever pad is": "cropped by 1 on each side whatever",
+    "conv backward: window rows and columns swapped": "height and width swapped",
     "conv backward: dx keeps the padding": "still includes the padding",
     "conv backward: crops with pad:-pad, empty when pad is 0": "pad:-pad is 0:0",
     "conv backward: pad:-pad crop copied into dx, raises when pad is 0": "pad:-pad is 0:0",
@@ -617,3 +618,18 @@ def test_an_empty_pooling_window_is_named_only_where_stride_and_size_differ() ->
     assert "instead of by `stride`" in checks.pool_forward_raised(overlapping, text)
     assert checks.pool_forward_raised(tiled, text) == ""
     assert checks.pool_forward_raised(overlapping, "raised IndexError: index 3 is out") == ""
+
+
+def test_swapped_filter_sides_are_named_only_for_non_square_filters() -> None:
+    """Note [Filter rows and columns swapped]: a broadcast error between shapes ending (HH, WW)
+    and (WW, HH) is named for a 3x2 filter, and nothing is named for a square one."""
+    from grader.checks.spec import Sample
+    from grader.worker.client import StudentError
+    checks = _checks_module()
+    x, b, conv = np.zeros((1, 2, 9, 8)), np.zeros(3), {"stride": 2, "pad": 0}
+    error = StudentError("ValueError", "operands could not be broadcast together with shapes "
+                                       "(2,3,2) (2,2,3) (2,3,2) ")
+    tall = Sample("3x2", (x, np.zeros((3, 2, 3, 2)), b, conv))
+    square = Sample("3x3", (x, np.zeros((3, 2, 3, 3)), b, conv))
+    assert "height and width swapped" in checks.conv_backward_raised(tall, error)
+    assert checks.conv_backward_raised(square, error) == ""
