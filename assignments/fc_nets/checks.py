@@ -771,6 +771,10 @@ def _loss_signatures(case: ModelCase, data_loss: float) -> list[Signature]:
                                     "sum(W**2) for every weight matrix"),
         Signature(_near(data_loss + penalty - half_reg_square[weights[-1]]),
                   f"the penalty leaves out the last layer's weights {weights[-1]}"),
+        # a real Berkeley CS182 hand-in: the penalty written once, beside the last layer
+        Signature(_near(data_loss + half_reg_square[weights[-1]]),
+                  f"the penalty holds the last layer's weights {weights[-1]} only; the course "
+                  f"adds 0.5 * reg * sum(W**2) for every weight matrix {', '.join(weights)}"),
     ]
 
 

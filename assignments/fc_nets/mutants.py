@@ -69,6 +69,9 @@ MUTANTS = [
         "loss = data_loss + _l2_penalty(p, list(p), self.reg)", FCN),
     Bug("FullyConnectedNet backward stops before layer 1", FC_NET,
         "for i in range(L - 1, 0, -1):", "for i in range(L - 1, 1, -1):", FCN),
+    # a real Berkeley CS182 hand-in (the penalty and its gradient beside the last layer only)
+    Bug("FullyConnectedNet regularizes the last layer only", FC_NET,
+        'weight_names = [f"W{i}" for i in range(1, L + 1)]', 'weight_names = [f"W{L}"]', FCN),
     Bug("L2 penalty without the 0.5 in both networks", FC_NET,
         "return 0.5 * reg * sum(", "return reg * sum(", FCN, (TWO,)),
     Bug("adam writes its corrected step size into config", "optim.py",

@@ -94,6 +94,8 @@ EXPECTED_MESSAGES = {
                                                        "moved by the velocity handed in"),
     "rmsprop adds epsilon to w": ("rmsprop/next_w", "epsilon is not in the step's denominator"),
     "sgd_momentum in PyTorch's form": ("sgd_momentum/velocity", "PyTorch's form of momentum"),
+    "FullyConnectedNet regularizes the last layer only": ("FullyConnectedNet.loss/loss_reg",
+                                                          "only; the course adds 0.5 * reg"),
     "adam ignores config epsilon": ("adam/next_w", "config['epsilon'] = 0.001 is ignored"),
     "TwoLayerNet ignores the weight_scale argument": ("TwoLayerNet.__init__/weight_scale",
                                                       "weight_scale=0.05"),
