@@ -108,6 +108,9 @@ def reference_layernorm(conventions: dict) -> Callable:
 UNBIASED = ("the variance is divided by N - 1 (unbiased, ddof=1); normalization uses the "
             "biased variance, divided by the number of entries averaged")
 EPS_OUTSIDE = "eps is added outside the square root: use sqrt(var + eps), not sqrt(var) + eps"
+# a real Berkeley CS182 hand-in: sigma = np.sqrt(var) + np.sqrt(eps)
+SQRT_EPS_OUTSIDE = ("the standard deviation is sqrt(var) + sqrt(eps), which is not sqrt(var + "
+                    "eps): add eps inside the square root")
 EPS_MISSING = "eps is missing: divide by sqrt(var + eps)"
 GAMMA_BETA_MISSING = "gamma and beta are not applied: out = gamma * x_hat + beta"
 MEAN_NOT_SUBTRACTED = "the mean is not subtracted before dividing by the standard deviation"
@@ -157,6 +160,7 @@ def _forward_variants(sample: Sample, axis: int, eps: float, default_eps: float)
     x, gamma, beta, param = sample.args
     scale = lambda x_hat: gamma * x_hat + beta  # noqa: E731
     variants = [(scale(_normalize(x, axis, eps, eps_outside=True)), EPS_OUTSIDE),
+                (scale(_normalize(x, axis, float(np.sqrt(eps)), eps_outside=True)), SQRT_EPS_OUTSIDE),
                 (scale(_normalize(x, axis, 0.0)), EPS_MISSING),
                 (_normalize(x, axis, eps), GAMMA_BETA_MISSING),
                 (scale(_normalize(x, axis, eps, center=False)), MEAN_NOT_SUBTRACTED),

@@ -24,6 +24,12 @@ MUTANTS = [
         "inv_std = 1.0 / (x.std(axis=0) + eps)\n"
         "        x_hat = (x - x.mean(axis=0)) * inv_std",
         "batchnorm_forward", BN_CALLERS),
+    # a real Berkeley CS182 hand-in
+    Bug("sqrt(eps) added to the standard deviation", "layers.py",
+        "x_hat, inv_std = _standardize(x, axis=0, eps=eps)",
+        "inv_std = 1.0 / (x.std(axis=0) + np.sqrt(eps))\n"
+        "        x_hat = (x - x.mean(axis=0)) * inv_std",
+        "batchnorm_forward", BN_CALLERS),
     Bug("batch statistics at test time", "layers.py",
         "out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta",
         "out = gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps) + beta",

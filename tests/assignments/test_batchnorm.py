@@ -37,6 +37,8 @@ EXPECTED_MESSAGES = {
     "unbiased batch variance": ("batchnorm_forward/train_out", "divided by N - 1"),
     "eps outside the square root": ("batchnorm_forward/train_out", "outside the square root"),
     "batch statistics at test time": ("batchnorm_forward/test_mode", "batch's own mean and variance"),
+    "sqrt(eps) added to the standard deviation": ("batchnorm_forward/train_out",
+                                                  "sqrt(var) + sqrt(eps)"),
     "eps missing at test time": ("FullyConnectedNet/batchnorm_test_scores",
                                  "eps is missing from batchnorm's test mode"),
     "running averages updated at test time": ("batchnorm_forward/test_mode",
