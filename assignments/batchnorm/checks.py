@@ -108,6 +108,9 @@ def reference_layernorm(conventions: dict) -> Callable:
 UNBIASED = ("the variance is divided by N - 1 (unbiased, ddof=1); normalization uses the "
             "biased variance, divided by the number of entries averaged")
 EPS_OUTSIDE = "eps is added outside the square root: use sqrt(var + eps), not sqrt(var) + eps"
+# a real Berkeley CS182 hand-in: sigma = np.sqrt(var) + np.sqrt(eps)
+SQRT_EPS_OUTSIDE = ("the standard deviation is sqrt(var) + sqrt(eps), which is not sqrt(var + "
+                    "eps): add eps inside the square root")
 EPS_MISSING = "eps is missing: divide by sqrt(var + eps)"
 GAMMA_BETA_MISSING = "gamma and beta are not applied: out = gamma * x_hat + beta"
 MEAN_NOT_SUBTRACTED = "the mean is not subtracted before dividing by the standard deviation"
@@ -157,6 +160,7 @@ def _forward_variants(sample: Sample, axis: int, eps: float, default_eps: float)
     x, gamma, beta, param = sample.args
     scale = lambda x_hat: gamma * x_hat + beta  # noqa: E731
     variants = [(scale(_normalize(x, axis, eps, eps_outside=True)), EPS_OUTSIDE),
+                (scale(_normalize(x, axis, float(np.sqrt(eps)), eps_outside=True)), SQRT_EPS_OUTSIDE),
                 (scale(_normalize(x, axis, 0.0)), EPS_MISSING),
                 (_normalize(x, axis, eps), GAMMA_BETA_MISSING),
                 (scale(_normalize(x, axis, eps, center=False)), MEAN_NOT_SUBTRACTED),
@@ -563,11 +567,25 @@ def bn_test_samples() -> list[Sample]:
     ]
 
 
-def _test_variants(sample: Sample, eps: float, default_eps: float) -> list:
+# Note [Running averages updated at test time]
+# A real 2019 hand-in (COMP4901J) moved the running-average update into the test branch:
+# in test mode it folds the test batch into running_mean and running_var (momentum *
+# running + (1 - momentum) * batch) and normalizes with the result.  Its running_averages
+# check says the averages were not updated in training; test_mode gave only numbers.
+UPDATED_AT_TEST = ("the running averages are updated with the test batch in test mode and then "
+                   "used: only training passes update them; at test time normalize with "
+                   "bn_param['running_mean'] and bn_param['running_var'] as they are")
+
+
+def _test_variants(sample: Sample, eps: float, default_eps: float,
+                   default_momentum: float = 0.9) -> list:
     x, gamma, beta, param = sample.args
     mean, var = param["running_mean"], param["running_var"]
     scale = lambda x_hat: gamma * x_hat + beta  # noqa: E731
-    variants = [(scale(_normalize(x, 0, eps)), BATCH_STATS_AT_TEST),
+    m = param.get("momentum", default_momentum)  # Note [Running averages updated at test time]
+    folded_mean, folded_var = m * mean + (1 - m) * x.mean(axis=0), m * var + (1 - m) * x.var(axis=0)
+    variants = [(scale((x - folded_mean) / np.sqrt(folded_var + eps)), UPDATED_AT_TEST),
+                (scale(_normalize(x, 0, eps)), BATCH_STATS_AT_TEST),
                 (scale((x - mean) / (var + eps)), RUNNING_VAR_AS_STD),
                 (scale((x - mean) / (np.sqrt(var) + eps)), EPS_OUTSIDE),
                 (scale((x - mean) / np.sqrt(var)), EPS_MISSING),
@@ -585,8 +603,9 @@ def check_test_mode(student) -> None:
         expected = reference_batchnorm(student.conventions)(*copy.deepcopy(sample.args))[0]
         result = _call(student, LAYERS, "batchnorm_forward", *copy.deepcopy(sample.args),
                        return_args=True, what=f"on sample '{sample.name}' (mode 'test')")
-        signatures = variant_signatures(expected, _test_variants(sample, param.get("eps", default_eps),
-                                                                 default_eps))
+        signatures = variant_signatures(expected, _test_variants(
+            sample, param.get("eps", default_eps), default_eps,
+            bn_defaults(student.conventions)["momentum"]))
         try:
             compare_arrays("out", _out_of(result.value, "batchnorm_forward"), expected,
                            inputs=dict(zip(NORM_ARGS, sample.args)), signatures=signatures,
@@ -1041,16 +1060,36 @@ def _scores(params: dict, X: np.ndarray, layers: int, normalization: str | None,
     return ref.affine_forward(out, params[f"W{layers}"], params[f"b{layers}"])[0]
 
 
-def _test_score_variants(conventions: dict, case: NetCase, normalization: str, X: np.ndarray) -> list:
+# Note [eps missing at test time, seen from the network]
+# batchnorm_forward's test mode without eps (out = gamma * (x - running_mean) /
+# sqrt(running_var) + beta; a real 2017 hand-in and a real Berkeley CS182 one) loses its
+# own check, which names it, and the network's test-time scores, which use that layer.
+# There the scores differ by about 1e-4 relative and the check's hint ("set every
+# bn_param's mode to 'test'") sent the student to a network that was right.  The variant
+# below recomputes the reference's test pass with eps = 0 and the running averages of the
+# reference's own training passes, and names the layer.
+EPS_MISSING_AT_TEST = ("eps is missing from batchnorm's test mode (see batchnorm_forward's "
+                       "test_mode check): divide by sqrt(running_var + eps); the network's "
+                       "switch to test mode is right")
+
+
+def _test_score_variants(conventions: dict, case: NetCase, normalization: str, X: np.ndarray,
+                         trained: ReferenceNet | None = None) -> list:
+    """Scores of known mistakes; `trained`: the reference network after the same training
+    passes as the student's (its running averages)."""
     params, layers = net_params(case), len(case.hidden_dims) + 1
     if normalization == "batchnorm":
         eps = bn_defaults(conventions)["eps"]
         train = [{"mode": "train", **bn_defaults(conventions)} for _ in range(layers - 1)]
         never = [{"mode": "test", "eps": eps, "running_mean": np.zeros(d), "running_var": np.zeros(d)}
                  for d in case.hidden_dims]
-        return [(_scores(params, X, layers, "batchnorm", train), BATCH_STATS_AT_TEST),
-                (_scores(params, X, layers, "batchnorm", never), "the running averages in "
-                 "bn_params were never updated during the training passes")]
+        variants = [(_scores(params, X, layers, "batchnorm", train), BATCH_STATS_AT_TEST),
+                    (_scores(params, X, layers, "batchnorm", never), "the running averages in "
+                     "bn_params were never updated during the training passes")]
+        if trained is not None:  # Note [eps missing at test time, seen from the network]
+            no_eps = [{**param, "mode": "test", "eps": 0.0} for param in trained.bn_params]
+            variants.append((_scores(params, X, layers, "batchnorm", no_eps), EPS_MISSING_AT_TEST))
+        return variants
     return [(_scores(params, X, layers, None, None), "layer normalization was skipped at test time: "
              "it behaves the same in training and testing")]
 
@@ -1079,8 +1118,8 @@ def net_test_scores_check(case: NetCase, normalization: str, training_passes: in
                 reference.loss(X, y)
             scores = _test_scores(answers)
         expected = reference.loss(X_test)
-        signatures = variant_signatures(expected, _test_score_variants(student.conventions, case,
-                                                                      normalization, X_test))
+        signatures = variant_signatures(expected, _test_score_variants(
+            student.conventions, case, normalization, X_test, trained=reference))
         compare_arrays("scores", scores, expected, inputs={"X": X_test}, signatures=signatures,
                        hint=TEST_SCORES_HINT if normalization == "batchnorm" else NET_HINT)
 

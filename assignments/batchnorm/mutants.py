@@ -24,9 +24,27 @@ MUTANTS = [
         "inv_std = 1.0 / (x.std(axis=0) + eps)\n"
         "        x_hat = (x - x.mean(axis=0)) * inv_std",
         "batchnorm_forward", BN_CALLERS),
+    # a real Berkeley CS182 hand-in
+    Bug("sqrt(eps) added to the standard deviation", "layers.py",
+        "x_hat, inv_std = _standardize(x, axis=0, eps=eps)",
+        "inv_std = 1.0 / (x.std(axis=0) + np.sqrt(eps))\n"
+        "        x_hat = (x - x.mean(axis=0)) * inv_std",
+        "batchnorm_forward", BN_CALLERS),
     Bug("batch statistics at test time", "layers.py",
         "out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta",
         "out = gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps) + beta",
+        "batchnorm_forward", (NET,)),
+    # Note [eps missing at test time, seen from the network] in checks.py: two real hand-ins
+    Bug("eps missing at test time", "layers.py",
+        "out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta",
+        "out = gamma * (x - running_mean) / np.sqrt(running_var) + beta",
+        "batchnorm_forward", (NET,)),
+    # Note [Running averages updated at test time] in checks.py: a real 2019 hand-in
+    Bug("running averages updated at test time", "layers.py",
+        "out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta",
+        "running_mean = momentum * running_mean + (1 - momentum) * x.mean(axis=0)\n"
+        "        running_var = momentum * running_var + (1 - momentum) * x.var(axis=0)\n"
+        "        out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta",
         "batchnorm_forward", (NET,)),
     Bug("momentum weighs the batch statistic", "layers.py",
         'bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * batch_mean',

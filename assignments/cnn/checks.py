@@ -146,11 +146,34 @@ def _failed_sample(failure: CheckFailure, samples: Sequence[Sample]) -> Sample |
                  if failure.message.startswith(f"[sample {sample.name}] ")), None)
 
 
+def _raising_sample(failure: CheckFailure, samples: Sequence[Sample]) -> Sample | None:
+    """The sample a builder's "... raised ... on sample 'NAME'" failure names, if any."""
+    first = failure.message.split("\n", 1)[0]
+    return next((sample for sample in samples
+                 if " raised " in first and first.endswith(f" on sample '{sample.name}'")), None)
+
+
+def _name_raise(failure: CheckFailure, samples: Sequence[Sample],
+                raised: Callable[[Sample, str], str]) -> CheckFailure:
+    """Add 'looks like: ...' under the first line when `raised` recognises the exception of a
+    forward pass, its own check's or the one a backward check needs (Note [Known mistakes
+    that raise] in grader/checks/builders.py; here from the message's text)."""
+    sample = _raising_sample(failure, samples)
+    named = raised(sample, failure.message.split("\n", 1)[0]) if sample else ""
+    if not named:
+        return failure
+    first, _, rest = failure.message.partition("\n")
+    return type(failure)(f"{first}\nlooks like: {named}" + (f"\n{rest}" if rest else ""),
+                         hint=failure.hint, details=failure.details)
+
+
 def _entry(check: Check, samples: Sequence[Sample],
-           wrong_shapes: Callable[[Sample], list] | None, keep_answers: bool = False) -> Check:
+           wrong_shapes: Callable[[Sample], list] | None, keep_answers: bool = False,
+           forward_raised: Callable[[Sample, str], str] | None = None) -> Check:
     """`check` (a builder check over `samples`), its wrong shapes named for the failing
-    sample; with `keep_answers`, run with AnswersKept (Note [Answers kept per submission])."""
-    if wrong_shapes is None and not keep_answers:
+    sample; with `keep_answers`, run with AnswersKept (Note [Answers kept per submission]);
+    `forward_raised`: names what the forward pass raised (`_name_raise`)."""
+    if wrong_shapes is None and not keep_answers and forward_raised is None:
         return check
 
     def run(student: Student) -> None:
@@ -158,8 +181,10 @@ def _entry(check: Check, samples: Sequence[Sample],
         try:
             check.run(AnswersKept(student) if keep_answers else student)
         except CheckFailure as failure:
+            if forward_raised is not None:
+                failure = _name_raise(failure, samples, forward_raised)
             if wrong_shapes is None:
-                raise
+                raise failure from None
             sample = _failed_sample(failure, samples)
             raise _name_wrong_shape(failure, wrong_shapes(sample) if sample else []) from None
 
@@ -178,16 +203,17 @@ def forward_entry(function: str, module: str, samples: Sequence[Sample], referen
                   arg_names: Sequence[str], hint: str, output: str = "out", index: int = 0,
                   what: str = "out, cache", known: Callable[[Sample], list[Known]] = lambda s: [],
                   wrong_shapes: Callable[[Sample], list] | None = None,
-                  hidden: bool = False) -> Check:
+                  hidden: bool = False,
+                  raised: Callable[[Sample, str], str] | None = None) -> Check:
     """Output `index` of `function` vs the reference, on every sample in one request (Note
-    [Signatures that know their sample])."""
+    [Signatures that know their sample]); `raised`: see `_name_raise`."""
     samples = tuple(samples)
     signatures = [_signature(k.hint, functools.partial(k.result, sample),
                              _answer(reference, sample, index))
                   for sample in samples for k in known(sample)]
     return _entry(forward_check(function, module, samples, reference, output=output, index=index,
                                 what=what, arg_names=arg_names, hint=hint, signatures=signatures,
-                                hidden=hidden), samples, wrong_shapes)
+                                hidden=hidden), samples, wrong_shapes, forward_raised=raised)
 
 
 def upstream(number: int, out_shape: tuple) -> np.ndarray:
@@ -201,7 +227,8 @@ def backward_entry(forward: str, backward: str, module: str, samples: Sequence[S
                    known: Callable[[Sample], list[Known]] = lambda s: [],
                    wrong_shapes: Callable[[Sample], list] | None = None,
                    hidden: bool = False, single_grad: bool = False,
-                   raised: Callable[[Sample, StudentError], str] | None = None) -> Check:
+                   raised: Callable[[Sample, StudentError], str] | None = None,
+                   forward_raised: Callable[[Sample, str], str] | None = None) -> Check:
     """One gradient of `backward` vs the reference, on every sample in one request (Note
     [Signatures that know their sample]); `raised` as in builders.backward_check."""
     samples = tuple(samples)
@@ -227,7 +254,7 @@ def backward_entry(forward: str, backward: str, module: str, samples: Sequence[S
                            signatures=[signature for number, sample in enumerate(samples)
                                        for signature in signatures(number, sample)])
     # The entries for dx, dw and db ask the same question (Note [Answers kept per submission]).
-    return _entry(check, samples, wrong_shapes, keep_answers=True)
+    return _entry(check, samples, wrong_shapes, keep_answers=True, forward_raised=forward_raised)
 
 
 def _next_result(calls, name: str):
@@ -519,9 +546,31 @@ def _with_stride_one_windows(x, w, b, conv_param) -> np.ndarray:
     return _conv_out(x, w, b, {**conv_param, "stride": 1})[:, :, :h_out, :w_out]
 
 
+# Note [Padding fixed at the notebook's 1]
+# The notebook checks conv_forward_naive and conv_backward_naive at pad 1 only, so code that
+# pads by 1 (np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))) or crops dx by 1 (dx_pad[:, :, 1:-1,
+# 1:-1], np.delete(dx, [0, -1], axis=2)) whatever conv_param['pad'] says passes there (three
+# real hand-ins, 2017 and 2022).  At pad 0 the forward pass then slides over a frame of zeros
+# (right size, wrong values) and the backward pass returns dx two rows and columns short; at
+# pad 2 the forward windows run off the padded input and raise.  Both are named here; the
+# verdict is unchanged (the course's pad is an argument).
+def _padded_by_one(x, w, b, conv_param) -> np.ndarray:
+    """The output of windows slid over x padded by 1, at the output size of the real pad."""
+    h_out, w_out = _conv_out_shape(Sample("", (x, w, b, conv_param)))[2:]
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    return _conv_out(padded, w, b, {**conv_param, "pad": 0})[:, :, :h_out, :w_out]
+
+
+PADDED_BY_ONE = ("x is zero-padded by 1 whatever conv_param['pad'] is (1 is the notebook's "
+                 "value): pad by conv_param['pad'] rows and columns on each side")
+
+
 def conv_forward_known(sample: Sample) -> list[Known]:
     x, w, b, conv_param = sample.args
-    return [
+    # Note [Padding fixed at the notebook's 1]: at pad 0 the windows stay inside the frame
+    fixed_pad = ([Known(PADDED_BY_ONE, lambda s: _padded_by_one(x, w, b, conv_param))]
+                 if conv_param["pad"] == 0 else [])
+    return fixed_pad + [
         Known("the filters are flipped (true convolution); the course's conv layer is a "
               "cross-correlation: out = sum(window * w) with w as given",
               lambda s: _conv_out(x, w[:, :, ::-1, ::-1], b, conv_param)),
@@ -569,7 +618,12 @@ def conv_backward_shapes(grad: str) -> Callable[[Sample], list]:
                         "dx still includes the padding: crop `pad` rows and columns off each side")]
                 + ([((n, c, 0, 0), "with pad = 0 a crop like dx_pad[:, :, pad:-pad, pad:-pad] is "
                                    "empty (-0 is 0, so pad:-pad is 0:0); crop with "
-                                   "pad:pad + H and pad:pad + W")] if pad == 0 else []),
+                                   "pad:pad + H and pad:pad + W")] if pad == 0 else [])
+                # Note [Padding fixed at the notebook's 1]
+                + ([((n, c, h + 2 * pad - 2, wd + 2 * pad - 2),
+                     "dx is cropped by 1 on each side whatever conv_param['pad'] is (1 is the "
+                     "notebook's value): crop `pad` rows and columns off each side, "
+                     "dx_pad[:, :, pad:pad + H, pad:pad + W]")] if pad != 1 else []),
                 "db": [((f, h_out, w_out), "db is summed over the batch only; sum dout over N, "
                         "H_out and W_out (axis=(0, 2, 3))"),
                        ((n, f), "db is summed over H_out and W_out only; sum over N too")],
@@ -582,14 +636,38 @@ def conv_backward_shapes(grad: str) -> Callable[[Sample], list]:
 _EMPTY_MAP = re.compile(r"\(\s*(?:\d+\s*,\s*)*0\s*,\s*0\s*\)")
 
 
+_SHAPE = re.compile(r"\((\d+(?:\s*,\s*\d+)*)\)")
+
+# Note [Filter rows and columns swapped]
+# A window sliced as x_pad[..., i*stride:i*stride + WW, j*stride:j*stride + HH] (width for
+# the rows) is right for the notebook's square filters; with the grader's 3x2 and 5x3
+# filters its product with w[f] raises a broadcast error between (C, HH, WW) and
+# (C, WW, HH) (a real 2017 hand-in's conv backward lost 7 points with only NumPy's line).
+FILTER_SIDES_SWAPPED = ("a window is sliced with the filter's height and width swapped "
+                        "(its last axes are (WW, HH) against w's (HH, WW)): rows take HH = "
+                        "w.shape[2], columns WW = w.shape[3]")
+
+
+def _filter_sides_swapped(sample: Sample, error: StudentError) -> bool:
+    """Note [Filter rows and columns swapped]: shapes ending (HH, WW) and (WW, HH) both in
+    the error ((C, HH, WW) against (C, WW, HH), or dw's (F, C, ...) against a window's)."""
+    hh, ww = sample.args[1].shape[2:]
+    if hh == ww or error.type != "ValueError":
+        return False
+    tails = {tuple(int(v) for v in m.split(","))[-2:] for m in _SHAPE.findall(error.message)}
+    return (hh, ww) in tails and (ww, hh) in tails
+
+
 def conv_backward_raised(sample: Sample, error: StudentError) -> str:
     """The pad:-pad crop at pad 0, when it raised rather than being returned (Note [Known
-    mistakes that raise] in grader/checks/builders.py)."""
+    mistakes that raise] in grader/checks/builders.py); a window with its sides swapped."""
     pad = sample.args[3].get("pad")
     if pad == 0 and error.type in ("ValueError", "IndexError") and _EMPTY_MAP.search(error.message):
         return ("with pad = 0 a crop like dx_pad[:, :, pad:-pad, pad:-pad] is empty (-0 is 0, "
                 "so pad:-pad is 0:0), which is the shape with 0 rows and columns above; crop "
                 "with pad:pad + H and pad:pad + W")
+    if _filter_sides_swapped(sample, error):
+        return FILTER_SIDES_SWAPPED
     return ""
 
 
@@ -827,6 +905,28 @@ def pool_backward_known(sample: Sample) -> list[Known]:
     ]
 
 
+# Note [Pooling windows stepped by their size]
+# Windows that start at i * pool_height, j * pool_width instead of i * stride, j * stride are
+# right whenever the stride equals the pool size, as in the notebook's 2x2 stride-2 pooling.
+# With overlapping windows (3x3, stride 2) the last ones start past the input and np.max of
+# an empty slice raises "zero-size array to reduction operation maximum which has no
+# identity" (a real 2022 hand-in lost the forward and backward checks with only that line).
+# That error on a sample whose stride differs from its pool size is named, in the forward
+# check and in the backward checks that need the forward's cache.
+POOL_STEPPED_BY_SIZE = ("the windows step by the pool size instead of by `stride` (the two "
+                        "differ here, so the last windows start past the input and are empty): "
+                        "window (i, j) starts at i * stride, j * stride")
+
+
+def pool_forward_raised(sample: Sample, text: str) -> str:
+    """Note [Pooling windows stepped by their size]."""
+    pool_param = sample.args[1]
+    sizes = (pool_param["pool_height"], pool_param["pool_width"])
+    if "zero-size array" in text and any(size != pool_param["stride"] for size in sizes):
+        return POOL_STEPPED_BY_SIZE
+    return ""
+
+
 POOL_HINTS = {
     "out": "out[n, c, i, j] = max of x[n, c, i*stride:i*stride+pool_height, "
            "j*stride:j*stride+pool_width]",
@@ -841,12 +941,12 @@ def pool_checks() -> list[Check]:
         checks.append(forward_entry(
             "max_pool_forward_naive", "layers", samples, pool_forward_reference,
             arg_names=POOL_ARGS, hint=POOL_HINTS["out"], known=pool_forward_known,
-            wrong_shapes=pool_forward_shapes, hidden=hidden))
+            wrong_shapes=pool_forward_shapes, hidden=hidden, raised=pool_forward_raised))
         checks.append(backward_entry(
             "max_pool_forward_naive", "max_pool_backward_naive", "layers", samples,
             pool_forward_reference, pool_backward_reference, grad="dx", grad_index=0,
             wrt=0, arg_names=POOL_ARGS, hint=POOL_HINTS["dx"], known=pool_backward_known,
-            hidden=hidden, single_grad=True))
+            hidden=hidden, single_grad=True, forward_raised=pool_forward_raised))
     return checks
 
 
@@ -1277,13 +1377,29 @@ def groupnorm_forward_known(sample: Sample) -> list[Known]:
         Known("the groups take every G-th channel; a group is C // G *consecutive* channels "
               "(reshape to (N, G, C // G, H, W))",
               lambda s: _strided_groups(x, gamma, beta, G, eps)),
+        # a real 2020 hand-in: layernorm_forward on (N*H*W, C // G) slices of channels-last x
+        Known("the statistics are per pixel (over a group's C // G channels at each position); "
+              "group norm averages over the group's channels and all of their H x W pixels",
+              lambda s: _normalise_groups(x, gamma, beta, eps, x.reshape(n, G, c // G, h, w), 2)),
     ]
+
+
+# Note [dgamma from the input]
+# dgamma = sum of dout * x (the input) instead of dout * x_hat (the normalised input): a real
+# 2025 hand-in's group norm, which got only numbers.  batchnorm names the same slip
+# (DGAMMA_USES_X in assignments/batchnorm/checks.py); here it is a Known of the dgamma check.
+DGAMMA_FROM_X = ("dgamma sums dout * x, the input; it is the sum of dout * x_hat, the "
+                 "normalised input, over N, H and W")
 
 
 def groupnorm_backward_known(grad: str, convention: str) -> Callable[[Sample], list[Known]]:
     forward, _ = groupnorm_reference(convention)
 
     def known(sample: Sample) -> list[Known]:
+        if grad == "dgamma":  # Note [dgamma from the input]
+            x, gamma = sample.args[:2]
+            return [Known(DGAMMA_FROM_X, lambda s, dout: (dout * x).sum(axis=(0, 2, 3))
+                          .reshape(np.shape(gamma)))]
         if grad != "dx":
             return []
         x, gamma, beta, G, gn_param = sample.args

@@ -13,6 +13,12 @@ SOLUTION = Solution(REFERENCE / "cs231n")
 
 MODEL = "ThreeLayerConvNet.loss"
 
+# The docstring of the solution's spatial_groupnorm_backward, which the mutant "dgamma from x,
+# not x_hat" keeps between the two lines it edits.
+_GN_BACKWARD_HEAD = ('    """Gradients of group normalisation.\n\n    Shapes: dout (N, C, H, W).  '
+                     "Returns dx (N, C, H, W), dgamma (1, C, 1, 1), dbeta (1, C, 1, 1).\n"
+                     '    """\n')
+
 MUTANTS = [
     Bug("conv: windows ignore the stride", "layers.py",
         "window = x_pad[:, :, i * stride:i * stride + hh, j * stride:j * stride + ww]",
@@ -27,6 +33,19 @@ MUTANTS = [
     Bug("conv backward: dw from the last image only", "layers.py",
         "dw += np.tensordot(g, x_pad[:, :, rows, cols], axes=([0], [0]))",
         "dw += np.tensordot(g[-1:], x_pad[-1:, :, rows, cols], axes=([0], [0]))",
+        "conv_backward_naive"),
+    # Note [Padding fixed at the notebook's 1] in checks.py: three real hand-ins
+    Bug("conv: pads by 1 whatever pad is", "layers.py",
+        "x_pad = _pad_spatial(x, pad)\n    out = np.empty",
+        "x_pad = _pad_spatial(x, 1)\n    out = np.empty", "conv_forward_naive",
+        ("conv_backward_naive",)),  # at pad 2 the forward raises, and backward needs its cache
+    Bug("conv backward: crops dx by 1 whatever pad is", "layers.py",
+        "dx = dx_pad[:, :, pad:pad + h, pad:pad + wd]", "dx = dx_pad[:, :, 1:-1, 1:-1]",
+        "conv_backward_naive"),
+    # Note [Filter rows and columns swapped] in checks.py: a real 2017 hand-in
+    Bug("conv backward: window rows and columns swapped", "layers.py",
+        "rows = slice(i * stride, i * stride + hh)\n            cols = slice(j * stride, j * stride + ww)",
+        "rows = slice(i * stride, i * stride + ww)\n            cols = slice(j * stride, j * stride + hh)",
         "conv_backward_naive"),
     Bug("conv backward: dx keeps the padding", "layers.py",
         "dx = dx_pad[:, :, pad:pad + h, pad:pad + wd]", "dx = dx_pad", "conv_backward_naive"),
@@ -114,9 +133,29 @@ MUTANTS = [
         "spatial_groupnorm_forward", ("spatial_groupnorm_backward",)),
     # (dgamma returned as (C,) instead of (1, C, 1, 1) is accepted since issue 11: Note
     # [Singleton axes] in grader/checks/compare.py; a (C,) dgamma with wrong values is not.)
+    # a real 2020 hand-in (layernorm_forward on (N*H*W, C // G) slices)
+    Bug("group norm: statistics per pixel", "layers.py",
+        "grouped = x.reshape(n, G, (c // G) * h * w)", "grouped = x.reshape(n, G, c // G, h * w)",
+        "spatial_groupnorm_forward", ("spatial_groupnorm_backward",)),
     Bug("group norm backward: dgamma copies dbeta's formula, in (C,)", "layers.py",
         "dgamma = (dout * x_hat).sum(axis=(0, 2, 3), keepdims=True)",
         "dgamma = dout.sum(axis=(0, 2, 3))", "spatial_groupnorm_backward"),
+    # Note [dgamma from the input] in checks.py: a real 2025 hand-in (one edit from the
+    # forward's return, which caches x too, to the backward's dgamma)
+    Bug("group norm backward: dgamma from x, not x_hat", "layers.py",
+        "    return out, (gamma, x_hat_grouped, inv_std, G)\n\n\n"
+        "def spatial_groupnorm_backward(dout, cache):\n" + _GN_BACKWARD_HEAD
+        + "    gamma, x_hat_grouped, inv_std, G = cache\n"
+        "    x_hat = x_hat_grouped.reshape(dout.shape)\n"
+        "    dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)\n"
+        "    dgamma = (dout * x_hat).sum(axis=(0, 2, 3), keepdims=True)\n",
+        "    return out, (gamma, x_hat_grouped, inv_std, G, x)\n\n\n"
+        "def spatial_groupnorm_backward(dout, cache):\n" + _GN_BACKWARD_HEAD
+        + "    gamma, x_hat_grouped, inv_std, G, x = cache\n"
+        "    x_hat = x_hat_grouped.reshape(dout.shape)\n"
+        "    dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)\n"
+        "    dgamma = (dout * x).sum(axis=(0, 2, 3), keepdims=True)\n",
+        "spatial_groupnorm_backward"),
     Bug("group norm backward: no gradient through mean and variance", "layers.py",
         "dx = _standardize_backward(dx_hat_grouped, x_hat_grouped, inv_std, axis=2)",
         "dx = dx_hat_grouped * inv_std", "spatial_groupnorm_backward"),

@@ -276,6 +276,26 @@ def dropout_param(student, case: Case, seed: int | str | None = CASE_SEED,
     return param
 
 
+# Note [Dropout written for 2-D x]
+# The course's dropout_forward takes "x: Input data, of any shape"; the notebook tries it on
+# a (500, 500) x only, and the networks hand it (N, H) activations, so code that unpacks
+# `N, D = x.shape` or draws np.random.rand(x.shape[0], x.shape[1]) passes there and raises
+# on the grader's 3-D and 4-D samples (four real hand-ins, 2016-2019).  The exception alone
+# ("too many values to unpack", "could not be broadcast") did not say what to change; a
+# ValueError of either kind on an x that is not 2-D is named.  The verdict is the course's.
+TWO_D_ONLY = ("dropout_forward works for 2-D x only (N, D = x.shape, or a mask drawn as "
+              "np.random.rand(x.shape[0], x.shape[1])), and this x is {shape}: x is of any "
+              "shape in the course; draw the mask with np.random.rand(*x.shape)")
+
+
+def two_d_only(x: np.ndarray, error: StudentError) -> str:
+    """What Note [Dropout written for 2-D x] names, or ''."""
+    if x.ndim != 2 and error.type == "ValueError" and (
+            "values to unpack" in error.message or "could not be broadcast" in error.message):
+        return TWO_D_ONLY.format(shape=tuple(x.shape))
+    return ""
+
+
 def run_forward(student, case: Case, *, seed: int | str | None = CASE_SEED, mode: str | None = None,
                 needed_by: str = ""):
     """(CallResult, out) of the student's dropout_forward on `case`."""
@@ -283,8 +303,17 @@ def run_forward(student, case: Case, *, seed: int | str | None = CASE_SEED, mode
             else "`dropout_forward`")
     # out alone comes back; the cache stays in the worker, where dropout_backward takes it by
     # handle (Note [Items of a result] in grader/worker/runtime.py)
-    result = call_student(student, LAYERS, "dropout_forward", case.x,
-                          dropout_param(student, case, seed, mode), what=what, value_items=[0])
+    try:
+        result = student.call(LAYERS, "dropout_forward", case.x,
+                              dropout_param(student, case, seed, mode), value_items=[0])
+    except StudentError as error:
+        failure = student_failure(what, error)
+        named = two_d_only(case.x, error)  # Note [Dropout written for 2-D x]
+        if named:  # before the traceback, as builders.backward_check's `raised` puts it
+            first, _, rest = failure.message.partition("\n")
+            failure = CheckFailure(f"{first}\nlooks like: {named}" + (f"\n{rest}" if rest else ""),
+                                   hint=failure.hint, details=failure.details)
+        raise failure from None
     value = plain(result.value)
     if not isinstance(value, (tuple, list)) or len(value) < 2:
         raise CheckFailure(f"`dropout_forward` returned {type(value).__name__}, expected a tuple "

@@ -20,6 +20,11 @@ MUTANTS = [
     Bug("forgot to divide by p (not inverted dropout)", "layers.py",
         "mask = (np.random.rand(*x.shape) < p) / p",
         "mask = (np.random.rand(*x.shape) < p) * 1.0", "dropout_forward", (NET,)),
+    # Note [Dropout written for 2-D x] in checks.py: four real hand-ins
+    Bug("dropout for 2-D x only", "layers.py",
+        "mask = (np.random.rand(*x.shape) < p) / p",
+        "N, D = x.shape\n        mask = (np.random.rand(N, D) < p) / p", "dropout_forward",
+        ("dropout_backward",)),  # backward's 4-D sample needs the forward's cache
     Bug("dropout applied at test time", "layers.py",
         "out = x.copy()  # See Note [Inputs are read-only]",
         "out = x * (np.random.rand(*x.shape) < p) / p", "dropout_forward", (NET,)),

@@ -771,6 +771,10 @@ def _loss_signatures(case: ModelCase, data_loss: float) -> list[Signature]:
                                     "sum(W**2) for every weight matrix"),
         Signature(_near(data_loss + penalty - half_reg_square[weights[-1]]),
                   f"the penalty leaves out the last layer's weights {weights[-1]}"),
+        # a real Berkeley CS182 hand-in: the penalty written once, beside the last layer
+        Signature(_near(data_loss + half_reg_square[weights[-1]]),
+                  f"the penalty holds the last layer's weights {weights[-1]} only; the course "
+                  f"adds 0.5 * reg * sum(W**2) for every weight matrix {', '.join(weights)}"),
     ]
 
 
@@ -1676,6 +1680,20 @@ EPS_OUTSIDE = ("epsilon is not in the step's denominator: next_w = w - learning_
                "(sqrt(cache) + epsilon)")
 
 
+# Note [Momentum in PyTorch's form]
+# Some courses that reuse this assignment teach momentum as PyTorch's torch.optim.SGD writes
+# it: v = momentum * v + dw, next_w = w - learning_rate * v (Berkeley CS182's 2022 hw1, whose
+# notebook publishes its own expected values for that form; four real hand-ins).  From zero
+# velocity with a constant learning rate the two forms take the same steps (the course's v is
+# -learning_rate times PyTorch's), so `steps` passes; on the published test, which hands in a
+# velocity of the course's form, next_w and velocity differ, and the student saw only numbers.
+# The signature names the form; the verdict is the course's (its velocity is a step, not a
+# sum of gradients).
+TORCH_FORM = ("this is PyTorch's form of momentum (v = momentum * v + dw, next_w = w - "
+              "learning_rate * v); this course keeps the learning rate inside the velocity: "
+              "v = momentum * v - learning_rate * dw, next_w = w + v")
+
+
 def _update_signatures(rule: str, output: str, case: UpdateCase,
                        adam_t: str = "from_0") -> list[Signature]:
     """Known slips of each rule, computed from this case's inputs (Note [Update-rule checks]);
@@ -1695,8 +1713,11 @@ def _update_signatures(rule: str, output: str, case: UpdateCase,
                                      "update next_w = w + v"),
                            # Note [Steps taken with the velocity handed in]
                            Signature(_near_array(w + v), STALE_VELOCITY),
-                           Signature(_near_array(w - v), STALE_VELOCITY)],
-                "velocity": [Signature(_near_array(mu * v + lr * dw), opposite)]}[output]
+                           Signature(_near_array(w - v), STALE_VELOCITY),
+                           # Note [Momentum in PyTorch's form]
+                           Signature(_near_array(w - lr * (mu * v + dw)), TORCH_FORM)],
+                "velocity": [Signature(_near_array(mu * v + lr * dw), opposite),
+                             Signature(_near_array(mu * v + dw), TORCH_FORM)]}[output]
     if rule == "rmsprop":
         cache, decay, eps = c.get("cache", np.zeros_like(w)), c["decay_rate"], c["epsilon"]
         right = decay * cache + (1 - decay) * dw ** 2

@@ -69,6 +69,9 @@ MUTANTS = [
         "loss = data_loss + _l2_penalty(p, list(p), self.reg)", FCN),
     Bug("FullyConnectedNet backward stops before layer 1", FC_NET,
         "for i in range(L - 1, 0, -1):", "for i in range(L - 1, 1, -1):", FCN),
+    # a real Berkeley CS182 hand-in (the penalty and its gradient beside the last layer only)
+    Bug("FullyConnectedNet regularizes the last layer only", FC_NET,
+        'weight_names = [f"W{i}" for i in range(1, L + 1)]', 'weight_names = [f"W{L}"]', FCN),
     Bug("L2 penalty without the 0.5 in both networks", FC_NET,
         "return 0.5 * reg * sum(", "return reg * sum(", FCN, (TWO,)),
     Bug("adam writes its corrected step size into config", "optim.py",
@@ -126,6 +129,13 @@ MUTANTS = [
         'next_w = w - velocity\n'
         '    velocity = config["momentum"] * velocity - config["learning_rate"] * dw\n'
         '    config["velocity"] = velocity\n    return next_w, config', "sgd_momentum"),
+    # Note [Momentum in PyTorch's form] in checks.py: four real Berkeley CS182 hand-ins
+    Bug("sgd_momentum in PyTorch's form", "optim.py",
+        'velocity = config["momentum"] * velocity - config["learning_rate"] * dw\n'
+        '    config["velocity"] = velocity\n    return w + velocity, config',
+        'velocity = config["momentum"] * velocity + dw\n'
+        '    config["velocity"] = velocity\n    return w - config["learning_rate"] * velocity, config',
+        "sgd_momentum"),
     Bug("rmsprop adds epsilon to w", "optim.py",
         'next_w = w - config["learning_rate"] * dw / (np.sqrt(cache) + config["epsilon"])',
         'next_w = w - config["learning_rate"] * dw / np.sqrt(cache) + config["epsilon"]', "rmsprop"),

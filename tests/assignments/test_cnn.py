@@ -37,11 +37,14 @@ PHRASES = {
     "conv: filters flipped (convolution, not correlation)": "filters are flipped",
     "conv: padding forgotten": "padding is missing",
     "conv backward: dw from the last image only": "last image only",
+    "conv: pads by 1 whatever pad is": "zero-padded by 1 whatever conv_param['pad'] is",
+    "conv backward: crops dx by 1 whatever pad is": "cropped by 1 on each side whatever",
+    "conv backward: window rows and columns swapped": "height and width swapped",
     "conv backward: dx keeps the padding": "still includes the padding",
     "conv backward: crops with pad:-pad, empty when pad is 0": "pad:-pad is 0:0",
     "conv backward: pad:-pad crop copied into dx, raises when pad is 0": "pad:-pad is 0:0",
     "conv backward: db summed over the batch only": "summed over the batch only",
-    "max pool: windows step by the pool size": "",
+    "max pool: windows step by the pool size": "step by the pool size instead of by `stride`",
     "max pool backward: gradient to the whole window": "whole pooling window",
     "max pool backward: overlapping windows overwrite": "overwrite each other",
     "max pool backward: a shared maximum's dout replaced, not added": "share their maximum",
@@ -61,8 +64,10 @@ PHRASES = {
     "spatial batchnorm: unbiased running variance": "unbiased batch variance",
     "spatial batchnorm backward: dx not transposed back": "without transposing the channels back",
     "group norm: statistics per channel": "statistics are per channel",
+    "group norm: statistics per pixel": "statistics are per pixel",
     "group norm backward: dgamma copies dbeta's formula, in (C,)": "shape (6,) accepted",
     "group norm backward: no gradient through mean and variance": "mean and variance is missing",
+    "group norm backward: dgamma from x, not x_hat": "dgamma sums dout * x, the input",
     "ThreeLayerConvNet: loss summed over the batch":
         "summed over the batch (N = 20) instead of averaged",
     "ThreeLayerConvNet: backward starts from the scores": "",
@@ -597,3 +602,34 @@ def test_the_pad_crop_that_raises_is_named_only_for_its_own_error() -> None:
                                        "(2,3,3) (2,4,4)")
     assert checks.conv_backward_raised(sample(0), other) == ""
     assert checks.conv_backward_raised(sample(0), StudentError("NameError", "(2, 0, 0)")) == ""
+
+
+def test_an_empty_pooling_window_is_named_only_where_stride_and_size_differ() -> None:
+    """Note [Pooling windows stepped by their size]: the zero-size error is named on a sample
+    whose stride differs from its pool size, and not on one where they agree."""
+    from grader.checks.spec import Sample
+    checks = _checks_module()
+    text = ("`max_pool_forward_naive` raised ValueError: zero-size array to reduction operation "
+            "maximum which has no identity (fromnumeric.py:83) on sample 'x'")
+    overlapping = Sample("x", (np.ones((1, 1, 7, 9)), {"pool_height": 3, "pool_width": 3,
+                                                              "stride": 2}))
+    tiled = Sample("x", (np.ones((1, 1, 4, 4)), {"pool_height": 2, "pool_width": 2,
+                                                        "stride": 2}))
+    assert "instead of by `stride`" in checks.pool_forward_raised(overlapping, text)
+    assert checks.pool_forward_raised(tiled, text) == ""
+    assert checks.pool_forward_raised(overlapping, "raised IndexError: index 3 is out") == ""
+
+
+def test_swapped_filter_sides_are_named_only_for_non_square_filters() -> None:
+    """Note [Filter rows and columns swapped]: a broadcast error between shapes ending (HH, WW)
+    and (WW, HH) is named for a 3x2 filter, and nothing is named for a square one."""
+    from grader.checks.spec import Sample
+    from grader.worker.client import StudentError
+    checks = _checks_module()
+    x, b, conv = np.zeros((1, 2, 9, 8)), np.zeros(3), {"stride": 2, "pad": 0}
+    error = StudentError("ValueError", "operands could not be broadcast together with shapes "
+                                       "(2,3,2) (2,2,3) (2,3,2) ")
+    tall = Sample("3x2", (x, np.zeros((3, 2, 3, 2)), b, conv))
+    square = Sample("3x3", (x, np.zeros((3, 2, 3, 3)), b, conv))
+    assert "height and width swapped" in checks.conv_backward_raised(tall, error)
+    assert checks.conv_backward_raised(square, error) == ""

@@ -48,6 +48,7 @@ EXPECTED_MESSAGES = {
                                        "probability of DROPPING a unit"),
     "forgot to divide by p (not inverted dropout)": ("dropout_forward/train_kept_values",
                                                      "not divided by the keep probability"),
+    "dropout for 2-D x only": ("dropout_forward/train_kept_values", "works for 2-D x only"),
     "dropout applied at test time": ("dropout_forward/test_mode_identity",
                                      "dropout is applied at test time"),
     "seed ignored": ("dropout_forward/seed_reproducible", "the seed is ignored"),
@@ -396,3 +397,17 @@ def test_a_network_without_layer_norm_is_told_which_normalization_it_was_built_w
     assert check.points < check.max_points
     assert "has no 'gamma1'" in check.message
     assert "(the network was built with normalization='layernorm')" in check.message, check.message
+
+
+def test_a_mask_drawn_for_two_axes_is_named_on_other_shapes():
+    """Note [Dropout written for 2-D x]: np.random.rand(x.shape[0], x.shape[1]) times a 4-D x
+    raises a broadcast error, named; the same error on a 2-D x, or another error, is not."""
+    from grader.worker.client import StudentError
+    checks = _checks_module()
+    broadcast = StudentError(type="ValueError", message="operands could not be broadcast "
+                             "together with shapes (1,3,20,30) (1,3) ")
+    assert "2-D x only" in checks.two_d_only(np.ones((1, 3, 20, 30)), broadcast)
+    assert "(1, 3, 20, 30)" in checks.two_d_only(np.ones((1, 3, 20, 30)), broadcast)
+    assert checks.two_d_only(np.ones((4, 5)), broadcast) == ""
+    other = StudentError(type="KeyError", message="'seed'")
+    assert checks.two_d_only(np.ones((4, 5, 6)), other) == ""
