@@ -521,6 +521,14 @@ def _run_gradescope(args: argparse.Namespace) -> int:
     return 0
 
 
+# Note [The release a submission is in]
+# A student release is a folder students work in (`cd release && grade check cs231n`, README of
+# the release).  Run from elsewhere (the repository's root, an editor's terminal in another
+# folder) with the package inside the release, `grade check release/cs231n` answered "check
+# needs --assignment ID, or --release DIR, or to be run inside a student release", though the
+# release was plain from the path.  So without --assignment and --release, the release is the
+# one the current folder is in, else the one the submission is in; the full grader is still
+# chosen only by --assignment.
 def _release_folder(args: argparse.Namespace):
     """The student release `grade check` uses, or None for the full grader: --release DIR,
     else the release the current folder is in when no --assignment is given.  Sets
@@ -539,6 +547,8 @@ def _release_folder(args: argparse.Namespace):
         return None
     else:
         folder = release.find(Path.cwd())
+        if folder is None and Path(args.submission).exists():  # Note [The release a submission is in]
+            folder = release.find(Path(args.submission))
         if folder is None:
             raise ValueError("check needs --assignment ID, or --release DIR, or to be run inside "
                              "a student release (a folder with grader-release.yml)")
