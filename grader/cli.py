@@ -726,9 +726,16 @@ def _run_export(args: argparse.Namespace) -> int:
 
     try:
         results = export.load(Path(args.results))
-        roster = export.read_roster(Path(args.roster)) if args.roster else None
     except (export.ExportError, OSError) as exc:
         print(f"grade: {exc}", file=sys.stderr)
+        return 2
+    try:
+        roster = export.read_roster(Path(args.roster)) if args.roster else None
+    except export.ExportError as exc:
+        print(f"grade: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # one line naming the flag, not Python's "[Errno 2] ..." (Note [Command errors])
+        print(f"grade: --roster {args.roster}: {_reason(exc, args.roster)}", file=sys.stderr)
         return 2
     output = Path(args.output) if args.output else None
     warnings: list[str] = []

@@ -410,3 +410,11 @@ def test_cli_writes_a_message_that_names_a_non_utf8_folder(tmp_path, format) -> 
                           capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"})
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+
+
+def test_cli_a_roster_that_cannot_be_read_is_one_line_naming_the_flag(out_dir, tmp_path) -> None:
+    """Note [Command errors] in grader/cli.py: a missing roster said Python's "[Errno 2] No such
+    file or directory: '...'"."""
+    done = grade("export", str(out_dir), "--format", "canvas", "--roster", str(tmp_path / "roster.csv"))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == f"grade: --roster {tmp_path / 'roster.csv'}: No such file or directory\n"
