@@ -86,7 +86,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     selftest.set_defaults(run=_run_selftest)
 
     check = commands.add_parser(
-        "check", help="grade one submission (folder, .zip or .py) and print the verdict",
+        "check", help="grade one submission (folder, .zip, .py or .ipynb) and print the verdict",
         description="Grade one submission against the reference. Exit status: 0 when every "
                     "check passed, 1 when some check lost points, 2 when the submission could "
                     "not be graded or the command was wrong (a path that does not exist, a --json "
@@ -370,14 +370,15 @@ def _check(args: argparse.Namespace) -> int:
     grading = Grading(Path(args.submission), assignment,
                       Options(args.sandbox, worker_python, args.select, progress,
                               notebook_mode=args.notebook_mode, device=args.device,
-                              data_dir=args.data_dir))
+                              data_dir=args.data_dir),
+                      name=submission_name(Path(args.submission)))
     platform_known = _platform_meanwhile()
     try:
         if manifest is not None:  # Note [Manifest before checks]: the worker starts meanwhile
             try:
                 assignment = manifest.complete()
             except errors as exc:
-                print(f"grade: {exc}", file=sys.stderr)
+                print(f"grade: {exc}{_frameworks_hint(exc)}", file=sys.stderr)
                 return 2
             grading.complete(assignment)
         from .scoring.plugin import NoChecks, prepare_selected
@@ -428,6 +429,35 @@ def _check(args: argparse.Namespace) -> int:
 # the checks and pytest, which is mostly waiting for that subprocess; the module keeps the
 # answer, so the result reads the same string from it.  The thread is started after the
 # worker's process (so no fork of the judge runs beside it) and joined before the checks run.
+# Note [Frameworks not installed]
+# `pip install dl-grader` (or its wheel) installs the numpy assignments' needs; PyTorch and
+# TensorFlow come with the `frameworks-cpu` or `frameworks-gpu` extra (README, "Quick start"),
+# and the framework assignments' checks import them.  Without them `grade check -a pytorch`
+# said only "<site-packages>/grader/assignments/pytorch/checks.py cannot be loaded:
+# ModuleNotFoundError: No module named 'torch'", which reads like a broken install.  The line
+# now ends with the command that installs the extra's pinned builds, read from the installed
+# package's own metadata (the pins live in pyproject.toml alone: Note [Pinned dependencies]).
+FRAMEWORK_MODULES = ("torch", "torchvision", "tensorflow", "keras")
+
+
+def _frameworks_hint(exc: BaseException) -> str:
+    """"; ... pip install ..." when `exc` comes from a framework that is not installed (Note
+    [Frameworks not installed]), else ""."""
+    cause = exc.__cause__
+    if not (isinstance(cause, ModuleNotFoundError)
+            and (cause.name or "").split(".")[0] in FRAMEWORK_MODULES):
+        return ""
+    from importlib import metadata
+    try:
+        pins = [r.split(";")[0].strip() for r in metadata.requires("dl-grader") or ()
+                if "frameworks-cpu" in r.partition(";")[2]]
+    except metadata.PackageNotFoundError:
+        pins = []
+    how = f"pip install {' '.join(pins)}" if pins else "the frameworks-cpu extra of dl-grader"
+    return (f"; the grader was installed without the frameworks (PyTorch, TensorFlow): {how} "
+            f"(the CPU builds; the frameworks-gpu extra for CUDA)")
+
+
 def _platform_meanwhile():
     """A started thread that makes platform.platform(terse=True) known (Note [Platform while
     the worker starts])."""
@@ -491,6 +521,14 @@ def _run_gradescope(args: argparse.Namespace) -> int:
     return 0
 
 
+# Note [The release a submission is in]
+# A student release is a folder students work in (`cd release && grade check cs231n`, README of
+# the release).  Run from elsewhere (the repository's root, an editor's terminal in another
+# folder) with the package inside the release, `grade check release/cs231n` answered "check
+# needs --assignment ID, or --release DIR, or to be run inside a student release", though the
+# release was plain from the path.  So without --assignment and --release, the release is the
+# one the current folder is in, else the one the submission is in; the full grader is still
+# chosen only by --assignment.
 def _release_folder(args: argparse.Namespace):
     """The student release `grade check` uses, or None for the full grader: --release DIR,
     else the release the current folder is in when no --assignment is given.  Sets
@@ -509,6 +547,8 @@ def _release_folder(args: argparse.Namespace):
         return None
     else:
         folder = release.find(Path.cwd())
+        if folder is None and Path(args.submission).exists():  # Note [The release a submission is in]
+            folder = release.find(Path(args.submission))
         if folder is None:
             raise ValueError("check needs --assignment ID, or --release DIR, or to be run inside "
                              "a student release (a folder with grader-release.yml)")
@@ -544,6 +584,26 @@ def _run_release(args: argparse.Namespace) -> int:
         return 2
     print(summary.text())
     return 0
+
+
+# Note [The submission's name]
+# `grade check` names the submission (the result's `submission`, the table's first line, the
+# default report's file name) after the path it was given, as `grade batch` names an entry of
+# a class (grader/submission/discover.py): a folder by its whole name, a file by its stem.  The
+# stem of the path as typed said nothing or the wrong thing for what students type: `grade
+# check .` inside their package gave "" ("fc_nets: " and grade-reports/fc_nets-.html), `..`
+# gave "..", and a folder `john.doe` gave "john".  So `.`, `..` and the like are resolved to
+# the folder they name first.  A name that is not UTF-8 (bytes from another system's
+# encoding) is shown with those bytes replaced, as discover.shown does for a class: as it
+# came, it reached the terminal and the HTML report as lone surrogates, which no UTF-8
+# writer accepts, and `grade check` died with a UnicodeEncodeError after grading.
+def submission_name(path: "Path") -> str:
+    """What `grade check` calls the submission at `path` (Note [The submission's name])."""
+    if path.name in ("", ".", ".."):
+        path = path.resolve()
+    name = path.name if path.is_dir() else path.stem
+    # discover.shown's conversion, without importing discover (PyYAML: Note [What check imports])
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace") or "submission"
 
 
 def default_report_path(result) -> "Path":
@@ -589,11 +649,13 @@ def _batch(args: argparse.Namespace) -> int:
             raise ValueError(f"--workers must be at least 1, not {args.workers}")
         if args.job_limit is not None and not args.job_limit > 0:  # NaN too
             raise ValueError(f"--job-limit must be a number of seconds above 0, not {args.job_limit}")
+        _submissions_folder(Path(args.submissions))
         if args.scheduler is not None and ":" not in args.scheduler:
             raise ValueError(f"--scheduler expects an address like tcp://HOST:PORT, "
                              f"not {args.scheduler!r}")
         assignment = assignments.load(args.assignment, conventions,
                                       _questions(args, batch_out=Path(args.out)))
+        _same_assignment(Path(args.out), assignment.id)  # Note [One assignment per output folder]
         select_checks(assignment.checks, args.select)  # Note [Zero checks] in grader/scoring/plugin.py
         gc.freeze()  # Note [Start-up without the collector]: before any job or worker starts
         gc.enable()
@@ -609,10 +671,52 @@ def _batch(args: argparse.Namespace) -> int:
     except (ValueError, OSError, assignments.AssignmentError, BatchError, NoChecks) as exc:
         # OSError: an unreadable --course file or submissions folder, an output folder that
         # cannot be written.  The batch cannot go on; every result it wrote is kept.
-        print(f"grade: {exc}", file=sys.stderr)
+        print(f"grade: {exc}{_frameworks_hint(exc)}", file=sys.stderr)
         return 2
     print(summary(outcome))
     return outcome.exit_status
+
+
+# Note [A class is a folder]
+# `grade batch` grades the entries of a folder, one submission each.  What instructors hand it
+# instead: the zip an LMS gives them (Canvas's and Gradescope's "download all" are zips), one
+# student's package, a typo.  run_batch answered "X is not a folder" for all of them alike;
+# this says which it is and what to do, before the output folder is made or anything loaded.
+def _submissions_folder(folder: "Path") -> None:
+    """A ValueError of one line when `folder` cannot be a class's submissions folder (Note [A
+    class is a folder])."""
+    if not folder.exists():
+        raise ValueError(f"{folder} does not exist")
+    if not folder.is_dir():
+        unzip = (f" (unzip it into a folder first: unzip -d submissions {folder})"
+                 if folder.suffix.lower() == ".zip" else "")
+        raise ValueError(f"{folder} is a file: grade batch grades a folder that holds one entry "
+                         f"per submission{unzip}; grade check grades a single submission")
+
+
+# Note [One assignment per output folder]
+# A batch's output folder is one assignment's gradebook: results/<id>.json, reports, grades.csv,
+# the dashboard.  Graded again with another --assignment (the next week's `grade batch
+# submissions/ -a cnn -o graded/`, reusing the folder), every submission's settings differ, so
+# every one was regraded and its fc_nets result, report and grades.csv row replaced by the cnn
+# ones, without a word: the first assignment's grades were gone.  So a folder whose results are
+# another assignment's is refused before anything is graded, saying which it holds; one result
+# file is read (they are all the same assignment's, by this rule), and an unreadable one
+# decides nothing (the batch's reconciliation reports it).
+def _same_assignment(out: "Path", assignment_id: str) -> None:
+    """A ValueError of one line when `out` holds another assignment's results (Note [One
+    assignment per output folder])."""
+    import json
+    found = sorted((out / "results").glob("*.json")) if (out / "results").is_dir() else []
+    for path in found[:1]:
+        try:
+            other = json.loads(path.read_text()).get("assignment")
+        except (OSError, ValueError, AttributeError):
+            return
+        if isinstance(other, str) and other != assignment_id:
+            raise ValueError(f"--out {out} holds the results of {other} ({len(found)} in "
+                             f"results/); grading {assignment_id} there would replace them: give "
+                             f"each assignment its own output folder")
 
 
 def _run_export(args: argparse.Namespace) -> int:
@@ -622,9 +726,16 @@ def _run_export(args: argparse.Namespace) -> int:
 
     try:
         results = export.load(Path(args.results))
-        roster = export.read_roster(Path(args.roster)) if args.roster else None
     except (export.ExportError, OSError) as exc:
         print(f"grade: {exc}", file=sys.stderr)
+        return 2
+    try:
+        roster = export.read_roster(Path(args.roster)) if args.roster else None
+    except export.ExportError as exc:
+        print(f"grade: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # one line naming the flag, not Python's "[Errno 2] ..." (Note [Command errors])
+        print(f"grade: --roster {args.roster}: {_reason(exc, args.roster)}", file=sys.stderr)
         return 2
     output = Path(args.output) if args.output else None
     warnings: list[str] = []
@@ -654,6 +765,8 @@ def _run_export(args: argparse.Namespace) -> int:
         text = export.to_junit(results, export.grading_times(Path(args.results)))
     else:
         text = export.to_csv(results)
+    from .report.text import writable  # Note [Names that are not UTF-8 in what is written]
+    text = writable(text)
     if output is None:
         sys.stdout.write(text)
     else:
@@ -896,8 +1009,25 @@ def _exit_now(code: int) -> None:
     os._exit(code)
 
 
+# Note [The judge's pytest is the grader's own]
+# The grader runs its checks in a pytest session of its own (grader/scoring/plugin.py), and
+# pytest reads two variables from the environment of whoever runs `grade`: PYTEST_ADDOPTS
+# (options added to every session) and PYTEST_PLUGINS (plugins to load).  CI jobs set them
+# for their own test suites (`--junitxml=report.xml`, `--timeout=60`, `-n auto`, `-p xdist`),
+# and the grader's session took them too: with any option of a plugin the grader leaves out
+# (junitxml, pytest-timeout, xdist, the cache's `--lf`) or a plugin not installed, `grade
+# check` and `grade batch` refused to grade ("pytest collected no check (exit code 4: ...
+# unrecognized arguments: --junitxml=report.xml)"), a message about the grader's insides.  The
+# session's options are the grader's alone, so every command starts without these two
+# variables; student code never sees the judge's environment anyway.
+_PYTEST_ENVIRONMENT = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")
+
+
 def main(argv: list[str] | None = None) -> int:
     _quick_exit()
+    import os
+    for name in _PYTEST_ENVIRONMENT:  # Note [The judge's pytest is the grader's own]
+        os.environ.pop(name, None)
     asked = sys.argv[1:] if argv is None else argv
     # Note [Parser of the command asked]
     parser = build_parser(only="check" if asked[:1] == ["check"] else None)

@@ -19,27 +19,44 @@ from pathlib import Path
 from ..scoring.result import SubmissionResult
 
 
+# Note [Advice in the job summary]
+# A check the rubric gives 0 points only advises (Note [Advisory checks] in
+# grader/scoring/assignment.py): `grade check` shows it as `advice` and exits 0 when nothing
+# else failed.  The job summary listed it among the checks that "lost points" ("1 of 46 checks
+# lost points in 1 functions", "0 / 0"), under a full score, and a student with every point
+# was told to fix something.  The summary now lists the checks that cost points, and the
+# advice after them under its own heading, saying it costs nothing.
 def summary_markdown(result: SubmissionResult) -> str:
-    """The job summary: the score, then each function that lost points with its checks."""
+    """The job summary: the score, then each function that lost points with its checks, then
+    the advice (Note [Advice in the job summary])."""
     lines = [f"## {result.assignment}: {result.score:g} / {result.max_score:g}", ""]
     if result.status != "graded":
         return "\n".join(lines + [f"Not graded: {_cell(result.message) or 'no message'}", ""])
     lost: OrderedDict[str, list] = OrderedDict()
+    advice = [c for c in result.checks if c.status != "passed" and c.max_points == 0]
     for check in result.checks:
-        if check.status != "passed":
+        if check.status != "passed" and check.max_points != 0:
             lost.setdefault(check.function, []).append(check)
     if not lost:
-        return "\n".join(lines + [f"Every check passed ({len(result.checks)} checks).", ""])
-    lines += [f"{sum(len(v) for v in lost.values())} of {len(result.checks)} checks lost points "
-              f"in {len(lost)} functions:", "", "| function | check | status | points | why |",
-              "| --- | --- | --- | --- | --- |"]
-    for function, checks in lost.items():
-        for check in checks:
-            why = check.message.strip().splitlines()[0] if check.shows_message and \
-                check.message.strip() else ""
-            lines.append(f"| `{function}` | `{check.id}` | {check.status} | 0 / "
-                         f"{check.max_points:g} | {_cell(why)[:200]} |")
+        lines.append(f"Every check passed ({len(result.checks)} checks)." if not advice else
+                     f"No check lost points ({len(result.checks)} checks).")
+    else:
+        lines += [f"{sum(len(v) for v in lost.values())} of {len(result.checks)} checks lost points "
+                  f"in {len(lost)} functions:", "", "| function | check | status | points | why |",
+                  "| --- | --- | --- | --- | --- |"]
+        for function, checks in lost.items():
+            for check in checks:
+                lines.append(f"| `{function}` | `{check.id}` | {check.status} | 0 / "
+                             f"{check.max_points:g} | {_cell(_why(check))[:200]} |")
+    if advice:
+        lines += ["", f"Advice ({len(advice)}: checks worth 0 points, which never cost any):", "",
+                  "| function | check | why |", "| --- | --- | --- |"]
+        lines += [f"| `{c.function}` | `{c.id}` | {_cell(_why(c))[:200]} |" for c in advice]
     return "\n".join(lines + [""])
+
+
+def _why(check) -> str:
+    return check.message.strip().splitlines()[0] if check.shows_message and check.message.strip() else ""
 
 
 def _cell(text: str) -> str:

@@ -45,7 +45,7 @@ STUDENT_FILES = (
     "course/__init__.py", "course/ci.py", "course/export.py", "course/release.py",
     "course/replay.py", "course/student_cli.py",
     "report/__init__.py", "report/charts.py", "report/fix_first.py", "report/html.py",
-    "report/terminal.py",
+    "report/terminal.py", "report/text.py",
     "scoring/__init__.py", "scoring/assignment.py", "scoring/course_files.py", "scoring/pipeline.py",
     "scoring/plugin.py",
     "scoring/result.py",

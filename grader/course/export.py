@@ -47,6 +47,16 @@ are not in that schema, so points stay in the suite's properties and in the
 other formats; <testsuites> has no `skipped` in that schema (its suites do).  A submission that could not be graded is one <testcase> named
 `grading` with an <error>.
 
+# Note [Advice in JUnit]
+A check the rubric gives 0 points only advises (Note [Advisory checks] in
+grader/scoring/assignment.py): it never costs points and never changes `grade check`'s exit
+status.  As a <failure> it turned a course repository's test report red (Jenkins, GitLab
+and the GitHub actions that read JUnit count failures) for a student with every point,
+whose job had passed.  So a 0-point check that did not pass is a <testcase> without an outcome, its
+advice in the case's <system-out> ("advice (0 points, costs nothing): ..."), which the
+schema allows there and the reporters show beside the case; the CSV, the Gradescope
+results and the reports still give its status.
+
 # Note [Causes in exports]
 A check's `cause` (Note [Causes] in grader/scoring/result.py) goes where each format has
 a place for it: the CSV's `causes` column counts them per submission
@@ -297,6 +307,9 @@ def _junit_case(suite: ET.Element, result: SubmissionResult, check) -> str:
     text = _check_output(check)
     first = text.splitlines()[0] if text else check.status
     cause = JUNIT_TYPES.get(check.cause or "") if check.shows_message else None
+    if check.max_points == 0 and check.status in ("failed", "error", "timeout"):  # Note [Advice in JUnit]
+        ET.SubElement(case, "system-out").text = f"advice (0 points, costs nothing): {text}"
+        return "advice"
     if check.status == "failed":
         ET.SubElement(case, "failure", message=first, type=cause or "WrongAnswer").text = text
     elif check.status in ("error", "timeout"):

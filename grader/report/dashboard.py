@@ -63,6 +63,7 @@ from pathlib import Path
 import jinja2
 
 from .fix_first import without_sample
+from .text import writable
 from ..scoring.result import SubmissionResult
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"  # the repository's templates/ (a link)
@@ -331,7 +332,8 @@ def render_dashboard(out_dir: Path, assignment, results: tuple | None = None) ->
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
                                      undefined=jinja2.StrictUndefined, trim_blocks=True,
                                      lstrip_blocks=True)
-    return environment.get_template("dashboard.html.j2").render(v=build_view(out_dir, assignment, results))
+    return writable(environment.get_template("dashboard.html.j2").render(  # Note [Names that are not UTF-8 in what is written]
+        v=build_view(out_dir, assignment, results)))
 
 
 def write_dashboard(out_dir: Path, assignment, results: tuple | None = None) -> Path:

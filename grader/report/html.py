@@ -38,6 +38,7 @@ import jinja2
 
 from .charts import view as chart_view
 from .fix_first import fix_order
+from .text import writable
 from ..scoring.result import SubmissionResult
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"  # the repository's templates/ (a link)
@@ -118,11 +119,11 @@ def render_html(result: SubmissionResult) -> str:
              if all(c.status in ("passed", "skipped") for c in checks)]
     percent = round(100 * result.score / result.max_score) if result.max_score else 0
     passed = sum(1 for c in result.checks if c.status == "passed")
-    return _template().render(
+    return writable(_template().render(  # Note [Names that are not UTF-8 in what is written]
         r=result, percent=percent, passed=passed, anchors=anchors, fixes=fix_order(result),
         failed_functions=[(f, c) for f, c in functions.items() if (f, c) not in whole],
         passed_functions=whole,
-        public_only=any(n.startswith(PUBLIC_ONLY_PREFIX) for n in result.notes))
+        public_only=any(n.startswith(PUBLIC_ONLY_PREFIX) for n in result.notes)))
 
 
 def write_html(result: SubmissionResult, path: Path) -> None:

@@ -27,10 +27,13 @@ from ..scoring.result import CheckResult, SubmissionResult
 # `printable`: control characters (C0, DEL, C1) and the invisible format characters that
 # reorder or hide text (bidirectional overrides, zero-width characters) are shown as
 # escapes (`\x1b`, `\u202e`), never interpreted.  Only the line breaks the grader
-# itself puts between lines are kept.
+# itself puts between lines are kept.  Lone surrogates are escaped too (`\udcff`): a file name
+# that is not UTF-8 comes to Python as one (a message of staging names the folder it found
+# empty), and no UTF-8 terminal writer accepts it: `grade check` died printing the table.
 _ESCAPED = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x20), *range(0x7f, 0xa0)]}
 _ESCAPED.update({c: f"\\u{c:04x}" for c in [*range(0x200b, 0x2010), *range(0x2028, 0x202f),
-                                             *range(0x2060, 0x2070), 0xfeff, 0x061c]})
+                                             *range(0x2060, 0x2070), 0xfeff, 0x061c,
+                                             *range(0xd800, 0xe000)]})
 _ESCAPED.update({ord("\t"): "    "})
 
 

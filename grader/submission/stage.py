@@ -481,7 +481,7 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
                 f"{', '.join(layout.files.values())}); hand the notebooks in with the package "
                 f"(they are read for inline answers); notebooks are graded only for assignments "
                 f"whose manifest maps a module to one")
-        raise SubmissionError(f"no Python files found in {submission.name}")
+        raise SubmissionError(f"no Python files found in {submission.name}" + _zips_inside(source_root))
     try:
         anchor, rivals = _find_anchor(files, source_root, layout)
     except SubmissionError:
@@ -664,6 +664,25 @@ def _stage_notebooks(chosen: dict[str, Path], layout: Layout, package: str, root
             result.files[module] = path.name
             result.import_timeouts[module] = timeout
     return result
+
+
+# Note [A zip inside the submission]
+# Students zip their zip: the course asks for `assignment2.zip`, the LMS or the student wraps
+# it in another (`submission.zip` holding `assignment2.zip`), or a folder holds the zip it was
+# meant to be.  Staging never opens a zip inside a submission (its limits are the outer zip's,
+# and an archive of archives is a way around them), so such a hand-in has no Python files, and
+# the message said only that ("no Python files found in submission.zip"), which a student who
+# can see layers.py in the inner zip cannot act on.  It now names the zips found inside and
+# what to hand in instead.
+def _zips_inside(root: Path) -> str:
+    """", which holds a.zip: ..." when `root` holds zips (Note [A zip inside the submission])."""
+    inner = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.zip")
+                   if p.is_file() and not _skipped(p.relative_to(root).parts))
+    if not inner:
+        return ""
+    shown = ", ".join(inner[:3]) + (f" and {len(inner) - 3} more" if len(inner) > 3 else "")
+    return (f", which holds {shown}: a zip inside a submission is not unpacked; hand in the "
+            f"folder of your code, zipped once")
 
 
 def _lines(count: int) -> str:

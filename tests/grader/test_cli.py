@@ -589,3 +589,177 @@ def test_the_parser_of_check_alone_parses_and_explains_check_as_the_whole_one(ca
     assert "usage: grade check" in said[0][1] and "invalid choice: 'none'" in said[2][2]
     with pytest.raises(SystemExit):
         cli.build_parser("check").parse_args(["batch", "subs", "-a", "fc_nets"])  # not there
+
+
+# -- what students and staff type (the user trial) ------------------------------------------------
+
+# stdout as a UTF-8 desktop locale (en_US.UTF-8) has it: strict (a C or C.UTF-8 locale escapes)
+STRICT_UTF8 = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
+
+
+def run_tiny_in(env: dict, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", WITH_TINY, *args, "-a", "tiny"],
+                          capture_output=True, text=True, timeout=120, cwd=cwd, env=env,
+                          errors="replace")
+
+
+@pytest.mark.parametrize("typed, inside", [(".", ""), ("..", "cs231n"), ("./", "")],
+                         ids=["dot", "dotdot", "dot_slash"])
+def test_check_names_the_folder_a_dot_stands_for(submission, typed, inside) -> None:
+    """Note [The submission's name] in grader/cli.py: `grade check .` inside the package named
+    the submission "" ("tiny: ", grade-reports/tiny-.html)."""
+    folder = submission({"cs231n/layers.py": TINY_LAYERS})
+    result = run_tiny(typed, cwd=folder / inside)
+    assert result.returncode == 1, result.stdout + result.stderr  # no optim.py: sgd lost
+    assert result.stdout.startswith(f"tiny: {folder.name}\n"), result.stdout
+    assert (folder / inside / "grade-reports" / f"tiny-{folder.name}.html").is_file()
+
+
+def test_check_names_a_folder_by_its_whole_name(submission) -> None:
+    """A folder `john.doe` is john.doe, as `grade batch` names it, not "john"."""
+    folder = submission({"john.doe/layers.py": TINY_LAYERS})
+    result = run_tiny(str(folder / "john.doe"), "--no-html")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.startswith("tiny: john.doe\n"), result.stdout
+
+
+def _not_utf8_folder(parent: Path, files: dict[str, str]) -> Path:
+    """A folder under `parent` whose name is the Latin-1 bytes of "café" (not UTF-8)."""
+    folder = Path(os.fsdecode(bytes(parent) + b"/caf\xe9"))
+    folder.mkdir()
+    os.chmod(folder, 0o755)
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+def test_check_of_a_folder_whose_name_is_not_utf8_prints_and_writes_its_report(submission) -> None:
+    """Note [The submission's name] in grader/cli.py: the name reached stdout as a lone surrogate
+    and `grade check` died with UnicodeEncodeError after grading (the HTML report's write in any
+    locale, the table's print in a UTF-8 one)."""
+    folder = _not_utf8_folder(submission({"x.txt": ""}), {"layers.py": TINY_LAYERS})
+    result = run_tiny_in(STRICT_UTF8, "check", str(folder), cwd=folder.parent)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.startswith("tiny: caf\ufffd\n"), result.stdout
+    assert (folder.parent / "grade-reports" / "tiny-caf_.html").is_file()
+
+
+def test_an_ungradable_folder_whose_name_is_not_utf8_says_why_in_one_line(submission) -> None:
+    """Note [Terminal text] and Note [Names that are not UTF-8 in the report]: staging's message
+    names the folder; printed raw, it ended `grade check` in a traceback."""
+    folder = _not_utf8_folder(submission({"x.txt": ""}), {})
+    report = folder.parent / "report.html"
+    result = run_tiny_in(STRICT_UTF8, "check", str(folder), "--html", str(report), "--json",
+                         str(folder.parent / "r.json"))
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "could not be graded: no Python files found in caf\\udce9" in result.stdout
+    assert "no Python files found in caf?" in report.read_text(encoding="utf-8")
+    assert json.loads((folder.parent / "r.json").read_text())["status"] == "error"
+
+
+@pytest.mark.parametrize("make, said", [
+    (lambda d: d / "class.zip", "class.zip is a file: grade batch grades a folder that holds one "
+                                "entry per submission (unzip it into a folder first: unzip -d "
+                                "submissions {path}); grade check grades a single submission"),
+    (lambda d: d / "nowhere", "{path} does not exist"),
+], ids=["lms_zip", "typo"])
+def test_batch_on_what_is_not_a_class_folder_says_what_it_is(tmp_path, make, said) -> None:
+    """Note [A class is a folder] in grader/cli.py: an LMS's zip, not unzipped, was "not a folder"."""
+    path = make(tmp_path)
+    if path.suffix == ".zip":
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("ada/cs231n/layers.py", TINY_LAYERS)
+    result = run_tiny_command("batch", str(path), "-o", str(tmp_path / "out"))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.endswith(said.format(path=path) + "\n"), result.stderr
+    assert result.stderr.count("\n") == 1 and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["check", "batch"])
+def test_a_ci_jobs_pytest_options_do_not_reach_the_graders_session(submission, tmp_path, command) -> None:
+    """Note [The judge's pytest is the grader's own] in grader/cli.py: PYTEST_ADDOPTS=--junitxml=...,
+    set by a course CI for its own tests, made `grade check` a command error ("pytest collected
+    no check ... unrecognized arguments"), as did PYTEST_PLUGINS naming an uninstalled plugin."""
+    wrong_relu = TINY_LAYERS.replace("np.maximum(0, x)", "np.abs(x)")
+    env = {**os.environ, "PYTEST_ADDOPTS": f"--junitxml={tmp_path / 'j.xml'} -x --maxfail=1 -W error",
+           "PYTEST_PLUGINS": "xdist_not_installed"}
+    if command == "check":
+        where = [str(submission({"layers.py": wrong_relu})), "--json", str(tmp_path / "r.json")]
+    else:
+        klass = tiny_class(tmp_path / "class", ["ada"])
+        (klass / "ada" / "cs231n" / "layers.py").write_text(wrong_relu)
+        where = [str(klass), "-o", str(tmp_path / "out")]
+    result = run_tiny_in(env, command, *where, "--no-html" if command == "check" else "-j1",
+                         cwd=tmp_path)
+    assert result.returncode == (1 if command == "check" else 0), result.stdout + result.stderr
+    data = json.loads((tmp_path / ("r.json" if command == "check" else "out/results/ada.json")).read_text())
+    assert [(c["id"], c["status"]) for c in data["checks"]] == [
+        ("relu_forward/out", "failed"), ("sgd/next_w", "error"), ("affine_forward/out", "passed")]
+    assert (data["score"], data["max_score"]) == (2, 4)
+
+
+def test_a_zip_inside_the_submission_is_named_with_what_to_hand_in(submission, tmp_path) -> None:
+    """Note [A zip inside the submission] in grader/submission/stage.py: "no Python files found
+    in submission.zip" said nothing of the assignment2.zip inside it."""
+    inner = tmp_path / "assignment2.zip"
+    with zipfile.ZipFile(inner, "w") as archive:
+        archive.writestr("cs231n/layers.py", TINY_LAYERS)
+    outer = submission({"x.txt": ""}) / "submission.zip"
+    with zipfile.ZipFile(outer, "w") as archive:
+        archive.write(inner, "assignment2.zip")
+    result = run_tiny(str(outer), "--no-html")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert ("could not be graded: no Python files found in submission.zip, which holds "
+            "assignment2.zip: a zip inside a submission is not unpacked; hand in the folder of "
+            "your code, zipped once") in result.stdout
+
+
+def test_batch_refuses_an_output_folder_of_another_assignment(tmp_path) -> None:
+    """Note [One assignment per output folder] in grader/cli.py: `-o graded/` reused for the
+    next assignment regraded every submission and replaced the first assignment's results."""
+    from grader.scoring.result import SubmissionResult
+    klass = tiny_class(tmp_path / "class", ["ada"])
+    kept = SubmissionResult("fc_nets", "ada", "graded", 40, 42, 1.0, {})
+    kept.write(tmp_path / "out" / "results" / "ada.json")
+    before = (tmp_path / "out" / "results" / "ada.json").read_text()
+    result = run_tiny_command("batch", str(klass), "-o", str(tmp_path / "out"))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr == (f"grade: --out {tmp_path / 'out'} holds the results of fc_nets (1 in "
+                             f"results/); grading tiny there would replace them: give each "
+                             f"assignment its own output folder\n")
+    assert (tmp_path / "out" / "results" / "ada.json").read_text() == before
+    again = run_tiny_command("batch", str(klass), "-o", str(tmp_path / "out2"))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert run_tiny_command("batch", str(klass), "-o", str(tmp_path / "out2")).returncode == 0
+
+
+def test_a_class_folder_whose_name_is_not_utf8_keeps_its_report_and_dashboard(tmp_path) -> None:
+    """Note [Names that are not UTF-8 in what is written] in grader/report/text.py: one empty
+    folder named in Latin-1 cost its report and the whole class dashboard."""
+    klass = tiny_class(tmp_path / "class", ["ada"])
+    _not_utf8_folder(klass, {})
+    result = run_tiny_in(STRICT_UTF8, "batch", str(klass), "-o", str(tmp_path / "out"), "-j1")
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "report not written" not in result.stdout and "dashboard: not written" not in result.stdout
+    assert "not graded: caf: no Python files found in caf\\udce9" in result.stdout, result.stdout
+    assert "no Python files found in caf?" in (tmp_path / "out" / "reports" / "caf.html").read_text()
+    assert "caf?" in (tmp_path / "out" / "summary.html").read_text()
+
+
+def test_a_framework_assignment_without_the_frameworks_says_what_to_install(tmp_path) -> None:
+    """Note [Frameworks not installed] in grader/cli.py: a wheel installed without its
+    frameworks extra said only that checks.py "cannot be loaded: ModuleNotFoundError"."""
+    blocked = ("import sys; sys.modules['torch'] = None; "
+               "from grader.cli import main; sys.exit(main(sys.argv[1:]))")
+    (tmp_path / "PyTorch.ipynb").write_text(json.dumps(ANSWERED))
+    result = subprocess.run([sys.executable, "-c", blocked, "check", str(tmp_path / "PyTorch.ipynb"),
+                             "-a", "pytorch", "--no-html"], capture_output=True, text=True,
+                            timeout=120, cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1 and "checks.py cannot be loaded" in result.stderr
+    assert result.stderr.endswith("; the grader was installed without the frameworks (PyTorch, "
+                                  "TensorFlow): pip install torch==2.13.0 tensorflow-cpu==2.21.0 "
+                                  "(the CPU builds; the frameworks-gpu extra for CUDA)\n"), result.stderr

@@ -167,6 +167,26 @@ def test_the_job_summary_gives_the_score_and_the_functions_that_lost_points(tmp_
     assert "No result to report" in summary.read_text()
 
 
+def test_the_job_summary_puts_advice_apart_from_lost_points(tmp_path) -> None:
+    """Note [Advice in the job summary] in grader/course/ci.py: a 0-point check that failed was
+    listed among the checks that "lost points", under a full score."""
+    advice = CheckResult(id="softmax_loss/underflow", function="softmax_loss", title="t",
+                         status="failed", points=0.0, max_points=0.0, visibility="visible",
+                         message="loss: 1 of 1 entries differ (max abs error inf)")
+    full = _result("passed")
+    (tmp_path / "r.json").write_text(SubmissionResult(
+        "fc_nets", "cs231n", "graded", 1.0, 1.0, 0.5, {}, full.checks + (advice,)).to_json())
+    done = subprocess.run([sys.executable, "-m", "grader.course.ci", str(tmp_path / "r.json"),
+                           "--summary", str(tmp_path / "summary.md")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "summary.md").read_text()
+    assert "fc_nets: 1 / 1" in text and "checks lost points in" not in text, text
+    assert "No check lost points (2 checks)." in text
+    assert "Advice (1: checks worth 0 points, which never cost any):" in text
+    assert "| `softmax_loss` | `softmax_loss/underflow` | loss: 1 of 1 entries differ" in text
+
+
 # ---------------------------------------------------------------------------------------------
 # A release's CI, run from a fresh venv
 # ---------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import csv
 import io
 import json
 import math
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -233,6 +234,8 @@ JUNIT_10 = {
     "failure": ({"type", "message"}, set(), set()),
     "error": ({"type", "message"}, set(), set()),
     "skipped": ({"type", "message"}, set(), set()),
+    "system-out": (set(), set(), set()),
+    "system-err": (set(), set(), set()),
 }
 SUREFIRE_TIME = r"(([0-9]{0,3},)*[0-9]{3}|[0-9]{0,3})*(\.[0-9]*)?"
 
@@ -373,3 +376,45 @@ def test_cli_errors_exit_2(tmp_path) -> None:
     done = grade("export", str(tmp_path), "--format", "pdf")
     assert done.returncode == 2 and "invalid choice" in done.stderr
     assert "export" in grade("--help").stdout
+
+
+def test_junit_gives_advice_without_a_failure(tmp_path) -> None:
+    """Note [Advice in JUnit]: a 0-point check that fails was a <failure>, so a course repository's
+    test report went red for a student with every point (and `grade check` exit status 0)."""
+    checks = (CheckResult("softmax_loss/underflow", "softmax_loss", "no underflow", "failed", 0, 0,
+                          message="loss: 1 of 1 entries differ (max abs error inf)", cause="wrong"),
+              CheckResult("affine_forward/out", "affine_forward", "out", "passed", 2, 2))
+    SubmissionResult("fc_nets", "ada", "graded", 2.0, 2.0, 1.0, {}, checks).write(
+        tmp_path / "results" / "ada.json")
+    done = grade("export", str(tmp_path), "--format", "junit", "-o", str(tmp_path / "j.xml"))
+    assert done.returncode == 0, done.stderr
+    root = ET.parse(tmp_path / "j.xml").getroot()
+    validate_junit_10(root)
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("2", "0", "0")
+    case = root.find(".//testcase[@name='softmax_loss/underflow']")
+    assert [child.tag for child in case] == ["system-out"]
+    assert case[0].text == "advice (0 points, costs nothing): loss: 1 of 1 entries differ (max abs error inf)"
+
+
+@pytest.mark.parametrize("format", ["csv", "junit"])
+def test_cli_writes_a_message_that_names_a_non_utf8_folder(tmp_path, format) -> None:
+    """Note [Names that are not UTF-8 in what is written] in grader/report/text.py: a message
+    naming a folder called "caf\\xe9" (a lone surrogate once read) ended `grade export -o` in a
+    UnicodeEncodeError traceback, and its standard output too where that is strict UTF-8."""
+    SubmissionResult("fc_nets", "caf", "error", 0, 42, 0.1, {},
+                     message="no Python files found in caf\udce9").write(tmp_path / "results" / "caf.json")
+    done = grade("export", str(tmp_path), "--format", format, "-o", str(tmp_path / "out.txt"))
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert "no Python files found in caf?" in (tmp_path / "out.txt").read_text()
+    done = subprocess.run([str(GRADE), "export", str(tmp_path), "--format", format],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"})
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+
+
+def test_cli_a_roster_that_cannot_be_read_is_one_line_naming_the_flag(out_dir, tmp_path) -> None:
+    """Note [Command errors] in grader/cli.py: a missing roster said Python's "[Errno 2] No such
+    file or directory: '...'"."""
+    done = grade("export", str(out_dir), "--format", "canvas", "--roster", str(tmp_path / "roster.csv"))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == f"grade: --roster {tmp_path / 'roster.csv'}: No such file or directory\n"

@@ -618,6 +618,16 @@ def test_a_release_checks_only_the_conventions_it_recorded(built, tmp_path) -> N
 
 
 @pytest.mark.slow
+def test_a_submission_inside_a_release_is_checked_with_it_from_anywhere(built, tmp_path) -> None:
+    """Note [The release a submission is in] in grader/cli.py: `grade check release/cs231n` from
+    outside the release was refused ("check needs --assignment ID, or --release DIR ...")."""
+    folder, _ = built("fc_nets")
+    result = run_grade("check", folder / "cs231n", "-k", "affine_forward", "--no-html", cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "note: public checks only" in result.stdout and "score 0 / " in result.stdout
+
+
+@pytest.mark.slow
 def test_assignment_given_inside_a_release_runs_the_course_grader(built, solutions) -> None:
     folder, _ = built("fc_nets")
     result = run_grade("check", solutions("fc_nets"), "-a", "fc_nets", "--no-html", cwd=folder)
