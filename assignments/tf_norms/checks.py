@@ -615,6 +615,16 @@ BN_BATCH_AXIS_ONLY = ("for NHWC maps the statistics were taken over the batch ax
                       "of a conv layer averages over N, H and W for each channel")
 LN_AS_BN = ("each feature was normalized over the batch (axis 0), which is batch normalization: "
             "layer norm normalizes each example over all of its features")
+# Note [Layer norm over axis 1 of a conv map]
+# A real IST597-style file (2025) wrote layer norm for the (N, D) activations after a dense
+# layer, `tf.reduce_mean(x, axis=1, keepdims=True)`: right there, but on an NHWC map axis 1 is
+# the height, so each example is normalized per (w, c) over H alone.  Its out, matches_keras
+# and gradients checks said only "72 of 72 entries differ"; batch norm's like mistake had its
+# own words (BN_BATCH_AXIS_ONLY).  The same points are lost (the lab's CNN normalizes conv
+# maps); the message now names it.
+LN_AXIS_ONE_ONLY = ("for NHWC maps the statistics were taken over axis 1 only, the height: axis=1 "
+                    "is all the features of an (N, D) activation but one axis of an image map; layer "
+                    "norm of a conv layer averages each example over H, W and C (or over C alone)")
 
 
 def _norm_variants(kind: str, sample: Sample, eps: float) -> list[tuple[np.ndarray, str]]:
@@ -631,6 +641,8 @@ def _norm_variants(kind: str, sample: Sample, eps: float) -> list[tuple[np.ndarr
     variants.append((scale(_normalized(x, other, eps)), BN_AS_LN if kind == BN_AXES else LN_AS_BN))
     if x.ndim == 4 and kind == BN_AXES:  # layer norm over the last axis is right (Note [Two layer-norm conventions])
         variants.append((scale(_normalized(x, (0,), eps)), BN_BATCH_AXIS_ONLY))
+    if x.ndim == 4 and kind == LN_AXES:  # Note [Layer norm over axis 1 of a conv map]
+        variants.append((scale(_normalized(x, (1,), eps)), LN_AXIS_ONE_ONLY))
     return variants
 
 
