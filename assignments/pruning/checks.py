@@ -225,6 +225,31 @@ def _read(student: Student, ref, what: str):
         raise _failure(f"reading the recorded model back ({what})", error) from None
 
 
+# Note [A model that was never loaded]
+# A real ECE562 hand-in (2025) loaded the model only when its file was on the student's Drive,
+# `if os.path.exists(path): model = load_model(path, mode=mode)` with `model = None` otherwise
+# (path '/content/drive/My Drive/...'), and handed `model` to test_model in every cell.  In
+# grading there is no Drive, so load_model was never called, every test_model got None, and
+# all nine checks said "reading the recorded model back (weights) raised TypeError: expected an
+# nn.Module, got NoneType" with the stand-in's traceback: a message that reads as the grader's
+# fault.  A test_model handed None now says so, whether any cell called load_model, and that
+# load_model hands out the trained model whatever its path.  The verdict is unchanged: nothing
+# was pruned or tested in this run.
+
+def _never_loaded(observation, record) -> CheckFailure:
+    """test_model was handed None (Note [A model that was never loaded])."""
+    loads = observation.recorded("load_model")
+    why = ("no cell called load_model, so `model` was never loaded" if not loads else
+           f"load_model gave a model in cell {loads[0].cell}, but the name handed to test_model "
+           f"held None")
+    return CheckFailure(
+        f"cell {record.cell} handed test_model None, not a model: {why}, and nothing was pruned or "
+        f"tested.  In grading, load_model hands out the trained model whatever its path (your Drive "
+        f"is not here): a load made only when the model's file exists (`if os.path.exists(path):`) "
+        f"finds no file and is skipped",
+        hint="load the model as the course's cell does: model = load_model(path, mode=mode)")
+
+
 def steps(student: Student) -> list[Step]:
     """Every pruned model the notebook tested, in order (the notebook runs once per grading)."""
     observation = student.observation(_provide(student))
@@ -234,6 +259,8 @@ def steps(student: Student) -> list[Step]:
     original = trained().state
     found = []
     for record in observation.require("test_model", "a model passed to the course's `test_model`"):
+        if record.facts.get("type") == "NoneType":  # Note [A model that was never loaded]
+            raise _never_loaded(observation, record)
         weights = _read(student, record.ref("model"), "weights")
         if not isinstance(weights, dict) or set(weights) != set(original):
             raise CheckFailure(

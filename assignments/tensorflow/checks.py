@@ -435,9 +435,17 @@ def recorded_sequential(student: Student):
     """(record, where, (C1, C2, K)); Note [The observed Sequential model]."""
     observation = student.observation()
     records = observation.require("train_part34", "a model_init_fn passed to train_part34")
-    chosen = next((r for r in records if r.facts.get("is_sequential")
-                   and "Conv2D" in r.facts.get("layers", [])
-                   and not r.in_open_ended_part), None)
+    candidates = [r for r in records if r.facts.get("is_sequential") and "Conv2D" in r.facts.get("layers", [])
+                  and not r.in_open_ended_part]
+    # Note [Which Sequential is judged]
+    # A real ECE562 hand-in (2025) trained a deep Sequential ConvNet of its own in Part III's
+    # "Train a Two-Layer Network" cell, before Part IV's three-layer Sequential; the first
+    # Sequential with a Conv2D was taken, and both Sequential checks judged that model ("has
+    # the layers ['Permute', 'RandomFlip', ...]").  A Sequential with the three-layer ConvNet's
+    # shape (a 5x5 and a 3x3 Conv2D, one Dense) is taken first; the first Sequential only when
+    # none has that shape, so a wrong Part IV model is still the one named.
+    chosen = next((r for r in candidates if _three_layer_shapes(r.facts.get("shapes", []))),
+                  candidates[0] if candidates else None)
     if chosen is None:
         seen = "; ".join(f"cell {r.cell}: {r.facts.get('class') or r.facts.get('model_error')} "
                          f"{r.facts.get('layers', [])}" for r in records)
@@ -450,11 +458,19 @@ def recorded_sequential(student: Student):
     shapes = [tuple(s) for s in chosen.facts.get("shapes", [])]
     kernels = [s for s in shapes if len(s) == 4]
     dense = [s for s in shapes if len(s) == 2]
-    if len(kernels) != 2 or len(dense) != 1 or kernels[0][:2] != (5, 5) or kernels[1][:2] != (3, 3):
+    if not _three_layer_shapes(shapes):
         raise CheckFailure(f"{where} has the layers {chosen.facts.get('layers')} with weights {shapes}; "
                            f"the notebook's three-layer ConvNet has a 5x5 Conv2D, a 3x3 Conv2D and one "
                            f"Dense layer", hint=KERAS_HINT)
     return chosen, where, (kernels[0][3], kernels[1][3], dense[0][1])
+
+
+def _three_layer_shapes(shapes) -> bool:
+    """Weights of the three-layer ConvNet's shape: a 5x5 and a 3x3 Conv2D, one Dense."""
+    shapes = [tuple(s) for s in shapes]
+    kernels = [s for s in shapes if len(s) == 4]
+    dense = [s for s in shapes if len(s) == 2]
+    return len(kernels) == 2 and len(dense) == 1 and kernels[0][:2] == (5, 5) and kernels[1][:2] == (3, 3)
 
 
 def _build_recorded(student: Student, record, where: str, seed: int | None = None) -> RemoteObject:

@@ -54,7 +54,7 @@ from grader.checks.compare import (Signature, Tolerance, as_array, compare_array
                                    compare_scalar)
 from grader.checks.spec import Check, CheckFailure, Sample
 from grader.checks.student import MissingName, RemoteObject, Student
-from grader.worker.client import StudentError
+from grader.worker.client import BudgetSpent, StudentError, WorkerTimeout
 
 NORMS = "norms"   # the student's normalization.py (manifest `files:`)
 TAPE = "tape"     # the course helper shipped into the submission (course/grader_tape.py)
@@ -615,6 +615,16 @@ BN_BATCH_AXIS_ONLY = ("for NHWC maps the statistics were taken over the batch ax
                       "of a conv layer averages over N, H and W for each channel")
 LN_AS_BN = ("each feature was normalized over the batch (axis 0), which is batch normalization: "
             "layer norm normalizes each example over all of its features")
+# Note [Layer norm over axis 1 of a conv map]
+# A real IST597-style file (2025) wrote layer norm for the (N, D) activations after a dense
+# layer, `tf.reduce_mean(x, axis=1, keepdims=True)`: right there, but on an NHWC map axis 1 is
+# the height, so each example is normalized per (w, c) over H alone.  Its out, matches_keras
+# and gradients checks said only "72 of 72 entries differ"; batch norm's like mistake had its
+# own words (BN_BATCH_AXIS_ONLY).  The same points are lost (the lab's CNN normalizes conv
+# maps); the message now names it.
+LN_AXIS_ONE_ONLY = ("for NHWC maps the statistics were taken over axis 1 only, the height: axis=1 "
+                    "is all the features of an (N, D) activation but one axis of an image map; layer "
+                    "norm of a conv layer averages each example over H, W and C (or over C alone)")
 
 
 def _norm_variants(kind: str, sample: Sample, eps: float) -> list[tuple[np.ndarray, str]]:
@@ -631,6 +641,8 @@ def _norm_variants(kind: str, sample: Sample, eps: float) -> list[tuple[np.ndarr
     variants.append((scale(_normalized(x, other, eps)), BN_AS_LN if kind == BN_AXES else LN_AS_BN))
     if x.ndim == 4 and kind == BN_AXES:  # layer norm over the last axis is right (Note [Two layer-norm conventions])
         variants.append((scale(_normalized(x, (0,), eps)), BN_BATCH_AXIS_ONLY))
+    if x.ndim == 4 and kind == LN_AXES:  # Note [Layer norm over axis 1 of a conv map]
+        variants.append((scale(_normalized(x, (1,), eps)), LN_AXIS_ONE_ONLY))
     return variants
 
 
@@ -1334,10 +1346,11 @@ class _Runs:
     def __init__(self) -> None:
         self.student: Student | None = None
         self.rows: dict[str, dict] = {}
+        self.timed_out = ""  # the training that ran out of time: Note [Training that runs out of time]
 
     def for_student(self, student: Student) -> dict[str, dict]:
         if self.student is not student:
-            self.student, self.rows = student, {}
+            self.student, self.rows, self.timed_out = student, {}, ""
         return self.rows
 
 
@@ -1395,18 +1408,28 @@ def _new_model(student: Student, normalization: str | None, input_shape: tuple =
                num_classes: int = MODEL_KWARGS["num_classes"], seed: int = 0) -> RemoteObject:
     """The student's model, built after the worker's generators are seeded; Note [Seeded training runs]."""
     model = _model(student)
-    option = next(k for k, v in OPTIONS.items() if v == normalization)
     try:
-        kwargs = model.arguments(option, input_shape, num_classes, seed)
+        kwargs = _arguments(student, normalization, input_shape, num_classes, seed)
     except ValueError as error:  # roles.py Note [Normalization flags]
         raise CheckFailure(str(error)) from None
     try:
         student.call(TAPE, "seed_generators", seed)
         return student.new(NORMS, model.name, **kwargs)
     except StudentError as error:
-        shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-        raise CheckFailure(f"`{model.name}({shown})` raised {error}{tf1_hint(error)}{keras2_hint(error)}"
+        raise CheckFailure(f"{_built(model.name, kwargs)} raised {error}{tf1_hint(error)}{keras2_hint(error)}"
                            + (f"\n{error.traceback}" if error.traceback else "")) from None
+
+
+def _arguments(student: Student, normalization: str | None, input_shape: tuple, num_classes: int,
+               seed: int) -> dict:
+    """The keyword arguments the checks build the student's model with (roles.py Note [Which model])."""
+    option = next(k for k, v in OPTIONS.items() if v == normalization)
+    return _model(student).arguments(option, input_shape, num_classes, seed)
+
+
+def _built(name: str, kwargs: dict) -> str:
+    """"`CNN(hidden_size=100, output_size=10, norm_type='batch')`": the model as the checks built it."""
+    return f"`{name}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})`"
 
 
 # Note [Digits at the lab's size]
@@ -1482,12 +1505,18 @@ def _scores(student: Student, model: RemoteObject, x: np.ndarray, what: str,
     return scores
 
 
-def _train(student: Student, model: RemoteObject, x: np.ndarray, y: np.ndarray, **options) -> str:
-    """Train with the student's `train`, else the reference's loop; which one (Note [Which model is trained])."""
+def _train(student: Student, model: RemoteObject, x: np.ndarray, y: np.ndarray, built: str,
+           **options) -> str:
+    """Train with the student's `train`, else the reference's loop; which one (Note [Which model is
+    trained]).  `built`: the model as `_built` shows it, for a run that runs out of time (Note
+    [Training that runs out of time])."""
     analysis = ANALYSES.of(student)
     if analysis.source is None or analysis.source.train_function() is None:
+        loop = (f"the reference's training loop ({options['steps']} steps of {options['batch_size']} "
+                f"images, GradientTape and Adam; the submission has no train(model, x, y))")
         try:
-            student.call(TAPE, "train_model", model.ref, x, y, **options)
+            _timed(student, f"{TAPE}.train_model", built, loop, x, lambda: student.call(
+                TAPE, "train_model", model.ref, x, y, timeout=TRAIN_TIMEOUT_S, **options))
         except StudentError as error:
             raise CheckFailure(f"training `{_model(student).name}` with the reference's loop raised {error}"
                                f"{keras2_hint(error)}"
@@ -1497,12 +1526,68 @@ def _train(student: Student, model: RemoteObject, x: np.ndarray, y: np.ndarray, 
     kwargs = dict(options)
     if parameters is not None and not parameters.varargs:
         kwargs = {k: v for k, v in options.items() if k in parameters.names}
+    called = f"`train(model, x, y, {', '.join(f'{k}={v!r}' for k, v in kwargs.items())})`"
     try:
-        student.call(NORMS, "train", model.ref, x, y, **kwargs)
+        _timed(student, f"{NORMS}.train", built, f"your {called}", x, lambda: student.call(
+            NORMS, "train", model.ref, x, y, timeout=TRAIN_TIMEOUT_S, **kwargs))
     except StudentError as error:
-        raise CheckFailure(f"`train(model, x, y, {', '.join(f'{k}={v!r}' for k, v in kwargs.items())})` "
-                           f"raised {error}" + (f"\n{error.traceback}" if error.traceback else "")) from None
+        raise CheckFailure(f"{called} raised {error}"
+                           + (f"\n{error.traceback}" if error.traceback else "")) from None
     return "the submission's train"
+
+
+# Note [Training that runs out of time]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# A training run that got no reply within TRAIN_TIMEOUT_S said only "no reply within the time
+# limit of 480 s", and every training check after it (Note [Fail fast] in
+# grader/checks/student.py) "`train_model` already ran out of time in an earlier check":
+# `train_model` is the grader's helper (course/grader_tape.py), no name the student wrote or
+# knows.  So such a timeout is raised again, still a WorkerTimeout (the status stays
+# `timeout`), naming what the student knows: their model as the checks built it
+# (`CNN(hidden_size=100, output_size=10, norm_type='batch')`), the loop (the reference's, with
+# its steps and batch size, or their own `train(...)` as called), the image size and the limit;
+# and what to look at: the definitions (and lines) where the model cuts windows out of the
+# images in a Python loop (roles.py Note [Windows cut in a Python loop]), as the course
+# template's convolution and pooling do, the slowness Note [Training time of the course's
+# template] measured; else where a step can be slow or endless.  The later training checks
+# say which model's training ran out of time and that it is not waited out again.  A run cut
+# by the submission's time budget (BudgetSpent, Note [Time budget] in grader/worker/client.py)
+# keeps its type and its own words, prefixed with the training.  The limit of the training
+# call is TRAIN_TIMEOUT_S itself, read when it is made, which is also how a test shortens it
+# (the checks' other calls keep the check's limit).
+def _timed(student: Student, key: str, built: str, loop: str, x: np.ndarray, call: Callable):
+    """`call()`, its timeout raised again naming the training (Note [Training that runs out of time])."""
+    RUNS.for_student(student)
+    refused = key in student._timed_out  # Note [Fail fast]: not called again
+    training = f"training {built} on {x.shape[1]}x{x.shape[2]} images with {loop}"
+    try:
+        return call()
+    except BudgetSpent as error:
+        raise BudgetSpent(f"{training}: {error}") from None
+    except WorkerTimeout as error:
+        if refused:
+            raise WorkerTimeout(f"{training} was not started: training {RUNS.timed_out or 'this model'} "
+                                f"ran out of time in an earlier check, and a training that did not "
+                                f"finish is not waited out again (see that check's message)") from None
+        RUNS.timed_out = built
+        first, _, output = str(error).partition("\n")
+        raise WorkerTimeout(f"{training} did not finish within {TRAIN_TIMEOUT_S:g} s, the limit of one "
+                            f"training run ({first}); {_slow_training_advice(student)}"
+                            + (f"\n{output}" if output else "")) from None
+
+
+def _slow_training_advice(student: Student) -> str:
+    """What to look at in a model whose training ran out of time (Note [Training that runs out of time])."""
+    analysis = ANALYSES.of(student)
+    loops = analysis.source.loop_windows(_model(student).name) if analysis.source is not None else []
+    if not loops:
+        return ("look for what makes a training step slow or endless: a Python loop over the images "
+                "or over positions in the forward pass, or a loop that never ends")
+    shown = ", ".join(f"`{name}` ({analysis.view.where(line)})" for name, line in loops)
+    return (f"the forward pass cuts windows out of the images in a Python loop ({shown}), as the "
+            f"course template's convolution and pooling do: one TensorFlow op per window position "
+            f"and layer at every step, which makes each step slow; tf.nn.conv2d and tf.nn.max_pool2d "
+            f"(or Keras' Conv2D and MaxPooling2D, which the lab allows) do the same in one op each")
 
 
 def train_kwargs(data: training_data.ImageSet) -> dict:
@@ -1561,7 +1646,10 @@ def training_check(option: str) -> Check:
         for seed in RUN_SEEDS:
             model, present = _model_for(student, normalization, np.asarray(data.x_train), data.num_classes,
                                         data.is_digits, seed)
-            trained_by = _train(student, model, present(data.x_train), data.y_train,
+            images = present(data.x_train)
+            built = _built(_model(student).name, _arguments(student, normalization, images.shape[1:],
+                                                            data.num_classes, seed))
+            trained_by = _train(student, model, images, data.y_train, built,
                                 **dict(train_kwargs(data), seed=seed))
             scores = _scores(student, model, present(x_test), "after training", data.num_classes)
             finite = bool(np.all(np.isfinite(scores)))
@@ -1707,7 +1795,9 @@ def evaluate_check() -> Check:
         scores = _scores(student, model, x, "40 test images")
         labels = np.argmax(scores, axis=1)
         if len(set(labels.tolist())) < 2:  # an untrained model may predict one class: teach it a little
-            _train(student, model, x_train, y_train, **dict(TRAIN_KWARGS, steps=50))
+            built = _built(_model(student).name, _arguments(student, "batch", x_train.shape[1:],
+                                                            MODEL_KWARGS["num_classes"], 0))
+            _train(student, model, x_train, y_train, built, **dict(TRAIN_KWARGS, steps=50))
             scores = _scores(student, model, x, "40 test images")
             labels = np.argmax(scores, axis=1)
             if len(set(labels.tolist())) < 2:

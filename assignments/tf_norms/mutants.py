@@ -44,6 +44,9 @@ MUTANTS = [
     Bug("layer norm over the batch axis", FILE,
         "_mean_and_variance(x, _all_axes_but_first(x.shape.rank))", "_mean_and_variance(x, [0])",
         "layer_norm"),
+    Bug("layer norm: conv maps averaged over axis 1 only (the (N, D) formula)", FILE,
+        "_mean_and_variance(x, _all_axes_but_first(x.shape.rank))", "_mean_and_variance(x, [1])",
+        "layer_norm", ("NormalizedCNN",)),  # the layer-normalized CNN calls it and may train worse
     Bug("weight norm without the square root", FILE,
         "length = tf.sqrt(tf.reduce_sum(tf.square(v), axis=axes, keepdims=True))",
         "length = tf.reduce_sum(tf.square(v), axis=axes, keepdims=True)", "weight_norm"),

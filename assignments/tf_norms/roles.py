@@ -428,6 +428,62 @@ class Source:
         signature = self.signature(node)
         return "train" if len(signature.names) >= 3 and signature.required <= 3 else None
 
+    # Note [Windows cut in a Python loop]
+    # The course template's `convolution` and `max_pool` cut every window out of the image
+    # with tf.slice in a Python loop over the output positions (its `flatten`), so each
+    # training step runs one op per position and layer: the slowness checks.py Note [Training
+    # time of the course's template] measured.  `loop_windows` names the definitions that do
+    # so, for the message of a training run that ran out of time (checks.py Note [Training that
+    # runs out of time]): the definitions the model's forward pass reaches (its `forward`,
+    # `call` or `__call__`, and what they call as `self.name(...)` or as a module-level
+    # function, transitively) with a `for` or `while` loop that calls `.slice(...)` or takes a
+    # subscript bounded on two axes (`x[:, i:i + 3, j:j + 3, :]`).  A loop that slices one
+    # axis (a minibatch, `x[i:i + 64]`) is not one; code the forward pass does not reach (the
+    # training loop, loading data, the template's helpers kept but unused beside Keras layers,
+    # as a real CS 599 file kept them) is not read.
+    def loop_windows(self, class_name: str) -> list[tuple[str, int]]:
+        """(definition, line of its loop) for each definition the forward pass of the model
+        `class_name` reaches that cuts windows in a Python loop (Note [Windows cut in a Python loop])."""
+        cls = self.classes.get(class_name)
+        if cls is None:
+            return []
+        methods = {n.name: n for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        pending = [f"self.{name}" for name in FORWARD_METHODS if name in methods]
+        reached: dict[str, ast.AST] = {}
+        while pending:
+            key = pending.pop()
+            node = methods.get(key[5:]) if key.startswith("self.") else self.functions.get(key)
+            if node is None or key in reached:
+                continue
+            reached[key] = node
+            for call in ast.walk(node):
+                if isinstance(call, ast.Call) and isinstance(call.func, ast.Name):
+                    pending.append(call.func.id)
+                elif (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                      and isinstance(call.func.value, ast.Name) and call.func.value.id == "self"):
+                    pending.append(f"self.{call.func.attr}")
+        found = []
+        for key, node in reached.items():
+            line = next((loop.lineno for loop in ast.walk(node) if isinstance(loop, (ast.For, ast.While))
+                         and any(_cuts_a_window(inner) for inner in ast.walk(loop))), None)
+            if line is not None:
+                found.append((f"{class_name}.{key[5:]}" if key.startswith("self.") else key, line))
+        return sorted(found, key=lambda item: item[1])
+
+
+def _cuts_a_window(node: ast.AST) -> bool:
+    """A `.slice(...)` call, or a subscript bounded on two axes (Note [Windows cut in a Python loop])."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "slice":
+        return True
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Tuple):
+        return sum(isinstance(s, ast.Slice) and (s.lower is not None or s.upper is not None)
+                   for s in node.slice.elts) >= 2
+    return False
+
+
+# The methods a model's forward pass starts from (Note [Windows cut in a Python loop]).
+FORWARD_METHODS = ("forward", "call", "__call__")
+
 
 # Words that make a "norm" parameter a size or a setting of one normalization, not the model's
 # choice among them (Note [Which model]).

@@ -387,6 +387,25 @@ def test_model_pruned_before_the_structured_part_is_named_there(edit) -> None:
         shutil.rmtree(path.parent, ignore_errors=True)
 
 
+def test_a_model_loaded_only_from_a_drive_file_is_named_as_never_loaded() -> None:
+    """Note [A model that was never loaded]: the load is guarded by a file check on the
+    student's Drive, so in grading `model` stays None and test_model is handed None; every
+    check says that, not the stand-in's TypeError."""
+    path = _variant(("model = load_model(path, mode=mode)\n",
+                     "drive_path = os.path.join('/content/drive/My Drive/ece697ls/assignment3', path)\n"
+                     "model = load_model(drive_path, mode=mode) if os.path.exists(drive_path) else None\n"
+                     "if model is None:\n    print('no model at', drive_path)\n"))
+    try:
+        result = grade(path, ASSIGNMENT)
+        assert result.status == "graded", result.message
+        for check in result.checks:
+            assert check.status == "failed", (check.id, check.status)
+            assert "handed test_model None, not a model: no cell called load_model" in check.message
+            assert "expected an nn.Module" not in check.message, check.message
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
 def test_a_python_file_is_ungradable_with_one_message() -> None:
     """Note [Graded only from the notebook] in grader/checks/observe.py: no notebook, no grading."""
     folder = Path(tempfile.mkdtemp(prefix="grader-test-pruning-"))

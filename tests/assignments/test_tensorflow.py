@@ -15,6 +15,7 @@ plugin); one worker start (TensorFlow import, ~5 s) and one notebook run per gra
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -112,6 +113,35 @@ def test_other_course_years_get_full_marks(year):
         if year == "cs231n":  # 10-class weights: Note [Classes from the sample]
             assert _check(result, "three_layer_convnet_init/init").status == "passed"
             assert _check(result, "Sequential/probabilities").details["sizes"] == [32, 16, 10]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_sequential_of_its_own_before_part_iv_is_not_the_one_judged():
+    """Note [Which Sequential is judged]: a deeper Sequential ConvNet trained in Part III's cell,
+    before Part IV's three-layer one, is not what the Sequential checks judge."""
+    notebook = json.loads(SOLUTION.read_text())
+    part_iv = next(i for i, c in enumerate(notebook["cells"])
+                   if c["cell_type"] == "markdown" and "".join(c["source"]).startswith("# Part IV"))
+    own = ("def model_init_fn():\n"
+           "    return tf.keras.Sequential([\n"
+           "        tf.keras.layers.Conv2D(16, 3, padding='same', activation='relu', input_shape=(32, 32, 3)),\n"
+           "        tf.keras.layers.Conv2D(16, 3, padding='same', activation='relu'),\n"
+           "        tf.keras.layers.MaxPool2D(2),\n"
+           "        tf.keras.layers.Conv2D(32, 3, padding='same', activation='relu'),\n"
+           "        tf.keras.layers.GlobalAveragePooling2D(),\n"
+           "        tf.keras.layers.Dense(6, activation='softmax')])\n\n"
+           "def optimizer_init_fn():\n"
+           "    return tf.keras.optimizers.SGD(learning_rate=1e-2)\n\n"
+           "train_part34(model_init_fn, optimizer_init_fn)\n")
+    notebook["cells"].insert(part_iv, {"cell_type": "code", "execution_count": None, "metadata": {},
+                                       "outputs": [], "source": own})
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-tensorflow-nb-"))
+    os.chmod(folder, 0o755)
+    try:
+        (folder / FILE).write_text(json.dumps(notebook))
+        result = grade(folder / FILE, ASSIGNMENT, select="Sequential and probabilities")
+        assert_full_marks(result)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

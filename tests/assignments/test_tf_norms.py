@@ -87,6 +87,8 @@ EXPECTED = {
         ("batch_norm/gradients", "your output on this sample is right"),
     "layer norm over the batch axis":
         ("layer_norm/out", "which is batch normalization"),
+    "layer norm: conv maps averaged over axis 1 only (the (N, D) formula)":
+        ("layer_norm/out", "over axis 1 only, the height"),
     "weight norm without the square root":
         ("weight_norm/out", "squared norm"),
     "evaluate runs the model in training mode":

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 import nbformat
 import pytest
+
+from grader.scoring import assignment as assignments
 
 from .conftest import grade
 
@@ -263,3 +266,27 @@ def test_running_averages_kept_in_python_attributes_train_as_they_do_eagerly():
     assert text.count("self.avg_mean0") == 4
     result = grade_as("CNN_assignment4.py", text, select="trains_batch or trains_none")
     assert_passes(result, {"NormalizedCNN/trains_batch", "NormalizedCNN/trains_none"})
+
+
+def test_a_training_run_out_of_time_names_the_students_model_and_where_it_is_slow(monkeypatch):
+    """Note [Training that runs out of time]: the training call's limit, the judge's own
+    TRAIN_TIMEOUT_S (no student code reaches it), shortened to 1 s cuts the template-style model's
+    first training run; that check and the next name the student's model and loop, not the
+    grader's helper, and the first says where the model is slow."""
+    assignments.load(ASSIGNMENT)  # loads checks.py as the grader does
+    monkeypatch.setattr(sys.modules[f"grader_assignment_checks_{ASSIGNMENT}"], "TRAIN_TIMEOUT_S", 1.0)
+    text = (LAB / "template_loops.py").read_text()
+    loop = text.splitlines().index("        for row in range(out_h):") + 1
+    result = grade_as("cs599_lab3_jdoe.py", text, select="trains_batch or trains_layer")
+    assert result.status == "graded", result.message
+    first, second = check(result, "NormalizedCNN/trains_batch"), check(result, "NormalizedCNN/trains_layer")
+    assert (first.status, second.status) == ("timeout", "timeout"), (first.message, second.message)
+    built = "`CNN(norm_type='batch', output_size=10, hidden_size=32)`"
+    assert first.message.startswith(f"timed out: training {built} on 28x28 images with the reference's "
+                                     f"training loop (200 steps of 64 images"), first.message
+    assert "did not finish within 1 s, the limit of one training run" in first.message
+    assert f"Python loop (`CNN.windows` (line {loop}))" in first.message
+    assert second.message.startswith("timed out: training `CNN(norm_type='layer', output_size=10, "
+                                      "hidden_size=32)` on 28x28 images"), second.message
+    assert f"was not started: training {built} ran out of time in an earlier check" in second.message
+    assert "train_model" not in first.message + second.message

@@ -278,3 +278,41 @@ def test_a_parameter_compared_with_other_strings_is_no_normalization_choice():
              "        self.mode = mode\n    def call(self, x):\n"
              "        if self.mode in ('bn_custom', 'ln_custom', 'wn_custom'):\n            pass\n")
     assert roles.Source(helper + model).model().name == "CNN"
+
+
+def test_windows_cut_in_a_python_loop_are_named_in_the_model_only():
+    # Note [Windows cut in a Python loop]: the template-style model's `windows` (tf.slice per
+    # position), a module function the forward pass calls (windows by subscript); not a loop
+    # over minibatches, nor a crop in a loop the forward pass never reaches
+    text = (LAB / "template_loops.py").read_text()
+    loop = text.splitlines().index("        for row in range(out_h):") + 1
+    assert roles.Source(text).loop_windows("CNN") == [("CNN.windows", loop)]
+    other = ("def pool(x):\n"
+             "    out = []\n"
+             "    for i in range(0, 8, 2):\n"
+             "        for j in range(0, 8, 2):\n"
+             "            out.append(x[:, i:i + 2, j:j + 2, :].max(axis=(1, 2)))\n"
+             "    return out\n"
+             "def augment(images):\n"
+             "    for i in range(len(images)):\n"
+             "        images[i] = images[i, 2:30, 2:30]\n"
+             "class Net:\n"
+             "    def __init__(self, norm_type=None):\n"
+             "        self.norm_type = norm_type\n"
+             "    def __call__(self, x):\n"
+             "        out = []\n"
+             "        for i in range(0, len(x), 64):\n"
+             "            out.append(self.forward(x[i:i + 64]))\n"
+             "        return out\n"
+             "    def forward(self, x):\n"
+             "        return pool(x)\n")
+    assert roles.Source(other).loop_windows("Net") == [("pool", 3)]
+    assert roles.Source(other.replace("return pool(x)", "return x")).loop_windows("Net") == []
+    # the template's loop kept beside Keras layers, never called by the forward pass
+    kept = text.replace("h = self.convolution(X, self.W1, self.b1)",
+                        "h = tf.nn.conv2d(X, self.W1, 1, 'SAME')")
+    kept = kept.replace("h = self.max_pool(tf.nn.relu(h))",
+                        "h = tf.nn.max_pool2d(tf.nn.relu(h), 2, 2, 'SAME')")
+    assert "self.convolution(" not in kept.split("def forward")[1] and "def windows" in kept
+    assert roles.Source(kept).loop_windows("CNN") == []
+    assert roles.Source((LAB / "template_style.py").read_text()).loop_windows("CNN") == []
