@@ -51,7 +51,8 @@ def _call(student: Student, name: str, *args, what: str = ""):
     """The student's `name(*args)` with arrays as tensors (course helper call_with_tensors)."""
     student.require(MODULE, name)
     try:
-        return student.call(HELPERS, "call_with_tensors", student.modules[MODULE], name, list(args)).value
+        return student.call(HELPERS, "call_with_tensors", student.modules[MODULE], name, list(args),
+                            remember_as=name).value  # Note [A course helper remembered per student function]
     except StudentError as error:
         raise _error(what or f"`{name}`", error) from None
 

@@ -435,6 +435,12 @@ def _output(student: Student, function: str, sample: Sample, value):
     return value
 
 
+def _remembered(student: Student, function: str) -> str:
+    """The student's function a tape helper runs, as Note [Fail fast] remembers it (Note [A
+    course helper remembered per student function] in grader/checks/student.py)."""
+    return _target(student, function).path
+
+
 def call_forward(student: Student, function: str, sample: Sample):
     """The student's function on the sample's arrays as tensors (Note [Calling with tensors])."""
     extra = _extra_arguments(student, function, sample)
@@ -442,7 +448,7 @@ def call_forward(student: Student, function: str, sample: Sample):
         return None
     try:
         value = student.call(TAPE, "call_with_tensors", _module(student), _wire(student, function),
-                             list(sample.args), *extra).value
+                             list(sample.args), *extra, remember_as=_remembered(student, function)).value
     except StudentError as error:
         raise _student_error(function, sample, error) from None
     return _output(student, function, sample, value)
@@ -456,7 +462,8 @@ def call_gradients(student: Student, function: str, sample: Sample, dout: np.nda
     try:
         positional, keywords = extra
         return student.call(TAPE, "tape_gradients", _module(student), _wire(student, function),
-                            list(sample.args), positional, dout, keywords).value
+                            list(sample.args), positional, dout, keywords,
+                            remember_as=_remembered(student, function)).value
     except StudentError as error:
         raise _student_error(function, sample, error) from None
 
@@ -1180,7 +1187,8 @@ def executed_normalizations(student: Student, function: str, sample: Sample) -> 
     positional, keywords = extra
     try:
         return student.call(TAPE, "executed_normalizations", _module(student), _wire(student, function),
-                            list(sample.args), positional, keywords).value
+                            list(sample.args), positional, keywords,
+                            remember_as=_remembered(student, function)).value
     except StudentError as error:
         raise _student_error(function, sample, error) from None
 

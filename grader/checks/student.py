@@ -163,20 +163,34 @@ class Student:
             pass
         self._warm_start = self.worker.starts
 
+    # Note [A course helper remembered per student function]
+    # Note [Fail fast] remembers what ran out of time or crashed by the function called.  Some
+    # checks call a course helper that runs the student's function for them (tf_norms'
+    # `grader_tape.call_with_tensors(module, function, ...)`, tensorflow's `call_with_tensors`):
+    # keyed by the helper, a `batch_norm` that never returned made every later check of
+    # `layer_norm` and `weight_norm` fail with "`call_with_tensors` already ran out of time",
+    # a wrong verdict on correct functions, naming the grader's helper.  Such a call passes
+    # `remember_as`, the student's function it runs: it is remembered, refused and named by
+    # that function, so only the checks of the function that failed are refused.
     def call(self, module: str, name: str, *args, timeout: float | None = None,
              return_args: bool = False, reads: list[Ref] | None = None,
-             value_items: list[int] | None = None, **kwargs) -> CallResult:
+             value_items: list[int] | None = None, remember_as: str | None = None,
+             **kwargs) -> CallResult:
         """Call module.name in the worker; student exceptions propagate as StudentError.
         `reads`: values read after it in the same request (Note [Reads folded into a call] in
         grader/worker/client.py); `value_items`: only those items of a returned tuple or list
-        come back, the others None (Note [Items of a result] in grader/worker/runtime.py)."""
+        come back, the others None (Note [Items of a result] in grader/worker/runtime.py);
+        `remember_as`: the student's function a course helper runs (Note [A course helper
+        remembered per student function])."""
         actual = self.require(module, name)
         self._warm_up()
         timeout = timeout or self.call_timeout
         more = {"reads": reads} if reads else {}
         if value_items is not None:
             more["value_items"] = value_items
-        result = self.remembering(f"{module}.{name}", name, lambda: self.worker.call(
+        key, shown = ((f"{module}.{name}", name) if remember_as is None
+                      else (f"{module}.{name}:{remember_as}", remember_as))
+        result = self.remembering(key, shown, lambda: self.worker.call(
             self._import_name(module), actual, *args, timeout=timeout, return_args=return_args,
             **more, **kwargs))
         self._note_mutations(name, result)

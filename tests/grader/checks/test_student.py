@@ -162,6 +162,29 @@ def test_a_function_that_timed_out_is_not_called_again(make_student) -> None:
     assert student.call("layers", "double", 4).value == 8  # the rest still runs
 
 
+def test_a_helper_that_runs_student_functions_is_remembered_per_function(make_student) -> None:
+    # Note [A course helper remembered per student function]: `run` stands for a course
+    # helper (tf_norms' call_with_tensors) that runs the student's function it is named
+    source = ("def spin(x):\n    while True:\n        pass\n\n"
+              "def double(x):\n    return 2 * x\n\n"
+              "def run(name, x):\n    return globals()[name](x)\n")
+    student = make_student({"layers.py": source}, call_timeout_s=1)
+    with pytest.raises(WorkerTimeout, match="no reply within the time limit of 1 s"):
+        student.call("layers", "run", "spin", 1, remember_as="spin")
+    assert student.call("layers", "run", "double", 4, remember_as="double").value == 8
+    start = time.monotonic()
+    with pytest.raises(WorkerTimeout) as info:
+        student.call("layers", "run", "spin", 2, remember_as="spin")
+    assert time.monotonic() - start < 1  # `spin` was not run again
+    assert info.value.args[0].startswith("`spin` already ran out of time in an earlier check")
+    # without it, the helper itself is what is remembered, and every later call is refused
+    student = make_student({"layers.py": source}, call_timeout_s=1)
+    with pytest.raises(WorkerTimeout):
+        student.call("layers", "run", "spin", 1)
+    with pytest.raises(WorkerTimeout, match="`run` already ran out of time"):
+        student.call("layers", "run", "double", 4)
+
+
 def test_a_function_that_crashed_the_worker_is_not_called_again(make_student) -> None:
     # Note [Fail fast]: the import sleeps, then every function exits: without the memory each
     # check of the function would pay a restart and the slow import again.
