@@ -345,7 +345,8 @@ def _module_out_check(function: str, build: Callable[[int], tuple[tuple, torch.n
         x = _rng(seed + 1).standard_normal(x_shape(size))
         with torch.no_grad():
             expected = reference(torch.from_numpy(x)).numpy()
-        value = _call(student, COURSE, "forward", model.ref, x, what=f"{signature} forward").value
+        value = _call(student, COURSE, "forward", model.ref, x, what=f"{signature} forward",
+                      remember_as=function).value  # grader/checks/student.py Note [A course helper remembered per student function]
         compare_arrays(f"{signature}(x)", value, expected, inputs={"x": x},
                        hint="compare the layers, their order, padding and the ReLUs with the "
                             "notebook's architecture", batch_size=x.shape[0])
@@ -452,7 +453,7 @@ def check_convnet_shape(student: Student) -> None:
     size = image_size(student)
     model = _model(student, "ThreeLayerConvNet", 3, 12, 8, 6)
     value = _call(student, COURSE, "forward", model.ref, np.zeros((4, 3, size, size)), "float32",
-                  what="ThreeLayerConvNet(3, 12, 8, 6) forward").value
+                  what="ThreeLayerConvNet(3, 12, 8, 6) forward", remember_as="ThreeLayerConvNet").value
     actual = value.value if isinstance(value, Converted) else value
     if not isinstance(actual, np.ndarray) or actual.shape != (4, 6):
         got = actual.shape if isinstance(actual, np.ndarray) else type(actual).__name__
@@ -620,10 +621,10 @@ def check_accuracy(student: Student) -> dict:
     history = _call(student, COURSE, "train", model.ref, x_train, y_train, epochs=config["epochs"],
                     batch_size=config["batch_size"], learning_rate=config["learning_rate"],
                     momentum=config["momentum"], seed=config["seed"], device=where,
-                    timeout=config["timeout_s"],
+                    timeout=config["timeout_s"], remember_as="ThreeLayerConvNet",
                     what="training your ThreeLayerConvNet with the notebook's loop").value
     scores = _call(student, COURSE, "scores", model.ref, x_test, device=where,
-                   timeout=config["timeout_s"],
+                   timeout=config["timeout_s"], remember_as="ThreeLayerConvNet",
                    what=f"ThreeLayerConvNet on the {data.name} test images").value
     scores = scores.value if isinstance(scores, Converted) else scores
     if not isinstance(scores, np.ndarray) or scores.shape != (len(y_test), classes):
@@ -766,7 +767,8 @@ def check_sequential_out(student: Student) -> None:
     x = _rng(52).standard_normal((3, sizes[0], size, size))
     with torch.no_grad():
         expected = reference(torch.from_numpy(x)).numpy()
-    value = _call(student, COURSE, "forward", model.ref, x, what=f"{where}, forward").value
+    value = _call(student, COURSE, "forward", model.ref, x, what=f"{where}, forward",
+                  remember_as=where).value
     compare_arrays(f"{where}(x)", value, expected, inputs={"x": x},
                    hint="Conv2d 5x5 padding 2, ReLU, Conv2d 3x3 padding 1, ReLU, Flatten, Linear, in "
                         "this order", batch_size=x.shape[0])
@@ -807,9 +809,10 @@ def _train_sequential_copy(student: Student, record, where: str, data, seed: int
     history = _call(student, COURSE, "train", model.ref, x_train, y_train, epochs=config["epochs"],
                     batch_size=config["batch_size"], learning_rate=config["learning_rate"],
                     momentum=config["momentum"], seed=seed, device=device(student),
-                    timeout=config["timeout_s"], what=f"training {where} with the notebook's loop").value
+                    timeout=config["timeout_s"], what=f"training {where} with the notebook's loop",
+                    remember_as=where).value
     scores = _call(student, COURSE, "scores", model.ref, x_test, device=device(student),
-                   timeout=config["timeout_s"], what=f"{where} on the test digits").value
+                   timeout=config["timeout_s"], what=f"{where} on the test digits", remember_as=where).value
     return history, (scores.value if isinstance(scores, Converted) else scores)
 
 
