@@ -728,11 +728,17 @@ class RemoteObject:
         self.student.worker.set_many(self._sets((attr, values)))
 
 
+# Note [A syntax error's place said once]
+# Python's text of a SyntaxError ends with its place, "invalid syntax (layers.py, line 27)",
+# and the message begins with it ("layers.py line 27: SyntaxError: ..."), so students read the
+# place twice.  The place at the end is left out when it is the one the message begins with.
 def import_failure_message(file: str, error: StudentError) -> str:
     if error.type in ("SyntaxError", "IndentationError", "TabError"):
         text = f"\n    {error.text.strip()}" if error.text else ""
         py2 = ""
         if "print" in (error.text or "") or "Missing parentheses" in error.message:
             py2 = "\n(This looks like Python 2 syntax; the course uses Python 3.)"
-        return (f"{error.file or file} line {error.line}: {error.type}: {error.message}{text}{py2}")
+        where = error.file or file
+        said = error.message.removesuffix(f" ({where}, line {error.line})")  # Note [A syntax error's place said once]
+        return f"{where} line {error.line}: {error.type}: {said}{text}{py2}"
     return f"{file} could not be imported: {error}\n{error.traceback}".rstrip()

@@ -64,6 +64,7 @@ def test_syntax_error_names_file_and_line(make_student) -> None:
         student.require("layers", "affine_forward")
     lines = info.value.message.splitlines()
     assert lines[0].startswith("layers.py line 3: SyntaxError: "), lines
+    assert "line 3)" not in lines[0], lines  # the place said once (Note [A syntax error's place said once])
     assert lines[1] == "    def affine_forward(x, w, b:"
     assert "Python 2" not in info.value.message
 
