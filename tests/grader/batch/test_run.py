@@ -147,7 +147,7 @@ def wait_for(condition, seconds: float, what: str) -> None:
 def test_bad_commands_exit_2_with_a_message(tmp_path) -> None:
     klass = tiny_class(tmp_path / "class", ["ada"])
     for args, message in (
-            ([str(tmp_path / "nowhere"), "-o", str(tmp_path / "out")], "is not a folder"),
+            ([str(tmp_path / "nowhere"), "-o", str(tmp_path / "out")], "nowhere does not exist"),
             ([str(klass), "-o", str(klass)], "must not be the submissions folder"),
             ([str(klass), "-o", str(tmp_path / "out"), "--workers", "0"], "at least 1"),
             ([str(klass), "-o", str(tmp_path / "out"), "--job-limit", "0"], "above 0"),
