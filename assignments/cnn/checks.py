@@ -159,12 +159,7 @@ def _name_raise(failure: CheckFailure, samples: Sequence[Sample],
     forward pass, its own check's or the one a backward check needs (Note [Known mistakes
     that raise] in grader/checks/builders.py; here from the message's text)."""
     sample = _raising_sample(failure, samples)
-    named = raised(sample, failure.message.split("\n", 1)[0]) if sample else ""
-    if not named:
-        return failure
-    first, _, rest = failure.message.partition("\n")
-    return type(failure)(f"{first}\nlooks like: {named}" + (f"\n{rest}" if rest else ""),
-                         hint=failure.hint, details=failure.details)
+    return failure.looking_like(raised(sample, failure.message.split("\n", 1)[0]) if sample else "")
 
 
 def _entry(check: Check, samples: Sequence[Sample],

@@ -307,13 +307,8 @@ def run_forward(student, case: Case, *, seed: int | str | None = CASE_SEED, mode
         result = student.call(LAYERS, "dropout_forward", case.x,
                               dropout_param(student, case, seed, mode), value_items=[0])
     except StudentError as error:
-        failure = student_failure(what, error)
-        named = two_d_only(case.x, error)  # Note [Dropout written for 2-D x]
-        if named:  # before the traceback, as builders.backward_check's `raised` puts it
-            first, _, rest = failure.message.partition("\n")
-            failure = CheckFailure(f"{first}\nlooks like: {named}" + (f"\n{rest}" if rest else ""),
-                                   hint=failure.hint, details=failure.details)
-        raise failure from None
+        # Note [Dropout written for 2-D x], before the traceback as builders' `raised` puts it
+        raise student_failure(what, error).looking_like(two_d_only(case.x, error)) from None
     value = plain(result.value)
     if not isinstance(value, (tuple, list)) or len(value) < 2:
         raise CheckFailure(f"`dropout_forward` returned {type(value).__name__}, expected a tuple "

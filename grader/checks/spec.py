@@ -35,6 +35,16 @@ class CheckFailure(AssertionError):
         if cause:
             self.cause = cause
 
+    def looking_like(self, named: str) -> "CheckFailure":
+        """This failure with "looks like: `named`" under its first line, before the rest (a
+        traceback): how a check names a known mistake behind what the student's code raised
+        (Note [Known mistakes that raise] in grader/checks/builders.py); itself when `named` is ''."""
+        if not named:
+            return self
+        first, _, rest = self.message.partition("\n")
+        return type(self)(f"{first}\nlooks like: {named}" + (f"\n{rest}" if rest else ""),
+                          hint=self.hint, details=self.details)
+
 
 @dataclass(frozen=True)
 class Sample:
