@@ -125,6 +125,11 @@ MUTANTS = [
         'bn_param["running_var"] = momentum * running_var + (1 - momentum) * batch_var',
         'bn_param["running_var"] = momentum * running_var + (1 - momentum) * x.var(axis=0, ddof=1)',
         "spatial_batchnorm_forward"),
+    # Note [A running variance far from eps] in checks.py: a real hand-in
+    Bug("spatial batchnorm: running variance averages var + eps", "layers.py",
+        'bn_param["running_var"] = momentum * running_var + (1 - momentum) * batch_var',
+        'bn_param["running_var"] = momentum * running_var + (1 - momentum) * (batch_var + eps)',
+        "spatial_batchnorm_forward"),
     Bug("spatial batchnorm backward: dx not transposed back", "layers.py",
         "return _rows_to_channels_first(dx_rows, shape), dgamma, dbeta",
         "return dx_rows.reshape(shape), dgamma, dbeta", "spatial_batchnorm_backward"),

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from grader.checks.questions import Questions
 from grader.scoring import assignment as assignments
 from grader.scoring.pipeline import Options, grade_submission
 
@@ -62,6 +63,7 @@ PHRASES = {
     "ThreeLayerConvNet: reg * np.sum(W) added to the gradient": "reg * np.sum(W1), one number",
     "spatial batchnorm: reshape without transposing": "without moving the channels last",
     "spatial batchnorm: unbiased running variance": "unbiased batch variance",
+    "spatial batchnorm: running variance averages var + eps": "running_var averages var + eps",
     "spatial batchnorm backward: dx not transposed back": "without transposing the channels back",
     "group norm: statistics per channel": "statistics are per channel",
     "group norm: statistics per pixel": "statistics are per pixel",
@@ -128,6 +130,31 @@ def test_bug_is_caught(bug: Bug, phrase: str) -> None:
         check_id, note = NOTES[bug.name]
         message = next(c.message for c in result.checks if c.id == check_id)
         assert note in message, message
+
+
+# Note [A running variance far from eps] in checks.py: the slip's verdict does not depend on
+# the draw (with the old samples, variance near 16, most of these secrets passed it).
+RUNNING_SECRETS = tuple(f"running-variance-secret-{n}" for n in range(5))
+
+
+def test_eps_in_the_running_variance_fails_under_every_secret_and_the_reference_passes() -> None:
+    bug = next(b for b in load_mutants(ASSIGNMENT) if "averages var + eps" in b.name)
+    slipped, reference = copy_reference(), copy_reference()
+    try:
+        apply_bug(slipped, bug)
+        for secret in RUNNING_SECRETS:
+            asked = assignments.load(ASSIGNMENT, asked=Questions(secret))
+            options = Options(select="running_stats")
+            wrong = check_by_id(grade_submission(slipped, asked, options),
+                                "spatial_batchnorm_forward/running_stats")
+            assert wrong.status == "failed", (secret, wrong.message)
+            assert "running_var averages var + eps" in wrong.message, wrong.message
+            right = check_by_id(grade_submission(reference, asked, options),
+                                "spatial_batchnorm_forward/running_stats")
+            assert right.status == "passed", (secret, right.message)
+    finally:
+        shutil.rmtree(slipped.parent, ignore_errors=True)
+        shutil.rmtree(reference.parent, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------
