@@ -192,6 +192,10 @@ BREAKS: tuple[Break, ...] = (
           _fixed("NumPy 2.4 removed the `newshape=` keyword of `np.reshape` (deprecated since "
                  "NumPy 2.1): write `np.reshape(x, shape)`, `np.reshape(x, shape=shape)` or "
                  "`x.reshape(shape)`.")),
+    Break("numpy-unravel-index-dims",  # Note [unravel_index's dims restored] in numpy_compat.py
+          re.compile(r"unravel_index\(\) got an unexpected keyword argument 'dims'"),
+          _fixed("NumPy 1.16 renamed `np.unravel_index`'s `dims=` keyword to `shape=` and NumPy "
+                 "1.21 removed `dims=`: write `np.unravel_index(i, shape)`.")),
     Break("numpy24-sum-generator",  # a DeprecationWarning from NumPy 1.15 to 2.3
           re.compile(r"Calling np\.sum\(generator\) is deprecated"),
           _fixed("NumPy 2.4 made `np.sum` of a generator an error (from NumPy 1.15 to 2.3 it "
@@ -267,6 +271,10 @@ RESTORED_FORMS: Mapping[str, tuple[re.Pattern, re.Pattern, str, str]] = {
                            "2.4", "`np.reshape(x, shape)` or `x.reshape(shape)`"),
     "sum(generator)": (re.compile(r"\b(?:np|numpy)\.sum\("), re.compile(r"\bfor\b"),
                        "2.4", "the builtin `sum(...)`, or `np.sum([...])` of a list"),
+    # Note [unravel_index's dims restored] in grader/worker/numpy_compat.py
+    "unravel_index(dims=)": (re.compile(r"\b(?:np|numpy)\.unravel_index\("),
+                             re.compile(r"\bdims\s*=(?!=)"), "1.21",
+                             "`np.unravel_index(i, shape)`"),
 }
 
 

@@ -2,7 +2,8 @@
 
 Correct code from the course's earlier years fails under the NumPy the grader runs today for
 reasons that have nothing to do with deep learning: `np.int` (gone in 1.24), `np.float_`
-(2.0), `np.reshape(x, newshape=...)` and `np.sum(generator)` (2.4).  Real packages lost 23
+(2.0), `np.reshape(x, newshape=...)` and `np.sum(generator)` (2.4), `np.unravel_index(i,
+dims=...)` (1.21).  Real packages lost 23
 (cnn, `np.int` in a conv layer's output size) and about 50 points (fc_nets, batchnorm and
 dropout: `newshape=` in the affine layer every network uses) that way.  This module runs in
 the worker, before any student code, and is imported by runtime.py; like runtime.py it needs
@@ -68,6 +69,17 @@ RESTORED = {
 }
 
 # Note [Names of numpy.lib restored]
+# Note [unravel_index's dims restored]
+# NumPy 1.16 renamed `np.unravel_index(indices, dims=...)`'s keyword to `shape` and 1.21
+# dropped `dims` (numpy/numpy#17900): 1.20.3 still takes it with a warning, 1.23, 1.26 and 2.4
+# refuse it (each measured).
+# A real max_pool_backward_naive (a 2018-era cs231n package) finds each window's argmax with
+# `np.unravel_index(np.argmax(window), dims=(pool_h, pool_w))`: correct code that lost its 3
+# points to "unexpected keyword argument 'dims'".  The keyword is served again, as the
+# positional shape, wherever calling with it raises TypeError (a C function has no signature
+# to read under NumPy 1.x, so the call itself is the test); given with `shape` as well, NumPy's
+# own error stands.
+
 # NumPy 2.0 also emptied `numpy.lib` of the functions it re-exported: `np.lib.pad(x, ...)`,
 # the usual way to zero-pad in cs231n code of 2016-2018 (a real COMP4901J hand-in's naive
 # conv and its backward lost every conv check to "module 'numpy.lib' has no attribute
@@ -90,6 +102,28 @@ def _reshape_with_newshape(reshape):
             return reshape(a, newshape, *args, **kwargs)
         return reshape(a, *args, **kwargs)
     return wrapper
+
+
+def _unravel_index_with_dims(unravel_index):
+    """Note [unravel_index's dims restored]."""
+    @functools.wraps(unravel_index)
+    def wrapper(indices, *args, dims=None, **kwargs):
+        if dims is not None and not args and "shape" not in kwargs:
+            return unravel_index(indices, dims, **kwargs)
+        if dims is not None:  # both given: NumPy's own error for the duplicate
+            kwargs["dims"] = dims
+        return unravel_index(indices, *args, **kwargs)
+    return wrapper
+
+
+def _refuses_dims(numpy) -> bool:
+    try:
+        numpy.unravel_index(0, dims=(1,))
+    except TypeError:
+        return True
+    except Exception:
+        return False
+    return False
 
 
 def _sum_of_generators(numpy_sum):
@@ -137,6 +171,11 @@ def install(numpy=np) -> list:
     if not _takes(numpy.reshape, "newshape"):
         numpy.reshape = _reshape_with_newshape(numpy.reshape)
         restored.append("reshape(newshape=)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NumPy 1.16-1.20 warn and accept dims=
+        if _refuses_dims(numpy):  # Note [unravel_index's dims restored]
+            numpy.unravel_index = _unravel_index_with_dims(numpy.unravel_index)
+            restored.append("unravel_index(dims=)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # NumPy 1.15-2.3 warn and sum

@@ -35,6 +35,7 @@ BREAKS = [
     ("float(np.array([1.0, 2.0]))", "numpy2-array-to-scalar", "index the one you mean"),
     ("np.reshape(np.arange(6), newshape=(2, 3))", "numpy2-reshape-newshape", "`newshape=`"),
     ("loss = np.sum(w * w for w in [np.ones(2)])", "numpy24-sum-generator", "`sum(...)`"),
+    ("np.unravel_index(4, dims=(2, 3))", "numpy-unravel-index-dims", "`np.unravel_index(i, shape)`"),
     ("np.zeros(3, dtype=np.float)", "numpy-removed-name", "`np.float` was removed in NumPy 1.24"),
     ("np.arange(3).astype(np.int)", "numpy-removed-name", "the builtin `int`"),
     ("x = np.NaN", "numpy2-removed-name", "`np.NaN` was removed in NumPy 2.0: use `np.nan`"),

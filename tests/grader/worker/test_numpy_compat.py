@@ -91,12 +91,30 @@ def test_old_forms_of_reshape_and_sum_work_and_the_new_ones_are_unchanged() -> N
     assert {"reshape(newshape=)", "sum(generator)", "int", "float_", "in1d"} <= set(out["restored"])
 
 
+def test_unravel_index_takes_dims_again_as_the_shape() -> None:
+    """Note [unravel_index's dims restored]: a real max-pool backward's argmax, written for
+    NumPy before 1.21."""
+    out = in_a_worker_like_process(
+        "window = np.array([[1.0, 7.0, 2.0], [3.0, 0.0, 5.0]])\n"
+        "out['dims'] = [int(i) for i in np.unravel_index(np.argmax(window), dims=window.shape)]\n"
+        "out['shape'] = [int(i) for i in np.unravel_index(4, shape=(2, 3))]\n"
+        "out['order'] = [int(i) for i in np.unravel_index(4, dims=(2, 3), order='F')]\n"
+        "try:\n    np.unravel_index(4, (2, 3), dims=(2, 3))\nexcept TypeError as e:\n"
+        "    out['both'] = str(e)\n")
+    assert out["dims"] == [0, 1]
+    assert out["shape"] == [1, 1]
+    assert out["order"] == [int(i) for i in np.unravel_index(4, (2, 3), order="F")]
+    assert "both" in out  # a shape given twice is still an error
+    assert "unravel_index(dims=)" in out["restored"]
+
+
 def test_the_worker_table_and_the_judge_table_name_the_same_names() -> None:
     spec = importlib.util.spec_from_file_location("numpy_compat_table", WORKER / "numpy_compat.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # defines the table; install() is never called here
     assert set(module.RESTORED) == set(hints.REMOVED_NUMPY_NAMES)
-    assert set(hints.RESTORED_FORMS) == {"reshape(newshape=)", "sum(generator)"}
+    assert set(hints.RESTORED_FORMS) == {"reshape(newshape=)", "sum(generator)",
+                                         "unravel_index(dims=)"}
 
 
 def test_the_note_names_each_use_with_what_to_write_instead() -> None:
@@ -120,6 +138,9 @@ def test_the_note_names_each_use_with_what_to_write_instead() -> None:
     assert hints.restored_numpy_note({"layers": source}, "1.23.5") is None
     assert hints.restored_numpy_note({"layers": "import numpy as np\nx = np.ones(3)\n"},
                                      "2.4.6") is None
+    pool = "i, j = np.unravel_index(np.argmax(w), dims=(ph, pw))\n"
+    assert "np.unravel_index(dims=) (removed in 1.21: write `np.unravel_index(i, shape)`" in (
+        hints.restored_numpy_note({"layers": pool}, "1.23.5"))
 
 
 # Both ways through the CLI: an affine layer written for NumPy 1.x earns its points (with the
