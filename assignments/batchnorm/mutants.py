@@ -88,6 +88,11 @@ MUTANTS = [
         "dx = _standardize_backward(dout * gamma, x_hat, inv_std, axis=1)",
         "dx = _standardize_backward(dout * gamma, x_hat, inv_std, axis=0)",
         "layernorm_backward", (NET,)),
+    # Note [A ReLU where none belongs] in grader/checks/compare.py: real hand-ins
+    Bug("net ends with a ReLU on the scores", "classifiers/fc_net.py",
+        'scores, last_cache = affine_forward(out, p[f"W{L}"], p[f"b{L}"])',
+        'scores, last_cache = affine_forward(out, p[f"W{L}"], p[f"b{L}"])\n'
+        '        scores = np.maximum(scores, 0)', NET),
     Bug("net never switches batchnorm to test mode", "classifiers/fc_net.py",
         'self._set_mode("test" if y is None else "train")', 'self._set_mode("train")', NET),
     Bug("net swaps the gamma and beta gradients", "classifiers/fc_net.py",

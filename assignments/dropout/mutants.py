@@ -60,6 +60,11 @@ MUTANTS = [
     Bug("net regularizes the hidden layers' weights only", FC_NET,
         'weight_names = [f"W{i}" for i in range(1, L + 1)]',
         'weight_names = [f"W{i}" for i in range(1, L)]', NET),
+    # Note [A ReLU where none belongs] in grader/checks/compare.py: real hand-ins
+    Bug("net ends with a ReLU on the scores", "classifiers/fc_net.py",
+        'scores, last_cache = affine_forward(out, p[f"W{L}"], p[f"b{L}"])',
+        'scores, last_cache = affine_forward(out, p[f"W{L}"], p[f"b{L}"])\n'
+        '        scores = np.maximum(scores, 0)', NET),
     # Dropout together with normalization, as the course's best-model cell builds it.
     Bug("net skips dropout when normalization is on", FC_NET,
         "    if dropout_param is not None:\n        out, dropout_cache",

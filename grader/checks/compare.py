@@ -184,6 +184,29 @@ def _constant_factor(actual: np.ndarray, expected: np.ndarray) -> float | None:
     return None
 
 
+# Note [A ReLU where none belongs]
+# Real hand-ins (a 2020 package, and an older one through batchnorm's and dropout's networks)
+# end FullyConnectedNet with `affine_relu_forward`, so every score is max(score, 0).  fc_nets'
+# scores checks name it from the sample (Note [Layers without their ReLU] in
+# assignments/fc_nets/checks.py); batchnorm's test-time scores and dropout's keep-1 and
+# test-time scores compared numbers only ("25 of 40 entries differ").  Where the expected
+# array has a negative entry and the actual one is, to the comparison's tolerance, the expected
+# one with its negative entries set to 0, the numbers alone prove that shape, whatever
+# computed it: the message says so, unless a check's own signature already named the failure.
+RELU_WHERE_NONE_BELONGS = ("every negative entry is 0 and the others match: a ReLU is applied "
+                           "where none belongs (for a network's scores: the last affine layer "
+                           "has no ReLU; use affine_forward there, not affine_relu_forward)")
+
+
+def _relu_of_expected(actual: np.ndarray, expected: np.ndarray, tol: Tolerance) -> bool:
+    """Note [A ReLU where none belongs]."""
+    if actual.dtype.kind == "c" or expected.dtype.kind == "c" or not np.any(expected < 0):
+        return False
+    clipped = np.maximum(expected, 0)
+    return bool(np.all(np.isfinite(actual))
+                and np.all(np.abs(actual - clipped) <= tol.atol + tol.rtol * np.abs(clipped)))
+
+
 def generic_signatures(actual: np.ndarray, expected: np.ndarray, batch_size: int | None) -> list[str]:
     """Hints that follow from the numbers alone."""
     hints = []
@@ -351,6 +374,8 @@ def compare_arrays(name: str, value, expected: np.ndarray, *, inputs: dict | Non
     if inputs:
         lines.append(f"inputs: {summarize_inputs(inputs)}")
     found = [s.hint for s in signatures if safe_match(s, actual, expected)]
+    if not found and _relu_of_expected(a, e, tol):  # Note [A ReLU where none belongs]
+        found.append(RELU_WHERE_NONE_BELONGS)
     found += generic_signatures(a, e, batch_size)
     lines += [f"looks like: {h}" for h in found]
     details.update(mismatched=bad, total=int(close.size), worst_index=[int(i) for i in worst],

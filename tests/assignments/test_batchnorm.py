@@ -56,6 +56,8 @@ EXPECTED_MESSAGES = {
     "layernorm over the batch axis": ("layernorm_forward/out", "which is batch normalization"),
     "layernorm ignores ln_param eps": ("layernorm_forward/out", "eps given in the param dict"),
     "layernorm backward sums over the batch axis": ("layernorm_backward/dx", "batch axis (axis=0)"),
+    "net ends with a ReLU on the scores": ("FullyConnectedNet/batchnorm_test_scores",
+                                           "a ReLU is applied where none belongs"),
     "net never switches batchnorm to test mode": ("FullyConnectedNet/batchnorm_test_scores",
                                                   "batch's own mean and variance"),
     "net initialises gamma to zeros": ("FullyConnectedNet/batchnorm_params", "gamma to ones"),

@@ -55,6 +55,8 @@ EXPECTED_MESSAGES = {
     "backward ignores the mask": ("dropout_backward/train_dx", "mask is not applied"),
     "backward draws a new mask": ("dropout_backward/train_dx", "instead of drawing a new one"),
     "backward forgets the 1/p scale": ("dropout_backward/train_dx", "misses the 1 / p scale"),
+    "net ends with a ReLU on the scores": ("FullyConnectedNet.loss/test_time_no_dropout",
+                                           "a ReLU is applied where none belongs"),
     "net never switches dropout to test mode": ("FullyConnectedNet.loss/test_time_no_dropout",
                                                 "dropout_param['mode'] = 'test'"),
     "net never switches back to train mode": ("FullyConnectedNet.loss/train_dropout_applied",

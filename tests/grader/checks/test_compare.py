@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from grader.checks import compare
 from grader.checks.compare import (EXACT, Signature, Tolerance, collecting_notes, compare_arrays,
                                    compare_scalar, in_shape, matches, same_up_to_singletons,
                                    summarize, summarize_inputs, tolerance_for)
@@ -244,6 +245,25 @@ def test_generic_signatures(transform, batch_size, hint) -> None:
     found = [line for line in f.message.splitlines() if line.startswith("looks like: ")]
     assert len(found) == 1, f.message
     assert found[0].startswith("looks like: " + hint), found
+
+
+def test_a_relu_where_none_belongs_is_named_unless_a_signature_named_the_failure() -> None:
+    """Note [A ReLU where none belongs]: scores of a network that ends with affine_relu_forward."""
+    e = expected_array((4, 5), seed=3)
+    assert np.any(e < 0) and np.any(e > 0)
+    f = failure("scores", np.maximum(e, 0), e)
+    found = [line for line in f.message.splitlines() if line.startswith("looks like: ")]
+    assert found == ["looks like: " + compare.RELU_WHERE_NONE_BELONGS], f.message
+    own = Signature(lambda a, x: True, "the check's own name for it")
+    f = failure("scores", np.maximum(e, 0), e, signatures=[own])
+    assert "a ReLU is applied" not in f.message and "the check's own name for it" in f.message
+    # not for a clip that misses one negative entry, nor where nothing was negative
+    almost = np.maximum(e, 0)
+    almost[np.unravel_index(np.argmin(e), e.shape)] = e.min()
+    almost[0, 0] += 1.0
+    assert "a ReLU is applied" not in failure("scores", almost, e).message
+    positive = np.abs(e) + 0.1
+    assert "a ReLU is applied" not in failure("scores", positive * 2, positive).message
 
 
 def test_no_signature_for_an_unrelated_error() -> None:
