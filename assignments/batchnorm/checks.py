@@ -909,14 +909,31 @@ def _grad_variants(name: str, expected: dict, params: dict, reg: float) -> list:
         variants.append((expected[_partner(name)], SWAPPED.format(name=name, partner=_partner(name))))
     if name[0] != "W" and reg:
         variants.append((expected[name] + reg * params[name], REGULARIZED.format(kind=name)))
+    if name[0] == "W" and reg:  # Note [The last layer left out of the penalty]
+        variants.append((expected[name] - reg * params[name],
+                         f"the regularisation gradient reg * {name} is missing from grads['{name}']"))
     return variants
+
+
+# Note [The last layer left out of the penalty]
+# A real cs231n 2021 package added 0.5 * reg * sum(W**2) and reg * W inside its backward loop
+# over the hidden layers only, so the last affine layer's weights were never regularised.
+# fc_nets and dropout name it (their penalty signatures); batchnorm's networks, the same
+# FullyConnectedNet, said "loss: 1 of 1 entries differ (max abs error 28.1 ...)" and
+# "grads['W3']: 300 of 300 entries differ".  The loss less the last weights' half penalty,
+# and a gradient less reg * W, are computed from the parameters the judge installed and named
+# only when the student's numbers are them (`variant_signatures`, as the other variants).
 
 
 def _loss_variants(expected: float, params: dict, reg: float) -> list:
     """Known wrong losses: the L2 penalty on the wrong parameters, or spelled wrong."""
     penalty = lambda prefix: 0.5 * reg * sum(float(np.sum(v ** 2)) for k, v in params.items()  # noqa: E731
                                              if re.fullmatch(prefix + r"\d+", k))
-    return [(expected + penalty("gamma"), REGULARIZED.format(kind="gamma")),
+    weights = sorted((k for k in params if re.fullmatch(r"W\d+", k)), key=lambda k: int(k[1:]))
+    last = [(expected - 0.5 * reg * float(np.sum(params[weights[-1]] ** 2)),
+             f"the L2 penalty leaves out the last layer's weights {weights[-1]}: 0.5 * reg * "
+             f"sum(W ** 2) covers every weight matrix")] if weights and reg else []
+    return [*last, (expected + penalty("gamma"), REGULARIZED.format(kind="gamma")),
             (expected + penalty("b"), REGULARIZED.format(kind="b")),
             (expected - penalty("W"), "the L2 penalty 0.5 * reg * sum(W ** 2) is missing from the loss"),
             (expected + penalty("W"), "the L2 penalty is reg * sum(W ** 2); the course's has a factor 0.5")]

@@ -93,6 +93,10 @@ MUTANTS = [
         'scores, last_cache = affine_forward(out, p[f"W{L}"], p[f"b{L}"])',
         'scores, last_cache = affine_forward(out, p[f"W{L}"], p[f"b{L}"])\n'
         '        scores = np.maximum(scores, 0)', NET),
+    # Note [The last layer left out of the penalty] in checks.py: a real 2021 hand-in
+    Bug("net regularizes the hidden layers' weights only", "classifiers/fc_net.py",
+        'weight_names = [f"W{i}" for i in range(1, L + 1)]',
+        'weight_names = [f"W{i}" for i in range(1, L)]', NET),
     Bug("net never switches batchnorm to test mode", "classifiers/fc_net.py",
         'self._set_mode("test" if y is None else "train")', 'self._set_mode("train")', NET),
     Bug("net swaps the gamma and beta gradients", "classifiers/fc_net.py",

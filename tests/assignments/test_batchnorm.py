@@ -58,6 +58,8 @@ EXPECTED_MESSAGES = {
     "layernorm backward sums over the batch axis": ("layernorm_backward/dx", "batch axis (axis=0)"),
     "net ends with a ReLU on the scores": ("FullyConnectedNet/batchnorm_test_scores",
                                            "a ReLU is applied where none belongs"),
+    "net regularizes the hidden layers' weights only": ("FullyConnectedNet/batchnorm_loss",
+                                                        "leaves out the last layer's weights W3"),
     "net never switches batchnorm to test mode": ("FullyConnectedNet/batchnorm_test_scores",
                                                   "batch's own mean and variance"),
     "net initialises gamma to zeros": ("FullyConnectedNet/batchnorm_params", "gamma to ones"),
