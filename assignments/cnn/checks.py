@@ -1241,8 +1241,15 @@ def running_stats_check() -> Check:
             for key in ("mean", "var"):
                 name = f"running_{key}"
                 if not isinstance(after, dict) or name not in after:
+                    # an empty TODO block returns (None, None): say that, not only the missing key
+                    unfilled = (" (it returned None: the course's code returns None until its "
+                                "TODO block is filled in)"
+                                if result.value is None or (isinstance(result.value, (tuple, list))
+                                                            and result.value
+                                                            and result.value[0] is None) else "")
                     raise CheckFailure(f"[sample {sample.name}] bn_param has no '{name}' after a "
-                                       f"training-mode call", hint=hint)
+                                       f"training-mode call of spatial_batchnorm_forward"
+                                       f"{unfilled}", hint=hint)
                 try:
                     compare_arrays(f"bn_param['{name}']", after[name], expected[name],
                                    inputs=dict(zip(BN_ARGS, sample.args)), hint=hint,

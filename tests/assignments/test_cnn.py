@@ -157,6 +157,17 @@ def test_eps_in_the_running_variance_fails_under_every_secret_and_the_reference_
         shutil.rmtree(reference.parent, ignore_errors=True)
 
 
+def test_running_stats_of_an_unfilled_todo_block_says_it_returned_none() -> None:
+    """A real 2019 package left spatial_batchnorm_forward's TODO block empty: the other checks
+    said "returned None", this one only that bn_param had no running_mean."""
+    empty = ("\n\ndef spatial_batchnorm_forward(x, gamma, beta, bn_param):\n"
+             "    out, cache = None, None\n    return out, cache\n")
+    result = grade_reference_with("layers.py", empty, ASSIGNMENT, "running_stats")
+    check = check_by_id(result, "spatial_batchnorm_forward/running_stats")
+    assert check.status == "failed"
+    assert "it returned None: the course's code returns None until its TODO block" in check.message
+
+
 # ---------------------------------------------------------------------------
 # Correct alternatives
 # ---------------------------------------------------------------------------
