@@ -1156,7 +1156,23 @@ def spatial_bn_test_known(sample: Sample) -> list[Known]:
             Known("test mode used the batch's own statistics; at test time normalise with "
                   "bn_param['running_mean'] and bn_param['running_var']",
                   lambda s: ref.spatial_batchnorm_forward(x, gamma, beta,
-                                                          _train_param(bn_param))[0])]
+                                                          _train_param(bn_param))[0]),
+            # a real 2017 package's batchnorm_forward (batchnorm's own test-mode check names it)
+            Known("test mode adds eps outside the square root: normalise with "
+                  "sqrt(running_var + eps), not sqrt(running_var) + eps",
+                  lambda s: _test_mode_eps(x, gamma, beta, bn_param, outside=True)),
+            Known("test mode leaves eps out: normalise with sqrt(running_var + eps)",
+                  lambda s: _test_mode_eps(x, gamma, beta, bn_param, outside=False))]
+
+
+def _test_mode_eps(x, gamma, beta, bn_param, outside: bool) -> np.ndarray:
+    """Test-mode spatial batchnorm with eps outside the square root, or with none."""
+    eps = bn_param.get("eps", 1e-5)
+    shape = (1, -1, 1, 1)
+    var = np.asarray(bn_param["running_var"]).reshape(shape)
+    scale = np.sqrt(var) + eps if outside else np.sqrt(var)
+    centred = x - np.asarray(bn_param["running_mean"]).reshape(shape)
+    return gamma.reshape(shape) * centred / scale + beta.reshape(shape)
 
 
 def spatial_bn_backward_known(grad: str) -> Callable[[Sample], list[Known]]:

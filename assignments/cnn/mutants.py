@@ -125,6 +125,11 @@ MUTANTS = [
         'bn_param["running_var"] = momentum * running_var + (1 - momentum) * batch_var',
         'bn_param["running_var"] = momentum * running_var + (1 - momentum) * x.var(axis=0, ddof=1)',
         "spatial_batchnorm_forward"),
+    # a real 2017 package (its batchnorm_forward's test mode)
+    Bug("spatial batchnorm: eps outside the square root at test time", "layers.py",
+        "out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta",
+        "out = gamma * (x - running_mean) / (np.sqrt(running_var) + eps) + beta",
+        "spatial_batchnorm_forward"),
     # Note [A running variance far from eps] in checks.py: a real hand-in
     Bug("spatial batchnorm: running variance averages var + eps", "layers.py",
         'bn_param["running_var"] = momentum * running_var + (1 - momentum) * batch_var',
