@@ -64,6 +64,11 @@ MUTANTS = [
         "window = x[:, :, i * ph:i * ph + ph, j * pw:j * pw + pw]", "max_pool_forward_naive",
         # an empty window makes the forward pass raise, and backward needs its cache
         ("max_pool_backward_naive",)),
+    # Note [Windows the size of the stride] in checks.py: a real 2021-or-later package
+    Bug("max pool: windows the size of the stride", "layers.py",
+        "window = x[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw]",
+        "window = x[:, :, i * stride:(i + 1) * stride, j * stride:(j + 1) * stride]",
+        "max_pool_forward_naive"),
     Bug("max pool backward: gradient to the whole window", "layers.py",
         "dx[:, :, rows, cols] += routed.reshape(n, c, ph, pw)",
         "dx[:, :, rows, cols] += dout[:, :, i, j][:, :, None, None]", "max_pool_backward_naive"),

@@ -46,6 +46,7 @@ PHRASES = {
     "conv backward: pad:-pad crop copied into dx, raises when pad is 0": "pad:-pad is 0:0",
     "conv backward: db summed over the batch only": "summed over the batch only",
     "max pool: windows step by the pool size": "step by the pool size instead of by `stride`",
+    "max pool: windows the size of the stride": "each window is stride x stride",
     "max pool backward: gradient to the whole window": "whole pooling window",
     "max pool backward: overlapping windows overwrite": "overwrite each other",
     "max pool backward: a shared maximum's dout replaced, not added": "share their maximum",
@@ -156,6 +157,28 @@ def test_eps_in_the_running_variance_fails_under_every_secret_and_the_reference_
     finally:
         shutil.rmtree(slipped.parent, ignore_errors=True)
         shutil.rmtree(reference.parent, ignore_errors=True)
+
+
+def test_a_backward_pass_over_stride_sized_windows_is_named() -> None:
+    """Note [Windows the size of the stride]: the real package's max_pool_backward_naive."""
+    backward = (
+        "\n\ndef max_pool_backward_naive(dout, cache):\n"
+        "    x, pool_param = cache\n"
+        "    dx = np.zeros(x.shape)\n"
+        "    N, C, H, W = x.shape\n"
+        "    p_h, p_w, stride = pool_param['pool_height'], pool_param['pool_width'], pool_param['stride']\n"
+        "    for i in range(N):\n"
+        "        for j in range(C):\n"
+        "            for k in range(1 + (H - p_h) // stride):\n"
+        "                for h in range(1 + (W - p_w) // stride):\n"
+        "                    a = x[i, j, stride*k:stride*(k+1), stride*h:stride*(h+1)]\n"
+        "                    r, c = np.unravel_index(a.argmax(), a.shape)\n"
+        "                    dx[i, j, stride*k + r, stride*h + c] += dout[i, j, k, h]\n"
+        "    return dx\n")
+    result = grade_reference_with("layers.py", backward, ASSIGNMENT, "max_pool_backward")
+    for check_id in ("max_pool_backward_naive/dx", "max_pool_backward_naive/dx_hidden"):
+        check = check_by_id(result, check_id)
+        assert check.status == "failed" and "each window is stride x stride" in check.message
 
 
 def test_running_stats_of_an_unfilled_todo_block_says_it_returned_none() -> None:
