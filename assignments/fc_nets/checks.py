@@ -2003,9 +2003,10 @@ def _steps_check(rule: str, start: dict | None, *, seed: int, shape=(2, 3), step
             except StudentError as error:
                 raise _failure_from(error, f"{where} `{rule}`") from None
             next_w, returned = _pair(result.value, rule, where)
-            later = rewritten or ("\nthe first steps matched: is the state stored in the returned "
-                                  "config and read back from it on the next call?"
-                                  if number > 1 else "")
+            # Note [A step count never stored]: this step's own t, where it failed
+            later = (rewritten or _step_count_note(returned, states[adam_t][1], number)
+                     or ("\nthe first steps matched: is the state stored in the returned "
+                         "config and read back from it on the next call?" if number > 1 else ""))
             said = ADAM_HINT_2017 if adam_t == "from_1" else hint
             try:
                 compare_arrays("next_w", next_w, expected_w, hint=said)
@@ -2046,6 +2047,28 @@ def _rewritten_hyperparameter(returned: dict, reference: dict, number: int) -> s
                     f"call reads; compute the step's values in local variables and leave "
                     f"config[{key!r}] as it came in")
     return ""
+
+
+# Note [A step count never stored]
+# Two real COMP4901J (HKUST, 2018) packages read t from config for Adam's bias correction
+# but never wrote t + 1 back, so every step corrected as the first: their first step matched
+# and step 2 failed with numbers and the question "is the state stored in the returned
+# config?".  Where Adam's returned config holds a t other than the one the judge's own
+# trajectory stores after that step, the message says which t came back and which was due.
+
+def _step_count_note(returned: dict, reference: dict, number: int) -> str:
+    """See Note [A step count never stored]; '' when t came back as due (or is not Adam's)."""
+    if "t" not in returned or "t" not in reference or "beta1" not in reference:
+        return ""
+    try:
+        same = float(returned["t"]) == float(reference["t"])
+    except (TypeError, ValueError):
+        return ""
+    if same:
+        return ""
+    return (f"\nconfig['t'] came back from step {number} as {float(returned['t']):g}, not "
+            f"{float(reference['t']):g}: increment t on every step (t = t + 1, before the bias "
+            f"correction) and store it in config, so the next step's correction uses the next t")
 
 
 MOMENTUM_HINT = ("v = momentum * v - learning_rate * dw; next_w = w + v; store v in "

@@ -139,6 +139,10 @@ MUTANTS = [
     Bug("rmsprop adds epsilon to w", "optim.py",
         'next_w = w - config["learning_rate"] * dw / (np.sqrt(cache) + config["epsilon"])',
         'next_w = w - config["learning_rate"] * dw / np.sqrt(cache) + config["epsilon"]', "rmsprop"),
+    # Note [A step count never stored] in checks.py: two real COMP4901J packages
+    Bug("adam never stores t", "optim.py",
+        'config["t"], config["m"], config["v"] = t, m, v',
+        'config["m"], config["v"] = m, v', "adam"),
     Bug("adam stores the bias-corrected moments", "optim.py",
         'config["t"], config["m"], config["v"] = t, m, v',
         'config["t"], config["m"], config["v"] = t, m_hat, v_hat', "adam"),

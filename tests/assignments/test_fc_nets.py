@@ -80,6 +80,7 @@ EXPECTED_MESSAGES = {
     "adam writes its corrected step size into config": (
         "adam/steps", "config['learning_rate'] came back from step 1 as"),
     "adam increments t after using it": ("adam/next_w", "bias correction with the old t"),
+    "adam never stores t": ("adam/steps", "config['t'] came back from step 2 as 0, not 2"),
     "affine backward: dw from the unflattened x": ("affine_backward/dw",
                                                    "a reshape or transpose missing?"),
     "TwoLayerNet biases drawn at random": ("TwoLayerNet.__init__/params", "is not all zeros"),
