@@ -1046,7 +1046,8 @@ def _compare_output(output: str, class_name: str, model, case: ModelCase, hint: 
                            inputs={"X": case.X}, signatures=[
                                SCORES_ARE_PROBABILITIES, *_relu_scores_signatures(case)])
         except CheckFailure as failure:
-            raise CheckFailure(f"[sample {case.name}] {failure.message}", hint=hint,
+            raise CheckFailure(f"[sample {case.name}] {failure.message}"
+                               f"{_renamed_params_note(model, case)}", hint=hint,
                                details=failure.details) from None
         return
     expected_loss, expected_grads, data_loss, data_grads = expected
@@ -1060,8 +1061,31 @@ def _compare_output(output: str, class_name: str, model, case: ModelCase, hint: 
                        signatures=[*_loss_signatures(case, data_loss),
                                    *_relu_loss_signatures(case)])
     except CheckFailure as failure:
-        raise CheckFailure(f"[sample {case.name}, reg={case.reg:g}] {failure.message}", hint=hint,
+        raise CheckFailure(f"[sample {case.name}, reg={case.reg:g}] {failure.message}"
+                           f"{_renamed_params_note(model, case)}", hint=hint,
                            details=failure.details) from None
+
+
+# Note [Parameters under other names]
+# A real COMP4471 package kept its weights as params['w1'], params['w2'], ...; its params
+# check named the keys, but its scores and loss checks, which install the course's W1, W2, ...
+# (Note [Model checks share parameters]) and call loss, said only "scores: 20 of 20 entries
+# differ": its loss read its own w1.. (its random initial weights), never the installed ones.
+# After such a failure (never on a pass) the judge reads model.params once more; where a key
+# differs from an installed name only in case, the message says the installed values went
+# unread and which names the course uses.
+
+def _renamed_params_note(model, case: ModelCase) -> str:
+    """See Note [Parameters under other names]; '' when no key is a case-variant."""
+    own = _student_shapes(model)
+    wanted = {name.lower(): name for name in case.params}
+    renamed = sorted(k for k in own if isinstance(k, str) and k not in case.params
+                     and k.lower() in wanted)
+    if not renamed:
+        return ""
+    return (f"\nyour model keeps parameters as {renamed}; the judge set the course's "
+            f"{[wanted[k.lower()] for k in renamed]} (as the Solver does), which your loss never "
+            f"reads: name them W1, b1, W2, ... as the course's docstring says")
 
 
 def _same_loss(loss, expected: float) -> bool:

@@ -818,3 +818,35 @@ def test_relus_in_the_wrong_places_are_named_on_the_loss_too(name, net, words):
     for check_id in (f"{net}.loss/loss", f"{net}.loss/loss_reg"):
         check = check_by_id(result, check_id)
         assert check.status == "failed" and words in check.message, check.message
+
+
+# Note [Parameters under other names]: a real COMP4471 package's FullyConnectedNet kept its
+# weights as params['w1'], ... and its loss read those, never the installed W1, ...
+LOWERCASE_WEIGHTS = '''
+
+_CourseNet = FullyConnectedNet
+
+
+class FullyConnectedNet(_CourseNet):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.params = {(k.lower() if k.startswith("W") else k): v for k, v in self.params.items()}
+
+    def loss(self, X, y=None):
+        own = self.params
+        self.params = {("W" + k[1:] if k.startswith("w") else k): v for k, v in own.items()
+                       if not k.startswith("W")}
+        try:
+            return super().loss(X, y)
+        finally:
+            self.params = own
+'''
+
+
+def test_weights_under_lowercase_names_are_named_in_scores_and_loss() -> None:
+    result = grade_reference_with("classifiers/fc_net.py", LOWERCASE_WEIGHTS, ASSIGNMENT,
+                                  "FullyConnectedNet and (scores or loss)")
+    for check_id in ("FullyConnectedNet.loss/scores", "FullyConnectedNet.loss/loss"):
+        check = check_by_id(result, check_id)
+        assert check.status == "failed"
+        assert "your model keeps parameters as ['w1', 'w2', 'w3']" in check.message, check.message
