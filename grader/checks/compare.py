@@ -229,7 +229,29 @@ def generic_signatures(actual: np.ndarray, expected: np.ndarray, batch_size: int
     if (actual.ndim == 2 and actual.shape[0] == actual.shape[1]
             and np.allclose(actual, expected.T) and not np.allclose(actual, expected)):
         hints.append("the result is the transpose of the expected one")
+    elif _transposed_and_reshaped(actual, expected):  # Note [Transposed, then reshaped back]
+        n = expected.shape[0]
+        hints.append(f"the entries are those of the expected array as ({expected.size // n}, {n}), "
+                     f"its first axis last, reshaped to {expected.shape}: a product taken in the "
+                     f"transposed order (such as w @ dout.T for dout @ w.T) and reshaped without "
+                     f"its .T")
     return hints
+
+
+# Note [Transposed, then reshaped back]
+# A real hand-in's affine_backward computed dx as w @ dout.T, a (D, N) array, and reshaped it
+# to x's (N, d_1, ..., d_k): the right numbers in the wrong places, reported as numbers only
+# (the transpose signature above needs a square 2-D array).  Where the expected array,
+# flattened to (N, rest) and transposed, reshapes to exactly the actual one (and that
+# differs from the expected one), the message names the order.
+def _transposed_and_reshaped(actual: np.ndarray, expected: np.ndarray) -> bool:
+    if expected.ndim < 2 or actual.shape != expected.shape or expected.shape[0] < 2:
+        return False
+    n = expected.shape[0]
+    if expected.size // n < 2:
+        return False
+    moved = expected.reshape(n, -1).T.reshape(expected.shape)
+    return bool(np.allclose(actual, moved) and not np.allclose(moved, expected))
 
 
 def same_up_to_singletons(shape: Iterable[int], expected: Iterable[int]) -> bool:

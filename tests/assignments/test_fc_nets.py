@@ -51,6 +51,7 @@ EXPECTED_MESSAGES = {
     "affine forward forgets the bias": ("TwoLayerNet.loss/grads",
                                         "grads['W2'] IS the gradient of your own loss"),
     "affine backward leaves dx flat": ("affine_backward/dx", "a reshape or transpose missing?"),
+    "affine backward: dx as w @ dout.T": ("affine_backward/dx", "its first axis last"),
     "softmax without the max shift": ("softmax_loss/loss", "NaN or infinite"),
     "softmax dx not divided by N": ("softmax_loss/dx", "off by a factor of N = 50"),
     "svm counts the correct class's margin": ("svm_loss/loss", "exactly 1 too high"),

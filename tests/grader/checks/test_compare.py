@@ -266,6 +266,16 @@ def test_a_relu_where_none_belongs_is_named_unless_a_signature_named_the_failure
     assert "a ReLU is applied" not in failure("scores", positive * 2, positive).message
 
 
+@pytest.mark.parametrize("shape", [(2, 5), (3, 2, 4), (4, 6)])
+def test_an_array_transposed_then_reshaped_back_is_named(shape) -> None:
+    """Note [Transposed, then reshaped back]: dx = (w @ dout.T).reshape(x.shape)."""
+    e = expected_array(shape, seed=5)
+    n = shape[0]
+    f = failure("dx", e.reshape(n, -1).T.reshape(shape), e)
+    found = [line for line in f.message.splitlines() if line.startswith("looks like: ")]
+    assert len(found) == 1 and "its first axis last, reshaped to" in found[0], f.message
+
+
 def test_no_signature_for_an_unrelated_error() -> None:
     e = expected_array((4, 4), seed=3)
     f = failure("dx", e + expected_array((4, 4), seed=4), e, batch_size=4)
