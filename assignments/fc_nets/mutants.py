@@ -33,7 +33,7 @@ MUTANTS = [
     # Note [Transposed, then reshaped back] in grader/checks/compare.py: a real hand-in
     Bug("affine backward: dx as w @ dout.T", "layers.py",
         "dx = (dout @ w.T).reshape(x.shape)", "dx = (w @ dout.T).reshape(x.shape)",
-        "affine_backward", ("affine_relu_backward",)),
+        "affine_backward", ("affine_relu_backward", *MODELS)),
     Bug("relu forward with np.max instead of np.maximum", "layers.py",
         "return np.maximum(x, 0), x", "return np.max(x, 0), x",
         "relu_forward", ("relu_backward", "affine_relu_forward", "affine_relu_backward", *MODELS)),
