@@ -218,6 +218,10 @@ BREAKS: tuple[Break, ...] = (
           _fixed("Python 3 refuses indentation that mixes tabs and spaces, which Python 2 accepted: "
                  "re-indent the file with spaces only (your editor's \"convert indentation to "
                  "spaces\").")),
+    Break("python2-range-list",  # a real 2018 package: dp_caches = range(L - 1); dp_caches[i] = ...
+          re.compile(r"'range' object does not support item assignment"),
+          _fixed("In Python 3 `range(...)` is a lazy sequence that cannot be assigned to (Python 2's "
+                 "was a list): make the list you fill in with `list(range(n))` or `[None] * n`.")),
     Break("python2-except-comma",
           re.compile(r"multiple exception types must be parenthesized"),
           _fixed("Python 3 writes `except Error as e:` where Python 2 wrote `except Error, e:`.")),

@@ -44,6 +44,7 @@ BREAKS = [
     ("np.lib.pad(np.ones(2), 1)", "numpy-lib-removed-name",
      "`np.lib.pad` was removed in NumPy 2.0: use `np.pad`"),
     ("print 'loss', 1.0", "python2-print", "`print(...)`"),
+    ("caches = range(3)\ncaches[0] = 1", "python2-range-list", "`list(range(n))`"),
     ("if True:\n\tx = 1\n        y = 2", "python2-tabs", "re-indent the file with spaces only"),
     ("try:\n    pass\nexcept ValueError, e:\n    pass", "python2-except-comma", "`except Error as e:`"),
     ("for i in xrange(3):\n    pass", "python2-name", "Python 3 has `range`"),
