@@ -1168,6 +1168,11 @@ def spatial_bn_forward_known(sample: Sample) -> list[Known]:
         Known("the statistics are per image and channel (over H and W only); spatial batchnorm "
               "averages over N, H and W for each channel",
               lambda s: _instance_norm(x, gamma, beta, eps)),
+        # a real 2017 package wrote np.sqrt(x_var + 1e-5) whatever bn_param said
+        *([Known(f"bn_param['eps'] = {eps:g} is ignored: the output is the one with eps = 1e-5; "
+                 f"read eps = bn_param.get('eps', 1e-5)",
+                 lambda s: ref.spatial_batchnorm_forward(x, gamma, beta, {"mode": "train"})[0])]
+          if eps != 1e-5 else []),
     ]
 
 

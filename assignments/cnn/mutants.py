@@ -130,6 +130,10 @@ MUTANTS = [
         'bn_param["running_var"] = momentum * running_var + (1 - momentum) * batch_var',
         'bn_param["running_var"] = momentum * running_var + (1 - momentum) * x.var(axis=0, ddof=1)',
         "spatial_batchnorm_forward"),
+    # a real 2017 package: np.sqrt(x_var + 1e-5) whatever bn_param said
+    Bug("spatial batchnorm: bn_param eps ignored", "layers.py",
+        'eps = bn_param.get("eps", 1e-5)', "eps = 1e-5",
+        "spatial_batchnorm_forward", ("spatial_batchnorm_backward",)),
     # a real 2017 package (its batchnorm_forward's test mode)
     Bug("spatial batchnorm: eps outside the square root at test time", "layers.py",
         "out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta",

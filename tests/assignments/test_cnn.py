@@ -64,6 +64,7 @@ PHRASES = {
     "ThreeLayerConvNet: reg * np.sum(W) added to the gradient": "reg * np.sum(W1), one number",
     "spatial batchnorm: reshape without transposing": "without moving the channels last",
     "spatial batchnorm: unbiased running variance": "unbiased batch variance",
+    "spatial batchnorm: bn_param eps ignored": "bn_param['eps'] = 0.001 is ignored",
     "spatial batchnorm: eps outside the square root at test time": "adds eps outside the square root",
     "spatial batchnorm: running variance averages var + eps": "running_var averages var + eps",
     "spatial batchnorm backward: dx not transposed back": "without transposing the channels back",
