@@ -68,7 +68,6 @@ RESTORED = {
     "lib.pad": np.pad,
 }
 
-# Note [Names of numpy.lib restored]
 # Note [unravel_index's dims restored]
 # NumPy 1.16 renamed `np.unravel_index(indices, dims=...)`'s keyword to `shape` and 1.21
 # dropped `dims` (numpy/numpy#17900): 1.20.3 still takes it with a warning, 1.23, 1.26 and 2.4
@@ -80,6 +79,7 @@ RESTORED = {
 # to read under NumPy 1.x, so the call itself is the test); given with `shape` as well, NumPy's
 # own error stands.
 
+# Note [Names of numpy.lib restored]
 # NumPy 2.0 also emptied `numpy.lib` of the functions it re-exported: `np.lib.pad(x, ...)`,
 # the usual way to zero-pad in cs231n code of 2016-2018 (a real COMP4901J hand-in's naive
 # conv and its backward lost every conv check to "module 'numpy.lib' has no attribute
