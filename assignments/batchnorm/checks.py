@@ -210,8 +210,8 @@ def _dx_variants(x, gamma, dout, axis: int, eps: float) -> list:
 # signatures]): judge work that depends only on the sample and the conventions, and took
 # more than a fifth of the judge's CPU time on a batchnorm package when each submission
 # built them again.  So each (conventions, sample) is built once per process and the check
-# kept, whose own reference answers are then kept by its builder (Note [Reference answers
-# kept] in grader/checks/answers.py); `prepare` builds them for the assignment's conventions
+# kept, whose own reference answers are then kept by its builder (Note [Answers kept per
+# process] in grader/checks/answers.py); `prepare` builds them for the assignment's conventions
 # before the batch's jobs fork (Note [Answers before the fork] in grader/batch/job.py).  The
 # conventions are the course's (the manifest's and the course file's), never a submission's,
 # and what a kept check holds besides its answers are its signatures, whose variant arrays
@@ -1015,7 +1015,7 @@ def net_loss_check(case: NetCase, normalization: str, part: str, *, hidden: bool
               "all": names}[part]
 
     # The batch, the parameters and the reference's answers, once per process and conventions
-    # (Note [Per-sample checks built once], Note [Reference answers kept] in answers.py).
+    # (Note [Per-sample checks built once], Note [Answers kept per process] in answers.py).
     kept: dict = {}  # conventions key -> Answers keyed by reg
 
     def reference_answers(conventions: dict) -> Answers:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import inspect
 import math
 import re
 from dataclasses import dataclass
@@ -565,7 +566,10 @@ def _made_and_asked(student, class_name: str, output: str, cases: Sequence["Mode
 # settings) is the constructor's, unchanged.  What a copy shares with the prototype besides
 # those immutable settings is FullyConnectedNet's empty `dropout_param` and `bn_params`,
 # which its loss writes only with dropout or normalization, which these models never have
-# (asserted where a prototype is made); its `params` is its own dict.
+# (checked where a prototype is made); its `params` is its own dict.  In a student release
+# the reference's classes are replay proxies whose objects are handles keyed by their history
+# (Note [Reference objects] in grader/course/replay.py), not objects to copy: there every
+# model is built as before, by its own constructor call.
 
 _PROTOTYPES: dict = {}
 
@@ -573,23 +577,35 @@ _PROTOTYPES: dict = {}
 def _reference_model(class_name: str, dims: Sequence[int], reg: float, params: dict):
     """A reference model holding float64 copies of `params`; the judge's np.random is untouched
     (Note [Reference models from a prototype])."""
+    cls = ref_fc.TwoLayerNet if class_name == "TwoLayerNet" else ref_fc.FullyConnectedNet
     key = (class_name, len(dims), type(reg), reg)
     prototype = _PROTOTYPES.get(key)
     if prototype is None:
         state = np.random.get_state()
         try:
             if class_name == "TwoLayerNet":
-                prototype = ref_fc.TwoLayerNet(input_dim=1, hidden_dim=1, num_classes=1, reg=reg)
+                prototype = cls(input_dim=1, hidden_dim=1, num_classes=1, reg=reg)
             else:
-                prototype = ref_fc.FullyConnectedNet([1] * (len(dims) - 2), input_dim=1,
-                                                     num_classes=1, reg=reg, dtype=np.float64)
-                assert not prototype.use_dropout and prototype.normalization is None
+                prototype = cls([1] * (len(dims) - 2), input_dim=1, num_classes=1, reg=reg,
+                                dtype=np.float64)
         finally:
             np.random.set_state(state)
+        if not _copyable(cls, prototype):  # a release's replay proxy: a new model each time
+            prototype.params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
+            return prototype
         _PROTOTYPES[key] = prototype
     model = copy.copy(prototype)
     model.params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
     return model
+
+
+def _copyable(cls, prototype) -> bool:
+    """Whether `prototype` is the reference's own model without dropout or normalization (Note
+    [Reference models from a prototype])."""
+    if not (inspect.isclass(cls) and getattr(cls, "__module__", "").startswith("reference.")):
+        return False
+    return cls is ref_fc.TwoLayerNet or (not prototype.use_dropout
+                                         and prototype.normalization is None)
 
 
 def _student_shapes(model, initial: bool = False) -> dict:
@@ -1039,8 +1055,8 @@ SCORES_ARE_PROBABILITIES = Signature(
 
 def _reference_answers(output: str, class_name: str, case: ModelCase) -> tuple:
     """What `_compare_output` compares with: the reference's scores, or its loss and gradients
-    at the case's reg and at reg=0.  A model check keeps them (`Answers`, Note [Reference
-    answers kept] in grader/checks/answers.py): the cases are the judge's own."""
+    at the case's reg and at reg=0.  A model check keeps them (`Answers`, Note [Answers kept per
+    process] in grader/checks/answers.py): the cases are the judge's own."""
     reference = _reference_model(class_name, case.dims, case.reg, case.params)
     if output == "scores":
         return (reference.loss(case.X),)
@@ -1099,7 +1115,7 @@ def _same_loss(loss, expected: float) -> bool:
 def _model_output_check(class_name: str, output: str, cases: Sequence[ModelCase], *, name: str,
                         title: str, hint: str, hidden: bool = False) -> Check:
     """Scores, loss or gradients on installed parameters; Note [Model checks share parameters]."""
-    # The reference's answers, once per process (Note [Reference answers kept] in
+    # The reference's answers, once per process (Note [Answers kept per process] in
     # grader/checks/answers.py).
     kept = Answers(lambda number: _reference_answers(output, class_name, cases[number]),
                    range(len(cases)))

@@ -375,8 +375,8 @@ def preload_template(data: dict) -> None:
 # Note [Answers before the fork]
 # The reference's answers to an assignment's fixed questions depend only on the assignment, its
 # questions (the secret) and its conventions (Note [Fresh questions] in
-# grader/checks/questions.py), and a check keeps them once computed (Note [Reference answers
-# kept] in grader/checks/answers.py).  Computed in a job, they were computed once per
+# grader/checks/questions.py), and a check keeps them once computed (Note [Answers kept per
+# process] in grader/checks/answers.py).  Computed in a job, they were computed once per
 # submission, since each job is a fresh fork; so the template computes them (`Check.prepare`,
 # with the assignment's conventions, as the jobs' Student gets them) after loading the
 # checks, and every job forks with them.  Measured on fc_nets: about 35 ms of the

@@ -9,7 +9,7 @@ first time a check asks for it and hands back the same numbers after that; `Chec
 template does before it forks the jobs (Note [Answers before the fork] in grader/batch/job.py),
 so that no job computes them at all.
 
-# Note [Reference answers kept]
+# Note [Answers kept per process]
 What is kept is computed in the judge, by the trusted reference, from the judge's own
 inputs (the samples of the checks module, the conventions of the assignment): a key names a
 question (a sample's position in a check, a model case), never anything a worker sent.  No
@@ -24,7 +24,11 @@ read-only arrays), so that a check that adds to a dict it was given changes its 
 The answers are deterministic functions of the question (the references draw nothing from
 an unseeded generator; the ones that draw, dropout's masks, are not kept here), so an
 answer computed once is the answer computed again, to the bit: the verdicts and messages
-are those of computing it each time.  Memory: the answers of a checks module are the size
+are those of computing it each time.  In a student release the reference is a tape
+(Note [Tape] in grader/course/replay.py): each recording and each replay loads a checks
+module of its own, so every check still asks its own questions during its own run, the
+first time it runs, and the tape, keyed by question rather than by order, answers them
+wherever in the run they come.  Memory: the answers of a checks module are the size
 of its samples (a few hundred KB for the numpy assignments), kept for the life of the
 process, like the samples themselves.
 """
@@ -38,7 +42,7 @@ import numpy as np
 
 def freeze(value):
     """`value` with every ndarray in it (in tuples, lists, dicts) read-only, in place; the
-    arrays of a kept answer (Note [Reference answers kept])."""
+    arrays of a kept answer (Note [Answers kept per process])."""
     if isinstance(value, np.ndarray):
         value.flags.writeable = False
     elif isinstance(value, (tuple, list)):
@@ -52,19 +56,20 @@ def freeze(value):
 
 def fresh(value):
     """`value` with its tuples, lists and dicts rebuilt around the same arrays (Note
-    [Reference answers kept])."""
-    if isinstance(value, tuple):
-        return tuple(fresh(item) for item in value)
-    if isinstance(value, list):
+    [Answers kept per process])."""
+    kind = type(value)  # the containers the references return, exactly (not subclasses)
+    if kind is tuple:
+        return tuple([fresh(item) for item in value])
+    if kind is list:
         return [fresh(item) for item in value]
-    if isinstance(value, dict):
+    if kind is dict:
         return {key: fresh(item) for key, item in value.items()}
     return value
 
 
 class Answers:
-    """`compute(key)` for each key, computed on the first `get` and kept (Note [Reference
-    answers kept]); `keys`: every key a check will ask, for `prepare`."""
+    """`compute(key)` for each key, computed on the first `get` and kept (Note [Answers kept per
+    process]); `keys`: every key a check will ask, for `prepare`."""
 
     def __init__(self, compute: Callable[[Hashable], object], keys: Iterable[Hashable] = ()) -> None:
         self.compute = compute

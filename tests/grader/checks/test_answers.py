@@ -31,7 +31,7 @@ def test_kept_arrays_are_read_only_and_containers_fresh() -> None:
     answers = Answers(lambda key: {"out": np.arange(3.0), "pair": (np.ones(2), [np.zeros(1)])})
     first = answers.get(0)
     with pytest.raises(ValueError):
-        first["out"] += 1  # Note [Reference answers kept]: a write into a kept array raises
+        first["out"] += 1  # Note [Answers kept per process]: a write into a kept array raises
     with pytest.raises(ValueError):
         first["pair"][1][0][0] = 5.0
     first["out"] = np.full(3, 7.0)  # the check's own copy of the container
