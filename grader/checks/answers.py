@@ -16,7 +16,9 @@ inputs (the samples of the checks module, the conventions of the assignment): a 
 question (a sample's position in a check, a model case), never anything a worker sent.  No
 student value flows into a kept answer, so no submission can change what the next one is
 judged against; and a hostile submission has no way to reach the judge's memory at all
-(ARCHITECTURE.md, the one rule).  What remains to guard against is the judge's own code
+(ARCHITECTURE.md, the one rule); in a batch each job is a fork of the template that
+computed them (Note [Answers before the fork]), so not even a job's own judge could change
+the answers another job reads.  What remains to guard against is the judge's own code
 writing into an answer it was handed (an in-place `+=` in a signature, say), which would
 silently change every later verdict of the process: so every array kept is made read-only
 (such a write raises, and the tests run every check against the reference), and each
@@ -72,7 +74,8 @@ class Answers:
     """`compute(key)` for each key, computed on the first `get` and kept (Note [Answers kept per
     process]); `keys`: every key a check will ask, for `prepare`."""
 
-    def __init__(self, compute: Callable[[Hashable], object], keys: Iterable[Hashable] = ()) -> None:
+    def __init__(self, compute: Callable[[Hashable], object],
+                 keys: Iterable[Hashable] = ()) -> None:
         self.compute = compute
         self.keys = tuple(keys)
         self.kept: dict = {}

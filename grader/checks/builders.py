@@ -110,7 +110,8 @@ def forward_check(function: str, module: str, samples: Iterable[Sample], referen
         return _pick(reference(*copy.deepcopy(sample.args), **copy.deepcopy(sample.kwargs)),
                      index, "reference", what)
 
-    # The reference's outputs, once per process (Note [Answers kept per process] in answers.py).
+    # The reference's outputs, once per process (Note [Answers kept per process] in
+    # grader/checks/answers.py).
     answers = Answers(reference_output, range(len(samples)))
 
     def run(student: Student) -> None:
@@ -160,9 +161,10 @@ def backward_check(forward: str, backward: str, module: str, samples: Iterable[S
         dout = asked.rng(seed + number).standard_normal(np.shape(out))
         return out, dout, reference_backward(dout, cache)
 
-    # Once per process (Note [Answers kept per process] in answers.py): the reference's passes
-    # are no longer computed while the worker runs the chain (Note [Judge works while the
-    # worker computes] in student.py), except by the first submission a process grades.
+    # Once per process (Note [Answers kept per process] in grader/checks/answers.py): the
+    # reference's passes are no longer computed while the worker runs the chain (Note [Judge
+    # works while the worker computes] in student.py), except by the first submission a
+    # process grades.
     kept = Answers(reference_answer, range(len(samples)))
 
     def run(student: Student) -> None:
