@@ -24,6 +24,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from grader.checks import questions
+from grader.checks.answers import Answers
 from grader.checks.builders import backward_check, forward_check
 from grader.checks.compare import (TOLERANCES, Signature, accept_shape, compare_arrays,
                                    compare_scalar, in_shape)
@@ -204,17 +205,48 @@ def _dx_variants(x, gamma, dout, axis: int, eps: float) -> list:
     return variants
 
 
+# Note [Per-sample checks built once]
+# `build` computes the reference's output and every variant on the sample (Note [Per-sample
+# signatures]): judge work that depends only on the sample and the conventions, which each
+# submission did again (cProfile of a correct batchnorm package: `variant_signatures` alone
+# 131 calls, 48 ms of the checks' 310 under the profiler).  So each (conventions, sample) is built once per process and the check
+# kept, whose own reference answers are then kept by its builder (Note [Answers kept per
+# process] in grader/checks/answers.py); `prepare` builds them for the assignment's conventions
+# before the batch's jobs fork (Note [Answers before the fork] in grader/batch/job.py).  The
+# conventions are the course's (the manifest's and the course file's), never a submission's,
+# and what a kept check holds besides its answers are its signatures, whose variant arrays
+# only comparisons read.
+
+def _conventions_key(conventions: dict) -> tuple:
+    return tuple(sorted((str(k), repr(v)) for k, v in conventions.items()))
+
+
 def per_sample(template: Check, samples: Iterable[Sample],
                build: Callable[[dict, Sample], Check]) -> Check:
-    """The template check, run sample by sample; see Note [Per-sample signatures]."""
+    """The template check, run sample by sample; see Note [Per-sample signatures] and Note
+    [Per-sample checks built once]."""
     samples = tuple(samples)
+    built: dict = {}  # conventions -> the checks built so far, in the samples' order
 
     def run(student) -> None:
         __tracebackhide__ = True
-        for sample in samples:
-            build(student.conventions, sample).run(student)
+        for check in _each(student.conventions):
+            check.run(student)
 
-    return dataclasses.replace(template, run=run)
+    def _each(conventions: dict):
+        key = _conventions_key(conventions)
+        kept = built.setdefault(key, [])
+        for number, sample in enumerate(samples):
+            if number == len(kept):
+                kept.append(build(conventions, sample))
+            yield kept[number]
+
+    def prepare(conventions: dict) -> None:
+        for check in _each(conventions):
+            if check.prepare is not None:
+                check.prepare(conventions)
+
+    return dataclasses.replace(template, run=run, prepare=prepare)
 
 
 # ---------------------------------------------------------------------------
@@ -999,9 +1031,30 @@ def net_loss_check(case: NetCase, normalization: str, part: str, *, hidden: bool
               "norm_grads": [n for n in names if n.startswith(("gamma", "beta"))],
               "all": names}[part]
 
+    # The batch, the parameters and the reference's answers, once per process and conventions
+    # (Note [Per-sample checks built once], Note [Answers kept per process] in answers.py).
+    kept: dict = {}  # conventions key -> Answers keyed by reg
+
+    def reference_answers(conventions: dict) -> Answers:
+        key = _conventions_key(conventions)
+        if key not in kept:
+            conventions = dict(conventions)
+
+            def answer(reg: float) -> tuple:
+                X, y = net_batches(case, 1)[0]
+                expected_loss, expected_grads = reference_net(conventions, case, normalization,
+                                                              reg).loss(X, y)
+                # see Note [The other normalization in the network]
+                other = (_other_normalization_variant(conventions, case, normalization, reg, X, y)
+                         if part in ("loss", "all") else [])
+                return X, y, expected_loss, expected_grads, other, net_params(case)
+            kept[key] = Answers(answer, case.regs)
+        return kept[key]
+
     def run(student) -> None:
         __tracebackhide__ = True
-        X, y = net_batches(case, 1)[0]
+        answers_of = reference_answers(student.conventions)
+        X, y = answers_of.get(case.regs[0])[:2]
         models = student_nets(student, case, normalization, case.regs)
         made = [m for m in models if isinstance(m, RemoteObject)]
         # Note [Nets of a check together]
@@ -1009,14 +1062,10 @@ def net_loss_check(case: NetCase, normalization: str, part: str, *, hidden: bool
             for reg, model in zip(case.regs, made):
                 what = f"(normalization='{normalization}', {case.name}, reg={reg})"
                 loss, grads = _net_loss(model, X, y, what, answer=lambda: next(answers))
-                expected_loss, expected_grads = reference_net(student.conventions, case,
-                                                              normalization, reg).loss(X, y)
+                _, _, expected_loss, expected_grads, other, params = answers_of.get(reg)
                 if part in ("loss", "all"):
-                    # see Note [The other normalization in the network]
-                    other = _other_normalization_variant(student.conventions, case,
-                                                         normalization, reg, X, y)
-                    _compare_loss(loss, expected_loss, net_params(case), reg, what, other)
-                _compare_grads(grads, expected_grads, wanted, net_params(case), reg, what)
+                    _compare_loss(loss, expected_loss, params, reg, what, other)
+                _compare_grads(grads, expected_grads, wanted, params, reg, what)
         if len(made) < len(models):
             models[len(made)]()  # raises the constructor's failure, after the nets before it
 
@@ -1025,7 +1074,8 @@ def net_loss_check(case: NetCase, normalization: str, part: str, *, hidden: bool
     suffix = "_hidden" if hidden else ""
     return Check(f"FullyConnectedNet/{normalization}_{part}{suffix}", "FullyConnectedNet.loss",
                  f"FullyConnectedNet with {normalization}: {label} match the reference "
-                 f"with the same parameters", run, NET_HINT, hidden)
+                 f"with the same parameters", run, NET_HINT, hidden,
+                 prepare=lambda conventions: reference_answers(conventions).prepare())
 
 
 def net_params_check(case: NetCase, normalization: str) -> Check:

@@ -183,7 +183,8 @@ def _entry(check: Check, samples: Sequence[Sample],
             sample = _failed_sample(failure, samples)
             raise _name_wrong_shape(failure, wrong_shapes(sample) if sample else []) from None
 
-    return Check(check.id, check.function, check.title, run, check.hint, check.hidden)
+    return Check(check.id, check.function, check.title, run, check.hint, check.hidden,
+                 prepare=check.prepare)  # Note [Answers before the fork] in grader/batch/job.py
 
 
 def _answer(reference: Callable, sample: Sample, index: int | None) -> Callable[[], np.ndarray]:

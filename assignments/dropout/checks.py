@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from grader.checks import questions
+from grader.checks.answers import Answers
 from grader.checks.compare import (Signature, accept_shape, compare_arrays, compare_scalar,
                                    summarize_inputs)
 from grader.checks.spec import Check, CheckFailure
@@ -602,6 +603,14 @@ class NetCase:
     normalization: str | None = None  # 'batchnorm' or 'layernorm' (Note [Dropout with normalization])
 
     def params(self) -> dict[str, np.ndarray]:
+        """The case's parameters, drawn once per process (Note [Drawn once per process])."""
+        return _DRAWN.get(("params", self))
+
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        """The case's (X, y), drawn once per process (Note [Drawn once per process])."""
+        return _DRAWN.get(("data", self))
+
+    def _params(self) -> dict[str, np.ndarray]:
         rng = QUESTIONS.rng(self.data_seed)
         dims = [self.input_dim, *self.hidden_dims, self.num_classes]
         params = {}
@@ -623,7 +632,7 @@ class NetCase:
             params[f"W{i}"] = rng.uniform(-scale, scale, (fan_in, fan_out))
         return params
 
-    def data(self) -> tuple[np.ndarray, np.ndarray]:
+    def _data(self) -> tuple[np.ndarray, np.ndarray]:
         rng = QUESTIONS.rng(self.data_seed + 1)
         return (rng.uniform(-1, 1, (self.batch, self.input_dim)),
                 rng.integers(self.num_classes, size=self.batch))
@@ -633,6 +642,17 @@ class NetCase:
                 f"C={self.num_classes}, reg={self.reg}, keep probability {self.keep}, "
                 f"seed={self.seed}"
                 + (f", normalization='{self.normalization}'" if self.normalization else ""))
+
+
+# Note [Drawn once per process]
+# A case's parameters and data are a pure function of the case and the questions (Note [Fresh
+# questions] in grader/checks/questions.py), and the checks drew them again wherever they were
+# needed: 36 parameter draws and 16 data draws per dropout submission, and 78 directions of
+# the directional tests (`direction_for`, a function of the shape and the parameter's number).  They are drawn once per
+# process and kept as the reference's answers are (Note [Answers kept per process] in
+# grader/checks/answers.py: read-only arrays in fresh dicts and tuples, so no check can change
+# what the next one reads); equal cases draw equal numbers, so they share them.
+_DRAWN = Answers(lambda key: getattr(key[1], "_" + key[0])())
 
 
 def parameter_names(signature: str) -> set[str]:
@@ -1080,8 +1100,12 @@ def loss_with(model, X, y, name: str, value: np.ndarray, shape: tuple) -> float:
 
 
 def direction_for(theta: np.ndarray, number: int) -> np.ndarray:
-    """The random direction of the directional test of the `number`-th parameter."""
-    return QUESTIONS.rng(1000 + number).standard_normal(theta.shape)
+    """The random direction of the directional test of the `number`-th parameter (drawn once
+    per process and shape, read-only: Note [Drawn once per process])."""
+    return _DIRECTIONS.get((tuple(np.shape(theta)), number))
+
+
+_DIRECTIONS = Answers(lambda key: QUESTIONS.rng(1000 + key[1]).standard_normal(key[0]))
 
 
 # Note [Directional derivatives in one request]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import inspect
 import math
 import re
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from grader.checks import questions
+from grader.checks.answers import Answers
 from grader.checks.builders import (DIRECTIONAL_STEP, DIRECTIONAL_TOLERANCE, backward_check,
                                     forward_check)
 from grader.checks.compare import (Signature, Tolerance, accept_shape, collecting_notes,
@@ -551,24 +553,59 @@ def _made_and_asked(student, class_name: str, output: str, cases: Sequence["Mode
     return models, _Answers(student, method, fallback=student.method_calls(questions))
 
 
-def _reference_model(class_name: str, dims: Sequence[int], reg: float, params: dict):
-    """A reference model holding float64 copies of `params`; the judge's np.random is untouched.
+# Note [Reference models from a prototype]
+# The judge builds a reference model for every question it asks about one (123 per fc_nets
+# submission, 40 of them in the overfitting check), and building one meant saving and
+# restoring numpy's global generator around the constructor (its draws must not move the
+# judge's np.random): about 0.25 ms of a 0.3 ms build, a fifth of the judge's CPU time on a
+# correct package.  A model is now a shallow copy of a prototype built once per process for
+# each (class, depth, reg), holding float64 copies of the parameters asked about.  The copy is
+# the model the constructor makes: the reference's loss reads the layer sizes from the
+# parameters only (so the prototype is built with every size 1), and everything else it
+# reads (reg, num_layers, dtype, and for FullyConnectedNet the dropout and normalization
+# settings) is the constructor's, unchanged.  What a copy shares with the prototype besides
+# those immutable settings is FullyConnectedNet's empty `dropout_param` and `bn_params`,
+# which its loss writes only with dropout or normalization, which these models never have
+# (checked where a prototype is made); its `params` is its own dict.  In a student release
+# the reference's classes are replay proxies whose objects are handles keyed by their history
+# (Note [Reference objects] in grader/course/replay.py), not objects to copy: there every
+# model is built as before, by its own constructor call.
 
-    Its own initial weights are replaced at once, and the reference's loss reads the layer
-    sizes from the parameters only, so it is built with every size 1: its constructor then
-    draws a few numbers instead of whole weight matrices (a reference model is made 40 times
-    per submission by the overfitting check alone)."""
-    state = np.random.get_state()
-    try:
-        if class_name == "TwoLayerNet":
-            model = ref_fc.TwoLayerNet(input_dim=1, hidden_dim=1, num_classes=1, reg=reg)
-        else:
-            model = ref_fc.FullyConnectedNet([1] * (len(dims) - 2), input_dim=1, num_classes=1,
-                                             reg=reg, dtype=np.float64)
-    finally:
-        np.random.set_state(state)
+_PROTOTYPES: dict = {}
+
+
+def _reference_model(class_name: str, dims: Sequence[int], reg: float, params: dict):
+    """A reference model holding float64 copies of `params`; the judge's np.random is untouched
+    (Note [Reference models from a prototype])."""
+    cls = ref_fc.TwoLayerNet if class_name == "TwoLayerNet" else ref_fc.FullyConnectedNet
+    key = (class_name, len(dims), type(reg), reg)
+    prototype = _PROTOTYPES.get(key)
+    if prototype is None:
+        state = np.random.get_state()
+        try:
+            if class_name == "TwoLayerNet":
+                prototype = cls(input_dim=1, hidden_dim=1, num_classes=1, reg=reg)
+            else:
+                prototype = cls([1] * (len(dims) - 2), input_dim=1, num_classes=1, reg=reg,
+                                dtype=np.float64)
+        finally:
+            np.random.set_state(state)
+        if not _copyable(cls, prototype):  # a release's replay proxy: a new model each time
+            prototype.params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
+            return prototype
+        _PROTOTYPES[key] = prototype
+    model = copy.copy(prototype)
     model.params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
     return model
+
+
+def _copyable(cls, prototype) -> bool:
+    """Whether `prototype` is the reference's own model without dropout or normalization (Note
+    [Reference models from a prototype])."""
+    if not (inspect.isclass(cls) and getattr(cls, "__module__", "").startswith("reference.")):
+        return False
+    return cls is ref_fc.TwoLayerNet or (not prototype.use_dropout
+                                         and prototype.normalization is None)
 
 
 def _student_shapes(model, initial: bool = False) -> dict:
@@ -1018,7 +1055,8 @@ SCORES_ARE_PROBABILITIES = Signature(
 
 def _reference_answers(output: str, class_name: str, case: ModelCase) -> tuple:
     """What `_compare_output` compares with: the reference's scores, or its loss and gradients
-    at the case's reg and at reg=0."""
+    at the case's reg and at reg=0.  A model check keeps them (`Answers`, Note [Answers kept per
+    process] in grader/checks/answers.py): the cases are the judge's own."""
     reference = _reference_model(class_name, case.dims, case.reg, case.params)
     if output == "scores":
         return (reference.loss(case.X),)
@@ -1101,16 +1139,19 @@ def _same_loss(loss, expected: float) -> bool:
 def _model_output_check(class_name: str, output: str, cases: Sequence[ModelCase], *, name: str,
                         title: str, hint: str, hidden: bool = False) -> Check:
     """Scores, loss or gradients on installed parameters; Note [Model checks share parameters]."""
+    # The reference's answers, once per process (Note [Answers kept per process] in
+    # grader/checks/answers.py).
+    kept = Answers(lambda number: _reference_answers(output, class_name, cases[number]),
+                   range(len(cases)))
+
     def run(student) -> None:
         __tracebackhide__ = True
         # Every case's model made first, in one request (Note [A check's models made together]),
         # then every one asked, in one request (Note [A check's models asked together]).  The
-        # reference answers the first case while the worker builds the models, the others
-        # while it answers (Note [Judge works while the worker computes] in student.py; the
-        # first case's part: 1% of a submission's time, 40 alternated submissions, load 5).
-        first: dict = {}
-        meanwhile = lambda: first.update(  # noqa: E731
-            {0: _reference_answers(output, class_name, cases[0])})
+        # first submission a process grades computes the reference's answer to the first case
+        # while the worker builds the models, the others while it answers (Note [Judge works
+        # while the worker computes] in student.py); later ones find them kept.
+        meanwhile = lambda: kept.get(0)  # noqa: E731
         # Built and asked in one request where it can be (Note [Models built and asked together]).
         together = _made_and_asked(student, class_name, output, cases, meanwhile)
         if together is not None:
@@ -1120,7 +1161,7 @@ def _model_output_check(class_name: str, output: str, cases: Sequence[ModelCase]
                 for number, (case, model) in enumerate(zip(cases, made)):
                     _compare_output(output, class_name, model, case, hint,
                                     install=(case.params, {}), answer=answers.next,
-                                    expected=first.get(number))
+                                    expected=kept.get(number))
             if len(made) < len(models):
                 models[len(made)]()  # raises the constructor's failure, after the cases before it
             return
@@ -1134,12 +1175,13 @@ def _model_output_check(class_name: str, output: str, cases: Sequence[ModelCase]
         with student.method_calls(questions) as answers:
             for number, (case, model, install) in enumerate(zip(cases, models, installs)):
                 _compare_output(output, class_name, model, case, hint, install=install,
-                                answer=lambda: next(answers), expected=first.get(number))
+                                answer=lambda: next(answers), expected=kept.get(number))
         if len(made) < len(models):
             models[len(made)]()  # raises the constructor's failure, after the cases before it
 
     function = f"{class_name}.loss"
-    return Check(f"{function}/{name}", function, title, run, hint, hidden)
+    return Check(f"{function}/{name}", function, title, run, hint, hidden,
+                 prepare=lambda conventions: kept.prepare())
 
 
 # Note [Initialisation statistics]

@@ -28,6 +28,7 @@ import numpy as np
 from grader.worker.client import Part, StudentError
 
 from . import questions
+from .answers import Answers
 from .compare import Signature, Tolerance, compare_arrays, in_shape, matches
 from .spec import Check, CheckFailure, Sample
 from .student import Student
@@ -104,6 +105,15 @@ def forward_check(function: str, module: str, samples: Iterable[Sample], referen
     """One check: output `index` of `function(*sample)` equals the reference's, on every sample."""
     samples = tuple(samples)
 
+    def reference_output(number: int):
+        sample = samples[number]
+        return _pick(reference(*copy.deepcopy(sample.args), **copy.deepcopy(sample.kwargs)),
+                     index, "reference", what)
+
+    # The reference's outputs, once per process (Note [Answers kept per process] in
+    # grader/checks/answers.py).
+    answers = Answers(reference_output, range(len(samples)))
+
     def run(student: Student) -> None:
         __tracebackhide__ = True
         # Every sample in one request (Note [Streamed calls] in grader/worker/client.py).
@@ -112,9 +122,8 @@ def forward_check(function: str, module: str, samples: Iterable[Sample], referen
 
     def _forward_samples(student: Student, calls) -> None:
         __tracebackhide__ = True
-        for sample in samples:
-            expected = _pick(reference(*copy.deepcopy(sample.args), **copy.deepcopy(sample.kwargs)),
-                             index, "reference", what)
+        for number, sample in enumerate(samples):
+            expected = answers.get(number)
             result = _student_call(student, module, function, sample, calls=calls)
             try:
                 actual = _pick(result.value, index, function, what)
@@ -127,7 +136,7 @@ def forward_check(function: str, module: str, samples: Iterable[Sample], referen
     suffix = "_hidden" if hidden else ""
     return Check(check_id or f"{function}/{output}{suffix}", function,
                  title or f"{function}: {output} matches the reference" + HIDDEN_TITLE * hidden,
-                 run, hint, hidden)
+                 run, hint, hidden, prepare=lambda conventions: answers.prepare())
 
 
 def backward_check(forward: str, backward: str, module: str, samples: Iterable[Sample],
@@ -145,21 +154,28 @@ def backward_check(forward: str, backward: str, module: str, samples: Iterable[S
     samples = tuple(samples)
     asked = questions.current()  # the upstream gradients are questions too (Note [Fresh questions])
 
+    def reference_answer(number: int) -> tuple:
+        """(the reference's forward output, the upstream gradient, its backward's result)."""
+        sample = samples[number]
+        out, cache = reference_forward(*copy.deepcopy(sample.args), **copy.deepcopy(sample.kwargs))
+        dout = asked.rng(seed + number).standard_normal(np.shape(out))
+        return out, dout, reference_backward(dout, cache)
+
+    # Once per process (Note [Answers kept per process] in grader/checks/answers.py): the
+    # reference's passes are no longer computed while the worker runs the chain (Note [Judge
+    # works while the worker computes] in student.py), except by the first submission a
+    # process grades.
+    kept = Answers(reference_answer, range(len(samples)))
+
     def run(student: Student) -> None:
         __tracebackhide__ = True
-        forwards = []
-        for number, sample in enumerate(samples):
-            out, cache = reference_forward(*copy.deepcopy(sample.args), **copy.deepcopy(sample.kwargs))
-            forwards.append((out, cache, asked.rng(seed + number).standard_normal(np.shape(out))))
+        answers = [kept.get(number) for number in range(len(samples))]
         # Each sample's forward, then its backward on that forward's cache, all in one request
-        # (Note [Streamed calls] in grader/worker/client.py), sent as soon as the upstream
-        # gradients are known: the reference's backward passes are computed while the worker
-        # runs the chain (Note [Judge works while the worker computes] in student.py).
+        # (Note [Streamed calls] in grader/worker/client.py).
         chain = []
-        for sample, (_, _, dout) in zip(samples, forwards):
+        for sample, (_, dout, _) in zip(samples, answers):
             chain += [_sample_call(forward, sample), (backward, (dout, Part(len(chain)).item(1)), {})]
         with student.calls(module, chain) as calls:
-            answers = [(out, dout, reference_backward(dout, cache)) for out, cache, dout in forwards]
             _backward_samples(student, answers, calls)
 
     def _backward_samples(student: Student, answers: list, calls) -> None:
@@ -196,7 +212,8 @@ def backward_check(forward: str, backward: str, module: str, samples: Iterable[S
 
     suffix = "_hidden" if hidden else ""
     return Check(f"{backward}/{grad}{suffix}", backward,
-                 f"{backward}: {grad} matches the reference" + HIDDEN_TITLE * hidden, run, hint, hidden)
+                 f"{backward}: {grad} matches the reference" + HIDDEN_TITLE * hidden, run, hint, hidden,
+                 prepare=lambda conventions: kept.prepare())
 
 
 def _own_forward_note(student: Student, module: str, forward: str, sample: Sample, wrt: int,

@@ -68,6 +68,10 @@ class Check:
     # (convention, value, who, part, when) for each course edition that does not assign this
     # check's part; `when` (missing or failing) is when a failure of the check says so
     editions: tuple[tuple[str, str, str, str, str], ...] = ()
+    # Computes the reference's answers to the check's fixed questions for the given
+    # conventions, ahead of any submission (Note [Answers before the fork] in
+    # grader/batch/job.py); None where the check keeps none (grader/checks/answers.py)
+    prepare: Callable[[dict], None] | None = None
 
     def __post_init__(self) -> None:
         if "/" not in self.id:

@@ -17,6 +17,7 @@ import pytest
 from grader.batch import run as batch
 from grader.batch import job
 from grader.batch.job import Job, JobSpec, grade_job
+from grader.checks import spec as checks_spec
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -194,3 +195,25 @@ def test_priming_cgroup_moves_leaves_the_process_where_it_was() -> None:
     before = Path("/proc/self/cgroup").read_text()
     prime_cgroup_moves()
     assert Path("/proc/self/cgroup").read_text() == before
+
+
+def test_the_batch_template_prepares_every_check_and_survives_a_failing_one() -> None:
+    """Note [Answers before the fork]: each check's answers with the assignment's conventions;
+    one that fails is left to compute them in each job."""
+    seen = []
+
+    def failing(conventions):
+        raise RuntimeError("a broken reference")
+
+    Check = checks_spec.Check
+    checks = (Check("a/x", "a", "t", lambda s: None, prepare=lambda c: seen.append(("a", c))),
+              Check("b/x", "b", "t", lambda s: None, prepare=failing),
+              Check("c/x", "c", "t", lambda s: None),
+              Check("d/x", "d", "t", lambda s: None, prepare=lambda c: seen.append(("d", c))))
+
+    class Loaded:
+        conventions = {"bn_eps": 1e-5}
+
+    Loaded.checks = checks
+    job._prepare_answers(Loaded())
+    assert seen == [("a", {"bn_eps": 1e-5}), ("d", {"bn_eps": 1e-5})]
