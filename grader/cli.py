@@ -1019,15 +1019,18 @@ def _exit_now(code: int) -> None:
 # check` and `grade batch` refused to grade ("pytest collected no check (exit code 4: ...
 # unrecognized arguments: --junitxml=report.xml)"), a message about the grader's insides.  The
 # session's options are the grader's alone, so every command starts without these two
-# variables; student code never sees the judge's environment anyway.
-_PYTEST_ENVIRONMENT = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")
+# variables; student code never sees the judge's environment anyway.  A batch's jobs do not
+# run `main`: on a remote Dask worker they are forks of a template the worker started, or a
+# `python -m grader.batch.cluster` of its own, with the worker's environment (its own CI's
+# or its shell's PYTEST_ADDOPTS), so the template and every job process drop them too
+# (`forget_pytest_environment` in grader/judge_environment.py, called by
+# grader/batch/template.py's main and grader/batch/job.py's init_job_process).
 
 
 def main(argv: list[str] | None = None) -> int:
     _quick_exit()
-    import os
-    for name in _PYTEST_ENVIRONMENT:  # Note [The judge's pytest is the grader's own]
-        os.environ.pop(name, None)
+    from .judge_environment import forget_pytest_environment
+    forget_pytest_environment()  # Note [The judge's pytest is the grader's own]
     asked = sys.argv[1:] if argv is None else argv
     # Note [Parser of the command asked]
     parser = build_parser(only="check" if asked[:1] == ["check"] else None)
