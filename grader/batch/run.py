@@ -150,6 +150,7 @@ from ..submission.discover import Submission, content_hash, discover
 from .gradebook import Gradebook, Reconciled, load_result
 from ..scoring.pipeline import submission_device
 from ..scoring.result import SubmissionResult
+from ..report.atomic import write_atomic  # Note [Atomic writes leave nothing behind]
 from ..report.terminal import printable, printable_lines
 from .job import (BatchError, Job, JobSpec, first_line, gave_up, grade_job, init_job_process, job_of,
                   holds_notebooks, preload_data, remove_dead_job_folders, similarity_job)
@@ -249,21 +250,6 @@ def _executor(workers: int, spec: JobSpec | None = None,
 
 # -- writing -----------------------------------------------------------------------------------
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write `path` so that it holds either its old content or all of `text`, even on a crash."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-
-
 def _number(value: float) -> str:
     return f"{value:.10g}"
 
@@ -306,17 +292,14 @@ def _render_html(result: SubmissionResult) -> str:
 # submission and why under "report not written", and the exit status is 1, as for a
 # submission not graded, so that a script notices.  The next run writes the missing report
 # (_render_missing_reports, which writes a report for every JSON without a current one) and
-# grades nothing again for it.  Whatever the report writer left (its .tmp) is removed.
+# grades nothing again for it.  The report writer leaves no .tmp (Note [Atomic writes leave
+# nothing behind] in grader/report/atomic.py).
 def _write_report(reports_dir: Path, submission_id: str, result: SubmissionResult) -> str:
     """Write `result`'s report; "" when written, else why not (Note [A report that fails])."""
     path = reports_dir / f"{submission_id}.html"
     try:
-        write_atomic(path, _render_html(result))
+        write_atomic(path, _render_html(result))  # no .tmp left on a failure
     except Exception as exc:
-        try:
-            path.with_name(path.name + ".tmp").unlink(missing_ok=True)
-        except OSError:
-            pass
         return f"{type(exc).__name__}: {exc}"
     return ""
 

@@ -62,6 +62,7 @@ from pathlib import Path
 
 import jinja2
 
+from .atomic import write_atomic
 from .fix_first import without_sample
 from .text import writable
 from ..scoring.result import SubmissionResult
@@ -341,9 +342,7 @@ def write_dashboard(out_dir: Path, assignment, results: tuple | None = None) -> 
     read them already); returns its path."""
     path = Path(out_dir) / "summary.html"
     html = render_dashboard(out_dir, assignment, results)
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, html)  # Note [Atomic writes leave nothing behind] in grader/report/atomic.py
     return path
 
 

@@ -289,6 +289,18 @@ def test_a_lost_gradebook_row_and_a_lost_json_are_reconciled(tmp_path) -> None:
     assert_consistent(out)
 
 
+def test_a_dashboard_that_cannot_be_written_leaves_no_half_page(tmp_path) -> None:
+    """Note [Atomic writes leave nothing behind] in grader/report/atomic.py: a dashboard write
+    that failed left summary.html.tmp, a whole-looking page, beside "dashboard: not written"."""
+    klass, out = tiny_class(tmp_path / "class", ["ada", "ben"]), tmp_path / "out"
+    (out / "summary.html").mkdir(parents=True)  # what the page's rename cannot replace
+    proc = batch(str(klass), "-o", str(out), "-j", "1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "dashboard: not written (IsADirectoryError" in proc.stdout
+    assert sorted(p.name for p in out.rglob("*.tmp")) == []
+    assert sorted(results(out)) == ["ada", "ben"] and (out / "grades.csv").is_file()
+
+
 # -- the scheduler, with a stand-in job ---------------------------------------------------------
 
 FAKE_JOB = '''
