@@ -765,7 +765,8 @@ def summary(outcome: Outcome) -> str:
     if rec.imported or rec.dropped or rec.set_aside:
         lines.append(f"gradebook reconciled with the result files: {len(rec.imported)} imported, "
                      f"{len(rec.dropped)} without a result file dropped"
-                     + (f", unreadable set aside: {', '.join(rec.set_aside)}" if rec.set_aside else ""))
+                     + (f", unreadable ones set aside as results/*.json.bad (graded again if "
+                        f"still in the class): {', '.join(rec.set_aside)}" if rec.set_aside else ""))
     state = "interrupted" if outcome.interrupted else "done"
     lines.append(f"{state}: {outcome.submissions} submissions ({outcome.layout} layout), "
                  f"{outcome.graded - outcome.ungradable_now} graded now, {outcome.unchanged} unchanged, "

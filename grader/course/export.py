@@ -57,6 +57,19 @@ advice in the case's <system-out> ("advice (0 points, costs nothing): ..."), whi
 schema allows there and the reporters show beside the case; the CSV, the Gradescope
 results and the reports still give its status.
 
+# Note [A damaged result costs only itself]
+A batch's folder of results is a class's grades; one file in it damaged (cut short by a full
+disk, edited by hand: Note [A damaged result file] in grader/scoring/result.py) made `grade
+export` stop at it, with a message naming it and no export at all, so every other student's
+grade waited on one file.  Now every format is written from the files that can be read, and
+each one that cannot is named on stderr with why ("carl: results/carl.json is not a readable
+grading result (...); left out of the export"), then counted in a last line, and the exit
+status is 1: a script sees that the export is not the whole class, a person sees which
+student is missing and why, and nothing is left out silently.  The export's files hold the
+readable results only, never a made-up row for the damaged one (a blank or 0 in Canvas or
+Gradescope would look like a grade).  With no readable result, or one file given alone that
+cannot be read, there is nothing to export: exit 2, as before.
+
 # Note [Causes in exports]
 A check's `cause` (Note [Causes] in grader/scoring/result.py) goes where each format has
 a place for it: the CSV's `causes` column counts them per submission
@@ -77,7 +90,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..scoring.result import CAUSES, SubmissionResult
+from ..scoring.result import CAUSES, SubmissionResult, read_result
 
 FORMATS = ("csv", "canvas", "gradescope", "junit")
 HIDDEN_OUTPUT = "This is a hidden check: its inputs and messages are not shown."
@@ -94,8 +107,12 @@ class ExportError(Exception):
     """The input cannot be exported (nothing found, unreadable result, bad roster)."""
 
 
-def load(path: Path) -> list[tuple[str, SubmissionResult]]:
-    """(id, result) from one result JSON file, or from OUT_DIR/results/*.json (or DIR/*.json)."""
+def load(path: Path, unreadable: list[tuple[Path, str]] | None = None
+         ) -> list[tuple[str, SubmissionResult]]:
+    """(id, result) from one result JSON file, or from OUT_DIR/results/*.json (or DIR/*.json).
+    `unreadable`: where a damaged file of a folder goes, as (file, why), while the others are
+    read (Note [A damaged result costs only itself]); without it, the first one is an
+    ExportError.  One file given alone that cannot be read is always an ExportError."""
     path = Path(path)
     if path.is_file():
         files = [path]
@@ -107,12 +124,20 @@ def load(path: Path) -> list[tuple[str, SubmissionResult]]:
         raise ExportError(f"{path} does not exist")
     if not files:
         raise ExportError(f"no result files (*.json) in {path}")
-    loaded = []
+    loaded, damaged = [], []
     for file in files:
-        try:
-            loaded.append((file.stem, SubmissionResult.from_dict(json.loads(file.read_text()))))
-        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise ExportError(f"{file}: not a readable grading result ({exc})") from None
+        try:  # Note [A damaged result file] in grader/scoring/result.py
+            loaded.append((file.stem, read_result(file)))
+        except (OSError, ValueError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            if unreadable is None or path.is_file():
+                raise ExportError(f"{file}: not a readable grading result ({why})") from None
+            damaged.append((file, why))
+    if not loaded:
+        raise ExportError(f"no readable result in {path}: " + "; ".join(
+            f"{file.name} ({why})" for file, why in damaged))
+    if unreadable is not None:
+        unreadable.extend(damaged)
     return loaded
 
 

@@ -65,7 +65,7 @@ import jinja2
 from .atomic import write_atomic
 from .fix_first import without_sample
 from .text import writable
-from ..scoring.result import SubmissionResult
+from ..scoring.result import SubmissionResult, read_result
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"  # the repository's templates/ (a link)
 
@@ -81,9 +81,9 @@ def load_results(out_dir: Path) -> tuple[list[tuple[str, SubmissionResult]], lis
     """(id, result) for every readable results/<id>.json, and (file, why) for the others."""
     loaded, unreadable = [], []
     for path in sorted((Path(out_dir) / "results").glob("*.json")):
-        try:
-            loaded.append((path.stem, SubmissionResult.from_dict(json.loads(path.read_text()))))
-        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        try:  # Note [A damaged result file] in grader/scoring/result.py
+            loaded.append((path.stem, read_result(path)))
+        except (OSError, ValueError) as exc:
             unreadable.append((f"results/{path.name}", f"{type(exc).__name__}: {exc}"))
     return loaded, unreadable
 

@@ -301,6 +301,21 @@ def test_a_dashboard_that_cannot_be_written_leaves_no_half_page(tmp_path) -> Non
     assert sorted(results(out)) == ["ada", "ben"] and (out / "grades.csv").is_file()
 
 
+def test_a_damaged_result_file_is_set_aside_and_its_submission_graded_again(tmp_path) -> None:
+    """Note [A damaged result file] in grader/scoring/result.py: a results/<id>.json holding `[]`
+    ended `grade batch` in a traceback (AttributeError) before anything was graded."""
+    klass, out = tiny_class(tmp_path / "class", ["ada", "ben"]), tmp_path / "out"
+    assert batch(str(klass), "-o", str(out), "-j", "1").returncode == 0
+    (out / "results" / "ben.json").write_text("[]")
+    proc = batch(str(klass), "-o", str(out), "-j", "1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert ("unreadable ones set aside as results/*.json.bad (graded again if still in the "
+            "class): ben.json (not a grader.result/1 document (a JSON list))") in proc.stdout
+    assert run_of(out) == {"ada": 1, "ben": 2}
+    assert (out / "results" / "ben.json.bad").read_text() == "[]"
+    assert_consistent(out)
+
+
 # -- the scheduler, with a stand-in job ---------------------------------------------------------
 
 FAKE_JOB = '''

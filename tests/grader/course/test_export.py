@@ -94,6 +94,29 @@ def test_load_accepts_out_dir_folder_or_file(out_dir) -> None:
         export.load(out_dir)
 
 
+def test_load_reads_every_readable_result_and_names_the_damaged_ones(out_dir) -> None:
+    """Note [A damaged result costs only itself]: one damaged file cost the whole export."""
+    (out_dir / "results" / "bad.json").write_text("[]")
+    (out_dir / "results" / "cut.json").write_text((out_dir / "results" / "ben.json").read_text()[:90])
+    unreadable: list = []
+    assert [sid for sid, _ in export.load(out_dir, unreadable)] == ["ada", "ben", "dee"]
+    assert [(file.name, why.split(" (")[0]) for file, why in unreadable] == [
+        ("bad.json", "not a grader.result/1 document"), ("cut.json", why_cut(unreadable))]
+    with pytest.raises(export.ExportError, match="ben.json: not a readable"):  # a file given alone
+        (out_dir / "results" / "ben.json").write_text("{")
+        export.load(out_dir / "results" / "ben.json", [])
+    for name in ("ada", "ben", "dee"):
+        (out_dir / "results" / f"{name}.json").unlink()
+    with pytest.raises(export.ExportError, match=r"no readable result in .*: bad.json \(not a "):
+        export.load(out_dir, [])
+
+
+def why_cut(unreadable) -> str:
+    why = dict((file.name, reason) for file, reason in unreadable)["cut.json"]
+    assert why.startswith(("Unterminated string", "Expecting")), why  # json's own words
+    return why.split(" (")[0]
+
+
 # -- plain CSV -----------------------------------------------------------------------------------
 
 def test_csv_has_totals_and_one_column_per_check() -> None:
@@ -368,6 +391,35 @@ def test_cli_gradescope_one_file_or_one_per_submission(out_dir, tmp_path) -> Non
     done = grade("export", str(out_dir), "--format", "gradescope")
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in (out_dir / "gradescope").iterdir()) == ["ada.json", "ben.json", "dee.json"]
+
+
+@pytest.mark.parametrize("format", ["csv", "canvas", "gradescope", "junit"])
+def test_cli_exports_the_rest_names_each_damaged_result_and_exits_1(out_dir, tmp_path, format) -> None:
+    """Note [A damaged result costs only itself] in grader/course/export.py: `grade export`
+    stopped at the first damaged file (exit 2, no export), so one file cost the class's grades."""
+    (out_dir / "results" / "carl.json").write_text('{"schema": "grader.result/1", "assig')
+    (out_dir / "results" / "eve.json").write_text('{"schema": "grader.result/1", "assignment": '
+                                                   '"fc_nets", "submission": "eve", "status": '
+                                                   '"graded", "score": "6", "max_score": 6.5, '
+                                                   '"duration_s": 1, "environment": {}}')
+    target = tmp_path / ("gs" if format == "gradescope" else f"export.{format}")
+    done = grade("export", str(out_dir), "--format", format, "-o", str(target))
+    assert done.returncode == 1, done.stderr
+    said = [line for line in done.stderr.splitlines() if "warning" not in line and "wrote" not in line]
+    assert said == [
+        "grade: carl: results/carl.json is not a readable grading result (Unterminated string "
+        "starting at: line 1 column 31 (char 30)); left out of the export",
+        "grade: eve: results/eve.json is not a readable grading result (score is '6', not a "
+        "number); left out of the export",
+        "grade: 2 of 5 result files could not be read and are not in the export (named above); "
+        "the other 3 are; grade those submissions again (grade batch) or restore the files"]
+    if format == "gradescope":
+        assert sorted(p.name for p in target.iterdir()) == ["ada.json", "ben.json", "dee.json"]
+        return
+    text = target.read_text()
+    for name in ("ada", "ben", "dee"):
+        assert name in text
+    assert "carl" not in text and "eve" not in text
 
 
 def test_cli_errors_exit_2(tmp_path) -> None:
