@@ -70,6 +70,23 @@ readable results only, never a made-up row for the damaged one (a blank or 0 in 
 Gradescope would look like a grade).  With no readable result, or one file given alone that
 cannot be read, there is nothing to export: exit 2, as before.
 
+# Note [Advice on Gradescope]
+A 0-point check only advises (Note [Advisory checks] in grader/scoring/assignment.py);
+JUnit and the CI job summary show a failing one as advice (Note [Advice in JUnit], Note
+[Advice in the job summary] in grader/course/ci.py), but Gradescope's results.json gave it
+as any failure: "failed", 0 / 0, beside the checks that cost points.  Gradescope's
+specification ("Autograder Specifications", Output format and "Test case status",
+gradescope/autograder_samples docs/specs.md) has two statuses only, "passed" and "failed",
+and no neutral one; without a status a test is passing when its score is its max_score,
+which 0 / 0 always is, so leaving the status out would forge a pass.  What the
+specification does offer is a test without score information, "an informational check
+with a passing or failing status".  So an advisory is such a test: no score and no
+max_score (it never counts toward the total, which the top-level score gives), its honest
+status (failed when it did not pass), "(advice, no points, it costs nothing)" in its name
+(before the "[id]" that ends every test's name), its output starting "Advice (no points, it costs nothing): ", the tag "advice", and
+the top-level output saying how many of the checks that did not pass are advice.  A hidden
+advisory keeps HIDDEN_OUTPUT after that prefix (Note [Exports keep hidden checks hidden]).
+
 # Note [Causes in exports]
 A check's `cause` (Note [Causes] in grader/scoring/result.py) goes where each format has
 a place for it: the CSV's `causes` column counts them per submission
@@ -94,6 +111,7 @@ from ..scoring.result import CAUSES, SubmissionResult, read_result
 
 FORMATS = ("csv", "canvas", "gradescope", "junit")
 HIDDEN_OUTPUT = "This is a hidden check: its inputs and messages are not shown."
+ADVICE = "no points, it costs nothing"  # Note [Advice on Gradescope]
 CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 CANVAS_POINTS_ROW = "    Points Possible"
 GRADESCOPE_VISIBILITY = ("hidden", "after_due_date", "after_published", "visible")
@@ -305,16 +323,27 @@ def to_gradescope(result: SubmissionResult, hidden_visibility: str = "after_publ
     else:
         passed = sum(c.status == "passed" for c in result.checks)
         output = f"{passed} of {len(result.checks)} checks passed."
+        advice = sum(c.status != "passed" and c.max_points == 0 for c in result.checks)
+        if advice:  # Note [Advice on Gradescope]
+            output += (f" {advice} of those that did not {'is' if advice == 1 else 'are'} "
+                       f"advice: {ADVICE}.")
     if result.notes:
         output += "\n" + "\n".join(f"Note: {n}" for n in result.notes)
     tests = []
     for c in result.checks:
-        tests.append({
-            "name": f"{c.title} [{c.id}]", "score": _number(c.points), "max_score": _number(c.max_points),
-            "status": "passed" if c.status == "passed" else "failed",
-            "output": _check_output(c),
-            "visibility": "visible" if c.visibility == "visible" else hidden_visibility,
-            "tags": [c.function, c.status, *([c.cause] if c.cause and c.shows_message else [])]})
+        test = {"name": f"{c.title} [{c.id}]", "score": _number(c.points),
+                "max_score": _number(c.max_points),
+                "status": "passed" if c.status == "passed" else "failed",
+                "output": _check_output(c),
+                "visibility": "visible" if c.visibility == "visible" else hidden_visibility,
+                "tags": [c.function, c.status, *([c.cause] if c.cause and c.shows_message else [])]}
+        if c.max_points == 0:  # Note [Advice on Gradescope]
+            del test["score"], test["max_score"]
+            test["name"] = f"{c.title} (advice, {ADVICE}) [{c.id}]"  # the id last, as for every test
+            test["tags"].append("advice")
+            if c.status != "passed":
+                test["output"] = f"Advice ({ADVICE}): {test['output']}"
+        tests.append(test)
     return {"score": _number(result.score), "execution_time": round(result.duration_s, 3),
             "output": output, "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
 

@@ -205,20 +205,50 @@ def test_gradescope_results_follow_the_specification() -> None:
     assert data["visibility"] in VISIBILITIES and data["stdout_visibility"] in VISIBILITIES
     assert isinstance(data["tests"], list) and len(data["tests"]) == 6
     for test in data["tests"]:
-        assert {"name", "score", "max_score", "status", "output", "visibility"} <= set(test)
+        assert {"name", "status", "output", "visibility"} <= set(test)
         assert isinstance(test["name"], str) and test["name"]
+        if "advice" in test["tags"]:  # an informational check: no score information at all
+            assert not {"score", "max_score"} & set(test)
+            continue
         assert all(isinstance(test[k], (int, float)) and not isinstance(test[k], bool)
                    for k in ("score", "max_score"))
         assert test["status"] in ("passed", "failed") and isinstance(test["output"], str)
         assert test["visibility"] in VISIBILITIES
         if test["max_score"] > 0:
             assert test["visibility"] != "hidden"
-    assert math.isclose(sum(t["score"] for t in data["tests"]), data["score"])
+    assert math.isclose(sum(t.get("score", 0) for t in data["tests"]), data["score"])
     by_name = {t["name"].split("[")[-1].rstrip("]"): t for t in data["tests"]}
     assert by_name["affine_backward/db"]["output"] == ("db: 3 of 3 entries differ\nworst at db[2]\n"
                                                        "Hint: sum over axis 0")
     assert (by_name["affine_forward/out"]["status"], by_name["affine_forward/out"]["output"]) == ("passed", "")
     assert [t["status"] for t in data["tests"]] == ["passed"] + ["failed"] * 5
+
+
+def test_gradescope_gives_advice_as_an_informational_check_not_a_forged_pass() -> None:
+    """Note [Advice on Gradescope] in grader/course/export.py: a failing 0-point advisory was a
+    "failed" 0 / 0 test among those that cost points, while JUnit and the CI job summary give it
+    as advice.  Gradescope documents no neutral status, and 0 / 0 without one shows as passed."""
+    advice = CheckResult("softmax_loss/underflow", "softmax_loss", "stable for large scores",
+                         "failed", 0, 0, message="loss is inf for scores of 1000",
+                         hint="subtract the row's max", cause="wrong")
+    kept = CheckResult("affine_forward/out", "affine_forward", "out matches", "passed", 2, 2)
+    fine = CheckResult("svm_loss/loss", "svm_loss", "svm loss", "passed", 0, 0)
+    ada = SubmissionResult("fc_nets", "ada", "graded", 2.0, 2.0, 1.0, {}, (kept, advice, fine))
+    data = strict_json(export.gradescope_json(ada))
+    assert data["score"] == 2
+    assert data["output"] == ("2 of 3 checks passed. 1 of those that did not is advice: no points, "
+                              "it costs nothing.")
+    kept_test, advice_test, fine_test = data["tests"]
+    assert (kept_test["score"], kept_test["max_score"], kept_test["status"]) == (2, 2, "passed")
+    assert advice_test == {
+        "name": "stable for large scores (advice, no points, it costs nothing) "
+                "[softmax_loss/underflow]",
+        "status": "failed",  # honest: it did not pass, and Gradescope has no neutral status
+        "output": "Advice (no points, it costs nothing): loss is inf for scores of 1000\n"
+                  "Hint: subtract the row's max",
+        "visibility": "visible", "tags": ["softmax_loss", "failed", "wrong", "advice"]}
+    assert (fine_test["status"], fine_test["output"], "score" in fine_test) == ("passed", "", False)
+    assert fine_test["name"] == "svm loss (advice, no points, it costs nothing) [svm_loss/loss]"
 
 
 def test_gradescope_never_shows_hidden_messages() -> None:
