@@ -195,9 +195,8 @@ class SubmissionResult:
     def write(self, path: Path) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(self.to_json())
-        tmp.replace(path)
+        from ..report.atomic import write_atomic  # Note [Atomic writes leave nothing behind]
+        write_atomic(path, self.to_json())
 
     @classmethod
     def from_dict(cls, data: dict) -> "SubmissionResult":

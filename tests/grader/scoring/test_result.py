@@ -179,3 +179,11 @@ def test_read_result_reads_what_write_wrote(tmp_path) -> None:
         CheckResult("c", "f", "t", "passed", 1, 1, details={"e": float("inf")}),))
     result.write(tmp_path / "r.json")
     assert read_result(tmp_path / "r.json") == result
+
+
+def test_a_result_that_cannot_be_written_leaves_no_tmp(tmp_path) -> None:
+    """Note [Atomic writes leave nothing behind] in grader/report/atomic.py (grade check --json)."""
+    (tmp_path / "r.json").mkdir()
+    with pytest.raises(IsADirectoryError):
+        SubmissionResult("a", "s", "graded", 1, 2, 0.5, {}).write(tmp_path / "r.json")
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
