@@ -741,7 +741,7 @@ def _run_export(args: argparse.Namespace) -> int:
         print(f"grade: --roster {args.roster}: {_reason(exc, args.roster)}", file=sys.stderr)
         return 2
     code = _export(args, results, roster, several=len(results) + len(unreadable) > 1)
-    if code == 0 and unreadable:  # Note [A damaged result costs only itself]
+    if unreadable:  # Note [A damaged result costs only itself]: said even when writing failed
         base = Path(args.results)
         for file, why in unreadable:
             shown = file.relative_to(base) if file.is_relative_to(base) else file
@@ -751,8 +751,7 @@ def _run_export(args: argparse.Namespace) -> int:
               f"not be read and are not in the export (named above); the other {len(results)} "
               f"are; grade those submissions again (grade batch) or restore the files",
               file=sys.stderr)
-        return 1
-    return code
+    return code or (1 if unreadable else 0)
 
 
 def _export(args: argparse.Namespace, results: list, roster, several: bool) -> int:

@@ -153,6 +153,7 @@ from ..scoring.pipeline import submission_device
 from ..scoring.result import SubmissionResult
 from ..report.atomic import write_atomic  # Note [Atomic writes leave nothing behind]
 from ..report.terminal import printable, printable_lines
+from ..report.text import writable
 from .job import (BatchError, Job, JobSpec, first_line, gave_up, grade_job, init_job_process, job_of,
                   holds_notebooks, preload_data, remove_dead_job_folders, similarity_job)
 from .template import ForkPool, JobDied, JobTimedOut, Template, call
@@ -286,7 +287,9 @@ def write_grades_csv(results_dir: Path, path: Path, check_ids: list[str],
                          first_line(result.message) if result.status != "graded" else "",
                          *[_number(points[c]) if c in points else "" for c in check_ids]])
         count += 1
-    write_atomic(path, buffer.getvalue())
+    # a message names what it found, in any encoding (Note [Names that are not UTF-8 in what
+    # is written] in grader/report/text.py)
+    write_atomic(path, writable(buffer.getvalue()))
     return count
 
 
