@@ -121,7 +121,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     export = commands.add_parser(
         "export", help="convert grading results to CSV, Canvas, Gradescope or JUnit XML",
         description="Render grading results (a batch's OUT_DIR, a folder of result JSON files, or "
-                    "one result file) in another format; nothing is regraded.")
+                    "one result file) in another format; nothing is regraded. Exit status: 0 "
+                    "written, 1 written without the result files that could not be read (each "
+                    "named on stderr), 2 nothing could be written.")
     export.add_argument("results", metavar="OUT_DIR",
                         help="a batch output folder (its results/*.json), a folder of result "
                              "JSON files, or one result JSON file")
@@ -724,8 +726,9 @@ def _run_export(args: argparse.Namespace) -> int:
 
     from .course import export
 
+    unreadable: list = []  # Note [A damaged result costs only itself] in grader/course/export.py
     try:
-        results = export.load(Path(args.results))
+        results = export.load(Path(args.results), unreadable)
     except (export.ExportError, OSError) as exc:
         print(f"grade: {exc}", file=sys.stderr)
         return 2
@@ -737,6 +740,26 @@ def _run_export(args: argparse.Namespace) -> int:
     except OSError as exc:  # one line naming the flag, not Python's "[Errno 2] ..." (Note [Command errors])
         print(f"grade: --roster {args.roster}: {_reason(exc, args.roster)}", file=sys.stderr)
         return 2
+    code = _export(args, results, roster, several=len(results) + len(unreadable) > 1)
+    if unreadable:  # Note [A damaged result costs only itself]: said even when writing failed
+        base = Path(args.results)
+        for file, why in unreadable:
+            shown = file.relative_to(base) if file.is_relative_to(base) else file
+            print(f"grade: {file.stem}: {shown} is not a readable grading result ({why}); left "
+                  f"out of the export", file=sys.stderr)
+        print(f"grade: {len(unreadable)} of {len(results) + len(unreadable)} result files could "
+              f"not be read and are not in the export (named above); the other {len(results)} "
+              f"are; grade those submissions again (grade batch) or restore the files",
+              file=sys.stderr)
+    return code or (1 if unreadable else 0)
+
+
+def _export(args: argparse.Namespace, results: list, roster, several: bool) -> int:
+    """Write `results` in args.format; the exit status (0, or 2 when it cannot be written).
+    `several`: the input held more than one result file (Gradescope's folder of files)."""
+    from pathlib import Path
+
+    from .course import export
     output = Path(args.output) if args.output else None
     warnings: list[str] = []
     if args.format == "gradescope":  # Note [Canvas gradebook import]: a 0 is said, not silent
@@ -744,7 +767,7 @@ def _run_export(args: argparse.Namespace) -> int:
                      for sid, r in results if r.status != "graded"]
     for warning in warnings:
         print(f"grade: warning: {warning}", file=sys.stderr)
-    if args.format == "gradescope" and (len(results) > 1 or (output and output.is_dir())):
+    if args.format == "gradescope" and (several or (output and output.is_dir())):
         folder = output or Path(args.results) / "gradescope"
         try:
             for sid, result in results:
@@ -1019,15 +1042,18 @@ def _exit_now(code: int) -> None:
 # check` and `grade batch` refused to grade ("pytest collected no check (exit code 4: ...
 # unrecognized arguments: --junitxml=report.xml)"), a message about the grader's insides.  The
 # session's options are the grader's alone, so every command starts without these two
-# variables; student code never sees the judge's environment anyway.
-_PYTEST_ENVIRONMENT = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")
+# variables; student code never sees the judge's environment anyway.  A batch's jobs do not
+# run `main`: on a remote Dask worker they are forks of a template the worker started, or a
+# `python -m grader.batch.cluster` of its own, with the worker's environment (its own CI's
+# or its shell's PYTEST_ADDOPTS), so the template and every job process drop them too
+# (`forget_pytest_environment` in grader/judge_environment.py, called by
+# grader/batch/template.py's main and grader/batch/job.py's init_job_process).
 
 
 def main(argv: list[str] | None = None) -> int:
     _quick_exit()
-    import os
-    for name in _PYTEST_ENVIRONMENT:  # Note [The judge's pytest is the grader's own]
-        os.environ.pop(name, None)
+    from .judge_environment import forget_pytest_environment
+    forget_pytest_environment()  # Note [The judge's pytest is the grader's own]
     asked = sys.argv[1:] if argv is None else argv
     # Note [Parser of the command asked]
     parser = build_parser(only="check" if asked[:1] == ["check"] else None)

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..scoring.result import SubmissionResult
+from ..scoring.result import SubmissionResult, read_result
 
 SCHEMA_VERSION = 2
 _SCHEMA = """
@@ -187,7 +187,7 @@ class Gradebook:
         for path in sorted(results_dir.glob("*.json")):
             try:
                 result = load_result(path)
-            except (OSError, ValueError, TypeError) as exc:
+            except (OSError, ValueError) as exc:  # Note [A damaged result file] in grader/scoring/result.py
                 path.replace(path.with_name(path.name + ".bad"))
                 done.set_aside.append(f"{path.name} ({exc})")
                 continue
@@ -202,7 +202,9 @@ class Gradebook:
 
 
 def load_result(path: Path) -> SubmissionResult:
-    return SubmissionResult.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+    """The result a JSON file holds; OSError or ValueError when it cannot be read (Note [A
+    damaged result file] in grader/scoring/result.py)."""
+    return read_result(path)
 
 
 class _Transaction:

@@ -141,6 +141,9 @@ def watched_pid() -> int | None:
 
 def init_job_process(batch_pid: int) -> None:
     """Runs first in every job process; Note [Job processes] in grader/batch/run.py."""
+    from ..judge_environment import forget_pytest_environment
+    # a Dask worker's own, too: Note [The judge's pytest is the grader's own] in grader/cli.py
+    forget_pytest_environment()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda signum, frame: _stop())
     global _job_tmp, _watched

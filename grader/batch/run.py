@@ -92,7 +92,8 @@ results/<id>.json (Note [Nothing lost]), and each used to read and parse all of 
 a result, twice, after the last job (0.2-0.3 s of a class of 100).  Nothing writes a result
 between the two (the reports, the gradebook's run and similarity.json are other files), so
 the JSON files are read once, by the dashboard's own `load_results`, and both are made from
-that.  A JSON it could not read is read again by grades.csv, which fails on it as before.
+that.  A JSON it could not read is read again by grades.csv, which leaves its row out and
+says so (Note [A damaged result file] in grader/scoring/result.py).
 
 # Note [Similarity beside the jobs]
 Similar-code pairs (grader/batch/similarity.py) are made from the submissions
@@ -150,7 +151,9 @@ from ..submission.discover import Submission, content_hash, discover
 from .gradebook import Gradebook, Reconciled, load_result
 from ..scoring.pipeline import submission_device
 from ..scoring.result import SubmissionResult
+from ..report.atomic import write_atomic  # Note [Atomic writes leave nothing behind]
 from ..report.terminal import printable, printable_lines
+from ..report.text import writable
 from .job import (BatchError, Job, JobSpec, first_line, gave_up, grade_job, init_job_process, job_of,
                   holds_notebooks, preload_data, remove_dead_job_folders, similarity_job)
 from .template import ForkPool, JobDied, JobTimedOut, Template, call
@@ -190,12 +193,15 @@ class Outcome:
     seconds: float = 0.0
     dashboard: Path | None = None
     dashboard_error: str = ""
+    # (id, why) of result files that could not be read at the end: not in grades.csv
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def exit_status(self) -> int:
         if self.ctrl_c:  # Note [Command errors] in grader/cli.py
             return 130
-        return 1 if self.failures or self.report_failures or self.interrupted else 0
+        return 1 if (self.failures or self.report_failures or self.unreadable
+                     or self.interrupted) else 0
 
 
 # -- the job process ---------------------------------------------------------------------------
@@ -249,45 +255,51 @@ def _executor(workers: int, spec: JobSpec | None = None,
 
 # -- writing -----------------------------------------------------------------------------------
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write `path` so that it holds either its old content or all of `text`, even on a crash."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-
-
 def _number(value: float) -> str:
     return f"{value:.10g}"
 
 
 def write_grades_csv(results_dir: Path, path: Path, check_ids: list[str],
-                     names: dict[str, str], read: dict | None = None) -> int:
-    """grades.csv from the JSON files alone: id, name, score, max_score, status, then one
-    column per rubric check (points, empty when the check did not run).  Returns the rows.
-    `read`: id -> the result its JSON holds, read already (Note [Results read once at the
-    end]); any other JSON is read here."""
+                     names: dict[str, str], read: dict | None = None,
+                     unreadable: list[tuple[str, str]] | None = None) -> int:
+    """grades.csv from the JSON files alone: id, name, score, max_score, status, message (why
+    a submission was not graded: Note [Why in grades.csv]), then one column per rubric check
+    (points, empty when the check did not run).  Returns the rows.  `read`: id -> the result
+    its JSON holds, read already (Note [Results read once at the end]); any other JSON is read
+    here.  `unreadable`: where a JSON that cannot be read goes, as (id, why), its row left out
+    (Note [A damaged result file] in grader/scoring/result.py); without it, an error."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["id", "name", "score", "max_score", "status", *check_ids])
+    writer.writerow(["id", "name", "score", "max_score", "status", "message", *check_ids])
     count = 0
     for json_path in sorted(results_dir.glob("*.json"), key=lambda p: p.stem.casefold()):
         result = read.get(json_path.stem) if read else None
-        result = result if result is not None else load_result(json_path)
+        try:
+            result = result if result is not None else load_result(json_path)
+        except (OSError, ValueError) as exc:
+            if unreadable is None:
+                raise
+            unreadable.append((json_path.stem, f"{type(exc).__name__}: {exc}"))
+            continue
         points = {c.id: c.points for c in result.checks}
         writer.writerow([json_path.stem, names.get(json_path.stem, result.submission),
                          _number(result.score), _number(result.max_score), result.status,
+                         first_line(result.message) if result.status != "graded" else "",
                          *[_number(points[c]) if c in points else "" for c in check_ids]])
         count += 1
-    write_atomic(path, buffer.getvalue())
+    # a message names what it found, in any encoding (Note [Names that are not UTF-8 in what
+    # is written] in grader/report/text.py)
+    write_atomic(path, writable(buffer.getvalue()))
     return count
+
+
+# Note [Why in grades.csv]
+# grades.csv is what an instructor opens first, and a submission that could not be graded
+# was a row of "0, error" and empty check columns: why (an empty zip, a folder holding only
+# a README, a notebook where the package was asked for) was in its report, its JSON and the
+# batch's summary, never in the file that holds the grades, so every 0 had to be looked up
+# before it could be told from a wrong answer.  The row now says it in a `message` column,
+# the first line of the result's message, empty for a graded submission.
 
 
 def _render_html(result: SubmissionResult) -> str:
@@ -306,29 +318,34 @@ def _render_html(result: SubmissionResult) -> str:
 # submission and why under "report not written", and the exit status is 1, as for a
 # submission not graded, so that a script notices.  The next run writes the missing report
 # (_render_missing_reports, which writes a report for every JSON without a current one) and
-# grades nothing again for it.  Whatever the report writer left (its .tmp) is removed.
+# grades nothing again for it.  The report writer leaves no .tmp (Note [Atomic writes leave
+# nothing behind] in grader/report/atomic.py).
 def _write_report(reports_dir: Path, submission_id: str, result: SubmissionResult) -> str:
     """Write `result`'s report; "" when written, else why not (Note [A report that fails])."""
     path = reports_dir / f"{submission_id}.html"
     try:
-        write_atomic(path, _render_html(result))
+        write_atomic(path, _render_html(result))  # no .tmp left on a failure
     except Exception as exc:
-        try:
-            path.with_name(path.name + ".tmp").unlink(missing_ok=True)
-        except OSError:
-            pass
         return f"{type(exc).__name__}: {exc}"
     return ""
 
 
-def _render_missing_reports(results_dir: Path, reports_dir: Path) -> list[tuple[str, str]]:
+def _render_missing_reports(results_dir: Path, reports_dir: Path,
+                            read: dict | None = None) -> list[tuple[str, str]]:
     """A report for every JSON that has none or an older one (a kill between the writes, a
-    report that failed: Note [A report that fails]); returns (id, why) of those not written."""
+    report that failed: Note [A report that fails]); returns (id, why) of those not written.
+    `read`: id -> the result its JSON holds, read already."""
     failed = []
     for json_path in sorted(results_dir.glob("*.json")):
         report = reports_dir / f"{json_path.stem}.html"
         if not report.exists() or report.stat().st_mtime < json_path.stat().st_mtime:
-            why = _write_report(reports_dir, json_path.stem, load_result(json_path))
+            result = (read or {}).get(json_path.stem)
+            try:
+                result = result if result is not None else load_result(json_path)
+            except (OSError, ValueError) as exc:  # Note [A damaged result file]
+                failed.append((json_path.stem, f"its result file cannot be read ({exc})"))
+                continue
+            why = _write_report(reports_dir, json_path.stem, result)
             if why:
                 failed.append((json_path.stem, why))
     return failed
@@ -561,18 +578,22 @@ def _run_locked(folder, assignment, out_dir, options, workers, job, stream) -> O
                 template.stop()
         gradebook.reconcile(results_dir)  # a Ctrl-C may have come between a JSON and its row
         rows = gradebook.rows()
+        from ..report.dashboard import load_results  # Note [Results read once at the end]
+        results = load_results(out_dir)
+        read = dict(results[0])
         for submission in found.submissions:
             row = rows.get(submission.id)
             if row is None:
                 continue  # interrupted before it was graded
             if row.status != "graded":
-                why = first_line(load_result(results_dir / f"{submission.id}.json").message)
-                outcome.failures.append((submission.id, why))
-        from ..report.dashboard import load_results  # Note [Results read once at the end]
-        results = load_results(out_dir)
+                kept = read.get(submission.id)
+                outcome.failures.append((submission.id, first_line(kept.message) if kept else
+                                         "its result file cannot be read"))
+        # Note [A damaged result file]: one damaged between the reconciliation and here (by
+        # something else) costs its row only, and is said
         write_grades_csv(results_dir, out_dir / "grades.csv", check_ids, gradebook.names(),
-                         dict(results[0]))
-        outcome.report_failures = _render_missing_reports(results_dir, reports_dir)
+                         read, outcome.unreadable)
+        outcome.report_failures = _render_missing_reports(results_dir, reports_dir, read)
         gradebook.finish_run(run_id, "interrupted" if outcome.interrupted else "finished",
                              outcome.graded, len(outcome.failures), outcome.unchanged)
         report = beside.result() if beside is not None else None
@@ -782,7 +803,8 @@ def summary(outcome: Outcome) -> str:
     if rec.imported or rec.dropped or rec.set_aside:
         lines.append(f"gradebook reconciled with the result files: {len(rec.imported)} imported, "
                      f"{len(rec.dropped)} without a result file dropped"
-                     + (f", unreadable set aside: {', '.join(rec.set_aside)}" if rec.set_aside else ""))
+                     + (f", unreadable ones set aside as results/*.json.bad (graded again if "
+                        f"still in the class): {', '.join(rec.set_aside)}" if rec.set_aside else ""))
     state = "interrupted" if outcome.interrupted else "done"
     lines.append(f"{state}: {outcome.submissions} submissions ({outcome.layout} layout), "
                  f"{outcome.graded - outcome.ungradable_now} graded now, {outcome.unchanged} unchanged, "
@@ -791,6 +813,10 @@ def summary(outcome: Outcome) -> str:
         lines.append("run the same command again to grade the rest")
     for submission_id, why in outcome.failures:
         lines.append(f"  not graded: {submission_id}: {why}")
+    for submission_id, why in outcome.unreadable:  # Note [A damaged result file]
+        lines.append(f"  not in grades.csv: {submission_id}: results/{submission_id}.json cannot "
+                     f"be read ({first_line(why)}); the next grade batch sets it aside and "
+                     f"grades the submission again")
     for submission_id, why in outcome.report_failures:  # Note [A report that fails]
         lines.append(f"  report not written: {submission_id}: {first_line(why)} (graded and "
                      f"kept; the next grade batch writes it)")

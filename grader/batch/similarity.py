@@ -336,7 +336,6 @@ def write_similarity(out_dir: Path, submissions: dict[str, Path], assignment,
     path.parent.mkdir(parents=True, exist_ok=True)
     if report is None:
         report = similarity_report(submissions, assignment, threshold)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(report, indent=2))
-    tmp.replace(path)
+    from ..report.atomic import write_atomic  # Note [Atomic writes leave nothing behind]
+    write_atomic(path, json.dumps(report, indent=2))
     return path

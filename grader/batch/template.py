@@ -644,4 +644,8 @@ START = ("import json, os, sys; start = json.loads(sys.stdin.buffer.read() or b'
 
 def main(control_fd: int, preload: dict) -> None:
     from .job import preload_template  # START has imported grader.batch.run for the jobs
+    from ..judge_environment import forget_pytest_environment
+    # before the jobs' pytest configuration is made (Note [Config made once] in
+    # grader/scoring/plugin.py): Note [The judge's pytest is the grader's own] in grader/cli.py
+    forget_pytest_environment()
     serve(control_fd, preload, preload_template)

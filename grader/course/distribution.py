@@ -41,11 +41,11 @@ WHEELS = "wheels"
 
 # Note [Student package]: relative to the grader package.
 STUDENT_FILES = (
-    "__init__.py", "__main__.py", "cli.py",
+    "__init__.py", "__main__.py", "cli.py", "judge_environment.py",
     "course/__init__.py", "course/ci.py", "course/export.py", "course/release.py",
     "course/replay.py", "course/student_cli.py",
     "report/__init__.py", "report/charts.py", "report/fix_first.py", "report/html.py",
-    "report/terminal.py", "report/text.py",
+    "report/terminal.py", "report/text.py", "report/atomic.py",
     "scoring/__init__.py", "scoring/assignment.py", "scoring/course_files.py", "scoring/pipeline.py",
     "scoring/plugin.py",
     "scoring/result.py",

@@ -57,6 +57,36 @@ advice in the case's <system-out> ("advice (0 points, costs nothing): ..."), whi
 schema allows there and the reporters show beside the case; the CSV, the Gradescope
 results and the reports still give its status.
 
+# Note [A damaged result costs only itself]
+A batch's folder of results is a class's grades; one file in it damaged (cut short by a full
+disk, edited by hand: Note [A damaged result file] in grader/scoring/result.py) made `grade
+export` stop at it, with a message naming it and no export at all, so every other student's
+grade waited on one file.  Now every format is written from the files that can be read, and
+each one that cannot is named on stderr with why ("carl: results/carl.json is not a readable
+grading result (...); left out of the export"), then counted in a last line, and the exit
+status is 1: a script sees that the export is not the whole class, a person sees which
+student is missing and why, and nothing is left out silently.  The export's files hold the
+readable results only, never a made-up row for the damaged one (a blank or 0 in Canvas or
+Gradescope would look like a grade).  With no readable result, or one file given alone that
+cannot be read, there is nothing to export: exit 2, as before.
+
+# Note [Advice on Gradescope]
+A 0-point check only advises (Note [Advisory checks] in grader/scoring/assignment.py);
+JUnit and the CI job summary show a failing one as advice (Note [Advice in JUnit], Note
+[Advice in the job summary] in grader/course/ci.py), but Gradescope's results.json gave it
+as any failure: "failed", 0 / 0, beside the checks that cost points.  Gradescope's
+specification ("Autograder Specifications", Output format and "Test case status",
+gradescope/autograder_samples docs/specs.md) has two statuses only, "passed" and "failed",
+and no neutral one; without a status a test is passing when its score is its max_score,
+which 0 / 0 always is, so leaving the status out would forge a pass.  What the
+specification does offer is a test without score information, "an informational check
+with a passing or failing status".  So an advisory is such a test: no score and no
+max_score (it never counts toward the total, which the top-level score gives), its honest
+status (failed when it did not pass), "(advice, no points, it costs nothing)" in its name
+(before the "[id]" that ends every test's name), its output starting "Advice (no points, it costs nothing): ", the tag "advice", and
+the top-level output saying how many of the checks that did not pass are advice.  A hidden
+advisory keeps HIDDEN_OUTPUT after that prefix (Note [Exports keep hidden checks hidden]).
+
 # Note [Causes in exports]
 A check's `cause` (Note [Causes] in grader/scoring/result.py) goes where each format has
 a place for it: the CSV's `causes` column counts them per submission
@@ -77,10 +107,11 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..scoring.result import CAUSES, SubmissionResult
+from ..scoring.result import CAUSES, SubmissionResult, read_result
 
 FORMATS = ("csv", "canvas", "gradescope", "junit")
 HIDDEN_OUTPUT = "This is a hidden check: its inputs and messages are not shown."
+ADVICE = "no points, it costs nothing"  # Note [Advice on Gradescope]
 CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 CANVAS_POINTS_ROW = "    Points Possible"
 GRADESCOPE_VISIBILITY = ("hidden", "after_due_date", "after_published", "visible")
@@ -94,8 +125,12 @@ class ExportError(Exception):
     """The input cannot be exported (nothing found, unreadable result, bad roster)."""
 
 
-def load(path: Path) -> list[tuple[str, SubmissionResult]]:
-    """(id, result) from one result JSON file, or from OUT_DIR/results/*.json (or DIR/*.json)."""
+def load(path: Path, unreadable: list[tuple[Path, str]] | None = None
+         ) -> list[tuple[str, SubmissionResult]]:
+    """(id, result) from one result JSON file, or from OUT_DIR/results/*.json (or DIR/*.json).
+    `unreadable`: where a damaged file of a folder goes, as (file, why), while the others are
+    read (Note [A damaged result costs only itself]); without it, the first one is an
+    ExportError.  One file given alone that cannot be read is always an ExportError."""
     path = Path(path)
     if path.is_file():
         files = [path]
@@ -107,12 +142,20 @@ def load(path: Path) -> list[tuple[str, SubmissionResult]]:
         raise ExportError(f"{path} does not exist")
     if not files:
         raise ExportError(f"no result files (*.json) in {path}")
-    loaded = []
+    loaded, damaged = [], []
     for file in files:
-        try:
-            loaded.append((file.stem, SubmissionResult.from_dict(json.loads(file.read_text()))))
-        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise ExportError(f"{file}: not a readable grading result ({exc})") from None
+        try:  # Note [A damaged result file] in grader/scoring/result.py
+            loaded.append((file.stem, read_result(file)))
+        except (OSError, ValueError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            if unreadable is None or path.is_file():
+                raise ExportError(f"{file}: not a readable grading result ({why})") from None
+            damaged.append((file, why))
+    if not loaded:
+        raise ExportError(f"no readable result in {path}: " + "; ".join(
+            f"{file.name} ({why})" for file, why in damaged))
+    if unreadable is not None:
+        unreadable.extend(damaged)
     return loaded
 
 
@@ -280,16 +323,27 @@ def to_gradescope(result: SubmissionResult, hidden_visibility: str = "after_publ
     else:
         passed = sum(c.status == "passed" for c in result.checks)
         output = f"{passed} of {len(result.checks)} checks passed."
+        advice = sum(c.status != "passed" and c.max_points == 0 for c in result.checks)
+        if advice:  # Note [Advice on Gradescope]
+            output += (f" {advice} of those that did not {'is' if advice == 1 else 'are'} "
+                       f"advice: {ADVICE}.")
     if result.notes:
         output += "\n" + "\n".join(f"Note: {n}" for n in result.notes)
     tests = []
     for c in result.checks:
-        tests.append({
-            "name": f"{c.title} [{c.id}]", "score": _number(c.points), "max_score": _number(c.max_points),
-            "status": "passed" if c.status == "passed" else "failed",
-            "output": _check_output(c),
-            "visibility": "visible" if c.visibility == "visible" else hidden_visibility,
-            "tags": [c.function, c.status, *([c.cause] if c.cause and c.shows_message else [])]})
+        test = {"name": f"{c.title} [{c.id}]", "score": _number(c.points),
+                "max_score": _number(c.max_points),
+                "status": "passed" if c.status == "passed" else "failed",
+                "output": _check_output(c),
+                "visibility": "visible" if c.visibility == "visible" else hidden_visibility,
+                "tags": [c.function, c.status, *([c.cause] if c.cause and c.shows_message else [])]}
+        if c.max_points == 0:  # Note [Advice on Gradescope]
+            del test["score"], test["max_score"]
+            test["name"] = f"{c.title} (advice, {ADVICE}) [{c.id}]"  # the id last, as for every test
+            test["tags"].append("advice")
+            if c.status != "passed":
+                test["output"] = f"Advice ({ADVICE}): {test['output']}"
+        tests.append(test)
     return {"score": _number(result.score), "execution_time": round(result.duration_s, 3),
             "output": output, "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
 

@@ -62,9 +62,10 @@ from pathlib import Path
 
 import jinja2
 
+from .atomic import write_atomic
 from .fix_first import without_sample
 from .text import writable
-from ..scoring.result import SubmissionResult
+from ..scoring.result import SubmissionResult, read_result
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"  # the repository's templates/ (a link)
 
@@ -80,9 +81,9 @@ def load_results(out_dir: Path) -> tuple[list[tuple[str, SubmissionResult]], lis
     """(id, result) for every readable results/<id>.json, and (file, why) for the others."""
     loaded, unreadable = [], []
     for path in sorted((Path(out_dir) / "results").glob("*.json")):
-        try:
-            loaded.append((path.stem, SubmissionResult.from_dict(json.loads(path.read_text()))))
-        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        try:  # Note [A damaged result file] in grader/scoring/result.py
+            loaded.append((path.stem, read_result(path)))
+        except (OSError, ValueError) as exc:
             unreadable.append((f"results/{path.name}", f"{type(exc).__name__}: {exc}"))
     return loaded, unreadable
 
@@ -341,9 +342,7 @@ def write_dashboard(out_dir: Path, assignment, results: tuple | None = None) -> 
     read them already); returns its path."""
     path = Path(out_dir) / "summary.html"
     html = render_dashboard(out_dir, assignment, results)
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, html)  # Note [Atomic writes leave nothing behind] in grader/report/atomic.py
     return path
 
 

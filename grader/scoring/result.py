@@ -195,9 +195,8 @@ class SubmissionResult:
     def write(self, path: Path) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(self.to_json())
-        tmp.replace(path)
+        from ..report.atomic import write_atomic  # Note [Atomic writes leave nothing behind]
+        write_atomic(path, self.to_json())
 
     @classmethod
     def from_dict(cls, data: dict) -> "SubmissionResult":
@@ -209,6 +208,48 @@ class SubmissionResult:
         fields["notes"] = tuple(data.get("notes", []))
         fields["answers"] = tuple(InlineAnswer(**a) for a in data.get("answers", []))
         return cls(**fields)
+
+
+# Note [A damaged result file]
+# A result file can be damaged after it was written: cut short by a full disk or a copy, edited
+# by hand, another tool's JSON in the folder.  Every reader (the batch's reconciliation, the
+# dashboard, `grade export`) read it with its own guess at what json.loads and from_dict raise,
+# and the guesses differed: a file holding `[]` raised AttributeError, which the batch's
+# reconciliation did not expect, and `grade batch` ended in a traceback; a score written as a
+# string was read, and the export's arithmetic on it raised later.  `read_result` is the one
+# reader: what it returns has the types the renderers rely on (numbers for the scores, times
+# and points, strings for ids, statuses and messages), and a file it cannot read is one
+# ValueError that says why, which each reader reports by the file's name and goes on with the
+# others (Note [A damaged result costs only itself] in grader/course/export.py).
+def read_result(path: Path) -> "SubmissionResult":
+    """The result in the file at `path`; OSError when it cannot be read, ValueError (saying
+    why) when it is not a whole grader.result/1 document (Note [A damaged result file])."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))  # a JSONDecodeError is a ValueError
+    if not isinstance(data, dict):
+        raise ValueError(f"not a {SCHEMA} document (a JSON {type(data).__name__})")
+    try:
+        result = SubmissionResult.from_dict(data)
+    except (TypeError, KeyError, AttributeError) as exc:
+        raise ValueError(f"not a whole {SCHEMA} document ({type(exc).__name__}: {exc})") from None
+    _typed(result, {"assignment": str, "submission": str, "status": str, "message": str,
+                    "score": float, "max_score": float, "duration_s": float, "environment": dict})
+    for check in result.checks:
+        _typed(check, {"id": str, "function": str, "title": str, "points": float,
+                       "max_points": float, "duration_s": float, "details": dict},
+               f"check {check.id!r}: " if isinstance(check.id, str) else "a check: ")
+    return result
+
+
+def _typed(obj, fields: dict, where: str = "") -> None:
+    """ValueError naming the first of `fields` whose value in `obj` is not of its type (float:
+    any number but a bool)."""
+    for name, kind in fields.items():
+        value = getattr(obj, name)
+        ok = (isinstance(value, (int, float)) and not isinstance(value, bool)
+              if kind is float else isinstance(value, kind))
+        if not ok:
+            raise ValueError(f"{where}{name} is {value!r}, not a "
+                             f"{'number' if kind is float else kind.__name__}")
 
 
 def strict(value):

@@ -481,7 +481,8 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
                 f"{', '.join(layout.files.values())}); hand the notebooks in with the package "
                 f"(they are read for inline answers); notebooks are graded only for assignments "
                 f"whose manifest maps a module to one")
-        raise SubmissionError(f"no Python files found in {submission.name}" + _zips_inside(source_root))
+        raise SubmissionError(f"no Python files found in {submission.name}"
+                              + (_zips_inside(source_root) or _what_it_holds(source_root)))
     try:
         anchor, rivals = _find_anchor(files, source_root, layout)
     except SubmissionError:
@@ -664,6 +665,26 @@ def _stage_notebooks(chosen: dict[str, Path], layout: Layout, package: str, root
             result.files[module] = path.name
             result.import_timeouts[module] = timeout
     return result
+
+
+# Note [What an ungradable submission holds]
+# A submission with no Python file was said in the same words whatever it held: "no Python
+# files found in carl.zip" for a zip with nothing in it, "no Python files found in dan" for a
+# folder holding only a README that points to a drive link.  The instructor reading the
+# batch's summary or grades (and the student reading the report) could not tell an upload
+# that went wrong from work handed in the wrong form without opening each one.  So the
+# message ends with what was there: ", which is empty", or ", which holds only README.md"
+# (the first three files, then how many more), after the zips inside (Note [A zip inside
+# the submission]), which say more when there are any.  File names only, never contents.
+def _what_it_holds(root: Path) -> str:
+    """", which is empty" or ", which holds only a, b" (Note [What an ungradable submission
+    holds])."""
+    held = sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
+                  if p.is_file() and not _skipped(p.relative_to(root).parts))
+    if not held:
+        return ", which is empty"
+    return ", which holds only " + ", ".join(held[:3]) + (
+        f" and {len(held) - 3} more files" if len(held) > 3 else "")
 
 
 # Note [A zip inside the submission]

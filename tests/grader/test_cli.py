@@ -180,7 +180,12 @@ def corrupt_zip(folder: Path) -> Path:
 @pytest.mark.parametrize("make, expected", [
     (lambda d: (d / "empty").mkdir() or d / "empty", "could not be graded: no Python files found in empty"),
     (corrupt_zip, "could not be graded: alice.zip is not a valid zip file"),
-], ids=["empty_folder", "corrupt_zip"])
+    # Note [What an ungradable submission holds] in grader/submission/stage.py: said alike before
+    (lambda d: zipfile.ZipFile(d / "carl.zip", "w").close() or d / "carl.zip",
+     "could not be graded: no Python files found in carl.zip, which is empty\n"),
+    (lambda d: (d / "dan").mkdir() or (d / "dan" / "README.md").write_text("see drive") and d / "dan",
+     "could not be graded: no Python files found in dan, which holds only README.md\n"),
+], ids=["empty_folder", "corrupt_zip", "empty_zip", "only_a_readme"])
 def test_check_ungradable_submission_exits_2(tmp_path, make, expected) -> None:
     path = make(tmp_path)
     out = tmp_path / "result.json"
@@ -341,7 +346,7 @@ def test_a_file_asked_for_that_cannot_be_written_keeps_the_verdict_and_exits_2(
                       if flag == "--json" else "--verbose")
     assert result.returncode == 2 and score(result.stdout) == (2.0, 4.0)
     what = "the report" if flag == "--html" else "--json"
-    assert result.stderr == (f"grade: could not write {what} {target}: {tmp_path / 'blocked'} is "
+    assert without_progress(result.stderr) == (f"grade: could not write {what} {target}: {tmp_path / 'blocked'} is "
                              f"a file, not a folder\n")
 
 
@@ -350,7 +355,7 @@ def test_the_default_report_place_unwritable_only_warns(submission, tmp_path) ->
     (tmp_path / "grade-reports").write_text("a file where the reports folder would be")
     result = run_tiny(str(submission({"layers.py": layers})), cwd=tmp_path)
     assert result.returncode == 1 and score(result.stdout) == (2.0, 4.0)  # not asked for: a warning
-    assert result.stderr.startswith("grade: could not write the report grade-reports/")
+    assert without_progress(result.stderr).startswith("grade: could not write the report grade-reports/")
     assert "Traceback" not in result.stderr
 
 
@@ -364,6 +369,15 @@ def run_tiny_command(*args: str, timeout: float = 120, cwd: Path | None = None,
                      prelude: str = "") -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", prelude + WITH_TINY, *args, "-a", "tiny"],
                           capture_output=True, text=True, timeout=timeout, cwd=cwd)
+
+
+PROGRESS_LINE = re.compile(r"^\[ *\d+/\d+\] .*\n", re.MULTILINE)
+
+
+def without_progress(stderr: str) -> str:
+    """stderr without grade check's progress lines (Note [Progress in a log] in
+    grader/report/terminal.py), which a captured stderr gets."""
+    return PROGRESS_LINE.sub("", stderr)
 
 
 def tiny_class(folder: Path, names: list[str]) -> Path:
@@ -698,6 +712,19 @@ def test_a_ci_jobs_pytest_options_do_not_reach_the_graders_session(submission, t
     assert [(c["id"], c["status"]) for c in data["checks"]] == [
         ("relu_forward/out", "failed"), ("sgd/next_w", "error"), ("affine_forward/out", "passed")]
     assert (data["score"], data["max_score"]) == (2, 4)
+
+
+def test_check_says_its_progress_in_plain_lines_on_stderr_when_not_a_terminal(submission, tmp_path) -> None:
+    """Note [Progress in a log] in grader/report/terminal.py: with stderr not a terminal (a CI
+    log), grade check said nothing until its table; now one line per function, on stderr only."""
+    result = run_tiny(str(submission({"layers.py": TINY_LAYERS})), "--no-html", "--json",
+                      str(tmp_path / "r.json"))
+    assert result.returncode == 1, result.stderr
+    assert re.fullmatch(r"\[1/3\] relu_forward: 1 passed \(\d+\.\ds\)\n"
+                        r"\[2/3\] sgd: 1 error \(\d+\.\ds\)\n"
+                        r"\[3/3\] affine_forward: 1 passed \(\d+\.\ds\)\n", result.stderr), result.stderr
+    assert "[1/3]" not in result.stdout and result.stdout.startswith("tiny: ")
+    assert json.loads((tmp_path / "r.json").read_text())["score"] == 3
 
 
 def test_a_zip_inside_the_submission_is_named_with_what_to_hand_in(submission, tmp_path) -> None:

@@ -289,6 +289,66 @@ def test_a_lost_gradebook_row_and_a_lost_json_are_reconciled(tmp_path) -> None:
     assert_consistent(out)
 
 
+def test_a_dashboard_that_cannot_be_written_leaves_no_half_page(tmp_path) -> None:
+    """Note [Atomic writes leave nothing behind] in grader/report/atomic.py: a dashboard write
+    that failed left summary.html.tmp, a whole-looking page, beside "dashboard: not written"."""
+    klass, out = tiny_class(tmp_path / "class", ["ada", "ben"]), tmp_path / "out"
+    (out / "summary.html").mkdir(parents=True)  # what the page's rename cannot replace
+    proc = batch(str(klass), "-o", str(out), "-j", "1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "dashboard: not written (IsADirectoryError" in proc.stdout
+    assert sorted(p.name for p in out.rglob("*.tmp")) == []
+    assert sorted(results(out)) == ["ada", "ben"] and (out / "grades.csv").is_file()
+
+
+def test_a_damaged_result_file_is_set_aside_and_its_submission_graded_again(tmp_path) -> None:
+    """Note [A damaged result file] in grader/scoring/result.py: a results/<id>.json holding `[]`
+    ended `grade batch` in a traceback (AttributeError) before anything was graded."""
+    klass, out = tiny_class(tmp_path / "class", ["ada", "ben"]), tmp_path / "out"
+    assert batch(str(klass), "-o", str(out), "-j", "1").returncode == 0
+    (out / "results" / "ben.json").write_text("[]")
+    proc = batch(str(klass), "-o", str(out), "-j", "1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert ("unreadable ones set aside as results/*.json.bad (graded again if still in the "
+            "class): ben.json (not a grader.result/1 document (a JSON list))") in proc.stdout
+    assert run_of(out) == {"ada": 1, "ben": 2}
+    assert (out / "results" / "ben.json.bad").read_text() == "[]"
+    assert_consistent(out)
+
+
+def test_grades_csv_says_why_a_submission_was_not_graded(tmp_path) -> None:
+    """Note [Why in grades.csv] in grader/batch/run.py: an ungradable submission was a row of
+    0 and "error" with no reason; an instructor had to open each report to tell why."""
+    klass, out = tiny_class(tmp_path / "class", ["ada", "empty_bo"]), tmp_path / "out"
+    (klass / "dan").mkdir()
+    (klass / "dan" / "README.md").write_text("my work is on my drive")
+    proc = batch(str(klass), "-o", str(out), "-j", "1")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    with open(out / "grades.csv", newline="") as handle:
+        rows = {r["id"]: r for r in csv.DictReader(handle)}
+    assert [(i, r["status"], r["message"]) for i, r in rows.items()] == [
+        ("ada", "graded", ""),
+        ("dan", "error", "no Python files found in dan, which holds only README.md"),
+        ("empty_bo", "error", "no Python files found in empty_bo, which is empty")]
+    assert_consistent(out)
+
+
+def test_grades_csv_leaves_out_a_result_it_cannot_read_and_says_which(tmp_path) -> None:
+    """Note [A damaged result file]: grades.csv, made last, read every JSON again and the batch
+    ended in a traceback on one damaged after the reconciliation."""
+    from grader.batch.run import write_grades_csv
+    from grader.scoring.result import SubmissionResult
+    results = tmp_path / "results"
+    SubmissionResult("tiny", "ada", "graded", 3, 4, 1.0, {}).write(results / "ada.json")
+    (results / "bob.json").write_text("{")
+    unreadable: list = []
+    assert write_grades_csv(results, tmp_path / "grades.csv", [], {}, None, unreadable) == 1
+    assert (tmp_path / "grades.csv").read_text() == "id,name,score,max_score,status,message\nada,ada,3,4,graded,\n"
+    assert [(sid, why.split(":")[0]) for sid, why in unreadable] == [("bob", "JSONDecodeError")]
+    with pytest.raises(ValueError):
+        write_grades_csv(results, tmp_path / "grades.csv", [], {})
+
+
 # -- the scheduler, with a stand-in job ---------------------------------------------------------
 
 FAKE_JOB = '''

@@ -266,3 +266,37 @@ def test_a_job_killed_after_it_answered_keeps_its_answer_and_one_that_died_befor
     finally:
         pool.shutdown()
     assert died.value.status == -signal.SIGKILL
+
+
+# -- the judge's pytest on a Dask worker -------------------------------------------------------------
+
+TINY_LAYERS = ("import numpy as np\n\ndef relu_forward(x):\n    return np.maximum(0, x), x\n\n"
+               "def affine_forward(x, w, b):\n    return x.reshape(x.shape[0], -1) @ w + b, None\n")
+
+
+@pytest.mark.parametrize("how", ["forked", "fresh"])
+def test_a_dask_workers_pytest_settings_do_not_reach_its_jobs(tmp_path, how) -> None:
+    """Note [The judge's pytest is the grader's own] in grader/cli.py: a remote Dask worker started
+    from a shell or CI job with PYTEST_ADDOPTS/PYTEST_PLUGINS passed them to its template and jobs
+    (which never run the CLI's main), and every submission came back "no check ran: pytest
+    collected no check (exit code 4)".  A process stands for the worker, with both set."""
+    (tmp_path / "ada" / "cs231n").mkdir(parents=True)
+    (tmp_path / "ada" / "cs231n" / "layers.py").write_text(TINY_LAYERS)
+    job = {"id": "ada", "path": str(tmp_path / "ada"), "members": []}
+    code = ("import json, sys; from grader.batch import cluster, template; "
+            "spec, job = json.loads(sys.argv[1]), json.loads(sys.argv[2]); "
+            "answer = (cluster.run_task(spec, job, 'grader.batch.job:grade_job') "
+            "if sys.argv[3] == 'forked' else cluster._run_fresh({'spec': spec, 'job': job, "
+            "'reference': 'grader.batch.job:grade_job', 'watch': __import__('os').getpid()})); "
+            "template.stop_templates(); print(json.dumps(answer))")
+    env = {**os.environ, "PYTHONPATH": str(ROOT),
+           "PYTEST_ADDOPTS": f"--junitxml={tmp_path / 'j.xml'} -x -W error",
+           "PYTEST_PLUGINS": "xdist_not_installed"}
+    done = subprocess.run([sys.executable, "-c", code, json.dumps(spec_of()), json.dumps(job), how],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.splitlines()[-1])["result"]
+    assert (result["status"], result["message"]) == ("graded", ""), result["message"]
+    assert [(c["id"], c["status"]) for c in result["checks"]] == [
+        ("relu_forward/out", "passed"), ("sgd/next_w", "error"), ("affine_forward/out", "passed")]
+    assert not (tmp_path / "j.xml").exists()

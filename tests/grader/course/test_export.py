@@ -94,6 +94,29 @@ def test_load_accepts_out_dir_folder_or_file(out_dir) -> None:
         export.load(out_dir)
 
 
+def test_load_reads_every_readable_result_and_names_the_damaged_ones(out_dir) -> None:
+    """Note [A damaged result costs only itself]: one damaged file cost the whole export."""
+    (out_dir / "results" / "bad.json").write_text("[]")
+    (out_dir / "results" / "cut.json").write_text((out_dir / "results" / "ben.json").read_text()[:90])
+    unreadable: list = []
+    assert [sid for sid, _ in export.load(out_dir, unreadable)] == ["ada", "ben", "dee"]
+    assert [(file.name, why.split(" (")[0]) for file, why in unreadable] == [
+        ("bad.json", "not a grader.result/1 document"), ("cut.json", why_cut(unreadable))]
+    with pytest.raises(export.ExportError, match="ben.json: not a readable"):  # a file given alone
+        (out_dir / "results" / "ben.json").write_text("{")
+        export.load(out_dir / "results" / "ben.json", [])
+    for name in ("ada", "ben", "dee"):
+        (out_dir / "results" / f"{name}.json").unlink()
+    with pytest.raises(export.ExportError, match=r"no readable result in .*: bad.json \(not a "):
+        export.load(out_dir, [])
+
+
+def why_cut(unreadable) -> str:
+    why = dict((file.name, reason) for file, reason in unreadable)["cut.json"]
+    assert why.startswith(("Unterminated string", "Expecting")), why  # json's own words
+    return why.split(" (")[0]
+
+
 # -- plain CSV -----------------------------------------------------------------------------------
 
 def test_csv_has_totals_and_one_column_per_check() -> None:
@@ -182,20 +205,50 @@ def test_gradescope_results_follow_the_specification() -> None:
     assert data["visibility"] in VISIBILITIES and data["stdout_visibility"] in VISIBILITIES
     assert isinstance(data["tests"], list) and len(data["tests"]) == 6
     for test in data["tests"]:
-        assert {"name", "score", "max_score", "status", "output", "visibility"} <= set(test)
+        assert {"name", "status", "output", "visibility"} <= set(test)
         assert isinstance(test["name"], str) and test["name"]
+        if "advice" in test["tags"]:  # an informational check: no score information at all
+            assert not {"score", "max_score"} & set(test)
+            continue
         assert all(isinstance(test[k], (int, float)) and not isinstance(test[k], bool)
                    for k in ("score", "max_score"))
         assert test["status"] in ("passed", "failed") and isinstance(test["output"], str)
         assert test["visibility"] in VISIBILITIES
         if test["max_score"] > 0:
             assert test["visibility"] != "hidden"
-    assert math.isclose(sum(t["score"] for t in data["tests"]), data["score"])
+    assert math.isclose(sum(t.get("score", 0) for t in data["tests"]), data["score"])
     by_name = {t["name"].split("[")[-1].rstrip("]"): t for t in data["tests"]}
     assert by_name["affine_backward/db"]["output"] == ("db: 3 of 3 entries differ\nworst at db[2]\n"
                                                        "Hint: sum over axis 0")
     assert (by_name["affine_forward/out"]["status"], by_name["affine_forward/out"]["output"]) == ("passed", "")
     assert [t["status"] for t in data["tests"]] == ["passed"] + ["failed"] * 5
+
+
+def test_gradescope_gives_advice_as_an_informational_check_not_a_forged_pass() -> None:
+    """Note [Advice on Gradescope] in grader/course/export.py: a failing 0-point advisory was a
+    "failed" 0 / 0 test among those that cost points, while JUnit and the CI job summary give it
+    as advice.  Gradescope documents no neutral status, and 0 / 0 without one shows as passed."""
+    advice = CheckResult("softmax_loss/underflow", "softmax_loss", "stable for large scores",
+                         "failed", 0, 0, message="loss is inf for scores of 1000",
+                         hint="subtract the row's max", cause="wrong")
+    kept = CheckResult("affine_forward/out", "affine_forward", "out matches", "passed", 2, 2)
+    fine = CheckResult("svm_loss/loss", "svm_loss", "svm loss", "passed", 0, 0)
+    ada = SubmissionResult("fc_nets", "ada", "graded", 2.0, 2.0, 1.0, {}, (kept, advice, fine))
+    data = strict_json(export.gradescope_json(ada))
+    assert data["score"] == 2
+    assert data["output"] == ("2 of 3 checks passed. 1 of those that did not is advice: no points, "
+                              "it costs nothing.")
+    kept_test, advice_test, fine_test = data["tests"]
+    assert (kept_test["score"], kept_test["max_score"], kept_test["status"]) == (2, 2, "passed")
+    assert advice_test == {
+        "name": "stable for large scores (advice, no points, it costs nothing) "
+                "[softmax_loss/underflow]",
+        "status": "failed",  # honest: it did not pass, and Gradescope has no neutral status
+        "output": "Advice (no points, it costs nothing): loss is inf for scores of 1000\n"
+                  "Hint: subtract the row's max",
+        "visibility": "visible", "tags": ["softmax_loss", "failed", "wrong", "advice"]}
+    assert (fine_test["status"], fine_test["output"], "score" in fine_test) == ("passed", "", False)
+    assert fine_test["name"] == "svm loss (advice, no points, it costs nothing) [svm_loss/loss]"
 
 
 def test_gradescope_never_shows_hidden_messages() -> None:
@@ -368,6 +421,35 @@ def test_cli_gradescope_one_file_or_one_per_submission(out_dir, tmp_path) -> Non
     done = grade("export", str(out_dir), "--format", "gradescope")
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in (out_dir / "gradescope").iterdir()) == ["ada.json", "ben.json", "dee.json"]
+
+
+@pytest.mark.parametrize("format", ["csv", "canvas", "gradescope", "junit"])
+def test_cli_exports_the_rest_names_each_damaged_result_and_exits_1(out_dir, tmp_path, format) -> None:
+    """Note [A damaged result costs only itself] in grader/course/export.py: `grade export`
+    stopped at the first damaged file (exit 2, no export), so one file cost the class's grades."""
+    (out_dir / "results" / "carl.json").write_text('{"schema": "grader.result/1", "assig')
+    (out_dir / "results" / "eve.json").write_text('{"schema": "grader.result/1", "assignment": '
+                                                   '"fc_nets", "submission": "eve", "status": '
+                                                   '"graded", "score": "6", "max_score": 6.5, '
+                                                   '"duration_s": 1, "environment": {}}')
+    target = tmp_path / ("gs" if format == "gradescope" else f"export.{format}")
+    done = grade("export", str(out_dir), "--format", format, "-o", str(target))
+    assert done.returncode == 1, done.stderr
+    said = [line for line in done.stderr.splitlines() if "warning" not in line and "wrote" not in line]
+    assert said == [
+        "grade: carl: results/carl.json is not a readable grading result (Unterminated string "
+        "starting at: line 1 column 31 (char 30)); left out of the export",
+        "grade: eve: results/eve.json is not a readable grading result (score is '6', not a "
+        "number); left out of the export",
+        "grade: 2 of 5 result files could not be read and are not in the export (named above); "
+        "the other 3 are; grade those submissions again (grade batch) or restore the files"]
+    if format == "gradescope":
+        assert sorted(p.name for p in target.iterdir()) == ["ada.json", "ben.json", "dee.json"]
+        return
+    text = target.read_text()
+    for name in ("ada", "ben", "dee"):
+        assert name in text
+    assert "carl" not in text and "eve" not in text
 
 
 def test_cli_errors_exit_2(tmp_path) -> None:

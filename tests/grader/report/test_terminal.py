@@ -116,13 +116,28 @@ class FakeTerminal(io.StringIO):
         return True
 
 
-def test_progress_is_silent_when_not_a_tty() -> None:
+def test_progress_writes_one_plain_line_per_function_when_not_a_tty() -> None:
+    """Note [Progress in a log]: a CI log stayed silent for all of grade check's 15-40 s."""
     stream = io.StringIO()
-    progress = Progress(2, stream)
-    progress(graded().checks[0])
+    progress = Progress(6, stream)
+    checks = [CheckResult("affine_forward/out", "affine_forward", "t", "passed", 1, 1, duration_s=0.25),
+              CheckResult("affine_forward/dx", "affine_forward", "t", "failed", 0, 1, duration_s=0.5),
+              CheckResult("svm_loss/loss", "svm_loss", "t", "failed", 0, 0),  # advisory
+              CheckResult("svm_loss/dx", "svm_loss", "t", "passed", 0, 0),
+              CheckResult("a\x1b[2J/x", "a\x1b[2J", "t", "timeout", 0, 1, duration_s=12)]
+    progress(checks[0])
+    progress(checks[1])
+    assert stream.getvalue() == ""  # the function may have more checks to come
+    progress(checks[2])
+    assert stream.getvalue() == "[2/6] affine_forward: 1 passed, 1 failed (0.8s)\n"
+    for check in checks[3:]:
+        progress(check)
     progress.finish()
-    assert progress.done == 1
-    assert stream.getvalue() == ""
+    assert stream.getvalue().splitlines() == [
+        "[2/6] affine_forward: 1 passed, 1 failed (0.8s)",
+        "[4/6] svm_loss: 1 advice, 1 passed (0.0s)",
+        "[5/6] a\\x1b[2J: 1 timeout (12.0s)"]  # student text escaped (Note [Terminal text])
+    assert "\r" not in stream.getvalue()
 
 
 def test_progress_overwrites_one_line_on_a_tty() -> None:

@@ -130,7 +130,7 @@ def test_an_ungradable_submission_is_a_result_not_a_crash(tmp_path, tiny) -> Non
     (tmp_path / "alice").mkdir()
     result = grade_submission(tmp_path / "alice", tiny)
     assert result.status == "error"
-    assert result.message == "no Python files found in alice"
+    assert result.message == "no Python files found in alice, which is empty"
     assert result.checks == () and result.score == 0.0 and result.max_score == 4.0
     assert result.environment["sandbox"] == ""
 

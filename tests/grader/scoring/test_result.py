@@ -147,3 +147,43 @@ def test_long_student_text_is_clipped_everywhere_and_clipping_is_idempotent() ->
     many = sample_result(notes=("n",) * 5000, answers=(InlineAnswer("q", "a"),) * 5000)
     assert len(many.notes) == 201 and many.notes[-1] == "[... 4800 more notes not kept]"
     assert len(many.answers) == 100
+
+
+@pytest.mark.parametrize("text, why", [
+    ("[]", "not a grader.result/1 document (a JSON list)"),
+    ('{"schema": "grader.result/1"}', "not a whole grader.result/1 document (TypeError: "),
+    ('{"schema": "other"}', "not a grader.result/1 document (schema='other')"),
+    ('{"schema": "grader.result/1", "assignment": "a", "submission": "s", "status": "graded", '
+     '"score": "3", "max_score": 4, "duration_s": 1, "environment": {}}', "score is '3', not a number"),
+    ('{"schema": "grader.result/1", "assignment": "a", "submission": "s", "status": "graded", '
+     '"score": 1, "max_score": 4, "duration_s": 1, "environment": {}, "checks": [{"id": "c", '
+     '"function": "f", "title": "t", "status": "passed", "points": null, "max_points": 1}]}',
+     "check 'c': points is None, not a number"),
+    ('{"schema": "grader.result/1", "assignment": "a", "submission": "s", "status": "graded", '
+     '"score": 1, "max_score": 4, "duration_s": 1, "environment": {}, "checks": ["c"]}',
+     "not a whole grader.result/1 document (TypeError: "),
+])
+def test_read_result_says_why_a_damaged_file_is_not_a_result(tmp_path, text, why) -> None:
+    """Note [A damaged result file]: `[]` raised AttributeError, which the batch's
+    reconciliation did not expect (a traceback); a string score was read and broke the exports."""
+    from grader.scoring.result import read_result
+    (tmp_path / "r.json").write_text(text)
+    with pytest.raises(ValueError) as raised:
+        read_result(tmp_path / "r.json")
+    assert str(raised.value).startswith(why), str(raised.value)
+
+
+def test_read_result_reads_what_write_wrote(tmp_path) -> None:
+    from grader.scoring.result import read_result
+    result = SubmissionResult("a", "s", "graded", 1, 2.5, 0.25, {"x": 1}, (
+        CheckResult("c", "f", "t", "passed", 1, 1, details={"e": float("inf")}),))
+    result.write(tmp_path / "r.json")
+    assert read_result(tmp_path / "r.json") == result
+
+
+def test_a_result_that_cannot_be_written_leaves_no_tmp(tmp_path) -> None:
+    """Note [Atomic writes leave nothing behind] in grader/report/atomic.py (grade check --json)."""
+    (tmp_path / "r.json").mkdir()
+    with pytest.raises(IsADirectoryError):
+        SubmissionResult("a", "s", "graded", 1, 2, 0.5, {}).write(tmp_path / "r.json")
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
