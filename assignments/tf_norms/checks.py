@@ -1566,7 +1566,7 @@ def _train(student: Student, model: RemoteObject, x: np.ndarray, y: np.ndarray, 
 def _timed(student: Student, key: str, built: str, loop: str, x: np.ndarray, call: Callable):
     """`call()`, its timeout raised again naming the training (Note [Training that runs out of time])."""
     RUNS.for_student(student)
-    refused = key in student._timed_out  # Note [Fail fast]: not called again
+    refused = student.timed_out(key)  # Note [Fail fast]: not called again
     training = f"training {built} on {x.shape[1]}x{x.shape[2]} images with {loop}"
     try:
         return call()
