@@ -362,7 +362,10 @@ def _module_out_check(function: str, build: Callable[[int], tuple[tuple, torch.n
         reference = _seeded_module(reference, seed)
         model = _model(student, function, *args)
         signature = f"{function}({', '.join(map(str, args))})"
-        _install(student, model, _nn_arrays(reference), signature)
+        try:
+            _install(student, model, _nn_arrays(reference), signature)
+        except CheckFailure as failure:
+            raise failure.looking_like(_sizes_not_asked(student, model, reference)) from None
         x = _rng(seed + 1).standard_normal(x_shape(size))
         with torch.no_grad():
             expected = reference(torch.from_numpy(x)).numpy()
@@ -374,6 +377,36 @@ def _module_out_check(function: str, build: Callable[[int], tuple[tuple, torch.n
                             "notebook's architecture", batch_size=x.shape[0])
 
     return Check(f"{function}/out", function, title, run)
+
+
+# Note [Sizes written into the model, seen when weights are copied]
+# A real cs231n 2020 notebook built ThreeLayerConvNet's last layer as nn.Linear(..., 10): the
+# shape check names it (Note [A class count written into the model]), but ThreeLayerConvNet/out
+# showed only the course helper's ValueError listing the layers it could not fill, and its
+# traceback.  When the model's layers differ from the ones asked for only in the sizes that
+# channel_1, channel_2 or num_classes set, the failure names the arguments not used.  The verdict
+# is unchanged.
+def _sizes_not_asked(student: Student, model: RemoteObject, reference: torch.nn.Module) -> str:
+    """Which constructor arguments the model's layer sizes ignore, or "" (Note [Sizes written into
+    the model, seen when weights are copied])."""
+    try:
+        arrays = student.call(COURSE, "layer_arrays", model.ref).value
+    except StudentError:
+        return ""
+    got = [tuple(np.shape(w)) for w, _ in arrays]
+    expected = [tuple(w.shape) for w, _ in _nn_arrays(reference)]
+    # the same layers (kernel sizes included); each one's output size is what an argument sets
+    if len(got) != 3 or len(expected) != 3 or any(len(g) != len(e) or g[2:] != e[2:]
+                                                   for g, e in zip(got, expected)):
+        return ""
+    names = ("channel_1", "channel_2", "num_classes")
+    unused = [name for name, g, e in zip(names, got, expected) if g[0] != e[0]]
+    if not unused:
+        return ""
+    sizes = ", ".join(f"{g[0]} outputs where {name}={e[0]}" for name, g, e in zip(names, got, expected) if name in unused)
+    return (f"{' and '.join(unused)} {'is' if len(unused) == 1 else 'are'} not used: the layers have {sizes} "
+            f"(build each layer from the constructor's arguments; the notebook's own test passes the "
+            f"course's sizes, so it cannot show this)")
 
 
 def judge_layers(arrays: list, signature: str,

@@ -189,6 +189,22 @@ def test_bugs_are_caught(names: tuple[str, ...]) -> None:
     assert_bundle_caught(result, planted)
 
 
+def test_model_output_checks_name_the_mistake_behind_the_difference() -> None:
+    """Note [A ReLU missing from a model]: which ReLU a model left out; Note [Sizes written into the
+    model, seen when weights are copied]: a class count written in, where the grader's weights
+    could not be copied (real cs231n 2020 and 2024 notebooks)."""
+    bugs = {bug.name: bug for bug, _ in BUGS}
+    result = grade_file_with_bugs(SOLUTION, FILE, ASSIGNMENT,
+                                  [bugs["Sequential: first ReLU missing"],
+                                   bugs["ThreeLayerConvNet: ten classes written in (num_classes unused)"]],
+                                  "out and not three_layer_convnet")
+    checks = {c.id: c for c in result.checks}
+    sequential, module = checks["Sequential/out"], checks["ThreeLayerConvNet/out"]
+    assert sequential.points == 0 and "the ReLU after the first convolution is missing" in sequential.message
+    assert module.points == 0
+    assert "\nlooks like: num_classes is not used: the layers have 10 outputs where num_classes=6" in module.message
+
+
 def test_the_courses_torch_version_assert_does_not_cost_the_sequential_points() -> None:
     """cs231n 2020 opens the notebook with an assert on torch.__version__ (1.4-1.6) before its
     imports: the grader's torch fails it, and the imports after it must still run (Note
