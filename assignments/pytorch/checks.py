@@ -35,7 +35,7 @@ from grader.checks import held_out, kaiming, questions, training_data
 from grader.checks.compare import Signature, compare_arrays
 from grader.checks.spec import Check, CheckFailure, Sample
 from grader.checks.student import RemoteObject, Student
-from grader.worker.client import Converted, Ref, StudentError
+from grader.worker.client import Converted, Ref, StudentError, WorkerFailure
 from reference.torch_nets import barebones as ref
 from reference.torch_nets import modules as ref_modules
 
@@ -391,7 +391,7 @@ def _sizes_not_asked(student: Student, model: RemoteObject, reference: torch.nn.
     the model, seen when weights are copied])."""
     try:
         arrays = student.call(COURSE, "layer_arrays", model.ref).value
-    except StudentError:
+    except WorkerFailure:  # the copy's own failure is what the check reports
         return ""
     got = [tuple(np.shape(w)) for w, _ in arrays]
     expected = [tuple(w.shape) for w, _ in _nn_arrays(reference)]
@@ -403,7 +403,8 @@ def _sizes_not_asked(student: Student, model: RemoteObject, reference: torch.nn.
     unused = [name for name, g, e in zip(names, got, expected) if g[0] != e[0]]
     if not unused:
         return ""
-    sizes = ", ".join(f"{g[0]} outputs where {name}={e[0]}" for name, g, e in zip(names, got, expected) if name in unused)
+    sizes = ", ".join(f"{g[0]} outputs where {name}={e[0]}"
+                      for name, g, e in zip(names, got, expected) if name in unused)
     return (f"{' and '.join(unused)} {'is' if len(unused) == 1 else 'are'} not used: the layers have {sizes} "
             f"(build each layer from the constructor's arguments; the notebook's own test passes the "
             f"course's sizes, so it cannot show this)")
