@@ -507,8 +507,7 @@ def _made_and_asked(student, class_name: str, output: str, cases: Sequence["Mode
         actual = student.require("fc_net", class_name)
     except CheckFailure:
         return None
-    if constructor in student._timed_out or constructor in student._crashed \
-            or method in student._crashed:
+    if student.timed_out(constructor) or student.crashed(constructor) or student.crashed(method):
         return None
     arguments = [_model_arguments(student, class_name, case.dims, case.reg) for case in cases]
     target = {"module": student._import_name("fc_net"), "attrs": actual.split(".")}

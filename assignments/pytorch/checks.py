@@ -35,7 +35,7 @@ from grader.checks import held_out, kaiming, questions, training_data
 from grader.checks.compare import Signature, compare_arrays
 from grader.checks.spec import Check, CheckFailure, Sample
 from grader.checks.student import RemoteObject, Student
-from grader.worker.client import Converted, Ref, StudentError
+from grader.worker.client import Converted, Ref, StudentError, WorkerFailure
 from reference.torch_nets import barebones as ref
 from reference.torch_nets import modules as ref_modules
 
@@ -145,9 +145,15 @@ def _torch(arrays) -> list[torch.Tensor]:
 # Barebones functions
 # ===========================================================================
 
-def _relu_missing(sample_fn: Callable[[], np.ndarray]) -> Signature:
+RELU_LEFT_OUT = {(False, False): "both ReLUs are missing",
+                 (True, False): "the ReLU after the second convolution is missing",
+                 (False, True): "the ReLU after the first convolution is missing"}
+
+
+def _relu_missing(sample_fn: Callable[[], np.ndarray], relu: tuple[bool, bool] | None = None) -> Signature:
+    which = RELU_LEFT_OUT[relu] if relu else "the ReLU is missing"
     return Signature(lambda a, e: a.shape == e.shape and np.allclose(a, sample_fn(), rtol=1e-6, atol=1e-9),
-                     "the ReLU is missing: scores are what the network gives without it")
+                     f"{which}: scores are what the network gives without it")
 
 
 def _function_check(function: str, samples: list[Sample], reference: Callable, *,
@@ -214,8 +220,8 @@ def _conv_signatures(sample: Sample) -> list[Signature]:
         Signature(lambda a, e: a.shape == no_pad().shape and np.allclose(a, no_pad(), rtol=1e-6, atol=1e-9),
                   "the convolutions have no zero-padding (the first needs padding 2, the second 1; "
                   "with 'same' padding fc_w has exactly C2 * H * W rows)"),
-        *[_relu_missing(functools.cache(lambda relu=relu: _conv_reference(x, params, relu=relu)))
-          for relu in ((False, False), (True, False), (False, True))],
+        *[_relu_missing(functools.cache(lambda relu=relu: _conv_reference(x, params, relu=relu)), relu)
+          for relu in RELU_LEFT_OUT],
     ]
 
 
@@ -331,6 +337,21 @@ def _install(student: Student, model: RemoteObject, arrays, what: str) -> None:
           what=f"copying the grader's weights into {what}")
 
 
+# Note [A ReLU missing from a model]
+# A real cs231n 2024 notebook's Sequential ConvNet left out the second nn.ReLU() (Conv2d, ReLU,
+# Conv2d, Flatten, Linear); Sequential/out said only "30 of 30 entries differ" and listed the
+# layers to compare.  The barebones check already names a ReLU left out (_conv_signatures); the
+# Module and Sequential output checks now do the same, from the very weights the grader copied
+# into the student's model: the reference network run with one or both ReLUs left out.  Only the
+# message changes.
+def _model_signatures(reference: torch.nn.Module, x: np.ndarray) -> list[Signature]:
+    """Known mistakes of a model given the reference's weights (Note [A ReLU missing from a model])."""
+    (w1, b1), (w2, b2), (fc_w, fc_b) = _nn_arrays(reference)
+    params = [w1, b1, w2, b2, fc_w.T, fc_b]
+    return [_relu_missing(functools.cache(lambda relu=relu: _conv_reference(x, params, relu=relu)), relu)
+            for relu in RELU_LEFT_OUT]
+
+
 def _module_out_check(function: str, build: Callable[[int], tuple[tuple, torch.nn.Module]],
                       x_shape: Callable[[int], tuple], seed: int, title: str) -> Check:
     def run(student: Student) -> None:
@@ -341,17 +362,52 @@ def _module_out_check(function: str, build: Callable[[int], tuple[tuple, torch.n
         reference = _seeded_module(reference, seed)
         model = _model(student, function, *args)
         signature = f"{function}({', '.join(map(str, args))})"
-        _install(student, model, _nn_arrays(reference), signature)
+        try:
+            _install(student, model, _nn_arrays(reference), signature)
+        except CheckFailure as failure:
+            raise failure.looking_like(_sizes_not_asked(student, model, reference)) from None
         x = _rng(seed + 1).standard_normal(x_shape(size))
         with torch.no_grad():
             expected = reference(torch.from_numpy(x)).numpy()
         value = _call(student, COURSE, "forward", model.ref, x, what=f"{signature} forward",
                       remember_as=function).value  # grader/checks/student.py Note [A course helper remembered per student function]
         compare_arrays(f"{signature}(x)", value, expected, inputs={"x": x},
+                       signatures=_model_signatures(reference, x),
                        hint="compare the layers, their order, padding and the ReLUs with the "
                             "notebook's architecture", batch_size=x.shape[0])
 
     return Check(f"{function}/out", function, title, run)
+
+
+# Note [Sizes written into the model, seen when weights are copied]
+# A real cs231n 2020 notebook built ThreeLayerConvNet's last layer as nn.Linear(..., 10): the
+# shape check names it (Note [A class count written into the model]), but ThreeLayerConvNet/out
+# showed only the course helper's ValueError listing the layers it could not fill, and its
+# traceback.  When the model's layers differ from the ones asked for only in the sizes that
+# channel_1, channel_2 or num_classes set, the failure names the arguments not used.  The verdict
+# is unchanged.
+def _sizes_not_asked(student: Student, model: RemoteObject, reference: torch.nn.Module) -> str:
+    """Which constructor arguments the model's layer sizes ignore, or "" (Note [Sizes written into
+    the model, seen when weights are copied])."""
+    try:
+        arrays = student.call(COURSE, "layer_arrays", model.ref).value
+    except WorkerFailure:  # the copy's own failure is what the check reports
+        return ""
+    got = [tuple(np.shape(w)) for w, _ in arrays]
+    expected = [tuple(w.shape) for w, _ in _nn_arrays(reference)]
+    # the same layers (kernel sizes included); each one's output size is what an argument sets
+    if len(got) != 3 or len(expected) != 3 or any(len(g) != len(e) or g[2:] != e[2:]
+                                                   for g, e in zip(got, expected)):
+        return ""
+    names = ("channel_1", "channel_2", "num_classes")
+    unused = [name for name, g, e in zip(names, got, expected) if g[0] != e[0]]
+    if not unused:
+        return ""
+    sizes = ", ".join(f"{g[0]} outputs where {name}={e[0]}"
+                      for name, g, e in zip(names, got, expected) if name in unused)
+    return (f"{' and '.join(unused)} {'is' if len(unused) == 1 else 'are'} not used: the layers have {sizes} "
+            f"(build each layer from the constructor's arguments; the notebook's own test passes the "
+            f"course's sizes, so it cannot show this)")
 
 
 def judge_layers(arrays: list, signature: str,
@@ -770,6 +826,7 @@ def check_sequential_out(student: Student) -> None:
     value = _call(student, COURSE, "forward", model.ref, x, what=f"{where}, forward",
                   remember_as=where).value
     compare_arrays(f"{where}(x)", value, expected, inputs={"x": x},
+                   signatures=_model_signatures(reference, x),
                    hint="Conv2d 5x5 padding 2, ReLU, Conv2d 3x3 padding 1, ReLU, Flatten, Linear, in "
                         "this order", batch_size=x.shape[0])
 

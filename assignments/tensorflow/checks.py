@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 
 import numpy as np
 
@@ -44,7 +45,33 @@ def _tf():
 
 
 def _error(what: str, error: StudentError) -> CheckFailure:
-    return CheckFailure(f"{what} raised {error}" + (f"\n{error.traceback}" if error.traceback else ""))
+    return CheckFailure(f"{what} raised {error}{keras2_hint(error)}"
+                        + (f"\n{error.traceback}" if error.traceback else ""))
+
+
+# Note [Keras 2 padding lists]
+# A real 2019 notebook (TensorFlow 2.0) gave its Conv2D layers explicit padding lists,
+# `Conv2D(channel_1, (5, 5), padding=[[0, 0], [2, 2], [2, 2], [0, 0]])`: Keras 2 (TensorFlow
+# 2.0 to 2.15) passed such a list through to tf.nn.conv2d, and the notebook's outputs show it
+# trained.  Keras 3, which the grader's TensorFlow ships, takes only 'valid' or 'same' and
+# raises "`padding` must be either `'valid'` or `'same'`. Received [[0, 0], [2, 2], ...]" when
+# the layer is first called, so the subclassed model and the Sequential one fail every check.
+# As tf_norms' Note [Keras 2 code] does for Keras 2's private names, the verdict stays what
+# running the code gives and the message says where the code came from and what Keras 3
+# writes instead (padding='same' pads a 5x5 and a 3x3 kernel by 2 and 1, as these lists do).
+# Only Keras 3's own words for a list (or tuple) received are matched: a misspelt string
+# ('Same', 'full') is the student's mistake and gets no such hint.
+KERAS3_PADDING_LIST = re.compile(r"`padding` must be either `'valid'` or `'same'`\. Received [\[(]")
+
+
+def keras2_hint(error) -> str:
+    """What to add to a failure raised by Keras 2 code (Note [Keras 2 padding lists]); "" if none."""
+    if not KERAS3_PADDING_LIST.search(str(error)):
+        return ""
+    return ("\nthis is Keras 2 code: Keras 2 (TensorFlow 2.0 to 2.15) accepted an explicit padding "
+            "list in Conv2D and passed it to tf.nn.conv2d; Keras 3, which the grader runs, takes only "
+            "'valid' or 'same' (padding='same' pads a 5x5 kernel by 2 and a 3x3 kernel by 1): an "
+            "instructor may want to run it under Keras 2")
 
 
 def _call(student: Student, name: str, *args, what: str = ""):
@@ -448,10 +475,14 @@ def recorded_sequential(student: Student):
     chosen = next((r for r in candidates if _three_layer_shapes(r.facts.get("shapes", []))),
                   candidates[0] if candidates else None)
     if chosen is None:
-        seen = "; ".join(f"cell {r.cell}: {r.facts.get('class') or r.facts.get('model_error')} "
-                         f"{r.facts.get('layers', [])}" for r in records)
+        seen = "; ".join(f"cell {r.cell}: {r.facts.get('class')} {r.facts.get('layers', [])}"
+                         if r.facts.get("class") else f"cell {r.cell}: model_init_fn() raised "
+                         f"{r.facts.get('model_error')}" for r in records)
+        # Note [Keras 2 padding lists]: a Sequential given input_shape is built, and fails, in model_init_fn
+        keras2 = next((keras2_hint(r.facts["model_error"]) for r in records
+                       if keras2_hint(r.facts.get("model_error", ""))), "")
         raise CheckFailure("no model_init_fn passed to train_part34 builds a tf.keras.Sequential with a "
-                           f"Conv2D layer (Part IV's three-layer ConvNet); passed: {seen}"
+                           f"Conv2D layer (Part IV's three-layer ConvNet); passed: {seen}{keras2}"
                            + "".join(f"\n{p}" for p in observation.problems()),
                            hint="def model_init_fn(): return tf.keras.Sequential([...]); "
                                 "train_part34(model_init_fn, optimizer_init_fn)")
@@ -460,6 +491,15 @@ def recorded_sequential(student: Student):
     kernels = [s for s in shapes if len(s) == 4]
     dense = [s for s in shapes if len(s) == 2]
     if not _three_layer_shapes(shapes):
+        # Note [A Sequential that cannot be built]
+        # A model whose first call fails has no weights: "with weights []" alone hid why (a real
+        # 2019 notebook's Conv2D padding lists, Note [Keras 2 padding lists]), so what building
+        # it raised (observe/tf_observe.py's build_error) is said instead.
+        error = chosen.facts.get("build_error") if not shapes else None
+        if error:
+            raise CheckFailure(f"{where}, with the layers {chosen.facts.get('layers')}, cannot be built: "
+                               f"calling it on a 32x32x3 image raised {error}{keras2_hint(error)}",
+                               hint=KERAS_HINT)
         raise CheckFailure(f"{where} has the layers {chosen.facts.get('layers')} with weights {shapes}; "
                            f"the notebook's three-layer ConvNet has a 5x5 Conv2D, a 3x3 Conv2D and one "
                            f"Dense layer", hint=KERAS_HINT)

@@ -273,7 +273,7 @@ def _target(student: Student, function: str):
                     f"take for it: write one `{function}` for {roles.near_miss_advice(function)}"
                     if near else "")  # roles.py Note [Helpers that are not the role]
             raise MissingName(f"`{function}` not found in {analysis.file} (looked for a function or a "
-                              f"method named {names}, ...){also}")
+                              f"method named {names}, ...){also}{pytorch_file_hint(analysis.view.text)}")
         if target.path != function:
             how = {"function": "", "static": " (a static method)",
                    "none": " (a method that does not use self, called with self=None)",
@@ -398,6 +398,24 @@ def pytorch_hint(error) -> str:
         return ""
     return ("\nthis is PyTorch code given TensorFlow tensors: the lab asks for its normalizations from "
             "basic TensorFlow ops (tf.reduce_mean, tf.square, tf.sqrt), and the grader calls them so")
+
+
+# Note [A PyTorch file]
+# Two real hand-ins (2025) wrote the whole lab in PyTorch (nn.Module classes such as
+# `BatchNormManual`, `LayerNormManual`, `LinearWeightNorm`): no function takes a role, and every
+# check said only "`batch_norm` not found" or "no model class found".  The verdict stands (the
+# lab asks for TensorFlow); a file that imports torch and not TensorFlow gets the reason added.
+TORCH_IMPORT = re.compile(r"^[ \t]*(?:import torch\b|from torch\b)", re.MULTILINE)
+TF_IMPORT = re.compile(r"^[ \t]*(?:import tensorflow\b|from tensorflow\b)", re.MULTILINE)
+
+
+def pytorch_file_hint(text: str | None) -> str:
+    """What to add when nothing was found in a PyTorch file (Note [A PyTorch file])."""
+    if not text or not TORCH_IMPORT.search(text) or TF_IMPORT.search(text):
+        return ""
+    return ("\nthis file is PyTorch code (it imports torch, not tensorflow): the lab asks for its "
+            "normalizations and model from basic TensorFlow ops, and the grader calls them with "
+            "TensorFlow tensors")
 
 
 def _student_error(function: str, sample: Sample, error: StudentError) -> CheckFailure:
@@ -1408,7 +1426,7 @@ def _model(student: Student):
     if model is None:
         raise MissingName(f"no model class found in {analysis.file}: the grader looks for "
                           f"`NormalizedCNN` or a class whose constructor takes the normalization "
-                          f"(e.g. `CNN(norm_type=...)`)")
+                          f"(e.g. `CNN(norm_type=...)`){pytorch_file_hint(analysis.view.text)}")
     return model
 
 
@@ -1566,7 +1584,7 @@ def _train(student: Student, model: RemoteObject, x: np.ndarray, y: np.ndarray, 
 def _timed(student: Student, key: str, built: str, loop: str, x: np.ndarray, call: Callable):
     """`call()`, its timeout raised again naming the training (Note [Training that runs out of time])."""
     RUNS.for_student(student)
-    refused = key in student._timed_out  # Note [Fail fast]: not called again
+    refused = student.timed_out(key)  # Note [Fail fast]: not called again
     training = f"training {built} on {x.shape[1]}x{x.shape[2]} images with {loop}"
     try:
         return call()

@@ -243,6 +243,16 @@ class Student:
         held = self._constants.get(key)
         return held is not None and self.worker.alive and held[0] == self.worker.starts
 
+    def timed_out(self, key: str) -> bool:
+        """Whether the call remembered as `key` ran out of time in an earlier check (Note [Fail
+        fast]): a check that words its own message for a refused call asks this."""
+        return key in self._timed_out
+
+    def crashed(self, key: str) -> bool:
+        """Whether the call remembered as `key` crashed the worker in an earlier check (Note
+        [Fail fast])."""
+        return key in self._crashed
+
     def remembering(self, key: str, name: str, call, timeouts: bool = True):
         """`call()`, unless `key` timed out (when `timeouts`) or crashed before (Note [Fail fast])."""
         if timeouts and key in self._timed_out:
@@ -333,8 +343,8 @@ class Student:
             actual = self.require(module, class_name)
         except CheckFailure:
             actual = None
-        if actual is None or new_key in self._timed_out or new_key in self._crashed \
-                or call_key in self._crashed:
+        if actual is None or self.timed_out(new_key) or self.crashed(new_key) \
+                or self.crashed(call_key):
             def model() -> RemoteObject:
                 made.append(self.new(module, class_name, *args, reads=reads, **kwargs))
                 return made[0]
@@ -402,7 +412,7 @@ class Calls:
                       for m, (name, _, _), library in zip(self.modules, self.calls, self.library)]
         except CheckFailure:
             return  # one by one: the missing name is reported at its own call
-        if len(calls) < 2 or any(k in student._timed_out or k in student._crashed for k in self.keys):
+        if len(calls) < 2 or any(student.timed_out(k) or student.crashed(k) for k in self.keys):
             return
         student._warm_up()
         try:
@@ -506,7 +516,7 @@ class MethodCalls:
                       for obj, method, args, kwargs, set_items in calls]
         self.keys = [f"object {obj.class_name}.{method}" for obj, method, *_ in self.calls]
         self.stream = None
-        if len(calls) < (1 if ahead else 2) or any(k in student._crashed for k in self.keys):
+        if len(calls) < (1 if ahead else 2) or any(student.crashed(k) for k in self.keys):
             return
         student._warm_up()
         try:
@@ -585,7 +595,7 @@ class RemoteTraining:
     def ahead(self) -> None:
         """Send the next request of steps when every step sent so far was read."""
         student = self.student
-        if self.read < self.sent or self.sent >= len(self.batches) or self.key in student._crashed:
+        if self.read < self.sent or self.sent >= len(self.batches) or student.crashed(self.key):
             return
         count = min(max(1, 3 * self.sent), len(self.batches) - self.sent)
         chunk = self.batches[self.sent:self.sent + count]

@@ -42,16 +42,16 @@ FILE = course_notebooks.PYTORCH_NOTEBOOK
 PHRASES = {
     "three_layer_convnet: no padding, fc_w sliced": "no zero-padding",
     "three_layer_convnet: first conv without padding": "raised",
-    "three_layer_convnet: second ReLU missing": "ReLU is missing",
+    "three_layer_convnet: second ReLU missing": "the ReLU after the second convolution is missing",
     "three_layer_convnet: max pooling added": "2 times smaller in each dimension",
     "ThreeLayerConvNet: max pooling, fc sized for it": "4 times smaller in each dimension",
     "ThreeLayerConvNet: Kaiming initialisation forgotten": "default initialisation",
     "ThreeLayerConvNet: Kaiming with mode='fan_out'": "mode='fan_out'",
-    "ThreeLayerConvNet: second ReLU missing": "entries differ",
+    "ThreeLayerConvNet: second ReLU missing": "the ReLU after the second convolution is missing",
     "ThreeLayerConvNet: first conv without padding": "raised",
     "ThreeLayerConvNet: ten classes written in (num_classes unused)": "num_classes is not used",
     "ThreeLayerConvNet: three input channels written in (in_channel unused)": "in_channel is not used",
-    "Sequential: first ReLU missing": "entries differ",
+    "Sequential: first ReLU missing": "the ReLU after the first convolution is missing",
     "Sequential: layer order (both ReLUs after the second conv)": "entries differ",
     "Sequential: flattens the batch axis too": "raised",
     "Sequential: random_weight on nn.Linear weights": "nn.Linear stores (D_out, D_in)",
@@ -187,6 +187,22 @@ def test_bugs_are_caught(names: tuple[str, ...]) -> None:
     result = grade_file_with_bugs(SOLUTION, FILE, ASSIGNMENT, [bug for bug, _ in planted],
                                   None if trained else "not accuracy")
     assert_bundle_caught(result, planted)
+
+
+def test_model_output_checks_name_the_mistake_behind_the_difference() -> None:
+    """Note [A ReLU missing from a model]: which ReLU a model left out; Note [Sizes written into the
+    model, seen when weights are copied]: a class count written in, where the grader's weights
+    could not be copied (real cs231n 2020 and 2024 notebooks)."""
+    bugs = {bug.name: bug for bug, _ in BUGS}
+    result = grade_file_with_bugs(SOLUTION, FILE, ASSIGNMENT,
+                                  [bugs["Sequential: first ReLU missing"],
+                                   bugs["ThreeLayerConvNet: ten classes written in (num_classes unused)"]],
+                                  "out and not three_layer_convnet")
+    checks = {c.id: c for c in result.checks}
+    sequential, module = checks["Sequential/out"], checks["ThreeLayerConvNet/out"]
+    assert sequential.points == 0 and "the ReLU after the first convolution is missing" in sequential.message
+    assert module.points == 0
+    assert "\nlooks like: num_classes is not used: the layers have 10 outputs where num_classes=6" in module.message
 
 
 def test_the_courses_torch_version_assert_does_not_cost_the_sequential_points() -> None:

@@ -146,6 +146,57 @@ def test_a_sequential_of_its_own_before_part_iv_is_not_the_one_judged():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.mark.parametrize("input_shape", [False, True])
+def test_keras_2_padding_lists_fail_with_the_build_error_and_a_hint(input_shape):
+    """Note [Keras 2 padding lists] and [A Sequential that cannot be built]: a real 2019 notebook
+    (TensorFlow 2.0) gave its Conv2D layers explicit padding lists, which Keras 3 rejects when the
+    layer is first called (in model_init_fn itself where the Sequential is given input_shape).
+    Both Keras models fail (the verdict is what running them gives); the messages say why, where
+    the real notebook's Sequential (no input_shape) was said to have "weights []"."""
+    notebook = json.loads(SOLUTION.read_text())
+    for cell in notebook["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code" and ("class ThreeLayerConvNet" in source
+                                            or "def model_init_fn" in source and "Sequential" in source):
+            source = source.replace("5, padding='same'", "5, padding=[[0, 0], [2, 2], [2, 2], [0, 0]]")
+            source = source.replace("3, padding='same'", "3, padding=[[0, 0], [1, 1], [1, 1], [0, 0]]")
+            cell["source"] = source if input_shape else source.replace("input_shape=(32, 32, 3)", "")
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-tensorflow-nb-"))
+    os.chmod(folder, 0o755)
+    try:
+        (folder / FILE).write_text(json.dumps(notebook))
+        result = grade(folder / FILE, ASSIGNMENT,
+                       select="Sequential and probabilities" if input_shape else "probabilities")
+        sequential = _check(result, "Sequential/probabilities")
+        judged = [sequential] if input_shape else [sequential, _check(result, "ThreeLayerConvNet/probabilities")]
+        for check in judged:
+            assert check.status == "failed"
+            assert "this is Keras 2 code" in check.message and "Received [[0, 0], [2, 2]" in check.message
+        if input_shape:
+            assert "model_init_fn() raised ValueError" in sequential.message
+        else:
+            assert "cannot be built" in sequential.message and "weights []" not in sequential.message
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_only_keras_3_rejecting_a_padding_list_is_called_keras_2_code():
+    hint = _checks_module().keras2_hint
+    assert "Keras 2" in hint("ValueError: `padding` must be either `'valid'` or `'same'`. "
+                             "Received [[0, 0], [2, 2], [2, 2], [0, 0]].")
+    # a misspelt padding string is the student's own mistake (Keras 3's words for Conv2D(..., padding='full'))
+    assert hint("ValueError: The `padding` argument must be a list/tuple or one of {'valid', 'same'}. "
+                "Received: full") == ""
+    assert hint("ValueError: `padding` must be either `'valid'` or `'same'`. Received full.") == ""
+    assert hint("ValueError: Dimensions must be equal") == ""
+
+
+def _checks_module():
+    assignments.load(ASSIGNMENT)  # loads checks.py as the grader does
+    import sys
+    return sys.modules[f"grader_assignment_checks_{ASSIGNMENT}"]
+
+
 @pytest.mark.parametrize("package", ["ece662", "ece697ls"])
 def test_the_course_import_of_invert_ch_is_no_error(package):
     """Note [The TensorFlow notebook's pruning_helper import] in

@@ -531,6 +531,35 @@ def test_a_norm_written_for_conv_maps_only_is_told_why_the_n_d_samples_fail(func
     assert all("NHWC maps; the lab" not in c.message for c in result.checks if c.function != function)
 
 
+PYTORCH_LAB = """import torch
+import torch.nn as nn
+
+
+class BatchNormManual(nn.Module):
+    def __init__(self, num_features, eps=1e-5):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.ones(num_features))
+        self.beta = nn.Parameter(torch.zeros(num_features))
+        self.eps = eps
+
+    def forward(self, x):
+        mean = x.mean(dim=(0, 2, 3), keepdim=True)
+        var = ((x - mean) ** 2).mean(dim=(0, 2, 3), keepdim=True)
+        return self.gamma.view(1, -1, 1, 1) * (x - mean) / torch.sqrt(var + self.eps) + self.beta.view(1, -1, 1, 1)
+"""
+
+
+def test_a_lab_written_in_pytorch_is_named_as_such_where_nothing_is_found():
+    # Note [A PyTorch file]: two real 2025 hand-ins; every check said only "not found"
+    result = grade_text(PYTORCH_LAB, select="batch_norm and out or trains_none")
+    for check_id in ("batch_norm/out", "NormalizedCNN/trains_none"):
+        check = _check(result, check_id)
+        assert check.points == 0 and "this file is PyTorch code (it imports torch" in check.message, check.message
+    hint = _checks_module().pytorch_file_hint
+    assert hint("import numpy as np\nimport tensorflow as tf\nimport torch\n") == ""  # a TF file that uses torch too
+    assert hint("import tensorflow as tf\n") == "" and hint(None) == ""
+
+
 def test_pytorch_code_is_named_as_such():
     # Note [PyTorch code]: the verdict stands (the lab asks for TensorFlow ops); the message says why
     pytest.importorskip("torch")

@@ -161,6 +161,9 @@ def test_a_function_that_timed_out_is_not_called_again(make_student) -> None:
                                          "(no reply within the time limit of 1 s")
     assert info.value.args[0].endswith("it was not called again")
     assert student.call("layers", "double", 4).value == 8  # the rest still runs
+    # what a check that words its own refusal asks (tf_norms' _timed, fc_nets' one request)
+    assert student.timed_out("layers.spin") and not student.timed_out("layers.double")
+    assert not student.crashed("layers.spin")
 
 
 def test_a_helper_that_runs_student_functions_is_remembered_per_function(make_student) -> None:
@@ -203,6 +206,8 @@ def test_a_function_that_crashed_the_worker_is_not_called_again(make_student) ->
                                          "(the worker process ended")
     assert info.value.args[0].endswith("it was not called again")
     assert student.call("layers", "double", 4).value == 8  # the rest still runs
+    assert student.crashed("layers.bad") and not student.timed_out("layers.bad")
+    assert not student.crashed("layers.double")
 
 
 def test_a_method_that_crashed_the_worker_is_not_called_again(make_student) -> None:
