@@ -51,7 +51,7 @@ STUDENT_FILES = (
     "scoring/result.py",
     "submission/__init__.py", "submission/course_version.py", "submission/notebook.py",
     "submission/stage.py", "submission/which_notebook.py",
-    "checks/__init__.py", "checks/builders.py", "checks/compare.py", "checks/pytest.ini",
+    "checks/__init__.py", "checks/answers.py", "checks/builders.py", "checks/compare.py", "checks/pytest.ini",
     "checks/held_out.py", "checks/hints.py", "checks/observe.py", "checks/questions.py", "checks/registry_tests.py",
     "checks/spec.py", "checks/student.py", "checks/trust.py",
     "worker/__init__.py", "worker/cgroup.py", "worker/client.py", "worker/devices.py", "worker/envs.py",
