@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import select
 import shutil
 import subprocess
@@ -94,11 +95,22 @@ class ProtocolError(WorkerFailure):
     """The worker sent something that is not a well-formed reply."""
 
 
+# Note [Terminal colours in a student's error]
+# Keras 3 writes its errors for a terminal: "\x1b[1mInvalid padding ...\x1b[0m".  Shown in a
+# check's message, the report and the terminal escape the ESC (Note [Terminal text] in
+# grader/report/terminal.py), so a student read "[1mInvalid padding ...[0m" in the middle of
+# a real TensorFlow hand-in's message.  A terminal's control sequences (CSI: ESC, "[", its
+# parameters, one final letter) carry no words, so they are dropped from the error's strings
+# when the judge receives them; anything else stays as it is and is escaped where it is shown.
+_CONTROL_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+
+
 def _student_error(error) -> StudentError:
     """The StudentError of an error the worker reported, its strings clipped (Note [Bounded
-    text] in grader/scoring/result.py)."""
+    text] in grader/scoring/result.py) and without terminal colours (Note [Terminal colours in
+    a student's error])."""
     error = error if isinstance(error, dict) else {}
-    fields = {k: clip(v, _FIELD_LIMITS[k]) if isinstance(v, str) else v
+    fields = {k: clip(_CONTROL_SEQUENCE.sub("", v), _FIELD_LIMITS[k]) if isinstance(v, str) else v
               for k, v in error.items() if k in StudentError.__dataclass_fields__
               and (isinstance(v, str) if k not in ("line", "index") else type(v) is int)}
     return StudentError(**{"type": "Error", "message": "?", **fields})

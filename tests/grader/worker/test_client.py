@@ -346,6 +346,15 @@ def test_missing_function_is_a_student_error_naming_it(worker) -> None:
         w.call("layers", "layernorm_forward", np.ones(2))
 
 
+def test_terminal_colours_in_a_student_error_are_dropped(worker) -> None:
+    # Keras 3's way of writing an error (Note [Terminal colours in a student's error])
+    w = worker("def f():\n    raise ValueError('\\x1b[1mInvalid padding\\x1b[0m: got [1, 1]')\n")
+    with pytest.raises(StudentError) as info:
+        w.call("layers", "f")
+    assert info.value.message == "Invalid padding: got [1, 1]"
+    assert "\x1b" not in info.value.traceback
+
+
 def test_syntax_error_reports_file_and_line(submission) -> None:
     with Worker(submission({"layers.py": "def f(x):\n    print 'python 2'\n"}), limits=FAST) as w:
         with pytest.raises(StudentError) as info:
