@@ -11,12 +11,11 @@ package] in grader/course/distribution.py).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import OrderedDict
 from pathlib import Path
 
-from ..scoring.result import SubmissionResult
+from ..scoring.result import SubmissionResult, read_result
 
 
 # Note [Advice in the job summary]
@@ -71,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
     args = parser.parse_args(argv)
     try:
-        result = SubmissionResult.from_dict(json.loads(Path(args.result).read_text()))
-    except (OSError, ValueError, TypeError) as exc:
+        result = read_result(Path(args.result))  # Note [A damaged result file] in grader/scoring/result.py
+    except (OSError, ValueError) as exc:
         text = f"## public checks\n\nNo result to report: {args.result}: {exc}\n"
         if args.summary:
             with open(args.summary, "a") as stream:
