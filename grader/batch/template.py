@@ -239,7 +239,10 @@ class RunningJob:
             return True
         ready, _, _ = select.select(waiting, [], [], timeout)
         if self.job in ready:
-            chunk = self.job.recv(1 << 16)
+            try:
+                chunk = self.job.recv(1 << 16)
+            except OSError:  # reset: the job died with our request unread (Ctrl-C, a kill)
+                chunk = b""  # so its answer ends here and its status says how
             if chunk:
                 self.output += chunk
             else:
@@ -370,9 +373,10 @@ class ForkPool:
                         running.close()
                         future.set_exception(JobTimedOut(self.limit_s))
                         return
-            except BaseException:
+            except BaseException as exc:  # the future says it, not a thread's traceback
                 running.close()
-                raise
+                future.set_exception(exc)
+                return
             finally:
                 self.running.pop(running.pid, None)
         # The slot is free once the job has answered (Note [Answer first])

@@ -300,3 +300,21 @@ def test_a_dask_workers_pytest_settings_do_not_reach_its_jobs(tmp_path, how) -> 
     assert [(c["id"], c["status"]) for c in result["checks"]] == [
         ("relu_forward/out", "passed"), ("sgd/next_w", "error"), ("affine_forward/out", "passed")]
     assert not (tmp_path / "j.xml").exists()
+
+
+def test_a_job_gone_with_its_request_unread_is_a_job_that_died_not_a_traceback() -> None:
+    """CI saw `ConnectionResetError` in a fork-job thread when Ctrl-C killed a job before it read
+    its request: the kernel resets a socket closed with data unread."""
+    import socket
+    ours, theirs = socket.socketpair()
+    status, their_status = socket.socketpair()
+    running = templates.RunningJob(0, ours, status, b"x" * 1000)
+    time.sleep(0.2)  # the request is in `theirs`, unread
+    theirs.close()
+    their_status.close()
+    deadline = time.monotonic() + 10
+    while not running.wait(0.5):
+        assert time.monotonic() < deadline
+    with pytest.raises(templates.JobDied):
+        running.outcome()
+    running.close()
