@@ -802,8 +802,9 @@ def _export(args: argparse.Namespace, results: list, roster, several: bool) -> i
 
 
 def _write(path, text: str) -> None:
+    from .report.atomic import write_atomic  # Note [Every report written whole]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    write_atomic(path, text)
 
 
 def _assignment_title(assignment_id: str) -> str:

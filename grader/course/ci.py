@@ -15,6 +15,7 @@ import sys
 from collections import OrderedDict
 from pathlib import Path
 
+from ..report.atomic import write_atomic
 from ..scoring.result import SubmissionResult, read_result
 
 
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             stream.write(markdown + "\n")
     if args.junit:
         from .export import grading_times, to_junit  # graded when --json was written
-        Path(args.junit).write_text(to_junit([(result.submission, result)],
+        write_atomic(Path(args.junit), to_junit(  # Note [Every report written whole][(result.submission, result)],
                                              {result.submission: grading_times(Path(args.result))[
                                                  Path(args.result).stem]}))
     return 0

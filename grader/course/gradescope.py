@@ -38,6 +38,7 @@ from pathlib import Path
 
 from . import distribution
 from ..checks import questions
+from ..report.atomic import write_atomic
 
 SETUP = """\
 #!/usr/bin/env bash
@@ -192,7 +193,7 @@ def run(assignment_id: str, root: Path) -> int:
                 "output": f"The autograder failed ({type(exc).__name__}: {exc}); this is not "
                           f"your fault: please tell the course staff.",
                 "visibility": "visible", "stdout_visibility": "hidden", "tests": []}
-    results.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
+    write_atomic(results, json.dumps(data, indent=2, allow_nan=False) + "\n")  # Note [Every report written whole]
     print(data["output"])
     return 0
 

@@ -1,5 +1,6 @@
 """Files written whole or not at all: the batch's results, reports, grades.csv, similarity.json
-and the class dashboard.
+and the class dashboard; `grade check`'s --json and --html, `grade export`'s -o, the release
+CI's --junit and the Gradescope autograder's results.json (Note [Every report written whole]).
 
 # Note [Atomic writes leave nothing behind]
 Each of these files is written to PATH.tmp beside it, flushed to disk, then renamed over
@@ -12,6 +13,18 @@ removes its PATH.tmp before the error goes on to the caller, which says what fai
 process killed between the open and the rename can leave one, and the next write of PATH
 takes it over (the same name) and renames it.  The folder is synced after the rename, so
 the new name survives a power cut with the new content.
+
+# Note [Every report written whole]
+`grade check --html FILE` wrote its page with `Path.write_text`, which empties FILE first:
+a write that failed half-way (a full disk, a quota, a file-size limit) left half a page in
+place of the last good report, and the command said "could not write the report" above a
+file that still looked like one.  `grade export -o FILE` (a gradebook an instructor uploads),
+the release CI's `--junit` and the Gradescope autograder's results.json were written the
+same way.  Every file the grader writes for a person or another system to read now goes
+through `write_atomic`: on a failure the old file stays whole and the error is said.  Files
+the grader builds into a folder of its own (a release, a mutant, a replay tape, a staged
+submission) are left as they are: that folder is not a report, and a failed build ends the
+command.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import jinja2
 
+from .atomic import write_atomic
 from .charts import view as chart_view
 from .fix_first import fix_order
 from .text import writable
@@ -129,4 +130,4 @@ def render_html(result: SubmissionResult) -> str:
 def write_html(result: SubmissionResult, path: Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(result), encoding="utf-8")
+    write_atomic(path, render_html(result))  # Note [Every report written whole] in grader/report/atomic.py

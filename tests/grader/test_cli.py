@@ -350,6 +350,48 @@ def test_a_file_asked_for_that_cannot_be_written_keeps_the_verdict_and_exits_2(
                              f"a file, not a folder\n")
 
 
+def _file_size_limit(limit: int):
+    """A soft RLIMIT_FSIZE for a subprocess: a write past `limit` bytes fails with EFBIG, half
+    written (Python ignores SIGXFSZ), as on a disk that fills up during the write."""
+    import resource
+
+    def limit_writes() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+    return limit_writes
+
+
+def test_a_report_that_cannot_be_written_whole_keeps_the_last_one(submission, tmp_path) -> None:
+    """Note [Every report written whole] in grader/report/atomic.py: the page (about 8 KB)
+    stops at the 4 KB limit; the last good report stays, and no half page or .tmp is left."""
+    layers = "def affine_forward(x, w, b):\n    return x.reshape(x.shape[0], -1) @ w, None\n"
+    report = tmp_path / "report.html"
+    report.write_text("the last good report")
+    result = subprocess.run([sys.executable, "-c", WITH_TINY, "check", str(submission({"layers.py": layers})),
+                             "-a", "tiny", "--html", str(report)], capture_output=True, text=True,
+                            timeout=120, preexec_fn=_file_size_limit(4096))
+    assert result.returncode == 2 and score(result.stdout) == (0.0, 4.0), result.stdout + result.stderr
+    assert without_progress(result.stderr).endswith(
+        f"grade: could not write the report {report}: File too large\n")
+    assert report.read_text() == "the last good report"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
+
+
+def test_an_export_that_cannot_be_written_whole_keeps_the_last_one(tmp_path) -> None:
+    """Note [Every report written whole]: `grade export -o` (a gradebook to upload) too."""
+    from grader.scoring.result import SubmissionResult
+    for sid in ("ada", "ben", "cy"):
+        SubmissionResult("tiny", sid, "graded", 1, 4, 0.1, {}).write(tmp_path / "r" / f"{sid}.json")
+    (tmp_path / "out").mkdir()
+    grades = tmp_path / "out" / "grades.csv"
+    grades.write_text("the last good export")
+    result = subprocess.run([str(GRADE), "export", str(tmp_path / "r"), "--format", "csv", "-o", str(grades)],
+                            capture_output=True, text=True, timeout=120, preexec_fn=_file_size_limit(100))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == f"grade: could not write -o {grades}: File too large\n"
+    assert grades.read_text() == "the last good export"
+    assert sorted(p.name for p in grades.parent.iterdir()) == ["grades.csv"]
+
+
 def test_the_default_report_place_unwritable_only_warns(submission, tmp_path) -> None:
     layers = "def affine_forward(x, w, b):\n    return x.reshape(x.shape[0], -1) @ w + b, None\n"
     (tmp_path / "grade-reports").write_text("a file where the reports folder would be")
