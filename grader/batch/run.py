@@ -262,11 +262,11 @@ def _number(value: float) -> str:
 def write_grades_csv(results_dir: Path, path: Path, check_ids: list[str],
                      names: dict[str, str], read: dict | None = None,
                      unreadable: list[tuple[str, str]] | None = None) -> int:
-    """grades.csv from the JSON files alone: id, name, score, max_score, status, message (why
-    a submission was not graded: Note [Why in grades.csv]), then one column per rubric check
-    (points, empty when the check did not run).  Returns the rows.  `read`: id -> the result
-    its JSON holds, read already (Note [Results read once at the end]); any other JSON is read
-    here.  `unreadable`: where a JSON that cannot be read goes, as (id, why), its row left out
+    """grades.csv from the JSON files alone: id, name, score (blank when not graded), max_score,
+    status, message (why a submission was not graded: Note [Why in grades.csv]), then one
+    column per rubric check (points, empty when the check did not run).  Returns the rows.
+    `read`: id -> the result its JSON holds, read already (Note [Results read once at the
+    end]); any other JSON is read here.  `unreadable`: where a JSON that cannot be read goes, as (id, why), its row left out
     (Note [A damaged result file] in grader/scoring/result.py); without it, an error."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -283,7 +283,8 @@ def write_grades_csv(results_dir: Path, path: Path, check_ids: list[str],
             continue
         points = {c.id: c.points for c in result.checks}
         writer.writerow([json_path.stem, names.get(json_path.stem, result.submission),
-                         _number(result.score), _number(result.max_score), result.status,
+                         _number(result.score) if result.status == "graded" else "",
+                         _number(result.max_score), result.status,
                          first_line(result.message) if result.status != "graded" else "",
                          *[_number(points[c]) if c in points else "" for c in check_ids]])
         count += 1
@@ -299,7 +300,8 @@ def write_grades_csv(results_dir: Path, path: Path, check_ids: list[str],
 # a README, a notebook where the package was asked for) was in its report, its JSON and the
 # batch's summary, never in the file that holds the grades, so every 0 had to be looked up
 # before it could be told from a wrong answer.  The row now says it in a `message` column,
-# the first line of the result's message, empty for a graded submission.
+# the first line of the result's message, empty for a graded submission.  Its score is blank,
+# not 0 (Note [An ungraded submission has no score] in grader/course/export.py).
 
 
 def _render_html(result: SubmissionResult) -> str:
@@ -821,7 +823,10 @@ def summary(outcome: Outcome) -> str:
         lines.append(f"  report not written: {submission_id}: {first_line(why)} (graded and "
                      f"kept; the next grade batch writes it)")
     lines += [f"results:   {out / 'results'}/<id>.json", f"reports:   {out / 'reports'}/<id>.html",
-              f"grades:    {out / 'grades.csv'}", f"gradebook: {out / 'gradebook.sqlite'}"]
+              f"grades:    {out / 'grades.csv'}" + (  # Note [An ungraded submission has no score]
+                  f" (the {len(outcome.failures)} not graded have a blank score, not 0)"
+                  if outcome.failures else ""),
+              f"gradebook: {out / 'gradebook.sqlite'}"]
     if outcome.dashboard is not None:
         lines.append(f"dashboard: {outcome.dashboard}")
     elif outcome.dashboard_error:

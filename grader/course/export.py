@@ -32,7 +32,8 @@ User ID or SIS Login ID.  Where each row's identity comes from, first found:
 Every guess is a warning (`warnings`): a submission the roster does not list, a
 roster student without a result, a row matched by the submission id only.  A
 submission that could not be graded leaves its cell blank (Canvas leaves a
-blank cell's grade as it is) with a warning, never a 0 that looks like a grade.
+blank cell's grade as it is) with a warning, never a 0 that looks like a grade
+(Note [An ungraded submission has no score]).
 
 # Note [JUnit XML]
 JUnit XML has no official specification; consumers (Jenkins, GitLab, GitHub
@@ -86,6 +87,31 @@ status (failed when it did not pass), "(advice, no points, it costs nothing)" in
 (before the "[id]" that ends every test's name), its output starting "Advice (no points, it costs nothing): ", the tag "advice", and
 the top-level output saying how many of the checks that did not pass are advice.  A hidden
 advisory keeps HIDDEN_OUTPUT after that prefix (Note [Exports keep hidden checks hidden]).
+
+# Note [An ungraded submission has no score]
+A submission that could not be graded (no files, a corrupt zip, an empty folder, another
+version of the course: Note [Submission statuses] in grader/scoring/result.py) holds score 0
+in its result, but that 0 is not a grade the student earned on any check.  The exports did
+not agree on it: the Canvas import left its cell blank with a warning, while the batch's
+grades.csv and `grade export --format csv` wrote 0 (and 0 percent), the very number a
+spreadsheet sums, averages and pastes into an LMS.  What an instructor needs is to see such
+a submission, not a number: every gradebook-like export now leaves its score blank, with
+the status and the first line of why beside it, and says so:
+  - grades.csv (`grade batch`) and `grade export --format csv`: `score` (and `percent`)
+    blank, `status` error or other_version, `message` why; the check columns are blank
+    already, since no check ran.  `grade export --format csv` warns on stderr for each
+    ("not graded, its score left blank: eve (...)"), as the Canvas export does, and
+    `grade batch` lists each one under "not graded:" at its end;
+  - Canvas: the cell blank (Canvas keeps a blank cell's grade as it is, so nothing is
+    posted) and a warning (Note [Canvas gradebook import]);
+  - JUnit XML: no `score` property on that suite, its one <testcase> an <error> saying why;
+  - the student's HTML report said "could not be graded" under a tab titled "(0/42)"; the
+    title now says "(not graded)" (grader/templates/report.html.j2);
+  - Gradescope is the exception: its results.json must carry a score for the upload, and the
+    student sees the reason beside it and can upload again, so it is 0 with the reason, and
+    `grade export --format gradescope` warns for each one.
+So no export posts a silent 0, and none skips a student silently: the row is there, blank,
+with its reason.
 
 # Note [Causes in exports]
 A check's `cause` (Note [Causes] in grader/scoring/result.py) goes where each format has
@@ -169,7 +195,8 @@ def _number(value: float) -> float | int:
 # -- plain CSV -----------------------------------------------------------------------------------
 
 def to_csv(results: list[tuple[str, SubmissionResult]]) -> str:
-    """One row per submission: totals, then the points of every check (one column each)."""
+    """One row per submission: totals, then the points of every check (one column each); a
+    submission not graded has a blank score (Note [An ungraded submission has no score])."""
     check_ids = list(dict.fromkeys(c.id for _, r in results for c in r.checks))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -177,8 +204,10 @@ def to_csv(results: list[tuple[str, SubmissionResult]]) -> str:
                      "checks_passed", "checks", "duration_s", "message", "causes", *check_ids])
     for sid, r in results:
         points = {c.id: _number(c.points) for c in r.checks}
-        writer.writerow([sid, r.assignment, r.status, _number(r.score), _number(r.max_score),
-                         round(100 * r.score / r.max_score, 2) if r.max_score else 0,
+        graded = r.status == "graded"  # Note [An ungraded submission has no score]
+        writer.writerow([sid, r.assignment, r.status, _number(r.score) if graded else "",
+                         _number(r.max_score),
+                         "" if not graded else round(100 * r.score / r.max_score, 2) if r.max_score else 0,
                          sum(c.status == "passed" for c in r.checks), len(r.checks),
                          r.duration_s, r.message.splitlines()[0] if r.message else "",
                          _cause_counts(r), *[points.get(i, "") for i in check_ids]])
@@ -388,7 +417,8 @@ def to_junit(results: list[tuple[str, SubmissionResult]],
         props = ET.SubElement(suite, "properties")
         for name, value in (("assignment", r.assignment), ("status", r.status),
                             ("score", f"{r.score:g}"), ("max_score", f"{r.max_score:g}")):
-            ET.SubElement(props, "property", name=name, value=value)
+            if name != "score" or r.status == "graded":  # Note [An ungraded submission has no score]
+                ET.SubElement(props, "property", name=name, value=value)
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         if r.status != "graded":
             case = ET.SubElement(suite, "testcase", name="grading", classname=f"{r.assignment}.{sid}",

@@ -95,7 +95,9 @@ def assert_consistent(out: Path) -> None:
     assert [r["id"] for r in rows] == sorted(files, key=str.casefold)
     for row in rows:
         data = files[row["id"]]
-        assert (float(row["score"]), row["status"]) == (data["score"], data["status"])
+        graded = data["status"] == "graded"  # Note [An ungraded submission has no score]
+        assert (float(row["score"]) if graded else row["score"], row["status"]) == (
+            data["score"] if graded else "", data["status"])
         for check in data["checks"]:
             assert float(row[check["id"]]) == check["points"]
     book = {r[0]: r[1:] for r in db(out, "SELECT submission_id, score, status, run_id, json_path "
@@ -330,6 +332,11 @@ def test_grades_csv_says_why_a_submission_was_not_graded(tmp_path) -> None:
         ("ada", "graded", ""),
         ("dan", "error", "no Python files found in dan, which holds only README.md"),
         ("empty_bo", "error", "no Python files found in empty_bo, which is empty")]
+    # Note [An ungraded submission has no score] in grader/course/export.py: blank, not a 0
+    # that a spreadsheet averages in, as the Canvas export already had it
+    assert [(i, r["score"], r["max_score"]) for i, r in rows.items()] == [
+        ("ada", "4", "4"), ("dan", "", "4"), ("empty_bo", "", "4")]
+    assert f"grades:    {out / 'grades.csv'} (the 2 not graded have a blank score, not 0)\n" in proc.stdout
     assert_consistent(out)
 
 

@@ -131,6 +131,15 @@ def test_csv_has_totals_and_one_column_per_check() -> None:
     assert rows[2]["message"] == "no Python files found in dee.zip" and rows[2]["affine_forward/out"] == ""
 
 
+def test_csv_leaves_the_score_of_an_ungraded_submission_blank() -> None:
+    """Note [An ungraded submission has no score]: dee (no files) was score 0, percent 0, the
+    number a spreadsheet averages and an LMS posts, while the Canvas export left it blank."""
+    rows = list(csv.DictReader(io.StringIO(export.to_csv(results()))))
+    dee = rows[2]
+    assert (dee["status"], dee["score"], dee["max_score"], dee["percent"]) == ("error", "", "6.5", "")
+    assert (rows[0]["score"], rows[0]["percent"]) == ("6.5", "100.0")
+
+
 # -- Canvas --------------------------------------------------------------------------------------
 
 def test_canvas_gradebook_layout() -> None:
@@ -389,6 +398,9 @@ def test_junit_outcomes_and_hidden_checks() -> None:
     dee = ET.fromstring(text).find("testsuite[@name='dee']")
     assert [c.get("name") for c in dee.findall("testcase")] == ["grading"]
     assert dee.find("testcase/error").get("message") == "no Python files found in dee.zip"
+    # Note [An ungraded submission has no score]: no "score 0" property for a suite not graded
+    props = {p.get("name"): p.get("value") for p in dee.find("properties")}
+    assert props == {"assignment": "fc_nets", "status": "error", "max_score": "6.5"}
 
 
 # -- the command line ----------------------------------------------------------------------------
@@ -407,6 +419,10 @@ def test_cli_writes_each_format(out_dir, tmp_path) -> None:
     assert "give --roster" in done.stderr
     done = grade("export", str(out_dir), "--format", "gradescope", "-o", str(tmp_path))
     assert "grade: warning: dee could not be graded" in done.stderr
+    done = grade("export", str(out_dir), "--format", "csv", "-o", str(tmp_path / "plain.csv"))
+    assert done.returncode == 0, done.stderr  # Note [An ungraded submission has no score]
+    assert done.stderr == ("grade: warning: not graded, its score left blank: dee (no Python "
+                           "files found in dee.zip)\n")
     header = (tmp_path / "c.csv").read_text().splitlines()[0]
     assert header.endswith(",\"Fully-connected networks, losses and update rules (fc_nets)\"")
     done = grade("export", str(out_dir), "--format", "junit", "-o", str(tmp_path / "j.xml"))

@@ -61,6 +61,8 @@ def test_report_is_self_contained_and_accessible() -> None:
 def test_ungradable_submission_says_why() -> None:
     html = render_html(result(status="error", checks=(), score=0, message="no Python files found"))
     assert "could not be graded" in html and "no Python files found" in html
+    # Note [An ungraded submission has no score] in grader/course/export.py: the tab said (0/42)
+    assert "(not graded)</title>" in html and "0/" not in html.split("</title>")[0]
 
 
 # -- error maps (Note [Error map] in grader/checks/compare.py) ----------------------------------
