@@ -385,7 +385,10 @@ def _check(args: argparse.Namespace) -> int:
             grading.complete(assignment)
         from .scoring.plugin import NoChecks, prepare_selected
         try:  # Note [Zero checks]; Note [One session for grade check] in grader/scoring/plugin.py
-            progress.total = len(prepare_selected(assignment.checks, args.select))
+            selected = prepare_selected(assignment.checks, args.select)
+            functions = {c.id: c.function for c in assignment.checks}
+            # Note [A function's line when all its checks are done] in grader/report/terminal.py
+            progress.expect([functions.get(i, i.split("/")[0]) for i in selected])
         except NoChecks as exc:
             print(f"grade: {exc}", file=sys.stderr)
             return 2

@@ -769,6 +769,19 @@ def test_check_says_its_progress_in_plain_lines_on_stderr_when_not_a_terminal(su
     assert json.loads((tmp_path / "r.json").read_text())["score"] == 3
 
 
+def test_progress_names_each_function_once_when_its_checks_are_not_adjacent(tmp_path) -> None:
+    """Note [A function's line when all its checks are done] in grader/report/terminal.py:
+    cnn's hidden pooling checks run after both functions' public ones, and the log named
+    max_pool_forward_naive and max_pool_backward_naive twice each, "1 passed" every time."""
+    import shutil
+    shutil.copytree(REFERENCE, tmp_path / "cs231n")
+    result = subprocess.run([sys.executable, "-m", "grader", "check", str(tmp_path), "-a", "cnn",
+                             "-k", "max_pool", "--no-html"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.fullmatch(r"\[3/4\] max_pool_forward_naive: 2 passed \(\d+\.\ds\)\n"
+                        r"\[4/4\] max_pool_backward_naive: 2 passed \(\d+\.\ds\)\n", result.stderr), result.stderr
+
+
 def test_a_zip_inside_the_submission_is_named_with_what_to_hand_in(submission, tmp_path) -> None:
     """Note [A zip inside the submission] in grader/submission/stage.py: "no Python files found
     in submission.zip" said nothing of the assignment2.zip inside it."""

@@ -140,6 +140,38 @@ def test_progress_writes_one_plain_line_per_function_when_not_a_tty() -> None:
     assert "\r" not in stream.getvalue()
 
 
+def test_progress_names_a_function_once_when_all_its_checks_are_done() -> None:
+    """Note [A function's line when all its checks are done]: cnn's hidden pooling checks come
+    after both functions' public ones, and each function had two lines of "1 passed"."""
+    stream = io.StringIO()
+    progress = Progress(0, stream)
+    order = [("max_pool_forward_naive/out", "passed"), ("max_pool_backward_naive/dx", "failed"),
+             ("max_pool_forward_naive/out_hidden", "passed"),
+             ("max_pool_backward_naive/dx_hidden", "failed"), ("conv_relu_forward/out", "passed")]
+    progress.expect([check_id.split("/")[0] for check_id, _ in order])
+    assert progress.total == 5
+    for check_id, status in order[:2]:
+        progress(CheckResult(check_id, check_id.split("/")[0], "t", status, 0, 1, duration_s=0.5))
+    assert stream.getvalue() == ""  # each has a hidden check still to come
+    for check_id, status in order[2:]:
+        progress(CheckResult(check_id, check_id.split("/")[0], "t", status, 0, 1, duration_s=0.5))
+    progress.finish()
+    assert stream.getvalue().splitlines() == [
+        "[3/5] max_pool_forward_naive: 2 passed (1.0s)",
+        "[4/5] max_pool_backward_naive: 2 failed (1.0s)",
+        "[5/5] conv_relu_forward: 1 passed (0.5s)"]
+
+
+def test_progress_says_at_finish_what_a_cut_short_run_left() -> None:
+    """A run that ended before a function's last check (Ctrl-C) still names what came in."""
+    stream = io.StringIO()
+    progress = Progress(0, stream)
+    progress.expect(["relu_forward", "relu_forward", "sgd"])
+    progress(CheckResult("relu_forward/out", "relu_forward", "t", "passed", 1, 1))
+    progress.finish()
+    assert stream.getvalue() == "[1/3] relu_forward: 1 passed (0.0s)\n"
+
+
 def test_progress_overwrites_one_line_on_a_tty() -> None:
     stream = FakeTerminal()
     progress = Progress(5, stream)
