@@ -131,8 +131,8 @@ def _signature(hint: str, compute: Callable[[], np.ndarray],
 def _name_wrong_shape(failure: CheckFailure, shapes: Sequence[tuple[tuple, str]]) -> CheckFailure:
     """Add 'looks like: ...' when the student's wrong shape is one a known bug produces."""
     got = failure.details.get("shape")
-    if got is None:
-        return failure
+    if got is None or failure.details.get("forward_cache"):  # Note [An empty array in the
+        return failure  # forward's cache] in grader/checks/builders.py: not the backward's shape
     hints = [hint for shape, hint in shapes if tuple(shape) == tuple(got)]
     if not hints:
         return failure
@@ -224,9 +224,11 @@ def backward_entry(forward: str, backward: str, module: str, samples: Sequence[S
                    wrong_shapes: Callable[[Sample], list] | None = None,
                    hidden: bool = False, single_grad: bool = False,
                    raised: Callable[[Sample, StudentError], str] | None = None,
-                   forward_raised: Callable[[Sample, str], str] | None = None) -> Check:
+                   forward_raised: Callable[[Sample, str], str] | None = None,
+                   empty_cache: Callable[[Sample], str] | None = None) -> Check:
     """One gradient of `backward` vs the reference, on every sample in one request (Note
-    [Signatures that know their sample]); `raised` as in builders.backward_check."""
+    [Signatures that know their sample]); `raised` and `empty_cache` as in
+    builders.backward_check."""
     samples = tuple(samples)
 
     def signatures(number: int, sample: Sample) -> list[Signature]:
@@ -246,7 +248,7 @@ def backward_entry(forward: str, backward: str, module: str, samples: Sequence[S
     check = backward_check(forward, backward, module, samples, reference_forward,
                            reference_backward, grad=grad, grad_index=grad_index, wrt=wrt,
                            arg_names=arg_names, hint=hint, hidden=hidden, seed=0,
-                           single_grad=single_grad, raised=raised,
+                           single_grad=single_grad, raised=raised, empty_cache=empty_cache,
                            signatures=[signature for number, sample in enumerate(samples)
                                        for signature in signatures(number, sample)])
     # The entries for dx, dw and db ask the same question (Note [Answers kept per submission]).
@@ -667,6 +669,15 @@ def conv_backward_raised(sample: Sample, error: StudentError) -> str:
     return ""
 
 
+def conv_empty_cache(sample: Sample) -> str:
+    """How a conv forward caches an empty array (Note [An empty array in the forward's cache]
+    in grader/checks/builders.py): the pad:-pad crop of x_pad, at pad 0."""
+    if sample.args[3].get("pad") != 0:
+        return ""
+    return ("with pad = 0 a crop like x_pad[:, :, pad:-pad, pad:-pad] is empty (-0 is 0, so "
+            "pad:-pad is 0:0): cache x itself, or crop with pad:pad + H and pad:pad + W")
+
+
 CONV_HINTS = {
     "out": "H_out = 1 + (H + 2 * pad - HH) // stride; zero-pad only H and W; out[n, f, i, j] = "
            "sum(x_pad[n, :, i*stride:i*stride+HH, j*stride:j*stride+WW] * w[f]) + b[f]",
@@ -743,7 +754,7 @@ def conv_checks() -> list[Check]:
                 conv_forward_reference, conv_backward_reference, grad=grad, grad_index=index,
                 wrt=index, arg_names=CONV_ARGS, hint=CONV_HINTS[grad],
                 known=conv_backward_known(grad), wrong_shapes=conv_backward_shapes(grad),
-                hidden=hidden, raised=conv_backward_raised))
+                hidden=hidden, raised=conv_backward_raised, empty_cache=conv_empty_cache))
     return checks
 
 

@@ -57,6 +57,11 @@ MUTANTS = [
         "dx = dx_pad[:, :, pad:pad + h, pad:pad + wd]",
         "dx = np.zeros_like(x)\n    for n in range(x.shape[0]):\n"
         "        dx[n] = dx_pad[n, :, pad:-pad, pad:-pad]", "conv_backward_naive"),
+    # Note [An empty array in the forward's cache] in grader/checks/builders.py: the backward
+    # pass is right; the forward's cache is empty at pad 0
+    Bug("conv: caches the pad:-pad crop of x_pad, empty when pad is 0", "layers.py",
+        "return out, (x, w, b, conv_param)",
+        "return out, (x_pad[:, :, pad:-pad, pad:-pad], w, b, conv_param)", "conv_backward_naive"),
     Bug("conv backward: db summed over the batch only", "layers.py",
         "db = dout.sum(axis=(0, 2, 3))", "db = dout.sum(axis=0)", "conv_backward_naive"),
     Bug("max pool: windows step by the pool size", "layers.py",

@@ -145,12 +145,15 @@ def backward_check(forward: str, backward: str, module: str, samples: Iterable[S
                    tolerance: Tolerance | None = None, signatures: Sequence[Signature] = (),
                    hint: str = "", hidden: bool = False, seed: int = 0,
                    single_grad: bool = False,
-                   raised: Callable[[Sample, StudentError], str] | None = None) -> Check:
+                   raised: Callable[[Sample, StudentError], str] | None = None,
+                   empty_cache: Callable[[Sample], str] | None = None) -> Check:
     """One check: gradient `grad` (element `grad_index` of backward's result, the
     gradient with respect to forward argument `wrt`) equals the reference's.
 
     `raised(sample, error)`, when given, names a known mistake behind an exception of
-    the backward pass ('' when it knows none); see Note [Known mistakes that raise]."""
+    the backward pass ('' when it knows none); see Note [Known mistakes that raise].
+    `empty_cache(sample)`: how a forward pass comes to cache an empty array on that sample
+    ('' when it knows no way); see Note [An empty array in the forward's cache]."""
     samples = tuple(samples)
     asked = questions.current()  # the upstream gradients are questions too (Note [Fresh questions])
 
@@ -185,11 +188,13 @@ def backward_check(forward: str, backward: str, module: str, samples: Iterable[S
             expected = expected_all if single_grad else expected_all[grad_index]
             forward_result = _student_call(student, module, forward, sample, needed_by=f"`{backward}`",
                                            calls=calls)
-            _pick(forward_result.value, 1, forward, "out, cache")
+            cache = _pick(forward_result.value, 1, forward, "out, cache")
             try:
                 result = next(calls)
             except StudentError as error:
-                known = raised(sample, error) if raised else ""  # Note [Known mistakes that raise]
+                # Note [An empty array in the forward's cache], else Note [Known mistakes that raise]
+                known = (_broken_cache(forward, backward, cache, sample, empty_cache)
+                         or (raised(sample, error) if raised else ""))
                 raise CheckFailure(f"`{backward}` raised {error} on sample '{sample.name}'"
                                    + (f"\nlooks like: {known}" if known else "")
                                    + (f"\n{error.traceback}" if error.traceback else "")) from None
@@ -200,13 +205,17 @@ def backward_check(forward: str, backward: str, module: str, samples: Iterable[S
                                tolerance=tolerance, signatures=signatures, hint=hint,
                                batch_size=_batch_size(sample))
             except CheckFailure as failure:
+                failure = _with_sample(failure, sample, hint)
+                broken = _broken_cache(forward, backward, cache, sample, empty_cache)
+                if broken:  # Note [An empty array in the forward's cache]
+                    raise type(failure)(f"{failure.message}\nlooks like: {broken}", hint=failure.hint,
+                                        details={**failure.details, "forward_cache": broken}) from None
                 forward_wrong = not matches(_pick(forward_result.value, 0, forward, "out, cache"),
                                             np.asarray(out))
                 note = (f"\nyour `{forward}` is wrong on this sample too: fix it first; a correct "
                         f"backward of a wrong forward cannot match" if forward_wrong else "")
                 note += _own_forward_note(student, module, forward, sample, wrt, dout, actual
                                           if "actual" in locals() else None, grad, forward_wrong)
-                failure = _with_sample(failure, sample, hint)
                 raise type(failure)(failure.message + note, hint=failure.hint,
                                     details=failure.details) from None
 
@@ -214,6 +223,59 @@ def backward_check(forward: str, backward: str, module: str, samples: Iterable[S
     return Check(f"{backward}/{grad}{suffix}", backward,
                  f"{backward}: {grad} matches the reference" + HIDDEN_TITLE * hidden, run, hint, hidden,
                  prepare=lambda conventions: kept.prepare())
+
+
+# Note [An empty array in the forward's cache]
+# A backward pass works from what its forward pass cached, and a forward pass whose output is
+# right can still cache something broken: a conv forward that keeps the unpadded input as
+# x_pad[:, :, pad:-pad, pad:-pad] caches an empty (N, C, 0, 0) array at pad 0 (-0 is 0, so
+# pad:-pad is 0:0).  A correct conv_backward_naive then raised a broadcast error or returned a
+# dx with 0 rows, and the failure blamed the backward pass: "looks like: a crop like
+# dx_pad[:, :, pad:-pad, pad:-pad] is empty" (a real hand-in's dw and db, its backward without
+# any such crop), or "the bug is in the backward pass" from the directional check.  So when
+# the backward check fails on a sample whose inputs hold no empty array and the student's own
+# cache holds one (looked for down to three levels of tuples, lists and dicts), the failure
+# says that the cache is what broke, where in it, and what the assignment knows makes one
+# empty (`empty_cache`), in place of the backward pass's known mistakes and the directional
+# note, which would both blame the backward pass.  The verdict is the same: the chain the
+# course runs (forward, then backward on its cache) does not give the right gradient.  An
+# empty array a backward pass never reads costs nothing: it is looked for only after a failure.
+CACHE_DEPTH = 3
+
+
+def _empty_in(value, where: str, depth: int = 0) -> str:
+    """Where in `value` (the student's cache, as it came back) an empty array is, and its
+    shape: "cache[0], shape (1, 2, 0, 0)"; '' when none is."""
+    from grader.worker.client import Converted
+    value = value.value if isinstance(value, Converted) else value
+    if isinstance(value, np.ndarray):
+        return f"{where}, shape {value.shape}" if value.size == 0 else ""
+    if depth < CACHE_DEPTH and isinstance(value, (tuple, list)):
+        items = enumerate(value)
+    elif depth < CACHE_DEPTH and isinstance(value, dict):
+        items = ((repr(k), v) for k, v in value.items())
+    else:
+        return ""
+    for key, item in items:
+        found = _empty_in(item, f"{where}[{key}]", depth + 1)
+        if found:
+            return found
+    return ""
+
+
+def _broken_cache(forward: str, backward: str, cache, sample: Sample,
+                  empty_cache: Callable[[Sample], str] | None) -> str:
+    """The "looks like" of Note [An empty array in the forward's cache], or ''."""
+    inputs = [*sample.args, *sample.kwargs.values()]
+    if any(isinstance(a, np.ndarray) and a.size == 0 for a in inputs):
+        return ""
+    where = _empty_in(cache, "cache")
+    if not where:
+        return ""
+    how = empty_cache(sample) if empty_cache else ""
+    return (f"your `{forward}` cached an empty array ({where}) though no input is empty, and "
+            f"`{backward}` works from that cache: the cache is what broke, not the backward pass"
+            + (f"; {how}" if how else ""))
 
 
 def _own_forward_note(student: Student, module: str, forward: str, sample: Sample, wrt: int,

@@ -44,6 +44,8 @@ PHRASES = {
     "conv backward: dx keeps the padding": "still includes the padding",
     "conv backward: crops with pad:-pad, empty when pad is 0": "pad:-pad is 0:0",
     "conv backward: pad:-pad crop copied into dx, raises when pad is 0": "pad:-pad is 0:0",
+    "conv: caches the pad:-pad crop of x_pad, empty when pad is 0":
+        "cached an empty array (cache[0], shape (1, 2, 0, 0)) though no input is empty",
     "conv backward: db summed over the batch only": "summed over the batch only",
     "max pool: windows step by the pool size": "step by the pool size instead of by `stride`",
     "max pool: windows the size of the stride": "each window is stride x stride",

@@ -195,6 +195,39 @@ def test_a_known_mistake_that_raises_is_named(make_student) -> None:
     assert "looks like" not in other.message
 
 
+def test_an_empty_array_in_the_forwards_cache_is_named_not_the_backward(make_student) -> None:
+    """Note [An empty array in the forward's cache]: a forward whose output is right caches an
+    empty crop (x[:, pad:-pad] at pad 0); the failure blamed the backward pass (the directional
+    note said "the bug is in the backward pass", a known mistake named its crop)."""
+    forward = FORWARD.replace("return out, (x, w, b)",
+                              "pad = 0\n    return out, (x[:, pad:-pad], w, b)")
+    backward = ("def affine_backward(dout, cache):\n    x, w, b = cache\n"
+                "    return None, x.reshape(x.shape[0], -1).T @ dout, dout.sum(axis=0)\n")
+    dw_check = backward_check("affine_forward", "affine_backward", "layers", samples(),
+                              ref.affine_forward, ref.affine_backward, grad="dw", grad_index=1,
+                              wrt=1, arg_names=ARGS, raised=lambda s, e: "a crop in the backward",
+                              empty_cache=lambda s: "pad:-pad is 0:0 at pad 0")
+    failure = run_failing(dw_check, make_student({"layers.py": HEADER + forward + backward}))
+    assert failure.message.startswith("[sample N=2, x (2,3,2)] dw: shape ")
+    assert failure.message.splitlines()[-1] == (
+        "looks like: your `affine_forward` cached an empty array (cache[0], shape (2, 0, 2)) "
+        "though no input is empty, and `affine_backward` works from that cache: the cache is "
+        "what broke, not the backward pass; pad:-pad is 0:0 at pad 0")
+    assert "backward pass\n" not in failure.message and "directional" not in failure.message
+    assert failure.details["forward_cache"].startswith("your `affine_forward` cached")
+    # the same cache where the backward raises: named in place of the backward's known mistake
+    raising = backward.replace("return None,", "dx = (dout @ w.T).reshape(x.shape)\n    return dx,")
+    failure = run_failing(dw_check, make_student({"layers.py": HEADER + forward + raising}))
+    assert failure.message.startswith("`affine_backward` raised ValueError")
+    assert failure.message.splitlines()[1].startswith("looks like: your `affine_forward` cached an "
+                                                      "empty array (cache[0], shape (2, 0, 2))")
+    assert "a crop in the backward" not in failure.message
+    # an empty array in a cache the backward pass gets right costs nothing
+    unused = FORWARD.replace("return out, (x, w, b)", "return out, (x, w, b, x[:, 0:0])")
+    DX_CHECK.run(make_student({"layers.py": HEADER + unused + BACKWARD.replace(
+        "x, w, b = cache", "x, w, b, _ = cache")}))
+
+
 def test_mutating_inputs_produces_a_note(make_student) -> None:
     relu = forward_check("relu_forward", "layers", [Sample("x (3,4)", (np.linspace(-1, 1, 12).reshape(3, 4),))],
                          ref.relu_forward, arg_names=("x",))
