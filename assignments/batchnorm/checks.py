@@ -1140,6 +1140,31 @@ EPS_MISSING_AT_TEST = ("eps is missing from batchnorm's test mode (see batchnorm
                        "switch to test mode is right")
 
 
+# Note [eps outside the root at test time, seen from the network]
+# The same for a test mode that adds eps to the standard deviation, gamma * (x - running_mean)
+# / (sqrt(running_var) + eps) + beta (a real hand-in): batchnorm_forward's test_mode check
+# names it, and the network's test-time scores, a few 1e-3 off, gave only numbers.  The
+# variant runs the reference's test pass with that layer and the running averages of the
+# reference's own training passes, and names the layer.
+EPS_OUTSIDE_AT_TEST = ("eps is added outside the square root in batchnorm's test mode (see "
+                       "batchnorm_forward's test_mode check): divide by sqrt(running_var + eps), "
+                       "not sqrt(running_var) + eps; the network's switch to test mode is right")
+
+
+def _scores_eps_outside(params: dict, X: np.ndarray, layers: int, bn_params: list,
+                        default_eps: float) -> np.ndarray:
+    """The reference's test-time scores with each batchnorm layer dividing by sqrt(running_var)
+    + eps (Note [eps outside the root at test time, seen from the network])."""
+    out = X
+    for i in range(1, layers):
+        a = ref.affine_forward(out, params[f"W{i}"], params[f"b{i}"])[0]
+        p = bn_params[i - 1]
+        an = (params[f"gamma{i}"] * (a - p["running_mean"])
+              / (np.sqrt(p["running_var"]) + p.get("eps", default_eps)) + params[f"beta{i}"])
+        out = np.maximum(an, 0)
+    return ref.affine_forward(out, params[f"W{layers}"], params[f"b{layers}"])[0]
+
+
 def _test_score_variants(conventions: dict, case: NetCase, normalization: str, X: np.ndarray,
                          trained: ReferenceNet | None = None) -> list:
     """Scores of known mistakes; `trained`: the reference network after the same training
@@ -1156,6 +1181,9 @@ def _test_score_variants(conventions: dict, case: NetCase, normalization: str, X
         if trained is not None:  # Note [eps missing at test time, seen from the network]
             no_eps = [{**param, "mode": "test", "eps": 0.0} for param in trained.bn_params]
             variants.append((_scores(params, X, layers, "batchnorm", no_eps), EPS_MISSING_AT_TEST))
+            # Note [eps outside the root at test time, seen from the network]
+            variants.append((_scores_eps_outside(params, X, layers, trained.bn_params, eps),
+                             EPS_OUTSIDE_AT_TEST))
         return variants
     return [(_scores(params, X, layers, None, None), "layer normalization was skipped at test time: "
              "it behaves the same in training and testing")]

@@ -39,6 +39,11 @@ MUTANTS = [
         "out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta",
         "out = gamma * (x - running_mean) / np.sqrt(running_var) + beta",
         "batchnorm_forward", (NET,)),
+    # Note [eps outside the root at test time, seen from the network] in checks.py: a real hand-in
+    Bug("eps outside the square root at test time", "layers.py",
+        "out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta",
+        "out = gamma * (x - running_mean) / (np.sqrt(running_var) + eps) + beta",
+        "batchnorm_forward", (NET,)),
     # Note [Running averages updated at test time] in checks.py: a real 2019 hand-in
     Bug("running averages updated at test time", "layers.py",
         "out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta",

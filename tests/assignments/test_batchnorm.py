@@ -41,6 +41,9 @@ EXPECTED_MESSAGES = {
                                                   "sqrt(var) + sqrt(eps)"),
     "eps missing at test time": ("FullyConnectedNet/batchnorm_test_scores",
                                  "eps is missing from batchnorm's test mode"),
+    "eps outside the square root at test time": ("FullyConnectedNet/batchnorm_test_scores",
+                                                 "eps is added outside the square root in "
+                                                 "batchnorm's test mode"),
     "running averages updated at test time": ("batchnorm_forward/test_mode",
                                               "updated with the test batch in test mode"),
     "momentum weighs the batch statistic": ("batchnorm_forward/running_averages",

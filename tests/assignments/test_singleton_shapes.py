@@ -115,6 +115,10 @@ def test_batchnorm_full_marks_with_keepdims_shapes(keepdims) -> None:
                for n in notes_of(result, "batchnorm_forward/running_averages"))
     assert any("grads['gamma1']: shape (1, 20) accepted" in n
                for n in notes_of(result, "FullyConnectedNet/batchnorm_norm_grads"))
+    # layernorm's gradients in the gamma (1, D) of a course-style transposed batchnorm: the
+    # points kept, each accepted shape said once per sample
+    assert [n for n in notes_of(result, "layernorm_backward/dgamma")] == [
+        f"dgamma: shape (1, {d}) accepted; the course's shape is ({d},)" for d in (5, 7, 4, 2)]
 
 
 def test_dropout_full_marks_with_keepdims_shapes(keepdims) -> None:
@@ -158,6 +162,14 @@ WRONG_IN_KEEPDIMS = [
      "spatial_batchnorm", ("spatial_batchnorm_forward/running_stats",
                            "(compared in the expected shape: bn_param['running_mean']: shape "
                            "(1, 3, 1, 1) accepted")),
+    ("batchnorm", Bug("layernorm dgamma (1, D) averaged over the batch", "layers.py",
+                      "dgamma = (dout * x_hat).sum(axis=0, keepdims=True)\n    dx = "
+                      "_standardize_backward(dout * gamma, x_hat, inv_std, axis=1)",
+                      "dgamma = (dout * x_hat).mean(axis=0, keepdims=True)\n    dx = "
+                      "_standardize_backward(dout * gamma, x_hat, inv_std, axis=1)",
+                      "layernorm_backward", ("FullyConnectedNet.loss",)),
+     "layernorm", ("layernorm_backward/dgamma", "(compared in the expected shape: dgamma: shape "
+                                               "(1, 5) accepted")),
     # networks with (1, H) biases, and a planted bug of the assignment
     ("fc_nets", _mutant("fc_nets", "FullyConnectedNet regularises the biases"), "FullyConnectedNet",
      ("FullyConnectedNet.loss/loss_reg", "the biases are penalised too")),
