@@ -24,4 +24,8 @@ def test_run_selfcheck_returns_1_when_a_row_is_out_of_bound(monkeypatch, capsys)
     monkeypatch.setattr(selfcheck, "_gradient_rows",
                         lambda: iter([SelfCheckRow("gradients", "planted", 1.0, 1e-7, 0.0)]))
     assert run_selfcheck(include_frameworks=False) == 1
-    assert "not trustworthy" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "not trustworthy" in out
+    # make demo runs it without frameworks: the title said "..., frameworks" all the same
+    assert out.splitlines()[0] == ("Reference self-check: published course vectors, numerical "
+                                   "gradients, no frameworks (--no-frameworks)")
