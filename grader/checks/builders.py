@@ -207,8 +207,11 @@ def backward_check(forward: str, backward: str, module: str, samples: Iterable[S
             except CheckFailure as failure:
                 failure = _with_sample(failure, sample, hint)
                 broken = _broken_cache(forward, backward, cache, sample, empty_cache)
-                if broken:  # Note [An empty array in the forward's cache]
-                    raise type(failure)(f"{failure.message}\nlooks like: {broken}", hint=failure.hint,
+                if broken:  # Note [An empty array in the forward's cache]: its line alone
+                    kept = [line for line in failure.message.splitlines()
+                            if not line.startswith("looks like: ")]
+                    raise type(failure)("\n".join(kept + [f"looks like: {broken}"]),
+                                        hint=failure.hint,
                                         details={**failure.details, "forward_cache": broken}) from None
                 forward_wrong = not matches(_pick(forward_result.value, 0, forward, "out, cache"),
                                             np.asarray(out))
@@ -236,8 +239,9 @@ def backward_check(forward: str, backward: str, module: str, samples: Iterable[S
 # the backward check fails on a sample whose inputs hold no empty array and the student's own
 # cache holds one (looked for down to three levels of tuples, lists and dicts), the failure
 # says that the cache is what broke, where in it, and what the assignment knows makes one
-# empty (`empty_cache`), in place of the backward pass's known mistakes and the directional
-# note, which would both blame the backward pass.  The verdict is the same: the chain the
+# empty (`empty_cache`), in place of the backward pass's known mistakes (its `raised`, the
+# signatures' "looks like" lines: "every entry is zero", which a loop over the empty cache's
+# rows gives) and the directional note, which would all blame the backward pass.  The verdict is the same: the chain the
 # course runs (forward, then backward on its cache) does not give the right gradient.  An
 # empty array a backward pass never reads costs nothing: it is looked for only after a failure.
 CACHE_DEPTH = 3

@@ -202,18 +202,21 @@ def test_an_empty_array_in_the_forwards_cache_is_named_not_the_backward(make_stu
     forward = FORWARD.replace("return out, (x, w, b)",
                               "pad = 0\n    return out, (x[:, pad:-pad], w, b)")
     backward = ("def affine_backward(dout, cache):\n    x, w, b = cache\n"
-                "    return None, x.reshape(x.shape[0], -1).T @ dout, dout.sum(axis=0)\n")
+                "    rows = x.reshape(x.shape[0], -1)\n    dw = np.zeros_like(w)\n"
+                "    dw[:rows.shape[1]] = rows.T @ dout\n"
+                "    return None, dw, dout.sum(axis=0)\n")
     dw_check = backward_check("affine_forward", "affine_backward", "layers", samples(),
                               ref.affine_forward, ref.affine_backward, grad="dw", grad_index=1,
                               wrt=1, arg_names=ARGS, raised=lambda s, e: "a crop in the backward",
                               empty_cache=lambda s: "pad:-pad is 0:0 at pad 0")
     failure = run_failing(dw_check, make_student({"layers.py": HEADER + forward + backward}))
-    assert failure.message.startswith("[sample N=2, x (2,3,2)] dw: shape ")
+    assert failure.message.startswith("[sample N=2, x (2,3,2)] dw: 24 of 24 entries differ")
     assert failure.message.splitlines()[-1] == (
         "looks like: your `affine_forward` cached an empty array (cache[0], shape (2, 0, 2)) "
         "though no input is empty, and `affine_backward` works from that cache: the cache is "
         "what broke, not the backward pass; pad:-pad is 0:0 at pad 0")
     assert "backward pass\n" not in failure.message and "directional" not in failure.message
+    assert "every entry is zero" not in failure.message  # a signature that blames the backward
     assert failure.details["forward_cache"].startswith("your `affine_forward` cached")
     # the same cache where the backward raises: named in place of the backward's known mistake
     raising = backward.replace("return None,", "dx = (dout @ w.T).reshape(x.shape)\n    return dx,")
