@@ -766,12 +766,11 @@ def _export(args: argparse.Namespace, results: list, roster, several: bool) -> i
     output = Path(args.output) if args.output else None
     warnings: list[str] = []
     # Note [An ungraded submission has no score] in grader/course/export.py: said, never silent
-    if args.format == "gradescope":
-        warnings += [f"{sid} could not be graded: its Gradescope score is 0 with the reason"
-                     for sid, r in results if r.status != "graded"]
-    elif args.format == "csv":
-        warnings += [f"not graded, its score left blank: {sid} "
-                     f"({(r.message.splitlines() or ['not graded'])[0]})"
+    # (the three formats' warnings in one form: what the file holds, who, why)
+    said = {"gradescope": "its Gradescope score is 0 with the reason",
+            "csv": "its score left blank"}.get(args.format)
+    if said:
+        warnings += [f"not graded, {said}: {sid} ({(r.message.splitlines() or ['not graded'])[0]})"
                      for sid, r in results if r.status != "graded"]
     for warning in warnings:
         print(f"grade: warning: {warning}", file=sys.stderr)

@@ -418,7 +418,8 @@ def test_cli_writes_each_format(out_dir, tmp_path) -> None:
     assert "grade: warning: not graded, its cell left blank: dee" in done.stderr
     assert "give --roster" in done.stderr
     done = grade("export", str(out_dir), "--format", "gradescope", "-o", str(tmp_path))
-    assert "grade: warning: dee could not be graded" in done.stderr
+    assert ("grade: warning: not graded, its Gradescope score is 0 with the reason: dee (no Python "
+            "files found in dee.zip)") in done.stderr
     done = grade("export", str(out_dir), "--format", "csv", "-o", str(tmp_path / "plain.csv"))
     assert done.returncode == 0, done.stderr  # Note [An ungraded submission has no score]
     assert done.stderr == ("grade: warning: not graded, its score left blank: dee (no Python "
