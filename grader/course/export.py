@@ -106,7 +106,9 @@ the status and the first line of why beside it, and says so:
     posted) and a warning (Note [Canvas gradebook import]);
   - JUnit XML: no `score` property on that suite, its one <testcase> an <error> saying why;
   - the student's HTML report said "could not be graded" under a tab titled "(0/42)"; the
-    title now says "(not graded)" (grader/templates/report.html.j2);
+    title now says "(not graded)" (grader/templates/report.html.j2), and the class dashboard's
+    table of all submissions shows "– / 42" and "–" where it showed "0 / 42" and "0%" (its
+    mean, median and histogram counted graded submissions only already);
   - Gradescope is the exception: its results.json must carry a score for the upload, and the
     student sees the reason beside it and can upload again, so it is 0 with the reason, and
     `grade export --format gradescope` warns for each one.

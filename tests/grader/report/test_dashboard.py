@@ -136,6 +136,16 @@ def test_slowest_and_ungraded(out_dir, fc_nets) -> None:
         ("dee", "none of the assignment's files (layers.py) were found")]
 
 
+def test_an_ungraded_submission_has_no_score_in_the_table(out_dir, fc_nets) -> None:
+    """Note [An ungraded submission has no score] in grader/course/export.py: dee (no files)
+    was "0 / 6.5" and "0%" in the table of all submissions, as if it had earned nothing."""
+    html = render_dashboard(out_dir, fc_nets)
+    table = html.split('<h2 id="all">')[1]
+    row = re.sub(r"\s+", " ", next(r for r in table.split("</tr>") if "<td>dee " in r))
+    assert re.search(r'<td class="num">– / [\d.]+</td><td class="num">–</td>', row), row
+    assert "0%" not in row and '"error">error' in row
+
+
 def test_hidden_messages_never_reach_the_page(out_dir, fc_nets) -> None:
     html = render_dashboard(out_dir, fc_nets)
     assert "SECRET" not in html
