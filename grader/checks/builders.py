@@ -237,7 +237,9 @@ def backward_check(forward: str, backward: str, module: str, samples: Iterable[S
 # dx_pad[:, :, pad:-pad, pad:-pad] is empty" (a real hand-in's dw and db, its backward without
 # any such crop), or "the bug is in the backward pass" from the directional check.  So when
 # the backward check fails on a sample whose inputs hold no empty array and the student's own
-# cache holds one (looked for down to three levels of tuples, lists and dicts), the failure
+# cache holds an empty slice of one of them (an input's shape with some axes cut to 0 and at
+# least one kept, so that a placeholder such as np.array([]) is not taken for one; looked for
+# down to three levels of tuples, lists and dicts), the failure
 # says that the cache is what broke, where in it, and what the assignment knows makes one
 # empty (`empty_cache`), in place of the backward pass's known mistakes (its `raised`, the
 # signatures' "looks like" lines: "every entry is zero", which a loop over the empty cache's
@@ -247,13 +249,21 @@ def backward_check(forward: str, backward: str, module: str, samples: Iterable[S
 CACHE_DEPTH = 3
 
 
-def _empty_in(value, where: str, depth: int = 0) -> str:
-    """Where in `value` (the student's cache, as it came back) an empty array is, and its
-    shape: "cache[0], shape (1, 2, 0, 0)"; '' when none is."""
+def _a_crop(empty: np.ndarray, inputs: list) -> bool:
+    """`empty` has an input array's shape except for axes cut to 0, and keeps one of them:
+    a slice of that input, not a placeholder such as np.array([])."""
+    return any(isinstance(a, np.ndarray) and a.ndim == empty.ndim
+               and all(e in (0, s) for e, s in zip(empty.shape, a.shape))
+               and any(e == s and e > 0 for e, s in zip(empty.shape, a.shape)) for a in inputs)
+
+
+def _empty_in(value, where: str, inputs: list, depth: int = 0) -> str:
+    """Where in `value` (the student's cache, as it came back) an empty slice of one of
+    `inputs` is, and its shape: "cache[0], shape (1, 2, 0, 0)"; '' when none is."""
     from grader.worker.client import Converted
     value = value.value if isinstance(value, Converted) else value
     if isinstance(value, np.ndarray):
-        return f"{where}, shape {value.shape}" if value.size == 0 else ""
+        return f"{where}, shape {value.shape}" if value.size == 0 and _a_crop(value, inputs) else ""
     if depth < CACHE_DEPTH and isinstance(value, (tuple, list)):
         items = enumerate(value)
     elif depth < CACHE_DEPTH and isinstance(value, dict):
@@ -261,7 +271,7 @@ def _empty_in(value, where: str, depth: int = 0) -> str:
     else:
         return ""
     for key, item in items:
-        found = _empty_in(item, f"{where}[{key}]", depth + 1)
+        found = _empty_in(item, f"{where}[{key}]", inputs, depth + 1)
         if found:
             return found
     return ""
@@ -273,7 +283,7 @@ def _broken_cache(forward: str, backward: str, cache, sample: Sample,
     inputs = [*sample.args, *sample.kwargs.values()]
     if any(isinstance(a, np.ndarray) and a.size == 0 for a in inputs):
         return ""
-    where = _empty_in(cache, "cache")
+    where = _empty_in(cache, "cache", inputs)
     if not where:
         return ""
     how = empty_cache(sample) if empty_cache else ""

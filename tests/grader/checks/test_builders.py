@@ -225,6 +225,12 @@ def test_an_empty_array_in_the_forwards_cache_is_named_not_the_backward(make_stu
     assert failure.message.splitlines()[1].startswith("looks like: your `affine_forward` cached an "
                                                       "empty array (cache[0], shape (2, 0, 2))")
     assert "a crop in the backward" not in failure.message
+    # a placeholder np.array([]) beside a wrong backward is not taken for a broken cache
+    placeholder = FORWARD.replace("return out, (x, w, b)", "return out, (x, w, b, np.array([]))")
+    failure = run_failing(DX_CHECK, make_student({"layers.py": HEADER + placeholder + BACKWARD.replace(
+        "x, w, b = cache", "x, w, b, _ = cache").replace("(dout @ w.T)", "(dout @ w.T + 0.1)")}))
+    assert "cached an empty array" not in failure.message
+    assert failure.message.endswith("the bug is in the backward pass")
     # an empty array in a cache the backward pass gets right costs nothing
     unused = FORWARD.replace("return out, (x, w, b)", "return out, (x, w, b, x[:, 0:0])")
     DX_CHECK.run(make_student({"layers.py": HEADER + unused + BACKWARD.replace(
