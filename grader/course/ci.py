@@ -86,9 +86,9 @@ def main(argv: list[str] | None = None) -> int:
             stream.write(markdown + "\n")
     if args.junit:
         from .export import grading_times, to_junit  # graded when --json was written
-        write_atomic(Path(args.junit), to_junit(  # Note [Every report written whole][(result.submission, result)],
-                                             {result.submission: grading_times(Path(args.result))[
-                                                 Path(args.result).stem]}))
+        times = {result.submission: grading_times(Path(args.result))[Path(args.result).stem]}
+        # Note [Every report written whole] in grader/report/atomic.py
+        write_atomic(Path(args.junit), to_junit([(result.submission, result)], times))
     return 0
 
 
