@@ -266,8 +266,9 @@ def write_grades_csv(results_dir: Path, path: Path, check_ids: list[str],
     status, message (why a submission was not graded: Note [Why in grades.csv]), then one
     column per rubric check (points, empty when the check did not run).  Returns the rows.
     `read`: id -> the result its JSON holds, read already (Note [Results read once at the
-    end]); any other JSON is read here.  `unreadable`: where a JSON that cannot be read goes, as (id, why), its row left out
-    (Note [A damaged result file] in grader/scoring/result.py); without it, an error."""
+    end]); any other JSON is read here.  `unreadable`: where a JSON that cannot be read goes,
+    as (id, why), its row left out (Note [A damaged result file] in
+    grader/scoring/result.py); without it, an error."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["id", "name", "score", "max_score", "status", "message", *check_ids])

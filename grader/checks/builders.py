@@ -239,11 +239,11 @@ def backward_check(forward: str, backward: str, module: str, samples: Iterable[S
 # the backward check fails on a sample whose inputs hold no empty array and the student's own
 # cache holds an empty slice of one of them (an input's shape with some axes cut to 0 and at
 # least one kept, so that a placeholder such as np.array([]) is not taken for one; looked for
-# down to three levels of tuples, lists and dicts), the failure
-# says that the cache is what broke, where in it, and what the assignment knows makes one
-# empty (`empty_cache`), in place of the backward pass's known mistakes (its `raised`, the
-# signatures' "looks like" lines: "every entry is zero", which a loop over the empty cache's
-# rows gives) and the directional note, which would all blame the backward pass.  The verdict is the same: the chain the
+# down to three levels of tuples, lists and dicts), the failure says that the cache is what
+# broke, where in it, and what the assignment knows makes one empty (`empty_cache`), in place
+# of the backward pass's known mistakes (its `raised`, the signatures' "looks like" lines:
+# "every entry is zero", which a loop over the empty cache's rows gives) and the directional
+# note, which would all blame the backward pass.  The verdict is the same: the chain the
 # course runs (forward, then backward on its cache) does not give the right gradient.  An
 # empty array a backward pass never reads costs nothing: it is looked for only after a failure.
 CACHE_DEPTH = 3

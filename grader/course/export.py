@@ -209,7 +209,8 @@ def to_csv(results: list[tuple[str, SubmissionResult]]) -> str:
         graded = r.status == "graded"  # Note [An ungraded submission has no score]
         writer.writerow([sid, r.assignment, r.status, _number(r.score) if graded else "",
                          _number(r.max_score),
-                         "" if not graded else round(100 * r.score / r.max_score, 2) if r.max_score else 0,
+                         ("" if not graded else
+                          round(100 * r.score / r.max_score, 2) if r.max_score else 0),
                          sum(c.status == "passed" for c in r.checks), len(r.checks),
                          r.duration_s, r.message.splitlines()[0] if r.message else "",
                          _cause_counts(r), *[points.get(i, "") for i in check_ids]])

@@ -193,7 +193,8 @@ def run(assignment_id: str, root: Path) -> int:
                 "output": f"The autograder failed ({type(exc).__name__}: {exc}); this is not "
                           f"your fault: please tell the course staff.",
                 "visibility": "visible", "stdout_visibility": "hidden", "tests": []}
-    write_atomic(results, json.dumps(data, indent=2, allow_nan=False) + "\n")  # Note [Every report written whole]
+    # Note [Every report written whole] in grader/report/atomic.py
+    write_atomic(results, json.dumps(data, indent=2, allow_nan=False) + "\n")
     print(data["output"])
     return 0
 
