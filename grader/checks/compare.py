@@ -321,6 +321,12 @@ def _record_note(note: str) -> None:
         notes.append(note)
 
 
+def record_note(note: str) -> None:
+    """Note, for the running check, a shape it accepted by a rule of its own assignment (as
+    `accept_shape` notes the singleton rule's); nothing outside a check."""
+    _record_note(note)
+
+
 def accept_shape(name: str, shape: tuple, expected: tuple) -> bool:
     """Whether `shape` passes for `expected` (Note [Singleton axes]), noting it when they differ.
 

@@ -206,6 +206,7 @@ ALTERNATIVE_FILES = {
     "pool_vectorised.py": "layers.py",
     "norms_direct.py": "layers.py",
     "cnn_naive_layers.py": "classifiers/cnn.py",
+    "cnn_w2_pooled_axes.py": "classifiers/cnn.py",
     "tiling_asserted.py": "layers.py",
 }
 CONVENTION_ALTERNATIVES = {"groupnorm_flat.py": "layers.py"}
@@ -225,6 +226,26 @@ def test_correct_alternative_gets_full_marks(name: str) -> None:
         assert_full_marks(grade(package, ASSIGNMENT))
     finally:
         shutil.rmtree(package.parent, ignore_errors=True)
+
+
+def test_a_w2_over_the_pooled_axes_is_judged_on_its_numbers() -> None:
+    """Note [W2 over the pooled map's axes]: a W2 of shape (F, H', W', hidden) keeps every
+    model point with a note (test_correct_alternative_gets_full_marks); the same network
+    without reg * W2 in grads['W2'] still loses the W2 gradient checks, with the bug named."""
+    source = (ALTERNATIVES / "cnn_w2_pooled_axes.py").read_text()
+    buggy = source.replace('dW2.reshape(W2.shape) + self.reg * W2', 'dW2.reshape(W2.shape)')
+    assert buggy != source
+    result = grade_reference_with("classifiers/cnn.py", buggy, ASSIGNMENT, "ThreeLayerConvNet")
+    for name in ("params", "scores", "loss", "grad_W1", "grad_W3", "overfit"):
+        check = check_by_id(result, f"ThreeLayerConvNet/{name}")
+        assert check.status == "passed", (name, check.message)
+    accepted = check_by_id(result, "ThreeLayerConvNet/scores")
+    assert any("the pooled map's axes kept" in note for note in accepted.details.get("notes", [])), \
+        accepted
+    for name in ("grad_W2", "hidden_shape"):
+        check = check_by_id(result, f"ThreeLayerConvNet/{name}")
+        assert check.status == "failed", name
+    assert "reg * W2" in check_by_id(result, "ThreeLayerConvNet/grad_W2").message
 
 
 def _checks_module():
