@@ -28,7 +28,8 @@ import numpy as np
 from grader.checks import questions
 from grader.checks.builders import backward_check, forward_check
 from grader.checks.compare import (TOLERANCES, Signature, Tolerance, accept_shape,
-                                   compare_arrays, compare_scalar, in_shape, record_note)
+                                   compare_arrays, compare_scalar, in_shape, record_note,
+                                   summarize)
 from grader.checks.spec import Check, CheckFailure, Sample
 from grader.checks.student import RemoteObject, RemoteTraining, Student
 from grader.checks.trust import judge_sgd, verify_step
@@ -1716,7 +1717,7 @@ def student_params(model: RemoteObject, spec: NetSpec, *,
 def checked_params(params, spec: NetSpec, *, own_shapes: bool = False) -> dict[str, np.ndarray]:
     """`student_params` on params already read from the model."""
     if not isinstance(params, dict):
-        raise CheckFailure(f"model.params is {type(params).__name__}, expected a dict of arrays")
+        raise CheckFailure(f"model.params is {summarize(params)}, expected a dict of arrays")
     missing = [name for name in spec.shapes() if name not in params]
     if missing:
         raise CheckFailure(f"model.params has no {', '.join(missing)}: the course names the "
@@ -1954,6 +1955,20 @@ def _partial_penalties(squares: dict, factor: float) -> list[Signature]:
     return found
 
 
+# Note [A weight not squared in the penalty]
+# A real cs231n 2021 hand-in wrote its penalty as np.sum(W1 **2) + np.sum(W2 **2) +
+# np.sum(W3): W3 itself summed, its square left out.  Its gradient (reg * W3) is right, so
+# only the loss's penalty is off, and the regularization check gave the two numbers only.
+# A penalty off by exactly one weight's sum(W) for sum(W**2) is named (`_unsquared`).
+def _unsquared(params: dict, squares: dict, factor: float) -> list[Signature]:
+    """Note [A weight not squared in the penalty]: one signature per weight."""
+    return [Signature(
+        lambda a, e, name=name: np.isclose(
+            a, e + factor * (float(np.sum(params[name])) - squares[name]), rtol=1e-6),
+        f"the penalty sums {name} itself, not its squares: sum({name}**2), not sum({name})")
+        for name in WEIGHTS]
+
+
 def check_regularization(student: Student) -> None:
     """loss(reg) - loss(0) is the L2 penalty c * reg * sum |W|^2 on the weights (not the biases)."""
     __tracebackhide__ = True
@@ -1976,6 +1991,7 @@ def check_regularization(student: Student) -> None:
                        Signature(lambda a, e: np.isclose(a, with_biases, rtol=1e-6),
                                  "the biases are regularized too; only W1, W2, W3 are"),
                        *_partial_penalties(squares, scale * reg),
+                       *_unsquared(params, squares, scale * reg),
                    ],
                    hint=f"loss += {_times(scale)}reg * (sum(W1**2) + sum(W2**2) + sum(W3**2))")
 

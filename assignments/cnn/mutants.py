@@ -115,6 +115,11 @@ MUTANTS = [
         'loss = data_loss + 0.5 * self.reg * np.sum(p["W1"] ** 2)\n'
         '        + 0.5 * self.reg * np.sum(p["W2"] ** 2)\n'
         '        + 0.5 * self.reg * np.sum(p["W3"] ** 2)', MODEL),
+    # Note [A weight not squared in the penalty] in checks.py: a real 2021 hand-in.
+    Bug("ThreeLayerConvNet: W3 not squared in the penalty", "classifiers/cnn.py",
+        "loss = data_loss + 0.5 * self.reg * sum(float(np.sum(p[n] ** 2)) for n in weight_names)",
+        'loss = data_loss + 0.5 * self.reg * (np.sum(p["W1"] ** 2) + np.sum(p["W2"] ** 2)'
+        ' + np.sum(p["W3"]))', MODEL),
     Bug("ThreeLayerConvNet: regularization gradient missing", "classifiers/cnn.py",
         "grads[name] = grads[name] + self.reg * p[name]", "grads[name] = grads[name]", MODEL),
     Bug("ThreeLayerConvNet: reg * np.sum(W) added to the gradient", "classifiers/cnn.py",

@@ -60,6 +60,7 @@ PHRASES = {
     "ThreeLayerConvNet: dtype ignored (parameters stay float32)": "has dtype float32",
     "ThreeLayerConvNet: penalty reg * sum(W**2)": "the penalty is reg * sum(W**2)",
     "ThreeLayerConvNet: regularization gradient missing": "regularization gradient is missing",
+    "ThreeLayerConvNet: W3 not squared in the penalty": "sums W3 itself, not its squares",
     "ThreeLayerConvNet: penalty continued on lines of their own": "holds W1 only, not W2 and W3",
     "ThreeLayerConvNet: reg * np.sum(W) added to the gradient": "reg * np.sum(W1), one number",
     "spatial batchnorm: reshape without transposing": "without moving the channels last",
