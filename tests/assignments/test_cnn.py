@@ -47,6 +47,7 @@ PHRASES = {
     "conv backward: db summed over the batch only": "summed over the batch only",
     "max pool: windows step by the pool size": "step by the pool size instead of by `stride`",
     "max pool: windows the size of the stride": "each window is stride x stride",
+    "max pool: columns counted by the rows": "the loop over columns runs over range(H_out)",
     "max pool backward: gradient to the whole window": "whole pooling window",
     "max pool backward: overlapping windows overwrite": "overwrite each other",
     "max pool backward: a shared maximum's dout replaced, not added": "share their maximum",
