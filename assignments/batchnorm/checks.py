@@ -27,7 +27,7 @@ from grader.checks import questions
 from grader.checks.answers import Answers
 from grader.checks.builders import backward_check, forward_check
 from grader.checks.compare import (TOLERANCES, Signature, accept_shape, compare_arrays,
-                                   compare_scalar, in_shape)
+                                   compare_scalar, in_shape, summarize)
 from grader.checks.spec import Check, CheckFailure, Sample
 from grader.checks.student import RemoteObject
 from grader.worker.client import RESULT, Converted, Part, StudentError, WorkerFailure
@@ -1085,7 +1085,7 @@ def net_params_check(case: NetCase, normalization: str) -> Check:
         model = student_net(student, case, normalization, 0.0, set_params=False)
         params = model.initial("params")
         if not isinstance(params, dict):
-            raise CheckFailure(f"model.params is {type(params).__name__}, expected a dict")
+            raise CheckFailure(f"model.params is {summarize(params)}, expected a dict")
         expected = ReferenceNet(list(case.hidden_dims), input_dim=case.input_dim,
                                 num_classes=case.num_classes, normalization=normalization,
                                 dtype=np.float64).params

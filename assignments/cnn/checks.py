@@ -28,7 +28,8 @@ import numpy as np
 from grader.checks import questions
 from grader.checks.builders import backward_check, forward_check
 from grader.checks.compare import (TOLERANCES, Signature, Tolerance, accept_shape,
-                                   compare_arrays, compare_scalar, in_shape)
+                                   compare_arrays, compare_scalar, in_shape, record_note,
+                                   summarize)
 from grader.checks.spec import Check, CheckFailure, Sample
 from grader.checks.student import RemoteObject, RemoteTraining, Student
 from grader.checks.trust import judge_sgd, verify_step
@@ -901,11 +902,39 @@ def _pool_gradient(x, pool_param, dout, route: str, combine: str = "add",
     return dx
 
 
+# Note [Columns counted by the rows]
+# A real cs231n 2021 hand-in looped `for w in range(H_out)` over the output's columns in
+# max_pool_forward_naive: right whenever H' = W', as in the notebook's square inputs.  Where
+# H' < W' the last columns stay zero (its np.zeros), and the check said only "out: 12 of 36
+# entries differ"; where H' > W' it raised IndexError on axis 3.  Both are named: the output
+# with only the first H' columns pooled is a Known, and the IndexError on axis 3 where
+# H' > W' a `raised` message (`pool_forward_raised`).
+COLUMNS_BY_ROWS = ("only the first H_out columns of out are pooled: the loop over columns runs "
+                   "over range(H_out); it must run over range(W_out), W_out = 1 + (W - "
+                   "pool_width) // stride")
+
+
+def _columns_by_rows_pool(x, pool_param) -> np.ndarray:
+    """Note [Columns counted by the rows]: zeros past column H_out."""
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    out = np.zeros(_pool_out_shape(x.shape, ph, pw, stride, stride))
+    for i, j, rows, cols in _pool_windows(x, pool_param):
+        if j < out.shape[2]:
+            out[:, :, i, j] = x[:, :, rows, cols].max(axis=(2, 3))
+    return out
+
+
 def pool_forward_known(sample: Sample) -> list[Known]:
     x, pool_param = sample.args
-    return [Known("the windows are averaged; max pooling takes each window's maximum",
-                  lambda s: _average_pool(x, pool_param)),
-            Known(STRIDE_SIZED_WINDOWS, lambda s: _stride_sized_pool(x, pool_param))]
+    known = [Known("the windows are averaged; max pooling takes each window's maximum",
+                   lambda s: _average_pool(x, pool_param)),
+             Known(STRIDE_SIZED_WINDOWS, lambda s: _stride_sized_pool(x, pool_param))]
+    _, _, h_out, w_out = _pool_out_shape(x.shape, pool_param["pool_height"],
+                                         pool_param["pool_width"], pool_param["stride"],
+                                         pool_param["stride"])
+    if h_out < w_out:  # Note [Columns counted by the rows]
+        known.append(Known(COLUMNS_BY_ROWS, lambda s: _columns_by_rows_pool(x, pool_param)))
+    return known
 
 
 def pool_forward_shapes(sample: Sample) -> list[tuple[tuple, str]]:
@@ -957,11 +986,15 @@ POOL_STEPPED_BY_SIZE = ("the windows step by the pool size instead of by `stride
 
 
 def pool_forward_raised(sample: Sample, text: str) -> str:
-    """Note [Pooling windows stepped by their size]."""
-    pool_param = sample.args[1]
+    """Note [Pooling windows stepped by their size], Note [Columns counted by the rows]."""
+    x, pool_param = sample.args
     sizes = (pool_param["pool_height"], pool_param["pool_width"])
     if "zero-size array" in text and any(size != pool_param["stride"] for size in sizes):
         return POOL_STEPPED_BY_SIZE
+    _, _, h_out, w_out = _pool_out_shape(x.shape, *sizes, pool_param["stride"],
+                                         pool_param["stride"])
+    if h_out > w_out and re.search(r"index \d+ is out of bounds for axis 3", text):
+        return COLUMNS_BY_ROWS
     return ""
 
 
@@ -1607,14 +1640,24 @@ class NetSpec:
     def describe(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in self.kwargs().items())
 
+    def pooled(self) -> tuple[int, int, int]:
+        """(F, H', W') of the pooled map: conv keeps H x W (pad (k-1)//2), the 2x2 pool halves
+        it (floor)."""
+        _, h, w = self.input_dim
+        k = self.filter_size
+        return (self.num_filters,
+                *[(size + 2 * ((k - 1) // 2) - k + 1 - 2) // 2 + 1 for size in (h, w)])
+
     def shapes(self) -> dict[str, tuple]:
-        """Parameter shapes: conv keeps H x W (pad (k-1)//2), the 2x2 pool halves it (floor)."""
-        c, h, w = self.input_dim
-        k, f = self.filter_size, self.num_filters
-        pooled = [(size + 2 * ((k - 1) // 2) - k + 1 - 2) // 2 + 1 for size in (h, w)]
-        return {"W1": (f, c, k, k), "b1": (f,), "W2": (f * pooled[0] * pooled[1], self.hidden_dim),
+        """Parameter shapes (the course's): W2 takes the pooled map flattened."""
+        c, k, (f, ph, pw) = self.input_dim[0], self.filter_size, self.pooled()
+        return {"W1": (f, c, k, k), "b1": (f,), "W2": (f * ph * pw, self.hidden_dim),
                 "b2": (self.hidden_dim,), "W3": (self.hidden_dim, self.num_classes),
                 "b3": (self.num_classes,)}
+
+    def unflattened_w2(self) -> tuple[int, int, int, int]:
+        """W2 with the pooled map's axes kept: Note [W2 over the pooled map's axes]."""
+        return (*self.pooled(), self.hidden_dim)
 
 
 WEIGHTS = ("W1", "W2", "W3")
@@ -1717,7 +1760,7 @@ def student_params(model: RemoteObject, spec: NetSpec, *,
 def checked_params(params, spec: NetSpec, *, own_shapes: bool = False) -> dict[str, np.ndarray]:
     """`student_params` on params already read from the model."""
     if not isinstance(params, dict):
-        raise CheckFailure(f"model.params is {type(params).__name__}, expected a dict of arrays")
+        raise CheckFailure(f"model.params is {summarize(params)}, expected a dict of arrays")
     missing = [name for name in spec.shapes() if name not in params]
     if missing:
         raise CheckFailure(f"model.params has no {', '.join(missing)}: the course names the "
@@ -1726,12 +1769,52 @@ def checked_params(params, spec: NetSpec, *, own_shapes: bool = False) -> dict[s
         value = params[name]
         if not isinstance(value, np.ndarray):
             raise CheckFailure(f"params['{name}'] is {type(value).__name__}, expected an array")
+        if name == "W2" and value.shape == spec.unflattened_w2():
+            record_note(W2_NOTE.format(shape=value.shape, expected=shape))
+            continue  # Note [W2 over the pooled map's axes]
         if not accept_shape(f"params['{name}']", value.shape, shape):
             raise CheckFailure(f"params['{name}'] has shape {value.shape}, expected {shape} for "
                                f"ThreeLayerConvNet({spec.describe()})",
                                hint=PARAM_SHAPE_HINT)
     return params if own_shapes else {name: params[name].reshape(shape)
                                       for name, shape in spec.shapes().items()}
+
+
+# Note [W2 over the pooled map's axes]
+# A real cs231n 2016 hand-in (kingtaurus) keeps W2 as (F, H', W', hidden_dim), the pooled
+# map's axes unflattened, and its affine layer reshapes w to (D, M) as it reshapes x.  The
+# course names W2 "the weights of the hidden affine layer" and gives no shape for it, so
+# that network is right: it computes the course's function, and its Solver updates W2 in
+# any shape.  It lost 12.5 of 44.5 points (params and every loss check refused it for
+# "params['W2'] has shape (8, 5, 5, 50), expected (200, 50)").  Flattening (F, H', W') in C
+# order is what the course's affine_forward does to the pooled map, so the course's (D,
+# hidden_dim) W2 and this one are the same numbers in the same order: the judge hands its
+# W2 to such a model reshaped to (F, H', W', hidden_dim) (`own_shaped`) and reads the
+# model's W2 and grads['W2'] back in the course's shape (`course_grads`), with a note.  Only
+# that exact shape is accepted (checked_params); any other shape still fails, and the
+# model's numbers are judged as everyone's.
+W2_NOTE = ("params['W2']: shape {shape} accepted (the pooled map's axes kept, the hidden "
+           "units last); the course's affine layer takes it flattened, {expected}")
+
+
+def own_shaped(value, shape: tuple):
+    """`value` (the judge's, in the course's shape) in the shape the student's model keeps it
+    in: axes of length 1 (`in_shape`) or W2's pooled axes unflattened (Note [W2 over the
+    pooled map's axes]; checked_params has accepted that shape)."""
+    value = in_shape(value, shape)
+    if (isinstance(value, np.ndarray) and value.ndim == 2 and len(shape) == 4
+            and value.shape[1] == shape[3] and value.size == math.prod(shape)):
+        return value.reshape(shape)
+    return value
+
+
+def course_grads(grads: dict, spec: NetSpec) -> dict:
+    """`grads` with a grads['W2'] of the unflattened shape read in the course's (Note [W2
+    over the pooled map's axes]); every other entry as it is."""
+    value = grads.get("W2")
+    if isinstance(value, np.ndarray) and value.shape == spec.unflattened_w2():
+        return {**grads, "W2": value.reshape(spec.shapes()["W2"])}
+    return grads
 
 
 PARAM_SHAPE_HINT = ("W1 (F, C, filter_size, filter_size); the conv keeps H x W and the 2x2 pool "
@@ -1742,17 +1825,19 @@ PARAM_SHAPE_HINT = ("W1 (F, C, filter_size, filter_size); the conv keeps H x W a
 def installing(own: dict[str, np.ndarray], params: dict[str, np.ndarray]) -> tuple:
     """`call_loss`'s `install`: `params`, each in the shape the student's model keeps it in
     (`own`, from `student_params(..., own_shapes=True)`), set in the loss call's request."""
-    return ({name: in_shape(value, own[name].shape) for name, value in params.items()},
+    return ({name: own_shaped(value, own[name].shape) for name, value in params.items()},
             "setting model.params[...]")
 
 
 def call_loss(model: RemoteObject, X: np.ndarray, y: np.ndarray | None, what: str,
-              install: tuple | None = None, answer: Callable | None = None):
+              install: tuple | None = None, answer: Callable | None = None,
+              spec: NetSpec | None = None):
     """model.loss(X[, y]); `install`: (values, failure message) to set model.params[name] =
     value for each first, in the same request (Note [Sets folded into a call] in
     grader/worker/client.py), a failing assignment reported with that message.  `answer`:
     returns the CallResult of that very call, already sent (a training step, Note [Training
-    in few requests] in grader/checks/student.py)."""
+    in few requests] in grader/checks/student.py).  `spec`: the model's, to read grads['W2']
+    in the course's shape (`course_grads`)."""
     args = (X,) if y is None else (X, y)
     try:
         if answer is not None:
@@ -1771,7 +1856,7 @@ def call_loss(model: RemoteObject, X: np.ndarray, y: np.ndarray | None, what: st
     if not isinstance(value, (tuple, list)) or len(value) != 2 or not isinstance(value[1], dict):
         raise CheckFailure(f"model.loss(X, y) returned {type(value).__name__}, expected a tuple "
                            f"(loss, grads) with grads a dict keyed like params")
-    return value
+    return value if spec is None else (value[0], course_grads(value[1], spec))
 
 
 def exact_loss(student: Student, spec: NetSpec, params: dict, reg: float, X: np.ndarray,
@@ -1781,7 +1866,8 @@ def exact_loss(student: Student, spec: NetSpec, params: dict, reg: float, X: np.
     one request (Note [Built and asked in one request] in grader/checks/student.py)."""
     model, answer = student_net_asked(student, spec, reg, params, (X,) if y is None else (X, y))
     own = student_params(model, spec, own_shapes=True)
-    return call_loss(model, X, y, what, install=installing(own, params), answer=answer)
+    return call_loss(model, X, y, what, install=installing(own, params), answer=answer,
+                     spec=spec)
 
 
 def student_net_asked(student: Student, spec: NetSpec, reg: float, params: dict,
@@ -1856,7 +1942,7 @@ def check_initial_loss(student: Student) -> None:
     scores = reference_net(spec, params, 0.0).loss(X)
     tolerance = 2 * float(np.max(np.abs(scores))) + 1e-12
     # Its own draws, set again: Note [Judge holds the state] in grader/checks/trust.py.
-    loss, grads = call_loss(model, X, y, "X, y", install=installing(own, params))
+    loss, grads = call_loss(model, X, y, "X, y", install=installing(own, params), spec=spec)
     log_c = math.log(spec.num_classes)
     size = X.shape[0]
     compare_scalar("initial loss", loss, log_c, tolerance=Tolerance(rtol=0.0, atol=tolerance),
@@ -1912,6 +1998,20 @@ def _partial_penalties(squares: dict, factor: float) -> list[Signature]:
     return found
 
 
+# Note [A weight not squared in the penalty]
+# A real cs231n 2021 hand-in wrote its penalty as np.sum(W1 **2) + np.sum(W2 **2) +
+# np.sum(W3): W3 itself summed, its square left out.  Its gradient (reg * W3) is right, so
+# only the loss's penalty is off, and the regularization check gave the two numbers only.
+# A penalty off by exactly one weight's sum(W) for sum(W**2) is named (`_unsquared`).
+def _unsquared(params: dict, squares: dict, factor: float) -> list[Signature]:
+    """Note [A weight not squared in the penalty]: one signature per weight."""
+    return [Signature(
+        lambda a, e, name=name: np.isclose(
+            a, e + factor * (float(np.sum(params[name])) - squares[name]), rtol=1e-6),
+        f"the penalty sums {name} itself, not its squares: sum({name}**2), not sum({name})")
+        for name in WEIGHTS]
+
+
 def check_regularization(student: Student) -> None:
     """loss(reg) - loss(0) is the L2 penalty c * reg * sum |W|^2 on the weights (not the biases)."""
     __tracebackhide__ = True
@@ -1934,6 +2034,7 @@ def check_regularization(student: Student) -> None:
                        Signature(lambda a, e: np.isclose(a, with_biases, rtol=1e-6),
                                  "the biases are regularized too; only W1, W2, W3 are"),
                        *_partial_penalties(squares, scale * reg),
+                       *_unsquared(params, squares, scale * reg),
                    ],
                    hint=f"loss += {_times(scale)}reg * (sum(W1**2) + sum(W2**2) + sum(W3**2))")
 
@@ -2025,7 +2126,8 @@ def grad_check(name: str) -> Check:
     def ask(student: Student, params: dict, X: np.ndarray, y: np.ndarray) -> tuple[dict, dict]:
         model, answer = student_net_asked(student, MODEL_SPEC, GRAD_REG, params, (X, y))
         own = student_params(model, MODEL_SPEC, own_shapes=True)
-        _, grads = call_loss(model, X, y, "X, y", install=installing(own, params), answer=answer)
+        _, grads = call_loss(model, X, y, "X, y", install=installing(own, params), answer=answer,
+                             spec=MODEL_SPEC)
         return grads, own
 
     def run(student: Student) -> None:
@@ -2095,7 +2197,7 @@ def check_overfit(student: Student) -> None:
     training: list = []
 
     def installed(current: dict) -> dict:
-        return {name: in_shape(value, shapes[name]) for name, value in current.items()}
+        return {name: own_shaped(value, shapes[name]) for name, value in current.items()}
 
     def begin(start: dict, batches: list) -> None:
         # The worker trains a mirror of the judge's parameters (Note [Training in few
@@ -2111,7 +2213,7 @@ def check_overfit(student: Student) -> None:
         expected_loss, expected_grads = reference_net(spec, current, 0.0).loss(X_batch, y_batch)
         loss, grads = call_loss(model, X_batch, y_batch, f"X, y ({where})",
                                 install=(values, f"setting model.params[...] ({where})"),
-                                answer=lambda: training[0].next(lambda: values))
+                                answer=lambda: training[0].next(lambda: values), spec=spec)
         return verify_step(loss, grads, expected_loss, expected_grads, where), float(expected_loss)
 
     def accuracy(current: dict) -> float:

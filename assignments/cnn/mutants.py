@@ -74,6 +74,14 @@ MUTANTS = [
         "window = x[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw]",
         "window = x[:, :, i * stride:(i + 1) * stride, j * stride:(j + 1) * stride]",
         "max_pool_forward_naive"),
+    # Note [Columns counted by the rows] in checks.py: a real 2021 hand-in
+    Bug("max pool: columns counted by the rows", "layers.py",
+        "out = np.empty((n, c, h_out, w_out), dtype=x.dtype)\n    for i in range(h_out):\n"
+        "        for j in range(w_out):",
+        "out = np.zeros((n, c, h_out, w_out), dtype=x.dtype)\n    for i in range(h_out):\n"
+        "        for j in range(h_out):", "max_pool_forward_naive",
+        # an IndexError where H_out > W_out, and backward needs the forward's cache
+        ("max_pool_backward_naive",)),
     Bug("max pool backward: gradient to the whole window", "layers.py",
         "dx[:, :, rows, cols] += routed.reshape(n, c, ph, pw)",
         "dx[:, :, rows, cols] += dout[:, :, i, j][:, :, None, None]", "max_pool_backward_naive"),
@@ -120,6 +128,11 @@ MUTANTS = [
         'loss = data_loss + 0.5 * self.reg * np.sum(p["W1"] ** 2)\n'
         '        + 0.5 * self.reg * np.sum(p["W2"] ** 2)\n'
         '        + 0.5 * self.reg * np.sum(p["W3"] ** 2)', MODEL),
+    # Note [A weight not squared in the penalty] in checks.py: a real 2021 hand-in.
+    Bug("ThreeLayerConvNet: W3 not squared in the penalty", "classifiers/cnn.py",
+        "loss = data_loss + 0.5 * self.reg * sum(float(np.sum(p[n] ** 2)) for n in weight_names)",
+        'loss = data_loss + 0.5 * self.reg * (np.sum(p["W1"] ** 2) + np.sum(p["W2"] ** 2)'
+        ' + np.sum(p["W3"]))', MODEL),
     Bug("ThreeLayerConvNet: regularization gradient missing", "classifiers/cnn.py",
         "grads[name] = grads[name] + self.reg * p[name]", "grads[name] = grads[name]", MODEL),
     Bug("ThreeLayerConvNet: reg * np.sum(W) added to the gradient", "classifiers/cnn.py",

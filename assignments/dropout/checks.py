@@ -393,6 +393,34 @@ def check_kept_values(cases: list[Case], *, check_id: str, hidden: bool = False)
                  hidden)
 
 
+# Note [A mask drawn from randn]
+# Two real hand-ins (cs231n 2017 and 2021) drew the mask as np.random.randn(*x.shape) < p:
+# a standard normal where the course's np.random.rand is uniform on [0, 1), so a unit is
+# kept with probability Phi(p), not p (0.60 for p = 0.25), and the kept units' 1 / p
+# scaling no longer preserves the mean.  Every kept value is still x / p, so only the
+# fraction and mean checks fail, and they said numbers only.  Where the kept fraction is
+# what a normal draw gives, Phi(p) or 1 - Phi(p) for p = the keep or the drop probability
+# (both conventions' spellings), the message names randn (`randn_hint`).
+
+
+def _normal_cdf(value: float) -> float:
+    return 0.5 * (1.0 + math.erf(value / math.sqrt(2.0)))
+
+
+def randn_hint(case: Case, kept: float, n: int) -> str:
+    """Note [A mask drawn from randn]: the hint when `kept` of `n` entries is what a mask
+    drawn with np.random.randn keeps, else ""."""
+    for p in {case.keep, 1 - case.keep}:
+        for fraction in (_normal_cdf(p), 1 - _normal_cdf(p)):
+            lo, hi = kept_fraction_bounds(n, fraction)
+            if lo <= kept <= hi:
+                return (f"a fraction {kept:.3f} kept is what a mask drawn from "
+                        f"np.random.randn (a standard normal) keeps: randn < {p:g} holds with "
+                        f"probability {_normal_cdf(p):.3f}, not {p:g}; draw the mask with "
+                        f"np.random.rand, uniform on [0, 1)")
+    return ""
+
+
 def check_kept_fraction(student, case: Case, out: np.ndarray) -> None:
     kept = np.count_nonzero(out) / out.size
     lo, hi = kept_fraction_bounds(out.size, case.keep)
@@ -406,6 +434,8 @@ def check_kept_fraction(student, case: Case, out: np.ndarray) -> None:
         hint = "every entry was zeroed"
     elif other_lo <= kept <= other_hi:
         hint = p_as_other_hint(student)
+    else:
+        hint = randn_hint(case, kept, out.size)  # Note [A mask drawn from randn]
     raise CheckFailure(
         f"[sample {case.name}] {1 - kept:.6f} of the {out.size} entries of out are zero; with "
         f"keep probability {case.keep} the zeroed fraction must lie in "
@@ -436,6 +466,8 @@ def check_mean(cases: list[Case]) -> Check:
             hint = ""
             if abs(out_mean - case.keep * x_mean) <= bound * case.keep:
                 hint = not_inverted_hint(student)
+            else:  # Note [A mask drawn from randn]
+                hint = randn_hint(case, np.count_nonzero(out) / out.size, out.size)
             raise CheckFailure(
                 f"[sample {case.name}] mean of the train-time output is {out_mean:.6f}, mean of "
                 f"x is {x_mean:.6f}: they must agree within {bound:.4f} (a correct "

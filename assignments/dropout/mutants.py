@@ -25,6 +25,10 @@ MUTANTS = [
         "mask = (np.random.rand(*x.shape) < p) / p",
         "N, D = x.shape\n        mask = (np.random.rand(N, D) < p) / p", "dropout_forward",
         ("dropout_backward",)),  # backward's 4-D sample needs the forward's cache
+    # Note [A mask drawn from randn] in checks.py: two real hand-ins
+    Bug("mask drawn from randn", "layers.py",
+        "mask = (np.random.rand(*x.shape) < p) / p",
+        "mask = (np.random.randn(*x.shape) < p) / p", "dropout_forward", (NET,)),
     Bug("dropout applied at test time", "layers.py",
         "out = x.copy()  # See Note [Inputs are read-only]",
         "out = x * (np.random.rand(*x.shape) < p) / p", "dropout_forward", (NET,)),

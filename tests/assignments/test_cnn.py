@@ -49,6 +49,7 @@ PHRASES = {
     "conv backward: db summed over the batch only": "summed over the batch only",
     "max pool: windows step by the pool size": "step by the pool size instead of by `stride`",
     "max pool: windows the size of the stride": "each window is stride x stride",
+    "max pool: columns counted by the rows": "the loop over columns runs over range(H_out)",
     "max pool backward: gradient to the whole window": "whole pooling window",
     "max pool backward: overlapping windows overwrite": "overwrite each other",
     "max pool backward: a shared maximum's dout replaced, not added": "share their maximum",
@@ -62,6 +63,7 @@ PHRASES = {
     "ThreeLayerConvNet: dtype ignored (parameters stay float32)": "has dtype float32",
     "ThreeLayerConvNet: penalty reg * sum(W**2)": "the penalty is reg * sum(W**2)",
     "ThreeLayerConvNet: regularization gradient missing": "regularization gradient is missing",
+    "ThreeLayerConvNet: W3 not squared in the penalty": "sums W3 itself, not its squares",
     "ThreeLayerConvNet: penalty continued on lines of their own": "holds W1 only, not W2 and W3",
     "ThreeLayerConvNet: reg * np.sum(W) added to the gradient": "reg * np.sum(W1), one number",
     "spatial batchnorm: reshape without transposing": "without moving the channels last",
@@ -208,6 +210,7 @@ ALTERNATIVE_FILES = {
     "pool_vectorised.py": "layers.py",
     "norms_direct.py": "layers.py",
     "cnn_naive_layers.py": "classifiers/cnn.py",
+    "cnn_w2_pooled_axes.py": "classifiers/cnn.py",
     "tiling_asserted.py": "layers.py",
 }
 CONVENTION_ALTERNATIVES = {"groupnorm_flat.py": "layers.py"}
@@ -227,6 +230,26 @@ def test_correct_alternative_gets_full_marks(name: str) -> None:
         assert_full_marks(grade(package, ASSIGNMENT))
     finally:
         shutil.rmtree(package.parent, ignore_errors=True)
+
+
+def test_a_w2_over_the_pooled_axes_is_judged_on_its_numbers() -> None:
+    """Note [W2 over the pooled map's axes]: a W2 of shape (F, H', W', hidden) keeps every
+    model point with a note (test_correct_alternative_gets_full_marks); the same network
+    without reg * W2 in grads['W2'] still loses the W2 gradient checks, with the bug named."""
+    source = (ALTERNATIVES / "cnn_w2_pooled_axes.py").read_text()
+    buggy = source.replace('dW2.reshape(W2.shape) + self.reg * W2', 'dW2.reshape(W2.shape)')
+    assert buggy != source
+    result = grade_reference_with("classifiers/cnn.py", buggy, ASSIGNMENT, "ThreeLayerConvNet")
+    for name in ("params", "scores", "loss", "grad_W1", "grad_W3", "overfit"):
+        check = check_by_id(result, f"ThreeLayerConvNet/{name}")
+        assert check.status == "passed", (name, check.message)
+    accepted = check_by_id(result, "ThreeLayerConvNet/scores")
+    assert any("the pooled map's axes kept" in note for note in accepted.details.get("notes", [])), \
+        accepted
+    for name in ("grad_W2", "hidden_shape"):
+        check = check_by_id(result, f"ThreeLayerConvNet/{name}")
+        assert check.status == "failed", name
+    assert "reg * W2" in check_by_id(result, "ThreeLayerConvNet/grad_W2").message
 
 
 def _checks_module():

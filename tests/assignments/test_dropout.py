@@ -49,6 +49,7 @@ EXPECTED_MESSAGES = {
     "forgot to divide by p (not inverted dropout)": ("dropout_forward/train_kept_values",
                                                      "not divided by the keep probability"),
     "dropout for 2-D x only": ("dropout_forward/train_kept_values", "works for 2-D x only"),
+    "mask drawn from randn": ("dropout_forward/train_fraction_zeroed", "np.random.randn"),
     "dropout applied at test time": ("dropout_forward/test_mode_identity",
                                      "dropout is applied at test time"),
     "seed ignored": ("dropout_forward/seed_reproducible", "the seed is ignored"),

@@ -851,3 +851,25 @@ def test_weights_under_lowercase_names_are_named_in_scores_and_loss() -> None:
         check = check_by_id(result, check_id)
         assert check.status == "failed"
         assert "your model keeps parameters as ['w1', 'w2', 'w3']" in check.message, check.message
+
+
+# Note [What could not cross the wire] in grader/checks/compare.py: params keyed by tuples.
+TUPLE_KEYS = '''
+
+_FullyConnectedNet = FullyConnectedNet
+
+
+class FullyConnectedNet(_FullyConnectedNet):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.params = {(k[0], int(k[1:]) - 1): v for k, v in self.params.items()}
+'''
+
+
+def test_params_keyed_by_tuples_are_said_to_be_so() -> None:
+    result = grade_reference_with("classifiers/fc_net.py", TUPLE_KEYS, ASSIGNMENT,
+                                  "FullyConnectedNet and initial_loss")
+    check = check_by_id(result, "FullyConnectedNet.loss/initial_loss")
+    assert check.status == "failed"
+    assert "model.params is <dict with non-string keys>, expected a dict" in check.message, \
+        check.message

@@ -417,3 +417,9 @@ def test_hidden_checks_lose_their_error_maps_at_the_plugin() -> None:
     assert "error_map" in visible.details and "error_map" in visible.details["W1"]
     assert "error_map" not in hidden.details and "error_map" not in hidden.details["W1"]
     assert hidden.details["mismatched"] == 4  # the rest of the details stay
+
+
+def test_a_value_that_could_not_cross_the_wire_is_summarized_by_what_it_is() -> None:
+    """Note [What could not cross the wire]."""
+    assert compare.summarize(Opaque("dict with non-string keys")) == "<dict with non-string keys>"
+    assert compare.summarize({"W1": Opaque("MyLayer")}) == "{W1: <MyLayer>}"

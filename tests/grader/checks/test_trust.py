@@ -43,6 +43,30 @@ def test_verify_step_rejects_a_constant_log_c_and_zero_gradients():
         verify_step(loss, {k: np.zeros_like(v) for k, v in grads.items()}, loss, grads, "step 1")
 
 
+def _softmax_loss_with_log_guard(scores: np.ndarray, y: np.ndarray) -> float:
+    """-log(p + 1e-7), the guard against log(0) of Note [A loss a little below the reference's]."""
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    p = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    return float(np.mean(-np.log(p[np.arange(len(y)), y] + 1e-7)))
+
+
+def test_a_loss_with_a_guard_inside_the_log_is_named_only_with_the_true_gradients():
+    """Note [A loss a little below the reference's], both ways: the guarded loss still fails;
+    it is named when the gradients match, not when they are wrong, nor for a loss above."""
+    X, y, params = _problem()
+    net = _net(params)  # some correct-class probabilities near 1e-3, as in the overfit check
+    loss, grads = net.loss(X, y)
+    guarded = _softmax_loss_with_log_guard(net.loss(X), y)
+    assert loss - guarded > 1e-6 * loss  # past LOSS_RTOL: the check must still fail
+    with pytest.raises(CheckFailure, match="inside the log"):
+        verify_step(guarded, grads, loss, grads, "step 1")
+    zeros = {k: np.zeros_like(v) for k, v in grads.items()}
+    for claimed, claimed_grads in ((guarded, zeros), (2 * loss - guarded, grads)):
+        with pytest.raises(CheckFailure, match="your loss is") as failure:
+            verify_step(claimed, claimed_grads, loss, grads, "step 1")
+        assert "inside the log" not in str(failure.value)
+
+
 def test_verify_step_rejects_a_gradient_nudged_towards_other_weights():
     X, y, params = _problem()
     loss, grads = _net(params).loss(X, y)
