@@ -310,8 +310,8 @@ _BRACKET = {"(": ")", "[": "]", "{": "}"}
 # The note is made after every grading, in the judge, on the critical path of `grade check`:
 # each form's scan (Note [Forms found in linear time]) went through every source from its
 # first character, 3 forms x 4-6 modules: 8-10 ms at the end of every `grade check` (load 2-6)
-# and of every batch job.  Most sources
-# hold no opening of a form at all (`np.unravel_index(`), or no mark after it (`newshape=`),
+# and of every batch job.  Most sources hold no opening of a form at all
+# (`np.unravel_index(`), or no mark after it (`newshape=`),
 # and then the form is not used: every `rest` that counts stands after an opening that is
 # still open, so after the first opening of all.  So `_form_used` first looks for the first
 # opening, and for a mark after it, each one search of its own pattern; only when both are
@@ -320,9 +320,10 @@ _BRACKET = {"(": ")", "[": "]", "{": "}"}
 # and a closing bracket that would pop one of them pops nothing in the shorter scan (one too
 # many is ignored), leaving the top of the stack the same at every `rest`.  No token of a
 # form reaches across the start of an opening (the marks end in `=` or a word, and `np` or
-# `numpy` begins no mark), so the shorter scan cuts the text into the same tokens from there.
-# The answer is the full scan's every time (tests/grader/checks/test_hints.py compares the two
-# on random sources); the scans are compiled once per process.
+# `numpy` begins no mark), so the shorter scan cuts the text into the same tokens from there;
+# a form added to RESTORED_FORMS must keep that, and its pieces join the random sources of
+# tests/grader/checks/test_hints.py, which compares the two scans' answers on them.  The
+# scans are compiled once per process.
 # The two searches ask first the patterns less a leading `\b` (a word boundary), which match
 # wherever the patterns do, and more: Python's regular expressions find a literal start
 # quickly, but not after `\b` (0.94 -> 0.04 ms for `\b(?:np|numpy)\.unravel_index\(` over
