@@ -396,31 +396,33 @@ def _check(args: argparse.Namespace) -> int:
         gc.freeze()  # Note [Start-up without the collector]: start-up is over
         gc.enable()
         platform_known.join()  # long done: no thread of its own runs while checks run
-        result = grading.finish()
+        # the worker stopped while the verdict is printed and written, `close` below waiting
+        # for it (Note [Worker stopped behind the verdict] in grader/scoring/pipeline.py)
+        result = grading.finish(behind=True)
+        progress.finish()
+        if release_dir:
+            result = release.public_only(result, release.stand_ins(assignment))
+        print(render(result, verbose=args.verbose))
+        # Note [Command errors]: a file asked for and not written is the command's error (exit 2),
+        # said in one line after the verdict, which is kept.
+        unwritten = False
+        if args.json:
+            try:
+                result.write(Path(args.json))
+            except OSError as exc:
+                print(f"grade: could not write --json {args.json}: {_reason(exc, args.json)}", file=sys.stderr)
+                unwritten = True
+        if not args.no_html:
+            from .report.html import write_html
+            html = Path(args.html) if args.html else default_report_path(result)
+            try:
+                write_html(result, html)
+                print(f"report: {html}")
+            except OSError as exc:  # a read-only folder must not cost the verdict just printed
+                print(f"grade: could not write the report {html}: {_reason(exc, html)}", file=sys.stderr)
+                unwritten = unwritten or bool(args.html)  # the default place is not asked for
     finally:
         grading.close()
-    progress.finish()
-    if release_dir:
-        result = release.public_only(result, release.stand_ins(assignment))
-    print(render(result, verbose=args.verbose))
-    # Note [Command errors]: a file asked for and not written is the command's error (exit 2),
-    # said in one line after the verdict, which is kept.
-    unwritten = False
-    if args.json:
-        try:
-            result.write(Path(args.json))
-        except OSError as exc:
-            print(f"grade: could not write --json {args.json}: {_reason(exc, args.json)}", file=sys.stderr)
-            unwritten = True
-    if not args.no_html:
-        from .report.html import write_html
-        html = Path(args.html) if args.html else default_report_path(result)
-        try:
-            write_html(result, html)
-            print(f"report: {html}")
-        except OSError as exc:  # a read-only folder must not cost the verdict just printed
-            print(f"grade: could not write the report {html}: {_reason(exc, html)}", file=sys.stderr)
-            unwritten = unwritten or bool(args.html)  # the default place is not asked for
     if result.status != "graded" or unwritten:
         return 2
     from .report.terminal import advisory  # Note [Advisory checks] in grader/scoring/assignment.py

@@ -74,6 +74,7 @@ class Grading:
         self.staged = None
         self.conventions: dict = {}
         self.result: SubmissionResult | None = None  # set when nothing can be graded
+        self._behind: tuple | None = None  # Note [Worker stopped behind the verdict]
         self._begin()
 
     def _failed(self, message: str, worker: Worker | None = None) -> SubmissionResult:
@@ -165,7 +166,18 @@ class Grading:
     # removed, and returns when both are done, as before: nothing is left behind, and an
     # error in either is raised here.
     def close(self) -> None:
-        """Stop the worker and remove the staged copy (what `finish` does when it ends)."""
+        """Stop the worker and remove the staged copy (what `finish` does when it ends); after
+        `finish(behind=True)`, wait until that is done (Note [Worker stopped behind the
+        verdict])."""
+        behind, self._behind = self._behind, None
+        if behind is not None:
+            thread, failed = behind
+            thread.join()
+            if failed:
+                raise failed[0]
+        self._close()
+
+    def _close(self) -> None:
         worker, self.worker = self.worker, None
         staged, self.staged = self.staged, None
         # A warm worker also gives its slot back (grader/worker/warm.py), so that a process
@@ -195,13 +207,42 @@ class Grading:
         if failed:
             raise failed[0]
 
-    def finish(self) -> SubmissionResult:
+    # Note [Worker stopped behind the verdict]
+    # Once the checks have run, the result is made; what `close` still does (the worker's tree
+    # killed and waited for, its cgroup removed, the staged copy deleted: 10-20 ms of `grade
+    # check`, mostly waiting on the kernel) changes nothing in it.  `grade check` then prints
+    # the verdict and writes the JSON (its two fsyncs: more waiting) and the report.  So with
+    # `behind=True` `finish` starts `close` in a thread and returns the result; the caller
+    # prints and writes meanwhile, then calls `close`, which waits for that thread and raises
+    # what it raised, before the command returns, so that everything promised is done when it
+    # ends, as before (Note [Exit without teardown] in grader/cli.py).  Nothing the verdict
+    # depends on runs behind it; the worker gets no request after the result is made.
+    def finish(self, behind: bool = False) -> SubmissionResult:
+        """The result; the worker stopped and the staged copy removed, or with `behind`, being
+        stopped and removed until `close` (Note [Worker stopped behind the verdict])."""
         if self.result is not None:
             return self.result
         try:
-            return self._grade()
-        finally:
+            result = self._grade()
+        except BaseException:
             self.close()
+            raise
+        if not behind:
+            self.close()
+            return result
+        import threading
+        failed: list[BaseException] = []
+
+        def close() -> None:
+            try:
+                self._close()
+            except BaseException as exc:  # raised by `close`, in the caller's thread
+                failed.append(exc)
+
+        thread = threading.Thread(target=close, name="grader-close")
+        thread.start()
+        self._behind = (thread, failed)
+        return result
 
     def complete(self, assignment: assignments.Assignment) -> None:
         """Grade with `assignment`, the whole of the one this grading began with, read as far as

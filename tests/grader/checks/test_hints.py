@@ -250,3 +250,58 @@ def test_the_l2_penalty_of_a_loss_gets_no_note() -> None:
     assert "np.sum(generator)" in hints.restored_numpy_note(
         {"fc_net": "loss += 0.5 * self.reg * np.sum(np.sum(W * W) for W in weights)\n"}, "2.4.6")
 
+
+
+def _form_used_full_scan(opening, rest, code: str) -> bool:
+    """The scan from the first character, as `_form_used` ran before Note [Forms looked for
+    only where they can be]: what the shorter one must answer every time."""
+    import re
+    scan = re.compile(f"(?P<opening>{opening.pattern})|(?P<rest>{rest.pattern})|(?P<bracket>[][(){{}}])")
+    open_calls: list[bool] = []
+    for match in scan.finditer(code):
+        if match.lastgroup == "opening":
+            open_calls.append(True)
+        elif match.lastgroup == "rest":
+            if open_calls and open_calls[-1]:
+                return True
+        elif match.group() in "([{":
+            open_calls.append(False)
+        elif open_calls:
+            open_calls.pop()
+    return False
+
+
+_FRAGMENTS = ["np.sum(", "numpy.sum(", "np.reshape(", "np.unravel_index(", "sum(", "x.reshape(",
+              "for", " for ", "fork", "newshape=", "newshape ==", "newshape =\n", "dims=", "ndims=",
+              "(", ")", "[", "]", "{", "}", " ", "\n", "a", ",", "x for x in a", "np", ".", "_"]
+
+
+def test_forms_looked_for_only_where_they_can_be_give_the_full_scans_answers() -> None:
+    """Note [Forms looked for only where they can be]: on random sources made of the forms'
+    pieces, brackets and words, the shorter search answers as the scan from the first
+    character does, for every form, the uses and the non-uses alike."""
+    import random
+    rng = random.Random(1717)
+    answers = {True: 0, False: 0}
+    for _ in range(3000):
+        code = "".join(rng.choice(_FRAGMENTS) for _ in range(rng.randint(1, 40)))
+        for opening, rest, _, _ in hints.RESTORED_FORMS.values():
+            expected = _form_used_full_scan(opening, rest, code)
+            assert hints._form_used(opening, rest, code) == expected, code
+            answers[expected] += 1
+    assert min(answers.values()) > 500  # both answers were asked many times
+
+
+def test_forms_in_a_long_source_are_found_after_a_long_prefix() -> None:
+    """A use far into a source without an opening before it, and one with openings closed
+    before it, are found; a mark only before the first opening is not a use."""
+    prefix = "y = f(a[0], {1: 2})\n" * 2000
+    used = {form for form, (opening, rest, _, _) in hints.RESTORED_FORMS.items()
+            if hints._form_used(opening, rest, prefix + "z = np.sum(x for x in a)\n")}
+    assert used == {"sum(generator)"}
+    closed = prefix + "y = np.sum(a)\n" + prefix + "z = np.reshape(a, newshape=(2,))\n"
+    assert {form for form, (opening, rest, _, _) in hints.RESTORED_FORMS.items()
+            if hints._form_used(opening, rest, closed)} == {"reshape(newshape=)"}
+    before = "newshape = 3\nfor x in a: pass\n" + prefix + "z = np.reshape(a, (2,)) + np.sum(a)\n"
+    assert not any(hints._form_used(opening, rest, before)
+                   for opening, rest, _, _ in hints.RESTORED_FORMS.values())

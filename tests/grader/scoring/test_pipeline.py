@@ -249,6 +249,38 @@ def test_grading_in_two_steps_closed_before_finishing_leaves_nothing(submission,
     assert done.status == "graded" and done.score == done.max_score == 4.0
 
 
+def test_a_worker_stopped_behind_the_verdict_is_gone_once_closed(submission, tiny) -> None:
+    """Note [Worker stopped behind the verdict]: `finish(behind=True)` returns the result that
+    `finish()` returns; `close` then waits until the worker's process and the staged copy are
+    gone, and raises what stopping them raised."""
+    import os
+
+    from grader.scoring.pipeline import Grading
+    grading = Grading(submission({"layers.py": LAYERS, "optim.py": OPTIM}), tiny)
+    worker, staged = grading.worker, grading.staged
+    pid = worker.process.pid
+    result = grading.finish(behind=True)
+    assert result.status == "graded" and result.score == result.max_score == 4.0
+    grading.close()
+    assert not worker.alive and not Path(staged.root).exists()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    grading.close()  # once more: nothing left to do
+
+    failing = Grading(submission({"layers.py": LAYERS, "optim.py": OPTIM}), tiny)
+    real_close, failing_staged = failing.worker.close, failing.staged
+
+    def close_that_fails() -> None:
+        real_close()
+        raise OSError("the cgroup could not be removed")
+    failing.worker.close = close_that_fails
+    assert failing.finish(behind=True).score == 4.0
+    with pytest.raises(OSError, match="could not be removed"):
+        failing.close()
+    assert not Path(failing_staged.root).exists()  # the staged copy went all the same
+    failing.close()  # the error was raised once
+
+
 def test_each_submission_graded_in_turn_gets_the_warm_slot_back(submission, tiny, tmp_path) -> None:
     # grade_submission gives a warm worker's slot back when it ends, so a process that grades
     # several submissions (benchmarks/overhead.py) forks every one of them from the zygote.
