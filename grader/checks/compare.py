@@ -321,6 +321,11 @@ def _record_note(note: str) -> None:
         notes.append(note)
 
 
+def record_note(note: str) -> None:
+    """A note line for the running check, for something accepted that no comparison saw."""
+    _record_note(note)
+
+
 def accept_shape(name: str, shape: tuple, expected: tuple) -> bool:
     """Whether `shape` passes for `expected` (Note [Singleton axes]), noting it when they differ.
 

@@ -851,3 +851,49 @@ def test_weights_under_lowercase_names_are_named_in_scores_and_loss() -> None:
         check = check_by_id(result, check_id)
         assert check.status == "failed"
         assert "your model keeps parameters as ['w1', 'w2', 'w3']" in check.message, check.message
+
+
+# -- Note [Normalization parameters without normalization] in checks.py -----------------------------
+
+def _always_normalization_params(gamma: str = "np.ones(fan_out)") -> Path:
+    """The reference, storing gamma{i}/beta{i} for every hidden layer whatever `normalization`
+    says, with zero gradients for them when it is None (the Solver updates every parameter)."""
+    package = copy_reference()
+    apply_bug(package, Bug("always gamma and beta", FC_NET,
+                           'if self.normalization is not None and i < self.num_layers:\n'
+                           '                params[f"gamma{i}"] = np.ones(fan_out)',
+                           'if i < self.num_layers:\n'
+                           f'                params[f"gamma{{i}}"] = {gamma}', target=""))
+    apply_bug(package, Bug("zero gradients for them", FC_NET,
+                           '            if self.normalization is not None:\n'
+                           '                grads[f"gamma{i}"], grads[f"beta{i}"] = dgamma, dbeta',
+                           '            if self.normalization is not None:\n'
+                           '                grads[f"gamma{i}"], grads[f"beta{i}"] = dgamma, dbeta\n'
+                           '            else:\n'
+                           '                grads[f"gamma{i}"] = np.zeros_like(p[f"gamma{i}"])\n'
+                           '                grads[f"beta{i}"] = np.zeros_like(p[f"beta{i}"])',
+                           target=""))
+    return package
+
+
+def test_unused_normalization_parameters_at_their_initial_values_keep_full_marks():
+    package = _always_normalization_params()
+    try:
+        result = grade(package, ASSIGNMENT)
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+    assert_full_marks(result)
+    params = check_by_id(result, "FullyConnectedNet.__init__/params")
+    assert any("a normalization's scale and shift at their initial values" in note
+               for note in params.details.get("notes", [])), params.details
+
+
+def test_a_normalization_scale_that_is_not_ones_still_fails_params():
+    package = _always_normalization_params(gamma="np.zeros(fan_out)")
+    try:
+        result = grade(package, ASSIGNMENT)
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+    params = check_by_id(result, "FullyConnectedNet.__init__/params")
+    assert params.points < params.max_points
+    assert "params has keys" in params.message

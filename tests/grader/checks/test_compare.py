@@ -7,8 +7,9 @@ import pytest
 
 from grader.checks import compare
 from grader.checks.compare import (EXACT, Signature, Tolerance, collecting_notes, compare_arrays,
-                                   compare_scalar, in_shape, matches, same_up_to_singletons,
-                                   summarize, summarize_inputs, tolerance_for)
+                                   compare_scalar, in_shape, matches, record_note,
+                                   same_up_to_singletons, summarize, summarize_inputs,
+                                   tolerance_for)
 from grader.checks.spec import CheckFailure
 from grader.worker.client import Converted, Opaque
 
@@ -417,3 +418,11 @@ def test_hidden_checks_lose_their_error_maps_at_the_plugin() -> None:
     assert "error_map" in visible.details and "error_map" in visible.details["W1"]
     assert "error_map" not in hidden.details and "error_map" not in hidden.details["W1"]
     assert hidden.details["mismatched"] == 4  # the rest of the details stay
+
+
+def test_a_recorded_note_joins_the_running_checks_notes_once():
+    with collecting_notes() as notes:
+        record_note("params also holds gamma1: accepted")
+        record_note("params also holds gamma1: accepted")
+    assert notes == ["params also holds gamma1: accepted"]
+    record_note("outside a check: nowhere to go, and no error")
