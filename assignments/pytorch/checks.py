@@ -86,8 +86,36 @@ def device(student: Student) -> str:
 
 
 def _failure(what: str, error: StudentError) -> CheckFailure:
-    return CheckFailure(f"{what} raised {error}{_downsampled(str(error))}"
+    return CheckFailure(f"{what} raised {error}{_downsampled(str(error))}{_made_in_float32(str(error))}"
                         + (f"\n{error.traceback}" if error.traceback else ""))
+
+
+# Note [Float32 made inside the student's code]
+# The exact checks run in float64 (Note [Float64 for exact checks]).  A real cs231n notebook's
+# `three_layer_convnet` built `nn.Conv2d(3, channel_1, ...)` inside the function and ignored
+# the weights in params; in the notebook (float32) it ran, here it raised PyTorch's "Input
+# type (double) and bias type (float) should be the same", which reads like the grader's
+# fault and hides the real mistake.  When the student's error is PyTorch's complaint about
+# a float32 operand beside the grader's float64 ones (these four spellings), the failure
+# says where such a float32 tensor comes from: a layer made inside the function, which has
+# weights of its own, or a new tensor made without x's dtype.  The verdict is unchanged.
+FLOAT32_INSIDE = (re.compile(r"Input type \((double|torch\.DoubleTensor)\) and (bias|weight) type "
+                             r"\((float|torch\.FloatTensor)\)"),
+                  re.compile(r"expected scalar type Double but found Float"),
+                  re.compile(r"expected m1 and m2 to have the same dtype, but got: double != float"),
+                  re.compile(r"mat1 and mat2 must have the same dtype, but got Double and Float"))
+
+
+def _made_in_float32(message: str) -> str:
+    """Where a float32 operand beside float64 inputs comes from (Note [Float32 made inside the
+    student's code]); "" for any other error."""
+    if not any(pattern.search(message) for pattern in FLOAT32_INSIDE):
+        return ""
+    return ("; looks like: a tensor your code made itself is float32 where the grader's inputs and "
+            "weights are float64 (it compares in float64): a layer built inside the function "
+            "(nn.Conv2d(...), nn.Linear(...)) has float32 weights of its own and ignores the ones "
+            "passed in (use F.conv2d / mm with the weights you are given, or build layers in "
+            "__init__), and a new tensor should take the input's dtype (dtype=x.dtype)")
 
 
 # Note [Feature maps made smaller]
