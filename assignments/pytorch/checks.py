@@ -86,8 +86,35 @@ def device(student: Student) -> str:
 
 
 def _failure(what: str, error: StudentError) -> CheckFailure:
-    return CheckFailure(f"{what} raised {error}{_downsampled(str(error))}{_made_in_float32(str(error))}"
-                        + (f"\n{error.traceback}" if error.traceback else ""))
+    message = str(error)
+    barebones = _transposed_fc_w(message) if what.startswith("`three_layer_convnet`") else ""
+    return CheckFailure(f"{what} raised {error}{_downsampled(message)}{_made_in_float32(message)}"
+                        f"{barebones}" + (f"\n{error.traceback}" if error.traceback else ""))
+
+
+# Note [fc_w used transposed]
+# The barebones network's fc_w is (D, C), as the notebook's own test cell makes it
+# (torch.zeros((9 * 32 * 32, 10))).  A real cs231n notebook scored with F.linear(x, fc_w, fc_b),
+# which takes its weight as (C, D) and multiplies by the transpose; its own notebook cell raised
+# too, and here the check said only "mat1 and mat2 shapes cannot be multiplied (4x9216 and
+# 6x9216)".  When the weight's second axis is the features' width and its first is not (the
+# product of x (N, D) with a (C, D) matrix), the failure of `three_layer_convnet` says that
+# fc_w was used transposed.  Other functions' errors are left as they are: a module's nn.Linear
+# does keep its weight as (C, D).
+MATMUL_SHAPES = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
+
+
+def _transposed_fc_w(message: str) -> str:
+    """Note [fc_w used transposed]; "" unless the product's shapes say so."""
+    found = MATMUL_SHAPES.search(message)
+    if found is None:
+        return ""
+    width, rows, columns = int(found.group(2)), int(found.group(3)), int(found.group(4))
+    if columns != width or rows == width:
+        return ""
+    return (f"; looks like: fc_w is used transposed: it is (D, C) = ({width}, {rows}) here, as the "
+            f"notebook's test makes it, and the features (N, {width}) met a ({rows}, {width}) matrix: "
+            f"F.linear(x, w) takes w as (C, D); multiply as x.mm(fc_w) + fc_b")
 
 
 # Note [Float32 made inside the student's code]

@@ -30,6 +30,10 @@ MUTANTS = [
         "    hidden = F.relu(F.conv2d(x, conv_w1, conv_b1, padding=2))\n",
         "    hidden = F.relu(nn.Conv2d(x.shape[1], conv_w1.shape[0], 5, padding=2)(x))\n",
         "three_layer_convnet"),
+    # Note [fc_w used transposed] in checks.py (a real cs231n notebook)
+    Bug("three_layer_convnet: F.linear with the (D, C) fc_w", FILE,
+        "    scores = flatten(hidden).mm(fc_w) + fc_b\n",
+        "    scores = F.linear(flatten(hidden), fc_w, fc_b)\n", "three_layer_convnet"),
     Bug("three_layer_convnet: first conv without padding", FILE,
         "    hidden = F.relu(F.conv2d(x, conv_w1, conv_b1, padding=2))\n",
         "    hidden = F.relu(F.conv2d(x, conv_w1, conv_b1))\n", "three_layer_convnet"),
