@@ -61,6 +61,7 @@ PHRASES = {
     "ThreeLayerConvNet: penalty reg * sum(W**2)": "the penalty is reg * sum(W**2)",
     "ThreeLayerConvNet: regularization gradient missing": "regularization gradient is missing",
     "ThreeLayerConvNet: penalty continued on lines of their own": "holds W1 only, not W2 and W3",
+    "ThreeLayerConvNet: penalty names W3 twice, W1 never": "holds W3 twice and W1 not at all",
     "ThreeLayerConvNet: reg * np.sum(W) added to the gradient": "reg * np.sum(W1), one number",
     "spatial batchnorm: reshape without transposing": "without moving the channels last",
     "spatial batchnorm: unbiased running variance": "unbiased batch variance",
