@@ -393,6 +393,25 @@ def check_kept_values(cases: list[Case], *, check_id: str, hidden: bool = False)
                  hidden)
 
 
+# Note [A mask drawn from the normal distribution]
+# A real cs231n 2020 hand-in drew its mask as `np.random.randn(*x.shape) < p`: randn is
+# normal, so a unit is kept with probability Phi(p) (0.599 for p = 0.25), not p.  The check
+# said only "0.401180 of the 250000 entries of out are zero; ... must lie in [0.744, 0.756]".
+# When the kept fraction is what Phi(p) gives (Phi(1 - p) under the drop convention), with the
+# same false-alarm bound as the check itself, the hint names np.random.randn.
+
+def _normal_cdf(value: float) -> float:
+    return 0.5 * (1.0 + math.erf(value / math.sqrt(2.0)))
+
+
+def _drawn_from_randn(student, kept: float, n: int, keep: float) -> bool:
+    """Note [A mask drawn from the normal distribution]."""
+    lo, hi = kept_fraction_bounds(n, _normal_cdf(p_for(student, keep)))
+    if p_convention(student) != "keep":  # dropped where randn < p: kept with 1 - Phi(p)
+        lo, hi = kept_fraction_bounds(n, 1.0 - _normal_cdf(p_for(student, keep)))
+    return lo <= kept <= hi
+
+
 def check_kept_fraction(student, case: Case, out: np.ndarray) -> None:
     kept = np.count_nonzero(out) / out.size
     lo, hi = kept_fraction_bounds(out.size, case.keep)
@@ -406,6 +425,10 @@ def check_kept_fraction(student, case: Case, out: np.ndarray) -> None:
         hint = "every entry was zeroed"
     elif other_lo <= kept <= other_hi:
         hint = p_as_other_hint(student)
+    elif _drawn_from_randn(student, kept, out.size, case.keep):
+        hint = ("the mask looks drawn with np.random.randn, whose numbers are normal: a unit is "
+                "kept with probability Phi(p), not p; draw uniform numbers in [0, 1) with "
+                "np.random.rand(*x.shape)")
     raise CheckFailure(
         f"[sample {case.name}] {1 - kept:.6f} of the {out.size} entries of out are zero; with "
         f"keep probability {case.keep} the zeroed fraction must lie in "

@@ -17,6 +17,10 @@ MUTANTS = [
     Bug("p used as the drop probability", "layers.py",
         "mask = (np.random.rand(*x.shape) < p) / p",
         "mask = (np.random.rand(*x.shape) >= p) / (1 - p)", "dropout_forward", (NET,)),
+    # Note [A mask drawn from the normal distribution] in checks.py: a real hand-in
+    Bug("mask drawn with randn", "layers.py",
+        "mask = (np.random.rand(*x.shape) < p) / p",
+        "mask = (np.random.randn(*x.shape) < p) / p", "dropout_forward", (NET,)),
     Bug("forgot to divide by p (not inverted dropout)", "layers.py",
         "mask = (np.random.rand(*x.shape) < p) / p",
         "mask = (np.random.rand(*x.shape) < p) * 1.0", "dropout_forward", (NET,)),

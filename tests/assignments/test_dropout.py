@@ -46,6 +46,8 @@ EXPECTED_MESSAGES = {
                                                         "the L2 penalty leaves out W2"),
     "p used as the drop probability": ("dropout_forward/train_fraction_zeroed",
                                        "probability of DROPPING a unit"),
+    "mask drawn with randn": ("dropout_forward/train_fraction_zeroed",
+                              "looks drawn with np.random.randn"),
     "forgot to divide by p (not inverted dropout)": ("dropout_forward/train_kept_values",
                                                      "not divided by the keep probability"),
     "dropout for 2-D x only": ("dropout_forward/train_kept_values", "works for 2-D x only"),
