@@ -1000,8 +1000,8 @@ def _other_normalization_variant(conventions: dict, case: NetCase, normalization
 
 
 # Note [The network's own eps]
-# A real cs231n 2022 package built its FullyConnectedNet's layer norms with a dict of its own,
-# `{'eps': 1e-9}`, instead of self.bn_params[i] (whose eps is the course's default, 1e-5): its
+# A real cs231n package (2021 or later) built its FullyConnectedNet's layer norms with a dict
+# of its own, `{'eps': 1e-9}`, instead of self.bn_params[i] (the course's default eps, 1e-5): its
 # layernorm_forward was right, and the network's gradients were off by about 1e-6 ("grads['W1']:
 # 288 of 300 entries differ (max abs error 2.01e-06, max rel error 0.000844)"), numbers only.
 # The judge also computes the reference network with a few other eps (EPS_ELSEWHERE: any eps of

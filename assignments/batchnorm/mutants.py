@@ -110,7 +110,7 @@ MUTANTS = [
         'self.normalization and "batchnorm",\n'
         '                                         norm_param if norm_param is None else'
         ' (norm_param.setdefault("mode", "train"), norm_param)[1], dropout_param)', NET),
-    # a real cs231n 2022 package: Note [The network's own eps] in checks.py
+    # a real cs231n package (2021 or later): Note [The network's own eps] in checks.py
     Bug("net gives layer norm its own eps", "classifiers/fc_net.py",
         'p[f"beta{i}"], self.bn_params[i - 1]',
         'p[f"beta{i}"], (self.bn_params[i - 1]\n'

@@ -394,7 +394,7 @@ def check_kept_values(cases: list[Case], *, check_id: str, hidden: bool = False)
 
 
 # Note [A mask drawn from the normal distribution]
-# A real cs231n 2020 hand-in drew its mask as `np.random.randn(*x.shape) < p`: randn is
+# A real cs231n hand-in drew its mask as `np.random.randn(*x.shape) < p`: randn is
 # normal, so a unit is kept with probability Phi(p) (0.599 for p = 0.25), not p.  The check
 # said only "0.401180 of the 250000 entries of out are zero; ... must lie in [0.744, 0.756]".
 # When the kept fraction is what Phi(p) gives (Phi(1 - p) under the drop convention), with the

@@ -699,8 +699,8 @@ def _expected_shapes(dims: Sequence[int]) -> dict:
 
 
 # Note [Normalization parameters without normalization]
-# A real cs231n 2022 package made gamma{i} (ones) and beta{i} (zeros) for every hidden layer
-# whatever `normalization` said, and read them only when it normalized; its loss returned
+# A real cs231n package (2021 or later) made gamma{i} (ones) and beta{i} (zeros) for every
+# hidden layer whatever `normalization` said, and read them only when it normalized; its loss returned
 # gradient 0 for them.  Built with normalization=None (as fc_nets builds every network) the
 # network computes what the course's does, the notebook's gradient check and the Solver run
 # with it, yet 'params' and 'initial_loss' lost their points to "params has keys [..., 'beta1',
