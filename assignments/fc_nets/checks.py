@@ -709,7 +709,10 @@ def _expected_shapes(dims: Sequence[int]) -> dict:
 # the values a normalization starts from, which change nothing before it is turned on; the
 # check notes them.  Any other extra entry, a gamma that is not ones, or one for the scores'
 # layer still fails.  What the network does with them is the loss checks' to judge: those
-# install the judge's W and b and compare the loss and their gradients.
+# install the judge's W and b and compare the loss and their gradients.  The course's Solver
+# updates every entry of params with grads[name], so such a network must also return a
+# gradient for each (the real one returned 0): 'initial_loss' fails one whose grads lack them
+# (its training would stop with a KeyError), naming them (_grads_for_unused_normalization).
 
 def _unused_normalization(params: dict, dims: Sequence[int], expected: dict) -> bool:
     """Whether the entries of `params` beyond `expected` are a normalization's untouched
@@ -730,6 +733,19 @@ def _unused_normalization(params: dict, dims: Sequence[int], expected: dict) -> 
                 f"their initial values, though this network has no normalization: accepted, "
                 f"they change nothing until normalization is on")
     return True
+
+
+def _grads_for_unused_normalization(own: dict, checked: dict, grads, what: str) -> None:
+    """The gradients the Solver needs for params' accepted extra entries (Note [Normalization
+    parameters without normalization]); `checked`: the entries the course names."""
+    extra = sorted(set(own) - set(checked))
+    missing = [name for name in extra if isinstance(grads, dict) and name not in grads]
+    if missing:
+        raise CheckFailure(f"[{what}] params also holds {', '.join(missing)} but grads has no "
+                           f"entry for them: the course's Solver updates every entry of params "
+                           f"with grads[name] and stops with a KeyError; return a gradient for "
+                           f"each (zero while there is no normalization), or make gamma and beta "
+                           f"only with normalization")
 
 
 def _check_names_and_shapes(params: dict, dims: Sequence[int], what: str,
@@ -1436,6 +1452,8 @@ def _course_initial_losses(student) -> None:
             raise CheckFailure(f"[{what}] {failure.message}\nexpected: {source}",
                                details=failure.details) from None
         _same_as_reference(model, case, loss, grads)
+        _grads_for_unused_normalization(_plain_params(model.initial(*PARAMS), what), params, grads,
+                                        what)
         # The course's numbers are asked on the course's seed; the same network is then asked
         # at weights and inputs drawn like the course's but from the grader's questions, so a
         # table of the published answers earns nothing (Note [Fresh questions] in

@@ -855,15 +855,18 @@ def test_weights_under_lowercase_names_are_named_in_scores_and_loss() -> None:
 
 # -- Note [Normalization parameters without normalization] in checks.py -----------------------------
 
-def _always_normalization_params(gamma: str = "np.ones(fan_out)") -> Path:
+def _always_normalization_params(gamma: str = "np.ones(fan_out)", grads: bool = True) -> Path:
     """The reference, storing gamma{i}/beta{i} for every hidden layer whatever `normalization`
-    says, with zero gradients for them when it is None (the Solver updates every parameter)."""
+    says, with zero gradients for them when it is None (the Solver updates every parameter)
+    unless `grads` is False."""
     package = copy_reference()
     apply_bug(package, Bug("always gamma and beta", FC_NET,
                            'if self.normalization is not None and i < self.num_layers:\n'
                            '                params[f"gamma{i}"] = np.ones(fan_out)',
                            'if i < self.num_layers:\n'
                            f'                params[f"gamma{{i}}"] = {gamma}', target=""))
+    if not grads:
+        return package
     apply_bug(package, Bug("zero gradients for them", FC_NET,
                            '            if self.normalization is not None:\n'
                            '                grads[f"gamma{i}"], grads[f"beta{i}"] = dgamma, dbeta',
@@ -897,3 +900,15 @@ def test_a_normalization_scale_that_is_not_ones_still_fails_params():
     params = check_by_id(result, "FullyConnectedNet.__init__/params")
     assert params.points < params.max_points
     assert "params has keys" in params.message
+
+
+def test_unused_normalization_parameters_without_gradients_fail_initial_loss():
+    # the course's Solver would stop with a KeyError on grads['gamma1']
+    package = _always_normalization_params(grads=False)
+    try:
+        result = grade(package, ASSIGNMENT)
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+    lost = {c.id: c for c in result.checks if c.points < c.max_points}
+    assert set(lost) == {"FullyConnectedNet.loss/initial_loss"}, set(lost)
+    assert "grads has no entry for them" in lost["FullyConnectedNet.loss/initial_loss"].message
