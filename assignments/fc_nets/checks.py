@@ -707,8 +707,8 @@ def _expected_shapes(dims: Sequence[int]) -> dict:
 # ..., 'gamma2'], expected ['W1', 'b1', ...]".  So params may also hold, for hidden layers
 # only, gamma{i} all ones and beta{i} all zeros of the layer's width (up to axes of length 1):
 # the values a normalization starts from, which change nothing before it is turned on; the
-# check notes them.  Any other extra entry, a gamma that is not ones, or one for the scores'
-# layer still fails.  What the network does with them is the loss checks' to judge: those
+# check notes them (FullyConnectedNet only: TwoLayerNet has no normalization).  Any other
+# extra entry, a gamma that is not ones, or one for the scores' layer still fails.  What the network does with them is the loss checks' to judge: those
 # install the judge's W and b and compare the loss and their gradients.  The course's Solver
 # updates every entry of params with grads[name], so such a network must also return a
 # gradient for each (the real one returned 0): 'initial_loss' fails one whose grads lack them
@@ -749,7 +749,7 @@ def _grads_for_unused_normalization(own: dict, checked: dict, grads, what: str) 
 
 
 def _check_names_and_shapes(params: dict, dims: Sequence[int], what: str,
-                            weights_only: bool = False) -> dict:
+                            weights_only: bool = False, normalizable: bool = False) -> dict:
     """`params` in the course's shapes; a (1, H) bias passes with a note (Note [Singleton
     axes] in grader/checks/compare.py), any other shape fails.  `weights_only`: only
     W1..WL, which `params` must hold (Note [Statistics judge the weights])."""
@@ -760,7 +760,8 @@ def _check_names_and_shapes(params: dict, dims: Sequence[int], what: str,
             raise CheckFailure(f"{what}: params has keys {sorted(params)}, expected the weights "
                                f"{list(expected)} among them",
                                hint="one W{i} per layer, numbered from 1")
-    elif sorted(params) != sorted(expected) and not _unused_normalization(params, dims, expected):
+    elif sorted(params) != sorted(expected) and not (
+            normalizable and _unused_normalization(params, dims, expected)):
         raise CheckFailure(f"{what}: params has keys {sorted(params)}, expected {list(expected)}",
                            hint="one W{i} and one b{i} per layer, numbered from 1")
     for name, shape in expected.items():
@@ -774,7 +775,8 @@ def _check_names_and_shapes(params: dict, dims: Sequence[int], what: str,
 def _student_params(model, dims: Sequence[int], what: str) -> dict:
     """The student's model.params as read when it was made (Note [Model construction in one
     request]), checked, in the course's shapes."""
-    return _check_names_and_shapes(_plain_params(model.initial(*PARAMS), what), dims, what)
+    return _check_names_and_shapes(_plain_params(model.initial(*PARAMS), what), dims, what,
+                                   normalizable=model.class_name == "FullyConnectedNet")
 
 
 # Note [Statistics judge the weights]
