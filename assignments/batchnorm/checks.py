@@ -1008,8 +1008,9 @@ def _other_normalization_variant(conventions: dict, case: NetCase, normalization
 # 1e-7 or less gives the numbers of eps = 0 to the tolerance; 1e-6, 1e-4, and Keras' 1e-3) on
 # the same parameters and batch, and names the mistake only when the student's loss or
 # gradient is one of them; the layer-norm network's test-time scores likewise (a batch-norm
-# network's would need the other eps in its training passes too: not computed).  The verdict is unchanged: the course's network passes its
-# bn_params to the normalization, whose eps it reads there.
+# network's would need the other eps in its training passes too: not computed).  The verdict
+# is unchanged: the course's network passes its bn_params to the normalization, whose eps it
+# reads there.
 
 EPS_ELSEWHERE = ((0.0, "1e-7 or less"), (1e-6, "1e-06"), (1e-4, "0.0001"), (1e-3, "0.001"))
 OWN_EPS_HINT = ("the network's {normalization} uses eps = {eps}, not the eps in its bn_params "
@@ -1051,9 +1052,9 @@ def _compare_grads(grads: dict, expected: dict, names: list[str], params: dict, 
     for name in names:
         if name not in grads:
             raise CheckFailure(f"grads has no '{name}' {what}", hint=NET_HINT)
-        signatures = variant_signatures(expected[name], [
-            *_grad_variants(name, expected, params, reg),
-            *((other[name], hint) for _, other, hint in own_eps if name in other)])  # Note [The network's own eps]
+        own = [(other[name], hint) for _, other, hint in own_eps if name in other]
+        signatures = variant_signatures(  # own: Note [The network's own eps]
+            expected[name], [*_grad_variants(name, expected, params, reg), *own])
         try:
             compare_arrays(f"grads['{name}']", grads[name], expected[name], signatures=signatures,
                            hint=NET_HINT)
