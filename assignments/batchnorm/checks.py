@@ -999,6 +999,43 @@ def _other_normalization_variant(conventions: dict, case: NetCase, normalization
     return [(loss, OTHER_NORMALIZATION_HINT.format(asked=normalization, used=other))]
 
 
+# Note [The network's own eps]
+# A real cs231n package (2021 or later) built its FullyConnectedNet's layer norms with a dict
+# of its own, `{'eps': 1e-9}`, instead of self.bn_params[i] (the course's default eps, 1e-5): its
+# layernorm_forward was right, and the network's gradients were off by about 1e-6 ("grads['W1']:
+# 288 of 300 entries differ (max abs error 2.01e-06, max rel error 0.000844)"), numbers only.
+# The judge also computes the reference network with a few other eps (EPS_ELSEWHERE: any eps of
+# 1e-7 or less gives the numbers of eps = 0 to the tolerance; 1e-6, 1e-4, and Keras' 1e-3) on
+# the same parameters and batch, and names the mistake only when the student's loss or
+# gradient is one of them; the layer-norm network's test-time scores likewise (a batch-norm
+# network's would need the other eps in its training passes too: not computed).  The verdict
+# is unchanged: the course's network passes its bn_params to the normalization, whose eps it
+# reads there.
+
+EPS_ELSEWHERE = ((0.0, "1e-7 or less"), (1e-6, "1e-06"), (1e-4, "0.0001"), (1e-3, "0.001"))
+OWN_EPS_HINT = ("the network's {normalization} uses eps = {eps}, not the eps in its bn_params "
+                "(the course's {default}): pass self.bn_params[i] to {normalization}_forward "
+                "and let it read eps from there")
+
+
+def _own_eps_variants(conventions: dict, case: NetCase, normalization: str, reg: float,
+                      X, y) -> list:
+    """See Note [The network's own eps]: [(loss, grads, hint)] for each other eps."""
+    default = (bn_defaults(conventions) if normalization == "batchnorm"
+               else ln_defaults(conventions))["eps"]
+    variants = []
+    for eps, spelled in EPS_ELSEWHERE:
+        if eps == default:
+            continue
+        model = reference_net(conventions, case, normalization, reg)
+        model.bn_params = [{**param, "eps": eps} for param in model.bn_params]
+        with np.errstate(all="ignore"):
+            loss, grads = model.loss(X, y)
+        variants.append((loss, grads, OWN_EPS_HINT.format(normalization=normalization, eps=spelled,
+                                                          default=default)))
+    return variants
+
+
 def _compare_loss(loss, expected: float, params: dict, reg: float, what: str,
                   more: list = ()) -> None:
     variants = [*_loss_variants(expected, params, reg), *more]
@@ -1011,11 +1048,13 @@ def _compare_loss(loss, expected: float, params: dict, reg: float, what: str,
 
 
 def _compare_grads(grads: dict, expected: dict, names: list[str], params: dict, reg: float,
-                   what: str) -> None:
+                   what: str, own_eps: list = ()) -> None:
     for name in names:
         if name not in grads:
             raise CheckFailure(f"grads has no '{name}' {what}", hint=NET_HINT)
-        signatures = variant_signatures(expected[name], _grad_variants(name, expected, params, reg))
+        own = [(other[name], hint) for _, other, hint in own_eps if name in other]
+        signatures = variant_signatures(  # own: Note [The network's own eps]
+            expected[name], [*_grad_variants(name, expected, params, reg), *own])
         try:
             compare_arrays(f"grads['{name}']", grads[name], expected[name], signatures=signatures,
                            hint=NET_HINT)
@@ -1047,7 +1086,10 @@ def net_loss_check(case: NetCase, normalization: str, part: str, *, hidden: bool
                 # see Note [The other normalization in the network]
                 other = (_other_normalization_variant(conventions, case, normalization, reg, X, y)
                          if part in ("loss", "all") else [])
-                return X, y, expected_loss, expected_grads, other, net_params(case)
+                # see Note [The network's own eps]
+                own_eps = _own_eps_variants(conventions, case, normalization, reg, X, y)
+                other += [(loss, hint) for loss, _, hint in own_eps] if part in ("loss", "all") else []
+                return X, y, expected_loss, expected_grads, other, own_eps, net_params(case)
             kept[key] = Answers(answer, case.regs)
         return kept[key]
 
@@ -1062,10 +1104,10 @@ def net_loss_check(case: NetCase, normalization: str, part: str, *, hidden: bool
             for reg, model in zip(case.regs, made):
                 what = f"(normalization='{normalization}', {case.name}, reg={reg})"
                 loss, grads = _net_loss(model, X, y, what, answer=lambda: next(answers))
-                _, _, expected_loss, expected_grads, other, params = answers_of.get(reg)
+                _, _, expected_loss, expected_grads, other, own_eps, params = answers_of.get(reg)
                 if part in ("loss", "all"):
                     _compare_loss(loss, expected_loss, params, reg, what, other)
-                _compare_grads(grads, expected_grads, wanted, params, reg, what)
+                _compare_grads(grads, expected_grads, wanted, params, reg, what, own_eps)
         if len(made) < len(models):
             models[len(made)]()  # raises the constructor's failure, after the nets before it
 
@@ -1185,8 +1227,12 @@ def _test_score_variants(conventions: dict, case: NetCase, normalization: str, X
             variants.append((_scores_eps_outside(params, X, layers, trained.bn_params, eps),
                              EPS_OUTSIDE_AT_TEST))
         return variants
+    default = ln_defaults(conventions)["eps"]
+    own_eps = [(_scores(params, X, layers, "layernorm", [{"eps": eps}] * (layers - 1)),
+                OWN_EPS_HINT.format(normalization="layernorm", eps=spelled, default=default))
+               for eps, spelled in EPS_ELSEWHERE if eps != default]  # Note [The network's own eps]
     return [(_scores(params, X, layers, None, None), "layer normalization was skipped at test time: "
-             "it behaves the same in training and testing")]
+             "it behaves the same in training and testing"), *own_eps]
 
 
 def _test_scores(answers):

@@ -115,6 +115,12 @@ MUTANTS = [
         'self.normalization and "batchnorm",\n'
         '                                         norm_param if norm_param is None else'
         ' (norm_param.setdefault("mode", "train"), norm_param)[1], dropout_param)', NET),
+    # a real cs231n package (2021 or later): Note [The network's own eps] in checks.py
+    Bug("net gives layer norm its own eps", "classifiers/fc_net.py",
+        'p[f"beta{i}"], self.bn_params[i - 1]',
+        'p[f"beta{i}"], (self.bn_params[i - 1]\n'
+        '                                                   if self.normalization == "batchnorm"'
+        ' else {"eps": 1e-9})', NET),
     Bug("net initialises gamma to zeros", "classifiers/fc_net.py",
         'params[f"gamma{i}"] = np.ones(fan_out)', 'params[f"gamma{i}"] = np.zeros(fan_out)',
         "FullyConnectedNet"),

@@ -2012,6 +2012,30 @@ def _unsquared(params: dict, squares: dict, factor: float) -> list[Signature]:
         for name in WEIGHTS]
 
 
+# Note [A weight named twice in the penalty]
+# A real cs231n hand-in wrote `0.5 * reg * (np.sum(W3*W3) + np.sum(W2*W2) + np.sum(W3*W3))`:
+# W3 twice, W1 never (its gradients were right).  The check said only "loss(reg=0.5) -
+# loss(reg=0): ... got 0.488, expected 0.514".  A penalty with three terms of which one names
+# a weight another term already names, leaving a weight out, is now recognised from the
+# squares of the judge's own weights and named.
+
+def _misnamed_penalties(squares: dict, factor: float) -> list[Signature]:
+    """Signatures of a penalty whose terms name one weight twice and leave one out (Note [A
+    weight named twice in the penalty])."""
+    found = []
+    for twice in WEIGHTS:
+        for left in WEIGHTS:
+            if left == twice:
+                continue
+            counts = {name: 2 if name == twice else 0 if name == left else 1 for name in WEIGHTS}
+            found.append(Signature(
+                lambda a, e, counts=counts: np.isclose(
+                    a, factor * sum(k * squares[n] for n, k in counts.items()), rtol=1e-6),
+                f"the penalty holds {twice} twice and {left} not at all: one of its terms names "
+                f"{twice} where {left} belongs"))
+    return found
+
+
 def check_regularization(student: Student) -> None:
     """loss(reg) - loss(0) is the L2 penalty c * reg * sum |W|^2 on the weights (not the biases)."""
     __tracebackhide__ = True
@@ -2035,6 +2059,7 @@ def check_regularization(student: Student) -> None:
                                  "the biases are regularized too; only W1, W2, W3 are"),
                        *_partial_penalties(squares, scale * reg),
                        *_unsquared(params, squares, scale * reg),
+                       *_misnamed_penalties(squares, scale * reg),
                    ],
                    hint=f"loss += {_times(scale)}reg * (sum(W1**2) + sum(W2**2) + sum(W3**2))")
 

@@ -123,6 +123,11 @@ MUTANTS = [
     Bug("ThreeLayerConvNet: penalty reg * sum(W**2)", "classifiers/cnn.py",
         "loss = data_loss + 0.5 * self.reg * sum(", "loss = data_loss + self.reg * sum(", MODEL),
     # Note [A penalty split over lines] in checks.py: a real 2019 hand-in.
+    # Note [A weight named twice in the penalty] in checks.py: a real hand-in.
+    Bug("ThreeLayerConvNet: penalty names W3 twice, W1 never", "classifiers/cnn.py",
+        "loss = data_loss + 0.5 * self.reg * sum(float(np.sum(p[n] ** 2)) for n in weight_names)",
+        'loss = data_loss + 0.5 * self.reg * (np.sum(p["W3"] * p["W3"]) + np.sum(p["W2"] * p["W2"])'
+        ' + np.sum(p["W3"] * p["W3"]))', MODEL),
     Bug("ThreeLayerConvNet: penalty continued on lines of their own", "classifiers/cnn.py",
         "loss = data_loss + 0.5 * self.reg * sum(float(np.sum(p[n] ** 2)) for n in weight_names)",
         'loss = data_loss + 0.5 * self.reg * np.sum(p["W1"] ** 2)\n'

@@ -394,7 +394,7 @@ def check_kept_values(cases: list[Case], *, check_id: str, hidden: bool = False)
 
 
 # Note [A mask drawn from randn]
-# Two real hand-ins (cs231n 2017 and 2021) drew the mask as np.random.randn(*x.shape) < p:
+# Three real hand-ins (cs231n 2017, 2021 and later) drew the mask as np.random.randn(*x.shape) < p:
 # a standard normal where the course's np.random.rand is uniform on [0, 1), so a unit is
 # kept with probability Phi(p), not p (0.60 for p = 0.25), and the kept units' 1 / p
 # scaling no longer preserves the mean.  Every kept value is still x / p, so only the

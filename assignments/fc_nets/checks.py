@@ -33,7 +33,8 @@ from grader.checks.answers import Answers
 from grader.checks.builders import (DIRECTIONAL_STEP, DIRECTIONAL_TOLERANCE, backward_check,
                                     forward_check)
 from grader.checks.compare import (Signature, Tolerance, accept_shape, collecting_notes,
-                                   compare_arrays, compare_scalar, in_shape, summarize)
+                                   compare_arrays, compare_scalar, in_shape, record_note,
+                                   same_up_to_singletons, summarize)
 from grader.checks.spec import Check, CheckFailure, Sample
 from grader.checks.trust import judge_sgd, verify_step
 from grader.checks.student import RemoteObject, RemoteTraining
@@ -697,8 +698,58 @@ def _expected_shapes(dims: Sequence[int]) -> dict:
     return shapes
 
 
+# Note [Normalization parameters without normalization]
+# A real cs231n package (2021 or later) made gamma{i} (ones) and beta{i} (zeros) for every
+# hidden layer whatever `normalization` said, and read them only when it normalized; its loss returned
+# gradient 0 for them.  Built with normalization=None (as fc_nets builds every network) the
+# network computes what the course's does, the notebook's gradient check and the Solver run
+# with it, yet 'params' and 'initial_loss' lost their points to "params has keys [..., 'beta1',
+# ..., 'gamma2'], expected ['W1', 'b1', ...]".  So params may also hold, for hidden layers
+# only, gamma{i} all ones and beta{i} all zeros of the layer's width (up to axes of length 1):
+# the values a normalization starts from, which change nothing before it is turned on; the
+# check notes them (FullyConnectedNet only: TwoLayerNet has no normalization).  Any other
+# extra entry, a gamma that is not ones, or one for the scores' layer still fails.  What the network does with them is the loss checks' to judge: those
+# install the judge's W and b and compare the loss and their gradients.  The course's Solver
+# updates every entry of params with grads[name], so such a network must also return a
+# gradient for each (the real one returned 0): 'initial_loss' fails one whose grads lack them
+# (its training would stop with a KeyError), naming them (_grads_for_unused_normalization).
+
+def _unused_normalization(params: dict, dims: Sequence[int], expected: dict) -> bool:
+    """Whether the entries of `params` beyond `expected` are a normalization's untouched
+    scale and shift (Note [Normalization parameters without normalization]), noting them."""
+    if not set(expected) <= set(params):
+        return False
+    extra = sorted(set(params) - set(expected))
+    for name in extra:
+        match = re.fullmatch(r"(gamma|beta)(\d+)", name)
+        if match is None or not 1 <= int(match.group(2)) <= len(dims) - 2:
+            return False
+        value, width = params[name], dims[int(match.group(2))]
+        if not same_up_to_singletons(value.shape, (width,)):
+            return False
+        if not np.all(value == (1.0 if match.group(1) == "gamma" else 0.0)):
+            return False
+    record_note(f"params also holds {', '.join(extra)}, a normalization's scale and shift at "
+                f"their initial values, though this network has no normalization: accepted, "
+                f"they change nothing until normalization is on")
+    return True
+
+
+def _grads_for_unused_normalization(own: dict, checked: dict, grads, what: str) -> None:
+    """The gradients the Solver needs for params' accepted extra entries (Note [Normalization
+    parameters without normalization]); `checked`: the entries the course names."""
+    extra = sorted(set(own) - set(checked))
+    missing = [name for name in extra if isinstance(grads, dict) and name not in grads]
+    if missing:
+        raise CheckFailure(f"[{what}] params also holds {', '.join(missing)} but grads has no "
+                           f"entry for them: the course's Solver updates every entry of params "
+                           f"with grads[name] and stops with a KeyError; return a gradient for "
+                           f"each (zero while there is no normalization), or make gamma and beta "
+                           f"only with normalization")
+
+
 def _check_names_and_shapes(params: dict, dims: Sequence[int], what: str,
-                            weights_only: bool = False) -> dict:
+                            weights_only: bool = False, normalizable: bool = False) -> dict:
     """`params` in the course's shapes; a (1, H) bias passes with a note (Note [Singleton
     axes] in grader/checks/compare.py), any other shape fails.  `weights_only`: only
     W1..WL, which `params` must hold (Note [Statistics judge the weights])."""
@@ -709,7 +760,8 @@ def _check_names_and_shapes(params: dict, dims: Sequence[int], what: str,
             raise CheckFailure(f"{what}: params has keys {sorted(params)}, expected the weights "
                                f"{list(expected)} among them",
                                hint="one W{i} per layer, numbered from 1")
-    elif sorted(params) != sorted(expected):
+    elif sorted(params) != sorted(expected) and not (
+            normalizable and _unused_normalization(params, dims, expected)):
         raise CheckFailure(f"{what}: params has keys {sorted(params)}, expected {list(expected)}",
                            hint="one W{i} and one b{i} per layer, numbered from 1")
     for name, shape in expected.items():
@@ -723,7 +775,8 @@ def _check_names_and_shapes(params: dict, dims: Sequence[int], what: str,
 def _student_params(model, dims: Sequence[int], what: str) -> dict:
     """The student's model.params as read when it was made (Note [Model construction in one
     request]), checked, in the course's shapes."""
-    return _check_names_and_shapes(_plain_params(model.initial(*PARAMS), what), dims, what)
+    return _check_names_and_shapes(_plain_params(model.initial(*PARAMS), what), dims, what,
+                                   normalizable=model.class_name == "FullyConnectedNet")
 
 
 # Note [Statistics judge the weights]
@@ -1401,6 +1454,8 @@ def _course_initial_losses(student) -> None:
             raise CheckFailure(f"[{what}] {failure.message}\nexpected: {source}",
                                details=failure.details) from None
         _same_as_reference(model, case, loss, grads)
+        _grads_for_unused_normalization(_plain_params(model.initial(*PARAMS), what), params, grads,
+                                        what)
         # The course's numbers are asked on the course's seed; the same network is then asked
         # at weights and inputs drawn like the course's but from the grader's questions, so a
         # table of the published answers earns nothing (Note [Fresh questions] in

@@ -86,8 +86,63 @@ def device(student: Student) -> str:
 
 
 def _failure(what: str, error: StudentError) -> CheckFailure:
-    return CheckFailure(f"{what} raised {error}{_downsampled(str(error))}"
-                        + (f"\n{error.traceback}" if error.traceback else ""))
+    message = str(error)
+    barebones = _transposed_fc_w(message) if what.startswith("`three_layer_convnet`") else ""
+    return CheckFailure(f"{what} raised {error}{_downsampled(message)}{_made_in_float32(message)}"
+                        f"{barebones}" + (f"\n{error.traceback}" if error.traceback else ""))
+
+
+# Note [fc_w used transposed]
+# The barebones network's fc_w is (D, C), as the notebook's own test cell makes it
+# (torch.zeros((9 * 32 * 32, 10))).  A real cs231n notebook scored with F.linear(x, fc_w, fc_b),
+# which takes its weight as (C, D) and multiplies by the transpose; its own notebook cell raised
+# too, and here the check said only "mat1 and mat2 shapes cannot be multiplied (4x9216 and
+# 6x9216)".  When the weight's second axis is the features' width and its first is not (the
+# product of x (N, D) with a (C, D) matrix), the failure of `three_layer_convnet` says that
+# fc_w was used transposed.  Other functions' errors are left as they are: a module's nn.Linear
+# does keep its weight as (C, D).
+MATMUL_SHAPES = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
+
+
+def _transposed_fc_w(message: str) -> str:
+    """Note [fc_w used transposed]; "" unless the product's shapes say so."""
+    found = MATMUL_SHAPES.search(message)
+    if found is None:
+        return ""
+    width, rows, columns = int(found.group(2)), int(found.group(3)), int(found.group(4))
+    if columns != width or rows == width:
+        return ""
+    return (f"; looks like: fc_w is used transposed: it is (D, C) = ({width}, {rows}) here, as the "
+            f"notebook's test makes it, and the features (N, {width}) met a ({rows}, {width}) matrix: "
+            f"F.linear(x, w) takes w as (C, D); multiply as x.mm(fc_w) + fc_b")
+
+
+# Note [Float32 made inside the student's code]
+# The exact checks run in float64 (Note [Float64 for exact checks]).  A real cs231n notebook's
+# `three_layer_convnet` built `nn.Conv2d(3, channel_1, ...)` inside the function and ignored
+# the weights in params; in the notebook (float32) it ran, here it raised PyTorch's "Input
+# type (double) and bias type (float) should be the same", which reads like the grader's
+# fault and hides the real mistake.  When the student's error is PyTorch's complaint about
+# a float32 operand beside the grader's float64 ones (these four spellings), the failure
+# says where such a float32 tensor comes from: a layer made inside the function, which has
+# weights of its own, or a new tensor made without x's dtype.  The verdict is unchanged.
+FLOAT32_INSIDE = (re.compile(r"Input type \((double|torch\.DoubleTensor)\) and (bias|weight) type "
+                             r"\((float|torch\.FloatTensor)\)"),
+                  re.compile(r"expected scalar type Double but found Float"),
+                  re.compile(r"expected m1 and m2 to have the same dtype, but got: double != float"),
+                  re.compile(r"mat1 and mat2 must have the same dtype, but got Double and Float"))
+
+
+def _made_in_float32(message: str) -> str:
+    """Where a float32 operand beside float64 inputs comes from (Note [Float32 made inside the
+    student's code]); "" for any other error."""
+    if not any(pattern.search(message) for pattern in FLOAT32_INSIDE):
+        return ""
+    return ("; looks like: a tensor your code made itself is float32 where the grader's inputs and "
+            "weights are float64 (it compares in float64): a layer built inside the function "
+            "(nn.Conv2d(...), nn.Linear(...)) has float32 weights of its own and ignores the ones "
+            "passed in (use F.conv2d / mm with the weights you are given, or build layers in "
+            "__init__), and a new tensor should take the input's dtype (dtype=x.dtype)")
 
 
 # Note [Feature maps made smaller]

@@ -25,6 +25,15 @@ MUTANTS = [
         "    hidden = F.relu(F.conv2d(hidden, conv_w2, conv_b2))\n"
         "    hidden = flatten(hidden)\n"
         "    scores = hidden.mm(fc_w[:hidden.shape[1]]) + fc_b\n", "three_layer_convnet"),
+    # Note [Float32 made inside the student's code] in checks.py (a real cs231n notebook)
+    Bug("three_layer_convnet: its own conv layer (params ignored)", FILE,
+        "    hidden = F.relu(F.conv2d(x, conv_w1, conv_b1, padding=2))\n",
+        "    hidden = F.relu(nn.Conv2d(x.shape[1], conv_w1.shape[0], 5, padding=2)(x))\n",
+        "three_layer_convnet"),
+    # Note [fc_w used transposed] in checks.py (a real cs231n notebook)
+    Bug("three_layer_convnet: F.linear with the (D, C) fc_w", FILE,
+        "    scores = flatten(hidden).mm(fc_w) + fc_b\n",
+        "    scores = F.linear(flatten(hidden), fc_w, fc_b)\n", "three_layer_convnet"),
     Bug("three_layer_convnet: first conv without padding", FILE,
         "    hidden = F.relu(F.conv2d(x, conv_w1, conv_b1, padding=2))\n",
         "    hidden = F.relu(F.conv2d(x, conv_w1, conv_b1))\n", "three_layer_convnet"),

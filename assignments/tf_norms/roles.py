@@ -50,6 +50,17 @@ near miss, and the advice names what each role is given (near_miss_advice): acti
 (N, D) and NHWC for batch and layer norm, dense (D_in, D_out) and conv (H, W, C_in, C_out)
 kernels for weight norm.
 
+# Note [A normalization written as a class]
+# A real CS 599 file normalized its dense layer's kernel inside a Keras layer, `class
+# WeightNormDense` (w = v * g / ||v|| in its `call`), and defined no weight-norm function: its
+# weight_norm checks said only "`weight_norm` not found ... (looked for a function or a method
+# named weight_norm, ...)", which does not tell a student whose weight norm exists why it was not
+# found.  A class named like the role (WeightNormDense, BatchNormLayer, LayerNormalization) is
+# named in that message as `class ...` beside the near-miss functions, with what one function
+# must take (near_miss_advice); the grader still grades functions and methods only, never a
+# class's call.  A class named like a model (a word of MODEL_WORDS: BatchNormCNN) or a
+# comparison helper (HELPER_WORDS) is not named.
+
 # Note [Which model]
 The model is `NormalizedCNN` (this project's starter) if the file defines it,
 else a class whose constructor takes a normalization choice (a parameter
@@ -148,6 +159,10 @@ def _key(name: str) -> str:
 # Words of a comparison or verification helper, or of the library version a student compares
 # with (Note [Helpers that are not the role]).
 HELPER_WORDS = ("verify", "compare", "comparison", "check", "test", "tf", "keras", "builtin", "library")
+
+
+# Words of a model's class name, never a near miss (Note [A normalization written as a class]).
+MODEL_WORDS = ("cnn", "net", "model", "network", "classifier")
 
 
 def _words(name: str) -> list[str]:
@@ -331,6 +346,10 @@ class Source:
                       if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and _key(n.name) not in wanted
                       and any(s in _key(n.name) for s in stems)
                       and not _helper(n.name)]  # Note [Helpers that are not the role]
+        # Note [A normalization written as a class]
+        found += [f"class {class_name}" for class_name in self.classes
+                  if any(s in _key(class_name) for s in stems) and not _helper(class_name)
+                  and not any(w in MODEL_WORDS for w in _words(class_name))]
         return found
 
     def _target(self, role: str, owner: str | None, node: ast.FunctionDef) -> Target:

@@ -65,6 +65,8 @@ EXPECTED_MESSAGES = {
                                                         "leaves out the last layer's weights W3"),
     "net never switches batchnorm to test mode": ("FullyConnectedNet/batchnorm_test_scores",
                                                   "batch's own mean and variance"),
+    "net gives layer norm its own eps": ("FullyConnectedNet/layernorm_grads",
+                                         "layernorm uses eps = 1e-7 or less"),
     "net initialises gamma to zeros": ("FullyConnectedNet/batchnorm_params", "gamma to ones"),
     "net normalizes with batch norm whatever normalization says": (
         "FullyConnectedNet/layernorm_loss", "computes the loss of normalization='batchnorm'"),
@@ -193,3 +195,11 @@ def test_a_2017_edition_package_is_graded_on_what_its_edition_assigns():
         assert_edition_graded(package, ASSIGNMENT, "edition", "cs231n_2017",
                               layer_norm | networks | {"FullyConnectedNet/layernorm_params"}, 18.5,
                               lost=layer_norm | networks)
+
+
+def test_a_network_with_its_own_layernorm_eps_is_named_in_its_test_scores():
+    # Note [The network's own eps]: the test-time scores are off by about 1e-5 as well.
+    bug = next(b for b in BUGS if b.name == "net gives layer norm its own eps")
+    check = check_by_id(grade_bug(bug, ASSIGNMENT), "FullyConnectedNet/layernorm_test_scores")
+    assert check.points < check.max_points
+    assert "layernorm uses eps = 1e-7 or less" in check.message, check.message

@@ -65,6 +65,7 @@ PHRASES = {
     "ThreeLayerConvNet: regularization gradient missing": "regularization gradient is missing",
     "ThreeLayerConvNet: W3 not squared in the penalty": "sums W3 itself, not its squares",
     "ThreeLayerConvNet: penalty continued on lines of their own": "holds W1 only, not W2 and W3",
+    "ThreeLayerConvNet: penalty names W3 twice, W1 never": "holds W3 twice and W1 not at all",
     "ThreeLayerConvNet: reg * np.sum(W) added to the gradient": "reg * np.sum(W1), one number",
     "spatial batchnorm: reshape without transposing": "without moving the channels last",
     "spatial batchnorm: unbiased running variance": "unbiased batch variance",

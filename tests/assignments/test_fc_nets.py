@@ -873,3 +873,62 @@ def test_params_keyed_by_tuples_are_said_to_be_so() -> None:
     assert check.status == "failed"
     assert "model.params is <dict with non-string keys>, expected a dict" in check.message, \
         check.message
+# -- Note [Normalization parameters without normalization] in checks.py -----------------------------
+
+def _always_normalization_params(gamma: str = "np.ones(fan_out)", grads: bool = True) -> Path:
+    """The reference, storing gamma{i}/beta{i} for every hidden layer whatever `normalization`
+    says, with zero gradients for them when it is None (the Solver updates every parameter)
+    unless `grads` is False."""
+    package = copy_reference()
+    apply_bug(package, Bug("always gamma and beta", FC_NET,
+                           'if self.normalization is not None and i < self.num_layers:\n'
+                           '                params[f"gamma{i}"] = np.ones(fan_out)',
+                           'if i < self.num_layers:\n'
+                           f'                params[f"gamma{{i}}"] = {gamma}', target=""))
+    if not grads:
+        return package
+    apply_bug(package, Bug("zero gradients for them", FC_NET,
+                           '            if self.normalization is not None:\n'
+                           '                grads[f"gamma{i}"], grads[f"beta{i}"] = dgamma, dbeta',
+                           '            if self.normalization is not None:\n'
+                           '                grads[f"gamma{i}"], grads[f"beta{i}"] = dgamma, dbeta\n'
+                           '            else:\n'
+                           '                grads[f"gamma{i}"] = np.zeros_like(p[f"gamma{i}"])\n'
+                           '                grads[f"beta{i}"] = np.zeros_like(p[f"beta{i}"])',
+                           target=""))
+    return package
+
+
+def test_unused_normalization_parameters_at_their_initial_values_keep_full_marks():
+    package = _always_normalization_params()
+    try:
+        result = grade(package, ASSIGNMENT)
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+    assert_full_marks(result)
+    params = check_by_id(result, "FullyConnectedNet.__init__/params")
+    assert any("a normalization's scale and shift at their initial values" in note
+               for note in params.details.get("notes", [])), params.details
+
+
+def test_a_normalization_scale_that_is_not_ones_still_fails_params():
+    package = _always_normalization_params(gamma="np.zeros(fan_out)")
+    try:
+        result = grade(package, ASSIGNMENT)
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+    params = check_by_id(result, "FullyConnectedNet.__init__/params")
+    assert params.points < params.max_points
+    assert "params has keys" in params.message
+
+
+def test_unused_normalization_parameters_without_gradients_fail_initial_loss():
+    # the course's Solver would stop with a KeyError on grads['gamma1']
+    package = _always_normalization_params(grads=False)
+    try:
+        result = grade(package, ASSIGNMENT)
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+    lost = {c.id: c for c in result.checks if c.points < c.max_points}
+    assert set(lost) == {"FullyConnectedNet.loss/initial_loss"}, set(lost)
+    assert "grads has no entry for them" in lost["FullyConnectedNet.loss/initial_loss"].message

@@ -42,6 +42,8 @@ FILE = course_notebooks.PYTORCH_NOTEBOOK
 PHRASES = {
     "three_layer_convnet: no padding, fc_w sliced": "no zero-padding",
     "three_layer_convnet: first conv without padding": "raised",
+    "three_layer_convnet: F.linear with the (D, C) fc_w": "fc_w is used transposed",
+    "three_layer_convnet: its own conv layer (params ignored)": "a layer built inside the function",
     "three_layer_convnet: second ReLU missing": "the ReLU after the second convolution is missing",
     "three_layer_convnet: max pooling added": "2 times smaller in each dimension",
     "ThreeLayerConvNet: max pooling, fc sized for it": "4 times smaller in each dimension",
@@ -72,10 +74,11 @@ BUNDLES = [
     ("three_layer_convnet: second ReLU", "ThreeLayerConvNet: Kaiming with mode", "Sequential: layer order"),
     ("three_layer_convnet: first conv without", "ThreeLayerConvNet: second ReLU",
      "Sequential: flattens the batch"),
-    ("ThreeLayerConvNet: first conv without padding", "Sequential: random_weight on nn.Linear"),
+    ("ThreeLayerConvNet: first conv without padding", "Sequential: random_weight on nn.Linear",
+     "three_layer_convnet: F.linear"),
     ("Sequential: biases not zeroed", "ThreeLayerConvNet: ten classes written in"),
     ("Sequential: PyTorch's default", "three_layer_convnet: max pooling", "ThreeLayerConvNet: max pooling"),
-    ("ThreeLayerConvNet: three input channels",),
+    ("ThreeLayerConvNet: three input channels", "three_layer_convnet: its own conv layer"),
 ]
 TRAINED = "Sequential: first ReLU missing"
 

@@ -203,12 +203,30 @@ def test_comparison_helpers_and_library_versions_are_no_near_misses():
                           "def batch_norm_tf(x, g, b):\n    return x\n"
                           "def compareBatchNorm(x):\n    return x\n")
     assert source.find("weight_norm") is None and source.find("batch_norm") is None
-    assert source.near_misses("weight_norm") == ["weight_norm_dense"]
+    # the layer class itself is named (Note [A normalization written as a class])
+    assert source.near_misses("weight_norm") == ["weight_norm_dense", "class WeightNormDense"]
     assert source.near_misses("batch_norm") == []
     # what one function must take: kernels for weight norm, activations for the others
     assert "(H, W, C_in, C_out)" in roles.near_miss_advice("weight_norm")
     assert "NHWC" not in roles.near_miss_advice("weight_norm")
     assert "(N, D) and NHWC" in roles.near_miss_advice("layer_norm")
+
+
+def test_a_normalization_written_as_a_class_is_named_but_not_graded():
+    # Note [A normalization written as a class]: a real CS 599 file's weight norm lived only in
+    # a Keras layer's call; the not-found message now names the class.
+    source = roles.Source("class WeightNormDense:\n"
+                          "    def call(self, x):\n        return x @ (self.v * self.g)\n"
+                          "class BatchNormCNN:\n"
+                          "    def __init__(self, hidden_size, output_size, norm_type='batch'):\n"
+                          "        self.norm_type = norm_type\n"
+                          "class BatchNormTF:\n    pass\n"
+                          "def layer_norm(x, gamma, beta, eps=1e-5):\n    return x\n")
+    assert source.find("weight_norm") is None and source.find("batch_norm") is None
+    assert source.near_misses("weight_norm") == ["class WeightNormDense"]
+    # a model's class and a library wrapper are no near misses
+    assert source.near_misses("batch_norm") == []
+    assert source.near_misses("layer_norm") == []
 
 
 def test_a_norm_parameter_that_names_a_size_is_not_the_models_choice():

@@ -7,8 +7,9 @@ import pytest
 
 from grader.checks import compare
 from grader.checks.compare import (EXACT, Signature, Tolerance, collecting_notes, compare_arrays,
-                                   compare_scalar, in_shape, matches, same_up_to_singletons,
-                                   summarize, summarize_inputs, tolerance_for)
+                                   compare_scalar, in_shape, matches, record_note,
+                                   same_up_to_singletons, summarize, summarize_inputs,
+                                   tolerance_for)
 from grader.checks.spec import CheckFailure
 from grader.worker.client import Converted, Opaque
 
@@ -423,3 +424,9 @@ def test_a_value_that_could_not_cross_the_wire_is_summarized_by_what_it_is() -> 
     """Note [What could not cross the wire]."""
     assert compare.summarize(Opaque("dict with non-string keys")) == "<dict with non-string keys>"
     assert compare.summarize({"W1": Opaque("MyLayer")}) == "{W1: <MyLayer>}"
+def test_a_recorded_note_joins_the_running_checks_notes_once():
+    with collecting_notes() as notes:
+        record_note("params also holds gamma1: accepted")
+        record_note("params also holds gamma1: accepted")
+    assert notes == ["params also holds gamma1: accepted"]
+    record_note("outside a check: nowhere to go, and no error")
