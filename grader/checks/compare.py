@@ -336,8 +336,9 @@ def _record_note(note: str) -> None:
 
 
 def record_note(note: str) -> None:
-    """Note, for the running check, a shape it accepted by a rule of its own assignment (as
-    `accept_shape` notes the singleton rule's); nothing outside a check."""
+    """A note line for the running check, for something accepted that no comparison saw (a
+    shape by a rule of its own assignment, as `accept_shape` notes the singleton rule's;
+    unused parameters at their initial values); nothing outside a check."""
     _record_note(note)
 
 
