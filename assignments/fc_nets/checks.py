@@ -700,16 +700,17 @@ def _expected_shapes(dims: Sequence[int]) -> dict:
 
 # Note [Normalization parameters without normalization]
 # A real cs231n package (2021 or later) made gamma{i} (ones) and beta{i} (zeros) for every
-# hidden layer whatever `normalization` said, and read them only when it normalized; its loss returned
-# gradient 0 for them.  Built with normalization=None (as fc_nets builds every network) the
-# network computes what the course's does, the notebook's gradient check and the Solver run
-# with it, yet 'params' and 'initial_loss' lost their points to "params has keys [..., 'beta1',
-# ..., 'gamma2'], expected ['W1', 'b1', ...]".  So params may also hold, for hidden layers
-# only, gamma{i} all ones and beta{i} all zeros of the layer's width (up to axes of length 1):
-# the values a normalization starts from, which change nothing before it is turned on; the
-# check notes them (FullyConnectedNet only: TwoLayerNet has no normalization).  Any other
-# extra entry, a gamma that is not ones, or one for the scores' layer still fails.  What the network does with them is the loss checks' to judge: those
-# install the judge's W and b and compare the loss and their gradients.  The course's Solver
+# hidden layer whatever `normalization` said, and read them only when it normalized; its loss
+# returned gradient 0 for them.  Built with normalization=None (as fc_nets builds every
+# network) the network computes what the course's does, the notebook's gradient check and the
+# Solver run with it, yet 'params' and 'initial_loss' lost their points to "params has keys
+# [..., 'beta1', ..., 'gamma2'], expected ['W1', 'b1', ...]".  So params may also hold, for
+# hidden layers only, gamma{i} all ones and beta{i} all zeros of the layer's width (up to axes
+# of length 1): the values a normalization starts from, which change nothing before it is
+# turned on; the check notes them (FullyConnectedNet only: TwoLayerNet has no normalization).
+# Any other extra entry, a gamma that is not ones, or one for the scores' layer still fails.
+# What the network does with them is the loss checks' to judge: those install the judge's W
+# and b and compare the loss and their gradients.  The course's Solver
 # updates every entry of params with grads[name], so such a network must also return a
 # gradient for each (the real one returned 0): 'initial_loss' fails one whose grads lack them
 # (its training would stop with a KeyError), naming them (_grads_for_unused_normalization).
