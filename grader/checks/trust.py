@@ -108,7 +108,7 @@ from typing import Callable
 
 import numpy as np
 
-from .compare import summarize
+from .compare import record_note, summarize
 from .spec import CheckFailure
 
 GRAD_RTOL = 1e-3
@@ -125,20 +125,39 @@ def _number(value, what: str) -> float:
 
 # Note [A loss a little below the reference's]
 # Two real hand-ins (cs231n 2017 and 2021) compute the softmax loss as -log(p + 1e-7), a
-# guard against log(0).  Their gradients are the true ones, and every loss check at small
-# weights passes (there p is far above 1e-7), but the overfitting check starts from larger
-# weights, where the correct class's probability is small, so the loss comes out about
-# mean(1e-7 / p) below the reference's: 2.8e-5 on a loss of 4.23, past LOSS_RTOL.  The
-# check still fails it (the loss is not the course's), but the message gave two numbers
-# only.  A loss below the reference's by at most LOW_LOSS_GAP (relative) whose gradients
-# all match is now said to look like that guard; a lower loss with wrong gradients, or a
-# higher one, gets the numbers alone, as before.
-LOW_LOSS_GAP = 1e-3
-LOG_GUARD = ("looks like: your loss is a little below the reference's while your gradients "
-             "match it: a small constant added inside the log, -log(p + 1e-7) as a guard "
-             "against log(0), lowers the loss wherever the correct class's probability p is "
-             "small; take -log(p) itself, or the log-softmax (scores minus their max, minus "
-             "log(sum(exp(...)))), which never takes log(0)")
+# guard against log(0).  Their gradients are the true ones, and the overfitting checks start
+# from larger weights, where the correct class's probability p is small, so the loss comes
+# out mean(log(1 + 1e-7 / p)) below the reference's: 2.8e-5 on a loss of 4.23 in fc_nets,
+# 0.4 on 9.5 in cnn's, past LOSS_RTOL, and the whole overfitting check was lost to it.
+# The course's own loss tests (abs(loss - correct_loss) < 1e-10) do fail such a loss, and so
+# do the grader's loss checks, which judge the loss.  But what the overfitting check asks is
+# training: that the gradients are those of the parameters the judge installed (Note [Judge
+# holds the state]), which gradients matching the reference at GRAD_RTOL show, and that they
+# overfit the small set, as the notebook's cell asks.  So in training, a loss below the
+# reference's by no more than a guard eps <= GUARD_EPS inside the log can lower it, mean(log(1
+# + GUARD_EPS / p)) over the minibatch at the reference's own probabilities (`guard_gap`, a
+# clip of p at GUARD_EPS lowers it less), whose gradients all match, is accepted with a note
+# naming the guard.  A lower loss with wrong gradients, a higher one, or one further below
+# still fails the step with the numbers.  Nothing is scored from the student's loss: the
+# losses kept are the reference's, and the accuracy is the reference network's.
+GUARD_EPS = 1e-5
+
+
+def guard_gap(scores: np.ndarray, y: np.ndarray) -> float:
+    """The most a guard eps <= GUARD_EPS inside the log, -log(p + eps), lowers the mean softmax
+    loss of `scores` against labels `y` (Note [A loss a little below the reference's])."""
+    scores = np.asarray(scores, dtype=np.float64)
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    log_p = shifted[np.arange(len(y)), y] - np.log(np.exp(shifted).sum(axis=1))
+    return float(np.mean(np.logaddexp(0.0, np.log(GUARD_EPS) - log_p)))
+
+
+LOG_GUARD = ("your loss is a little below the reference's while your gradients match it: a "
+             "small constant added inside the log, -log(p + 1e-7) as a guard against log(0), "
+             "lowers the loss wherever the correct class's probability p is small; accepted "
+             "in training (the loss checks judge the loss itself), but -log(p) itself, or the "
+             "log-softmax (scores minus their max, minus log(sum(exp(...)))), never takes "
+             "log(0)")
 
 
 def _gradient_error(grads, name: str, reference: np.ndarray, where: str) -> tuple:
@@ -155,29 +174,38 @@ def _gradient_error(grads, name: str, reference: np.ndarray, where: str) -> tupl
     return grad, float(np.linalg.norm(grad - reference)) / scale
 
 
-def _log_guard(value: float, expected_loss: float, grads, expected_grads: dict) -> str:
-    """LOG_GUARD where Note [A loss a little below the reference's] applies, else ""."""
-    gap = expected_loss - value
-    if not (0 < gap <= LOW_LOSS_GAP * max(1.0, abs(expected_loss))) or not isinstance(grads, dict):
-        return ""
+def _log_guard(value: float, expected_loss: float, grads, expected_grads: dict,
+               gap: Callable[[], float] | None) -> bool:
+    """Whether Note [A loss a little below the reference's] applies; `gap`: guard_gap of the
+    step's reference scores, or None where the note does not apply (a loss that is not a
+    softmax's)."""
+    below = expected_loss - value
+    if gap is None or not below > 0 or not isinstance(grads, dict):
+        return False
     try:
         errors = [_gradient_error(grads, name, reference, "")[1]
                   for name, reference in expected_grads.items()]
     except CheckFailure:
-        return ""
-    return "\n" + LOG_GUARD if all(np.isfinite(e) and e <= GRAD_RTOL for e in errors) else ""
+        return False
+    if not all(np.isfinite(e) and e <= GRAD_RTOL for e in errors):
+        return False
+    return below <= gap() + LOSS_RTOL * max(1.0, abs(expected_loss))
 
 
-def verify_step(loss, grads, expected_loss: float, expected_grads: dict, where: str) -> dict:
+def verify_step(loss, grads, expected_loss: float, expected_grads: dict, where: str,
+                guard: Callable[[], float] | None = None) -> dict:
     """The student's (loss, grads) at judge-set parameters, checked against the reference's;
-    the gradients as float64 arrays in the reference's shapes.  Note [Judge holds the state]."""
+    the gradients as float64 arrays in the reference's shapes.  Note [Judge holds the state].
+    `guard`: the step's guard_gap, asked only for a loss below the reference's (Note [A loss a
+    little below the reference's])."""
     value = _number(loss, f"{where}: the loss")
     allowed = LOSS_RTOL * max(1.0, abs(expected_loss))
     if not np.isfinite(value) or abs(value - expected_loss) > allowed:
-        # What the mismatch looks like: Note [A loss a little below the reference's].
-        raise CheckFailure(f"{where}: your loss is {value:.10g}, the reference's at the same "
-                           f"parameters and minibatch is {expected_loss:.10g}"
-                           + _log_guard(value, expected_loss, grads, expected_grads))
+        if not (np.isfinite(value)
+                and _log_guard(value, expected_loss, grads, expected_grads, guard)):
+            raise CheckFailure(f"{where}: your loss is {value:.10g}, the reference's at the "
+                               f"same parameters and minibatch is {expected_loss:.10g}")
+        record_note(LOG_GUARD)  # once per check: Note [A loss a little below the reference's]
     if not isinstance(grads, dict):
         raise CheckFailure(f"{where}: grads is {summarize(grads)}, expected a dict keyed like "
                            f"params")

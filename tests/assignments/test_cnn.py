@@ -722,3 +722,30 @@ def test_swapped_filter_sides_are_named_only_for_non_square_filters() -> None:
     square = Sample("3x3", (x, np.zeros((3, 2, 3, 3)), b, conv))
     assert "height and width swapped" in checks.conv_backward_raised(tall, error)
     assert checks.conv_backward_raised(square, error) == ""
+
+
+# -- Note [A loss a little below the reference's] in grader/checks/trust.py -----------------------
+
+GUARDED_SOFTMAX = '''
+
+def softmax_loss(x, y):
+    # a real hand-in's guard against log(0)
+    shifted = x - np.max(x, axis=1, keepdims=True)
+    probs = np.exp(shifted) / np.sum(np.exp(shifted), axis=1, keepdims=True)
+    N = x.shape[0]
+    loss = -np.sum(np.log(probs[np.arange(N), y] + 1e-7)) / N
+    dx = probs.copy()
+    dx[np.arange(N), y] -= 1
+    return loss, dx / N
+'''
+
+
+def test_a_guard_inside_the_softmax_log_keeps_the_overfitting_points_with_a_note() -> None:
+    """The guard lowers cnn's first training loss by 0.4 of 9.5 (the large start weights): the
+    overfitting check accepts it, as the gradients are true, and names it; the loss checks,
+    like the course's own abs(loss - correct_loss) tests, still judge the loss itself."""
+    result = grade_reference_with("layers.py", GUARDED_SOFTMAX, ASSIGNMENT, "overfit")
+    overfit = check_by_id(result, "ThreeLayerConvNet/overfit")
+    assert overfit.status == "passed", overfit.message
+    assert any("inside the log" in note for note in overfit.details.get("notes", [])), \
+        overfit.details

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from grader.checks.compare import collecting_notes
 from grader.checks.spec import CheckFailure
-from grader.checks.trust import judge_sgd, verify_step
+from grader.checks.trust import guard_gap, judge_sgd, verify_step
 from reference.cs231n.classifiers.fc_net import FullyConnectedNet
 
 
@@ -50,21 +51,41 @@ def _softmax_loss_with_log_guard(scores: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(-np.log(p[np.arange(len(y)), y] + 1e-7)))
 
 
-def test_a_loss_with_a_guard_inside_the_log_is_named_only_with_the_true_gradients():
-    """Note [A loss a little below the reference's], both ways: the guarded loss still fails;
-    it is named when the gradients match, not when they are wrong, nor for a loss above."""
+def test_a_loss_with_a_guard_inside_the_log_is_accepted_in_training_only_with_the_true_gradients():
+    """Note [A loss a little below the reference's], both ways: the guarded loss with the true
+    gradients passes the step with a note naming the guard; with wrong gradients, a loss above
+    the reference's by as much, one further below than a guard can take it, or a step whose
+    loss is not a softmax's (no guard given), the step fails with the numbers alone."""
     X, y, params = _problem()
     net = _net(params)  # some correct-class probabilities near 1e-3, as in the overfit check
     loss, grads = net.loss(X, y)
-    guarded = _softmax_loss_with_log_guard(net.loss(X), y)
-    assert loss - guarded > 1e-6 * loss  # past LOSS_RTOL: the check must still fail
-    with pytest.raises(CheckFailure, match="inside the log"):
-        verify_step(guarded, grads, loss, grads, "step 1")
+    scores = net.loss(X)
+    guarded = _softmax_loss_with_log_guard(scores, y)
+    gap = lambda: guard_gap(scores, y)
+    assert loss - guarded > 1e-6 * loss  # past LOSS_RTOL
+    assert 0 < loss - guarded < gap()
+    with collecting_notes() as notes:
+        checked = verify_step(guarded, grads, loss, grads, "step 1", gap)
+    assert set(checked) == set(grads)
+    assert len(notes) == 1 and "inside the log" in notes[0] and "accepted" in notes[0], notes
     zeros = {k: np.zeros_like(v) for k, v in grads.items()}
-    for claimed, claimed_grads in ((guarded, zeros), (2 * loss - guarded, grads)):
-        with pytest.raises(CheckFailure, match="your loss is") as failure:
-            verify_step(claimed, claimed_grads, loss, grads, "step 1")
-        assert "inside the log" not in str(failure.value)
+    for claimed, claimed_grads, guard in ((guarded, zeros, gap), (2 * loss - guarded, grads, gap),
+                                          (loss - 2 * gap(), grads, gap),
+                                          (guarded, grads, None)):
+        with collecting_notes() as notes, pytest.raises(CheckFailure, match="your loss is") as failure:
+            verify_step(claimed, claimed_grads, loss, grads, "step 1", guard)
+        assert "inside the log" not in str(failure.value) and not notes
+
+
+def test_the_guard_gap_is_what_a_guard_of_guard_eps_takes_off_the_loss():
+    X, y, params = _problem()
+    scores = _net(params).loss(X)
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    p = (np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True))[np.arange(len(y)), y]
+    expected = np.mean(-np.log(p)) - np.mean(-np.log(p + 1e-5))
+    assert guard_gap(scores, y) == pytest.approx(expected, rel=1e-9)
+    huge = np.zeros((2, 3)); huge[:, 1] = 2000.0  # p of class 0 underflows to 0: no overflow
+    assert np.isfinite(guard_gap(huge, np.array([0, 0])))
 
 
 def test_verify_step_rejects_a_gradient_nudged_towards_other_weights():
