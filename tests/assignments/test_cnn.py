@@ -213,6 +213,10 @@ ALTERNATIVE_FILES = {
     "cnn_naive_layers.py": "classifiers/cnn.py",
     "cnn_w2_pooled_axes.py": "classifiers/cnn.py",
     "tiling_asserted.py": "layers.py",
+    "conv_sliding_window.py": "layers.py",
+    "conv_as_strided.py": "layers.py",
+    "norms_transposed.py": "layers.py",
+    "pool_mask.py": "layers.py",
 }
 CONVENTION_ALTERNATIVES = {"groupnorm_flat.py": "layers.py"}
 
