@@ -181,6 +181,21 @@ def test_a_students_correct_alternative_gets_full_marks(name: str, edition: str)
         shutil.rmtree(package.parent, ignore_errors=True)
 
 
+@pytest.mark.parametrize("assignment", ["batchnorm", "dropout"])
+@pytest.mark.parametrize("name", sorted(n for n, f in STUDENT_ALTERNATIVE_FILES.items()
+                                        if f == FC_NET))
+def test_a_students_networks_get_full_marks_in_the_later_notebooks(name: str, assignment: str):
+    """The same FullyConnectedNet, with its normalization and dropout, graded by the
+    notebooks that use them."""
+    package = copy_reference()
+    try:
+        target = package / FC_NET
+        target.write_text(target.read_text() + "\n\n" + (STUDENT_ALTERNATIVES / name).read_text())
+        assert_full_marks(grade(package, assignment))
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+
+
 COURSE_FILES = ["layers.py", "layer_utils.py", "optim.py", FC_NET, "fast_layers.py"]
 
 
