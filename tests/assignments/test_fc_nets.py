@@ -151,6 +151,7 @@ STUDENT_ALTERNATIVES = Path(__file__).resolve().parent / "fc_nets_alternatives"
 STUDENT_ALTERNATIVE_FILES = {
     "affine_reshape_len.py": "layers.py",
     "affine_prod.py": "layers.py",
+    "affine_cache_rows.py": "layers.py",
     "losses_vectorised.py": "layers.py",
     "losses_probs_copy.py": "layers.py",
     "optim_setdefault.py": "optim.py",
