@@ -217,6 +217,7 @@ ALTERNATIVE_FILES = {
     "conv_as_strided.py": "layers.py",
     "norms_transposed.py": "layers.py",
     "pool_mask.py": "layers.py",
+    "conv_tensordot_groups_looped.py": "layers.py",
     "cnn_fast_layers_loop.py": "classifiers/cnn.py",
 }
 CONVENTION_ALTERNATIVES = {"groupnorm_flat.py": "layers.py"}
