@@ -230,6 +230,11 @@ def _with_alternative(name: str) -> Path:
     return package
 
 
+def test_every_file_in_the_alternatives_folder_is_graded() -> None:
+    assert ({p.name for p in ALTERNATIVES.glob("*.py")}
+            == set(ALTERNATIVE_FILES) | set(CONVENTION_ALTERNATIVES))
+
+
 @pytest.mark.parametrize("name", sorted(ALTERNATIVE_FILES))
 def test_correct_alternative_gets_full_marks(name: str) -> None:
     package = _with_alternative(name)
