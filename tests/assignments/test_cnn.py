@@ -213,6 +213,12 @@ ALTERNATIVE_FILES = {
     "cnn_naive_layers.py": "classifiers/cnn.py",
     "cnn_w2_pooled_axes.py": "classifiers/cnn.py",
     "tiling_asserted.py": "layers.py",
+    "conv_sliding_window.py": "layers.py",
+    "conv_as_strided.py": "layers.py",
+    "norms_transposed.py": "layers.py",
+    "pool_mask.py": "layers.py",
+    "conv_tensordot_groups_looped.py": "layers.py",
+    "cnn_fast_layers_loop.py": "classifiers/cnn.py",
 }
 CONVENTION_ALTERNATIVES = {"groupnorm_flat.py": "layers.py"}
 
@@ -222,6 +228,11 @@ def _with_alternative(name: str) -> Path:
     target = package / {**ALTERNATIVE_FILES, **CONVENTION_ALTERNATIVES}[name]
     target.write_text(target.read_text() + "\n\n" + (ALTERNATIVES / name).read_text())
     return package
+
+
+def test_every_file_in_the_alternatives_folder_is_graded() -> None:
+    assert ({p.name for p in ALTERNATIVES.glob("*.py")}
+            == set(ALTERNATIVE_FILES) | set(CONVENTION_ALTERNATIVES))
 
 
 @pytest.mark.parametrize("name", sorted(ALTERNATIVE_FILES))

@@ -5,7 +5,8 @@ files, as a zip and under another package name, and alternative
 implementations (examples/fc_nets/ada/, the bundled correct example: loop-based layers,
 a course-style optim.py without __all__ that updates in place with epsilon
 inside the square root, and networks written differently, one of which draws
-its initial weights from its own generator).  Broken code loses points: each
+its initial weights from its own generator; and fc_nets_alternatives/, one idiom
+per file, graded under every edition).  Broken code loses points: each
 Bug (assignments/fc_nets/mutants.py, which `grade selftest` grades too) is one
 realistic mistake in one graded function, and must cost points on that function
 and nothing unrelated; several must also say what the mistake is.  The starter
@@ -141,6 +142,93 @@ def test_correct_alternative_gets_full_marks(alternative: str):
     package = _package_with_alternative(alternative)
     try:
         assert_full_marks(grade(package, ASSIGNMENT))
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+
+
+# Each file in fc_nets_alternatives/ holds replacement definitions for one module of the
+# reference package (its README.md); appended to that module, they shadow the reference's.
+STUDENT_ALTERNATIVES = Path(__file__).resolve().parent / "fc_nets_alternatives"
+STUDENT_ALTERNATIVE_FILES = {
+    "affine_reshape_len.py": "layers.py",
+    "affine_prod.py": "layers.py",
+    "affine_cache_rows.py": "layers.py",
+    "losses_vectorised.py": "layers.py",
+    "losses_probs_copy.py": "layers.py",
+    "optim_setdefault.py": "optim.py",
+    "optim_inplace_state.py": "optim.py",
+    "nets_unrolled.py": FC_NET,
+    "nets_cache_lists.py": FC_NET,
+    "relu_writes_dout.py": "layers.py",
+    "optim_fresh_config.py": "optim.py",
+}
+
+
+EDITIONS = ["classic", "cs231n_2021", "cs231n_2025", "compsci682"]
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+@pytest.mark.parametrize("name", sorted(STUDENT_ALTERNATIVE_FILES))
+def test_a_students_correct_alternative_gets_full_marks(name: str, edition: str):
+    """Under every edition, each of which grades a different set of these functions (Note
+    [Assigned parts] in grader/scoring/assignment.py); a correct solution fails no check,
+    advisories included."""
+    package = copy_reference()
+    try:
+        target = package / STUDENT_ALTERNATIVE_FILES[name]
+        target.write_text(target.read_text() + "\n\n" + (STUDENT_ALTERNATIVES / name).read_text())
+        assert_full_marks(grade_submission(
+            package, assignments.load(ASSIGNMENT, {"edition": edition}), Options()))
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+
+
+def test_every_file_in_the_alternatives_folder_is_graded():
+    assert {p.name for p in STUDENT_ALTERNATIVES.glob("*.py")} == set(STUDENT_ALTERNATIVE_FILES)
+
+
+# One slip in an alternative each (file, text, replacement, function it belongs to, edition):
+# the alternatives are graded, not shadowed by the reference they are appended to.
+ALTERNATIVE_SLIPS = [
+    ("affine_reshape_len.py", "dout.dot(w.T).reshape(*x.shape)", "dout.dot(w.T)",
+     "affine_backward", "classic"),
+    ("relu_writes_dout.py", "dx[x <= 0] = 0", "dx[x > 0] = 0", "relu_backward", "classic"),
+    ("losses_vectorised.py", "(np.exp(x - lse) - one_hot) / N", "np.exp(x - lse) - one_hot",
+     "softmax_loss", "cs231n_2025"),
+    ("optim_inplace_state.py", "next_w -= lr * m_hat / (np.sqrt(v_hat) + eps)",
+     "next_w -= lr * m / (np.sqrt(v) + eps)", "adam", "classic"),
+    ("nets_unrolled.py", "reg_loss += 0.5 * self.reg", "reg_loss += self.reg",
+     "FullyConnectedNet.loss", "classic"),
+]
+
+
+@pytest.mark.parametrize("name, old, new, target, edition", ALTERNATIVE_SLIPS,
+                         ids=[slip[0] for slip in ALTERNATIVE_SLIPS])
+def test_a_slip_in_an_alternative_loses_points_on_its_function(name, old, new, target, edition):
+    source = (STUDENT_ALTERNATIVES / name).read_text()
+    assert old in source
+    package = copy_reference()
+    try:
+        file = package / STUDENT_ALTERNATIVE_FILES[name]
+        file.write_text(file.read_text() + "\n\n" + source.replace(old, new))
+        result = grade_submission(package, assignments.load(ASSIGNMENT, {"edition": edition}),
+                                  Options())
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+    assert catching(result, target), f"{target} kept full marks"
+
+
+@pytest.mark.parametrize("assignment", ["batchnorm", "dropout"])
+@pytest.mark.parametrize("name", sorted(n for n, f in STUDENT_ALTERNATIVE_FILES.items()
+                                        if f == FC_NET))
+def test_a_students_networks_get_full_marks_in_the_later_notebooks(name: str, assignment: str):
+    """The same FullyConnectedNet, with its normalization and dropout, graded by the
+    notebooks that use them."""
+    package = copy_reference()
+    try:
+        target = package / FC_NET
+        target.write_text(target.read_text() + "\n\n" + (STUDENT_ALTERNATIVES / name).read_text())
+        assert_full_marks(grade(package, assignment))
     finally:
         shutil.rmtree(package.parent, ignore_errors=True)
 
