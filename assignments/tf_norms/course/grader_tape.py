@@ -222,6 +222,16 @@ def model_scores(model, x):
 # under Keras 3, which the student could not have known.  So the loop trains Keras' list
 # and every trainable tf.Variable in the attributes of the model and of the layers and
 # modules it holds (in lists, tuples and dicts too), each once, as Keras 2 would have.
+#
+# Note [Keras layers in a tf.Module]
+# The other way round too: the starter's `NormalizedCNN(tf.Module)` may hold Keras layers
+# ("You may use tf.nn / Keras layers for conv and pooling").  Under Keras 2 a layer was a
+# tf.Module and its kernel a tf.Variable, so `model.trainable_variables` listed them; a Keras 3
+# layer is neither, and its variables are Keras' own, so the tf.Module's list held only the
+# gammas and betas: the lab's train failed with "No gradients provided for any variable" for
+# the plain model and trained only its normalization parameters otherwise (0/3 on the training
+# checks for a correct file).  The walk therefore also takes each held Keras layer's own
+# trainable_variables.
 
 
 def _variables(model, own=None) -> list:
@@ -245,6 +255,12 @@ def _variables(model, own=None) -> list:
         elif isinstance(value, dict):
             pending.extend(value.values())
         elif value is model or isinstance(value, (tf.Module, tf.keras.layers.Layer)):
+            if isinstance(value, tf.keras.layers.Layer) and value is not model:
+                # a Keras 3 layer's own variables are no tf.Variable (Note [Keras layers in a tf.Module])
+                for variable in value.trainable_variables:
+                    if id(variable) not in have:
+                        have.add(id(variable))
+                        result.append(variable)
             try:
                 pending.extend(vars(value).values())
             except TypeError:
@@ -258,24 +274,29 @@ def _variables(model, own=None) -> list:
 # gave it, and under Keras 3 a `tf.keras.Model` keeping its kernels, gammas and betas as
 # plain `tf.Variable`s hands it an empty or short list.  A correct lab then lost every
 # training check with "`train(...)` raised ValueError: not enough values to unpack" (Keras'
-# apply_gradients on no variables), or trained only its Keras layers.  So while the
-# submission's train runs, such a model answers `trainable_variables` and
-# `trainable_weights` as Keras 2 did (Keras' list and the tf.Variables its attributes
-# hold, the same walk as the reference's loop); its class is put back afterwards.  A model
-# whose lists already hold every variable (tf.Module, Keras layers only) is not touched.
+# apply_gradients on no variables), or trained only its Keras layers; a tf.Module holding
+# Keras layers lost their weights the same way (Note [Keras layers in a tf.Module]).  So
+# while the submission's train runs, such a model answers `trainable_variables` and
+# `trainable_weights` as Keras 2 did (its own list and what the reference's loop's walk
+# adds, a tuple where its own list is one); its class is put back afterwards.  The list is
+# made each time it is asked for, since Keras layers make their variables on their first
+# call, inside the train; a model whose list holds every variable (the reference's
+# tf.Module) gets the same list as before.
 
 
 def train_student(module: str, name, model, x, y, **options):
     """`module.name(model, x, y, **options)`, the submission's train, with the model's
     variables listed as Keras 2 listed them (Note [The submission's train under Keras 3])."""
     train = _function(module, name)
-    keras = tf.keras.layers.Layer
-    if not isinstance(model, keras) or len(_variables(model)) == len(model.trainable_variables):
+    own = getattr(type(model), "trainable_variables", None)
+    if not isinstance(model, (tf.Module, tf.keras.layers.Layer)) or not isinstance(own, property):
         return train(model, x, y, **options)
     original = type(model)
 
     def listed(self):
-        return _variables(self, original.trainable_variables.fget(self))
+        keras = own.fget(self)  # Keras 3 layers build their variables on the first call: asked each time
+        found = _variables(self, keras)
+        return type(keras)(found) if isinstance(keras, tuple) else found
 
     keras2 = type(original.__name__, (original,), {"trainable_variables": property(listed),
                                                    "trainable_weights": property(listed),
