@@ -265,6 +265,121 @@ def _check(result, check_id: str):
     return next(c for c in result.checks if c.id == check_id)
 
 
+# Correct work written another way.  by-hand: global pruning without torch.nn.utils.prune (one
+# torch.kthvalue threshold over every weight, masks multiplied in place, np.arange
+# percentages) and filters zeroed by a mask multiplied into weight.data.  tuple-positional:
+# parameters_to_prune as a tuple built over named_modules, the sparsity printed, and
+# prune.ln_structured with positional arguments, removed layer by layer.
+OTHER_STYLES = {
+    "by-hand": [
+        ('pruning_percentages = [0.1 * k for k in range(1, 9)]\n'
+         'for amount in pruning_percentages:\n'
+         '    pruned = copy.deepcopy(model)\n'
+         '    targets = [(m, "weight") for m in pruned.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]\n'
+         '    prune.global_unstructured(targets, pruning_method=prune.L1Unstructured, amount=amount)\n'
+         '    for m, name in targets:\n'
+         '        prune.remove(m, name)\n'
+         '    print(f"{amount:.0%} of all weights pruned:")\n'
+         '    test_model(pruned, test_data, mode=mode)\n',
+         'for p in np.arange(0.1, 0.9, 0.1):\n'
+         '    m2 = copy.deepcopy(model)\n'
+         '    layers = [m for m in m2.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]\n'
+         '    all_w = torch.cat([l.weight.detach().abs().flatten() for l in layers])\n'
+         '    k = int(round(p * all_w.numel()))\n'
+         '    threshold = torch.kthvalue(all_w, k).values\n'
+         '    with torch.no_grad():\n'
+         '        for l in layers:\n'
+         '            l.weight.mul_((l.weight.abs() > threshold).float())\n'
+         "    print('pruned', p)\n"
+         '    test_model(m2, test_data, mode=mode)\n'),
+        ('structured_percentages = [0.1, 0.2, 0.3]\n'
+         'for fraction in structured_percentages:\n'
+         '    smaller = copy.deepcopy(model)\n'
+         '    convs = [m for m in smaller.modules() if isinstance(m, torch.nn.Conv2d)]\n'
+         '    for conv in convs:\n'
+         '        prune.ln_structured(conv, name="weight", amount=fraction, n=1, dim=0)\n'
+         '    for conv in convs:\n'
+         '        prune.remove(conv, "weight")\n'
+         '    print(f"{fraction:.0%} of the filters of each conv layer pruned:")\n'
+         '    test_model(smaller, test_data, mode=mode)\n',
+         'for p in [0.2, 0.4, 0.6]:\n'
+         '    m3 = copy.deepcopy(model)\n'
+         '    for name, module in m3.named_modules():\n'
+         '        if isinstance(module, nn.Conv2d):\n'
+         '            l1 = torch.sum(torch.abs(module.weight.data), dim=(1, 2, 3))\n'
+         '            n_prune = int(round(p * len(l1)))\n'
+         '            idx = torch.argsort(l1)[:n_prune]\n'
+         '            mask = torch.ones_like(l1)\n'
+         '            mask[idx] = 0\n'
+         '            module.weight.data = module.weight.data * mask.view(-1, 1, 1, 1)\n'
+         '    test_model(m3, test_data, mode=mode)\n'),
+        ('import copy\n'
+         'import torch\n',
+         'import copy\n'
+         'import numpy as np\n'
+         'import torch\n'
+         'import torch.nn as nn\n'),
+    ],
+    "tuple-positional": [
+        ('pruning_percentages = [0.1 * k for k in range(1, 9)]\n'
+         'for amount in pruning_percentages:\n'
+         '    pruned = copy.deepcopy(model)\n'
+         '    targets = [(m, "weight") for m in pruned.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]\n'
+         '    prune.global_unstructured(targets, pruning_method=prune.L1Unstructured, amount=amount)\n'
+         '    for m, name in targets:\n'
+         '        prune.remove(m, name)\n'
+         '    print(f"{amount:.0%} of all weights pruned:")\n'
+         '    test_model(pruned, test_data, mode=mode)\n',
+         'amounts = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]\n'
+         'results = []\n'
+         'for amount in amounts:\n'
+         '    model_copy = copy.deepcopy(model)\n'
+         '    parameters_to_prune = []\n'
+         '    for name, module in model_copy.named_modules():\n'
+         '        if isinstance(module, torch.nn.Conv2d) or isinstance(module, torch.nn.Linear):\n'
+         "            parameters_to_prune.append((module, 'weight'))\n"
+         '    parameters_to_prune = tuple(parameters_to_prune)\n'
+         '    prune.global_unstructured(\n'
+         '        parameters_to_prune,\n'
+         '        pruning_method=prune.L1Unstructured,\n'
+         '        amount=amount,\n'
+         '    )\n'
+         '    for module, name in parameters_to_prune:\n'
+         '        prune.remove(module, name)\n'
+         '    zeros = sum(float(torch.sum(m.weight == 0)) for m, _ in parameters_to_prune)\n'
+         '    total = sum(float(m.weight.nelement()) for m, _ in parameters_to_prune)\n'
+         '    print("Global sparsity: {:.2f}%".format(100. * zeros / total))\n'
+         '    results.append(test_model(model_copy, test_data, mode=mode))\n'),
+        ('structured_percentages = [0.1, 0.2, 0.3]\n'
+         'for fraction in structured_percentages:\n'
+         '    smaller = copy.deepcopy(model)\n'
+         '    convs = [m for m in smaller.modules() if isinstance(m, torch.nn.Conv2d)]\n'
+         '    for conv in convs:\n'
+         '        prune.ln_structured(conv, name="weight", amount=fraction, n=1, dim=0)\n'
+         '    for conv in convs:\n'
+         '        prune.remove(conv, "weight")\n'
+         '    print(f"{fraction:.0%} of the filters of each conv layer pruned:")\n'
+         '    test_model(smaller, test_data, mode=mode)\n',
+         'for amount in (0.25, 0.5, 0.75):\n'
+         '    pruned_model = copy.deepcopy(model)\n'
+         '    for name, module in pruned_model.named_modules():\n'
+         '        if isinstance(module, torch.nn.Conv2d):\n'
+         "            prune.ln_structured(module, 'weight', amount, 1, 0)\n"
+         "            prune.remove(module, 'weight')\n"
+         '    test_model(pruned_model, test_data, mode=mode)\n'),
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(OTHER_STYLES))
+def test_more_correct_styles_get_full_marks(name: str) -> None:
+    path = _variant(*OTHER_STYLES[name])
+    try:
+        assert_full_marks(grade(path, ASSIGNMENT))
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
 def test_l2_filters_other_percentages_and_biases_in_the_global_ranking_get_full_marks() -> None:
     """Note [Any Ln norm ranks filters]: n=2 (the PyTorch documentation's example) removes
     other filters than the course's n=1 here; percentages the student chose (0.17 gives 5 of

@@ -178,8 +178,147 @@ ALTERNATIVES = [
 ]
 
 
-def test_correct_alternative_gets_full_marks() -> None:
-    bugs = [Bug(f"alternative {n}", FILE, old, new, "") for n, (old, new) in enumerate(ALTERNATIVES)]
+# More correct work written another way, one grading each: torch.flatten(x, 1) as the
+# notebook's flatten; three_layer_convnet with padding tuples, torch.relu / clamp(min=0) and
+# torch.matmul on a reshape; ThreeLayerConvNet with (5, 5) kernel tuples, nn.ReLU(inplace=True)
+# and nn.Flatten modules, kaiming_normal_(nonlinearity='relu') and constant_ biases; the
+# Sequential with padding='same', in-place ReLUs, nn.Flatten and the course's random_weight /
+# zero_weight assigned through .data (the Linear's drawn as (D_in, D_out) and transposed).
+ALTERNATIVES_FUNCTIONAL = [
+    ('    return x.view(N, -1)  # one row of C * H * W values per image\n',
+     '    return torch.flatten(x, 1)\n'),
+    ('    hidden = F.relu(F.conv2d(x, conv_w1, conv_b1, padding=2))\n'
+     '    hidden = F.relu(F.conv2d(hidden, conv_w2, conv_b2, padding=1))\n'
+     '    scores = flatten(hidden).mm(fc_w) + fc_b\n',
+     '    N = x.shape[0]\n'
+     '    x1 = F.conv2d(x, conv_w1, bias=conv_b1, padding=(2, 2))\n'
+     '    r1 = torch.relu(x1)\n'
+     '    x2 = F.conv2d(r1, conv_w2, bias=conv_b2, stride=1, padding=(1, 1))\n'
+     '    r2 = x2.clamp(min=0)\n'
+     '    scores = torch.matmul(r2.reshape(N, -1), fc_w) + fc_b\n'),
+    ('        self.conv1 = nn.Conv2d(in_channel, channel_1, kernel_size=5, padding=2)\n'
+     '        self.conv2 = nn.Conv2d(channel_1, channel_2, kernel_size=3, padding=1)\n'
+     '        self.fc = nn.Linear(channel_2 * 32 * 32, num_classes)\n'
+     '        for layer in (self.conv1, self.conv2, self.fc):\n'
+     '            nn.init.kaiming_normal_(layer.weight)\n',
+     '        self.conv1 = nn.Conv2d(in_channel, channel_1, (5, 5), padding=(2, 2), bias=True)\n'
+     "        nn.init.kaiming_normal_(self.conv1.weight, nonlinearity='relu')\n"
+     '        nn.init.constant_(self.conv1.bias, 0)\n'
+     '        self.relu1 = nn.ReLU(inplace=True)\n'
+     '        self.conv2 = nn.Conv2d(channel_1, channel_2, (3, 3), padding=(1, 1), bias=True)\n'
+     "        nn.init.kaiming_normal_(self.conv2.weight, nonlinearity='relu')\n"
+     '        nn.init.constant_(self.conv2.bias, 0)\n'
+     '        self.relu2 = nn.ReLU(inplace=True)\n'
+     '        self.flatten = nn.Flatten()\n'
+     '        self.fc3 = nn.Linear(channel_2 * 32 * 32, num_classes)\n'
+     "        nn.init.kaiming_normal_(self.fc3.weight, nonlinearity='relu')\n"
+     '        nn.init.constant_(self.fc3.bias, 0)\n'),
+    ('        hidden = F.relu(self.conv1(x))\n'
+     '        hidden = F.relu(self.conv2(hidden))\n'
+     '        scores = self.fc(flatten(hidden))\n',
+     '        x = self.relu1(self.conv1(x))\n'
+     '        x = self.relu2(self.conv2(x))\n'
+     '        x = self.flatten(x)\n'
+     '        scores = self.fc3(x)\n'),
+    ('model = nn.Sequential(\n'
+     '    nn.Conv2d(3, channel_1, kernel_size=5, padding=2),\n'
+     '    nn.ReLU(),\n'
+     '    nn.Conv2d(channel_1, channel_2, kernel_size=3, padding=1),\n'
+     '    nn.ReLU(),\n'
+     '    Flatten(),\n',
+     'model = nn.Sequential(\n'
+     "    nn.Conv2d(3, channel_1, kernel_size=5, padding='same'),\n"
+     '    nn.ReLU(inplace=True),\n'
+     "    nn.Conv2d(channel_1, channel_2, kernel_size=3, padding='same'),\n"
+     '    nn.ReLU(inplace=True),\n'
+     '    nn.Flatten(),\n'),
+    ('for layer in model:\n'
+     '    if isinstance(layer, (nn.Conv2d, nn.Linear)):\n'
+     '        nn.init.kaiming_normal_(layer.weight)\n'
+     '        nn.init.zeros_(layer.bias)\n',
+     'model[0].weight.data = random_weight(model[0].weight.size())\n'
+     'model[0].bias.data = zero_weight(model[0].bias.size())\n'
+     'model[2].weight.data = random_weight(model[2].weight.size())\n'
+     'model[2].bias.data = zero_weight(model[2].bias.size())\n'
+     'model[5].weight.data = random_weight((channel_2 * 32 * 32, 6)).t()\n'
+     'model[5].bias.data = zero_weight(6)\n'),
+]
+# x.view(x.size(0), -1) as flatten; F.conv2d with positional stride and padding and `@`;
+# ThreeLayerConvNet as an inner nn.Sequential initialised over self.modules(); the Sequential
+# initialised by model.apply.
+ALTERNATIVES_NESTED = [
+    ('    return x.view(N, -1)  # one row of C * H * W values per image\n',
+     '    return x.view(x.size(0), -1)\n'),
+    ('    hidden = F.relu(F.conv2d(x, conv_w1, conv_b1, padding=2))\n'
+     '    hidden = F.relu(F.conv2d(hidden, conv_w2, conv_b2, padding=1))\n'
+     '    scores = flatten(hidden).mm(fc_w) + fc_b\n',
+     '    conv1 = F.conv2d(x, conv_w1, conv_b1, 1, 2)\n'
+     '    relu1 = F.relu(conv1)\n'
+     '    conv2 = F.conv2d(relu1, conv_w2, conv_b2, 1, 1)\n'
+     '    relu2 = F.relu(conv2)\n'
+     '    scores = relu2.view(relu2.shape[0], -1) @ fc_w + fc_b\n'),
+    ('        self.conv1 = nn.Conv2d(in_channel, channel_1, kernel_size=5, padding=2)\n'
+     '        self.conv2 = nn.Conv2d(channel_1, channel_2, kernel_size=3, padding=1)\n'
+     '        self.fc = nn.Linear(channel_2 * 32 * 32, num_classes)\n'
+     '        for layer in (self.conv1, self.conv2, self.fc):\n'
+     '            nn.init.kaiming_normal_(layer.weight)\n',
+     '        self.layers = nn.Sequential(\n'
+     '            nn.Conv2d(in_channel, channel_1, kernel_size=5, padding=2),\n'
+     '            nn.ReLU(),\n'
+     '            nn.Conv2d(channel_1, channel_2, kernel_size=3, padding=1),\n'
+     '            nn.ReLU(),\n'
+     '            nn.Flatten(),\n'
+     '            nn.Linear(channel_2 * 32 * 32, num_classes),\n'
+     '        )\n'
+     '        for m in self.modules():\n'
+     '            if isinstance(m, (nn.Conv2d, nn.Linear)):\n'
+     '                nn.init.kaiming_normal_(m.weight)\n'
+     '                nn.init.zeros_(m.bias)\n'),
+    ('        hidden = F.relu(self.conv1(x))\n'
+     '        hidden = F.relu(self.conv2(hidden))\n'
+     '        scores = self.fc(flatten(hidden))\n',
+     '        scores = self.layers(x)\n'),
+    ('for layer in model:\n'
+     '    if isinstance(layer, (nn.Conv2d, nn.Linear)):\n'
+     '        nn.init.kaiming_normal_(layer.weight)\n'
+     '        nn.init.zeros_(layer.bias)\n',
+     'def init_weights(m):\n'
+     '    if type(m) in [nn.Conv2d, nn.Linear]:\n'
+     '        nn.init.kaiming_normal_(m.weight.data)\n'
+     '        m.bias.data.fill_(0.0)\n'
+     'model.apply(init_weights)\n'),
+]
+# ThreeLayerConvNet with padding='same', kaiming_normal_(a=0, mode='fan_in',
+# nonlinearity='relu'), nn.functional.relu and torch.flatten(x, start_dim=1).
+ALTERNATIVES_SAME = [
+    ('        self.conv1 = nn.Conv2d(in_channel, channel_1, kernel_size=5, padding=2)\n'
+     '        self.conv2 = nn.Conv2d(channel_1, channel_2, kernel_size=3, padding=1)\n'
+     '        self.fc = nn.Linear(channel_2 * 32 * 32, num_classes)\n'
+     '        for layer in (self.conv1, self.conv2, self.fc):\n'
+     '            nn.init.kaiming_normal_(layer.weight)\n',
+     "        self.conv1 = nn.Conv2d(in_channel, channel_1, kernel_size=5, padding='same')\n"
+     "        self.conv2 = nn.Conv2d(channel_1, channel_2, kernel_size=3, padding='same')\n"
+     '        self.fc = nn.Linear(channel_2 * 32 * 32, num_classes)\n'
+     "        nn.init.kaiming_normal_(self.conv1.weight, a=0, mode='fan_in', nonlinearity='relu')\n"
+     "        nn.init.kaiming_normal_(self.conv2.weight, a=0, mode='fan_in', nonlinearity='relu')\n"
+     "        nn.init.kaiming_normal_(self.fc.weight, a=0, mode='fan_in', nonlinearity='relu')\n"
+     '        nn.init.zeros_(self.conv1.bias)\n'
+     '        nn.init.zeros_(self.conv2.bias)\n'
+     '        nn.init.zeros_(self.fc.bias)\n'),
+    ('        hidden = F.relu(self.conv1(x))\n'
+     '        hidden = F.relu(self.conv2(hidden))\n'
+     '        scores = self.fc(flatten(hidden))\n',
+     '        x = nn.functional.relu(self.conv1(x))\n'
+     '        x = nn.functional.relu(self.conv2(x))\n'
+     '        scores = self.fc(torch.flatten(x, start_dim=1))\n'),
+]
+
+
+@pytest.mark.parametrize("alternatives", [ALTERNATIVES, ALTERNATIVES_FUNCTIONAL, ALTERNATIVES_NESTED,
+                                          ALTERNATIVES_SAME],
+                         ids=["ordered-dict", "functional", "nested", "same-padding"])
+def test_correct_alternative_gets_full_marks(alternatives) -> None:
+    bugs = [Bug(f"alternative {n}", FILE, old, new, "") for n, (old, new) in enumerate(alternatives)]
     assert_full_marks(grade_file_with_bugs(SOLUTION, FILE, ASSIGNMENT, bugs))
 
 

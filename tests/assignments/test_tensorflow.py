@@ -26,8 +26,8 @@ import pytest
 from grader.scoring import assignment as assignments
 
 from . import course_notebooks
-from .conftest import (assert_bundle_caught, assert_bundles_partition, assert_full_marks, bundle, grade,
-                       grade_file_with_bugs, load_mutants, solution_path)
+from .conftest import (Bug, assert_bundle_caught, assert_bundles_partition, assert_full_marks, bundle,
+                       grade, grade_file_with_bugs, load_mutants, solution_path)
 
 # Note [Framework assignment tests are slow]: every grading here starts a worker that
 # imports TensorFlow, runs the notebook and trains a model; `make test-slow` (and CI) runs them.
@@ -219,6 +219,149 @@ def test_the_course_import_of_invert_ch_is_no_error(package):
         assert not [note for note in result.notes if "error" in note], result.notes
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# Correct work written another way, one grading each.  pad-valid: tf.pad and 'VALID'
+# convolutions with tf.nn.bias_add, tf.reshape and tf.add; weights by tf.random.normal *
+# sqrt(2 / fan_in) and HeNormal, a bias from np.zeros with a dtype; the subclass with
+# ZeroPadding2D and 'valid' Conv2D, HeNormal, tf.nn.relu and tf.nn.softmax in call; the
+# Sequential with an InputLayer, ZeroPadding2D, ReLU and Activation layers.  layers: tf.nn.conv2d
+# given explicit padding lists, Flatten() and `@`; VarianceScaling(scale=2.0) called for the conv
+# weights; the subclass with ReLU, Flatten and Softmax layers; a Sequential grown by model.add.
+ALTERNATIVES = {
+    "pad-valid": [
+        ("    hidden = tf.nn.conv2d(x, conv_w1, strides=1, padding='SAME') + conv_b1\n"
+         '    hidden = tf.nn.relu(hidden)\n'
+         "    hidden = tf.nn.conv2d(hidden, conv_w2, strides=1, padding='SAME') + conv_b2\n"
+         '    hidden = tf.nn.relu(hidden)\n'
+         '    scores = tf.matmul(flatten(hidden), fc_w) + fc_b\n',
+         "    x_pad = tf.pad(x, [[0, 0], [2, 2], [2, 2], [0, 0]], 'CONSTANT')\n"
+         "    conv1 = tf.nn.conv2d(x_pad, conv_w1, strides=[1, 1, 1, 1], padding='VALID')\n"
+         '    relu1 = tf.nn.relu(tf.nn.bias_add(conv1, conv_b1))\n'
+         '    relu1_pad = tf.pad(relu1, [[0, 0], [1, 1], [1, 1], [0, 0]])\n'
+         "    conv2 = tf.nn.conv2d(relu1_pad, conv_w2, strides=[1, 1, 1, 1], padding='VALID')\n"
+         '    relu2 = tf.nn.relu(tf.nn.bias_add(conv2, conv_b2))\n'
+         '    relu2_flat = tf.reshape(relu2, (tf.shape(relu2)[0], -1))\n'
+         '    scores = tf.add(tf.matmul(relu2_flat, fc_w), fc_b)\n'),
+        ('    conv_w1 = tf.Variable(create_matrix_with_kaiming_normal((5, 5, 3, 32)))\n'
+         '    conv_b1 = tf.Variable(tf.zeros((32,)))\n',
+         '    conv_w1 = tf.Variable(tf.random.normal((5, 5, 3, 32)) * np.sqrt(2.0 / (5 * 5 * 3)))\n'
+         '    conv_b1 = tf.Variable(np.zeros(32), dtype=tf.float32)\n'),
+        ('    fc_w = tf.Variable(create_matrix_with_kaiming_normal((32 * 32 * 16, 6)))\n'
+         '    fc_b = tf.Variable(tf.zeros((6,)))\n',
+         '    init = tf.keras.initializers.HeNormal()\n'
+         '    fc_w = tf.Variable(init(shape=(32 * 32 * 16, 6)))\n'
+         '    fc_b = tf.Variable(tf.zeros([6]))\n'),
+        ('        initializer = tf.initializers.VarianceScaling(scale=2.0)\n'
+         "        self.conv1 = tf.keras.layers.Conv2D(channel_1, 5, padding='same',\n"
+         "            activation='relu', kernel_initializer=initializer)\n"
+         "        self.conv2 = tf.keras.layers.Conv2D(channel_2, 3, padding='same',\n"
+         "            activation='relu', kernel_initializer=initializer)\n"
+         '        self.flatten = tf.keras.layers.Flatten()\n'
+         "        self.fc = tf.keras.layers.Dense(num_classes, activation='softmax',\n"
+         '            kernel_initializer=initializer)\n',
+         '        initializer = tf.keras.initializers.HeNormal()\n'
+         '        self.pad1 = tf.keras.layers.ZeroPadding2D(padding=2)\n'
+         "        self.conv1 = tf.keras.layers.Conv2D(channel_1, (5, 5), padding='valid', kernel_initializer=initializer)\n"
+         '        self.pad2 = tf.keras.layers.ZeroPadding2D(padding=(1, 1))\n'
+         "        self.conv2 = tf.keras.layers.Conv2D(channel_2, (3, 3), padding='valid', kernel_initializer=initializer)\n"
+         '        self.fc = tf.keras.layers.Dense(num_classes, kernel_initializer=initializer)\n'),
+        ('        scores = self.fc(self.flatten(self.conv2(self.conv1(x))))\n',
+         '        x = tf.nn.relu(self.conv1(self.pad1(x)))\n'
+         '        x = tf.nn.relu(self.conv2(self.pad2(x)))\n'
+         '        x = tf.reshape(x, (tf.shape(x)[0], -1))\n'
+         '        scores = tf.nn.softmax(self.fc(x))\n'),
+        ('    initializer = tf.initializers.VarianceScaling(scale=2.0)\n'
+         '    model = tf.keras.Sequential([\n'
+         "        tf.keras.layers.Conv2D(32, 5, padding='same', activation='relu',\n"
+         '                               kernel_initializer=initializer,\n'
+         '                               input_shape=(32, 32, 3)),\n'
+         "        tf.keras.layers.Conv2D(16, 3, padding='same', activation='relu',\n"
+         '                               kernel_initializer=initializer),\n'
+         '        tf.keras.layers.Flatten(),\n',
+         '    initializer = tf.keras.initializers.HeNormal()\n'
+         '    model = tf.keras.Sequential([\n'
+         '        tf.keras.layers.InputLayer(input_shape=(32, 32, 3)),\n'
+         '        tf.keras.layers.ZeroPadding2D(2),\n'
+         '        tf.keras.layers.Conv2D(32, 5, kernel_initializer=initializer),\n'
+         '        tf.keras.layers.ReLU(),\n'
+         '        tf.keras.layers.ZeroPadding2D(1),\n'
+         '        tf.keras.layers.Conv2D(16, 3, kernel_initializer=initializer),\n'
+         "        tf.keras.layers.Activation('relu'),\n"
+         '        tf.keras.layers.Flatten(),\n'),
+    ],
+    "layers": [
+        ("    hidden = tf.nn.conv2d(x, conv_w1, strides=1, padding='SAME') + conv_b1\n"
+         '    hidden = tf.nn.relu(hidden)\n'
+         "    hidden = tf.nn.conv2d(hidden, conv_w2, strides=1, padding='SAME') + conv_b2\n"
+         '    hidden = tf.nn.relu(hidden)\n'
+         '    scores = tf.matmul(flatten(hidden), fc_w) + fc_b\n',
+         '    h1 = tf.nn.relu(tf.nn.conv2d(x, conv_w1, [1, 1, 1, 1], [[0, 0], [2, 2], [2, 2], [0, 0]]) + conv_b1)\n'
+         '    h2 = tf.nn.relu(tf.nn.conv2d(h1, conv_w2, [1, 1, 1, 1], [[0, 0], [1, 1], [1, 1], [0, 0]]) + conv_b2)\n'
+         '    h2 = tf.keras.layers.Flatten()(h2)\n'
+         '    scores = h2 @ fc_w + fc_b\n'),
+        ('    conv_w1 = tf.Variable(create_matrix_with_kaiming_normal((5, 5, 3, 32)))\n'
+         '    conv_b1 = tf.Variable(tf.zeros((32,)))\n'
+         '    conv_w2 = tf.Variable(create_matrix_with_kaiming_normal((3, 3, 32, 16)))\n'
+         '    conv_b2 = tf.Variable(tf.zeros((16,)))\n',
+         '    initializer = tf.initializers.VarianceScaling(scale=2.0)\n'
+         '    conv_w1 = tf.Variable(initializer((5, 5, 3, 32)))\n'
+         '    conv_b1 = tf.Variable(tf.zeros(32))\n'
+         '    conv_w2 = tf.Variable(initializer((3, 3, 32, 16)))\n'
+         '    conv_b2 = tf.Variable(tf.zeros(16))\n'),
+        ('        initializer = tf.initializers.VarianceScaling(scale=2.0)\n'
+         "        self.conv1 = tf.keras.layers.Conv2D(channel_1, 5, padding='same',\n"
+         "            activation='relu', kernel_initializer=initializer)\n"
+         "        self.conv2 = tf.keras.layers.Conv2D(channel_2, 3, padding='same',\n"
+         "            activation='relu', kernel_initializer=initializer)\n"
+         '        self.flatten = tf.keras.layers.Flatten()\n'
+         "        self.fc = tf.keras.layers.Dense(num_classes, activation='softmax',\n"
+         '            kernel_initializer=initializer)\n',
+         '        initializer = tf.initializers.VarianceScaling(scale=2.0)\n'
+         '        self.conv1 = tf.keras.layers.Conv2D(filters=channel_1, kernel_size=(5, 5), strides=(1, 1),\n'
+         "            padding='same', kernel_initializer=initializer)\n"
+         '        self.relu1 = tf.keras.layers.ReLU()\n'
+         '        self.conv2 = tf.keras.layers.Conv2D(filters=channel_2, kernel_size=(3, 3), strides=(1, 1),\n'
+         "            padding='same', kernel_initializer=initializer)\n"
+         '        self.relu2 = tf.keras.layers.ReLU()\n'
+         '        self.flat = tf.keras.layers.Flatten()\n'
+         '        self.fc = tf.keras.layers.Dense(num_classes, kernel_initializer=initializer)\n'
+         '        self.softmax = tf.keras.layers.Softmax()\n'),
+        ('        scores = self.fc(self.flatten(self.conv2(self.conv1(x))))\n',
+         '        x = self.conv1(x)\n'
+         '        x = self.relu1(x)\n'
+         '        x = self.conv2(x)\n'
+         '        x = self.relu2(x)\n'
+         '        x = self.flat(x)\n'
+         '        x = self.fc(x)\n'
+         '        scores = self.softmax(x)\n'),
+        ('    initializer = tf.initializers.VarianceScaling(scale=2.0)\n'
+         '    model = tf.keras.Sequential([\n'
+         "        tf.keras.layers.Conv2D(32, 5, padding='same', activation='relu',\n"
+         '                               kernel_initializer=initializer,\n'
+         '                               input_shape=(32, 32, 3)),\n'
+         "        tf.keras.layers.Conv2D(16, 3, padding='same', activation='relu',\n"
+         '                               kernel_initializer=initializer),\n'
+         '        tf.keras.layers.Flatten(),\n'
+         "        tf.keras.layers.Dense(6, activation='softmax',\n"
+         '                              kernel_initializer=initializer),\n'
+         '    ])\n',
+         '    initializer = tf.initializers.VarianceScaling(scale=2.0)\n'
+         '    model = tf.keras.Sequential()\n'
+         '    model.add(tf.keras.Input(shape=(32, 32, 3)))\n'
+         "    model.add(tf.keras.layers.Conv2D(32, (5, 5), padding='same', activation=tf.nn.relu, kernel_initializer=initializer))\n"
+         "    model.add(tf.keras.layers.Conv2D(16, (3, 3), padding='same', activation=tf.nn.relu, kernel_initializer=initializer))\n"
+         '    model.add(tf.keras.layers.Flatten())\n'
+         '    model.add(tf.keras.layers.Dense(6, kernel_initializer=initializer))\n'
+         "    model.add(tf.keras.layers.Activation('softmax'))\n"),
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(ALTERNATIVES))
+def test_correct_alternative_gets_full_marks(name):
+    bugs = [Bug(f"alternative {n}", FILE, old, new, "") for n, (old, new) in enumerate(ALTERNATIVES[name])]
+    assert_full_marks(grade_file_with_bugs(SOLUTION, FILE, ASSIGNMENT, bugs))
 
 
 @pytest.mark.parametrize("names", BUNDLES, ids=[" + ".join(n) for n in BUNDLES])

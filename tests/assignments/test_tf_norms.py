@@ -178,11 +178,22 @@ def test_the_solution_is_norms_and_cnn_as_one_file():
     assert reference_submission_text() == norms + "\n\n" + re.sub(r"\bnorms\.", "", cnn)
 
 
+# The alternatives whose own model and train the training checks must run (course/grader_tape.py
+# Notes [The submission's train under Keras 3] and [Keras layers in a tf.Module]); the others
+# keep the reference's.
+TRAINED_ALTERNATIVES = {"keras_model_variables.py", "module_of_keras_layers.py"}
+
+
 @pytest.mark.parametrize("alternative", sorted(p.name for p in ALTERNATIVES.glob("*.py")))
 def test_correct_alternative_gets_full_marks(alternative: str):
     text = reference_submission_text() + "\n\n" + (ALTERNATIVES / alternative).read_text()
-    result = grade_text(text, select=WITHOUT_TRAINING)
+    trained = alternative in TRAINED_ALTERNATIVES
+    result = grade_text(text, select=None if trained else WITHOUT_TRAINING)
     assert_full_marks(result)
+    if trained:
+        runs = [c for c in result.checks if c.id.startswith("NormalizedCNN/trains_")]
+        assert len(runs) == 4 and all(c.status == "passed" for c in runs), [c.id for c in runs]
+        assert all(c.details["trained_by"] == "the submission's train" for c in runs)
     if alternative == "one_pass_variance.py":  # its layer_norm takes no eps
         assert _check(result, "layer_norm/out").details["skipped_samples"] == ["N=2, D=3, eps=0.1 passed explicitly"]
 

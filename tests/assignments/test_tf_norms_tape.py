@@ -142,3 +142,53 @@ def test_reference_loop_trains_tf_variables_a_keras_model_keeps_itself(tape, dig
     np.testing.assert_array_equal(model.frozen.numpy(), 1.0)
     accuracy = np.mean(np.argmax(tape.model_scores(model, x_test), 1) == y_test)
     assert accuracy > 0.85
+
+
+def test_the_submissions_train_sees_the_variables_keras_2_listed(tape):
+    """Notes [The submission's train under Keras 3] and [Keras layers in a tf.Module]: while the
+    submission's train runs, a Keras model lists its plain tf.Variables and a tf.Module the
+    weights of its Keras layers, built inside the train (a tuple stays a tuple, a variable
+    marked not trainable stays out); the model's class is put back afterwards."""
+
+    class KerasModel(tf.keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = tf.keras.layers.Dense(3)
+            self.gamma = [tf.Variable(tf.ones([3]), name="gamma")]
+            self.running = tf.Variable(tf.zeros([3]), trainable=False, name="running")
+
+        def call(self, x, training=False):
+            return self.dense(x) * self.gamma[0]
+
+    class ModuleModel(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.dense = tf.keras.layers.Dense(3)
+            self.beta = tf.Variable(tf.zeros([3]), name="beta")
+
+        def __call__(self, x, training=False):
+            return self.dense(x) + self.beta
+
+    seen = {}
+
+    def train(model, x, y, steps=1):
+        model(tf.constant(x))                     # Keras layers make their variables here
+        listed = model.trainable_variables
+        seen[type(model).__name__] = (type(listed), sorted(v.name.split(":")[0] for v in listed))
+        return len(listed)
+
+    student = types.ModuleType("student_train_under_test")
+    student.train = train
+    sys.modules[student.__name__] = student
+    try:
+        x, y = np.ones([2, 4], np.float32), np.zeros([2], np.int64)
+        for model in (KerasModel(), ModuleModel()):
+            cls = type(model)
+            tape.train_student(student.__name__, "train", model, x, y, steps=1)
+            assert type(model) is cls
+            assert cls.__name__ in seen
+    finally:
+        del sys.modules[student.__name__]
+    assert seen["KerasModel"] == (list, ["bias", "gamma", "kernel"])
+    assert seen["ModuleModel"] == (tuple, ["beta", "bias", "kernel"])
+    assert len(ModuleModel().trainable_variables) == 1  # what Keras 3 alone gives: beta

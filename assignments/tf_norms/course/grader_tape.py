@@ -222,13 +222,23 @@ def model_scores(model, x):
 # under Keras 3, which the student could not have known.  So the loop trains Keras' list
 # and every trainable tf.Variable in the attributes of the model and of the layers and
 # modules it holds (in lists, tuples and dicts too), each once, as Keras 2 would have.
+#
+# Note [Keras layers in a tf.Module]
+# The other way round too: the starter's `NormalizedCNN(tf.Module)` may hold Keras layers
+# ("You may use tf.nn / Keras layers for conv and pooling").  Under Keras 2 a layer was a
+# tf.Module and its kernel a tf.Variable, so `model.trainable_variables` listed them; a Keras 3
+# layer is neither, and its variables are Keras' own, so the tf.Module's list held only the
+# gammas and betas: the lab's train failed with "No gradients provided for any variable" for
+# the plain model and trained only its normalization parameters otherwise (0/3 on the training
+# checks for a correct file).  The walk therefore also takes each held Keras layer's own
+# trainable_variables.
 
 
-def _variables(model) -> list:
-    """The model's trainable variables: Keras' and tf.Module's own list, and every trainable
-    tf.Variable reachable from its attributes and its layers' (Note [Variables Keras 3 does
-    not track]), each once."""
-    result = list(getattr(model, "trainable_variables", None) or [])
+def _variables(model, own=None) -> list:
+    """The model's trainable variables: Keras' and tf.Module's own list (`own` when given),
+    and every trainable tf.Variable reachable from its attributes and its layers' (Note
+    [Variables Keras 3 does not track]), each once."""
+    result = list(own if own is not None else getattr(model, "trainable_variables", None) or [])
     have = {id(v) for v in result}
     seen, pending = set(), [model]
     while pending:
@@ -245,11 +255,57 @@ def _variables(model) -> list:
         elif isinstance(value, dict):
             pending.extend(value.values())
         elif value is model or isinstance(value, (tf.Module, tf.keras.layers.Layer)):
+            if isinstance(value, tf.keras.layers.Layer) and value is not model:
+                # a Keras 3 layer's own variables are no tf.Variable (Note [Keras layers in a tf.Module])
+                for variable in value.trainable_variables:
+                    if id(variable) not in have:
+                        have.add(id(variable))
+                        result.append(variable)
             try:
                 pending.extend(vars(value).values())
             except TypeError:
                 pass
     return result
+
+
+# Note [The submission's train under Keras 3]
+# Note [Variables Keras 3 does not track] holds for the submission's own `train` as well: it
+# takes `tape.gradient(loss, model.trainable_variables)` as the lab's TensorFlow 2 (Keras 2)
+# gave it, and under Keras 3 a `tf.keras.Model` keeping its kernels, gammas and betas as
+# plain `tf.Variable`s hands it an empty or short list.  A correct lab then lost every
+# training check with "`train(...)` raised ValueError: not enough values to unpack" (Keras'
+# apply_gradients on no variables), or trained only its Keras layers; a tf.Module holding
+# Keras layers lost their weights the same way (Note [Keras layers in a tf.Module]).  So
+# while the submission's train runs, such a model answers `trainable_variables` and
+# `trainable_weights` as Keras 2 did (its own list and what the reference's loop's walk
+# adds, a tuple where its own list is one); its class is put back afterwards.  The list is
+# made each time it is asked for, since Keras layers make their variables on their first
+# call, inside the train; a model whose list holds every variable (the reference's
+# tf.Module) gets the same list as before.
+
+
+def train_student(module: str, name, model, x, y, **options):
+    """`module.name(model, x, y, **options)`, the submission's train, with the model's
+    variables listed as Keras 2 listed them (Note [The submission's train under Keras 3])."""
+    train = _function(module, name)
+    own = getattr(type(model), "trainable_variables", None)
+    if not isinstance(model, (tf.Module, tf.keras.layers.Layer)) or not isinstance(own, property):
+        return train(model, x, y, **options)
+    original = type(model)
+
+    def listed(self):
+        keras = own.fget(self)  # Keras 3 layers build their variables on the first call: asked each time
+        found = _variables(self, keras)
+        return type(keras)(found) if isinstance(keras, tuple) else found
+
+    keras2 = type(original.__name__, (original,), {"trainable_variables": property(listed),
+                                                   "trainable_weights": property(listed),
+                                                   "__module__": original.__module__})
+    object.__setattr__(model, "__class__", keras2)
+    try:
+        return train(model, x, y, **options)
+    finally:
+        object.__setattr__(model, "__class__", original)
 
 
 # Note [State left by a trace]
