@@ -101,7 +101,9 @@ def _failure(what: str, error: StudentError) -> CheckFailure:
 # product of x (N, D) with a (C, D) matrix), the failure of `three_layer_convnet` says that
 # fc_w was used transposed.  Other functions' errors are left as they are: a module's nn.Linear
 # does keep its weight as (C, D).
-MATMUL_SHAPES = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
+# PyTorch's message for x (N, D) @ w (R, C) with D != R; read here and by _downsampled
+MATMUL_SHAPES = re.compile(r"mat1 and mat2 shapes cannot be multiplied "
+                           r"\((?P<n>\d+)x(?P<got>\d+) and (?P<expected>\d+)x(?P<columns>\d+)\)")
 
 
 def _transposed_fc_w(message: str) -> str:
@@ -109,7 +111,7 @@ def _transposed_fc_w(message: str) -> str:
     found = MATMUL_SHAPES.search(message)
     if found is None:
         return ""
-    width, rows, columns = int(found.group(2)), int(found.group(3)), int(found.group(4))
+    width, rows, columns = int(found["got"]), int(found["expected"]), int(found["columns"])
     if columns != width or rows == width:
         return ""
     return (f"; looks like: fc_w is used transposed: it is (D, C) = ({width}, {rows}) here, as the "
@@ -154,8 +156,9 @@ def _made_in_float32(message: str) -> str:
 # work out that 5120 / 320 = 16 = 4 x 4.  When the fully-connected layer's input is a
 # square factor k*k (k >= 2) smaller than the architecture's, the failure says so.  Read
 # from the message of the error, which names both sizes in these two forms only.
-FEATURE_SIZES = (re.compile(r"mat1 and mat2 shapes cannot be multiplied \(\d+x(\d+) and (\d+)x\d+\)"),
-                 re.compile(r"Linear\(\d+, (\d+)\)'\], expected weights of shapes \[.*\(\d+, (\d+)\)\]"))
+FEATURE_SIZES = (MATMUL_SHAPES,
+                 re.compile(r"Linear\(\d+, (?P<got>\d+)\)'\], expected weights of shapes \[.*\(\d+, "
+                            r"(?P<expected>\d+)\)\]"))
 
 
 def _downsampled(message: str) -> str:
@@ -164,7 +167,7 @@ def _downsampled(message: str) -> str:
         found = pattern.search(message)
         if found is None:
             continue
-        got, expected = int(found.group(1)), int(found.group(2))
+        got, expected = int(found["got"]), int(found["expected"])
         k = math.isqrt(expected // got) if got and expected % got == 0 else 0
         if k >= 2 and k * k * got == expected:
             return (f"; looks like: the fully-connected layer gets {got} features per image where the "

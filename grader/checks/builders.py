@@ -25,7 +25,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from grader.worker.client import Part, StudentError
+from grader.worker.client import Converted, Part, StudentError
 
 from . import questions
 from .answers import Answers
@@ -260,7 +260,6 @@ def _a_crop(empty: np.ndarray, inputs: list) -> bool:
 def _empty_in(value, where: str, inputs: list, depth: int = 0) -> str:
     """Where in `value` (the student's cache, as it came back) an empty slice of one of
     `inputs` is, and its shape: "cache[0], shape (1, 2, 0, 0)"; '' when none is."""
-    from grader.worker.client import Converted
     value = value.value if isinstance(value, Converted) else value
     if isinstance(value, np.ndarray):
         return f"{where}, shape {value.shape}" if value.size == 0 and _a_crop(value, inputs) else ""
@@ -295,7 +294,6 @@ def _broken_cache(forward: str, backward: str, cache, sample: Sample,
 def _own_forward_note(student: Student, module: str, forward: str, sample: Sample, wrt: int,
                       dout: np.ndarray, claimed, grad: str, forward_wrong: bool = False) -> str:
     """Is the student's gradient at least consistent with the student's own forward?"""
-    from grader.worker.client import Converted
     claimed = claimed.value if isinstance(claimed, Converted) else claimed
     if not isinstance(claimed, np.ndarray) or not isinstance(sample.args[wrt], np.ndarray):
         return ""

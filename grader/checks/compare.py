@@ -329,17 +329,13 @@ def collecting_notes() -> Iterator[list[str]]:
         _notes.reset(token)
 
 
-def _record_note(note: str) -> None:
+def record_note(note: str) -> None:
+    """A note line for the running check, once (nothing outside a check): a shape accepted by
+    the singleton rule (`accept_shape`) or by a rule of an assignment's own, unused parameters
+    at their initial values, a guard inside the log."""
     notes = _notes.get()
     if notes is not None and note not in notes:
         notes.append(note)
-
-
-def record_note(note: str) -> None:
-    """A note line for the running check, for something accepted that no comparison saw (a
-    shape by a rule of its own assignment, as `accept_shape` notes the singleton rule's;
-    unused parameters at their initial values); nothing outside a check."""
-    _record_note(note)
 
 
 def accept_shape(name: str, shape: tuple, expected: tuple) -> bool:
@@ -350,7 +346,7 @@ def accept_shape(name: str, shape: tuple, expected: tuple) -> bool:
         return True
     if not same_up_to_singletons(shape, expected):
         return False
-    _record_note(shape_note(name, shape, expected))
+    record_note(shape_note(name, shape, expected))
     return True
 
 
@@ -388,7 +384,7 @@ def compare_arrays(name: str, value, expected: np.ndarray, *, inputs: dict | Non
     note = ""
     if actual.shape != expected.shape and same_up_to_singletons(actual.shape, expected.shape):
         note = shape_note(name, actual.shape, expected.shape)  # Note [Singleton axes]
-        _record_note(note)
+        record_note(note)
         actual = actual.reshape(expected.shape)
     if actual.shape != expected.shape:
         extra = ""

@@ -418,10 +418,11 @@ def to_junit(results: list[tuple[str, SubmissionResult]],
         suite = ET.SubElement(root, "testsuite", name=sid, timestamp=(timestamps or {}).get(sid, now),
                               hostname="localhost", time=f"{r.duration_s:.3f}")
         props = ET.SubElement(suite, "properties")
-        for name, value in (("assignment", r.assignment), ("status", r.status),
-                            ("score", f"{r.score:g}"), ("max_score", f"{r.max_score:g}")):
-            if name != "score" or r.status == "graded":  # Note [An ungraded submission has no score]
-                ET.SubElement(props, "property", name=name, value=value)
+        # no score for a submission not graded: Note [An ungraded submission has no score]
+        score = [("score", f"{r.score:g}")] if r.status == "graded" else []
+        for name, value in (("assignment", r.assignment), ("status", r.status), *score,
+                            ("max_score", f"{r.max_score:g}")):
+            ET.SubElement(props, "property", name=name, value=value)
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         if r.status != "graded":
             case = ET.SubElement(suite, "testcase", name="grading", classname=f"{r.assignment}.{sid}",

@@ -265,6 +265,31 @@ def _check(result, check_id: str):
     return next(c for c in result.checks if c.id == check_id)
 
 
+# The solution notebook's two TODO bodies, as OTHER_STYLES replaces them.
+SOLUTION_GLOBAL = (
+    'pruning_percentages = [0.1 * k for k in range(1, 9)]\n'
+    'for amount in pruning_percentages:\n'
+    '    pruned = copy.deepcopy(model)\n'
+    '    targets = [(m, "weight") for m in pruned.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]\n'
+    '    prune.global_unstructured(targets, pruning_method=prune.L1Unstructured, amount=amount)\n'
+    '    for m, name in targets:\n'
+    '        prune.remove(m, name)\n'
+    '    print(f"{amount:.0%} of all weights pruned:")\n'
+    '    test_model(pruned, test_data, mode=mode)\n'
+)
+SOLUTION_STRUCTURED = (
+    'structured_percentages = [0.1, 0.2, 0.3]\n'
+    'for fraction in structured_percentages:\n'
+    '    smaller = copy.deepcopy(model)\n'
+    '    convs = [m for m in smaller.modules() if isinstance(m, torch.nn.Conv2d)]\n'
+    '    for conv in convs:\n'
+    '        prune.ln_structured(conv, name="weight", amount=fraction, n=1, dim=0)\n'
+    '    for conv in convs:\n'
+    '        prune.remove(conv, "weight")\n'
+    '    print(f"{fraction:.0%} of the filters of each conv layer pruned:")\n'
+    '    test_model(smaller, test_data, mode=mode)\n'
+)
+
 # Correct work written another way.  by-hand: global pruning without torch.nn.utils.prune (one
 # torch.kthvalue threshold over every weight, masks multiplied in place, np.arange
 # percentages) and filters zeroed by a mask multiplied into weight.data.  tuple-positional:
@@ -272,15 +297,7 @@ def _check(result, check_id: str):
 # prune.ln_structured with positional arguments, removed layer by layer.
 OTHER_STYLES = {
     "by-hand": [
-        ('pruning_percentages = [0.1 * k for k in range(1, 9)]\n'
-         'for amount in pruning_percentages:\n'
-         '    pruned = copy.deepcopy(model)\n'
-         '    targets = [(m, "weight") for m in pruned.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]\n'
-         '    prune.global_unstructured(targets, pruning_method=prune.L1Unstructured, amount=amount)\n'
-         '    for m, name in targets:\n'
-         '        prune.remove(m, name)\n'
-         '    print(f"{amount:.0%} of all weights pruned:")\n'
-         '    test_model(pruned, test_data, mode=mode)\n',
+        (SOLUTION_GLOBAL,
          'for p in np.arange(0.1, 0.9, 0.1):\n'
          '    m2 = copy.deepcopy(model)\n'
          '    layers = [m for m in m2.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]\n'
@@ -292,16 +309,7 @@ OTHER_STYLES = {
          '            l.weight.mul_((l.weight.abs() > threshold).float())\n'
          "    print('pruned', p)\n"
          '    test_model(m2, test_data, mode=mode)\n'),
-        ('structured_percentages = [0.1, 0.2, 0.3]\n'
-         'for fraction in structured_percentages:\n'
-         '    smaller = copy.deepcopy(model)\n'
-         '    convs = [m for m in smaller.modules() if isinstance(m, torch.nn.Conv2d)]\n'
-         '    for conv in convs:\n'
-         '        prune.ln_structured(conv, name="weight", amount=fraction, n=1, dim=0)\n'
-         '    for conv in convs:\n'
-         '        prune.remove(conv, "weight")\n'
-         '    print(f"{fraction:.0%} of the filters of each conv layer pruned:")\n'
-         '    test_model(smaller, test_data, mode=mode)\n',
+        (SOLUTION_STRUCTURED,
          'for p in [0.2, 0.4, 0.6]:\n'
          '    m3 = copy.deepcopy(model)\n'
          '    for name, module in m3.named_modules():\n'
@@ -321,15 +329,7 @@ OTHER_STYLES = {
          'import torch.nn as nn\n'),
     ],
     "tuple-positional": [
-        ('pruning_percentages = [0.1 * k for k in range(1, 9)]\n'
-         'for amount in pruning_percentages:\n'
-         '    pruned = copy.deepcopy(model)\n'
-         '    targets = [(m, "weight") for m in pruned.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]\n'
-         '    prune.global_unstructured(targets, pruning_method=prune.L1Unstructured, amount=amount)\n'
-         '    for m, name in targets:\n'
-         '        prune.remove(m, name)\n'
-         '    print(f"{amount:.0%} of all weights pruned:")\n'
-         '    test_model(pruned, test_data, mode=mode)\n',
+        (SOLUTION_GLOBAL,
          'amounts = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]\n'
          'results = []\n'
          'for amount in amounts:\n'
@@ -350,16 +350,7 @@ OTHER_STYLES = {
          '    total = sum(float(m.weight.nelement()) for m, _ in parameters_to_prune)\n'
          '    print("Global sparsity: {:.2f}%".format(100. * zeros / total))\n'
          '    results.append(test_model(model_copy, test_data, mode=mode))\n'),
-        ('structured_percentages = [0.1, 0.2, 0.3]\n'
-         'for fraction in structured_percentages:\n'
-         '    smaller = copy.deepcopy(model)\n'
-         '    convs = [m for m in smaller.modules() if isinstance(m, torch.nn.Conv2d)]\n'
-         '    for conv in convs:\n'
-         '        prune.ln_structured(conv, name="weight", amount=fraction, n=1, dim=0)\n'
-         '    for conv in convs:\n'
-         '        prune.remove(conv, "weight")\n'
-         '    print(f"{fraction:.0%} of the filters of each conv layer pruned:")\n'
-         '    test_model(smaller, test_data, mode=mode)\n',
+        (SOLUTION_STRUCTURED,
          'for amount in (0.25, 0.5, 0.75):\n'
          '    pruned_model = copy.deepcopy(model)\n'
          '    for name, module in pruned_model.named_modules():\n'
