@@ -1193,6 +1193,20 @@ EPS_OUTSIDE_AT_TEST = ("eps is added outside the square root in batchnorm's test
                        "not sqrt(running_var) + eps; the network's switch to test mode is right")
 
 
+# Note [eps in the running variance, seen from the network]
+# A batchnorm_forward whose running_var averages var + eps (Note [eps in the running
+# variance]; a real cs231n 2021 hand-in) loses its running_averages check, which names it,
+# and the network's test-time scores, which divide by that running variance: each training
+# pass adds (1 - momentum) * eps, so after k passes from zero the variance is the
+# reference's plus eps * (1 - momentum**k), and the scores were a few 1e-4 off with only
+# numbers and the hint to switch the network to test mode, which was right.  The variant
+# runs the reference's test pass with that variance and names the layer.
+EPS_IN_RUNNING_VAR_AT_TEST = ("batchnorm's running_var averages var + eps during training (see "
+                              "batchnorm_forward's running_averages check), so test mode divides "
+                              "by a slightly larger variance: average the batch variance itself; "
+                              "the network's switch to test mode is right")
+
+
 def _scores_eps_outside(params: dict, X: np.ndarray, layers: int, bn_params: list,
                         default_eps: float) -> np.ndarray:
     """The reference's test-time scores with each batchnorm layer dividing by sqrt(running_var)
@@ -1208,9 +1222,9 @@ def _scores_eps_outside(params: dict, X: np.ndarray, layers: int, bn_params: lis
 
 
 def _test_score_variants(conventions: dict, case: NetCase, normalization: str, X: np.ndarray,
-                         trained: ReferenceNet | None = None) -> list:
-    """Scores of known mistakes; `trained`: the reference network after the same training
-    passes as the student's (its running averages)."""
+                         trained: ReferenceNet | None = None, passes: int = 0) -> list:
+    """Scores of known mistakes; `trained`: the reference network after the same `passes`
+    training passes as the student's (its running averages)."""
     params, layers = net_params(case), len(case.hidden_dims) + 1
     if normalization == "batchnorm":
         eps = bn_defaults(conventions)["eps"]
@@ -1226,6 +1240,12 @@ def _test_score_variants(conventions: dict, case: NetCase, normalization: str, X
             # Note [eps outside the root at test time, seen from the network]
             variants.append((_scores_eps_outside(params, X, layers, trained.bn_params, eps),
                              EPS_OUTSIDE_AT_TEST))
+            # Note [eps in the running variance, seen from the network]
+            grown = eps * (1 - bn_defaults(conventions)["momentum"] ** passes)
+            eps_in_var = [{**param, "mode": "test", "running_var": param["running_var"] + grown}
+                          for param in trained.bn_params]
+            variants.append((_scores(params, X, layers, "batchnorm", eps_in_var),
+                             EPS_IN_RUNNING_VAR_AT_TEST))
         return variants
     default = ln_defaults(conventions)["eps"]
     own_eps = [(_scores(params, X, layers, "layernorm", [{"eps": eps}] * (layers - 1)),
@@ -1260,7 +1280,8 @@ def net_test_scores_check(case: NetCase, normalization: str, training_passes: in
             scores = _test_scores(answers)
         expected = reference.loss(X_test)
         signatures = variant_signatures(expected, _test_score_variants(
-            student.conventions, case, normalization, X_test, trained=reference))
+            student.conventions, case, normalization, X_test, trained=reference,
+            passes=training_passes))
         compare_arrays("scores", scores, expected, inputs={"X": X_test}, signatures=signatures,
                        hint=TEST_SCORES_HINT if normalization == "batchnorm" else NET_HINT)
 

@@ -203,3 +203,15 @@ def test_a_network_with_its_own_layernorm_eps_is_named_in_its_test_scores():
     check = check_by_id(grade_bug(bug, ASSIGNMENT), "FullyConnectedNet/layernorm_test_scores")
     assert check.points < check.max_points
     assert "layernorm uses eps = 1e-7 or less" in check.message, check.message
+
+
+def test_eps_in_the_running_variance_is_named_in_the_network_test_scores():
+    # Note [eps in the running variance, seen from the network]: the test-time scores are a
+    # few 1e-4 off; the message names batchnorm's running_var, not the network's test switch.
+    bug = next(b for b in BUGS if b.name == "running variance averages var + eps")
+    result = grade_bug(bug, ASSIGNMENT)
+    check = check_by_id(result, "FullyConnectedNet/batchnorm_test_scores")
+    assert check.points < check.max_points
+    assert "running_var averages var + eps during training" in check.message, check.message
+    # the reference's own test scores are never told this (the variant equals nothing it returns)
+    assert check_by_id(result, "batchnorm_forward/running_averages").points == 0

@@ -414,3 +414,26 @@ def test_a_mask_drawn_for_two_axes_is_named_on_other_shapes():
     assert checks.two_d_only(np.ones((4, 5)), broadcast) == ""
     other = StudentError(type="KeyError", message="'seed'")
     assert checks.two_d_only(np.ones((4, 5, 6)), other) == ""
+
+
+@pytest.mark.parametrize("old, new, says", [
+    ("out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta",
+     "out = gamma * (x - running_mean) / (np.sqrt(running_var) + eps) + beta",
+     "eps is added outside the square root in batchnorm's test mode"),
+    ('bn_param["running_var"] = momentum * running_var + (1 - momentum) * batch_var',
+     'bn_param["running_var"] = momentum * running_var + (1 - momentum) * (batch_var + eps)',
+     "running_var averages var + eps during training"),
+], ids=["eps outside the root at test", "eps in the running variance"])
+def test_a_batchnorm_slip_in_the_best_model_is_named_not_the_dropout_switch(old, new, says):
+    """Note [batchnorm's test mode, seen from dropout's network]: a network whose dropout
+    switch is right but whose batchnorm_forward has a test-time slip loses the check (as
+    before) with a message naming batchnorm's layer."""
+    package = _package_with(None, [("layers.py", old, new)])
+    try:
+        result = grade(package, ASSIGNMENT, select="dropout_with_normalization")
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+    check = check_by_id(result, f"{NET}/dropout_with_normalization")
+    assert check.points < check.max_points
+    assert says in check.message, check.message
+    assert "dropout's switch to test mode is right" in check.message
