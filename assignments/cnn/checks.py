@@ -924,6 +924,29 @@ def _columns_by_rows_pool(x, pool_param) -> np.ndarray:
     return out
 
 
+# Note [Pool height and width swapped]
+# A real 2017 hand-in sliced each window as x[n, c, i*S:i*S + pool_width, j*S:j*S +
+# pool_height]: right for the notebook's 2x2 pooling, wrong for the grader's 2x3 and 3x2
+# windows, where the check said only "out: 15 of 27 entries differ".  The output with each
+# window's sides swapped (its positions and count as the course's) is a Known, for
+# non-square pools only; a swapped window that would be empty gives NaN, which matches
+# nothing.
+POOL_SIDES_SWAPPED = ("each window is pool_width rows by pool_height columns (the two swapped): "
+                      "window (i, j) is x[n, c, i*stride:i*stride + pool_height, "
+                      "j*stride:j*stride + pool_width]")
+
+
+def _sides_swapped_pool(x, pool_param) -> np.ndarray:
+    """Note [Pool height and width swapped]."""
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    out = np.full(_pool_out_shape(x.shape, ph, pw, stride, stride), np.nan)
+    for i, j, _, _ in _pool_windows(x, pool_param):
+        window = x[:, :, i * stride:i * stride + pw, j * stride:j * stride + ph]
+        if window.size:
+            out[:, :, i, j] = window.max(axis=(2, 3))
+    return out
+
+
 def pool_forward_known(sample: Sample) -> list[Known]:
     x, pool_param = sample.args
     known = [Known("the windows are averaged; max pooling takes each window's maximum",
@@ -934,6 +957,8 @@ def pool_forward_known(sample: Sample) -> list[Known]:
                                          pool_param["stride"])
     if h_out < w_out:  # Note [Columns counted by the rows]
         known.append(Known(COLUMNS_BY_ROWS, lambda s: _columns_by_rows_pool(x, pool_param)))
+    if pool_param["pool_height"] != pool_param["pool_width"]:  # Note [Pool height and width swapped]
+        known.append(Known(POOL_SIDES_SWAPPED, lambda s: _sides_swapped_pool(x, pool_param)))
     return known
 
 
@@ -2095,6 +2120,14 @@ def _times(factor: float) -> str:
     return "" if factor == 1 else f"{factor:g} * "
 
 
+# Note [A penalty split over lines, seen from the loss]
+# The regularization check names a penalty that holds some of W1, W2, W3 only (Note [A
+# penalty split over lines]).  A real 2018 hand-in whose penalty left out W1 also lost the
+# hidden non-square check, whose loss at reg = 0.1 is off by 0.05 * sum(W1**2): it said
+# only "loss: got 1.65, expected 1.92" with an empty hint.  The loss signatures name the
+# weights left out there too (the loss less the terms of the weights left out), and the
+# check has a hint of its own.
+
 def _loss_signatures(params: dict, reg: float, scale: float) -> list[Signature]:
     """Known mistakes in the L2 term of a loss computed with `params` at `reg`."""
     weights = reg * sum(float(np.sum(params[name] ** 2)) for name in WEIGHTS)
@@ -2104,10 +2137,22 @@ def _loss_signatures(params: dict, reg: float, scale: float) -> list[Signature]:
     def shifted(delta: float):
         return lambda a, e: not np.isclose(delta, 0.0) and np.isclose(a, e + delta, rtol=1e-6, atol=1e-9)
 
+    # Note [A penalty split over lines, seen from the loss]
+    partial = []
+    for size in range(1, len(WEIGHTS)):
+        for left in itertools.combinations(WEIGHTS, size):
+            kept = [name for name in WEIGHTS if name not in left]
+            missing = reg * sum(float(np.sum(params[name] ** 2)) for name in left)
+            partial.append(Signature(
+                shifted(-scale * missing),
+                f"the penalty holds {' and '.join(kept)} only, not {' and '.join(left)} (a sum "
+                f"continued on a new line that starts with + is a statement of its own and adds "
+                f"nothing: put the whole sum in parentheses)"))
     return [Signature(shifted(-scale * weights), "the L2 penalty is missing from the loss"),
             Signature(shifted((1 - scale) * weights), f"the penalty is reg * sum(W**2); this course "
                                                       f"uses {_times(scale)}reg * sum(W**2)"),
-            Signature(shifted(scale * biases), "the biases are regularized too; only W1, W2, W3 are")]
+            Signature(shifted(scale * biases), "the biases are regularized too; only W1, W2, W3 are"),
+            *partial]
 
 
 def _grad_signatures(name: str, params: dict, reg: float, scale: float) -> list[Signature]:
@@ -2175,6 +2220,11 @@ def grad_check(name: str) -> Check:
     return Check(f"ThreeLayerConvNet/grad_{name}", "ThreeLayerConvNet.loss",
                  f"ThreeLayerConvNet.loss: grads['{name}'] matches the reference (reg={GRAD_REG})",
                  run, f"gradient of the loss with respect to {name}")
+
+
+# Note [A penalty split over lines, seen from the loss]
+HIDDEN_MODEL_HINT = ("the same network on a non-square input with 5x5 filters and reg > 0: the "
+                     "softmax loss plus the L2 penalty of W1, W2 and W3, and its gradients")
 
 
 def check_hidden_model(student: Student) -> None:
@@ -2283,7 +2333,7 @@ def model_checks() -> list[Check]:
         *[grad_check(name) for name in ("W1", "b1", "W2", "b2", "W3", "b3")],
         Check("ThreeLayerConvNet/hidden_shape", loss,
               "ThreeLayerConvNet: loss and gradients on a non-square input (hidden)",
-              check_hidden_model, hidden=True),
+              check_hidden_model, HIDDEN_MODEL_HINT, hidden=True),
         Check("ThreeLayerConvNet/overfit", loss,
               "ThreeLayerConvNet: SGD with its gradients overfits 20 images", check_overfit,
               timeout_s=OVERFIT["timeout_s"]),

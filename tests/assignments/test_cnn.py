@@ -760,3 +760,27 @@ def test_a_guard_inside_the_softmax_log_keeps_the_overfitting_points_with_a_note
     assert overfit.status == "passed", overfit.message
     assert any("inside the log" in note for note in overfit.details.get("notes", [])), \
         overfit.details
+
+
+def test_a_penalty_split_over_lines_is_named_in_the_hidden_model_check():
+    """Note [A penalty split over lines, seen from the loss]: the hidden non-square model's
+    loss names the weights the penalty left out, and the check has a hint."""
+    bug = next(b for b, _ in BUGS if b.name == "ThreeLayerConvNet: penalty continued on lines of their own")
+    check = check_by_id(grade_bug(bug, ASSIGNMENT), "ThreeLayerConvNet/hidden_shape")
+    assert check.points < check.max_points
+    assert "the penalty holds W1 only, not W2 and W3" in check.message, check.message
+    assert "L2 penalty of W1, W2 and W3" in check.hint
+
+
+def test_a_pool_window_with_its_sides_swapped_is_named():
+    """Note [Pool height and width swapped]: windows of pool_width rows by pool_height columns
+    lose both forward checks (non-square pools) with a message naming the swap."""
+    bug = Bug("pool sides swapped", "layers.py",
+              "window = x[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw]",
+              "window = x[:, :, i * stride:i * stride + pw, j * stride:j * stride + ph]",
+              "max_pool_forward_naive")
+    result = grade_bug(bug, ASSIGNMENT)
+    for check_id in ("max_pool_forward_naive/out", "max_pool_forward_naive/out_hidden"):
+        check = check_by_id(result, check_id)
+        assert check.points < check.max_points
+        assert "pool_width rows by pool_height columns" in check.message, check.message
