@@ -999,6 +999,41 @@ def _other_normalization_variant(conventions: dict, case: NetCase, normalization
     return [(loss, OTHER_NORMALIZATION_HINT.format(asked=normalization, used=other))]
 
 
+# Note [gamma along the batch where a layer is as wide as the batch]
+# A real cs231n 2022 hand-in shared one batchnorm_forward between batch and layer norm and
+# chose gamma's axis by its length: `if len(gamma) == N` scaled each row, else each column.
+# Right whenever a layer's width D differs from the batch size N, as in the notebook and in
+# batchnorm_forward's own samples; in the hidden network ([7, 6, 5] hidden units, N = 5) its
+# last hidden layer had D = N, and the check said only "loss: got 17.90, expected 17.85".  The
+# judge computes the training loss with gamma and beta applied along the batch in every
+# batch-normalized layer whose width is N (the parameters and batch it installed) and names
+# the mistake when the student's loss is that number.  The verdict is unchanged.
+GAMMA_BY_ROWS = ("in the hidden layer(s) of width {widths}, as many units as the batch has "
+                 "examples, gamma and beta scale each example (row) instead of each feature: "
+                 "gamma and beta have one entry per feature, shape (D,), and broadcast along "
+                 "axis 0 whatever N is (check batchnorm_forward on a square x)")
+
+
+def _gamma_by_rows_variant(conventions: dict, case: NetCase, normalization: str, reg: float,
+                           X, y) -> list:
+    """See Note [gamma along the batch where a layer is as wide as the batch]."""
+    if normalization != "batchnorm" or case.batch not in case.hidden_dims:
+        return []
+    params, eps = net_params(case), bn_defaults(conventions)["eps"]
+    out, layers = X, len(case.hidden_dims) + 1
+    for i in range(1, layers):
+        a = out @ params[f"W{i}"] + params[f"b{i}"]
+        x_hat = (a - a.mean(axis=0)) / np.sqrt(a.var(axis=0) + eps)
+        gamma, beta = params[f"gamma{i}"], params[f"beta{i}"]
+        if a.shape[1] == a.shape[0]:
+            gamma, beta = gamma[:, None], beta[:, None]
+        out = np.maximum(gamma * x_hat + beta, 0)
+    scores = out @ params[f"W{layers}"] + params[f"b{layers}"]
+    penalty = 0.5 * reg * sum(float(np.sum(params[f"W{i}"] ** 2)) for i in range(1, layers + 1))
+    widths = " and ".join(str(d) for d in case.hidden_dims if d == case.batch)
+    return [(ref.softmax_loss(scores, y)[0] + penalty, GAMMA_BY_ROWS.format(widths=widths))]
+
+
 # Note [The network's own eps]
 # A real cs231n package (2021 or later) built its FullyConnectedNet's layer norms with a dict
 # of its own, `{'eps': 1e-9}`, instead of self.bn_params[i] (the course's default eps, 1e-5): its
@@ -1089,6 +1124,9 @@ def net_loss_check(case: NetCase, normalization: str, part: str, *, hidden: bool
                 # see Note [The network's own eps]
                 own_eps = _own_eps_variants(conventions, case, normalization, reg, X, y)
                 other += [(loss, hint) for loss, _, hint in own_eps] if part in ("loss", "all") else []
+                # see Note [gamma along the batch where a layer is as wide as the batch]
+                other += (_gamma_by_rows_variant(conventions, case, normalization, reg, X, y)
+                          if part in ("loss", "all") else [])
                 return X, y, expected_loss, expected_grads, other, own_eps, net_params(case)
             kept[key] = Answers(answer, case.regs)
         return kept[key]

@@ -815,6 +815,23 @@ TEST_TIME_HINT = ("is dropout applied at test time? When y is None, set "
                   "self.dropout_param['mode'] = 'test' before the forward pass")
 
 
+# Note [Which penalty the loss holds, without dropout]
+# With keep probability 1 the scores are compared first, so a loss that differs after them
+# differs in its penalty or its softmax.  A real 2022 hand-in left the last layer's W out of
+# its penalty and was told only "loss: got 1.267, expected 1.296".  The loss is now compared
+# with the known wrong penalties of Note [Which penalty the loss holds] (the reference's data
+# loss plus each), and a match is named.  The verdict is unchanged.
+
+def penalty_signatures(case: NetCase, params: dict) -> list[Signature]:
+    """Note [Which penalty the loss holds, without dropout]."""
+    if case.reg == 0:
+        return []
+    full, known = known_penalties(case, params)
+    return [Signature(lambda actual, expected, shift=penalty - full: math.isclose(
+                float(actual), float(expected) + shift, rel_tol=1e-6, abs_tol=1e-9), text)
+            for text, penalty in known if not math.isclose(penalty, full, rel_tol=1e-9, abs_tol=1e-12)]
+
+
 def check_no_dropout(cases: list[NetCase]) -> Check:
     """With keep = 1 nothing is random: scores, loss and grads equal the reference's."""
     def run(student) -> None:
@@ -831,7 +848,8 @@ def check_no_dropout(cases: list[NetCase]) -> Check:
             inputs = {"X": X, "y": y}
             try:
                 compare_arrays("scores", scores, ref_scores, inputs=inputs)
-                compare_scalar("loss", loss, ref_loss, inputs=inputs)
+                compare_scalar("loss", loss, ref_loss, inputs=inputs,
+                               signatures=penalty_signatures(case, params))
                 for name in sorted(ref_grads):
                     compare_arrays(f"grads['{name}']", grads[name], ref_grads[name], inputs=inputs)
             except CheckFailure as failure:
@@ -1102,11 +1120,9 @@ def check_softmax_consistency(case: NetCase, loss: float, grads: dict, params: d
 # only that "the loss and the gradients do not belong together", with a hint
 # about dropout caches.  The verdict is unchanged; only the message names it.
 
-def _penalty_note(case: NetCase, held: float, params: dict) -> str:
-    """'looks like: ...' when `held` (the loss less -log p_y) is a known wrong penalty;
-    see Note [Which penalty the loss holds]."""
-    if case.reg == 0:
-        return ""
+def known_penalties(case: NetCase, params: dict) -> tuple[float, list[tuple[str, float]]]:
+    """The course's penalty and [(mistake, the penalty it gives)]; Note [Which penalty the
+    loss holds]."""
     squares = {k: 0.5 * case.reg * float(np.sum(v ** 2)) for k, v in sorted(params.items())
                if k.startswith("W")}
     full = sum(squares.values())
@@ -1115,6 +1131,15 @@ def _penalty_note(case: NetCase, held: float, params: dict) -> str:
     known += [("the L2 penalty is reg * sum(W**2); the course's is 0.5 * reg * sum(W**2)",
                2 * full), ("the loss holds no L2 penalty; add 0.5 * reg * sum(W**2) over "
                            "every weight matrix", 0.0)]
+    return full, known
+
+
+def _penalty_note(case: NetCase, held: float, params: dict) -> str:
+    """'looks like: ...' when `held` (the loss less -log p_y) is a known wrong penalty;
+    see Note [Which penalty the loss holds]."""
+    if case.reg == 0:
+        return ""
+    _, known = known_penalties(case, params)
     for text, penalty in known:
         if math.isclose(held, penalty, rel_tol=1e-6, abs_tol=1e-9):
             return f"\nlooks like: {text}"

@@ -215,3 +215,21 @@ def test_eps_in_the_running_variance_is_named_in_the_network_test_scores():
     assert "running_var averages var + eps during training" in check.message, check.message
     # the reference's own test scores are never told this (the variant equals nothing it returns)
     assert check_by_id(result, "batchnorm_forward/running_averages").points == 0
+
+
+def test_gamma_along_the_batch_in_a_layer_as_wide_as_the_batch_is_named():
+    """Note [gamma along the batch where a layer is as wide as the batch]: a batchnorm_forward
+    that picks gamma's axis by its length (rows when len(gamma) == N) is right on its own
+    samples and loses the hidden network, whose last hidden layer has as many units as the
+    batch, with a message naming it."""
+    bug = Bug("gamma by rows when square", "layers.py",
+              "        out = gamma * x_hat + beta\n        batch_mean",
+              "        out = (gamma[:, None] * x_hat + beta[:, None] if len(gamma) == x.shape[0]\n"
+              "               else gamma * x_hat + beta)\n        batch_mean",
+              "batchnorm_forward")
+    result = grade_bug(bug, ASSIGNMENT)
+    check = check_by_id(result, "FullyConnectedNet/batchnorm_all_hidden")
+    assert check.points < check.max_points
+    assert "in the hidden layer(s) of width 5" in check.message, check.message
+    assert "gamma and beta scale each example (row) instead of each feature" in check.message
+    assert check_by_id(result, "batchnorm_forward/train_out").points > 0  # its samples are not square
