@@ -865,7 +865,26 @@ def _loss_signatures(case: ModelCase, data_loss: float) -> list[Signature]:
         Signature(_near(data_loss + half_reg_square[weights[-1]]),
                   f"the penalty holds the last layer's weights {weights[-1]} only; the course "
                   f"adds 0.5 * reg * sum(W**2) for every weight matrix {', '.join(weights)}"),
+        *_one_weight_per_layer(weights, half_reg_square, data_loss),
     ]
+
+
+# Note [A penalty loop that ignores its index]
+# A real cs231n 2022 hand-in summed its penalty in `for x in range(self.num_layers):` whose
+# body read self.params['W' + str(i + 1)]: i was left over from the forward pass's loop, so
+# the penalty held one weight matrix once per layer and no other ("loss: got 132.56, expected
+# 91.22", numbers only, in the initial-loss and loss_reg checks).  The loss with one weight's
+# term counted L times (L weight matrices) is named.
+
+def _one_weight_per_layer(weights: list, half_reg_square: dict, data_loss: float) -> list[Signature]:
+    """Note [A penalty loop that ignores its index]: one signature per weight matrix."""
+    if len(weights) < 2:
+        return []
+    return [Signature(_near(data_loss + len(weights) * half_reg_square[name]),
+                      f"the penalty adds {name}'s term {len(weights)} times (once per layer) and "
+                      f"no other weight's: the loop over the layers reads W{{i}} with an index "
+                      f"that is not the loop's own (a variable left over from another loop)")
+            for name in weights]
 
 
 # Note [Layers without their ReLU]

@@ -1020,3 +1020,18 @@ def test_unused_normalization_parameters_without_gradients_fail_initial_loss():
     lost = {c.id: c for c in result.checks if c.points < c.max_points}
     assert set(lost) == {"FullyConnectedNet.loss/initial_loss"}, set(lost)
     assert "grads has no entry for them" in lost["FullyConnectedNet.loss/initial_loss"].message
+
+
+def test_a_penalty_loop_that_ignores_its_index_is_named():
+    """Note [A penalty loop that ignores its index]: a penalty holding one weight matrix once
+    per layer loses the regularised loss checks with a message naming the loop."""
+    bug = Bug("penalty loop reads one weight", "classifiers/fc_net.py",
+              "loss = data_loss + _l2_penalty(p, weight_names, self.reg)",
+              "loss = data_loss + sum(_l2_penalty(p, [weight_names[0]], self.reg)\n"
+              "                                for _ in weight_names)",
+              "FullyConnectedNet.loss")
+    result = grade_bug(bug, ASSIGNMENT)
+    for check_id in ("FullyConnectedNet.loss/loss_reg", "FullyConnectedNet.loss/initial_loss"):
+        check = check_by_id(result, check_id)
+        assert check.points < check.max_points
+        assert "the penalty adds W1's term 3 times (once per layer)" in check.message, check.message
