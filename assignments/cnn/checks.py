@@ -1223,6 +1223,19 @@ def _instance_norm(x, gamma, beta, eps) -> np.ndarray:
     return gamma.reshape(1, -1, 1, 1) * (x - mean) / np.sqrt(var + eps) + beta.reshape(1, -1, 1, 1)
 
 
+# Note [Each pixel normalized over the batch alone]
+# A real cs231n hand-in called batchnorm_forward on x.reshape(N, C * H * W) with gamma and beta
+# repeated H * W times: every (channel, pixel) is a feature of its own, normalized over the N
+# images only, where spatial batchnorm pools each channel's statistics over N, H and W.  The
+# check said only "out: 120 of 120 entries differ".  That output is a Known.
+
+def _per_pixel_batchnorm(x, gamma, beta, param) -> np.ndarray:
+    """Note [Each pixel normalized over the batch alone]."""
+    n, c, h, w = x.shape
+    return ref.batchnorm_forward(x.reshape(n, -1), np.repeat(gamma, h * w), np.repeat(beta, h * w),
+                                 dict(param))[0].reshape(x.shape)
+
+
 def spatial_bn_forward_known(sample: Sample) -> list[Known]:
     x, gamma, beta, bn_param = sample.args
     param = _train_param(bn_param)
@@ -1238,6 +1251,11 @@ def spatial_bn_forward_known(sample: Sample) -> list[Known]:
         Known("the statistics are per image and channel (over H and W only); spatial batchnorm "
               "averages over N, H and W for each channel",
               lambda s: _instance_norm(x, gamma, beta, eps)),
+        Known("each channel and pixel is normalized over the batch alone (x reshaped to (N, C*H*W), "
+              "gamma and beta repeated): spatial batchnorm takes each channel's statistics over N, "
+              "H and W together: move channels last, reshape to (N*H*W, C)",
+              # Note [Each pixel normalized over the batch alone]
+              lambda s: _per_pixel_batchnorm(x, gamma, beta, param)),
         # a real 2017 package wrote np.sqrt(x_var + 1e-5) whatever bn_param said
         *([Known(f"bn_param['eps'] = {eps:g} is ignored: the output is the one with eps = 1e-5; "
                  f"read eps = bn_param.get('eps', 1e-5)",

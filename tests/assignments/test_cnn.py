@@ -784,3 +784,21 @@ def test_a_pool_window_with_its_sides_swapped_is_named():
         check = check_by_id(result, check_id)
         assert check.points < check.max_points
         assert "pool_width rows by pool_height columns" in check.message, check.message
+
+
+def test_each_pixel_normalized_over_the_batch_alone_is_named():
+    """Note [Each pixel normalized over the batch alone]: batchnorm_forward on x reshaped to
+    (N, C*H*W) with gamma and beta repeated loses the forward checks with a named message."""
+    bug = Bug("per-pixel spatial batchnorm", "layers.py",
+              "    out_rows, bn_cache = batchnorm_forward(_channels_last_rows(x), gamma, beta, bn_param)\n",
+              "    n, c, h, w = x.shape\n"
+              "    flat, _ = batchnorm_forward(x.reshape(n, -1), np.repeat(gamma, h * w),\n"
+              "                                np.repeat(beta, h * w), bn_param)\n"
+              "    return flat.reshape(x.shape), None\n"
+              "    out_rows, bn_cache = batchnorm_forward(_channels_last_rows(x), gamma, beta, bn_param)\n",
+              "spatial_batchnorm_forward")
+    result = grade_bug(bug, ASSIGNMENT)
+    for check_id in ("spatial_batchnorm_forward/out", "spatial_batchnorm_forward/out_hidden"):
+        check = check_by_id(result, check_id)
+        assert check.points < check.max_points
+        assert "each channel and pixel is normalized over the batch alone" in check.message, check.message
