@@ -957,7 +957,8 @@ def pool_forward_known(sample: Sample) -> list[Known]:
                                          pool_param["stride"])
     if h_out < w_out:  # Note [Columns counted by the rows]
         known.append(Known(COLUMNS_BY_ROWS, lambda s: _columns_by_rows_pool(x, pool_param)))
-    if pool_param["pool_height"] != pool_param["pool_width"]:  # Note [Pool height and width swapped]
+    # Note [Pool height and width swapped]
+    if pool_param["pool_height"] != pool_param["pool_width"]:
         known.append(Known(POOL_SIDES_SWAPPED, lambda s: _sides_swapped_pool(x, pool_param)))
     return known
 
@@ -1251,9 +1252,9 @@ def spatial_bn_forward_known(sample: Sample) -> list[Known]:
         Known("the statistics are per image and channel (over H and W only); spatial batchnorm "
               "averages over N, H and W for each channel",
               lambda s: _instance_norm(x, gamma, beta, eps)),
-        Known("each channel and pixel is normalized over the batch alone (x reshaped to (N, C*H*W), "
-              "gamma and beta repeated): spatial batchnorm takes each channel's statistics over N, "
-              "H and W together: move channels last, reshape to (N*H*W, C)",
+        Known("each channel and pixel is normalized over the batch alone (x reshaped to "
+              "(N, C*H*W), gamma and beta repeated): spatial batchnorm takes each channel's "
+              "statistics over N, H and W together: move channels last, reshape to (N*H*W, C)",
               # Note [Each pixel normalized over the batch alone]
               lambda s: _per_pixel_batchnorm(x, gamma, beta, param)),
         # a real 2017 package wrote np.sqrt(x_var + 1e-5) whatever bn_param said
@@ -2169,7 +2170,8 @@ def _loss_signatures(params: dict, reg: float, scale: float) -> list[Signature]:
     return [Signature(shifted(-scale * weights), "the L2 penalty is missing from the loss"),
             Signature(shifted((1 - scale) * weights), f"the penalty is reg * sum(W**2); this course "
                                                       f"uses {_times(scale)}reg * sum(W**2)"),
-            Signature(shifted(scale * biases), "the biases are regularized too; only W1, W2, W3 are"),
+            Signature(shifted(scale * biases),
+                      "the biases are regularized too; only W1, W2, W3 are"),
             *partial]
 
 

@@ -829,7 +829,8 @@ def penalty_signatures(case: NetCase, params: dict) -> list[Signature]:
     full, known = known_penalties(case, params)
     return [Signature(lambda actual, expected, shift=penalty - full: math.isclose(
                 float(actual), float(expected) + shift, rel_tol=1e-6, abs_tol=1e-9), text)
-            for text, penalty in known if not math.isclose(penalty, full, rel_tol=1e-9, abs_tol=1e-12)]
+            for text, penalty in known
+            if not math.isclose(penalty, full, rel_tol=1e-9, abs_tol=1e-12)]
 
 
 def check_no_dropout(cases: list[NetCase]) -> Check:

@@ -876,7 +876,8 @@ def _loss_signatures(case: ModelCase, data_loss: float) -> list[Signature]:
 # 91.22", numbers only, in the initial-loss and loss_reg checks).  The loss with one weight's
 # term counted L times (L weight matrices) is named.
 
-def _one_weight_per_layer(weights: list, half_reg_square: dict, data_loss: float) -> list[Signature]:
+def _one_weight_per_layer(weights: list, half_reg_square: dict,
+                          data_loss: float) -> list[Signature]:
     """Note [A penalty loop that ignores its index]: one signature per weight matrix."""
     if len(weights) < 2:
         return []

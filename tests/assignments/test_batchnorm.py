@@ -232,4 +232,5 @@ def test_gamma_along_the_batch_in_a_layer_as_wide_as_the_batch_is_named():
     assert check.points < check.max_points
     assert "in the hidden layer(s) of width 5" in check.message, check.message
     assert "gamma and beta scale each example (row) instead of each feature" in check.message
-    assert check_by_id(result, "batchnorm_forward/train_out").points > 0  # its samples are not square
+    # batchnorm_forward's own samples are not square
+    assert check_by_id(result, "batchnorm_forward/train_out").points > 0

@@ -765,7 +765,8 @@ def test_a_guard_inside_the_softmax_log_keeps_the_overfitting_points_with_a_note
 def test_a_penalty_split_over_lines_is_named_in_the_hidden_model_check():
     """Note [A penalty split over lines, seen from the loss]: the hidden non-square model's
     loss names the weights the penalty left out, and the check has a hint."""
-    bug = next(b for b, _ in BUGS if b.name == "ThreeLayerConvNet: penalty continued on lines of their own")
+    name = "ThreeLayerConvNet: penalty continued on lines of their own"
+    bug = next(b for b, _ in BUGS if b.name == name)
     check = check_by_id(grade_bug(bug, ASSIGNMENT), "ThreeLayerConvNet/hidden_shape")
     assert check.points < check.max_points
     assert "the penalty holds W1 only, not W2 and W3" in check.message, check.message
@@ -789,16 +790,16 @@ def test_a_pool_window_with_its_sides_swapped_is_named():
 def test_each_pixel_normalized_over_the_batch_alone_is_named():
     """Note [Each pixel normalized over the batch alone]: batchnorm_forward on x reshaped to
     (N, C*H*W) with gamma and beta repeated loses the forward checks with a named message."""
-    bug = Bug("per-pixel spatial batchnorm", "layers.py",
-              "    out_rows, bn_cache = batchnorm_forward(_channels_last_rows(x), gamma, beta, bn_param)\n",
+    line = "    out_rows, bn_cache = batchnorm_forward(_channels_last_rows(x), gamma, beta, bn_param)\n"
+    bug = Bug("per-pixel spatial batchnorm", "layers.py", line,
               "    n, c, h, w = x.shape\n"
               "    flat, _ = batchnorm_forward(x.reshape(n, -1), np.repeat(gamma, h * w),\n"
               "                                np.repeat(beta, h * w), bn_param)\n"
-              "    return flat.reshape(x.shape), None\n"
-              "    out_rows, bn_cache = batchnorm_forward(_channels_last_rows(x), gamma, beta, bn_param)\n",
+              "    return flat.reshape(x.shape), None\n" + line,
               "spatial_batchnorm_forward")
     result = grade_bug(bug, ASSIGNMENT)
     for check_id in ("spatial_batchnorm_forward/out", "spatial_batchnorm_forward/out_hidden"):
         check = check_by_id(result, check_id)
         assert check.points < check.max_points
-        assert "each channel and pixel is normalized over the batch alone" in check.message, check.message
+        says = "each channel and pixel is normalized over the batch alone"
+        assert says in check.message, check.message

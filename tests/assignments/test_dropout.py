@@ -443,6 +443,6 @@ def test_a_penalty_without_the_last_layer_is_named_without_dropout():
     """Note [Which penalty the loss holds, without dropout]: with keep probability 1 the loss
     differs by the last layer's penalty only, and the message names it."""
     bug = next(b for b in BUGS if b.name == "net regularizes the hidden layers' weights only")
-    check = check_by_id(grade_bug(bug, ASSIGNMENT), "FullyConnectedNet.loss/no_dropout_matches_reference")
+    check = check_by_id(grade_bug(bug, ASSIGNMENT), f"{NET}/no_dropout_matches_reference")
     assert check.points < check.max_points
     assert "the L2 penalty leaves out W2" in check.message, check.message
