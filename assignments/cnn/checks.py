@@ -1226,9 +1226,10 @@ def _instance_norm(x, gamma, beta, eps) -> np.ndarray:
 
 # Note [Each pixel normalized over the batch alone]
 # A real cs231n hand-in called batchnorm_forward on x.reshape(N, C * H * W) with gamma and beta
-# repeated H * W times: every (channel, pixel) is a feature of its own, normalized over the N
-# images only, where spatial batchnorm pools each channel's statistics over N, H and W.  The
-# check said only "out: 120 of 120 entries differ".  That output is a Known.
+# repeated H * W times, and a real 2017 one on each channel's x[:, c].reshape(N, H * W): every
+# (channel, pixel) is a feature of its own, normalized over the N images only, where spatial
+# batchnorm pools each channel's statistics over N, H and W.  The check said only "out: 120
+# of 120 entries differ".  That output (the same for both spellings) is a Known.
 
 def _per_pixel_batchnorm(x, gamma, beta, param) -> np.ndarray:
     """Note [Each pixel normalized over the batch alone]."""
@@ -1252,9 +1253,10 @@ def spatial_bn_forward_known(sample: Sample) -> list[Known]:
         Known("the statistics are per image and channel (over H and W only); spatial batchnorm "
               "averages over N, H and W for each channel",
               lambda s: _instance_norm(x, gamma, beta, eps)),
-        Known("each channel and pixel is normalized over the batch alone (x reshaped to "
-              "(N, C*H*W), gamma and beta repeated): spatial batchnorm takes each channel's "
-              "statistics over N, H and W together: move channels last, reshape to (N*H*W, C)",
+        Known("each channel and pixel is normalized over the batch alone (batchnorm_forward on "
+              "x reshaped to (N, C*H*W), or a channel's x[:, c] to (N, H*W), averages over N "
+              "only): spatial batchnorm takes each channel's statistics over N, H and W "
+              "together: move channels last, reshape to (N*H*W, C)",
               # Note [Each pixel normalized over the batch alone]
               lambda s: _per_pixel_batchnorm(x, gamma, beta, param)),
         # a real 2017 package wrote np.sqrt(x_var + 1e-5) whatever bn_param said
