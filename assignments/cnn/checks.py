@@ -963,13 +963,24 @@ def pool_forward_known(sample: Sample) -> list[Known]:
     return known
 
 
+# Note [An output side sized by the other pool side]
+# A real CS682 hand-in computed W_out = 1 + (W - pool_height) / stride: right for square pools,
+# one column short on the grader's 3x2 pool ("out: shape (1, 3, 2, 1), expected (1, 3, 2, 2)").
+# Shapes with H_out or W_out sized by the other side of the window are named (non-square pools).
+
 def pool_forward_shapes(sample: Sample) -> list[tuple[tuple, str]]:
     x, p = sample.args
     ph, pw, stride = p["pool_height"], p["pool_width"], p["stride"]
-    return [(_pool_out_shape(x.shape, ph, pw, 1, 1), "the stride is ignored "
-             "(H_out = 1 + (H - pool_height) // stride)"),
-            (_pool_out_shape(x.shape, ph, pw, ph, pw), "the windows step by the pool size "
-             "instead of by pool_param['stride']")]
+    shapes = [(_pool_out_shape(x.shape, ph, pw, 1, 1), "the stride is ignored "
+               "(H_out = 1 + (H - pool_height) // stride)"),
+              (_pool_out_shape(x.shape, ph, pw, ph, pw), "the windows step by the pool size "
+               "instead of by pool_param['stride']")]
+    if ph != pw:  # Note [An output side sized by the other pool side]
+        shapes += [(_pool_out_shape(x.shape, ph, ph, stride, stride), "W_out is computed with "
+                    "pool_height: W_out = 1 + (W - pool_width) // stride"),
+                   (_pool_out_shape(x.shape, pw, pw, stride, stride), "H_out is computed with "
+                    "pool_width: H_out = 1 + (H - pool_height) // stride")]
+    return shapes
 
 
 def pool_backward_known(sample: Sample) -> list[Known]:

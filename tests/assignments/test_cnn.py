@@ -803,3 +803,14 @@ def test_each_pixel_normalized_over_the_batch_alone_is_named():
         assert check.points < check.max_points
         says = "each channel and pixel is normalized over the batch alone"
         assert says in check.message, check.message
+
+
+def test_an_output_width_sized_by_the_pool_height_is_named():
+    """Note [An output side sized by the other pool side]: W_out from pool_height is one column
+    short on the 3x2 pool, and the shape message names it."""
+    bug = Bug("W_out from pool_height", "layers.py",
+              "w_out = _conv_output_size(wd, pw, stride, 0)",
+              "w_out = _conv_output_size(wd, ph, stride, 0)", "max_pool_forward_naive")
+    check = check_by_id(grade_bug(bug, ASSIGNMENT), "max_pool_forward_naive/out_hidden")
+    assert check.points < check.max_points
+    assert "W_out is computed with pool_height" in check.message, check.message
