@@ -852,10 +852,66 @@ def compare_test_time_scores(student, case: NetCase, name: str) -> None:
     scores = plain(call_method(model, "loss", X, what=f"`{NET_LOSS}(X)`").value)
     reference = reference_net(case, case.keep)
     reference.loss(X, y)
+    expected = reference.loss(X)
     try:
-        compare_arrays(name, scores, reference.loss(X), inputs={"X": X}, hint=TEST_TIME_HINT)
+        compare_arrays(name, scores, expected, inputs={"X": X}, hint=TEST_TIME_HINT,
+                       signatures=bn_test_mode_signatures(case, reference, X, expected))
     except CheckFailure as failure:
         raise in_sample(case.name, failure) from None
+
+
+# Note [A wrong batchnorm test mode under dropout]
+# With batchnorm on, the test-time scores after one training pass go through batchnorm's test
+# mode, which the batchnorm assignment grades.  A real 2020 hand-in's test mode, gamma * (x -
+# running_mean) / (sqrt(running_var) + eps) - beta (Note [beta subtracted at test time] in
+# assignments/batchnorm/checks.py), got only numbers here and a hint asking whether dropout
+# runs at test time.  The reference's network with each known wrong test-mode line and its own
+# running averages gives the scores that name the layer.  Only the message changes: the
+# scores still differ from the reference's, and the check fails as before.
+BN_TEST_SLIPS = (
+    ("beta is subtracted (gamma * x_hat - beta)", -1.0, "root"),
+    ("eps is added outside the square root (sqrt(running_var) + eps)", 1.0, "outside"),
+    ("eps is missing (sqrt(running_var))", 1.0, "missing"),
+    ("beta is subtracted (gamma * x_hat - beta) and eps is added outside the square root "
+     "(sqrt(running_var) + eps)", -1.0, "outside"),
+    ("beta is subtracted (gamma * x_hat - beta) and eps is missing (sqrt(running_var))",
+     -1.0, "missing"),
+)
+BN_TEST_SLIP_HINT = ("batchnorm's test mode is wrong: {what}; it must be gamma * (x - "
+                     "running_mean) / sqrt(running_var + eps) + beta (the batchnorm assignment's "
+                     "batchnorm_forward); the network's dropout at test time is right")
+
+
+def _bn_test_slip_scores(case: NetCase, reference, X: np.ndarray, sign: float,
+                         eps_at: str) -> np.ndarray:
+    """The reference's test-time scores with one wrong batchnorm test-mode line, from its own
+    running averages (Note [A wrong batchnorm test mode under dropout])."""
+    params, layers = case.params(), len(case.hidden_dims) + 1
+    out = X
+    for i in range(1, layers):
+        a = out @ params[f"W{i}"] + params[f"b{i}"]
+        p = reference.bn_params[i - 1]
+        var, eps = p["running_var"], p.get("eps", 1e-5)
+        std = {"root": np.sqrt(var + eps), "outside": np.sqrt(var) + eps,
+               "missing": np.sqrt(var)}[eps_at]
+        out = np.maximum(params[f"gamma{i}"] * (a - p["running_mean"]) / std
+                         + sign * params[f"beta{i}"], 0)
+    return out @ params[f"W{layers}"] + params[f"b{layers}"]
+
+
+def bn_test_mode_signatures(case: NetCase, reference, X: np.ndarray,
+                            expected: np.ndarray) -> list[Signature]:
+    """Note [A wrong batchnorm test mode under dropout]; none without batchnorm."""
+    if case.normalization != "batchnorm":
+        return []
+    signatures = []
+    for what, sign, eps_at in BN_TEST_SLIPS:
+        with np.errstate(all="ignore"):
+            scores = _bn_test_slip_scores(case, reference, X, sign, eps_at)
+        if np.all(np.isfinite(scores)) and not _close(scores, expected):
+            signatures.append(Signature(lambda a, e, v=scores: _close(np.asarray(a), v),
+                                        BN_TEST_SLIP_HINT.format(what=what)))
+    return signatures
 
 
 def check_test_time(cases: list[NetCase]) -> Check:

@@ -414,3 +414,27 @@ def test_a_mask_drawn_for_two_axes_is_named_on_other_shapes():
     assert checks.two_d_only(np.ones((4, 5)), broadcast) == ""
     other = StudentError(type="KeyError", message="'seed'")
     assert checks.two_d_only(np.ones((4, 5, 6)), other) == ""
+
+
+# The test-mode line of a real 2020 hand-in (our own mutant of the reference): two slips.
+BN_TEST_SLIPPED = "out = gamma * (x - running_mean) / (np.sqrt(running_var) + eps) - beta"
+BN_TEST_LINE = "out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta"
+
+
+@pytest.mark.parametrize("line, says", [
+    (BN_TEST_SLIPPED, "beta is subtracted (gamma * x_hat - beta) and eps is added outside the "
+                      "square root"),
+    ("out = gamma * (x - running_mean) / np.sqrt(running_var + eps) - beta",
+     "batchnorm's test mode is wrong: beta is subtracted (gamma * x_hat - beta); it must be"),
+])
+def test_a_wrong_batchnorm_test_mode_is_named_in_the_dropout_network(line, says):
+    """Note [A wrong batchnorm test mode under dropout]: the network check still fails, and
+    names batchnorm's test mode instead of asking whether dropout runs at test time."""
+    package = _package_with(None, [("layers.py", BN_TEST_LINE, line)])
+    try:
+        result = grade(package, ASSIGNMENT, select="dropout_with_normalization")
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+    check = check_by_id(result, "FullyConnectedNet.loss/dropout_with_normalization")
+    assert check.points == 0 < check.max_points
+    assert says in check.message, check.message
