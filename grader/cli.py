@@ -132,7 +132,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                              "gradescope: results.json (one per submission); junit: JUnit XML")
     export.add_argument("--output", "-o", metavar="FILE",
                         help="where to write (default: standard output; for gradescope with "
-                             "several submissions, a folder, default OUT_DIR/gradescope)")
+                             "several submissions, a folder of <submission>.json files, not a "
+                             ".json file; default OUT_DIR/gradescope)")
     export.add_argument("--title", help="assignment name for the Canvas column (default: the "
                                         "assignment's title)")
     export.add_argument("--roster", metavar="CSV",
@@ -759,6 +760,13 @@ def _run_export(args: argparse.Namespace) -> int:
     return code or (1 if unreadable else 0)
 
 
+# Note [Several Gradescope results need a folder]
+# Gradescope reads exactly one results.json per submission, so `grade export --format gradescope`
+# of several results writes a folder of <submission>.json files.  `-o gs.json` then made a
+# folder named gs.json (as documented, and still a surprise: whoever names a .json expects a
+# file); an -o that names an existing file failed with an OSError.  Both are now one line that
+# says why and what to give instead, exit 2, and nothing is written.  An -o that is a folder,
+# or a new name without .json, is the folder, as before.
 def _export(args: argparse.Namespace, results: list, roster, several: bool) -> int:
     """Write `results` in args.format; the exit status (0, or 2 when it cannot be written).
     `several`: the input held more than one result file (Gradescope's folder of files)."""
@@ -776,6 +784,14 @@ def _export(args: argparse.Namespace, results: list, roster, several: bool) -> i
                      for sid, r in results if r.status != "graded"]
     for warning in warnings:
         print(f"grade: warning: {warning}", file=sys.stderr)
+    if (args.format == "gradescope" and several and output is not None and not output.is_dir()
+            and (output.suffix.lower() == ".json" or output.exists())):
+        # Note [Several Gradescope results need a folder]
+        print(f"grade: -o {output}: {len(results)} results make {len(results)} Gradescope "
+              f"files (one <submission>.json each), and -o names one file; give -o a folder "
+              f"(e.g. -o {output.with_suffix('')}/), or leave -o out for "
+              f"{Path(args.results) / 'gradescope'}/", file=sys.stderr)
+        return 2
     if args.format == "gradescope" and (several or (output and output.is_dir())):
         folder = output or Path(args.results) / "gradescope"
         try:
