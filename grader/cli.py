@@ -42,9 +42,22 @@ class _Commands:
         return _LeftOut()
 
 
+# Note [Assignments named in the help]
+# Every command's -a said "assignment id, e.g. fc_nets", so the help never said which ids there
+# are: a new user learnt them from the error of a wrong guess.  The help now lists them, read
+# from the course folder's manifests as `available()` reads them (a glob of eight folders; the
+# module it comes from imports json and pathlib only, Note [Parser of the command asked]).
+def _assignment_help(extra: str = "") -> str:
+    """-a's help: the course's assignment ids (Note [Assignments named in the help])."""
+    from .scoring.course_files import COURSE_ROOT
+    ids = sorted(p.parent.name for p in (COURSE_ROOT / "assignments").glob("*/manifest.yml"))
+    return f"assignment id: {', '.join(ids) or 'none found'}{extra}"
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The `grade` command's parser; `only`: with that command's alone (Note [Parser of the
     command asked])."""
+    assignment_help = _assignment_help()
     parser = argparse.ArgumentParser(
         prog="grade",
         description="Autograder for deep-learning courses: checks a submission against "
@@ -72,7 +85,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                     "each check with the mutants that make it fail. Exit status: 0 when all "
                     "holds, 1 when something does not (a check with no failing fixture, say), "
                     "2 when the command was wrong.")
-    selftest.add_argument("--assignment", "-a", required=True, help="assignment id, e.g. fc_nets")
+    selftest.add_argument("--assignment", "-a", required=True, help=assignment_help)
     selftest.add_argument("--quick", action="store_true",
                           help="grade only the solution and the starter code")
     selftest.add_argument("--workers", "-j", type=int, metavar="N",
@@ -94,7 +107,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     check.add_argument("submission",
                        help="a course package folder, loose files, a .zip, a .py or an .ipynb")
     check.add_argument("--assignment", "-a",
-                       help="assignment id, e.g. fc_nets (not needed inside a student release)")
+                       help=_assignment_help(" (not needed inside a student release)"))
     check.add_argument("--release", metavar="DIR",
                        help="grade with the student release in DIR (`grade release`): its public "
                             "checks against recorded expected outputs; the default without -a "
@@ -114,7 +127,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         description="Write an autograder zip for Gradescope that grades each submission with "
                     "this grader inside Gradescope's container (Note [Gradescope autograder] in "
                     "grader/course/gradescope.py). Exit status: 0 built, 2 it could not be built.")
-    gradescope.add_argument("--assignment", "-a", required=True, help="assignment id, e.g. fc_nets")
+    gradescope.add_argument("--assignment", "-a", required=True, help=assignment_help)
     gradescope.add_argument("--out", "-o", required=True, metavar="ZIP", help="the zip to write")
     gradescope.set_defaults(run=_run_gradescope)
 
@@ -156,7 +169,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                     "the command was wrong (no submissions in the folder, no check selected), "
                     "130 after Ctrl-C.")
     batch.add_argument("submissions", metavar="SUBMISSIONS_DIR", help="the class's submissions")
-    batch.add_argument("--assignment", "-a", required=True, help="assignment id, e.g. fc_nets")
+    batch.add_argument("--assignment", "-a", required=True, help=assignment_help)
     batch.add_argument("--out", "-o", required=True, metavar="OUT_DIR", help="where results go")
     batch.add_argument("--workers", "-j", type=int, metavar="N",
                        help="submissions graded at once (default: the number of CPUs)")
@@ -226,7 +239,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                     "check` run inside DIR then gives the course's grader's verdict on those "
                     "checks. Exit status: 0 built, 2 it could not be built.")
     release_command.add_argument("--assignment", "-a", required=True,
-                                 help="assignment id, e.g. fc_nets")
+                                 help=assignment_help)
     release_command.add_argument("--out", "-o", required=True, metavar="DIR",
                                  help="the release folder: new, empty or an earlier release")
     release_command.add_argument("--grader-requirement", metavar="SPEC",

@@ -25,7 +25,7 @@ import numpy as np
 
 from grader.checks import questions
 from grader.checks.answers import Answers
-from grader.checks.builders import backward_check, forward_check
+from grader.checks.builders import backward_check, constructor_failure, forward_check
 from grader.checks.compare import (TOLERANCES, Signature, accept_shape, compare_arrays,
                                    compare_scalar, in_shape, summarize)
 from grader.checks.spec import Check, CheckFailure, Sample
@@ -868,9 +868,8 @@ def student_net(student, case: NetCase, normalization: str, reg: float, *, set_p
 
 
 def _net_failure(error: StudentError, case: NetCase, normalization: str) -> CheckFailure:
-    return CheckFailure(f"FullyConnectedNet({list(case.hidden_dims)}, normalization="
-                        f"'{normalization}', ...) raised {error}"
-                        + (f"\n{error.traceback}" if error.traceback else ""))
+    return constructor_failure("FullyConnectedNet", f"{list(case.hidden_dims)}, normalization="
+                               f"'{normalization}', ...", error)
 
 
 def _defer_params(model, case: NetCase) -> None:

@@ -26,7 +26,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from grader.checks import questions
-from grader.checks.builders import backward_check, forward_check
+from grader.checks.builders import backward_check, constructor_failure, forward_check
 from grader.checks.compare import (TOLERANCES, Signature, Tolerance, accept_shape,
                                    compare_arrays, compare_scalar, in_shape, record_note,
                                    summarize)
@@ -1785,9 +1785,8 @@ def student_net(student: Student, spec: NetSpec, *, weight_scale: float = NET_WE
 
 def _net_failure(spec: NetSpec, weight_scale: float, reg: float, error: StudentError) -> CheckFailure:
     """What `student_net` raises for the constructor's exception."""
-    return CheckFailure(f"ThreeLayerConvNet({spec.describe()}, weight_scale={weight_scale}, "
-                        f"reg={reg}, dtype=np.float64) raised {error}"
-                        + (f"\n{error.traceback}" if error.traceback else ""))
+    return constructor_failure("ThreeLayerConvNet", f"{spec.describe()}, weight_scale="
+                               f"{weight_scale}, reg={reg}, dtype=np.float64", error)
 
 
 def student_params(model: RemoteObject, spec: NetSpec, *,

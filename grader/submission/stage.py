@@ -564,12 +564,36 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
     if extra or rivals:  # more than one folder with course files: say which one was graded
         _follow_reexports(layout, package, anchor, source_root, extra, root, modules, shown,
                           staged_sources, notes, exclude=set(generated.modules))
+    notes[:0] = _not_graded_folders(anchor, rivals, extra, source_root)  # said first
     missing = [name for name, path in layout.files.items()
                if not (root / (modules[name].replace(".", os.sep) + ".py")).exists()
                and name not in generated.modules]
     return Staged(root, package, modules, shown, missing, notes, answers,
                   {**definitions.import_timeouts, **generated.import_timeouts}, staged_sources,
                   generated.observed)
+
+
+# Note [Folders of course files not graded]
+# A submission whose course files sit in several folders is graded from one of them (the
+# shallowest, a folder of re-exports last, then by name: `_find_anchor`); a folder it imports
+# from is staged too (Note [Re-exporting packages]).  Any other such folder was passed over
+# without a word: `grade check class/` on a folder of eight students' packages graded alice's
+# alone and reported it as the class's score, and a hand-in with an old copy beside its package
+# (`cs231n/`, `cs231n_backup/`) never learnt which copy counted.  A note now names the folder
+# graded and the ones that were not, and where two or more were not, that a class is graded
+# with `grade batch` (one result each).
+def _not_graded_folders(anchor: Path, rivals: list[Path], extra: dict[str, Path],
+                        source_root: Path) -> list[str]:
+    """Note [Folders of course files not graded]: [] when every such folder was staged."""
+    left = sorted(f"{a.relative_to(source_root).as_posix()}/" for a in rivals
+                  if a not in extra.values() and not any(f in a.parents for f in extra.values()))
+    if not left:
+        return []
+    graded = anchor.relative_to(source_root).as_posix()
+    shown = ", ".join(left[:3]) + (f" and {len(left) - 3} more" if len(left) > 3 else "")
+    batch = " (a folder of several submissions is graded with `grade batch`)" if len(left) > 1 else ""
+    return [f"graded the course files in {graded + '/' if graded != '.' else 'the top folder'}, "
+            f"not those in {shown}{batch}"]
 
 
 def _follow_reexports(layout: Layout, package: str, anchor: Path, source_root: Path,
