@@ -264,9 +264,12 @@ def _find_anchor(files: list[Path], root: Path, layout: Layout) -> tuple[Path, l
                     anchor = anchor.parent
             found.setdefault(anchor, []).append(
                 (basenames[path.name], bool(star_imports(path.read_text(errors="replace")))))
-    if not found:
+    if not found:  # and which Python files there are: Note [What an ungradable submission holds]
         wanted = ", ".join(sorted(basenames))
-        raise SubmissionError(f"none of the assignment's files ({wanted}) were found")
+        held = sorted(p.relative_to(root).as_posix() for p in files)
+        shown = ", ".join(held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
+        raise SubmissionError(f"none of the assignment's files ({wanted}) were found; its "
+                              f"Python files are {shown}: name them as the course does")
     anchor = min(found, key=lambda a: (all(shim for _, shim in found[a]),
                                        len(a.relative_to(root).parts), str(a)))
     return anchor, [a for a in found if a != anchor]
@@ -700,6 +703,8 @@ def _stage_notebooks(chosen: dict[str, Path], layout: Layout, package: str, root
 # message ends with what was there: ", which is empty", or ", which holds only README.md"
 # (the first three files, then how many more), after the zips inside (Note [A zip inside
 # the submission]), which say more when there are any.  File names only, never contents.
+# Python files none of which the course names ("none of the assignment's files (...) were
+# found", a `grade check my_layers.py`) are named the same way, with what to do.
 def _what_it_holds(root: Path) -> str:
     """", which is empty" or ", which holds only a, b" (Note [What an ungradable submission
     holds])."""

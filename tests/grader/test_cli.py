@@ -908,3 +908,14 @@ def test_check_of_a_class_folder_says_whose_package_it_graded(submission) -> Non
     assert ("note: graded the course files in alice/cs231n/, not those in bob/cs231n/, "
             "carol/cs231n/ (a folder of several submissions is graded with `grade batch`)"
             ) in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+def test_check_of_a_file_the_course_does_not_name_says_what_it_found(tmp_path) -> None:
+    """Note [What an ungradable submission holds] in grader/submission/stage.py: `grade check
+    my_layers.py` said only which names were wanted."""
+    (tmp_path / "my_layers.py").write_text("def affine_forward(x, w, b):\n    return x\n")
+    result = run_grade("check", str(tmp_path / "my_layers.py"), "-a", "fc_nets", "--no-html")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert ("could not be graded: none of the assignment's files (fc_net.py, layer_utils.py, "
+            "layers.py, optim.py) were found; its Python files are my_layers.py: name them as "
+            "the course does") in result.stdout, result.stdout

@@ -348,7 +348,8 @@ def test_folder_without_any_assignment_file(tmp_path, private_tmp) -> None:
     (tmp_path / "alice").mkdir()
     (tmp_path / "alice" / "utils.py").write_text("x = 1\n")
     expect_error(tmp_path / "alice", "none of the assignment's files",
-                 "fc_net.py, layer_utils.py, layers.py", "were found")
+                 "fc_net.py, layer_utils.py, layers.py", "were found; its Python files are "
+                 "utils.py: name them as the course does")
 
 
 def test_unsupported_file_type(tmp_path, private_tmp) -> None:
