@@ -787,6 +787,14 @@ def _export(args: argparse.Namespace, results: list, roster, several: bool) -> i
 
     from .course import export
     output = Path(args.output) if args.output else None
+    if (args.format == "gradescope" and several and output is not None and not output.is_dir()
+            and (output.suffix.lower() == ".json" or output.exists())):
+        # Note [Several Gradescope results need a folder]: before any warning, nothing is written
+        print(f"grade: -o {output}: {len(results)} results make {len(results)} Gradescope "
+              f"files (one <submission>.json each), and -o names one file; give -o a folder "
+              f"(e.g. -o {output.with_suffix('')}/), or leave -o out for "
+              f"{Path(args.results) / 'gradescope'}/", file=sys.stderr)
+        return 2
     warnings: list[str] = []
     # Note [An ungraded submission has no score] in grader/course/export.py: said, never silent
     # (the three formats' warnings in one form: what the file holds, who, why)
@@ -797,14 +805,6 @@ def _export(args: argparse.Namespace, results: list, roster, several: bool) -> i
                      for sid, r in results if r.status != "graded"]
     for warning in warnings:
         print(f"grade: warning: {warning}", file=sys.stderr)
-    if (args.format == "gradescope" and several and output is not None and not output.is_dir()
-            and (output.suffix.lower() == ".json" or output.exists())):
-        # Note [Several Gradescope results need a folder]
-        print(f"grade: -o {output}: {len(results)} results make {len(results)} Gradescope "
-              f"files (one <submission>.json each), and -o names one file; give -o a folder "
-              f"(e.g. -o {output.with_suffix('')}/), or leave -o out for "
-              f"{Path(args.results) / 'gradescope'}/", file=sys.stderr)
-        return 2
     if args.format == "gradescope" and (several or (output and output.is_dir())):
         folder = output or Path(args.results) / "gradescope"
         try:
