@@ -23,6 +23,11 @@ class MissingName(CheckFailure):
     cause = "missing"
 
 
+class MissingFile(MissingName):
+    """A whole course file is not in the submission (its cause is still `missing`; Note [A
+    missing file is no edition's part] in grader/scoring/assignment.py)."""
+
+
 class ImportFailure(CheckFailure):
     """A module of the submission cannot be imported (syntax error, failing import...)."""
     cause = "import_error"
@@ -138,7 +143,7 @@ class Student:
         if module in self._broken_modules:
             raise self._broken_modules[module]
         if module in self.missing:
-            raise MissingName(f"{self._file(module)} not found in the submission")
+            raise MissingFile(f"{self._file(module)} not found in the submission")
         if module not in self._members:
             import_name = self._import_name(module)
             try:

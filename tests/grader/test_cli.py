@@ -919,3 +919,22 @@ def test_check_of_a_file_the_course_does_not_name_says_what_it_found(tmp_path) -
     assert ("could not be graded: none of the assignment's files (fc_net.py, layer_utils.py, "
             "layers.py, optim.py) were found; its Python files are my_layers.py: name them as "
             "the course does") in result.stdout, result.stdout
+
+
+def test_a_missing_file_is_not_explained_by_another_edition(submission) -> None:
+    """Note [A missing file is no edition's part] in grader/scoring/assignment.py: layers.py
+    alone was told that cs231n 2021 does not assign TwoLayerNet and COMPSCI 682 rmsprop."""
+    files = reference_files()
+    alone = {"cs231n/layers.py": files["cs231n/layers.py"]}
+    result = run_grade("check", str(submission(alone) / "cs231n"), "-a", "fc_nets", "-v",
+                       "--no-html")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "not found in the submission: layer_utils.py, optim.py, classifiers/fc_net.py" in result.stdout
+    assert "is not assigned in" not in result.stdout, result.stdout
+    fc_net = files["cs231n/classifiers/fc_net.py"]
+    start = fc_net.index("class TwoLayerNet")
+    files["cs231n/classifiers/fc_net.py"] = fc_net[:start] + fc_net[fc_net.index("\nclass ", start + 1) + 1:]
+    result = run_grade("check", str(submission(files) / "cs231n"), "-a", "fc_nets", "--no-html")
+    assert ("note: TwoLayerNet is not assigned in cs231n 2021-2024 (assignment 2): 9 of the points "
+            "lost; if your course is one of them, grade with --convention edition=cs231n_2021"
+            ) in result.stdout, result.stdout  # a part alone not found: still explained
