@@ -42,9 +42,22 @@ class _Commands:
         return _LeftOut()
 
 
+# Note [Assignments named in the help]
+# Every command's -a said "assignment id, e.g. fc_nets", so the help never said which ids there
+# are: a new user learnt them from the error of a wrong guess.  The help now lists them, read
+# from the course folder's manifests as `available()` reads them (a glob of eight folders; the
+# module it comes from imports json and pathlib only, Note [Parser of the command asked]).
+def _assignment_help(extra: str = "") -> str:
+    """-a's help: the course's assignment ids (Note [Assignments named in the help])."""
+    from .scoring.course_files import COURSE_ROOT
+    ids = sorted(p.parent.name for p in (COURSE_ROOT / "assignments").glob("*/manifest.yml"))
+    return f"assignment id: {', '.join(ids) or 'none found'}{extra}"
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The `grade` command's parser; `only`: with that command's alone (Note [Parser of the
     command asked])."""
+    assignment_help = _assignment_help()
     parser = argparse.ArgumentParser(
         prog="grade",
         description="Autograder for deep-learning courses: checks a submission against "
@@ -72,7 +85,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                     "each check with the mutants that make it fail. Exit status: 0 when all "
                     "holds, 1 when something does not (a check with no failing fixture, say), "
                     "2 when the command was wrong.")
-    selftest.add_argument("--assignment", "-a", required=True, help="assignment id, e.g. fc_nets")
+    selftest.add_argument("--assignment", "-a", required=True, help=assignment_help)
     selftest.add_argument("--quick", action="store_true",
                           help="grade only the solution and the starter code")
     selftest.add_argument("--workers", "-j", type=int, metavar="N",
@@ -94,7 +107,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     check.add_argument("submission",
                        help="a course package folder, loose files, a .zip, a .py or an .ipynb")
     check.add_argument("--assignment", "-a",
-                       help="assignment id, e.g. fc_nets (not needed inside a student release)")
+                       help=_assignment_help(" (not needed inside a student release)"))
     check.add_argument("--release", metavar="DIR",
                        help="grade with the student release in DIR (`grade release`): its public "
                             "checks against recorded expected outputs; the default without -a "
@@ -114,7 +127,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         description="Write an autograder zip for Gradescope that grades each submission with "
                     "this grader inside Gradescope's container (Note [Gradescope autograder] in "
                     "grader/course/gradescope.py). Exit status: 0 built, 2 it could not be built.")
-    gradescope.add_argument("--assignment", "-a", required=True, help="assignment id, e.g. fc_nets")
+    gradescope.add_argument("--assignment", "-a", required=True, help=assignment_help)
     gradescope.add_argument("--out", "-o", required=True, metavar="ZIP", help="the zip to write")
     gradescope.set_defaults(run=_run_gradescope)
 
@@ -132,7 +145,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                              "gradescope: results.json (one per submission); junit: JUnit XML")
     export.add_argument("--output", "-o", metavar="FILE",
                         help="where to write (default: standard output; for gradescope with "
-                             "several submissions, a folder, default OUT_DIR/gradescope)")
+                             "several submissions, a folder of <submission>.json files, not a "
+                             ".json file; default OUT_DIR/gradescope)")
     export.add_argument("--title", help="assignment name for the Canvas column (default: the "
                                         "assignment's title)")
     export.add_argument("--roster", metavar="CSV",
@@ -155,7 +169,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                     "the command was wrong (no submissions in the folder, no check selected), "
                     "130 after Ctrl-C.")
     batch.add_argument("submissions", metavar="SUBMISSIONS_DIR", help="the class's submissions")
-    batch.add_argument("--assignment", "-a", required=True, help="assignment id, e.g. fc_nets")
+    batch.add_argument("--assignment", "-a", required=True, help=assignment_help)
     batch.add_argument("--out", "-o", required=True, metavar="OUT_DIR", help="where results go")
     batch.add_argument("--workers", "-j", type=int, metavar="N",
                        help="submissions graded at once (default: the number of CPUs)")
@@ -225,7 +239,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                     "check` run inside DIR then gives the course's grader's verdict on those "
                     "checks. Exit status: 0 built, 2 it could not be built.")
     release_command.add_argument("--assignment", "-a", required=True,
-                                 help="assignment id, e.g. fc_nets")
+                                 help=assignment_help)
     release_command.add_argument("--out", "-o", required=True, metavar="DIR",
                                  help="the release folder: new, empty or an earlier release")
     release_command.add_argument("--grader-requirement", metavar="SPEC",
@@ -759,6 +773,13 @@ def _run_export(args: argparse.Namespace) -> int:
     return code or (1 if unreadable else 0)
 
 
+# Note [Several Gradescope results need a folder]
+# Gradescope reads exactly one results.json per submission, so `grade export --format gradescope`
+# of several results writes a folder of <submission>.json files.  `-o gs.json` then made a
+# folder named gs.json (as documented, and still a surprise: whoever names a .json expects a
+# file); an -o that names an existing file failed with an OSError.  Both are now one line that
+# says why and what to give instead, exit 2, and nothing is written.  An -o that is a folder,
+# or a new name without .json, is the folder, as before.
 def _export(args: argparse.Namespace, results: list, roster, several: bool) -> int:
     """Write `results` in args.format; the exit status (0, or 2 when it cannot be written).
     `several`: the input held more than one result file (Gradescope's folder of files)."""
@@ -766,6 +787,14 @@ def _export(args: argparse.Namespace, results: list, roster, several: bool) -> i
 
     from .course import export
     output = Path(args.output) if args.output else None
+    if (args.format == "gradescope" and several and output is not None and not output.is_dir()
+            and (output.suffix.lower() == ".json" or output.exists())):
+        # Note [Several Gradescope results need a folder]: before any warning, nothing is written
+        print(f"grade: -o {output}: {len(results)} results make {len(results)} Gradescope "
+              f"files (one <submission>.json each), and -o names one file; give -o a folder "
+              f"(e.g. -o {output.with_suffix('')}/), or leave -o out for "
+              f"{Path(args.results) / 'gradescope'}/", file=sys.stderr)
+        return 2
     warnings: list[str] = []
     # Note [An ungraded submission has no score] in grader/course/export.py: said, never silent
     # (the three formats' warnings in one form: what the file holds, who, why)

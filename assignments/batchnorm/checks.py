@@ -25,7 +25,7 @@ import numpy as np
 
 from grader.checks import questions
 from grader.checks.answers import Answers
-from grader.checks.builders import backward_check, forward_check
+from grader.checks.builders import backward_check, constructor_failure, forward_check
 from grader.checks.compare import (TOLERANCES, Signature, accept_shape, compare_arrays,
                                    compare_scalar, in_shape, summarize)
 from grader.checks.spec import Check, CheckFailure, Sample
@@ -609,6 +609,32 @@ UPDATED_AT_TEST = ("the running averages are updated with the test batch in test
                    "bn_param['running_mean'] and bn_param['running_var'] as they are")
 
 
+# Note [beta subtracted at test time]
+# A real 2020 hand-in wrote its test mode as gamma * (x - running_mean) / (sqrt(running_var)
+# + eps) - beta: two slips in one line, so none of the one-slip variants matched, and
+# test_mode, the network's test-time scores and dropout's network with batchnorm gave only
+# numbers.  Each test-mode denominator (right or a known slip) is also tried with beta
+# subtracted, and the message names every slip of the line.
+BETA_SUBTRACTED = "beta is subtracted: out = gamma * x_hat + beta, not gamma * x_hat - beta"
+
+
+def test_mode_layers(eps: float) -> list[tuple[Callable, str]]:
+    """[(layer(x, gamma, beta, running_mean, running_var), what is wrong)]: the known wrong
+    test-mode batchnorm lines (Note [beta subtracted at test time])."""
+    denominators = [(lambda var: np.sqrt(var + eps), ""),
+                    (lambda var: var + eps, RUNNING_VAR_AS_STD),
+                    (lambda var: np.sqrt(var) + eps, EPS_OUTSIDE),
+                    (lambda var: np.sqrt(var), EPS_MISSING)]
+    layers = []
+    for denominator, slip in denominators:
+        for sign, beta_slip in ((1, ""), (-1, BETA_SUBTRACTED)):
+            if slip or beta_slip:
+                layers.append((lambda x, gamma, beta, mean, var, d=denominator, sign=sign:
+                               gamma * (x - mean) / d(var) + sign * beta,
+                               "; and ".join(filter(None, (beta_slip, slip)))))
+    return layers
+
+
 def _test_variants(sample: Sample, eps: float, default_eps: float,
                    default_momentum: float = 0.9) -> list:
     x, gamma, beta, param = sample.args
@@ -618,9 +644,7 @@ def _test_variants(sample: Sample, eps: float, default_eps: float,
     folded_mean, folded_var = m * mean + (1 - m) * x.mean(axis=0), m * var + (1 - m) * x.var(axis=0)
     variants = [(scale((x - folded_mean) / np.sqrt(folded_var + eps)), UPDATED_AT_TEST),
                 (scale(_normalize(x, 0, eps)), BATCH_STATS_AT_TEST),
-                (scale((x - mean) / (var + eps)), RUNNING_VAR_AS_STD),
-                (scale((x - mean) / (np.sqrt(var) + eps)), EPS_OUTSIDE),
-                (scale((x - mean) / np.sqrt(var)), EPS_MISSING),
+                *((layer(x, gamma, beta, mean, var), what) for layer, what in test_mode_layers(eps)),
                 ((x - mean) / np.sqrt(var + eps), GAMMA_BETA_MISSING)]
     if "eps" in param and param["eps"] != default_eps:
         variants.append((scale((x - mean) / np.sqrt(var + default_eps)), IGNORES_EPS))
@@ -844,9 +868,8 @@ def student_net(student, case: NetCase, normalization: str, reg: float, *, set_p
 
 
 def _net_failure(error: StudentError, case: NetCase, normalization: str) -> CheckFailure:
-    return CheckFailure(f"FullyConnectedNet({list(case.hidden_dims)}, normalization="
-                        f"'{normalization}', ...) raised {error}"
-                        + (f"\n{error.traceback}" if error.traceback else ""))
+    return constructor_failure("FullyConnectedNet", f"{list(case.hidden_dims)}, normalization="
+                               f"'{normalization}', ...", error)
 
 
 def _defer_params(model, case: NetCase) -> None:
@@ -1245,16 +1268,25 @@ EPS_IN_RUNNING_VAR_AT_TEST = ("batchnorm's running_var averages var + eps during
                               "the network's switch to test mode is right")
 
 
-def _scores_eps_outside(params: dict, X: np.ndarray, layers: int, bn_params: list,
-                        default_eps: float) -> np.ndarray:
-    """The reference's test-time scores with each batchnorm layer dividing by sqrt(running_var)
-    + eps (Note [eps outside the root at test time, seen from the network])."""
+# Note [beta subtracted at test time] seen from the network: each known wrong test-mode line.
+WRONG_TEST_MODE = ("batchnorm's test mode is wrong (see batchnorm_forward's test_mode check): "
+                   "{what}; the network's switch to test mode is right")
+
+
+def _scores_test_layer(params: dict, X: np.ndarray, layers: int, bn_params: list,
+                       default_eps: float, layer: Callable | None = None) -> np.ndarray:
+    """The reference's test-time scores with each batchnorm layer computed by `layer(x, gamma,
+    beta, running_mean, running_var)` (one of `test_mode_layers`; by default eps outside the
+    root, Note [eps outside the root at test time, seen from the network])."""
     out = X
     for i in range(1, layers):
         a = ref.affine_forward(out, params[f"W{i}"], params[f"b{i}"])[0]
         p = bn_params[i - 1]
-        an = (params[f"gamma{i}"] * (a - p["running_mean"])
-              / (np.sqrt(p["running_var"]) + p.get("eps", default_eps)) + params[f"beta{i}"])
+        eps = p.get("eps", default_eps)
+        test_layer = layer or (lambda x, gamma, beta, mean, var:
+                               gamma * (x - mean) / (np.sqrt(var) + eps) + beta)
+        an = test_layer(a, params[f"gamma{i}"], params[f"beta{i}"], p["running_mean"],
+                        p["running_var"])
         out = np.maximum(an, 0)
     return ref.affine_forward(out, params[f"W{layers}"], params[f"b{layers}"])[0]
 
@@ -1276,7 +1308,7 @@ def _test_score_variants(conventions: dict, case: NetCase, normalization: str, X
             no_eps = [{**param, "mode": "test", "eps": 0.0} for param in trained.bn_params]
             variants.append((_scores(params, X, layers, "batchnorm", no_eps), EPS_MISSING_AT_TEST))
             # Note [eps outside the root at test time, seen from the network]
-            variants.append((_scores_eps_outside(params, X, layers, trained.bn_params, eps),
+            variants.append((_scores_test_layer(params, X, layers, trained.bn_params, eps),
                              EPS_OUTSIDE_AT_TEST))
             # Note [eps in the running variance, seen from the network]
             grown = eps * (1 - bn_defaults(conventions)["momentum"] ** passes)
@@ -1284,6 +1316,10 @@ def _test_score_variants(conventions: dict, case: NetCase, normalization: str, X
                           for param in trained.bn_params]
             variants.append((_scores(params, X, layers, "batchnorm", eps_in_var),
                              EPS_IN_RUNNING_VAR_AT_TEST))
+            # Note [beta subtracted at test time]
+            variants += [(_scores_test_layer(params, X, layers, trained.bn_params, eps, layer),
+                          WRONG_TEST_MODE.format(what=what))
+                         for layer, what in test_mode_layers(eps) if BETA_SUBTRACTED in what]
         return variants
     default = ln_defaults(conventions)["eps"]
     own_eps = [(_scores(params, X, layers, "layernorm", [{"eps": eps}] * (layers - 1)),

@@ -44,6 +44,11 @@ MUTANTS = [
         "out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta",
         "out = gamma * (x - running_mean) / (np.sqrt(running_var) + eps) + beta",
         "batchnorm_forward", (NET,)),
+    # Note [beta subtracted at test time] in checks.py: a real 2020 hand-in, two slips in a line
+    Bug("beta subtracted and eps outside the square root at test time", "layers.py",
+        "out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta",
+        "out = gamma * (x - running_mean) / (np.sqrt(running_var) + eps) - beta",
+        "batchnorm_forward", (NET,)),
     # Note [Running averages updated at test time] in checks.py: a real 2019 hand-in
     Bug("running averages updated at test time", "layers.py",
         "out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta",

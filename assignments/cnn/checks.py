@@ -26,7 +26,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from grader.checks import questions
-from grader.checks.builders import backward_check, forward_check
+from grader.checks.builders import backward_check, constructor_failure, forward_check
 from grader.checks.compare import (TOLERANCES, Signature, Tolerance, accept_shape,
                                    compare_arrays, compare_scalar, in_shape, record_note,
                                    summarize)
@@ -1022,17 +1022,48 @@ POOL_STEPPED_BY_SIZE = ("the windows step by the pool size instead of by `stride
                         "window (i, j) starts at i * stride, j * stride")
 
 
+# Note [Windows counted to the input's edge]
+# A real 2020 hand-in stepped its windows through x while the next start stayed inside it
+# (x_h = 0, stride, 2 * stride, ... < H), so it counted ceil(H / stride) windows down, one for
+# every stride-th row of x, instead of H_out = 1 + (H - pool_height) // stride.  The two agree
+# for the notebook's 2x2 pool with stride 2 on even sizes; with a stride below the pool size
+# (2x2, stride 1) the loop writes past out's last row and the check gave only "IndexError:
+# index 4 is out of bounds for axis 2 with size 4".  That IndexError, at index H_out (W_out on
+# axis 3) of a sample where ceil(H / stride) > H_out, is named.
+COUNTED_TO_THE_EDGE = ("the loop over windows {down} reaches index {index}, past out's {size} "
+                       "({name} = 1 + ({dim} - {pool}) // stride): it counts a window at every "
+                       "stride-th {line} of x ({count} of them), but the last window must fit "
+                       "inside x")
+
+
+def _counted_to_the_edge(x_shape: tuple, pool_param: dict, out_shape: tuple, text: str) -> str:
+    """Note [Windows counted to the input's edge], or ''."""
+    match = re.search(r"index (\d+) is out of bounds for axis ([23]) with size (\d+)", text)
+    if not match:
+        return ""
+    index, axis, size = (int(group) for group in match.groups())
+    stride = pool_param["stride"]
+    if index != size or size != out_shape[axis] or -(-x_shape[axis] // stride) <= size:
+        return ""
+    down, line, name, dim, pool = (("down", "row", "H_out", "H", "pool_height") if axis == 2
+                                   else ("across", "column", "W_out", "W", "pool_width"))
+    return COUNTED_TO_THE_EDGE.format(down=down, index=index, size=size, line=line,
+                                      count=-(-x_shape[axis] // stride), name=name, dim=dim,
+                                      pool=pool)
+
+
 def pool_forward_raised(sample: Sample, text: str) -> str:
-    """Note [Pooling windows stepped by their size], Note [Columns counted by the rows]."""
+    """Note [Pooling windows stepped by their size], Note [Columns counted by the rows],
+    Note [Windows counted to the input's edge]."""
     x, pool_param = sample.args
     sizes = (pool_param["pool_height"], pool_param["pool_width"])
     if "zero-size array" in text and any(size != pool_param["stride"] for size in sizes):
         return POOL_STEPPED_BY_SIZE
-    _, _, h_out, w_out = _pool_out_shape(x.shape, *sizes, pool_param["stride"],
-                                         pool_param["stride"])
+    out_shape = _pool_out_shape(x.shape, *sizes, pool_param["stride"], pool_param["stride"])
+    _, _, h_out, w_out = out_shape
     if h_out > w_out and re.search(r"index \d+ is out of bounds for axis 3", text):
         return COLUMNS_BY_ROWS
-    return ""
+    return _counted_to_the_edge(x.shape, pool_param, out_shape, text)
 
 
 POOL_HINTS = {
@@ -1300,17 +1331,28 @@ def spatial_bn_test_known(sample: Sample) -> list[Known]:
                   "sqrt(running_var + eps), not sqrt(running_var) + eps",
                   lambda s: _test_mode_eps(x, gamma, beta, bn_param, outside=True)),
             Known("test mode leaves eps out: normalise with sqrt(running_var + eps)",
-                  lambda s: _test_mode_eps(x, gamma, beta, bn_param, outside=False))]
+                  lambda s: _test_mode_eps(x, gamma, beta, bn_param, outside=False)),
+            # Note [beta subtracted at test time] in assignments/batchnorm/checks.py: a real
+            # 2020 hand-in's batchnorm_forward, two slips in one line
+            *(Known(f"test mode subtracts beta: out = gamma * x_hat + beta, not - beta{slip}",
+                    lambda s, eps_at=eps_at: _test_mode_eps(x, gamma, beta, bn_param,
+                                                            outside=eps_at, beta_sign=-1))
+              for eps_at, slip in ((None, ""),
+                                   (True, "; and eps is added outside the square root: "
+                                          "sqrt(running_var + eps), not sqrt(running_var) + eps"),
+                                   (False, "; and eps is left out: sqrt(running_var + eps)")))]
 
 
-def _test_mode_eps(x, gamma, beta, bn_param, outside: bool) -> np.ndarray:
-    """Test-mode spatial batchnorm with eps outside the square root, or with none."""
+def _test_mode_eps(x, gamma, beta, bn_param, outside: bool | None,
+                   beta_sign: int = 1) -> np.ndarray:
+    """Test-mode spatial batchnorm with eps outside the square root, with none, or (outside
+    None) where it belongs; beta_sign -1 subtracts beta."""
     eps = bn_param.get("eps", 1e-5)
     shape = (1, -1, 1, 1)
     var = np.asarray(bn_param["running_var"]).reshape(shape)
-    scale = np.sqrt(var) + eps if outside else np.sqrt(var)
+    scale = {True: np.sqrt(var) + eps, False: np.sqrt(var), None: np.sqrt(var + eps)}[outside]
     centred = x - np.asarray(bn_param["running_mean"]).reshape(shape)
-    return gamma.reshape(shape) * centred / scale + beta.reshape(shape)
+    return gamma.reshape(shape) * centred / scale + beta_sign * beta.reshape(shape)
 
 
 def spatial_bn_backward_known(grad: str) -> Callable[[Sample], list[Known]]:
@@ -1800,9 +1842,8 @@ def student_net(student: Student, spec: NetSpec, *, weight_scale: float = NET_WE
 
 def _net_failure(spec: NetSpec, weight_scale: float, reg: float, error: StudentError) -> CheckFailure:
     """What `student_net` raises for the constructor's exception."""
-    return CheckFailure(f"ThreeLayerConvNet({spec.describe()}, weight_scale={weight_scale}, "
-                        f"reg={reg}, dtype=np.float64) raised {error}"
-                        + (f"\n{error.traceback}" if error.traceback else ""))
+    return constructor_failure("ThreeLayerConvNet", f"{spec.describe()}, weight_scale="
+                               f"{weight_scale}, reg={reg}, dtype=np.float64", error)
 
 
 def student_params(model: RemoteObject, spec: NetSpec, *,

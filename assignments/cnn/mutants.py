@@ -82,6 +82,15 @@ MUTANTS = [
         "        for j in range(h_out):", "max_pool_forward_naive",
         # an IndexError where H_out > W_out, and backward needs the forward's cache
         ("max_pool_backward_naive",)),
+    # Note [Windows counted to the input's edge] in checks.py: a real 2020 hand-in's count
+    Bug("max pool: windows counted to the input's edge", "layers.py",
+        "out = np.empty((n, c, h_out, w_out), dtype=x.dtype)\n    for i in range(h_out):\n"
+        "        for j in range(w_out):",
+        "out = np.zeros((n, c, h_out, w_out), dtype=x.dtype)\n"
+        "    for i in range(-(-h // stride)):\n        for j in range(-(-wd // stride)):",
+        "max_pool_forward_naive",
+        # an IndexError where a window starts past the last that fits; backward needs the cache
+        ("max_pool_backward_naive",)),
     Bug("max pool backward: gradient to the whole window", "layers.py",
         "dx[:, :, rows, cols] += routed.reshape(n, c, ph, pw)",
         "dx[:, :, rows, cols] += dout[:, :, i, j][:, :, None, None]", "max_pool_backward_naive"),
@@ -161,6 +170,11 @@ MUTANTS = [
     Bug("spatial batchnorm: eps outside the square root at test time", "layers.py",
         "out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta",
         "out = gamma * (x - running_mean) / (np.sqrt(running_var) + eps) + beta",
+        "spatial_batchnorm_forward"),
+    # Note [beta subtracted at test time] in assignments/batchnorm/checks.py: a real 2020 package
+    Bug("spatial batchnorm: beta subtracted and eps outside the square root at test time",
+        "layers.py", "out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta",
+        "out = gamma * (x - running_mean) / (np.sqrt(running_var) + eps) - beta",
         "spatial_batchnorm_forward"),
     # Note [A running variance far from eps] in checks.py: a real hand-in
     Bug("spatial batchnorm: running variance averages var + eps", "layers.py",

@@ -861,56 +861,6 @@ def check_no_dropout(cases: list[NetCase]) -> Check:
                  "with keep probability 1 the network must not add dropout layers")
 
 
-# Note [batchnorm's test mode, seen from dropout's network]
-# The best-model check's test-time scores (Note [Dropout with normalization]) go through
-# batchnorm's test mode.  Two real cs231n 2021 hand-ins with a right dropout switch failed
-# there on a batchnorm_forward slip that the batchnorm assignment names (eps added outside
-# the square root at test time; running_var averaging var + eps during training), and were
-# told only numbers and "is dropout applied at test time?".  The reference's test pass is
-# recomputed with each slip, from its own running averages after the same one training
-# pass, and a match names the layer.  The points stay as they are: whether one batchnorm bug
-# should also cost this check is an open question for the instructor.
-BATCHNORM_AT_TEST = [
-    ("eps is added outside the square root in batchnorm's test mode (the batchnorm "
-     "assignment's test_mode check names it): divide by sqrt(running_var + eps); dropout's "
-     "switch to test mode is right",
-     lambda a, mean, var, eps, grown: (a - mean) / (np.sqrt(var) + eps)),
-    ("eps is missing from batchnorm's test mode (the batchnorm assignment's test_mode check "
-     "names it): divide by sqrt(running_var + eps); dropout's switch to test mode is right",
-     lambda a, mean, var, eps, grown: (a - mean) / np.sqrt(var)),
-    ("batchnorm's running_var averages var + eps during training (the batchnorm assignment's "
-     "running_averages check names it), so test mode divides by a slightly larger variance: "
-     "average the batch variance itself; dropout's switch to test mode is right",
-     lambda a, mean, var, eps, grown: (a - mean) / np.sqrt(var + grown + eps)),
-]
-TRAINING_PASSES = 1  # compare_test_time_scores trains once before its test pass
-
-
-def batchnorm_test_signatures(case: NetCase, trained: ref_fc.FullyConnectedNet,
-                              X: np.ndarray, expected: np.ndarray) -> list[Signature]:
-    """Note [batchnorm's test mode, seen from dropout's network]: `trained` is the reference
-    after the training pass, whose bn_params hold its running averages."""
-    if case.normalization != "batchnorm":
-        return []
-    p, layers = case.params(), len(case.hidden_dims) + 1
-    signatures = []
-    for text, normalize in BATCHNORM_AT_TEST:
-        out = X
-        for i in range(1, layers):
-            bn = trained.bn_params[i - 1]
-            eps, momentum = bn.get("eps", 1e-5), bn.get("momentum", 0.9)
-            a = out @ p[f"W{i}"] + p[f"b{i}"]
-            grown = eps * (1 - momentum ** TRAINING_PASSES)
-            x_hat = normalize(a, bn["running_mean"], bn["running_var"], eps, grown)
-            out = np.maximum(p[f"gamma{i}"] * x_hat + p[f"beta{i}"], 0)
-        scores = out @ p[f"W{layers}"] + p[f"b{layers}"]
-        if not np.allclose(scores, expected, rtol=1e-6, atol=1e-9):
-            signatures.append(Signature(
-                lambda actual, _, scores=scores: np.shape(actual) == scores.shape
-                and np.allclose(actual, scores, rtol=1e-6, atol=1e-9), text))
-    return signatures
-
-
 def compare_test_time_scores(student, case: NetCase, name: str) -> None:
     """loss(X) after one training pass equals the reference's after the same pass (its batch
     norm's running averages included; nothing else keeps state)."""
@@ -923,11 +873,77 @@ def compare_test_time_scores(student, case: NetCase, name: str) -> None:
     reference.loss(X, y)
     expected = reference.loss(X)
     try:
-        # Note [batchnorm's test mode, seen from dropout's network]
+        # Note [A wrong batchnorm test mode under dropout]
         compare_arrays(name, scores, expected, inputs={"X": X}, hint=TEST_TIME_HINT,
-                       signatures=batchnorm_test_signatures(case, reference, X, expected))
+                       signatures=bn_test_mode_signatures(case, reference, X, expected))
     except CheckFailure as failure:
         raise in_sample(case.name, failure) from None
+
+
+# Note [A wrong batchnorm test mode under dropout]
+# With batchnorm on, the test-time scores after one training pass go through batchnorm's test
+# mode, which the batchnorm assignment grades.  Real hand-ins with a right dropout switch
+# failed here on a batchnorm_forward slip the batchnorm assignment names, and got only numbers
+# and a hint asking whether dropout runs at test time: a 2020 test mode gamma * (x -
+# running_mean) / (sqrt(running_var) + eps) - beta (Note [beta subtracted at test time] in
+# assignments/batchnorm/checks.py), and two 2021 ones with eps outside the root, or with
+# running_var averaging var + eps during training.  The reference's network with each known
+# wrong line, from its own running averages after the same one training pass (for var + eps,
+# the eps * (1 - momentum) that pass added), gives the scores that name the layer.  Only the
+# message changes: the scores still differ from the reference's, and the check fails as
+# before; whether one batchnorm bug should also cost this check is an open question for the
+# instructor.
+BN_TEST_SLIPS = (
+    ("beta is subtracted (gamma * x_hat - beta)", -1.0, "root"),
+    ("eps is added outside the square root (sqrt(running_var) + eps)", 1.0, "outside"),
+    ("eps is missing (sqrt(running_var))", 1.0, "missing"),
+    ("beta is subtracted (gamma * x_hat - beta) and eps is added outside the square root "
+     "(sqrt(running_var) + eps)", -1.0, "outside"),
+    ("beta is subtracted (gamma * x_hat - beta) and eps is missing (sqrt(running_var))",
+     -1.0, "missing"),
+)
+BN_TEST_SLIP_HINT = ("batchnorm's test mode is wrong: {what}; it must be gamma * (x - "
+                     "running_mean) / sqrt(running_var + eps) + beta (the batchnorm assignment's "
+                     "batchnorm_forward); the network's dropout at test time is right")
+EPS_IN_RUNNING_VAR = ("batchnorm's running_var averages var + eps during training (the batchnorm "
+                      "assignment's running_averages check names it), so test mode divides by a "
+                      "slightly larger variance: average the batch variance itself; the "
+                      "network's dropout at test time is right")
+TRAINING_PASSES = 1  # compare_test_time_scores trains once before its test pass
+
+
+def _bn_test_slip_scores(case: NetCase, reference, X: np.ndarray, sign: float,
+                         eps_at: str) -> np.ndarray:
+    """The reference's test-time scores with one wrong batchnorm test-mode line, from its own
+    running averages (Note [A wrong batchnorm test mode under dropout])."""
+    params, layers = case.params(), len(case.hidden_dims) + 1
+    out = X
+    for i in range(1, layers):
+        a = out @ params[f"W{i}"] + params[f"b{i}"]
+        p = reference.bn_params[i - 1]
+        var, eps = p["running_var"], p.get("eps", 1e-5)
+        grown = eps * (1 - p.get("momentum", 0.9) ** TRAINING_PASSES)
+        std = {"root": np.sqrt(var + eps), "outside": np.sqrt(var) + eps, "missing": np.sqrt(var),
+               "in the running variance": np.sqrt(var + grown + eps)}[eps_at]
+        out = np.maximum(params[f"gamma{i}"] * (a - p["running_mean"]) / std
+                         + sign * params[f"beta{i}"], 0)
+    return out @ params[f"W{layers}"] + params[f"b{layers}"]
+
+
+def bn_test_mode_signatures(case: NetCase, reference, X: np.ndarray,
+                            expected: np.ndarray) -> list[Signature]:
+    """Note [A wrong batchnorm test mode under dropout]; none without batchnorm."""
+    if case.normalization != "batchnorm":
+        return []
+    signatures = []
+    slips = [(BN_TEST_SLIP_HINT.format(what=what), sign, eps_at)
+             for what, sign, eps_at in BN_TEST_SLIPS]
+    for text, sign, eps_at in slips + [(EPS_IN_RUNNING_VAR, 1.0, "in the running variance")]:
+        with np.errstate(all="ignore"):
+            scores = _bn_test_slip_scores(case, reference, X, sign, eps_at)
+        if np.all(np.isfinite(scores)) and not _close(scores, expected):
+            signatures.append(Signature(lambda a, e, v=scores: _close(np.asarray(a), v), text))
+    return signatures
 
 
 def check_test_time(cases: list[NetCase]) -> Check:

@@ -31,7 +31,7 @@ import numpy as np
 from grader.checks import questions
 from grader.checks.answers import Answers
 from grader.checks.builders import (DIRECTIONAL_STEP, DIRECTIONAL_TOLERANCE, backward_check,
-                                    forward_check)
+                                    constructor_failure, forward_check)
 from grader.checks.compare import (Signature, Tolerance, accept_shape, collecting_notes,
                                    compare_arrays, compare_scalar, in_shape, record_note,
                                    same_up_to_singletons, summarize)
@@ -379,7 +379,7 @@ def _raise_constructor_failure(error: StudentError, class_name: str, args: tuple
 def _constructor_failure(error: StudentError, class_name: str, args: tuple,
                          shown: dict) -> CheckFailure:
     text = ", ".join([*(repr(a) for a in args), *(f"{k}={v}" for k, v in shown.items())])
-    return _failure_from(error, f"{class_name}({text})")
+    return constructor_failure(class_name, text, error)
 
 
 def _new_model(student, class_name: str, dims: Sequence[int], *, reg: float = 0.0,

@@ -284,7 +284,7 @@ def write_grades_csv(results_dir: Path, path: Path, check_ids: list[str],
             continue
         points = {c.id: c.points for c in result.checks}
         writer.writerow([json_path.stem, names.get(json_path.stem, result.submission),
-                         _number(result.score) if result.status == "graded" else "",
+                         result.score_cell(_number),  # Note [Why in grades.csv]
                          _number(result.max_score), result.status,
                          first_line(result.message) if result.status != "graded" else "",
                          *[_number(points[c]) if c in points else "" for c in check_ids]])

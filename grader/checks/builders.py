@@ -92,6 +92,19 @@ def _student_call(student: Student, module: str, function: str, sample: Sample, 
                            + (f"\n{error.traceback}" if error.traceback else "")) from None
 
 
+# Note [The constructor's error first]
+# A model check whose constructor raised said so after the whole call, "TwoLayerNet(input_dim=5,
+# hidden_dim=50, num_classes=7, reg=0.0, weight_scale=0.001) raised NotImplementedError: ...",
+# and the terminal's line per check and the fix-first list show a message's first line cut to
+# the terminal's width: on 80 columns every model check of the fc_nets and cnn starters read
+# as a constructor call and nothing else.  As a layer's message does ("`affine_forward` raised
+# ... on sample ..."), the error now comes first and the call after it.
+def constructor_failure(class_name: str, arguments: str, error: StudentError) -> CheckFailure:
+    """`class_name(arguments)` raised `error` (Note [The constructor's error first])."""
+    return CheckFailure(f"`{class_name}(...)` raised {error}, called as {class_name}({arguments})"
+                        + (f"\n{error.traceback}" if error.traceback else ""))
+
+
 def _sample_call(function: str, sample: Sample) -> tuple:
     """(function, args, kwargs) of one sample for Student.calls, copied as _student_call copies."""
     return function, copy.deepcopy(sample.args), copy.deepcopy(sample.kwargs)

@@ -23,9 +23,45 @@ class MissingName(CheckFailure):
     cause = "missing"
 
 
+class MissingFile(MissingName):
+    """A whole course file is not in the submission (its cause is still `missing`; Note [A
+    missing file is no edition's part] in grader/scoring/assignment.py)."""
+
+
 class ImportFailure(CheckFailure):
     """A module of the submission cannot be imported (syntax error, failing import...)."""
     cause = "import_error"
+
+
+# Note [Names suggested for a missing one]
+# A function not found is told with the closest name the file defines, which helps where the
+# student renamed or misspelt it (`layer_norm_forward`, `relu_fwd`, `svm_los`).  By spelling
+# alone the closest name is often another function of the course: a layers.py without
+# `relu_forward` was asked "did you mean `dropout_forward`?", a missing group norm got the
+# batch norm beside it, a missing forward pass its own backward pass.  A name is suggested
+# only where it could be the same function: with the words the two share at the start and at
+# the end set aside, what is left of each must be alike (difflib ratio 0.5 or more, the
+# underscores dropped: relu/relu, batchnorm/batch_norm, forward/fwd, not relu/dropout,
+# groupnorm/batchnorm, softmax/svm), or words added between shared ones (sgd_with_momentum,
+# not batchnorm_backward for batchnorm_backward_alt, nor leaky_relu_forward for relu_forward),
+# and never forward against backward.
+def could_be_misnamed(name: str, candidate: str) -> bool:
+    """Whether `candidate` may be `name` renamed or misspelt (Note [Names suggested for a
+    missing one])."""
+    words, others = name.lower().split("_"), candidate.lower().split("_")
+    if {"forward", "backward"} <= set(words) | set(others) and (
+            ("forward" in words) != ("forward" in others)):
+        return False
+    start = end = 0
+    while start < min(len(words), len(others)) and words[start] == others[start]:
+        start += 1
+    while (end < min(len(words), len(others)) - start
+           and words[len(words) - 1 - end] == others[len(others) - 1 - end]):
+        end += 1
+    left, right = words[start:len(words) - end], others[start:len(others) - end]
+    if not left or not right:  # words added or left out: only between shared ones
+        return start > 0 and end > 0
+    return difflib.SequenceMatcher(None, "".join(left), "".join(right)).ratio() >= 0.5
 
 
 @dataclass
@@ -107,7 +143,7 @@ class Student:
         if module in self._broken_modules:
             raise self._broken_modules[module]
         if module in self.missing:
-            raise MissingName(f"{self._file(module)} not found in the submission")
+            raise MissingFile(f"{self._file(module)} not found in the submission")
         if module not in self._members:
             import_name = self._import_name(module)
             try:
@@ -139,7 +175,8 @@ class Student:
                 self.notes.append(f"graded `{alias}` in {self._file(module)} as `{name}` "
                                   f"(an alias the assignment accepts)")
             return alias
-        close = difflib.get_close_matches(name, list(members), n=1, cutoff=0.6)
+        close = [c for c in difflib.get_close_matches(name, list(members), n=5, cutoff=0.6)
+                 if could_be_misnamed(name, c)]  # Note [Names suggested for a missing one]
         suggestion = f" (did you mean `{close[0]}`?)" if close else ""
         raise MissingName(f"`{name}` not found in {self._file(module)}{suggestion}")
 

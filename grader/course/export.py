@@ -206,11 +206,11 @@ def to_csv(results: list[tuple[str, SubmissionResult]]) -> str:
                      "checks_passed", "checks", "duration_s", "message", "causes", *check_ids])
     for sid, r in results:
         points = {c.id: _number(c.points) for c in r.checks}
-        graded = r.status == "graded"  # Note [An ungraded submission has no score]
-        writer.writerow([sid, r.assignment, r.status, _number(r.score) if graded else "",
-                         _number(r.max_score),
-                         ("" if not graded else
-                          round(100 * r.score / r.max_score, 2) if r.max_score else 0),
+        # blank when not graded: Note [An ungraded submission has no score]
+        percent = r.score_cell(lambda score: round(100 * score / r.max_score, 2)
+                               if r.max_score else 0)
+        writer.writerow([sid, r.assignment, r.status, r.score_cell(_number),
+                         _number(r.max_score), percent,
                          sum(c.status == "passed" for c in r.checks), len(r.checks),
                          r.duration_s, r.message.splitlines()[0] if r.message else "",
                          _cause_counts(r), *[points.get(i, "") for i in check_ids]])
@@ -263,8 +263,7 @@ def to_canvas(results: list[tuple[str, SubmissionResult]], title: str,
                 not_on_roster.append(sid)
         if r.status != "graded":
             blank.append(f"{sid} ({(r.message.splitlines() or ['not graded'])[0]})")
-        writer.writerow([*[who.get(k, "") for k in CANVAS_IDENTITY],
-                         _number(r.score) if r.status == "graded" else ""])
+        writer.writerow([*[who.get(k, "") for k in CANVAS_IDENTITY], r.score_cell(_number)])
     if warnings is not None:
         if not_on_roster:
             warnings.append(f"{len(not_on_roster)} submissions are not on the roster: "

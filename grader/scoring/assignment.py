@@ -440,10 +440,23 @@ def _assigned(manifest: dict, path, declared: tuple[dict, dict], merged: dict,
                                                 for k, v in rubric.points.items() if k in ids})
 
 
-def editions_explaining(check: Check, cause: str | None) -> list[tuple[str, str, str, str]]:
+# Note [A missing file is no edition's part]
+# A part not found is explained by the editions that do not assign it (Note [Assigned parts]),
+# but not when the whole file that holds it is missing: a hand-in of layers.py alone was told
+# "TwoLayerNet is not assigned in cs231n 2021-2024: 9 of the points lost; ... grade with
+# --convention edition=cs231n_2021" and the same of rmsprop and COMPSCI 682, pointing at a
+# setting that changes nothing of what is missing (fc_net.py and optim.py, whose other parts
+# every edition assigns).  A check that failed because its file is missing (MissingFile in
+# grader/checks/student.py) names no edition in its hint, and the result's notes count only
+# the editions the checks' hints named (`_editions_notes` in grader/scoring/pipeline.py).
+def editions_explaining(check: Check, cause: str | None,
+                        file_missing: bool = False) -> list[tuple[str, str, str, str]]:
     """The (convention, value, who, part) of the other course editions that explain why `check`
     did not pass: any where it is not found, those marked `hint: failing` whenever it fails
-    (Note [Assigned parts])."""
+    (Note [Assigned parts]); none where its whole file is missing (Note [A missing file is no
+    edition's part])."""
+    if file_missing:
+        return []
     return [edition[:4] for edition in check.editions
             if cause == "missing" or edition[4] == "failing"]
 

@@ -315,6 +315,8 @@ def _editions_notes(assignment: assignments.Assignment, results) -> list[str]:
         if check is None or result.status == "passed":
             continue
         for convention, value, who, part in assignments.editions_explaining(check, result.cause):
+            if assignments.edition_hint(convention, value, who, part) not in result.hint:
+                continue  # not said for this check: Note [A missing file is no edition's part]
             parts, points = lost.setdefault((convention, value, who), ({}, {}))
             parts[part] = True
             points[result.id] = result.max_points

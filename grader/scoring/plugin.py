@@ -32,7 +32,7 @@ import pytest
 
 from ..checks import hints
 from ..checks.spec import Check, CheckFailure
-from ..checks.student import ImportFailure, MissingName, Student
+from ..checks.student import ImportFailure, MissingFile, MissingName, Student
 from .assignment import edition_hint, editions_explaining
 from .result import CAUSES, CheckResult
 from ..worker.client import ProtocolError, StudentError, WorkerCrashed, WorkerTimeout
@@ -138,7 +138,7 @@ class GradingPlugin:
         # The call has already run by now: the notes it added are those not yet seen.
         new_notes = self._student.notes[self._notes_seen:]
         self._notes_seen = len(self._student.notes)
-        cause = None
+        cause, file_missing = None, False
         if report.passed:
             status, message, hint = "passed", "", ""
             details = dict(dict(report.user_properties).get("details", {}))
@@ -147,6 +147,7 @@ class GradingPlugin:
         else:
             status, message, hint, details = classify(call.excinfo.value)
             cause = cause_of(call.excinfo.value)
+            file_missing = _file_missing(call.excinfo.value)
         if new_notes:
             message = "\n".join([message, *new_notes]).strip()
         if check.hidden:
@@ -157,7 +158,8 @@ class GradingPlugin:
             points=max_points if status == "passed" else 0.0, max_points=max_points,
             visibility=("hidden_details" if self.hidden_details else "hidden") if check.hidden
             else "visible", message=message,
-            hint=hints.with_version_hints(message, _hint(check, hint, cause)) if status != "passed"
+            hint=hints.with_version_hints(message, _hint(check, hint, cause, file_missing))
+            if status != "passed"
             else "",  # Note [Version hints] in grader/checks/hints.py
             details=details,
             duration_s=round(call.duration, 4), cause=cause)
@@ -189,10 +191,25 @@ def running() -> tuple[Student, Callable[[str, object], None]]:
     return _running._student, _running.record_property
 
 
-def _hint(check: Check, hint: str, cause: str | None) -> str:
+def _file_missing(exc: BaseException) -> bool:
+    """Whether the check failed because a whole course file is missing: a MissingFile, or a
+    failure without a cause of its own raised while handling one (as `cause_of` reads it)."""
+    seen: set[int] = set()
+    while isinstance(exc, CheckFailure) and id(exc) not in seen:
+        if isinstance(exc, MissingFile):
+            return True
+        if exc.cause:
+            return False
+        seen.add(id(exc))
+        exc = exc.__context__
+    return False
+
+
+def _hint(check: Check, hint: str, cause: str | None, file_missing: bool = False) -> str:
     """The failure's own hint, else the check's; first, what other course editions do not
-    assign (Note [Assigned parts] in grader/scoring/assignment.py)."""
-    said = [edition_hint(*edition) for edition in editions_explaining(check, cause)]
+    assign (Note [Assigned parts], Note [A missing file is no edition's part] in
+    grader/scoring/assignment.py)."""
+    said = [edition_hint(*edition) for edition in editions_explaining(check, cause, file_missing)]
     return "\n".join(part for part in (*said, hint or check.hint) if part)
 
 

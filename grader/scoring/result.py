@@ -30,6 +30,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 SCHEMA = "grader.result/1"
 CHECK_STATUSES = ("passed", "failed", "error", "timeout", "skipped")
@@ -181,6 +182,12 @@ class SubmissionResult:
         _set(self, submission=clip(self.submission, MAX_NAME), message=clip(self.message),
              notes=notes, answers=tuple(self.answers[:MAX_ANSWERS]),
              environment=_clip_all(self.environment, MAX_NAME))  # Note [Bounded text]
+
+    def score_cell(self, number: Callable[[float], object] = float) -> object:
+        """The score a gradebook-like export writes, `number(score)`, or "" for a submission
+        that was not graded: grades.csv, `grade export`'s csv and Canvas (Note [An ungraded
+        submission has no score] in grader/course/export.py)."""
+        return number(self.score) if self.status == "graded" else ""
 
     def to_dict(self) -> dict:
         data = {"schema": SCHEMA, **asdict(self)}  # checks and answers already dicts, in tuples

@@ -264,9 +264,12 @@ def _find_anchor(files: list[Path], root: Path, layout: Layout) -> tuple[Path, l
                     anchor = anchor.parent
             found.setdefault(anchor, []).append(
                 (basenames[path.name], bool(star_imports(path.read_text(errors="replace")))))
-    if not found:
+    if not found:  # and which Python files there are: Note [What an ungradable submission holds]
         wanted = ", ".join(sorted(basenames))
-        raise SubmissionError(f"none of the assignment's files ({wanted}) were found")
+        held = sorted(p.relative_to(root).as_posix() for p in files)
+        shown = ", ".join(held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
+        raise SubmissionError(f"none of the assignment's files ({wanted}) were found; its "
+                              f"Python files are {shown}: name them as the course does")
     anchor = min(found, key=lambda a: (all(shim for _, shim in found[a]),
                                        len(a.relative_to(root).parts), str(a)))
     return anchor, [a for a in found if a != anchor]
@@ -564,12 +567,36 @@ def _stage_into(submission: Path, layout: Layout, work: Path) -> Staged:
     if extra or rivals:  # more than one folder with course files: say which one was graded
         _follow_reexports(layout, package, anchor, source_root, extra, root, modules, shown,
                           staged_sources, notes, exclude=set(generated.modules))
+    notes[:0] = _not_graded_folders(anchor, rivals, extra, source_root)  # said first
     missing = [name for name, path in layout.files.items()
                if not (root / (modules[name].replace(".", os.sep) + ".py")).exists()
                and name not in generated.modules]
     return Staged(root, package, modules, shown, missing, notes, answers,
                   {**definitions.import_timeouts, **generated.import_timeouts}, staged_sources,
                   generated.observed)
+
+
+# Note [Folders of course files not graded]
+# A submission whose course files sit in several folders is graded from one of them (the
+# shallowest, a folder of re-exports last, then by name: `_find_anchor`); a folder it imports
+# from is staged too (Note [Re-exporting packages]).  Any other such folder was passed over
+# without a word: `grade check class/` on a folder of eight students' packages graded alice's
+# alone and reported it as the class's score, and a hand-in with an old copy beside its package
+# (`cs231n/`, `cs231n_backup/`) never learnt which copy counted.  A note now names the folder
+# graded and the ones that were not, and where two or more were not, that a class is graded
+# with `grade batch` (one result each).
+def _not_graded_folders(anchor: Path, rivals: list[Path], extra: dict[str, Path],
+                        source_root: Path) -> list[str]:
+    """Note [Folders of course files not graded]: [] when every such folder was staged."""
+    left = sorted(f"{a.relative_to(source_root).as_posix()}/" for a in rivals
+                  if a not in extra.values() and not any(f in a.parents for f in extra.values()))
+    if not left:
+        return []
+    graded = anchor.relative_to(source_root).as_posix()
+    shown = ", ".join(left[:3]) + (f" and {len(left) - 3} more" if len(left) > 3 else "")
+    batch = " (a folder of several submissions is graded with `grade batch`)" if len(left) > 1 else ""
+    return [f"graded the course files in {graded + '/' if graded != '.' else 'the top folder'}, "
+            f"not those in {shown}{batch}"]
 
 
 def _follow_reexports(layout: Layout, package: str, anchor: Path, source_root: Path,
@@ -676,6 +703,8 @@ def _stage_notebooks(chosen: dict[str, Path], layout: Layout, package: str, root
 # message ends with what was there: ", which is empty", or ", which holds only README.md"
 # (the first three files, then how many more), after the zips inside (Note [A zip inside
 # the submission]), which say more when there are any.  File names only, never contents.
+# Python files none of which the course names ("none of the assignment's files (...) were
+# found", a `grade check my_layers.py`) are named the same way, with what to do.
 def _what_it_holds(root: Path) -> str:
     """", which is empty" or ", which holds only a, b" (Note [What an ungradable submission
     holds])."""

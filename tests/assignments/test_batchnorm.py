@@ -44,6 +44,9 @@ EXPECTED_MESSAGES = {
     "eps outside the square root at test time": ("FullyConnectedNet/batchnorm_test_scores",
                                                  "eps is added outside the square root in "
                                                  "batchnorm's test mode"),
+    "beta subtracted and eps outside the square root at test time": (
+        "batchnorm_forward/test_mode", "beta is subtracted: out = gamma * x_hat + beta, not gamma "
+        "* x_hat - beta; and eps is added outside the square root"),
     "running averages updated at test time": ("batchnorm_forward/test_mode",
                                               "updated with the test batch in test mode"),
     "momentum weighs the batch statistic": ("batchnorm_forward/running_averages",
@@ -234,3 +237,15 @@ def test_gamma_along_the_batch_in_a_layer_as_wide_as_the_batch_is_named():
     assert "gamma and beta scale each example (row) instead of each feature" in check.message
     # batchnorm_forward's own samples are not square
     assert check_by_id(result, "batchnorm_forward/train_out").points > 0
+
+
+def test_beta_subtracted_at_test_time_is_named_by_the_network_too():
+    """Note [beta subtracted at test time]: the network's test-time scores name both slips of
+    the layer (they gave only numbers), and the check still fails."""
+    bug = next(b for b in BUGS if b.name == "beta subtracted and eps outside the square root "
+               "at test time")
+    check = check_by_id(grade_bug(bug, ASSIGNMENT), "FullyConnectedNet/batchnorm_test_scores")
+    assert check.points == 0 < check.max_points
+    assert ("batchnorm's test mode is wrong (see batchnorm_forward's test_mode check): beta is "
+            "subtracted") in check.message, check.message
+    assert "and eps is added outside the square root" in check.message

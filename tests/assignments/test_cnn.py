@@ -50,6 +50,7 @@ PHRASES = {
     "max pool: windows step by the pool size": "step by the pool size instead of by `stride`",
     "max pool: windows the size of the stride": "each window is stride x stride",
     "max pool: columns counted by the rows": "the loop over columns runs over range(H_out)",
+    "max pool: windows counted to the input's edge": "a window at every stride-th column",
     "max pool backward: gradient to the whole window": "whole pooling window",
     "max pool backward: overlapping windows overwrite": "overwrite each other",
     "max pool backward: a shared maximum's dout replaced, not added": "share their maximum",
@@ -71,6 +72,8 @@ PHRASES = {
     "spatial batchnorm: unbiased running variance": "unbiased batch variance",
     "spatial batchnorm: bn_param eps ignored": "bn_param['eps'] = 0.001 is ignored",
     "spatial batchnorm: eps outside the square root at test time": "adds eps outside the square root",
+    "spatial batchnorm: beta subtracted and eps outside the square root at test time":
+        "subtracts beta: out = gamma * x_hat + beta, not - beta; and eps is added outside",
     "spatial batchnorm: running variance averages var + eps": "running_var averages var + eps",
     "spatial batchnorm backward: dx not transposed back": "without transposing the channels back",
     "group norm: statistics per channel": "statistics are per channel",
@@ -814,3 +817,22 @@ def test_an_output_width_sized_by_the_pool_height_is_named():
     check = check_by_id(grade_bug(bug, ASSIGNMENT), "max_pool_forward_naive/out_hidden")
     assert check.points < check.max_points
     assert "W_out is computed with pool_height" in check.message, check.message
+
+
+def test_windows_counted_to_the_input_edge_are_named_on_either_axis() -> None:
+    """Note [Windows counted to the input's edge]: the IndexError at index H_out of a loop
+    that counts every stride-th row is named; one that can come from elsewhere is not."""
+    checks = _checks_module()
+    sample = checks.Sample("x (2,2,5,5), 2x2 pool, stride 1",
+                           (np.zeros((2, 2, 5, 5)), {"pool_height": 2, "pool_width": 2, "stride": 1}))
+    rows = checks.pool_forward_raised(
+        sample, "IndexError: index 4 is out of bounds for axis 2 with size 4")
+    assert "every stride-th row of x (5 of them)" in rows and "H_out = 1 + (H - pool_height)" in rows
+    assert "stride-th column" in checks.pool_forward_raised(
+        sample, "IndexError: index 4 is out of bounds for axis 3 with size 4")
+    assert checks.pool_forward_raised(  # not at index H_out: not this loop
+        sample, "IndexError: index 7 is out of bounds for axis 2 with size 4") == ""
+    square = checks.Sample("x (2,3,4,4), 2x2 pool, stride 2",
+                           (np.zeros((2, 3, 4, 4)), {"pool_height": 2, "pool_width": 2, "stride": 2}))
+    assert checks.pool_forward_raised(  # ceil(H / stride) = H_out here: the count is right
+        square, "IndexError: index 2 is out of bounds for axis 2 with size 2") == ""

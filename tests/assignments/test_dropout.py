@@ -416,27 +416,38 @@ def test_a_mask_drawn_for_two_axes_is_named_on_other_shapes():
     assert checks.two_d_only(np.ones((4, 5, 6)), other) == ""
 
 
+# The test-mode line of a real 2020 hand-in (our own mutant of the reference): two slips.
+BN_TEST_SLIPPED = "out = gamma * (x - running_mean) / (np.sqrt(running_var) + eps) - beta"
+BN_TEST_LINE = "out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta"
+RUNNING_VAR_LINE = 'bn_param["running_var"] = momentum * running_var + (1 - momentum) * batch_var'
+
+
 @pytest.mark.parametrize("old, new, says", [
-    ("out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta",
-     "out = gamma * (x - running_mean) / (np.sqrt(running_var) + eps) + beta",
-     "eps is added outside the square root in batchnorm's test mode"),
-    ('bn_param["running_var"] = momentum * running_var + (1 - momentum) * batch_var',
+    (BN_TEST_LINE, BN_TEST_SLIPPED,
+     "beta is subtracted (gamma * x_hat - beta) and eps is added outside the square root"),
+    (BN_TEST_LINE, "out = gamma * (x - running_mean) / np.sqrt(running_var + eps) - beta",
+     "batchnorm's test mode is wrong: beta is subtracted (gamma * x_hat - beta); it must be"),
+    (BN_TEST_LINE, "out = gamma * (x - running_mean) / (np.sqrt(running_var) + eps) + beta",
+     "batchnorm's test mode is wrong: eps is added outside the square root (sqrt(running_var) "
+     "+ eps); it must be"),
+    (RUNNING_VAR_LINE,
      'bn_param["running_var"] = momentum * running_var + (1 - momentum) * (batch_var + eps)',
      "running_var averages var + eps during training"),
-], ids=["eps outside the root at test", "eps in the running variance"])
-def test_a_batchnorm_slip_in_the_best_model_is_named_not_the_dropout_switch(old, new, says):
-    """Note [batchnorm's test mode, seen from dropout's network]: a network whose dropout
-    switch is right but whose batchnorm_forward has a test-time slip loses the check (as
-    before) with a message naming batchnorm's layer."""
+], ids=["beta subtracted, eps outside", "beta subtracted", "eps outside the root at test",
+        "eps in the running variance"])
+def test_a_wrong_batchnorm_test_mode_is_named_in_the_dropout_network(old, new, says):
+    """Note [A wrong batchnorm test mode under dropout]: a network whose dropout switch is
+    right but whose batchnorm_forward has a test-time slip still fails the check, with a
+    message naming batchnorm's layer instead of asking whether dropout runs at test time."""
     package = _package_with(None, [("layers.py", old, new)])
     try:
         result = grade(package, ASSIGNMENT, select="dropout_with_normalization")
     finally:
         shutil.rmtree(package.parent, ignore_errors=True)
     check = check_by_id(result, f"{NET}/dropout_with_normalization")
-    assert check.points < check.max_points
+    assert check.points == 0 < check.max_points
     assert says in check.message, check.message
-    assert "dropout's switch to test mode is right" in check.message
+    assert "the network's dropout at test time is right" in check.message
 
 
 def test_a_penalty_without_the_last_layer_is_named_without_dropout():

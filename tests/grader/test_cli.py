@@ -845,3 +845,96 @@ def test_a_framework_assignment_without_the_frameworks_says_what_to_install(tmp_
     assert result.stderr.endswith("; the grader was installed without the frameworks (PyTorch, "
                                   "TensorFlow): pip install torch==2.13.0 tensorflow-cpu==2.21.0 "
                                   "(the CPU builds; the frameworks-gpu extra for CUDA)\n"), result.stderr
+
+
+@pytest.mark.parametrize("assignment, model", [("fc_nets", "TwoLayerNet"),
+                                               ("cnn", "ThreeLayerConvNet"),
+                                               ("batchnorm", "FullyConnectedNet")])
+def test_starter_models_say_what_raised_within_80_columns(tmp_path, assignment, model) -> None:
+    """Note [The constructor's error first] in grader/checks/builders.py: each model check's
+    line read as the constructor's arguments cut at the terminal's width, never the error."""
+    starter = Path(grader.__file__).resolve().parent / "assignments" / assignment / "starter" / "cs231n"
+    done = subprocess.run([str(GRADE), "check", str(starter), "-a", assignment, "--no-html"],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                          env={**os.environ, "COLUMNS": "80"})
+    assert done.returncode == 1, done.stderr
+    lines = [line for line in done.stdout.splitlines() if f"`{model}(...)`" in line]
+    assert lines, done.stdout
+    assert all(len(line) <= 80 and f"`{model}(...)` raised NotImpl" in line
+               for line in lines), "\n".join(lines)
+
+
+@pytest.mark.parametrize("renamed, says", [
+    ("deleted", "`relu_forward` not found in layers.py\n"),  # no guess
+    ("relu_fwd", "`relu_forward` not found in layers.py (did you mean `relu_fwd`?)"),
+])
+def test_a_missing_function_is_not_given_another_function_of_the_course(submission, renamed,
+                                                                        says) -> None:
+    """Note [Names suggested for a missing one] in grader/checks/student.py: a layers.py
+    without relu_forward was asked "did you mean `dropout_forward`?"."""
+    files = reference_files()
+    layers = files["cs231n/layers.py"]
+    start = layers.index("def relu_forward")
+    end = layers.index("\ndef ", start + 1)
+    if renamed == "relu_fwd":
+        files["cs231n/layers.py"] = layers.replace("def relu_forward(", "def relu_fwd(")
+    else:
+        files["cs231n/layers.py"] = layers[:start] + layers[end + 1:]
+    result = run_grade("check", str(submission(files) / "cs231n"), "-a", "fc_nets", "-v",
+                       "-k", "relu_forward", "--no-html")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert says in result.stdout, result.stdout
+    assert "dropout_forward" not in result.stdout
+
+
+@pytest.mark.parametrize("command", ["check", "batch", "selftest", "gradescope", "release"])
+def test_each_commands_help_names_the_assignments(command) -> None:
+    """Note [Assignments named in the help] in grader/cli.py: -a said "e.g. fc_nets" only."""
+    done = run_grade(command, "--help")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    from grader.scoring.assignment import available
+    assert "fc_nets" in available() and "tf_norms" in available()
+    assert f"assignment id: {', '.join(available())}" in text, done.stdout
+
+
+def test_check_of_a_class_folder_says_whose_package_it_graded(submission) -> None:
+    """Note [Folders of course files not graded] in grader/submission/stage.py: `grade check`
+    on a folder of students' packages graded the first one alone, without a word."""
+    files = {f"{name}/{path}": text for name in ("alice", "bob", "carol")
+             for path, text in reference_files().items()}
+    result = run_grade("check", str(submission(files)), "-a", "fc_nets", "--no-html")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ("note: graded the course files in alice/cs231n/, not those in bob/cs231n/, "
+            "carol/cs231n/ (a folder of several submissions is graded with `grade batch`)"
+            ) in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+def test_check_of_a_file_the_course_does_not_name_says_what_it_found(tmp_path) -> None:
+    """Note [What an ungradable submission holds] in grader/submission/stage.py: `grade check
+    my_layers.py` said only which names were wanted."""
+    (tmp_path / "my_layers.py").write_text("def affine_forward(x, w, b):\n    return x\n")
+    result = run_grade("check", str(tmp_path / "my_layers.py"), "-a", "fc_nets", "--no-html")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert ("could not be graded: none of the assignment's files (fc_net.py, layer_utils.py, "
+            "layers.py, optim.py) were found; its Python files are my_layers.py: name them as "
+            "the course does") in result.stdout, result.stdout
+
+
+def test_a_missing_file_is_not_explained_by_another_edition(submission) -> None:
+    """Note [A missing file is no edition's part] in grader/scoring/assignment.py: layers.py
+    alone was told that cs231n 2021 does not assign TwoLayerNet and COMPSCI 682 rmsprop."""
+    files = reference_files()
+    alone = {"cs231n/layers.py": files["cs231n/layers.py"]}
+    result = run_grade("check", str(submission(alone) / "cs231n"), "-a", "fc_nets", "-v",
+                       "--no-html")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "not found in the submission: layer_utils.py, optim.py, classifiers/fc_net.py" in result.stdout
+    assert "is not assigned in" not in result.stdout, result.stdout
+    fc_net = files["cs231n/classifiers/fc_net.py"]
+    start = fc_net.index("class TwoLayerNet")
+    files["cs231n/classifiers/fc_net.py"] = fc_net[:start] + fc_net[fc_net.index("\nclass ", start + 1) + 1:]
+    result = run_grade("check", str(submission(files) / "cs231n"), "-a", "fc_nets", "--no-html")
+    assert ("note: TwoLayerNet is not assigned in cs231n 2021-2024 (assignment 2): 9 of the points "
+            "lost; if your course is one of them, grade with --convention edition=cs231n_2021"
+            ) in result.stdout, result.stdout  # a part alone not found: still explained

@@ -588,3 +588,21 @@ class Broken:
                                          ("params", {}, "like"))
     with pytest.raises(MissingName):
         model()
+
+
+@pytest.mark.parametrize("name, candidate, suggested", [
+    ("layernorm_forward", "layer_norm_forward", True), ("relu_forward", "relu_fwd", True),
+    ("affine_forward", "affine_foward", True), ("sgd_momentum", "sgd_with_momentum", True),
+    ("max_pool_forward_naive", "maxpool_forward_naive", True), ("svm_loss", "svm_los", True),
+    ("relu_forward", "dropout_forward", False), ("relu_forward", "relu_backward", False),
+    ("conv_forward_naive", "conv_backward_naive", False), ("softmax_loss", "svm_loss", False),
+    ("spatial_groupnorm_forward", "spatial_batchnorm_forward", False),
+    ("batchnorm_backward_alt", "batchnorm_backward", False),
+    ("relu_forward", "leaky_relu_forward", False),
+])
+def test_a_name_is_suggested_only_where_it_could_be_the_same_function(name, candidate,
+                                                                      suggested) -> None:
+    """Note [Names suggested for a missing one]: another function of the course, close in
+    spelling, is not what the student meant."""
+    from grader.checks.student import could_be_misnamed
+    assert could_be_misnamed(name, candidate) is suggested

@@ -517,3 +517,20 @@ def test_cli_a_roster_that_cannot_be_read_is_one_line_naming_the_flag(out_dir, t
     done = grade("export", str(out_dir), "--format", "canvas", "--roster", str(tmp_path / "roster.csv"))
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr == f"grade: --roster {tmp_path / 'roster.csv'}: No such file or directory\n"
+
+
+@pytest.mark.parametrize("target", ["gs.json", "taken.csv"])
+def test_cli_several_gradescope_results_to_one_file_is_an_error(out_dir, tmp_path, target) -> None:
+    """Note [Several Gradescope results need a folder] in grader/cli.py: `-o gs.json` made a
+    folder named gs.json; an existing file failed with an OSError."""
+    (tmp_path / "taken.csv").write_text("kept\n")
+    done = grade("export", str(out_dir), "--format", "gradescope", "-o", str(tmp_path / target))
+    assert done.returncode == 2, done.stderr
+    assert (f"grade: -o {tmp_path / target}: 3 results make 3 Gradescope files (one "
+            f"<submission>.json each), and -o names one file; give -o a folder") in done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr  # that line alone: no warning for a file not written
+    assert not (tmp_path / "gs.json").exists()
+    assert (tmp_path / "taken.csv").read_text() == "kept\n"
+    done = grade("export", str(out_dir), "--format", "gradescope", "-o", str(tmp_path / "gs"))
+    assert done.returncode == 0, done.stderr  # a new name without .json is the folder, as before
+    assert sorted(p.name for p in (tmp_path / "gs").iterdir()) == ["ada.json", "ben.json", "dee.json"]

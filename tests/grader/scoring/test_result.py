@@ -187,3 +187,13 @@ def test_a_result_that_cannot_be_written_leaves_no_tmp(tmp_path) -> None:
     with pytest.raises(IsADirectoryError):
         SubmissionResult("a", "s", "graded", 1, 2, 0.5, {}).write(tmp_path / "r.json")
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+@pytest.mark.parametrize("status", ["error", "other_version"])
+def test_the_score_cell_is_blank_only_for_a_submission_not_graded(status) -> None:
+    """Note [An ungraded submission has no score]: the one rule grades.csv, `grade export`'s
+    csv and Canvas write by."""
+    assert sample_result().score_cell() == 2.0
+    assert sample_result(score=0.0).score_cell("{:g}".format) == "0"  # an earned 0 is kept
+    assert sample_result(status=status, score=0.0, checks=()).score_cell() == ""
+    assert sample_result(status=status, score=0.0, checks=()).score_cell("{:g}".format) == ""

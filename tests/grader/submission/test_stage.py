@@ -348,7 +348,8 @@ def test_folder_without_any_assignment_file(tmp_path, private_tmp) -> None:
     (tmp_path / "alice").mkdir()
     (tmp_path / "alice" / "utils.py").write_text("x = 1\n")
     expect_error(tmp_path / "alice", "none of the assignment's files",
-                 "fc_net.py, layer_utils.py, layers.py", "were found")
+                 "fc_net.py, layer_utils.py, layers.py", "were found; its Python files are "
+                 "utils.py: name them as the course does")
 
 
 def test_unsupported_file_type(tmp_path, private_tmp) -> None:
@@ -468,3 +469,18 @@ def test_a_script_that_does_not_parse_is_staged_as_it_is(submission, staged) -> 
     folder = submission({"normalization.py": "def broken(:\n"})
     s = staged(folder, LAB_LAYOUT)
     assert s.sources["norms"] == "def broken(:\n" and "norms" not in s.import_timeouts
+
+
+def test_folders_of_course_files_not_graded_are_named(submission, staged) -> None:
+    """Note [Folders of course files not graded]: a copy beside the package, and a class of
+    packages, were passed over without a word."""
+    backup = staged(submission({"cs231n/layers.py": LAYERS, "cs231n_backup/layers.py": LAYERS}))
+    assert backup.notes[0] == "graded the course files in cs231n/, not those in cs231n_backup/"
+    class_ = staged(submission({f"{name}/cs231n/layers.py": LAYERS
+                                for name in ("ann", "bob", "cat", "dan", "eve")}))
+    assert class_.notes[0] == ("graded the course files in ann/cs231n/, not those in "
+                               "bob/cs231n/, cat/cs231n/, dan/cs231n/ and 1 more (a folder of "
+                               "several submissions is graded with `grade batch`)")
+    one = staged(submission({"cs231n/layers.py": LAYERS, "cs231n/classifiers/fc_net.py":
+                             FC_NET_RELATIVE}))
+    assert not any("graded the course files" in note for note in one.notes)
