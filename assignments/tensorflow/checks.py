@@ -507,7 +507,7 @@ def recorded_sequential(student: Student, any_kernels: bool = False):
                                hint=KERAS_HINT)
         raise CheckFailure(f"{where} has the layers {chosen.facts.get('layers')} with weights {shapes}; "
                            f"the notebook's three-layer ConvNet has a 5x5 Conv2D, a 3x3 Conv2D and one "
-                           f"Dense layer", hint=KERAS_HINT)
+                           f"Dense layer{_kernels_named(kernels, dense)}", hint=KERAS_HINT)
     return chosen, where, (kernels[0][3], kernels[1][3], dense[0][1])
 
 
@@ -517,6 +517,17 @@ def _three_layer_shapes(shapes) -> bool:
     kernels = [s for s in shapes if len(s) == 4]
     dense = [s for s in shapes if len(s) == 2]
     return len(kernels) == 2 and len(dense) == 1 and kernels[0][:2] == (5, 5) and kernels[1][:2] == (3, 3)
+
+
+def _kernels_named(kernels: list, dense: list) -> str:
+    """Which Conv2D's kernel differs, where the layout is the notebook's (Note [Trained whatever its
+    kernels]): the shapes alone left the reader to find it."""
+    if len(kernels) != 2 or len(dense) != 1:
+        return ""
+    wrong = [f"the {which} Conv2D's kernel is {k[0]}x{k[1]} where the notebook's is {want}"
+             for which, k, want in (("first", kernels[0], "5x5"), ("second", kernels[1], "3x3"))
+             if f"{k[0]}x{k[1]}" != want]
+    return f"; looks like: {' and '.join(wrong)}" if wrong else ""
 
 
 def _two_convs_one_dense(shapes) -> bool:

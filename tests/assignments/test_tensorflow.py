@@ -186,6 +186,8 @@ def test_a_sequential_with_other_kernels_is_still_trained(variant):
         probabilities = _check(result, "Sequential/probabilities")
         assert probabilities.status == "failed"
         assert "a 5x5 Conv2D, a 3x3 Conv2D and one Dense layer" in probabilities.message
+        named = "looks like: the second Conv2D's kernel is 5x5 where the notebook's is 3x3"
+        assert (named in probabilities.message) == (SECOND_CONV_5X5 in edits)
         trained = _check(result, "Sequential/trains")
         assert trained.status == ("passed" if trains else "failed"), trained.message
         assert phrase in trained.message
