@@ -600,7 +600,8 @@ def check_sequential_probabilities(student: Student) -> dict:
 # two Conv2D layers of any kernel size and one Dense layer, and trains them; the kernel
 # sizes stay probabilities' to judge.  A model of another layout (three Conv2D, two Dense)
 # is still not the notebook's three-layer ConvNet and fails both checks, and one with these
-# kernels that does not learn fails on its accuracy.
+# kernels that does not learn fails on its accuracy.  probabilities' message names the Conv2D
+# whose kernel differs (_kernels_named); it listed only the weight shapes.
 
 # Note [Seeded model_init_fn]
 # The model this check trains is built in the worker by the recorded model_init_fn, from
