@@ -459,8 +459,10 @@ SEQUENTIAL = "Sequential"
 IMAGE = (32, 32, 3)
 
 
-def recorded_sequential(student: Student):
-    """(record, where, (C1, C2, K)); Note [The observed Sequential model]."""
+def recorded_sequential(student: Student, any_kernels: bool = False):
+    """(record, where, (C1, C2, K)); Note [The observed Sequential model].  With `any_kernels`,
+    two Conv2D layers of any kernel size and one Dense are taken too (Note [Trained whatever
+    its kernels])."""
     observation = student.observation()
     records = observation.require("train_part34", "a model_init_fn passed to train_part34")
     candidates = [r for r in records if r.facts.get("is_sequential") and "Conv2D" in r.facts.get("layers", [])
@@ -472,8 +474,11 @@ def recorded_sequential(student: Student):
     # the layers ['Permute', 'RandomFlip', ...]").  A Sequential with the three-layer ConvNet's
     # shape (a 5x5 and a 3x3 Conv2D, one Dense) is taken first; the first Sequential only when
     # none has that shape, so a wrong Part IV model is still the one named.
-    chosen = next((r for r in candidates if _three_layer_shapes(r.facts.get("shapes", []))),
-                  candidates[0] if candidates else None)
+    # any_kernels: Note [Trained whatever its kernels]
+    fallback = next((r for r in candidates
+                     if any_kernels and _two_convs_one_dense(r.facts.get("shapes", []))),
+                    candidates[0] if candidates else None)
+    chosen = next((r for r in candidates if _three_layer_shapes(r.facts.get("shapes", []))), fallback)
     if chosen is None:
         seen = "; ".join(f"cell {r.cell}: {r.facts.get('class')} {r.facts.get('layers', [])}"
                          if r.facts.get("class") else f"cell {r.cell}: model_init_fn() raised "
@@ -490,7 +495,7 @@ def recorded_sequential(student: Student):
     shapes = [tuple(s) for s in chosen.facts.get("shapes", [])]
     kernels = [s for s in shapes if len(s) == 4]
     dense = [s for s in shapes if len(s) == 2]
-    if not _three_layer_shapes(shapes):
+    if not (_three_layer_shapes(shapes) or any_kernels and _two_convs_one_dense(shapes)):
         # Note [A Sequential that cannot be built]
         # A model whose first call fails has no weights: "with weights []" alone hid why (a real
         # 2019 notebook's Conv2D padding lists, Note [Keras 2 padding lists]), so what building
@@ -502,7 +507,7 @@ def recorded_sequential(student: Student):
                                hint=KERAS_HINT)
         raise CheckFailure(f"{where} has the layers {chosen.facts.get('layers')} with weights {shapes}; "
                            f"the notebook's three-layer ConvNet has a 5x5 Conv2D, a 3x3 Conv2D and one "
-                           f"Dense layer", hint=KERAS_HINT)
+                           f"Dense layer{_kernels_named(kernels, dense)}", hint=KERAS_HINT)
     return chosen, where, (kernels[0][3], kernels[1][3], dense[0][1])
 
 
@@ -512,6 +517,23 @@ def _three_layer_shapes(shapes) -> bool:
     kernels = [s for s in shapes if len(s) == 4]
     dense = [s for s in shapes if len(s) == 2]
     return len(kernels) == 2 and len(dense) == 1 and kernels[0][:2] == (5, 5) and kernels[1][:2] == (3, 3)
+
+
+def _kernels_named(kernels: list, dense: list) -> str:
+    """Which Conv2D's kernel differs, where the layout is the notebook's (Note [Trained whatever its
+    kernels]): the shapes alone left the reader to find it."""
+    if len(kernels) != 2 or len(dense) != 1:
+        return ""
+    wrong = [f"the {which} Conv2D's kernel is {k[0]}x{k[1]} where the notebook's is {want}"
+             for which, k, want in (("first", kernels[0], "5x5"), ("second", kernels[1], "3x3"))
+             if f"{k[0]}x{k[1]}" != want]
+    return f"; looks like: {' and '.join(wrong)}" if wrong else ""
+
+
+def _two_convs_one_dense(shapes) -> bool:
+    """Two Conv2D kernels of any size and one Dense: Note [Trained whatever its kernels]."""
+    shapes = [tuple(s) for s in shapes]
+    return sum(len(s) == 4 for s in shapes) == 2 and sum(len(s) == 2 for s in shapes) == 1
 
 
 def _build_recorded(student: Student, record, where: str, seed: int | None = None) -> RemoteObject:
@@ -565,6 +587,21 @@ def check_sequential_probabilities(student: Student) -> dict:
 # see MEASURED below; the threshold sits under the worst.  A model without its ReLUs
 # or its softmax fails the probabilities check, not necessarily this one: it checks
 # that the student's model, as its model_init_fn builds it, can be trained.
+
+# Note [Trained whatever its kernels]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# A real cs231n 2019-2021 notebook built Part IV's Sequential with a 5x5 second Conv2D of 32
+# filters where the notebook asks for a 3x3 one of 16.  probabilities rightly failed (2
+# points), but trains failed as well, on the same shape message, without training the
+# model: one architecture slip cost all 3 points, where this check's own rule (above) is
+# that it asks only whether the model, as its model_init_fn builds it, learns, and
+# PyTorch's Sequential/accuracy trains any Sequential of two Conv2d and one Linear layers
+# (Note [The observed Sequential model] in assignments/pytorch/checks.py).  So trains takes
+# two Conv2D layers of any kernel size and one Dense layer, and trains them; the kernel
+# sizes stay probabilities' to judge.  A model of another layout (three Conv2D, two Dense)
+# is still not the notebook's three-layer ConvNet and fails both checks, and one with these
+# kernels that does not learn fails on its accuracy.  probabilities' message names the Conv2D
+# whose kernel differs (_kernels_named); it listed only the weight shapes.
 
 # Note [Seeded model_init_fn]
 # The model this check trains is built in the worker by the recorded model_init_fn, from
@@ -624,7 +661,8 @@ def _loss_ends(losses) -> dict:
 def check_sequential_trains(student: Student) -> dict:
     __tracebackhide__ = True
     hint = "a model that matches the reference on fixed weights should learn digits; check its initializers"
-    record, where, (c1, c2, k) = recorded_sequential(student)
+    # Note [Trained whatever its kernels]
+    record, where, (c1, c2, k) = recorded_sequential(student, any_kernels=True)
     x_train, y_train, x_test, y_test = digits(k)
     model = _build_recorded(student, record, where, seed=TRAIN_SEED)
     try:

@@ -146,6 +146,55 @@ def test_a_sequential_of_its_own_before_part_iv_is_not_the_one_judged():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+# Note [Trained whatever its kernels]: Part IV's Sequential edited as (edits, whether trains passes,
+# what its message says when it fails).
+SECOND_CONV_5X5 = ("Conv2D(16, 3, padding='same'", "Conv2D(16, 5, padding='same'")
+FIRST_CONV_ZEROS = ("activation='relu',\n                               kernel_initializer=initializer,\n"
+                    "                               input_shape",
+                    "activation='relu',\n                               kernel_initializer='zeros',\n"
+                    "                               input_shape")
+THIRD_CONV = ("        tf.keras.layers.Flatten(),",
+              "        tf.keras.layers.Conv2D(16, 3, padding='same', activation='relu'),\n"
+              "        tf.keras.layers.Flatten(),")
+KERNEL_VARIANTS = {
+    "second conv 5x5": ([SECOND_CONV_5X5], True, ""),
+    "second conv 5x5, first conv zeros": ([SECOND_CONV_5X5, FIRST_CONV_ZEROS], False, "test accuracy"),
+    "a third conv": ([THIRD_CONV], False, "a 5x5 Conv2D, a 3x3 Conv2D and one Dense layer"),
+}
+
+
+@pytest.mark.parametrize("variant", list(KERNEL_VARIANTS))
+def test_a_sequential_with_other_kernels_is_still_trained(variant):
+    """Note [Trained whatever its kernels]: a real notebook's Sequential with a 5x5 second Conv2D
+    lost probabilities (right) and trains without being trained; trains now trains two Conv2D
+    layers of any kernel size and one Dense, and still fails a model that does not learn or has
+    another layout."""
+    edits, trains, phrase = KERNEL_VARIANTS[variant]
+    notebook = json.loads(SOLUTION.read_text())
+    cell = next(c for c in notebook["cells"] if c["cell_type"] == "code"
+                and "def model_init_fn" in "".join(c["source"]) and "Conv2D" in "".join(c["source"]))
+    source = "".join(cell["source"])
+    for old, new in edits:
+        assert source.count(old) == 1, old
+        source = source.replace(old, new)
+    cell["source"] = source
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-tensorflow-nb-"))
+    os.chmod(folder, 0o755)
+    try:
+        (folder / FILE).write_text(json.dumps(notebook))
+        result = grade(folder / FILE, ASSIGNMENT, select="Sequential")
+        probabilities = _check(result, "Sequential/probabilities")
+        assert probabilities.status == "failed"
+        assert "a 5x5 Conv2D, a 3x3 Conv2D and one Dense layer" in probabilities.message
+        named = "looks like: the second Conv2D's kernel is 5x5 where the notebook's is 3x3"
+        assert (named in probabilities.message) == (SECOND_CONV_5X5 in edits)
+        trained = _check(result, "Sequential/trains")
+        assert trained.status == ("passed" if trains else "failed"), trained.message
+        assert phrase in trained.message
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.mark.parametrize("input_shape", [False, True])
 def test_keras_2_padding_lists_fail_with_the_build_error_and_a_hint(input_shape):
     """Note [Keras 2 padding lists] and [A Sequential that cannot be built]: a real 2019 notebook
