@@ -278,7 +278,8 @@ LARGE_REPLY = ("import os, time\nfrom wire import encode\n"
                "def large(request_id, upto=None, after=''):\n"
                "    frame = encode({'id': request_id, 'ok': True, 'handle': 1,\n"
                "                    'value': np.arange(60000, dtype=np.float64)})\n"
-               "    stale = encode({'id': request_id + 1, 'ok': True, 'handle': 1, 'value': 666.0})\n"
+               "    stale = encode({'id': request_id + 1, 'ok': True, 'handle': 1,\n"
+               "                    'value': 666.0})\n"
                "    upto = len(frame) if upto is None else upto\n"
                "    for i in range(0, upto, 40000):\n"
                "        os.write(4, frame[i:min(i + 40000, upto)])\n        time.sleep(0.005)\n"
@@ -294,7 +295,8 @@ def test_a_large_array_in_pieces_is_read_whole_and_what_follows_it_dies_with_the
     never read as the next request's reply (the next worker answers that)."""
     from grader.worker.client import READ_INTO_BYTES
     read_into, sizes = Worker._read_into, []
-    monkeypatch.setattr(Worker, "_read_into", lambda self, n, *a: sizes.append(n) or read_into(self, n, *a))
+    monkeypatch.setattr(Worker, "_read_into",
+                        lambda self, n, *a: sizes.append(n) or read_into(self, n, *a))
     w = worker(LARGE_REPLY)
     w.call("layers", "double", np.zeros(1))
     assert sizes == []  # small replies are sliced from what one read brought
