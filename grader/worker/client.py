@@ -714,7 +714,7 @@ class Worker:
 
         wire.write_parts(write, parts)
 
-    def _read_exact(self, n: int, deadline: float, limit: float) -> bytes:
+    def _read_exact(self, n: int, deadline: float, limit: float) -> bytearray:
         # Note [Read ahead]: a frame's parts are taken from what one read brought, so a reply
         # costs one select and one read, not two per part.  What a reply brings beyond its own
         # frame waits here for the next request, as it would have waited in the pipe, and goes
