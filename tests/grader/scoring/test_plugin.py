@@ -331,6 +331,34 @@ def test_a_check_that_raised_is_reported_without_pytests_traceback_report(monkey
     assert out == expected
 
 
+def test_each_check_is_handed_its_own_check_without_pytests_fixture_lookup(monkeypatch) -> None:
+    """Note [The check handed over]: every status and message as before, each check's run given
+    its own Check (the item's callspec value), and pytest's fixture lookup never asked for it,
+    in a plain run and in a prepared session."""
+    from _pytest.fixtures import FixtureRequest
+
+    expected = _summary(plugin.run(CHECKS, new_student(), POINTS))
+    handed = []
+    real_run = plugin.GradingPlugin.pytest_runtest_setup
+
+    def spy(self, item) -> None:
+        real_run(self, item)
+        handed.append((item.callspec.params["check"], item.funcargs["check"]))
+    spy.__dict__.update(real_run.__dict__)  # the hookimpl's tryfirst marker
+
+    def refused(self, argname):
+        raise AssertionError(f"pytest looked up the fixture {argname!r}")
+    with monkeypatch.context() as patched:  # undone before this test's own setup and report
+        patched.setattr(plugin.GradingPlugin, "pytest_runtest_setup", spy)
+        patched.setattr(FixtureRequest, "getfixturevalue", refused)
+        out = _summary(plugin.run(CHECKS, new_student(), POINTS))
+        plugin.prepare(CHECKS)
+        prepared = _summary(plugin.run(CHECKS, new_student(), POINTS))
+    assert out == expected and prepared == expected
+    assert [given.id for given, _ in handed] == [c.id for c in CHECKS] * 2
+    assert all(given is in_funcargs for given, in_funcargs in handed)
+
+
 # -- Note [Config made once] ----------------------------------------------------------------------
 
 def _summary(results) -> list[tuple]:

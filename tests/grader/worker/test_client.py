@@ -271,6 +271,68 @@ def test_a_reply_in_pieces_is_assembled_and_what_follows_it_dies_with_the_worker
     assert w.starts == 2 and "python" in w.info  # the new worker's own hello, not the stale frame
 
 
+# A reply frame whose array is large enough to be read in place (Note [Large parts read in
+# place] in client.py), written by the student's function a piece at a time: the first
+# `upto` bytes (all of it when None), then `after` (bytes of a stale frame, an exit, a stall).
+LARGE_REPLY = ("import os, time\nfrom wire import encode\n"
+               "def large(request_id, upto=None, after=''):\n"
+               "    frame = encode({'id': request_id, 'ok': True, 'handle': 1,\n"
+               "                    'value': np.arange(60000, dtype=np.float64)})\n"
+               "    stale = encode({'id': request_id + 1, 'ok': True, 'handle': 1,\n"
+               "                    'value': 666.0})\n"
+               "    upto = len(frame) if upto is None else upto\n"
+               "    for i in range(0, upto, 40000):\n"
+               "        os.write(4, frame[i:min(i + 40000, upto)])\n        time.sleep(0.005)\n"
+               "    if after == 'stale':\n        os.write(4, stale)\n"
+               "    if after == 'stall':\n        time.sleep(60)\n"
+               "    os._exit(0)\n")
+
+
+def test_a_large_array_in_pieces_is_read_whole_and_what_follows_it_dies_with_the_worker(
+        worker, monkeypatch) -> None:
+    """Note [Large parts read in place]: an array part larger than READ_INTO_BYTES, arriving in
+    pieces, is read into its own buffer and decodes to the array sent; the frame after it is
+    never read as the next request's reply (the next worker answers that)."""
+    from grader.worker.client import READ_INTO_BYTES
+    read_into, sizes = Worker._read_into, []
+    monkeypatch.setattr(Worker, "_read_into",
+                        lambda self, n, *a: sizes.append(n) or read_into(self, n, *a))
+    w = worker(LARGE_REPLY)
+    w.call("layers", "double", np.zeros(1))
+    assert sizes == []  # small replies are sliced from what one read brought
+    value = w.call("layers", "large", w._next_id + 1, None, "stale").value
+    np.testing.assert_array_equal(value, np.arange(60000, dtype=np.float64))
+    assert value.flags.writeable and value.flags.aligned
+    assert len(sizes) == 1 and sizes[0] > READ_INTO_BYTES  # the array's npy buffer
+    deadline = time.monotonic() + 10
+    while w.alive and time.monotonic() < deadline:
+        time.sleep(0.05)
+    np.testing.assert_array_equal(w.call("layers", "double", np.ones(2)).value, [2.0, 2.0])
+    assert w.starts == 2
+
+
+def test_a_worker_that_ends_inside_a_large_array_is_a_crash(worker) -> None:
+    """Note [Large parts read in place]: the pipe's end in the middle of a large part is the
+    worker's crash, as it is anywhere else in a reply."""
+    w = worker(LARGE_REPLY)
+    w.call("layers", "double", np.zeros(1))
+    with pytest.raises(WorkerCrashed):
+        w.call("layers", "large", w._next_id + 1, 300000)
+    assert_still_grades(w)
+
+
+def test_a_worker_that_stalls_inside_a_large_array_times_out(worker) -> None:
+    """Note [Large parts read in place]: a large part read in place still waits under the
+    call's time limit."""
+    w = worker(LARGE_REPLY)
+    w.call("layers", "double", np.zeros(1))
+    start = time.monotonic()
+    with pytest.raises(WorkerTimeout):
+        w.call("layers", "large", w._next_id + 1, 300000, "stall", timeout=1.0)
+    assert time.monotonic() - start < 10
+    assert_still_grades(w)
+
+
 def test_several_sets_in_one_request_are_made_in_order_and_a_failure_says_which(worker) -> None:
     """Note [Batched sets]: one request, the assignments in order; the first that raises ends
     it and its index is in the error; the ones before it were made."""
