@@ -679,6 +679,50 @@ def conv_empty_cache(sample: Sample) -> str:
             "pad:-pad is 0:0): cache x itself, or crop with pad:pad + H and pad:pad + W")
 
 
+# Note [Every axis padded]
+# np.pad(x, pad) with an int pad pads all four axes, N and C as well as H and W.  Two real
+# hand-ins (2017, CS682) padded so and then cropped 1 off the first axes (x_pad[1:-1, 1:-1],
+# or np.pad(x[n], pad)[1:-1] per image), which undoes the extra padding only at the
+# notebook's pad 1.  At pad 0 the crop leaves N - 2 images or C - 2 channels (none, for the
+# grader's N = 1 or C = 2), at pad 2 it leaves C + 2 channels, and the window's product with
+# w[f] raises a broadcast error between (C', HH, WW) and (C, HH, WW), or x_pad[n] an IndexError
+# on axis 0: 7 points of the forward and backward checks with only NumPy's line.  A broadcast
+# error between those two shapes, or an IndexError on an axis 0 of the size the padding gives N
+# or C (and not N or C itself), is named; the verdict is unchanged.
+EVERY_AXIS_PADDED = ("x is zero-padded on every axis, N and C too, not only H and W "
+                     "(np.pad(x, pad) with an int pad pads all four axes){crop}: {what}; pad H "
+                     "and W alone, np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))")
+_CROPPED = (", and cropping 1 off the first axes afterwards ([1:-1]) undoes that only at the "
+            "notebook's pad 1")
+
+
+def conv_forward_raised(sample: Sample, text: str) -> str:
+    """Note [Every axis padded], from the first line of what conv_forward_naive (or the
+    backward pass padding x the same way) raised; '' when it is not that."""
+    x, w, _, conv_param = sample.args
+    n, c = x.shape[:2]
+    hh, ww = w.shape[2:]
+    pad = conv_param["pad"]
+    # the padded size of an axis of size `size`, without and with the [1:-1] crop
+    padded = {size: {size + 2 * pad: "", max(size + 2 * pad - 2, 0): _CROPPED} for size in (n, c)}
+    if "broadcast" in text:
+        shapes = [tuple(int(v) for v in m.split(",")) for m in _SHAPE.findall(text)]
+        tails = {shape[-3:] for shape in shapes if len(shape) >= 3}
+        for got in sorted(padded[c]):
+            if got != c and (got, hh, ww) in tails and (c, hh, ww) in tails:
+                return EVERY_AXIS_PADDED.format(crop=padded[c][got], what=(
+                    f"the windows have {got} channels against w's {c} (pad = {pad})"))
+        return ""
+    match = re.search(r"IndexError: index \d+ is out of bounds for axis 0 with size (\d+)", text)
+    if match:
+        got = int(match.group(1))
+        for size, name in ((n, "images"), (c, "channels")):
+            if got != size and got in padded[size] and got not in (n, c):
+                return EVERY_AXIS_PADDED.format(crop=padded[size][got], what=(
+                    f"x_pad has {got} {name} where x has {size} (pad = {pad})"))
+    return ""
+
+
 CONV_HINTS = {
     "out": "H_out = 1 + (H + 2 * pad - HH) // stride; zero-pad only H and W; out[n, f, i, j] = "
            "sum(x_pad[n, :, i*stride:i*stride+HH, j*stride:j*stride+WW] * w[f]) + b[f]",
@@ -740,11 +784,12 @@ def conv_checks() -> list[Check]:
     checks = [
         forward_entry("conv_forward_naive", "layers", public, conv_forward_reference,
                       arg_names=CONV_ARGS, hint=CONV_HINTS["out"], known=conv_forward_known,
-                      wrong_shapes=conv_forward_shapes),
+                      wrong_shapes=conv_forward_shapes, raised=conv_forward_raised),
         published_conv_check(),
         forward_entry("conv_forward_naive", "layers", hidden_samples, conv_forward_reference,
                       arg_names=CONV_ARGS, hint=CONV_HINTS["out"], known=conv_forward_known,
-                      wrong_shapes=conv_forward_shapes, hidden=True),
+                      wrong_shapes=conv_forward_shapes, hidden=True,
+                      raised=conv_forward_raised),
     ]
     for samples, hidden, grads in ((public, False, ("dx", "dw", "db")),
                                    (hidden_samples, True, ("dx", "dw"))):
@@ -755,7 +800,8 @@ def conv_checks() -> list[Check]:
                 conv_forward_reference, conv_backward_reference, grad=grad, grad_index=index,
                 wrt=index, arg_names=CONV_ARGS, hint=CONV_HINTS[grad],
                 known=conv_backward_known(grad), wrong_shapes=conv_backward_shapes(grad),
-                hidden=hidden, raised=conv_backward_raised, empty_cache=conv_empty_cache))
+                hidden=hidden, raised=conv_backward_raised, empty_cache=conv_empty_cache,
+                forward_raised=conv_forward_raised))  # Note [Every axis padded]
     return checks
 
 

@@ -836,3 +836,62 @@ def test_windows_counted_to_the_input_edge_are_named_on_either_axis() -> None:
                            (np.zeros((2, 3, 4, 4)), {"pool_height": 2, "pool_width": 2, "stride": 2}))
     assert checks.pool_forward_raised(  # ceil(H / stride) = H_out here: the count is right
         square, "IndexError: index 2 is out of bounds for axis 2 with size 2") == ""
+
+
+def test_every_axis_padded_and_cropped_by_one_is_named() -> None:
+    """Note [Every axis padded]: np.pad(x, pad) pads N and C too; cropped back by 1 on the first
+    axes it is right at pad 1 only, and the forward checks (and the backward checks that need the
+    forward) name it from the IndexError (pad 0, N = 1) or the broadcast error (pad 2)."""
+    padded = "    x_pad = _pad_spatial(x, pad)\n"
+    windows = ("            window = x_pad[:, :, i * stride:i * stride + hh, j * stride:j * stride + ww]\n"
+               "            out[:, :, i, j] = np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3])) + b\n")
+    bug = Bug("every axis padded, cropped by 1", "layers.py", padded + "    out = np.empty(",
+              "    x_pad = np.pad(x, pad)[1:-1, 1:-1]\n    out = np.empty(", "conv_forward_naive")
+    loop = Bug("per-image windows", "layers.py", windows,
+               "            for k in range(n):\n"
+               "                for m in range(f):\n"
+               "                    window = x_pad[k, :, i * stride:i * stride + hh,\n"
+               "                                   j * stride:j * stride + ww]\n"
+               "                    out[k, m, i, j] = np.sum(window * w[m]) + b[m]\n",
+               "conv_forward_naive")
+    package = copy_reference()
+    try:
+        apply_bug(package, loop)
+        apply_bug(package, bug)
+        result = grade(package, ASSIGNMENT)
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+    for check_id in ("conv_forward_naive/out", "conv_forward_naive/out_hidden",
+                     "conv_backward_naive/dx", "conv_backward_naive/dw_hidden"):
+        check = check_by_id(result, check_id)
+        assert check.points == 0
+        assert "zero-padded on every axis, N and C too" in check.message, check.message
+        assert "undoes that only at the notebook's pad 1" in check.message, check.message
+    assert check_by_id(result, "conv_forward_naive/published").points > 0  # pad 1: right
+
+
+def test_every_axis_padded_is_named_only_for_the_sizes_the_padding_gives() -> None:
+    """Note [Every axis padded]: the channel count of an all-axes pad (with or without the crop)
+    is named; a broadcast error or an IndexError with other sizes is not."""
+    checks = _checks_module()
+    x, w, b = np.zeros((1, 2, 9, 8)), np.zeros((3, 2, 3, 2)), np.zeros(3)
+    pad0 = checks.Sample("pad 0", (x, w, b, {"stride": 2, "pad": 0}))
+    pad2 = checks.Sample("pad 2", (x, w, b, {"stride": 2, "pad": 2}))
+    pad1 = checks.Sample("pad 1", (x, w, b, {"stride": 2, "pad": 1}))
+
+    def broadcast(a: str) -> str:
+        return f"ValueError: operands could not be broadcast together with shapes {a} (2,3,2) "
+
+    assert "the windows have 0 channels against w's 2" in checks.conv_forward_raised(
+        pad0, broadcast("(0,3,2)"))
+    assert "[1:-1]" in checks.conv_forward_raised(pad2, broadcast("(4,3,2)"))
+    uncropped = checks.conv_forward_raised(pad1, broadcast("(4,3,2)"))
+    assert "every axis" in uncropped and "[1:-1]" not in uncropped
+    assert checks.conv_forward_raised(pad2, broadcast("(3,3,2)")) == ""
+    assert checks.conv_forward_raised(pad1, broadcast("(2,2,3)")) == ""
+    assert "x_pad has 0 images where x has 1" in checks.conv_forward_raised(
+        pad0, "IndexError: index 0 is out of bounds for axis 0 with size 0")
+    assert checks.conv_forward_raised(
+        pad0, "IndexError: index 1 is out of bounds for axis 0 with size 1") == ""
+    assert checks.conv_forward_raised(
+        pad0, "IndexError: index 5 is out of bounds for axis 2 with size 0") == ""
