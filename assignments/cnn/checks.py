@@ -1029,6 +1029,55 @@ def pool_forward_shapes(sample: Sample) -> list[tuple[tuple, str]]:
     return shapes
 
 
+# Note [An argmax unravelled by the pool height]
+# A window's flat argmax idx (np.argmax of x[n, c, rows, cols], pool_height x pool_width) is
+# row * pool_width + column.  A real 2022 hand-in unravelled it with pool_height for both,
+# row idx // pool_height and column idx % pool_height (np.unravel_index(idx, (pool_width,
+# pool_height)) is the same): right for the notebook's square pools.  On the grader's 2x3 and
+# 3x2 pools the maximum's dout goes to another entry, or past x's edge, where writing it (or a
+# mask of it, in the forward pass) raises "index H is out of bounds for axis 2 with size H"
+# (axis 3 and W for a tall window).  Both are named: the gradient as a Known (non-square
+# pools only, where it differs), the IndexError at an index the wrong unravel reaches.
+ARGMAX_BY_HEIGHT = ("a window's argmax is unravelled with pool_height for both its row and "
+                    "column (idx // pool_height, idx % pool_height, or np.unravel_index(idx, "
+                    "(pool_width, pool_height))): the flat index of a pool_height x pool_width "
+                    "window is row * pool_width + column, so np.unravel_index(idx, "
+                    "(pool_height, pool_width))")
+
+
+def _argmax_by_height_gradient(x, pool_param, dout) -> np.ndarray:
+    """Note [An argmax unravelled by the pool height]: NaN where a maximum is sent past x."""
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    n, c, h, wd = x.shape
+    dx = np.zeros_like(x)
+    images, channels = np.indices((n, c))
+    for i, j, rows, cols in _pool_windows(x, pool_param):
+        idx = x[:, :, rows, cols].reshape(n, c, ph * pw).argmax(axis=2)
+        r, q = i * stride + idx // ph, j * stride + idx % ph
+        if (r >= h).any() or (q >= wd).any():
+            return np.full(x.shape, np.nan)
+        np.add.at(dx, (images, channels, r, q), dout[:, :, i, j])
+    return dx
+
+
+def _argmax_by_height_raised(x_shape: tuple, pool_param: dict, text: str) -> str:
+    """Note [An argmax unravelled by the pool height], from an IndexError past x's edge at an
+    index the wrong unravel reaches, or ''."""
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    match = re.search(r"index (\d+) is out of bounds for axis ([23]) with size (\d+)", text)
+    if ph == pw or not match:
+        return ""
+    index, axis, size = (int(group) for group in match.groups())
+    _, _, h_out, w_out = _pool_out_shape(x_shape, ph, pw, stride, stride)
+    # the last window's first row (column), how far past it the wrong unravel reaches, and
+    # the window's own side there: rows reach pw (of ph), columns ph (of pw)
+    last, reach, side = (((h_out - 1) * stride, pw, ph) if axis == 2
+                         else ((w_out - 1) * stride, ph, pw))
+    if size != x_shape[axis] or reach <= side or not size <= index < last + reach:
+        return ""
+    return ARGMAX_BY_HEIGHT
+
+
 def pool_backward_known(sample: Sample) -> list[Known]:
     x, pool_param = sample.args
     return [
@@ -1052,7 +1101,9 @@ def pool_backward_known(sample: Sample) -> list[Known]:
               "last windows' maxima get none: there are 1 + (H - pool_height) // stride windows "
               "down and 1 + (W - pool_width) // stride across, as in the forward pass",
               lambda s, dout: _pool_gradient(x, pool_param, dout, "max", counted_by_size=True)),
-    ]
+    ] + ([Known(ARGMAX_BY_HEIGHT,  # Note [An argmax unravelled by the pool height]
+                lambda s, dout: _argmax_by_height_gradient(x, pool_param, dout))]
+         if pool_param["pool_height"] != pool_param["pool_width"] else [])
 
 
 # Note [Pooling windows stepped by their size]
@@ -1099,12 +1150,15 @@ def _counted_to_the_edge(x_shape: tuple, pool_param: dict, out_shape: tuple, tex
 
 
 def pool_forward_raised(sample: Sample, text: str) -> str:
-    """Note [Pooling windows stepped by their size], Note [Columns counted by the rows],
-    Note [Windows counted to the input's edge]."""
+    """Note [Pooling windows stepped by their size], Note [An argmax unravelled by the pool
+    height], Note [Columns counted by the rows], Note [Windows counted to the input's edge]."""
     x, pool_param = sample.args
     sizes = (pool_param["pool_height"], pool_param["pool_width"])
     if "zero-size array" in text and any(size != pool_param["stride"] for size in sizes):
         return POOL_STEPPED_BY_SIZE
+    unravelled = _argmax_by_height_raised(x.shape, pool_param, text)
+    if unravelled:
+        return unravelled
     out_shape = _pool_out_shape(x.shape, *sizes, pool_param["stride"], pool_param["stride"])
     _, _, h_out, w_out = out_shape
     if h_out > w_out and re.search(r"index \d+ is out of bounds for axis 3", text):

@@ -895,3 +895,72 @@ def test_every_axis_padded_is_named_only_for_the_sizes_the_padding_gives() -> No
         pad0, "IndexError: index 1 is out of bounds for axis 0 with size 1") == ""
     assert checks.conv_forward_raised(
         pad0, "IndexError: index 5 is out of bounds for axis 2 with size 0") == ""
+
+
+def test_an_argmax_unravelled_by_the_pool_height_is_named() -> None:
+    """Note [An argmax unravelled by the pool height]: a max_pool_backward that unravels each
+    window's argmax with (pool_width, pool_height) loses both backward checks (its 2x3 and 3x2
+    pools) with a message naming the unravel, by its numbers or by the IndexError past x."""
+    routed = ("            first_max = flat.argmax(axis=2)[:, :, None]          # (N, C, 1)\n"
+              "            routed = np.zeros((n, c, ph * pw), dtype=dx.dtype)\n"
+              "            np.put_along_axis(routed, first_max, dout[:, :, i, j][:, :, None], axis=2)\n"
+              "            dx[:, :, rows, cols] += routed.reshape(n, c, ph, pw)\n")
+    bug = Bug("argmax unravelled by the pool height", "layers.py", routed,
+              "            first_max = flat.argmax(axis=2)\n"
+              "            for a in range(n):\n"
+              "                for k in range(c):\n"
+              "                    r, q = np.unravel_index(first_max[a, k], (pw, ph))\n"
+              "                    dx[a, k, i * stride + r, j * stride + q] += dout[a, k, i, j]\n",
+              "max_pool_backward_naive")
+    result = grade_bug(bug, ASSIGNMENT)
+    for check_id in ("max_pool_backward_naive/dx", "max_pool_backward_naive/dx_hidden"):
+        check = check_by_id(result, check_id)
+        assert check.points == 0
+        assert "argmax is unravelled with pool_height" in check.message, check.message
+
+
+def test_an_argmax_unravelled_by_the_pool_height_is_named_only_where_it_reaches() -> None:
+    """Note [An argmax unravelled by the pool height]: the IndexError on x's own side, at an
+    index the wrong unravel reaches, of a non-square pool; not on a square pool, not past it."""
+    checks = _checks_module()
+    wide = checks.Sample("2x3", (np.zeros((3, 1, 8, 9)),
+                                 {"pool_height": 2, "pool_width": 3, "stride": 3}))
+    tall = checks.Sample("3x2", (np.zeros((1, 3, 6, 5)),
+                                 {"pool_height": 3, "pool_width": 2, "stride": 3}))
+    square = checks.Sample("3x3", (np.zeros((1, 2, 7, 9)),
+                                   {"pool_height": 3, "pool_width": 3, "stride": 2}))
+    rows = "IndexError: index 8 is out of bounds for axis 2 with size 8"
+    assert "unravelled with pool_height" in checks.pool_forward_raised(wide, rows)
+    assert "unravelled with pool_height" in checks.pool_forward_raised(
+        tall, "IndexError: index 5 is out of bounds for axis 3 with size 5")
+    assert checks.pool_forward_raised(square, rows) == ""
+    assert checks.pool_forward_raised(tall, "IndexError: index 6 is out of bounds for axis 2 "
+                                            "with size 6") == ""  # a tall window's rows fit
+    assert checks.pool_forward_raised(wide, "IndexError: index 9 is out of bounds for axis 2 "
+                                            "with size 8") == ""  # beyond its reach
+
+
+def test_an_argmax_unravelled_by_the_pool_height_is_known_by_its_numbers() -> None:
+    """Note [An argmax unravelled by the pool height]: where every wrong position stays inside
+    x, the Known is the gradient such a loop returns; square pools have no such Known."""
+    checks = _checks_module()
+    pool = {"pool_height": 2, "pool_width": 3, "stride": 3}
+    x = -np.arange(3 * 1 * 8 * 9, dtype=float).reshape(3, 1, 8, 9)  # maxima at each window's idx 0
+    x[:, :, 1::3, 2::3] = 100.0 + np.arange(x[:, :, 1::3, 2::3].size).reshape(3, 1, 3, 3)
+    x[:, :, 7, 2::3] = -1e3  # the last row of windows keeps its maxima at idx 0
+    dout = np.random.default_rng(0).standard_normal((3, 1, 3, 3))
+    expected = np.zeros_like(x)
+    for a in range(3):
+        for i in range(3):
+            for j in range(3):
+                window = x[a, 0, 3 * i:3 * i + 2, 3 * j:3 * j + 3]
+                r, q = np.unravel_index(np.argmax(window), (3, 2))
+                expected[a, 0, 3 * i + r, 3 * j + q] += dout[a, 0, i, j]
+    known = checks.pool_backward_known(checks.Sample("2x3", (x, pool)))
+    named = [k for k in known if "unravelled with pool_height" in k.hint]
+    assert len(named) == 1
+    result = named[0].result(None, dout)
+    assert np.array_equal(result, expected)
+    assert not np.array_equal(result, checks.pool_backward_reference(dout, (x, pool)))
+    square = checks.Sample("2x2", (x, {"pool_height": 2, "pool_width": 2, "stride": 2}))
+    assert not [k for k in checks.pool_backward_known(square) if "unravelled" in k.hint]
