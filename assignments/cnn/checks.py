@@ -1946,6 +1946,22 @@ def _net_failure(spec: NetSpec, weight_scale: float, reg: float, error: StudentE
                                f"{weight_scale}, reg={reg}, dtype=np.float64", error)
 
 
+# Note [A hint for parameters not found]
+# Every model check but ThreeLayerConvNet/params (whose hint is about shapes) has no hint of
+# its own, so the five that fail on "model.params has no W1, ..." (eight real hand-ins, most of
+# them the starter's __init__ left unfilled, params empty) showed an empty hint.  The failure
+# carries one: where the parameters go, under which names, and what this model's params holds.
+def missing_params_hint(params: dict) -> str:
+    """Note [A hint for parameters not found]."""
+    holds = (f"this model's params holds {', '.join(map(str, list(params)[:8]))}"
+             + (", ..." if len(params) > 8 else "") if params
+             else "this model's params is empty: is __init__'s TODO block filled in?")
+    return ("ThreeLayerConvNet.__init__ stores every parameter in self.params: 'W1', 'b1' the "
+            "conv layer's filters and biases, 'W2', 'b2' the hidden affine layer's, 'W3', 'b3' "
+            "the output layer's, weights drawn with standard deviation weight_scale and biases "
+            f"zero; {holds}")
+
+
 def student_params(model: RemoteObject, spec: NetSpec, *,
                    own_shapes: bool = False) -> dict[str, np.ndarray]:
     """The model's params, checked for names and shapes, in the course's shapes (or, with
@@ -1962,7 +1978,8 @@ def checked_params(params, spec: NetSpec, *, own_shapes: bool = False) -> dict[s
     missing = [name for name in spec.shapes() if name not in params]
     if missing:
         raise CheckFailure(f"model.params has no {', '.join(missing)}: the course names the "
-                           f"parameters W1, b1 (conv), W2, b2 (hidden affine), W3, b3 (output)")
+                           f"parameters W1, b1 (conv), W2, b2 (hidden affine), W3, b3 (output)",
+                           hint=missing_params_hint(params))
     for name, shape in spec.shapes().items():
         value = params[name]
         if not isinstance(value, np.ndarray):

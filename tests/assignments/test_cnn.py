@@ -964,3 +964,23 @@ def test_an_argmax_unravelled_by_the_pool_height_is_known_by_its_numbers() -> No
     assert not np.array_equal(result, checks.pool_backward_reference(dout, (x, pool)))
     square = checks.Sample("2x2", (x, {"pool_height": 2, "pool_width": 2, "stride": 2}))
     assert not [k for k in checks.pool_backward_known(square) if "unravelled" in k.hint]
+
+
+@pytest.mark.parametrize("new, holds", [
+    ("        self.params = {}\n", "this model's params is empty"),
+    ("        self.params = {name.lower(): value.astype(dtype) for name, value in params.items()}\n",
+     "this model's params holds w1, b1, w2, b2, w3, b3"),
+], ids=["empty", "lowercase names"])
+def test_parameters_not_found_get_a_hint(new: str, holds: str) -> None:
+    """Note [A hint for parameters not found]: the model checks that fail on model.params
+    without the course's names say where the parameters go and what params holds."""
+    bug = Bug("params not found", "classifiers/cnn.py",
+              "        self.params = {name: value.astype(dtype) for name, value in params.items()}\n",
+              new, "ThreeLayerConvNet.__init__")
+    result = grade_bug(bug, ASSIGNMENT)
+    for check_id in ("ThreeLayerConvNet/params", "ThreeLayerConvNet/initial_loss",
+                     "ThreeLayerConvNet/scores", "ThreeLayerConvNet/overfit"):
+        check = check_by_id(result, check_id)
+        assert check.points == 0 and "model.params has no W1" in check.message, check.message
+        assert "stores every parameter in self.params: 'W1', 'b1'" in check.hint, check.hint
+        assert holds in check.hint, check.hint
