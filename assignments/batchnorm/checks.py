@@ -132,18 +132,21 @@ def _close(actual: np.ndarray, expected: np.ndarray) -> bool:
             and bool(np.allclose(actual, expected, rtol=tol.rtol, atol=tol.atol)))
 
 
-def variant_signatures(expected, variants: Iterable[tuple[object, str]]) -> list[Signature]:
-    """One Signature per buggy variant that really differs from `expected`."""
+def variant_signatures(expected, variants: Iterable[tuple]) -> list[Signature]:
+    """One Signature per buggy variant (value, hint[, instead]) that really differs from
+    `expected`; `instead`: Note [A named cause replaces a hint that points elsewhere] in
+    grader/checks/compare.py."""
     expected = np.asarray(expected, dtype=np.float64)
     signatures = []
-    for variant, hint in variants:
+    for variant, hint, *instead in variants:
         with np.errstate(all="ignore"):
             variant = np.asarray(variant, dtype=np.float64)
         if variant.shape != expected.shape or not np.all(np.isfinite(variant)):
             continue
         if _close(variant, expected):
             continue
-        signatures.append(Signature(lambda a, e, v=variant: _close(np.asarray(a, np.float64), v), hint))
+        signatures.append(Signature(lambda a, e, v=variant: _close(np.asarray(a, np.float64), v),
+                                    hint, *instead))
     return signatures
 
 
@@ -770,6 +773,12 @@ def with_speed_report(check: Check) -> Check:
 
 NET_HINT = ("each hidden layer is affine -> batchnorm/layernorm -> relu, with gamma{i}/beta{i} of "
             "that layer; the last affine layer is not normalized")
+# Note [A named cause replaces a hint that points elsewhere] in grader/checks/compare.py: a
+# test-mode slip the signatures name is not the mode switch TEST_SCORES_HINT is about.
+TEST_MODE_FORMULA_HINT = ("the bn_params' mode is switched to 'test'; what batchnorm_forward "
+                          "computes in test mode is not right: out = gamma * (x - running_mean) "
+                          "/ sqrt(running_var + eps) + beta, with running_var averaging the "
+                          "batch variances themselves (see the batchnorm_forward checks)")
 TEST_SCORES_HINT = ("loss(X) with y=None is a test-time pass: set every bn_param's mode to 'test' "
                     "so batchnorm uses the running averages collected during training")
 
@@ -1306,19 +1315,20 @@ def _test_score_variants(conventions: dict, case: NetCase, normalization: str, X
                      "bn_params were never updated during the training passes")]
         if trained is not None:  # Note [eps missing at test time, seen from the network]
             no_eps = [{**param, "mode": "test", "eps": 0.0} for param in trained.bn_params]
-            variants.append((_scores(params, X, layers, "batchnorm", no_eps), EPS_MISSING_AT_TEST))
+            variants.append((_scores(params, X, layers, "batchnorm", no_eps), EPS_MISSING_AT_TEST,
+                             TEST_MODE_FORMULA_HINT))
             # Note [eps outside the root at test time, seen from the network]
             variants.append((_scores_test_layer(params, X, layers, trained.bn_params, eps),
-                             EPS_OUTSIDE_AT_TEST))
+                             EPS_OUTSIDE_AT_TEST, TEST_MODE_FORMULA_HINT))
             # Note [eps in the running variance, seen from the network]
             grown = eps * (1 - bn_defaults(conventions)["momentum"] ** passes)
             eps_in_var = [{**param, "mode": "test", "running_var": param["running_var"] + grown}
                           for param in trained.bn_params]
             variants.append((_scores(params, X, layers, "batchnorm", eps_in_var),
-                             EPS_IN_RUNNING_VAR_AT_TEST))
+                             EPS_IN_RUNNING_VAR_AT_TEST, TEST_MODE_FORMULA_HINT))
             # Note [beta subtracted at test time]
             variants += [(_scores_test_layer(params, X, layers, trained.bn_params, eps, layer),
-                          WRONG_TEST_MODE.format(what=what))
+                          WRONG_TEST_MODE.format(what=what), TEST_MODE_FORMULA_HINT)
                          for layer, what in test_mode_layers(eps) if BETA_SUBTRACTED in what]
         return variants
     default = ln_defaults(conventions)["eps"]

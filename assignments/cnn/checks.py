@@ -679,6 +679,50 @@ def conv_empty_cache(sample: Sample) -> str:
             "pad:-pad is 0:0): cache x itself, or crop with pad:pad + H and pad:pad + W")
 
 
+# Note [Every axis padded]
+# np.pad(x, pad) with an int pad pads all four axes, N and C as well as H and W.  Two real
+# hand-ins (2017, CS682) padded so and then cropped 1 off the first axes (x_pad[1:-1, 1:-1],
+# or np.pad(x[n], pad)[1:-1] per image), which undoes the extra padding only at the
+# notebook's pad 1.  At pad 0 the crop leaves N - 2 images or C - 2 channels (none, for the
+# grader's N = 1 or C = 2), at pad 2 it leaves C + 2 channels, and the window's product with
+# w[f] raises a broadcast error between (C', HH, WW) and (C, HH, WW), or x_pad[n] an IndexError
+# on axis 0: 7 points of the forward and backward checks with only NumPy's line.  A broadcast
+# error between those two shapes, or an IndexError on an axis 0 of the size the padding gives N
+# or C (and not N or C itself), is named; the verdict is unchanged.
+EVERY_AXIS_PADDED = ("x is zero-padded on every axis, N and C too, not only H and W "
+                     "(np.pad(x, pad) with an int pad pads all four axes){crop}: {what}; pad H "
+                     "and W alone, np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))")
+_CROPPED = (", and cropping 1 off the first axes afterwards ([1:-1]) undoes that only at the "
+            "notebook's pad 1")
+
+
+def conv_forward_raised(sample: Sample, text: str) -> str:
+    """Note [Every axis padded], from the first line of what conv_forward_naive (or the
+    backward pass padding x the same way) raised; '' when it is not that."""
+    x, w, _, conv_param = sample.args
+    n, c = x.shape[:2]
+    hh, ww = w.shape[2:]
+    pad = conv_param["pad"]
+    # the padded size of an axis of size `size`, without and with the [1:-1] crop
+    padded = {size: {size + 2 * pad: "", max(size + 2 * pad - 2, 0): _CROPPED} for size in (n, c)}
+    if "broadcast" in text:
+        shapes = [tuple(int(v) for v in m.split(",")) for m in _SHAPE.findall(text)]
+        tails = {shape[-3:] for shape in shapes if len(shape) >= 3}
+        for got in sorted(padded[c]):
+            if got != c and (got, hh, ww) in tails and (c, hh, ww) in tails:
+                return EVERY_AXIS_PADDED.format(crop=padded[c][got], what=(
+                    f"the windows have {got} channels against w's {c} (pad = {pad})"))
+        return ""
+    match = re.search(r"IndexError: index \d+ is out of bounds for axis 0 with size (\d+)", text)
+    if match:
+        got = int(match.group(1))
+        for size, name in ((n, "images"), (c, "channels")):
+            if got != size and got in padded[size] and got not in (n, c):
+                return EVERY_AXIS_PADDED.format(crop=padded[size][got], what=(
+                    f"x_pad has {got} {name} where x has {size} (pad = {pad})"))
+    return ""
+
+
 CONV_HINTS = {
     "out": "H_out = 1 + (H + 2 * pad - HH) // stride; zero-pad only H and W; out[n, f, i, j] = "
            "sum(x_pad[n, :, i*stride:i*stride+HH, j*stride:j*stride+WW] * w[f]) + b[f]",
@@ -740,11 +784,12 @@ def conv_checks() -> list[Check]:
     checks = [
         forward_entry("conv_forward_naive", "layers", public, conv_forward_reference,
                       arg_names=CONV_ARGS, hint=CONV_HINTS["out"], known=conv_forward_known,
-                      wrong_shapes=conv_forward_shapes),
+                      wrong_shapes=conv_forward_shapes, raised=conv_forward_raised),
         published_conv_check(),
         forward_entry("conv_forward_naive", "layers", hidden_samples, conv_forward_reference,
                       arg_names=CONV_ARGS, hint=CONV_HINTS["out"], known=conv_forward_known,
-                      wrong_shapes=conv_forward_shapes, hidden=True),
+                      wrong_shapes=conv_forward_shapes, hidden=True,
+                      raised=conv_forward_raised),
     ]
     for samples, hidden, grads in ((public, False, ("dx", "dw", "db")),
                                    (hidden_samples, True, ("dx", "dw"))):
@@ -755,7 +800,8 @@ def conv_checks() -> list[Check]:
                 conv_forward_reference, conv_backward_reference, grad=grad, grad_index=index,
                 wrt=index, arg_names=CONV_ARGS, hint=CONV_HINTS[grad],
                 known=conv_backward_known(grad), wrong_shapes=conv_backward_shapes(grad),
-                hidden=hidden, raised=conv_backward_raised, empty_cache=conv_empty_cache))
+                hidden=hidden, raised=conv_backward_raised, empty_cache=conv_empty_cache,
+                forward_raised=conv_forward_raised))  # Note [Every axis padded]
     return checks
 
 
@@ -983,6 +1029,55 @@ def pool_forward_shapes(sample: Sample) -> list[tuple[tuple, str]]:
     return shapes
 
 
+# Note [An argmax unravelled by the pool height]
+# A window's flat argmax idx (np.argmax of x[n, c, rows, cols], pool_height x pool_width) is
+# row * pool_width + column.  A real 2022 hand-in unravelled it with pool_height for both,
+# row idx // pool_height and column idx % pool_height (np.unravel_index(idx, (pool_width,
+# pool_height)) is the same): right for the notebook's square pools.  On the grader's 2x3 and
+# 3x2 pools the maximum's dout goes to another entry, or past x's edge, where writing it (or a
+# mask of it, in the forward pass) raises "index H is out of bounds for axis 2 with size H"
+# (axis 3 and W for a tall window).  Both are named: the gradient as a Known (non-square
+# pools only, where it differs), the IndexError at an index the wrong unravel reaches.
+ARGMAX_BY_HEIGHT = ("a window's argmax is unravelled with pool_height for both its row and "
+                    "column (idx // pool_height, idx % pool_height, or np.unravel_index(idx, "
+                    "(pool_width, pool_height))): the flat index of a pool_height x pool_width "
+                    "window is row * pool_width + column, so np.unravel_index(idx, "
+                    "(pool_height, pool_width))")
+
+
+def _argmax_by_height_gradient(x, pool_param, dout) -> np.ndarray:
+    """Note [An argmax unravelled by the pool height]: NaN where a maximum is sent past x."""
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    n, c, h, wd = x.shape
+    dx = np.zeros_like(x)
+    images, channels = np.indices((n, c))
+    for i, j, rows, cols in _pool_windows(x, pool_param):
+        idx = x[:, :, rows, cols].reshape(n, c, ph * pw).argmax(axis=2)
+        r, q = i * stride + idx // ph, j * stride + idx % ph
+        if (r >= h).any() or (q >= wd).any():
+            return np.full(x.shape, np.nan)
+        np.add.at(dx, (images, channels, r, q), dout[:, :, i, j])
+    return dx
+
+
+def _argmax_by_height_raised(x_shape: tuple, pool_param: dict, text: str) -> str:
+    """Note [An argmax unravelled by the pool height], from an IndexError past x's edge at an
+    index the wrong unravel reaches, or ''."""
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    match = re.search(r"index (\d+) is out of bounds for axis ([23]) with size (\d+)", text)
+    if ph == pw or not match:
+        return ""
+    index, axis, size = (int(group) for group in match.groups())
+    _, _, h_out, w_out = _pool_out_shape(x_shape, ph, pw, stride, stride)
+    # the last window's first row (column), how far past it the wrong unravel reaches, and
+    # the window's own side there: rows reach pw (of ph), columns ph (of pw)
+    last, reach, side = (((h_out - 1) * stride, pw, ph) if axis == 2
+                         else ((w_out - 1) * stride, ph, pw))
+    if size != x_shape[axis] or reach <= side or not size <= index < last + reach:
+        return ""
+    return ARGMAX_BY_HEIGHT
+
+
 def pool_backward_known(sample: Sample) -> list[Known]:
     x, pool_param = sample.args
     return [
@@ -1006,7 +1101,9 @@ def pool_backward_known(sample: Sample) -> list[Known]:
               "last windows' maxima get none: there are 1 + (H - pool_height) // stride windows "
               "down and 1 + (W - pool_width) // stride across, as in the forward pass",
               lambda s, dout: _pool_gradient(x, pool_param, dout, "max", counted_by_size=True)),
-    ]
+    ] + ([Known(ARGMAX_BY_HEIGHT,  # Note [An argmax unravelled by the pool height]
+                lambda s, dout: _argmax_by_height_gradient(x, pool_param, dout))]
+         if pool_param["pool_height"] != pool_param["pool_width"] else [])
 
 
 # Note [Pooling windows stepped by their size]
@@ -1053,12 +1150,15 @@ def _counted_to_the_edge(x_shape: tuple, pool_param: dict, out_shape: tuple, tex
 
 
 def pool_forward_raised(sample: Sample, text: str) -> str:
-    """Note [Pooling windows stepped by their size], Note [Columns counted by the rows],
-    Note [Windows counted to the input's edge]."""
+    """Note [Pooling windows stepped by their size], Note [An argmax unravelled by the pool
+    height], Note [Columns counted by the rows], Note [Windows counted to the input's edge]."""
     x, pool_param = sample.args
     sizes = (pool_param["pool_height"], pool_param["pool_width"])
     if "zero-size array" in text and any(size != pool_param["stride"] for size in sizes):
         return POOL_STEPPED_BY_SIZE
+    unravelled = _argmax_by_height_raised(x.shape, pool_param, text)
+    if unravelled:
+        return unravelled
     out_shape = _pool_out_shape(x.shape, *sizes, pool_param["stride"], pool_param["stride"])
     _, _, h_out, w_out = out_shape
     if h_out > w_out and re.search(r"index \d+ is out of bounds for axis 3", text):
@@ -1846,6 +1946,22 @@ def _net_failure(spec: NetSpec, weight_scale: float, reg: float, error: StudentE
                                f"{weight_scale}, reg={reg}, dtype=np.float64", error)
 
 
+# Note [A hint for parameters not found]
+# Every model check but ThreeLayerConvNet/params (whose hint is about shapes) has no hint of
+# its own, so the five that fail on "model.params has no W1, ..." (eight real hand-ins, most of
+# them the starter's __init__ left unfilled, params empty) showed an empty hint.  The failure
+# carries one: where the parameters go, under which names, and what this model's params holds.
+def missing_params_hint(params: dict) -> str:
+    """Note [A hint for parameters not found]."""
+    holds = (f"this model's params holds {', '.join(map(str, list(params)[:8]))}"
+             + (", ..." if len(params) > 8 else "") if params
+             else "this model's params is empty: is __init__'s TODO block filled in?")
+    return ("ThreeLayerConvNet.__init__ stores every parameter in self.params: 'W1', 'b1' the "
+            "conv layer's filters and biases, 'W2', 'b2' the hidden affine layer's, 'W3', 'b3' "
+            "the output layer's, weights drawn with standard deviation weight_scale and biases "
+            f"zero; {holds}")
+
+
 def student_params(model: RemoteObject, spec: NetSpec, *,
                    own_shapes: bool = False) -> dict[str, np.ndarray]:
     """The model's params, checked for names and shapes, in the course's shapes (or, with
@@ -1862,7 +1978,8 @@ def checked_params(params, spec: NetSpec, *, own_shapes: bool = False) -> dict[s
     missing = [name for name in spec.shapes() if name not in params]
     if missing:
         raise CheckFailure(f"model.params has no {', '.join(missing)}: the course names the "
-                           f"parameters W1, b1 (conv), W2, b2 (hidden affine), W3, b3 (output)")
+                           f"parameters W1, b1 (conv), W2, b2 (hidden affine), W3, b3 (output)",
+                           hint=missing_params_hint(params))
     for name, shape in spec.shapes().items():
         value = params[name]
         if not isinstance(value, np.ndarray):

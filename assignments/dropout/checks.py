@@ -905,6 +905,11 @@ BN_TEST_SLIPS = (
 BN_TEST_SLIP_HINT = ("batchnorm's test mode is wrong: {what}; it must be gamma * (x - "
                      "running_mean) / sqrt(running_var + eps) + beta (the batchnorm assignment's "
                      "batchnorm_forward); the network's dropout at test time is right")
+# Note [A named cause replaces a hint that points elsewhere] in grader/checks/compare.py
+BN_TEST_MODE_HINT = ("dropout at test time is right here; batchnorm's test mode is not: out = "
+                     "gamma * (x - running_mean) / sqrt(running_var + eps) + beta, with "
+                     "running_var averaging the batch variances themselves (the batchnorm "
+                     "assignment's batchnorm_forward)")
 EPS_IN_RUNNING_VAR = ("batchnorm's running_var averages var + eps during training (the batchnorm "
                       "assignment's running_averages check names it), so test mode divides by a "
                       "slightly larger variance: average the batch variance itself; the "
@@ -942,7 +947,8 @@ def bn_test_mode_signatures(case: NetCase, reference, X: np.ndarray,
         with np.errstate(all="ignore"):
             scores = _bn_test_slip_scores(case, reference, X, sign, eps_at)
         if np.all(np.isfinite(scores)) and not _close(scores, expected):
-            signatures.append(Signature(lambda a, e, v=scores: _close(np.asarray(a), v), text))
+            signatures.append(Signature(lambda a, e, v=scores: _close(np.asarray(a), v), text,
+                                        instead=BN_TEST_MODE_HINT))
     return signatures
 
 

@@ -216,6 +216,8 @@ def test_eps_in_the_running_variance_is_named_in_the_network_test_scores():
     check = check_by_id(result, "FullyConnectedNet/batchnorm_test_scores")
     assert check.points < check.max_points
     assert "running_var averages var + eps during training" in check.message, check.message
+    # Note [A named cause replaces a hint that points elsewhere]: not "set the mode to 'test'"
+    assert "mode is switched to 'test'; what batchnorm_forward computes" in check.hint, check.hint
     # the reference's own test scores are never told this (the variant equals nothing it returns)
     assert check_by_id(result, "batchnorm_forward/running_averages").points == 0
 

@@ -836,3 +836,151 @@ def test_windows_counted_to_the_input_edge_are_named_on_either_axis() -> None:
                            (np.zeros((2, 3, 4, 4)), {"pool_height": 2, "pool_width": 2, "stride": 2}))
     assert checks.pool_forward_raised(  # ceil(H / stride) = H_out here: the count is right
         square, "IndexError: index 2 is out of bounds for axis 2 with size 2") == ""
+
+
+def test_every_axis_padded_and_cropped_by_one_is_named() -> None:
+    """Note [Every axis padded]: np.pad(x, pad) pads N and C too; cropped back by 1 on the first
+    axes it is right at pad 1 only, and the forward checks (and the backward checks that need the
+    forward) name it from the IndexError (pad 0, N = 1) or the broadcast error (pad 2)."""
+    padded = "    x_pad = _pad_spatial(x, pad)\n"
+    windows = ("            window = x_pad[:, :, i * stride:i * stride + hh, j * stride:j * stride + ww]\n"
+               "            out[:, :, i, j] = np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3])) + b\n")
+    bug = Bug("every axis padded, cropped by 1", "layers.py", padded + "    out = np.empty(",
+              "    x_pad = np.pad(x, pad)[1:-1, 1:-1]\n    out = np.empty(", "conv_forward_naive")
+    loop = Bug("per-image windows", "layers.py", windows,
+               "            for k in range(n):\n"
+               "                for m in range(f):\n"
+               "                    window = x_pad[k, :, i * stride:i * stride + hh,\n"
+               "                                   j * stride:j * stride + ww]\n"
+               "                    out[k, m, i, j] = np.sum(window * w[m]) + b[m]\n",
+               "conv_forward_naive")
+    package = copy_reference()
+    try:
+        apply_bug(package, loop)
+        apply_bug(package, bug)
+        result = grade(package, ASSIGNMENT)
+    finally:
+        shutil.rmtree(package.parent, ignore_errors=True)
+    for check_id in ("conv_forward_naive/out", "conv_forward_naive/out_hidden",
+                     "conv_backward_naive/dx", "conv_backward_naive/dw_hidden"):
+        check = check_by_id(result, check_id)
+        assert check.points == 0
+        assert "zero-padded on every axis, N and C too" in check.message, check.message
+        assert "undoes that only at the notebook's pad 1" in check.message, check.message
+    assert check_by_id(result, "conv_forward_naive/published").points > 0  # pad 1: right
+
+
+def test_every_axis_padded_is_named_only_for_the_sizes_the_padding_gives() -> None:
+    """Note [Every axis padded]: the channel count of an all-axes pad (with or without the crop)
+    is named; a broadcast error or an IndexError with other sizes is not."""
+    checks = _checks_module()
+    x, w, b = np.zeros((1, 2, 9, 8)), np.zeros((3, 2, 3, 2)), np.zeros(3)
+    pad0 = checks.Sample("pad 0", (x, w, b, {"stride": 2, "pad": 0}))
+    pad2 = checks.Sample("pad 2", (x, w, b, {"stride": 2, "pad": 2}))
+    pad1 = checks.Sample("pad 1", (x, w, b, {"stride": 2, "pad": 1}))
+
+    def broadcast(a: str) -> str:
+        return f"ValueError: operands could not be broadcast together with shapes {a} (2,3,2) "
+
+    assert "the windows have 0 channels against w's 2" in checks.conv_forward_raised(
+        pad0, broadcast("(0,3,2)"))
+    assert "[1:-1]" in checks.conv_forward_raised(pad2, broadcast("(4,3,2)"))
+    uncropped = checks.conv_forward_raised(pad1, broadcast("(4,3,2)"))
+    assert "every axis" in uncropped and "[1:-1]" not in uncropped
+    assert checks.conv_forward_raised(pad2, broadcast("(3,3,2)")) == ""
+    assert checks.conv_forward_raised(pad1, broadcast("(2,2,3)")) == ""
+    assert "x_pad has 0 images where x has 1" in checks.conv_forward_raised(
+        pad0, "IndexError: index 0 is out of bounds for axis 0 with size 0")
+    assert checks.conv_forward_raised(
+        pad0, "IndexError: index 1 is out of bounds for axis 0 with size 1") == ""
+    assert checks.conv_forward_raised(
+        pad0, "IndexError: index 5 is out of bounds for axis 2 with size 0") == ""
+
+
+def test_an_argmax_unravelled_by_the_pool_height_is_named() -> None:
+    """Note [An argmax unravelled by the pool height]: a max_pool_backward that unravels each
+    window's argmax with (pool_width, pool_height) loses both backward checks (its 2x3 and 3x2
+    pools) with a message naming the unravel, by its numbers or by the IndexError past x."""
+    routed = ("            first_max = flat.argmax(axis=2)[:, :, None]          # (N, C, 1)\n"
+              "            routed = np.zeros((n, c, ph * pw), dtype=dx.dtype)\n"
+              "            np.put_along_axis(routed, first_max, dout[:, :, i, j][:, :, None], axis=2)\n"
+              "            dx[:, :, rows, cols] += routed.reshape(n, c, ph, pw)\n")
+    bug = Bug("argmax unravelled by the pool height", "layers.py", routed,
+              "            first_max = flat.argmax(axis=2)\n"
+              "            for a in range(n):\n"
+              "                for k in range(c):\n"
+              "                    r, q = np.unravel_index(first_max[a, k], (pw, ph))\n"
+              "                    dx[a, k, i * stride + r, j * stride + q] += dout[a, k, i, j]\n",
+              "max_pool_backward_naive")
+    result = grade_bug(bug, ASSIGNMENT)
+    for check_id in ("max_pool_backward_naive/dx", "max_pool_backward_naive/dx_hidden"):
+        check = check_by_id(result, check_id)
+        assert check.points == 0
+        assert "argmax is unravelled with pool_height" in check.message, check.message
+
+
+def test_an_argmax_unravelled_by_the_pool_height_is_named_only_where_it_reaches() -> None:
+    """Note [An argmax unravelled by the pool height]: the IndexError on x's own side, at an
+    index the wrong unravel reaches, of a non-square pool; not on a square pool, not past it."""
+    checks = _checks_module()
+    wide = checks.Sample("2x3", (np.zeros((3, 1, 8, 9)),
+                                 {"pool_height": 2, "pool_width": 3, "stride": 3}))
+    tall = checks.Sample("3x2", (np.zeros((1, 3, 6, 5)),
+                                 {"pool_height": 3, "pool_width": 2, "stride": 3}))
+    square = checks.Sample("3x3", (np.zeros((1, 2, 7, 9)),
+                                   {"pool_height": 3, "pool_width": 3, "stride": 2}))
+    rows = "IndexError: index 8 is out of bounds for axis 2 with size 8"
+    assert "unravelled with pool_height" in checks.pool_forward_raised(wide, rows)
+    assert "unravelled with pool_height" in checks.pool_forward_raised(
+        tall, "IndexError: index 5 is out of bounds for axis 3 with size 5")
+    assert checks.pool_forward_raised(square, rows) == ""
+    assert checks.pool_forward_raised(tall, "IndexError: index 6 is out of bounds for axis 2 "
+                                            "with size 6") == ""  # a tall window's rows fit
+    assert checks.pool_forward_raised(wide, "IndexError: index 9 is out of bounds for axis 2 "
+                                            "with size 8") == ""  # beyond its reach
+
+
+def test_an_argmax_unravelled_by_the_pool_height_is_known_by_its_numbers() -> None:
+    """Note [An argmax unravelled by the pool height]: where every wrong position stays inside
+    x, the Known is the gradient such a loop returns; square pools have no such Known."""
+    checks = _checks_module()
+    pool = {"pool_height": 2, "pool_width": 3, "stride": 3}
+    x = -np.arange(3 * 1 * 8 * 9, dtype=float).reshape(3, 1, 8, 9)  # maxima at each window's idx 0
+    x[:, :, 1::3, 2::3] = 100.0 + np.arange(x[:, :, 1::3, 2::3].size).reshape(3, 1, 3, 3)
+    x[:, :, 7, 2::3] = -1e3  # the last row of windows keeps its maxima at idx 0
+    dout = np.random.default_rng(0).standard_normal((3, 1, 3, 3))
+    expected = np.zeros_like(x)
+    for a in range(3):
+        for i in range(3):
+            for j in range(3):
+                window = x[a, 0, 3 * i:3 * i + 2, 3 * j:3 * j + 3]
+                r, q = np.unravel_index(np.argmax(window), (3, 2))
+                expected[a, 0, 3 * i + r, 3 * j + q] += dout[a, 0, i, j]
+    known = checks.pool_backward_known(checks.Sample("2x3", (x, pool)))
+    named = [k for k in known if "unravelled with pool_height" in k.hint]
+    assert len(named) == 1
+    result = named[0].result(None, dout)
+    assert np.array_equal(result, expected)
+    assert not np.array_equal(result, checks.pool_backward_reference(dout, (x, pool)))
+    square = checks.Sample("2x2", (x, {"pool_height": 2, "pool_width": 2, "stride": 2}))
+    assert not [k for k in checks.pool_backward_known(square) if "unravelled" in k.hint]
+
+
+@pytest.mark.parametrize("new, holds", [
+    ("        self.params = {}\n", "this model's params is empty"),
+    ("        self.params = {name.lower(): value.astype(dtype) for name, value in params.items()}\n",
+     "this model's params holds w1, b1, w2, b2, w3, b3"),
+], ids=["empty", "lowercase names"])
+def test_parameters_not_found_get_a_hint(new: str, holds: str) -> None:
+    """Note [A hint for parameters not found]: the model checks that fail on model.params
+    without the course's names say where the parameters go and what params holds."""
+    bug = Bug("params not found", "classifiers/cnn.py",
+              "        self.params = {name: value.astype(dtype) for name, value in params.items()}\n",
+              new, "ThreeLayerConvNet.__init__")
+    result = grade_bug(bug, ASSIGNMENT)
+    for check_id in ("ThreeLayerConvNet/params", "ThreeLayerConvNet/initial_loss",
+                     "ThreeLayerConvNet/scores", "ThreeLayerConvNet/overfit"):
+        check = check_by_id(result, check_id)
+        assert check.points == 0 and "model.params has no W1" in check.message, check.message
+        assert "stores every parameter in self.params: 'W1', 'b1'" in check.hint, check.hint
+        assert holds in check.hint, check.hint

@@ -448,6 +448,9 @@ def test_a_wrong_batchnorm_test_mode_is_named_in_the_dropout_network(old, new, s
     assert check.points == 0 < check.max_points
     assert says in check.message, check.message
     assert "the network's dropout at test time is right" in check.message
+    # Note [A named cause replaces a hint that points elsewhere]: nor does the hint ask
+    assert "is dropout applied at test time" not in check.hint, check.hint
+    assert "batchnorm's test mode is not" in check.hint, check.hint
 
 
 def test_a_penalty_without_the_last_layer_is_named_without_dropout():

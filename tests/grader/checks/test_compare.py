@@ -430,3 +430,16 @@ def test_a_recorded_note_joins_the_running_checks_notes_once():
         record_note("params also holds gamma1: accepted")
     assert notes == ["params also holds gamma1: accepted"]
     record_note("outside a check: nowhere to go, and no error")
+
+
+def test_a_matching_signature_with_instead_replaces_the_hint() -> None:
+    """Note [A named cause replaces a hint that points elsewhere]: the first matching
+    signature's `instead` is the hint; one that does not match, or has none, leaves it."""
+    e = np.arange(6.0).reshape(2, 3)
+    elsewhere = Signature(lambda a, x: True, "the slip is in another layer", instead="look there")
+    missed = Signature(lambda a, x: False, "never shown", instead="never given")
+    plain = Signature(lambda a, x: True, "a slip here")
+    f = failure("out", e + 1, e, hint="look here", signatures=[missed, plain, elsewhere])
+    assert f.hint == "look there"
+    assert "looks like: a slip here" in f.message and "the slip is in another layer" in f.message
+    assert failure("out", e + 1, e, hint="look here", signatures=[missed, plain]).hint == "look here"
