@@ -47,10 +47,11 @@ them are compiled under the cell's one filename.  linecache used to hold only th
 text for that filename, so `inspect.getsource` of an earlier definition read blank lines or
 another definition: under @tf.function, AutoGraph converts the source it reads, and a correct
 IST597 lab whose three normalization functions were decorated ran `batch_norm` as
-`weight_norm`'s body ("takes from 1 to 2 positional arguments but 4 were given", 2 / 8).  Each
-unit's lines are now laid over the lines this run already cached for its filename (its leading
-padding leaves them alone), so the cache holds the whole cell and every definition reads its
-own source.  Each line keeps a newline: a unit's last line has none, and where a later unit's
+`weight_norm`'s body ("takes from 1 to 2 positional arguments but 4 were given", 2 / 8), and
+one whose NormalizedCNN.__call__ was decorated failed every training run (StagingError, 8 / 11).
+Each unit's lines are now laid over the lines this run already cached for its filename (its
+leading padding leaves them alone), so the cache holds the whole cell and every definition reads
+its own source.  Each line keeps a newline: a unit's last line has none, and where a later unit's
 lines followed it, the block inspect read ended before it, so the decorated function lost its
 `return` and gave None (the gradient checks, 7 / 8).  Tested in tests/grader/submission/
 test_notebook.py and by tests/assignments/tf_norms_alternatives/dynamic_axes_and_tf_function.py.
