@@ -39,6 +39,22 @@ first name cannot be found but whose tail (`pkg.mod`) can, whether the submissio
 or the course's stand-ins (Note [Observation] in observe.py), imports that tail instead, and the
 report says so (status `note`, as the version asserts).  An import whose first name exists, or
 whose tail does not, runs as written.
+
+# Note [One cell's lines for all its units]
+In definitions mode one cell (a whole .py file is one cell) becomes several units, one per
+definition, each padded with blank lines so that its line numbers are the cell's, and all of
+them are compiled under the cell's one filename.  linecache used to hold only the latest unit's
+text for that filename, so `inspect.getsource` of an earlier definition read blank lines or
+another definition: under @tf.function, AutoGraph converts the source it reads, and a correct
+IST597 lab whose three normalization functions were decorated ran `batch_norm` as
+`weight_norm`'s body ("takes from 1 to 2 positional arguments but 4 were given", 2 / 8), and
+one whose NormalizedCNN.__call__ was decorated failed every training run (StagingError, 8 / 11).
+Each unit's lines are now laid over the lines this run already cached for its filename (its
+leading padding leaves them alone), so the cache holds the whole cell and every definition reads
+its own source.  Each line keeps a newline: a unit's last line has none, and where a later unit's
+lines followed it, the block inspect read ended before it, so the decorated function lost its
+`return` and gave None (the gradient checks, 7 / 8).  Tested in tests/grader/submission/
+test_notebook.py and by tests/assignments/tf_norms_alternatives/dynamic_axes_and_tf_function.py.
 """
 
 from __future__ import annotations
@@ -187,12 +203,28 @@ def _drive_folder_imports(tree: ast.Module) -> list:
     return rewritten
 
 
+def _remember_lines(filename: str, source: str, cached: set) -> None:
+    """Cache `source`'s lines for `filename`, laid over the lines this run cached for it before
+    (`cached`: the filenames it did; Note [One cell's lines for all its units]): a unit's leading
+    blank lines are its padding.  Every line ends in a newline: a unit's last line has none, and
+    `inspect.getsource` ends a block at a line without one, so a body lost its `return`."""
+    lines = [line if line.endswith("\n") else line + "\n" for line in source.splitlines(True)]
+    padding = len(lines) - len(source.lstrip("\n").splitlines(True))
+    previous = linecache.cache.get(filename) if filename in cached else None  # a cell may clear it
+    merged = list(previous[2]) if previous is not None else []
+    cached.add(filename)
+    merged.extend(["\n"] * (len(lines) - len(merged)))
+    merged[padding:len(lines)] = lines[padding:]
+    linecache.cache[filename] = (sum(map(len, merged)), None, merged, filename)
+
+
 def run(namespace: dict, units: list, *, mode: str, notebook: str, cell_s: float,
         total_s: float) -> None:
     """Exec each (cell number, source) unit in `namespace`; see Note [Cell limits]."""
     os.environ.setdefault("MPLBACKEND", "Agg")
     _install_colab_stand_in()
     report: list[dict] = []
+    cached: set[str] = set()  # Note [One cell's lines for all its units]
     deadline = time.monotonic() + total_s
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     try:
@@ -206,7 +238,7 @@ def run(namespace: dict, units: list, *, mode: str, notebook: str, cell_s: float
             if observer is not None:
                 observer.set_cell(number)
             filename = f"<{notebook} cell {number}>"
-            linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+            _remember_lines(filename, source, cached)  # Note [One cell's lines for all its units]
             limit = min(cell_s, left)
             try:
                 code, left_out = _prepared_cell(source, filename)

@@ -294,7 +294,10 @@ SOLUTION_STRUCTURED = (
 # torch.kthvalue threshold over every weight, masks multiplied in place, np.arange
 # percentages) and filters zeroed by a mask multiplied into weight.data.  tuple-positional:
 # parameters_to_prune as a tuple built over named_modules, the sparsity printed, and
-# prune.ln_structured with positional arguments, removed layer by layer.
+# prune.ln_structured with positional arguments, removed layer by layer.  helpers: each part
+# a helper function returning the pruned copy (the copy made inside it), integer percentages
+# divided by 100, torch.nn.utils.prune spelled out, the layers found by type() in a tuple, and
+# the removal checked with prune.is_pruned.
 OTHER_STYLES = {
     "by-hand": [
         (SOLUTION_GLOBAL,
@@ -358,6 +361,33 @@ OTHER_STYLES = {
          "            prune.ln_structured(module, 'weight', amount, 1, 0)\n"
          "            prune.remove(module, 'weight')\n"
          '    test_model(pruned_model, test_data, mode=mode)\n'),
+    ],
+    "helpers": [
+        (SOLUTION_GLOBAL,
+         'def prune_globally(net, amount):\n'
+         '    net = copy.deepcopy(net)\n'
+         '    params = [(m, "weight") for m in net.modules() if type(m) in (torch.nn.Conv2d, torch.nn.Linear)]\n'
+         '    torch.nn.utils.prune.global_unstructured(params, pruning_method=torch.nn.utils.prune.L1Unstructured,\n'
+         '                                             amount=amount)\n'
+         '    for m, name in params:\n'
+         '        torch.nn.utils.prune.remove(m, name)\n'
+         '    assert not any(torch.nn.utils.prune.is_pruned(m) for m, _ in params)\n'
+         '    return net\n'
+         '\n'
+         'for percent in range(10, 90, 10):\n'
+         '    print(f"global pruning, {percent}%")\n'
+         '    test_model(prune_globally(model, percent / 100), test_data, mode=mode)\n'),
+        (SOLUTION_STRUCTURED,
+         'def prune_filters(net, fraction):\n'
+         '    net = copy.deepcopy(net)\n'
+         '    for module in net.modules():\n'
+         '        if type(module) is torch.nn.Conv2d:\n'
+         '            torch.nn.utils.prune.ln_structured(module, "weight", amount=fraction, n=1, dim=0)\n'
+         '            torch.nn.utils.prune.remove(module, "weight")\n'
+         '    return net\n'
+         '\n'
+         'for percent in (10, 30, 50):\n'
+         '    test_model(prune_filters(model, percent / 100), test_data, mode=mode)\n'),
     ],
 }
 

@@ -314,9 +314,50 @@ ALTERNATIVES_SAME = [
 ]
 
 
+# TwoLayerFC as an nn.ModuleList initialised in a loop, with an in-place relu_ and
+# torch.flatten(x, 1); ThreeLayerConvNet with its convolutions in an nn.ModuleList, initialised
+# over named_parameters(), run through F.relu(..., inplace=True), torch.relu_ and F.linear on the
+# Linear's own weight and bias.
+ALTERNATIVES_MODULES = [
+    ('        self.fc1 = nn.Linear(input_size, hidden_size)\n'
+     '        nn.init.kaiming_normal_(self.fc1.weight)\n'
+     '        self.fc2 = nn.Linear(hidden_size, num_classes)\n'
+     '        nn.init.kaiming_normal_(self.fc2.weight)\n',
+     '        self.layers = nn.ModuleList([nn.Linear(input_size, hidden_size),\n'
+     '                                     nn.Linear(hidden_size, num_classes)])\n'
+     '        for layer in self.layers:\n'
+     '            nn.init.kaiming_normal_(layer.weight)\n'),
+    ('        x = flatten(x)\n'
+     '        scores = self.fc2(F.relu(self.fc1(x)))\n',
+     '        x = torch.flatten(x, 1)\n'
+     '        x = self.layers[0](x).relu_()\n'
+     '        scores = self.layers[1](x)\n'),
+    ('        self.conv1 = nn.Conv2d(in_channel, channel_1, kernel_size=5, padding=2)\n'
+     '        self.conv2 = nn.Conv2d(channel_1, channel_2, kernel_size=3, padding=1)\n'
+     '        self.fc = nn.Linear(channel_2 * 32 * 32, num_classes)\n'
+     '        for layer in (self.conv1, self.conv2, self.fc):\n'
+     '            nn.init.kaiming_normal_(layer.weight)\n',
+     '        self.convs = nn.ModuleList([\n'
+     '            nn.Conv2d(in_channel, channel_1, kernel_size=5, padding=2),\n'
+     '            nn.Conv2d(channel_1, channel_2, kernel_size=3, padding=1)])\n'
+     '        self.fc = nn.Linear(channel_2 * 32 * 32, num_classes)\n'
+     '        for name, p in self.named_parameters():\n'
+     "            if name.endswith('weight'):\n"
+     '                nn.init.kaiming_normal_(p)\n'
+     '            else:\n'
+     '                nn.init.zeros_(p)\n'),
+    ('        hidden = F.relu(self.conv1(x))\n'
+     '        hidden = F.relu(self.conv2(hidden))\n'
+     '        scores = self.fc(flatten(hidden))\n',
+     '        x = F.relu(self.convs[0](x), inplace=True)\n'
+     '        x = torch.relu_(self.convs[1](x))\n'
+     '        scores = F.linear(torch.flatten(x, 1), self.fc.weight, self.fc.bias)\n'),
+]
+
+
 @pytest.mark.parametrize("alternatives", [ALTERNATIVES, ALTERNATIVES_FUNCTIONAL, ALTERNATIVES_NESTED,
-                                          ALTERNATIVES_SAME],
-                         ids=["ordered-dict", "functional", "nested", "same-padding"])
+                                          ALTERNATIVES_SAME, ALTERNATIVES_MODULES],
+                         ids=["ordered-dict", "functional", "nested", "same-padding", "modules"])
 def test_correct_alternative_gets_full_marks(alternatives) -> None:
     bugs = [Bug(f"alternative {n}", FILE, old, new, "") for n, (old, new) in enumerate(alternatives)]
     assert_full_marks(grade_file_with_bugs(SOLUTION, FILE, ASSIGNMENT, bugs))

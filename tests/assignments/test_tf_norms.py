@@ -179,9 +179,11 @@ def test_the_solution_is_norms_and_cnn_as_one_file():
 
 
 # The alternatives whose own model and train the training checks must run (course/grader_tape.py
-# Notes [The submission's train under Keras 3] and [Keras layers in a tf.Module]); the others
-# keep the reference's.
-TRAINED_ALTERNATIVES = {"keras_model_variables.py", "module_of_keras_layers.py"}
+# Notes [The submission's train under Keras 3] and [Keras layers in a tf.Module];
+# module_tf_function_call.py: grader/worker/notebook_cells.py Note [One cell's lines for all its
+# units]); the others keep the reference's.
+TRAINED_ALTERNATIVES = {"keras_model_variables.py", "module_of_keras_layers.py",
+                        "keras_model_of_layers_tf_function_step.py", "module_tf_function_call.py"}
 
 
 @pytest.mark.parametrize("alternative", sorted(p.name for p in ALTERNATIVES.glob("*.py")))

@@ -228,6 +228,26 @@ def test_runner_total_limit_leaves_later_cells_unrun() -> None:
     assert "y" not in namespace
 
 
+def test_every_definition_of_a_cell_reads_its_own_source() -> None:
+    """Note [One cell's lines for all its units] in grader/worker/notebook_cells.py: a .py in
+    definitions mode is one cell of several units under one filename; inspect.getsource (what
+    @tf.function's AutoGraph converts) must give each definition its whole body, `return`
+    included, not the last unit's lines."""
+    import inspect
+    text = ("import math\n\n\ndef first(x):\n    y = x + 1\n    return y\n\n\nprint('dropped')\n\n\n"
+            "def second(x, g):\n    return g * x\n")
+    prog = nb.program([nb.Cell(1, "code", text)], "definitions")
+    namespace: dict = {}
+    notebook_cells.run(namespace, prog.units, mode="definitions", notebook="normalization.py",
+                       cell_s=5, total_s=5)
+    assert inspect.getsource(namespace["first"]) == "def first(x):\n    y = x + 1\n    return y\n"
+    assert inspect.getsource(namespace["second"]) == "def second(x, g):\n    return g * x\n"
+    # a later run under the same filename starts afresh: no line of the earlier cell is left
+    notebook_cells.run(namespace, [(1, "def third():\n    return 3")], mode="definitions",
+                       notebook="normalization.py", cell_s=5, total_s=5)
+    assert inspect.getsource(namespace["third"]) == "def third():\n    return 3\n"
+
+
 def test_runner_stands_in_for_google_colab() -> None:
     namespace: dict = {}
     notebook_cells.run(namespace, [(1, "from google.colab import drive, files\n"
