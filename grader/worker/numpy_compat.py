@@ -3,7 +3,7 @@
 Correct code from the course's earlier years fails under the NumPy the grader runs today for
 reasons that have nothing to do with deep learning: `np.int` (gone in 1.24), `np.float_`
 (2.0), `np.reshape(x, newshape=...)` and `np.sum(generator)` (2.4), `np.unravel_index(i,
-dims=...)` (1.21).  Real packages lost 23
+dims=...)` (1.21), `np.array` of a ragged list (1.24).  Real packages lost 23
 (cnn, `np.int` in a conv layer's output size) and about 50 points (fc_nets, batchnorm and
 dropout: `newshape=` in the affine layer every network uses) that way.  This module runs in
 the worker, before any student code, and is imported by runtime.py; like runtime.py it needs
@@ -87,6 +87,50 @@ RESTORED = {
 # is served through numpy.lib's own `__getattr__`, as the main names are through numpy's, and
 # only where numpy.lib lacks it.
 
+# Note [Ragged lists made object arrays again]
+# NumPy before 1.24 made `np.array(seq)` of sequences of different lengths an array of dtype
+# object (1.20-1.23 with a VisibleDeprecationWarning saying "if you meant to do this, you must
+# specify dtype=object"); 1.24 made it a ValueError ("... has an inhomogeneous shape after N
+# dimensions").  A real 2017 FullyConnectedNet.loss gathers its weights and their gradients
+# as `Ws = np.array(Ws)`, `dWs = np.array(dWs)` (matrices of different shapes), adds the L2
+# term as `dWs += reg * Ws` and reads `dWs[i]` back: right under its course's NumPy, it lost
+# every network check (fc_nets 29 / 42, batchnorm 13.5 / 18.5, dropout 11 / 18 under
+# edition=cs231n_2017) to that ValueError.  `np.array` and `np.asarray` are served again with
+# the old form: where the call gave no dtype and NumPy refuses the input as inhomogeneous, the
+# same call is made with `dtype=object`, which is what the old release computed (its warning
+# says as much); whatever that call raises stands (old NumPy refused such input too, e.g.
+# matrices of one height and different widths).  A call NumPy accepts never reaches the
+# retry, so code written for today's NumPy computes what it did.  Installed only where NumPy
+# refuses a ragged list (not under a course's own 1.23).  No note names the use: no pattern
+# in the source tells `np.array(ragged)` from any other `np.array(...)`.
+_RAGGED = "inhomogeneous shape"
+
+
+def _ragged_as_objects(make):
+    """Note [Ragged lists made object arrays again]."""
+    @functools.wraps(make)
+    def wrapper(a, *args, **kwargs):
+        try:
+            return make(a, *args, **kwargs)
+        except ValueError as error:
+            dtype = args[0] if args else kwargs.get("dtype")
+            if dtype is not None or _RAGGED not in str(error) or not isinstance(a, (list, tuple)):
+                raise
+            if args:
+                return make(a, object, *args[1:], **kwargs)
+            return make(a, *args, **{**kwargs, "dtype": object})
+    return wrapper
+
+
+def _refuses_ragged(numpy) -> bool:
+    try:
+        numpy.array([[0.0], [0.0, 0.0]])
+    except ValueError:
+        return True
+    except Exception:
+        return False
+    return False
+
 
 def _takes(function, keyword: str) -> bool:
     try:
@@ -154,8 +198,8 @@ def _serve(module, names: dict) -> None:
 
 
 def install(numpy=np) -> list:
-    """Restore in `numpy` what it lacks of RESTORED and the old forms of reshape and sum
-    (Note [NumPy names restored]); the names restored."""
+    """Restore in `numpy` what it lacks of RESTORED and the old forms of reshape, sum,
+    unravel_index and array (Note [NumPy names restored]); the names restored."""
     restored = []
     # Note [Names of numpy.lib restored]: dotted names in their submodule
     for prefix, module in (("", numpy), ("lib.", numpy.__dict__.get("lib"))):
@@ -176,6 +220,12 @@ def install(numpy=np) -> list:
         if _refuses_dims(numpy):  # Note [unravel_index's dims restored]
             numpy.unravel_index = _unravel_index_with_dims(numpy.unravel_index)
             restored.append("unravel_index(dims=)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NumPy 1.20-1.23 warn and make an object array
+        if _refuses_ragged(numpy):  # Note [Ragged lists made object arrays again]
+            numpy.array = _ragged_as_objects(numpy.array)
+            numpy.asarray = _ragged_as_objects(numpy.asarray)
+            restored.append("array(ragged)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # NumPy 1.15-2.3 warn and sum

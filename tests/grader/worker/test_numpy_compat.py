@@ -70,7 +70,9 @@ def test_names_numpy_has_are_left_alone_and_unknown_names_still_raise() -> None:
         assert out["bool"] is True  # NumPy 2's own np.bool, not the builtin restored over it
     assert "no_such_name" in out["unknown"]
     assert "asscalar" in out["asscalar"]  # not restored: NumPy's own error, and its hint
-    assert set(out["restored"]) <= set(hints.REMOVED_NUMPY_NAMES) | set(hints.RESTORED_FORMS)
+    # array(ragged) has no note (Note [Ragged lists made object arrays again])
+    assert set(out["restored"]) <= (set(hints.REMOVED_NUMPY_NAMES) | set(hints.RESTORED_FORMS)
+                                    | {"array(ragged)"})
     assert "bool" not in out["restored"] or np.lib.NumpyVersion(np.__version__) < "2.0.0"
 
 
@@ -106,6 +108,71 @@ def test_unravel_index_takes_dims_again_as_the_shape() -> None:
     assert out["order"] == [int(i) for i in np.unravel_index(4, (2, 3), order="F")]
     assert "both" in out  # a shape given twice is still an error
     assert "unravel_index(dims=)" in out["restored"]
+
+
+NUMPY_124 = np.lib.NumpyVersion(np.__version__) >= "1.24.0"
+
+
+@pytest.mark.skipif(not NUMPY_124, reason=f"NumPy {np.__version__} still makes ragged lists object arrays")
+def test_a_ragged_list_is_an_object_array_again_and_nothing_else_changes() -> None:
+    """Note [Ragged lists made object arrays again]: a 2017 network's weights of different
+    shapes gathered with np.array, as NumPy before 1.24 made them."""
+    out = in_a_worker_like_process(
+        "ws = [np.ones((3, 2)), np.ones((2, 4))]\n"
+        "a = np.array(ws)\n"
+        "a += 0.5 * a\n"
+        "out['ragged'] = [a.dtype.name, list(a.shape), a[1].shape[1], float(a[0][0, 0])]\n"
+        "b = np.asarray([[1, 2], [3]])\n"
+        "out['asarray'] = [b.dtype.name, list(b.shape)]\n"
+        "out['plain'] = [np.array([[1, 2], [3, 4]]).dtype.name, np.asarray([1.0]).dtype.name]\n"
+        "out['errors'] = []\n"
+        "for make in (lambda: np.array([[1, 2], [3]], dtype=float),\n"
+        "             lambda: np.array([[1, 2], [3]], float),\n"
+        "             lambda: np.array([np.zeros((2, 3)), np.zeros((2, 4))])):\n"
+        "    try:\n        make()\n        out['errors'].append(None)\n"
+        "    except ValueError as e:\n        out['errors'].append(str(e))\n")
+    assert out["ragged"] == ["object", [2], 4, 1.5]
+    assert out["asarray"] == ["object", [2]]
+    assert out["plain"] == ["int64", "float64"]
+    # A dtype given, or input old NumPy refused as well: NumPy's own error stands.
+    assert all(e and "inhomogeneous" in e for e in out["errors"][:2]), out["errors"]
+    assert out["errors"][2] and "could not broadcast" in out["errors"][2], out["errors"]
+    assert "array(ragged)" in out["restored"]
+
+
+# Both ways through the CLI: a FullyConnectedNet.loss that adds the L2 gradient through
+# np.array of its weights (a real 2017 pattern) earns its points; with a real bug (the penalty's
+# gradient added twice) it still loses them.
+RAGGED_L2 = """        Ws = np.array([p[name] for name in weight_names])
+        dWs = np.array([grads[name] for name in weight_names])
+        dWs += REG * Ws
+        for i, name in enumerate(weight_names):
+            grads[name] = dWs[i]
+        return loss, grads
+"""
+
+
+@pytest.mark.skipif(not NUMPY_124, reason=f"NumPy {np.__version__} still makes ragged lists object arrays")
+@pytest.mark.parametrize("reg, status", [("self.reg", "passed"), ("2 * self.reg", "failed")],
+                         ids=["correct", "l2_gradient_doubled"])
+def test_grade_check_judges_a_ragged_weight_array_by_its_arithmetic(submission, tmp_path, reg,
+                                                                    status) -> None:
+    files = {f"cs231n/{p.relative_to(REFERENCE)}": p.read_text() for p in REFERENCE.rglob("*.py")
+             if "__pycache__" not in p.parts}
+    old = ("        for name in weight_names:\n"
+           "            grads[name] = grads[name] + self.reg * p[name]\n"
+           "        return loss, grads\n")
+    assert files["cs231n/classifiers/fc_net.py"].count(old) == 1
+    files["cs231n/classifiers/fc_net.py"] = files["cs231n/classifiers/fc_net.py"].replace(
+        old, RAGGED_L2.replace("REG", reg))
+    out = tmp_path / "result.json"
+    subprocess.run([str(GRADE), "check", str(submission(files) / "cs231n"), "-a", "fc_nets",
+                    "-k", "FullyConnectedNet.loss/grads_reg", "--no-html", "--json", str(out)],
+                   capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    result = json.loads(out.read_text())
+    check = next(c for c in result["checks"] if c["id"] == "FullyConnectedNet.loss/grads_reg")
+    assert check["status"] == status, check["message"]
+    assert "inhomogeneous" not in check["message"]
 
 
 def test_the_worker_table_and_the_judge_table_name_the_same_names() -> None:
