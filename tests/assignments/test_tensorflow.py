@@ -240,6 +240,54 @@ def test_only_keras_3_rejecting_a_padding_list_is_called_keras_2_code():
     assert hint("ValueError: Dimensions must be equal") == ""
 
 
+def test_only_a_sequential_is_built_by_the_observation(monkeypatch):
+    """Note [Only a Sequential built]: the observation's train_part34 builds, keeps and reads
+    the weights of a Sequential, and records any other model (Part V's subclassed
+    CustomConvNet) by its class and layers without calling it, so its weights never hold the
+    worker's memory for the checks after it."""
+    import importlib.util
+    import sys
+    import types
+
+    import tensorflow as tf
+
+    records = []
+    fake = types.ModuleType("_grader_observe")
+    fake.record = lambda kind, objects, facts=None: records.append((kind, objects, facts))
+    monkeypatch.setitem(sys.modules, "_grader_observe", fake)
+    path = ROOT / "assignments" / ASSIGNMENT / "observe" / "tf_observe.py"
+    spec = importlib.util.spec_from_file_location("tf_observe_under_test", path)
+    tf_observe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tf_observe)
+
+    calls = []
+
+    class Wide(tf.keras.Model):  # a Part V model of our own: its first call would build it
+        def __init__(self):
+            super().__init__()
+            self.flatten = tf.keras.layers.Flatten()
+            self.fc = tf.keras.layers.Dense(6)
+
+        def call(self, x, training=False):
+            calls.append(x.shape)
+            return self.fc(self.flatten(x))
+
+    def sequential():
+        return tf.keras.Sequential([tf.keras.Input((32, 32, 3)), tf.keras.layers.Conv2D(4, 3),
+                                    tf.keras.layers.Flatten(), tf.keras.layers.Dense(6)])
+
+    optimizer = lambda: tf.keras.optimizers.SGD(learning_rate=1e-3)  # noqa: E731
+    tf_observe.train_part34(Wide, optimizer, num_epochs=10, is_training=True)
+    tf_observe.train_part34(sequential, optimizer)
+    (_, wide_objects, wide), (_, seq_objects, seq) = records
+    assert calls == [] and "model" not in wide_objects
+    assert wide["class"] == "Wide" and not wide["is_sequential"] and "shapes" not in wide
+    assert wide["layers"] == ["Flatten", "Dense"]
+    assert seq["is_sequential"] and seq["layers"] == ["Conv2D", "Flatten", "Dense"]
+    assert seq["shapes"] == [[3, 3, 3, 4], [4], [30 * 30 * 4, 6], [6]]
+    assert isinstance(seq_objects["model"], tf.keras.Sequential)
+
+
 def _checks_module():
     assignments.load(ASSIGNMENT)  # loads checks.py as the grader does
     import sys
