@@ -1283,17 +1283,16 @@ WRONG_TEST_MODE = ("batchnorm's test mode is wrong (see batchnorm_forward's test
 
 
 def _scores_test_layer(params: dict, X: np.ndarray, layers: int, bn_params: list,
-                       default_eps: float, layer: Callable | None = None) -> np.ndarray:
-    """The reference's test-time scores with each batchnorm layer computed by `layer(x, gamma,
-    beta, running_mean, running_var)` (one of `test_mode_layers`; by default eps outside the
-    root, Note [eps outside the root at test time, seen from the network])."""
+                       default_eps: float, slip: str) -> np.ndarray:
+    """The reference's test-time scores with each batchnorm layer computed by the line of
+    `test_mode_layers` whose mistake is `slip`, at that layer's own eps (Note [eps outside the
+    root at test time, seen from the network], Note [beta subtracted at test time])."""
     out = X
     for i in range(1, layers):
         a = ref.affine_forward(out, params[f"W{i}"], params[f"b{i}"])[0]
         p = bn_params[i - 1]
-        eps = p.get("eps", default_eps)
-        test_layer = layer or (lambda x, gamma, beta, mean, var:
-                               gamma * (x - mean) / (np.sqrt(var) + eps) + beta)
+        test_layer = dict((what, layer) for layer, what in
+                          test_mode_layers(p.get("eps", default_eps)))[slip]
         an = test_layer(a, params[f"gamma{i}"], params[f"beta{i}"], p["running_mean"],
                         p["running_var"])
         out = np.maximum(an, 0)
@@ -1318,7 +1317,8 @@ def _test_score_variants(conventions: dict, case: NetCase, normalization: str, X
             variants.append((_scores(params, X, layers, "batchnorm", no_eps), EPS_MISSING_AT_TEST,
                              TEST_MODE_FORMULA_HINT))
             # Note [eps outside the root at test time, seen from the network]
-            variants.append((_scores_test_layer(params, X, layers, trained.bn_params, eps),
+            variants.append((_scores_test_layer(params, X, layers, trained.bn_params, eps,
+                                                EPS_OUTSIDE),
                              EPS_OUTSIDE_AT_TEST, TEST_MODE_FORMULA_HINT))
             # Note [eps in the running variance, seen from the network]
             grown = eps * (1 - bn_defaults(conventions)["momentum"] ** passes)
@@ -1327,9 +1327,9 @@ def _test_score_variants(conventions: dict, case: NetCase, normalization: str, X
             variants.append((_scores(params, X, layers, "batchnorm", eps_in_var),
                              EPS_IN_RUNNING_VAR_AT_TEST, TEST_MODE_FORMULA_HINT))
             # Note [beta subtracted at test time]
-            variants += [(_scores_test_layer(params, X, layers, trained.bn_params, eps, layer),
+            variants += [(_scores_test_layer(params, X, layers, trained.bn_params, eps, what),
                           WRONG_TEST_MODE.format(what=what), TEST_MODE_FORMULA_HINT)
-                         for layer, what in test_mode_layers(eps) if BETA_SUBTRACTED in what]
+                         for _, what in test_mode_layers(eps) if BETA_SUBTRACTED in what]
         return variants
     default = ln_defaults(conventions)["eps"]
     own_eps = [(_scores(params, X, layers, "layernorm", [{"eps": eps}] * (layers - 1)),
